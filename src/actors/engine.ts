@@ -1,0 +1,166 @@
+/**
+ * The OrchestrationEngine: the root actor of one runtime. It owns the shared parts (bus, worker pool, store,
+ * module registry), runs the runtime machine that supervises the component actors, and hands out the seed's
+ * facades, which are thin clients of the bus.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Subscription } from 'rxjs';
+import type { Actor } from 'xstate';
+import { createActor, waitFor } from 'xstate';
+import type { MessageBus } from '../bus/bus.js';
+import { InMemoryBus } from '../bus/memory.js';
+import type { EventMap, EventName } from '../bus/protocol.js';
+import type { CompiledOptions, EngineOptions } from '../config/options.js';
+import { compileOptions } from '../config/options.js';
+import { serializeError } from '../errors.js';
+import type { RuntimeState } from '../machines/runtime.js';
+import { runtimeMachine, runtimeStateOf } from '../machines/runtime.js';
+import { ModuleRegistry } from '../modules/registry.js';
+import { MemoryStore } from '../store/memory.js';
+import type { Store } from '../store/store.js';
+import { WorkerPool } from '../workers/pool.js';
+import { TaskOrchestratorClient, taskOrchestratorLogic } from './taskOrchestrator.js';
+
+/** Receives `(eventName, data)`; may be async. A handler that throws never breaks the engine. */
+export type EventHandler<K extends EventName = EventName> = (event: K, data: EventMap[K]) => void | Promise<void>;
+
+export interface ShutdownOptions {
+  /** How long running tasks get to finish before they are cancelled (default: the engine's `shutdownGraceMs`). */
+  graceMs?: number;
+}
+
+export class OrchestrationEngine {
+  readonly id = randomUUID();
+  readonly options: CompiledOptions;
+  readonly bus: MessageBus;
+  readonly store: Store;
+  readonly pool: WorkerPool;
+  #registry = new ModuleRegistry();
+  readonly #actor: Actor<typeof runtimeMachine>;
+  readonly #ready: Promise<void>;
+  #started = false;
+  #shutdown: Promise<void> | null = null;
+  readonly #startedAt = Date.now();
+  /** The seed's `getTaskOrchestrator()` view of this engine. */
+  readonly tasks: TaskOrchestratorClient;
+
+  constructor(options: EngineOptions = {}) {
+    this.options = compileOptions(options);
+    this.bus = new InMemoryBus();
+    this.store = new MemoryStore();
+    this.pool = new WorkerPool({
+      threads: this.options.threads,
+      concurrentTasksPerWorker: this.options.concurrentTasksPerWorker,
+      moduleDirs: this.options.moduleDirs,
+    });
+    const deps = { bus: this.bus, pool: this.pool, store: this.store, registry: () => this.#registry, options: this.options };
+    const machine = runtimeMachine.provide({ actors: { taskOrchestrator: taskOrchestratorLogic(deps) } });
+    this.#actor = createActor(machine, { systemId: 'engine' });
+    this.#actor.start();
+    this.#ready = this.#init();
+    // Callers see start-up failures on their first request; this keeps an unobserved failure from crashing.
+    this.#ready.catch(() => {});
+    this.tasks = new TaskOrchestratorClient(this.bus, () => (this.#started ? null : this.#ready));
+  }
+
+  async #init(): Promise<void> {
+    try {
+      if (this.options.moduleDirs.length) this.#registry = await ModuleRegistry.load(this.options.moduleDirs);
+    } catch (err) {
+      this.#actor.send({ type: 'engine.failed', error: err instanceof Error ? err.message : String(err) });
+      throw err;
+    }
+    if (this.#shutdown) return;
+    this.#actor.send({ type: 'engine.started' });
+    this.#started = true;
+    this.bus.publish('engine_started', { engineId: this.id, threads: this.options.threads });
+  }
+
+  /** Resolves once the engine serves requests; rejects if it could not start (bad module folder, ...). */
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /** Where the engine is in its lifecycle. */
+  get state(): RuntimeState {
+    return runtimeStateOf(this.#actor.getSnapshot().value);
+  }
+
+  get uptimeMs(): number {
+    return Date.now() - this.#startedAt;
+  }
+
+  /** The action modules this engine knows. */
+  get registry(): ModuleRegistry {
+    return this.#registry;
+  }
+
+  /**
+   * Calls `handler(eventName, data)` for every event of that name (`'*'` for all). Returns a function that removes
+   * the handler. A handler that throws or rejects is reported as a `handler_error` event and never breaks the engine.
+   *
+   * @example
+   * engine.registerEventHandler('task_completed', (event, data) => console.log(event, data.taskId));
+   */
+  registerEventHandler<K extends EventName>(name: K | '*', handler: EventHandler<K>): () => void {
+    const report = (err: unknown): void => {
+      if (name === 'handler_error') return;
+      this.bus.publish('handler_error', { event: String(name), error: serializeError(err) });
+    };
+    const sub: Subscription = this.bus.events$(name === '*' ? undefined : name).subscribe((event) => {
+      try {
+        const out = (handler as EventHandler)(event.type, event.data);
+        if (out && typeof out.then === 'function') out.then(undefined, report);
+      } catch (err) {
+        report(err);
+      }
+    });
+    return () => sub.unsubscribe();
+  }
+
+  /** The task orchestrator of this engine (the seed's `get_task_orchestrator()`). */
+  getTaskOrchestrator(): TaskOrchestratorClient {
+    return this.tasks;
+  }
+
+  /**
+   * Stops the engine: refuses new work, lets running tasks finish for up to `graceMs`, cancels the rest, closes
+   * the pool, the store and the bus. Safe to call more than once; every call returns the same promise.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    this.#shutdown ??= this.#stop(options.graceMs ?? this.options.shutdownGraceMs);
+    return this.#shutdown;
+  }
+
+  async #stop(graceMs: number): Promise<void> {
+    await this.#ready.catch(() => undefined);
+    const stats = this.#started ? await this.bus.request('task.stats', {}).catch(() => null) : null;
+    this.bus.publish('engine_stopping', { engineId: this.id, inFlight: stats?.running ?? 0 });
+    this.#actor.send({ type: 'engine.shutdown', graceMs });
+    await waitFor(this.#actor, (s) => s.status === 'done', { timeout: Infinity });
+    this.#actor.stop();
+    await this.pool.destroy();
+    this.store.close();
+    this.bus.publish('engine_stopped', { engineId: this.id });
+    await this.bus.close();
+    if (defaultEngine === this) defaultEngine = undefined;
+  }
+}
+
+let defaultEngine: OrchestrationEngine | undefined;
+
+/** An independent engine (tests, embedding). Remember to `shutdown()` it. */
+export function createOrchestrationEngine(options: EngineOptions = {}): OrchestrationEngine {
+  return new OrchestrationEngine(options);
+}
+
+/** The process's engine, created on first use with options from the environment. */
+export function getOrchestrationEngine(): OrchestrationEngine {
+  defaultEngine ??= new OrchestrationEngine();
+  return defaultEngine;
+}
+
+/** The process engine's task orchestrator. */
+export function getTaskOrchestrator(): TaskOrchestratorClient {
+  return getOrchestrationEngine().tasks;
+}

@@ -1,0 +1,145 @@
+/**
+ * The TaskOrchestrator component: an actor (XState callback logic, systemId `taskOrchestrator`) that owns a
+ * {@link TaskScheduler} and serves the `task.*` commands of the bus. {@link TaskOrchestratorClient} is the seed's
+ * `getTaskOrchestrator()` view: a thin client of the bus.
+ */
+import { fromCallback } from 'xstate';
+import type { MessageBus } from '../bus/bus.js';
+import type { Command, StartExecutionReply, TaskView } from '../bus/protocol.js';
+import type { CompiledOptions } from '../config/options.js';
+import { NotFoundError } from '../errors.js';
+import type { ComponentControl, ComponentReport } from '../machines/runtime.js';
+import type { TaskInput, TaskResult, TaskStatus } from '../model/task.js';
+import { Task } from '../model/task.js';
+import type { ModuleRegistry } from '../modules/registry.js';
+import type { Store } from '../store/store.js';
+import type { WorkerPool } from '../workers/pool.js';
+import { TaskScheduler } from './tasks/scheduler.js';
+
+export interface ComponentDeps {
+  bus: MessageBus;
+  pool: WorkerPool;
+  store: Store;
+  registry: () => ModuleRegistry;
+  options: CompiledOptions;
+}
+
+/** Answers one `task.*` command. */
+export function handleTaskCommand(scheduler: TaskScheduler, command: Command): unknown {
+  switch (command.type) {
+    case 'task.add':
+      return { ids: scheduler.add(command.payload.tasks) };
+    case 'task.execute':
+      return scheduler.execute(command.payload.task);
+    case 'task.start_execution':
+      return scheduler.startExecution();
+    case 'task.cancel':
+      return scheduler.cancel(command.payload.taskId, command.payload.reason);
+    case 'task.get':
+      return scheduler.get(command.payload.taskId);
+    case 'task.list':
+      return scheduler.list(command.payload);
+    case 'task.wait':
+      return scheduler.wait(command.payload.taskId);
+    case 'task.stats':
+      return scheduler.stats();
+  }
+}
+
+/** The actor logic, closed over the engine's shared parts. */
+export function taskOrchestratorLogic(deps: ComponentDeps) {
+  return fromCallback<ComponentControl>(({ sendBack, receive }) => {
+    const scheduler = new TaskScheduler({
+      bus: deps.bus,
+      pool: deps.pool,
+      store: deps.store,
+      registry: deps.registry(),
+      options: {
+        maxConcurrency: deps.options.maxConcurrency,
+        agingMs: deps.options.agingMs,
+        abortGraceMs: deps.options.abortGraceMs,
+        retainFinished: deps.options.retainFinishedTasks,
+      },
+    });
+    const stop = deps.bus.serve('task', (command) => {
+      if (!command.type.startsWith('task.')) throw new NotFoundError(`unknown command "${command.type}"`);
+      return handleTaskCommand(scheduler, command);
+    });
+    receive((event) => {
+      if (event.type === 'component.drain') {
+        void scheduler.drain(event.graceMs).then(() => sendBack({ type: 'component.drained', component: 'taskOrchestrator' } satisfies ComponentReport));
+      }
+    });
+    return stop;
+  });
+}
+
+function plain(task: Task | TaskInput): TaskInput {
+  return task instanceof Task ? { ...task } : task;
+}
+
+/**
+ * The task orchestrator as the seed shows it. Every method is a request on the bus.
+ *
+ * @example
+ * const orch = getTaskOrchestrator();
+ * const setup = new Task({ name: 'setup', module: 'core', action: 'echo', priority: TaskPriority.HIGH });
+ * await orch.addTask(setup);
+ * await orch.addTask(new Task({ name: 'after', module: 'core', action: 'noop', dependencies: [setup.id] }));
+ * await orch.startExecution();
+ */
+export class TaskOrchestratorClient {
+  readonly #bus: MessageBus;
+  readonly #ready: () => Promise<void> | null;
+
+  /** @param ready returns a promise while the engine is starting, null once it runs. */
+  constructor(bus: MessageBus, ready: () => Promise<void> | null) {
+    this.#bus = bus;
+    this.#ready = ready;
+  }
+
+  async #request<T>(fn: () => Promise<T>): Promise<T> {
+    const waiting = this.#ready();
+    if (waiting) await waiting;
+    return fn();
+  }
+
+  /** Queues a task; it runs once execution has started. Resolves with its id. */
+  async addTask(task: Task | TaskInput): Promise<string> {
+    const { ids } = await this.#request(() => this.#bus.request('task.add', { tasks: [plain(task)] }));
+    return ids[0] ?? '';
+  }
+
+  /** Queues several tasks, all or none; they may depend on each other. */
+  async addTasks(tasks: (Task | TaskInput)[]): Promise<string[]> {
+    const { ids } = await this.#request(() => this.#bus.request('task.add', { tasks: tasks.map(plain) }));
+    return ids;
+  }
+
+  /** Starts dispatching and resolves when every task added so far has ended. */
+  startExecution(): Promise<StartExecutionReply> {
+    return this.#request(() => this.#bus.request('task.start_execution', {}));
+  }
+
+  /** Runs one task now (starting execution if needed) and resolves with its result. */
+  executeTask(task: Task | TaskInput): Promise<TaskResult> {
+    return this.#request(() => this.#bus.request('task.execute', { task: plain(task) }));
+  }
+
+  cancelTask(taskId: string, reason?: string): Promise<{ taskId: string; cancelled: boolean; status: TaskStatus }> {
+    return this.#request(() => this.#bus.request('task.cancel', reason === undefined ? { taskId } : { taskId, reason }));
+  }
+
+  getTask(taskId: string): Promise<TaskView | null> {
+    return this.#request(() => this.#bus.request('task.get', { taskId }));
+  }
+
+  listTasks(filter: { status?: TaskStatus | TaskStatus[]; limit?: number } = {}): Promise<TaskView[]> {
+    return this.#request(() => this.#bus.request('task.list', filter));
+  }
+
+  /** Resolves with the task's result once it has ended. */
+  waitForTask(taskId: string): Promise<TaskResult> {
+    return this.#request(() => this.#bus.request('task.wait', { taskId }));
+  }
+}

@@ -1,0 +1,98 @@
+import { Observable, Subject } from 'rxjs';
+import { CodomyrmexError, ErrorCode, NotFoundError } from '../errors.js';
+import type { BusStats, CommandHandler, MessageBus, Unsubscribe } from './bus.js';
+import type { BusEvent, Command, CommandPayload, CommandReply, CommandType, EventMap, EventName } from './protocol.js';
+import { componentOf } from './protocol.js';
+
+class BusClosedError extends CodomyrmexError {
+  override name = 'BusClosedError';
+  constructor() {
+    super('the bus is closed', ErrorCode.SHUTTING_DOWN);
+  }
+}
+
+/**
+ * The in-process bus: RxJS Subjects for events, a direct call for commands. Events are delivered synchronously
+ * in publish order; nothing is copied, so senders must not mutate what they publish.
+ */
+export class InMemoryBus implements MessageBus {
+  readonly kind = 'memory' as const;
+  readonly #all = new Subject<BusEvent>();
+  readonly #byType = new Map<EventName, Subject<BusEvent>>();
+  readonly #handlers = new Map<string, CommandHandler>();
+  #closed = false;
+  #seq = 0;
+  #nextId = 0;
+  readonly #stats: BusStats = { published: 0, requests: 0, replies: 0, failures: 0 };
+
+  get connected(): boolean {
+    return !this.#closed;
+  }
+
+  publish<K extends EventName>(type: K, data: EventMap[K]): void {
+    if (this.#closed) return;
+    this.#stats.published++;
+    const typed = this.#byType.get(type);
+    if (!this.#all.observed && !typed?.observed) return;
+    const event = { type, data, timestamp: Date.now(), seq: ++this.#seq } as BusEvent;
+    this.#all.next(event);
+    typed?.next(event);
+  }
+
+  wants(type: EventName): boolean {
+    return this.#all.observed || this.#byType.get(type)?.observed === true;
+  }
+
+  events$(type?: EventName): Observable<BusEvent> {
+    if (!type) return this.#all.asObservable();
+    let subject = this.#byType.get(type);
+    if (!subject) {
+      subject = new Subject<BusEvent>();
+      this.#byType.set(type, subject);
+    }
+    return subject.asObservable();
+  }
+
+  request<K extends CommandType>(type: K, payload: CommandPayload<K>): Promise<CommandReply<K>> {
+    if (this.#closed) return Promise.reject(new BusClosedError());
+    this.#stats.requests++;
+    const handler = this.#handlers.get(componentOf(type));
+    if (!handler) {
+      this.#stats.failures++;
+      return Promise.reject(new NotFoundError(`no component serves "${type}" on this bus (is the engine started?)`));
+    }
+    try {
+      const value = handler({ id: ++this.#nextId, type, payload } as Command);
+      this.#stats.replies++;
+      return Promise.resolve(value as CommandReply<K>).catch((err: unknown) => {
+        this.#stats.failures++;
+        throw err;
+      });
+    } catch (err) {
+      this.#stats.failures++;
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  serve(component: string, handler: CommandHandler): Unsubscribe {
+    if (this.#handlers.has(component)) throw new CodomyrmexError(`component "${component}" is already served on this bus`);
+    this.#handlers.set(component, handler);
+    return () => {
+      if (this.#handlers.get(component) === handler) this.#handlers.delete(component);
+    };
+  }
+
+  stats(): BusStats {
+    return { ...this.#stats };
+  }
+
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#handlers.clear();
+      this.#all.complete();
+      for (const s of this.#byType.values()) s.complete();
+    }
+    return Promise.resolve();
+  }
+}

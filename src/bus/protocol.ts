@@ -1,0 +1,101 @@
+/**
+ * The one protocol of the bus: every command (request/reply, handled by exactly one component) and every event
+ * (published to any number of subscribers), as typed maps. Commands are addressed `<component>.<verb>`, which the
+ * NATS bus maps to `codomyrmex.cmd.<component>.<verb>`; events travel as `codomyrmex.evt.<event>`.
+ * Payloads are plain JSON-able data: the same values cross the in-memory bus and the network.
+ */
+import type { SerializedError } from '../errors.js';
+import type { TaskInput, TaskPriority, TaskResult, TaskSpec, TaskStatus } from '../model/task.js';
+
+/** A task as the orchestrator shows it. */
+export interface TaskView {
+  id: string;
+  name: string;
+  module: string;
+  action: string;
+  priority: TaskPriority;
+  status: TaskStatus;
+  attempts: number;
+  dependencies: string[];
+  spec: TaskSpec;
+  result: TaskResult;
+  /** When a retrying task runs again (epoch ms). */
+  retryAt: number | null;
+}
+
+export interface StartExecutionReply {
+  total: number;
+  byStatus: Partial<Record<TaskStatus, number>>;
+  results: TaskResult[];
+}
+
+/** Request and reply of every command. */
+export interface CommandMap {
+  'task.add': { req: { tasks: TaskInput[] }; res: { ids: string[] } };
+  'task.execute': { req: { task: TaskInput }; res: TaskResult };
+  'task.start_execution': { req: Record<string, never>; res: StartExecutionReply };
+  'task.cancel': { req: { taskId: string; reason?: string }; res: { taskId: string; cancelled: boolean; status: TaskStatus } };
+  'task.get': { req: { taskId: string }; res: TaskView | null };
+  'task.list': { req: { status?: TaskStatus | TaskStatus[]; limit?: number }; res: TaskView[] };
+  'task.wait': { req: { taskId: string }; res: TaskResult };
+  'task.stats': { req: Record<string, never>; res: SchedulerStats };
+}
+
+export interface SchedulerStats {
+  executing: boolean;
+  running: number;
+  limit: number;
+  queued: number;
+  queuedByPriority: Record<TaskPriority, number>;
+  byStatus: Partial<Record<TaskStatus, number>>;
+  oldestReadyAgeMs: number | null;
+}
+
+export type CommandType = keyof CommandMap;
+export type CommandPayload<K extends CommandType> = CommandMap[K]['req'];
+export type CommandReply<K extends CommandType> = CommandMap[K]['res'];
+
+/** A command on the wire. */
+export type Command = { [K in CommandType]: { id: number; type: K; payload: CommandPayload<K> } }[CommandType];
+
+/** A reply on the wire. */
+export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError };
+
+/** The component a command is for: the part of its type before the dot. */
+export function componentOf(type: CommandType): string {
+  return type.slice(0, type.indexOf('.'));
+}
+
+interface TaskEventData {
+  taskId: string;
+  name: string;
+  module: string;
+  action: string;
+  priority: TaskPriority;
+  status: TaskStatus;
+  attempt: number;
+}
+
+/** Payload of every event. */
+export interface EventMap {
+  task_added: TaskEventData & { dependencies: string[] };
+  task_queued: TaskEventData;
+  task_started: TaskEventData;
+  task_completed: TaskEventData & { success: true; durationMs: number };
+  task_failed: TaskEventData & { success: false; error: SerializedError; durationMs: number | null };
+  task_retrying: TaskEventData & { error: SerializedError; delayMs: number; retryAt: number };
+  task_timed_out: TaskEventData & { success: false; error: SerializedError; durationMs: number | null };
+  task_cancelled: TaskEventData & { success: false; error: SerializedError; durationMs: number | null };
+  task_skipped: TaskEventData & { success: false; error: SerializedError };
+  task_progress: { taskId: string; name: string; attempt: number; value: unknown };
+  task_log: { taskId: string; name: string; attempt: number; level: string; message: string };
+  engine_started: { engineId: string; threads: number };
+  engine_stopping: { engineId: string; inFlight: number };
+  engine_stopped: { engineId: string };
+  handler_error: { event: string; error: SerializedError };
+}
+
+export type EventName = keyof EventMap;
+
+/** An event on the bus. `seq` increases by one per event of one bus. */
+export type BusEvent = { [K in EventName]: { type: K; data: EventMap[K]; timestamp: number; seq: number } }[EventName];

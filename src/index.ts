@@ -1,0 +1,34 @@
+/**
+ * codomyrmex: an actor-based orchestration runtime. The seed's API (see SEED_API.md) plus the parts to extend it.
+ */
+export { OrchestrationEngine, createOrchestrationEngine, getOrchestrationEngine, getTaskOrchestrator } from './actors/engine.js';
+export type { EventHandler, ShutdownOptions } from './actors/engine.js';
+export { TaskOrchestratorClient } from './actors/taskOrchestrator.js';
+export { Task, TaskPriority, DEFAULT_RETRY, backoffDelayMs, isTerminal } from './model/task.js';
+export type { TaskInput, TaskResult, TaskSpec, TaskStatus, RetryPolicy } from './model/task.js';
+export type { EngineOptions, CompiledOptions } from './config/options.js';
+export { compileOptions } from './config/options.js';
+export type { MessageBus, Unsubscribe, BusStats } from './bus/bus.js';
+export { InMemoryBus } from './bus/memory.js';
+export type { BusEvent, EventMap, EventName, CommandMap, CommandType, TaskView, StartExecutionReply, SchedulerStats } from './bus/protocol.js';
+export { defineModule, defineAction } from './modules/contract.js';
+export type { ActionModule, ActionDefinition, ActionContext } from './modules/contract.js';
+export { ModuleRegistry } from './modules/registry.js';
+export { taskMachine } from './machines/task.js';
+export { runtimeMachine } from './machines/runtime.js';
+export type { Store, StoredTask } from './store/store.js';
+export { MemoryStore } from './store/memory.js';
+export {
+  CodomyrmexError,
+  ValidationError,
+  NotFoundError,
+  CycleError,
+  ResourceUnavailableError,
+  TaskTimeoutError,
+  NonRetryableError,
+  CancelledError,
+  WorkerCrashedError,
+  ShuttingDownError,
+  ErrorCode,
+} from './errors.js';
+export type { SerializedError } from './errors.js';

@@ -1,0 +1,86 @@
+/**
+ * The engine's own lifecycle: `starting → running → draining → stopped` (or `failed`). The engine is the root
+ * actor; component actors are invoked under `active` (so draining keeps them alive) and addressed by `systemId`.
+ * Component logic is provided by the engine with `runtimeMachine.provide({ actors })`; the machine does no I/O.
+ */
+import { assign, fromCallback, sendTo, setup } from 'xstate';
+
+/** Sent by the runtime to a component. */
+export type ComponentControl = { type: 'component.drain'; graceMs: number };
+
+/** Sent by a component to the runtime. */
+export type ComponentReport = { type: 'component.drained'; component: string };
+
+export type RuntimeEvent =
+  | { type: 'engine.started' }
+  | { type: 'engine.failed'; error: string }
+  | { type: 'engine.shutdown'; graceMs: number }
+  | ComponentReport;
+
+export type RuntimeState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
+
+/** The component actors the runtime supervises, by systemId. */
+export const COMPONENTS = ['taskOrchestrator'] as const;
+
+const placeholder = fromCallback<ComponentControl>(() => undefined);
+
+export const runtimeMachine = setup({
+  types: {
+    context: {} as { drained: string[]; graceMs: number; error: string | null },
+    events: {} as RuntimeEvent,
+  },
+  actors: { taskOrchestrator: placeholder },
+  guards: {
+    lastToDrain: ({ context, event }) =>
+      event.type === 'component.drained' && new Set([...context.drained, event.component]).size >= COMPONENTS.length,
+  },
+}).createMachine({
+  id: 'runtime',
+  initial: 'starting',
+  context: { drained: [], graceMs: 0, error: null },
+  states: {
+    starting: {
+      on: {
+        'engine.started': 'active',
+        'engine.failed': { target: 'failed', actions: assign({ error: ({ event }) => event.error }) },
+        'engine.shutdown': 'stopped',
+      },
+    },
+    active: {
+      invoke: [
+        {
+          id: 'taskOrchestrator',
+          systemId: 'taskOrchestrator',
+          src: 'taskOrchestrator',
+          onError: { target: 'failed', actions: assign({ error: ({ event }) => String(event.error) }) },
+        },
+      ],
+      initial: 'running',
+      states: {
+        running: {
+          on: { 'engine.shutdown': { target: 'draining', actions: assign({ graceMs: ({ event }) => event.graceMs }) } },
+        },
+        draining: {
+          entry: COMPONENTS.map((id) => sendTo(id, ({ context }): ComponentControl => ({ type: 'component.drain', graceMs: context.graceMs }))),
+          on: {
+            'component.drained': [
+              { guard: 'lastToDrain', target: '#runtime.stopped' },
+              { actions: assign({ drained: ({ context, event }) => [...context.drained, event.component] }) },
+            ],
+          },
+        },
+      },
+    },
+    stopped: { type: 'final' },
+    failed: { type: 'final' },
+  },
+});
+
+/** The lifecycle state a runtime snapshot is in. */
+export function runtimeStateOf(value: unknown): RuntimeState {
+  if (value === 'starting' || value === 'stopped' || value === 'failed') return value;
+  if (typeof value === 'object' && value !== null && 'active' in value) {
+    return (value as { active: string }).active === 'draining' ? 'draining' : 'running';
+  }
+  return 'failed';
+}

@@ -1,0 +1,239 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { SerializedError } from '../errors.js';
+import { ValidationError } from '../errors.js';
+import { formatZodIssues, checkPayloadLimits } from './validate.js';
+
+/** Task priorities, highest first. Strings on the wire, never ordinals. */
+export const TaskPriority = {
+  CRITICAL: 'critical',
+  HIGH: 'high',
+  NORMAL: 'normal',
+  LOW: 'low',
+  BACKGROUND: 'background',
+} as const;
+export type TaskPriority = (typeof TaskPriority)[keyof typeof TaskPriority];
+
+/** Queue rank of each priority: 0 is served first. */
+export const PRIORITY_RANK: Readonly<Record<TaskPriority, number>> = {
+  critical: 0,
+  high: 1,
+  normal: 2,
+  low: 3,
+  background: 4,
+};
+export const PRIORITIES: readonly TaskPriority[] = ['critical', 'high', 'normal', 'low', 'background'];
+
+/** Lifecycle states (DESIGN.md §3). */
+export type TaskStatus =
+  | 'pending'
+  | 'ready'
+  | 'running'
+  | 'retrying'
+  | 'completed'
+  | 'failed'
+  | 'timed_out'
+  | 'cancelled'
+  | 'skipped';
+
+export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set([
+  'completed',
+  'failed',
+  'timed_out',
+  'cancelled',
+  'skipped',
+]);
+
+export function isTerminal(status: TaskStatus): boolean {
+  return TERMINAL_STATUSES.has(status);
+}
+
+/** Backoff between attempts, in seconds. Delay n = min(maxDelay, initialDelay·factor^(n-1)) ± jitter. */
+export interface RetryPolicy {
+  initialDelay: number;
+  factor: number;
+  maxDelay: number;
+  /** Fraction (0..1) by which each delay is spread at random. */
+  jitter: number;
+}
+
+export const DEFAULT_RETRY: Readonly<RetryPolicy> = { initialDelay: 1, factor: 2, maxDelay: 60, jitter: 0.1 };
+
+/** What a caller gives to create a task. Everything but `module` and `action` has a default. */
+export interface TaskInput {
+  id?: string | undefined;
+  name?: string | undefined;
+  module: string;
+  action: string;
+  parameters?: Record<string, unknown> | undefined;
+  priority?: TaskPriority | undefined;
+  /** Ids of tasks that must complete first. */
+  dependencies?: string[] | undefined;
+  /** Resource requirements, e.g. `{ cpu: { cores: 1 } }` (admission arrives with the resource manager). */
+  resources?: Record<string, Record<string, number>> | undefined;
+  /** Hard time limit of one attempt, in seconds. */
+  timeout?: number | undefined;
+  /** Retries after the first attempt (default 3). */
+  maxRetries?: number | undefined;
+  retry?: Partial<RetryPolicy> | undefined;
+  /** Passed to the action so it can recognise a re-run. */
+  idempotencyKey?: string | undefined;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+const retrySchema = z
+  .object({
+    initialDelay: z.number().finite().min(0),
+    factor: z.number().finite().min(1),
+    maxDelay: z.number().finite().min(0),
+    jitter: z.number().min(0).max(1),
+  })
+  .partial()
+  .strict();
+
+const nameRe = /^[A-Za-z_][\w-]*$/;
+
+export const taskInputSchema = z
+  .object({
+    id: z.string().min(1).max(200).optional(),
+    name: z.string().min(1).max(200).optional(),
+    module: z.string().regex(nameRe, 'must be a module name like "core"'),
+    action: z.string().regex(nameRe, 'must be an action name like "echo"'),
+    parameters: z.record(z.unknown()).optional(),
+    priority: z.enum(['critical', 'high', 'normal', 'low', 'background']).optional(),
+    dependencies: z.array(z.string().min(1)).optional(),
+    resources: z.record(z.record(z.number())).optional(),
+    timeout: z.number().finite().positive('must be a positive number of seconds').optional(),
+    maxRetries: z.number().int().min(0).max(1000).optional(),
+    retry: retrySchema.optional(),
+    idempotencyKey: z.string().max(500).optional(),
+    metadata: z.record(z.unknown()).optional(),
+  })
+  .strict();
+
+/**
+ * A unit of work: one `module.action` call with parameters. Construct with `new Task({...})`; the id is a uuid
+ * unless given.
+ *
+ * @example
+ * const t = new Task({ name: 'setup', module: 'core', action: 'echo', priority: TaskPriority.HIGH });
+ */
+export class Task {
+  readonly id: string;
+  name: string;
+  module: string;
+  action: string;
+  parameters: Record<string, unknown>;
+  priority: TaskPriority;
+  dependencies: string[];
+  resources: Record<string, Record<string, number>>;
+  timeout: number | undefined;
+  maxRetries: number;
+  retry: RetryPolicy;
+  idempotencyKey: string | undefined;
+  metadata: Record<string, unknown>;
+
+  constructor(input: TaskInput) {
+    this.id = input.id ?? randomUUID();
+    this.name = input.name ?? `${input.module}.${input.action}`;
+    this.module = input.module;
+    this.action = input.action;
+    this.parameters = input.parameters ?? {};
+    this.priority = input.priority ?? TaskPriority.NORMAL;
+    this.dependencies = input.dependencies ?? [];
+    this.resources = input.resources ?? {};
+    this.timeout = input.timeout;
+    this.maxRetries = input.maxRetries ?? 3;
+    this.retry = mergeRetry(input.retry);
+    this.idempotencyKey = input.idempotencyKey;
+    this.metadata = input.metadata ?? {};
+  }
+}
+
+/** A task spec after validation: plain data, safe to clone and send. */
+export interface TaskSpec {
+  id: string;
+  name: string;
+  module: string;
+  action: string;
+  parameters: Record<string, unknown>;
+  priority: TaskPriority;
+  dependencies: string[];
+  resources: Record<string, Record<string, number>>;
+  timeout?: number | undefined;
+  maxRetries: number;
+  retry: RetryPolicy;
+  idempotencyKey?: string | undefined;
+  metadata: Record<string, unknown>;
+}
+
+/**
+ * Validates a task given by a caller (a `Task`, or a plain object from a file, the CLI or the wire) and fills in
+ * defaults. Throws a `ValidationError` naming each bad field.
+ */
+export function parseTaskInput(input: unknown, where = 'task'): TaskSpec {
+  const plain = input instanceof Task ? { ...input } : input;
+  const parsed = taskInputSchema.safeParse(stripUndefined(plain));
+  if (!parsed.success) throw new ValidationError(formatZodIssues(parsed.error, where));
+  const t = parsed.data;
+  const spec: TaskSpec = {
+    id: t.id ?? randomUUID(),
+    name: t.name ?? `${t.module}.${t.action}`,
+    module: t.module,
+    action: t.action,
+    parameters: t.parameters ?? {},
+    priority: t.priority ?? 'normal',
+    dependencies: t.dependencies ?? [],
+    resources: t.resources ?? {},
+    timeout: t.timeout,
+    maxRetries: t.maxRetries ?? 3,
+    retry: mergeRetry(t.retry),
+    idempotencyKey: t.idempotencyKey,
+    metadata: t.metadata ?? {},
+  };
+  const limit = checkPayloadLimits(spec.parameters, `${where}.parameters`);
+  if (limit) throw new ValidationError(limit);
+  if (spec.retry.maxDelay < spec.retry.initialDelay) {
+    throw new ValidationError(`${where}.retry.maxDelay: must be at least retry.initialDelay (${spec.retry.initialDelay})`);
+  }
+  if (new Set(spec.dependencies).size !== spec.dependencies.length) {
+    throw new ValidationError(`${where}.dependencies: lists the same task twice`);
+  }
+  return spec;
+}
+
+function mergeRetry(retry: Partial<Record<keyof RetryPolicy, number | undefined>> | undefined): RetryPolicy {
+  const out = { ...DEFAULT_RETRY };
+  if (retry) for (const k of ['initialDelay', 'factor', 'maxDelay', 'jitter'] as const) if (retry[k] !== undefined) out[k] = retry[k];
+  return out;
+}
+
+function stripUndefined(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+/** How a task ended (or where it is, while it runs). */
+export interface TaskResult {
+  taskId: string;
+  name: string;
+  status: TaskStatus;
+  success: boolean;
+  result: unknown;
+  error: { code: string; message: string; name?: string } | null;
+  attempts: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  durationMs: number | null;
+}
+
+/** Retry delay in ms before attempt `attempt + 1`, given `attempt` attempts so far (1-based). */
+export function backoffDelayMs(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
+  const base = Math.min(policy.maxDelay, policy.initialDelay * policy.factor ** Math.max(0, attempt - 1));
+  const spread = base * policy.jitter * (2 * random() - 1);
+  return Math.max(0, Math.round(Math.min(policy.maxDelay, base + spread) * 1000));
+}
+
+export type { SerializedError };

@@ -1,0 +1,70 @@
+import type { ZodError } from 'zod';
+
+/** Turns zod issues into messages that name the field: `task.timeout: must be a positive number of seconds`. */
+export function formatZodIssues(error: ZodError, where: string): string[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.length ? `${where}.${issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[')}` : where;
+    let msg = issue.message;
+    if (issue.code === 'unrecognized_keys') msg = `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; remove or rename them`;
+    return `${path}: ${msg}`;
+  });
+}
+
+/** Limits on parameter objects: they cross threads and the network, so bound them. */
+export const PAYLOAD_LIMITS = { maxDepth: 32, maxNodes: 100_000, maxStringLength: 10_000_000 } as const;
+
+/**
+ * Walks a value and returns an error message naming the limit it breaks, or null. Cycles count as too deep.
+ */
+export function checkPayloadLimits(value: unknown, where: string): string | null {
+  let nodes = 0;
+  const walk = (v: unknown, depth: number): string | null => {
+    if (++nodes > PAYLOAD_LIMITS.maxNodes) return `${where}: more than ${PAYLOAD_LIMITS.maxNodes} values (limit maxNodes); pass a file path instead of inline data`;
+    if (typeof v === 'string') {
+      return v.length > PAYLOAD_LIMITS.maxStringLength ? `${where}: a string longer than ${PAYLOAD_LIMITS.maxStringLength} characters (limit maxStringLength)` : null;
+    }
+    if (typeof v !== 'object' || v === null) return null;
+    if (depth >= PAYLOAD_LIMITS.maxDepth) return `${where}: nested deeper than ${PAYLOAD_LIMITS.maxDepth} levels (limit maxDepth)`;
+    if (Array.isArray(v)) {
+      for (const x of v) {
+        const e = walk(x, depth + 1);
+        if (e) return e;
+      }
+      return null;
+    }
+    for (const k in v) {
+      const e = walk((v as Record<string, unknown>)[k], depth + 1);
+      if (e) return e;
+    }
+    return null;
+  };
+  return walk(value, 0);
+}
+
+/** Closest candidate by edit distance, for "did you mean" hints. */
+export function didYouMean(input: string, candidates: Iterable<string>): string | null {
+  let best: string | null = null;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(input, c);
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best !== null && bestD <= Math.max(2, Math.floor(input.length / 3)) ? best : null;
+}
+
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0] ?? 0;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j] ?? 0;
+      prev[j] = Math.min(up + 1, (prev[j - 1] ?? 0) + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length] ?? 0;
+}

@@ -1,0 +1,57 @@
+import type { ZodType, ZodTypeDef } from 'zod';
+
+/** What an action sees besides its parameters. */
+export interface ActionContext {
+  /** Aborted when the task is cancelled or times out. Long actions should watch it. */
+  readonly signal: AbortSignal;
+  readonly taskId: string;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /** Set when the task has one; lets an action notice it is a re-run. */
+  readonly idempotencyKey: string | undefined;
+  /**
+   * Reports progress (0..1 or any JSON value) to the main thread, where it becomes a `task_progress` event. Resolves
+   * once the main thread has it. A no-op unless the action sets `channel`.
+   */
+  progress(value: unknown): Promise<void>;
+  /** Sends a log line to the main thread (a `task_log` event). A no-op unless the action sets `channel`. */
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string): Promise<void>;
+}
+
+/** One action of a module. */
+export interface ActionDefinition<P = unknown, R = unknown> {
+  description?: string;
+  /** Schema of the parameters; checked when the task is added and again in the worker. */
+  params: ZodType<P, ZodTypeDef, unknown>;
+  /**
+   * Opens a message channel to the main thread for `progress()`/`log()` and for a cooperative abort before the
+   * worker is terminated. Costs ~60 µs per task, so it is off unless asked for.
+   */
+  channel?: boolean;
+  run(params: P, ctx: ActionContext): R | Promise<R>;
+}
+
+/** A module: a name and its actions. A user module file default-exports one of these. */
+export interface ActionModule {
+  name: string;
+  description?: string;
+  actions: Record<string, ActionDefinition<never>>;
+}
+
+/**
+ * Declares a module with typed actions.
+ *
+ * @example
+ * export default defineModule({
+ *   name: 'greet',
+ *   actions: { hello: defineAction({ params: z.object({ who: z.string() }), run: ({ who }) => `hello ${who}` }) },
+ * });
+ */
+export function defineModule<M extends ActionModule>(module: M): M {
+  return module;
+}
+
+/** Declares an action, inferring its parameter type from the schema. */
+export function defineAction<P, R>(action: ActionDefinition<P, R>): ActionDefinition<never> {
+  return action as unknown as ActionDefinition<never>;
+}

@@ -1,0 +1,50 @@
+/**
+ * The protocol between the main thread and a worker thread. One request per Piscina task; the reply is a value,
+ * never a thrown error, so codes survive the thread boundary. A task that asked for a channel gets a MessagePort
+ * (transferred) over which the worker reports progress and logs (comlink) and the main thread sends `abort`.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { SerializedError } from '../errors.js';
+
+export interface RunRequest {
+  type: 'run';
+  taskId: string;
+  module: string;
+  action: string;
+  params: unknown;
+  attempt: number;
+  idempotencyKey?: string | undefined;
+  port?: MessagePort | undefined;
+}
+
+/** Asks a worker to prove it is alive (health checks). */
+export interface ProbeRequest {
+  type: 'probe';
+}
+
+export type WorkerRequest = RunRequest | ProbeRequest;
+
+export type WorkerReply =
+  | { type: 'ok'; output: unknown }
+  | { type: 'error'; error: SerializedError };
+
+/** What the main thread exposes over a task's channel (comlink). */
+export interface ChannelHost {
+  progress(value: unknown): void;
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
+}
+
+/** Sent raw (not through comlink) from main to worker over the channel. */
+export interface AbortMessage {
+  type: 'codomyrmex.abort';
+  reason: string;
+}
+
+export function isAbortMessage(value: unknown): value is AbortMessage {
+  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'codomyrmex.abort';
+}
+
+/** Data the pool hands every worker at start. */
+export interface WorkerBootData {
+  moduleDirs: string[];
+}
