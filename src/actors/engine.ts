@@ -133,10 +133,10 @@ export class OrchestrationEngine {
   }
 
   async #stop(graceMs: number): Promise<void> {
-    await this.#ready.catch(() => undefined);
-    const stats = this.#started ? await this.bus.request('task.stats', {}).catch(() => null) : null;
-    this.bus.publish('engine_stopping', { engineId: this.id, inFlight: stats?.running ?? 0 });
+    // Draining starts now, synchronously: a request made after shutdown() is refused.
+    this.bus.publish('engine_stopping', { engineId: this.id, graceMs });
     this.#actor.send({ type: 'engine.shutdown', graceMs });
+    await this.#ready.catch(() => undefined);
     await waitFor(this.#actor, (s) => s.status === 'done', { timeout: Infinity });
     this.#actor.stop();
     await this.pool.destroy();

@@ -5,7 +5,7 @@
  */
 import { fromCallback } from 'xstate';
 import type { MessageBus } from '../bus/bus.js';
-import type { Command, StartExecutionReply, TaskView } from '../bus/protocol.js';
+import type { Command, SchedulerStats, StartExecutionReply, TaskView } from '../bus/protocol.js';
 import type { CompiledOptions } from '../config/options.js';
 import { NotFoundError } from '../errors.js';
 import type { ComponentControl, ComponentReport } from '../machines/runtime.js';
@@ -42,6 +42,9 @@ export function handleTaskCommand(scheduler: TaskScheduler, command: Command): u
     case 'task.wait':
       return scheduler.wait(command.payload.taskId);
     case 'task.stats':
+      return scheduler.stats();
+    case 'task.set_concurrency':
+      scheduler.setConcurrency(command.payload.maxConcurrency);
       return scheduler.stats();
   }
 }
@@ -136,6 +139,16 @@ export class TaskOrchestratorClient {
 
   listTasks(filter: { status?: TaskStatus | TaskStatus[]; limit?: number } = {}): Promise<TaskView[]> {
     return this.#request(() => this.#bus.request('task.list', filter));
+  }
+
+  /** Changes how many tasks may run at once (takes effect at once; running tasks are not stopped). */
+  setConcurrency(maxConcurrency: number): Promise<SchedulerStats> {
+    return this.#request(() => this.#bus.request('task.set_concurrency', { maxConcurrency }));
+  }
+
+  /** Queue depth, running count, counts by status. */
+  stats(): Promise<SchedulerStats> {
+    return this.#request(() => this.#bus.request('task.stats', {}));
   }
 
   /** Resolves with the task's result once it has ended. */

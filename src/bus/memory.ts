@@ -1,4 +1,5 @@
-import { Observable, Subject } from 'rxjs';
+import type { Observable} from 'rxjs';
+import { Subject } from 'rxjs';
 import { CodomyrmexError, ErrorCode, NotFoundError } from '../errors.js';
 import type { BusStats, CommandHandler, MessageBus, Unsubscribe } from './bus.js';
 import type { BusEvent, Command, CommandPayload, CommandReply, CommandType, EventMap, EventName } from './protocol.js';

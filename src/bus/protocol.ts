@@ -39,6 +39,7 @@ export interface CommandMap {
   'task.list': { req: { status?: TaskStatus | TaskStatus[]; limit?: number }; res: TaskView[] };
   'task.wait': { req: { taskId: string }; res: TaskResult };
   'task.stats': { req: Record<string, never>; res: SchedulerStats };
+  'task.set_concurrency': { req: { maxConcurrency: number }; res: SchedulerStats };
 }
 
 export interface SchedulerStats {
@@ -90,7 +91,7 @@ export interface EventMap {
   task_progress: { taskId: string; name: string; attempt: number; value: unknown };
   task_log: { taskId: string; name: string; attempt: number; level: string; message: string };
   engine_started: { engineId: string; threads: number };
-  engine_stopping: { engineId: string; inFlight: number };
+  engine_stopping: { engineId: string; graceMs: number };
   engine_stopped: { engineId: string };
   handler_error: { event: string; error: SerializedError };
 }

@@ -76,7 +76,7 @@ export class WorkerPool {
    */
   runWithChannel(req: RunRequest, host: ChannelHost, signal: AbortSignal | undefined): { reply: Promise<WorkerReply>; channel: TaskChannel } {
     const { port1, port2 } = new MessageChannel();
-    Comlink.expose(host, port1 as unknown as Comlink.Endpoint);
+    Comlink.expose(host, port1);
     const channel: TaskChannel = {
       abort: (reason) => port1.postMessage({ type: 'codomyrmex.abort', reason }),
       close: () => port1.close(),

@@ -34,7 +34,7 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply>> {
       port.on('message', (msg: unknown) => {
         if (isAbortMessage(msg)) controller.abort(new NonRetryableError(msg.reason));
       });
-      const host = Comlink.wrap<ChannelHost>(port as unknown as Comlink.Endpoint);
+      const host = Comlink.wrap<ChannelHost>(port);
       ctx = {
         signal: controller.signal,
         taskId: req.taskId,

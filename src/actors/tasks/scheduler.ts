@@ -205,7 +205,7 @@ export class TaskScheduler {
         const status = d ? d.status : this.#deps.store.getTask(dep)?.status;
         if (status === 'completed') continue;
         if (status !== undefined && isTerminal(status)) {
-          failedDep ??= `dependency "${d?.spec.name ?? dep}" ended ${status}`;
+          failedDep ??= `dependency "${d?.spec.name ?? dep}" (${dep}) ended ${status}`;
           continue;
         }
         rec.waitingOn++;
@@ -552,7 +552,7 @@ export class TaskScheduler {
         if (rec.status === 'completed') {
           if (--dep.waitingOn === 0) this.#inbox.push([dep, { type: 'task.deps_met' }]);
         } else {
-          dep.reason = `dependency "${rec.spec.name}" ended ${rec.status}`;
+          dep.reason = `dependency "${rec.spec.name}" (${rec.id}) ended ${rec.status}`;
           this.#inbox.push([dep, { type: 'task.dep_failed' }]);
         }
       }

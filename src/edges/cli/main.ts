@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+/**
+ * The `codomyrmex` command line. Every command takes `--json` for machine-readable output.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import type { OrchestrationEngine, TaskResult } from '../../index.js';
+import { CodomyrmexError, createOrchestrationEngine, Task, TaskPriority } from '../../index.js';
+import { printResults, printTable } from './format.js';
+
+const program = new Command();
+program
+  .name('codomyrmex')
+  .description('Actor-based orchestration runtime: workflows, tasks and resources on a worker-thread pool')
+  .option('--threads <n>', 'worker threads (default: the number of cores)', parseInteger('--threads'))
+  .option('--module-dir <dir...>', 'folders to load user action modules from')
+  .showHelpAfterError();
+
+function parseInteger(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${flag} must be a whole number (got "${value}")`);
+    return n;
+  };
+}
+
+function parseNumber(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${flag} must be a positive number (got "${value}")`);
+    return n;
+  };
+}
+
+function parseJsonObject(value: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (err) {
+    throw new InvalidArgumentError(`--params must be a JSON object: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidArgumentError('--params must be a JSON object like \'{"value": 1}\'');
+  return parsed as Record<string, unknown>;
+}
+
+function engineFromFlags(): OrchestrationEngine {
+  const o = program.opts<{ threads?: number; moduleDir?: string[] }>();
+  return createOrchestrationEngine({ ...(o.threads ? { threads: o.threads } : {}), ...(o.moduleDir ? { moduleDirs: o.moduleDir } : {}) });
+}
+
+/** Runs `fn` on a fresh engine and always shuts it down. */
+async function withEngine<T>(fn: (engine: OrchestrationEngine) => Promise<T>): Promise<T> {
+  const engine = engineFromFlags();
+  try {
+    await engine.ready();
+    return await fn(engine);
+  } finally {
+    await engine.shutdown({ graceMs: 1000 });
+  }
+}
+
+const task = program.command('task').description('run single tasks');
+
+task
+  .command('run')
+  .description('run one module.action and print its result')
+  .argument('<action>', 'module.action, e.g. core.echo')
+  .option('-p, --params <json>', 'parameters as a JSON object', parseJsonObject, {})
+  .option('-t, --timeout <seconds>', 'hard time limit of one attempt', parseNumber('--timeout'))
+  .option('-r, --retries <n>', 'retries after the first attempt', parseInteger('--retries'), 0)
+  .option('--priority <p>', 'critical | high | normal | low | background', 'normal')
+  .option('--json', 'print the result as JSON')
+  .action(async (target: string, opts: { params: Record<string, unknown>; timeout?: number; retries: number; priority: string; json?: boolean }) => {
+    const dot = target.indexOf('.');
+    if (dot <= 0) throw new InvalidArgumentError(`action must be module.action, e.g. core.echo (got "${target}")`);
+    const result = await withEngine((engine) =>
+      engine.tasks.executeTask({
+        module: target.slice(0, dot),
+        action: target.slice(dot + 1),
+        parameters: opts.params,
+        timeout: opts.timeout,
+        maxRetries: opts.retries,
+        priority: opts.priority as TaskPriority,
+      }),
+    );
+    if (opts.json) console.log(JSON.stringify(result, null, 2));
+    else printResults([result]);
+    process.exitCode = result.success ? 0 : 1;
+  });
+
+task
+  .command('demo')
+  .description("run the seed's task example: a high-priority setup task, work that depends on it, a flaky task")
+  .option('--json', 'print the results as JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const results: TaskResult[] = await withEngine(async (engine) => {
+      const orch = engine.getTaskOrchestrator();
+      const setup = new Task({ name: 'setup', module: 'core', action: 'echo', parameters: { value: 'environment ok' }, priority: TaskPriority.HIGH });
+      const tasks = [
+        setup,
+        new Task({ name: 'analyze', module: 'core', action: 'sleep', parameters: { ms: 100, value: { files: 3 } }, dependencies: [setup.id] }),
+        new Task({ name: 'report', module: 'core', action: 'progress', parameters: { steps: 3 }, dependencies: [setup.id], priority: TaskPriority.LOW }),
+        new Task({ name: 'flaky', module: 'core', action: 'fail', parameters: { times: 2 }, maxRetries: 3, retry: { initialDelay: 0.05 } }),
+      ];
+      await orch.addTasks(tasks);
+      return (await orch.startExecution()).results;
+    });
+    if (opts.json) console.log(JSON.stringify(results, null, 2));
+    else printResults(results);
+    process.exitCode = results.every((r) => r.success) ? 0 : 1;
+  });
+
+program
+  .command('actions')
+  .description('list the module.action names this engine can run')
+  .option('--json', 'print as JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const list = await withEngine((engine) => Promise.resolve(engine.registry.list()));
+    if (opts.json) console.log(JSON.stringify(list, null, 2));
+    else printTable(list.map((a) => ({ action: `${a.module}.${a.action}`, description: a.description })));
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  if (err instanceof CodomyrmexError) console.error(`codomyrmex: ${err.message}`);
+  else console.error(err);
+  process.exitCode = 2;
+});
