@@ -81,7 +81,8 @@ interface TaskEventData {
 export interface EventMap {
   task_added: TaskEventData & { dependencies: string[] };
   task_queued: TaskEventData;
-  task_started: TaskEventData;
+  /** `queuedMs`: how long the task waited in the ready queue before this attempt. */
+  task_started: TaskEventData & { queuedMs: number };
   task_completed: TaskEventData & { success: true; durationMs: number };
   task_failed: TaskEventData & { success: false; error: SerializedError; durationMs: number | null };
   task_retrying: TaskEventData & { error: SerializedError; delayMs: number; retryAt: number };

@@ -590,7 +590,7 @@ export class TaskScheduler {
         bus.publish('task_queued', base);
         return;
       case 'running':
-        bus.publish('task_started', base);
+        bus.publish('task_started', { ...base, queuedMs: this.#now() - rec.readyAt });
         return;
       case 'retrying':
         bus.publish('task_retrying', { ...base, error, delayMs: rec.lastDelayMs, retryAt: rec.retryAt ?? 0 });
