@@ -77,6 +77,17 @@ interface TaskEventData {
   attempt: number;
 }
 
+/** How a workflow run ends (or `running`). */
+export type WorkflowRunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+interface StepEventData {
+  workflowName: string;
+  runId: string;
+  step: string;
+  module: string;
+  action: string;
+}
+
 /** Payload of every event. */
 export interface EventMap {
   task_added: TaskEventData & { dependencies: string[] };
@@ -91,6 +102,20 @@ export interface EventMap {
   task_skipped: TaskEventData & { success: false; error: SerializedError };
   task_progress: { taskId: string; name: string; attempt: number; value: unknown };
   task_log: { taskId: string; name: string; attempt: number; level: string; message: string };
+  /** A workflow run began. */
+  workflow_started: { workflowName: string; runId: string; version: string; steps: number; sessionId: string | null };
+  /** Every run that ends publishes this, with `success`; a run that did not succeed also publishes `workflow_failed`. */
+  workflow_completed: { workflowName: string; runId: string; success: boolean; status: WorkflowRunStatus; durationMs: number };
+  workflow_failed: { workflowName: string; runId: string; success: false; status: WorkflowRunStatus; durationMs: number; failedSteps: string[] };
+  step_started: StepEventData & { taskId: string; attempt: number };
+  step_completed: StepEventData & { taskId: string; durationMs: number };
+  step_failed: StepEventData & { taskId: string; status: 'failed' | 'timed_out' | 'cancelled'; error: SerializedError; durationMs: number | null };
+  step_skipped: StepEventData & { reason: string };
+  resource_allocated: { holderId: string; allocationId: string; resources: Record<string, Record<string, number>> };
+  resource_released: { holderId: string; allocationId: string; resourceIds: string[]; reason: string };
+  resource_expired: { holderId: string; allocationId: string; resourceIds: string[] };
+  session_created: { sessionId: string; userId: string; mode: string };
+  session_closed: { sessionId: string; userId: string; reason: string };
   engine_started: { engineId: string; threads: number };
   engine_stopping: { engineId: string; graceMs: number };
   engine_stopped: { engineId: string };
