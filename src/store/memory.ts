@@ -55,6 +55,10 @@ export class MemoryStore implements Store {
     return this.#tasks.get(id);
   }
 
+  getTaskStatus(id: string): TaskStatus | undefined {
+    return this.#tasks.get(id)?.status;
+  }
+
   listTasks(filter: { status?: readonly TaskStatus[]; limit?: number } = {}): StoredTask[] {
     const out: StoredTask[] = [];
     const limit = filter.limit ?? Infinity;

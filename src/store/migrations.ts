@@ -52,9 +52,11 @@ export const MIGRATIONS: readonly Migration[] = [
         updated_at INTEGER NOT NULL
       );
       CREATE INDEX tasks_status ON tasks (status);
+      -- The journal, one row per commit: the events seq .. last_seq, as a JSON array of [type, timestamp, data].
+      -- (A row per event costs a statement per event on the hot path; a row per commit costs one.)
       CREATE TABLE events (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        type TEXT NOT NULL,
+        seq INTEGER PRIMARY KEY,
+        last_seq INTEGER NOT NULL,
         ts INTEGER NOT NULL,
         data TEXT NOT NULL
       );`,

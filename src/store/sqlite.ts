@@ -48,12 +48,14 @@ interface RecordRow {
   updated_at: number;
 }
 
-interface EventRow {
+interface EventChunkRow {
   seq: number;
-  type: string;
-  ts: number;
+  last_seq: number;
   data: string;
 }
+
+/** An event as the journal stores it, inside a chunk. */
+type StoredEvent = [type: string, timestamp: number, data: unknown];
 
 type Statement = Database.Statement<unknown[]>;
 
@@ -98,7 +100,7 @@ export class SqliteStore implements Store {
   #lastSeq = 0;
   #lastAgePrune = 0;
   readonly #specJson = new WeakMap<TaskSpec, string>();
-  #reads!: { getTask: Statement; getMeta: Statement; records: Map<RecordKind, Statement> };
+  #reads!: { getTask: Statement; getTaskStatus: Statement; getMeta: Statement; records: Map<RecordKind, Statement> };
   /** Null when opened read-only. */
   #writes: WriteStatements | null = null;
   readonly #commitTx: (batch: WriteBatch) => void;
@@ -114,10 +116,9 @@ export class SqliteStore implements Store {
     this.#journalMaxAgeMs = options.journalMaxAgeMs ?? 0;
     this.#prepare();
     this.#commitTx = db.transaction((batch: WriteBatch) => this.#write(batch));
-    const bounds = db.prepare('SELECT min(seq) AS first, max(seq) AS last FROM events').get() as { first: number | null; last: number | null };
+    const bounds = db.prepare('SELECT min(seq) AS first, max(last_seq) AS last FROM events').get() as { first: number | null; last: number | null };
     this.#firstSeq = bounds.first ?? 0;
-    const seqRow = db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'events'`).get() as { seq: number } | undefined;
-    this.#lastSeq = Math.max(bounds.last ?? 0, seqRow?.seq ?? 0);
+    this.#lastSeq = bounds.last ?? 0;
   }
 
   /**
@@ -184,6 +185,7 @@ export class SqliteStore implements Store {
     const kinds = hasRecords ? RECORD_KINDS : [];
     this.#reads = {
       getTask: db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
+      getTaskStatus: db.prepare('SELECT status FROM tasks WHERE id = ?').pluck(),
       getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
       records: new Map(kinds.map((k) => [k, db.prepare(`SELECT id, parent, status, data, created_at, updated_at FROM ${k} WHERE id = ?`)])),
     };
@@ -195,8 +197,8 @@ export class SqliteStore implements Store {
          ON CONFLICT (id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts, result = excluded.result,
            retry_at = excluded.retry_at, updated_at = excluded.updated_at`,
       ),
-      insertEvent: db.prepare('INSERT INTO events (type, ts, data) VALUES (?, ?, ?)'),
-      pruneEventsBefore: db.prepare('DELETE FROM events WHERE seq < ?'),
+      insertEvent: db.prepare('INSERT INTO events (seq, last_seq, ts, data) VALUES (?, ?, ?, ?)'),
+      pruneEventsBefore: db.prepare('DELETE FROM events WHERE seq < ? AND last_seq < ?'),
       pruneEventsOlder: db.prepare('DELETE FROM events WHERE seq < coalesce((SELECT seq FROM events WHERE ts >= ? ORDER BY seq LIMIT 1), ?)'),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       records: new Map(
@@ -238,11 +240,18 @@ export class SqliteStore implements Store {
       if (specJson === undefined) this.#specJson.set(spec, (specJson = toJson(spec)));
       s.upsertTask.run(spec.id, spec.name, spec.module, spec.action, spec.priority, t.status, t.result.attempts, specJson, toJson(t.result), t.retryAt ?? null, now, t.updatedAt);
     }
-    if (batch.events.length && this.#journalMax > 0) {
-      let last = 0;
-      for (const e of batch.events) last = Number(s.insertEvent.run(e.type, e.timestamp, toJson(e.data)).lastInsertRowid);
+    const events = batch.events;
+    if (events.length && this.#journalMax > 0) {
+      const first = this.#lastSeq + 1;
+      const last = first + events.length - 1;
+      const chunk: StoredEvent[] = new Array<StoredEvent>(events.length);
+      for (let i = 0; i < events.length; i++) {
+        const e = events[i];
+        if (e) chunk[i] = [e.type, e.timestamp, e.data];
+      }
+      s.insertEvent.run(first, last, events[0]?.timestamp ?? now, toJson(chunk));
       this.#lastSeq = last;
-      if (this.#firstSeq === 0) this.#firstSeq = last - batch.events.length + 1;
+      if (this.#firstSeq === 0) this.#firstSeq = first;
       this.#pruneJournal(s, now);
     }
     for (const r of batch.records) {
@@ -259,14 +268,14 @@ export class SqliteStore implements Store {
     const slack = Math.max(1000, Math.floor(this.#journalMax / 10));
     if (this.#lastSeq - this.#firstSeq + 1 > this.#journalMax + slack) {
       const keepFrom = this.#lastSeq - this.#journalMax + 1;
-      s.pruneEventsBefore.run(keepFrom);
+      s.pruneEventsBefore.run(keepFrom, keepFrom);
       this.#firstSeq = keepFrom;
     }
     if (this.#journalMaxAgeMs > 0 && now - this.#lastAgePrune >= AGE_PRUNE_EVERY_MS) {
       this.#lastAgePrune = now;
       s.pruneEventsOlder.run(now - this.#journalMaxAgeMs, this.#lastSeq + 1);
       const first = this.#db.prepare('SELECT min(seq) AS first FROM events').get() as { first: number | null };
-      this.#firstSeq = first.first ?? this.#lastSeq + 1;
+      this.#firstSeq = first.first ?? 0;
     }
   }
 
@@ -279,6 +288,10 @@ export class SqliteStore implements Store {
   getTask(id: string): StoredTask | undefined {
     const row = this.#reads.getTask.get(id) as TaskRow | undefined;
     return row ? taskOf(row) : undefined;
+  }
+
+  getTaskStatus(id: string): TaskStatus | undefined {
+    return this.#reads.getTaskStatus.get(id) as TaskStatus | undefined;
   }
 
   listTasks(filter: { status?: readonly TaskStatus[]; limit?: number } = {}): StoredTask[] {
@@ -298,27 +311,30 @@ export class SqliteStore implements Store {
   }
 
   readEvents(query: EventQuery = {}): JournalEntry[] {
-    const params: unknown[] = [query.afterSeq ?? 0];
-    let sql = 'SELECT seq, type, ts, data FROM events WHERE seq > ?';
-    if (query.types) {
-      if (query.types.length === 0) return [];
-      sql += ` AND type IN (${query.types.map(() => '?').join(', ')})`;
-      params.push(...query.types);
+    const after = query.afterSeq ?? 0;
+    const limit = query.limit ?? 1000;
+    const types = query.types ? new Set<string>(query.types) : null;
+    const out: JournalEntry[] = [];
+    if (limit <= 0 || types?.size === 0) return out;
+    // The chunk holding `after + 1`, then the ones after it.
+    const start = (this.#db.prepare('SELECT seq FROM events WHERE seq <= ? ORDER BY seq DESC LIMIT 1').pluck().get(after + 1) as number | undefined) ?? 0;
+    for (const row of this.#db.prepare('SELECT seq, last_seq, data FROM events WHERE seq >= ? ORDER BY seq').iterate(start) as IterableIterator<EventChunkRow>) {
+      if (row.last_seq <= after) continue;
+      const chunk = JSON.parse(row.data) as StoredEvent[];
+      for (let i = 0; i < chunk.length; i++) {
+        const seq = row.seq + i;
+        const e = chunk[i];
+        if (!e || seq <= after || (types && !types.has(e[0]))) continue;
+        out.push({ seq, type: e[0] as JournalEntry['type'], timestamp: e[1], data: e[2] });
+        if (out.length >= limit) return out;
+      }
     }
-    sql += ' ORDER BY seq LIMIT ?';
-    params.push(query.limit ?? 1000);
-    return (this.#db.prepare(sql).all(...params) as EventRow[]).map((r) => ({
-      seq: r.seq,
-      type: r.type as JournalEntry['type'],
-      timestamp: r.ts,
-      data: JSON.parse(r.data) as unknown,
-    }));
+    return out;
   }
 
   lastEventSeq(): number {
     if (!this.#readonly) return this.#lastSeq;
-    const row = this.#db.prepare('SELECT max(seq) AS last FROM events').get() as { last: number | null };
-    return row.last ?? 0;
+    return (this.#db.prepare('SELECT max(last_seq) FROM events').pluck().get() as number | null) ?? 0;
   }
 
   getRecord<T = unknown>(kind: RecordKind, id: string): StoredRecord<T> | undefined {

@@ -95,6 +95,8 @@ export interface Store {
   /** Shorthand for a commit of tasks only. */
   putTasks(tasks: readonly StoredTask[]): void;
   getTask(id: string): StoredTask | undefined;
+  /** The status alone (cheap: for existence and dependency checks on the hot path). */
+  getTaskStatus(id: string): TaskStatus | undefined;
   /** Tasks in the order they were first written. */
   listTasks(filter?: { status?: readonly TaskStatus[]; limit?: number }): StoredTask[];
   /** Journal entries in `seq` order. */

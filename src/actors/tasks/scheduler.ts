@@ -234,7 +234,7 @@ export class TaskScheduler {
       let failedDep: string | null = null;
       for (const dep of rec.spec.dependencies) {
         const d = this.#records.get(dep);
-        const status = d ? d.status : this.#deps.store.getTask(dep)?.status;
+        const status = d ? d.status : this.#deps.store.getTaskStatus(dep);
         if (status === 'completed') continue;
         if (status !== undefined && isTerminal(status)) {
           failedDep ??= `dependency "${d?.spec.name ?? dep}" (${dep}) ended ${status}`;
@@ -659,7 +659,7 @@ export class TaskScheduler {
   // ---------------------------------------------------------------- bookkeeping
 
   #exists(id: string): boolean {
-    return this.#records.has(id) || this.#deps.store.getTask(id) !== undefined;
+    return this.#records.has(id) || this.#deps.store.getTaskStatus(id) !== undefined;
   }
 
   #count(from: TaskStatus | undefined, to: TaskStatus): void {
@@ -843,7 +843,7 @@ export class TaskScheduler {
     let failedDep: string | null = null;
     for (const dep of rec.spec.dependencies) {
       const d = this.#records.get(dep);
-      const status = d ? d.status : this.#deps.store.getTask(dep)?.status;
+      const status = d ? d.status : this.#deps.store.getTaskStatus(dep);
       if (status === 'completed') continue;
       if (status === undefined || isTerminal(status)) {
         failedDep ??= status === undefined ? `dependency ${dep} is not in the store` : `dependency "${d?.spec.name ?? dep}" (${dep}) ended ${status}`;
