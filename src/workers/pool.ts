@@ -106,6 +106,15 @@ export class WorkerPool {
   async destroy(): Promise<void> {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    // Terminating a thread while it still loads its entry module can abort the whole process: Piscina loads it with
+    // require(), and Node 20's require(esm) fails a V8 check when the thread dies mid-load (seen with engines shut
+    // down right after start). Let every thread finish loading first: one probe each, bounded.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.allSettled(Array.from({ length: this.options.threads }, () => this.#piscina.run({ type: 'probe' }))),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000))),
+    ]);
+    clearTimeout(timer);
     await this.#piscina.destroy();
   }
 }
