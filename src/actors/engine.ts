@@ -181,7 +181,8 @@ export class OrchestrationEngine {
     await this.pool.destroy();
     this.bus.publish('engine_stopped', { engineId: this.id });
     this.#journal?.stop();
-    this.commits.close();
+    await this.commits.close();
+    await this.store.drain?.();
     this.store.close();
     await this.bus.close();
     if (defaultEngine === this) defaultEngine = undefined;

@@ -48,6 +48,11 @@ export interface EngineOptions {
   journalMaxAgeMs?: number;
   /** How long a SQLite statement waits for a lock held by a reader, in ms (default 5000). */
   busyTimeoutMs?: number;
+  /**
+   * SQLite writes (statements, commit, fsync, checkpoints) run on a thread of their own, so a slow disk never
+   * stalls the engine's event loop (default true). `false` writes on the engine's thread.
+   */
+  writerThread?: boolean;
 }
 
 export type StoreKind = 'sqlite' | 'memory';
@@ -77,6 +82,7 @@ export interface CompiledOptions {
   journalMaxEvents: number;
   journalMaxAgeMs: number;
   busyTimeoutMs: number;
+  writerThread: boolean;
 }
 
 const schema = z
@@ -98,6 +104,7 @@ const schema = z
     journalMaxEvents: z.number().int().min(0).optional(),
     journalMaxAgeMs: z.number().int().min(0).optional(),
     busyTimeoutMs: z.number().int().min(0).optional(),
+    writerThread: z.boolean().optional(),
   })
   .strict();
 
@@ -150,5 +157,6 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     journalMaxEvents: o.journalMaxEvents ?? (store === 'sqlite' ? 100_000 : 0),
     journalMaxAgeMs: o.journalMaxAgeMs ?? 7 * 24 * 3600 * 1000,
     busyTimeoutMs: o.busyTimeoutMs ?? 5000,
+    writerThread: o.writerThread ?? true,
   };
 }

@@ -67,6 +67,8 @@ export class GroupCommitter {
   #nextRetryMs: number;
   #closed = false;
   #committing = false;
+  /** A commit sent to the store's writer thread and not yet answered. */
+  #inFlight: Promise<boolean> | null = null;
   readonly #stats: CommitStats = { commits: 0, failures: 0, written: 0, lastCommitMs: 0 };
 
   constructor(store: Store, options: GroupCommitterOptions = {}) {
@@ -109,8 +111,9 @@ export class GroupCommitter {
       return;
     }
     this.#scheduled = true;
-    // While the store fails, the retry timer commits: no commit per change against a broken disk.
-    if (this.#fault) return;
+    // While the store fails, the retry timer commits: no commit per change against a broken disk. While a commit
+    // is in flight, its answer starts the next one.
+    if (this.#fault || this.#inFlight) return;
     if (this.#delayMs === 0) this.#immediate = setImmediate(this.#run);
     else this.#timer = setTimeout(this.#run, this.#delayMs);
   }
@@ -139,9 +142,18 @@ export class GroupCommitter {
     return new Promise<T>((resolve, reject) => this.onCommit(() => resolve(value), reject));
   }
 
-  /** Commits what is waiting, now. Returns false when the commit failed (the sources and acks were told). */
+  /**
+   * Commits what is waiting, now. Returns false when the commit failed (the sources and acks were told). With a
+   * store that writes off-thread the commit is only sent: the outcome comes later (see {@link idle}); a flush while
+   * one is in flight is done when that one is answered.
+   */
   flush(): boolean {
     if (this.#committing) return true;
+    if (this.#inFlight) {
+      this.#pending++;
+      this.#scheduled = true;
+      return true;
+    }
     if (this.#immediate) clearImmediate(this.#immediate);
     if (this.#timer) clearTimeout(this.#timer);
     this.#immediate = null;
@@ -152,31 +164,78 @@ export class GroupCommitter {
     const acks = this.#acks;
     this.#acks = [];
     this.#committing = true;
+    let sent = false;
     try {
       for (const s of this.#sources) s.collect(batch);
-      const t0 = performance.now();
-      try {
-        // A failing store gets a real write as a probe even when there is nothing else to write.
-        if (!isEmptyBatch(batch)) this.store.commit(batch);
-        else if (this.#fault) this.store.checkWritable();
-      } catch (err) {
-        this.#failed(toStoreError(err, this.store.location), acks);
-        return false;
+      // A failing store gets a real write as a probe even when there is nothing else to write.
+      if (this.#fault && isEmptyBatch(batch)) batch.meta['heartbeat'] = new Date().toISOString();
+      if (isEmptyBatch(batch)) {
+        for (const s of this.#sources) s.committed();
+        for (const a of acks) a.ok();
+        return true;
       }
+      const t0 = performance.now();
+      const commitAsync = this.store.commitAsync;
+      if (commitAsync) {
+        sent = true;
+        this.#inFlight = commitAsync(batch).then(
+          () => this.#settle(null, batch, acks, t0),
+          (err: unknown) => this.#settle(err, batch, acks, t0),
+        );
+        return true;
+      }
+      try {
+        this.store.commit(batch);
+      } catch (err) {
+        return this.#settle(err, batch, acks, t0);
+      }
+      return this.#settle(null, batch, acks, t0);
+    } finally {
+      this.#committing = false;
+      if (!sent) this.#next();
+    }
+  }
+
+  /** Resolves once no commit is in flight, with the outcome of the last one (true when none was in flight). */
+  async idle(): Promise<boolean> {
+    let ok = true;
+    while (this.#inFlight) ok = await this.#inFlight;
+    return ok;
+  }
+
+  #settle(err: unknown, batch: WriteBatch, acks: Ack[], t0: number): boolean {
+    const async = this.#inFlight !== null;
+    this.#inFlight = null;
+    let ok = true;
+    if (err !== null) {
+      this.#failed(toStoreError(err, this.store.location), acks);
+      ok = false;
+    } else {
       this.#stats.commits++;
       this.#stats.lastCommitMs = performance.now() - t0;
       this.#stats.written += batch.tasks.length + batch.events.length + batch.records.length;
       if (this.#fault) this.#recovered();
       for (const s of this.#sources) s.committed();
       for (const a of acks) a.ok();
-      return true;
-    } finally {
-      this.#committing = false;
-      // A source may have changed more while being told (a released task started): commit that too.
-      if (this.#pending > 0 && !this.#scheduled && !this.#closed && !this.#fault) {
-        this.#pending--;
-        this.schedule();
-      }
+    }
+    if (async) this.#next(true);
+    return ok;
+  }
+
+  /**
+   * After a commit: changes made meanwhile (a source told of the commit started a task; changes that waited for an
+   * off-thread commit) are committed too. Those that waited for a commit in flight go at once: they have waited.
+   */
+  #next(now = false): void {
+    if (this.#closed || this.#fault || this.#inFlight) return;
+    if (this.#pending === 0 && this.#acks.length === 0) return;
+    if (now) {
+      this.flush();
+      return;
+    }
+    if (!this.#scheduled) {
+      this.#pending--;
+      this.schedule();
     }
   }
 
@@ -207,10 +266,12 @@ export class GroupCommitter {
     this.#onFault?.(null, downMs);
   }
 
-  /** Commits what is waiting and stops. Later changes are not written; later acks fail. Returns the last commit's outcome. */
-  close(): boolean {
+  /** Commits what is waiting and stops. Later changes are not written; later acks fail. Resolves with the last commit's outcome. */
+  async close(): Promise<boolean> {
     if (this.#closed) return true;
-    const ok = this.flush();
+    await this.idle();
+    let ok = this.flush();
+    if (this.#inFlight) ok = await this.idle();
     this.#closed = true;
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     this.#retryTimer = null;

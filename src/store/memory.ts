@@ -59,6 +59,15 @@ export class MemoryStore implements Store {
     return this.#tasks.get(id)?.status;
   }
 
+  getTaskStatuses(ids: readonly string[]): Map<string, TaskStatus> {
+    const out = new Map<string, TaskStatus>();
+    for (const id of ids) {
+      const t = this.#tasks.get(id);
+      if (t) out.set(id, t.status);
+    }
+    return out;
+  }
+
   listTasks(filter: { status?: readonly TaskStatus[]; limit?: number } = {}): StoredTask[] {
     const out: StoredTask[] = [];
     const limit = filter.limit ?? Infinity;

@@ -9,7 +9,8 @@ import Database from 'better-sqlite3';
 import { ErrorCode, ShuttingDownError, StoreError } from '../errors.js';
 import type { TaskResult, TaskSpec, TaskStatus } from '../model/task.js';
 import { DatabaseLock, checkDatabaseHeader, currentOwner } from './fileGuard.js';
-import { toJson } from './json.js';
+import { BatchEncoder, BatchWriter, describeSqliteError } from './sqliteWrites.js';
+import { WriterThread } from './writerThread.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import type { EventQuery, JournalEntry, RecordKind, RecordQuery, Store, StoredRecord, StoredTask, WriteBatch } from './store.js';
 import { RECORD_KINDS, emptyBatch } from './store.js';
@@ -29,6 +30,11 @@ export interface SqliteStoreOptions {
   engineId?: string;
   /** Open for reading only: no lock, no migrations, no writes (tailing the journal of a running engine). */
   readonly?: boolean;
+  /**
+   * Give `commitAsync` a writer thread of its own connection, so SQLite's work (statements, commit, fsync, WAL
+   * checkpoints) runs off the engine's thread (default true for a file; `:memory:` always writes in-thread).
+   */
+  writerThread?: boolean;
 }
 
 interface TaskRow {
@@ -59,25 +65,7 @@ type StoredEvent = [type: string, timestamp: number, data: unknown];
 
 type Statement = Database.Statement<unknown[]>;
 
-interface WriteStatements {
-  upsertTask: Statement;
-  insertEvent: Statement;
-  pruneEventsBefore: Statement;
-  pruneEventsOlder: Statement;
-  setMeta: Statement;
-  records: Map<RecordKind, { upsert: Statement; remove: Statement }>;
-}
-
 const TASK_COLUMNS = 'spec, status, result, retry_at, updated_at';
-
-/** How often age-based journal pruning runs, at most. */
-const AGE_PRUNE_EVERY_MS = 60_000;
-
-function describeSqliteError(err: unknown): string {
-  const code = (err as { code?: unknown }).code;
-  const message = err instanceof Error ? err.message : String(err);
-  return typeof code === 'string' ? `${message} (${code})` : message;
-}
 
 function isCorruption(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
@@ -90,20 +78,17 @@ export class SqliteStore implements Store {
   readonly persistent: boolean;
   /** The schema version the file had when opened (0 for a new file). */
   readonly openedAtVersion: number;
+  /** Present when writes can go through a writer thread (a file opened for writing). */
+  readonly commitAsync?: (batch: WriteBatch) => Promise<void>;
   readonly #db: Database.Database;
   readonly #lock: DatabaseLock | null;
   readonly #readonly: boolean;
-  readonly #journalMax: number;
-  readonly #journalMaxAgeMs: number;
   #closed = false;
-  #firstSeq = 0;
-  #lastSeq = 0;
-  #lastAgePrune = 0;
-  readonly #specJson = new WeakMap<TaskSpec, string>();
-  #reads!: { getTask: Statement; getTaskStatus: Statement; getMeta: Statement; records: Map<RecordKind, Statement> };
+  #reads!: { getTask: Statement; getTaskStatus: Statement; getTaskStatuses: Statement; getMeta: Statement; records: Map<RecordKind, Statement> };
   /** Null when opened read-only. */
-  #writes: WriteStatements | null = null;
-  readonly #commitTx: (batch: WriteBatch) => void;
+  readonly #encoder: BatchEncoder | null = null;
+  readonly #writer: BatchWriter | null = null;
+  readonly #thread: WriterThread | null = null;
 
   private constructor(db: Database.Database, location: string, lock: DatabaseLock | null, openedAtVersion: number, options: SqliteStoreOptions) {
     this.#db = db;
@@ -112,15 +97,24 @@ export class SqliteStore implements Store {
     this.#lock = lock;
     this.openedAtVersion = openedAtVersion;
     this.#readonly = options.readonly === true;
-    this.#journalMax = options.journalMaxEvents ?? 100_000;
-    this.#journalMaxAgeMs = options.journalMaxAgeMs ?? 0;
     this.#prepare();
-    this.#commitTx = db.transaction((batch: WriteBatch) => this.#write(batch));
-    const bounds = db.prepare('SELECT min(seq) AS first, max(last_seq) AS last FROM events').get() as { first: number | null; last: number | null };
-    this.#firstSeq = bounds.first ?? 0;
+    if (this.#readonly) return;
+    const journal = { maxEvents: options.journalMaxEvents ?? 100_000, maxAgeMs: options.journalMaxAgeMs ?? 0 };
     // Pruning may empty the table: the cursor it reached is kept in meta, so sequence numbers never repeat.
-    const pruned = Number(this.getMeta('journal.last_seq') ?? 0);
-    this.#lastSeq = Math.max(bounds.last ?? 0, pruned);
+    const last = (db.prepare('SELECT max(last_seq) FROM events').pluck().get() as number | null) ?? 0;
+    this.#encoder = new BatchEncoder(Math.max(last, Number(this.getMeta('journal.last_seq') ?? 0)), journal.maxEvents > 0);
+    this.#writer = new BatchWriter(db, journal, RECORD_KINDS);
+    if (this.persistent && options.writerThread !== false) {
+      const thread = new WriterThread({
+        path: location,
+        durability: options.durability ?? 'strict',
+        busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)),
+        journal,
+        recordKinds: RECORD_KINDS,
+      });
+      this.#thread = thread;
+      this.commitAsync = (batch) => this.#commitOnThread(thread, batch);
+    }
   }
 
   /**
@@ -189,100 +183,46 @@ export class SqliteStore implements Store {
     this.#reads = {
       getTask: db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
       getTaskStatus: db.prepare('SELECT status FROM tasks WHERE id = ?').pluck(),
+      getTaskStatuses: db.prepare('SELECT id, status FROM tasks WHERE id IN (SELECT value FROM json_each(?))'),
       getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
       records: new Map(kinds.map((k) => [k, db.prepare(`SELECT id, parent, status, data, created_at, updated_at FROM ${k} WHERE id = ?`)])),
-    };
-    if (this.#readonly) return;
-    this.#writes = {
-      upsertTask: db.prepare(
-        `INSERT INTO tasks (id, name, module, action, priority, status, attempts, spec, result, retry_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts, result = excluded.result,
-           retry_at = excluded.retry_at, updated_at = excluded.updated_at`,
-      ),
-      insertEvent: db.prepare('INSERT INTO events (seq, last_seq, ts, data) VALUES (?, ?, ?, ?)'),
-      pruneEventsBefore: db.prepare('DELETE FROM events WHERE seq < ? AND last_seq < ?'),
-      pruneEventsOlder: db.prepare('DELETE FROM events WHERE seq < coalesce((SELECT seq FROM events WHERE ts >= ? ORDER BY seq LIMIT 1), ?)'),
-      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
-      records: new Map(
-        kinds.map((k) => [
-          k,
-          {
-            upsert: db.prepare(
-              `INSERT INTO ${k} (id, parent, status, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-               ON CONFLICT (id) DO UPDATE SET parent = excluded.parent, status = excluded.status, data = excluded.data, updated_at = excluded.updated_at`,
-            ),
-            remove: db.prepare(`DELETE FROM ${k} WHERE id = ?`),
-          },
-        ]),
-      ),
     };
   }
 
   // ---------------------------------------------------------------- writes
 
+  /** Writes one batch on this thread, in one transaction. */
   commit(batch: WriteBatch): void {
     if (this.#closed) throw new ShuttingDownError(`the store ${this.location} is closed`);
-    const writes = this.#writes;
-    if (!writes) throw new StoreError(`the store ${this.location} was opened read-only`, ErrorCode.STORE_WRITE_FAILED);
+    const encoder = this.#encoder;
+    const writer = this.#writer;
+    if (!encoder || !writer) throw new StoreError(`the store ${this.location} was opened read-only`, ErrorCode.STORE_WRITE_FAILED);
+    const encoded = encoder.encode(batch);
     try {
-      this.#commitTx(batch);
+      writer.write(encoded);
     } catch (err) {
       // The transaction rolled back: nothing of the batch is on disk.
-      throw new StoreError(`could not write to the database ${this.location}: ${describeSqliteError(err)}`, ErrorCode.STORE_WRITE_FAILED, { cause: err });
+      encoder.rollback(encoded);
+      throw this.#writeError(err);
     }
   }
 
-  #write(batch: WriteBatch): void {
-    const s = this.#writes;
-    if (!s) return;
-    const now = Date.now();
-    for (const t of batch.tasks) {
-      const spec = t.spec;
-      let specJson = this.#specJson.get(spec);
-      if (specJson === undefined) this.#specJson.set(spec, (specJson = toJson(spec)));
-      s.upsertTask.run(spec.id, spec.name, spec.module, spec.action, spec.priority, t.status, t.result.attempts, specJson, toJson(t.result), t.retryAt ?? null, now, t.updatedAt);
+  /** Encodes here, writes on the writer thread. The committer sends one batch at a time. */
+  async #commitOnThread(thread: WriterThread, batch: WriteBatch): Promise<void> {
+    if (this.#closed) throw new ShuttingDownError(`the store ${this.location} is closed`);
+    const encoder = this.#encoder;
+    if (!encoder) throw new StoreError(`the store ${this.location} was opened read-only`, ErrorCode.STORE_WRITE_FAILED);
+    const encoded = encoder.encode(batch);
+    try {
+      await thread.write(encoded);
+    } catch (err) {
+      encoder.rollback(encoded);
+      throw this.#writeError(err);
     }
-    const events = batch.events;
-    if (events.length && this.#journalMax > 0) {
-      const first = this.#lastSeq + 1;
-      const last = first + events.length - 1;
-      const chunk: StoredEvent[] = new Array<StoredEvent>(events.length);
-      for (let i = 0; i < events.length; i++) {
-        const e = events[i];
-        if (e) chunk[i] = [e.type, e.timestamp, e.data];
-      }
-      s.insertEvent.run(first, last, events[0]?.timestamp ?? now, toJson(chunk));
-      this.#lastSeq = last;
-      if (this.#firstSeq === 0) this.#firstSeq = first;
-      this.#pruneJournal(s, now);
-    }
-    for (const r of batch.records) {
-      const st = s.records.get(r.kind);
-      if (!st) throw new StoreError(`unknown record kind "${String(r.kind)}"`, ErrorCode.STORE_WRITE_FAILED);
-      if (r.delete === true) st.remove.run(r.id);
-      else st.upsert.run(r.id, r.parent ?? null, r.status ?? null, toJson(r.data), now, now);
-    }
-    for (const [k, v] of Object.entries(batch.meta)) s.setMeta.run(k, v);
   }
 
-  /** Deletes the oldest entries in chunks (not one per commit): when the journal is 10% over its bound, or by age once a minute. */
-  #pruneJournal(s: WriteStatements, now: number): void {
-    const slack = Math.max(1000, Math.floor(this.#journalMax / 10));
-    let pruned = false;
-    if (this.#lastSeq - this.#firstSeq + 1 > this.#journalMax + slack) {
-      const keepFrom = this.#lastSeq - this.#journalMax + 1;
-      s.pruneEventsBefore.run(keepFrom, keepFrom);
-      this.#firstSeq = keepFrom;
-      pruned = true;
-    }
-    if (this.#journalMaxAgeMs > 0 && now - this.#lastAgePrune >= AGE_PRUNE_EVERY_MS) {
-      this.#lastAgePrune = now;
-      pruned = s.pruneEventsOlder.run(now - this.#journalMaxAgeMs, this.#lastSeq + 1).changes > 0 || pruned;
-      const first = this.#db.prepare('SELECT min(seq) AS first FROM events').get() as { first: number | null };
-      this.#firstSeq = first.first ?? 0;
-    }
-    if (pruned) s.setMeta.run('journal.last_seq', String(this.#lastSeq));
+  #writeError(err: unknown): StoreError {
+    return new StoreError(`could not write to the database ${this.location}: ${describeSqliteError(err)}`, ErrorCode.STORE_WRITE_FAILED, { cause: err });
   }
 
   putTasks(tasks: readonly StoredTask[]): void {
@@ -298,6 +238,11 @@ export class SqliteStore implements Store {
 
   getTaskStatus(id: string): TaskStatus | undefined {
     return this.#reads.getTaskStatus.get(id) as TaskStatus | undefined;
+  }
+
+  getTaskStatuses(ids: readonly string[]): Map<string, TaskStatus> {
+    const rows = this.#reads.getTaskStatuses.all(JSON.stringify(ids)) as { id: string; status: TaskStatus }[];
+    return new Map(rows.map((r) => [r.id, r.status]));
   }
 
   listTasks(filter: { status?: readonly TaskStatus[]; limit?: number } = {}): StoredTask[] {
@@ -339,7 +284,7 @@ export class SqliteStore implements Store {
   }
 
   lastEventSeq(): number {
-    if (!this.#readonly) return this.#lastSeq;
+    // What is committed (a batch in flight on the writer thread is not yet readable).
     return (this.#db.prepare('SELECT max(last_seq) FROM events').pluck().get() as number | null) ?? 0;
   }
 
@@ -391,9 +336,15 @@ export class SqliteStore implements Store {
     this.commit({ ...emptyBatch(), meta: { heartbeat: new Date().toISOString() } });
   }
 
+  /** Lets the writer thread finish what it was sent and stops it. Call before `close()`. */
+  async drain(): Promise<void> {
+    await this.#thread?.close();
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#thread?.kill();
     try {
       this.#db.close();
     } finally {

@@ -92,11 +92,18 @@ export interface Store {
   readonly persistent: boolean;
   /** Writes one batch in one transaction. Throws a `StoreError` (`STORE_WRITE_FAILED`) and writes nothing on failure. */
   commit(batch: WriteBatch): void;
+  /**
+   * Writes one batch off this thread, when the store can (a SQLite file: its writer thread). Resolves once it is
+   * committed; rejects with a `StoreError` and writes nothing on failure. The caller sends one batch at a time.
+   */
+  readonly commitAsync?: (batch: WriteBatch) => Promise<void>;
   /** Shorthand for a commit of tasks only. */
   putTasks(tasks: readonly StoredTask[]): void;
   getTask(id: string): StoredTask | undefined;
   /** The status alone (cheap: for existence and dependency checks on the hot path). */
   getTaskStatus(id: string): TaskStatus | undefined;
+  /** The statuses of those of `ids` that are stored (one query for many ids). */
+  getTaskStatuses(ids: readonly string[]): Map<string, TaskStatus>;
   /** Tasks in the order they were first written. */
   listTasks(filter?: { status?: readonly TaskStatus[]; limit?: number }): StoredTask[];
   /** Journal entries in `seq` order. */
@@ -108,5 +115,7 @@ export interface Store {
   getMeta(key: string): string | undefined;
   /** Throws when the store cannot take writes (health checks). Writes a heartbeat on a durable store. */
   checkWritable(): void;
+  /** Waits for writes sent off-thread to finish and stops that thread. Call before `close()`. */
+  drain?(): Promise<void>;
   close(): void;
 }

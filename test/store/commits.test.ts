@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CommitSource, StoreError, WriteBatch } from '../../src/index.js';
 import { ErrorCode, GroupCommitter, MemoryStore } from '../../src/index.js';
-import { FlakyStore } from './flakyStore.js';
+import { AsyncStore, FlakyStore } from './flakyStore.js';
 import { storedTask } from './helpers.js';
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -27,8 +27,8 @@ class Source implements CommitSource {
 }
 
 const committers: GroupCommitter[] = [];
-afterAll(() => {
-  for (const c of committers) c.close();
+afterAll(async () => {
+  for (const c of committers) await c.close();
 });
 function committer(store: MemoryStore | FlakyStore, options: ConstructorParameters<typeof GroupCommitter>[1] = {}): GroupCommitter {
   const c = new GroupCommitter(store, options);
@@ -123,9 +123,45 @@ describe('GroupCommitter', () => {
     expect(store.probes).toBeGreaterThan(probesBefore);
   });
 
+  it('with a store that writes off-thread: one commit in flight; what changes meanwhile goes in the next one, at once', async () => {
+    const store = new AsyncStore();
+    const c = committer(store);
+    const source = new Source();
+    c.register(source);
+    const order: string[] = [];
+    source.pending.push('a');
+    c.onCommit(() => order.push('ack a'), () => order.push('fail a'));
+    await turn();
+    expect(store.inFlight).toBe(1);
+    // Changes and acks while the first commit is in flight wait for the second.
+    source.pending.push('b');
+    c.onCommit(() => order.push('ack b'), () => order.push('fail b'));
+    await turn();
+    expect(store.inFlight).toBe(1);
+    store.release();
+    await turn();
+    expect(order).toEqual(['ack a']);
+    expect(source.committedCalls).toBe(1);
+    // The answer started the next commit without waiting for another turn.
+    expect(store.inFlight).toBe(1);
+    expect(store.sent[1]?.tasks.map((t) => t.spec.id)).toEqual(['b']);
+    store.failing = true;
+    store.release();
+    await turn();
+    expect(order).toEqual(['ack a', 'fail b']);
+    expect(source.failures).toHaveLength(1);
+    store.failing = false;
+    const closed = c.close();
+    // close() waits for the retry's write: it carries what the failed commit held.
+    for (let i = 0; i < 100 && store.inFlight === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    store.release();
+    expect(await closed).toBe(true);
+    expect(store.getTask('b')).toBeDefined();
+  });
+
   it('fails the acks that are still waiting when it closes', async () => {
     const c = new GroupCommitter(new MemoryStore());
-    c.close();
+    await c.close();
     await expect(c.afterCommit(1)).rejects.toThrow(/closed/);
   });
 });

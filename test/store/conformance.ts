@@ -29,6 +29,7 @@ export function storeConformance(name: string, makeStore: () => Store): void {
         expect(s.getTask(t.spec.id)).toEqual(t);
         expect(s.getTaskStatus(t.spec.id)).toBe(t.status);
       }
+      expect(s.getTaskStatuses(['t4', 'missing', 't0'])).toEqual(new Map([['t4', 'completed'], ['t0', 'pending']]));
       expect(s.getTask('missing')).toBeUndefined();
       expect(s.getTaskStatus('missing')).toBeUndefined();
       expect(s.listTasks().map((t) => t.spec.id)).toEqual(tasks.map((t) => t.spec.id));

@@ -22,3 +22,29 @@ export class FlakyStore extends MemoryStore {
     if (this.failing) throw new StoreError('could not write to the database /flaky/state.db: database or disk is full (SQLITE_FULL)', ErrorCode.STORE_WRITE_FAILED);
   }
 }
+
+/** A store that writes "off-thread": each commit waits until the test releases it. */
+export class AsyncStore extends FlakyStore {
+  readonly sent: WriteBatch[] = [];
+  #release: (() => void)[] = [];
+  readonly commitAsync = (batch: WriteBatch): Promise<void> => {
+    this.sent.push(batch);
+    return new Promise<void>((resolve, reject) => {
+      this.#release.push(() => {
+        try {
+          this.commit(batch);
+          resolve();
+        } catch (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
+        }
+      });
+    });
+  };
+  /** Lets the oldest commit in flight finish (or fail, if `failing`). */
+  release(): void {
+    this.#release.shift()?.();
+  }
+  get inFlight(): number {
+    return this.#release.length;
+  }
+}

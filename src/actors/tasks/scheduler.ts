@@ -205,14 +205,22 @@ export class TaskScheduler {
         else if (err instanceof ValidationError) problems.push(...err.issues);
         else throw err;
       }
-      if (batch.has(spec.id) || this.#exists(spec.id)) problems.push(`${label}.id: a task with id "${spec.id}" already exists; ids must be unique`);
+      if (batch.has(spec.id) || this.#records.has(spec.id)) problems.push(`${label}.id: a task with id "${spec.id}" already exists; ids must be unique`);
       batch.set(spec.id, spec);
       specs.push(spec);
     });
+    // Tasks no longer held in memory: one store lookup for the whole call, not one per id.
+    const lookup: string[] = [];
     for (const spec of specs) {
+      if (!this.#records.has(spec.id)) lookup.push(spec.id);
+      for (const dep of spec.dependencies) if (!batch.has(dep) && !this.#records.has(dep)) lookup.push(dep);
+    }
+    const stored = lookup.length ? this.#deps.store.getTaskStatuses(lookup) : new Map<string, TaskStatus>();
+    for (const spec of specs) {
+      if (stored.has(spec.id)) problems.push(`task "${spec.name}".id: a task with id "${spec.id}" already exists; ids must be unique`);
       spec.dependencies.forEach((dep, i) => {
         if (dep === spec.id) problems.push(`task "${spec.name}".dependencies[${i}]: a task cannot depend on itself`);
-        else if (!batch.has(dep) && !this.#exists(dep)) {
+        else if (!batch.has(dep) && !this.#records.has(dep) && !stored.has(dep)) {
           problems.push(`task "${spec.name}".dependencies[${i}]: unknown task id "${dep}"; add that task first or in the same call`);
         }
       });
@@ -234,7 +242,7 @@ export class TaskScheduler {
       let failedDep: string | null = null;
       for (const dep of rec.spec.dependencies) {
         const d = this.#records.get(dep);
-        const status = d ? d.status : this.#deps.store.getTaskStatus(dep);
+        const status = d ? d.status : stored.get(dep);
         if (status === 'completed') continue;
         if (status !== undefined && isTerminal(status)) {
           failedDep ??= `dependency "${d?.spec.name ?? dep}" (${dep}) ended ${status}`;
@@ -307,7 +315,7 @@ export class TaskScheduler {
     }
     if (isTerminal(rec.status)) {
       const result = toResult(rec);
-      return this.#ackOnCommit && this.#dirty.has(rec) ? this.#commits.afterCommit(result) : Promise.resolve(result);
+      return this.#ackOnCommit && this.#unwritten(rec) ? this.#commits.afterCommit(result) : Promise.resolve(result);
     }
     return new Promise((resolve, reject) => (rec.waiters ??= []).push([resolve, reject]));
   }
@@ -658,10 +666,6 @@ export class TaskScheduler {
 
   // ---------------------------------------------------------------- bookkeeping
 
-  #exists(id: string): boolean {
-    return this.#records.has(id) || this.#deps.store.getTaskStatus(id) !== undefined;
-  }
-
   #count(from: TaskStatus | undefined, to: TaskStatus): void {
     if (from) this.#statusCounts[from] = (this.#statusCounts[from] ?? 1) - 1;
     this.#statusCounts[to] = (this.#statusCounts[to] ?? 0) + 1;
@@ -767,8 +771,14 @@ export class TaskScheduler {
     }
   }
 
+  /** Its latest state is not committed yet (changed since the last commit, or in a commit still under way). */
+  #unwritten(rec: TaskRecord): boolean {
+    return this.#dirty.has(rec) || this.#batch?.has(rec) === true;
+  }
+
   #rollback(rec: TaskRecord, err: StoreError): void {
     this.#records.delete(rec.id);
+    this.#dirty.delete(rec);
     this.#statusCounts[rec.status] = (this.#statusCounts[rec.status] ?? 1) - 1;
     rec.gated = false;
     const waiters = rec.waiters;
@@ -864,8 +874,8 @@ export class TaskScheduler {
       const id = this.#finishedOrder[this.#finishedHead];
       if (id === undefined) break;
       const rec = this.#records.get(id);
-      // Not yet written to the store: keep it until the next flush has it.
-      if (rec && this.#dirty.has(rec)) break;
+      // Not yet written to the store: keep it until a commit has it.
+      if (rec && this.#unwritten(rec)) break;
       this.#finishedHead++;
       this.#records.delete(id);
     }

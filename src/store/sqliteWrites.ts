@@ -1,0 +1,181 @@
+/**
+ * The write path of the SQLite store, in two halves so they can run on different threads:
+ * {@link BatchEncoder} (the engine's thread) turns a {@link WriteBatch} into rows of strings and numbers, JSON
+ * encoded once; {@link BatchWriter} (the writer thread, or the same thread) writes those rows in one transaction.
+ * Nothing here imports the engine, so the writer thread loads only this file and better-sqlite3.
+ */
+import type Database from 'better-sqlite3';
+import { toJson } from './json.js';
+import type { TaskSpec } from '../model/task.js';
+import type { WriteBatch } from './store.js';
+
+/** [id, name, module, action, priority, status, attempts, spec, result, retryAt, updatedAt] */
+export type TaskRow = [string, string, string, string, string, string, number, string, string, number | null, number];
+/** [kind, id, parent, status, data]; data null deletes the record. */
+export type RecordRow = [string, string, string | null, string | null, string | null];
+
+/** A batch as plain rows: cheap to send to another thread (strings are copied, not walked). */
+export interface EncodedBatch {
+  tasks: TaskRow[];
+  /** The journal chunk: events `first..last` as one JSON array of [type, timestamp, data]. */
+  events: { first: number; last: number; ts: number; json: string } | null;
+  records: RecordRow[];
+  meta: [string, string][];
+}
+
+export function isEmptyEncoded(b: EncodedBatch): boolean {
+  return b.tasks.length === 0 && b.events === null && b.records.length === 0 && b.meta.length === 0;
+}
+
+/** Turns batches into rows and hands out the journal's sequence numbers. One per store, on the engine's thread. */
+export class BatchEncoder {
+  #lastSeq: number;
+  readonly #journal: boolean;
+  readonly #specJson = new WeakMap<TaskSpec, string>();
+
+  constructor(lastSeq: number, journal: boolean) {
+    this.#lastSeq = lastSeq;
+    this.#journal = journal;
+  }
+
+  /** The newest sequence number handed out (committed or in flight). */
+  get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
+  encode(batch: WriteBatch): EncodedBatch {
+    const tasks: TaskRow[] = new Array<TaskRow>(batch.tasks.length);
+    for (let i = 0; i < batch.tasks.length; i++) {
+      const t = batch.tasks[i];
+      if (!t) continue;
+      const spec = t.spec;
+      let specJson = this.#specJson.get(spec);
+      if (specJson === undefined) this.#specJson.set(spec, (specJson = toJson(spec)));
+      tasks[i] = [spec.id, spec.name, spec.module, spec.action, spec.priority, t.status, t.result.attempts, specJson, toJson(t.result), t.retryAt ?? null, t.updatedAt];
+    }
+    let events: EncodedBatch['events'] = null;
+    const n = batch.events.length;
+    if (n > 0 && this.#journal) {
+      const chunk = new Array<[string, number, unknown]>(n);
+      for (let i = 0; i < n; i++) {
+        const e = batch.events[i];
+        if (e) chunk[i] = [e.type, e.timestamp, e.data];
+      }
+      const first = this.#lastSeq + 1;
+      this.#lastSeq += n;
+      events = { first, last: this.#lastSeq, ts: batch.events[0]?.timestamp ?? Date.now(), json: toJson(chunk) };
+    }
+    const records: RecordRow[] = batch.records.map((r) =>
+      r.delete === true ? [r.kind, r.id, null, null, null] : [r.kind, r.id, r.parent ?? null, r.status ?? null, toJson(r.data)],
+    );
+    return { tasks, events, records, meta: Object.entries(batch.meta) };
+  }
+
+  /** The batch was not written: its sequence numbers are handed out again. Call before encoding the next one. */
+  rollback(b: EncodedBatch): void {
+    if (b.events) this.#lastSeq = b.events.first - 1;
+  }
+}
+
+export interface JournalLimits {
+  /** Entries kept; 0 keeps none (the encoder then sends no events). */
+  maxEvents: number;
+  /** Entries older than this are deleted; 0: no age limit. */
+  maxAgeMs: number;
+}
+
+/** How often age-based journal pruning runs, at most. */
+const AGE_PRUNE_EVERY_MS = 60_000;
+
+/** Writes encoded batches, one transaction each, on whichever thread owns its connection. */
+export class BatchWriter {
+  readonly #db: Database.Database;
+  readonly #limits: JournalLimits;
+  readonly #tx: (b: EncodedBatch) => void;
+  readonly #upsertTask: Database.Statement;
+  readonly #insertEvents: Database.Statement;
+  readonly #pruneBefore: Database.Statement;
+  readonly #pruneOlder: Database.Statement;
+  readonly #setMeta: Database.Statement;
+  readonly #records = new Map<string, { upsert: Database.Statement; remove: Database.Statement }>();
+  #firstSeq: number;
+  #lastAgePrune = 0;
+
+  constructor(db: Database.Database, limits: JournalLimits, recordKinds: readonly string[]) {
+    this.#db = db;
+    this.#limits = limits;
+    this.#upsertTask = db.prepare(
+      `INSERT INTO tasks (id, name, module, action, priority, status, attempts, spec, result, retry_at, updated_at, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts, result = excluded.result,
+         retry_at = excluded.retry_at, updated_at = excluded.updated_at`,
+    );
+    this.#insertEvents = db.prepare('INSERT INTO events (seq, last_seq, ts, data) VALUES (?, ?, ?, ?)');
+    this.#pruneBefore = db.prepare('DELETE FROM events WHERE seq < ? AND last_seq < ?');
+    this.#pruneOlder = db.prepare('DELETE FROM events WHERE seq < coalesce((SELECT seq FROM events WHERE ts >= ? ORDER BY seq LIMIT 1), ?)');
+    this.#setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    for (const kind of recordKinds) {
+      this.#records.set(kind, {
+        upsert: db.prepare(
+          `INSERT INTO ${kind} (id, parent, status, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET parent = excluded.parent, status = excluded.status, data = excluded.data, updated_at = excluded.updated_at`,
+        ),
+        remove: db.prepare(`DELETE FROM ${kind} WHERE id = ?`),
+      });
+    }
+    this.#firstSeq = (db.prepare('SELECT min(seq) FROM events').pluck().get() as number | null) ?? 0;
+    this.#tx = db.transaction((b: EncodedBatch) => this.#write(b));
+  }
+
+  /** Writes the batch in one transaction; throws (and writes nothing) when SQLite refuses it. */
+  write(b: EncodedBatch): void {
+    this.#tx(b);
+  }
+
+  #write(b: EncodedBatch): void {
+    const now = Date.now();
+    for (const t of b.tasks) this.#upsertTask.run(...t, now);
+    if (b.events) {
+      this.#insertEvents.run(b.events.first, b.events.last, b.events.ts, b.events.json);
+      if (this.#firstSeq === 0) this.#firstSeq = b.events.first;
+      this.#prune(b.events.last, now);
+    }
+    for (const [kind, id, parent, status, data] of b.records) {
+      const st = this.#records.get(kind);
+      if (!st) throw new Error(`unknown record kind "${kind}"`);
+      if (data === null) st.remove.run(id);
+      else st.upsert.run(id, parent, status, data, now, now);
+    }
+    for (const [k, v] of b.meta) this.#setMeta.run(k, v);
+  }
+
+  /**
+   * Deletes the oldest entries in chunks, not one per commit: when the journal is 10% (at least 1000 entries) over
+   * its bound, and by age once a minute. The cursor reached is kept in meta, so sequence numbers never repeat even
+   * when pruning empties the table.
+   */
+  #prune(lastSeq: number, now: number): void {
+    const { maxEvents, maxAgeMs } = this.#limits;
+    const slack = Math.max(1000, Math.floor(maxEvents / 10));
+    let pruned = false;
+    if (lastSeq - this.#firstSeq + 1 > maxEvents + slack) {
+      const keepFrom = lastSeq - maxEvents + 1;
+      this.#pruneBefore.run(keepFrom, keepFrom);
+      this.#firstSeq = keepFrom;
+      pruned = true;
+    }
+    if (maxAgeMs > 0 && now - this.#lastAgePrune >= AGE_PRUNE_EVERY_MS) {
+      this.#lastAgePrune = now;
+      pruned = this.#pruneOlder.run(now - maxAgeMs, lastSeq + 1).changes > 0 || pruned;
+      this.#firstSeq = (this.#db.prepare('SELECT min(seq) FROM events').pluck().get() as number | null) ?? 0;
+    }
+    if (pruned) this.#setMeta.run('journal.last_seq', String(lastSeq));
+  }
+}
+
+/** `message (SQLITE_CODE)` for an error from SQLite. */
+export function describeSqliteError(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  const message = err instanceof Error ? err.message : String(err);
+  return typeof code === 'string' ? `${message} (${code})` : message;
+}

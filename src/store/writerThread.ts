@@ -1,0 +1,92 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { EncodedBatch } from './sqliteWrites.js';
+import type { WriterInit, WriterReply, WriterRequest } from './writerProtocol.js';
+
+/** The compiled writer entry; under vitest (sources in .ts) the thread still loads the built JavaScript. */
+function writerEntryPath(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.js')) return fileURLToPath(new URL('./writer.worker.js', import.meta.url));
+  const built = fileURLToPath(new URL('../../dist/src/store/writer.worker.js', import.meta.url));
+  if (!existsSync(built)) throw new Error(`writer entry ${built} is missing: run "npm run build" first`);
+  return built;
+}
+
+/** An error from the writer thread: SQLite's message and code. */
+export class WriterError extends Error {
+  readonly code: string | null;
+  constructor(message: string, code: string | null) {
+    super(message);
+    this.name = 'SqliteError';
+    this.code = code;
+  }
+}
+
+/**
+ * The engine's side of a SQLite writer thread. Requests are answered in the order sent; a thread that dies fails
+ * what it had and is replaced by the next write.
+ */
+export class WriterThread {
+  readonly #init: WriterInit;
+  #worker: Worker | null = null;
+  readonly #pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  #nextId = 0;
+
+  constructor(init: WriterInit) {
+    this.#init = init;
+  }
+
+  #start(): Worker {
+    const worker = new Worker(writerEntryPath(), { workerData: this.#init });
+    worker.on('message', (reply: WriterReply) => {
+      const p = this.#pending.get(reply.id);
+      if (!p) return;
+      this.#pending.delete(reply.id);
+      if (reply.type === 'done') p.resolve();
+      else p.reject(new WriterError(reply.error.message, reply.error.code));
+    });
+    const fail = (err: Error): void => {
+      if (this.#worker === worker) this.#worker = null;
+      for (const p of this.#pending.values()) p.reject(err);
+      this.#pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new WriterError(`the SQLite writer thread exited (code ${code})`, null)));
+    return worker;
+  }
+
+  #send(make: (id: number) => WriterRequest): Promise<void> {
+    this.#worker ??= this.#start();
+    const worker = this.#worker;
+    const id = ++this.#nextId;
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      worker.postMessage(make(id));
+    });
+  }
+
+  /** Resolves once the batch is committed (and fsynced in strict mode); rejects with SQLite's error otherwise. */
+  write(batch: EncodedBatch): Promise<void> {
+    return this.#send((id) => ({ type: 'write', id, batch }));
+  }
+
+  /** Lets the thread finish what it was sent, closes its connection (a WAL checkpoint), and stops it. */
+  async close(): Promise<void> {
+    const worker = this.#worker;
+    if (!worker) return;
+    try {
+      await this.#send((id) => ({ type: 'close', id }));
+    } finally {
+      this.#worker = null;
+      await worker.terminate();
+    }
+  }
+
+  /** Stops the thread at once (what it was writing may or may not be committed; it is not acknowledged). */
+  kill(): void {
+    const worker = this.#worker;
+    this.#worker = null;
+    if (worker) void worker.terminate();
+  }
+}
