@@ -19,7 +19,11 @@ import { ModuleRegistry } from '../modules/registry.js';
 import { MemoryStore } from '../store/memory.js';
 import type { Store } from '../store/store.js';
 import { WorkerPool } from '../workers/pool.js';
+import type { RunRequest } from '../bus/protocol.js';
+import type { WorkflowResult } from '../model/workflow.js';
+import { listDefinitionFiles, readDefinitionFile } from '../workflows/loader.js';
 import { TaskOrchestratorClient, taskOrchestratorLogic } from './taskOrchestrator.js';
+import { WorkflowManagerClient, workflowManagerLogic } from './workflowManager.js';
 
 /** Receives `(eventName, data)`; may be async. A handler that throws never breaks the engine. */
 export type EventHandler<K extends EventName = EventName> = (event: K, data: EventMap[K]) => void | Promise<void>;
@@ -43,6 +47,8 @@ export class OrchestrationEngine {
   readonly #startedAt = Date.now();
   /** The seed's `getTaskOrchestrator()` view of this engine. */
   readonly tasks: TaskOrchestratorClient;
+  /** The seed's `getWorkflowManager()` view of this engine. */
+  readonly workflows: WorkflowManagerClient;
 
   constructor(options: EngineOptions = {}) {
     this.options = compileOptions(options);
@@ -54,24 +60,41 @@ export class OrchestrationEngine {
       moduleDirs: this.options.moduleDirs,
     });
     const deps = { bus: this.bus, pool: this.pool, store: this.store, registry: () => this.#registry, options: this.options };
-    const machine = runtimeMachine.provide({ actors: { taskOrchestrator: taskOrchestratorLogic(deps) } });
+    const machine = runtimeMachine.provide({
+      actors: { taskOrchestrator: taskOrchestratorLogic(deps), workflowManager: workflowManagerLogic(deps) },
+    });
     this.#actor = createActor(machine, { systemId: 'engine' });
     this.#actor.start();
     this.#ready = this.#init();
     // Callers see start-up failures on their first request; this keeps an unobserved failure from crashing.
     this.#ready.catch(() => {});
-    this.tasks = new TaskOrchestratorClient(this.bus, () => (this.#started ? null : this.#ready));
+    const ready = (): Promise<void> | null => (this.#started ? null : this.#ready);
+    this.tasks = new TaskOrchestratorClient(this.bus, ready);
+    this.workflows = new WorkflowManagerClient(this.bus, ready);
   }
 
   async #init(): Promise<void> {
+    let files: string[];
     try {
       if (this.options.moduleDirs.length) this.#registry = await ModuleRegistry.load(this.options.moduleDirs);
+      files = await listDefinitionFiles(this.options.workflowDirs);
     } catch (err) {
       this.#actor.send({ type: 'engine.failed', error: err instanceof Error ? err.message : String(err) });
       throw err;
     }
     if (this.#shutdown) return;
     this.#actor.send({ type: 'engine.started' });
+    try {
+      for (const file of files) {
+        const definition = await readDefinitionFile(file);
+        await this.bus.request('workflow.create', { definition, source: file }).catch((err: unknown) => {
+          throw err instanceof Error ? Object.assign(err, { message: `${file}: ${err.message}` }) : err;
+        });
+      }
+    } catch (err) {
+      void this.shutdown({ graceMs: 0 });
+      throw err;
+    }
     this.#started = true;
     this.bus.publish('engine_started', { engineId: this.id, threads: this.options.threads });
   }
@@ -123,6 +146,31 @@ export class OrchestrationEngine {
     return this.tasks;
   }
 
+  /** The workflow manager of this engine (the seed's `get_workflow_manager()`). */
+  getWorkflowManager(): WorkflowManagerClient {
+    return this.workflows;
+  }
+
+  /**
+   * Runs a stored workflow to its end in a session (the seed's `engine.execute_workflow(name, session_id)`).
+   *
+   * @example
+   * const result = await engine.executeWorkflow('ai_analysis', { params: { path: '.' } });
+   * console.log(result.success);
+   */
+  executeWorkflow(name: string, options: RunRequest = {}): Promise<WorkflowResult> {
+    return this.workflows.executeWorkflow(name, options.params ?? {}, { sessionId: options.sessionId, version: options.version });
+  }
+
+  /**
+   * Validates and runs an ad hoc workflow: `{ steps, dependencies: { step: [names] }, parallelGroups }` (the seed's
+   * `execute_complex_workflow`; snake_case keys accepted). Steps overlap only within a shared parallel group.
+   */
+  async executeComplexWorkflow(definition: Record<string, unknown>, options: RunRequest = {}): Promise<WorkflowResult> {
+    if (!this.#started) await this.#ready;
+    return this.bus.request('workflow.execute_complex', { definition, ...options });
+  }
+
   /**
    * Stops the engine: refuses new work, lets running tasks finish for up to `graceMs`, cancels the rest, closes
    * the pool, the store and the bus. Safe to call more than once; every call returns the same promise.
@@ -158,6 +206,11 @@ export function createOrchestrationEngine(options: EngineOptions = {}): Orchestr
 export function getOrchestrationEngine(): OrchestrationEngine {
   defaultEngine ??= new OrchestrationEngine();
   return defaultEngine;
+}
+
+/** The process engine's workflow manager. */
+export function getWorkflowManager(): WorkflowManagerClient {
+  return getOrchestrationEngine().workflows;
 }
 
 /** The process engine's task orchestrator. */

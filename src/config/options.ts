@@ -1,4 +1,7 @@
 import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
 import { formatZodIssues } from '../model/validate.js';
@@ -23,6 +26,10 @@ export interface EngineOptions {
   shutdownGraceMs?: number;
   /** `memory` (default for now; SQLite arrives with durability). */
   store?: 'memory';
+  /** Folders of workflow definition files (YAML/JSON) loaded at start (default: the package's `config/workflows`). Env: `CODOMYRMEX_WORKFLOW_DIRS`. */
+  workflowDirs?: string[];
+  /** Finished workflow runs kept for `getRun` (default 1000). */
+  retainRuns?: number;
 }
 
 /** Every option filled in and checked. Nothing after `compileOptions` reads raw options or env. */
@@ -36,6 +43,8 @@ export interface CompiledOptions {
   retainFinishedTasks: number;
   shutdownGraceMs: number;
   store: 'memory';
+  workflowDirs: string[];
+  retainRuns: number;
 }
 
 const schema = z
@@ -49,6 +58,8 @@ const schema = z
     retainFinishedTasks: z.number().int().min(0).optional(),
     shutdownGraceMs: z.number().int().min(0).optional(),
     store: z.literal('memory').optional(),
+    workflowDirs: z.array(z.string().min(1)).optional(),
+    retainRuns: z.number().int().min(0).optional(),
   })
   .strict();
 
@@ -69,6 +80,7 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
   if (threads < 1) throw new ValidationError(`CODOMYRMEX_THREADS: must be at least 1 (got ${threads})`);
   const concurrentTasksPerWorker = o.concurrentTasksPerWorker ?? 1;
   const envDirs = env['CODOMYRMEX_MODULE_DIRS'];
+  const envWorkflowDirs = env['CODOMYRMEX_WORKFLOW_DIRS'];
   return {
     threads,
     concurrentTasksPerWorker,
@@ -79,5 +91,18 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     retainFinishedTasks: o.retainFinishedTasks ?? 10_000,
     shutdownGraceMs: o.shutdownGraceMs ?? 30_000,
     store: o.store ?? 'memory',
+    workflowDirs: o.workflowDirs ?? (envWorkflowDirs ? envWorkflowDirs.split(':').filter(Boolean) : [packagePath('config', 'workflows')]),
+    retainRuns: o.retainRuns ?? 1000,
   };
+}
+
+/** A path inside the installed package (found by walking up to its package.json, from src/ or dist/src/). */
+export function packagePath(...parts: string[]): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return join(dir, ...parts);
 }

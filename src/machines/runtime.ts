@@ -20,7 +20,7 @@ export type RuntimeEvent =
 export type RuntimeState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 
 /** The component actors the runtime supervises, by systemId. */
-export const COMPONENTS = ['taskOrchestrator'] as const;
+export const COMPONENTS = ['taskOrchestrator', 'workflowManager'] as const;
 
 const placeholder = fromCallback<ComponentControl>(() => undefined);
 
@@ -29,7 +29,7 @@ export const runtimeMachine = setup({
     context: {} as { drained: string[]; graceMs: number; error: string | null },
     events: {} as RuntimeEvent,
   },
-  actors: { taskOrchestrator: placeholder },
+  actors: { taskOrchestrator: placeholder, workflowManager: placeholder },
   guards: {
     lastToDrain: ({ context, event }) =>
       event.type === 'component.drained' && new Set([...context.drained, event.component]).size >= COMPONENTS.length,
@@ -52,6 +52,12 @@ export const runtimeMachine = setup({
           id: 'taskOrchestrator',
           systemId: 'taskOrchestrator',
           src: 'taskOrchestrator',
+          onError: { target: 'failed', actions: assign({ error: ({ event }) => String(event.error) }) },
+        },
+        {
+          id: 'workflowManager',
+          systemId: 'workflowManager',
+          src: 'workflowManager',
           onError: { target: 'failed', actions: assign({ error: ({ event }) => String(event.error) }) },
         },
       ],

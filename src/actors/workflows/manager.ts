@@ -1,0 +1,271 @@
+/**
+ * The WorkflowManager's state: versioned definitions, runs (live and finished) and per-workflow performance.
+ * The actor in `workflowManager.ts` serves it on the bus.
+ */
+import { randomUUID } from 'node:crypto';
+import type { MessageBus } from '../../bus/bus.js';
+import type { RunRequest, WorkflowPerformance, WorkflowRunStatus, WorkflowSummary } from '../../bus/protocol.js';
+import { NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
+import type { TaskInput, TaskResult } from '../../model/task.js';
+import type { StoredWorkflow, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
+import { camelizeKeys } from '../../model/workflow.js';
+import { didYouMean } from '../../model/validate.js';
+import type { ModuleRegistry } from '../../modules/registry.js';
+import { validateWorkflow } from '../../workflows/validate.js';
+import { WorkflowRunExecutor } from './run.js';
+
+export interface WorkflowManagerDeps {
+  bus: MessageBus;
+  registry: ModuleRegistry;
+  execute: (task: TaskInput) => Promise<TaskResult>;
+  cancelTask: (taskId: string, reason: string) => Promise<unknown>;
+  retainRuns: number;
+  now?: () => number;
+}
+
+/** Durations kept per workflow for percentiles. */
+const PERF_WINDOW = 1000;
+
+interface PerfState {
+  runs: number;
+  successes: number;
+  failures: number;
+  cancelled: number;
+  durations: number[];
+  next: number;
+  lastRun: WorkflowPerformance['lastRun'];
+}
+
+function percentile(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] ?? null;
+}
+
+export class WorkflowManager {
+  readonly #deps: WorkflowManagerDeps;
+  readonly #now: () => number;
+  readonly #versions = new Map<string, StoredWorkflow[]>();
+  readonly #live = new Map<string, WorkflowRunExecutor>();
+  readonly #finished = new Map<string, WorkflowRun>();
+  readonly #perf = new Map<string, PerfState>();
+  #closing = false;
+
+  constructor(deps: WorkflowManagerDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  // ---------------------------------------------------------------- definitions
+
+  /**
+   * Validates and stores a definition. The same definition again is a no-op; a changed one becomes a new version
+   * (the next number, unless the definition names its version).
+   */
+  create(definition: unknown, source: string | null = null): { workflow: StoredWorkflow; created: boolean; warnings: string[] } {
+    const v = validateWorkflow(definition, this.#deps.registry, this.#now());
+    if (!v.workflow) throw new ValidationError(v.errors);
+    const wf = { ...v.workflow, source };
+    const versions = this.#versions.get(wf.name) ?? [];
+    const latest = versions[versions.length - 1];
+    if (latest && latest.hash === wf.hash && (wf.version === '' || wf.version === latest.version)) {
+      return { workflow: latest, created: false, warnings: v.warnings };
+    }
+    if (wf.version !== '') {
+      const clash = versions.find((x) => x.version === wf.version);
+      if (clash) {
+        if (clash.hash === wf.hash) return { workflow: clash, created: false, warnings: v.warnings };
+        throw new ValidationError(`workflow "${wf.name}": version "${wf.version}" already exists with a different definition; give the new definition another version`);
+      }
+    } else {
+      const numeric = versions.map((x) => Number(x.version)).filter((n) => Number.isInteger(n));
+      wf.version = String(numeric.length ? Math.max(...numeric) + 1 : versions.length + 1);
+    }
+    versions.push(wf);
+    this.#versions.set(wf.name, versions);
+    return { workflow: wf, created: true, warnings: v.warnings };
+  }
+
+  validate(definition: unknown): { valid: boolean; errors: string[]; warnings: string[] } {
+    const v = validateWorkflow(definition, this.#deps.registry, this.#now());
+    return { valid: v.valid, errors: v.errors, warnings: v.warnings };
+  }
+
+  get(name: string, version?: string): StoredWorkflow | null {
+    const versions = this.#versions.get(name);
+    if (!versions) return null;
+    if (version === undefined) return versions[versions.length - 1] ?? null;
+    return versions.find((v) => v.version === version) ?? null;
+  }
+
+  #require(name: string, version?: string): StoredWorkflow {
+    const wf = this.get(name, version);
+    if (wf) return wf;
+    if (this.#versions.has(name)) {
+      throw new NotFoundError(`workflow "${name}" has no version "${version}"; versions: ${this.#versions.get(name)?.map((v) => v.version).join(', ')}`);
+    }
+    const hint = didYouMean(name, this.#versions.keys());
+    throw new NotFoundError(`no workflow named "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; create it first or list them with listWorkflows()`);
+  }
+
+  list(): WorkflowSummary[] {
+    return [...this.#versions.values()].map((versions) => {
+      const wf = versions[versions.length - 1] as StoredWorkflow;
+      return {
+        name: wf.name,
+        description: wf.description,
+        version: wf.version,
+        versions: versions.map((v) => v.version),
+        hash: wf.hash,
+        steps: wf.steps.length,
+        source: wf.source,
+        createdAt: wf.createdAt,
+      };
+    });
+  }
+
+  delete(name: string): { deleted: boolean } {
+    return { deleted: this.#versions.delete(name) };
+  }
+
+  // ---------------------------------------------------------------- runs
+
+  /** Starts a run of a stored workflow and returns its executor. */
+  start(name: string, req: RunRequest = {}): WorkflowRunExecutor {
+    const wf = this.#require(name, req.version);
+    return this.#launch(wf, req, []);
+  }
+
+  /**
+   * Runs an ad hoc definition (the seed's `execute_complex_workflow`): `{ steps, dependencies: { step: [deps] },
+   * parallelGroups }`, snake_case accepted. It is validated like any workflow but not stored as one.
+   */
+  startComplex(definition: unknown, req: RunRequest = {}): WorkflowRunExecutor {
+    const raw = camelizeKeys(definition) as Record<string, unknown> | null;
+    if (!raw || typeof raw !== 'object') throw new ValidationError('complex workflow: expected an object with "steps"');
+    const { dependencies, ...rest } = raw;
+    if (dependencies !== undefined && (typeof dependencies !== 'object' || dependencies === null || Array.isArray(dependencies))) {
+      throw new ValidationError('complex workflow.dependencies: must map a step name to the names it depends on, e.g. { "b": ["a"] }');
+    }
+    const depMap = (dependencies ?? {}) as Record<string, unknown>;
+    const steps = Array.isArray(rest['steps']) ? rest['steps'] : [];
+    const names = new Set(steps.map((s) => (camelizeKeys(s) as { name?: unknown } | null)?.name));
+    const problems = Object.keys(depMap)
+      .filter((k) => !names.has(k))
+      .map((k) => `complex workflow.dependencies: names unknown step "${k}"`);
+    if (problems.length) throw new ValidationError(problems);
+    const merged = {
+      name: 'complex',
+      ...rest,
+      steps: steps.map((s) => {
+        const st = camelizeKeys(s) as Record<string, unknown>;
+        const extra = depMap[String(st['name'])];
+        if (extra === undefined) return st;
+        if (!Array.isArray(extra)) throw new ValidationError(`complex workflow.dependencies.${String(st['name'])}: must be a list of step names`);
+        const own = Array.isArray(st['dependencies']) ? (st['dependencies'] as unknown[]) : [];
+        return { ...st, dependencies: [...new Set([...own, ...extra])] };
+      }),
+    };
+    const v = validateWorkflow(merged, this.#deps.registry, this.#now());
+    if (!v.workflow) throw new ValidationError(v.errors);
+    return this.#launch({ ...v.workflow, version: v.workflow.version || 'adhoc' }, req, v.warnings);
+  }
+
+  #launch(wf: StoredWorkflow, req: RunRequest, warnings: string[]): WorkflowRunExecutor {
+    if (this.#closing) throw new ShuttingDownError();
+    const runId = randomUUID();
+    const run = new WorkflowRunExecutor(wf, runId, req.params ?? {}, req.sessionId ?? null, warnings, {
+      bus: this.#deps.bus,
+      execute: this.#deps.execute,
+      cancelTask: this.#deps.cancelTask,
+      now: this.#now,
+    });
+    this.#live.set(runId, run);
+    void run.done.then((result) => this.#finish(run, result));
+    void run.start();
+    return run;
+  }
+
+  #finish(run: WorkflowRunExecutor, result: WorkflowResult): void {
+    this.#live.delete(run.runId);
+    this.#finished.set(run.runId, run.view());
+    while (this.#finished.size > this.#deps.retainRuns) {
+      const oldest = this.#finished.keys().next().value;
+      if (oldest === undefined) break;
+      this.#finished.delete(oldest);
+    }
+    let p = this.#perf.get(result.workflowName);
+    if (!p) this.#perf.set(result.workflowName, (p = { runs: 0, successes: 0, failures: 0, cancelled: 0, durations: [], next: 0, lastRun: null }));
+    p.runs++;
+    if (result.status === 'succeeded') p.successes++;
+    else if (result.status === 'cancelled') p.cancelled++;
+    else p.failures++;
+    if (p.durations.length < PERF_WINDOW) p.durations.push(result.durationMs);
+    else p.durations[p.next] = result.durationMs;
+    p.next = (p.next + 1) % PERF_WINDOW;
+    p.lastRun = { runId: result.runId, status: result.status, endedAt: this.#now(), durationMs: result.durationMs };
+  }
+
+  getRun(runId: string): WorkflowRun | null {
+    return this.#live.get(runId)?.view() ?? this.#finished.get(runId) ?? null;
+  }
+
+  listRuns(filter: { workflowName?: string; status?: WorkflowRunStatus; limit?: number } = {}): WorkflowRun[] {
+    const out: WorkflowRun[] = [];
+    const all = [...[...this.#live.values()].map((r) => r.view()), ...this.#finished.values()];
+    all.sort((a, b) => b.startedAt - a.startedAt);
+    for (const r of all) {
+      if (filter.workflowName !== undefined && r.workflowName !== filter.workflowName) continue;
+      if (filter.status !== undefined && r.status !== filter.status) continue;
+      out.push(r);
+      if (out.length >= (filter.limit ?? Infinity)) break;
+    }
+    return out;
+  }
+
+  waitRun(runId: string): Promise<WorkflowResult> {
+    const live = this.#live.get(runId);
+    if (live) return live.done;
+    const done = this.#finished.get(runId);
+    if (done) return Promise.resolve(done);
+    return Promise.reject(new NotFoundError(`no workflow run with id "${runId}"`));
+  }
+
+  cancelRun(runId: string, reason?: string): { runId: string; cancelled: boolean; status: WorkflowRunStatus } {
+    const live = this.#live.get(runId);
+    if (live) return { runId, cancelled: live.cancel(reason), status: live.status === 'running' ? 'running' : live.status };
+    const done = this.#finished.get(runId);
+    if (done) return { runId, cancelled: false, status: done.status };
+    throw new NotFoundError(`no workflow run with id "${runId}"`);
+  }
+
+  /** Runs, successes, failures and duration percentiles per workflow (all, or the one named). */
+  performance(name?: string): WorkflowPerformance[] {
+    const names = name !== undefined ? [name] : [...this.#perf.keys()];
+    return names.map((n) => {
+      const p = this.#perf.get(n);
+      const sorted = [...(p?.durations ?? [])].sort((a, b) => a - b);
+      return {
+        workflowName: n,
+        runs: p?.runs ?? 0,
+        successes: p?.successes ?? 0,
+        failures: p?.failures ?? 0,
+        cancelled: p?.cancelled ?? 0,
+        successRate: p && p.runs ? p.successes / p.runs : null,
+        p50Ms: percentile(sorted, 50),
+        p95Ms: percentile(sorted, 95),
+        maxMs: sorted.length ? (sorted[sorted.length - 1] ?? null) : null,
+        lastRun: p?.lastRun ?? null,
+      };
+    });
+  }
+
+  /** Refuses new runs; runs in flight end as their tasks end (the task orchestrator drains them). */
+  close(): void {
+    this.#closing = true;
+  }
+
+  get runsInFlight(): number {
+    return this.#live.size;
+  }
+}
