@@ -40,7 +40,7 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
     errors.push(...formatZodIssues(parsed.error, W));
     if (!Array.isArray((normalized as { steps?: unknown } | null)?.steps)) return fail();
   }
-  const rawSteps = ((normalized as { steps: unknown[] }).steps ?? []) as unknown[];
+  const rawSteps = ((normalized as { steps: unknown[] }).steps ?? []);
 
   // Steps, one by one.
   const steps: WorkflowStep[] = [];

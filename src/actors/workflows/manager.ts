@@ -163,7 +163,7 @@ export class WorkflowManager {
         if (extra === undefined) return st;
         if (!Array.isArray(extra)) throw new ValidationError(`complex workflow.dependencies.${String(st['name'])}: must be a list of step names`);
         const own = Array.isArray(st['dependencies']) ? (st['dependencies'] as unknown[]) : [];
-        return { ...st, dependencies: [...new Set([...own, ...extra])] };
+        return { ...st, dependencies: [...new Set([...own, ...(extra as unknown[])])] };
       }),
     };
     const v = validateWorkflow(merged, this.#deps.registry, this.#now());
