@@ -51,7 +51,7 @@ describe('WorkflowManager', () => {
     ]);
     const { steps, success } = await wf.executeWorkflow('diamond');
     expect(success).toBe(true);
-    const { a, b, c, d } = steps as Record<string, StepResult>;
+    const { a, b, c, d } = steps;
     expect(b!.startedAt!).toBeGreaterThanOrEqual(a!.endedAt!);
     expect(c!.startedAt!).toBeGreaterThanOrEqual(a!.endedAt!);
     expect(overlap(b!, c!)).toBe(true);
@@ -194,7 +194,7 @@ describe('executeComplexWorkflow', () => {
         parallel_groups: [['a', 'b']],
       });
       expect(result.success).toBe(true);
-      const { a, b, c, d } = result.steps as Record<string, StepResult>;
+      const { a, b, c, d } = result.steps;
       expect(overlap(a!, b!)).toBe(true);
       expect(overlap(a!, c!) || overlap(b!, c!)).toBe(false);
       expect(d!.startedAt!).toBeGreaterThanOrEqual(a!.endedAt!);

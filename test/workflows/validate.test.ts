@@ -105,7 +105,7 @@ describe('validateWorkflow', () => {
   it('refuses huge or deeply nested parameters with the limit named', () => {
     let deep: Record<string, unknown> = {};
     const root = deep;
-    for (let i = 0; i < 40; i++) deep = (deep['x'] = {}) as Record<string, unknown>;
+    for (let i = 0; i < 40; i++) deep = (deep['x'] = {});
     const v = validateWorkflow({ name: 'deep', steps: [{ name: 'a', module: 'core', action: 'echo', parameters: root }] }, registry);
     expect(v.errors).toEqual([expect.stringMatching(/nested deeper than 32 levels \(limit maxDepth\)/)]);
     const wide = { items: Array.from({ length: 200_000 }, (_, i) => i) };
