@@ -131,6 +131,7 @@ function createBarePool(concurrentTasksPerWorker: number): BarePool {
     idleTimeout: 60_000,
     workerData: boot,
     recordTiming: false,
+    atomics: 'async', // as the engine's pool (see src/workers/pool.ts for why)
   });
 }
 

@@ -57,6 +57,10 @@ export class WorkerPool {
       idleTimeout: 60_000,
       workerData: boot,
       recordTiming: false,
+      // 'async' (Atomics.waitAsync) keeps an idle worker's event loop turning: with the default 'sync' an idle
+      // worker blocks in Atomics.wait, so it never reaps a killed child process (zombies) or runs an action's
+      // leftover timers until its next task arrives.
+      atomics: 'async',
     });
     this.#piscina.on('workerCreate', () => {
       this.#created++;
