@@ -281,7 +281,7 @@ export class ResourceLedger {
     try {
       held = this.parse(requirements);
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     const requested = requirements as Requirements;
     const ttlMs = ttlSeconds !== undefined ? ttlSeconds * 1000 : null;
