@@ -24,12 +24,44 @@ export interface EngineOptions {
   retainFinishedTasks?: number;
   /** How long `shutdown()` lets running tasks finish before cancelling them (default 30 000). */
   shutdownGraceMs?: number;
-  /** `memory` (default for now; SQLite arrives with durability). */
-  store?: 'memory';
   /** Folders of workflow definition files (YAML/JSON) loaded at start (default: the package's `config/workflows`). Env: `CODOMYRMEX_WORKFLOW_DIRS`. */
   workflowDirs?: string[];
   /** Finished workflow runs kept for `getRun` (default 1000). */
   retainRuns?: number;
+  /**
+   * Where state lives: `sqlite` (durable: a database file, see `dbPath`) or `memory` (this process only).
+   * Default: `memory` for engines made with `createOrchestrationEngine()` (tests, embedding); `sqlite` for the
+   * process engine (`getOrchestrationEngine()`), the CLI and the daemon. Env: `CODOMYRMEX_STORE`.
+   */
+  store?: StoreKind;
+  /** Folder for codomyrmex's own files (default `./.codomyrmex`). Env: `CODOMYRMEX_DATA_DIR`. */
+  dataDir?: string;
+  /** The SQLite database file (default `<dataDir>/state.db`), or `:memory:`. Env: `CODOMYRMEX_DB`. */
+  dbPath?: string;
+  /**
+   * `strict` (default): a caller is answered only once what it is told is on disk (an added task, a result), and
+   * each commit is fsynced. `relaxed`: answers at once; the change is committed within `commitDelayMs` (a crash
+   * can lose the last moments). Env: `CODOMYRMEX_DURABILITY`.
+   */
+  durability?: Durability;
+  /** Longest wait before a change is committed, in ms (default 0: at the end of the current event-loop turn). */
+  commitDelayMs?: number;
+  /** Commit sooner than `commitDelayMs` once this many changes wait (default 10 000). */
+  commitMaxBatch?: number;
+  /** Events kept in the journal (default 100 000 with the SQLite store, 0 with the memory store; 0 turns it off). */
+  journalMaxEvents?: number;
+  /** Journal events older than this are deleted, in ms (default 7 days; 0: no age limit). */
+  journalMaxAgeMs?: number;
+  /** How long a SQLite statement waits for a lock held by a reader, in ms (default 5000). */
+  busyTimeoutMs?: number;
+}
+
+export type StoreKind = 'sqlite' | 'memory';
+export type Durability = 'strict' | 'relaxed';
+
+/** Defaults that depend on how the engine is made (the process engine and the CLI default to SQLite). */
+export interface OptionDefaults {
+  store?: StoreKind;
 }
 
 /** Every option filled in and checked. Nothing after `compileOptions` reads raw options or env. */
@@ -42,9 +74,17 @@ export interface CompiledOptions {
   abortGraceMs: number;
   retainFinishedTasks: number;
   shutdownGraceMs: number;
-  store: 'memory';
   workflowDirs: string[];
   retainRuns: number;
+  store: StoreKind;
+  dataDir: string;
+  dbPath: string;
+  durability: Durability;
+  commitDelayMs: number;
+  commitMaxBatch: number;
+  journalMaxEvents: number;
+  journalMaxAgeMs: number;
+  busyTimeoutMs: number;
 }
 
 const schema = z
@@ -57,9 +97,17 @@ const schema = z
     abortGraceMs: z.number().int().min(0).optional(),
     retainFinishedTasks: z.number().int().min(0).optional(),
     shutdownGraceMs: z.number().int().min(0).optional(),
-    store: z.literal('memory').optional(),
     workflowDirs: z.array(z.string().min(1)).optional(),
     retainRuns: z.number().int().min(0).optional(),
+    store: z.enum(['sqlite', 'memory']).optional(),
+    dataDir: z.string().min(1).optional(),
+    dbPath: z.string().min(1).optional(),
+    durability: z.enum(['strict', 'relaxed']).optional(),
+    commitDelayMs: z.number().int().min(0).max(1000).optional(),
+    commitMaxBatch: z.number().int().min(1).optional(),
+    journalMaxEvents: z.number().int().min(0).optional(),
+    journalMaxAgeMs: z.number().int().min(0).optional(),
+    busyTimeoutMs: z.number().int().min(0).optional(),
   })
   .strict();
 
@@ -71,8 +119,20 @@ function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return n;
 }
 
+function envChoice<T extends string>(env: NodeJS.ProcessEnv, name: string, choices: readonly T[]): T | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!(choices as readonly string[]).includes(raw)) throw new ValidationError(`${name}: must be one of ${choices.join(', ')} (got "${raw}")`);
+  return raw as T;
+}
+
+function envString(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
 /** Merges options over the environment over defaults, and validates the result, naming any bad option. */
-export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessEnv = process.env): CompiledOptions {
+export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessEnv = process.env, defaults: OptionDefaults = {}): CompiledOptions {
   const parsed = schema.safeParse(options);
   if (!parsed.success) throw new ValidationError(formatZodIssues(parsed.error, 'options'));
   const o = parsed.data;
@@ -81,6 +141,8 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
   const concurrentTasksPerWorker = o.concurrentTasksPerWorker ?? 1;
   const envDirs = env['CODOMYRMEX_MODULE_DIRS'];
   const envWorkflowDirs = env['CODOMYRMEX_WORKFLOW_DIRS'];
+  const store = o.store ?? envChoice(env, 'CODOMYRMEX_STORE', ['sqlite', 'memory'] as const) ?? defaults.store ?? 'memory';
+  const dataDir = o.dataDir ?? envString(env, 'CODOMYRMEX_DATA_DIR') ?? '.codomyrmex';
   return {
     threads,
     concurrentTasksPerWorker,
@@ -90,9 +152,17 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     abortGraceMs: o.abortGraceMs ?? 250,
     retainFinishedTasks: o.retainFinishedTasks ?? 10_000,
     shutdownGraceMs: o.shutdownGraceMs ?? 30_000,
-    store: o.store ?? 'memory',
     workflowDirs: o.workflowDirs ?? (envWorkflowDirs ? envWorkflowDirs.split(':').filter(Boolean) : [packagePath('config', 'workflows')]),
     retainRuns: o.retainRuns ?? 1000,
+    store,
+    dataDir,
+    dbPath: o.dbPath ?? envString(env, 'CODOMYRMEX_DB') ?? join(dataDir, 'state.db'),
+    durability: o.durability ?? envChoice(env, 'CODOMYRMEX_DURABILITY', ['strict', 'relaxed'] as const) ?? 'strict',
+    commitDelayMs: o.commitDelayMs ?? 0,
+    commitMaxBatch: o.commitMaxBatch ?? 10_000,
+    journalMaxEvents: o.journalMaxEvents ?? (store === 'sqlite' ? 100_000 : 0),
+    journalMaxAgeMs: o.journalMaxAgeMs ?? 7 * 24 * 3600 * 1000,
+    busyTimeoutMs: o.busyTimeoutMs ?? 5000,
   };
 }
 
