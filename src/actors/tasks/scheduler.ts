@@ -5,21 +5,22 @@
  * store.
  */
 import type { MessageBus } from '../../bus/bus.js';
-import type { EventMap, SchedulerStats, StartExecutionReply, TaskView } from '../../bus/protocol.js';
+import type { SchedulerStats, StartExecutionReply, TaskView } from '../../bus/protocol.js';
 import { findCycle } from '../../dag/graph.js';
-import type { SerializedError, StoreError } from '../../errors.js';
+import type { StoreError } from '../../errors.js';
 import { CycleError, ErrorCode, NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
 import type { TaskMachineEvent, TaskEffect } from '../../machines/task.js';
 import { stepTask } from '../../machines/task.js';
-import type { TaskPriority, TaskResult, TaskSpec, TaskStatus } from '../../model/task.js';
+import type { TaskResult, TaskSpec, TaskStatus } from '../../model/task.js';
 import { backoffDelayMs, isTerminal, parseTaskInput } from '../../model/task.js';
 import type { ModuleRegistry } from '../../modules/registry.js';
 import { GroupCommitter } from '../../store/commits.js';
 import type { Store, StoredTask, WriteBatch } from '../../store/store.js';
 import { OPEN_TASK_STATUSES } from '../../store/store.js';
-import type { TaskChannel, WorkerPool } from '../../workers/pool.js';
+import type { WorkerPool } from '../../workers/pool.js';
 import type { WorkerReply } from '../../workers/protocol.js';
 import { ReadyQueue } from './queue.js';
+import { announce, recordView, storedView, TaskRecord, toResult } from './record.js';
 
 export interface SchedulerOptions {
   /** Tasks running at once (default: the pool's capacity). */
@@ -55,81 +56,6 @@ export interface SchedulerDeps {
 }
 
 type Timer = ReturnType<typeof setTimeout>;
-type Waiter = [resolve: (r: TaskResult) => void, reject: (e: Error) => void];
-
-class TaskRecord {
-  status: TaskStatus = 'pending';
-  attempts = 0;
-  /** Dependencies not yet completed. */
-  waitingOn = 0;
-  dependents: string[] | null = null;
-  readyAt = 0;
-  startedAt: number | null = null;
-  endedAt: number | null = null;
-  output: unknown = null;
-  error: SerializedError | null = null;
-  /** Dispatch number of the attempt in flight (0 when none): how the pool finds its thread. */
-  seq = 0;
-  channel: TaskChannel | null = null;
-  timer: Timer | null = null;
-  killTimer: Timer | null = null;
-  retryAt: number | null = null;
-  lastDelayMs = 0;
-  waiters: Waiter[] | null = null;
-  /** Why it was cancelled or skipped. */
-  reason = '';
-  /** Its row is in the store (a commit has included it). */
-  committed = false;
-  /** Ready, but held out of the queue until its row is committed (strict durability). */
-  gated = false;
-
-  constructor(
-    readonly spec: TaskSpec,
-    readonly usesChannel: boolean,
-  ) {}
-
-  get id(): string {
-    return this.spec.id;
-  }
-  get priority(): TaskPriority {
-    return this.spec.priority;
-  }
-  get maxRetries(): number {
-    return this.spec.maxRetries;
-  }
-  /** In the ready queue. */
-  get live(): boolean {
-    return this.status === 'ready';
-  }
-}
-
-const EVENT_OF: Record<TaskStatus, keyof EventMap> = {
-  pending: 'task_added',
-  ready: 'task_queued',
-  running: 'task_started',
-  retrying: 'task_retrying',
-  completed: 'task_completed',
-  failed: 'task_failed',
-  timed_out: 'task_timed_out',
-  cancelled: 'task_cancelled',
-  skipped: 'task_skipped',
-};
-
-function toResult(rec: TaskRecord): TaskResult {
-  const done = isTerminal(rec.status);
-  return {
-    taskId: rec.spec.id,
-    name: rec.spec.name,
-    status: rec.status,
-    success: rec.status === 'completed',
-    result: rec.status === 'completed' ? rec.output : null,
-    error: done && rec.error ? { name: rec.error.name, code: rec.error.code, message: rec.error.message } : null,
-    attempts: rec.attempts,
-    startedAt: rec.startedAt,
-    endedAt: rec.endedAt,
-    durationMs: rec.startedAt !== null && rec.endedAt !== null ? rec.endedAt - rec.startedAt : null,
-  };
-}
 
 export class TaskScheduler {
   readonly #deps: SchedulerDeps;
@@ -679,38 +605,7 @@ export class TaskScheduler {
   }
 
   #announce(rec: TaskRecord): void {
-    const type = EVENT_OF[rec.status];
-    const bus = this.#deps.bus;
-    if (!bus.wants(type)) return;
-    const s = rec.spec;
-    const base = { taskId: s.id, name: s.name, module: s.module, action: s.action, priority: s.priority, status: rec.status, attempt: rec.attempts };
-    const durationMs = rec.startedAt !== null && rec.endedAt !== null ? rec.endedAt - rec.startedAt : null;
-    const error = rec.error ?? { name: 'Error', code: ErrorCode.INTERNAL, message: 'unknown' };
-    switch (rec.status) {
-      case 'pending':
-        bus.publish('task_added', { ...base, dependencies: s.dependencies });
-        return;
-      case 'ready':
-        bus.publish('task_queued', base);
-        return;
-      case 'running':
-        bus.publish('task_started', { ...base, queuedMs: this.#now() - rec.readyAt });
-        return;
-      case 'retrying':
-        bus.publish('task_retrying', { ...base, error, delayMs: rec.lastDelayMs, retryAt: rec.retryAt ?? 0 });
-        return;
-      case 'completed':
-        bus.publish('task_completed', { ...base, success: true, durationMs: durationMs ?? 0 });
-        return;
-      case 'skipped':
-        bus.publish('task_skipped', { ...base, success: false, error });
-        return;
-      case 'failed':
-      case 'timed_out':
-      case 'cancelled':
-        bus.publish(type as 'task_failed', { ...base, success: false, error, durationMs });
-        return;
-    }
+    announce(this.#deps.bus, rec, this.#now);
   }
 
   #markDirty(rec: TaskRecord): void {
@@ -895,36 +790,6 @@ export class TaskScheduler {
   }
 
   #view(rec: TaskRecord): TaskView {
-    const s = rec.spec;
-    return {
-      id: s.id,
-      name: s.name,
-      module: s.module,
-      action: s.action,
-      priority: s.priority,
-      status: rec.status,
-      attempts: rec.attempts,
-      dependencies: s.dependencies,
-      spec: s,
-      result: toResult(rec),
-      retryAt: rec.retryAt,
-    };
+    return recordView(rec);
   }
-}
-
-function storedView(t: StoredTask): TaskView {
-  const s = t.spec;
-  return {
-    id: s.id,
-    name: s.name,
-    module: s.module,
-    action: s.action,
-    priority: s.priority,
-    status: t.status,
-    attempts: t.result.attempts,
-    dependencies: s.dependencies,
-    spec: s,
-    result: t.result,
-    retryAt: null,
-  };
 }
