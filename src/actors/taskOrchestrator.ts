@@ -48,6 +48,13 @@ export function handleTaskCommand(scheduler: TaskScheduler, command: Command): u
       return scheduler.wait(command.payload.taskId);
     case 'task.stats':
       return scheduler.stats();
+    case 'task.open_lane':
+      scheduler.openLane(command.payload.sessionId, command.payload.mode, command.payload.maxParallelTasks);
+      return { ok: true };
+    case 'task.close_lane':
+      return { cancelledTasks: scheduler.closeLane(command.payload.sessionId, command.payload.reason) };
+    case 'task.explain':
+      return scheduler.explain(command.payload.taskId);
     case 'task.set_concurrency':
       scheduler.setConcurrency(command.payload.maxConcurrency);
       return scheduler.stats();
@@ -59,6 +66,7 @@ export function taskOrchestratorLogic(deps: ComponentDeps) {
   return fromCallback<ComponentControl>(({ sendBack, receive }) => {
     const scheduler = new TaskScheduler({
       bus: deps.bus,
+      ledger: deps.ledger,
       pool: deps.pool,
       store: deps.store,
       commits: deps.commits,

@@ -79,6 +79,8 @@ export interface TaskInput {
   /** Passed to the action so it can recognise a re-run. */
   idempotencyKey?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
+  /** The session it runs in (its mode and limits apply); the default session when absent. */
+  sessionId?: string | undefined;
 }
 
 const retrySchema = z
@@ -108,6 +110,7 @@ export const taskInputSchema = z
     retry: retrySchema.optional(),
     idempotencyKey: z.string().max(500).optional(),
     metadata: z.record(z.unknown()).optional(),
+    sessionId: z.string().min(1).max(200).optional(),
   })
   .strict();
 
@@ -132,6 +135,7 @@ export class Task {
   retry: RetryPolicy;
   idempotencyKey: string | undefined;
   metadata: Record<string, unknown>;
+  sessionId: string | undefined;
 
   constructor(input: TaskInput) {
     this.id = input.id ?? newId();
@@ -147,6 +151,7 @@ export class Task {
     this.retry = mergeRetry(input.retry);
     this.idempotencyKey = input.idempotencyKey;
     this.metadata = input.metadata ?? {};
+    this.sessionId = input.sessionId;
   }
 }
 
@@ -165,6 +170,7 @@ export interface TaskSpec {
   retry: RetryPolicy;
   idempotencyKey?: string | undefined;
   metadata: Record<string, unknown>;
+  sessionId?: string | undefined;
 }
 
 /**
@@ -192,6 +198,7 @@ export function parseTaskInput(input: unknown, where = 'task'): TaskSpec {
     retry: mergeRetry(t.retry),
     idempotencyKey: t.idempotencyKey,
     metadata: t.metadata ?? {},
+    sessionId: t.sessionId,
   };
   const limit = checkPayloadLimits(spec.parameters, `${where}.parameters`);
   if (limit) throw new ValidationError(limit);
@@ -212,7 +219,7 @@ export function newId(): string {
   return randomUUID().toLowerCase();
 }
 
-const KNOWN_KEYS = new Set(['id', 'name', 'module', 'action', 'parameters', 'priority', 'dependencies', 'resources', 'timeout', 'maxRetries', 'retry', 'idempotencyKey', 'metadata']);
+const KNOWN_KEYS = new Set(['id', 'name', 'module', 'action', 'parameters', 'priority', 'dependencies', 'resources', 'timeout', 'maxRetries', 'retry', 'idempotencyKey', 'metadata', 'sessionId']);
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const optionalString = (v: unknown, max: number): boolean => v === undefined || (typeof v === 'string' && v.length >= 1 && v.length <= max);
 
@@ -225,7 +232,7 @@ function fastTaskSpec(input: unknown): TaskSpec | null {
   const t = input as Partial<Record<keyof TaskInput, unknown>>;
   for (const k in t) if (!KNOWN_KEYS.has(k)) return null;
   if (typeof t.module !== 'string' || !nameRe.test(t.module) || typeof t.action !== 'string' || !nameRe.test(t.action)) return null;
-  if (!optionalString(t.id, 200) || !optionalString(t.name, 200) || (t.idempotencyKey !== undefined && (typeof t.idempotencyKey !== 'string' || t.idempotencyKey.length > 500))) return null;
+  if (!optionalString(t.id, 200) || !optionalString(t.name, 200) || !optionalString(t.sessionId, 200) || (t.idempotencyKey !== undefined && (typeof t.idempotencyKey !== 'string' || t.idempotencyKey.length > 500))) return null;
   if (t.parameters !== undefined && !isPlainObject(t.parameters)) return null;
   if (t.metadata !== undefined && !isPlainObject(t.metadata)) return null;
   if (t.priority !== undefined && !(typeof t.priority === 'string' && Object.hasOwn(PRIORITY_RANK, t.priority))) return null;
@@ -255,7 +262,8 @@ function fastTaskSpec(input: unknown): TaskSpec | null {
     maxRetries: (t.maxRetries as number | undefined) ?? 3,
     retry: DEFAULT_RETRY,
     idempotencyKey: t.idempotencyKey,
-    metadata: (t.metadata) ?? {},
+    metadata: t.metadata ?? {},
+    sessionId: t.sessionId as string | undefined,
   };
 }
 

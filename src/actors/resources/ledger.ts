@@ -85,7 +85,8 @@ const resourceSchema = z
   })
   .strict();
 
-interface Held {
+/** An amount of one resource, in its base unit. */
+export interface Held {
   resource: string;
   amount: number;
 }

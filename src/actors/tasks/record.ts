@@ -10,6 +10,8 @@ import type { TaskPriority, TaskResult, TaskSpec, TaskStatus } from '../../model
 import { isTerminal } from '../../model/task.js';
 import type { StoredTask } from '../../store/store.js';
 import type { TaskChannel } from '../../workers/pool.js';
+import type { Held } from '../resources/ledger.js';
+import type { Lane } from './lanes.js';
 
 type Timer = ReturnType<typeof setTimeout>;
 export type Waiter = [resolve: (r: TaskResult) => void, reject: (e: Error) => void];
@@ -40,10 +42,20 @@ export class TaskRecord {
   committed = false;
   /** Ready, but held out of the queue until its row is committed (strict durability). */
   gated = false;
+  /** Ready, but out of the queue until the resources it declares can be held. */
+  parked = false;
+  /** The hold of the attempt in flight. */
+  allocationId: string | null = null;
 
   constructor(
     readonly spec: TaskSpec,
     readonly usesChannel: boolean,
+    /** The lane (session) it runs in. */
+    public lane: Lane<TaskRecord>,
+    /** Order of addition. */
+    readonly order: number,
+    /** Its resources in base units, checked when it was added (null: none). */
+    readonly held: Held[] | null,
   ) {}
 
   get id(): string {

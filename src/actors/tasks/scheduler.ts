@@ -19,8 +19,15 @@ import type { Store, StoredTask, WriteBatch } from '../../store/store.js';
 import { OPEN_TASK_STATUSES } from '../../store/store.js';
 import type { WorkerPool } from '../../workers/pool.js';
 import type { WorkerReply } from '../../workers/protocol.js';
-import { ReadyQueue } from './queue.js';
+import type { Allocation, Held, ResourceLedger } from '../resources/ledger.js';
+import { ResourceUnavailableError } from '../../errors.js';
+import type { SessionMode, TaskExplanation } from '../../bus/protocol.js';
+import { explainRecord } from './explain.js';
+import { Lane } from './lanes.js';
 import { announce, recordView, storedView, TaskRecord, toResult } from './record.js';
+
+/** The lane of tasks that name no session. */
+export const DEFAULT_LANE = 'default';
 
 export interface SchedulerOptions {
   /** Tasks running at once (default: the pool's capacity). */
@@ -45,6 +52,8 @@ export interface SchedulerOptions {
 
 export interface SchedulerDeps {
   pool: WorkerPool;
+  /** Admission of tasks that declare resources (resource_aware lanes). */
+  ledger?: ResourceLedger | undefined;
   registry: ModuleRegistry;
   bus: MessageBus;
   store: Store;
@@ -60,7 +69,14 @@ type Timer = ReturnType<typeof setTimeout>;
 export class TaskScheduler {
   readonly #deps: SchedulerDeps;
   readonly #records = new Map<string, TaskRecord>();
-  readonly #queue: ReadyQueue<TaskRecord>;
+  /** Lanes by session id; `default` always exists. */
+  readonly #lanes = new Map<string, Lane<TaskRecord>>();
+  readonly #defaultLane: Lane<TaskRecord>;
+  /** Round-robin start among lanes. */
+  #laneCursor = 0;
+  /** Ready tasks waiting for the resources they declare. */
+  #parked: TaskRecord[] = [];
+  #order = 0;
   readonly #now: () => number;
   readonly #random: () => number;
   #limit: number;
@@ -92,7 +108,10 @@ export class TaskScheduler {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
     this.#random = deps.random ?? Math.random;
-    this.#queue = new ReadyQueue(deps.options.agingMs);
+    this.#defaultLane = new Lane<TaskRecord>(DEFAULT_LANE, 'resource_aware', Infinity, deps.options.agingMs);
+    this.#lanes.set(DEFAULT_LANE, this.#defaultLane);
+    // Released capacity may admit parked tasks.
+    deps.bus.events$('resource_released').subscribe(() => this.#unpark());
     this.#limit = deps.options.maxConcurrency;
     this.#ackOnCommit = deps.options.ackOnCommit === true;
     this.#commits = deps.commits ?? new GroupCommitter(deps.store);
@@ -112,6 +131,7 @@ export class TaskScheduler {
     const specs: TaskSpec[] = [];
     const batch = new Map<string, TaskSpec>();
     const channels: boolean[] = [];
+    const helds: (Held[] | null)[] = [];
     inputs.forEach((input, i) => {
       const where = inputs.length > 1 ? `tasks[${i}]` : 'task';
       let spec: TaskSpec;
@@ -133,6 +153,21 @@ export class TaskScheduler {
         else throw err;
       }
       if (batch.has(spec.id) || this.#exists(spec.id)) problems.push(`${label}.id: a task with id "${spec.id}" already exists; ids must be unique`);
+      const lane = this.#lanes.get(spec.sessionId ?? DEFAULT_LANE);
+      if (!lane || lane.closed) problems.push(`${label}.sessionId: no open session "${spec.sessionId}"; create one with engine.createSession({ userId })`);
+      let held: Held[] | null = null;
+      if (Object.keys(spec.resources).length) {
+        if (!this.#deps.ledger) problems.push(`${label}.resources: this engine has no resource ledger`);
+        else {
+          try {
+            held = this.#deps.ledger.parse(spec.resources, `${label}.resources`);
+          } catch (err) {
+            if (err instanceof ValidationError) problems.push(...err.issues);
+            else throw err;
+          }
+        }
+      }
+      helds.push(held);
       batch.set(spec.id, spec);
       specs.push(spec);
     });
@@ -150,7 +185,7 @@ export class TaskScheduler {
 
     const added: TaskRecord[] = [];
     specs.forEach((spec, i) => {
-      const rec = new TaskRecord(spec, channels[i] ?? false);
+      const rec = new TaskRecord(spec, channels[i] ?? false, this.#laneFor(spec.sessionId), this.#order++, helds[i] ?? null);
       this.#records.set(spec.id, rec);
       this.#count(undefined, 'pending');
       added.push(rec);
@@ -258,16 +293,70 @@ export class TaskScheduler {
   }
 
   stats(): SchedulerStats {
-    const oldest = this.#queue.oldestReadyAt();
+    let oldest: number | null = null;
+    let queued = this.#parked.length;
+    const queuedByPriority = { critical: 0, high: 0, normal: 0, low: 0, background: 0 };
+    for (const lane of this.#lanes.values()) {
+      const o = lane.queue.oldestReadyAt();
+      if (o !== null && (oldest === null || o < oldest)) oldest = o;
+      queued += lane.queue.size;
+      for (const [p, n] of Object.entries(lane.queue.countByPriority())) queuedByPriority[p as keyof typeof queuedByPriority] += n;
+    }
+    for (const r of this.#parked) queuedByPriority[r.priority]++;
     return {
       executing: this.#executing,
       running: this.#inFlight,
       limit: this.#limit,
-      queued: this.#queue.size,
-      queuedByPriority: this.#queue.countByPriority(),
+      queued,
+      queuedByPriority,
       byStatus: { ...this.#statusCounts },
       oldestReadyAgeMs: oldest === null ? null : this.#now() - oldest,
     };
+  }
+
+  /** Opens the lane of a session: its mode orders and admits its tasks, `maxParallelTasks` bounds them. */
+  openLane(sessionId: string, mode: SessionMode, maxParallelTasks: number): void {
+    if (this.#lanes.has(sessionId)) throw new ValidationError(`sessionId: a lane for session "${sessionId}" is already open`);
+    this.#lanes.set(sessionId, new Lane<TaskRecord>(sessionId, mode, maxParallelTasks, this.#deps.options.agingMs));
+  }
+
+  /** Cancels every task of the session that has not ended and closes its lane. Returns how many were cancelled. */
+  closeLane(sessionId: string, reason: string): number {
+    const lane = this.#lanes.get(sessionId);
+    if (!lane || sessionId === DEFAULT_LANE) return 0;
+    lane.closed = true;
+    let n = 0;
+    for (const rec of this.#records.values()) {
+      if (rec.lane !== lane || isTerminal(rec.status)) continue;
+      rec.reason = `session closed: ${reason}`;
+      this.#send(rec, { type: 'task.cancel' });
+      n++;
+    }
+    this.#lanes.delete(sessionId);
+    return n;
+  }
+
+  /** Why a task is where it is: what it waits for, in words a person can act on. */
+  explain(taskId: string): TaskExplanation {
+    const rec = this.#records.get(taskId);
+    if (!rec) {
+      const stored = this.#deps.store.getTask(taskId);
+      if (!stored) throw new NotFoundError(`no task with id "${taskId}"`);
+      return { taskId, status: stored.status, summary: `task "${stored.spec.name}" ended ${stored.status}${stored.result.error ? `: ${stored.result.error.message}` : ''}`, waitingOn: null };
+    }
+    return explainRecord(rec, {
+      now: this.#now(),
+      executing: this.#executing,
+      running: this.#inFlight,
+      limit: this.#limit,
+      dependency: (id) => {
+        const d = this.#records.get(id);
+        if (d) return { name: d.spec.name, status: d.status };
+        const st = this.#deps.store.getTask(id);
+        return st ? { name: st.spec.name, status: st.status } : null;
+      },
+      blocker: (r) => (r.held && this.#deps.ledger ? this.#deps.ledger.blocker(`task:${r.id}`, r.held) : null),
+    });
   }
 
   /** Changes how many tasks may run at once. */
@@ -361,12 +450,73 @@ export class TaskScheduler {
     let started = false;
     const now = this.#now();
     while (this.#inFlight < this.#limit) {
-      const rec = this.#queue.pop(now);
+      const lane = this.#nextLane();
+      if (!lane) break;
+      const rec = lane.queue.pop(now);
       if (!rec) break;
+      if (lane.admitsByResources && rec.held && !this.#admit(rec)) continue;
+      lane.running++;
       this.#apply(rec, { type: 'task.start' });
       started = true;
     }
-    return started && this.#inboxHead < this.#inbox.length;
+    return started || this.#inboxHead < this.#inbox.length;
+  }
+
+  /** The lane of a session id (the default lane for none, or for a session not open, e.g. after a restart). */
+  #laneFor(sessionId: string | undefined): Lane<TaskRecord> {
+    return (sessionId !== undefined ? this.#lanes.get(sessionId) : undefined) ?? this.#defaultLane;
+  }
+
+  /** The next lane, round-robin, that may start a task; null when none may. */
+  #nextLane(): Lane<TaskRecord> | null {
+    const lanes = [...this.#lanes.values()];
+    if (lanes.length === 1) return this.#defaultLane.hasRoom ? this.#defaultLane : null;
+    for (let i = 0; i < lanes.length; i++) {
+      const lane = lanes[(this.#laneCursor + i) % lanes.length];
+      if (lane?.hasRoom) {
+        this.#laneCursor = (this.#laneCursor + i + 1) % lanes.length;
+        return lane;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Takes the resources a task declares, all or none. Parks it (ready, out of the queue) while they are held by
+   * others; fails it at once when they can never fit.
+   */
+  #admit(rec: TaskRecord): boolean {
+    const ledger = this.#deps.ledger;
+    if (!ledger || !rec.held) return true;
+    let alloc: Allocation | null;
+    try {
+      alloc = ledger.tryAllocate(`task:${rec.id}`, rec.held, rec.spec.resources);
+    } catch (err) {
+      if (!(err instanceof ResourceUnavailableError)) throw err;
+      rec.error = { ...err.toJSON(), message: `task "${rec.spec.name}" can never run here: ${err.message}` };
+      this.#apply(rec, { type: 'task.refuse' });
+      return false;
+    }
+    if (!alloc) {
+      rec.parked = true;
+      this.#parked.push(rec);
+      return false;
+    }
+    rec.allocationId = alloc.allocationId;
+    return true;
+  }
+
+  /** Puts parked tasks back in their lanes (in the order they were parked) and tries to start them. */
+  #unpark(): void {
+    if (this.#parked.length === 0) return;
+    const parked = this.#parked;
+    this.#parked = [];
+    for (const rec of parked) {
+      if (!rec.parked || rec.status !== 'ready') continue;
+      rec.parked = false;
+      rec.lane.queue.push(rec);
+    }
+    this.#drain();
   }
 
   #apply(rec: TaskRecord, event: TaskMachineEvent): void {
@@ -388,11 +538,14 @@ export class TaskScheduler {
         if (this.#ackOnCommit && !rec.committed) {
           rec.gated = true;
           this.#gated.push(rec);
-        } else this.#queue.push(rec);
+        } else rec.lane.queue.push(rec);
         return;
       case 'dequeue':
         if (rec.gated) rec.gated = false;
-        else this.#queue.forget(rec);
+        else if (rec.parked) {
+          rec.parked = false;
+          this.#parked = this.#parked.filter((r) => r !== rec);
+        } else rec.lane.queue.forget(rec);
         return;
       case 'countAttempt':
         rec.attempts++;
@@ -473,6 +626,13 @@ export class TaskScheduler {
 
   #settled(rec: TaskRecord, attempt: number, reply: WorkerReply | null, thrown: unknown): void {
     this.#inFlight--;
+    rec.lane.running--;
+    if (rec.allocationId !== null) {
+      const id = rec.allocationId;
+      rec.allocationId = null;
+      // Whatever way the attempt ended (completed, failed, timed out, cancelled, worker crash), its hold goes.
+      this.#deps.ledger?.release(id);
+    }
     if (this.#halted) {
       // Shut down with the task left to the next engine: this late reply is not recorded.
       if (this.#inFlight === 0) this.#wakeIdle();
@@ -652,7 +812,7 @@ export class TaskScheduler {
         if (!rec.gated) continue;
         if (rec.committed) {
           rec.gated = false;
-          this.#queue.push(rec);
+          rec.lane.queue.push(rec);
         } else this.#gated.push(rec);
       }
     }
@@ -704,7 +864,13 @@ export class TaskScheduler {
       } catch {
         // The action is gone (a module folder changed): the worker refuses it and the task fails for good.
       }
-      const rec = new TaskRecord(t.spec, channel);
+      let held: Held[] | null = null;
+      try {
+        held = Object.keys(t.spec.resources).length && this.#deps.ledger ? this.#deps.ledger.parse(t.spec.resources) : null;
+      } catch {
+        // A resource it declared is gone: admission refuses it and it fails with the reason.
+      }
+      const rec = new TaskRecord(t.spec, channel, this.#laneFor(t.spec.sessionId), this.#order++, held);
       rec.status = t.status;
       rec.attempts = t.result.attempts;
       rec.startedAt = t.result.startedAt;
@@ -721,7 +887,7 @@ export class TaskScheduler {
           break;
         case 'ready':
           rec.readyAt = now;
-          this.#queue.push(rec);
+          rec.lane.queue.push(rec);
           break;
         case 'running':
           rerun.push(rec.id);

@@ -265,6 +265,7 @@ export class WorkflowRunExecutor {
       retry: step.retry,
       resources: step.resources,
       idempotencyKey: step.idempotencyKey ?? s.taskId,
+      sessionId: this.sessionId ?? undefined,
       metadata: { ...step.metadata, workflow: this.workflow.name, runId: this.runId, step: step.name },
     };
     this.#deps.execute(task).then(
