@@ -65,7 +65,8 @@ export class WorkerPool {
     this.#piscina.on('workerCreate', () => {
       this.#created++;
     });
-    this.#piscina.on('workerDestroy', (worker: { threadId: number }) => this.#release(worker.threadId));
+    // A thread that has exited reports threadId -1, so blocks are freed by sweeping for owners no longer alive.
+    this.#piscina.on('workerDestroy', () => this.#sweep());
     // A worker that dies with no task on it emits 'error' on the pool; it is replaced, nothing to fail.
     this.#piscina.on('error', () => {});
   }
@@ -112,11 +113,13 @@ export class WorkerPool {
     return false;
   }
 
-  /** Frees the running-table block of a thread that has gone. */
-  #release(threadId: number): void {
+  /** Frees the running-table blocks of threads that have gone. */
+  #sweep(): void {
+    const alive = new Set(this.#piscina.threads.map((w) => w.threadId).filter((id) => id >= 0));
     const table = this.#table;
     for (let b = 0; b < table.length; b += this.#block) {
-      if (Atomics.load(table, b) !== threadId) continue;
+      const owner = Atomics.load(table, b);
+      if (owner === 0 || alive.has(owner)) continue;
       for (let i = b + 1; i < b + this.#block; i++) Atomics.store(table, i, 0);
       Atomics.store(table, b, 0);
     }

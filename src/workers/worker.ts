@@ -19,15 +19,20 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply>> {
   const table = new Int32Array(data.running);
   const block = data.slotsPerWorker + 1;
   let base = -1;
-  for (let b = 0; b + block <= table.length; b += block) {
-    if (Atomics.compareExchange(table, b, 0, threadId) === 0) {
-      base = b;
-      break;
+  /** Claims a free block of the running table (again later if none was free at boot). */
+  function claim(): void {
+    for (let b = 0; b + block <= table.length; b += block) {
+      if (Atomics.compareExchange(table, b, 0, threadId) === 0) {
+        base = b;
+        return;
+      }
     }
   }
+  claim();
 
   /** Marks `seq` as running on this thread; returns the slot to clear, or -1. */
   function mark(seq: number): number {
+    if (base < 0) claim();
     if (base < 0) return -1;
     for (let i = base + 1; i < base + block; i++) {
       if (Atomics.compareExchange(table, i, 0, seq) === 0) return i;

@@ -24,9 +24,11 @@ export function explainRecord(rec: TaskRecord, ctx: ExplainContext): TaskExplana
   }
   switch (rec.status) {
     case 'pending': {
-      const pending = rec.spec.dependencies
-        .map((id) => ({ taskId: id, ...(ctx.dependency(id) ?? { name: id, status: 'pending' }) }))
-        .filter((d) => d.status !== 'completed');
+      const pending: { taskId: string; name: string; status: TaskStatus }[] = [];
+      for (const id of rec.spec.dependencies) {
+        const d = ctx.dependency(id);
+        if (d?.status !== 'completed') pending.push({ taskId: id, name: d?.name ?? id, status: d?.status ?? 'pending' });
+      }
       const list = pending.map((d) => `"${d.name}" (${d.status})`).join(', ');
       return { ...base, summary: `${name} waits for ${pending.length} dependenc${pending.length === 1 ? 'y' : 'ies'} to complete: ${list}`, waitingOn: { kind: 'dependencies', pending } };
     }

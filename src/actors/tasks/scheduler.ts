@@ -205,11 +205,14 @@ export class TaskScheduler {
         rec.waitingOn++;
         if (d) (d.dependents ??= []).push(rec.id);
       }
+      // Queued together, then drained once: a batch is queued whole before any of it starts, so priorities and
+      // session modes order the batch rather than the order of the call.
       if (failedDep !== null) {
         rec.reason = failedDep;
-        this.#send(rec, { type: 'task.dep_failed' });
-      } else if (rec.waitingOn === 0) this.#send(rec, { type: 'task.deps_met' });
+        this.#inbox.push([rec, { type: 'task.dep_failed' }]);
+      } else if (rec.waitingOn === 0) this.#inbox.push([rec, { type: 'task.deps_met' }]);
     }
+    this.#drain();
     return added.map((r) => r.id);
   }
 
@@ -627,14 +630,13 @@ export class TaskScheduler {
   #settled(rec: TaskRecord, attempt: number, reply: WorkerReply | null, thrown: unknown): void {
     this.#inFlight--;
     rec.lane.running--;
-    if (rec.allocationId !== null) {
-      const id = rec.allocationId;
-      rec.allocationId = null;
-      // Whatever way the attempt ended (completed, failed, timed out, cancelled, worker crash), its hold goes.
-      this.#deps.ledger?.release(id);
-    }
+    // Whatever way the attempt ended (completed, failed, timed out, cancelled, worker crash), its hold goes; but
+    // only after its outcome is queued below, so the task ends before a task waiting for the hold starts.
+    const allocationId = rec.allocationId;
+    rec.allocationId = null;
     if (this.#halted) {
       // Shut down with the task left to the next engine: this late reply is not recorded.
+      if (allocationId !== null) this.#deps.ledger?.release(allocationId);
       if (this.#inFlight === 0) this.#wakeIdle();
       return;
     }
@@ -668,6 +670,7 @@ export class TaskScheduler {
       rec.channel?.close();
       rec.channel = null;
     }
+    if (allocationId !== null) this.#deps.ledger?.release(allocationId);
     this.#drain();
     if (this.#inFlight === 0) this.#wakeIdle();
   }
