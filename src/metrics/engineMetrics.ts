@@ -52,6 +52,13 @@ const FED_BY: readonly EventName[] = [
   'handler_error',
 ];
 
+/** The label objects of one module.action. */
+interface ActionLabels {
+  /** `module.action`, the performance summary's key. */
+  key: string;
+  byStatus: Map<string, { module: string; action: string; status: string }>;
+}
+
 const KNOWN_CODES = new Set<string>(Object.values(ErrorCode));
 
 /** Error codes are a closed set; anything else (a remote worker's own code) is counted as `OTHER`. */
@@ -83,6 +90,9 @@ export class EngineMetrics {
   readonly #runs = new Map<string, string>();
   readonly #sessions = new Map<string, string>();
   readonly #holds = new Map<string, string[]>();
+  // Label objects of the per-task events, built once per module/action/status and reused (no allocation per task).
+  readonly #actions = new Map<string, Map<string, ActionLabels>>();
+  readonly #priorities = new Map<string, { priority: string }>();
 
   constructor(deps: MetricsDeps) {
     this.#deps = deps;
@@ -230,12 +240,24 @@ export class EngineMetrics {
     this.#deps.bus.publish('handler_error', { event: `metrics:${where}`, error: serializeError(err) });
   }
 
+  #actionLabels(module: string, action: string): ActionLabels {
+    let byAction = this.#actions.get(module);
+    if (!byAction) this.#actions.set(module, (byAction = new Map()));
+    let entry = byAction.get(action);
+    if (!entry) byAction.set(action, (entry = { key: `${module}.${action}`, byStatus: new Map() }));
+    return entry;
+  }
+
   #apply(event: BusEvent): void {
     const f = this.families;
     switch (event.type) {
-      case 'task_started':
-        f.taskQueueWait.observe({ priority: event.data.priority }, event.data.queuedMs / 1000);
+      case 'task_started': {
+        const priority = event.data.priority;
+        let labels = this.#priorities.get(priority);
+        if (!labels) this.#priorities.set(priority, (labels = { priority }));
+        f.taskQueueWait.observe(labels, event.data.queuedMs / 1000);
         return;
+      }
       case 'task_retrying': {
         const d = event.data;
         f.taskRetries.inc({ module: d.module, action: d.action, code: boundedCode(d.error.code) });
@@ -248,10 +270,13 @@ export class EngineMetrics {
       case 'task_skipped': {
         const d = event.data;
         const durationMs = 'durationMs' in d ? d.durationMs : null;
-        f.tasksTotal.inc({ module: d.module, action: d.action, status: d.status });
+        const entry = this.#actionLabels(d.module, d.action);
+        let labels = entry.byStatus.get(d.status);
+        if (!labels) entry.byStatus.set(d.status, (labels = { module: d.module, action: d.action, status: d.status }));
+        f.tasksTotal.inc(labels);
         if (!d.success) f.taskFailures.inc({ module: d.module, action: d.action, code: boundedCode(d.error.code) });
-        if (durationMs !== null) f.taskDuration.observe({ module: d.module, action: d.action, status: d.status }, durationMs / 1000);
-        this.taskPerformance.record(`${d.module}.${d.action}`, d.status, d.success, durationMs, event.timestamp);
+        if (durationMs !== null) f.taskDuration.observe(labels, durationMs / 1000);
+        this.taskPerformance.record(entry.key, d.status, d.success, durationMs, event.timestamp);
         return;
       }
       case 'workflow_started':
