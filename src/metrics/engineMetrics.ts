@@ -242,7 +242,7 @@ export class EngineMetrics {
 
   #actionLabels(module: string, action: string): ActionLabels {
     let byAction = this.#actions.get(module);
-    if (!byAction) this.#actions.set(module, (byAction = new Map()));
+    if (!byAction) this.#actions.set(module, (byAction = new Map<string, ActionLabels>()));
     let entry = byAction.get(action);
     if (!entry) byAction.set(action, (entry = { key: `${module}.${action}`, byStatus: new Map() }));
     return entry;
