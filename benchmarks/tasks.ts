@@ -120,7 +120,9 @@ type BarePool = Piscina<WorkerRequest, WorkerReply>;
 
 /** A Piscina pool built exactly like the engine's `WorkerPool` (same worker file, sizes and options). */
 function createBarePool(concurrentTasksPerWorker: number): BarePool {
-  const boot: WorkerBootData = { moduleDirs: [] };
+  // The same boot data the engine's pool gives its workers (a running table sized alike).
+  const running = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * (concurrentTasksPerWorker + 1) * (THREADS * 2 + 2));
+  const boot: WorkerBootData = { moduleDirs: [], running, slotsPerWorker: concurrentTasksPerWorker };
   return new Piscina<WorkerRequest, WorkerReply>({
     filename: workerEntryPath(),
     minThreads: THREADS,
@@ -129,6 +131,7 @@ function createBarePool(concurrentTasksPerWorker: number): BarePool {
     idleTimeout: 60_000,
     workerData: boot,
     recordTiming: false,
+    atomics: 'async', // as the engine's pool (see src/workers/pool.ts for why)
   });
 }
 
@@ -152,7 +155,7 @@ const engineProbe = (engine: OrchestrationEngine) => () => engine.pool.probe();
 
 let taskSeq = 0;
 function bareRequest(): WorkerRequest {
-  return { type: 'run', taskId: `bare-${++taskSeq}`, module: 'core', action: 'noop', params: {}, attempt: 1 };
+  return { type: 'run', seq: (taskSeq % 0x7ffffffe) + 1, taskId: `bare-${++taskSeq}`, module: 'core', action: 'noop', params: {}, attempt: 1 };
 }
 
 // ------------------------------------------------------------------------------------------------ throughput
@@ -550,7 +553,7 @@ async function main(): Promise<void> {
       node: process.version,
       v8: process.versions.v8,
       piscina: piscinaVersion(),
-      /** 1/5/15-minute load averages: other work on the machine skews every number here. */
+      /** 1/5/15-minute load averages (atEnd includes this run's own 3 busy threads): other work skews every number. */
       loadAverage: { atStart: loadAtStart.map((x) => round(x, 2)), atEnd: os.loadavg().map((x) => round(x, 2)) },
     },
     settings: {

@@ -2,15 +2,32 @@ import { ShuttingDownError } from '../errors.js';
 import type { TaskStatus } from '../model/task.js';
 import type { Store, StoredTask } from './store.js';
 
-/** Keeps state in this process only. Records are stored as given: callers hand over copies they no longer mutate. */
+/**
+ * Keeps finished tasks in this process only, up to `maxTasks` (the oldest go first). Records are stored as given:
+ * callers hand over copies they no longer mutate.
+ */
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
+  readonly persistsLiveTasks = false;
   readonly #tasks = new Map<string, StoredTask>();
+  readonly #maxTasks: number;
   #closed = false;
+
+  constructor(maxTasks = 100_000) {
+    this.#maxTasks = maxTasks;
+  }
 
   putTasks(tasks: readonly StoredTask[]): void {
     this.checkWritable();
-    for (const t of tasks) this.#tasks.set(t.spec.id, t);
+    for (const t of tasks) {
+      this.#tasks.delete(t.spec.id);
+      this.#tasks.set(t.spec.id, t);
+    }
+    while (this.#tasks.size > this.#maxTasks) {
+      const oldest = this.#tasks.keys().next().value;
+      if (oldest === undefined) break;
+      this.#tasks.delete(oldest);
+    }
   }
 
   getTask(id: string): StoredTask | undefined {

@@ -15,6 +15,11 @@ export interface StoredTask {
  */
 export interface Store {
   readonly kind: 'memory' | 'sqlite';
+  /**
+   * Whether the store wants every state change (a durable store, for recovery) or only finished tasks (the memory
+   * store: live tasks are in the scheduler already, so writing them would only copy them).
+   */
+  readonly persistsLiveTasks: boolean;
   putTasks(tasks: readonly StoredTask[]): void;
   getTask(id: string): StoredTask | undefined;
   listTasks(filter?: { status?: readonly TaskStatus[]; limit?: number }): StoredTask[];

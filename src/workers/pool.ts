@@ -37,10 +37,18 @@ export class WorkerPool {
   readonly options: PoolOptions;
   #created = 0;
   #destroyed = false;
+  readonly #table: Int32Array;
+  readonly #block: number;
+  #seq = 0;
+  #terminated = 0;
 
   constructor(options: PoolOptions) {
     this.options = options;
-    const boot: WorkerBootData = { moduleDirs: options.moduleDirs };
+    this.#block = options.concurrentTasksPerWorker + 1;
+    // Twice the threads: a dying worker and its replacement may both hold a block for a moment.
+    const running = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * this.#block * (options.threads * 2 + 2));
+    this.#table = new Int32Array(running);
+    const boot: WorkerBootData = { moduleDirs: options.moduleDirs, running, slotsPerWorker: options.concurrentTasksPerWorker };
     this.#piscina = new Piscina({
       filename: workerEntryPath(),
       minThreads: options.threads,
@@ -49,10 +57,15 @@ export class WorkerPool {
       idleTimeout: 60_000,
       workerData: boot,
       recordTiming: false,
+      // 'async' (Atomics.waitAsync) keeps an idle worker's event loop turning: with the default 'sync' an idle
+      // worker blocks in Atomics.wait, so it never reaps a killed child process (zombies) or runs an action's
+      // leftover timers until its next task arrives.
+      atomics: 'async',
     });
     this.#piscina.on('workerCreate', () => {
       this.#created++;
     });
+    this.#piscina.on('workerDestroy', (worker: { threadId: number }) => this.#release(worker.threadId));
     // A worker that dies with no task on it emits 'error' on the pool; it is replaced, nothing to fail.
     this.#piscina.on('error', () => {});
   }
@@ -66,22 +79,60 @@ export class WorkerPool {
     return this.#destroyed;
   }
 
-  /** Runs one request. `signal` aborts it by terminating its thread. */
-  run(req: RunRequest, signal?: AbortSignal): Promise<WorkerReply> {
-    return this.#piscina.run(req, signal ? { signal } : undefined);
+  /** A fresh dispatch number for a request (never 0). */
+  nextSeq(): number {
+    this.#seq = (this.#seq % 0x7ffffffe) + 1;
+    return this.#seq;
+  }
+
+  /** Runs one request. Stop it with {@link terminate} and its `seq`. */
+  run(req: RunRequest): Promise<WorkerReply> {
+    return this.#piscina.run(req);
+  }
+
+  /**
+   * Terminates the thread running dispatch `seq` (Piscina then fails that thread's tasks and starts a new one).
+   * False when no thread has started it yet (it may still be on its way) or it has finished.
+   */
+  terminate(seq: number): boolean {
+    const table = this.#table;
+    const block = this.#block;
+    for (let b = 0; b < table.length; b += block) {
+      const owner = Atomics.load(table, b);
+      if (owner === 0) continue;
+      for (let i = b + 1; i < b + block; i++) {
+        if (Atomics.load(table, i) !== seq) continue;
+        const worker = this.#piscina.threads.find((w) => w.threadId === owner);
+        if (!worker) return false;
+        this.#terminated++;
+        void worker.terminate();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Frees the running-table block of a thread that has gone. */
+  #release(threadId: number): void {
+    const table = this.#table;
+    for (let b = 0; b < table.length; b += this.#block) {
+      if (Atomics.load(table, b) !== threadId) continue;
+      for (let i = b + 1; i < b + this.#block; i++) Atomics.store(table, i, 0);
+      Atomics.store(table, b, 0);
+    }
   }
 
   /**
    * Runs a request with a channel for progress/logs and cooperative abort. `host` receives the worker's calls.
    */
-  runWithChannel(req: RunRequest, host: ChannelHost, signal: AbortSignal | undefined): { reply: Promise<WorkerReply>; channel: TaskChannel } {
+  runWithChannel(req: RunRequest, host: ChannelHost): { reply: Promise<WorkerReply>; channel: TaskChannel } {
     const { port1, port2 } = new MessageChannel();
     Comlink.expose(host, port1);
     const channel: TaskChannel = {
       abort: (reason) => port1.postMessage({ type: 'codomyrmex.abort', reason }),
       close: () => port1.close(),
     };
-    const reply = this.#piscina.run({ ...req, port: port2 }, { transferList: [port2], ...(signal ? { signal } : {}) });
+    const reply = this.#piscina.run({ ...req, port: port2 }, { transferList: [port2] });
     return { reply, channel };
   }
 
@@ -92,8 +143,9 @@ export class WorkerPool {
     return performance.now() - t0;
   }
 
-  stats(): { threads: number; capacity: number; utilization: number; queued: number; completed: number; threadsStarted: number } {
+  stats(): { threads: number; capacity: number; utilization: number; queued: number; completed: number; threadsStarted: number; threadsTerminated: number } {
     return {
+      threadsTerminated: this.#terminated,
       threads: this.#piscina.threads.length,
       capacity: this.capacity,
       utilization: this.#piscina.utilization,

@@ -41,7 +41,10 @@ export function parseRef(expr: string): TemplateRef {
       expectName = false;
     } else if (m[2] !== undefined) segments.push(Number(m[2]));
     else if (m[3] !== undefined) segments.push(m[3]);
-    else expectName = true;
+    else {
+      if (expectName) throw new Error(`bad template "{{${expr}}}": empty name before "." (write step.output.field)`);
+      expectName = true;
+    }
     pos = re.lastIndex;
   }
   const [root, ...path] = segments;

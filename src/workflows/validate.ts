@@ -44,12 +44,19 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
 
   // Steps, one by one.
   const steps: WorkflowStep[] = [];
+  const unchecked: WorkflowStep[] = [];
   const byName = new Map<string, WorkflowStep>();
   rawSteps.forEach((rs, i) => {
     const label = typeof (rs as { name?: unknown } | null)?.name === 'string' ? `step "${(rs as { name: string }).name}"` : `steps[${i}]`;
     const r = workflowStepSchema.safeParse(rs);
     if (!r.success) {
       errors.push(...formatZodIssues(r.error, `${W}: ${label}`));
+      // Still check its action and parameters, so one pass reports everything.
+      const loose = rs as Partial<WorkflowStep> | null;
+      if (typeof loose?.name === 'string' && typeof loose.module === 'string' && typeof loose.action === 'string') {
+        const p = loose.parameters;
+        if (p === undefined || (typeof p === 'object' && p !== null && !Array.isArray(p))) unchecked.push({ name: loose.name, module: loose.module, action: loose.action, parameters: p });
+      }
       return;
     }
     const s = r.data as WorkflowStep;
@@ -102,6 +109,23 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
     }
   };
 
+  /** The action exists and the parameters fit its schema, except where a template stands. */
+  function checkAction(s: WorkflowStep, templated: PathSegment[][]): void {
+    let action;
+    try {
+      action = registry.resolve(s.module, s.action);
+    } catch (err) {
+      if (err instanceof NotFoundError) errors.push(`${W}: step "${s.name}": ${err.message}`);
+      else throw err;
+      return;
+    }
+    const r = action.params.safeParse(s.parameters ?? {});
+    if (!r.success) {
+      const real = r.error.issues.filter((issue) => !templated.some((loc) => startsWith(issue.path, loc)));
+      if (real.length) errors.push(...formatZodIssues({ ...r.error, issues: real } as typeof r.error, `${W}: step "${s.name}".parameters`));
+    }
+  }
+
   // Actions, parameters, templates and conditions.
   for (const s of steps) {
     const params = s.parameters ?? {};
@@ -125,20 +149,16 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
         errors.push(`${W}: step "${s.name}".when: ${(err as Error).message}`);
       }
     }
-    let action;
+    checkAction(s, sites.map((x) => x.location));
+  }
+  for (const s of unchecked) {
+    let templated: PathSegment[][] = [];
     try {
-      action = registry.resolve(s.module, s.action);
-    } catch (err) {
-      if (err instanceof NotFoundError) errors.push(`${W}: step "${s.name}": ${err.message}`);
-      else throw err;
-      continue;
+      templated = findTemplates(s.parameters ?? {}).map((x) => x.location);
+    } catch {
+      /* reported with the step's own problems */
     }
-    const r = action.params.safeParse(params);
-    if (!r.success) {
-      const templated = sites.map((x) => x.location);
-      const real = r.error.issues.filter((issue) => !templated.some((loc) => startsWith(issue.path, loc)));
-      if (real.length) errors.push(...formatZodIssues({ ...r.error, issues: real } as typeof r.error, `${W}: step "${s.name}".parameters`));
-    }
+    checkAction(s, templated);
   }
 
   // Parallel groups.

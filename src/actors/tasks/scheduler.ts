@@ -53,7 +53,8 @@ class TaskRecord {
   endedAt: number | null = null;
   output: unknown = null;
   error: SerializedError | null = null;
-  controller: AbortController | null = null;
+  /** Dispatch number of the attempt in flight (0 when none): how the pool finds its thread. */
+  seq = 0;
   channel: TaskChannel | null = null;
   timer: Timer | null = null;
   killTimer: Timer | null = null;
@@ -417,11 +418,12 @@ export class TaskScheduler {
     const now = this.#now();
     rec.startedAt ??= now;
     const attempt = rec.attempts;
-    const controller = new AbortController();
-    rec.controller = controller;
     const spec = rec.spec;
+    const seq = this.#deps.pool.nextSeq();
+    rec.seq = seq;
     const req = {
       type: 'run' as const,
+      seq,
       taskId: spec.id,
       module: spec.module,
       action: spec.action,
@@ -440,12 +442,11 @@ export class TaskScheduler {
             progress: (value) => bus.publish('task_progress', { taskId: spec.id, name: spec.name, attempt, value }),
             log: (level, message) => bus.publish('task_log', { taskId: spec.id, name: spec.name, attempt, level, message }),
           },
-          controller.signal,
         );
         rec.channel = run.channel;
         reply = run.reply;
       } else {
-        reply = this.#deps.pool.run(req, controller.signal);
+        reply = this.#deps.pool.run(req);
       }
     } catch (err) {
       reply = Promise.reject(err instanceof Error ? err : new Error(String(err)));
@@ -471,11 +472,11 @@ export class TaskScheduler {
     this.#inFlight--;
     if (rec.killTimer) clearTimeout(rec.killTimer);
     rec.killTimer = null;
+    rec.seq = 0;
     const current = rec.status === 'running' && rec.attempts === attempt;
     if (current) {
       rec.channel?.close();
       rec.channel = null;
-      rec.controller = null;
       if (rec.timer) clearTimeout(rec.timer);
       rec.timer = null;
       if (reply?.type === 'ok') {
@@ -503,19 +504,30 @@ export class TaskScheduler {
     if (this.#inFlight === 0) this.#wakeIdle();
   }
 
+  /**
+   * Stops a running attempt. Actions with a channel get a cooperative abort and `abortGraceMs` to return; then
+   * (or at once, for the others) the thread running the attempt is terminated. An attempt not yet marked running by
+   * its thread (still in transit) is looked for again every 2 ms until it starts or settles.
+   */
   #abortRun(rec: TaskRecord): void {
     if (rec.timer) clearTimeout(rec.timer);
     rec.timer = null;
-    const controller = rec.controller;
-    rec.controller = null;
-    if (!controller) return;
+    const seq = rec.seq;
+    if (seq === 0) return;
     const reason = rec.status === 'timed_out' ? 'timed out' : rec.reason || 'cancelled';
     if (rec.channel) {
       rec.channel.abort(reason);
-      rec.killTimer = setTimeout(() => controller.abort(reason), this.#deps.options.abortGraceMs);
+      rec.killTimer = setTimeout(() => this.#kill(rec, seq, 0), this.#deps.options.abortGraceMs);
     } else {
-      controller.abort(reason);
+      this.#kill(rec, seq, 0);
     }
+  }
+
+  #kill(rec: TaskRecord, seq: number, tries: number): void {
+    rec.killTimer = null;
+    if (rec.seq !== seq) return;
+    if (this.#deps.pool.terminate(seq) || tries >= 5000) return;
+    rec.killTimer = setTimeout(() => this.#kill(rec, seq, tries + 1), 2);
   }
 
   #scheduleRetry(rec: TaskRecord): void {
@@ -610,6 +622,7 @@ export class TaskScheduler {
   }
 
   #markDirty(rec: TaskRecord): void {
+    if (!this.#deps.store.persistsLiveTasks && !isTerminal(rec.status)) return;
     this.#dirty.add(rec);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;

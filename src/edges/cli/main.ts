@@ -4,8 +4,10 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import type { OrchestrationEngine, TaskResult } from '../../index.js';
+import { packagePath } from '../../config/options.js';
 import { CodomyrmexError, createOrchestrationEngine, Task, TaskPriority } from '../../index.js';
 import { printResults, printTable } from './format.js';
+import { registerWorkflowCommands, USER_WORKFLOW_DIR } from './workflow.js';
 
 const program = new Command();
 program
@@ -13,6 +15,7 @@ program
   .description('Actor-based orchestration runtime: workflows, tasks and resources on a worker-thread pool')
   .option('--threads <n>', 'worker threads (default: the number of cores)', parseInteger('--threads'))
   .option('--module-dir <dir...>', 'folders to load user action modules from')
+  .option('--workflow-dir <dir...>', 'more folders of workflow definitions (YAML/JSON)')
   .showHelpAfterError();
 
 function parseInteger(flag: string) {
@@ -43,8 +46,12 @@ function parseJsonObject(value: string): Record<string, unknown> {
 }
 
 function engineFromFlags(): OrchestrationEngine {
-  const o = program.opts<{ threads?: number; moduleDir?: string[] }>();
-  return createOrchestrationEngine({ ...(o.threads ? { threads: o.threads } : {}), ...(o.moduleDir ? { moduleDirs: o.moduleDir } : {}) });
+  const o = program.opts<{ threads?: number; moduleDir?: string[]; workflowDir?: string[] }>();
+  return createOrchestrationEngine({
+    ...(o.threads ? { threads: o.threads } : {}),
+    ...(o.moduleDir ? { moduleDirs: o.moduleDir } : {}),
+    workflowDirs: [packagePath('config', 'workflows'), USER_WORKFLOW_DIR, ...(o.workflowDir ?? [])],
+  });
 }
 
 /** Runs `fn` on a fresh engine and always shuts it down. */
@@ -119,8 +126,10 @@ program
     else printTable(list.map((a) => ({ action: `${a.module}.${a.action}`, description: a.description })));
   });
 
+registerWorkflowCommands(program, { withEngine, parseJsonObject });
+
 program.parseAsync().catch((err: unknown) => {
-  if (err instanceof CodomyrmexError) console.error(`codomyrmex: ${err.message}`);
+  if (err instanceof CodomyrmexError || err instanceof InvalidArgumentError) console.error(`codomyrmex: ${err.message}`);
   else console.error(err);
   process.exitCode = 2;
 });
