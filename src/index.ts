@@ -19,7 +19,8 @@ export type { TaskInput, TaskResult, TaskSpec, TaskStatus, RetryPolicy } from '.
 export type { EngineOptions, CompiledOptions, MetricsOptions, HttpOptions, HealthOptions } from './config/options.js';
 export { EngineMetrics } from './metrics/engineMetrics.js';
 export type { ResourceSource } from './metrics/engineMetrics.js';
-export type { ResourceUsage } from './metrics/families.js';
+export type { ResourceUsage as MetricResourceUsage } from './metrics/families.js';
+export { resourceUsageFromLedger } from './metrics/resources.js';
 export type { PerformanceStats } from './metrics/perf.js';
 export type { ComponentView, SystemStatus, EngineMetricsView, PerformanceSummary, PerformanceFilter, PoolStatus } from './actors/engineViews.js';
 export type { HealthReport, ComponentHealth, HealthStatus, HealthCheck } from './actors/health.js';
