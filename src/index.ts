@@ -1,10 +1,14 @@
 /**
  * codomyrmex: an actor-based orchestration runtime. The seed's API (see SEED_API.md) plus the parts to extend it.
  */
-export { OrchestrationEngine, createOrchestrationEngine, getOrchestrationEngine, getTaskOrchestrator, getWorkflowManager } from './actors/engine.js';
+export { OrchestrationEngine, createOrchestrationEngine, getOrchestrationEngine, getTaskOrchestrator, getWorkflowManager, getResourceManager } from './actors/engine.js';
 export type { EventHandler, ShutdownOptions } from './actors/engine.js';
 export { TaskOrchestratorClient } from './actors/taskOrchestrator.js';
 export { WorkflowManagerClient } from './actors/workflowManager.js';
+export { ResourceManagerClient } from './actors/resourceManager.js';
+export { Resource, ResourceType, ResourceLedger, KNOWN_UNITS } from './actors/resources/ledger.js';
+export type { ResourceInput, ResourceLimits, Allocation, ResourceUsage, Requirements, AllocateOptions } from './actors/resources/ledger.js';
+export type { Session, SessionOptions } from './model/session.js';
 export type { CreateWorkflowOptions } from './actors/workflowManager.js';
 export { step } from './model/workflow.js';
 export type { WorkflowStep, WorkflowDefinition, StoredWorkflow, WorkflowResult, WorkflowRun, StepResult } from './model/workflow.js';
@@ -29,7 +33,7 @@ export type { HttpAddress, Readiness, Liveness } from './edges/http/server.js';
 export { compileOptions } from './config/options.js';
 export type { MessageBus, Unsubscribe, BusStats } from './bus/bus.js';
 export { InMemoryBus } from './bus/memory.js';
-export type { BusEvent, EventMap, EventName, CommandMap, CommandType, TaskView, StartExecutionReply, SchedulerStats, WorkflowSummary, WorkflowPerformance, WorkflowRunStatus, RunRequest } from './bus/protocol.js';
+export type { BusEvent, EventMap, EventName, CommandMap, CommandType, TaskView, StartExecutionReply, SchedulerStats, WorkflowSummary, WorkflowPerformance, WorkflowRunStatus, RunRequest, SessionMode, TaskExplanation } from './bus/protocol.js';
 export { defineModule, defineAction } from './modules/contract.js';
 export type { ActionModule, ActionDefinition, ActionContext } from './modules/contract.js';
 export { ModuleRegistry } from './modules/registry.js';

@@ -25,11 +25,17 @@ import { listDefinitionFiles, readDefinitionFile } from '../workflows/loader.js'
 import type { HttpAddress } from '../edges/http/server.js';
 import { HttpEdge } from '../edges/http/server.js';
 import { EngineMetrics } from '../metrics/engineMetrics.js';
+import { resourceUsageFromLedger } from '../metrics/resources.js';
 import type { ComponentView, EngineMetricsView, PerformanceFilter, PerformanceSummary, SystemStatus } from './engineViews.js';
 import { EngineViews } from './engineViews.js';
 import type { HealthReport } from './health.js';
 import { TaskOrchestratorClient, taskOrchestratorLogic } from './taskOrchestrator.js';
 import { WorkflowManagerClient, workflowManagerLogic } from './workflowManager.js';
+import { ResourceManagerClient, resourceManagerLogic } from './resourceManager.js';
+import { ResourceLedger } from './resources/ledger.js';
+import { sessionManagerLogic } from './sessionManager.js';
+import type { Session, SessionOptions } from '../model/session.js';
+import type { TaskExplanation } from '../bus/protocol.js';
 
 /** Receives `(eventName, data)`; may be async. A handler that throws never breaks the engine. */
 export type EventHandler<K extends EventName = EventName> = (event: K, data: EventMap[K]) => void | Promise<void>;
@@ -55,6 +61,10 @@ export class OrchestrationEngine {
   readonly tasks: TaskOrchestratorClient;
   /** The seed's `getWorkflowManager()` view of this engine. */
   readonly workflows: WorkflowManagerClient;
+  /** The seed's `getResourceManager()` view of this engine. */
+  readonly resources: ResourceManagerClient;
+  /** Capacities and holds, shared by the resource manager and the task orchestrator's admission. */
+  readonly ledger: ResourceLedger;
   /** This engine's Prometheus metrics (its own registry); null when `metrics.enabled` is false. */
   readonly metrics: EngineMetrics | null;
   readonly #views: EngineViews;
@@ -69,11 +79,21 @@ export class OrchestrationEngine {
       concurrentTasksPerWorker: this.options.concurrentTasksPerWorker,
       moduleDirs: this.options.moduleDirs,
     });
+    this.ledger = new ResourceLedger({
+      allocated: (a) => this.bus.publish('resource_allocated', { holderId: a.holderId, allocationId: a.allocationId, resources: a.requested }),
+      released: (a, reason) => {
+        const resourceIds = Object.keys(a.amounts);
+        if (reason === 'expired') this.bus.publish('resource_expired', { holderId: a.holderId, allocationId: a.allocationId, resourceIds });
+        this.bus.publish('resource_released', { holderId: a.holderId, allocationId: a.allocationId, resourceIds, reason });
+      },
+    });
+    this.ledger.addHostResources();
     // Metrics subscribe before any component runs, so they see every event.
     this.metrics = this.options.metrics.enabled
       ? new EngineMetrics({ bus: this.bus, pool: this.pool, state: () => this.state, startedAt: this.#startedAt, processMetrics: this.options.metrics.processMetrics })
       : null;
     this.metrics?.instrumentStore(this.store);
+    this.metrics?.setResourceSource(() => resourceUsageFromLedger(this.ledger.usage()));
     this.#views = new EngineViews({
       engineId: this.id,
       bus: this.bus,
@@ -85,9 +105,14 @@ export class OrchestrationEngine {
       startedAt: this.#startedAt,
       httpAddress: () => this.httpAddress,
     });
-    const deps = { bus: this.bus, pool: this.pool, store: this.store, registry: () => this.#registry, options: this.options };
+    const deps = { bus: this.bus, ledger: this.ledger, pool: this.pool, store: this.store, registry: () => this.#registry, options: this.options };
     const machine = runtimeMachine.provide({
-      actors: { taskOrchestrator: taskOrchestratorLogic(deps), workflowManager: workflowManagerLogic(deps) },
+      actors: {
+        taskOrchestrator: taskOrchestratorLogic(deps),
+        workflowManager: workflowManagerLogic(deps),
+        resourceManager: resourceManagerLogic(deps),
+        sessions: sessionManagerLogic(deps),
+      },
     });
     this.#actor = createActor(machine, { systemId: 'engine' });
     this.#actor.start();
@@ -97,6 +122,7 @@ export class OrchestrationEngine {
     const ready = (): Promise<void> | null => (this.#started ? null : this.#ready);
     this.tasks = new TaskOrchestratorClient(this.bus, ready);
     this.workflows = new WorkflowManagerClient(this.bus, ready);
+    this.resources = new ResourceManagerClient(this.bus, ready);
   }
 
   async #init(): Promise<void> {
@@ -174,6 +200,47 @@ export class OrchestrationEngine {
   /** The task orchestrator of this engine (the seed's `get_task_orchestrator()`). */
   getTaskOrchestrator(): TaskOrchestratorClient {
     return this.tasks;
+  }
+
+  /** The resource manager of this engine (the seed's `get_resource_manager()`). */
+  getResourceManager(): ResourceManagerClient {
+    return this.resources;
+  }
+
+  /**
+   * Opens a session (the seed's `create_session`) and returns its id. Its mode orders and admits its tasks, its
+   * limits bound its tasks and runs, its `resourceRequirements` are held until it closes, and `timeoutSeconds`
+   * closes it (cancelling what runs in it). Snake_case keys are accepted.
+   *
+   * @example
+   * const sessionId = await engine.createSession({ userId: 'user123', mode: 'resource_aware', maxParallelTasks: 4 });
+   * await engine.executeWorkflow('ai-analysis', { sessionId });
+   */
+  async createSession(options: SessionOptions): Promise<string> {
+    if (!this.#started) await this.#ready;
+    return (await this.bus.request('session.create', options)).sessionId;
+  }
+
+  async getSession(sessionId: string): Promise<Session | null> {
+    if (!this.#started) await this.#ready;
+    return this.bus.request('session.get', { sessionId });
+  }
+
+  async listSessions(status?: 'active' | 'closed'): Promise<Session[]> {
+    if (!this.#started) await this.#ready;
+    return this.bus.request('session.list', status === undefined ? {} : { status });
+  }
+
+  /** Cancels the session's runs and tasks, releases its holds, emits `session_closed`. */
+  async closeSession(sessionId: string, reason?: string): Promise<Session> {
+    if (!this.#started) await this.#ready;
+    return this.bus.request('session.close', reason === undefined ? { sessionId } : { sessionId, reason });
+  }
+
+  /** Why a task is not running: the dependency, the resource (and who holds it), the session limit, or its backoff. */
+  async explainTask(taskId: string): Promise<TaskExplanation> {
+    if (!this.#started) await this.#ready;
+    return this.bus.request('task.explain', { taskId });
   }
 
   /** Where the HTTP edge (`/metrics`, `/healthz`, `/readyz`) listens; null when it is off or not yet listening. */
@@ -257,6 +324,7 @@ export class OrchestrationEngine {
     // /readyz answers 503 "draining" until here.
     await this.#http?.close();
     this.metrics?.close();
+    this.ledger.close();
     await this.pool.destroy();
     this.store.close();
     this.bus.publish('engine_stopped', { engineId: this.id });
@@ -276,6 +344,11 @@ export function createOrchestrationEngine(options: EngineOptions = {}): Orchestr
 export function getOrchestrationEngine(): OrchestrationEngine {
   defaultEngine ??= new OrchestrationEngine();
   return defaultEngine;
+}
+
+/** The process engine's resource manager. */
+export function getResourceManager(): ResourceManagerClient {
+  return getOrchestrationEngine().resources;
 }
 
 /** The process engine's workflow manager. */

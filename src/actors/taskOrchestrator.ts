@@ -14,10 +14,12 @@ import { Task } from '../model/task.js';
 import type { ModuleRegistry } from '../modules/registry.js';
 import type { Store } from '../store/store.js';
 import type { WorkerPool } from '../workers/pool.js';
+import type { ResourceLedger } from './resources/ledger.js';
 import { TaskScheduler } from './tasks/scheduler.js';
 
 export interface ComponentDeps {
   bus: MessageBus;
+  ledger: ResourceLedger;
   pool: WorkerPool;
   store: Store;
   registry: () => ModuleRegistry;

@@ -48,6 +48,11 @@ export function handleWorkflowCommand(manager: WorkflowManager, command: Command
       return manager.cancelRun(command.payload.runId, command.payload.reason);
     case 'workflow.performance':
       return manager.performance(command.payload.name);
+    case 'workflow.configure_session':
+      manager.configureSession(command.payload.sessionId, command.payload.maxParallelWorkflows);
+      return { ok: true };
+    case 'workflow.close_session':
+      return { cancelledRuns: manager.closeSession(command.payload.sessionId, command.payload.reason) };
     default:
       throw new NotFoundError(`unknown command "${command.type}"`);
   }

@@ -49,6 +49,8 @@ export class WorkflowManager {
   readonly #live = new Map<string, WorkflowRunExecutor>();
   readonly #finished = new Map<string, WorkflowRun>();
   readonly #perf = new Map<string, PerfState>();
+  /** Sessions' workflow limits and the runs waiting for a slot. */
+  readonly #sessions = new Map<string, { max: number; active: number; waiting: WorkflowRunExecutor[] }>();
   #closing = false;
 
   constructor(deps: WorkflowManagerDeps) {
@@ -173,6 +175,10 @@ export class WorkflowManager {
 
   #launch(wf: StoredWorkflow, req: RunRequest, warnings: string[]): WorkflowRunExecutor {
     if (this.#closing) throw new ShuttingDownError();
+    const session = req.sessionId !== undefined ? this.#sessions.get(req.sessionId) : undefined;
+    if (req.sessionId !== undefined && !session) {
+      throw new NotFoundError(`sessionId: no active session "${req.sessionId}"; create one with engine.createSession({ userId })`);
+    }
     const runId = randomUUID();
     const run = new WorkflowRunExecutor(wf, runId, req.params ?? {}, req.sessionId ?? null, warnings, {
       bus: this.#deps.bus,
@@ -182,12 +188,46 @@ export class WorkflowManager {
     });
     this.#live.set(runId, run);
     void run.done.then((result) => this.#finish(run, result));
-    void run.start();
+    if (session && session.active >= session.max) session.waiting.push(run);
+    else {
+      if (session) session.active++;
+      void run.start();
+    }
     return run;
+  }
+
+  /** Sets a session's workflow limit (the session component calls this when it creates a session). */
+  configureSession(sessionId: string, maxParallelWorkflows: number): void {
+    const s = this.#sessions.get(sessionId);
+    if (s) s.max = maxParallelWorkflows;
+    else this.#sessions.set(sessionId, { max: maxParallelWorkflows, active: 0, waiting: [] });
+  }
+
+  /** Cancels a session's runs (waiting ones without starting a step) and forgets the session. */
+  closeSession(sessionId: string, reason: string): number {
+    const s = this.#sessions.get(sessionId);
+    this.#sessions.delete(sessionId);
+    let n = 0;
+    for (const run of this.#live.values()) {
+      if (run.sessionId !== sessionId) continue;
+      if (run.cancel(`session closed: ${reason}`)) n++;
+      if (!run.started) void run.start();
+    }
+    if (s) s.waiting.length = 0;
+    return n;
   }
 
   #finish(run: WorkflowRunExecutor, result: WorkflowResult): void {
     this.#live.delete(run.runId);
+    const session = run.sessionId !== null ? this.#sessions.get(run.sessionId) : undefined;
+    if (session) {
+      session.active--;
+      const next = session.waiting.shift();
+      if (next) {
+        session.active++;
+        void next.start();
+      }
+    }
     this.#finished.set(run.runId, run.view());
     while (this.#finished.size > this.#deps.retainRuns) {
       const oldest = this.#finished.keys().next().value;

@@ -63,6 +63,8 @@ export class WorkflowRunExecutor {
   #endedAt: number | null = null;
   #status: WorkflowRunStatus = 'running';
   #cancelling = false;
+  #cancelReason = '';
+  #started = false;
   #resolve!: (r: WorkflowResult) => void;
   /** Resolves when the run has ended, whatever way. */
   readonly done: Promise<WorkflowResult>;
@@ -125,7 +127,14 @@ export class WorkflowRunExecutor {
 
   /** Starts the run; `done` resolves when it ends. */
   start(): Promise<WorkflowResult> {
+    if (this.#started) return this.done;
+    this.#started = true;
     this.#actor.start();
+    if (this.#cancelling) {
+      // Cancelled while waiting for a slot in its session: every step ends cancelled without running.
+      this.#actor.send({ type: 'run.cancel', reason: this.#cancelReason });
+      return this.done;
+    }
     const { bus } = this.#deps;
     if (bus.wants('workflow_started')) {
       bus.publish('workflow_started', { workflowName: this.workflow.name, runId: this.runId, version: this.workflow.version, steps: this.#order.length, sessionId: this.sessionId });
@@ -150,8 +159,14 @@ export class WorkflowRunExecutor {
   cancel(reason = 'cancelled by request'): boolean {
     if (this.#cancelling || this.#status !== 'running') return false;
     this.#cancelling = true;
-    this.#actor.send({ type: 'run.cancel', reason });
+    this.#cancelReason = reason;
+    if (this.#started) this.#actor.send({ type: 'run.cancel', reason });
     return true;
+  }
+
+  /** Whether `start` has been called (a run waiting for a session slot has not). */
+  get started(): boolean {
+    return this.#started;
   }
 
   /** A snapshot of the run as `getRun` shows it. */
