@@ -25,7 +25,7 @@ describe('engine views', () => {
       store: { kind: 'memory', writable: true, error: null },
       workflows: { registered: 0, runsInFlight: 0 },
       sessions: { active: 0, byMode: {} },
-      resources: { activeHolds: 0, resources: [] },
+      resources: { activeHolds: 0, resources: [{ resource: 'cpu', type: 'cpu', unit: 'cores', allocated: 0 }, { resource: 'memory', type: 'memory', unit: 'bytes', allocated: 0 }] },
       projects: {},
       http: null,
     });
@@ -58,7 +58,8 @@ describe('engine views', () => {
     expect(metrics.sessions.total).toBe(0);
     expect(metrics.workflows).toMatchObject({ registered: 0, runs: 0, runsInFlight: 0 });
     expect(metrics.tasks).toMatchObject({ total: 3, byStatus: { completed: 2, cancelled: 1 }, failuresByCode: { CANCELLED: 1 } });
-    expect(metrics.resources).toMatchObject({ total: 0, activeHolds: 0, allocations: 0, expiries: 0, utilization: {} });
+    // The host's CPU and memory are registered at start.
+    expect(metrics.resources).toEqual({ total: 2, activeHolds: 0, allocations: 0, expiries: 0, utilization: { 'cpu.cores': 0, 'memory.bytes': 0 } });
     expect(metrics.projects).toEqual({ total: 0 });
   });
 

@@ -202,6 +202,29 @@ describe('EngineMetrics', () => {
     });
   });
 
+  describe('with the real managers', () => {
+    it('follows the real session and resource managers', async () => {
+      const engine = testEngine({ threads: 1, metrics: { processMetrics: false } });
+      try {
+        const sessionId = await engine.createSession({ userId: 'analyst', mode: 'sequential' });
+        await engine.getResourceManager().allocateResources('analyst', { cpu: { cores: 1 } });
+        let s = await samplesOf(engine);
+        expect(sample(s, 'codomyrmex_sessions_active', { mode: 'sequential' })).toBe(1);
+        expect(sample(s, 'codomyrmex_resource_holds_active', { resource: 'cpu' })).toBe(1);
+        expect(sample(s, 'codomyrmex_resource_allocated', { resource: 'cpu', type: 'cpu', unit: 'cores' })).toBe(1);
+        await engine.getResourceManager().deallocateResources('analyst');
+        await engine.closeSession(sessionId);
+        s = await samplesOf(engine);
+        expect(sample(s, 'codomyrmex_sessions_active', { mode: 'sequential' })).toBe(0);
+        expect(sample(s, 'codomyrmex_sessions_closed_total', { mode: 'sequential' })).toBe(1);
+        expect(sample(s, 'codomyrmex_resource_holds_active', { resource: 'cpu' })).toBe(0);
+        expect(sample(s, 'codomyrmex_resource_allocated', { resource: 'cpu', type: 'cpu', unit: 'cores' })).toBe(0);
+      } finally {
+        await engine.shutdown();
+      }
+    });
+  });
+
   describe('registries', () => {
     it('gives every engine its own registry and leaves the global one alone', async () => {
       const a = testEngine({ threads: 1, metrics: { processMetrics: false } });
