@@ -17,6 +17,16 @@ export const ErrorCode = {
   CANCELLED: 'CANCELLED',
   DEPENDENCY_FAILED: 'DEPENDENCY_FAILED',
   SHUTTING_DOWN: 'SHUTTING_DOWN',
+  /** The store could not write (disk full, read-only folder, I/O error). Retryable: the disk may recover. */
+  STORE_WRITE_FAILED: 'STORE_WRITE_FAILED',
+  /** The database file is not a SQLite database, is truncated, or fails its integrity check. */
+  STORE_CORRUPT: 'STORE_CORRUPT',
+  /** Another engine has the database open. */
+  STORE_LOCKED: 'STORE_LOCKED',
+  /** The database was written by a newer codomyrmex (its schema version is higher than this code knows). */
+  STORE_VERSION: 'STORE_VERSION',
+  /** The store could not be opened for another reason (folder not creatable, permissions). */
+  STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -155,7 +165,25 @@ export class ShuttingDownError extends CodomyrmexError {
   }
 }
 
-const byName: Record<string, (message: string) => CodomyrmexError> = {
+type StoreErrorCode = typeof ErrorCode.STORE_WRITE_FAILED | typeof ErrorCode.STORE_CORRUPT | typeof ErrorCode.STORE_LOCKED | typeof ErrorCode.STORE_VERSION | typeof ErrorCode.STORE_UNAVAILABLE;
+
+/**
+ * The durable store failed: a write did not happen (`STORE_WRITE_FAILED`), or the database cannot be opened
+ * (`STORE_CORRUPT`, `STORE_LOCKED`, `STORE_VERSION`, `STORE_UNAVAILABLE`). The message names the file.
+ */
+export class StoreError extends CodomyrmexError {
+  override name = 'StoreError';
+  declare readonly code: StoreErrorCode;
+  constructor(message: string, code: StoreErrorCode = ErrorCode.STORE_WRITE_FAILED, options?: ErrorOptions) {
+    super(message, code, options);
+  }
+  /** Only a failed write may succeed later (the disk may free up); a file that cannot be opened stays so. */
+  override get retryable(): boolean {
+    return this.code === ErrorCode.STORE_WRITE_FAILED;
+  }
+}
+
+const byName: Record<string, (message: string, code: string) => CodomyrmexError> = {
   ValidationError: (m) => new ValidationError(m),
   NotFoundError: (m) => new NotFoundError(m),
   ResourceUnavailableError: (m) => new ResourceUnavailableError(m),
@@ -165,7 +193,12 @@ const byName: Record<string, (message: string) => CodomyrmexError> = {
   WorkerCrashedError: (m) => new WorkerCrashedError(m),
   ActionError: (m) => new ActionError(m),
   ShuttingDownError: (m) => new ShuttingDownError(m),
+  StoreError: (m, code) => new StoreError(m, isStoreCode(code) ? code : ErrorCode.STORE_WRITE_FAILED),
 };
+
+function isStoreCode(code: string): code is StoreErrorCode {
+  return code.startsWith('STORE_') && Object.values(ErrorCode).includes(code as ErrorCode);
+}
 
 /** Turns any thrown value into the wire form. Plain errors become retryable `ACTION_FAILED`. */
 export function serializeError(err: unknown): SerializedError {
@@ -187,7 +220,7 @@ export function serializeError(err: unknown): SerializedError {
 export function rebuildError(wire: SerializedError): CodomyrmexError {
   if (wire.name === 'CycleError') return new CycleError(wire.message.replace(/^.*cycle: /, '').split(' -> '));
   const make = byName[wire.name];
-  if (make) return make(wire.message);
+  if (make) return make(wire.message, wire.code);
   const err = new ActionError(wire.message);
   err.name = wire.name;
   return err;

@@ -20,7 +20,7 @@ export type { Dag } from './dag/graph.js';
 export { workflowRunMachine } from './machines/workflowRun.js';
 export { Task, TaskPriority, DEFAULT_RETRY, backoffDelayMs, isTerminal } from './model/task.js';
 export type { TaskInput, TaskResult, TaskSpec, TaskStatus, RetryPolicy } from './model/task.js';
-export type { EngineOptions, CompiledOptions, MetricsOptions, HttpOptions, HealthOptions } from './config/options.js';
+export type { EngineOptions, CompiledOptions, Durability, StoreKind, MetricsOptions, HttpOptions, HealthOptions } from './config/options.js';
 export { EngineMetrics } from './metrics/engineMetrics.js';
 export type { ResourceSource } from './metrics/engineMetrics.js';
 export type { ResourceUsage as MetricResourceUsage } from './metrics/families.js';
@@ -39,8 +39,14 @@ export type { ActionModule, ActionDefinition, ActionContext } from './modules/co
 export { ModuleRegistry } from './modules/registry.js';
 export { taskMachine } from './machines/task.js';
 export { runtimeMachine } from './machines/runtime.js';
-export type { Store, StoredTask } from './store/store.js';
+export type { Store, StoredTask, StoredRecord, RecordKind, RecordWrite, RecordQuery, JournalEntry, EventQuery, WriteBatch } from './store/store.js';
+export { RECORD_KINDS, OPEN_TASK_STATUSES } from './store/store.js';
 export { MemoryStore } from './store/memory.js';
+export { SqliteStore } from './store/sqlite.js';
+export type { SqliteStoreOptions } from './store/sqlite.js';
+export { SCHEMA_VERSION } from './store/migrations.js';
+export { GroupCommitter } from './store/commits.js';
+export type { CommitSource, CommitStats, GroupCommitterOptions } from './store/commits.js';
 export {
   CodomyrmexError,
   ValidationError,
@@ -52,6 +58,7 @@ export {
   CancelledError,
   WorkerCrashedError,
   ShuttingDownError,
+  StoreError,
   ErrorCode,
 } from './errors.js';
 export type { SerializedError } from './errors.js';

@@ -10,13 +10,15 @@ import { createActor, waitFor } from 'xstate';
 import type { MessageBus } from '../bus/bus.js';
 import { InMemoryBus } from '../bus/memory.js';
 import type { EventMap, EventName } from '../bus/protocol.js';
-import type { CompiledOptions, EngineOptions } from '../config/options.js';
+import type { CompiledOptions, EngineOptions, OptionDefaults } from '../config/options.js';
 import { compileOptions } from '../config/options.js';
-import { serializeError } from '../errors.js';
+import { ShuttingDownError, serializeError } from '../errors.js';
 import type { RuntimeState } from '../machines/runtime.js';
 import { runtimeMachine, runtimeStateOf } from '../machines/runtime.js';
 import { ModuleRegistry } from '../modules/registry.js';
-import { MemoryStore } from '../store/memory.js';
+import { GroupCommitter } from '../store/commits.js';
+import { Journal } from '../store/journal.js';
+import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { WorkerPool } from '../workers/pool.js';
 import type { RunRequest } from '../bus/protocol.js';
@@ -50,7 +52,10 @@ export class OrchestrationEngine {
   readonly options: CompiledOptions;
   readonly bus: MessageBus;
   readonly store: Store;
+  /** Writes every component's changes to the store in group commits. */
+  readonly commits: GroupCommitter;
   readonly pool: WorkerPool;
+  readonly #journal: Journal | null;
   #registry = new ModuleRegistry();
   readonly #actor: Actor<typeof runtimeMachine>;
   readonly #ready: Promise<void>;
@@ -70,15 +75,35 @@ export class OrchestrationEngine {
   readonly #views: EngineViews;
   #http: HttpEdge | null = null;
 
-  constructor(options: EngineOptions = {}) {
-    this.options = compileOptions(options);
+  /**
+   * Opens the store first: a database that is corrupt, newer than this code, or held by another engine makes the
+   * constructor throw a `StoreError` naming the file, before any thread starts.
+   */
+  constructor(options: EngineOptions = {}, defaults: OptionDefaults = {}) {
+    this.options = compileOptions(options, process.env, defaults);
     this.bus = new InMemoryBus();
-    this.store = new MemoryStore();
-    this.pool = new WorkerPool({
-      threads: this.options.threads,
-      concurrentTasksPerWorker: this.options.concurrentTasksPerWorker,
-      moduleDirs: this.options.moduleDirs,
-    });
+    this.store = openStore(this.options, this.id);
+    try {
+      const bus = this.bus;
+      const location = this.store.location;
+      this.commits = new GroupCommitter(this.store, {
+        delayMs: this.options.commitDelayMs,
+        maxBatch: this.options.commitMaxBatch,
+        onFault: (error, downMs) => {
+          if (error) bus.publish('store_failed', { store: location, error: serializeError(error) });
+          else bus.publish('store_recovered', { store: location, downMs });
+        },
+      });
+      this.#journal = this.options.journalMaxEvents > 0 ? new Journal(this.bus, this.commits, this.options.journalMaxEvents) : null;
+      this.pool = new WorkerPool({
+        threads: this.options.threads,
+        concurrentTasksPerWorker: this.options.concurrentTasksPerWorker,
+        moduleDirs: this.options.moduleDirs,
+      });
+    } catch (err) {
+      this.store.close();
+      throw err;
+    }
     this.ledger = new ResourceLedger({
       allocated: (a) => this.bus.publish('resource_allocated', { holderId: a.holderId, allocationId: a.allocationId, resources: a.requested }),
       released: (a, reason) => {
@@ -99,13 +124,22 @@ export class OrchestrationEngine {
       bus: this.bus,
       pool: this.pool,
       store: this.store,
+      storeFault: () => this.commits.fault,
       options: this.options,
       metrics: this.metrics,
       state: () => this.state,
       startedAt: this.#startedAt,
       httpAddress: () => this.httpAddress,
     });
-    const deps = { bus: this.bus, ledger: this.ledger, pool: this.pool, store: this.store, registry: () => this.#registry, options: this.options };
+    const deps = {
+      bus: this.bus,
+      ledger: this.ledger,
+      pool: this.pool,
+      store: this.store,
+      commits: this.commits,
+      registry: () => this.#registry,
+      options: this.options,
+    };
     const machine = runtimeMachine.provide({
       actors: {
         taskOrchestrator: taskOrchestratorLogic(deps),
@@ -195,6 +229,18 @@ export class OrchestrationEngine {
       }
     });
     return () => sub.unsubscribe();
+  }
+
+  /**
+   * Commits every change made so far and resolves once it is in the store (on disk with the SQLite store): a
+   * barrier for `durability: "relaxed"`, where replies do not wait for commits. Rejects with a `StoreError` when
+   * the write fails.
+   */
+  flush(): Promise<void> {
+    if (this.#shutdown) return Promise.reject(new ShuttingDownError());
+    const done = this.commits.afterCommit(undefined);
+    this.commits.flush();
+    return done;
   }
 
   /** The task orchestrator of this engine (the seed's `get_task_orchestrator()`). */
@@ -326,8 +372,10 @@ export class OrchestrationEngine {
     this.metrics?.close();
     this.ledger.close();
     await this.pool.destroy();
-    this.store.close();
     this.bus.publish('engine_stopped', { engineId: this.id });
+    this.#journal?.stop();
+    this.commits.close();
+    this.store.close();
     await this.bus.close();
     if (defaultEngine === this) defaultEngine = undefined;
   }
@@ -335,14 +383,20 @@ export class OrchestrationEngine {
 
 let defaultEngine: OrchestrationEngine | undefined;
 
-/** An independent engine (tests, embedding). Remember to `shutdown()` it. */
+/**
+ * An independent engine (tests, embedding). Remember to `shutdown()` it. Its store is in memory unless
+ * `store: 'sqlite'` (or `CODOMYRMEX_STORE=sqlite`) says otherwise.
+ */
 export function createOrchestrationEngine(options: EngineOptions = {}): OrchestrationEngine {
   return new OrchestrationEngine(options);
 }
 
-/** The process's engine, created on first use with options from the environment. */
+/**
+ * The process's engine, created on first use with options from the environment. Its state is durable by
+ * default: a SQLite database at `./.codomyrmex/state.db` (`CODOMYRMEX_DB`, `CODOMYRMEX_STORE=memory`).
+ */
 export function getOrchestrationEngine(): OrchestrationEngine {
-  defaultEngine ??= new OrchestrationEngine();
+  defaultEngine ??= new OrchestrationEngine({}, { store: 'sqlite' });
   return defaultEngine;
 }
 

@@ -34,6 +34,8 @@ export interface ViewDeps {
   bus: MessageBus;
   pool: WorkerPool;
   store: Store;
+  /** The group committer's failure while commits keep failing, else null. */
+  storeFault: () => Error | null;
   options: CompiledOptions;
   metrics: EngineMetrics | null;
   state: () => RuntimeState;
@@ -164,7 +166,7 @@ export class EngineViews {
     const checks: [string, Promise<ComponentHealth>][] = [
       ['engine', runCheck(() => checkEngine(state()), timeoutMs)],
       ['pool', runCheck(() => checkPool(pool, timeoutMs, () => running), timeoutMs + 1000)],
-      ['store', runCheck(() => checkStore(store), timeoutMs)],
+      ['store', runCheck(() => checkStore(store, this.#deps.storeFault()), timeoutMs)],
       ['bus', runCheck(() => checkBus(bus), timeoutMs)],
       [
         'queue',
@@ -198,7 +200,7 @@ export class EngineViews {
   readiness(): Readiness {
     const { bus, pool, store, state } = this.#deps;
     const now = state();
-    const storeCheck = checkStore(store);
+    const storeCheck = checkStore(store, this.#deps.storeFault());
     const checks = {
       engine: { ok: now === 'running', detail: now },
       pool: { ok: !pool.destroyed && pool.stats().threads > 0, detail: pool.destroyed ? 'destroyed' : `${pool.stats().threads} threads` },
@@ -275,7 +277,7 @@ export class EngineViews {
   async getSystemStatus(): Promise<SystemStatus> {
     const { engineId, bus, store, metrics, state, startedAt, httpAddress } = this.#deps;
     const [scheduler, registered, resourceList] = await Promise.all([this.#schedulerOrNull(), this.#workflowCount(), this.#resources()]);
-    const storeCheck = checkStore(store);
+    const storeCheck = checkStore(store, this.#deps.storeFault());
     const sessionsByMode = metrics?.sessionsByMode() ?? {};
     const base: Record<string, Record<string, unknown>> = {
       workflows: { registered, runsInFlight: metrics?.runsInFlight ?? 0 },

@@ -100,14 +100,18 @@ export async function checkPool(pool: WorkerPool, timeoutMs: number, running: ()
   }
 }
 
-/** Asks the store whether it takes writes. */
-export function checkStore(store: Store): ComponentHealth {
+/**
+ * Asks the store whether it takes writes (a durable store writes a heartbeat), and whether the group committer's
+ * last commit failed: a store that takes a heartbeat but keeps failing real batches is not healthy either.
+ */
+export function checkStore(store: Store, fault: Error | null = null): ComponentHealth {
   try {
     store.checkWritable();
-    return healthy(`the ${store.kind} store takes writes`);
   } catch (err) {
     return unhealthy(`the ${store.kind} store refuses writes: ${message(err)}`);
   }
+  if (fault) return unhealthy(`the ${store.kind} store fails commits (retrying): ${fault.message}`);
+  return healthy(`the ${store.kind} store takes writes`);
 }
 
 export function checkBus(bus: MessageBus): ComponentHealth {

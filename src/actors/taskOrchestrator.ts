@@ -12,6 +12,7 @@ import type { ComponentControl, ComponentReport } from '../machines/runtime.js';
 import type { TaskInput, TaskResult, TaskStatus } from '../model/task.js';
 import { Task } from '../model/task.js';
 import type { ModuleRegistry } from '../modules/registry.js';
+import type { GroupCommitter } from '../store/commits.js';
 import type { Store } from '../store/store.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { ResourceLedger } from './resources/ledger.js';
@@ -22,21 +23,23 @@ export interface ComponentDeps {
   ledger: ResourceLedger;
   pool: WorkerPool;
   store: Store;
+  /** Writes every component's changes in group commits. */
+  commits: GroupCommitter;
   registry: () => ModuleRegistry;
   options: CompiledOptions;
 }
 
-/** Answers one `task.*` command. */
+/** Answers one `task.*` command. Under strict durability, replies that report a change wait for its commit. */
 export function handleTaskCommand(scheduler: TaskScheduler, command: Command): unknown {
   switch (command.type) {
     case 'task.add':
-      return { ids: scheduler.add(command.payload.tasks) };
+      return scheduler.acked({ ids: scheduler.add(command.payload.tasks) });
     case 'task.execute':
       return scheduler.execute(command.payload.task);
     case 'task.start_execution':
       return scheduler.startExecution();
     case 'task.cancel':
-      return scheduler.cancel(command.payload.taskId, command.payload.reason);
+      return scheduler.acked(scheduler.cancel(command.payload.taskId, command.payload.reason));
     case 'task.get':
       return scheduler.get(command.payload.taskId);
     case 'task.list':
@@ -58,14 +61,22 @@ export function taskOrchestratorLogic(deps: ComponentDeps) {
       bus: deps.bus,
       pool: deps.pool,
       store: deps.store,
+      commits: deps.commits,
       registry: deps.registry(),
       options: {
         maxConcurrency: deps.options.maxConcurrency,
         agingMs: deps.options.agingMs,
         abortGraceMs: deps.options.abortGraceMs,
         retainFinished: deps.options.retainFinishedTasks,
+        ackOnCommit: deps.options.durability === 'strict' && deps.store.kind === 'sqlite',
+        keepUnfinished: deps.store.persistent,
       },
     });
+    const t0 = performance.now();
+    const recovered = scheduler.recover();
+    if (deps.store.persistent) {
+      deps.bus.publish('recovery', { component: 'taskOrchestrator', store: deps.store.location, ...recovered, durationMs: performance.now() - t0 });
+    }
     const stop = deps.bus.serve('task', (command) => {
       if (!command.type.startsWith('task.')) throw new NotFoundError(`unknown command "${command.type}"`);
       return handleTaskCommand(scheduler, command);

@@ -199,6 +199,26 @@ export interface EventMap {
   resource_expired: { holderId: string; allocationId: string; resourceIds: string[] };
   session_created: { sessionId: string; userId: string; mode: string };
   session_closed: { sessionId: string; userId: string; reason: string };
+  /**
+   * What a component restored from the store at start (one event per component that has state): `resumed` records
+   * that had not ended, by status; `rerun` those that were running when the previous engine stopped and run again
+   * (at-least-once, their attempt counted). `ids` lists at most 1000 of the resumed ones.
+   */
+  recovery: {
+    component: string;
+    store: string;
+    resumed: number;
+    byStatus: Record<string, number>;
+    ids: string[];
+    rerun: string[];
+    /** Whether dispatching resumed by itself (it was on when the previous engine stopped). */
+    executing: boolean;
+    durationMs: number;
+  };
+  /** A commit failed (disk full, read-only folder, I/O error): new work is refused and dispatching pauses until a retry succeeds. */
+  store_failed: { store: string; error: SerializedError };
+  /** Commits succeed again after `downMs` of failures. */
+  store_recovered: { store: string; downMs: number };
   engine_started: { engineId: string; threads: number };
   engine_stopping: { engineId: string; graceMs: number };
   engine_stopped: { engineId: string };

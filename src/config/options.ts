@@ -24,12 +24,36 @@ export interface EngineOptions {
   retainFinishedTasks?: number;
   /** How long `shutdown()` lets running tasks finish before cancelling them (default 30 000). */
   shutdownGraceMs?: number;
-  /** `memory` (default for now; SQLite arrives with durability). */
-  store?: 'memory';
   /** Folders of workflow definition files (YAML/JSON) loaded at start (default: the package's `config/workflows`). Env: `CODOMYRMEX_WORKFLOW_DIRS`. */
   workflowDirs?: string[];
   /** Finished workflow runs kept for `getRun` (default 1000). */
   retainRuns?: number;
+  /**
+   * Where state lives: `sqlite` (durable: a database file, see `dbPath`) or `memory` (this process only).
+   * Default: `memory` for engines made with `createOrchestrationEngine()` (tests, embedding); `sqlite` for the
+   * process engine (`getOrchestrationEngine()`), the CLI and the daemon. Env: `CODOMYRMEX_STORE`.
+   */
+  store?: StoreKind;
+  /** Folder for codomyrmex's own files (default `./.codomyrmex`). Env: `CODOMYRMEX_DATA_DIR`. */
+  dataDir?: string;
+  /** The SQLite database file (default `<dataDir>/state.db`), or `:memory:`. Env: `CODOMYRMEX_DB`. */
+  dbPath?: string;
+  /**
+   * `strict` (default): a caller is answered only once what it is told is on disk (an added task, a result), and
+   * each commit is fsynced. `relaxed`: answers at once; the change is committed within `commitDelayMs` (a crash
+   * can lose the last moments). Env: `CODOMYRMEX_DURABILITY`.
+   */
+  durability?: Durability;
+  /** Longest wait before a change is committed, in ms (default 0: at the end of the current event-loop turn). */
+  commitDelayMs?: number;
+  /** Commit sooner than `commitDelayMs` once this many changes wait (default 10 000). */
+  commitMaxBatch?: number;
+  /** Events kept in the journal (default 100 000 with the SQLite store, 0 with the memory store; 0 turns it off). */
+  journalMaxEvents?: number;
+  /** Journal events older than this are deleted, in ms (default 7 days; 0: no age limit). */
+  journalMaxAgeMs?: number;
+  /** How long a SQLite statement waits for a lock held by a reader, in ms (default 5000). */
+  busyTimeoutMs?: number;
   /** Prometheus metrics: one prom-client `Registry` per engine, fed by bus events. */
   metrics?: MetricsOptions;
   /**
@@ -39,6 +63,14 @@ export interface EngineOptions {
   http?: boolean | HttpOptions;
   /** Thresholds of `engine.healthCheck()`. */
   health?: HealthOptions;
+}
+
+export type StoreKind = 'sqlite' | 'memory';
+export type Durability = 'strict' | 'relaxed';
+
+/** Defaults that depend on how the engine is made (the process engine and the CLI default to SQLite). */
+export interface OptionDefaults {
+  store?: StoreKind;
 }
 
 export interface MetricsOptions {
@@ -72,9 +104,17 @@ export interface CompiledOptions {
   abortGraceMs: number;
   retainFinishedTasks: number;
   shutdownGraceMs: number;
-  store: 'memory';
   workflowDirs: string[];
   retainRuns: number;
+  store: StoreKind;
+  dataDir: string;
+  dbPath: string;
+  durability: Durability;
+  commitDelayMs: number;
+  commitMaxBatch: number;
+  journalMaxEvents: number;
+  journalMaxAgeMs: number;
+  busyTimeoutMs: number;
   metrics: { enabled: boolean; processMetrics: boolean };
   /** `null` when the HTTP edge is off. */
   http: { host: string; port: number } | null;
@@ -94,9 +134,17 @@ const schema = z
     abortGraceMs: z.number().int().min(0).optional(),
     retainFinishedTasks: z.number().int().min(0).optional(),
     shutdownGraceMs: z.number().int().min(0).optional(),
-    store: z.literal('memory').optional(),
     workflowDirs: z.array(z.string().min(1)).optional(),
     retainRuns: z.number().int().min(0).optional(),
+    store: z.enum(['sqlite', 'memory']).optional(),
+    dataDir: z.string().min(1).optional(),
+    dbPath: z.string().min(1).optional(),
+    durability: z.enum(['strict', 'relaxed']).optional(),
+    commitDelayMs: z.number().int().min(0).max(1000).optional(),
+    commitMaxBatch: z.number().int().min(1).optional(),
+    journalMaxEvents: z.number().int().min(0).optional(),
+    journalMaxAgeMs: z.number().int().min(0).optional(),
+    busyTimeoutMs: z.number().int().min(0).optional(),
     metrics: z.object({ enabled: z.boolean().optional(), processMetrics: z.boolean().optional() }).strict().optional(),
     http: z
       .union([z.boolean(), z.object({ host: z.string().min(1).optional(), port: z.number().int().min(0).max(65_535).optional() }).strict()])
@@ -116,8 +164,20 @@ function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return n;
 }
 
+function envChoice<T extends string>(env: NodeJS.ProcessEnv, name: string, choices: readonly T[]): T | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!(choices as readonly string[]).includes(raw)) throw new ValidationError(`${name}: must be one of ${choices.join(', ')} (got "${raw}")`);
+  return raw as T;
+}
+
+function envString(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
 /** Merges options over the environment over defaults, and validates the result, naming any bad option. */
-export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessEnv = process.env): CompiledOptions {
+export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessEnv = process.env, defaults: OptionDefaults = {}): CompiledOptions {
   const parsed = schema.safeParse(options);
   if (!parsed.success) throw new ValidationError(formatZodIssues(parsed.error, 'options'));
   const o = parsed.data;
@@ -126,6 +186,8 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
   const concurrentTasksPerWorker = o.concurrentTasksPerWorker ?? 1;
   const envDirs = env['CODOMYRMEX_MODULE_DIRS'];
   const envWorkflowDirs = env['CODOMYRMEX_WORKFLOW_DIRS'];
+  const store = o.store ?? envChoice(env, 'CODOMYRMEX_STORE', ['sqlite', 'memory'] as const) ?? defaults.store ?? 'memory';
+  const dataDir = o.dataDir ?? envString(env, 'CODOMYRMEX_DATA_DIR') ?? '.codomyrmex';
   return {
     threads,
     concurrentTasksPerWorker,
@@ -135,9 +197,17 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     abortGraceMs: o.abortGraceMs ?? 250,
     retainFinishedTasks: o.retainFinishedTasks ?? 10_000,
     shutdownGraceMs: o.shutdownGraceMs ?? 30_000,
-    store: o.store ?? 'memory',
     workflowDirs: o.workflowDirs ?? (envWorkflowDirs ? envWorkflowDirs.split(':').filter(Boolean) : [packagePath('config', 'workflows')]),
     retainRuns: o.retainRuns ?? 1000,
+    store,
+    dataDir,
+    dbPath: o.dbPath ?? envString(env, 'CODOMYRMEX_DB') ?? join(dataDir, 'state.db'),
+    durability: o.durability ?? envChoice(env, 'CODOMYRMEX_DURABILITY', ['strict', 'relaxed'] as const) ?? 'strict',
+    commitDelayMs: o.commitDelayMs ?? 0,
+    commitMaxBatch: o.commitMaxBatch ?? 10_000,
+    journalMaxEvents: o.journalMaxEvents ?? (store === 'sqlite' ? 100_000 : 0),
+    journalMaxAgeMs: o.journalMaxAgeMs ?? 7 * 24 * 3600 * 1000,
+    busyTimeoutMs: o.busyTimeoutMs ?? 5000,
     metrics: { enabled: o.metrics?.enabled ?? true, processMetrics: o.metrics?.processMetrics ?? true },
     http: o.http === undefined || o.http === false ? null : { host: (o.http === true ? undefined : o.http.host) ?? DEFAULT_HTTP.host, port: (o.http === true ? undefined : o.http.port) ?? DEFAULT_HTTP.port },
     health: { probeTimeoutMs: o.health?.probeTimeoutMs ?? 5000, queueStuckMs: o.health?.queueStuckMs ?? 60_000 },

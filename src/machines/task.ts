@@ -23,7 +23,9 @@ export type TaskMachineEvent =
   | { type: 'task.fail'; retryable: boolean }
   | { type: 'task.timeout' }
   | { type: 'task.backoff_elapsed' }
-  | { type: 'task.cancel' };
+  | { type: 'task.cancel' }
+  /** Recovery: the task was running when the previous engine stopped; it queues to run again. */
+  | { type: 'task.interrupted' };
 
 export type TaskMachineEventType = TaskMachineEvent['type'];
 
@@ -93,6 +95,7 @@ export const taskMachine = setup({
         ],
         'task.timeout': { target: 'timed_out', actions: ['abortRun', 'finish'] },
         'task.cancel': { target: 'cancelled', actions: ['abortRun', 'finish'] },
+        'task.interrupted': { target: 'ready', actions: 'enqueue' },
       },
     },
     retrying: {

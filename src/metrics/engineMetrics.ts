@@ -136,9 +136,9 @@ export class EngineMetrics {
   }
 
   /**
-   * The hook for stores: one write of `batchSize` records that took `seconds` (`failed` when it threw). The engine
-   * wraps `store.putTasks` with it ({@link instrumentStore}); a store with other batched writes reports them here
-   * under its own `op` names.
+   * The hook for stores: one write of `batchSize` rows that took `seconds` (`failed` when it threw). The engine
+   * times every `store.commit` with it ({@link instrumentStore}); a store with other writes reports them here under
+   * their own `op` names.
    */
   observeStoreWrite(op: string, seconds: number, batchSize: number, failed = false): void {
     const f = this.families;
@@ -151,20 +151,22 @@ export class EngineMetrics {
   }
 
   /**
-   * Times `store.putTasks` (the scheduler's one batched write per event-loop turn) without changing the store's
-   * code: the method is wrapped on this instance. Works for any {@link Store} implementation.
+   * Times `store.commit` (every write goes through it: the group committer's batches, `putTasks`, heartbeats)
+   * without changing the store's code: the method is wrapped on this instance. Works for any {@link Store}. The
+   * batch size counts tasks, journal events, records and meta keys.
    */
   instrumentStore(store: Store): void {
-    const put = store.putTasks.bind(store);
-    store.putTasks = (tasks) => {
+    const commit = store.commit.bind(store);
+    store.commit = (batch) => {
+      const rows = batch.tasks.length + batch.events.length + batch.records.length + Object.keys(batch.meta).length;
       const t0 = performance.now();
       try {
-        put(tasks);
+        commit(batch);
       } catch (err) {
-        this.observeStoreWrite('put_tasks', 0, tasks.length, true);
+        this.observeStoreWrite('commit', 0, rows, true);
         throw err;
       }
-      this.observeStoreWrite('put_tasks', (performance.now() - t0) / 1000, tasks.length);
+      this.observeStoreWrite('commit', (performance.now() - t0) / 1000, rows);
     };
   }
 

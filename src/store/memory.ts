@@ -1,48 +1,123 @@
+import type { BusEvent } from '../bus/protocol.js';
 import { ShuttingDownError } from '../errors.js';
 import type { TaskStatus } from '../model/task.js';
-import type { Store, StoredTask } from './store.js';
+import type { EventQuery, JournalEntry, RecordKind, RecordQuery, Store, StoredRecord, StoredTask, WriteBatch } from './store.js';
+import { emptyBatch } from './store.js';
+
+export interface MemoryStoreOptions {
+  /** Journal entries kept (default 0: no journal). */
+  journalMaxEvents?: number;
+  /** Tasks kept; the first written go first (default 100 000), so a long-lived engine stays bounded. */
+  maxTasks?: number;
+}
 
 /**
- * Keeps finished tasks in this process only, up to `maxTasks` (the oldest go first). Records are stored as given:
- * callers hand over copies they no longer mutate.
+ * Keeps state in this process only. Records are stored as given: callers hand over copies they no longer mutate.
+ * The journal, when on, is a ring of the newest `journalMaxEvents` entries.
  */
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
-  readonly persistsLiveTasks = false;
+  readonly location = 'memory';
+  readonly persistent = false;
   readonly #tasks = new Map<string, StoredTask>();
+  readonly #records = new Map<RecordKind, Map<string, StoredRecord>>();
+  readonly #meta = new Map<string, string>();
+  readonly #journalMax: number;
   readonly #maxTasks: number;
+  #journal: JournalEntry[] = [];
+  #seq = 0;
   #closed = false;
 
-  constructor(maxTasks = 100_000) {
-    this.#maxTasks = maxTasks;
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#journalMax = options.journalMaxEvents ?? 0;
+    this.#maxTasks = options.maxTasks ?? 100_000;
   }
 
-  putTasks(tasks: readonly StoredTask[]): void {
+  commit(batch: WriteBatch): void {
     this.checkWritable();
-    for (const t of tasks) {
-      this.#tasks.delete(t.spec.id);
-      this.#tasks.set(t.spec.id, t);
-    }
+    for (const t of batch.tasks) this.#tasks.set(t.spec.id, t);
     while (this.#tasks.size > this.#maxTasks) {
       const oldest = this.#tasks.keys().next().value;
       if (oldest === undefined) break;
       this.#tasks.delete(oldest);
     }
+    if (this.#journalMax > 0) for (const e of batch.events) this.#append(e);
+    const now = Date.now();
+    for (const r of batch.records) {
+      let table = this.#records.get(r.kind);
+      if (!table) this.#records.set(r.kind, (table = new Map<string, StoredRecord>()));
+      if (r.delete === true) {
+        table.delete(r.id);
+        continue;
+      }
+      const old = table.get(r.id);
+      table.set(r.id, { id: r.id, parent: r.parent ?? null, status: r.status ?? null, data: r.data, createdAt: old?.createdAt ?? now, updatedAt: now });
+    }
+    for (const [k, v] of Object.entries(batch.meta)) this.#meta.set(k, v);
+  }
+
+  putTasks(tasks: readonly StoredTask[]): void {
+    this.commit({ ...emptyBatch(), tasks: [...tasks] });
   }
 
   getTask(id: string): StoredTask | undefined {
     return this.#tasks.get(id);
   }
 
+  getTaskStatus(id: string): TaskStatus | undefined {
+    return this.#tasks.get(id)?.status;
+  }
+
   listTasks(filter: { status?: readonly TaskStatus[]; limit?: number } = {}): StoredTask[] {
     const out: StoredTask[] = [];
     const limit = filter.limit ?? Infinity;
     for (const t of this.#tasks.values()) {
+      if (out.length >= limit) break;
       if (filter.status && !filter.status.includes(t.status)) continue;
       out.push(t);
-      if (out.length >= limit) break;
     }
     return out;
+  }
+
+  #append(e: BusEvent): void {
+    this.#journal.push({ seq: ++this.#seq, type: e.type, timestamp: e.timestamp, data: e.data });
+    if (this.#journal.length > this.#journalMax * 1.25 + 64) this.#journal = this.#journal.slice(-this.#journalMax);
+  }
+
+  readEvents(query: EventQuery = {}): JournalEntry[] {
+    const after = query.afterSeq ?? 0;
+    const limit = query.limit ?? 1000;
+    const oldest = Math.max(0, this.#journal.length - this.#journalMax);
+    const out: JournalEntry[] = [];
+    for (let i = oldest; i < this.#journal.length && out.length < limit; i++) {
+      const e = this.#journal[i];
+      if (e && e.seq > after && (!query.types || query.types.includes(e.type))) out.push(e);
+    }
+    return out;
+  }
+
+  lastEventSeq(): number {
+    return this.#seq;
+  }
+
+  getRecord<T = unknown>(kind: RecordKind, id: string): StoredRecord<T> | undefined {
+    return this.#records.get(kind)?.get(id) as StoredRecord<T> | undefined;
+  }
+
+  listRecords<T = unknown>(kind: RecordKind, query: RecordQuery = {}): StoredRecord<T>[] {
+    const out: StoredRecord<T>[] = [];
+    const limit = query.limit ?? Infinity;
+    for (const r of this.#records.get(kind)?.values() ?? []) {
+      if (out.length >= limit) break;
+      if (query.parent !== undefined && r.parent !== query.parent) continue;
+      if (query.status && (r.status === null || !query.status.includes(r.status))) continue;
+      out.push(r as StoredRecord<T>);
+    }
+    return out;
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.#meta.get(key);
   }
 
   checkWritable(): void {

@@ -1,29 +1,112 @@
+import type { BusEvent, EventName } from '../bus/protocol.js';
 import type { TaskResult, TaskSpec, TaskStatus } from '../model/task.js';
 
 /** A task as the store keeps it. */
 export interface StoredTask {
   spec: TaskSpec;
   status: TaskStatus;
+  /** Where the task is (or how it ended): attempts, timestamps, output or error. */
   result: TaskResult;
+  /** When a `retrying` task runs again (epoch ms); null otherwise. */
+  retryAt?: number | null;
   updatedAt: number;
 }
 
+/** Statuses of tasks that have not ended: what recovery restores. */
+export const OPEN_TASK_STATUSES: readonly TaskStatus[] = ['pending', 'ready', 'running', 'retrying'];
+
+/** One entry of the event journal. `seq` is the journal's own cursor: it grows by one per event and never repeats. */
+export interface JournalEntry {
+  seq: number;
+  type: EventName;
+  timestamp: number;
+  data: unknown;
+}
+
+export interface EventQuery {
+  /** Entries with a larger `seq` than this (default 0: from the oldest kept). */
+  afterSeq?: number;
+  /** At most this many (default 1000). */
+  limit?: number;
+  /** Only these event types. */
+  types?: readonly EventName[];
+}
+
 /**
- * Where state lives. The scheduler writes in batches (one `putTasks` per tick, never one write per transition);
- * reads are for tasks no longer held in memory and for recovery. The SQLite store arrives with durability; the
- * in-memory store keeps everything in this process.
+ * Kinds of record kept one table each, for the components that arrive after tasks (workflows, sessions,
+ * projects, resources). Each record is `{ id, parent, status, data }`: `parent` groups records (the workflow a run
+ * or a definition version belongs to, the holder of an allocation), `status` finds the ones still in flight.
+ */
+export const RECORD_KINDS = ['workflow_definitions', 'workflow_runs', 'sessions', 'projects', 'resources', 'allocations'] as const;
+export type RecordKind = (typeof RECORD_KINDS)[number];
+
+export interface StoredRecord<T = unknown> {
+  id: string;
+  parent: string | null;
+  status: string | null;
+  data: T;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A record to write (`data`), or to delete (`delete: true`). */
+export type RecordWrite =
+  | { kind: RecordKind; id: string; parent?: string | null; status?: string | null; data: unknown; delete?: false }
+  | { kind: RecordKind; id: string; delete: true };
+
+export interface RecordQuery {
+  parent?: string;
+  status?: readonly string[];
+  limit?: number;
+}
+
+/** Everything one commit writes, atomically: all of it or none of it. */
+export interface WriteBatch {
+  tasks: StoredTask[];
+  /** Events for the journal, in publish order. */
+  events: BusEvent[];
+  records: RecordWrite[];
+  /** Small named values (`scheduler.executing`, ...). */
+  meta: Record<string, string>;
+}
+
+export function emptyBatch(): WriteBatch {
+  return { tasks: [], events: [], records: [], meta: {} };
+}
+
+export function isEmptyBatch(b: WriteBatch): boolean {
+  return b.tasks.length === 0 && b.events.length === 0 && b.records.length === 0 && Object.keys(b.meta).length === 0;
+}
+
+/**
+ * Where state lives: {@link SqliteStore} (durable, the embedded default of the daemon and CLI) or
+ * {@link MemoryStore} (this process only). Components never write directly: they hand their changes to the
+ * engine's {@link GroupCommitter}, which writes one batch per commit. Reads are for recovery, for records no longer
+ * held in memory, and for the journal.
  */
 export interface Store {
   readonly kind: 'memory' | 'sqlite';
-  /**
-   * Whether the store wants every state change (a durable store, for recovery) or only finished tasks (the memory
-   * store: live tasks are in the scheduler already, so writing them would only copy them).
-   */
-  readonly persistsLiveTasks: boolean;
+  /** The database file, `:memory:`, or `memory`. */
+  readonly location: string;
+  /** True when what is written outlives the process (a SQLite file). */
+  readonly persistent: boolean;
+  /** Writes one batch in one transaction. Throws a `StoreError` (`STORE_WRITE_FAILED`) and writes nothing on failure. */
+  commit(batch: WriteBatch): void;
+  /** Shorthand for a commit of tasks only. */
   putTasks(tasks: readonly StoredTask[]): void;
   getTask(id: string): StoredTask | undefined;
+  /** The status alone (cheap: for existence and dependency checks on the hot path). */
+  getTaskStatus(id: string): TaskStatus | undefined;
+  /** Tasks in the order they were first written. */
   listTasks(filter?: { status?: readonly TaskStatus[]; limit?: number }): StoredTask[];
-  /** Throws when the store cannot take writes (health checks). */
+  /** Journal entries in `seq` order. */
+  readEvents(query?: EventQuery): JournalEntry[];
+  /** The `seq` of the newest journal entry (0 when empty). */
+  lastEventSeq(): number;
+  getRecord<T = unknown>(kind: RecordKind, id: string): StoredRecord<T> | undefined;
+  listRecords<T = unknown>(kind: RecordKind, query?: RecordQuery): StoredRecord<T>[];
+  getMeta(key: string): string | undefined;
+  /** Throws when the store cannot take writes (health checks). Writes a heartbeat on a durable store. */
   checkWritable(): void;
   close(): void;
 }

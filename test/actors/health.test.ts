@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { checkStore } from '../../src/actors/health.js';
 import type { OrchestrationEngine, SchedulerStats } from '../../src/index.js';
-import { assessQueue } from '../../src/index.js';
+import { assessQueue, MemoryStore } from '../../src/index.js';
 import { nextEvent, testEngine } from '../helpers.js';
 
 const COMPONENTS = ['engine', 'pool', 'store', 'bus', 'queue'];
@@ -50,7 +54,7 @@ describe('engine.healthCheck', () => {
     expect(health.issues).toEqual(['pool: the worker pool is destroyed: no task can run']);
   });
 
-  it('is unhealthy when the store refuses writes, and counts the refused batches', async () => {
+  it('is unhealthy when the store refuses writes, and counts the failed commits', async () => {
     engine = testEngine();
     await engine.ready();
     engine.store.close();
@@ -58,12 +62,37 @@ describe('engine.healthCheck', () => {
     expect(health.overallStatus).toBe('unhealthy');
     expect(health.components['store']).toMatchObject({ status: 'unhealthy', detail: 'the memory store refuses writes: the store is closed' });
     expect(health.issues).toEqual(['store: the memory store refuses writes: the store is closed']);
-    // Tasks still run (the scheduler keeps unwritten records); the refused writes show in the metrics.
+    // The next change's commit fails: the metrics count it and the committer holds the fault.
+    const failed = nextEvent(engine, (e) => e.type === 'store_failed');
     await engine.tasks.executeTask({ module: 'core', action: 'noop' });
-    await new Promise((resolve) => setImmediate(resolve));
+    await failed;
     const failures = await engine.metrics!.families.storeWriteFailures.get();
-    expect(failures.values.find((v) => v.labels['op'] === 'put_tasks')?.value).toBeGreaterThan(0);
+    expect(failures.values.find((v) => v.labels['op'] === 'commit')?.value).toBeGreaterThan(0);
     expect((await engine.getSystemStatus()).store).toEqual({ kind: 'memory', writable: false, error: 'the memory store refuses writes: the store is closed' });
+  });
+
+  it('checks a real SQLite store: a heartbeat write while open, unhealthy once closed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'codomyrmex-health-'));
+    try {
+      engine = testEngine({ store: 'sqlite', dbPath: join(dir, 'state.db') });
+      await engine.ready();
+      expect((await engine.healthCheck()).components['store']).toMatchObject({ status: 'healthy', detail: 'the sqlite store takes writes' });
+      engine.store.close();
+      const health = await engine.healthCheck();
+      expect(health.overallStatus).toBe('unhealthy');
+      expect(health.components['store']!.status).toBe('unhealthy');
+      expect(health.components['store']!.detail).toMatch(/^the sqlite store refuses writes: .*state\.db is closed$/);
+    } finally {
+      await engine?.shutdown({ graceMs: 0 }).catch(() => undefined);
+      engine = undefined;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('calls a store unhealthy while the group committer\'s commits fail, even if a heartbeat gets through', () => {
+    const store = new MemoryStore();
+    expect(checkStore(store, null)).toEqual({ status: 'healthy', detail: 'the memory store takes writes' });
+    expect(checkStore(store, new Error('disk I/O error'))).toEqual({ status: 'unhealthy', detail: 'the memory store fails commits (retrying): disk I/O error' });
   });
 
   it('is unhealthy when the bus is closed: no command reaches the task orchestrator', async () => {

@@ -15,6 +15,7 @@ const EVENTS: TaskMachineEvent[] = [
   { type: 'task.timeout' },
   { type: 'task.backoff_elapsed' },
   { type: 'task.cancel' },
+  { type: 'task.interrupted' },
 ];
 
 /** Effects XState's pure transition returns for us to run (assigns it applies itself, to the context). */

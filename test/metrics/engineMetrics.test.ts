@@ -87,10 +87,11 @@ describe('EngineMetrics', () => {
       expect(sample(samples, 'codomyrmex_engine_state', { state: 'running' })).toBe(1);
     });
 
-    it('times the store\'s batched writes', () => {
-      expect(sample(samples, 'codomyrmex_store_write_duration_seconds_count', { op: 'put_tasks' })).toBeGreaterThan(0);
+    it('times the store\'s group commits', () => {
+      expect(sample(samples, 'codomyrmex_store_write_duration_seconds_count', { op: 'commit' })).toBeGreaterThan(0);
       // Every task was written at least once, in batches.
-      expect(sample(samples, 'codomyrmex_store_write_batch_size_sum', { op: 'put_tasks' })).toBeGreaterThanOrEqual(11);
+      expect(sample(samples, 'codomyrmex_store_write_batch_size_sum', { op: 'commit' })).toBeGreaterThanOrEqual(11);
+      expect(sample(samples, 'codomyrmex_store_write_failures_total', { op: 'commit' })).toBe(0);
     });
 
     it('summarises performance per module.action from the same events', () => {

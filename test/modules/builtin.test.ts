@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,10 @@ describe('built-in action modules (run in worker threads)', () => {
     await writeFile(join(dir, 'src', 'b.js'), 'const b = 2; // FIXME\n\n');
     await writeFile(join(dir, 'src', 'notes.md'), 'TODO not code\n');
   });
-  afterAll(() => engine.shutdown());
+  afterAll(async () => {
+    await engine.shutdown();
+    await rm(dir, { recursive: true, force: true });
+  });
 
   const run = (module: string, action: string, parameters: Record<string, unknown>) => engine.tasks.executeTask({ module, action, parameters, maxRetries: 0 });
 

@@ -5,19 +5,22 @@
  * store.
  */
 import type { MessageBus } from '../../bus/bus.js';
-import type { EventMap, SchedulerStats, StartExecutionReply, TaskView } from '../../bus/protocol.js';
+import type { SchedulerStats, StartExecutionReply, TaskView } from '../../bus/protocol.js';
 import { findCycle } from '../../dag/graph.js';
-import type { SerializedError } from '../../errors.js';
-import { CodomyrmexError, CycleError, ErrorCode, NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
+import type { StoreError } from '../../errors.js';
+import { CycleError, ErrorCode, NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
 import type { TaskMachineEvent, TaskEffect } from '../../machines/task.js';
 import { stepTask } from '../../machines/task.js';
-import type { TaskPriority, TaskResult, TaskSpec, TaskStatus } from '../../model/task.js';
+import type { TaskResult, TaskSpec, TaskStatus } from '../../model/task.js';
 import { backoffDelayMs, isTerminal, parseTaskInput } from '../../model/task.js';
 import type { ModuleRegistry } from '../../modules/registry.js';
-import type { Store, StoredTask } from '../../store/store.js';
-import type { TaskChannel, WorkerPool } from '../../workers/pool.js';
+import { GroupCommitter } from '../../store/commits.js';
+import type { Store, StoredTask, WriteBatch } from '../../store/store.js';
+import { OPEN_TASK_STATUSES } from '../../store/store.js';
+import type { WorkerPool } from '../../workers/pool.js';
 import type { WorkerReply } from '../../workers/protocol.js';
 import { ReadyQueue } from './queue.js';
+import { announce, recordView, storedView, TaskRecord, toResult } from './record.js';
 
 export interface SchedulerOptions {
   /** Tasks running at once (default: the pool's capacity). */
@@ -28,6 +31,16 @@ export interface SchedulerOptions {
   abortGraceMs: number;
   /** Finished tasks kept in memory; older ones are read back from the store. */
   retainFinished: number;
+  /**
+   * Strict durability: answer a caller only once what it is told is committed (an added task, a result), and
+   * start a task only once its row is committed, so a failed write can be undone (default false).
+   */
+  ackOnCommit?: boolean;
+  /**
+   * On shutdown, leave tasks that have not ended in the store for the next engine (a running one runs again)
+   * instead of cancelling them (default false; true with a persistent store).
+   */
+  keepUnfinished?: boolean;
 }
 
 export interface SchedulerDeps {
@@ -35,82 +48,14 @@ export interface SchedulerDeps {
   registry: ModuleRegistry;
   bus: MessageBus;
   store: Store;
+  /** The engine's group committer (default: one of the scheduler's own over `store`). */
+  commits?: GroupCommitter;
   options: SchedulerOptions;
   now?: () => number;
   random?: () => number;
 }
 
 type Timer = ReturnType<typeof setTimeout>;
-
-class TaskRecord {
-  status: TaskStatus = 'pending';
-  attempts = 0;
-  /** Dependencies not yet completed. */
-  waitingOn = 0;
-  dependents: string[] | null = null;
-  readyAt = 0;
-  startedAt: number | null = null;
-  endedAt: number | null = null;
-  output: unknown = null;
-  error: SerializedError | null = null;
-  /** Dispatch number of the attempt in flight (0 when none): how the pool finds its thread. */
-  seq = 0;
-  channel: TaskChannel | null = null;
-  timer: Timer | null = null;
-  killTimer: Timer | null = null;
-  retryAt: number | null = null;
-  lastDelayMs = 0;
-  waiters: ((r: TaskResult) => void)[] | null = null;
-  /** Why it was cancelled or skipped. */
-  reason = '';
-
-  constructor(
-    readonly spec: TaskSpec,
-    readonly usesChannel: boolean,
-  ) {}
-
-  get id(): string {
-    return this.spec.id;
-  }
-  get priority(): TaskPriority {
-    return this.spec.priority;
-  }
-  get maxRetries(): number {
-    return this.spec.maxRetries;
-  }
-  /** In the ready queue. */
-  get live(): boolean {
-    return this.status === 'ready';
-  }
-}
-
-const EVENT_OF: Record<TaskStatus, keyof EventMap> = {
-  pending: 'task_added',
-  ready: 'task_queued',
-  running: 'task_started',
-  retrying: 'task_retrying',
-  completed: 'task_completed',
-  failed: 'task_failed',
-  timed_out: 'task_timed_out',
-  cancelled: 'task_cancelled',
-  skipped: 'task_skipped',
-};
-
-function toResult(rec: TaskRecord): TaskResult {
-  const done = isTerminal(rec.status);
-  return {
-    taskId: rec.spec.id,
-    name: rec.spec.name,
-    status: rec.status,
-    success: rec.status === 'completed',
-    result: rec.status === 'completed' ? rec.output : null,
-    error: done && rec.error ? { name: rec.error.name, code: rec.error.code, message: rec.error.message } : null,
-    attempts: rec.attempts,
-    startedAt: rec.startedAt,
-    endedAt: rec.endedAt,
-    durationMs: rec.startedAt !== null && rec.endedAt !== null ? rec.endedAt - rec.startedAt : null,
-  };
-}
 
 export class TaskScheduler {
   readonly #deps: SchedulerDeps;
@@ -128,7 +73,16 @@ export class TaskScheduler {
   #inboxHead = 0;
   #draining = false;
   #dirty = new Set<TaskRecord>();
-  #flushScheduled = false;
+  /** The records of the commit under way (between collect and committed/failed). */
+  #batch: Set<TaskRecord> | null = null;
+  /** Ready records waiting for their first commit before they may be queued (strict). */
+  #gated: TaskRecord[] = [];
+  readonly #commits: GroupCommitter;
+  readonly #ackOnCommit: boolean;
+  /** The `executing` flag changed since the last commit. */
+  #executingDirty = false;
+  /** Shut down with unfinished tasks left for the next engine: late worker replies are ignored. */
+  #halted = false;
   readonly #finishedOrder: string[] = [];
   #finishedHead = 0;
   readonly #statusCounts: Partial<Record<TaskStatus, number>> = {};
@@ -140,6 +94,9 @@ export class TaskScheduler {
     this.#random = deps.random ?? Math.random;
     this.#queue = new ReadyQueue(deps.options.agingMs);
     this.#limit = deps.options.maxConcurrency;
+    this.#ackOnCommit = deps.options.ackOnCommit === true;
+    this.#commits = deps.commits ?? new GroupCommitter(deps.store);
+    this.#commits.register({ collect: (b) => this.#collect(b), committed: () => this.#committed(), failed: (e) => this.#failed(e) });
   }
 
   // ---------------------------------------------------------------- commands
@@ -150,6 +107,7 @@ export class TaskScheduler {
    */
   add(inputs: readonly unknown[]): string[] {
     if (this.#closing) throw new ShuttingDownError();
+    this.#refuseWhileStoreFails('nothing was added');
     const problems: string[] = [];
     const specs: TaskSpec[] = [];
     const batch = new Map<string, TaskSpec>();
@@ -203,7 +161,7 @@ export class TaskScheduler {
       let failedDep: string | null = null;
       for (const dep of rec.spec.dependencies) {
         const d = this.#records.get(dep);
-        const status = d ? d.status : this.#deps.store.getTask(dep)?.status;
+        const status = d ? d.status : this.#deps.store.getTaskStatus(dep);
         if (status === 'completed') continue;
         if (status !== undefined && isTerminal(status)) {
           failedDep ??= `dependency "${d?.spec.name ?? dep}" (${dep}) ended ${status}`;
@@ -223,14 +181,15 @@ export class TaskScheduler {
   /** Adds one task, starts execution and resolves with its result. */
   async execute(input: unknown): Promise<TaskResult> {
     const [id] = this.add([input]);
-    this.#executing = true;
+    this.#setExecuting(true);
     this.#drain();
     return this.wait(id ?? '');
   }
 
   /** Turns dispatching on and resolves when every task that had not ended has ended. */
   async startExecution(): Promise<StartExecutionReply> {
-    this.#executing = true;
+    this.#refuseWhileStoreFails('execution was not started');
+    this.#setExecuting(true);
     const open = [...this.#records.values()].filter((r) => !isTerminal(r.status));
     this.#drain();
     const results = await Promise.all(open.map((r) => this.wait(r.id)));
@@ -241,7 +200,15 @@ export class TaskScheduler {
 
   /** Stops dispatching new tasks (running ones go on). `startExecution` or `execute` resumes. */
   pause(): void {
-    this.#executing = false;
+    this.#setExecuting(false);
+  }
+
+  /**
+   * Returns `value` once the changes made so far are durable: at once unless strict durability is on, otherwise a
+   * promise that resolves after the commit holding them (or rejects with its `StoreError`).
+   */
+  acked<T>(value: T): T | Promise<T> {
+    return this.#ackOnCommit ? this.#commits.afterCommit(value) : value;
   }
 
   cancel(id: string, reason = 'cancelled by request'): { taskId: string; cancelled: boolean; status: TaskStatus } {
@@ -265,8 +232,11 @@ export class TaskScheduler {
       if (stored && isTerminal(stored.status)) return Promise.resolve(stored.result);
       return Promise.reject(new NotFoundError(`no task with id "${id}"`));
     }
-    if (isTerminal(rec.status)) return Promise.resolve(toResult(rec));
-    return new Promise((resolve) => (rec.waiters ??= []).push(resolve));
+    if (isTerminal(rec.status)) {
+      const result = toResult(rec);
+      return this.#ackOnCommit && this.#dirty.has(rec) ? this.#commits.afterCommit(result) : Promise.resolve(result);
+    }
+    return new Promise((resolve, reject) => (rec.waiters ??= []).push([resolve, reject]));
   }
 
   get(id: string): TaskView | null {
@@ -314,6 +284,7 @@ export class TaskScheduler {
   async drain(graceMs: number): Promise<void> {
     this.#closing = true;
     this.#executing = false;
+    const keep = this.#deps.options.keepUnfinished === true;
     if (this.#inFlight > 0) {
       let timer: Timer | undefined;
       await Promise.race([
@@ -322,13 +293,40 @@ export class TaskScheduler {
       ]);
       clearTimeout(timer);
     }
-    for (const rec of this.#records.values()) {
-      if (!isTerminal(rec.status)) {
-        rec.reason = 'the engine shut down before the task ended';
-        this.#send(rec, { type: 'task.cancel' });
+    if (keep) this.#halt();
+    else {
+      for (const rec of this.#records.values()) {
+        if (!isTerminal(rec.status)) {
+          rec.reason = 'the engine shut down before the task ended';
+          this.#send(rec, { type: 'task.cancel' });
+        }
       }
     }
-    this.#flush();
+    this.#commits.flush();
+  }
+
+  /**
+   * Stops without ending the tasks that have not ended: they stay in the store as they are (a running one as
+   * `running`, so the next engine runs it again), their runs are aborted, and their callers are told.
+   */
+  #halt(): void {
+    this.#halted = true;
+    for (const rec of this.#records.values()) {
+      if (isTerminal(rec.status)) continue;
+      if (rec.timer) clearTimeout(rec.timer);
+      rec.timer = null;
+      if (rec.seq !== 0) this.#deps.pool.terminate(rec.seq);
+      rec.channel?.close();
+      rec.channel = null;
+      const waiters = rec.waiters;
+      rec.waiters = null;
+      if (waiters) {
+        const err = new ShuttingDownError(
+          `the engine shut down before task "${rec.spec.name}" (${rec.id}) ended; it stays ${rec.status} in ${this.#deps.store.location} and resumes when an engine opens that store again`,
+        );
+        for (const [, reject] of waiters) reject(err);
+      }
+    }
   }
 
   // ---------------------------------------------------------------- the machine
@@ -358,7 +356,8 @@ export class TaskScheduler {
 
   /** Starts ready tasks while there is room; true when it started any. */
   #pump(): boolean {
-    if (!this.#executing) return false;
+    // While the store fails, nothing new starts: the memory would run ahead of the disk.
+    if (!this.#executing || this.#commits.fault) return false;
     let started = false;
     const now = this.#now();
     while (this.#inFlight < this.#limit) {
@@ -386,10 +385,14 @@ export class TaskScheduler {
       case 'enqueue':
         rec.readyAt = this.#now();
         rec.retryAt = null;
-        this.#queue.push(rec);
+        if (this.#ackOnCommit && !rec.committed) {
+          rec.gated = true;
+          this.#gated.push(rec);
+        } else this.#queue.push(rec);
         return;
       case 'dequeue':
-        this.#queue.forget(rec);
+        if (rec.gated) rec.gated = false;
+        else this.#queue.forget(rec);
         return;
       case 'countAttempt':
         rec.attempts++;
@@ -470,6 +473,11 @@ export class TaskScheduler {
 
   #settled(rec: TaskRecord, attempt: number, reply: WorkerReply | null, thrown: unknown): void {
     this.#inFlight--;
+    if (this.#halted) {
+      // Shut down with the task left to the next engine: this late reply is not recorded.
+      if (this.#inFlight === 0) this.#wakeIdle();
+      return;
+    }
     if (rec.killTimer) clearTimeout(rec.killTimer);
     rec.killTimer = null;
     rec.seq = 0;
@@ -553,9 +561,19 @@ export class TaskScheduler {
       rec.error = null;
     }
     if (rec.waiters) {
-      const result = toResult(rec);
-      for (const w of rec.waiters) w(result);
+      const waiters = rec.waiters;
       rec.waiters = null;
+      const result = toResult(rec);
+      if (this.#ackOnCommit) {
+        this.#commits.onCommit(
+          () => {
+            for (const [resolve] of waiters) resolve(result);
+          },
+          (err) => {
+            for (const [, reject] of waiters) reject(err);
+          },
+        );
+      } else for (const [resolve] of waiters) resolve(result);
     }
     if (rec.dependents) {
       for (const id of rec.dependents) {
@@ -578,7 +596,7 @@ export class TaskScheduler {
   // ---------------------------------------------------------------- bookkeeping
 
   #exists(id: string): boolean {
-    return this.#records.has(id) || this.#deps.store.getTask(id) !== undefined;
+    return this.#records.has(id) || this.#deps.store.getTaskStatus(id) !== undefined;
   }
 
   #count(from: TaskStatus | undefined, to: TaskStatus): void {
@@ -587,67 +605,164 @@ export class TaskScheduler {
   }
 
   #announce(rec: TaskRecord): void {
-    const type = EVENT_OF[rec.status];
-    const bus = this.#deps.bus;
-    if (!bus.wants(type)) return;
-    const s = rec.spec;
-    const base = { taskId: s.id, name: s.name, module: s.module, action: s.action, priority: s.priority, status: rec.status, attempt: rec.attempts };
-    const durationMs = rec.startedAt !== null && rec.endedAt !== null ? rec.endedAt - rec.startedAt : null;
-    const error = rec.error ?? { name: 'Error', code: ErrorCode.INTERNAL, message: 'unknown' };
-    switch (rec.status) {
-      case 'pending':
-        bus.publish('task_added', { ...base, dependencies: s.dependencies });
-        return;
-      case 'ready':
-        bus.publish('task_queued', base);
-        return;
-      case 'running':
-        bus.publish('task_started', { ...base, queuedMs: this.#now() - rec.readyAt });
-        return;
-      case 'retrying':
-        bus.publish('task_retrying', { ...base, error, delayMs: rec.lastDelayMs, retryAt: rec.retryAt ?? 0 });
-        return;
-      case 'completed':
-        bus.publish('task_completed', { ...base, success: true, durationMs: durationMs ?? 0 });
-        return;
-      case 'skipped':
-        bus.publish('task_skipped', { ...base, success: false, error });
-        return;
-      case 'failed':
-      case 'timed_out':
-      case 'cancelled':
-        bus.publish(type as 'task_failed', { ...base, success: false, error, durationMs });
-        return;
-    }
+    announce(this.#deps.bus, rec, this.#now);
   }
 
   #markDirty(rec: TaskRecord): void {
-    if (!this.#deps.store.persistsLiveTasks && !isTerminal(rec.status)) return;
+    if (!this.#deps.store.persistent && !isTerminal(rec.status)) return;
     this.#dirty.add(rec);
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(() => this.#flush());
+    this.#commits.schedule();
+  }
+
+  #setExecuting(on: boolean): void {
+    if (this.#executing === on) return;
+    this.#executing = on;
+    this.#executingDirty = true;
+    this.#commits.schedule();
+  }
+
+  #refuseWhileStoreFails(what: string): void {
+    const fault = this.#commits.fault;
+    if (fault) throw new (fault.constructor as typeof StoreError)(`${fault.message}; ${what}`, fault.code, { cause: fault });
+  }
+
+  // ---------------------------------------------------------------- the store (group commit)
+
+  /** Hands every task changed since the last commit to the committer. */
+  #collect(batch: WriteBatch): void {
+    if (this.#executingDirty) {
+      batch.meta['scheduler.executing'] = String(this.#executing);
+      this.#executingDirty = false;
+    }
+    if (this.#dirty.size === 0) return;
+    const now = this.#now();
+    for (const rec of this.#dirty) batch.tasks.push({ spec: rec.spec, status: rec.status, result: toResult(rec), retryAt: rec.retryAt, updatedAt: now });
+    this.#batch = this.#dirty;
+    this.#dirty = new Set();
+  }
+
+  #committed(): void {
+    const batch = this.#batch;
+    this.#batch = null;
+    if (batch) for (const rec of batch) rec.committed = true;
+    if (this.#gated.length) {
+      const gated = this.#gated;
+      this.#gated = [];
+      for (const rec of gated) {
+        if (!rec.gated) continue;
+        if (rec.committed) {
+          rec.gated = false;
+          this.#queue.push(rec);
+        } else this.#gated.push(rec);
+      }
+    }
+    this.#drain();
+  }
+
+  /**
+   * The commit failed: nothing of it is on disk. Under strict durability, tasks never committed are taken back
+   * (their callers get the error, they never started); the others stay to be written by the next commit.
+   */
+  #failed(err: StoreError): void {
+    const batch = this.#batch;
+    this.#batch = null;
+    this.#executingDirty = true;
+    if (!batch) return;
+    for (const rec of batch) {
+      if (this.#ackOnCommit && !rec.committed) this.#rollback(rec, err);
+      else this.#dirty.add(rec);
     }
   }
 
-  /** Writes every task changed since the last flush, in one batch. */
-  #flush(): void {
-    this.#flushScheduled = false;
-    if (this.#dirty.size === 0) return;
-    const now = this.#now();
-    const batch: StoredTask[] = [];
-    for (const rec of this.#dirty) batch.push({ spec: rec.spec, status: rec.status, result: toResult(rec), updatedAt: now });
-    this.#dirty.clear();
-    try {
-      this.#deps.store.putTasks(batch);
-    } catch (err) {
-      // The store refused the batch; the records stay in memory and the next change retries the write.
-      for (const t of batch) {
-        const rec = this.#records.get(t.spec.id);
-        if (rec) this.#dirty.add(rec);
+  #rollback(rec: TaskRecord, err: StoreError): void {
+    this.#records.delete(rec.id);
+    this.#statusCounts[rec.status] = (this.#statusCounts[rec.status] ?? 1) - 1;
+    rec.gated = false;
+    const waiters = rec.waiters;
+    rec.waiters = null;
+    if (waiters) for (const [, reject] of waiters) reject(err);
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  /**
+   * Restores the tasks a previous engine left unfinished: pending ones wait on their dependencies again, ready and
+   * retrying ones queue, and running ones (interrupted) run again with their attempt counted. Call once, before
+   * any command.
+   */
+  recover(): { resumed: number; byStatus: Record<string, number>; ids: string[]; rerun: string[]; executing: boolean } {
+    const store = this.#deps.store;
+    const open = store.listTasks({ status: OPEN_TASK_STATUSES });
+    const byStatus: Record<string, number> = {};
+    const rerun: string[] = [];
+    const recs: [TaskRecord, StoredTask][] = [];
+    for (const t of open) {
+      byStatus[t.status] = (byStatus[t.status] ?? 0) + 1;
+      let channel = false;
+      try {
+        channel = this.#deps.registry.resolve(t.spec.module, t.spec.action).channel === true;
+      } catch {
+        // The action is gone (a module folder changed): the worker refuses it and the task fails for good.
       }
-      if (!(err instanceof CodomyrmexError)) throw err;
+      const rec = new TaskRecord(t.spec, channel);
+      rec.status = t.status;
+      rec.attempts = t.result.attempts;
+      rec.startedAt = t.result.startedAt;
+      rec.committed = true;
+      this.#records.set(rec.id, rec);
+      this.#count(undefined, rec.status);
+      recs.push([rec, t]);
     }
+    const now = this.#now();
+    for (const [rec, t] of recs) {
+      switch (t.status) {
+        case 'pending':
+          this.#relink(rec);
+          break;
+        case 'ready':
+          rec.readyAt = now;
+          this.#queue.push(rec);
+          break;
+        case 'running':
+          rerun.push(rec.id);
+          this.#send(rec, { type: 'task.interrupted' });
+          break;
+        case 'retrying': {
+          const delay = Math.max(0, (t.retryAt ?? now) - now);
+          rec.retryAt = now + delay;
+          rec.timer = setTimeout(() => {
+            rec.timer = null;
+            this.#send(rec, { type: 'task.backoff_elapsed' });
+          }, delay);
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    this.#executing = store.getMeta('scheduler.executing') === 'true';
+    this.#drain();
+    return { resumed: open.length, byStatus, ids: open.slice(0, 1000).map((t) => t.spec.id), rerun, executing: this.#executing };
+  }
+
+  /** Counts what a restored pending task still waits on, as `add` does. */
+  #relink(rec: TaskRecord): void {
+    let failedDep: string | null = null;
+    for (const dep of rec.spec.dependencies) {
+      const d = this.#records.get(dep);
+      const status = d ? d.status : this.#deps.store.getTaskStatus(dep);
+      if (status === 'completed') continue;
+      if (status === undefined || isTerminal(status)) {
+        failedDep ??= status === undefined ? `dependency ${dep} is not in the store` : `dependency "${d?.spec.name ?? dep}" (${dep}) ended ${status}`;
+        continue;
+      }
+      rec.waitingOn++;
+      if (d) (d.dependents ??= []).push(rec.id);
+    }
+    if (failedDep !== null) {
+      rec.reason = failedDep;
+      this.#send(rec, { type: 'task.dep_failed' });
+    } else if (rec.waitingOn === 0) this.#send(rec, { type: 'task.deps_met' });
   }
 
   #evictFinished(): void {
@@ -675,36 +790,6 @@ export class TaskScheduler {
   }
 
   #view(rec: TaskRecord): TaskView {
-    const s = rec.spec;
-    return {
-      id: s.id,
-      name: s.name,
-      module: s.module,
-      action: s.action,
-      priority: s.priority,
-      status: rec.status,
-      attempts: rec.attempts,
-      dependencies: s.dependencies,
-      spec: s,
-      result: toResult(rec),
-      retryAt: rec.retryAt,
-    };
+    return recordView(rec);
   }
-}
-
-function storedView(t: StoredTask): TaskView {
-  const s = t.spec;
-  return {
-    id: s.id,
-    name: s.name,
-    module: s.module,
-    action: s.action,
-    priority: s.priority,
-    status: t.status,
-    attempts: t.result.attempts,
-    dependencies: s.dependencies,
-    spec: s,
-    result: t.result,
-    retryAt: null,
-  };
 }

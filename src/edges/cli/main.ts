@@ -3,10 +3,11 @@
  * The `codomyrmex` command line. Every command takes `--json` for machine-readable output.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import type { OrchestrationEngine, TaskResult } from '../../index.js';
+import type { EngineOptions, TaskResult } from '../../index.js';
 import { packagePath } from '../../config/options.js';
-import { CodomyrmexError, createOrchestrationEngine, Task, TaskPriority } from '../../index.js';
+import { CodomyrmexError, OrchestrationEngine, Task, TaskPriority } from '../../index.js';
 import { printResults, printTable } from './format.js';
+import { registerStoreCommands } from './store.js';
 import { registerWorkflowCommands, USER_WORKFLOW_DIR } from './workflow.js';
 
 const program = new Command();
@@ -16,7 +17,19 @@ program
   .option('--threads <n>', 'worker threads (default: the number of cores)', parseInteger('--threads'))
   .option('--module-dir <dir...>', 'folders to load user action modules from')
   .option('--workflow-dir <dir...>', 'more folders of workflow definitions (YAML/JSON)')
+  .option('--store <kind>', 'sqlite (default: durable, see --db) or memory')
+  .option('--db <path>', 'the SQLite database (default ./.codomyrmex/state.db; env CODOMYRMEX_DB)')
+  .option('--durability <mode>', 'strict (default: answer only once durable) or relaxed')
   .showHelpAfterError();
+
+interface GlobalFlags {
+  threads?: number;
+  moduleDir?: string[];
+  workflowDir?: string[];
+  store?: string;
+  db?: string;
+  durability?: string;
+}
 
 function parseInteger(flag: string) {
   return (value: string): number => {
@@ -45,18 +58,27 @@ function parseJsonObject(value: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-function engineFromFlags(): OrchestrationEngine {
-  const o = program.opts<{ threads?: number; moduleDir?: string[]; workflowDir?: string[] }>();
-  return createOrchestrationEngine({
+/** Engine options from the global flags; values are checked by `compileOptions`, which names a bad one. */
+function optionsFromFlags(): EngineOptions {
+  const o = program.opts<GlobalFlags>();
+  return {
     ...(o.threads ? { threads: o.threads } : {}),
     ...(o.moduleDir ? { moduleDirs: o.moduleDir } : {}),
+    ...(o.store ? { store: o.store as 'sqlite' } : {}),
+    ...(o.db ? { dbPath: o.db } : {}),
+    ...(o.durability ? { durability: o.durability as 'strict' } : {}),
     workflowDirs: [packagePath('config', 'workflows'), USER_WORKFLOW_DIR, ...(o.workflowDir ?? [])],
-  });
+  };
+}
+
+/** The CLI's engine: durable (SQLite) unless `--store memory` or `CODOMYRMEX_STORE=memory`. */
+function engineFromFlags(overrides: EngineOptions = {}): OrchestrationEngine {
+  return new OrchestrationEngine({ ...optionsFromFlags(), ...overrides }, { store: 'sqlite' });
 }
 
 /** Runs `fn` on a fresh engine and always shuts it down. */
-async function withEngine<T>(fn: (engine: OrchestrationEngine) => Promise<T>): Promise<T> {
-  const engine = engineFromFlags();
+async function withEngine<T>(fn: (engine: OrchestrationEngine) => Promise<T>, overrides: EngineOptions = {}): Promise<T> {
+  const engine = engineFromFlags(overrides);
   try {
     await engine.ready();
     return await fn(engine);
@@ -121,12 +143,14 @@ program
   .description('list the module.action names this engine can run')
   .option('--json', 'print as JSON')
   .action(async (opts: { json?: boolean }) => {
-    const list = await withEngine((engine) => Promise.resolve(engine.registry.list()));
+    // Listing actions needs no state: no database is opened.
+    const list = await withEngine((engine) => Promise.resolve(engine.registry.list()), { store: 'memory' });
     if (opts.json) console.log(JSON.stringify(list, null, 2));
     else printTable(list.map((a) => ({ action: `${a.module}.${a.action}`, description: a.description })));
   });
 
 registerWorkflowCommands(program, { withEngine, parseJsonObject });
+registerStoreCommands(program, () => optionsFromFlags());
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof CodomyrmexError || err instanceof InvalidArgumentError) console.error(`codomyrmex: ${err.message}`);

@@ -1,0 +1,96 @@
+/**
+ * CLI commands that read the durable store directly, read-only: they work while an engine (or the daemon) has
+ * the database open, and never take its lock.
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { EngineOptions, EventName, JournalEntry, TaskStatus } from '../../index.js';
+import { compileOptions, SqliteStore } from '../../index.js';
+import { printTable } from './format.js';
+
+function openReadOnly(options: EngineOptions): SqliteStore {
+  const compiled = compileOptions(options, process.env, { store: 'sqlite' });
+  return SqliteStore.open({ path: compiled.dbPath, readonly: true });
+}
+
+function whole(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${flag} must be a whole number (got "${value}")`);
+    return n;
+  };
+}
+
+function printEvents(entries: JournalEntry[], json: boolean): void {
+  for (const e of entries) {
+    if (json) console.log(JSON.stringify(e));
+    else console.log(`${String(e.seq).padStart(8)}  ${new Date(e.timestamp).toISOString()}  ${e.type.padEnd(16)}  ${JSON.stringify(e.data)}`);
+  }
+}
+
+export function registerStoreCommands(program: Command, options: () => EngineOptions): void {
+  program
+    .command('events')
+    .description('print the event journal of the database (--follow to tail it while an engine runs)')
+    .option('--after <seq>', 'only events after this journal sequence number', whole('--after'))
+    .option('-n, --last <n>', 'the last N events (default 20, unless --after is given)', whole('--last'))
+    .option('--type <name...>', 'only these event types (e.g. task_failed recovery)')
+    .option('-f, --follow', 'keep printing new events until interrupted')
+    .option('--json', 'one JSON object per line')
+    .action(async (opts: { after?: number; last?: number; type?: string[]; follow?: boolean; json?: boolean }) => {
+      const store = openReadOnly(options());
+      try {
+        const types = opts.type as EventName[] | undefined;
+        let after = opts.after ?? Math.max(0, store.lastEventSeq() - (opts.last ?? 20));
+        const read = (): number => {
+          let n = 0;
+          for (;;) {
+            const page = store.readEvents({ afterSeq: after, limit: 1000, ...(types ? { types } : {}) });
+            printEvents(page, opts.json === true);
+            n += page.length;
+            const last = page[page.length - 1];
+            if (!last) return n;
+            after = last.seq;
+          }
+        };
+        read();
+        let stop = false;
+        process.once('SIGINT', () => (stop = true));
+        while (opts.follow && !stop) {
+          await sleep(200);
+          read();
+        }
+      } finally {
+        store.close();
+      }
+    });
+
+  const task = program.commands.find((c) => c.name() === 'task');
+  task
+    ?.command('list')
+    .description('list the tasks stored in the database')
+    .option('--status <status...>', 'only these statuses (pending ready running retrying completed failed ...)')
+    .option('--limit <n>', 'at most this many (default 100)', whole('--limit'), 100)
+    .option('--json', 'print as JSON')
+    .action((opts: { status?: string[]; limit: number; json?: boolean }) => {
+      const store = openReadOnly(options());
+      try {
+        const tasks = store.listTasks({ limit: opts.limit, ...(opts.status ? { status: opts.status as TaskStatus[] } : {}) });
+        if (opts.json) console.log(JSON.stringify(tasks, null, 2));
+        else
+          printTable(
+            tasks.map((t) => ({
+              id: t.spec.id,
+              task: t.spec.name,
+              action: `${t.spec.module}.${t.spec.action}`,
+              status: t.status,
+              attempts: t.result.attempts,
+              updated: new Date(t.updatedAt).toISOString(),
+            })),
+          );
+      } finally {
+        store.close();
+      }
+    });
+}

@@ -1,0 +1,457 @@
+/**
+ * The durable store: one SQLite file (better-sqlite3, WAL). Opening it checks the file (header, size,
+ * `PRAGMA quick_check`), takes the engine lock, refuses a schema newer than the code and runs the migrations the
+ * file lacks. Writes arrive as batches (one transaction each) from the engine's group committer.
+ */
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { ErrorCode, ShuttingDownError, StoreError } from '../errors.js';
+import type { TaskResult, TaskSpec, TaskStatus } from '../model/task.js';
+import { DatabaseLock, checkDatabaseHeader, currentOwner } from './fileGuard.js';
+import { toJson } from './json.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import type { EventQuery, JournalEntry, RecordKind, RecordQuery, Store, StoredRecord, StoredTask, WriteBatch } from './store.js';
+import { RECORD_KINDS, emptyBatch } from './store.js';
+
+export interface SqliteStoreOptions {
+  /** The database file, or `:memory:`. Its folder is created when missing. */
+  path: string;
+  /** `strict`: `synchronous = FULL` (each commit is fsynced); `relaxed`: `synchronous = NORMAL`. Default strict. */
+  durability?: 'strict' | 'relaxed';
+  /** How long a statement waits on a lock held by a reader or checkpoint (default 5000). */
+  busyTimeoutMs?: number;
+  /** Journal entries kept; older ones are deleted (default 100 000; 0 keeps none). */
+  journalMaxEvents?: number;
+  /** Journal entries older than this are deleted (default 0: no age limit). */
+  journalMaxAgeMs?: number;
+  /** Recorded as the owner, so a refused second engine can say who holds the file. */
+  engineId?: string;
+  /** Open for reading only: no lock, no migrations, no writes (tailing the journal of a running engine). */
+  readonly?: boolean;
+}
+
+interface TaskRow {
+  spec: string;
+  status: string;
+  result: string;
+  retry_at: number | null;
+  updated_at: number;
+}
+
+interface RecordRow {
+  id: string;
+  parent: string | null;
+  status: string | null;
+  data: string;
+  created_at: number;
+  updated_at: number;
+}
+
+interface EventChunkRow {
+  seq: number;
+  last_seq: number;
+  data: string;
+}
+
+/** An event as the journal stores it, inside a chunk. */
+type StoredEvent = [type: string, timestamp: number, data: unknown];
+
+type Statement = Database.Statement<unknown[]>;
+
+interface WriteStatements {
+  upsertTask: Statement;
+  insertEvent: Statement;
+  pruneEventsBefore: Statement;
+  pruneEventsOlder: Statement;
+  setMeta: Statement;
+  records: Map<RecordKind, { upsert: Statement; remove: Statement }>;
+}
+
+const TASK_COLUMNS = 'spec, status, result, retry_at, updated_at';
+
+/** How often age-based journal pruning runs, at most. */
+const AGE_PRUNE_EVERY_MS = 60_000;
+
+function describeSqliteError(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  const message = err instanceof Error ? err.message : String(err);
+  return typeof code === 'string' ? `${message} (${code})` : message;
+}
+
+function isCorruption(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' || (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'));
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly location: string;
+  readonly persistent: boolean;
+  /** The schema version the file had when opened (0 for a new file). */
+  readonly openedAtVersion: number;
+  readonly #db: Database.Database;
+  readonly #lock: DatabaseLock | null;
+  readonly #readonly: boolean;
+  readonly #journalMax: number;
+  readonly #journalMaxAgeMs: number;
+  #closed = false;
+  #firstSeq = 0;
+  #lastSeq = 0;
+  #lastAgePrune = 0;
+  readonly #specJson = new WeakMap<TaskSpec, string>();
+  #reads!: { getTask: Statement; getTaskStatus: Statement; getMeta: Statement; records: Map<RecordKind, Statement> };
+  /** Null when opened read-only. */
+  #writes: WriteStatements | null = null;
+  readonly #commitTx: (batch: WriteBatch) => void;
+
+  private constructor(db: Database.Database, location: string, lock: DatabaseLock | null, openedAtVersion: number, options: SqliteStoreOptions) {
+    this.#db = db;
+    this.location = location;
+    this.persistent = location !== ':memory:';
+    this.#lock = lock;
+    this.openedAtVersion = openedAtVersion;
+    this.#readonly = options.readonly === true;
+    this.#journalMax = options.journalMaxEvents ?? 100_000;
+    this.#journalMaxAgeMs = options.journalMaxAgeMs ?? 0;
+    this.#prepare();
+    this.#commitTx = db.transaction((batch: WriteBatch) => this.#write(batch));
+    const bounds = db.prepare('SELECT min(seq) AS first, max(last_seq) AS last FROM events').get() as { first: number | null; last: number | null };
+    this.#firstSeq = bounds.first ?? 0;
+    this.#lastSeq = bounds.last ?? 0;
+  }
+
+  /**
+   * Opens (creating when missing) the database at `options.path`. Throws a `StoreError` naming the file when it is
+   * corrupt or truncated (`STORE_CORRUPT`; the file is not modified), held by another engine (`STORE_LOCKED`),
+   * written by newer code (`STORE_VERSION`), or cannot be created (`STORE_UNAVAILABLE`).
+   */
+  static open(options: SqliteStoreOptions): SqliteStore {
+    const memory = options.path === ':memory:';
+    const path = memory ? ':memory:' : resolve(options.path);
+    const readonly = options.readonly === true;
+    if (!memory && !readonly) {
+      try {
+        mkdirSync(dirname(path), { recursive: true });
+      } catch (err) {
+        throw new StoreError(`cannot create the folder of the database ${path}: ${(err as Error).message}`, ErrorCode.STORE_UNAVAILABLE, { cause: err });
+      }
+    }
+    if (!memory && readonly && !existsSync(path)) {
+      throw new StoreError(`no database at ${path} (an engine creates it on first start)`, ErrorCode.STORE_UNAVAILABLE);
+    }
+    const lock = memory || readonly ? null : DatabaseLock.acquire(path);
+    let db: Database.Database | undefined;
+    try {
+      const existed = !memory && existsSync(path) && statSync(path).size > 0;
+      if (!memory) checkDatabaseHeader(path);
+      db = openDatabase(path, readonly);
+      if (existed) integrityCheck(db, path);
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version > SCHEMA_VERSION) {
+        throw new StoreError(
+          `the database ${path} has schema version ${version}, but this codomyrmex knows versions up to ${SCHEMA_VERSION}: it was written by a newer release. Upgrade codomyrmex, or point dbPath at another file; the file was left untouched`,
+          ErrorCode.STORE_VERSION,
+        );
+      }
+      if (readonly) {
+        if (version < 1) throw new StoreError(`the database ${path} has no codomyrmex schema yet (an engine creates it on first start)`, ErrorCode.STORE_UNAVAILABLE);
+        return new SqliteStore(db, path, null, version, options);
+      }
+      configure(db, path, options);
+      migrate(db, path, version);
+      db.prepare(`INSERT INTO meta (key, value) VALUES ('owner', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(
+        JSON.stringify(currentOwner(options.engineId ?? 'unknown')),
+      );
+      return new SqliteStore(db, path, lock, version, options);
+    } catch (err) {
+      db?.close();
+      lock?.release();
+      if (err instanceof StoreError) throw err;
+      if (isCorruption(err)) {
+        throw new StoreError(
+          `the database file ${path} is corrupt (${describeSqliteError(err)}); it was left untouched. Restore it from a backup, move it aside, or point dbPath at another file`,
+          ErrorCode.STORE_CORRUPT,
+          { cause: err },
+        );
+      }
+      throw new StoreError(`cannot open the database ${path}: ${describeSqliteError(err)}`, ErrorCode.STORE_UNAVAILABLE, { cause: err });
+    }
+  }
+
+  #prepare(): void {
+    const db = this.#db;
+    const hasRecords = this.#readonly ? this.openedAtVersion >= 2 : true;
+    const kinds = hasRecords ? RECORD_KINDS : [];
+    this.#reads = {
+      getTask: db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
+      getTaskStatus: db.prepare('SELECT status FROM tasks WHERE id = ?').pluck(),
+      getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
+      records: new Map(kinds.map((k) => [k, db.prepare(`SELECT id, parent, status, data, created_at, updated_at FROM ${k} WHERE id = ?`)])),
+    };
+    if (this.#readonly) return;
+    this.#writes = {
+      upsertTask: db.prepare(
+        `INSERT INTO tasks (id, name, module, action, priority, status, attempts, spec, result, retry_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts, result = excluded.result,
+           retry_at = excluded.retry_at, updated_at = excluded.updated_at`,
+      ),
+      insertEvent: db.prepare('INSERT INTO events (seq, last_seq, ts, data) VALUES (?, ?, ?, ?)'),
+      pruneEventsBefore: db.prepare('DELETE FROM events WHERE seq < ? AND last_seq < ?'),
+      pruneEventsOlder: db.prepare('DELETE FROM events WHERE seq < coalesce((SELECT seq FROM events WHERE ts >= ? ORDER BY seq LIMIT 1), ?)'),
+      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      records: new Map(
+        kinds.map((k) => [
+          k,
+          {
+            upsert: db.prepare(
+              `INSERT INTO ${k} (id, parent, status, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+               ON CONFLICT (id) DO UPDATE SET parent = excluded.parent, status = excluded.status, data = excluded.data, updated_at = excluded.updated_at`,
+            ),
+            remove: db.prepare(`DELETE FROM ${k} WHERE id = ?`),
+          },
+        ]),
+      ),
+    };
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  commit(batch: WriteBatch): void {
+    if (this.#closed) throw new ShuttingDownError(`the store ${this.location} is closed`);
+    const writes = this.#writes;
+    if (!writes) throw new StoreError(`the store ${this.location} was opened read-only`, ErrorCode.STORE_WRITE_FAILED);
+    try {
+      this.#commitTx(batch);
+    } catch (err) {
+      // The transaction rolled back: nothing of the batch is on disk.
+      throw new StoreError(`could not write to the database ${this.location}: ${describeSqliteError(err)}`, ErrorCode.STORE_WRITE_FAILED, { cause: err });
+    }
+  }
+
+  #write(batch: WriteBatch): void {
+    const s = this.#writes;
+    if (!s) return;
+    const now = Date.now();
+    for (const t of batch.tasks) {
+      const spec = t.spec;
+      let specJson = this.#specJson.get(spec);
+      if (specJson === undefined) this.#specJson.set(spec, (specJson = toJson(spec)));
+      s.upsertTask.run(spec.id, spec.name, spec.module, spec.action, spec.priority, t.status, t.result.attempts, specJson, toJson(t.result), t.retryAt ?? null, now, t.updatedAt);
+    }
+    const events = batch.events;
+    if (events.length && this.#journalMax > 0) {
+      const first = this.#lastSeq + 1;
+      const last = first + events.length - 1;
+      const chunk: StoredEvent[] = new Array<StoredEvent>(events.length);
+      for (let i = 0; i < events.length; i++) {
+        const e = events[i];
+        if (e) chunk[i] = [e.type, e.timestamp, e.data];
+      }
+      s.insertEvent.run(first, last, events[0]?.timestamp ?? now, toJson(chunk));
+      this.#lastSeq = last;
+      if (this.#firstSeq === 0) this.#firstSeq = first;
+      this.#pruneJournal(s, now);
+    }
+    for (const r of batch.records) {
+      const st = s.records.get(r.kind);
+      if (!st) throw new StoreError(`unknown record kind "${String(r.kind)}"`, ErrorCode.STORE_WRITE_FAILED);
+      if (r.delete === true) st.remove.run(r.id);
+      else st.upsert.run(r.id, r.parent ?? null, r.status ?? null, toJson(r.data), now, now);
+    }
+    for (const [k, v] of Object.entries(batch.meta)) s.setMeta.run(k, v);
+  }
+
+  /** Deletes the oldest entries in chunks (not one per commit): when the journal is 10% over its bound, or by age once a minute. */
+  #pruneJournal(s: WriteStatements, now: number): void {
+    const slack = Math.max(1000, Math.floor(this.#journalMax / 10));
+    if (this.#lastSeq - this.#firstSeq + 1 > this.#journalMax + slack) {
+      const keepFrom = this.#lastSeq - this.#journalMax + 1;
+      s.pruneEventsBefore.run(keepFrom, keepFrom);
+      this.#firstSeq = keepFrom;
+    }
+    if (this.#journalMaxAgeMs > 0 && now - this.#lastAgePrune >= AGE_PRUNE_EVERY_MS) {
+      this.#lastAgePrune = now;
+      s.pruneEventsOlder.run(now - this.#journalMaxAgeMs, this.#lastSeq + 1);
+      const first = this.#db.prepare('SELECT min(seq) AS first FROM events').get() as { first: number | null };
+      this.#firstSeq = first.first ?? 0;
+    }
+  }
+
+  putTasks(tasks: readonly StoredTask[]): void {
+    this.commit({ ...emptyBatch(), tasks: [...tasks] });
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  getTask(id: string): StoredTask | undefined {
+    const row = this.#reads.getTask.get(id) as TaskRow | undefined;
+    return row ? taskOf(row) : undefined;
+  }
+
+  getTaskStatus(id: string): TaskStatus | undefined {
+    return this.#reads.getTaskStatus.get(id) as TaskStatus | undefined;
+  }
+
+  listTasks(filter: { status?: readonly TaskStatus[]; limit?: number } = {}): StoredTask[] {
+    const params: unknown[] = [];
+    let sql = `SELECT ${TASK_COLUMNS} FROM tasks`;
+    if (filter.status) {
+      if (filter.status.length === 0) return [];
+      sql += ` WHERE status IN (${filter.status.map(() => '?').join(', ')})`;
+      params.push(...filter.status);
+    }
+    sql += ' ORDER BY rowid';
+    if (filter.limit !== undefined) {
+      sql += ' LIMIT ?';
+      params.push(filter.limit);
+    }
+    return (this.#db.prepare(sql).all(...params) as TaskRow[]).map(taskOf);
+  }
+
+  readEvents(query: EventQuery = {}): JournalEntry[] {
+    const after = query.afterSeq ?? 0;
+    const limit = query.limit ?? 1000;
+    const types = query.types ? new Set<string>(query.types) : null;
+    const out: JournalEntry[] = [];
+    if (limit <= 0 || types?.size === 0) return out;
+    // The chunk holding `after + 1`, then the ones after it.
+    const start = (this.#db.prepare('SELECT seq FROM events WHERE seq <= ? ORDER BY seq DESC LIMIT 1').pluck().get(after + 1) as number | undefined) ?? 0;
+    for (const row of this.#db.prepare('SELECT seq, last_seq, data FROM events WHERE seq >= ? ORDER BY seq').iterate(start) as IterableIterator<EventChunkRow>) {
+      if (row.last_seq <= after) continue;
+      const chunk = JSON.parse(row.data) as StoredEvent[];
+      for (let i = 0; i < chunk.length; i++) {
+        const seq = row.seq + i;
+        const e = chunk[i];
+        if (!e || seq <= after || (types && !types.has(e[0]))) continue;
+        out.push({ seq, type: e[0] as JournalEntry['type'], timestamp: e[1], data: e[2] });
+        if (out.length >= limit) return out;
+      }
+    }
+    return out;
+  }
+
+  lastEventSeq(): number {
+    if (!this.#readonly) return this.#lastSeq;
+    return (this.#db.prepare('SELECT max(last_seq) FROM events').pluck().get() as number | null) ?? 0;
+  }
+
+  getRecord<T = unknown>(kind: RecordKind, id: string): StoredRecord<T> | undefined {
+    const row = this.#recordStatement(kind).get(id) as RecordRow | undefined;
+    return row ? recordOf<T>(row) : undefined;
+  }
+
+  listRecords<T = unknown>(kind: RecordKind, query: RecordQuery = {}): StoredRecord<T>[] {
+    this.#recordStatement(kind);
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.parent !== undefined) {
+      where.push('parent = ?');
+      params.push(query.parent);
+    }
+    if (query.status) {
+      if (query.status.length === 0) return [];
+      where.push(`status IN (${query.status.map(() => '?').join(', ')})`);
+      params.push(...query.status);
+    }
+    let sql = `SELECT id, parent, status, data, created_at, updated_at FROM ${kind}`;
+    if (where.length) sql += ` WHERE ${where.join(' AND ')}`;
+    sql += ' ORDER BY rowid';
+    if (query.limit !== undefined) {
+      sql += ' LIMIT ?';
+      params.push(query.limit);
+    }
+    return (this.#db.prepare(sql).all(...params) as RecordRow[]).map((r) => recordOf<T>(r));
+  }
+
+  #recordStatement(kind: RecordKind): Statement {
+    const st = this.#reads.records.get(kind);
+    if (!st) throw new StoreError(`unknown record kind "${String(kind)}"; known: ${RECORD_KINDS.join(', ')}`, ErrorCode.STORE_UNAVAILABLE);
+    return st;
+  }
+
+  getMeta(key: string): string | undefined {
+    return (this.#reads.getMeta.get(key) as { value: string } | undefined)?.value;
+  }
+
+  /** SQLite settings as applied (for tests and diagnostics). */
+  pragma(name: 'synchronous' | 'journal_mode' | 'user_version' | 'busy_timeout'): unknown {
+    return this.#db.pragma(name, { simple: true });
+  }
+
+  checkWritable(): void {
+    if (this.#closed) throw new ShuttingDownError(`the store ${this.location} is closed`);
+    this.commit({ ...emptyBatch(), meta: { heartbeat: new Date().toISOString() } });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#db.close();
+    } finally {
+      this.#lock?.release();
+    }
+  }
+}
+
+function openDatabase(path: string, readonly: boolean): Database.Database {
+  return readonly ? new Database(path, { readonly: true, fileMustExist: true }) : new Database(path);
+}
+
+function integrityCheck(db: Database.Database, path: string): void {
+  const rows = db.pragma('quick_check(20)') as { quick_check: string }[];
+  const problems = rows.map((r) => r.quick_check).filter((m) => m !== 'ok');
+  if (problems.length) {
+    throw new StoreError(
+      `the database file ${path} fails its integrity check (${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; ...' : ''}); it was left untouched. Restore it from a backup, move it aside, or point dbPath at another file`,
+      ErrorCode.STORE_CORRUPT,
+    );
+  }
+}
+
+function configure(db: Database.Database, path: string, options: SqliteStoreOptions): void {
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+  if (path !== ':memory:') {
+    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    if (mode !== 'wal') throw new StoreError(`the database ${path} cannot use WAL mode (got "${String(mode)}")`, ErrorCode.STORE_UNAVAILABLE);
+  }
+  db.pragma(`synchronous = ${options.durability === 'relaxed' ? 'NORMAL' : 'FULL'}`);
+  db.pragma('foreign_keys = OFF');
+}
+
+function migrate(db: Database.Database, path: string, from: number): void {
+  if (from === SCHEMA_VERSION) return;
+  const run = db.transaction(() => {
+    for (const m of MIGRATIONS) {
+      if (m.version <= from) continue;
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    }
+    const now = new Date().toISOString();
+    const set = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    if (from === 0) set.run('created_at', now);
+    set.run('migrated_at', now);
+    set.run('migrated_from', String(from));
+  });
+  try {
+    run.immediate();
+  } catch (err) {
+    throw new StoreError(`migrating the database ${path} from schema version ${from} to ${SCHEMA_VERSION} failed (nothing was changed): ${describeSqliteError(err)}`, ErrorCode.STORE_UNAVAILABLE, { cause: err });
+  }
+}
+
+function taskOf(row: TaskRow): StoredTask {
+  return {
+    spec: JSON.parse(row.spec) as TaskSpec,
+    status: row.status as TaskStatus,
+    result: JSON.parse(row.result) as TaskResult,
+    retryAt: row.retry_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function recordOf<T>(row: RecordRow): StoredRecord<T> {
+  return { id: row.id, parent: row.parent, status: row.status, data: JSON.parse(row.data) as T, createdAt: row.created_at, updatedAt: row.updated_at };
+}

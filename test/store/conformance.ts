@@ -1,0 +1,105 @@
+/**
+ * The behaviour every Store must have: round trips of each record type, the journal's cursor and filters, and
+ * atomic batches. Each implementation's test file calls `storeConformance` with a factory.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/index.js';
+import { RECORD_KINDS } from '../../src/index.js';
+import { emptyBatch } from '../../src/store/store.js';
+import { busEvent, storedTask } from './helpers.js';
+
+export function storeConformance(name: string, makeStore: () => Store): void {
+  describe(`Store conformance: ${name}`, () => {
+    const open: Store[] = [];
+    const store = (): Store => {
+      const s = makeStore();
+      open.push(s);
+      return s;
+    };
+    afterEach(() => {
+      for (const s of open.splice(0)) s.close();
+    });
+
+    it('round-trips tasks of every status with spec, result, attempts and timestamps', () => {
+      const s = store();
+      const statuses = ['pending', 'ready', 'running', 'retrying', 'completed', 'failed', 'timed_out', 'cancelled', 'skipped'] as const;
+      const tasks = statuses.map((st, i) => storedTask(`t${i}`, st));
+      s.putTasks(tasks);
+      for (const t of tasks) {
+        expect(s.getTask(t.spec.id)).toEqual(t);
+        expect(s.getTaskStatus(t.spec.id)).toBe(t.status);
+      }
+      expect(s.getTask('missing')).toBeUndefined();
+      expect(s.getTaskStatus('missing')).toBeUndefined();
+      expect(s.listTasks().map((t) => t.spec.id)).toEqual(tasks.map((t) => t.spec.id));
+      expect(s.listTasks({ status: ['running', 'retrying'] }).map((t) => t.status)).toEqual(['running', 'retrying']);
+      expect(s.listTasks({ limit: 2 })).toHaveLength(2);
+    });
+
+    it('updates a task in place, keeping its first-write order', () => {
+      const s = store();
+      s.putTasks([storedTask('a', 'ready'), storedTask('b', 'ready')]);
+      const done = storedTask('a', 'completed');
+      s.putTasks([done]);
+      expect(s.getTask('a')).toEqual(done);
+      expect(s.listTasks().map((t) => t.spec.id)).toEqual(['a', 'b']);
+    });
+
+    it('journals events with a growing cursor, read by afterSeq, limit and type', () => {
+      const s = store();
+      s.commit({ ...emptyBatch(), events: [busEvent(1), busEvent(2), busEvent(3)] });
+      s.commit({ ...emptyBatch(), events: [{ type: 'engine_started', seq: 9, timestamp: 5, data: { engineId: 'e', threads: 2 } }, busEvent(4)] });
+      const all = s.readEvents();
+      expect(all.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+      expect(all[0]).toEqual({ seq: 1, type: 'task_queued', timestamp: 1001, data: busEvent(1).data });
+      expect(s.lastEventSeq()).toBe(5);
+      expect(s.readEvents({ afterSeq: 2 }).map((e) => e.seq)).toEqual([3, 4, 5]);
+      expect(s.readEvents({ afterSeq: 1, limit: 2 }).map((e) => e.seq)).toEqual([2, 3]);
+      expect(s.readEvents({ types: ['engine_started'] })).toEqual([{ seq: 4, type: 'engine_started', timestamp: 5, data: { engineId: 'e', threads: 2 } }]);
+      expect(s.readEvents({ afterSeq: 5 })).toEqual([]);
+    });
+
+    it('round-trips, lists and deletes records of every kind', () => {
+      const s = store();
+      for (const kind of RECORD_KINDS) {
+        s.commit({
+          ...emptyBatch(),
+          records: [
+            { kind, id: `${kind}-1`, parent: 'p1', status: 'running', data: { kind, n: 1, list: [1, 2] } },
+            { kind, id: `${kind}-2`, parent: 'p2', status: 'done', data: { kind, n: 2 } },
+            { kind, id: `${kind}-3`, data: 'plain' },
+          ],
+        });
+        expect(s.getRecord(kind, `${kind}-1`)).toMatchObject({ id: `${kind}-1`, parent: 'p1', status: 'running', data: { kind, n: 1, list: [1, 2] } });
+        expect(s.getRecord(kind, `${kind}-3`)).toMatchObject({ parent: null, status: null, data: 'plain' });
+        expect(s.listRecords(kind).map((r) => r.id)).toEqual([`${kind}-1`, `${kind}-2`, `${kind}-3`]);
+        expect(s.listRecords(kind, { parent: 'p2' }).map((r) => r.id)).toEqual([`${kind}-2`]);
+        expect(s.listRecords(kind, { status: ['running'] }).map((r) => r.id)).toEqual([`${kind}-1`]);
+        expect(s.listRecords(kind, { limit: 1 })).toHaveLength(1);
+        s.commit({ ...emptyBatch(), records: [{ kind, id: `${kind}-1`, status: 'done', data: { n: 10 } }, { kind, id: `${kind}-2`, delete: true }] });
+        const updated = s.getRecord(kind, `${kind}-1`);
+        expect(updated).toMatchObject({ status: 'done', parent: null, data: { n: 10 } });
+        expect(updated!.updatedAt).toBeGreaterThanOrEqual(updated!.createdAt);
+        expect(s.getRecord(kind, `${kind}-2`)).toBeUndefined();
+      }
+      // Kinds are separate tables: the same id in two kinds is two records.
+      expect(s.getRecord('sessions', 'workflow_runs-3')).toBeUndefined();
+    });
+
+    it('keeps meta values', () => {
+      const s = store();
+      s.commit({ ...emptyBatch(), meta: { 'scheduler.executing': 'true', other: 'x' } });
+      s.commit({ ...emptyBatch(), meta: { 'scheduler.executing': 'false' } });
+      expect(s.getMeta('scheduler.executing')).toBe('false');
+      expect(s.getMeta('other')).toBe('x');
+      expect(s.getMeta('missing')).toBeUndefined();
+    });
+
+    it('refuses writes once closed', () => {
+      const s = store();
+      s.close();
+      expect(() => s.putTasks([storedTask('x', 'ready')])).toThrow(/closed/);
+      expect(() => s.checkWritable()).toThrow(/closed/);
+    });
+  });
+}
