@@ -121,19 +121,22 @@ export function checkBus(bus: MessageBus): ComponentHealth {
 }
 
 /**
- * Judges the ready queue from the scheduler's stats. Stuck: the oldest ready task has waited longer than `stuckMs`
- * while dispatch is on and a slot is free (the scheduler should have started it). Tasks waiting because every
- * slot is busy, or because `startExecution()` was not called yet, are not stuck.
+ * Judges the ready queue from the scheduler's stats. Stuck: dispatch is on, the oldest ready task has waited longer
+ * than `stuckMs`, and nothing runs at all, so the whole pool is idle. With nothing running, no session lane limit,
+ * sequential lane or concurrency cap can explain the wait (each admits at least one task), and tasks waiting for
+ * resource holds are parked outside the ready queue: the scheduler should have started it. Tasks waiting while
+ * others run, or before `startExecution()`, are not stuck.
  */
 export function assessQueue(stats: SchedulerStats, options: { stuckMs: number; poolCapacity: number }): ComponentHealth {
   const { queued, running, limit } = stats;
   const age = stats.oldestReadyAgeMs;
-  if (queued === 0 || age === null) return healthy(`the queue is empty; ${running} of ${limit} running`);
+  if (queued === 0) return healthy(`the queue is empty; ${running} of ${limit} running`);
+  if (age === null) return healthy(`${queued} queued, none ready to start (waiting for resources); ${running} of ${limit} running`);
   const waited = `the oldest ready task has waited ${(age / 1000).toFixed(1)} s`;
   if (!stats.executing) return healthy(`${queued} ready tasks wait for startExecution() (dispatch is off); ${waited}`);
-  const free = Math.min(limit, options.poolCapacity) - running;
-  if (free > 0 && age > options.stuckMs) {
-    return degraded(`the queue is stuck: ${waited} (over ${options.stuckMs} ms) while ${free} of ${limit} slots are free`);
+  const slots = Math.min(limit, options.poolCapacity);
+  if (running === 0 && slots > 0 && age > options.stuckMs) {
+    return degraded(`the queue is stuck: ${waited} (over ${options.stuckMs} ms) while nothing runs and ${slots} slots are free`);
   }
   return healthy(`${queued} queued, ${running} of ${limit} running; ${waited}`);
 }

@@ -90,7 +90,7 @@ export interface HttpOptions {
 export interface HealthOptions {
   /** How long the pool gets to answer a probe task before it counts as unresponsive (default 5000). */
   probeTimeoutMs?: number;
-  /** The queue counts as stuck when its oldest ready task has waited this long while a slot is free (default 60 000). */
+  /** The queue counts as stuck when its oldest ready task has waited this long while nothing runs (default 60 000). */
   queueStuckMs?: number;
 }
 

@@ -164,22 +164,27 @@ describe('engine.healthCheck', () => {
 describe('assessQueue', () => {
   const options = { stuckMs: 60_000, poolCapacity: 2 };
 
-  it('calls a queue stuck when its oldest ready task is older than the threshold while a slot is free', () => {
+  it('calls a queue stuck when its oldest ready task is older than the threshold while nothing runs', () => {
     const stuck = assessQueue(stats({ queued: 3, running: 0, oldestReadyAgeMs: 90_000 }), options);
     expect(stuck).toEqual({
       status: 'degraded',
-      detail: 'the queue is stuck: the oldest ready task has waited 90.0 s (over 60000 ms) while 2 of 2 slots are free',
+      detail: 'the queue is stuck: the oldest ready task has waited 90.0 s (over 60000 ms) while nothing runs and 2 slots are free',
     });
   });
 
-  it('does not call waiting stuck when every slot is busy, dispatch is off, or the wait is short', () => {
+  it('does not call waiting stuck while work runs (lane limits, sequential sessions), dispatch is off, or the wait is short', () => {
     expect(assessQueue(stats({ queued: 3, running: 2, oldestReadyAgeMs: 90_000 }), options).status).toBe('healthy');
+    // A sequential session runs one task at a time while a thread idles: waiting, not stuck.
+    expect(assessQueue(stats({ queued: 3, running: 1, oldestReadyAgeMs: 90_000 }), options)).toEqual({
+      status: 'healthy',
+      detail: '3 queued, 1 of 2 running; the oldest ready task has waited 90.0 s',
+    });
     expect(assessQueue(stats({ queued: 3, executing: false, oldestReadyAgeMs: 90_000 }), options)).toEqual({
       status: 'healthy',
       detail: '3 ready tasks wait for startExecution() (dispatch is off); the oldest ready task has waited 90.0 s',
     });
-    expect(assessQueue(stats({ queued: 3, running: 1, oldestReadyAgeMs: 1000 }), options).status).toBe('healthy');
-    // A pool smaller than the concurrency limit: its capacity is what counts as free.
-    expect(assessQueue(stats({ queued: 1, running: 2, limit: 8, oldestReadyAgeMs: 90_000 }), options).status).toBe('healthy');
+    expect(assessQueue(stats({ queued: 3, running: 0, oldestReadyAgeMs: 1000 }), options).status).toBe('healthy');
+    // Tasks parked for resource holds count as queued but have no ready age.
+    expect(assessQueue(stats({ queued: 2, running: 0, oldestReadyAgeMs: null }), options).status).toBe('healthy');
   });
 });
