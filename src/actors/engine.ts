@@ -24,6 +24,13 @@ import { WorkerPool } from '../workers/pool.js';
 import type { RunRequest } from '../bus/protocol.js';
 import type { WorkflowResult } from '../model/workflow.js';
 import { listDefinitionFiles, readDefinitionFile } from '../workflows/loader.js';
+import type { HttpAddress } from '../edges/http/server.js';
+import { HttpEdge } from '../edges/http/server.js';
+import { EngineMetrics } from '../metrics/engineMetrics.js';
+import { resourceUsageFromLedger } from '../metrics/resources.js';
+import type { ComponentView, EngineMetricsView, PerformanceFilter, PerformanceSummary, SystemStatus } from './engineViews.js';
+import { EngineViews } from './engineViews.js';
+import type { HealthReport } from './health.js';
 import { TaskOrchestratorClient, taskOrchestratorLogic } from './taskOrchestrator.js';
 import { WorkflowManagerClient, workflowManagerLogic } from './workflowManager.js';
 import { ResourceManagerClient, resourceManagerLogic } from './resourceManager.js';
@@ -63,6 +70,10 @@ export class OrchestrationEngine {
   readonly resources: ResourceManagerClient;
   /** Capacities and holds, shared by the resource manager and the task orchestrator's admission. */
   readonly ledger: ResourceLedger;
+  /** This engine's Prometheus metrics (its own registry); null when `metrics.enabled` is false. */
+  readonly metrics: EngineMetrics | null;
+  readonly #views: EngineViews;
+  #http: HttpEdge | null = null;
 
   /**
    * Opens the store first: a database that is corrupt, newer than this code, or held by another engine makes the
@@ -102,6 +113,24 @@ export class OrchestrationEngine {
       },
     });
     this.ledger.addHostResources();
+    // Metrics subscribe before any component runs, so they see every event.
+    this.metrics = this.options.metrics.enabled
+      ? new EngineMetrics({ bus: this.bus, pool: this.pool, state: () => this.state, startedAt: this.#startedAt, processMetrics: this.options.metrics.processMetrics })
+      : null;
+    this.metrics?.instrumentStore(this.store);
+    this.metrics?.setResourceSource(() => resourceUsageFromLedger(this.ledger.usage()));
+    this.#views = new EngineViews({
+      engineId: this.id,
+      bus: this.bus,
+      pool: this.pool,
+      store: this.store,
+      storeFault: () => this.commits.fault,
+      options: this.options,
+      metrics: this.metrics,
+      state: () => this.state,
+      startedAt: this.#startedAt,
+      httpAddress: () => this.httpAddress,
+    });
     const deps = {
       bus: this.bus,
       ledger: this.ledger,
@@ -135,6 +164,10 @@ export class OrchestrationEngine {
     try {
       if (this.options.moduleDirs.length) this.#registry = await ModuleRegistry.load(this.options.moduleDirs);
       files = await listDefinitionFiles(this.options.workflowDirs);
+      if (this.options.http) {
+        this.metrics?.addProcessMetrics();
+        this.#http = await HttpEdge.start(this.#views.httpHandlers(), this.options.http);
+      }
     } catch (err) {
       this.#actor.send({ type: 'engine.failed', error: err instanceof Error ? err.message : String(err) });
       throw err;
@@ -256,6 +289,43 @@ export class OrchestrationEngine {
     return this.bus.request('task.explain', { taskId });
   }
 
+  /** Where the HTTP edge (`/metrics`, `/healthz`, `/readyz`) listens; null when it is off or not yet listening. */
+  get httpAddress(): HttpAddress | null {
+    return this.#http?.address ?? null;
+  }
+
+  /**
+   * Checks every component for real: the pool runs a probe task, the store is asked whether it takes writes, the
+   * bus whether it is connected, the queue whether it is stuck. `overallStatus` is the worst component's status.
+   *
+   * @example
+   * const health = await engine.healthCheck();
+   * if (health.overallStatus !== 'healthy') console.warn(health.issues);
+   */
+  healthCheck(): Promise<HealthReport> {
+    return this.#views.healthCheck();
+  }
+
+  /** Uptime, state, tasks by status, queue depth, pool, bus, store, workflows, sessions, resources. */
+  getSystemStatus(): Promise<SystemStatus> {
+    return this.#views.getSystemStatus();
+  }
+
+  /** Counts per domain: `sessions.total`, `workflows`, `tasks`, `resources`, `projects`. */
+  getMetrics(): Promise<EngineMetricsView> {
+    return this.#views.getMetrics();
+  }
+
+  /** Count, success rate and p50/p95/p99/max durations per `module.action` and per workflow. */
+  getPerformanceSummary(filter: PerformanceFilter = {}): PerformanceSummary {
+    return this.#views.getPerformanceSummary(filter);
+  }
+
+  /** Lets a component add its health check and its status and metrics sections under `name`. */
+  registerComponentView(name: string, view: ComponentView): () => void {
+    return this.#views.registerComponent(name, view);
+  }
+
   /** The workflow manager of this engine (the seed's `get_workflow_manager()`). */
   getWorkflowManager(): WorkflowManagerClient {
     return this.workflows;
@@ -297,6 +367,9 @@ export class OrchestrationEngine {
     await this.#ready.catch(() => undefined);
     await waitFor(this.#actor, (s) => s.status === 'done', { timeout: Infinity });
     this.#actor.stop();
+    // /readyz answers 503 "draining" until here.
+    await this.#http?.close();
+    this.metrics?.close();
     this.ledger.close();
     await this.pool.destroy();
     this.bus.publish('engine_stopped', { engineId: this.id });

@@ -54,6 +54,15 @@ export interface EngineOptions {
   journalMaxAgeMs?: number;
   /** How long a SQLite statement waits for a lock held by a reader, in ms (default 5000). */
   busyTimeoutMs?: number;
+  /** Prometheus metrics: one prom-client `Registry` per engine, fed by bus events. */
+  metrics?: MetricsOptions;
+  /**
+   * The HTTP edge serving `/metrics`, `/healthz` and `/readyz`. Off (`false`) by default for engines made in code;
+   * the daemon turns it on. `true` serves on 127.0.0.1:9464; `{ port: 0 }` picks a free port (see `engine.httpAddress`).
+   */
+  http?: boolean | HttpOptions;
+  /** Thresholds of `engine.healthCheck()`. */
+  health?: HealthOptions;
 }
 
 export type StoreKind = 'sqlite' | 'memory';
@@ -62,6 +71,27 @@ export type Durability = 'strict' | 'relaxed';
 /** Defaults that depend on how the engine is made (the process engine and the CLI default to SQLite). */
 export interface OptionDefaults {
   store?: StoreKind;
+}
+
+export interface MetricsOptions {
+  /** Record metrics (default true). `false`: no registry, no event subscriptions, and `/metrics` answers 404. */
+  enabled?: boolean;
+  /** Add prom-client's default process metrics (`process_*`, `nodejs_*`) when first exposed (default true). */
+  processMetrics?: boolean;
+}
+
+export interface HttpOptions {
+  /** Interface to bind (default `127.0.0.1`: loopback only). */
+  host?: string;
+  /** TCP port (default 9464); 0 picks a free one. */
+  port?: number;
+}
+
+export interface HealthOptions {
+  /** How long the pool gets to answer a probe task before it counts as unresponsive (default 5000). */
+  probeTimeoutMs?: number;
+  /** The queue counts as stuck when its oldest ready task has waited this long while nothing runs (default 60 000). */
+  queueStuckMs?: number;
 }
 
 /** Every option filled in and checked. Nothing after `compileOptions` reads raw options or env. */
@@ -85,7 +115,14 @@ export interface CompiledOptions {
   journalMaxEvents: number;
   journalMaxAgeMs: number;
   busyTimeoutMs: number;
+  metrics: { enabled: boolean; processMetrics: boolean };
+  /** `null` when the HTTP edge is off. */
+  http: { host: string; port: number } | null;
+  health: { probeTimeoutMs: number; queueStuckMs: number };
 }
+
+/** Where the HTTP edge listens unless told otherwise (the port the daemon's Prometheus scrape config expects). */
+export const DEFAULT_HTTP = { host: '127.0.0.1', port: 9464 } as const;
 
 const schema = z
   .object({
@@ -108,6 +145,14 @@ const schema = z
     journalMaxEvents: z.number().int().min(0).optional(),
     journalMaxAgeMs: z.number().int().min(0).optional(),
     busyTimeoutMs: z.number().int().min(0).optional(),
+    metrics: z.object({ enabled: z.boolean().optional(), processMetrics: z.boolean().optional() }).strict().optional(),
+    http: z
+      .union([z.boolean(), z.object({ host: z.string().min(1).optional(), port: z.number().int().min(0).max(65_535).optional() }).strict()])
+      .optional(),
+    health: z
+      .object({ probeTimeoutMs: z.number().int().min(1).optional(), queueStuckMs: z.number().int().min(0).optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -163,6 +208,9 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     journalMaxEvents: o.journalMaxEvents ?? (store === 'sqlite' ? 100_000 : 0),
     journalMaxAgeMs: o.journalMaxAgeMs ?? 7 * 24 * 3600 * 1000,
     busyTimeoutMs: o.busyTimeoutMs ?? 5000,
+    metrics: { enabled: o.metrics?.enabled ?? true, processMetrics: o.metrics?.processMetrics ?? true },
+    http: o.http === undefined || o.http === false ? null : { host: (o.http === true ? undefined : o.http.host) ?? DEFAULT_HTTP.host, port: (o.http === true ? undefined : o.http.port) ?? DEFAULT_HTTP.port },
+    health: { probeTimeoutMs: o.health?.probeTimeoutMs ?? 5000, queueStuckMs: o.health?.queueStuckMs ?? 60_000 },
   };
 }
 
