@@ -75,6 +75,16 @@ describe('codomyrmex CLI', () => {
     expect(v.stdout).toContain('error: workflow "etl": step "load" depends on unknown step "extrac" (did you mean "extract"?)');
   });
 
+  it('orchestration health checks every component for real; status reports the parts', async () => {
+    const health = await cli(cwd, 'orchestration', 'health', '--json');
+    expect(health.code).toBe(0);
+    const h = JSON.parse(health.stdout) as { overallStatus: string; components: Record<string, { status: string }> };
+    expect(h.overallStatus).toBe('healthy');
+    expect(Object.keys(h.components)).toEqual(expect.arrayContaining(['pool', 'store', 'bus', 'queue']));
+    const status = await cli(cwd, 'orchestration', 'status', '--json');
+    expect(JSON.parse(status.stdout)).toMatchObject({ state: 'running', pool: { threads: 1 }, workflows: { registered: expect.any(Number) as number } });
+  });
+
   it('refuses to run an unknown workflow', async () => {
     const r = await cli(cwd, 'workflow', 'run', 'nope');
     expect(r.code).toBe(2);

@@ -149,6 +149,36 @@ program
     else printTable(list.map((a) => ({ action: `${a.module}.${a.action}`, description: a.description })));
   });
 
+const orchestration = program.command('orchestration').description('engine status and health');
+
+orchestration
+  .command('status')
+  .description('uptime, tasks by status, queue, pool, workflows, sessions, resources, store')
+  .option('--json', 'print as JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const status = await withEngine((engine) => engine.getSystemStatus());
+    if (opts.json) return console.log(JSON.stringify(status, null, 2));
+    const rows: Record<string, unknown>[] = Object.entries(status)
+      .filter(([k]) => !['timestamp', 'engineId'].includes(k))
+      .map(([k, v]) => ({ part: k, state: typeof v === 'object' ? JSON.stringify(v) : v }));
+    printTable(rows);
+  });
+
+orchestration
+  .command('health')
+  .description('checks every component for real (a probe task, a store write, the bus, the queue); exit 1 unless healthy')
+  .option('--json', 'print as JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const health = await withEngine((engine) => engine.healthCheck());
+    if (opts.json) console.log(JSON.stringify(health, null, 2));
+    else {
+      console.log(`overall: ${health.overallStatus}`);
+      printTable(Object.entries(health.components).map(([name, c]) => ({ component: name, status: c.status, detail: c.detail ?? '' })));
+      for (const issue of health.issues) console.log(`issue: ${issue}`);
+    }
+    process.exitCode = health.overallStatus === 'healthy' ? 0 : 1;
+  });
+
 registerWorkflowCommands(program, { withEngine, parseJsonObject });
 registerStoreCommands(program, () => optionsFromFlags());
 
