@@ -161,6 +161,24 @@ export class WorkerPool {
   async destroy(): Promise<void> {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    await this.#booted(5000);
     await this.#piscina.destroy();
+  }
+
+  /**
+   * Waits (up to `timeoutMs`) until every live thread has finished booting: Node 20 aborts the whole process
+   * ("v8::Module::IsGraphAsync must be used on an instantiated module") when a worker is terminated while its ES
+   * modules are still loading. A worker claims its block of the running table only once its modules are loaded,
+   * so an owned block means the thread is safe to terminate.
+   */
+  async #booted(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const owners = new Set<number>();
+      for (let b = 0; b < this.#table.length; b += this.#block) owners.add(Atomics.load(this.#table, b));
+      const booting = this.#piscina.threads.filter((w) => w.threadId >= 0 && !owners.has(w.threadId));
+      if (booting.length === 0 || Date.now() > deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
 }

@@ -63,6 +63,8 @@ export class WorkflowRunExecutor {
   #endedAt: number | null = null;
   #status: WorkflowRunStatus = 'running';
   #cancelling = false;
+  /** `run.settled` has been sent (once). */
+  #settled = false;
   #cancelReason = '';
   #started = false;
   #resolve!: (r: WorkflowResult) => void;
@@ -298,7 +300,10 @@ export class WorkflowRunExecutor {
       }
     }
     if (wasRunning && this.#blocked.length) this.#defer(() => this.#unblock());
-    if (this.#open === 0) this.#actor.send({ type: 'run.settled', failed: this.#failed() });
+    if (this.#open === 0 && !this.#settled) {
+      this.#settled = true;
+      this.#actor.send({ type: 'run.settled', failed: this.#failed() });
+    }
   }
 
   #unblock(): void {
