@@ -28,7 +28,7 @@ export function handleWorkflowCommand(manager: WorkflowManager, command: Command
       return manager.delete(command.payload.name);
     case 'workflow.execute': {
       const { name, ...req } = command.payload;
-      return manager.start(name, req).done;
+      return manager.acked(manager.start(name, req).done);
     }
     case 'workflow.start': {
       const { name, ...req } = command.payload;
@@ -36,7 +36,7 @@ export function handleWorkflowCommand(manager: WorkflowManager, command: Command
     }
     case 'workflow.execute_complex': {
       const { definition, ...req } = command.payload;
-      return manager.startComplex(definition, req).done;
+      return manager.acked(manager.startComplex(definition, req).done);
     }
     case 'workflow.get_run':
       return manager.getRun(command.payload.runId);
@@ -67,12 +67,32 @@ export function workflowManagerLogic(deps: ComponentDeps) {
       registry: deps.registry(),
       execute: (task) => bus.request('task.execute', { task }),
       cancelTask: (taskId, reason) => bus.request('task.cancel', { taskId, reason }),
+      attach: async (taskId) => ((await bus.request('task.get', { taskId })) ? bus.request('task.wait', { taskId }) : null),
       retainRuns: deps.options.retainRuns,
+      commits: deps.commits,
+      store: deps.store,
+      ackOnCommit: deps.options.durability === 'strict' && deps.store.persistent,
     });
+    const t0 = performance.now();
+    const recovered = manager.recover();
+    if (deps.store.persistent) {
+      bus.publish('recovery', {
+        component: 'workflowManager',
+        store: deps.store.location,
+        resumed: recovered.resumed.length,
+        byStatus: { definitions: recovered.definitions, runs: recovered.runs },
+        ids: recovered.resumed,
+        rerun: [],
+        executing: true,
+        durationMs: performance.now() - t0,
+      });
+    }
     const stop = bus.serve('workflow', (command) => handleWorkflowCommand(manager, command));
     receive((event) => {
       if (event.type === 'component.drain') {
-        manager.close();
+        // With a durable store, runs in flight are left on disk to resume; otherwise they end with their tasks.
+        if (deps.store.persistent) manager.halt();
+        else manager.close();
         sendBack({ type: 'component.drained', component: 'workflowManager' });
       }
     });

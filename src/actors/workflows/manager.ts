@@ -12,7 +12,16 @@ import { camelizeKeys } from '../../model/workflow.js';
 import { didYouMean } from '../../model/validate.js';
 import type { ModuleRegistry } from '../../modules/registry.js';
 import { validateWorkflow } from '../../workflows/validate.js';
+import type { GroupCommitter } from '../../store/commits.js';
+import type { RecordWrite, Store, WriteBatch } from '../../store/store.js';
+import type { RunResume } from './run.js';
 import { WorkflowRunExecutor } from './run.js';
+
+/** What a run record holds: the run as `getRun` shows it, and the definition it ran (any version, or ad hoc). */
+interface RunRecord {
+  run: WorkflowRun;
+  workflow: StoredWorkflow;
+}
 
 export interface WorkflowManagerDeps {
   bus: MessageBus;
@@ -21,6 +30,13 @@ export interface WorkflowManagerDeps {
   cancelTask: (taskId: string, reason: string) => Promise<unknown>;
   retainRuns: number;
   now?: () => number;
+  /** Where definitions and runs are written (through the engine's group committer). */
+  commits?: GroupCommitter | undefined;
+  store?: Store | undefined;
+  /** Strict durability: a run's result is answered only once it is on disk. */
+  ackOnCommit?: boolean;
+  /** Waits for a task the orchestrator already has (resumed runs), or null when it has none. */
+  attach?: ((taskId: string) => Promise<TaskResult | null>) | undefined;
 }
 
 /** Durations kept per workflow for percentiles. */
@@ -52,10 +68,110 @@ export class WorkflowManager {
   /** Sessions' workflow limits and the runs waiting for a slot. */
   readonly #sessions = new Map<string, { max: number; active: number; waiting: WorkflowRunExecutor[] }>();
   #closing = false;
+  /** Shut down with a durable store: runs in flight stay `running` on disk and resume at the next start. */
+  #halted = false;
+  #dirtyRecords: RecordWrite[] = [];
+  #dirtyRuns = new Set<WorkflowRunExecutor>();
+  /** What the commit under way holds, to put back if it fails. */
+  #inFlight: { records: RecordWrite[]; runs: Set<WorkflowRunExecutor> } | null = null;
 
   constructor(deps: WorkflowManagerDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
+    deps.commits?.register({
+      collect: (batch) => this.#collect(batch),
+      committed: () => {
+        this.#inFlight = null;
+      },
+      failed: () => {
+        // Nothing of it is on disk: write it again with the next commit.
+        const lost = this.#inFlight;
+        this.#inFlight = null;
+        if (!lost) return;
+        this.#dirtyRecords = [...lost.records, ...this.#dirtyRecords];
+        for (const r of lost.runs) this.#dirtyRuns.add(r);
+      },
+    });
+  }
+
+  // ---------------------------------------------------------------- durability
+
+  #collect(batch: WriteBatch): void {
+    const records = this.#dirtyRecords;
+    const runs = this.#dirtyRuns;
+    this.#dirtyRecords = [];
+    this.#dirtyRuns = new Set();
+    for (const r of records) batch.records.push(r);
+    for (const run of runs) batch.records.push(this.#runRecord(run));
+    this.#inFlight = { records, runs };
+  }
+
+  #runRecord(run: WorkflowRunExecutor): RecordWrite {
+    const view = run.view();
+    const data: RunRecord = { run: view, workflow: run.workflow };
+    return { kind: 'workflow_runs', id: run.runId, parent: view.workflowName, status: view.status, data };
+  }
+
+  #persist(record: RecordWrite): void {
+    if (!this.#deps.commits || this.#halted) return;
+    this.#dirtyRecords.push(record);
+    this.#deps.commits.schedule();
+  }
+
+  #runChanged(run: WorkflowRunExecutor): void {
+    if (!this.#deps.commits || this.#halted) return;
+    this.#dirtyRuns.add(run);
+    this.#deps.commits.schedule();
+  }
+
+  /**
+   * Loads definitions (every version) and runs from the store; runs that were in flight resume: their ended steps
+   * keep their results, steps that had started attach to their tasks (which the task orchestrator recovered), the
+   * rest run. Call once, before any command.
+   */
+  recover(): { definitions: number; runs: number; resumed: string[] } {
+    const store = this.#deps.store;
+    if (!store?.persistent) return { definitions: 0, runs: 0, resumed: [] };
+    const defs = store.listRecords<StoredWorkflow>('workflow_definitions');
+    for (const rec of defs) {
+      const wf = rec.data;
+      const versions = this.#versions.get(wf.name) ?? [];
+      versions.push(wf);
+      this.#versions.set(wf.name, versions);
+    }
+    const resumed: string[] = [];
+    const runs = store.listRecords<RunRecord>('workflow_runs').sort((a, b) => a.data.run.startedAt - b.data.run.startedAt);
+    for (const rec of runs) {
+      const { run, workflow } = rec.data;
+      if (run.status !== 'running') {
+        this.#finished.set(run.runId, run);
+        this.#record(run);
+        continue;
+      }
+      const resume: RunResume = { startedAt: run.startedAt, steps: run.steps };
+      const executor = this.#executor(workflow, run.runId, { params: run.params }, run.sessionId, run.warnings, resume);
+      resumed.push(run.runId);
+      void executor.start();
+    }
+    while (this.#finished.size > this.#deps.retainRuns) {
+      const oldest = this.#finished.keys().next().value;
+      if (oldest === undefined) break;
+      this.#finished.delete(oldest);
+    }
+    return { definitions: defs.length, runs: runs.length, resumed };
+  }
+
+  /** The result once it is durable (strict), or at once. */
+  acked(result: Promise<WorkflowResult>): Promise<WorkflowResult> {
+    const commits = this.#deps.commits;
+    if (!this.#deps.ackOnCommit || !commits) return result;
+    return result.then((r) => commits.afterCommit(r));
+  }
+
+  /** Stops persisting runs: those in flight stay `running` on disk and resume when an engine opens the store. */
+  halt(): void {
+    this.#halted = true;
+    this.#closing = true;
   }
 
   // ---------------------------------------------------------------- definitions
@@ -85,6 +201,7 @@ export class WorkflowManager {
     }
     versions.push(wf);
     this.#versions.set(wf.name, versions);
+    this.#persist({ kind: 'workflow_definitions', id: `${wf.name}@${wf.version}`, parent: wf.name, status: 'active', data: wf });
     return { workflow: wf, created: true, warnings: v.warnings };
   }
 
@@ -127,6 +244,8 @@ export class WorkflowManager {
   }
 
   delete(name: string): { deleted: boolean } {
+    const versions = this.#versions.get(name) ?? [];
+    for (const v of versions) this.#persist({ kind: 'workflow_definitions', id: `${name}@${v.version}`, delete: true });
     return { deleted: this.#versions.delete(name) };
   }
 
@@ -179,20 +298,34 @@ export class WorkflowManager {
     if (req.sessionId !== undefined && !session) {
       throw new NotFoundError(`sessionId: no active session "${req.sessionId}"; create one with engine.createSession({ userId })`);
     }
-    const runId = randomUUID();
-    const run = new WorkflowRunExecutor(wf, runId, req.params ?? {}, req.sessionId ?? null, warnings, {
-      bus: this.#deps.bus,
-      execute: this.#deps.execute,
-      cancelTask: this.#deps.cancelTask,
-      now: this.#now,
-    });
-    this.#live.set(runId, run);
-    void run.done.then((result) => this.#finish(run, result));
+    const run = this.#executor(wf, randomUUID(), req, req.sessionId ?? null, warnings, null);
     if (session && session.active >= session.max) session.waiting.push(run);
     else {
       if (session) session.active++;
       void run.start();
     }
+    return run;
+  }
+
+  #executor(wf: StoredWorkflow, runId: string, req: RunRequest, sessionId: string | null, warnings: string[], resume: RunResume | null): WorkflowRunExecutor {
+    const run = new WorkflowRunExecutor(
+      wf,
+      runId,
+      req.params ?? {},
+      sessionId,
+      warnings,
+      {
+        bus: this.#deps.bus,
+        execute: this.#deps.execute,
+        cancelTask: this.#deps.cancelTask,
+        now: this.#now,
+        attach: this.#deps.attach,
+        changed: (r) => this.#runChanged(r),
+      },
+      resume,
+    );
+    this.#live.set(runId, run);
+    void run.done.then((result) => this.#finish(run, result));
     return run;
   }
 
@@ -234,6 +367,12 @@ export class WorkflowManager {
       if (oldest === undefined) break;
       this.#finished.delete(oldest);
     }
+    this.#runChanged(run);
+    this.#record(result);
+  }
+
+  /** Counts a finished run in its workflow's performance summary. */
+  #record(result: WorkflowResult): void {
     let p = this.#perf.get(result.workflowName);
     if (!p) this.#perf.set(result.workflowName, (p = { runs: 0, successes: 0, failures: 0, cancelled: 0, durations: [], next: 0, lastRun: null }));
     p.runs++;

@@ -22,6 +22,19 @@ export interface RunDeps {
   execute: (task: TaskInput) => Promise<TaskResult>;
   cancelTask: (taskId: string, reason: string) => Promise<unknown>;
   now: () => number;
+  /**
+   * For a resumed run: waits for the step's task if the task orchestrator already has it (it was submitted before
+   * the restart), resolving null when it does not.
+   */
+  attach?: ((taskId: string) => Promise<TaskResult | null>) | undefined;
+  /** Told after every change worth persisting (start, each step's end, the end). */
+  changed?: (run: WorkflowRunExecutor) => void;
+}
+
+/** What a run had done before a restart. */
+export interface RunResume {
+  startedAt: number;
+  steps: Record<string, StepResult>;
 }
 
 type StepPhase = 'waiting' | 'blocked' | 'running' | 'done';
@@ -63,6 +76,8 @@ export class WorkflowRunExecutor {
   #endedAt: number | null = null;
   #status: WorkflowRunStatus = 'running';
   #cancelling = false;
+  /** Dependents of steps that had failed before a restart, still to be skipped. */
+  readonly #restoredSkips: [StepState, StepState][] = [];
   /** `run.settled` has been sent (once). */
   #settled = false;
   #cancelReason = '';
@@ -71,14 +86,26 @@ export class WorkflowRunExecutor {
   /** Resolves when the run has ended, whatever way. */
   readonly done: Promise<WorkflowResult>;
 
-  constructor(workflow: StoredWorkflow, runId: string, params: Record<string, unknown>, sessionId: string | null, warnings: string[], deps: RunDeps) {
+  /** Resumed after a restart: steps may already have tasks on the orchestrator. */
+  readonly resumed: boolean;
+
+  constructor(
+    workflow: StoredWorkflow,
+    runId: string,
+    params: Record<string, unknown>,
+    sessionId: string | null,
+    warnings: string[],
+    deps: RunDeps,
+    resume: RunResume | null = null,
+  ) {
     this.workflow = workflow;
     this.runId = runId;
     this.params = { ...workflow.params, ...params };
     this.sessionId = sessionId;
     this.warnings = warnings;
     this.#deps = deps;
-    this.startedAt = deps.now();
+    this.startedAt = resume?.startedAt ?? deps.now();
+    this.resumed = resume !== null;
     this.#scope = { params: this.params, steps: {} };
     this.done = new Promise((resolve) => (this.#resolve = resolve));
     const groupsOf = new Map<string, Set<number>>();
@@ -113,6 +140,7 @@ export class WorkflowRunExecutor {
       }
     }
     this.#open = this.#order.length;
+    if (resume) this.#restore(resume);
     this.#actor = createActor(
       workflowRunMachine.provide({
         actions: {
@@ -125,6 +153,33 @@ export class WorkflowRunExecutor {
 
   get status(): WorkflowRunStatus {
     return this.#status;
+  }
+
+  /**
+   * Puts back the steps that had ended before a restart, with their outputs (they are not run again); releases
+   * their dependents as their end did. Steps that had started are launched again and attach to their tasks.
+   */
+  #restore(resume: RunResume): void {
+    const ended = (r: StepResult | undefined): r is StepResult => r !== undefined && ['completed', 'failed', 'timed_out', 'cancelled', 'skipped'].includes(r.status);
+    for (const s of this.#order) {
+      const r = resume.steps[s.step.name];
+      if (!ended(r)) continue;
+      s.phase = 'done';
+      s.result = r;
+      s.skippedByCondition = r.status === 'skipped' && r.error?.code === 'CONDITION_FALSE';
+      this.#open--;
+      this.#scope.steps[s.step.name] = { output: r.result, error: r.error, status: r.status };
+    }
+    for (const s of this.#order) {
+      if (s.phase !== 'done' || !s.result) continue;
+      const r = s.result;
+      const tolerated = s.skippedByCondition || r.status === 'completed' || (s.step.continueOnFailure === true && r.status !== 'skipped');
+      for (const d of s.dependents) {
+        if (d.phase !== 'waiting') continue;
+        if (tolerated) d.waitingOn--;
+        else this.#restoredSkips.push([d, s]);
+      }
+    }
   }
 
   /** Starts the run; `done` resolves when it ends. */
@@ -141,7 +196,17 @@ export class WorkflowRunExecutor {
     if (bus.wants('workflow_started')) {
       bus.publish('workflow_started', { workflowName: this.workflow.name, runId: this.runId, version: this.workflow.version, steps: this.#order.length, sessionId: this.sessionId });
     }
-    for (const s of this.#order) if (s.waitingOn === 0) this.#defer(() => this.#ready(s));
+    for (const [d, up] of this.#restoredSkips) {
+      const skipped = this.#synthetic(d, 'skipped', { name: 'CancelledError', code: ErrorCode.DEPENDENCY_FAILED, message: `step "${d.step.name}" was skipped: step "${up.step.name}" ended ${up.result?.status}` });
+      this.#defer(() => this.#end(d, skipped));
+    }
+    for (const s of this.#order) if (s.phase === 'waiting' && s.waitingOn === 0) this.#defer(() => this.#ready(s));
+    // A resumed run whose steps had all ended (a crash between the last step and the run's record) settles now.
+    if (this.#open === 0 && !this.#settled) {
+      this.#settled = true;
+      this.#actor.send({ type: 'run.settled', failed: this.#failed() });
+    }
+    this.#deps.changed?.(this);
     return this.done;
   }
 
@@ -270,7 +335,9 @@ export class WorkflowRunExecutor {
       sessionId: this.sessionId ?? undefined,
       metadata: { ...step.metadata, workflow: this.workflow.name, runId: this.runId, step: step.name },
     };
-    this.#deps.execute(task).then(
+    const attach = this.resumed ? this.#deps.attach : undefined;
+    const submitted = attach ? attach(s.taskId).then((r) => r ?? this.#deps.execute(task)) : this.#deps.execute(task);
+    submitted.then(
       (result) => this.#end(s, { ...result, step: step.name }),
       (err: unknown) => {
         const e = serializeError(err);
@@ -300,6 +367,7 @@ export class WorkflowRunExecutor {
       }
     }
     if (wasRunning && this.#blocked.length) this.#defer(() => this.#unblock());
+    this.#deps.changed?.(this);
     if (this.#open === 0 && !this.#settled) {
       this.#settled = true;
       this.#actor.send({ type: 'run.settled', failed: this.#failed() });
