@@ -16,12 +16,13 @@ export function findCycle(nodes: Iterable<string>, deps: (id: string) => readonl
   for (const n of all) color.set(n, WHITE);
   for (const start of all) {
     if (color.get(start) !== WHITE) continue;
-    const stack: { id: string; i: number }[] = [{ id: start, i: 0 }];
+    // Each frame keeps its node's dependency list: asking `deps` once per node keeps this linear in the edges.
+    const stack: { id: string; i: number; ds: readonly string[] }[] = [{ id: start, i: 0, ds: deps(start) ?? [] }];
     color.set(start, GREY);
     while (stack.length) {
       const top = stack[stack.length - 1];
       if (!top) break;
-      const ds = deps(top.id) ?? [];
+      const ds = top.ds;
       if (top.i < ds.length) {
         const next = ds[top.i++];
         if (next === undefined || !color.has(next)) continue;
@@ -32,7 +33,7 @@ export function findCycle(nodes: Iterable<string>, deps: (id: string) => readonl
         }
         if (c === WHITE) {
           color.set(next, GREY);
-          stack.push({ id: next, i: 0 });
+          stack.push({ id: next, i: 0, ds: deps(next) ?? [] });
         }
       } else {
         color.set(top.id, BLACK);

@@ -294,13 +294,13 @@ export class EngineMetrics {
         return;
       }
       case 'step_completed':
-        f.workflowSteps.inc({ workflow: event.data.workflowName, step: event.data.step, status: 'completed' });
+        f.workflowSteps.inc({ workflow: event.data.workflowName, module: event.data.module, action: event.data.action, status: 'completed' });
         return;
       case 'step_failed':
-        f.workflowSteps.inc({ workflow: event.data.workflowName, step: event.data.step, status: event.data.status });
+        f.workflowSteps.inc({ workflow: event.data.workflowName, module: event.data.module, action: event.data.action, status: event.data.status });
         return;
       case 'step_skipped':
-        f.workflowSteps.inc({ workflow: event.data.workflowName, step: event.data.step, status: 'skipped' });
+        f.workflowSteps.inc({ workflow: event.data.workflowName, module: event.data.module, action: event.data.action, status: 'skipped' });
         return;
       case 'resource_allocated': {
         const ids = Object.keys(event.data.resources);

@@ -228,8 +228,8 @@ export function createFamilies(registry: Registry, snapshot: () => Promise<Scrap
     }),
     workflowSteps: new Counter({
       name: 'codomyrmex_workflow_steps_total',
-      help: 'Workflow steps that ended, by workflow, step and status (completed, failed, timed_out, cancelled, skipped).',
-      labelNames: ['workflow', 'step', 'status'] as const,
+      help: 'Workflow steps that ended, by workflow, module, action and status (completed, failed, timed_out, cancelled, skipped). Step names are not a label: a 10,000-step workflow would make 10,000 series.',
+      labelNames: ['workflow', 'module', 'action', 'status'] as const,
       registers,
     }),
 

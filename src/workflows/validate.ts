@@ -80,13 +80,33 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
     }
     if (new Set(s.dependencies ?? []).size !== (s.dependencies ?? []).length) warnings.push(`${W}: step "${s.name}" lists a dependency twice`);
   }
-  const deps = (id: string): readonly string[] => (byName.get(id)?.dependencies ?? []).filter((d) => byName.has(d) && d !== id);
+  // Known, non-self dependencies, computed once (asked for per edge by the graph walks below).
+  const depsOf = new Map<string, readonly string[]>();
+  for (const s of steps) depsOf.set(s.name, (s.dependencies ?? []).filter((d) => byName.has(d) && d !== s.name));
+  const deps = (id: string): readonly string[] => depsOf.get(id) ?? [];
   const cycle = findCycle(names, deps);
   if (cycle) errors.push(`${W}: dependency cycle: ${cycle.join(' -> ')}`);
   const dag = { nodes: names, deps };
+  // Downstream sets, computed once per step that templates reference beyond a direct dependency (usually a few
+  // roots), so checking every template stays linear.
+  const dependentsOf = new Map<string, string[]>();
+  for (const s of steps) for (const d of deps(s.name)) (dependentsOf.get(d) ?? dependentsOf.set(d, []).get(d))?.push(s.name);
+  const downstream = new Map<string, Set<string>>();
   const isUpstream = (stepName: string, root: string): boolean => {
-    if ((byName.get(stepName)?.dependencies ?? []).includes(root)) return true;
-    return !cycle && transitiveDependencies(dag, stepName).has(root);
+    if (deps(stepName).includes(root)) return true;
+    if (cycle) return false;
+    let below = downstream.get(root);
+    if (!below) {
+      below = new Set<string>();
+      const todo = [...(dependentsOf.get(root) ?? [])];
+      for (let n = todo.pop(); n !== undefined; n = todo.pop()) {
+        if (below.has(n)) continue;
+        below.add(n);
+        todo.push(...(dependentsOf.get(n) ?? []));
+      }
+      downstream.set(root, below);
+    }
+    return below.has(stepName);
   };
   const checkRef = (s: WorkflowStep, ref: TemplateRef, where: string): void => {
     if (ref.root === 'params') return;

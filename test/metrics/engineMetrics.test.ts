@@ -140,9 +140,9 @@ describe('EngineMetrics', () => {
       expect(sample(s, 'codomyrmex_workflow_runs_total', { workflow: 'hello', status: 'succeeded' })).toBe(2);
       expect(sample(s, 'codomyrmex_workflow_run_duration_seconds_count', { workflow: 'hello', status: 'succeeded' })).toBe(2);
       expect(sample(s, 'codomyrmex_workflow_runs_active', { workflow: 'hello' })).toBe(0);
-      expect(sample(s, 'codomyrmex_workflow_steps_total', { workflow: 'etl', step: 'extract', status: 'completed' })).toBe(1);
-      expect(sample(s, 'codomyrmex_workflow_steps_total', { workflow: 'etl', step: 'load', status: 'failed' })).toBe(1);
-      expect(sample(s, 'codomyrmex_workflow_steps_total', { workflow: 'etl', step: 'report', status: 'skipped' })).toBe(1);
+      expect(sample(s, 'codomyrmex_workflow_steps_total', { workflow: 'etl', module: 'core', action: 'echo', status: 'completed' })).toBe(1);
+      expect(sample(s, 'codomyrmex_workflow_steps_total', { workflow: 'etl', module: 'core', action: 'fail', status: 'failed' })).toBe(1);
+      expect(sample(s, 'codomyrmex_workflow_steps_total', { workflow: 'etl', module: 'core', action: 'noop', status: 'skipped' })).toBe(1);
       const perf = engine.getPerformanceSummary({ workflow: 'hello' });
       expect(perf.tasks).toEqual({});
       expect(perf.workflows['hello']).toMatchObject({ count: 2, succeeded: 2, successRate: 1, window: 2 });
