@@ -160,6 +160,8 @@ export class OrchestrationEngine {
   }
 
   async #init(): Promise<void> {
+    // Start after the constructor returns, so handlers registered right after it see `recovery` and `engine_started`.
+    await Promise.resolve();
     let files: string[];
     try {
       if (this.options.moduleDirs.length) this.#registry = await ModuleRegistry.load(this.options.moduleDirs);

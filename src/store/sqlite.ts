@@ -3,7 +3,7 @@
  * `PRAGMA quick_check`), takes the engine lock, refuses a schema newer than the code and runs the migrations the
  * file lacks. Writes arrive as batches (one transaction each) from the engine's group committer.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, ShuttingDownError, StoreError } from '../errors.js';
@@ -118,7 +118,9 @@ export class SqliteStore implements Store {
     this.#commitTx = db.transaction((batch: WriteBatch) => this.#write(batch));
     const bounds = db.prepare('SELECT min(seq) AS first, max(last_seq) AS last FROM events').get() as { first: number | null; last: number | null };
     this.#firstSeq = bounds.first ?? 0;
-    this.#lastSeq = bounds.last ?? 0;
+    // Pruning may empty the table: the cursor it reached is kept in meta, so sequence numbers never repeat.
+    const pruned = Number(this.getMeta('journal.last_seq') ?? 0);
+    this.#lastSeq = Math.max(bounds.last ?? 0, pruned);
   }
 
   /**
@@ -137,6 +139,7 @@ export class SqliteStore implements Store {
         throw new StoreError(`cannot create the folder of the database ${path}: ${(err as Error).message}`, ErrorCode.STORE_UNAVAILABLE, { cause: err });
       }
     }
+    if (!memory && !readonly) checkWritableFolder(path);
     if (!memory && readonly && !existsSync(path)) {
       throw new StoreError(`no database at ${path} (an engine creates it on first start)`, ErrorCode.STORE_UNAVAILABLE);
     }
@@ -266,17 +269,20 @@ export class SqliteStore implements Store {
   /** Deletes the oldest entries in chunks (not one per commit): when the journal is 10% over its bound, or by age once a minute. */
   #pruneJournal(s: WriteStatements, now: number): void {
     const slack = Math.max(1000, Math.floor(this.#journalMax / 10));
+    let pruned = false;
     if (this.#lastSeq - this.#firstSeq + 1 > this.#journalMax + slack) {
       const keepFrom = this.#lastSeq - this.#journalMax + 1;
       s.pruneEventsBefore.run(keepFrom, keepFrom);
       this.#firstSeq = keepFrom;
+      pruned = true;
     }
     if (this.#journalMaxAgeMs > 0 && now - this.#lastAgePrune >= AGE_PRUNE_EVERY_MS) {
       this.#lastAgePrune = now;
-      s.pruneEventsOlder.run(now - this.#journalMaxAgeMs, this.#lastSeq + 1);
+      pruned = s.pruneEventsOlder.run(now - this.#journalMaxAgeMs, this.#lastSeq + 1).changes > 0 || pruned;
       const first = this.#db.prepare('SELECT min(seq) AS first FROM events').get() as { first: number | null };
       this.#firstSeq = first.first ?? 0;
     }
+    if (pruned) s.setMeta.run('journal.last_seq', String(this.#lastSeq));
   }
 
   putTasks(tasks: readonly StoredTask[]): void {
@@ -392,6 +398,23 @@ export class SqliteStore implements Store {
       this.#db.close();
     } finally {
       this.#lock?.release();
+    }
+  }
+}
+
+/** A database needs a writable folder (for its -wal and -shm files) and a writable file. */
+function checkWritableFolder(path: string): void {
+  for (const [target, what] of [
+    [dirname(path), 'the folder of the database'],
+    [path, 'the database'],
+  ] as const) {
+    if (target === path && !existsSync(path)) continue;
+    try {
+      accessSync(target, constants.W_OK);
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      const why = code === 'EROFS' ? 'is on a read-only file system' : code === 'EACCES' || code === 'EPERM' ? 'is not writable by this user' : `cannot be written (${code})`;
+      throw new StoreError(`${what} ${target} ${why}; the engine needs to write there. Make it writable, or point dbPath elsewhere`, ErrorCode.STORE_UNAVAILABLE, { cause: err });
     }
   }
 }

@@ -1,0 +1,131 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import type { CommitSource, StoreError, WriteBatch } from '../../src/index.js';
+import { ErrorCode, GroupCommitter, MemoryStore } from '../../src/index.js';
+import { FlakyStore } from './flakyStore.js';
+import { storedTask } from './helpers.js';
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** A source that hands over whatever was pushed into it, and records what it was told. */
+class Source implements CommitSource {
+  pending: string[] = [];
+  committedCalls = 0;
+  failures: StoreError[] = [];
+  #inFlight: string[] = [];
+  collect(batch: WriteBatch): void {
+    this.#inFlight = this.pending;
+    this.pending = [];
+    for (const id of this.#inFlight) batch.tasks.push(storedTask(id, 'ready'));
+  }
+  committed(): void {
+    this.committedCalls++;
+  }
+  failed(error: StoreError): void {
+    this.failures.push(error);
+    this.pending = this.#inFlight.concat(this.pending);
+  }
+}
+
+const committers: GroupCommitter[] = [];
+afterAll(() => {
+  for (const c of committers) c.close();
+});
+function committer(store: MemoryStore | FlakyStore, options: ConstructorParameters<typeof GroupCommitter>[1] = {}): GroupCommitter {
+  const c = new GroupCommitter(store, options);
+  committers.push(c);
+  return c;
+}
+
+describe('GroupCommitter', () => {
+  it('writes every change of one event-loop turn in one commit, then runs the acks', async () => {
+    const store = new FlakyStore();
+    const c = committer(store);
+    const source = new Source();
+    c.register(source);
+    const acked: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      source.pending.push(`t${i}`);
+      c.schedule();
+    }
+    c.onCommit(
+      () => acked.push('ack'),
+      () => acked.push('fail'),
+    );
+    expect(store.commits).toBe(0);
+    expect(acked).toEqual([]);
+    await turn();
+    expect(store.commits).toBe(1);
+    expect(store.getTask('t99')).toBeDefined();
+    expect(acked).toEqual(['ack']);
+    expect(source.committedCalls).toBe(1);
+  });
+
+  it('waits up to delayMs, or commits at the next turn once maxBatch changes wait', async () => {
+    const store = new FlakyStore();
+    const c = committer(store, { delayMs: 10_000, maxBatch: 3 });
+    const source = new Source();
+    c.register(source);
+    source.pending.push('a');
+    c.schedule();
+    await turn();
+    expect(store.commits).toBe(0);
+    source.pending.push('b', 'c');
+    c.schedule();
+    c.schedule();
+    await turn();
+    expect(store.commits).toBe(1);
+    expect(store.listTasks().map((t) => t.spec.id)).toEqual(['a', 'b', 'c']);
+
+    const shortDelay = committer(new FlakyStore(), { delayMs: 5 });
+    await shortDelay.afterCommit('done').then((v) => expect(v).toBe('done'));
+  });
+
+  it('on a failed commit: tells the sources, fails the acks, reports the fault, and retries until the store writes again', async () => {
+    const store = new FlakyStore();
+    const faults: (string | null)[] = [];
+    const c = committer(store, { retryMs: 5, onFault: (e) => faults.push(e ? e.code : null) });
+    const source = new Source();
+    c.register(source);
+    store.failing = true;
+    source.pending.push('lost-then-kept');
+    const ack = c.afterCommit('x');
+    c.schedule();
+    await expect(ack).rejects.toMatchObject({ code: ErrorCode.STORE_WRITE_FAILED, message: expect.stringMatching(/disk is full/) as string });
+    expect(c.fault?.code).toBe(ErrorCode.STORE_WRITE_FAILED);
+    expect(source.failures).toHaveLength(1);
+    expect(faults).toEqual([ErrorCode.STORE_WRITE_FAILED]);
+    expect(store.getTask('lost-then-kept')).toBeUndefined();
+    store.failing = false;
+    // The retry timer writes what the source kept.
+    await new Promise<void>((resolve) => {
+      const check = (): void => (c.fault === null ? resolve() : void setTimeout(check, 5));
+      check();
+    });
+    expect(store.getTask('lost-then-kept')).toBeDefined();
+    expect(faults).toEqual([ErrorCode.STORE_WRITE_FAILED, null]);
+  });
+
+  it('probes a failing store with a real write even when nothing waits', async () => {
+    const store = new FlakyStore();
+    const c = committer(store, { retryMs: 5 });
+    store.failing = true;
+    await expect(c.afterCommit(1)).resolves.toBe(1); // nothing to write: nothing can fail yet
+    c.register({ collect: (b) => b.meta['k'] = 'v', committed: () => undefined, failed: () => undefined });
+    c.schedule();
+    await turn();
+    expect(c.fault).not.toBeNull();
+    const probesBefore = store.probes;
+    store.failing = false;
+    await new Promise<void>((resolve) => {
+      const check = (): void => (c.fault === null ? resolve() : void setTimeout(check, 5));
+      check();
+    });
+    expect(store.probes).toBeGreaterThan(probesBefore);
+  });
+
+  it('fails the acks that are still waiting when it closes', async () => {
+    const c = new GroupCommitter(new MemoryStore());
+    c.close();
+    await expect(c.afterCommit(1)).rejects.toThrow(/closed/);
+  });
+});

@@ -1,0 +1,157 @@
+/**
+ * What `durability` promises a caller, on the real engine and scheduler: strict answers only once the change is
+ * committed and never starts a task whose row is not; relaxed answers at once; a failed write is never
+ * acknowledged and takes back what it could not write.
+ */
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { BusEvent, OrchestrationEngine, StoreError } from '../../src/index.js';
+import { createOrchestrationEngine, ErrorCode, GroupCommitter, InMemoryBus, ModuleRegistry } from '../../src/index.js';
+import { TaskScheduler } from '../../src/actors/tasks/scheduler.js';
+import { WorkerPool } from '../../src/workers/pool.js';
+import { FlakyStore } from './flakyStore.js';
+import { tempDirs } from './helpers.js';
+
+const dirs = tempDirs();
+const engines: OrchestrationEngine[] = [];
+afterEach(async () => {
+  await Promise.all(engines.splice(0).map((e) => e.shutdown({ graceMs: 0 })));
+});
+afterAll(() => dirs.cleanup());
+
+function sqliteEngine(durability: 'strict' | 'relaxed'): OrchestrationEngine {
+  const e = createOrchestrationEngine({ store: 'sqlite', dbPath: join(dirs.make('durability'), 'state.db'), durability, threads: 1 });
+  engines.push(e);
+  return e;
+}
+
+describe('durability: strict', () => {
+  it('answers addTask after the row is committed, and executeTask after the result is', async () => {
+    const engine = sqliteEngine('strict');
+    const orch = engine.getTaskOrchestrator();
+    const id = await orch.addTask({ module: 'core', action: 'noop' });
+    // Checked synchronously after the answer: no later commit could have helped.
+    expect(engine.store.getTaskStatus(id)).toBe('ready');
+    const r = await orch.executeTask({ module: 'core', action: 'echo', parameters: { value: 'v' } });
+    expect(engine.store.getTask(r.taskId)).toMatchObject({ status: 'completed', result: { result: 'v', attempts: 1 } });
+    const w = orch.waitForTask(id);
+    await orch.startExecution();
+    await w;
+    expect(engine.store.getTaskStatus(id)).toBe('completed');
+  });
+
+  it('never starts a task before its row is committed', async () => {
+    const engine = sqliteEngine('strict');
+    const seen: (string | undefined)[] = [];
+    engine.registerEventHandler('task_started', (_e, data) => void seen.push(engine.store.getTaskStatus(data.taskId)));
+    const orch = engine.getTaskOrchestrator();
+    await Promise.all([1, 2, 3].map((i) => orch.executeTask({ module: 'core', action: 'echo', parameters: { value: i } })));
+    expect(seen).toEqual(['ready', 'ready', 'ready']);
+  });
+});
+
+describe('durability: relaxed', () => {
+  it('answers at once and commits by the end of the turn; flush() is the barrier', async () => {
+    const engine = sqliteEngine('relaxed');
+    const orch = engine.getTaskOrchestrator();
+    const id = await orch.addTask({ module: 'core', action: 'noop' });
+    expect(engine.store.getTaskStatus(id)).toBeUndefined();
+    await engine.flush();
+    expect(engine.store.getTaskStatus(id)).toBe('ready');
+  });
+});
+
+describe('a write that fails (strict)', () => {
+  let pool: WorkerPool;
+  beforeAll(() => {
+    pool = new WorkerPool({ threads: 1, concurrentTasksPerWorker: 1, moduleDirs: [] });
+  });
+  afterAll(() => pool.destroy());
+
+  function setup(): { store: FlakyStore; scheduler: TaskScheduler; events: BusEvent[]; faults: (string | null)[] } {
+    const store = new FlakyStore();
+    const bus = new InMemoryBus();
+    const events: BusEvent[] = [];
+    bus.events$().subscribe((e) => events.push(e));
+    const faults: (string | null)[] = [];
+    const commits = new GroupCommitter(store, { retryMs: 5, onFault: (e) => faults.push(e ? e.code : null) });
+    const scheduler = new TaskScheduler({
+      bus,
+      pool,
+      store,
+      commits,
+      registry: new ModuleRegistry(),
+      options: { maxConcurrency: 1, agingMs: 0, abortGraceMs: 50, retainFinished: 100, ackOnCommit: true },
+    });
+    return { store, scheduler, events, faults };
+  }
+
+  const healed = async (scheduler: TaskScheduler, store: FlakyStore): Promise<void> => {
+    store.failing = false;
+    // The committer retries on its own; wait until new work is accepted again.
+    for (;;) {
+      try {
+        scheduler.add([{ module: 'core', action: 'noop' }]);
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+  };
+
+  it('takes back tasks it could not write: their callers get the error, they never start, new work is refused until it heals', async () => {
+    const { store, scheduler, events, faults } = setup();
+    store.failing = true;
+    const ids = scheduler.add([{ id: 'a', module: 'core', action: 'noop' }, { id: 'b', module: 'core', action: 'noop', dependencies: ['a'] }]);
+    const reply = scheduler.acked({ ids });
+    const executed = scheduler.execute({ id: 'c', module: 'core', action: 'echo', parameters: { value: 1 } });
+    const err = (await Promise.allSettled([reply, executed])).map((r) => (r.status === 'rejected' ? (r.reason as StoreError) : null));
+    for (const e of err) {
+      expect(e?.code).toBe(ErrorCode.STORE_WRITE_FAILED);
+      expect(e?.message).toMatch(/\/flaky\/state\.db: database or disk is full/);
+    }
+    // Memory did not move ahead of the disk: the tasks are gone, none started.
+    for (const id of ['a', 'b', 'c']) expect(scheduler.get(id)).toBeNull();
+    expect(scheduler.stats().byStatus).toMatchObject({ pending: 0, ready: 0 });
+    expect(events.some((e) => e.type === 'task_started')).toBe(false);
+    expect(faults).toEqual([ErrorCode.STORE_WRITE_FAILED]);
+    expect(() => scheduler.add([{ module: 'core', action: 'noop' }])).toThrow(/disk is full.*nothing was added/);
+
+    await healed(scheduler, store);
+    expect(faults).toEqual([ErrorCode.STORE_WRITE_FAILED, null]);
+    const r = await scheduler.execute({ id: 'c', module: 'core', action: 'echo', parameters: { value: 2 } });
+    expect(r).toMatchObject({ status: 'completed', result: 2 });
+    expect(store.getTaskStatus('c')).toBe('completed');
+    await scheduler.drain(0);
+  });
+
+  it('does not acknowledge a result it could not write; pauses dispatch; writes the result once the disk heals', async () => {
+    const { store, scheduler, events } = setup();
+    const started = new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (events.some((e) => e.type === 'task_started')) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 1);
+    });
+    const result = scheduler.execute({ id: 'slow', module: 'core', action: 'sleep', parameters: { ms: 150, value: 'ok' } });
+    scheduler.add([{ id: 'queued', module: 'core', action: 'noop' }]);
+    await started;
+    // The disk fills while "slow" runs; the next write (an add) finds out.
+    store.failing = true;
+    await expect(scheduler.acked(scheduler.add([{ id: 'x', module: 'core', action: 'noop' }]))).rejects.toMatchObject({ code: ErrorCode.STORE_WRITE_FAILED });
+    // "slow" ends in memory, but its result cannot be written: its caller is not told it completed.
+    await expect(result).rejects.toMatchObject({ code: ErrorCode.STORE_WRITE_FAILED });
+    // And the queued task does not start while the store cannot record it.
+    await new Promise((r) => setTimeout(r, 30));
+    expect(events.filter((e) => e.type === 'task_started')).toHaveLength(1);
+    expect(store.getTaskStatus('slow')).toBe('running');
+    expect(store.getTaskStatus('queued')).toBe('ready');
+
+    await healed(scheduler, store);
+    await expect(scheduler.wait('queued')).resolves.toMatchObject({ status: 'completed' });
+    expect(store.getTask('slow')).toMatchObject({ status: 'completed', result: { result: 'ok' } });
+    await scheduler.drain(0);
+  });
+});
