@@ -1,1 +1,582 @@
-export {};
+/**
+ * Task benchmark: what the orchestrator costs on top of the worker pool it drives.
+ *
+ * No-op tasks (`core.noop`) run (1) through the orchestrator, via many `executeTask` calls in flight and via
+ * `addTasks` batches then `startExecution()`, and (2) through a bare Piscina pool with the same settings and the
+ * same compiled worker (`dist/src/workers/worker.js`). Then: single-task latency (one awaited call at a time) and
+ * the memory held by 100k queued tasks. Every throughput run gets a fresh engine or pool; runs are repeated and
+ * rotated (bare, orch, orch, then the next order) and the median is compared, so machine noise does not decide.
+ *
+ * Run: `npm run bench:tasks`. Env: BENCH_N (tasks per throughput run, default 100000), BENCH_REPEATS (3),
+ * BENCH_BATCH (calls in flight / tasks per addTasks call, 1000), BENCH_LATENCY_SAMPLES (2000),
+ * BENCH_QUEUED (tasks for the memory probe, 100000), BENCH_STRICT=1 (exit code 1 when a target is missed).
+ * Writes benchmarks/results/tasks-<timestamp>.json and benchmarks/results/tasks-latest.json.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { Piscina } from 'piscina';
+import type { OrchestrationEngine } from '../src/actors/engine.js';
+import { createOrchestrationEngine } from '../src/actors/engine.js';
+import type { TaskInput } from '../src/model/task.js';
+import { workerEntryPath } from '../src/workers/pool.js';
+import type { WorkerBootData, WorkerReply, WorkerRequest } from '../src/workers/protocol.js';
+
+// ------------------------------------------------------------------------------------------------ settings
+
+function envInt(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw.replace(/_/g, ''));
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name}: must be an integer >= ${min} (got "${raw}")`);
+  return n;
+}
+
+const THREADS = os.availableParallelism();
+const N = envInt('BENCH_N', 100_000);
+const REPEATS = envInt('BENCH_REPEATS', 3);
+const BATCH = envInt('BENCH_BATCH', 1000);
+const LATENCY_SAMPLES = envInt('BENCH_LATENCY_SAMPLES', 2000);
+const QUEUED = envInt('BENCH_QUEUED', 100_000);
+const STRICT = process.env['BENCH_STRICT'] === '1';
+const CONCURRENCY_SETTINGS = [1, 16] as const;
+/** Tasks run through each path once, on a throwaway engine/pool, to warm the main thread's JIT. */
+const WARMUP_TASKS = Math.min(N, 5000);
+
+const TARGETS = {
+  throughputRatioMin: 0.6,
+  latencyP50RatioMax: 2,
+  queuedRssMaxMB: 150,
+} as const;
+
+const NOOP: TaskInput = { module: 'core', action: 'noop', parameters: {} };
+const noopTask = (): TaskInput => ({ ...NOOP, parameters: {} });
+
+// ------------------------------------------------------------------------------------------------ helpers
+
+type Gc = () => void;
+
+/** `global.gc` without `--expose-gc` on the command line: set the flag at run time and fetch `gc` from a new context. */
+function loadGc(): Gc | null {
+  const existing = (globalThis as { gc?: unknown }).gc;
+  if (typeof existing === 'function') return existing as Gc;
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    const gc: unknown = vm.runInNewContext('gc');
+    return typeof gc === 'function' ? (gc as Gc) : null;
+  } catch {
+    return null;
+  }
+}
+
+const gc = loadGc();
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function fullGc(): Promise<void> {
+  if (!gc) return;
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await tick();
+  }
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
+}
+
+/** Nearest-rank percentile of an ascending array. */
+function percentile(sorted: readonly number[], p: number): number {
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] ?? NaN;
+}
+
+const round = (x: number, digits = 0): number => Number(x.toFixed(digits));
+const mb = (bytes: number): number => round(bytes / 2 ** 20, 1);
+
+function log(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** The repository root: the nearest folder up from this file with a package.json (works from dist/ and from source). */
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+  return dir;
+}
+
+// ------------------------------------------------------------------------------------------------ subjects
+
+type BarePool = Piscina<WorkerRequest, WorkerReply>;
+
+/** A Piscina pool built exactly like the engine's `WorkerPool` (same worker file, sizes and options). */
+function createBarePool(concurrentTasksPerWorker: number): BarePool {
+  // The same boot data the engine's pool gives its workers (a running table sized alike).
+  const running = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * (concurrentTasksPerWorker + 1) * (THREADS * 2 + 2));
+  const boot: WorkerBootData = { moduleDirs: [], running, slotsPerWorker: concurrentTasksPerWorker };
+  return new Piscina<WorkerRequest, WorkerReply>({
+    filename: workerEntryPath(),
+    minThreads: THREADS,
+    maxThreads: THREADS,
+    concurrentTasksPerWorker,
+    idleTimeout: 60_000,
+    workerData: boot,
+    recordTiming: false,
+    atomics: 'async', // as the engine's pool (see src/workers/pool.ts for why)
+  });
+}
+
+function createEngine(concurrentTasksPerWorker: number): OrchestrationEngine {
+  return createOrchestrationEngine({ threads: THREADS, concurrentTasksPerWorker });
+}
+
+/**
+ * Brings a new pool's threads up without running any task through the scheduler (which would switch the engine to
+ * executing and change what the addTasks path measures): rounds of probe round trips, enough to reach every thread.
+ */
+async function warmThreads(probe: () => Promise<unknown>, capacity: number): Promise<void> {
+  for (let round = 0; round < 3; round++) {
+    await Promise.all(Array.from({ length: Math.max(2 * capacity, 2 * THREADS) }, probe));
+  }
+  await sleep(20);
+}
+
+const bareProbe = (pool: BarePool) => () => pool.run({ type: 'probe' });
+const engineProbe = (engine: OrchestrationEngine) => () => engine.pool.probe();
+
+let taskSeq = 0;
+function bareRequest(): WorkerRequest {
+  return { type: 'run', seq: (taskSeq % 0x7ffffffe) + 1, taskId: `bare-${++taskSeq}`, module: 'core', action: 'noop', params: {}, attempt: 1 };
+}
+
+// ------------------------------------------------------------------------------------------------ throughput
+
+type Path = 'bare' | 'orchExecute' | 'orchAddTasks';
+const PATHS: readonly Path[] = ['bare', 'orchExecute', 'orchAddTasks'];
+const PATH_LABEL: Record<Path, string> = {
+  bare: 'bare Piscina (submit all, await all)',
+  orchExecute: `orchestrator executeTask (${BATCH} in flight)`,
+  orchAddTasks: `orchestrator addTasks(${BATCH}) + startExecution`,
+};
+
+interface RunResult {
+  tasksPerSec: number;
+  ms: number;
+  /** addTasks path only: time spent adding, then executing. */
+  addMs?: number;
+  executeMs?: number;
+}
+
+function expectAll(done: number, n: number, what: string): void {
+  if (done !== n) throw new Error(`${what}: ${done} of ${n} tasks completed`);
+}
+
+/** Submits all n requests to the pool at once and awaits them all. */
+async function runBare(pool: BarePool, n: number): Promise<RunResult> {
+  const t0 = performance.now();
+  const replies = await Promise.all(Array.from({ length: n }, () => pool.run(bareRequest())));
+  const ms = performance.now() - t0;
+  expectAll(replies.filter((r) => r.type === 'ok').length, n, 'bare');
+  return { tasksPerSec: (n / ms) * 1000, ms };
+}
+
+/** `executeTask` calls, `BATCH` in flight at once (Promise.all over each batch). */
+async function runOrchExecute(engine: OrchestrationEngine, n: number): Promise<RunResult> {
+  let ok = 0;
+  const t0 = performance.now();
+  for (let done = 0; done < n; done += BATCH) {
+    const size = Math.min(BATCH, n - done);
+    const results = await Promise.all(Array.from({ length: size }, () => engine.tasks.executeTask(noopTask())));
+    for (const r of results) if (r.success) ok++;
+  }
+  const ms = performance.now() - t0;
+  expectAll(ok, n, 'executeTask');
+  return { tasksPerSec: (n / ms) * 1000, ms };
+}
+
+/** `addTasks` in batches of `BATCH` (nothing runs yet), then one `startExecution()` that resolves when all ended. */
+async function runOrchAddTasks(engine: OrchestrationEngine, n: number): Promise<RunResult> {
+  const t0 = performance.now();
+  for (let added = 0; added < n; added += BATCH) {
+    await engine.tasks.addTasks(Array.from({ length: Math.min(BATCH, n - added) }, noopTask));
+  }
+  const t1 = performance.now();
+  const reply = await engine.tasks.startExecution();
+  const t2 = performance.now();
+  expectAll(reply.byStatus.completed ?? 0, n, 'addTasks + startExecution');
+  const ms = t2 - t0;
+  return { tasksPerSec: (n / ms) * 1000, ms, addMs: t1 - t0, executeMs: t2 - t1 };
+}
+
+/** One measured run of one path on a fresh engine or pool, torn down afterwards. */
+async function measure(path: Path, concurrentTasksPerWorker: number, n: number): Promise<RunResult> {
+  await fullGc();
+  const capacity = THREADS * concurrentTasksPerWorker;
+  if (path === 'bare') {
+    const pool = createBarePool(concurrentTasksPerWorker);
+    try {
+      await warmThreads(bareProbe(pool), capacity);
+      return await runBare(pool, n);
+    } finally {
+      await pool.destroy();
+    }
+  }
+  const engine = createEngine(concurrentTasksPerWorker);
+  try {
+    await engine.ready();
+    await warmThreads(engineProbe(engine), capacity);
+    return path === 'orchExecute' ? await runOrchExecute(engine, n) : await runOrchAddTasks(engine, n);
+  } finally {
+    await engine.shutdown();
+  }
+}
+
+interface ThroughputResult {
+  threads: number;
+  concurrentTasksPerWorker: number;
+  runs: Record<Path, RunResult[]>;
+  medianTasksPerSec: Record<Path, number>;
+  bestTasksPerSec: Record<Path, number>;
+  /** Median orchestrated / median bare (what the target is judged on). */
+  ratio: { orchExecute: number; orchAddTasks: number };
+  /** Best orchestrated / best bare: noise only slows runs down, so this shows the uncontended ratio. */
+  bestRatio: { orchExecute: number; orchAddTasks: number };
+}
+
+async function throughput(concurrentTasksPerWorker: number): Promise<ThroughputResult> {
+  const runs: Record<Path, RunResult[]> = { bare: [], orchExecute: [], orchAddTasks: [] };
+  for (let rep = 0; rep < REPEATS; rep++) {
+    // Rotate the order each repeat so no path always runs first (or right after a GC-heavy one).
+    const order = PATHS.map((_, i) => PATHS[(i + rep) % PATHS.length]!);
+    for (const path of order) {
+      const r = await measure(path, concurrentTasksPerWorker, N);
+      runs[path].push(r);
+      log(`  cptw=${String(concurrentTasksPerWorker).padEnd(2)} rep ${rep + 1}/${REPEATS}  ${path.padEnd(12)} ${Math.round(r.tasksPerSec).toLocaleString('en-US').padStart(8)} tasks/s  (${Math.round(r.ms)} ms)`);
+    }
+  }
+  const med = (p: Path): number => median(runs[p].map((r) => r.tasksPerSec));
+  const best = (p: Path): number => Math.max(...runs[p].map((r) => r.tasksPerSec));
+  const medianTasksPerSec = { bare: med('bare'), orchExecute: med('orchExecute'), orchAddTasks: med('orchAddTasks') };
+  const bestTasksPerSec = { bare: best('bare'), orchExecute: best('orchExecute'), orchAddTasks: best('orchAddTasks') };
+  return {
+    threads: THREADS,
+    concurrentTasksPerWorker,
+    runs,
+    medianTasksPerSec,
+    bestTasksPerSec,
+    ratio: {
+      orchExecute: medianTasksPerSec.orchExecute / medianTasksPerSec.bare,
+      orchAddTasks: medianTasksPerSec.orchAddTasks / medianTasksPerSec.bare,
+    },
+    bestRatio: {
+      orchExecute: bestTasksPerSec.orchExecute / bestTasksPerSec.bare,
+      orchAddTasks: bestTasksPerSec.orchAddTasks / bestTasksPerSec.bare,
+    },
+  };
+}
+
+/** Runs every path once on throwaway engines/pools so the main thread's JIT is warm before anything is timed. */
+async function warmUp(): Promise<void> {
+  for (const cptw of CONCURRENCY_SETTINGS) for (const path of PATHS) await measure(path, cptw, WARMUP_TASKS);
+}
+
+// ------------------------------------------------------------------------------------------------ latency
+
+interface LatencyStats {
+  samples: number;
+  p50Us: number;
+  p99Us: number;
+  meanUs: number;
+}
+
+function latencyStats(samplesMs: readonly number[]): LatencyStats {
+  const sorted = [...samplesMs].sort((a, b) => a - b);
+  const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
+  return {
+    samples: sorted.length,
+    p50Us: round(percentile(sorted, 50) * 1000, 1),
+    p99Us: round(percentile(sorted, 99) * 1000, 1),
+    meanUs: round(mean * 1000, 1),
+  };
+}
+
+interface LatencyResult {
+  threads: number;
+  concurrentTasksPerWorker: number;
+  bare: LatencyStats;
+  orchestrated: LatencyStats;
+  ratio: { p50: number; p99: number };
+}
+
+/**
+ * One task at a time: awaited `executeTask` against one awaited `pool.run`, both pools alive, sampled in
+ * alternating blocks so drift in the machine's state hits both alike.
+ */
+async function latency(): Promise<LatencyResult> {
+  const cptw = 1;
+  const pool = createBarePool(cptw);
+  const engine = createEngine(cptw);
+  try {
+    await engine.ready();
+    await warmThreads(bareProbe(pool), THREADS * cptw);
+    await warmThreads(engineProbe(engine), THREADS * cptw);
+    const bareOnce = async (): Promise<number> => {
+      const t0 = performance.now();
+      const r = await pool.run(bareRequest());
+      const ms = performance.now() - t0;
+      if (r.type !== 'ok') throw new Error('bare latency: a task failed');
+      return ms;
+    };
+    const orchOnce = async (): Promise<number> => {
+      const t0 = performance.now();
+      const r = await engine.tasks.executeTask(noopTask());
+      const ms = performance.now() - t0;
+      if (!r.success) throw new Error('orchestrated latency: a task failed');
+      return ms;
+    };
+    for (let i = 0; i < 500; i++) {
+      await bareOnce();
+      await orchOnce();
+    }
+    await fullGc();
+    const bare: number[] = [];
+    const orch: number[] = [];
+    const block = 250;
+    while (bare.length < LATENCY_SAMPLES) {
+      const size = Math.min(block, LATENCY_SAMPLES - bare.length);
+      for (let i = 0; i < size; i++) bare.push(await bareOnce());
+      for (let i = 0; i < size; i++) orch.push(await orchOnce());
+    }
+    const b = latencyStats(bare);
+    const o = latencyStats(orch);
+    return { threads: THREADS, concurrentTasksPerWorker: cptw, bare: b, orchestrated: o, ratio: { p50: o.p50Us / b.p50Us, p99: o.p99Us / b.p99Us } };
+  } finally {
+    await engine.shutdown();
+    await pool.destroy();
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ memory
+
+interface MemoryResult {
+  tasks: number;
+  gcAvailable: boolean;
+  rssDeltaMB: number;
+  heapUsedDeltaMB: number;
+  externalDeltaMB: number;
+  heapBytesPerTask: number;
+  rssBytesPerTask: number;
+  addMs: number;
+  /** Shutting the engine down cancels every queued task. */
+  shutdownMs: number;
+}
+
+/** RSS and heap held by `QUEUED` tasks added with `addTasks` and never started (they sit in the ready queue). */
+async function memory(): Promise<MemoryResult> {
+  const engine = createEngine(1);
+  let shutdownMs = 0;
+  try {
+    await engine.ready();
+    await warmThreads(engineProbe(engine), THREADS);
+    await fullGc();
+    const before = process.memoryUsage();
+    const t0 = performance.now();
+    for (let added = 0; added < QUEUED; added += BATCH) {
+      await engine.tasks.addTasks(Array.from({ length: Math.min(BATCH, QUEUED - added) }, noopTask));
+    }
+    const addMs = performance.now() - t0;
+    await tick(); // let the scheduler's batched store write happen: it is part of what a queued task costs
+    await fullGc();
+    const after = process.memoryUsage();
+    const stats = await engine.tasks.listTasks({ status: 'ready', limit: QUEUED + 1 });
+    expectAll(stats.length, QUEUED, 'memory probe (tasks in status "ready")');
+    const t1 = performance.now();
+    await engine.shutdown();
+    shutdownMs = performance.now() - t1;
+    const heap = after.heapUsed - before.heapUsed;
+    const rss = after.rss - before.rss;
+    return {
+      tasks: QUEUED,
+      gcAvailable: gc !== null,
+      rssDeltaMB: mb(rss),
+      heapUsedDeltaMB: mb(heap),
+      externalDeltaMB: mb(after.external - before.external),
+      heapBytesPerTask: Math.round(heap / QUEUED),
+      rssBytesPerTask: Math.round(rss / QUEUED),
+      addMs: round(addMs),
+      shutdownMs: round(shutdownMs),
+    };
+  } finally {
+    await engine.shutdown();
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ report
+
+interface Target {
+  name: string;
+  target: string;
+  actual: string;
+  pass: boolean;
+}
+
+function targetsOf(tp: readonly ThroughputResult[], lat: LatencyResult, mem: MemoryResult): Target[] {
+  const out: Target[] = [];
+  for (const t of tp) {
+    for (const path of ['orchExecute', 'orchAddTasks'] as const) {
+      out.push({
+        name: `throughput ${path} cptw=${t.concurrentTasksPerWorker}`,
+        target: `>= ${TARGETS.throughputRatioMin}x bare`,
+        actual: `${round(t.ratio[path], 3)}x`,
+        pass: t.ratio[path] >= TARGETS.throughputRatioMin,
+      });
+    }
+  }
+  out.push({
+    name: 'single-task latency p50',
+    target: `< ${TARGETS.latencyP50RatioMax}x bare round trip`,
+    actual: `${round(lat.ratio.p50, 2)}x (${lat.orchestrated.p50Us} µs vs ${lat.bare.p50Us} µs)`,
+    pass: lat.ratio.p50 < TARGETS.latencyP50RatioMax,
+  });
+  out.push({
+    name: `${mem.tasks.toLocaleString('en-US')} queued tasks RSS`,
+    target: `< ${TARGETS.queuedRssMaxMB} MB`,
+    actual: `${mem.rssDeltaMB} MB${mem.gcAvailable ? '' : ' (no gc)'}`,
+    pass: mem.rssDeltaMB < TARGETS.queuedRssMaxMB,
+  });
+  return out;
+}
+
+function printTables(tp: readonly ThroughputResult[], lat: LatencyResult, mem: MemoryResult, targets: readonly Target[]): void {
+  const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
+  log(`\nThroughput: ${N.toLocaleString('en-US')} no-op tasks per run, threads=${THREADS}, median (best) of ${REPEATS}`);
+  console.table(
+    tp.flatMap((t) =>
+      PATHS.map((path) => ({
+        cptw: t.concurrentTasksPerWorker,
+        path: PATH_LABEL[path],
+        'tasks/s median': fmt(t.medianTasksPerSec[path]),
+        'tasks/s best': fmt(t.bestTasksPerSec[path]),
+        'median vs bare': path === 'bare' ? '1.000x' : `${t.ratio[path].toFixed(3)}x`,
+        'best vs bare': path === 'bare' ? '1.000x' : `${t.bestRatio[path].toFixed(3)}x`,
+      })),
+    ),
+  );
+  log(`Latency: one task at a time, threads=${THREADS}, cptw=${lat.concurrentTasksPerWorker}, ${lat.bare.samples} samples each`);
+  console.table([
+    { path: 'bare pool.run round trip', 'p50 µs': lat.bare.p50Us, 'p99 µs': lat.bare.p99Us, 'mean µs': lat.bare.meanUs },
+    { path: 'orchestrator executeTask', 'p50 µs': lat.orchestrated.p50Us, 'p99 µs': lat.orchestrated.p99Us, 'mean µs': lat.orchestrated.meanUs },
+    { path: 'ratio orch/bare', 'p50 µs': `${lat.ratio.p50.toFixed(2)}x`, 'p99 µs': `${lat.ratio.p99.toFixed(2)}x`, 'mean µs': `${(lat.orchestrated.meanUs / lat.bare.meanUs).toFixed(2)}x` },
+  ]);
+  log(`Memory: ${mem.tasks.toLocaleString('en-US')} tasks queued with addTasks, not started (${mem.gcAvailable ? 'after gc' : 'gc unavailable'})`);
+  console.table([
+    {
+      'RSS Δ MB': mem.rssDeltaMB,
+      'heapUsed Δ MB': mem.heapUsedDeltaMB,
+      'external Δ MB': mem.externalDeltaMB,
+      'heap B/task': mem.heapBytesPerTask,
+      'add ms': mem.addMs,
+      'shutdown ms': mem.shutdownMs,
+    },
+  ]);
+  log('Targets');
+  console.table(targets.map((t) => ({ target: t.name, wanted: t.target, actual: t.actual, result: t.pass ? 'PASS' : 'FAIL' })));
+}
+
+function writeResults(report: unknown): string[] {
+  const dir = join(repoRoot(), 'benchmarks', 'results');
+  mkdirSync(dir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const files = [join(dir, `tasks-${stamp}.json`), join(dir, 'tasks-latest.json')];
+  const text = `${JSON.stringify(report, null, 2)}\n`;
+  for (const f of files) writeFileSync(f, text);
+  return files.map((f) => relative(process.cwd(), f));
+}
+
+function piscinaVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(join(repoRoot(), 'node_modules', 'piscina', 'package.json'), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ main
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const loadAtStart = os.loadavg();
+  log(
+    `codomyrmex task benchmark: node ${process.version}, ${os.cpus().length} cpus (availableParallelism ${THREADS}), ` +
+      `load ${loadAtStart.map((x) => x.toFixed(2)).join(' ')}, N=${N}, repeats=${REPEATS}, gc ${gc ? 'on' : 'off'}`,
+  );
+
+  // Memory first, on a fresh heap: later phases raise the heap's high-water mark, which would hide RSS growth.
+  log('memory: queueing tasks ...');
+  const mem = await memory();
+  log('warm-up ...');
+  await warmUp();
+  const tp: ThroughputResult[] = [];
+  for (const cptw of CONCURRENCY_SETTINGS) {
+    log(`throughput, concurrentTasksPerWorker=${cptw}:`);
+    tp.push(await throughput(cptw));
+  }
+  log('latency ...');
+  const lat = await latency();
+
+  const targets = targetsOf(tp, lat, mem);
+  printTables(tp, lat, mem, targets);
+  const pass = targets.every((t) => t.pass);
+  const durationMs = round(performance.now() - started);
+  const report = {
+    benchmark: 'tasks',
+    startedAt,
+    durationMs,
+    machine: {
+      cpus: os.cpus().length,
+      availableParallelism: THREADS,
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      totalMemMB: mb(os.totalmem()),
+      platform: process.platform,
+      arch: process.arch,
+      node: process.version,
+      v8: process.versions.v8,
+      piscina: piscinaVersion(),
+      /** 1/5/15-minute load averages (atEnd includes this run's own 3 busy threads): other work skews every number. */
+      loadAverage: { atStart: loadAtStart.map((x) => round(x, 2)), atEnd: os.loadavg().map((x) => round(x, 2)) },
+    },
+    settings: {
+      n: N,
+      repeats: REPEATS,
+      batch: BATCH,
+      warmupTasks: WARMUP_TASKS,
+      latencySamples: LATENCY_SAMPLES,
+      queuedTasks: QUEUED,
+      threads: THREADS,
+      concurrentTasksPerWorker: CONCURRENCY_SETTINGS,
+      gcAvailable: gc !== null,
+      task: NOOP,
+    },
+    throughput: tp,
+    latency: lat,
+    memory: mem,
+    targets,
+    pass,
+  };
+  const files = writeResults(report);
+  log(`\n${pass ? 'all targets met' : 'some targets missed'}; ${round(durationMs / 1000, 1)} s; wrote ${files.join(', ')}`);
+  if (STRICT && !pass) process.exitCode = 1;
+}
+
+await main();

@@ -3,7 +3,7 @@ import { createOrchestrationEngine } from '../src/index.js';
 
 /** An engine for one test file; shut down in afterAll/afterEach by the caller. Two threads unless asked. */
 export function testEngine(options: EngineOptions = {}): OrchestrationEngine {
-  return createOrchestrationEngine({ threads: 2, agingMs: 0, ...options });
+  return createOrchestrationEngine({ threads: 2, agingMs: 0, workflowDirs: [], ...options });
 }
 
 /** Records every event of an engine, in order. */

@@ -21,7 +21,23 @@ import { Journal } from '../store/journal.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { WorkerPool } from '../workers/pool.js';
+import type { RunRequest } from '../bus/protocol.js';
+import type { WorkflowResult } from '../model/workflow.js';
+import { listDefinitionFiles, readDefinitionFile } from '../workflows/loader.js';
+import type { HttpAddress } from '../edges/http/server.js';
+import { HttpEdge } from '../edges/http/server.js';
+import { EngineMetrics } from '../metrics/engineMetrics.js';
+import { resourceUsageFromLedger } from '../metrics/resources.js';
+import type { ComponentView, EngineMetricsView, PerformanceFilter, PerformanceSummary, SystemStatus } from './engineViews.js';
+import { EngineViews } from './engineViews.js';
+import type { HealthReport } from './health.js';
 import { TaskOrchestratorClient, taskOrchestratorLogic } from './taskOrchestrator.js';
+import { WorkflowManagerClient, workflowManagerLogic } from './workflowManager.js';
+import { ResourceManagerClient, resourceManagerLogic } from './resourceManager.js';
+import { ResourceLedger } from './resources/ledger.js';
+import { sessionManagerLogic } from './sessionManager.js';
+import type { Session, SessionOptions } from '../model/session.js';
+import type { TaskExplanation } from '../bus/protocol.js';
 
 /** Receives `(eventName, data)`; may be async. A handler that throws never breaks the engine. */
 export type EventHandler<K extends EventName = EventName> = (event: K, data: EventMap[K]) => void | Promise<void>;
@@ -48,6 +64,16 @@ export class OrchestrationEngine {
   readonly #startedAt = Date.now();
   /** The seed's `getTaskOrchestrator()` view of this engine. */
   readonly tasks: TaskOrchestratorClient;
+  /** The seed's `getWorkflowManager()` view of this engine. */
+  readonly workflows: WorkflowManagerClient;
+  /** The seed's `getResourceManager()` view of this engine. */
+  readonly resources: ResourceManagerClient;
+  /** Capacities and holds, shared by the resource manager and the task orchestrator's admission. */
+  readonly ledger: ResourceLedger;
+  /** This engine's Prometheus metrics (its own registry); null when `metrics.enabled` is false. */
+  readonly metrics: EngineMetrics | null;
+  readonly #views: EngineViews;
+  #http: HttpEdge | null = null;
 
   /**
    * Opens the store first: a database that is corrupt, newer than this code, or held by another engine makes the
@@ -78,27 +104,89 @@ export class OrchestrationEngine {
       this.store.close();
       throw err;
     }
-    const deps = { bus: this.bus, pool: this.pool, store: this.store, commits: this.commits, registry: () => this.#registry, options: this.options };
-    const machine = runtimeMachine.provide({ actors: { taskOrchestrator: taskOrchestratorLogic(deps) } });
+    this.ledger = new ResourceLedger({
+      allocated: (a) => this.bus.publish('resource_allocated', { holderId: a.holderId, allocationId: a.allocationId, resources: a.requested }),
+      released: (a, reason) => {
+        const resourceIds = Object.keys(a.amounts);
+        if (reason === 'expired') this.bus.publish('resource_expired', { holderId: a.holderId, allocationId: a.allocationId, resourceIds });
+        this.bus.publish('resource_released', { holderId: a.holderId, allocationId: a.allocationId, resourceIds, reason });
+      },
+    });
+    this.ledger.addHostResources();
+    // Metrics subscribe before any component runs, so they see every event.
+    this.metrics = this.options.metrics.enabled
+      ? new EngineMetrics({ bus: this.bus, pool: this.pool, state: () => this.state, startedAt: this.#startedAt, processMetrics: this.options.metrics.processMetrics })
+      : null;
+    this.metrics?.instrumentStore(this.store);
+    this.metrics?.setResourceSource(() => resourceUsageFromLedger(this.ledger.usage()));
+    this.#views = new EngineViews({
+      engineId: this.id,
+      bus: this.bus,
+      pool: this.pool,
+      store: this.store,
+      storeFault: () => this.commits.fault,
+      options: this.options,
+      metrics: this.metrics,
+      state: () => this.state,
+      startedAt: this.#startedAt,
+      httpAddress: () => this.httpAddress,
+    });
+    const deps = {
+      bus: this.bus,
+      ledger: this.ledger,
+      pool: this.pool,
+      store: this.store,
+      commits: this.commits,
+      registry: () => this.#registry,
+      options: this.options,
+    };
+    const machine = runtimeMachine.provide({
+      actors: {
+        taskOrchestrator: taskOrchestratorLogic(deps),
+        workflowManager: workflowManagerLogic(deps),
+        resourceManager: resourceManagerLogic(deps),
+        sessions: sessionManagerLogic(deps),
+      },
+    });
     this.#actor = createActor(machine, { systemId: 'engine' });
     this.#actor.start();
     this.#ready = this.#init();
     // Callers see start-up failures on their first request; this keeps an unobserved failure from crashing.
     this.#ready.catch(() => {});
-    this.tasks = new TaskOrchestratorClient(this.bus, () => (this.#started ? null : this.#ready));
+    const ready = (): Promise<void> | null => (this.#started ? null : this.#ready);
+    this.tasks = new TaskOrchestratorClient(this.bus, ready);
+    this.workflows = new WorkflowManagerClient(this.bus, ready);
+    this.resources = new ResourceManagerClient(this.bus, ready);
   }
 
   async #init(): Promise<void> {
     // Start after the constructor returns, so handlers registered right after it see `recovery` and `engine_started`.
     await Promise.resolve();
+    let files: string[];
     try {
       if (this.options.moduleDirs.length) this.#registry = await ModuleRegistry.load(this.options.moduleDirs);
+      files = await listDefinitionFiles(this.options.workflowDirs);
+      if (this.options.http) {
+        this.metrics?.addProcessMetrics();
+        this.#http = await HttpEdge.start(this.#views.httpHandlers(), this.options.http);
+      }
     } catch (err) {
       this.#actor.send({ type: 'engine.failed', error: err instanceof Error ? err.message : String(err) });
       throw err;
     }
     if (this.#shutdown) return;
     this.#actor.send({ type: 'engine.started' });
+    try {
+      for (const file of files) {
+        const definition = await readDefinitionFile(file);
+        await this.bus.request('workflow.create', { definition, source: file }).catch((err: unknown) => {
+          throw err instanceof Error ? Object.assign(err, { message: `${file}: ${err.message}` }) : err;
+        });
+      }
+    } catch (err) {
+      void this.shutdown({ graceMs: 0 });
+      throw err;
+    }
     this.#started = true;
     this.bus.publish('engine_started', { engineId: this.id, threads: this.options.threads });
   }
@@ -162,6 +250,109 @@ export class OrchestrationEngine {
     return this.tasks;
   }
 
+  /** The resource manager of this engine (the seed's `get_resource_manager()`). */
+  getResourceManager(): ResourceManagerClient {
+    return this.resources;
+  }
+
+  /**
+   * Opens a session (the seed's `create_session`) and returns its id. Its mode orders and admits its tasks, its
+   * limits bound its tasks and runs, its `resourceRequirements` are held until it closes, and `timeoutSeconds`
+   * closes it (cancelling what runs in it). Snake_case keys are accepted.
+   *
+   * @example
+   * const sessionId = await engine.createSession({ userId: 'user123', mode: 'resource_aware', maxParallelTasks: 4 });
+   * await engine.executeWorkflow('ai-analysis', { sessionId });
+   */
+  async createSession(options: SessionOptions): Promise<string> {
+    if (!this.#started) await this.#ready;
+    return (await this.bus.request('session.create', options)).sessionId;
+  }
+
+  async getSession(sessionId: string): Promise<Session | null> {
+    if (!this.#started) await this.#ready;
+    return this.bus.request('session.get', { sessionId });
+  }
+
+  async listSessions(status?: 'active' | 'closed'): Promise<Session[]> {
+    if (!this.#started) await this.#ready;
+    return this.bus.request('session.list', status === undefined ? {} : { status });
+  }
+
+  /** Cancels the session's runs and tasks, releases its holds, emits `session_closed`. */
+  async closeSession(sessionId: string, reason?: string): Promise<Session> {
+    if (!this.#started) await this.#ready;
+    return this.bus.request('session.close', reason === undefined ? { sessionId } : { sessionId, reason });
+  }
+
+  /** Why a task is not running: the dependency, the resource (and who holds it), the session limit, or its backoff. */
+  async explainTask(taskId: string): Promise<TaskExplanation> {
+    if (!this.#started) await this.#ready;
+    return this.bus.request('task.explain', { taskId });
+  }
+
+  /** Where the HTTP edge (`/metrics`, `/healthz`, `/readyz`) listens; null when it is off or not yet listening. */
+  get httpAddress(): HttpAddress | null {
+    return this.#http?.address ?? null;
+  }
+
+  /**
+   * Checks every component for real: the pool runs a probe task, the store is asked whether it takes writes, the
+   * bus whether it is connected, the queue whether it is stuck. `overallStatus` is the worst component's status.
+   *
+   * @example
+   * const health = await engine.healthCheck();
+   * if (health.overallStatus !== 'healthy') console.warn(health.issues);
+   */
+  healthCheck(): Promise<HealthReport> {
+    return this.#views.healthCheck();
+  }
+
+  /** Uptime, state, tasks by status, queue depth, pool, bus, store, workflows, sessions, resources. */
+  getSystemStatus(): Promise<SystemStatus> {
+    return this.#views.getSystemStatus();
+  }
+
+  /** Counts per domain: `sessions.total`, `workflows`, `tasks`, `resources`, `projects`. */
+  getMetrics(): Promise<EngineMetricsView> {
+    return this.#views.getMetrics();
+  }
+
+  /** Count, success rate and p50/p95/p99/max durations per `module.action` and per workflow. */
+  getPerformanceSummary(filter: PerformanceFilter = {}): PerformanceSummary {
+    return this.#views.getPerformanceSummary(filter);
+  }
+
+  /** Lets a component add its health check and its status and metrics sections under `name`. */
+  registerComponentView(name: string, view: ComponentView): () => void {
+    return this.#views.registerComponent(name, view);
+  }
+
+  /** The workflow manager of this engine (the seed's `get_workflow_manager()`). */
+  getWorkflowManager(): WorkflowManagerClient {
+    return this.workflows;
+  }
+
+  /**
+   * Runs a stored workflow to its end in a session (the seed's `engine.execute_workflow(name, session_id)`).
+   *
+   * @example
+   * const result = await engine.executeWorkflow('ai_analysis', { params: { path: '.' } });
+   * console.log(result.success);
+   */
+  executeWorkflow(name: string, options: RunRequest = {}): Promise<WorkflowResult> {
+    return this.workflows.executeWorkflow(name, options.params ?? {}, { sessionId: options.sessionId, version: options.version });
+  }
+
+  /**
+   * Validates and runs an ad hoc workflow: `{ steps, dependencies: { step: [names] }, parallelGroups }` (the seed's
+   * `execute_complex_workflow`; snake_case keys accepted). Steps overlap only within a shared parallel group.
+   */
+  async executeComplexWorkflow(definition: Record<string, unknown>, options: RunRequest = {}): Promise<WorkflowResult> {
+    if (!this.#started) await this.#ready;
+    return this.bus.request('workflow.execute_complex', { definition, ...options });
+  }
+
   /**
    * Stops the engine: refuses new work, lets running tasks finish for up to `graceMs`, cancels the rest, closes
    * the pool, the store and the bus. Safe to call more than once; every call returns the same promise.
@@ -178,6 +369,10 @@ export class OrchestrationEngine {
     await this.#ready.catch(() => undefined);
     await waitFor(this.#actor, (s) => s.status === 'done', { timeout: Infinity });
     this.#actor.stop();
+    // /readyz answers 503 "draining" until here.
+    await this.#http?.close();
+    this.metrics?.close();
+    this.ledger.close();
     await this.pool.destroy();
     this.bus.publish('engine_stopped', { engineId: this.id });
     this.#journal?.stop();
@@ -206,6 +401,16 @@ export function createOrchestrationEngine(options: EngineOptions = {}): Orchestr
 export function getOrchestrationEngine(): OrchestrationEngine {
   defaultEngine ??= new OrchestrationEngine({}, { store: 'sqlite' });
   return defaultEngine;
+}
+
+/** The process engine's resource manager. */
+export function getResourceManager(): ResourceManagerClient {
+  return getOrchestrationEngine().resources;
+}
+
+/** The process engine's workflow manager. */
+export function getWorkflowManager(): WorkflowManagerClient {
+  return getOrchestrationEngine().workflows;
 }
 
 /** The process engine's task orchestrator. */

@@ -15,10 +15,12 @@ import type { ModuleRegistry } from '../modules/registry.js';
 import type { GroupCommitter } from '../store/commits.js';
 import type { Store } from '../store/store.js';
 import type { WorkerPool } from '../workers/pool.js';
+import type { ResourceLedger } from './resources/ledger.js';
 import { TaskScheduler } from './tasks/scheduler.js';
 
 export interface ComponentDeps {
   bus: MessageBus;
+  ledger: ResourceLedger;
   pool: WorkerPool;
   store: Store;
   /** Writes every component's changes in group commits. */
@@ -46,6 +48,13 @@ export function handleTaskCommand(scheduler: TaskScheduler, command: Command): u
       return scheduler.wait(command.payload.taskId);
     case 'task.stats':
       return scheduler.stats();
+    case 'task.open_lane':
+      scheduler.openLane(command.payload.sessionId, command.payload.mode, command.payload.maxParallelTasks);
+      return { ok: true };
+    case 'task.close_lane':
+      return { cancelledTasks: scheduler.closeLane(command.payload.sessionId, command.payload.reason) };
+    case 'task.explain':
+      return scheduler.explain(command.payload.taskId);
     case 'task.set_concurrency':
       scheduler.setConcurrency(command.payload.maxConcurrency);
       return scheduler.stats();
@@ -57,6 +66,7 @@ export function taskOrchestratorLogic(deps: ComponentDeps) {
   return fromCallback<ComponentControl>(({ sendBack, receive }) => {
     const scheduler = new TaskScheduler({
       bus: deps.bus,
+      ledger: deps.ledger,
       pool: deps.pool,
       store: deps.store,
       commits: deps.commits,
@@ -66,7 +76,7 @@ export function taskOrchestratorLogic(deps: ComponentDeps) {
         agingMs: deps.options.agingMs,
         abortGraceMs: deps.options.abortGraceMs,
         retainFinished: deps.options.retainFinishedTasks,
-        ackOnCommit: deps.options.durability === 'strict' && deps.store.kind === 'sqlite',
+        ackOnCommit: deps.options.durability === 'strict' && deps.store.persistent,
         keepUnfinished: deps.store.persistent,
       },
     });

@@ -6,6 +6,9 @@
  */
 import type { SerializedError } from '../errors.js';
 import type { TaskInput, TaskPriority, TaskResult, TaskSpec, TaskStatus } from '../model/task.js';
+import type { StoredWorkflow, WorkflowResult, WorkflowRun } from '../model/workflow.js';
+import type { Allocation, ResourceInput, ResourceUsage } from '../actors/resources/ledger.js';
+import type { Session, SessionOptions } from '../model/session.js';
 
 /** A task as the orchestrator shows it. */
 export interface TaskView {
@@ -40,6 +43,86 @@ export interface CommandMap {
   'task.wait': { req: { taskId: string }; res: TaskResult };
   'task.stats': { req: Record<string, never>; res: SchedulerStats };
   'task.set_concurrency': { req: { maxConcurrency: number }; res: SchedulerStats };
+  'workflow.create': { req: { definition: unknown; replace?: boolean; source?: string }; res: { workflow: StoredWorkflow; created: boolean; warnings: string[] } };
+  'workflow.validate': { req: { definition: unknown }; res: { valid: boolean; errors: string[]; warnings: string[] } };
+  'workflow.get': { req: { name: string; version?: string }; res: StoredWorkflow | null };
+  'workflow.list': { req: Record<string, never>; res: WorkflowSummary[] };
+  'workflow.delete': { req: { name: string }; res: { deleted: boolean } };
+  'workflow.execute': { req: { name: string } & RunRequest; res: WorkflowResult };
+  'workflow.start': { req: { name: string } & RunRequest; res: { runId: string } };
+  'workflow.execute_complex': { req: { definition: unknown } & RunRequest; res: WorkflowResult };
+  'workflow.get_run': { req: { runId: string }; res: WorkflowRun | null };
+  'workflow.list_runs': { req: { workflowName?: string; status?: WorkflowRunStatus; limit?: number }; res: WorkflowRun[] };
+  'workflow.wait_run': { req: { runId: string }; res: WorkflowResult };
+  'workflow.cancel_run': { req: { runId: string; reason?: string }; res: { runId: string; cancelled: boolean; status: WorkflowRunStatus } };
+  'workflow.performance': { req: { name?: string }; res: WorkflowPerformance[] };
+  'workflow.configure_session': { req: { sessionId: string; maxParallelWorkflows: number }; res: { ok: true } };
+  'workflow.close_session': { req: { sessionId: string; reason: string }; res: { cancelledRuns: number } };
+  'task.open_lane': { req: { sessionId: string; mode: SessionMode; maxParallelTasks: number }; res: { ok: true } };
+  'task.close_lane': { req: { sessionId: string; reason: string }; res: { cancelledTasks: number } };
+  'task.explain': { req: { taskId: string }; res: TaskExplanation };
+  'resource.add': { req: { resource: ResourceInput }; res: ResourceUsage };
+  'resource.remove': { req: { id: string }; res: { removed: boolean } };
+  'resource.list': { req: Record<string, never>; res: ResourceUsage[] };
+  'resource.allocate': { req: { holderId: string; requirements: unknown; ttlSeconds?: number; waitSeconds?: number }; res: Allocation };
+  'resource.deallocate': { req: { holderId: string }; res: { holderId: string; released: number; message: string } };
+  'resource.allocations': { req: { holderId?: string }; res: Allocation[] };
+  'session.create': { req: SessionOptions; res: Session };
+  'session.get': { req: { sessionId: string }; res: Session | null };
+  'session.list': { req: { status?: 'active' | 'closed' }; res: Session[] };
+  'session.close': { req: { sessionId: string; reason?: string }; res: Session };
+}
+
+export type SessionMode = 'sequential' | 'parallel' | 'priority' | 'resource_aware';
+
+/** Why a task is where it is (`engine.explainTask`). */
+export interface TaskExplanation {
+  taskId: string;
+  status: TaskStatus;
+  /** One sentence a person can act on. */
+  summary: string;
+  /** What it waits for, when it waits. */
+  waitingOn:
+    | { kind: 'dependencies'; pending: { taskId: string; name: string; status: TaskStatus }[] }
+    | { kind: 'resources'; resource: string; reason: string }
+    | { kind: 'session_limit'; sessionId: string; running: number; limit: number }
+    | { kind: 'concurrency'; running: number; limit: number }
+    | { kind: 'queue'; position: number; ahead: number }
+    | { kind: 'paused' }
+    | { kind: 'backoff'; until: number; attempt: number }
+    | null;
+}
+
+/** A workflow as listed. */
+export interface WorkflowSummary {
+  name: string;
+  description: string;
+  version: string;
+  versions: string[];
+  hash: string;
+  steps: number;
+  source: string | null;
+  createdAt: number;
+}
+
+export interface WorkflowPerformance {
+  workflowName: string;
+  runs: number;
+  successes: number;
+  failures: number;
+  cancelled: number;
+  successRate: number | null;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  maxMs: number | null;
+  lastRun: { runId: string; status: WorkflowRunStatus; endedAt: number; durationMs: number } | null;
+}
+
+/** What `execute` and `start` of a workflow take besides its name. */
+export interface RunRequest {
+  params?: Record<string, unknown> | undefined;
+  sessionId?: string | undefined;
+  version?: string | undefined;
 }
 
 export interface SchedulerStats {

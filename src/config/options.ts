@@ -1,5 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
 import { formatZodIssues } from '../model/validate.js';
@@ -22,6 +24,10 @@ export interface EngineOptions {
   retainFinishedTasks?: number;
   /** How long `shutdown()` lets running tasks finish before cancelling them (default 30 000). */
   shutdownGraceMs?: number;
+  /** Folders of workflow definition files (YAML/JSON) loaded at start (default: the package's `config/workflows`). Env: `CODOMYRMEX_WORKFLOW_DIRS`. */
+  workflowDirs?: string[];
+  /** Finished workflow runs kept for `getRun` (default 1000). */
+  retainRuns?: number;
   /**
    * Where state lives: `sqlite` (durable: a database file, see `dbPath`) or `memory` (this process only).
    * Default: `memory` for engines made with `createOrchestrationEngine()` (tests, embedding); `sqlite` for the
@@ -53,6 +59,15 @@ export interface EngineOptions {
    * stalls the engine's event loop (default true). `false` writes on the engine's thread.
    */
   writerThread?: boolean;
+  /** Prometheus metrics: one prom-client `Registry` per engine, fed by bus events. */
+  metrics?: MetricsOptions;
+  /**
+   * The HTTP edge serving `/metrics`, `/healthz` and `/readyz`. Off (`false`) by default for engines made in code;
+   * the daemon turns it on. `true` serves on 127.0.0.1:9464; `{ port: 0 }` picks a free port (see `engine.httpAddress`).
+   */
+  http?: boolean | HttpOptions;
+  /** Thresholds of `engine.healthCheck()`. */
+  health?: HealthOptions;
 }
 
 export type StoreKind = 'sqlite' | 'memory';
@@ -61,6 +76,27 @@ export type Durability = 'strict' | 'relaxed';
 /** Defaults that depend on how the engine is made (the process engine and the CLI default to SQLite). */
 export interface OptionDefaults {
   store?: StoreKind;
+}
+
+export interface MetricsOptions {
+  /** Record metrics (default true). `false`: no registry, no event subscriptions, and `/metrics` answers 404. */
+  enabled?: boolean;
+  /** Add prom-client's default process metrics (`process_*`, `nodejs_*`) when first exposed (default true). */
+  processMetrics?: boolean;
+}
+
+export interface HttpOptions {
+  /** Interface to bind (default `127.0.0.1`: loopback only). */
+  host?: string;
+  /** TCP port (default 9464); 0 picks a free one. */
+  port?: number;
+}
+
+export interface HealthOptions {
+  /** How long the pool gets to answer a probe task before it counts as unresponsive (default 5000). */
+  probeTimeoutMs?: number;
+  /** The queue counts as stuck when its oldest ready task has waited this long while nothing runs (default 60 000). */
+  queueStuckMs?: number;
 }
 
 /** Every option filled in and checked. Nothing after `compileOptions` reads raw options or env. */
@@ -73,6 +109,8 @@ export interface CompiledOptions {
   abortGraceMs: number;
   retainFinishedTasks: number;
   shutdownGraceMs: number;
+  workflowDirs: string[];
+  retainRuns: number;
   store: StoreKind;
   dataDir: string;
   dbPath: string;
@@ -83,7 +121,14 @@ export interface CompiledOptions {
   journalMaxAgeMs: number;
   busyTimeoutMs: number;
   writerThread: boolean;
+  metrics: { enabled: boolean; processMetrics: boolean };
+  /** `null` when the HTTP edge is off. */
+  http: { host: string; port: number } | null;
+  health: { probeTimeoutMs: number; queueStuckMs: number };
 }
+
+/** Where the HTTP edge listens unless told otherwise (the port the daemon's Prometheus scrape config expects). */
+export const DEFAULT_HTTP = { host: '127.0.0.1', port: 9464 } as const;
 
 const schema = z
   .object({
@@ -95,6 +140,8 @@ const schema = z
     abortGraceMs: z.number().int().min(0).optional(),
     retainFinishedTasks: z.number().int().min(0).optional(),
     shutdownGraceMs: z.number().int().min(0).optional(),
+    workflowDirs: z.array(z.string().min(1)).optional(),
+    retainRuns: z.number().int().min(0).optional(),
     store: z.enum(['sqlite', 'memory']).optional(),
     dataDir: z.string().min(1).optional(),
     dbPath: z.string().min(1).optional(),
@@ -105,6 +152,14 @@ const schema = z
     journalMaxAgeMs: z.number().int().min(0).optional(),
     busyTimeoutMs: z.number().int().min(0).optional(),
     writerThread: z.boolean().optional(),
+    metrics: z.object({ enabled: z.boolean().optional(), processMetrics: z.boolean().optional() }).strict().optional(),
+    http: z
+      .union([z.boolean(), z.object({ host: z.string().min(1).optional(), port: z.number().int().min(0).max(65_535).optional() }).strict()])
+      .optional(),
+    health: z
+      .object({ probeTimeoutMs: z.number().int().min(1).optional(), queueStuckMs: z.number().int().min(0).optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -137,6 +192,7 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
   if (threads < 1) throw new ValidationError(`CODOMYRMEX_THREADS: must be at least 1 (got ${threads})`);
   const concurrentTasksPerWorker = o.concurrentTasksPerWorker ?? 1;
   const envDirs = env['CODOMYRMEX_MODULE_DIRS'];
+  const envWorkflowDirs = env['CODOMYRMEX_WORKFLOW_DIRS'];
   const store = o.store ?? envChoice(env, 'CODOMYRMEX_STORE', ['sqlite', 'memory'] as const) ?? defaults.store ?? 'memory';
   const dataDir = o.dataDir ?? envString(env, 'CODOMYRMEX_DATA_DIR') ?? '.codomyrmex';
   return {
@@ -148,6 +204,8 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     abortGraceMs: o.abortGraceMs ?? 250,
     retainFinishedTasks: o.retainFinishedTasks ?? 10_000,
     shutdownGraceMs: o.shutdownGraceMs ?? 30_000,
+    workflowDirs: o.workflowDirs ?? (envWorkflowDirs ? envWorkflowDirs.split(':').filter(Boolean) : [packagePath('config', 'workflows')]),
+    retainRuns: o.retainRuns ?? 1000,
     store,
     dataDir,
     dbPath: o.dbPath ?? envString(env, 'CODOMYRMEX_DB') ?? join(dataDir, 'state.db'),
@@ -158,5 +216,19 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     journalMaxAgeMs: o.journalMaxAgeMs ?? 7 * 24 * 3600 * 1000,
     busyTimeoutMs: o.busyTimeoutMs ?? 5000,
     writerThread: o.writerThread ?? true,
+    metrics: { enabled: o.metrics?.enabled ?? true, processMetrics: o.metrics?.processMetrics ?? true },
+    http: o.http === undefined || o.http === false ? null : { host: (o.http === true ? undefined : o.http.host) ?? DEFAULT_HTTP.host, port: (o.http === true ? undefined : o.http.port) ?? DEFAULT_HTTP.port },
+    health: { probeTimeoutMs: o.health?.probeTimeoutMs ?? 5000, queueStuckMs: o.health?.queueStuckMs ?? 60_000 },
   };
+}
+
+/** A path inside the installed package (found by walking up to its package.json, from src/ or dist/src/). */
+export function packagePath(...parts: string[]): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return join(dir, ...parts);
 }

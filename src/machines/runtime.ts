@@ -20,7 +20,7 @@ export type RuntimeEvent =
 export type RuntimeState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 
 /** The component actors the runtime supervises, by systemId. */
-export const COMPONENTS = ['taskOrchestrator'] as const;
+export const COMPONENTS = ['taskOrchestrator', 'workflowManager', 'resourceManager', 'sessions'] as const;
 
 const placeholder = fromCallback<ComponentControl>(() => undefined);
 
@@ -29,7 +29,7 @@ export const runtimeMachine = setup({
     context: {} as { drained: string[]; graceMs: number; error: string | null },
     events: {} as RuntimeEvent,
   },
-  actors: { taskOrchestrator: placeholder },
+  actors: { taskOrchestrator: placeholder, workflowManager: placeholder, resourceManager: placeholder, sessions: placeholder },
   guards: {
     lastToDrain: ({ context, event }) =>
       event.type === 'component.drained' && new Set([...context.drained, event.component]).size >= COMPONENTS.length,
@@ -47,14 +47,12 @@ export const runtimeMachine = setup({
       },
     },
     active: {
-      invoke: [
-        {
-          id: 'taskOrchestrator',
-          systemId: 'taskOrchestrator',
-          src: 'taskOrchestrator',
-          onError: { target: 'failed', actions: assign({ error: ({ event }) => String(event.error) }) },
-        },
-      ],
+      invoke: COMPONENTS.map((id) => ({
+        id,
+        systemId: id,
+        src: id,
+        onError: { target: '#runtime.failed', actions: assign({ error: ({ event }) => String((event as { error?: unknown }).error) }) },
+      })),
       initial: 'running',
       states: {
         running: {

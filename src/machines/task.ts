@@ -25,7 +25,9 @@ export type TaskMachineEvent =
   | { type: 'task.backoff_elapsed' }
   | { type: 'task.cancel' }
   /** Recovery: the task was running when the previous engine stopped; it queues to run again. */
-  | { type: 'task.interrupted' };
+  | { type: 'task.interrupted' }
+  /** Admission refused it for good (its resources can never fit): it fails without running. */
+  | { type: 'task.refuse' };
 
 export type TaskMachineEventType = TaskMachineEvent['type'];
 
@@ -83,6 +85,7 @@ export const taskMachine = setup({
     ready: {
       on: {
         'task.start': { target: 'running', actions: ['countAttempt', 'runAction'] },
+        'task.refuse': { target: 'failed', actions: 'finish' },
         'task.cancel': { target: 'cancelled', actions: ['dequeue', 'finish'] },
       },
     },

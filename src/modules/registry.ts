@@ -4,10 +4,15 @@ import { pathToFileURL } from 'node:url';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { didYouMean, formatZodIssues } from '../model/validate.js';
 import type { ActionDefinition, ActionModule } from './contract.js';
+import charts from './charts.js';
 import core from './core.js';
+import environment from './environment.js';
+import insights from './insights.js';
+import shell from './shell.js';
+import staticAnalysis from './staticAnalysis.js';
 
 /** The modules that ship with codomyrmex. */
-export const BUILTIN_MODULES: readonly ActionModule[] = [core];
+export const BUILTIN_MODULES: readonly ActionModule[] = [core, staticAnalysis, insights, environment, charts, shell];
 
 /**
  * Maps `module.action` to its definition. Built once per thread: the main thread uses it to validate tasks, each

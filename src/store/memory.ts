@@ -7,6 +7,8 @@ import { emptyBatch } from './store.js';
 export interface MemoryStoreOptions {
   /** Journal entries kept (default 0: no journal). */
   journalMaxEvents?: number;
+  /** Tasks kept; the first written go first (default 100 000), so a long-lived engine stays bounded. */
+  maxTasks?: number;
 }
 
 /**
@@ -21,17 +23,24 @@ export class MemoryStore implements Store {
   readonly #records = new Map<RecordKind, Map<string, StoredRecord>>();
   readonly #meta = new Map<string, string>();
   readonly #journalMax: number;
+  readonly #maxTasks: number;
   #journal: JournalEntry[] = [];
   #seq = 0;
   #closed = false;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#journalMax = options.journalMaxEvents ?? 0;
+    this.#maxTasks = options.maxTasks ?? 100_000;
   }
 
   commit(batch: WriteBatch): void {
     this.checkWritable();
     for (const t of batch.tasks) this.#tasks.set(t.spec.id, t);
+    while (this.#tasks.size > this.#maxTasks) {
+      const oldest = this.#tasks.keys().next().value;
+      if (oldest === undefined) break;
+      this.#tasks.delete(oldest);
+    }
     if (this.#journalMax > 0) for (const e of batch.events) this.#append(e);
     const now = Date.now();
     for (const r of batch.records) {

@@ -37,10 +37,18 @@ export class WorkerPool {
   readonly options: PoolOptions;
   #created = 0;
   #destroyed = false;
+  readonly #table: Int32Array;
+  readonly #block: number;
+  #seq = 0;
+  #terminated = 0;
 
   constructor(options: PoolOptions) {
     this.options = options;
-    const boot: WorkerBootData = { moduleDirs: options.moduleDirs };
+    this.#block = options.concurrentTasksPerWorker + 1;
+    // Twice the threads: a dying worker and its replacement may both hold a block for a moment.
+    const running = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * this.#block * (options.threads * 2 + 2));
+    this.#table = new Int32Array(running);
+    const boot: WorkerBootData = { moduleDirs: options.moduleDirs, running, slotsPerWorker: options.concurrentTasksPerWorker };
     this.#piscina = new Piscina({
       filename: workerEntryPath(),
       minThreads: options.threads,
@@ -49,10 +57,16 @@ export class WorkerPool {
       idleTimeout: 60_000,
       workerData: boot,
       recordTiming: false,
+      // 'async' (Atomics.waitAsync) keeps an idle worker's event loop turning: with the default 'sync' an idle
+      // worker blocks in Atomics.wait, so it never reaps a killed child process (zombies) or runs an action's
+      // leftover timers until its next task arrives.
+      atomics: 'async',
     });
     this.#piscina.on('workerCreate', () => {
       this.#created++;
     });
+    // A thread that has exited reports threadId -1, so blocks are freed by sweeping for owners no longer alive.
+    this.#piscina.on('workerDestroy', () => this.#sweep());
     // A worker that dies with no task on it emits 'error' on the pool; it is replaced, nothing to fail.
     this.#piscina.on('error', () => {});
   }
@@ -66,22 +80,62 @@ export class WorkerPool {
     return this.#destroyed;
   }
 
-  /** Runs one request. `signal` aborts it by terminating its thread. */
-  run(req: RunRequest, signal?: AbortSignal): Promise<WorkerReply> {
-    return this.#piscina.run(req, signal ? { signal } : undefined);
+  /** A fresh dispatch number for a request (never 0). */
+  nextSeq(): number {
+    this.#seq = (this.#seq % 0x7ffffffe) + 1;
+    return this.#seq;
+  }
+
+  /** Runs one request. Stop it with {@link terminate} and its `seq`. */
+  run(req: RunRequest): Promise<WorkerReply> {
+    return this.#piscina.run(req);
+  }
+
+  /**
+   * Terminates the thread running dispatch `seq` (Piscina then fails that thread's tasks and starts a new one).
+   * False when no thread has started it yet (it may still be on its way) or it has finished.
+   */
+  terminate(seq: number): boolean {
+    const table = this.#table;
+    const block = this.#block;
+    for (let b = 0; b < table.length; b += block) {
+      const owner = Atomics.load(table, b);
+      if (owner === 0) continue;
+      for (let i = b + 1; i < b + block; i++) {
+        if (Atomics.load(table, i) !== seq) continue;
+        const worker = this.#piscina.threads.find((w) => w.threadId === owner);
+        if (!worker) return false;
+        this.#terminated++;
+        void worker.terminate();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Frees the running-table blocks of threads that have gone. */
+  #sweep(): void {
+    const alive = new Set(this.#piscina.threads.map((w) => w.threadId).filter((id) => id >= 0));
+    const table = this.#table;
+    for (let b = 0; b < table.length; b += this.#block) {
+      const owner = Atomics.load(table, b);
+      if (owner === 0 || alive.has(owner)) continue;
+      for (let i = b + 1; i < b + this.#block; i++) Atomics.store(table, i, 0);
+      Atomics.store(table, b, 0);
+    }
   }
 
   /**
    * Runs a request with a channel for progress/logs and cooperative abort. `host` receives the worker's calls.
    */
-  runWithChannel(req: RunRequest, host: ChannelHost, signal: AbortSignal | undefined): { reply: Promise<WorkerReply>; channel: TaskChannel } {
+  runWithChannel(req: RunRequest, host: ChannelHost): { reply: Promise<WorkerReply>; channel: TaskChannel } {
     const { port1, port2 } = new MessageChannel();
     Comlink.expose(host, port1);
     const channel: TaskChannel = {
       abort: (reason) => port1.postMessage({ type: 'codomyrmex.abort', reason }),
       close: () => port1.close(),
     };
-    const reply = this.#piscina.run({ ...req, port: port2 }, { transferList: [port2], ...(signal ? { signal } : {}) });
+    const reply = this.#piscina.run({ ...req, port: port2 }, { transferList: [port2] });
     return { reply, channel };
   }
 
@@ -92,8 +146,9 @@ export class WorkerPool {
     return performance.now() - t0;
   }
 
-  stats(): { threads: number; capacity: number; utilization: number; queued: number; completed: number; threadsStarted: number } {
+  stats(): { threads: number; capacity: number; utilization: number; queued: number; completed: number; threadsStarted: number; threadsTerminated: number } {
     return {
+      threadsTerminated: this.#terminated,
       threads: this.#piscina.threads.length,
       capacity: this.capacity,
       utilization: this.#piscina.utilization,
@@ -106,15 +161,24 @@ export class WorkerPool {
   async destroy(): Promise<void> {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    // Terminating a thread while it still loads its entry module can abort the whole process: Piscina loads it with
-    // require(), and Node 20's require(esm) fails a V8 check when the thread dies mid-load (seen with engines shut
-    // down right after start). Let every thread finish loading first: one probe each, bounded.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      Promise.allSettled(Array.from({ length: this.options.threads }, () => this.#piscina.run({ type: 'probe' }))),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000))),
-    ]);
-    clearTimeout(timer);
+    await this.#booted(5000);
     await this.#piscina.destroy();
+  }
+
+  /**
+   * Waits (up to `timeoutMs`) until every live thread has finished booting: Node 20 aborts the whole process
+   * ("v8::Module::IsGraphAsync must be used on an instantiated module") when a worker is terminated while its ES
+   * modules are still loading. A worker claims its block of the running table only once its modules are loaded,
+   * so an owned block means the thread is safe to terminate.
+   */
+  async #booted(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const owners = new Set<number>();
+      for (let b = 0; b < this.#table.length; b += this.#block) owners.add(Atomics.load(this.#table, b));
+      const booting = this.#piscina.threads.filter((w) => w.threadId >= 0 && !owners.has(w.threadId));
+      if (booting.length === 0 || Date.now() > deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
 }

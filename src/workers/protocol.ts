@@ -8,6 +8,8 @@ import type { SerializedError } from '../errors.js';
 
 export interface RunRequest {
   type: 'run';
+  /** Number of this dispatch; the worker marks it in the shared running table while the action runs. */
+  seq: number;
   taskId: string;
   module: string;
   action: string;
@@ -47,4 +49,11 @@ export function isAbortMessage(value: unknown): value is AbortMessage {
 /** Data the pool hands every worker at start. */
 export interface WorkerBootData {
   moduleDirs: string[];
+  /**
+   * The running table, shared by all threads: one block per worker, `[ownerThreadId, seq...]` with one slot per
+   * concurrent task. A worker claims a free block at boot and writes the `seq` of each task while it runs, so the
+   * main thread can find (and terminate) the thread running a task without a per-task AbortSignal.
+   */
+  running: SharedArrayBuffer;
+  slotsPerWorker: number;
 }

@@ -14,8 +14,31 @@ const noop = (): Promise<void> => Promise.resolve();
 const neverAborted = new AbortController().signal;
 
 async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply>> {
-  const data = (workerData ?? { moduleDirs: [] }) as WorkerBootData;
+  const data = workerData as WorkerBootData;
   const registry = await ModuleRegistry.load(data.moduleDirs);
+  const table = new Int32Array(data.running);
+  const block = data.slotsPerWorker + 1;
+  let base = -1;
+  /** Claims a free block of the running table (again later if none was free at boot). */
+  function claim(): void {
+    for (let b = 0; b + block <= table.length; b += block) {
+      if (Atomics.compareExchange(table, b, 0, threadId) === 0) {
+        base = b;
+        return;
+      }
+    }
+  }
+  claim();
+
+  /** Marks `seq` as running on this thread; returns the slot to clear, or -1. */
+  function mark(seq: number): number {
+    if (base < 0) claim();
+    if (base < 0) return -1;
+    for (let i = base + 1; i < base + block; i++) {
+      if (Atomics.compareExchange(table, i, 0, seq) === 0) return i;
+    }
+    return -1;
+  }
 
   async function run(req: RunRequest): Promise<WorkerReply> {
     let action;
@@ -27,6 +50,7 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply>> {
       const e = serializeError(err);
       return { type: 'error', error: { ...e, retryable: false } };
     }
+    const slot = mark(req.seq);
     const port = req.port;
     let ctx: ActionContext;
     if (port) {
@@ -52,6 +76,7 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply>> {
     } catch (err) {
       return { type: 'error', error: serializeError(err) };
     } finally {
+      if (slot >= 0) Atomics.store(table, slot, 0);
       port?.close();
     }
   }

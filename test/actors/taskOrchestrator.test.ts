@@ -76,6 +76,17 @@ describe('TaskOrchestrator', () => {
     expect(after.map((r) => r.result)).toEqual([1, 2, 3]);
   });
 
+  it('keeps killing hung tasks after many thread replacements (the running table frees dead threads)', async () => {
+    // Each timeout terminates a thread; far more replacements than the running table has blocks.
+    for (let i = 0; i < 8; i++) {
+      const r = await orch.executeTask({ module: 'core', action: 'hang', parameters: { ms: 60_000 }, timeout: 0.05, maxRetries: 0 });
+      expect(r.status).toBe('timed_out');
+    }
+    // A task can time out before its (new) thread has started it; that thread is terminated once it does.
+    await expect.poll(() => engine.pool.stats().threadsTerminated, { timeout: 10_000 }).toBeGreaterThanOrEqual(8);
+    expect((await orch.executeTask({ module: 'core', action: 'echo', parameters: { value: 'alive' } })).result).toBe('alive');
+  });
+
   it('fails only the task whose worker thread crashed, retrying it on a fresh thread', async () => {
     const crashed = await orch.executeTask({ module: 'core', action: 'fail', parameters: { crash: true }, maxRetries: 0 });
     expect(crashed.status).toBe('failed');

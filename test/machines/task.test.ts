@@ -16,6 +16,7 @@ const EVENTS: TaskMachineEvent[] = [
   { type: 'task.backoff_elapsed' },
   { type: 'task.cancel' },
   { type: 'task.interrupted' },
+  { type: 'task.refuse' },
 ];
 
 /** Effects XState's pure transition returns for us to run (assigns it applies itself, to the context). */

@@ -12,7 +12,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { BusEvent, OrchestrationEngine, TaskResult } from '../../src/index.js';
 import { createOrchestrationEngine, ErrorCode, SqliteStore, StoreError } from '../../src/index.js';
 import type { ProbeLine } from '../fixtures/modules/probe.js';
-import { crashScenario, FAST_IDS } from '../fixtures/scenario.js';
+import { crashScenario, crashWorkflow, FAST_IDS } from '../fixtures/scenario.js';
 import { tempDirs } from './helpers.js';
 
 const DIST = fileURLToPath(new URL('../../dist/test/fixtures/', import.meta.url));
@@ -58,6 +58,46 @@ function engineOn(dbPath: string): OrchestrationEngine {
 }
 
 describe('crash recovery (SIGKILL)', () => {
+  it('resumes a workflow killed mid-run: finished steps keep their outputs and are not re-run; the result matches an uninterrupted run', async () => {
+    const dir = dirs.make('crash-wf');
+    const db = join(dir, 'state.db');
+    const log = join(dir, 'probe.log');
+    let runId = '';
+    const { child, lines, stderr } = runChild(['workflow', db, log, MODULES], (line, c) => {
+      if (line.startsWith('run ')) runId = line.slice(4);
+      if (line === 'slow-running') c.kill('SIGKILL');
+    });
+    await lines;
+    expect(child.signalCode, `child stderr: ${stderr()}`).toBe('SIGKILL');
+    expect(probeLines(log).map((l) => `${l.taskId.split('.')[1]}#${l.attempt}`).sort()).toEqual(['prepare#1', 'side#1', 'slow#1']);
+
+    // A new engine on the same database resumes the run by itself.
+    const engine = createOrchestrationEngine({ store: 'sqlite', dbPath: db, durability: 'strict', threads: 2, moduleDirs: [MODULES], workflowDirs: [] });
+    engines.push(engine);
+    const events: BusEvent[] = [];
+    engine.bus.events$().subscribe((e) => events.push(e));
+    const result = await engine.workflows.waitForRun(runId);
+    expect(result.status).toBe('succeeded');
+    const recovery = events.find((e) => e.type === 'recovery' && e.data.component === 'workflowManager');
+    expect(recovery?.data).toMatchObject({ resumed: 1, ids: [runId] });
+
+    // Finished steps ran once (in the child); the running one ran again, seeing attempt 2; the rest ran once.
+    const ran = probeLines(log).map((l) => `${l.taskId.split('.')[1]}#${l.attempt}`).sort();
+    expect(ran).toEqual(['prepare#1', 'report#1', 'side#1', 'slow#1', 'slow#2']);
+    expect(result.steps['slow']?.attempts).toBe(2);
+
+    // The same outputs as an uninterrupted run of the same definition.
+    const fresh = createOrchestrationEngine({ threads: 2, moduleDirs: [MODULES], workflowDirs: [] });
+    engines.push(fresh);
+    await fresh.workflows.defineWorkflow(crashWorkflow(join(dir, 'fresh.log'), 0));
+    const uninterrupted = await fresh.workflows.executeWorkflow('crashy');
+    const outputs = (r: typeof result): Record<string, unknown> => Object.fromEntries(Object.entries(r.steps).map(([k, v]) => [k, [v.status, v.result]]));
+    expect(outputs(result)).toEqual(outputs(uninterrupted));
+    expect(outputs(result)['report']).toEqual(['completed', 'slow gave 3 for a.ts']);
+    // The run is durable: a later engine reads it back finished.
+    expect((await engine.workflows.getRun(runId))?.status).toBe('succeeded');
+  });
+
   it('resumes after a kill mid-run: finished tasks are not re-run, the running one runs again, results match an uninterrupted run', async () => {
     const dir = dirs.make('crash');
     const db = join(dir, 'state.db');

@@ -23,6 +23,10 @@ class Fifo<T> {
   peek(): T | undefined {
     return this.#items[this.#head];
   }
+  /** The items from head to tail (for counts and listings). */
+  items(): T[] {
+    return this.#items.slice(this.#head);
+  }
   shift(): T | undefined {
     const item = this.#items[this.#head];
     if (item === undefined) return undefined;
@@ -44,9 +48,16 @@ export class ReadyQueue<T extends Queueable> {
   readonly #levels: Fifo<T>[] = PRIORITIES.map(() => new Fifo<T>());
   readonly #counts: number[] = PRIORITIES.map(() => 0);
   readonly agingMs: number;
+  /** Ignore priorities: one FIFO (a `parallel` session). */
+  readonly #flat: boolean;
 
-  constructor(agingMs: number) {
+  constructor(agingMs: number, options: { flat?: boolean } = {}) {
     this.agingMs = agingMs;
+    this.#flat = options.flat === true;
+  }
+
+  #rank(entry: T): number {
+    return this.#flat ? 0 : PRIORITY_RANK[entry.priority];
   }
 
   get size(): number {
@@ -56,20 +67,24 @@ export class ReadyQueue<T extends Queueable> {
   }
 
   countByPriority(): Record<TaskPriority, number> {
-    const out = {} as Record<TaskPriority, number>;
-    PRIORITIES.forEach((p, i) => (out[p] = this.#counts[i] ?? 0));
+    const out = Object.fromEntries(PRIORITIES.map((p) => [p, 0])) as Record<TaskPriority, number>;
+    if (!this.#flat) {
+      PRIORITIES.forEach((p, i) => (out[p] = this.#counts[i] ?? 0));
+      return out;
+    }
+    for (const e of this.#levels[0]?.items() ?? []) if (e.live) out[e.priority]++;
     return out;
   }
 
   push(entry: T): void {
-    const rank = PRIORITY_RANK[entry.priority];
+    const rank = this.#rank(entry);
     this.#levels[rank]?.push(entry);
     this.#counts[rank] = (this.#counts[rank] ?? 0) + 1;
   }
 
   /** Records that a live entry left without being popped (its `live` is now false). */
   forget(entry: T): void {
-    const rank = PRIORITY_RANK[entry.priority];
+    const rank = this.#rank(entry);
     this.#counts[rank] = (this.#counts[rank] ?? 1) - 1;
   }
 

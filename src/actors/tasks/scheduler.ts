@@ -5,21 +5,29 @@
  * store.
  */
 import type { MessageBus } from '../../bus/bus.js';
-import type { EventMap, SchedulerStats, StartExecutionReply, TaskView } from '../../bus/protocol.js';
+import type { SchedulerStats, StartExecutionReply, TaskView } from '../../bus/protocol.js';
 import { findCycle } from '../../dag/graph.js';
-import type { SerializedError, StoreError } from '../../errors.js';
+import type { StoreError } from '../../errors.js';
 import { CycleError, ErrorCode, NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
 import type { TaskMachineEvent, TaskEffect } from '../../machines/task.js';
 import { stepTask } from '../../machines/task.js';
-import type { TaskPriority, TaskResult, TaskSpec, TaskStatus } from '../../model/task.js';
+import type { TaskResult, TaskSpec, TaskStatus } from '../../model/task.js';
 import { backoffDelayMs, isTerminal, parseTaskInput } from '../../model/task.js';
 import type { ModuleRegistry } from '../../modules/registry.js';
 import { GroupCommitter } from '../../store/commits.js';
 import type { Store, StoredTask, WriteBatch } from '../../store/store.js';
 import { OPEN_TASK_STATUSES } from '../../store/store.js';
-import type { TaskChannel, WorkerPool } from '../../workers/pool.js';
+import type { WorkerPool } from '../../workers/pool.js';
 import type { WorkerReply } from '../../workers/protocol.js';
-import { ReadyQueue } from './queue.js';
+import type { Allocation, Held, ResourceLedger } from '../resources/ledger.js';
+import { ResourceUnavailableError } from '../../errors.js';
+import type { SessionMode, TaskExplanation } from '../../bus/protocol.js';
+import { explainRecord } from './explain.js';
+import { Lane } from './lanes.js';
+import { announce, recordView, storedView, TaskRecord, toResult } from './record.js';
+
+/** The lane of tasks that name no session. */
+export const DEFAULT_LANE = 'default';
 
 export interface SchedulerOptions {
   /** Tasks running at once (default: the pool's capacity). */
@@ -44,6 +52,8 @@ export interface SchedulerOptions {
 
 export interface SchedulerDeps {
   pool: WorkerPool;
+  /** Admission of tasks that declare resources (resource_aware lanes). */
+  ledger?: ResourceLedger | undefined;
   registry: ModuleRegistry;
   bus: MessageBus;
   store: Store;
@@ -55,85 +65,18 @@ export interface SchedulerDeps {
 }
 
 type Timer = ReturnType<typeof setTimeout>;
-type Waiter = [resolve: (r: TaskResult) => void, reject: (e: Error) => void];
-
-class TaskRecord {
-  status: TaskStatus = 'pending';
-  attempts = 0;
-  /** Dependencies not yet completed. */
-  waitingOn = 0;
-  dependents: string[] | null = null;
-  readyAt = 0;
-  startedAt: number | null = null;
-  endedAt: number | null = null;
-  output: unknown = null;
-  error: SerializedError | null = null;
-  controller: AbortController | null = null;
-  channel: TaskChannel | null = null;
-  timer: Timer | null = null;
-  killTimer: Timer | null = null;
-  retryAt: number | null = null;
-  lastDelayMs = 0;
-  waiters: Waiter[] | null = null;
-  /** Why it was cancelled or skipped. */
-  reason = '';
-  /** Its row is in the store (a commit has included it). */
-  committed = false;
-  /** Ready, but held out of the queue until its row is committed (strict durability). */
-  gated = false;
-
-  constructor(
-    readonly spec: TaskSpec,
-    readonly usesChannel: boolean,
-  ) {}
-
-  get id(): string {
-    return this.spec.id;
-  }
-  get priority(): TaskPriority {
-    return this.spec.priority;
-  }
-  get maxRetries(): number {
-    return this.spec.maxRetries;
-  }
-  /** In the ready queue. */
-  get live(): boolean {
-    return this.status === 'ready';
-  }
-}
-
-const EVENT_OF: Record<TaskStatus, keyof EventMap> = {
-  pending: 'task_added',
-  ready: 'task_queued',
-  running: 'task_started',
-  retrying: 'task_retrying',
-  completed: 'task_completed',
-  failed: 'task_failed',
-  timed_out: 'task_timed_out',
-  cancelled: 'task_cancelled',
-  skipped: 'task_skipped',
-};
-
-function toResult(rec: TaskRecord): TaskResult {
-  const done = isTerminal(rec.status);
-  return {
-    taskId: rec.spec.id,
-    name: rec.spec.name,
-    status: rec.status,
-    success: rec.status === 'completed',
-    result: rec.status === 'completed' ? rec.output : null,
-    error: done && rec.error ? { name: rec.error.name, code: rec.error.code, message: rec.error.message } : null,
-    attempts: rec.attempts,
-    startedAt: rec.startedAt,
-    endedAt: rec.endedAt,
-    durationMs: rec.startedAt !== null && rec.endedAt !== null ? rec.endedAt - rec.startedAt : null,
-  };
-}
 
 export class TaskScheduler {
   readonly #deps: SchedulerDeps;
   readonly #records = new Map<string, TaskRecord>();
-  readonly #queue: ReadyQueue<TaskRecord>;
+  /** Lanes by session id; `default` always exists. */
+  readonly #lanes = new Map<string, Lane<TaskRecord>>();
+  readonly #defaultLane: Lane<TaskRecord>;
+  /** Round-robin start among lanes. */
+  #laneCursor = 0;
+  /** Ready tasks waiting for the resources they declare. */
+  #parked: TaskRecord[] = [];
+  #order = 0;
   readonly #now: () => number;
   readonly #random: () => number;
   #limit: number;
@@ -165,7 +108,10 @@ export class TaskScheduler {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
     this.#random = deps.random ?? Math.random;
-    this.#queue = new ReadyQueue(deps.options.agingMs);
+    this.#defaultLane = new Lane<TaskRecord>(DEFAULT_LANE, 'resource_aware', Infinity, deps.options.agingMs);
+    this.#lanes.set(DEFAULT_LANE, this.#defaultLane);
+    // Released capacity may admit parked tasks.
+    deps.bus.events$('resource_released').subscribe(() => this.#unpark());
     this.#limit = deps.options.maxConcurrency;
     this.#ackOnCommit = deps.options.ackOnCommit === true;
     this.#commits = deps.commits ?? new GroupCommitter(deps.store);
@@ -185,6 +131,7 @@ export class TaskScheduler {
     const specs: TaskSpec[] = [];
     const batch = new Map<string, TaskSpec>();
     const channels: boolean[] = [];
+    const helds: (Held[] | null)[] = [];
     inputs.forEach((input, i) => {
       const where = inputs.length > 1 ? `tasks[${i}]` : 'task';
       let spec: TaskSpec;
@@ -206,6 +153,21 @@ export class TaskScheduler {
         else throw err;
       }
       if (batch.has(spec.id) || this.#records.has(spec.id)) problems.push(`${label}.id: a task with id "${spec.id}" already exists; ids must be unique`);
+      const lane = this.#lanes.get(spec.sessionId ?? DEFAULT_LANE);
+      if (!lane || lane.closed) problems.push(`${label}.sessionId: no open session "${spec.sessionId}"; create one with engine.createSession({ userId })`);
+      let held: Held[] | null = null;
+      if (Object.keys(spec.resources).length) {
+        if (!this.#deps.ledger) problems.push(`${label}.resources: this engine has no resource ledger`);
+        else {
+          try {
+            held = this.#deps.ledger.parse(spec.resources, `${label}.resources`);
+          } catch (err) {
+            if (err instanceof ValidationError) problems.push(...err.issues);
+            else throw err;
+          }
+        }
+      }
+      helds.push(held);
       batch.set(spec.id, spec);
       specs.push(spec);
     });
@@ -231,7 +193,7 @@ export class TaskScheduler {
 
     const added: TaskRecord[] = [];
     specs.forEach((spec, i) => {
-      const rec = new TaskRecord(spec, channels[i] ?? false);
+      const rec = new TaskRecord(spec, channels[i] ?? false, this.#laneFor(spec.sessionId), this.#order++, helds[i] ?? null);
       this.#records.set(spec.id, rec);
       this.#count(undefined, 'pending');
       added.push(rec);
@@ -251,11 +213,14 @@ export class TaskScheduler {
         rec.waitingOn++;
         if (d) (d.dependents ??= []).push(rec.id);
       }
+      // Queued together, then drained once: a batch is queued whole before any of it starts, so priorities and
+      // session modes order the batch rather than the order of the call.
       if (failedDep !== null) {
         rec.reason = failedDep;
-        this.#send(rec, { type: 'task.dep_failed' });
-      } else if (rec.waitingOn === 0) this.#send(rec, { type: 'task.deps_met' });
+        this.#inbox.push([rec, { type: 'task.dep_failed' }]);
+      } else if (rec.waitingOn === 0) this.#inbox.push([rec, { type: 'task.deps_met' }]);
     }
+    this.#drain();
     return added.map((r) => r.id);
   }
 
@@ -339,16 +304,70 @@ export class TaskScheduler {
   }
 
   stats(): SchedulerStats {
-    const oldest = this.#queue.oldestReadyAt();
+    let oldest: number | null = null;
+    let queued = this.#parked.length;
+    const queuedByPriority = { critical: 0, high: 0, normal: 0, low: 0, background: 0 };
+    for (const lane of this.#lanes.values()) {
+      const o = lane.queue.oldestReadyAt();
+      if (o !== null && (oldest === null || o < oldest)) oldest = o;
+      queued += lane.queue.size;
+      for (const [p, n] of Object.entries(lane.queue.countByPriority())) queuedByPriority[p as keyof typeof queuedByPriority] += n;
+    }
+    for (const r of this.#parked) queuedByPriority[r.priority]++;
     return {
       executing: this.#executing,
       running: this.#inFlight,
       limit: this.#limit,
-      queued: this.#queue.size,
-      queuedByPriority: this.#queue.countByPriority(),
+      queued,
+      queuedByPriority,
       byStatus: { ...this.#statusCounts },
       oldestReadyAgeMs: oldest === null ? null : this.#now() - oldest,
     };
+  }
+
+  /** Opens the lane of a session: its mode orders and admits its tasks, `maxParallelTasks` bounds them. */
+  openLane(sessionId: string, mode: SessionMode, maxParallelTasks: number): void {
+    if (this.#lanes.has(sessionId)) throw new ValidationError(`sessionId: a lane for session "${sessionId}" is already open`);
+    this.#lanes.set(sessionId, new Lane<TaskRecord>(sessionId, mode, maxParallelTasks, this.#deps.options.agingMs));
+  }
+
+  /** Cancels every task of the session that has not ended and closes its lane. Returns how many were cancelled. */
+  closeLane(sessionId: string, reason: string): number {
+    const lane = this.#lanes.get(sessionId);
+    if (!lane || sessionId === DEFAULT_LANE) return 0;
+    lane.closed = true;
+    let n = 0;
+    for (const rec of this.#records.values()) {
+      if (rec.lane !== lane || isTerminal(rec.status)) continue;
+      rec.reason = `session closed: ${reason}`;
+      this.#send(rec, { type: 'task.cancel' });
+      n++;
+    }
+    this.#lanes.delete(sessionId);
+    return n;
+  }
+
+  /** Why a task is where it is: what it waits for, in words a person can act on. */
+  explain(taskId: string): TaskExplanation {
+    const rec = this.#records.get(taskId);
+    if (!rec) {
+      const stored = this.#deps.store.getTask(taskId);
+      if (!stored) throw new NotFoundError(`no task with id "${taskId}"`);
+      return { taskId, status: stored.status, summary: `task "${stored.spec.name}" ended ${stored.status}${stored.result.error ? `: ${stored.result.error.message}` : ''}`, waitingOn: null };
+    }
+    return explainRecord(rec, {
+      now: this.#now(),
+      executing: this.#executing,
+      running: this.#inFlight,
+      limit: this.#limit,
+      dependency: (id) => {
+        const d = this.#records.get(id);
+        if (d) return { name: d.spec.name, status: d.status };
+        const st = this.#deps.store.getTask(id);
+        return st ? { name: st.spec.name, status: st.status } : null;
+      },
+      blocker: (r) => (r.held && this.#deps.ledger ? this.#deps.ledger.blocker(`task:${r.id}`, r.held) : null),
+    });
   }
 
   /** Changes how many tasks may run at once. */
@@ -396,8 +415,7 @@ export class TaskScheduler {
       if (isTerminal(rec.status)) continue;
       if (rec.timer) clearTimeout(rec.timer);
       rec.timer = null;
-      rec.controller?.abort('the engine shut down');
-      rec.controller = null;
+      if (rec.seq !== 0) this.#deps.pool.terminate(rec.seq);
       rec.channel?.close();
       rec.channel = null;
       const waiters = rec.waiters;
@@ -443,12 +461,73 @@ export class TaskScheduler {
     let started = false;
     const now = this.#now();
     while (this.#inFlight < this.#limit) {
-      const rec = this.#queue.pop(now);
+      const lane = this.#nextLane();
+      if (!lane) break;
+      const rec = lane.queue.pop(now);
       if (!rec) break;
+      if (lane.admitsByResources && rec.held && !this.#admit(rec)) continue;
+      lane.running++;
       this.#apply(rec, { type: 'task.start' });
       started = true;
     }
-    return started && this.#inboxHead < this.#inbox.length;
+    return started || this.#inboxHead < this.#inbox.length;
+  }
+
+  /** The lane of a session id (the default lane for none, or for a session not open, e.g. after a restart). */
+  #laneFor(sessionId: string | undefined): Lane<TaskRecord> {
+    return (sessionId !== undefined ? this.#lanes.get(sessionId) : undefined) ?? this.#defaultLane;
+  }
+
+  /** The next lane, round-robin, that may start a task; null when none may. */
+  #nextLane(): Lane<TaskRecord> | null {
+    const lanes = [...this.#lanes.values()];
+    if (lanes.length === 1) return this.#defaultLane.hasRoom ? this.#defaultLane : null;
+    for (let i = 0; i < lanes.length; i++) {
+      const lane = lanes[(this.#laneCursor + i) % lanes.length];
+      if (lane?.hasRoom) {
+        this.#laneCursor = (this.#laneCursor + i + 1) % lanes.length;
+        return lane;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Takes the resources a task declares, all or none. Parks it (ready, out of the queue) while they are held by
+   * others; fails it at once when they can never fit.
+   */
+  #admit(rec: TaskRecord): boolean {
+    const ledger = this.#deps.ledger;
+    if (!ledger || !rec.held) return true;
+    let alloc: Allocation | null;
+    try {
+      alloc = ledger.tryAllocate(`task:${rec.id}`, rec.held, rec.spec.resources);
+    } catch (err) {
+      if (!(err instanceof ResourceUnavailableError)) throw err;
+      rec.error = { ...err.toJSON(), message: `task "${rec.spec.name}" can never run here: ${err.message}` };
+      this.#apply(rec, { type: 'task.refuse' });
+      return false;
+    }
+    if (!alloc) {
+      rec.parked = true;
+      this.#parked.push(rec);
+      return false;
+    }
+    rec.allocationId = alloc.allocationId;
+    return true;
+  }
+
+  /** Puts parked tasks back in their lanes (in the order they were parked) and tries to start them. */
+  #unpark(): void {
+    if (this.#parked.length === 0) return;
+    const parked = this.#parked;
+    this.#parked = [];
+    for (const rec of parked) {
+      if (!rec.parked || rec.status !== 'ready') continue;
+      rec.parked = false;
+      rec.lane.queue.push(rec);
+    }
+    this.#drain();
   }
 
   #apply(rec: TaskRecord, event: TaskMachineEvent): void {
@@ -470,11 +549,14 @@ export class TaskScheduler {
         if (this.#ackOnCommit && !rec.committed) {
           rec.gated = true;
           this.#gated.push(rec);
-        } else this.#queue.push(rec);
+        } else rec.lane.queue.push(rec);
         return;
       case 'dequeue':
         if (rec.gated) rec.gated = false;
-        else this.#queue.forget(rec);
+        else if (rec.parked) {
+          rec.parked = false;
+          this.#parked = this.#parked.filter((r) => r !== rec);
+        } else rec.lane.queue.forget(rec);
         return;
       case 'countAttempt':
         rec.attempts++;
@@ -503,11 +585,12 @@ export class TaskScheduler {
     const now = this.#now();
     rec.startedAt ??= now;
     const attempt = rec.attempts;
-    const controller = new AbortController();
-    rec.controller = controller;
     const spec = rec.spec;
+    const seq = this.#deps.pool.nextSeq();
+    rec.seq = seq;
     const req = {
       type: 'run' as const,
+      seq,
       taskId: spec.id,
       module: spec.module,
       action: spec.action,
@@ -526,12 +609,11 @@ export class TaskScheduler {
             progress: (value) => bus.publish('task_progress', { taskId: spec.id, name: spec.name, attempt, value }),
             log: (level, message) => bus.publish('task_log', { taskId: spec.id, name: spec.name, attempt, level, message }),
           },
-          controller.signal,
         );
         rec.channel = run.channel;
         reply = run.reply;
       } else {
-        reply = this.#deps.pool.run(req, controller.signal);
+        reply = this.#deps.pool.run(req);
       }
     } catch (err) {
       reply = Promise.reject(err instanceof Error ? err : new Error(String(err)));
@@ -555,18 +637,24 @@ export class TaskScheduler {
 
   #settled(rec: TaskRecord, attempt: number, reply: WorkerReply | null, thrown: unknown): void {
     this.#inFlight--;
+    rec.lane.running--;
+    // Whatever way the attempt ended (completed, failed, timed out, cancelled, worker crash), its hold goes; but
+    // only after its outcome is queued below, so the task ends before a task waiting for the hold starts.
+    const allocationId = rec.allocationId;
+    rec.allocationId = null;
     if (this.#halted) {
       // Shut down with the task left to the next engine: this late reply is not recorded.
+      if (allocationId !== null) this.#deps.ledger?.release(allocationId);
       if (this.#inFlight === 0) this.#wakeIdle();
       return;
     }
     if (rec.killTimer) clearTimeout(rec.killTimer);
     rec.killTimer = null;
+    rec.seq = 0;
     const current = rec.status === 'running' && rec.attempts === attempt;
     if (current) {
       rec.channel?.close();
       rec.channel = null;
-      rec.controller = null;
       if (rec.timer) clearTimeout(rec.timer);
       rec.timer = null;
       if (reply?.type === 'ok') {
@@ -590,23 +678,35 @@ export class TaskScheduler {
       rec.channel?.close();
       rec.channel = null;
     }
+    if (allocationId !== null) this.#deps.ledger?.release(allocationId);
     this.#drain();
     if (this.#inFlight === 0) this.#wakeIdle();
   }
 
+  /**
+   * Stops a running attempt. Actions with a channel get a cooperative abort and `abortGraceMs` to return; then
+   * (or at once, for the others) the thread running the attempt is terminated. An attempt not yet marked running by
+   * its thread (still in transit) is looked for again every 2 ms until it starts or settles.
+   */
   #abortRun(rec: TaskRecord): void {
     if (rec.timer) clearTimeout(rec.timer);
     rec.timer = null;
-    const controller = rec.controller;
-    rec.controller = null;
-    if (!controller) return;
+    const seq = rec.seq;
+    if (seq === 0) return;
     const reason = rec.status === 'timed_out' ? 'timed out' : rec.reason || 'cancelled';
     if (rec.channel) {
       rec.channel.abort(reason);
-      rec.killTimer = setTimeout(() => controller.abort(reason), this.#deps.options.abortGraceMs);
+      rec.killTimer = setTimeout(() => this.#kill(rec, seq, 0), this.#deps.options.abortGraceMs);
     } else {
-      controller.abort(reason);
+      this.#kill(rec, seq, 0);
     }
+  }
+
+  #kill(rec: TaskRecord, seq: number, tries: number): void {
+    rec.killTimer = null;
+    if (rec.seq !== seq) return;
+    if (this.#deps.pool.terminate(seq) || tries >= 5000) return;
+    rec.killTimer = setTimeout(() => this.#kill(rec, seq, tries + 1), 2);
   }
 
   #scheduleRetry(rec: TaskRecord): void {
@@ -672,41 +772,13 @@ export class TaskScheduler {
   }
 
   #announce(rec: TaskRecord): void {
-    const type = EVENT_OF[rec.status];
-    const bus = this.#deps.bus;
-    if (!bus.wants(type)) return;
-    const s = rec.spec;
-    const base = { taskId: s.id, name: s.name, module: s.module, action: s.action, priority: s.priority, status: rec.status, attempt: rec.attempts };
-    const durationMs = rec.startedAt !== null && rec.endedAt !== null ? rec.endedAt - rec.startedAt : null;
-    const error = rec.error ?? { name: 'Error', code: ErrorCode.INTERNAL, message: 'unknown' };
-    switch (rec.status) {
-      case 'pending':
-        bus.publish('task_added', { ...base, dependencies: s.dependencies });
-        return;
-      case 'ready':
-        bus.publish('task_queued', base);
-        return;
-      case 'running':
-        bus.publish('task_started', { ...base, queuedMs: this.#now() - rec.readyAt });
-        return;
-      case 'retrying':
-        bus.publish('task_retrying', { ...base, error, delayMs: rec.lastDelayMs, retryAt: rec.retryAt ?? 0 });
-        return;
-      case 'completed':
-        bus.publish('task_completed', { ...base, success: true, durationMs: durationMs ?? 0 });
-        return;
-      case 'skipped':
-        bus.publish('task_skipped', { ...base, success: false, error });
-        return;
-      case 'failed':
-      case 'timed_out':
-      case 'cancelled':
-        bus.publish(type as 'task_failed', { ...base, success: false, error, durationMs });
-        return;
-    }
+    announce(this.#deps.bus, rec, this.#now);
   }
 
   #markDirty(rec: TaskRecord): void {
+    // A store that does not outlive the process needs only the end states (for tasks evicted from memory), unless
+    // callers wait for commits (strict): then every change is written, or a gated task would wait forever.
+    if (!this.#ackOnCommit && !this.#deps.store.persistent && !isTerminal(rec.status)) return;
     this.#dirty.add(rec);
     this.#commits.schedule();
   }
@@ -749,7 +821,7 @@ export class TaskScheduler {
         if (!rec.gated) continue;
         if (rec.committed) {
           rec.gated = false;
-          this.#queue.push(rec);
+          rec.lane.queue.push(rec);
         } else this.#gated.push(rec);
       }
     }
@@ -807,7 +879,13 @@ export class TaskScheduler {
       } catch {
         // The action is gone (a module folder changed): the worker refuses it and the task fails for good.
       }
-      const rec = new TaskRecord(t.spec, channel);
+      let held: Held[] | null = null;
+      try {
+        held = Object.keys(t.spec.resources).length && this.#deps.ledger ? this.#deps.ledger.parse(t.spec.resources) : null;
+      } catch {
+        // A resource it declared is gone: admission refuses it and it fails with the reason.
+      }
+      const rec = new TaskRecord(t.spec, channel, this.#laneFor(t.spec.sessionId), this.#order++, held);
       rec.status = t.status;
       rec.attempts = t.result.attempts;
       rec.startedAt = t.result.startedAt;
@@ -824,7 +902,7 @@ export class TaskScheduler {
           break;
         case 'ready':
           rec.readyAt = now;
-          this.#queue.push(rec);
+          rec.lane.queue.push(rec);
           break;
         case 'running':
           rerun.push(rec.id);
@@ -893,36 +971,6 @@ export class TaskScheduler {
   }
 
   #view(rec: TaskRecord): TaskView {
-    const s = rec.spec;
-    return {
-      id: s.id,
-      name: s.name,
-      module: s.module,
-      action: s.action,
-      priority: s.priority,
-      status: rec.status,
-      attempts: rec.attempts,
-      dependencies: s.dependencies,
-      spec: s,
-      result: toResult(rec),
-      retryAt: rec.retryAt,
-    };
+    return recordView(rec);
   }
-}
-
-function storedView(t: StoredTask): TaskView {
-  const s = t.spec;
-  return {
-    id: s.id,
-    name: s.name,
-    module: s.module,
-    action: s.action,
-    priority: s.priority,
-    status: t.status,
-    attempts: t.result.attempts,
-    dependencies: s.dependencies,
-    spec: s,
-    result: t.result,
-    retryAt: null,
-  };
 }

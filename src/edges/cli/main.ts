@@ -4,9 +4,11 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import type { EngineOptions, TaskResult } from '../../index.js';
+import { packagePath } from '../../config/options.js';
 import { CodomyrmexError, OrchestrationEngine, Task, TaskPriority } from '../../index.js';
 import { printResults, printTable } from './format.js';
 import { registerStoreCommands } from './store.js';
+import { registerWorkflowCommands, USER_WORKFLOW_DIR } from './workflow.js';
 
 const program = new Command();
 program
@@ -14,6 +16,7 @@ program
   .description('Actor-based orchestration runtime: workflows, tasks and resources on a worker-thread pool')
   .option('--threads <n>', 'worker threads (default: the number of cores)', parseInteger('--threads'))
   .option('--module-dir <dir...>', 'folders to load user action modules from')
+  .option('--workflow-dir <dir...>', 'more folders of workflow definitions (YAML/JSON)')
   .option('--store <kind>', 'sqlite (default: durable, see --db) or memory')
   .option('--db <path>', 'the SQLite database (default ./.codomyrmex/state.db; env CODOMYRMEX_DB)')
   .option('--durability <mode>', 'strict (default: answer only once durable) or relaxed')
@@ -22,6 +25,7 @@ program
 interface GlobalFlags {
   threads?: number;
   moduleDir?: string[];
+  workflowDir?: string[];
   store?: string;
   db?: string;
   durability?: string;
@@ -63,6 +67,7 @@ function optionsFromFlags(): EngineOptions {
     ...(o.store ? { store: o.store as 'sqlite' } : {}),
     ...(o.db ? { dbPath: o.db } : {}),
     ...(o.durability ? { durability: o.durability as 'strict' } : {}),
+    workflowDirs: [packagePath('config', 'workflows'), USER_WORKFLOW_DIR, ...(o.workflowDir ?? [])],
   };
 }
 
@@ -144,10 +149,41 @@ program
     else printTable(list.map((a) => ({ action: `${a.module}.${a.action}`, description: a.description })));
   });
 
+const orchestration = program.command('orchestration').description('engine status and health');
+
+orchestration
+  .command('status')
+  .description('uptime, tasks by status, queue, pool, workflows, sessions, resources, store')
+  .option('--json', 'print as JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const status = await withEngine((engine) => engine.getSystemStatus());
+    if (opts.json) return console.log(JSON.stringify(status, null, 2));
+    const rows: Record<string, unknown>[] = Object.entries(status)
+      .filter(([k]) => !['timestamp', 'engineId'].includes(k))
+      .map(([k, v]) => ({ part: k, state: typeof v === 'object' ? JSON.stringify(v) : v }));
+    printTable(rows);
+  });
+
+orchestration
+  .command('health')
+  .description('checks every component for real (a probe task, a store write, the bus, the queue); exit 1 unless healthy')
+  .option('--json', 'print as JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const health = await withEngine((engine) => engine.healthCheck());
+    if (opts.json) console.log(JSON.stringify(health, null, 2));
+    else {
+      console.log(`overall: ${health.overallStatus}`);
+      printTable(Object.entries(health.components).map(([name, c]) => ({ component: name, status: c.status, detail: c.detail ?? '' })));
+      for (const issue of health.issues) console.log(`issue: ${issue}`);
+    }
+    process.exitCode = health.overallStatus === 'healthy' ? 0 : 1;
+  });
+
+registerWorkflowCommands(program, { withEngine, parseJsonObject });
 registerStoreCommands(program, () => optionsFromFlags());
 
 program.parseAsync().catch((err: unknown) => {
-  if (err instanceof CodomyrmexError) console.error(`codomyrmex: ${err.message}`);
+  if (err instanceof CodomyrmexError || err instanceof InvalidArgumentError) console.error(`codomyrmex: ${err.message}`);
   else console.error(err);
   process.exitCode = 2;
 });

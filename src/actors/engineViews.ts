@@ -1,0 +1,372 @@
+/**
+ * The engine's read-only views: `healthCheck()`, `getSystemStatus()`, `getMetrics()`, `getPerformanceSummary()`,
+ * and the liveness/readiness answers of the HTTP edge. Everything is read live from the components (over the bus
+ * where a component owns the data) or from the engine's metrics, never from a cache that could drift.
+ *
+ * Components that arrive later (sessions, resources, projects) plug in with {@link EngineViews.registerComponent}:
+ * a health check, a status section and a metrics section under their name, merged over the placeholders here.
+ */
+import type { MessageBus } from '../bus/bus.js';
+import type { SchedulerStats } from '../bus/protocol.js';
+import type { CompiledOptions } from '../config/options.js';
+import type { HttpAddress, HttpHandlers, Liveness, Readiness } from '../edges/http/server.js';
+import type { RuntimeState } from '../machines/runtime.js';
+import type { EngineMetrics } from '../metrics/engineMetrics.js';
+import type { ResourceUsage } from '../metrics/families.js';
+import type { PerformanceStats } from '../metrics/perf.js';
+import type { Store } from '../store/store.js';
+import type { WorkerPool } from '../workers/pool.js';
+import type { ComponentHealth, HealthCheck, HealthReport } from './health.js';
+import { checkBus, checkEngine, checkPool, checkQueue, checkStore, runCheck, worstStatus } from './health.js';
+
+/** What a later component contributes to the views. Every part is optional. */
+export interface ComponentView {
+  /** Joins `healthCheck().components[name]`. */
+  health?: HealthCheck;
+  /** Merged over `getSystemStatus()[name]`. */
+  status?: () => Record<string, unknown> | Promise<Record<string, unknown>>;
+  /** Merged over `getMetrics()[name]`. */
+  metrics?: () => Record<string, unknown> | Promise<Record<string, unknown>>;
+}
+
+export interface ViewDeps {
+  engineId: string;
+  bus: MessageBus;
+  pool: WorkerPool;
+  store: Store;
+  /** The group committer's failure while commits keep failing, else null. */
+  storeFault: () => Error | null;
+  options: CompiledOptions;
+  metrics: EngineMetrics | null;
+  state: () => RuntimeState;
+  /** Epoch ms. */
+  startedAt: number;
+  httpAddress: () => HttpAddress | null;
+}
+
+export interface PoolStatus {
+  threads: number;
+  busyThreads: number;
+  capacity: number;
+  running: number;
+  /** Running tasks over capacity, 0 to 1. */
+  utilization: number;
+  /** Waiting inside the pool for a free thread. */
+  queued: number;
+  completed: number;
+  threadsStarted: number;
+  restarts: number;
+  destroyed: boolean;
+}
+
+/** `engine.getSystemStatus()`. Sections other engines components fill start as empty placeholders. */
+export interface SystemStatus {
+  engineId: string;
+  state: RuntimeState;
+  /** ISO 8601. */
+  timestamp: string;
+  startedAt: string;
+  uptimeSeconds: number;
+  /** The scheduler's stats; null when it could not be asked (starting, stopped). */
+  tasks: SchedulerStats | null;
+  queueDepth: number;
+  runsInFlight: number;
+  pool: PoolStatus;
+  bus: { kind: string; connected: boolean; published: number; requests: number; replies: number; failures: number };
+  store: { kind: string; writable: boolean; error: string | null };
+  workflows: Record<string, unknown>;
+  sessions: Record<string, unknown>;
+  resources: Record<string, unknown>;
+  projects: Record<string, unknown>;
+  http: HttpAddress | null;
+  [section: string]: unknown;
+}
+
+/** `engine.getMetrics()`: counts per domain, as the seed's `get_metrics()` names them. */
+export interface EngineMetricsView {
+  timestamp: string;
+  sessions: { total: number; active: number; closed: number; byMode: Record<string, number>; [k: string]: unknown };
+  workflows: { registered: number | null; runs: number; runsInFlight: number; byStatus: Record<string, number>; [k: string]: unknown };
+  tasks: { total: number; byStatus: Record<string, number>; running: number; queued: number; retries: number; failuresByCode: Record<string, number>; [k: string]: unknown };
+  resources: { total: number; activeHolds: number; allocations: number; expiries: number; utilization: Record<string, number>; [k: string]: unknown };
+  projects: { total: number; [k: string]: unknown };
+  [section: string]: unknown;
+}
+
+/** `engine.getPerformanceSummary()`. */
+export interface PerformanceSummary {
+  /** By `module.action`. */
+  tasks: Record<string, PerformanceStats>;
+  /** By workflow name. */
+  workflows: Record<string, PerformanceStats>;
+}
+
+export interface PerformanceFilter {
+  module?: string;
+  action?: string;
+  workflow?: string;
+}
+
+type Sample = { labels: Partial<Record<string, string | number>>; value: number };
+
+/** Sums a metric's samples, overall and by one label. */
+async function sumBy(metric: { get(): Promise<{ values: Sample[] }> } | undefined, label?: string): Promise<{ total: number; by: Record<string, number> }> {
+  const out = { total: 0, by: {} as Record<string, number> };
+  if (!metric) return out;
+  for (const v of (await metric.get()).values) {
+    out.total += v.value;
+    if (label === undefined) continue;
+    const key = String(v.labels[label] ?? '');
+    out.by[key] = (out.by[key] ?? 0) + v.value;
+  }
+  return out;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class EngineViews {
+  readonly #deps: ViewDeps;
+  readonly #components = new Map<string, ComponentView>();
+
+  constructor(deps: ViewDeps) {
+    this.#deps = deps;
+  }
+
+  /**
+   * Adds a component's health check, status and metrics sections under `name` (`sessions`, `resources`, ...).
+   * Returns a function that removes them.
+   */
+  registerComponent(name: string, view: ComponentView): () => void {
+    this.#components.set(name, view);
+    return () => {
+      if (this.#components.get(name) === view) this.#components.delete(name);
+    };
+  }
+
+  #schedulerStats(): Promise<SchedulerStats> {
+    return this.#deps.bus.request('task.stats', {});
+  }
+
+  async #schedulerOrNull(): Promise<SchedulerStats | null> {
+    if (!this.#deps.bus.connected) return null;
+    try {
+      return await this.#schedulerStats();
+    } catch {
+      return null;
+    }
+  }
+
+  /** Every component checked for real, concurrently. */
+  async healthCheck(): Promise<HealthReport> {
+    const { bus, pool, store, options, state } = this.#deps;
+    const timeoutMs = options.health.probeTimeoutMs;
+    let running: number | null = null;
+    const checks: [string, Promise<ComponentHealth>][] = [
+      ['engine', runCheck(() => checkEngine(state()), timeoutMs)],
+      ['pool', runCheck(() => checkPool(pool, timeoutMs, () => running), timeoutMs + 1000)],
+      ['store', runCheck(() => checkStore(store, this.#deps.storeFault()), timeoutMs)],
+      ['bus', runCheck(() => checkBus(bus), timeoutMs)],
+      [
+        'queue',
+        runCheck(
+          () =>
+            checkQueue(
+              () =>
+                this.#schedulerStats().then((s) => {
+                  running = s.running;
+                  return s;
+                }),
+              { stuckMs: options.health.queueStuckMs, poolCapacity: pool.capacity, timeoutMs },
+            ),
+          timeoutMs + 1000,
+        ),
+      ],
+    ];
+    for (const [name, view] of this.#components) if (view.health) checks.push([name, runCheck(view.health, timeoutMs)]);
+    const components: Record<string, ComponentHealth> = {};
+    for (const [name, result] of checks) components[name] = await result;
+    const all = Object.entries(components);
+    return {
+      overallStatus: worstStatus(all.map(([, c]) => c.status)),
+      timestamp: new Date().toISOString(),
+      components,
+      issues: all.filter(([, c]) => c.status !== 'healthy').map(([name, c]) => `${name}: ${c.detail}`),
+    };
+  }
+
+  /** Cheap checks for `/readyz`: running (not starting or draining), pool up, store writable, bus connected. */
+  readiness(): Readiness {
+    const { bus, pool, store, state } = this.#deps;
+    const now = state();
+    const storeCheck = checkStore(store, this.#deps.storeFault());
+    const checks = {
+      engine: { ok: now === 'running', detail: now },
+      pool: { ok: !pool.destroyed && pool.stats().threads > 0, detail: pool.destroyed ? 'destroyed' : `${pool.stats().threads} threads` },
+      store: { ok: storeCheck.status === 'healthy', detail: storeCheck.detail },
+      bus: { ok: bus.connected, detail: bus.connected ? 'connected' : 'closed' },
+    };
+    const ready = Object.values(checks).every((c) => c.ok);
+    return { ready, status: ready ? 'ready' : now === 'draining' ? 'draining' : 'not_ready', state: now, checks };
+  }
+
+  /** What the HTTP edge serves. */
+  httpHandlers(): HttpHandlers {
+    const { metrics } = this.#deps;
+    return {
+      metrics: metrics ? async () => ({ contentType: metrics.contentType, body: await metrics.expose() }) : null,
+      readiness: () => this.readiness(),
+      liveness: () => this.liveness(),
+    };
+  }
+
+  /** `/healthz`: the process answers and the engine has not failed. */
+  liveness(): Liveness {
+    const state = this.#deps.state();
+    return { alive: state !== 'failed', state, uptimeSeconds: (Date.now() - this.#deps.startedAt) / 1000 };
+  }
+
+  #poolStatus(scheduler: SchedulerStats | null): PoolStatus {
+    const { pool } = this.#deps;
+    const s = pool.stats();
+    const running = scheduler?.running ?? 0;
+    const busyThreads = Math.min(s.threads, Math.ceil(Math.min(running, s.capacity) / pool.options.concurrentTasksPerWorker));
+    return {
+      threads: s.threads,
+      busyThreads,
+      capacity: s.capacity,
+      running,
+      utilization: s.capacity > 0 ? Math.min(1, running / s.capacity) : 0,
+      queued: s.queued,
+      completed: s.completed,
+      threadsStarted: s.threadsStarted,
+      restarts: Math.max(0, s.threadsStarted - pool.options.threads),
+      destroyed: pool.destroyed,
+    };
+  }
+
+  async #sections(kind: 'status' | 'metrics', base: Record<string, Record<string, unknown>>): Promise<Record<string, Record<string, unknown>>> {
+    const out = { ...base };
+    for (const [name, view] of this.#components) {
+      const provide = view[kind];
+      if (!provide) continue;
+      try {
+        out[name] = { ...(out[name] ?? {}), ...(await provide()) };
+      } catch (err) {
+        out[name] = { ...(out[name] ?? {}), error: errorMessage(err) };
+      }
+    }
+    return out;
+  }
+
+  async #resources(): Promise<ResourceUsage[]> {
+    return (await this.#deps.metrics?.resourceUsage()) ?? [];
+  }
+
+  async #workflowCount(): Promise<number | null> {
+    if (!this.#deps.bus.connected) return null;
+    try {
+      return (await this.#deps.bus.request('workflow.list', {})).length;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Uptime, state, tasks, queue, pool, bus, store, and the sections later components fill. */
+  async getSystemStatus(): Promise<SystemStatus> {
+    const { engineId, bus, store, metrics, state, startedAt, httpAddress } = this.#deps;
+    const [scheduler, registered, resourceList] = await Promise.all([this.#schedulerOrNull(), this.#workflowCount(), this.#resources()]);
+    const storeCheck = checkStore(store, this.#deps.storeFault());
+    const sessionsByMode = metrics?.sessionsByMode() ?? {};
+    const base: Record<string, Record<string, unknown>> = {
+      workflows: { registered, runsInFlight: metrics?.runsInFlight ?? 0 },
+      sessions: { active: Object.values(sessionsByMode).reduce((a, b) => a + b, 0), byMode: sessionsByMode },
+      resources: { activeHolds: metrics?.activeHolds ?? 0, resources: resourceList },
+      projects: {},
+    };
+    const sections = await this.#sections('status', base);
+    const busStats = bus.stats();
+    const { workflows = {}, sessions = {}, resources = {}, projects = {}, ...others } = sections;
+    const status: SystemStatus = {
+      engineId,
+      state: state(),
+      timestamp: new Date().toISOString(),
+      startedAt: new Date(startedAt).toISOString(),
+      uptimeSeconds: (Date.now() - startedAt) / 1000,
+      tasks: scheduler,
+      queueDepth: scheduler?.queued ?? 0,
+      runsInFlight: metrics?.runsInFlight ?? 0,
+      pool: this.#poolStatus(scheduler),
+      bus: { kind: bus.kind, connected: bus.connected, ...busStats },
+      store: { kind: store.kind, writable: storeCheck.status === 'healthy', error: storeCheck.status === 'healthy' ? null : storeCheck.detail },
+      workflows,
+      sessions,
+      resources,
+      projects,
+      http: httpAddress(),
+    };
+    // Sections of later components; they never replace a built-in one.
+    for (const [name, section] of Object.entries(others)) if (!(name in status)) status[name] = section;
+    return status;
+  }
+
+  /** Counts per domain: `sessions.total`, `workflows`, `tasks`, `resources`, `projects` (the seed's `get_metrics()`). */
+  async getMetrics(): Promise<EngineMetricsView> {
+    const { metrics } = this.#deps;
+    const f = metrics?.families;
+    const [scheduler, registered, resourceList, created, closed, runs, retries, failures, allocations, expiries] = await Promise.all([
+      this.#schedulerOrNull(),
+      this.#workflowCount(),
+      this.#resources(),
+      sumBy(f?.sessionsCreated),
+      sumBy(f?.sessionsClosed),
+      sumBy(f?.workflowRuns, 'status'),
+      sumBy(f?.taskRetries),
+      sumBy(f?.taskFailures, 'code'),
+      sumBy(f?.resourceAllocations),
+      sumBy(f?.resourceExpiries),
+    ]);
+    const utilization: Record<string, number> = {};
+    for (const r of resourceList) utilization[`${r.resource}.${r.unit}`] = r.capacity > 0 ? r.allocated / r.capacity : 0;
+    const byMode = metrics?.sessionsByMode() ?? {};
+    const byStatus: Record<string, number> = {};
+    for (const [k, v] of Object.entries(scheduler?.byStatus ?? {})) if (v) byStatus[k] = v;
+    const base: Record<string, Record<string, unknown>> = {
+      sessions: { total: created.total, active: Object.values(byMode).reduce((a, b) => a + b, 0), closed: closed.total, byMode },
+      workflows: { registered, runs: runs.total, runsInFlight: metrics?.runsInFlight ?? 0, byStatus: runs.by },
+      tasks: {
+        total: Object.values(byStatus).reduce((a, b) => a + b, 0),
+        byStatus,
+        running: scheduler?.running ?? 0,
+        queued: scheduler?.queued ?? 0,
+        retries: retries.total,
+        failuresByCode: failures.by,
+      },
+      resources: { total: new Set(resourceList.map((r) => r.resource)).size, activeHolds: metrics?.activeHolds ?? 0, allocations: allocations.total, expiries: expiries.total, utilization },
+      projects: { total: 0 },
+    };
+    const sections = await this.#sections('metrics', base);
+    return { timestamp: new Date().toISOString(), ...sections } as EngineMetricsView;
+  }
+
+  /**
+   * Count, success rate and p50/p95/p99/max durations per `module.action` and per workflow, from the events that
+   * feed the metrics. Filter by `module` (and `action`) or `workflow`; no filter returns everything.
+   */
+  getPerformanceSummary(filter: PerformanceFilter = {}): PerformanceSummary {
+    const m = this.#deps.metrics;
+    if (!m) return { tasks: {}, workflows: {} };
+    const { module, action, workflow } = filter;
+    const wantTasks = workflow === undefined || module !== undefined || action !== undefined;
+    const wantWorkflows = module === undefined && action === undefined;
+    const taskKey = (key: string): boolean => {
+      const dot = key.indexOf('.');
+      return (module === undefined || key.slice(0, dot) === module) && (action === undefined || key.slice(dot + 1) === action);
+    };
+    return {
+      tasks: wantTasks ? m.taskPerformance.all(taskKey) : {},
+      workflows: wantWorkflows ? m.workflowPerformance.all((name) => workflow === undefined || name === workflow) : {},
+    };
+  }
+}

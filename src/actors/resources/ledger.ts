@@ -1,0 +1,431 @@
+/**
+ * The resource ledger: capacities, holds, FIFO waiters and expiry. Allocation is all-or-nothing across the
+ * resources of one request (no partial holds, so no deadlock), amounts are converted to each resource's base unit,
+ * and every hold is released exactly once (by its holder, by its TTL, or by the task that held it ending).
+ */
+import { availableParallelism, totalmem } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { ResourceUnavailableError, ValidationError } from '../../errors.js';
+import { didYouMean, formatZodIssues } from '../../model/validate.js';
+
+export const ResourceType = {
+  CPU: 'cpu',
+  MEMORY: 'memory',
+  GPU: 'gpu',
+  DISK: 'disk',
+  NETWORK: 'network',
+  DATABASE: 'database',
+  SERVICE: 'service',
+  CUSTOM: 'custom',
+} as const;
+export type ResourceType = (typeof ResourceType)[keyof typeof ResourceType];
+
+export interface ResourceLimits {
+  /** Distinct holders at once (default unlimited). */
+  maxConcurrentUsers?: number | undefined;
+  /** Longest a hold may last; holds without a shorter TTL expire after this (default unlimited). */
+  maxAllocationSeconds?: number | undefined;
+}
+
+/** Units and how they convert to a base unit of their dimension. */
+const UNITS: Record<string, { dimension: string; factor: number }> = {
+  cores: { dimension: 'cores', factor: 1 },
+  units: { dimension: 'units', factor: 1 },
+  mb: { dimension: 'mb', factor: 1 },
+  gb: { dimension: 'mb', factor: 1024 },
+  tb: { dimension: 'mb', factor: 1024 * 1024 },
+  mbps: { dimension: 'mbps', factor: 1 },
+  gbps: { dimension: 'mbps', factor: 1000 },
+  connections: { dimension: 'connections', factor: 1 },
+};
+export const KNOWN_UNITS = Object.keys(UNITS);
+
+/** `{ cpu: { cores: 2 }, memory: { gb: 4 } }`: resource id → unit → amount. */
+export type Requirements = Record<string, Record<string, number>>;
+
+export interface ResourceInput {
+  id: string;
+  name?: string | undefined;
+  type: ResourceType;
+  /** One unit and its amount, e.g. `{ cores: 8 }`, `{ gb: 24 }`, `{ units: 1 }`. */
+  capacity: Record<string, number>;
+  limits?: ResourceLimits | undefined;
+}
+
+/** A resource (the seed's `Resource(...)`). */
+export class Resource implements ResourceInput {
+  id: string;
+  name: string;
+  type: ResourceType;
+  capacity: Record<string, number>;
+  limits: ResourceLimits;
+  constructor(input: ResourceInput) {
+    this.id = input.id;
+    this.name = input.name ?? input.id;
+    this.type = input.type;
+    this.capacity = input.capacity;
+    this.limits = input.limits ?? {};
+  }
+}
+
+const resourceSchema = z
+  .object({
+    id: z.string().regex(/^[A-Za-z_][\w.-]*$/, 'must start with a letter or _ (letters, digits, _, ., -)'),
+    name: z.string().optional(),
+    type: z.enum(['cpu', 'memory', 'gpu', 'disk', 'network', 'database', 'service', 'custom']),
+    capacity: z.record(z.number()),
+    limits: z
+      .object({
+        maxConcurrentUsers: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
+        maxAllocationSeconds: z.number().positive().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+/** An amount of one resource, in its base unit. */
+export interface Held {
+  resource: string;
+  amount: number;
+}
+
+export interface Allocation {
+  allocationId: string;
+  holderId: string;
+  /** Base-unit amounts per resource. */
+  amounts: Record<string, number>;
+  /** As requested, in the caller's units. */
+  requested: Requirements;
+  grantedAt: number;
+  expiresAt: number | null;
+}
+
+export interface ResourceUsage {
+  id: string;
+  name: string;
+  type: ResourceType;
+  unit: string;
+  capacity: number;
+  allocated: number;
+  free: number;
+  utilization: number;
+  holders: { holderId: string; amount: number }[];
+  limits: ResourceLimits;
+}
+
+interface StoredResource {
+  id: string;
+  name: string;
+  type: ResourceType;
+  unit: string;
+  capacity: number;
+  limits: ResourceLimits;
+  allocated: number;
+  holders: Map<string, number>;
+}
+
+interface Waiter {
+  holderId: string;
+  amounts: Held[];
+  requested: Requirements;
+  ttlMs: number | null;
+  resolve: (a: Allocation) => void;
+  reject: (e: Error) => void;
+  timer: ReturnType<typeof setTimeout> | null;
+}
+
+export interface AllocateOptions {
+  /** The hold is released after this many seconds. */
+  ttlSeconds?: number | undefined;
+  /** Wait this long (FIFO) for capacity instead of failing at once (default 0). */
+  waitSeconds?: number | undefined;
+}
+
+export interface LedgerEvents {
+  allocated(a: Allocation): void;
+  released(a: Allocation, reason: 'released' | 'expired'): void;
+}
+
+export class ResourceLedger {
+  readonly #resources = new Map<string, StoredResource>();
+  readonly #allocations = new Map<string, Allocation & { held: Held[]; timer: ReturnType<typeof setTimeout> | null }>();
+  readonly #waiters: Waiter[] = [];
+  readonly #events: LedgerEvents;
+  readonly #now: () => number;
+
+  constructor(events: LedgerEvents, now: () => number = Date.now) {
+    this.#events = events;
+    this.#now = now;
+  }
+
+  /** Registers the host's CPU cores and memory as `cpu` and `memory`. */
+  addHostResources(): void {
+    this.add({ id: 'cpu', name: 'host CPU', type: 'cpu', capacity: { cores: availableParallelism() } });
+    this.add({ id: 'memory', name: 'host memory', type: 'memory', capacity: { mb: Math.floor(totalmem() / 2 ** 20) } });
+  }
+
+  add(input: ResourceInput): ResourceUsage {
+    const parsed = resourceSchema.safeParse(input instanceof Resource ? { ...input, limits: stripUndefined(input.limits) } : input);
+    if (!parsed.success) throw new ValidationError(formatZodIssues(parsed.error, 'resource'));
+    const r = parsed.data;
+    if (this.#resources.has(r.id)) throw new ValidationError(`resource.id: "${r.id}" already exists; remove it first or pick another id`);
+    const entries = Object.entries(r.capacity);
+    if (entries.length !== 1) throw new ValidationError(`resource "${r.id}".capacity: give exactly one unit, e.g. { cores: 8 } or { gb: 16 }`);
+    const [unit, amount] = entries[0] as [string, number];
+    const u = UNITS[unit];
+    if (!u) throw new ValidationError(`resource "${r.id}".capacity.${unit}: unknown unit; use one of ${KNOWN_UNITS.join(', ')}`);
+    if (!Number.isFinite(amount) || amount <= 0) throw new ValidationError(`resource "${r.id}".capacity.${unit}: must be a positive number (got ${amount})`);
+    const stored: StoredResource = {
+      id: r.id,
+      name: r.name ?? r.id,
+      type: r.type,
+      unit: u.dimension,
+      capacity: amount * u.factor,
+      limits: stripUndefined(r.limits ?? {}),
+      allocated: 0,
+      holders: new Map(),
+    };
+    this.#resources.set(r.id, stored);
+    this.#grantWaiters();
+    return this.#usage(stored);
+  }
+
+  /** Removes a resource nobody holds. */
+  remove(id: string): boolean {
+    const r = this.#resources.get(id);
+    if (!r) return false;
+    if (r.allocated > 0 || r.holders.size > 0) {
+      throw new ValidationError(`resource "${id}" is held by ${[...r.holders.keys()].join(', ')}; deallocate first`);
+    }
+    this.#resources.delete(id);
+    return true;
+  }
+
+  has(id: string): boolean {
+    return this.#resources.has(id);
+  }
+
+  /**
+   * Converts and checks requirements: unknown resources and units, non-positive or non-finite amounts and units of
+   * the wrong dimension are `ValidationError`s naming the field. Returns base-unit amounts per resource.
+   */
+  parse(req: unknown, where = 'resources'): Held[] {
+    if (typeof req !== 'object' || req === null || Array.isArray(req)) throw new ValidationError(`${where}: must map resource ids to amounts, e.g. { cpu: { cores: 2 } }`);
+    const problems: string[] = [];
+    const held: Held[] = [];
+    for (const [id, units] of Object.entries(req as Record<string, unknown>)) {
+      const r = this.#resources.get(id);
+      if (!r) {
+        const hint = didYouMean(id, this.#resources.keys());
+        problems.push(`${where}.${id}: unknown resource${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${[...this.#resources.keys()].join(', ')}`);
+        continue;
+      }
+      if (typeof units !== 'object' || units === null || Array.isArray(units)) {
+        problems.push(`${where}.${id}: must map a unit to an amount, e.g. { ${r.unit === 'mb' ? 'gb' : r.unit}: 1 }`);
+        continue;
+      }
+      let total = 0;
+      for (const [unit, amount] of Object.entries(units as Record<string, unknown>)) {
+        const u = UNITS[unit];
+        if (!u) problems.push(`${where}.${id}.${unit}: unknown unit; use one of ${KNOWN_UNITS.join(', ')}`);
+        else if (u.dimension !== r.unit) problems.push(`${where}.${id}.${unit}: "${id}" is measured in ${r.unit}, not ${u.dimension}`);
+        else if (typeof amount !== 'number' || !Number.isFinite(amount) || amount <= 0) problems.push(`${where}.${id}.${unit}: must be a positive number (got ${String(amount)})`);
+        else total += amount * u.factor;
+      }
+      if (total > 0) held.push({ resource: id, amount: total });
+    }
+    if (problems.length) throw new ValidationError(problems);
+    if (held.length === 0) throw new ValidationError(`${where}: requests nothing`);
+    return held;
+  }
+
+  /** Why a request cannot be granted now (null when it can). `never` when it exceeds total capacity or limits. */
+  blocker(holderId: string, held: readonly Held[]): { resource: string; reason: string; never: boolean } | null {
+    for (const h of held) {
+      const r = this.#resources.get(h.resource);
+      if (!r) return { resource: h.resource, reason: `resource "${h.resource}" was removed`, never: true };
+      if (h.amount > r.capacity) return { resource: r.id, reason: `${fmt(h.amount, r.unit)} requested, but "${r.id}" has ${fmt(r.capacity, r.unit)} in all`, never: true };
+      const max = r.limits.maxConcurrentUsers;
+      if (max !== undefined && !r.holders.has(holderId) && r.holders.size >= max) {
+        return { resource: r.id, reason: `"${r.id}" allows ${max} holder(s) at once, held by ${[...r.holders.keys()].join(', ')}`, never: false };
+      }
+      if (r.allocated + h.amount > r.capacity + 1e-9) {
+        const by = [...r.holders].map(([k, v]) => `${k} ${fmt(v, r.unit)}`).join(', ');
+        return { resource: r.id, reason: `${fmt(h.amount, r.unit)} of "${r.id}" requested, ${fmt(r.capacity - r.allocated, r.unit)} free (held by ${by})`, never: false };
+      }
+    }
+    return null;
+  }
+
+  /** Grants now or returns null; never waits. Throws `ResourceUnavailableError` for what can never fit. */
+  tryAllocate(holderId: string, held: Held[], requested: Requirements, ttlMs: number | null = null): Allocation | null {
+    const b = this.blocker(holderId, held);
+    if (b?.never) throw new ResourceUnavailableError(`${holderId}: ${b.reason}`);
+    if (b || this.#waiters.length) return null;
+    return this.#grant(holderId, held, requested, ttlMs);
+  }
+
+  /**
+   * All-or-nothing hold of `requirements` for `holderId`. Refuses at once what can never fit; otherwise grants now,
+   * or waits in FIFO order up to `waitSeconds`, or refuses with the blocker named.
+   */
+  allocate(holderId: string, requirements: unknown, options: AllocateOptions = {}): Promise<Allocation> {
+    if (typeof holderId !== 'string' || holderId === '') return Promise.reject(new ValidationError('holderId: must be a non-empty string'));
+    const { ttlSeconds, waitSeconds = 0 } = options;
+    if (ttlSeconds !== undefined && !(Number.isFinite(ttlSeconds) && ttlSeconds > 0)) {
+      return Promise.reject(new ValidationError(`ttlSeconds: must be a positive number of seconds from now (got ${ttlSeconds})`));
+    }
+    if (!(Number.isFinite(waitSeconds) && waitSeconds >= 0)) return Promise.reject(new ValidationError(`waitSeconds: must be 0 or more (got ${waitSeconds})`));
+    let held: Held[];
+    try {
+      held = this.parse(requirements);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    const requested = requirements as Requirements;
+    const ttlMs = ttlSeconds !== undefined ? ttlSeconds * 1000 : null;
+    const b = this.blocker(holderId, held);
+    if (b?.never) return Promise.reject(new ResourceUnavailableError(`${holderId}: ${b.reason}`));
+    if (!b && this.#waiters.length === 0) return Promise.resolve(this.#grant(holderId, held, requested, ttlMs));
+    if (waitSeconds === 0) {
+      const reason = b?.reason ?? `${this.#waiters.length} earlier request(s) are waiting`;
+      return Promise.reject(new ResourceUnavailableError(`${holderId}: ${reason}; pass waitSeconds to queue for it`));
+    }
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { holderId, amounts: held, requested, ttlMs, resolve, reject, timer: null };
+      waiter.timer = setTimeout(() => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        const why = this.blocker(holderId, held)?.reason ?? 'earlier requests were ahead';
+        reject(new ResourceUnavailableError(`${holderId}: waited ${waitSeconds}s without capacity: ${why}`));
+        this.#grantWaiters();
+      }, waitSeconds * 1000);
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** Releases every hold of a holder; returns how many were released (0 is a no-op, not an error). */
+  deallocate(holderId: string): number {
+    let n = 0;
+    for (const a of [...this.#allocations.values()]) {
+      if (a.holderId === holderId) {
+        this.#release(a.allocationId, 'released');
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Releases one allocation; false if it is not (or no longer) held. */
+  release(allocationId: string): boolean {
+    return this.#release(allocationId, 'released');
+  }
+
+  allocations(holderId?: string): Allocation[] {
+    return [...this.#allocations.values()].filter((a) => holderId === undefined || a.holderId === holderId).map(publicAllocation);
+  }
+
+  usage(): ResourceUsage[] {
+    return [...this.#resources.values()].map((r) => this.#usage(r));
+  }
+
+  get waiting(): number {
+    return this.#waiters.length;
+  }
+
+  /** Rejects waiters and clears timers (engine shutdown). */
+  close(): void {
+    for (const w of this.#waiters.splice(0)) {
+      if (w.timer) clearTimeout(w.timer);
+      w.reject(new ResourceUnavailableError(`${w.holderId}: the engine shut down while waiting for resources`));
+    }
+    for (const a of this.#allocations.values()) if (a.timer) clearTimeout(a.timer);
+  }
+
+  #grant(holderId: string, held: Held[], requested: Requirements, ttlMs: number | null): Allocation {
+    const now = this.#now();
+    let limitMs = ttlMs ?? Infinity;
+    for (const h of held) {
+      const r = this.#resources.get(h.resource) as StoredResource;
+      r.allocated += h.amount;
+      r.holders.set(holderId, (r.holders.get(holderId) ?? 0) + h.amount);
+      const max = r.limits.maxAllocationSeconds;
+      if (max !== undefined) limitMs = Math.min(limitMs, max * 1000);
+    }
+    const allocationId = randomUUID();
+    const expiresAt = Number.isFinite(limitMs) ? now + limitMs : null;
+    const a = { allocationId, holderId, amounts: Object.fromEntries(held.map((h) => [h.resource, h.amount])), requested, grantedAt: now, expiresAt, held, timer: null as ReturnType<typeof setTimeout> | null };
+    if (expiresAt !== null) {
+      a.timer = setTimeout(() => this.#release(allocationId, 'expired'), limitMs);
+      a.timer.unref();
+    }
+    this.#allocations.set(allocationId, a);
+    this.#events.allocated(publicAllocation(a));
+    return publicAllocation(a);
+  }
+
+  #release(allocationId: string, reason: 'released' | 'expired'): boolean {
+    const a = this.#allocations.get(allocationId);
+    if (!a) return false;
+    this.#allocations.delete(allocationId);
+    if (a.timer) clearTimeout(a.timer);
+    for (const h of a.held) {
+      const r = this.#resources.get(h.resource);
+      if (!r) continue;
+      r.allocated = Math.max(0, r.allocated - h.amount);
+      const left = (r.holders.get(a.holderId) ?? 0) - h.amount;
+      if (left > 1e-9) r.holders.set(a.holderId, left);
+      else r.holders.delete(a.holderId);
+    }
+    this.#events.released(publicAllocation(a), reason);
+    this.#grantWaiters();
+    return true;
+  }
+
+  /** Grants waiters strictly in arrival order while the head fits. */
+  #grantWaiters(): void {
+    while (this.#waiters.length) {
+      const w = this.#waiters[0] as Waiter;
+      const b = this.blocker(w.holderId, w.amounts);
+      if (b?.never) {
+        this.#waiters.shift();
+        if (w.timer) clearTimeout(w.timer);
+        w.reject(new ResourceUnavailableError(`${w.holderId}: ${b.reason}`));
+        continue;
+      }
+      if (b) return;
+      this.#waiters.shift();
+      if (w.timer) clearTimeout(w.timer);
+      w.resolve(this.#grant(w.holderId, w.amounts, w.requested, w.ttlMs));
+    }
+  }
+
+  #usage(r: StoredResource): ResourceUsage {
+    return {
+      id: r.id,
+      name: r.name,
+      type: r.type,
+      unit: r.unit,
+      capacity: r.capacity,
+      allocated: r.allocated,
+      free: r.capacity - r.allocated,
+      utilization: r.capacity ? r.allocated / r.capacity : 0,
+      holders: [...r.holders].map(([holderId, amount]) => ({ holderId, amount })),
+      limits: r.limits,
+    };
+  }
+}
+
+function publicAllocation(a: Allocation): Allocation {
+  return { allocationId: a.allocationId, holderId: a.holderId, amounts: { ...a.amounts }, requested: a.requested, grantedAt: a.grantedAt, expiresAt: a.expiresAt };
+}
+
+function fmt(amount: number, unit: string): string {
+  return `${Math.round(amount * 1000) / 1000} ${unit}`;
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,135 @@
+/**
+ * Sessions: an actor (systemId `sessions`) that creates and closes sessions. A session holds its
+ * `resourceRequirements` for its life, opens a lane on the task orchestrator (its mode and task limit) and
+ * configures its workflow limit on the workflow manager; closing it cancels what runs in it and releases its holds.
+ */
+import { randomUUID } from 'node:crypto';
+import { fromCallback } from 'xstate';
+import type { MessageBus } from '../bus/bus.js';
+import type { Command } from '../bus/protocol.js';
+import { NotFoundError, ShuttingDownError, ValidationError } from '../errors.js';
+import type { ComponentControl } from '../machines/runtime.js';
+import type { Session, SessionOptions } from '../model/session.js';
+import { camelizeSessionOptions, sessionOptionsSchema } from '../model/session.js';
+import { formatZodIssues } from '../model/validate.js';
+import type { ResourceLedger } from './resources/ledger.js';
+import type { ComponentDeps } from './taskOrchestrator.js';
+
+export const DEFAULT_SESSION_ID = 'default';
+
+export class SessionManager {
+  readonly #sessions = new Map<string, Session>();
+  readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #bus: MessageBus;
+  readonly #ledger: ResourceLedger;
+  #closing = false;
+
+  constructor(bus: MessageBus, ledger: ResourceLedger) {
+    this.#bus = bus;
+    this.#ledger = ledger;
+  }
+
+  async create(input: unknown): Promise<Session> {
+    if (this.#closing) throw new ShuttingDownError();
+    const parsed = sessionOptionsSchema.safeParse(camelizeSessionOptions(input));
+    if (!parsed.success) throw new ValidationError(formatZodIssues(parsed.error, 'session'));
+    const o: SessionOptions = parsed.data;
+    const sessionId = randomUUID().toLowerCase();
+    const session: Session = {
+      sessionId,
+      userId: o.userId,
+      mode: o.mode ?? 'resource_aware',
+      maxParallelTasks: o.maxParallelTasks ?? 4,
+      maxParallelWorkflows: o.maxParallelWorkflows ?? 2,
+      timeoutSeconds: o.timeoutSeconds ?? null,
+      resourceRequirements: o.resourceRequirements ?? {},
+      metadata: o.metadata ?? {},
+      status: 'active',
+      createdAt: Date.now(),
+      closedAt: null,
+      closeReason: null,
+    };
+    const holder = `session:${sessionId}`;
+    if (Object.keys(session.resourceRequirements).length) {
+      // Validates the requirements too; nothing is created if they cannot be held now.
+      await this.#ledger.allocate(holder, session.resourceRequirements);
+    }
+    try {
+      await this.#bus.request('task.open_lane', { sessionId, mode: session.mode, maxParallelTasks: session.maxParallelTasks });
+      await this.#bus.request('workflow.configure_session', { sessionId, maxParallelWorkflows: session.maxParallelWorkflows });
+    } catch (err) {
+      this.#ledger.deallocate(holder);
+      throw err;
+    }
+    this.#sessions.set(sessionId, session);
+    if (session.timeoutSeconds !== null) {
+      const timer = setTimeout(() => void this.close(sessionId, `session timed out after ${session.timeoutSeconds}s`).catch(() => undefined), session.timeoutSeconds * 1000);
+      timer.unref();
+      this.#timers.set(sessionId, timer);
+    }
+    this.#bus.publish('session_created', { sessionId, userId: session.userId, mode: session.mode });
+    return { ...session };
+  }
+
+  get(sessionId: string): Session | null {
+    const s = this.#sessions.get(sessionId);
+    return s ? { ...s } : null;
+  }
+
+  list(status?: 'active' | 'closed'): Session[] {
+    return [...this.#sessions.values()].filter((s) => status === undefined || s.status === status).map((s) => ({ ...s }));
+  }
+
+  /** Cancels the session's runs and tasks, releases its holds, and marks it closed. Closing twice is a no-op. */
+  async close(sessionId: string, reason = 'closed by request'): Promise<Session> {
+    const s = this.#sessions.get(sessionId);
+    if (!s) throw new NotFoundError(`no session with id "${sessionId}"`);
+    if (s.status === 'closed') return { ...s };
+    s.status = 'closed';
+    s.closedAt = Date.now();
+    s.closeReason = reason;
+    clearTimeout(this.#timers.get(sessionId));
+    this.#timers.delete(sessionId);
+    await this.#bus.request('workflow.close_session', { sessionId, reason }).catch(() => undefined);
+    await this.#bus.request('task.close_lane', { sessionId, reason }).catch(() => undefined);
+    this.#ledger.deallocate(`session:${sessionId}`);
+    this.#bus.publish('session_closed', { sessionId, userId: s.userId, reason });
+    return { ...s };
+  }
+
+  /** Refuses new sessions; timers stop. */
+  drain(): void {
+    this.#closing = true;
+    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#timers.clear();
+  }
+}
+
+export function handleSessionCommand(sessions: SessionManager, command: Command): unknown {
+  switch (command.type) {
+    case 'session.create':
+      return sessions.create(command.payload);
+    case 'session.get':
+      return sessions.get(command.payload.sessionId);
+    case 'session.list':
+      return sessions.list(command.payload.status);
+    case 'session.close':
+      return sessions.close(command.payload.sessionId, command.payload.reason);
+    default:
+      throw new NotFoundError(`unknown command "${command.type}"`);
+  }
+}
+
+export function sessionManagerLogic(deps: ComponentDeps) {
+  return fromCallback<ComponentControl>(({ sendBack, receive }) => {
+    const sessions = new SessionManager(deps.bus, deps.ledger);
+    const stop = deps.bus.serve('session', (command) => handleSessionCommand(sessions, command));
+    receive((event) => {
+      if (event.type === 'component.drain') {
+        sessions.drain();
+        sendBack({ type: 'component.drained', component: 'sessions' });
+      }
+    });
+    return stop;
+  });
+}

@@ -1,0 +1,171 @@
+/**
+ * The scheduler's per-task record, and what is derived from it: the result, the view, and the event a state
+ * change publishes.
+ */
+import type { MessageBus } from '../../bus/bus.js';
+import type { EventMap, TaskView } from '../../bus/protocol.js';
+import type { SerializedError } from '../../errors.js';
+import { ErrorCode } from '../../errors.js';
+import type { TaskPriority, TaskResult, TaskSpec, TaskStatus } from '../../model/task.js';
+import { isTerminal } from '../../model/task.js';
+import type { StoredTask } from '../../store/store.js';
+import type { TaskChannel } from '../../workers/pool.js';
+import type { Held } from '../resources/ledger.js';
+import type { Lane } from './lanes.js';
+
+type Timer = ReturnType<typeof setTimeout>;
+export type Waiter = [resolve: (r: TaskResult) => void, reject: (e: Error) => void];
+
+/** A task as the scheduler holds it: the spec plus where it is in its lifecycle. */
+export class TaskRecord {
+  status: TaskStatus = 'pending';
+  attempts = 0;
+  /** Dependencies not yet completed. */
+  waitingOn = 0;
+  dependents: string[] | null = null;
+  readyAt = 0;
+  startedAt: number | null = null;
+  endedAt: number | null = null;
+  output: unknown = null;
+  error: SerializedError | null = null;
+  /** Dispatch number of the attempt in flight (0 when none): how the pool finds its thread. */
+  seq = 0;
+  channel: TaskChannel | null = null;
+  timer: Timer | null = null;
+  killTimer: Timer | null = null;
+  retryAt: number | null = null;
+  lastDelayMs = 0;
+  waiters: Waiter[] | null = null;
+  /** Why it was cancelled or skipped. */
+  reason = '';
+  /** Its row is in the store (a commit has included it). */
+  committed = false;
+  /** Ready, but held out of the queue until its row is committed (strict durability). */
+  gated = false;
+  /** Ready, but out of the queue until the resources it declares can be held. */
+  parked = false;
+  /** The hold of the attempt in flight. */
+  allocationId: string | null = null;
+
+  constructor(
+    readonly spec: TaskSpec,
+    readonly usesChannel: boolean,
+    /** The lane (session) it runs in. */
+    public lane: Lane<TaskRecord>,
+    /** Order of addition. */
+    readonly order: number,
+    /** Its resources in base units, checked when it was added (null: none). */
+    readonly held: Held[] | null,
+  ) {}
+
+  get id(): string {
+    return this.spec.id;
+  }
+  get priority(): TaskPriority {
+    return this.spec.priority;
+  }
+  get maxRetries(): number {
+    return this.spec.maxRetries;
+  }
+  /** In the ready queue. */
+  get live(): boolean {
+    return this.status === 'ready';
+  }
+}
+
+export const EVENT_OF: Record<TaskStatus, keyof EventMap> = {
+  pending: 'task_added',
+  ready: 'task_queued',
+  running: 'task_started',
+  retrying: 'task_retrying',
+  completed: 'task_completed',
+  failed: 'task_failed',
+  timed_out: 'task_timed_out',
+  cancelled: 'task_cancelled',
+  skipped: 'task_skipped',
+};
+
+export function toResult(rec: TaskRecord): TaskResult {
+  const done = isTerminal(rec.status);
+  return {
+    taskId: rec.spec.id,
+    name: rec.spec.name,
+    status: rec.status,
+    success: rec.status === 'completed',
+    result: rec.status === 'completed' ? rec.output : null,
+    error: done && rec.error ? { name: rec.error.name, code: rec.error.code, message: rec.error.message } : null,
+    attempts: rec.attempts,
+    startedAt: rec.startedAt,
+    endedAt: rec.endedAt,
+    durationMs: rec.startedAt !== null && rec.endedAt !== null ? rec.endedAt - rec.startedAt : null,
+  };
+}
+
+export function announce(bus: MessageBus, rec: TaskRecord, now: () => number): void {
+  const type = EVENT_OF[rec.status];
+  if (!bus.wants(type)) return;
+  const s = rec.spec;
+  const base = { taskId: s.id, name: s.name, module: s.module, action: s.action, priority: s.priority, status: rec.status, attempt: rec.attempts };
+  const durationMs = rec.startedAt !== null && rec.endedAt !== null ? rec.endedAt - rec.startedAt : null;
+  const error = rec.error ?? { name: 'Error', code: ErrorCode.INTERNAL, message: 'unknown' };
+  switch (rec.status) {
+    case 'pending':
+      bus.publish('task_added', { ...base, dependencies: s.dependencies });
+      return;
+    case 'ready':
+      bus.publish('task_queued', base);
+      return;
+    case 'running':
+      bus.publish('task_started', { ...base, queuedMs: now() - rec.readyAt });
+      return;
+    case 'retrying':
+      bus.publish('task_retrying', { ...base, error, delayMs: rec.lastDelayMs, retryAt: rec.retryAt ?? 0 });
+      return;
+    case 'completed':
+      bus.publish('task_completed', { ...base, success: true, durationMs: durationMs ?? 0 });
+      return;
+    case 'skipped':
+      bus.publish('task_skipped', { ...base, success: false, error });
+      return;
+    case 'failed':
+    case 'timed_out':
+    case 'cancelled':
+      bus.publish(type as 'task_failed', { ...base, success: false, error, durationMs });
+      return;
+  }
+}
+
+
+export function recordView(rec: TaskRecord): TaskView {
+  const s = rec.spec;
+  return {
+    id: s.id,
+    name: s.name,
+    module: s.module,
+    action: s.action,
+    priority: s.priority,
+    status: rec.status,
+    attempts: rec.attempts,
+    dependencies: s.dependencies,
+    spec: s,
+    result: toResult(rec),
+    retryAt: rec.retryAt,
+  };
+}
+
+export function storedView(t: StoredTask): TaskView {
+  const s = t.spec;
+  return {
+    id: s.id,
+    name: s.name,
+    module: s.module,
+    action: s.action,
+    priority: s.priority,
+    status: t.status,
+    attempts: t.result.attempts,
+    dependencies: s.dependencies,
+    spec: s,
+    result: t.result,
+    retryAt: null,
+  };
+}

@@ -1,0 +1,450 @@
+/**
+ * The WorkflowManager's state: versioned definitions, runs (live and finished) and per-workflow performance.
+ * The actor in `workflowManager.ts` serves it on the bus.
+ */
+import { randomUUID } from 'node:crypto';
+import type { MessageBus } from '../../bus/bus.js';
+import type { RunRequest, WorkflowPerformance, WorkflowRunStatus, WorkflowSummary } from '../../bus/protocol.js';
+import { NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
+import type { TaskInput, TaskResult } from '../../model/task.js';
+import type { StoredWorkflow, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
+import { camelizeKeys } from '../../model/workflow.js';
+import { didYouMean } from '../../model/validate.js';
+import type { ModuleRegistry } from '../../modules/registry.js';
+import { validateWorkflow } from '../../workflows/validate.js';
+import type { GroupCommitter } from '../../store/commits.js';
+import type { RecordWrite, Store, WriteBatch } from '../../store/store.js';
+import type { RunResume } from './run.js';
+import { WorkflowRunExecutor } from './run.js';
+
+/** What a run record holds: the run as `getRun` shows it, and the definition it ran (any version, or ad hoc). */
+interface RunRecord {
+  run: WorkflowRun;
+  workflow: StoredWorkflow;
+}
+
+export interface WorkflowManagerDeps {
+  bus: MessageBus;
+  registry: ModuleRegistry;
+  execute: (task: TaskInput) => Promise<TaskResult>;
+  cancelTask: (taskId: string, reason: string) => Promise<unknown>;
+  retainRuns: number;
+  now?: () => number;
+  /** Where definitions and runs are written (through the engine's group committer). */
+  commits?: GroupCommitter | undefined;
+  store?: Store | undefined;
+  /** Strict durability: a run's result is answered only once it is on disk. */
+  ackOnCommit?: boolean;
+  /** Waits for a task the orchestrator already has (resumed runs), or null when it has none. */
+  attach?: ((taskId: string) => Promise<TaskResult | null>) | undefined;
+}
+
+/** Durations kept per workflow for percentiles. */
+const PERF_WINDOW = 1000;
+
+interface PerfState {
+  runs: number;
+  successes: number;
+  failures: number;
+  cancelled: number;
+  durations: number[];
+  next: number;
+  lastRun: WorkflowPerformance['lastRun'];
+}
+
+function percentile(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] ?? null;
+}
+
+export class WorkflowManager {
+  readonly #deps: WorkflowManagerDeps;
+  readonly #now: () => number;
+  readonly #versions = new Map<string, StoredWorkflow[]>();
+  readonly #live = new Map<string, WorkflowRunExecutor>();
+  readonly #finished = new Map<string, WorkflowRun>();
+  readonly #perf = new Map<string, PerfState>();
+  /** Sessions' workflow limits and the runs waiting for a slot. */
+  readonly #sessions = new Map<string, { max: number; active: number; waiting: WorkflowRunExecutor[] }>();
+  #closing = false;
+  /** Shut down with a durable store: runs in flight stay `running` on disk and resume at the next start. */
+  #halted = false;
+  #dirtyRecords: RecordWrite[] = [];
+  #dirtyRuns = new Set<WorkflowRunExecutor>();
+  /** What the commit under way holds, to put back if it fails. */
+  #inFlight: { records: RecordWrite[]; runs: Set<WorkflowRunExecutor> } | null = null;
+
+  constructor(deps: WorkflowManagerDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
+    deps.commits?.register({
+      collect: (batch) => this.#collect(batch),
+      committed: () => {
+        this.#inFlight = null;
+      },
+      failed: () => {
+        // Nothing of it is on disk: write it again with the next commit.
+        const lost = this.#inFlight;
+        this.#inFlight = null;
+        if (!lost) return;
+        this.#dirtyRecords = [...lost.records, ...this.#dirtyRecords];
+        for (const r of lost.runs) this.#dirtyRuns.add(r);
+      },
+    });
+  }
+
+  // ---------------------------------------------------------------- durability
+
+  #collect(batch: WriteBatch): void {
+    const records = this.#dirtyRecords;
+    const runs = this.#dirtyRuns;
+    this.#dirtyRecords = [];
+    this.#dirtyRuns = new Set();
+    for (const r of records) batch.records.push(r);
+    for (const run of runs) batch.records.push(this.#runRecord(run));
+    this.#inFlight = { records, runs };
+  }
+
+  #runRecord(run: WorkflowRunExecutor): RecordWrite {
+    const view = run.view();
+    const data: RunRecord = { run: view, workflow: run.workflow };
+    return { kind: 'workflow_runs', id: run.runId, parent: view.workflowName, status: view.status, data };
+  }
+
+  #persist(record: RecordWrite): void {
+    if (!this.#deps.commits || this.#halted) return;
+    this.#dirtyRecords.push(record);
+    this.#deps.commits.schedule();
+  }
+
+  #runChanged(run: WorkflowRunExecutor): void {
+    if (!this.#deps.commits || this.#halted) return;
+    this.#dirtyRuns.add(run);
+    this.#deps.commits.schedule();
+  }
+
+  /**
+   * Loads definitions (every version) and runs from the store; runs that were in flight resume: their ended steps
+   * keep their results, steps that had started attach to their tasks (which the task orchestrator recovered), the
+   * rest run. Call once, before any command.
+   */
+  recover(): { definitions: number; runs: number; resumed: string[] } {
+    const store = this.#deps.store;
+    if (!store?.persistent) return { definitions: 0, runs: 0, resumed: [] };
+    const defs = store.listRecords<StoredWorkflow>('workflow_definitions');
+    for (const rec of defs) {
+      const wf = rec.data;
+      const versions = this.#versions.get(wf.name) ?? [];
+      versions.push(wf);
+      this.#versions.set(wf.name, versions);
+    }
+    const resumed: string[] = [];
+    const runs = store.listRecords<RunRecord>('workflow_runs').sort((a, b) => a.data.run.startedAt - b.data.run.startedAt);
+    for (const rec of runs) {
+      const { run, workflow } = rec.data;
+      if (run.status !== 'running') {
+        this.#finished.set(run.runId, run);
+        this.#record(run);
+        continue;
+      }
+      const resume: RunResume = { startedAt: run.startedAt, steps: run.steps };
+      const executor = this.#executor(workflow, run.runId, { params: run.params }, run.sessionId, run.warnings, resume);
+      resumed.push(run.runId);
+      void executor.start();
+    }
+    while (this.#finished.size > this.#deps.retainRuns) {
+      const oldest = this.#finished.keys().next().value;
+      if (oldest === undefined) break;
+      this.#finished.delete(oldest);
+    }
+    return { definitions: defs.length, runs: runs.length, resumed };
+  }
+
+  /** The result once it is durable (strict), or at once. */
+  acked(result: Promise<WorkflowResult>): Promise<WorkflowResult> {
+    const commits = this.#deps.commits;
+    if (!this.#deps.ackOnCommit || !commits) return result;
+    return result.then((r) => commits.afterCommit(r));
+  }
+
+  /** Stops persisting runs: those in flight stay `running` on disk and resume when an engine opens the store. */
+  halt(): void {
+    this.#halted = true;
+    this.#closing = true;
+  }
+
+  // ---------------------------------------------------------------- definitions
+
+  /**
+   * Validates and stores a definition. The same definition again is a no-op; a changed one becomes a new version
+   * (the next number, unless the definition names its version).
+   */
+  create(definition: unknown, source: string | null = null): { workflow: StoredWorkflow; created: boolean; warnings: string[] } {
+    const v = validateWorkflow(definition, this.#deps.registry, this.#now());
+    if (!v.workflow) throw new ValidationError(v.errors);
+    const wf = { ...v.workflow, source };
+    const versions = this.#versions.get(wf.name) ?? [];
+    const latest = versions[versions.length - 1];
+    if (latest && latest.hash === wf.hash && (wf.version === '' || wf.version === latest.version)) {
+      return { workflow: latest, created: false, warnings: v.warnings };
+    }
+    if (wf.version !== '') {
+      const clash = versions.find((x) => x.version === wf.version);
+      if (clash) {
+        if (clash.hash === wf.hash) return { workflow: clash, created: false, warnings: v.warnings };
+        throw new ValidationError(`workflow "${wf.name}": version "${wf.version}" already exists with a different definition; give the new definition another version`);
+      }
+    } else {
+      const numeric = versions.map((x) => Number(x.version)).filter((n) => Number.isInteger(n));
+      wf.version = String(numeric.length ? Math.max(...numeric) + 1 : versions.length + 1);
+    }
+    versions.push(wf);
+    this.#versions.set(wf.name, versions);
+    this.#persist({ kind: 'workflow_definitions', id: `${wf.name}@${wf.version}`, parent: wf.name, status: 'active', data: wf });
+    return { workflow: wf, created: true, warnings: v.warnings };
+  }
+
+  validate(definition: unknown): { valid: boolean; errors: string[]; warnings: string[] } {
+    const v = validateWorkflow(definition, this.#deps.registry, this.#now());
+    return { valid: v.valid, errors: v.errors, warnings: v.warnings };
+  }
+
+  get(name: string, version?: string): StoredWorkflow | null {
+    const versions = this.#versions.get(name);
+    if (!versions) return null;
+    if (version === undefined) return versions[versions.length - 1] ?? null;
+    return versions.find((v) => v.version === version) ?? null;
+  }
+
+  #require(name: string, version?: string): StoredWorkflow {
+    const wf = this.get(name, version);
+    if (wf) return wf;
+    if (this.#versions.has(name)) {
+      throw new NotFoundError(`workflow "${name}" has no version "${version}"; versions: ${this.#versions.get(name)?.map((v) => v.version).join(', ')}`);
+    }
+    const hint = didYouMean(name, this.#versions.keys());
+    throw new NotFoundError(`no workflow named "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; create it first or list them with listWorkflows()`);
+  }
+
+  list(): WorkflowSummary[] {
+    return [...this.#versions.values()].map((versions) => {
+      const wf = versions[versions.length - 1] as StoredWorkflow;
+      return {
+        name: wf.name,
+        description: wf.description,
+        version: wf.version,
+        versions: versions.map((v) => v.version),
+        hash: wf.hash,
+        steps: wf.steps.length,
+        source: wf.source,
+        createdAt: wf.createdAt,
+      };
+    });
+  }
+
+  delete(name: string): { deleted: boolean } {
+    const versions = this.#versions.get(name) ?? [];
+    for (const v of versions) this.#persist({ kind: 'workflow_definitions', id: `${name}@${v.version}`, delete: true });
+    return { deleted: this.#versions.delete(name) };
+  }
+
+  // ---------------------------------------------------------------- runs
+
+  /** Starts a run of a stored workflow and returns its executor. */
+  start(name: string, req: RunRequest = {}): WorkflowRunExecutor {
+    const wf = this.#require(name, req.version);
+    return this.#launch(wf, req, []);
+  }
+
+  /**
+   * Runs an ad hoc definition (the seed's `execute_complex_workflow`): `{ steps, dependencies: { step: [deps] },
+   * parallelGroups }`, snake_case accepted. It is validated like any workflow but not stored as one.
+   */
+  startComplex(definition: unknown, req: RunRequest = {}): WorkflowRunExecutor {
+    const raw = camelizeKeys(definition) as Record<string, unknown> | null;
+    if (!raw || typeof raw !== 'object') throw new ValidationError('complex workflow: expected an object with "steps"');
+    const { dependencies, ...rest } = raw;
+    if (dependencies !== undefined && (typeof dependencies !== 'object' || dependencies === null || Array.isArray(dependencies))) {
+      throw new ValidationError('complex workflow.dependencies: must map a step name to the names it depends on, e.g. { "b": ["a"] }');
+    }
+    const depMap = (dependencies ?? {}) as Record<string, unknown>;
+    const steps = Array.isArray(rest['steps']) ? rest['steps'] : [];
+    const names = new Set(steps.map((s) => (camelizeKeys(s) as { name?: unknown } | null)?.name));
+    const problems = Object.keys(depMap)
+      .filter((k) => !names.has(k))
+      .map((k) => `complex workflow.dependencies: names unknown step "${k}"`);
+    if (problems.length) throw new ValidationError(problems);
+    const merged = {
+      name: 'complex',
+      ...rest,
+      steps: steps.map((s) => {
+        const st = camelizeKeys(s) as Record<string, unknown>;
+        const extra = depMap[String(st['name'])];
+        if (extra === undefined) return st;
+        if (!Array.isArray(extra)) throw new ValidationError(`complex workflow.dependencies.${String(st['name'])}: must be a list of step names`);
+        const own = Array.isArray(st['dependencies']) ? (st['dependencies'] as unknown[]) : [];
+        return { ...st, dependencies: [...new Set([...own, ...(extra as unknown[])])] };
+      }),
+    };
+    const v = validateWorkflow(merged, this.#deps.registry, this.#now());
+    if (!v.workflow) throw new ValidationError(v.errors);
+    return this.#launch({ ...v.workflow, version: v.workflow.version || 'adhoc' }, req, v.warnings);
+  }
+
+  #launch(wf: StoredWorkflow, req: RunRequest, warnings: string[]): WorkflowRunExecutor {
+    if (this.#closing) throw new ShuttingDownError();
+    const session = req.sessionId !== undefined ? this.#sessions.get(req.sessionId) : undefined;
+    if (req.sessionId !== undefined && !session) {
+      throw new NotFoundError(`sessionId: no active session "${req.sessionId}"; create one with engine.createSession({ userId })`);
+    }
+    const run = this.#executor(wf, randomUUID(), req, req.sessionId ?? null, warnings, null);
+    if (session && session.active >= session.max) session.waiting.push(run);
+    else {
+      if (session) session.active++;
+      void run.start();
+    }
+    return run;
+  }
+
+  #executor(wf: StoredWorkflow, runId: string, req: RunRequest, sessionId: string | null, warnings: string[], resume: RunResume | null): WorkflowRunExecutor {
+    const run = new WorkflowRunExecutor(
+      wf,
+      runId,
+      req.params ?? {},
+      sessionId,
+      warnings,
+      {
+        bus: this.#deps.bus,
+        execute: this.#deps.execute,
+        cancelTask: this.#deps.cancelTask,
+        now: this.#now,
+        attach: this.#deps.attach,
+        changed: (r) => this.#runChanged(r),
+      },
+      resume,
+    );
+    this.#live.set(runId, run);
+    void run.done.then((result) => this.#finish(run, result));
+    return run;
+  }
+
+  /** Sets a session's workflow limit (the session component calls this when it creates a session). */
+  configureSession(sessionId: string, maxParallelWorkflows: number): void {
+    const s = this.#sessions.get(sessionId);
+    if (s) s.max = maxParallelWorkflows;
+    else this.#sessions.set(sessionId, { max: maxParallelWorkflows, active: 0, waiting: [] });
+  }
+
+  /** Cancels a session's runs (waiting ones without starting a step) and forgets the session. */
+  closeSession(sessionId: string, reason: string): number {
+    const s = this.#sessions.get(sessionId);
+    this.#sessions.delete(sessionId);
+    let n = 0;
+    for (const run of this.#live.values()) {
+      if (run.sessionId !== sessionId) continue;
+      if (run.cancel(`session closed: ${reason}`)) n++;
+      if (!run.started) void run.start();
+    }
+    if (s) s.waiting.length = 0;
+    return n;
+  }
+
+  #finish(run: WorkflowRunExecutor, result: WorkflowResult): void {
+    this.#live.delete(run.runId);
+    const session = run.sessionId !== null ? this.#sessions.get(run.sessionId) : undefined;
+    if (session) {
+      session.active--;
+      const next = session.waiting.shift();
+      if (next) {
+        session.active++;
+        void next.start();
+      }
+    }
+    this.#finished.set(run.runId, run.view());
+    while (this.#finished.size > this.#deps.retainRuns) {
+      const oldest = this.#finished.keys().next().value;
+      if (oldest === undefined) break;
+      this.#finished.delete(oldest);
+    }
+    this.#runChanged(run);
+    this.#record(result);
+  }
+
+  /** Counts a finished run in its workflow's performance summary. */
+  #record(result: WorkflowResult): void {
+    let p = this.#perf.get(result.workflowName);
+    if (!p) this.#perf.set(result.workflowName, (p = { runs: 0, successes: 0, failures: 0, cancelled: 0, durations: [], next: 0, lastRun: null }));
+    p.runs++;
+    if (result.status === 'succeeded') p.successes++;
+    else if (result.status === 'cancelled') p.cancelled++;
+    else p.failures++;
+    if (p.durations.length < PERF_WINDOW) p.durations.push(result.durationMs);
+    else p.durations[p.next] = result.durationMs;
+    p.next = (p.next + 1) % PERF_WINDOW;
+    p.lastRun = { runId: result.runId, status: result.status, endedAt: this.#now(), durationMs: result.durationMs };
+  }
+
+  getRun(runId: string): WorkflowRun | null {
+    return this.#live.get(runId)?.view() ?? this.#finished.get(runId) ?? null;
+  }
+
+  listRuns(filter: { workflowName?: string; status?: WorkflowRunStatus; limit?: number } = {}): WorkflowRun[] {
+    const out: WorkflowRun[] = [];
+    const all = [...[...this.#live.values()].map((r) => r.view()), ...this.#finished.values()];
+    all.sort((a, b) => b.startedAt - a.startedAt);
+    for (const r of all) {
+      if (filter.workflowName !== undefined && r.workflowName !== filter.workflowName) continue;
+      if (filter.status !== undefined && r.status !== filter.status) continue;
+      out.push(r);
+      if (out.length >= (filter.limit ?? Infinity)) break;
+    }
+    return out;
+  }
+
+  waitRun(runId: string): Promise<WorkflowResult> {
+    const live = this.#live.get(runId);
+    if (live) return live.done;
+    const done = this.#finished.get(runId);
+    if (done) return Promise.resolve(done);
+    return Promise.reject(new NotFoundError(`no workflow run with id "${runId}"`));
+  }
+
+  cancelRun(runId: string, reason?: string): { runId: string; cancelled: boolean; status: WorkflowRunStatus } {
+    const live = this.#live.get(runId);
+    if (live) return { runId, cancelled: live.cancel(reason), status: live.status === 'running' ? 'running' : live.status };
+    const done = this.#finished.get(runId);
+    if (done) return { runId, cancelled: false, status: done.status };
+    throw new NotFoundError(`no workflow run with id "${runId}"`);
+  }
+
+  /** Runs, successes, failures and duration percentiles per workflow (all, or the one named). */
+  performance(name?: string): WorkflowPerformance[] {
+    const names = name !== undefined ? [name] : [...this.#perf.keys()];
+    return names.map((n) => {
+      const p = this.#perf.get(n);
+      const sorted = [...(p?.durations ?? [])].sort((a, b) => a - b);
+      return {
+        workflowName: n,
+        runs: p?.runs ?? 0,
+        successes: p?.successes ?? 0,
+        failures: p?.failures ?? 0,
+        cancelled: p?.cancelled ?? 0,
+        successRate: p && p.runs ? p.successes / p.runs : null,
+        p50Ms: percentile(sorted, 50),
+        p95Ms: percentile(sorted, 95),
+        maxMs: sorted.length ? (sorted[sorted.length - 1] ?? null) : null,
+        lastRun: p?.lastRun ?? null,
+      };
+    });
+  }
+
+  /** Refuses new runs; runs in flight end as their tasks end (the task orchestrator drains them). */
+  close(): void {
+    this.#closing = true;
+  }
+
+  get runsInFlight(): number {
+    return this.#live.size;
+  }
+}

@@ -1,0 +1,445 @@
+/**
+ * Executes one workflow run: starts every step whose dependencies have ended, as a task on the task orchestrator,
+ * with its templates resolved against upstream outputs; skips the dependents of a step that failed for good;
+ * honours `when`, `continueOnFailure` and parallel groups. The run's own lifecycle is the `workflowRunMachine`
+ * actor.
+ */
+import type { Actor } from 'xstate';
+import { createActor } from 'xstate';
+import type { MessageBus } from '../../bus/bus.js';
+import type { WorkflowRunStatus } from '../../bus/protocol.js';
+import type { SerializedError } from '../../errors.js';
+import { ErrorCode, serializeError, ShuttingDownError } from '../../errors.js';
+import { workflowRunMachine } from '../../machines/workflowRun.js';
+import type { TaskInput, TaskResult, TaskStatus } from '../../model/task.js';
+import type { StepResult, StoredWorkflow, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
+import type { TemplateScope } from '../../workflows/template.js';
+import { evaluateCondition, findTemplates, resolveTemplates } from '../../workflows/template.js';
+
+export interface RunDeps {
+  bus: MessageBus;
+  /** Runs one task to its end (the task orchestrator's `task.execute`). */
+  execute: (task: TaskInput) => Promise<TaskResult>;
+  cancelTask: (taskId: string, reason: string) => Promise<unknown>;
+  now: () => number;
+  /**
+   * For a resumed run: waits for the step's task if the task orchestrator already has it (it was submitted before
+   * the restart), resolving null when it does not.
+   */
+  attach?: ((taskId: string) => Promise<TaskResult | null>) | undefined;
+  /** Told after every change worth persisting (start, each step's end, the end). */
+  changed?: (run: WorkflowRunExecutor) => void;
+}
+
+/** What a run had done before a restart. */
+export interface RunResume {
+  startedAt: number;
+  steps: Record<string, StepResult>;
+}
+
+type StepPhase = 'waiting' | 'blocked' | 'running' | 'done';
+
+interface StepState {
+  step: WorkflowStep;
+  phase: StepPhase;
+  waitingOn: number;
+  dependents: StepState[];
+  hasTemplates: boolean;
+  groups: Set<number> | null;
+  result: StepResult | null;
+  taskId: string;
+  /** Skipped by its own `when`: dependents still run. */
+  skippedByCondition: boolean;
+}
+
+const FAILED: ReadonlySet<TaskStatus> = new Set(['failed', 'timed_out', 'cancelled']);
+
+export class WorkflowRunExecutor {
+  readonly runId: string;
+  readonly workflow: StoredWorkflow;
+  readonly params: Record<string, unknown>;
+  readonly sessionId: string | null;
+  readonly startedAt: number;
+  readonly warnings: string[];
+  readonly #deps: RunDeps;
+  readonly #steps = new Map<string, StepState>();
+  readonly #order: StepState[] = [];
+  readonly #running = new Set<StepState>();
+  readonly #blocked: StepState[] = [];
+  readonly #scope: TemplateScope;
+  readonly #actor: Actor<typeof workflowRunMachine>;
+  #open: number;
+  // Steps released by an ending step are handled through this worklist, not by recursion, so a failure at the
+  // head of a 10,000-step chain cannot overflow the stack.
+  #work: (() => void)[] = [];
+  #working = false;
+  #endedAt: number | null = null;
+  #status: WorkflowRunStatus = 'running';
+  #cancelling = false;
+  /** Dependents of steps that had failed before a restart, still to be skipped. */
+  readonly #restoredSkips: [StepState, StepState][] = [];
+  /** `run.settled` has been sent (once). */
+  #settled = false;
+  #cancelReason = '';
+  #started = false;
+  #resolve!: (r: WorkflowResult) => void;
+  /** Resolves when the run has ended, whatever way. */
+  readonly done: Promise<WorkflowResult>;
+
+  /** Resumed after a restart: steps may already have tasks on the orchestrator. */
+  readonly resumed: boolean;
+
+  constructor(
+    workflow: StoredWorkflow,
+    runId: string,
+    params: Record<string, unknown>,
+    sessionId: string | null,
+    warnings: string[],
+    deps: RunDeps,
+    resume: RunResume | null = null,
+  ) {
+    this.workflow = workflow;
+    this.runId = runId;
+    this.params = { ...workflow.params, ...params };
+    this.sessionId = sessionId;
+    this.warnings = warnings;
+    this.#deps = deps;
+    this.startedAt = resume?.startedAt ?? deps.now();
+    this.resumed = resume !== null;
+    this.#scope = { params: this.params, steps: {} };
+    this.done = new Promise((resolve) => (this.#resolve = resolve));
+    const groupsOf = new Map<string, Set<number>>();
+    workflow.parallelGroups?.forEach((g, i) => {
+      for (const name of g) {
+        let set = groupsOf.get(name);
+        if (!set) groupsOf.set(name, (set = new Set()));
+        set.add(i);
+      }
+    });
+    for (const step of workflow.steps) {
+      const state: StepState = {
+        step,
+        phase: 'waiting',
+        waitingOn: 0,
+        dependents: [],
+        hasTemplates: findTemplates(step.parameters ?? {}).length > 0,
+        groups: workflow.parallelGroups ? (groupsOf.get(step.name) ?? new Set()) : null,
+        result: null,
+        taskId: `${runId}.${step.name}`,
+        skippedByCondition: false,
+      };
+      this.#steps.set(step.name, state);
+      this.#order.push(state);
+    }
+    for (const s of this.#order) {
+      for (const d of new Set(s.step.dependencies ?? [])) {
+        const up = this.#steps.get(d);
+        if (!up) continue;
+        s.waitingOn++;
+        up.dependents.push(s);
+      }
+    }
+    this.#open = this.#order.length;
+    if (resume) this.#restore(resume);
+    this.#actor = createActor(
+      workflowRunMachine.provide({
+        actions: {
+          cancelSteps: ({ context }) => this.#cancelSteps(context.cancelReason ?? 'cancelled'),
+          announce: (_, params) => this.#announce(params.status),
+        },
+      }),
+    );
+  }
+
+  get status(): WorkflowRunStatus {
+    return this.#status;
+  }
+
+  /**
+   * Puts back the steps that had ended before a restart, with their outputs (they are not run again); releases
+   * their dependents as their end did. Steps that had started are launched again and attach to their tasks.
+   */
+  #restore(resume: RunResume): void {
+    const ended = (r: StepResult | undefined): r is StepResult => r !== undefined && ['completed', 'failed', 'timed_out', 'cancelled', 'skipped'].includes(r.status);
+    for (const s of this.#order) {
+      const r = resume.steps[s.step.name];
+      if (!ended(r)) continue;
+      s.phase = 'done';
+      s.result = r;
+      s.skippedByCondition = r.status === 'skipped' && r.error?.code === 'CONDITION_FALSE';
+      this.#open--;
+      this.#scope.steps[s.step.name] = { output: r.result, error: r.error, status: r.status };
+    }
+    for (const s of this.#order) {
+      if (s.phase !== 'done' || !s.result) continue;
+      const r = s.result;
+      const tolerated = s.skippedByCondition || r.status === 'completed' || (s.step.continueOnFailure === true && r.status !== 'skipped');
+      for (const d of s.dependents) {
+        if (d.phase !== 'waiting') continue;
+        if (tolerated) d.waitingOn--;
+        else this.#restoredSkips.push([d, s]);
+      }
+    }
+  }
+
+  /** Starts the run; `done` resolves when it ends. */
+  start(): Promise<WorkflowResult> {
+    if (this.#started) return this.done;
+    this.#started = true;
+    this.#actor.start();
+    if (this.#cancelling) {
+      // Cancelled while waiting for a slot in its session: every step ends cancelled without running.
+      this.#actor.send({ type: 'run.cancel', reason: this.#cancelReason });
+      return this.done;
+    }
+    const { bus } = this.#deps;
+    if (bus.wants('workflow_started')) {
+      bus.publish('workflow_started', { workflowName: this.workflow.name, runId: this.runId, version: this.workflow.version, steps: this.#order.length, sessionId: this.sessionId });
+    }
+    for (const [d, up] of this.#restoredSkips) {
+      const skipped = this.#synthetic(d, 'skipped', { name: 'CancelledError', code: ErrorCode.DEPENDENCY_FAILED, message: `step "${d.step.name}" was skipped: step "${up.step.name}" ended ${up.result?.status}` });
+      this.#defer(() => this.#end(d, skipped));
+    }
+    for (const s of this.#order) if (s.phase === 'waiting' && s.waitingOn === 0) this.#defer(() => this.#ready(s));
+    // A resumed run whose steps had all ended (a crash between the last step and the run's record) settles now.
+    if (this.#open === 0 && !this.#settled) {
+      this.#settled = true;
+      this.#actor.send({ type: 'run.settled', failed: this.#failed() });
+    }
+    this.#deps.changed?.(this);
+    return this.done;
+  }
+
+  #defer(fn: () => void): void {
+    this.#work.push(fn);
+    if (this.#working) return;
+    this.#working = true;
+    try {
+      for (let i = 0; i < this.#work.length; i++) this.#work[i]?.();
+    } finally {
+      this.#work = [];
+      this.#working = false;
+    }
+  }
+
+  /** Cancels the run: waiting steps end `cancelled`, running ones are cancelled on the orchestrator. */
+  cancel(reason = 'cancelled by request'): boolean {
+    if (this.#cancelling || this.#status !== 'running') return false;
+    this.#cancelling = true;
+    this.#cancelReason = reason;
+    if (this.#started) this.#actor.send({ type: 'run.cancel', reason });
+    return true;
+  }
+
+  /** Whether `start` has been called (a run waiting for a session slot has not). */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  /** A snapshot of the run as `getRun` shows it. */
+  view(): WorkflowRun {
+    const steps: Record<string, StepResult> = {};
+    for (const s of this.#order) steps[s.step.name] = s.result ?? this.#placeholder(s);
+    const end = this.#endedAt;
+    return {
+      success: this.#status === 'succeeded',
+      status: this.#status,
+      workflowName: this.workflow.name,
+      runId: this.runId,
+      version: this.workflow.version,
+      hash: this.workflow.hash,
+      steps,
+      durationMs: (end ?? this.#deps.now()) - this.startedAt,
+      warnings: this.warnings,
+      params: this.params,
+      sessionId: this.sessionId,
+      startedAt: this.startedAt,
+      endedAt: end,
+    };
+  }
+
+  // ---------------------------------------------------------------- steps
+
+  #isCancelling(): boolean {
+    return this.#cancelling;
+  }
+
+  /** A step whose dependencies have all ended: run it, or wait for its parallel group to allow it. */
+  #ready(s: StepState): void {
+    if (this.#isCancelling()) {
+      this.#end(s, this.#synthetic(s, 'cancelled', { name: 'CancelledError', code: ErrorCode.CANCELLED, message: `step "${s.step.name}" did not start: the run was cancelled` }));
+      return;
+    }
+    if (!this.#groupAllows(s)) {
+      s.phase = 'blocked';
+      this.#blocked.push(s);
+      return;
+    }
+    this.#launch(s);
+  }
+
+  /** With parallel groups, a step may start only if it shares a group with every running step. */
+  #groupAllows(s: StepState): boolean {
+    if (!s.groups) return true;
+    for (const r of this.#running) {
+      let shared = false;
+      for (const g of s.groups) if (r.groups?.has(g)) shared = true;
+      if (!shared) return false;
+    }
+    return true;
+  }
+
+  #launch(s: StepState): void {
+    const step = s.step;
+    if (step.when !== undefined) {
+      let holds: boolean;
+      try {
+        holds = evaluateCondition(step.when, this.#scope);
+      } catch (err) {
+        this.#end(s, this.#synthetic(s, 'failed', { name: 'TemplateResolutionError', code: ErrorCode.VALIDATION, message: `step "${step.name}".when: ${(err as Error).message}` }));
+        return;
+      }
+      if (!holds) {
+        s.skippedByCondition = true;
+        this.#end(s, this.#synthetic(s, 'skipped', { name: 'ConditionFalse', code: 'CONDITION_FALSE', message: `step "${step.name}" was skipped: its condition ${step.when} is false` }));
+        return;
+      }
+    }
+    let parameters = step.parameters ?? {};
+    if (s.hasTemplates) {
+      try {
+        parameters = resolveTemplates(parameters, this.#scope) as Record<string, unknown>;
+      } catch (err) {
+        this.#end(s, this.#synthetic(s, 'failed', { name: 'TemplateResolutionError', code: ErrorCode.VALIDATION, message: `step "${step.name}".parameters: ${(err as Error).message}` }));
+        return;
+      }
+    }
+    s.phase = 'running';
+    this.#running.add(s);
+    const { bus } = this.#deps;
+    if (bus.wants('step_started')) {
+      bus.publish('step_started', { workflowName: this.workflow.name, runId: this.runId, step: step.name, module: step.module, action: step.action, taskId: s.taskId, attempt: 1 });
+    }
+    const task: TaskInput = {
+      id: s.taskId,
+      name: step.name,
+      module: step.module,
+      action: step.action,
+      parameters,
+      priority: step.priority,
+      timeout: step.timeout,
+      maxRetries: step.maxRetries,
+      retry: step.retry,
+      resources: step.resources,
+      idempotencyKey: step.idempotencyKey ?? s.taskId,
+      sessionId: this.sessionId ?? undefined,
+      metadata: { ...step.metadata, workflow: this.workflow.name, runId: this.runId, step: step.name },
+    };
+    const attach = this.resumed ? this.#deps.attach : undefined;
+    const submitted = attach ? attach(s.taskId).then((r) => r ?? this.#deps.execute(task)) : this.#deps.execute(task);
+    submitted.then(
+      (result) => this.#end(s, { ...result, step: step.name }),
+      (err: unknown) => {
+        const e = serializeError(err);
+        const status: TaskStatus = err instanceof ShuttingDownError ? 'cancelled' : 'failed';
+        this.#end(s, this.#synthetic(s, status, { name: e.name, code: e.code, message: `step "${step.name}" could not be submitted: ${e.message}` }));
+      },
+    );
+  }
+
+  #end(s: StepState, result: StepResult): void {
+    if (s.phase === 'done') return;
+    const wasRunning = s.phase === 'running';
+    s.phase = 'done';
+    s.result = result;
+    this.#running.delete(s);
+    this.#open--;
+    this.#scope.steps[s.step.name] = { output: result.result, error: result.error, status: result.status };
+    this.#publishStep(s, result);
+    const tolerated = s.skippedByCondition || result.status === 'completed' || (s.step.continueOnFailure === true && result.status !== 'skipped');
+    for (const d of s.dependents) {
+      if (d.phase !== 'waiting') continue;
+      if (tolerated) {
+        if (--d.waitingOn === 0) this.#defer(() => this.#ready(d));
+      } else {
+        const skipped = this.#synthetic(d, 'skipped', { name: 'CancelledError', code: ErrorCode.DEPENDENCY_FAILED, message: `step "${d.step.name}" was skipped: step "${s.step.name}" ended ${result.status}` });
+        this.#defer(() => this.#end(d, skipped));
+      }
+    }
+    if (wasRunning && this.#blocked.length) this.#defer(() => this.#unblock());
+    this.#deps.changed?.(this);
+    if (this.#open === 0 && !this.#settled) {
+      this.#settled = true;
+      this.#actor.send({ type: 'run.settled', failed: this.#failed() });
+    }
+  }
+
+  #unblock(): void {
+    for (let i = 0; i < this.#blocked.length; ) {
+      const b = this.#blocked[i];
+      if (b && this.#groupAllows(b)) {
+        this.#blocked.splice(i, 1);
+        // Inline, not deferred: the next blocked step's check must see this one running.
+        this.#ready(b);
+      } else i++;
+    }
+  }
+
+  #failed(): boolean {
+    for (const s of this.#order) {
+      const r = s.result;
+      if (!r) continue;
+      if (FAILED.has(r.status) && !s.step.continueOnFailure) return true;
+      if (r.status === 'skipped' && !s.skippedByCondition) return true;
+    }
+    return false;
+  }
+
+  #cancelSteps(reason: string): void {
+    for (const s of [...this.#order]) {
+      if (s.phase === 'waiting' || s.phase === 'blocked') {
+        this.#end(s, this.#synthetic(s, 'cancelled', { name: 'CancelledError', code: ErrorCode.CANCELLED, message: `step "${s.step.name}" did not start: run cancelled (${reason})` }));
+      }
+    }
+    this.#blocked.length = 0;
+    for (const s of this.#running) void this.#deps.cancelTask(s.taskId, `workflow run cancelled: ${reason}`).catch(() => undefined);
+  }
+
+  #publishStep(s: StepState, r: StepResult): void {
+    const { bus } = this.#deps;
+    const base = { workflowName: this.workflow.name, runId: this.runId, step: s.step.name, module: s.step.module, action: s.step.action };
+    const error: SerializedError = r.error ? { name: r.error.name ?? 'Error', code: r.error.code, message: r.error.message } : { name: 'Error', code: 'UNKNOWN', message: '' };
+    if (r.status === 'completed') {
+      if (bus.wants('step_completed')) bus.publish('step_completed', { ...base, taskId: s.taskId, durationMs: r.durationMs ?? 0 });
+    } else if (r.status === 'skipped') {
+      if (bus.wants('step_skipped')) bus.publish('step_skipped', { ...base, reason: error.message });
+    } else if (bus.wants('step_failed')) {
+      bus.publish('step_failed', { ...base, taskId: s.taskId, status: r.status as 'failed' | 'timed_out' | 'cancelled', error, durationMs: r.durationMs });
+    }
+  }
+
+  #announce(status: 'succeeded' | 'failed' | 'cancelled'): void {
+    this.#status = status;
+    this.#endedAt = this.#deps.now();
+    const result = this.view();
+    const { bus } = this.#deps;
+    const durationMs = result.durationMs;
+    bus.publish('workflow_completed', { workflowName: this.workflow.name, runId: this.runId, success: result.success, status: result.status, durationMs });
+    if (!result.success) {
+      const failedSteps = this.#order.filter((s) => s.result && s.result.status !== 'completed' && !s.skippedByCondition).map((s) => s.step.name);
+      bus.publish('workflow_failed', { workflowName: this.workflow.name, runId: this.runId, success: false, status: result.status, durationMs, failedSteps });
+    }
+    this.#actor.stop();
+    this.#resolve(result);
+  }
+
+  #synthetic(s: StepState, status: TaskStatus, error: { name: string; code: string; message: string }): StepResult {
+    const now = this.#deps.now();
+    return { taskId: s.taskId, step: s.step.name, name: s.step.name, status, success: false, result: null, error, attempts: 0, startedAt: null, endedAt: now, durationMs: null };
+  }
+
+  #placeholder(s: StepState): StepResult {
+    const status: TaskStatus = s.phase === 'running' ? 'running' : 'pending';
+    return { taskId: s.taskId, step: s.step.name, name: s.step.name, status, success: false, result: null, error: null, attempts: 0, startedAt: null, endedAt: null, durationMs: null };
+  }
+}

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import type { SessionMode } from '../bus/protocol.js';
+
+/** What `createSession` takes (the seed's `create_session(user_id=, mode=, max_parallel_tasks=)`). */
+export interface SessionOptions {
+  userId: string;
+  /** How tasks of the session are ordered and admitted (default `resource_aware`). */
+  mode?: SessionMode | undefined;
+  /** Tasks of the session running at once (default 4). */
+  maxParallelTasks?: number | undefined;
+  /** Workflow runs of the session at once; more wait their turn (default 2). */
+  maxParallelWorkflows?: number | undefined;
+  /** Close the session (cancelling what runs in it) after this many seconds. */
+  timeoutSeconds?: number | undefined;
+  /** Held from creation to close, e.g. `{ cpu: { cores: 1 } }`. */
+  resourceRequirements?: Record<string, Record<string, number>> | undefined;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+export interface Session {
+  sessionId: string;
+  userId: string;
+  mode: SessionMode;
+  maxParallelTasks: number;
+  maxParallelWorkflows: number;
+  timeoutSeconds: number | null;
+  resourceRequirements: Record<string, Record<string, number>>;
+  metadata: Record<string, unknown>;
+  status: 'active' | 'closed';
+  createdAt: number;
+  closedAt: number | null;
+  closeReason: string | null;
+}
+
+export const SESSION_MODES = ['sequential', 'parallel', 'priority', 'resource_aware'] as const;
+
+export const sessionOptionsSchema = z
+  .object({
+    userId: z.string().min(1, 'must name the user').max(200),
+    mode: z.enum(SESSION_MODES, { errorMap: () => ({ message: `must be one of ${SESSION_MODES.join(', ')}` }) }).optional(),
+    maxParallelTasks: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
+    maxParallelWorkflows: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
+    timeoutSeconds: z.number().positive('must be a positive number of seconds').optional(),
+    resourceRequirements: z.record(z.record(z.number())).optional(),
+    metadata: z.record(z.unknown()).optional(),
+  })
+  .strict();
+
+/** snake_case keys of the seed (MCP arguments, NATS payloads). */
+export function camelizeSessionOptions(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const map: Record<string, string> = {
+    user_id: 'userId',
+    max_parallel_tasks: 'maxParallelTasks',
+    max_parallel_workflows: 'maxParallelWorkflows',
+    timeout_seconds: 'timeoutSeconds',
+    resource_requirements: 'resourceRequirements',
+  };
+  return Object.fromEntries(Object.entries(raw).map(([k, v]) => [map[k] ?? k, v]));
+}

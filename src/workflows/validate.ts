@@ -1,0 +1,223 @@
+/**
+ * Workflow validation: every problem of a definition in one list, before anything runs.
+ */
+import { findCycle, transitiveDependencies } from '../dag/graph.js';
+import { NotFoundError, ValidationError } from '../errors.js';
+import type { StoredWorkflow, WorkflowStep } from '../model/workflow.js';
+import { hashDefinition, normalizeDefinition, workflowDefinitionSchema, workflowStepSchema } from '../model/workflow.js';
+import { checkPayloadLimits, didYouMean, formatZodIssues } from '../model/validate.js';
+import type { ModuleRegistry } from '../modules/registry.js';
+import type { PathSegment, TemplateRef } from './template.js';
+import { findTemplates, parseCondition, STEP_FIELDS } from './template.js';
+
+export interface WorkflowValidation {
+  valid: boolean;
+  errors: string[];
+  warnings: string[];
+  /** The normalised definition, when valid. */
+  workflow: StoredWorkflow | null;
+}
+
+function startsWith(path: readonly PathSegment[], prefix: readonly PathSegment[]): boolean {
+  return prefix.length <= path.length && prefix.every((p, i) => p === path[i]);
+}
+
+/**
+ * Checks a definition (camelCase or the seed's snake_case) against the schema, the module registry and itself:
+ * cycles (named), unknown or duplicate steps, unknown `module.action`, parameters that fail the action's schema
+ * (where no template stands in them), templates that reference steps not upstream, bad timeouts or retry counts.
+ * Returns every problem; creates nothing.
+ */
+export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: number = Date.now()): WorkflowValidation {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const fail = (): WorkflowValidation => ({ valid: false, errors, warnings, workflow: null });
+  const normalized = normalizeDefinition(raw);
+  const parsed = workflowDefinitionSchema.safeParse(normalized);
+  const wfName = typeof (normalized as { name?: unknown } | null)?.name === 'string' ? (normalized as { name: string }).name : '?';
+  const W = `workflow "${wfName}"`;
+  if (!parsed.success) {
+    errors.push(...formatZodIssues(parsed.error, W));
+    if (!Array.isArray((normalized as { steps?: unknown } | null)?.steps)) return fail();
+  }
+  const rawSteps = ((normalized as { steps: unknown[] }).steps ?? []);
+
+  // Steps, one by one.
+  const steps: WorkflowStep[] = [];
+  const unchecked: WorkflowStep[] = [];
+  const byName = new Map<string, WorkflowStep>();
+  rawSteps.forEach((rs, i) => {
+    const label = typeof (rs as { name?: unknown } | null)?.name === 'string' ? `step "${(rs as { name: string }).name}"` : `steps[${i}]`;
+    const r = workflowStepSchema.safeParse(rs);
+    if (!r.success) {
+      errors.push(...formatZodIssues(r.error, `${W}: ${label}`));
+      // Still check its action and parameters, so one pass reports everything.
+      const loose = rs as Partial<WorkflowStep> | null;
+      if (typeof loose?.name === 'string' && typeof loose.module === 'string' && typeof loose.action === 'string') {
+        const p = loose.parameters;
+        if (p === undefined || (typeof p === 'object' && p !== null && !Array.isArray(p))) unchecked.push({ name: loose.name, module: loose.module, action: loose.action, parameters: p });
+      }
+      return;
+    }
+    const s = r.data as WorkflowStep;
+    if (byName.has(s.name)) {
+      errors.push(`${W}: step name "${s.name}" is used twice; step names must be unique`);
+      return;
+    }
+    byName.set(s.name, s);
+    steps.push(s);
+  });
+
+  // Dependencies.
+  const names = [...byName.keys()];
+  for (const s of steps) {
+    for (const d of s.dependencies ?? []) {
+      if (d === s.name) errors.push(`${W}: step "${s.name}" depends on itself`);
+      else if (!byName.has(d)) {
+        const hint = didYouMean(d, names);
+        errors.push(`${W}: step "${s.name}" depends on unknown step "${d}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
+      }
+    }
+    if (new Set(s.dependencies ?? []).size !== (s.dependencies ?? []).length) warnings.push(`${W}: step "${s.name}" lists a dependency twice`);
+  }
+  // Known, non-self dependencies, computed once (asked for per edge by the graph walks below).
+  const depsOf = new Map<string, readonly string[]>();
+  for (const s of steps) depsOf.set(s.name, (s.dependencies ?? []).filter((d) => byName.has(d) && d !== s.name));
+  const deps = (id: string): readonly string[] => depsOf.get(id) ?? [];
+  const cycle = findCycle(names, deps);
+  if (cycle) errors.push(`${W}: dependency cycle: ${cycle.join(' -> ')}`);
+  const dag = { nodes: names, deps };
+  // Downstream sets, computed once per step that templates reference beyond a direct dependency (usually a few
+  // roots), so checking every template stays linear.
+  const dependentsOf = new Map<string, string[]>();
+  for (const s of steps) for (const d of deps(s.name)) (dependentsOf.get(d) ?? dependentsOf.set(d, []).get(d))?.push(s.name);
+  const downstream = new Map<string, Set<string>>();
+  const isUpstream = (stepName: string, root: string): boolean => {
+    if (deps(stepName).includes(root)) return true;
+    if (cycle) return false;
+    let below = downstream.get(root);
+    if (!below) {
+      below = new Set<string>();
+      const todo = [...(dependentsOf.get(root) ?? [])];
+      for (let n = todo.pop(); n !== undefined; n = todo.pop()) {
+        if (below.has(n)) continue;
+        below.add(n);
+        todo.push(...(dependentsOf.get(n) ?? []));
+      }
+      downstream.set(root, below);
+    }
+    return below.has(stepName);
+  };
+  const checkRef = (s: WorkflowStep, ref: TemplateRef, where: string): void => {
+    if (ref.root === 'params') return;
+    if (!byName.has(ref.root)) {
+      const hint = didYouMean(ref.root, [...names, 'params']);
+      errors.push(`${W}: step "${s.name}" ${where} references unknown step "${ref.root}" in {{${ref.raw}}}${hint ? ` (did you mean "${hint}"?)` : ''}`);
+      return;
+    }
+    if (ref.root === s.name) {
+      errors.push(`${W}: step "${s.name}" ${where} references its own output in {{${ref.raw}}}`);
+      return;
+    }
+    const field = ref.path[0];
+    if (typeof field !== 'string' || !(STEP_FIELDS as readonly string[]).includes(field)) {
+      errors.push(`${W}: step "${s.name}" ${where}: {{${ref.raw}}} must read ${STEP_FIELDS.map((f) => `${ref.root}.${f}`).join(', ')}`);
+      return;
+    }
+    if (!isUpstream(s.name, ref.root)) {
+      errors.push(`${W}: step "${s.name}" ${where} references step "${ref.root}" in {{${ref.raw}}}, which is not upstream of it; add "${ref.root}" to its dependencies`);
+    }
+  };
+
+  /** The action exists and the parameters fit its schema, except where a template stands. */
+  function checkAction(s: WorkflowStep, templated: PathSegment[][]): void {
+    let action;
+    try {
+      action = registry.resolve(s.module, s.action);
+    } catch (err) {
+      if (err instanceof NotFoundError) errors.push(`${W}: step "${s.name}": ${err.message}`);
+      else throw err;
+      return;
+    }
+    const r = action.params.safeParse(s.parameters ?? {});
+    if (!r.success) {
+      const real = r.error.issues.filter((issue) => !templated.some((loc) => startsWith(issue.path, loc)));
+      if (real.length) errors.push(...formatZodIssues({ ...r.error, issues: real } as typeof r.error, `${W}: step "${s.name}".parameters`));
+    }
+  }
+
+  // Actions, parameters, templates and conditions.
+  for (const s of steps) {
+    const params = s.parameters ?? {};
+    const limit = checkPayloadLimits(params, `${W}: step "${s.name}".parameters`);
+    if (limit) {
+      errors.push(limit);
+      continue;
+    }
+    let sites: ReturnType<typeof findTemplates> = [];
+    try {
+      sites = findTemplates(params);
+    } catch (err) {
+      errors.push(`${W}: step "${s.name}".parameters: ${(err as Error).message}`);
+    }
+    for (const site of sites) for (const ref of site.refs) checkRef(s, ref, 'parameters');
+    if (s.when !== undefined) {
+      try {
+        const cond = parseCondition(s.when);
+        for (const site of findTemplates(cond.template)) for (const ref of site.refs) checkRef(s, ref, 'when');
+      } catch (err) {
+        errors.push(`${W}: step "${s.name}".when: ${(err as Error).message}`);
+      }
+    }
+    checkAction(s, sites.map((x) => x.location));
+  }
+  for (const s of unchecked) {
+    let templated: PathSegment[][] = [];
+    try {
+      templated = findTemplates(s.parameters ?? {}).map((x) => x.location);
+    } catch {
+      /* reported with the step's own problems */
+    }
+    checkAction(s, templated);
+  }
+
+  // Parallel groups.
+  const groups = parsed.success ? (parsed.data.parallelGroups ?? null) : null;
+  if (groups) {
+    groups.forEach((g, gi) => {
+      for (const m of g) if (!byName.has(m)) errors.push(`${W}: parallelGroups[${gi}] names unknown step "${m}"`);
+      if (cycle) return;
+      for (const a of g) {
+        if (!byName.has(a)) continue;
+        const up = transitiveDependencies(dag, a);
+        for (const b of g) {
+          if (up.has(b)) warnings.push(`${W}: parallelGroups[${gi}] holds "${a}" and "${b}", but "${a}" depends on "${b}", so they never overlap`);
+        }
+      }
+    });
+  }
+
+  if (errors.length || !parsed.success) return fail();
+  const d = parsed.data;
+  const stored: StoredWorkflow = {
+    name: d.name,
+    description: d.description ?? '',
+    version: d.version ?? '',
+    hash: '',
+    steps,
+    parallelGroups: groups,
+    params: d.params ?? {},
+    metadata: d.metadata ?? {},
+    createdAt: now,
+    source: null,
+  };
+  stored.hash = hashDefinition(stored);
+  return { valid: true, errors, warnings, workflow: stored };
+}
+
+/** Like {@link validateWorkflow}, but throws a `ValidationError` listing every problem. */
+export function assertValidWorkflow(raw: unknown, registry: ModuleRegistry): { workflow: StoredWorkflow; warnings: string[] } {
+  const v = validateWorkflow(raw, registry);
+  if (!v.workflow) throw new ValidationError(v.errors);
+  return { workflow: v.workflow, warnings: v.warnings };
+}
