@@ -122,8 +122,12 @@ describe('recovery after a shutdown', () => {
     await a.engine.shutdown();
     const b = engineOn(db);
     await b.engine.ready();
-    const types = b.engine.store.readEvents({ limit: 100 }).map((e) => e.type);
-    expect(types).toEqual(['recovery', 'engine_started', 'task_added', 'task_queued', 'task_started', 'task_completed', 'engine_stopping', 'engine_stopped']);
+    const entries = b.engine.store.readEvents({ limit: 100 });
+    // Each engine's start journals one recovery event per component that recovers (tasks, then workflows).
+    expect(entries.map((e) => e.type)).toEqual([
+      'recovery', 'recovery', 'engine_started', 'task_added', 'task_queued', 'task_started', 'task_completed', 'engine_stopping', 'engine_stopped', 'recovery', 'recovery',
+    ]);
+    expect(entries.filter((e) => e.type === 'recovery').map((e) => (e.data as { component: string }).component)).toEqual(['taskOrchestrator', 'workflowManager', 'taskOrchestrator', 'workflowManager']);
     const mine = b.engine.store.readEvents({ types: ['task_completed'] });
     expect(mine[0]?.data).toMatchObject({ taskId: 'j', success: true });
   });

@@ -772,7 +772,9 @@ export class TaskScheduler {
   }
 
   #markDirty(rec: TaskRecord): void {
-    if (!this.#deps.store.persistent && !isTerminal(rec.status)) return;
+    // A store that keeps nothing across restarts needs only finished tasks (live ones are here), unless callers wait
+    // for commits (strict acks), which must then see every change written.
+    if (!this.#deps.store.persistent && !this.#ackOnCommit && !isTerminal(rec.status)) return;
     this.#dirty.add(rec);
     this.#commits.schedule();
   }
