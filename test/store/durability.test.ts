@@ -138,7 +138,8 @@ describe('a write that fails (strict)', () => {
     const result = scheduler.execute({ id: 'slow', module: 'core', action: 'sleep', parameters: { ms: 150, value: 'ok' } });
     scheduler.add([{ id: 'queued', module: 'core', action: 'noop' }]);
     await started;
-    while (store.getTaskStatus('slow') !== 'running') await new Promise((r) => setTimeout(r, 1));
+    // Everything so far (slow running, queued ready) is on disk before the disk fills.
+    await scheduler.acked(undefined);
     // The disk fills while "slow" runs; the next write (an add) finds out.
     store.failing = true;
     await expect(scheduler.acked(scheduler.add([{ id: 'x', module: 'core', action: 'noop' }]))).rejects.toMatchObject({ code: ErrorCode.STORE_WRITE_FAILED });

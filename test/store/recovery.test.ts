@@ -122,12 +122,14 @@ describe('recovery after a shutdown', () => {
     await a.engine.shutdown();
     const b = engineOn(db);
     await b.engine.ready();
-    const journal = b.engine.store.readEvents({ limit: 100 });
-    // One recovery event per component with state, then the previous engine's life, in order.
-    const recoveries = journal.filter((e) => e.type === 'recovery').map((e) => (e.data as { component: string }).component);
-    expect(recoveries).toContain('taskOrchestrator');
-    const types = journal.filter((e) => e.type !== 'recovery').map((e) => e.type);
-    expect(types).toEqual(['engine_started', 'task_added', 'task_queued', 'task_started', 'task_completed', 'engine_stopping', 'engine_stopped']);
+    // B's own start is journaled by its first commit (on the writer thread): wait for it.
+    await b.engine.flush();
+    const entries = b.engine.store.readEvents({ limit: 100 });
+    // Each engine's start journals one recovery event per component that recovers (tasks, then workflows).
+    expect(entries.map((e) => e.type)).toEqual([
+      'recovery', 'recovery', 'engine_started', 'task_added', 'task_queued', 'task_started', 'task_completed', 'engine_stopping', 'engine_stopped', 'recovery', 'recovery', 'engine_started',
+    ]);
+    expect(entries.filter((e) => e.type === 'recovery').map((e) => (e.data as { component: string }).component)).toEqual(['taskOrchestrator', 'workflowManager', 'taskOrchestrator', 'workflowManager']);
     const mine = b.engine.store.readEvents({ types: ['task_completed'] });
     expect(mine[0]?.data).toMatchObject({ taskId: 'j', success: true });
   });

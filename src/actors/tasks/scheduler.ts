@@ -776,9 +776,9 @@ export class TaskScheduler {
   }
 
   #markDirty(rec: TaskRecord): void {
-    // A store that does not outlive the process needs only the end states (for tasks evicted from memory), unless
-    // callers wait for commits (strict): then every change is written, or a gated task would wait forever.
-    if (!this.#ackOnCommit && !this.#deps.store.persistent && !isTerminal(rec.status)) return;
+    // A store that keeps nothing across restarts needs only finished tasks (live ones are here), unless callers wait
+    // for commits (strict acks), which must then see every change written.
+    if (!this.#deps.store.persistent && !this.#ackOnCommit && !isTerminal(rec.status)) return;
     this.#dirty.add(rec);
     this.#commits.schedule();
   }
