@@ -1,24 +1,27 @@
 /**
  * `npm run bench:durable`: what durability costs. In one run, on the same machine:
  *   - no-op task throughput (tasks/s) with the in-memory store, SQLite strict and SQLite relaxed;
- *   - a 1,000-task dependency chain (each task depends on the previous one), time per step. Workflows are not in
- *     this build yet, so the chain goes through the task orchestrator's dependencies: the same scheduling path a
- *     workflow's steps take, minus templating;
+ *   - a 1,000-task dependency chain (each task depends on the previous one), time per step, through the task
+ *     orchestrator's dependencies: the scheduling path a workflow's steps take, minus templating and run records
+ *     (`bench:workflows` times a 1,000-step workflow);
  *   - one executeTask at a time (the latency a caller sees, acknowledgement included), ms per call;
- *   - BullMQ on a local Redis, when `redis-server` and the `bullmq` package are both present (skipped otherwise).
- * Prints a table and writes JSON to benchmarks/results/durable-<timestamp>.json.
+ *   - BullMQ 5 on a local Redis (started here on a loopback port: append-only file fsynced `always`, `everysec`,
+ *     and no persistence), when `redis-server` and the `bullmq` package are both present (skipped otherwise). Its chain is a
+ *     flow nested as deep as the chain is long.
+ * During the throughput rounds it also records the longest event-loop stall (what a slow commit would cost the
+ * engine's timers and I/O). Prints a table and writes JSON to benchmarks/results/durable-<timestamp>.json.
  *
  * Flags: --tasks N (default 20000), --chain N (default 1000), --rounds N (default 5; the best round of each store is reported),
  * --sequential N (default 500), --only TEXT (only the stores whose name contains TEXT).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EngineOptions, OrchestrationEngine, TaskInput } from '../src/index.js';
 import { createOrchestrationEngine } from '../src/index.js';
+import { BullContender, bullmqMissing } from './bullmq.js';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -57,8 +60,11 @@ interface Row {
   chainMsPerStep: number;
   /** One `executeTask` at a time: the latency a caller sees, acknowledgement included. */
   executeMs: number;
-  commits: number;
-  avgBatch: number;
+  /** Commits per round and rows per commit (the engine's group committer; null for BullMQ). */
+  commits: number | null;
+  avgBatch: number | null;
+  /** Longest event-loop stall during the throughput rounds, ms (null for BullMQ). */
+  loopMaxMs: number | null;
 }
 
 /** Resolves once `n` tasks have completed (fails on the first task that does not). */
@@ -95,6 +101,8 @@ interface Running {
   config: Config;
   engine: OrchestrationEngine;
   best: { tasksPerSec: number; chainMsPerStep: number; executeMs: number };
+  /** The longest event-loop stall seen during the throughput rounds (the worst round's max). */
+  loopMaxMs: number;
   commitsBefore: { commits: number; written: number };
   commitsAfter: { commits: number; written: number };
 }
@@ -112,6 +120,7 @@ async function start(config: Config, dir: string): Promise<Running> {
     config,
     engine,
     best: { tasksPerSec: 0, chainMsPerStep: Infinity, executeMs: Infinity },
+    loopMaxMs: 0,
     commitsBefore: stats,
     commitsAfter: stats,
   };
@@ -120,7 +129,11 @@ async function start(config: Config, dir: string): Promise<Running> {
 async function throughputRound(r: Running, round: number): Promise<void> {
   const tasks = Array.from({ length: TASKS }, (_, i): TaskInput => ({ id: `r${round}-${i}`, module: 'core', action: 'noop' }));
   const before = r.engine.commits.stats();
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
   const tasksPerSec = (TASKS / (await timeRun(r.engine, tasks))) * 1000;
+  delay.disable();
+  r.loopMaxMs = Math.max(r.loopMaxMs, delay.max / 1e6);
   const after = r.engine.commits.stats();
   r.commitsAfter = {
     commits: r.commitsAfter.commits + after.commits - before.commits,
@@ -156,23 +169,21 @@ function rowOf(r: Running): Row {
     executeMs: Number(r.best.executeMs.toFixed(3)),
     commits: Math.round(commits / ROUNDS),
     avgBatch: commits ? Math.round(written / commits) : 0,
+    loopMaxMs: Number(r.loopMaxMs.toFixed(1)),
   };
 }
 
-function bullmqAvailable(): string | null {
-  const redis = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
-  if (redis.error || redis.status !== 0) return 'redis-server is not installed (apt-get install -y redis-server)';
-  try {
-    createRequire(import.meta.url).resolve('bullmq');
-  } catch {
-    return 'the bullmq package is not installed (npm install --no-save bullmq)';
-  }
-  return null;
-}
-
 function table(rows: Row[]): string {
-  const head = ['store', 'no-op tasks/s', 'chain ms/step', 'executeTask ms', 'commits/round', 'rows/commit'];
-  const body = rows.map((r) => [r.config, String(r.tasksPerSec), r.chainMsPerStep.toFixed(3), r.executeMs.toFixed(3), String(r.commits), String(r.avgBatch)]);
+  const head = ['store', 'no-op tasks/s', 'chain ms/step', 'executeTask ms', 'commits/round', 'rows/commit', 'max loop stall ms'];
+  const body = rows.map((r) => [
+    r.config,
+    String(r.tasksPerSec),
+    r.chainMsPerStep.toFixed(3),
+    r.executeMs.toFixed(3),
+    String(r.commits ?? '-'),
+    String(r.avgBatch ?? '-'),
+    r.loopMaxMs === null ? '-' : r.loopMaxMs.toFixed(1),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
@@ -181,27 +192,48 @@ function table(rows: Row[]): string {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'codomyrmex-bench-'));
   const running: Running[] = [];
+  const missing = bullmqMissing();
+  const bulls = missing || 'BullMQ'.includes(ONLY) === false ? [] : [new BullContender('always'), new BullContender('everysec'), new BullContender('off')];
   try {
     for (const config of CONFIGS) running.push(await start(config, dir));
-    // Rounds go round-robin over the stores, so a burst of load on a shared machine hits them all alike.
+    for (const b of bulls) await b.start();
+    // Rounds go round-robin over the contenders, so a burst of load on a shared machine hits them all alike.
     for (let round = 0; round < ROUNDS; round++) {
       for (const r of running) await throughputRound(r, round);
+      for (const b of bulls) await b.throughputRound(TASKS);
       for (const r of running) await chainRound(r, round);
+      for (const b of bulls) await b.chainRound(CHAIN);
       for (const r of running) await executeRound(r);
+      for (const b of bulls) await b.executeRound(SEQUENTIAL);
       process.stdout.write(`round ${round + 1}/${ROUNDS} done\n`);
     }
   } finally {
     await Promise.all(running.map((r) => r.engine.shutdown({ graceMs: 1000 })));
+    await Promise.allSettled(bulls.map((b) => b.stop()));
     rmSync(dir, { recursive: true, force: true });
   }
   const rows = running.map(rowOf);
-  const bullmq = bullmqAvailable();
+  for (const b of bulls) {
+    rows.push({
+      config: b.name,
+      tasksPerSec: Math.round(b.best.tasksPerSec),
+      chainMsPerStep: Number(b.best.chainMsPerStep.toFixed(3)),
+      executeMs: Number(b.best.executeMs.toFixed(3)),
+      commits: null,
+      avgBatch: null,
+      loopMaxMs: null,
+    });
+  }
   console.log(
     `\nno-op tasks: ${TASKS} per round, best of ${ROUNDS}; chain: ${CHAIN} dependent tasks; executeTask: ${SEQUENTIAL} in a row; ${availableParallelism()} threads x 16 tasks each`,
   );
-  console.log(`database folder: ${tmpdir()} (fsync per commit in strict mode)\n`);
+  console.log(`database folder: ${tmpdir()} (fsync per commit in strict mode)`);
+  if (bulls[0]) console.log(`BullMQ: ${bulls[0].version}; worker concurrency 50 in this thread; chain = a flow nested ${CHAIN} deep`);
+  console.log('');
   console.log(table(rows));
-  console.log(`\nBullMQ: skipped: ${bullmq ?? 'not wired in this run'}`);
+  const skipped = missing ?? (bulls.length === 0 ? `not selected (--only ${ONLY})` : null);
+  if (skipped) console.log(`\nBullMQ: skipped: ${skipped}`);
+  for (const b of bulls) if (b.best.chainNote) console.log(`${b.name}: ${b.best.chainNote}`);
   const out = {
     date: new Date().toISOString(),
     node: process.version,
@@ -213,7 +245,7 @@ async function main(): Promise<void> {
     sequential: SEQUENTIAL,
     loadAverage: loadavg(),
     rows,
-    bullmq: { skipped: bullmq ?? 'not wired in this run' },
+    bullmq: skipped ? { skipped } : { version: bulls[0]?.version, notes: bulls.map((b) => b.best.chainNote).filter(Boolean) },
   };
   const resultsDir = fileURLToPath(new URL('../../benchmarks/results/', import.meta.url));
   mkdirSync(resultsDir, { recursive: true });
