@@ -7,8 +7,7 @@
 import type { MessageBus } from '../../bus/bus.js';
 import type { SchedulerStats, StartExecutionReply, TaskView } from '../../bus/protocol.js';
 import { findCycle } from '../../dag/graph.js';
-import type { StoreError } from '../../errors.js';
-import { CycleError, ErrorCode, NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
+import { CycleError, ErrorCode, NotFoundError, ShuttingDownError, StoreError, ValidationError } from '../../errors.js';
 import type { TaskMachineEvent, TaskEffect } from '../../machines/task.js';
 import { stepTask } from '../../machines/task.js';
 import type { TaskResult, TaskSpec, TaskStatus } from '../../model/task.js';
@@ -792,7 +791,7 @@ export class TaskScheduler {
 
   #refuseWhileStoreFails(what: string): void {
     const fault = this.#commits.fault;
-    if (fault) throw new (fault.constructor as typeof StoreError)(`${fault.message}; ${what}`, fault.code, { cause: fault });
+    if (fault) throw new StoreError(`${fault.message}; ${what}`, fault.code, { cause: fault });
   }
 
   // ---------------------------------------------------------------- the store (group commit)
