@@ -16,10 +16,13 @@ import type { GroupCommitter } from '../store/commits.js';
 import type { Store } from '../store/store.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { ResourceLedger } from './resources/ledger.js';
+import type { TaskObserver } from './tasks/record.js';
 import { TaskScheduler } from './tasks/scheduler.js';
 
 export interface ComponentDeps {
   bus: MessageBus;
+  /** Metrics' direct feed of task starts and ends (none when metrics are off). */
+  taskObserver?: TaskObserver | undefined;
   ledger: ResourceLedger;
   pool: WorkerPool;
   store: Store;
@@ -65,6 +68,7 @@ export function handleTaskCommand(scheduler: TaskScheduler, command: Command): u
 export function taskOrchestratorLogic(deps: ComponentDeps) {
   return fromCallback<ComponentControl>(({ sendBack, receive }) => {
     const scheduler = new TaskScheduler({
+      observer: deps.taskObserver,
       bus: deps.bus,
       ledger: deps.ledger,
       pool: deps.pool,
