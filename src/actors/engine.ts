@@ -115,7 +115,7 @@ export class OrchestrationEngine {
     this.ledger.addHostResources();
     // Metrics subscribe before any component runs, so they see every event.
     this.metrics = this.options.metrics.enabled
-      ? new EngineMetrics({ bus: this.bus, pool: this.pool, state: () => this.state, startedAt: this.#startedAt, processMetrics: this.options.metrics.processMetrics })
+      ? new EngineMetrics({ bus: this.bus, pool: this.pool, state: () => this.state, startedAt: this.#startedAt, processMetrics: this.options.metrics.processMetrics, observeTasksDirectly: true })
       : null;
     this.metrics?.instrumentStore(this.store);
     this.metrics?.setResourceSource(() => resourceUsageFromLedger(this.ledger.usage()));
@@ -132,6 +132,7 @@ export class OrchestrationEngine {
       httpAddress: () => this.httpAddress,
     });
     const deps = {
+      taskObserver: this.metrics?.taskObserver,
       bus: this.bus,
       ledger: this.ledger,
       pool: this.pool,

@@ -4,7 +4,7 @@
  * {@link ResourceManagerClient} is the seed's `getResourceManager()` view.
  */
 import { fromCallback } from 'xstate';
-import type { MessageBus } from '../bus/bus.js';
+import { BusClient } from './client.js';
 import type { Command } from '../bus/protocol.js';
 import { NotFoundError } from '../errors.js';
 import type { ComponentControl } from '../machines/runtime.js';
@@ -53,33 +53,20 @@ export function resourceManagerLogic(deps: ComponentDeps) {
  * await rm.allocateResources('user123', { cpu: { cores: 2 }, memory: { gb: 4 } });
  * await rm.deallocateResources('user123');
  */
-export class ResourceManagerClient {
-  readonly #bus: MessageBus;
-  readonly #ready: () => Promise<void> | null;
-
-  constructor(bus: MessageBus, ready: () => Promise<void> | null) {
-    this.#bus = bus;
-    this.#ready = ready;
-  }
-
-  async #request<T>(fn: () => Promise<T>): Promise<T> {
-    const waiting = this.#ready();
-    if (waiting) await waiting;
-    return fn();
-  }
+export class ResourceManagerClient extends BusClient {
 
   /** Registers a resource (`new Resource({...})` or a plain object). */
   addResource(resource: Resource | ResourceInput): Promise<ResourceUsage> {
-    return this.#request(() => this.#bus.request('resource.add', { resource: { ...resource } }));
+    return this.request(() => this.bus.request('resource.add', { resource: { ...resource } }));
   }
 
   /** Removes a resource; refused while anyone holds it. */
   async removeResource(id: string): Promise<boolean> {
-    return (await this.#request(() => this.#bus.request('resource.remove', { id }))).removed;
+    return (await this.request(() => this.bus.request('resource.remove', { id }))).removed;
   }
 
   listResources(): Promise<ResourceUsage[]> {
-    return this.#request(() => this.#bus.request('resource.list', {}));
+    return this.request(() => this.bus.request('resource.list', {}));
   }
 
   /**
@@ -88,8 +75,8 @@ export class ResourceManagerClient {
    * by itself.
    */
   allocateResources(holderId: string, requirements: Record<string, Record<string, number>>, options: AllocateOptions = {}): Promise<Allocation> {
-    return this.#request(() =>
-      this.#bus.request('resource.allocate', {
+    return this.request(() =>
+      this.bus.request('resource.allocate', {
         holderId,
         requirements,
         ...(options.ttlSeconds !== undefined ? { ttlSeconds: options.ttlSeconds } : {}),
@@ -100,15 +87,15 @@ export class ResourceManagerClient {
 
   /** Releases everything `holderId` holds. Releasing nothing is not an error: `released` is 0 and `message` says so. */
   deallocateResources(holderId: string): Promise<{ holderId: string; released: number; message: string }> {
-    return this.#request(() => this.#bus.request('resource.deallocate', { holderId }));
+    return this.request(() => this.bus.request('resource.deallocate', { holderId }));
   }
 
   getAllocations(holderId?: string): Promise<Allocation[]> {
-    return this.#request(() => this.#bus.request('resource.allocations', holderId === undefined ? {} : { holderId }));
+    return this.request(() => this.bus.request('resource.allocations', holderId === undefined ? {} : { holderId }));
   }
 
   /** Capacity, allocated, free, utilization and holders per resource. */
   getUsage(): Promise<ResourceUsage[]> {
-    return this.#request(() => this.#bus.request('resource.list', {}));
+    return this.request(() => this.bus.request('resource.list', {}));
   }
 }

@@ -5,6 +5,7 @@
  */
 import { fromCallback } from 'xstate';
 import type { MessageBus } from '../bus/bus.js';
+import { BusClient } from './client.js';
 import type { Command, SchedulerStats, StartExecutionReply, TaskView } from '../bus/protocol.js';
 import type { CompiledOptions } from '../config/options.js';
 import { NotFoundError } from '../errors.js';
@@ -16,10 +17,13 @@ import type { GroupCommitter } from '../store/commits.js';
 import type { Store } from '../store/store.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { ResourceLedger } from './resources/ledger.js';
+import type { TaskObserver } from './tasks/record.js';
 import { TaskScheduler } from './tasks/scheduler.js';
 
 export interface ComponentDeps {
   bus: MessageBus;
+  /** Metrics' direct feed of task starts and ends (none when metrics are off). */
+  taskObserver?: TaskObserver | undefined;
   ledger: ResourceLedger;
   pool: WorkerPool;
   store: Store;
@@ -65,6 +69,7 @@ export function handleTaskCommand(scheduler: TaskScheduler, command: Command): u
 export function taskOrchestratorLogic(deps: ComponentDeps) {
   return fromCallback<ComponentControl>(({ sendBack, receive }) => {
     const scheduler = new TaskScheduler({
+      observer: deps.taskObserver,
       bus: deps.bus,
       ledger: deps.ledger,
       pool: deps.pool,
@@ -112,68 +117,54 @@ function plain(task: Task | TaskInput): TaskInput {
  * await orch.addTask(new Task({ name: 'after', module: 'core', action: 'noop', dependencies: [setup.id] }));
  * await orch.startExecution();
  */
-export class TaskOrchestratorClient {
-  readonly #bus: MessageBus;
-  readonly #ready: () => Promise<void> | null;
-
-  /** @param ready returns a promise while the engine is starting, null once it runs. */
-  constructor(bus: MessageBus, ready: () => Promise<void> | null) {
-    this.#bus = bus;
-    this.#ready = ready;
-  }
-
-  async #request<T>(fn: () => Promise<T>): Promise<T> {
-    const waiting = this.#ready();
-    if (waiting) await waiting;
-    return fn();
-  }
+export class TaskOrchestratorClient extends BusClient {
 
   /** Queues a task; it runs once execution has started. Resolves with its id. */
   async addTask(task: Task | TaskInput): Promise<string> {
-    const { ids } = await this.#request(() => this.#bus.request('task.add', { tasks: [plain(task)] }));
+    const { ids } = await this.request(() => this.bus.request('task.add', { tasks: [plain(task)] }));
     return ids[0] ?? '';
   }
 
   /** Queues several tasks, all or none; they may depend on each other. */
   async addTasks(tasks: (Task | TaskInput)[]): Promise<string[]> {
-    const { ids } = await this.#request(() => this.#bus.request('task.add', { tasks: tasks.map(plain) }));
+    const { ids } = await this.request(() => this.bus.request('task.add', { tasks: tasks.map(plain) }));
     return ids;
   }
 
   /** Starts dispatching and resolves when every task added so far has ended. */
   startExecution(): Promise<StartExecutionReply> {
-    return this.#request(() => this.#bus.request('task.start_execution', {}));
+    return this.request(() => this.bus.request('task.start_execution', {}));
   }
 
   /** Runs one task now (starting execution if needed) and resolves with its result. */
   executeTask(task: Task | TaskInput): Promise<TaskResult> {
-    return this.#request(() => this.#bus.request('task.execute', { task: plain(task) }));
+    return this.request(() => this.bus.request('task.execute', { task: plain(task) }));
   }
 
   cancelTask(taskId: string, reason?: string): Promise<{ taskId: string; cancelled: boolean; status: TaskStatus }> {
-    return this.#request(() => this.#bus.request('task.cancel', reason === undefined ? { taskId } : { taskId, reason }));
+    return this.request(() => this.bus.request('task.cancel', reason === undefined ? { taskId } : { taskId, reason }));
   }
 
   getTask(taskId: string): Promise<TaskView | null> {
-    return this.#request(() => this.#bus.request('task.get', { taskId }));
+    return this.request(() => this.bus.request('task.get', { taskId }));
   }
 
   listTasks(filter: { status?: TaskStatus | TaskStatus[]; limit?: number } = {}): Promise<TaskView[]> {
-    return this.#request(() => this.#bus.request('task.list', filter));
+    return this.request(() => this.bus.request('task.list', filter));
   }
 
   /** Changes how many tasks may run at once (takes effect at once; running tasks are not stopped). */
   setConcurrency(maxConcurrency: number): Promise<SchedulerStats> {
-    return this.#request(() => this.#bus.request('task.set_concurrency', { maxConcurrency }));
+    return this.request(() => this.bus.request('task.set_concurrency', { maxConcurrency }));
   }
 
   /** Queue depth, running count, counts by status. */
   stats(): Promise<SchedulerStats> {
-    return this.#request(() => this.#bus.request('task.stats', {}));
+    return this.request(() => this.bus.request('task.stats', {}));
   }
 
   /** Resolves with the task's result once it has ended. */
   waitForTask(taskId: string): Promise<TaskResult> {
-    return this.#request(() => this.#bus.request('task.wait', { taskId }));
+    return this.request(() => this.bus.request('task.wait', { taskId }));
   }
 }

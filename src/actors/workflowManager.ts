@@ -4,7 +4,7 @@
  * {@link WorkflowManagerClient} is the seed's `getWorkflowManager()` view.
  */
 import { fromCallback } from 'xstate';
-import type { MessageBus } from '../bus/bus.js';
+import { BusClient } from './client.js';
 import type { Command, RunRequest, WorkflowPerformance, WorkflowSummary } from '../bus/protocol.js';
 import type { WorkflowRunStatus } from '../bus/protocol.js';
 import { NotFoundError } from '../errors.js';
@@ -119,80 +119,67 @@ export interface CreateWorkflowOptions {
  * ]);
  * const result = await wf.executeWorkflow('ai_analysis');
  */
-export class WorkflowManagerClient {
-  readonly #bus: MessageBus;
-  readonly #ready: () => Promise<void> | null;
-
-  constructor(bus: MessageBus, ready: () => Promise<void> | null) {
-    this.#bus = bus;
-    this.#ready = ready;
-  }
-
-  async #request<T>(fn: () => Promise<T>): Promise<T> {
-    const waiting = this.#ready();
-    if (waiting) await waiting;
-    return fn();
-  }
+export class WorkflowManagerClient extends BusClient {
 
   /**
    * Validates and stores a workflow; refuses with a `ValidationError` listing every problem. The same definition
    * again is a no-op; a changed one is stored as the next version.
    */
   async createWorkflow(name: string, steps: WorkflowStep[], options: CreateWorkflowOptions = {}): Promise<StoredWorkflow> {
-    const { workflow } = await this.#request(() => this.#bus.request('workflow.create', { definition: { name, steps, ...options } }));
+    const { workflow } = await this.request(() => this.bus.request('workflow.create', { definition: { name, steps, ...options } }));
     return workflow;
   }
 
   /** Stores a whole definition (as loaded from YAML/JSON; snake_case keys accepted). Returns it with any warnings. */
   defineWorkflow(definition: WorkflowDefinition | Record<string, unknown>): Promise<{ workflow: StoredWorkflow; created: boolean; warnings: string[] }> {
-    return this.#request(() => this.#bus.request('workflow.create', { definition }));
+    return this.request(() => this.bus.request('workflow.create', { definition }));
   }
 
   /** Every problem of a definition, without storing anything. */
   validateWorkflow(definition: WorkflowDefinition | Record<string, unknown>): Promise<{ valid: boolean; errors: string[]; warnings: string[] }> {
-    return this.#request(() => this.#bus.request('workflow.validate', { definition }));
+    return this.request(() => this.bus.request('workflow.validate', { definition }));
   }
 
   getWorkflow(name: string, version?: string): Promise<StoredWorkflow | null> {
-    return this.#request(() => this.#bus.request('workflow.get', version === undefined ? { name } : { name, version }));
+    return this.request(() => this.bus.request('workflow.get', version === undefined ? { name } : { name, version }));
   }
 
   listWorkflows(): Promise<WorkflowSummary[]> {
-    return this.#request(() => this.#bus.request('workflow.list', {}));
+    return this.request(() => this.bus.request('workflow.list', {}));
   }
 
   async deleteWorkflow(name: string): Promise<boolean> {
-    return (await this.#request(() => this.#bus.request('workflow.delete', { name }))).deleted;
+    return (await this.request(() => this.bus.request('workflow.delete', { name }))).deleted;
   }
 
   /** Runs a workflow to its end. `params` are readable as `{{params.x}}`. */
   executeWorkflow(name: string, params: Record<string, unknown> = {}, options: Omit<RunRequest, 'params'> = {}): Promise<WorkflowResult> {
-    return this.#request(() => this.#bus.request('workflow.execute', { name, params, ...options }));
+    return this.request(() => this.bus.request('workflow.execute', { name, params, ...options }));
   }
 
   /** Starts a run and returns its id at once (follow it with `getRun`, `waitForRun`, `cancelRun`). */
   async startWorkflow(name: string, params: Record<string, unknown> = {}, options: Omit<RunRequest, 'params'> = {}): Promise<string> {
-    return (await this.#request(() => this.#bus.request('workflow.start', { name, params, ...options }))).runId;
+    return (await this.request(() => this.bus.request('workflow.start', { name, params, ...options }))).runId;
   }
 
   getRun(runId: string): Promise<WorkflowRun | null> {
-    return this.#request(() => this.#bus.request('workflow.get_run', { runId }));
+    return this.request(() => this.bus.request('workflow.get_run', { runId }));
   }
 
   listRuns(filter: { workflowName?: string; status?: WorkflowRunStatus; limit?: number } = {}): Promise<WorkflowRun[]> {
-    return this.#request(() => this.#bus.request('workflow.list_runs', filter));
+    return this.request(() => this.bus.request('workflow.list_runs', filter));
   }
 
   waitForRun(runId: string): Promise<WorkflowResult> {
-    return this.#request(() => this.#bus.request('workflow.wait_run', { runId }));
+    return this.request(() => this.bus.request('workflow.wait_run', { runId }));
   }
 
   cancelRun(runId: string, reason?: string): Promise<{ runId: string; cancelled: boolean; status: WorkflowRunStatus }> {
-    return this.#request(() => this.#bus.request('workflow.cancel_run', reason === undefined ? { runId } : { runId, reason }));
+    return this.request(() => this.bus.request('workflow.cancel_run', reason === undefined ? { runId } : { runId, reason }));
   }
 
   /** Runs, successes, failures and p50/p95/max duration per workflow (all, or the one named). */
   getPerformanceSummary(name?: string): Promise<WorkflowPerformance[]> {
-    return this.#request(() => this.#bus.request('workflow.performance', name === undefined ? {} : { name }));
+    return this.request(() => this.bus.request('workflow.performance', name === undefined ? {} : { name }));
   }
 }

@@ -7,6 +7,8 @@
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Subscription } from 'rxjs';
+import type { TaskObserver } from '../actors/tasks/record.js';
+import type { TaskStatus } from '../model/task.js';
 import type { MessageBus } from '../bus/bus.js';
 import type { BusEvent, EventName } from '../bus/protocol.js';
 import { ErrorCode, serializeError } from '../errors.js';
@@ -25,6 +27,11 @@ export interface MetricsDeps {
   startedAt: number;
   /** Register prom-client's default process metrics on first exposition. */
   processMetrics: boolean;
+  /**
+   * The scheduler reports task starts, retries and ends through {@link EngineMetrics.taskObserver} (no task events
+   * are built or dispatched for metrics). Without it, task metrics follow the `task_*` events on the bus.
+   */
+  observeTasksDirectly?: boolean;
 }
 
 /** Reports the resources' capacity and allocation at scrape time. Amounts in base units (see {@link ResourceUsage}). */
@@ -98,8 +105,36 @@ export class EngineMetrics {
     this.#deps = deps;
     this.families = createFamilies(this.registry, () => this.#snapshot(), deps.startedAt);
     for (const type of FED_BY) {
+      if (deps.observeTasksDirectly === true && type.startsWith('task_')) continue;
       this.#subs.push(deps.bus.events$(type).subscribe((event) => this.#record(event)));
     }
+  }
+
+  /** The scheduler's direct feed of task metrics (see `observeTasksDirectly`). Same families as the events feed. */
+  readonly taskObserver: TaskObserver = {
+    started: (_module, _action, priority, queuedMs) => {
+      let labels = this.#priorities.get(priority);
+      if (!labels) this.#priorities.set(priority, (labels = { priority }));
+      this.families.taskQueueWait.observe(labels, queuedMs / 1000);
+    },
+    retrying: (module, action, code) => {
+      this.families.taskRetries.inc({ module, action, code: boundedCode(code) });
+    },
+    ended: (module, action, status, errorCode, durationMs) => {
+      this.#taskEnded(module, action, status, errorCode, durationMs, Date.now());
+    },
+  };
+
+  #taskEnded(module: string, action: string, status: TaskStatus, errorCode: string | null, durationMs: number | null, at: number): void {
+    const f = this.families;
+    const entry = this.#actionLabels(module, action);
+    let labels = entry.byStatus.get(status);
+    if (!labels) entry.byStatus.set(status, (labels = { module, action, status }));
+    f.tasksTotal.inc(labels);
+    const success = status === 'completed';
+    if (!success) f.taskFailures.inc({ module, action, code: boundedCode(errorCode ?? 'INTERNAL') });
+    if (durationMs !== null) f.taskDuration.observe(labels, durationMs / 1000);
+    this.taskPerformance.record(entry.key, status, success, durationMs, at);
   }
 
   /** The `Content-Type` of {@link expose}'s text. */
@@ -271,14 +306,7 @@ export class EngineMetrics {
       case 'task_cancelled':
       case 'task_skipped': {
         const d = event.data;
-        const durationMs = 'durationMs' in d ? d.durationMs : null;
-        const entry = this.#actionLabels(d.module, d.action);
-        let labels = entry.byStatus.get(d.status);
-        if (!labels) entry.byStatus.set(d.status, (labels = { module: d.module, action: d.action, status: d.status }));
-        f.tasksTotal.inc(labels);
-        if (!d.success) f.taskFailures.inc({ module: d.module, action: d.action, code: boundedCode(d.error.code) });
-        if (durationMs !== null) f.taskDuration.observe(labels, durationMs / 1000);
-        this.taskPerformance.record(entry.key, d.status, d.success, durationMs, event.timestamp);
+        this.#taskEnded(d.module, d.action, d.status, d.success ? null : d.error.code, 'durationMs' in d ? d.durationMs : null, event.timestamp);
         return;
       }
       case 'workflow_started':

@@ -109,10 +109,11 @@ describe('EngineMetrics', () => {
       expect(engine.getPerformanceSummary({ workflow: 'none' })).toEqual({ tasks: {}, workflows: {} });
     });
 
-    it('leaves task_added and task_queued unbuilt when only the metrics listen', () => {
-      expect(engine.bus.wants('task_added')).toBe(false);
-      expect(engine.bus.wants('task_queued')).toBe(false);
-      expect(engine.bus.wants('task_completed')).toBe(true);
+    it('builds no task events when only the metrics listen (the scheduler feeds them directly)', () => {
+      for (const type of ['task_added', 'task_queued', 'task_started', 'task_completed', 'task_failed', 'task_retrying'] as const) {
+        expect(engine.bus.wants(type), type).toBe(false);
+      }
+      expect(engine.bus.wants('workflow_completed')).toBe(true);
     });
   });
 

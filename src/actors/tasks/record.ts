@@ -16,6 +16,39 @@ import type { Lane } from './lanes.js';
 type Timer = ReturnType<typeof setTimeout>;
 export type Waiter = [resolve: (r: TaskResult) => void, reject: (e: Error) => void];
 
+/**
+ * Told of task starts, retries and ends directly by the scheduler, with plain values: how metrics follow tasks
+ * without an event object and a bus dispatch per transition on the hot path.
+ */
+export interface TaskObserver {
+  started(module: string, action: string, priority: TaskPriority, queuedMs: number): void;
+  retrying(module: string, action: string, code: string): void;
+  ended(module: string, action: string, status: TaskStatus, errorCode: string | null, durationMs: number | null): void;
+}
+
+/** Reports a record's transition to an observer (running, retrying and terminal states). */
+export function observe(observer: TaskObserver, rec: TaskRecord, now: number): void {
+  const s = rec.spec;
+  switch (rec.status) {
+    case 'running':
+      observer.started(s.module, s.action, s.priority, now - rec.readyAt);
+      return;
+    case 'retrying':
+      observer.retrying(s.module, s.action, rec.error?.code ?? ErrorCode.INTERNAL);
+      return;
+    case 'completed':
+    case 'failed':
+    case 'timed_out':
+    case 'cancelled':
+    case 'skipped': {
+      const durationMs = rec.status === 'skipped' ? null : rec.startedAt !== null && rec.endedAt !== null ? rec.endedAt - rec.startedAt : null;
+      observer.ended(s.module, s.action, rec.status, rec.status === 'completed' ? null : (rec.error?.code ?? ErrorCode.INTERNAL), durationMs);
+      return;
+    }
+    default:
+  }
+}
+
 /** A task as the scheduler holds it: the spec plus where it is in its lifecycle. */
 export class TaskRecord {
   status: TaskStatus = 'pending';

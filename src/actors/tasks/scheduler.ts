@@ -23,7 +23,8 @@ import { ResourceUnavailableError } from '../../errors.js';
 import type { SessionMode, TaskExplanation } from '../../bus/protocol.js';
 import { explainRecord } from './explain.js';
 import { Lane } from './lanes.js';
-import { announce, recordView, storedView, TaskRecord, toResult } from './record.js';
+import type { TaskObserver } from './record.js';
+import { announce, observe, recordView, storedView, TaskRecord, toResult } from './record.js';
 
 /** The lane of tasks that name no session. */
 export const DEFAULT_LANE = 'default';
@@ -51,6 +52,8 @@ export interface SchedulerOptions {
 
 export interface SchedulerDeps {
   pool: WorkerPool;
+  /** Told of starts, retries and ends directly (metrics), without events. */
+  observer?: TaskObserver | undefined;
   /** Admission of tasks that declare resources (resource_aware lanes). */
   ledger?: ResourceLedger | undefined;
   registry: ModuleRegistry;
@@ -771,6 +774,7 @@ export class TaskScheduler {
   }
 
   #announce(rec: TaskRecord): void {
+    if (this.#deps.observer) observe(this.#deps.observer, rec, this.#now());
     announce(this.#deps.bus, rec, this.#now);
   }
 
