@@ -112,14 +112,20 @@ export class WorkflowManager {
     return { kind: 'workflow_runs', id: run.runId, parent: view.workflowName, status: view.status, data };
   }
 
+  /** Whether definitions and runs are written: only to a store that outlives the process. */
+  get #durable(): boolean {
+    return this.#deps.commits !== undefined && this.#deps.store?.persistent === true && !this.#halted;
+  }
+
   #persist(record: RecordWrite): void {
-    if (!this.#deps.commits || this.#halted) return;
+    if (!this.#durable || !this.#deps.commits) return;
     this.#dirtyRecords.push(record);
     this.#deps.commits.schedule();
   }
 
   #runChanged(run: WorkflowRunExecutor): void {
-    if (!this.#deps.commits || this.#halted) return;
+    // A run's record holds all its steps, so it is rewritten at most once per commit; a memory store needs none.
+    if (!this.#durable || !this.#deps.commits) return;
     this.#dirtyRuns.add(run);
     this.#deps.commits.schedule();
   }
