@@ -8,6 +8,7 @@ import { BusClient } from './client.js';
 import type { Command } from '../bus/protocol.js';
 import { NotFoundError } from '../errors.js';
 import type { ComponentControl } from '../machines/runtime.js';
+import type { RecordWrite } from '../store/store.js';
 import type { AllocateOptions, Allocation, Resource, ResourceInput, ResourceLedger, ResourceUsage } from './resources/ledger.js';
 import type { ComponentDeps } from './taskOrchestrator.js';
 
@@ -35,9 +36,99 @@ export function handleResourceCommand(ledger: ResourceLedger, command: Command):
   }
 }
 
+/**
+ * Keeps resources added at run time and holds of users and sessions in the store (task holds are not kept: a task
+ * takes its holds again when it runs again), and puts them back at start.
+ */
+export class ResourcePersistence {
+  #dirty: RecordWrite[] = [];
+  #inFlight: RecordWrite[] | null = null;
+  readonly #deps: ComponentDeps;
+
+  constructor(deps: ComponentDeps) {
+    this.#deps = deps;
+    deps.commits.register({
+      collect: (batch) => {
+        batch.records.push(...this.#dirty);
+        this.#inFlight = this.#dirty;
+        this.#dirty = [];
+      },
+      committed: () => {
+        this.#inFlight = null;
+      },
+      failed: () => {
+        this.#dirty = [...(this.#inFlight ?? []), ...this.#dirty];
+        this.#inFlight = null;
+      },
+    });
+    deps.bus.events$('resource_allocated').subscribe((e) => {
+      if (e.type !== 'resource_allocated' || e.data.holderId.startsWith('task:')) return;
+      const a = deps.ledger.allocations(e.data.holderId).find((x) => x.allocationId === e.data.allocationId);
+      if (a) this.#write({ kind: 'allocations', id: a.allocationId, parent: a.holderId, status: 'held', data: a });
+    });
+    deps.bus.events$('resource_released').subscribe((e) => {
+      if (e.type !== 'resource_released' || e.data.holderId.startsWith('task:')) return;
+      this.#write({ kind: 'allocations', id: e.data.allocationId, delete: true });
+    });
+  }
+
+  #write(record: RecordWrite): void {
+    this.#dirty.push(record);
+    this.#deps.commits.schedule();
+  }
+
+  added(resource: ResourceInput): void {
+    this.#write({ kind: 'resources', id: resource.id, status: 'active', data: { ...resource } });
+  }
+
+  removed(id: string): void {
+    this.#write({ kind: 'resources', id, delete: true });
+  }
+
+  /** Re-adds stored resources, then restores holds (releasing, as expired, those whose TTL passed meanwhile). */
+  recover(): { resources: number; restored: number; expired: number; refused: number } {
+    const { store, ledger } = this.#deps;
+    const out = { resources: 0, restored: 0, expired: 0, refused: 0 };
+    for (const r of store.listRecords<ResourceInput>('resources')) {
+      if (ledger.has(r.id)) continue;
+      try {
+        ledger.add(r.data);
+        out.resources++;
+      } catch {
+        // A stored resource the ledger refuses now (it changed shape) is left out.
+      }
+    }
+    for (const r of store.listRecords<Allocation>('allocations')) {
+      const result = ledger.restore(r.data);
+      out[result]++;
+      if (result === 'refused') this.#write({ kind: 'allocations', id: r.id, delete: true });
+    }
+    return out;
+  }
+}
+
 export function resourceManagerLogic(deps: ComponentDeps) {
   return fromCallback<ComponentControl>(({ sendBack, receive }) => {
-    const stop = deps.bus.serve('resource', (command) => handleResourceCommand(deps.ledger, command));
+    const persistence = deps.store.persistent ? new ResourcePersistence(deps) : null;
+    const recovered = persistence?.recover();
+    if (recovered) {
+      deps.bus.publish('recovery', {
+        component: 'resourceManager',
+        store: deps.store.location,
+        resumed: recovered.restored,
+        byStatus: recovered,
+        ids: [],
+        rerun: [],
+        executing: true,
+        durationMs: 0,
+      });
+    }
+    const stop = deps.bus.serve('resource', (command) => {
+      const reply = handleResourceCommand(deps.ledger, command);
+      if (persistence && command.type === 'resource.add') persistence.added(command.payload.resource);
+      if (persistence && command.type === 'resource.remove' && (reply as { removed: boolean }).removed) persistence.removed(command.payload.id);
+      return reply;
+    });
     receive((event) => {
       if (event.type === 'component.drain') sendBack({ type: 'component.drained', component: 'resourceManager' });
     });

@@ -12,6 +12,8 @@ import type { ComponentControl } from '../machines/runtime.js';
 import type { Session, SessionOptions } from '../model/session.js';
 import { camelizeSessionOptions, sessionOptionsSchema } from '../model/session.js';
 import { formatZodIssues } from '../model/validate.js';
+import type { GroupCommitter } from '../store/commits.js';
+import type { RecordWrite } from '../store/store.js';
 import type { ResourceLedger } from './resources/ledger.js';
 import type { ComponentDeps } from './taskOrchestrator.js';
 
@@ -22,11 +24,58 @@ export class SessionManager {
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #bus: MessageBus;
   readonly #ledger: ResourceLedger;
+  readonly #commits: GroupCommitter | null;
+  #dirty: RecordWrite[] = [];
+  #inFlight: RecordWrite[] | null = null;
   #closing = false;
 
-  constructor(bus: MessageBus, ledger: ResourceLedger) {
+  /** @param commits where sessions are written (a store that outlives the process), or null */
+  constructor(bus: MessageBus, ledger: ResourceLedger, commits: GroupCommitter | null = null) {
     this.#bus = bus;
     this.#ledger = ledger;
+    this.#commits = commits;
+    commits?.register({
+      collect: (batch) => {
+        batch.records.push(...this.#dirty);
+        this.#inFlight = this.#dirty;
+        this.#dirty = [];
+      },
+      committed: () => {
+        this.#inFlight = null;
+      },
+      failed: () => {
+        this.#dirty = [...(this.#inFlight ?? []), ...this.#dirty];
+        this.#inFlight = null;
+      },
+    });
+  }
+
+  #persist(session: Session): void {
+    if (!this.#commits) return;
+    this.#dirty.push({ kind: 'sessions', id: session.sessionId, parent: session.userId, status: session.status, data: { ...session } });
+    this.#commits.schedule();
+  }
+
+  /**
+   * Loads stored sessions (their lanes and workflow limits were opened by the task orchestrator and the workflow
+   * manager from the same records, their holds restored by the resource manager) and restarts the timeouts of
+   * active ones with the time they had left; one whose time ran out while the engine was down closes now.
+   */
+  recover(stored: Session[]): number {
+    let active = 0;
+    for (const session of stored) {
+      this.#sessions.set(session.sessionId, { ...session });
+      if (session.status !== 'active') continue;
+      active++;
+      if (session.timeoutSeconds !== null) this.#arm(session.sessionId, session.createdAt + session.timeoutSeconds * 1000 - Date.now(), session.timeoutSeconds);
+    }
+    return active;
+  }
+
+  #arm(sessionId: string, delayMs: number, timeoutSeconds: number): void {
+    const timer = setTimeout(() => void this.close(sessionId, `session timed out after ${timeoutSeconds}s`).catch(() => undefined), Math.max(0, delayMs));
+    timer.unref();
+    this.#timers.set(sessionId, timer);
   }
 
   async create(input: unknown): Promise<Session> {
@@ -62,11 +111,8 @@ export class SessionManager {
       throw err;
     }
     this.#sessions.set(sessionId, session);
-    if (session.timeoutSeconds !== null) {
-      const timer = setTimeout(() => void this.close(sessionId, `session timed out after ${session.timeoutSeconds}s`).catch(() => undefined), session.timeoutSeconds * 1000);
-      timer.unref();
-      this.#timers.set(sessionId, timer);
-    }
+    this.#persist(session);
+    if (session.timeoutSeconds !== null) this.#arm(sessionId, session.timeoutSeconds * 1000, session.timeoutSeconds);
     this.#bus.publish('session_created', { sessionId, userId: session.userId, mode: session.mode });
     return { ...session };
   }
@@ -93,6 +139,7 @@ export class SessionManager {
     await this.#bus.request('workflow.close_session', { sessionId, reason }).catch(() => undefined);
     await this.#bus.request('task.close_lane', { sessionId, reason }).catch(() => undefined);
     this.#ledger.deallocate(`session:${sessionId}`);
+    this.#persist(s);
     this.#bus.publish('session_closed', { sessionId, userId: s.userId, reason });
     return { ...s };
   }
@@ -122,7 +169,9 @@ export function handleSessionCommand(sessions: SessionManager, command: Command)
 
 export function sessionManagerLogic(deps: ComponentDeps) {
   return fromCallback<ComponentControl>(({ sendBack, receive }) => {
-    const sessions = new SessionManager(deps.bus, deps.ledger);
+    const durable = deps.store.persistent;
+    const sessions = new SessionManager(deps.bus, deps.ledger, durable ? deps.commits : null);
+    if (durable) sessions.recover(storedSessions(deps));
     const stop = deps.bus.serve('session', (command) => handleSessionCommand(sessions, command));
     receive((event) => {
       if (event.type === 'component.drain') {
@@ -132,4 +181,10 @@ export function sessionManagerLogic(deps: ComponentDeps) {
     });
     return stop;
   });
+}
+
+/** Sessions as stored (empty unless the store outlives the process). */
+export function storedSessions(deps: Pick<ComponentDeps, 'store'>, status?: 'active'): Session[] {
+  if (!deps.store.persistent) return [];
+  return deps.store.listRecords<Session>('sessions', status ? { status: [status] } : {}).map((r) => r.data);
 }

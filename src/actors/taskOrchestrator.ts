@@ -19,6 +19,7 @@ import type { WorkerPool } from '../workers/pool.js';
 import type { ResourceLedger } from './resources/ledger.js';
 import type { TaskObserver } from './tasks/record.js';
 import { TaskScheduler } from './tasks/scheduler.js';
+import { storedSessions } from './sessionManager.js';
 
 export interface ComponentDeps {
   bus: MessageBus;
@@ -85,6 +86,8 @@ export function taskOrchestratorLogic(deps: ComponentDeps) {
         keepUnfinished: deps.store.persistent,
       },
     });
+    // Lanes of the sessions that were open, before the tasks that run in them come back.
+    for (const session of storedSessions(deps, 'active')) scheduler.openLane(session.sessionId, session.mode, session.maxParallelTasks);
     const t0 = performance.now();
     const recovered = scheduler.recover();
     if (deps.store.persistent) {

@@ -12,6 +12,7 @@ import type { ComponentControl } from '../machines/runtime.js';
 import type { StoredWorkflow, WorkflowDefinition, WorkflowResult, WorkflowRun, WorkflowStep } from '../model/workflow.js';
 import type { ComponentDeps } from './taskOrchestrator.js';
 import { WorkflowManager } from './workflows/manager.js';
+import { storedSessions } from './sessionManager.js';
 
 /** Answers one `workflow.*` command. */
 export function handleWorkflowCommand(manager: WorkflowManager, command: Command): unknown {
@@ -73,6 +74,7 @@ export function workflowManagerLogic(deps: ComponentDeps) {
       store: deps.store,
       ackOnCommit: deps.options.durability === 'strict' && deps.store.persistent,
     });
+    for (const session of storedSessions(deps, 'active')) manager.configureSession(session.sessionId, session.maxParallelWorkflows);
     const t0 = performance.now();
     const recovered = manager.recover();
     if (deps.store.persistent) {

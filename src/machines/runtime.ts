@@ -20,7 +20,8 @@ export type RuntimeEvent =
 export type RuntimeState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 
 /** The component actors the runtime supervises, by systemId. */
-export const COMPONENTS = ['taskOrchestrator', 'workflowManager', 'resourceManager', 'sessions'] as const;
+/** Started in this order: resources first, so recovered tasks find the resources they declared. */
+export const COMPONENTS = ['resourceManager', 'taskOrchestrator', 'workflowManager', 'sessions'] as const;
 
 const placeholder = fromCallback<ComponentControl>(() => undefined);
 

@@ -148,7 +148,7 @@ describe('crash recovery (SIGKILL)', () => {
     expect(slow).toMatchObject({ status: 'completed', result: 'slow-done', attempts: 2 });
     expect(after).toMatchObject({ status: 'completed', result: 'after', attempts: 1 });
 
-    const recovery = events.find((e) => e.type === 'recovery');
+    const recovery = events.find((e) => e.type === 'recovery' && e.data.component === 'taskOrchestrator');
     expect(recovery?.data).toMatchObject({ component: 'taskOrchestrator', store: db, resumed: 2, rerun: ['slow'], executing: true });
     expect((recovery?.data as { byStatus: Record<string, number> }).byStatus).toEqual({ running: 1, pending: 1 });
 

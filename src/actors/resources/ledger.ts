@@ -306,6 +306,27 @@ export class ResourceLedger {
     });
   }
 
+  /**
+   * Puts back a hold read from the store after a restart, with the time it had left. A hold whose TTL passed
+   * while the engine was down is released (and reported expired) instead; one that no longer fits is refused.
+   */
+  restore(a: Allocation): 'restored' | 'expired' | 'refused' {
+    const now = this.#now();
+    if (a.expiresAt !== null && a.expiresAt <= now) {
+      this.#events.released(a, 'expired');
+      return 'expired';
+    }
+    let held: Held[];
+    try {
+      held = Object.entries(a.amounts).map(([resource, amount]) => ({ resource, amount }));
+      if (this.blocker(a.holderId, held)) return 'refused';
+    } catch {
+      return 'refused';
+    }
+    const grant = this.#grant(a.holderId, held, a.requested, a.expiresAt === null ? null : a.expiresAt - now, a.allocationId, a.grantedAt);
+    return grant ? 'restored' : 'refused';
+  }
+
   /** Releases every hold of a holder; returns how many were released (0 is a no-op, not an error). */
   deallocate(holderId: string): number {
     let n = 0;
@@ -344,8 +365,8 @@ export class ResourceLedger {
     for (const a of this.#allocations.values()) if (a.timer) clearTimeout(a.timer);
   }
 
-  #grant(holderId: string, held: Held[], requested: Requirements, ttlMs: number | null): Allocation {
-    const now = this.#now();
+  #grant(holderId: string, held: Held[], requested: Requirements, ttlMs: number | null, id: string = randomUUID(), grantedAt?: number): Allocation {
+    const now = grantedAt ?? this.#now();
     let limitMs = ttlMs ?? Infinity;
     for (const h of held) {
       const r = this.#resources.get(h.resource) as StoredResource;
@@ -354,8 +375,8 @@ export class ResourceLedger {
       const max = r.limits.maxAllocationSeconds;
       if (max !== undefined) limitMs = Math.min(limitMs, max * 1000);
     }
-    const allocationId = randomUUID();
-    const expiresAt = Number.isFinite(limitMs) ? now + limitMs : null;
+    const allocationId = id;
+    const expiresAt = Number.isFinite(limitMs) ? this.#now() + limitMs : null;
     const a = { allocationId, holderId, amounts: Object.fromEntries(held.map((h) => [h.resource, h.amount])), requested, grantedAt: now, expiresAt, held, timer: null as ReturnType<typeof setTimeout> | null };
     if (expiresAt !== null) {
       a.timer = setTimeout(() => this.#release(allocationId, 'expired'), limitMs);
