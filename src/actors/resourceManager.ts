@@ -8,7 +8,7 @@ import { BusClient } from './client.js';
 import type { Command } from '../bus/protocol.js';
 import { NotFoundError } from '../errors.js';
 import type { ComponentControl } from '../machines/runtime.js';
-import type { RecordWrite } from '../store/store.js';
+import { RecordQueue } from '../store/commits.js';
 import type { AllocateOptions, Allocation, Resource, ResourceInput, ResourceLedger, ResourceUsage } from './resources/ledger.js';
 import type { ComponentDeps } from './taskOrchestrator.js';
 
@@ -41,48 +41,29 @@ export function handleResourceCommand(ledger: ResourceLedger, command: Command):
  * takes its holds again when it runs again), and puts them back at start.
  */
 export class ResourcePersistence {
-  #dirty: RecordWrite[] = [];
-  #inFlight: RecordWrite[] | null = null;
+  readonly #records: RecordQueue;
   readonly #deps: ComponentDeps;
 
   constructor(deps: ComponentDeps) {
     this.#deps = deps;
-    deps.commits.register({
-      collect: (batch) => {
-        batch.records.push(...this.#dirty);
-        this.#inFlight = this.#dirty;
-        this.#dirty = [];
-      },
-      committed: () => {
-        this.#inFlight = null;
-      },
-      failed: () => {
-        this.#dirty = [...(this.#inFlight ?? []), ...this.#dirty];
-        this.#inFlight = null;
-      },
-    });
+    this.#records = new RecordQueue(deps.commits);
     deps.bus.events$('resource_allocated').subscribe((e) => {
       if (e.type !== 'resource_allocated' || e.data.holderId.startsWith('task:')) return;
       const a = deps.ledger.allocations(e.data.holderId).find((x) => x.allocationId === e.data.allocationId);
-      if (a) this.#write({ kind: 'allocations', id: a.allocationId, parent: a.holderId, status: 'held', data: a });
+      if (a) this.#records.write('allocations', a.allocationId, { kind: 'allocations', id: a.allocationId, parent: a.holderId, status: 'held', data: a });
     });
     deps.bus.events$('resource_released').subscribe((e) => {
       if (e.type !== 'resource_released' || e.data.holderId.startsWith('task:')) return;
-      this.#write({ kind: 'allocations', id: e.data.allocationId, delete: true });
+      this.#records.write('allocations', e.data.allocationId, { kind: 'allocations', id: e.data.allocationId, delete: true });
     });
   }
 
-  #write(record: RecordWrite): void {
-    this.#dirty.push(record);
-    this.#deps.commits.schedule();
-  }
-
   added(resource: ResourceInput): void {
-    this.#write({ kind: 'resources', id: resource.id, status: 'active', data: { ...resource } });
+    this.#records.write('resources', resource.id, { kind: 'resources', id: resource.id, status: 'active', data: { ...resource } });
   }
 
   removed(id: string): void {
-    this.#write({ kind: 'resources', id, delete: true });
+    this.#records.write('resources', id, { kind: 'resources', id, delete: true });
   }
 
   /** Re-adds stored resources, then restores holds (releasing, as expired, those whose TTL passed meanwhile). */
@@ -101,7 +82,7 @@ export class ResourcePersistence {
     for (const r of store.listRecords<Allocation>('allocations')) {
       const result = ledger.restore(r.data);
       out[result]++;
-      if (result === 'refused') this.#write({ kind: 'allocations', id: r.id, delete: true });
+      if (result === 'refused') this.#records.write('allocations', r.id, { kind: 'allocations', id: r.id, delete: true });
     }
     return out;
   }

@@ -13,7 +13,7 @@ import type { Session, SessionOptions } from '../model/session.js';
 import { camelizeSessionOptions, sessionOptionsSchema } from '../model/session.js';
 import { formatZodIssues } from '../model/validate.js';
 import type { GroupCommitter } from '../store/commits.js';
-import type { RecordWrite } from '../store/store.js';
+import { RecordQueue } from '../store/commits.js';
 import type { ResourceLedger } from './resources/ledger.js';
 import type { ComponentDeps } from './taskOrchestrator.js';
 
@@ -24,36 +24,19 @@ export class SessionManager {
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #bus: MessageBus;
   readonly #ledger: ResourceLedger;
-  readonly #commits: GroupCommitter | null;
-  #dirty: RecordWrite[] = [];
-  #inFlight: RecordWrite[] | null = null;
+  /** Sessions waiting for the next commit (null: nothing is written). */
+  readonly #records: RecordQueue | null;
   #closing = false;
 
   /** @param commits where sessions are written (a store that outlives the process), or null */
   constructor(bus: MessageBus, ledger: ResourceLedger, commits: GroupCommitter | null = null) {
     this.#bus = bus;
     this.#ledger = ledger;
-    this.#commits = commits;
-    commits?.register({
-      collect: (batch) => {
-        batch.records.push(...this.#dirty);
-        this.#inFlight = this.#dirty;
-        this.#dirty = [];
-      },
-      committed: () => {
-        this.#inFlight = null;
-      },
-      failed: () => {
-        this.#dirty = [...(this.#inFlight ?? []), ...this.#dirty];
-        this.#inFlight = null;
-      },
-    });
+    this.#records = commits ? new RecordQueue(commits) : null;
   }
 
   #persist(session: Session): void {
-    if (!this.#commits) return;
-    this.#dirty.push({ kind: 'sessions', id: session.sessionId, parent: session.userId, status: session.status, data: { ...session } });
-    this.#commits.schedule();
+    this.#records?.write('sessions', session.sessionId, { kind: 'sessions', id: session.sessionId, parent: session.userId, status: session.status, data: { ...session } });
   }
 
   /**

@@ -8,7 +8,7 @@
  * it runs after the commit holding everything changed before it, or fails with the `StoreError` of that commit.
  */
 import { CodomyrmexError, ErrorCode, StoreError } from '../errors.js';
-import type { Store, WriteBatch } from './store.js';
+import type { RecordKind, RecordWrite, Store, WriteBatch } from './store.js';
 import { emptyBatch, isEmptyBatch } from './store.js';
 
 /** A component with changes to write. The committer calls it at each commit. */
@@ -288,4 +288,41 @@ function toStoreError(err: unknown, location: string): StoreError {
   const message = err instanceof Error ? err.message : String(err);
   const code = err instanceof CodomyrmexError && err.code === ErrorCode.SHUTTING_DOWN ? 'the store is closed' : message;
   return new StoreError(`could not write to the store ${location}: ${code}`, ErrorCode.STORE_WRITE_FAILED, { cause: err });
+}
+
+/**
+ * Records a component wants written, coalesced by kind and id until the next commit (the last write of a record
+ * wins; a thunk is evaluated at commit time, so a record that changes often is encoded once per commit). A
+ * commit that fails puts its records back, unless a newer write of the same record is already waiting.
+ */
+export class RecordQueue {
+  readonly #commits: GroupCommitter;
+  #pending = new Map<string, RecordWrite | (() => RecordWrite)>();
+  #inFlight: Map<string, RecordWrite | (() => RecordWrite)> | null = null;
+
+  constructor(commits: GroupCommitter) {
+    this.#commits = commits;
+    commits.register({
+      collect: (batch) => {
+        for (const w of this.#pending.values()) batch.records.push(typeof w === 'function' ? w() : w);
+        this.#inFlight = this.#pending;
+        this.#pending = new Map();
+      },
+      committed: () => {
+        this.#inFlight = null;
+      },
+      failed: () => {
+        const lost = this.#inFlight;
+        this.#inFlight = null;
+        if (!lost) return;
+        for (const [key, w] of lost) if (!this.#pending.has(key)) this.#pending.set(key, w);
+      },
+    });
+  }
+
+  /** Queues a write (or a delete) of one record for the next commit. */
+  write(kind: RecordKind, id: string, record: RecordWrite | (() => RecordWrite)): void {
+    this.#pending.set(`${kind}\u0000${id}`, record);
+    this.#commits.schedule();
+  }
 }

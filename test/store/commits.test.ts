@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CommitSource, StoreError, WriteBatch } from '../../src/index.js';
 import { ErrorCode, GroupCommitter, MemoryStore } from '../../src/index.js';
+import { RecordQueue } from '../../src/store/commits.js';
 import { AsyncStore, FlakyStore } from './flakyStore.js';
 import { storedTask } from './helpers.js';
 
@@ -163,5 +164,28 @@ describe('GroupCommitter', () => {
     const c = new GroupCommitter(new MemoryStore());
     await c.close();
     await expect(c.afterCommit(1)).rejects.toThrow(/closed/);
+  });
+});
+
+describe('RecordQueue', () => {
+  it('coalesces writes of one record, encodes thunks at commit time, and writes a failed batch again', async () => {
+    const store = new FlakyStore();
+    const c = committer(store, { retryMs: 5 });
+    const q = new RecordQueue(c);
+    let version = 0;
+    q.write('sessions', 's1', { kind: 'sessions', id: 's1', status: 'active', data: { v: 'first' } });
+    q.write('sessions', 's1', () => ({ kind: 'sessions', id: 's1', status: 'active', data: { v: ++version } }));
+    store.failing = true;
+    c.flush();
+    expect(store.getRecord('sessions', 's1')).toBeUndefined();
+    // Failed: still queued; a newer write of another record joins it.
+    q.write('sessions', 's2', { kind: 'sessions', id: 's2', status: 'closed', data: {} });
+    store.failing = false;
+    await expect.poll(() => store.getRecord('sessions', 's2')?.status).toBe('closed');
+    // The thunk was evaluated once per attempt: the failed commit and the one that wrote it.
+    expect(store.getRecord('sessions', 's1')?.data).toEqual({ v: 2 });
+    q.write('sessions', 's1', { kind: 'sessions', id: 's1', delete: true });
+    c.flush();
+    await expect.poll(() => store.getRecord('sessions', 's1')).toBeUndefined();
   });
 });

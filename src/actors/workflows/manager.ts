@@ -13,7 +13,8 @@ import { didYouMean } from '../../model/validate.js';
 import type { ModuleRegistry } from '../../modules/registry.js';
 import { validateWorkflow } from '../../workflows/validate.js';
 import type { GroupCommitter } from '../../store/commits.js';
-import type { RecordWrite, Store, WriteBatch } from '../../store/store.js';
+import { RecordQueue } from '../../store/commits.js';
+import type { RecordWrite, Store } from '../../store/store.js';
 import type { RunResume } from './run.js';
 import { WorkflowRunExecutor } from './run.js';
 
@@ -70,41 +71,16 @@ export class WorkflowManager {
   #closing = false;
   /** Shut down with a durable store: runs in flight stay `running` on disk and resume at the next start. */
   #halted = false;
-  #dirtyRecords: RecordWrite[] = [];
-  #dirtyRuns = new Set<WorkflowRunExecutor>();
-  /** What the commit under way holds, to put back if it fails. */
-  #inFlight: { records: RecordWrite[]; runs: Set<WorkflowRunExecutor> } | null = null;
+  /** Definitions and runs waiting for the next commit (null: nothing is written). */
+  readonly #records: RecordQueue | null;
 
   constructor(deps: WorkflowManagerDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
-    deps.commits?.register({
-      collect: (batch) => this.#collect(batch),
-      committed: () => {
-        this.#inFlight = null;
-      },
-      failed: () => {
-        // Nothing of it is on disk: write it again with the next commit.
-        const lost = this.#inFlight;
-        this.#inFlight = null;
-        if (!lost) return;
-        this.#dirtyRecords = [...lost.records, ...this.#dirtyRecords];
-        for (const r of lost.runs) this.#dirtyRuns.add(r);
-      },
-    });
+    this.#records = deps.commits && deps.store?.persistent === true ? new RecordQueue(deps.commits) : null;
   }
 
   // ---------------------------------------------------------------- durability
-
-  #collect(batch: WriteBatch): void {
-    const records = this.#dirtyRecords;
-    const runs = this.#dirtyRuns;
-    this.#dirtyRecords = [];
-    this.#dirtyRuns = new Set();
-    for (const r of records) batch.records.push(r);
-    for (const run of runs) batch.records.push(this.#runRecord(run));
-    this.#inFlight = { records, runs };
-  }
 
   #runRecord(run: WorkflowRunExecutor): RecordWrite {
     const view = run.view();
@@ -112,22 +88,13 @@ export class WorkflowManager {
     return { kind: 'workflow_runs', id: run.runId, parent: view.workflowName, status: view.status, data };
   }
 
-  /** Whether definitions and runs are written: only to a store that outlives the process. */
-  get #durable(): boolean {
-    return this.#deps.commits !== undefined && this.#deps.store?.persistent === true && !this.#halted;
-  }
-
   #persist(record: RecordWrite): void {
-    if (!this.#durable || !this.#deps.commits) return;
-    this.#dirtyRecords.push(record);
-    this.#deps.commits.schedule();
+    if (!this.#halted) this.#records?.write(record.kind, record.id, record);
   }
 
   #runChanged(run: WorkflowRunExecutor): void {
-    // A run's record holds all its steps, so it is rewritten at most once per commit; a memory store needs none.
-    if (!this.#durable || !this.#deps.commits) return;
-    this.#dirtyRuns.add(run);
-    this.#deps.commits.schedule();
+    // A run's record holds all its steps: it is encoded once per commit, however many steps ended meanwhile.
+    if (!this.#halted) this.#records?.write('workflow_runs', run.runId, () => this.#runRecord(run));
   }
 
   /**
