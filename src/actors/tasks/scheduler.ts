@@ -482,8 +482,9 @@ export class TaskScheduler {
 
   /** The next lane, round-robin, that may start a task; null when none may. */
   #nextLane(): Lane<TaskRecord> | null {
+    // Only the default lane (no sessions): no round-robin, and no array built on every dispatch.
+    if (this.#lanes.size === 1) return this.#defaultLane.hasRoom ? this.#defaultLane : null;
     const lanes = [...this.#lanes.values()];
-    if (lanes.length === 1) return this.#defaultLane.hasRoom ? this.#defaultLane : null;
     for (let i = 0; i < lanes.length; i++) {
       const lane = lanes[(this.#laneCursor + i) % lanes.length];
       if (lane?.hasRoom) {
