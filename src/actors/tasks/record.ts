@@ -169,36 +169,16 @@ export function announce(bus: MessageBus, rec: TaskRecord, now: () => number): v
 }
 
 
-export function recordView(rec: TaskRecord): TaskView {
-  const s = rec.spec;
-  return {
-    id: s.id,
-    name: s.name,
-    module: s.module,
-    action: s.action,
-    priority: s.priority,
-    status: rec.status,
-    attempts: rec.attempts,
-    dependencies: s.dependencies,
-    spec: s,
-    result: toResult(rec),
-    retryAt: rec.retryAt,
-  };
+/** A task as the orchestrator shows it, from its spec and where it is. */
+function view(s: TaskSpec, status: TaskStatus, result: TaskResult, retryAt: number | null): TaskView {
+  return { id: s.id, name: s.name, module: s.module, action: s.action, priority: s.priority, status, attempts: result.attempts, dependencies: s.dependencies, spec: s, result, retryAt };
 }
 
+export function recordView(rec: TaskRecord): TaskView {
+  return view(rec.spec, rec.status, toResult(rec), rec.retryAt);
+}
+
+/** A task read back from the store (no longer held in memory). */
 export function storedView(t: StoredTask): TaskView {
-  const s = t.spec;
-  return {
-    id: s.id,
-    name: s.name,
-    module: s.module,
-    action: s.action,
-    priority: s.priority,
-    status: t.status,
-    attempts: t.result.attempts,
-    dependencies: s.dependencies,
-    spec: s,
-    result: t.result,
-    retryAt: null,
-  };
+  return view(t.spec, t.status, t.result, null);
 }

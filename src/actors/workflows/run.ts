@@ -172,8 +172,7 @@ export class WorkflowRunExecutor {
     }
     for (const s of this.#order) {
       if (s.phase !== 'done' || !s.result) continue;
-      const r = s.result;
-      const tolerated = s.skippedByCondition || r.status === 'completed' || (s.step.continueOnFailure === true && r.status !== 'skipped');
+      const tolerated = this.#releasesDependents(s, s.result);
       for (const d of s.dependents) {
         if (d.phase !== 'waiting') continue;
         if (tolerated) d.waitingOn--;
@@ -197,7 +196,7 @@ export class WorkflowRunExecutor {
       bus.publish('workflow_started', { workflowName: this.workflow.name, runId: this.runId, version: this.workflow.version, steps: this.#order.length, sessionId: this.sessionId });
     }
     for (const [d, up] of this.#restoredSkips) {
-      const skipped = this.#synthetic(d, 'skipped', { name: 'CancelledError', code: ErrorCode.DEPENDENCY_FAILED, message: `step "${d.step.name}" was skipped: step "${up.step.name}" ended ${up.result?.status}` });
+      const skipped = this.#skippedAfter(d, up);
       this.#defer(() => this.#end(d, skipped));
     }
     for (const s of this.#order) if (s.phase === 'waiting' && s.waitingOn === 0) this.#defer(() => this.#ready(s));
@@ -356,13 +355,13 @@ export class WorkflowRunExecutor {
     this.#open--;
     this.#scope.steps[s.step.name] = { output: result.result, error: result.error, status: result.status };
     this.#publishStep(s, result);
-    const tolerated = s.skippedByCondition || result.status === 'completed' || (s.step.continueOnFailure === true && result.status !== 'skipped');
+    const tolerated = this.#releasesDependents(s, result);
     for (const d of s.dependents) {
       if (d.phase !== 'waiting') continue;
       if (tolerated) {
         if (--d.waitingOn === 0) this.#defer(() => this.#ready(d));
       } else {
-        const skipped = this.#synthetic(d, 'skipped', { name: 'CancelledError', code: ErrorCode.DEPENDENCY_FAILED, message: `step "${d.step.name}" was skipped: step "${s.step.name}" ended ${result.status}` });
+        const skipped = this.#skippedAfter(d, s);
         this.#defer(() => this.#end(d, skipped));
       }
     }
@@ -383,6 +382,16 @@ export class WorkflowRunExecutor {
         this.#ready(b);
       } else i++;
     }
+  }
+
+  /** Whether a step's end lets its dependents run: it completed, its own condition skipped it, or it may fail. */
+  #releasesDependents(s: StepState, r: StepResult): boolean {
+    return s.skippedByCondition || r.status === 'completed' || (s.step.continueOnFailure === true && r.status !== 'skipped');
+  }
+
+  /** The result of a step skipped because `up` ended without releasing it. */
+  #skippedAfter(d: StepState, up: StepState): StepResult {
+    return this.#synthetic(d, 'skipped', { name: 'CancelledError', code: ErrorCode.DEPENDENCY_FAILED, message: `step "${d.step.name}" was skipped: step "${up.step.name}" ended ${up.result?.status}` });
   }
 
   #failed(): boolean {
