@@ -28,31 +28,19 @@
  * when a target is missed).
  * Writes benchmarks/results/workflows-<timestamp>.json and benchmarks/results/workflows-latest.json.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import v8 from 'node:v8';
-import vm from 'node:vm';
-import { Piscina } from 'piscina';
 import type { OrchestrationEngine } from '../src/actors/engine.js';
 import { createOrchestrationEngine } from '../src/actors/engine.js';
 import type { TaskInput } from '../src/model/task.js';
 import type { WorkflowResult, WorkflowStep } from '../src/model/workflow.js';
 import { ModuleRegistry } from '../src/modules/registry.js';
 import { validateWorkflow } from '../src/workflows/validate.js';
-import { workerEntryPath } from '../src/workers/pool.js';
-import type { WorkerBootData, WorkerReply, WorkerRequest } from '../src/workers/protocol.js';
+import type { WorkerRequest } from '../src/workers/protocol.js';
+import type { BarePool } from './support.js';
+import { createBarePool, envInt, fullGc, gc, log, mb, median, piscinaVersion, round, sleep, writeResults } from './support.js';
 
 // ------------------------------------------------------------------------------------------------ settings
 
-function envInt(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw.replace(/_/g, ''));
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name}: must be an integer >= ${min} (got "${raw}")`);
-  return n;
-}
 
 function envList<T extends string>(name: string, allowed: readonly T[], fallback: readonly T[]): T[] {
   const raw = process.env[name];
@@ -104,57 +92,14 @@ const TARGETS = {
 
 // ------------------------------------------------------------------------------------------------ helpers
 
-type Gc = () => void;
 
-/** `global.gc` without `--expose-gc` on the command line: set the flag at run time and fetch `gc` from a new context. */
-function loadGc(): Gc | null {
-  const existing = (globalThis as { gc?: unknown }).gc;
-  if (typeof existing === 'function') return existing as Gc;
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    const gc: unknown = vm.runInNewContext('gc');
-    return typeof gc === 'function' ? (gc as Gc) : null;
-  } catch {
-    return null;
-  }
-}
 
-const gc = loadGc();
-const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function fullGc(): Promise<void> {
-  if (!gc) return;
-  for (let i = 0; i < 3; i++) {
-    gc();
-    await tick();
-  }
-}
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
-}
 
-const round = (x: number, digits = 0): number => Number(x.toFixed(digits));
-const mb = (bytes: number): number => round(bytes / 2 ** 20, 1);
 const fmtInt = (x: number): string => Math.round(x).toLocaleString('en-US');
 
-function log(line: string): void {
-  process.stdout.write(`${line}\n`);
-}
 
-/** The repository root: the nearest folder up from this file with a package.json (works from dist/ and from source). */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
-  return dir;
-}
 
 /** mulberry32: a small seeded PRNG, so the layered DAG is the same on every run with the same seed. */
 function prng(seed: number): () => number {
@@ -226,24 +171,7 @@ function templatedFanOutSteps(n: number): WorkflowStep[] {
 
 // ------------------------------------------------------------------------------------------------ subjects
 
-type BarePool = Piscina<WorkerRequest, WorkerReply>;
 
-/** A Piscina pool built exactly like the engine's `WorkerPool` (same worker file, sizes and options). */
-function createBarePool(concurrentTasksPerWorker: number): BarePool {
-  // The same boot data the engine's pool gives its workers (a running table sized alike).
-  const running = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * (concurrentTasksPerWorker + 1) * (THREADS * 2 + 2));
-  const boot: WorkerBootData = { moduleDirs: [], running, slotsPerWorker: concurrentTasksPerWorker };
-  return new Piscina<WorkerRequest, WorkerReply>({
-    filename: workerEntryPath(),
-    minThreads: THREADS,
-    maxThreads: THREADS,
-    concurrentTasksPerWorker,
-    idleTimeout: 60_000,
-    workerData: boot,
-    recordTiming: false,
-    atomics: 'async', // as the engine's pool (see src/workers/pool.ts for why)
-  });
-}
 
 function createEngine(concurrentTasksPerWorker: number): OrchestrationEngine {
   return createOrchestrationEngine({ threads: THREADS, concurrentTasksPerWorker, workflowDirs: [] });
@@ -411,7 +339,7 @@ interface ChainResult {
 async function chain(): Promise<ChainResult> {
   const cptw = CHAIN_CPTW;
   const steps = chainSteps(CHAIN);
-  const pool = createBarePool(cptw);
+  const pool = createBarePool(THREADS, cptw);
   const engine = createEngine(cptw);
   let batch = 0;
   const tasksRun = (): Promise<Timed> => timeTasks(engine, stepsAsTasks(steps, `c${++batch}-`));
@@ -489,7 +417,7 @@ async function measureDag(path: Path, c: DagCase, cptw: number): Promise<{ ms: n
   const capacity = THREADS * cptw;
   const n = c.steps.length;
   if (path === 'bare') {
-    const pool = createBarePool(cptw);
+    const pool = createBarePool(THREADS, cptw);
     try {
       await warmThreads(bareProbe(pool), capacity);
       return await timeBare(c.bareLabel, n, () => c.bare(pool));
@@ -737,24 +665,7 @@ function printTables(r: Results, targets: readonly Target[]): void {
   console.table(targets.map((t) => ({ target: t.name, wanted: t.target, actual: t.actual, result: t.pass ? 'PASS' : 'FAIL' })));
 }
 
-function writeResults(report: unknown): string[] {
-  const dir = join(repoRoot(), 'benchmarks', 'results');
-  mkdirSync(dir, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const files = [join(dir, `workflows-${stamp}.json`), join(dir, 'workflows-latest.json')];
-  const text = `${JSON.stringify(report, null, 2)}\n`;
-  for (const f of files) writeFileSync(f, text);
-  return files.map((f) => relative(process.cwd(), f));
-}
 
-function piscinaVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(join(repoRoot(), 'node_modules', 'piscina', 'package.json'), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
 
 // ------------------------------------------------------------------------------------------------ main
 
@@ -845,7 +756,7 @@ async function main(): Promise<void> {
     targets,
     pass,
   };
-  const files = writeResults(report);
+  const files = writeResults('workflows', report);
   log(`\n${pass ? 'all targets met' : 'some targets missed'}; ${round(durationMs / 1000, 1)} s; wrote ${files.join(', ')}`);
   if (STRICT && !pass) process.exitCode = 1;
 }

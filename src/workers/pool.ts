@@ -22,6 +22,37 @@ export function workerEntryPath(): string {
   return built;
 }
 
+/**
+ * How the pool configures Piscina: the one place, so a benchmark's bare pool runs with exactly the engine's
+ * settings (worker file, sizes, boot data with a running table sized alike, atomics).
+ */
+export function piscinaConfig(options: PoolOptions): {
+  filename: string;
+  minThreads: number;
+  maxThreads: number;
+  concurrentTasksPerWorker: number;
+  idleTimeout: number;
+  workerData: WorkerBootData;
+  recordTiming: false;
+  atomics: 'async';
+} {
+  // Twice the threads: a dying worker and its replacement may both hold a block for a moment.
+  const running = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * (options.concurrentTasksPerWorker + 1) * (options.threads * 2 + 2));
+  return {
+    filename: workerEntryPath(),
+    minThreads: options.threads,
+    maxThreads: options.threads,
+    concurrentTasksPerWorker: options.concurrentTasksPerWorker,
+    idleTimeout: 60_000,
+    workerData: { moduleDirs: options.moduleDirs, running, slotsPerWorker: options.concurrentTasksPerWorker },
+    recordTiming: false,
+    // 'async' (Atomics.waitAsync) keeps an idle worker's event loop turning: with the default 'sync' an idle
+    // worker blocks in Atomics.wait, so it never reaps a killed child process (zombies) or runs an action's
+    // leftover timers until its next task arrives.
+    atomics: 'async',
+  };
+}
+
 /** A task's side of the channel: receives progress and logs, sends abort. */
 export interface TaskChannel {
   abort(reason: string): void;
@@ -45,23 +76,9 @@ export class WorkerPool {
   constructor(options: PoolOptions) {
     this.options = options;
     this.#block = options.concurrentTasksPerWorker + 1;
-    // Twice the threads: a dying worker and its replacement may both hold a block for a moment.
-    const running = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * this.#block * (options.threads * 2 + 2));
-    this.#table = new Int32Array(running);
-    const boot: WorkerBootData = { moduleDirs: options.moduleDirs, running, slotsPerWorker: options.concurrentTasksPerWorker };
-    this.#piscina = new Piscina({
-      filename: workerEntryPath(),
-      minThreads: options.threads,
-      maxThreads: options.threads,
-      concurrentTasksPerWorker: options.concurrentTasksPerWorker,
-      idleTimeout: 60_000,
-      workerData: boot,
-      recordTiming: false,
-      // 'async' (Atomics.waitAsync) keeps an idle worker's event loop turning: with the default 'sync' an idle
-      // worker blocks in Atomics.wait, so it never reaps a killed child process (zombies) or runs an action's
-      // leftover timers until its next task arrives.
-      atomics: 'async',
-    });
+    const config = piscinaConfig(options);
+    this.#table = new Int32Array(config.workerData.running);
+    this.#piscina = new Piscina(config);
     this.#piscina.on('workerCreate', () => {
       this.#created++;
     });

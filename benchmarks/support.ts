@@ -1,0 +1,87 @@
+/**
+ * What the benchmarks share: settings from the environment, gc, statistics, the bare Piscina pool they compare
+ * against (built with the engine's own Piscina configuration), and writing results.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { Piscina } from 'piscina';
+import { packagePath } from '../src/config/options.js';
+import { piscinaConfig } from '../src/workers/pool.js';
+import type { WorkerReply, WorkerRequest } from '../src/workers/protocol.js';
+
+export function envInt(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw.replace(/_/g, ''));
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name}: must be an integer >= ${min} (got "${raw}")`);
+  return n;
+}
+
+type Gc = () => void;
+
+/** `global.gc` without `--expose-gc` on the command line: set the flag at run time and fetch `gc` from a new context. */
+function loadGc(): Gc | null {
+  const existing = (globalThis as { gc?: unknown }).gc;
+  if (typeof existing === 'function') return existing as Gc;
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    const gc: unknown = vm.runInNewContext('gc');
+    return typeof gc === 'function' ? (gc as Gc) : null;
+  } catch {
+    return null;
+  }
+}
+
+export const gc = loadGc();
+export const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function fullGc(): Promise<void> {
+  if (!gc) return;
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await tick();
+  }
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
+}
+
+export const round = (x: number, digits = 0): number => Number(x.toFixed(digits));
+export const mb = (bytes: number): number => round(bytes / 2 ** 20, 1);
+
+export function log(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+export type BarePool = Piscina<WorkerRequest, WorkerReply>;
+
+/** A Piscina pool configured exactly like the engine's `WorkerPool` (its own `piscinaConfig`). */
+export function createBarePool(threads: number, concurrentTasksPerWorker: number): BarePool {
+  return new Piscina<WorkerRequest, WorkerReply>(piscinaConfig({ threads, concurrentTasksPerWorker, moduleDirs: [] }));
+}
+
+/** Writes a report as `benchmarks/results/<name>-<timestamp>.json` and `<name>-latest.json`; returns the paths. */
+export function writeResults(name: string, report: unknown): string[] {
+  const dir = packagePath('benchmarks', 'results');
+  mkdirSync(dir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const files = [join(dir, `${name}-${stamp}.json`), join(dir, `${name}-latest.json`)];
+  const text = `${JSON.stringify(report, null, 2)}\n`;
+  for (const f of files) writeFileSync(f, text);
+  return files.map((f) => relative(process.cwd(), f));
+}
+
+export function piscinaVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(packagePath('node_modules', 'piscina', 'package.json'), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
