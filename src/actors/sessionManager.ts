@@ -17,8 +17,6 @@ import { RecordQueue } from '../store/commits.js';
 import type { ResourceLedger } from './resources/ledger.js';
 import type { ComponentDeps } from './taskOrchestrator.js';
 
-export const DEFAULT_SESSION_ID = 'default';
-
 export class SessionManager {
   readonly #sessions = new Map<string, Session>();
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();

@@ -246,10 +246,6 @@ export class TaskScheduler {
     return { total: results.length, byStatus, results };
   }
 
-  /** Stops dispatching new tasks (running ones go on). `startExecution` or `execute` resumes. */
-  pause(): void {
-    this.#setExecuting(false);
-  }
 
   /**
    * Returns `value` once the changes made so far are durable: at once unless strict durability is on, otherwise a
