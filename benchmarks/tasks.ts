@@ -13,8 +13,8 @@
  * Writes benchmarks/results/tasks-<timestamp>.json and benchmarks/results/tasks-latest.json.
  */
 import os from 'node:os';
-import type { OrchestrationEngine } from '../src/actors/engine.js';
-import { createOrchestrationEngine } from '../src/actors/engine.js';
+import type { OrchestrationEngine } from '../src/index.js';
+import { createOrchestrationEngine } from '../src/index.js';
 import type { TaskInput } from '../src/model/task.js';
 import type { WorkerRequest } from '../src/workers/protocol.js';
 import type { BarePool } from './support.js';

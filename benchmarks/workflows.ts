@@ -29,8 +29,8 @@
  * Writes benchmarks/results/workflows-<timestamp>.json and benchmarks/results/workflows-latest.json.
  */
 import os from 'node:os';
-import type { OrchestrationEngine } from '../src/actors/engine.js';
-import { createOrchestrationEngine } from '../src/actors/engine.js';
+import type { OrchestrationEngine } from '../src/index.js';
+import { createOrchestrationEngine } from '../src/index.js';
 import type { TaskInput } from '../src/model/task.js';
 import type { WorkflowResult, WorkflowStep } from '../src/model/workflow.js';
 import { ModuleRegistry } from '../src/modules/registry.js';

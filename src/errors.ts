@@ -16,6 +16,12 @@ export const ErrorCode = {
   WORKER_CRASHED: 'WORKER_CRASHED',
   CANCELLED: 'CANCELLED',
   DEPENDENCY_FAILED: 'DEPENDENCY_FAILED',
+  /** A workflow step was skipped because its `when` condition was false. */
+  CONDITION_FALSE: 'CONDITION_FALSE',
+  /** Something stored could not be restored at start. */
+  RECOVERY_FAILED: 'RECOVERY_FAILED',
+  /** An error whose code is not known (a value that was not an error). */
+  UNKNOWN: 'UNKNOWN',
   SHUTTING_DOWN: 'SHUTTING_DOWN',
   /** The store could not write (disk full, read-only folder, I/O error). Retryable: the disk may recover. */
   STORE_WRITE_FAILED: 'STORE_WRITE_FAILED',
@@ -37,6 +43,10 @@ export interface SerializedError {
   message: string;
   /** Present on errors that say whether a retry may help. */
   retryable?: boolean;
+  /** A `ValidationError`'s problems, each naming its field. */
+  issues?: string[];
+  /** What caused it, in the same form. */
+  cause?: SerializedError;
 }
 
 export interface ErrorOptions {
@@ -56,7 +66,10 @@ export class CodomyrmexError extends Error {
     return true;
   }
   toJSON(): SerializedError {
-    return { name: this.name, code: this.code, message: this.message, retryable: this.retryable };
+    const out: SerializedError = { name: this.name, code: this.code, message: this.message, retryable: this.retryable };
+    const cause = serializeCause(this.cause, 1);
+    if (cause) out.cause = cause;
+    return out;
   }
 }
 
@@ -73,15 +86,8 @@ export class ValidationError extends CodomyrmexError {
   override get retryable(): boolean {
     return false;
   }
-}
-
-export class NotFoundError extends CodomyrmexError {
-  override name = 'NotFoundError';
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, ErrorCode.NOT_FOUND, options);
-  }
-  override get retryable(): boolean {
-    return false;
+  override toJSON(): SerializedError {
+    return { ...super.toJSON(), issues: this.issues };
   }
 }
 
@@ -98,70 +104,55 @@ export class CycleError extends CodomyrmexError {
   }
 }
 
-export class ResourceUnavailableError extends CodomyrmexError {
-  override name = 'ResourceUnavailableError';
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, ErrorCode.RESOURCE_UNAVAILABLE, options);
-  }
-  override get retryable(): boolean {
-    return false;
-  }
+/**
+ * Errors that differ only in name, code and whether a retry may help are made from one table; each is a real
+ * class (`instanceof` works) with the constructor `(message, { cause })`.
+ */
+function errorClass<N extends string>(name: N, code: ErrorCode, retryable: boolean) {
+  const C = class extends CodomyrmexError {
+    override name: string = name;
+    constructor(message: string, options?: ErrorOptions) {
+      super(message, code, options);
+    }
+    override get retryable(): boolean {
+      return retryable;
+    }
+  };
+  Object.defineProperty(C, 'name', { value: name });
+  return C;
 }
 
-export class TaskTimeoutError extends CodomyrmexError {
-  override name = 'TaskTimeoutError';
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, ErrorCode.TASK_TIMEOUT, options);
-  }
-  override get retryable(): boolean {
-    return false;
-  }
-}
-
+export const NotFoundError = errorClass('NotFoundError', ErrorCode.NOT_FOUND, false);
+export type NotFoundError = InstanceType<typeof NotFoundError>;
+export const ResourceUnavailableError = errorClass('ResourceUnavailableError', ErrorCode.RESOURCE_UNAVAILABLE, false);
+export type ResourceUnavailableError = InstanceType<typeof ResourceUnavailableError>;
+export const TaskTimeoutError = errorClass('TaskTimeoutError', ErrorCode.TASK_TIMEOUT, false);
+export type TaskTimeoutError = InstanceType<typeof TaskTimeoutError>;
 /** Thrown by an action to fail its task at once, without retries. */
-export class NonRetryableError extends CodomyrmexError {
-  override name = 'NonRetryableError';
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, ErrorCode.NON_RETRYABLE, options);
-  }
-  override get retryable(): boolean {
-    return false;
-  }
-}
-
-export class CancelledError extends CodomyrmexError {
-  override name = 'CancelledError';
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, ErrorCode.CANCELLED, options);
-  }
-  override get retryable(): boolean {
-    return false;
-  }
-}
-
+export const NonRetryableError = errorClass('NonRetryableError', ErrorCode.NON_RETRYABLE, false);
+export type NonRetryableError = InstanceType<typeof NonRetryableError>;
+export const CancelledError = errorClass('CancelledError', ErrorCode.CANCELLED, false);
+export type CancelledError = InstanceType<typeof CancelledError>;
+/** A step or task that did not run because a dependency did not complete. */
+export const SkippedError = errorClass('SkippedError', ErrorCode.DEPENDENCY_FAILED, false);
+export type SkippedError = InstanceType<typeof SkippedError>;
+/** A step whose `when` condition was false. */
+export const ConditionFalseError = errorClass('ConditionFalse', ErrorCode.CONDITION_FALSE, false);
+export type ConditionFalseError = InstanceType<typeof ConditionFalseError>;
 /** The worker thread running a task died (crash, `process.exit`, out of memory). Retryable. */
-export class WorkerCrashedError extends CodomyrmexError {
-  override name = 'WorkerCrashedError';
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, ErrorCode.WORKER_CRASHED, options);
-  }
-}
-
+export const WorkerCrashedError = errorClass('WorkerCrashedError', ErrorCode.WORKER_CRASHED, true);
+export type WorkerCrashedError = InstanceType<typeof WorkerCrashedError>;
 /** An action threw an ordinary error. Retryable. */
-export class ActionError extends CodomyrmexError {
-  override name = 'ActionError';
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, ErrorCode.ACTION_FAILED, options);
-  }
-}
+export const ActionError = errorClass('ActionError', ErrorCode.ACTION_FAILED, true);
+export type ActionError = InstanceType<typeof ActionError>;
+/** Something could not be restored from the store at start; the engine went on without it. */
+export const RecoveryError = errorClass('RecoveryError', ErrorCode.RECOVERY_FAILED, false);
+export type RecoveryError = InstanceType<typeof RecoveryError>;
 
-export class ShuttingDownError extends CodomyrmexError {
-  override name = 'ShuttingDownError';
+const ShuttingDownBase = errorClass('ShuttingDownError', ErrorCode.SHUTTING_DOWN, false);
+export class ShuttingDownError extends ShuttingDownBase {
   constructor(message = 'the engine is shutting down; no new work is accepted', options?: ErrorOptions) {
-    super(message, ErrorCode.SHUTTING_DOWN, options);
-  }
-  override get retryable(): boolean {
-    return false;
+    super(message, options);
   }
 }
 
@@ -183,45 +174,93 @@ export class StoreError extends CodomyrmexError {
   }
 }
 
-const byName: Record<string, (message: string, code: string) => CodomyrmexError> = {
-  ValidationError: (m) => new ValidationError(m),
-  NotFoundError: (m) => new NotFoundError(m),
-  ResourceUnavailableError: (m) => new ResourceUnavailableError(m),
-  TaskTimeoutError: (m) => new TaskTimeoutError(m),
-  NonRetryableError: (m) => new NonRetryableError(m),
-  CancelledError: (m) => new CancelledError(m),
-  WorkerCrashedError: (m) => new WorkerCrashedError(m),
-  ActionError: (m) => new ActionError(m),
-  ShuttingDownError: (m) => new ShuttingDownError(m),
-  StoreError: (m, code) => new StoreError(m, isStoreCode(code) ? code : ErrorCode.STORE_WRITE_FAILED),
+/** The classes an error is rebuilt as, by the name on its wire form. */
+const CLASSES: Record<string, new (message: string, options?: ErrorOptions) => CodomyrmexError> = {
+  NotFoundError,
+  ResourceUnavailableError,
+  TaskTimeoutError,
+  NonRetryableError,
+  CancelledError,
+  SkippedError,
+  ConditionFalse: ConditionFalseError,
+  WorkerCrashedError,
+  ActionError,
+  RecoveryError,
+  ShuttingDownError,
 };
 
 function isStoreCode(code: string): code is StoreErrorCode {
   return code.startsWith('STORE_') && Object.values(ErrorCode).includes(code as ErrorCode);
 }
 
-/** Turns any thrown value into the wire form. Plain errors become retryable `ACTION_FAILED`. */
-export function serializeError(err: unknown): SerializedError {
-  if (err instanceof CodomyrmexError) return err.toJSON();
-  if (err instanceof Error) {
-    const flagged = (err as { retryable?: unknown }).retryable;
-    const nonRetryable = err.name === 'NonRetryableError' || flagged === false;
-    return {
-      name: nonRetryable ? 'NonRetryableError' : err.name,
-      code: nonRetryable ? ErrorCode.NON_RETRYABLE : ErrorCode.ACTION_FAILED,
-      message: err.message,
-      retryable: !nonRetryable,
-    };
-  }
-  return { name: 'Error', code: ErrorCode.ACTION_FAILED, message: String(err), retryable: true };
+const MAX_CAUSE_DEPTH = 5;
+
+function serializeCause(cause: unknown, depth: number): SerializedError | undefined {
+  if (cause === undefined || cause === null || depth > MAX_CAUSE_DEPTH) return undefined;
+  return serializeAt(cause, depth);
 }
 
-/** Rebuilds an error from its wire form, as the class its name names when codomyrmex knows it. */
+/**
+ * Turns any thrown value into the wire form. Plain errors become retryable `ACTION_FAILED`; an error (or a plain
+ * object with a `message`) flagged `retryable: false` becomes `NON_RETRYABLE`. The cause chain comes along.
+ */
+export function serializeError(err: unknown): SerializedError {
+  return serializeAt(err, 0);
+}
+
+function serializeAt(err: unknown, depth: number): SerializedError {
+  if (err instanceof CodomyrmexError) {
+    if (depth === 0) return err.toJSON();
+    const out: SerializedError = { name: err.name, code: err.code, message: err.message, retryable: err.retryable };
+    const cause = serializeCause(err.cause, depth + 1);
+    if (cause) out.cause = cause;
+    return out;
+  }
+  if (err instanceof Error || (typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string')) {
+    const e = err as { name?: unknown; message: string; retryable?: unknown; code?: unknown; cause?: unknown };
+    const name = typeof e.name === 'string' && e.name ? e.name : 'Error';
+    const nonRetryable = name === 'NonRetryableError' || e.retryable === false;
+    const out: SerializedError = {
+      name: nonRetryable ? 'NonRetryableError' : name,
+      code: nonRetryable ? ErrorCode.NON_RETRYABLE : ErrorCode.ACTION_FAILED,
+      message: e.message,
+      retryable: !nonRetryable,
+    };
+    const cause = serializeCause(e.cause, depth + 1);
+    if (cause) out.cause = cause;
+    return out;
+  }
+  let text: string;
+  try {
+    text = typeof err === 'object' && err !== null ? JSON.stringify(err) : String(err);
+  } catch {
+    text = Object.prototype.toString.call(err);
+  }
+  return { name: 'Error', code: ErrorCode.ACTION_FAILED, message: text, retryable: true };
+}
+
+/** Rebuilds an error from its wire form, as the class its name names when codomyrmex knows it, cause included. */
 export function rebuildError(wire: SerializedError): CodomyrmexError {
-  if (wire.name === 'CycleError') return new CycleError(wire.message.replace(/^.*cycle: /, '').split(' -> '));
-  const make = byName[wire.name];
-  if (make) return make(wire.message, wire.code);
-  const err = new ActionError(wire.message);
+  const options = wire.cause ? { cause: rebuildError(wire.cause) } : undefined;
+  if (wire.name === 'ValidationError') return new ValidationError(wire.issues?.length ? wire.issues : wire.message, options);
+  if (wire.name === 'CycleError') return new CycleError(wire.message.replace(/^.*cycle: /, '').split(' -> '), wire.message.replace(/ cycle: .*$/s, ''), options);
+  if (wire.name === 'StoreError') return new StoreError(wire.message, isStoreCode(wire.code) ? wire.code : ErrorCode.STORE_WRITE_FAILED, options);
+  const Known = CLASSES[wire.name];
+  if (Known) return new Known(wire.message, options);
+  const code = (Object.values(ErrorCode) as string[]).includes(wire.code) ? (wire.code as ErrorCode) : ErrorCode.UNKNOWN;
+  const err = new CodomyrmexError(wire.message, code, options);
   err.name = wire.name;
+  Object.defineProperty(err, 'retryable', { value: wire.retryable !== false });
   return err;
+}
+
+/**
+ * The error a caller on the other side of a boundary gets: a codomyrmex error as it is; anything else thrown (a
+ * bug's TypeError, a plain object) rebuilt through the taxonomy, with the original as its cause.
+ */
+export function toBoundaryError(err: unknown): CodomyrmexError {
+  if (err instanceof CodomyrmexError) return err;
+  const rebuilt = rebuildError(serializeError(err));
+  if (err instanceof Error) Object.defineProperty(rebuilt, 'cause', { value: err, configurable: true });
+  return rebuilt;
 }

@@ -1,5 +1,8 @@
 import type { Observable } from 'rxjs';
-import type { BusEvent, Command, CommandPayload, CommandReply, CommandType, EventMap, EventName } from './protocol.js';
+import type { BusEvent, BusStats, EventMap, EventName } from '../model/events.js';
+import type { Command, CommandPayload, CommandReply, CommandType } from './protocol.js';
+
+export type { BusStats };
 
 export type Unsubscribe = () => void;
 
@@ -11,12 +14,6 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-export interface BusStats {
-  published: number;
-  requests: number;
-  replies: number;
-  failures: number;
-}
 
 /**
  * The message bus every component talks over: typed events (publish/subscribe) and typed commands

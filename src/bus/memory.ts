@@ -1,6 +1,6 @@
 import type { Observable} from 'rxjs';
 import { Subject } from 'rxjs';
-import { CodomyrmexError, ErrorCode, NotFoundError } from '../errors.js';
+import { CodomyrmexError, ErrorCode, NotFoundError, toBoundaryError } from '../errors.js';
 import type { BusStats, CommandHandler, MessageBus, Unsubscribe } from './bus.js';
 import type { BusEvent, Command, CommandPayload, CommandReply, CommandType, EventMap, EventName } from './protocol.js';
 import { componentOf } from './protocol.js';
@@ -67,11 +67,11 @@ export class InMemoryBus implements MessageBus {
       this.#stats.replies++;
       return Promise.resolve(value as CommandReply<K>).catch((err: unknown) => {
         this.#stats.failures++;
-        throw err;
+        throw toBoundaryError(err);
       });
     } catch (err) {
       this.#stats.failures++;
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      return Promise.reject(toBoundaryError(err));
     }
   }
 

@@ -5,32 +5,16 @@
  * Payloads are plain JSON-able data: the same values cross the in-memory bus and the network.
  */
 import type { SerializedError } from '../errors.js';
-import type { TaskInput, TaskPriority, TaskResult, TaskSpec, TaskStatus } from '../model/task.js';
-import type { StoredWorkflow, WorkflowResult, WorkflowRun } from '../model/workflow.js';
-import type { Allocation, ResourceInput, ResourceUsage } from '../actors/resources/ledger.js';
-import type { Session, SessionOptions } from '../model/session.js';
+import type { TaskInput, TaskResult, TaskStatus } from '../model/task.js';
+import type { SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
+import type { RunRequest, StoredWorkflow, WorkflowPerformance, WorkflowResult, WorkflowRun, WorkflowRunStatus, WorkflowSummary } from '../model/workflow.js';
+import type { Allocation, ResourceInput, ResourceUsage } from '../model/resource.js';
+import type { Session, SessionMode, SessionOptions } from '../model/session.js';
 
-/** A task as the orchestrator shows it. */
-export interface TaskView {
-  id: string;
-  name: string;
-  module: string;
-  action: string;
-  priority: TaskPriority;
-  status: TaskStatus;
-  attempts: number;
-  dependencies: string[];
-  spec: TaskSpec;
-  result: TaskResult;
-  /** When a retrying task runs again (epoch ms). */
-  retryAt: number | null;
-}
-
-export interface StartExecutionReply {
-  total: number;
-  byStatus: Partial<Record<TaskStatus, number>>;
-  results: TaskResult[];
-}
+export type { BusEvent, EventMap, EventName } from '../model/events.js';
+export type { SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
+export type { SessionMode } from '../model/session.js';
+export type { RunRequest, WorkflowPerformance, WorkflowRunStatus, WorkflowSummary } from '../model/workflow.js';
 
 /** Request and reply of every command. */
 export interface CommandMap {
@@ -73,68 +57,6 @@ export interface CommandMap {
   'session.close': { req: { sessionId: string; reason?: string }; res: Session };
 }
 
-export type SessionMode = 'sequential' | 'parallel' | 'priority' | 'resource_aware';
-
-/** Why a task is where it is (`engine.explainTask`). */
-export interface TaskExplanation {
-  taskId: string;
-  status: TaskStatus;
-  /** One sentence a person can act on. */
-  summary: string;
-  /** What it waits for, when it waits. */
-  waitingOn:
-    | { kind: 'dependencies'; pending: { taskId: string; name: string; status: TaskStatus }[] }
-    | { kind: 'resources'; resource: string; reason: string }
-    | { kind: 'session_limit'; sessionId: string; running: number; limit: number }
-    | { kind: 'concurrency'; running: number; limit: number }
-    | { kind: 'queue'; position: number; ahead: number }
-    | { kind: 'paused' }
-    | { kind: 'backoff'; until: number; attempt: number }
-    | null;
-}
-
-/** A workflow as listed. */
-export interface WorkflowSummary {
-  name: string;
-  description: string;
-  version: string;
-  versions: string[];
-  hash: string;
-  steps: number;
-  source: string | null;
-  createdAt: number;
-}
-
-export interface WorkflowPerformance {
-  workflowName: string;
-  runs: number;
-  successes: number;
-  failures: number;
-  cancelled: number;
-  successRate: number | null;
-  p50Ms: number | null;
-  p95Ms: number | null;
-  maxMs: number | null;
-  lastRun: { runId: string; status: WorkflowRunStatus; endedAt: number; durationMs: number } | null;
-}
-
-/** What `execute` and `start` of a workflow take besides its name. */
-export interface RunRequest {
-  params?: Record<string, unknown> | undefined;
-  sessionId?: string | undefined;
-  version?: string | undefined;
-}
-
-export interface SchedulerStats {
-  executing: boolean;
-  running: number;
-  limit: number;
-  queued: number;
-  queuedByPriority: Record<TaskPriority, number>;
-  byStatus: Partial<Record<TaskStatus, number>>;
-  oldestReadyAgeMs: number | null;
-}
-
 export type CommandType = keyof CommandMap;
 export type CommandPayload<K extends CommandType> = CommandMap[K]['req'];
 export type CommandReply<K extends CommandType> = CommandMap[K]['res'];
@@ -149,83 +71,3 @@ export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok:
 export function componentOf(type: CommandType): string {
   return type.slice(0, type.indexOf('.'));
 }
-
-interface TaskEventData {
-  taskId: string;
-  name: string;
-  module: string;
-  action: string;
-  priority: TaskPriority;
-  status: TaskStatus;
-  attempt: number;
-}
-
-/** How a workflow run ends (or `running`). */
-export type WorkflowRunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
-
-interface StepEventData {
-  workflowName: string;
-  runId: string;
-  step: string;
-  module: string;
-  action: string;
-}
-
-/** Payload of every event. */
-export interface EventMap {
-  task_added: TaskEventData & { dependencies: string[] };
-  task_queued: TaskEventData;
-  /** `queuedMs`: how long the task waited in the ready queue before this attempt. */
-  task_started: TaskEventData & { queuedMs: number };
-  task_completed: TaskEventData & { success: true; durationMs: number };
-  task_failed: TaskEventData & { success: false; error: SerializedError; durationMs: number | null };
-  task_retrying: TaskEventData & { error: SerializedError; delayMs: number; retryAt: number };
-  task_timed_out: TaskEventData & { success: false; error: SerializedError; durationMs: number | null };
-  task_cancelled: TaskEventData & { success: false; error: SerializedError; durationMs: number | null };
-  task_skipped: TaskEventData & { success: false; error: SerializedError };
-  task_progress: { taskId: string; name: string; attempt: number; value: unknown };
-  task_log: { taskId: string; name: string; attempt: number; level: string; message: string };
-  /** A workflow run began. */
-  workflow_started: { workflowName: string; runId: string; version: string; steps: number; sessionId: string | null };
-  /** Every run that ends publishes this, with `success`; a run that did not succeed also publishes `workflow_failed`. */
-  workflow_completed: { workflowName: string; runId: string; success: boolean; status: WorkflowRunStatus; durationMs: number };
-  workflow_failed: { workflowName: string; runId: string; success: false; status: WorkflowRunStatus; durationMs: number; failedSteps: string[] };
-  step_started: StepEventData & { taskId: string; attempt: number };
-  step_completed: StepEventData & { taskId: string; durationMs: number };
-  step_failed: StepEventData & { taskId: string; status: 'failed' | 'timed_out' | 'cancelled'; error: SerializedError; durationMs: number | null };
-  step_skipped: StepEventData & { reason: string };
-  resource_allocated: { holderId: string; allocationId: string; resources: Record<string, Record<string, number>> };
-  resource_released: { holderId: string; allocationId: string; resourceIds: string[]; reason: string };
-  resource_expired: { holderId: string; allocationId: string; resourceIds: string[] };
-  session_created: { sessionId: string; userId: string; mode: string };
-  session_closed: { sessionId: string; userId: string; reason: string };
-  /**
-   * What a component restored from the store at start (one event per component that has state): `resumed` records
-   * that had not ended, by status; `rerun` those that were running when the previous engine stopped and run again
-   * (at-least-once, their attempt counted). `ids` lists at most 1000 of the resumed ones.
-   */
-  recovery: {
-    component: string;
-    store: string;
-    resumed: number;
-    byStatus: Record<string, number>;
-    ids: string[];
-    rerun: string[];
-    /** Whether dispatching resumed by itself (it was on when the previous engine stopped). */
-    executing: boolean;
-    durationMs: number;
-  };
-  /** A commit failed (disk full, read-only folder, I/O error): new work is refused and dispatching pauses until a retry succeeds. */
-  store_failed: { store: string; error: SerializedError };
-  /** Commits succeed again after `downMs` of failures. */
-  store_recovered: { store: string; downMs: number };
-  engine_started: { engineId: string; threads: number };
-  engine_stopping: { engineId: string; graceMs: number };
-  engine_stopped: { engineId: string };
-  handler_error: { event: string; error: SerializedError };
-}
-
-export type EventName = keyof EventMap;
-
-/** An event on the bus. `seq` increases by one per event of one bus. */
-export type BusEvent = { [K in EventName]: { type: K; data: EventMap[K]; timestamp: number; seq: number } }[EventName];

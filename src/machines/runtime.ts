@@ -4,20 +4,22 @@
  * Component logic is provided by the engine with `runtimeMachine.provide({ actors })`; the machine does no I/O.
  */
 import { assign, fromCallback, sendTo, setup } from 'xstate';
+import type { RuntimeState } from '../model/runtime.js';
 
 /** Sent by the runtime to a component. */
 export type ComponentControl = { type: 'component.drain'; graceMs: number };
 
 /** Sent by a component to the runtime. */
-export type ComponentReport = { type: 'component.drained'; component: string };
+/** `error`: the component could not drain cleanly (it still stopped); shutdown reports it after closing. */
+export type ComponentReport = { type: 'component.drained'; component: string; error?: unknown };
 
 export type RuntimeEvent =
   | { type: 'engine.started' }
-  | { type: 'engine.failed'; error: string }
+  | { type: 'engine.failed'; error: unknown }
   | { type: 'engine.shutdown'; graceMs: number }
   | ComponentReport;
 
-export type RuntimeState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
+export type { RuntimeState };
 
 /** The component actors the runtime supervises, by systemId. */
 /** Started in this order: resources first, so recovered tasks find the resources they declared. */
@@ -27,10 +29,13 @@ const placeholder = fromCallback<ComponentControl>(() => undefined);
 
 export const runtimeMachine = setup({
   types: {
-    context: {} as { drained: string[]; graceMs: number; error: string | null },
+    context: {} as { drained: string[]; graceMs: number; error: unknown; drainError: unknown },
     events: {} as RuntimeEvent,
   },
   actors: { taskOrchestrator: placeholder, workflowManager: placeholder, resourceManager: placeholder, sessions: placeholder },
+  actions: {
+    noteDrainError: assign({ drainError: ({ context, event }) => (event.type === 'component.drained' && event.error !== undefined && context.drainError === null ? event.error : context.drainError) }),
+  },
   guards: {
     lastToDrain: ({ context, event }) =>
       event.type === 'component.drained' && new Set([...context.drained, event.component]).size >= COMPONENTS.length,
@@ -38,7 +43,7 @@ export const runtimeMachine = setup({
 }).createMachine({
   id: 'runtime',
   initial: 'starting',
-  context: { drained: [], graceMs: 0, error: null },
+  context: { drained: [], graceMs: 0, error: null, drainError: null },
   states: {
     starting: {
       on: {
@@ -52,8 +57,9 @@ export const runtimeMachine = setup({
         id,
         systemId: id,
         src: id,
-        onError: { target: '#runtime.failed', actions: assign({ error: ({ event }) => String((event as { error?: unknown }).error) }) },
+        onError: { target: '#runtime.failed', actions: assign({ error: ({ event }) => (event as { error?: unknown }).error ?? null }) },
       })),
+      on: { 'engine.failed': { target: '#runtime.failed', actions: assign({ error: ({ event }) => event.error }) } },
       initial: 'running',
       states: {
         running: {
@@ -63,8 +69,8 @@ export const runtimeMachine = setup({
           entry: COMPONENTS.map((id) => sendTo(id, ({ context }): ComponentControl => ({ type: 'component.drain', graceMs: context.graceMs }))),
           on: {
             'component.drained': [
-              { guard: 'lastToDrain', target: '#runtime.stopped' },
-              { actions: assign({ drained: ({ context, event }) => [...context.drained, event.component] }) },
+              { guard: 'lastToDrain', target: '#runtime.stopped', actions: 'noteDrainError' },
+              { actions: [assign({ drained: ({ context, event }) => [...context.drained, event.component] }), 'noteDrainError'] },
             ],
           },
         },

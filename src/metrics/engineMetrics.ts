@@ -7,20 +7,30 @@
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Subscription } from 'rxjs';
-import type { TaskObserver } from '../actors/tasks/record.js';
+import type { TaskObserver } from '../model/taskView.js';
+import type { SchedulerStats } from '../model/taskView.js';
 import type { TaskStatus } from '../model/task.js';
-import type { MessageBus } from '../bus/bus.js';
-import type { BusEvent, EventName } from '../bus/protocol.js';
+import type { Observable } from 'rxjs';
+import type { BusEvent, BusStats, EventMap, EventName } from '../model/events.js';
 import { ErrorCode, serializeError } from '../errors.js';
-import type { RuntimeState } from '../machines/runtime.js';
+import type { RuntimeState } from '../model/runtime.js';
 import type { Store } from '../store/store.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { Families, ResourceUsage, ScrapeSnapshot } from './families.js';
 import { createFamilies } from './families.js';
 import { PerformanceTracker } from './perf.js';
 
+/** The part of the bus the metrics use (the engine's bus has it): events in, the scheduler's stats, error reports out. */
+export interface MetricsBus {
+  readonly connected: boolean;
+  events$(type?: EventName): Observable<BusEvent>;
+  publish(type: 'handler_error', data: EventMap['handler_error']): void;
+  request(type: 'task.stats', payload: Record<string, never>): Promise<SchedulerStats>;
+  stats(): BusStats;
+}
+
 export interface MetricsDeps {
-  bus: MessageBus;
+  bus: MetricsBus;
   pool: WorkerPool;
   state: () => RuntimeState;
   /** Epoch ms the engine was created. */

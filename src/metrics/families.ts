@@ -9,9 +9,9 @@
  */
 import type { Registry } from 'prom-client';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import type { BusStats } from '../bus/bus.js';
-import type { SchedulerStats } from '../bus/protocol.js';
-import type { RuntimeState } from '../machines/runtime.js';
+import type { BusStats } from '../model/events.js';
+import type { SchedulerStats } from '../model/taskView.js';
+import type { RuntimeState } from '../model/runtime.js';
 import type { TaskStatus } from '../model/task.js';
 import { PRIORITIES } from '../model/task.js';
 

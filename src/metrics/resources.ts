@@ -3,7 +3,7 @@
  * resourceUsageFromLedger(ledger.usage()))`. Amounts go out in Prometheus base units: the ledger keeps memory and
  * disk in MiB (`mb`, with 1 gb = 1024 mb) and bandwidth in `mbps`; the metrics carry bytes and bits per second.
  */
-import type { ResourceUsage as LedgerUsage } from '../actors/resources/ledger.js';
+import type { ResourceUsage as LedgerUsage } from '../model/resource.js';
 import type { ResourceUsage } from './families.js';
 
 const TO_BASE: Record<string, { unit: string; factor: number }> = {

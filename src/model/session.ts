@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { SessionMode } from '../bus/protocol.js';
 
 /** What `createSession` takes (the seed's `create_session(user_id=, mode=, max_parallel_tasks=)`). */
 export interface SessionOptions {
@@ -58,3 +57,6 @@ export function camelizeSessionOptions(raw: unknown): unknown {
   };
   return Object.fromEntries(Object.entries(raw).map(([k, v]) => [map[k] ?? k, v]));
 }
+
+/** How a session orders and admits its tasks (DESIGN.md §5). */
+export type SessionMode = 'sequential' | 'parallel' | 'priority' | 'resource_aware';

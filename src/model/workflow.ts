@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { WorkflowRunStatus } from '../bus/protocol.js';
 import type { RetryPolicy, TaskPriority, TaskResult } from './task.js';
 
 /**
@@ -171,4 +170,39 @@ function canonicalJson(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
+}
+
+/** How a workflow run ends (or `running`). */
+export type WorkflowRunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** A workflow as listed. */
+export interface WorkflowSummary {
+  name: string;
+  description: string;
+  version: string;
+  versions: string[];
+  hash: string;
+  steps: number;
+  source: string | null;
+  createdAt: number;
+}
+
+export interface WorkflowPerformance {
+  workflowName: string;
+  runs: number;
+  successes: number;
+  failures: number;
+  cancelled: number;
+  successRate: number | null;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  maxMs: number | null;
+  lastRun: { runId: string; status: WorkflowRunStatus; endedAt: number; durationMs: number } | null;
+}
+
+/** What `execute` and `start` of a workflow take besides its name. */
+export interface RunRequest {
+  params?: Record<string, unknown> | undefined;
+  sessionId?: string | undefined;
+  version?: string | undefined;
 }

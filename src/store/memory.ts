@@ -1,4 +1,4 @@
-import type { BusEvent } from '../bus/protocol.js';
+import type { BusEvent } from '../model/events.js';
 import { ShuttingDownError } from '../errors.js';
 import type { TaskStatus } from '../model/task.js';
 import type { EventQuery, JournalEntry, RecordKind, RecordQuery, Store, StoredRecord, StoredTask, WriteBatch } from './store.js';

@@ -1,4 +1,4 @@
-import type { BusEvent, EventName } from '../bus/protocol.js';
+import type { BusEvent, EventName } from '../model/events.js';
 import type { TaskResult, TaskSpec, TaskStatus } from '../model/task.js';
 
 /** A task as the store keeps it. */

@@ -4,6 +4,7 @@ import { MessageChannel } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { Piscina } from 'piscina';
 import type { ChannelHost, RunRequest, WorkerBootData, WorkerReply } from './protocol.js';
+import { CANCELLED_SLOTS } from './protocol.js';
 
 export interface PoolOptions {
   /** Worker threads (default: os.availableParallelism()). */
@@ -44,7 +45,12 @@ export function piscinaConfig(options: PoolOptions): {
     maxThreads: options.threads,
     concurrentTasksPerWorker: options.concurrentTasksPerWorker,
     idleTimeout: 60_000,
-    workerData: { moduleDirs: options.moduleDirs, running, slotsPerWorker: options.concurrentTasksPerWorker },
+    workerData: {
+      moduleDirs: options.moduleDirs,
+      running,
+      slotsPerWorker: options.concurrentTasksPerWorker,
+      cancelled: new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * CANCELLED_SLOTS),
+    },
     recordTiming: false,
     // 'async' (Atomics.waitAsync) keeps an idle worker's event loop turning: with the default 'sync' an idle
     // worker blocks in Atomics.wait, so it never reaps a killed child process (zombies) or runs an action's
@@ -69,6 +75,7 @@ export class WorkerPool {
   #created = 0;
   #destroyed = false;
   readonly #table: Int32Array;
+  readonly #cancelled: Int32Array;
   readonly #block: number;
   #seq = 0;
   #terminated = 0;
@@ -78,6 +85,7 @@ export class WorkerPool {
     this.#block = options.concurrentTasksPerWorker + 1;
     const config = piscinaConfig(options);
     this.#table = new Int32Array(config.workerData.running);
+    this.#cancelled = new Int32Array(config.workerData.cancelled);
     this.#piscina = new Piscina(config);
     this.#piscina.on('workerCreate', () => {
       this.#created++;
@@ -130,6 +138,15 @@ export class WorkerPool {
     return false;
   }
 
+  /**
+   * Stops dispatch `seq` wherever it is: terminates its thread if one runs it; otherwise marks it cancelled so a
+   * thread that picks it up later answers at once without running the action. True when a thread was terminated.
+   */
+  cancel(seq: number): boolean {
+    Atomics.store(this.#cancelled, seq % CANCELLED_SLOTS, seq);
+    return this.terminate(seq);
+  }
+
   /** Frees the running-table blocks of threads that have gone. */
   #sweep(): void {
     const alive = new Set(this.#piscina.threads.map((w) => w.threadId).filter((id) => id >= 0));
@@ -156,6 +173,16 @@ export class WorkerPool {
     return { reply, channel };
   }
 
+  /** Actions running on a thread right now (marked in the running table). */
+  running(): number {
+    let n = 0;
+    for (let b = 0; b < this.#table.length; b += this.#block) {
+      if (Atomics.load(this.#table, b) === 0) continue;
+      for (let i = b + 1; i < b + this.#block; i++) if (Atomics.load(this.#table, i) !== 0) n++;
+    }
+    return n;
+  }
+
   /** Round trip through a worker: proves the pool can run tasks. */
   async probe(): Promise<number> {
     const t0 = performance.now();
@@ -163,8 +190,9 @@ export class WorkerPool {
     return performance.now() - t0;
   }
 
-  stats(): { threads: number; capacity: number; utilization: number; queued: number; completed: number; threadsStarted: number; threadsTerminated: number } {
+  stats(): { threads: number; capacity: number; utilization: number; queued: number; completed: number; threadsStarted: number; threadsTerminated: number; running: number } {
     return {
+      running: this.running(),
       threadsTerminated: this.#terminated,
       threads: this.#piscina.threads.length,
       capacity: this.capacity,

@@ -56,4 +56,13 @@ export interface WorkerBootData {
    */
   running: SharedArrayBuffer;
   slotsPerWorker: number;
+  /**
+   * Dispatches cancelled before a thread started them: slot `seq % length` holds `seq`. A worker marks a dispatch
+   * in the running table first and then looks here, so a cancel either finds the thread (and terminates it) or
+   * the worker sees the cancel and never runs the action.
+   */
+  cancelled: SharedArrayBuffer;
 }
+
+/** Slots of the cancelled ring. */
+export const CANCELLED_SLOTS = 4096;

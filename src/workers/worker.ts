@@ -4,11 +4,11 @@
  */
 import { threadId, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { NonRetryableError, serializeError } from '../errors.js';
+import { CancelledError, NonRetryableError, serializeError } from '../errors.js';
 import type { ActionContext } from '../modules/contract.js';
 import { ModuleRegistry } from '../modules/registry.js';
 import type { ChannelHost, RunRequest, WorkerBootData, WorkerReply, WorkerRequest } from './protocol.js';
-import { isAbortMessage } from './protocol.js';
+import { CANCELLED_SLOTS, isAbortMessage } from './protocol.js';
 
 const noop = (): Promise<void> => Promise.resolve();
 const neverAborted = new AbortController().signal;
@@ -17,6 +17,7 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply>> {
   const data = workerData as WorkerBootData;
   const registry = await ModuleRegistry.load(data.moduleDirs);
   const table = new Int32Array(data.running);
+  const cancelled = new Int32Array(data.cancelled);
   const block = data.slotsPerWorker + 1;
   let base = -1;
   /** Claims a free block of the running table (again later if none was free at boot). */
@@ -51,6 +52,12 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply>> {
       return { type: 'error', error: { ...e, retryable: false } };
     }
     const slot = mark(req.seq);
+    // Marked first, then checked: a cancel that missed the mark is seen here (see WorkerBootData.cancelled).
+    if (Atomics.load(cancelled, req.seq % CANCELLED_SLOTS) === req.seq) {
+      if (slot >= 0) Atomics.store(table, slot, 0);
+      req.port?.close();
+      return { type: 'error', error: new CancelledError(`task ${req.taskId} was cancelled before a thread started it`).toJSON() };
+    }
     const port = req.port;
     let ctx: ActionContext;
     if (port) {

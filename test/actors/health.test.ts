@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkStore } from '../../src/actors/health.js';
+import { checkStore } from '../../src/actors/engine/health.js';
 import type { OrchestrationEngine, SchedulerStats } from '../../src/index.js';
 import { assessQueue, MemoryStore } from '../../src/index.js';
 import { nextEvent, testEngine } from '../helpers.js';

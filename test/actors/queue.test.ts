@@ -17,6 +17,14 @@ function drain(q: ReadyQueue<Entry>, now: number): string[] {
 }
 
 describe('ReadyQueue', () => {
+  it('listing its entries and stopping early (as explainTask does) leaves every entry queued', () => {
+    const q = new ReadyQueue<Entry>(0);
+    for (const x of [e('a', 'normal'), e('b', 'normal'), e('c', 'normal'), e('d', 'normal')]) q.push(x);
+    for (const x of q.entries()) if (x.name === 'b') break;
+    expect(q.size).toBe(4);
+    expect(drain(q, 0)).toEqual(['a', 'b', 'c', 'd']);
+  });
+
   it('serves by priority, FIFO within a priority', () => {
     const q = new ReadyQueue<Entry>(0);
     for (const x of [e('n1', 'normal'), e('l1', 'low'), e('c1', 'critical'), e('n2', 'normal'), e('b1', 'background'), e('h1', 'high'), e('c2', 'critical')]) q.push(x);

@@ -3,6 +3,8 @@
  * committed and never starts a task whose row is not; relaxed answers at once; a failed write is never
  * acknowledged and takes back what it could not write.
  */
+import { LocalPoolRunner } from '../../src/actors/tasks/runner.js';
+import { systemClock } from '../../src/model/clock.js';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BusEvent, OrchestrationEngine, StoreError } from '../../src/index.js';
@@ -77,7 +79,7 @@ describe('a write that fails (strict)', () => {
     const commits = new GroupCommitter(store, { retryMs: 5, onFault: (e) => faults.push(e ? e.code : null) });
     const scheduler = new TaskScheduler({
       bus,
-      pool,
+      runner: new LocalPoolRunner(pool, systemClock),
       store,
       commits,
       registry: new ModuleRegistry(),

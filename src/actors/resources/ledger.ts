@@ -5,115 +5,16 @@
  */
 import { availableParallelism, totalmem } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import { ResourceUnavailableError, ValidationError } from '../../errors.js';
+import type { Clock, ClockTimer } from '../../model/clock.js';
+import { systemClock } from '../../model/clock.js';
 import { didYouMean, formatZodIssues } from '../../model/validate.js';
 
-export const ResourceType = {
-  CPU: 'cpu',
-  MEMORY: 'memory',
-  GPU: 'gpu',
-  DISK: 'disk',
-  NETWORK: 'network',
-  DATABASE: 'database',
-  SERVICE: 'service',
-  CUSTOM: 'custom',
-} as const;
-export type ResourceType = (typeof ResourceType)[keyof typeof ResourceType];
+import type { AllocateOptions, Allocation, Held, Requirements, ResourceInput, ResourceLimits, ResourceUsage } from '../../model/resource.js';
+import { KNOWN_UNITS, Resource, resourceSchema, ResourceType, UNITS } from '../../model/resource.js';
 
-export interface ResourceLimits {
-  /** Distinct holders at once (default unlimited). */
-  maxConcurrentUsers?: number | undefined;
-  /** Longest a hold may last; holds without a shorter TTL expire after this (default unlimited). */
-  maxAllocationSeconds?: number | undefined;
-}
-
-/** Units and how they convert to a base unit of their dimension. */
-const UNITS: Record<string, { dimension: string; factor: number }> = {
-  cores: { dimension: 'cores', factor: 1 },
-  units: { dimension: 'units', factor: 1 },
-  mb: { dimension: 'mb', factor: 1 },
-  gb: { dimension: 'mb', factor: 1024 },
-  tb: { dimension: 'mb', factor: 1024 * 1024 },
-  mbps: { dimension: 'mbps', factor: 1 },
-  gbps: { dimension: 'mbps', factor: 1000 },
-  connections: { dimension: 'connections', factor: 1 },
-};
-export const KNOWN_UNITS = Object.keys(UNITS);
-
-/** `{ cpu: { cores: 2 }, memory: { gb: 4 } }`: resource id → unit → amount. */
-export type Requirements = Record<string, Record<string, number>>;
-
-export interface ResourceInput {
-  id: string;
-  name?: string | undefined;
-  type: ResourceType;
-  /** One unit and its amount, e.g. `{ cores: 8 }`, `{ gb: 24 }`, `{ units: 1 }`. */
-  capacity: Record<string, number>;
-  limits?: ResourceLimits | undefined;
-}
-
-/** A resource (the seed's `Resource(...)`). */
-export class Resource implements ResourceInput {
-  id: string;
-  name: string;
-  type: ResourceType;
-  capacity: Record<string, number>;
-  limits: ResourceLimits;
-  constructor(input: ResourceInput) {
-    this.id = input.id;
-    this.name = input.name ?? input.id;
-    this.type = input.type;
-    this.capacity = input.capacity;
-    this.limits = input.limits ?? {};
-  }
-}
-
-const resourceSchema = z
-  .object({
-    id: z.string().regex(/^[A-Za-z_][\w.-]*$/, 'must start with a letter or _ (letters, digits, _, ., -)'),
-    name: z.string().optional(),
-    type: z.enum(['cpu', 'memory', 'gpu', 'disk', 'network', 'database', 'service', 'custom']),
-    capacity: z.record(z.number()),
-    limits: z
-      .object({
-        maxConcurrentUsers: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
-        maxAllocationSeconds: z.number().positive().optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
-
-/** An amount of one resource, in its base unit. */
-export interface Held {
-  resource: string;
-  amount: number;
-}
-
-export interface Allocation {
-  allocationId: string;
-  holderId: string;
-  /** Base-unit amounts per resource. */
-  amounts: Record<string, number>;
-  /** As requested, in the caller's units. */
-  requested: Requirements;
-  grantedAt: number;
-  expiresAt: number | null;
-}
-
-export interface ResourceUsage {
-  id: string;
-  name: string;
-  type: ResourceType;
-  unit: string;
-  capacity: number;
-  allocated: number;
-  free: number;
-  utilization: number;
-  holders: { holderId: string; amount: number }[];
-  limits: ResourceLimits;
-}
+export type { AllocateOptions, Allocation, Held, Requirements, ResourceInput, ResourceLimits, ResourceUsage };
+export { KNOWN_UNITS, Resource, ResourceType };
 
 interface StoredResource {
   id: string;
@@ -133,15 +34,9 @@ interface Waiter {
   ttlMs: number | null;
   resolve: (a: Allocation) => void;
   reject: (e: Error) => void;
-  timer: ReturnType<typeof setTimeout> | null;
+  timer: ClockTimer | null;
 }
 
-export interface AllocateOptions {
-  /** The hold is released after this many seconds. */
-  ttlSeconds?: number | undefined;
-  /** Wait this long (FIFO) for capacity instead of failing at once (default 0). */
-  waitSeconds?: number | undefined;
-}
 
 export interface LedgerEvents {
   allocated(a: Allocation): void;
@@ -150,14 +45,18 @@ export interface LedgerEvents {
 
 export class ResourceLedger {
   readonly #resources = new Map<string, StoredResource>();
-  readonly #allocations = new Map<string, Allocation & { held: Held[]; timer: ReturnType<typeof setTimeout> | null }>();
+  readonly #allocations = new Map<string, Allocation & { held: Held[]; timer: ClockTimer | null }>();
   readonly #waiters: Waiter[] = [];
   readonly #events: LedgerEvents;
-  readonly #now: () => number;
+  readonly #clock: Clock;
 
-  constructor(events: LedgerEvents, now: () => number = Date.now) {
+  constructor(events: LedgerEvents, clock: Clock = systemClock) {
     this.#events = events;
-    this.#now = now;
+    this.#clock = clock;
+  }
+
+  #now(): number {
+    return this.#clock.now();
   }
 
   /** Registers the host's CPU cores and memory as `cpu` and `memory`. */
@@ -295,7 +194,7 @@ export class ResourceLedger {
     }
     return new Promise((resolve, reject) => {
       const waiter: Waiter = { holderId, amounts: held, requested, ttlMs, resolve, reject, timer: null };
-      waiter.timer = setTimeout(() => {
+      waiter.timer = this.#clock.setTimeout(() => {
         const i = this.#waiters.indexOf(waiter);
         if (i >= 0) this.#waiters.splice(i, 1);
         const why = this.blocker(holderId, held)?.reason ?? 'earlier requests were ahead';
@@ -359,10 +258,10 @@ export class ResourceLedger {
   /** Rejects waiters and clears timers (engine shutdown). */
   close(): void {
     for (const w of this.#waiters.splice(0)) {
-      if (w.timer) clearTimeout(w.timer);
+      this.#clock.clearTimeout(w.timer);
       w.reject(new ResourceUnavailableError(`${w.holderId}: the engine shut down while waiting for resources`));
     }
-    for (const a of this.#allocations.values()) if (a.timer) clearTimeout(a.timer);
+    for (const a of this.#allocations.values()) this.#clock.clearTimeout(a.timer);
   }
 
   #grant(holderId: string, held: Held[], requested: Requirements, ttlMs: number | null, id: string = randomUUID(), grantedAt?: number): Allocation {
@@ -377,10 +276,9 @@ export class ResourceLedger {
     }
     const allocationId = id;
     const expiresAt = Number.isFinite(limitMs) ? this.#now() + limitMs : null;
-    const a = { allocationId, holderId, amounts: Object.fromEntries(held.map((h) => [h.resource, h.amount])), requested, grantedAt: now, expiresAt, held, timer: null as ReturnType<typeof setTimeout> | null };
+    const a = { allocationId, holderId, amounts: Object.fromEntries(held.map((h) => [h.resource, h.amount])), requested, grantedAt: now, expiresAt, held, timer: null as ClockTimer | null };
     if (expiresAt !== null) {
-      a.timer = setTimeout(() => this.#release(allocationId, 'expired'), limitMs);
-      a.timer.unref();
+      a.timer = this.#clock.setTimeout(() => this.#release(allocationId, 'expired'), limitMs, { unref: true });
     }
     this.#allocations.set(allocationId, a);
     this.#events.allocated(publicAllocation(a));
@@ -391,7 +289,7 @@ export class ResourceLedger {
     const a = this.#allocations.get(allocationId);
     if (!a) return false;
     this.#allocations.delete(allocationId);
-    if (a.timer) clearTimeout(a.timer);
+    this.#clock.clearTimeout(a.timer);
     for (const h of a.held) {
       const r = this.#resources.get(h.resource);
       if (!r) continue;
@@ -412,13 +310,13 @@ export class ResourceLedger {
       const b = this.blocker(w.holderId, w.amounts);
       if (b?.never) {
         this.#waiters.shift();
-        if (w.timer) clearTimeout(w.timer);
+        this.#clock.clearTimeout(w.timer);
         w.reject(new ResourceUnavailableError(`${w.holderId}: ${b.reason}`));
         continue;
       }
       if (b) return;
       this.#waiters.shift();
-      if (w.timer) clearTimeout(w.timer);
+      this.#clock.clearTimeout(w.timer);
       w.resolve(this.#grant(w.holderId, w.amounts, w.requested, w.ttlMs));
     }
   }

@@ -43,9 +43,9 @@ export function explainRecord(rec: TaskRecord, ctx: ExplainContext): TaskExplana
     case 'running':
       return { ...base, summary: `${name} is running (attempt ${rec.attempts}, for ${ctx.now - (rec.startedAt ?? ctx.now)} ms)`, waitingOn: null };
     case 'ready': {
-      if (rec.gated) return { ...base, summary: `${name} is ready and waits for its record to be written to the store`, waitingOn: { kind: 'queue', position: 0, ahead: 0 } };
+      if (rec.where === 'gated') return { ...base, summary: `${name} is ready and waits for its record to be written to the store`, waitingOn: { kind: 'queue', position: 0, ahead: 0 } };
       if (!ctx.executing) return { ...base, summary: `${name} is ready, but execution has not started: call startExecution()`, waitingOn: { kind: 'paused' } };
-      if (rec.parked) {
+      if (rec.where === 'parked') {
         const b = ctx.blocker(rec);
         if (b) return { ...base, summary: `${name} waits for resources: ${b.reason}`, waitingOn: { kind: 'resources', resource: b.resource, reason: b.reason } };
       }

@@ -109,16 +109,10 @@ export class ReadyQueue<T extends Queueable> {
 
   /** Live entries, each level in FIFO order (for explain and listings; O(n)). */
   *entries(): Generator<T> {
+    // Reads copies and never moves entries: a caller that stops early (explain finding its task) leaves the
+    // queue exactly as it was.
     for (const level of this.#levels) {
-      const items: T[] = [];
-      while (level.size) {
-        const x = level.shift();
-        if (x?.live) items.push(x);
-      }
-      for (const x of items) {
-        level.push(x);
-        yield x;
-      }
+      for (const x of level.items()) if (x.live) yield x;
     }
   }
 

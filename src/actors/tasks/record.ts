@@ -5,26 +5,23 @@
 import type { MessageBus } from '../../bus/bus.js';
 import type { EventMap, TaskView } from '../../bus/protocol.js';
 import type { SerializedError } from '../../errors.js';
-import { ErrorCode } from '../../errors.js';
+import { CodomyrmexError, ErrorCode } from '../../errors.js';
 import type { TaskPriority, TaskResult, TaskSpec, TaskStatus } from '../../model/task.js';
 import { isTerminal } from '../../model/task.js';
 import type { StoredTask } from '../../store/store.js';
-import type { TaskChannel } from '../../workers/pool.js';
-import type { Held } from '../resources/ledger.js';
+import type { ClockTimer } from '../../model/clock.js';
+import type { Held } from '../../model/resource.js';
 import type { Lane } from './lanes.js';
+import type { RunningAttempt } from './runner.js';
+import type { TaskObserver } from '../../model/taskView.js';
 
-type Timer = ReturnType<typeof setTimeout>;
+export type { TaskObserver };
+
+/** Where a ready task waits: for its first commit, in its lane's queue, or for resources. */
+export type ReadyPlace = 'gated' | 'queued' | 'parked';
+
 export type Waiter = [resolve: (r: TaskResult) => void, reject: (e: Error) => void];
 
-/**
- * Told of task starts, retries and ends directly by the scheduler, with plain values: how metrics follow tasks
- * without an event object and a bus dispatch per transition on the hot path.
- */
-export interface TaskObserver {
-  started(module: string, action: string, priority: TaskPriority, queuedMs: number): void;
-  retrying(module: string, action: string, code: string): void;
-  ended(module: string, action: string, status: TaskStatus, errorCode: string | null, durationMs: number | null): void;
-}
 
 /** Reports a record's transition to an observer (running, retrying and terminal states). */
 export function observe(observer: TaskObserver, rec: TaskRecord, now: number): void {
@@ -61,11 +58,12 @@ export class TaskRecord {
   endedAt: number | null = null;
   output: unknown = null;
   error: SerializedError | null = null;
-  /** Dispatch number of the attempt in flight (0 when none): how the pool finds its thread. */
-  seq = 0;
-  channel: TaskChannel | null = null;
-  timer: Timer | null = null;
-  killTimer: Timer | null = null;
+  /** The attempt in flight, null when none. */
+  run: RunningAttempt | null = null;
+  /** The attempt's timeout, or the backoff before the next attempt. */
+  timer: ClockTimer | null = null;
+  /** After a cooperative abort: when the attempt's thread is terminated if it has not stopped. */
+  graceTimer: ClockTimer | null = null;
   retryAt: number | null = null;
   lastDelayMs = 0;
   waiters: Waiter[] | null = null;
@@ -73,10 +71,10 @@ export class TaskRecord {
   reason = '';
   /** Its row is in the store (a commit has included it). */
   committed = false;
-  /** Ready, but held out of the queue until its row is committed (strict durability). */
-  gated = false;
-  /** Ready, but out of the queue until the resources it declares can be held. */
-  parked = false;
+  /** Where it waits while ready: gated (for its first commit), queued, or parked (for resources); null otherwise. */
+  where: ReadyPlace | null = null;
+  /** Why it can never be admitted (a resource it declared is gone after a restart); null when nothing is wrong. */
+  refusal: string | null = null;
   /** The hold of the attempt in flight. */
   allocationId: string | null = null;
 
@@ -100,11 +98,14 @@ export class TaskRecord {
   get maxRetries(): number {
     return this.spec.maxRetries;
   }
-  /** In the ready queue. */
+  /** In its lane's queue (entries that left another way are skipped by the queue). */
   get live(): boolean {
-    return this.status === 'ready';
+    return this.where === 'queued';
   }
 }
+
+/** What an event carries when a record has no error where one is expected (never on purpose). */
+const UNKNOWN_ERROR = new CodomyrmexError('no error was recorded', ErrorCode.UNKNOWN).toJSON();
 
 export const EVENT_OF: Record<TaskStatus, keyof EventMap> = {
   pending: 'task_added',
@@ -140,7 +141,7 @@ export function announce(bus: MessageBus, rec: TaskRecord, now: () => number): v
   const s = rec.spec;
   const base = { taskId: s.id, name: s.name, module: s.module, action: s.action, priority: s.priority, status: rec.status, attempt: rec.attempts };
   const durationMs = rec.startedAt !== null && rec.endedAt !== null ? rec.endedAt - rec.startedAt : null;
-  const error = rec.error ?? { name: 'Error', code: ErrorCode.INTERNAL, message: 'unknown' };
+  const error = rec.error ?? UNKNOWN_ERROR;
   switch (rec.status) {
     case 'pending':
       bus.publish('task_added', { ...base, dependencies: s.dependencies });

@@ -123,6 +123,9 @@ export class WorkflowManager {
       }
       const resume: RunResume = { startedAt: run.startedAt, steps: run.steps };
       const executor = this.#executor(workflow, run.runId, { params: run.params }, run.sessionId, run.warnings, resume);
+      // It was running: it holds one of its session's workflow slots again (its end frees that slot).
+      const session = run.sessionId !== null ? this.#sessions.get(run.sessionId) : undefined;
+      if (session) session.active++;
       resumed.push(run.runId);
       void executor.start();
     }

@@ -9,7 +9,7 @@ import { createActor } from 'xstate';
 import type { MessageBus } from '../../bus/bus.js';
 import type { WorkflowRunStatus } from '../../bus/protocol.js';
 import type { SerializedError } from '../../errors.js';
-import { ErrorCode, serializeError, ShuttingDownError } from '../../errors.js';
+import { CancelledError, CodomyrmexError, ConditionFalseError, ErrorCode, serializeError, ShuttingDownError, SkippedError, ValidationError } from '../../errors.js';
 import { workflowRunMachine } from '../../machines/workflowRun.js';
 import type { TaskInput, TaskResult, TaskStatus } from '../../model/task.js';
 import type { StepResult, StoredWorkflow, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
@@ -266,7 +266,7 @@ export class WorkflowRunExecutor {
   /** A step whose dependencies have all ended: run it, or wait for its parallel group to allow it. */
   #ready(s: StepState): void {
     if (this.#isCancelling()) {
-      this.#end(s, this.#synthetic(s, 'cancelled', { name: 'CancelledError', code: ErrorCode.CANCELLED, message: `step "${s.step.name}" did not start: the run was cancelled` }));
+      this.#end(s, this.#synthetic(s, 'cancelled', new CancelledError(`step "${s.step.name}" did not start: the run was cancelled`).toJSON()));
       return;
     }
     if (!this.#groupAllows(s)) {
@@ -295,12 +295,12 @@ export class WorkflowRunExecutor {
       try {
         holds = evaluateCondition(step.when, this.#scope);
       } catch (err) {
-        this.#end(s, this.#synthetic(s, 'failed', { name: 'TemplateResolutionError', code: ErrorCode.VALIDATION, message: `step "${step.name}".when: ${(err as Error).message}` }));
+        this.#end(s, this.#synthetic(s, 'failed', new ValidationError(`step "${step.name}".when: ${(err as Error).message}`).toJSON()));
         return;
       }
       if (!holds) {
         s.skippedByCondition = true;
-        this.#end(s, this.#synthetic(s, 'skipped', { name: 'ConditionFalse', code: 'CONDITION_FALSE', message: `step "${step.name}" was skipped: its condition ${step.when} is false` }));
+        this.#end(s, this.#synthetic(s, 'skipped', new ConditionFalseError(`step "${step.name}" was skipped: its condition ${step.when} is false`).toJSON()));
         return;
       }
     }
@@ -309,7 +309,7 @@ export class WorkflowRunExecutor {
       try {
         parameters = resolveTemplates(parameters, this.#scope) as Record<string, unknown>;
       } catch (err) {
-        this.#end(s, this.#synthetic(s, 'failed', { name: 'TemplateResolutionError', code: ErrorCode.VALIDATION, message: `step "${step.name}".parameters: ${(err as Error).message}` }));
+        this.#end(s, this.#synthetic(s, 'failed', new ValidationError(`step "${step.name}".parameters: ${(err as Error).message}`).toJSON()));
         return;
       }
     }
@@ -391,7 +391,7 @@ export class WorkflowRunExecutor {
 
   /** The result of a step skipped because `up` ended without releasing it. */
   #skippedAfter(d: StepState, up: StepState): StepResult {
-    return this.#synthetic(d, 'skipped', { name: 'CancelledError', code: ErrorCode.DEPENDENCY_FAILED, message: `step "${d.step.name}" was skipped: step "${up.step.name}" ended ${up.result?.status}` });
+    return this.#synthetic(d, 'skipped', new SkippedError(`step "${d.step.name}" was skipped: step "${up.step.name}" ended ${up.result?.status}`).toJSON());
   }
 
   #failed(): boolean {
@@ -407,17 +407,21 @@ export class WorkflowRunExecutor {
   #cancelSteps(reason: string): void {
     for (const s of [...this.#order]) {
       if (s.phase === 'waiting' || s.phase === 'blocked') {
-        this.#end(s, this.#synthetic(s, 'cancelled', { name: 'CancelledError', code: ErrorCode.CANCELLED, message: `step "${s.step.name}" did not start: run cancelled (${reason})` }));
+        this.#end(s, this.#synthetic(s, 'cancelled', new CancelledError(`step "${s.step.name}" did not start: run cancelled (${reason})`).toJSON()));
       }
     }
     this.#blocked.length = 0;
-    for (const s of this.#running) void this.#deps.cancelTask(s.taskId, `workflow run cancelled: ${reason}`).catch(() => undefined);
+    for (const s of this.#running) {
+      this.#deps.cancelTask(s.taskId, `workflow run cancelled: ${reason}`).catch((err: unknown) =>
+        this.#deps.bus.publish('component_error', { component: 'workflowManager', operation: `cancelling step "${s.step.name}" of run ${this.runId}`, error: serializeError(err) }),
+      );
+    }
   }
 
   #publishStep(s: StepState, r: StepResult): void {
     const { bus } = this.#deps;
     const base = { workflowName: this.workflow.name, runId: this.runId, step: s.step.name, module: s.step.module, action: s.step.action };
-    const error: SerializedError = r.error ? { name: r.error.name ?? 'Error', code: r.error.code, message: r.error.message } : { name: 'Error', code: 'UNKNOWN', message: '' };
+    const error: SerializedError = r.error ? { name: r.error.name ?? 'Error', code: r.error.code, message: r.error.message } : new CodomyrmexError('the step ended without an error recorded', ErrorCode.UNKNOWN).toJSON();
     if (r.status === 'completed') {
       if (bus.wants('step_completed')) bus.publish('step_completed', { ...base, taskId: s.taskId, durationMs: r.durationMs ?? 0 });
     } else if (r.status === 'skipped') {

@@ -7,38 +7,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CodomyrmexError } from '../../errors.js';
-import type { RuntimeState } from '../../machines/runtime.js';
+import type { HttpAddress, HttpHandlers } from '../../actors/engine/views.js';
 
-/** Where the edge listens. */
-export interface HttpAddress {
-  host: string;
-  port: number;
-  /** `http://host:port`. */
-  url: string;
-}
-
-/** The `/readyz` answer. */
-export interface Readiness {
-  ready: boolean;
-  status: 'ready' | 'not_ready' | 'draining';
-  state: RuntimeState;
-  checks: Record<string, { ok: boolean; detail: string }>;
-}
-
-/** The `/healthz` answer. */
-export interface Liveness {
-  alive: boolean;
-  state: RuntimeState;
-  uptimeSeconds: number;
-}
-
-/** What the edge serves; the engine provides it. */
-export interface HttpHandlers {
-  /** The exposition and its content type; null when metrics are turned off. */
-  metrics: (() => Promise<{ contentType: string; body: string }>) | null;
-  readiness: () => Readiness;
-  liveness: () => Liveness;
-}
+export type { HttpAddress, HttpHandlers, Liveness, Readiness } from '../../actors/engine/views.js';
 
 function sendJson(res: ServerResponse, status: number, body: unknown, head: boolean): void {
   const text = `${JSON.stringify(body)}\n`;

@@ -7,40 +7,65 @@ import { randomUUID } from 'node:crypto';
 import type { Subscription } from 'rxjs';
 import type { Actor } from 'xstate';
 import { createActor, waitFor } from 'xstate';
-import type { MessageBus } from '../bus/bus.js';
-import { InMemoryBus } from '../bus/memory.js';
-import type { EventMap, EventName } from '../bus/protocol.js';
-import type { CompiledOptions, EngineOptions, OptionDefaults } from '../config/options.js';
-import { compileOptions } from '../config/options.js';
-import { ShuttingDownError, serializeError } from '../errors.js';
-import type { RuntimeState } from '../machines/runtime.js';
-import { runtimeMachine, runtimeStateOf } from '../machines/runtime.js';
-import { ModuleRegistry } from '../modules/registry.js';
-import { GroupCommitter } from '../store/commits.js';
-import { Journal } from '../store/journal.js';
-import { openStore } from '../store/open.js';
-import type { Store } from '../store/store.js';
-import { WorkerPool } from '../workers/pool.js';
-import type { RunRequest } from '../bus/protocol.js';
-import type { WorkflowResult } from '../model/workflow.js';
-import { listDefinitionFiles, readDefinitionFile } from '../workflows/loader.js';
-import type { HttpAddress } from '../edges/http/server.js';
-import { HttpEdge } from '../edges/http/server.js';
-import { EngineMetrics } from '../metrics/engineMetrics.js';
-import { resourceUsageFromLedger } from '../metrics/resources.js';
-import type { ComponentView, EngineMetricsView, PerformanceFilter, PerformanceSummary, SystemStatus } from './engineViews.js';
-import { EngineViews } from './engineViews.js';
+import type { MessageBus } from '../../bus/bus.js';
+import { InMemoryBus } from '../../bus/memory.js';
+import type { EventMap, EventName } from '../../bus/protocol.js';
+import type { CompiledOptions, EngineOptions, OptionDefaults } from '../../config/options.js';
+import { compileOptions } from '../../config/options.js';
+import { ShuttingDownError, serializeError } from '../../errors.js';
+import type { RuntimeState } from '../../machines/runtime.js';
+import { runtimeMachine, runtimeStateOf } from '../../machines/runtime.js';
+import { ModuleRegistry } from '../../modules/registry.js';
+import { GroupCommitter } from '../../store/commits.js';
+import { Journal } from './journal.js';
+import { openStore } from '../../store/open.js';
+import type { Store } from '../../store/store.js';
+import { WorkerPool } from '../../workers/pool.js';
+import type { RunRequest } from '../../bus/protocol.js';
+import type { WorkflowResult } from '../../model/workflow.js';
+import { listDefinitionFiles, readDefinitionFile } from '../../workflows/loader.js';
+import { EngineMetrics } from '../../metrics/engineMetrics.js';
+import { resourceUsageFromLedger } from '../../metrics/resources.js';
+import type { ComponentView, EngineMetricsView, HttpAddress, HttpHandlers, PerformanceFilter, PerformanceSummary, SystemStatus } from './views.js';
+import { EngineViews } from './views.js';
 import type { HealthReport } from './health.js';
-import { TaskOrchestratorClient, taskOrchestratorLogic } from './taskOrchestrator.js';
-import { WorkflowManagerClient, workflowManagerLogic } from './workflowManager.js';
-import { ResourceManagerClient, resourceManagerLogic } from './resourceManager.js';
-import { ResourceLedger } from './resources/ledger.js';
-import { sessionManagerLogic } from './sessionManager.js';
-import type { Session, SessionOptions } from '../model/session.js';
-import type { TaskExplanation } from '../bus/protocol.js';
+import { TaskOrchestratorClient } from '../tasks/client.js';
+import { taskOrchestratorLogic } from '../tasks/actor.js';
+import { LocalPoolRunner } from '../tasks/runner.js';
+import type { Clock } from '../../model/clock.js';
+import { systemClock } from '../../model/clock.js';
+import { WorkflowManagerClient } from '../workflows/client.js';
+import { workflowManagerLogic } from '../workflows/actor.js';
+import { ResourceManagerClient } from '../resources/client.js';
+import { resourceManagerLogic } from '../resources/actor.js';
+import { ResourceLedger } from '../resources/ledger.js';
+import { sessionManagerLogic } from '../sessions/actor.js';
+import type { Session, SessionOptions } from '../../model/session.js';
+import type { TaskExplanation } from '../../bus/protocol.js';
 
 /** Receives `(eventName, data)`; may be async. A handler that throws never breaks the engine. */
 export type EventHandler<K extends EventName = EventName> = (event: K, data: EventMap[K]) => void | Promise<void>;
+
+/**
+ * An edge (HTTP, NATS, MCP) attached to a running engine by whoever composed it: the engine closes it on shutdown
+ * and shows its address in the status view. The engine never builds edges itself (DESIGN.md §2).
+ */
+export interface AttachedEdge {
+  readonly name: string;
+  readonly address: HttpAddress | null;
+  close(): Promise<void>;
+}
+
+/** What the code that starts an engine adds to it (`startEdges` in `src/edges`). */
+export interface EngineComposition {
+  /**
+   * Starts the engine's edges once its components run and before it reports ready; a rejection fails the start
+   * (`ready()` rejects with it).
+   */
+  edges?: (engine: OrchestrationEngine) => Promise<AttachedEdge[]>;
+  /** Time and timers for every component (default: the system clock); tests pass a fake one. */
+  clock?: Clock;
+}
 
 export interface ShutdownOptions {
   /** How long running tasks get to finish before they are cancelled (default: the engine's `shutdownGraceMs`). */
@@ -61,6 +86,7 @@ export class OrchestrationEngine {
   readonly #ready: Promise<void>;
   #started = false;
   #shutdown: Promise<void> | null = null;
+  #released: Promise<void> | null = null;
   readonly #startedAt = Date.now();
   /** The seed's `getTaskOrchestrator()` view of this engine. */
   readonly tasks: TaskOrchestratorClient;
@@ -73,13 +99,15 @@ export class OrchestrationEngine {
   /** This engine's Prometheus metrics (its own registry); null when `metrics.enabled` is false. */
   readonly metrics: EngineMetrics | null;
   readonly #views: EngineViews;
-  #http: HttpEdge | null = null;
+  readonly #composition: EngineComposition;
+  #edges: AttachedEdge[] = [];
 
   /**
    * Opens the store first: a database that is corrupt, newer than this code, or held by another engine makes the
    * constructor throw a `StoreError` naming the file, before any thread starts.
    */
-  constructor(options: EngineOptions = {}, defaults: OptionDefaults = {}) {
+  constructor(options: EngineOptions = {}, defaults: OptionDefaults = {}, composition: EngineComposition = {}) {
+    this.#composition = composition;
     this.options = compileOptions(options, process.env, defaults);
     this.bus = new InMemoryBus();
     this.store = openStore(this.options, this.id);
@@ -104,79 +132,87 @@ export class OrchestrationEngine {
       this.store.close();
       throw err;
     }
-    this.ledger = new ResourceLedger({
-      allocated: (a) => this.bus.publish('resource_allocated', { holderId: a.holderId, allocationId: a.allocationId, resources: a.requested }),
-      released: (a, reason) => {
-        const resourceIds = Object.keys(a.amounts);
-        if (reason === 'expired') this.bus.publish('resource_expired', { holderId: a.holderId, allocationId: a.allocationId, resourceIds });
-        this.bus.publish('resource_released', { holderId: a.holderId, allocationId: a.allocationId, resourceIds, reason });
-      },
-    });
-    this.ledger.addHostResources();
-    // Metrics subscribe before any component runs, so they see every event.
-    this.metrics = this.options.metrics.enabled
-      ? new EngineMetrics({ bus: this.bus, pool: this.pool, state: () => this.state, startedAt: this.#startedAt, processMetrics: this.options.metrics.processMetrics, observeTasksDirectly: true })
-      : null;
-    this.metrics?.instrumentStore(this.store);
-    this.metrics?.setResourceSource(() => resourceUsageFromLedger(this.ledger.usage()));
-    this.#views = new EngineViews({
-      engineId: this.id,
-      bus: this.bus,
-      pool: this.pool,
-      store: this.store,
-      storeFault: () => this.commits.fault,
-      options: this.options,
-      metrics: this.metrics,
-      state: () => this.state,
-      startedAt: this.#startedAt,
-      httpAddress: () => this.httpAddress,
-    });
-    const deps = {
-      taskObserver: this.metrics?.taskObserver,
-      bus: this.bus,
-      ledger: this.ledger,
-      pool: this.pool,
-      store: this.store,
-      commits: this.commits,
-      registry: () => this.#registry,
-      options: this.options,
-    };
-    const machine = runtimeMachine.provide({
-      actors: {
-        taskOrchestrator: taskOrchestratorLogic(deps),
-        workflowManager: workflowManagerLogic(deps),
-        resourceManager: resourceManagerLogic(deps),
-        sessions: sessionManagerLogic(deps),
-      },
-    });
-    this.#actor = createActor(machine, { systemId: 'engine' });
-    this.#actor.start();
-    this.#ready = this.#init();
-    // Callers see start-up failures on their first request; this keeps an unobserved failure from crashing.
-    this.#ready.catch(() => {});
-    const ready = (): Promise<void> | null => (this.#started ? null : this.#ready);
-    this.tasks = new TaskOrchestratorClient(this.bus, ready);
-    this.workflows = new WorkflowManagerClient(this.bus, ready);
-    this.resources = new ResourceManagerClient(this.bus, ready);
+    // Anything that throws from here on must not leave threads running or the store locked.
+    try {
+      const clock = composition.clock ?? systemClock;
+      this.ledger = new ResourceLedger({
+        allocated: (a) => this.bus.publish('resource_allocated', { holderId: a.holderId, allocationId: a.allocationId, resources: a.requested }),
+        released: (a, reason) => {
+          const resourceIds = Object.keys(a.amounts);
+          if (reason === 'expired') this.bus.publish('resource_expired', { holderId: a.holderId, allocationId: a.allocationId, resourceIds });
+          this.bus.publish('resource_released', { holderId: a.holderId, allocationId: a.allocationId, resourceIds, reason });
+        },
+      }, clock);
+      this.ledger.addHostResources();
+      // Metrics subscribe before any component runs, so they see every event.
+      this.metrics = this.options.metrics.enabled
+        ? new EngineMetrics({ bus: this.bus, pool: this.pool, state: () => this.state, startedAt: this.#startedAt, processMetrics: this.options.metrics.processMetrics, observeTasksDirectly: true })
+        : null;
+      this.metrics?.instrumentStore(this.store);
+      this.metrics?.setResourceSource(() => resourceUsageFromLedger(this.ledger.usage()));
+      this.#views = new EngineViews({
+        engineId: this.id,
+        bus: this.bus,
+        pool: this.pool,
+        store: this.store,
+        storeFault: () => this.commits.fault,
+        options: this.options,
+        metrics: this.metrics,
+        state: () => this.state,
+        startedAt: this.#startedAt,
+        httpAddress: () => this.httpAddress,
+      });
+      const deps = {
+        runner: new LocalPoolRunner(this.pool, clock),
+        clock,
+        taskObserver: this.metrics?.taskObserver,
+        bus: this.bus,
+        ledger: this.ledger,
+        pool: this.pool,
+        store: this.store,
+        commits: this.commits,
+        registry: () => this.#registry,
+        options: this.options,
+      };
+      const machine = runtimeMachine.provide({
+        actors: {
+          taskOrchestrator: taskOrchestratorLogic(deps),
+          workflowManager: workflowManagerLogic(deps),
+          resourceManager: resourceManagerLogic(deps),
+          sessions: sessionManagerLogic(deps),
+        },
+      });
+      this.#actor = createActor(machine, { systemId: 'engine' });
+      this.#actor.start();
+      this.#ready = this.#init();
+      // Callers see start-up failures on their first request; this keeps an unobserved failure from crashing.
+      this.#ready.catch(() => {});
+      const ready = (): Promise<void> | null => (this.#started ? null : this.#ready);
+      this.tasks = new TaskOrchestratorClient(this.bus, ready);
+      this.workflows = new WorkflowManagerClient(this.bus, ready);
+      this.resources = new ResourceManagerClient(this.bus, ready);
+    } catch (err) {
+      void this.pool.destroy();
+      this.#journal?.stop();
+      this.store.close();
+      throw err;
+    }
   }
 
   async #init(): Promise<void> {
     // Start after the constructor returns, so handlers registered right after it see `recovery` and `engine_started`.
     await Promise.resolve();
-    let files: string[];
+    let files: string[] = [];
     try {
       if (this.options.moduleDirs.length) this.#registry = await ModuleRegistry.load(this.options.moduleDirs);
       files = await listDefinitionFiles(this.options.workflowDirs);
-      if (this.options.http) {
-        this.metrics?.addProcessMetrics();
-        this.#http = await HttpEdge.start(this.#views.httpHandlers(), this.options.http);
-      }
     } catch (err) {
-      this.#actor.send({ type: 'engine.failed', error: err instanceof Error ? err.message : String(err) });
-      throw err;
+      await this.#failStart(err);
     }
     if (this.#shutdown) return;
     this.#actor.send({ type: 'engine.started' });
+    // A component that threw while starting (in recovery, say) has already moved the runtime to failed.
+    if (this.state === 'failed') await this.#failStart(this.#actor.getSnapshot().context.error);
     try {
       for (const file of files) {
         const definition = await readDefinitionFile(file);
@@ -184,12 +220,20 @@ export class OrchestrationEngine {
           throw err instanceof Error ? Object.assign(err, { message: `${file}: ${err.message}` }) : err;
         });
       }
+      if (this.#composition.edges) this.#edges = await this.#composition.edges(this);
     } catch (err) {
-      void this.shutdown({ graceMs: 0 });
-      throw err;
+      await this.#failStart(err);
     }
     this.#started = true;
     this.bus.publish('engine_started', { engineId: this.id, threads: this.options.threads });
+  }
+
+  /** Moves the runtime to `failed`, releases the threads, the store and its lock, and throws the cause. */
+  async #failStart(cause: unknown): Promise<never> {
+    const error = cause instanceof Error ? cause : new Error(String(cause));
+    if (this.#actor.getSnapshot().status === 'active') this.#actor.send({ type: 'engine.failed', error });
+    await this.#release();
+    throw error;
   }
 
   /** Resolves once the engine serves requests; rejects if it could not start (bad module folder, ...). */
@@ -294,7 +338,12 @@ export class OrchestrationEngine {
 
   /** Where the HTTP edge (`/metrics`, `/healthz`, `/readyz`) listens; null when it is off or not yet listening. */
   get httpAddress(): HttpAddress | null {
-    return this.#http?.address ?? null;
+    return this.#edges.find((e) => e.name === 'http')?.address ?? null;
+  }
+
+  /** What the HTTP edge serves for this engine (`/metrics`, `/healthz`, `/readyz`). */
+  httpHandlers(): HttpHandlers {
+    return this.#views.httpHandlers();
   }
 
   /**
@@ -366,55 +415,31 @@ export class OrchestrationEngine {
   async #stop(graceMs: number): Promise<void> {
     // Draining starts now, synchronously: a request made after shutdown() is refused.
     this.bus.publish('engine_stopping', { engineId: this.id, graceMs });
-    this.#actor.send({ type: 'engine.shutdown', graceMs });
+    if (this.#actor.getSnapshot().status === 'active') this.#actor.send({ type: 'engine.shutdown', graceMs });
     await this.#ready.catch(() => undefined);
     await waitFor(this.#actor, (s) => s.status === 'done', { timeout: Infinity });
-    this.#actor.stop();
-    // /readyz answers 503 "draining" until here.
-    await this.#http?.close();
-    this.metrics?.close();
-    this.ledger.close();
-    await this.pool.destroy();
-    this.bus.publish('engine_stopped', { engineId: this.id });
-    this.#journal?.stop();
-    await this.commits.close();
-    await this.store.drain?.();
-    this.store.close();
-    await this.bus.close();
-    if (defaultEngine === this) defaultEngine = undefined;
+    await this.#release();
+    const failure: unknown = this.#actor.getSnapshot().context.drainError;
+    if (failure !== null) throw failure instanceof Error ? failure : new Error('a component failed to drain', { cause: failure });
+  }
+
+  /** Closes everything the engine holds, once: edges, metrics, holds' timers, the pool, commits, the store, the bus. */
+  #release(): Promise<void> {
+    this.#released ??= (async () => {
+      this.#actor.stop();
+      // /readyz answers 503 "draining" until here.
+      await Promise.allSettled(this.#edges.map((e) => e.close()));
+      this.metrics?.close();
+      this.ledger.close();
+      await this.pool.destroy();
+      this.bus.publish('engine_stopped', { engineId: this.id });
+      this.#journal?.stop();
+      await this.commits.close();
+      await this.store.drain?.();
+      this.store.close();
+      await this.bus.close();
+    })();
+    return this.#released;
   }
 }
 
-let defaultEngine: OrchestrationEngine | undefined;
-
-/**
- * An independent engine (tests, embedding). Remember to `shutdown()` it. Its store is in memory unless
- * `store: 'sqlite'` (or `CODOMYRMEX_STORE=sqlite`) says otherwise.
- */
-export function createOrchestrationEngine(options: EngineOptions = {}): OrchestrationEngine {
-  return new OrchestrationEngine(options);
-}
-
-/**
- * The process's engine, created on first use with options from the environment. Its state is durable by
- * default: a SQLite database at `./.codomyrmex/state.db` (`CODOMYRMEX_DB`, `CODOMYRMEX_STORE=memory`).
- */
-export function getOrchestrationEngine(): OrchestrationEngine {
-  defaultEngine ??= new OrchestrationEngine({}, { store: 'sqlite' });
-  return defaultEngine;
-}
-
-/** The process engine's resource manager. */
-export function getResourceManager(): ResourceManagerClient {
-  return getOrchestrationEngine().resources;
-}
-
-/** The process engine's workflow manager. */
-export function getWorkflowManager(): WorkflowManagerClient {
-  return getOrchestrationEngine().workflows;
-}
-
-/** The process engine's task orchestrator. */
-export function getTaskOrchestrator(): TaskOrchestratorClient {
-  return getOrchestrationEngine().tasks;
-}

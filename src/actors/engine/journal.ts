@@ -1,8 +1,8 @@
 import type { Subscription } from 'rxjs';
-import type { MessageBus } from '../bus/bus.js';
-import type { BusEvent } from '../bus/protocol.js';
-import type { CommitSource, GroupCommitter } from './commits.js';
-import type { WriteBatch } from './store.js';
+import type { MessageBus } from '../../bus/bus.js';
+import type { BusEvent } from '../../bus/protocol.js';
+import type { CommitSource, GroupCommitter } from '../../store/commits.js';
+import type { WriteBatch } from '../../store/store.js';
 
 /**
  * The event journal's writer: every event on the bus is appended to the store, in publish order, in the same

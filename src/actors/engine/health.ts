@@ -3,11 +3,11 @@
  * probe task, the store is asked whether it takes writes, the bus whether it is connected, the scheduler for its
  * queue), each ending `healthy`, `degraded` or `unhealthy` with a sentence saying why.
  */
-import type { MessageBus } from '../bus/bus.js';
-import type { SchedulerStats } from '../bus/protocol.js';
-import type { RuntimeState } from '../machines/runtime.js';
-import type { Store } from '../store/store.js';
-import type { WorkerPool } from '../workers/pool.js';
+import type { MessageBus } from '../../bus/bus.js';
+import type { SchedulerStats } from '../../bus/protocol.js';
+import type { RuntimeState } from '../../machines/runtime.js';
+import type { Store } from '../../store/store.js';
+import type { WorkerPool } from '../../workers/pool.js';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 

@@ -6,18 +6,48 @@
  * Components that arrive later (sessions, resources, projects) plug in with {@link EngineViews.registerComponent}:
  * a health check, a status section and a metrics section under their name, merged over the placeholders here.
  */
-import type { MessageBus } from '../bus/bus.js';
-import type { SchedulerStats } from '../bus/protocol.js';
-import type { CompiledOptions } from '../config/options.js';
-import type { HttpAddress, HttpHandlers, Liveness, Readiness } from '../edges/http/server.js';
-import type { RuntimeState } from '../machines/runtime.js';
-import type { EngineMetrics } from '../metrics/engineMetrics.js';
-import type { ResourceUsage } from '../metrics/families.js';
-import type { PerformanceStats } from '../metrics/perf.js';
-import type { Store } from '../store/store.js';
-import type { WorkerPool } from '../workers/pool.js';
+import type { MessageBus } from '../../bus/bus.js';
+import type { SchedulerStats } from '../../bus/protocol.js';
+import type { CompiledOptions } from '../../config/options.js';
+import type { RuntimeState } from '../../machines/runtime.js';
+import type { EngineMetrics } from '../../metrics/engineMetrics.js';
+import type { ResourceUsage } from '../../metrics/families.js';
+import type { PerformanceStats } from '../../metrics/perf.js';
+import type { Store } from '../../store/store.js';
+import type { WorkerPool } from '../../workers/pool.js';
 import type { ComponentHealth, HealthCheck, HealthReport } from './health.js';
 import { checkBus, checkEngine, checkPool, checkQueue, checkStore, runCheck, worstStatus } from './health.js';
+
+/** Where the edge listens. */
+export interface HttpAddress {
+  host: string;
+  port: number;
+  /** `http://host:port`. */
+  url: string;
+}
+
+/** The `/readyz` answer. */
+export interface Readiness {
+  ready: boolean;
+  status: 'ready' | 'not_ready' | 'draining';
+  state: RuntimeState;
+  checks: Record<string, { ok: boolean; detail: string }>;
+}
+
+/** The `/healthz` answer. */
+export interface Liveness {
+  alive: boolean;
+  state: RuntimeState;
+  uptimeSeconds: number;
+}
+
+/** What the edge serves; the engine provides it. */
+export interface HttpHandlers {
+  /** The exposition and its content type; null when metrics are turned off. */
+  metrics: (() => Promise<{ contentType: string; body: string }>) | null;
+  readiness: () => Readiness;
+  liveness: () => Liveness;
+}
 
 /** What a later component contributes to the views. Every part is optional. */
 export interface ComponentView {

@@ -4,22 +4,22 @@
  * configures its workflow limit on the workflow manager; closing it cancels what runs in it and releases its holds.
  */
 import { randomUUID } from 'node:crypto';
-import { fromCallback } from 'xstate';
-import type { MessageBus } from '../bus/bus.js';
-import type { Command } from '../bus/protocol.js';
-import { NotFoundError, ShuttingDownError, ValidationError } from '../errors.js';
-import type { ComponentControl } from '../machines/runtime.js';
-import type { Session, SessionOptions } from '../model/session.js';
-import { camelizeSessionOptions, sessionOptionsSchema } from '../model/session.js';
-import { formatZodIssues } from '../model/validate.js';
-import type { GroupCommitter } from '../store/commits.js';
-import { RecordQueue } from '../store/commits.js';
-import type { ResourceLedger } from './resources/ledger.js';
-import type { ComponentDeps } from './taskOrchestrator.js';
+import type { MessageBus } from '../../bus/bus.js';
+import { NotFoundError, serializeError, ShuttingDownError, ValidationError } from '../../errors.js';
+import type { Clock, ClockTimer } from '../../model/clock.js';
+import { systemClock } from '../../model/clock.js';
+import type { Session, SessionOptions } from '../../model/session.js';
+import { camelizeSessionOptions, sessionOptionsSchema } from '../../model/session.js';
+import { formatZodIssues } from '../../model/validate.js';
+import type { GroupCommitter } from '../../store/commits.js';
+import { RecordQueue } from '../../store/commits.js';
+import type { ResourceLedger } from '../resources/ledger.js';
+import type { ComponentDeps } from '../deps.js';
 
 export class SessionManager {
   readonly #sessions = new Map<string, Session>();
-  readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #timers = new Map<string, ClockTimer>();
+  readonly #clock: Clock;
   readonly #bus: MessageBus;
   readonly #ledger: ResourceLedger;
   /** Sessions waiting for the next commit (null: nothing is written). */
@@ -27,10 +27,15 @@ export class SessionManager {
   #closing = false;
 
   /** @param commits where sessions are written (a store that outlives the process), or null */
-  constructor(bus: MessageBus, ledger: ResourceLedger, commits: GroupCommitter | null = null) {
+  constructor(bus: MessageBus, ledger: ResourceLedger, commits: GroupCommitter | null = null, clock: Clock = systemClock) {
     this.#bus = bus;
+    this.#clock = clock;
     this.#ledger = ledger;
     this.#records = commits ? new RecordQueue(commits) : null;
+  }
+
+  #report(operation: string, err: unknown): void {
+    this.#bus.publish('component_error', { component: 'sessions', operation, error: serializeError(err) });
   }
 
   #persist(session: Session): void {
@@ -48,14 +53,19 @@ export class SessionManager {
       this.#sessions.set(session.sessionId, { ...session });
       if (session.status !== 'active') continue;
       active++;
-      if (session.timeoutSeconds !== null) this.#arm(session.sessionId, session.createdAt + session.timeoutSeconds * 1000 - Date.now(), session.timeoutSeconds);
+      if (session.timeoutSeconds !== null) this.#arm(session.sessionId, session.createdAt + session.timeoutSeconds * 1000 - this.#clock.now(), session.timeoutSeconds);
     }
     return active;
   }
 
   #arm(sessionId: string, delayMs: number, timeoutSeconds: number): void {
-    const timer = setTimeout(() => void this.close(sessionId, `session timed out after ${timeoutSeconds}s`).catch(() => undefined), Math.max(0, delayMs));
-    timer.unref();
+    const timer = this.#clock.setTimeout(
+      () => {
+        this.close(sessionId, `session timed out after ${timeoutSeconds}s`).catch((err: unknown) => this.#report('session.timeout', err));
+      },
+      Math.max(0, delayMs),
+      { unref: true },
+    );
     this.#timers.set(sessionId, timer);
   }
 
@@ -75,7 +85,7 @@ export class SessionManager {
       resourceRequirements: o.resourceRequirements ?? {},
       metadata: o.metadata ?? {},
       status: 'active',
-      createdAt: Date.now(),
+      createdAt: this.#clock.now(),
       closedAt: null,
       closeReason: null,
     };
@@ -113,12 +123,13 @@ export class SessionManager {
     if (!s) throw new NotFoundError(`no session with id "${sessionId}"`);
     if (s.status === 'closed') return { ...s };
     s.status = 'closed';
-    s.closedAt = Date.now();
+    s.closedAt = this.#clock.now();
     s.closeReason = reason;
-    clearTimeout(this.#timers.get(sessionId));
+    this.#clock.clearTimeout(this.#timers.get(sessionId));
     this.#timers.delete(sessionId);
-    await this.#bus.request('workflow.close_session', { sessionId, reason }).catch(() => undefined);
-    await this.#bus.request('task.close_lane', { sessionId, reason }).catch(() => undefined);
+    // The session closes whatever happens; a part that could not be closed is reported, not hidden.
+    await this.#bus.request('workflow.close_session', { sessionId, reason }).catch((err: unknown) => this.#report('session.close: cancelling runs', err));
+    await this.#bus.request('task.close_lane', { sessionId, reason }).catch((err: unknown) => this.#report('session.close: cancelling tasks', err));
     this.#ledger.deallocate(`session:${sessionId}`);
     this.#persist(s);
     this.#bus.publish('session_closed', { sessionId, userId: s.userId, reason });
@@ -128,40 +139,9 @@ export class SessionManager {
   /** Refuses new sessions; timers stop. */
   drain(): void {
     this.#closing = true;
-    for (const t of this.#timers.values()) clearTimeout(t);
+    for (const t of this.#timers.values()) this.#clock.clearTimeout(t);
     this.#timers.clear();
   }
-}
-
-export function handleSessionCommand(sessions: SessionManager, command: Command): unknown {
-  switch (command.type) {
-    case 'session.create':
-      return sessions.create(command.payload);
-    case 'session.get':
-      return sessions.get(command.payload.sessionId);
-    case 'session.list':
-      return sessions.list(command.payload.status);
-    case 'session.close':
-      return sessions.close(command.payload.sessionId, command.payload.reason);
-    default:
-      throw new NotFoundError(`unknown command "${command.type}"`);
-  }
-}
-
-export function sessionManagerLogic(deps: ComponentDeps) {
-  return fromCallback<ComponentControl>(({ sendBack, receive }) => {
-    const durable = deps.store.persistent;
-    const sessions = new SessionManager(deps.bus, deps.ledger, durable ? deps.commits : null);
-    if (durable) sessions.recover(storedSessions(deps));
-    const stop = deps.bus.serve('session', (command) => handleSessionCommand(sessions, command));
-    receive((event) => {
-      if (event.type === 'component.drain') {
-        sessions.drain();
-        sendBack({ type: 'component.drained', component: 'sessions' });
-      }
-    });
-    return stop;
-  });
 }
 
 /** Sessions as stored (empty unless the store outlives the process). */

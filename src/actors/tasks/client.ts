@@ -1,0 +1,73 @@
+/**
+ * The seed's `getTaskOrchestrator()` view: a thin client of the bus.
+ */
+import { BusClient } from '../client.js';
+import type { SchedulerStats, StartExecutionReply, TaskView } from '../../bus/protocol.js';
+import type { TaskInput, TaskResult, TaskStatus } from '../../model/task.js';
+import { Task } from '../../model/task.js';
+
+function plain(task: Task | TaskInput): TaskInput {
+  return task instanceof Task ? { ...task } : task;
+}
+
+/**
+ * The task orchestrator as the seed shows it. Every method is a request on the bus.
+ *
+ * @example
+ * const orch = getTaskOrchestrator();
+ * const setup = new Task({ name: 'setup', module: 'core', action: 'echo', priority: TaskPriority.HIGH });
+ * await orch.addTask(setup);
+ * await orch.addTask(new Task({ name: 'after', module: 'core', action: 'noop', dependencies: [setup.id] }));
+ * await orch.startExecution();
+ */
+export class TaskOrchestratorClient extends BusClient {
+
+  /** Queues a task; it runs once execution has started. Resolves with its id. */
+  async addTask(task: Task | TaskInput): Promise<string> {
+    const { ids } = await this.request(() => this.bus.request('task.add', { tasks: [plain(task)] }));
+    return ids[0] ?? '';
+  }
+
+  /** Queues several tasks, all or none; they may depend on each other. */
+  async addTasks(tasks: (Task | TaskInput)[]): Promise<string[]> {
+    const { ids } = await this.request(() => this.bus.request('task.add', { tasks: tasks.map(plain) }));
+    return ids;
+  }
+
+  /** Starts dispatching and resolves when every task added so far has ended. */
+  startExecution(): Promise<StartExecutionReply> {
+    return this.request(() => this.bus.request('task.start_execution', {}));
+  }
+
+  /** Runs one task now (starting execution if needed) and resolves with its result. */
+  executeTask(task: Task | TaskInput): Promise<TaskResult> {
+    return this.request(() => this.bus.request('task.execute', { task: plain(task) }));
+  }
+
+  cancelTask(taskId: string, reason?: string): Promise<{ taskId: string; cancelled: boolean; status: TaskStatus }> {
+    return this.request(() => this.bus.request('task.cancel', reason === undefined ? { taskId } : { taskId, reason }));
+  }
+
+  getTask(taskId: string): Promise<TaskView | null> {
+    return this.request(() => this.bus.request('task.get', { taskId }));
+  }
+
+  listTasks(filter: { status?: TaskStatus | TaskStatus[]; limit?: number } = {}): Promise<TaskView[]> {
+    return this.request(() => this.bus.request('task.list', filter));
+  }
+
+  /** Changes how many tasks may run at once (takes effect at once; running tasks are not stopped). */
+  setConcurrency(maxConcurrency: number): Promise<SchedulerStats> {
+    return this.request(() => this.bus.request('task.set_concurrency', { maxConcurrency }));
+  }
+
+  /** Queue depth, running count, counts by status. */
+  stats(): Promise<SchedulerStats> {
+    return this.request(() => this.bus.request('task.stats', {}));
+  }
+
+  /** Resolves with the task's result once it has ended. */
+  waitForTask(taskId: string): Promise<TaskResult> {
+    return this.request(() => this.bus.request('task.wait', { taskId }));
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The scheduler's durability: which task records changed since the last commit, handing them to the group
+ * committer, strict gating (a ready task starts only once its row is committed, so a failed write can be undone),
+ * taking back what a failed commit never wrote, and restoring records after a restart.
+ */
+import { StoreError } from '../../errors.js';
+import type { Held } from '../../model/resource.js';
+import { isTerminal } from '../../model/task.js';
+import type { ModuleRegistry } from '../../modules/registry.js';
+import type { GroupCommitter } from '../../store/commits.js';
+import type { Store, StoredTask, WriteBatch } from '../../store/store.js';
+import type { ResourceLedger } from '../resources/ledger.js';
+import type { Lane } from './lanes.js';
+import { TaskRecord, toResult } from './record.js';
+
+export interface DurabilityDeps {
+  store: Store;
+  commits: GroupCommitter;
+  /** Strict: answers and starts wait for commits (see `SchedulerOptions.ackOnCommit`). */
+  ackOnCommit: boolean;
+  now: () => number;
+  /** Gated records whose rows are now committed: they may queue. */
+  released: (recs: TaskRecord[]) => void;
+  /** A record a failed commit never wrote, under strict durability: the scheduler forgets it and tells its callers. */
+  takeBack: (rec: TaskRecord, err: StoreError) => void;
+  /** Called after every successful commit. */
+  committed: () => void;
+}
+
+export class TaskDurability {
+  readonly #deps: DurabilityDeps;
+  #dirty = new Set<TaskRecord>();
+  /** The records of the commit under way (between collect and committed/failed). */
+  #batch: Set<TaskRecord> | null = null;
+  /** Ready records waiting for their first commit before they may queue (strict). */
+  #gated: TaskRecord[] = [];
+  /** The `executing` flag to write with the next commit (null: unchanged since the last one). */
+  #executing: boolean | null = null;
+  /** The value in the commit under way, written again if that commit fails. */
+  #sent: boolean | null = null;
+
+  constructor(deps: DurabilityDeps) {
+    this.#deps = deps;
+    deps.commits.register({ collect: (b) => this.#collect(b), committed: () => this.#committed(), failed: (e) => this.#failed(e) });
+  }
+
+  get strict(): boolean {
+    return this.#deps.ackOnCommit;
+  }
+
+  /** Records a change to be written by the next commit. */
+  markDirty(rec: TaskRecord): void {
+    // A store that keeps nothing across restarts needs only finished tasks (live ones are here), unless callers wait
+    // for commits (strict acks), which must then see every change written.
+    if (!this.#deps.store.persistent && !this.#deps.ackOnCommit && !isTerminal(rec.status)) return;
+    this.#dirty.add(rec);
+    this.#deps.commits.schedule();
+  }
+
+  /**
+   * Records that dispatching was turned on or off by a caller. Written as it was said, not as it is at commit time:
+   * a shutdown that stops dispatching must not make the next engine think execution was never started.
+   */
+  markExecuting(on: boolean): void {
+    this.#executing = on;
+    this.#deps.commits.schedule();
+  }
+
+  /** Holds a ready record out of the queue until its row is committed (strict); false when it may queue now. */
+  gate(rec: TaskRecord): boolean {
+    if (!this.#deps.ackOnCommit || rec.committed) return false;
+    rec.where = 'gated';
+    this.#gated.push(rec);
+    return true;
+  }
+
+  /** Its latest state is not committed yet (changed since the last commit, or in a commit still under way). */
+  unwritten(rec: TaskRecord): boolean {
+    return this.#dirty.has(rec) || this.#batch?.has(rec) === true;
+  }
+
+  /** Throws the store's fault while commits fail: new work is refused rather than run ahead of the disk. */
+  refuseWhileFailing(what: string): void {
+    const fault = this.#deps.commits.fault;
+    if (fault) throw new StoreError(`${fault.message}; ${what}`, fault.code, { cause: fault });
+  }
+
+  /** `value` once the changes made so far are durable: at once unless strict, else after the commit holding them. */
+  acked<T>(value: T): T | Promise<T> {
+    return this.#deps.ackOnCommit ? this.#deps.commits.afterCommit(value) : value;
+  }
+
+  #collect(batch: WriteBatch): void {
+    if (this.#executing !== null) {
+      batch.meta['scheduler.executing'] = String(this.#executing);
+      this.#sent = this.#executing;
+      this.#executing = null;
+    }
+    if (this.#dirty.size === 0) return;
+    const now = this.#deps.now();
+    for (const rec of this.#dirty) batch.tasks.push({ spec: rec.spec, status: rec.status, result: toResult(rec), retryAt: rec.retryAt, updatedAt: now });
+    this.#batch = this.#dirty;
+    this.#dirty = new Set();
+  }
+
+  #committed(): void {
+    const batch = this.#batch;
+    this.#batch = null;
+    this.#sent = null;
+    if (batch) for (const rec of batch) rec.committed = true;
+    if (this.#gated.length) {
+      const gated = this.#gated;
+      this.#gated = [];
+      const released: TaskRecord[] = [];
+      for (const rec of gated) {
+        if (rec.where !== 'gated') continue;
+        if (rec.committed) released.push(rec);
+        else this.#gated.push(rec);
+      }
+      if (released.length) this.#deps.released(released);
+    }
+    this.#deps.committed();
+  }
+
+  /**
+   * The commit failed: nothing of it is on disk. Under strict durability, records never committed are taken back
+   * (their callers get the error, they never started); the others stay to be written by the next commit.
+   */
+  #failed(err: StoreError): void {
+    const batch = this.#batch;
+    this.#batch = null;
+    this.#executing ??= this.#sent;
+    this.#sent = null;
+    if (!batch) return;
+    for (const rec of batch) {
+      if (this.#deps.ackOnCommit && !rec.committed) {
+        this.#dirty.delete(rec);
+        if (rec.where === 'gated') rec.where = null;
+        this.#deps.takeBack(rec, err);
+      } else this.#dirty.add(rec);
+    }
+  }
+}
+
+/** The parts a restored record is rebuilt with. */
+export interface RestoreContext {
+  registry: ModuleRegistry;
+  ledger?: ResourceLedger | undefined;
+  laneFor(sessionId: string | undefined): Lane<TaskRecord>;
+}
+
+/**
+ * A record for a task a previous engine left unfinished, as it was stored (status, attempts, start time), marked
+ * committed. An action or resource that is gone does not stop the restore: the worker refuses the action, and
+ * admission refuses the resource, each failing the task with the reason.
+ */
+export function restoreRecord(t: StoredTask, order: number, ctx: RestoreContext): TaskRecord {
+  let channel = false;
+  try {
+    channel = ctx.registry.resolve(t.spec.module, t.spec.action).channel === true;
+  } catch {
+    // The action is gone (a module folder changed): the worker refuses it and the task fails for good.
+  }
+  let held: Held[] | null = null;
+  try {
+    held = Object.keys(t.spec.resources).length && ctx.ledger ? ctx.ledger.parse(t.spec.resources) : null;
+  } catch {
+    // A resource it declared is gone: admission refuses it and it fails with the reason.
+  }
+  const rec = new TaskRecord(t.spec, channel, ctx.laneFor(t.spec.sessionId), order, held);
+  rec.status = t.status;
+  rec.attempts = t.result.attempts;
+  rec.startedAt = t.result.startedAt;
+  rec.committed = true;
+  return rec;
+}

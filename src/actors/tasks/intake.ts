@@ -1,0 +1,132 @@
+/**
+ * Intake: what the scheduler checks before it accepts tasks (all or none), and the task graph: linking a task to
+ * the dependencies it still waits on. Adding tasks and restoring them after a restart link them the same way.
+ */
+import { findCycle } from '../../dag/graph.js';
+import { CycleError, NotFoundError, ValidationError } from '../../errors.js';
+import type { TaskMachineEvent } from '../../machines/task.js';
+import type { Held } from '../../model/resource.js';
+import type { TaskSpec, TaskStatus } from '../../model/task.js';
+import { isTerminal, parseTaskInput } from '../../model/task.js';
+import type { ModuleRegistry } from '../../modules/registry.js';
+import type { ResourceLedger } from '../resources/ledger.js';
+import type { TaskRecord } from './record.js';
+
+/** A task that passed intake: its spec, whether its action uses a channel, its resources in base units. */
+export interface Accepted {
+  spec: TaskSpec;
+  channel: boolean;
+  held: Held[] | null;
+}
+
+export interface IntakeContext {
+  registry: ModuleRegistry;
+  ledger?: ResourceLedger | undefined;
+  /** Whether a session's lane is open for new tasks. */
+  laneOpen(sessionId: string | undefined): boolean;
+  /** A task held in memory. */
+  record(id: string): TaskRecord | undefined;
+  /** Statuses of tasks not in memory, read from the store in one lookup. */
+  storedStatuses(ids: string[]): Map<string, TaskStatus>;
+}
+
+/**
+ * Validates a call's inputs, all or none: each input's schema, its action and parameters, unique ids, an open
+ * session, resources the ledger knows, dependencies that exist (in the call, in memory or in the store), and no
+ * cycle among them. Throws a `ValidationError` listing every problem, or a `CycleError` naming the cycle.
+ */
+export function accept(inputs: readonly unknown[], ctx: IntakeContext): { accepted: Accepted[]; stored: Map<string, TaskStatus> } {
+  const problems: string[] = [];
+  const accepted: Accepted[] = [];
+  const batch = new Map<string, TaskSpec>();
+  inputs.forEach((input, i) => {
+    const where = inputs.length > 1 ? `tasks[${i}]` : 'task';
+    let spec: TaskSpec;
+    try {
+      spec = parseTaskInput(input, where);
+    } catch (err) {
+      if (err instanceof ValidationError) problems.push(...err.issues);
+      else throw err;
+      return;
+    }
+    const label = `task "${spec.name}"`;
+    let channel = false;
+    try {
+      channel = ctx.registry.resolve(spec.module, spec.action).channel === true;
+      ctx.registry.parseParams(spec.module, spec.action, spec.parameters, `${label}.parameters`);
+    } catch (err) {
+      if (err instanceof NotFoundError) problems.push(`${label}.module/action: ${err.message}`);
+      else if (err instanceof ValidationError) problems.push(...err.issues);
+      else throw err;
+    }
+    if (batch.has(spec.id) || ctx.record(spec.id)) problems.push(`${label}.id: a task with id "${spec.id}" already exists; ids must be unique`);
+    if (!ctx.laneOpen(spec.sessionId)) problems.push(`${label}.sessionId: no open session "${spec.sessionId}"; create one with engine.createSession({ userId })`);
+    let held: Held[] | null = null;
+    if (Object.keys(spec.resources).length) {
+      if (!ctx.ledger) problems.push(`${label}.resources: this engine has no resource ledger`);
+      else {
+        try {
+          held = ctx.ledger.parse(spec.resources, `${label}.resources`);
+        } catch (err) {
+          if (err instanceof ValidationError) problems.push(...err.issues);
+          else throw err;
+        }
+      }
+    }
+    batch.set(spec.id, spec);
+    accepted.push({ spec, channel, held });
+  });
+  // Tasks no longer held in memory: one store lookup for the whole call, not one per id.
+  const lookup: string[] = [];
+  for (const { spec } of accepted) {
+    if (!ctx.record(spec.id)) lookup.push(spec.id);
+    for (const dep of spec.dependencies) if (!batch.has(dep) && !ctx.record(dep)) lookup.push(dep);
+  }
+  const stored = lookup.length ? ctx.storedStatuses(lookup) : new Map<string, TaskStatus>();
+  for (const { spec } of accepted) {
+    if (stored.has(spec.id)) problems.push(`task "${spec.name}".id: a task with id "${spec.id}" already exists; ids must be unique`);
+    spec.dependencies.forEach((dep, i) => {
+      if (dep === spec.id) problems.push(`task "${spec.name}".dependencies[${i}]: a task cannot depend on itself`);
+      else if (!batch.has(dep) && !ctx.record(dep) && !stored.has(dep)) {
+        problems.push(`task "${spec.name}".dependencies[${i}]: unknown task id "${dep}"; add that task first or in the same call`);
+      }
+    });
+  }
+  if (problems.length) throw new ValidationError(problems);
+  const cycle = findCycle(batch.keys(), (id) => batch.get(id)?.dependencies);
+  if (cycle) throw new CycleError(cycle.map((id) => batch.get(id)?.name ?? id), 'task dependency');
+  return { accepted, stored };
+}
+
+/**
+ * Links a task to the dependencies it still waits on: counts them in `waitingOn` and registers it as a dependent
+ * of those in memory. Returns the event that moves it on: `task.deps_met` when it waits on nothing, `task.dep_failed`
+ * (with `rec.reason` set) when one ended otherwise than completed or is gone, null while it waits.
+ */
+export function link(rec: TaskRecord, record: (id: string) => TaskRecord | undefined, storedStatus: (id: string) => TaskStatus | undefined): TaskMachineEvent | null {
+  let failed: string | null = null;
+  for (const dep of rec.spec.dependencies) {
+    const d = record(dep);
+    const status = d ? d.status : storedStatus(dep);
+    if (status === 'completed') continue;
+    if (status === undefined || isTerminal(status)) {
+      failed ??= status === undefined ? `dependency ${dep} is not in the store` : `dependency "${d?.spec.name ?? dep}" (${dep}) ended ${status}`;
+      continue;
+    }
+    rec.waitingOn++;
+    if (d) (d.dependents ??= []).push(rec.id);
+  }
+  if (failed !== null) {
+    rec.reason = failed;
+    return { type: 'task.dep_failed' };
+  }
+  return rec.waitingOn === 0 ? { type: 'task.deps_met' } : null;
+}
+
+/** What a finished task means for one of its dependents: the event to send it, or null while it still waits. */
+export function release(dep: TaskRecord, finished: TaskRecord): TaskMachineEvent | null {
+  if (dep.status !== 'pending') return null;
+  if (finished.status === 'completed') return --dep.waitingOn === 0 ? { type: 'task.deps_met' } : null;
+  dep.reason = `dependency "${finished.spec.name}" (${finished.id}) ended ${finished.status}`;
+  return { type: 'task.dep_failed' };
+}

@@ -1,0 +1,422 @@
+/**
+ * The task lifecycle carried out: the one place task records change state. Events for records go through an inbox
+ * and are stepped through the compiled task machine; its effects (`enqueue`, `runAction`, `abortRun`,
+ * `scheduleRetry`, `finish`, ...) are done here: queueing, admission by resources, attempts on the runner,
+ * timeouts, backoff, results to waiters, releasing dependents, and keeping counts.
+ */
+import type { MessageBus } from '../../bus/bus.js';
+import { CancelledError, ResourceUnavailableError, ShuttingDownError, SkippedError, TaskTimeoutError, WorkerCrashedError } from '../../errors.js';
+import type { StoreError } from '../../errors.js';
+import type { TaskEffect, TaskMachineEvent } from '../../machines/task.js';
+import { stepTask } from '../../machines/task.js';
+import type { Clock } from '../../model/clock.js';
+import type { TaskStatus } from '../../model/task.js';
+import { backoffDelayMs, isTerminal } from '../../model/task.js';
+import type { TaskObserver } from '../../model/taskView.js';
+import type { GroupCommitter } from '../../store/commits.js';
+import type { Store } from '../../store/store.js';
+import type { WorkerReply } from '../../workers/protocol.js';
+import type { ResourceLedger } from '../resources/ledger.js';
+import type { TaskDurability } from './durability.js';
+import { release } from './intake.js';
+import type { ReadyTasks } from './ready.js';
+import type { TaskRecord } from './record.js';
+import { announce, observe, toResult } from './record.js';
+import type { TaskRunner } from './runner.js';
+
+export interface LifecycleDeps {
+  runner: TaskRunner;
+  observer?: TaskObserver | undefined;
+  ledger?: ResourceLedger | undefined;
+  bus: MessageBus;
+  store: Store;
+  commits: GroupCommitter;
+  durable: TaskDurability;
+  ready: ReadyTasks;
+  clock: Clock;
+  random: () => number;
+  abortGraceMs: number;
+  retainFinished: number;
+  limit: number;
+}
+
+export class TaskLifecycle {
+  readonly #deps: LifecycleDeps;
+  readonly #clock: Clock;
+  readonly #ready: ReadyTasks;
+  readonly #durable: TaskDurability;
+  readonly #commits: GroupCommitter;
+  /** Every task held in memory: those not ended, and the most recent finished ones. */
+  readonly records = new Map<string, TaskRecord>();
+  /** Tasks running at once, at most. */
+  limit: number;
+  /** Whether ready tasks are dispatched. */
+  executing = false;
+  #inFlight = 0;
+  /** Shut down with unfinished tasks left for the next engine: late replies are ignored. */
+  #halted = false;
+  // The inbox serialises transitions: effects that cause further transitions (a finished task releasing its
+  // dependents) queue them instead of recursing, so long chains cannot overflow the stack and events stay ordered.
+  #inbox: [TaskRecord, TaskMachineEvent][] = [];
+  #inboxHead = 0;
+  #draining = false;
+  readonly #finishedOrder: string[] = [];
+  #finishedHead = 0;
+  readonly statusCounts: Partial<Record<TaskStatus, number>> = {};
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(deps: LifecycleDeps) {
+    this.#deps = deps;
+    this.#clock = deps.clock;
+    this.#ready = deps.ready;
+    this.#durable = deps.durable;
+    this.#commits = deps.commits;
+    this.limit = deps.limit;
+  }
+
+  /** Attempts in flight. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Holds a new record (added or restored) and counts it. */
+  hold(rec: TaskRecord): void {
+    this.records.set(rec.id, rec);
+    this.#count(undefined, rec.status);
+  }
+
+  /** Queues an event for a record; it is applied by the next {@link run}. */
+  push(rec: TaskRecord, event: TaskMachineEvent): void {
+    this.#inbox.push([rec, event]);
+  }
+
+  /** Applies an event now (and whatever it causes). */
+  send(rec: TaskRecord, event: TaskMachineEvent): void {
+    this.#inbox.push([rec, event]);
+    this.run();
+  }
+
+  /** Resolves once no attempt is in flight, or after `graceMs`. */
+  async idle(graceMs: number): Promise<void> {
+    if (this.#inFlight === 0) return;
+    let timer = null;
+    await Promise.race([
+      new Promise<void>((resolve) => this.#idleWaiters.push(resolve)),
+      new Promise<void>((resolve) => (timer = this.#clock.setTimeout(resolve, graceMs))),
+    ]);
+    this.#clock.clearTimeout(timer);
+  }
+
+  /** Announces a new record (its `task_added`) and marks it for the next commit. */
+  added(rec: TaskRecord): void {
+    this.#announce(rec);
+    this.#durable.markDirty(rec);
+  }
+
+
+  /** Applies queued events and starts what may start, until nothing more changes. */
+  run(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      for (;;) {
+        while (this.#inboxHead < this.#inbox.length) {
+          const item = this.#inbox[this.#inboxHead++];
+          if (item) this.#apply(item[0], item[1]);
+        }
+        this.#inbox = [];
+        this.#inboxHead = 0;
+        if (!this.#pump()) break;
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  /** Starts ready tasks while there is room; true when it started any (or queued transitions). */
+  #pump(): boolean {
+    // While the store fails, nothing new starts: the memory would run ahead of the disk.
+    if (!this.executing || this.#commits.fault) return false;
+    let started = false;
+    const now = this.#clock.now();
+    while (this.#inFlight < this.limit) {
+      const rec = this.#ready.next(now, (r) => this.#admit(r));
+      if (!rec) break;
+      rec.lane.running++;
+      this.#apply(rec, { type: 'task.start' });
+      started = true;
+    }
+    return started || this.#inboxHead < this.#inbox.length;
+  }
+
+  /**
+   * Takes the resources a task declares, all or none. Parks it while they are held by others; fails it at once
+   * when they can never fit (or are gone).
+   */
+  #admit(rec: TaskRecord): boolean {
+    const ledger = this.#deps.ledger;
+    if (rec.refusal !== null) return this.#refuse(rec, rec.refusal);
+    if (!ledger || !rec.held) return true;
+    try {
+      const alloc = ledger.tryAllocate(`task:${rec.id}`, rec.held, rec.spec.resources);
+      if (!alloc) {
+        this.#ready.park(rec);
+        return false;
+      }
+      rec.allocationId = alloc.allocationId;
+      return true;
+    } catch (err) {
+      if (!(err instanceof ResourceUnavailableError)) throw err;
+      return this.#refuse(rec, err.message);
+    }
+  }
+
+  #refuse(rec: TaskRecord, why: string): false {
+    rec.error = new ResourceUnavailableError(`task "${rec.spec.name}" can never run here: ${why}`).toJSON();
+    this.#apply(rec, { type: 'task.refuse' });
+    return false;
+  }
+
+  #apply(rec: TaskRecord, event: TaskMachineEvent): void {
+    const step = stepTask(rec.status, rec, event);
+    if (!step) return;
+    const from = rec.status;
+    rec.status = step.target;
+    this.#count(from, step.target);
+    for (const effect of step.actions) this.#effect(effect, rec, from);
+    this.#announce(rec);
+    this.#durable.markDirty(rec);
+  }
+
+  #effect(effect: TaskEffect, rec: TaskRecord, from: TaskStatus): void {
+    switch (effect) {
+      case 'enqueue':
+        rec.readyAt = this.#clock.now();
+        rec.retryAt = null;
+        if (!this.#durable.gate(rec)) this.#ready.queue(rec);
+        return;
+      case 'dequeue':
+        this.#ready.leave(rec);
+        return;
+      case 'countAttempt':
+        rec.attempts++;
+        return;
+      case 'runAction':
+        this.#runAction(rec);
+        return;
+      case 'abortRun':
+        this.#abortRun(rec);
+        return;
+      case 'scheduleRetry': {
+        const delay = backoffDelayMs(rec.spec.retry, rec.attempts, this.#deps.random);
+        rec.lastDelayMs = delay;
+        this.backoff(rec, delay);
+        return;
+      }
+      case 'clearRetry':
+        this.#clearTimer(rec);
+        rec.retryAt = null;
+        return;
+      case 'finish':
+        this.#finish(rec, from);
+        return;
+    }
+  }
+
+  /** Waits out a backoff, then queues the task again. */
+  backoff(rec: TaskRecord, delayMs: number): void {
+    rec.retryAt = this.#clock.now() + delayMs;
+    rec.timer = this.#clock.setTimeout(() => {
+      rec.timer = null;
+      this.send(rec, { type: 'task.backoff_elapsed' });
+    }, delayMs);
+  }
+
+  #clearTimer(rec: TaskRecord): void {
+    this.#clock.clearTimeout(rec.timer);
+    rec.timer = null;
+  }
+
+  #runAction(rec: TaskRecord): void {
+    rec.startedAt ??= this.#clock.now();
+    const attempt = rec.attempts;
+    const spec = rec.spec;
+    const bus = this.#deps.bus;
+    this.#inFlight++;
+    const run = this.#deps.runner.start(
+      { taskId: spec.id, name: spec.name, module: spec.module, action: spec.action, params: spec.parameters, attempt, idempotencyKey: spec.idempotencyKey, channel: rec.usesChannel },
+      {
+        progress: (value) => bus.publish('task_progress', { taskId: spec.id, name: spec.name, attempt, value }),
+        log: (level, message) => bus.publish('task_log', { taskId: spec.id, name: spec.name, attempt, level, message }),
+      },
+    );
+    rec.run = run;
+    if (spec.timeout !== undefined) {
+      rec.timer = this.#clock.setTimeout(() => {
+        if (rec.status !== 'running' || rec.attempts !== attempt) return;
+        rec.error = new TaskTimeoutError(`task "${spec.name}" timed out after ${spec.timeout}s (attempt ${attempt}); its worker thread was terminated`).toJSON();
+        this.send(rec, { type: 'task.timeout' });
+      }, spec.timeout * 1000);
+    }
+    run.reply.then(
+      (r) => this.#settled(rec, attempt, r, null),
+      (e: unknown) => this.#settled(rec, attempt, null, e),
+    );
+  }
+
+  #settled(rec: TaskRecord, attempt: number, reply: WorkerReply | null, thrown: unknown): void {
+    this.#inFlight--;
+    rec.lane.running--;
+    // Whatever way the attempt ended (completed, failed, timed out, cancelled, worker crash), its hold goes; but
+    // only after its outcome is queued below, so the task ends before a task waiting for the hold starts.
+    const allocationId = rec.allocationId;
+    rec.allocationId = null;
+    rec.run?.close();
+    rec.run = null;
+    this.#clock.clearTimeout(rec.graceTimer);
+    rec.graceTimer = null;
+    if (this.#halted) {
+      // Shut down with the task left to the next engine: this late reply is not recorded.
+      if (allocationId !== null) this.#deps.ledger?.release(allocationId);
+      if (this.#inFlight === 0) this.#wakeIdle();
+      return;
+    }
+    if (rec.status === 'running' && rec.attempts === attempt) {
+      this.#clearTimer(rec);
+      if (reply?.type === 'ok') {
+        rec.output = reply.output;
+        rec.error = null;
+        this.#inbox.push([rec, { type: 'task.succeed' }]);
+      } else if (reply) {
+        rec.error = reply.error;
+        this.#inbox.push([rec, { type: 'task.fail', retryable: reply.error.retryable !== false }]);
+      } else {
+        const message = thrown instanceof Error ? thrown.message : String(thrown);
+        rec.error = new WorkerCrashedError(`the worker thread running task "${rec.spec.name}" died (${message}); the pool replaced it`).toJSON();
+        this.#inbox.push([rec, { type: 'task.fail', retryable: true }]);
+      }
+    }
+    if (allocationId !== null) this.#deps.ledger?.release(allocationId);
+    this.run();
+    if (this.#inFlight === 0) this.#wakeIdle();
+  }
+
+  /**
+   * Stops a running attempt. Actions with a channel get a cooperative abort and `abortGraceMs` to return; then (or
+   * at once, for the others) the attempt is killed: its thread is terminated, or, not started yet, it never runs.
+   */
+  #abortRun(rec: TaskRecord): void {
+    this.#clearTimer(rec);
+    const run = rec.run;
+    if (!run) return;
+    const reason = rec.status === 'timed_out' ? 'timed out' : rec.reason || 'cancelled';
+    if (run.abort(reason)) rec.graceTimer = this.#clock.setTimeout(() => run.kill(), this.#deps.abortGraceMs);
+    else run.kill();
+  }
+
+  #finish(rec: TaskRecord, from: TaskStatus): void {
+    rec.endedAt = this.#clock.now();
+    this.#clearTimer(rec);
+    rec.retryAt = null;
+    if (rec.status === 'cancelled') {
+      rec.error = new CancelledError(`task "${rec.spec.name}" was cancelled while ${from}: ${rec.reason || 'cancelled by request'}`).toJSON();
+    } else if (rec.status === 'skipped') {
+      rec.error = new SkippedError(`task "${rec.spec.name}" was skipped: ${rec.reason}`).toJSON();
+    } else if (rec.status === 'completed') {
+      rec.error = null;
+    }
+    if (rec.waiters) {
+      const waiters = rec.waiters;
+      rec.waiters = null;
+      const result = toResult(rec);
+      if (this.#durable.strict) {
+        this.#commits.onCommit(
+          () => {
+            for (const [resolve] of waiters) resolve(result);
+          },
+          (err) => {
+            for (const [, reject] of waiters) reject(err);
+          },
+        );
+      } else for (const [resolve] of waiters) resolve(result);
+    }
+    if (rec.dependents) {
+      for (const id of rec.dependents) {
+        const dep = this.records.get(id);
+        const event = dep ? release(dep, rec) : null;
+        if (dep && event) this.#inbox.push([dep, event]);
+      }
+      rec.dependents = null;
+    }
+    this.#finishedOrder.push(rec.id);
+    this.#evictFinished();
+    if (this.#inFlight === 0) queueMicrotask(() => this.#wakeIdle());
+  }
+
+  /**
+   * Stops without ending the tasks that have not ended: they stay in the store as they are (a running one as
+   * `running`, so the next engine runs it again), their attempts are killed, and their callers are told.
+   */
+  halt(): void {
+    this.#halted = true;
+    for (const rec of this.records.values()) {
+      if (isTerminal(rec.status)) continue;
+      this.#clearTimer(rec);
+      rec.run?.kill();
+      const waiters = rec.waiters;
+      rec.waiters = null;
+      if (waiters) {
+        const err = new ShuttingDownError(
+          `the engine shut down before task "${rec.spec.name}" (${rec.id}) ended; it stays ${rec.status} in ${this.#deps.store.location} and resumes when an engine opens that store again`,
+        );
+        for (const [, reject] of waiters) reject(err);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- bookkeeping
+
+  #count(from: TaskStatus | undefined, to: TaskStatus): void {
+    if (from) this.statusCounts[from] = (this.statusCounts[from] ?? 1) - 1;
+    this.statusCounts[to] = (this.statusCounts[to] ?? 0) + 1;
+  }
+
+  #announce(rec: TaskRecord): void {
+    if (this.#deps.observer) observe(this.#deps.observer, rec, this.#clock.now());
+    announce(this.#deps.bus, rec, () => this.#clock.now());
+  }
+
+
+  /** A record a failed commit never wrote (strict): it is forgotten and its callers get the error. */
+  takeBack(rec: TaskRecord, err: StoreError): void {
+    this.records.delete(rec.id);
+    this.statusCounts[rec.status] = (this.statusCounts[rec.status] ?? 1) - 1;
+    const waiters = rec.waiters;
+    rec.waiters = null;
+    if (waiters) for (const [, reject] of waiters) reject(err);
+  }
+
+  #evictFinished(): void {
+    const keep = this.#deps.retainFinished;
+    while (this.#finishedOrder.length - this.#finishedHead > keep) {
+      const id = this.#finishedOrder[this.#finishedHead];
+      if (id === undefined) break;
+      const rec = this.records.get(id);
+      // Not yet written to the store: keep it until a commit has it.
+      if (rec && this.#durable.unwritten(rec)) break;
+      this.#finishedHead++;
+      this.records.delete(id);
+    }
+    if (this.#finishedHead > 4096 && this.#finishedHead * 2 > this.#finishedOrder.length) {
+      this.#finishedOrder.splice(0, this.#finishedHead);
+      this.#finishedHead = 0;
+    }
+  }
+
+  #wakeIdle(): void {
+    if (this.#inFlight !== 0 || this.#idleWaiters.length === 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Where attempts run: the scheduler hands each attempt to a {@link TaskRunner} and hears back through the attempt's
+ * promise. The local runner is the engine's Piscina pool; a remote (JetStream) runner implements the same
+ * interface.
+ */
+import type { Clock, ClockTimer } from '../../model/clock.js';
+import type { WorkerPool } from '../../workers/pool.js';
+import type { WorkerReply } from '../../workers/protocol.js';
+
+/** One attempt of one task, as the runner sends it. */
+export interface AttemptRequest {
+  taskId: string;
+  name: string;
+  module: string;
+  action: string;
+  params: unknown;
+  attempt: number;
+  idempotencyKey?: string | undefined;
+  /** The action asked for a channel (progress, logs, cooperative abort). */
+  channel: boolean;
+}
+
+/** What an attempt with a channel reports while it runs. */
+export interface AttemptHooks {
+  progress(value: unknown): void;
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
+}
+
+/** An attempt on its way or running. */
+export interface RunningAttempt {
+  /** Settles when the attempt ends: the action's value or error, or a rejection when its thread died. */
+  readonly reply: Promise<WorkerReply>;
+  /** Asks the action to stop (its `ctx.signal`); false when it has no channel to hear it. */
+  abort(reason: string): boolean;
+  /**
+   * Stops the attempt for good: a running one loses its thread, one not started yet never runs. Safe to call more
+   * than once and after the attempt ended.
+   */
+  kill(): void;
+  /** Releases the attempt's channel once its outcome is known. */
+  close(): void;
+}
+
+export interface TaskRunner {
+  /** Attempts it can run at once. */
+  readonly capacity: number;
+  start(req: AttemptRequest, hooks: AttemptHooks): RunningAttempt;
+}
+
+/** How often a kill looks again for a thread that has not marked the attempt yet: 2 ms, doubling, up to 250 ms. */
+const KILL_RETRY_MS = [2, 4, 8, 16, 32, 64, 128, 250] as const;
+
+/** Runs attempts on the engine's worker-thread pool. */
+export class LocalPoolRunner implements TaskRunner {
+  readonly #pool: WorkerPool;
+  readonly #clock: Clock;
+
+  constructor(pool: WorkerPool, clock: Clock) {
+    this.#pool = pool;
+    this.#clock = clock;
+  }
+
+  get capacity(): number {
+    return this.#pool.capacity;
+  }
+
+  start(req: AttemptRequest, hooks: AttemptHooks): RunningAttempt {
+    const pool = this.#pool;
+    const seq = pool.nextSeq();
+    const request = { type: 'run' as const, seq, taskId: req.taskId, module: req.module, action: req.action, params: req.params, attempt: req.attempt, idempotencyKey: req.idempotencyKey };
+    let reply: Promise<WorkerReply>;
+    let channel: { abort(reason: string): void; close(): void } | null = null;
+    try {
+      if (req.channel) {
+        const run = pool.runWithChannel(request, hooks);
+        channel = run.channel;
+        reply = run.reply;
+      } else reply = pool.run(request);
+    } catch (err) {
+      reply = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    let settled = false;
+    let killing: ClockTimer | null = null;
+    reply.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    const clock = this.#clock;
+    const kill = (tries: number): void => {
+      killing = null;
+      if (settled) return;
+      // Found and terminated, or marked so that a thread never runs it; until it settles, look again (the worker
+      // may hold it between Piscina's queue and its mark, and the cancelled ring can be overwritten).
+      if (pool.cancel(seq)) return;
+      killing = clock.setTimeout(() => kill(tries + 1), KILL_RETRY_MS[Math.min(tries, KILL_RETRY_MS.length - 1)] ?? 250, { unref: true });
+    };
+    return {
+      reply,
+      abort: (reason) => {
+        if (!channel) return false;
+        channel.abort(reason);
+        return true;
+      },
+      kill: () => {
+        if (killing === null) kill(0);
+      },
+      close: () => {
+        clock.clearTimeout(killing);
+        killing = null;
+        channel?.close();
+        channel = null;
+      },
+    };
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The WorkflowManager component: an actor (systemId `workflowManager`) that owns a {@link WorkflowManager} and
+ * serves the `workflow.*` commands; steps run as tasks through the bus's `task.execute`.
+ * {@link WorkflowManagerClient} is the seed's `getWorkflowManager()` view.
+ */
+import { fromCallback } from 'xstate';
+import type { Command } from '../../bus/protocol.js';
+import { NotFoundError } from '../../errors.js';
+import type { ComponentControl } from '../../machines/runtime.js';
+import type { ComponentDeps } from '../deps.js';
+import { WorkflowManager } from './manager.js';
+import { storedSessions } from '../sessions/manager.js';
+
+/** Answers one `workflow.*` command. */
+export function handleWorkflowCommand(manager: WorkflowManager, command: Command): unknown {
+  switch (command.type) {
+    case 'workflow.create':
+      return manager.create(command.payload.definition, command.payload.source ?? null);
+    case 'workflow.validate':
+      return manager.validate(command.payload.definition);
+    case 'workflow.get':
+      return manager.get(command.payload.name, command.payload.version);
+    case 'workflow.list':
+      return manager.list();
+    case 'workflow.delete':
+      return manager.delete(command.payload.name);
+    case 'workflow.execute': {
+      const { name, ...req } = command.payload;
+      return manager.acked(manager.start(name, req).done);
+    }
+    case 'workflow.start': {
+      const { name, ...req } = command.payload;
+      return { runId: manager.start(name, req).runId };
+    }
+    case 'workflow.execute_complex': {
+      const { definition, ...req } = command.payload;
+      return manager.acked(manager.startComplex(definition, req).done);
+    }
+    case 'workflow.get_run':
+      return manager.getRun(command.payload.runId);
+    case 'workflow.list_runs':
+      return manager.listRuns(command.payload);
+    case 'workflow.wait_run':
+      return manager.waitRun(command.payload.runId);
+    case 'workflow.cancel_run':
+      return manager.cancelRun(command.payload.runId, command.payload.reason);
+    case 'workflow.performance':
+      return manager.performance(command.payload.name);
+    case 'workflow.configure_session':
+      manager.configureSession(command.payload.sessionId, command.payload.maxParallelWorkflows);
+      return { ok: true };
+    case 'workflow.close_session':
+      return { cancelledRuns: manager.closeSession(command.payload.sessionId, command.payload.reason) };
+    default:
+      throw new NotFoundError(`unknown command "${command.type}"`);
+  }
+}
+
+/** The actor logic, closed over the engine's shared parts. */
+export function workflowManagerLogic(deps: ComponentDeps) {
+  return fromCallback<ComponentControl>(({ sendBack, receive }) => {
+    const { bus } = deps;
+    const manager = new WorkflowManager({
+      bus,
+      registry: deps.registry(),
+      execute: (task) => bus.request('task.execute', { task }),
+      cancelTask: (taskId, reason) => bus.request('task.cancel', { taskId, reason }),
+      attach: async (taskId) => ((await bus.request('task.get', { taskId })) ? bus.request('task.wait', { taskId }) : null),
+      retainRuns: deps.options.retainRuns,
+      commits: deps.commits,
+      store: deps.store,
+      ackOnCommit: deps.options.durability === 'strict' && deps.store.persistent,
+    });
+    for (const session of storedSessions(deps, 'active')) manager.configureSession(session.sessionId, session.maxParallelWorkflows);
+    const t0 = performance.now();
+    const recovered = manager.recover();
+    if (deps.store.persistent) {
+      bus.publish('recovery', {
+        component: 'workflowManager',
+        store: deps.store.location,
+        resumed: recovered.resumed.length,
+        byStatus: { definitions: recovered.definitions, runs: recovered.runs },
+        ids: recovered.resumed,
+        rerun: [],
+        executing: true,
+        durationMs: performance.now() - t0,
+      });
+    }
+    const stop = bus.serve('workflow', (command) => handleWorkflowCommand(manager, command));
+    receive((event) => {
+      if (event.type === 'component.drain') {
+        // With a durable store, runs in flight are left on disk to resume; otherwise they end with their tasks.
+        if (deps.store.persistent) manager.halt();
+        else manager.close();
+        sendBack({ type: 'component.drained', component: 'workflowManager' });
+      }
+    });
+    return stop;
+  });
+}

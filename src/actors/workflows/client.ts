@@ -1,0 +1,89 @@
+/** The seed's `getWorkflowManager()` view: a thin client of the bus. */
+import { BusClient } from '../client.js';
+import type { RunRequest, WorkflowPerformance, WorkflowSummary } from '../../bus/protocol.js';
+import type { WorkflowRunStatus } from '../../bus/protocol.js';
+import type { StoredWorkflow, WorkflowDefinition, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
+
+/** A definition or the seed's `(name, steps)` pair. */
+export interface CreateWorkflowOptions {
+  description?: string;
+  version?: string;
+  parallelGroups?: string[][];
+  params?: Record<string, unknown>;
+}
+
+/**
+ * The workflow manager as the seed shows it. Every method is a request on the bus.
+ *
+ * @example
+ * const wf = getWorkflowManager();
+ * await wf.createWorkflow('ai_analysis', [
+ *   { name: 'analyze_code', module: 'core', action: 'echo', parameters: { path: '.' } },
+ *   { name: 'generate_insights', module: 'core', action: 'echo', parameters: { analysis_data: '{{analyze_code.output}}' }, dependencies: ['analyze_code'] },
+ * ]);
+ * const result = await wf.executeWorkflow('ai_analysis');
+ */
+export class WorkflowManagerClient extends BusClient {
+
+  /**
+   * Validates and stores a workflow; refuses with a `ValidationError` listing every problem. The same definition
+   * again is a no-op; a changed one is stored as the next version.
+   */
+  async createWorkflow(name: string, steps: WorkflowStep[], options: CreateWorkflowOptions = {}): Promise<StoredWorkflow> {
+    const { workflow } = await this.request(() => this.bus.request('workflow.create', { definition: { name, steps, ...options } }));
+    return workflow;
+  }
+
+  /** Stores a whole definition (as loaded from YAML/JSON; snake_case keys accepted). Returns it with any warnings. */
+  defineWorkflow(definition: WorkflowDefinition | Record<string, unknown>): Promise<{ workflow: StoredWorkflow; created: boolean; warnings: string[] }> {
+    return this.request(() => this.bus.request('workflow.create', { definition }));
+  }
+
+  /** Every problem of a definition, without storing anything. */
+  validateWorkflow(definition: WorkflowDefinition | Record<string, unknown>): Promise<{ valid: boolean; errors: string[]; warnings: string[] }> {
+    return this.request(() => this.bus.request('workflow.validate', { definition }));
+  }
+
+  getWorkflow(name: string, version?: string): Promise<StoredWorkflow | null> {
+    return this.request(() => this.bus.request('workflow.get', version === undefined ? { name } : { name, version }));
+  }
+
+  listWorkflows(): Promise<WorkflowSummary[]> {
+    return this.request(() => this.bus.request('workflow.list', {}));
+  }
+
+  async deleteWorkflow(name: string): Promise<boolean> {
+    return (await this.request(() => this.bus.request('workflow.delete', { name }))).deleted;
+  }
+
+  /** Runs a workflow to its end. `params` are readable as `{{params.x}}`. */
+  executeWorkflow(name: string, params: Record<string, unknown> = {}, options: Omit<RunRequest, 'params'> = {}): Promise<WorkflowResult> {
+    return this.request(() => this.bus.request('workflow.execute', { name, params, ...options }));
+  }
+
+  /** Starts a run and returns its id at once (follow it with `getRun`, `waitForRun`, `cancelRun`). */
+  async startWorkflow(name: string, params: Record<string, unknown> = {}, options: Omit<RunRequest, 'params'> = {}): Promise<string> {
+    return (await this.request(() => this.bus.request('workflow.start', { name, params, ...options }))).runId;
+  }
+
+  getRun(runId: string): Promise<WorkflowRun | null> {
+    return this.request(() => this.bus.request('workflow.get_run', { runId }));
+  }
+
+  listRuns(filter: { workflowName?: string; status?: WorkflowRunStatus; limit?: number } = {}): Promise<WorkflowRun[]> {
+    return this.request(() => this.bus.request('workflow.list_runs', filter));
+  }
+
+  waitForRun(runId: string): Promise<WorkflowResult> {
+    return this.request(() => this.bus.request('workflow.wait_run', { runId }));
+  }
+
+  cancelRun(runId: string, reason?: string): Promise<{ runId: string; cancelled: boolean; status: WorkflowRunStatus }> {
+    return this.request(() => this.bus.request('workflow.cancel_run', reason === undefined ? { runId } : { runId, reason }));
+  }
+
+  /** Runs, successes, failures and p50/p95/max duration per workflow (all, or the one named). */
+  getPerformanceSummary(name?: string): Promise<WorkflowPerformance[]> {
+    return this.request(() => this.bus.request('workflow.performance', name === undefined ? {} : { name }));
+  }
+}

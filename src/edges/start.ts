@@ -1,0 +1,27 @@
+/**
+ * Composes the edges of an engine: whoever starts one (the library, the CLI, the daemon) names the edges it wants
+ * and this starts them against the engine's handlers. The engine itself builds none.
+ */
+import type { AttachedEdge, OrchestrationEngine } from '../actors/engine/engine.js';
+import { HttpEdge } from './http/server.js';
+
+export interface EdgeOptions {
+  /** Serve `/metrics`, `/healthz`, `/readyz` here (null or absent: no HTTP edge). */
+  http?: { host: string; port: number } | null | undefined;
+}
+
+/** Starts the edges `options` name; if one fails, those already started are closed and the error is thrown. */
+export async function startEdges(engine: OrchestrationEngine, options: EdgeOptions): Promise<AttachedEdge[]> {
+  const edges: AttachedEdge[] = [];
+  try {
+    if (options.http) {
+      engine.metrics?.addProcessMetrics();
+      const http = await HttpEdge.start(engine.httpHandlers(), options.http);
+      edges.push({ name: 'http', address: http.address, close: () => http.close() });
+    }
+  } catch (err) {
+    await Promise.allSettled(edges.map((e) => e.close()));
+    throw err;
+  }
+  return edges;
+}

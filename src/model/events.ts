@@ -1,0 +1,96 @@
+/**
+ * Every event the engine publishes and its payload: the event half of the bus protocol, shared by the components
+ * that publish and the ones that listen (metrics, the journal, edges).
+ */
+import type { SerializedError } from '../errors.js';
+import type { TaskPriority, TaskStatus } from './task.js';
+import type { WorkflowRunStatus } from './workflow.js';
+
+export interface TaskEventData {
+  taskId: string;
+  name: string;
+  module: string;
+  action: string;
+  priority: TaskPriority;
+  status: TaskStatus;
+  attempt: number;
+}
+
+export interface StepEventData {
+  workflowName: string;
+  runId: string;
+  step: string;
+  module: string;
+  action: string;
+}
+
+/** Payload of every event. */
+export interface EventMap {
+  task_added: TaskEventData & { dependencies: string[] };
+  task_queued: TaskEventData;
+  /** `queuedMs`: how long the task waited in the ready queue before this attempt. */
+  task_started: TaskEventData & { queuedMs: number };
+  task_completed: TaskEventData & { success: true; durationMs: number };
+  task_failed: TaskEventData & { success: false; error: SerializedError; durationMs: number | null };
+  task_retrying: TaskEventData & { error: SerializedError; delayMs: number; retryAt: number };
+  task_timed_out: TaskEventData & { success: false; error: SerializedError; durationMs: number | null };
+  task_cancelled: TaskEventData & { success: false; error: SerializedError; durationMs: number | null };
+  task_skipped: TaskEventData & { success: false; error: SerializedError };
+  task_progress: { taskId: string; name: string; attempt: number; value: unknown };
+  task_log: { taskId: string; name: string; attempt: number; level: string; message: string };
+  /** A workflow run began. */
+  workflow_started: { workflowName: string; runId: string; version: string; steps: number; sessionId: string | null };
+  /** Every run that ends publishes this, with `success`; a run that did not succeed also publishes `workflow_failed`. */
+  workflow_completed: { workflowName: string; runId: string; success: boolean; status: WorkflowRunStatus; durationMs: number };
+  workflow_failed: { workflowName: string; runId: string; success: false; status: WorkflowRunStatus; durationMs: number; failedSteps: string[] };
+  step_started: StepEventData & { taskId: string; attempt: number };
+  step_completed: StepEventData & { taskId: string; durationMs: number };
+  step_failed: StepEventData & { taskId: string; status: 'failed' | 'timed_out' | 'cancelled'; error: SerializedError; durationMs: number | null };
+  step_skipped: StepEventData & { reason: string };
+  resource_allocated: { holderId: string; allocationId: string; resources: Record<string, Record<string, number>> };
+  resource_released: { holderId: string; allocationId: string; resourceIds: string[]; reason: string };
+  resource_expired: { holderId: string; allocationId: string; resourceIds: string[] };
+  session_created: { sessionId: string; userId: string; mode: string };
+  session_closed: { sessionId: string; userId: string; reason: string };
+  /**
+   * What a component restored from the store at start (one event per component that has state): `resumed` records
+   * that had not ended, by status; `rerun` those that were running when the previous engine stopped and run again
+   * (at-least-once, their attempt counted). `ids` lists at most 1000 of the resumed ones.
+   */
+  recovery: {
+    component: string;
+    store: string;
+    resumed: number;
+    byStatus: Record<string, number>;
+    ids: string[];
+    rerun: string[];
+    /** What could not be restored, one sentence each (absent when nothing went wrong). */
+    problems?: string[];
+    /** Whether dispatching resumed by itself (it was on when the previous engine stopped). */
+    executing: boolean;
+    durationMs: number;
+  };
+  /** A commit failed (disk full, read-only folder, I/O error): new work is refused and dispatching pauses until a retry succeeds. */
+  store_failed: { store: string; error: SerializedError };
+  /** Commits succeed again after `downMs` of failures. */
+  store_recovered: { store: string; downMs: number };
+  engine_started: { engineId: string; threads: number };
+  engine_stopping: { engineId: string; graceMs: number };
+  engine_stopped: { engineId: string };
+  handler_error: { event: string; error: SerializedError };
+  /** A component could not finish part of an operation (closing a session's runs, restoring a resource); it went on. */
+  component_error: { component: string; operation: string; error: SerializedError };
+}
+
+export type EventName = keyof EventMap;
+
+/** An event on the bus. `seq` increases by one per event of one bus. */
+export type BusEvent = { [K in EventName]: { type: K; data: EventMap[K]; timestamp: number; seq: number } }[EventName];
+
+/** What a bus counts (both buses). */
+export interface BusStats {
+  published: number;
+  requests: number;
+  replies: number;
+  failures: number;
+}

@@ -1,0 +1,64 @@
+/**
+ * How the task orchestrator shows tasks and itself: the shapes its replies carry across the bus.
+ */
+import type { TaskPriority, TaskResult, TaskSpec, TaskStatus } from './task.js';
+
+/** A task as the orchestrator shows it. */
+export interface TaskView {
+  id: string;
+  name: string;
+  module: string;
+  action: string;
+  priority: TaskPriority;
+  status: TaskStatus;
+  attempts: number;
+  dependencies: string[];
+  spec: TaskSpec;
+  result: TaskResult;
+  /** When a retrying task runs again (epoch ms). */
+  retryAt: number | null;
+}
+
+export interface StartExecutionReply {
+  total: number;
+  byStatus: Partial<Record<TaskStatus, number>>;
+  results: TaskResult[];
+}
+
+export interface SchedulerStats {
+  executing: boolean;
+  running: number;
+  limit: number;
+  queued: number;
+  queuedByPriority: Record<TaskPriority, number>;
+  byStatus: Partial<Record<TaskStatus, number>>;
+  oldestReadyAgeMs: number | null;
+}
+
+/** Why a task is where it is (`engine.explainTask`). */
+export interface TaskExplanation {
+  taskId: string;
+  status: TaskStatus;
+  /** One sentence a person can act on. */
+  summary: string;
+  /** What it waits for, when it waits. */
+  waitingOn:
+    | { kind: 'dependencies'; pending: { taskId: string; name: string; status: TaskStatus }[] }
+    | { kind: 'resources'; resource: string; reason: string }
+    | { kind: 'session_limit'; sessionId: string; running: number; limit: number }
+    | { kind: 'concurrency'; running: number; limit: number }
+    | { kind: 'queue'; position: number; ahead: number }
+    | { kind: 'paused' }
+    | { kind: 'backoff'; until: number; attempt: number }
+    | null;
+}
+
+/**
+ * Told of task starts, retries and ends directly by the scheduler, with plain values: how metrics follow tasks
+ * without an event object and a bus dispatch per transition on the hot path.
+ */
+export interface TaskObserver {
+  started(module: string, action: string, priority: TaskPriority, queuedMs: number): void;
+  retrying(module: string, action: string, code: string): void;
+  ended(module: string, action: string, status: TaskStatus, errorCode: string | null, durationMs: number | null): void;
+}
