@@ -31,7 +31,16 @@ export function createOrchestrationEngine(options: EngineOptions = {}): Orchestr
  */
 export function getOrchestrationEngine(): OrchestrationEngine {
   if (defaultEngine === undefined || defaultEngine.state === 'stopped' || defaultEngine.state === 'failed') {
-    defaultEngine = composeEngine({}, { store: 'sqlite' });
+    const engine = composeEngine({}, { store: 'sqlite' });
+    // A script that used the process engine and has nothing left to do ends here: the last commit is written and
+    // the store closed, then the process exits by itself (idle threads and timers hold nothing open). A daemon
+    // keeps itself alive with its own servers and connections, so it never gets here while it serves.
+    const last = (): void => {
+      process.off('beforeExit', last);
+      if (engine.state === 'running' || engine.state === 'starting') void engine.shutdown().catch(() => undefined);
+    };
+    process.on('beforeExit', last);
+    defaultEngine = engine;
   }
   return defaultEngine;
 }

@@ -43,6 +43,8 @@ export class WriterThread {
       const p = this.#pending.get(reply.id);
       if (!p) return;
       this.#pending.delete(reply.id);
+      // An idle writer does not keep the process alive: a script that is done exits (its last commit is answered).
+      if (this.#pending.size === 0) worker.unref();
       if (reply.type === 'done') p.resolve();
       else p.reject(new WriterError(reply.error.message, reply.error.code));
     });
@@ -61,6 +63,7 @@ export class WriterThread {
     const worker = this.#worker;
     const id = ++this.#nextId;
     return new Promise<void>((resolve, reject) => {
+      if (this.#pending.size === 0) worker.ref();
       this.#pending.set(id, { resolve, reject });
       worker.postMessage(make(id));
     });

@@ -354,18 +354,29 @@ export class OrchestrationEngine {
    * const health = await engine.healthCheck();
    * if (health.overallStatus !== 'healthy') console.warn(health.issues);
    */
-  healthCheck(): Promise<HealthReport> {
+  async healthCheck(): Promise<HealthReport> {
+    await this.#settled();
     return this.#views.healthCheck();
   }
 
   /** Uptime, state, tasks by status, queue depth, pool, bus, store, workflows, sessions, resources. */
-  getSystemStatus(): Promise<SystemStatus> {
+  async getSystemStatus(): Promise<SystemStatus> {
+    await this.#settled();
     return this.#views.getSystemStatus();
   }
 
   /** Counts per domain: `sessions.total`, `workflows`, `tasks`, `resources`, `projects`. */
-  getMetrics(): Promise<EngineMetricsView> {
+  async getMetrics(): Promise<EngineMetricsView> {
+    await this.#settled();
     return this.#views.getMetrics();
+  }
+
+  /**
+   * Waits until the engine has finished starting, whichever way: the views describe a started engine (as the
+   * seed's `health_check()` right after `get_orchestration_engine()` expects), or the failed one as it is.
+   */
+  async #settled(): Promise<void> {
+    if (!this.#started) await this.#ready.catch(() => undefined);
   }
 
   /** Count, success rate and p50/p95/p99/max durations per `module.action` and per workflow. */

@@ -5,7 +5,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { EngineOptions, TaskResult } from '../../index.js';
 import { packagePath } from '../../config/options.js';
-import { CodomyrmexError, OrchestrationEngine, Task, TaskPriority } from '../../index.js';
+import type { OrchestrationEngine } from '../../index.js';
+import { CodomyrmexError, composeEngine, Task, TaskPriority } from '../../index.js';
 import { printResults, printTable } from './format.js';
 import { registerStoreCommands } from './store.js';
 import { registerWorkflowCommands, USER_WORKFLOW_DIR } from './workflow.js';
@@ -73,7 +74,7 @@ function optionsFromFlags(): EngineOptions {
 
 /** The CLI's engine: durable (SQLite) unless `--store memory` or `CODOMYRMEX_STORE=memory`. */
 function engineFromFlags(overrides: EngineOptions = {}): OrchestrationEngine {
-  return new OrchestrationEngine({ ...optionsFromFlags(), ...overrides }, { store: 'sqlite' });
+  return composeEngine({ ...optionsFromFlags(), ...overrides }, { store: 'sqlite' });
 }
 
 /** Runs `fn` on a fresh engine and always shuts it down. */
