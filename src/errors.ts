@@ -213,7 +213,31 @@ export function serializeError(err: unknown): SerializedError {
       retryable: !nonRetryable,
     };
   }
+  if (typeof err === 'object' && err !== null) {
+    // A thrown plain object (`throw { message, retryable: false }`): read it like an error, never "[object Object]".
+    const o = err as { name?: unknown; message?: unknown; retryable?: unknown };
+    const nonRetryable = o.name === 'NonRetryableError' || o.retryable === false;
+    const name = typeof o.name === 'string' && o.name !== '' ? o.name : 'Error';
+    return {
+      name: nonRetryable ? 'NonRetryableError' : name,
+      code: nonRetryable ? ErrorCode.NON_RETRYABLE : ErrorCode.ACTION_FAILED,
+      message: typeof o.message === 'string' ? o.message : describeThrown(err),
+      retryable: !nonRetryable,
+    };
+  }
   return { name: 'Error', code: ErrorCode.ACTION_FAILED, message: String(err), retryable: true };
+}
+
+/** A short text for a thrown value that is not an error: its JSON (cut at 500 characters), or its tag. */
+function describeThrown(value: object): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    text = undefined;
+  }
+  if (text === undefined) return `a thrown ${Object.prototype.toString.call(value).slice(8, -1)} with no message`;
+  return `a thrown value with no message: ${text.length > 500 ? `${text.slice(0, 500)}...` : text}`;
 }
 
 /** Rebuilds an error from its wire form, as the class its name names when codomyrmex knows it. */

@@ -12,6 +12,7 @@ import { NotFoundError } from '../errors.js';
 import type { ComponentControl, ComponentReport } from '../machines/runtime.js';
 import type { TaskInput, TaskResult, TaskStatus } from '../model/task.js';
 import { Task } from '../model/task.js';
+import { parseTaskBatch, parseTaskListFilter } from '../model/taskRequests.js';
 import type { ModuleRegistry } from '../modules/registry.js';
 import type { GroupCommitter } from '../store/commits.js';
 import type { Store } from '../store/store.js';
@@ -38,7 +39,7 @@ export interface ComponentDeps {
 export function handleTaskCommand(scheduler: TaskScheduler, command: Command): unknown {
   switch (command.type) {
     case 'task.add':
-      return scheduler.acked({ ids: scheduler.add(command.payload.tasks) });
+      return scheduler.acked({ ids: scheduler.add(parseTaskBatch(command.payload.tasks) as TaskInput[]) });
     case 'task.execute':
       return scheduler.execute(command.payload.task);
     case 'task.start_execution':
@@ -48,7 +49,7 @@ export function handleTaskCommand(scheduler: TaskScheduler, command: Command): u
     case 'task.get':
       return scheduler.get(command.payload.taskId);
     case 'task.list':
-      return scheduler.list(command.payload);
+      return scheduler.list(parseTaskListFilter(command.payload));
     case 'task.wait':
       return scheduler.wait(command.payload.taskId);
     case 'task.stats':
@@ -130,7 +131,7 @@ export class TaskOrchestratorClient extends BusClient {
 
   /** Queues several tasks, all or none; they may depend on each other. */
   async addTasks(tasks: (Task | TaskInput)[]): Promise<string[]> {
-    const { ids } = await this.request(() => this.bus.request('task.add', { tasks: tasks.map(plain) }));
+    const { ids } = await this.request(() => this.bus.request('task.add', { tasks: parseTaskBatch(tasks).map((t) => plain(t as Task | TaskInput)) }));
     return ids;
   }
 

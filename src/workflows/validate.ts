@@ -5,10 +5,18 @@ import { findCycle, transitiveDependencies } from '../dag/graph.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import type { StoredWorkflow, WorkflowStep } from '../model/workflow.js';
 import { hashDefinition, normalizeDefinition, workflowDefinitionSchema, workflowStepSchema } from '../model/workflow.js';
+import { LIMITS } from '../model/limits.js';
+import { retryProblems } from '../model/task.js';
 import { checkPayloadLimits, didYouMean, formatZodIssues } from '../model/validate.js';
 import type { ModuleRegistry } from '../modules/registry.js';
 import type { PathSegment, TemplateRef } from './template.js';
 import { findTemplates, parseCondition, STEP_FIELDS } from './template.js';
+
+/** Checks that need the engine's state; without them, validation checks what the definition says alone. */
+export interface ValidationContext {
+  /** Throws a `ValidationError` for requirements the engine could never grant (unknown resource or unit, ...). */
+  checkResources?: ((requirements: Record<string, Record<string, number>>, where: string) => void) | undefined;
+}
 
 export interface WorkflowValidation {
   valid: boolean;
@@ -28,7 +36,7 @@ function startsWith(path: readonly PathSegment[], prefix: readonly PathSegment[]
  * (where no template stands in them), templates that reference steps not upstream, bad timeouts or retry counts.
  * Returns every problem; creates nothing.
  */
-export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: number = Date.now()): WorkflowValidation {
+export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: number = Date.now(), context: ValidationContext = {}): WorkflowValidation {
   const errors: string[] = [];
   const warnings: string[] = [];
   const fail = (): WorkflowValidation => ({ valid: false, errors, warnings, workflow: null });
@@ -41,6 +49,7 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
     if (!Array.isArray((normalized as { steps?: unknown } | null)?.steps)) return fail();
   }
   const rawSteps = ((normalized as { steps: unknown[] }).steps ?? []);
+  if (rawSteps.length > LIMITS.maxSteps) return fail();
 
   // Steps, one by one.
   const steps: WorkflowStep[] = [];
@@ -59,7 +68,18 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
       }
       return;
     }
-    const s = r.data as WorkflowStep;
+    // zod copies records key by key and leaves out a `__proto__` key: keep the definition's own objects.
+    const given = rs as Pick<WorkflowStep, 'parameters' | 'metadata'>;
+    const s: WorkflowStep = { ...(r.data as WorkflowStep), ...(given.parameters !== undefined ? { parameters: given.parameters } : {}), ...(given.metadata !== undefined ? { metadata: given.metadata } : {}) };
+    errors.push(...retryProblems(s.retry, `${W}: step "${s.name}"`));
+    if (s.resources && Object.keys(s.resources).length && context.checkResources) {
+      try {
+        context.checkResources(s.resources, `${W}: step "${s.name}".resources`);
+      } catch (err) {
+        if (err instanceof ValidationError) errors.push(...err.issues);
+        else throw err;
+      }
+    }
     if (byName.has(s.name)) {
       errors.push(`${W}: step name "${s.name}" is used twice; step names must be unique`);
       return;
@@ -158,7 +178,7 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
     try {
       sites = findTemplates(params);
     } catch (err) {
-      errors.push(`${W}: step "${s.name}".parameters: ${(err as Error).message}`);
+      errors.push(`${W}: step "${s.name}".parameters.${(err as Error).message}`);
     }
     for (const site of sites) for (const ref of site.refs) checkRef(s, ref, 'parameters');
     if (s.when !== undefined) {
@@ -216,8 +236,8 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
 }
 
 /** Like {@link validateWorkflow}, but throws a `ValidationError` listing every problem. */
-export function assertValidWorkflow(raw: unknown, registry: ModuleRegistry): { workflow: StoredWorkflow; warnings: string[] } {
-  const v = validateWorkflow(raw, registry);
+export function assertValidWorkflow(raw: unknown, registry: ModuleRegistry, context: ValidationContext = {}): { workflow: StoredWorkflow; warnings: string[] } {
+  const v = validateWorkflow(raw, registry, Date.now(), context);
   if (!v.workflow) throw new ValidationError(v.errors);
   return { workflow: v.workflow, warnings: v.warnings };
 }
