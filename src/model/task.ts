@@ -128,7 +128,7 @@ export const taskInputSchema = z
   .strict();
 
 /** Problems of a retry policy once merged with the defaults (`maxDelay` below `initialDelay` never backs off as asked). */
-export function retryProblems(retry: Partial<RetryPolicy> | undefined, where: string): string[] {
+export function retryProblems(retry: Partial<Record<keyof RetryPolicy, number | undefined>> | undefined, where: string): string[] {
   const r = mergeRetry(retry);
   return r.maxDelay < r.initialDelay ? [`${where}.retry.maxDelay: must be at least retry.initialDelay (${r.initialDelay} s; maxDelay is ${r.maxDelay} s${retry?.maxDelay === undefined ? ', the default' : ''})`] : [];
 }
@@ -203,14 +203,12 @@ export function parseTaskInput(input: unknown, where = 'task'): TaskSpec {
   const parsed = taskInputSchema.safeParse(stripUndefined(plain));
   if (!parsed.success) throw new ValidationError(formatZodIssues(parsed.error, where));
   const t = parsed.data;
-  // zod copies records key by key and leaves out a `__proto__` key: keep the caller's own objects (already checked).
-  const raw = plain as { parameters?: Record<string, unknown>; metadata?: Record<string, unknown> };
   const spec: TaskSpec = {
     id: t.id ?? newId(),
     name: t.name ?? `${t.module}.${t.action}`,
     module: t.module,
     action: t.action,
-    parameters: raw.parameters ?? {},
+    parameters: t.parameters ?? {},
     priority: t.priority ?? 'normal',
     dependencies: t.dependencies ?? [],
     resources: t.resources ?? {},
@@ -218,12 +216,14 @@ export function parseTaskInput(input: unknown, where = 'task'): TaskSpec {
     maxRetries: t.maxRetries ?? 3,
     retry: mergeRetry(t.retry),
     idempotencyKey: t.idempotencyKey,
-    metadata: raw.metadata ?? {},
+    metadata: t.metadata ?? {},
     sessionId: t.sessionId,
   };
-  const limit = checkPayloadLimits(spec.parameters, `${where}.parameters`);
+  // zod leaves out `__proto__` keys where it copies records: check the caller's own objects, which refuse them.
+  const given = plain as { parameters?: unknown; metadata?: unknown };
+  const limit = checkPayloadLimits(given.parameters ?? {}, `${where}.parameters`) ?? checkPayloadLimits(given.metadata ?? {}, `${where}.metadata`);
   if (limit) throw new ValidationError(limit);
-  const retry = retryProblems(spec.retry, where);
+  const retry = retryProblems(t.retry, where);
   if (retry.length) throw new ValidationError(retry);
   if (new Set(spec.dependencies).size !== spec.dependencies.length) {
     throw new ValidationError(`${where}.dependencies: lists the same task twice`);
@@ -269,7 +269,7 @@ function fastTaskSpec(input: unknown): TaskSpec | null {
     if (new Set(deps).size !== deps.length) return null;
   }
   const parameters = (t.parameters) ?? {};
-  if (!isShallowSmall(parameters)) return null;
+  if (!isShallowSmall(parameters) || (t.metadata !== undefined && !isShallowSmall(t.metadata))) return null;
   return {
     id: (t.id as string | undefined) ?? newId(),
     name: (t.name as string | undefined) ?? `${t.module}.${t.action}`,
@@ -292,12 +292,12 @@ function sameRetry(r: Record<string, unknown>): boolean {
   return r['initialDelay'] === DEFAULT_RETRY.initialDelay && r['factor'] === DEFAULT_RETRY.factor && r['maxDelay'] === DEFAULT_RETRY.maxDelay && r['jitter'] === DEFAULT_RETRY.jitter && Object.keys(r).length === 4;
 }
 
-/** Flat parameters of primitives (the usual case) skip the payload-limit walk. */
+/** Flat parameters of primitives (the usual case) skip the payload-limit walk (which also refuses `__proto__` keys). */
 function isShallowSmall(params: Record<string, unknown>): boolean {
   let n = 0;
   for (const k in params) {
     const v = params[k];
-    if (++n > 64 || (typeof v === 'object' && v !== null) || (typeof v === 'string' && v.length > 4096)) return false;
+    if (++n > 64 || (typeof v === 'object' && v !== null) || (typeof v === 'string' && v.length > 4096) || k === '__proto__') return false;
   }
   return true;
 }

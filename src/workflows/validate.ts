@@ -55,6 +55,8 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
   const steps: WorkflowStep[] = [];
   const unchecked: WorkflowStep[] = [];
   const byName = new Map<string, WorkflowStep>();
+  /** Steps whose parameters break a payload limit: not walked again for templates. */
+  const oversized = new Set<string>();
   rawSteps.forEach((rs, i) => {
     const label = typeof (rs as { name?: unknown } | null)?.name === 'string' ? `step "${(rs as { name: string }).name}"` : `steps[${i}]`;
     const r = workflowStepSchema.safeParse(rs);
@@ -68,9 +70,14 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
       }
       return;
     }
-    // zod copies records key by key and leaves out a `__proto__` key: keep the definition's own objects.
+    const s = r.data as WorkflowStep;
+    // zod leaves out `__proto__` keys where it copies records: check the definition's own objects, which refuse them.
     const given = rs as Pick<WorkflowStep, 'parameters' | 'metadata'>;
-    const s: WorkflowStep = { ...(r.data as WorkflowStep), ...(given.parameters !== undefined ? { parameters: given.parameters } : {}), ...(given.metadata !== undefined ? { metadata: given.metadata } : {}) };
+    const limit = checkPayloadLimits(given.parameters ?? {}, `${W}: step "${s.name}".parameters`) ?? checkPayloadLimits(given.metadata ?? {}, `${W}: step "${s.name}".metadata`);
+    if (limit) {
+      errors.push(limit);
+      oversized.add(s.name);
+    }
     errors.push(...retryProblems(s.retry, `${W}: step "${s.name}"`));
     if (s.resources && Object.keys(s.resources).length && context.checkResources) {
       try {
@@ -168,12 +175,8 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
 
   // Actions, parameters, templates and conditions.
   for (const s of steps) {
+    if (oversized.has(s.name)) continue;
     const params = s.parameters ?? {};
-    const limit = checkPayloadLimits(params, `${W}: step "${s.name}".parameters`);
-    if (limit) {
-      errors.push(limit);
-      continue;
-    }
     let sites: ReturnType<typeof findTemplates> = [];
     try {
       sites = findTemplates(params);
@@ -199,6 +202,12 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
       /* reported with the step's own problems */
     }
     checkAction(s, templated);
+  }
+
+  const defParams = (normalized as { params?: unknown }).params;
+  if (defParams !== undefined) {
+    const limit = checkPayloadLimits(defParams, `${W}.params`);
+    if (limit) errors.push(limit);
   }
 
   // Parallel groups.
