@@ -230,14 +230,26 @@ function serializeAt(err: unknown, depth: number): SerializedError {
     if (cause) out.cause = cause;
     return out;
   }
-  let text: string;
-  try {
-    text = typeof err === 'object' && err !== null ? JSON.stringify(err) : String(err);
-  } catch {
-    text = Object.prototype.toString.call(err);
+  if (typeof err === 'object' && err !== null) {
+    const o = err as { name?: unknown; retryable?: unknown };
+    const nonRetryable = o.name === 'NonRetryableError' || o.retryable === false;
+    return { name: nonRetryable ? 'NonRetryableError' : 'Error', code: nonRetryable ? ErrorCode.NON_RETRYABLE : ErrorCode.ACTION_FAILED, message: describeThrown(err), retryable: !nonRetryable };
   }
-  return { name: 'Error', code: ErrorCode.ACTION_FAILED, message: text, retryable: true };
+  return { name: 'Error', code: ErrorCode.ACTION_FAILED, message: String(err), retryable: true };
 }
+
+/** A short text for a thrown value that is not an error: its JSON (cut at 500 characters), or its tag. */
+function describeThrown(value: object): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    text = undefined;
+  }
+  if (text === undefined) return `a thrown ${Object.prototype.toString.call(value).slice(8, -1)} with no message`;
+  return `a thrown value with no message: ${text.length > 500 ? `${text.slice(0, 500)}...` : text}`;
+}
+
 
 /** Rebuilds an error from its wire form, as the class its name names when codomyrmex knows it, cause included. */
 export function rebuildError(wire: SerializedError): CodomyrmexError {

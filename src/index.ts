@@ -24,6 +24,8 @@ export type { Dag } from './dag/graph.js';
 export { workflowRunMachine } from './machines/workflowRun.js';
 export { Task, TaskPriority, DEFAULT_RETRY, backoffDelayMs, isTerminal } from './model/task.js';
 export type { TaskInput, TaskResult, TaskSpec, TaskStatus, RetryPolicy } from './model/task.js';
+export { LIMITS, RESERVED_NAMES } from './model/limits.js';
+export { PAYLOAD_LIMITS } from './model/validate.js';
 export type { EngineOptions, CompiledOptions, Durability, StoreKind, MetricsOptions, HttpOptions, HealthOptions } from './config/options.js';
 export { EngineMetrics } from './metrics/engineMetrics.js';
 export type { ResourceSource } from './metrics/engineMetrics.js';

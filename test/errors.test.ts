@@ -69,10 +69,10 @@ describe('errors', () => {
 
   it('a thrown plain object with retryable: false is non-retryable and keeps its message; a foreign error becomes a codomyrmex one', () => {
     expect(serializeError({ message: 'quota exceeded', retryable: false })).toMatchObject({ code: 'NON_RETRYABLE', message: 'quota exceeded', retryable: false });
-    expect(serializeError({ answer: 42 }).message).toBe('{"answer":42}');
+    expect(serializeError({ answer: 42 }).message).toBe('a thrown value with no message: {"answer":42}');
     const circular: Record<string, unknown> = {};
     circular['self'] = circular;
-    expect(serializeError(circular).message).toBe('[object Object]');
+    expect(serializeError(circular).message).toBe('a thrown Object with no message');
     const bug = new TypeError('x is undefined');
     const crossed = toBoundaryError(bug);
     expect(crossed).toBeInstanceOf(CodomyrmexError);

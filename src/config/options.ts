@@ -26,6 +26,11 @@ export interface EngineOptions {
   shutdownGraceMs?: number;
   /** Folders of workflow definition files (YAML/JSON) loaded at start (default: the package's `config/workflows`). Env: `CODOMYRMEX_WORKFLOW_DIRS`. */
   workflowDirs?: string[];
+  /**
+   * A file of `workflowDirs` that cannot be loaded: `fail` (default) fails the start naming the file; `skip` leaves
+   * it out, publishes `definition_skipped { file, error }` and loads the rest (the CLI does this).
+   */
+  badDefinitionFiles?: 'fail' | 'skip';
   /** Finished workflow runs kept for `getRun` (default 1000). */
   retainRuns?: number;
   /**
@@ -110,6 +115,7 @@ export interface CompiledOptions {
   retainFinishedTasks: number;
   shutdownGraceMs: number;
   workflowDirs: string[];
+  badDefinitionFiles: 'fail' | 'skip';
   retainRuns: number;
   store: StoreKind;
   dataDir: string;
@@ -141,6 +147,7 @@ const schema = z
     retainFinishedTasks: z.number().int().min(0).optional(),
     shutdownGraceMs: z.number().int().min(0).optional(),
     workflowDirs: z.array(z.string().min(1)).optional(),
+    badDefinitionFiles: z.enum(['fail', 'skip']).optional(),
     retainRuns: z.number().int().min(0).optional(),
     store: z.enum(['sqlite', 'memory']).optional(),
     dataDir: z.string().min(1).optional(),
@@ -205,6 +212,7 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     retainFinishedTasks: o.retainFinishedTasks ?? 10_000,
     shutdownGraceMs: o.shutdownGraceMs ?? 30_000,
     workflowDirs: o.workflowDirs ?? (envWorkflowDirs ? envWorkflowDirs.split(':').filter(Boolean) : [packagePath('config', 'workflows')]),
+    badDefinitionFiles: o.badDefinitionFiles ?? 'fail',
     retainRuns: o.retainRuns ?? 1000,
     store,
     dataDir,

@@ -74,6 +74,8 @@ export interface EventMap {
   store_failed: { store: string; error: SerializedError };
   /** Commits succeed again after `downMs` of failures. */
   store_recovered: { store: string; downMs: number };
+  /** A workflow definition file could not be loaded at start (`badDefinitionFiles: "skip"`); the others were. */
+  definition_skipped: { file: string; error: SerializedError };
   engine_started: { engineId: string; threads: number };
   engine_stopping: { engineId: string; graceMs: number };
   engine_stopped: { engineId: string };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { SerializedError } from '../errors.js';
 import { ValidationError } from '../errors.js';
+import { LIMITS } from './limits.js';
 import { formatZodIssues, checkPayloadLimits } from './validate.js';
 
 /** Task priorities, highest first. Strings on the wire, never ordinals. */
@@ -83,36 +84,54 @@ export interface TaskInput {
   sessionId?: string | undefined;
 }
 
-const retrySchema = z
+/** A retry policy as given (any subset of the fields); {@link retryProblems} checks it against the defaults. */
+export const retrySchema = z
   .object({
-    initialDelay: z.number().finite().min(0),
-    factor: z.number().finite().min(1),
-    maxDelay: z.number().finite().min(0),
+    initialDelay: z.number().finite('must be a finite number of seconds').min(0),
+    factor: z.number().finite('must be a finite number').min(1),
+    maxDelay: z.number().finite('must be a finite number of seconds').min(0),
     jitter: z.number().min(0).max(1),
   })
   .partial()
   .strict();
 
 const nameRe = /^[A-Za-z_][\w-]*$/;
+const maxChars = (limit: number, name: string): [number, string] => [limit, `must be at most ${limit} characters (limit ${name})`];
+
+/**
+ * The fields a task and a workflow step share, with one schema each: a definition is refused at validation for
+ * exactly what its steps' tasks would be refused for at submission.
+ */
+export const taskFieldSchemas = {
+  parameters: z.record(z.unknown()).optional(),
+  priority: z.enum(['critical', 'high', 'normal', 'low', 'background']).optional(),
+  resources: z.record(z.record(z.number().finite('must be a finite amount').positive('must be a positive amount'))).optional(),
+  timeout: z.number().finite().positive('must be a positive number of seconds').optional(),
+  maxRetries: z.number().int('must be a whole number').min(0).max(1000).optional(),
+  retry: retrySchema.optional(),
+  idempotencyKey: z.string().max(...maxChars(LIMITS.maxIdempotencyKeyLength, 'maxIdempotencyKeyLength')).optional(),
+  metadata: z.record(z.unknown()).optional(),
+};
+
+const idSchema = z.string().min(1).max(...maxChars(LIMITS.maxIdLength, 'maxIdLength'));
 
 export const taskInputSchema = z
   .object({
-    id: z.string().min(1).max(200).optional(),
-    name: z.string().min(1).max(200).optional(),
+    id: idSchema.optional(),
+    name: idSchema.optional(),
     module: z.string().regex(nameRe, 'must be a module name like "core"'),
     action: z.string().regex(nameRe, 'must be an action name like "echo"'),
-    parameters: z.record(z.unknown()).optional(),
-    priority: z.enum(['critical', 'high', 'normal', 'low', 'background']).optional(),
     dependencies: z.array(z.string().min(1)).optional(),
-    resources: z.record(z.record(z.number())).optional(),
-    timeout: z.number().finite().positive('must be a positive number of seconds').optional(),
-    maxRetries: z.number().int().min(0).max(1000).optional(),
-    retry: retrySchema.optional(),
-    idempotencyKey: z.string().max(500).optional(),
-    metadata: z.record(z.unknown()).optional(),
-    sessionId: z.string().min(1).max(200).optional(),
+    sessionId: idSchema.optional(),
+    ...taskFieldSchemas,
   })
   .strict();
+
+/** Problems of a retry policy once merged with the defaults (`maxDelay` below `initialDelay` never backs off as asked). */
+export function retryProblems(retry: Partial<Record<keyof RetryPolicy, number | undefined>> | undefined, where: string): string[] {
+  const r = mergeRetry(retry);
+  return r.maxDelay < r.initialDelay ? [`${where}.retry.maxDelay: must be at least retry.initialDelay (${r.initialDelay} s; maxDelay is ${r.maxDelay} s${retry?.maxDelay === undefined ? ', the default' : ''})`] : [];
+}
 
 /**
  * A unit of work: one `module.action` call with parameters. Construct with `new Task({...})`; the id is a uuid
@@ -200,11 +219,12 @@ export function parseTaskInput(input: unknown, where = 'task'): TaskSpec {
     metadata: t.metadata ?? {},
     sessionId: t.sessionId,
   };
-  const limit = checkPayloadLimits(spec.parameters, `${where}.parameters`);
+  // zod leaves out `__proto__` keys where it copies records: check the caller's own objects, which refuse them.
+  const given = plain as { parameters?: unknown; metadata?: unknown };
+  const limit = checkPayloadLimits(given.parameters ?? {}, `${where}.parameters`) ?? checkPayloadLimits(given.metadata ?? {}, `${where}.metadata`);
   if (limit) throw new ValidationError(limit);
-  if (spec.retry.maxDelay < spec.retry.initialDelay) {
-    throw new ValidationError(`${where}.retry.maxDelay: must be at least retry.initialDelay (${spec.retry.initialDelay})`);
-  }
+  const retry = retryProblems(t.retry, where);
+  if (retry.length) throw new ValidationError(retry);
   if (new Set(spec.dependencies).size !== spec.dependencies.length) {
     throw new ValidationError(`${where}.dependencies: lists the same task twice`);
   }
@@ -232,7 +252,8 @@ function fastTaskSpec(input: unknown): TaskSpec | null {
   const t = input as Partial<Record<keyof TaskInput, unknown>>;
   for (const k in t) if (!KNOWN_KEYS.has(k)) return null;
   if (typeof t.module !== 'string' || !nameRe.test(t.module) || typeof t.action !== 'string' || !nameRe.test(t.action)) return null;
-  if (!optionalString(t.id, 200) || !optionalString(t.name, 200) || !optionalString(t.sessionId, 200) || (t.idempotencyKey !== undefined && (typeof t.idempotencyKey !== 'string' || t.idempotencyKey.length > 500))) return null;
+  const maxId = LIMITS.maxIdLength;
+  if (!optionalString(t.id, maxId) || !optionalString(t.name, maxId) || !optionalString(t.sessionId, maxId) || (t.idempotencyKey !== undefined && (typeof t.idempotencyKey !== 'string' || t.idempotencyKey.length > LIMITS.maxIdempotencyKeyLength))) return null;
   if (t.parameters !== undefined && !isPlainObject(t.parameters)) return null;
   if (t.metadata !== undefined && !isPlainObject(t.metadata)) return null;
   if (t.priority !== undefined && !(typeof t.priority === 'string' && Object.hasOwn(PRIORITY_RANK, t.priority))) return null;
@@ -248,7 +269,7 @@ function fastTaskSpec(input: unknown): TaskSpec | null {
     if (new Set(deps).size !== deps.length) return null;
   }
   const parameters = (t.parameters) ?? {};
-  if (!isShallowSmall(parameters)) return null;
+  if (!isShallowSmall(parameters) || (t.metadata !== undefined && !isShallowSmall(t.metadata))) return null;
   return {
     id: (t.id as string | undefined) ?? newId(),
     name: (t.name as string | undefined) ?? `${t.module}.${t.action}`,
@@ -271,12 +292,12 @@ function sameRetry(r: Record<string, unknown>): boolean {
   return r['initialDelay'] === DEFAULT_RETRY.initialDelay && r['factor'] === DEFAULT_RETRY.factor && r['maxDelay'] === DEFAULT_RETRY.maxDelay && r['jitter'] === DEFAULT_RETRY.jitter && Object.keys(r).length === 4;
 }
 
-/** Flat parameters of primitives (the usual case) skip the payload-limit walk. */
+/** Flat parameters of primitives (the usual case) skip the payload-limit walk (which also refuses `__proto__` keys). */
 function isShallowSmall(params: Record<string, unknown>): boolean {
   let n = 0;
   for (const k in params) {
     const v = params[k];
-    if (++n > 64 || (typeof v === 'object' && v !== null) || (typeof v === 'string' && v.length > 4096)) return false;
+    if (++n > 64 || (typeof v === 'object' && v !== null) || (typeof v === 'string' && v.length > 4096) || k === '__proto__') return false;
   }
   return true;
 }
@@ -289,9 +310,7 @@ function mergeRetry(retry: Partial<Record<keyof RetryPolicy, number | undefined>
 
 function stripUndefined(value: unknown): unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = v;
-  return out;
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
 }
 
 /** How a task ended (or where it is, while it runs). */

@@ -14,26 +14,34 @@ export function formatZodIssues(error: ZodError, where: string): string[] {
 export const PAYLOAD_LIMITS = { maxDepth: 32, maxNodes: 100_000, maxStringLength: 10_000_000 } as const;
 
 /**
- * Walks a value and returns an error message naming the limit it breaks, or null. Cycles count as too deep.
+ * Walks a value and returns an error message naming the limit it breaks, or null. Cycles count as too deep. A key
+ * named `__proto__` is refused too: copies made key by key (zod's, most code's) drop it or make it a prototype.
  */
 export function checkPayloadLimits(value: unknown, where: string): string | null {
   let nodes = 0;
+  const path: (string | number)[] = [];
+  const at = (): string => where + path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
   const walk = (v: unknown, depth: number): string | null => {
     if (++nodes > PAYLOAD_LIMITS.maxNodes) return `${where}: more than ${PAYLOAD_LIMITS.maxNodes} values (limit maxNodes); pass a file path instead of inline data`;
     if (typeof v === 'string') {
-      return v.length > PAYLOAD_LIMITS.maxStringLength ? `${where}: a string longer than ${PAYLOAD_LIMITS.maxStringLength} characters (limit maxStringLength)` : null;
+      return v.length > PAYLOAD_LIMITS.maxStringLength ? `${at()}: a string longer than ${PAYLOAD_LIMITS.maxStringLength} characters (limit maxStringLength)` : null;
     }
     if (typeof v !== 'object' || v === null) return null;
     if (depth >= PAYLOAD_LIMITS.maxDepth) return `${where}: nested deeper than ${PAYLOAD_LIMITS.maxDepth} levels (limit maxDepth)`;
     if (Array.isArray(v)) {
-      for (const x of v) {
-        const e = walk(x, depth + 1);
+      for (let i = 0; i < v.length; i++) {
+        path.push(i);
+        const e = walk(v[i], depth + 1);
+        path.pop();
         if (e) return e;
       }
       return null;
     }
     for (const k in v) {
+      if (k === '__proto__') return `${at()}: a key named "__proto__" is refused (it would be dropped or become a prototype); rename it`;
+      path.push(k);
       const e = walk((v as Record<string, unknown>)[k], depth + 1);
+      path.pop();
       if (e) return e;
     }
     return null;

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { LIMITS, RESERVED_NAMES } from './limits.js';
 import type { RetryPolicy, TaskPriority, TaskResult } from './task.js';
+import { taskFieldSchemas } from './task.js';
 
 /**
  * One step of a workflow: a `module.action` call, its parameters (which may hold `{{templates}}`), and the steps
@@ -86,27 +88,20 @@ export interface WorkflowRun extends WorkflowResult {
 
 const name = z.string().regex(/^[A-Za-z_][\w-]*$/, 'must start with a letter or _ and hold only letters, digits, _ and -');
 
-const retrySchema = z
-  .object({ initialDelay: z.number().min(0), factor: z.number().min(1), maxDelay: z.number().min(0), jitter: z.number().min(0).max(1) })
-  .partial()
-  .strict();
+const stepName = name
+  .max(LIMITS.maxStepNameLength, `must be at most ${LIMITS.maxStepNameLength} characters (limit maxStepNameLength: a step's task id is "<runId>.<step>")`)
+  .refine((n) => !RESERVED_NAMES.has(n), (n) => ({ message: `"${n}" is reserved (${[...RESERVED_NAMES].join(', ')} cannot be step names); rename the step` }));
 
+/** A step: its own fields, plus the fields it shares with a task, checked by the same schemas ({@link taskFieldSchemas}). */
 export const workflowStepSchema = z
   .object({
-    name: name.max(200),
+    name: stepName,
     module: name,
     action: name,
-    parameters: z.record(z.unknown()).optional(),
     dependencies: z.array(z.string()).optional(),
-    timeout: z.number().finite().positive('must be a positive number of seconds').optional(),
-    maxRetries: z.number().int('must be a whole number').min(0).max(1000).optional(),
-    retry: retrySchema.optional(),
-    priority: z.enum(['critical', 'high', 'normal', 'low', 'background']).optional(),
-    resources: z.record(z.record(z.number())).optional(),
     continueOnFailure: z.boolean().optional(),
-    when: z.string().min(1).optional(),
-    idempotencyKey: z.string().optional(),
-    metadata: z.record(z.unknown()).optional(),
+    when: z.string().min(1).max(LIMITS.maxConditionLength, `must be at most ${LIMITS.maxConditionLength} characters (limit maxConditionLength)`).optional(),
+    ...taskFieldSchemas,
   })
   .strict();
 
@@ -115,7 +110,7 @@ export const workflowDefinitionSchema = z
     name: z.string().regex(/^[A-Za-z0-9_][\w.-]*$/, 'must hold only letters, digits, _, . and -').max(200),
     description: z.string().optional(),
     version: z.union([z.string().min(1), z.number()]).transform(String).optional(),
-    steps: z.array(z.unknown()).min(1, 'a workflow needs at least one step'),
+    steps: z.array(z.unknown()).min(1, 'a workflow needs at least one step').max(LIMITS.maxSteps, `must hold at most ${LIMITS.maxSteps} steps (limit maxSteps)`),
     parallelGroups: z.array(z.array(z.string()).min(1)).optional(),
     params: z.record(z.unknown()).optional(),
     metadata: z.record(z.unknown()).optional(),
@@ -123,7 +118,7 @@ export const workflowDefinitionSchema = z
   .strict();
 
 /** snake_case keys of the seed, accepted in files, MCP arguments and NATS payloads. Never applied inside parameters. */
-const SNAKE: Record<string, string> = {
+const SNAKE: ReadonlyMap<string, string> = new Map(Object.entries({
   max_retries: 'maxRetries',
   parallel_groups: 'parallelGroups',
   continue_on_failure: 'continueOnFailure',
@@ -131,14 +126,13 @@ const SNAKE: Record<string, string> = {
   initial_delay: 'initialDelay',
   max_delay: 'maxDelay',
   depends_on: 'dependencies',
-};
+}));
 
 /** Renames the seed's snake_case keys at the definition, step and retry levels. */
 export function camelizeKeys(obj: unknown): unknown {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return obj;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) out[SNAKE[k] ?? k] = v;
-  return out;
+  // A Map and fromEntries: a `__proto__` key stays a key (and is reported as unknown) instead of a prototype.
+  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [SNAKE.get(k) ?? k, v]));
 }
 
 /** Normalises a raw definition (any casing) to camelCase, without validating it. */

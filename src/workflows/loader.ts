@@ -4,15 +4,26 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { ValidationError } from '../errors.js';
+import { NotFoundError, ValidationError } from '../errors.js';
 
 const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
 /** Parses one definition file (YAML or JSON) into a plain value, without validating it. */
 export async function readDefinitionFile(path: string): Promise<unknown> {
-  const text = await readFile(path, 'utf8');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new NotFoundError(`${path}: no such file; check the path`);
+    if (code === 'EISDIR') throw new ValidationError(`${path}: is a folder; give a YAML or JSON definition file`);
+    throw new ValidationError(`${path}: cannot read (${code ?? (err as Error).message})`);
+  }
   return parseDefinitionText(text, path);
 }
+
+/** YAML aliases a definition may expand (anchors reused with `*name` or merged with `<<`); more looks like a bomb. */
+export const MAX_YAML_ALIASES = 100;
 
 /** Parses definition text; `path` only names the source in errors and picks JSON for `.json`. */
 export function parseDefinitionText(text: string, path: string): unknown {
@@ -25,13 +36,21 @@ export function parseDefinitionText(text: string, path: string): unknown {
       throw new ValidationError(`${path}${line ? `:${line}` : ''}: invalid JSON (${(err as Error).message})`);
     }
   }
-  const doc = parseDocument(text, { prettyErrors: true });
+  // `merge: true`: the `<<: *defaults` merge keys of YAML 1.1, which definition files use to share step fields.
+  const doc = parseDocument(text, { prettyErrors: true, merge: true });
   const first = doc.errors[0];
   if (first) {
     const line = first.linePos?.[0]?.line;
     throw new ValidationError(`${path}${line ? `:${line}` : ''}: invalid YAML (${first.message.split('\n')[0]})`);
   }
-  return doc.toJS();
+  try {
+    return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (err) {
+    if (err instanceof ReferenceError && /alias/i.test(err.message)) {
+      throw new ValidationError(`${path}: its YAML aliases expand past ${MAX_YAML_ALIASES} nodes (limit maxAliasCount; an alias bomb?); write the repeated parts out or use fewer nested aliases`);
+    }
+    throw new ValidationError(`${path}: invalid YAML (${(err as Error).message})`);
+  }
 }
 
 /** Every definition file of the folders, sorted by name within each folder. A missing folder is skipped. */

@@ -5,6 +5,8 @@
  * interpolated as text (objects as JSON).
  */
 
+import { LIMITS } from '../model/limits.js';
+
 export type PathSegment = string | number;
 
 /** One `{{...}}` reference. `root` is a step name or `params`. */
@@ -22,8 +24,49 @@ export interface TemplateSite {
 
 export const STEP_FIELDS = ['output', 'error', 'status'] as const;
 
-const TEMPLATE = /\{\{\s*([^{}]*?)\s*\}\}/g;
-const WHOLE = /^\{\{\s*([^{}]*?)\s*\}\}$/;
+/** One `{{ expr }}` found in a string: where it starts and ends, and its trimmed inside. */
+export interface TemplateMatch {
+  start: number;
+  end: number;
+  expr: string;
+}
+
+/**
+ * Every `{{ expr }}` of a string whose inside holds no `{` or `}`, left to right, in one pass (linear in the
+ * string's length; a regular expression with `\s*` around a lazy group backtracks cubically on `"{{" + spaces`).
+ */
+export function scanTemplates(s: string): TemplateMatch[] {
+  const out: TemplateMatch[] = [];
+  let from = 0;
+  for (;;) {
+    const start = s.indexOf('{{', from);
+    if (start < 0) return out;
+    let j = start + 2;
+    while (j < s.length) {
+      const c = s.charCodeAt(j);
+      if (c === 0x7b || c === 0x7d) break; // { or }
+      j++;
+    }
+    if (j >= s.length) return out; // no brace after this one: no later template can close either
+    if (s.charCodeAt(j) === 0x7d && s.charCodeAt(j + 1) === 0x7d) {
+      out.push({ start, end: j + 2, expr: s.slice(start + 2, j).trim() });
+      from = j + 2;
+    } else {
+      // A `{` or a lone `}` inside: no template starts here; the next candidate is the next `{{` after this one.
+      from = start + 1;
+    }
+  }
+}
+
+/** The inside of `s` when `s` is exactly one template (`{{ expr }}`), else null. */
+export function wholeTemplate(s: string): string | null {
+  if (s.length < 4 || !s.startsWith('{{') || !s.endsWith('}}')) return null;
+  for (let j = 2; j < s.length - 2; j++) {
+    const c = s.charCodeAt(j);
+    if (c === 0x7b || c === 0x7d) return null;
+  }
+  return s.slice(2, -2).trim();
+}
 
 /** Parses `a.output.files[0].path` into root `a` and path `['output', 'files', 0, 'path']`. Throws on bad syntax. */
 export function parseRef(expr: string): TemplateRef {
@@ -34,7 +77,7 @@ export function parseRef(expr: string): TemplateRef {
   while (pos < expr.length) {
     re.lastIndex = pos;
     const m = re.exec(expr);
-    if (!m) throw new Error(`bad template "{{${expr}}}": unexpected "${expr.slice(pos)}" (write paths like step.output.items[0].name)`);
+    if (!m) throw new Error(`bad template "{{${clip(expr)}}}": unexpected "${clip(expr.slice(pos), 40)}" (write paths like step.output.items[0].name)`);
     if (m[1] !== undefined) {
       if (!expectName) throw new Error(`bad template "{{${expr}}}": missing "." before "${m[1]}"`);
       segments.push(m[1]);
@@ -52,18 +95,37 @@ export function parseRef(expr: string): TemplateRef {
   return { raw: expr, root, path };
 }
 
-/** Every templated string in a value, with its location. Throws on a malformed template. */
+/** `a.b[0].c` for a location, as error messages name fields. */
+export function describeLocation(location: readonly PathSegment[]): string {
+  return location.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+/**
+ * Every templated string in a value, with its location. Throws on a malformed template, or one past
+ * `LIMITS.maxTemplatedStringLength` / `maxTemplateLength`, naming where it is. Linear in the value's size.
+ */
 export function findTemplates(value: unknown, location: PathSegment[] = []): TemplateSite[] {
   const sites: TemplateSite[] = [];
   const walk = (v: unknown, loc: PathSegment[]): void => {
     if (typeof v === 'string') {
       if (!v.includes('{{')) return;
-      const refs = [...v.matchAll(TEMPLATE)].map((m) => parseRef(m[1] ?? ''));
+      const at = (msg: string): Error => new Error(loc.length ? `${describeLocation(loc)}: ${msg}` : msg);
+      if (v.length > LIMITS.maxTemplatedStringLength) {
+        throw at(`a string holding a {{template}} is at most ${LIMITS.maxTemplatedStringLength} characters (limit maxTemplatedStringLength; got ${v.length})`);
+      }
+      const refs = scanTemplates(v).map((m) => {
+        if (m.expr.length > LIMITS.maxTemplateLength) throw at(`a {{template}} is at most ${LIMITS.maxTemplateLength} characters between the braces (limit maxTemplateLength; got ${m.expr.length})`);
+        try {
+          return parseRef(m.expr);
+        } catch (err) {
+          throw at((err as Error).message);
+        }
+      });
       if (refs.length) sites.push({ location: loc, refs });
     } else if (Array.isArray(v)) {
       v.forEach((x, i) => walk(x, [...loc, i]));
     } else if (typeof v === 'object' && v !== null) {
-      for (const [k, x] of Object.entries(v)) walk(x, [...loc, k]);
+      for (const k of Object.keys(v)) walk((v as Record<string, unknown>)[k], [...loc, k]);
     }
   };
   walk(value, location);
@@ -92,7 +154,7 @@ export function resolveRef(ref: TemplateRef, scope: TemplateScope): unknown {
   if (ref.root === 'params') {
     value = scope.params;
   } else {
-    const step = scope.steps[ref.root];
+    const step = Object.hasOwn(scope.steps, ref.root) ? scope.steps[ref.root] : undefined;
     if (!step) throw new TemplateResolutionError(`{{${ref.raw}}}: step "${ref.root}" has no result yet`);
     const [field, ...rest] = path;
     if (field === undefined) throw new TemplateResolutionError(`{{${ref.raw}}}: name a field of the step (output, error or status)`);
@@ -120,9 +182,15 @@ function asText(value: unknown): string {
 
 /** Resolves one templated string: whole-string templates keep their type, embedded ones become text. */
 export function resolveString(s: string, scope: TemplateScope): unknown {
-  const whole = WHOLE.exec(s);
-  if (whole) return resolveRef(parseRef(whole[1] ?? ''), scope);
-  return s.replace(TEMPLATE, (_, expr: string) => asText(resolveRef(parseRef(expr), scope)));
+  const whole = wholeTemplate(s);
+  if (whole !== null) return resolveRef(parseRef(whole), scope);
+  let out = '';
+  let at = 0;
+  for (const m of scanTemplates(s)) {
+    out += s.slice(at, m.start) + asText(resolveRef(parseRef(m.expr), scope));
+    at = m.end;
+  }
+  return out + s.slice(at);
 }
 
 /** A copy of `value` with every template resolved. Values without templates are shared, not copied. */
@@ -130,9 +198,8 @@ export function resolveTemplates(value: unknown, scope: TemplateScope): unknown 
   if (typeof value === 'string') return value.includes('{{') ? resolveString(value, scope) : value;
   if (Array.isArray(value)) return value.map((x) => resolveTemplates(x, scope));
   if (typeof value === 'object' && value !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(value)) out[k] = resolveTemplates(x, scope);
-    return out;
+    // fromEntries defines keys, so a `__proto__` key stays a key instead of becoming the copy's prototype.
+    return Object.fromEntries(Object.entries(value).map(([k, x]) => [k, resolveTemplates(x, scope)]));
   }
   return value;
 }
@@ -179,19 +246,36 @@ export interface ParsedCondition {
   literal: unknown;
 }
 
-/** Parses a `when` condition; throws with a usage hint when it is not one. */
+const OPERATORS = ['==', '!=', '>=', '<=', '>', '<'] as const;
+
+/** Parses a `when` condition in one pass (linear in its length); throws with a usage hint when it is not one. */
 export function parseCondition(condition: string): ParsedCondition {
-  const m = /^\s*(!?)\s*(\{\{[^{}]*\}\})\s*(?:(==|!=|>=|<=|>|<)\s*(.+?))?\s*$/.exec(condition);
-  if (!m) throw new Error(`bad condition "${condition}": write "{{step.output.ok}}" or "{{step.output.count}} > 3"`);
-  const [, bang, template, op, literal] = m;
+  const bad = (): Error => new Error(`bad condition "${clip(condition)}": write "{{step.output.ok}}" or "{{step.output.count}} > 3"`);
+  let rest = condition.trim();
+  const negate = rest.startsWith('!');
+  if (negate) rest = rest.slice(1).trimStart();
+  const first = rest.startsWith('{{') ? scanTemplates(rest)[0] : undefined;
+  if (!first || first.start !== 0) throw bad();
+  const template = rest.slice(0, first.end);
+  rest = rest.slice(first.end).trim();
+  let op: ParsedCondition['op'] = null;
   let value: unknown = null;
-  if (op) {
+  if (rest !== '') {
+    op = OPERATORS.find((o) => rest.startsWith(o)) ?? null;
+    if (!op) throw bad();
+    const literal = rest.slice(op.length).trim();
+    if (literal === '') throw bad();
     try {
-      value = JSON.parse(literal ?? '');
+      value = JSON.parse(literal);
     } catch {
-      throw new Error(`bad condition "${condition}": the right side must be JSON (a number, true/false/null, or "quoted text")`);
+      throw new Error(`bad condition "${clip(condition)}": the right side must be JSON (a number, true/false/null, or "quoted text")`);
     }
   }
-  parseRef(WHOLE.exec(template ?? '')?.[1] ?? '');
-  return { negate: bang === '!', template: template ?? '', op: (op as ParsedCondition['op']) ?? null, literal: value };
+  parseRef(first.expr);
+  return { negate, template, op, literal: value };
+}
+
+/** A long input, shortened for an error message. */
+export function clip(s: string, max = 80): string {
+  return s.length <= max ? s : `${s.slice(0, max)}... (${s.length} characters)`;
 }

@@ -5,10 +5,18 @@ import { findCycle, transitiveDependencies } from '../dag/graph.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import type { StoredWorkflow, WorkflowStep } from '../model/workflow.js';
 import { hashDefinition, normalizeDefinition, workflowDefinitionSchema, workflowStepSchema } from '../model/workflow.js';
+import { LIMITS } from '../model/limits.js';
+import { retryProblems } from '../model/task.js';
 import { checkPayloadLimits, didYouMean, formatZodIssues } from '../model/validate.js';
 import type { ModuleRegistry } from '../modules/registry.js';
 import type { PathSegment, TemplateRef } from './template.js';
 import { findTemplates, parseCondition, STEP_FIELDS } from './template.js';
+
+/** Checks that need the engine's state; without them, validation checks what the definition says alone. */
+export interface ValidationContext {
+  /** Throws a `ValidationError` for requirements the engine could never grant (unknown resource or unit, ...). */
+  checkResources?: ((requirements: Record<string, Record<string, number>>, where: string) => void) | undefined;
+}
 
 export interface WorkflowValidation {
   valid: boolean;
@@ -28,7 +36,7 @@ function startsWith(path: readonly PathSegment[], prefix: readonly PathSegment[]
  * (where no template stands in them), templates that reference steps not upstream, bad timeouts or retry counts.
  * Returns every problem; creates nothing.
  */
-export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: number = Date.now()): WorkflowValidation {
+export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: number = Date.now(), context: ValidationContext = {}): WorkflowValidation {
   const errors: string[] = [];
   const warnings: string[] = [];
   const fail = (): WorkflowValidation => ({ valid: false, errors, warnings, workflow: null });
@@ -41,11 +49,14 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
     if (!Array.isArray((normalized as { steps?: unknown } | null)?.steps)) return fail();
   }
   const rawSteps = ((normalized as { steps: unknown[] }).steps ?? []);
+  if (rawSteps.length > LIMITS.maxSteps) return fail();
 
   // Steps, one by one.
   const steps: WorkflowStep[] = [];
   const unchecked: WorkflowStep[] = [];
   const byName = new Map<string, WorkflowStep>();
+  /** Steps whose parameters break a payload limit: not walked again for templates. */
+  const oversized = new Set<string>();
   rawSteps.forEach((rs, i) => {
     const label = typeof (rs as { name?: unknown } | null)?.name === 'string' ? `step "${(rs as { name: string }).name}"` : `steps[${i}]`;
     const r = workflowStepSchema.safeParse(rs);
@@ -60,6 +71,22 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
       return;
     }
     const s = r.data as WorkflowStep;
+    // zod leaves out `__proto__` keys where it copies records: check the definition's own objects, which refuse them.
+    const given = rs as Pick<WorkflowStep, 'parameters' | 'metadata'>;
+    const limit = checkPayloadLimits(given.parameters ?? {}, `${W}: step "${s.name}".parameters`) ?? checkPayloadLimits(given.metadata ?? {}, `${W}: step "${s.name}".metadata`);
+    if (limit) {
+      errors.push(limit);
+      oversized.add(s.name);
+    }
+    errors.push(...retryProblems(s.retry, `${W}: step "${s.name}"`));
+    if (s.resources && Object.keys(s.resources).length && context.checkResources) {
+      try {
+        context.checkResources(s.resources, `${W}: step "${s.name}".resources`);
+      } catch (err) {
+        if (err instanceof ValidationError) errors.push(...err.issues);
+        else throw err;
+      }
+    }
     if (byName.has(s.name)) {
       errors.push(`${W}: step name "${s.name}" is used twice; step names must be unique`);
       return;
@@ -148,17 +175,13 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
 
   // Actions, parameters, templates and conditions.
   for (const s of steps) {
+    if (oversized.has(s.name)) continue;
     const params = s.parameters ?? {};
-    const limit = checkPayloadLimits(params, `${W}: step "${s.name}".parameters`);
-    if (limit) {
-      errors.push(limit);
-      continue;
-    }
     let sites: ReturnType<typeof findTemplates> = [];
     try {
       sites = findTemplates(params);
     } catch (err) {
-      errors.push(`${W}: step "${s.name}".parameters: ${(err as Error).message}`);
+      errors.push(`${W}: step "${s.name}".parameters.${(err as Error).message}`);
     }
     for (const site of sites) for (const ref of site.refs) checkRef(s, ref, 'parameters');
     if (s.when !== undefined) {
@@ -179,6 +202,12 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
       /* reported with the step's own problems */
     }
     checkAction(s, templated);
+  }
+
+  const defParams = (normalized as { params?: unknown }).params;
+  if (defParams !== undefined) {
+    const limit = checkPayloadLimits(defParams, `${W}.params`);
+    if (limit) errors.push(limit);
   }
 
   // Parallel groups.
@@ -216,8 +245,8 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
 }
 
 /** Like {@link validateWorkflow}, but throws a `ValidationError` listing every problem. */
-export function assertValidWorkflow(raw: unknown, registry: ModuleRegistry): { workflow: StoredWorkflow; warnings: string[] } {
-  const v = validateWorkflow(raw, registry);
+export function assertValidWorkflow(raw: unknown, registry: ModuleRegistry, context: ValidationContext = {}): { workflow: StoredWorkflow; warnings: string[] } {
+  const v = validateWorkflow(raw, registry, Date.now(), context);
   if (!v.workflow) throw new ValidationError(v.errors);
   return { workflow: v.workflow, warnings: v.warnings };
 }

@@ -12,7 +12,7 @@ import { InMemoryBus } from '../../bus/memory.js';
 import type { EventMap, EventName } from '../../bus/protocol.js';
 import type { CompiledOptions, EngineOptions, OptionDefaults } from '../../config/options.js';
 import { compileOptions } from '../../config/options.js';
-import { ShuttingDownError, serializeError } from '../../errors.js';
+import { NotFoundError, ShuttingDownError, ValidationError, serializeError } from '../../errors.js';
 import type { RuntimeState } from '../../machines/runtime.js';
 import { runtimeMachine, runtimeStateOf } from '../../machines/runtime.js';
 import { ModuleRegistry } from '../../modules/registry.js';
@@ -215,10 +215,16 @@ export class OrchestrationEngine {
     if (this.state === 'failed') await this.#failStart(this.#actor.getSnapshot().context.error);
     try {
       for (const file of files) {
-        const definition = await readDefinitionFile(file);
-        await this.bus.request('workflow.create', { definition, source: file }).catch((err: unknown) => {
-          throw err instanceof Error ? Object.assign(err, { message: `${file}: ${err.message}` }) : err;
-        });
+        try {
+          const definition = await readDefinitionFile(file);
+          await this.bus.request('workflow.create', { definition, source: file }).catch((err: unknown) => {
+            throw err instanceof Error && !err.message.startsWith(file) ? Object.assign(err, { message: `${file}: ${err.message}` }) : err;
+          });
+        } catch (err) {
+          // Only the file's own fault is skipped; a store that cannot write fails the start as before.
+          if (this.options.badDefinitionFiles !== 'skip' || !(err instanceof ValidationError || err instanceof NotFoundError)) throw err;
+          this.bus.publish('definition_skipped', { file, error: serializeError(err) });
+        }
       }
       if (this.#composition.edges) this.#edges = await this.#composition.edges(this);
     } catch (err) {

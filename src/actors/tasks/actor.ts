@@ -2,6 +2,8 @@
  * The TaskOrchestrator component: an actor (XState callback logic, systemId `taskOrchestrator`) that owns a
  * {@link TaskScheduler} and serves the `task.*` commands of the bus.
  */
+import type { TaskInput } from '../../model/task.js';
+import { parseTaskBatch, parseTaskListFilter } from '../../model/taskRequests.js';
 import { fromCallback } from 'xstate';
 import type { Command } from '../../bus/protocol.js';
 import { NotFoundError } from '../../errors.js';
@@ -15,7 +17,7 @@ import type { ComponentDeps } from '../deps.js';
 export function handleTaskCommand(scheduler: TaskScheduler, command: Command): unknown {
   switch (command.type) {
     case 'task.add':
-      return scheduler.acked({ ids: scheduler.add(command.payload.tasks) });
+      return scheduler.acked({ ids: scheduler.add(parseTaskBatch(command.payload.tasks) as TaskInput[]) });
     case 'task.execute':
       return scheduler.execute(command.payload.task);
     case 'task.start_execution':
@@ -25,7 +27,7 @@ export function handleTaskCommand(scheduler: TaskScheduler, command: Command): u
     case 'task.get':
       return scheduler.get(command.payload.taskId);
     case 'task.list':
-      return scheduler.list(command.payload);
+      return scheduler.list(parseTaskListFilter(command.payload));
     case 'task.wait':
       return scheduler.wait(command.payload.taskId);
     case 'task.stats':

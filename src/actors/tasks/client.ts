@@ -1,6 +1,7 @@
 /**
  * The seed's `getTaskOrchestrator()` view: a thin client of the bus.
  */
+import { parseTaskBatch } from '../../model/taskRequests.js';
 import { BusClient } from '../client.js';
 import type { SchedulerStats, StartExecutionReply, TaskView } from '../../bus/protocol.js';
 import type { TaskInput, TaskResult, TaskStatus } from '../../model/task.js';
@@ -30,7 +31,7 @@ export class TaskOrchestratorClient extends BusClient {
 
   /** Queues several tasks, all or none; they may depend on each other. */
   async addTasks(tasks: (Task | TaskInput)[]): Promise<string[]> {
-    const { ids } = await this.request(() => this.bus.request('task.add', { tasks: tasks.map(plain) }));
+    const { ids } = await this.request(() => this.bus.request('task.add', { tasks: parseTaskBatch(tasks).map((t) => plain(t as Task | TaskInput)) }));
     return ids;
   }
 

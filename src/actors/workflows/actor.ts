@@ -70,6 +70,7 @@ export function workflowManagerLogic(deps: ComponentDeps) {
       commits: deps.commits,
       store: deps.store,
       ackOnCommit: deps.options.durability === 'strict' && deps.store.persistent,
+      checkResources: (req, where) => void deps.ledger.parse(req, where),
     });
     for (const session of storedSessions(deps, 'active')) manager.configureSession(session.sessionId, session.maxParallelWorkflows);
     const t0 = performance.now();

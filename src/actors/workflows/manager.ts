@@ -8,9 +8,10 @@ import type { RunRequest, WorkflowPerformance, WorkflowRunStatus, WorkflowSummar
 import { NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
 import type { TaskInput, TaskResult } from '../../model/task.js';
 import type { StoredWorkflow, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
-import { camelizeKeys } from '../../model/workflow.js';
 import { didYouMean } from '../../model/validate.js';
 import type { ModuleRegistry } from '../../modules/registry.js';
+import { complexToDefinition } from '../../workflows/complex.js';
+import type { ValidationContext } from '../../workflows/validate.js';
 import { validateWorkflow } from '../../workflows/validate.js';
 import type { GroupCommitter } from '../../store/commits.js';
 import { RecordQueue } from '../../store/commits.js';
@@ -38,6 +39,8 @@ export interface WorkflowManagerDeps {
   ackOnCommit?: boolean;
   /** Waits for a task the orchestrator already has (resumed runs), or null when it has none. */
   attach?: ((taskId: string) => Promise<TaskResult | null>) | undefined;
+  /** Refuses step resources the engine could never grant, at validation (as submission would). */
+  checkResources?: ValidationContext['checkResources'];
 }
 
 /** Durations kept per workflow for percentiles. */
@@ -74,8 +77,11 @@ export class WorkflowManager {
   /** Definitions and runs waiting for the next commit (null: nothing is written). */
   readonly #records: RecordQueue | null;
 
+  readonly #checks: ValidationContext;
+
   constructor(deps: WorkflowManagerDeps) {
     this.#deps = deps;
+    this.#checks = { checkResources: deps.checkResources };
     this.#now = deps.now ?? Date.now;
     this.#records = deps.commits && deps.store?.persistent === true ? new RecordQueue(deps.commits) : null;
   }
@@ -157,7 +163,7 @@ export class WorkflowManager {
    * (the next number, unless the definition names its version).
    */
   create(definition: unknown, source: string | null = null): { workflow: StoredWorkflow; created: boolean; warnings: string[] } {
-    const v = validateWorkflow(definition, this.#deps.registry, this.#now());
+    const v = validateWorkflow(definition, this.#deps.registry, this.#now(), this.#checks);
     if (!v.workflow) throw new ValidationError(v.errors);
     const wf = { ...v.workflow, source };
     const versions = this.#versions.get(wf.name) ?? [];
@@ -182,7 +188,7 @@ export class WorkflowManager {
   }
 
   validate(definition: unknown): { valid: boolean; errors: string[]; warnings: string[] } {
-    const v = validateWorkflow(definition, this.#deps.registry, this.#now());
+    const v = validateWorkflow(definition, this.#deps.registry, this.#now(), this.#checks);
     return { valid: v.valid, errors: v.errors, warnings: v.warnings };
   }
 
@@ -238,32 +244,8 @@ export class WorkflowManager {
    * parallelGroups }`, snake_case accepted. It is validated like any workflow but not stored as one.
    */
   startComplex(definition: unknown, req: RunRequest = {}): WorkflowRunExecutor {
-    const raw = camelizeKeys(definition) as Record<string, unknown> | null;
-    if (!raw || typeof raw !== 'object') throw new ValidationError('complex workflow: expected an object with "steps"');
-    const { dependencies, ...rest } = raw;
-    if (dependencies !== undefined && (typeof dependencies !== 'object' || dependencies === null || Array.isArray(dependencies))) {
-      throw new ValidationError('complex workflow.dependencies: must map a step name to the names it depends on, e.g. { "b": ["a"] }');
-    }
-    const depMap = (dependencies ?? {}) as Record<string, unknown>;
-    const steps = Array.isArray(rest['steps']) ? rest['steps'] : [];
-    const names = new Set(steps.map((s) => (camelizeKeys(s) as { name?: unknown } | null)?.name));
-    const problems = Object.keys(depMap)
-      .filter((k) => !names.has(k))
-      .map((k) => `complex workflow.dependencies: names unknown step "${k}"`);
-    if (problems.length) throw new ValidationError(problems);
-    const merged = {
-      name: 'complex',
-      ...rest,
-      steps: steps.map((s) => {
-        const st = camelizeKeys(s) as Record<string, unknown>;
-        const extra = depMap[String(st['name'])];
-        if (extra === undefined) return st;
-        if (!Array.isArray(extra)) throw new ValidationError(`complex workflow.dependencies.${String(st['name'])}: must be a list of step names`);
-        const own = Array.isArray(st['dependencies']) ? (st['dependencies'] as unknown[]) : [];
-        return { ...st, dependencies: [...new Set([...own, ...(extra as unknown[])])] };
-      }),
-    };
-    const v = validateWorkflow(merged, this.#deps.registry, this.#now());
+    const merged = complexToDefinition(definition);
+    const v = validateWorkflow(merged, this.#deps.registry, this.#now(), this.#checks);
     if (!v.workflow) throw new ValidationError(v.errors);
     return this.#launch({ ...v.workflow, version: v.workflow.version || 'adhoc' }, req, v.warnings);
   }

@@ -2,7 +2,7 @@
 /**
  * The `codomyrmex` command line. Every command takes `--json` for machine-readable output.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { EngineOptions, TaskResult } from '../../index.js';
 import { packagePath } from '../../config/options.js';
 import type { OrchestrationEngine } from '../../index.js';
@@ -15,13 +15,15 @@ const program = new Command();
 program
   .name('codomyrmex')
   .description('Actor-based orchestration runtime: workflows, tasks and resources on a worker-thread pool')
-  .option('--threads <n>', 'worker threads (default: the number of cores)', parseInteger('--threads'))
+  .option('--threads <n>', 'worker threads (default: the number of cores)', parseInteger('--threads', 1))
   .option('--module-dir <dir...>', 'folders to load user action modules from')
   .option('--workflow-dir <dir...>', 'more folders of workflow definitions (YAML/JSON)')
   .option('--store <kind>', 'sqlite (default: durable, see --db) or memory')
   .option('--db <path>', 'the SQLite database (default ./.codomyrmex/state.db; env CODOMYRMEX_DB)')
   .option('--durability <mode>', 'strict (default: answer only once durable) or relaxed')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors (a bad option value, an unknown command) exit 2 like every other bad input, not commander's 1.
+  .exitOverride();
 
 interface GlobalFlags {
   threads?: number;
@@ -32,10 +34,10 @@ interface GlobalFlags {
   durability?: string;
 }
 
-function parseInteger(flag: string) {
+function parseInteger(flag: string, min = 0) {
   return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${flag} must be a whole number (got "${value}")`);
+    const n = value.trim() === '' ? NaN : Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} must be a whole number${min > 0 ? ` of at least ${min}` : ''} (got "${value}")`);
     return n;
   };
 }
@@ -63,12 +65,14 @@ function parseJsonObject(value: string): Record<string, unknown> {
 function optionsFromFlags(): EngineOptions {
   const o = program.opts<GlobalFlags>();
   return {
-    ...(o.threads ? { threads: o.threads } : {}),
+    ...(o.threads !== undefined ? { threads: o.threads } : {}),
     ...(o.moduleDir ? { moduleDirs: o.moduleDir } : {}),
     ...(o.store ? { store: o.store as 'sqlite' } : {}),
     ...(o.db ? { dbPath: o.db } : {}),
     ...(o.durability ? { durability: o.durability as 'strict' } : {}),
     workflowDirs: [packagePath('config', 'workflows'), USER_WORKFLOW_DIR, ...(o.workflowDir ?? [])],
+    // One bad file in .codomyrmex/workflows must not stop every command: it is named on stderr and left out.
+    badDefinitionFiles: 'skip',
   };
 }
 
@@ -80,6 +84,7 @@ function engineFromFlags(overrides: EngineOptions = {}): OrchestrationEngine {
 /** Runs `fn` on a fresh engine and always shuts it down. */
 async function withEngine<T>(fn: (engine: OrchestrationEngine) => Promise<T>, overrides: EngineOptions = {}): Promise<T> {
   const engine = engineFromFlags(overrides);
+  engine.registerEventHandler('definition_skipped', (_, d) => console.error(`codomyrmex: skipped ${d.error.message.startsWith(d.file) ? d.error.message : `${d.file}: ${d.error.message}`}`));
   try {
     await engine.ready();
     return await fn(engine);
@@ -185,6 +190,10 @@ registerStoreCommands(program, () => optionsFromFlags());
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof CodomyrmexError || err instanceof InvalidArgumentError) console.error(`codomyrmex: ${err.message}`);
-  else console.error(err);
+  else if (err instanceof CommanderError) {
+    // Commander printed it already; --help and --version end here too, with exit code 0.
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+    return;
+  } else console.error(err);
   process.exitCode = 2;
 });

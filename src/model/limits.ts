@@ -1,0 +1,30 @@
+/**
+ * Documented size limits of definitions, conditions and task inputs (README "Limits"). Inputs past them are refused
+ * with a `ValidationError` naming the field and the limit; validation and submission read the same numbers.
+ */
+
+/** The longest task id, task name, session id (and the task-name part of anything derived from them). */
+export const MAX_ID_LENGTH = 200;
+
+/** A run id is a uuid; a step's task id is `<runId>.<step name>`. */
+const RUN_ID_LENGTH = 36;
+
+export const LIMITS = {
+  /** Characters of a task id, task name or session id. */
+  maxIdLength: MAX_ID_LENGTH,
+  /** Characters of a step name: its task id `<runId>.<step>` must fit `maxIdLength`. */
+  maxStepNameLength: MAX_ID_LENGTH - RUN_ID_LENGTH - 1,
+  /** Characters of an `idempotencyKey`. */
+  maxIdempotencyKeyLength: 500,
+  /** Characters of a step's `when` condition. */
+  maxConditionLength: 4096,
+  /** Characters of a parameter string that holds a `{{template}}` (plain strings have `maxStringLength`). */
+  maxTemplatedStringLength: 1_000_000,
+  /** Characters between `{{` and `}}` of one template. */
+  maxTemplateLength: 1024,
+  /** Steps of one workflow. */
+  maxSteps: 100_000,
+} as const;
+
+/** Names that would collide with `Object.prototype` wherever a name becomes a key: refused as step names. */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
