@@ -27,6 +27,10 @@ export const ErrorCode = {
   STORE_VERSION: 'STORE_VERSION',
   /** The store could not be opened for another reason (folder not creatable, permissions). */
   STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
+  /** A request over the network bus got no reply in time. Retryable: the server may be busy or restarting. */
+  BUS_TIMEOUT: 'BUS_TIMEOUT',
+  /** The network bus is not connected (NATS down or reconnecting), or a reply could not be read. Retryable. */
+  BUS_UNAVAILABLE: 'BUS_UNAVAILABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -37,6 +41,8 @@ export interface SerializedError {
   message: string;
   /** Present on errors that say whether a retry may help. */
   retryable?: boolean;
+  /** A `ValidationError`'s problems, each naming its field. */
+  issues?: string[];
 }
 
 export interface ErrorOptions {
@@ -72,6 +78,9 @@ export class ValidationError extends CodomyrmexError {
   }
   override get retryable(): boolean {
     return false;
+  }
+  override toJSON(): SerializedError {
+    return { ...super.toJSON(), issues: this.issues };
   }
 }
 
@@ -165,6 +174,15 @@ export class ShuttingDownError extends CodomyrmexError {
   }
 }
 
+/** The network bus failed to carry a request: no reply in time (`BUS_TIMEOUT`) or not connected (`BUS_UNAVAILABLE`). */
+export class BusError extends CodomyrmexError {
+  override name = 'BusError';
+  declare readonly code: typeof ErrorCode.BUS_TIMEOUT | typeof ErrorCode.BUS_UNAVAILABLE;
+  constructor(message: string, code: typeof ErrorCode.BUS_TIMEOUT | typeof ErrorCode.BUS_UNAVAILABLE = ErrorCode.BUS_UNAVAILABLE, options?: ErrorOptions) {
+    super(message, code, options);
+  }
+}
+
 type StoreErrorCode = typeof ErrorCode.STORE_WRITE_FAILED | typeof ErrorCode.STORE_CORRUPT | typeof ErrorCode.STORE_LOCKED | typeof ErrorCode.STORE_VERSION | typeof ErrorCode.STORE_UNAVAILABLE;
 
 /**
@@ -193,6 +211,7 @@ const byName: Record<string, (message: string, code: string) => CodomyrmexError>
   WorkerCrashedError: (m) => new WorkerCrashedError(m),
   ActionError: (m) => new ActionError(m),
   ShuttingDownError: (m) => new ShuttingDownError(m),
+  BusError: (m, code) => new BusError(m, code === ErrorCode.BUS_TIMEOUT ? ErrorCode.BUS_TIMEOUT : ErrorCode.BUS_UNAVAILABLE),
   StoreError: (m, code) => new StoreError(m, isStoreCode(code) ? code : ErrorCode.STORE_WRITE_FAILED),
 };
 
@@ -218,6 +237,7 @@ export function serializeError(err: unknown): SerializedError {
 
 /** Rebuilds an error from its wire form, as the class its name names when codomyrmex knows it. */
 export function rebuildError(wire: SerializedError): CodomyrmexError {
+  if (wire.name === 'ValidationError' && Array.isArray(wire.issues) && wire.issues.length > 0) return new ValidationError(wire.issues);
   if (wire.name === 'CycleError') return new CycleError(wire.message.replace(/^.*cycle: /, '').split(' -> '));
   const make = byName[wire.name];
   if (make) return make(wire.message, wire.code);
