@@ -8,14 +8,15 @@
 import type { NatsConnection, NodeConnectionOptions, Msg, Subscription } from '@nats-io/transport-node';
 import { connect, RequestError, TimeoutError } from '@nats-io/transport-node';
 import type { Observable } from 'rxjs';
-import { BehaviorSubject, Subject } from 'rxjs';
-import { Observable as RxObservable } from 'rxjs';
+import { BehaviorSubject, filter, firstValueFrom } from 'rxjs';
 import { BusError, CodomyrmexError, ErrorCode, NotFoundError, ShuttingDownError, ValidationError } from '../errors.js';
 import type { BusStats, CommandHandler, MessageBus, RequestOptions, Unsubscribe } from './bus.js';
 import type { BusEvent, Command, CommandPayload, CommandReply, CommandType, EventMap, EventName } from './protocol.js';
 import { componentOf } from './protocol.js';
 import { parseCommandPayload, resolveCommandType } from './schemas.js';
-import { checkPayloadSize, checkSubjectPrefix, decodeJson, DEFAULT_SUBJECT_PREFIX, encodeJson, errorReply, okReply, readEvent, readReply } from './wire.js';
+import type { EventChannelCounters } from './natsEvents.js';
+import { EventChannel } from './natsEvents.js';
+import { checkPayloadSize, checkSubjectPrefix, decodeJson, DEFAULT_SUBJECT_PREFIX, encodeJson, errorReply, okReply, readReply } from './wire.js';
 
 /** Where the connection is. `reconnecting`: lost, the client is retrying (health reports `degraded`). */
 export type NatsBusStatus = 'connected' | 'reconnecting' | 'closed';
@@ -30,6 +31,8 @@ export interface NatsBusOptions {
   closeGraceMs?: number | undefined;
   /** Whether `close()` drains and closes the connection (default true). */
   closeConnection?: boolean | undefined;
+  /** Events held while disconnected, at most this many bytes; older ones are dropped past it (default 8 MiB). */
+  eventBacklogBytes?: number | undefined;
 }
 
 /** Options of {@link NatsBus.connect}: where to connect, and the bus options. */
@@ -44,12 +47,6 @@ export interface NatsConnectOptions extends NatsBusOptions {
    * `reconnectTimeWait`, default 2000 ms). Take these from config or env, never from code.
    */
   connection?: Omit<NodeConnectionOptions, 'servers' | 'name'> | undefined;
-}
-
-interface EventTap {
-  subject: Subject<BusEvent>;
-  sub: Subscription;
-  refs: number;
 }
 
 /**
@@ -72,15 +69,13 @@ export class NatsBus implements MessageBus {
   readonly #closeConnection: boolean;
   readonly #status$ = new BehaviorSubject<NatsBusStatus>('connected');
   readonly #handlers = new Map<string, { handler: CommandHandler; sub: Subscription }>();
-  readonly #taps = new Map<string, EventTap>();
+  readonly #events: EventChannel;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #stats: BusStats = { published: 0, requests: 0, replies: 0, failures: 0 };
   #closed = false;
   #closing: Promise<void> | null = null;
   #seq = 0;
   #nextId = 0;
-  /** Event messages that were not codomyrmex events (bad JSON, unknown name) and were not delivered. */
-  #malformedEvents = 0;
 
   /** Connects to NATS and returns the bus. The client reconnects by itself when the connection drops. */
   static async connect(options: NatsConnectOptions = {}): Promise<NatsBus> {
@@ -101,6 +96,7 @@ export class NatsBus implements MessageBus {
     this.#timeoutMs = positive(options.requestTimeoutMs, 30_000, 'requestTimeoutMs');
     this.#closeGraceMs = positive(options.closeGraceMs, 10_000, 'closeGraceMs');
     this.#closeConnection = options.closeConnection ?? true;
+    this.#events = new EventChannel(nc, this.subjectPrefix, positive(options.eventBacklogBytes, 8 * 1024 * 1024, 'eventBacklogBytes'));
     if (nc.isClosed()) this.#status$.next('closed');
     void this.#watchStatus();
   }
@@ -128,9 +124,9 @@ export class NatsBus implements MessageBus {
     return this.#nc.info?.max_payload;
   }
 
-  /** Event messages received that were not codomyrmex events and were skipped. */
-  get malformedEvents(): number {
-    return this.#malformedEvents;
+  /** Events skipped on receipt (not codomyrmex events), dropped from a full backlog, or held for the reconnect. */
+  eventCounters(): EventChannelCounters {
+    return this.#events.counters();
   }
 
   /** The subject a command travels on: `workflow.execute` -> `codomyrmex.cmd.workflow.execute`. */
@@ -140,7 +136,7 @@ export class NatsBus implements MessageBus {
 
   /** The subject an event travels on: `task_completed` -> `codomyrmex.evt.task_completed`. */
   eventSubject(type: EventName | '>'): string {
-    return `${this.subjectPrefix}.evt.${type}`;
+    return this.#events.subjectOf(type);
   }
 
   /** Resolves once the server has seen every subscription made so far (so another client can reach them). */
@@ -148,17 +144,14 @@ export class NatsBus implements MessageBus {
     if (!this.#closed) await this.#nc.flush();
   }
 
-  /** Publishes an event. Throws a `ValidationError` if it cannot be encoded or is over `max_payload`. */
+  /**
+   * Publishes an event. While NATS is down it is held (in order, bounded by `eventBacklogBytes`) and sent on
+   * reconnect. Throws a `ValidationError` if it cannot be encoded or is over `max_payload`.
+   */
   publish<K extends EventName>(type: K, data: EventMap[K]): void {
     if (this.#closed) return;
     this.#stats.published++;
-    const bytes = encodeJson({ type, data, timestamp: Date.now(), seq: ++this.#seq }, `event "${type}"`);
-    checkPayloadSize(bytes.length, this.maxPayload, `event "${type}"`);
-    try {
-      this.#nc.publish(this.eventSubject(type), bytes);
-    } catch (err) {
-      throw new BusError(`event "${type}" not published: the NATS connection is closed (${(err as Error).message})`, ErrorCode.BUS_UNAVAILABLE, { cause: err });
-    }
+    this.#events.publish({ type, data, timestamp: Date.now(), seq: ++this.#seq } as BusEvent, this.#status$.value !== 'connected');
   }
 
   /** Always true while open: subscribers elsewhere on NATS cannot be seen from here. */
@@ -167,42 +160,19 @@ export class NatsBus implements MessageBus {
   }
 
   events$(type?: EventName): Observable<BusEvent> {
-    return new RxObservable<BusEvent>((subscriber) => {
-      if (this.#closed) {
-        subscriber.complete();
-        return;
-      }
-      const key = type ?? '>';
-      const tap = this.#tap(key);
-      tap.refs++;
-      const inner = tap.subject.subscribe(subscriber);
-      return () => {
-        inner.unsubscribe();
-        if (--tap.refs === 0 && this.#taps.get(key) === tap) {
-          this.#taps.delete(key);
-          tap.sub.unsubscribe();
-        }
-      };
-    });
+    return this.#events.events$(type, () => this.#closed);
   }
 
-  /** One NATS subscription per event subject, shared by every local subscriber of it. */
-  #tap(key: EventName | '>'): EventTap {
-    const existing = this.#taps.get(key);
-    if (existing) return existing;
-    const subject = new Subject<BusEvent>();
-    const skip = this.eventSubject('>').length - 1;
-    const sub = this.#nc.subscribe(this.eventSubject(key), {
-      callback: (err, msg) => {
-        if (err) return;
-        const event = readEvent(msg.data, msg.subject.slice(skip));
-        if (event) subject.next(event);
-        else this.#malformedEvents++;
-      },
-    });
-    const tap = { subject, sub, refs: 0 };
-    this.#taps.set(key, tap);
-    return tap;
+  /** Resolves once connected; rejects with a `BusError` if that takes longer than `ms` or the bus closes. */
+  async #whenConnected(ms: number, what: string): Promise<void> {
+    if (this.#status$.value === 'connected') return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+    const status = await Promise.race([firstValueFrom(this.#status$.pipe(filter((s) => s !== 'reconnecting')), { defaultValue: 'closed' as const }), late]);
+    clearTimeout(timer);
+    if (status === 'connected') return;
+    if (status === 'late') throw new BusError(`${what}: NATS is still reconnecting after ${ms} ms; retry later`, ErrorCode.BUS_TIMEOUT);
+    throw this.#closed ? new ShuttingDownError('the NATS bus is closed; requests are refused') : new BusError(`${what}: the NATS connection is closed`, ErrorCode.BUS_UNAVAILABLE);
   }
 
   async request<K extends CommandType>(type: K, payload: CommandPayload<K>, options: RequestOptions = {}): Promise<CommandReply<K>> {
@@ -214,7 +184,10 @@ export class NatsBus implements MessageBus {
     try {
       const bytes = encodeJson(payload, `request "${type}"`);
       checkPayloadSize(bytes.length, this.maxPayload, `request "${type}"`);
-      msg = await this.#nc.request(subject, bytes, { timeout });
+      // What is written while the client redials is discarded: wait for the connection (within the timeout).
+      const t0 = Date.now();
+      await this.#whenConnected(timeout, `"${type}"`);
+      msg = await this.#nc.request(subject, bytes, { timeout: Math.max(1, timeout - (Date.now() - t0)) });
     } catch (err) {
       this.#stats.failures++;
       throw this.#requestError(err, type, subject, timeout);
@@ -282,11 +255,13 @@ export class NatsBus implements MessageBus {
     } catch (err) {
       envelope = errorReply(err);
     }
+    if (!msg.reply) return;
+    // A reply ready while NATS is down waits for the reconnect: the requester may still be waiting for it.
+    if (this.#status$.value !== 'connected') await this.#whenConnected(this.#timeoutMs, `reply to "${type}"`).catch(() => undefined);
     this.#respond(msg, envelope, type);
   }
 
   #respond(msg: Msg, envelope: ReturnType<typeof okReply>, type: string): void {
-    if (!msg.reply) return;
     try {
       let bytes = encodeJson(envelope, `reply to "${type}"`);
       try {
@@ -323,17 +298,13 @@ export class NatsBus implements MessageBus {
     const open = !this.#nc.isClosed();
     for (const { sub } of this.#handlers.values()) if (open) sub.unsubscribe();
     this.#handlers.clear();
-    for (const tap of this.#taps.values()) {
-      if (open) tap.sub.unsubscribe();
-      tap.subject.complete();
-    }
-    this.#taps.clear();
     if (this.#inFlight.size > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#closeGraceMs)));
       await Promise.race([Promise.allSettled([...this.#inFlight]), grace]);
       clearTimeout(timer);
     }
+    this.#events.close();
     if (this.#closeConnection && open) {
       try {
         await this.#nc.drain();
@@ -350,7 +321,10 @@ export class NatsBus implements MessageBus {
     try {
       for await (const s of this.#nc.status()) {
         if (s.type === 'disconnect' || s.type === 'reconnecting' || s.type === 'staleConnection') this.#setStatus('reconnecting');
-        else if (s.type === 'reconnect') this.#setStatus('connected');
+        else if (s.type === 'reconnect') {
+          this.#setStatus('connected');
+          this.#events.flushBacklog();
+        }
         else if (s.type === 'close') this.#setStatus('closed');
       }
     } catch {

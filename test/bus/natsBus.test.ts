@@ -187,7 +187,7 @@ describe('NatsBus at the boundary', () => {
     ]);
     expect(events[1]!.seq).toBe(events[0]!.seq + 1);
     expect((await typed).map((e) => e.type)).toEqual(['engine_stopped']);
-    expect(b.malformedEvents).toBe(2);
+    expect(b.eventCounters()).toEqual({ malformed: 2, dropped: 0, backlog: 0 });
   });
 
   it('runs each command once when two processes serve the same component', async () => {
