@@ -33,6 +33,12 @@ export type { HttpAddress, Readiness, Liveness } from './edges/http/server.js';
 export { compileOptions } from './config/options.js';
 export type { MessageBus, Unsubscribe, BusStats } from './bus/bus.js';
 export { InMemoryBus } from './bus/memory.js';
+// The NATS bus itself loads the NATS client (~60 ms): it is the `codomyrmex/nats` entry; its types are here.
+export type { NatsBus, NatsBusOptions, NatsConnectOptions, NatsBusStatus } from './bus/nats.js';
+export type { BridgeOptions } from './bus/bridge.js';
+export type { ReplyEnvelope, WireError } from './bus/wire.js';
+export { requestSchemas, parseCommandPayload, resolveCommandType, isCommandType, isEventName, COMMAND_TYPES, EVENT_NAMES } from './bus/schemas.js';
+export type { ParsedRequest } from './bus/schemas.js';
 export type { BusEvent, EventMap, EventName, CommandMap, CommandType, TaskView, StartExecutionReply, SchedulerStats, WorkflowSummary, WorkflowPerformance, WorkflowRunStatus, RunRequest, SessionMode, TaskExplanation } from './bus/protocol.js';
 export { defineModule, defineAction } from './modules/contract.js';
 export type { ActionModule, ActionDefinition, ActionContext } from './modules/contract.js';
@@ -59,6 +65,7 @@ export {
   WorkerCrashedError,
   ShuttingDownError,
   StoreError,
+  BusError,
   ErrorCode,
 } from './errors.js';
 export type { SerializedError } from './errors.js';
