@@ -35,8 +35,11 @@ export class EventChannel {
   #malformed = 0;
   #dropped = 0;
 
-  constructor(nc: NatsConnection, prefix: string, backlogLimitBytes: number) {
+  readonly #onError: (err: Error) => void;
+
+  constructor(nc: NatsConnection, prefix: string, backlogLimitBytes: number, onError: (err: Error) => void) {
     this.#nc = nc;
+    this.#onError = onError;
     this.#prefix = prefix;
     this.#backlogLimitBytes = backlogLimitBytes;
   }
@@ -122,7 +125,10 @@ export class EventChannel {
     const skip = this.subjectOf('>').length - 1;
     const sub = this.#nc.subscribe(this.subjectOf(key), {
       callback: (err, msg) => {
-        if (err) return;
+        if (err) {
+          this.#onError(err);
+          return;
+        }
         const event = readEvent(msg.data, msg.subject.slice(skip));
         if (event) subject.next(event);
         else this.#malformed++;

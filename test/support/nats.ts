@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -22,13 +22,19 @@ export interface NatsServer {
   dispose(): Promise<void>;
 }
 
-export async function startNatsServer(): Promise<NatsServer> {
+/** `config`: extra nats-server configuration (e.g. an `authorization` block), written to a file passed with `-c`. */
+export async function startNatsServer(options: { config?: string } = {}): Promise<NatsServer> {
   const dir = await mkdtemp(join(tmpdir(), 'codomyrmex-nats-'));
+  const configArgs: string[] = [];
+  if (options.config !== undefined) {
+    await writeFile(join(dir, 'server.conf'), options.config);
+    configArgs.push('-c', join(dir, 'server.conf'));
+  }
   let child: ChildProcess | null = null;
   let port = -1;
 
   const launch = async (): Promise<void> => {
-    const proc = spawn(BINARY, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'js'), '--ports_file_dir', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(BINARY, [...configArgs, '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'js'), '--ports_file_dir', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
     child = proc;
     let stderr = '';
     proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
