@@ -77,6 +77,8 @@ export class NatsBus implements MessageBus {
   #seq = 0;
   #nextId = 0;
   #lastError: Error | null = null;
+  /** The last `max_payload` the server announced (the client forgets it while it redials). */
+  #maxPayload: number | undefined;
 
   /** Connects to NATS and returns the bus. The client reconnects by itself when the connection drops. */
   static async connect(options: NatsConnectOptions = {}): Promise<NatsBus> {
@@ -95,11 +97,12 @@ export class NatsBus implements MessageBus {
   /** A bus over a connection made by the caller (e.g. one shared with a NATS service). */
   constructor(nc: NatsConnection, options: NatsBusOptions = {}) {
     this.#nc = nc;
+    this.#maxPayload = nc.info?.max_payload;
     this.subjectPrefix = checkSubjectPrefix(options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX);
     this.#timeoutMs = positive(options.requestTimeoutMs, 30_000, 'requestTimeoutMs');
     this.#closeGraceMs = positive(options.closeGraceMs, 10_000, 'closeGraceMs');
     this.#closeConnection = options.closeConnection ?? true;
-    this.#events = new EventChannel(nc, this.subjectPrefix, positive(options.eventBacklogBytes, 8 * 1024 * 1024, 'eventBacklogBytes'), (err) => (this.#lastError = err));
+    this.#events = new EventChannel(nc, this.subjectPrefix, positive(options.eventBacklogBytes, 8 * 1024 * 1024, 'eventBacklogBytes'), () => this.maxPayload, (err) => (this.#lastError = err));
     if (nc.isClosed()) this.#status$.next('closed');
     void this.#watchStatus();
   }
@@ -122,9 +125,11 @@ export class NatsBus implements MessageBus {
     return this.#status$.asObservable();
   }
 
-  /** The server's largest message in bytes (`max_payload`), while connected. */
+  /** The server's largest message in bytes (`max_payload`), as it last announced it. */
   get maxPayload(): number | undefined {
-    return this.#nc.info?.max_payload;
+    const now = this.#nc.info?.max_payload;
+    if (now !== undefined) this.#maxPayload = now;
+    return this.#maxPayload;
   }
 
   /**

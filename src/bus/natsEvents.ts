@@ -36,9 +36,11 @@ export class EventChannel {
   #dropped = 0;
 
   readonly #onError: (err: Error) => void;
+  readonly #maxPayload: () => number | undefined;
 
-  constructor(nc: NatsConnection, prefix: string, backlogLimitBytes: number, onError: (err: Error) => void) {
+  constructor(nc: NatsConnection, prefix: string, backlogLimitBytes: number, maxPayload: () => number | undefined, onError: (err: Error) => void) {
     this.#nc = nc;
+    this.#maxPayload = maxPayload;
     this.#onError = onError;
     this.#prefix = prefix;
     this.#backlogLimitBytes = backlogLimitBytes;
@@ -56,7 +58,7 @@ export class EventChannel {
   publish(event: BusEvent, held: boolean): void {
     const what = `event "${event.type}"`;
     const bytes = encodeJson(event, what);
-    checkPayloadSize(bytes.length, this.#nc.info?.max_payload, what);
+    checkPayloadSize(bytes.length, this.#maxPayload(), what);
     const subject = this.subjectOf(event.type);
     if (held || this.#backlog.length > 0) {
       this.#hold(subject, bytes);
