@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { filter, firstValueFrom, take, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsBus, type NatsBusStatus } from '../../src/bus/nats.js';
@@ -34,7 +35,8 @@ describe('NatsBus across a nats-server restart', () => {
       const logs = firstValueFrom(daemon.events$('task_log').pipe(take(3), toArray()));
       for (const message of ['a', 'b', 'c']) daemon.publish('task_log', { taskId: 't', name: 'n', attempt: 1, level: 'info', message });
       expect(daemon.eventCounters().backlog).toBe(3);
-      // The limit still holds while the server is away (the client forgets the server's info while it redials).
+      // The limit still holds while the server is away: the client forgets the server's info once it redials.
+      while (daemon.connection.info !== undefined) await delay(5);
       expect(() => daemon.publish('task_log', { taskId: 't', name: 'n', attempt: 1, level: 'info', message: 'x'.repeat(daemon.maxPayload!) })).toThrow(/over the NATS server's max_payload/);
       await expect(daemon.request('task.get', { taskId: 'x'.repeat(daemon.maxPayload!) })).rejects.toThrow(/over the NATS server's max_payload/);
       // Asked while NATS is down: the client holds the request and sends it once reconnected.
