@@ -33,6 +33,10 @@ export const ErrorCode = {
   STORE_VERSION: 'STORE_VERSION',
   /** The store could not be opened for another reason (folder not creatable, permissions). */
   STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
+  /** A request over the network bus got no reply in time. Retryable: the server may be busy or restarting. */
+  BUS_TIMEOUT: 'BUS_TIMEOUT',
+  /** The network bus is not connected (NATS down or reconnecting), or a reply could not be read. Retryable. */
+  BUS_UNAVAILABLE: 'BUS_UNAVAILABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -156,6 +160,15 @@ export class ShuttingDownError extends ShuttingDownBase {
   }
 }
 
+/** The network bus failed to carry a request: no reply in time (`BUS_TIMEOUT`) or not connected (`BUS_UNAVAILABLE`). */
+export class BusError extends CodomyrmexError {
+  override name = 'BusError';
+  declare readonly code: typeof ErrorCode.BUS_TIMEOUT | typeof ErrorCode.BUS_UNAVAILABLE;
+  constructor(message: string, code: typeof ErrorCode.BUS_TIMEOUT | typeof ErrorCode.BUS_UNAVAILABLE = ErrorCode.BUS_UNAVAILABLE, options?: ErrorOptions) {
+    super(message, code, options);
+  }
+}
+
 type StoreErrorCode = typeof ErrorCode.STORE_WRITE_FAILED | typeof ErrorCode.STORE_CORRUPT | typeof ErrorCode.STORE_LOCKED | typeof ErrorCode.STORE_VERSION | typeof ErrorCode.STORE_UNAVAILABLE;
 
 /**
@@ -257,10 +270,13 @@ export function rebuildError(wire: SerializedError): CodomyrmexError {
   if (wire.name === 'ValidationError') return new ValidationError(wire.issues?.length ? wire.issues : wire.message, options);
   if (wire.name === 'CycleError') return new CycleError(wire.message.replace(/^.*cycle: /, '').split(' -> '), wire.message.replace(/ cycle: .*$/s, ''), options);
   if (wire.name === 'StoreError') return new StoreError(wire.message, isStoreCode(wire.code) ? wire.code : ErrorCode.STORE_WRITE_FAILED, options);
+  if (wire.name === 'BusError') return new BusError(wire.message, wire.code === ErrorCode.BUS_TIMEOUT ? ErrorCode.BUS_TIMEOUT : ErrorCode.BUS_UNAVAILABLE, options);
   const Known = CLASSES[wire.name];
   if (Known) return new Known(wire.message, options);
+  // A name this code does not know (an action's own `TypeError`, say): its code picks the class, the name stays.
+  const byCode = Object.values(CLASSES).find((C) => new C('').code === wire.code && wire.code !== ErrorCode.UNKNOWN);
   const code = (Object.values(ErrorCode) as string[]).includes(wire.code) ? (wire.code as ErrorCode) : ErrorCode.UNKNOWN;
-  const err = new CodomyrmexError(wire.message, code, options);
+  const err = byCode ? new byCode(wire.message, options) : new CodomyrmexError(wire.message, code, options);
   err.name = wire.name;
   Object.defineProperty(err, 'retryable', { value: wire.retryable !== false });
   return err;

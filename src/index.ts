@@ -44,6 +44,12 @@ export type { BusEvent, EventMap, EventName } from './model/events.js';
 export type { TaskView, StartExecutionReply, SchedulerStats, TaskExplanation } from './model/taskView.js';
 export type { WorkflowSummary, WorkflowPerformance, WorkflowRunStatus, RunRequest } from './model/workflow.js';
 export type { SessionMode } from './model/session.js';
+// The NATS bus itself loads the NATS client (~60 ms): it is the `codomyrmex/nats` entry; its types are here.
+export type { NatsBus, NatsBusOptions, NatsConnectOptions, NatsBusStatus } from './bus/nats.js';
+export type { BridgeOptions } from './bus/bridge.js';
+export type { ReplyEnvelope, WireError } from './bus/wire.js';
+export { requestSchemas, parseCommandPayload, resolveCommandType, isCommandType, isEventName, COMMAND_TYPES, EVENT_NAMES } from './bus/schemas.js';
+export type { ParsedRequest } from './bus/schemas.js';
 export { defineModule, defineAction } from './modules/contract.js';
 export type { ActionModule, ActionDefinition, ActionContext } from './modules/contract.js';
 export { ModuleRegistry } from './modules/registry.js';
@@ -69,6 +75,7 @@ export {
   WorkerCrashedError,
   ShuttingDownError,
   StoreError,
+  BusError,
   ErrorCode,
 } from './errors.js';
 export type { SerializedError } from './errors.js';

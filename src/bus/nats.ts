@@ -1,0 +1,365 @@
+/**
+ * The NATS bus: the second {@link MessageBus}, on the nats.js v3 client (`@nats-io/transport-node`). Commands
+ * are core NATS request/reply on `<prefix>.cmd.<component>.<verb>`, events are published on
+ * `<prefix>.evt.<event>`, bodies are JSON (wire.ts). What arrives from the network is parsed at the boundary:
+ * every command payload goes through its schema (schemas.ts) before a handler sees it, and whatever is wrong
+ * (malformed JSON, an unknown verb, a wrong type, an oversized reply) gets an error reply with a code.
+ */
+import type { NatsConnection, NodeConnectionOptions, Msg, Subscription } from '@nats-io/transport-node';
+import { connect, RequestError, TimeoutError } from '@nats-io/transport-node';
+import type { Observable } from 'rxjs';
+import { BehaviorSubject, filter, firstValueFrom } from 'rxjs';
+import { BusError, CodomyrmexError, ErrorCode, NotFoundError, ShuttingDownError, ValidationError } from '../errors.js';
+import type { BusStats, CommandHandler, MessageBus, RequestOptions, Unsubscribe } from './bus.js';
+import type { BusEvent, Command, CommandPayload, CommandReply, CommandType, EventMap, EventName } from './protocol.js';
+import { componentOf } from './protocol.js';
+import { parseCommandPayload, resolveCommandType } from './schemas.js';
+import type { EventChannelCounters } from './natsEvents.js';
+import { EventChannel } from './natsEvents.js';
+import { checkPayloadSize, checkSubjectPrefix, decodeJson, DEFAULT_SUBJECT_PREFIX, encodeJson, errorReply, okReply, readReply } from './wire.js';
+
+/** Where the connection is. `reconnecting`: lost, the client is retrying (health reports `degraded`). */
+export type NatsBusStatus = 'connected' | 'reconnecting' | 'closed';
+
+/** Options of a bus over a connection the caller made. */
+export interface NatsBusOptions {
+  /** First token(s) of every subject (default `codomyrmex`); lets several daemons share one NATS. */
+  subjectPrefix?: string | undefined;
+  /** How long a request waits for its reply unless the call says otherwise (default 30 000 ms). */
+  requestTimeoutMs?: number | undefined;
+  /** How long `close()` waits for commands being handled to reply (default 10 000 ms). */
+  closeGraceMs?: number | undefined;
+  /** Whether `close()` drains and closes the connection (default true). */
+  closeConnection?: boolean | undefined;
+  /** Events held while disconnected, at most this many bytes; older ones are dropped past it (default 8 MiB). */
+  eventBacklogBytes?: number | undefined;
+}
+
+/** Options of {@link NatsBus.connect}: where to connect, and the bus options. */
+export interface NatsConnectOptions extends NatsBusOptions {
+  /** Server URL(s) (default `nats://127.0.0.1:4222`). */
+  servers?: string | string[] | undefined;
+  /** The client name the server shows in its monitoring (default `codomyrmex`). */
+  name?: string | undefined;
+  /**
+   * Any other nats.js connection option: credentials (`user`/`pass`, `token`, `authenticator` from
+   * `credsAuthenticator`), `tls`, reconnect policy (`maxReconnectAttempts`, default -1 = forever;
+   * `reconnectTimeWait`, default 2000 ms). Take these from config or env, never from code.
+   */
+  connection?: Omit<NodeConnectionOptions, 'servers' | 'name'> | undefined;
+}
+
+/**
+ * A {@link MessageBus} over NATS. Several processes on one NATS with the same prefix form one bus: a component
+ * served in one is reachable from all (its servers share a queue group, so each command runs once), and every
+ * event reaches every subscriber.
+ *
+ * @example
+ * const bus = await NatsBus.connect({ servers: process.env.CODOMYRMEX_NATS_URL });
+ * const run = await bus.request('workflow.start', { name: 'etl' }, { timeoutMs: 5000 });
+ * bus.status$().subscribe((s) => log.info({ nats: s }));
+ * await bus.close();
+ */
+export class NatsBus implements MessageBus {
+  readonly kind = 'nats' as const;
+  readonly subjectPrefix: string;
+  readonly #nc: NatsConnection;
+  readonly #timeoutMs: number;
+  readonly #closeGraceMs: number;
+  readonly #closeConnection: boolean;
+  readonly #status$ = new BehaviorSubject<NatsBusStatus>('connected');
+  readonly #handlers = new Map<string, { handler: CommandHandler; sub: Subscription }>();
+  readonly #events: EventChannel;
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #stats: BusStats = { published: 0, requests: 0, replies: 0, failures: 0 };
+  #closed = false;
+  #closing: Promise<void> | null = null;
+  #seq = 0;
+  #nextId = 0;
+  #lastError: Error | null = null;
+  /** The last `max_payload` the server announced (the client forgets it while it redials). */
+  #maxPayload: number | undefined;
+
+  /** Connects to NATS and returns the bus. The client reconnects by itself when the connection drops. */
+  static async connect(options: NatsConnectOptions = {}): Promise<NatsBus> {
+    const prefix = checkSubjectPrefix(options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX);
+    const nc = await connect({
+      maxReconnectAttempts: -1,
+      // The bus rewraps every request error with its own stack; the client's per-request trace errors cost ~25 µs.
+      noAsyncTraces: true,
+      ...options.connection,
+      servers: options.servers ?? 'nats://127.0.0.1:4222',
+      name: options.name ?? 'codomyrmex',
+    });
+    return new NatsBus(nc, { ...options, subjectPrefix: prefix });
+  }
+
+  /** A bus over a connection made by the caller (e.g. one shared with a NATS service). */
+  constructor(nc: NatsConnection, options: NatsBusOptions = {}) {
+    this.#nc = nc;
+    this.#maxPayload = nc.info?.max_payload;
+    this.subjectPrefix = checkSubjectPrefix(options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX);
+    this.#timeoutMs = positive(options.requestTimeoutMs, 30_000, 'requestTimeoutMs');
+    this.#closeGraceMs = positive(options.closeGraceMs, 10_000, 'closeGraceMs');
+    this.#closeConnection = options.closeConnection ?? true;
+    this.#events = new EventChannel(nc, this.subjectPrefix, positive(options.eventBacklogBytes, 8 * 1024 * 1024, 'eventBacklogBytes'), () => this.maxPayload, (err) => (this.#lastError = err));
+    if (nc.isClosed()) this.#status$.next('closed');
+    void this.#watchStatus();
+  }
+
+  /** The underlying connection (for a NATS service or JetStream on the same connection). */
+  get connection(): NatsConnection {
+    return this.#nc;
+  }
+
+  get connected(): boolean {
+    return !this.#closed && this.#status$.value === 'connected';
+  }
+
+  get status(): NatsBusStatus {
+    return this.#status$.value;
+  }
+
+  /** The connection status now and each change (`connected`, `reconnecting`, `closed`). */
+  status$(): Observable<NatsBusStatus> {
+    return this.#status$.asObservable();
+  }
+
+  /** The server's largest message in bytes (`max_payload`), as it last announced it. */
+  get maxPayload(): number | undefined {
+    const now = this.#nc.info?.max_payload;
+    if (now !== undefined) this.#maxPayload = now;
+    return this.#maxPayload;
+  }
+
+  /**
+   * The last error NATS reported to this bus (a permission violation on a subscription, a server error), or
+   * null. A subscription the server refused stops delivering; this says why.
+   */
+  get lastError(): Error | null {
+    return this.#lastError;
+  }
+
+  /** Events skipped on receipt (not codomyrmex events), dropped from a full backlog, or held for the reconnect. */
+  eventCounters(): EventChannelCounters {
+    return this.#events.counters();
+  }
+
+  /** The subject a command travels on: `workflow.execute` -> `codomyrmex.cmd.workflow.execute`. */
+  commandSubject(type: string): string {
+    return `${this.subjectPrefix}.cmd.${type}`;
+  }
+
+  /** The subject an event travels on: `task_completed` -> `codomyrmex.evt.task_completed`. */
+  eventSubject(type: EventName | '>'): string {
+    return this.#events.subjectOf(type);
+  }
+
+  /** Resolves once the server has seen every subscription made so far (so another client can reach them). */
+  async ready(): Promise<void> {
+    if (!this.#closed) await this.#nc.flush();
+  }
+
+  /**
+   * Publishes an event. While NATS is down it is held (in order, bounded by `eventBacklogBytes`) and sent on
+   * reconnect. Throws a `ValidationError` if it cannot be encoded or is over `max_payload`.
+   */
+  publish<K extends EventName>(type: K, data: EventMap[K]): void {
+    if (this.#closed) return;
+    this.#stats.published++;
+    this.#events.publish({ type, data, timestamp: Date.now(), seq: ++this.#seq } as BusEvent, this.#status$.value !== 'connected');
+  }
+
+  /** Always true while open: subscribers elsewhere on NATS cannot be seen from here. */
+  wants(_type: EventName): boolean {
+    return !this.#closed;
+  }
+
+  events$(type?: EventName): Observable<BusEvent> {
+    return this.#events.events$(type, () => this.#closed);
+  }
+
+  /** Resolves once connected; rejects with a `BusError` if that takes longer than `ms` or the bus closes. */
+  async #whenConnected(ms: number, what: string): Promise<void> {
+    if (this.#status$.value === 'connected') return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+    const status = await Promise.race([firstValueFrom(this.#status$.pipe(filter((s) => s !== 'reconnecting')), { defaultValue: 'closed' as const }), late]);
+    clearTimeout(timer);
+    if (status === 'connected') return;
+    if (status === 'late') throw new BusError(`${what}: NATS is still reconnecting after ${ms} ms; retry later`, ErrorCode.BUS_TIMEOUT);
+    throw this.#closed ? new ShuttingDownError('the NATS bus is closed; requests are refused') : new BusError(`${what}: the NATS connection is closed`, ErrorCode.BUS_UNAVAILABLE);
+  }
+
+  async request<K extends CommandType>(type: K, payload: CommandPayload<K>, options: RequestOptions = {}): Promise<CommandReply<K>> {
+    if (this.#closed) throw new ShuttingDownError('the NATS bus is closed; requests are refused');
+    this.#stats.requests++;
+    const subject = this.commandSubject(type);
+    const timeout = options.timeoutMs ?? this.#timeoutMs;
+    let msg: Msg;
+    try {
+      const bytes = encodeJson(payload, `request "${type}"`);
+      checkPayloadSize(bytes.length, this.maxPayload, `request "${type}"`);
+      // What is written while the client redials is discarded: wait for the connection (within the timeout).
+      const t0 = Date.now();
+      await this.#whenConnected(timeout, `"${type}"`);
+      msg = await this.#nc.request(subject, bytes, { timeout: Math.max(1, timeout - (Date.now() - t0)) });
+    } catch (err) {
+      this.#stats.failures++;
+      throw this.#requestError(err, type, subject, timeout);
+    }
+    const reply = readReply(msg.data, subject);
+    if (!reply.ok) {
+      this.#stats.failures++;
+      throw reply.error;
+    }
+    this.#stats.replies++;
+    return reply.result as CommandReply<K>;
+  }
+
+  #requestError(err: unknown, type: CommandType, subject: string, timeout: number): Error {
+    if (err instanceof CodomyrmexError) return err;
+    if (err instanceof RequestError && err.isNoResponders()) {
+      return new NotFoundError(`no component serves "${type}" on NATS (nothing subscribes to "${subject}"; is the daemon running with subject prefix "${this.subjectPrefix}"?)`);
+    }
+    if (err instanceof TimeoutError) {
+      return new BusError(`"${type}" got no reply within ${timeout} ms on "${subject}" (NATS ${this.status}); retry, or give a longer timeoutMs`, ErrorCode.BUS_TIMEOUT, { cause: err });
+    }
+    if (this.#closed) return new ShuttingDownError('the NATS bus is closed; requests are refused');
+    return new BusError(`"${type}" could not be sent over NATS: ${(err as Error).message}`, ErrorCode.BUS_UNAVAILABLE, { cause: err });
+  }
+
+  /**
+   * Serves one component's commands from NATS (`<prefix>.cmd.<component>.>`, queue group
+   * `<prefix>.cmd.<component>`). Every payload is checked against its command's schema first; the handler only
+   * sees typed, camelCased requests. A second handler for the same component on this bus is refused.
+   */
+  serve(component: string, handler: CommandHandler): Unsubscribe {
+    if (this.#closed) throw new ShuttingDownError('the NATS bus is closed; cannot serve');
+    if (!/^[a-z][a-z0-9_]*$/.test(component)) throw new ValidationError(`component: "${component}" must be a lowercase name such as "task"`);
+    if (this.#handlers.has(component)) throw new CodomyrmexError(`component "${component}" is already served on this bus`);
+    const base = `${this.subjectPrefix}.cmd.${component}`;
+    const skip = `${this.subjectPrefix}.cmd.`.length;
+    const sub = this.#nc.subscribe(`${base}.>`, {
+      queue: base,
+      callback: (err, msg) => {
+        if (err) {
+          this.#lastError = err;
+          return;
+        }
+        const job = this.#handle(component, handler, msg.subject.slice(skip), msg).finally(() => this.#inFlight.delete(job));
+        this.#inFlight.add(job);
+      },
+    });
+    const entry = { handler, sub };
+    this.#handlers.set(component, entry);
+    return () => {
+      if (this.#handlers.get(component) !== entry) return;
+      this.#handlers.delete(component);
+      if (!this.#nc.isClosed()) sub.unsubscribe();
+    };
+  }
+
+  /** Answers one command message. Never throws: every failure becomes an error reply. */
+  async #handle(component: string, handler: CommandHandler, type: string, msg: Msg): Promise<void> {
+    let envelope;
+    try {
+      const known = resolveCommandType(type);
+      if (known instanceof Error) throw known;
+      if (componentOf(known) !== component) throw new NotFoundError(`unknown command "${type}"`);
+      const parsed = parseCommandPayload(known, decodeJson(msg.data, 'payload'));
+      if (!parsed.ok) throw parsed.error;
+      const result: unknown = await handler({ id: ++this.#nextId, type: known, payload: parsed.payload } as Command);
+      envelope = okReply(result);
+    } catch (err) {
+      envelope = errorReply(err);
+    }
+    if (!msg.reply) return;
+    // A reply ready while NATS is down waits for the reconnect: the requester may still be waiting for it.
+    if (this.#status$.value !== 'connected') await this.#whenConnected(this.#timeoutMs, `reply to "${type}"`).catch(() => undefined);
+    this.#respond(msg, envelope, type);
+  }
+
+  #respond(msg: Msg, envelope: ReturnType<typeof okReply>, type: string): void {
+    try {
+      let bytes = encodeJson(envelope, `reply to "${type}"`);
+      try {
+        checkPayloadSize(bytes.length, this.maxPayload, `reply to "${type}"`);
+      } catch (err) {
+        bytes = encodeJson(errorReply(err), 'error reply');
+      }
+      msg.respond(bytes);
+    } catch (err) {
+      // Unencodable result, or the connection closed under us: say so if we still can.
+      try {
+        msg.respond(encodeJson(errorReply(err), 'error reply'));
+      } catch {
+        // The connection is gone; the requester times out and may retry.
+      }
+    }
+  }
+
+  stats(): BusStats {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Stops serving (no new commands), lets commands being handled reply (up to `closeGraceMs`), completes every
+   * event stream and drains the connection (if the bus owns it).
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    const open = !this.#nc.isClosed();
+    for (const { sub } of this.#handlers.values()) if (open) sub.unsubscribe();
+    this.#handlers.clear();
+    if (this.#inFlight.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#closeGraceMs)));
+      await Promise.race([Promise.allSettled([...this.#inFlight]), grace]);
+      clearTimeout(timer);
+    }
+    this.#events.close();
+    if (this.#closeConnection && open) {
+      try {
+        await this.#nc.drain();
+      } catch {
+        await this.#nc.close().catch(() => undefined);
+      }
+    }
+    this.#setStatus('closed');
+    this.#status$.complete();
+  }
+
+  async #watchStatus(): Promise<void> {
+    void this.#nc.closed().then(() => this.#setStatus('closed'));
+    try {
+      for await (const s of this.#nc.status()) {
+        if (s.type === 'disconnect' || s.type === 'reconnecting' || s.type === 'staleConnection') this.#setStatus('reconnecting');
+        else if (s.type === 'reconnect') {
+          this.#setStatus('connected');
+          this.#events.flushBacklog();
+        }
+        else if (s.type === 'close') this.#setStatus('closed');
+        else if (s.type === 'error') this.#lastError = s.error;
+      }
+    } catch {
+      this.#setStatus('closed');
+    }
+  }
+
+  #setStatus(status: NatsBusStatus): void {
+    if (this.#status$.closed || this.#status$.value === status || this.#status$.value === 'closed') return;
+    this.#status$.next(status);
+  }
+}
+
+function positive(value: number | undefined, fallback: number, option: string): number {
+  if (value === undefined) return fallback;
+  if (!(Number.isFinite(value) && value > 0)) throw new ValidationError(`${option}: must be a positive number of milliseconds (got ${value})`);
+  return value;
+}

@@ -1,0 +1,195 @@
+/**
+ * The request schema of every command in the protocol, checked where a payload arrives from outside (NATS now,
+ * MCP later). Each schema accepts camelCase and the seed's snake_case names (`session_id`, `max_retries`,
+ * `workflow_name`, `user_id`, ...) at the levels a caller writes them (the payload, a task, a resource, a retry
+ * policy), never inside `params`, `parameters`, `metadata` or a workflow definition (the workflow validator reads
+ * definitions itself). The schemas check shapes and types; the components still apply their own rules (known
+ * modules, units, step graphs) and say so in their own errors.
+ */
+import { z } from 'zod';
+import { NotFoundError, ValidationError } from '../errors.js';
+import { sessionOptionsSchema, SESSION_MODES } from '../model/session.js';
+import { taskInputSchema } from '../model/task.js';
+import { didYouMean, formatZodIssues } from '../model/validate.js';
+import type { CommandPayload, CommandType, EventName } from './protocol.js';
+
+const TASK_STATUSES = ['pending', 'ready', 'running', 'retrying', 'completed', 'failed', 'timed_out', 'cancelled', 'skipped'] as const;
+const RUN_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
+const RESOURCE_TYPES = ['cpu', 'memory', 'gpu', 'disk', 'network', 'database', 'service', 'custom'] as const;
+
+/** `max_parallel_tasks` -> `maxParallelTasks`. */
+function camel(key: string): string {
+  return key.includes('_') ? key.replace(/_+([a-zA-Z0-9])/g, (_, c: string) => c.toUpperCase()) : key;
+}
+
+/**
+ * Renames snake_case keys of one object level to camelCase (and `aliases` first, e.g. the seed's `workflow_name`
+ * for `name`), plus the keys of the objects under `nested`. Two spellings of one field is an issue naming both.
+ */
+function renameKeys(aliases: Record<string, string> = {}, nested: readonly string[] = []) {
+  return (value: unknown, ctx: z.RefinementCtx): unknown => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+    const out: Record<string, unknown> = {};
+    const from: Record<string, string> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const target = aliases[k] ?? camel(k);
+      const earlier = from[target];
+      if (earlier !== undefined) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: [target], message: `given twice, as "${earlier}" and as "${k}"; keep one` });
+        continue;
+      }
+      from[target] = k;
+      out[target] = nested.includes(target) ? renameKeys()(v, ctx) : v;
+    }
+    return out;
+  };
+}
+
+/** A strict object whose keys may arrive in snake_case. */
+function payload<T extends z.ZodRawShape>(shape: T, aliases?: Record<string, string>, nested?: readonly string[]) {
+  return z.preprocess(renameKeys(aliases, nested), z.object(shape).strict());
+}
+
+const none = z.preprocess((v) => (v === undefined || v === null ? {} : v), z.object({}).strict());
+const id = (what: string) => z.string({ required_error: `required: the ${what}` }).min(1, `must name the ${what}`).max(500);
+const posInt = z.number().int('must be a whole number').min(1, 'must be at least 1');
+const limit = posInt.max(100_000).optional();
+const object = (what: string) => z.record(z.unknown(), { required_error: `required: ${what}`, invalid_type_error: `must be an object (${what})` });
+const versionSchema = z.union([z.string().min(1), z.number()]).transform(String);
+
+const task = z.preprocess(renameKeys({}, ['retry']), taskInputSchema);
+const runRequest = {
+  params: z.record(z.unknown()).optional(),
+  sessionId: id('session').optional(),
+  version: versionSchema.optional(),
+};
+const runAliases = { workflow_name: 'name', workflowName: 'name', parameters: 'params' };
+const nameAliases = { workflow_name: 'name', workflowName: 'name' };
+const holderAliases = { user_id: 'holderId', userId: 'holderId' };
+
+const resource = z.preprocess(
+  renameKeys({}, ['limits']),
+  z
+    .object({
+      id: id('resource'),
+      name: z.string().optional(),
+      type: z.enum(RESOURCE_TYPES, { errorMap: () => ({ message: `must be one of ${RESOURCE_TYPES.join(', ')}` }) }),
+      capacity: z.record(z.number()),
+      limits: z
+        .object({ maxConcurrentUsers: posInt.optional(), maxAllocationSeconds: z.number().positive('must be a positive number of seconds').optional() })
+        .strict()
+        .optional(),
+    })
+    .strict(),
+);
+
+/** The request schema of every command, by command type. */
+export const requestSchemas = {
+  'task.add': payload({ tasks: z.array(task, { required_error: 'required: a list of tasks' }) }),
+  'task.execute': payload({ task }),
+  'task.start_execution': none,
+  'task.cancel': payload({ taskId: id('task'), reason: z.string().optional() }),
+  'task.get': payload({ taskId: id('task') }),
+  'task.list': payload({ status: z.union([z.enum(TASK_STATUSES), z.array(z.enum(TASK_STATUSES))]).optional(), limit }),
+  'task.wait': payload({ taskId: id('task') }),
+  'task.stats': none,
+  'task.set_concurrency': payload({ maxConcurrency: posInt }),
+  'task.open_lane': payload({ sessionId: id('session'), mode: z.enum(SESSION_MODES), maxParallelTasks: posInt }),
+  'task.close_lane': payload({ sessionId: id('session'), reason: z.string() }),
+  'task.explain': payload({ taskId: id('task') }),
+  'workflow.create': payload({ definition: object('the workflow definition'), replace: z.boolean().optional(), source: z.string().optional() }),
+  'workflow.validate': payload({ definition: object('the workflow definition') }),
+  'workflow.get': payload({ name: id('workflow'), version: versionSchema.optional() }, nameAliases),
+  'workflow.list': none,
+  'workflow.delete': payload({ name: id('workflow') }, nameAliases),
+  'workflow.execute': payload({ name: id('workflow'), ...runRequest }, runAliases),
+  'workflow.start': payload({ name: id('workflow'), ...runRequest }, runAliases),
+  'workflow.execute_complex': payload({ definition: object('{ steps, dependencies, parallel_groups }'), ...runRequest }, { workflow_definition: 'definition', parameters: 'params' }),
+  'workflow.get_run': payload({ runId: id('run') }),
+  'workflow.list_runs': payload({ workflowName: id('workflow').optional(), status: z.enum(RUN_STATUSES).optional(), limit }),
+  'workflow.wait_run': payload({ runId: id('run') }),
+  'workflow.cancel_run': payload({ runId: id('run'), reason: z.string().optional() }),
+  'workflow.performance': payload({ name: id('workflow').optional() }, nameAliases),
+  'workflow.configure_session': payload({ sessionId: id('session'), maxParallelWorkflows: posInt }),
+  'workflow.close_session': payload({ sessionId: id('session'), reason: z.string() }),
+  'resource.add': payload({ resource }),
+  'resource.remove': payload({ id: id('resource') }, { resource_id: 'id', resourceId: 'id' }),
+  'resource.list': none,
+  'resource.allocate': payload(
+    {
+      holderId: id('holder (user or session)'),
+      requirements: object('e.g. { "cpu": { "cores": 2 } }'),
+      ttlSeconds: z.number().positive('must be a positive number of seconds').optional(),
+      waitSeconds: z.number().min(0, 'must be 0 or more').optional(),
+    },
+    holderAliases,
+  ),
+  'resource.deallocate': payload({ holderId: id('holder (user or session)') }, holderAliases),
+  'resource.allocations': payload({ holderId: id('holder').optional() }, holderAliases),
+  'session.create': z.preprocess(renameKeys(), sessionOptionsSchema),
+  'session.get': payload({ sessionId: id('session') }),
+  'session.list': payload({ status: z.enum(['active', 'closed']).optional() }),
+  'session.close': payload({ sessionId: id('session'), reason: z.string().optional() }),
+} as const satisfies Record<CommandType, z.ZodTypeAny>;
+
+/** A payload type with `| undefined` taken off its optional fields, at every level (JSON never carries `undefined`). */
+type Defined<T> = T extends readonly (infer U)[] ? Defined<U>[] : T extends object ? { [P in keyof T]: Defined<Exclude<T[P], undefined>> } : T;
+/** Fails to compile when a schema's output does not fit its command's request type, or a command has no schema. */
+type SchemaFits = { [K in CommandType]: Defined<z.output<(typeof requestSchemas)[K]>> extends CommandPayload<K> ? true : K };
+type Misfits = Exclude<SchemaFits[CommandType], true>;
+const schemasFit: [Misfits] extends [never] ? true : Misfits = true;
+void schemasFit;
+
+/** Every command type, in protocol order. */
+export const COMMAND_TYPES = Object.keys(requestSchemas) as CommandType[];
+const KNOWN = new Set<string>(COMMAND_TYPES);
+
+export function isCommandType(type: string): type is CommandType {
+  return KNOWN.has(type);
+}
+
+export type ParsedRequest<K extends CommandType> = { ok: true; payload: CommandPayload<K> } | { ok: false; error: ValidationError };
+
+/**
+ * Validates an external payload for one command: the typed request (snake_case renamed), or a `ValidationError`
+ * whose issues name each bad field (`payload.tasks[0].module: ...`).
+ *
+ * @example
+ * const r = parseCommandPayload('workflow.execute', { workflow_name: 'etl', session_id: 's1' });
+ * if (r.ok) r.payload.name; // 'etl'
+ */
+export function parseCommandPayload<K extends CommandType>(type: K, raw: unknown): ParsedRequest<K> {
+  const schema: z.ZodTypeAny = requestSchemas[type];
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return { ok: true, payload: parsed.data as CommandPayload<K> };
+  return { ok: false, error: new ValidationError(formatZodIssues(parsed.error, 'payload')) };
+}
+
+/**
+ * Resolves a command type given as a string from outside: the type, or a `NotFoundError` that names the nearest
+ * known command.
+ */
+export function resolveCommandType(type: string): CommandType | NotFoundError {
+  if (isCommandType(type)) return type;
+  const hint = didYouMean(type, COMMAND_TYPES);
+  return new NotFoundError(`unknown command "${type}"${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${COMMAND_TYPES.join(', ')}`);
+}
+
+
+const EVENT_NAME_MAP = {
+  task_added: true, task_queued: true, task_started: true, task_completed: true, task_failed: true, task_retrying: true,
+  task_timed_out: true, task_cancelled: true, task_skipped: true, task_progress: true, task_log: true,
+  workflow_started: true, workflow_completed: true, workflow_failed: true,
+  step_started: true, step_completed: true, step_failed: true, step_skipped: true,
+  resource_allocated: true, resource_released: true, resource_expired: true, session_created: true, session_closed: true,
+  recovery: true, store_failed: true, store_recovered: true, engine_started: true, engine_stopping: true, engine_stopped: true,
+  handler_error: true, component_error: true, definition_skipped: true,
+} as const satisfies Record<EventName, true>;
+
+/** Every event name of the protocol (a runtime list, for checking names that arrive from outside). */
+export const EVENT_NAMES = Object.keys(EVENT_NAME_MAP) as EventName[];
+const KNOWN_EVENTS = new Set<string>(EVENT_NAMES);
+
+export function isEventName(name: string): name is EventName {
+  return KNOWN_EVENTS.has(name);
+}
