@@ -1,17 +1,21 @@
 /**
  * codomyrmex: an actor-based orchestration runtime. The seed's API (see SEED_API.md) plus the parts to extend it.
  */
-export { OrchestrationEngine, createOrchestrationEngine, getOrchestrationEngine, getTaskOrchestrator, getWorkflowManager, getResourceManager } from './actors/engine.js';
+export { OrchestrationEngine, createOrchestrationEngine, getOrchestrationEngine, getTaskOrchestrator, getWorkflowManager, getResourceManager, getProjectManager } from './actors/engine.js';
 export type { EventHandler, ShutdownOptions } from './actors/engine.js';
 export { TaskOrchestratorClient } from './actors/taskOrchestrator.js';
 export { WorkflowManagerClient } from './actors/workflowManager.js';
 export { ResourceManagerClient } from './actors/resourceManager.js';
+export { ProjectManagerClient } from './actors/projects/client.js';
+export type { Project, ProjectStatus, ProjectStatusReport, ProjectCounts, CreateProjectOptions, ProjectChanges, Milestone, MilestoneInput, MilestoneChanges, MilestoneProgress, ProjectWorkflowRuns } from './model/project.js';
+export type { ProjectTemplate, TemplateSummary } from './projects/template.js';
+export { insideWorkingDir, workingDir } from './modules/paths.js';
 export { Resource, ResourceType, ResourceLedger, KNOWN_UNITS } from './actors/resources/ledger.js';
 export type { ResourceInput, ResourceLimits, Allocation, ResourceUsage, Requirements, AllocateOptions } from './actors/resources/ledger.js';
 export type { Session, SessionOptions } from './model/session.js';
 export type { CreateWorkflowOptions } from './actors/workflowManager.js';
 export { step } from './model/workflow.js';
-export type { WorkflowStep, WorkflowDefinition, StoredWorkflow, WorkflowResult, WorkflowRun, StepResult } from './model/workflow.js';
+export type { WorkflowStep, WorkflowDefinition, StoredWorkflow, WorkflowResult, WorkflowRun, StepResult, RunContext, RunProject } from './model/workflow.js';
 export { validateWorkflow } from './workflows/validate.js';
 export type { WorkflowValidation } from './workflows/validate.js';
 export { parseDefinitionText, readDefinitionFile } from './workflows/loader.js';

@@ -36,6 +36,8 @@ import { WorkflowManagerClient, workflowManagerLogic } from './workflowManager.j
 import { ResourceManagerClient, resourceManagerLogic } from './resourceManager.js';
 import { ResourceLedger } from './resources/ledger.js';
 import { sessionManagerLogic } from './sessionManager.js';
+import { projectManagerLogic } from './projects/actor.js';
+import { ProjectManagerClient } from './projects/client.js';
 import type { Session, SessionOptions } from '../model/session.js';
 import type { TaskExplanation } from '../bus/protocol.js';
 
@@ -68,6 +70,8 @@ export class OrchestrationEngine {
   readonly workflows: WorkflowManagerClient;
   /** The seed's `getResourceManager()` view of this engine. */
   readonly resources: ResourceManagerClient;
+  /** The seed's `getProjectManager()` view of this engine. */
+  readonly projects: ProjectManagerClient;
   /** Capacities and holds, shared by the resource manager and the task orchestrator's admission. */
   readonly ledger: ResourceLedger;
   /** This engine's Prometheus metrics (its own registry); null when `metrics.enabled` is false. */
@@ -147,6 +151,7 @@ export class OrchestrationEngine {
         workflowManager: workflowManagerLogic(deps),
         resourceManager: resourceManagerLogic(deps),
         sessions: sessionManagerLogic(deps),
+        projectManager: projectManagerLogic(deps),
       },
     });
     this.#actor = createActor(machine, { systemId: 'engine' });
@@ -158,6 +163,9 @@ export class OrchestrationEngine {
     this.tasks = new TaskOrchestratorClient(this.bus, ready);
     this.workflows = new WorkflowManagerClient(this.bus, ready);
     this.resources = new ResourceManagerClient(this.bus, ready);
+    this.projects = new ProjectManagerClient(this.bus, ready);
+    const projectCounts = async (): Promise<Record<string, unknown>> => ({ ...(await this.bus.request('project.stats', {})) });
+    this.#views.registerComponent('projects', { metrics: projectCounts, status: projectCounts });
   }
 
   async #init(): Promise<void> {
@@ -345,6 +353,23 @@ export class OrchestrationEngine {
     return this.workflows.executeWorkflow(name, options.params ?? {}, { sessionId: options.sessionId, version: options.version });
   }
 
+  /** The project manager of this engine (the seed's `get_project_manager()`). */
+  getProjectManager(): ProjectManagerClient {
+    return this.projects;
+  }
+
+  /**
+   * Runs one of a project's workflows to its end: its file actions work in the project's folder, its templates see
+   * `{{project.name}}`, `{{project.path}}` and `{{project.config.x}}`, and its outcome counts in the project's status
+   * and towards the milestones that name the workflow.
+   *
+   * @example
+   * await engine.executeProjectWorkflow('my_ai_project', 'ai-analysis', { params: { path: 'src' } });
+   */
+  executeProjectWorkflow(project: string, workflow: string, options: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {}): Promise<WorkflowResult> {
+    return this.projects.executeProjectWorkflow(project, workflow, options);
+  }
+
   /**
    * Validates and runs an ad hoc workflow: `{ steps, dependencies: { step: [names] }, parallelGroups }` (the seed's
    * `execute_complex_workflow`; snake_case keys accepted). Steps overlap only within a shared parallel group.
@@ -412,6 +437,11 @@ export function getResourceManager(): ResourceManagerClient {
 /** The process engine's workflow manager. */
 export function getWorkflowManager(): WorkflowManagerClient {
   return getOrchestrationEngine().workflows;
+}
+
+/** The process engine's project manager. */
+export function getProjectManager(): ProjectManagerClient {
+  return getOrchestrationEngine().projects;
 }
 
 /** The process engine's task orchestrator. */

@@ -6,9 +6,11 @@
  */
 import type { SerializedError } from '../errors.js';
 import type { TaskInput, TaskPriority, TaskResult, TaskSpec, TaskStatus } from '../model/task.js';
-import type { StoredWorkflow, WorkflowResult, WorkflowRun } from '../model/workflow.js';
+import type { RunContext, StoredWorkflow, WorkflowResult, WorkflowRun } from '../model/workflow.js';
 import type { Allocation, ResourceInput, ResourceUsage } from '../actors/resources/ledger.js';
 import type { Session, SessionOptions } from '../model/session.js';
+import type { CreateProjectOptions, Milestone, MilestoneChanges, MilestoneInput, Project, ProjectChanges, ProjectCounts, ProjectStatus, ProjectStatusReport } from '../model/project.js';
+import type { ProjectTemplate, TemplateSummary } from '../projects/template.js';
 
 /** A task as the orchestrator shows it. */
 export interface TaskView {
@@ -71,6 +73,22 @@ export interface CommandMap {
   'session.get': { req: { sessionId: string }; res: Session | null };
   'session.list': { req: { status?: 'active' | 'closed' }; res: Session[] };
   'session.close': { req: { sessionId: string; reason?: string }; res: Session };
+  'project.templates': { req: Record<string, never>; res: TemplateSummary[] };
+  'project.template': { req: { name: string }; res: ProjectTemplate };
+  'project.create': { req: CreateProjectOptions; res: Project };
+  'project.get': { req: { name: string }; res: Project | null };
+  'project.list': { req: { status?: ProjectStatus; tag?: string }; res: Project[] };
+  'project.status': { req: { name: string }; res: ProjectStatusReport };
+  'project.update': { req: { name: string; changes: ProjectChanges }; res: Project };
+  'project.archive': { req: { name: string; tarball?: boolean | string }; res: Project };
+  'project.delete': { req: { name: string; removeFiles?: boolean }; res: { deleted: boolean; removedFiles: boolean } };
+  'project.add_milestone': { req: { name: string; milestone: MilestoneInput }; res: Milestone };
+  'project.update_milestone': { req: { name: string; milestone: string; changes: MilestoneChanges }; res: Milestone };
+  'project.complete_milestone': { req: { name: string; milestone: string }; res: Milestone };
+  'project.get_config': { req: { name: string; key?: string }; res: { value: unknown } };
+  'project.set_config': { req: { name: string; key: string; value: unknown }; res: { config: Record<string, unknown> } };
+  'project.run_workflow': { req: { name: string; workflow: string } & Omit<RunRequest, 'workingDir' | 'project' | 'version'>; res: WorkflowResult };
+  'project.stats': { req: Record<string, never>; res: ProjectCounts };
 }
 
 export type SessionMode = 'sequential' | 'parallel' | 'priority' | 'resource_aware';
@@ -118,8 +136,8 @@ export interface WorkflowPerformance {
   lastRun: { runId: string; status: WorkflowRunStatus; endedAt: number; durationMs: number } | null;
 }
 
-/** What `execute` and `start` of a workflow take besides its name. */
-export interface RunRequest {
+/** What `execute` and `start` of a workflow take besides its name (`workingDir`, `project`: see {@link RunContext}). */
+export interface RunRequest extends RunContext {
   params?: Record<string, unknown> | undefined;
   sessionId?: string | undefined;
   version?: string | undefined;
@@ -219,6 +237,9 @@ export interface EventMap {
   store_failed: { store: string; error: SerializedError };
   /** Commits succeed again after `downMs` of failures. */
   store_recovered: { store: string; downMs: number };
+  project_created: { name: string; template: string; path: string; workflows: string[] };
+  project_archived: { name: string; path: string; archivePath: string | null };
+  milestone_completed: { project: string; milestone: string; completedAt: number; progress: number; byRun: string | null };
   engine_started: { engineId: string; threads: number };
   engine_stopping: { engineId: string; graceMs: number };
   engine_stopped: { engineId: string };

@@ -28,6 +28,13 @@ export interface EngineOptions {
   workflowDirs?: string[];
   /** Finished workflow runs kept for `getRun` (default 1000). */
   retainRuns?: number;
+  /** Where projects are created unless `createProject` names a `path` (default `./projects`). Env: `CODOMYRMEX_PROJECTS_DIR`. */
+  projectsDir?: string;
+  /**
+   * More folders of project templates, after the package's `config/templates` (a later folder's template of the same
+   * name wins). Default none. Env: `CODOMYRMEX_TEMPLATE_DIRS` (`:`-separated).
+   */
+  templateDirs?: string[];
   /**
    * Where state lives: `sqlite` (durable: a database file, see `dbPath`) or `memory` (this process only).
    * Default: `memory` for engines made with `createOrchestrationEngine()` (tests, embedding); `sqlite` for the
@@ -111,6 +118,9 @@ export interface CompiledOptions {
   shutdownGraceMs: number;
   workflowDirs: string[];
   retainRuns: number;
+  projectsDir: string;
+  /** Every template folder, the package's first. */
+  templateDirs: string[];
   store: StoreKind;
   dataDir: string;
   dbPath: string;
@@ -142,6 +152,8 @@ const schema = z
     shutdownGraceMs: z.number().int().min(0).optional(),
     workflowDirs: z.array(z.string().min(1)).optional(),
     retainRuns: z.number().int().min(0).optional(),
+    projectsDir: z.string().min(1).optional(),
+    templateDirs: z.array(z.string().min(1)).optional(),
     store: z.enum(['sqlite', 'memory']).optional(),
     dataDir: z.string().min(1).optional(),
     dbPath: z.string().min(1).optional(),
@@ -206,6 +218,8 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     shutdownGraceMs: o.shutdownGraceMs ?? 30_000,
     workflowDirs: o.workflowDirs ?? (envWorkflowDirs ? envWorkflowDirs.split(':').filter(Boolean) : [packagePath('config', 'workflows')]),
     retainRuns: o.retainRuns ?? 1000,
+    projectsDir: o.projectsDir ?? envString(env, 'CODOMYRMEX_PROJECTS_DIR') ?? 'projects',
+    templateDirs: [packagePath('config', 'templates'), ...(o.templateDirs ?? (env['CODOMYRMEX_TEMPLATE_DIRS'] ?? '').split(':').filter(Boolean))],
     store,
     dataDir,
     dbPath: o.dbPath ?? envString(env, 'CODOMYRMEX_DB') ?? join(dataDir, 'state.db'),

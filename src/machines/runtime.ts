@@ -21,7 +21,7 @@ export type RuntimeState = 'starting' | 'running' | 'draining' | 'stopped' | 'fa
 
 /** The component actors the runtime supervises, by systemId. */
 /** Started in this order: resources first, so recovered tasks find the resources they declared. */
-export const COMPONENTS = ['resourceManager', 'taskOrchestrator', 'workflowManager', 'sessions'] as const;
+export const COMPONENTS = ['resourceManager', 'taskOrchestrator', 'workflowManager', 'sessions', 'projectManager'] as const;
 
 const placeholder = fromCallback<ComponentControl>(() => undefined);
 
@@ -30,7 +30,7 @@ export const runtimeMachine = setup({
     context: {} as { drained: string[]; graceMs: number; error: string | null },
     events: {} as RuntimeEvent,
   },
-  actors: { taskOrchestrator: placeholder, workflowManager: placeholder, resourceManager: placeholder, sessions: placeholder },
+  actors: { taskOrchestrator: placeholder, workflowManager: placeholder, resourceManager: placeholder, sessions: placeholder, projectManager: placeholder },
   guards: {
     lastToDrain: ({ context, event }) =>
       event.type === 'component.drained' && new Set([...context.drained, event.component]).size >= COMPONENTS.length,

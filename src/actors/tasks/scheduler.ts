@@ -596,6 +596,7 @@ export class TaskScheduler {
       params: spec.parameters,
       attempt,
       idempotencyKey: spec.idempotencyKey,
+      workingDir: spec.workingDir,
     };
     this.#inFlight++;
     let reply: Promise<WorkerReply>;
