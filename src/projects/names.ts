@@ -16,8 +16,8 @@ export function projectNameProblem(name: unknown): string | null {
   if (name.length > 100) return `is ${name.length} characters long; at most 100`;
   if (CONTROL.test(name)) return 'holds a control character; use letters, digits, _, . and -';
   if (name.startsWith('/') || /^[A-Za-z]:[\\/]/.test(name)) return `"${name}" is an absolute path; give a plain name and, if you want another folder, the "path" option`;
-  if (name.includes('/') || name.includes('\\')) return `"${name}" holds a path separator; give a plain name and, if you want another folder, the "path" option`;
   if (name === '.' || name === '..' || name.includes('..')) return `"${name}" holds ".." (path traversal); use letters, digits, _, . and -`;
+  if (name.includes('/') || name.includes('\\')) return `"${name}" holds a path separator; give a plain name and, if you want another folder, the "path" option`;
   if (RESERVED.has(name.toLowerCase().replace(/\..*$/, '')) || RESERVED.has(name.toLowerCase())) return `"${name}" is a reserved name; pick another`;
   if (!/^[A-Za-z0-9][\w.-]*$/.test(name)) return `"${name}" must start with a letter or digit and hold only letters, digits, _, . and -`;
   return null;

@@ -7,6 +7,7 @@ import type { EngineOptions, TaskResult } from '../../index.js';
 import { packagePath } from '../../config/options.js';
 import { CodomyrmexError, OrchestrationEngine, Task, TaskPriority } from '../../index.js';
 import { printResults, printTable } from './format.js';
+import { registerProjectCommands } from './project.js';
 import { registerStoreCommands } from './store.js';
 import { registerWorkflowCommands, USER_WORKFLOW_DIR } from './workflow.js';
 
@@ -181,6 +182,7 @@ orchestration
 
 registerWorkflowCommands(program, { withEngine, parseJsonObject });
 registerStoreCommands(program, () => optionsFromFlags());
+registerProjectCommands(program, { withEngine, parseJsonObject });
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof CodomyrmexError || err instanceof InvalidArgumentError) console.error(`codomyrmex: ${err.message}`);
