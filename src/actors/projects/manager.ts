@@ -16,7 +16,7 @@ import type { ModuleRegistry } from '../../modules/registry.js';
 import { writeTarball } from '../../projects/archive.js';
 import { getConfigValue, setConfigValue } from '../../projects/config.js';
 import type { ScaffoldHooks } from '../../projects/scaffold.js';
-import { presentFiles, writeScaffold } from '../../projects/scaffold.js';
+import { writeScaffold } from '../../projects/scaffold.js';
 import type { ProjectTemplate, TemplateSummary } from '../../projects/template.js';
 import { loadTemplates, requireTemplate, summarize } from '../../projects/template.js';
 import type { GroupCommitter } from '../../store/commits.js';
@@ -24,6 +24,7 @@ import { RecordQueue } from '../../store/commits.js';
 import type { Store } from '../../store/store.js';
 import { checkCreateOptions, checkTarget, MANIFEST, manifestText, prepareProject } from './create.js';
 import * as milestones from './milestones.js';
+import { statusReport } from './status.js';
 
 export interface ProjectManagerDeps {
   bus: MessageBus;
@@ -258,34 +259,8 @@ export class ProjectManager {
     });
   }
 
-  async status(name: string): Promise<ProjectStatusReport> {
-    const p = this.#require(name);
-    const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
-    const workflows = [];
-    for (const w of p.workflows) {
-      const registered = (await this.#deps.bus.request('workflow.get', { name: w })) !== null;
-      workflows.push({ name: w, registered, ...(p.runs[w] ?? { runs: 0, successes: 0, failures: 0, lastRun: null }) });
-    }
-    const { present, missing } = await presentFiles(p.path, p.files);
-    const modules = new Set(this.#deps.registry().list().map((a) => a.module));
-    return {
-      name: p.name,
-      status: p.status,
-      template: p.template,
-      description: p.description,
-      path: p.path,
-      tags: p.tags,
-      createdAt: iso(p.createdAt) ?? '',
-      updatedAt: iso(p.updatedAt) ?? '',
-      archivedAt: iso(p.archivedAt),
-      archivePath: p.archivePath,
-      config: p.config,
-      workflows,
-      runsInFlight: Object.keys(p.activeRuns).length,
-      milestones: { ...milestoneProgress(p.milestones), items: p.milestones },
-      files: { expected: p.files.length, present: present.length, missing },
-      modules: { required: p.requiredModules, missing: p.requiredModules.filter((m) => !modules.has(m)) },
-    };
+  status(name: string): Promise<ProjectStatusReport> {
+    return statusReport(this.#require(name), this.#deps.bus, this.#deps.registry());
   }
 
   // ---------------------------------------------------------------- config
