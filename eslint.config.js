@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'benchmarks/results/**', 'coverage/**', '.codomyrmex/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'benchmarks/results/**', 'coverage/**', '.codomyrmex/**', 'config/templates/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -3,7 +3,7 @@
  */
 export { OrchestrationEngine } from './actors/engine/engine.js';
 export type { AttachedEdge, EngineComposition, EventHandler, ShutdownOptions } from './actors/engine/engine.js';
-export { composeEngine, createOrchestrationEngine, getOrchestrationEngine, getTaskOrchestrator, getWorkflowManager, getResourceManager } from './edges/library.js';
+export { composeEngine, createOrchestrationEngine, getOrchestrationEngine, getTaskOrchestrator, getWorkflowManager, getResourceManager, getProjectManager } from './edges/library.js';
 export { startEdges } from './edges/start.js';
 export type { EdgeOptions } from './edges/start.js';
 export { TaskOrchestratorClient } from './actors/tasks/client.js';
@@ -12,10 +12,14 @@ export { ResourceManagerClient } from './actors/resources/client.js';
 export { ResourceLedger } from './actors/resources/ledger.js';
 export { Resource, ResourceType, KNOWN_UNITS } from './model/resource.js';
 export type { ResourceInput, ResourceLimits, Allocation, ResourceUsage, Requirements, AllocateOptions } from './model/resource.js';
+export { ProjectManagerClient } from './actors/projects/client.js';
+export type { Project, ProjectStatus, ProjectStatusReport, ProjectCounts, CreateProjectOptions, ProjectChanges, Milestone, MilestoneInput, MilestoneChanges, MilestoneProgress, ProjectWorkflowRuns } from './model/project.js';
+export type { ProjectTemplate, TemplateSummary } from './projects/template.js';
+export { insideWorkingDir, workingDir } from './modules/paths.js';
 export type { Session, SessionOptions } from './model/session.js';
 export type { CreateWorkflowOptions } from './actors/workflows/client.js';
 export { step } from './model/workflow.js';
-export type { WorkflowStep, WorkflowDefinition, StoredWorkflow, WorkflowResult, WorkflowRun, StepResult } from './model/workflow.js';
+export type { WorkflowStep, WorkflowDefinition, StoredWorkflow, WorkflowResult, WorkflowRun, StepResult, RunContext, RunProject } from './model/workflow.js';
 export { validateWorkflow } from './workflows/validate.js';
 export type { WorkflowValidation } from './workflows/validate.js';
 export { parseDefinitionText, readDefinitionFile } from './workflows/loader.js';

@@ -10,6 +10,8 @@ import type { SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } f
 import type { RunRequest, StoredWorkflow, WorkflowPerformance, WorkflowResult, WorkflowRun, WorkflowRunStatus, WorkflowSummary } from '../model/workflow.js';
 import type { Allocation, ResourceInput, ResourceUsage } from '../model/resource.js';
 import type { Session, SessionMode, SessionOptions } from '../model/session.js';
+import type { CreateProjectOptions, Milestone, MilestoneChanges, MilestoneInput, Project, ProjectChanges, ProjectCounts, ProjectStatus, ProjectStatusReport } from '../model/project.js';
+import type { ProjectTemplate, TemplateSummary } from '../projects/template.js';
 
 export type { BusEvent, EventMap, EventName } from '../model/events.js';
 export type { SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
@@ -55,6 +57,22 @@ export interface CommandMap {
   'session.get': { req: { sessionId: string }; res: Session | null };
   'session.list': { req: { status?: 'active' | 'closed' }; res: Session[] };
   'session.close': { req: { sessionId: string; reason?: string }; res: Session };
+  'project.templates': { req: Record<string, never>; res: TemplateSummary[] };
+  'project.template': { req: { name: string }; res: ProjectTemplate };
+  'project.create': { req: CreateProjectOptions; res: Project };
+  'project.get': { req: { name: string }; res: Project | null };
+  'project.list': { req: { status?: ProjectStatus; tag?: string }; res: Project[] };
+  'project.status': { req: { name: string }; res: ProjectStatusReport };
+  'project.update': { req: { name: string; changes: ProjectChanges }; res: Project };
+  'project.archive': { req: { name: string; tarball?: boolean | string }; res: Project };
+  'project.delete': { req: { name: string; removeFiles?: boolean }; res: { deleted: boolean; removedFiles: boolean } };
+  'project.add_milestone': { req: { name: string; milestone: MilestoneInput }; res: Milestone };
+  'project.update_milestone': { req: { name: string; milestone: string; changes: MilestoneChanges }; res: Milestone };
+  'project.complete_milestone': { req: { name: string; milestone: string }; res: Milestone };
+  'project.get_config': { req: { name: string; key?: string }; res: { value: unknown } };
+  'project.set_config': { req: { name: string; key: string; value: unknown }; res: { config: Record<string, unknown> } };
+  'project.run_workflow': { req: { name: string; workflow: string } & Omit<RunRequest, 'workingDir' | 'project' | 'version'>; res: WorkflowResult };
+  'project.stats': { req: Record<string, never>; res: ProjectCounts };
 }
 
 export type CommandType = keyof CommandMap;

@@ -66,6 +66,13 @@ const runRequest = {
 const runAliases = { workflow_name: 'name', workflowName: 'name', parameters: 'params' };
 const nameAliases = { workflow_name: 'name', workflowName: 'name' };
 const holderAliases = { user_id: 'holderId', userId: 'holderId' };
+const projectAliases = { project: 'name', project_name: 'name', projectName: 'name' };
+const milestoneFields = {
+  description: z.string().optional(),
+  dueDate: z.string().optional(),
+  criteria: z.array(z.string()).optional(),
+  workflows: z.array(z.string()).optional(),
+};
 
 const resource = z.preprocess(
   renameKeys({}, ['limits']),
@@ -130,6 +137,34 @@ export const requestSchemas = {
   'session.get': payload({ sessionId: id('session') }),
   'session.list': payload({ status: z.enum(['active', 'closed']).optional() }),
   'session.close': payload({ sessionId: id('session'), reason: z.string().optional() }),
+  'project.templates': none,
+  'project.template': payload({ name: id('template') }, { template_name: 'name', templateName: 'name', template: 'name' }),
+  'project.create': payload(
+    {
+      name: id('project'),
+      templateName: z.string().min(1).optional(),
+      description: z.string().optional(),
+      path: z.string().min(1).optional(),
+      config: z.record(z.unknown()).optional(),
+      author: z.string().optional(),
+      tags: z.array(z.string()).optional(),
+      force: z.boolean().optional(),
+    },
+    { template: 'templateName', template_name: 'templateName', project_name: 'name' },
+  ),
+  'project.get': payload({ name: id('project') }, projectAliases),
+  'project.list': payload({ status: z.enum(['active', 'archived']).optional(), tag: z.string().optional() }),
+  'project.status': payload({ name: id('project') }, projectAliases),
+  'project.update': payload({ name: id('project'), changes: payload({ description: z.string().optional(), author: z.string().optional(), tags: z.array(z.string()).optional() }) }, projectAliases),
+  'project.archive': payload({ name: id('project'), tarball: z.union([z.boolean(), z.string().min(1)]).optional() }, projectAliases),
+  'project.delete': payload({ name: id('project'), removeFiles: z.boolean().optional() }, projectAliases),
+  'project.add_milestone': payload({ name: id('project'), milestone: payload({ name: id('milestone'), ...milestoneFields }) }, projectAliases),
+  'project.update_milestone': payload({ name: id('project'), milestone: id('milestone'), changes: payload(milestoneFields) }, projectAliases),
+  'project.complete_milestone': payload({ name: id('project'), milestone: id('milestone') }, projectAliases),
+  'project.get_config': payload({ name: id('project'), key: z.string().min(1).optional() }, projectAliases),
+  'project.set_config': payload({ name: id('project'), key: z.string().min(1), value: z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(z.unknown()), z.record(z.unknown())], { errorMap: () => ({ message: 'required: the value to set (a JSON value)' }) }) }, projectAliases),
+  'project.run_workflow': payload({ name: id('project'), workflow: id('workflow'), params: z.record(z.unknown()).optional(), sessionId: id('session').optional() }, { ...projectAliases, workflow_name: 'workflow', parameters: 'params' }),
+  'project.stats': none,
 } as const satisfies Record<CommandType, z.ZodTypeAny>;
 
 /** A payload type with `| undefined` taken off its optional fields, at every level (JSON never carries `undefined`). */
@@ -184,6 +219,7 @@ const EVENT_NAME_MAP = {
   resource_allocated: true, resource_released: true, resource_expired: true, session_created: true, session_closed: true,
   recovery: true, store_failed: true, store_recovered: true, engine_started: true, engine_stopping: true, engine_stopped: true,
   handler_error: true, component_error: true, definition_skipped: true,
+  project_created: true, project_archived: true, milestone_completed: true,
 } as const satisfies Record<EventName, true>;
 
 /** Every event name of the protocol (a runtime list, for checking names that arrive from outside). */

@@ -33,6 +33,13 @@ export interface EngineOptions {
   badDefinitionFiles?: 'fail' | 'skip';
   /** Finished workflow runs kept for `getRun` (default 1000). */
   retainRuns?: number;
+  /** Where projects are created unless `createProject` names a `path` (default `./projects`). Env: `CODOMYRMEX_PROJECTS_DIR`. */
+  projectsDir?: string;
+  /**
+   * More folders of project templates, after the package's `config/templates` (a later folder's template of the same
+   * name wins). Default none. Env: `CODOMYRMEX_TEMPLATE_DIRS` (`:`-separated).
+   */
+  templateDirs?: string[];
   /**
    * Where state lives: `sqlite` (durable: a database file, see `dbPath`) or `memory` (this process only).
    * Default: `memory` for engines made with `createOrchestrationEngine()` (tests, embedding); `sqlite` for the
@@ -117,6 +124,9 @@ export interface CompiledOptions {
   workflowDirs: string[];
   badDefinitionFiles: 'fail' | 'skip';
   retainRuns: number;
+  projectsDir: string;
+  /** Every template folder, the package's first. */
+  templateDirs: string[];
   store: StoreKind;
   dataDir: string;
   dbPath: string;
@@ -149,6 +159,8 @@ const schema = z
     workflowDirs: z.array(z.string().min(1)).optional(),
     badDefinitionFiles: z.enum(['fail', 'skip']).optional(),
     retainRuns: z.number().int().min(0).optional(),
+    projectsDir: z.string().min(1).optional(),
+    templateDirs: z.array(z.string().min(1)).optional(),
     store: z.enum(['sqlite', 'memory']).optional(),
     dataDir: z.string().min(1).optional(),
     dbPath: z.string().min(1).optional(),
@@ -214,6 +226,8 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     workflowDirs: o.workflowDirs ?? (envWorkflowDirs ? envWorkflowDirs.split(':').filter(Boolean) : [packagePath('config', 'workflows')]),
     badDefinitionFiles: o.badDefinitionFiles ?? 'fail',
     retainRuns: o.retainRuns ?? 1000,
+    projectsDir: o.projectsDir ?? envString(env, 'CODOMYRMEX_PROJECTS_DIR') ?? 'projects',
+    templateDirs: [packagePath('config', 'templates'), ...(o.templateDirs ?? (env['CODOMYRMEX_TEMPLATE_DIRS'] ?? '').split(':').filter(Boolean))],
     store,
     dataDir,
     dbPath: o.dbPath ?? envString(env, 'CODOMYRMEX_DB') ?? join(dataDir, 'state.db'),

@@ -4,6 +4,7 @@
  */
 import type { EngineOptions, OptionDefaults } from '../config/options.js';
 import { OrchestrationEngine } from '../actors/engine/engine.js';
+import type { ProjectManagerClient } from '../actors/projects/client.js';
 import type { ResourceManagerClient } from '../actors/resources/client.js';
 import type { TaskOrchestratorClient } from '../actors/tasks/client.js';
 import type { WorkflowManagerClient } from '../actors/workflows/client.js';
@@ -58,4 +59,9 @@ export function getWorkflowManager(): WorkflowManagerClient {
 /** The process engine's task orchestrator. */
 export function getTaskOrchestrator(): TaskOrchestratorClient {
   return getOrchestrationEngine().tasks;
+}
+
+/** The process engine's project manager. */
+export function getProjectManager(): ProjectManagerClient {
+  return getOrchestrationEngine().projects;
 }

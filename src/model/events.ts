@@ -74,6 +74,9 @@ export interface EventMap {
   store_failed: { store: string; error: SerializedError };
   /** Commits succeed again after `downMs` of failures. */
   store_recovered: { store: string; downMs: number };
+  project_created: { name: string; template: string; path: string; workflows: string[] };
+  project_archived: { name: string; path: string; archivePath: string | null };
+  milestone_completed: { project: string; milestone: string; completedAt: number; progress: number; byRun: string | null };
   /** A workflow definition file could not be loaded at start (`badDefinitionFiles: "skip"`); the others were. */
   definition_skipped: { file: string; error: SerializedError };
   engine_started: { engineId: string; threads: number };

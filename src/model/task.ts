@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import type { SerializedError } from '../errors.js';
 import { ValidationError } from '../errors.js';
@@ -82,6 +83,8 @@ export interface TaskInput {
   metadata?: Record<string, unknown> | undefined;
   /** The session it runs in (its mode and limits apply); the default session when absent. */
   sessionId?: string | undefined;
+  /** An absolute folder the action's file paths resolve against (a project's folder); the process's cwd when absent. */
+  workingDir?: string | undefined;
 }
 
 /** A retry policy as given (any subset of the fields); {@link retryProblems} checks it against the defaults. */
@@ -124,6 +127,7 @@ export const taskInputSchema = z
     dependencies: z.array(z.string().min(1)).optional(),
     sessionId: idSchema.optional(),
     ...taskFieldSchemas,
+    workingDir: z.string().min(1).max(4096).refine(isAbsolute, 'must be an absolute path').optional(),
   })
   .strict();
 
@@ -190,6 +194,7 @@ export interface TaskSpec {
   idempotencyKey?: string | undefined;
   metadata: Record<string, unknown>;
   sessionId?: string | undefined;
+  workingDir?: string | undefined;
 }
 
 /**
@@ -218,6 +223,7 @@ export function parseTaskInput(input: unknown, where = 'task'): TaskSpec {
     idempotencyKey: t.idempotencyKey,
     metadata: t.metadata ?? {},
     sessionId: t.sessionId,
+    ...(t.workingDir !== undefined ? { workingDir: t.workingDir } : {}),
   };
   // zod leaves out `__proto__` keys where it copies records: check the caller's own objects, which refuse them.
   const given = plain as { parameters?: unknown; metadata?: unknown };
@@ -239,7 +245,7 @@ export function newId(): string {
   return randomUUID().toLowerCase();
 }
 
-const KNOWN_KEYS = new Set(['id', 'name', 'module', 'action', 'parameters', 'priority', 'dependencies', 'resources', 'timeout', 'maxRetries', 'retry', 'idempotencyKey', 'metadata', 'sessionId']);
+const KNOWN_KEYS = new Set(['id', 'name', 'module', 'action', 'parameters', 'priority', 'dependencies', 'resources', 'timeout', 'maxRetries', 'retry', 'idempotencyKey', 'metadata', 'sessionId', 'workingDir']);
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const optionalString = (v: unknown, max: number): boolean => v === undefined || (typeof v === 'string' && v.length >= 1 && v.length <= max);
 
@@ -256,6 +262,8 @@ function fastTaskSpec(input: unknown): TaskSpec | null {
   if (!optionalString(t.id, maxId) || !optionalString(t.name, maxId) || !optionalString(t.sessionId, maxId) || (t.idempotencyKey !== undefined && (typeof t.idempotencyKey !== 'string' || t.idempotencyKey.length > LIMITS.maxIdempotencyKeyLength))) return null;
   if (t.parameters !== undefined && !isPlainObject(t.parameters)) return null;
   if (t.metadata !== undefined && !isPlainObject(t.metadata)) return null;
+  // A working folder is rare: let zod check it.
+  if (t.workingDir !== undefined) return null;
   if (t.priority !== undefined && !(typeof t.priority === 'string' && Object.hasOwn(PRIORITY_RANK, t.priority))) return null;
   if (t.timeout !== undefined && !(typeof t.timeout === 'number' && Number.isFinite(t.timeout) && t.timeout > 0)) return null;
   if (t.maxRetries !== undefined && !(Number.isInteger(t.maxRetries) && (t.maxRetries as number) >= 0 && (t.maxRetries as number) <= 1000)) return null;

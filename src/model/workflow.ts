@@ -78,12 +78,30 @@ export interface WorkflowResult {
   warnings: string[];
 }
 
+/** The project a run belongs to, as its templates see it: `{{project.name}}`, `{{project.path}}`, `{{project.config.x}}`. */
+export interface RunProject {
+  name: string;
+  path: string;
+  config: Record<string, unknown>;
+}
+
+/** Where a run's file actions work, and the project it belongs to (engine.executeProjectWorkflow). */
+export interface RunContext {
+  /** An absolute folder the steps' file paths resolve against; the process's cwd when absent. */
+  workingDir?: string | undefined;
+  project?: RunProject | undefined;
+}
+
 /** A run as stored and returned by `getRun`. */
 export interface WorkflowRun extends WorkflowResult {
   params: Record<string, unknown>;
   sessionId: string | null;
   startedAt: number;
   endedAt: number | null;
+  /** Null unless the run was given a working folder. */
+  workingDir?: string | null;
+  /** Null unless the run belongs to a project. */
+  project?: RunProject | null;
 }
 
 const name = z.string().regex(/^[A-Za-z_][\w-]*$/, 'must start with a letter or _ and hold only letters, digits, _ and -');
@@ -194,8 +212,8 @@ export interface WorkflowPerformance {
   lastRun: { runId: string; status: WorkflowRunStatus; endedAt: number; durationMs: number } | null;
 }
 
-/** What `execute` and `start` of a workflow take besides its name. */
-export interface RunRequest {
+/** What `execute` and `start` of a workflow take besides its name (`workingDir`, `project`: see {@link RunContext}). */
+export interface RunRequest extends RunContext {
   params?: Record<string, unknown> | undefined;
   sessionId?: string | undefined;
   version?: string | undefined;

@@ -16,6 +16,8 @@ export interface RunRequest {
   params: unknown;
   attempt: number;
   idempotencyKey?: string | undefined;
+  /** The folder the action's file paths resolve against (a project's folder); the process's cwd when absent. */
+  workingDir?: string | undefined;
   port?: MessagePort | undefined;
 }
 

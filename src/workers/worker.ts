@@ -6,6 +6,7 @@ import { threadId, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { CancelledError, NonRetryableError, serializeError } from '../errors.js';
 import type { ActionContext } from '../modules/contract.js';
+import { workingDirContext } from '../modules/paths.js';
 import { ModuleRegistry } from '../modules/registry.js';
 import type { ChannelHost, RunRequest, WorkerBootData, WorkerReply, WorkerRequest } from './protocol.js';
 import { CANCELLED_SLOTS, isAbortMessage } from './protocol.js';
@@ -78,7 +79,7 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply>> {
       ctx = { signal: neverAborted, taskId: req.taskId, attempt: req.attempt, idempotencyKey: req.idempotencyKey, progress: noop, log: noop };
     }
     try {
-      const output: unknown = await action.run(params, ctx);
+      const output: unknown = req.workingDir === undefined ? await action.run(params, ctx) : await workingDirContext.run(req.workingDir, () => action.run(params, ctx));
       return { type: 'ok', output };
     } catch (err) {
       return { type: 'error', error: serializeError(err) };

@@ -1,7 +1,7 @@
 /**
  * Output templating for workflow parameters: `{{step.output}}`, paths into it (`{{a.output.files[0].path}}`),
  * `{{step.error}}` / `{{step.status}}` (for steps after a `continueOnFailure` one) and `{{params.x}}` (run
- * parameters). A string that is exactly one template keeps the value's type; a template inside a longer string is
+ * parameters) and `{{project.config.x}}` (the project of a project run: its `name`, `path`, `config`). A string that is exactly one template keeps the value's type; a template inside a longer string is
  * interpolated as text (objects as JSON).
  */
 
@@ -9,7 +9,7 @@ import { LIMITS } from '../model/limits.js';
 
 export type PathSegment = string | number;
 
-/** One `{{...}}` reference. `root` is a step name or `params`. */
+/** One `{{...}}` reference. `root` is a step name, `params` or `project`. */
 export interface TemplateRef {
   raw: string;
   root: string;
@@ -136,6 +136,8 @@ export function findTemplates(value: unknown, location: PathSegment[] = []): Tem
 export interface TemplateScope {
   params: Record<string, unknown>;
   steps: Record<string, { output: unknown; error: unknown; status: string } | undefined>;
+  /** The project of a project run (`{{project.config.x}}`); absent otherwise. */
+  project?: Record<string, unknown> | undefined;
 }
 
 /** Thrown when a reference resolves to nothing at run time. */
@@ -153,6 +155,9 @@ export function resolveRef(ref: TemplateRef, scope: TemplateScope): unknown {
   let path = ref.path;
   if (ref.root === 'params') {
     value = scope.params;
+  } else if (ref.root === 'project') {
+    if (!scope.project) throw new TemplateResolutionError(`{{${ref.raw}}}: this run belongs to no project; run it with engine.executeProjectWorkflow(project, workflow)`);
+    value = scope.project;
   } else {
     const step = Object.hasOwn(scope.steps, ref.root) ? scope.steps[ref.root] : undefined;
     if (!step) throw new TemplateResolutionError(`{{${ref.raw}}}: step "${ref.root}" has no result yet`);
@@ -162,7 +167,7 @@ export function resolveRef(ref: TemplateRef, scope: TemplateScope): unknown {
     path = rest;
     if (value === undefined) throw new TemplateResolutionError(`{{${ref.raw}}}: step "${ref.root}" has no ${String(field)}`);
   }
-  const walked: PathSegment[] = ref.root === 'params' ? [] : [ref.path[0] ?? ''];
+  const walked: PathSegment[] = ref.root === 'params' || ref.root === 'project' ? [] : [ref.path[0] ?? ''];
   for (const seg of path) {
     if (value === null || typeof value !== 'object' || !Object.hasOwn(value, seg)) {
       const where = describePath(ref.root, walked);

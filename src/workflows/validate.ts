@@ -136,9 +136,10 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
     return below.has(stepName);
   };
   const checkRef = (s: WorkflowStep, ref: TemplateRef, where: string): void => {
-    if (ref.root === 'params') return;
+    // `project` is the project a run belongs to (engine.executeProjectWorkflow); checked when a run starts.
+    if (ref.root === 'params' || ref.root === 'project') return;
     if (!byName.has(ref.root)) {
-      const hint = didYouMean(ref.root, [...names, 'params']);
+      const hint = didYouMean(ref.root, [...names, 'params', 'project']);
       errors.push(`${W}: step "${s.name}" ${where} references unknown step "${ref.root}" in {{${ref.raw}}}${hint ? ` (did you mean "${hint}"?)` : ''}`);
       return;
     }

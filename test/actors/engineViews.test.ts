@@ -60,7 +60,7 @@ describe('engine views', () => {
     expect(metrics.tasks).toMatchObject({ total: 3, byStatus: { completed: 2, cancelled: 1 }, failuresByCode: { CANCELLED: 1 } });
     // The host's CPU and memory are registered at start.
     expect(metrics.resources).toEqual({ total: 2, activeHolds: 0, allocations: 0, expiries: 0, utilization: { 'cpu.cores': 0, 'memory.bytes': 0 } });
-    expect(metrics.projects).toEqual({ total: 0 });
+    expect(metrics.projects).toEqual({ total: 0, byStatus: { active: 0, archived: 0 }, milestones: { total: 0, completed: 0 }, runsInFlight: 0 });
   });
 
   it('merges what a component registers into the status and metrics sections, and adds new ones', async () => {

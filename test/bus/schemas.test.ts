@@ -42,6 +42,22 @@ const samples: { [K in CommandType]: CommandPayload<K> } = {
   'session.get': { sessionId: 's1' },
   'session.list': { status: 'active' },
   'session.close': { sessionId: 's1' },
+  'project.templates': {},
+  'project.template': { name: 'ai_analysis' },
+  'project.create': { name: 'my_ai_project', templateName: 'ai_analysis', description: 'demo', tags: ['x'] },
+  'project.get': { name: 'p' },
+  'project.list': { status: 'active', tag: 'x' },
+  'project.status': { name: 'p' },
+  'project.update': { name: 'p', changes: { description: 'd' } },
+  'project.archive': { name: 'p', tarball: true },
+  'project.delete': { name: 'p', removeFiles: false },
+  'project.add_milestone': { name: 'p', milestone: { name: 'm1', dueDate: '2027-01-01', workflows: ['ai-analysis'] } },
+  'project.update_milestone': { name: 'p', milestone: 'm1', changes: { description: 'later' } },
+  'project.complete_milestone': { name: 'p', milestone: 'm1' },
+  'project.get_config': { name: 'p', key: 'analysis.max_file_size' },
+  'project.set_config': { name: 'p', key: 'analysis.max_file_size', value: 5 },
+  'project.run_workflow': { name: 'p', workflow: 'ai-analysis', params: {} },
+  'project.stats': {},
 };
 
 describe('command request schemas', () => {

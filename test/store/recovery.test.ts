@@ -125,12 +125,12 @@ describe('recovery after a shutdown', () => {
     // B's own start is journaled by its first commit (on the writer thread): wait for it.
     await b.engine.flush();
     const entries = b.engine.store.readEvents({ limit: 100 });
-    // Each engine's start journals one recovery event per component that recovers (resources, tasks, workflows).
+    // Each engine's start journals one recovery event per component that recovers (resources, tasks, workflows, projects).
     const types = entries.map((e) => e.type);
     // (B's own engine_started may or may not be in that commit yet.)
-    expect(types.slice(3, 13)).toEqual(['engine_started', 'task_added', 'task_queued', 'task_started', 'task_completed', 'engine_stopping', 'engine_stopped', 'recovery', 'recovery', 'recovery']);
+    expect(types.slice(4, 15)).toEqual(['engine_started', 'task_added', 'task_queued', 'task_started', 'task_completed', 'engine_stopping', 'engine_stopped', 'recovery', 'recovery', 'recovery', 'recovery']);
     const components = entries.filter((e) => e.type === 'recovery').map((e) => (e.data as { component: string }).component);
-    expect(components).toEqual(['resourceManager', 'taskOrchestrator', 'workflowManager', 'resourceManager', 'taskOrchestrator', 'workflowManager']);
+    expect(components).toEqual(['resourceManager', 'taskOrchestrator', 'workflowManager', 'projectManager', 'resourceManager', 'taskOrchestrator', 'workflowManager', 'projectManager']);
     const mine = b.engine.store.readEvents({ types: ['task_completed'] });
     expect(mine[0]?.data).toMatchObject({ taskId: 'j', success: true });
   });

@@ -42,6 +42,8 @@ import { ResourceLedger } from '../resources/ledger.js';
 import { sessionManagerLogic } from '../sessions/actor.js';
 import type { Session, SessionOptions } from '../../model/session.js';
 import type { TaskExplanation } from '../../bus/protocol.js';
+import { projectManagerLogic } from '../projects/actor.js';
+import { ProjectManagerClient } from '../projects/client.js';
 
 /** Receives `(eventName, data)`; may be async. A handler that throws never breaks the engine. */
 export type EventHandler<K extends EventName = EventName> = (event: K, data: EventMap[K]) => void | Promise<void>;
@@ -94,6 +96,8 @@ export class OrchestrationEngine {
   readonly workflows: WorkflowManagerClient;
   /** The seed's `getResourceManager()` view of this engine. */
   readonly resources: ResourceManagerClient;
+  /** The seed's `getProjectManager()` view of this engine. */
+  readonly projects: ProjectManagerClient;
   /** Capacities and holds, shared by the resource manager and the task orchestrator's admission. */
   readonly ledger: ResourceLedger;
   /** This engine's Prometheus metrics (its own registry); null when `metrics.enabled` is false. */
@@ -180,6 +184,7 @@ export class OrchestrationEngine {
           workflowManager: workflowManagerLogic(deps),
           resourceManager: resourceManagerLogic(deps),
           sessions: sessionManagerLogic(deps),
+          projectManager: projectManagerLogic(deps),
         },
       });
       this.#actor = createActor(machine, { systemId: 'engine' });
@@ -191,6 +196,9 @@ export class OrchestrationEngine {
       this.tasks = new TaskOrchestratorClient(this.bus, ready);
       this.workflows = new WorkflowManagerClient(this.bus, ready);
       this.resources = new ResourceManagerClient(this.bus, ready);
+      this.projects = new ProjectManagerClient(this.bus, ready);
+      const projectCounts = async (): Promise<Record<string, unknown>> => ({ ...(await this.bus.request('project.stats', {})) });
+      this.#views.registerComponent('projects', { metrics: projectCounts, status: projectCounts });
     } catch (err) {
       void this.pool.destroy();
       this.#journal?.stop();
@@ -409,6 +417,23 @@ export class OrchestrationEngine {
    */
   executeWorkflow(name: string, options: RunRequest = {}): Promise<WorkflowResult> {
     return this.workflows.executeWorkflow(name, options.params ?? {}, { sessionId: options.sessionId, version: options.version });
+  }
+
+  /** The project manager of this engine (the seed's `get_project_manager()`). */
+  getProjectManager(): ProjectManagerClient {
+    return this.projects;
+  }
+
+  /**
+   * Runs one of a project's workflows to its end: its file actions work in the project's folder, its templates see
+   * `{{project.name}}`, `{{project.path}}` and `{{project.config.x}}`, and its outcome counts in the project's status
+   * and towards the milestones that name the workflow.
+   *
+   * @example
+   * await engine.executeProjectWorkflow('my_ai_project', 'ai-analysis', { params: { path: 'src' } });
+   */
+  executeProjectWorkflow(project: string, workflow: string, options: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {}): Promise<WorkflowResult> {
+    return this.projects.executeProjectWorkflow(project, workflow, options);
   }
 
   /**

@@ -3,6 +3,7 @@
  * The actor in `workflowManager.ts` serves it on the bus.
  */
 import { randomUUID } from 'node:crypto';
+import { isAbsolute } from 'node:path';
 import type { MessageBus } from '../../bus/bus.js';
 import type { RunRequest, WorkflowPerformance, WorkflowRunStatus, WorkflowSummary } from '../../bus/protocol.js';
 import { NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
@@ -128,7 +129,8 @@ export class WorkflowManager {
         continue;
       }
       const resume: RunResume = { startedAt: run.startedAt, steps: run.steps };
-      const executor = this.#executor(workflow, run.runId, { params: run.params }, run.sessionId, run.warnings, resume);
+      const context = { ...(run.workingDir ? { workingDir: run.workingDir } : {}), ...(run.project ? { project: run.project } : {}) };
+      const executor = this.#executor(workflow, run.runId, { params: run.params, ...context }, run.sessionId, run.warnings, resume);
       // It was running: it holds one of its session's workflow slots again (its end frees that slot).
       const session = run.sessionId !== null ? this.#sessions.get(run.sessionId) : undefined;
       if (session) session.active++;
@@ -252,6 +254,7 @@ export class WorkflowManager {
 
   #launch(wf: StoredWorkflow, req: RunRequest, warnings: string[]): WorkflowRunExecutor {
     if (this.#closing) throw new ShuttingDownError();
+    if (req.workingDir !== undefined && !isAbsolute(req.workingDir)) throw new ValidationError(`workingDir: must be an absolute path (got "${req.workingDir}")`);
     const session = req.sessionId !== undefined ? this.#sessions.get(req.sessionId) : undefined;
     if (req.sessionId !== undefined && !session) {
       throw new NotFoundError(`sessionId: no active session "${req.sessionId}"; create one with engine.createSession({ userId })`);
@@ -281,6 +284,7 @@ export class WorkflowManager {
         changed: (r) => this.#runChanged(r),
       },
       resume,
+      { workingDir: req.workingDir, project: req.project },
     );
     this.#live.set(runId, run);
     void run.done.then((result) => this.#finish(run, result));

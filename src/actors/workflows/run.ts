@@ -12,7 +12,7 @@ import type { SerializedError } from '../../errors.js';
 import { CancelledError, CodomyrmexError, ConditionFalseError, ErrorCode, serializeError, ShuttingDownError, SkippedError, ValidationError } from '../../errors.js';
 import { workflowRunMachine } from '../../machines/workflowRun.js';
 import type { TaskInput, TaskResult, TaskStatus } from '../../model/task.js';
-import type { StepResult, StoredWorkflow, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
+import type { RunContext, RunProject, StepResult, StoredWorkflow, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
 import type { TemplateScope } from '../../workflows/template.js';
 import { evaluateCondition, findTemplates, resolveTemplates } from '../../workflows/template.js';
 
@@ -61,6 +61,9 @@ export class WorkflowRunExecutor {
   readonly sessionId: string | null;
   readonly startedAt: number;
   readonly warnings: string[];
+  /** Where the steps' file actions work (null: the process's cwd). */
+  readonly workingDir: string | null;
+  readonly project: RunProject | null;
   readonly #deps: RunDeps;
   readonly #steps = new Map<string, StepState>();
   readonly #order: StepState[] = [];
@@ -97,8 +100,11 @@ export class WorkflowRunExecutor {
     warnings: string[],
     deps: RunDeps,
     resume: RunResume | null = null,
+    context: RunContext = {},
   ) {
     this.workflow = workflow;
+    this.workingDir = context.workingDir ?? null;
+    this.project = context.project ?? null;
     this.runId = runId;
     this.params = { ...workflow.params, ...params };
     this.sessionId = sessionId;
@@ -106,7 +112,7 @@ export class WorkflowRunExecutor {
     this.#deps = deps;
     this.startedAt = resume?.startedAt ?? deps.now();
     this.resumed = resume !== null;
-    this.#scope = { params: this.params, steps: {} };
+    this.#scope = { params: this.params, steps: {}, ...(this.project ? { project: { ...this.project } } : {}) };
     this.done = new Promise((resolve) => (this.#resolve = resolve));
     const groupsOf = new Map<string, Set<number>>();
     workflow.parallelGroups?.forEach((g, i) => {
@@ -254,6 +260,8 @@ export class WorkflowRunExecutor {
       sessionId: this.sessionId,
       startedAt: this.startedAt,
       endedAt: end,
+      workingDir: this.workingDir,
+      project: this.project,
     };
   }
 
@@ -333,6 +341,7 @@ export class WorkflowRunExecutor {
       idempotencyKey: step.idempotencyKey ?? s.taskId,
       sessionId: this.sessionId ?? undefined,
       metadata: { ...step.metadata, workflow: this.workflow.name, runId: this.runId, step: step.name },
+      ...(this.workingDir !== null ? { workingDir: this.workingDir } : {}),
     };
     const attach = this.resumed ? this.#deps.attach : undefined;
     const submitted = attach ? attach(s.taskId).then((r) => r ?? this.#deps.execute(task)) : this.#deps.execute(task);

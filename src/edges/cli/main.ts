@@ -8,6 +8,7 @@ import { packagePath } from '../../config/options.js';
 import type { OrchestrationEngine } from '../../index.js';
 import { CodomyrmexError, composeEngine, Task, TaskPriority } from '../../index.js';
 import { printResults, printTable } from './format.js';
+import { registerProjectCommands } from './project.js';
 import { registerStoreCommands } from './store.js';
 import { registerWorkflowCommands, USER_WORKFLOW_DIR } from './workflow.js';
 
@@ -187,6 +188,7 @@ orchestration
 
 registerWorkflowCommands(program, { withEngine, parseJsonObject });
 registerStoreCommands(program, () => optionsFromFlags());
+registerProjectCommands(program, { withEngine, parseJsonObject });
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof CodomyrmexError || err instanceof InvalidArgumentError) console.error(`codomyrmex: ${err.message}`);

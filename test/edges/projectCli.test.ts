@@ -1,0 +1,61 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packagePath } from '../../src/config/options.js';
+
+const run = promisify(execFile);
+const CLI = packagePath('dist', 'src', 'edges', 'cli', 'main.js');
+
+async function cli(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, '--threads', '1', ...args], { cwd });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('codomyrmex project CLI', () => {
+  let cwd: string;
+  beforeAll(async () => {
+    cwd = await mkdtemp(join(tmpdir(), 'codomyrmex-project-cli-'));
+  });
+  afterAll(() => rm(cwd, { recursive: true, force: true }));
+
+  it('creates, lists, runs, reports and archives a project, state kept between commands', async () => {
+    const created = await cli(cwd, 'project', 'create', 'my-project', '--template', 'web_application', '--json');
+    expect(created.code).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({ name: 'my-project', template: 'web_application', path: join(cwd, 'projects', 'my-project') });
+    expect(existsSync(join(cwd, 'projects', 'my-project', 'backend', 'server.js'))).toBe(true);
+
+    const list = await cli(cwd, 'project', 'list', '--json');
+    expect((JSON.parse(list.stdout) as { name: string }[]).map((p) => p.name)).toEqual(['my-project']);
+
+    const ran = await cli(cwd, 'project', 'run', 'my-project', 'build-and-test', '--json');
+    expect(ran.code).toBe(0);
+    const status = JSON.parse((await cli(cwd, 'project', 'status', 'my-project', '--json')).stdout) as { workflows: { name: string; runs: number }[] };
+    expect(status.workflows).toContainEqual(expect.objectContaining({ name: 'build-and-test', runs: 1 }));
+
+    const archived = await cli(cwd, 'project', 'archive', 'my-project', '--tarball', '--json');
+    expect(archived.code).toBe(0);
+    expect(existsSync(join(cwd, 'projects', 'archives', 'my-project.tar.gz'))).toBe(true);
+    const again = await cli(cwd, 'project', 'archive', 'my-project');
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already archived/);
+  }, 60_000);
+
+  it('refuses a bad name and an unknown template with exit 2 and the field named', async () => {
+    const bad = await cli(cwd, 'project', 'create', '../evil');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/name: "..\/evil" holds ".." \(path traversal\)/);
+    const unknown = await cli(cwd, 'project', 'create', 'x', '--template', 'web_app');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/templateName: no template named "web_app".*known templates: ai_analysis, data_pipeline, web_application/);
+    expect(existsSync(join(cwd, 'projects', 'x'))).toBe(false);
+  });
+});
