@@ -81,6 +81,8 @@ export interface TaskInput {
   metadata?: Record<string, unknown> | undefined;
   /** The session it runs in (its mode and limits apply); the default session when absent. */
   sessionId?: string | undefined;
+  /** Outputs of upstream workflow steps by step name, handed to the action as `ctx.upstream` (set by workflow runs). */
+  upstream?: Record<string, unknown> | undefined;
 }
 
 const retrySchema = z
@@ -111,6 +113,7 @@ export const taskInputSchema = z
     idempotencyKey: z.string().max(500).optional(),
     metadata: z.record(z.unknown()).optional(),
     sessionId: z.string().min(1).max(200).optional(),
+    upstream: z.record(z.unknown()).optional(),
   })
   .strict();
 
@@ -171,6 +174,7 @@ export interface TaskSpec {
   idempotencyKey?: string | undefined;
   metadata: Record<string, unknown>;
   sessionId?: string | undefined;
+  upstream?: Record<string, unknown> | undefined;
 }
 
 /**
@@ -200,6 +204,7 @@ export function parseTaskInput(input: unknown, where = 'task'): TaskSpec {
     metadata: t.metadata ?? {},
     sessionId: t.sessionId,
   };
+  if (t.upstream !== undefined) spec.upstream = t.upstream;
   const limit = checkPayloadLimits(spec.parameters, `${where}.parameters`);
   if (limit) throw new ValidationError(limit);
   if (spec.retry.maxDelay < spec.retry.initialDelay) {

@@ -16,6 +16,8 @@ export interface RunRequest {
   params: unknown;
   attempt: number;
   idempotencyKey?: string | undefined;
+  /** Outputs of the workflow steps this task depends on, by step name (see `ActionContext.upstream`). */
+  upstream?: Record<string, unknown> | undefined;
   port?: MessagePort | undefined;
 }
 

@@ -12,6 +12,7 @@ import { isAbortMessage } from './protocol.js';
 
 const noop = (): Promise<void> => Promise.resolve();
 const neverAborted = new AbortController().signal;
+const noUpstream: Readonly<Record<string, unknown>> = Object.freeze({});
 
 async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply>> {
   const data = workerData as WorkerBootData;
@@ -64,11 +65,12 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply>> {
         taskId: req.taskId,
         attempt: req.attempt,
         idempotencyKey: req.idempotencyKey,
+        upstream: req.upstream ?? noUpstream,
         progress: (value) => host.progress(value),
         log: (level, message) => host.log(level, message),
       };
     } else {
-      ctx = { signal: neverAborted, taskId: req.taskId, attempt: req.attempt, idempotencyKey: req.idempotencyKey, progress: noop, log: noop };
+      ctx = { signal: neverAborted, taskId: req.taskId, attempt: req.attempt, idempotencyKey: req.idempotencyKey, upstream: req.upstream ?? noUpstream, progress: noop, log: noop };
     }
     try {
       const output: unknown = await action.run(params, ctx);

@@ -596,6 +596,7 @@ export class TaskScheduler {
       params: spec.parameters,
       attempt,
       idempotencyKey: spec.idempotencyKey,
+      upstream: spec.upstream,
     };
     this.#inFlight++;
     let reply: Promise<WorkerReply>;
