@@ -32,9 +32,9 @@ interface Node {
   [key: string]: unknown;
 }
 
-type ParseSync = (filename: string, text: string, options?: Record<string, unknown>) => {
+export type ParseSync = (filename: string, text: string, options?: Record<string, unknown>) => {
   program: Node;
-  comments: { start: number; end: number }[];
+  comments: { type: string; value: string; start: number; end: number }[];
   errors: { message: string }[];
 };
 
