@@ -103,7 +103,7 @@ export default defineModule({
           const svg = (await stat(abs)).size <= 16 * 2 ** 20 ? await readFile(abs, 'utf8') : null;
           charts.push({ link: relative(dirname(mdTarget), abs), svg: svg?.includes('<svg') ? svg : null });
         }
-        const input: ReportInput = { title: p.title, analysis: analysis as ReportInput['analysis'], insights: insights as ReportInput['insights'], charts, generatedAt: new Date().toISOString() };
+        const input: ReportInput = { title: p.title, analysis: analysis as ReportInput['analysis'], insights: insights, charts, generatedAt: new Date().toISOString() };
         const md = await writeFileInside(`${base}.md`, reportMarkdown(input), 'output');
         const html = await writeFileInside(`${base}.html`, reportHtml(input), 'output');
         return { markdown: displayPath(md.path), html: displayPath(html.path), findings: input.insights?.findings?.length ?? 0, charts: charts.length };

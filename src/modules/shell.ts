@@ -85,12 +85,12 @@ export default defineModule({
           child.stderr.on('data', (c: Buffer) => stderr.push(c));
           child.stdin.on('error', () => {}); // the child may exit without reading its input
           child.stdin.end(input ?? '');
-          let failed: Error | null = null;
+          let failed: NodeJS.ErrnoException | null = null;
           child.on('error', (err: NodeJS.ErrnoException) => {
             failed = err;
           });
           child.on('close', (code, signal) => {
-            const err = failed as NodeJS.ErrnoException | null;
+            const err = failed;
             if (err?.code === 'ENOENT') {
               reject(new NonRetryableError(`command "${command}" not found; check it is installed and on PATH`));
               return;

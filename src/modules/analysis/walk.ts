@@ -7,10 +7,20 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Ignore } from 'ignore';
-import ignoreFactory from 'ignore';
 import { isInside } from '../paths.js';
 
-const createIgnore = ignoreFactory as unknown as (options?: { ignorecase?: boolean }) => Ignore;
+type CreateIgnore = (options?: { ignorecase?: boolean }) => Ignore;
+let createIgnore: CreateIgnore = () => {
+  throw new Error('walkTree loads the ignore package first');
+};
+let loaded = false;
+
+/** Loads the `ignore` package on first use (workers that never walk a tree do not pay for it). */
+async function loadIgnore(): Promise<void> {
+  if (loaded) return;
+  createIgnore = (await import('ignore')).default;
+  loaded = true;
+}
 
 interface RuleSet {
   base: string;
@@ -81,6 +91,7 @@ function ancestorRules(root: string, workDir: string): RuleSet[] {
 
 /** Walks `root` (a real folder inside `workDir`), depth first, entries sorted by name. */
 export async function walkTree(root: string, workDir: string, opts: WalkOptions): Promise<WalkResult> {
+  await loadIgnore();
   const include = opts.include.length ? createIgnore().add([...opts.include]) : null;
   const exclude = createIgnore().add(['.git/', ...opts.exclude]);
   const out: WalkResult = { files: [], ignored: 0, excluded: 0, truncated: false };
