@@ -101,6 +101,14 @@ function nameOf(fn: Node, parent: Node | null): string {
       if (left.type === 'MemberExpression') return keyName(left['property']) ?? '<anonymous>';
       return keyName(left) ?? '<anonymous>';
     }
+    case 'CallExpression': {
+      // A callback: name it by the call, e.g. `describe('x') callback`, `items.map callback`.
+      const callee = parent['callee'] as Node;
+      const name = callee.type === 'MemberExpression' ? `${keyName(callee['object']) ?? '…'}.${keyName(callee['property']) ?? '…'}` : keyName(callee);
+      const first = (parent['arguments'] as Node[])[0];
+      const label = first && first.type === 'Literal' && typeof first['value'] === 'string' ? `(${JSON.stringify((first['value'] as string).slice(0, 40))})` : '';
+      return name ? `${name}${label} callback` : '<anonymous>';
+    }
     default:
       return '<anonymous>';
   }

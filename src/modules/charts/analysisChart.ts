@@ -20,7 +20,7 @@ const bars = (title: string, values: Record<string, unknown>[], cat: string, val
   height: { step: 18 },
   layer: [
     // Values come sorted; `sort: null` keeps their order in both layers.
-    { mark: { type: 'bar', color: '#4e79a7' }, encoding: { y: { field: cat, type: 'nominal', sort: null, title: null, axis: { labelLimit: 420 } }, x: { field: val, type: 'quantitative', title: valTitle } } },
+    { mark: { type: 'bar', color: '#4e79a7' }, encoding: { y: { field: cat, type: 'nominal', sort: null, title: null, axis: { labelLimit: 640 } }, x: { field: val, type: 'quantitative', title: valTitle } } },
     { mark: { type: 'text', align: 'left', dx: 3 }, encoding: { y: { field: cat, type: 'nominal', sort: null }, x: { field: val, type: 'quantitative' }, text: { field: val, type: 'quantitative', format: ',' } } },
   ],
 });

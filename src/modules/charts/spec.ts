@@ -98,9 +98,9 @@ function panel(type: ChartType, rows: Row[], x: string, y: string, color: string
     case 'bar': {
       // Horizontal bars come sorted by value (largest on top); `sort: null` keeps the data's order in both layers.
       const values = horizontal ? [...rows].sort((a, b) => ((b[y] as number) ?? 0) - ((a[y] as number) ?? 0)) : rows;
-      const cat = { field: x, type: 'nominal', title: flat ? null : axisTitle(x), sort: null, axis: { labelLimit: 400 } };
+      const cat = { field: x, type: 'nominal', title: flat ? null : axisTitle(x), sort: null, axis: { labelLimit: 640 } };
       const val = { field: y, type: 'quantitative', title: flat ? null : axisTitle(y) };
-      const enc = horizontal ? { y: cat, x: val } : { x: { ...cat, axis: { labelLimit: 400, labelAngle: rows.length > 6 ? -40 : 0 } }, y: val };
+      const enc = horizontal ? { y: cat, x: val } : { x: { ...cat, axis: { labelLimit: 640, labelAngle: rows.length > 6 ? -40 : 0 } }, y: val };
       const text = horizontal ? { x: val, y: cat, text: { field: y, type: 'quantitative', format: ',' } } : { x: enc.x, y: val, text: { field: y, type: 'quantitative', format: ',' } };
       return {
         data: { values },
@@ -133,7 +133,7 @@ function panel(type: ChartType, rows: Row[], x: string, y: string, color: string
         data: { values: rows },
         width: 300, height: 300,
         layer: [
-          { mark: { type: 'arc', outerRadius: 120 }, encoding: { theta: { field: y, type: 'quantitative', stack: true }, color: { field: x, type: 'nominal', title: axisTitle(x), legend: { labelLimit: 400 } }, order: { field: y, sort: 'descending' } } },
+          { mark: { type: 'arc', outerRadius: 120 }, encoding: { theta: { field: y, type: 'quantitative', stack: true }, color: { field: x, type: 'nominal', title: axisTitle(x), legend: { labelLimit: 640 } }, order: { field: y, sort: 'descending' } } },
           { mark: { type: 'text', radius: 140 }, encoding: { theta: { field: y, type: 'quantitative', stack: true }, text: { field: y, type: 'quantitative', format: ',' }, order: { field: y, sort: 'descending' } } },
         ],
       };

@@ -70,11 +70,13 @@ export function rank(findings: Finding[]): Finding[] {
 /** Every finding the rules make for an analysis, ranked. */
 export function findingsFor(a: AnalysisInput): Finding[] {
   const out: Finding[] = [];
+  // Tests are long and nested by nature (describe/it callbacks): their size is not a finding.
+  const tests = new Set((a.files ?? []).filter((f) => f.test).map((f) => f.path));
   const seen = new Set<string>();
   const fns = [...(a.complexFunctions ?? []), ...(a.longFunctions ?? []), ...(a.deepFunctions ?? [])];
   for (const f of fns) {
     const key = fnTarget(f);
-    if (seen.has(key)) continue;
+    if (seen.has(key) || tests.has(f.file)) continue;
     seen.add(key);
     const c = sev(f.complexity, THRESHOLDS.complexity);
     if (c) {
@@ -95,6 +97,7 @@ export function findingsFor(a: AnalysisInput): Finding[] {
   }
   const files = a.files ?? [];
   for (const f of files) {
+    if (f.test) continue;
     const complexity = f.complexity ?? 0;
     if (complexity > THRESHOLDS.hotspotComplexity && f.lines > THRESHOLDS.fileLines.medium) {
       out.push({ rule: 'hotspot-file', severity: 'high', target: f.path, ratio: complexity / THRESHOLDS.hotspotComplexity, title: `${f.path} is a hotspot: ${f.lines} lines, total complexity ${complexity}`,
