@@ -106,7 +106,7 @@ function nameOf(fn: Node, parent: Node | null): string {
       const callee = parent['callee'] as Node;
       const name = callee.type === 'MemberExpression' ? `${keyName(callee['object']) ?? '…'}.${keyName(callee['property']) ?? '…'}` : keyName(callee);
       const first = (parent['arguments'] as Node[])[0];
-      const label = first && first.type === 'Literal' && typeof first['value'] === 'string' ? `(${JSON.stringify((first['value'] as string).slice(0, 40))})` : '';
+      const label = first && first.type === 'Literal' && typeof first['value'] === 'string' ? `(${JSON.stringify((first['value']).slice(0, 40))})` : '';
       return name ? `${name}${label} callback` : '<anonymous>';
     }
     default:
