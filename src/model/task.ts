@@ -224,7 +224,7 @@ export function newId(): string {
   return randomUUID().toLowerCase();
 }
 
-const KNOWN_KEYS = new Set(['id', 'name', 'module', 'action', 'parameters', 'priority', 'dependencies', 'resources', 'timeout', 'maxRetries', 'retry', 'idempotencyKey', 'metadata', 'sessionId']);
+const KNOWN_KEYS = new Set(['id', 'name', 'module', 'action', 'parameters', 'priority', 'dependencies', 'resources', 'timeout', 'maxRetries', 'retry', 'idempotencyKey', 'metadata', 'sessionId', 'upstream']);
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const optionalString = (v: unknown, max: number): boolean => v === undefined || (typeof v === 'string' && v.length >= 1 && v.length <= max);
 
@@ -240,6 +240,7 @@ function fastTaskSpec(input: unknown): TaskSpec | null {
   if (!optionalString(t.id, 200) || !optionalString(t.name, 200) || !optionalString(t.sessionId, 200) || (t.idempotencyKey !== undefined && (typeof t.idempotencyKey !== 'string' || t.idempotencyKey.length > 500))) return null;
   if (t.parameters !== undefined && !isPlainObject(t.parameters)) return null;
   if (t.metadata !== undefined && !isPlainObject(t.metadata)) return null;
+  if (t.upstream !== undefined && !isPlainObject(t.upstream)) return null;
   if (t.priority !== undefined && !(typeof t.priority === 'string' && Object.hasOwn(PRIORITY_RANK, t.priority))) return null;
   if (t.timeout !== undefined && !(typeof t.timeout === 'number' && Number.isFinite(t.timeout) && t.timeout > 0)) return null;
   if (t.maxRetries !== undefined && !(Number.isInteger(t.maxRetries) && (t.maxRetries as number) >= 0 && (t.maxRetries as number) <= 1000)) return null;
@@ -269,6 +270,7 @@ function fastTaskSpec(input: unknown): TaskSpec | null {
     idempotencyKey: t.idempotencyKey,
     metadata: t.metadata ?? {},
     sessionId: t.sessionId as string | undefined,
+    ...(t.upstream !== undefined ? { upstream: t.upstream } : {}),
   };
 }
 
