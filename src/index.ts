@@ -57,6 +57,7 @@ export type { ParsedRequest } from './bus/schemas.js';
 export { defineModule, defineAction } from './modules/contract.js';
 export type { ActionModule, ActionDefinition, ActionContext } from './modules/contract.js';
 export { ModuleRegistry } from './modules/registry.js';
+export type { ActionDescription } from './modules/registry.js';
 export { taskMachine } from './machines/task.js';
 export { runtimeMachine } from './machines/runtime.js';
 export type { Store, StoredTask, StoredRecord, RecordKind, RecordWrite, RecordQuery, JournalEntry, EventQuery, WriteBatch } from './store/store.js';

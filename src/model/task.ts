@@ -85,6 +85,8 @@ export interface TaskInput {
   sessionId?: string | undefined;
   /** An absolute folder the action's file paths resolve against (a project's folder); the process's cwd when absent. */
   workingDir?: string | undefined;
+  /** Outputs of upstream workflow steps by step name, handed to the action as `ctx.upstream` (set by workflow runs). */
+  upstream?: Record<string, unknown> | undefined;
 }
 
 /** A retry policy as given (any subset of the fields); {@link retryProblems} checks it against the defaults. */
@@ -128,6 +130,7 @@ export const taskInputSchema = z
     sessionId: idSchema.optional(),
     ...taskFieldSchemas,
     workingDir: z.string().min(1).max(4096).refine(isAbsolute, 'must be an absolute path').optional(),
+    upstream: z.record(z.unknown()).optional(),
   })
   .strict();
 
@@ -195,6 +198,7 @@ export interface TaskSpec {
   metadata: Record<string, unknown>;
   sessionId?: string | undefined;
   workingDir?: string | undefined;
+  upstream?: Record<string, unknown> | undefined;
 }
 
 /**
@@ -225,6 +229,7 @@ export function parseTaskInput(input: unknown, where = 'task'): TaskSpec {
     sessionId: t.sessionId,
     ...(t.workingDir !== undefined ? { workingDir: t.workingDir } : {}),
   };
+  if (t.upstream !== undefined) spec.upstream = t.upstream;
   // zod leaves out `__proto__` keys where it copies records: check the caller's own objects, which refuse them.
   const given = plain as { parameters?: unknown; metadata?: unknown };
   const limit = checkPayloadLimits(given.parameters ?? {}, `${where}.parameters`) ?? checkPayloadLimits(given.metadata ?? {}, `${where}.metadata`);
@@ -245,7 +250,7 @@ export function newId(): string {
   return randomUUID().toLowerCase();
 }
 
-const KNOWN_KEYS = new Set(['id', 'name', 'module', 'action', 'parameters', 'priority', 'dependencies', 'resources', 'timeout', 'maxRetries', 'retry', 'idempotencyKey', 'metadata', 'sessionId', 'workingDir']);
+const KNOWN_KEYS = new Set(['id', 'name', 'module', 'action', 'parameters', 'priority', 'dependencies', 'resources', 'timeout', 'maxRetries', 'retry', 'idempotencyKey', 'metadata', 'sessionId', 'workingDir', 'upstream']);
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const optionalString = (v: unknown, max: number): boolean => v === undefined || (typeof v === 'string' && v.length >= 1 && v.length <= max);
 
@@ -264,6 +269,7 @@ function fastTaskSpec(input: unknown): TaskSpec | null {
   if (t.metadata !== undefined && !isPlainObject(t.metadata)) return null;
   // A working folder is rare: let zod check it.
   if (t.workingDir !== undefined) return null;
+  if (t.upstream !== undefined && !isPlainObject(t.upstream)) return null;
   if (t.priority !== undefined && !(typeof t.priority === 'string' && Object.hasOwn(PRIORITY_RANK, t.priority))) return null;
   if (t.timeout !== undefined && !(typeof t.timeout === 'number' && Number.isFinite(t.timeout) && t.timeout > 0)) return null;
   if (t.maxRetries !== undefined && !(Number.isInteger(t.maxRetries) && (t.maxRetries as number) >= 0 && (t.maxRetries as number) <= 1000)) return null;
@@ -293,6 +299,7 @@ function fastTaskSpec(input: unknown): TaskSpec | null {
     idempotencyKey: t.idempotencyKey,
     metadata: t.metadata ?? {},
     sessionId: t.sessionId as string | undefined,
+    ...(t.upstream !== undefined ? { upstream: t.upstream } : {}),
   };
 }
 

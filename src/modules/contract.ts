@@ -10,6 +10,11 @@ export interface ActionContext {
   /** Set when the task has one; lets an action notice it is a re-run. */
   readonly idempotencyKey: string | undefined;
   /**
+   * Outputs of the workflow steps this step depends on, by step name (completed ones only; `{}` outside a
+   * workflow). Lets a step use its upstream results without templates; explicit parameters still win.
+   */
+  readonly upstream: Readonly<Record<string, unknown>>;
+  /**
    * Reports progress (0..1 or any JSON value) to the main thread, where it becomes a `task_progress` event. Resolves
    * once the main thread has it. A no-op unless the action sets `channel`.
    */
@@ -21,6 +26,8 @@ export interface ActionContext {
 /** One action of a module. */
 export interface ActionDefinition<P = unknown, R = unknown> {
   description?: string;
+  /** What the action returns, in words or as a type sketch (shown by `modules list` and MCP). */
+  output?: string;
   /** Schema of the parameters; checked when the task is added and again in the worker. */
   params: ZodType<P, ZodTypeDef, unknown>;
   /**

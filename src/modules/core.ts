@@ -10,16 +10,19 @@ export default defineModule({
   actions: {
     noop: defineAction({
       description: 'Does nothing and returns null.',
+      output: 'null',
       params: z.object({}).passthrough(),
       run: () => null,
     }),
     echo: defineAction({
       description: 'Returns its parameters (or `value` when that is the only one).',
+      output: 'the parameters, or `value`',
       params: z.record(z.unknown()),
       run: (params) => (Object.keys(params).length === 1 && 'value' in params ? params['value'] : params),
     }),
     sleep: defineAction({
       description: 'Waits `ms` milliseconds (stops early when aborted), then returns `value`.',
+      output: '`value`, or { sleptMs }',
       params: z.object({ ms: z.number().int().min(0).max(86_400_000), value: z.unknown().optional() }).strict(),
       run: async ({ ms, value }, ctx) => {
         await sleep(ms, undefined, { signal: ctx.signal });
@@ -29,6 +32,7 @@ export default defineModule({
     fail: defineAction({
       description:
         'Throws. `times`: fail only the first N attempts, then succeed; `retryable: false`: a non-retryable error; `crash`: kill the worker thread.',
+      output: '{ attempt } once `times` attempts have failed',
       params: z
         .object({
           message: z.string().default('failed on purpose'),
@@ -46,6 +50,7 @@ export default defineModule({
     }),
     hang: defineAction({
       description: 'Blocks the worker thread in a busy loop for `ms` (ignores abort signals): for timeout tests.',
+      output: 'null',
       params: z.object({ ms: z.number().int().min(0).max(3_600_000).default(3_600_000) }).strict(),
       run: ({ ms }) => {
         const end = Date.now() + ms;
@@ -57,6 +62,7 @@ export default defineModule({
     }),
     progress: defineAction({
       description: 'Reports `steps` progress values and a log line over the channel, then returns the count.',
+      output: '{ steps }',
       params: z.object({ steps: z.number().int().min(1).max(1000).default(3) }).strict(),
       channel: true,
       run: async ({ steps }, ctx) => {

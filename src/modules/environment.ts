@@ -27,6 +27,7 @@ export default defineModule({
   actions: {
     check_environment: defineAction({
       description: 'Reports Node, OS, CPUs and memory, and which of `commands` are on PATH; fails (no retry) when one of `require` is missing or Node is older than `minNode`.',
+      output: '{ node, platform, arch, release, cpus, memory: { totalMb, freeMb }, commands: { [name]: path | null }, ok }',
       params: z
         .object({
           commands: z.array(z.string().regex(/^[\w.+-]+$/)).default(['git', 'node', 'npm']),

@@ -6,13 +6,28 @@ import { didYouMean, formatZodIssues } from '../model/validate.js';
 import type { ActionDefinition, ActionModule } from './contract.js';
 import charts from './charts.js';
 import core from './core.js';
+import documentation from './documentation.js';
 import environment from './environment.js';
+import fs from './fs.js';
+import git from './git.js';
+import http from './http.js';
 import insights from './insights.js';
+import { paramsJsonSchema } from './schema.js';
 import shell from './shell.js';
 import staticAnalysis from './staticAnalysis.js';
 
 /** The modules that ship with codomyrmex. */
-export const BUILTIN_MODULES: readonly ActionModule[] = [core, staticAnalysis, insights, environment, charts, shell];
+export const BUILTIN_MODULES: readonly ActionModule[] = [core, staticAnalysis, insights, environment, charts, shell, fs, http, git, documentation];
+
+/** What `modules list` and MCP show of an action: its description, parameters as JSON Schema, and its output. */
+export interface ActionDescription {
+  module: string;
+  action: string;
+  description: string;
+  output: string;
+  /** JSON Schema (draft 7) of the parameters, derived from the action's zod schema. */
+  params: Record<string, unknown>;
+}
 
 /**
  * Maps `module.action` to its definition. Built once per thread: the main thread uses it to validate tasks, each
@@ -71,6 +86,24 @@ export class ModuleRegistry {
     const parsed = action.params.safeParse(params);
     if (!parsed.success) throw new ValidationError(formatZodIssues(parsed.error, where));
     return parsed.data;
+  }
+
+  /**
+   * Every action (or those of one module) with its parameter JSON Schema and output description.
+   *
+   * @example
+   * new ModuleRegistry().describe('shell')[0]?.params.properties // { command: { type: 'string', ... }, ... }
+   */
+  describe(moduleName?: string): ActionDescription[] {
+    const out: ActionDescription[] = [];
+    for (const m of this.#modules.values()) {
+      if (moduleName !== undefined && m.name !== moduleName) continue;
+      for (const [name, a] of Object.entries(m.actions)) {
+        out.push({ module: m.name, action: name, description: a.description ?? '', output: a.output ?? '', params: paramsJsonSchema(a.params) });
+      }
+    }
+    if (moduleName !== undefined && out.length === 0) this.resolve(moduleName, '');
+    return out;
   }
 
   /** `module.action` names with their descriptions. */

@@ -1,78 +1,37 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { extname, join, relative } from 'node:path';
+import { stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { defineAction, defineModule } from './contract.js';
-import { insideWorkingDir } from './paths.js';
+import { analyzeTree } from './analysis/analyze.js';
+import { insideWorkingDir, workingDir } from './paths.js';
 
-const SKIP = new Set(['node_modules', '.git', 'dist', 'build', 'coverage', '.codomyrmex']);
-const DEFAULT_EXTENSIONS = ['.ts', '.tsx', '.js', '.mjs', '.cjs', '.jsx', '.py', '.go', '.rs', '.java', '.c', '.h', '.cpp', '.rb', '.sh'];
+const pattern = z.string().min(1).max(500);
 
-export interface FileReport {
-  path: string;
-  lines: number;
-  blank: number;
-  todos: number;
-  longLines: number;
-  bytes: number;
-}
-
-/** Line-level quality facts of a source tree: sizes, TODO/FIXME markers, over-long lines. */
+/** Measures a source tree: lines per language, functions and their complexity (JS/TS), markers, rankings. */
 export default defineModule({
   name: 'static_analysis',
-  description: 'Measures a source tree: files, lines, TODO/FIXME markers, over-long lines',
+  description: 'Measures a source tree: lines per language, JS/TS functions with complexity, length and nesting, TODO/FIXME markers',
   actions: {
     analyze_code_quality: defineAction({
-      description: 'Walks `path` (inside the working folder) and reports per-file and total line counts, TODOs and lines over `maxLineLength`.',
+      description:
+        'Walks `path` (a folder or file inside the working folder; default: the working folder) as git sees it (.gitignore respected), and reports files and lines (code, comment, blank) per language; for JS/TS every function with its cyclomatic complexity, length and nesting (oxc-parser); the largest and most complex files and functions; TODO/FIXME counts; and what it skipped (binary, oversized, ignored) and why.',
+      output:
+        '{ path, totals: { files, lines, code, comment, blank, bytes, todos, fixmes, longLines, functions, testFiles }, languages: { [name]: { files, lines, code, comment, blank } }, files: [{ path, language, lines, code, comment, blank, todos, fixmes, longLines, bytes, test, functions, complexity, maxComplexity }], largestFiles, complexFiles, complexFunctions, longFunctions, deepFunctions: [{ file, name, line, lines, complexity, nesting, params }], skipped: { binary, oversized, unreadable, gitignored, excluded, unknownType, parseErrors, examples }, truncated, durationMs }',
       params: z
         .object({
-          path: z.string().default('.'),
-          extensions: z.array(z.string().regex(/^\.\w+$/)).default(DEFAULT_EXTENSIONS),
-          maxFiles: z.number().int().min(1).max(100_000).default(5000),
+          path: z.string().min(1).default('.').describe('folder or file to analyse, inside the working folder'),
+          include: z.array(pattern).max(200).default([]).describe('gitignore-style patterns a file must match (default: every measured language)'),
+          exclude: z.array(pattern).max(200).default(['node_modules/', 'dist/', 'build/', 'coverage/', '.codomyrmex/']).describe('gitignore-style patterns to leave out'),
+          gitignore: z.boolean().default(true).describe('respect .gitignore files'),
+          maxFileSize: z.number().int().min(1).max(256 * 2 ** 20).default(2 ** 20).describe('files larger than this many bytes are skipped (and counted)'),
+          maxFiles: z.number().int().min(1).max(1_000_000).default(100_000),
           maxLineLength: z.number().int().min(20).default(120),
+          top: z.number().int().min(1).max(1000).default(10).describe('entries in each ranking'),
         })
         .strict(),
-      run: async ({ path, extensions, maxFiles, maxLineLength }, ctx) => {
-        const root = insideWorkingDir(path);
-        const wanted = new Set(extensions);
-        const files: FileReport[] = [];
-        let truncated = false;
-        const walk = async (dir: string): Promise<void> => {
-          for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
-            if (ctx.signal.aborted || truncated) return;
-            const full = join(dir, entry.name);
-            if (entry.isDirectory()) {
-              if (!SKIP.has(entry.name) && !entry.name.startsWith('.')) await walk(full);
-            } else if (entry.isFile() && wanted.has(extname(entry.name))) {
-              if (files.length >= maxFiles) {
-                truncated = true;
-                return;
-              }
-              const text = await readFile(full, 'utf8');
-              const lines = text.split('\n');
-              files.push({
-                path: relative(process.cwd(), full) || entry.name,
-                lines: lines.length,
-                blank: lines.filter((l) => l.trim() === '').length,
-                todos: (text.match(/\b(TODO|FIXME|XXX)\b/g) ?? []).length,
-                longLines: lines.filter((l) => l.length > maxLineLength).length,
-                bytes: Buffer.byteLength(text),
-              });
-            }
-          }
-        };
-        if ((await stat(root)).isDirectory()) await walk(root);
-        else {
-          const text = await readFile(root, 'utf8');
-          const lines = text.split('\n');
-          files.push({ path: relative(process.cwd(), root), lines: lines.length, blank: lines.filter((l) => l.trim() === '').length, todos: (text.match(/\b(TODO|FIXME|XXX)\b/g) ?? []).length, longLines: lines.filter((l) => l.length > maxLineLength).length, bytes: Buffer.byteLength(text) });
-        }
-        const sum = (k: keyof Omit<FileReport, 'path'>): number => files.reduce((n, f) => n + f[k], 0);
-        return {
-          path,
-          files,
-          truncated,
-          totals: { files: files.length, lines: sum('lines'), blank: sum('blank'), todos: sum('todos'), longLines: sum('longLines'), bytes: sum('bytes') },
-        };
+      run: async (p, ctx) => {
+        const root = insideWorkingDir(p.path, 'path');
+        const isFile = (await stat(root)).isFile();
+        return analyzeTree(root, workingDir(), isFile, { ...p, signal: ctx.signal });
       },
     }),
   },

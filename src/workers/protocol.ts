@@ -18,6 +18,8 @@ export interface RunRequest {
   idempotencyKey?: string | undefined;
   /** The folder the action's file paths resolve against (a project's folder); the process's cwd when absent. */
   workingDir?: string | undefined;
+  /** Outputs of the workflow steps this task depends on, by step name (see `ActionContext.upstream`). */
+  upstream?: Record<string, unknown> | undefined;
   port?: MessagePort | undefined;
 }
 

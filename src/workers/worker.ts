@@ -13,6 +13,7 @@ import { CANCELLED_SLOTS, isAbortMessage } from './protocol.js';
 
 const noop = (): Promise<void> => Promise.resolve();
 const neverAborted = new AbortController().signal;
+const noUpstream: Readonly<Record<string, unknown>> = Object.freeze({});
 
 async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply>> {
   const data = workerData as WorkerBootData;
@@ -72,11 +73,12 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply>> {
         taskId: req.taskId,
         attempt: req.attempt,
         idempotencyKey: req.idempotencyKey,
+        upstream: req.upstream ?? noUpstream,
         progress: (value) => host.progress(value),
         log: (level, message) => host.log(level, message),
       };
     } else {
-      ctx = { signal: neverAborted, taskId: req.taskId, attempt: req.attempt, idempotencyKey: req.idempotencyKey, progress: noop, log: noop };
+      ctx = { signal: neverAborted, taskId: req.taskId, attempt: req.attempt, idempotencyKey: req.idempotencyKey, upstream: req.upstream ?? noUpstream, progress: noop, log: noop };
     }
     try {
       const output: unknown = req.workingDir === undefined ? await action.run(params, ctx) : await workingDirContext.run(req.workingDir, () => action.run(params, ctx));

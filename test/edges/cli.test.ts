@@ -59,9 +59,10 @@ describe('codomyrmex CLI', () => {
     expect(result.code).toBe(0);
     const r = JSON.parse(result.stdout) as { status: string; steps: Record<string, { result: Record<string, unknown> }> };
     expect(r.status).toBe('succeeded');
-    expect(r.steps['analyze_code']?.result['totals']).toMatchObject({ files: 1, lines: 4, todos: 1 });
-    expect(r.steps['generate_insights']?.result['summary']).toBe('1 files, 4 lines, 1 TODOs, 0 long lines');
+    expect(r.steps['analyze_code']?.result['totals']).toMatchObject({ files: 1, lines: 3, code: 2, blank: 1, todos: 1 });
+    expect(r.steps['generate_insights']?.result['summary']).toMatch(/^1 files, 3 lines, 0 functions: /);
     expect(await readFile(join(cwd, '.codomyrmex', 'reports', 'ai-analysis.svg'), 'utf8')).toMatch(/^<svg/);
+    expect(await readFile(join(cwd, '.codomyrmex', 'reports', 'ai-analysis.md'), 'utf8')).toContain('## Findings');
 
     const shown = await cli(cwd, 'workflow', 'show', 'my-analysis', '--mermaid');
     expect(shown.stdout).toContain('graph TD');

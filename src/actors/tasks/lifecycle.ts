@@ -244,7 +244,7 @@ export class TaskLifecycle {
     const bus = this.#deps.bus;
     this.#inFlight++;
     const run = this.#deps.runner.start(
-      { taskId: spec.id, name: spec.name, module: spec.module, action: spec.action, params: spec.parameters, attempt, idempotencyKey: spec.idempotencyKey, workingDir: spec.workingDir, channel: rec.usesChannel },
+      { taskId: spec.id, name: spec.name, module: spec.module, action: spec.action, params: spec.parameters, attempt, idempotencyKey: spec.idempotencyKey, workingDir: spec.workingDir, upstream: spec.upstream, channel: rec.usesChannel },
       {
         progress: (value) => bus.publish('task_progress', { taskId: spec.id, name: spec.name, attempt, value }),
         log: (level, message) => bus.publish('task_log', { taskId: spec.id, name: spec.name, attempt, level, message }),

@@ -18,6 +18,8 @@ export interface AttemptRequest {
   idempotencyKey?: string | undefined;
   /** The folder the action's file paths resolve against (a project's folder), absolute; default the process's. */
   workingDir?: string | undefined;
+  /** Outputs of the workflow steps this task depends on, by step name (`ctx.upstream`). */
+  upstream?: Record<string, unknown> | undefined;
   /** The action asked for a channel (progress, logs, cooperative abort). */
   channel: boolean;
 }
@@ -69,7 +71,7 @@ export class LocalPoolRunner implements TaskRunner {
   start(req: AttemptRequest, hooks: AttemptHooks): RunningAttempt {
     const pool = this.#pool;
     const seq = pool.nextSeq();
-    const request = { type: 'run' as const, seq, taskId: req.taskId, module: req.module, action: req.action, params: req.params, attempt: req.attempt, idempotencyKey: req.idempotencyKey, workingDir: req.workingDir };
+    const request = { type: 'run' as const, seq, taskId: req.taskId, module: req.module, action: req.action, params: req.params, attempt: req.attempt, idempotencyKey: req.idempotencyKey, workingDir: req.workingDir, upstream: req.upstream };
     let reply: Promise<WorkerReply>;
     let channel: { abort(reason: string): void; close(): void } | null = null;
     try {

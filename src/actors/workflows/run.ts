@@ -343,6 +343,7 @@ export class WorkflowRunExecutor {
       metadata: { ...step.metadata, workflow: this.workflow.name, runId: this.runId, step: step.name },
       ...(this.workingDir !== null ? { workingDir: this.workingDir } : {}),
     };
+    if (step.dependencies?.length) task.upstream = this.#upstream(step.dependencies);
     const attach = this.resumed ? this.#deps.attach : undefined;
     const submitted = attach ? attach(s.taskId).then((r) => r ?? this.#deps.execute(task)) : this.#deps.execute(task);
     submitted.then(
@@ -353,6 +354,16 @@ export class WorkflowRunExecutor {
         this.#end(s, this.#synthetic(s, status, { name: e.name, code: e.code, message: `step "${step.name}" could not be submitted: ${e.message}` }));
       },
     );
+  }
+
+  /** The outputs of a step's completed dependencies, by step name (`ctx.upstream` of its action). */
+  #upstream(dependencies: readonly string[]): Record<string, unknown> {
+    const out = Object.create(null) as Record<string, unknown>;
+    for (const d of dependencies) {
+      const up = this.#scope.steps[d];
+      if (up?.status === 'completed') out[d] = up.output;
+    }
+    return out;
   }
 
   #end(s: StepState, result: StepResult): void {
