@@ -50,55 +50,21 @@ export function isTerminal(status: TaskStatus): boolean {
   return TERMINAL_STATUSES.has(status);
 }
 
+
 /** Backoff between attempts, in seconds. Delay n = min(maxDelay, initialDelay·factor^(n-1)) ± jitter. */
-export interface RetryPolicy {
-  initialDelay: number;
-  factor: number;
-  maxDelay: number;
-  /** Fraction (0..1) by which each delay is spread at random. */
-  jitter: number;
-}
-
-export const DEFAULT_RETRY: Readonly<RetryPolicy> = { initialDelay: 1, factor: 2, maxDelay: 60, jitter: 0.1 };
-
-/** What a caller gives to create a task. Everything but `module` and `action` has a default. */
-export interface TaskInput {
-  id?: string | undefined;
-  name?: string | undefined;
-  module: string;
-  action: string;
-  parameters?: Record<string, unknown> | undefined;
-  priority?: TaskPriority | undefined;
-  /** Ids of tasks that must complete first. */
-  dependencies?: string[] | undefined;
-  /** Resource requirements, e.g. `{ cpu: { cores: 1 } }` (admission arrives with the resource manager). */
-  resources?: Record<string, Record<string, number>> | undefined;
-  /** Hard time limit of one attempt, in seconds. */
-  timeout?: number | undefined;
-  /** Retries after the first attempt (default 3). */
-  maxRetries?: number | undefined;
-  retry?: Partial<RetryPolicy> | undefined;
-  /** Passed to the action so it can recognise a re-run. */
-  idempotencyKey?: string | undefined;
-  metadata?: Record<string, unknown> | undefined;
-  /** The session it runs in (its mode and limits apply); the default session when absent. */
-  sessionId?: string | undefined;
-  /** An absolute folder the action's file paths resolve against (a project's folder); the process's cwd when absent. */
-  workingDir?: string | undefined;
-  /** Outputs of upstream workflow steps by step name, handed to the action as `ctx.upstream` (set by workflow runs). */
-  upstream?: Record<string, unknown> | undefined;
-}
-
-/** A retry policy as given (any subset of the fields); {@link retryProblems} checks it against the defaults. */
-export const retrySchema = z
+export const retryPolicySchema = z
   .object({
     initialDelay: z.number().finite('must be a finite number of seconds').min(0),
     factor: z.number().finite('must be a finite number').min(1),
     maxDelay: z.number().finite('must be a finite number of seconds').min(0),
+    /** Fraction (0..1) by which each delay is spread at random. */
     jitter: z.number().min(0).max(1),
   })
-  .partial()
   .strict();
+export type RetryPolicy = z.output<typeof retryPolicySchema>;
+
+/** A retry policy as given (any subset of the fields); {@link retryProblems} checks it against the defaults. */
+export const retrySchema = retryPolicySchema.partial();
 
 const nameRe = /^[A-Za-z_][\w-]*$/;
 const maxChars = (limit: number, name: string): [number, string] => [limit, `must be at most ${limit} characters (limit ${name})`];
@@ -110,10 +76,14 @@ const maxChars = (limit: number, name: string): [number, string] => [limit, `mus
 export const taskFieldSchemas = {
   parameters: z.record(z.unknown()).optional(),
   priority: z.enum(['critical', 'high', 'normal', 'low', 'background']).optional(),
+  /** Resource requirements, e.g. `{ cpu: { cores: 1 } }`, taken when an attempt starts (resource_aware sessions). */
   resources: z.record(z.record(z.number().finite('must be a finite amount').positive('must be a positive amount'))).optional(),
+  /** Hard time limit of one attempt, in seconds. */
   timeout: z.number().finite().positive('must be a positive number of seconds').optional(),
+  /** Retries after the first attempt (default 3). */
   maxRetries: z.number().int('must be a whole number').min(0).max(1000).optional(),
   retry: retrySchema.optional(),
+  /** Passed to the action so it can recognise a re-run. */
   idempotencyKey: z.string().max(...maxChars(LIMITS.maxIdempotencyKeyLength, 'maxIdempotencyKeyLength')).optional(),
   metadata: z.record(z.unknown()).optional(),
 };
@@ -126,13 +96,29 @@ export const taskInputSchema = z
     name: idSchema.optional(),
     module: z.string().regex(nameRe, 'must be a module name like "core"'),
     action: z.string().regex(nameRe, 'must be an action name like "echo"'),
+    /** Ids of tasks that must complete first. */
     dependencies: z.array(z.string().min(1)).optional(),
+    /** The session it runs in (its mode and limits apply); the default session when absent. */
     sessionId: idSchema.optional(),
     ...taskFieldSchemas,
+    /** An absolute folder the action's file paths resolve against (a project's folder); the process's cwd when absent. */
     workingDir: z.string().min(1).max(4096).refine(isAbsolute, 'must be an absolute path').optional(),
+    /** Outputs of upstream workflow steps by step name, handed to the action as `ctx.upstream` (set by workflow runs). */
     upstream: z.record(z.unknown()).optional(),
   })
   .strict();
+
+export const DEFAULT_RETRY: Readonly<RetryPolicy> = { initialDelay: 1, factor: 2, maxDelay: 60, jitter: 0.1 };
+
+/** What a caller gives to create a task (the schema's input). Everything but `module` and `action` has a default. */
+export type TaskInput = z.input<typeof taskInputSchema>;
+
+type Given = z.output<typeof taskInputSchema>;
+/** The fields with a default, required and never undefined. */
+type Filled<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
+/** A task spec after validation, defaults filled in: plain data, safe to clone and send (derived from the schema). */
+export type TaskSpec = Filled<Pick<Given, 'id' | 'name' | 'module' | 'action' | 'parameters' | 'priority' | 'dependencies' | 'resources' | 'maxRetries' | 'metadata'>> &
+  Pick<Given, 'timeout' | 'idempotencyKey' | 'sessionId' | 'workingDir' | 'upstream'> & { retry: RetryPolicy };
 
 /** Problems of a retry policy once merged with the defaults (`maxDelay` below `initialDelay` never backs off as asked). */
 export function retryProblems(retry: Partial<Record<keyof RetryPolicy, number | undefined>> | undefined, where: string): string[] {
@@ -181,33 +167,17 @@ export class Task {
   }
 }
 
-/** A task spec after validation: plain data, safe to clone and send. */
-export interface TaskSpec {
-  id: string;
-  name: string;
-  module: string;
-  action: string;
-  parameters: Record<string, unknown>;
-  priority: TaskPriority;
-  dependencies: string[];
-  resources: Record<string, Record<string, number>>;
-  timeout?: number | undefined;
-  maxRetries: number;
-  retry: RetryPolicy;
-  idempotencyKey?: string | undefined;
-  metadata: Record<string, unknown>;
-  sessionId?: string | undefined;
-  workingDir?: string | undefined;
-  upstream?: Record<string, unknown> | undefined;
-}
 
 /**
  * Validates a task given by a caller (a `Task`, or a plain object from a file, the CLI or the wire) and fills in
  * defaults. Throws a `ValidationError` naming each bad field.
  */
 export function parseTaskInput(input: unknown, where = 'task'): TaskSpec {
-  const fast = fastTaskSpec(input);
-  if (fast) return fast;
+  return fastTaskSpec(input) ?? parseTaskInputWithSchema(input, where);
+}
+
+/** The schema path of {@link parseTaskInput}: every input goes through zod (the fast path must agree with it). */
+export function parseTaskInputWithSchema(input: unknown, where = 'task'): TaskSpec {
   const plain = input instanceof Task ? { ...input } : input;
   const parsed = taskInputSchema.safeParse(stripUndefined(plain));
   if (!parsed.success) throw new ValidationError(formatZodIssues(parsed.error, where));
@@ -258,7 +228,7 @@ const optionalString = (v: unknown, max: number): boolean => v === undefined || 
  * The common, well-formed task without zod (a few µs per task on the hot path). Anything unusual, including every
  * invalid input, returns null and takes the zod path, which produces the error messages.
  */
-function fastTaskSpec(input: unknown): TaskSpec | null {
+export function fastTaskSpec(input: unknown): TaskSpec | null {
   if (!isPlainObject(input)) return null;
   const t = input as Partial<Record<keyof TaskInput, unknown>>;
   for (const k in t) if (!KNOWN_KEYS.has(k)) return null;
