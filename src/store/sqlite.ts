@@ -2,6 +2,9 @@
  * The durable store: one SQLite file (better-sqlite3, WAL). Opening it checks the file (header, size,
  * `PRAGMA quick_check`), takes the engine lock, refuses a schema newer than the code and runs the migrations the
  * file lacks. Writes arrive as batches (one transaction each) from the engine's group committer.
+ *
+ * Past 400 lines: the opening checks and every read query of the Store interface (the writes are in
+ * sqliteWrites.ts, the writer thread in writerThread.ts).
  */
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';

@@ -2,6 +2,9 @@
  * The OrchestrationEngine: the root actor of one runtime. It owns the shared parts (bus, worker pool, store,
  * module registry), runs the runtime machine that supervises the component actors, and hands out the seed's
  * facades, which are thin clients of the bus.
+ *
+ * Past 400 lines on purpose: it is the seed's API surface (one short, documented method per seed call) and the
+ * start and stop sequences; the work itself lives in the components.
  */
 import { randomUUID } from 'node:crypto';
 import type { Subscription } from 'rxjs';

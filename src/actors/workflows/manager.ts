@@ -1,6 +1,6 @@
 /**
  * The WorkflowManager's state: versioned definitions, runs (live and finished) and per-workflow performance.
- * The actor in `workflowManager.ts` serves it on the bus.
+ * The actor in `actor.ts` serves it on the bus.
  */
 import { randomUUID } from 'node:crypto';
 import { isAbsolute } from 'node:path';

@@ -3,6 +3,10 @@
  * with its templates resolved against upstream outputs; skips the dependents of a step that failed for good;
  * honours `when`, `continueOnFailure` and parallel groups. The run's own lifecycle is the `workflowRunMachine`
  * actor.
+ *
+ * Past 400 lines: a run's step table, template scope, parallel groups, resume and cancellation are one state.
+ * Known debt: the class keeps copies of what its actor knows (status, timing); moving that into the machine is the
+ * way to shrink it.
  */
 import type { Actor } from 'xstate';
 import { createActor } from 'xstate';
