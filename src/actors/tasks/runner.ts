@@ -5,24 +5,17 @@
  */
 import type { Clock, ClockTimer } from '../../model/clock.js';
 import type { WorkerPool } from '../../workers/pool.js';
-import type { WorkerReply } from '../../workers/protocol.js';
+import type { RunRequest, WorkerReply } from '../../workers/protocol.js';
 
-/** One attempt of one task, as the runner sends it. */
-export interface AttemptRequest {
-  taskId: string;
+/**
+ * One attempt of one task, as the scheduler hands it to a runner: the worker protocol's request without the
+ * transport's own fields (dispatch number, port), plus the task's name and whether its action wants a channel.
+ */
+export type AttemptRequest = Omit<RunRequest, 'type' | 'seq' | 'port'> & {
   name: string;
-  module: string;
-  action: string;
-  params: unknown;
-  attempt: number;
-  idempotencyKey?: string | undefined;
-  /** The folder the action's file paths resolve against (a project's folder), absolute; default the process's. */
-  workingDir?: string | undefined;
-  /** Outputs of the workflow steps this task depends on, by step name (`ctx.upstream`). */
-  upstream?: Record<string, unknown> | undefined;
   /** The action asked for a channel (progress, logs, cooperative abort). */
   channel: boolean;
-}
+};
 
 /** What an attempt with a channel reports while it runs. */
 export interface AttemptHooks {
