@@ -81,13 +81,12 @@ export class WorkflowRunExecutor {
   #work: (() => void)[] = [];
   #working = false;
   #endedAt: number | null = null;
-  #status: WorkflowRunStatus = 'running';
-  #cancelling = false;
+  /** How the run ended, as its machine decided (set once, by the machine's `announce`); null while it runs. */
+  #outcome: 'succeeded' | 'failed' | 'cancelled' | null = null;
   /** Dependents of steps that had failed before a restart, still to be skipped. */
   readonly #restoredSkips: [StepState, StepState][] = [];
   /** `run.settled` has been sent (once). */
   #settled = false;
-  #cancelReason = '';
   #started = false;
   #resolve!: (r: WorkflowResult) => void;
   /** Resolves when the run has ended, whatever way. */
@@ -154,15 +153,19 @@ export class WorkflowRunExecutor {
     this.#actor = createActor(
       workflowRunMachine.provide({
         actions: {
-          cancelSteps: ({ context }) => this.#cancelSteps(context.cancelReason ?? 'cancelled'),
+          // After the transition: by then the machine says `cancelling`, which every step launch checks.
+          cancelSteps: ({ context }) => queueMicrotask(() => this.#cancelSteps(context.cancelReason ?? 'cancelled')),
           announce: (_, params) => this.#announce(params.status),
         },
       }),
     );
+    // Started at once (an independent actor is cheap): a run cancelled while it waits for a session slot is told
+    // so by its machine like any other, and whether it is running or cancelling is read off the machine.
+    this.#actor.start();
   }
 
   get status(): WorkflowRunStatus {
-    return this.#status;
+    return this.#outcome ?? 'running';
   }
 
   /**
@@ -195,12 +198,8 @@ export class WorkflowRunExecutor {
   start(): Promise<WorkflowResult> {
     if (this.#started) return this.done;
     this.#started = true;
-    this.#actor.start();
-    if (this.#cancelling) {
-      // Cancelled while waiting for a slot in its session: every step ends cancelled without running.
-      this.#actor.send({ type: 'run.cancel', reason: this.#cancelReason });
-      return this.done;
-    }
+    // Cancelled while it waited for a slot in its session: its steps ended cancelled without running.
+    if (this.#outcome !== null || this.#isCancelling()) return this.done;
     const { bus } = this.#deps;
     if (bus.wants('workflow_started')) {
       bus.publish('workflow_started', { workflowName: this.workflow.name, runId: this.runId, version: this.workflow.version, steps: this.#order.length, sessionId: this.sessionId });
@@ -233,10 +232,8 @@ export class WorkflowRunExecutor {
 
   /** Cancels the run: waiting steps end `cancelled`, running ones are cancelled on the orchestrator. */
   cancel(reason = 'cancelled by request'): boolean {
-    if (this.#cancelling || this.#status !== 'running') return false;
-    this.#cancelling = true;
-    this.#cancelReason = reason;
-    if (this.#started) this.#actor.send({ type: 'run.cancel', reason });
+    if (!this.#actor.getSnapshot().matches('running')) return false;
+    this.#actor.send({ type: 'run.cancel', reason });
     return true;
   }
 
@@ -251,8 +248,8 @@ export class WorkflowRunExecutor {
     for (const s of this.#order) steps[s.step.name] = s.result ?? this.#placeholder(s);
     const end = this.#endedAt;
     return {
-      success: this.#status === 'succeeded',
-      status: this.#status,
+      success: this.status === 'succeeded',
+      status: this.status,
       workflowName: this.workflow.name,
       runId: this.runId,
       version: this.workflow.version,
@@ -272,7 +269,7 @@ export class WorkflowRunExecutor {
   // ---------------------------------------------------------------- steps
 
   #isCancelling(): boolean {
-    return this.#cancelling;
+    return this.#actor.getSnapshot().matches('cancelling');
   }
 
   /** A step whose dependencies have all ended: run it, or wait for its parallel group to allow it. */
@@ -456,7 +453,7 @@ export class WorkflowRunExecutor {
   }
 
   #announce(status: 'succeeded' | 'failed' | 'cancelled'): void {
-    this.#status = status;
+    this.#outcome = status;
     this.#endedAt = this.#deps.now();
     const result = this.view();
     const { bus } = this.#deps;
