@@ -65,48 +65,62 @@ export class LocalPoolRunner implements TaskRunner {
     const pool = this.#pool;
     const seq = pool.nextSeq();
     const request = { type: 'run' as const, seq, taskId: req.taskId, module: req.module, action: req.action, params: req.params, attempt: req.attempt, idempotencyKey: req.idempotencyKey, workingDir: req.workingDir, upstream: req.upstream };
-    let reply: Promise<WorkerReply>;
-    let channel: { abort(reason: string): void; close(): void } | null = null;
     try {
       if (req.channel) {
         const run = pool.runWithChannel(request, hooks);
-        channel = run.channel;
-        reply = run.reply;
-      } else reply = pool.run(request);
+        return new PoolAttempt(pool, this.#clock, seq, run.reply, run.channel);
+      }
+      return new PoolAttempt(pool, this.#clock, seq, pool.run(request), null);
     } catch (err) {
-      reply = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      return new PoolAttempt(pool, this.#clock, seq, Promise.reject(err instanceof Error ? err : new Error(String(err))), null);
     }
-    let settled = false;
-    let killing: ClockTimer | null = null;
-    reply.then(
-      () => (settled = true),
-      () => (settled = true),
-    );
-    const clock = this.#clock;
-    const kill = (tries: number): void => {
-      killing = null;
-      if (settled) return;
-      // Found and terminated, or marked so that a thread never runs it; until it settles, look again (the worker
-      // may hold it between Piscina's queue and its mark, and the cancelled ring can be overwritten).
-      if (pool.cancel(seq)) return;
-      killing = clock.setTimeout(() => kill(tries + 1), KILL_RETRY_MS[Math.min(tries, KILL_RETRY_MS.length - 1)] ?? 250, { unref: true });
-    };
-    return {
-      reply,
-      abort: (reason) => {
-        if (!channel) return false;
-        channel.abort(reason);
-        return true;
-      },
-      kill: () => {
-        if (killing === null) kill(0);
-      },
-      close: () => {
-        clock.clearTimeout(killing);
-        killing = null;
-        channel?.close();
-        channel = null;
-      },
-    };
+  }
+}
+
+/** One attempt on the pool (a class, not closures: one small object per attempt on the hot path). */
+class PoolAttempt implements RunningAttempt {
+  readonly reply: Promise<WorkerReply>;
+  readonly #pool: WorkerPool;
+  readonly #clock: Clock;
+  readonly #seq: number;
+  #channel: { abort(reason: string): void; close(): void } | null;
+  /** Its outcome is known (the scheduler closed it): kills stop looking. */
+  #closed = false;
+  #killing: ClockTimer | null = null;
+
+  constructor(pool: WorkerPool, clock: Clock, seq: number, reply: Promise<WorkerReply>, channel: { abort(reason: string): void; close(): void } | null) {
+    this.#pool = pool;
+    this.#clock = clock;
+    this.#seq = seq;
+    this.reply = reply;
+    this.#channel = channel;
+  }
+
+  abort(reason: string): boolean {
+    if (!this.#channel) return false;
+    this.#channel.abort(reason);
+    return true;
+  }
+
+  kill(): void {
+    if (this.#killing === null) this.#kill(0);
+  }
+
+  #kill(tries: number): void {
+    this.#killing = null;
+    if (this.#closed) return;
+    // Found and terminated, or marked so that a thread never runs it; until it settles, look again (the worker may
+    // hold it between Piscina's queue and its mark, and the cancelled ring can be overwritten).
+    if (this.#pool.cancel(this.#seq)) return;
+    const wait = KILL_RETRY_MS[Math.min(tries, KILL_RETRY_MS.length - 1)] ?? 250;
+    this.#killing = this.#clock.setTimeout(() => this.#kill(tries + 1), wait, { unref: true });
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#clock.clearTimeout(this.#killing);
+    this.#killing = null;
+    this.#channel?.close();
+    this.#channel = null;
   }
 }
