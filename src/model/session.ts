@@ -1,21 +1,5 @@
 import { z } from 'zod';
 
-/** What `createSession` takes (the seed's `create_session(user_id=, mode=, max_parallel_tasks=)`). */
-export interface SessionOptions {
-  userId: string;
-  /** How tasks of the session are ordered and admitted (default `resource_aware`). */
-  mode?: SessionMode | undefined;
-  /** Tasks of the session running at once (default 4). */
-  maxParallelTasks?: number | undefined;
-  /** Workflow runs of the session at once; more wait their turn (default 2). */
-  maxParallelWorkflows?: number | undefined;
-  /** Close the session (cancelling what runs in it) after this many seconds. */
-  timeoutSeconds?: number | undefined;
-  /** Held from creation to close, e.g. `{ cpu: { cores: 1 } }`. */
-  resourceRequirements?: Record<string, Record<string, number>> | undefined;
-  metadata?: Record<string, unknown> | undefined;
-}
-
 export interface Session {
   sessionId: string;
   userId: string;
@@ -36,14 +20,22 @@ export const SESSION_MODES = ['sequential', 'parallel', 'priority', 'resource_aw
 export const sessionOptionsSchema = z
   .object({
     userId: z.string().min(1, 'must name the user').max(200),
+    /** How tasks of the session are ordered and admitted (default `resource_aware`). */
     mode: z.enum(SESSION_MODES, { errorMap: () => ({ message: `must be one of ${SESSION_MODES.join(', ')}` }) }).optional(),
+    /** Tasks of the session running at once (default 4). */
     maxParallelTasks: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
+    /** Workflow runs of the session at once; more wait their turn (default 2). */
     maxParallelWorkflows: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
+    /** Close the session (cancelling what runs in it) after this many seconds. */
     timeoutSeconds: z.number().positive('must be a positive number of seconds').optional(),
+    /** Held from creation to close, e.g. `{ cpu: { cores: 1 } }`. */
     resourceRequirements: z.record(z.record(z.number())).optional(),
     metadata: z.record(z.unknown()).optional(),
   })
   .strict();
+
+/** What `createSession` takes (the seed's `create_session(user_id=, mode=, max_parallel_tasks=)`): the schema's input. */
+export type SessionOptions = z.input<typeof sessionOptionsSchema>;
 
 /** snake_case keys of the seed (MCP arguments, NATS payloads). */
 export function camelizeSessionOptions(raw: unknown): unknown {
