@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { packagePath } from '../../config/options.js';
 import { CodomyrmexError } from '../../errors.js';
+import { registerBenchCommand } from './bench.js';
 import { createContext, EXIT, errorCodeOf, exitCodeOf, wantsJson } from './context.js';
 import { registerInspectCommands } from './inspect.js';
 import { registerMcpCommand } from './mcp.js';
@@ -59,6 +60,7 @@ registerTaskCommands(program, cli);
 registerInspectCommands(program, cli);
 registerStoreCommands(program, () => cli.options());
 registerMcpCommand(program, cli);
+registerBenchCommand(program, cli);
 
 // Every command: usage errors exit 2 (not commander's 1), and print as JSON under --json.
 const json = wantsJson();
