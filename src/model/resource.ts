@@ -16,11 +16,19 @@ export const ResourceType = {
 } as const;
 export type ResourceType = (typeof ResourceType)[keyof typeof ResourceType];
 
-export interface ResourceLimits {
+/**
+ * A resource's limits (the seed's `ResourceLimits(max_concurrent_users=1)`): `new ResourceLimits({ maxConcurrentUsers: 1 })`
+ * or a plain object of the same shape.
+ */
+export class ResourceLimits {
   /** Distinct holders at once (default unlimited). */
-  maxConcurrentUsers?: number | undefined;
+  declare maxConcurrentUsers?: number | undefined;
   /** Longest a hold may last; holds without a shorter TTL expire after this (default unlimited). */
-  maxAllocationSeconds?: number | undefined;
+  declare maxAllocationSeconds?: number | undefined;
+  constructor(input: { maxConcurrentUsers?: number | undefined; maxAllocationSeconds?: number | undefined } = {}) {
+    if (input.maxConcurrentUsers !== undefined) this.maxConcurrentUsers = input.maxConcurrentUsers;
+    if (input.maxAllocationSeconds !== undefined) this.maxAllocationSeconds = input.maxAllocationSeconds;
+  }
 }
 
 /** Units and how they convert to a base unit of their dimension. */

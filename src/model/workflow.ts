@@ -8,6 +8,7 @@ import { taskFieldSchemas } from './task.js';
  * One step of a workflow: a `module.action` call, its parameters (which may hold `{{templates}}`), and the steps
  * it waits for.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface WorkflowStep {
   name: string;
   module: string;
@@ -27,6 +28,18 @@ export interface WorkflowStep {
   when?: string | undefined;
   idempotencyKey?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
+}
+
+/**
+ * The seed's `WorkflowStep(name=..., module=..., ...)`: `new WorkflowStep({ name, module, action })` builds a step
+ * (a plain object of the same shape works everywhere a step is asked for).
+ */
+// The class gives the seed's constructor; the interface of the same name gives its fields.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class WorkflowStep {
+  constructor(input: WorkflowStep) {
+    Object.assign(this, input);
+  }
 }
 
 /** Builds a step (the seed's `WorkflowStep(...)`). */

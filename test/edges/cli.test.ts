@@ -88,7 +88,7 @@ describe('codomyrmex CLI', () => {
 
   it('refuses to run an unknown workflow', async () => {
     const r = await cli(cwd, 'workflow', 'run', 'nope');
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/no workflow named "nope"/);
   });
 });

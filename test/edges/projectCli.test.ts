@@ -49,12 +49,12 @@ describe('codomyrmex project CLI', () => {
     expect(again.stderr).toMatch(/already archived/);
   }, 60_000);
 
-  it('refuses a bad name and an unknown template with exit 2 and the field named', async () => {
+  it('refuses a bad name (exit 2) and an unknown template (exit 3, not found) with the field named', async () => {
     const bad = await cli(cwd, 'project', 'create', '../evil');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/name: "..\/evil" holds ".." \(path traversal\)/);
     const unknown = await cli(cwd, 'project', 'create', 'x', '--template', 'web_app');
-    expect(unknown.code).toBe(2);
+    expect(unknown.code).toBe(3);
     expect(unknown.stderr).toMatch(/templateName: no template named "web_app".*known templates: ai_analysis, data_pipeline, web_application/);
     expect(existsSync(join(cwd, 'projects', 'x'))).toBe(false);
   });

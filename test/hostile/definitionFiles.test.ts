@@ -95,7 +95,7 @@ describe('CLI usage errors', () => {
 
   it('workflow validate of a missing file prints a clear error, not an ENOENT stack', async () => {
     const r = await cli(cwd, '--threads', '1', 'workflow', 'validate', join(cwd, 'missing.yaml'));
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(3); // not found (issue 14's exit codes)
     expect(r.stderr.trim().split('\n').at(-1)).toBe(`codomyrmex: ${join(cwd, 'missing.yaml')}: no such file; check the path`);
     expect(r.stderr).not.toMatch(/ENOENT|\n\s+at /);
   });

@@ -416,10 +416,13 @@ export class OrchestrationEngine {
    *
    * @example
    * const result = await engine.executeWorkflow('ai_analysis', { params: { path: '.' } });
+   * await engine.executeWorkflow('ai_analysis', sessionId); // the seed's positional form
    * console.log(result.success);
    */
-  executeWorkflow(name: string, options: RunRequest = {}): Promise<WorkflowResult> {
-    return this.workflows.executeWorkflow(name, options.params ?? {}, { sessionId: options.sessionId, version: options.version });
+  executeWorkflow(name: string, options: RunRequest | string = {}): Promise<WorkflowResult> {
+    // The seed's positional form, `execute_workflow("ai_analysis", session_id)`: a string is the session id.
+    const o: RunRequest = typeof options === 'string' ? { sessionId: options } : options;
+    return this.workflows.executeWorkflow(name, o.params ?? {}, { sessionId: o.sessionId, version: o.version });
   }
 
   /** The project manager of this engine (the seed's `get_project_manager()`). */

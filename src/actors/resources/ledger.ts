@@ -69,7 +69,6 @@ export class ResourceLedger {
     const parsed = resourceSchema.safeParse(input instanceof Resource ? { ...input, limits: stripUndefined(input.limits) } : input);
     if (!parsed.success) throw new ValidationError(formatZodIssues(parsed.error, 'resource'));
     const r = parsed.data;
-    if (this.#resources.has(r.id)) throw new ValidationError(`resource.id: "${r.id}" already exists; remove it first or pick another id`);
     const entries = Object.entries(r.capacity);
     if (entries.length !== 1) throw new ValidationError(`resource "${r.id}".capacity: give exactly one unit, e.g. { cores: 8 } or { gb: 16 }`);
     const [unit, amount] = entries[0] as [string, number];
@@ -86,6 +85,15 @@ export class ResourceLedger {
       allocated: 0,
       holders: new Map(),
     };
+    const existing = this.#resources.get(r.id);
+    if (existing) {
+      // A script run again adds the same resource again: an identical definition is a no-op.
+      const same = (x: StoredResource): string => JSON.stringify([x.name, x.type, x.unit, x.capacity, Object.entries(x.limits).sort()]);
+      if (same(existing) === same(stored)) return this.#usage(existing);
+      throw new ValidationError(
+        `resource.id: "${r.id}" already exists with a different definition (${existing.type}, ${existing.capacity} ${existing.unit}, limits ${JSON.stringify(existing.limits)}; given ${stored.type}, ${stored.capacity} ${stored.unit}, limits ${JSON.stringify(stored.limits)}); remove it first or pick another id`,
+      );
+    }
     this.#resources.set(r.id, stored);
     this.#grantWaiters();
     return this.#usage(stored);

@@ -194,8 +194,17 @@ export class WorkflowManager {
     return { valid: v.valid, errors: v.errors, warnings: v.warnings };
   }
 
+  /**
+   * A workflow by name; when no name matches exactly, the one name that matches with `-` and `_` folded (the seed's
+   * `ai_analysis` finds the shipped `ai-analysis`, as Python package names match).
+   */
   get(name: string, version?: string): StoredWorkflow | null {
-    const versions = this.#versions.get(name);
+    let versions = this.#versions.get(name);
+    if (!versions) {
+      const fold = (n: string): string => n.replace(/-/g, '_');
+      const hits = [...this.#versions.keys()].filter((n) => fold(n) === fold(name));
+      versions = hits.length === 1 && hits[0] !== undefined ? this.#versions.get(hits[0]) : undefined;
+    }
     if (!versions) return null;
     if (version === undefined) return versions[versions.length - 1] ?? null;
     return versions.find((v) => v.version === version) ?? null;
@@ -204,8 +213,9 @@ export class WorkflowManager {
   #require(name: string, version?: string): StoredWorkflow {
     const wf = this.get(name, version);
     if (wf) return wf;
-    if (this.#versions.has(name)) {
-      throw new NotFoundError(`workflow "${name}" has no version "${version}"; versions: ${this.#versions.get(name)?.map((v) => v.version).join(', ')}`);
+    const latest = this.get(name);
+    if (latest) {
+      throw new NotFoundError(`workflow "${latest.name}" has no version "${version}"; versions: ${this.#versions.get(latest.name)?.map((v) => v.version).join(', ')}`);
     }
     const hint = didYouMean(name, this.#versions.keys());
     throw new NotFoundError(`no workflow named "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; create it first or list them with listWorkflows()`);

@@ -1,33 +1,69 @@
-import type { TaskResult } from '../../index.js';
+/**
+ * Output for people: aligned tables that fit the terminal (cells are cut with "…" when a row would wrap), and
+ * numbers with their units.
+ */
+import type { TaskResult } from '../../model/task.js';
 
-/** Prints rows as an aligned text table. */
-export function printTable(rows: Record<string, unknown>[]): void {
-  if (rows.length === 0) {
-    console.log('(none)');
-    return;
-  }
-  const cols = Object.keys(rows[0] ?? {});
-  const cell = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
-  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (vals: string[]): string => vals.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  console.log(line(cols));
-  console.log(line(widths.map((w) => '-'.repeat(w))));
-  for (const r of rows) console.log(line(cols.map((c) => cell(r[c]))));
+/** Milliseconds for people: `350 ms`, `4.2 s`, `3 min 5 s`. */
+export function ms(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '';
+  if (value < 1000) return `${Math.round(value)} ms`;
+  if (value < 60_000) return `${(value / 1000).toFixed(1)} s`;
+  return `${Math.floor(value / 60_000)} min ${Math.round((value % 60_000) / 1000)} s`;
 }
 
-/** Prints task results: name, status, attempts, duration, and the result or the error. */
+/** Bytes as MB with one decimal. */
+export function mb(bytes: number | null | undefined): string {
+  return typeof bytes === 'number' && Number.isFinite(bytes) ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : '';
+}
+
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  return s.replace(/\s+/g, ' ');
+}
+
+function cut(s: string, width: number): string {
+  return s.length > width ? `${s.slice(0, Math.max(0, width - 1))}…` : s;
+}
+
+/** The width tables must fit: the terminal's (100 when it does not say), `COLUMNS`, or unlimited when stdout is not a terminal. */
+export function outputWidth(): number {
+  if (process.stdout.isTTY) return process.stdout.columns || Number(process.env['COLUMNS']) || 100;
+  const env = Number(process.env['COLUMNS']);
+  return Number.isInteger(env) && env > 0 ? env : Number.POSITIVE_INFINITY;
+}
+
+/** Rows as an aligned table no wider than `width`: the widest columns give way first, down to 8 characters. */
+export function formatTable(rows: Record<string, unknown>[], width = outputWidth()): string {
+  if (rows.length === 0) return '(none)';
+  const cols = Object.keys(rows[0] ?? {});
+  const cells = rows.map((r) => cols.map((c) => cell(r[c])));
+  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => (r[i] ?? '').length)));
+  const total = (): number => widths.reduce((a, b) => a + b, 0) + 2 * (cols.length - 1);
+  while (total() > width) {
+    const widest = widths.indexOf(Math.max(...widths));
+    if ((widths[widest] ?? 0) <= 8) break;
+    widths[widest] = (widths[widest] ?? 0) - 1;
+  }
+  const line = (vals: string[]): string => vals.map((v, i) => cut(v, widths[i] ?? 0).padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+/** Prints rows as a table that fits the terminal. */
+export function printTable(rows: Record<string, unknown>[]): void {
+  console.log(formatTable(rows));
+}
+
+/** Prints task results: name, status, attempts, duration, and the result or the error (cut to fit the terminal). */
 export function printResults(results: TaskResult[]): void {
   printTable(
     results.map((r) => ({
       task: r.name,
       status: r.status,
       attempts: r.attempts,
-      ms: r.durationMs,
-      'result / error': r.error ? `${r.error.code}: ${r.error.message}` : truncate(JSON.stringify(r.result) ?? ''),
+      time: ms(r.durationMs),
+      'result / error': r.error ? `${r.error.code}: ${r.error.message}` : (JSON.stringify(r.result) ?? ''),
     })),
   );
-}
-
-function truncate(s: string, max = 80): string {
-  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }

@@ -1,201 +1,91 @@
 #!/usr/bin/env node
 /**
- * The `codomyrmex` command line. Every command takes `--json` for machine-readable output.
+ * The `codomyrmex` command line. One file per command group; global flags (and `--json`) go before or after the
+ * subcommand. Exit codes: see {@link EXIT} in context.ts.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import type { EngineOptions, TaskResult } from '../../index.js';
 import { packagePath } from '../../config/options.js';
-import type { OrchestrationEngine } from '../../index.js';
-import { CodomyrmexError, composeEngine, Task, TaskPriority } from '../../index.js';
-import { printResults, printTable } from './format.js';
+import { CodomyrmexError } from '../../errors.js';
+import { registerBenchCommand } from './bench.js';
+import { createContext, EXIT, errorCodeOf, exitCodeOf, wantsJson } from './context.js';
+import { registerInspectCommands } from './inspect.js';
+import { registerMcpCommand } from './mcp.js';
 import { registerProjectCommands } from './project.js';
+import { registerRunCommands } from './runs.js';
 import { registerStoreCommands } from './store.js';
-import { registerWorkflowCommands, USER_WORKFLOW_DIR } from './workflow.js';
+import { parseInteger, registerTaskCommands } from './task.js';
+import { registerWorkflowCommands } from './workflow.js';
+
+const { version } = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string };
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 const program = new Command();
 program
   .name('codomyrmex')
   .description('Actor-based orchestration runtime: workflows, tasks and resources on a worker-thread pool')
+  .version(version, '-V, --version', 'print the version')
+  .option('--json', 'machine-readable output (errors too: { "error": { "code", "message" } })')
   .option('--threads <n>', 'worker threads (default: the number of cores)', parseInteger('--threads', 1))
-  .option('--module-dir <dir...>', 'folders to load user action modules from')
-  .option('--workflow-dir <dir...>', 'more folders of workflow definitions (YAML/JSON)')
+  .option('--module-dir <dir>', 'a folder to load user action modules from (repeatable)', collect)
+  .option('--workflow-dir <dir>', 'one more folder of workflow definitions, YAML/JSON (repeatable)', collect)
   .option('--store <kind>', 'sqlite (default: durable, see --db) or memory')
   .option('--db <path>', 'the SQLite database (default ./.codomyrmex/state.db; env CODOMYRMEX_DB)')
   .option('--durability <mode>', 'strict (default: answer only once durable) or relaxed')
-  .showHelpAfterError()
-  // Usage errors (a bad option value, an unknown command) exit 2 like every other bad input, not commander's 1.
-  .exitOverride();
+  .showSuggestionAfterError()
+  .addHelpText(
+    'after',
+    `
+Examples:
+  codomyrmex workflow run ai-analysis --param path=src     analyse ./src, live
+  codomyrmex workflow list --json                          the workflows, as JSON
+  codomyrmex project create my-project --template web_application
+  codomyrmex run show RUN_ID                               a finished run's steps
+  codomyrmex mcp                                           the MCP server on stdio
 
-interface GlobalFlags {
-  threads?: number;
-  moduleDir?: string[];
-  workflowDir?: string[];
-  store?: string;
-  db?: string;
-  durability?: string;
+Exit codes: 0 ok, 1 run failed / unhealthy, 2 bad input, 3 not found, 4 engine or store error, 130 interrupted.`,
+  );
+
+// `codomyrmex … | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
+const cli = createContext(program);
+registerWorkflowCommands(program, cli);
+registerRunCommands(program, cli);
+registerProjectCommands(program, cli);
+registerTaskCommands(program, cli);
+registerInspectCommands(program, cli);
+registerStoreCommands(program, () => cli.options());
+registerMcpCommand(program, cli);
+registerBenchCommand(program, cli);
+
+// Every command: usage errors exit 2 (not commander's 1), and print as JSON under --json.
+const json = wantsJson();
+const configure = (cmd: Command): void => {
+  cmd.exitOverride().showSuggestionAfterError();
+  if (json) cmd.configureOutput({ writeErr: () => undefined, outputError: () => undefined });
+  for (const sub of cmd.commands) configure(sub);
+};
+configure(program);
+
+function report(code: string, message: string, exit: number): void {
+  if (json) console.log(JSON.stringify({ error: { code, message } }, null, 2));
+  else console.error(`codomyrmex: ${message}`);
+  process.exitCode = exit;
 }
-
-function parseInteger(flag: string, min = 0) {
-  return (value: string): number => {
-    const n = value.trim() === '' ? NaN : Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} must be a whole number${min > 0 ? ` of at least ${min}` : ''} (got "${value}")`);
-    return n;
-  };
-}
-
-function parseNumber(flag: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${flag} must be a positive number (got "${value}")`);
-    return n;
-  };
-}
-
-function parseJsonObject(value: string): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch (err) {
-    throw new InvalidArgumentError(`--params must be a JSON object: ${(err as Error).message}`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidArgumentError('--params must be a JSON object like \'{"value": 1}\'');
-  return parsed as Record<string, unknown>;
-}
-
-/** Engine options from the global flags; values are checked by `compileOptions`, which names a bad one. */
-function optionsFromFlags(): EngineOptions {
-  const o = program.opts<GlobalFlags>();
-  return {
-    ...(o.threads !== undefined ? { threads: o.threads } : {}),
-    ...(o.moduleDir ? { moduleDirs: o.moduleDir } : {}),
-    ...(o.store ? { store: o.store as 'sqlite' } : {}),
-    ...(o.db ? { dbPath: o.db } : {}),
-    ...(o.durability ? { durability: o.durability as 'strict' } : {}),
-    workflowDirs: [packagePath('config', 'workflows'), USER_WORKFLOW_DIR, ...(o.workflowDir ?? [])],
-    // One bad file in .codomyrmex/workflows must not stop every command: it is named on stderr and left out.
-    badDefinitionFiles: 'skip',
-  };
-}
-
-/** The CLI's engine: durable (SQLite) unless `--store memory` or `CODOMYRMEX_STORE=memory`. */
-function engineFromFlags(overrides: EngineOptions = {}): OrchestrationEngine {
-  return composeEngine({ ...optionsFromFlags(), ...overrides }, { store: 'sqlite' });
-}
-
-/** Runs `fn` on a fresh engine and always shuts it down. */
-async function withEngine<T>(fn: (engine: OrchestrationEngine) => Promise<T>, overrides: EngineOptions = {}): Promise<T> {
-  const engine = engineFromFlags(overrides);
-  engine.registerEventHandler('definition_skipped', (_, d) => console.error(`codomyrmex: skipped ${d.error.message.startsWith(d.file) ? d.error.message : `${d.file}: ${d.error.message}`}`));
-  try {
-    await engine.ready();
-    return await fn(engine);
-  } finally {
-    await engine.shutdown({ graceMs: 1000 });
-  }
-}
-
-const task = program.command('task').description('run single tasks');
-
-task
-  .command('run')
-  .description('run one module.action and print its result')
-  .argument('<action>', 'module.action, e.g. core.echo')
-  .option('-p, --params <json>', 'parameters as a JSON object', parseJsonObject, {})
-  .option('-t, --timeout <seconds>', 'hard time limit of one attempt', parseNumber('--timeout'))
-  .option('-r, --retries <n>', 'retries after the first attempt', parseInteger('--retries'), 0)
-  .option('--priority <p>', 'critical | high | normal | low | background', 'normal')
-  .option('--json', 'print the result as JSON')
-  .action(async (target: string, opts: { params: Record<string, unknown>; timeout?: number; retries: number; priority: string; json?: boolean }) => {
-    const dot = target.indexOf('.');
-    if (dot <= 0) throw new InvalidArgumentError(`action must be module.action, e.g. core.echo (got "${target}")`);
-    const result = await withEngine((engine) =>
-      engine.tasks.executeTask({
-        module: target.slice(0, dot),
-        action: target.slice(dot + 1),
-        parameters: opts.params,
-        timeout: opts.timeout,
-        maxRetries: opts.retries,
-        priority: opts.priority as TaskPriority,
-      }),
-    );
-    if (opts.json) console.log(JSON.stringify(result, null, 2));
-    else printResults([result]);
-    process.exitCode = result.success ? 0 : 1;
-  });
-
-task
-  .command('demo')
-  .description("run the seed's task example: a high-priority setup task, work that depends on it, a flaky task")
-  .option('--json', 'print the results as JSON')
-  .action(async (opts: { json?: boolean }) => {
-    const results: TaskResult[] = await withEngine(async (engine) => {
-      const orch = engine.getTaskOrchestrator();
-      const setup = new Task({ name: 'setup', module: 'core', action: 'echo', parameters: { value: 'environment ok' }, priority: TaskPriority.HIGH });
-      const tasks = [
-        setup,
-        new Task({ name: 'analyze', module: 'core', action: 'sleep', parameters: { ms: 100, value: { files: 3 } }, dependencies: [setup.id] }),
-        new Task({ name: 'report', module: 'core', action: 'progress', parameters: { steps: 3 }, dependencies: [setup.id], priority: TaskPriority.LOW }),
-        new Task({ name: 'flaky', module: 'core', action: 'fail', parameters: { times: 2 }, maxRetries: 3, retry: { initialDelay: 0.05 } }),
-      ];
-      await orch.addTasks(tasks);
-      return (await orch.startExecution()).results;
-    });
-    if (opts.json) console.log(JSON.stringify(results, null, 2));
-    else printResults(results);
-    process.exitCode = results.every((r) => r.success) ? 0 : 1;
-  });
-
-program
-  .command('actions')
-  .description('list the module.action names this engine can run')
-  .option('--json', 'print as JSON')
-  .action(async (opts: { json?: boolean }) => {
-    // Listing actions needs no state: no database is opened.
-    const list = await withEngine((engine) => Promise.resolve(engine.registry.list()), { store: 'memory' });
-    if (opts.json) console.log(JSON.stringify(list, null, 2));
-    else printTable(list.map((a) => ({ action: `${a.module}.${a.action}`, description: a.description })));
-  });
-
-const orchestration = program.command('orchestration').description('engine status and health');
-
-orchestration
-  .command('status')
-  .description('uptime, tasks by status, queue, pool, workflows, sessions, resources, store')
-  .option('--json', 'print as JSON')
-  .action(async (opts: { json?: boolean }) => {
-    const status = await withEngine((engine) => engine.getSystemStatus());
-    if (opts.json) return console.log(JSON.stringify(status, null, 2));
-    const rows: Record<string, unknown>[] = Object.entries(status)
-      .filter(([k]) => !['timestamp', 'engineId'].includes(k))
-      .map(([k, v]) => ({ part: k, state: typeof v === 'object' ? JSON.stringify(v) : v }));
-    printTable(rows);
-  });
-
-orchestration
-  .command('health')
-  .description('checks every component for real (a probe task, a store write, the bus, the queue); exit 1 unless healthy')
-  .option('--json', 'print as JSON')
-  .action(async (opts: { json?: boolean }) => {
-    const health = await withEngine((engine) => engine.healthCheck());
-    if (opts.json) console.log(JSON.stringify(health, null, 2));
-    else {
-      console.log(`overall: ${health.overallStatus}`);
-      printTable(Object.entries(health.components).map(([name, c]) => ({ component: name, status: c.status, detail: c.detail ?? '' })));
-      for (const issue of health.issues) console.log(`issue: ${issue}`);
-    }
-    process.exitCode = health.overallStatus === 'healthy' ? 0 : 1;
-  });
-
-registerWorkflowCommands(program, { withEngine, parseJsonObject });
-registerStoreCommands(program, () => optionsFromFlags());
-registerProjectCommands(program, { withEngine, parseJsonObject });
 
 program.parseAsync().catch((err: unknown) => {
-  if (err instanceof CodomyrmexError || err instanceof InvalidArgumentError) console.error(`codomyrmex: ${err.message}`);
-  else if (err instanceof CommanderError) {
-    // Commander printed it already; --help and --version end here too, with exit code 0.
-    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  if (err instanceof CommanderError && !(err instanceof InvalidArgumentError)) {
+    // --help and --version end here too, with exit code 0; commander printed the rest already unless --json.
+    if (err.exitCode === 0) return;
+    if (json) report(err.code.replace(/^commander\./, '').replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase(), err.message.replace(/^error: /, ''), EXIT.usage);
+    else process.exitCode = EXIT.usage;
     return;
-  } else console.error(err);
-  process.exitCode = 2;
+  }
+  report(errorCodeOf(err), err instanceof Error ? err.message : String(err), exitCodeOf(err));
+  // An error that is not ours is a bug: its stack helps.
+  if (!json && exitCodeOf(err) === EXIT.engine && !(err instanceof CodomyrmexError)) console.error(err);
 });

@@ -1,29 +1,30 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { stringify } from 'yaml';
-import type { OrchestrationEngine, WorkflowResult } from '../../index.js';
-import { criticalPath, NotFoundError, readDefinitionFile, toMermaid, topologicalLevels, ValidationError } from '../../index.js';
-import { printResults, printTable } from './format.js';
+import { criticalPath, toMermaid, topologicalLevels } from '../../dag/graph.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
+import { readDefinitionFile } from '../../workflows/loader.js';
+import { planWorkflow } from '../mcp/plan.js';
+import type { WorkflowPlan } from '../mcp/plan.js';
+import { EXIT, paramsOf, withParamFlags } from './context.js';
+import type { CliContext } from './context.js';
+import { ms, printTable } from './format.js';
+import { USER_WORKFLOW_DIR } from './paths.js';
+import { followRun } from './runs.js';
 
-/** Where `workflow create` writes definitions; the CLI loads them on every start. */
-export const USER_WORKFLOW_DIR = join('.codomyrmex', 'workflows');
+export { USER_WORKFLOW_DIR };
 
-export interface CliContext {
-  withEngine<T>(fn: (engine: OrchestrationEngine) => Promise<T>): Promise<T>;
-  parseJsonObject(value: string): Record<string, unknown>;
-}
-
-function printRun(result: WorkflowResult, json: boolean | undefined): void {
-  if (json) {
-    console.log(JSON.stringify(result, null, 2));
-    return;
-  }
-  printResults(Object.values(result.steps).map((s) => ({ ...s, name: s.step })));
-  console.log(`\nworkflow ${result.workflowName} v${result.version} run ${result.runId}: ${result.status} in ${result.durationMs} ms`);
-  for (const w of result.warnings) console.log(`warning: ${w}`);
+function printPlan(p: WorkflowPlan): void {
+  for (const err of p.errors) console.log(`error: ${err}`);
+  for (const w of p.warnings) console.log(`warning: ${w}`);
+  if (!p.valid) return;
+  printTable(p.steps.map((s) => ({ step: s.name, action: s.action, after: s.dependencies.join(', '), timeout: s.timeoutSeconds === null ? '' : ms(s.timeoutSeconds * 1000), resources: Object.keys(s.resources).length ? JSON.stringify(s.resources) : '' })));
+  console.log(`\nlevels: ${p.levels.map((l) => `[${l.join(', ')}]`).join(' -> ')}`);
+  console.log(`critical path: ${p.criticalPath.join(' -> ')}`);
+  for (const r of p.resources) console.log(`resource ${r.resource}: up to ${r.peak} ${r.unit} at once (capacity ${r.capacity ?? 'unknown'})`);
 }
 
 export function registerWorkflowCommands(program: Command, cli: CliContext): void {
@@ -31,11 +32,9 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
 
   wf.command('list')
     .description('list the workflows this engine knows (shipped templates and .codomyrmex/workflows)')
-    .option('--json', 'print as JSON')
-    .action(async (opts: { json?: boolean }) => {
+    .action(async () => {
       const list = await cli.withEngine((e) => e.workflows.listWorkflows());
-      if (opts.json) console.log(JSON.stringify(list, null, 2));
-      else printTable(list.map((w) => ({ name: w.name, version: w.version, steps: w.steps, description: w.description })));
+      cli.out(list, (l) => printTable(l.map((w) => ({ name: w.name, version: w.version, steps: w.steps, description: w.description }))));
     });
 
   wf.command('create')
@@ -44,8 +43,7 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
     .option('-t, --template <template>', 'an existing workflow to copy, e.g. ai-analysis')
     .option('-f, --file <path>', 'a YAML/JSON definition to copy')
     .option('--force', 'overwrite an existing file')
-    .option('--json', 'print as JSON')
-    .action(async (name: string, opts: { template?: string; file?: string; force?: boolean; json?: boolean }) => {
+    .action(async (name: string, opts: { template?: string; file?: string; force?: boolean }) => {
       if (!opts.template === !opts.file) throw new InvalidArgumentError('give exactly one of --template NAME or --file PATH');
       const target = resolve(USER_WORKFLOW_DIR, `${name}.yaml`);
       if (existsSync(target) && !opts.force) throw new ValidationError(`${target} already exists; pick another name or pass --force`);
@@ -65,28 +63,30 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
         await writeFile(target, stringify(definition));
         return { name, file: target, steps: Array.isArray(base['steps']) ? base['steps'].length : 0, warnings: v.warnings };
       });
-      if (opts.json) console.log(JSON.stringify(created, null, 2));
-      else console.log(`created workflow "${created.name}" (${created.steps} steps) in ${created.file}`);
+      cli.out(created, (c) => console.log(`created workflow "${c.name}" (${c.steps} steps) in ${c.file}`));
     });
 
-  wf.command('run')
-    .description('run a workflow to its end and print each step')
-    .argument('<name>', 'workflow name')
-    .option('-p, --params <json>', 'run parameters as a JSON object ({{params.x}})', (v) => cli.parseJsonObject(v), {})
-    .option('--version <version>', 'run this version instead of the latest')
-    .option('--json', 'print the result as JSON')
-    .action(async (name: string, opts: { params: Record<string, unknown>; version?: string; json?: boolean }) => {
-      const result = await cli.withEngine((e) => e.workflows.executeWorkflow(name, opts.params, opts.version ? { version: opts.version } : {}));
-      printRun(result, opts.json);
-      process.exitCode = result.success ? 0 : 1;
+  withParamFlags(
+    wf
+      .command('run')
+      .description('run a workflow to its end, step by step (live on a terminal); Ctrl-C cancels it')
+      .argument('<name>', 'workflow name'),
+  )
+    .option('--workflow-version <version>', 'run this version instead of the latest')
+    .action(async (name: string, opts: { params?: Record<string, unknown>; param?: Record<string, unknown>; workflowVersion?: string }) => {
+      await cli.withEngine(async (e) => {
+        const w = await e.workflows.getWorkflow(name, opts.workflowVersion);
+        if (!w) throw new NotFoundError(`no workflow named "${name}"${opts.workflowVersion ? ` at version ${opts.workflowVersion}` : ''}; see "codomyrmex workflow list"`);
+        const version = opts.workflowVersion ? { version: opts.workflowVersion } : {};
+        return followRun(cli, e, w.name, w.steps.map((s) => s.name), () => e.workflows.startWorkflow(w.name, paramsOf(opts), version));
+      });
     });
 
   wf.command('show')
     .description('show a workflow: steps, levels, critical path, and a Mermaid graph')
     .argument('<name>', 'workflow name')
     .option('--mermaid', 'print only the Mermaid graph')
-    .option('--json', 'print as JSON')
-    .action(async (name: string, opts: { mermaid?: boolean; json?: boolean }) => {
+    .action(async (name: string, opts: { mermaid?: boolean }) => {
       const w = await cli.withEngine((e) => e.workflows.getWorkflow(name));
       if (!w) throw new NotFoundError(`no workflow named "${name}"; see "codomyrmex workflow list"`);
       const byName = new Map(w.steps.map((s) => [s.name, s]));
@@ -98,7 +98,7 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
       if (opts.mermaid) return console.log(mermaid);
       const levels = topologicalLevels(dag);
       const critical = criticalPath(dag);
-      if (opts.json) return console.log(JSON.stringify({ workflow: w, levels, criticalPath: critical.path, mermaid }, null, 2));
+      if (cli.json()) return console.log(JSON.stringify({ workflow: w, levels, criticalPath: critical.path, mermaid }, null, 2));
       console.log(`${w.name} v${w.version} (${w.hash})${w.description ? `: ${w.description}` : ''}`);
       printTable(w.steps.map((s) => ({ step: s.name, action: `${s.module}.${s.action}`, after: (s.dependencies ?? []).join(', '), timeout: s.timeout ?? '', when: s.when ?? '' })));
       console.log(`\nlevels: ${levels.map((l) => `[${l.join(', ')}]`).join(' -> ')}`);
@@ -106,17 +106,23 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
     });
 
   wf.command('validate')
-    .description('check a definition file and list every problem (exit 2 when invalid)')
+    .description('check a definition file and list every problem, with its plan (exit 2 when invalid)')
     .argument('<file>', 'a YAML or JSON definition')
-    .option('--json', 'print as JSON')
-    .action(async (file: string, opts: { json?: boolean }) => {
-      const v = await cli.withEngine(async (e) => e.workflows.validateWorkflow((await readDefinitionFile(resolve(file))) as Record<string, unknown>));
-      if (opts.json) console.log(JSON.stringify(v, null, 2));
-      else {
-        for (const err of v.errors) console.log(`error: ${err}`);
-        for (const w of v.warnings) console.log(`warning: ${w}`);
-        if (v.valid) console.log(`${file}: valid`);
-      }
-      process.exitCode = v.valid ? 0 : 2;
+    .action(async (file: string) => {
+      const plan = await cli.withEngine(async (e) => planWorkflow(e, { definition: (await readDefinitionFile(resolve(file))) as Record<string, unknown> }));
+      cli.out(plan, (p) => {
+        printPlan(p);
+        if (p.valid) console.log(`${file}: valid`);
+      });
+      process.exitCode = plan.valid ? EXIT.ok : EXIT.usage;
+    });
+
+  wf.command('plan')
+    .description('a dry run of a stored workflow: levels, critical path, resources and warnings, without executing')
+    .argument('<name>', 'workflow name')
+    .action(async (name: string) => {
+      const plan = await cli.withEngine((e) => planWorkflow(e, { workflowName: name }));
+      cli.out(plan, printPlan);
+      process.exitCode = plan.valid ? EXIT.ok : EXIT.usage;
     });
 }

@@ -1,0 +1,153 @@
+/**
+ * What every CLI command shares: the global flags, the one place a command gets its engine from
+ * ({@link CliContext.withEngine}: an embedded engine today; a client of a daemon can stand in later), output as a
+ * table or as JSON, and the exit codes.
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import type { OrchestrationEngine } from '../../actors/engine/engine.js';
+import type { EngineOptions } from '../../config/options.js';
+import { packagePath } from '../../config/options.js';
+import { CodomyrmexError, ErrorCode } from '../../errors.js';
+import { composeEngine } from '../library.js';
+import { USER_WORKFLOW_DIR } from './paths.js';
+
+/**
+ * Exit codes: 0 success; 1 a run (workflow, task) ran and did not succeed, or the health check is not healthy;
+ * 2 bad input (usage, flags, JSON, an invalid definition); 3 something named does not exist; 4 the engine or its
+ * store failed (locked, unavailable, internal); 130 interrupted by Ctrl-C (the run was cancelled).
+ */
+export const EXIT = { ok: 0, runFailed: 1, usage: 2, notFound: 3, engine: 4, interrupted: 130 } as const;
+
+export interface GlobalFlags {
+  threads?: number;
+  moduleDir?: string[];
+  workflowDir?: string[];
+  store?: string;
+  db?: string;
+  durability?: string;
+  json?: boolean;
+}
+
+export interface CliContext {
+  /** Runs `fn` on an engine and always shuts it down. */
+  withEngine<T>(fn: (engine: OrchestrationEngine) => Promise<T>, overrides?: EngineOptions): Promise<T>;
+  /** An engine that stays up until the caller shuts it down (mcp). */
+  openEngine(overrides?: EngineOptions): Promise<OrchestrationEngine>;
+  /** Engine options from the global flags. */
+  options(): EngineOptions;
+  /** Whether output is JSON (`--json` anywhere on the line). */
+  json(): boolean;
+  /** Prints `value` as JSON, or calls `human` to print it for people. */
+  out<T>(value: T, human: (value: T) => void): void;
+  parseJsonObject(value: string, flag?: string): Record<string, unknown>;
+}
+
+/** `--json` may stand before or after the subcommand; errors in parsing need to know it too. */
+export function wantsJson(argv: readonly string[] = process.argv): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+export function parseJsonObject(value: string, flag = '--params'): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (err) {
+    throw new InvalidArgumentError(`${flag} must be a JSON object: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidArgumentError(`${flag} must be a JSON object like '{"value": 1}'`);
+  return parsed as Record<string, unknown>;
+}
+
+/** `--param k=v`, repeatable: the value is JSON when it parses as JSON (`n=3`, `flag=true`), else a string. */
+export function collectParam(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`--param must be key=value, e.g. --param path=src (got "${value}")`);
+  const key = value.slice(0, eq);
+  const raw = value.slice(eq + 1);
+  let v: unknown = raw;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    v = raw;
+  }
+  return { ...previous, [key]: v };
+}
+
+/** Adds `--params JSON` and repeated `--param k=v` to a command. */
+export function withParamFlags(cmd: Command): Command {
+  return cmd
+    .option('-p, --params <json>', 'parameters as a JSON object', (v) => parseJsonObject(v))
+    .option('--param <key=value>', 'one parameter (repeatable; the value is JSON if it parses, else text)', collectParam);
+}
+
+/** The parameters of `--params` and `--param` (the latter win). */
+export function paramsOf(opts: { params?: Record<string, unknown>; param?: Record<string, unknown> }): Record<string, unknown> {
+  return { ...(opts.params ?? {}), ...(opts.param ?? {}) };
+}
+
+/** The exit code of an error: not found 3, bad input 2, everything else the engine's (4). */
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof InvalidArgumentError) return EXIT.usage;
+  if (err instanceof CodomyrmexError) {
+    if (err.code === ErrorCode.NOT_FOUND) return EXIT.notFound;
+    if (err.code === ErrorCode.VALIDATION || err.code === ErrorCode.CYCLE) return EXIT.usage;
+    if (err.code === ErrorCode.CANCELLED) return EXIT.interrupted;
+    return EXIT.engine;
+  }
+  return EXIT.engine;
+}
+
+export function errorCodeOf(err: unknown): string {
+  if (err instanceof InvalidArgumentError) return 'USAGE';
+  if (err instanceof CodomyrmexError) return err.code;
+  return ErrorCode.INTERNAL;
+}
+
+export function createContext(program: Command): CliContext {
+  const options = (): EngineOptions => {
+    const o = program.opts<GlobalFlags>();
+    return {
+      ...(o.threads !== undefined ? { threads: o.threads } : {}),
+      ...(o.moduleDir ? { moduleDirs: o.moduleDir } : {}),
+      ...(o.store ? { store: o.store as 'sqlite' } : {}),
+      ...(o.db ? { dbPath: o.db } : {}),
+      ...(o.durability ? { durability: o.durability as 'strict' } : {}),
+      workflowDirs: [packagePath('config', 'workflows'), USER_WORKFLOW_DIR, ...(o.workflowDir ?? [])],
+      // One bad file in .codomyrmex/workflows must not stop every command: it is named on stderr and left out.
+      badDefinitionFiles: 'skip',
+    };
+  };
+  const openEngine = async (overrides: EngineOptions = {}): Promise<OrchestrationEngine> => {
+    // The CLI's engine is durable (SQLite) unless `--store memory` or `CODOMYRMEX_STORE=memory`.
+    const engine = composeEngine({ ...options(), ...overrides }, { store: 'sqlite' });
+    engine.registerEventHandler('definition_skipped', (_, d) => console.error(`codomyrmex: skipped ${d.error.message.startsWith(d.file) ? d.error.message : `${d.file}: ${d.error.message}`}`));
+    try {
+      await engine.ready();
+    } catch (err) {
+      await engine.shutdown({ graceMs: 0 }).catch(() => undefined);
+      throw err;
+    }
+    return engine;
+  };
+  const json = (): boolean => program.opts<GlobalFlags>().json === true || wantsJson();
+  return {
+    options,
+    openEngine,
+    json,
+    async withEngine(fn, overrides = {}) {
+      const engine = await openEngine(overrides);
+      try {
+        return await fn(engine);
+      } finally {
+        await engine.shutdown({ graceMs: 1000 });
+      }
+    },
+    out(value, human) {
+      if (json()) console.log(JSON.stringify(value, null, 2));
+      else human(value);
+    },
+    parseJsonObject,
+  };
+}

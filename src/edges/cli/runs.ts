@@ -1,0 +1,123 @@
+/**
+ * Runs, as they happen and afterwards: `workflow runs`, `run show | cancel | watch RUN_ID`, `exec FILE`, and the
+ * live view every command that runs a workflow shares ({@link followRun}).
+ */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { OrchestrationEngine } from '../../actors/engine/engine.js';
+import { NotFoundError } from '../../errors.js';
+import type { WorkflowResult, WorkflowRun } from '../../model/workflow.js';
+import { readDefinitionFile } from '../../workflows/loader.js';
+import { EXIT, paramsOf, withParamFlags } from './context.js';
+import type { CliContext } from './context.js';
+import { ms, printResults, printTable } from './format.js';
+import { LiveRun } from './live.js';
+
+/** Prints a finished run for people: its steps, then one line with the outcome. */
+export function printRun(result: WorkflowResult): void {
+  printResults(Object.values(result.steps).map((s) => ({ ...s, name: s.step })));
+  console.log(`\nworkflow ${result.workflowName} v${result.version} run ${result.runId}: ${result.status} in ${ms(result.durationMs)}`);
+  for (const w of result.warnings) console.log(`warning: ${w}`);
+}
+
+/**
+ * Starts a run with `start` (which returns its id, or its result for runs that cannot be started apart), shows it
+ * live, cancels it on Ctrl-C, and sets the exit code: 0 succeeded, 1 did not, 130 interrupted.
+ */
+export async function followRun(cli: CliContext, engine: OrchestrationEngine, workflowName: string, steps: string[], start: () => Promise<string | WorkflowResult>, runId: string | null = null): Promise<WorkflowResult> {
+  const json = cli.json();
+  const live = new LiveRun(engine, workflowName, { steps, tty: process.stdout.isTTY === true && !json, quiet: json }, runId);
+  const stopListening = live.cancelOnInterrupt((id) => engine.workflows.cancelRun(id, 'interrupted (Ctrl-C)'));
+  let result: WorkflowResult;
+  try {
+    const started = await start();
+    if (typeof started === 'string') live.setRunId(started);
+    result = typeof started === 'string' ? await engine.workflows.waitForRun(started) : started;
+  } finally {
+    stopListening();
+  }
+  live.finish(result);
+  process.exitCode = live.interrupted ? EXIT.interrupted : result.success ? EXIT.ok : EXIT.runFailed;
+  if (json) console.log(JSON.stringify(result, null, 2));
+  else printRun(result);
+  return result;
+}
+
+function runRow(r: WorkflowRun): Record<string, unknown> {
+  const steps = Object.values(r.steps);
+  return {
+    run: r.runId,
+    workflow: `${r.workflowName} v${r.version}`,
+    status: r.status,
+    steps: `${steps.filter((s) => s.status === 'completed').length}/${steps.length}`,
+    started: new Date(r.startedAt).toISOString().replace('T', ' ').slice(0, 19),
+    time: r.endedAt === null ? 'running' : ms(r.durationMs),
+  };
+}
+
+async function mustGetRun(engine: OrchestrationEngine, runId: string): Promise<WorkflowRun> {
+  const run = await engine.workflows.getRun(runId);
+  if (!run) throw new NotFoundError(`no run "${runId}"; see "codomyrmex workflow runs"`);
+  return run;
+}
+
+export function registerRunCommands(program: Command, cli: CliContext): void {
+  const wf = program.commands.find((c) => c.name() === 'workflow');
+  wf?.command('runs')
+    .description('list recent workflow runs, newest first')
+    .option('-w, --workflow <name>', 'only runs of this workflow')
+    .option('--status <status>', 'only runs in this status (running succeeded failed cancelled)')
+    .option('--limit <n>', 'at most this many', (v) => Number(v), 20)
+    .action(async (opts: { workflow?: string; status?: string; limit: number }) => {
+      const runs = await cli.withEngine((e) => e.workflows.listRuns({ limit: opts.limit, ...(opts.workflow ? { workflowName: opts.workflow } : {}), ...(opts.status ? { status: opts.status as WorkflowRun['status'] } : {}) }));
+      cli.out(runs, (list) => printTable(list.map(runRow)));
+    });
+
+  const run = program.command('run').description('inspect, follow and cancel workflow runs');
+  run
+    .command('show')
+    .description('a run: its status, parameters and every step result')
+    .argument('<run-id>', 'the run id (see "workflow runs")')
+    .action(async (runId: string) => {
+      const r = await cli.withEngine((e) => mustGetRun(e, runId));
+      cli.out(r, (x) => {
+        console.log(`params: ${JSON.stringify(x.params)}${x.sessionId ? `\nsession: ${x.sessionId}` : ''}`);
+        printRun(x);
+      });
+    });
+  run
+    .command('cancel')
+    .description('cancel a running run (its running steps are aborted, the rest skipped)')
+    .argument('<run-id>', 'the run id')
+    .option('--reason <text>', 'why, kept with the run')
+    .action(async (runId: string, opts: { reason?: string }) => {
+      const r = await cli.withEngine(async (e) => {
+        await mustGetRun(e, runId);
+        return e.workflows.cancelRun(runId, opts.reason);
+      });
+      cli.out(r, (x) => console.log(x.cancelled ? `cancelled run ${x.runId}` : `run ${x.runId} was not running (${x.status})`));
+    });
+  run
+    .command('watch')
+    .description('follow a run live until it ends (Ctrl-C stops watching and cancels it)')
+    .argument('<run-id>', 'the run id')
+    .action(async (runId: string) => {
+      await cli.withEngine(async (e) => {
+        const r = await mustGetRun(e, runId);
+        const steps = Object.keys(r.steps);
+        return followRun(cli, e, r.workflowName, steps, () => Promise.resolve(runId), runId);
+      });
+    });
+
+  withParamFlags(
+    program
+      .command('exec')
+      .description("run a workflow file without storing it (the seed's complex shape too: steps, dependencies, parallel_groups)")
+      .argument('<file>', 'a YAML or JSON definition'),
+  ).action(async (file: string, opts: { params?: Record<string, unknown>; param?: Record<string, unknown> }) => {
+    const definition = (await readDefinitionFile(resolve(file))) as Record<string, unknown>;
+    const name = typeof definition['name'] === 'string' ? definition['name'] : 'complex';
+    const steps = Array.isArray(definition['steps']) ? (definition['steps'] as { name?: unknown }[]).map((s) => String(s.name)) : [];
+    await cli.withEngine((e) => followRun(cli, e, name, steps, () => e.executeComplexWorkflow({ ...definition, name }, { params: paramsOf(opts) })));
+  });
+}

@@ -1,0 +1,115 @@
+/**
+ * The input schemas of the MCP tools, as zod raw shapes: the seed's ten tools with the seed's snake_case argument
+ * names (`mcp_tools.py`), plus the tools an agent needs around them. The MCP server lists them as JSON Schema and
+ * checks every call against them; {@link McpTools.executeTool} checks in-process calls with the same shapes.
+ */
+import { z } from 'zod';
+
+const required = (field: string, what: string) => ({ required_error: `${field} is required: ${what}`, invalid_type_error: `${field} must be a string: ${what}` });
+const object = (field: string, example: string) =>
+  z.record(z.unknown(), { invalid_type_error: `${field} must be an object, e.g. ${example}` });
+
+const stepShape = z
+  .object({
+    name: z.string(required('name', 'the step name, unique in the workflow')),
+    module: z.string(required('module', 'the action module, e.g. static_analysis')),
+    action: z.string(required('action', 'the action, e.g. analyze_code_quality')),
+    parameters: object('parameters', '{"path": "."}').optional().describe('action parameters; "{{step.output}}" reads an upstream output'),
+    dependencies: z.array(z.string()).optional().describe('names of the steps this one runs after'),
+    timeout: z.number().positive().optional().describe('seconds one attempt may take'),
+    max_retries: z.number().int().min(0).optional().describe('retries after the first attempt'),
+  })
+  .passthrough();
+
+const steps = z.array(stepShape, { required_error: 'steps is required: an array of { name, module, action, parameters, dependencies }' }).min(1, 'steps must hold at least one step');
+
+const priority = z
+  .enum(['critical', 'high', 'normal', 'low', 'background'], { errorMap: () => ({ message: 'priority must be one of low, normal, high, critical (or background)' }) })
+  .default('normal');
+
+const complexDefinition = z
+  .object({
+    steps,
+    dependencies: z.record(z.array(z.string())).optional().describe('step name -> the names it depends on'),
+    parallel_groups: z.array(z.array(z.string())).optional().describe('steps that may run at the same time'),
+  })
+  .passthrough();
+
+export const toolShapes = {
+  execute_workflow: {
+    workflow_name: z.string(required('workflow_name', 'the name of a stored workflow (see list_workflows)')).describe('the workflow to run, e.g. ai-analysis'),
+    parameters: object('parameters', '{"path": "."}').default({}).describe('run parameters, read as {{params.x}}'),
+    session_id: z.string().optional().describe('a session to run in (its concurrency and mode apply)'),
+    version: z.string().optional().describe('run this version instead of the latest'),
+  },
+  create_workflow: {
+    name: z.string(required('name', 'the name of the new workflow')),
+    steps,
+    description: z.string().optional(),
+  },
+  list_workflows: {},
+  create_project: {
+    name: z.string(required('name', 'the name of the new project')),
+    template: z.string().default('ai_analysis').describe('project template: ai_analysis, web_application, data_pipeline, ...'),
+    description: z.string().optional(),
+    path: z.string().optional().describe('its folder (default ./projects/NAME)'),
+  },
+  list_projects: {},
+  execute_task: {
+    name: z.string(required('name', 'a name for the task')),
+    module: z.string(required('module', 'the action module, e.g. core')),
+    action: z.string(required('action', 'the action, e.g. echo')),
+    parameters: object('parameters', '{"value": 1}').default({}),
+    priority,
+    dependencies: z.array(z.string()).default([]).describe('ids of tasks this one waits for'),
+    timeout: z.number().positive().optional().describe('seconds one attempt may take'),
+    max_retries: z.number().int().min(0).optional(),
+  },
+  get_system_status: {},
+  get_health_status: {},
+  allocate_resources: {
+    user_id: z.string(required('user_id', 'who holds the allocation, e.g. user123')),
+    requirements: z.record(z.record(z.number()), {
+      required_error: 'requirements is required, e.g. {"cpu": {"cores": 2}, "memory": {"gb": 4}}',
+      invalid_type_error: 'requirements must map a resource to amounts, e.g. {"cpu": {"cores": 2}}',
+    }),
+  },
+  create_complex_workflow: {
+    name: z.string(required('name', 'a name for the run')),
+    workflow_definition: complexDefinition,
+  },
+  validate_workflow: {
+    workflow_name: z.string().optional().describe('a stored workflow to plan'),
+    definition: object('definition', '{"name": "w", "steps": [...]}').optional().describe('a definition to check and plan (or a complex one with dependencies and parallel_groups)'),
+  },
+  get_run: { run_id: z.string(required('run_id', 'the id execute_workflow returned')) },
+  cancel_run: { run_id: z.string(required('run_id', 'the id of a running workflow run')), reason: z.string().optional() },
+  explain_task: { task_id: z.string(required('task_id', 'a task id (a workflow step is RUN_ID.STEP)')) },
+  list_modules: { module: z.string().optional().describe('only this module') },
+} satisfies Record<string, z.ZodRawShape>;
+
+export type ToolName = keyof typeof toolShapes;
+export type ToolArgs<N extends ToolName> = z.infer<z.ZodObject<(typeof toolShapes)[N]>>;
+
+export const TOOL_DESCRIPTIONS: Record<ToolName, string> = {
+  execute_workflow: 'Execute a workflow to its end and return every step result (progress notifications per step).',
+  create_workflow: 'Create a new workflow from steps (validated: cycles, unknown actions, bad parameters are refused).',
+  list_workflows: 'List available workflows with their versions and step counts.',
+  create_project: 'Create a new project from a template.',
+  list_projects: 'List available projects.',
+  execute_task: 'Execute a single task (module.action) and return its result.',
+  get_system_status: 'Get system status: tasks, queue, pool, workflows, sessions, resources, store.',
+  get_health_status: 'Get health status: every component checked for real.',
+  allocate_resources: 'Allocate system resources to a user (all or nothing).',
+  create_complex_workflow: 'Create and execute a complex workflow: steps, a dependencies map and parallel groups.',
+  validate_workflow: 'Dry run: check a workflow (stored or given) and return its plan (levels, critical path, resources, warnings) without executing.',
+  get_run: 'Get a workflow run by id: its status, parameters and step results.',
+  cancel_run: 'Cancel a running workflow run.',
+  explain_task: 'Explain why a task is waiting, running or ended (dependencies, queue, resources, attempts).',
+  list_modules: 'List the action modules and their actions with parameter JSON Schemas.',
+};
+
+/** Names an issue by its field: `workflow_name: Required`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+}

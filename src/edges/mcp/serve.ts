@@ -1,0 +1,94 @@
+/**
+ * Where the MCP server listens: stdio (one client, the process that spawned us) or Streamable HTTP on a local
+ * address (one MCP session per client, each its own server over the same engine).
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { OrchestrationEngine } from '../../actors/engine/engine.js';
+import { createMcpServer } from './server.js';
+
+/** Serves MCP on stdin/stdout until stdin closes; resolves then. Nothing else may write to stdout. */
+export async function serveStdio(engine: () => OrchestrationEngine): Promise<void> {
+  const server = createMcpServer(engine);
+  const transport = new StdioServerTransport();
+  const closed = new Promise<void>((resolve) => {
+    transport.onclose = () => resolve();
+    process.stdin.once('end', () => resolve());
+  });
+  await server.connect(transport);
+  await closed;
+  await server.close().catch(() => undefined);
+}
+
+export interface McpHttpServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text === '' ? undefined : (JSON.parse(text) as unknown);
+}
+
+function fail(res: ServerResponse, status: number, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }));
+}
+
+/** Serves MCP over Streamable HTTP at `http://host:port/mcp` (host 127.0.0.1 by default; port 0 picks one). */
+export async function serveHttp(engine: () => OrchestrationEngine, options: { port: number; host?: string }): Promise<McpHttpServer> {
+  const host = options.host ?? '127.0.0.1';
+  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (!req.url?.startsWith('/mcp')) return fail(res, 404, 'not found: the MCP endpoint is /mcp');
+    const id = req.headers['mcp-session-id'];
+    const known = typeof id === 'string' ? sessions.get(id) : undefined;
+    if (req.method !== 'POST') {
+      if (!known) return fail(res, 400, 'unknown or missing mcp-session-id');
+      return known.handleRequest(req, res);
+    }
+    let body: unknown;
+    try {
+      body = await readBody(req);
+    } catch (err) {
+      return fail(res, 400, `the body is not JSON: ${(err as Error).message}`);
+    }
+    if (known) return known.handleRequest(req, res, body);
+    if (id !== undefined || !isInitializeRequest(body)) return fail(res, 400, 'no session: start with an initialize request without mcp-session-id');
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (sid) => void sessions.set(sid, transport),
+      enableDnsRebindingProtection: true,
+      allowedHosts: [`${host}:${(http.address() as AddressInfo).port}`, `localhost:${(http.address() as AddressInfo).port}`],
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) sessions.delete(transport.sessionId);
+    };
+    await createMcpServer(engine).connect(transport);
+    await transport.handleRequest(req, res, body);
+  };
+  const http: Server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) fail(res, 500, err instanceof Error ? err.message : String(err));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port, host, () => resolve());
+  });
+  const port = (http.address() as AddressInfo).port;
+  return {
+    url: `http://${host}:${port}/mcp`,
+    close: async () => {
+      await Promise.allSettled([...sessions.values()].map((t) => t.close()));
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeAllConnections();
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * The MCP server on the official SDK: the tools of {@link McpTools} with their schemas, structured results,
+ * `isError` results that say what was wrong (the server keeps serving), progress notifications for workflow runs,
+ * and workflow definitions and runs as resources (`codomyrmex://workflows/NAME`, `codomyrmex://runs/RUN_ID`).
+ */
+import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { OrchestrationEngine } from '../../actors/engine/engine.js';
+import { NotFoundError } from '../../errors.js';
+import { TOOL_DESCRIPTIONS, toolShapes } from './schemas.js';
+import { McpTools, TOOL_NAMES } from './tools.js';
+import type { ProgressReporter, ToolResult } from './tools.js';
+
+const VERSION = '0.1.0';
+
+function asCallResult(r: ToolResult): CallToolResult {
+  const structured = r as unknown as Record<string, unknown>;
+  if (!r.success) {
+    return { isError: true, content: [{ type: 'text', text: `${r.error.code}: ${r.error.message}` }], structuredContent: structured };
+  }
+  return { content: [{ type: 'text', text: JSON.stringify(r.result, null, 2) }], structuredContent: structured };
+}
+
+const json = (uri: URL, value: unknown) => ({ contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(value, null, 2) }] });
+
+/** A new MCP server over `engine` (one per connection; they share the engine). */
+export function createMcpServer(engine: () => OrchestrationEngine): McpServer {
+  const tools = new McpTools(engine);
+  const server = new McpServer({ name: 'codomyrmex', version: VERSION }, { capabilities: { logging: {} } });
+
+  for (const name of TOOL_NAMES) {
+    server.registerTool(name, { description: TOOL_DESCRIPTIONS[name], inputSchema: toolShapes[name] }, async (args: Record<string, unknown>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>) => {
+      const token = extra._meta?.progressToken;
+      const progress: ProgressReporter | undefined =
+        token === undefined
+          ? undefined
+          : (done, total, message) => {
+              void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: done, ...(total !== undefined ? { total } : {}), message } }).catch(() => undefined);
+            };
+      return asCallResult(await tools.run(name, args, progress));
+    });
+  }
+
+  server.registerResource(
+    'workflow',
+    new ResourceTemplate('codomyrmex://workflows/{name}', {
+      list: async () => ({
+        resources: (await engine().workflows.listWorkflows()).map((w) => ({ uri: `codomyrmex://workflows/${encodeURIComponent(w.name)}`, name: w.name, description: w.description || `workflow ${w.name} v${w.version}`, mimeType: 'application/json' })),
+      }),
+    }),
+    { description: 'A workflow definition: its steps, parameters and version', mimeType: 'application/json' },
+    async (uri, vars) => {
+      const name = decodeURIComponent(String(vars['name']));
+      const wf = await engine().workflows.getWorkflow(name);
+      if (!wf) throw new NotFoundError(`no workflow named "${name}"`);
+      return json(uri, wf);
+    },
+  );
+
+  server.registerResource(
+    'run',
+    new ResourceTemplate('codomyrmex://runs/{run_id}', {
+      list: async () => ({
+        resources: (await engine().workflows.listRuns({ limit: 50 })).map((r) => ({ uri: `codomyrmex://runs/${r.runId}`, name: `${r.workflowName} ${r.runId}`, description: `${r.status}, ${r.durationMs} ms`, mimeType: 'application/json' })),
+      }),
+    }),
+    { description: 'A workflow run: status, parameters and every step result', mimeType: 'application/json' },
+    async (uri, vars) => {
+      const id = String(vars['run_id']);
+      const run = await engine().workflows.getRun(id);
+      if (!run) throw new NotFoundError(`no run "${id}"`);
+      return json(uri, run);
+    },
+  );
+  return server;
+}

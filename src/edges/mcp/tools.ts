@@ -1,0 +1,205 @@
+/**
+ * The MCP tools in-process (the seed's `get_mcp_tools()`): the same table the MCP server serves, callable as
+ * `tools.executeTool(name, args)`. This file does not load the MCP SDK; `server.ts` does.
+ */
+import { z } from 'zod';
+import type { OrchestrationEngine } from '../../actors/engine/engine.js';
+import { CodomyrmexError, NotFoundError, ValidationError } from '../../errors.js';
+import type { WorkflowResult } from '../../model/workflow.js';
+import { paramsJsonSchema } from '../../modules/schema.js';
+import { getOrchestrationEngine } from '../library.js';
+import { planWorkflow } from './plan.js';
+import { describeIssues, TOOL_DESCRIPTIONS, toolShapes } from './schemas.js';
+import type { ToolArgs, ToolName } from './schemas.js';
+
+/** What a tool call returns: `success` and the result, or `success: false` and an error naming what was wrong. */
+export type ToolResult = { success: true; result: unknown } | { success: false; error: { code: string; message: string }; result?: unknown };
+
+/** Progress of a long call: `progress` of `total` (steps ended of steps), with a line saying what happened. */
+export type ProgressReporter = (progress: number, total: number | undefined, message: string) => void;
+
+export interface ToolInfo {
+  name: ToolName;
+  description: string;
+  inputSchema: Record<string, unknown>;
+}
+
+export const TOOL_NAMES = Object.keys(toolShapes) as ToolName[];
+
+type Handlers = { [N in ToolName]: (engine: OrchestrationEngine, args: ToolArgs<N>, progress: ProgressReporter | undefined) => Promise<unknown> };
+
+/** Plain JSON: what crosses MCP is JSON, so in-process callers see the same values. */
+function toJson(value: unknown): unknown {
+  return value === undefined ? null : (JSON.parse(JSON.stringify(value)) as unknown);
+}
+
+/** Runs `start` while reporting each step of the run named `workflowName` that ends. */
+async function withStepProgress(engine: OrchestrationEngine, workflowName: string, total: number | undefined, progress: ProgressReporter | undefined, start: () => Promise<WorkflowResult>): Promise<WorkflowResult> {
+  if (!progress) return start();
+  let runId: string | null = null;
+  let done = 0;
+  const offs = [
+    engine.registerEventHandler('workflow_started', (_, d) => {
+      if (runId === null && d.workflowName === workflowName) {
+        runId = d.runId;
+        progress(0, d.steps, `run ${d.runId} started`);
+      }
+    }),
+    ...(['step_completed', 'step_failed', 'step_skipped'] as const).map((name) =>
+      engine.registerEventHandler(name, (event, d) => {
+        if (d.runId !== runId) return;
+        done += 1;
+        progress(done, total, `${d.step}: ${event.replace('step_', '')}`);
+      }),
+    ),
+  ];
+  try {
+    return await start();
+  } finally {
+    for (const off of offs) off();
+  }
+}
+
+const handlers: Handlers = {
+  async execute_workflow(engine, a, progress) {
+    const wf = await engine.workflows.getWorkflow(a.workflow_name, a.version);
+    if (!wf) throw new NotFoundError(`workflow_name: no workflow named "${a.workflow_name}"${a.version ? ` at version ${a.version}` : ''}; see list_workflows`);
+    return withStepProgress(engine, wf.name, wf.steps.length, progress, () => engine.executeWorkflow(wf.name, { params: a.parameters, sessionId: a.session_id, version: a.version }));
+  },
+  async create_workflow(engine, a) {
+    const { workflow, created, warnings } = await engine.workflows.defineWorkflow({ name: a.name, steps: a.steps, ...(a.description !== undefined ? { description: a.description } : {}) });
+    return { name: workflow.name, version: workflow.version, steps: workflow.steps.length, created, warnings };
+  },
+  async list_workflows(engine) {
+    return { workflows: await engine.workflows.listWorkflows() };
+  },
+  async create_project(engine, a) {
+    return engine.projects.createProject({ name: a.name, templateName: a.template, ...(a.description !== undefined ? { description: a.description } : {}), ...(a.path !== undefined ? { path: a.path } : {}) });
+  },
+  async list_projects(engine) {
+    return { projects: await engine.projects.listProjects() };
+  },
+  async execute_task(engine, a) {
+    return engine.tasks.executeTask({
+      name: a.name,
+      module: a.module,
+      action: a.action,
+      parameters: a.parameters,
+      priority: a.priority,
+      dependencies: a.dependencies,
+      ...(a.timeout !== undefined ? { timeout: a.timeout } : {}),
+      ...(a.max_retries !== undefined ? { maxRetries: a.max_retries } : {}),
+    });
+  },
+  async get_system_status(engine) {
+    return engine.getSystemStatus();
+  },
+  async get_health_status(engine) {
+    return engine.healthCheck();
+  },
+  async allocate_resources(engine, a) {
+    return engine.resources.allocateResources(a.user_id, a.requirements);
+  },
+  async create_complex_workflow(engine, a, progress) {
+    const definition = { name: a.name, ...a.workflow_definition };
+    return withStepProgress(engine, a.name, a.workflow_definition.steps.length, progress, () => engine.executeComplexWorkflow(definition));
+  },
+  async validate_workflow(engine, a) {
+    return planWorkflow(engine, { workflowName: a.workflow_name, definition: a.definition });
+  },
+  async get_run(engine, a) {
+    const run = await engine.workflows.getRun(a.run_id);
+    if (!run) throw new NotFoundError(`run_id: no run "${a.run_id}"; execute_workflow returns a run id`);
+    return run;
+  },
+  async cancel_run(engine, a) {
+    return engine.workflows.cancelRun(a.run_id, a.reason);
+  },
+  async explain_task(engine, a) {
+    return engine.explainTask(a.task_id);
+  },
+  list_modules(engine, a) {
+    return Promise.resolve({ actions: engine.registry.describe(a.module) });
+  },
+};
+
+/** A workflow run or a task that ran but did not succeed: the call fails, and its result goes with the error. */
+function failure(result: unknown): { code: string; message: string } | null {
+  if (typeof result !== 'object' || result === null || (result as { success?: unknown }).success !== false) return null;
+  const r = result as { workflowName?: string; runId?: string; status?: string; steps?: Record<string, { status: string; error?: { message: string } | null }>; error?: { code: string; message: string } | null; name?: string };
+  if (r.runId !== undefined) {
+    const bad = Object.entries(r.steps ?? {}).filter(([, s]) => s.status !== 'completed').map(([n, s]) => `${n} ${s.status}${s.error ? ` (${s.error.message})` : ''}`);
+    return { code: 'RUN_FAILED', message: `workflow ${r.workflowName ?? ''} run ${r.runId} ${r.status ?? 'failed'}: ${bad.join('; ')}` };
+  }
+  return { code: r.error?.code ?? 'RUN_FAILED', message: `task ${r.name ?? ''} ${r.status ?? 'failed'}${r.error ? `: ${r.error.message}` : ''}` };
+}
+
+/** The error a failed call carries: its code, and a message that says what was wrong. */
+export function toolError(err: unknown): { code: string; message: string } {
+  if (err instanceof CodomyrmexError) return { code: err.code, message: err.message };
+  return { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
+}
+
+/**
+ * The MCP tools over one engine.
+ *
+ * @example
+ * const tools = getMcpTools();
+ * const r = await tools.executeTool('execute_workflow', { workflow_name: 'ai_analysis', parameters: { path: '.' } });
+ * if (r.success) console.log(r.result);
+ */
+export class McpTools {
+  readonly #engine: () => OrchestrationEngine;
+
+  constructor(engine: () => OrchestrationEngine) {
+    this.#engine = engine;
+  }
+
+  /** Every tool with its description and its input as JSON Schema. */
+  listTools(): ToolInfo[] {
+    return TOOL_NAMES.map((name) => ({ name, description: TOOL_DESCRIPTIONS[name], inputSchema: paramsJsonSchema(z.object(toolShapes[name])) }));
+  }
+
+  /** Checks `args` against the tool's schema (unknown fields are kept), then runs it. */
+  parseArgs(name: string, args: unknown): ToolArgs<ToolName> {
+    if (!Object.hasOwn(toolShapes, name)) throw new NotFoundError(`no MCP tool named "${name}"; the tools are ${TOOL_NAMES.join(', ')}`);
+    const parsed = z.object(toolShapes[name as ToolName]).passthrough().safeParse(args ?? {});
+    if (!parsed.success) throw new ValidationError(`${name}: ${describeIssues(parsed.error)}`);
+    return parsed.data;
+  }
+
+  /** Runs arguments already parsed (the MCP server's SDK parsed them with the same schema). */
+  async run(name: ToolName, args: ToolArgs<ToolName>, progress?: ProgressReporter): Promise<ToolResult> {
+    try {
+      const engine = this.#engine();
+      await engine.ready();
+      const handler = handlers[name] as (e: OrchestrationEngine, a: ToolArgs<ToolName>, p: ProgressReporter | undefined) => Promise<unknown>;
+      const result = toJson(await handler(engine, args, progress));
+      const failed = failure(result);
+      return failed ? { success: false, error: failed, result } : { success: true, result };
+    } catch (err) {
+      return { success: false, error: toolError(err) };
+    }
+  }
+
+  /** The seed's `execute_tool(name, args)`: never throws; a bad call comes back with `success: false` and why. */
+  async executeTool(name: string, args: Record<string, unknown> = {}, progress?: ProgressReporter): Promise<ToolResult> {
+    let parsed: ToolArgs<ToolName>;
+    try {
+      parsed = this.parseArgs(name, args);
+    } catch (err) {
+      return { success: false, error: toolError(err) };
+    }
+    return this.run(name as ToolName, parsed, progress);
+  }
+}
+
+/**
+ * The seed's `get_mcp_tools()`: the MCP tools over the process engine (or the engine given).
+ *
+ * @example
+ * const r = await getMcpTools().executeTool('create_project', { name: 'ai_project', template: 'ai_analysis' });
+ */
+export function getMcpTools(engine?: OrchestrationEngine): McpTools {
+  return new McpTools(() => engine ?? getOrchestrationEngine());
+}

@@ -1,0 +1,199 @@
+/**
+ * The MCP server as an agent sees it: `codomyrmex mcp` spawned as a child process and driven by the SDK's real
+ * `Client`, over stdio and over Streamable HTTP.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packagePath } from '../../src/config/options.js';
+
+const CLI = packagePath('dist', 'src', 'edges', 'cli', 'main.js');
+const SEED_TOOLS = ['execute_workflow', 'create_workflow', 'list_workflows', 'create_project', 'list_projects', 'execute_task', 'get_system_status', 'get_health_status', 'allocate_resources', 'create_complex_workflow'];
+
+type Structured = { success: boolean; result?: Record<string, unknown>; error?: { code: string; message: string } };
+
+async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<CallToolResult & { structuredContent: Structured }> {
+  return (await client.callTool({ name, arguments: args })) as CallToolResult & { structuredContent: Structured };
+}
+
+function text(r: CallToolResult): string {
+  return r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+}
+
+describe('codomyrmex mcp over stdio', () => {
+  let cwd: string;
+  let client: Client;
+
+  beforeAll(async () => {
+    cwd = await mkdtemp(join(tmpdir(), 'codomyrmex-mcp-'));
+    await writeFile(join(cwd, 'app.ts'), 'export function f(a: number) { return a > 1 ? a : 0; } // TODO\n');
+    client = new Client({ name: 'test', version: '1' });
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, '--threads', '1', '--store', 'memory', 'mcp'], cwd, stderr: 'pipe' }));
+  });
+
+  afterAll(async () => {
+    await client.close();
+    await rm(cwd, { recursive: true, force: true });
+  });
+
+  it('lists the seed’s ten tools and the extra five, with the seed’s argument names', async () => {
+    const { tools } = await client.listTools();
+    const names = tools.map((t) => t.name);
+    for (const n of [...SEED_TOOLS, 'validate_workflow', 'get_run', 'cancel_run', 'explain_task', 'list_modules']) expect(names).toContain(n);
+    const byName = new Map(tools.map((t) => [t.name, t.inputSchema]));
+    expect(byName.get('execute_workflow')).toMatchObject({ type: 'object', required: ['workflow_name'], properties: { workflow_name: { type: 'string' }, parameters: { type: 'object' }, session_id: { type: 'string' } } });
+    expect(byName.get('create_project')?.properties?.['template']).toMatchObject({ default: 'ai_analysis' });
+    expect(byName.get('allocate_resources')?.required).toEqual(['user_id', 'requirements']);
+    expect(byName.get('create_complex_workflow')?.required).toEqual(['name', 'workflow_definition']);
+    expect((byName.get('execute_task')?.properties?.['priority'] as { enum: string[] }).enum).toEqual(expect.arrayContaining(['low', 'normal', 'high', 'critical']));
+  });
+
+  it('runs a workflow with progress notifications and returns structured step results', async () => {
+    const progress: { progress: number; total?: number | undefined }[] = [];
+    const r = (await client.callTool({ name: 'execute_workflow', arguments: { workflow_name: 'ai_analysis', parameters: { path: '.' } } }, undefined, { onprogress: (p) => progress.push(p) })) as CallToolResult & { structuredContent: Structured };
+    expect(r.isError).toBeFalsy();
+    const result = r.structuredContent.result as { success: boolean; workflowName: string; runId: string; steps: Record<string, { status: string; result: Record<string, unknown> }> };
+    expect(result).toMatchObject({ success: true, workflowName: 'ai-analysis' });
+    expect(result.steps['analyze_code']?.result['totals']).toMatchObject({ files: 1 });
+    expect(progress.length).toBeGreaterThanOrEqual(4);
+    expect(progress.at(-1)).toMatchObject({ progress: 4, total: 4 });
+
+    const run = await call(client, 'get_run', { run_id: result.runId });
+    expect(run.structuredContent.result).toMatchObject({ runId: result.runId, status: 'succeeded', params: { path: '.' } });
+    const cancel = await call(client, 'cancel_run', { run_id: result.runId });
+    expect(cancel.structuredContent.result).toMatchObject({ cancelled: false, status: 'succeeded' });
+    const why = await call(client, 'explain_task', { task_id: `${result.runId}.analyze_code` });
+    expect(why.structuredContent.result).toMatchObject({ status: 'completed' });
+
+    const { resources } = await client.listResources();
+    expect(resources.map((x) => x.uri)).toEqual(expect.arrayContaining(['codomyrmex://workflows/ai-analysis', `codomyrmex://runs/${result.runId}`]));
+    const read = await client.readResource({ uri: `codomyrmex://runs/${result.runId}` });
+    expect(JSON.parse((read.contents[0] as { text: string }).text)).toMatchObject({ runId: result.runId, status: 'succeeded' });
+    const def = await client.readResource({ uri: 'codomyrmex://workflows/ai-analysis' });
+    expect(JSON.parse((def.contents[0] as { text: string }).text)).toMatchObject({ name: 'ai-analysis' });
+  });
+
+  it('calls each of the other tools', async () => {
+    const created = await call(client, 'create_workflow', {
+      name: 'two_steps',
+      description: 'echo then echo',
+      steps: [
+        { name: 'a', module: 'core', action: 'echo', parameters: { value: 1 } },
+        { name: 'b', module: 'core', action: 'echo', parameters: { value: '{{a.output}}' }, dependencies: ['a'], max_retries: 1 },
+      ],
+    });
+    expect(created.structuredContent).toMatchObject({ success: true, result: { name: 'two_steps', steps: 2 } });
+    const list = await call(client, 'list_workflows');
+    expect((list.structuredContent.result?.['workflows'] as { name: string }[]).map((w) => w.name)).toContain('two_steps');
+
+    const plan = await call(client, 'validate_workflow', { workflow_name: 'two_steps' });
+    expect(plan.structuredContent.result).toMatchObject({ valid: true, levels: [['a'], ['b']], criticalPath: ['a', 'b'] });
+    const badPlan = await call(client, 'validate_workflow', { definition: { name: 'x', steps: [{ name: 'a', module: 'core', action: 'nope' }] } });
+    expect(badPlan.structuredContent.result).toMatchObject({ valid: false });
+    expect(JSON.stringify(badPlan.structuredContent.result?.['errors'])).toMatch(/core\.nope/);
+
+    const task = await call(client, 'execute_task', { name: 'hi', module: 'core', action: 'echo', parameters: { value: 'hi' }, priority: 'high' });
+    expect(task.structuredContent.result).toMatchObject({ success: true, result: 'hi' });
+
+    const project = await call(client, 'create_project', { name: 'ai_project', template: 'ai_analysis', description: 'AI-powered analysis project' });
+    expect(project.structuredContent.result).toMatchObject({ name: 'ai_project', template: 'ai_analysis' });
+    const projects = await call(client, 'list_projects');
+    expect((projects.structuredContent.result?.['projects'] as { name: string }[]).map((p) => p.name)).toEqual(['ai_project']);
+
+    const status = await call(client, 'get_system_status');
+    expect(status.structuredContent.result).toMatchObject({ state: 'running' });
+    const health = await call(client, 'get_health_status');
+    expect(health.structuredContent.result).toMatchObject({ overallStatus: expect.any(String) as string });
+
+    const alloc = await call(client, 'allocate_resources', { user_id: 'user123', requirements: { cpu: { cores: 1 } } });
+    expect(alloc.structuredContent).toMatchObject({ success: true, result: { holderId: 'user123' } });
+
+    const complex = await call(client, 'create_complex_workflow', {
+      name: 'cx',
+      workflow_definition: {
+        steps: [
+          { name: 'setup', module: 'core', action: 'echo' },
+          { name: 'analyze', module: 'core', action: 'echo' },
+        ],
+        dependencies: { analyze: ['setup'] },
+        parallel_groups: [['setup', 'analyze']],
+      },
+    });
+    expect(complex.structuredContent.result).toMatchObject({ success: true, workflowName: 'cx' });
+
+    const modules = await call(client, 'list_modules', { module: 'core' });
+    const actions = modules.structuredContent.result?.['actions'] as { action: string; params: { properties?: Record<string, unknown> } }[];
+    expect(actions.find((a) => a.action === 'sleep')?.params.properties).toHaveProperty('ms');
+  });
+
+  it('answers bad calls with isError results naming the field, and keeps serving', async () => {
+    const missing = await call(client, 'execute_workflow', {});
+    expect(missing.isError).toBe(true);
+    expect(text(missing)).toMatch(/workflow_name/);
+    const mistyped = await call(client, 'execute_task', { name: 't', module: 'core', action: 'echo', priority: 'urgent' });
+    expect(mistyped.isError).toBe(true);
+    expect(text(mistyped)).toMatch(/priority/);
+    const unknown = await call(client, 'execute_workflow', { workflow_name: 'nope' });
+    expect(unknown.isError).toBe(true);
+    expect(text(unknown)).toMatch(/NOT_FOUND: workflow_name: no workflow named "nope"/);
+    const failing = await call(client, 'execute_task', { name: 'f', module: 'core', action: 'fail', parameters: { retryable: false } });
+    expect(failing.isError).toBe(true);
+    expect(failing.structuredContent.result).toMatchObject({ status: 'failed', success: false });
+    const badReq = await call(client, 'allocate_resources', { user_id: 'u', requirements: { cpu: { cores: 'two' } } });
+    expect(badReq.isError).toBe(true);
+    expect(text(badReq)).toMatch(/requirements/);
+    const list = await call(client, 'list_workflows');
+    expect(list.isError).toBeFalsy();
+  });
+});
+
+describe('codomyrmex mcp --http', () => {
+  let cwd: string;
+  let child: ChildProcess;
+  let url: string;
+
+  beforeAll(async () => {
+    cwd = await mkdtemp(join(tmpdir(), 'codomyrmex-mcp-http-'));
+    child = spawn(process.execPath, [CLI, '--threads', '1', '--store', 'memory', 'mcp', '--http', '0'], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    url = await new Promise<string>((resolve, reject) => {
+      let err = '';
+      child.stderr?.on('data', (d: Buffer) => {
+        err += d.toString();
+        const m = /MCP server on (http:\/\/\S+)/.exec(err);
+        if (m?.[1]) resolve(m[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`mcp --http exited ${code}: ${err}`)));
+    });
+  });
+
+  afterAll(async () => {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+    await rm(cwd, { recursive: true, force: true });
+  });
+
+  it('serves the same tools over Streamable HTTP on 127.0.0.1', async () => {
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+    const client = new Client({ name: 'test-http', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(SEED_TOOLS));
+      const r = await call(client, 'execute_task', { name: 'e', module: 'core', action: 'echo', parameters: { value: 42 } });
+      expect(r.structuredContent).toMatchObject({ success: true, result: { result: 42 } });
+      const bad = await call(client, 'create_workflow', { name: 'w' });
+      expect(bad.isError).toBe(true);
+      expect(text(bad)).toMatch(/steps/);
+    } finally {
+      await client.close();
+    }
+  });
+});
