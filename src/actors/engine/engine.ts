@@ -125,6 +125,7 @@ export class OrchestrationEngine {
           if (error) bus.publish('store_failed', { store: location, error: serializeError(error) });
           else bus.publish('store_recovered', { store: location, downMs });
         },
+        onDropped: (what, error) => bus.publish('component_error', { component: 'store', operation: `write ${what}`, error: serializeError(error) }),
       });
       this.#journal = this.options.journalMaxEvents > 0 ? new Journal(this.bus, this.commits, this.options.journalMaxEvents) : null;
       this.pool = new WorkerPool({

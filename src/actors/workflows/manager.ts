@@ -9,7 +9,7 @@ import type { RunRequest, WorkflowPerformance, WorkflowRunStatus, WorkflowSummar
 import { NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
 import type { TaskInput, TaskResult } from '../../model/task.js';
 import type { StoredWorkflow, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
-import { didYouMean } from '../../model/validate.js';
+import { checkPayloadLimits, didYouMean } from '../../model/validate.js';
 import type { ModuleRegistry } from '../../modules/registry.js';
 import { complexToDefinition } from '../../workflows/complex.js';
 import type { ValidationContext } from '../../workflows/validate.js';
@@ -254,6 +254,9 @@ export class WorkflowManager {
 
   #launch(wf: StoredWorkflow, req: RunRequest, warnings: string[]): WorkflowRunExecutor {
     if (this.#closing) throw new ShuttingDownError();
+    // Run parameters reach the store (the run's record) and every step's worker: refuse what cannot go there now.
+    const bad = req.params === undefined ? null : checkPayloadLimits(req.params, 'params');
+    if (bad) throw new ValidationError(bad);
     if (req.workingDir !== undefined && !isAbsolute(req.workingDir)) throw new ValidationError(`workingDir: must be an absolute path (got "${req.workingDir}")`);
     const session = req.sessionId !== undefined ? this.#sessions.get(req.sessionId) : undefined;
     if (req.sessionId !== undefined && !session) {
