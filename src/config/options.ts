@@ -16,6 +16,12 @@ export interface EngineOptions {
   maxConcurrency?: number;
   /** Folders to load user action modules from (default none). Env: `CODOMYRMEX_MODULE_DIRS` (`:`-separated). */
   moduleDirs?: string[];
+  /**
+   * With `moduleDirs`, how long the worker threads get to load their modules at start (default 30 000). A module
+   * that throws while a worker imports it fails the start with its own error; one that never finishes loading fails
+   * it after this long, instead of hanging every task.
+   */
+  workerBootTimeoutMs?: number;
   /** A waiting task climbs one priority level per this many ms (default 10 000; 0 turns aging off). */
   agingMs?: number;
   /** Grace between a cooperative abort and terminating the thread, for actions with a channel (default 250). */
@@ -117,6 +123,7 @@ export interface CompiledOptions {
   concurrentTasksPerWorker: number;
   maxConcurrency: number;
   moduleDirs: string[];
+  workerBootTimeoutMs: number;
   agingMs: number;
   abortGraceMs: number;
   retainFinishedTasks: number;
@@ -152,6 +159,7 @@ const schema = z
     concurrentTasksPerWorker: z.number().int().min(1).max(1024).optional(),
     maxConcurrency: z.number().int().min(1).optional(),
     moduleDirs: z.array(z.string().min(1)).optional(),
+    workerBootTimeoutMs: z.number().int().min(1).optional(),
     agingMs: z.number().int().min(0).optional(),
     abortGraceMs: z.number().int().min(0).optional(),
     retainFinishedTasks: z.number().int().min(0).optional(),
@@ -219,6 +227,7 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     concurrentTasksPerWorker,
     maxConcurrency: o.maxConcurrency ?? threads * concurrentTasksPerWorker,
     moduleDirs: o.moduleDirs ?? (envDirs ? envDirs.split(':').filter(Boolean) : []),
+    workerBootTimeoutMs: o.workerBootTimeoutMs ?? 30_000,
     agingMs: o.agingMs ?? 10_000,
     abortGraceMs: o.abortGraceMs ?? 250,
     retainFinishedTasks: o.retainFinishedTasks ?? 10_000,

@@ -213,7 +213,11 @@ export class OrchestrationEngine {
     await Promise.resolve();
     let files: string[] = [];
     try {
-      if (this.options.moduleDirs.length) this.#registry = await ModuleRegistry.load(this.options.moduleDirs);
+      if (this.options.moduleDirs.length) {
+        this.#registry = await ModuleRegistry.load(this.options.moduleDirs);
+        // User modules can fail inside workers only (a thread-local dependency): find out now, not task by task.
+        await this.pool.booted(this.options.workerBootTimeoutMs);
+      }
       files = await listDefinitionFiles(this.options.workflowDirs);
     } catch (err) {
       await this.#failStart(err);

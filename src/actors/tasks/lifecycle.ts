@@ -5,7 +5,7 @@
  * timeouts, backoff, results to waiters, releasing dependents, and keeping counts.
  */
 import type { MessageBus } from '../../bus/bus.js';
-import { CancelledError, ResourceUnavailableError, ShuttingDownError, SkippedError, TaskTimeoutError, WorkerCrashedError } from '../../errors.js';
+import { CancelledError, ResourceUnavailableError, serializeError, ShuttingDownError, SkippedError, TaskTimeoutError, WorkerCrashedError } from '../../errors.js';
 import type { StoreError } from '../../errors.js';
 import type { TaskEffect, TaskMachineEvent } from '../../machines/task.js';
 import { stepTask } from '../../machines/task.js';
@@ -291,7 +291,7 @@ export class TaskLifecycle {
         rec.error = reply.error;
         this.#inbox.push([rec, { type: 'task.fail', retryable: reply.error.retryable !== false }]);
       } else {
-        const message = thrown instanceof Error ? thrown.message : String(thrown);
+        const message = serializeError(thrown).message;
         rec.error = new WorkerCrashedError(`the worker thread running task "${rec.spec.name}" died (${message}); the pool replaced it`).toJSON();
         this.#inbox.push([rec, { type: 'task.fail', retryable: true }]);
       }
