@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, ShuttingDownError, StoreError } from '../errors.js';
 import type { TaskResult, TaskSpec, TaskStatus } from '../model/task.js';
-import { DatabaseLock, checkDatabaseHeader, currentOwner } from './fileGuard.js';
+import { DatabaseLock, checkDatabaseHeader, currentOwner, realDatabasePath, refuseHardLinks } from './fileGuard.js';
 import { BatchEncoder, BatchWriter, describeSqliteError } from './sqliteWrites.js';
 import { WriterThread } from './writerThread.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
@@ -124,8 +124,9 @@ export class SqliteStore implements Store {
    */
   static open(options: SqliteStoreOptions): SqliteStore {
     const memory = options.path === ':memory:';
-    const path = memory ? ':memory:' : resolve(options.path);
     const readonly = options.readonly === true;
+    // Symlinks resolved: every name of one file opens, and locks, the same real file.
+    const path = memory ? ':memory:' : readonly ? resolve(options.path) : realDatabasePath(options.path);
     if (!memory && !readonly) {
       try {
         mkdirSync(dirname(path), { recursive: true });
@@ -137,6 +138,7 @@ export class SqliteStore implements Store {
     if (!memory && readonly && !existsSync(path)) {
       throw new StoreError(`no database at ${path} (an engine creates it on first start)`, ErrorCode.STORE_UNAVAILABLE);
     }
+    if (!memory && !readonly) refuseHardLinks(path);
     const lock = memory || readonly ? null : DatabaseLock.acquire(path);
     let db: Database.Database | undefined;
     try {
@@ -158,8 +160,9 @@ export class SqliteStore implements Store {
       configure(db, path, options);
       migrate(db, path, version);
       db.prepare(`INSERT INTO meta (key, value) VALUES ('owner', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(
-        JSON.stringify(currentOwner(options.engineId ?? 'unknown')),
+        JSON.stringify(currentOwner(options.engineId ?? 'unknown', path)),
       );
+      lock?.hold(options.engineId ?? 'unknown');
       return new SqliteStore(db, path, lock, version, options);
     } catch (err) {
       db?.close();
@@ -333,6 +336,7 @@ export class SqliteStore implements Store {
 
   checkWritable(): void {
     if (this.#closed) throw new ShuttingDownError(`the store ${this.location} is closed`);
+    this.#lock?.check();
     this.commit({ ...emptyBatch(), meta: { heartbeat: new Date().toISOString() } });
   }
 
