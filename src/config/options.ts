@@ -28,6 +28,11 @@ export interface EngineOptions {
   abortGraceMs?: number;
   /** Finished tasks kept in memory (default 10 000); older ones are read from the store. */
   retainFinishedTasks?: number;
+  /**
+   * Bytes of finished tasks' results kept in memory, at most (default 256 MiB, estimated as stored): past it the
+   * oldest finished tasks leave memory even below `retainFinishedTasks`, and are read from the store.
+   */
+  retainFinishedTaskBytes?: number;
   /** How long `shutdown()` lets running tasks finish before cancelling them (default 30 000). */
   shutdownGraceMs?: number;
   /** Folders of workflow definition files (YAML/JSON) loaded at start (default: the package's `config/workflows`). Env: `CODOMYRMEX_WORKFLOW_DIRS`. */
@@ -127,6 +132,7 @@ export interface CompiledOptions {
   agingMs: number;
   abortGraceMs: number;
   retainFinishedTasks: number;
+  retainFinishedTaskBytes: number;
   shutdownGraceMs: number;
   workflowDirs: string[];
   badDefinitionFiles: 'fail' | 'skip';
@@ -163,6 +169,7 @@ const schema = z
     agingMs: z.number().int().min(0).optional(),
     abortGraceMs: z.number().int().min(0).optional(),
     retainFinishedTasks: z.number().int().min(0).optional(),
+    retainFinishedTaskBytes: z.number().int().min(0).optional(),
     shutdownGraceMs: z.number().int().min(0).optional(),
     workflowDirs: z.array(z.string().min(1)).optional(),
     badDefinitionFiles: z.enum(['fail', 'skip']).optional(),
@@ -231,6 +238,7 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     agingMs: o.agingMs ?? 10_000,
     abortGraceMs: o.abortGraceMs ?? 250,
     retainFinishedTasks: o.retainFinishedTasks ?? 10_000,
+    retainFinishedTaskBytes: o.retainFinishedTaskBytes ?? 256 * 1024 * 1024,
     shutdownGraceMs: o.shutdownGraceMs ?? 30_000,
     workflowDirs: o.workflowDirs ?? (envWorkflowDirs ? envWorkflowDirs.split(':').filter(Boolean) : [packagePath('config', 'workflows')]),
     badDefinitionFiles: o.badDefinitionFiles ?? 'fail',

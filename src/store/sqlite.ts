@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, ShuttingDownError, StoreError } from '../errors.js';
 import type { TaskResult, TaskSpec, TaskStatus } from '../model/task.js';
+import { fromJson } from './json.js';
 import { DatabaseLock, checkDatabaseHeader, currentOwner, realDatabasePath, refuseHardLinks } from './fileGuard.js';
 import { BatchEncoder, BatchWriter, describeSqliteError } from './sqliteWrites.js';
 import { WriterThread } from './writerThread.js';
@@ -274,7 +275,7 @@ export class SqliteStore implements Store {
     const start = (this.#db.prepare('SELECT seq FROM events WHERE seq <= ? ORDER BY seq DESC LIMIT 1').pluck().get(after + 1) as number | undefined) ?? 0;
     for (const row of this.#db.prepare('SELECT seq, last_seq, data FROM events WHERE seq >= ? ORDER BY seq').iterate(start) as IterableIterator<EventChunkRow>) {
       if (row.last_seq <= after) continue;
-      const chunk = JSON.parse(row.data) as StoredEvent[];
+      const chunk = fromJson<StoredEvent[]>(row.data);
       for (let i = 0; i < chunk.length; i++) {
         const seq = row.seq + i;
         const e = chunk[i];
@@ -424,12 +425,12 @@ function taskOf(row: TaskRow): StoredTask {
   return {
     spec: JSON.parse(row.spec) as TaskSpec,
     status: row.status as TaskStatus,
-    result: JSON.parse(row.result) as TaskResult,
+    result: fromJson<TaskResult>(row.result),
     retryAt: row.retry_at,
     updatedAt: row.updated_at,
   };
 }
 
 function recordOf<T>(row: RecordRow): StoredRecord<T> {
-  return { id: row.id, parent: row.parent, status: row.status, data: JSON.parse(row.data) as T, createdAt: row.created_at, updatedAt: row.updated_at };
+  return { id: row.id, parent: row.parent, status: row.status, data: fromJson<T>(row.data), createdAt: row.created_at, updatedAt: row.updated_at };
 }

@@ -51,7 +51,7 @@ export class BatchEncoder {
       const spec = t.spec;
       let specJson = this.#specJson.get(spec);
       if (specJson === undefined) this.#specJson.set(spec, (specJson = toJson(spec)));
-      tasks[i] = [spec.id, spec.name, spec.module, spec.action, spec.priority, t.status, t.result.attempts, specJson, toJson(t.result), t.retryAt ?? null, t.updatedAt];
+      tasks[i] = [spec.id, spec.name, spec.module, spec.action, spec.priority, t.status, t.result.attempts, specJson, toJson(t.result, t.binary === true), t.retryAt ?? null, t.updatedAt];
     }
     let events: EncodedBatch['events'] = null;
     const n = batch.events.length;
@@ -66,7 +66,7 @@ export class BatchEncoder {
       events = { first, last: this.#lastSeq, ts: batch.events[0]?.timestamp ?? Date.now(), json: toJson(chunk) };
     }
     const records: RecordRow[] = batch.records.map((r) =>
-      r.delete === true ? [r.kind, r.id, null, null, null] : [r.kind, r.id, r.parent ?? null, r.status ?? null, toJson(r.data)],
+      r.delete === true ? [r.kind, r.id, null, null, null] : [r.kind, r.id, r.parent ?? null, r.status ?? null, toJson(r.data, true)],
     );
     return { tasks, events, records, meta: Object.entries(batch.meta) };
   }

@@ -84,7 +84,7 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply>> {
     try {
       const output: unknown = req.workingDir === undefined ? await action.run(params, ctx) : await workingDirContext.run(req.workingDir, () => action.run(params, ctx));
       const kind = typeof output;
-      if (kind !== 'object' && kind !== 'function' && kind !== 'symbol') return { type: 'ok', output, bytes: kind === 'string' ? (output as string).length + 2 : 8 };
+      if (kind !== 'object' && kind !== 'function' && kind !== 'symbol' && !(kind === 'string' && (output as string).length > 65_536)) return { type: 'ok', output, bytes: kind === 'string' ? (output as string).length + 2 : 8 };
       // A value that cannot be cloned back would kill this thread while the reply is posted: report it instead.
       const report = inspectResult(output);
       if (report.problem) return { type: 'error', error: new NonRetryableError(`${req.module}.${req.action} returned a value it cannot: ${report.problem}`).toJSON() };

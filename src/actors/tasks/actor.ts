@@ -62,6 +62,7 @@ export function taskOrchestratorLogic(deps: ComponentDeps) {
         agingMs: deps.options.agingMs,
         abortGraceMs: deps.options.abortGraceMs,
         retainFinished: deps.options.retainFinishedTasks,
+        retainFinishedBytes: deps.options.retainFinishedTaskBytes,
         ackOnCommit: deps.options.durability === 'strict' && deps.store.persistent,
         keepUnfinished: deps.store.persistent,
       },

@@ -37,6 +37,8 @@ export interface LifecycleDeps {
   random: () => number;
   abortGraceMs: number;
   retainFinished: number;
+  /** Bytes of finished tasks' results kept in memory, at most (older ones are read from the store). */
+  retainFinishedBytes: number;
   limit: number;
 }
 
@@ -61,6 +63,7 @@ export class TaskLifecycle {
   #inboxHead = 0;
   #draining = false;
   readonly #finishedOrder: string[] = [];
+  #finishedBytes = 0;
   #finishedHead = 0;
   readonly statusCounts: Partial<Record<TaskStatus, number>> = {};
   #idleWaiters: (() => void)[] = [];
@@ -285,6 +288,8 @@ export class TaskLifecycle {
       this.#clearTimer(rec);
       if (reply?.type === 'ok') {
         rec.output = reply.output;
+        rec.outputBytes = reply.bytes ?? 0;
+        rec.binary = reply.binary === true;
         rec.error = null;
         this.#inbox.push([rec, { type: 'task.succeed' }]);
       } else if (reply) {
@@ -349,6 +354,7 @@ export class TaskLifecycle {
       rec.dependents = null;
     }
     this.#finishedOrder.push(rec.id);
+    this.#finishedBytes += rec.outputBytes;
     this.#evictFinished();
     if (this.#inFlight === 0) queueMicrotask(() => this.#wakeIdle());
   }
@@ -398,7 +404,8 @@ export class TaskLifecycle {
 
   #evictFinished(): void {
     const keep = this.#deps.retainFinished;
-    while (this.#finishedOrder.length - this.#finishedHead > keep) {
+    const keepBytes = this.#deps.retainFinishedBytes;
+    while (this.#finishedOrder.length - this.#finishedHead > keep || (this.#finishedBytes > keepBytes && this.#finishedHead < this.#finishedOrder.length)) {
       const id = this.#finishedOrder[this.#finishedHead];
       if (id === undefined) break;
       const rec = this.records.get(id);
@@ -406,6 +413,7 @@ export class TaskLifecycle {
       if (rec && this.#durable.unwritten(rec)) break;
       this.#finishedHead++;
       this.records.delete(id);
+      if (rec) this.#finishedBytes -= rec.outputBytes;
     }
     if (this.#finishedHead > 4096 && this.#finishedHead * 2 > this.#finishedOrder.length) {
       this.#finishedOrder.splice(0, this.#finishedHead);

@@ -37,6 +37,8 @@ export interface SchedulerOptions {
   abortGraceMs: number;
   /** Finished tasks kept in memory; older ones are read back from the store. */
   retainFinished: number;
+  /** Bytes of finished results kept in memory, at most (default 256 MiB). */
+  retainFinishedBytes?: number;
   /**
    * Strict durability: answer a caller only once what it is told is committed (an added task, a result), and
    * start a task only once its row is committed, so a failed write can be undone (default false).
@@ -106,6 +108,7 @@ export class TaskScheduler {
       random: deps.random ?? Math.random,
       abortGraceMs: deps.options.abortGraceMs,
       retainFinished: deps.options.retainFinished,
+      retainFinishedBytes: deps.options.retainFinishedBytes ?? 256 * 1024 * 1024,
       limit: deps.options.maxConcurrency,
     });
     this.#records = this.#life.records;
