@@ -156,6 +156,8 @@ export class WorkflowManager {
   halt(): void {
     this.#halted = true;
     this.#closing = true;
+    const store = this.#deps.store?.location ?? 'the store';
+    for (const run of this.#live.values()) run.leave(store);
   }
 
   // ---------------------------------------------------------------- definitions
@@ -290,7 +292,10 @@ export class WorkflowManager {
       { workingDir: req.workingDir, project: req.project },
     );
     this.#live.set(runId, run);
-    void run.done.then((result) => this.#finish(run, result));
+    run.done.then(
+      (result) => this.#finish(run, result),
+      () => this.#live.delete(run.runId),
+    );
     return run;
   }
 
