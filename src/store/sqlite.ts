@@ -39,6 +39,7 @@ export interface SqliteStoreOptions {
 }
 
 interface TaskRow {
+  id: string;
   spec: string;
   status: string;
   result: string;
@@ -66,7 +67,7 @@ type StoredEvent = [type: string, timestamp: number, data: unknown];
 
 type Statement = Database.Statement<unknown[]>;
 
-const TASK_COLUMNS = 'spec, status, result, retry_at, updated_at';
+const TASK_COLUMNS = 'id, spec, status, result, retry_at, updated_at';
 
 function isCorruption(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
@@ -237,7 +238,7 @@ export class SqliteStore implements Store {
 
   getTask(id: string): StoredTask | undefined {
     const row = this.#reads.getTask.get(id) as TaskRow | undefined;
-    return row ? taskOf(row) : undefined;
+    return row ? taskOf(row, this.location) : undefined;
   }
 
   getTaskStatus(id: string): TaskStatus | undefined {
@@ -262,7 +263,7 @@ export class SqliteStore implements Store {
       sql += ' LIMIT ?';
       params.push(filter.limit);
     }
-    return (this.#db.prepare(sql).all(...params) as TaskRow[]).map(taskOf);
+    return (this.#db.prepare(sql).all(...params) as TaskRow[]).map((r) => taskOf(r, this.location));
   }
 
   readEvents(query: EventQuery = {}): JournalEntry[] {
@@ -294,7 +295,7 @@ export class SqliteStore implements Store {
 
   getRecord<T = unknown>(kind: RecordKind, id: string): StoredRecord<T> | undefined {
     const row = this.#recordStatement(kind).get(id) as RecordRow | undefined;
-    return row ? recordOf<T>(row) : undefined;
+    return row ? recordOf<T>(row, kind, this.location) : undefined;
   }
 
   listRecords<T = unknown>(kind: RecordKind, query: RecordQuery = {}): StoredRecord<T>[] {
@@ -317,7 +318,7 @@ export class SqliteStore implements Store {
       sql += ' LIMIT ?';
       params.push(query.limit);
     }
-    return (this.#db.prepare(sql).all(...params) as RecordRow[]).map((r) => recordOf<T>(r));
+    return (this.#db.prepare(sql).all(...params) as RecordRow[]).map((r) => recordOf<T>(r, kind, this.location));
   }
 
   #recordStatement(kind: RecordKind): Statement {
@@ -421,16 +422,57 @@ function migrate(db: Database.Database, path: string, from: number): void {
   }
 }
 
-function taskOf(row: TaskRow): StoredTask {
+/**
+ * A row that cannot be read back: a `STORE_CORRUPT` error naming the database, table, row and column, and what to
+ * do. Nothing is changed: the engine refuses to start rather than guess what the row meant.
+ */
+function corruptRow(location: string, table: string, id: string, column: string, why: string, cause?: unknown): StoreError {
+  return new StoreError(
+    `the database ${location} has a corrupt row: table ${table}, row id "${id}", column ${column}: ${why}. Nothing was changed; restore the file from a backup, or delete that row (DELETE FROM ${table} WHERE id = '${id.replace(/'/g, "''")}') and start again`,
+    ErrorCode.STORE_CORRUPT,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+function parseColumn<T>(text: string, location: string, table: string, id: string, column: string): T {
+  try {
+    return fromJson<T>(text);
+  } catch (err) {
+    throw corruptRow(location, table, id, column, `not valid JSON (${(err as Error).message})`, err);
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** What is missing from a stored task spec for the scheduler to run it (a spec of `{}` would hang the start). */
+function specProblem(spec: unknown, id: string): string | null {
+  if (!isObject(spec)) return 'not a task spec object';
+  if (spec['id'] !== id) return `its id (${JSON.stringify(spec['id'])}) is not the row's id`;
+  for (const k of ['name', 'module', 'action', 'priority'] as const) if (typeof spec[k] !== 'string') return `its ${k} is missing or not a string`;
+  if (!isObject(spec['parameters'])) return 'its parameters are missing or not an object';
+  if (!Array.isArray(spec['dependencies']) || !spec['dependencies'].every((d) => typeof d === 'string')) return 'its dependencies are missing or not a list of ids';
+  if (!isObject(spec['resources'])) return 'its resources are missing or not an object';
+  if (!isObject(spec['retry'])) return 'its retry policy is missing';
+  if (typeof spec['maxRetries'] !== 'number') return 'its maxRetries is missing';
+  if (!isObject(spec['metadata'])) return 'its metadata is missing or not an object';
+  return null;
+}
+
+function taskOf(row: TaskRow, location: string): StoredTask {
+  const spec = parseColumn<TaskSpec>(row.spec, location, 'tasks', row.id, 'spec');
+  const problem = specProblem(spec, row.id);
+  if (problem) throw corruptRow(location, 'tasks', row.id, 'spec', problem);
+  const result = parseColumn<TaskResult>(row.result, location, 'tasks', row.id, 'result');
+  if (!isObject(result) || typeof result.attempts !== 'number') throw corruptRow(location, 'tasks', row.id, 'result', 'not a task result object');
   return {
-    spec: JSON.parse(row.spec) as TaskSpec,
+    spec,
     status: row.status as TaskStatus,
-    result: fromJson<TaskResult>(row.result),
+    result,
     retryAt: row.retry_at,
     updatedAt: row.updated_at,
   };
 }
 
-function recordOf<T>(row: RecordRow): StoredRecord<T> {
-  return { id: row.id, parent: row.parent, status: row.status, data: fromJson<T>(row.data), createdAt: row.created_at, updatedAt: row.updated_at };
+function recordOf<T>(row: RecordRow, kind: string, location: string): StoredRecord<T> {
+  return { id: row.id, parent: row.parent, status: row.status, data: parseColumn<T>(row.data, location, kind, row.id, 'data'), createdAt: row.created_at, updatedAt: row.updated_at };
 }
