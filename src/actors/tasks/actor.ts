@@ -17,7 +17,7 @@ import type { ComponentDeps } from '../deps.js';
 export function handleTaskCommand(scheduler: TaskScheduler, command: Command): unknown {
   switch (command.type) {
     case 'task.add':
-      return scheduler.acked({ ids: scheduler.add(parseTaskBatch(command.payload.tasks) as TaskInput[]) });
+      return scheduler.addMany(parseTaskBatch(command.payload.tasks)).then((ids) => scheduler.acked({ ids }));
     case 'task.execute':
       return scheduler.execute(command.payload.task);
     case 'task.start_execution':
