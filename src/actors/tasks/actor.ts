@@ -2,7 +2,6 @@
  * The TaskOrchestrator component: an actor (XState callback logic, systemId `taskOrchestrator`) that owns a
  * {@link TaskScheduler} and serves the `task.*` commands of the bus.
  */
-import type { TaskInput } from '../../model/task.js';
 import { parseTaskBatch, parseTaskListFilter } from '../../model/taskRequests.js';
 import { fromCallback } from 'xstate';
 import type { Command } from '../../bus/protocol.js';
