@@ -44,6 +44,12 @@ export interface EngineOptions {
   badDefinitionFiles?: 'fail' | 'skip';
   /** Finished workflow runs kept for `getRun` (default 1000). */
   retainRuns?: number;
+  /**
+   * Retention of finished history in the SQLite store. Default: on for the process engine, the CLI and the daemon
+   * (`getOrchestrationEngine()`, store defaulting to sqlite): tasks 100 000 / 7 days, runs 10 000 / 30 days; off
+   * (everything kept) for engines made with `createOrchestrationEngine()`. `false` turns it off; 0 lifts one limit.
+   */
+  storeRetention?: false | StoreRetentionOptions;
   /** Where projects are created unless `createProject` names a `path` (default `./projects`). Env: `CODOMYRMEX_PROJECTS_DIR`. */
   projectsDir?: string;
   /**
@@ -101,6 +107,21 @@ export interface OptionDefaults {
   store?: StoreKind;
 }
 
+/** How much finished history the SQLite store keeps (see `EngineOptions.storeRetention`). */
+export interface StoreRetentionOptions {
+  /** Finished tasks outside the newest this many tasks are deleted (0: no count limit). */
+  tasks?: number;
+  /** Finished tasks not updated for this long are deleted (0: no age limit). */
+  taskAgeMs?: number;
+  /** Finished workflow runs outside the newest this many runs are deleted (0: no count limit). */
+  runs?: number;
+  /** Finished workflow runs not updated for this long are deleted (0: no age limit). */
+  runAgeMs?: number;
+}
+
+/** The retention of the process engine, the CLI and the daemon. */
+export const DEFAULT_STORE_RETENTION: Required<StoreRetentionOptions> = { tasks: 100_000, taskAgeMs: 7 * 24 * 3600 * 1000, runs: 10_000, runAgeMs: 30 * 24 * 3600 * 1000 };
+
 export interface MetricsOptions {
   /** Record metrics (default true). `false`: no registry, no event subscriptions, and `/metrics` answers 404. */
   enabled?: boolean;
@@ -137,6 +158,8 @@ export interface CompiledOptions {
   workflowDirs: string[];
   badDefinitionFiles: 'fail' | 'skip';
   retainRuns: number;
+  /** All zeros: retention off. */
+  storeRetention: Required<StoreRetentionOptions>;
   projectsDir: string;
   /** Every template folder, the package's first. */
   templateDirs: string[];
@@ -174,6 +197,12 @@ const schema = z
     workflowDirs: z.array(z.string().min(1)).optional(),
     badDefinitionFiles: z.enum(['fail', 'skip']).optional(),
     retainRuns: z.number().int().min(0).optional(),
+    storeRetention: z
+      .union([
+        z.literal(false),
+        z.object({ tasks: z.number().int().min(0).optional(), taskAgeMs: z.number().int().min(0).optional(), runs: z.number().int().min(0).optional(), runAgeMs: z.number().int().min(0).optional() }).strict(),
+      ])
+      .optional(),
     projectsDir: z.string().min(1).optional(),
     templateDirs: z.array(z.string().min(1)).optional(),
     store: z.enum(['sqlite', 'memory']).optional(),
@@ -243,6 +272,15 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     workflowDirs: o.workflowDirs ?? (envWorkflowDirs ? envWorkflowDirs.split(':').filter(Boolean) : [packagePath('config', 'workflows')]),
     badDefinitionFiles: o.badDefinitionFiles ?? 'fail',
     retainRuns: o.retainRuns ?? 1000,
+    storeRetention:
+      o.storeRetention === false || (o.storeRetention === undefined && defaults.store !== 'sqlite')
+        ? { tasks: 0, taskAgeMs: 0, runs: 0, runAgeMs: 0 }
+        : {
+            tasks: o.storeRetention?.tasks ?? DEFAULT_STORE_RETENTION.tasks,
+            taskAgeMs: o.storeRetention?.taskAgeMs ?? DEFAULT_STORE_RETENTION.taskAgeMs,
+            runs: o.storeRetention?.runs ?? DEFAULT_STORE_RETENTION.runs,
+            runAgeMs: o.storeRetention?.runAgeMs ?? DEFAULT_STORE_RETENTION.runAgeMs,
+          },
     projectsDir: o.projectsDir ?? envString(env, 'CODOMYRMEX_PROJECTS_DIR') ?? 'projects',
     templateDirs: [packagePath('config', 'templates'), ...(o.templateDirs ?? (env['CODOMYRMEX_TEMPLATE_DIRS'] ?? '').split(':').filter(Boolean))],
     store,

@@ -130,7 +130,9 @@ export class MemoryStore implements Store {
   listRecords<T = unknown>(kind: RecordKind, query: RecordQuery = {}): StoredRecord<T>[] {
     const out: StoredRecord<T>[] = [];
     const limit = query.limit ?? Infinity;
-    for (const r of this.#records.get(kind)?.values() ?? []) {
+    const all = [...(this.#records.get(kind)?.values() ?? [])];
+    if (query.newest === true) all.reverse();
+    for (const r of all) {
       if (out.length >= limit) break;
       if (query.parent !== undefined && r.parent !== query.parent) continue;
       if (query.status && (r.status === null || !query.status.includes(r.status))) continue;

@@ -11,6 +11,7 @@ import type { TaskResult, TaskSpec, TaskStatus } from '../model/task.js';
 import { fromJson } from './json.js';
 import { DatabaseLock, checkDatabaseHeader, currentOwner, realDatabasePath, refuseHardLinks } from './fileGuard.js';
 import { BatchEncoder, BatchWriter, describeSqliteError } from './sqliteWrites.js';
+import type { RetentionLimits } from './sqliteWrites.js';
 import { WriterThread } from './writerThread.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import type { EventQuery, JournalEntry, RecordKind, RecordQuery, Store, StoredRecord, StoredTask, WriteBatch } from './store.js';
@@ -29,6 +30,8 @@ export interface SqliteStoreOptions {
   journalMaxAgeMs?: number;
   /** Recorded as the owner, so a refused second engine can say who holds the file. */
   engineId?: string;
+  /** Finished history kept (see `EngineOptions.storeRetention`); default: everything. */
+  retention?: RetentionLimits;
   /** Open for reading only: no lock, no migrations, no writes (tailing the journal of a running engine). */
   readonly?: boolean;
   /**
@@ -105,7 +108,7 @@ export class SqliteStore implements Store {
     // Pruning may empty the table: the cursor it reached is kept in meta, so sequence numbers never repeat.
     const last = (db.prepare('SELECT max(last_seq) FROM events').pluck().get() as number | null) ?? 0;
     this.#encoder = new BatchEncoder(Math.max(last, Number(this.getMeta('journal.last_seq') ?? 0)), journal.maxEvents > 0);
-    this.#writer = new BatchWriter(db, journal, RECORD_KINDS);
+    this.#writer = new BatchWriter(db, journal, RECORD_KINDS, options.retention);
     if (this.persistent && options.writerThread !== false) {
       const thread = new WriterThread({
         path: location,
@@ -113,6 +116,7 @@ export class SqliteStore implements Store {
         busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)),
         journal,
         recordKinds: RECORD_KINDS,
+        ...(options.retention ? { retention: options.retention } : {}),
       });
       this.#thread = thread;
       this.commitAsync = (batch) => this.#commitOnThread(thread, batch);
@@ -313,7 +317,7 @@ export class SqliteStore implements Store {
     }
     let sql = `SELECT id, parent, status, data, created_at, updated_at FROM ${kind}`;
     if (where.length) sql += ` WHERE ${where.join(' AND ')}`;
-    sql += ' ORDER BY rowid';
+    sql += query.newest === true ? ' ORDER BY rowid DESC' : ' ORDER BY rowid';
     if (query.limit !== undefined) {
       sql += ' LIMIT ?';
       params.push(query.limit);

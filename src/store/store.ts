@@ -60,6 +60,8 @@ export interface RecordQuery {
   parent?: string;
   status?: readonly string[];
   limit?: number;
+  /** Newest first (default: in the order they were first written). */
+  newest?: boolean;
 }
 
 /** Everything one commit writes, atomically: all of it or none of it. */

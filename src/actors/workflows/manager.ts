@@ -120,7 +120,10 @@ export class WorkflowManager {
       this.#versions.set(wf.name, versions);
     }
     const resumed: string[] = [];
-    const runs = store.listRecords<RunRecord>('workflow_runs').sort((a, b) => a.data.run.startedAt - b.data.run.startedAt);
+    // Runs in flight, and only the newest finished ones `getRun` keeps: a start does not read all finished history.
+    const open = store.listRecords<RunRecord>('workflow_runs', { status: ['running'] });
+    const finished = this.#deps.retainRuns > 0 ? store.listRecords<RunRecord>('workflow_runs', { status: ['succeeded', 'failed', 'cancelled'], limit: this.#deps.retainRuns, newest: true }) : [];
+    const runs = [...open, ...finished].sort((a, b) => a.data.run.startedAt - b.data.run.startedAt);
     for (const rec of runs) {
       const { run, workflow } = rec.data;
       if (run.status !== 'running') {
