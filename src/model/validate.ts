@@ -17,8 +17,8 @@ export const PAYLOAD_LIMITS = { maxDepth: 32, maxNodes: 100_000, maxStringLength
  * Walks a value and returns an error message naming the limit it breaks, or null. A key named `__proto__` is
  * refused too: copies made key by key (zod's, most code's) drop it or make it a prototype. So is what cannot be
  * both stored as JSON and structured-cloned to a worker (see {@link unencodable}): a function, a Symbol, a BigInt,
- * a cycle, a `toJSON()` that throws, a Promise or a WeakMap. Binary data (a Buffer, a typed array) counts as one
- * value.
+ * a cycle, a `toJSON()` that throws, a Promise or a WeakMap. Binary data counts one value per byte (pass a file
+ * path for large inputs).
  */
 export function checkPayloadLimits(value: unknown, where: string): string | null {
   let nodes = 0;
@@ -32,7 +32,7 @@ export function checkPayloadLimits(value: unknown, where: string): string | null
     }
     const odd = unencodable(v);
     if (odd) return `${at()}: ${odd}`;
-    if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return null;
+    if (typeof v !== 'object' || v === null) return null;
     if (ancestors.has(v)) return `${at()}: refers back to an object that contains it (a cycle), which JSON cannot store; pass a tree of plain data`;
     if (depth >= PAYLOAD_LIMITS.maxDepth) return `${where}: nested deeper than ${PAYLOAD_LIMITS.maxDepth} levels (limit maxDepth)`;
     let target: unknown = v;
