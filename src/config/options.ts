@@ -16,12 +16,23 @@ export interface EngineOptions {
   maxConcurrency?: number;
   /** Folders to load user action modules from (default none). Env: `CODOMYRMEX_MODULE_DIRS` (`:`-separated). */
   moduleDirs?: string[];
+  /**
+   * With `moduleDirs`, how long the worker threads get to load their modules at start (default 30 000). A module
+   * that throws while a worker imports it fails the start with its own error; one that never finishes loading fails
+   * it after this long, instead of hanging every task.
+   */
+  workerBootTimeoutMs?: number;
   /** A waiting task climbs one priority level per this many ms (default 10 000; 0 turns aging off). */
   agingMs?: number;
   /** Grace between a cooperative abort and terminating the thread, for actions with a channel (default 250). */
   abortGraceMs?: number;
   /** Finished tasks kept in memory (default 10 000); older ones are read from the store. */
   retainFinishedTasks?: number;
+  /**
+   * Bytes of finished tasks' results kept in memory, at most (default 256 MiB, estimated as stored): past it the
+   * oldest finished tasks leave memory even below `retainFinishedTasks`, and are read from the store.
+   */
+  retainFinishedTaskBytes?: number;
   /** How long `shutdown()` lets running tasks finish before cancelling them (default 30 000). */
   shutdownGraceMs?: number;
   /** Folders of workflow definition files (YAML/JSON) loaded at start (default: the package's `config/workflows`). Env: `CODOMYRMEX_WORKFLOW_DIRS`. */
@@ -33,6 +44,12 @@ export interface EngineOptions {
   badDefinitionFiles?: 'fail' | 'skip';
   /** Finished workflow runs kept for `getRun` (default 1000). */
   retainRuns?: number;
+  /**
+   * Retention of finished history in the SQLite store. Default: on for the process engine, the CLI and the daemon
+   * (`getOrchestrationEngine()`, store defaulting to sqlite): tasks 100 000 / 7 days, runs 10 000 / 30 days; off
+   * (everything kept) for engines made with `createOrchestrationEngine()`. `false` turns it off; 0 lifts one limit.
+   */
+  storeRetention?: false | StoreRetentionOptions;
   /** Where projects are created unless `createProject` names a `path` (default `./projects`). Env: `CODOMYRMEX_PROJECTS_DIR`. */
   projectsDir?: string;
   /**
@@ -90,6 +107,21 @@ export interface OptionDefaults {
   store?: StoreKind;
 }
 
+/** How much finished history the SQLite store keeps (see `EngineOptions.storeRetention`). */
+export interface StoreRetentionOptions {
+  /** Finished tasks outside the newest this many tasks are deleted (0: no count limit). */
+  tasks?: number;
+  /** Finished tasks not updated for this long are deleted (0: no age limit). */
+  taskAgeMs?: number;
+  /** Finished workflow runs outside the newest this many runs are deleted (0: no count limit). */
+  runs?: number;
+  /** Finished workflow runs not updated for this long are deleted (0: no age limit). */
+  runAgeMs?: number;
+}
+
+/** The retention of the process engine, the CLI and the daemon. */
+export const DEFAULT_STORE_RETENTION: Required<StoreRetentionOptions> = { tasks: 100_000, taskAgeMs: 7 * 24 * 3600 * 1000, runs: 10_000, runAgeMs: 30 * 24 * 3600 * 1000 };
+
 export interface MetricsOptions {
   /** Record metrics (default true). `false`: no registry, no event subscriptions, and `/metrics` answers 404. */
   enabled?: boolean;
@@ -117,13 +149,17 @@ export interface CompiledOptions {
   concurrentTasksPerWorker: number;
   maxConcurrency: number;
   moduleDirs: string[];
+  workerBootTimeoutMs: number;
   agingMs: number;
   abortGraceMs: number;
   retainFinishedTasks: number;
+  retainFinishedTaskBytes: number;
   shutdownGraceMs: number;
   workflowDirs: string[];
   badDefinitionFiles: 'fail' | 'skip';
   retainRuns: number;
+  /** All zeros: retention off. */
+  storeRetention: Required<StoreRetentionOptions>;
   projectsDir: string;
   /** Every template folder, the package's first. */
   templateDirs: string[];
@@ -152,13 +188,21 @@ const schema = z
     concurrentTasksPerWorker: z.number().int().min(1).max(1024).optional(),
     maxConcurrency: z.number().int().min(1).optional(),
     moduleDirs: z.array(z.string().min(1)).optional(),
+    workerBootTimeoutMs: z.number().int().min(1).optional(),
     agingMs: z.number().int().min(0).optional(),
     abortGraceMs: z.number().int().min(0).optional(),
     retainFinishedTasks: z.number().int().min(0).optional(),
+    retainFinishedTaskBytes: z.number().int().min(0).optional(),
     shutdownGraceMs: z.number().int().min(0).optional(),
     workflowDirs: z.array(z.string().min(1)).optional(),
     badDefinitionFiles: z.enum(['fail', 'skip']).optional(),
     retainRuns: z.number().int().min(0).optional(),
+    storeRetention: z
+      .union([
+        z.literal(false),
+        z.object({ tasks: z.number().int().min(0).optional(), taskAgeMs: z.number().int().min(0).optional(), runs: z.number().int().min(0).optional(), runAgeMs: z.number().int().min(0).optional() }).strict(),
+      ])
+      .optional(),
     projectsDir: z.string().min(1).optional(),
     templateDirs: z.array(z.string().min(1)).optional(),
     store: z.enum(['sqlite', 'memory']).optional(),
@@ -219,13 +263,24 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     concurrentTasksPerWorker,
     maxConcurrency: o.maxConcurrency ?? threads * concurrentTasksPerWorker,
     moduleDirs: o.moduleDirs ?? (envDirs ? envDirs.split(':').filter(Boolean) : []),
+    workerBootTimeoutMs: o.workerBootTimeoutMs ?? 30_000,
     agingMs: o.agingMs ?? 10_000,
     abortGraceMs: o.abortGraceMs ?? 250,
     retainFinishedTasks: o.retainFinishedTasks ?? 10_000,
+    retainFinishedTaskBytes: o.retainFinishedTaskBytes ?? 256 * 1024 * 1024,
     shutdownGraceMs: o.shutdownGraceMs ?? 30_000,
     workflowDirs: o.workflowDirs ?? (envWorkflowDirs ? envWorkflowDirs.split(':').filter(Boolean) : [packagePath('config', 'workflows')]),
     badDefinitionFiles: o.badDefinitionFiles ?? 'fail',
     retainRuns: o.retainRuns ?? 1000,
+    storeRetention:
+      o.storeRetention === false || (o.storeRetention === undefined && defaults.store !== 'sqlite')
+        ? { tasks: 0, taskAgeMs: 0, runs: 0, runAgeMs: 0 }
+        : {
+            tasks: o.storeRetention?.tasks ?? DEFAULT_STORE_RETENTION.tasks,
+            taskAgeMs: o.storeRetention?.taskAgeMs ?? DEFAULT_STORE_RETENTION.taskAgeMs,
+            runs: o.storeRetention?.runs ?? DEFAULT_STORE_RETENTION.runs,
+            runAgeMs: o.storeRetention?.runAgeMs ?? DEFAULT_STORE_RETENTION.runAgeMs,
+          },
     projectsDir: o.projectsDir ?? envString(env, 'CODOMYRMEX_PROJECTS_DIR') ?? 'projects',
     templateDirs: [packagePath('config', 'templates'), ...(o.templateDirs ?? (env['CODOMYRMEX_TEMPLATE_DIRS'] ?? '').split(':').filter(Boolean))],
     store,

@@ -24,6 +24,11 @@ export const LIMITS = {
   maxTemplateLength: 1024,
   /** Steps of one workflow. */
   maxSteps: 100_000,
+  /**
+   * Bytes of one task result, estimated as its JSON would be (binary data as base64). A larger result fails the
+   * task (non-retryable) with a message naming this limit: write large outputs to a file and return its path.
+   */
+  maxResultBytes: 16 * 1024 * 1024,
 } as const;
 
 /** Names that would collide with `Object.prototype` wherever a name becomes a key: refused as step names. */

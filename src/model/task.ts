@@ -282,7 +282,8 @@ function isShallowSmall(params: Record<string, unknown>): boolean {
   let n = 0;
   for (const k in params) {
     const v = params[k];
-    if (++n > 64 || (typeof v === 'object' && v !== null) || (typeof v === 'string' && v.length > 4096) || k === '__proto__') return false;
+    const t = typeof v;
+    if (++n > 64 || (t === 'object' && v !== null) || t === 'function' || t === 'symbol' || t === 'bigint' || (t === 'string' && (v as string).length > 4096) || k === '__proto__') return false;
   }
   return true;
 }

@@ -14,39 +14,87 @@ export function formatZodIssues(error: ZodError, where: string): string[] {
 export const PAYLOAD_LIMITS = { maxDepth: 32, maxNodes: 100_000, maxStringLength: 10_000_000 } as const;
 
 /**
- * Walks a value and returns an error message naming the limit it breaks, or null. Cycles count as too deep. A key
- * named `__proto__` is refused too: copies made key by key (zod's, most code's) drop it or make it a prototype.
+ * Walks a value and returns an error message naming the limit it breaks, or null. A key named `__proto__` is
+ * refused too: copies made key by key (zod's, most code's) drop it or make it a prototype. So is what cannot be
+ * both stored as JSON and structured-cloned to a worker (see {@link unencodable}): a function, a Symbol, a BigInt,
+ * a cycle, a `toJSON()` that throws, a Promise or a WeakMap. Binary data counts one value per byte (pass a file
+ * path for large inputs).
  */
 export function checkPayloadLimits(value: unknown, where: string): string | null {
   let nodes = 0;
   const path: (string | number)[] = [];
+  const ancestors = new Set<object>();
   const at = (): string => where + path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
   const walk = (v: unknown, depth: number): string | null => {
     if (++nodes > PAYLOAD_LIMITS.maxNodes) return `${where}: more than ${PAYLOAD_LIMITS.maxNodes} values (limit maxNodes); pass a file path instead of inline data`;
     if (typeof v === 'string') {
       return v.length > PAYLOAD_LIMITS.maxStringLength ? `${at()}: a string longer than ${PAYLOAD_LIMITS.maxStringLength} characters (limit maxStringLength)` : null;
     }
+    const odd = unencodable(v);
+    if (odd) return `${at()}: ${odd}`;
     if (typeof v !== 'object' || v === null) return null;
+    if (ancestors.has(v)) return `${at()}: refers back to an object that contains it (a cycle), which JSON cannot store; pass a tree of plain data`;
     if (depth >= PAYLOAD_LIMITS.maxDepth) return `${where}: nested deeper than ${PAYLOAD_LIMITS.maxDepth} levels (limit maxDepth)`;
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) {
-        path.push(i);
-        const e = walk(v[i], depth + 1);
+    let target: unknown = v;
+    const toJSON = (v as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === 'function' && !(v instanceof Date)) {
+      try {
+        target = (toJSON as () => unknown).call(v);
+      } catch (err) {
+        return `${at()}: its toJSON() threw (${err instanceof Error ? err.message : String(err)}), so it cannot be stored; pass plain data`;
+      }
+      if (target !== v) {
+        ancestors.add(v);
+        const e = walk(target, depth + 1);
+        ancestors.delete(v);
+        if (e) return e;
+      }
+    }
+    ancestors.add(v);
+    try {
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) {
+          path.push(i);
+          const e = walk(v[i], depth + 1);
+          path.pop();
+          if (e) return e;
+        }
+        return null;
+      }
+      for (const k in v) {
+        if (k === '__proto__') return `${at()}: a key named "__proto__" is refused (it would be dropped or become a prototype); rename it`;
+        path.push(k);
+        const e = walk((v as Record<string, unknown>)[k], depth + 1);
         path.pop();
         if (e) return e;
       }
       return null;
+    } finally {
+      ancestors.delete(v);
     }
-    for (const k in v) {
-      if (k === '__proto__') return `${at()}: a key named "__proto__" is refused (it would be dropped or become a prototype); rename it`;
-      path.push(k);
-      const e = walk((v as Record<string, unknown>)[k], depth + 1);
-      path.pop();
-      if (e) return e;
-    }
-    return null;
   };
   return walk(value, 0);
+}
+
+/**
+ * Why one value (not its contents) cannot be stored as JSON or structured-cloned to a worker thread, or null.
+ * Functions (and so objects with methods as own properties), Symbols and BigInts, Promises and weak collections.
+ */
+export function unencodable(v: unknown): string | null {
+  switch (typeof v) {
+    case 'function':
+      return 'a function cannot be stored or sent to a worker thread (objects with methods neither); pass plain data';
+    case 'symbol':
+      return 'a Symbol cannot be stored or sent to a worker thread; pass a string';
+    case 'bigint':
+      return 'a BigInt cannot be stored as JSON; pass it as a string (or a number when it fits)';
+    case 'object':
+      if (v instanceof Promise) return 'a Promise cannot be stored or sent to a worker thread; await it and pass its value';
+      if (v instanceof WeakMap || v instanceof WeakSet || (typeof WeakRef !== 'undefined' && v instanceof WeakRef)) return 'a weak collection cannot be stored or sent to a worker thread; pass plain data';
+      return null;
+    default:
+      return null;
+  }
 }
 
 /** Closest candidate by edit distance, for "did you mean" hints. */

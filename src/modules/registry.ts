@@ -53,7 +53,12 @@ export class ModuleRegistry {
       }
       for (const file of files) {
         const path = join(abs, file);
-        const loaded = (await import(pathToFileURL(path).href)) as { default?: unknown };
+        let loaded: { default?: unknown };
+        try {
+          loaded = (await import(pathToFileURL(path).href)) as { default?: unknown };
+        } catch (cause) {
+          throw new ValidationError(`module file ${path}: failed to load: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+        }
         registry.register(checkModule(loaded.default, path));
       }
     }

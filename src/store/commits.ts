@@ -30,6 +30,11 @@ export interface GroupCommitterOptions {
   retryMs?: number;
   /** Told when the store starts or stops failing. */
   onFault?: (error: StoreError | null, downMs: number) => void;
+  /**
+   * Told when a change that can never be written (its record could not even be built) was dropped, so that it does
+   * not fail every later commit. `what` names it: `workflow_runs/<id>`.
+   */
+  onDropped?: (what: string, error: StoreError) => void;
 }
 
 type Timer = ReturnType<typeof setTimeout>;
@@ -45,6 +50,8 @@ export interface CommitStats {
   /** Tasks, events and records written, in total. */
   written: number;
   lastCommitMs: number;
+  /** Changes dropped because they could never be written (see `GroupCommitterOptions.onDropped`). */
+  dropped: number;
 }
 
 const MAX_RETRY_MS = 5000;
@@ -55,6 +62,7 @@ export class GroupCommitter {
   readonly #maxBatch: number;
   readonly #retryMs: number;
   readonly #onFault: GroupCommitterOptions['onFault'];
+  readonly #onDropped: GroupCommitterOptions['onDropped'];
   readonly #sources: CommitSource[] = [];
   #acks: Ack[] = [];
   #scheduled = false;
@@ -69,7 +77,7 @@ export class GroupCommitter {
   #committing = false;
   /** A commit sent to the store's writer thread and not yet answered. */
   #inFlight: Promise<boolean> | null = null;
-  readonly #stats: CommitStats = { commits: 0, failures: 0, written: 0, lastCommitMs: 0 };
+  readonly #stats: CommitStats = { commits: 0, failures: 0, written: 0, lastCommitMs: 0, dropped: 0 };
 
   constructor(store: Store, options: GroupCommitterOptions = {}) {
     this.store = store;
@@ -78,6 +86,15 @@ export class GroupCommitter {
     this.#retryMs = options.retryMs ?? 100;
     this.#nextRetryMs = this.#retryMs;
     this.#onFault = options.onFault;
+    this.#onDropped = options.onDropped;
+  }
+
+  /** A source dropped a change that can never be written (see `onDropped`): say so, once, and go on. */
+  dropped(what: string, cause: unknown): void {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    const error = new StoreError(`${what} could not be written and was dropped (it would fail every commit): ${message}`, ErrorCode.STORE_WRITE_FAILED, { cause });
+    this.#stats.dropped++;
+    this.#onDropped?.(what, error);
   }
 
   /** The error of the last commit while the store keeps failing; null when writes succeed. */
@@ -304,7 +321,19 @@ export class RecordQueue {
     this.#commits = commits;
     commits.register({
       collect: (batch) => {
-        for (const w of this.#pending.values()) batch.records.push(typeof w === 'function' ? w() : w);
+        for (const [key, w] of this.#pending) {
+          if (typeof w !== 'function') {
+            batch.records.push(w);
+            continue;
+          }
+          // A record that cannot be built now never will be (retrying it would fail every commit): drop it.
+          try {
+            batch.records.push(w());
+          } catch (err) {
+            this.#pending.delete(key);
+            commits.dropped(key.replace('\u0000', '/'), err);
+          }
+        }
         this.#inFlight = this.#pending;
         this.#pending = new Map();
       },

@@ -3,7 +3,8 @@
  * not SQLite or are cut short (they are never opened for writing, so never overwritten), and the lock that keeps
  * a database to one engine at a time.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, readlinkSync, readSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import { ErrorCode, StoreError } from '../errors.js';
@@ -57,10 +58,96 @@ export interface LockOwner {
   host: string;
   engineId: string;
   since: string;
+  /** The database file's `device:inode` (absent in databases written before it was recorded). */
+  file?: string;
 }
 
-export function currentOwner(engineId: string): LockOwner {
-  return { pid: process.pid, host: hostname(), engineId, since: new Date().toISOString() };
+export function currentOwner(engineId: string, dbPath?: string): LockOwner {
+  const file = dbPath === undefined ? null : fileKey(dbPath);
+  return { pid: process.pid, host: hostname(), engineId, since: new Date().toISOString(), ...(file ? { file } : {}) };
+}
+
+/** `device:inode` of a file, or null when it does not exist. */
+export function fileKey(path: string): string | null {
+  try {
+    const st = statSync(path, { bigint: true });
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The path an engine opens and locks: symlinks resolved, to the last step (a dangling link is followed to where
+ * it points). Two names of one file (a symlink and its target) then lock the same `<file>.lock`.
+ */
+export function realDatabasePath(path: string): string {
+  let p = resolve(path);
+  for (let hops = 0; hops < 40; hops++) {
+    try {
+      return realpathSync(p);
+    } catch {
+      /* missing: the folder may be real, the name a dangling link */
+    }
+    let link: string | null = null;
+    try {
+      if (lstatSync(p).isSymbolicLink()) link = readlinkSync(p);
+    } catch {
+      /* does not exist at all */
+    }
+    if (link === null) {
+      let dir = dirname(p);
+      try {
+        dir = realpathSync(dir);
+      } catch {
+        /* the folder is made later */
+      }
+      return join(dir, basename(p));
+    }
+    p = resolve(dirname(p), link);
+  }
+  throw new StoreError(`the database path ${path} is a chain of more than 40 symbolic links; point dbPath at the file itself`, ErrorCode.STORE_UNAVAILABLE);
+}
+
+/**
+ * Refuses a database file with more than one hard link: another name of it would lock another `<name>.lock`, so a
+ * second engine could open it through that name.
+ */
+export function refuseHardLinks(path: string): void {
+  let links: number;
+  try {
+    links = lstatSync(path).nlink;
+  } catch {
+    return;
+  }
+  if (links > 1) {
+    throw new StoreError(
+      `the database ${path} has ${links} hard links: an engine opening it under another name would not see this one's lock, so both could run its tasks. Keep one name (delete the other links) or copy the file`,
+      ErrorCode.STORE_UNAVAILABLE,
+    );
+  }
+}
+
+/** Database files (by `device:inode`) an engine of this process holds: a second engine here is refused even if the lock file was deleted. */
+const heldHere = new Map<string, LockOwner>();
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: unknown }).code === 'EPERM';
+  }
+}
+
+function inUse(dbPath: string, who: string, why: string, cause?: unknown): StoreError {
+  return new StoreError(`the database ${dbPath} is in use by ${who}${why}; one database serves one engine at a time. Stop that engine, or give this one another dbPath`, ErrorCode.STORE_LOCKED, cause === undefined ? undefined : { cause });
+}
+
+function describeOwner(owner: LockOwner | null): string {
+  return owner
+    ? `engine ${owner.engineId} (pid ${owner.pid}${owner.pid === process.pid && owner.host === hostname() ? ', this process' : ''} on ${owner.host}, since ${owner.since})`
+    : 'another engine';
 }
 
 /** Reads the owner a running engine recorded in the database, if it can be read. */
@@ -87,15 +174,58 @@ function readOwner(dbPath: string): LockOwner | null {
  */
 export class DatabaseLock {
   readonly path: string;
+  readonly #dbPath: string;
   #db: Database.Database | null;
+  #held: string | null = null;
 
-  private constructor(path: string, db: Database.Database) {
+  private constructor(path: string, dbPath: string, db: Database.Database) {
     this.path = path;
+    this.#dbPath = dbPath;
     this.#db = db;
   }
 
+  /**
+   * Locks `dbPath` (give it resolved: {@link realDatabasePath}). Besides the kernel lock on `<db>.lock`: a database
+   * file held by an engine of this process is refused, and when the lock file had to be made afresh while the
+   * database says a live process on this host holds this very file (its lock file was deleted), that is refused too.
+   */
   static acquire(dbPath: string): DatabaseLock {
     const path = `${dbPath}.lock`;
+    const key = fileKey(dbPath);
+    const holder = key === null ? undefined : heldHere.get(key);
+    if (holder !== undefined) throw inUse(dbPath, describeOwner(holder), '');
+    const fresh = !existsSync(path);
+    const lock = DatabaseLock.#lock(path, dbPath);
+    if (fresh && key !== null) {
+      const owner = readOwner(dbPath);
+      if (owner && owner.file === key && owner.pid !== process.pid && owner.host === hostname() && isAlive(owner.pid)) {
+        lock.release();
+        throw inUse(dbPath, describeOwner(owner), ` (its lock file ${path} was deleted; that process still runs)`);
+      }
+    }
+    return lock;
+  }
+
+  /** Marks the database file as held by `engineId` in this process (once it exists). */
+  hold(engineId: string): void {
+    const key = fileKey(this.#dbPath);
+    if (key === null) return;
+    this.#held = key;
+    heldHere.set(key, currentOwner(engineId));
+  }
+
+  /**
+   * Makes the lock file again if it was deleted while held (health checks call this): a later engine then finds it
+   * held. Throws `STORE_LOCKED` when another engine took the new one first.
+   */
+  check(): void {
+    if (!this.#db || existsSync(this.path)) return;
+    const again = DatabaseLock.#lock(this.path, this.#dbPath);
+    this.#db.close();
+    this.#db = again.#db;
+  }
+
+  static #lock(path: string, dbPath: string): DatabaseLock {
     let db: Database.Database | undefined;
     try {
       db = new Database(path);
@@ -103,26 +233,18 @@ export class DatabaseLock {
       db.pragma('locking_mode = EXCLUSIVE');
       db.pragma('journal_mode = MEMORY');
       db.exec('BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS lock (held_since TEXT); COMMIT;');
-      return new DatabaseLock(path, db);
+      return new DatabaseLock(path, dbPath, db);
     } catch (err) {
       db?.close();
       const code = (err as { code?: unknown }).code;
-      if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-        const owner = readOwner(dbPath);
-        const who = owner
-          ? `engine ${owner.engineId} (pid ${owner.pid}${owner.pid === process.pid && owner.host === hostname() ? ', this process' : ''} on ${owner.host}, since ${owner.since})`
-          : 'another engine';
-        throw new StoreError(
-          `the database ${dbPath} is in use by ${who}; one database serves one engine at a time. Stop that engine, or give this one another dbPath`,
-          ErrorCode.STORE_LOCKED,
-          { cause: err },
-        );
-      }
+      if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw inUse(dbPath, describeOwner(readOwner(dbPath)), '', err);
       throw new StoreError(`cannot lock the database ${dbPath} through ${path}: ${(err as Error).message}`, ErrorCode.STORE_UNAVAILABLE, { cause: err });
     }
   }
 
   release(): void {
+    if (this.#held !== null) heldHere.delete(this.#held);
+    this.#held = null;
     this.#db?.close();
     this.#db = null;
   }

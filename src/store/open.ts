@@ -12,6 +12,7 @@ export function openStore(options: CompiledOptions, engineId: string): Store {
     busyTimeoutMs: options.busyTimeoutMs,
     journalMaxEvents: options.journalMaxEvents,
     journalMaxAgeMs: options.journalMaxAgeMs,
+    retention: options.storeRetention,
     writerThread: options.writerThread,
     engineId,
   });

@@ -11,8 +11,10 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, ShuttingDownError, StoreError } from '../errors.js';
 import type { TaskResult, TaskSpec, TaskStatus } from '../model/task.js';
-import { DatabaseLock, checkDatabaseHeader, currentOwner } from './fileGuard.js';
+import { fromJson } from './json.js';
+import { DatabaseLock, checkDatabaseHeader, currentOwner, realDatabasePath, refuseHardLinks } from './fileGuard.js';
 import { BatchEncoder, BatchWriter, describeSqliteError } from './sqliteWrites.js';
+import type { RetentionLimits } from './sqliteWrites.js';
 import { WriterThread } from './writerThread.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import type { EventQuery, JournalEntry, RecordKind, RecordQuery, Store, StoredRecord, StoredTask, WriteBatch } from './store.js';
@@ -31,6 +33,8 @@ export interface SqliteStoreOptions {
   journalMaxAgeMs?: number;
   /** Recorded as the owner, so a refused second engine can say who holds the file. */
   engineId?: string;
+  /** Finished history kept (see `EngineOptions.storeRetention`); default: everything. */
+  retention?: RetentionLimits;
   /** Open for reading only: no lock, no migrations, no writes (tailing the journal of a running engine). */
   readonly?: boolean;
   /**
@@ -41,6 +45,7 @@ export interface SqliteStoreOptions {
 }
 
 interface TaskRow {
+  id: string;
   spec: string;
   status: string;
   result: string;
@@ -68,7 +73,7 @@ type StoredEvent = [type: string, timestamp: number, data: unknown];
 
 type Statement = Database.Statement<unknown[]>;
 
-const TASK_COLUMNS = 'spec, status, result, retry_at, updated_at';
+const TASK_COLUMNS = 'id, spec, status, result, retry_at, updated_at';
 
 function isCorruption(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
@@ -106,7 +111,7 @@ export class SqliteStore implements Store {
     // Pruning may empty the table: the cursor it reached is kept in meta, so sequence numbers never repeat.
     const last = (db.prepare('SELECT max(last_seq) FROM events').pluck().get() as number | null) ?? 0;
     this.#encoder = new BatchEncoder(Math.max(last, Number(this.getMeta('journal.last_seq') ?? 0)), journal.maxEvents > 0);
-    this.#writer = new BatchWriter(db, journal, RECORD_KINDS);
+    this.#writer = new BatchWriter(db, journal, RECORD_KINDS, options.retention);
     if (this.persistent && options.writerThread !== false) {
       const thread = new WriterThread({
         path: location,
@@ -114,6 +119,7 @@ export class SqliteStore implements Store {
         busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)),
         journal,
         recordKinds: RECORD_KINDS,
+        ...(options.retention ? { retention: options.retention } : {}),
       });
       this.#thread = thread;
       this.commitAsync = (batch) => this.#commitOnThread(thread, batch);
@@ -127,8 +133,9 @@ export class SqliteStore implements Store {
    */
   static open(options: SqliteStoreOptions): SqliteStore {
     const memory = options.path === ':memory:';
-    const path = memory ? ':memory:' : resolve(options.path);
     const readonly = options.readonly === true;
+    // Symlinks resolved: every name of one file opens, and locks, the same real file.
+    const path = memory ? ':memory:' : readonly ? resolve(options.path) : realDatabasePath(options.path);
     if (!memory && !readonly) {
       try {
         mkdirSync(dirname(path), { recursive: true });
@@ -140,6 +147,7 @@ export class SqliteStore implements Store {
     if (!memory && readonly && !existsSync(path)) {
       throw new StoreError(`no database at ${path} (an engine creates it on first start)`, ErrorCode.STORE_UNAVAILABLE);
     }
+    if (!memory && !readonly) refuseHardLinks(path);
     const lock = memory || readonly ? null : DatabaseLock.acquire(path);
     let db: Database.Database | undefined;
     try {
@@ -161,8 +169,9 @@ export class SqliteStore implements Store {
       configure(db, path, options);
       migrate(db, path, version);
       db.prepare(`INSERT INTO meta (key, value) VALUES ('owner', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(
-        JSON.stringify(currentOwner(options.engineId ?? 'unknown')),
+        JSON.stringify(currentOwner(options.engineId ?? 'unknown', path)),
       );
+      lock?.hold(options.engineId ?? 'unknown');
       return new SqliteStore(db, path, lock, version, options);
     } catch (err) {
       db?.close();
@@ -236,7 +245,7 @@ export class SqliteStore implements Store {
 
   getTask(id: string): StoredTask | undefined {
     const row = this.#reads.getTask.get(id) as TaskRow | undefined;
-    return row ? taskOf(row) : undefined;
+    return row ? taskOf(row, this.location) : undefined;
   }
 
   getTaskStatus(id: string): TaskStatus | undefined {
@@ -261,7 +270,7 @@ export class SqliteStore implements Store {
       sql += ' LIMIT ?';
       params.push(filter.limit);
     }
-    return (this.#db.prepare(sql).all(...params) as TaskRow[]).map(taskOf);
+    return (this.#db.prepare(sql).all(...params) as TaskRow[]).map((r) => taskOf(r, this.location));
   }
 
   readEvents(query: EventQuery = {}): JournalEntry[] {
@@ -274,7 +283,7 @@ export class SqliteStore implements Store {
     const start = (this.#db.prepare('SELECT seq FROM events WHERE seq <= ? ORDER BY seq DESC LIMIT 1').pluck().get(after + 1) as number | undefined) ?? 0;
     for (const row of this.#db.prepare('SELECT seq, last_seq, data FROM events WHERE seq >= ? ORDER BY seq').iterate(start) as IterableIterator<EventChunkRow>) {
       if (row.last_seq <= after) continue;
-      const chunk = JSON.parse(row.data) as StoredEvent[];
+      const chunk = fromJson<StoredEvent[]>(row.data);
       for (let i = 0; i < chunk.length; i++) {
         const seq = row.seq + i;
         const e = chunk[i];
@@ -293,7 +302,7 @@ export class SqliteStore implements Store {
 
   getRecord<T = unknown>(kind: RecordKind, id: string): StoredRecord<T> | undefined {
     const row = this.#recordStatement(kind).get(id) as RecordRow | undefined;
-    return row ? recordOf<T>(row) : undefined;
+    return row ? recordOf<T>(row, kind, this.location) : undefined;
   }
 
   listRecords<T = unknown>(kind: RecordKind, query: RecordQuery = {}): StoredRecord<T>[] {
@@ -311,12 +320,12 @@ export class SqliteStore implements Store {
     }
     let sql = `SELECT id, parent, status, data, created_at, updated_at FROM ${kind}`;
     if (where.length) sql += ` WHERE ${where.join(' AND ')}`;
-    sql += ' ORDER BY rowid';
+    sql += query.newest === true ? ' ORDER BY rowid DESC' : ' ORDER BY rowid';
     if (query.limit !== undefined) {
       sql += ' LIMIT ?';
       params.push(query.limit);
     }
-    return (this.#db.prepare(sql).all(...params) as RecordRow[]).map((r) => recordOf<T>(r));
+    return (this.#db.prepare(sql).all(...params) as RecordRow[]).map((r) => recordOf<T>(r, kind, this.location));
   }
 
   #recordStatement(kind: RecordKind): Statement {
@@ -336,6 +345,7 @@ export class SqliteStore implements Store {
 
   checkWritable(): void {
     if (this.#closed) throw new ShuttingDownError(`the store ${this.location} is closed`);
+    this.#lock?.check();
     this.commit({ ...emptyBatch(), meta: { heartbeat: new Date().toISOString() } });
   }
 
@@ -419,16 +429,57 @@ function migrate(db: Database.Database, path: string, from: number): void {
   }
 }
 
-function taskOf(row: TaskRow): StoredTask {
+/**
+ * A row that cannot be read back: a `STORE_CORRUPT` error naming the database, table, row and column, and what to
+ * do. Nothing is changed: the engine refuses to start rather than guess what the row meant.
+ */
+function corruptRow(location: string, table: string, id: string, column: string, why: string, cause?: unknown): StoreError {
+  return new StoreError(
+    `the database ${location} has a corrupt row: table ${table}, row id "${id}", column ${column}: ${why}. Nothing was changed; restore the file from a backup, or delete that row (DELETE FROM ${table} WHERE id = '${id.replace(/'/g, "''")}') and start again`,
+    ErrorCode.STORE_CORRUPT,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+function parseColumn<T>(text: string, location: string, table: string, id: string, column: string): T {
+  try {
+    return fromJson<T>(text);
+  } catch (err) {
+    throw corruptRow(location, table, id, column, `not valid JSON (${(err as Error).message})`, err);
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** What is missing from a stored task spec for the scheduler to run it (a spec of `{}` would hang the start). */
+function specProblem(spec: unknown, id: string): string | null {
+  if (!isObject(spec)) return 'not a task spec object';
+  if (spec['id'] !== id) return `its id (${JSON.stringify(spec['id'])}) is not the row's id`;
+  for (const k of ['name', 'module', 'action', 'priority'] as const) if (typeof spec[k] !== 'string') return `its ${k} is missing or not a string`;
+  if (!isObject(spec['parameters'])) return 'its parameters are missing or not an object';
+  if (!Array.isArray(spec['dependencies']) || !spec['dependencies'].every((d) => typeof d === 'string')) return 'its dependencies are missing or not a list of ids';
+  if (!isObject(spec['resources'])) return 'its resources are missing or not an object';
+  if (!isObject(spec['retry'])) return 'its retry policy is missing';
+  if (typeof spec['maxRetries'] !== 'number') return 'its maxRetries is missing';
+  if (!isObject(spec['metadata'])) return 'its metadata is missing or not an object';
+  return null;
+}
+
+function taskOf(row: TaskRow, location: string): StoredTask {
+  const spec = parseColumn<TaskSpec>(row.spec, location, 'tasks', row.id, 'spec');
+  const problem = specProblem(spec, row.id);
+  if (problem) throw corruptRow(location, 'tasks', row.id, 'spec', problem);
+  const result = parseColumn<TaskResult>(row.result, location, 'tasks', row.id, 'result');
+  if (!isObject(result) || typeof result.attempts !== 'number') throw corruptRow(location, 'tasks', row.id, 'result', 'not a task result object');
   return {
-    spec: JSON.parse(row.spec) as TaskSpec,
+    spec,
     status: row.status as TaskStatus,
-    result: JSON.parse(row.result) as TaskResult,
+    result,
     retryAt: row.retry_at,
     updatedAt: row.updated_at,
   };
 }
 
-function recordOf<T>(row: RecordRow): StoredRecord<T> {
-  return { id: row.id, parent: row.parent, status: row.status, data: JSON.parse(row.data) as T, createdAt: row.created_at, updatedAt: row.updated_at };
+function recordOf<T>(row: RecordRow, kind: string, location: string): StoredRecord<T> {
+  return { id: row.id, parent: row.parent, status: row.status, data: parseColumn<T>(row.data, location, kind, row.id, 'data'), createdAt: row.created_at, updatedAt: row.updated_at };
 }

@@ -51,7 +51,7 @@ export class BatchEncoder {
       const spec = t.spec;
       let specJson = this.#specJson.get(spec);
       if (specJson === undefined) this.#specJson.set(spec, (specJson = toJson(spec)));
-      tasks[i] = [spec.id, spec.name, spec.module, spec.action, spec.priority, t.status, t.result.attempts, specJson, toJson(t.result), t.retryAt ?? null, t.updatedAt];
+      tasks[i] = [spec.id, spec.name, spec.module, spec.action, spec.priority, t.status, t.result.attempts, specJson, toJson(t.result, t.binary === true), t.retryAt ?? null, t.updatedAt];
     }
     let events: EncodedBatch['events'] = null;
     const n = batch.events.length;
@@ -66,7 +66,7 @@ export class BatchEncoder {
       events = { first, last: this.#lastSeq, ts: batch.events[0]?.timestamp ?? Date.now(), json: toJson(chunk) };
     }
     const records: RecordRow[] = batch.records.map((r) =>
-      r.delete === true ? [r.kind, r.id, null, null, null] : [r.kind, r.id, r.parent ?? null, r.status ?? null, toJson(r.data)],
+      r.delete === true ? [r.kind, r.id, null, null, null] : [r.kind, r.id, r.parent ?? null, r.status ?? null, toJson(r.data, true)],
     );
     return { tasks, events, records, meta: Object.entries(batch.meta) };
   }
@@ -84,6 +84,19 @@ export interface JournalLimits {
   maxAgeMs: number;
 }
 
+/** How much finished history is kept: the newest `tasks` tasks / `runs` runs, and none older than the ages (0: no limit). */
+export interface RetentionLimits {
+  tasks: number;
+  taskAgeMs: number;
+  runs: number;
+  runAgeMs: number;
+}
+
+export const NO_RETENTION: RetentionLimits = { tasks: 0, taskAgeMs: 0, runs: 0, runAgeMs: 0 };
+
+/** How often count-based retention runs, at most (it deletes by rowid range: cheap). */
+const RETAIN_EVERY_MS = 1000;
+
 /** How often age-based journal pruning runs, at most. */
 const AGE_PRUNE_EVERY_MS = 60_000;
 
@@ -100,10 +113,28 @@ export class BatchWriter {
   readonly #records = new Map<string, { upsert: Database.Statement; remove: Database.Statement }>();
   #firstSeq: number;
   #lastAgePrune = 0;
+  readonly #retention: RetentionLimits;
+  readonly #retain: { tasksBelow: Database.Statement; tasksOlder: Database.Statement; runsBelow: Database.Statement; runsOlder: Database.Statement; maxTask: Database.Statement; maxRun: Database.Statement } | null;
+  #lastRetain = 0;
+  #lastAgeRetain = 0;
 
-  constructor(db: Database.Database, limits: JournalLimits, recordKinds: readonly string[]) {
+  constructor(db: Database.Database, limits: JournalLimits, recordKinds: readonly string[], retention: RetentionLimits = NO_RETENTION) {
     this.#db = db;
     this.#limits = limits;
+    this.#retention = retention;
+    const on = retention.tasks > 0 || retention.taskAgeMs > 0 || retention.runs > 0 || retention.runAgeMs > 0;
+    const doneTasks = `status IN ('completed', 'failed', 'timed_out', 'cancelled', 'skipped')`;
+    const doneRuns = `status IN ('succeeded', 'failed', 'cancelled')`;
+    this.#retain = on
+      ? {
+          tasksBelow: db.prepare(`DELETE FROM tasks WHERE rowid <= ? AND ${doneTasks}`),
+          tasksOlder: db.prepare(`DELETE FROM tasks WHERE updated_at < ? AND ${doneTasks}`),
+          runsBelow: db.prepare(`DELETE FROM workflow_runs WHERE rowid <= ? AND ${doneRuns}`),
+          runsOlder: db.prepare(`DELETE FROM workflow_runs WHERE updated_at < ? AND ${doneRuns}`),
+          maxTask: db.prepare('SELECT max(rowid) FROM tasks').pluck(),
+          maxRun: db.prepare('SELECT max(rowid) FROM workflow_runs').pluck(),
+        }
+      : null;
     this.#upsertTask = db.prepare(
       `INSERT INTO tasks (id, name, module, action, priority, status, attempts, spec, result, retry_at, updated_at, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -147,6 +178,30 @@ export class BatchWriter {
       else st.upsert.run(id, parent, status, data, now, now);
     }
     for (const [k, v] of b.meta) this.#setMeta.run(k, v);
+    if (this.#retain) this.#applyRetention(now);
+  }
+
+  /**
+   * Deletes finished history past the retention limits, inside the commit: by count at most once a second (a rowid
+   * range, so it costs what it deletes), by age once a minute. Unfinished tasks and runs are never deleted.
+   */
+  #applyRetention(now: number): void {
+    const st = this.#retain;
+    if (!st || now - this.#lastRetain < RETAIN_EVERY_MS) return;
+    this.#lastRetain = now;
+    const r = this.#retention;
+    if (r.tasks > 0) {
+      const max = (st.maxTask.get() as number | null) ?? 0;
+      if (max > r.tasks) st.tasksBelow.run(max - r.tasks);
+    }
+    if (r.runs > 0) {
+      const max = (st.maxRun.get() as number | null) ?? 0;
+      if (max > r.runs) st.runsBelow.run(max - r.runs);
+    }
+    if (now - this.#lastAgeRetain < AGE_PRUNE_EVERY_MS) return;
+    this.#lastAgeRetain = now;
+    if (r.taskAgeMs > 0) st.tasksOlder.run(now - r.taskAgeMs);
+    if (r.runAgeMs > 0) st.runsOlder.run(now - r.runAgeMs);
   }
 
   /**

@@ -10,6 +10,8 @@ export interface StoredTask {
   /** When a `retrying` task runs again (epoch ms); null otherwise. */
   retryAt?: number | null;
   updatedAt: number;
+  /** Its result holds binary data (stored as base64, read back as a Buffer). */
+  binary?: boolean;
 }
 
 /** Statuses of tasks that have not ended: what recovery restores. */
@@ -58,6 +60,8 @@ export interface RecordQuery {
   parent?: string;
   status?: readonly string[];
   limit?: number;
+  /** Newest first (default: in the order they were first written). */
+  newest?: boolean;
 }
 
 /** Everything one commit writes, atomically: all of it or none of it. */

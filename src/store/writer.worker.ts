@@ -18,7 +18,7 @@ try {
   db.pragma(`busy_timeout = ${init.busyTimeoutMs}`);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${init.durability === 'relaxed' ? 'NORMAL' : 'FULL'}`);
-  writer = new BatchWriter(db, init.journal, init.recordKinds);
+  writer = new BatchWriter(db, init.journal, init.recordKinds, init.retention);
 } catch (err) {
   openError = err;
 }

@@ -2,7 +2,7 @@
  * The protocol between a SQLite store and its writer thread: one request per commit, answered in order; errors
  * cross as `{ message, code }` (SQLite's code, e.g. `SQLITE_FULL`).
  */
-import type { EncodedBatch, JournalLimits } from './sqliteWrites.js';
+import type { EncodedBatch, JournalLimits, RetentionLimits } from './sqliteWrites.js';
 
 /** What the writer thread is started with (its `workerData`). */
 export interface WriterInit {
@@ -11,6 +11,7 @@ export interface WriterInit {
   busyTimeoutMs: number;
   journal: JournalLimits;
   recordKinds: readonly string[];
+  retention?: RetentionLimits;
 }
 
 export type WriterRequest = { type: 'write'; id: number; batch: EncodedBatch } | { type: 'close'; id: number };

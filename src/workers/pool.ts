@@ -183,6 +183,27 @@ export class WorkerPool {
     return n;
   }
 
+  /**
+   * Waits until a worker thread has loaded its modules and answers, or fails: with the worker's own error when a
+   * module threw while it was imported there, or after `timeoutMs` when loading never finishes.
+   */
+  async booted(timeoutMs: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new Error(`the worker threads did not finish loading their modules within ${timeoutMs} ms (option workerBootTimeoutMs); a module's top-level code never finishes inside a worker thread`));
+      }, timeoutMs);
+    });
+    try {
+      await Promise.race([this.#piscina.run({ type: 'probe' }), deadline]);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string' ? (err as { message: string }).message : String(err);
+      throw new Error(`moduleDirs: a worker thread could not load the modules: ${message}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Round trip through a worker: proves the pool can run tasks. */
   async probe(): Promise<number> {
     const t0 = performance.now();

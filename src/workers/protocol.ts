@@ -31,7 +31,8 @@ export interface ProbeRequest {
 export type WorkerRequest = RunRequest | ProbeRequest;
 
 export type WorkerReply =
-  | { type: 'ok'; output: unknown }
+  /** `bytes`: the result's estimated stored size; `binary`: it holds binary data (see `inspectResult`). */
+  | { type: 'ok'; output: unknown; bytes?: number; binary?: boolean }
   | { type: 'error'; error: SerializedError };
 
 /** What the main thread exposes over a task's channel (comlink). */

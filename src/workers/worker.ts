@@ -5,6 +5,7 @@
 import { threadId, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { CancelledError, NonRetryableError, serializeError } from '../errors.js';
+import { inspectResult } from '../model/results.js';
 import type { ActionContext } from '../modules/contract.js';
 import { workingDirContext } from '../modules/paths.js';
 import { ModuleRegistry } from '../modules/registry.js';
@@ -82,7 +83,12 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply>> {
     }
     try {
       const output: unknown = req.workingDir === undefined ? await action.run(params, ctx) : await workingDirContext.run(req.workingDir, () => action.run(params, ctx));
-      return { type: 'ok', output };
+      const kind = typeof output;
+      if (kind !== 'object' && kind !== 'function' && kind !== 'symbol' && !(kind === 'string' && (output as string).length > 65_536)) return { type: 'ok', output, bytes: kind === 'string' ? (output as string).length + 2 : 8 };
+      // A value that cannot be cloned back would kill this thread while the reply is posted: report it instead.
+      const report = inspectResult(output);
+      if (report.problem) return { type: 'error', error: new NonRetryableError(`${req.module}.${req.action} returned a value it cannot: ${report.problem}`).toJSON() };
+      return report.binary ? { type: 'ok', output, bytes: report.bytes, binary: true } : { type: 'ok', output, bytes: report.bytes };
     } catch (err) {
       return { type: 'error', error: serializeError(err) };
     } finally {

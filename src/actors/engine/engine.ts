@@ -128,6 +128,7 @@ export class OrchestrationEngine {
           if (error) bus.publish('store_failed', { store: location, error: serializeError(error) });
           else bus.publish('store_recovered', { store: location, downMs });
         },
+        onDropped: (what, error) => bus.publish('component_error', { component: 'store', operation: `write ${what}`, error: serializeError(error) }),
       });
       this.#journal = this.options.journalMaxEvents > 0 ? new Journal(this.bus, this.commits, this.options.journalMaxEvents) : null;
       this.pool = new WorkerPool({
@@ -215,7 +216,11 @@ export class OrchestrationEngine {
     await Promise.resolve();
     let files: string[] = [];
     try {
-      if (this.options.moduleDirs.length) this.#registry = await ModuleRegistry.load(this.options.moduleDirs);
+      if (this.options.moduleDirs.length) {
+        this.#registry = await ModuleRegistry.load(this.options.moduleDirs);
+        // User modules can fail inside workers only (a thread-local dependency): find out now, not task by task.
+        await this.pool.booted(this.options.workerBootTimeoutMs);
+      }
       files = await listDefinitionFiles(this.options.workflowDirs);
     } catch (err) {
       await this.#failStart(err);

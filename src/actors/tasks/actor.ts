@@ -2,7 +2,6 @@
  * The TaskOrchestrator component: an actor (XState callback logic, systemId `taskOrchestrator`) that owns a
  * {@link TaskScheduler} and serves the `task.*` commands of the bus.
  */
-import type { TaskInput } from '../../model/task.js';
 import { parseTaskBatch, parseTaskListFilter } from '../../model/taskRequests.js';
 import { fromCallback } from 'xstate';
 import type { Command } from '../../bus/protocol.js';
@@ -17,7 +16,7 @@ import type { ComponentDeps } from '../deps.js';
 export function handleTaskCommand(scheduler: TaskScheduler, command: Command): unknown {
   switch (command.type) {
     case 'task.add':
-      return scheduler.acked({ ids: scheduler.add(parseTaskBatch(command.payload.tasks) as TaskInput[]) });
+      return scheduler.addMany(parseTaskBatch(command.payload.tasks)).then((ids) => scheduler.acked({ ids }));
     case 'task.execute':
       return scheduler.execute(command.payload.task);
     case 'task.start_execution':
@@ -62,6 +61,7 @@ export function taskOrchestratorLogic(deps: ComponentDeps) {
         agingMs: deps.options.agingMs,
         abortGraceMs: deps.options.abortGraceMs,
         retainFinished: deps.options.retainFinishedTasks,
+        retainFinishedBytes: deps.options.retainFinishedTaskBytes,
         ackOnCommit: deps.options.durability === 'strict' && deps.store.persistent,
         keepUnfinished: deps.store.persistent,
       },

@@ -98,7 +98,7 @@ export class TaskDurability {
     }
     if (this.#dirty.size === 0) return;
     const now = this.#deps.now();
-    for (const rec of this.#dirty) batch.tasks.push({ spec: rec.spec, status: rec.status, result: toResult(rec), retryAt: rec.retryAt, updatedAt: now });
+    for (const rec of this.#dirty) batch.tasks.push(rec.binary ? { spec: rec.spec, status: rec.status, result: toResult(rec), retryAt: rec.retryAt, updatedAt: now, binary: true } : { spec: rec.spec, status: rec.status, result: toResult(rec), retryAt: rec.retryAt, updatedAt: now });
     this.#batch = this.#dirty;
     this.#dirty = new Set();
   }

@@ -36,11 +36,34 @@ export interface IntakeContext {
  * cycle among them. Throws a `ValidationError` listing every problem, or a `CycleError` naming the cycle.
  */
 export function accept(inputs: readonly unknown[], ctx: IntakeContext): { accepted: Accepted[]; stored: Map<string, TaskStatus> } {
-  const problems: string[] = [];
-  const accepted: Accepted[] = [];
-  const batch = new Map<string, TaskSpec>();
-  inputs.forEach((input, i) => {
-    const where = inputs.length > 1 ? `tasks[${i}]` : 'task';
+  const intake = new Intake(ctx, inputs.length);
+  for (let i = 0; i < inputs.length; i++) intake.take(inputs[i], i);
+  return intake.finish();
+}
+
+/**
+ * {@link accept} in two steps, so a large call can check its inputs a slice at a time (yielding between slices)
+ * and decide once, all or none, in {@link finish}.
+ */
+export class Intake {
+  readonly #ctx: IntakeContext;
+  readonly #multi: boolean;
+  readonly #problems: string[] = [];
+  readonly #accepted: Accepted[] = [];
+  readonly #batch = new Map<string, TaskSpec>();
+  /** Ids already reported as taken, so {@link finish} does not report them twice. */
+  readonly #taken = new Set<string>();
+
+  constructor(ctx: IntakeContext, total: number) {
+    this.#ctx = ctx;
+    this.#multi = total > 1;
+  }
+
+  /** Checks input `i` on its own (its schema, action, parameters, id, session, resources). */
+  take(input: unknown, i: number): void {
+    const ctx = this.#ctx;
+    const problems = this.#problems;
+    const where = this.#multi ? `tasks[${i}]` : 'task';
     let spec: TaskSpec;
     try {
       spec = parseTaskInput(input, where);
@@ -59,7 +82,10 @@ export function accept(inputs: readonly unknown[], ctx: IntakeContext): { accept
       else if (err instanceof ValidationError) problems.push(...err.issues);
       else throw err;
     }
-    if (batch.has(spec.id) || ctx.record(spec.id)) problems.push(`${label}.id: a task with id "${spec.id}" already exists; ids must be unique`);
+    if (this.#batch.has(spec.id) || ctx.record(spec.id)) {
+      this.#taken.add(spec.id);
+      problems.push(`${label}.id: a task with id "${spec.id}" already exists; ids must be unique`);
+    }
     if (!ctx.laneOpen(spec.sessionId)) problems.push(`${label}.sessionId: no open session "${spec.sessionId}"; create one with engine.createSession({ userId })`);
     let held: Held[] | null = null;
     if (Object.keys(spec.resources).length) {
@@ -73,29 +99,38 @@ export function accept(inputs: readonly unknown[], ctx: IntakeContext): { accept
         }
       }
     }
-    batch.set(spec.id, spec);
-    accepted.push({ spec, channel, held });
-  });
-  // Tasks no longer held in memory: one store lookup for the whole call, not one per id.
-  const lookup: string[] = [];
-  for (const { spec } of accepted) {
-    if (!ctx.record(spec.id)) lookup.push(spec.id);
-    for (const dep of spec.dependencies) if (!batch.has(dep) && !ctx.record(dep)) lookup.push(dep);
+    this.#batch.set(spec.id, spec);
+    this.#accepted.push({ spec, channel, held });
   }
-  const stored = lookup.length ? ctx.storedStatuses(lookup) : new Map<string, TaskStatus>();
-  for (const { spec } of accepted) {
-    if (stored.has(spec.id)) problems.push(`task "${spec.name}".id: a task with id "${spec.id}" already exists; ids must be unique`);
-    spec.dependencies.forEach((dep, i) => {
-      if (dep === spec.id) problems.push(`task "${spec.name}".dependencies[${i}]: a task cannot depend on itself`);
-      else if (!batch.has(dep) && !ctx.record(dep) && !stored.has(dep)) {
-        problems.push(`task "${spec.name}".dependencies[${i}]: unknown task id "${dep}"; add that task first or in the same call`);
-      }
-    });
+
+  /** The decision, all or none: dependencies, ids taken meanwhile, cycles. Throws like {@link accept}. */
+  finish(): { accepted: Accepted[]; stored: Map<string, TaskStatus> } {
+    const ctx = this.#ctx;
+    const problems = this.#problems;
+    const batch = this.#batch;
+    const accepted = this.#accepted;
+    // Tasks no longer held in memory: one store lookup for the whole call, not one per id.
+    const lookup: string[] = [];
+    for (const { spec } of accepted) {
+      if (!ctx.record(spec.id)) lookup.push(spec.id);
+      else if (!this.#taken.has(spec.id)) problems.push(`task "${spec.name}".id: a task with id "${spec.id}" already exists; ids must be unique`);
+      for (const dep of spec.dependencies) if (!batch.has(dep) && !ctx.record(dep)) lookup.push(dep);
+    }
+    const stored = lookup.length ? ctx.storedStatuses(lookup) : new Map<string, TaskStatus>();
+    for (const { spec } of accepted) {
+      if (stored.has(spec.id)) problems.push(`task "${spec.name}".id: a task with id "${spec.id}" already exists; ids must be unique`);
+      spec.dependencies.forEach((dep, i) => {
+        if (dep === spec.id) problems.push(`task "${spec.name}".dependencies[${i}]: a task cannot depend on itself`);
+        else if (!batch.has(dep) && !ctx.record(dep) && !stored.has(dep)) {
+          problems.push(`task "${spec.name}".dependencies[${i}]: unknown task id "${dep}"; add that task first or in the same call`);
+        }
+      });
+    }
+    if (problems.length) throw new ValidationError(problems);
+    const cycle = findCycle(batch.keys(), (id) => batch.get(id)?.dependencies);
+    if (cycle) throw new CycleError(cycle.map((id) => batch.get(id)?.name ?? id), 'task dependency');
+    return { accepted, stored };
   }
-  if (problems.length) throw new ValidationError(problems);
-  const cycle = findCycle(batch.keys(), (id) => batch.get(id)?.dependencies);
-  if (cycle) throw new CycleError(cycle.map((id) => batch.get(id)?.name ?? id), 'task dependency');
-  return { accepted, stored };
 }
 
 /**

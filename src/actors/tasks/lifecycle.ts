@@ -9,7 +9,7 @@
  * already live beside it).
  */
 import type { MessageBus } from '../../bus/bus.js';
-import { CancelledError, ResourceUnavailableError, ShuttingDownError, SkippedError, TaskTimeoutError, WorkerCrashedError } from '../../errors.js';
+import { CancelledError, ResourceUnavailableError, serializeError, ShuttingDownError, SkippedError, TaskTimeoutError, WorkerCrashedError } from '../../errors.js';
 import type { StoreError } from '../../errors.js';
 import type { TaskEffect, TaskMachineEvent } from '../../machines/task.js';
 import { stepTask } from '../../machines/task.js';
@@ -41,6 +41,8 @@ export interface LifecycleDeps {
   random: () => number;
   abortGraceMs: number;
   retainFinished: number;
+  /** Bytes of finished tasks' results kept in memory, at most (older ones are read from the store). */
+  retainFinishedBytes: number;
   limit: number;
 }
 
@@ -65,6 +67,7 @@ export class TaskLifecycle {
   #inboxHead = 0;
   #draining = false;
   readonly #finishedOrder: string[] = [];
+  #finishedBytes = 0;
   #finishedHead = 0;
   readonly statusCounts: Partial<Record<TaskStatus, number>> = {};
   #idleWaiters: (() => void)[] = [];
@@ -289,13 +292,15 @@ export class TaskLifecycle {
       this.#clearTimer(rec);
       if (reply?.type === 'ok') {
         rec.output = reply.output;
+        rec.outputBytes = reply.bytes ?? 0;
+        rec.binary = reply.binary === true;
         rec.error = null;
         this.#inbox.push([rec, { type: 'task.succeed' }]);
       } else if (reply) {
         rec.error = reply.error;
         this.#inbox.push([rec, { type: 'task.fail', retryable: reply.error.retryable !== false }]);
       } else {
-        const message = thrown instanceof Error ? thrown.message : String(thrown);
+        const message = serializeError(thrown).message;
         rec.error = new WorkerCrashedError(`the worker thread running task "${rec.spec.name}" died (${message}); the pool replaced it`).toJSON();
         this.#inbox.push([rec, { type: 'task.fail', retryable: true }]);
       }
@@ -353,6 +358,7 @@ export class TaskLifecycle {
       rec.dependents = null;
     }
     this.#finishedOrder.push(rec.id);
+    this.#finishedBytes += rec.outputBytes;
     this.#evictFinished();
     if (this.#inFlight === 0) queueMicrotask(() => this.#wakeIdle());
   }
@@ -402,7 +408,8 @@ export class TaskLifecycle {
 
   #evictFinished(): void {
     const keep = this.#deps.retainFinished;
-    while (this.#finishedOrder.length - this.#finishedHead > keep) {
+    const keepBytes = this.#deps.retainFinishedBytes;
+    while (this.#finishedOrder.length - this.#finishedHead > keep || (this.#finishedBytes > keepBytes && this.#finishedHead < this.#finishedOrder.length)) {
       const id = this.#finishedOrder[this.#finishedHead];
       if (id === undefined) break;
       const rec = this.records.get(id);
@@ -410,6 +417,7 @@ export class TaskLifecycle {
       if (rec && this.#durable.unwritten(rec)) break;
       this.#finishedHead++;
       this.records.delete(id);
+      if (rec) this.#finishedBytes -= rec.outputBytes;
     }
     if (this.#finishedHead > 4096 && this.#finishedHead * 2 > this.#finishedOrder.length) {
       this.#finishedOrder.splice(0, this.#finishedHead);

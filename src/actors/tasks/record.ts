@@ -57,6 +57,10 @@ export class TaskRecord {
   startedAt: number | null = null;
   endedAt: number | null = null;
   output: unknown = null;
+  /** Estimated stored size of `output` (from the worker), for the memory bound on finished tasks. */
+  outputBytes = 0;
+  /** `output` holds binary data. */
+  binary = false;
   error: SerializedError | null = null;
   /** The attempt in flight, null when none. */
   run: RunningAttempt | null = null;

@@ -20,13 +20,17 @@ import { OPEN_TASK_STATUSES } from '../../store/store.js';
 import type { ResourceLedger } from '../resources/ledger.js';
 import { TaskDurability, restoreRecord } from './durability.js';
 import { explainRecord } from './explain.js';
-import { accept, link } from './intake.js';
+import type { IntakeContext } from './intake.js';
+import { accept, Intake, link } from './intake.js';
 import { TaskLifecycle } from './lifecycle.js';
 import { ReadyTasks } from './ready.js';
 import { recordView, storedView, TaskRecord, toResult } from './record.js';
 import type { TaskRunner } from './runner.js';
 
 export { DEFAULT_LANE } from './ready.js';
+
+/** Inputs of one `addTasks` call checked between two yields to the event loop. */
+export const ADD_SLICE = 2000;
 
 export interface SchedulerOptions {
   /** Tasks running at once (default: the runner's capacity). */
@@ -37,6 +41,8 @@ export interface SchedulerOptions {
   abortGraceMs: number;
   /** Finished tasks kept in memory; older ones are read back from the store. */
   retainFinished: number;
+  /** Bytes of finished results kept in memory, at most (default 256 MiB). */
+  retainFinishedBytes?: number;
   /**
    * Strict durability: answer a caller only once what it is told is committed (an added task, a result), and
    * start a task only once its row is committed, so a failed write can be undone (default false).
@@ -106,6 +112,7 @@ export class TaskScheduler {
       random: deps.random ?? Math.random,
       abortGraceMs: deps.options.abortGraceMs,
       retainFinished: deps.options.retainFinished,
+      retainFinishedBytes: deps.options.retainFinishedBytes ?? 256 * 1024 * 1024,
       limit: deps.options.maxConcurrency,
     });
     this.#records = this.#life.records;
@@ -130,13 +137,39 @@ export class TaskScheduler {
   add(inputs: readonly unknown[]): string[] {
     if (this.#closing) throw new ShuttingDownError();
     this.#durable.refuseWhileFailing('nothing was added');
-    const { accepted, stored } = accept(inputs, {
+    return this.#insert(accept(inputs, this.#intakeContext()));
+  }
+
+  /**
+   * {@link add} for a call of any size without blocking the event loop for long: inputs past `ADD_SLICE` are
+   * checked a slice at a time, yielding to other work between slices; the decision is still all or none, and the
+   * tasks are queued together once all of them passed.
+   */
+  async addMany(inputs: readonly unknown[]): Promise<string[]> {
+    if (inputs.length <= ADD_SLICE) return this.add(inputs);
+    if (this.#closing) throw new ShuttingDownError();
+    this.#durable.refuseWhileFailing('nothing was added');
+    const intake = new Intake(this.#intakeContext(), inputs.length);
+    for (let i = 0; i < inputs.length; i++) {
+      intake.take(inputs[i], i);
+      if ((i + 1) % ADD_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (this.#closing) throw new ShuttingDownError();
+    this.#durable.refuseWhileFailing('nothing was added');
+    return this.#insert(intake.finish());
+  }
+
+  #intakeContext(): IntakeContext {
+    return {
       registry: this.#deps.registry,
       ledger: this.#deps.ledger,
       laneOpen: (id) => this.#ready.laneOpen(id),
       record: (id) => this.#records.get(id),
       storedStatuses: (ids) => this.#deps.store.getTaskStatuses(ids),
-    });
+    };
+  }
+
+  #insert({ accepted, stored }: ReturnType<typeof accept>): string[] {
     const added = accepted.map(({ spec, channel, held }) => {
       const rec = new TaskRecord(spec, channel, this.#ready.laneFor(spec.sessionId), this.#order++, held);
       this.#life.hold(rec);

@@ -9,7 +9,7 @@ import type { RunRequest, WorkflowPerformance, WorkflowRunStatus, WorkflowSummar
 import { NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
 import type { TaskInput, TaskResult } from '../../model/task.js';
 import type { StoredWorkflow, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
-import { didYouMean } from '../../model/validate.js';
+import { checkPayloadLimits, didYouMean } from '../../model/validate.js';
 import type { ModuleRegistry } from '../../modules/registry.js';
 import { complexToDefinition } from '../../workflows/complex.js';
 import type { ValidationContext } from '../../workflows/validate.js';
@@ -120,7 +120,10 @@ export class WorkflowManager {
       this.#versions.set(wf.name, versions);
     }
     const resumed: string[] = [];
-    const runs = store.listRecords<RunRecord>('workflow_runs').sort((a, b) => a.data.run.startedAt - b.data.run.startedAt);
+    // Runs in flight, and only the newest finished ones `getRun` keeps: a start does not read all finished history.
+    const open = store.listRecords<RunRecord>('workflow_runs', { status: ['running'] });
+    const finished = this.#deps.retainRuns > 0 ? store.listRecords<RunRecord>('workflow_runs', { status: ['succeeded', 'failed', 'cancelled'], limit: this.#deps.retainRuns, newest: true }) : [];
+    const runs = [...open, ...finished].sort((a, b) => a.data.run.startedAt - b.data.run.startedAt);
     for (const rec of runs) {
       const { run, workflow } = rec.data;
       if (run.status !== 'running') {
@@ -156,6 +159,8 @@ export class WorkflowManager {
   halt(): void {
     this.#halted = true;
     this.#closing = true;
+    const store = this.#deps.store?.location ?? 'the store';
+    for (const run of this.#live.values()) run.leave(store);
   }
 
   // ---------------------------------------------------------------- definitions
@@ -264,6 +269,9 @@ export class WorkflowManager {
 
   #launch(wf: StoredWorkflow, req: RunRequest, warnings: string[]): WorkflowRunExecutor {
     if (this.#closing) throw new ShuttingDownError();
+    // Run parameters reach the store (the run's record) and every step's worker: refuse what cannot go there now.
+    const bad = req.params === undefined ? null : checkPayloadLimits(req.params, 'params');
+    if (bad) throw new ValidationError(bad);
     if (req.workingDir !== undefined && !isAbsolute(req.workingDir)) throw new ValidationError(`workingDir: must be an absolute path (got "${req.workingDir}")`);
     const session = req.sessionId !== undefined ? this.#sessions.get(req.sessionId) : undefined;
     if (req.sessionId !== undefined && !session) {
@@ -297,7 +305,10 @@ export class WorkflowManager {
       { workingDir: req.workingDir, project: req.project },
     );
     this.#live.set(runId, run);
-    void run.done.then((result) => this.#finish(run, result));
+    run.done.then(
+      (result) => this.#finish(run, result),
+      () => this.#live.delete(run.runId),
+    );
     return run;
   }
 

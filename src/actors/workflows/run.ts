@@ -89,7 +89,12 @@ export class WorkflowRunExecutor {
   #settled = false;
   #started = false;
   #resolve!: (r: WorkflowResult) => void;
-  /** Resolves when the run has ended, whatever way. */
+  #reject!: (e: ShuttingDownError) => void;
+  #left = false;
+  /**
+   * Resolves when the run has ended, whatever way; rejects with a `ShuttingDownError` when a durable shutdown left
+   * the run to resume on the next engine (see {@link leave}): its callers are never told a final status it lacks.
+   */
   readonly done: Promise<WorkflowResult>;
 
   /** Resumed after a restart: steps may already have tasks on the orchestrator. */
@@ -116,7 +121,10 @@ export class WorkflowRunExecutor {
     this.startedAt = resume?.startedAt ?? deps.now();
     this.resumed = resume !== null;
     this.#scope = { params: this.params, steps: {}, ...(this.project ? { project: { ...this.project } } : {}) };
-    this.done = new Promise((resolve) => (this.#resolve = resolve));
+    this.done = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
     const groupsOf = new Map<string, Set<number>>();
     workflow.parallelGroups?.forEach((g, i) => {
       for (const name of g) {
@@ -192,6 +200,18 @@ export class WorkflowRunExecutor {
         else this.#restoredSkips.push([d, s]);
       }
     }
+  }
+
+  /**
+   * The engine shut down with the run kept in `store` (it resumes when an engine opens that store again): its
+   * callers are rejected with a `ShuttingDownError` saying so, and nothing it hears afterwards changes that.
+   */
+  leave(store: string): void {
+    if (this.#left) return;
+    this.#left = true;
+    this.#reject(
+      new ShuttingDownError(`the engine shut down before workflow run ${this.runId} ("${this.workflow.name}") ended; it stays running in ${store} and resumes when an engine opens that store again`),
+    );
   }
 
   /** Starts the run; `done` resolves when it ends. */

@@ -32,13 +32,17 @@ export function createMcpServer(engine: () => OrchestrationEngine): McpServer {
   for (const name of TOOL_NAMES) {
     server.registerTool(name, { description: TOOL_DESCRIPTIONS[name], inputSchema: toolShapes[name] }, async (args: Record<string, unknown>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>) => {
       const token = extra._meta?.progressToken;
+      // Notifications in flight are awaited before the result goes out: a client sees every step's progress first.
+      const sent: Promise<void>[] = [];
       const progress: ProgressReporter | undefined =
         token === undefined
           ? undefined
           : (done, total, message) => {
-              void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: done, ...(total !== undefined ? { total } : {}), message } }).catch(() => undefined);
+              sent.push(extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: done, ...(total !== undefined ? { total } : {}), message } }).catch(() => undefined));
             };
-      return asCallResult(await tools.run(name, args, progress));
+      const outcome = await tools.run(name, args, progress);
+      await Promise.all(sent);
+      return asCallResult(outcome);
     });
   }
 
