@@ -11,6 +11,9 @@ import { printResults, printTable } from './format.js';
 import { registerProjectCommands } from './project.js';
 import { registerStoreCommands } from './store.js';
 import { registerWorkflowCommands, USER_WORKFLOW_DIR } from './workflow.js';
+import type { CliEngine } from './remote.js';
+import { natsUrl, withDaemon } from './remote.js';
+import { registerDaemonCommand } from '../daemon/command.js';
 
 const program = new Command();
 program
@@ -22,6 +25,9 @@ program
   .option('--store <kind>', 'sqlite (default: durable, see --db) or memory')
   .option('--db <path>', 'the SQLite database (default ./.codomyrmex/state.db; env CODOMYRMEX_DB)')
   .option('--durability <mode>', 'strict (default: answer only once durable) or relaxed')
+  .option('--nats <url>', 'talk to a running daemon over NATS instead of an embedded engine (env CODOMYRMEX_NATS_URL)')
+  .option('--subject-prefix <prefix>', 'the daemon\'s NATS subject prefix (default codomyrmex; env CODOMYRMEX_SUBJECT_PREFIX)')
+  .option('--request-timeout <ms>', 'how long a request over NATS waits for its reply (default 30000)', parseInteger('--request-timeout', 1))
   .showHelpAfterError()
   // Usage errors (a bad option value, an unknown command) exit 2 like every other bad input, not commander's 1.
   .exitOverride();
@@ -33,6 +39,9 @@ interface GlobalFlags {
   store?: string;
   db?: string;
   durability?: string;
+  nats?: string;
+  subjectPrefix?: string;
+  requestTimeout?: number;
 }
 
 function parseInteger(flag: string, min = 0) {
@@ -82,8 +91,14 @@ function engineFromFlags(overrides: EngineOptions = {}): OrchestrationEngine {
   return composeEngine({ ...optionsFromFlags(), ...overrides }, { store: 'sqlite' });
 }
 
-/** Runs `fn` on a fresh engine and always shuts it down. */
-async function withEngine<T>(fn: (engine: OrchestrationEngine) => Promise<T>, overrides: EngineOptions = {}): Promise<T> {
+/** Runs `fn` on the daemon when `--nats` (or `CODOMYRMEX_NATS_URL`) names one, else on an embedded engine. */
+function withEngine<T>(fn: (engine: CliEngine) => Promise<T>): Promise<T> {
+  const url = natsUrl(program.opts<GlobalFlags>());
+  return url !== undefined ? withDaemon(url, program.opts<GlobalFlags>(), fn) : withLocalEngine(fn);
+}
+
+/** Runs `fn` on a fresh embedded engine and always shuts it down. */
+async function withLocalEngine<T>(fn: (engine: OrchestrationEngine) => Promise<T>, overrides: EngineOptions = {}): Promise<T> {
   const engine = engineFromFlags(overrides);
   engine.registerEventHandler('definition_skipped', (_, d) => console.error(`codomyrmex: skipped ${d.error.message.startsWith(d.file) ? d.error.message : `${d.file}: ${d.error.message}`}`));
   try {
@@ -151,7 +166,7 @@ program
   .option('--json', 'print as JSON')
   .action(async (opts: { json?: boolean }) => {
     // Listing actions needs no state: no database is opened.
-    const list = await withEngine((engine) => Promise.resolve(engine.registry.list()), { store: 'memory' });
+    const list = await withLocalEngine((engine) => Promise.resolve(engine.registry.list()), { store: 'memory' });
     if (opts.json) console.log(JSON.stringify(list, null, 2));
     else printTable(list.map((a) => ({ action: `${a.module}.${a.action}`, description: a.description })));
   });
@@ -165,7 +180,7 @@ orchestration
   .action(async (opts: { json?: boolean }) => {
     const status = await withEngine((engine) => engine.getSystemStatus());
     if (opts.json) return console.log(JSON.stringify(status, null, 2));
-    const rows: Record<string, unknown>[] = Object.entries(status)
+    const rows: Record<string, unknown>[] = Object.entries(status as Record<string, unknown>)
       .filter(([k]) => !['timestamp', 'engineId'].includes(k))
       .map(([k, v]) => ({ part: k, state: typeof v === 'object' ? JSON.stringify(v) : v }));
     printTable(rows);
@@ -189,6 +204,10 @@ orchestration
 registerWorkflowCommands(program, { withEngine, parseJsonObject });
 registerStoreCommands(program, () => optionsFromFlags());
 registerProjectCommands(program, { withEngine, parseJsonObject });
+registerDaemonCommand(program, { engineOptions: () => optionsFromFlags(), natsFlags: () => {
+  const o = program.opts<GlobalFlags>();
+  return { nats: o.nats, subjectPrefix: o.subjectPrefix, requestTimeout: o.requestTimeout };
+} });
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof CodomyrmexError || err instanceof InvalidArgumentError) console.error(`codomyrmex: ${err.message}`);

@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { stringify } from 'yaml';
-import type { OrchestrationEngine, WorkflowResult } from '../../index.js';
+import type { WorkflowResult } from '../../index.js';
+import type { CliEngine } from './remote.js';
 import { criticalPath, NotFoundError, readDefinitionFile, toMermaid, topologicalLevels, ValidationError } from '../../index.js';
 import { printResults, printTable } from './format.js';
 
@@ -12,7 +13,8 @@ import { printResults, printTable } from './format.js';
 export const USER_WORKFLOW_DIR = join('.codomyrmex', 'workflows');
 
 export interface CliContext {
-  withEngine<T>(fn: (engine: OrchestrationEngine) => Promise<T>): Promise<T>;
+  /** Runs `fn` on an embedded engine, or on the daemon when `--nats` names one. */
+  withEngine<T>(fn: (engine: CliEngine) => Promise<T>): Promise<T>;
   parseJsonObject(value: string): Record<string, unknown>;
 }
 

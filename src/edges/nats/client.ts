@@ -195,6 +195,15 @@ export class RemoteEngine {
     }
   }
 
+  getTaskOrchestrator(): TaskOrchestratorClient {
+    return this.tasks;
+  }
+
+  /** Runs one of a project's workflows on the daemon (one request: keep such runs within the request timeout). */
+  executeProjectWorkflow(project: string, workflow: string, options: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {}): Promise<WorkflowResult> {
+    return this.projects.executeProjectWorkflow(project, workflow, options);
+  }
+
   /** The daemon's `getSystemStatus()`. */
   getSystemStatus(): Promise<Record<string, unknown>> {
     return this.bus.request('engine.status', {});
