@@ -18,7 +18,7 @@ import { systemClock } from '../../model/clock.js';
 export function handleWorkflowCommand(manager: WorkflowManager, command: Command, clock: Clock = systemClock): unknown {
   switch (command.type) {
     case 'workflow.create':
-      return manager.create(command.payload.definition, command.payload.source ?? null);
+      return manager.committed(manager.create(command.payload.definition, command.payload.source ?? null));
     case 'workflow.validate':
       return manager.validate(command.payload.definition);
     case 'workflow.get':
@@ -33,7 +33,8 @@ export function handleWorkflowCommand(manager: WorkflowManager, command: Command
     }
     case 'workflow.start': {
       const { name, ...req } = command.payload;
-      return { runId: manager.start(name, req).runId };
+      // Under strict durability the id is given once the run is on disk: a start acknowledged survives a crash.
+      return manager.committed({ runId: manager.start(name, req).runId });
     }
     case 'workflow.execute_complex': {
       const { definition, ...req } = command.payload;

@@ -152,6 +152,13 @@ export class WorkflowManager {
     return result.then((r) => commits.afterCommit(r));
   }
 
+  /** `value` once the changes made so far are durable (strict), or at once: a started run or a stored definition. */
+  committed<T>(value: T): T | Promise<T> {
+    const commits = this.#deps.commits;
+    if (!this.#deps.ackOnCommit || !commits) return value;
+    return commits.afterCommit(value);
+  }
+
   /** Stops persisting runs: those in flight stay `running` on disk and resume when an engine opens the store. */
   halt(): void {
     this.#halted = true;
