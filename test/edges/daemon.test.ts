@@ -193,6 +193,21 @@ describe('codomyrmex daemon shutdown and crash', () => {
     expect(await again.exited).toBe(0);
   });
 
+  it('exits at once (1) on a second signal during the drain', async () => {
+    const d = daemon(server.url, undefined, ['--grace', '60s']);
+    await connected(d);
+    const bus = await client(server.url, d.prefix);
+    const started = firstValueFrom(bus.events$('task_started'));
+    await bus.ready();
+    await bus.request('task.submit', { task: { module: 'core', action: 'sleep', parameters: { ms: 60_000 } } });
+    await started;
+    d.proc.kill('SIGINT');
+    await d.waitForLine((l) => l.msg === 'daemon draining', 'draining');
+    d.proc.kill('SIGINT');
+    expect(await d.exited).toBe(1);
+    expect(d.lines.map((l) => l.msg)).toContain('second signal: exiting now, without waiting for the drain');
+  });
+
   it('resumes a run from SQLite after a SIGKILL mid-run', async () => {
     const d = daemon(server.url);
     await connected(d);

@@ -73,7 +73,7 @@ const daemonSection = z
     graceMs: z.number().int().min(0).optional(),
     nats: z
       .object({
-        url: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+        url: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], { errorMap: () => ({ message: 'must be a NATS URL such as nats://127.0.0.1:4222, or a list of them' }) }).optional(),
         subjectPrefix: z.string().min(1).optional(),
         requestTimeoutMs: z.number().int().min(1).optional(),
         user: z.string().min(1).optional(),
