@@ -23,10 +23,10 @@ const buses: NatsBus[] = [];
 let n = 0;
 
 /** A daemon in its own folder with its own subject prefix (or the ones given, to restart on the same state). */
-function daemon(url: string, where?: { cwd: string; prefix: string }, extra: string[] = []): DaemonProcess & { cwd: string; prefix: string } {
+function daemon(url: string, where?: { cwd: string; prefix: string }, extra: string[] = [], env: NodeJS.ProcessEnv = {}): DaemonProcess & { cwd: string; prefix: string } {
   const cwd = where?.cwd ?? join(root, `d${++n}`);
   const prefix = where?.prefix ?? `dmn${process.pid}x${n}`;
-  const d = startDaemon(root, ['--db', join(cwd, 'state.db'), '--nats', url, '--subject-prefix', prefix, ...extra]);
+  const d = startDaemon(root, ['--db', join(cwd, 'state.db'), '--nats', url, '--subject-prefix', prefix, ...extra], env);
   open.push(d);
   return Object.assign(d, { cwd, prefix });
 }
@@ -167,6 +167,31 @@ describe('codomyrmex daemon when NATS fails', () => {
     await d.waitForLine((l) => l.msg === 'NATS connection back', 'the back line');
     // The start, acknowledged once, made one run.
     expect(await bus.request('workflow.list_runs', { workflowName: 'through-restart' })).toHaveLength(1);
+  });
+});
+
+describe('codomyrmex daemon with NATS credentials from the environment', () => {
+  let secured: NatsServer;
+  beforeAll(async () => {
+    secured = await startNatsServer({ config: 'authorization { token: "s3cret-token" }\n' });
+  });
+  afterAll(async () => {
+    await secured.dispose();
+  });
+
+  it('connects with CODOMYRMEX_NATS_TOKEN, serves a CLI that has it too, and stays not ready with a wrong one', async () => {
+    const good = daemon(secured.url, undefined, [], { CODOMYRMEX_NATS_TOKEN: 's3cret-token' });
+    await connected(good);
+    const r = await cli(root, ['task', 'run', 'core.echo', '-p', '{"value": "authed"}', '--json', '--nats', secured.url, '--subject-prefix', good.prefix], { CODOMYRMEX_NATS_TOKEN: 's3cret-token' });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toMatchObject({ result: 'authed' });
+    const bad = daemon(secured.url, undefined, [], { CODOMYRMEX_NATS_TOKEN: 'wrong' });
+    const http = await bad.http();
+    const retry = await bad.waitForLine((l) => l.msg === 'NATS not reachable; retrying', 'a retry line');
+    expect(String(retry['err'])).toMatch(/auth/i);
+    expect((await fetch(`${http}/readyz`)).status).toBe(503);
+    for (const d of [good, bad]) d.proc.kill('SIGTERM');
+    expect(await Promise.all([good.exited, bad.exited])).toEqual([0, 0]);
   });
 });
 
