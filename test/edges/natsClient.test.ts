@@ -6,7 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bridgeToNats } from '../../src/bus/bridge.js';
 import { NatsBus } from '../../src/bus/nats.js';
 import { NotFoundError, ValidationError } from '../../src/errors.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { OrchestrationEngine } from '../../src/index.js';
+import { createOrchestrationEngine } from '../../src/index.js';
 import { RemoteEngine, runTask, runWorkflow } from '../../src/edges/nats/client.js';
 import { testEngine } from '../helpers.js';
 import { startNatsServer, type NatsServer } from '../support/nats.js';
@@ -75,6 +79,22 @@ describe('runs and tasks followed over NATS', () => {
     await expect(missing).rejects.toBeInstanceOf(ValidationError);
     await expect(missing).rejects.toMatchObject({ issues: [expect.stringMatching(/^payload\.timeoutMs: required/)] });
     await expect(client.request('workflow.wait_for', { runId: 'r', timeoutMs: 3_600_000 })).rejects.toMatchObject({ issues: [expect.stringMatching(/^payload\.timeoutMs: must be at most 600000/)] });
+  });
+
+  it('answers wait_for from the store for a run no longer held in memory', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'codomyrmex-waitfor-'));
+    const durable = createOrchestrationEngine({ store: 'sqlite', dbPath: join(dir, 'state.db'), retainRuns: 1, threads: 1, metrics: { enabled: false }, workflowDirs: [] });
+    try {
+      await durable.workflows.createWorkflow('quick', [{ name: 'only', module: 'core', action: 'echo', parameters: { value: 'kept' } }]);
+      const first = await durable.workflows.executeWorkflow('quick');
+      await durable.workflows.executeWorkflow('quick');
+      await durable.flush();
+      expect(await durable.workflows.getRun(first.runId)).toBeNull();
+      await expect(durable.bus.request('workflow.wait_for', { runId: first.runId, timeoutMs: 0 })).resolves.toMatchObject({ done: true, result: { runId: first.runId, steps: { only: { result: 'kept' } } } });
+    } finally {
+      await durable.shutdown({ graceMs: 0 });
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('serves the engine views and the facades through RemoteEngine', async () => {
