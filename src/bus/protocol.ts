@@ -27,6 +27,10 @@ export interface CommandMap {
   'task.get': { req: { taskId: string }; res: TaskView | null };
   'task.list': { req: { status?: TaskStatus | TaskStatus[]; limit?: number }; res: TaskView[] };
   'task.wait': { req: { taskId: string }; res: TaskResult };
+  /** Adds one task and answers with its id at once (over the network: its end arrives as an event or via `task.wait_for`). */
+  'task.submit': { req: { task: TaskInput }; res: { taskId: string } };
+  /** Waits at most `timeoutMs` for a task's end: `{ done: false }` when the time runs out (ask again), else its result. */
+  'task.wait_for': { req: { taskId: string; timeoutMs: number }; res: WaitOutcome<TaskResult> };
   'task.stats': { req: Record<string, never>; res: SchedulerStats };
   'task.set_concurrency': { req: { maxConcurrency: number }; res: SchedulerStats };
   'workflow.create': { req: { definition: unknown; replace?: boolean; source?: string }; res: { workflow: StoredWorkflow; created: boolean; warnings: string[] } };
@@ -40,6 +44,8 @@ export interface CommandMap {
   'workflow.get_run': { req: { runId: string }; res: WorkflowRun | null };
   'workflow.list_runs': { req: { workflowName?: string; status?: WorkflowRunStatus; limit?: number }; res: WorkflowRun[] };
   'workflow.wait_run': { req: { runId: string }; res: WorkflowResult };
+  /** Waits at most `timeoutMs` for a run's end: `{ done: false }` when the time runs out (ask again), else its result. */
+  'workflow.wait_for': { req: { runId: string; timeoutMs: number }; res: WaitOutcome<WorkflowResult> };
   'workflow.cancel_run': { req: { runId: string; reason?: string }; res: { runId: string; cancelled: boolean; status: WorkflowRunStatus } };
   'workflow.performance': { req: { name?: string }; res: WorkflowPerformance[] };
   'workflow.configure_session': { req: { sessionId: string; maxParallelWorkflows: number }; res: { ok: true } };
@@ -73,7 +79,22 @@ export interface CommandMap {
   'project.set_config': { req: { name: string; key: string; value: unknown }; res: { config: Record<string, unknown> } };
   'project.run_workflow': { req: { name: string; workflow: string } & Omit<RunRequest, 'workingDir' | 'project' | 'version'>; res: WorkflowResult };
   'project.stats': { req: Record<string, never>; res: ProjectCounts };
+  /** The engine's `getSystemStatus()` (served by the engine itself). */
+  'engine.status': { req: Record<string, never>; res: Record<string, unknown> };
+  /** The engine's `healthCheck()` (served by the engine itself). */
+  'engine.health': { req: Record<string, never>; res: EngineHealth };
 }
+
+/** `engine.healthCheck()` as it travels: the worst status, each component's, and the issues. */
+export interface EngineHealth {
+  overallStatus: 'healthy' | 'degraded' | 'unhealthy';
+  timestamp: string;
+  components: Record<string, { status: 'healthy' | 'degraded' | 'unhealthy'; detail: string; checkMs?: number }>;
+  issues: string[];
+}
+
+/** The answer of a bounded wait: not ended within the time given, or ended with its result. */
+export type WaitOutcome<T> = { done: false } | { done: true; result: T };
 
 export type CommandType = keyof CommandMap;
 export type CommandPayload<K extends CommandType> = CommandMap[K]['req'];

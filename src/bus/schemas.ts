@@ -55,6 +55,12 @@ const id = (what: string) => z.string({ required_error: `required: the ${what}` 
 const posInt = z.number().int('must be a whole number').min(1, 'must be at least 1');
 const limit = posInt.max(100_000).optional();
 const object = (what: string) => z.record(z.unknown(), { required_error: `required: ${what}`, invalid_type_error: `must be an object (${what})` });
+/** A bounded wait: 0 (just look) up to 10 minutes; keep it below the request timeout of the caller. */
+const waitMs = z
+  .number({ required_error: 'required: how long to wait, in ms (e.g. 10000); ask again when it answers { done: false }' })
+  .int('must be a whole number of ms')
+  .min(0, 'must be 0 or more')
+  .max(600_000, 'must be at most 600000 (10 minutes); ask again when it answers { done: false }');
 const versionSchema = z.union([z.string().min(1), z.number()]).transform(String);
 
 const task = z.preprocess(renameKeys({}, ['retry']), taskInputSchema);
@@ -99,6 +105,8 @@ export const requestSchemas = {
   'task.get': payload({ taskId: id('task') }),
   'task.list': payload({ status: z.union([z.enum(TASK_STATUSES), z.array(z.enum(TASK_STATUSES))]).optional(), limit }),
   'task.wait': payload({ taskId: id('task') }),
+  'task.submit': payload({ task }),
+  'task.wait_for': payload({ taskId: id('task'), timeoutMs: waitMs }),
   'task.stats': none,
   'task.set_concurrency': payload({ maxConcurrency: posInt }),
   'task.open_lane': payload({ sessionId: id('session'), mode: z.enum(SESSION_MODES), maxParallelTasks: posInt }),
@@ -115,6 +123,7 @@ export const requestSchemas = {
   'workflow.get_run': payload({ runId: id('run') }),
   'workflow.list_runs': payload({ workflowName: id('workflow').optional(), status: z.enum(RUN_STATUSES).optional(), limit }),
   'workflow.wait_run': payload({ runId: id('run') }),
+  'workflow.wait_for': payload({ runId: id('run'), timeoutMs: waitMs }),
   'workflow.cancel_run': payload({ runId: id('run'), reason: z.string().optional() }),
   'workflow.performance': payload({ name: id('workflow').optional() }, nameAliases),
   'workflow.configure_session': payload({ sessionId: id('session'), maxParallelWorkflows: posInt }),
@@ -165,6 +174,8 @@ export const requestSchemas = {
   'project.set_config': payload({ name: id('project'), key: z.string().min(1), value: z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(z.unknown()), z.record(z.unknown())], { errorMap: () => ({ message: 'required: the value to set (a JSON value)' }) }) }, projectAliases),
   'project.run_workflow': payload({ name: id('project'), workflow: id('workflow'), params: z.record(z.unknown()).optional(), sessionId: id('session').optional() }, { ...projectAliases, workflow_name: 'workflow', parameters: 'params' }),
   'project.stats': none,
+  'engine.status': none,
+  'engine.health': none,
 } as const satisfies Record<CommandType, z.ZodTypeAny>;
 
 /** A payload type with `| undefined` taken off its optional fields, at every level (JSON never carries `undefined`). */

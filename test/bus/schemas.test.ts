@@ -12,6 +12,8 @@ const samples: { [K in CommandType]: CommandPayload<K> } = {
   'task.get': { taskId: 't1' },
   'task.list': { status: ['running', 'ready'], limit: 10 },
   'task.wait': { taskId: 't1' },
+  'task.submit': { task: { module: 'core', action: 'echo' } },
+  'task.wait_for': { taskId: 't1', timeoutMs: 1000 },
   'task.stats': {},
   'task.set_concurrency': { maxConcurrency: 4 },
   'workflow.create': { definition: { name: 'etl', steps: [] }, replace: true, source: 'etl.yaml' },
@@ -25,6 +27,7 @@ const samples: { [K in CommandType]: CommandPayload<K> } = {
   'workflow.get_run': { runId: 'r1' },
   'workflow.list_runs': { workflowName: 'etl', status: 'failed', limit: 5 },
   'workflow.wait_run': { runId: 'r1' },
+  'workflow.wait_for': { runId: 'r1', timeoutMs: 0 },
   'workflow.cancel_run': { runId: 'r1' },
   'workflow.performance': { name: 'etl' },
   'workflow.configure_session': { sessionId: 's1', maxParallelWorkflows: 2 },
@@ -58,6 +61,8 @@ const samples: { [K in CommandType]: CommandPayload<K> } = {
   'project.set_config': { name: 'p', key: 'analysis.max_file_size', value: 5 },
   'project.run_workflow': { name: 'p', workflow: 'ai-analysis', params: {} },
   'project.stats': {},
+  'engine.status': {},
+  'engine.health': {},
 };
 
 describe('command request schemas', () => {

@@ -203,6 +203,8 @@ export class OrchestrationEngine {
       this.projects = new ProjectManagerClient(this.bus, ready);
       const projectCounts = async (): Promise<Record<string, unknown>> => ({ ...(await this.bus.request('project.stats', {})) });
       this.#views.registerComponent('projects', { metrics: projectCounts, status: projectCounts });
+      // The engine's own views as commands, so an edge (the daemon's NATS API) serves them like any component's.
+      this.bus.serve('engine', (cmd) => (cmd.type === 'engine.health' ? this.healthCheck() : this.getSystemStatus()));
     } catch (err) {
       void this.pool.destroy();
       this.#journal?.stop();

@@ -57,6 +57,8 @@ export interface ComponentView {
   status?: () => Record<string, unknown> | Promise<Record<string, unknown>>;
   /** Merged over `getMetrics()[name]`. */
   metrics?: () => Record<string, unknown> | Promise<Record<string, unknown>>;
+  /** A cheap check joining `/readyz` (e.g. an edge that is not connected yet keeps the engine not ready). */
+  ready?: () => { ok: boolean; detail: string };
 }
 
 export interface ViewDeps {
@@ -236,7 +238,8 @@ export class EngineViews {
       pool: { ok: !pool.destroyed && pool.stats().threads > 0, detail: pool.destroyed ? 'destroyed' : `${pool.stats().threads} threads` },
       store: { ok: storeCheck.status === 'healthy', detail: storeCheck.detail },
       bus: { ok: bus.connected, detail: bus.connected ? 'connected' : 'closed' },
-    };
+    } as Record<string, { ok: boolean; detail: string }>;
+    for (const [name, view] of this.#components) if (view.ready) checks[name] = view.ready();
     const ready = Object.values(checks).every((c) => c.ok);
     return { ready, status: ready ? 'ready' : now === 'draining' ? 'draining' : 'not_ready', state: now, checks };
   }

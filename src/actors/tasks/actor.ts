@@ -9,11 +9,14 @@ import { NotFoundError } from '../../errors.js';
 import type { ComponentControl, ComponentReport } from '../../machines/runtime.js';
 import { TaskScheduler } from './scheduler.js';
 import { storedSessions } from '../sessions/manager.js';
+import { waitWithin } from '../boundedWait.js';
+import type { Clock } from '../../model/clock.js';
+import { systemClock } from '../../model/clock.js';
 
 import type { ComponentDeps } from '../deps.js';
 
 /** Answers one `task.*` command. Under strict durability, replies that report a change wait for its commit. */
-export function handleTaskCommand(scheduler: TaskScheduler, command: Command): unknown {
+export function handleTaskCommand(scheduler: TaskScheduler, command: Command, clock: Clock = systemClock): unknown {
   switch (command.type) {
     case 'task.add':
       return scheduler.addMany(parseTaskBatch(command.payload.tasks)).then((ids) => scheduler.acked({ ids }));
@@ -29,6 +32,10 @@ export function handleTaskCommand(scheduler: TaskScheduler, command: Command): u
       return scheduler.list(parseTaskListFilter(command.payload));
     case 'task.wait':
       return scheduler.wait(command.payload.taskId);
+    case 'task.submit':
+      return scheduler.acked({ taskId: scheduler.submit(command.payload.task) });
+    case 'task.wait_for':
+      return waitWithin(scheduler.wait(command.payload.taskId), command.payload.timeoutMs, clock);
     case 'task.stats':
       return scheduler.stats();
     case 'task.open_lane':
@@ -75,7 +82,7 @@ export function taskOrchestratorLogic(deps: ComponentDeps) {
     }
     const stop = deps.bus.serve('task', (command) => {
       if (!command.type.startsWith('task.')) throw new NotFoundError(`unknown command "${command.type}"`);
-      return handleTaskCommand(scheduler, command);
+      return handleTaskCommand(scheduler, command, deps.clock);
     });
     receive((event) => {
       if (event.type === 'component.drain') {

@@ -194,6 +194,14 @@ export class TaskScheduler {
     return this.wait(id ?? '');
   }
 
+  /** Adds one task and starts execution; returns its id at once (its end is an event, or `wait`). */
+  submit(input: unknown): string {
+    const [id] = this.add([input]);
+    this.#setExecuting(true);
+    this.#life.run();
+    return id ?? '';
+  }
+
   /** Turns dispatching on and resolves when every task that had not ended has ended. */
   async startExecution(): Promise<StartExecutionReply> {
     this.#durable.refuseWhileFailing('execution was not started');

@@ -10,12 +10,15 @@ import type { ComponentControl } from '../../machines/runtime.js';
 import type { ComponentDeps } from '../deps.js';
 import { WorkflowManager } from './manager.js';
 import { storedSessions } from '../sessions/manager.js';
+import { waitWithin } from '../boundedWait.js';
+import type { Clock } from '../../model/clock.js';
+import { systemClock } from '../../model/clock.js';
 
 /** Answers one `workflow.*` command. */
-export function handleWorkflowCommand(manager: WorkflowManager, command: Command): unknown {
+export function handleWorkflowCommand(manager: WorkflowManager, command: Command, clock: Clock = systemClock): unknown {
   switch (command.type) {
     case 'workflow.create':
-      return manager.create(command.payload.definition, command.payload.source ?? null);
+      return manager.committed(manager.create(command.payload.definition, command.payload.source ?? null));
     case 'workflow.validate':
       return manager.validate(command.payload.definition);
     case 'workflow.get':
@@ -30,7 +33,8 @@ export function handleWorkflowCommand(manager: WorkflowManager, command: Command
     }
     case 'workflow.start': {
       const { name, ...req } = command.payload;
-      return { runId: manager.start(name, req).runId };
+      // Under strict durability the id is given once the run is on disk: a start acknowledged survives a crash.
+      return manager.committed({ runId: manager.start(name, req).runId });
     }
     case 'workflow.execute_complex': {
       const { definition, ...req } = command.payload;
@@ -42,6 +46,8 @@ export function handleWorkflowCommand(manager: WorkflowManager, command: Command
       return manager.listRuns(command.payload);
     case 'workflow.wait_run':
       return manager.waitRun(command.payload.runId);
+    case 'workflow.wait_for':
+      return waitWithin(manager.waitRun(command.payload.runId), command.payload.timeoutMs, clock);
     case 'workflow.cancel_run':
       return manager.cancelRun(command.payload.runId, command.payload.reason);
     case 'workflow.performance':
@@ -87,7 +93,7 @@ export function workflowManagerLogic(deps: ComponentDeps) {
         durationMs: performance.now() - t0,
       });
     }
-    const stop = bus.serve('workflow', (command) => handleWorkflowCommand(manager, command));
+    const stop = bus.serve('workflow', (command) => handleWorkflowCommand(manager, command, deps.clock));
     receive((event) => {
       if (event.type === 'component.drain') {
         // With a durable store, runs in flight are left on disk to resume; otherwise they end with their tasks.

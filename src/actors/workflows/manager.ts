@@ -155,6 +155,13 @@ export class WorkflowManager {
     return result.then((r) => commits.afterCommit(r));
   }
 
+  /** `value` once the changes made so far are durable (strict), or at once: a started run or a stored definition. */
+  committed<T>(value: T): T | Promise<T> {
+    const commits = this.#deps.commits;
+    if (!this.#deps.ackOnCommit || !commits) return value;
+    return commits.afterCommit(value);
+  }
+
   /** Stops persisting runs: those in flight stay `running` on disk and resume when an engine opens the store. */
   halt(): void {
     this.#halted = true;
@@ -385,10 +392,18 @@ export class WorkflowManager {
     return out;
   }
 
+  /** A run that ended and is no longer held in memory (past `retainRuns`), read from the durable store. */
+  #storedEnded(runId: string): WorkflowRun | null {
+    const store = this.#deps.store;
+    if (!store?.persistent) return null;
+    const run = store.getRecord<RunRecord>('workflow_runs', runId)?.data.run;
+    return run && run.status !== 'running' ? run : null;
+  }
+
   waitRun(runId: string): Promise<WorkflowResult> {
     const live = this.#live.get(runId);
     if (live) return live.done;
-    const done = this.#finished.get(runId);
+    const done = this.#finished.get(runId) ?? this.#storedEnded(runId);
     if (done) return Promise.resolve(done);
     return Promise.reject(new NotFoundError(`no workflow run with id "${runId}"`));
   }

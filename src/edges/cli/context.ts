@@ -11,6 +11,8 @@ import { packagePath } from '../../config/options.js';
 import { CodomyrmexError, ErrorCode } from '../../errors.js';
 import { composeEngine } from '../library.js';
 import { USER_WORKFLOW_DIR } from './paths.js';
+import type { CliEngine } from './remote.js';
+import { natsUrl, withDaemon } from './remote.js';
 
 /**
  * Exit codes: 0 success; 1 a run (workflow, task) ran and did not succeed, or the health check is not healthy;
@@ -27,11 +29,16 @@ export interface GlobalFlags {
   db?: string;
   durability?: string;
   json?: boolean;
+  nats?: string;
+  subjectPrefix?: string;
+  requestTimeout?: number;
 }
 
 export interface CliContext {
-  /** Runs `fn` on an engine and always shuts it down. */
+  /** Runs `fn` on an embedded engine and always shuts it down (refused with `--nats`: the command needs one). */
   withEngine<T>(fn: (engine: OrchestrationEngine) => Promise<T>, overrides?: EngineOptions): Promise<T>;
+  /** Runs `fn` on the daemon when `--nats` (or `CODOMYRMEX_NATS_URL`) names one, else on an embedded engine. */
+  withAnyEngine<T>(fn: (engine: CliEngine) => Promise<T>): Promise<T>;
   /** An engine that stays up until the caller shuts it down (mcp). */
   openEngine(overrides?: EngineOptions): Promise<OrchestrationEngine>;
   /** Engine options from the global flags. */
@@ -137,7 +144,22 @@ export function createContext(program: Command): CliContext {
     openEngine,
     json,
     async withEngine(fn, overrides = {}) {
+      const flags = program.opts<GlobalFlags>();
+      if (natsUrl(flags) !== undefined && overrides.store !== 'memory') {
+        throw new InvalidArgumentError('--nats: this command runs on an embedded engine only (through the daemon: workflow list|run|show, task run, orchestration status|health); drop --nats or unset CODOMYRMEX_NATS_URL');
+      }
       const engine = await openEngine(overrides);
+      try {
+        return await fn(engine);
+      } finally {
+        await engine.shutdown({ graceMs: 1000 });
+      }
+    },
+    async withAnyEngine(fn) {
+      const flags = program.opts<GlobalFlags>();
+      const url = natsUrl(flags);
+      if (url !== undefined) return withDaemon(url, flags, fn);
+      const engine = await openEngine();
       try {
         return await fn(engine);
       } finally {

@@ -41,7 +41,7 @@ export function registerInspectCommands(program: Command, cli: CliContext): void
     .command('status')
     .description('uptime, tasks by status, queue, pool, workflows, sessions, resources, store')
     .action(async () => {
-      const status = await cli.withEngine((e) => e.getSystemStatus());
+      const status = await cli.withAnyEngine((e) => e.getSystemStatus());
       cli.out(status, (s) =>
         printTable(
           Object.entries(s)
@@ -54,7 +54,7 @@ export function registerInspectCommands(program: Command, cli: CliContext): void
     .command('health')
     .description('checks every component for real (a probe task, a store write, the bus, the queue); exit 1 unless healthy')
     .action(async () => {
-      const health = await cli.withEngine((e) => e.healthCheck());
+      const health = await cli.withAnyEngine((e) => e.healthCheck());
       cli.out(health, (h) => {
         console.log(`overall: ${h.overallStatus}`);
         printTable(Object.entries(h.components).map(([name, c]) => ({ component: name, status: c.status, detail: c.detail ?? '' })));

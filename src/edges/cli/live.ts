@@ -2,7 +2,7 @@
  * A workflow run as it happens: one line per step with a spinner, its status and elapsed time, redrawn in place on
  * a terminal; plain lines (one per start and end) when stdout is not one. Ctrl-C cancels the run.
  */
-import type { OrchestrationEngine } from '../../actors/engine/engine.js';
+import type { CliEngine } from './remote.js';
 import type { WorkflowResult } from '../../model/workflow.js';
 import { ms, outputWidth } from './format.js';
 
@@ -40,7 +40,7 @@ export class LiveRun {
   #interrupted = false;
   #onRunId: ((id: string) => void)[] = [];
 
-  constructor(engine: OrchestrationEngine, workflowName: string, opts: LiveRunOptions, runId: string | null = null) {
+  constructor(engine: Pick<CliEngine, 'registerEventHandler'>, workflowName: string, opts: LiveRunOptions, runId: string | null = null) {
     this.#opts = opts;
     this.#runId = runId;
     this.#write = opts.write ?? ((t) => void process.stdout.write(t));

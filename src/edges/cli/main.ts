@@ -9,6 +9,8 @@ import { packagePath } from '../../config/options.js';
 import { CodomyrmexError } from '../../errors.js';
 import { registerBenchCommand } from './bench.js';
 import { createContext, EXIT, errorCodeOf, exitCodeOf, wantsJson } from './context.js';
+import type { GlobalFlags } from './context.js';
+import { registerDaemonCommand } from '../daemon/command.js';
 import { registerInspectCommands } from './inspect.js';
 import { registerMcpCommand } from './mcp.js';
 import { registerProjectCommands } from './project.js';
@@ -32,6 +34,9 @@ program
   .option('--store <kind>', 'sqlite (default: durable, see --db) or memory')
   .option('--db <path>', 'the SQLite database (default ./.codomyrmex/state.db; env CODOMYRMEX_DB)')
   .option('--durability <mode>', 'strict (default: answer only once durable) or relaxed')
+  .option('--nats <url>', 'NATS URL(s): `daemon` serves its command API there; workflow list|run|show, task run and orchestration status|health talk to that daemon instead of an embedded engine (env CODOMYRMEX_NATS_URL)')
+  .option('--subject-prefix <prefix>', "the daemon's NATS subject prefix (default codomyrmex; env CODOMYRMEX_SUBJECT_PREFIX)")
+  .option('--request-timeout <ms>', 'how long a request over NATS waits for its reply (default 30000)', parseInteger('--request-timeout', 1))
   .showSuggestionAfterError()
   .addHelpText(
     'after',
@@ -61,6 +66,13 @@ registerInspectCommands(program, cli);
 registerStoreCommands(program, () => cli.options());
 registerMcpCommand(program, cli);
 registerBenchCommand(program, cli);
+registerDaemonCommand(program, {
+  engineOptions: () => cli.options(),
+  natsFlags: () => {
+    const o = program.opts<GlobalFlags>();
+    return { nats: o.nats, subjectPrefix: o.subjectPrefix, requestTimeout: o.requestTimeout };
+  },
+});
 
 // Every command: usage errors exit 2 (not commander's 1), and print as JSON under --json.
 const json = wantsJson();

@@ -12,6 +12,7 @@ import { EXIT, paramsOf, withParamFlags } from './context.js';
 import type { CliContext } from './context.js';
 import { ms, printResults, printTable } from './format.js';
 import { LiveRun } from './live.js';
+import type { CliEngine } from './remote.js';
 
 /** Prints a finished run for people: its steps, then one line with the outcome. */
 export function printRun(result: WorkflowResult): void {
@@ -24,7 +25,7 @@ export function printRun(result: WorkflowResult): void {
  * Starts a run with `start` (which returns its id, or its result for runs that cannot be started apart), shows it
  * live, cancels it on Ctrl-C, and sets the exit code: 0 succeeded, 1 did not, 130 interrupted.
  */
-export async function followRun(cli: CliContext, engine: OrchestrationEngine, workflowName: string, steps: string[], start: () => Promise<string | WorkflowResult>, runId: string | null = null): Promise<WorkflowResult> {
+export async function followRun(cli: CliContext, engine: CliEngine, workflowName: string, steps: string[], start: () => Promise<string | WorkflowResult>, runId: string | null = null): Promise<WorkflowResult> {
   const json = cli.json();
   const live = new LiveRun(engine, workflowName, { steps, tty: process.stdout.isTTY === true && !json, quiet: json }, runId);
   const stopListening = live.cancelOnInterrupt((id) => engine.workflows.cancelRun(id, 'interrupted (Ctrl-C)'));

@@ -35,7 +35,7 @@ export function registerTaskCommands(program: Command, cli: CliContext): void {
     .action(async (target: string, opts: { params?: Record<string, unknown>; param?: Record<string, unknown>; timeout?: number; retries: number; priority: string }) => {
       const dot = target.indexOf('.');
       if (dot <= 0) throw new InvalidArgumentError(`action must be module.action, e.g. core.echo (got "${target}")`);
-      const result = await cli.withEngine((engine) =>
+      const result = await cli.withAnyEngine((engine) =>
         engine.tasks.executeTask({
           module: target.slice(0, dot),
           action: target.slice(dot + 1),

@@ -33,7 +33,7 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
   wf.command('list')
     .description('list the workflows this engine knows (shipped templates and .codomyrmex/workflows)')
     .action(async () => {
-      const list = await cli.withEngine((e) => e.workflows.listWorkflows());
+      const list = await cli.withAnyEngine((e) => e.workflows.listWorkflows());
       cli.out(list, (l) => printTable(l.map((w) => ({ name: w.name, version: w.version, steps: w.steps, description: w.description }))));
     });
 
@@ -74,7 +74,7 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
   )
     .option('--workflow-version <version>', 'run this version instead of the latest')
     .action(async (name: string, opts: { params?: Record<string, unknown>; param?: Record<string, unknown>; workflowVersion?: string }) => {
-      await cli.withEngine(async (e) => {
+      await cli.withAnyEngine(async (e) => {
         const w = await e.workflows.getWorkflow(name, opts.workflowVersion);
         if (!w) throw new NotFoundError(`no workflow named "${name}"${opts.workflowVersion ? ` at version ${opts.workflowVersion}` : ''}; see "codomyrmex workflow list"`);
         const version = opts.workflowVersion ? { version: opts.workflowVersion } : {};
@@ -87,7 +87,7 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
     .argument('<name>', 'workflow name')
     .option('--mermaid', 'print only the Mermaid graph')
     .action(async (name: string, opts: { mermaid?: boolean }) => {
-      const w = await cli.withEngine((e) => e.workflows.getWorkflow(name));
+      const w = await cli.withAnyEngine((e) => e.workflows.getWorkflow(name));
       if (!w) throw new NotFoundError(`no workflow named "${name}"; see "codomyrmex workflow list"`);
       const byName = new Map(w.steps.map((s) => [s.name, s]));
       const dag = { nodes: w.steps.map((s) => s.name), deps: (id: string) => byName.get(id)?.dependencies ?? [] };

@@ -1,0 +1,62 @@
+/**
+ * The CLI through the daemon: with `--nats URL` (or `CODOMYRMEX_NATS_URL`) a command talks to a running daemon
+ * over NATS instead of starting an embedded engine, with the same output and exit codes. Long runs are started
+ * and followed (end event, then bounded waits), so none hits the request timeout.
+ */
+import type { EventMap, EventName } from '../../model/events.js';
+import type { EngineHealth, RunRequest } from '../../bus/protocol.js';
+import type { ProjectManagerClient } from '../../actors/projects/client.js';
+import type { TaskOrchestratorClient } from '../../actors/tasks/client.js';
+import type { WorkflowManagerClient } from '../../actors/workflows/client.js';
+import type { WorkflowResult } from '../../model/workflow.js';
+import { RemoteEngine } from '../nats/client.js';
+import { connectionOptions } from '../nats/edge.js';
+
+/** What the CLI's commands use of an engine: an embedded `OrchestrationEngine` or a daemon over NATS. */
+export interface CliEngine {
+  readonly workflows: WorkflowManagerClient;
+  readonly tasks: TaskOrchestratorClient;
+  readonly projects: ProjectManagerClient;
+  getTaskOrchestrator(): TaskOrchestratorClient;
+  registerEventHandler<K extends EventName>(name: K, handler: (event: K, data: EventMap[K]) => void): () => void;
+  getSystemStatus(): Promise<object>;
+  healthCheck(): Promise<EngineHealth>;
+  executeProjectWorkflow(project: string, workflow: string, options?: Omit<RunRequest, 'workingDir' | 'project' | 'version'>): Promise<WorkflowResult>;
+}
+
+export interface RemoteFlags {
+  nats?: string | undefined;
+  subjectPrefix?: string | undefined;
+  requestTimeout?: number | undefined;
+}
+
+/** The daemon's NATS URL(s) from the flag or `CODOMYRMEX_NATS_URL`, or undefined (run embedded). */
+export function natsUrl(flags: RemoteFlags, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return flags.nats ?? (env['CODOMYRMEX_NATS_URL'] || undefined);
+}
+
+/** Runs `fn` against the daemon at `url` and always closes the connection. */
+export async function withDaemon<T>(url: string, flags: RemoteFlags, fn: (engine: CliEngine) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
+  const e = (name: string): string | undefined => env[name] || undefined;
+  const requestTimeoutMs = flags.requestTimeout;
+  const remote = await RemoteEngine.connect({
+    servers: url.split(',').map((s) => s.trim()).filter(Boolean),
+    subjectPrefix: flags.subjectPrefix ?? (env['CODOMYRMEX_SUBJECT_PREFIX'] || undefined),
+    requestTimeoutMs,
+    // Each bounded wait stays well inside the request timeout.
+    waitMs: requestTimeoutMs !== undefined ? Math.max(1, Math.floor(requestTimeoutMs / 2)) : undefined,
+    // Credentials and TLS from the same variables the daemon reads.
+    connection: connectionOptions({
+      user: e('CODOMYRMEX_NATS_USER'),
+      password: e('CODOMYRMEX_NATS_PASSWORD'),
+      token: e('CODOMYRMEX_NATS_TOKEN'),
+      credsFile: e('CODOMYRMEX_NATS_CREDS'),
+      tls: e('CODOMYRMEX_NATS_TLS_CA') ?? e('CODOMYRMEX_NATS_TLS_CERT') ? { caFile: e('CODOMYRMEX_NATS_TLS_CA'), certFile: e('CODOMYRMEX_NATS_TLS_CERT'), keyFile: e('CODOMYRMEX_NATS_TLS_KEY') } : undefined,
+    }),
+  });
+  try {
+    return await fn(remote);
+  } finally {
+    await remote.close();
+  }
+}

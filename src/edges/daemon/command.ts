@@ -1,0 +1,52 @@
+/**
+ * The `codomyrmex daemon` command: compiles the options (flags, env, config file), starts the {@link Daemon}, and
+ * turns signals into a drain. Start-up failures (bad options, a locked database, a port in use) print one clear
+ * line and exit 2.
+ */
+import type { Command } from 'commander';
+import type { EngineOptions } from '../../config/options.js';
+import { CodomyrmexError, serializeError } from '../../errors.js';
+import { Daemon } from './daemon.js';
+import { createLogger } from './logger.js';
+import type { DaemonFlags } from './options.js';
+import { compileDaemonOptions } from './options.js';
+
+export interface DaemonCommandContext {
+  /** The engine options the global flags give (threads, store, db, module and workflow folders). */
+  engineOptions(): EngineOptions;
+  /** The global `--nats`, `--subject-prefix`, `--request-timeout` flags. */
+  natsFlags(): Pick<DaemonFlags, 'nats' | 'subjectPrefix' | 'requestTimeout'>;
+}
+
+export function registerDaemonCommand(program: Command, ctx: DaemonCommandContext): void {
+  program
+    .command('daemon')
+    .description('run the engine as a long-lived daemon: SQLite store, HTTP /metrics /healthz /readyz, and with --nats the command API over NATS')
+    .option('-c, --config <file>', 'config file (default: ./codomyrmex.config.{json,yaml} if present; env CODOMYRMEX_CONFIG)')
+    .option('--http <host:port>', 'where /metrics, /healthz and /readyz listen, or "off" (default 127.0.0.1:9464; env CODOMYRMEX_HTTP)')
+    .option('--grace <duration>', 'on SIGTERM/SIGINT, how long running tasks get to finish: 30s, 500ms, 2m (default 30s; env CODOMYRMEX_GRACE)')
+    .option('--log-format <format>', 'json (default) or pretty (env CODOMYRMEX_LOG_FORMAT)')
+    .option('--log-level <level>', 'fatal | error | warn | info (default) | debug | trace | silent (env CODOMYRMEX_LOG_LEVEL)')
+    .action(async (opts: DaemonFlags) => {
+      const options = compileDaemonOptions({ ...opts, ...ctx.natsFlags() }, ctx.engineOptions());
+      const log = createLogger(options.log.format, options.log.level);
+      let daemon: Daemon;
+      try {
+        daemon = new Daemon(options, log);
+      } catch (err) {
+        log.fatal({ err: serializeError(err) }, 'daemon could not start');
+        throw err instanceof CodomyrmexError ? err : new CodomyrmexError((err as Error).message, undefined, { cause: err });
+      }
+      const exit = (code: number): void => {
+        log.flush();
+        process.exit(code);
+      };
+      daemon.handleSignals(exit);
+      try {
+        await daemon.start();
+      } catch (err) {
+        log.fatal({ err: serializeError(err) }, 'daemon could not start');
+        exit(2);
+      }
+    });
+}

@@ -1,0 +1,95 @@
+/**
+ * `codomyrmex daemon` as a real child process (the built CLI), its JSON log lines parsed as they arrive, so a test
+ * waits on what the daemon says ("NATS connected", "daemon running") instead of sleeping.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { packagePath } from '../../src/config/options.js';
+
+export const CLI = packagePath('dist', 'src', 'edges', 'cli', 'main.js');
+const run = promisify(execFile);
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+export interface DaemonProcess {
+  readonly proc: ChildProcess;
+  readonly lines: LogLine[];
+  /** Resolves with the first line (seen or to come) that matches; rejects if the daemon exits first. */
+  waitForLine(match: (line: LogLine) => boolean, what: string): Promise<LogLine>;
+  /** Resolves with the exit code (or the signal's name). */
+  readonly exited: Promise<number | string>;
+  /** `http://host:port` of the HTTP edge, once running. */
+  http(): Promise<string>;
+  stderr(): string;
+}
+
+/** Starts `codomyrmex daemon` in `cwd` with these extra arguments (e.g. `--nats URL`). */
+export function startDaemon(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): DaemonProcess {
+  const proc = spawn(process.execPath, [CLI, '--threads', '1', 'daemon', '--http', '127.0.0.1:0', '--log-level', 'info', ...args], {
+    cwd,
+    env: { ...process.env, CODOMYRMEX_NATS_URL: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: LogLine[] = [];
+  const waiters: { match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
+  let buffer = '';
+  let stderr = '';
+  proc.stdout?.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const text = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      let line: LogLine;
+      try {
+        line = JSON.parse(text) as LogLine;
+      } catch {
+        continue;
+      }
+      lines.push(line);
+      for (const w of [...waiters]) {
+        if (w.match(line)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(line);
+        }
+      }
+    }
+  });
+  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | string>((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const waitForLine = (match: (line: LogLine) => boolean, what: string): Promise<LogLine> => {
+    const seen = lines.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      waiters.push({ match, resolve });
+      void exited.then((code) => reject(new Error(`the daemon exited (${code}) before logging ${what}; stderr: ${stderr.slice(-800)}; last lines: ${JSON.stringify(lines.slice(-5))}`)));
+    });
+  };
+  return {
+    proc,
+    lines,
+    waitForLine,
+    exited,
+    async http() {
+      const line = await waitForLine((l) => l.msg === 'daemon running', '"daemon running"');
+      return `http://${String(line['http'])}`;
+    },
+    stderr: () => stderr,
+  };
+}
+
+/** Runs the built CLI; resolves with its exit code and output, never rejects. */
+export async function cli(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, '--threads', '1', ...args], { cwd, env: { ...process.env, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
