@@ -364,7 +364,8 @@ export class WorkflowRunExecutor {
       metadata: { ...step.metadata, workflow: this.workflow.name, runId: this.runId, step: step.name },
       ...(this.workingDir !== null ? { workingDir: this.workingDir } : {}),
     };
-    if (step.dependencies?.length) task.upstream = this.#upstream(step.dependencies);
+    const upstream = step.dependencies?.length ? this.#upstream(step.dependencies) : null;
+    if (upstream) task.upstream = upstream;
     const attach = this.resumed ? this.#deps.attach : undefined;
     const submitted = attach ? attach(s.taskId).then((r) => r ?? this.#deps.execute(task)) : this.#deps.execute(task);
     submitted.then(
@@ -377,12 +378,18 @@ export class WorkflowRunExecutor {
     );
   }
 
-  /** The outputs of a step's completed dependencies, by step name (`ctx.upstream` of its action). */
-  #upstream(dependencies: readonly string[]): Record<string, unknown> {
-    const out = Object.create(null) as Record<string, unknown>;
+  /**
+   * The outputs of a step's completed dependencies, by step name (`ctx.upstream` of its action); null and undefined
+   * outputs are left out, and null when none is left (no map is built, sent or stored for steps whose upstream
+   * produced nothing: a wide DAG of no-ops would otherwise carry a map of nulls into every task).
+   */
+  #upstream(dependencies: readonly string[]): Record<string, unknown> | null {
+    let out: Record<string, unknown> | null = null;
     for (const d of dependencies) {
       const up = this.#scope.steps[d];
-      if (up?.status === 'completed') out[d] = up.output;
+      if (up?.status !== 'completed' || up.output === null || up.output === undefined) continue;
+      out ??= Object.create(null) as Record<string, unknown>;
+      out[d] = up.output;
     }
     return out;
   }
