@@ -60,6 +60,14 @@ export interface NatsConnectOptions extends NatsBusOptions {
  * bus.status$().subscribe((s) => log.info({ nats: s }));
  * await bus.close();
  */
+/** Counters of one served command type. */
+export interface ServedStats {
+  requests: number;
+  errors: number;
+  lastError: string;
+  processingNs: bigint;
+}
+
 export class NatsBus implements MessageBus {
   readonly kind = 'nats' as const;
   readonly subjectPrefix: string;
@@ -72,6 +80,8 @@ export class NatsBus implements MessageBus {
   readonly #events: EventChannel;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #stats: BusStats = { published: 0, requests: 0, replies: 0, failures: 0 };
+  /** Per served command: requests, errors, the last error, time spent (ns); `$SRV.STATS` reports them. */
+  readonly #served = new Map<string, ServedStats>();
   #closed = false;
   #closing: Promise<void> | null = null;
   #seq = 0;
@@ -260,8 +270,16 @@ export class NatsBus implements MessageBus {
     };
   }
 
+  /** What this bus has served, per command type (for the NATS service's `$SRV.STATS`). */
+  servedStats(): ReadonlyMap<string, Readonly<ServedStats>> {
+    return this.#served;
+  }
+
   /** Answers one command message. Never throws: every failure becomes an error reply. */
   async #handle(component: string, handler: CommandHandler, type: string, msg: Msg): Promise<void> {
+    const t0 = process.hrtime.bigint();
+    let stats = this.#served.get(type);
+    if (!stats && this.#served.size < 1000) this.#served.set(type, (stats = { requests: 0, errors: 0, lastError: '', processingNs: 0n }));
     let envelope;
     try {
       const known = resolveCommandType(type);
@@ -273,6 +291,14 @@ export class NatsBus implements MessageBus {
       envelope = okReply(result);
     } catch (err) {
       envelope = errorReply(err);
+    }
+    if (stats) {
+      stats.requests++;
+      stats.processingNs += process.hrtime.bigint() - t0;
+      if (!envelope.ok) {
+        stats.errors++;
+        stats.lastError = `${envelope.error.code}: ${envelope.error.message}`.slice(0, 500);
+      }
     }
     if (!msg.reply) return;
     // A reply ready while NATS is down waits for the reconnect: the requester may still be waiting for it.

@@ -11,6 +11,11 @@ import type { Subscription } from 'rxjs';
 import type { AttachedEdge, OrchestrationEngine } from '../../actors/engine/engine.js';
 import type { ComponentHealth } from '../../actors/engine/health.js';
 import { bridgeToNats } from '../../bus/bridge.js';
+import { serveDiscovery } from '../../bus/natsService.js';
+import { packagePath } from '../../config/options.js';
+
+/** This package's version, as the NATS service reports it. */
+const PACKAGE_VERSION = (JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;
 import { NatsBus } from '../../bus/nats.js';
 import type { Unsubscribe } from '../../bus/bus.js';
 import type { DaemonNatsOptions } from '../daemon/options.js';
@@ -143,7 +148,13 @@ export class NatsEdge implements AttachedEdge {
 
   #attach(bus: NatsBus): void {
     this.#bus = bus;
-    this.#unbridge = bridgeToNats(this.#engine.bus, bus);
+    const unbridge = bridgeToNats(this.#engine.bus, bus);
+    // Discoverable and measurable with the NATS tooling (`nats micro ls|info|stats`).
+    const undiscover = serveDiscovery(bus, { version: PACKAGE_VERSION, description: 'codomyrmex command API: one endpoint per command', metadata: { engine: this.#engine.id } });
+    this.#unbridge = () => {
+      undiscover();
+      unbridge();
+    };
     this.#statusSub = bus.status$().subscribe((s) => {
       if (s === 'reconnecting' && this.#status !== 'reconnecting') {
         this.#status = 'reconnecting';
