@@ -78,6 +78,7 @@ export interface CommandMap {
   'project.get_config': { req: { name: string; key?: string }; res: { value: unknown } };
   'project.set_config': { req: { name: string; key: string; value: unknown }; res: { config: Record<string, unknown> } };
   'project.run_workflow': { req: { name: string; workflow: string } & Omit<RunRequest, 'workingDir' | 'project' | 'version'>; res: WorkflowResult };
+  'project.start_workflow': { req: { name: string; workflow: string } & Omit<RunRequest, 'workingDir' | 'project' | 'version'>; res: { runId: string } };
   'project.stats': { req: Record<string, never>; res: ProjectCounts };
   /** The engine's `getSystemStatus()` (served by the engine itself). */
   'engine.status': { req: Record<string, never>; res: Record<string, unknown> };

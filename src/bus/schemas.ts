@@ -173,6 +173,7 @@ export const requestSchemas = {
   'project.get_config': payload({ name: id('project'), key: z.string().min(1).optional() }, projectAliases),
   'project.set_config': payload({ name: id('project'), key: z.string().min(1), value: z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(z.unknown()), z.record(z.unknown())], { errorMap: () => ({ message: 'required: the value to set (a JSON value)' }) }) }, projectAliases),
   'project.run_workflow': payload({ name: id('project'), workflow: id('workflow'), params: z.record(z.unknown()).optional(), sessionId: id('session').optional() }, { ...projectAliases, workflow_name: 'workflow', parameters: 'params' }),
+  'project.start_workflow': payload({ name: id('project'), workflow: id('workflow'), params: z.record(z.unknown()).optional(), sessionId: id('session').optional() }, { ...projectAliases, workflow_name: 'workflow', parameters: 'params' }),
   'project.stats': none,
   'engine.status': none,
   'engine.health': none,

@@ -60,6 +60,7 @@ const samples: { [K in CommandType]: CommandPayload<K> } = {
   'project.get_config': { name: 'p', key: 'analysis.max_file_size' },
   'project.set_config': { name: 'p', key: 'analysis.max_file_size', value: 5 },
   'project.run_workflow': { name: 'p', workflow: 'ai-analysis', params: {} },
+  'project.start_workflow': { name: 'p', workflow: 'ai-analysis' },
   'project.stats': {},
   'engine.status': {},
   'engine.health': {},

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OrchestrationEngine } from '../../src/index.js';
 import { createOrchestrationEngine } from '../../src/index.js';
+import { packagePath } from '../../src/config/options.js';
 import { RemoteEngine, runTask, runWorkflow } from '../../src/edges/nats/client.js';
 import { testEngine } from '../helpers.js';
 import { startNatsServer, type NatsServer } from '../support/nats.js';
@@ -105,5 +106,33 @@ describe('runs and tasks followed over NATS', () => {
     const run = await remote.workflows.executeWorkflow('slow-pair');
     expect(run.success).toBe(true);
     await expect(remote.tasks.executeTask({ module: 'core', action: 'echo', parameters: { value: 3 } })).resolves.toMatchObject({ result: 3 });
+  });
+});
+
+describe('a project workflow over NATS', () => {
+  it('is started and followed, so it outlives a request timeout shorter than the run', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'codomyrmex-project-nats-'));
+    const prefix = `${subjectPrefix}p`;
+    const local = createOrchestrationEngine({ threads: 2, metrics: { enabled: false }, workflowDirs: [packagePath('config', 'workflows')], projectsDir: root });
+    const served = await NatsBus.connect({ servers: server.url, subjectPrefix: prefix });
+    const asker = await NatsBus.connect({ servers: server.url, subjectPrefix: prefix, requestTimeoutMs: 200 });
+    const unbridge = bridgeToNats(local.bus, served);
+    try {
+      await local.ready();
+      await served.ready();
+      await local.projects.createProject({ name: 'pipeline', templateName: 'data_pipeline' });
+      const remote = new RemoteEngine(asker, { waitMs: 100 });
+      // data-processing runs a node child process over the project's data (about half a second here), longer than
+      // the 200 ms a request may take: held open as one request, it would time out.
+      const result = await remote.executeProjectWorkflow('pipeline', 'data-processing');
+      expect(result).toMatchObject({ success: true, workflowName: 'data-processing' });
+      const status = await local.projects.getProjectStatus('pipeline');
+      expect(JSON.stringify(status)).toContain('data-processing');
+    } finally {
+      unbridge();
+      await Promise.all([asker.close(), served.close()]);
+      await local.shutdown({ graceMs: 0 });
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

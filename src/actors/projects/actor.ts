@@ -45,6 +45,10 @@ export function handleProjectCommand(pm: ProjectManager, command: Command): unkn
       const { name, workflow, ...req } = command.payload;
       return pm.runWorkflow(name, workflow, req);
     }
+    case 'project.start_workflow': {
+      const { name, workflow, ...req } = command.payload;
+      return pm.startWorkflow(name, workflow, req);
+    }
     case 'project.stats':
       return pm.stats();
     default:

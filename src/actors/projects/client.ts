@@ -85,6 +85,11 @@ export class ProjectManagerClient extends BusClient {
     return (await this.request(() => this.bus.request('project.set_config', { name, key, value }))).config;
   }
 
+  /** Starts one of the project's workflows in its folder and answers with its run id (follow it with `waitForRun`). */
+  async startProjectWorkflow(project: string, workflow: string, options: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {}): Promise<string> {
+    return (await this.request(() => this.bus.request('project.start_workflow', { name: project, workflow, ...options }))).runId;
+  }
+
   /** Runs one of the project's workflows in its folder (see `engine.executeProjectWorkflow`). */
   executeProjectWorkflow(project: string, workflow: string, options: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {}): Promise<WorkflowResult> {
     return this.request(() => this.bus.request('project.run_workflow', { name: project, workflow, ...options }));

@@ -320,6 +320,28 @@ export class ProjectManager {
    * its outcome in the project and towards the milestones that name it.
    */
   async runWorkflow(name: string, workflow: string, req: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {}): Promise<WorkflowResult> {
+    const { runId, project } = await this.#start(name, workflow, req);
+    return this.#finish(project, runId);
+  }
+
+  /**
+   * Starts one of the project's workflows and answers with its run id at once (over the network a run is not one
+   * held-open request: follow it with `workflow.wait_for` or its end event); its outcome is counted as it ends.
+   */
+  async startWorkflow(name: string, workflow: string, req: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {}): Promise<{ runId: string }> {
+    const { runId, project } = await this.#start(name, workflow, req);
+    this.#finish(project, runId).catch(() => undefined);
+    return { runId };
+  }
+
+  async #finish(project: string, runId: string): Promise<WorkflowResult> {
+    const result = await this.#deps.bus.request('workflow.wait_run', { runId });
+    // After the count its `workflow_completed` event may have queued, so the caller sees the run counted.
+    await this.#serial(project, () => this.#recordEnd(project, result));
+    return result;
+  }
+
+  async #start(name: string, workflow: string, req: Omit<RunRequest, 'workingDir' | 'project' | 'version'>): Promise<{ runId: string; project: string }> {
     if (this.#closing) throw new ShuttingDownError();
     const p = this.#requireActive(name, 'run workflows');
     if (!p.workflows.includes(workflow)) {
@@ -339,10 +361,7 @@ export class ProjectManager {
       const cur = this.#require(p.name);
       await this.#save({ ...cur, activeRuns: { ...cur.activeRuns, [runId]: workflow } }, 'best-effort');
     });
-    const result = await this.#deps.bus.request('workflow.wait_run', { runId });
-    // After the count its `workflow_completed` event may have queued, so the caller sees the run counted.
-    await this.#serial(p.name, () => this.#recordEnd(p.name, result));
-    return result;
+    return { runId, project: p.name };
   }
 
   /** A run ended (its `workflow_completed` event): count it once, in its project. */

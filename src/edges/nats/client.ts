@@ -213,9 +213,10 @@ export class RemoteEngine {
     return () => sub.unsubscribe();
   }
 
-  /** Runs one of a project's workflows on the daemon (one request: keep such runs within the request timeout). */
-  executeProjectWorkflow(project: string, workflow: string, options: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {}): Promise<WorkflowResult> {
-    return this.projects.executeProjectWorkflow(project, workflow, options);
+  /** Runs one of a project's workflows on the daemon: started, then followed to its end (never one held request). */
+  async executeProjectWorkflow(project: string, workflow: string, options: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {}): Promise<WorkflowResult> {
+    const { runId } = await this.bus.request('project.start_workflow', { name: project, workflow, ...options });
+    return this.workflows.waitForRun(runId);
   }
 
   /** The daemon's `getSystemStatus()`. */
