@@ -124,6 +124,19 @@ describe('codomyrmex daemon over NATS', () => {
     expect(JSON.parse(health.stdout)).toMatchObject({ components: { nats: { status: 'healthy' } } });
     const status = await cli(root, ['orchestration', 'status', '--json', ...flags]);
     expect(JSON.parse(status.stdout)).toMatchObject({ nats: { status: 'connected', subjectPrefix: main.prefix } });
+    // More commands through the daemon: the runs it has, one run's steps, its resources and projects.
+    const runs = await cli(root, ['workflow', 'runs', '--json', ...flags]);
+    expect(runs.code).toBe(0);
+    const listed = JSON.parse(runs.stdout) as { runId: string; workflowName: string }[];
+    const slow = listed.find((r) => r.workflowName === 'slow-cli');
+    expect(slow).toBeDefined();
+    const shown = await cli(root, ['run', 'show', slow?.runId ?? '', '--json', ...flags]);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ runId: slow?.runId, status: 'succeeded' });
+    const resources = await cli(root, ['resources', 'list', '--json', ...flags]);
+    expect((JSON.parse(resources.stdout) as { id: string }[]).map((r) => r.id)).toEqual(expect.arrayContaining(['cpu', 'memory']));
+    const embeddedOnly = await cli(root, ['workflow', 'plan', 'slow-cli', ...flags]);
+    expect(embeddedOnly.code).toBe(2);
+    expect(embeddedOnly.stderr).toMatch(/--nats: this command runs on an embedded engine only/);
     const missing = await cli(root, ['workflow', 'run', 'nope', ...flags]);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toMatch(/^codomyrmex: .*nope/);

@@ -98,7 +98,7 @@ export function registerInspectCommands(program: Command, cli: CliContext): void
     .command('list')
     .description('every resource with its capacity, what is allocated and who holds it')
     .action(async () => {
-      const list = await cli.withEngine((e) => e.resources.listResources());
+      const list = await cli.withAnyEngine((e) => e.resources.listResources());
       cli.out(list, (l) =>
         printTable(l.map((r) => ({ resource: r.id, type: r.type, capacity: amount(r.capacity, r.unit), allocated: amount(r.allocated, r.unit), used: `${Math.round(r.utilization * 100)}%`, holders: r.holders.map((h) => `${h.holderId}:${h.amount}`).join(', ') }))),
       );
@@ -111,7 +111,7 @@ export function registerInspectCommands(program: Command, cli: CliContext): void
     .description('sessions with their user, mode and limits')
     .option('--status <status>', 'only active or closed ones')
     .action(async (opts: { status?: 'active' | 'closed' }) => {
-      const list = await cli.withEngine((e) => e.listSessions(opts.status));
+      const list = await cli.withAnyEngine((e) => e.listSessions(opts.status));
       cli.out(list, (l) =>
         printTable(l.map((s) => ({ session: s.sessionId, user: s.userId, mode: s.mode, tasks: s.maxParallelTasks, status: s.status, created: new Date(s.createdAt).toISOString().replace('T', ' ').slice(0, 19) }))),
       );

@@ -27,7 +27,7 @@ export function registerProjectCommands(program: Command, cli: CliContext): void
     .option('--status <status>', 'only active or archived ones')
     .option('--tag <tag>', 'only those with this tag')
     .action(async (opts: { status?: 'active' | 'archived'; tag?: string }) => {
-      const list = await cli.withEngine((e) => e.projects.listProjects({ ...(opts.status ? { status: opts.status } : {}), ...(opts.tag ? { tag: opts.tag } : {}) }));
+      const list = await cli.withAnyEngine((e) => e.projects.listProjects({ ...(opts.status ? { status: opts.status } : {}), ...(opts.tag ? { tag: opts.tag } : {}) }));
       cli.out(list, () => printTable(list.map(row)));
     });
 
@@ -35,7 +35,7 @@ export function registerProjectCommands(program: Command, cli: CliContext): void
     .command('templates')
     .description('list the project templates (config/templates and CODOMYRMEX_TEMPLATE_DIRS)')
     .action(async () => {
-      const list = await cli.withEngine((e) => e.projects.listTemplates());
+      const list = await cli.withAnyEngine((e) => e.projects.listTemplates());
       cli.out(list, () => printTable(list.map((t) => ({ name: t.name, version: t.version, workflows: t.workflows.join(', '), description: t.errors.length ? `INVALID: ${t.errors.join('; ')}` : t.description }))));
     });
 
@@ -50,7 +50,7 @@ export function registerProjectCommands(program: Command, cli: CliContext): void
     .option('--tag <tag...>', 'tags')
     .option('--force', 'scaffold into a folder that is not empty')
     .action(async (name: string, opts: { template: string; description?: string; path?: string; config?: Record<string, unknown>; tag?: string[]; force?: boolean }) => {
-      const p = await cli.withEngine((e) =>
+      const p = await cli.withAnyEngine((e) =>
         e.projects.createProject({
           name,
           templateName: opts.template,
@@ -69,7 +69,7 @@ export function registerProjectCommands(program: Command, cli: CliContext): void
     .description("a project's workflow runs, milestones, config and files")
     .argument('<name>', 'project name')
     .action(async (name: string) => {
-      const s = await cli.withEngine((e) => e.projects.getProjectStatus(name));
+      const s = await cli.withAnyEngine((e) => e.projects.getProjectStatus(name));
       cli.out(s, () => printStatus(s));
     });
 
@@ -80,7 +80,7 @@ export function registerProjectCommands(program: Command, cli: CliContext): void
       .argument('<name>', 'project name')
       .argument('<workflow>', 'one of its workflows'),
   ).action(async (name: string, workflow: string, opts: { params?: Record<string, unknown>; param?: Record<string, unknown> }) => {
-    await cli.withEngine(async (e) => {
+    await cli.withAnyEngine(async (e) => {
       const w = await e.workflows.getWorkflow(workflow);
       return followRun(cli, e, w?.name ?? workflow, w?.steps.map((s) => s.name) ?? [], () => e.executeProjectWorkflow(name, workflow, { params: paramsOf(opts) }));
     });
@@ -92,7 +92,7 @@ export function registerProjectCommands(program: Command, cli: CliContext): void
     .argument('<name>', 'project name')
     .option('--tarball [file]', 'write a .tar.gz (default ./projects/archives/NAME.tar.gz)')
     .action(async (name: string, opts: { tarball?: boolean | string }) => {
-      const p = await cli.withEngine((e) => e.projects.archiveProject(name, opts.tarball === undefined ? {} : { tarball: opts.tarball }));
+      const p = await cli.withAnyEngine((e) => e.projects.archiveProject(name, opts.tarball === undefined ? {} : { tarball: opts.tarball }));
       cli.out(p, () => console.log(`archived project "${p.name}"${p.archivePath ? ` to ${p.archivePath}` : ''}`));
     });
 }

@@ -3,6 +3,9 @@
  * over NATS instead of starting an embedded engine, with the same output and exit codes. Long runs are started
  * and followed (end event, then bounded waits), so none hits the request timeout.
  */
+import type { ResourceManagerClient } from '../../actors/resources/client.js';
+import type { Session } from '../../model/session.js';
+import type { TaskExplanation } from '../../model/taskView.js';
 import type { EventMap, EventName } from '../../model/events.js';
 import type { EngineHealth, RunRequest } from '../../bus/protocol.js';
 import type { ProjectManagerClient } from '../../actors/projects/client.js';
@@ -18,6 +21,9 @@ export interface CliEngine {
   readonly tasks: TaskOrchestratorClient;
   readonly projects: ProjectManagerClient;
   getTaskOrchestrator(): TaskOrchestratorClient;
+  readonly resources: ResourceManagerClient;
+  explainTask(taskId: string): Promise<TaskExplanation>;
+  listSessions(status?: 'active' | 'closed'): Promise<Session[]>;
   registerEventHandler<K extends EventName>(name: K, handler: (event: K, data: EventMap[K]) => void): () => void;
   getSystemStatus(): Promise<object>;
   healthCheck(): Promise<EngineHealth>;

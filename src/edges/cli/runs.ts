@@ -4,7 +4,6 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { OrchestrationEngine } from '../../actors/engine/engine.js';
 import { NotFoundError } from '../../errors.js';
 import type { WorkflowResult, WorkflowRun } from '../../model/workflow.js';
 import { readDefinitionFile } from '../../workflows/loader.js';
@@ -56,7 +55,7 @@ function runRow(r: WorkflowRun): Record<string, unknown> {
   };
 }
 
-async function mustGetRun(engine: OrchestrationEngine, runId: string): Promise<WorkflowRun> {
+async function mustGetRun(engine: CliEngine, runId: string): Promise<WorkflowRun> {
   const run = await engine.workflows.getRun(runId);
   if (!run) throw new NotFoundError(`no run "${runId}"; see "codomyrmex workflow runs"`);
   return run;
@@ -70,7 +69,7 @@ export function registerRunCommands(program: Command, cli: CliContext): void {
     .option('--status <status>', 'only runs in this status (running succeeded failed cancelled)')
     .option('--limit <n>', 'at most this many', (v) => Number(v), 20)
     .action(async (opts: { workflow?: string; status?: string; limit: number }) => {
-      const runs = await cli.withEngine((e) => e.workflows.listRuns({ limit: opts.limit, ...(opts.workflow ? { workflowName: opts.workflow } : {}), ...(opts.status ? { status: opts.status as WorkflowRun['status'] } : {}) }));
+      const runs = await cli.withAnyEngine((e) => e.workflows.listRuns({ limit: opts.limit, ...(opts.workflow ? { workflowName: opts.workflow } : {}), ...(opts.status ? { status: opts.status as WorkflowRun['status'] } : {}) }));
       cli.out(runs, (list) => printTable(list.map(runRow)));
     });
 
@@ -80,7 +79,7 @@ export function registerRunCommands(program: Command, cli: CliContext): void {
     .description('a run: its status, parameters and every step result')
     .argument('<run-id>', 'the run id (see "workflow runs")')
     .action(async (runId: string) => {
-      const r = await cli.withEngine((e) => mustGetRun(e, runId));
+      const r = await cli.withAnyEngine((e) => mustGetRun(e, runId));
       cli.out(r, (x) => {
         console.log(`params: ${JSON.stringify(x.params)}${x.sessionId ? `\nsession: ${x.sessionId}` : ''}`);
         printRun(x);
@@ -92,7 +91,7 @@ export function registerRunCommands(program: Command, cli: CliContext): void {
     .argument('<run-id>', 'the run id')
     .option('--reason <text>', 'why, kept with the run')
     .action(async (runId: string, opts: { reason?: string }) => {
-      const r = await cli.withEngine(async (e) => {
+      const r = await cli.withAnyEngine(async (e) => {
         await mustGetRun(e, runId);
         return e.workflows.cancelRun(runId, opts.reason);
       });
@@ -103,7 +102,7 @@ export function registerRunCommands(program: Command, cli: CliContext): void {
     .description('follow a run live until it ends (Ctrl-C stops watching and cancels it)')
     .argument('<run-id>', 'the run id')
     .action(async (runId: string) => {
-      await cli.withEngine(async (e) => {
+      await cli.withAnyEngine(async (e) => {
         const r = await mustGetRun(e, runId);
         const steps = Object.keys(r.steps);
         return followRun(cli, e, r.workflowName, steps, () => Promise.resolve(runId), runId);

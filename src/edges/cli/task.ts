@@ -74,7 +74,7 @@ export function registerTaskCommands(program: Command, cli: CliContext): void {
     .description('why a task is where it is: what it waits for, its attempts, its last error')
     .argument('<id>', 'a task id (a workflow step is RUN_ID.STEP)')
     .action(async (id: string) => {
-      const x = await cli.withEngine((e) => e.explainTask(id));
+      const x = await cli.withAnyEngine((e) => e.explainTask(id));
       cli.out(x, (v) => {
         console.log(`${v.taskId}: ${v.status}\n${v.summary}`);
         if (v.waitingOn) console.log(`waiting on: ${JSON.stringify(v.waitingOn)}`);

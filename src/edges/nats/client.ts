@@ -4,6 +4,8 @@
  * missed, or through `*.wait_for` with an explicit bound, asked again until it answers. A client that reconnects
  * (or restarts) learns how a run ended the same way: the daemon answers from its store.
  */
+import type { Session } from '../../model/session.js';
+import type { TaskExplanation } from '../../model/taskView.js';
 import type { EventMap } from '../../model/events.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Subscription } from 'rxjs';
@@ -217,6 +219,16 @@ export class RemoteEngine {
   async executeProjectWorkflow(project: string, workflow: string, options: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {}): Promise<WorkflowResult> {
     const { runId } = await this.bus.request('project.start_workflow', { name: project, workflow, ...options });
     return this.workflows.waitForRun(runId);
+  }
+
+  /** Why a task is where it is (the daemon's `explainTask`). */
+  explainTask(taskId: string): Promise<TaskExplanation> {
+    return this.bus.request('task.explain', { taskId });
+  }
+
+  /** The daemon's sessions. */
+  listSessions(status?: 'active' | 'closed'): Promise<Session[]> {
+    return this.bus.request('session.list', status === undefined ? {} : { status });
   }
 
   /** The daemon's `getSystemStatus()`. */
