@@ -27,11 +27,14 @@ function cut(s: string, width: number): string {
   return s.length > width ? `${s.slice(0, Math.max(0, width - 1))}…` : s;
 }
 
-/** The width tables must fit: the terminal's (100 when it does not say), `COLUMNS`, or unlimited when stdout is not a terminal. */
+/** Piped tables are cut here unless `COLUMNS` says otherwise (a whole analysis result is megabytes: `--json` has it). */
+const PIPED_WIDTH = 200;
+
+/** The width tables must fit: the terminal's (100 when it does not say), `COLUMNS`, or 200 when stdout is not a terminal. */
 export function outputWidth(): number {
   if (process.stdout.isTTY) return process.stdout.columns || Number(process.env['COLUMNS']) || 100;
   const env = Number(process.env['COLUMNS']);
-  return Number.isInteger(env) && env > 0 ? env : Number.POSITIVE_INFINITY;
+  return Number.isInteger(env) && env > 0 ? env : PIPED_WIDTH;
 }
 
 /** Rows as an aligned table no wider than `width`: the widest columns give way first, down to 8 characters. */
