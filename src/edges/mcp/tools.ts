@@ -54,7 +54,14 @@ async function withStepProgress(engine: OrchestrationEngine, workflowName: strin
     ),
   ];
   try {
-    return await start();
+    const result = await start();
+    // The run's end can be answered before the last step's event reaches this handler: report what ended, once.
+    const ended = Object.keys(result.steps).length;
+    if (done < ended) {
+      done = ended;
+      progress(done, total, `run ${result.runId} ${result.status}`);
+    }
+    return result;
   } finally {
     for (const off of offs) off();
   }
