@@ -5,6 +5,8 @@
  *
  * Components that arrive later (sessions, resources, projects) plug in with {@link EngineViews.registerComponent}:
  * a health check, a status section and a metrics section under their name, merged over the placeholders here.
+ *
+ * Just past 400 lines: it holds the HTTP readiness/liveness shapes next to the views that fill them.
  */
 import type { MessageBus } from '../../bus/bus.js';
 import type { SchedulerStats } from '../../bus/protocol.js';

@@ -2,6 +2,9 @@
  * The ProjectManager's state: projects (with their milestones and workflow runs), kept in memory, written to the
  * store through the engine's group committer and mirrored to each project's manifest. Commands on one project run
  * one at a time. The actor in `actor.ts` serves it on the bus.
+ *
+ * Just past 400 lines: the project commands share one per-project serial queue and one save path; templates,
+ * scaffolding, milestones, config and status already live in their own files beside it.
  */
 import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, isAbsolute } from 'node:path';

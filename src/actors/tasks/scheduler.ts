@@ -4,6 +4,8 @@
  * transition, not an actor. The machine's effects (`enqueue`, `runAction`, `finish`, ...) are carried out here;
  * the concerns around them live beside it: intake and the task graph (`intake.ts`), the ready queue and lanes
  * (`ready.ts`), where attempts run (`runner.ts`), and durability and recovery (`durability.ts`).
+ *
+ * At 400 lines: one short method per `task.*` command plus recovery; the machine's effects are in lifecycle.ts.
  */
 import type { MessageBus } from '../../bus/bus.js';
 import { NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
