@@ -1,24 +1,11 @@
-import { execFile } from 'node:child_process';
+import { runCli } from '../support/cli.js';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { packagePath } from '../../src/config/options.js';
 
-const run = promisify(execFile);
-const CLI = packagePath('dist', 'src', 'edges', 'cli', 'main.js');
 
-/** Runs the built CLI in `cwd`; resolves with its exit code and output, never rejects. */
-async function cli(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, '--threads', '1', ...args], { cwd });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (cwd: string, ...args: string[]) => runCli(cwd, ['--threads', '1', ...args]);
 
 describe('codomyrmex CLI', () => {
   let cwd: string;

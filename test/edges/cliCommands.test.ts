@@ -2,6 +2,7 @@
  * The CLI as a user drives it: a child process on a temp state folder; human and --json output, exit codes, the
  * live view in a pseudo-terminal (`script` from util-linux), and Ctrl-C.
  */
+import { runCli } from '../support/cli.js';
 import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,15 +20,7 @@ interface Ran {
   stderr: string;
 }
 
-async function cli(cwd: string, ...args: string[]): Promise<Ran> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, COLUMNS: '' } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (cwd: string, ...args: string[]) => runCli(cwd, args, { COLUMNS: '' });
 
 const json = <T>(r: Ran): T => JSON.parse(r.stdout) as T;
 

@@ -1,24 +1,12 @@
-import { execFile } from 'node:child_process';
+import { runCli } from '../support/cli.js';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packagePath } from '../../src/config/options.js';
 
-const run = promisify(execFile);
-const CLI = packagePath('dist', 'src', 'edges', 'cli', 'main.js');
 
-async function cli(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, '--threads', '1', ...args], { cwd });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (cwd: string, ...args: string[]) => runCli(cwd, ['--threads', '1', ...args]);
 
 describe('codomyrmex project CLI', () => {
   let cwd: string;

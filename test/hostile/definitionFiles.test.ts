@@ -2,28 +2,16 @@
  * Issue 16 item 10 and the CLI parts of item 14: one bad file in `.codomyrmex/workflows` is named (file, line) and
  * left out, and every command still works; bad option values exit 2; a missing file is a clear error.
  */
-import { execFile } from 'node:child_process';
+import { runCli } from '../support/cli.js';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packagePath } from '../../src/config/options.js';
 import { createOrchestrationEngine } from '../../src/index.js';
 import { recordEvents } from '../helpers.js';
 
-const run = promisify(execFile);
-const CLI = packagePath('dist', 'src', 'edges', 'cli', 'main.js');
 
-async function cli(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, CODOMYRMEX_STORE: 'memory' } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (cwd: string, ...args: string[]) => runCli(cwd, args, { CODOMYRMEX_STORE: 'memory' });
 
 const GOOD = 'name: good\nsteps:\n  - name: a\n    module: core\n    action: echo\n';
 const BROKEN = 'name: broken\nsteps:\n  - name: a\n    module: [core\n';
