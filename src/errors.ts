@@ -202,6 +202,9 @@ const CLASSES: Record<string, new (message: string, options?: ErrorOptions) => C
   ShuttingDownError,
 };
 
+/** The same classes by their code (built once), for names this code does not know. */
+const BY_CODE = new Map(Object.values(CLASSES).map((C) => [new C('').code as string, C] as const));
+
 function isStoreCode(code: string): code is StoreErrorCode {
   return code.startsWith('STORE_') && Object.values(ErrorCode).includes(code as ErrorCode);
 }
@@ -274,7 +277,7 @@ export function rebuildError(wire: SerializedError): CodomyrmexError {
   const Known = CLASSES[wire.name];
   if (Known) return new Known(wire.message, options);
   // A name this code does not know (an action's own `TypeError`, say): its code picks the class, the name stays.
-  const byCode = Object.values(CLASSES).find((C) => new C('').code === wire.code && wire.code !== ErrorCode.UNKNOWN);
+  const byCode = BY_CODE.get(wire.code);
   const code = (Object.values(ErrorCode) as string[]).includes(wire.code) ? (wire.code as ErrorCode) : ErrorCode.UNKNOWN;
   const err = byCode ? new byCode(wire.message, options) : new CodomyrmexError(wire.message, code, options);
   err.name = wire.name;
