@@ -27,7 +27,12 @@ export type TaskMachineEvent =
   /** Recovery: the task was running when the previous engine stopped; it queues to run again. */
   | { type: 'task.interrupted' }
   /** Admission refused it for good (its resources can never fit): it fails without running. */
-  | { type: 'task.refuse' };
+  | { type: 'task.refuse' }
+  /**
+   * Its attempt never ran to an outcome of its own (a batch handed it back unstarted, or lost its thread to a
+   * batch-mate): it queues again and the attempt does not count.
+   */
+  | { type: 'task.requeue' };
 
 export type TaskMachineEventType = TaskMachineEvent['type'];
 
@@ -36,6 +41,7 @@ export type TaskEffect =
   | 'enqueue'
   | 'dequeue'
   | 'countAttempt'
+  | 'uncountAttempt'
   | 'runAction'
   | 'abortRun'
   | 'scheduleRetry'
@@ -61,6 +67,7 @@ export const taskMachine = setup({
     enqueue: effect,
     dequeue: effect,
     countAttempt: assign({ attempts: ({ context }) => context.attempts + 1 }),
+    uncountAttempt: assign({ attempts: ({ context }) => context.attempts - 1 }),
     runAction: effect,
     abortRun: effect,
     scheduleRetry: effect,
@@ -99,6 +106,7 @@ export const taskMachine = setup({
         'task.timeout': { target: 'timed_out', actions: ['abortRun', 'finish'] },
         'task.cancel': { target: 'cancelled', actions: ['abortRun', 'finish'] },
         'task.interrupted': { target: 'ready', actions: 'enqueue' },
+        'task.requeue': { target: 'ready', actions: ['uncountAttempt', 'enqueue'] },
       },
     },
     retrying: {

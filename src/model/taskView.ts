@@ -25,10 +25,26 @@ export interface StartExecutionReply {
   results: TaskResult[];
 }
 
+/** What batched dispatch did since the engine started (see `TaskRunner.startBatch`). */
+export interface BatchCounts {
+  /** Batches sent to threads. */
+  batches: number;
+  /** Attempts sent in them. */
+  tasks: number;
+  /** Attempts a batch handed back unstarted (its time budget was spent): they queued again, uncounted. */
+  handedBack: number;
+  /** Attempts whose batch lost its thread to a batch-mate (crash or termination): queued again, to run alone. */
+  threadLost: number;
+}
+
 export interface SchedulerStats {
   executing: boolean;
+  /** Attempts dispatched and not yet answered (a batch's tasks all count). */
   running: number;
+  /** Dispatches in flight: an attempt alone or a batch; `limit` bounds these. */
+  dispatches: number;
   limit: number;
+  batching: BatchCounts;
   queued: number;
   queuedByPriority: Record<TaskPriority, number>;
   byStatus: Partial<Record<TaskStatus, number>>;

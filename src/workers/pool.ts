@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { Piscina } from 'piscina';
-import type { ChannelHost, RunRequest, WorkerBootData, WorkerReply } from './protocol.js';
+import type { BatchReply, BatchRequest, ChannelHost, RunRequest, WorkerBootData, WorkerReply, WorkerRequest } from './protocol.js';
 import { CANCELLED_SLOTS } from './protocol.js';
 
 export interface PoolOptions {
@@ -70,7 +70,7 @@ export interface TaskChannel {
  * replaced by Piscina on the next task.
  */
 export class WorkerPool {
-  readonly #piscina: Piscina<RunRequest | { type: 'probe' }, WorkerReply>;
+  readonly #piscina: Piscina<WorkerRequest, WorkerReply | BatchReply>;
   readonly options: PoolOptions;
   #created = 0;
   #destroyed = false;
@@ -113,7 +113,12 @@ export class WorkerPool {
 
   /** Runs one request. Stop it with {@link terminate} and its `seq`. */
   run(req: RunRequest): Promise<WorkerReply> {
-    return this.#piscina.run(req);
+    return this.#piscina.run(req) as Promise<WorkerReply>;
+  }
+
+  /** Runs a batch of attempts as one Piscina task (each item has its own `seq`, so each can be cancelled). */
+  runBatch(req: BatchRequest): Promise<BatchReply> {
+    return this.#piscina.run(req) as Promise<BatchReply>;
   }
 
   /**
@@ -169,7 +174,7 @@ export class WorkerPool {
       abort: (reason) => port1.postMessage({ type: 'codomyrmex.abort', reason }),
       close: () => port1.close(),
     };
-    const reply = this.#piscina.run({ ...req, port: port2 }, { transferList: [port2] });
+    const reply = this.#piscina.run({ ...req, port: port2 }, { transferList: [port2] }) as Promise<WorkerReply>;
     return { reply, channel };
   }
 

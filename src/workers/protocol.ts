@@ -28,12 +28,34 @@ export interface ProbeRequest {
   type: 'probe';
 }
 
-export type WorkerRequest = RunRequest | ProbeRequest;
+/** One attempt inside a batch: a run request without a channel (batched actions never get one). */
+export type BatchItem = Omit<RunRequest, 'type' | 'port'>;
+
+/**
+ * Several short attempts in one Piscina task: run one after another on one thread, one message each way. The
+ * worker starts no further item once `budgetMs` have passed since the batch began; those come back as `null`.
+ */
+export interface BatchRequest {
+  type: 'batch';
+  items: BatchItem[];
+  budgetMs: number;
+}
+
+export type WorkerRequest = RunRequest | BatchRequest | ProbeRequest;
 
 export type WorkerReply =
-  /** `bytes`: the result's estimated stored size; `binary`: it holds binary data (see `inspectResult`). */
-  | { type: 'ok'; output: unknown; bytes?: number; binary?: boolean }
-  | { type: 'error'; error: SerializedError };
+  /**
+   * `bytes`: the result's estimated stored size; `binary`: it holds binary data (see `inspectResult`); `ms`: how
+   * long the action ran on its thread (what batching decides on).
+   */
+  | { type: 'ok'; output: unknown; bytes?: number; binary?: boolean; ms?: number }
+  | { type: 'error'; error: SerializedError; ms?: number };
+
+/** A batch's answer: one reply per item, in order; `null` for an item the worker handed back without starting. */
+export interface BatchReply {
+  type: 'batch';
+  replies: (WorkerReply | null)[];
+}
 
 /** What the main thread exposes over a task's channel (comlink). */
 export interface ChannelHost {

@@ -9,14 +9,16 @@ import { inspectResult } from '../model/results.js';
 import type { ActionContext } from '../modules/contract.js';
 import { workingDirContext } from '../modules/paths.js';
 import { ModuleRegistry } from '../modules/registry.js';
-import type { ChannelHost, RunRequest, WorkerBootData, WorkerReply, WorkerRequest } from './protocol.js';
+import type { BatchItem, BatchReply, BatchRequest, ChannelHost, RunRequest, WorkerBootData, WorkerReply, WorkerRequest } from './protocol.js';
 import { CANCELLED_SLOTS, isAbortMessage } from './protocol.js';
 
 const noop = (): Promise<void> => Promise.resolve();
 const neverAborted = new AbortController().signal;
 const noUpstream: Readonly<Record<string, unknown>> = Object.freeze({});
+/** Results a batch carries back at most (the rest of its items go back unstarted): one reply stays one message. */
+const BATCH_REPLY_BYTES = 4 * 1024 * 1024;
 
-async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply>> {
+async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply | BatchReply>> {
   const data = workerData as WorkerBootData;
   const registry = await ModuleRegistry.load(data.moduleDirs);
   const table = new Int32Array(data.running);
@@ -44,7 +46,7 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply>> {
     return -1;
   }
 
-  async function run(req: RunRequest): Promise<WorkerReply> {
+  async function run(req: RunRequest | BatchItem, port: RunRequest['port']): Promise<WorkerReply> {
     let action;
     let params;
     try {
@@ -58,10 +60,9 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply>> {
     // Marked first, then checked: a cancel that missed the mark is seen here (see WorkerBootData.cancelled).
     if (Atomics.load(cancelled, req.seq % CANCELLED_SLOTS) === req.seq) {
       if (slot >= 0) Atomics.store(table, slot, 0);
-      req.port?.close();
+      port?.close();
       return { type: 'error', error: new CancelledError(`task ${req.taskId} was cancelled before a thread started it`).toJSON() };
     }
-    const port = req.port;
     let ctx: ActionContext;
     if (port) {
       const controller = new AbortController();
@@ -81,25 +82,43 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply>> {
     } else {
       ctx = { signal: neverAborted, taskId: req.taskId, attempt: req.attempt, idempotencyKey: req.idempotencyKey, upstream: req.upstream ?? noUpstream, progress: noop, log: noop };
     }
+    const t0 = performance.now();
     try {
       const output: unknown = req.workingDir === undefined ? await action.run(params, ctx) : await workingDirContext.run(req.workingDir, () => action.run(params, ctx));
+      const ms = performance.now() - t0;
       const kind = typeof output;
-      if (kind !== 'object' && kind !== 'function' && kind !== 'symbol' && !(kind === 'string' && (output as string).length > 65_536)) return { type: 'ok', output, bytes: kind === 'string' ? (output as string).length + 2 : 8 };
+      if (kind !== 'object' && kind !== 'function' && kind !== 'symbol' && !(kind === 'string' && (output as string).length > 65_536)) return { type: 'ok', output, bytes: kind === 'string' ? (output as string).length + 2 : 8, ms };
       // A value that cannot be cloned back would kill this thread while the reply is posted: report it instead.
       const report = inspectResult(output);
-      if (report.problem) return { type: 'error', error: new NonRetryableError(`${req.module}.${req.action} returned a value it cannot: ${report.problem}`).toJSON() };
-      return report.binary ? { type: 'ok', output, bytes: report.bytes, binary: true } : { type: 'ok', output, bytes: report.bytes };
+      if (report.problem) return { type: 'error', error: new NonRetryableError(`${req.module}.${req.action} returned a value it cannot: ${report.problem}`).toJSON(), ms };
+      return report.binary ? { type: 'ok', output, bytes: report.bytes, binary: true, ms } : { type: 'ok', output, bytes: report.bytes, ms };
     } catch (err) {
-      return { type: 'error', error: serializeError(err) };
+      return { type: 'error', error: serializeError(err), ms: performance.now() - t0 };
     } finally {
       if (slot >= 0) Atomics.store(table, slot, 0);
       port?.close();
     }
   }
 
-  return (req: WorkerRequest): Promise<WorkerReply> => {
+  /** Runs a batch's items in order; once its budget is spent, the items not started go back as `null`. */
+  async function runBatch(req: BatchRequest): Promise<BatchReply> {
+    const items = req.items;
+    const replies: (WorkerReply | null)[] = new Array<WorkerReply | null>(items.length).fill(null);
+    const t0 = performance.now();
+    let bytes = 0;
+    for (let i = 0; i < items.length; i++) {
+      if (i > 0 && (performance.now() - t0 > req.budgetMs || bytes > BATCH_REPLY_BYTES)) break;
+      const reply = await run(items[i] as BatchItem, undefined);
+      replies[i] = reply;
+      if (reply.type === 'ok') bytes += reply.bytes ?? 0;
+    }
+    return { type: 'batch', replies };
+  }
+
+  return (req: WorkerRequest): Promise<WorkerReply | BatchReply> => {
     if (req.type === 'probe') return Promise.resolve({ type: 'ok', output: { threadId } });
-    return run(req);
+    if (req.type === 'batch') return runBatch(req);
+    return run(req, req.port);
   };
 }
 

@@ -13,7 +13,9 @@ function stats(over: Partial<SchedulerStats>): SchedulerStats {
   return {
     executing: true,
     running: 0,
+    dispatches: 0,
     limit: 2,
+    batching: { batches: 0, tasks: 0, handedBack: 0, threadLost: 0 },
     queued: 0,
     queuedByPriority: { critical: 0, high: 0, normal: 0, low: 0, background: 0 },
     byStatus: {},

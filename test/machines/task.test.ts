@@ -17,6 +17,7 @@ const EVENTS: TaskMachineEvent[] = [
   { type: 'task.cancel' },
   { type: 'task.interrupted' },
   { type: 'task.refuse' },
+  { type: 'task.requeue' },
 ];
 
 /** Effects XState's pure transition returns for us to run (assigns it applies itself, to the context). */
@@ -24,7 +25,7 @@ function actionNames(actions: readonly { type: string }[]): string[] {
   return actions.map((a) => a.type).filter((t) => !t.startsWith('xstate.'));
 }
 /** `countAttempt` is an assign: XState applies it to the context; the scheduler increments its record. */
-const ASSIGNS = new Set(['countAttempt']);
+const ASSIGNS = new Set(['countAttempt', 'uncountAttempt']);
 
 describe('taskMachine', () => {
   it('goes pending → ready → running → completed, counting the attempt and asking for the run', () => {
@@ -87,6 +88,7 @@ describe('taskMachine', () => {
           if (step) {
             status = step.target;
             if (step.actions.includes('countAttempt')) ctx.attempts++;
+            if (step.actions.includes('uncountAttempt')) ctx.attempts--;
             expect(step.actions.filter((a) => !ASSIGNS.has(a))).toEqual(actionNames(actions));
           } else {
             expect(actionNames(actions)).toEqual([]);

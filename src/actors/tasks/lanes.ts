@@ -23,6 +23,8 @@ export interface LaneQueue<T extends LaneEntry> {
   push(entry: T): void;
   forget(entry: T): void;
   pop(now: number): T | undefined;
+  /** The entry `pop` would return, left in place (queues that cannot tell leave it out). */
+  peek?(now: number): T | undefined;
   oldestReadyAt(): number | null;
   countByPriority(): Record<TaskPriority, number>;
   entries(): Iterable<T>;

@@ -16,7 +16,7 @@ import { stepTask } from '../../machines/task.js';
 import type { Clock } from '../../model/clock.js';
 import type { TaskStatus } from '../../model/task.js';
 import { backoffDelayMs, isTerminal } from '../../model/task.js';
-import type { TaskObserver } from '../../model/taskView.js';
+import type { BatchCounts, TaskObserver } from '../../model/taskView.js';
 import type { GroupCommitter } from '../../store/commits.js';
 import type { Store } from '../../store/store.js';
 import type { WorkerReply } from '../../workers/protocol.js';
@@ -26,7 +26,14 @@ import { release } from './intake.js';
 import type { ReadyTasks } from './ready.js';
 import type { TaskRecord } from './record.js';
 import { announce, observe, toResult } from './record.js';
-import type { TaskRunner } from './runner.js';
+import type { AttemptHooks, AttemptRequest, TaskRunner } from './runner.js';
+
+const NO_HOOKS: AttemptHooks = { progress: () => {}, log: () => {} };
+
+function attemptRequest(rec: TaskRecord): AttemptRequest {
+  const spec = rec.spec;
+  return { taskId: spec.id, name: spec.name, module: spec.module, action: spec.action, params: spec.parameters, attempt: rec.attempts, idempotencyKey: spec.idempotencyKey, workingDir: spec.workingDir, upstream: spec.upstream, channel: rec.usesChannel };
+}
 
 export interface LifecycleDeps {
   runner: TaskRunner;
@@ -59,6 +66,11 @@ export class TaskLifecycle {
   /** Whether ready tasks are dispatched. */
   executing = false;
   #inFlight = 0;
+  /** Dispatches in flight (an attempt alone, or a batch): what `limit` bounds. */
+  #slots = 0;
+  /** The group a batch is being collected into, while #pump collects one. */
+  #collecting: TaskRecord[] | null = null;
+  readonly #admitFn = (rec: TaskRecord): boolean => this.#admit(rec);
   /** Shut down with unfinished tasks left for the next engine: late replies are ignored. */
   #halted = false;
   // The inbox serialises transitions: effects that cause further transitions (a finished task releasing its
@@ -70,6 +82,7 @@ export class TaskLifecycle {
   #finishedBytes = 0;
   #finishedHead = 0;
   readonly statusCounts: Partial<Record<TaskStatus, number>> = {};
+  readonly batching: BatchCounts = { batches: 0, tasks: 0, handedBack: 0, threadLost: 0 };
   #idleWaiters: (() => void)[] = [];
 
   constructor(deps: LifecycleDeps) {
@@ -84,6 +97,11 @@ export class TaskLifecycle {
   /** Attempts in flight. */
   get inFlight(): number {
     return this.#inFlight;
+  }
+
+  /** Dispatches in flight (what `limit` bounds). */
+  get dispatches(): number {
+    return this.#slots;
   }
 
   /** Holds a new record (added or restored) and counts it. */
@@ -146,14 +164,60 @@ export class TaskLifecycle {
     if (!this.executing || this.#commits.fault) return false;
     let started = false;
     const now = this.#clock.now();
-    while (this.#inFlight < this.limit) {
-      const rec = this.#ready.next(now, (r) => this.#admit(r));
+    const admit = this.#admitFn;
+    while (this.#slots < this.limit) {
+      const rec = this.#ready.next(now, admit);
       if (!rec) break;
-      rec.lane.running++;
-      this.#apply(rec, { type: 'task.start' });
       started = true;
+      const most = this.#batchLimit(rec);
+      // A batch forms only from what already waits, shared out among the free slots: a lone task goes alone.
+      const want = most > 1 ? Math.min(most, Math.ceil((this.#ready.queued + 1) / (this.limit - this.#slots))) : 1;
+      if (want <= 1) {
+        this.#start(rec);
+        continue;
+      }
+      const group: TaskRecord[] = [rec];
+      this.#collecting = group;
+      this.#start(rec);
+      let size = want;
+      while (group.length < size) {
+        const next = this.#ready.peek(now);
+        const limit = next ? this.#batchLimit(next) : 1;
+        if (!next || limit <= 1) break;
+        size = Math.min(size, limit);
+        const taken = this.#ready.next(now, admit);
+        if (!taken) break;
+        if (taken !== next) {
+          // Not what was looked at (cannot happen while batched tasks declare no resources): it runs alone.
+          this.#collecting = null;
+          this.#start(taken);
+          this.#collecting = group;
+          continue;
+        }
+        group.push(taken);
+        this.#start(taken);
+      }
+      this.#collecting = null;
+      this.#dispatch(group);
     }
     return started || this.#inboxHead < this.#inbox.length;
+  }
+
+  /** Moves a task to running (its `runAction` either dispatches it or, while a batch is collected, joins it). */
+  #start(rec: TaskRecord): void {
+    rec.lane.running++;
+    this.#apply(rec, { type: 'task.start' });
+  }
+
+  /**
+   * Attempts of this task's action one batch may carry now (1: it runs alone). A limit set below the runner's
+   * capacity is taken as "at most this many started at once" and turns batching off (a batch's tasks all count as
+   * running while its thread runs them one after another).
+   */
+  #batchLimit(rec: TaskRecord): number {
+    const runner = this.#deps.runner;
+    if (rec.usesChannel || rec.held || rec.alone || !runner.batchLimit || !runner.startBatch || this.limit < runner.capacity) return 1;
+    return runner.batchLimit(rec.spec.module, rec.spec.action);
   }
 
   /**
@@ -208,6 +272,9 @@ export class TaskLifecycle {
       case 'countAttempt':
         rec.attempts++;
         return;
+      case 'uncountAttempt':
+        rec.attempts--;
+        return;
       case 'runAction':
         this.#runAction(rec);
         return;
@@ -248,16 +315,7 @@ export class TaskLifecycle {
     rec.startedAt ??= this.#clock.now();
     const attempt = rec.attempts;
     const spec = rec.spec;
-    const bus = this.#deps.bus;
     this.#inFlight++;
-    const run = this.#deps.runner.start(
-      { taskId: spec.id, name: spec.name, module: spec.module, action: spec.action, params: spec.parameters, attempt, idempotencyKey: spec.idempotencyKey, workingDir: spec.workingDir, upstream: spec.upstream, channel: rec.usesChannel },
-      {
-        progress: (value) => bus.publish('task_progress', { taskId: spec.id, name: spec.name, attempt, value }),
-        log: (level, message) => bus.publish('task_log', { taskId: spec.id, name: spec.name, attempt, level, message }),
-      },
-    );
-    rec.run = run;
     if (spec.timeout !== undefined) {
       rec.timer = this.#clock.setTimeout(() => {
         if (rec.status !== 'running' || rec.attempts !== attempt) return;
@@ -265,13 +323,80 @@ export class TaskLifecycle {
         this.send(rec, { type: 'task.timeout' });
       }, spec.timeout * 1000);
     }
+    // Collecting a batch: it goes out with the others (see #dispatch).
+    if (this.#collecting === null) this.#dispatchOne(rec, attempt);
+  }
+
+  #dispatchOne(rec: TaskRecord, attempt: number): void {
+    this.#slots++;
+    rec.batched = false;
+    const run = this.#deps.runner.start(attemptRequest(rec), rec.usesChannel ? this.#hooks(rec, attempt) : NO_HOOKS);
+    rec.run = run;
     run.reply.then(
       (r) => this.#settled(rec, attempt, r, null),
       (e: unknown) => this.#settled(rec, attempt, null, e),
     );
   }
 
+  #hooks(rec: TaskRecord, attempt: number): AttemptHooks {
+    const spec = rec.spec;
+    const bus = this.#deps.bus;
+    return {
+      progress: (value) => bus.publish('task_progress', { taskId: spec.id, name: spec.name, attempt, value }),
+      log: (level, message) => bus.publish('task_log', { taskId: spec.id, name: spec.name, attempt, level, message }),
+    };
+  }
+
+  /** Sends a collected group: alone when it is one task, else as one batch taking one slot. */
+  #dispatch(group: TaskRecord[]): void {
+    if (group.length === 1) {
+      const rec = group[0] as TaskRecord;
+      this.#dispatchOne(rec, rec.attempts);
+      return;
+    }
+    const runner = this.#deps.runner;
+    if (!runner.startBatch) throw new Error('a batch was collected for a runner that cannot batch');
+    this.#slots++;
+    this.batching.batches++;
+    this.batching.tasks += group.length;
+    const attempts = group.map((rec) => rec.attempts);
+    const batch = runner.startBatch(group.map(attemptRequest));
+    for (let i = 0; i < group.length; i++) {
+      const rec = group[i] as TaskRecord;
+      rec.batched = true;
+      rec.run = batch.attempts[i] ?? null;
+    }
+    batch.replies.then(
+      (replies) => this.#batchSettled(group, attempts, replies, null),
+      (e: unknown) => this.#batchSettled(group, attempts, null, e),
+    );
+  }
+
+  #batchSettled(group: TaskRecord[], attempts: number[], replies: (WorkerReply | null)[] | null, thrown: unknown): void {
+    this.#slots--;
+    for (let i = 0; i < group.length; i++) {
+      const rec = group[i] as TaskRecord;
+      const attempt = attempts[i] as number;
+      if (replies) this.#settle(rec, attempt, replies[i] ?? null, null, replies[i] ? 'done' : 'handed_back');
+      else this.#settle(rec, attempt, null, thrown, 'thread_lost');
+    }
+    if (!this.#halted) this.run();
+    if (this.#inFlight === 0) this.#wakeIdle();
+  }
+
   #settled(rec: TaskRecord, attempt: number, reply: WorkerReply | null, thrown: unknown): void {
+    this.#slots--;
+    this.#settle(rec, attempt, reply, thrown, 'done');
+    if (!this.#halted) this.run();
+    if (this.#inFlight === 0) this.#wakeIdle();
+  }
+
+  /**
+   * Records how an attempt ended. `handed_back`: a batch returned it unstarted; `thread_lost`: its batch's
+   * thread died (a batch-mate crashed it, or was terminated): either way it queues again, uncounted, and after
+   * a lost thread it runs alone (a task that crashes its thread then fails by itself).
+   */
+  #settle(rec: TaskRecord, attempt: number, reply: WorkerReply | null, thrown: unknown, how: 'done' | 'handed_back' | 'thread_lost'): void {
     this.#inFlight--;
     rec.lane.running--;
     // Whatever way the attempt ended (completed, failed, timed out, cancelled, worker crash), its hold goes; but
@@ -285,12 +410,18 @@ export class TaskLifecycle {
     if (this.#halted) {
       // Shut down with the task left to the next engine: this late reply is not recorded.
       if (allocationId !== null) this.#deps.ledger?.release(allocationId);
-      if (this.#inFlight === 0) this.#wakeIdle();
       return;
     }
+    if (reply) this.#deps.runner.learn?.(rec.spec.module, rec.spec.action, reply);
     if (rec.status === 'running' && rec.attempts === attempt) {
       this.#clearTimer(rec);
-      if (reply?.type === 'ok') {
+      if (how !== 'done') {
+        if (how === 'thread_lost') {
+          rec.alone = true;
+          this.batching.threadLost++;
+        } else this.batching.handedBack++;
+        this.#inbox.push([rec, { type: 'task.requeue' }]);
+      } else if (reply?.type === 'ok') {
         rec.output = reply.output;
         rec.outputBytes = reply.bytes ?? 0;
         rec.binary = reply.binary === true;
@@ -306,8 +437,6 @@ export class TaskLifecycle {
       }
     }
     if (allocationId !== null) this.#deps.ledger?.release(allocationId);
-    this.run();
-    if (this.#inFlight === 0) this.#wakeIdle();
   }
 
   /**

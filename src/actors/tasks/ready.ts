@@ -98,14 +98,30 @@ export class ReadyTasks {
     }
   }
 
-  #nextLane(): Lane<TaskRecord> | null {
+  /**
+   * The task {@link next} would take now, left where it is; undefined when there is none or its lane's queue
+   * cannot tell (a `sequential` lane runs one at a time anyway).
+   */
+  peek(now: number): TaskRecord | undefined {
+    return this.#nextLane(false)?.queue.peek?.(now);
+  }
+
+  /** Tasks waiting in the lanes' queues (not parked, not gated). */
+  get queued(): number {
+    if (this.#lanes.size === 1) return this.defaultLane.queue.size;
+    let n = 0;
+    for (const lane of this.#lanes.values()) n += lane.queue.size;
+    return n;
+  }
+
+  #nextLane(move = true): Lane<TaskRecord> | null {
     // Only the default lane (no sessions): no round-robin, and no array built on every dispatch.
     if (this.#lanes.size === 1) return this.defaultLane.hasRoom ? this.defaultLane : null;
     const lanes = [...this.#lanes.values()];
     for (let i = 0; i < lanes.length; i++) {
       const lane = lanes[(this.#cursor + i) % lanes.length];
       if (lane?.hasRoom) {
-        this.#cursor = (this.#cursor + i + 1) % lanes.length;
+        if (move) this.#cursor = (this.#cursor + i + 1) % lanes.length;
         return lane;
       }
     }

@@ -64,6 +64,10 @@ export class TaskRecord {
   error: SerializedError | null = null;
   /** The attempt in flight, null when none. */
   run: RunningAttempt | null = null;
+  /** Its attempt went out in a batch (see `TaskRunner.startBatch`). */
+  batched = false;
+  /** A batch it was in lost its thread: it runs alone from now on (so a task that crashes threads fails alone). */
+  alone = false;
   /** The attempt's timeout, or the backoff before the next attempt. */
   timer: ClockTimer | null = null;
   /** After a cooperative abort: when the attempt's thread is terminated if it has not stopped. */

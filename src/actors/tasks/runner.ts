@@ -5,7 +5,8 @@
  */
 import type { Clock, ClockTimer } from '../../model/clock.js';
 import type { WorkerPool } from '../../workers/pool.js';
-import type { RunRequest, WorkerReply } from '../../workers/protocol.js';
+import type { BatchItem, BatchReply, RunRequest, WorkerReply } from '../../workers/protocol.js';
+import { ActionTimes, BATCH_BUDGET_MS } from './batching.js';
 
 /**
  * One attempt of one task, as the scheduler hands it to a runner: the worker protocol's request without the
@@ -38,10 +39,26 @@ export interface RunningAttempt {
   close(): void;
 }
 
+/** Attempts sent as one dispatch: each can be stopped alone; their replies come back together. */
+export interface RunningBatch {
+  readonly attempts: readonly RunningAttempt[];
+  /** One reply per attempt, in order (`null`: handed back unstarted); rejects when the batch's thread died. */
+  readonly replies: Promise<(WorkerReply | null)[]>;
+}
+
 export interface TaskRunner {
   /** Attempts it can run at once. */
   readonly capacity: number;
   start(req: AttemptRequest, hooks: AttemptHooks): RunningAttempt;
+  /**
+   * How many attempts of an action one batch may carry (1: it runs alone). Runners without batching leave this
+   * and {@link startBatch} out.
+   */
+  batchLimit?(module: string, action: string): number;
+  /** Sends attempts without channels as one dispatch, taking one slot of the capacity. */
+  startBatch?(reqs: readonly AttemptRequest[]): RunningBatch;
+  /** Hears each reply (how long the action ran decides what is batched). */
+  learn?(module: string, action: string, reply: WorkerReply): void;
 }
 
 /** How often a kill looks again for a thread that has not marked the attempt yet: 2 ms, doubling, up to 250 ms. */
@@ -51,6 +68,7 @@ const KILL_RETRY_MS = [2, 4, 8, 16, 32, 64, 128, 250] as const;
 export class LocalPoolRunner implements TaskRunner {
   readonly #pool: WorkerPool;
   readonly #clock: Clock;
+  readonly #times = new ActionTimes();
 
   constructor(pool: WorkerPool, clock: Clock) {
     this.#pool = pool;
@@ -59,6 +77,31 @@ export class LocalPoolRunner implements TaskRunner {
 
   get capacity(): number {
     return this.#pool.capacity;
+  }
+
+  batchLimit(module: string, action: string): number {
+    return this.#times.batchLimit(module, action);
+  }
+
+  learn(module: string, action: string, reply: WorkerReply): void {
+    this.#times.learn(module, action, reply);
+  }
+
+  startBatch(reqs: readonly AttemptRequest[]): RunningBatch {
+    const pool = this.#pool;
+    const items: BatchItem[] = new Array<BatchItem>(reqs.length);
+    for (let i = 0; i < reqs.length; i++) {
+      const req = reqs[i] as AttemptRequest;
+      items[i] = { seq: pool.nextSeq(), taskId: req.taskId, module: req.module, action: req.action, params: req.params, attempt: req.attempt, idempotencyKey: req.idempotencyKey, workingDir: req.workingDir, upstream: req.upstream };
+    }
+    let replies: Promise<(WorkerReply | null)[]>;
+    try {
+      replies = pool.runBatch({ type: 'batch', items, budgetMs: BATCH_BUDGET_MS }).then((r: BatchReply) => r.replies);
+    } catch (err) {
+      replies = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    const attempts = items.map((item, i) => new PoolAttempt(pool, this.#clock, item.seq, { batch: replies, index: i }, null));
+    return { attempts, replies };
   }
 
   start(req: AttemptRequest, hooks: AttemptHooks): RunningAttempt {
@@ -79,7 +122,7 @@ export class LocalPoolRunner implements TaskRunner {
 
 /** One attempt on the pool (a class, not closures: one small object per attempt on the hot path). */
 class PoolAttempt implements RunningAttempt {
-  readonly reply: Promise<WorkerReply>;
+  #reply: Promise<WorkerReply> | { batch: Promise<(WorkerReply | null)[]>; index: number };
   readonly #pool: WorkerPool;
   readonly #clock: Clock;
   readonly #seq: number;
@@ -88,12 +131,22 @@ class PoolAttempt implements RunningAttempt {
   #closed = false;
   #killing: ClockTimer | null = null;
 
-  constructor(pool: WorkerPool, clock: Clock, seq: number, reply: Promise<WorkerReply>, channel: { abort(reason: string): void; close(): void } | null) {
+  /** `reply`: the attempt's own, or (in a batch) where its reply is found in the batch's. */
+  constructor(pool: WorkerPool, clock: Clock, seq: number, reply: Promise<WorkerReply> | { batch: Promise<(WorkerReply | null)[]>; index: number }, channel: { abort(reason: string): void; close(): void } | null) {
     this.#pool = pool;
     this.#clock = clock;
     this.#seq = seq;
-    this.reply = reply;
+    this.#reply = reply;
     this.#channel = channel;
+  }
+
+  /** The attempt's reply (in a batch, made on first use: the scheduler reads the batch's replies instead). */
+  get reply(): Promise<WorkerReply> {
+    const r = this.#reply;
+    if (r instanceof Promise) return r;
+    const own = r.batch.then((rs) => rs[r.index] ?? Promise.reject(new Error('the batch handed this attempt back unstarted')));
+    this.#reply = own;
+    return own;
   }
 
   abort(reason: string): boolean {

@@ -272,7 +272,9 @@ export class TaskScheduler {
     return {
       executing: this.#life.executing,
       running: this.#life.inFlight,
+      dispatches: this.#life.dispatches,
       limit: this.#life.limit,
+      batching: { ...this.#life.batching },
       queued,
       queuedByPriority: byPriority,
       byStatus: { ...this.#life.statusCounts },
@@ -310,7 +312,7 @@ export class TaskScheduler {
     return explainRecord(rec, {
       now: this.#clock.now(),
       executing: this.#life.executing,
-      running: this.#life.inFlight,
+      running: this.#life.dispatches,
       limit: this.#life.limit,
       dependency: (id) => {
         const d = this.#records.get(id);
