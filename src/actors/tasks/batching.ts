@@ -29,7 +29,7 @@ export class ActionTimes {
 
   #get(module: string, action: string): ActionTime {
     let actions = this.#byModule.get(module);
-    if (!actions) this.#byModule.set(module, (actions = new Map()));
+    if (!actions) this.#byModule.set(module, (actions = new Map<string, ActionTime>()));
     let t = actions.get(action);
     if (!t) actions.set(action, (t = new ActionTime()));
     return t;
