@@ -73,7 +73,8 @@ const FED_BY: readonly EventName[] = [
 interface ActionLabels {
   /** `module.action`, the performance summary's key. */
   key: string;
-  byStatus: Map<string, { module: string; action: string; status: string }>;
+  /** The series of each status, bound once (prom-client's children skip hashing the labels on every task). */
+  byStatus: Map<string, { total: { inc(): void }; duration: { observe(value: number): void } }>;
 }
 
 const KNOWN_CODES = new Set<string>(Object.values(ErrorCode));
@@ -109,7 +110,7 @@ export class EngineMetrics {
   readonly #holds = new Map<string, string[]>();
   // Label objects of the per-task events, built once per module/action/status and reused (no allocation per task).
   readonly #actions = new Map<string, Map<string, ActionLabels>>();
-  readonly #priorities = new Map<string, { priority: string }>();
+  readonly #priorities = new Map<string, { observe(value: number): void }>();
 
   constructor(deps: MetricsDeps) {
     this.#deps = deps;
@@ -123,9 +124,9 @@ export class EngineMetrics {
   /** The scheduler's direct feed of task metrics (see `observeTasksDirectly`). Same families as the events feed. */
   readonly taskObserver: TaskObserver = {
     started: (_module, _action, priority, queuedMs) => {
-      let labels = this.#priorities.get(priority);
-      if (!labels) this.#priorities.set(priority, (labels = { priority }));
-      this.families.taskQueueWait.observe(labels, queuedMs / 1000);
+      let wait = this.#priorities.get(priority);
+      if (!wait) this.#priorities.set(priority, (wait = this.families.taskQueueWait.labels({ priority })));
+      wait.observe(queuedMs / 1000);
     },
     retrying: (module, action, code) => {
       this.families.taskRetries.inc({ module, action, code: boundedCode(code) });
@@ -138,12 +139,15 @@ export class EngineMetrics {
   #taskEnded(module: string, action: string, status: TaskStatus, errorCode: string | null, durationMs: number | null, at: number): void {
     const f = this.families;
     const entry = this.#actionLabels(module, action);
-    let labels = entry.byStatus.get(status);
-    if (!labels) entry.byStatus.set(status, (labels = { module, action, status }));
-    f.tasksTotal.inc(labels);
+    let series = entry.byStatus.get(status);
+    if (!series) {
+      const labels = { module, action, status };
+      entry.byStatus.set(status, (series = { total: f.tasksTotal.labels(labels), duration: f.taskDuration.labels(labels) }));
+    }
+    series.total.inc();
     const success = status === 'completed';
     if (!success) f.taskFailures.inc({ module, action, code: boundedCode(errorCode ?? 'INTERNAL') });
-    if (durationMs !== null) f.taskDuration.observe(labels, durationMs / 1000);
+    if (durationMs !== null) series.duration.observe(durationMs / 1000);
     this.taskPerformance.record(entry.key, status, success, durationMs, at);
   }
 
@@ -300,9 +304,9 @@ export class EngineMetrics {
     switch (event.type) {
       case 'task_started': {
         const priority = event.data.priority;
-        let labels = this.#priorities.get(priority);
-        if (!labels) this.#priorities.set(priority, (labels = { priority }));
-        f.taskQueueWait.observe(labels, event.data.queuedMs / 1000);
+        let wait = this.#priorities.get(priority);
+        if (!wait) this.#priorities.set(priority, (wait = f.taskQueueWait.labels({ priority })));
+        wait.observe(event.data.queuedMs / 1000);
         return;
       }
       case 'task_retrying': {

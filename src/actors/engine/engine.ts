@@ -171,7 +171,7 @@ export class OrchestrationEngine {
         httpAddress: () => this.httpAddress,
       });
       const deps = {
-        runner: new LocalPoolRunner(this.pool, clock),
+        runner: new LocalPoolRunner(this.pool, clock, { batching: this.options.batchDispatch }),
         clock,
         taskObserver: this.metrics?.taskObserver,
         bus: this.bus,

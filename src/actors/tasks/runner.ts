@@ -69,10 +69,13 @@ export class LocalPoolRunner implements TaskRunner {
   readonly #pool: WorkerPool;
   readonly #clock: Clock;
   readonly #times = new ActionTimes();
+  readonly #batching: boolean;
 
-  constructor(pool: WorkerPool, clock: Clock) {
+  /** `batching: false`: every attempt goes alone (the reference the benchmarks compare batches with). */
+  constructor(pool: WorkerPool, clock: Clock, options: { batching?: boolean } = {}) {
     this.#pool = pool;
     this.#clock = clock;
+    this.#batching = options.batching !== false;
   }
 
   get capacity(): number {
@@ -80,7 +83,7 @@ export class LocalPoolRunner implements TaskRunner {
   }
 
   batchLimit(module: string, action: string): number {
-    return this.#times.batchLimit(module, action);
+    return this.#batching ? this.#times.batchLimit(module, action) : 1;
   }
 
   learn(module: string, action: string, reply: WorkerReply): void {
@@ -92,7 +95,12 @@ export class LocalPoolRunner implements TaskRunner {
     const items: BatchItem[] = new Array<BatchItem>(reqs.length);
     for (let i = 0; i < reqs.length; i++) {
       const req = reqs[i] as AttemptRequest;
-      items[i] = { seq: pool.nextSeq(), taskId: req.taskId, module: req.module, action: req.action, params: req.params, attempt: req.attempt, idempotencyKey: req.idempotencyKey, workingDir: req.workingDir, upstream: req.upstream };
+      // Fields left out rather than undefined: each one is cloned per item.
+      const item: BatchItem = { seq: pool.nextSeq(), taskId: req.taskId, module: req.module, action: req.action, params: req.params, attempt: req.attempt };
+      if (req.idempotencyKey !== undefined) item.idempotencyKey = req.idempotencyKey;
+      if (req.workingDir !== undefined) item.workingDir = req.workingDir;
+      if (req.upstream !== undefined) item.upstream = req.upstream;
+      items[i] = item;
     }
     let replies: Promise<(WorkerReply | null)[]>;
     try {
