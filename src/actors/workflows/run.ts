@@ -468,11 +468,16 @@ export class WorkflowRunExecutor {
 
   #publishStep(s: StepState, r: StepResult): void {
     const { bus } = this.#deps;
+    const type = r.status === 'completed' ? 'step_completed' : r.status === 'skipped' ? 'step_skipped' : 'step_failed';
+    if (!bus.wants(type)) return;
     const base = { workflowName: this.workflow.name, runId: this.runId, step: s.step.name, module: s.step.module, action: s.step.action };
-    const error: SerializedError = r.error ? { name: r.error.name ?? 'Error', code: r.error.code, message: r.error.message } : new CodomyrmexError('the step ended without an error recorded', ErrorCode.UNKNOWN).toJSON();
     if (r.status === 'completed') {
       if (bus.wants('step_completed')) bus.publish('step_completed', { ...base, taskId: s.taskId, durationMs: r.durationMs ?? 0 });
-    } else if (r.status === 'skipped') {
+      return;
+    }
+    // Built only for a step that did not complete (an error object with its stack is not free).
+    const error: SerializedError = r.error ? { name: r.error.name ?? 'Error', code: r.error.code, message: r.error.message } : new CodomyrmexError('the step ended without an error recorded', ErrorCode.UNKNOWN).toJSON();
+    if (r.status === 'skipped') {
       if (bus.wants('step_skipped')) bus.publish('step_skipped', { ...base, reason: error.message });
     } else if (bus.wants('step_failed')) {
       bus.publish('step_failed', { ...base, taskId: s.taskId, status: r.status as 'failed' | 'timed_out' | 'cancelled', error, durationMs: r.durationMs });
