@@ -146,7 +146,7 @@ export function createContext(program: Command): CliContext {
     async withEngine(fn, overrides = {}) {
       const flags = program.opts<GlobalFlags>();
       if (natsUrl(flags) !== undefined && overrides.store !== 'memory') {
-        throw new InvalidArgumentError('--nats: this command runs on an embedded engine only (workflow create|validate|plan, exec, task demo; everything else goes through the daemon); drop --nats or unset CODOMYRMEX_NATS_URL');
+        throw new InvalidArgumentError('--nats: this command runs on an embedded engine only (workflow create|validate|plan, exec, task demo; everything else but events goes through the daemon); drop --nats or unset CODOMYRMEX_NATS_URL');
       }
       const engine = await openEngine(overrides);
       try {

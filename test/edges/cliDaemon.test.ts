@@ -1,7 +1,7 @@
 /**
  * `codomyrmex bench --nats URL`: the bench's tasks run by a `codomyrmex daemon` child process on a real nats-server,
  * not by an engine in the CLI. Counts and shape are asserted, never speed. `modules list` and `actions` with --nats
- * show the daemon's modules (it loads a test module the CLI does not have).
+ * show the daemon's modules (it loads a test module the CLI does not have); `task list` the daemon's tasks.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -42,7 +42,7 @@ afterAll(async () => {
 
 const completedOnDaemon = async (): Promise<number> => (await bus.request('task.stats', {})).byStatus.completed ?? 0;
 
-describe('codomyrmex bench --nats', () => {
+describe('the CLI against a daemon: bench --nats, modules list, actions, task list, events', () => {
   it('runs every task on the daemon and reports tasks/s, latency and queue-wait percentiles as JSON', async () => {
     const before = await completedOnDaemon();
     const r = await cli(root, ['bench', 'core.echo', '--tasks', '30', '--concurrency', '4', '--param', 'value=1', '--json', ...flags]);
@@ -86,5 +86,18 @@ describe('codomyrmex bench --nats', () => {
     // Embedded, the CLI has no such module.
     const local = await cli(root, ['modules', 'list', 'probe', '--json']);
     expect(local.code).toBe(3);
+  }, 60_000);
+
+  it('lists the daemon’s tasks with task list, and refuses events (a local journal) with --nats', async () => {
+    const listed = await cli(root, ['task', 'list', '--status', 'completed', '--limit', '500', '--json', ...flags]);
+    expect(listed.code).toBe(0);
+    const views = JSON.parse(listed.stdout) as { id: string; status: string }[];
+    expect(views.filter((t) => t.id.startsWith('bench-')).length).toBeGreaterThanOrEqual(30);
+    expect(new Set(views.map((t) => t.status))).toEqual(new Set(['completed']));
+    const human = await cli(root, ['task', 'list', '--limit', '3', ...flags]);
+    expect(human.stdout).toMatch(/^id\s+task\s+action\s+status\s+attempts\s+updated/);
+    const events = await cli(root, ['events', '--json', ...flags]);
+    expect(events.code).toBe(2);
+    expect(JSON.parse(events.stdout)).toMatchObject({ error: { code: 'USAGE', message: expect.stringMatching(/^events: --nats/) as string } });
   }, 60_000);
 });
