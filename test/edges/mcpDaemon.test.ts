@@ -163,4 +163,24 @@ describe('codomyrmex mcp --nats', () => {
     const list = await call('list_workflows');
     expect(list.isError).toBeFalsy();
   });
+
+  it('says plainly when no daemon answers on the subject prefix, as an isError result', async () => {
+    const lonely = new Client({ name: 'test-no-daemon', version: '1' });
+    await lonely.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [CLI, '--nats', server.url, '--subject-prefix', `${prefix}none`, '--request-timeout', '2000', 'mcp'],
+        cwd: root,
+        env: { ...(process.env as Record<string, string>), CODOMYRMEX_NATS_URL: '' },
+        stderr: 'pipe',
+      }),
+    );
+    try {
+      const r = (await lonely.callTool({ name: 'list_workflows', arguments: {} })) as CallToolResult;
+      expect(r.isError).toBe(true);
+      expect(text(r)).toMatch(/NOT_FOUND: no component serves "workflow.list" on NATS .*is the daemon running with subject prefix "mcpd\d+none"\?/);
+    } finally {
+      await lonely.close();
+    }
+  });
 });

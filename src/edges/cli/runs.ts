@@ -119,7 +119,9 @@ export function registerRunCommands(program: Command, cli: CliContext): void {
       .command('exec')
       .description("run a workflow file without storing it (the seed's complex shape too: steps, dependencies, parallel_groups)")
       .argument('<file>', 'a YAML or JSON definition'),
-  ).action(async (file: string, opts: { params?: Record<string, unknown>; param?: Record<string, unknown> }) => {
+  )
+    .addHelpText('after', `\nExample file (JSON or YAML):\n  { "name": "checks", "steps": [{ "name": "lint", "module": "core", "action": "echo" }, { "name": "report", "module": "core", "action": "echo" }],\n    "dependencies": { "report": ["lint"] } }\n\nExample:\n  codomyrmex exec checks.json --param day=3`)
+    .action(async (file: string, opts: { params?: Record<string, unknown>; param?: Record<string, unknown> }) => {
     const definition = (await readDefinitionFile(resolve(file))) as Record<string, unknown>;
     const name = typeof definition['name'] === 'string' ? definition['name'] : 'complex';
     const steps = Array.isArray(definition['steps']) ? (definition['steps'] as { name?: unknown }[]).map((s) => String(s.name)) : [];
