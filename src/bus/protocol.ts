@@ -12,6 +12,7 @@ import type { Allocation, ResourceInput, ResourceUsage } from '../model/resource
 import type { Session, SessionMode, SessionOptions } from '../model/session.js';
 import type { CreateProjectOptions, Milestone, MilestoneChanges, MilestoneInput, Project, ProjectChanges, ProjectCounts, ProjectStatus, ProjectStatusReport } from '../model/project.js';
 import type { ProjectTemplate, TemplateSummary } from '../projects/template.js';
+import type { ActionDescription } from '../modules/registry.js';
 
 export type { BusEvent, EventMap, EventName } from '../model/events.js';
 export type { SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
@@ -41,6 +42,8 @@ export interface CommandMap {
   'workflow.execute': { req: { name: string } & RunRequest; res: WorkflowResult };
   'workflow.start': { req: { name: string } & RunRequest; res: { runId: string } };
   'workflow.execute_complex': { req: { definition: unknown } & RunRequest; res: WorkflowResult };
+  /** Starts an ad hoc (complex) workflow and answers with its run id; follow it with `workflow.wait_for`. */
+  'workflow.start_complex': { req: { definition: unknown } & RunRequest; res: { runId: string } };
   'workflow.get_run': { req: { runId: string }; res: WorkflowRun | null };
   'workflow.list_runs': { req: { workflowName?: string; status?: WorkflowRunStatus; limit?: number }; res: WorkflowRun[] };
   'workflow.wait_run': { req: { runId: string }; res: WorkflowResult };
@@ -84,6 +87,8 @@ export interface CommandMap {
   'engine.status': { req: Record<string, never>; res: Record<string, unknown> };
   /** The engine's `healthCheck()` (served by the engine itself). */
   'engine.health': { req: Record<string, never>; res: EngineHealth };
+  /** Every module.action the engine can run, with its parameters as JSON Schema (`modules list`, `list_modules`). */
+  'engine.modules': { req: { module?: string }; res: ActionDescription[] };
 }
 
 /** `engine.healthCheck()` as it travels: the worst status, each component's, and the issues. */

@@ -120,6 +120,7 @@ export const requestSchemas = {
   'workflow.execute': payload({ name: id('workflow'), ...runRequest }, runAliases),
   'workflow.start': payload({ name: id('workflow'), ...runRequest }, runAliases),
   'workflow.execute_complex': payload({ definition: object('{ steps, dependencies, parallel_groups }'), ...runRequest }, { workflow_definition: 'definition', parameters: 'params' }),
+  'workflow.start_complex': payload({ definition: object('{ steps, dependencies, parallel_groups }'), ...runRequest }, { workflow_definition: 'definition', parameters: 'params' }),
   'workflow.get_run': payload({ runId: id('run') }),
   'workflow.list_runs': payload({ workflowName: id('workflow').optional(), status: z.enum(RUN_STATUSES).optional(), limit }),
   'workflow.wait_run': payload({ runId: id('run') }),
@@ -177,6 +178,7 @@ export const requestSchemas = {
   'project.stats': none,
   'engine.status': none,
   'engine.health': none,
+  'engine.modules': payload({ module: z.string().min(1, 'must name a module, e.g. core').optional() }, { module_name: 'module', moduleName: 'module' }),
 } as const satisfies Record<CommandType, z.ZodTypeAny>;
 
 /** A payload type with `| undefined` taken off its optional fields, at every level (JSON never carries `undefined`). */

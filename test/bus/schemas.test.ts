@@ -24,6 +24,7 @@ const samples: { [K in CommandType]: CommandPayload<K> } = {
   'workflow.execute': { name: 'etl', params: { day: 1 }, sessionId: 's1', version: '1' },
   'workflow.start': { name: 'etl' },
   'workflow.execute_complex': { definition: { steps: [], dependencies: {} }, params: {} },
+  'workflow.start_complex': { definition: { steps: [], dependencies: {} } },
   'workflow.get_run': { runId: 'r1' },
   'workflow.list_runs': { workflowName: 'etl', status: 'failed', limit: 5 },
   'workflow.wait_run': { runId: 'r1' },
@@ -64,6 +65,7 @@ const samples: { [K in CommandType]: CommandPayload<K> } = {
   'project.stats': {},
   'engine.status': {},
   'engine.health': {},
+  'engine.modules': { module: 'core' },
 };
 
 describe('command request schemas', () => {

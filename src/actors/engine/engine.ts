@@ -19,6 +19,7 @@ import { NotFoundError, ShuttingDownError, ValidationError, serializeError } fro
 import type { RuntimeState } from '../../machines/runtime.js';
 import { runtimeMachine, runtimeStateOf } from '../../machines/runtime.js';
 import { ModuleRegistry } from '../../modules/registry.js';
+import type { ActionDescription } from '../../modules/registry.js';
 import { GroupCommitter } from '../../store/commits.js';
 import { Journal } from './journal.js';
 import { openStore } from '../../store/open.js';
@@ -204,7 +205,7 @@ export class OrchestrationEngine {
       const projectCounts = async (): Promise<Record<string, unknown>> => ({ ...(await this.bus.request('project.stats', {})) });
       this.#views.registerComponent('projects', { metrics: projectCounts, status: projectCounts });
       // The engine's own views as commands, so an edge (the daemon's NATS API) serves them like any component's.
-      this.bus.serve('engine', (cmd) => (cmd.type === 'engine.health' ? this.healthCheck() : this.getSystemStatus()));
+      this.bus.serve('engine', (cmd) => (cmd.type === 'engine.health' ? this.healthCheck() : cmd.type === 'engine.modules' ? this.listModules(cmd.payload.module) : this.getSystemStatus()));
     } catch (err) {
       void this.pool.destroy();
       this.#journal?.stop();
@@ -358,6 +359,12 @@ export class OrchestrationEngine {
   async explainTask(taskId: string): Promise<TaskExplanation> {
     if (!this.#started) await this.#ready;
     return this.bus.request('task.explain', { taskId });
+  }
+
+  /** Every module.action this engine can run, with its parameters as JSON Schema (all modules, or one). */
+  async listModules(moduleName?: string): Promise<ActionDescription[]> {
+    if (!this.#started) await this.#ready;
+    return this.#registry.describe(moduleName);
   }
 
   /** Where the HTTP edge (`/metrics`, `/healthz`, `/readyz`) listens; null when it is off or not yet listening. */

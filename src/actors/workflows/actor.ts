@@ -40,6 +40,10 @@ export function handleWorkflowCommand(manager: WorkflowManager, command: Command
       const { definition, ...req } = command.payload;
       return manager.acked(manager.startComplex(definition, req).done);
     }
+    case 'workflow.start_complex': {
+      const { definition, ...req } = command.payload;
+      return manager.committed({ runId: manager.startComplex(definition, req).runId });
+    }
     case 'workflow.get_run':
       return manager.getRun(command.payload.runId);
     case 'workflow.list_runs':

@@ -1,7 +1,7 @@
 /**
  * What every CLI command shares: the global flags, the one place a command gets its engine from
- * ({@link CliContext.withEngine}: an embedded engine today; a client of a daemon can stand in later), output as a
- * table or as JSON, and the exit codes.
+ * ({@link CliContext.withAnyEngine}: the daemon's with `--nats`, else an embedded one; {@link CliContext.withEngine}
+ * for the commands that need an embedded engine), output as a table or as JSON, and the exit codes.
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
@@ -38,8 +38,8 @@ export interface CliContext {
   /** Runs `fn` on an embedded engine and always shuts it down (refused with `--nats`: the command needs one). */
   withEngine<T>(fn: (engine: OrchestrationEngine) => Promise<T>, overrides?: EngineOptions): Promise<T>;
   /** Runs `fn` on the daemon when `--nats` (or `CODOMYRMEX_NATS_URL`) names one, else on an embedded engine. */
-  withAnyEngine<T>(fn: (engine: CliEngine) => Promise<T>): Promise<T>;
-  /** An engine that stays up until the caller shuts it down (mcp). */
+  withAnyEngine<T>(fn: (engine: CliEngine) => Promise<T>, overrides?: EngineOptions): Promise<T>;
+  /** An embedded engine that stays up until the caller shuts it down. */
   openEngine(overrides?: EngineOptions): Promise<OrchestrationEngine>;
   /** Engine options from the global flags. */
   options(): EngineOptions;
@@ -146,7 +146,7 @@ export function createContext(program: Command): CliContext {
     async withEngine(fn, overrides = {}) {
       const flags = program.opts<GlobalFlags>();
       if (natsUrl(flags) !== undefined && overrides.store !== 'memory') {
-        throw new InvalidArgumentError('--nats: this command runs on an embedded engine only (workflow create|validate|plan, exec, task demo, bench; everything else goes through the daemon); drop --nats or unset CODOMYRMEX_NATS_URL');
+        throw new InvalidArgumentError('--nats: this command runs on an embedded engine only (workflow create|validate|plan, exec, task demo; everything else but events goes through the daemon); drop --nats or unset CODOMYRMEX_NATS_URL');
       }
       const engine = await openEngine(overrides);
       try {
@@ -155,11 +155,11 @@ export function createContext(program: Command): CliContext {
         await engine.shutdown({ graceMs: 1000 });
       }
     },
-    async withAnyEngine(fn) {
+    async withAnyEngine(fn, overrides = {}) {
       const flags = program.opts<GlobalFlags>();
       const url = natsUrl(flags);
       if (url !== undefined) return withDaemon(url, flags, fn);
-      const engine = await openEngine();
+      const engine = await openEngine(overrides);
       try {
         return await fn(engine);
       } finally {

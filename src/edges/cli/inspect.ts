@@ -69,17 +69,17 @@ export function registerInspectCommands(program: Command, cli: CliContext): void
     .command('actions')
     .description('list the module.action names this engine can run')
     .action(async () => {
-      const list = await cli.withEngine((e) => Promise.resolve(e.registry.list()), memory);
+      const list = (await cli.withAnyEngine((e) => e.listModules(), memory)).map(({ module, action, description }) => ({ module, action, description }));
       cli.out(list, (l) => printTable(l.map((a) => ({ action: `${a.module}.${a.action}`, description: a.description }))));
     });
 
   const modules = program.command('modules').description('the action modules');
   modules
     .command('list')
-    .description('every module.action with its parameters (JSON Schema with --json)')
+    .description("every module.action with its parameters (JSON Schema with --json); with --nats, the daemon's")
     .argument('[module]', 'only this module')
     .action(async (moduleName?: string) => {
-      const list = await cli.withEngine((e) => Promise.resolve(e.registry.describe(moduleName)), memory);
+      const list = await cli.withAnyEngine((e) => e.listModules(moduleName), memory);
       cli.out(list, (l) =>
         printTable(
           l.map((a) => {

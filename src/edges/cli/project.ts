@@ -48,6 +48,7 @@ export function registerProjectCommands(program: Command, cli: CliContext): void
     .option('--path <dir>', 'its folder (default ./projects/NAME)')
     .option('-c, --config <json>', 'config overrides as a JSON object', (v) => cli.parseJsonObject(v))
     .option('--tag <tag...>', 'tags')
+    .addHelpText('after', `\nExamples:\n  codomyrmex project create my-project --template web_application\n  codomyrmex project create analysis -t ai_analysis -d 'code health' -c '{"analysis": {"max_line_length": 100}}'\n  codomyrmex project templates                      the templates`)
     .option('--force', 'scaffold into a folder that is not empty')
     .action(async (name: string, opts: { template: string; description?: string; path?: string; config?: Record<string, unknown>; tag?: string[]; force?: boolean }) => {
       const p = await cli.withAnyEngine((e) =>

@@ -3,32 +3,12 @@
  * over NATS instead of starting an embedded engine, with the same output and exit codes. Long runs are started
  * and followed (end event, then bounded waits), so none hits the request timeout.
  */
-import type { ResourceManagerClient } from '../../actors/resources/client.js';
-import type { Session } from '../../model/session.js';
-import type { TaskExplanation } from '../../model/taskView.js';
-import type { EventMap, EventName } from '../../model/events.js';
-import type { EngineHealth, RunRequest } from '../../bus/protocol.js';
-import type { ProjectManagerClient } from '../../actors/projects/client.js';
-import type { TaskOrchestratorClient } from '../../actors/tasks/client.js';
-import type { WorkflowManagerClient } from '../../actors/workflows/client.js';
-import type { WorkflowResult } from '../../model/workflow.js';
+import type { EdgeEngine } from '../seam.js';
 import { RemoteEngine } from '../nats/client.js';
 import { connectionOptions } from '../nats/edge.js';
 
 /** What the CLI's commands use of an engine: an embedded `OrchestrationEngine` or a daemon over NATS. */
-export interface CliEngine {
-  readonly workflows: WorkflowManagerClient;
-  readonly tasks: TaskOrchestratorClient;
-  readonly projects: ProjectManagerClient;
-  getTaskOrchestrator(): TaskOrchestratorClient;
-  readonly resources: ResourceManagerClient;
-  explainTask(taskId: string): Promise<TaskExplanation>;
-  listSessions(status?: 'active' | 'closed'): Promise<Session[]>;
-  registerEventHandler<K extends EventName>(name: K, handler: (event: K, data: EventMap[K]) => void): () => void;
-  getSystemStatus(): Promise<object>;
-  healthCheck(): Promise<EngineHealth>;
-  executeProjectWorkflow(project: string, workflow: string, options?: Omit<RunRequest, 'workingDir' | 'project' | 'version'>): Promise<WorkflowResult>;
-}
+export type CliEngine = EdgeEngine;
 
 export interface RemoteFlags {
   nats?: string | undefined;
@@ -42,7 +22,12 @@ export function natsUrl(flags: RemoteFlags, env: NodeJS.ProcessEnv = process.env
 }
 
 /** Runs `fn` against the daemon at `url` and always closes the connection. */
-export async function withDaemon<T>(url: string, flags: RemoteFlags, fn: (engine: CliEngine) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
+export function withDaemon<T>(url: string, flags: RemoteFlags, fn: (engine: CliEngine) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
+  return withRemote(url, flags, fn, env);
+}
+
+/** {@link withDaemon} with the client itself (its bus), for what goes past the engine seam (bench). */
+export async function withRemote<T>(url: string, flags: RemoteFlags, fn: (remote: RemoteEngine) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
   const e = (name: string): string | undefined => env[name] || undefined;
   const requestTimeoutMs = flags.requestTimeout;
   const remote = await RemoteEngine.connect({

@@ -13,10 +13,15 @@ import { ms, printResults, printTable } from './format.js';
 import { LiveRun } from './live.js';
 import type { CliEngine } from './remote.js';
 
+/** `etl v3`, or `slow (ad hoc)` for a definition run without being stored (exec, complex workflows). */
+export function workflowLabel(name: string, version: string): string {
+  return version === 'adhoc' ? `${name} (ad hoc)` : `${name} v${version}`;
+}
+
 /** Prints a finished run for people: its steps, then one line with the outcome. */
 export function printRun(result: WorkflowResult): void {
   printResults(Object.values(result.steps).map((s) => ({ ...s, name: s.step })));
-  console.log(`\nworkflow ${result.workflowName} v${result.version} run ${result.runId}: ${result.status} in ${ms(result.durationMs)}`);
+  console.log(`\nworkflow ${workflowLabel(result.workflowName, result.version)} run ${result.runId}: ${result.status} in ${ms(result.durationMs)}`);
   for (const w of result.warnings) console.log(`warning: ${w}`);
 }
 
@@ -47,7 +52,7 @@ function runRow(r: WorkflowRun): Record<string, unknown> {
   const steps = Object.values(r.steps);
   return {
     run: r.runId,
-    workflow: `${r.workflowName} v${r.version}`,
+    workflow: workflowLabel(r.workflowName, r.version),
     status: r.status,
     steps: `${steps.filter((s) => s.status === 'completed').length}/${steps.length}`,
     started: new Date(r.startedAt).toISOString().replace('T', ' ').slice(0, 19),
@@ -114,7 +119,9 @@ export function registerRunCommands(program: Command, cli: CliContext): void {
       .command('exec')
       .description("run a workflow file without storing it (the seed's complex shape too: steps, dependencies, parallel_groups)")
       .argument('<file>', 'a YAML or JSON definition'),
-  ).action(async (file: string, opts: { params?: Record<string, unknown>; param?: Record<string, unknown> }) => {
+  )
+    .addHelpText('after', `\nExample file (JSON or YAML):\n  { "name": "checks", "steps": [{ "name": "lint", "module": "core", "action": "echo" }, { "name": "report", "module": "core", "action": "echo" }],\n    "dependencies": { "report": ["lint"] } }\n\nExample:\n  codomyrmex exec checks.json --param day=3`)
+    .action(async (file: string, opts: { params?: Record<string, unknown>; param?: Record<string, unknown> }) => {
     const definition = (await readDefinitionFile(resolve(file))) as Record<string, unknown>;
     const name = typeof definition['name'] === 'string' ? definition['name'] : 'complex';
     const steps = Array.isArray(definition['steps']) ? (definition['steps'] as { name?: unknown }[]).map((s) => String(s.name)) : [];

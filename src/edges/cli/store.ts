@@ -1,13 +1,16 @@
 /**
  * CLI commands that read the durable store directly, read-only: they work while an engine (or the daemon) has
- * the database open, and never take its lock.
+ * the database open, and never take its lock. With `--nats`, `task list` asks the daemon instead; `events` reads a
+ * journal on this disk only, so it refuses `--nats` and says where the daemon's is.
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EngineOptions, EventName, JournalEntry, TaskStatus } from '../../index.js';
 import { compileOptions, SqliteStore } from '../../index.js';
+import type { GlobalFlags } from './context.js';
 import { printTable } from './format.js';
+import { natsUrl, withDaemon } from './remote.js';
 
 function openReadOnly(options: EngineOptions): SqliteStore {
   const compiled = compileOptions(options, process.env, { store: 'sqlite' });
@@ -29,7 +32,10 @@ function printEvents(entries: JournalEntry[], json: boolean): void {
   }
 }
 
+const iso = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString());
+
 export function registerStoreCommands(program: Command, options: () => EngineOptions): void {
+  const flags = (): GlobalFlags => program.opts<GlobalFlags>();
   program
     .command('events')
     .description('print the event journal of the database (--follow to tail it while an engine runs)')
@@ -39,6 +45,9 @@ export function registerStoreCommands(program: Command, options: () => EngineOpt
     .option('-f, --follow', 'keep printing new events until interrupted')
     .option('--json', 'one JSON object per line')
     .action(async (opts: { after?: number; last?: number; type?: string[]; follow?: boolean; json?: boolean }) => {
+      if (natsUrl(flags()) !== undefined) {
+        throw new InvalidArgumentError("events: --nats: the journal is read from a database on this disk; the daemon's is in its own (run `codomyrmex events --db PATH` where it runs, or watch its live events with `nats sub '<prefix>.evt.>'`); drop --nats or unset CODOMYRMEX_NATS_URL");
+      }
       const store = openReadOnly(options());
       try {
         const types = opts.type as EventName[] | undefined;
@@ -69,11 +78,19 @@ export function registerStoreCommands(program: Command, options: () => EngineOpt
   const task = program.commands.find((c) => c.name() === 'task');
   task
     ?.command('list')
-    .description('list the tasks stored in the database')
+    .description("list the tasks stored in the database (with --nats, the daemon's tasks)")
     .option('--status <status...>', 'only these statuses (pending ready running retrying completed failed ...)')
     .option('--limit <n>', 'at most this many (default 100)', whole('--limit'), 100)
     .option('--json', 'print as JSON')
-    .action((opts: { status?: string[]; limit: number; json?: boolean }) => {
+    .action(async (opts: { status?: string[]; limit: number; json?: boolean }) => {
+      const url = natsUrl(flags());
+      if (url !== undefined) {
+        const status = opts.status as TaskStatus[] | undefined;
+        const views = await withDaemon(url, flags(), (e) => e.tasks.listTasks({ limit: opts.limit, ...(status ? { status } : {}) }));
+        if (opts.json || flags().json) console.log(JSON.stringify(views, null, 2));
+        else printTable(views.map((t) => ({ id: t.id, task: t.name, action: `${t.module}.${t.action}`, status: t.status, attempts: t.attempts, updated: iso(t.result.endedAt ?? t.result.startedAt) })));
+        return;
+      }
       const store = openReadOnly(options());
       try {
         const tasks = store.listTasks({ limit: opts.limit, ...(opts.status ? { status: opts.status as TaskStatus[] } : {}) });

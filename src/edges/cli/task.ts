@@ -32,6 +32,7 @@ export function registerTaskCommands(program: Command, cli: CliContext): void {
     .option('-t, --timeout <seconds>', 'hard time limit of one attempt', parsePositive('--timeout'))
     .option('-r, --retries <n>', 'retries after the first attempt', parseInteger('--retries'), 0)
     .option('--priority <p>', 'critical | high | normal | low | background', 'normal')
+    .addHelpText('after', `\nExamples:\n  codomyrmex task run core.echo --param value=42\n  codomyrmex task run shell.run --params '{"command": "ls", "args": ["-la"]}' --timeout 10\n  codomyrmex modules list core                      the actions and their parameters`)
     .action(async (target: string, opts: { params?: Record<string, unknown>; param?: Record<string, unknown>; timeout?: number; retries: number; priority: string }) => {
       const dot = target.indexOf('.');
       if (dot <= 0) throw new InvalidArgumentError(`action must be module.action, e.g. core.echo (got "${target}")`);

@@ -43,6 +43,7 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
     .option('-t, --template <template>', 'an existing workflow to copy, e.g. ai-analysis')
     .option('-f, --file <path>', 'a YAML/JSON definition to copy')
     .option('--force', 'overwrite an existing file')
+    .addHelpText('after', '\nExamples:\n  codomyrmex workflow create my-workflow --template ai-analysis\n  codomyrmex workflow create etl --file ./etl.yaml --force')
     .action(async (name: string, opts: { template?: string; file?: string; force?: boolean }) => {
       if (!opts.template === !opts.file) throw new InvalidArgumentError('give exactly one of --template NAME or --file PATH');
       const target = resolve(USER_WORKFLOW_DIR, `${name}.yaml`);
@@ -73,6 +74,7 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
       .argument('<name>', 'workflow name'),
   )
     .option('--workflow-version <version>', 'run this version instead of the latest')
+    .addHelpText('after', `\nExamples:\n  codomyrmex workflow run ai-analysis --param path=src\n  codomyrmex workflow run ai-analysis --params '{"path": "src"}' --json\n  codomyrmex workflow run etl --workflow-version 2 --nats nats://127.0.0.1:4222   on a running daemon\n\nExit codes: 0 succeeded, 1 the run failed, 2 bad input, 3 no such workflow, 130 Ctrl-C (the run is cancelled).`)
     .action(async (name: string, opts: { params?: Record<string, unknown>; param?: Record<string, unknown>; workflowVersion?: string }) => {
       await cli.withAnyEngine(async (e) => {
         const w = await e.workflows.getWorkflow(name, opts.workflowVersion);

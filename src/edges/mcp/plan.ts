@@ -3,12 +3,12 @@
  * valid, the levels its steps run in, the critical path, what resources each level needs next to what the engine
  * has, and the warnings.
  */
-import type { OrchestrationEngine } from '../../actors/engine/engine.js';
 import { criticalPath, topologicalLevels } from '../../dag/graph.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import type { WorkflowStep } from '../../model/workflow.js';
+import { normalizeDefinition, workflowStepSchema } from '../../model/workflow.js';
 import { complexToDefinition } from '../../workflows/complex.js';
-import { validateWorkflow } from '../../workflows/validate.js';
+import type { EdgeEngine } from '../seam.js';
 
 export interface PlanStep {
   name: string;
@@ -39,7 +39,7 @@ function normalise(definition: Record<string, unknown>): Record<string, unknown>
 }
 
 /** Plans a stored workflow (by name) or a definition; creates and runs nothing. */
-export async function planWorkflow(engine: OrchestrationEngine, input: { workflowName?: string | undefined; definition?: Record<string, unknown> | undefined }): Promise<WorkflowPlan> {
+export async function planWorkflow(engine: Pick<EdgeEngine, 'workflows' | 'resources'>, input: { workflowName?: string | undefined; definition?: Record<string, unknown> | undefined }): Promise<WorkflowPlan> {
   let raw: Record<string, unknown>;
   if (input.definition !== undefined) {
     raw = normalise(input.definition);
@@ -50,12 +50,16 @@ export async function planWorkflow(engine: OrchestrationEngine, input: { workflo
   } else {
     throw new ValidationError('give workflow_name (a stored workflow) or definition (a workflow definition object)');
   }
+  // The engine validates (its registry, its resources); the steps of a valid definition are read here, by schema.
   const checked = await engine.workflows.validateWorkflow(raw);
-  const local = validateWorkflow(raw, engine.registry);
-  const steps: WorkflowStep[] = local.workflow?.steps ?? [];
+  const normalized = normalizeDefinition(raw) as { name?: unknown; steps?: unknown };
+  const steps: WorkflowStep[] = !checked.valid || !Array.isArray(normalized.steps) ? [] : normalized.steps.flatMap((s) => {
+    const r = workflowStepSchema.safeParse(s);
+    return r.success ? [r.data as WorkflowStep] : [];
+  });
   const plan: WorkflowPlan = {
     valid: checked.valid,
-    workflowName: local.workflow?.name ?? (typeof raw['name'] === 'string' ? raw['name'] : null),
+    workflowName: typeof normalized.name === 'string' ? normalized.name : null,
     errors: checked.errors,
     warnings: [...checked.warnings],
     steps: steps.map((s) => ({

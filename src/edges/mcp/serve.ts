@@ -9,11 +9,11 @@ import type { AddressInfo } from 'node:net';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import type { OrchestrationEngine } from '../../actors/engine/engine.js';
+import type { EdgeEngine } from '../seam.js';
 import { createMcpServer } from './server.js';
 
 /** Serves MCP on stdin/stdout until stdin closes; resolves then. Nothing else may write to stdout. */
-export async function serveStdio(engine: () => OrchestrationEngine): Promise<void> {
+export async function serveStdio(engine: () => EdgeEngine): Promise<void> {
   const server = createMcpServer(engine);
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
@@ -42,7 +42,7 @@ function fail(res: ServerResponse, status: number, message: string): void {
 }
 
 /** Serves MCP over Streamable HTTP at `http://host:port/mcp` (host 127.0.0.1 by default; port 0 picks one). */
-export async function serveHttp(engine: () => OrchestrationEngine, options: { port: number; host?: string }): Promise<McpHttpServer> {
+export async function serveHttp(engine: () => EdgeEngine, options: { port: number; host?: string }): Promise<McpHttpServer> {
   const host = options.host ?? '127.0.0.1';
   const sessions = new Map<string, StreamableHTTPServerTransport>();
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

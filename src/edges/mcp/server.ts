@@ -6,7 +6,7 @@
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
-import type { OrchestrationEngine } from '../../actors/engine/engine.js';
+import type { EdgeEngine } from '../seam.js';
 import { NotFoundError } from '../../errors.js';
 import { TOOL_DESCRIPTIONS, toolShapes } from './schemas.js';
 import { McpTools, TOOL_NAMES } from './tools.js';
@@ -25,7 +25,7 @@ function asCallResult(r: ToolResult): CallToolResult {
 const json = (uri: URL, value: unknown) => ({ contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(value, null, 2) }] });
 
 /** A new MCP server over `engine` (one per connection; they share the engine). */
-export function createMcpServer(engine: () => OrchestrationEngine): McpServer {
+export function createMcpServer(engine: () => EdgeEngine): McpServer {
   const tools = new McpTools(engine);
   const server = new McpServer({ name: 'codomyrmex', version: VERSION }, { capabilities: { logging: {} } });
 

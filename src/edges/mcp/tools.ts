@@ -1,13 +1,14 @@
 /**
  * The MCP tools in-process (the seed's `get_mcp_tools()`): the same table the MCP server serves, callable as
- * `tools.executeTool(name, args)`. This file does not load the MCP SDK; `server.ts` does.
+ * `tools.executeTool(name, args)`. This file does not load the MCP SDK; `server.ts` does. The tools use only the
+ * {@link EdgeEngine} seam, so the same table runs on an embedded engine or on a daemon over NATS (`mcp --nats`).
  */
 import { z } from 'zod';
-import type { OrchestrationEngine } from '../../actors/engine/engine.js';
 import { CodomyrmexError, NotFoundError, ValidationError } from '../../errors.js';
 import type { WorkflowResult } from '../../model/workflow.js';
 import { paramsJsonSchema } from '../../modules/schema.js';
 import { getOrchestrationEngine } from '../library.js';
+import type { EdgeEngine } from '../seam.js';
 import { planWorkflow } from './plan.js';
 import { describeIssues, TOOL_DESCRIPTIONS, toolShapes } from './schemas.js';
 import type { ToolArgs, ToolName } from './schemas.js';
@@ -26,7 +27,7 @@ export interface ToolInfo {
 
 export const TOOL_NAMES = Object.keys(toolShapes) as ToolName[];
 
-type Handlers = { [N in ToolName]: (engine: OrchestrationEngine, args: ToolArgs<N>, progress: ProgressReporter | undefined) => Promise<unknown> };
+type Handlers = { [N in ToolName]: (engine: EdgeEngine, args: ToolArgs<N>, progress: ProgressReporter | undefined) => Promise<unknown> };
 
 /** Plain JSON: what crosses MCP is JSON, so in-process callers see the same values. */
 function toJson(value: unknown): unknown {
@@ -34,7 +35,7 @@ function toJson(value: unknown): unknown {
 }
 
 /** Runs `start` while reporting each step of the run named `workflowName` that ends. */
-async function withStepProgress(engine: OrchestrationEngine, workflowName: string, total: number | undefined, progress: ProgressReporter | undefined, start: () => Promise<WorkflowResult>): Promise<WorkflowResult> {
+async function withStepProgress(engine: EdgeEngine, workflowName: string, total: number | undefined, progress: ProgressReporter | undefined, start: () => Promise<WorkflowResult>): Promise<WorkflowResult> {
   if (!progress) return start();
   let runId: string | null = null;
   let done = 0;
@@ -71,7 +72,7 @@ const handlers: Handlers = {
   async execute_workflow(engine, a, progress) {
     const wf = await engine.workflows.getWorkflow(a.workflow_name, a.version);
     if (!wf) throw new NotFoundError(`workflow_name: no workflow named "${a.workflow_name}"${a.version ? ` at version ${a.version}` : ''}; see list_workflows`);
-    return withStepProgress(engine, wf.name, wf.steps.length, progress, () => engine.executeWorkflow(wf.name, { params: a.parameters, sessionId: a.session_id, version: a.version }));
+    return withStepProgress(engine, wf.name, wf.steps.length, progress, () => engine.workflows.executeWorkflow(wf.name, a.parameters, { sessionId: a.session_id, version: a.version }));
   },
   async create_workflow(engine, a) {
     const { workflow, created, warnings } = await engine.workflows.defineWorkflow({ name: a.name, steps: a.steps, ...(a.description !== undefined ? { description: a.description } : {}) });
@@ -125,8 +126,8 @@ const handlers: Handlers = {
   async explain_task(engine, a) {
     return engine.explainTask(a.task_id);
   },
-  list_modules(engine, a) {
-    return Promise.resolve({ actions: engine.registry.describe(a.module) });
+  async list_modules(engine, a) {
+    return { actions: await engine.listModules(a.module) };
   },
 };
 
@@ -156,9 +157,9 @@ export function toolError(err: unknown): { code: string; message: string } {
  * if (r.success) console.log(r.result);
  */
 export class McpTools {
-  readonly #engine: () => OrchestrationEngine;
+  readonly #engine: () => EdgeEngine;
 
-  constructor(engine: () => OrchestrationEngine) {
+  constructor(engine: () => EdgeEngine) {
     this.#engine = engine;
   }
 
@@ -179,8 +180,7 @@ export class McpTools {
   async run(name: ToolName, args: ToolArgs<ToolName>, progress?: ProgressReporter): Promise<ToolResult> {
     try {
       const engine = this.#engine();
-      await engine.ready();
-      const handler = handlers[name] as (e: OrchestrationEngine, a: ToolArgs<ToolName>, p: ProgressReporter | undefined) => Promise<unknown>;
+      const handler = handlers[name] as (e: EdgeEngine, a: ToolArgs<ToolName>, p: ProgressReporter | undefined) => Promise<unknown>;
       const result = toJson(await handler(engine, args, progress));
       const failed = failure(result);
       return failed ? { success: false, error: failed, result } : { success: true, result };
@@ -202,11 +202,12 @@ export class McpTools {
 }
 
 /**
- * The seed's `get_mcp_tools()`: the MCP tools over the process engine (or the engine given).
+ * The seed's `get_mcp_tools()`: the MCP tools over the process engine, or the engine given (an embedded engine, or
+ * a `RemoteEngine` connected to a daemon).
  *
  * @example
  * const r = await getMcpTools().executeTool('create_project', { name: 'ai_project', template: 'ai_analysis' });
  */
-export function getMcpTools(engine?: OrchestrationEngine): McpTools {
+export function getMcpTools(engine?: EdgeEngine): McpTools {
   return new McpTools(() => engine ?? getOrchestrationEngine());
 }

@@ -5,6 +5,7 @@
  * (or restarts) learns how a run ended the same way: the daemon answers from its store.
  */
 import type { Session } from '../../model/session.js';
+import type { ActionDescription } from '../../modules/registry.js';
 import type { TaskExplanation } from '../../model/taskView.js';
 import type { EventMap } from '../../model/events.js';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -123,6 +124,18 @@ export function followRun(bus: MessageBus, runId: string, options: FollowOptions
   );
 }
 
+/** Starts an ad hoc (complex) workflow over the bus and resolves with its result, however long it runs. */
+export function runComplexWorkflow(bus: MessageBus, definition: Record<string, unknown>, request: RunRequest = {}, options: FollowOptions = {}): Promise<WorkflowResult> {
+  return followToEnd(
+    bus,
+    RUN_END_EVENTS,
+    field('runId'),
+    async () => (await bus.request('workflow.start_complex', { definition, ...request })).runId,
+    (runId, timeoutMs) => bus.request('workflow.wait_for', { runId, timeoutMs }, { timeoutMs: timeoutMs + 5000 }),
+    options.waitMs ?? DEFAULT_WAIT_MS,
+  );
+}
+
 /** Submits one task over the bus and resolves with its result, however long it runs. */
 export function runTask(bus: MessageBus, task: Task | TaskInput, options: FollowOptions = {}): Promise<TaskResult> {
   return followToEnd(
@@ -180,8 +193,11 @@ export class RemoteEngine {
   readonly resources: ResourceManagerClient;
   readonly projects: ProjectManagerClient;
 
+  readonly #follow: FollowOptions;
+
   constructor(bus: NatsBus, follow: FollowOptions = {}) {
     this.bus = bus;
+    this.#follow = follow;
     this.workflows = new RemoteWorkflows(bus, follow);
     this.tasks = new RemoteTasks(bus, follow);
     this.resources = new ResourceManagerClient(bus, () => null);
@@ -219,6 +235,16 @@ export class RemoteEngine {
   async executeProjectWorkflow(project: string, workflow: string, options: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {}): Promise<WorkflowResult> {
     const { runId } = await this.bus.request('project.start_workflow', { name: project, workflow, ...options });
     return this.workflows.waitForRun(runId);
+  }
+
+  /** Validates and runs an ad hoc workflow on the daemon (the seed's `execute_complex_workflow`): started, then followed. */
+  executeComplexWorkflow(definition: Record<string, unknown>, options: RunRequest = {}): Promise<WorkflowResult> {
+    return runComplexWorkflow(this.bus, definition, options, this.#follow);
+  }
+
+  /** The daemon's modules: every module.action it can run, with its parameters as JSON Schema. */
+  listModules(moduleName?: string): Promise<ActionDescription[]> {
+    return this.bus.request('engine.modules', moduleName === undefined ? {} : { module: moduleName });
   }
 
   /** Why a task is where it is (the daemon's `explainTask`). */
