@@ -109,6 +109,29 @@ export function createFamilies(registry: Registry, snapshot: () => Promise<Scrap
         for (const p of PRIORITIES) this.set({ priority: p }, s?.queuedByPriority[p] ?? 0);
       },
     }),
+    taskBatches: new Counter({
+      name: 'codomyrmex_task_batches_total',
+      help: 'Batches of short tasks sent to worker threads (one Piscina task each).',
+      registers,
+      async collect() {
+        const s = (await snapshot()).scheduler;
+        this.reset();
+        this.inc(s?.batching.batches ?? 0);
+      },
+    }),
+    taskBatched: new Counter({
+      name: 'codomyrmex_task_batched_total',
+      help: 'Task attempts sent in batches, and those a batch returned to the queue (reason: handed_back, thread_lost).',
+      labelNames: ['outcome'] as const,
+      registers,
+      async collect() {
+        const s = (await snapshot()).scheduler;
+        this.reset();
+        this.inc({ outcome: 'sent' }, s?.batching.tasks ?? 0);
+        this.inc({ outcome: 'handed_back' }, s?.batching.handedBack ?? 0);
+        this.inc({ outcome: 'thread_lost' }, s?.batching.threadLost ?? 0);
+      },
+    }),
     queueOldestAge: new Gauge({
       name: 'codomyrmex_task_queue_oldest_age_seconds',
       help: 'How long the oldest ready task has waited (0 when the queue is empty).',

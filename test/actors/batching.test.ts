@@ -58,6 +58,10 @@ describe('batched dispatch to worker threads (real threads)', () => {
     expect(engine.pool.stats().completed - before).toBeLessThan(3000 / 4);
     const byId = new Map(summary.results.map((r) => [r.taskId, r]));
     for (const id of ids) expect(byId.get(id), id).toMatchObject({ taskId: id, status: 'completed', attempts: 1, result: { taskId: id } });
+    // Prometheus sees the same counts.
+    const text = await engine.metrics!.expose();
+    expect(text).toContain(`codomyrmex_task_batches_total ${stats.batching.batches}`);
+    expect(text).toContain(`codomyrmex_task_batched_total{outcome="sent"} ${stats.batching.tasks}`);
   });
 
   it('sends a lone task alone (a batch forms only from what already waits)', async () => {
