@@ -47,7 +47,9 @@ const ONLY = (() => {
 
 const ALL_CONFIGS: Config[] = [
   { name: 'memory', options: { store: 'memory' } },
+  { name: 'memory, one task per dispatch', options: { store: 'memory', batchDispatch: false } },
   { name: 'sqlite strict', options: { store: 'sqlite', durability: 'strict' } },
+  { name: 'sqlite strict, one task per dispatch', options: { store: 'sqlite', durability: 'strict', batchDispatch: false } },
   { name: 'sqlite strict, writes in-thread', options: { store: 'sqlite', durability: 'strict', writerThread: false } },
   { name: 'sqlite relaxed', options: { store: 'sqlite', durability: 'relaxed' } },
   { name: 'sqlite strict, no journal', options: { store: 'sqlite', durability: 'strict', journalMaxEvents: 0 } },
