@@ -27,9 +27,24 @@ export interface DurabilityDeps {
   committed: () => void;
 }
 
+/**
+ * The records of one large `addTasks` call while they are being added a slice at a time: their changes are kept
+ * out of commits and they are kept out of the ready queue until the whole call is in, so the call is committed in
+ * one transaction and queued whole (see {@link TaskDurability.beginBulk}).
+ */
+export class BulkAdd {
+  readonly members = new Set<TaskRecord>();
+  /** Members changed since they were added: written together by the first commit after the call is in. */
+  dirty = new Set<TaskRecord>();
+  /** Members that became ready: queued (or gated) together when the call is in. */
+  readonly held: TaskRecord[] = [];
+}
+
 export class TaskDurability {
   readonly #deps: DurabilityDeps;
   #dirty = new Set<TaskRecord>();
+  /** The large addTasks call being added, if any (one at a time). */
+  #bulk: BulkAdd | null = null;
   /** The records of the commit under way (between collect and committed/failed). */
   #batch: Set<TaskRecord> | null = null;
   /** Ready records waiting for their first commit before they may queue (strict). */
@@ -53,6 +68,11 @@ export class TaskDurability {
     // A store that keeps nothing across restarts needs only finished tasks (live ones are here), unless callers wait
     // for commits (strict acks), which must then see every change written.
     if (!this.#deps.store.persistent && !this.#deps.ackOnCommit && !isTerminal(rec.status)) return;
+    const bulk = this.#bulk;
+    if (bulk?.members.has(rec)) {
+      bulk.dirty.add(rec);
+      return;
+    }
     this.#dirty.add(rec);
     this.#deps.commits.schedule();
   }
@@ -66,8 +86,52 @@ export class TaskDurability {
     this.#deps.commits.schedule();
   }
 
+  /**
+   * Starts a large addTasks call: until {@link endBulk}, changes to the records added to `members` are not
+   * committed and those that become ready are held out of the queue, so the slices it is added in, with other work
+   * running between them, still commit in one transaction and queue together. One call at a time.
+   */
+  beginBulk(): BulkAdd {
+    if (this.#bulk) throw new Error('a large addTasks call is already being added');
+    return (this.#bulk = new BulkAdd());
+  }
+
+  /**
+   * The call is in: its changes go to the next commit, all of them (one transaction), and its ready records queue
+   * together (strict: they are gated until that commit, like any new record). Returns what may queue now.
+   */
+  endBulk(bulk: BulkAdd): TaskRecord[] {
+    if (this.#bulk !== bulk) return [];
+    this.#bulk = null;
+    if (bulk.dirty.size) {
+      // The larger set absorbs the smaller one (usually the few changes made meanwhile by others).
+      if (bulk.dirty.size > this.#dirty.size) {
+        for (const rec of this.#dirty) bulk.dirty.add(rec);
+        this.#dirty = bulk.dirty;
+      } else for (const rec of bulk.dirty) this.#dirty.add(rec);
+      bulk.dirty = new Set();
+      this.#deps.commits.schedule();
+    }
+    const ready: TaskRecord[] = [];
+    for (const rec of bulk.held) {
+      if (rec.where !== 'gated') continue; // cancelled meanwhile
+      if (this.#deps.ackOnCommit && !rec.committed) this.#gated.push(rec);
+      else {
+        rec.where = null;
+        ready.push(rec);
+      }
+    }
+    return ready;
+  }
+
   /** Holds a ready record out of the queue until its row is committed (strict); false when it may queue now. */
   gate(rec: TaskRecord): boolean {
+    const bulk = this.#bulk;
+    if (bulk?.members.has(rec)) {
+      rec.where = 'gated';
+      bulk.held.push(rec);
+      return true;
+    }
     if (!this.#deps.ackOnCommit || rec.committed) return false;
     rec.where = 'gated';
     this.#gated.push(rec);
@@ -76,7 +140,7 @@ export class TaskDurability {
 
   /** Its latest state is not committed yet (changed since the last commit, or in a commit still under way). */
   unwritten(rec: TaskRecord): boolean {
-    return this.#dirty.has(rec) || this.#batch?.has(rec) === true;
+    return this.#dirty.has(rec) || this.#batch?.has(rec) === true || this.#bulk?.dirty.has(rec) === true;
   }
 
   /** Throws the store's fault while commits fail: new work is refused rather than run ahead of the disk. */

@@ -34,6 +34,27 @@ export { DEFAULT_LANE } from './ready.js';
 /** Inputs of one `addTasks` call checked between two yields to the event loop. */
 export const ADD_SLICE = 2000;
 
+/** A slice of a large call also ends once it has worked this long (cold code, a loaded machine). */
+const SLICE_MS = 8;
+
+/** Where a loop over a large call yields to the event loop: every `ADD_SLICE` items, or after `SLICE_MS`. */
+class Slices {
+  #count = 0;
+  #since = performance.now();
+
+  /** Counts one item; true when the loop should yield now. */
+  due(): boolean {
+    const n = ++this.#count;
+    return n >= ADD_SLICE || ((n & 63) === 0 && performance.now() - this.#since >= SLICE_MS);
+  }
+
+  async yield(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.#count = 0;
+    this.#since = performance.now();
+  }
+}
+
 export interface SchedulerOptions {
   /** Tasks running at once (default: the runner's capacity). */
   maxConcurrency: number;
@@ -84,6 +105,10 @@ export class TaskScheduler {
   readonly #unsubscribe: () => void;
   #order = 0;
   #closing = false;
+  /** A large addTasks call being added (see {@link addMany}); the next one waits for it. */
+  #adding: Promise<void> | null = null;
+  /** The ids of the large call being added while not all of its records are held yet. */
+  #reserved: ReadonlyMap<string, unknown> | null = null;
 
   constructor(deps: SchedulerDeps) {
     this.#deps = deps;
@@ -143,22 +168,43 @@ export class TaskScheduler {
   }
 
   /**
-   * {@link add} for a call of any size without blocking the event loop for long: inputs past `ADD_SLICE` are
-   * checked a slice at a time, yielding to other work between slices; the decision is still all or none, and the
-   * tasks are queued together once all of them passed.
+   * {@link add} for a call of any size without blocking the event loop for long: past `ADD_SLICE` inputs, the
+   * inputs are checked, then added and queued, a slice at a time, yielding to other work between slices. The call
+   * is still all or none: the decision is taken once all inputs passed; its tasks are kept out of commits and out
+   * of the ready queue until all are in, then committed in one transaction and queued together. Other calls go on
+   * meanwhile; another addTasks call waits for this one's tasks to be in before it is decided.
    */
   async addMany(inputs: readonly unknown[]): Promise<string[]> {
-    if (inputs.length <= ADD_SLICE) return this.add(inputs);
-    if (this.#closing) throw new ShuttingDownError();
-    this.#durable.refuseWhileFailing('nothing was added');
-    const intake = new Intake(this.#intakeContext(), inputs.length);
-    for (let i = 0; i < inputs.length; i++) {
-      intake.take(inputs[i], i);
-      if ((i + 1) % ADD_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (inputs.length <= ADD_SLICE) {
+      while (this.#adding) await this.#adding;
+      return this.add(inputs);
     }
     if (this.#closing) throw new ShuttingDownError();
     this.#durable.refuseWhileFailing('nothing was added');
-    return this.#insert(intake.finish());
+    const intake = new Intake(this.#intakeContext(), inputs.length);
+    const slices = new Slices();
+    for (let i = 0; i < inputs.length; i++) {
+      intake.take(inputs[i], i);
+      if (slices.due()) {
+        intake.lookup();
+        await slices.yield();
+      }
+    }
+    while (this.#adding) await this.#adding;
+    if (this.#closing) throw new ShuttingDownError();
+    this.#durable.refuseWhileFailing('nothing was added');
+    const decided = intake.finish();
+    if (decided.accepted.length <= ADD_SLICE) return this.#insert(decided);
+    const adding = this.#insertInSlices(decided, intake.ids);
+    this.#adding = adding.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      return await adding;
+    } finally {
+      this.#adding = null;
+    }
   }
 
   #intakeContext(): IntakeContext {
@@ -167,7 +213,9 @@ export class TaskScheduler {
       ledger: this.#deps.ledger,
       laneOpen: (id) => this.#ready.laneOpen(id),
       record: (id) => this.#records.get(id),
+      reserved: (id) => this.#reserved?.has(id) === true,
       storedStatuses: (ids) => this.#deps.store.getTaskStatuses(ids),
+      evictions: () => this.#life.evictions,
     };
   }
 
@@ -185,6 +233,51 @@ export class TaskScheduler {
       if (event) this.#life.push(rec, event);
     }
     this.#life.run();
+    return added.map((r) => r.id);
+  }
+
+  /**
+   * {@link #insert} for a large call, a slice at a time. First its records are held (their ids are reserved
+   * meanwhile, so no other call takes one), then announced, linked and made ready; their changes wait in a bulk
+   * add (durability) so the first commit after the last slice writes all of them in one transaction, and their
+   * ready records are queued together after the last slice.
+   */
+  async #insertInSlices({ accepted, stored }: ReturnType<typeof accept>, ids: ReadonlyMap<string, unknown>): Promise<string[]> {
+    const bulk = this.#durable.beginBulk();
+    this.#reserved = ids;
+    const added: TaskRecord[] = new Array<TaskRecord>(accepted.length);
+    const slices = new Slices();
+    try {
+      for (let i = 0; i < accepted.length; i++) {
+        const a = accepted[i];
+        if (!a) continue;
+        const rec = new TaskRecord(a.spec, a.channel, this.#ready.laneFor(a.spec.sessionId), this.#order++, a.held);
+        bulk.members.add(rec);
+        this.#life.hold(rec);
+        added[i] = rec;
+        if (slices.due()) await slices.yield();
+      }
+      this.#reserved = null;
+      await slices.yield();
+      for (let i = 0; i < added.length; i++) {
+        const rec = added[i];
+        // Cancelled (or skipped) meanwhile by another call: that change is its announcement.
+        if (rec?.status === 'pending') {
+          this.#life.added(rec);
+          const event = link(rec, (id) => this.#records.get(id), (id) => stored.get(id));
+          if (event) this.#life.push(rec, event);
+        }
+        if (slices.due()) {
+          this.#life.run();
+          await slices.yield();
+        }
+      }
+      this.#life.run();
+    } finally {
+      this.#reserved = null;
+      for (const rec of this.#durable.endBulk(bulk)) this.#ready.queue(rec);
+      this.#life.run();
+    }
     return added.map((r) => r.id);
   }
 
@@ -335,6 +428,8 @@ export class TaskScheduler {
    */
   async drain(graceMs: number): Promise<void> {
     this.#closing = true;
+    // A large call being added is finished first, so what drain cancels (or keeps) includes all of it.
+    while (this.#adding) await this.#adding;
     this.#life.executing = false;
     this.#unsubscribe();
     await this.#life.idle(graceMs);
