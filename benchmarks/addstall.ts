@@ -7,9 +7,13 @@
  * not started, so only intake, queueing and the commit are measured. Prints a table and writes JSON to
  * benchmarks/results/addstall-<timestamp>.json.
  *
- * Flags: --tasks N (default 200000), --only TEXT (only the stores whose name contains TEXT).
+ * Each store runs --rounds times (default 3) and the round with the shortest longest gap is reported (a loaded
+ * machine only ever adds to it; every round is in the JSON), next to the longest gap of the same interval over one
+ * idle second before the round: what the machine alone costs.
+ *
+ * Flags: --tasks N (default 200000), --rounds N (default 3), --only TEXT (only the stores whose name contains TEXT).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
@@ -24,6 +28,7 @@ function flag(name: string, fallback: number): number {
 }
 
 const TASKS = flag('tasks', 200_000);
+const ROUNDS = flag('rounds', 3);
 const ONLY = (() => {
   const i = process.argv.indexOf('--only');
   return i >= 0 ? (process.argv[i + 1] ?? '') : '';
@@ -67,6 +72,7 @@ async function idleGap(ms: number): Promise<number> {
 }
 
 async function measure(name: string, options: EngineOptions, dir: string): Promise<Row> {
+  mkdirSync(dir, { recursive: true });
   const dbPath = join(dir, `${name.replace(/[^a-z]+/g, '-')}.db`);
   const engine = createOrchestrationEngine({ threads: 1, agingMs: 0, workflowDirs: [], ...options, ...(options.store === 'sqlite' ? { dbPath } : {}) });
   try {
@@ -105,17 +111,26 @@ async function measure(name: string, options: EngineOptions, dir: string): Promi
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'codomyrmex-addstall-'));
   const rows: Row[] = [];
+  const rounds: Row[] = [];
   try {
-    for (const c of CONFIGS.filter((x) => x.name.includes(ONLY))) rows.push(await measure(c.name, c.options, dir));
+    for (const c of CONFIGS.filter((x) => x.name.includes(ONLY))) {
+      let best: Row | null = null;
+      for (let r = 0; r < ROUNDS; r++) {
+        const row = await measure(`${c.name}`, c.options, join(dir, String(r)));
+        rounds.push(row);
+        if (!best || row.maxGapMs < best.maxGapMs) best = row;
+      }
+      if (best) rows.push(best);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  log(`addTasks of ${TASKS} no-op tasks in one call (node ${process.version}, ${cpus().length} cpus, load ${loadavg()[0]?.toFixed(2)})`);
+  log(`addTasks of ${TASKS} no-op tasks in one call, best of ${ROUNDS} rounds (node ${process.version}, ${cpus().length} cpus, load ${loadavg()[0]?.toFixed(2)})`);
   log('store            max gap ms  loop max ms   ticks   ack ms  stored ms  idle gap ms');
   for (const r of rows) {
     log(`${r.store.padEnd(16)} ${String(r.maxGapMs).padStart(10)} ${String(r.loopMaxMs).padStart(12)} ${String(r.ticks).padStart(7)} ${String(r.ackMs).padStart(8)} ${String(r.storedMs).padStart(10)} ${String(r.idleGapMs).padStart(12)}`);
   }
-  for (const f of writeResults('addstall', { node: process.version, cpus: cpus().length, load: loadavg(), tasks: TASKS, rows })) log(`wrote ${f}`);
+  for (const f of writeResults('addstall', { node: process.version, cpus: cpus().length, load: loadavg(), tasks: TASKS, rows, rounds })) log(`wrote ${f}`);
 }
 
 await main();
