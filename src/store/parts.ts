@@ -4,6 +4,7 @@
  * parts in one transaction (see `WriterRequest`). The engine's thread never encodes or copies the whole batch in
  * one go, and the commit stays all or nothing.
  */
+import { ShuttingDownError } from '../errors.js';
 import type { WriteBatch } from './store.js';
 import type { BatchEncoder, EncodedBatch } from './sqliteWrites.js';
 import type { WriterThread } from './writerThread.js';
@@ -44,19 +45,22 @@ const yieldTurn = (): Promise<void> => new Promise<void>((resolve) => setImmedia
  * in one transaction. On any failure nothing is written: the parts kept by the thread are dropped, the journal
  * sequence numbers handed out are taken back, and the error is thrown.
  */
-export async function commitInParts(thread: WriterThread, encoder: BatchEncoder, batch: WriteBatch): Promise<void> {
+export async function commitInParts(thread: WriterThread, encoder: BatchEncoder, batch: WriteBatch, closed: () => boolean): Promise<void> {
   const bulk = ++nextBulk;
   const parts = splitBatch(batch);
   let first: EncodedBatch | null = null;
   let sent = 0;
   try {
     for (let i = 0; i < parts.length - 1; i++) {
+      // Closed meanwhile: no part may start a new writer thread.
+      if (closed()) throw new ShuttingDownError('the store closed while a large commit was being sent; nothing of it was written');
       const encoded = encoder.encode(parts[i] as WriteBatch);
       first ??= encoded.events ? encoded : null;
       thread.sendPart(bulk, encoded);
       sent++;
       await yieldTurn();
     }
+    if (closed()) throw new ShuttingDownError('the store closed while a large commit was being sent; nothing of it was written');
     const last = encoder.encode(parts[parts.length - 1] as WriteBatch);
     first ??= last.events ? last : null;
     await thread.writeParts(bulk, sent, last);

@@ -230,7 +230,7 @@ export class SqliteStore implements Store {
     if (!encoder) throw new StoreError(`the store ${this.location} was opened read-only`, ErrorCode.STORE_WRITE_FAILED);
     if (needsParts(batch)) {
       try {
-        await commitInParts(thread, encoder, batch);
+        await commitInParts(thread, encoder, batch, () => this.#closed);
         return;
       } catch (err) {
         throw this.#writeError(err);

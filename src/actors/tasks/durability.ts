@@ -38,6 +38,14 @@ export class BulkAdd {
   dirty = new Set<TaskRecord>();
   /** Members that became ready: queued (or gated) together when the call is in. */
   readonly held: TaskRecord[] = [];
+  /** Rows of dirty members built slice by slice (see {@link TaskDurability.snapshot}); dropped when one changes. */
+  readonly rows = new Map<TaskRecord, StoredTask>();
+}
+
+function storedTask(rec: TaskRecord, now: number): StoredTask {
+  return rec.binary
+    ? { spec: rec.spec, status: rec.status, result: toResult(rec), retryAt: rec.retryAt, updatedAt: now, binary: true }
+    : { spec: rec.spec, status: rec.status, result: toResult(rec), retryAt: rec.retryAt, updatedAt: now };
 }
 
 export class TaskDurability {
@@ -45,6 +53,8 @@ export class TaskDurability {
   #dirty = new Set<TaskRecord>();
   /** The large addTasks call being added, if any (one at a time). */
   #bulk: BulkAdd | null = null;
+  /** Rows built ahead for records in `#dirty` (a large call's), used by the next collect unless they changed. */
+  #rows: Map<TaskRecord, StoredTask> | null = null;
   /** The records of the commit under way (between collect and committed/failed). */
   #batch: Set<TaskRecord> | null = null;
   /** Ready records waiting for their first commit before they may queue (strict). */
@@ -71,8 +81,10 @@ export class TaskDurability {
     const bulk = this.#bulk;
     if (bulk?.members.has(rec)) {
       bulk.dirty.add(rec);
+      bulk.rows.delete(rec);
       return;
     }
+    this.#rows?.delete(rec);
     this.#dirty.add(rec);
     this.#deps.commits.schedule();
   }
@@ -103,6 +115,7 @@ export class TaskDurability {
   endBulk(bulk: BulkAdd): TaskRecord[] {
     if (this.#bulk !== bulk) return [];
     this.#bulk = null;
+    if (bulk.rows.size) this.#rows = bulk.rows;
     if (bulk.dirty.size) {
       // The larger set absorbs the smaller one (usually the few changes made meanwhile by others).
       if (bulk.dirty.size > this.#dirty.size) {
@@ -122,6 +135,16 @@ export class TaskDurability {
       }
     }
     return ready;
+  }
+
+  /**
+   * Builds now the rows the commit after a large call will write for `recs` (its members changed so far), so that
+   * commit does not build them all in one go; a member that changes again gets a fresh row.
+   */
+  snapshot(bulk: BulkAdd, recs: readonly TaskRecord[]): void {
+    if (this.#bulk !== bulk || bulk.dirty.size === 0) return;
+    const now = this.#deps.now();
+    for (const rec of recs) if (bulk.dirty.has(rec)) bulk.rows.set(rec, storedTask(rec, now));
   }
 
   /** Holds a ready record out of the queue until its row is committed (strict); false when it may queue now. */
@@ -162,7 +185,10 @@ export class TaskDurability {
     }
     if (this.#dirty.size === 0) return;
     const now = this.#deps.now();
-    for (const rec of this.#dirty) batch.tasks.push(rec.binary ? { spec: rec.spec, status: rec.status, result: toResult(rec), retryAt: rec.retryAt, updatedAt: now, binary: true } : { spec: rec.spec, status: rec.status, result: toResult(rec), retryAt: rec.retryAt, updatedAt: now });
+    const rows = this.#rows;
+    this.#rows = null;
+    if (rows) for (const rec of this.#dirty) batch.tasks.push(rows.get(rec) ?? storedTask(rec, now));
+    else for (const rec of this.#dirty) batch.tasks.push(storedTask(rec, now));
     this.#batch = this.#dirty;
     this.#dirty = new Set();
   }

@@ -259,6 +259,7 @@ export class TaskScheduler {
       }
       this.#reserved = null;
       await slices.yield();
+      let from = 0;
       for (let i = 0; i < added.length; i++) {
         const rec = added[i];
         // Cancelled (or skipped) meanwhile by another call: that change is its announcement.
@@ -267,12 +268,13 @@ export class TaskScheduler {
           const event = link(rec, (id) => this.#records.get(id), (id) => stored.get(id));
           if (event) this.#life.push(rec, event);
         }
-        if (slices.due()) {
+        if (slices.due() || i === added.length - 1) {
           this.#life.run();
-          await slices.yield();
+          this.#durable.snapshot(bulk, added.slice(from, i + 1));
+          from = i + 1;
+          if (i < added.length - 1) await slices.yield();
         }
       }
-      this.#life.run();
     } finally {
       this.#reserved = null;
       for (const rec of this.#durable.endBulk(bulk)) this.#ready.queue(rec);
