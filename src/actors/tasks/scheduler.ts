@@ -5,7 +5,8 @@
  * the concerns around them live beside it: intake and the task graph (`intake.ts`), the ready queue and lanes
  * (`ready.ts`), where attempts run (`runner.ts`), and durability and recovery (`durability.ts`).
  *
- * At 400 lines: one short method per `task.*` command plus recovery; the machine's effects are in lifecycle.ts.
+ * Past 400 lines: one short method per `task.*` command plus recovery; the machine's effects are in lifecycle.ts,
+ * large calls in slices in bulk.ts.
  */
 import type { MessageBus } from '../../bus/bus.js';
 import { NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
@@ -23,6 +24,7 @@ import type { ResourceLedger } from '../resources/ledger.js';
 import { TaskDurability, restoreRecord } from './durability.js';
 import { explainRecord } from './explain.js';
 import type { IntakeContext } from './intake.js';
+import { ADD_SLICE, addInSlices, takeInSlices } from './bulk.js';
 import { accept, Intake, link } from './intake.js';
 import { TaskLifecycle } from './lifecycle.js';
 import { ReadyTasks } from './ready.js';
@@ -31,29 +33,7 @@ import type { TaskRunner } from './runner.js';
 
 export { DEFAULT_LANE } from './ready.js';
 
-/** Inputs of one `addTasks` call checked between two yields to the event loop. */
-export const ADD_SLICE = 2000;
-
-/** A slice of a large call also ends once it has worked this long (cold code, a loaded machine). */
-const SLICE_MS = 8;
-
-/** Where a loop over a large call yields to the event loop: every `ADD_SLICE` items, or after `SLICE_MS`. */
-class Slices {
-  #count = 0;
-  #since = performance.now();
-
-  /** Counts one item; true when the loop should yield now. */
-  due(): boolean {
-    const n = ++this.#count;
-    return n >= ADD_SLICE || ((n & 63) === 0 && performance.now() - this.#since >= SLICE_MS);
-  }
-
-  async yield(): Promise<void> {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    this.#count = 0;
-    this.#since = performance.now();
-  }
-}
+export { ADD_SLICE } from './bulk.js';
 
 export interface SchedulerOptions {
   /** Tasks running at once (default: the runner's capacity). */
@@ -182,20 +162,23 @@ export class TaskScheduler {
     if (this.#closing) throw new ShuttingDownError();
     this.#durable.refuseWhileFailing('nothing was added');
     const intake = new Intake(this.#intakeContext(), inputs.length);
-    const slices = new Slices();
-    for (let i = 0; i < inputs.length; i++) {
-      intake.take(inputs[i], i);
-      if (slices.due()) {
-        intake.lookup();
-        await slices.yield();
-      }
-    }
+    await takeInSlices(intake, inputs);
     while (this.#adding) await this.#adding;
     if (this.#closing) throw new ShuttingDownError();
     this.#durable.refuseWhileFailing('nothing was added');
     const decided = intake.finish();
     if (decided.accepted.length <= ADD_SLICE) return this.#insert(decided);
-    const adding = this.#insertInSlices(decided, intake.ids);
+    const adding = addInSlices(
+      {
+        durable: this.#durable,
+        life: this.#life,
+        ready: this.#ready,
+        create: ({ spec, channel, held }) => new TaskRecord(spec, channel, this.#ready.laneFor(spec.sessionId), this.#order++, held),
+        reserve: (ids) => (this.#reserved = ids),
+      },
+      decided,
+      intake.ids,
+    );
     this.#adding = adding.then(
       () => undefined,
       () => undefined,
@@ -233,53 +216,6 @@ export class TaskScheduler {
       if (event) this.#life.push(rec, event);
     }
     this.#life.run();
-    return added.map((r) => r.id);
-  }
-
-  /**
-   * {@link #insert} for a large call, a slice at a time. First its records are held (their ids are reserved
-   * meanwhile, so no other call takes one), then announced, linked and made ready; their changes wait in a bulk
-   * add (durability) so the first commit after the last slice writes all of them in one transaction, and their
-   * ready records are queued together after the last slice.
-   */
-  async #insertInSlices({ accepted, stored }: ReturnType<typeof accept>, ids: ReadonlyMap<string, unknown>): Promise<string[]> {
-    const bulk = this.#durable.beginBulk();
-    this.#reserved = ids;
-    const added: TaskRecord[] = new Array<TaskRecord>(accepted.length);
-    const slices = new Slices();
-    try {
-      for (let i = 0; i < accepted.length; i++) {
-        const a = accepted[i];
-        if (!a) continue;
-        const rec = new TaskRecord(a.spec, a.channel, this.#ready.laneFor(a.spec.sessionId), this.#order++, a.held);
-        bulk.members.add(rec);
-        this.#life.hold(rec);
-        added[i] = rec;
-        if (slices.due()) await slices.yield();
-      }
-      this.#reserved = null;
-      await slices.yield();
-      let from = 0;
-      for (let i = 0; i < added.length; i++) {
-        const rec = added[i];
-        // Cancelled (or skipped) meanwhile by another call: that change is its announcement.
-        if (rec?.status === 'pending') {
-          this.#life.added(rec);
-          const event = link(rec, (id) => this.#records.get(id), (id) => stored.get(id));
-          if (event) this.#life.push(rec, event);
-        }
-        if (slices.due() || i === added.length - 1) {
-          this.#life.run();
-          this.#durable.snapshot(bulk, added.slice(from, i + 1));
-          from = i + 1;
-          if (i < added.length - 1) await slices.yield();
-        }
-      }
-    } finally {
-      this.#reserved = null;
-      for (const rec of this.#durable.endBulk(bulk)) this.#ready.queue(rec);
-      this.#life.run();
-    }
     return added.map((r) => r.id);
   }
 
