@@ -16,6 +16,7 @@ import { DatabaseLock, checkDatabaseHeader, currentOwner, realDatabasePath, refu
 import { BatchEncoder, BatchWriter, describeSqliteError } from './sqliteWrites.js';
 import type { RetentionLimits } from './sqliteWrites.js';
 import { WriterThread } from './writerThread.js';
+import { commitInParts, needsParts } from './parts.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import type { EventQuery, JournalEntry, RecordKind, RecordQuery, Store, StoredRecord, StoredTask, WriteBatch } from './store.js';
 import { RECORD_KINDS, emptyBatch } from './store.js';
@@ -219,11 +220,22 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Encodes here, writes on the writer thread. The committer sends one batch at a time. */
+  /**
+   * Encodes here, writes on the writer thread. The committer sends one batch at a time. A large batch goes in
+   * parts, yielding between them, and is still written in one transaction (parts.ts).
+   */
   async #commitOnThread(thread: WriterThread, batch: WriteBatch): Promise<void> {
     if (this.#closed) throw new ShuttingDownError(`the store ${this.location} is closed`);
     const encoder = this.#encoder;
     if (!encoder) throw new StoreError(`the store ${this.location} was opened read-only`, ErrorCode.STORE_WRITE_FAILED);
+    if (needsParts(batch)) {
+      try {
+        await commitInParts(thread, encoder, batch, () => this.#closed);
+        return;
+      } catch (err) {
+        throw this.#writeError(err);
+      }
+    }
     const encoded = encoder.encode(batch);
     try {
       await thread.write(encoded);

@@ -105,6 +105,7 @@ export class BatchWriter {
   readonly #db: Database.Database;
   readonly #limits: JournalLimits;
   readonly #tx: (b: EncodedBatch) => void;
+  readonly #txAll: (bs: readonly EncodedBatch[]) => void;
   readonly #upsertTask: Database.Statement;
   readonly #insertEvents: Database.Statement;
   readonly #pruneBefore: Database.Statement;
@@ -156,6 +157,14 @@ export class BatchWriter {
     }
     this.#firstSeq = (db.prepare('SELECT min(seq) FROM events').pluck().get() as number | null) ?? 0;
     this.#tx = db.transaction((b: EncodedBatch) => this.#write(b));
+    this.#txAll = db.transaction((bs: readonly EncodedBatch[]) => {
+      for (const b of bs) this.#write(b);
+    });
+  }
+
+  /** Writes the parts of one large batch in one transaction: all of them, or (when SQLite refuses one) none. */
+  writeAll(bs: readonly EncodedBatch[]): void {
+    this.#txAll(bs);
   }
 
   /** Writes the batch in one transaction; throws (and writes nothing) when SQLite refuses it. */

@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { BatchWriter } from './sqliteWrites.js';
+import type { EncodedBatch } from './sqliteWrites.js';
 import type { WriterInit, WriterReply, WriterRequest } from './writerProtocol.js';
 
 const init = workerData as WriterInit;
@@ -12,6 +13,8 @@ const port = parentPort;
 let writer: BatchWriter | null = null;
 let db: Database.Database | null = null;
 let openError: unknown = null;
+/** The parts of a large batch received so far (see `WriterRequest`). */
+let parts: { bulk: number; batches: EncodedBatch[] } | null = null;
 
 try {
   db = new Database(init.path, { fileMustExist: true });
@@ -29,6 +32,15 @@ function failure(id: number, err: unknown): WriterReply {
 }
 
 port?.on('message', (req: WriterRequest) => {
+  if (req.type === 'part') {
+    if (parts?.bulk !== req.bulk) parts = { bulk: req.bulk, batches: [] };
+    parts.batches.push(req.batch);
+    return;
+  }
+  if (req.type === 'discard') {
+    if (parts?.bulk === req.bulk) parts = null;
+    return;
+  }
   if (req.type === 'close') {
     db?.close();
     db = null;
@@ -41,7 +53,13 @@ port?.on('message', (req: WriterRequest) => {
     return;
   }
   try {
-    writer.write(req.batch);
+    if (req.parts) {
+      const kept = parts?.bulk === req.parts.bulk ? parts.batches : [];
+      parts = null;
+      if (kept.length !== req.parts.count) throw new Error(`the writer thread has ${kept.length} of the ${req.parts.count} parts of this commit (it was restarted meanwhile); nothing was written`);
+      kept.push(req.batch);
+      writer.writeAll(kept);
+    } else writer.write(req.batch);
     port.postMessage({ type: 'done', id: req.id } satisfies WriterReply);
   } catch (err) {
     port.postMessage(failure(req.id, err));

@@ -1,5 +1,5 @@
 /**
- * The protocol between a SQLite store and its writer thread: one request per commit, answered in order; errors
+ * The protocol between a SQLite store and its writer thread: one answered request per commit, in order; errors
  * cross as `{ message, code }` (SQLite's code, e.g. `SQLITE_FULL`).
  */
 import type { EncodedBatch, JournalLimits, RetentionLimits } from './sqliteWrites.js';
@@ -14,6 +14,16 @@ export interface WriterInit {
   retention?: RetentionLimits;
 }
 
-export type WriterRequest = { type: 'write'; id: number; batch: EncodedBatch } | { type: 'close'; id: number };
+/**
+ * `write` commits one batch in one transaction. A large batch is sent in parts first (`part`, not answered: the
+ * thread keeps them), then its last part as a `write` naming how many parts came before (`parts`): the thread
+ * writes all of them in one transaction, or none when one is missing (a thread that died and was replaced).
+ * `discard` drops the parts kept (the sender gave up before the last part).
+ */
+export type WriterRequest =
+  | { type: 'write'; id: number; batch: EncodedBatch; parts?: { bulk: number; count: number } }
+  | { type: 'part'; bulk: number; batch: EncodedBatch }
+  | { type: 'discard'; bulk: number }
+  | { type: 'close'; id: number };
 
 export type WriterReply = { type: 'done'; id: number } | { type: 'failed'; id: number; error: { message: string; code: string | null } };

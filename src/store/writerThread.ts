@@ -74,6 +74,25 @@ export class WriterThread {
     return this.#send((id) => ({ type: 'write', id, batch }));
   }
 
+  /**
+   * Sends one part of a large batch (kept by the thread until {@link writeParts}); `bulk` names the batch. Not
+   * answered: a thread that dies meanwhile fails the last part instead.
+   */
+  sendPart(bulk: number, batch: EncodedBatch): void {
+    this.#worker ??= this.#start();
+    this.#worker.postMessage({ type: 'part', bulk, batch } satisfies WriterRequest);
+  }
+
+  /** Sends the last part: the thread writes the `count` parts sent before and this one in one transaction. */
+  writeParts(bulk: number, count: number, batch: EncodedBatch): Promise<void> {
+    return this.#send((id) => ({ type: 'write', id, batch, parts: { bulk, count } }));
+  }
+
+  /** Drops the parts sent for `bulk` (the sender gave up before the last one). */
+  discardParts(bulk: number): void {
+    this.#worker?.postMessage({ type: 'discard', bulk } satisfies WriterRequest);
+  }
+
   /** Lets the thread finish what it was sent, closes its connection (a WAL checkpoint), and stops it. */
   async close(): Promise<void> {
     const worker = this.#worker;

@@ -27,9 +27,34 @@ export interface DurabilityDeps {
   committed: () => void;
 }
 
+/**
+ * The records of one large `addTasks` call while they are being added a slice at a time: their changes are kept
+ * out of commits and they are kept out of the ready queue until the whole call is in, so the call is committed in
+ * one transaction and queued whole (see {@link TaskDurability.beginBulk}).
+ */
+export class BulkAdd {
+  readonly members = new Set<TaskRecord>();
+  /** Members changed since they were added: written together by the first commit after the call is in. */
+  dirty = new Set<TaskRecord>();
+  /** Members that became ready: queued (or gated) together when the call is in. */
+  readonly held: TaskRecord[] = [];
+  /** Rows of dirty members built slice by slice (see {@link TaskDurability.snapshot}); dropped when one changes. */
+  readonly rows = new Map<TaskRecord, StoredTask>();
+}
+
+function storedTask(rec: TaskRecord, now: number): StoredTask {
+  return rec.binary
+    ? { spec: rec.spec, status: rec.status, result: toResult(rec), retryAt: rec.retryAt, updatedAt: now, binary: true }
+    : { spec: rec.spec, status: rec.status, result: toResult(rec), retryAt: rec.retryAt, updatedAt: now };
+}
+
 export class TaskDurability {
   readonly #deps: DurabilityDeps;
   #dirty = new Set<TaskRecord>();
+  /** The large addTasks call being added, if any (one at a time). */
+  #bulk: BulkAdd | null = null;
+  /** Rows built ahead for records in `#dirty` (a large call's), used by the next collect unless they changed. */
+  #rows: Map<TaskRecord, StoredTask> | null = null;
   /** The records of the commit under way (between collect and committed/failed). */
   #batch: Set<TaskRecord> | null = null;
   /** Ready records waiting for their first commit before they may queue (strict). */
@@ -53,6 +78,13 @@ export class TaskDurability {
     // A store that keeps nothing across restarts needs only finished tasks (live ones are here), unless callers wait
     // for commits (strict acks), which must then see every change written.
     if (!this.#deps.store.persistent && !this.#deps.ackOnCommit && !isTerminal(rec.status)) return;
+    const bulk = this.#bulk;
+    if (bulk?.members.has(rec)) {
+      bulk.dirty.add(rec);
+      bulk.rows.delete(rec);
+      return;
+    }
+    this.#rows?.delete(rec);
     this.#dirty.add(rec);
     this.#deps.commits.schedule();
   }
@@ -66,8 +98,63 @@ export class TaskDurability {
     this.#deps.commits.schedule();
   }
 
+  /**
+   * Starts a large addTasks call: until {@link endBulk}, changes to the records added to `members` are not
+   * committed and those that become ready are held out of the queue, so the slices it is added in, with other work
+   * running between them, still commit in one transaction and queue together. One call at a time.
+   */
+  beginBulk(): BulkAdd {
+    if (this.#bulk) throw new Error('a large addTasks call is already being added');
+    return (this.#bulk = new BulkAdd());
+  }
+
+  /**
+   * The call is in: its changes go to the next commit, all of them (one transaction), and its ready records queue
+   * together (strict: they are gated until that commit, like any new record). Returns what may queue now.
+   */
+  endBulk(bulk: BulkAdd): TaskRecord[] {
+    if (this.#bulk !== bulk) return [];
+    this.#bulk = null;
+    if (bulk.rows.size) this.#rows = bulk.rows;
+    if (bulk.dirty.size) {
+      // The larger set absorbs the smaller one (usually the few changes made meanwhile by others).
+      if (bulk.dirty.size > this.#dirty.size) {
+        for (const rec of this.#dirty) bulk.dirty.add(rec);
+        this.#dirty = bulk.dirty;
+      } else for (const rec of bulk.dirty) this.#dirty.add(rec);
+      bulk.dirty = new Set();
+      this.#deps.commits.schedule();
+    }
+    const ready: TaskRecord[] = [];
+    for (const rec of bulk.held) {
+      if (rec.where !== 'gated') continue; // cancelled meanwhile
+      if (this.#deps.ackOnCommit && !rec.committed) this.#gated.push(rec);
+      else {
+        rec.where = null;
+        ready.push(rec);
+      }
+    }
+    return ready;
+  }
+
+  /**
+   * Builds now the rows the commit after a large call will write for `recs` (its members changed so far), so that
+   * commit does not build them all in one go; a member that changes again gets a fresh row.
+   */
+  snapshot(bulk: BulkAdd, recs: readonly TaskRecord[]): void {
+    if (this.#bulk !== bulk || bulk.dirty.size === 0) return;
+    const now = this.#deps.now();
+    for (const rec of recs) if (bulk.dirty.has(rec)) bulk.rows.set(rec, storedTask(rec, now));
+  }
+
   /** Holds a ready record out of the queue until its row is committed (strict); false when it may queue now. */
   gate(rec: TaskRecord): boolean {
+    const bulk = this.#bulk;
+    if (bulk?.members.has(rec)) {
+      rec.where = 'gated';
+      bulk.held.push(rec);
+      return true;
+    }
     if (!this.#deps.ackOnCommit || rec.committed) return false;
     rec.where = 'gated';
     this.#gated.push(rec);
@@ -76,7 +163,7 @@ export class TaskDurability {
 
   /** Its latest state is not committed yet (changed since the last commit, or in a commit still under way). */
   unwritten(rec: TaskRecord): boolean {
-    return this.#dirty.has(rec) || this.#batch?.has(rec) === true;
+    return this.#dirty.has(rec) || this.#batch?.has(rec) === true || this.#bulk?.dirty.has(rec) === true;
   }
 
   /** Throws the store's fault while commits fail: new work is refused rather than run ahead of the disk. */
@@ -98,7 +185,10 @@ export class TaskDurability {
     }
     if (this.#dirty.size === 0) return;
     const now = this.#deps.now();
-    for (const rec of this.#dirty) batch.tasks.push(rec.binary ? { spec: rec.spec, status: rec.status, result: toResult(rec), retryAt: rec.retryAt, updatedAt: now, binary: true } : { spec: rec.spec, status: rec.status, result: toResult(rec), retryAt: rec.retryAt, updatedAt: now });
+    const rows = this.#rows;
+    this.#rows = null;
+    if (rows) for (const rec of this.#dirty) batch.tasks.push(rows.get(rec) ?? storedTask(rec, now));
+    else for (const rec of this.#dirty) batch.tasks.push(storedTask(rec, now));
     this.#batch = this.#dirty;
     this.#dirty = new Set();
   }

@@ -26,8 +26,12 @@ export interface IntakeContext {
   laneOpen(sessionId: string | undefined): boolean;
   /** A task held in memory. */
   record(id: string): TaskRecord | undefined;
+  /** An id taken by a large call whose records are being added (not all held yet). */
+  reserved?(id: string): boolean;
   /** Statuses of tasks not in memory, read from the store in one lookup. */
   storedStatuses(ids: string[]): Map<string, TaskStatus>;
+  /** How many finished tasks were dropped from memory so far (a counter; see {@link Intake.lookup}). */
+  evictions?(): number;
 }
 
 /**
@@ -53,6 +57,16 @@ export class Intake {
   readonly #batch = new Map<string, TaskSpec>();
   /** Ids already reported as taken, so {@link finish} does not report them twice. */
   readonly #taken = new Set<string>();
+  /** Store statuses of the ids looked up so far (see {@link lookup}). */
+  readonly #stored = new Map<string, TaskStatus>();
+  /** Inputs before this index are looked up and checked against the store. */
+  #looked = 0;
+  /** The eviction counter at the first lookup (-1: none yet, or no counter). */
+  #lookedEvictions = -1;
+  /** Inputs with a dependency not known when they were looked up (later in the call, or missing). */
+  readonly #unresolved: number[] = [];
+  /** Ids of inputs with a dependency in the call: the only ones that can be on a cycle among its tasks. */
+  readonly #linked: string[] = [];
 
   constructor(ctx: IntakeContext, total: number) {
     this.#ctx = ctx;
@@ -82,7 +96,7 @@ export class Intake {
       else if (err instanceof ValidationError) problems.push(...err.issues);
       else throw err;
     }
-    if (this.#batch.has(spec.id) || ctx.record(spec.id)) {
+    if (this.#batch.has(spec.id) || ctx.record(spec.id) || ctx.reserved?.(spec.id) === true) {
       this.#taken.add(spec.id);
       problems.push(`${label}.id: a task with id "${spec.id}" already exists; ids must be unique`);
     }
@@ -103,31 +117,105 @@ export class Intake {
     this.#accepted.push({ spec, channel, held });
   }
 
+  /** The ids of the inputs taken so far (those of the call, once all are taken). */
+  get ids(): ReadonlyMap<string, TaskSpec> {
+    return this.#batch;
+  }
+
+  /**
+   * Checks the inputs taken since the last lookup against the store (their ids, their dependencies), in one store
+   * read, so a large call spreads that work over its slices. {@link finish} looks up the rest, and looks again at
+   * what was not found when finished tasks were dropped from memory meanwhile (one could have been added, run and
+   * dropped in between).
+   */
+  lookup(): void {
+    const ctx = this.#ctx;
+    const accepted = this.#accepted;
+    const batch = this.#batch;
+    if (this.#looked === 0) this.#lookedEvictions = ctx.evictions?.() ?? -1;
+    const ids: string[] = [];
+    for (let i = this.#looked; i < accepted.length; i++) {
+      const spec = (accepted[i] as Accepted).spec;
+      if (!ctx.record(spec.id)) ids.push(spec.id);
+      for (const dep of spec.dependencies) if (!batch.has(dep) && !ctx.record(dep)) ids.push(dep);
+    }
+    this.#read(ids);
+    for (let i = this.#looked; i < accepted.length; i++) {
+      const spec = (accepted[i] as Accepted).spec;
+      let unresolved = false;
+      let linked = false;
+      for (const dep of spec.dependencies) {
+        if (dep === spec.id) unresolved = true;
+        else if (batch.has(dep)) linked = true;
+        else if (!ctx.record(dep) && !this.#stored.has(dep)) unresolved = true;
+      }
+      if (unresolved) this.#unresolved.push(i);
+      else if (linked) this.#linked.push(spec.id);
+    }
+    this.#looked = accepted.length;
+  }
+
+  /** Reads statuses from the store; an id of the call found there is taken. */
+  #read(ids: string[]): void {
+    if (ids.length === 0) return;
+    for (const [id, status] of this.#ctx.storedStatuses(ids)) {
+      this.#stored.set(id, status);
+      const spec = this.#batch.get(id);
+      if (spec && !this.#taken.has(id)) {
+        this.#taken.add(id);
+        this.#problems.push(`task "${spec.name}".id: a task with id "${id}" already exists; ids must be unique`);
+      }
+    }
+  }
+
+  /** Looks again for the ids (and dependencies) of the inputs looked up so far that the store did not have. */
+  #reread(): void {
+    const ctx = this.#ctx;
+    const ids: string[] = [];
+    for (let i = 0; i < this.#looked; i++) {
+      const spec = (this.#accepted[i] as Accepted).spec;
+      if (!ctx.record(spec.id) && !this.#stored.has(spec.id)) ids.push(spec.id);
+      for (const dep of spec.dependencies) if (!this.#batch.has(dep) && !ctx.record(dep) && !this.#stored.has(dep)) ids.push(dep);
+    }
+    this.#read(ids);
+  }
+
   /** The decision, all or none: dependencies, ids taken meanwhile, cycles. Throws like {@link accept}. */
   finish(): { accepted: Accepted[]; stored: Map<string, TaskStatus> } {
     const ctx = this.#ctx;
     const problems = this.#problems;
     const batch = this.#batch;
     const accepted = this.#accepted;
-    // Tasks no longer held in memory: one store lookup for the whole call, not one per id.
-    const lookup: string[] = [];
+    // Lookups made slice by slice still hold unless finished tasks left memory meanwhile.
+    if (this.#looked > 0 && (this.#lookedEvictions < 0 || ctx.evictions?.() !== this.#lookedEvictions)) this.#reread();
+    this.lookup();
+    const stored = this.#stored;
+    // Ids another call took while this one was checked.
     for (const { spec } of accepted) {
-      if (!ctx.record(spec.id)) lookup.push(spec.id);
-      else if (!this.#taken.has(spec.id)) problems.push(`task "${spec.name}".id: a task with id "${spec.id}" already exists; ids must be unique`);
-      for (const dep of spec.dependencies) if (!batch.has(dep) && !ctx.record(dep)) lookup.push(dep);
+      if (!this.#taken.has(spec.id) && (ctx.record(spec.id) || ctx.reserved?.(spec.id) === true)) {
+        this.#taken.add(spec.id);
+        problems.push(`task "${spec.name}".id: a task with id "${spec.id}" already exists; ids must be unique`);
+      }
     }
-    const stored = lookup.length ? ctx.storedStatuses(lookup) : new Map<string, TaskStatus>();
-    for (const { spec } of accepted) {
-      if (stored.has(spec.id)) problems.push(`task "${spec.name}".id: a task with id "${spec.id}" already exists; ids must be unique`);
-      spec.dependencies.forEach((dep, i) => {
-        if (dep === spec.id) problems.push(`task "${spec.name}".dependencies[${i}]: a task cannot depend on itself`);
-        else if (!batch.has(dep) && !ctx.record(dep) && !stored.has(dep)) {
-          problems.push(`task "${spec.name}".dependencies[${i}]: unknown task id "${dep}"; add that task first or in the same call`);
+    const linked = this.#linked;
+    for (const i of this.#unresolved) {
+      const spec = (accepted[i] as Accepted).spec;
+      let inCall = false;
+      spec.dependencies.forEach((dep, j) => {
+        if (dep === spec.id) problems.push(`task "${spec.name}".dependencies[${j}]: a task cannot depend on itself`);
+        else if (batch.has(dep)) inCall = true;
+        else if (!ctx.record(dep) && !stored.has(dep)) {
+          problems.push(
+            ctx.reserved?.(dep) === true
+              ? `task "${spec.name}".dependencies[${j}]: task "${dep}" is still being added by an addTasks call that has not answered; add this task once that call has answered`
+              : `task "${spec.name}".dependencies[${j}]: unknown task id "${dep}"; add that task first or in the same call`,
+          );
         }
       });
+      if (inCall) linked.push(spec.id);
     }
     if (problems.length) throw new ValidationError(problems);
-    const cycle = findCycle(batch.keys(), (id) => batch.get(id)?.dependencies);
+    const cycle = linked.length ? findCycle(linked, (id) => batch.get(id)?.dependencies) : null;
     if (cycle) throw new CycleError(cycle.map((id) => batch.get(id)?.name ?? id), 'task dependency');
     return { accepted, stored };
   }

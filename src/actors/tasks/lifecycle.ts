@@ -81,6 +81,8 @@ export class TaskLifecycle {
   readonly #finishedOrder: string[] = [];
   #finishedBytes = 0;
   #finishedHead = 0;
+  /** Finished tasks dropped from memory so far (intake checks whether its store lookups still hold). */
+  evictions = 0;
   readonly statusCounts: Partial<Record<TaskStatus, number>> = {};
   readonly batching: BatchCounts = { batches: 0, tasks: 0, handedBack: 0, threadLost: 0 };
   #idleWaiters: (() => void)[] = [];
@@ -545,6 +547,7 @@ export class TaskLifecycle {
       // Not yet written to the store: keep it until a commit has it.
       if (rec && this.#durable.unwritten(rec)) break;
       this.#finishedHead++;
+      this.evictions++;
       this.records.delete(id);
       if (rec) this.#finishedBytes -= rec.outputBytes;
     }

@@ -5,7 +5,8 @@
  * the concerns around them live beside it: intake and the task graph (`intake.ts`), the ready queue and lanes
  * (`ready.ts`), where attempts run (`runner.ts`), and durability and recovery (`durability.ts`).
  *
- * At 400 lines: one short method per `task.*` command plus recovery; the machine's effects are in lifecycle.ts.
+ * Past 400 lines: one short method per `task.*` command plus recovery; the machine's effects are in lifecycle.ts,
+ * large calls in slices in bulk.ts.
  */
 import type { MessageBus } from '../../bus/bus.js';
 import { NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
@@ -23,6 +24,7 @@ import type { ResourceLedger } from '../resources/ledger.js';
 import { TaskDurability, restoreRecord } from './durability.js';
 import { explainRecord } from './explain.js';
 import type { IntakeContext } from './intake.js';
+import { ADD_SLICE, addInSlices, takeInSlices } from './bulk.js';
 import { accept, Intake, link } from './intake.js';
 import { TaskLifecycle } from './lifecycle.js';
 import { ReadyTasks } from './ready.js';
@@ -31,8 +33,7 @@ import type { TaskRunner } from './runner.js';
 
 export { DEFAULT_LANE } from './ready.js';
 
-/** Inputs of one `addTasks` call checked between two yields to the event loop. */
-export const ADD_SLICE = 2000;
+export { ADD_SLICE } from './bulk.js';
 
 export interface SchedulerOptions {
   /** Tasks running at once (default: the runner's capacity). */
@@ -84,6 +85,10 @@ export class TaskScheduler {
   readonly #unsubscribe: () => void;
   #order = 0;
   #closing = false;
+  /** A large addTasks call being added (see {@link addMany}); the next one waits for it. */
+  #adding: Promise<void> | null = null;
+  /** The ids of the large call being added while not all of its records are held yet. */
+  #reserved: ReadonlyMap<string, unknown> | null = null;
 
   constructor(deps: SchedulerDeps) {
     this.#deps = deps;
@@ -143,22 +148,46 @@ export class TaskScheduler {
   }
 
   /**
-   * {@link add} for a call of any size without blocking the event loop for long: inputs past `ADD_SLICE` are
-   * checked a slice at a time, yielding to other work between slices; the decision is still all or none, and the
-   * tasks are queued together once all of them passed.
+   * {@link add} for a call of any size without blocking the event loop for long: past `ADD_SLICE` inputs, the
+   * inputs are checked, then added and queued, a slice at a time, yielding to other work between slices. The call
+   * is still all or none: the decision is taken once all inputs passed; its tasks are kept out of commits and out
+   * of the ready queue until all are in, then committed in one transaction and queued together. Other calls go on
+   * meanwhile; another addTasks call waits for this one's tasks to be in before it is decided.
    */
   async addMany(inputs: readonly unknown[]): Promise<string[]> {
-    if (inputs.length <= ADD_SLICE) return this.add(inputs);
-    if (this.#closing) throw new ShuttingDownError();
-    this.#durable.refuseWhileFailing('nothing was added');
-    const intake = new Intake(this.#intakeContext(), inputs.length);
-    for (let i = 0; i < inputs.length; i++) {
-      intake.take(inputs[i], i);
-      if ((i + 1) % ADD_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (inputs.length <= ADD_SLICE) {
+      while (this.#adding) await this.#adding;
+      return this.add(inputs);
     }
     if (this.#closing) throw new ShuttingDownError();
     this.#durable.refuseWhileFailing('nothing was added');
-    return this.#insert(intake.finish());
+    const intake = new Intake(this.#intakeContext(), inputs.length);
+    await takeInSlices(intake, inputs);
+    while (this.#adding) await this.#adding;
+    if (this.#closing) throw new ShuttingDownError();
+    this.#durable.refuseWhileFailing('nothing was added');
+    const decided = intake.finish();
+    if (decided.accepted.length <= ADD_SLICE) return this.#insert(decided);
+    const adding = addInSlices(
+      {
+        durable: this.#durable,
+        life: this.#life,
+        ready: this.#ready,
+        create: ({ spec, channel, held }) => new TaskRecord(spec, channel, this.#ready.laneFor(spec.sessionId), this.#order++, held),
+        reserve: (ids) => (this.#reserved = ids),
+      },
+      decided,
+      intake.ids,
+    );
+    this.#adding = adding.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      return await adding;
+    } finally {
+      this.#adding = null;
+    }
   }
 
   #intakeContext(): IntakeContext {
@@ -167,7 +196,9 @@ export class TaskScheduler {
       ledger: this.#deps.ledger,
       laneOpen: (id) => this.#ready.laneOpen(id),
       record: (id) => this.#records.get(id),
+      reserved: (id) => this.#reserved?.has(id) === true,
       storedStatuses: (ids) => this.#deps.store.getTaskStatuses(ids),
+      evictions: () => this.#life.evictions,
     };
   }
 
@@ -337,6 +368,8 @@ export class TaskScheduler {
    */
   async drain(graceMs: number): Promise<void> {
     this.#closing = true;
+    // A large call being added is finished first, so what drain cancels (or keeps) includes all of it.
+    while (this.#adding) await this.#adding;
     this.#life.executing = false;
     this.#unsubscribe();
     await this.#life.idle(graceMs);

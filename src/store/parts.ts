@@ -1,0 +1,73 @@
+/**
+ * Large commits in parts: a batch of many rows (one big `addTasks` call is one commit) is encoded and sent to the
+ * SQLite writer thread a part at a time, yielding to the event loop between parts, and the thread writes all the
+ * parts in one transaction (see `WriterRequest`). The engine's thread never encodes or copies the whole batch in
+ * one go, and the commit stays all or nothing.
+ */
+import { ShuttingDownError } from '../errors.js';
+import type { WriteBatch } from './store.js';
+import type { BatchEncoder, EncodedBatch } from './sqliteWrites.js';
+import type { WriterThread } from './writerThread.js';
+
+/** Tasks (or journal events, or records) per part. */
+export const PART_ROWS = 2000;
+
+/** Whether a batch is sent in parts. */
+export function needsParts(batch: WriteBatch): boolean {
+  return batch.tasks.length + batch.events.length + batch.records.length > PART_ROWS;
+}
+
+/** The batch cut into parts of at most `rows` tasks, events or records each; meta goes with the last part. */
+export function splitBatch(batch: WriteBatch, rows = PART_ROWS): WriteBatch[] {
+  const parts: WriteBatch[] = [];
+  const cut = <T>(list: T[], put: (part: WriteBatch, slice: T[]) => void): void => {
+    for (let i = 0; i < list.length; i += rows) {
+      const part: WriteBatch = { tasks: [], events: [], records: [], meta: {} };
+      put(part, list.slice(i, i + rows));
+      parts.push(part);
+    }
+  };
+  cut(batch.tasks, (p, s) => (p.tasks = s));
+  cut(batch.events, (p, s) => (p.events = s));
+  cut(batch.records, (p, s) => (p.records = s));
+  const last = parts[parts.length - 1];
+  if (last) last.meta = batch.meta;
+  else parts.push({ tasks: [], events: [], records: [], meta: batch.meta });
+  return parts;
+}
+
+let nextBulk = 0;
+
+const yieldTurn = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Encodes and sends `batch` in parts, yielding between them, and resolves once the thread committed all of them
+ * in one transaction. On any failure nothing is written: the parts kept by the thread are dropped, the journal
+ * sequence numbers handed out are taken back, and the error is thrown.
+ */
+export async function commitInParts(thread: WriterThread, encoder: BatchEncoder, batch: WriteBatch, closed: () => boolean): Promise<void> {
+  const bulk = ++nextBulk;
+  const parts = splitBatch(batch);
+  let first: EncodedBatch | null = null;
+  let sent = 0;
+  try {
+    for (let i = 0; i < parts.length - 1; i++) {
+      // Closed meanwhile: no part may start a new writer thread.
+      if (closed()) throw new ShuttingDownError('the store closed while a large commit was being sent; nothing of it was written');
+      const encoded = encoder.encode(parts[i] as WriteBatch);
+      first ??= encoded.events ? encoded : null;
+      thread.sendPart(bulk, encoded);
+      sent++;
+      await yieldTurn();
+    }
+    if (closed()) throw new ShuttingDownError('the store closed while a large commit was being sent; nothing of it was written');
+    const last = encoder.encode(parts[parts.length - 1] as WriteBatch);
+    first ??= last.events ? last : null;
+    await thread.writeParts(bulk, sent, last);
+  } catch (err) {
+    if (sent > 0) thread.discardParts(bulk);
+    // Every part's sequence numbers come after the first one's: taking back from there takes back all.
+    if (first) encoder.rollback(first);
+    throw err;
+  }
+}
