@@ -35,6 +35,7 @@ import type { HealthReport } from './health.js';
 import { TaskOrchestratorClient } from '../tasks/client.js';
 import { taskOrchestratorLogic } from '../tasks/actor.js';
 import { LocalPoolRunner } from '../tasks/runner.js';
+import type { TaskRunner } from '../tasks/runner.js';
 import type { Clock } from '../../model/clock.js';
 import { systemClock } from '../../model/clock.js';
 import { WorkflowManagerClient } from '../workflows/client.js';
@@ -70,6 +71,11 @@ export interface EngineComposition {
   edges?: (engine: OrchestrationEngine) => Promise<AttachedEdge[]>;
   /** Time and timers for every component (default: the system clock); tests pass a fake one. */
   clock?: Clock;
+  /**
+   * Where task attempts run, given the engine's local-pool runner (default: that runner). The daemon passes one
+   * that adds remote workers (JetStream) or runs none locally.
+   */
+  runner?: (local: TaskRunner, engine: OrchestrationEngine) => TaskRunner;
 }
 
 export interface ShutdownOptions {
@@ -171,7 +177,7 @@ export class OrchestrationEngine {
         httpAddress: () => this.httpAddress,
       });
       const deps = {
-        runner: new LocalPoolRunner(this.pool, clock),
+        runner: composition.runner ? composition.runner(new LocalPoolRunner(this.pool, clock), this) : new LocalPoolRunner(this.pool, clock),
         clock,
         taskObserver: this.metrics?.taskObserver,
         bus: this.bus,

@@ -146,8 +146,9 @@ export class TaskLifecycle {
     if (!this.executing || this.#commits.fault) return false;
     let started = false;
     const now = this.#clock.now();
-    while (this.#inFlight < this.limit) {
-      const rec = this.#ready.next(now, (r) => this.#admit(r));
+    const runner = this.#deps.runner;
+    while (this.#inFlight < this.limit && runner.hasRoom?.() !== false) {
+      const rec = this.#ready.next(now, (r) => this.#admit(r), runner.place ? (r) => this.#place(r) : undefined);
       if (!rec) break;
       rec.lane.running++;
       this.#apply(rec, { type: 'task.start' });
@@ -176,6 +177,16 @@ export class TaskLifecycle {
       if (!(err instanceof ResourceUnavailableError)) throw err;
       return this.#refuse(rec, err.message);
     }
+  }
+
+  /**
+   * A routing runner (remote workers) with no free worker for this task: it waits parked until the runner has room
+   * again (its onChange), and the next task is tried.
+   */
+  #place(rec: TaskRecord): boolean {
+    if (this.#deps.runner.place?.({ module: rec.spec.module, action: rec.spec.action, tags: rec.spec.placement?.tags ?? [] }) == null) return true;
+    this.#ready.park(rec);
+    return false;
   }
 
   #refuse(rec: TaskRecord, why: string): false {
@@ -251,7 +262,7 @@ export class TaskLifecycle {
     const bus = this.#deps.bus;
     this.#inFlight++;
     const run = this.#deps.runner.start(
-      { taskId: spec.id, name: spec.name, module: spec.module, action: spec.action, params: spec.parameters, attempt, idempotencyKey: spec.idempotencyKey, workingDir: spec.workingDir, upstream: spec.upstream, channel: rec.usesChannel },
+      { taskId: spec.id, name: spec.name, module: spec.module, action: spec.action, params: spec.parameters, attempt, idempotencyKey: spec.idempotencyKey, workingDir: spec.workingDir, upstream: spec.upstream, channel: rec.usesChannel, tags: spec.placement?.tags },
       {
         progress: (value) => bus.publish('task_progress', { taskId: spec.id, name: spec.name, attempt, value }),
         log: (level, message) => bus.publish('task_log', { taskId: spec.id, name: spec.name, attempt, level, message }),
