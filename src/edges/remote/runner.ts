@@ -364,6 +364,7 @@ export class RemoteAttempt implements RunningAttempt {
 
   abort(reason: string): boolean {
     if (!this.req.channel || this.done) return false;
+    this.killing = true;
     this.runner.sendCancel({ dispatch: this.dispatch, kind: 'abort', reason });
     return true;
   }
