@@ -47,8 +47,8 @@ describe('remote workers through faults', { timeout: 90_000 }, () => {
     s = await scene(server.url);
     const d = s.daemon();
     await serving(d);
-    const a = s.worker('a');
-    const b = s.worker('b');
+    s.worker('a');
+    s.worker('b');
     await Promise.all([joined(d, 'a'), joined(d, 'b')]);
     const bus = await s.bus();
     const ids: string[] = [];

@@ -44,6 +44,8 @@ export interface RemoteCounters {
 
 /** Remembered dispatches that ended (so a repeated or late result is answered, not treated as unknown). */
 const RECENT_MAX = 20_000;
+/** How long a result from an earlier daemon run waits for its task to be dispatched again. */
+const HELD_MS = 10 * 60_000;
 /** After a kill, how long the worker gets to confirm before the daemon settles the attempt itself. */
 const KILL_CONFIRM_MS = 3000;
 
@@ -57,7 +59,7 @@ export class RemoteRunner implements TaskRunner {
   readonly #attempts = new Map<string, RemoteAttempt>();
   readonly #byTask = new Map<string, RemoteAttempt>();
   /** Outcomes from an earlier daemon run for tasks not dispatched again yet: applied when they are. */
-  readonly #held = new Map<string, { outcome: RemoteOutcome; answer: (ack: ResultAck) => void }>();
+  readonly #held = new Map<string, { outcome: RemoteOutcome; answer: (ack: ResultAck) => void; at: number }>();
   readonly #recent = new Map<string, 'applied' | 'late'>();
   readonly #listeners = new Set<() => void>();
   #changeQueued = false;
@@ -243,6 +245,13 @@ export class RemoteRunner implements TaskRunner {
   }
 
   #sweepLost(): void {
+    // A held result whose task was never dispatched again (cancelled meanwhile): given up after HELD_MS.
+    for (const [taskId, h] of this.#held) {
+      if (Date.now() - h.at < HELD_MS) continue;
+      this.#held.delete(taskId);
+      this.counters.lateResults++;
+      h.answer({ accepted: false, reason: 'late' });
+    }
     for (const w of this.directory.sweep(Date.now(), this.#o.lostAfterMs)) {
       this.counters.lostWorkers++;
       this.#log.warn({ worker: w.info.name, id: w.info.id, host: w.info.host, inFlight: w.inFlight.size }, 'worker lost (no heartbeat); its attempts run again elsewhere');
@@ -320,7 +329,7 @@ export class RemoteRunner implements TaskRunner {
     const status = fromEarlierRun ? this.#o.taskStatus(m.taskId) : null;
     if (status === 'ready' || status === 'running' || status === 'retrying' || status === 'pending') {
       // Not dispatched again yet (no worker announced itself to this run so far): held for when it is.
-      this.#held.set(m.taskId, { outcome: m.outcome, answer });
+      this.#held.set(m.taskId, { outcome: m.outcome, answer, at: this.#held.get(m.taskId)?.at ?? Date.now() });
       return;
     }
     this.counters.unknownResults++;
