@@ -1,6 +1,6 @@
 /**
  * The daemon's view of its remote workers: who announced itself, what each serves (modules, tags), how many
- * attempts the daemon has in flight on each (never more than its threads), and who stopped heartbeating (lost).
+ * attempts the daemon has in flight on each (never more than its capacity: threads × tasks per thread), and who stopped heartbeating (lost).
  */
 import type { PlacementQuery } from '../../actors/tasks/runner.js';
 import type { WorkerInfo, WorkerView } from './protocol.js';
@@ -53,13 +53,13 @@ export class WorkerDirectory {
   /** Slots free on live workers, summed. */
   free(): number {
     let n = 0;
-    for (const w of this.workers.values()) if (w.state === 'live') n += Math.max(0, w.info.threads - w.inFlight.size);
+    for (const w of this.workers.values()) if (w.state === 'live') n += Math.max(0, w.info.capacity - w.inFlight.size);
     return n;
   }
 
   capacity(): number {
     let n = 0;
-    for (const w of this.workers.values()) if (w.state === 'live') n += w.info.threads;
+    for (const w of this.workers.values()) if (w.state === 'live') n += w.info.capacity;
     return n;
   }
 
@@ -74,9 +74,9 @@ export class WorkerDirectory {
       return { why: `no connected worker with module "${q.module}" has the tags ${q.tags.join(', ')} (${withModule.map((w) => `${w.info.name}: ${w.info.tags.join(',') || 'no tags'}`).join('; ')})` };
     }
     let best: KnownWorker | null = null;
-    for (const w of fits) if (w.info.threads - w.inFlight.size > 0 && (!best || w.info.threads - w.inFlight.size > best.info.threads - best.inFlight.size)) best = w;
+    for (const w of fits) if (w.info.capacity - w.inFlight.size > 0 && (!best || w.info.capacity - w.inFlight.size > best.info.capacity - best.inFlight.size)) best = w;
     if (best) return { worker: best };
-    return { why: `every worker that can run it is busy (${fits.map((w) => `${w.info.name}: ${w.inFlight.size} of ${w.info.threads}`).join('; ')})` };
+    return { why: `every worker that can run it is busy (${fits.map((w) => `${w.info.name}: ${w.inFlight.size} of ${w.info.capacity}`).join('; ')})` };
   }
 
   /** Moves a dispatch to the worker that took it (another worker of the group than the one reserved). */
@@ -100,6 +100,7 @@ export class WorkerDirectory {
       tags: w.info.tags,
       modules: w.info.modules,
       threads: w.info.threads,
+      capacity: w.info.capacity,
       version: w.info.version,
       group: w.info.group,
       state: w.state,

@@ -68,6 +68,8 @@ export interface WorkerInfo {
   /** Module names it can run. */
   modules: string[];
   threads: number;
+  /** Attempts it runs at once (threads × tasks per thread): the daemon never has more in flight on it. */
+  capacity: number;
   version: string;
   group: string;
   /** Attempts running on it now. */
@@ -137,6 +139,7 @@ export interface WorkerView {
   tags: string[];
   modules: string[];
   threads: number;
+  capacity: number;
   version: string;
   group: string;
   state: 'live' | 'lost';

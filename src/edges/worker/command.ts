@@ -19,6 +19,7 @@ import { RemoteWorker } from './worker.js';
 
 interface WorkerFlags {
   tags?: string;
+  concurrency?: number;
   name?: string;
   ackWait?: string;
   heartbeat?: string;
@@ -46,6 +47,11 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
     .command('worker')
     .description("run a remote worker: a local thread pool that pulls a daemon's tasks from its JetStream work queue (needs --nats; the daemon runs with --remote-workers or --no-local-workers)")
     .option('--tags <list>', 'tags this worker has, comma-separated (tasks with placement.tags run only on workers with all of them)')
+    .option('--concurrency <n>', 'tasks one thread runs at once (default 1; more suits I/O-bound actions); it takes threads × this at a time', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 256) throw new ValidationError(`--concurrency: must be a whole number from 1 to 256 (got "${v}")`);
+      return n;
+    })
     .option('--name <name>', 'its name in `workers list` (default: host-pid)')
     .option('--ack-wait <duration>', 'how long a task it took and stopped answering for waits before JetStream gives it to another worker (default 10s)')
     .option('--heartbeat <duration>', 'how often it announces itself to the daemon (default 1s)')
@@ -64,6 +70,7 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
         ...nats,
         moduleDirs: cli.options().moduleDirs ?? [],
         threads: g.threads ?? 1,
+        concurrency: opts.concurrency ?? 1,
         tags: parseTags(opts.tags),
         name: opts.name ?? `${hostname()}-${process.pid}`,
         ackWaitMs,
@@ -101,7 +108,7 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
         const { workers } = decode<{ workers: WorkerView[] }>(reply.data);
         cli.out({ workers }, ({ workers: ws }) => {
           if (ws.length === 0) console.log('no remote workers');
-          else printTable(ws.map((w) => ({ name: w.name, host: w.host, state: w.state, tags: w.tags.join(',') || '-', threads: w.threads, inFlight: w.inFlight, modules: w.modules.length, version: w.version, lastSeen: `${Math.round(w.lastSeenMs / 100) / 10}s` })));
+          else printTable(ws.map((w) => ({ name: w.name, host: w.host, state: w.state, tags: w.tags.join(',') || '-', threads: w.threads, capacity: w.capacity, inFlight: w.inFlight, modules: w.modules.length, version: w.version, lastSeen: `${Math.round(w.lastSeenMs / 100) / 10}s` })));
         });
       } finally {
         await nc.close();

@@ -29,6 +29,8 @@ export interface RemoteWorkerOptions {
   connection?: Omit<NodeConnectionOptions, 'servers' | 'name'>;
   moduleDirs: string[];
   threads: number;
+  /** Attempts one thread runs at once (default 1); the worker advertises threads × this. */
+  concurrency?: number;
   tags: string[];
   name: string;
   /** JetStream's ack wait for this worker's group: a message not acked or `working()` for this long is redelivered. */
@@ -60,11 +62,13 @@ export class RemoteWorker {
   #loops: Promise<void>[] = [];
   #heartbeat: ReturnType<typeof setInterval> | null = null;
   readonly #startedAt = Date.now();
+  readonly #capacity: number;
 
   constructor(options: RemoteWorkerOptions) {
     this.#o = options;
     this.#log = options.log;
     this.#s = remoteSubjects(options.subjectPrefix);
+    this.#capacity = options.threads * (options.concurrency ?? 1);
   }
 
   get group(): string {
@@ -81,6 +85,7 @@ export class RemoteWorker {
       tags: this.#o.tags,
       modules: this.#modules,
       threads: this.#o.threads,
+      capacity: this.#capacity,
       version: this.#o.version,
       group: this.#group,
       running: this.#running.size,
@@ -95,7 +100,7 @@ export class RemoteWorker {
     const registry = await ModuleRegistry.load(o.moduleDirs);
     this.#modules = [...new Set(registry.list().map((a) => a.module))].sort();
     this.#group = workerGroup(this.#modules, o.tags);
-    this.#pool = new WorkerPool({ threads: o.threads, concurrentTasksPerWorker: 1, moduleDirs: o.moduleDirs });
+    this.#pool = new WorkerPool({ threads: o.threads, concurrentTasksPerWorker: o.concurrency ?? 1, moduleDirs: o.moduleDirs });
     await this.#pool.booted(30_000);
     this.#runner = new LocalPoolRunner(this.#pool, systemClock);
     const nc = (this.#nc = await connect({ servers: o.servers, name: `codomyrmex-worker-${o.name}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...o.connection }));
@@ -119,8 +124,8 @@ export class RemoteWorker {
     nc.subscribe(this.#s.hello, { callback: () => this.#beat() });
     this.#beat();
     this.#heartbeat = setInterval(() => this.#beat(), o.heartbeatMs);
-    for (let i = 0; i < o.threads; i++) this.#loops.push(this.#pull());
-    this.#log.info({ id: this.id, worker: o.name, group: this.#group, tags: o.tags, modules: this.#modules.length, threads: o.threads, stream, ackWaitMs: o.ackWaitMs }, 'worker ready');
+    for (let i = 0; i < this.#capacity; i++) this.#loops.push(this.#pull());
+    this.#log.info({ id: this.id, worker: o.name, group: this.#group, tags: o.tags, modules: this.#modules.length, threads: o.threads, capacity: this.#capacity, stream, ackWaitMs: o.ackWaitMs }, 'worker ready');
   }
 
   #beat(): void {
@@ -146,7 +151,7 @@ export class RemoteWorker {
     else run.kill();
   }
 
-  /** One pull loop per thread: takes a message only while it has a free thread. */
+  /** One pull loop per slot (threads × concurrency): takes a message only while it has a free slot. */
   async #pull(): Promise<void> {
     while (!this.#stopping) {
       let msg: JsMsg | null;
