@@ -60,6 +60,8 @@ export class RemoteWorker {
   #group = '';
   #stopping = false;
   #loops: Promise<void>[] = [];
+  /** Results sent and not answered yet. */
+  readonly #reporting = new Set<Promise<void>>();
   #heartbeat: ReturnType<typeof setInterval> | null = null;
   readonly #startedAt = Date.now();
   readonly #capacity: number;
@@ -202,11 +204,16 @@ export class RemoteWorker {
       this.#running.delete(m.dispatch);
     }
     this.#log.debug({ taskId: m.taskId, task: m.name, attempt, outcome: outcome.type }, 'task ended');
-    const ack = await this.#report({ dispatch: m.dispatch, worker: this.id, taskId: m.taskId, outcome });
-    clearInterval(alive);
-    if (ack && !ack.accepted) this.#log.warn({ taskId: m.taskId, dispatch: m.dispatch, reason: ack.reason }, 'the daemon did not take the result');
-    // Acked only now: the daemon has committed the outcome (or said it does not want it).
-    if (ack) msg.ack();
+    // The slot is free for the next message while this result waits for the daemon's commit (the message stays
+    // unacked, and kept alive, until then).
+    const reported = this.#report({ dispatch: m.dispatch, worker: this.id, taskId: m.taskId, outcome }).then((ack) => {
+      clearInterval(alive);
+      if (ack && !ack.accepted) this.#log.warn({ taskId: m.taskId, dispatch: m.dispatch, reason: ack.reason }, 'the daemon did not take the result');
+      // Acked only now: the daemon has committed the outcome (or said it does not want it).
+      if (ack) msg.ack();
+    });
+    this.#reporting.add(reported);
+    void reported.finally(() => this.#reporting.delete(reported));
   }
 
   /** Sends a result until the daemon answers (it answers after its commit). Null when stopping for good. */
@@ -229,7 +236,7 @@ export class RemoteWorker {
   async stop(graceMs: number): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    const loops = Promise.allSettled(this.#loops);
+    const loops = Promise.allSettled(this.#loops).then(() => Promise.allSettled([...this.#reporting]));
     await Promise.race([loops, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     try {
