@@ -58,6 +58,9 @@ describe('remote workers', { timeout: 60_000 }, () => {
     expect(workers[0]?.modules).toContain('probe');
     const metrics = await (await fetch(`${await d.http()}/metrics`)).text();
     expect(metrics).toContain('codomyrmex_workers{state="live"} 1');
+    expect(metrics).toContain('codomyrmex_worker_in_flight{worker="solo"} 0');
+    const status = (await bus.request('engine.status', {})) as { workers?: { local: boolean; workers: WorkerView[] } };
+    expect(status.workers).toMatchObject({ local: false, workers: [{ name: 'solo', state: 'live' }] });
   });
 
   it('two workers share one stream: every task runs once, and both take some', async () => {
@@ -143,6 +146,29 @@ describe('remote workers', { timeout: 60_000 }, () => {
       [2, 'once'],
     ]);
     await d.waitForLine((l) => l.msg === 'worker lost (no heartbeat); its attempts run again elsewhere', 'the lost line');
+  });
+
+  it('a worker SIGKILLed while the daemon still trusts it: JetStream redelivers the task to the other worker after the ack wait', async () => {
+    s = await scene(server.url);
+    // The daemon would call the worker lost only after 30 s: the ack wait (1 s) comes first.
+    const d = s.daemon(['--no-local-workers', '--worker-lost-after', '30s']);
+    await serving(d);
+    const a = s.worker('a', ['--ack-wait', '1s']);
+    const b = s.worker('b', ['--ack-wait', '1s']);
+    await Promise.all([joined(d, 'a'), joined(d, 'b')]);
+    const bus = await s.bus();
+    const { taskId } = await bus.request('task.submit', { task: probe(60_000, { parameters: { log: s.log, ms: 60_000, value: 'again' } }) });
+    const first = await Promise.race([startedOn(a, taskId).then(() => a), startedOn(b, taskId).then(() => b)]);
+    const other = first === a ? b : a;
+    await until(async () => (await s.probeLines()).length === 1, 'the first delivery to start');
+    first.proc.kill('SIGKILL');
+    expect(await bus.request('task.wait', { taskId })).toMatchObject({ status: 'completed', result: 'again' });
+    const again = await other.waitForLine((l) => l.msg === 'task started' && l['taskId'] === taskId, 'the redelivery');
+    expect(again).toMatchObject({ deliveries: 2, attempt: 2 });
+    // The action saw the redelivery as its second attempt.
+    expect((await s.probeLines()).map((l) => l.attempt)).toEqual([1, 2]);
+    await d.waitForLine((l) => l.msg === 'task redelivered to another worker' && l['taskId'] === taskId, 'the redelivery line');
+    expect(await (await fetch(`${await d.http()}/metrics`)).text()).toContain('codomyrmex_worker_redeliveries_total 1');
   });
 
   it('cancelling a remote task stops it on its worker', async () => {
