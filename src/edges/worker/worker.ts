@@ -62,6 +62,8 @@ export class RemoteWorker {
   #loops: Promise<void>[] = [];
   /** Results sent and not answered yet. */
   readonly #reporting = new Set<Promise<void>>();
+  /** Sends each unanswered result again, by dispatch. */
+  readonly #unanswered = new Map<string, () => void>();
   #heartbeat: ReturnType<typeof setInterval> | null = null;
   readonly #startedAt = Date.now();
   readonly #capacity: number;
@@ -123,7 +125,12 @@ export class RemoteWorker {
     }
     this.#consumer = await jetstream(nc).consumers.get(stream, durable);
     nc.subscribe(this.#s.cancel, { callback: (err, msg) => (err ? undefined : this.#cancel(decode<CancelMessage>(msg.data))) });
-    nc.subscribe(this.#s.hello, { callback: () => this.#beat() });
+    nc.subscribe(this.#s.hello, {
+      callback: () => {
+        for (const send of this.#unanswered.values()) send();
+        this.#beat();
+      },
+    });
     this.#beat();
     this.#heartbeat = setInterval(() => this.#beat(), o.heartbeatMs);
     for (let i = 0; i < this.#capacity; i++) this.#loops.push(this.#pull());
@@ -216,20 +223,39 @@ export class RemoteWorker {
     void reported.finally(() => this.#reporting.delete(reported));
   }
 
-  /** Sends a result until the daemon answers (it answers after its commit). Null when stopping for good. */
+  /**
+   * Sends a result until the daemon answers (it answers after its commit); null when the connection closed for
+   * good. A daemon that (re)starts says hello, and every unanswered result is sent again at once, before this
+   * worker's heartbeat, so a restarted daemon hears the results before it dispatches those tasks again.
+   */
   async #report(result: ResultMessage): Promise<ResultAck | null> {
     const data = encode(result);
-    for (let tries = 1; ; tries++) {
+    let done = false;
+    let settle: (ack: ResultAck | null) => void = () => undefined;
+    const answered = new Promise<ResultAck | null>((resolve) => (settle = resolve));
+    const finish = (ack: ResultAck | null): void => {
+      if (done) return;
+      done = true;
+      this.#unanswered.delete(result.dispatch);
+      settle(ack);
+    };
+    const send = (): void => {
       const nc = this.#nc;
-      if (!nc || nc.isClosed()) return null;
-      try {
-        const reply = await nc.request(this.#s.result, data, { timeout: RESULT_TIMEOUT_MS });
-        return decode<ResultAck>(reply.data);
-      } catch (err) {
-        if (tries === 1 || tries % 20 === 0) this.#log.warn({ taskId: result.taskId, tries, err: (err as Error).message }, 'the daemon did not answer a result; sending it again');
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
+      if (!nc || nc.isClosed()) return finish(null);
+      nc.request(this.#s.result, data, { timeout: RESULT_TIMEOUT_MS }).then(
+        (reply) => finish(decode<ResultAck>(reply.data)),
+        () => undefined,
+      );
+    };
+    this.#unanswered.set(result.dispatch, send);
+    for (let tries = 1; !done; tries++) {
+      send();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([answered, new Promise((resolve) => (timer = setTimeout(resolve, RESULT_TIMEOUT_MS + 500)))]);
+      clearTimeout(timer);
+      if (!done && (tries === 1 || tries % 20 === 0)) this.#log.warn({ taskId: result.taskId, tries }, 'the daemon did not answer a result; sending it again');
     }
+    return answered;
   }
 
   /** Stops pulling, lets running attempts finish and report (up to `graceMs`), says goodbye, and closes. */
