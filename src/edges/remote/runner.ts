@@ -298,8 +298,9 @@ export class RemoteRunner implements TaskRunner {
     };
     const a = this.#attempts.get(m.dispatch);
     if (a) {
-      if (a.killing) {
-        // Stopped here (cancelled or timed out) before this result came: the scheduler discards it.
+      if (a.killing && m.outcome.type !== 'crashed') {
+        // Stopped here (cancelled or timed out) before this result came: the scheduler discards it. (A crash is
+        // the worker confirming the kill, not a result.)
         this.counters.lateResults++;
         this.#log.warn({ taskId: m.taskId, dispatch: m.dispatch, worker: m.worker }, 'result after the daemon stopped the attempt: discarded');
       }
