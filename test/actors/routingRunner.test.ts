@@ -3,7 +3,12 @@
  * waits parked without holding up the others, `explainTask` gives the runner's reason, the runner's `onChange`
  * starts it, and while the runner has no room at all nothing starts, then tasks start in priority order.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { packagePath } from '../../src/config/options.js';
 import { OrchestrationEngine } from '../../src/actors/engine/engine.js';
 import type { AttemptHooks, AttemptRequest, PlacementQuery, RunningAttempt, TaskRunner } from '../../src/actors/tasks/runner.js';
 
@@ -42,9 +47,9 @@ afterEach(async () => {
   engine = null;
 });
 
-function start(): RoutingRunner {
+function start(moduleDirs: string[] = []): RoutingRunner {
   let runner: RoutingRunner | null = null;
-  engine = new OrchestrationEngine({ threads: 1, store: 'memory', maxConcurrency: 1 }, {}, { runner: (local) => (runner = new RoutingRunner(local)) });
+  engine = new OrchestrationEngine({ threads: 1, store: 'memory', maxConcurrency: 1, moduleDirs }, {}, { runner: (local) => (runner = new RoutingRunner(local)) });
   if (!runner) throw new Error('the engine did not ask for a runner');
   return runner;
 }
@@ -93,5 +98,28 @@ describe('a routing runner', () => {
     await e.ready();
     await expect(e.tasks.addTask({ module: 'core', action: 'echo', placement: { tags: ['gpu', 'gpu'] } })).rejects.toThrow(/placement\.tags: lists the same tag twice/);
     await expect(e.tasks.addTask({ module: 'core', action: 'echo', placement: { tags: ['a b'] } })).rejects.toThrow(/placement\.tags\[0\]: must be a tag/);
+  });
+
+  it("adds the tags an action declares to the task's own", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'codomyrmex-placed-'));
+    const zod = JSON.stringify(pathToFileURL(packagePath('node_modules', 'zod', 'index.js')).href);
+    await writeFile(join(dir, 'render.mjs'), `import { z } from ${zod};\nexport default { name: 'render', actions: { frame: { params: z.object({}), placement: { tags: ['gpu'] }, run: () => 'drawn' } } };\n`);
+    try {
+      const runner = start([dir]);
+      const e = engine!;
+      await e.ready();
+      const id = await e.tasks.addTask({ module: 'render', action: 'frame', placement: { tags: ['big-mem'] } });
+      void e.tasks.startExecution();
+      const why = await e.explainTask(id);
+      expect(why.waitingOn).toMatchObject({ kind: 'worker', reason: 'no worker has big-mem,gpu' });
+      runner.tags.add('gpu');
+      runner.tags.add('big-mem');
+      runner.changed();
+      expect(await e.tasks.waitForTask(id)).toMatchObject({ status: 'completed', result: 'drawn' });
+    } finally {
+      await engine?.shutdown({ graceMs: 1000 });
+      engine = null;
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
