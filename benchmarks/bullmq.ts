@@ -81,7 +81,7 @@ function freePort(): Promise<number> {
 
 export type RedisPersistence = 'always' | 'everysec' | 'off';
 
-async function startRedis(persistence: RedisPersistence): Promise<{ connection: Connection; stop: () => Promise<void>; version: string }> {
+export async function startRedis(persistence: RedisPersistence): Promise<{ connection: Connection; stop: () => Promise<void>; version: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'codomyrmex-redis-'));
   const port = await freePort();
   const aof = persistence === 'off' ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', persistence];

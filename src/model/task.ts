@@ -88,6 +88,12 @@ export const taskFieldSchemas = {
   metadata: z.record(z.unknown()).optional(),
 };
 
+/** A worker tag: `gpu`, `big-mem`, `zone.eu-1`. */
+export const TAG_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const placementSchema = z
+  .object({ tags: z.array(z.string().regex(TAG_RE, 'must be a tag like "gpu" or "big-mem" (letters, digits, _ . -; at most 64)')).max(32).refine((t) => new Set(t).size === t.length, 'lists the same tag twice') })
+  .strict();
+
 const idSchema = z.string().min(1).max(...maxChars(LIMITS.maxIdLength, 'maxIdLength'));
 
 export const taskInputSchema = z
@@ -105,6 +111,8 @@ export const taskInputSchema = z
     workingDir: z.string().min(1).max(4096).refine(isAbsolute, 'must be an absolute path').optional(),
     /** Outputs of upstream workflow steps by step name, handed to the action as `ctx.upstream` (set by workflow runs). */
     upstream: z.record(z.unknown()).optional(),
+    /** Where it may run: only on a worker that has every one of these tags (`codomyrmex worker --tags`). */
+    placement: placementSchema.optional(),
   })
   .strict();
 
@@ -118,7 +126,7 @@ type Given = z.output<typeof taskInputSchema>;
 type Filled<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
 /** A task spec after validation, defaults filled in: plain data, safe to clone and send (derived from the schema). */
 export type TaskSpec = Filled<Pick<Given, 'id' | 'name' | 'module' | 'action' | 'parameters' | 'priority' | 'dependencies' | 'resources' | 'maxRetries' | 'metadata'>> &
-  Pick<Given, 'timeout' | 'idempotencyKey' | 'sessionId' | 'workingDir' | 'upstream'> & { retry: RetryPolicy };
+  Pick<Given, 'timeout' | 'idempotencyKey' | 'sessionId' | 'workingDir' | 'upstream' | 'placement'> & { retry: RetryPolicy };
 
 /** Problems of a retry policy once merged with the defaults (`maxDelay` below `initialDelay` never backs off as asked). */
 export function retryProblems(retry: Partial<Record<keyof RetryPolicy, number | undefined>> | undefined, where: string): string[] {
@@ -200,6 +208,7 @@ export function parseTaskInputWithSchema(input: unknown, where = 'task'): TaskSp
     ...(t.workingDir !== undefined ? { workingDir: t.workingDir } : {}),
   };
   if (t.upstream !== undefined) spec.upstream = t.upstream;
+  if (t.placement !== undefined && t.placement.tags.length > 0) spec.placement = { tags: [...t.placement.tags].sort() };
   // zod leaves out `__proto__` keys where it copies records: check the caller's own objects, which refuse them.
   const given = plain as { parameters?: unknown; metadata?: unknown };
   const limit = checkPayloadLimits(given.parameters ?? {}, `${where}.parameters`) ?? checkPayloadLimits(given.metadata ?? {}, `${where}.metadata`);
@@ -220,7 +229,7 @@ export function newId(): string {
   return randomUUID().toLowerCase();
 }
 
-const KNOWN_KEYS = new Set(['id', 'name', 'module', 'action', 'parameters', 'priority', 'dependencies', 'resources', 'timeout', 'maxRetries', 'retry', 'idempotencyKey', 'metadata', 'sessionId', 'workingDir', 'upstream']);
+const KNOWN_KEYS = new Set(['id', 'name', 'module', 'action', 'parameters', 'priority', 'dependencies', 'resources', 'timeout', 'maxRetries', 'retry', 'idempotencyKey', 'metadata', 'sessionId', 'workingDir', 'upstream', 'placement']);
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const optionalString = (v: unknown, max: number): boolean => v === undefined || (typeof v === 'string' && v.length >= 1 && v.length <= max);
 
@@ -261,7 +270,7 @@ export function fastTaskSpec(input: unknown): TaskSpec | null {
   if (t.parameters !== undefined && !isPlainObject(t.parameters)) return null;
   if (t.metadata !== undefined && !isPlainObject(t.metadata)) return null;
   // A working folder is rare: let zod check it.
-  if (t.workingDir !== undefined) return null;
+  if (t.workingDir !== undefined || t.placement !== undefined) return null;
   if (t.upstream !== undefined && !isPlainObject(t.upstream)) return null;
   if (t.priority !== undefined && !(typeof t.priority === 'string' && Object.hasOwn(PRIORITY_RANK, t.priority))) return null;
   if (t.timeout !== undefined && !(typeof t.timeout === 'number' && Number.isFinite(t.timeout) && t.timeout > 0)) return null;

@@ -65,6 +65,8 @@ export interface TaskExplanation {
     | { kind: 'concurrency'; running: number; limit: number }
     | { kind: 'queue'; position: number; ahead: number }
     | { kind: 'paused' }
+    /** No worker that can run it is connected, or every one that can is busy (remote workers). */
+    | { kind: 'worker'; reason: string }
     | { kind: 'backoff'; until: number; attempt: number }
     | null;
 }

@@ -35,6 +35,11 @@ export interface ActionDefinition<P = unknown, R = unknown> {
    * worker is terminated. Costs ~60 µs per task, so it is off unless asked for.
    */
   channel?: boolean;
+  /**
+   * Where its tasks may run: only on remote workers (`codomyrmex worker --tags`) that have all these tags; a
+   * task's own `placement.tags` are added to them.
+   */
+  placement?: { tags: readonly string[] };
   run(params: P, ctx: ActionContext): R | Promise<R>;
 }
 

@@ -30,7 +30,12 @@ export interface DaemonProcess {
 
 /** Starts `codomyrmex daemon` in `cwd` with these extra arguments (e.g. `--nats URL`). */
 export function startDaemon(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): DaemonProcess {
-  const proc = spawn(process.execPath, [CLI, '--threads', '1', 'daemon', '--http', '127.0.0.1:0', '--log-level', 'info', ...args], {
+  return startCliProcess(cwd, ['--threads', '1', 'daemon', '--http', '127.0.0.1:0', '--log-level', 'info', ...args], env);
+}
+
+/** Any long-running CLI command (`daemon`, `worker`) as a child process whose JSON log lines can be waited on. */
+export function startCliProcess(cwd: string, cliArgs: string[], env: NodeJS.ProcessEnv = {}): DaemonProcess {
+  const proc = spawn(process.execPath, [CLI, ...cliArgs], {
     cwd,
     env: { ...process.env, CODOMYRMEX_NATS_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -36,6 +36,7 @@ import type { HealthReport } from './health.js';
 import { TaskOrchestratorClient } from '../tasks/client.js';
 import { taskOrchestratorLogic } from '../tasks/actor.js';
 import { LocalPoolRunner } from '../tasks/runner.js';
+import type { TaskRunner } from '../tasks/runner.js';
 import type { Clock } from '../../model/clock.js';
 import { systemClock } from '../../model/clock.js';
 import { WorkflowManagerClient } from '../workflows/client.js';
@@ -71,6 +72,11 @@ export interface EngineComposition {
   edges?: (engine: OrchestrationEngine) => Promise<AttachedEdge[]>;
   /** Time and timers for every component (default: the system clock); tests pass a fake one. */
   clock?: Clock;
+  /**
+   * Where task attempts run, given the engine's local-pool runner (default: that runner). The daemon passes one
+   * that adds remote workers (JetStream) or runs none locally.
+   */
+  runner?: (local: TaskRunner, engine: OrchestrationEngine) => TaskRunner;
 }
 
 export interface ShutdownOptions {
@@ -171,8 +177,9 @@ export class OrchestrationEngine {
         startedAt: this.#startedAt,
         httpAddress: () => this.httpAddress,
       });
+      const localRunner = new LocalPoolRunner(this.pool, clock, { batching: this.options.batchDispatch });
       const deps = {
-        runner: new LocalPoolRunner(this.pool, clock, { batching: this.options.batchDispatch }),
+        runner: composition.runner ? composition.runner(localRunner, this) : localRunner,
         clock,
         taskObserver: this.metrics?.taskObserver,
         bus: this.bus,

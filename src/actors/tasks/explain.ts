@@ -14,6 +14,8 @@ export interface ExplainContext {
   limit: number;
   dependency(id: string): { name: string; status: TaskStatus } | null;
   blocker(rec: TaskRecord): { resource: string; reason: string; never: boolean } | null;
+  /** Why the runner cannot start it now (no worker serves it, or none has a free slot); null when it can. */
+  placement?(rec: TaskRecord): string | null;
 }
 
 export function explainRecord(rec: TaskRecord, ctx: ExplainContext): TaskExplanation {
@@ -49,6 +51,8 @@ export function explainRecord(rec: TaskRecord, ctx: ExplainContext): TaskExplana
         const b = ctx.blocker(rec);
         if (b) return { ...base, summary: `${name} waits for resources: ${b.reason}`, waitingOn: { kind: 'resources', resource: b.resource, reason: b.reason } };
       }
+      const why = ctx.placement?.(rec) ?? null;
+      if (why !== null) return { ...base, summary: `${name} waits for a worker: ${why}`, waitingOn: { kind: 'worker', reason: why } };
       const lane = rec.lane;
       if (lane.running >= lane.max) {
         return {

@@ -7,7 +7,7 @@ import { CycleError, NotFoundError, ValidationError } from '../../errors.js';
 import type { TaskMachineEvent } from '../../machines/task.js';
 import type { Held } from '../../model/resource.js';
 import type { TaskSpec, TaskStatus } from '../../model/task.js';
-import { isTerminal, parseTaskInput } from '../../model/task.js';
+import { isTerminal, parseTaskInput, TAG_RE } from '../../model/task.js';
 import type { ModuleRegistry } from '../../modules/registry.js';
 import type { ResourceLedger } from '../resources/ledger.js';
 import type { TaskRecord } from './record.js';
@@ -89,7 +89,9 @@ export class Intake {
     const label = `task "${spec.name}"`;
     let channel = false;
     try {
-      channel = ctx.registry.resolve(spec.module, spec.action).channel === true;
+      const def = ctx.registry.resolve(spec.module, spec.action);
+      channel = def.channel === true;
+      if (def.placement !== undefined) placeByModule(spec, def.placement, label, problems);
       ctx.registry.parseParams(spec.module, spec.action, spec.parameters, `${label}.parameters`);
     } catch (err) {
       if (err instanceof NotFoundError) problems.push(`${label}.module/action: ${err.message}`);
@@ -252,4 +254,16 @@ export function release(dep: TaskRecord, finished: TaskRecord): TaskMachineEvent
   if (finished.status === 'completed') return --dep.waitingOn === 0 ? { type: 'task.deps_met' } : null;
   dep.reason = `dependency "${finished.spec.name}" (${finished.id}) ended ${finished.status}`;
   return { type: 'task.dep_failed' };
+}
+
+/** Adds the tags an action declares (`placement.tags` of its definition) to the task's own. */
+function placeByModule(spec: TaskSpec, placement: { tags?: unknown }, label: string, problems: string[]): void {
+  const declared = Array.isArray(placement.tags) ? (placement.tags as unknown[]) : [];
+  const bad = declared.filter((t) => typeof t !== 'string' || !TAG_RE.test(t));
+  if (bad.length || !Array.isArray(placement.tags)) {
+    problems.push(`${label}.module/action: ${spec.module}.${spec.action} declares placement.tags that are not tags (${JSON.stringify(placement.tags)}); fix the module`);
+    return;
+  }
+  if (declared.length === 0) return;
+  spec.placement = { tags: [...new Set([...(spec.placement?.tags ?? []), ...(declared as string[])])].sort() };
 }

@@ -32,7 +32,7 @@ const NO_HOOKS: AttemptHooks = { progress: () => {}, log: () => {} };
 
 function attemptRequest(rec: TaskRecord): AttemptRequest {
   const spec = rec.spec;
-  return { taskId: spec.id, name: spec.name, module: spec.module, action: spec.action, params: spec.parameters, attempt: rec.attempts, idempotencyKey: spec.idempotencyKey, workingDir: spec.workingDir, upstream: spec.upstream, channel: rec.usesChannel };
+  return { taskId: spec.id, name: spec.name, module: spec.module, action: spec.action, params: spec.parameters, attempt: rec.attempts, idempotencyKey: spec.idempotencyKey, workingDir: spec.workingDir, upstream: spec.upstream, channel: rec.usesChannel, tags: spec.placement?.tags };
 }
 
 export interface LifecycleDeps {
@@ -71,6 +71,7 @@ export class TaskLifecycle {
   /** The group a batch is being collected into, while #pump collects one. */
   #collecting: TaskRecord[] | null = null;
   readonly #admitFn = (rec: TaskRecord): boolean => this.#admit(rec);
+  readonly #placeFn = (rec: TaskRecord): boolean => this.#place(rec);
   /** Shut down with unfinished tasks left for the next engine: late replies are ignored. */
   #halted = false;
   // The inbox serialises transitions: effects that cause further transitions (a finished task releasing its
@@ -167,8 +168,10 @@ export class TaskLifecycle {
     let started = false;
     const now = this.#clock.now();
     const admit = this.#admitFn;
-    while (this.#slots < this.limit) {
-      const rec = this.#ready.next(now, admit);
+    const runner = this.#deps.runner;
+    const place = runner.place ? this.#placeFn : undefined;
+    while (this.#slots < this.limit && runner.hasRoom?.() !== false) {
+      const rec = this.#ready.next(now, admit, place);
       if (!rec) break;
       started = true;
       const most = this.#batchLimit(rec);
@@ -187,7 +190,7 @@ export class TaskLifecycle {
         const limit = next ? this.#batchLimit(next) : 1;
         if (!next || limit <= 1) break;
         size = Math.min(size, limit);
-        const taken = this.#ready.next(now, admit);
+        const taken = this.#ready.next(now, admit, place);
         if (!taken) break;
         if (taken !== next) {
           // Not what was looked at (cannot happen while batched tasks declare no resources): it runs alone.
@@ -218,7 +221,7 @@ export class TaskLifecycle {
    */
   #batchLimit(rec: TaskRecord): number {
     const runner = this.#deps.runner;
-    if (rec.usesChannel || rec.held || rec.alone || !runner.batchLimit || !runner.startBatch || this.limit < runner.capacity) return 1;
+    if (rec.usesChannel || rec.held || rec.alone || !runner.batchLimit || !runner.startBatch || runner.place || this.limit < runner.capacity) return 1;
     return runner.batchLimit(rec.spec.module, rec.spec.action);
   }
 
@@ -242,6 +245,16 @@ export class TaskLifecycle {
       if (!(err instanceof ResourceUnavailableError)) throw err;
       return this.#refuse(rec, err.message);
     }
+  }
+
+  /**
+   * A routing runner (remote workers) with no free worker for this task: it waits parked until the runner has room
+   * again (its onChange), and the next task is tried.
+   */
+  #place(rec: TaskRecord): boolean {
+    if (this.#deps.runner.place?.({ module: rec.spec.module, action: rec.spec.action, tags: rec.spec.placement?.tags ?? [] }) == null) return true;
+    this.#ready.park(rec);
+    return false;
   }
 
   #refuse(rec: TaskRecord, why: string): false {

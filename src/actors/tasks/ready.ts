@@ -84,15 +84,17 @@ export class ReadyTasks {
   /**
    * The next task to start: from the next lane with room, round-robin, in that lane's order. `admit` takes the
    * resources of a task in a `resource_aware` lane; when it says no, the task was parked or refused, and the next
-   * one is tried.
+   * one is tried. `place`, when given, is asked first and parks a task no worker can take now.
    */
-  next(now: number, admit: (rec: TaskRecord) => boolean): TaskRecord | null {
+  next(now: number, admit: (rec: TaskRecord) => boolean, place?: (rec: TaskRecord) => boolean): TaskRecord | null {
     for (;;) {
       const lane = this.#nextLane();
       if (!lane) return null;
       const rec = lane.queue.pop(now);
       if (!rec) return null;
       rec.where = null;
+      // A runner that routes (remote workers) parks what no free worker can take, before resources are taken.
+      if (place && !place(rec)) continue;
       if (lane.admitsByResources && rec.held && !admit(rec)) continue;
       return rec;
     }

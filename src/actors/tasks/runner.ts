@@ -16,7 +16,16 @@ export type AttemptRequest = Omit<RunRequest, 'type' | 'seq' | 'port'> & {
   name: string;
   /** The action asked for a channel (progress, logs, cooperative abort). */
   channel: boolean;
+  /** Tags a worker must have to run it (the task's `placement.tags`); a local runner ignores them. */
+  tags?: readonly string[] | undefined;
 };
+
+/** What a runner that routes (remote workers) needs to know to say whether a task can start now. */
+export interface PlacementQuery {
+  module: string;
+  action: string;
+  tags: readonly string[];
+}
 
 /** What an attempt with a channel reports while it runs. */
 export interface AttemptHooks {
@@ -59,6 +68,18 @@ export interface TaskRunner {
   startBatch?(reqs: readonly AttemptRequest[]): RunningBatch;
   /** Hears each reply (how long the action ran decides what is batched). */
   learn?(module: string, action: string, reply: WorkerReply): void;
+  /**
+   * A runner whose room changes by itself (remote workers join, leave, free a slot) or that routes tasks: false
+   * when no attempt at all can start now, so the scheduler stops looking. Absent: room is `capacity` alone.
+   */
+  hasRoom?(): boolean;
+  /**
+   * Why this task cannot start now (no worker that serves its module and tags has a free slot), or null when it
+   * can. A task it refuses waits parked until {@link onChange}; `explainTask` shows the reason.
+   */
+  place?(task: PlacementQuery): string | null;
+  /** Calls `listener` when room may have appeared (a worker joined or freed a slot); returns the unsubscribe. */
+  onChange?(listener: () => void): () => void;
 }
 
 /** How often a kill looks again for a thread that has not marked the attempt yet: 2 ms, doubling, up to 250 ms. */

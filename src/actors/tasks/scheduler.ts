@@ -127,7 +127,15 @@ export class TaskScheduler {
     const sub = deps.bus.events$('resource_released').subscribe(() => {
       if (ready.unpark()) this.#life.run();
     });
-    this.#unsubscribe = () => sub.unsubscribe();
+    // A runner whose room changes by itself (remote workers): parked tasks may fit now.
+    const offRunner = deps.runner.onChange?.(() => {
+      ready.unpark();
+      this.#life.run();
+    });
+    this.#unsubscribe = () => {
+      sub.unsubscribe();
+      offRunner?.();
+    };
   }
 
   /** Stops listening to the bus (drain does it too); safe to call twice. */
@@ -352,6 +360,7 @@ export class TaskScheduler {
         return st ? { name: st.spec.name, status: st.status } : null;
       },
       blocker: (r) => (r.held && this.#deps.ledger ? this.#deps.ledger.blocker(`task:${r.id}`, r.held) : null),
+      placement: (r) => this.#deps.runner.place?.({ module: r.spec.module, action: r.spec.action, tags: r.spec.placement?.tags ?? [] }) ?? null,
     });
   }
 

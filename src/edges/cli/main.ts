@@ -11,6 +11,7 @@ import { registerBenchCommand } from './bench.js';
 import { createContext, EXIT, errorCodeOf, exitCodeOf, wantsJson } from './context.js';
 import type { GlobalFlags } from './context.js';
 import { registerDaemonCommand } from '../daemon/command.js';
+import { registerWorkerCommands } from '../worker/command.js';
 import { registerInspectCommands } from './inspect.js';
 import { registerMcpCommand } from './mcp.js';
 import { registerProjectCommands } from './project.js';
@@ -66,6 +67,7 @@ registerInspectCommands(program, cli);
 registerStoreCommands(program, () => cli.options());
 registerMcpCommand(program, cli);
 registerBenchCommand(program, cli);
+registerWorkerCommands(program, cli);
 registerDaemonCommand(program, {
   engineOptions: () => cli.options(),
   natsFlags: () => {

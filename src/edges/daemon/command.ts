@@ -27,6 +27,9 @@ export function registerDaemonCommand(program: Command, ctx: DaemonCommandContex
     .option('--grace <duration>', 'on SIGTERM/SIGINT, how long running tasks get to finish: 30s, 500ms, 2m (default 30s; env CODOMYRMEX_GRACE)')
     .option('--log-format <format>', 'json (default) or pretty (env CODOMYRMEX_LOG_FORMAT)')
     .option('--log-level <level>', 'fatal | error | warn | info (default) | debug | trace | silent (env CODOMYRMEX_LOG_LEVEL)')
+    .option('--remote-workers', 'also dispatch tasks to remote workers (`codomyrmex worker`) through a JetStream work queue (needs --nats)')
+    .option('--no-local-workers', 'run no task on the daemon\'s own threads: remote workers only (implies --remote-workers)')
+    .option('--worker-lost-after <duration>', 'a remote worker not heard from for this long is lost; its tasks run again elsewhere (default 5s)')
     .action(async (opts: DaemonFlags) => {
       const options = compileDaemonOptions({ ...opts, ...ctx.natsFlags() }, ctx.engineOptions());
       const log = createLogger(options.log.format, options.log.level);

@@ -15,6 +15,10 @@ import type { AttachedEdge } from '../../actors/engine/engine.js';
 import { serializeError } from '../../errors.js';
 import { startEdges } from '../start.js';
 import { NatsEdge } from '../nats/edge.js';
+import type { TaskRunner } from '../../actors/tasks/runner.js';
+import { CombinedRunner } from '../remote/combined.js';
+import { RemoteWorkersEdge } from '../remote/edge.js';
+import { RemoteRunner } from '../remote/runner.js';
 import type { Logger } from './logger.js';
 import type { DaemonOptions } from './options.js';
 
@@ -35,12 +39,19 @@ export class Daemon {
   #nats: NatsEdge | null = null;
   readonly #state$ = new BehaviorSubject<DaemonState>('starting');
   #stopping: Promise<void> | null = null;
+  #remote: { remote: RemoteRunner; combined: CombinedRunner } | null = null;
 
   /** Builds the engine (opening the store: a locked or corrupt database throws here, naming the file). */
   constructor(options: DaemonOptions, log: Logger) {
     this.options = options;
     this.log = log;
-    this.engine = new OrchestrationEngine({ ...options.engineInput, http: false }, { store: 'sqlite' }, { edges: (engine) => this.#edges(engine) });
+    const w = options.workers;
+    // With remote workers the scheduler's bound is theirs (each worker's threads), unless one is given.
+    const concurrency = w.remote && options.engineInput.maxConcurrency === undefined ? { maxConcurrency: 1_000_000 } : {};
+    this.engine = new OrchestrationEngine({ ...options.engineInput, ...concurrency, http: false }, { store: 'sqlite' }, {
+      edges: (engine) => this.#edges(engine),
+      ...(w.remote ? { runner: (local: TaskRunner, engine: OrchestrationEngine) => this.#remoteRunner(local, engine) } : {}),
+    });
     this.#logEvents();
   }
 
@@ -65,8 +76,25 @@ export class Daemon {
     this.log.info({ state, from, ...fields }, `daemon ${state}`);
   }
 
+  #remoteRunner(local: TaskRunner, engine: OrchestrationEngine): TaskRunner {
+    const nats = this.options.nats;
+    if (!nats) return local;
+    const remote = new RemoteRunner({
+      subjectPrefix: nats.subjectPrefix,
+      run: engine.id,
+      lostAfterMs: this.options.workers.lostAfterMs,
+      afterCommit: () => engine.commits.afterCommit(null),
+      taskStatus: (id) => engine.store.getTaskStatus(id) ?? null,
+      log: this.log.child({ edge: 'workers' }),
+    });
+    const combined = new CombinedRunner(this.options.workers.local ? local : null, remote);
+    this.#remote = { remote, combined };
+    return combined;
+  }
+
   async #edges(engine: OrchestrationEngine): Promise<AttachedEdge[]> {
     const edges = await startEdges(engine, { http: this.options.http });
+    if (this.#remote && this.options.nats) edges.push(new RemoteWorkersEdge(engine, this.#remote.remote, this.#remote.combined, this.options.workers.local, this.options.nats, this.log));
     if (this.options.nats) {
       this.#nats = new NatsEdge(engine, this.options.nats, this.log);
       edges.push(this.#nats);

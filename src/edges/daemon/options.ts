@@ -53,6 +53,11 @@ export interface DaemonOptions {
   graceMs: number;
   /** The config file read, if any. */
   configFile: string | null;
+  /**
+   * Where attempts run: `local` the daemon's own threads, `remote` workers over JetStream (`codomyrmex worker`);
+   * `lostAfterMs`: a worker not heard from for this long is lost and its attempts run again elsewhere.
+   */
+  workers: { local: boolean; remote: boolean; lostAfterMs: number };
 }
 
 /** What the command line gives (all optional; absent means env, then file, then default). */
@@ -65,6 +70,11 @@ export interface DaemonFlags {
   grace?: string | undefined;
   logFormat?: string | undefined;
   logLevel?: string | undefined;
+  /** `--remote-workers`: dispatch to remote workers over JetStream too. */
+  remoteWorkers?: boolean | undefined;
+  /** `--no-local-workers` (commander: `localWorkers: false`): run nothing on the daemon's threads; implies remote. */
+  localWorkers?: boolean | undefined;
+  workerLostAfter?: string | undefined;
 }
 
 const daemonSection = z
@@ -218,7 +228,12 @@ export function compileDaemonOptions(flags: DaemonFlags, engineFlags: EngineOpti
     format: choice(flags.logFormat, LOG_FORMATS, '--log-format') ?? choice(env(e, 'CODOMYRMEX_LOG_FORMAT'), LOG_FORMATS, 'CODOMYRMEX_LOG_FORMAT') ?? d.log?.format ?? 'json',
     level: choice(flags.logLevel, LOG_LEVELS, '--log-level') ?? choice(env(e, 'CODOMYRMEX_LOG_LEVEL'), LOG_LEVELS, 'CODOMYRMEX_LOG_LEVEL') ?? d.log?.level ?? 'info',
   };
-  return { engineInput, engine, http, nats, log, graceMs, configFile };
+  const local = flags.localWorkers !== false;
+  const remote = flags.remoteWorkers === true || !local;
+  if (remote && !nats) throw new ValidationError(`${local ? '--remote-workers' : '--no-local-workers'}: remote workers are reached over NATS: give --nats URL (or CODOMYRMEX_NATS_URL)`);
+  const lostAfterMs = flags.workerLostAfter !== undefined ? parseDuration(flags.workerLostAfter, '--worker-lost-after') : 5000;
+  if (lostAfterMs < 100) throw new ValidationError(`--worker-lost-after: must be at least 100ms (got ${lostAfterMs} ms)`);
+  return { engineInput, engine, http, nats, log, graceMs, configFile, workers: { local, remote, lostAfterMs } };
 }
 
 /** Whether an issue of `compileOptions` (`options.threads: ...`) is about a field the file gave. */

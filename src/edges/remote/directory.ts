@@ -1,0 +1,113 @@
+/**
+ * The daemon's view of its remote workers: who announced itself, what each serves (modules, tags), how many
+ * attempts the daemon has in flight on each (never more than its capacity: threads × tasks per thread), and who stopped heartbeating (lost).
+ */
+import type { PlacementQuery } from '../../actors/tasks/runner.js';
+import type { WorkerInfo, WorkerView } from './protocol.js';
+
+export interface KnownWorker {
+  info: WorkerInfo;
+  lastSeen: number;
+  state: 'live' | 'lost';
+  /** Dispatches the daemon has in flight on it (published to its group and reserved here, or started by it). */
+  readonly inFlight: Set<string>;
+}
+
+export type Choice = { worker: KnownWorker } | { why: string };
+
+export class WorkerDirectory {
+  readonly workers = new Map<string, KnownWorker>();
+
+  /** A heartbeat: true when the worker is new (or back after being lost). */
+  heartbeat(info: WorkerInfo, now: number): boolean {
+    const known = this.workers.get(info.id);
+    if (known) {
+      const back = known.state === 'lost';
+      known.info = info;
+      known.lastSeen = now;
+      known.state = 'live';
+      return back;
+    }
+    this.workers.set(info.id, { info, lastSeen: now, state: 'live', inFlight: new Set() });
+    return true;
+  }
+
+  /** Marks as lost every live worker not heard from for `lostAfterMs`; returns them. */
+  sweep(now: number, lostAfterMs: number): KnownWorker[] {
+    const lost: KnownWorker[] = [];
+    for (const w of this.workers.values()) {
+      if (w.state === 'live' && now - w.lastSeen > lostAfterMs) {
+        w.state = 'lost';
+        lost.push(w);
+      }
+    }
+    // Lost ones are kept for the listing for a while, then forgotten.
+    for (const [id, w] of this.workers) if (w.state === 'lost' && w.inFlight.size === 0 && now - w.lastSeen > lostAfterMs * 20) this.workers.delete(id);
+    return lost;
+  }
+
+  live(): KnownWorker[] {
+    return [...this.workers.values()].filter((w) => w.state === 'live');
+  }
+
+  /** Slots free on live workers, summed. */
+  free(): number {
+    let n = 0;
+    for (const w of this.workers.values()) if (w.state === 'live') n += Math.max(0, w.info.capacity - w.inFlight.size);
+    return n;
+  }
+
+  capacity(): number {
+    let n = 0;
+    for (const w of this.workers.values()) if (w.state === 'live') n += w.info.capacity;
+    return n;
+  }
+
+  /** The live worker with the most free slots that serves the task, or why there is none. */
+  choose(q: PlacementQuery): Choice {
+    const live = this.live();
+    if (live.length === 0) return { why: 'no remote worker is connected (start one with `codomyrmex worker --nats URL`)' };
+    const withModule = live.filter((w) => w.info.modules.includes(q.module));
+    if (withModule.length === 0) return { why: `no connected worker has module "${q.module}" (${live.map((w) => `${w.info.name}: ${w.info.modules.length} modules`).join('; ')})` };
+    const fits = withModule.filter((w) => q.tags.every((t) => w.info.tags.includes(t)));
+    if (fits.length === 0) {
+      return { why: `no connected worker with module "${q.module}" has the tags ${q.tags.join(', ')} (${withModule.map((w) => `${w.info.name}: ${w.info.tags.join(',') || 'no tags'}`).join('; ')})` };
+    }
+    let best: KnownWorker | null = null;
+    for (const w of fits) if (w.info.capacity - w.inFlight.size > 0 && (!best || w.info.capacity - w.inFlight.size > best.info.capacity - best.inFlight.size)) best = w;
+    if (best) return { worker: best };
+    return { why: `every worker that can run it is busy (${fits.map((w) => `${w.info.name}: ${w.inFlight.size} of ${w.info.capacity}`).join('; ')})` };
+  }
+
+  /** Moves a dispatch to the worker that took it (another worker of the group than the one reserved). */
+  move(dispatch: string, to: string): KnownWorker | null {
+    for (const w of this.workers.values()) if (w.info.id !== to) w.inFlight.delete(dispatch);
+    const target = this.workers.get(to);
+    target?.inFlight.add(dispatch);
+    return target ?? null;
+  }
+
+  release(dispatch: string): void {
+    for (const w of this.workers.values()) w.inFlight.delete(dispatch);
+  }
+
+  views(now: number): WorkerView[] {
+    return [...this.workers.values()].map((w) => ({
+      id: w.info.id,
+      name: w.info.name,
+      host: w.info.host,
+      pid: w.info.pid,
+      tags: w.info.tags,
+      modules: w.info.modules,
+      threads: w.info.threads,
+      capacity: w.info.capacity,
+      version: w.info.version,
+      group: w.info.group,
+      state: w.state,
+      inFlight: w.inFlight.size,
+      running: w.info.running,
+      lastSeenMs: now - w.lastSeen,
+      startedAt: w.info.startedAt,
+    }));
+  }
+}

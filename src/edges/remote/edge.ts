@@ -1,0 +1,140 @@
+/**
+ * The daemon's remote-workers edge: its own NATS connection (retried while NATS is down at start) on which the
+ * {@link RemoteRunner} publishes work and hears workers; the `workers` component view (health, `/readyz`, the
+ * status view) and the workers' metrics.
+ */
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connect } from '@nats-io/transport-node';
+import { Counter, Gauge } from 'prom-client';
+import type { AttachedEdge, OrchestrationEngine } from '../../actors/engine/engine.js';
+import type { ComponentHealth } from '../../actors/engine/health.js';
+import type { Logger } from '../daemon/logger.js';
+import type { DaemonNatsOptions } from '../daemon/options.js';
+import { connectionOptions } from '../nats/edge.js';
+import type { CombinedRunner } from './combined.js';
+import type { RemoteRunner } from './runner.js';
+
+export class RemoteWorkersEdge implements AttachedEdge {
+  readonly name = 'workers';
+  readonly address = null;
+  readonly #runner: RemoteRunner;
+  readonly #combined: CombinedRunner;
+  readonly #local: boolean;
+  readonly #nats: DaemonNatsOptions;
+  readonly #log: Logger;
+  #nc: NatsConnection | null = null;
+  #closed = false;
+  #attached = false;
+  readonly #loop: Promise<void>;
+  readonly #unregister: () => void;
+
+  constructor(engine: OrchestrationEngine, runner: RemoteRunner, combined: CombinedRunner, local: boolean, nats: DaemonNatsOptions, log: Logger) {
+    this.#runner = runner;
+    this.#combined = combined;
+    this.#local = local;
+    this.#nats = nats;
+    this.#log = log.child({ edge: 'workers' });
+    this.#unregister = engine.registerComponentView('workers', {
+      health: () => this.health(),
+      ready: () => this.ready(),
+      status: () => this.statusView(),
+    });
+    this.#metrics(engine);
+    this.#loop = this.#connectLoop(engine.id);
+  }
+
+  ready(): { ok: boolean; detail: string } {
+    const live = this.#runner.directory.live().length;
+    if (this.#local) return { ok: true, detail: `${live} remote worker(s) next to the local threads` };
+    if (!this.#attached) return { ok: false, detail: 'not connected to NATS yet: no remote worker can be reached, and there are no local threads (--no-local-workers)' };
+    if (live === 0) return { ok: false, detail: 'no remote worker is connected and there are no local threads (--no-local-workers); start one with `codomyrmex worker --nats URL`' };
+    return { ok: true, detail: `${live} remote worker(s)` };
+  }
+
+  health(): ComponentHealth {
+    const r = this.ready();
+    return { status: r.ok ? 'healthy' : 'degraded', detail: r.detail };
+  }
+
+  statusView(): Record<string, unknown> {
+    const views = this.#runner.directory.views(Date.now());
+    return { local: this.#local, connected: this.#attached, stream: this.#runner.stream, inFlight: this.#runner.inFlight, localInFlight: this.#combined.localInFlight, ...this.#runner.counters, workers: views };
+  }
+
+  #metrics(engine: OrchestrationEngine): void {
+    const registry = engine.metrics?.registry;
+    if (!registry) return;
+    const runner = this.#runner;
+    new Gauge({
+      name: 'codomyrmex_workers',
+      help: 'Remote workers the daemon knows, by state (live, lost).',
+      labelNames: ['state'] as const,
+      registers: [registry],
+      collect() {
+        const all = runner.directory.views(Date.now());
+        this.set({ state: 'live' }, all.filter((w) => w.state === 'live').length);
+        this.set({ state: 'lost' }, all.filter((w) => w.state === 'lost').length);
+      },
+    });
+    new Gauge({
+      name: 'codomyrmex_worker_in_flight',
+      help: 'Attempts the daemon has in flight on each remote worker (never above its threads).',
+      labelNames: ['worker'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const w of runner.directory.views(Date.now())) this.set({ worker: w.name }, w.inFlight);
+      },
+    });
+    const counter = (name: string, help: string, read: () => number): void => {
+      new Counter({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    };
+    counter('codomyrmex_worker_redeliveries_total', 'Attempts JetStream redelivered to another worker (the first one took it and stopped).', () => runner.counters.redeliveries);
+    counter('codomyrmex_worker_late_results_total', 'Results that came after the daemon had ended the attempt (timeout, cancel, lost worker): discarded.', () => runner.counters.lateResults);
+    counter('codomyrmex_worker_unknown_results_total', 'Results for a task the daemon does not know: refused.', () => runner.counters.unknownResults);
+    counter('codomyrmex_workers_lost_total', 'Workers marked lost because they stopped heartbeating.', () => runner.counters.lostWorkers);
+  }
+
+  async #connectLoop(run: string): Promise<void> {
+    let delayMs = this.#nats.retryInitialMs;
+    while (!this.#closed) {
+      try {
+        const nc = await connect({ servers: this.#nats.servers, name: `codomyrmex-daemon-workers-${run.slice(0, 8)}`, ...connectionOptions(this.#nats) });
+        if (this.#closed) {
+          await nc.close();
+          return;
+        }
+        this.#nc = nc;
+        const jsm = await jetstreamManager(nc);
+        await this.#runner.attach(nc, jetstream(nc), jsm);
+        this.#attached = true;
+        this.#log.info({ stream: this.#runner.stream, local: this.#local }, 'remote workers: serving the work stream');
+        return;
+      } catch (err) {
+        this.#log.warn({ err: (err as Error).message, retryInMs: delayMs }, 'remote workers: NATS or JetStream not reachable; retrying');
+        await this.#nc?.close().catch(() => undefined);
+        this.#nc = null;
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        delayMs = Math.min(this.#nats.retryMaxMs, delayMs * 2);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#loop;
+    this.#runner.close();
+    await this.#nc?.drain().catch(() => undefined);
+    this.#unregister();
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The protocol between a daemon and its remote workers (`codomyrmex worker`), over NATS:
+ *
+ * - Work: the daemon publishes each attempt to the JetStream work-queue stream `<PREFIX>_WORK` on
+ *   `<prefix>.work.<group>`. A group is every worker with the same modules and tags; they share one durable pull
+ *   consumer, so a task left by a dead worker is redelivered to another worker of its group after the ack wait.
+ * - Core NATS around it: heartbeats (announce) and goodbyes, `started` when a worker takes a message, `result` as a
+ *   request the daemon answers only once the outcome is committed (then, and only then, the worker acks the
+ *   message), `cancel` broadcasts, progress and logs, and `workers.list`.
+ */
+import { createHash } from 'node:crypto';
+import type { SerializedError } from '../../errors.js';
+import type { WorkerReply } from '../../workers/protocol.js';
+
+/** Bumped when a message changes shape; a worker of another version is refused by the daemon (logged). */
+export const REMOTE_PROTOCOL = 1;
+
+export interface RemoteSubjects {
+  /** Where an attempt for `group` is published (stream subject). */
+  work(group: string): string;
+  /** Every work subject (the stream's). */
+  readonly workAll: string;
+  readonly heartbeat: string;
+  readonly bye: string;
+  /** The daemon asks every worker to heartbeat now (after it starts). */
+  readonly hello: string;
+  readonly started: string;
+  readonly result: string;
+  readonly cancel: string;
+  readonly progress: string;
+  readonly list: string;
+}
+
+export function remoteSubjects(prefix: string): RemoteSubjects {
+  return {
+    work: (group) => `${prefix}.work.${group}`,
+    workAll: `${prefix}.work.>`,
+    heartbeat: `${prefix}.workers.heartbeat`,
+    bye: `${prefix}.workers.bye`,
+    hello: `${prefix}.workers.hello`,
+    started: `${prefix}.workers.started`,
+    result: `${prefix}.workers.result`,
+    cancel: `${prefix}.workers.cancel`,
+    progress: `${prefix}.workers.progress`,
+    list: `${prefix}.workers.list`,
+  };
+}
+
+/** The work stream of a subject prefix (stream names allow no dots). */
+export function workStreamName(prefix: string): string {
+  return `${prefix.replace(/[^A-Za-z0-9_-]/g, '_').toUpperCase()}_WORK`;
+}
+
+/** The group of workers with these modules and tags: a short hash, the same on every host. */
+export function workerGroup(modules: readonly string[], tags: readonly string[]): string {
+  const key = JSON.stringify([[...modules].sort(), [...tags].sort()]);
+  return createHash('sha256').update(key).digest('hex').slice(0, 16);
+}
+
+/** A worker's announcement, sent on every heartbeat. */
+export interface WorkerInfo {
+  protocol: number;
+  id: string;
+  name: string;
+  host: string;
+  pid: number;
+  tags: string[];
+  /** Module names it can run. */
+  modules: string[];
+  threads: number;
+  /** Attempts it runs at once (threads × tasks per thread): the daemon never has more in flight on it. */
+  capacity: number;
+  version: string;
+  group: string;
+  /** Attempts running on it now. */
+  running: number;
+  startedAt: number;
+  /** Its ack wait (ms): how long before JetStream redelivers what it took and stopped heartbeating. */
+  ackWaitMs: number;
+}
+
+/** One attempt, as published to the work stream. */
+export interface WorkMessage {
+  /** `<daemon run>:<taskId>:<attempt>`: unique, and names the daemon run that sent it. */
+  dispatch: string;
+  daemon: string;
+  taskId: string;
+  name: string;
+  module: string;
+  action: string;
+  params: unknown;
+  attempt: number;
+  idempotencyKey?: string | undefined;
+  workingDir?: string | undefined;
+  upstream?: Record<string, unknown> | undefined;
+  channel: boolean;
+}
+
+export interface StartedMessage {
+  dispatch: string;
+  worker: string;
+  /** JetStream's delivery count: above 1, a worker before this one took it and did not finish. */
+  deliveries: number;
+  /** The attempt the action sees (`attempt + deliveries - 1`). */
+  attempt: number;
+}
+
+/** The outcome of one attempt: the action's reply, or its thread died (or was terminated on a kill). */
+export type RemoteOutcome = WorkerReply | { type: 'crashed'; error: SerializedError };
+
+export interface ResultMessage {
+  dispatch: string;
+  worker: string;
+  taskId: string;
+  outcome: RemoteOutcome;
+}
+
+/** The daemon's answer to a result: `accepted` (committed), or why it was not (the worker acks either way). */
+export interface ResultAck {
+  accepted: boolean;
+  reason?: 'unknown' | 'late' | undefined;
+}
+
+export interface CancelMessage {
+  dispatch: string;
+  /** `abort`: the action's `ctx.signal`; `kill`: its thread is terminated (or it never starts). */
+  kind: 'abort' | 'kill';
+  reason: string;
+}
+
+export type ProgressMessage = { dispatch: string; kind: 'progress'; value: unknown } | { dispatch: string; kind: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string };
+
+/** One worker as the daemon sees it (`workers list`, the status view). */
+export interface WorkerView {
+  id: string;
+  name: string;
+  host: string;
+  pid: number;
+  tags: string[];
+  modules: string[];
+  threads: number;
+  capacity: number;
+  version: string;
+  group: string;
+  state: 'live' | 'lost';
+  /** Attempts the daemon has in flight on it. */
+  inFlight: number;
+  /** Attempts it reported running at its last heartbeat. */
+  running: number;
+  lastSeenMs: number;
+  startedAt: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+export const encode = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value));
+export const decode = <T>(data: Uint8Array): T => JSON.parse(decoder.decode(data)) as T;

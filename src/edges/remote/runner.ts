@@ -1,0 +1,401 @@
+/**
+ * The daemon's remote runner: a {@link TaskRunner} that publishes attempts to the JetStream work queue, hears which
+ * worker took each, and settles it when that worker's result arrives. It keeps the scheduler the one source of
+ * truth: it only says whether a task can start now (a live worker serving its module and tags has a free slot),
+ * and an attempt's outcome is the scheduler's to decide (a lost worker fails the attempt, retryable; a result for
+ * an attempt the scheduler already ended is discarded and counted).
+ *
+ * The worker acks its message only once the daemon answered its result, and the daemon answers only after the
+ * group commit that holds the outcome. A result from an earlier daemon run (the daemon restarted while the worker
+ * ran the task) is applied to the task's current attempt once, and that attempt's own dispatch is called off.
+ */
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { CancelledError, WorkerCrashedError } from '../../errors.js';
+import type { AttemptHooks, AttemptRequest, PlacementQuery, RunningAttempt, TaskRunner } from '../../actors/tasks/runner.js';
+import type { WorkerReply } from '../../workers/protocol.js';
+import type { Logger } from '../daemon/logger.js';
+import { WorkerDirectory } from './directory.js';
+import type { KnownWorker } from './directory.js';
+import type { CancelMessage, ProgressMessage, RemoteOutcome, RemoteSubjects, ResultAck, ResultMessage, StartedMessage, WorkerInfo, WorkMessage } from './protocol.js';
+import { decode, encode, REMOTE_PROTOCOL, remoteSubjects, workStreamName } from './protocol.js';
+
+export interface RemoteRunnerOptions {
+  subjectPrefix: string;
+  /** This daemon run (the engine id): dispatch ids name it, so a result from before a restart is recognised. */
+  run: string;
+  /** A worker not heard from for this long is lost: its attempts fail (retryable) and run again elsewhere. */
+  lostAfterMs: number;
+  /** Resolves once what the scheduler changed so far is committed (the engine's group committer). */
+  afterCommit: () => Promise<unknown>;
+  /** The stored status of a task, or null when the daemon has no such task. */
+  taskStatus: (taskId: string) => string | null;
+  log: Logger;
+}
+
+/** What the runner counts, for metrics. */
+export interface RemoteCounters {
+  dispatched: number;
+  redeliveries: number;
+  lateResults: number;
+  unknownResults: number;
+  lostWorkers: number;
+}
+
+/** Remembered dispatches that ended (so a repeated or late result is answered, not treated as unknown). */
+const RECENT_MAX = 20_000;
+/** How long a result from an earlier daemon run waits for its task to be dispatched again. */
+const HELD_MS = 10 * 60_000;
+/** After a kill, how long the worker gets to confirm before the daemon settles the attempt itself. */
+const KILL_CONFIRM_MS = 3000;
+
+export class RemoteRunner implements TaskRunner {
+  readonly directory = new WorkerDirectory();
+  readonly counters: RemoteCounters = { dispatched: 0, redeliveries: 0, lateResults: 0, unknownResults: 0, lostWorkers: 0 };
+  readonly subjects: RemoteSubjects;
+  readonly stream: string;
+  readonly #o: RemoteRunnerOptions;
+  readonly #log: Logger;
+  readonly #attempts = new Map<string, RemoteAttempt>();
+  readonly #byTask = new Map<string, RemoteAttempt>();
+  /** Outcomes from an earlier daemon run for tasks not dispatched again yet: applied when they are. */
+  readonly #held = new Map<string, { outcome: RemoteOutcome; answer: (ack: ResultAck) => void; at: number }>();
+  readonly #recent = new Map<string, 'applied' | 'late'>();
+  readonly #listeners = new Set<() => void>();
+  #changeQueued = false;
+  #nc: NatsConnection | null = null;
+  #js: JetStreamClient | null = null;
+  #jsm: JetStreamManager | null = null;
+  #subs: Subscription[] = [];
+  #sweep: ReturnType<typeof setInterval> | null = null;
+
+  constructor(options: RemoteRunnerOptions) {
+    this.#o = options;
+    this.#log = options.log;
+    this.subjects = remoteSubjects(options.subjectPrefix);
+    this.stream = workStreamName(options.subjectPrefix);
+  }
+
+  get capacity(): number {
+    return this.directory.capacity();
+  }
+
+  get inFlight(): number {
+    return this.#attempts.size;
+  }
+
+  hasRoom(): boolean {
+    return this.directory.free() > 0;
+  }
+
+  place(task: PlacementQuery): string | null {
+    const c = this.directory.choose(task);
+    return 'why' in c ? c.why : null;
+  }
+
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Tells the scheduler (once per turn) that room may have appeared. */
+  changed(): void {
+    if (this.#changeQueued) return;
+    this.#changeQueued = true;
+    queueMicrotask(() => {
+      this.#changeQueued = false;
+      for (const l of this.#listeners) l();
+    });
+  }
+
+  /** Starts serving on a connection: makes sure the work stream exists, listens, and asks workers to announce. */
+  async attach(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager): Promise<void> {
+    const { RetentionPolicy, StorageType } = await import('@nats-io/jetstream');
+    const config = { name: this.stream, subjects: [this.subjects.workAll], retention: RetentionPolicy.Workqueue, storage: StorageType.File };
+    try {
+      await jsm.streams.info(this.stream);
+    } catch {
+      await jsm.streams.add(config);
+    }
+    this.#nc = nc;
+    this.#js = js;
+    this.#jsm = jsm;
+    const s = this.subjects;
+    const on = (subject: string, fn: (msg: Msg) => void): void => {
+      this.#subs.push(
+        nc.subscribe(subject, {
+          callback: (err, msg) => {
+            if (err) return;
+            try {
+              fn(msg);
+            } catch (e) {
+              this.#log.warn({ subject, err: (e as Error).message }, 'bad message from a worker, ignored');
+            }
+          },
+        }),
+      );
+    };
+    on(s.heartbeat, (m) => this.#heartbeat(decode<WorkerInfo>(m.data)));
+    on(s.bye, (m) => this.#bye(decode<{ id: string }>(m.data).id));
+    on(s.started, (m) => this.#started(decode<StartedMessage>(m.data)));
+    on(s.result, (m) => this.#result(decode<ResultMessage>(m.data), m));
+    on(s.progress, (m) => this.#progress(decode<ProgressMessage>(m.data)));
+    on(s.list, (m) => m.respond(encode({ workers: this.directory.views(Date.now()) })));
+    this.#sweep = setInterval(() => this.#sweepLost(), Math.max(100, Math.floor(this.#o.lostAfterMs / 4)));
+    this.#sweep.unref();
+    nc.publish(s.hello, encode({ daemon: this.#o.run }));
+  }
+
+  close(): void {
+    if (this.#sweep) clearInterval(this.#sweep);
+    for (const sub of this.#subs) sub.unsubscribe();
+    this.#subs = [];
+    this.#nc = null;
+  }
+
+  start(req: AttemptRequest, hooks: AttemptHooks): RunningAttempt {
+    const dispatch = `${this.#o.run}:${req.taskId}:${req.attempt}`;
+    const attempt = new RemoteAttempt(this, dispatch, req, hooks);
+    const held = this.#held.get(req.taskId);
+    if (held) {
+      // The daemon restarted while a worker ran this task: its outcome stands for this attempt.
+      this.#held.delete(req.taskId);
+      this.#settle(attempt, held.outcome, 'applied');
+      void this.#o.afterCommit().then(() => held.answer({ accepted: true }), () => undefined);
+      return attempt;
+    }
+    const js = this.#js;
+    const choice = this.directory.choose({ module: req.module, action: req.action, tags: req.tags ?? [] });
+    if (!js || 'why' in choice) {
+      attempt.resolve({ type: 'error', error: new WorkerCrashedError(`no remote worker could take task "${req.name}": ${'why' in choice ? choice.why : 'not connected to NATS'}`).toJSON() });
+      return attempt;
+    }
+    this.#attempts.set(dispatch, attempt);
+    this.#byTask.set(req.taskId, attempt);
+    choice.worker.inFlight.add(dispatch);
+    attempt.worker = choice.worker.info.id;
+    this.counters.dispatched++;
+    const msg: WorkMessage = { dispatch, daemon: this.#o.run, taskId: req.taskId, name: req.name, module: req.module, action: req.action, params: req.params, attempt: req.attempt, idempotencyKey: req.idempotencyKey, workingDir: req.workingDir, upstream: req.upstream, channel: req.channel };
+    js.publish(this.subjects.work(choice.worker.info.group), encode(msg), { msgID: dispatch }).then(
+      (ack) => {
+        attempt.seq = ack.seq;
+        // Killed before the publish was acknowledged: take it back out of the stream now.
+        if (attempt.done && !attempt.startedOn) void this.deleteWork(ack.seq);
+      },
+      (err: unknown) => this.#settle(attempt, { type: 'crashed', error: new WorkerCrashedError(`could not publish task "${req.name}" to the work stream: ${(err as Error).message}`).toJSON() }, 'applied'),
+    );
+    return attempt;
+  }
+
+  /** Removes a message nobody took from the work stream (a cancelled task, or one of a lost worker). */
+  async deleteWork(seq: number): Promise<void> {
+    try {
+      await this.#jsm?.streams.deleteMessage(this.stream, seq, false);
+    } catch {
+      // Already taken and acked, or gone: nothing to remove.
+    }
+  }
+
+  sendCancel(message: CancelMessage): void {
+    this.#nc?.publish(this.subjects.cancel, encode(message));
+  }
+
+  /** Ends an attempt with an outcome: frees its slot, resolves its reply, remembers it. */
+  #settle(a: RemoteAttempt, outcome: RemoteOutcome, as: 'applied' | 'late'): void {
+    if (a.done) return;
+    this.#attempts.delete(a.dispatch);
+    if (this.#byTask.get(a.req.taskId) === a) this.#byTask.delete(a.req.taskId);
+    this.directory.release(a.dispatch);
+    this.#remember(a.dispatch, as);
+    a.resolve(outcome.type === 'crashed' ? { type: 'error', error: { ...outcome.error, retryable: outcome.error.retryable !== false } } : outcome);
+    this.changed();
+  }
+
+  /** Settles an attempt the daemon itself gave up on (kill not confirmed, worker lost); a later result is late. */
+  giveUp(a: RemoteAttempt, message: string, code: 'killed' | 'lost'): void {
+    const error = code === 'killed' ? new CancelledError(message).toJSON() : new WorkerCrashedError(message).toJSON();
+    this.#settle(a, { type: 'crashed', error }, 'late');
+  }
+
+  #remember(dispatch: string, as: 'applied' | 'late'): void {
+    this.#recent.set(dispatch, as);
+    if (this.#recent.size > RECENT_MAX) {
+      const first = this.#recent.keys().next().value;
+      if (first !== undefined) this.#recent.delete(first);
+    }
+  }
+
+  #heartbeat(info: WorkerInfo): void {
+    if (info.protocol !== REMOTE_PROTOCOL) {
+      this.#log.warn({ worker: info.name, protocol: info.protocol, expected: REMOTE_PROTOCOL }, 'worker speaks another protocol version; ignored');
+      return;
+    }
+    if (this.directory.heartbeat(info, Date.now())) {
+      this.#log.info({ worker: info.name, id: info.id, host: info.host, tags: info.tags, modules: info.modules.length, threads: info.threads, version: info.version }, 'worker joined');
+      this.changed();
+    }
+  }
+
+  #bye(id: string): void {
+    const w = this.directory.workers.get(id);
+    if (!w) return;
+    this.#log.info({ worker: w.info.name, id }, 'worker left');
+    this.#lose(w, `worker "${w.info.name}" stopped`);
+    this.directory.workers.delete(id);
+  }
+
+  #sweepLost(): void {
+    // A held result whose task was never dispatched again (cancelled meanwhile): given up after HELD_MS.
+    for (const [taskId, h] of this.#held) {
+      if (Date.now() - h.at < HELD_MS) continue;
+      this.#held.delete(taskId);
+      this.counters.lateResults++;
+      h.answer({ accepted: false, reason: 'late' });
+    }
+    for (const w of this.directory.sweep(Date.now(), this.#o.lostAfterMs)) {
+      this.counters.lostWorkers++;
+      this.#log.warn({ worker: w.info.name, id: w.info.id, host: w.info.host, inFlight: w.inFlight.size }, 'worker lost (no heartbeat); its attempts run again elsewhere');
+      this.#lose(w, `worker "${w.info.name}" on ${w.info.host} stopped heartbeating for ${this.#o.lostAfterMs} ms (lost)`);
+    }
+  }
+
+  /** Fails what the daemon had in flight on a worker that is gone (retryable: the scheduler runs it again). */
+  #lose(w: KnownWorker, why: string): void {
+    for (const dispatch of [...w.inFlight]) {
+      const a = this.#attempts.get(dispatch);
+      if (!a) continue;
+      // Out of the stream, so JetStream does not hand the old dispatch to another worker as well.
+      if (a.seq !== null) void this.deleteWork(a.seq);
+      this.giveUp(a, `${why} while running task "${a.req.name}"`, 'lost');
+    }
+  }
+
+  #started(m: StartedMessage): void {
+    const a = this.#attempts.get(m.dispatch);
+    if (!a) {
+      // Ended here already (cancelled, timed out, or failed when its worker was lost): stop the copy.
+      if (this.#recent.has(m.dispatch)) this.sendCancel({ dispatch: m.dispatch, kind: 'kill', reason: 'the daemon already ended this attempt' });
+      return;
+    }
+    a.startedOn = m.worker;
+    this.directory.move(m.dispatch, m.worker);
+    if (m.deliveries > 1) {
+      this.counters.redeliveries++;
+      this.#log.warn({ taskId: a.req.taskId, task: a.req.name, worker: m.worker, deliveries: m.deliveries }, 'task redelivered to another worker');
+    }
+  }
+
+  #progress(m: ProgressMessage): void {
+    const a = this.#attempts.get(m.dispatch);
+    if (!a) return;
+    if (m.kind === 'progress') a.hooks.progress(m.value);
+    else a.hooks.log(m.level, m.message);
+  }
+
+  #result(m: ResultMessage, msg: Msg): void {
+    const answer = (ack: ResultAck): void => {
+      if (msg.reply) msg.respond(encode(ack));
+    };
+    const a = this.#attempts.get(m.dispatch);
+    if (a) {
+      if (a.killing && m.outcome.type !== 'crashed') {
+        // Stopped here (cancelled or timed out) before this result came: the scheduler discards it. (A crash is
+        // the worker confirming the kill, not a result.)
+        this.counters.lateResults++;
+        this.#log.warn({ taskId: m.taskId, dispatch: m.dispatch, worker: m.worker }, 'result after the daemon stopped the attempt: discarded');
+      }
+      this.#settle(a, m.outcome, 'applied');
+      // Answered once the scheduler's change (applied in a microtask) is committed.
+      setImmediate(() => void this.#o.afterCommit().then(() => answer({ accepted: true }), () => undefined));
+      return;
+    }
+    const seen = this.#recent.get(m.dispatch);
+    if (seen === 'applied') return answer({ accepted: true });
+    if (seen === 'late') {
+      this.counters.lateResults++;
+      this.#log.warn({ taskId: m.taskId, dispatch: m.dispatch, worker: m.worker }, 'late result discarded (the daemon had already ended that attempt)');
+      return answer({ accepted: false, reason: 'late' });
+    }
+    const fromEarlierRun = !m.dispatch.startsWith(`${this.#o.run}:`);
+    const current = this.#byTask.get(m.taskId);
+    if (fromEarlierRun && current) {
+      // The daemon restarted while this worker ran the task, and has dispatched it again: this outcome stands.
+      this.#remember(m.dispatch, 'applied');
+      if (current.seq !== null && !current.startedOn) void this.deleteWork(current.seq);
+      this.sendCancel({ dispatch: current.dispatch, kind: 'kill', reason: 'an earlier run of this task finished' });
+      this.#settle(current, m.outcome, 'applied');
+      setImmediate(() => void this.#o.afterCommit().then(() => answer({ accepted: true }), () => undefined));
+      return;
+    }
+    const status = fromEarlierRun ? this.#o.taskStatus(m.taskId) : null;
+    if (status === 'ready' || status === 'running' || status === 'retrying' || status === 'pending') {
+      // Not dispatched again yet (no worker announced itself to this run so far): held for when it is.
+      this.#held.set(m.taskId, { outcome: m.outcome, answer, at: this.#held.get(m.taskId)?.at ?? Date.now() });
+      return;
+    }
+    this.counters.unknownResults++;
+    this.#log.warn({ taskId: m.taskId, dispatch: m.dispatch, worker: m.worker }, 'result for a task the daemon does not know: refused');
+    answer({ accepted: false, reason: 'unknown' });
+  }
+}
+
+/** One attempt on a remote worker. */
+export class RemoteAttempt implements RunningAttempt {
+  readonly reply: Promise<WorkerReply>;
+  resolve!: (reply: WorkerReply) => void;
+  readonly runner: RemoteRunner;
+  readonly dispatch: string;
+  readonly req: AttemptRequest;
+  readonly hooks: AttemptHooks;
+  /** Stream sequence of its message, once published. */
+  seq: number | null = null;
+  /** The worker it was reserved on, and the one that took it. */
+  worker: string | null = null;
+  startedOn: string | null = null;
+  done = false;
+  /** The daemon asked it to stop (cancel, timeout). */
+  killing = false;
+  #killTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(runner: RemoteRunner, dispatch: string, req: AttemptRequest, hooks: AttemptHooks) {
+    this.runner = runner;
+    this.dispatch = dispatch;
+    this.req = req;
+    this.hooks = hooks;
+    this.reply = new Promise<WorkerReply>((resolve) => {
+      this.resolve = (r) => {
+        if (this.done) return;
+        this.done = true;
+        if (this.#killTimer) clearTimeout(this.#killTimer);
+        resolve(r);
+      };
+    });
+  }
+
+  abort(reason: string): boolean {
+    if (!this.req.channel || this.done) return false;
+    this.killing = true;
+    this.runner.sendCancel({ dispatch: this.dispatch, kind: 'abort', reason });
+    return true;
+  }
+
+  kill(): void {
+    if (this.done || this.#killTimer) return;
+    this.killing = true;
+    this.runner.sendCancel({ dispatch: this.dispatch, kind: 'kill', reason: 'cancelled' });
+    if (!this.startedOn && this.seq !== null) {
+      // Nobody took it yet: out of the stream, and settled now.
+      void this.runner.deleteWork(this.seq);
+      this.runner.giveUp(this, `task "${this.req.name}" was stopped before a worker took it`, 'killed');
+      return;
+    }
+    // The worker terminates the thread and reports; if it cannot be reached, the daemon decides.
+    this.#killTimer = setTimeout(() => this.runner.giveUp(this, `task "${this.req.name}" was stopped; its worker did not confirm within ${KILL_CONFIRM_MS} ms`, 'killed'), KILL_CONFIRM_MS);
+    this.#killTimer.unref();
+  }
+
+  close(): void {
+    if (this.#killTimer) clearTimeout(this.#killTimer);
+    this.#killTimer = null;
+  }
+}

@@ -1,0 +1,277 @@
+/**
+ * `codomyrmex worker`: a process on any host that runs a daemon's tasks. It has its own Piscina pool with the same
+ * worker entry and module contract as the daemon's (so an action runs exactly as it would there), and pulls
+ * attempts from the daemon's JetStream work queue: one pull per free thread, so it never holds more than it
+ * advertised. It heartbeats (its announcement: name, host, tags, modules, threads, version), tells the daemon
+ * which attempt it took, keeps long ones alive with `working()`, and acks a message only once the daemon has
+ * answered its result (after the daemon's commit). Killed mid-task, it leaves the message unacked: JetStream hands
+ * it to another worker of its group after the ack wait (or the daemon, seeing it lost, runs the task again).
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Consumer, JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
+import { connect } from '@nats-io/transport-node';
+import { LocalPoolRunner } from '../../actors/tasks/runner.js';
+import type { RunningAttempt } from '../../actors/tasks/runner.js';
+import { serializeError } from '../../errors.js';
+import { systemClock } from '../../model/clock.js';
+import { ModuleRegistry } from '../../modules/registry.js';
+import { WorkerPool } from '../../workers/pool.js';
+import type { Logger } from '../daemon/logger.js';
+import type { CancelMessage, ProgressMessage, RemoteOutcome, RemoteSubjects, ResultAck, ResultMessage, StartedMessage, WorkerInfo, WorkMessage } from '../remote/protocol.js';
+import { decode, encode, REMOTE_PROTOCOL, remoteSubjects, workerGroup, workStreamName } from '../remote/protocol.js';
+
+export interface RemoteWorkerOptions {
+  servers: string[];
+  subjectPrefix: string;
+  connection?: Omit<NodeConnectionOptions, 'servers' | 'name'>;
+  moduleDirs: string[];
+  threads: number;
+  /** Attempts one thread runs at once (default 1); the worker advertises threads × this. */
+  concurrency?: number;
+  tags: string[];
+  name: string;
+  /** JetStream's ack wait for this worker's group: a message not acked or `working()` for this long is redelivered. */
+  ackWaitMs: number;
+  heartbeatMs: number;
+  version: string;
+  log: Logger;
+}
+
+/** Dispatches cancelled before this worker took them, remembered this many at most. */
+const CANCELLED_MAX = 10_000;
+/** How long one result request waits for the daemon's answer before it is sent again. */
+const RESULT_TIMEOUT_MS = 5000;
+
+export class RemoteWorker {
+  readonly id = randomUUID();
+  readonly #o: RemoteWorkerOptions;
+  readonly #log: Logger;
+  readonly #s: RemoteSubjects;
+  readonly #running = new Map<string, RunningAttempt>();
+  readonly #cancelled = new Set<string>();
+  #pool: WorkerPool | null = null;
+  #runner: LocalPoolRunner | null = null;
+  #nc: NatsConnection | null = null;
+  #consumer: Consumer | null = null;
+  #modules: string[] = [];
+  #group = '';
+  #stopping = false;
+  #loops: Promise<void>[] = [];
+  /** Results sent and not answered yet. */
+  readonly #reporting = new Set<Promise<void>>();
+  /** Sends each unanswered result again, by dispatch. */
+  readonly #unanswered = new Map<string, () => void>();
+  #heartbeat: ReturnType<typeof setInterval> | null = null;
+  readonly #startedAt = Date.now();
+  readonly #capacity: number;
+
+  constructor(options: RemoteWorkerOptions) {
+    this.#o = options;
+    this.#log = options.log;
+    this.#s = remoteSubjects(options.subjectPrefix);
+    this.#capacity = options.threads * (options.concurrency ?? 1);
+  }
+
+  get group(): string {
+    return this.#group;
+  }
+
+  info(): WorkerInfo {
+    return {
+      protocol: REMOTE_PROTOCOL,
+      id: this.id,
+      name: this.#o.name,
+      host: hostname(),
+      pid: process.pid,
+      tags: this.#o.tags,
+      modules: this.#modules,
+      threads: this.#o.threads,
+      capacity: this.#capacity,
+      version: this.#o.version,
+      group: this.#group,
+      running: this.#running.size,
+      startedAt: this.#startedAt,
+      ackWaitMs: this.#o.ackWaitMs,
+    };
+  }
+
+  /** Loads the modules, boots the pool, connects, and starts pulling. */
+  async start(): Promise<void> {
+    const o = this.#o;
+    const registry = await ModuleRegistry.load(o.moduleDirs);
+    this.#modules = [...new Set(registry.list().map((a) => a.module))].sort();
+    this.#group = workerGroup(this.#modules, o.tags);
+    this.#pool = new WorkerPool({ threads: o.threads, concurrentTasksPerWorker: o.concurrency ?? 1, moduleDirs: o.moduleDirs });
+    await this.#pool.booted(30_000);
+    this.#runner = new LocalPoolRunner(this.#pool, systemClock);
+    const nc = (this.#nc = await connect({ servers: o.servers, name: `codomyrmex-worker-${o.name}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...o.connection }));
+    const jsm = await jetstreamManager(nc);
+    const stream = workStreamName(o.subjectPrefix);
+    try {
+      await jsm.streams.info(stream);
+    } catch {
+      await jsm.streams.add({ name: stream, subjects: [this.#s.workAll], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
+    }
+    const durable = `G_${this.#group}`;
+    const config = { durable_name: durable, ack_policy: AckPolicy.Explicit, filter_subject: this.#s.work(this.#group), ack_wait: o.ackWaitMs * 1_000_000, max_deliver: -1, max_ack_pending: 100_000 };
+    try {
+      await jsm.consumers.info(stream, durable);
+      await jsm.consumers.update(stream, durable, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending });
+    } catch {
+      await jsm.consumers.add(stream, config);
+    }
+    this.#consumer = await jetstream(nc).consumers.get(stream, durable);
+    nc.subscribe(this.#s.cancel, { callback: (err, msg) => (err ? undefined : this.#cancel(decode<CancelMessage>(msg.data))) });
+    nc.subscribe(this.#s.hello, {
+      callback: () => {
+        for (const send of this.#unanswered.values()) send();
+        this.#beat();
+      },
+    });
+    this.#beat();
+    this.#heartbeat = setInterval(() => this.#beat(), o.heartbeatMs);
+    for (let i = 0; i < this.#capacity; i++) this.#loops.push(this.#pull());
+    this.#log.info({ id: this.id, worker: o.name, group: this.#group, tags: o.tags, modules: this.#modules.length, threads: o.threads, capacity: this.#capacity, stream, ackWaitMs: o.ackWaitMs }, 'worker ready');
+  }
+
+  #beat(): void {
+    try {
+      this.#nc?.publish(this.#s.heartbeat, encode(this.info()));
+    } catch {
+      // Disconnected: the next beat goes out once the client is back.
+    }
+  }
+
+  #cancel(m: CancelMessage): void {
+    const run = this.#running.get(m.dispatch);
+    if (!run) {
+      this.#cancelled.add(m.dispatch);
+      if (this.#cancelled.size > CANCELLED_MAX) {
+        const first = this.#cancelled.values().next().value;
+        if (first !== undefined) this.#cancelled.delete(first);
+      }
+      return;
+    }
+    this.#log.info({ dispatch: m.dispatch, kind: m.kind, reason: m.reason }, m.kind === 'abort' ? 'task aborted by the daemon' : 'task killed by the daemon');
+    if (m.kind === 'abort') run.abort(m.reason);
+    else run.kill();
+  }
+
+  /** One pull loop per slot (threads × concurrency): takes a message only while it has a free slot. */
+  async #pull(): Promise<void> {
+    while (!this.#stopping) {
+      let msg: JsMsg | null;
+      try {
+        msg = (await this.#consumer?.next({ expires: 2000 })) ?? null;
+      } catch (err) {
+        if (this.#stopping) return;
+        this.#log.warn({ err: (err as Error).message }, 'pull failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        continue;
+      }
+      if (!msg) continue;
+      try {
+        await this.#handle(msg);
+      } catch (err) {
+        this.#log.error({ err: (err as Error).message }, 'task handling failed');
+      }
+    }
+  }
+
+  async #handle(msg: JsMsg): Promise<void> {
+    const m = decode<WorkMessage>(msg.data);
+    const deliveries = msg.info.deliveryCount;
+    const attempt = m.attempt + deliveries - 1;
+    const nc = this.#nc;
+    const runner = this.#runner;
+    if (!nc || !runner) return;
+    if (this.#cancelled.has(m.dispatch)) {
+      msg.term('cancelled before it started');
+      return;
+    }
+    nc.publish(this.#s.started, encode({ dispatch: m.dispatch, worker: this.id, deliveries, attempt } satisfies StartedMessage));
+    this.#log.debug({ taskId: m.taskId, task: m.name, attempt, deliveries }, 'task started');
+    const alive = setInterval(() => msg.working(), Math.max(200, Math.floor(this.#o.ackWaitMs / 3)));
+    const progress = (p: ProgressMessage): void => nc.publish(this.#s.progress, encode(p));
+    const run = runner.start(
+      { taskId: m.taskId, name: m.name, module: m.module, action: m.action, params: m.params, attempt, idempotencyKey: m.idempotencyKey, workingDir: m.workingDir, upstream: m.upstream, channel: m.channel },
+      { progress: (value) => progress({ dispatch: m.dispatch, kind: 'progress', value }), log: (level, message) => progress({ dispatch: m.dispatch, kind: 'log', level, message }) },
+    );
+    this.#running.set(m.dispatch, run);
+    let outcome: RemoteOutcome;
+    try {
+      outcome = await run.reply;
+    } catch (err) {
+      outcome = { type: 'crashed', error: serializeError(err) };
+    } finally {
+      run.close();
+      this.#running.delete(m.dispatch);
+    }
+    this.#log.debug({ taskId: m.taskId, task: m.name, attempt, outcome: outcome.type }, 'task ended');
+    // The slot is free for the next message while this result waits for the daemon's commit (the message stays
+    // unacked, and kept alive, until then).
+    const reported = this.#report({ dispatch: m.dispatch, worker: this.id, taskId: m.taskId, outcome }).then((ack) => {
+      clearInterval(alive);
+      if (ack && !ack.accepted) this.#log.warn({ taskId: m.taskId, dispatch: m.dispatch, reason: ack.reason }, 'the daemon did not take the result');
+      // Acked only now: the daemon has committed the outcome (or said it does not want it).
+      if (ack) msg.ack();
+    });
+    this.#reporting.add(reported);
+    void reported.finally(() => this.#reporting.delete(reported));
+  }
+
+  /**
+   * Sends a result until the daemon answers (it answers after its commit); null when the connection closed for
+   * good. A daemon that (re)starts says hello, and every unanswered result is sent again at once, before this
+   * worker's heartbeat, so a restarted daemon hears the results before it dispatches those tasks again.
+   */
+  async #report(result: ResultMessage): Promise<ResultAck | null> {
+    const data = encode(result);
+    let done = false;
+    let settle: (ack: ResultAck | null) => void = () => undefined;
+    const answered = new Promise<ResultAck | null>((resolve) => (settle = resolve));
+    const finish = (ack: ResultAck | null): void => {
+      if (done) return;
+      done = true;
+      this.#unanswered.delete(result.dispatch);
+      settle(ack);
+    };
+    const send = (): void => {
+      const nc = this.#nc;
+      if (!nc || nc.isClosed()) return finish(null);
+      nc.request(this.#s.result, data, { timeout: RESULT_TIMEOUT_MS }).then(
+        (reply) => finish(decode<ResultAck>(reply.data)),
+        () => undefined,
+      );
+    };
+    this.#unanswered.set(result.dispatch, send);
+    for (let tries = 1; !done; tries++) {
+      send();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([answered, new Promise((resolve) => (timer = setTimeout(resolve, RESULT_TIMEOUT_MS + 500)))]);
+      clearTimeout(timer);
+      if (!done && (tries === 1 || tries % 20 === 0)) this.#log.warn({ taskId: result.taskId, tries }, 'the daemon did not answer a result; sending it again');
+    }
+    return answered;
+  }
+
+  /** Stops pulling, lets running attempts finish and report (up to `graceMs`), says goodbye, and closes. */
+  async stop(graceMs: number): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    const loops = Promise.allSettled(this.#loops).then(() => Promise.allSettled([...this.#reporting]));
+    await Promise.race([loops, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    try {
+      this.#nc?.publish(this.#s.bye, encode({ id: this.id }));
+      await this.#nc?.drain();
+    } catch {
+      // Closed already.
+    }
+    await this.#pool?.destroy();
+    this.#log.info({ id: this.id, worker: this.#o.name }, 'worker stopped');
+  }
+}

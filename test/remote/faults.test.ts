@@ -1,0 +1,65 @@
+/**
+ * Remote workers through faults, all real processes: the daemon SIGKILLed while a worker runs its task (the
+ * worker's result is applied once when the daemon is back), and nats-server restarted on its JetStream store in the
+ * middle of a run (every task ends completed; each ran at least once).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startNatsServer, type NatsServer } from '../support/nats.js';
+import type { Scene } from '../support/remote.js';
+import { joined, scene, serving, startedOn, until } from '../support/remote.js';
+
+let server: NatsServer;
+let s: Scene;
+
+beforeAll(async () => {
+  server = await startNatsServer();
+});
+afterAll(async () => {
+  await server.dispose();
+});
+afterEach(async () => {
+  await s.dispose();
+});
+
+describe('remote workers through faults', { timeout: 90_000 }, () => {
+  it('the daemon SIGKILLed while a worker runs its task: back up, it applies that result once', async () => {
+    s = await scene(server.url);
+    const first = s.daemon();
+    await serving(first);
+    const w = s.worker('steady');
+    await joined(first, 'steady');
+    const bus = await s.bus();
+    const { taskId } = await bus.request('task.submit', { task: { module: 'probe', action: 'record', parameters: { log: s.log, ms: 1500, value: 'finished' } } });
+    await startedOn(w, taskId);
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    // The worker finishes while no daemon is there, and keeps its result (and its message) until one answers.
+    await w.waitForLine((l) => l.msg === 'the daemon did not answer a result; sending it again' && l['taskId'] === taskId, 'the retry line');
+    const second = s.daemon();
+    await serving(second);
+    const result = await bus.request('task.wait', { taskId });
+    expect(result).toMatchObject({ status: 'completed', result: 'finished' });
+    // It ran once: the restarted daemon took the earlier run's result instead of running it again.
+    expect((await s.probeLines()).filter((l) => l.taskId === taskId)).toHaveLength(1);
+  });
+
+  it('nats-server restarted on its JetStream store mid-run: every task completes, each ran at least once', async () => {
+    s = await scene(server.url);
+    const d = s.daemon();
+    await serving(d);
+    s.worker('a');
+    s.worker('b');
+    await Promise.all([joined(d, 'a'), joined(d, 'b')]);
+    const bus = await s.bus();
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) ids.push((await bus.request('task.submit', { task: { module: 'probe', action: 'record', parameters: { log: s.log, ms: 400, value: i } } })).taskId);
+    await until(async () => (await s.probeLines()).length >= 2, 'two tasks to start');
+    await server.stop();
+    await server.start();
+    const results = await Promise.all(ids.map((taskId) => bus.request('task.wait', { taskId })));
+    expect(results.map((r) => r.status)).toEqual(ids.map(() => 'completed'));
+    expect(results.map((r) => r.result)).toEqual(ids.map((_, i) => i));
+    const ran = new Set((await s.probeLines()).map((l) => l.taskId));
+    for (const id of ids) expect(ran.has(id)).toBe(true);
+  });
+});

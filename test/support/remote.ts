@@ -1,0 +1,90 @@
+/**
+ * Remote-worker scenes for tests: a daemon with `--no-local-workers` (or `--remote-workers`) and `codomyrmex
+ * worker` processes, each a real child process on a real nats-server, under one subject prefix; a NatsBus client to
+ * command the daemon; and the probe module's log (one line per attempt that really ran, across processes).
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NatsBus } from '../../src/bus/nats.js';
+import { packagePath } from '../../src/config/options.js';
+import type { ProbeLine } from '../fixtures/modules/probe.js';
+import { startCliProcess, startDaemon, type DaemonProcess, type LogLine } from './daemon.js';
+
+/** The built probe module's folder (`probe.record` logs each attempt). */
+export const PROBE_DIR = packagePath('dist', 'test', 'fixtures', 'modules');
+
+export interface Scene {
+  readonly root: string;
+  readonly prefix: string;
+  readonly log: string;
+  readonly db: string;
+  daemon(extra?: string[]): DaemonProcess;
+  /** `probe: false`: only the built-in modules (no `--module-dir`). */
+  worker(name: string, extra?: string[], threads?: number, probe?: boolean): DaemonProcess;
+  bus(): Promise<NatsBus>;
+  probeLines(): Promise<ProbeLine[]>;
+  /** Kills what is still running and removes the folder. */
+  dispose(): Promise<void>;
+}
+
+let n = 0;
+
+export async function scene(url: string): Promise<Scene> {
+  const root = await mkdtemp(join(tmpdir(), 'codomyrmex-remote-'));
+  const prefix = `rw${process.pid}x${++n}`;
+  const procs: DaemonProcess[] = [];
+  const buses: NatsBus[] = [];
+  const log = join(root, 'probe.log');
+  const db = join(root, 'state.db');
+  return {
+    root,
+    prefix,
+    log,
+    db,
+    daemon(extra = ['--no-local-workers']) {
+      const d = startDaemon(root, ['--db', db, '--nats', url, '--subject-prefix', prefix, '--module-dir', PROBE_DIR, '--worker-lost-after', '1500ms', ...extra]);
+      procs.push(d);
+      return d;
+    },
+    worker(name, extra = [], threads = 1, probe = true) {
+      const w = startCliProcess(root, ['--threads', String(threads), ...(probe ? ['--module-dir', PROBE_DIR] : []), 'worker', '--nats', url, '--subject-prefix', prefix, '--name', name, '--log-level', 'debug', '--heartbeat', '200ms', '--ack-wait', '4s', ...extra]);
+      procs.push(w);
+      return w;
+    },
+    async bus() {
+      const b = await NatsBus.connect({ servers: url, subjectPrefix: prefix, requestTimeoutMs: 60_000 });
+      buses.push(b);
+      return b;
+    },
+    async probeLines() {
+      const text = await readFile(log, 'utf8').catch(() => '');
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as ProbeLine);
+    },
+    async dispose() {
+      for (const b of buses) await b.close().catch(() => undefined);
+      for (const p of procs) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill('SIGKILL');
+      await Promise.all(procs.map((p) => p.exited));
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+export const workerReady = (w: DaemonProcess): Promise<LogLine> => w.waitForLine((l) => l.msg === 'worker ready', '"worker ready"');
+export const serving = (d: DaemonProcess): Promise<LogLine> => d.waitForLine((l) => l.msg === 'remote workers: serving the work stream', '"serving the work stream"');
+export const joined = (d: DaemonProcess, worker: string): Promise<LogLine> => d.waitForLine((l) => l.msg === 'worker joined' && l['worker'] === worker, `"worker joined" for ${worker}`);
+/** The worker logged that it started this task (any attempt). */
+export const startedOn = (w: DaemonProcess, taskId: string): Promise<LogLine> => w.waitForLine((l) => l.msg === 'task started' && l['taskId'] === taskId, `"task started" for ${taskId}`);
+export const ranOn = (w: DaemonProcess, taskId: string): boolean => w.lines.some((l) => l.msg === 'task started' && l['taskId'] === taskId);
+
+/** Resolves once `check` holds (a file's content, a listing): looked at again every 50 ms, for at most `limitMs`. */
+export async function until(check: () => boolean | Promise<boolean>, what: string, limitMs = 30_000): Promise<void> {
+  const end = Date.now() + limitMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
