@@ -176,7 +176,7 @@ export class TaskLifecycle {
       started = true;
       const most = this.#batchLimit(rec);
       // A batch forms only from what already waits, shared out among the free slots: a lone task goes alone.
-      const want = most > 1 ? Math.min(most, Math.ceil((this.#ready.queued + 1) / (this.limit - this.#slots))) : 1;
+      const want = most > 1 ? Math.min(most, Math.ceil((this.#ready.queued + 1) / Math.min(this.limit - this.#slots, runner.batchLanes ?? Infinity))) : 1;
       if (want <= 1) {
         this.#start(rec);
         continue;

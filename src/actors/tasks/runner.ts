@@ -66,6 +66,11 @@ export interface TaskRunner {
   batchLimit?(module: string, action: string): number;
   /** Sends attempts without channels as one dispatch, taking one slot of the capacity. */
   startBatch?(reqs: readonly AttemptRequest[]): RunningBatch;
+  /**
+   * Batches that make progress at once (the pool's threads): what waits is shared out among at most this many free
+   * slots, since short actions gain nothing from sharing a thread (`concurrentTasksPerWorker` is for waiting ones).
+   */
+  readonly batchLanes?: number;
   /** Hears each reply (how long the action ran decides what is batched). */
   learn?(module: string, action: string, reply: WorkerReply): void;
   /**
@@ -101,6 +106,10 @@ export class LocalPoolRunner implements TaskRunner {
 
   get capacity(): number {
     return this.#pool.capacity;
+  }
+
+  get batchLanes(): number {
+    return this.#pool.options.threads;
   }
 
   batchLimit(module: string, action: string): number {
