@@ -9,7 +9,11 @@
  *   message), `cancel` broadcasts, progress and logs, and `workers.list`.
  */
 import { createHash } from 'node:crypto';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { NodeConnectionOptions } from '@nats-io/transport-node';
+import { connect } from '@nats-io/transport-node';
 import type { SerializedError } from '../../errors.js';
+import { BusError, ErrorCode } from '../../errors.js';
 import type { WorkerReply } from '../../workers/protocol.js';
 
 /** Bumped when a message changes shape; a worker of another version is refused by the daemon (logged). */
@@ -155,3 +159,13 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 export const encode = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value));
 export const decode = <T>(data: Uint8Array): T => JSON.parse(decoder.decode(data)) as T;
+
+/** Connects to NATS, or throws a `BusError` naming the servers and the likely fix (not nats.js's bare message). */
+export async function connectNats(options: NodeConnectionOptions & { servers: string | string[] }): Promise<NatsConnection> {
+  try {
+    return await connect(options);
+  } catch (err) {
+    const servers = Array.isArray(options.servers) ? options.servers.join(', ') : options.servers;
+    throw new BusError(`cannot connect to NATS at ${servers}: ${(err as Error).message}; is nats-server running?`, ErrorCode.BUS_UNAVAILABLE, { cause: err });
+  }
+}

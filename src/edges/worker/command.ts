@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { connect } from '@nats-io/transport-node';
+
 import { packagePath } from '../../config/options.js';
 import { ValidationError } from '../../errors.js';
 import { TAG_RE } from '../../model/task.js';
@@ -13,7 +13,7 @@ import { printTable } from '../cli/format.js';
 import { createLogger } from '../daemon/logger.js';
 import { LOG_LEVELS, parseDuration } from '../daemon/options.js';
 import type { LogLevel } from '../daemon/options.js';
-import { decode, encode, remoteSubjects } from '../remote/protocol.js';
+import { connectNats, decode, encode, remoteSubjects } from '../remote/protocol.js';
 import type { WorkerView } from '../remote/protocol.js';
 import { RemoteWorker } from './worker.js';
 
@@ -100,7 +100,7 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
     .description('the remote workers the daemon knows: name, host, tags, threads, in flight, state (needs --nats)')
     .action(async () => {
       const nats = natsOf(program.opts<GlobalFlags>(), 'workers list');
-      const nc = await connect({ servers: nats.servers, name: 'codomyrmex-cli' });
+      const nc = await connectNats({ servers: nats.servers, name: 'codomyrmex-cli' });
       try {
         const reply = await nc.request(remoteSubjects(nats.subjectPrefix).list, encode({}), { timeout: program.opts<GlobalFlags>().requestTimeout ?? 5000 }).catch((err: unknown) => {
           throw new ValidationError(`workers list: no daemon with remote workers answered on ${nats.servers.join(',')} (prefix ${nats.subjectPrefix}): ${(err as Error).message}`);

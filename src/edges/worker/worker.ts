@@ -12,7 +12,7 @@ import { hostname } from 'node:os';
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
-import { connect } from '@nats-io/transport-node';
+
 import { LocalPoolRunner } from '../../actors/tasks/runner.js';
 import type { RunningAttempt } from '../../actors/tasks/runner.js';
 import { serializeError } from '../../errors.js';
@@ -21,7 +21,7 @@ import { ModuleRegistry } from '../../modules/registry.js';
 import { WorkerPool } from '../../workers/pool.js';
 import type { Logger } from '../daemon/logger.js';
 import type { CancelMessage, ProgressMessage, RemoteOutcome, RemoteSubjects, ResultAck, ResultMessage, StartedMessage, WorkerInfo, WorkMessage } from '../remote/protocol.js';
-import { decode, encode, REMOTE_PROTOCOL, remoteSubjects, workerGroup, workStreamName } from '../remote/protocol.js';
+import { connectNats, decode, encode, REMOTE_PROTOCOL, remoteSubjects, workerGroup, workStreamName } from '../remote/protocol.js';
 
 export interface RemoteWorkerOptions {
   servers: string[];
@@ -107,7 +107,7 @@ export class RemoteWorker {
     this.#pool = new WorkerPool({ threads: o.threads, concurrentTasksPerWorker: o.concurrency ?? 1, moduleDirs: o.moduleDirs });
     await this.#pool.booted(30_000);
     this.#runner = new LocalPoolRunner(this.#pool, systemClock);
-    const nc = (this.#nc = await connect({ servers: o.servers, name: `codomyrmex-worker-${o.name}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...o.connection }));
+    const nc = (this.#nc = await connectNats({ servers: o.servers, name: `codomyrmex-worker-${o.name}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...o.connection }));
     const jsm = await jetstreamManager(nc);
     const stream = workStreamName(o.subjectPrefix);
     try {
