@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsBus } from '../../src/bus/nats.js';
 import { CLI, startDaemon, type DaemonProcess } from '../support/daemon.js';
 import { startNatsServer, type NatsServer } from '../support/nats.js';
+import { expectProgressSeen } from '../support/progress.js';
 
 type Structured = { success: boolean; result?: Record<string, unknown>; error?: { code: string; message: string } };
 
@@ -75,7 +76,7 @@ describe('codomyrmex mcp --nats', () => {
     expect(result).toMatchObject({ success: true, workflowName: 'ai-analysis' });
     // The daemon's folder: one file. The MCP server's own folder has none.
     expect(result.steps['analyze_code']?.result['totals']).toMatchObject({ files: 1 });
-    expect(progress.at(-1)).toMatchObject({ progress: 4, total: 4 });
+    expectProgressSeen(progress, 4);
 
     // The daemon has the run in its store.
     await expect(bus.request('workflow.get_run', { runId: result.runId })).resolves.toMatchObject({ runId: result.runId, status: 'succeeded' });
@@ -127,7 +128,7 @@ describe('codomyrmex mcp --nats', () => {
     )) as CallToolResult & { structuredContent: Structured };
     expect(complex.isError, text(complex)).toBeFalsy();
     expect(complex.structuredContent.result).toMatchObject({ success: true, workflowName: 'cx_remote', steps: { analyze: { result: 's' } } });
-    expect(progress.at(-1)).toMatchObject({ progress: 2 });
+    expectProgressSeen(progress, 2);
 
     const plan = await call('validate_workflow', { workflow_name: 'via_mcp' });
     expect(plan.structuredContent.result).toMatchObject({ valid: true, levels: [['a']], criticalPath: ['a'] });
