@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { connect } from '@nats-io/transport-node';
+import type { AttemptRequest } from '../../actors/tasks/runner.js';
 import type { SerializedError } from '../../errors.js';
 import { BusError, ErrorCode } from '../../errors.js';
 import type { WorkerReply } from '../../workers/protocol.js';
@@ -83,22 +84,12 @@ export interface WorkerInfo {
   ackWaitMs: number;
 }
 
-/** One attempt, as published to the work stream. */
-export interface WorkMessage {
+/** One attempt, as published to the work stream: the scheduler's attempt request, named for this dispatch. */
+export type WorkMessage = Omit<AttemptRequest, 'tags'> & {
   /** `<daemon run>:<taskId>:<attempt>`: unique, and names the daemon run that sent it. */
   dispatch: string;
   daemon: string;
-  taskId: string;
-  name: string;
-  module: string;
-  action: string;
-  params: unknown;
-  attempt: number;
-  idempotencyKey?: string | undefined;
-  workingDir?: string | undefined;
-  upstream?: Record<string, unknown> | undefined;
-  channel: boolean;
-}
+};
 
 export interface StartedMessage {
   dispatch: string;
@@ -134,26 +125,13 @@ export interface CancelMessage {
 
 export type ProgressMessage = { dispatch: string; kind: 'progress'; value: unknown } | { dispatch: string; kind: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string };
 
-/** One worker as the daemon sees it (`workers list`, the status view). */
-export interface WorkerView {
-  id: string;
-  name: string;
-  host: string;
-  pid: number;
-  tags: string[];
-  modules: string[];
-  threads: number;
-  capacity: number;
-  version: string;
-  group: string;
+/** One worker as the daemon sees it (`workers list`, the status view): what it announced, and what the daemon knows. */
+export type WorkerView = Pick<WorkerInfo, 'id' | 'name' | 'host' | 'pid' | 'tags' | 'modules' | 'threads' | 'capacity' | 'version' | 'group' | 'running' | 'startedAt'> & {
   state: 'live' | 'lost';
   /** Attempts the daemon has in flight on it. */
   inFlight: number;
-  /** Attempts it reported running at its last heartbeat. */
-  running: number;
   lastSeenMs: number;
-  startedAt: number;
-}
+};
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
