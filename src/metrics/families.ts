@@ -10,6 +10,7 @@
 import type { Registry } from 'prom-client';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { BusStats } from '../model/events.js';
+import { FastCounter, FastHistogram } from './fastHistogram.js';
 import type { SchedulerStats } from '../model/taskView.js';
 import type { RuntimeState } from '../model/runtime.js';
 import type { TaskStatus } from '../model/task.js';
@@ -65,7 +66,7 @@ export function createFamilies(registry: Registry, snapshot: () => Promise<Scrap
   const registers = [registry];
   return {
     // ------------------------------------------------------------ tasks (events)
-    tasksTotal: new Counter({
+    tasksTotal: new FastCounter({
       name: 'codomyrmex_tasks_total',
       help: 'Tasks that ended, by module, action and final status (completed, failed, timed_out, cancelled, skipped).',
       labelNames: ['module', 'action', 'status'] as const,
@@ -83,14 +84,14 @@ export function createFamilies(registry: Registry, snapshot: () => Promise<Scrap
       labelNames: ['module', 'action', 'code'] as const,
       registers,
     }),
-    taskDuration: new Histogram({
+    taskDuration: new FastHistogram({
       name: 'codomyrmex_task_duration_seconds',
       help: 'Time from a task\'s first start to its end (all attempts and backoff included), by module, action and final status.',
       labelNames: ['module', 'action', 'status'] as const,
       buckets: TASK_DURATION_BUCKETS,
       registers,
     }),
-    taskQueueWait: new Histogram({
+    taskQueueWait: new FastHistogram({
       name: 'codomyrmex_task_queue_wait_seconds',
       help: 'Time an attempt waited in the ready queue before it started, by priority.',
       labelNames: ['priority'] as const,

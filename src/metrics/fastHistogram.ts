@@ -1,0 +1,159 @@
+/**
+ * A Prometheus histogram for the per-task hot path. prom-client's `Histogram.observe` (bound children included)
+ * converts, validates and hashes its labels on every call; at tens of thousands of tasks a second that, with the
+ * counters beside it, was a quarter of the engine's throughput. Here a series is bound once to its label values
+ * and an observation is a bucket search and three additions; the exposition is built at scrape time, in prom-client's
+ * own format (it registers on a prom-client `Registry` like any family).
+ */
+import type { Registry } from 'prom-client';
+
+/** One bound series: what the hot path holds. */
+export interface HistogramSeries {
+  observe(value: number): void;
+}
+
+class Series implements HistogramSeries {
+  readonly labels: Record<string, string>;
+  /** Observations per bucket (not cumulative; the last slot is above every bound). */
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+  readonly #bounds: readonly number[];
+
+  constructor(labels: Record<string, string>, bounds: readonly number[]) {
+    this.labels = labels;
+    this.#bounds = bounds;
+    this.counts = new Float64Array(bounds.length + 1);
+  }
+
+  observe(value: number): void {
+    if (!Number.isFinite(value)) return;
+    const bounds = this.#bounds;
+    let i = 0;
+    while (i < bounds.length && value > (bounds[i] as number)) i++;
+    this.counts[i] = (this.counts[i] ?? 0) + 1;
+    this.sum += value;
+    this.count++;
+  }
+}
+
+type Sample = { labels: Record<string, string | number>; value: number; metricName: string };
+
+export class FastHistogram<L extends string> {
+  readonly name: string;
+  readonly help: string;
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  readonly labelNames: readonly L[];
+  readonly #bounds: readonly number[];
+  readonly #series = new Map<string, Series>();
+
+  constructor(config: { name: string; help: string; labelNames: readonly L[]; buckets: readonly number[]; registers: Registry[] }) {
+    this.name = config.name;
+    this.help = config.help;
+    this.labelNames = config.labelNames;
+    this.#bounds = [...config.buckets].sort((a, b) => a - b);
+    for (const r of config.registers) r.registerMetric(this as never);
+  }
+
+  /** The series of these label values, created on first use; hold it and call `observe` on it. */
+  labels(labels: Record<L, string>): HistogramSeries {
+    let key = '';
+    for (const n of this.labelNames) key += `${labels[n]}\u0000`;
+    let s = this.#series.get(key);
+    if (!s) {
+      const own: Record<string, string> = {};
+      for (const n of this.labelNames) own[n] = String(labels[n]);
+      this.#series.set(key, (s = new Series(own, this.#bounds)));
+    }
+    return s;
+  }
+
+  observe(labels: Record<L, string>, value: number): void {
+    this.labels(labels).observe(value);
+  }
+
+  /** Zeroes every series in place (series already handed out keep counting into the same place). */
+  reset(): void {
+    for (const s of this.#series.values()) {
+      s.counts.fill(0);
+      s.sum = 0;
+      s.count = 0;
+    }
+  }
+
+  /** The samples, as prom-client's registry formats them: cumulative `_bucket`s with `le`, `_sum`, `_count`. */
+  get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: Sample[] }> {
+    const values: Sample[] = [];
+    const bucket = `${this.name}_bucket`;
+    for (const s of this.#series.values()) {
+      let acc = 0;
+      this.#bounds.forEach((le, i) => {
+        acc += s.counts[i] ?? 0;
+        values.push({ labels: { ...s.labels, le }, value: acc, metricName: bucket });
+      });
+      values.push({ labels: { ...s.labels, le: '+Inf' }, value: s.count, metricName: bucket });
+      values.push({ labels: { ...s.labels }, value: s.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: { ...s.labels }, value: s.count, metricName: `${this.name}_count` });
+    }
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values });
+  }
+}
+
+/** One bound counter series. */
+export interface CounterSeries {
+  inc(by?: number): void;
+}
+
+class CountSeries implements CounterSeries {
+  readonly labels: Record<string, string>;
+  value = 0;
+  constructor(labels: Record<string, string>) {
+    this.labels = labels;
+  }
+  inc(by = 1): void {
+    if (by > 0 && Number.isFinite(by)) this.value += by;
+  }
+}
+
+/** A Prometheus counter for the hot path, bound to its label values once (see {@link FastHistogram}). */
+export class FastCounter<L extends string> {
+  readonly name: string;
+  readonly help: string;
+  readonly type = 'counter';
+  readonly aggregator = 'sum';
+  readonly labelNames: readonly L[];
+  readonly #series = new Map<string, CountSeries>();
+
+  constructor(config: { name: string; help: string; labelNames: readonly L[]; registers: Registry[] }) {
+    this.name = config.name;
+    this.help = config.help;
+    this.labelNames = config.labelNames;
+    for (const r of config.registers) r.registerMetric(this as never);
+  }
+
+  labels(labels: Record<L, string>): CounterSeries {
+    let key = '';
+    for (const n of this.labelNames) key += `${labels[n]}\u0000`;
+    let s = this.#series.get(key);
+    if (!s) {
+      const own: Record<string, string> = {};
+      for (const n of this.labelNames) own[n] = String(labels[n]);
+      this.#series.set(key, (s = new CountSeries(own)));
+    }
+    return s;
+  }
+
+  inc(labels: Record<L, string>, by = 1): void {
+    this.labels(labels).inc(by);
+  }
+
+  reset(): void {
+    for (const s of this.#series.values()) s.value = 0;
+  }
+
+  get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: { labels: Record<string, string>; value: number }[] }> {
+    const values = [...this.#series.values()].map((s) => ({ labels: { ...s.labels }, value: s.value }));
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values });
+  }
+}
