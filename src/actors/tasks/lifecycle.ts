@@ -6,7 +6,9 @@
  *
  * Past 400 lines because these effects share the record table, the inbox and the in-flight count; splitting them
  * would hand that state to a second class through a wide interface (intake, queueing, the runner and durability
- * already live beside it).
+ * already live beside it). Batched dispatch (collecting a batch in `#pump`, `#dispatch`, `#batchSettled`) took it
+ * to ~580: the next split is dispatch and settling (runAction to settle) into a class of their own, which needs
+ * the in-flight and slot counts, the inbox and the ledger passed across.
  */
 import type { MessageBus } from '../../bus/bus.js';
 import { CancelledError, ResourceUnavailableError, serializeError, ShuttingDownError, SkippedError, TaskTimeoutError, WorkerCrashedError } from '../../errors.js';
