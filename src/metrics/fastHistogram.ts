@@ -37,6 +37,35 @@ class Series implements HistogramSeries {
   }
 }
 
+
+/** Series by label values, each made once and handed out to be held (the hot path never builds a key). */
+class SeriesMap<L extends string, S> {
+  readonly #labelNames: readonly L[];
+  readonly #make: (labels: Record<string, string>) => S;
+  readonly #series = new Map<string, S>();
+
+  constructor(labelNames: readonly L[], make: (labels: Record<string, string>) => S) {
+    this.#labelNames = labelNames;
+    this.#make = make;
+  }
+
+  get(labels: Record<L, string>): S {
+    let key = '';
+    for (const n of this.#labelNames) key += `${labels[n]}\u0000`;
+    let s = this.#series.get(key);
+    if (!s) {
+      const own: Record<string, string> = {};
+      for (const n of this.#labelNames) own[n] = String(labels[n]);
+      this.#series.set(key, (s = this.#make(own)));
+    }
+    return s;
+  }
+
+  values(): IterableIterator<S> {
+    return this.#series.values();
+  }
+}
+
 type Sample = { labels: Record<string, string | number>; value: number; metricName: string };
 
 export class FastHistogram<L extends string> {
@@ -46,27 +75,21 @@ export class FastHistogram<L extends string> {
   readonly aggregator = 'sum';
   readonly labelNames: readonly L[];
   readonly #bounds: readonly number[];
-  readonly #series = new Map<string, Series>();
+  readonly #series: SeriesMap<L, Series>;
 
   constructor(config: { name: string; help: string; labelNames: readonly L[]; buckets: readonly number[]; registers: Registry[] }) {
     this.name = config.name;
     this.help = config.help;
     this.labelNames = config.labelNames;
-    this.#bounds = [...config.buckets].sort((a, b) => a - b);
+    const bounds = [...config.buckets].sort((a, b) => a - b);
+    this.#bounds = bounds;
+    this.#series = new SeriesMap(config.labelNames, (labels) => new Series(labels, bounds));
     for (const r of config.registers) r.registerMetric(this as never);
   }
 
   /** The series of these label values, created on first use; hold it and call `observe` on it. */
   labels(labels: Record<L, string>): HistogramSeries {
-    let key = '';
-    for (const n of this.labelNames) key += `${labels[n]}\u0000`;
-    let s = this.#series.get(key);
-    if (!s) {
-      const own: Record<string, string> = {};
-      for (const n of this.labelNames) own[n] = String(labels[n]);
-      this.#series.set(key, (s = new Series(own, this.#bounds)));
-    }
-    return s;
+    return this.#series.get(labels);
   }
 
   observe(labels: Record<L, string>, value: number): void {
@@ -123,25 +146,18 @@ export class FastCounter<L extends string> {
   readonly type = 'counter';
   readonly aggregator = 'sum';
   readonly labelNames: readonly L[];
-  readonly #series = new Map<string, CountSeries>();
+  readonly #series: SeriesMap<L, CountSeries>;
 
   constructor(config: { name: string; help: string; labelNames: readonly L[]; registers: Registry[] }) {
     this.name = config.name;
     this.help = config.help;
     this.labelNames = config.labelNames;
+    this.#series = new SeriesMap(config.labelNames, (labels) => new CountSeries(labels));
     for (const r of config.registers) r.registerMetric(this as never);
   }
 
   labels(labels: Record<L, string>): CounterSeries {
-    let key = '';
-    for (const n of this.labelNames) key += `${labels[n]}\u0000`;
-    let s = this.#series.get(key);
-    if (!s) {
-      const own: Record<string, string> = {};
-      for (const n of this.labelNames) own[n] = String(labels[n]);
-      this.#series.set(key, (s = new CountSeries(own)));
-    }
-    return s;
+    return this.#series.get(labels);
   }
 
   inc(labels: Record<L, string>, by = 1): void {

@@ -8,6 +8,9 @@
  * The worker acks its message only once the daemon answered its result, and the daemon answers only after the
  * group commit that holds the outcome. A result from an earlier daemon run (the daemon restarted while the worker
  * ran the task) is applied to the task's current attempt once, and that attempt's own dispatch is called off.
+ *
+ * At 400 lines: dispatch, results, cancels and lost workers share the table of attempts in flight; the worker
+ * directory (directory.ts) and the wire shapes (protocol.ts) already live beside it.
  */
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
