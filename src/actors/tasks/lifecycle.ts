@@ -192,15 +192,10 @@ export class TaskLifecycle {
         const limit = next ? this.#batchLimit(next) : 1;
         if (!next || limit <= 1) break;
         size = Math.min(size, limit);
+        // The task just looked at: a batchable one declares no resources and batching runners do not route, so
+        // neither admission nor placement can turn it away.
         const taken = this.#ready.next(now, admit, place);
         if (!taken) break;
-        if (taken !== next) {
-          // Not what was looked at (cannot happen while batched tasks declare no resources): it runs alone.
-          this.#collecting = null;
-          this.#start(taken);
-          this.#collecting = group;
-          continue;
-        }
         group.push(taken);
         this.#start(taken);
       }
