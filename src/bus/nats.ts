@@ -35,6 +35,12 @@ export interface NatsBusOptions {
   eventBacklogBytes?: number | undefined;
 }
 
+/** The error for a NATS server that cannot be reached: names the servers and the likely fix. */
+export function natsUnreachable(servers: string | string[] | undefined, err: unknown): BusError {
+  const where = Array.isArray(servers) ? servers.join(', ') : (servers ?? 'nats://127.0.0.1:4222');
+  return new BusError(`cannot connect to NATS at ${where}: ${err instanceof Error ? err.message : String(err)}; is nats-server running?`, ErrorCode.BUS_UNAVAILABLE, { cause: err });
+}
+
 /** Options of {@link NatsBus.connect}: where to connect, and the bus options. */
 export interface NatsConnectOptions extends NatsBusOptions {
   /** Server URL(s) (default `nats://127.0.0.1:4222`). */

@@ -11,7 +11,7 @@ import type { EventMap } from '../../model/events.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Subscription } from 'rxjs';
 import type { MessageBus } from '../../bus/bus.js';
-import { NatsBus, type NatsConnectOptions } from '../../bus/nats.js';
+import { NatsBus, natsUnreachable, type NatsConnectOptions } from '../../bus/nats.js';
 import type { EngineHealth, EventName, RunRequest, WaitOutcome } from '../../bus/protocol.js';
 import { BusError, CodomyrmexError, ErrorCode } from '../../errors.js';
 import type { Task, TaskInput, TaskResult } from '../../model/task.js';
@@ -210,8 +210,7 @@ export class RemoteEngine {
       return new RemoteEngine(await NatsBus.connect({ name: 'codomyrmex-cli', ...options }), options);
     } catch (err) {
       if (err instanceof CodomyrmexError) throw err;
-      const servers = Array.isArray(options.servers) ? options.servers.join(', ') : (options.servers ?? 'nats://127.0.0.1:4222');
-      throw new BusError(`cannot connect to NATS at ${servers}: ${(err as Error).message}; is nats-server running?`, ErrorCode.BUS_UNAVAILABLE, { cause: err });
+      throw natsUnreachable(options.servers, err);
     }
   }
 

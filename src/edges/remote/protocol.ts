@@ -14,7 +14,7 @@ import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { connect } from '@nats-io/transport-node';
 import type { AttemptRequest } from '../../actors/tasks/runner.js';
 import type { SerializedError } from '../../errors.js';
-import { BusError, ErrorCode } from '../../errors.js';
+import { natsUnreachable } from '../../bus/nats.js';
 import type { WorkerReply } from '../../workers/protocol.js';
 
 /** Bumped when a message changes shape; a worker of another version is refused by the daemon (logged). */
@@ -143,7 +143,6 @@ export async function connectNats(options: NodeConnectionOptions & { servers: st
   try {
     return await connect(options);
   } catch (err) {
-    const servers = Array.isArray(options.servers) ? options.servers.join(', ') : options.servers;
-    throw new BusError(`cannot connect to NATS at ${servers}: ${(err as Error).message}; is nats-server running?`, ErrorCode.BUS_UNAVAILABLE, { cause: err });
+    throw natsUnreachable(options.servers, err);
   }
 }
