@@ -8,12 +8,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ADD_SLICE } from '../../src/actors/tasks/scheduler.js';
 import { StoreError } from '../../src/errors.js';
 import type { OrchestrationEngine } from '../../src/index.js';
 import type { TaskPriority } from '../../src/model/task.js';
-import { MemoryStore } from '../../src/store/memory.js';
 import { PART_ROWS, splitBatch } from '../../src/store/parts.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { BatchEncoder } from '../../src/store/sqliteWrites.js';
@@ -221,31 +220,5 @@ describe('the writer thread', () => {
     expect(parts.map((p) => p.tasks.length)).toEqual([PART_ROWS, PART_ROWS, 1]);
     expect(parts.flatMap((p) => p.tasks)).toEqual(batch.tasks);
     expect(parts.map((p) => Object.keys(p.meta).length)).toEqual([0, 0, 1]);
-  });
-});
-
-describe('the memory store', () => {
-  const task = (id: string): StoredTask => ({
-    spec: { id, name: id, module: 'core', action: 'noop', parameters: {}, priority: 'normal', dependencies: [], resources: {}, maxRetries: 0, retry: { initialDelay: 1, factor: 2, maxDelay: 60, jitter: 0 }, metadata: {} },
-    status: 'completed',
-    result: { taskId: id, name: id, status: 'completed', success: true, result: null, error: null, attempts: 1, startedAt: 0, endedAt: 0, durationMs: 0 },
-    updatedAt: 0,
-  });
-
-  it('evicts in constant time: one delete per evicted task and no Map iterator walked (the old eviction walked deleted slots)', () => {
-    const store = new MemoryStore({ maxTasks: 1000 });
-    for (let i = 0; i < 5000; i++) store.commit({ ...emptyBatch(), tasks: [task(`w-${i}`)] });
-    const spies = [vi.spyOn(Map.prototype, 'keys'), vi.spyOn(Map.prototype, 'values'), vi.spyOn(Map.prototype, 'entries'), vi.spyOn(Map.prototype, 'forEach')];
-    const deletes = vi.spyOn(Map.prototype, 'delete');
-    try {
-      for (let i = 0; i < 200; i++) store.commit({ ...emptyBatch(), tasks: Array.from({ length: 50 }, (_, j) => task(`c-${i}-${j}`)) });
-      expect(spies.map((s) => s.mock.calls.length)).toEqual([0, 0, 0, 0]);
-      expect(deletes.mock.calls.length).toBe(200 * 50);
-    } finally {
-      for (const s of [...spies, deletes]) s.mockRestore();
-    }
-    expect(store.getTask('c-199-49')).toBeDefined();
-    expect(store.getTask('c-179-49')).toBeUndefined(); // the oldest went first
-    expect(store.listTasks()).toHaveLength(1000);
   });
 });

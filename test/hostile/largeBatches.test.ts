@@ -2,7 +2,7 @@
  * Issue 16 item 6: a large addTasks checks its inputs in slices that yield to the event loop (still all or none),
  * and the memory store's eviction of its oldest tasks takes constant time.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import { ADD_SLICE } from '../../src/actors/tasks/scheduler.js';
 import { MemoryStore } from '../../src/store/memory.js';
@@ -80,5 +80,22 @@ describe('the memory store', () => {
     );
     // Linear: about 3x (x3 allowed for a loaded machine). Map.keys().next() eviction was about 10x and growing.
     expect(ratio).toBeLessThan(3 * 3);
+  });
+
+  it('evicts in constant time: one delete per evicted task and no Map iterator walked (the old eviction walked deleted slots)', () => {
+    const store = new MemoryStore({ maxTasks: 1000 });
+    for (let i = 0; i < 5000; i++) store.commit({ ...emptyBatch(), tasks: [task(`w-${i}`)] });
+    const spies = [vi.spyOn(Map.prototype, 'keys'), vi.spyOn(Map.prototype, 'values'), vi.spyOn(Map.prototype, 'entries'), vi.spyOn(Map.prototype, 'forEach')];
+    const deletes = vi.spyOn(Map.prototype, 'delete');
+    try {
+      for (let i = 0; i < 200; i++) store.commit({ ...emptyBatch(), tasks: Array.from({ length: 50 }, (_, j) => task(`c-${i}-${j}`)) });
+      expect(spies.map((s) => s.mock.calls.length)).toEqual([0, 0, 0, 0]);
+      expect(deletes.mock.calls.length).toBe(200 * 50);
+    } finally {
+      for (const s of [...spies, deletes]) s.mockRestore();
+    }
+    expect(store.getTask('c-199-49')).toBeDefined();
+    expect(store.getTask('c-179-49')).toBeUndefined(); // the oldest went first
+    expect(store.listTasks()).toHaveLength(1000);
   });
 });
