@@ -68,6 +68,10 @@ export interface TaskExplanation {
     /** No worker that can run it is connected, or every one that can is busy (remote workers). */
     | { kind: 'worker'; reason: string }
     | { kind: 'backoff'; until: number; attempt: number }
+    /** A concurrency key at its limit: the key, its rule (as written), its holders' task ids (up to 20). */
+    | { kind: 'concurrency_key'; key: string; rule: string; limit: number; running: number; holders: string[]; waiting: number }
+    /** A named rate limit without the task's units: when they are there (`until`, epoch ms), the bucket's level. */
+    | { kind: 'rate_limit'; name: string; key: string; units: number; until: number | null; spent: number; limit: number; per: string }
     | null;
 }
 

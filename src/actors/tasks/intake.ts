@@ -11,12 +11,16 @@ import { isTerminal, parseTaskInput, TAG_RE } from '../../model/task.js';
 import type { ModuleRegistry } from '../../modules/registry.js';
 import type { ResourceLedger } from '../resources/ledger.js';
 import type { TaskRecord } from './record.js';
+import type { FlowTicket } from './admission/ticket.js';
+import { flowTicket } from './admission/ticket.js';
 
 /** A task that passed intake: its spec, whether its action uses a channel, its resources in base units. */
 export interface Accepted {
   spec: TaskSpec;
   channel: boolean;
   held: Held[] | null;
+  /** Its concurrency keys and rate-limit use, resolved (null: none). */
+  flow: FlowTicket | null;
 }
 
 export interface IntakeContext {
@@ -32,6 +36,8 @@ export interface IntakeContext {
   storedStatuses(ids: string[]): Map<string, TaskStatus>;
   /** How many finished tasks were dropped from memory so far (a counter; see {@link Intake.lookup}). */
   evictions?(): number;
+  /** The problem with a task's use of a named rate limit (unknown, too many units), or null. */
+  rateLimitProblem?(use: { name: string; units?: number | undefined }, field: string): string | null;
 }
 
 /**
@@ -115,8 +121,18 @@ export class Intake {
         }
       }
     }
+    let flow: FlowTicket | null = null;
+    if (spec.concurrency !== undefined || spec.rateLimit !== undefined) {
+      try {
+        flow = flowTicket(spec, label);
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+      const rateProblem = spec.rateLimit ? (ctx.rateLimitProblem?.(spec.rateLimit, `${label}.rateLimit`) ?? null) : null;
+      if (rateProblem !== null) problems.push(rateProblem);
+    }
     this.#batch.set(spec.id, spec);
-    this.#accepted.push({ spec, channel, held });
+    this.#accepted.push({ spec, channel, held, flow });
   }
 
   /** The ids of the inputs taken so far (those of the call, once all are taken). */

@@ -28,12 +28,27 @@ import { ADD_SLICE, addInSlices, takeInSlices } from './bulk.js';
 import { accept, Intake, link } from './intake.js';
 import { TaskLifecycle } from './lifecycle.js';
 import { ReadyTasks } from './ready.js';
+import { FlowControl } from './admission/flow.js';
+import type { KeyLevel } from './admission/keys.js';
+import type { RateLimitView } from './admission/rateLimits.js';
+import { parseRateLimit } from './admission/rateLimits.js';
 import { recordView, storedView, TaskRecord, toResult } from './record.js';
 import type { TaskRunner } from './runner.js';
 
 export { DEFAULT_LANE } from './ready.js';
 
 export { ADD_SLICE } from './bulk.js';
+
+/** What {@link TaskScheduler.flowStatus} reports. */
+export interface FlowStatus {
+  /** Concurrency keys with the most running and waiting, busiest first. */
+  busiestKeys: KeyLevel[];
+  /** Keys held or waited for now. */
+  keys: number;
+  /** Tasks waiting for a key they are not queued under or for rate-limit units. */
+  waiting: number;
+  rateLimits: RateLimitView[];
+}
 
 export interface SchedulerOptions {
   /** Tasks running at once (default: the runner's capacity). */
@@ -78,6 +93,7 @@ export class TaskScheduler {
   readonly #deps: SchedulerDeps;
   readonly #clock: Clock;
   readonly #ready: ReadyTasks;
+  readonly #flow: FlowControl;
   readonly #durable: TaskDurability;
   readonly #commits: GroupCommitter;
   readonly #life: TaskLifecycle;
@@ -93,7 +109,11 @@ export class TaskScheduler {
   constructor(deps: SchedulerDeps) {
     this.#deps = deps;
     const clock = (this.#clock = deps.clock ?? systemClock);
-    const ready = (this.#ready = new ReadyTasks(deps.options.agingMs));
+    const flow = (this.#flow = new FlowControl(clock, (recs) => {
+      for (const rec of recs) ready.queue(rec);
+      this.#life.run();
+    }));
+    const ready = (this.#ready = new ReadyTasks(deps.options.agingMs, flow));
     const commits = (this.#commits = deps.commits ?? new GroupCommitter(deps.store));
     this.#durable = new TaskDurability({
       store: deps.store,
@@ -115,6 +135,7 @@ export class TaskScheduler {
       commits,
       durable: this.#durable,
       ready,
+      flow,
       clock,
       random: deps.random ?? Math.random,
       abortGraceMs: deps.options.abortGraceMs,
@@ -181,7 +202,7 @@ export class TaskScheduler {
         durable: this.#durable,
         life: this.#life,
         ready: this.#ready,
-        create: ({ spec, channel, held }) => new TaskRecord(spec, channel, this.#ready.laneFor(spec.sessionId), this.#order++, held),
+        create: ({ spec, channel, held, flow }) => new TaskRecord(spec, channel, this.#ready.laneFor(spec.sessionId), this.#order++, held, flow),
         reserve: (ids) => (this.#reserved = ids),
       },
       decided,
@@ -207,12 +228,13 @@ export class TaskScheduler {
       reserved: (id) => this.#reserved?.has(id) === true,
       storedStatuses: (ids) => this.#deps.store.getTaskStatuses(ids),
       evictions: () => this.#life.evictions,
+      rateLimitProblem: (use, field) => this.#flow.rates.problem(use, field),
     };
   }
 
   #insert({ accepted, stored }: ReturnType<typeof accept>): string[] {
-    const added = accepted.map(({ spec, channel, held }) => {
-      const rec = new TaskRecord(spec, channel, this.#ready.laneFor(spec.sessionId), this.#order++, held);
+    const added = accepted.map(({ spec, channel, held, flow }) => {
+      const rec = new TaskRecord(spec, channel, this.#ready.laneFor(spec.sessionId), this.#order++, held, flow);
       this.#life.hold(rec);
       this.#life.added(rec);
       return rec;
@@ -360,8 +382,34 @@ export class TaskScheduler {
         return st ? { name: st.spec.name, status: st.status } : null;
       },
       blocker: (r) => (r.held && this.#deps.ledger ? this.#deps.ledger.blocker(`task:${r.id}`, r.held) : null),
+      flow: (r) => this.#flow.blocker(r, this.#clock.now()),
       placement: (r) => this.#deps.runner.place?.({ module: r.spec.module, action: r.spec.action, tags: r.spec.placement?.tags ?? [] }) ?? null,
     });
+  }
+
+  /** Creates (or replaces) a named rate limit; tasks spend it with `rateLimit: { name, key?, units? }`. */
+  createRateLimit(input: unknown): RateLimitView {
+    const def = parseRateLimit(input);
+    this.#flow.rates.set(def);
+    this.#life.run();
+    return this.#flow.rates.view(def.name);
+  }
+
+  /** Deletes a named rate limit; tasks waiting on it go on without it. */
+  deleteRateLimit(name: string): { name: string; deleted: boolean } {
+    const deleted = this.#flow.rates.delete(name);
+    this.#life.run();
+    return { name, deleted };
+  }
+
+  /** Every rate limit with its level and its busiest per-key buckets. */
+  listRateLimits(): RateLimitView[] {
+    return this.#flow.rates.list();
+  }
+
+  /** Flow control at a glance: the busiest concurrency keys and the tasks waiting for keys or units. */
+  flowStatus(top = 10): FlowStatus {
+    return { busiestKeys: this.#flow.busiest(top), keys: this.#flow.keys.size, waiting: this.#flow.waiting.size, rateLimits: this.#flow.rates.list() };
   }
 
   /** Changes how many tasks may run at once. */
