@@ -53,7 +53,7 @@ export interface HeldKey {
 /** The rules of a `concurrency` field as a list. */
 export function concurrencyRules(c: ConcurrencyInput | undefined): ConcurrencyRule[] {
   if (c === undefined) return [];
-  return (Array.isArray(c) ? c : [c]) as ConcurrencyRule[];
+  return (Array.isArray(c) ? c : [c]);
 }
 
 const TEMPLATE = /\{\{([^{}]*)\}\}/g;

@@ -84,3 +84,56 @@ export interface TaskObserver {
   retrying(module: string, action: string, code: string): void;
   ended(module: string, action: string, status: TaskStatus, errorCode: string | null, durationMs: number | null): void;
 }
+
+/** A concurrency key as `explainTask` and the status views show it. */
+export interface KeyLevel {
+  key: string;
+  /** The rule it came from (the key as written, e.g. `{{params.tenant}}`). */
+  rule: string;
+  limit: number;
+  running: number;
+  /** Task ids holding it (up to 20). */
+  holders: string[];
+  waiting: number;
+}
+
+/** A rate limit as created and stored. */
+export interface RateLimitDef {
+  name: string;
+  limit: number;
+  /** The window as given (`"1m"`). */
+  per: string;
+  perMs: number;
+}
+
+/** A rate-limit bucket's level: units spent in the window ending now, and tasks waiting for units. */
+export interface BucketLevel {
+  key: string;
+  spent: number;
+  waiting: number;
+  /** When the oldest spend leaves the window (epoch ms), null when nothing is spent. */
+  nextFreeAt: number | null;
+}
+
+/** A rate limit with its shared bucket's level and its busiest per-key buckets. */
+export interface RateLimitView extends RateLimitDef {
+  /** The shared bucket (tasks that give no key). */
+  level: BucketLevel;
+  /** Per-key buckets with the most spent or waiting, busiest first (at most 10). */
+  busiest: BucketLevel[];
+  /** Per-key buckets in use. */
+  keys: number;
+}
+
+/** Flow control at a glance (`getSystemStatus().flow`). */
+export interface FlowStatus {
+  /** Concurrency keys with the most running and waiting, busiest first. */
+  busiestKeys: KeyLevel[];
+  /** Keys held or waited for now. */
+  keys: number;
+  /** Tasks waiting for a key they are not queued under or for rate-limit units. */
+  waiting: number;
+  rateLimits: RateLimitView[];
+  /** Submissions answered with an earlier task's id (their idempotency key was taken). */
+  deduplicated: number;
+}

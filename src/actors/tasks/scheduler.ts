@@ -15,9 +15,10 @@ import { systemClock } from '../../model/clock.js';
 import type { SessionMode } from '../../model/session.js';
 import type { TaskResult, TaskStatus } from '../../model/task.js';
 import { isTerminal } from '../../model/task.js';
-import type { SchedulerStats, StartExecutionReply, TaskExplanation, TaskObserver, TaskView } from '../../model/taskView.js';
+import type { FlowStatus, RateLimitView, SchedulerStats, StartExecutionReply, TaskExplanation, TaskObserver, TaskView } from '../../model/taskView.js';
 import type { ModuleRegistry } from '../../modules/registry.js';
-import { GroupCommitter } from '../../store/commits.js';
+import { GroupCommitter, RecordQueue } from '../../store/commits.js';
+import { IdempotencyKeys } from './admission/idempotency.js';
 import type { Store } from '../../store/store.js';
 import { OPEN_TASK_STATUSES } from '../../store/store.js';
 import type { ResourceLedger } from '../resources/ledger.js';
@@ -29,8 +30,7 @@ import { accept, Intake, link } from './intake.js';
 import { TaskLifecycle } from './lifecycle.js';
 import { ReadyTasks } from './ready.js';
 import { FlowControl } from './admission/flow.js';
-import type { KeyLevel } from './admission/keys.js';
-import type { RateLimitView } from './admission/rateLimits.js';
+
 import { parseRateLimit } from './admission/rateLimits.js';
 import { recordView, storedView, TaskRecord, toResult } from './record.js';
 import type { TaskRunner } from './runner.js';
@@ -38,17 +38,6 @@ import type { TaskRunner } from './runner.js';
 export { DEFAULT_LANE } from './ready.js';
 
 export { ADD_SLICE } from './bulk.js';
-
-/** What {@link TaskScheduler.flowStatus} reports. */
-export interface FlowStatus {
-  /** Concurrency keys with the most running and waiting, busiest first. */
-  busiestKeys: KeyLevel[];
-  /** Keys held or waited for now. */
-  keys: number;
-  /** Tasks waiting for a key they are not queued under or for rate-limit units. */
-  waiting: number;
-  rateLimits: RateLimitView[];
-}
 
 export interface SchedulerOptions {
   /** Tasks running at once (default: the runner's capacity). */
@@ -71,6 +60,8 @@ export interface SchedulerOptions {
    * instead of cancelling them (default false; true with a persistent store).
    */
   keepUnfinished?: boolean;
+  /** How long an idempotency key answers with its first task's id (default 24 h). */
+  idempotencyTtlMs?: number;
 }
 
 export interface SchedulerDeps {
@@ -94,6 +85,9 @@ export class TaskScheduler {
   readonly #clock: Clock;
   readonly #ready: ReadyTasks;
   readonly #flow: FlowControl;
+  readonly #idempotency: IdempotencyKeys;
+  /** Writes rate limits and idempotency keys with the next commit. */
+  readonly #recordQueue: RecordQueue;
   readonly #durable: TaskDurability;
   readonly #commits: GroupCommitter;
   readonly #life: TaskLifecycle;
@@ -144,6 +138,8 @@ export class TaskScheduler {
       limit: deps.options.maxConcurrency,
     });
     this.#records = this.#life.records;
+    const records = (this.#recordQueue = new RecordQueue(commits));
+    this.#idempotency = new IdempotencyKeys(deps.store, records, clock, deps.options.idempotencyTtlMs ?? 24 * 3600 * 1000);
     // Released capacity may admit parked tasks.
     const sub = deps.bus.events$('resource_released').subscribe(() => {
       if (ready.unpark()) this.#life.run();
@@ -197,6 +193,8 @@ export class TaskScheduler {
     this.#durable.refuseWhileFailing('nothing was added');
     const decided = intake.finish();
     if (decided.accepted.length <= ADD_SLICE) return this.#insert(decided);
+    this.#idempotency.deduplicated += decided.deduplicated;
+    this.#remember(decided.accepted);
     const adding = addInSlices(
       {
         durable: this.#durable,
@@ -213,7 +211,8 @@ export class TaskScheduler {
       () => undefined,
     );
     try {
-      return await adding;
+      const ids = await adding;
+      return decided.answer ?? ids;
     } finally {
       this.#adding = null;
     }
@@ -228,11 +227,19 @@ export class TaskScheduler {
       reserved: (id) => this.#reserved?.has(id) === true,
       storedStatuses: (ids) => this.#deps.store.getTaskStatuses(ids),
       evictions: () => this.#life.evictions,
+      idempotent: (key) => this.#idempotency.find(key),
       rateLimitProblem: (use, field) => this.#flow.rates.problem(use, field),
     };
   }
 
-  #insert({ accepted, stored }: ReturnType<typeof accept>): string[] {
+  /** Records the idempotency keys the accepted tasks took. */
+  #remember(accepted: readonly { spec: { id: string; idempotencyKey?: string | undefined } }[]): void {
+    for (const { spec } of accepted) if (spec.idempotencyKey !== undefined && spec.idempotencyKey !== spec.id) this.#idempotency.remember(spec.idempotencyKey, spec.id);
+  }
+
+  #insert({ accepted, stored, answer, deduplicated }: ReturnType<typeof accept>): string[] {
+    this.#idempotency.deduplicated += deduplicated;
+    this.#remember(accepted);
     const added = accepted.map(({ spec, channel, held, flow }) => {
       const rec = new TaskRecord(spec, channel, this.#ready.laneFor(spec.sessionId), this.#order++, held, flow);
       this.#life.hold(rec);
@@ -246,7 +253,7 @@ export class TaskScheduler {
       if (event) this.#life.push(rec, event);
     }
     this.#life.run();
-    return added.map((r) => r.id);
+    return answer ?? added.map((r) => r.id);
   }
 
   /** Adds one task, starts execution and resolves with its result. */
@@ -391,13 +398,27 @@ export class TaskScheduler {
   createRateLimit(input: unknown): RateLimitView {
     const def = parseRateLimit(input);
     this.#flow.rates.set(def);
+    this.#recordQueue.write('rate_limits', def.name, { kind: 'rate_limits', id: def.name, status: 'active', data: { name: def.name, limit: def.limit, per: def.per } });
     this.#life.run();
     return this.#flow.rates.view(def.name);
+  }
+
+  /** Restores the rate limits an earlier engine stored, then sets those given (the config's, which win). */
+  restoreRateLimits(configured: readonly unknown[]): void {
+    for (const r of this.#deps.store.listRecords('rate_limits')) {
+      try {
+        this.#flow.rates.set(parseRateLimit(r.data));
+      } catch {
+        // A stored limit this version cannot read: left out (create it again).
+      }
+    }
+    for (const c of configured) this.createRateLimit(c);
   }
 
   /** Deletes a named rate limit; tasks waiting on it go on without it. */
   deleteRateLimit(name: string): { name: string; deleted: boolean } {
     const deleted = this.#flow.rates.delete(name);
+    if (deleted) this.#recordQueue.write('rate_limits', name, { kind: 'rate_limits', id: name, delete: true });
     this.#life.run();
     return { name, deleted };
   }
@@ -409,7 +430,7 @@ export class TaskScheduler {
 
   /** Flow control at a glance: the busiest concurrency keys and the tasks waiting for keys or units. */
   flowStatus(top = 10): FlowStatus {
-    return { busiestKeys: this.#flow.busiest(top), keys: this.#flow.keys.size, waiting: this.#flow.waiting.size, rateLimits: this.#flow.rates.list() };
+    return { busiestKeys: this.#flow.busiest(top), keys: this.#flow.keys.size, waiting: this.#flow.waiting.size, rateLimits: this.#flow.rates.list(), deduplicated: this.#idempotency.deduplicated };
   }
 
   /** Changes how many tasks may run at once. */

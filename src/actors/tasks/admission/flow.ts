@@ -28,7 +28,7 @@ export class FlowControl {
 
   constructor(clock: Clock, requeue: (recs: TaskRecord[]) => void) {
     this.#requeue = requeue;
-    this.rates = new RateLimits(clock, (ws) => this.#wake(ws as TaskRecord[]));
+    this.rates = new RateLimits(clock, (ws) => this.#wake(ws));
   }
 
   /**

@@ -7,6 +7,9 @@
  * of keys; a key with nothing running or waiting is forgotten.
  */
 import type { HeldKey } from '../../../model/flow.js';
+import type { KeyLevel } from '../../../model/taskView.js';
+
+export type { KeyLevel };
 import type { FairGate, FairGroup } from './fair.js';
 
 /** One key: its limit (the last task that used it set it), holders, and what waits for it. */
@@ -28,16 +31,6 @@ export interface KeyWaiter {
   readonly id: string;
   /** Still waiting (not cancelled meanwhile). */
   readonly waitingForKey: boolean;
-}
-
-/** A key as `explainTask` and the status views show it. */
-export interface KeyLevel {
-  key: string;
-  rule: string;
-  limit: number;
-  running: number;
-  holders: string[];
-  waiting: number;
 }
 
 export class ConcurrencyKeys implements FairGate {

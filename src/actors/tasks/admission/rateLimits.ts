@@ -9,33 +9,10 @@ import { NotFoundError, ValidationError } from '../../../errors.js';
 import type { Clock, ClockTimer } from '../../../model/clock.js';
 import { parseDurationMs, RATE_LIMIT_NAME_RE } from '../../../model/flow.js';
 import { didYouMean } from '../../../model/validate.js';
+import type { BucketLevel, RateLimitDef, RateLimitView } from '../../../model/taskView.js';
 import type { RateUse } from './ticket.js';
 
-/** A rate limit as created and stored. */
-export interface RateLimitDef {
-  name: string;
-  limit: number;
-  /** The window as given (`"1m"`). */
-  per: string;
-  perMs: number;
-}
-
-/** A bucket's level: units spent in the window ending now, and tasks waiting for units. */
-export interface BucketLevel {
-  key: string;
-  spent: number;
-  waiting: number;
-  /** When the next unit frees up (epoch ms), null when nothing is spent. */
-  nextFreeAt: number | null;
-}
-
-export interface RateLimitView extends RateLimitDef {
-  /** The shared bucket (tasks that give no key). */
-  level: BucketLevel;
-  /** Per-key buckets with the most spent or waiting, busiest first (at most 10). */
-  busiest: BucketLevel[];
-  keys: number;
-}
+export type { BucketLevel, RateLimitDef, RateLimitView };
 
 /** What a bucket needs of a task waiting on it. */
 export interface RateWaiter {
@@ -164,7 +141,7 @@ export class RateLimits {
 
   #bucket(name: string, key: string): Bucket {
     let byKey = this.#buckets.get(name);
-    if (!byKey) this.#buckets.set(name, (byKey = new Map()));
+    if (!byKey) this.#buckets.set(name, (byKey = new Map<string, Bucket>()));
     let b = byKey.get(key);
     if (!b) byKey.set(key, (b = new Bucket(key)));
     return b;
