@@ -49,6 +49,8 @@ export interface SchedulerStats {
   queuedByPriority: Record<TaskPriority, number>;
   byStatus: Partial<Record<TaskStatus, number>>;
   oldestReadyAgeMs: number | null;
+  /** Flow control: tasks waiting by concurrency rule, waits by rate limit, deduplicated submissions. */
+  flow: { waitingByRule: Record<string, number>; rateLimitWaits: Record<string, number>; deduplicated: number };
 }
 
 /** Why a task is where it is (`engine.explainTask`). */

@@ -43,6 +43,8 @@ describe('concurrency keys', () => {
     expect(why.summary).toContain('waits for concurrency key "acme" (1 of 1 running');
     const status = (await e.getSystemStatus()) as { flow?: { busiestKeys: { key: string }[] } };
     expect(status.flow?.busiestKeys[0]).toMatchObject({ key: 'acme', running: 1, waiting: 1 });
+    // The rule is the key as its holder wrote it.
+    expect(await e.metrics!.expose()).toContain('codomyrmex_concurrency_waiting{rule="{{metadata.tenant}}"} 1');
     expect((await e.tasks.waitForTask(a2!)).status).toBe('completed');
     expect(started.indexOf(b1!)).toBeLessThan(started.indexOf(a2!));
   });
@@ -83,6 +85,7 @@ describe('idempotency keys', () => {
     expect(ids[1]).toBe(ids[0]);
     expect(ids[2]).toBe(first.taskId);
     expect((await e.tasks.flowStatus()).deduplicated).toBe(3);
+    expect(await e.metrics!.expose()).toContain('codomyrmex_deduplicated_total 3');
   });
 
   it('frees a key after idempotencyTtlSeconds', async () => {
@@ -111,6 +114,8 @@ describe('rate limits', () => {
     expect(why.summary).toContain('waits for rate limit "api" (key "tok-1"): 2 of 2 per 1h spent');
     const [listed] = await e.listRateLimits();
     expect(listed).toMatchObject({ name: 'api', keys: 1, busiest: [{ key: 'tok-1', spent: 2, waiting: 1 }] });
+    const metrics = await e.metrics!.expose();
+    expect(metrics).toContain('codomyrmex_ratelimit_waits_total{limit="api"} 1');
     expect(await e.deleteRateLimit('api')).toEqual({ name: 'api', deleted: true });
     expect((await e.tasks.waitForTask(ids[2]!)).status).toBe('completed');
   });

@@ -347,6 +347,11 @@ export class TaskScheduler {
       queuedByPriority: byPriority,
       byStatus: { ...this.#life.statusCounts },
       oldestReadyAgeMs: oldestReadyAt === null ? null : this.#clock.now() - oldestReadyAt,
+      flow: {
+        waitingByRule: this.#flow.waitingByRule(),
+        rateLimitWaits: Object.fromEntries(this.#flow.rates.waits),
+        deduplicated: this.#idempotency.deduplicated,
+      },
     };
   }
 

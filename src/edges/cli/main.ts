@@ -18,6 +18,7 @@ import { registerProjectCommands } from './project.js';
 import { registerRunCommands } from './runs.js';
 import { registerStoreCommands } from './store.js';
 import { parseInteger, registerTaskCommands } from './task.js';
+import { registerRateLimitCommands } from './ratelimit.js';
 import { registerWorkflowCommands } from './workflow.js';
 
 const { version } = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string };
@@ -63,6 +64,7 @@ registerWorkflowCommands(program, cli);
 registerRunCommands(program, cli);
 registerProjectCommands(program, cli);
 registerTaskCommands(program, cli);
+registerRateLimitCommands(program, cli);
 registerInspectCommands(program, cli);
 registerStoreCommands(program, () => cli.options());
 registerMcpCommand(program, cli);

@@ -130,6 +130,13 @@ export class FlowControl {
     return this.keys.busiest(n, this.waitingUnder);
   }
 
+  /** Tasks waiting for a key at its limit, by rule (the key as written), for `codomyrmex_concurrency_waiting`. */
+  waitingByRule(): Record<string, number> {
+    const out = Object.fromEntries(this.keys.waitingByRule(this.waitingUnder));
+    // Tasks waiting for units are not counted here; tasks waiting for a key they are not queued under are.
+    return out;
+  }
+
   /** Tasks waiting here, by priority. */
   countWaiting(byPriority: Record<TaskPriority, number>): number {
     for (const r of this.waiting) byPriority[r.priority]++;
