@@ -43,3 +43,5 @@ export function createFlowFamilies(registry: Registry, snapshot: () => Promise<S
     }),
   };
 }
+
+export type FlowFamilies = ReturnType<typeof createFlowFamilies>;

@@ -71,6 +71,27 @@ describe('concurrency keys', () => {
   });
 });
 
+describe('concurrency keys on workflow steps', () => {
+  it('resolves a step key against the run parameters: steps of one key take turns', async () => {
+    const e = engine();
+    await e.workflows.createWorkflow(
+      'per-repo',
+      ['a', 'b', 'c'].map((name) => ({ name, module: 'core', action: 'sleep', parameters: { ms: 60 }, concurrency: { key: 'repo-{{params.repo}}', limit: 1 } })),
+    );
+    const overlap = { running: 0, peak: 0 };
+    e.registerEventHandler('task_started', () => void (overlap.peak = Math.max(overlap.peak, ++overlap.running)));
+    e.registerEventHandler('task_completed', () => void overlap.running--);
+    const runId = await e.workflows.startWorkflow('per-repo', { repo: 'api' });
+    // Once the first step ended, one runs and the third waits for the key.
+    await nextEvent(e, (ev) => ev.type === 'task_completed' && ev.data.taskId.startsWith(runId));
+    const keyed = await Promise.all(['a', 'b', 'c'].map((step) => e.explainTask(`${runId}.${step}`).then((x) => x.waitingOn)));
+    const result = await e.workflows.waitForRun(runId);
+    expect(result.success).toBe(true);
+    expect(overlap.peak).toBe(1);
+    expect(keyed).toContainEqual(expect.objectContaining({ kind: 'concurrency_key', key: 'repo-api', limit: 1 }));
+  });
+});
+
 describe('idempotency keys', () => {
   it('answers a second submission with the first task id and result, across calls and within one', async () => {
     const e = engine();
