@@ -11,7 +11,7 @@ import type { TaskStatus } from '../model/task.js';
 import { fromJson } from './json.js';
 import { commitInParts, needsParts } from './parts.js';
 import type { PgOpenRequest, PgOpened } from './postgresProtocol.js';
-import { pgTable } from './postgresSchema.js';
+import { PG_SCHEMA_VERSION, pgTable } from './postgresSchema.js';
 import { PgThread, PgThreadError } from './postgresThread.js';
 import { RECORD_COLUMNS, TASK_COLUMNS, recordOf, taskOf } from './rows.js';
 import type { RecordReadRow, TaskReadRow } from './rows.js';
@@ -127,6 +127,23 @@ export class PostgresStore implements Store {
     }
   }
 
+  /**
+   * Brings the schema of the database at `url` up to this code's version, without taking the lease (daemons may
+   * run meanwhile; stop them first when a migration changes what they write). Resolves with the versions before and
+   * after; rejects like {@link open} (a newer schema: `STORE_VERSION`).
+   */
+  static async migrate(url: string, options: { connectTimeoutMs?: number } = {}): Promise<{ location: string; from: number; to: number }> {
+    const { thread, request, location } = PostgresStore.#prepare({ url, ...options });
+    try {
+      const opened = await thread.call<PgOpened>({ type: 'open', open: { ...request, lease: false } });
+      await thread.close(false);
+      return { location, from: opened.version, to: PG_SCHEMA_VERSION };
+    } catch (err) {
+      thread.kill();
+      throw openError(err, location);
+    }
+  }
+
   static #prepare(options: PostgresStoreOptions): { thread: PgThread; request: PgOpenRequest; location: string } {
     if (!isPostgresUrl(options.url)) throw new StoreError(`not a PostgreSQL URL: "${redactUrl(options.url)}" (expected postgres://user:password@host:port/database)`, ErrorCode.STORE_UNAVAILABLE);
     const location = redactUrl(options.url);
@@ -137,6 +154,7 @@ export class PostgresStore implements Store {
       durability: options.durability ?? 'strict',
       readonly: options.readonly === true,
       migrate: options.migrate !== false,
+      lease: true,
       holder,
       holderInfo: { engineId: holder, host: hostname(), pid: process.pid, since: new Date().toISOString() },
       leaseTtlMs: options.leaseTtlMs ?? 10_000,
@@ -323,6 +341,11 @@ export class PostgresStore implements Store {
 
   getMeta(key: string): string | undefined {
     return this.#query<{ value: string }>(`SELECT value FROM ${pgTable('meta')} WHERE key = $1`, [key])[0]?.value;
+  }
+
+  listMeta(): Record<string, string> {
+    const rows = this.#query<{ key: string; value: string }>(`SELECT key, value FROM ${pgTable('meta')} ORDER BY key`);
+    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
   }
 
   /** Any read-only query (the `store` commands, status): rows as node-postgres gives them, int8 as numbers. */

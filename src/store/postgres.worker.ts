@@ -172,7 +172,7 @@ async function open(o: PgOpenRequest): Promise<PgOpened> {
   } finally {
     client.release();
   }
-  if (!o.readonly) {
+  if (!o.readonly && o.lease) {
     epoch = await takeLease(o, lease);
     startRenewing(o, lease);
     const r = await read.query<{ last: number | null; first: number | null; kept: string | null }>(

@@ -18,6 +18,8 @@ export interface PgOpenRequest {
   readonly: boolean;
   /** Run the migrations the database lacks (false: refuse a database that is behind; see `store migrate`). */
   migrate: boolean;
+  /** Take the lease (false: migrate only, then close: `store migrate`). */
+  lease: boolean;
   /** Who holds the lease (shown to others), and what about it. */
   holder: string;
   holderInfo: Record<string, unknown>;

@@ -332,6 +332,11 @@ export class SqliteStore implements Store {
     return (this.#reads.getMeta.get(key) as { value: string } | undefined)?.value;
   }
 
+  listMeta(): Record<string, string> {
+    const rows = this.#db.prepare('SELECT key, value FROM meta ORDER BY key').all() as { key: string; value: string }[];
+    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+  }
+
   /** SQLite settings as applied (for tests and diagnostics). */
   pragma(name: 'synchronous' | 'journal_mode' | 'user_version' | 'busy_timeout'): unknown {
     return this.#db.pragma(name, { simple: true });

@@ -118,6 +118,8 @@ export interface Store {
   getRecord<T = unknown>(kind: RecordKind, id: string): StoredRecord<T> | undefined;
   listRecords<T = unknown>(kind: RecordKind, query?: RecordQuery): StoredRecord<T>[];
   getMeta(key: string): string | undefined;
+  /** Every meta value (`store copy`). */
+  listMeta(): Record<string, string>;
   /** Throws when the store cannot take writes (health checks). Writes a heartbeat on a durable store. */
   checkWritable(): void;
   /** Waits for writes sent off-thread to finish and stops that thread. Call before `close()`. */

@@ -103,6 +103,7 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect(s.getMeta('scheduler.executing')).toBe('false');
       expect(s.getMeta('other')).toBe('x');
       expect(s.getMeta('missing')).toBeUndefined();
+      expect(s.listMeta()).toMatchObject({ 'scheduler.executing': 'false', other: 'x' });
     });
 
     it('refuses writes once closed', async () => {

@@ -17,6 +17,7 @@ import { registerMcpCommand } from './mcp.js';
 import { registerProjectCommands } from './project.js';
 import { registerRunCommands } from './runs.js';
 import { registerStoreCommands } from './store.js';
+import { registerStoreAdminCommands } from './storeAdmin.js';
 import { parseInteger, registerTaskCommands } from './task.js';
 import { registerWorkflowCommands } from './workflow.js';
 
@@ -65,6 +66,7 @@ registerProjectCommands(program, cli);
 registerTaskCommands(program, cli);
 registerInspectCommands(program, cli);
 registerStoreCommands(program, () => cli.options());
+registerStoreAdminCommands(program, () => cli.options());
 registerMcpCommand(program, cli);
 registerBenchCommand(program, cli);
 registerWorkerCommands(program, cli);
