@@ -95,6 +95,8 @@ export interface Confirmation {
   run: () => Promise<unknown>;
   /** Called with the value after a success (e.g. navigate to the new run). */
   done?: (value: unknown) => void;
+  /** Close the dialog after a success instead of showing the result (when `done` shows it, e.g. the new run). */
+  closeOnDone?: boolean;
 }
 
 let openDialog: ((c: Confirmation | null) => void) | null = null;
@@ -124,8 +126,9 @@ export function DialogHost(): VNode | null {
     setBusy(true);
     c.run().then(
       (value) => {
-        setResult({ ok: true, text: JSON.stringify(value, null, 2) ?? 'done' });
         setBusy(false);
+        if (c.closeOnDone) setC(null);
+        else setResult({ ok: true, text: JSON.stringify(value, null, 2) ?? 'done' });
         c.done?.(value);
       },
       (err: unknown) => {

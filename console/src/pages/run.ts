@@ -182,6 +182,7 @@ export function RunPage(props: { runId: string }): VNode {
       body: html`<p>Starts a new run of version ${run.version} with the same parameters:</p><${Json} value=${run.params} />`,
       confirmLabel: 'Start run',
       run: () => command<{ runId: string }>('workflow.start', { name: run.workflowName, version: run.version, params: run.params, ...(run.sessionId ? { sessionId: run.sessionId } : {}) }),
+      closeOnDone: true,
       done: (v) => navigate(`/runs/${encodeURIComponent((v as { runId: string }).runId)}`),
     });
 

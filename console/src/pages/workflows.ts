@@ -74,6 +74,7 @@ export function WorkflowPage(props: { name: string }): VNode {
       body: html`<pre class="json">${JSON.stringify(params, null, 2)}</pre>`,
       confirmLabel: 'Start run',
       run: () => command<{ runId: string }>('workflow.start', { name: def.name, version: def.version, params }),
+      closeOnDone: true,
       done: (v) => navigate(`/runs/${encodeURIComponent((v as { runId: string }).runId)}`),
     });
   };
