@@ -258,8 +258,8 @@ function stepsAsTasks(steps: readonly WorkflowStep[], prefix: string): TaskInput
   return steps.map((s) => ({
     id: `${prefix}${s.name}`,
     name: s.name,
-    module: s.module,
-    action: s.action,
+    module: s.module ?? '',
+    action: s.action ?? '',
     parameters: {},
     dependencies: (s.dependencies ?? []).map((d) => `${prefix}${d}`),
   }));

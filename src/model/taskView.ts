@@ -54,7 +54,8 @@ export interface SchedulerStats {
 /** Why a task is where it is (`engine.explainTask`). */
 export interface TaskExplanation {
   taskId: string;
-  status: TaskStatus;
+  /** A task's status, or `waiting` for a workflow step waiting on a signal or a time (it has no task). */
+  status: TaskStatus | 'waiting';
   /** One sentence a person can act on. */
   summary: string;
   /** What it waits for, when it waits. */
@@ -68,6 +69,10 @@ export interface TaskExplanation {
     /** No worker that can run it is connected, or every one that can is busy (remote workers). */
     | { kind: 'worker'; reason: string }
     | { kind: 'backoff'; until: number; attempt: number }
+    /** A workflow step waiting for a signal (`until`: its timeout, or null). */
+    | { kind: 'signal'; signal: string; until: number | null; since: number }
+    /** A workflow step sleeping until a time. */
+    | { kind: 'timer'; until: number | null; since: number }
     | null;
 }
 

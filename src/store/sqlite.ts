@@ -17,7 +17,7 @@ import { BatchEncoder, BatchWriter, describeSqliteError } from './sqliteWrites.j
 import type { RetentionLimits } from './sqliteWrites.js';
 import { WriterThread } from './writerThread.js';
 import { commitInParts, needsParts } from './parts.js';
-import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import { MIGRATIONS, RECORD_KIND_SINCE, SCHEMA_VERSION } from './migrations.js';
 import type { EventQuery, JournalEntry, RecordKind, RecordQuery, Store, StoredRecord, StoredTask, WriteBatch } from './store.js';
 import { RECORD_KINDS, emptyBatch } from './store.js';
 
@@ -192,7 +192,7 @@ export class SqliteStore implements Store {
   #prepare(): void {
     const db = this.#db;
     const hasRecords = this.#readonly ? this.openedAtVersion >= 2 : true;
-    const kinds = hasRecords ? RECORD_KINDS : [];
+    const kinds = hasRecords ? RECORD_KINDS.filter((k) => !this.#readonly || this.openedAtVersion >= (RECORD_KIND_SINCE[k] ?? 2)) : [];
     this.#reads = {
       getTask: db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
       getTaskStatus: db.prepare('SELECT status FROM tasks WHERE id = ?').pluck(),

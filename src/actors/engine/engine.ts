@@ -39,7 +39,7 @@ import { LocalPoolRunner } from '../tasks/runner.js';
 import type { TaskRunner } from '../tasks/runner.js';
 import type { Clock } from '../../model/clock.js';
 import { systemClock } from '../../model/clock.js';
-import { WorkflowManagerClient } from '../workflows/client.js';
+import { explainTaskOrStep, WorkflowManagerClient } from '../workflows/client.js';
 import { workflowManagerLogic } from '../workflows/actor.js';
 import { ResourceManagerClient } from '../resources/client.js';
 import { resourceManagerLogic } from '../resources/actor.js';
@@ -365,7 +365,22 @@ export class OrchestrationEngine {
   /** Why a task is not running: the dependency, the resource (and who holds it), the session limit, or its backoff. */
   async explainTask(taskId: string): Promise<TaskExplanation> {
     if (!this.#started) await this.#ready;
-    return this.bus.request('task.explain', { taskId });
+    return explainTaskOrStep(this.bus, taskId);
+  }
+
+  /**
+   * Sends a signal to a running workflow run (see {@link WorkflowManagerClient.signalRun}).
+   *
+   * @example
+   * await engine.signalRun(runId, 'approval', { approvedBy: 'ana' });
+   */
+  signalRun(runId: string, signal: string, payload?: unknown): Promise<{ runId: string; signal: string; delivered: boolean }> {
+    return this.workflows.signalRun(runId, signal, payload);
+  }
+
+  /** Re-runs an ended workflow run, from `fromStep` or from the steps that did not complete (see {@link WorkflowManagerClient.retryRun}). */
+  retryRun(runId: string, options: { fromStep?: string } = {}): Promise<WorkflowResult> {
+    return this.workflows.retryRun(runId, options);
   }
 
   /** Every module.action this engine can run, with its parameters as JSON Schema (all modules, or one). */

@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { NotFoundError } from '../../errors.js';
-import type { WorkflowResult, WorkflowRun } from '../../model/workflow.js';
+import type { StepResult, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
 import { readDefinitionFile } from '../../workflows/loader.js';
 import { EXIT, paramsOf, withParamFlags } from './context.js';
 import type { CliContext } from './context.js';
@@ -20,9 +20,28 @@ export function workflowLabel(name: string, version: string): string {
 
 /** Prints a finished run for people: its steps, then one line with the outcome. */
 export function printRun(result: WorkflowResult): void {
-  printResults(Object.values(result.steps).map((s) => ({ ...s, name: s.step })));
+  printResults(Object.values(result.steps).map((s) => ({ ...s, name: s.step, status: stepStatusText(s) })));
   console.log(`\nworkflow ${workflowLabel(result.workflowName, result.version)} run ${result.runId}: ${result.status} in ${ms(result.durationMs)}`);
   for (const w of result.warnings) console.log(`warning: ${w}`);
+}
+
+/**
+ * A step's status for people: `waiting for signal "approval" until 09:00:00`, `running 37/120` (forEach items
+ * ended of all), `completed (reused from RUN)`, `failed (child run RUN)`.
+ */
+export function stepStatusText(s: StepResult): string {
+  let text: string = s.status;
+  if (s.waiting) {
+    const until = s.waiting.until !== null ? ` until ${new Date(s.waiting.until).toISOString()}` : '';
+    text = s.waiting.signal !== null ? `waiting for signal "${s.waiting.signal}"${until}` : `sleeping${until}`;
+  }
+  if (s.items) {
+    const ended = s.items.filter((i) => !['pending', 'running', 'ready', 'retrying'].includes(i.status)).length;
+    text += ` ${ended}/${s.items.length}`;
+  }
+  if (s.childRunId !== undefined) text += ` (child run ${s.childRunId})`;
+  if (s.reused) text += ` (reused from ${s.reusedFrom ?? 'an earlier run'})`;
+  return text;
 }
 
 /**
