@@ -1,10 +1,10 @@
 /**
- * Runs, as they happen and afterwards: `workflow runs`, `run show | cancel | watch RUN_ID`, `exec FILE`, and the
+ * Runs, as they happen and afterwards: `workflow runs`, `run show | cancel | watch | signal | retry RUN_ID`, `exec FILE`, and the
  * live view every command that runs a workflow shares ({@link followRun}).
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { NotFoundError } from '../../errors.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
 import type { StepResult, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
 import { readDefinitionFile } from '../../workflows/loader.js';
 import { EXIT, paramsOf, withParamFlags } from './context.js';
@@ -67,6 +67,15 @@ export async function followRun(cli: CliContext, engine: CliEngine, workflowName
   return result;
 }
 
+/** A `--data` style flag's JSON, or a `ValidationError` naming the flag. */
+function parseJsonFlag(text: string, flag: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new ValidationError(`${flag}: must be JSON such as '{"approvedBy":"ana"}' or '"yes"' (${(err as Error).message})`);
+  }
+}
+
 function runRow(r: WorkflowRun): Record<string, unknown> {
   const steps = Object.values(r.steps);
   return {
@@ -106,6 +115,8 @@ export function registerRunCommands(program: Command, cli: CliContext): void {
       const r = await cli.withAnyEngine((e) => mustGetRun(e, runId));
       cli.out(r, (x) => {
         console.log(`params: ${JSON.stringify(x.params)}${x.sessionId ? `\nsession: ${x.sessionId}` : ''}`);
+        if (x.parentRunId) console.log(`parent: run ${x.parentRunId}, step "${x.parentStep ?? ''}"${x.parentItem !== null && x.parentItem !== undefined ? `, item ${x.parentItem}` : ''}`);
+        if (x.retryOf) console.log(`retry of: run ${x.retryOf}`);
         printRun(x);
       });
     });
@@ -130,6 +141,32 @@ export function registerRunCommands(program: Command, cli: CliContext): void {
         const r = await mustGetRun(e, runId);
         const steps = Object.keys(r.steps);
         return followRun(cli, e, r.workflowName, steps, () => Promise.resolve(runId), runId);
+      });
+    });
+
+  run
+    .command('signal')
+    .description('send a signal to a running run: the steps waiting for it (waitFor) go on, with its data as their output')
+    .argument('<run-id>', 'the run id')
+    .argument('<signal>', 'the signal name a step waits for (waitFor: { signal })')
+    .option('--data <json>', 'the payload, as JSON (the waiting step\'s output)')
+    .addHelpText('after', `\nExample:\n  codomyrmex run signal 3f2a... approval --data '{"approvedBy":"ana"}'`)
+    .action(async (runId: string, signal: string, opts: { data?: string }) => {
+      const payload = opts.data === undefined ? undefined : parseJsonFlag(opts.data, '--data');
+      const r = await cli.withAnyEngine((e) => e.workflows.signalRun(runId, signal, payload));
+      cli.out(r, (x) => console.log(x.delivered ? `signal "${x.signal}" delivered to run ${x.runId}` : `signal "${x.signal}" kept for run ${x.runId}: no step waits for it yet, the first one that does takes it`));
+    });
+  run
+    .command('retry')
+    .description('re-run an ended run: steps that completed keep their outputs, the rest (or --from STEP and everything after it) run again')
+    .argument('<run-id>', 'the run id')
+    .option('--from <step>', 'run this step and everything downstream of it again')
+    .action(async (runId: string, opts: { from?: string }) => {
+      await cli.withAnyEngine(async (e) => {
+        const r = await mustGetRun(e, runId);
+        const steps = Object.keys(r.steps);
+        const options = opts.from === undefined ? {} : { fromStep: opts.from };
+        return followRun(cli, e, r.workflowName, steps, () => e.workflows.startRetry(runId, options));
       });
     });
 
