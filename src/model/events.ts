@@ -43,7 +43,8 @@ export interface EventMap {
   /** Every run that ends publishes this, with `success`; a run that did not succeed also publishes `workflow_failed`. */
   workflow_completed: { workflowName: string; runId: string; success: boolean; status: WorkflowRunStatus; durationMs: number };
   workflow_failed: { workflowName: string; runId: string; success: false; status: WorkflowRunStatus; durationMs: number; failedSteps: string[] };
-  step_started: StepEventData & { taskId: string; attempt: number };
+  /** `items`: a forEach step's item count (its items are tasks `<taskId>.<index>`, or child runs). */
+  step_started: StepEventData & { taskId: string; attempt: number; items?: number };
   step_completed: StepEventData & { taskId: string; durationMs: number };
   step_failed: StepEventData & { taskId: string; status: 'failed' | 'timed_out' | 'cancelled'; error: SerializedError; durationMs: number | null };
   step_skipped: StepEventData & { reason: string };

@@ -34,6 +34,36 @@ export function stepCall(step: WorkflowStep): { module: string; action: string }
   }
 }
 
+/**
+ * What a step does, in a few words (`workflow show`, graphs, plans): `core.echo`, `workflow build-and-test`,
+ * `wait for signal "approval" (timeout 3600s, then fail)`, `sleep 10m`, `sleep until {{x.output.at}}`, each
+ * prefixed by `forEach {{list}} →` for a fan-out step.
+ */
+export function describeStep(step: WorkflowStep): string {
+  let what: string;
+  switch (stepKind(step)) {
+    case 'action':
+      what = `${step.module ?? ''}.${step.action ?? ''}`;
+      break;
+    case 'workflow':
+      what = `workflow ${step.workflow ?? ''}`;
+      break;
+    case 'wait': {
+      const w = step.waitFor;
+      what = `wait for signal "${w?.signal ?? ''}"${w?.timeoutSeconds !== undefined ? ` (timeout ${w.timeoutSeconds}s, then ${w.onTimeout ?? 'fail'})` : ''}`;
+      break;
+    }
+    case 'sleep':
+      what = `sleep ${String(step.sleep)}${typeof step.sleep === 'number' ? 's' : ''}`;
+      break;
+    default:
+      what = `sleep until ${step.sleepUntil ?? ''}`;
+  }
+  if (step.forEach === undefined) return what;
+  const list = typeof step.forEach === 'string' ? step.forEach : `[${Array.isArray(step.forEach) ? step.forEach.length : 0} items]`;
+  return `forEach ${list}${step.concurrency !== undefined ? ` (${step.concurrency} at once)` : ''} → ${what}`;
+}
+
 const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /**

@@ -27,7 +27,7 @@ import type { Store } from '../../store/store.js';
 import { WorkerPool } from '../../workers/pool.js';
 import type { RunRequest } from '../../bus/protocol.js';
 import type { WorkflowResult } from '../../model/workflow.js';
-import { listDefinitionFiles, readDefinitionFile } from '../../workflows/loader.js';
+import { listDefinitionFiles, orderByCalls, readDefinitionFile } from '../../workflows/loader.js';
 import { EngineMetrics } from '../../metrics/engineMetrics.js';
 import { resourceUsageFromLedger } from '../../metrics/resources.js';
 import type { ComponentView, EngineMetricsView, HttpAddress, HttpHandlers, PerformanceFilter, PerformanceSummary, SystemStatus } from './views.js';
@@ -240,9 +240,18 @@ export class OrchestrationEngine {
     // A component that threw while starting (in recovery, say) has already moved the runtime to failed.
     if (this.state === 'failed') await this.#failStart(this.#actor.getSnapshot().context.error);
     try {
+      // Read first, then created callees first: a file may call (`workflow:` steps) a workflow of a later file.
+      const read: { file: string; definition: unknown; error: Error | null }[] = [];
       for (const file of files) {
         try {
-          const definition = await readDefinitionFile(file);
+          read.push({ file, definition: await readDefinitionFile(file), error: null });
+        } catch (err) {
+          read.push({ file, definition: null, error: err instanceof Error ? err : new Error(String(err)) });
+        }
+      }
+      for (const { file, definition, error } of orderByCalls(read)) {
+        try {
+          if (error) throw error;
           await this.bus.request('workflow.create', { definition, source: file }).catch((err: unknown) => {
             throw err instanceof Error && !err.message.startsWith(file) ? Object.assign(err, { message: `${file}: ${err.message}` }) : err;
           });

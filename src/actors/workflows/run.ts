@@ -439,14 +439,11 @@ export class WorkflowRunExecutor {
     s.phase = 'running';
     s.startedAt = this.#deps.now();
     this.#running.add(s);
-    const { bus } = this.#deps;
-    if (bus.wants('step_started')) {
-      bus.publish('step_started', { workflowName: this.workflow.name, runId: this.runId, step: step.name, ...stepCall(step), taskId: s.taskId, attempt: 1 });
-    }
     if (step.forEach !== undefined) {
       this.#fanOut(s);
       return;
     }
+    this.#publishStarted(s, undefined);
     void this.#runUnit(s, parameters, null).then((result) => this.#end(s, { ...result, step: step.name }));
   }
 
@@ -556,6 +553,7 @@ export class WorkflowRunExecutor {
       fail(`${list.length} items is more than the limit of ${max} per step (engine option maxForEachItems); split the list, or raise the limit`);
       return;
     }
+    this.#publishStarted(s, list.length);
     const template = step.parameters ?? {};
     s.fan = new FanOut(
       list,
@@ -583,6 +581,12 @@ export class WorkflowRunExecutor {
       },
     );
     s.fan.start();
+  }
+
+  #publishStarted(s: StepState, items: number | undefined): void {
+    const { bus } = this.#deps;
+    if (!bus.wants('step_started')) return;
+    bus.publish('step_started', { workflowName: this.workflow.name, runId: this.runId, step: s.step.name, ...stepCall(s.step), taskId: s.taskId, attempt: 1, ...(items !== undefined ? { items } : {}) });
   }
 
   /** Cancels one running unit of a step: its task, or its child run. */
