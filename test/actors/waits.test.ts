@@ -104,6 +104,17 @@ describe('waitFor and signals', () => {
     expect(r.status).toBe('cancelled');
   });
 
+  it('sleepUntil reads a template; a time already past ends the sleep at once', async () => {
+    const r = await engine.executeComplexWorkflow({
+      steps: [
+        { name: 'src', module: 'core', action: 'echo', parameters: { at: '2020-01-01T00:00:00Z' } },
+        { name: 'till', sleepUntil: '{{src.output.at}}', dependencies: ['src'] },
+      ],
+    });
+    expect(r.status).toBe('succeeded');
+    expect(r.steps['till']).toMatchObject({ status: 'completed', result: null });
+  });
+
   it('refuses bad wait steps at creation, every problem listed, nothing created', async () => {
     const err = await wf
       .defineWorkflow({
@@ -176,8 +187,7 @@ describe('timeouts and sleeps on a fake clock', () => {
     const until = new Date(Date.now() + 2 * 3_600_000).toISOString();
     const sleeping = run([
       { name: 'nap', sleep: '10m' },
-      { name: 'src', module: 'core', action: 'echo', parameters: { at: until } },
-      { name: 'till', sleepUntil: '{{src.output.at}}', dependencies: ['src'] },
+      { name: 'till', sleepUntil: until },
     ]);
     let ended = false;
     void sleeping.then(() => (ended = true));
