@@ -110,6 +110,11 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       END
       $fence$;`,
   },
+  {
+    version: 2,
+    description: 'signals sent to workflow runs before a step waited for them (kept until a step takes them or the run ends)',
+    sql: recordTable('workflow_signals'),
+  },
 ];
 
 /** The schema version this code writes. */
