@@ -18,6 +18,10 @@ export const ErrorCode = {
   DEPENDENCY_FAILED: 'DEPENDENCY_FAILED',
   /** A workflow step was skipped because its `when` condition was false. */
   CONDITION_FALSE: 'CONDITION_FALSE',
+  /** A `waitFor` step's signal did not come within its `timeoutSeconds` (`onTimeout: "fail"` or `"skip"`). */
+  WAIT_TIMED_OUT: 'WAIT_TIMED_OUT',
+  /** A sub-workflow step's child run did not succeed. */
+  CHILD_RUN_FAILED: 'CHILD_RUN_FAILED',
   /** Something stored could not be restored at start. */
   RECOVERY_FAILED: 'RECOVERY_FAILED',
   /** An error whose code is not known (a value that was not an error). */
@@ -148,6 +152,12 @@ export type SkippedError = InstanceType<typeof SkippedError>;
 /** A step whose `when` condition was false. */
 export const ConditionFalseError = errorClass('ConditionFalse', ErrorCode.CONDITION_FALSE, false);
 export type ConditionFalseError = InstanceType<typeof ConditionFalseError>;
+/** A `waitFor` step whose signal did not come in time. */
+export const WaitTimeoutError = errorClass('WaitTimeoutError', ErrorCode.WAIT_TIMED_OUT, false);
+export type WaitTimeoutError = InstanceType<typeof WaitTimeoutError>;
+/** A sub-workflow step whose child run failed or was cancelled. */
+export const ChildRunError = errorClass('ChildRunError', ErrorCode.CHILD_RUN_FAILED, false);
+export type ChildRunError = InstanceType<typeof ChildRunError>;
 /** The worker thread running a task died (crash, `process.exit`, out of memory). Retryable. */
 export const WorkerCrashedError = errorClass('WorkerCrashedError', ErrorCode.WORKER_CRASHED, true);
 export type WorkerCrashedError = InstanceType<typeof WorkerCrashedError>;
@@ -208,6 +218,8 @@ const CLASSES: Record<string, new (message: string, options?: ErrorOptions) => C
   CancelledError,
   SkippedError,
   ConditionFalse: ConditionFalseError,
+  WaitTimeoutError,
+  ChildRunError,
   WorkerCrashedError,
   ActionError,
   RecoveryError,

@@ -51,6 +51,12 @@ export interface CommandMap {
   /** Waits at most `timeoutMs` for a run's end: `{ done: false }` when the time runs out (ask again), else its result. */
   'workflow.wait_for': { req: { runId: string; timeoutMs: number }; res: WaitOutcome<WorkflowResult> };
   'workflow.cancel_run': { req: { runId: string; reason?: string }; res: { runId: string; cancelled: boolean; status: WorkflowRunStatus } };
+  /** Sends a signal to a running run (`signalRun`): taken by the steps waiting for it, or kept for one that waits later. */
+  'workflow.signal': { req: { runId: string; signal: string; payload?: unknown }; res: { runId: string; signal: string; delivered: boolean } };
+  /** Starts a re-run of an ended run (`retryRun`), reusing the outputs of steps it need not run again; follow it with `workflow.wait_for`. */
+  'workflow.retry': { req: { runId: string; fromStep?: string }; res: { runId: string } };
+  /** What a workflow step that has no task waits for (a signal, a time): `explainTask`'s answer for it, or null. */
+  'workflow.explain_step': { req: { taskId: string }; res: TaskExplanation | null };
   'workflow.performance': { req: { name?: string }; res: WorkflowPerformance[] };
   'workflow.configure_session': { req: { sessionId: string; maxParallelWorkflows: number }; res: { ok: true } };
   'workflow.close_session': { req: { sessionId: string; reason: string }; res: { cancelledRuns: number } };

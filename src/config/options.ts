@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { LIMITS } from '../model/limits.js';
 import { ValidationError } from '../errors.js';
 import { formatZodIssues } from '../model/validate.js';
 
@@ -53,6 +54,8 @@ export interface EngineOptions {
   badDefinitionFiles?: 'fail' | 'skip';
   /** Finished workflow runs kept for `getRun` (default 1000). */
   retainRuns?: number;
+  /** Items one `forEach` step may fan out to; a longer list fails the step naming the count and this limit (default 10 000). */
+  maxForEachItems?: number;
   /**
    * Retention of finished history in the SQLite store. Default: on for the process engine, the CLI and the daemon
    * (`getOrchestrationEngine()`, store defaulting to sqlite): tasks 100 000 / 7 days, runs 10 000 / 30 days; off
@@ -213,6 +216,7 @@ export interface CompiledOptions {
   workflowDirs: string[];
   badDefinitionFiles: 'fail' | 'skip';
   retainRuns: number;
+  maxForEachItems: number;
   /** All zeros: retention off. */
   storeRetention: Required<StoreRetentionOptions>;
   projectsDir: string;
@@ -257,6 +261,7 @@ const schema = z
     workflowDirs: z.array(z.string().min(1)).optional(),
     badDefinitionFiles: z.enum(['fail', 'skip']).optional(),
     retainRuns: z.number().int().min(0).optional(),
+    maxForEachItems: z.number().int().min(1).optional(),
     storeRetention: z
       .union([
         z.literal(false),
@@ -378,6 +383,7 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     workflowDirs: o.workflowDirs ?? (envWorkflowDirs ? envWorkflowDirs.split(':').filter(Boolean) : [packagePath('config', 'workflows')]),
     badDefinitionFiles: o.badDefinitionFiles ?? 'fail',
     retainRuns: o.retainRuns ?? 1000,
+    maxForEachItems: o.maxForEachItems ?? LIMITS.maxForEachItems,
     storeRetention:
       o.storeRetention === false || (o.storeRetention === undefined && defaults.store !== 'sqlite')
         ? { tasks: 0, taskAgeMs: 0, runs: 0, runAgeMs: 0 }

@@ -63,6 +63,7 @@ const FED_BY: readonly EventName[] = [
   'step_completed',
   'step_failed',
   'step_skipped',
+  'step_waiting',
   'resource_allocated',
   'resource_released',
   'resource_expired',
@@ -108,6 +109,8 @@ export class EngineMetrics {
   #processMetricsAdded = false;
   // In-flight things whose end event does not repeat their labels: bounded by what is open right now.
   readonly #runs = new Map<string, string>();
+  /** Steps waiting now (`<runId>.<step>`), with their gauge labels. */
+  readonly #waiting = new Map<string, { workflow: string; kind: string }>();
   readonly #sessions = new Map<string, string>();
   readonly #holds = new Map<string, string[]>();
   // Label objects of the per-task events, built once per module/action/status and reused (no allocation per task).
@@ -337,13 +340,24 @@ export class EngineMetrics {
         this.workflowPerformance.record(d.workflowName, d.status, d.success, d.durationMs, event.timestamp);
         return;
       }
+      case 'step_waiting': {
+        const key = `${event.data.runId}.${event.data.step}`;
+        if (this.#waiting.has(key)) return;
+        const labels = { workflow: event.data.workflowName, kind: event.data.signal !== null ? 'signal' : 'sleep' };
+        this.#waiting.set(key, labels);
+        f.workflowStepsWaiting.inc(labels);
+        return;
+      }
       case 'step_completed':
+        this.#stepEnded(event.data.runId, event.data.step);
         f.workflowSteps.inc({ workflow: event.data.workflowName, module: event.data.module, action: event.data.action, status: 'completed' });
         return;
       case 'step_failed':
+        this.#stepEnded(event.data.runId, event.data.step);
         f.workflowSteps.inc({ workflow: event.data.workflowName, module: event.data.module, action: event.data.action, status: event.data.status });
         return;
       case 'step_skipped':
+        this.#stepEnded(event.data.runId, event.data.step);
         f.workflowSteps.inc({ workflow: event.data.workflowName, module: event.data.module, action: event.data.action, status: 'skipped' });
         return;
       case 'resource_allocated': {
@@ -384,6 +398,15 @@ export class EngineMetrics {
   }
 
   /** Ends a hold once, whether the resource manager reports it as released, expired, or both. */
+  /** A step ended: if it was waiting, it no longer is. */
+  #stepEnded(runId: string, step: string): void {
+    const key = `${runId}.${step}`;
+    const labels = this.#waiting.get(key);
+    if (!labels) return;
+    this.#waiting.delete(key);
+    this.families.workflowStepsWaiting.dec(labels);
+  }
+
   #release(allocationId: string): void {
     const ids = this.#holds.get(allocationId);
     if (!ids) return;

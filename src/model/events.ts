@@ -43,10 +43,15 @@ export interface EventMap {
   /** Every run that ends publishes this, with `success`; a run that did not succeed also publishes `workflow_failed`. */
   workflow_completed: { workflowName: string; runId: string; success: boolean; status: WorkflowRunStatus; durationMs: number };
   workflow_failed: { workflowName: string; runId: string; success: false; status: WorkflowRunStatus; durationMs: number; failedSteps: string[] };
-  step_started: StepEventData & { taskId: string; attempt: number };
+  /** `items`: a forEach step's item count (its items are tasks `<taskId>.<index>`, or child runs). */
+  step_started: StepEventData & { taskId: string; attempt: number; items?: number };
   step_completed: StepEventData & { taskId: string; durationMs: number };
   step_failed: StepEventData & { taskId: string; status: 'failed' | 'timed_out' | 'cancelled'; error: SerializedError; durationMs: number | null };
   step_skipped: StepEventData & { reason: string };
+  /** A step began waiting (or resumed waiting after a restart): for `signal` (null for a sleep), until `until` (epoch ms; null: no limit). */
+  step_waiting: { workflowName: string; runId: string; step: string; taskId: string; signal: string | null; until: number | null };
+  /** A run was sent a signal: `delivered` when a waiting step took it, else it is kept for a step that waits later. */
+  run_signaled: { workflowName: string; runId: string; signal: string; delivered: boolean };
   resource_allocated: { holderId: string; allocationId: string; resources: Record<string, Record<string, number>> };
   resource_released: { holderId: string; allocationId: string; resourceIds: string[]; reason: string };
   resource_expired: { holderId: string; allocationId: string; resourceIds: string[] };

@@ -56,7 +56,8 @@ export interface SchedulerStats {
 /** Why a task is where it is (`engine.explainTask`). */
 export interface TaskExplanation {
   taskId: string;
-  status: TaskStatus;
+  /** A task's status, or `waiting` for a workflow step waiting on a signal or a time (it has no task). */
+  status: TaskStatus | 'waiting';
   /** One sentence a person can act on. */
   summary: string;
   /** What it waits for, when it waits. */
@@ -74,6 +75,10 @@ export interface TaskExplanation {
     | { kind: 'concurrency_key'; key: string; rule: string; limit: number; running: number; holders: string[]; waiting: number }
     /** A named rate limit without the task's units: when they are there (`until`, epoch ms), the bucket's level. */
     | { kind: 'rate_limit'; name: string; key: string; units: number; until: number | null; spent: number; limit: number; per: string }
+    /** A workflow step waiting for a signal (`until`: its timeout, or null). */
+    | { kind: 'signal'; signal: string; until: number | null; since: number }
+    /** A workflow step sleeping until a time. */
+    | { kind: 'timer'; until: number | null; since: number }
     | null;
 }
 

@@ -115,6 +115,11 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     description: 'record tables for named rate limits and idempotency keys (flow control)',
     sql: ['rate_limits', 'idempotency_keys'].map(recordTable).join('\n'),
   },
+  {
+    version: 3,
+    description: 'signals sent to workflow runs before a step waited for them (kept until a step takes them or the run ends)',
+    sql: recordTable('workflow_signals'),
+  },
 ];
 
 /** The schema version this code writes. */

@@ -19,7 +19,7 @@ import { BatchEncoder, BatchWriter, describeSqliteError } from './sqliteWrites.j
 import type { RetentionLimits } from './sqliteWrites.js';
 import { WriterThread } from './writerThread.js';
 import { commitInParts, needsParts } from './parts.js';
-import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import { MIGRATIONS, RECORD_KIND_SINCE, SCHEMA_VERSION } from './migrations.js';
 import type { EventQuery, JournalEntry, RecordKind, RecordQuery, Store, StoredRecord, StoredTask, WriteBatch } from './store.js';
 import { RECORD_KINDS, emptyBatch } from './store.js';
 
@@ -174,8 +174,7 @@ export class SqliteStore implements Store {
   #prepare(): void {
     const db = this.#db;
     const hasRecords = this.#readonly ? this.openedAtVersion >= 2 : true;
-    // A read-only store of an older schema has only the record tables of its version.
-    const kinds = hasRecords ? RECORD_KINDS.filter((_, i) => this.#readonly ? (i < 6 ? this.openedAtVersion >= 2 : this.openedAtVersion >= 3) : true) : [];
+    const kinds = hasRecords ? RECORD_KINDS.filter((k) => !this.#readonly || this.openedAtVersion >= (RECORD_KIND_SINCE[k] ?? 2)) : [];
     this.#reads = {
       getTask: db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
       getTaskStatus: db.prepare('SELECT status FROM tasks WHERE id = ?').pluck(),

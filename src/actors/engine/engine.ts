@@ -27,7 +27,7 @@ import type { Store } from '../../store/store.js';
 import { WorkerPool } from '../../workers/pool.js';
 import type { RunRequest } from '../../bus/protocol.js';
 import type { WorkflowResult } from '../../model/workflow.js';
-import { listDefinitionFiles, readDefinitionFile } from '../../workflows/loader.js';
+import { listDefinitionFiles, orderByCalls, readDefinitionFile } from '../../workflows/loader.js';
 import { EngineMetrics } from '../../metrics/engineMetrics.js';
 import { resourceUsageFromLedger } from '../../metrics/resources.js';
 import type { ComponentView, EngineMetricsView, HttpAddress, HttpHandlers, PerformanceFilter, PerformanceSummary, SystemStatus } from './views.js';
@@ -39,7 +39,7 @@ import { LocalPoolRunner } from '../tasks/runner.js';
 import type { TaskRunner } from '../tasks/runner.js';
 import type { Clock } from '../../model/clock.js';
 import { systemClock } from '../../model/clock.js';
-import { WorkflowManagerClient } from '../workflows/client.js';
+import { explainTaskOrStep, WorkflowManagerClient } from '../workflows/client.js';
 import { workflowManagerLogic } from '../workflows/actor.js';
 import { ResourceManagerClient } from '../resources/client.js';
 import { resourceManagerLogic } from '../resources/actor.js';
@@ -241,9 +241,18 @@ export class OrchestrationEngine {
     // A component that threw while starting (in recovery, say) has already moved the runtime to failed.
     if (this.state === 'failed') await this.#failStart(this.#actor.getSnapshot().context.error);
     try {
+      // Read first, then created callees first: a file may call (`workflow:` steps) a workflow of a later file.
+      const read: { file: string; definition: unknown; error: Error | null }[] = [];
       for (const file of files) {
         try {
-          const definition = await readDefinitionFile(file);
+          read.push({ file, definition: await readDefinitionFile(file), error: null });
+        } catch (err) {
+          read.push({ file, definition: null, error: err instanceof Error ? err : new Error(String(err)) });
+        }
+      }
+      for (const { file, definition, error } of orderByCalls(read)) {
+        try {
+          if (error) throw error;
           await this.bus.request('workflow.create', { definition, source: file }).catch((err: unknown) => {
             throw err instanceof Error && !err.message.startsWith(file) ? Object.assign(err, { message: `${file}: ${err.message}` }) : err;
           });
@@ -366,7 +375,22 @@ export class OrchestrationEngine {
   /** Why a task is not running: the dependency, the resource (and who holds it), the session limit, or its backoff. */
   async explainTask(taskId: string): Promise<TaskExplanation> {
     if (!this.#started) await this.#ready;
-    return this.bus.request('task.explain', { taskId });
+    return explainTaskOrStep(this.bus, taskId);
+  }
+
+  /**
+   * Sends a signal to a running workflow run (see {@link WorkflowManagerClient.signalRun}).
+   *
+   * @example
+   * await engine.signalRun(runId, 'approval', { approvedBy: 'ana' });
+   */
+  signalRun(runId: string, signal: string, payload?: unknown): Promise<{ runId: string; signal: string; delivered: boolean }> {
+    return this.workflows.signalRun(runId, signal, payload);
+  }
+
+  /** Re-runs an ended workflow run, from `fromStep` or from the steps that did not complete (see {@link WorkflowManagerClient.retryRun}). */
+  retryRun(runId: string, options: { fromStep?: string } = {}): Promise<WorkflowResult> {
+    return this.workflows.retryRun(runId, options);
   }
 
   /**

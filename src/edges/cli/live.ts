@@ -10,10 +10,11 @@ import type { TaskExplanation } from '../../model/taskView.js';
 import { ms, outputWidth } from './format.js';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-const ICON: Record<string, string> = { completed: '✔', failed: '✖', timed_out: '✖', cancelled: '■', skipped: '-', waiting: '·' };
 /** What holds a submitted step back, as explainTask names it: shown on its line. */
 const HELD: ReadonlySet<string> = new Set(['concurrency_key', 'rate_limit', 'resources', 'session_limit', 'worker', 'concurrency']);
 const POLL_MS = 1000;
+const ICON: Record<string, string> = { completed: '✔', failed: '✖', timed_out: '✖', cancelled: '■', skipped: '-', pending: '·', waiting: '⏸' };
+const ITEM_ENDS = ['task_completed', 'task_failed', 'task_timed_out', 'task_cancelled', 'task_skipped'] as const;
 
 interface Line {
   step: string;
@@ -23,6 +24,8 @@ interface Line {
   note: string;
   /** Its task has started (step_started comes when it is submitted). */
   started?: boolean;
+  /** A forEach step: items ended, of how many. */
+  items?: { ended: number; total: number };
 }
 
 export interface LiveRunOptions {
@@ -53,15 +56,33 @@ export class LiveRun {
     this.#opts = opts;
     this.#runId = runId;
     this.#write = opts.write ?? ((t) => void process.stdout.write(t));
-    for (const s of opts.steps) this.#lines.set(s, { step: s, status: 'waiting', startedAt: null, durationMs: null, note: '' });
+    for (const s of opts.steps) this.#lines.set(s, { step: s, status: 'pending', startedAt: null, durationMs: null, note: '' });
     const mine = (id: string): boolean => this.#runId === id;
     this.#offs.push(
       engine.registerEventHandler('workflow_started', (_, d) => {
         if (this.#runId === null && d.workflowName === workflowName) this.#setRunId(d.runId);
       }),
       engine.registerEventHandler('step_started', (_, d) => {
-        if (mine(d.runId)) this.#update(d.step, { status: 'running', startedAt: Date.now() });
+        if (mine(d.runId)) this.#update(d.step, { status: 'running', startedAt: Date.now(), ...(d.items !== undefined ? { items: { ended: 0, total: d.items } } : {}) });
       }),
+      engine.registerEventHandler('step_waiting', (_, d) => {
+        if (!mine(d.runId)) return;
+        const until = d.until !== null ? `until ${new Date(d.until).toISOString().slice(0, 19).replace('T', ' ')}` : '';
+        this.#update(d.step, { status: 'waiting', startedAt: Date.now(), note: d.signal !== null ? `for signal "${d.signal}"${until ? ` ${until}` : ''}` : until });
+      }),
+      ...ITEM_ENDS.map((name) =>
+        engine.registerEventHandler(name, (_, d) => {
+          // An item of a forEach step of this run: task `<runId>.<step>.<index>`.
+          const id = this.#runId;
+          if (id === null || !d.taskId.startsWith(`${id}.`)) return;
+          const rest = d.taskId.slice(id.length + 1);
+          const dot = rest.lastIndexOf('.');
+          const line = dot > 0 ? this.#lines.get(rest.slice(0, dot)) : undefined;
+          if (!line?.items || d.status === 'retrying') return;
+          line.items.ended++;
+          if (this.#opts.tty && !this.#opts.quiet) this.#draw();
+        }),
+      ),
       engine.registerEventHandler('step_completed', (_, d) => {
         if (mine(d.runId)) this.#update(d.step, { status: 'completed', durationMs: d.durationMs });
       }),
@@ -131,25 +152,26 @@ export class LiveRun {
   }
 
   #update(step: string, change: Partial<Line>): void {
-    const line = this.#lines.get(step) ?? { step, status: 'waiting', startedAt: null, durationMs: null, note: '' };
+    const line = this.#lines.get(step) ?? { step, status: 'pending', startedAt: null, durationMs: null, note: '' };
     Object.assign(line, change);
     this.#lines.set(step, line);
     if (this.#opts.quiet) return;
     if (this.#opts.tty) this.#draw();
-    else this.#write(`${line.step} ${line.status}${line.durationMs !== null && line.status !== 'running' ? ` in ${ms(line.durationMs)}` : ''}${line.note ? `: ${line.note}` : ''}\n`);
+    else this.#write(`${line.step}${line.items ? ` ${line.items.ended}/${line.items.total}` : ''} ${line.status}${line.durationMs !== null && line.status !== 'running' ? ` in ${ms(line.durationMs)}` : ''}${line.note ? `: ${line.note}` : ''}\n`);
   }
 
   #render(line: Line, width: number): string {
     const icon = line.status === 'running' ? FRAMES[this.#frame] : (ICON[line.status] ?? ' ');
     const elapsed = line.status === 'running' && line.startedAt !== null ? ms(Date.now() - line.startedAt) : ms(line.durationMs);
-    const text = `${icon} ${line.step.padEnd(width)}  ${line.status.padEnd(9)}  ${elapsed.padStart(8)}${line.note ? `  ${line.note}` : ''}`;
+    const name = line.items ? `${line.step} ${line.items.ended}/${line.items.total}` : line.step;
+    const text = `${icon} ${name.padEnd(width)}  ${line.status.padEnd(9)}  ${elapsed.padStart(8)}${line.note ? `  ${line.note}` : ''}`;
     const cols = outputWidth();
     return text.length > cols ? `${text.slice(0, cols - 1)}…` : text;
   }
 
   #draw(): void {
     const lines = [...this.#lines.values()];
-    const width = Math.max(4, ...lines.map((l) => l.step.length));
+    const width = Math.max(4, ...lines.map((l) => l.step.length + (l.items ? String(l.items.total).length * 2 + 2 : 0)));
     const up = this.#drawn > 0 ? `\x1b[${this.#drawn}A` : '';
     this.#write(up + lines.map((l) => `\x1b[2K${this.#render(l, width)}\n`).join(''));
     this.#drawn = lines.length;

@@ -1,11 +1,11 @@
 /**
- * Runs, as they happen and afterwards: `workflow runs`, `run show | cancel | watch RUN_ID`, `exec FILE`, and the
+ * Runs, as they happen and afterwards: `workflow runs`, `run show | cancel | watch | signal | retry RUN_ID`, `exec FILE`, and the
  * live view every command that runs a workflow shares ({@link followRun}).
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { NotFoundError } from '../../errors.js';
-import type { WorkflowResult, WorkflowRun } from '../../model/workflow.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
+import type { StepResult, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
 import { readDefinitionFile } from '../../workflows/loader.js';
 import { EXIT, paramsOf, withParamFlags } from './context.js';
 import type { CliContext } from './context.js';
@@ -20,9 +20,28 @@ export function workflowLabel(name: string, version: string): string {
 
 /** Prints a finished run for people: its steps, then one line with the outcome. */
 export function printRun(result: WorkflowResult): void {
-  printResults(Object.values(result.steps).map((s) => ({ ...s, name: s.step })));
+  printResults(Object.values(result.steps).map((s) => ({ ...s, name: s.step, status: stepStatusText(s) })));
   console.log(`\nworkflow ${workflowLabel(result.workflowName, result.version)} run ${result.runId}: ${result.status} in ${ms(result.durationMs)}`);
   for (const w of result.warnings) console.log(`warning: ${w}`);
+}
+
+/**
+ * A step's status for people: `waiting for signal "approval" until 09:00:00`, `running 37/120` (forEach items
+ * ended of all), `completed (reused from RUN)`, `failed (child run RUN)`.
+ */
+export function stepStatusText(s: StepResult): string {
+  let text: string = s.status;
+  if (s.waiting) {
+    const until = s.waiting.until !== null ? ` until ${new Date(s.waiting.until).toISOString()}` : '';
+    text = s.waiting.signal !== null ? `waiting for signal "${s.waiting.signal}"${until}` : `sleeping${until}`;
+  }
+  if (s.items) {
+    const ended = s.items.filter((i) => !['pending', 'running', 'ready', 'retrying'].includes(i.status)).length;
+    text += ` ${ended}/${s.items.length}`;
+  }
+  if (s.childRunId !== undefined) text += ` (child run ${s.childRunId})`;
+  if (s.reused) text += ` (reused from ${s.reusedFrom ?? 'an earlier run'})`;
+  return text;
 }
 
 /**
@@ -46,6 +65,15 @@ export async function followRun(cli: CliContext, engine: CliEngine, workflowName
   if (json) console.log(JSON.stringify(result, null, 2));
   else printRun(result);
   return result;
+}
+
+/** A `--data` style flag's JSON, or a `ValidationError` naming the flag. */
+function parseJsonFlag(text: string, flag: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new ValidationError(`${flag}: must be JSON such as '{"approvedBy":"ana"}' or '"yes"' (${(err as Error).message})`);
+  }
 }
 
 function runRow(r: WorkflowRun): Record<string, unknown> {
@@ -87,6 +115,8 @@ export function registerRunCommands(program: Command, cli: CliContext): void {
       const r = await cli.withAnyEngine((e) => mustGetRun(e, runId));
       cli.out(r, (x) => {
         console.log(`params: ${JSON.stringify(x.params)}${x.sessionId ? `\nsession: ${x.sessionId}` : ''}`);
+        if (x.parentRunId) console.log(`parent: run ${x.parentRunId}, step "${x.parentStep ?? ''}"${x.parentItem !== null && x.parentItem !== undefined ? `, item ${x.parentItem}` : ''}`);
+        if (x.retryOf) console.log(`retry of: run ${x.retryOf}`);
         printRun(x);
       });
     });
@@ -111,6 +141,32 @@ export function registerRunCommands(program: Command, cli: CliContext): void {
         const r = await mustGetRun(e, runId);
         const steps = Object.keys(r.steps);
         return followRun(cli, e, r.workflowName, steps, () => Promise.resolve(runId), runId);
+      });
+    });
+
+  run
+    .command('signal')
+    .description('send a signal to a running run: the steps waiting for it (waitFor) go on, with its data as their output')
+    .argument('<run-id>', 'the run id')
+    .argument('<signal>', 'the signal name a step waits for (waitFor: { signal })')
+    .option('--data <json>', 'the payload, as JSON (the waiting step\'s output)')
+    .addHelpText('after', `\nExample:\n  codomyrmex run signal 3f2a... approval --data '{"approvedBy":"ana"}'`)
+    .action(async (runId: string, signal: string, opts: { data?: string }) => {
+      const payload = opts.data === undefined ? undefined : parseJsonFlag(opts.data, '--data');
+      const r = await cli.withAnyEngine((e) => e.workflows.signalRun(runId, signal, payload));
+      cli.out(r, (x) => console.log(x.delivered ? `signal "${x.signal}" delivered to run ${x.runId}` : `signal "${x.signal}" kept for run ${x.runId}: no step waits for it yet, the first one that does takes it`));
+    });
+  run
+    .command('retry')
+    .description('re-run an ended run: steps that completed keep their outputs, the rest (or --from STEP and everything after it) run again')
+    .argument('<run-id>', 'the run id')
+    .option('--from <step>', 'run this step and everything downstream of it again')
+    .action(async (runId: string, opts: { from?: string }) => {
+      await cli.withAnyEngine(async (e) => {
+        const r = await mustGetRun(e, runId);
+        const steps = Object.keys(r.steps);
+        const options = opts.from === undefined ? {} : { fromStep: opts.from };
+        return followRun(cli, e, r.workflowName, steps, () => e.workflows.startRetry(runId, options));
       });
     });
 

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { stringify } from 'yaml';
 import { criticalPath, toMermaid, topologicalLevels } from '../../dag/graph.js';
+import { describeStep } from '../../workflows/kinds.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import { readDefinitionFile } from '../../workflows/loader.js';
 import { planWorkflow } from '../mcp/plan.js';
@@ -95,14 +96,14 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
       const dag = { nodes: w.steps.map((s) => s.name), deps: (id: string) => byName.get(id)?.dependencies ?? [] };
       const mermaid = toMermaid(dag, (id) => {
         const s = byName.get(id);
-        return s ? `${s.module}.${s.action}` : undefined;
+        return s ? describeStep(s) : undefined;
       });
       if (opts.mermaid) return console.log(mermaid);
       const levels = topologicalLevels(dag);
       const critical = criticalPath(dag);
       if (cli.json()) return console.log(JSON.stringify({ workflow: w, levels, criticalPath: critical.path, mermaid }, null, 2));
       console.log(`${w.name} v${w.version} (${w.hash})${w.description ? `: ${w.description}` : ''}`);
-      printTable(w.steps.map((s) => ({ step: s.name, action: `${s.module}.${s.action}`, after: (s.dependencies ?? []).join(', '), timeout: s.timeout ?? '', when: s.when ?? '' })));
+      printTable(w.steps.map((s) => ({ step: s.name, action: describeStep(s), after: (s.dependencies ?? []).join(', '), timeout: s.timeout ?? '', when: s.when ?? '' })));
       console.log(`\nlevels: ${levels.map((l) => `[${l.join(', ')}]`).join(' -> ')}`);
       console.log(`critical path: ${critical.path.join(' -> ')}\n\n${mermaid}`);
     });

@@ -12,8 +12,12 @@ const object = (field: string, example: string) =>
 const stepShape = z
   .object({
     name: z.string(required('name', 'the step name, unique in the workflow')),
-    module: z.string(required('module', 'the action module, e.g. static_analysis')),
-    action: z.string(required('action', 'the action, e.g. analyze_code_quality')),
+    module: z.string(required('module', 'the action module, e.g. static_analysis')).optional().describe('the action module (a module.action step; absent on workflow, wait_for and sleep steps)'),
+    action: z.string(required('action', 'the action, e.g. analyze_code_quality')).optional().describe('the action, e.g. analyze_code_quality'),
+    workflow: z.string().optional().describe('run this stored workflow as a child run instead of a module.action'),
+    for_each: z.unknown().optional().describe('"{{step.output.list}}" or a literal array: run once per item ({{item}}, {{index}} in parameters)'),
+    wait_for: z.object({ signal: z.string() }).passthrough().optional().describe('{ signal, timeout_seconds, on_timeout: fail|skip|continue }: pause until signal_run sends it'),
+    sleep: z.union([z.string(), z.number()]).optional().describe('pause this long: seconds, or "10m", "2h"'),
     parameters: object('parameters', '{"path": "."}').optional().describe('action parameters; "{{step.output}}" reads an upstream output'),
     dependencies: z.array(z.string()).optional().describe('names of the steps this one runs after'),
     timeout: z.number().positive().optional().describe('seconds one attempt may take'),
@@ -86,6 +90,15 @@ export const toolShapes = {
   get_run: { run_id: z.string(required('run_id', 'the id execute_workflow returned')) },
   cancel_run: { run_id: z.string(required('run_id', 'the id of a running workflow run')), reason: z.string().optional() },
   explain_task: { task_id: z.string(required('task_id', 'a task id (a workflow step is RUN_ID.STEP)')) },
+  signal_run: {
+    run_id: z.string(required('run_id', 'the id of a running workflow run')),
+    signal: z.string(required('signal', 'the signal a step waits for (waitFor: { signal }), e.g. approval')),
+    payload: z.unknown().optional().describe('the waiting step\'s output, e.g. {"approvedBy": "ana"}'),
+  },
+  retry_run: {
+    run_id: z.string(required('run_id', 'the id of an ended workflow run')),
+    from_step: z.string().optional().describe('run this step and everything downstream again (default: the steps that did not complete)'),
+  },
   list_modules: { module: z.string().optional().describe('only this module') },
   create_rate_limit: {
     name: z.string(required('name', 'a rate limit name like github-api')),
@@ -114,6 +127,8 @@ export const TOOL_DESCRIPTIONS: Record<ToolName, string> = {
   get_run: 'Get a workflow run by id: its status, parameters and step results.',
   cancel_run: 'Cancel a running workflow run.',
   explain_task: 'Explain why a task is waiting, running or ended (dependencies, queue, resources, attempts).',
+  signal_run: 'Send a signal to a running workflow run: steps waiting for it (waitFor) go on with the payload as their output; sent early, it is kept until a step waits for it.',
+  retry_run: 'Re-run an ended workflow run to its end: steps that completed keep their outputs (reused), the failed ones (or from_step and everything after it) run again.',
   list_modules: 'List the action modules and their actions with parameter JSON Schemas.',
   create_rate_limit: 'Create (or replace) a named rate limit: never more than `limit` units per window `per`; tasks use it with rateLimit: { name, key?, units? }.',
   list_rate_limits: 'List the rate limits with their levels and busiest keys.',

@@ -127,6 +127,15 @@ const handlers: Handlers = {
   async explain_task(engine, a) {
     return engine.explainTask(a.task_id);
   },
+  async signal_run(engine, a) {
+    return engine.workflows.signalRun(a.run_id, a.signal, a.payload);
+  },
+  async retry_run(engine, a, progress) {
+    const old = await engine.workflows.getRun(a.run_id);
+    if (!old) throw new NotFoundError(`run_id: no run "${a.run_id}"; execute_workflow returns a run id`);
+    const options = a.from_step === undefined ? {} : { fromStep: a.from_step };
+    return withStepProgress(engine, old.workflowName, Object.keys(old.steps).length, progress, () => engine.workflows.retryRun(a.run_id, options));
+  },
   async list_modules(engine, a) {
     return { actions: await engine.listModules(a.module) };
   },
