@@ -14,6 +14,7 @@ export function openStore(options: CompiledOptions, engineId: string): Store {
     journalMaxAgeMs: options.journalMaxAgeMs,
     retention: options.storeRetention,
     writerThread: options.writerThread,
+    walAutocheckpointPages: options.walAutocheckpointPages,
     engineId,
   });
 }

@@ -43,6 +43,8 @@ export interface SqliteStoreOptions {
    * checkpoints) runs off the engine's thread (default true for a file; `:memory:` always writes in-thread).
    */
   writerThread?: boolean;
+  /** SQLite's `wal_autocheckpoint` for the connections that write (default 1000 pages; 0: no automatic checkpoints). */
+  walAutocheckpointPages?: number;
 }
 
 interface TaskRow {
@@ -118,6 +120,7 @@ export class SqliteStore implements Store {
         path: location,
         durability: options.durability ?? 'strict',
         busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)),
+        walAutocheckpointPages: walAutocheckpointPages(options),
         journal,
         recordKinds: RECORD_KINDS,
         ...(options.retention ? { retention: options.retention } : {}),
@@ -417,7 +420,12 @@ function configure(db: Database.Database, path: string, options: SqliteStoreOpti
     if (mode !== 'wal') throw new StoreError(`the database ${path} cannot use WAL mode (got "${String(mode)}")`, ErrorCode.STORE_UNAVAILABLE);
   }
   db.pragma(`synchronous = ${options.durability === 'relaxed' ? 'NORMAL' : 'FULL'}`);
+  db.pragma(`wal_autocheckpoint = ${walAutocheckpointPages(options)}`);
   db.pragma('foreign_keys = OFF');
+}
+
+function walAutocheckpointPages(options: SqliteStoreOptions): number {
+  return Math.max(0, Math.floor(options.walAutocheckpointPages ?? 1000));
 }
 
 function migrate(db: Database.Database, path: string, from: number): void {
