@@ -64,11 +64,20 @@ export function checkPayloadLimits(value: unknown, where: string): string | null
       for (const k in v) {
         if (k === '__proto__') return `${at()}: a key named "__proto__" is refused (it would be dropped or become a prototype); rename it`;
         path.push(k);
-        const e = walk((v as Record<string, unknown>)[k], depth + 1);
+        let item: unknown;
+        try {
+          item = (v as Record<string, unknown>)[k];
+        } catch (err) {
+          return `${at()}: reading it threw (${err instanceof Error ? err.message : String(err)}), so it cannot be stored; pass plain data`;
+        }
+        const e = walk(item, depth + 1);
         path.pop();
         if (e) return e;
       }
       return null;
+    } catch (err) {
+      // A Proxy's traps (ownKeys, has) or an array's getters may throw too.
+      return `${at()}: reading it threw (${err instanceof Error ? err.message : String(err)}), so it cannot be stored; pass plain data`;
     } finally {
       ancestors.delete(v);
     }
