@@ -106,6 +106,10 @@ export class WorkerPool {
   readonly #block: number;
   #seq = 0;
   #terminated = 0;
+  /** {@link booted} gave up on threads that never finished loading. */
+  #bootTimedOut = false;
+  /** When the pool (and so its threads' loading) started, in `performance.now()` ms. */
+  readonly #madeAt = performance.now();
 
   constructor(options: PoolOptions) {
     this.options = options;
@@ -231,14 +235,17 @@ export class WorkerPool {
 
   /**
    * Waits until a worker thread has loaded its modules and answers, or fails: with the worker's own error when a
-   * module threw while it was imported there, or after `timeoutMs` when loading never finishes.
+   * module threw while it was imported there, or `timeoutMs` after the pool was made (its threads started loading
+   * then) when loading never finishes.
    */
   async booted(timeoutMs: number): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
+        // Threads that never finish loading are not waited for when the pool is destroyed (see #booted).
+        this.#bootTimedOut = true;
         reject(new Error(`the worker threads did not finish loading their modules within ${timeoutMs} ms (option workerBootTimeoutMs); a module's top-level code never finishes inside a worker thread`));
-      }, timeoutMs);
+      }, Math.max(0, timeoutMs - (performance.now() - this.#madeAt)));
     });
     try {
       await Promise.race([this.#piscina.run({ type: 'probe' }), deadline]);
@@ -273,7 +280,7 @@ export class WorkerPool {
   async destroy(): Promise<void> {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    await this.#booted(5000);
+    if (!this.#bootTimedOut) await this.#booted(5000);
     await this.#piscina.destroy();
   }
 
