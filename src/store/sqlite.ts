@@ -170,11 +170,9 @@ export class SqliteStore implements Store {
         if (version < 1) throw new StoreError(`the database ${path} has no codomyrmex schema yet (an engine creates it on first start)`, ErrorCode.STORE_UNAVAILABLE);
         return new SqliteStore(db, path, null, version, options);
       }
+      if (version >= 1) refuseUnknownStatuses(db, path);
       configure(db, path, options);
       migrate(db, path, version);
-      db.prepare(`INSERT INTO meta (key, value) VALUES ('owner', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(
-        JSON.stringify(currentOwner(options.engineId ?? 'unknown', path)),
-      );
       lock?.hold(options.engineId ?? 'unknown');
       return new SqliteStore(db, path, lock, version, options);
     } catch (err) {
@@ -190,6 +188,11 @@ export class SqliteStore implements Store {
       }
       throw new StoreError(`cannot open the database ${path}: ${describeSqliteError(err)}`, ErrorCode.STORE_UNAVAILABLE, { cause: err });
     }
+  }
+
+  claim(engineId: string): void {
+    if (this.#readonly || this.#closed || !this.persistent) return;
+    this.#db.prepare(`INSERT INTO meta (key, value) VALUES ('owner', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(JSON.stringify(currentOwner(engineId, this.location)));
   }
 
   #prepare(): void {
@@ -485,7 +488,20 @@ function specProblem(spec: unknown, id: string): string | null {
   return null;
 }
 
+const TASK_STATUSES: readonly TaskStatus[] = ['pending', 'ready', 'running', 'retrying', 'completed', 'failed', 'timed_out', 'cancelled', 'skipped'];
+
+/** Refuses a database with a task row whose status this code does not know: it would never be resumed nor listed. */
+function refuseUnknownStatuses(db: Database.Database, location: string): void {
+  const row = db.prepare(`SELECT id, status FROM tasks WHERE status NOT IN (${TASK_STATUSES.map(() => '?').join(', ')}) LIMIT 1`).get(...TASK_STATUSES) as { id: string; status: string } | undefined;
+  if (row) throw unknownStatus(location, row.id, row.status);
+}
+
+function unknownStatus(location: string, id: string, status: string): StoreError {
+  return corruptRow(location, 'tasks', id, 'status', `${JSON.stringify(status)} is not a task status (one of ${TASK_STATUSES.join(', ')})`);
+}
+
 function taskOf(row: TaskRow, location: string): StoredTask {
+  if (!(TASK_STATUSES as readonly string[]).includes(row.status)) throw unknownStatus(location, row.id, row.status);
   const spec = parseColumn<TaskSpec>(row.spec, location, 'tasks', row.id, 'spec');
   const problem = specProblem(spec, row.id);
   if (problem) throw corruptRow(location, 'tasks', row.id, 'spec', problem);
