@@ -86,6 +86,39 @@ export function checkPayloadLimits(value: unknown, where: string): string | null
 }
 
 /**
+ * Where a value parsed from outside (JSON from NATS, HTTP or MCP) has an own key named `__proto__`, as a message
+ * naming it, or null. Schemas copy objects key by key and drop such a key silently (it would be stored as `{}`), so
+ * the raw value is checked first and refused, as in-process input is. Iterative: a deep value cannot overflow.
+ */
+export function findProtoKey(value: unknown, where: string): string | null {
+  // Each entry links to its parent: the path is spelled out only for a hit.
+  interface Step {
+    v: unknown;
+    parent: Step | null;
+    key: string | number;
+  }
+  const stack: Step[] = [{ v: value, parent: null, key: '' }];
+  while (stack.length) {
+    const step = stack.pop() as Step;
+    const v = step.v;
+    if (typeof v !== 'object' || v === null) continue;
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], parent: step, key: i });
+      continue;
+    }
+    for (const k of Object.keys(v)) {
+      if (k === '__proto__') {
+        let path = '';
+        for (let s: Step | null = step; s?.parent; s = s.parent) path = (typeof s.key === 'number' ? `[${s.key}]` : `.${s.key}`) + path;
+        return `${where}${path}.__proto__: a key named "__proto__" is refused (it would be dropped or become a prototype); rename it`;
+      }
+      stack.push({ v: (v as Record<string, unknown>)[k], parent: step, key: k });
+    }
+  }
+  return null;
+}
+
+/**
  * Why one value (not its contents) cannot be stored as JSON or structured-cloned to a worker thread, or null.
  * Functions (and so objects with methods as own properties), Symbols and BigInts, Promises and weak collections.
  */

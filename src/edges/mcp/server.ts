@@ -5,9 +5,11 @@
  */
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { findProtoKey } from '../../model/validate.js';
 import type { EdgeEngine } from '../seam.js';
-import { NotFoundError } from '../../errors.js';
+import { ErrorCode, NotFoundError } from '../../errors.js';
 import { TOOL_DESCRIPTIONS, toolShapes } from './schemas.js';
 import { McpTools, TOOL_NAMES } from './tools.js';
 import type { ProgressReporter, ToolResult } from './tools.js';
@@ -23,6 +25,26 @@ function asCallResult(r: ToolResult): CallToolResult {
 }
 
 const json = (uri: URL, value: unknown) => ({ contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(value, null, 2) }] });
+
+/**
+ * Answers a `tools/call` whose arguments hold a key named `__proto__` with an `isError` result naming it, before the
+ * SDK's schema drops the key silently (the call would run with `{}` in its place). Call after `server.connect`.
+ */
+export function refuseProtoKeys(transport: Transport): void {
+  const next = transport.onmessage;
+  if (!next) return;
+  transport.onmessage = (message, extra) => {
+    const m = message as { method?: unknown; id?: unknown; params?: { arguments?: unknown } };
+    if (m.method === 'tools/call' && (typeof m.id === 'string' || typeof m.id === 'number')) {
+      const problem = findProtoKey(m.params?.arguments, 'arguments');
+      if (problem) {
+        void transport.send({ jsonrpc: '2.0', id: m.id, result: { isError: true, content: [{ type: 'text', text: `${ErrorCode.VALIDATION}: ${problem}` }] } }).catch(() => undefined);
+        return;
+      }
+    }
+    next(message, extra);
+  };
+}
 
 /** A new MCP server over `engine` (one per connection; they share the engine). */
 export function createMcpServer(engine: () => EdgeEngine): McpServer {
