@@ -180,7 +180,8 @@ export class SqliteStore implements Store {
   #prepare(): void {
     const db = this.#db;
     const hasRecords = this.#readonly ? this.openedAtVersion >= 2 : true;
-    const kinds = hasRecords ? RECORD_KINDS : [];
+    // A read-only store of an older schema has only the record tables of its version.
+    const kinds = hasRecords ? RECORD_KINDS.filter((_, i) => this.#readonly ? (i < 6 ? this.openedAtVersion >= 2 : this.openedAtVersion >= 3) : true) : [];
     this.#reads = {
       getTask: db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
       getTaskStatus: db.prepare('SELECT status FROM tasks WHERE id = ?').pluck(),
@@ -317,6 +318,19 @@ export class SqliteStore implements Store {
       if (query.status.length === 0) return [];
       where.push(`status IN (${query.status.map(() => '?').join(', ')})`);
       params.push(...query.status);
+    }
+    if (query.createdFrom !== undefined) {
+      where.push('created_at >= ?');
+      params.push(query.createdFrom);
+    }
+    if (query.createdTo !== undefined) {
+      where.push('created_at < ?');
+      params.push(query.createdTo);
+    }
+    if (query.after !== undefined) {
+      // A missing id compares with NULL: no rows, an empty page.
+      where.push(`rowid ${query.newest === true ? '<' : '>'} (SELECT rowid FROM ${kind} WHERE id = ?)`);
+      params.push(query.after);
     }
     let sql = `SELECT id, parent, status, data, created_at, updated_at FROM ${kind}`;
     if (where.length) sql += ` WHERE ${where.join(' AND ')}`;
