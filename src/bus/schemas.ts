@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { sessionOptionsSchema, SESSION_MODES } from '../model/session.js';
 import { taskInputSchema } from '../model/task.js';
-import { didYouMean, formatZodIssues } from '../model/validate.js';
+import { didYouMean, findProtoKey, formatZodIssues } from '../model/validate.js';
 import type { CommandPayload, CommandType, EventName } from './protocol.js';
 
 const TASK_STATUSES = ['pending', 'ready', 'running', 'retrying', 'completed', 'failed', 'timed_out', 'cancelled', 'skipped'] as const;
@@ -219,6 +219,8 @@ export type ParsedRequest<K extends CommandType> = { ok: true; payload: CommandP
  * if (r.ok) r.payload.name; // 'etl'
  */
 export function parseCommandPayload<K extends CommandType>(type: K, raw: unknown): ParsedRequest<K> {
+  const proto = findProtoKey(raw, 'payload');
+  if (proto) return { ok: false, error: new ValidationError(proto) };
   const schema: z.ZodTypeAny = requestSchemas[type];
   const parsed = schema.safeParse(raw);
   if (parsed.success) return { ok: true, payload: parsed.data as CommandPayload<K> };

@@ -108,6 +108,12 @@ export interface EngineOptions {
    * stalls the engine's event loop (default true). `false` writes on the engine's thread.
    */
   writerThread?: boolean;
+  /**
+   * A commit that leaves the SQLite WAL longer than this many pages checkpoints it into the database file (SQLite's
+   * `wal_autocheckpoint`; default 1000, about 4 MB). Smaller keeps the WAL short at the cost of more checkpoints;
+   * 0 turns automatic checkpoints off (the WAL then grows until the store closes).
+   */
+  walAutocheckpointPages?: number;
   /** Prometheus metrics: one prom-client `Registry` per engine, fed by bus events. */
   metrics?: MetricsOptions;
   /**
@@ -234,6 +240,7 @@ export interface CompiledOptions {
   journalMaxAgeMs: number;
   busyTimeoutMs: number;
   writerThread: boolean;
+  walAutocheckpointPages: number;
   metrics: { enabled: boolean; processMetrics: boolean };
   /** `null` when the HTTP edge is off. */
   http: CompiledHttpOptions | null;
@@ -294,6 +301,7 @@ const schema = z
     journalMaxAgeMs: z.number().int().min(0).optional(),
     busyTimeoutMs: z.number().int().min(0).optional(),
     writerThread: z.boolean().optional(),
+    walAutocheckpointPages: z.number().int().min(0).optional(),
     metrics: z.object({ enabled: z.boolean().optional(), processMetrics: z.boolean().optional() }).strict().optional(),
     http: z
       .union([
@@ -406,6 +414,7 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     journalMaxAgeMs: o.journalMaxAgeMs ?? 7 * 24 * 3600 * 1000,
     busyTimeoutMs: o.busyTimeoutMs ?? 5000,
     writerThread: o.writerThread ?? true,
+    walAutocheckpointPages: o.walAutocheckpointPages ?? 1000,
     metrics: { enabled: o.metrics?.enabled ?? true, processMetrics: o.metrics?.processMetrics ?? true },
     http: o.http === undefined || o.http === false ? null : compileHttp(o.http === true ? {} : o.http, env),
     health: { probeTimeoutMs: o.health?.probeTimeoutMs ?? 5000, queueStuckMs: o.health?.queueStuckMs ?? 60_000 },

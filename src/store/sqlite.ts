@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { ErrorCode, ShuttingDownError, StoreError } from '../errors.js';
 import type { TaskStatus } from '../model/task.js';
 import { fromJson } from './json.js';
-import { TASK_COLUMNS, recordOf, taskOf } from './rows.js';
+import { TASK_COLUMNS, TASK_STATUSES, recordOf, taskOf, unknownStatus } from './rows.js';
 import type { RecordReadRow as RecordRow, TaskReadRow as TaskRow } from './rows.js';
 import { DatabaseLock, checkDatabaseHeader, currentOwner, realDatabasePath, refuseHardLinks } from './fileGuard.js';
 import { BatchEncoder, BatchWriter, describeSqliteError } from './sqliteWrites.js';
@@ -45,6 +45,8 @@ export interface SqliteStoreOptions {
    * checkpoints) runs off the engine's thread (default true for a file; `:memory:` always writes in-thread).
    */
   writerThread?: boolean;
+  /** SQLite's `wal_autocheckpoint` for the connections that write (default 1000 pages; 0: no automatic checkpoints). */
+  walAutocheckpointPages?: number;
 }
 
 interface EventChunkRow {
@@ -100,6 +102,7 @@ export class SqliteStore implements Store {
         path: location,
         durability: options.durability ?? 'strict',
         busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)),
+        walAutocheckpointPages: walAutocheckpointPages(options),
         journal,
         recordKinds: RECORD_KINDS,
         ...(options.retention ? { retention: options.retention } : {}),
@@ -149,11 +152,9 @@ export class SqliteStore implements Store {
         if (version < 1) throw new StoreError(`the database ${path} has no codomyrmex schema yet (an engine creates it on first start)`, ErrorCode.STORE_UNAVAILABLE);
         return new SqliteStore(db, path, null, version, options);
       }
+      if (version >= 1) refuseUnknownStatuses(db, path);
       configure(db, path, options);
       migrate(db, path, version);
-      db.prepare(`INSERT INTO meta (key, value) VALUES ('owner', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(
-        JSON.stringify(currentOwner(options.engineId ?? 'unknown', path)),
-      );
       lock?.hold(options.engineId ?? 'unknown');
       return new SqliteStore(db, path, lock, version, options);
     } catch (err) {
@@ -169,6 +170,11 @@ export class SqliteStore implements Store {
       }
       throw new StoreError(`cannot open the database ${path}: ${describeSqliteError(err)}`, ErrorCode.STORE_UNAVAILABLE, { cause: err });
     }
+  }
+
+  claim(engineId: string): void {
+    if (this.#readonly || this.#closed || !this.persistent) return;
+    this.#db.prepare(`INSERT INTO meta (key, value) VALUES ('owner', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(JSON.stringify(currentOwner(engineId, this.location)));
   }
 
   #prepare(): void {
@@ -417,7 +423,12 @@ function configure(db: Database.Database, path: string, options: SqliteStoreOpti
     if (mode !== 'wal') throw new StoreError(`the database ${path} cannot use WAL mode (got "${String(mode)}")`, ErrorCode.STORE_UNAVAILABLE);
   }
   db.pragma(`synchronous = ${options.durability === 'relaxed' ? 'NORMAL' : 'FULL'}`);
+  db.pragma(`wal_autocheckpoint = ${walAutocheckpointPages(options)}`);
   db.pragma('foreign_keys = OFF');
+}
+
+function walAutocheckpointPages(options: SqliteStoreOptions): number {
+  return Math.max(0, Math.floor(options.walAutocheckpointPages ?? 1000));
 }
 
 function migrate(db: Database.Database, path: string, from: number): void {
@@ -439,4 +450,10 @@ function migrate(db: Database.Database, path: string, from: number): void {
   } catch (err) {
     throw new StoreError(`migrating the database ${path} from schema version ${from} to ${SCHEMA_VERSION} failed (nothing was changed): ${describeSqliteError(err)}`, ErrorCode.STORE_UNAVAILABLE, { cause: err });
   }
+}
+
+/** Refuses a database with a task row whose status this code does not know: it would never be resumed nor listed. */
+function refuseUnknownStatuses(db: Database.Database, location: string): void {
+  const row = db.prepare(`SELECT id, status FROM tasks WHERE status NOT IN (${TASK_STATUSES.map(() => '?').join(', ')}) LIMIT 1`).get(...TASK_STATUSES) as { id: string; status: string } | undefined;
+  if (row) throw unknownStatus(location, row.id, row.status);
 }

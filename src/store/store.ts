@@ -133,5 +133,10 @@ export interface Store {
   checkWritable(): void;
   /** Waits for writes sent off-thread to finish and stops that thread. Call before `close()`. */
   drain?(): Promise<void>;
+  /**
+   * Records `engineId` (with this process and host) as the database's owner, which a refused second engine names.
+   * The engine calls it once its start succeeded: a refused start writes nothing.
+   */
+  claim?(engineId: string): void;
   close(): void;
 }

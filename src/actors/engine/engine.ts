@@ -15,7 +15,7 @@ import { InMemoryBus } from '../../bus/memory.js';
 import type { EventMap, EventName } from '../../bus/protocol.js';
 import type { CompiledOptions, EngineOptions, OptionDefaults } from '../../config/options.js';
 import { compileOptions } from '../../config/options.js';
-import { NotFoundError, ShuttingDownError, ValidationError, serializeError } from '../../errors.js';
+import { ErrorCode, NotFoundError, ShuttingDownError, StoreError, ValidationError, serializeError } from '../../errors.js';
 import type { RuntimeState } from '../../machines/runtime.js';
 import { runtimeMachine, runtimeStateOf } from '../../machines/runtime.js';
 import { ModuleRegistry } from '../../modules/registry.js';
@@ -240,6 +240,8 @@ export class OrchestrationEngine {
     this.#actor.send({ type: 'engine.started' });
     // A component that threw while starting (in recovery, say) has already moved the runtime to failed.
     if (this.state === 'failed') await this.#failStart(this.#actor.getSnapshot().context.error);
+    // Recovered: only now is the database marked as this engine's (a refused start writes nothing).
+    this.store.claim?.(this.id);
     try {
       // Read first, then created callees first: a file may call (`workflow:` steps) a workflow of a later file.
       const read: { file: string; definition: unknown; error: Error | null }[] = [];
@@ -274,6 +276,8 @@ export class OrchestrationEngine {
   async #failStart(cause: unknown): Promise<never> {
     const error = cause instanceof Error ? cause : new Error(String(cause));
     if (this.#actor.getSnapshot().status === 'active') this.#actor.send({ type: 'engine.failed', error });
+    // A database refused as corrupt is left as it was: what the components queued while starting is not written.
+    if (error instanceof StoreError && error.code === ErrorCode.STORE_CORRUPT) this.commits.abandon();
     await this.#release();
     throw error;
   }

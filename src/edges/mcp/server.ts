@@ -5,9 +5,11 @@
  */
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { findProtoKey } from '../../model/validate.js';
 import type { EdgeEngine } from '../seam.js';
-import { NotFoundError } from '../../errors.js';
+import { ErrorCode, NotFoundError } from '../../errors.js';
 import { TOOL_DESCRIPTIONS, toolShapes } from './schemas.js';
 import { McpTools, TOOL_NAMES } from './tools.js';
 import type { ProgressReporter, ToolResult } from './tools.js';
@@ -23,6 +25,42 @@ function asCallResult(r: ToolResult): CallToolResult {
 }
 
 const json = (uri: URL, value: unknown) => ({ contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(value, null, 2) }] });
+
+/** What is wrong with the params of a `tools/call` request, naming the field (the SDK answers with a raw zod dump). */
+function toolCallProblem(params: unknown): string | null {
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) return 'params: must be an object { name, arguments }';
+  const p = params as { name?: unknown; arguments?: unknown };
+  if (typeof p.name !== 'string') return `params.name: must be the tool's name as a string (got ${p.name === undefined ? 'nothing' : typeof p.name}); see tools/list`;
+  if (p.arguments !== undefined && (typeof p.arguments !== 'object' || p.arguments === null || Array.isArray(p.arguments))) return 'params.arguments: must be an object of the tool\'s arguments';
+  return null;
+}
+
+/**
+ * Checks a `tools/call` before the SDK does: params that are not `{ name, arguments }` get a JSON-RPC "invalid
+ * params" error naming the field (the SDK answered -32603 with a raw zod dump), and arguments holding a key named
+ * `__proto__` get an `isError` result naming it (the SDK's schema drops the key silently, so the call would run with
+ * `{}` in its place). Call after `server.connect`.
+ */
+export function guardToolCalls(transport: Transport): void {
+  const next = transport.onmessage;
+  if (!next) return;
+  transport.onmessage = (message, extra) => {
+    const m = message as { method?: unknown; id?: unknown; params?: { arguments?: unknown } };
+    if (m.method === 'tools/call' && (typeof m.id === 'string' || typeof m.id === 'number')) {
+      const malformed = toolCallProblem(m.params);
+      if (malformed) {
+        void transport.send({ jsonrpc: '2.0', id: m.id, error: { code: -32602, message: `invalid tools/call: ${malformed}` } }).catch(() => undefined);
+        return;
+      }
+      const problem = findProtoKey(m.params?.arguments, 'arguments');
+      if (problem) {
+        void transport.send({ jsonrpc: '2.0', id: m.id, result: { isError: true, content: [{ type: 'text', text: `${ErrorCode.VALIDATION}: ${problem}` }] } }).catch(() => undefined);
+        return;
+      }
+    }
+    next(message, extra);
+  };
+}
 
 /** A new MCP server over `engine` (one per connection; they share the engine). */
 export function createMcpServer(engine: () => EdgeEngine): McpServer {
