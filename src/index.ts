@@ -76,6 +76,7 @@ export {
   CodomyrmexError,
   ValidationError,
   NotFoundError,
+  AlreadyExistsError,
   CycleError,
   ResourceUnavailableError,
   TaskTimeoutError,

@@ -54,6 +54,8 @@ interface StepState {
   taskId: string;
   /** Skipped by its own `when`: dependents still run. */
   skippedByCondition: boolean;
+  /** When it was launched (a watcher attaching later shows how long it has run). */
+  startedAt?: number;
 }
 
 const FAILED: ReadonlySet<TaskStatus> = new Set(['failed', 'timed_out', 'cancelled']);
@@ -343,6 +345,7 @@ export class WorkflowRunExecutor {
       }
     }
     s.phase = 'running';
+    s.startedAt = this.#deps.now();
     this.#running.add(s);
     const { bus } = this.#deps;
     if (bus.wants('step_started')) {
@@ -506,6 +509,6 @@ export class WorkflowRunExecutor {
 
   #placeholder(s: StepState): StepResult {
     const status: TaskStatus = s.phase === 'running' ? 'running' : 'pending';
-    return { taskId: s.taskId, step: s.step.name, name: s.step.name, status, success: false, result: null, error: null, attempts: 0, startedAt: null, endedAt: null, durationMs: null };
+    return { taskId: s.taskId, step: s.step.name, name: s.step.name, status, success: false, result: null, error: null, attempts: 0, startedAt: s.startedAt ?? null, endedAt: null, durationMs: null };
   }
 }

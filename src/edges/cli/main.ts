@@ -35,7 +35,7 @@ program
   .option('--store <kind>', 'sqlite (default: durable, see --db) or memory')
   .option('--db <path>', 'the SQLite database (default ./.codomyrmex/state.db; env CODOMYRMEX_DB)')
   .option('--durability <mode>', 'strict (default: answer only once durable) or relaxed')
-  .option('--nats <url>', 'NATS URL(s): `daemon` serves its command API there; every other command (mcp and bench too) then talks to that daemon instead of an embedded engine, except workflow create|validate|plan, exec, task demo and events, which refuse it (env CODOMYRMEX_NATS_URL)')
+  .option('--nats <url>', 'NATS URL(s): `daemon` serves its command API there; every other command (mcp and bench too) then talks to that daemon instead of an embedded engine, except task demo and events, which refuse it (env CODOMYRMEX_NATS_URL)')
   .option('--subject-prefix <prefix>', "the daemon's NATS subject prefix (default codomyrmex; env CODOMYRMEX_SUBJECT_PREFIX)")
   .option('--request-timeout <ms>', 'how long a request over NATS waits for its reply (default 30000)', parseInteger('--request-timeout', 1))
   .showSuggestionAfterError()
@@ -49,7 +49,8 @@ Examples:
   codomyrmex run show RUN_ID                               a finished run's steps
   codomyrmex mcp                                           the MCP server on stdio
 
-Exit codes: 0 ok, 1 run failed / unhealthy, 2 bad input, 3 not found, 4 engine or store error, 130 interrupted.`,
+Exit codes: 0 ok, 1 run failed / unhealthy, 2 bad input, 3 not found, 4 engine or store error (or no daemon
+answers at --nats), 5 already exists, 130 interrupted.`,
   );
 
 // `codomyrmex … | head` closes the pipe early: that is not an error.
