@@ -167,7 +167,7 @@ describe('run watch on a daemon’s run in progress', () => {
     });
     const middleStarted = new Promise<void>((resolve) => {
       const sub = bus.events$('step_started').subscribe((e) => {
-        if (e.data.step === 'middle') {
+        if ((e.data as { step?: string }).step === 'middle') {
           sub.unsubscribe();
           resolve();
         }

@@ -65,7 +65,7 @@ registerRunCommands(program, cli);
 registerProjectCommands(program, cli);
 registerTaskCommands(program, cli);
 registerInspectCommands(program, cli);
-registerStoreCommands(program, () => cli.options());
+registerStoreCommands(program, cli);
 registerMcpCommand(program, cli);
 registerBenchCommand(program, cli);
 registerWorkerCommands(program, cli);

@@ -8,7 +8,7 @@ import { InvalidArgumentError } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EngineOptions, EventName, JournalEntry, TaskStatus } from '../../index.js';
 import { compileOptions, SqliteStore } from '../../index.js';
-import type { GlobalFlags } from './context.js';
+import type { CliContext, GlobalFlags } from './context.js';
 import { printTable } from './format.js';
 import { natsUrl, withDaemon } from './remote.js';
 
@@ -34,8 +34,9 @@ function printEvents(entries: JournalEntry[], json: boolean): void {
 
 const iso = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString());
 
-export function registerStoreCommands(program: Command, options: () => EngineOptions): void {
+export function registerStoreCommands(program: Command, cli: CliContext): void {
   const flags = (): GlobalFlags => program.opts<GlobalFlags>();
+  const options = (): EngineOptions => cli.options();
   program
     .command('events')
     .description('print the event journal of the database (--follow to tail it while an engine runs)')
@@ -43,8 +44,8 @@ export function registerStoreCommands(program: Command, options: () => EngineOpt
     .option('-n, --last <n>', 'the last N events (default 20, unless --after is given)', whole('--last'))
     .option('--type <name...>', 'only these event types (e.g. task_failed recovery)')
     .option('-f, --follow', 'keep printing new events until interrupted')
-    .option('--json', 'one JSON object per line')
-    .action(async (opts: { after?: number; last?: number; type?: string[]; follow?: boolean; json?: boolean }) => {
+    .addHelpText('after', '\nWith --json: one JSON object per line (JSON Lines), { seq, type, timestamp, data }.')
+    .action(async (opts: { after?: number; last?: number; type?: string[]; follow?: boolean }) => {
       if (natsUrl(flags()) !== undefined) {
         throw new InvalidArgumentError("events: --nats: the journal is read from a database on this disk; the daemon's is in its own (run `codomyrmex events --db PATH` where it runs, or watch its live events with `nats sub '<prefix>.evt.>'`); drop --nats or unset CODOMYRMEX_NATS_URL");
       }
@@ -56,7 +57,7 @@ export function registerStoreCommands(program: Command, options: () => EngineOpt
           let n = 0;
           for (;;) {
             const page = store.readEvents({ afterSeq: after, limit: 1000, ...(types ? { types } : {}) });
-            printEvents(page, opts.json === true);
+            printEvents(page, cli.json());
             n += page.length;
             const last = page[page.length - 1];
             if (!last) return n;
@@ -81,20 +82,19 @@ export function registerStoreCommands(program: Command, options: () => EngineOpt
     .description("list the tasks stored in the database (with --nats, the daemon's tasks)")
     .option('--status <status...>', 'only these statuses (pending ready running retrying completed failed ...)')
     .option('--limit <n>', 'at most this many (default 100)', whole('--limit'), 100)
-    .option('--json', 'print as JSON')
-    .action(async (opts: { status?: string[]; limit: number; json?: boolean }) => {
+    .action(async (opts: { status?: string[]; limit: number }) => {
       const url = natsUrl(flags());
       if (url !== undefined) {
         const status = opts.status as TaskStatus[] | undefined;
         const views = await withDaemon(url, flags(), (e) => e.tasks.listTasks({ limit: opts.limit, ...(status ? { status } : {}) }));
-        if (opts.json || flags().json) console.log(JSON.stringify(views, null, 2));
+        if (cli.json()) console.log(JSON.stringify(views, null, 2));
         else printTable(views.map((t) => ({ id: t.id, task: t.name, action: `${t.module}.${t.action}`, status: t.status, attempts: t.attempts, updated: iso(t.result.endedAt ?? t.result.startedAt) })));
         return;
       }
       const store = openReadOnly(options());
       try {
         const tasks = store.listTasks({ limit: opts.limit, ...(opts.status ? { status: opts.status as TaskStatus[] } : {}) });
-        if (opts.json) console.log(JSON.stringify(tasks, null, 2));
+        if (cli.json()) console.log(JSON.stringify(tasks, null, 2));
         else
           printTable(
             tasks.map((t) => ({

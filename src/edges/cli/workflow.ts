@@ -130,7 +130,7 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
         const s = byName.get(id);
         return s ? `${s.module}.${s.action}` : undefined;
       });
-      if (opts.mermaid) return console.log(mermaid);
+      if (opts.mermaid) return cli.out({ mermaid }, (m) => console.log(m.mermaid));
       const levels = topologicalLevels(dag);
       const critical = criticalPath(dag);
       if (cli.json()) return console.log(JSON.stringify({ workflow: w, levels, criticalPath: critical.path, mermaid }, null, 2));
