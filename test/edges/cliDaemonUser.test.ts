@@ -150,6 +150,11 @@ describe('the CLI defines and runs workflows on a daemon (--nats)', () => {
     const none = await cli(root, ['workflow', 'list', '--nats', server.url, '--subject-prefix', 'nobody-here', '--json']);
     expect(none.code).toBe(4);
     expect(JSON.parse(none.stdout)).toMatchObject({ error: { code: 'BUS_UNAVAILABLE', message: expect.stringMatching(new RegExp(`^no daemon answers on prefix nobody-here at ${server.url}`)) as string } });
+    for (const args of [['task', 'list'], ['workers', 'list'], ['orchestration', 'status']]) {
+      const r = await cli(root, [...args, '--nats', server.url, '--subject-prefix', 'nobody-here']);
+      expect(r.code, args.join(' ')).toBe(4);
+      expect(r.stderr).toMatch(/no daemon answers on prefix nobody-here at nats:/);
+    }
   }, 60_000);
 });
 

@@ -144,7 +144,7 @@ describe('codomyrmex daemon over NATS', () => {
     // Nothing serves the prefix: no daemon answers there (exit 4), and the message says where it asked.
     expect(noDaemon.code).toBe(4);
     expect(noDaemon.stderr).toMatch(/no daemon answers on prefix nobody-here at nats:/);
-  });
+  }, 90_000);
 });
 
 describe('codomyrmex daemon when NATS fails', () => {

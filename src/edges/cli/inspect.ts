@@ -3,6 +3,7 @@
  * `sessions list`.
  */
 import type { Command } from 'commander';
+import { Option } from 'commander';
 import { EXIT } from './context.js';
 import type { CliContext } from './context.js';
 import { mb, ms, printTable } from './format.js';
@@ -109,7 +110,7 @@ export function registerInspectCommands(program: Command, cli: CliContext): void
     .description('execution sessions')
     .command('list')
     .description('sessions with their user, mode and limits')
-    .option('--status <status>', 'only active or closed ones')
+    .addOption(new Option('--status <status>', 'only active or closed ones').choices(['active', 'closed']))
     .action(async (opts: { status?: 'active' | 'closed' }) => {
       const list = await cli.withAnyEngine((e) => e.listSessions(opts.status));
       cli.out(list, (l) =>

@@ -12,6 +12,7 @@ import { createContext, EXIT, errorCodeOf, exitCodeOf, wantsJson } from './conte
 import type { GlobalFlags } from './context.js';
 import { registerDaemonCommand } from '../daemon/command.js';
 import { registerWorkerCommands } from '../worker/command.js';
+import { inCliWords } from './hints.js';
 import { registerInspectCommands } from './inspect.js';
 import { registerMcpCommand } from './mcp.js';
 import { registerProjectCommands } from './project.js';
@@ -100,7 +101,7 @@ program.parseAsync().catch((err: unknown) => {
     else process.exitCode = EXIT.usage;
     return;
   }
-  report(errorCodeOf(err), err instanceof Error ? err.message : String(err), exitCodeOf(err));
+  report(errorCodeOf(err), inCliWords(err instanceof Error ? err.message : String(err)), exitCodeOf(err));
   // An error that is not ours is a bug: its stack helps.
   if (!json && exitCodeOf(err) === EXIT.engine && !(err instanceof CodomyrmexError)) console.error(err);
 });

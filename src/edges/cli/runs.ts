@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { Option } from 'commander';
 import { NotFoundError } from '../../errors.js';
 import type { WorkflowResult, WorkflowRun } from '../../model/workflow.js';
 import { readDefinitionFile } from '../../workflows/loader.js';
@@ -92,7 +93,7 @@ export function registerRunCommands(program: Command, cli: CliContext): void {
   wf?.command('runs')
     .description('list recent workflow runs, newest first')
     .option('-w, --workflow <name>', 'only runs of this workflow')
-    .option('--status <status>', 'only runs in this status (running succeeded failed cancelled)')
+    .addOption(new Option('--status <status>', 'only runs in this status').choices(['running', 'succeeded', 'failed', 'cancelled']))
     .option('--limit <n>', 'at most this many', (v) => Number(v), 20)
     .action(async (opts: { workflow?: string; status?: string; limit: number }) => {
       const runs = await cli.withAnyEngine((e) => e.workflows.listRuns({ limit: opts.limit, ...(opts.workflow ? { workflowName: opts.workflow } : {}), ...(opts.status ? { status: opts.status as WorkflowRun['status'] } : {}) }));

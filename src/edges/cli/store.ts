@@ -4,7 +4,8 @@
  * journal on this disk only, so it refuses `--nats` and says where the daemon's is.
  */
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import { TASK_STATUSES } from '../../model/taskRequests.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EngineOptions, EventName, JournalEntry, TaskStatus } from '../../index.js';
 import { compileOptions, SqliteStore } from '../../index.js';
@@ -80,7 +81,7 @@ export function registerStoreCommands(program: Command, cli: CliContext): void {
   task
     ?.command('list')
     .description("list the tasks stored in the database (with --nats, the daemon's tasks)")
-    .option('--status <status...>', 'only these statuses (pending ready running retrying completed failed ...)')
+    .addOption(new Option('--status <status...>', 'only these statuses').choices(TASK_STATUSES))
     .option('--limit <n>', 'at most this many (default 100)', whole('--limit'), 100)
     .action(async (opts: { status?: string[]; limit: number }) => {
       const url = natsUrl(flags());

@@ -1,0 +1,53 @@
+/**
+ * Errors a CLI user can act on: messages that name CLI commands (not library calls or MCP tools), exit 5 for what
+ * already exists, exit 2 naming the valid values for an unknown `--status`.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
+
+let cwd: string;
+const cli = (...args: string[]) => runCli(cwd, ['--threads', '1', ...args], { CODOMYRMEX_NATS_URL: '' });
+
+beforeAll(async () => {
+  cwd = await mkdtemp(join(tmpdir(), 'codomyrmex-cli-errors-'));
+});
+
+afterAll(async () => {
+  await rm(cwd, { recursive: true, force: true });
+});
+
+describe('CLI errors', () => {
+  it('name CLI commands, not library calls or MCP tools', async () => {
+    const project = await cli('project', 'status', 'nope');
+    expect(project.code).toBe(3);
+    expect(project.stderr).toMatch(/no project named "nope"; create it with "codomyrmex project create NAME" or list them with "codomyrmex project list"/);
+    const plan = await cli('workflow', 'plan', 'nope');
+    expect(plan.code).toBe(3);
+    expect(plan.stderr).toMatch(/no workflow named "nope"; see "codomyrmex workflow list"/);
+    for (const r of [project, plan]) expect(r.stderr).not.toMatch(/createProject|listProjects|list_workflows|listWorkflows/);
+  });
+
+  it('exit 5 (ALREADY_EXISTS) for a project that already exists', async () => {
+    const first = await cli('project', 'create', 'twice', '--template', 'web_application');
+    expect(first.code).toBe(0);
+    const again = await cli('project', 'create', 'twice', '--template', 'web_application', '--json');
+    expect(again.code).toBe(5);
+    expect(JSON.parse(again.stdout)).toMatchObject({ error: { code: 'ALREADY_EXISTS', message: expect.stringMatching(/^name: a project named "twice" already exists/) as string } });
+  });
+
+  it('an unknown --status exits 2 naming the valid ones, instead of listing nothing', async () => {
+    const runs = await cli('workflow', 'runs', '--status', 'bogus');
+    expect(runs.code).toBe(2);
+    expect(runs.stderr).toMatch(/'bogus' is invalid. Allowed choices are running, succeeded, failed, cancelled/);
+    const tasks = await cli('task', 'list', '--status', 'completed', 'bogus', '--json');
+    expect(tasks.code).toBe(2);
+    expect(JSON.parse(tasks.stdout)).toMatchObject({ error: { code: 'INVALID_ARGUMENT', message: expect.stringMatching(/'bogus' is invalid. Allowed choices are pending, ready, running/) as string } });
+    const projects = await cli('project', 'list', '--status', 'bogus');
+    expect(projects.code).toBe(2);
+    const sessions = await cli('sessions', 'list', '--status', 'bogus');
+    expect(sessions.code).toBe(2);
+  });
+});
