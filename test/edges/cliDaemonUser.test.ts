@@ -199,3 +199,27 @@ describe('run watch on a daemon’s run in progress', () => {
     expect((await bus.request('workflow.get_run', { runId }))?.status).toBe('cancelled');
   }, 60_000);
 });
+
+describe('task list on a daemon', () => {
+  it('pages through the daemon’s stored tasks, newest first, those from before its restart too', async () => {
+    const ids: string[] = [];
+    for (const value of [41, 42]) {
+      const r = await cli(root, ['task', 'run', 'core.echo', '--param', `value=${value}`, '--json', ...flags]);
+      expect(r.code).toBe(0);
+      ids.push((JSON.parse(r.stdout) as { taskId: string }).taskId);
+    }
+    daemon.proc.kill('SIGTERM');
+    expect(await daemon.exited).toBe(0);
+    daemon = startDaemon(daemonDir, ['--module-dir', packagePath('dist', 'test', 'fixtures', 'modules'), '--nats', server.url, '--subject-prefix', prefix]);
+    await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
+
+    const newest = await cli(root, ['task', 'list', '--limit', '2', '--json', ...flags]);
+    expect(newest.code).toBe(0);
+    expect((JSON.parse(newest.stdout) as { id: string }[]).map((t) => t.id)).toEqual([ids[1], ids[0]]);
+    const next = await cli(root, ['task', 'list', '--limit', '1', '--offset', '1', ...flags]);
+    expect(next.code).toBe(0);
+    expect(next.stdout).toContain(ids[0]);
+    expect(next.stdout).not.toContain(ids[1]);
+    expect(next.stdout).toContain('2-2, newest first; older ones: --offset 2');
+  }, 60_000);
+});

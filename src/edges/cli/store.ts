@@ -80,35 +80,30 @@ export function registerStoreCommands(program: Command, cli: CliContext): void {
   const task = program.commands.find((c) => c.name() === 'task');
   task
     ?.command('list')
-    .description("list the tasks stored in the database (with --nats, the daemon's tasks)")
+    .description("list the stored tasks, newest first, a page at a time (with --nats, the daemon's)")
     .addOption(new Option('--status <status...>', 'only these statuses').choices(TASK_STATUSES))
-    .option('--limit <n>', 'at most this many (default 100)', whole('--limit'), 100)
-    .action(async (opts: { status?: string[]; limit: number }) => {
+    .option('--limit <n>', 'at most this many, the newest (default 100)', whole('--limit'), 100)
+    .option('--offset <n>', 'skip this many newest first (the next page: --offset LIMIT)', whole('--offset'), 0)
+    .addHelpText('after', '\nExamples:\n  codomyrmex task list --limit 5                   the five newest tasks\n  codomyrmex task list --status failed --offset 100  the second page of failed tasks')
+    .action(async (opts: { status?: string[]; limit: number; offset: number }) => {
+      const page = { limit: opts.limit, offset: opts.offset, newest: true, ...(opts.status ? { status: opts.status as TaskStatus[] } : {}) };
       const url = natsUrl(flags());
+      let rows: Record<string, unknown>[];
       if (url !== undefined) {
-        const status = opts.status as TaskStatus[] | undefined;
-        const views = await withDaemon(url, flags(), (e) => e.tasks.listTasks({ limit: opts.limit, ...(status ? { status } : {}) }));
-        if (cli.json()) console.log(JSON.stringify(views, null, 2));
-        else printTable(views.map((t) => ({ id: t.id, task: t.name, action: `${t.module}.${t.action}`, status: t.status, attempts: t.attempts, updated: iso(t.result.endedAt ?? t.result.startedAt) })));
-        return;
+        const views = await withDaemon(url, flags(), (e) => e.tasks.listTasks(page));
+        if (cli.json()) return console.log(JSON.stringify(views, null, 2));
+        rows = views.map((t) => ({ id: t.id, task: t.name, action: `${t.module}.${t.action}`, status: t.status, attempts: t.attempts, updated: iso(t.result.endedAt ?? t.result.startedAt) }));
+      } else {
+        const store = openReadOnly(options());
+        try {
+          const tasks = store.listTasks(page);
+          if (cli.json()) return console.log(JSON.stringify(tasks, null, 2));
+          rows = tasks.map((t) => ({ id: t.spec.id, task: t.spec.name, action: `${t.spec.module}.${t.spec.action}`, status: t.status, attempts: t.result.attempts, updated: new Date(t.updatedAt).toISOString() }));
+        } finally {
+          store.close();
+        }
       }
-      const store = openReadOnly(options());
-      try {
-        const tasks = store.listTasks({ limit: opts.limit, ...(opts.status ? { status: opts.status as TaskStatus[] } : {}) });
-        if (cli.json()) console.log(JSON.stringify(tasks, null, 2));
-        else
-          printTable(
-            tasks.map((t) => ({
-              id: t.spec.id,
-              task: t.spec.name,
-              action: `${t.spec.module}.${t.spec.action}`,
-              status: t.status,
-              attempts: t.result.attempts,
-              updated: new Date(t.updatedAt).toISOString(),
-            })),
-          );
-      } finally {
-        store.close();
-      }
+      printTable(rows);
+      if (rows.length === opts.limit && opts.limit > 0) console.log(`\n${opts.offset + 1}-${opts.offset + rows.length}, newest first; older ones: --offset ${opts.offset + rows.length}`);
     });
 }

@@ -1,6 +1,7 @@
 /**
- * Errors a CLI user can act on: messages that name CLI commands (not library calls or MCP tools), exit 5 for what
- * already exists, exit 2 naming the valid values for an unknown `--status`.
+ * What a new user meets on the embedded CLI: errors to act on (messages that name CLI commands, not library calls
+ * or MCP tools; exit 5 for what already exists; exit 2 naming the valid values for an unknown `--status`), and
+ * `task list` newest first, a page at a time.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -49,5 +50,19 @@ describe('CLI errors', () => {
     expect(projects.code).toBe(2);
     const sessions = await cli('sessions', 'list', '--status', 'bogus');
     expect(sessions.code).toBe(2);
+  });
+});
+
+describe('task list', () => {
+  it('shows the newest tasks first, a page at a time', async () => {
+    const demo = await cli('task', 'demo', '--json');
+    expect(demo.code).toBe(0);
+    const ran = await cli('task', 'run', 'core.echo', '--param', 'value=5', '--json');
+    const newestId = (JSON.parse(ran.stdout) as { taskId: string }).taskId;
+    const first = await cli('task', 'list', '--limit', '2', '--json');
+    expect((JSON.parse(first.stdout) as { spec: { id: string; name: string } }[]).map((t) => t.spec.name)).toEqual([expect.stringMatching(/echo/) as string, 'flaky']);
+    expect(first.stdout).toContain(newestId);
+    const second = await cli('task', 'list', '--limit', '2', '--offset', '2', '--json');
+    expect((JSON.parse(second.stdout) as { spec: { name: string } }[]).map((t) => t.spec.name)).toEqual(['report', 'analyze']);
   });
 });
