@@ -1,9 +1,10 @@
 /**
  * What a new user meets on the embedded CLI: errors to act on (messages that name CLI commands, not library calls
  * or MCP tools; exit 5 for what already exists; exit 2 naming the valid values for an unknown `--status`), and
- * `task list` newest first, a page at a time.
+ * `task list` newest first, a page at a time; and the smaller things (status at 100 columns, where reports went, an
+ * empty folder charted, a failed run's top-level error).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,5 +65,47 @@ describe('task list', () => {
     expect(first.stdout).toContain(newestId);
     const second = await cli('task', 'list', '--limit', '2', '--offset', '2', '--json');
     expect((JSON.parse(second.stdout) as { spec: { name: string } }[]).map((t) => t.spec.name)).toEqual(['report', 'analyze']);
+  });
+});
+
+describe('smaller things a new user met', () => {
+  it('orchestration status fits 100 columns without cutting a row, memory in MB', async () => {
+    const r = await runCli(cwd, ['--threads', '1', 'orchestration', 'status'], { CODOMYRMEX_NATS_URL: '', COLUMNS: '100' });
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(100);
+    expect(r.stdout).not.toContain('…');
+    expect(r.stdout).toMatch(/resource memory, type memory, [\d.]+ MB of [\d.]+ MB/);
+    for (const part of ['tasks', 'pool', 'resources']) expect(r.stdout).toMatch(new RegExp(`^${part} `, 'm'));
+  });
+
+  it('the seed’s complex workflow in a folder with no source files charts an empty analysis and succeeds; workflow run says where its reports went', async () => {
+    const empty = join(cwd, 'empty');
+    await mkdir(empty);
+    await writeFile(
+      join(empty, 'complex.json'),
+      JSON.stringify({
+        name: 'complex',
+        steps: [{ name: 'setup', module: 'environment_setup', action: 'check_environment' }, { name: 'analyze', module: 'static_analysis', action: 'analyze_code_quality' }, { name: 'visualize', module: 'data_visualization', action: 'create_chart' }],
+        dependencies: { analyze: ['setup'], visualize: ['analyze'] },
+        parallel_groups: [['analyze', 'visualize']],
+      }),
+    );
+    const ran = await runCli(empty, ['--threads', '1', 'exec', 'complex.json', '--json'], { CODOMYRMEX_NATS_URL: '' });
+    expect(ran.code, ran.stdout.slice(-500)).toBe(0);
+    expect(JSON.parse(ran.stdout)).toMatchObject({ status: 'succeeded', steps: { visualize: { status: 'completed', result: { panels: 0 } } } });
+
+    const analysed = await runCli(empty, ['--threads', '1', 'workflow', 'run', 'ai-analysis'], { CODOMYRMEX_NATS_URL: '' });
+    expect(analysed.code).toBe(0);
+    expect(analysed.stdout.trimEnd().split('\n').at(-1)).toMatch(/^reports and files written: .*\.codomyrmex\/reports\/ai-analysis\.svg.*\.codomyrmex\/reports\/ai-analysis\.md/);
+  }, 60_000);
+
+  it('a failed run’s result has a top-level error naming the failed step', async () => {
+    await writeFile(join(cwd, 'failing.json'), JSON.stringify({ name: 'failing', steps: [{ name: 'ok', module: 'core', action: 'echo' }, { name: 'boom', module: 'core', action: 'fail', parameters: { retryable: false }, dependencies: ['ok'] }, { name: 'after', module: 'core', action: 'echo', dependencies: ['boom'] }] }));
+    const r = await cli('exec', 'failing.json', '--json');
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'failed', error: { step: 'boom', status: 'failed', code: 'NON_RETRYABLE', others: 1 } });
+    const human = await cli('exec', 'failing.json');
+    expect(human.stdout).toMatch(/^error: step "boom" failed: .* \(1 other step did not complete\)$/m);
   });
 });

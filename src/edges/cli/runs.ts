@@ -12,6 +12,7 @@ import { EXIT, paramsOf, withParamFlags } from './context.js';
 import type { CliContext } from './context.js';
 import { ms, printResults, printTable } from './format.js';
 import { LiveRun } from './live.js';
+import { runError, runFiles } from '../mcp/summary.js';
 import type { CliEngine } from './remote.js';
 
 /** `etl v3`, or `slow (ad hoc)` for a definition run without being stored (exec, complex workflows). */
@@ -19,11 +20,15 @@ export function workflowLabel(name: string, version: string): string {
   return version === 'adhoc' ? `${name} (ad hoc)` : `${name} v${version}`;
 }
 
-/** Prints a finished run for people: its steps, then one line with the outcome. */
+/** Prints a finished run for people: its steps, one line with the outcome, what failed, and where its files went. */
 export function printRun(result: WorkflowResult): void {
   printResults(Object.values(result.steps).map((s) => ({ ...s, name: s.step })));
   console.log(`\nworkflow ${workflowLabel(result.workflowName, result.version)} run ${result.runId}: ${result.status} in ${ms(result.durationMs)}`);
   for (const w of result.warnings) console.log(`warning: ${w}`);
+  const error = runError(result);
+  if (error !== undefined) console.log(`error: ${error}`);
+  const files = runFiles(result);
+  if (files.length) console.log(`reports and files written: ${files.join(', ')}`);
 }
 
 /** How {@link followRun} follows: the run's id when known, what Ctrl-C does, and the state to start from. */

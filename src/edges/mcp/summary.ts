@@ -87,9 +87,16 @@ function stepSummary(s: StepResult | TaskResult): StepSummary {
   };
 }
 
+/** The files a run's completed steps say they wrote (reports, charts, artifacts), at most 20. */
+export function runFiles(run: WorkflowResult): string[] {
+  return [...new Set(Object.values(run.steps).flatMap((s) => (s.status === 'completed' ? filesOf(s.result) : [])))].slice(0, 20);
+}
+
 /** One line saying what failed: the first failed step and its error, and how many others did not complete. */
 export function runError(result: WorkflowResult): string | undefined {
   if (result.success) return undefined;
+  const e = result.error;
+  if (e) return `step "${e.step}" ${e.status}: ${clip(e.message, 300)}${e.others ? ` (${e.others} other step${e.others === 1 ? '' : 's'} did not complete)` : ''}`;
   const steps = Object.values(result.steps);
   const failed = steps.find((s) => s.status === 'failed' || s.status === 'timed_out') ?? steps.find((s) => s.status === 'cancelled');
   const others = steps.filter((s) => s !== failed && s.status !== 'completed').length;
@@ -100,7 +107,7 @@ export function runError(result: WorkflowResult): string | undefined {
 /** A run as an agent needs it first, within {@link SUMMARY_BUDGET_BYTES}. */
 export function summarizeRun(run: WorkflowResult | WorkflowRun): RunSummary {
   const entries = Object.entries(run.steps);
-  const files = [...new Set(entries.flatMap(([, s]) => (s.status === 'completed' ? filesOf(s.result) : [])))].slice(0, 20);
+  const files = runFiles(run);
   const error = runError(run);
   const summary: RunSummary = {
     runId: run.runId,
