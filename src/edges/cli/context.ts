@@ -7,12 +7,13 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { OrchestrationEngine } from '../../actors/engine/engine.js';
 import type { EngineOptions } from '../../config/options.js';
-import { packagePath } from '../../config/options.js';
+import { compileOptions, packagePath } from '../../config/options.js';
 import { CodomyrmexError, ErrorCode, StoreError } from '../../errors.js';
 import { composeEngine } from '../library.js';
 import { USER_WORKFLOW_DIR } from './paths.js';
 import type { CliEngine } from './remote.js';
-import { natsUrl, withDaemon } from './remote.js';
+import { daemonUrl, natsUrl, withDaemon, withHttpDaemon } from './remote.js';
+import { readDaemonAddress } from '../../store/fileGuard.js';
 
 /**
  * Exit codes: 0 success; 1 a run (workflow, task) ran and did not succeed, or the health check is not healthy;
@@ -33,11 +34,12 @@ export interface GlobalFlags {
   nats?: string;
   subjectPrefix?: string;
   requestTimeout?: number;
+  daemon?: string;
 }
 
 export interface CliContext {
-  /** The daemon's NATS URL when commands go to a daemon (`--nats` or `CODOMYRMEX_NATS_URL`), else undefined. */
-  daemonUrl(): string | undefined;
+  /** The daemon's address when commands go to one (`--daemon`, `--nats`, or their environment variables), else undefined. */
+  daemonAddress(): string | undefined;
   /** Runs `fn` on an embedded engine and always shuts it down (refused with `--nats`: the command needs one). */
   withEngine<T>(fn: (engine: OrchestrationEngine) => Promise<T>, overrides?: EngineOptions): Promise<T>;
   /** Runs `fn` on the daemon when `--nats` (or `CODOMYRMEX_NATS_URL`) names one, else on an embedded engine. */
@@ -124,7 +126,7 @@ function lockedAdvice(err: unknown): unknown {
   if (!(err instanceof StoreError) || err.code !== ErrorCode.STORE_LOCKED) return err;
   const message = err.message.replace(/; one database serves one engine at a time\..*$/s, '');
   return new StoreError(
-    `${message}. If that is a daemon, run the command through it: add --nats URL (its NATS server, as given to \`codomyrmex daemon --nats URL\`; or set CODOMYRMEX_NATS_URL). Otherwise stop that engine, or give this command another database with --db PATH`,
+    `${message}. If that is a daemon, run the command through it: add --nats URL (its NATS server, as given to \`codomyrmex daemon --nats URL\`; or set CODOMYRMEX_NATS_URL), or --daemon URL (its HTTP address). Otherwise stop that engine, or give this command another database with --db PATH`,
     ErrorCode.STORE_LOCKED,
     { cause: err },
   );
@@ -166,9 +168,12 @@ export function createContext(program: Command): CliContext {
     options,
     openEngine,
     json,
-    daemonUrl: () => natsUrl(program.opts<GlobalFlags>()),
+    daemonAddress: () => daemonUrl(program.opts<GlobalFlags>()) ?? natsUrl(program.opts<GlobalFlags>()),
     async withEngine(fn, overrides = {}) {
       const flags = program.opts<GlobalFlags>();
+      if (daemonUrl(flags) !== undefined && overrides.store !== 'memory') {
+        throw new InvalidArgumentError('--daemon: this command runs on an embedded engine only (task demo); drop --daemon or unset CODOMYRMEX_DAEMON_URL');
+      }
       if (natsUrl(flags) !== undefined && overrides.store !== 'memory') {
         throw new InvalidArgumentError('--nats: this command runs on an embedded engine only (task demo); every other command but events goes through the daemon; drop --nats or unset CODOMYRMEX_NATS_URL');
       }
@@ -181,9 +186,19 @@ export function createContext(program: Command): CliContext {
     },
     async withAnyEngine(fn, overrides = {}) {
       const flags = program.opts<GlobalFlags>();
+      const http = daemonUrl(flags);
+      if (http !== undefined) return withHttpDaemon(http, flags, fn);
       const url = natsUrl(flags);
       if (url !== undefined) return withDaemon(url, flags, fn);
-      const engine = await openEngine(overrides);
+      let engine: OrchestrationEngine;
+      try {
+        engine = await openEngine(overrides);
+      } catch (err) {
+        // A daemon holds this folder's store: talk to it over HTTP instead of failing on the lock.
+        const address = err instanceof StoreError && err.code === ErrorCode.STORE_LOCKED && overrides.store !== 'memory' ? readDaemonAddress(compileOptions({ ...options(), ...overrides }, process.env, { store: 'sqlite' }).dbPath) : null;
+        if (!address) throw err;
+        return withHttpDaemon(address.url, flags, fn);
+      }
       try {
         return await fn(engine);
       } finally {

@@ -11,7 +11,7 @@ import type { EngineOptions, EventName, JournalEntry, Store, TaskStatus } from '
 import { compileOptions, PostgresStore, SqliteStore } from '../../index.js';
 import type { CliContext, GlobalFlags } from './context.js';
 import { printTable } from './format.js';
-import { natsUrl, withDaemon } from './remote.js';
+import { daemonUrl, natsUrl, withDaemon, withHttpDaemon } from './remote.js';
 
 function openReadOnly(options: EngineOptions): Store {
   const compiled = compileOptions(options, process.env, { store: 'sqlite' });
@@ -81,7 +81,7 @@ export function registerStoreCommands(program: Command, cli: CliContext): void {
   const task = program.commands.find((c) => c.name() === 'task');
   task
     ?.command('list')
-    .description("list the stored tasks, newest first, a page at a time (with --nats, the daemon's)")
+    .description("list the stored tasks, newest first, a page at a time (with --nats or --daemon, the daemon's)")
     .addOption(new Option('--status <status...>', 'only these statuses').choices(TASK_STATUSES))
     .option('--limit <n>', 'at most this many, the newest (default 100)', whole('--limit'), 100)
     .option('--offset <n>', 'skip this many newest first (the next page: --offset LIMIT)', whole('--offset'), 0)
@@ -89,9 +89,10 @@ export function registerStoreCommands(program: Command, cli: CliContext): void {
     .action(async (opts: { status?: string[]; limit: number; offset: number }) => {
       const page = { limit: opts.limit, offset: opts.offset, newest: true, ...(opts.status ? { status: opts.status as TaskStatus[] } : {}) };
       const url = natsUrl(flags());
+      const http = daemonUrl(flags());
       let rows: Record<string, unknown>[];
-      if (url !== undefined) {
-        const views = await withDaemon(url, flags(), (e) => e.tasks.listTasks(page));
+      if (url !== undefined || http !== undefined) {
+        const views = http !== undefined ? await withHttpDaemon(http, flags(), (e) => e.tasks.listTasks(page)) : await withDaemon(url ?? '', flags(), (e) => e.tasks.listTasks(page));
         if (cli.json()) return console.log(JSON.stringify(views, null, 2));
         rows = views.map((t) => ({ id: t.id, task: t.name, action: `${t.module}.${t.action}`, status: t.status, attempts: t.attempts, updated: iso(t.result.endedAt ?? t.result.startedAt) }));
       } else {

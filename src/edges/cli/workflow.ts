@@ -65,7 +65,7 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
     .addHelpText('after', '\nExamples:\n  codomyrmex workflow create my-workflow --template ai-analysis\n  codomyrmex workflow create etl --file ./etl.yaml --force\n  codomyrmex workflow create etl --file ./etl.yaml --nats nats://127.0.0.1:4222   validated and stored by the daemon\n\nExit codes: 0 created, 2 invalid definition, 3 no such template, 5 NAME exists (pass --force).')
     .action(async (name: string, opts: { template?: string; file?: string; force?: boolean }) => {
       if (!opts.template === !opts.file) throw new InvalidArgumentError('give exactly one of --template NAME or --file PATH');
-      const daemon = cli.daemonUrl();
+      const daemon = cli.daemonAddress();
       if (daemon !== undefined) {
         const created = await cli.withAnyEngine(async (e) => {
           const definition = { ...(await definitionToCopy(e, name, opts)), name };
