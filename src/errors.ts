@@ -8,6 +8,8 @@ export const ErrorCode = {
   INTERNAL: 'INTERNAL',
   VALIDATION: 'VALIDATION',
   NOT_FOUND: 'NOT_FOUND',
+  /** What a call would create (a project, a workflow file) already exists. */
+  ALREADY_EXISTS: 'ALREADY_EXISTS',
   CYCLE: 'CYCLE',
   RESOURCE_UNAVAILABLE: 'RESOURCE_UNAVAILABLE',
   TASK_TIMEOUT: 'TASK_TIMEOUT',
@@ -137,6 +139,9 @@ function errorClass<N extends string>(name: N, code: ErrorCode, retryable: boole
 
 export const NotFoundError = errorClass('NotFoundError', ErrorCode.NOT_FOUND, false);
 export type NotFoundError = InstanceType<typeof NotFoundError>;
+/** What a call would create already exists (a project of that name, a definition file); pick another name. */
+export const AlreadyExistsError = errorClass('AlreadyExistsError', ErrorCode.ALREADY_EXISTS, false);
+export type AlreadyExistsError = InstanceType<typeof AlreadyExistsError>;
 export const ResourceUnavailableError = errorClass('ResourceUnavailableError', ErrorCode.RESOURCE_UNAVAILABLE, false);
 export type ResourceUnavailableError = InstanceType<typeof ResourceUnavailableError>;
 export const TaskTimeoutError = errorClass('TaskTimeoutError', ErrorCode.TASK_TIMEOUT, false);
@@ -212,6 +217,7 @@ export class StoreError extends CodomyrmexError {
 /** The classes an error is rebuilt as, by the name on its wire form. */
 const CLASSES: Record<string, new (message: string, options?: ErrorOptions) => CodomyrmexError> = {
   NotFoundError,
+  AlreadyExistsError,
   ResourceUnavailableError,
   TaskTimeoutError,
   NonRetryableError,

@@ -79,6 +79,7 @@ export {
   CodomyrmexError,
   ValidationError,
   NotFoundError,
+  AlreadyExistsError,
   CycleError,
   ResourceUnavailableError,
   TaskTimeoutError,

@@ -26,7 +26,8 @@ export interface CommandMap {
   'task.start_execution': { req: Record<string, never>; res: StartExecutionReply };
   'task.cancel': { req: { taskId: string; reason?: string }; res: { taskId: string; cancelled: boolean; status: TaskStatus } };
   'task.get': { req: { taskId: string }; res: TaskView | null };
-  'task.list': { req: { status?: TaskStatus | TaskStatus[]; limit?: number }; res: TaskView[] };
+  /** Tasks oldest first (newest first with `newest`), a page of `limit` after `offset`; read from the store when it is durable. */
+  'task.list': { req: { status?: TaskStatus | TaskStatus[]; limit?: number; offset?: number; newest?: boolean }; res: TaskView[] };
   'task.wait': { req: { taskId: string }; res: TaskResult };
   /** Adds one task and answers with its id at once (over the network: its end arrives as an event or via `task.wait_for`). */
   'task.submit': { req: { task: TaskInput }; res: { taskId: string } };

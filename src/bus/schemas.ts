@@ -104,7 +104,7 @@ export const requestSchemas = {
   'task.start_execution': none,
   'task.cancel': payload({ taskId: id('task'), reason: z.string().optional() }),
   'task.get': payload({ taskId: id('task') }),
-  'task.list': payload({ status: z.union([z.enum(TASK_STATUSES), z.array(z.enum(TASK_STATUSES))]).optional(), limit }),
+  'task.list': payload({ status: z.union([z.enum(TASK_STATUSES), z.array(z.enum(TASK_STATUSES))]).optional(), limit, offset: z.number().int('must be a whole number').min(0, 'must be 0 or more').optional(), newest: z.boolean().optional() }),
   'task.wait': payload({ taskId: id('task') }),
   'task.submit': payload({ task }),
   'task.wait_for': payload({ taskId: id('task'), timeoutMs: waitMs }),

@@ -161,6 +161,18 @@ export interface WorkflowResult {
   durationMs: number;
   /** Problems that did not stop the run (parallel-group warnings, ...). */
   warnings: string[];
+  /** A run that failed or was cancelled: the step that failed first (in definition order) and its error. */
+  error?: RunError | null;
+}
+
+/** What made a run fail: its first failed step, that step's error, and how many other steps did not complete. */
+export interface RunError {
+  step: string;
+  status: string;
+  code: string;
+  message: string;
+  /** Other steps that did not complete (skipped after it, or failed too). */
+  others: number;
 }
 
 /** The project a run belongs to, as its templates see it: `{{project.name}}`, `{{project.path}}`, `{{project.config.x}}`. */

@@ -2,7 +2,7 @@ import type { BusEvent } from '../model/events.js';
 import { ShuttingDownError } from '../errors.js';
 import { inspectResult } from '../model/results.js';
 import type { TaskStatus } from '../model/task.js';
-import type { EventQuery, JournalEntry, RecordKind, RecordQuery, Store, StoredRecord, StoredTask, WriteBatch } from './store.js';
+import type { EventQuery, JournalEntry, RecordKind, RecordQuery, Store, StoredRecord, StoredTask, TaskPage, WriteBatch } from './store.js';
 import { emptyBatch } from './store.js';
 
 export interface MemoryStoreOptions {
@@ -115,12 +115,18 @@ export class MemoryStore implements Store {
     return out;
   }
 
-  listTasks(filter: { status?: readonly TaskStatus[]; limit?: number } = {}): StoredTask[] {
+  listTasks(filter: TaskPage = {}): StoredTask[] {
     const out: StoredTask[] = [];
     const limit = filter.limit ?? Infinity;
-    for (const t of this.#tasks.values()) {
+    let skip = filter.offset ?? 0;
+    const all = filter.newest ? [...this.#tasks.values()].reverse() : this.#tasks.values();
+    for (const t of all) {
       if (out.length >= limit) break;
       if (filter.status && !filter.status.includes(t.status)) continue;
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
       out.push(t);
     }
     return out;

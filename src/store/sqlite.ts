@@ -20,7 +20,7 @@ import type { RetentionLimits } from './sqliteWrites.js';
 import { WriterThread } from './writerThread.js';
 import { commitInParts, needsParts } from './parts.js';
 import { MIGRATIONS, RECORD_KIND_SINCE, SCHEMA_VERSION } from './migrations.js';
-import type { EventQuery, JournalEntry, RecordKind, RecordQuery, Store, StoredRecord, StoredTask, WriteBatch } from './store.js';
+import type { EventQuery, JournalEntry, RecordKind, RecordQuery, Store, StoredRecord, StoredTask, TaskPage, WriteBatch } from './store.js';
 import { RECORD_KINDS, emptyBatch } from './store.js';
 
 export interface SqliteStoreOptions {
@@ -257,7 +257,7 @@ export class SqliteStore implements Store {
     return new Map(rows.map((r) => [r.id, r.status]));
   }
 
-  listTasks(filter: { status?: readonly TaskStatus[]; limit?: number } = {}): StoredTask[] {
+  listTasks(filter: TaskPage = {}): StoredTask[] {
     const params: unknown[] = [];
     let sql = `SELECT ${TASK_COLUMNS} FROM tasks`;
     if (filter.status) {
@@ -265,10 +265,10 @@ export class SqliteStore implements Store {
       sql += ` WHERE status IN (${filter.status.map(() => '?').join(', ')})`;
       params.push(...filter.status);
     }
-    sql += ' ORDER BY rowid';
-    if (filter.limit !== undefined) {
-      sql += ' LIMIT ?';
-      params.push(filter.limit);
+    sql += filter.newest ? ' ORDER BY rowid DESC' : ' ORDER BY rowid';
+    if (filter.limit !== undefined || filter.offset !== undefined) {
+      sql += ' LIMIT ? OFFSET ?';
+      params.push(filter.limit ?? -1, filter.offset ?? 0);
     }
     return (this.#db.prepare(sql).all(...params) as TaskRow[]).map((r) => taskOf(r, this.location));
   }

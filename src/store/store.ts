@@ -14,6 +14,14 @@ export interface StoredTask {
   binary?: boolean;
 }
 
+/** Which stored tasks to list: by status, a page of `limit` after skipping `offset`, oldest (default) or newest first. */
+export interface TaskPage {
+  status?: readonly TaskStatus[];
+  limit?: number;
+  offset?: number;
+  newest?: boolean;
+}
+
 /** Statuses of tasks that have not ended: what recovery restores. */
 export const OPEN_TASK_STATUSES: readonly TaskStatus[] = ['pending', 'ready', 'running', 'retrying'];
 
@@ -118,8 +126,8 @@ export interface Store {
   getTaskStatus(id: string): TaskStatus | undefined;
   /** The statuses of those of `ids` that are stored (one query for many ids). */
   getTaskStatuses(ids: readonly string[]): Map<string, TaskStatus>;
-  /** Tasks in the order they were first written. */
-  listTasks(filter?: { status?: readonly TaskStatus[]; limit?: number }): StoredTask[];
+  /** Tasks in the order they were first written (newest first with `newest`), skipping `offset` of them. */
+  listTasks(filter?: TaskPage): StoredTask[];
   /** Journal entries in `seq` order. */
   readEvents(query?: EventQuery): JournalEntry[];
   /** The `seq` of the newest journal entry (0 when empty). */

@@ -2,6 +2,7 @@
  * The seed's `getTaskOrchestrator()` view: a thin client of the bus.
  */
 import { parseTaskBatch } from '../../model/taskRequests.js';
+import type { TaskListFilter } from '../../model/taskRequests.js';
 import { BusClient } from '../client.js';
 import type { FlowStatus, RateLimitView, SchedulerStats, StartExecutionReply, TaskView } from '../../bus/protocol.js';
 import type { TaskInput, TaskResult, TaskStatus } from '../../model/task.js';
@@ -53,7 +54,8 @@ export class TaskOrchestratorClient extends BusClient {
     return this.request(() => this.bus.request('task.get', { taskId }));
   }
 
-  listTasks(filter: { status?: TaskStatus | TaskStatus[]; limit?: number } = {}): Promise<TaskView[]> {
+  /** Tasks oldest first, or newest first with `newest`; `limit` and `offset` page through them (the stored ones too). */
+  listTasks(filter: TaskListFilter = {}): Promise<TaskView[]> {
     return this.request(() => this.bus.request('task.list', filter));
   }
 

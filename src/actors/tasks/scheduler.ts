@@ -15,6 +15,7 @@ import { systemClock } from '../../model/clock.js';
 import type { SessionMode } from '../../model/session.js';
 import type { TaskResult, TaskStatus } from '../../model/task.js';
 import { isTerminal } from '../../model/task.js';
+import type { TaskListFilter } from '../../model/taskRequests.js';
 import type { FlowStatus, RateLimitView, SchedulerStats, StartExecutionReply, TaskExplanation, TaskObserver, TaskView } from '../../model/taskView.js';
 import type { ModuleRegistry } from '../../modules/registry.js';
 import { GroupCommitter, RecordQueue } from '../../store/commits.js';
@@ -324,13 +325,32 @@ export class TaskScheduler {
     return stored ? storedView(stored) : null;
   }
 
-  list(filter: { status?: TaskStatus | TaskStatus[]; limit?: number } = {}): TaskView[] {
+  /**
+   * Tasks by status, a page at a time. A durable store written before each answer (strict durability) has every
+   * task, those ended before a restart too, so the page is read there, each task still held here shown as it is
+   * now; otherwise from memory.
+   */
+  list(filter: TaskListFilter = {}): TaskView[] {
     const statuses = filter.status === undefined ? null : Array.isArray(filter.status) ? filter.status : [filter.status];
+    const store = this.#deps.store;
+    if (store.persistent && this.#durable.strict) {
+      return store.listTasks({ ...(statuses ? { status: statuses } : {}), ...(filter.limit !== undefined ? { limit: filter.limit } : {}), ...(filter.offset !== undefined ? { offset: filter.offset } : {}), newest: filter.newest === true }).map((t) => {
+        const rec = this.#records.get(t.spec.id);
+        return rec ? recordView(rec) : storedView(t);
+      });
+    }
     const limit = filter.limit ?? Infinity;
+    let skip = filter.offset ?? 0;
     const out: TaskView[] = [];
-    for (const rec of this.#records.values()) {
+    const records = filter.newest ? [...this.#records.values()].reverse() : this.#records.values();
+    for (const rec of records) {
       if (out.length >= limit) break;
-      if (!statuses || statuses.includes(rec.status)) out.push(recordView(rec));
+      if (statuses && !statuses.includes(rec.status)) continue;
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
+      out.push(recordView(rec));
     }
     return out;
   }

@@ -19,7 +19,7 @@ import type { Clock, ClockTimer } from '../../model/clock.js';
 import { systemClock } from '../../model/clock.js';
 import { LIMITS } from '../../model/limits.js';
 import type { TaskInput, TaskResult, TaskStatus } from '../../model/task.js';
-import type { ItemResult, RunContext, RunLineage, RunProject, StepResult, StepWaiting, StoredWorkflow, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
+import type { ItemResult, RunContext, RunError, RunLineage, RunProject, StepResult, StepWaiting, StoredWorkflow, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
 import { parseSleep, parseTime, stepCall, stepKind, typeName } from '../../workflows/kinds.js';
 import type { TemplateScope } from '../../workflows/template.js';
 import { evaluateCondition, findTemplates, resolveTemplates } from '../../workflows/template.js';
@@ -102,6 +102,15 @@ interface StepState {
 }
 
 const FAILED: ReadonlySet<TaskStatus> = new Set(['failed', 'timed_out', 'cancelled']);
+
+/** The first step (in definition order) that failed, timed out or was cancelled, with its error; null if none did. */
+function runError(steps: Record<string, StepResult>): RunError | null {
+  const all = Object.values(steps);
+  const first = all.find((s) => s.status === 'failed' || s.status === 'timed_out') ?? all.find((s) => FAILED.has(s.status));
+  if (!first) return null;
+  const others = all.filter((s) => s !== first && s.status !== 'completed').length;
+  return { step: first.step, status: first.status, code: first.error?.code ?? 'UNKNOWN', message: first.error?.message ?? `step "${first.step}" ${first.status}`, others };
+}
 
 export class WorkflowRunExecutor {
   readonly runId: string;
@@ -341,6 +350,7 @@ export class WorkflowRunExecutor {
       steps,
       durationMs: (end ?? this.#deps.now()) - this.startedAt,
       warnings: this.warnings,
+      ...(this.status === 'failed' || this.status === 'cancelled' ? { error: runError(steps) } : {}),
       params: this.params,
       sessionId: this.sessionId,
       startedAt: this.startedAt,

@@ -1,11 +1,12 @@
 /**
  * A workflow run as it happens: one line per step with a spinner, its status and elapsed time, redrawn in place on
- * a terminal; plain lines (one per start and end) when stdout is not one. Ctrl-C cancels the run. A step submitted
- * but not started is asked about once a second (`explainTask`): when a concurrency key, a rate limit, resources, a
- * session or the workers hold it back, it shows as `waiting` with the reason.
+ * a terminal; plain lines (one per start and end) when stdout is not one. A watcher attaching to a run in progress
+ * starts from the run's current state ({@link LiveRun.attach}). Ctrl-C cancels the run or detaches, as the caller says.
+ * A step submitted but not started is asked about once a second (`explainTask`): when a concurrency key, a rate
+ * limit, resources, a session or the workers hold it back, it shows as `waiting` with the reason.
  */
 import type { CliEngine } from './remote.js';
-import type { WorkflowResult } from '../../model/workflow.js';
+import type { WorkflowResult, WorkflowRun } from '../../model/workflow.js';
 import type { TaskExplanation } from '../../model/taskView.js';
 import { ms, outputWidth } from './format.js';
 
@@ -51,6 +52,8 @@ export class LiveRun {
   #interrupted = false;
   #onRunId: ((id: string) => void)[] = [];
   #poll: NodeJS.Timeout | null = null;
+  /** Steps an event has updated: a snapshot read later must not take them back. */
+  readonly #fresh = new Set<string>();
 
   constructor(engine: Pick<CliEngine, 'registerEventHandler'> & Partial<Pick<CliEngine, 'explainTask'>>, workflowName: string, opts: LiveRunOptions, runId: string | null = null) {
     this.#opts = opts;
@@ -141,17 +144,47 @@ export class LiveRun {
 
   /** Ctrl-C: cancel the run once; the caller waits for it to end and exits 130. */
   cancelOnInterrupt(cancel: (runId: string) => Promise<unknown>): () => void {
+    return this.onInterrupt(() => {
+      if (!this.#opts.quiet && !this.#opts.tty) this.#write('interrupted: cancelling the run\n');
+      void this.started().then((id) => cancel(id)).catch(() => undefined);
+    });
+  }
+
+  /** Ctrl-C: calls `react` once (the first time); returns the function that stops listening. */
+  onInterrupt(react: () => void): () => void {
     const onSigint = (): void => {
       if (this.#interrupted) return;
       this.#interrupted = true;
-      if (!this.#opts.quiet && !this.#opts.tty) this.#write('interrupted: cancelling the run\n');
-      void this.started().then((id) => cancel(id)).catch(() => undefined);
+      react();
     };
     process.on('SIGINT', onSigint);
     return () => process.off('SIGINT', onSigint);
   }
 
+  /**
+   * Starts from a run's current state (a watcher attaching to a run in progress): each step's status, and how long
+   * it ran or has been running; steps an event already updated keep what the event said.
+   */
+  attach(run: WorkflowRun): void {
+    for (const s of Object.values(run.steps)) {
+      if (this.#fresh.has(s.step)) continue;
+      const status = s.status === 'pending' || s.status === 'ready' ? 'waiting' : s.status;
+      const line = { step: s.step, status, startedAt: s.startedAt, durationMs: status === 'running' ? null : s.durationMs, note: s.error?.message ?? '' };
+      this.#lines.set(s.step, line);
+      if (!this.#opts.quiet && !this.#opts.tty) this.#write(`${this.#plain(line)}\n`);
+    }
+    if (!this.#opts.quiet && this.#opts.tty) this.#draw();
+  }
+
+  /** One line for a pipe: `build completed in 1.2 s`, `test running for 3.0 s`, `deploy waiting`. */
+  #plain(line: Line): string {
+    const time =
+      line.status === 'running' ? (line.startedAt !== null ? ` for ${ms(Date.now() - line.startedAt)}` : '') : line.durationMs !== null ? ` in ${ms(line.durationMs)}` : '';
+    return `${line.step} ${line.status}${time}${line.note ? `: ${line.note}` : ''}`;
+  }
+
   #update(step: string, change: Partial<Line>): void {
+    this.#fresh.add(step);
     const line = this.#lines.get(step) ?? { step, status: 'pending', startedAt: null, durationMs: null, note: '' };
     Object.assign(line, change);
     this.#lines.set(step, line);

@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { Option } from 'commander';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import type { StepResult, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
 import { readDefinitionFile } from '../../workflows/loader.js';
@@ -11,6 +12,7 @@ import { EXIT, paramsOf, withParamFlags } from './context.js';
 import type { CliContext } from './context.js';
 import { ms, printResults, printTable } from './format.js';
 import { LiveRun } from './live.js';
+import { runError, runFiles } from '../mcp/summary.js';
 import type { CliEngine } from './remote.js';
 
 /** `etl v3`, or `slow (ad hoc)` for a definition run without being stored (exec, complex workflows). */
@@ -18,11 +20,24 @@ export function workflowLabel(name: string, version: string): string {
   return version === 'adhoc' ? `${name} (ad hoc)` : `${name} v${version}`;
 }
 
-/** Prints a finished run for people: its steps, then one line with the outcome. */
+/** Prints a finished run for people: its steps, one line with the outcome, what failed, and where its files went. */
 export function printRun(result: WorkflowResult): void {
   printResults(Object.values(result.steps).map((s) => ({ ...s, name: s.step, status: stepStatusText(s) })));
   console.log(`\nworkflow ${workflowLabel(result.workflowName, result.version)} run ${result.runId}: ${result.status} in ${ms(result.durationMs)}`);
   for (const w of result.warnings) console.log(`warning: ${w}`);
+  const error = runError(result);
+  if (error !== undefined) console.log(`error: ${error}`);
+  const files = runFiles(result);
+  if (files.length) console.log(`reports and files written: ${files.join(', ')}`);
+}
+
+/** How {@link followRun} follows: the run's id when known, what Ctrl-C does, and the state to start from. */
+export interface FollowRunOptions {
+  runId?: string | null;
+  /** `cancel` (default): Ctrl-C cancels the run, which is this command's own. `detach`: stop watching, the run goes on. */
+  onInterrupt?: 'cancel' | 'detach';
+  /** Reads a run in progress to attach to (called once listening has started): its steps' state is shown first. */
+  attach?: () => Promise<WorkflowRun>;
 }
 
 /**
@@ -46,19 +61,31 @@ export function stepStatusText(s: StepResult): string {
 
 /**
  * Starts a run with `start` (which returns its id, or its result for runs that cannot be started apart), shows it
- * live, cancels it on Ctrl-C, and sets the exit code: 0 succeeded, 1 did not, 130 interrupted.
+ * live, and sets the exit code: 0 succeeded, 1 did not, 130 interrupted. On Ctrl-C it cancels the run, or detaches
+ * (resolves with null, the run goes on) when told to.
  */
-export async function followRun(cli: CliContext, engine: CliEngine, workflowName: string, steps: string[], start: () => Promise<string | WorkflowResult>, runId: string | null = null): Promise<WorkflowResult> {
+export async function followRun(cli: CliContext, engine: CliEngine, workflowName: string, steps: string[], start: () => Promise<string | WorkflowResult>, options: FollowRunOptions = {}): Promise<WorkflowResult | null> {
   const json = cli.json();
-  const live = new LiveRun(engine, workflowName, { steps, tty: process.stdout.isTTY === true && !json, quiet: json }, runId);
-  const stopListening = live.cancelOnInterrupt((id) => engine.workflows.cancelRun(id, 'interrupted (Ctrl-C)'));
-  let result: WorkflowResult;
+  const live = new LiveRun(engine, workflowName, { steps, tty: process.stdout.isTTY === true && !json, quiet: json }, options.runId ?? null);
+  let detach: () => void = () => undefined;
+  const detached = new Promise<'detached'>((resolve) => (detach = () => resolve('detached')));
+  const stopListening = options.onInterrupt === 'detach' ? live.onInterrupt(() => detach()) : live.cancelOnInterrupt((id) => engine.workflows.cancelRun(id, 'interrupted (Ctrl-C)'));
+  let result: WorkflowResult | 'detached';
   try {
+    if (options.attach) live.attach(await options.attach());
     const started = await start();
     if (typeof started === 'string') live.setRunId(started);
-    result = typeof started === 'string' ? await engine.workflows.waitForRun(started) : started;
+    result = typeof started === 'string' ? await Promise.race([engine.workflows.waitForRun(started), detached]) : started;
   } finally {
     stopListening();
+  }
+  if (result === 'detached') {
+    live.finish();
+    process.exitCode = EXIT.interrupted;
+    const runId = live.runId ?? '';
+    if (json) console.log(JSON.stringify({ runId, detached: true }, null, 2));
+    else console.error(`detached from run ${runId}; it goes on (see it with \`codomyrmex run show ${runId}\`, stop it with \`codomyrmex run cancel ${runId}\`)`);
+    return null;
   }
   live.finish(result);
   process.exitCode = live.interrupted ? EXIT.interrupted : result.success ? EXIT.ok : EXIT.runFailed;
@@ -99,7 +126,7 @@ export function registerRunCommands(program: Command, cli: CliContext): void {
   wf?.command('runs')
     .description('list recent workflow runs, newest first')
     .option('-w, --workflow <name>', 'only runs of this workflow')
-    .option('--status <status>', 'only runs in this status (running succeeded failed cancelled)')
+    .addOption(new Option('--status <status>', 'only runs in this status').choices(['running', 'succeeded', 'failed', 'cancelled']))
     .option('--limit <n>', 'at most this many', (v) => Number(v), 20)
     .action(async (opts: { workflow?: string; status?: string; limit: number }) => {
       const runs = await cli.withAnyEngine((e) => e.workflows.listRuns({ limit: opts.limit, ...(opts.workflow ? { workflowName: opts.workflow } : {}), ...(opts.status ? { status: opts.status as WorkflowRun['status'] } : {}) }));
@@ -134,14 +161,15 @@ export function registerRunCommands(program: Command, cli: CliContext): void {
     });
   run
     .command('watch')
-    .description('follow a run live until it ends (Ctrl-C stops watching and cancels it)')
+    .description('follow a run live until it ends: every step with its state and time; Ctrl-C stops watching (the run goes on)')
     .argument('<run-id>', 'the run id')
-    .action(async (runId: string) => {
-      await cli.withAnyEngine(async (e) => {
-        const r = await mustGetRun(e, runId);
-        const steps = Object.keys(r.steps);
-        return followRun(cli, e, r.workflowName, steps, () => Promise.resolve(runId), runId);
-      });
+    .option('--cancel-on-interrupt', 'Ctrl-C cancels the run instead of detaching')
+    .addHelpText('after', '\nExit codes: 0 the run succeeded, 1 it did not, 3 no such run, 130 Ctrl-C (detached, or cancelled with --cancel-on-interrupt).')
+    .action(async (runId: string, opts: { cancelOnInterrupt?: boolean }) => {
+      await cli.withAnyEngine((e) =>
+        // Listening starts before the run is read, so no step's change falls between the two.
+        followRun(cli, e, '', [], () => Promise.resolve(runId), { runId, attach: () => mustGetRun(e, runId), onInterrupt: opts.cancelOnInterrupt ? 'cancel' : 'detach' }),
+      );
     });
 
   run
@@ -176,11 +204,12 @@ export function registerRunCommands(program: Command, cli: CliContext): void {
       .description("run a workflow file without storing it (the seed's complex shape too: steps, dependencies, parallel_groups)")
       .argument('<file>', 'a YAML or JSON definition'),
   )
-    .addHelpText('after', `\nExample file (JSON or YAML):\n  { "name": "checks", "steps": [{ "name": "lint", "module": "core", "action": "echo" }, { "name": "report", "module": "core", "action": "echo" }],\n    "dependencies": { "report": ["lint"] } }\n\nExample:\n  codomyrmex exec checks.json --param day=3`)
+    .addHelpText('after', `\nExample file (JSON or YAML):\n  { "name": "checks", "steps": [{ "name": "lint", "module": "core", "action": "echo" }, { "name": "report", "module": "core", "action": "echo" }],\n    "dependencies": { "report": ["lint"] } }\n\nExamples:\n  codomyrmex exec checks.json --param day=3\n  codomyrmex exec checks.json --nats nats://127.0.0.1:4222   run by the daemon (paths in the file are its folder's)`)
     .action(async (file: string, opts: { params?: Record<string, unknown>; param?: Record<string, unknown> }) => {
     const definition = (await readDefinitionFile(resolve(file))) as Record<string, unknown>;
     const name = typeof definition['name'] === 'string' ? definition['name'] : 'complex';
     const steps = Array.isArray(definition['steps']) ? (definition['steps'] as { name?: unknown }[]).map((s) => String(s.name)) : [];
-    await cli.withEngine((e) => followRun(cli, e, name, steps, () => e.executeComplexWorkflow({ ...definition, name }, { params: paramsOf(opts) })));
+    // With --nats the daemon runs it (relative paths in the file are then the daemon's folder's).
+    await cli.withAnyEngine((e) => followRun(cli, e, name, steps, () => e.executeComplexWorkflow({ ...definition, name }, { params: paramsOf(opts) })));
   });
 }

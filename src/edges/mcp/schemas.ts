@@ -88,6 +88,11 @@ export const toolShapes = {
     definition: object('definition', '{"name": "w", "steps": [...]}').optional().describe('a definition to check and plan (or a complex one with dependencies and parallel_groups)'),
   },
   get_run: { run_id: z.string(required('run_id', 'the id execute_workflow returned')) },
+  get_step_output: {
+    run_id: z.string(required('run_id', 'the id execute_workflow returned')),
+    step: z.string(required('step', 'the name of one of the run\'s steps')),
+    path: z.string().optional().describe('a value inside the output, e.g. totals.lines or files[0].path (default: the whole output)'),
+  },
   cancel_run: { run_id: z.string(required('run_id', 'the id of a running workflow run')), reason: z.string().optional() },
   explain_task: { task_id: z.string(required('task_id', 'a task id (a workflow step is RUN_ID.STEP)')) },
   signal_run: {
@@ -113,18 +118,19 @@ export type ToolName = keyof typeof toolShapes;
 export type ToolArgs<N extends ToolName> = z.infer<z.ZodObject<(typeof toolShapes)[N]>>;
 
 export const TOOL_DESCRIPTIONS: Record<ToolName, string> = {
-  execute_workflow: 'Execute a workflow to its end and return every step result (progress notifications per step).',
+  execute_workflow: 'Execute a workflow to its end and return a summary: status, each step with a short preview of its result, the files it wrote, the run id (progress notifications per step). Read a whole output with get_step_output.',
   create_workflow: 'Create a new workflow from steps (validated: cycles, unknown actions, bad parameters are refused).',
   list_workflows: 'List available workflows with their versions and step counts.',
   create_project: 'Create a new project from a template.',
   list_projects: 'List available projects.',
-  execute_task: 'Execute a single task (module.action) and return its result.',
+  execute_task: 'Execute a single task (module.action) and return its status and result (a preview when long).',
   get_system_status: 'Get system status: tasks, queue, pool, workflows, sessions, resources, store.',
   get_health_status: 'Get health status: every component checked for real.',
   allocate_resources: 'Allocate system resources to a user (all or nothing).',
-  create_complex_workflow: 'Create and execute a complex workflow: steps, a dependencies map and parallel groups.',
+  create_complex_workflow: 'Create and execute a complex workflow (steps, a dependencies map and parallel groups); returns a summary like execute_workflow.',
   validate_workflow: 'Dry run: check a workflow (stored or given) and return its plan (levels, critical path, resources, warnings) without executing.',
-  get_run: 'Get a workflow run by id: its status, parameters and step results.',
+  get_run: 'Get a workflow run by id: its status, parameters, and each step with a short preview of its result.',
+  get_step_output: "Read one step's output of a run, or one value inside it by path (e.g. totals.lines, files[0].path); a value too large comes back as its keys and a preview.",
   cancel_run: 'Cancel a running workflow run.',
   explain_task: 'Explain why a task is waiting, running or ended (dependencies, queue, resources, attempts).',
   signal_run: 'Send a signal to a running workflow run: steps waiting for it (waitFor) go on with the payload as their output; sent early, it is kept until a step waits for it.',
@@ -136,6 +142,6 @@ export const TOOL_DESCRIPTIONS: Record<ToolName, string> = {
 };
 
 /** Names an issue by its field: `workflow_name: Required`. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+export function describeIssues(error: z.ZodError): string[] {
+  return error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
 }
