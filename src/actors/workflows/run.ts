@@ -101,7 +101,7 @@ interface StepState {
   timer: ClockTimer | null;
 }
 
-const FAILED: ReadonlySet<TaskStatus> = new Set(['failed', 'timed_out', 'cancelled']);
+const FAILED: ReadonlySet<string> = new Set(['failed', 'timed_out', 'cancelled']);
 
 /** The first step (in definition order) that failed, timed out or was cancelled, with its error; null if none did. */
 function runError(steps: Record<string, StepResult>): RunError | null {
