@@ -11,7 +11,7 @@
  *     clients following `/api/v1/events` (in a child process, reading every frame), alternated, medians compared.
  *
  * Run: `npm run bench:console`. Env: BENCH_RUNS (100000), BENCH_FAN (2000), BENCH_TASKS (20000), BENCH_FOLLOWERS (50),
- * BENCH_REPEATS (5). Writes benchmarks/results/console-<timestamp>.json and console-latest.json.
+ * BENCH_REPEATS (5), BENCH_CASES (list,big,live). Writes benchmarks/results/console-<timestamp>.json and console-latest.json.
  */
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -30,6 +30,7 @@ const TASKS = envInt('BENCH_TASKS', 20_000);
 const FOLLOWERS = envInt('BENCH_FOLLOWERS', 50, 0);
 const REPEATS = envInt('BENCH_REPEATS', 5);
 const CHROMIUM = process.env['CODOMYRMEX_CHROMIUM'] ?? '/usr/bin/chromium';
+const CASES = (process.env['BENCH_CASES'] ?? 'list,big,live').split(',');
 
 async function timeGet(url: string): Promise<{ ms: number; count: number }> {
   const t0 = performance.now();
@@ -201,10 +202,10 @@ async function liveFollowers(): Promise<Record<string, unknown>> {
 
 log(`bench:console on ${os.cpus().length} cores, Node ${process.version}`);
 log('1. runs list');
-const list = await runsList();
+const list = CASES.includes('list') ? await runsList() : { skipped: 'BENCH_CASES' };
 log('2. big run in Chromium');
-const big = await bigRun();
+const big = CASES.includes('big') ? await bigRun() : { skipped: 'BENCH_CASES' };
 log('3. live followers');
-const live = await liveFollowers();
+const live = CASES.includes('live') ? await liveFollowers() : { skipped: 'BENCH_CASES' };
 const files = writeResults('console', { date: new Date().toISOString(), node: process.version, cores: os.cpus().length, runsList: list, bigRun: big, liveFollowers: live });
 log(`wrote ${files.join(', ')}`);
