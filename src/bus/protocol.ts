@@ -6,7 +6,7 @@
  */
 import type { SerializedError } from '../errors.js';
 import type { TaskInput, TaskResult, TaskStatus } from '../model/task.js';
-import type { SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
+import type { FlowStatus, RateLimitView, SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
 import type { RunRequest, StoredWorkflow, WorkflowPerformance, WorkflowResult, WorkflowRun, WorkflowRunStatus, WorkflowSummary } from '../model/workflow.js';
 import type { Allocation, ResourceInput, ResourceUsage } from '../model/resource.js';
 import type { Session, SessionMode, SessionOptions } from '../model/session.js';
@@ -15,7 +15,7 @@ import type { ProjectTemplate, TemplateSummary } from '../projects/template.js';
 import type { ActionDescription } from '../modules/registry.js';
 
 export type { BusEvent, EventMap, EventName } from '../model/events.js';
-export type { SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
+export type { FlowStatus, RateLimitView, SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
 export type { SessionMode } from '../model/session.js';
 export type { RunRequest, WorkflowPerformance, WorkflowRunStatus, WorkflowSummary } from '../model/workflow.js';
 
@@ -57,6 +57,12 @@ export interface CommandMap {
   'task.open_lane': { req: { sessionId: string; mode: SessionMode; maxParallelTasks: number }; res: { ok: true } };
   'task.close_lane': { req: { sessionId: string; reason: string }; res: { cancelledTasks: number } };
   'task.explain': { req: { taskId: string }; res: TaskExplanation };
+  /** Creates (or replaces) a named rate limit: never more than `limit` units in any window of length `per`. */
+  'ratelimit.create': { req: { name: string; limit: number; per: string | number }; res: RateLimitView };
+  'ratelimit.list': { req: Record<string, never>; res: RateLimitView[] };
+  'ratelimit.delete': { req: { name: string }; res: { name: string; deleted: boolean } };
+  /** Flow control at a glance: busiest concurrency keys, waiting tasks, rate limits, deduplicated submissions. */
+  'task.flow_status': { req: { top?: number }; res: FlowStatus };
   'resource.add': { req: { resource: ResourceInput }; res: ResourceUsage };
   'resource.remove': { req: { id: string }; res: { removed: boolean } };
   'resource.list': { req: Record<string, never>; res: ResourceUsage[] };

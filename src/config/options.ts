@@ -40,6 +40,10 @@ export interface EngineOptions {
   retainFinishedTaskBytes?: number;
   /** How long `shutdown()` lets running tasks finish before cancelling them (default 30 000). */
   shutdownGraceMs?: number;
+  /** How long an `idempotencyKey` answers with its first submission instead of starting another (default 86 400, 24 h). */
+  idempotencyTtlSeconds?: number;
+  /** Named rate limits created at start (`[{ name, limit, per }]`; also `engine.createRateLimit`). */
+  rateLimits?: { name: string; limit: number; per: string }[];
   /** Folders of workflow definition files (YAML/JSON) loaded at start (default: the package's `config/workflows`). Env: `CODOMYRMEX_WORKFLOW_DIRS`. */
   workflowDirs?: string[];
   /**
@@ -204,6 +208,8 @@ export interface CompiledOptions {
   retainFinishedTasks: number;
   retainFinishedTaskBytes: number;
   shutdownGraceMs: number;
+  idempotencyTtlMs: number;
+  rateLimits: { name: string; limit: number; per: string }[];
   workflowDirs: string[];
   badDefinitionFiles: 'fail' | 'skip';
   retainRuns: number;
@@ -246,6 +252,8 @@ const schema = z
     retainFinishedTasks: z.number().int().min(0).optional(),
     retainFinishedTaskBytes: z.number().int().min(0).optional(),
     shutdownGraceMs: z.number().int().min(0).optional(),
+    idempotencyTtlSeconds: z.number().positive().optional(),
+    rateLimits: z.array(z.object({ name: z.string(), limit: z.number(), per: z.string() }).strict()).optional(),
     workflowDirs: z.array(z.string().min(1)).optional(),
     badDefinitionFiles: z.enum(['fail', 'skip']).optional(),
     retainRuns: z.number().int().min(0).optional(),
@@ -365,6 +373,8 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     retainFinishedTasks: o.retainFinishedTasks ?? 10_000,
     retainFinishedTaskBytes: o.retainFinishedTaskBytes ?? 256 * 1024 * 1024,
     shutdownGraceMs: o.shutdownGraceMs ?? 30_000,
+    idempotencyTtlMs: (o.idempotencyTtlSeconds ?? 86_400) * 1000,
+    rateLimits: o.rateLimits ?? [],
     workflowDirs: o.workflowDirs ?? (envWorkflowDirs ? envWorkflowDirs.split(':').filter(Boolean) : [packagePath('config', 'workflows')]),
     badDefinitionFiles: o.badDefinitionFiles ?? 'fail',
     retainRuns: o.retainRuns ?? 1000,

@@ -64,7 +64,12 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 2,
     description: 'record tables for workflow definitions and runs, sessions, projects, resources and allocations',
-    sql: RECORD_KINDS.map(recordTable).join('\n'),
+    sql: RECORD_KINDS.slice(0, 6).map(recordTable).join('\n'),
+  },
+  {
+    version: 3,
+    description: 'record tables for named rate limits and idempotency keys (flow control)',
+    sql: RECORD_KINDS.slice(6, 8).map(recordTable).join('\n'),
   },
 ];
 

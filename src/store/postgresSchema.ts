@@ -110,6 +110,11 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       END
       $fence$;`,
   },
+  {
+    version: 2,
+    description: 'record tables for named rate limits and idempotency keys (flow control)',
+    sql: ['rate_limits', 'idempotency_keys'].map(recordTable).join('\n'),
+  },
 ];
 
 /** The schema version this code writes. */

@@ -174,7 +174,8 @@ export class SqliteStore implements Store {
   #prepare(): void {
     const db = this.#db;
     const hasRecords = this.#readonly ? this.openedAtVersion >= 2 : true;
-    const kinds = hasRecords ? RECORD_KINDS : [];
+    // A read-only store of an older schema has only the record tables of its version.
+    const kinds = hasRecords ? RECORD_KINDS.filter((_, i) => this.#readonly ? (i < 6 ? this.openedAtVersion >= 2 : this.openedAtVersion >= 3) : true) : [];
     this.#reads = {
       getTask: db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
       getTaskStatus: db.prepare('SELECT status FROM tasks WHERE id = ?').pluck(),

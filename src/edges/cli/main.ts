@@ -19,6 +19,7 @@ import { registerRunCommands } from './runs.js';
 import { registerStoreCommands } from './store.js';
 import { registerStoreAdminCommands } from './storeAdmin.js';
 import { parseInteger, registerTaskCommands } from './task.js';
+import { registerRateLimitCommands } from './ratelimit.js';
 import { registerWorkflowCommands } from './workflow.js';
 
 const { version } = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string };
@@ -65,6 +66,7 @@ registerWorkflowCommands(program, cli);
 registerRunCommands(program, cli);
 registerProjectCommands(program, cli);
 registerTaskCommands(program, cli);
+registerRateLimitCommands(program, cli);
 registerInspectCommands(program, cli);
 registerStoreCommands(program, () => cli.options());
 registerStoreAdminCommands(program, () => cli.options());

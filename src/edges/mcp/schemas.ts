@@ -64,6 +64,7 @@ export const toolShapes = {
     dependencies: z.array(z.string()).default([]).describe('ids of tasks this one waits for'),
     timeout: z.number().positive().optional().describe('seconds one attempt may take'),
     max_retries: z.number().int().min(0).optional(),
+    idempotency_key: z.string().optional().describe('a repeat call with the same key returns the first task instead of running again'),
   },
   get_system_status: {},
   get_health_status: {},
@@ -86,6 +87,13 @@ export const toolShapes = {
   cancel_run: { run_id: z.string(required('run_id', 'the id of a running workflow run')), reason: z.string().optional() },
   explain_task: { task_id: z.string(required('task_id', 'a task id (a workflow step is RUN_ID.STEP)')) },
   list_modules: { module: z.string().optional().describe('only this module') },
+  create_rate_limit: {
+    name: z.string(required('name', 'a rate limit name like github-api')),
+    limit: z.number(required('limit', 'units per window, e.g. 30')),
+    per: z.string(required('per', 'the window: 1s, 1m, 1h')),
+  },
+  list_rate_limits: {},
+  delete_rate_limit: { name: z.string(required('name', 'the rate limit to delete')) },
 } satisfies Record<string, z.ZodRawShape>;
 
 export type ToolName = keyof typeof toolShapes;
@@ -107,6 +115,9 @@ export const TOOL_DESCRIPTIONS: Record<ToolName, string> = {
   cancel_run: 'Cancel a running workflow run.',
   explain_task: 'Explain why a task is waiting, running or ended (dependencies, queue, resources, attempts).',
   list_modules: 'List the action modules and their actions with parameter JSON Schemas.',
+  create_rate_limit: 'Create (or replace) a named rate limit: never more than `limit` units per window `per`; tasks use it with rateLimit: { name, key?, units? }.',
+  list_rate_limits: 'List the rate limits with their levels and busiest keys.',
+  delete_rate_limit: 'Delete a rate limit (tasks waiting on it go on without it).',
 };
 
 /** Names an issue by its field: `workflow_name: Required`. */
