@@ -318,13 +318,15 @@ export class SqliteStore implements Store {
       where.push(`status IN (${query.status.map(() => '?').join(', ')})`);
       params.push(...query.status);
     }
+    // Records are written in time order, so created_at grows with the rowid: a time bound becomes a rowid bound found
+    // by binary search (a few index lookups), and the scan reads only the rows of that range.
     if (query.createdFrom !== undefined) {
-      where.push('created_at >= ?');
-      params.push(query.createdFrom);
+      where.push('rowid >= ?', 'created_at >= ?');
+      params.push(this.#firstRowidAt(kind, query.createdFrom), query.createdFrom);
     }
     if (query.createdTo !== undefined) {
-      where.push('created_at < ?');
-      params.push(query.createdTo);
+      where.push('rowid < ?', 'created_at < ?');
+      params.push(this.#firstRowidAt(kind, query.createdTo), query.createdTo);
     }
     if (query.after !== undefined) {
       // A missing id compares with NULL: no rows, an empty page.
@@ -339,6 +341,21 @@ export class SqliteStore implements Store {
       params.push(query.limit);
     }
     return (this.#db.prepare(sql).all(...params) as RecordRow[]).map((r) => recordOf<T>(r, kind, this.location));
+  }
+
+  /** The first rowid of `kind` whose `created_at` is at or after `t` (one past the last when none is). */
+  #firstRowidAt(kind: RecordKind, t: number): number {
+    const next = this.#db.prepare(`SELECT rowid AS r, created_at AS c FROM ${kind} WHERE rowid >= ? ORDER BY rowid LIMIT 1`);
+    const last = (this.#db.prepare(`SELECT max(rowid) FROM ${kind}`).pluck().get() as number | null) ?? 0;
+    let lo = 0;
+    let hi = last + 1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const row = next.get(mid) as { r: number; c: number } | undefined;
+      if (!row || row.c >= t) hi = mid;
+      else lo = row.r + 1;
+    }
+    return lo;
   }
 
   #recordStatement(kind: RecordKind): Statement {
