@@ -23,7 +23,7 @@ export type { RuntimeState };
 
 /** The component actors the runtime supervises, by systemId. */
 /** Started in this order: resources first, so recovered tasks find the resources they declared. */
-export const COMPONENTS = ['resourceManager', 'taskOrchestrator', 'workflowManager', 'sessions', 'projectManager'] as const;
+export const COMPONENTS = ['resourceManager', 'taskOrchestrator', 'workflowManager', 'sessions', 'projectManager', 'schedules'] as const;
 
 const placeholder = fromCallback<ComponentControl>(() => undefined);
 
@@ -32,7 +32,7 @@ export const runtimeMachine = setup({
     context: {} as { drained: string[]; graceMs: number; error: unknown; drainError: unknown },
     events: {} as RuntimeEvent,
   },
-  actors: { taskOrchestrator: placeholder, workflowManager: placeholder, resourceManager: placeholder, sessions: placeholder, projectManager: placeholder },
+  actors: { taskOrchestrator: placeholder, workflowManager: placeholder, resourceManager: placeholder, sessions: placeholder, projectManager: placeholder, schedules: placeholder },
   actions: {
     noteDrainError: assign({ drainError: ({ context, event }) => (event.type === 'component.drained' && event.error !== undefined && context.drainError === null ? event.error : context.drainError) }),
   },
@@ -54,8 +54,8 @@ export const runtimeMachine = setup({
     },
     active: {
       invoke: COMPONENTS.map((id) => ({
-        id,
-        systemId: id,
+        id: id as string,
+        systemId: id as string,
         src: id,
         onError: { target: '#runtime.failed', actions: assign({ error: ({ event }) => (event as { error?: unknown }).error ?? null }) },
       })),

@@ -191,8 +191,9 @@ export class SqliteStore implements Store {
 
   #prepare(): void {
     const db = this.#db;
-    const hasRecords = this.#readonly ? this.openedAtVersion >= 2 : true;
-    const kinds = hasRecords ? RECORD_KINDS : [];
+    // Read-only opening of an older file: only the record tables it has (a newer kind reads as unknown).
+    const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]));
+    const kinds = this.#readonly ? RECORD_KINDS.filter((k) => tables.has(k)) : RECORD_KINDS;
     this.#reads = {
       getTask: db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
       getTaskStatus: db.prepare('SELECT status FROM tasks WHERE id = ?').pluck(),

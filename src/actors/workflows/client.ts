@@ -1,5 +1,5 @@
 /** The seed's `getWorkflowManager()` view: a thin client of the bus. */
-import { BusClient } from '../client.js';
+import { ScheduleClient } from '../schedules/client.js';
 import type { RunRequest, WorkflowPerformance, WorkflowSummary } from '../../bus/protocol.js';
 import type { WorkflowRunStatus } from '../../bus/protocol.js';
 import type { StoredWorkflow, WorkflowDefinition, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
@@ -13,7 +13,8 @@ export interface CreateWorkflowOptions {
 }
 
 /**
- * The workflow manager as the seed shows it. Every method is a request on the bus.
+ * The workflow manager as the seed shows it, with the schedule and trigger methods ({@link ScheduleClient}). Every
+ * method is a request on the bus.
  *
  * @example
  * const wf = getWorkflowManager();
@@ -23,7 +24,7 @@ export interface CreateWorkflowOptions {
  * ]);
  * const result = await wf.executeWorkflow('ai_analysis');
  */
-export class WorkflowManagerClient extends BusClient {
+export class WorkflowManagerClient extends ScheduleClient {
 
   /**
    * Validates and stores a workflow; refuses with a `ValidationError` listing every problem. The same definition
@@ -70,7 +71,8 @@ export class WorkflowManagerClient extends BusClient {
     return this.request(() => this.bus.request('workflow.get_run', { runId }));
   }
 
-  listRuns(filter: { workflowName?: string; status?: WorkflowRunStatus; limit?: number } = {}): Promise<WorkflowRun[]> {
+  /** Newest first. `schedule` / `trigger`: only the runs that schedule or trigger started. */
+  listRuns(filter: { workflowName?: string; status?: WorkflowRunStatus; schedule?: string; trigger?: string; limit?: number } = {}): Promise<WorkflowRun[]> {
     return this.request(() => this.bus.request('workflow.list_runs', filter));
   }
 

@@ -11,7 +11,7 @@ import type { MessageBus } from '../../bus/bus.js';
 import type { RunRequest, WorkflowPerformance, WorkflowRunStatus, WorkflowSummary } from '../../bus/protocol.js';
 import { NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
 import type { TaskInput, TaskResult } from '../../model/task.js';
-import type { StoredWorkflow, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
+import type { RunOrigin, StoredWorkflow, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
 import { checkPayloadLimits, didYouMean } from '../../model/validate.js';
 import type { ModuleRegistry } from '../../modules/registry.js';
 import { complexToDefinition } from '../../workflows/complex.js';
@@ -45,6 +45,27 @@ export interface WorkflowManagerDeps {
   attach?: ((taskId: string) => Promise<TaskResult | null>) | undefined;
   /** Refuses step resources the engine could never grant, at validation (as submission would). */
   checkResources?: ValidationContext['checkResources'];
+}
+
+/** What `listRuns` filters on. */
+export interface RunFilter {
+  workflowName?: string;
+  status?: WorkflowRunStatus;
+  /** Runs started by this schedule. */
+  schedule?: string;
+  /** Runs started by this trigger. */
+  trigger?: string;
+  limit?: number;
+}
+
+/** A stored run's origin, as the context that resumes it. */
+function originOf(run: WorkflowRun): { origin?: RunOrigin } {
+  if (run.scheduleName === undefined && run.triggerName === undefined) return {};
+  const origin: RunOrigin = {};
+  if (run.scheduleName !== undefined) origin.scheduleName = run.scheduleName;
+  if (run.scheduledFor !== undefined) origin.scheduledFor = run.scheduledFor;
+  if (run.triggerName !== undefined) origin.triggerName = run.triggerName;
+  return { origin };
 }
 
 /** Durations kept per workflow for percentiles. */
@@ -135,7 +156,7 @@ export class WorkflowManager {
         continue;
       }
       const resume: RunResume = { startedAt: run.startedAt, steps: run.steps };
-      const context = { ...(run.workingDir ? { workingDir: run.workingDir } : {}), ...(run.project ? { project: run.project } : {}) };
+      const context = { ...(run.workingDir ? { workingDir: run.workingDir } : {}), ...(run.project ? { project: run.project } : {}), ...originOf(run) };
       const executor = this.#executor(workflow, run.runId, { params: run.params, ...context }, run.sessionId, run.warnings, resume);
       // It was running: it holds one of its session's workflow slots again (its end frees that slot).
       const session = run.sessionId !== null ? this.#sessions.get(run.sessionId) : undefined;
@@ -267,6 +288,20 @@ export class WorkflowManager {
   }
 
   /**
+   * Starts a run unless one with `req.runId` exists (live, kept in memory, or in the store): then answers that run's
+   * id with `existing: true` and starts nothing. Schedules and triggers start through this, with ids derived from
+   * the slot or message, so a slot re-driven after a crash or a message redelivered runs once.
+   */
+  startOnce(name: string, req: RunRequest = {}): { runId: string; existing: boolean } {
+    if (req.runId !== undefined && this.#exists(req.runId)) return { runId: req.runId, existing: true };
+    return { runId: this.start(name, req).runId, existing: false };
+  }
+
+  #exists(runId: string): boolean {
+    return this.#live.has(runId) || this.#finished.has(runId) || this.#deps.store?.getRecord('workflow_runs', runId) !== undefined;
+  }
+
+  /**
    * Runs an ad hoc definition (the seed's `execute_complex_workflow`): `{ steps, dependencies: { step: [deps] },
    * parallelGroups }`, snake_case accepted. It is validated like any workflow but not stored as one.
    */
@@ -287,7 +322,9 @@ export class WorkflowManager {
     if (req.sessionId !== undefined && !session) {
       throw new NotFoundError(`sessionId: no active session "${req.sessionId}"; create one with engine.createSession({ userId })`);
     }
-    const run = this.#executor(wf, randomUUID(), req, req.sessionId ?? null, warnings, null);
+    if (req.runId !== undefined && (req.runId.length === 0 || req.runId.length > 36)) throw new ValidationError(`runId: must be 1 to 36 characters (a step's task id is "<runId>.<step>"; got ${req.runId.length})`);
+    if (req.runId !== undefined && this.#exists(req.runId)) throw new ValidationError(`runId: a run with id "${req.runId}" exists already; give another id, or omit it for a new uuid`);
+    const run = this.#executor(wf, req.runId ?? randomUUID(), req, req.sessionId ?? null, warnings, null);
     if (session && session.active >= session.max) session.waiting.push(run);
     else {
       if (session) session.active++;
@@ -312,7 +349,7 @@ export class WorkflowManager {
         changed: (r) => this.#runChanged(r),
       },
       resume,
-      { workingDir: req.workingDir, project: req.project },
+      { workingDir: req.workingDir, project: req.project, origin: req.origin },
     );
     this.#live.set(runId, run);
     run.done.then(
@@ -378,17 +415,21 @@ export class WorkflowManager {
     p.lastRun = { runId: result.runId, status: result.status, endedAt: this.#now(), durationMs: result.durationMs };
   }
 
+  /** A run in flight, kept in memory, or (ended and past `retainRuns`) in the durable store. */
   getRun(runId: string): WorkflowRun | null {
-    return this.#live.get(runId)?.view() ?? this.#finished.get(runId) ?? null;
+    return this.#live.get(runId)?.view() ?? this.#finished.get(runId) ?? this.#storedEnded(runId);
   }
 
-  listRuns(filter: { workflowName?: string; status?: WorkflowRunStatus; limit?: number } = {}): WorkflowRun[] {
+  /** Newest first; `schedule` / `trigger` keep the runs that schedule or trigger started. */
+  listRuns(filter: RunFilter = {}): WorkflowRun[] {
     const out: WorkflowRun[] = [];
     const all = [...[...this.#live.values()].map((r) => r.view()), ...this.#finished.values()];
     all.sort((a, b) => b.startedAt - a.startedAt);
     for (const r of all) {
       if (filter.workflowName !== undefined && r.workflowName !== filter.workflowName) continue;
       if (filter.status !== undefined && r.status !== filter.status) continue;
+      if (filter.schedule !== undefined && r.scheduleName !== filter.schedule) continue;
+      if (filter.trigger !== undefined && r.triggerName !== filter.trigger) continue;
       out.push(r);
       if (out.length >= (filter.limit ?? Infinity)) break;
     }

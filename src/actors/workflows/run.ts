@@ -16,7 +16,7 @@ import type { SerializedError } from '../../errors.js';
 import { CancelledError, CodomyrmexError, ConditionFalseError, ErrorCode, serializeError, ShuttingDownError, SkippedError, ValidationError } from '../../errors.js';
 import { workflowRunMachine } from '../../machines/workflowRun.js';
 import type { TaskInput, TaskResult, TaskStatus } from '../../model/task.js';
-import type { RunContext, RunProject, StepResult, StoredWorkflow, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
+import type { RunContext, RunOrigin, RunProject, StepResult, StoredWorkflow, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
 import type { TemplateScope } from '../../workflows/template.js';
 import { evaluateCondition, findTemplates, resolveTemplates } from '../../workflows/template.js';
 
@@ -68,6 +68,8 @@ export class WorkflowRunExecutor {
   /** Where the steps' file actions work (null: the process's cwd). */
   readonly workingDir: string | null;
   readonly project: RunProject | null;
+  /** The schedule or trigger that started it (null: a direct request). */
+  readonly origin: RunOrigin | null;
   readonly #deps: RunDeps;
   readonly #steps = new Map<string, StepState>();
   readonly #order: StepState[] = [];
@@ -113,6 +115,7 @@ export class WorkflowRunExecutor {
     this.workflow = workflow;
     this.workingDir = context.workingDir ?? null;
     this.project = context.project ?? null;
+    this.origin = context.origin ?? null;
     this.runId = runId;
     this.params = { ...workflow.params, ...params };
     this.sessionId = sessionId;
@@ -283,6 +286,7 @@ export class WorkflowRunExecutor {
       endedAt: end,
       workingDir: this.workingDir,
       project: this.project,
+      ...this.origin,
     };
   }
 
