@@ -93,6 +93,11 @@ export interface EngineOptions {
    * stalls the engine's event loop (default true). `false` writes on the engine's thread.
    */
   writerThread?: boolean;
+  /**
+   * Whether this engine fires schedules and listens to triggers (default true). The one-shot CLI turns it off: its
+   * engine lives for one command, so it manages schedules without firing them. Env: `CODOMYRMEX_FIRE_SCHEDULES=0`.
+   */
+  fireSchedules?: boolean;
   /** Prometheus metrics: one prom-client `Registry` per engine, fed by bus events. */
   metrics?: MetricsOptions;
   /**
@@ -179,6 +184,7 @@ export interface CompiledOptions {
   journalMaxAgeMs: number;
   busyTimeoutMs: number;
   writerThread: boolean;
+  fireSchedules: boolean;
   metrics: { enabled: boolean; processMetrics: boolean };
   /** `null` when the HTTP edge is off. */
   http: { host: string; port: number } | null;
@@ -222,6 +228,7 @@ const schema = z
     journalMaxAgeMs: z.number().int().min(0).optional(),
     busyTimeoutMs: z.number().int().min(0).optional(),
     writerThread: z.boolean().optional(),
+    fireSchedules: z.boolean().optional(),
     metrics: z.object({ enabled: z.boolean().optional(), processMetrics: z.boolean().optional() }).strict().optional(),
     http: z
       .union([z.boolean(), z.object({ host: z.string().min(1).optional(), port: z.number().int().min(0).max(65_535).optional() }).strict()])
@@ -301,6 +308,7 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     journalMaxAgeMs: o.journalMaxAgeMs ?? 7 * 24 * 3600 * 1000,
     busyTimeoutMs: o.busyTimeoutMs ?? 5000,
     writerThread: o.writerThread ?? true,
+    fireSchedules: o.fireSchedules ?? env['CODOMYRMEX_FIRE_SCHEDULES'] !== '0',
     metrics: { enabled: o.metrics?.enabled ?? true, processMetrics: o.metrics?.processMetrics ?? true },
     http: o.http === undefined || o.http === false ? null : { host: (o.http === true ? undefined : o.http.host) ?? DEFAULT_HTTP.host, port: (o.http === true ? undefined : o.http.port) ?? DEFAULT_HTTP.port },
     health: { probeTimeoutMs: o.health?.probeTimeoutMs ?? 5000, queueStuckMs: o.health?.queueStuckMs ?? 60_000 },

@@ -1,7 +1,8 @@
 /**
  * The Schedules component: an actor (systemId `schedules`) that owns a {@link ScheduleManager} and serves the
  * `schedule.*` commands. It loads the stored schedules at once and starts firing on `engine_started` (once the
- * workflow definitions from files are loaded, so a slot due at start finds its workflow).
+ * workflow definitions from files are loaded, so a slot due at start finds its workflow), unless the engine's
+ * `fireSchedules` is off (the one-shot CLI manages schedules without firing them).
  */
 import { fromCallback } from 'xstate';
 import type { Command } from '../../bus/protocol.js';
@@ -48,6 +49,7 @@ export function schedulesLogic(deps: ComponentDeps) {
     }
     const started = bus.events$('engine_started').subscribe(() => {
       started.unsubscribe();
+      if (!deps.options.fireSchedules) return;
       manager.start().catch((err: unknown) => bus.publish('component_error', { component: 'schedules', operation: 'start firing schedules', error: serializeError(err) }));
     });
     const stop = bus.serve('schedule', (command) => handleScheduleCommand(manager, command));

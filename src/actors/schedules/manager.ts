@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Subscription } from 'rxjs';
 import type { MessageBus } from '../../bus/bus.js';
-import { NotFoundError, ValidationError, serializeError } from '../../errors.js';
+import { CodomyrmexError, ErrorCode, NotFoundError, ValidationError, serializeError } from '../../errors.js';
 import type { Clock, ClockTimer } from '../../model/clock.js';
 import type { BackfillReply, OverlapPolicy, ScheduleSpec, ScheduleView, SlotRecord } from '../../model/schedule.js';
 import type { WorkflowRunStatus } from '../../model/workflow.js';
@@ -349,14 +349,18 @@ export class ScheduleManager {
     await Promise.all(claims.map((c) => this.#startClaimed(s, c)));
   }
 
-  /** Starts a claimed slot's run (once: a run with its id that exists is not started again), then drops the claim. */
+  /**
+   * Starts a claimed slot's run (once: a run with its id that exists is not started again), then drops the claim.
+   * An engine shutting down keeps the claim: the next start re-drives it.
+   */
   async #startClaimed(s: Live, claim: Claim): Promise<void> {
-    await this.#startRun(s, claim, false);
+    if (!(await this.#startRun(s, claim, false))) return;
     s.rec.claimed = s.rec.claimed.filter((c) => c !== claim && !(c.slot === claim.slot && c.lane === claim.lane));
     this.#save(s);
   }
 
-  async #startRun(s: Live, claim: Claim, manual: boolean): Promise<void> {
+  /** False when the engine is shutting down (nothing was decided about the slot). */
+  async #startRun(s: Live, claim: Claim, manual: boolean): Promise<boolean> {
     const { spec } = s.rec;
     const lane = claim.lane === 'backfill' ? s.rec.backfill : s.rec.slots;
     try {
@@ -367,14 +371,14 @@ export class ScheduleManager {
         origin: { scheduleName: spec.name, scheduledFor: claim.slot },
       });
       const firedAt = this.#deps.clock.now();
-      if (s.deleted) return;
+      if (s.deleted) return true;
       const status: WorkflowRunStatus | 'unknown' = reply.existing ? ((await this.#deps.bus.request('workflow.get_run', { runId: claim.runId }))?.status ?? 'unknown') : 'running';
       if (status === 'running' && lane && !lane.active.includes(claim.runId)) {
         lane.active.push(claim.runId);
         this.#owners.set(claim.runId, spec.name);
       }
       s.rec.lastRuns = [{ runId: claim.runId, scheduledFor: claim.slot, status }, ...s.rec.lastRuns.filter((r) => r.runId !== claim.runId)].slice(0, LAST_RUNS);
-      if (reply.existing) return;
+      if (reply.existing) return true;
       this.#note(s.rec, { scheduledFor: claim.slot, outcome: 'started', runId: claim.runId, at: firedAt });
       this.#deps.bus.publish('schedule_fired', {
         schedule: spec.name,
@@ -386,10 +390,13 @@ export class ScheduleManager {
         manual,
         backfill: claim.lane === 'backfill',
       });
+      return true;
     } catch (err) {
       if (manual) throw err;
+      if (err instanceof CodomyrmexError && err.code === ErrorCode.SHUTTING_DOWN) return false;
       this.#note(s.rec, { scheduledFor: claim.slot, outcome: 'failed', runId: claim.runId, at: this.#deps.clock.now(), error: (err as Error).message });
       this.#deps.bus.publish('schedule_skipped', { schedule: spec.name, workflow: spec.workflow, scheduledFor: claim.slot, reason: 'failed', activeRuns: [...(lane?.active ?? [])], error: serializeError(err) });
+      return true;
     } finally {
       this.#save(s);
     }

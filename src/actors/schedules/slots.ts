@@ -70,15 +70,25 @@ function cronOf(expr: string, timezone: string): Cron {
   if (!c) {
     // A bounded cache: schedules share expressions (most are a handful of patterns).
     if (crons.size > 10_000) crons.clear();
-    c = new Cron(expr, { timezone, paused: true });
+    // croner is ~5x faster with a fixed offset than with a zone it must convert through Intl.
+    c = isUtc(timezone) ? new Cron(expr, { utcOffset: 0, paused: true }) : new Cron(expr, { timezone, paused: true });
     crons.set(key, c);
   }
   return c;
 }
 
+/** Zones without daylight saving whose wall clock is UTC. */
+function isUtc(timezone: string): boolean {
+  return timezone === 'UTC' || timezone === 'Etc/UTC' || timezone === 'Etc/GMT' || timezone === 'GMT';
+}
+
 const formats = new Map<string, Intl.DateTimeFormat>();
+let lastWall: { ms: number; timezone: string; wall: number } | null = null;
 /** The wall-clock time of `ms` in `timezone`, as if it were UTC (comparable across one zone). */
 export function wallTime(ms: number, timezone: string): number {
+  if (isUtc(timezone)) return ms;
+  // Walking slots asks for each one twice (as a candidate, then as the next floor).
+  if (lastWall && lastWall.ms === ms && lastWall.timezone === timezone) return lastWall.wall;
   let f = formats.get(timezone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', { timeZone: timezone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
@@ -86,7 +96,9 @@ export function wallTime(ms: number, timezone: string): number {
   }
   const p: Record<string, number> = {};
   for (const part of f.formatToParts(new Date(ms))) if (part.type !== 'literal') p[part.type] = Number(part.value);
-  return Date.UTC(p['year'] ?? 1970, (p['month'] ?? 1) - 1, p['day'] ?? 1, p['hour'] ?? 0, p['minute'] ?? 0, p['second'] ?? 0) + (ms % 1000);
+  const wall = Date.UTC(p['year'] ?? 1970, (p['month'] ?? 1) - 1, p['day'] ?? 1, p['hour'] ?? 0, p['minute'] ?? 0, p['second'] ?? 0) + (((ms % 1000) + 1000) % 1000);
+  lastWall = { ms, timezone, wall };
+  return wall;
 }
 
 /** The first slot strictly after `after` (epoch ms), or null when there is none (past `endAt`). */

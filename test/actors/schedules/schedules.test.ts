@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BusEvent, EventName } from '../../../src/index.js';
+import type { EventMap, EventName } from '../../../src/bus/protocol.js';
 import { OrchestrationEngine } from '../../../src/index.js';
 import { NotFoundError, ValidationError } from '../../../src/errors.js';
 import { slotRunId } from '../../../src/actors/schedules/slots.js';
@@ -25,11 +25,11 @@ function engineOn(clock: FakeClock, options: ConstructorParameters<typeof Orches
 }
 
 /** Resolves with the next `n` events of `type` (from now on). */
-function nextOf<K extends EventName>(engine: OrchestrationEngine, type: K, n = 1): Promise<Extract<BusEvent, { type: K }>['data'][]> {
-  const got: Extract<BusEvent, { type: K }>['data'][] = [];
+function nextOf<K extends EventName>(engine: OrchestrationEngine, type: K, n = 1): Promise<EventMap[K][]> {
+  const got: EventMap[K][] = [];
   return new Promise((resolve) => {
     const sub = engine.bus.events$(type).subscribe((e) => {
-      got.push(e.data as Extract<BusEvent, { type: K }>['data']);
+      got.push(e.data as EventMap[K]);
       if (got.length === n) {
         sub.unsubscribe();
         resolve(got);
