@@ -53,10 +53,11 @@ export const runtimeMachine = setup({
       },
     },
     active: {
-      invoke: COMPONENTS.map((id) => ({
-        id: id as string,
-        systemId: id as string,
-        src: id,
+      // `id` widened to string: TypeScript gives up checking an object literal whose three fields each range over six components.
+      invoke: COMPONENTS.map((id: string) => ({
+        id,
+        systemId: id,
+        src: id as (typeof COMPONENTS)[number],
         onError: { target: '#runtime.failed', actions: assign({ error: ({ event }) => (event as { error?: unknown }).error ?? null }) },
       })),
       on: { 'engine.failed': { target: '#runtime.failed', actions: assign({ error: ({ event }) => event.error }) } },

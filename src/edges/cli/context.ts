@@ -127,8 +127,9 @@ export function createContext(program: Command): CliContext {
     };
   };
   const openEngine = async (overrides: EngineOptions = {}): Promise<OrchestrationEngine> => {
-    // The CLI's engine is durable (SQLite) unless `--store memory` or `CODOMYRMEX_STORE=memory`.
-    const engine = composeEngine({ ...options(), ...overrides }, { store: 'sqlite' });
+    // The CLI's engine is durable (SQLite) unless `--store memory` or `CODOMYRMEX_STORE=memory`. It lives for one
+    // command, so it does not fire schedules (the daemon does) unless the command asks (the MCP server).
+    const engine = composeEngine({ fireSchedules: false, ...options(), ...overrides }, { store: 'sqlite' });
     engine.registerEventHandler('definition_skipped', (_, d) => console.error(`codomyrmex: skipped ${d.error.message.startsWith(d.file) ? d.error.message : `${d.file}: ${d.error.message}`}`));
     try {
       await engine.ready();

@@ -86,6 +86,35 @@ export const toolShapes = {
   cancel_run: { run_id: z.string(required('run_id', 'the id of a running workflow run')), reason: z.string().optional() },
   explain_task: { task_id: z.string(required('task_id', 'a task id (a workflow step is RUN_ID.STEP)')) },
   list_modules: { module: z.string().optional().describe('only this module') },
+  create_schedule: {
+    name: z.string(required('name', 'the schedule name')),
+    workflow: z.string(required('workflow', 'the workflow each slot runs (see list_workflows)')),
+    cron: z.string().optional().describe('a 5-field (or 6, seconds first) cron expression, e.g. "30 2 * * *"; give cron or every'),
+    every: z.union([z.string(), z.number()]).optional().describe('a fixed interval: "30s", "5m", or seconds (at least 1)'),
+    timezone: z.string().optional().describe('IANA zone of cron, e.g. Europe/Paris (default UTC)'),
+    parameters: object('parameters', '{"day": 1}').optional().describe('the runs\' parameters ({{params.x}})'),
+    overlap: z.enum(['skip', 'buffer_one', 'allow', 'cancel_previous']).optional().describe('a slot whose previous run still runs: skip (default), buffer_one, allow, cancel_previous'),
+    catchup_window_seconds: z.number().min(0).optional().describe('after downtime, missed slots this recent run once each (default 60)'),
+    jitter_seconds: z.number().min(0).optional().describe('fire each slot up to this many seconds late (default 0)'),
+    start_at: z.union([z.string(), z.number()]).optional().describe('no slot before this ISO time (or epoch ms)'),
+    end_at: z.union([z.string(), z.number()]).optional().describe('no slot after this ISO time (or epoch ms)'),
+    paused: z.boolean().optional(),
+  },
+  list_schedules: {},
+  delete_schedule: { name: z.string(required('name', 'the schedule name')) },
+  pause_schedule: { name: z.string(required('name', 'the schedule name')) },
+  resume_schedule: { name: z.string(required('name', 'the schedule name')) },
+  trigger_schedule: { name: z.string(required('name', 'the schedule name')) },
+  create_trigger: {
+    name: z.string(required('name', 'the trigger name')),
+    workflow: z.string(required('workflow', 'the workflow each message runs')),
+    source: z
+      .record(z.unknown(), { required_error: 'source is required: {"nats": "orders.created"} (add "stream": true for JetStream) or {"http": {"path": "/hooks/x", "secret": "..."}}' })
+      .describe('{"nats": SUBJECT, "stream"?: true | STREAM} or {"http": {"path": "/hooks/...", "secret": "..."}}'),
+    parameters: object('parameters', '{"order": "{{event.data}}"}').optional().describe('run parameters; strings may read {{event.data}}, {{event.subject}}, {{event.headers}}'),
+    paused: z.boolean().optional(),
+  },
+  list_triggers: {},
 } satisfies Record<string, z.ZodRawShape>;
 
 export type ToolName = keyof typeof toolShapes;
@@ -107,6 +136,14 @@ export const TOOL_DESCRIPTIONS: Record<ToolName, string> = {
   cancel_run: 'Cancel a running workflow run.',
   explain_task: 'Explain why a task is waiting, running or ended (dependencies, queue, resources, attempts).',
   list_modules: 'List the action modules and their actions with parameter JSON Schemas.',
+  create_schedule: 'Create a schedule: a workflow run for each slot of a cron expression (in a time zone) or a fixed interval, fired by the daemon.',
+  list_schedules: 'List schedules with their next fire times, recent slots and last runs.',
+  delete_schedule: 'Delete a schedule (runs it started go on).',
+  pause_schedule: 'Pause a schedule: slots that fall while paused are not run, nor caught up.',
+  resume_schedule: 'Resume a paused schedule from now on.',
+  trigger_schedule: "Start one run of a schedule's workflow now, outside its slots; returns the run id.",
+  create_trigger: 'Create a trigger: a workflow run for each message on a NATS subject (core or JetStream) or each signed webhook POST.',
+  list_triggers: 'List triggers (secrets are never shown).',
 };
 
 /** Names an issue by its field: `workflow_name: Required`. */

@@ -60,7 +60,7 @@ async function withWorkflows(engine: OrchestrationEngine): Promise<void> {
 describe('schedules on a fake clock', () => {
   it('fires each slot as a run carrying scheduleName and scheduledFor, with a derived run id', async () => {
     const clock = new FakeClock(T0);
-    const engine = engineOn(clock);
+    const engine = engineOn(clock, { metrics: { enabled: true, processMetrics: false } });
     await withWorkflows(engine);
     const view = await engine.createSchedule({ name: 'tick', workflow: 'quick', every: '10s', parameters: { n: 7 } });
     expect(view.nextFireTimes).toEqual([10, 20, 30, 40, 50].map((s) => new Date(T0 + s * 1000).toISOString()));
@@ -76,6 +76,9 @@ describe('schedules on a fake clock', () => {
     const shown = await engine.getSchedule('tick');
     expect(shown?.lastRuns[0]).toMatchObject({ runId: fired!.runId, scheduledFor: T0 + 10_000 });
     expect(shown?.recentSlots[0]).toMatchObject({ outcome: 'started', scheduledFor: T0 + 10_000 });
+    const exposition = await engine.metrics!.registry.metrics();
+    expect(exposition).toContain('codomyrmex_schedule_runs_total{schedule="tick",outcome="started"} 1');
+    expect(exposition).toMatch(/codomyrmex_schedule_lag_seconds_count\{schedule="tick"\} 1/);
   });
 
   it('skip: a slot whose previous run is still going is recorded as skipped', async () => {
