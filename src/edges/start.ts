@@ -16,7 +16,7 @@ export async function startEdges(engine: OrchestrationEngine, options: EdgeOptio
   try {
     if (options.http) {
       engine.metrics?.addProcessMetrics();
-      const http = await HttpEdge.start(engine.httpHandlers(), options.http);
+      const http = await HttpEdge.start(engine.httpHandlers(), options.http, (hook) => engine.bus.request('trigger.http', hook));
       edges.push({ name: 'http', address: http.address, close: () => http.close() });
     }
   } catch (err) {

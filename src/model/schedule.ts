@@ -109,7 +109,7 @@ export interface BackfillReply {
 
 /** Where a trigger's messages come from. */
 export type TriggerSource =
-  | { nats: string; stream?: boolean | string; durable?: string }
+  | { nats: string; stream?: boolean | string | undefined; durable?: string | undefined }
   | { http: { path: string; secret: string } };
 
 /** `engine.createTrigger(...)`'s argument. */

@@ -72,7 +72,7 @@ describe('codomyrmex schedule', () => {
     const again = await cli(root, ['schedule', 'delete', 'nightly', '--json', ...flags]);
     expect(again.code).toBe(3);
     expect(JSON.parse(again.stdout)).toMatchObject({ error: { code: 'NOT_FOUND' } });
-  });
+  }, 120_000);
 
   it('refuses bad input with exit 2, naming the field', async () => {
     const bad = await cli(root, ['schedule', 'create', 'bad', '--workflow', 'hello', '--cron', '61 * * * *', '--json', ...flags]);
@@ -83,12 +83,12 @@ describe('codomyrmex schedule', () => {
     expect(both.stdout).toMatch(/not both/);
     const unknown = await cli(root, ['schedule', 'create', 'bad', '--workflow', 'nope', '--every', '5m', '--json', ...flags]);
     expect(unknown.code).toBe(3);
-  });
+  }, 120_000);
 
   it('one-shot, on the SQLite file: stores and lists schedules (a long-lived engine fires them)', async () => {
     const db = ['--db', join(root, 'oneshot.db')];
     const created = await cli(root, ['schedule', 'create', 'weekly', '--workflow', 'ai-analysis', '--every', '7d', '--json', ...db]);
     expect(json<ScheduleView>(created).everyMs).toBe(7 * 86_400_000);
     expect(json<ScheduleView[]>(await cli(root, ['schedule', 'list', '--json', ...db])).map((s) => s.name)).toEqual(['weekly']);
-  });
+  }, 120_000);
 });

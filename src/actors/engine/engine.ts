@@ -50,6 +50,9 @@ import type { TaskExplanation } from '../../bus/protocol.js';
 import { projectManagerLogic } from '../projects/actor.js';
 import { ProjectManagerClient } from '../projects/client.js';
 import { schedulesLogic } from '../schedules/actor.js';
+import { triggersLogic } from '../triggers/actor.js';
+import type { TriggerTransport } from '../triggers/transport.js';
+import { BehaviorSubject } from 'rxjs';
 import type { BackfillInput, BackfillReply, ScheduleInput, ScheduleView, TriggerInput, TriggerView } from '../../model/schedule.js';
 
 /** Receives `(eventName, data)`; may be async. A handler that throws never breaks the engine. */
@@ -117,6 +120,7 @@ export class OrchestrationEngine {
   readonly #views: EngineViews;
   readonly #composition: EngineComposition;
   #edges: AttachedEdge[] = [];
+  readonly #triggerTransport = new BehaviorSubject<TriggerTransport | null>(null);
 
   /**
    * Opens the store first: a database that is corrupt, newer than this code, or held by another engine makes the
@@ -191,6 +195,7 @@ export class OrchestrationEngine {
         commits: this.commits,
         registry: () => this.#registry,
         options: this.options,
+        triggerTransport$: this.#triggerTransport.asObservable(),
       };
       const machine = runtimeMachine.provide({
         actors: {
@@ -200,6 +205,7 @@ export class OrchestrationEngine {
           sessions: sessionManagerLogic(deps),
           projectManager: projectManagerLogic(deps),
           schedules: schedulesLogic(deps),
+          triggers: triggersLogic(deps),
         },
       });
       this.#actor = createActor(machine, { systemId: 'engine' });
@@ -478,6 +484,13 @@ export class OrchestrationEngine {
   /** See {@link ScheduleClient.backfillSchedule}. */
   backfillSchedule(name: string, range: BackfillInput): Promise<BackfillReply> {
     return this.workflows.backfillSchedule(name, range);
+  }
+  /**
+   * Gives NATS triggers a message system to listen on (the daemon's NATS edge calls this once connected; null
+   * detaches). Without one, NATS triggers are stored but not listening.
+   */
+  attachTriggerTransport(transport: TriggerTransport | null): void {
+    this.#triggerTransport.next(transport);
   }
   /** See {@link ScheduleClient.createTrigger}. */
   createTrigger(input: TriggerInput): Promise<TriggerView> {

@@ -224,7 +224,7 @@ export class ScheduleManager {
     const claims: Claim[] = [];
     for (const slot of slots) {
       const runId = slotRunId(name, slot);
-      if (lane.buffered.includes(slot) || lane.active.includes(runId) || (await this.#deps.bus.request('workflow.get_run', { runId }))) {
+      if (lane.buffered.includes(slot) || lane.active.includes(runId) || (await this.#runExists(runId))) {
         alreadyRun++;
         continue;
       }
@@ -238,6 +238,11 @@ export class ScheduleManager {
     }
     await this.#claim(s, claims);
     return { name, slots: slots.length, queued: slots.length - alreadyRun, alreadyRun };
+  }
+
+  /** Kept in memory by the workflow manager, or (ended long ago) in the store. */
+  async #runExists(runId: string): Promise<boolean> {
+    return (await this.#deps.bus.request('workflow.get_run', { runId })) !== null || this.#deps.store.getRecord('workflow_runs', runId) !== undefined;
   }
 
   view(s: Live): ScheduleView {

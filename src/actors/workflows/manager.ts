@@ -415,9 +415,8 @@ export class WorkflowManager {
     p.lastRun = { runId: result.runId, status: result.status, endedAt: this.#now(), durationMs: result.durationMs };
   }
 
-  /** A run in flight, kept in memory, or (ended and past `retainRuns`) in the durable store. */
   getRun(runId: string): WorkflowRun | null {
-    return this.#live.get(runId)?.view() ?? this.#finished.get(runId) ?? this.#storedEnded(runId);
+    return this.#live.get(runId)?.view() ?? this.#finished.get(runId) ?? null;
   }
 
   /** Newest first; `schedule` / `trigger` keep the runs that schedule or trigger started. */

@@ -1,6 +1,6 @@
 /**
  * The HTTP edge: `GET /metrics` (the engine's Prometheus exposition), `GET /healthz` (liveness) and
- * `GET /readyz` (readiness), on node:http. Binds 127.0.0.1 unless told otherwise; port 0 picks a free port, which
+ * `GET /readyz` (readiness), and webhook triggers (`POST /hooks/...`, hooks.ts), on node:http. Binds 127.0.0.1 unless told otherwise; port 0 picks a free port, which
  * {@link HttpEdge.address} then reports. Off for engines made in code unless `http` is set; the daemon turns it on.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -8,6 +8,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CodomyrmexError } from '../../errors.js';
 import type { HttpAddress, HttpHandlers } from '../../actors/engine/views.js';
+import type { HookReceiver } from './hooks.js';
+import { handleHook, isHook } from './hooks.js';
 
 export type { HttpAddress, HttpHandlers, Liveness, Readiness } from '../../actors/engine/views.js';
 
@@ -29,9 +31,11 @@ export class HttpEdge {
   }
 
   /** Listens on `host:port`; rejects with a message naming the option when it cannot (port in use, bad host). */
-  static start(handlers: HttpHandlers, listen: { host: string; port: number }): Promise<HttpEdge> {
+  static start(handlers: HttpHandlers, listen: { host: string; port: number }, hooks: HookReceiver | null = null): Promise<HttpEdge> {
     const server = createServer((req, res) => {
-      HttpEdge.#handle(handlers, req, res).catch((err: unknown) => {
+      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      const handled = hooks && isHook(req.method, path) ? handleHook(hooks, path, req, res) : HttpEdge.#handle(handlers, req, res);
+      handled.catch((err: unknown) => {
         if (!res.headersSent) sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) }, false);
         else res.destroy();
       });
