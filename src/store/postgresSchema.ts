@@ -110,6 +110,11 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       END
       $fence$;`,
   },
+  {
+    version: 2,
+    description: 'record tables for schedules (definition and slot state) and triggers',
+    sql: ['schedules', 'triggers'].map(recordTable).join('\n'),
+  },
 ];
 
 /** The schema version this code writes. */
