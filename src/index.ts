@@ -16,6 +16,8 @@ export { ScheduleClient } from './actors/schedules/client.js';
 export { OVERLAP_POLICIES } from './model/schedule.js';
 export type { ScheduleInput, ScheduleSpec, ScheduleView, SlotRecord, SlotOutcome, OverlapPolicy, BackfillInput, BackfillReply, TriggerInput, TriggerSource, TriggerView, TimeInput } from './model/schedule.js';
 export { nextSlot, nextSlots, dueSlots, jitterMs, slotRunId, parseEvery } from './actors/schedules/slots.js';
+export { signBody } from './actors/triggers/manager.js';
+export type { TriggerTransport, TriggerMessage, TriggerHandler, TriggerListening } from './actors/triggers/transport.js';
 export { ResourceManagerClient } from './actors/resources/client.js';
 export { ResourceLedger } from './actors/resources/ledger.js';
 export { Resource, ResourceType, ResourceLimits, KNOWN_UNITS } from './model/resource.js';

@@ -270,3 +270,4 @@ export class RemoteEngine {
     return this.bus.close();
   }
 }
+export { natsTriggerTransport } from './triggers.js';
