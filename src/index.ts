@@ -55,7 +55,8 @@ export type { MessageBus, Unsubscribe, BusStats } from './bus/bus.js';
 export { InMemoryBus } from './bus/memory.js';
 export type { CommandMap, CommandType } from './bus/protocol.js';
 export type { BusEvent, EventMap, EventName } from './model/events.js';
-export type { TaskView, StartExecutionReply, SchedulerStats, TaskExplanation } from './model/taskView.js';
+export type { TaskView, StartExecutionReply, SchedulerStats, TaskExplanation, FlowStatus, KeyLevel, RateLimitView, BucketLevel } from './model/taskView.js';
+export type { ConcurrencyRule, ConcurrencyInput, RateLimitUse } from './model/flow.js';
 export type { WorkflowSummary, WorkflowPerformance, WorkflowRunStatus, RunRequest } from './model/workflow.js';
 export type { SessionMode } from './model/session.js';
 // The NATS bus itself loads the NATS client (~60 ms): it is the `codomyrmex/nats` entry; its types are here.

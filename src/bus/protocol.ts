@@ -6,7 +6,7 @@
  */
 import type { SerializedError } from '../errors.js';
 import type { TaskInput, TaskResult, TaskStatus } from '../model/task.js';
-import type { SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
+import type { FlowStatus, RateLimitView, SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
 import type { RunRequest, StoredWorkflow, WorkflowPerformance, WorkflowResult, WorkflowRun, WorkflowRunStatus, WorkflowSummary } from '../model/workflow.js';
 import type { Allocation, ResourceInput, ResourceUsage } from '../model/resource.js';
 import type { Session, SessionMode, SessionOptions } from '../model/session.js';
@@ -16,7 +16,7 @@ import type { ActionDescription } from '../modules/registry.js';
 import type { BackfillInput, BackfillReply, ScheduleInput, ScheduleView, TriggerInput, TriggerView } from '../model/schedule.js';
 
 export type { BusEvent, EventMap, EventName } from '../model/events.js';
-export type { SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
+export type { FlowStatus, RateLimitView, SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
 export type { SessionMode } from '../model/session.js';
 export type { RunRequest, WorkflowPerformance, WorkflowRunStatus, WorkflowSummary } from '../model/workflow.js';
 
@@ -47,7 +47,8 @@ export interface CommandMap {
   /** Starts an ad hoc (complex) workflow and answers with its run id; follow it with `workflow.wait_for`. */
   'workflow.start_complex': { req: { definition: unknown } & RunRequest; res: { runId: string } };
   'workflow.get_run': { req: { runId: string }; res: WorkflowRun | null };
-  'workflow.list_runs': { req: { workflowName?: string; status?: WorkflowRunStatus; schedule?: string; trigger?: string; limit?: number }; res: WorkflowRun[] };
+  /** Runs newest first; `after` (a run id) pages on from the previous page's last run; `from`/`to` bound the start time (epoch ms). */
+  'workflow.list_runs': { req: RunListFilter; res: WorkflowRun[] };
   'workflow.wait_run': { req: { runId: string }; res: WorkflowResult };
   /** Waits at most `timeoutMs` for a run's end: `{ done: false }` when the time runs out (ask again), else its result. */
   'workflow.wait_for': { req: { runId: string; timeoutMs: number }; res: WaitOutcome<WorkflowResult> };
@@ -58,6 +59,12 @@ export interface CommandMap {
   'task.open_lane': { req: { sessionId: string; mode: SessionMode; maxParallelTasks: number }; res: { ok: true } };
   'task.close_lane': { req: { sessionId: string; reason: string }; res: { cancelledTasks: number } };
   'task.explain': { req: { taskId: string }; res: TaskExplanation };
+  /** Creates (or replaces) a named rate limit: never more than `limit` units in any window of length `per`. */
+  'ratelimit.create': { req: { name: string; limit: number; per: string | number }; res: RateLimitView };
+  'ratelimit.list': { req: Record<string, never>; res: RateLimitView[] };
+  'ratelimit.delete': { req: { name: string }; res: { name: string; deleted: boolean } };
+  /** Flow control at a glance: busiest concurrency keys, waiting tasks, rate limits, deduplicated submissions. */
+  'task.flow_status': { req: { top?: number }; res: FlowStatus };
   'resource.add': { req: { resource: ResourceInput }; res: ResourceUsage };
   'resource.remove': { req: { id: string }; res: { removed: boolean } };
   'resource.list': { req: Record<string, never>; res: ResourceUsage[] };
@@ -107,6 +114,23 @@ export interface CommandMap {
   'engine.health': { req: Record<string, never>; res: EngineHealth };
   /** Every module.action the engine can run, with its parameters as JSON Schema (`modules list`, `list_modules`). */
   'engine.modules': { req: { module?: string }; res: ActionDescription[] };
+}
+
+/** Which runs `workflow.list_runs` lists. */
+export interface RunListFilter {
+  workflowName?: string;
+  status?: WorkflowRunStatus;
+  limit?: number;
+  /** The last run id of the previous page: list the runs started before it. */
+  after?: string;
+  /** Runs started at or after this time (epoch ms). */
+  from?: number;
+  /** Runs started before this time (epoch ms). */
+  to?: number;
+  /** Runs started by this schedule. */
+  schedule?: string;
+  /** Runs started by this trigger. */
+  trigger?: string;
 }
 
 /** `engine.healthCheck()` as it travels: the worst status, each component's, and the issues. */

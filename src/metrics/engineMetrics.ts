@@ -19,6 +19,8 @@ import type { Store } from '../store/store.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { Families, ResourceUsage, ScrapeSnapshot } from './families.js';
 import { createFamilies } from './families.js';
+import type { FlowFamilies } from './flow.js';
+import { createFlowFamilies } from './flow.js';
 import { PerformanceTracker } from './perf.js';
 
 /** The part of the bus the metrics use (the engine's bus has it): events in, the scheduler's stats, error reports out. */
@@ -95,7 +97,7 @@ function boundedCode(code: string): string {
 export class EngineMetrics {
   /** This engine's registry. Register your own families on it to have them served on `/metrics`. */
   readonly registry = new Registry();
-  readonly families: Families;
+  readonly families: Families & FlowFamilies;
   /** Task outcomes and durations by `module.action`. */
   readonly taskPerformance = new PerformanceTracker();
   /** Workflow run outcomes and durations by workflow name. */
@@ -117,7 +119,7 @@ export class EngineMetrics {
 
   constructor(deps: MetricsDeps) {
     this.#deps = deps;
-    this.families = createFamilies(this.registry, () => this.#snapshot(), deps.startedAt);
+    this.families = { ...createFamilies(this.registry, () => this.#snapshot(), deps.startedAt), ...createFlowFamilies(this.registry, () => this.#snapshot()) };
     this.schedules = new ScheduleMetrics(this.registry, deps.bus);
     for (const type of FED_BY) {
       if (deps.observeTasksDirectly === true && type.startsWith('task_')) continue;

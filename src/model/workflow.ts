@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { LIMITS, RESERVED_NAMES } from './limits.js';
 import type { RetryPolicy, TaskPriority, TaskResult } from './task.js';
 import { taskFieldSchemas } from './task.js';
+import type { ConcurrencyInput } from './flow.js';
 
 /**
  * One step of a workflow: a `module.action` call, its parameters (which may hold `{{templates}}`), and the steps
@@ -28,6 +29,10 @@ export interface WorkflowStep {
   when?: string | undefined;
   idempotencyKey?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
+  /** At most `limit` tasks holding the key run at once; templates see the run (`{{params.tenant}}`). */
+  concurrency?: ConcurrencyInput | undefined;
+  /** Spends units of a named rate limit before each attempt. */
+  rateLimit?: { name: string; key?: string | number | undefined; units?: number | undefined } | undefined;
 }
 
 /**

@@ -6,6 +6,8 @@
  * Layout: one table per record type. Values that only the engine reads (task specs, results, record data, event
  * payloads) are JSON text; the columns beside them are the ones queries filter on.
  */
+import { RECORD_KINDS } from './store.js';
+
 export interface Migration {
   version: number;
   description: string;
@@ -62,10 +64,15 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 2,
     description: 'record tables for workflow definitions and runs, sessions, projects, resources and allocations',
-    sql: ['workflow_definitions', 'workflow_runs', 'sessions', 'projects', 'resources', 'allocations'].map(recordTable).join('\n'),
+    sql: RECORD_KINDS.slice(0, 6).map(recordTable).join('\n'),
   },
   {
     version: 3,
+    description: 'record tables for named rate limits and idempotency keys (flow control)',
+    sql: RECORD_KINDS.slice(6, 8).map(recordTable).join('\n'),
+  },
+  {
+    version: 4,
     description: 'record tables for schedules (definition and slot state) and triggers',
     sql: ['schedules', 'triggers'].map(recordTable).join('\n'),
   },

@@ -112,6 +112,11 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   },
   {
     version: 2,
+    description: 'record tables for named rate limits and idempotency keys (flow control)',
+    sql: ['rate_limits', 'idempotency_keys'].map(recordTable).join('\n'),
+  },
+  {
+    version: 3,
     description: 'record tables for schedules (definition and slot state) and triggers',
     sql: ['schedules', 'triggers'].map(recordTable).join('\n'),
   },

@@ -39,7 +39,7 @@ export interface EventQuery {
  * projects, resources, schedules with their slot state, triggers). Each record is `{ id, parent, status, data }`: `parent` groups records (the workflow a run
  * or a definition version belongs to, the holder of an allocation), `status` finds the ones still in flight.
  */
-export const RECORD_KINDS = ['workflow_definitions', 'workflow_runs', 'sessions', 'projects', 'resources', 'allocations', 'schedules', 'triggers'] as const;
+export const RECORD_KINDS = ['workflow_definitions', 'workflow_runs', 'sessions', 'projects', 'resources', 'allocations', 'rate_limits', 'idempotency_keys', 'schedules', 'triggers'] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 
 export interface StoredRecord<T = unknown> {
@@ -62,6 +62,15 @@ export interface RecordQuery {
   limit?: number;
   /** Newest first (default: in the order they were first written). */
   newest?: boolean;
+  /**
+   * A page's cursor: only records beyond this one in the listing's order (written before it when `newest`, after
+   * it otherwise). An id that is not stored gives an empty page.
+   */
+  after?: string;
+  /** Only records first written at or after this time (epoch ms). */
+  createdFrom?: number;
+  /** Only records first written before this time (epoch ms). */
+  createdTo?: number;
 }
 
 /** Everything one commit writes, atomically: all of it or none of it. */

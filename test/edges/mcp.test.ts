@@ -133,6 +133,20 @@ describe('codomyrmex mcp over stdio', () => {
     expect(actions.find((a) => a.action === 'sleep')?.params.properties).toHaveProperty('ms');
   });
 
+  it('creates, lists and deletes rate limits, and answers a repeated idempotency key with the first task', async () => {
+    const created = await call(client, 'create_rate_limit', { name: 'github-api', limit: 30, per: '1m' });
+    expect(created.structuredContent.result).toMatchObject({ name: 'github-api', limit: 30, per: '1m' });
+    const listed = await call(client, 'list_rate_limits');
+    expect(listed.structuredContent.result?.['rateLimits']).toMatchObject([{ name: 'github-api', limit: 30 }]);
+    const bad = await call(client, 'create_rate_limit', { name: 'x', limit: 0, per: '1m' });
+    expect(bad.isError).toBe(true);
+    expect(text(bad)).toMatch(/rateLimit\.limit/);
+    expect((await call(client, 'delete_rate_limit', { name: 'github-api' })).structuredContent.result).toEqual({ name: 'github-api', deleted: true });
+    const first = await call(client, 'execute_task', { name: 'once', module: 'core', action: 'echo', parameters: { value: 1 }, idempotency_key: 'mcp-1' });
+    const again = await call(client, 'execute_task', { name: 'twice', module: 'core', action: 'echo', parameters: { value: 2 }, idempotency_key: 'mcp-1' });
+    expect(again.structuredContent.result).toMatchObject({ taskId: first.structuredContent.result?.['taskId'], result: 1 });
+  });
+
   it('answers bad calls with isError results naming the field, and keeps serving', async () => {
     const missing = await call(client, 'execute_workflow', {});
     expect(missing.isError).toBe(true);

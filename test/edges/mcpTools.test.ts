@@ -23,7 +23,7 @@ describe('getMcpTools', () => {
 
   it('lists every tool with a JSON Schema', () => {
     const tools = getMcpTools(engine).listTools();
-    expect(tools).toHaveLength(23);
+    expect(tools).toHaveLength(26);
     expect(tools.find((t) => t.name === 'create_workflow')?.inputSchema).toMatchObject({ required: ['name', 'steps'] });
   });
 

@@ -46,7 +46,7 @@ import { resourceManagerLogic } from '../resources/actor.js';
 import { ResourceLedger } from '../resources/ledger.js';
 import { sessionManagerLogic } from '../sessions/actor.js';
 import type { Session, SessionOptions } from '../../model/session.js';
-import type { TaskExplanation } from '../../bus/protocol.js';
+import type { RateLimitView, TaskExplanation } from '../../bus/protocol.js';
 import { projectManagerLogic } from '../projects/actor.js';
 import { ProjectManagerClient } from '../projects/client.js';
 import { schedulesLogic } from '../schedules/actor.js';
@@ -220,6 +220,7 @@ export class OrchestrationEngine {
       this.projects = new ProjectManagerClient(this.bus, ready);
       const projectCounts = async (): Promise<Record<string, unknown>> => ({ ...(await this.bus.request('project.stats', {})) });
       this.#views.registerComponent('projects', { metrics: projectCounts, status: projectCounts });
+      this.#views.registerComponent('flow', { status: async () => ({ ...(await this.bus.request('task.flow_status', { top: 10 })) }) });
       // The engine's own views as commands, so an edge (the daemon's NATS API) serves them like any component's.
       this.bus.serve('engine', (cmd) => (cmd.type === 'engine.health' ? this.healthCheck() : cmd.type === 'engine.modules' ? this.listModules(cmd.payload.module) : this.getSystemStatus()));
     } catch (err) {
@@ -375,6 +376,32 @@ export class OrchestrationEngine {
   async explainTask(taskId: string): Promise<TaskExplanation> {
     if (!this.#started) await this.#ready;
     return this.bus.request('task.explain', { taskId });
+  }
+
+  /**
+   * Creates (or replaces) a named rate limit: never more than `limit` units spent in any window of length `per`
+   * (`"1s"`, `"1m"`, `"1h"`), stored so it survives a restart. Tasks and steps spend it with
+   * `rateLimit: { name, key?, units? }`; a task over the limit waits, holding no slot.
+   *
+   * @example
+   * await engine.createRateLimit({ name: 'github-api', limit: 30, per: '1m' });
+   * await engine.tasks.addTask({ module: 'http', action: 'get', parameters: { url }, rateLimit: { name: 'github-api', key: token } });
+   */
+  async createRateLimit(limit: { name: string; limit: number; per: string | number }): Promise<RateLimitView> {
+    if (!this.#started) await this.#ready;
+    return this.tasks.createRateLimit(limit);
+  }
+
+  /** Every rate limit with its level and its busiest per-key buckets. */
+  async listRateLimits(): Promise<RateLimitView[]> {
+    if (!this.#started) await this.#ready;
+    return this.tasks.listRateLimits();
+  }
+
+  /** Deletes a rate limit; tasks waiting on it go on without it. */
+  async deleteRateLimit(name: string): Promise<{ name: string; deleted: boolean }> {
+    if (!this.#started) await this.#ready;
+    return this.tasks.deleteRateLimit(name);
   }
 
   /** Every module.action this engine can run, with its parameters as JSON Schema (all modules, or one). */

@@ -1,6 +1,6 @@
 /** The seed's `getWorkflowManager()` view: a thin client of the bus. */
 import { ScheduleClient } from '../schedules/client.js';
-import type { RunRequest, WorkflowPerformance, WorkflowSummary } from '../../bus/protocol.js';
+import type { RunListFilter, RunRequest, WorkflowPerformance, WorkflowSummary } from '../../bus/protocol.js';
 import type { WorkflowRunStatus } from '../../bus/protocol.js';
 import type { StoredWorkflow, WorkflowDefinition, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
 
@@ -71,8 +71,8 @@ export class WorkflowManagerClient extends ScheduleClient {
     return this.request(() => this.bus.request('workflow.get_run', { runId }));
   }
 
-  /** Newest first. `schedule` / `trigger`: only the runs that schedule or trigger started. */
-  listRuns(filter: { workflowName?: string; status?: WorkflowRunStatus; schedule?: string; trigger?: string; limit?: number } = {}): Promise<WorkflowRun[]> {
+  /** Newest first; `schedule` / `trigger`: only the runs that schedule or trigger started. */
+  listRuns(filter: RunListFilter = {}): Promise<WorkflowRun[]> {
     return this.request(() => this.bus.request('workflow.list_runs', filter));
   }
 

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { isAbsolute } from 'node:path';
 import type { MessageBus } from '../../bus/bus.js';
-import type { RunRequest, WorkflowPerformance, WorkflowRunStatus, WorkflowSummary } from '../../bus/protocol.js';
+import type { RunListFilter, RunRequest, WorkflowPerformance, WorkflowRunStatus, WorkflowSummary } from '../../bus/protocol.js';
 import { NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
 import type { TaskInput, TaskResult } from '../../model/task.js';
 import type { RunOrigin, StoredWorkflow, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
@@ -19,7 +19,7 @@ import type { ValidationContext } from '../../workflows/validate.js';
 import { validateWorkflow } from '../../workflows/validate.js';
 import type { GroupCommitter } from '../../store/commits.js';
 import { RecordQueue } from '../../store/commits.js';
-import type { RecordWrite, Store } from '../../store/store.js';
+import type { RecordWrite, Store, StoredRecord } from '../../store/store.js';
 import type { RunResume } from './run.js';
 import { WorkflowRunExecutor } from './run.js';
 
@@ -45,17 +45,6 @@ export interface WorkflowManagerDeps {
   attach?: ((taskId: string) => Promise<TaskResult | null>) | undefined;
   /** Refuses step resources the engine could never grant, at validation (as submission would). */
   checkResources?: ValidationContext['checkResources'];
-}
-
-/** What `listRuns` filters on. */
-export interface RunFilter {
-  workflowName?: string;
-  status?: WorkflowRunStatus;
-  /** Runs started by this schedule. */
-  schedule?: string;
-  /** Runs started by this trigger. */
-  trigger?: string;
-  limit?: number;
 }
 
 /** A stored run's origin, as the context that resumes it. */
@@ -419,16 +408,54 @@ export class WorkflowManager {
     return this.#live.get(runId)?.view() ?? this.#finished.get(runId) ?? null;
   }
 
-  /** Newest first; `schedule` / `trigger` keep the runs that schedule or trigger started. */
-  listRuns(filter: RunFilter = {}): WorkflowRun[] {
+  /**
+   * Runs newest first. With a durable store the store answers (every stored run, paged with `after`; a live run shows
+   * its state now); otherwise the runs held in memory.
+   */
+  listRuns(filter: RunListFilter = {}): WorkflowRun[] {
+    const store = this.#deps.store;
+    if (store?.persistent) {
+      const page = (limit: number, after: string | undefined): StoredRecord<RunRecord>[] =>
+        store.listRecords<RunRecord>('workflow_runs', {
+          newest: true,
+          limit,
+          ...(filter.workflowName !== undefined ? { parent: filter.workflowName } : {}),
+          ...(filter.status !== undefined ? { status: [filter.status] } : {}),
+          ...(after !== undefined ? { after } : {}),
+          ...(filter.from !== undefined ? { createdFrom: filter.from } : {}),
+          ...(filter.to !== undefined ? { createdTo: filter.to } : {}),
+        });
+      const view = (r: StoredRecord<RunRecord>): WorkflowRun => this.#live.get(r.id)?.view() ?? r.data.run;
+      if (filter.schedule === undefined && filter.trigger === undefined) return page(filter.limit ?? 1000, filter.after).map(view);
+      // The origin is inside the run's data: read pages until enough runs of that schedule or trigger are found.
+      const out: WorkflowRun[] = [];
+      const want = filter.limit ?? 1000;
+      for (let after = filter.after; ; ) {
+        const records = page(1000, after);
+        for (const r of records) {
+          const run = view(r);
+          if ((filter.schedule === undefined || run.scheduleName === filter.schedule) && (filter.trigger === undefined || run.triggerName === filter.trigger)) out.push(run);
+          if (out.length >= want) return out;
+        }
+        if (records.length < 1000) return out;
+        after = records[records.length - 1]?.id;
+      }
+    }
     const out: WorkflowRun[] = [];
     const all = [...[...this.#live.values()].map((r) => r.view()), ...this.#finished.values()];
     all.sort((a, b) => b.startedAt - a.startedAt);
+    let afterSeen = filter.after === undefined;
     for (const r of all) {
       if (filter.workflowName !== undefined && r.workflowName !== filter.workflowName) continue;
       if (filter.status !== undefined && r.status !== filter.status) continue;
       if (filter.schedule !== undefined && r.scheduleName !== filter.schedule) continue;
       if (filter.trigger !== undefined && r.triggerName !== filter.trigger) continue;
+      if (filter.from !== undefined && r.startedAt < filter.from) continue;
+      if (filter.to !== undefined && r.startedAt >= filter.to) continue;
+      if (afterSeen === false) {
+        afterSeen = r.runId === filter.after;
+        continue;
+      }
       out.push(r);
       if (out.length >= (filter.limit ?? Infinity)) break;
     }

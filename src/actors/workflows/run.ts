@@ -364,6 +364,7 @@ export class WorkflowRunExecutor {
       retry: step.retry,
       resources: step.resources,
       idempotencyKey: step.idempotencyKey ?? s.taskId,
+      ...this.#flowFields(step),
       sessionId: this.sessionId ?? undefined,
       metadata: { ...step.metadata, workflow: this.workflow.name, runId: this.runId, step: step.name },
       ...(this.workingDir !== null ? { workingDir: this.workingDir } : {}),
@@ -387,6 +388,25 @@ export class WorkflowRunExecutor {
    * outputs are left out, and null when none is left (no map is built, sent or stored for steps whose upstream
    * produced nothing: a wide DAG of no-ops would otherwise carry a map of nulls into every task).
    */
+  /**
+   * A step's concurrency keys and rate-limit use, their templates resolved against the run (`{{params.x}}`, upstream
+   * outputs). A template the run cannot resolve (`{{metadata.x}}`, say) is left for the task, which resolves it
+   * against its own parameters and metadata, or refuses it naming the field.
+   */
+  #flowFields(step: WorkflowStep): Pick<TaskInput, 'concurrency' | 'rateLimit'> {
+    const out: Pick<TaskInput, 'concurrency' | 'rateLimit'> = {};
+    const resolve = <T>(value: T): T => {
+      try {
+        return resolveTemplates(value, this.#scope) as T;
+      } catch {
+        return value;
+      }
+    };
+    if (step.concurrency !== undefined) out.concurrency = resolve(step.concurrency);
+    if (step.rateLimit !== undefined) out.rateLimit = resolve(step.rateLimit);
+    return out;
+  }
+
   #upstream(dependencies: readonly string[]): Record<string, unknown> | null {
     let out: Record<string, unknown> | null = null;
     for (const d of dependencies) {

@@ -1,13 +1,19 @@
 /**
  * A workflow run as it happens: one line per step with a spinner, its status and elapsed time, redrawn in place on
- * a terminal; plain lines (one per start and end) when stdout is not one. Ctrl-C cancels the run.
+ * a terminal; plain lines (one per start and end) when stdout is not one. Ctrl-C cancels the run. A step submitted
+ * but not started is asked about once a second (`explainTask`): when a concurrency key, a rate limit, resources, a
+ * session or the workers hold it back, it shows as `waiting` with the reason.
  */
 import type { CliEngine } from './remote.js';
 import type { WorkflowResult } from '../../model/workflow.js';
+import type { TaskExplanation } from '../../model/taskView.js';
 import { ms, outputWidth } from './format.js';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const ICON: Record<string, string> = { completed: '✔', failed: '✖', timed_out: '✖', cancelled: '■', skipped: '-', waiting: '·' };
+/** What holds a submitted step back, as explainTask names it: shown on its line. */
+const HELD: ReadonlySet<string> = new Set(['concurrency_key', 'rate_limit', 'resources', 'session_limit', 'worker', 'concurrency']);
+const POLL_MS = 1000;
 
 interface Line {
   step: string;
@@ -15,6 +21,8 @@ interface Line {
   startedAt: number | null;
   durationMs: number | null;
   note: string;
+  /** Its task has started (step_started comes when it is submitted). */
+  started?: boolean;
 }
 
 export interface LiveRunOptions {
@@ -39,8 +47,9 @@ export class LiveRun {
   #timer: NodeJS.Timeout | null = null;
   #interrupted = false;
   #onRunId: ((id: string) => void)[] = [];
+  #poll: NodeJS.Timeout | null = null;
 
-  constructor(engine: Pick<CliEngine, 'registerEventHandler'>, workflowName: string, opts: LiveRunOptions, runId: string | null = null) {
+  constructor(engine: Pick<CliEngine, 'registerEventHandler'> & Partial<Pick<CliEngine, 'explainTask'>>, workflowName: string, opts: LiveRunOptions, runId: string | null = null) {
     this.#opts = opts;
     this.#runId = runId;
     this.#write = opts.write ?? ((t) => void process.stdout.write(t));
@@ -62,7 +71,20 @@ export class LiveRun {
       engine.registerEventHandler('step_skipped', (_, d) => {
         if (mine(d.runId)) this.#update(d.step, { status: 'skipped', note: d.reason });
       }),
+      engine.registerEventHandler('task_started', (_, d) => {
+        const id = this.#runId;
+        if (id === null || !d.taskId.startsWith(`${id}.`)) return;
+        const line = this.#lines.get(d.taskId.slice(id.length + 1));
+        if (!line || line.started) return;
+        line.started = true;
+        if (line.status === 'waiting') this.#update(line.step, { status: 'running', note: '' });
+      }),
     );
+    const explain = engine.explainTask?.bind(engine);
+    if (explain && !opts.quiet) {
+      this.#poll = setInterval(() => void this.#explainHeld(explain), POLL_MS);
+      this.#poll.unref();
+    }
     if (!opts.quiet && opts.tty) {
       this.#draw();
       this.#timer = setInterval(() => {
@@ -133,10 +155,26 @@ export class LiveRun {
     this.#drawn = lines.length;
   }
 
+  /** Asks why each submitted, not started step waits; one held back by flow control or capacity shows the reason. */
+  async #explainHeld(explain: (taskId: string) => Promise<TaskExplanation>): Promise<void> {
+    const id = this.#runId;
+    if (id === null) return;
+    for (const line of [...this.#lines.values()]) {
+      if (line.started || !(line.status === 'running' || (line.status === 'waiting' && line.note !== ''))) continue;
+      const why = await explain(`${id}.${line.step}`).catch(() => null);
+      if (!why || line.started || why.status !== 'ready') continue;
+      const held = why.waitingOn !== null && HELD.has(why.waitingOn.kind);
+      const note = held ? why.summary.replace(/^task "[^"]*" /, '') : '';
+      if (held ? line.status !== 'waiting' || line.note !== note : line.status === 'waiting') this.#update(line.step, { status: held ? 'waiting' : 'running', note });
+    }
+  }
+
   /** Stops following; draws the last state. */
   finish(result?: WorkflowResult): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
+    if (this.#poll) clearInterval(this.#poll);
+    this.#poll = null;
     for (const off of this.#offs.splice(0)) off();
     if (result) for (const s of Object.values(result.steps)) this.#update0(s.step, s.status, s.durationMs, s.error?.message ?? '');
     if (!this.#opts.quiet && this.#opts.tty) this.#draw();

@@ -64,6 +64,7 @@ export const toolShapes = {
     dependencies: z.array(z.string()).default([]).describe('ids of tasks this one waits for'),
     timeout: z.number().positive().optional().describe('seconds one attempt may take'),
     max_retries: z.number().int().min(0).optional(),
+    idempotency_key: z.string().optional().describe('a repeat call with the same key returns the first task instead of running again'),
   },
   get_system_status: {},
   get_health_status: {},
@@ -115,6 +116,13 @@ export const toolShapes = {
     paused: z.boolean().optional(),
   },
   list_triggers: {},
+  create_rate_limit: {
+    name: z.string(required('name', 'a rate limit name like github-api')),
+    limit: z.number(required('limit', 'units per window, e.g. 30')),
+    per: z.string(required('per', 'the window: 1s, 1m, 1h')),
+  },
+  list_rate_limits: {},
+  delete_rate_limit: { name: z.string(required('name', 'the rate limit to delete')) },
 } satisfies Record<string, z.ZodRawShape>;
 
 export type ToolName = keyof typeof toolShapes;
@@ -144,6 +152,9 @@ export const TOOL_DESCRIPTIONS: Record<ToolName, string> = {
   trigger_schedule: "Start one run of a schedule's workflow now, outside its slots; returns the run id.",
   create_trigger: 'Create a trigger: a workflow run for each message on a NATS subject (core or JetStream) or each signed webhook POST.',
   list_triggers: 'List triggers (secrets are never shown).',
+  create_rate_limit: 'Create (or replace) a named rate limit: never more than `limit` units per window `per`; tasks use it with rateLimit: { name, key?, units? }.',
+  list_rate_limits: 'List the rate limits with their levels and busiest keys.',
+  delete_rate_limit: 'Delete a rate limit (tasks waiting on it go on without it).',
 };
 
 /** Names an issue by its field: `workflow_name: Required`. */

@@ -98,6 +98,7 @@ const handlers: Handlers = {
       dependencies: a.dependencies,
       ...(a.timeout !== undefined ? { timeout: a.timeout } : {}),
       ...(a.max_retries !== undefined ? { maxRetries: a.max_retries } : {}),
+      ...(a.idempotency_key !== undefined ? { idempotencyKey: a.idempotency_key } : {}),
     });
   },
   async get_system_status(engine) {
@@ -160,6 +161,15 @@ const handlers: Handlers = {
   },
   async list_triggers(engine) {
     return { triggers: await engine.workflows.listTriggers() };
+  },
+  async create_rate_limit(engine, a) {
+    return engine.tasks.createRateLimit({ name: a.name, limit: a.limit, per: a.per });
+  },
+  async list_rate_limits(engine) {
+    return { rateLimits: await engine.tasks.listRateLimits() };
+  },
+  async delete_rate_limit(engine, a) {
+    return engine.tasks.deleteRateLimit(a.name);
   },
 };
 
