@@ -13,6 +13,7 @@ import type { Session, SessionMode, SessionOptions } from '../model/session.js';
 import type { CreateProjectOptions, Milestone, MilestoneChanges, MilestoneInput, Project, ProjectChanges, ProjectCounts, ProjectStatus, ProjectStatusReport } from '../model/project.js';
 import type { ProjectTemplate, TemplateSummary } from '../projects/template.js';
 import type { ActionDescription } from '../modules/registry.js';
+import type { BackfillInput, BackfillReply, ScheduleInput, ScheduleView, TriggerInput, TriggerView } from '../model/schedule.js';
 
 export type { BusEvent, EventMap, EventName } from '../model/events.js';
 export type { FlowStatus, RateLimitView, SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
@@ -41,7 +42,8 @@ export interface CommandMap {
   'workflow.list': { req: Record<string, never>; res: WorkflowSummary[] };
   'workflow.delete': { req: { name: string }; res: { deleted: boolean } };
   'workflow.execute': { req: { name: string } & RunRequest; res: WorkflowResult };
-  'workflow.start': { req: { name: string } & RunRequest; res: { runId: string } };
+  /** `existing: true` when `runId` named a run that exists: nothing was started. */
+  'workflow.start': { req: { name: string } & RunRequest; res: { runId: string; existing?: boolean } };
   'workflow.execute_complex': { req: { definition: unknown } & RunRequest; res: WorkflowResult };
   /** Starts an ad hoc (complex) workflow and answers with its run id; follow it with `workflow.wait_for`. */
   'workflow.start_complex': { req: { definition: unknown } & RunRequest; res: { runId: string } };
@@ -97,6 +99,22 @@ export interface CommandMap {
   'project.run_workflow': { req: { name: string; workflow: string } & Omit<RunRequest, 'workingDir' | 'project' | 'version'>; res: WorkflowResult };
   'project.start_workflow': { req: { name: string; workflow: string } & Omit<RunRequest, 'workingDir' | 'project' | 'version'>; res: { runId: string } };
   'project.stats': { req: Record<string, never>; res: ProjectCounts };
+  'schedule.create': { req: ScheduleInput; res: ScheduleView };
+  'schedule.list': { req: Record<string, never>; res: ScheduleView[] };
+  'schedule.get': { req: { name: string }; res: ScheduleView | null };
+  'schedule.pause': { req: { name: string }; res: ScheduleView };
+  'schedule.resume': { req: { name: string }; res: ScheduleView };
+  'schedule.delete': { req: { name: string }; res: { deleted: boolean } };
+  /** One run now, outside the slots. */
+  'schedule.trigger': { req: { name: string }; res: { runId: string } };
+  'schedule.backfill': { req: { name: string } & BackfillInput; res: BackfillReply };
+  'trigger.create': { req: TriggerInput; res: TriggerView };
+  'trigger.list': { req: Record<string, never>; res: TriggerView[] };
+  'trigger.delete': { req: { name: string }; res: { deleted: boolean } };
+  'trigger.pause': { req: { name: string }; res: TriggerView };
+  'trigger.resume': { req: { name: string }; res: TriggerView };
+  /** A webhook POST as the HTTP edge received it (the raw body, the `X-Codomyrmex-Signature` header). */
+  'trigger.http': { req: { path: string; body: string; signature?: string }; res: WebhookReply };
   /** The engine's `getSystemStatus()` (served by the engine itself). */
   'engine.status': { req: Record<string, never>; res: Record<string, unknown> };
   /** The engine's `healthCheck()` (served by the engine itself). */
@@ -116,6 +134,10 @@ export interface RunListFilter {
   from?: number;
   /** Runs started before this time (epoch ms). */
   to?: number;
+  /** Runs started by this schedule. */
+  schedule?: string;
+  /** Runs started by this trigger. */
+  trigger?: string;
 }
 
 /** `engine.healthCheck()` as it travels: the worst status, each component's, and the issues. */
@@ -125,6 +147,11 @@ export interface EngineHealth {
   components: Record<string, { status: 'healthy' | 'degraded' | 'unhealthy'; detail: string; checkMs?: number }>;
   issues: string[];
 }
+
+/** What a webhook POST did: 202 with the run id, or why not (the HTTP edge maps `reason` to a status). */
+export type WebhookReply =
+  | { accepted: true; runId: string }
+  | { accepted: false; reason: 'unauthorized' | 'not_found' | 'bad_request' | 'paused'; message: string };
 
 /** The answer of a bounded wait: not ended within the time given, or ended with its result. */
 export type WaitOutcome<T> = { done: false } | { done: true; result: T };

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { sessionOptionsSchema, SESSION_MODES } from '../model/session.js';
 import { taskInputSchema } from '../model/task.js';
+import { backfillInputSchema, scheduleInputSchema, triggerInputSchema } from '../model/schedule.js';
 import { didYouMean, findProtoKey, formatZodIssues } from '../model/validate.js';
 import type { CommandPayload, CommandType, EventName } from './protocol.js';
 
@@ -187,6 +188,20 @@ export const requestSchemas = {
   'project.run_workflow': payload({ name: id('project'), workflow: id('workflow'), params: z.record(z.unknown()).optional(), sessionId: id('session').optional() }, { ...projectAliases, workflow_name: 'workflow', parameters: 'params' }),
   'project.start_workflow': payload({ name: id('project'), workflow: id('workflow'), params: z.record(z.unknown()).optional(), sessionId: id('session').optional() }, { ...projectAliases, workflow_name: 'workflow', parameters: 'params' }),
   'project.stats': none,
+  'schedule.create': z.preprocess(renameKeys({ schedule_name: 'name', workflow_name: 'workflow', workflowName: 'workflow', tz: 'timezone', params: 'parameters' }), scheduleInputSchema),
+  'schedule.list': none,
+  'schedule.get': payload({ name: id('schedule') }, { schedule_name: 'name' }),
+  'schedule.pause': payload({ name: id('schedule') }, { schedule_name: 'name' }),
+  'schedule.resume': payload({ name: id('schedule') }, { schedule_name: 'name' }),
+  'schedule.delete': payload({ name: id('schedule') }, { schedule_name: 'name' }),
+  'schedule.trigger': payload({ name: id('schedule') }, { schedule_name: 'name' }),
+  'schedule.backfill': z.preprocess(renameKeys({ schedule_name: 'name' }), backfillInputSchema.extend({ name: id('schedule') }).strict()),
+  'trigger.create': z.preprocess(renameKeys({ trigger_name: 'name', workflow_name: 'workflow', workflowName: 'workflow', params: 'parameters' }), triggerInputSchema),
+  'trigger.list': none,
+  'trigger.delete': payload({ name: id('trigger') }, { trigger_name: 'name' }),
+  'trigger.pause': payload({ name: id('trigger') }, { trigger_name: 'name' }),
+  'trigger.resume': payload({ name: id('trigger') }, { trigger_name: 'name' }),
+  'trigger.http': payload({ path: z.string().min(1), body: z.string(), signature: z.string().optional() }),
   'engine.status': none,
   'engine.health': none,
   'engine.modules': payload({ module: z.string().min(1, 'must name a module, e.g. core').optional() }, { module_name: 'module', moduleName: 'module' }),
@@ -247,6 +262,7 @@ const EVENT_NAME_MAP = {
   recovery: true, store_failed: true, store_recovered: true, engine_started: true, engine_stopping: true, engine_stopped: true,
   handler_error: true, component_error: true, definition_skipped: true,
   project_created: true, project_archived: true, milestone_completed: true,
+  schedule_fired: true, schedule_skipped: true, schedule_missed: true, trigger_fired: true, trigger_rejected: true,
 } as const satisfies Record<EventName, true>;
 
 /** Every event name of the protocol (a runtime list, for checking names that arrive from outside). */

@@ -114,6 +114,11 @@ export interface EngineOptions {
    * 0 turns automatic checkpoints off (the WAL then grows until the store closes).
    */
   walAutocheckpointPages?: number;
+  /**
+   * Whether this engine fires schedules and listens to triggers (default true). The one-shot CLI turns it off: its
+   * engine lives for one command, so it manages schedules without firing them. Env: `CODOMYRMEX_FIRE_SCHEDULES=0`.
+   */
+  fireSchedules?: boolean;
   /** Prometheus metrics: one prom-client `Registry` per engine, fed by bus events. */
   metrics?: MetricsOptions;
   /**
@@ -241,6 +246,7 @@ export interface CompiledOptions {
   busyTimeoutMs: number;
   writerThread: boolean;
   walAutocheckpointPages: number;
+  fireSchedules: boolean;
   metrics: { enabled: boolean; processMetrics: boolean };
   /** `null` when the HTTP edge is off. */
   http: CompiledHttpOptions | null;
@@ -302,6 +308,7 @@ const schema = z
     busyTimeoutMs: z.number().int().min(0).optional(),
     writerThread: z.boolean().optional(),
     walAutocheckpointPages: z.number().int().min(0).optional(),
+    fireSchedules: z.boolean().optional(),
     metrics: z.object({ enabled: z.boolean().optional(), processMetrics: z.boolean().optional() }).strict().optional(),
     http: z
       .union([
@@ -415,6 +422,7 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     busyTimeoutMs: o.busyTimeoutMs ?? 5000,
     writerThread: o.writerThread ?? true,
     walAutocheckpointPages: o.walAutocheckpointPages ?? 1000,
+    fireSchedules: o.fireSchedules ?? env['CODOMYRMEX_FIRE_SCHEDULES'] !== '0',
     metrics: { enabled: o.metrics?.enabled ?? true, processMetrics: o.metrics?.processMetrics ?? true },
     http: o.http === undefined || o.http === false ? null : compileHttp(o.http === true ? {} : o.http, env),
     health: { probeTimeoutMs: o.health?.probeTimeoutMs ?? 5000, queueStuckMs: o.health?.queueStuckMs ?? 60_000 },

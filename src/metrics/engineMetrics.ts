@@ -5,6 +5,7 @@
  * anyway (`task_started` carries `queuedMs`, terminal events carry `durationMs` and `error.code`), and gauges are
  * read only when someone scrapes.
  */
+import { ScheduleMetrics } from './scheduleMetrics.js';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Subscription } from 'rxjs';
 import type { TaskObserver } from '../model/taskView.js';
@@ -115,11 +116,14 @@ export class EngineMetrics {
   readonly #holds = new Map<string, string[]>();
   // Label objects of the per-task events, built once per module/action/status and reused (no allocation per task).
   readonly #actions = new Map<string, Map<string, ActionLabels>>();
+  /** Schedules' and triggers' families (scheduleMetrics.ts). */
+  readonly schedules: ScheduleMetrics;
   readonly #priorities = new Map<string, { observe(value: number): void }>();
 
   constructor(deps: MetricsDeps) {
     this.#deps = deps;
     this.families = { ...createFamilies(this.registry, () => this.#snapshot(), deps.startedAt), ...createFlowFamilies(this.registry, () => this.#snapshot()) };
+    this.schedules = new ScheduleMetrics(this.registry, deps.bus);
     for (const type of FED_BY) {
       if (deps.observeTasksDirectly === true && type.startsWith('task_')) continue;
       this.#subs.push(deps.bus.events$(type).subscribe((event) => this.#record(event)));
@@ -254,6 +258,7 @@ export class EngineMetrics {
 
   /** Stops listening to the bus. Families keep their last values. */
   close(): void {
+    this.schedules.close();
     for (const sub of this.#subs) sub.unsubscribe();
     this.#subs.length = 0;
   }

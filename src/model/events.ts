@@ -84,6 +84,16 @@ export interface EventMap {
   milestone_completed: { project: string; milestone: string; completedAt: number; progress: number; byRun: string | null };
   /** A workflow definition file could not be loaded at start (`badDefinitionFiles: "skip"`); the others were. */
   definition_skipped: { file: string; error: SerializedError };
+  /** A schedule started a run: for a slot (`scheduledFor` is its time), a backfill, or `triggerSchedule` (`manual`). `lagMs`: start time minus slot time. */
+  schedule_fired: { schedule: string; workflow: string; runId: string; scheduledFor: number; firedAt: number; lagMs: number; manual: boolean; backfill: boolean };
+  /** A slot did not run: its previous run was still going (`overlap`), or its run could not start (`failed`, with the error). */
+  schedule_skipped: { schedule: string; workflow: string; scheduledFor: number; reason: 'overlap' | 'failed'; activeRuns: string[]; error?: SerializedError };
+  /** Slots older than the catch-up window were not run (after downtime): how many, the first and the last. */
+  schedule_missed: { schedule: string; workflow: string; count: number; first: number; last: number };
+  /** A trigger's message (NATS, JetStream or webhook) started a run. */
+  trigger_fired: { trigger: string; workflow: string; runId: string; source: 'nats' | 'jetstream' | 'http'; subject: string };
+  /** A trigger's message started nothing: not JSON, a bad signature, parameters that did not resolve, an unknown workflow. */
+  trigger_rejected: { trigger: string; source: 'nats' | 'jetstream' | 'http'; subject: string; reason: string };
   engine_started: { engineId: string; threads: number };
   engine_stopping: { engineId: string; graceMs: number };
   engine_stopped: { engineId: string };

@@ -187,6 +187,15 @@ export interface RunContext {
   /** An absolute folder the steps' file paths resolve against; the process's cwd when absent. */
   workingDir?: string | undefined;
   project?: RunProject | undefined;
+  /** What started the run, when not a direct request: a schedule's slot or a trigger's message. */
+  origin?: RunOrigin | undefined;
+}
+
+/** A run started by a schedule (`scheduleName`, the slot's `scheduledFor` in epoch ms) or by a trigger (`triggerName`). */
+export interface RunOrigin {
+  scheduleName?: string;
+  scheduledFor?: number;
+  triggerName?: string;
 }
 
 /**
@@ -216,6 +225,12 @@ export interface WorkflowRun extends WorkflowResult, RunLineage {
   workingDir?: string | null;
   /** Null unless the run belongs to a project. */
   project?: RunProject | null;
+  /** The schedule that started the run (absent otherwise). */
+  scheduleName?: string;
+  /** The slot time (epoch ms) of a scheduled run. */
+  scheduledFor?: number;
+  /** The trigger that started the run (absent otherwise). */
+  triggerName?: string;
 }
 
 const name = z.string().regex(/^[A-Za-z_][\w-]*$/, 'must start with a letter or _ and hold only letters, digits, _ and -');
@@ -352,6 +367,11 @@ export interface WorkflowPerformance {
 /** What `execute` and `start` of a workflow take besides its name (`workingDir`, `project`: see {@link RunContext}). */
 export interface RunRequest extends RunContext {
   params?: Record<string, unknown> | undefined;
+  /**
+   * The run's id (default: a new uuid; at most 36 characters). Starting a run whose id exists answers that run and
+   * starts nothing: schedules and triggers derive ids from the slot or message so each starts once.
+   */
+  runId?: string | undefined;
   sessionId?: string | undefined;
   version?: string | undefined;
 }

@@ -76,10 +76,15 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'signals sent to workflow runs before a step waited for them (kept until a step takes them or the run ends)',
     sql: recordTable('workflow_signals' satisfies RecordKind),
   },
+  {
+    version: 5,
+    description: 'record tables for schedules (definition and slot state) and triggers',
+    sql: ['schedules', 'triggers'].map(recordTable).join('\n'),
+  },
 ];
 
 /** The schema version that added each record kind after the first record tables (a read-only view of an older file lacks them). */
-export const RECORD_KIND_SINCE: Partial<Record<RecordKind, number>> = { rate_limits: 3, idempotency_keys: 3, workflow_signals: 4 };
+export const RECORD_KIND_SINCE: Partial<Record<RecordKind, number>> = { rate_limits: 3, idempotency_keys: 3, workflow_signals: 4, schedules: 5, triggers: 5 };
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -120,6 +120,11 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     description: 'signals sent to workflow runs before a step waited for them (kept until a step takes them or the run ends)',
     sql: recordTable('workflow_signals'),
   },
+  {
+    version: 4,
+    description: 'record tables for schedules (definition and slot state) and triggers',
+    sql: ['schedules', 'triggers'].map(recordTable).join('\n'),
+  },
 ];
 
 /** The schema version this code writes. */

@@ -140,6 +140,8 @@ export interface TemplateScope {
   project?: Record<string, unknown> | undefined;
   /** Inside one item of a forEach step: `{{item}}`, `{{item.path}}` and `{{index}}`. */
   item?: { value: unknown; index: number } | undefined;
+  /** A trigger's message (`{{event.data}}`, `{{event.subject}}`, `{{event.headers}}`) while its parameters resolve. */
+  event?: Record<string, unknown> | undefined;
 }
 
 /** Template roots that name the current item of a forEach step. */
@@ -166,6 +168,8 @@ export function resolveRef(ref: TemplateRef, scope: TemplateScope): unknown {
   } else if (ref.root === 'project') {
     if (!scope.project) throw new TemplateResolutionError(`{{${ref.raw}}}: this run belongs to no project; run it with engine.executeProjectWorkflow(project, workflow)`);
     value = scope.project;
+  } else if (ref.root === 'event' && scope.event) {
+    value = scope.event;
   } else {
     const step = Object.hasOwn(scope.steps, ref.root) ? scope.steps[ref.root] : undefined;
     if (!step) throw new TemplateResolutionError(`{{${ref.raw}}}: step "${ref.root}" has no result yet`);
@@ -175,7 +179,7 @@ export function resolveRef(ref: TemplateRef, scope: TemplateScope): unknown {
     path = rest;
     if (value === undefined) throw new TemplateResolutionError(`{{${ref.raw}}}: step "${ref.root}" has no ${String(field)}`);
   }
-  const walked: PathSegment[] = local || ref.root === 'params' || ref.root === 'project' ? [] : [ref.path[0] ?? ''];
+  const walked: PathSegment[] = local || ref.root === 'params' || ref.root === 'project' || (ref.root === 'event' && scope.event) ? [] : [ref.path[0] ?? ''];
   for (const seg of path) {
     if (value === null || typeof value !== 'object' || !Object.hasOwn(value, seg)) {
       const where = describePath(ref.root, walked);

@@ -73,6 +73,20 @@ const samples: { [K in CommandType]: CommandPayload<K> } = {
   'engine.status': {},
   'engine.health': {},
   'engine.modules': { module: 'core' },
+  'schedule.create': { name: 'nightly', workflow: 'etl', cron: '0 2 * * *', timezone: 'Europe/Paris', overlap: 'buffer_one', catchupWindowSeconds: 300, jitterSeconds: 5, startAt: '2026-01-01T00:00:00Z', endAt: 1893456000000, parameters: { day: 1 } },
+  'schedule.list': {},
+  'schedule.get': { name: 'nightly' },
+  'schedule.pause': { name: 'nightly' },
+  'schedule.resume': { name: 'nightly' },
+  'schedule.delete': { name: 'nightly' },
+  'schedule.trigger': { name: 'nightly' },
+  'schedule.backfill': { name: 'nightly', from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z', overlap: 'allow' },
+  'trigger.create': { name: 'orders', workflow: 'etl', source: { nats: 'orders.>', stream: 'ORDERS' }, parameters: { order: '{{event.data}}' } },
+  'trigger.list': {},
+  'trigger.delete': { name: 'orders' },
+  'trigger.pause': { name: 'orders' },
+  'trigger.resume': { name: 'orders' },
+  'trigger.http': { path: '/hooks/deploy', body: '{}', signature: 'sha256=00' },
 };
 
 describe('command request schemas', () => {

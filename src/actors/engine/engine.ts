@@ -49,6 +49,11 @@ import type { Session, SessionOptions } from '../../model/session.js';
 import type { RateLimitView, TaskExplanation } from '../../bus/protocol.js';
 import { projectManagerLogic } from '../projects/actor.js';
 import { ProjectManagerClient } from '../projects/client.js';
+import { schedulesLogic } from '../schedules/actor.js';
+import { triggersLogic } from '../triggers/actor.js';
+import type { TriggerTransport } from '../triggers/transport.js';
+import { BehaviorSubject } from 'rxjs';
+import type { BackfillInput, BackfillReply, ScheduleInput, ScheduleView, TriggerInput, TriggerView } from '../../model/schedule.js';
 
 /** Receives `(eventName, data)`; may be async. A handler that throws never breaks the engine. */
 export type EventHandler<K extends EventName = EventName> = (event: K, data: EventMap[K]) => void | Promise<void>;
@@ -115,6 +120,7 @@ export class OrchestrationEngine {
   readonly #views: EngineViews;
   readonly #composition: EngineComposition;
   #edges: AttachedEdge[] = [];
+  readonly #triggerTransport = new BehaviorSubject<TriggerTransport | null>(null);
 
   /**
    * Opens the store first: a database that is corrupt, newer than this code, or held by another engine makes the
@@ -189,6 +195,7 @@ export class OrchestrationEngine {
         commits: this.commits,
         registry: () => this.#registry,
         options: this.options,
+        triggerTransport$: this.#triggerTransport.asObservable(),
       };
       const machine = runtimeMachine.provide({
         actors: {
@@ -197,6 +204,8 @@ export class OrchestrationEngine {
           resourceManager: resourceManagerLogic(deps),
           sessions: sessionManagerLogic(deps),
           projectManager: projectManagerLogic(deps),
+          schedules: schedulesLogic(deps),
+          triggers: triggersLogic(deps),
         },
       });
       this.#actor = createActor(machine, { systemId: 'engine' });
@@ -499,6 +508,60 @@ export class OrchestrationEngine {
     // The seed's positional form, `execute_workflow("ai_analysis", session_id)`: a string is the session id.
     const o: RunRequest = typeof options === 'string' ? { sessionId: options } : options;
     return this.workflows.executeWorkflow(name, o.params ?? {}, { sessionId: o.sessionId, version: o.version });
+  }
+
+  // Schedules and triggers: the same methods as getWorkflowManager()'s (see ScheduleClient for each).
+
+  /** See {@link ScheduleClient.createSchedule}. */
+  createSchedule(input: ScheduleInput): Promise<ScheduleView> {
+    return this.workflows.createSchedule(input);
+  }
+  listSchedules(): Promise<ScheduleView[]> {
+    return this.workflows.listSchedules();
+  }
+  /** The schedule with its next 5 fire times and its last runs; null when there is none. */
+  getSchedule(name: string): Promise<ScheduleView | null> {
+    return this.workflows.getSchedule(name);
+  }
+  pauseSchedule(name: string): Promise<ScheduleView> {
+    return this.workflows.pauseSchedule(name);
+  }
+  resumeSchedule(name: string): Promise<ScheduleView> {
+    return this.workflows.resumeSchedule(name);
+  }
+  deleteSchedule(name: string): Promise<boolean> {
+    return this.workflows.deleteSchedule(name);
+  }
+  /** One run now, outside the slots; resolves with its run id. */
+  triggerSchedule(name: string): Promise<string> {
+    return this.workflows.triggerSchedule(name);
+  }
+  /** See {@link ScheduleClient.backfillSchedule}. */
+  backfillSchedule(name: string, range: BackfillInput): Promise<BackfillReply> {
+    return this.workflows.backfillSchedule(name, range);
+  }
+  /**
+   * Gives NATS triggers a message system to listen on (the daemon's NATS edge calls this once connected; null
+   * detaches). Without one, NATS triggers are stored but not listening.
+   */
+  attachTriggerTransport(transport: TriggerTransport | null): void {
+    this.#triggerTransport.next(transport);
+  }
+  /** See {@link ScheduleClient.createTrigger}. */
+  createTrigger(input: TriggerInput): Promise<TriggerView> {
+    return this.workflows.createTrigger(input);
+  }
+  listTriggers(): Promise<TriggerView[]> {
+    return this.workflows.listTriggers();
+  }
+  deleteTrigger(name: string): Promise<boolean> {
+    return this.workflows.deleteTrigger(name);
+  }
+  pauseTrigger(name: string): Promise<TriggerView> {
+    return this.workflows.pauseTrigger(name);
+  }
+  resumeTrigger(name: string): Promise<TriggerView> {
+    return this.workflows.resumeTrigger(name);
   }
 
   /** The project manager of this engine (the seed's `get_project_manager()`). */

@@ -34,7 +34,7 @@ export function handleWorkflowCommand(manager: WorkflowManager, command: Command
     case 'workflow.start': {
       const { name, ...req } = command.payload;
       // Under strict durability the id is given once the run is on disk: a start acknowledged survives a crash.
-      return manager.committed({ runId: manager.start(name, req).runId });
+      return manager.committed(manager.startOnce(name, req));
     }
     case 'workflow.execute_complex': {
       const { definition, ...req } = command.payload;

@@ -3,6 +3,7 @@ import type { MessageBus } from '../../bus/bus.js';
 import { ErrorCode } from '../../errors.js';
 import type { TaskExplanation } from '../../model/taskView.js';
 import { BusClient } from '../client.js';
+import { ScheduleClient } from '../schedules/client.js';
 import type { RunListFilter, RunRequest, WorkflowPerformance, WorkflowSummary } from '../../bus/protocol.js';
 import type { WorkflowRunStatus } from '../../bus/protocol.js';
 import type { StoredWorkflow, WorkflowDefinition, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
@@ -16,7 +17,8 @@ export interface CreateWorkflowOptions {
 }
 
 /**
- * The workflow manager as the seed shows it. Every method is a request on the bus.
+ * The workflow manager as the seed shows it, with the schedule and trigger methods ({@link ScheduleClient}). Every
+ * method is a request on the bus.
  *
  * @example
  * const wf = getWorkflowManager();
@@ -26,7 +28,7 @@ export interface CreateWorkflowOptions {
  * ]);
  * const result = await wf.executeWorkflow('ai_analysis');
  */
-export class WorkflowManagerClient extends BusClient {
+export class WorkflowManagerClient extends ScheduleClient {
 
   /**
    * Validates and stores a workflow; refuses with a `ValidationError` listing every problem. The same definition
@@ -73,6 +75,7 @@ export class WorkflowManagerClient extends BusClient {
     return this.request(() => this.bus.request('workflow.get_run', { runId }));
   }
 
+  /** Newest first; `schedule` / `trigger`: only the runs that schedule or trigger started. */
   listRuns(filter: RunListFilter = {}): Promise<WorkflowRun[]> {
     return this.request(() => this.bus.request('workflow.list_runs', filter));
   }

@@ -13,7 +13,7 @@ import { NotFoundError, ShuttingDownError, ValidationError } from '../../errors.
 import type { Clock } from '../../model/clock.js';
 import type { TaskExplanation } from '../../model/taskView.js';
 import type { TaskInput, TaskResult } from '../../model/task.js';
-import type { RunLineage, StepResult, StoredWorkflow, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
+import type { RunLineage, RunOrigin, StepResult, StoredWorkflow, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
 import { signalNameSchema } from '../../model/workflow.js';
 import { transitiveDependents } from './retry.js';
 import type { KeptSignal } from './signals.js';
@@ -25,7 +25,7 @@ import type { ValidationContext } from '../../workflows/validate.js';
 import { calledWorkflows, validateWorkflow } from '../../workflows/validate.js';
 import type { GroupCommitter } from '../../store/commits.js';
 import { RecordQueue } from '../../store/commits.js';
-import type { RecordWrite, Store } from '../../store/store.js';
+import type { RecordWrite, Store, StoredRecord } from '../../store/store.js';
 import type { RunResume } from './run.js';
 import { WorkflowRunExecutor } from './run.js';
 
@@ -55,6 +55,16 @@ export interface WorkflowManagerDeps {
   clock?: Pick<Clock, 'setTimeout' | 'clearTimeout'> | undefined;
   /** Items one forEach step may have (default `LIMITS.maxForEachItems`). */
   maxForEachItems?: number | undefined;
+}
+
+/** A stored run's origin, as the context that resumes it. */
+function originOf(run: WorkflowRun): { origin?: RunOrigin } {
+  if (run.scheduleName === undefined && run.triggerName === undefined) return {};
+  const origin: RunOrigin = {};
+  if (run.scheduleName !== undefined) origin.scheduleName = run.scheduleName;
+  if (run.scheduledFor !== undefined) origin.scheduledFor = run.scheduledFor;
+  if (run.triggerName !== undefined) origin.triggerName = run.triggerName;
+  return { origin };
 }
 
 /** Durations kept per workflow for percentiles. */
@@ -161,7 +171,7 @@ export class WorkflowManager {
         continue;
       }
       const resume: RunResume = { startedAt: run.startedAt, steps: run.steps };
-      const context = { ...(run.workingDir ? { workingDir: run.workingDir } : {}), ...(run.project ? { project: run.project } : {}) };
+      const context = { ...(run.workingDir ? { workingDir: run.workingDir } : {}), ...(run.project ? { project: run.project } : {}), ...originOf(run) };
       const executor = this.#executor(workflow, run.runId, { params: run.params, ...context }, run.sessionId, run.warnings, resume, lineageOf(run));
       // It was running: it holds one of its session's workflow slots again (its end frees that slot); a child run
       // holds none (it runs inside its parent's).
@@ -297,6 +307,20 @@ export class WorkflowManager {
   }
 
   /**
+   * Starts a run unless one with `req.runId` exists (live, kept in memory, or in the store): then answers that run's
+   * id with `existing: true` and starts nothing. Schedules and triggers start through this, with ids derived from
+   * the slot or message, so a slot re-driven after a crash or a message redelivered runs once.
+   */
+  startOnce(name: string, req: RunRequest = {}): { runId: string; existing: boolean } {
+    if (req.runId !== undefined && this.#exists(req.runId)) return { runId: req.runId, existing: true };
+    return { runId: this.start(name, req).runId, existing: false };
+  }
+
+  #exists(runId: string): boolean {
+    return this.#live.has(runId) || this.#finished.has(runId) || this.#deps.store?.getRecord('workflow_runs', runId) !== undefined;
+  }
+
+  /**
    * Runs an ad hoc definition (the seed's `execute_complex_workflow`): `{ steps, dependencies: { step: [deps] },
    * parallelGroups }`, snake_case accepted. It is validated like any workflow but not stored as one.
    */
@@ -317,9 +341,11 @@ export class WorkflowManager {
     if (req.sessionId !== undefined && !found) {
       throw new NotFoundError(`sessionId: no active session "${req.sessionId}"; create one with engine.createSession({ userId })`);
     }
+    if (req.runId !== undefined && (req.runId.length === 0 || req.runId.length > 36)) throw new ValidationError(`runId: must be 1 to 36 characters (a step's task id is "<runId>.<step>"; got ${req.runId.length})`);
+    if (req.runId !== undefined && this.#exists(req.runId)) throw new ValidationError(`runId: a run with id "${req.runId}" exists already; give another id, or omit it for a new uuid`);
     // A child run runs inside its parent's session slot: waiting for a slot of its own could wait forever.
     const session = lineage.parentRunId ? undefined : found;
-    const run = this.#executor(wf, randomUUID(), req, req.sessionId ?? null, warnings, resume, lineage);
+    const run = this.#executor(wf, req.runId ?? randomUUID(), req, req.sessionId ?? null, warnings, resume, lineage);
     if (session && session.active >= session.max) session.waiting.push(run);
     else {
       if (session) session.active++;
@@ -365,7 +391,7 @@ export class WorkflowManager {
         takeSignal: (id, signal) => this.#signals.take(id, signal),
       },
       resume,
-      { workingDir: req.workingDir, project: req.project, lineage },
+      { workingDir: req.workingDir, project: req.project, lineage, origin: req.origin },
     );
     this.#live.set(runId, run);
     run.done.then(
@@ -445,16 +471,31 @@ export class WorkflowManager {
   listRuns(filter: RunListFilter = {}): WorkflowRun[] {
     const store = this.#deps.store;
     if (store?.persistent) {
-      const records = store.listRecords<RunRecord>('workflow_runs', {
-        newest: true,
-        limit: filter.limit ?? 1000,
-        ...(filter.workflowName !== undefined ? { parent: filter.workflowName } : {}),
-        ...(filter.status !== undefined ? { status: [filter.status] } : {}),
-        ...(filter.after !== undefined ? { after: filter.after } : {}),
-        ...(filter.from !== undefined ? { createdFrom: filter.from } : {}),
-        ...(filter.to !== undefined ? { createdTo: filter.to } : {}),
-      });
-      return records.map((r) => this.#live.get(r.id)?.view() ?? r.data.run);
+      const page = (limit: number, after: string | undefined): StoredRecord<RunRecord>[] =>
+        store.listRecords<RunRecord>('workflow_runs', {
+          newest: true,
+          limit,
+          ...(filter.workflowName !== undefined ? { parent: filter.workflowName } : {}),
+          ...(filter.status !== undefined ? { status: [filter.status] } : {}),
+          ...(after !== undefined ? { after } : {}),
+          ...(filter.from !== undefined ? { createdFrom: filter.from } : {}),
+          ...(filter.to !== undefined ? { createdTo: filter.to } : {}),
+        });
+      const view = (r: StoredRecord<RunRecord>): WorkflowRun => this.#live.get(r.id)?.view() ?? r.data.run;
+      if (filter.schedule === undefined && filter.trigger === undefined) return page(filter.limit ?? 1000, filter.after).map(view);
+      // The origin is inside the run's data: read pages until enough runs of that schedule or trigger are found.
+      const out: WorkflowRun[] = [];
+      const want = filter.limit ?? 1000;
+      for (let after = filter.after; ; ) {
+        const records = page(1000, after);
+        for (const r of records) {
+          const run = view(r);
+          if ((filter.schedule === undefined || run.scheduleName === filter.schedule) && (filter.trigger === undefined || run.triggerName === filter.trigger)) out.push(run);
+          if (out.length >= want) return out;
+        }
+        if (records.length < 1000) return out;
+        after = records[records.length - 1]?.id;
+      }
     }
     const out: WorkflowRun[] = [];
     const all = [...[...this.#live.values()].map((r) => r.view()), ...this.#finished.values()];
@@ -463,6 +504,8 @@ export class WorkflowManager {
     for (const r of all) {
       if (filter.workflowName !== undefined && r.workflowName !== filter.workflowName) continue;
       if (filter.status !== undefined && r.status !== filter.status) continue;
+      if (filter.schedule !== undefined && r.scheduleName !== filter.schedule) continue;
+      if (filter.trigger !== undefined && r.triggerName !== filter.trigger) continue;
       if (filter.from !== undefined && r.startedAt < filter.from) continue;
       if (filter.to !== undefined && r.startedAt >= filter.to) continue;
       if (afterSeen === false) {

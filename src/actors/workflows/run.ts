@@ -19,7 +19,7 @@ import type { Clock, ClockTimer } from '../../model/clock.js';
 import { systemClock } from '../../model/clock.js';
 import { LIMITS } from '../../model/limits.js';
 import type { TaskInput, TaskResult, TaskStatus } from '../../model/task.js';
-import type { ItemResult, RunContext, RunError, RunLineage, RunProject, StepResult, StepWaiting, StoredWorkflow, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
+import type { ItemResult, RunContext, RunError, RunLineage, RunOrigin, RunProject, StepResult, StepWaiting, StoredWorkflow, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
 import { parseSleep, parseTime, stepCall, stepKind, typeName } from '../../workflows/kinds.js';
 import type { TemplateScope } from '../../workflows/template.js';
 import { evaluateCondition, findTemplates, resolveTemplates } from '../../workflows/template.js';
@@ -122,6 +122,8 @@ export class WorkflowRunExecutor {
   /** Where the steps' file actions work (null: the process's cwd). */
   readonly workingDir: string | null;
   readonly project: RunProject | null;
+  /** The schedule or trigger that started it (null: a direct request). */
+  readonly origin: RunOrigin | null;
   readonly #deps: RunDeps;
   readonly #steps = new Map<string, StepState>();
   readonly #order: StepState[] = [];
@@ -176,6 +178,7 @@ export class WorkflowRunExecutor {
     this.depth = this.lineage.depth ?? 1;
     this.workingDir = context.workingDir ?? null;
     this.project = context.project ?? null;
+    this.origin = context.origin ?? null;
     this.runId = runId;
     this.params = { ...workflow.params, ...params };
     this.sessionId = sessionId;
@@ -362,6 +365,7 @@ export class WorkflowRunExecutor {
       parentItem: this.lineage.parentItem ?? null,
       depth: this.depth,
       retryOf: this.lineage.retryOf ?? null,
+      ...this.origin,
     };
   }
 

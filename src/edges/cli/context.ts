@@ -147,10 +147,11 @@ export function createContext(program: Command): CliContext {
     };
   };
   const openEngine = async (overrides: EngineOptions = {}): Promise<OrchestrationEngine> => {
-    // The CLI's engine is durable (SQLite) unless `--store memory` or `CODOMYRMEX_STORE=memory`.
+    // The CLI's engine is durable (SQLite) unless `--store memory` or `CODOMYRMEX_STORE=memory`. It lives for one
+    // command, so it does not fire schedules (the daemon does) unless the command asks (the MCP server).
     let engine: OrchestrationEngine;
     try {
-      engine = composeEngine({ ...options(), ...overrides }, { store: 'sqlite' });
+      engine = composeEngine({ fireSchedules: false, ...options(), ...overrides }, { store: 'sqlite' });
     } catch (err) {
       throw lockedAdvice(err);
     }

@@ -17,6 +17,7 @@ import { registerInspectCommands } from './inspect.js';
 import { registerMcpCommand } from './mcp.js';
 import { registerProjectCommands } from './project.js';
 import { registerRunCommands } from './runs.js';
+import { registerScheduleCommands } from './schedule.js';
 import { registerStoreCommands } from './store.js';
 import { registerStoreAdminCommands } from './storeAdmin.js';
 import { parseInteger, registerTaskCommands } from './task.js';
@@ -66,6 +67,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 const cli = createContext(program);
 registerWorkflowCommands(program, cli);
 registerRunCommands(program, cli);
+registerScheduleCommands(program, cli);
 registerProjectCommands(program, cli);
 registerTaskCommands(program, cli);
 registerRateLimitCommands(program, cli);

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { CodomyrmexError, NotFoundError, ValidationError } from '../../errors.js';
 import type { WorkflowResult } from '../../model/workflow.js';
+import type { ScheduleInput, TriggerInput } from '../../model/schedule.js';
 import { paramsJsonSchema } from '../../modules/schema.js';
 import { getOrchestrationEngine } from '../library.js';
 import type { EdgeEngine } from '../seam.js';
@@ -153,6 +154,37 @@ const handlers: Handlers = {
   async list_modules(engine, a) {
     return { actions: await engine.listModules(a.module) };
   },
+  async create_schedule(engine, a) {
+    const input: ScheduleInput = {
+      name: a.name,
+      workflow: a.workflow,
+      ...defined({ cron: a.cron, every: a.every, timezone: a.timezone, parameters: a.parameters, overlap: a.overlap, paused: a.paused }),
+      ...defined({ catchupWindowSeconds: a.catchup_window_seconds, jitterSeconds: a.jitter_seconds, startAt: a.start_at, endAt: a.end_at }),
+    };
+    return engine.workflows.createSchedule(input);
+  },
+  async list_schedules(engine) {
+    return { schedules: await engine.workflows.listSchedules() };
+  },
+  async delete_schedule(engine, a) {
+    if (!(await engine.workflows.deleteSchedule(a.name))) throw new NotFoundError(`name: no schedule named "${a.name}"; see list_schedules`);
+    return { name: a.name, deleted: true };
+  },
+  async pause_schedule(engine, a) {
+    return engine.workflows.pauseSchedule(a.name);
+  },
+  async resume_schedule(engine, a) {
+    return engine.workflows.resumeSchedule(a.name);
+  },
+  async trigger_schedule(engine, a) {
+    return { name: a.name, runId: await engine.workflows.triggerSchedule(a.name) };
+  },
+  async create_trigger(engine, a) {
+    return engine.workflows.createTrigger({ name: a.name, workflow: a.workflow, source: a.source as TriggerInput['source'], ...defined({ parameters: a.parameters, paused: a.paused }) });
+  },
+  async list_triggers(engine) {
+    return { triggers: await engine.workflows.listTriggers() };
+  },
   async create_rate_limit(engine, a) {
     return engine.tasks.createRateLimit({ name: a.name, limit: a.limit, per: a.per });
   },
@@ -163,6 +195,11 @@ const handlers: Handlers = {
     return engine.tasks.deleteRateLimit(a.name);
   },
 };
+
+/** The fields of `o` that are set (optional arguments left out stay out). */
+function defined<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
 
 /** A workflow run or a task that ran but did not succeed: the call fails, and its result goes with the error. */
 function failure(result: unknown): { code: string; message: string } | null {

@@ -270,3 +270,4 @@ export class RemoteEngine<B extends MessageBus = MessageBus> {
     return this.bus.close();
   }
 }
+export { natsTriggerTransport } from './triggers.js';
