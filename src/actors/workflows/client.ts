@@ -2,7 +2,6 @@
 import type { MessageBus } from '../../bus/bus.js';
 import { ErrorCode } from '../../errors.js';
 import type { TaskExplanation } from '../../model/taskView.js';
-import { BusClient } from '../client.js';
 import { ScheduleClient } from '../schedules/client.js';
 import type { RunListFilter, RunRequest, WorkflowPerformance, WorkflowSummary } from '../../bus/protocol.js';
 import type { WorkflowRunStatus } from '../../bus/protocol.js';

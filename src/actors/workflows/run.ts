@@ -770,7 +770,7 @@ export class WorkflowRunExecutor {
     for (const s of this.#order) {
       const r = s.result;
       if (!r) continue;
-      if (FAILED.has(r.status as TaskStatus) && !s.step.continueOnFailure) return true;
+      if (FAILED.has(r.status) && !s.step.continueOnFailure) return true;
       if (r.status === 'skipped' && !this.#toleratedSkip(s, tolerated)) return true;
     }
     return false;
