@@ -129,7 +129,7 @@ export const requestSchemas = {
   'workflow.start_complex': payload({ definition: object('{ steps, dependencies, parallel_groups }'), ...runRequest }, { workflow_definition: 'definition', parameters: 'params' }),
   'workflow.get_run': payload({ runId: id('run') }),
   'workflow.list_runs': payload(
-    { workflowName: id('workflow').optional(), status: z.enum(RUN_STATUSES).optional(), limit, after: id('run (the last run id of the previous page)').optional(), from: epochMs.optional(), to: epochMs.optional() },
+    { workflowName: id('workflow').optional(), status: z.enum(RUN_STATUSES).optional(), limit, after: id('run (the last run id of the previous page)').optional(), from: epochMs.optional(), to: epochMs.optional(), schedule: id('schedule').optional(), trigger: id('trigger').optional() },
     { workflow: 'workflowName' },
   ),
   'workflow.wait_run': payload({ runId: id('run') }),

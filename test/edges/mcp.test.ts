@@ -181,7 +181,7 @@ describe('codomyrmex mcp over stdio', () => {
     const mistyped = await call(client, 'execute_task', { name: 't', module: 'core', action: 'echo', priority: 'urgent' });
     expect(mistyped.isError).toBe(true);
     expect(mistyped.structuredContent).toMatchObject({ success: false, error: { code: 'VALIDATION', fields: ['priority'] } });
-    const nested = await call(client, 'create_workflow', { name: 'w', steps: [{ name: 'a', module: 'core' }] });
+    const nested = await call(client, 'create_workflow', { name: 'w', steps: [{ name: 'a', module: 'core', action: 5 }] });
     expect(nested.structuredContent).toMatchObject({ success: false, error: { code: 'VALIDATION', fields: ['steps.0.action'] } });
     const noTool = await call(client, 'no_such_tool', {});
     expect(noTool.isError).toBe(true);
