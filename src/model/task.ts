@@ -368,6 +368,11 @@ export interface TaskResult {
   startedAt: number | null;
   endedAt: number | null;
   durationMs: number | null;
+  /**
+   * The worker of its latest attempt: a remote worker's name (`codomyrmex worker --name`), or `local` for the
+   * engine's own threads. Absent until an attempt started.
+   */
+  worker?: string | undefined;
 }
 
 /** Retry delay in ms before attempt `attempt + 1`, given `attempt` attempts so far (1-based). */

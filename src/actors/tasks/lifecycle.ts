@@ -30,6 +30,7 @@ import type { FlowControl } from './admission/flow.js';
 import type { TaskRecord } from './record.js';
 import { announce, observe, toResult } from './record.js';
 import type { AttemptHooks, AttemptRequest, TaskRunner } from './runner.js';
+import { LOCAL_WORKER } from './runner.js';
 
 const NO_HOOKS: AttemptHooks = { progress: () => {}, log: () => {} };
 
@@ -341,6 +342,8 @@ export class TaskLifecycle {
 
   #runAction(rec: TaskRecord): void {
     rec.startedAt ??= this.#clock.now();
+    // Known once dispatched (a batch being collected only ever goes to the engine's own threads: `local`).
+    rec.worker = null;
     const attempt = rec.attempts;
     const spec = rec.spec;
     this.#inFlight++;
@@ -360,6 +363,7 @@ export class TaskLifecycle {
     rec.batched = false;
     const run = this.#deps.runner.start(attemptRequest(rec), rec.usesChannel ? this.#hooks(rec, attempt) : NO_HOOKS);
     rec.run = run;
+    rec.worker = run.worker ?? LOCAL_WORKER;
     run.reply.then(
       (r) => this.#settled(rec, attempt, r, null),
       (e: unknown) => this.#settled(rec, attempt, null, e),
@@ -393,6 +397,7 @@ export class TaskLifecycle {
       const rec = group[i] as TaskRecord;
       rec.batched = true;
       rec.run = batch.attempts[i] ?? null;
+      rec.worker = rec.run?.worker ?? LOCAL_WORKER;
     }
     batch.replies.then(
       (replies) => this.#batchSettled(group, attempts, replies, null),
@@ -431,6 +436,8 @@ export class TaskLifecycle {
     // only after its outcome is queued below, so the task ends before a task waiting for the hold starts.
     const allocationId = rec.allocationId;
     rec.allocationId = null;
+    // The worker that ended it (a remote attempt may have moved to another worker of its group).
+    const worker = rec.run?.worker;
     rec.run?.close();
     rec.run = null;
     this.#clock.clearTimeout(rec.graceTimer);
@@ -444,6 +451,7 @@ export class TaskLifecycle {
     if (reply) this.#deps.runner.learn?.(rec.spec.module, rec.spec.action, reply);
     if (rec.status === 'running' && rec.attempts === attempt) {
       this.#clearTimer(rec);
+      if (worker !== undefined) rec.worker = worker;
       if (how !== 'done') {
         if (how === 'thread_lost') {
           rec.alone = true;

@@ -34,8 +34,16 @@ export interface AttemptHooks {
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
 }
 
+/** The worker name recorded for attempts on the engine's own threads. */
+export const LOCAL_WORKER = 'local';
+
 /** An attempt on its way or running. */
 export interface RunningAttempt {
+  /**
+   * The worker it runs on, by name (a remote worker's `--name`); absent for the engine's own threads
+   * ({@link LOCAL_WORKER}). It may change while the attempt runs (another worker of the group took it).
+   */
+  readonly worker?: string | undefined;
   /** Settles when the attempt ends: the action's value or error, or a rejection when its thread died. */
   readonly reply: Promise<WorkerReply>;
   /** Asks the action to stop (its `ctx.signal`); false when it has no channel to hear it. */

@@ -3,6 +3,8 @@
  * workers for the rest. Tasks with placement tags only ever go remote (the daemon's own threads carry no tags).
  */
 import type { AttemptHooks, AttemptRequest, PlacementQuery, RunningAttempt, TaskRunner } from '../../actors/tasks/runner.js';
+import { LOCAL_WORKER } from '../../actors/tasks/runner.js';
+import type { WorkerOutcome } from './directory.js';
 import type { RemoteRunner } from './runner.js';
 
 export class CombinedRunner implements TaskRunner {
@@ -48,11 +50,15 @@ export class CombinedRunner implements TaskRunner {
     if (this.#local && (req.tags ?? []).length === 0 && this.#localFree()) {
       this.#localInFlight++;
       const run = this.#local.start(req, hooks);
-      const free = (): void => {
+      const free = (outcome: WorkerOutcome): void => {
         this.#localInFlight--;
+        this.#remote.directory.tally.count(LOCAL_WORKER, outcome);
         this.#remote.changed();
       };
-      run.reply.then(free, free);
+      run.reply.then(
+        (r) => free(r.type === 'ok' ? 'completed' : 'failed'),
+        () => free('crashed'),
+      );
       return run;
     }
     return this.#remote.start(req, hooks);

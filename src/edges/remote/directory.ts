@@ -15,8 +15,45 @@ export interface KnownWorker {
 
 export type Choice = { worker: KnownWorker } | { why: string };
 
+/**
+ * How an attempt ended on a worker, as counted per worker: `completed` (the action returned), `failed` (it threw),
+ * `crashed` (its thread died), `stopped` (cancelled or timed out, and the daemon settled it), `lost` (its worker
+ * stopped heartbeating or left while it ran).
+ */
+export type WorkerOutcome = 'completed' | 'failed' | 'crashed' | 'stopped' | 'lost';
+export const WORKER_OUTCOMES: readonly WorkerOutcome[] = ['completed', 'failed', 'crashed', 'stopped', 'lost'];
+
+/** Most workers counted by name: past this, the oldest name is forgotten (each worker restart is a new name by default). */
+const TALLY_MAX = 1000;
+
+/** Attempts ended per worker name and outcome, since the daemon started (`local`: the daemon's own threads). */
+export class WorkerTally {
+  readonly #counts = new Map<string, Record<WorkerOutcome, number>>();
+
+  count(worker: string, outcome: WorkerOutcome): void {
+    let c = this.#counts.get(worker);
+    if (!c) {
+      if (this.#counts.size >= TALLY_MAX) {
+        const first = this.#counts.keys().next().value;
+        if (first !== undefined) this.#counts.delete(first);
+      }
+      this.#counts.set(worker, (c = { completed: 0, failed: 0, crashed: 0, stopped: 0, lost: 0 }));
+    }
+    c[outcome]++;
+  }
+
+  of(worker: string): Readonly<Record<WorkerOutcome, number>> | undefined {
+    return this.#counts.get(worker);
+  }
+
+  entries(): IterableIterator<[string, Readonly<Record<WorkerOutcome, number>>]> {
+    return this.#counts.entries();
+  }
+}
+
 export class WorkerDirectory {
   readonly workers = new Map<string, KnownWorker>();
+  readonly tally = new WorkerTally();
 
   /** A heartbeat: true when the worker is new (or back after being lost). */
   heartbeat(info: WorkerInfo, now: number): boolean {
@@ -92,7 +129,9 @@ export class WorkerDirectory {
   }
 
   views(now: number): WorkerView[] {
-    return [...this.workers.values()].map((w) => ({
+    return [...this.workers.values()].map((w) => {
+      const t = this.tally.of(w.info.name);
+      return {
       id: w.info.id,
       name: w.info.name,
       host: w.info.host,
@@ -108,6 +147,9 @@ export class WorkerDirectory {
       running: w.info.running,
       lastSeenMs: now - w.lastSeen,
       startedAt: w.info.startedAt,
-    }));
+      tasksCompleted: t?.completed ?? 0,
+      tasksFailed: t ? t.failed + t.crashed + t.stopped + t.lost : 0,
+      };
+    });
   }
 }

@@ -131,6 +131,10 @@ export type WorkerView = Pick<WorkerInfo, 'id' | 'name' | 'host' | 'pid' | 'tags
   /** Attempts the daemon has in flight on it. */
   inFlight: number;
   lastSeenMs: number;
+  /** Attempts it completed since the daemon started (counted by the worker's name). */
+  tasksCompleted: number;
+  /** Attempts that ended on it any other way: failed, crashed, stopped (cancel, timeout) or lost. */
+  tasksFailed: number;
 };
 
 const encoder = new TextEncoder();

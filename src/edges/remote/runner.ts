@@ -19,7 +19,7 @@ import type { AttemptHooks, AttemptRequest, PlacementQuery, RunningAttempt, Task
 import type { WorkerReply } from '../../workers/protocol.js';
 import type { Logger } from '../daemon/logger.js';
 import { WorkerDirectory } from './directory.js';
-import type { KnownWorker } from './directory.js';
+import type { KnownWorker, WorkerOutcome } from './directory.js';
 import type { CancelMessage, ProgressMessage, RemoteOutcome, RemoteSubjects, ResultAck, ResultMessage, StartedMessage, WorkerInfo, WorkMessage } from './protocol.js';
 import { decode, encode, REMOTE_PROTOCOL, remoteSubjects, workStreamName } from './protocol.js';
 
@@ -176,7 +176,8 @@ export class RemoteRunner implements TaskRunner {
     this.#attempts.set(dispatch, attempt);
     this.#byTask.set(req.taskId, attempt);
     choice.worker.inFlight.add(dispatch);
-    attempt.worker = choice.worker.info.id;
+    attempt.workerId = choice.worker.info.id;
+    attempt.worker = choice.worker.info.name;
     this.counters.dispatched++;
     const msg: WorkMessage = { dispatch, daemon: this.#o.run, taskId: req.taskId, name: req.name, module: req.module, action: req.action, params: req.params, attempt: req.attempt, idempotencyKey: req.idempotencyKey, workingDir: req.workingDir, upstream: req.upstream, channel: req.channel };
     js.publish(this.subjects.work(choice.worker.info.group), encode(msg), { msgID: dispatch }).then(
@@ -203,9 +204,13 @@ export class RemoteRunner implements TaskRunner {
     this.#nc?.publish(this.subjects.cancel, encode(message));
   }
 
-  /** Ends an attempt with an outcome: frees its slot, resolves its reply, remembers it. */
-  #settle(a: RemoteAttempt, outcome: RemoteOutcome, as: 'applied' | 'late'): void {
+  /**
+   * Ends an attempt with an outcome: frees its slot, resolves its reply, remembers it, counts it for its worker
+   * (`as` says how a crash outcome is counted: the daemon stopped it, or lost its worker).
+   */
+  #settle(a: RemoteAttempt, outcome: RemoteOutcome, as: 'applied' | 'late', crash: WorkerOutcome = 'crashed'): void {
     if (a.done) return;
+    if (a.worker !== undefined) this.directory.tally.count(a.worker, outcome.type === 'ok' ? 'completed' : outcome.type === 'error' ? 'failed' : crash);
     this.#attempts.delete(a.dispatch);
     if (this.#byTask.get(a.req.taskId) === a) this.#byTask.delete(a.req.taskId);
     this.directory.release(a.dispatch);
@@ -217,7 +222,12 @@ export class RemoteRunner implements TaskRunner {
   /** Settles an attempt the daemon itself gave up on (kill not confirmed, worker lost); a later result is late. */
   giveUp(a: RemoteAttempt, message: string, code: 'killed' | 'lost'): void {
     const error = code === 'killed' ? new CancelledError(message).toJSON() : new WorkerCrashedError(message).toJSON();
-    this.#settle(a, { type: 'crashed', error }, 'late');
+    this.#settle(a, { type: 'crashed', error }, 'late', code === 'killed' ? 'stopped' : 'lost');
+  }
+
+  /** A worker's name by its id (a result names the worker by id). */
+  #nameOf(id: string): string | undefined {
+    return this.directory.workers.get(id)?.info.name;
   }
 
   #remember(dispatch: string, as: 'applied' | 'late'): void {
@@ -281,7 +291,8 @@ export class RemoteRunner implements TaskRunner {
       return;
     }
     a.startedOn = m.worker;
-    this.directory.move(m.dispatch, m.worker);
+    const took = this.directory.move(m.dispatch, m.worker);
+    if (took) a.worker = took.info.name;
     if (m.deliveries > 1) {
       this.counters.redeliveries++;
       this.#log.warn({ taskId: a.req.taskId, task: a.req.name, worker: m.worker, deliveries: m.deliveries }, 'task redelivered to another worker');
@@ -301,6 +312,7 @@ export class RemoteRunner implements TaskRunner {
     };
     const a = this.#attempts.get(m.dispatch);
     if (a) {
+      a.worker = this.#nameOf(m.worker) ?? a.worker;
       if (a.killing && m.outcome.type !== 'crashed') {
         // Stopped here (cancelled or timed out) before this result came: the scheduler discards it. (A crash is
         // the worker confirming the kill, not a result.)
@@ -326,6 +338,7 @@ export class RemoteRunner implements TaskRunner {
       this.#remember(m.dispatch, 'applied');
       if (current.seq !== null && !current.startedOn) void this.deleteWork(current.seq);
       this.sendCancel({ dispatch: current.dispatch, kind: 'kill', reason: 'an earlier run of this task finished' });
+      current.worker = this.#nameOf(m.worker) ?? current.worker;
       this.#settle(current, m.outcome, 'applied');
       setImmediate(() => void this.#o.afterCommit().then(() => answer({ accepted: true }), () => undefined));
       return;
@@ -352,9 +365,11 @@ export class RemoteAttempt implements RunningAttempt {
   readonly hooks: AttemptHooks;
   /** Stream sequence of its message, once published. */
   seq: number | null = null;
-  /** The worker it was reserved on, and the one that took it. */
-  worker: string | null = null;
+  /** The worker it was reserved on (id), and the one that took it. */
+  workerId: string | null = null;
   startedOn: string | null = null;
+  /** The name of the worker running it (the reserved one until another took it). */
+  worker: string | undefined = undefined;
   done = false;
   /** The daemon asked it to stop (cancel, timeout). */
   killing = false;
