@@ -31,12 +31,17 @@ import type { TaskRecord } from './record.js';
 import { announce, observe, toResult } from './record.js';
 import type { AttemptHooks, AttemptRequest, TaskRunner } from './runner.js';
 import { LOCAL_WORKER } from './runner.js';
+import { artifactScope } from '../../model/artifacts.js';
 
 const NO_HOOKS: AttemptHooks = { progress: () => {}, log: () => {} };
 
 function attemptRequest(rec: TaskRecord): AttemptRequest {
   const spec = rec.spec;
-  return { taskId: spec.id, name: spec.name, module: spec.module, action: spec.action, params: spec.parameters, attempt: rec.attempts, idempotencyKey: spec.idempotencyKey, workingDir: spec.workingDir, upstream: spec.upstream, channel: rec.usesChannel, tags: spec.placement?.tags };
+  const req: AttemptRequest = { taskId: spec.id, name: spec.name, module: spec.module, action: spec.action, params: spec.parameters, attempt: rec.attempts, idempotencyKey: spec.idempotencyKey, workingDir: spec.workingDir, upstream: spec.upstream, channel: rec.usesChannel, tags: spec.placement?.tags };
+  // Only workflow steps have an artifact scope (their run); a task alone stores under its own id.
+  if (spec.metadata['runId'] !== undefined) req.artifactScope = artifactScope(spec.id, spec.metadata);
+  if (spec.artifacts !== undefined) req.artifacts = spec.artifacts;
+  return req;
 }
 
 export interface LifecycleDeps {
@@ -460,6 +465,7 @@ export class TaskLifecycle {
         this.#inbox.push([rec, { type: 'task.requeue' }]);
       } else if (reply?.type === 'ok') {
         rec.output = reply.output;
+        rec.artifacts = reply.artifacts ?? null;
         rec.outputBytes = reply.bytes ?? 0;
         rec.binary = reply.binary === true;
         rec.error = null;

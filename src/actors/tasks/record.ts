@@ -14,6 +14,7 @@ import type { Held } from '../../model/resource.js';
 import type { Lane } from './lanes.js';
 import type { HeldKey } from '../../model/flow.js';
 import type { FlowTicket } from './admission/ticket.js';
+import type { ArtifactRef } from '../../model/artifacts.js';
 import type { RunningAttempt } from './runner.js';
 import { LOCAL_WORKER } from './runner.js';
 import type { TaskObserver } from '../../model/taskView.js';
@@ -63,6 +64,8 @@ export class TaskRecord {
   startedAt: number | null = null;
   endedAt: number | null = null;
   output: unknown = null;
+  /** The artifacts its successful attempt stored (null: none). */
+  artifacts: ArtifactRef[] | null = null;
   /** Estimated stored size of `output` (from the worker), for the memory bound on finished tasks. */
   outputBytes = 0;
   /** `output` holds binary data. */
@@ -170,6 +173,7 @@ export function toResult(rec: TaskRecord): TaskResult {
     startedAt: rec.startedAt,
     endedAt: rec.endedAt,
     durationMs: rec.startedAt !== null && rec.endedAt !== null ? rec.endedAt - rec.startedAt : null,
+    ...(rec.artifacts !== null && rec.status === 'completed' && { artifacts: rec.artifacts }),
     ...(rec.worker !== null && { worker: rec.worker }),
   };
 }

@@ -20,6 +20,8 @@ import { systemClock } from '../../model/clock.js';
 import { LIMITS } from '../../model/limits.js';
 import type { TaskInput, TaskResult, TaskStatus } from '../../model/task.js';
 import type { ItemResult, RunContext, RunError, RunLineage, RunOrigin, RunProject, StepResult, StepWaiting, StoredWorkflow, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
+import type { ArtifactRef, UpstreamArtifacts } from '../../model/artifacts.js';
+import { artifactPath } from '../../model/artifacts.js';
 import { parseSleep, parseTime, stepCall, stepKind, typeName } from '../../workflows/kinds.js';
 import type { TemplateScope } from '../../workflows/template.js';
 import { evaluateCondition, findTemplates, resolveTemplates } from '../../workflows/template.js';
@@ -136,6 +138,8 @@ export class WorkflowRunExecutor {
   readonly depth: number;
   readonly #blocked: StepState[] = [];
   readonly #scope: TemplateScope;
+  /** The artifacts of ended steps, step → name → ref. */
+  readonly #artifacts = new Map<string, Record<string, ArtifactRef>>();
   readonly #actor: Actor<typeof workflowRunMachine>;
   #open: number;
   // Steps released by an ending step are handled through this worklist, not by recursion, so a failure at the
@@ -264,7 +268,7 @@ export class WorkflowRunExecutor {
       s.result = r;
       s.skippedByCondition = r.status === 'skipped' && r.error?.code === 'CONDITION_FALSE';
       this.#open--;
-      this.#scope.steps[s.step.name] = { output: r.result, error: r.error, status: r.status };
+      this.#scopeStep(s.step.name, r);
     }
     for (const s of this.#order) {
       if (s.phase !== 'done' || !s.result) continue;
@@ -488,6 +492,8 @@ export class WorkflowRunExecutor {
     };
     const upstream = step.dependencies?.length ? this.#upstream(step.dependencies) : null;
     if (upstream) task.upstream = upstream;
+    const artifacts = step.dependencies?.length ? this.#upstreamArtifacts(step.dependencies) : null;
+    if (artifacts) task.artifacts = artifacts;
     const attach = this.resumed ? this.#deps.attach : undefined;
     const submitted = attach ? attach(id).then((r) => r ?? this.#deps.execute(task)) : this.#deps.execute(task);
     return submitted.then(
@@ -700,6 +706,34 @@ export class WorkflowRunExecutor {
     return out;
   }
 
+  /** What templates see of an ended step; its artifacts are named by their path in a consuming step's folder. */
+  #scopeStep(name: string, r: StepResult): void {
+    const entry: { output: unknown; error: unknown; status: string; artifacts?: Record<string, string> } = { output: r.result, error: r.error, status: r.status };
+    if (r.status === 'completed' && r.artifacts?.length) {
+      const refs: Record<string, ArtifactRef> = Object.create(null) as Record<string, ArtifactRef>;
+      const paths: Record<string, string> = Object.create(null) as Record<string, string>;
+      for (const a of r.artifacts) {
+        refs[a.name] = a;
+        paths[a.name] = artifactPath(this.runId, name, a);
+      }
+      entry.artifacts = paths;
+      this.#artifacts.set(name, refs);
+    }
+    this.#scope.steps[name] = entry;
+  }
+
+  /** The artifacts of a step's completed dependencies (put in its folder before it runs); null when none. */
+  #upstreamArtifacts(dependencies: readonly string[]): UpstreamArtifacts | null {
+    let out: UpstreamArtifacts | null = null;
+    for (const d of dependencies) {
+      const refs = this.#artifacts.get(d);
+      if (!refs) continue;
+      out ??= Object.create(null) as UpstreamArtifacts;
+      out[d] = refs;
+    }
+    return out;
+  }
+
   #upstream(dependencies: readonly string[]): Record<string, unknown> | null {
     let out: Record<string, unknown> | null = null;
     for (const d of dependencies) {
@@ -724,7 +758,7 @@ export class WorkflowRunExecutor {
       s.timer = null;
     }
     this.#open--;
-    this.#scope.steps[s.step.name] = { output: result.result, error: result.error, status: result.status };
+    this.#scopeStep(s.step.name, result);
     this.#publishStep(s, result);
     const tolerated = this.#releasesDependents(s, result);
     for (const d of s.dependents) {

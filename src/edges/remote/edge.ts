@@ -10,6 +10,7 @@ import type { AttachedEdge, OrchestrationEngine } from '../../actors/engine/engi
 import type { ComponentHealth } from '../../actors/engine/health.js';
 import type { Logger } from '../daemon/logger.js';
 import type { DaemonNatsOptions } from '../daemon/options.js';
+import { JetStreamArtifactStore } from '../../workers/jetstreamArtifacts.js';
 import { connectionOptions } from '../nats/edge.js';
 import type { CombinedRunner } from './combined.js';
 import { registerWorkerMetrics } from './metrics.js';
@@ -18,6 +19,7 @@ import type { RemoteRunner } from './runner.js';
 export class RemoteWorkersEdge implements AttachedEdge {
   readonly name = 'workers';
   readonly address = null;
+  readonly #engine: OrchestrationEngine;
   readonly #runner: RemoteRunner;
   readonly #combined: CombinedRunner;
   readonly #local: boolean;
@@ -30,6 +32,7 @@ export class RemoteWorkersEdge implements AttachedEdge {
   readonly #unregister: () => void;
 
   constructor(engine: OrchestrationEngine, runner: RemoteRunner, combined: CombinedRunner, local: boolean, nats: DaemonNatsOptions, log: Logger) {
+    this.#engine = engine;
     this.#runner = runner;
     this.#combined = combined;
     this.#local = local;
@@ -78,7 +81,10 @@ export class RemoteWorkersEdge implements AttachedEdge {
         }
         this.#nc = nc;
         const jsm = await jetstreamManager(nc);
-        await this.#runner.attach(nc, jetstream(nc), jsm);
+        const js = jetstream(nc);
+        // The daemon's own threads store and fetch artifacts where remote workers do: the Object Store.
+        this.#engine.artifacts.use(await JetStreamArtifactStore.open(js, this.#nats.subjectPrefix));
+        await this.#runner.attach(nc, js, jsm);
         this.#attached = true;
         this.#log.info({ stream: this.#runner.stream, local: this.#local }, 'remote workers: serving the work stream');
         return;

@@ -180,6 +180,8 @@ export class RemoteRunner implements TaskRunner {
     attempt.worker = choice.worker.info.name;
     this.counters.dispatched++;
     const msg: WorkMessage = { dispatch, daemon: this.#o.run, taskId: req.taskId, name: req.name, module: req.module, action: req.action, params: req.params, attempt: req.attempt, idempotencyKey: req.idempotencyKey, workingDir: req.workingDir, upstream: req.upstream, channel: req.channel };
+    if (req.artifactScope !== undefined) msg.artifactScope = req.artifactScope;
+    if (req.artifacts !== undefined) msg.artifacts = req.artifacts;
     js.publish(this.subjects.work(choice.worker.info.group), encode(msg), { msgID: dispatch }).then(
       (ack) => {
         attempt.seq = ack.seq;

@@ -18,6 +18,8 @@ import type { RunningAttempt } from '../../actors/tasks/runner.js';
 import { serializeError } from '../../errors.js';
 import { systemClock } from '../../model/clock.js';
 import { ModuleRegistry } from '../../modules/registry.js';
+import { ArtifactExchange } from '../../workers/artifacts.js';
+import { JetStreamArtifactStore } from '../../workers/jetstreamArtifacts.js';
 import { WorkerPool } from '../../workers/pool.js';
 import type { Logger } from '../daemon/logger.js';
 import type { CancelMessage, ProgressMessage, RemoteOutcome, RemoteSubjects, ResultAck, ResultMessage, StartedMessage, WorkerInfo, WorkMessage } from '../remote/protocol.js';
@@ -123,7 +125,10 @@ export class RemoteWorker {
     } catch {
       await jsm.consumers.add(stream, config);
     }
-    this.#consumer = await jetstream(nc).consumers.get(stream, durable);
+    const js = jetstream(nc);
+    this.#consumer = await js.consumers.get(stream, durable);
+    // Artifacts travel through the Object Store: fetched before an attempt, stored after it succeeds.
+    this.#runner.artifacts = new ArtifactExchange(await JetStreamArtifactStore.open(js, o.subjectPrefix));
     nc.subscribe(this.#s.cancel, { callback: (err, msg) => (err ? undefined : this.#cancel(decode<CancelMessage>(msg.data))) });
     nc.subscribe(this.#s.hello, {
       callback: () => {
@@ -197,7 +202,7 @@ export class RemoteWorker {
     const alive = setInterval(() => msg.working(), Math.max(200, Math.floor(this.#o.ackWaitMs / 3)));
     const progress = (p: ProgressMessage): void => nc.publish(this.#s.progress, encode(p));
     const run = runner.start(
-      { taskId: m.taskId, name: m.name, module: m.module, action: m.action, params: m.params, attempt, idempotencyKey: m.idempotencyKey, workingDir: m.workingDir, upstream: m.upstream, channel: m.channel },
+      { taskId: m.taskId, name: m.name, module: m.module, action: m.action, params: m.params, attempt, idempotencyKey: m.idempotencyKey, workingDir: m.workingDir, upstream: m.upstream, channel: m.channel, artifactScope: m.artifactScope, artifacts: m.artifacts },
       { progress: (value) => progress({ dispatch: m.dispatch, kind: 'progress', value }), log: (level, message) => progress({ dispatch: m.dispatch, kind: 'log', level, message }) },
     );
     this.#running.set(m.dispatch, run);
