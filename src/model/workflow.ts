@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { LIMITS, RESERVED_NAMES } from './limits.js';
 import type { RetryPolicy, TaskPriority, TaskResult, TaskStatus } from './task.js';
-import { taskFieldSchemas } from './task.js';
+import { placementSchema, taskFieldSchemas } from './task.js';
 import type { ConcurrencyInput } from './flow.js';
 import { concurrencySchema } from './flow.js';
 
@@ -66,6 +66,8 @@ export interface WorkflowStep {
   concurrency?: number | ConcurrencyInput | undefined;
   /** Spends units of a named rate limit before each attempt. */
   rateLimit?: { name: string; key?: string | number | undefined; units?: number | undefined } | undefined;
+  /** Runs only on remote workers that have every one of these tags (`codomyrmex worker --tags`). */
+  placement?: { tags: string[] } | undefined;
 }
 
 /**
@@ -264,6 +266,8 @@ export const workflowStepSchema = z
     continueOnFailure: z.boolean().optional(),
     when: z.string().min(1).max(LIMITS.maxConditionLength, `must be at most ${LIMITS.maxConditionLength} characters (limit maxConditionLength)`).optional(),
     ...taskFieldSchemas,
+    /** Where its tasks may run: only on remote workers with every one of these tags (as a task's `placement`). */
+    placement: placementSchema.optional(),
     // A number bounds a forEach step's items at once; a rule (or rules) is a concurrency key, as on a task.
     concurrency: z.union([z.number().int('must be a whole number').positive('must be 1 or more'), concurrencySchema]).optional(),
   })

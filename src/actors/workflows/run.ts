@@ -486,6 +486,7 @@ export class WorkflowRunExecutor {
       resources: step.resources,
       idempotencyKey: step.idempotencyKey !== undefined ? (index === null ? step.idempotencyKey : `${step.idempotencyKey}.${index}`) : id,
       ...this.#flowFields(step),
+      ...(step.placement !== undefined && { placement: step.placement }),
       sessionId: this.sessionId ?? undefined,
       metadata: { ...step.metadata, workflow: this.workflow.name, runId: this.runId, step: step.name, ...(index !== null ? { item: index } : {}) },
       ...(this.workingDir !== null ? { workingDir: this.workingDir } : {}),
