@@ -8,7 +8,6 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { ObjectStore } from '@nats-io/obj';
 import { Objm, StorageType } from '@nats-io/obj';
@@ -64,7 +63,7 @@ export class JetStreamArtifactStore implements ArtifactStore {
     await mkdir(dirname(dest), { recursive: true });
     const tmp = `${dest}.${process.pid}.${Math.random().toString(36).slice(2)}.part`;
     try {
-      await pipeline(Readable.fromWeb(result.data as unknown as WebReadableStream<Uint8Array>), createWriteStream(tmp));
+      await pipeline(Readable.fromWeb(result.data), createWriteStream(tmp));
       const err = await result.error;
       if (err) throw err;
       await rename(tmp, dest);

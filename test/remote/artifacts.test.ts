@@ -7,7 +7,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { WorkflowResult } from '../../src/model/workflow.js';
 import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { JetStreamArtifactStore } from '../../src/workers/jetstreamArtifacts.js';
@@ -50,7 +49,7 @@ describe('artifacts between remote workers', { timeout: 90_000 }, () => {
     await Promise.all([joined(d, 'wa'), joined(d, 'wb')]);
     const bus = await s.bus();
 
-    const first = (await bus.request('workflow.execute_complex', { definition: handOver('first run') })) as WorkflowResult;
+    const first = await bus.request('workflow.execute_complex', { definition: handOver('first run') });
     expect(first.status).toBe('succeeded');
     expect(first.steps['make']).toMatchObject({ worker: 'wa', artifacts: [{ name: 'out', file: 'made.txt', size: 9, scope: first.runId }] });
     expect(first.steps['use']).toMatchObject({ worker: 'wb', result: { content: 'first run' } });
@@ -62,11 +61,11 @@ describe('artifacts between remote workers', { timeout: 90_000 }, () => {
     // Nothing of it was written to b's folder except through the store.
     await expect(readFile(join(folderB, 'made.txt'))).rejects.toThrow();
 
-    const second = (await bus.request('workflow.execute_complex', { definition: handOver('second, longer run') })) as WorkflowResult;
+    const second = await bus.request('workflow.execute_complex', { definition: handOver('second, longer run') });
     expect(second.steps['use']).toMatchObject({ worker: 'wb', result: { content: 'second, longer run' } });
 
     // The producer writes its file but registers no artifact: the consumer fails naming both, reading no older copy.
-    const third = (await bus.request('workflow.execute_complex', { definition: handOver('never stored', true) })) as WorkflowResult;
+    const third = await bus.request('workflow.execute_complex', { definition: handOver('never stored', true) });
     expect(third.status).toBe('failed');
     expect(third.steps['make']?.status).toBe('completed');
     expect(third.steps['use']?.status).toBe('failed');
@@ -76,7 +75,7 @@ describe('artifacts between remote workers', { timeout: 90_000 }, () => {
     const nc = await connect({ servers: server.url });
     try {
       const store = await JetStreamArtifactStore.open(jetstream(nc), s.prefix);
-      expect(await store.listScope(first.runId)).toEqual([{ name: expect.stringMatching(new RegExp(`^${first.runId}/[0-9a-f]{64}$`)) as unknown as string, size: 9 }]);
+      expect(await store.listScope(first.runId)).toEqual([{ name: expect.stringMatching(new RegExp(`^${first.runId}/[0-9a-f]{64}$`)) as string, size: 9 }]);
       expect(await store.listScope(third.runId)).toEqual([]);
     } finally {
       await nc.close();
