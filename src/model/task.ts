@@ -123,6 +123,11 @@ export const taskInputSchema = z
     artifacts: upstreamArtifactsSchema.optional(),
     /** Where it may run: only on a worker that has every one of these tags (`codomyrmex worker --tags`). */
     placement: placementSchema.optional(),
+    /**
+     * A sticky key: every task with the same key runs on the worker the first of them started on, while that worker
+     * is there (a workflow step with `affinity: "run"` gets its run's id).
+     */
+    affinity: z.string().min(1).max(...maxChars(LIMITS.maxIdLength, 'maxIdLength')).optional(),
   })
   .strict();
 
@@ -136,7 +141,7 @@ type Given = z.output<typeof taskInputSchema>;
 type Filled<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
 /** A task spec after validation, defaults filled in: plain data, safe to clone and send (derived from the schema). */
 export type TaskSpec = Filled<Pick<Given, 'id' | 'name' | 'module' | 'action' | 'parameters' | 'priority' | 'dependencies' | 'resources' | 'maxRetries' | 'metadata'>> &
-  Pick<Given, 'timeout' | 'idempotencyKey' | 'sessionId' | 'workingDir' | 'upstream' | 'artifacts' | 'placement' | 'concurrency' | 'rateLimit'> & { retry: RetryPolicy };
+  Pick<Given, 'timeout' | 'idempotencyKey' | 'sessionId' | 'workingDir' | 'upstream' | 'artifacts' | 'placement' | 'affinity' | 'concurrency' | 'rateLimit'> & { retry: RetryPolicy };
 
 /** Problems of a retry policy once merged with the defaults (`maxDelay` below `initialDelay` never backs off as asked). */
 export function retryProblems(retry: Partial<Record<keyof RetryPolicy, number | undefined>> | undefined, where: string): string[] {
@@ -220,6 +225,7 @@ export function parseTaskInputWithSchema(input: unknown, where = 'task'): TaskSp
   if (t.upstream !== undefined) spec.upstream = t.upstream;
   if (t.artifacts !== undefined) spec.artifacts = t.artifacts;
   if (t.placement !== undefined && t.placement.tags.length > 0) spec.placement = { tags: [...t.placement.tags].sort() };
+  if (t.affinity !== undefined) spec.affinity = t.affinity;
   if (t.concurrency !== undefined) spec.concurrency = t.concurrency;
   if (t.rateLimit !== undefined) spec.rateLimit = t.rateLimit;
   // zod leaves out `__proto__` keys where it copies records: check the caller's own objects, which refuse them.

@@ -30,7 +30,7 @@ import type { FlowControl } from './admission/flow.js';
 import type { TaskRecord } from './record.js';
 import { announce, observe, toResult } from './record.js';
 import type { AttemptHooks, AttemptRequest, TaskRunner } from './runner.js';
-import { LOCAL_WORKER } from './runner.js';
+import { LOCAL_WORKER, placementQuery } from './runner.js';
 import { artifactScope } from '../../model/artifacts.js';
 
 const NO_HOOKS: AttemptHooks = { progress: () => {}, log: () => {} };
@@ -41,6 +41,7 @@ function attemptRequest(rec: TaskRecord): AttemptRequest {
   // Only workflow steps have an artifact scope (their run); a task alone stores under its own id.
   if (spec.metadata['runId'] !== undefined) req.artifactScope = artifactScope(spec.id, spec.metadata);
   if (spec.artifacts !== undefined) req.artifacts = spec.artifacts;
+  if (spec.affinity !== undefined) req.affinity = spec.affinity;
   return req;
 }
 
@@ -271,7 +272,7 @@ export class TaskLifecycle {
    * again (its onChange), and the next task is tried.
    */
   #place(rec: TaskRecord): boolean {
-    if (this.#deps.runner.place?.({ module: rec.spec.module, action: rec.spec.action, tags: rec.spec.placement?.tags ?? [] }) == null) return true;
+    if (this.#deps.runner.place?.(placementQuery(rec.spec)) == null) return true;
     this.#ready.park(rec);
     return false;
   }

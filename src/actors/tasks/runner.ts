@@ -4,6 +4,7 @@
  * interface.
  */
 import type { Clock, ClockTimer } from '../../model/clock.js';
+import type { TaskSpec } from '../../model/task.js';
 import { DispatchStop } from '../../workers/pool.js';
 import type { WorkerPool } from '../../workers/pool.js';
 import type { BatchItem, BatchReply, BatchRequest, RunRequest, WorkerReply } from '../../workers/protocol.js';
@@ -21,6 +22,8 @@ export type AttemptRequest = Omit<RunRequest, 'type' | 'seq' | 'port'> & {
   channel: boolean;
   /** Tags a worker must have to run it (the task's `placement.tags`); a local runner ignores them. */
   tags?: readonly string[] | undefined;
+  /** Its sticky key (the task's `affinity`): a routing runner keeps every attempt with the same key on one worker. */
+  affinity?: string | undefined;
 };
 
 /** What a runner that routes (remote workers) needs to know to say whether a task can start now. */
@@ -28,6 +31,15 @@ export interface PlacementQuery {
   module: string;
   action: string;
   tags: readonly string[];
+  /** The task's sticky key, if any (see {@link AttemptRequest.affinity}). */
+  affinity?: string | undefined;
+}
+
+/** The placement query of a task. */
+export function placementQuery(spec: Pick<TaskSpec, 'module' | 'action' | 'placement' | 'affinity'>): PlacementQuery {
+  const q: PlacementQuery = { module: spec.module, action: spec.action, tags: spec.placement?.tags ?? [] };
+  if (spec.affinity !== undefined) q.affinity = spec.affinity;
+  return q;
 }
 
 /** What an attempt with a channel reports while it runs. */
@@ -175,7 +187,7 @@ export class LocalPoolRunner implements TaskRunner {
         replies = Promise.all(reqs.map((r) => ex.fetch(r))).then(() => pool.runBatch(batch, stop).then((r: BatchReply) => r.replies));
       } else replies = pool.runBatch(batch, stop).then((r: BatchReply) => r.replies);
       // Artifacts of batched attempts (short actions rarely have them): stored before the batch's replies count.
-      if (ex) replies = replies.then((rs) => Promise.all(rs.map((r, i) => (r && r.type === 'ok' && r.produced ? ex.keep(reqs[i] as AttemptRequest, r) : r))));
+      if (ex) replies = replies.then((rs) => (rs.some((r) => r?.type === 'ok' && r.produced) ? Promise.all(rs.map((r, i) => (r && r.type === 'ok' && r.produced ? ex.keep(reqs[i] as AttemptRequest, r) : Promise.resolve(r)))) : rs));
     } catch (err) {
       replies = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }

@@ -35,6 +35,7 @@ import { FlowControl } from './admission/flow.js';
 import { parseRateLimit } from './admission/rateLimits.js';
 import { recordView, storedView, TaskRecord, toResult } from './record.js';
 import type { TaskRunner } from './runner.js';
+import { placementQuery } from './runner.js';
 
 export { DEFAULT_LANE } from './ready.js';
 
@@ -415,7 +416,7 @@ export class TaskScheduler {
       },
       blocker: (r) => (r.held && this.#deps.ledger ? this.#deps.ledger.blocker(`task:${r.id}`, r.held) : null),
       flow: (r) => this.#flow.blocker(r, this.#clock.now()),
-      placement: (r) => this.#deps.runner.place?.({ module: r.spec.module, action: r.spec.action, tags: r.spec.placement?.tags ?? [] }) ?? null,
+      placement: (r) => this.#deps.runner.place?.(placementQuery(r.spec)) ?? null,
     });
   }
 

@@ -86,6 +86,8 @@ interface StepState {
   waitingOn: number;
   dependents: StepState[];
   hasTemplates: boolean;
+  /** The steps whose artifacts it gets: its dependencies, and any step its templates read `artifacts` of. */
+  artifactSources: readonly string[];
   groups: Set<number> | null;
   result: StepResult | null;
   taskId: string;
@@ -104,6 +106,16 @@ interface StepState {
 }
 
 const FAILED: ReadonlySet<string> = new Set(['failed', 'timed_out', 'cancelled']);
+
+/**
+ * The steps whose artifacts a step is given: its dependencies, and the steps further up that its templates name
+ * (`{{make.artifacts.out}}` behind a wait step), so the file a template points at is there when it starts.
+ */
+function artifactSources(step: WorkflowStep): string[] {
+  const names = new Set(step.dependencies ?? []);
+  for (const site of findTemplates([step.parameters ?? {}, step.forEach ?? null])) for (const ref of site.refs) if (ref.path[0] === 'artifacts') names.add(ref.root);
+  return [...names];
+}
 
 /** The first step (in definition order) that failed, timed out or was cancelled, with its error; null if none did. */
 function runError(steps: Record<string, StepResult>): RunError | null {
@@ -210,6 +222,7 @@ export class WorkflowRunExecutor {
         waitingOn: 0,
         dependents: [],
         hasTemplates: findTemplates(step.parameters ?? {}).length > 0,
+        artifactSources: artifactSources(step),
         groups: workflow.parallelGroups ? (groupsOf.get(step.name) ?? new Set()) : null,
         result: null,
         taskId: `${runId}.${step.name}`,
@@ -487,13 +500,16 @@ export class WorkflowRunExecutor {
       idempotencyKey: step.idempotencyKey !== undefined ? (index === null ? step.idempotencyKey : `${step.idempotencyKey}.${index}`) : id,
       ...this.#flowFields(step),
       ...(step.placement !== undefined && { placement: step.placement }),
+      // Sticky: the run's id is the key every sticky step of it shares (the runner keeps them on one worker).
+      ...(step.affinity === 'run' && { affinity: this.runId }),
       sessionId: this.sessionId ?? undefined,
       metadata: { ...step.metadata, workflow: this.workflow.name, runId: this.runId, step: step.name, ...(index !== null ? { item: index } : {}) },
       ...(this.workingDir !== null ? { workingDir: this.workingDir } : {}),
     };
     const upstream = step.dependencies?.length ? this.#upstream(step.dependencies) : null;
     if (upstream) task.upstream = upstream;
-    const artifacts = step.dependencies?.length ? this.#upstreamArtifacts(step.dependencies) : null;
+    const sources = this.#steps.get(step.name)?.artifactSources ?? [];
+    const artifacts = sources.length ? this.#upstreamArtifacts(sources) : null;
     if (artifacts) task.artifacts = artifacts;
     const attach = this.resumed ? this.#deps.attach : undefined;
     const submitted = attach ? attach(id).then((r) => r ?? this.#deps.execute(task)) : this.#deps.execute(task);

@@ -4,6 +4,9 @@
  * - Work: the daemon publishes each attempt to the JetStream work-queue stream `<PREFIX>_WORK` on
  *   `<prefix>.work.<group>`. A group is every worker with the same modules and tags; they share one durable pull
  *   consumer, so a task left by a dead worker is redelivered to another worker of its group after the ack wait.
+ *   An attempt that must run on one worker (a sticky run's) goes to `<prefix>.work.w.<worker id>`, read by that
+ *   worker's own consumer (`W_<id>`); if the worker is lost, the daemon takes it out of the stream and runs the
+ *   task again elsewhere.
  * - Core NATS around it: heartbeats (announce) and goodbyes, `started` when a worker takes a message, `result` as a
  *   request the daemon answers only once the outcome is committed (then, and only then, the worker acks the
  *   message), `cancel` broadcasts, progress and logs, and `workers.list`.
@@ -23,6 +26,8 @@ export const REMOTE_PROTOCOL = 1;
 export interface RemoteSubjects {
   /** Where an attempt for `group` is published (stream subject). */
   work(group: string): string;
+  /** Where an attempt for one worker alone is published (a sticky run's): its own consumer reads it. */
+  workFor(workerId: string): string;
   /** Every work subject (the stream's). */
   readonly workAll: string;
   readonly heartbeat: string;
@@ -39,6 +44,7 @@ export interface RemoteSubjects {
 export function remoteSubjects(prefix: string): RemoteSubjects {
   return {
     work: (group) => `${prefix}.work.${group}`,
+    workFor: (workerId) => `${prefix}.work.w.${workerId}`,
     workAll: `${prefix}.work.>`,
     heartbeat: `${prefix}.workers.heartbeat`,
     bye: `${prefix}.workers.bye`,

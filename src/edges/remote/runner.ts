@@ -168,7 +168,7 @@ export class RemoteRunner implements TaskRunner {
       return attempt;
     }
     const js = this.#js;
-    const choice = this.directory.choose({ module: req.module, action: req.action, tags: req.tags ?? [] });
+    const choice = this.directory.choose({ module: req.module, action: req.action, tags: req.tags ?? [], affinity: req.affinity });
     if (!js || 'why' in choice) {
       attempt.resolve({ type: 'error', error: new WorkerCrashedError(`no remote worker could take task "${req.name}": ${'why' in choice ? choice.why : 'not connected to NATS'}`).toJSON() });
       return attempt;
@@ -176,13 +176,16 @@ export class RemoteRunner implements TaskRunner {
     this.#attempts.set(dispatch, attempt);
     this.#byTask.set(req.taskId, attempt);
     choice.worker.inFlight.add(dispatch);
+    this.directory.stick(req.affinity, choice.worker.info.id);
     attempt.workerId = choice.worker.info.id;
     attempt.worker = choice.worker.info.name;
     this.counters.dispatched++;
     const msg: WorkMessage = { dispatch, daemon: this.#o.run, taskId: req.taskId, name: req.name, module: req.module, action: req.action, params: req.params, attempt: req.attempt, idempotencyKey: req.idempotencyKey, workingDir: req.workingDir, upstream: req.upstream, channel: req.channel };
     if (req.artifactScope !== undefined) msg.artifactScope = req.artifactScope;
     if (req.artifacts !== undefined) msg.artifacts = req.artifacts;
-    js.publish(this.subjects.work(choice.worker.info.group), encode(msg), { msgID: dispatch }).then(
+    // A sticky attempt goes to its worker alone; any other to the group, where any of its workers may take it.
+    const subject = req.affinity !== undefined ? this.subjects.workFor(choice.worker.info.id) : this.subjects.work(choice.worker.info.group);
+    js.publish(subject, encode(msg), { msgID: dispatch }).then(
       (ack) => {
         attempt.seq = ack.seq;
         // Killed before the publish was acknowledged: take it back out of the stream now.

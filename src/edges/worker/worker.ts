@@ -57,7 +57,9 @@ export class RemoteWorker {
   #pool: WorkerPool | null = null;
   #runner: LocalPoolRunner | null = null;
   #nc: NatsConnection | null = null;
-  #consumer: Consumer | null = null;
+  /** Its own consumer's name: attempts for this worker alone (a sticky run's). */
+  #ownName = '';
+  #removeOwn: () => Promise<void> = () => Promise.resolve();
   #modules: string[] = [];
   #group = '';
   #stopping = false;
@@ -125,8 +127,13 @@ export class RemoteWorker {
     } catch {
       await jsm.consumers.add(stream, config);
     }
+    // Its own consumer, for attempts sent to this worker alone; removed by the server an hour after it stops pulling.
+    this.#ownName = `W_${this.id}`;
+    await jsm.consumers.add(stream, { durable_name: this.#ownName, ack_policy: AckPolicy.Explicit, filter_subject: this.#s.workFor(this.id), ack_wait: config.ack_wait, max_deliver: -1, max_ack_pending: 100_000, inactive_threshold: 3_600_000_000_000 });
     const js = jetstream(nc);
-    this.#consumer = await js.consumers.get(stream, durable);
+    const group = await js.consumers.get(stream, durable);
+    const own = await js.consumers.get(stream, this.#ownName);
+    this.#removeOwn = () => jsm.consumers.delete(stream, this.#ownName).then(() => undefined, () => undefined);
     // Artifacts travel through the Object Store: fetched before an attempt, stored after it succeeds.
     this.#runner.artifacts = new ArtifactExchange(await JetStreamArtifactStore.open(js, o.subjectPrefix));
     nc.subscribe(this.#s.cancel, { callback: (err, msg) => (err ? undefined : this.#cancel(decode<CancelMessage>(msg.data))) });
@@ -138,7 +145,8 @@ export class RemoteWorker {
     });
     this.#beat();
     this.#heartbeat = setInterval(() => this.#beat(), o.heartbeatMs);
-    for (let i = 0; i < this.#capacity; i++) this.#loops.push(this.#pull());
+    // One pull per slot on each consumer: the daemon never has more than `capacity` in flight here in all.
+    for (let i = 0; i < this.#capacity; i++) this.#loops.push(this.#pull(group), this.#pull(own));
     this.#log.info({ id: this.id, worker: o.name, group: this.#group, tags: o.tags, modules: this.#modules.length, threads: o.threads, capacity: this.#capacity, stream, ackWaitMs: o.ackWaitMs }, 'worker ready');
   }
 
@@ -165,12 +173,12 @@ export class RemoteWorker {
     else run.kill();
   }
 
-  /** One pull loop per slot (threads × concurrency): takes a message only while it has a free slot. */
-  async #pull(): Promise<void> {
+  /** One pull loop per slot (threads × concurrency) and consumer: takes a message only while it has a free slot. */
+  async #pull(consumer: Consumer): Promise<void> {
     while (!this.#stopping) {
       let msg: JsMsg | null;
       try {
-        msg = (await this.#consumer?.next({ expires: 2000 })) ?? null;
+        msg = await consumer.next({ expires: 2000 });
       } catch (err) {
         if (this.#stopping) return;
         this.#log.warn({ err: (err as Error).message }, 'pull failed; retrying');
@@ -270,6 +278,7 @@ export class RemoteWorker {
     const loops = Promise.allSettled(this.#loops).then(() => Promise.allSettled([...this.#reporting]));
     await Promise.race([loops, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
     if (this.#heartbeat) clearInterval(this.#heartbeat);
+    await this.#removeOwn();
     try {
       this.#nc?.publish(this.#s.bye, encode({ id: this.id }));
       await this.#nc?.drain();
