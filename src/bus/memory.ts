@@ -1,16 +1,9 @@
 import type { Observable} from 'rxjs';
 import { Subject } from 'rxjs';
-import { CodomyrmexError, ErrorCode, NotFoundError, toBoundaryError } from '../errors.js';
+import { CodomyrmexError, NotFoundError, ShuttingDownError, toBoundaryError } from '../errors.js';
 import type { BusStats, CommandHandler, MessageBus, Unsubscribe } from './bus.js';
 import type { BusEvent, Command, CommandPayload, CommandReply, CommandType, EventMap, EventName } from './protocol.js';
 import { componentOf } from './protocol.js';
-
-class BusClosedError extends CodomyrmexError {
-  override name = 'BusClosedError';
-  constructor() {
-    super('the bus is closed', ErrorCode.SHUTTING_DOWN);
-  }
-}
 
 /**
  * The in-process bus: RxJS Subjects for events, a direct call for commands. Events are delivered synchronously
@@ -55,7 +48,7 @@ export class InMemoryBus implements MessageBus {
   }
 
   request<K extends CommandType>(type: K, payload: CommandPayload<K>): Promise<CommandReply<K>> {
-    if (this.#closed) return Promise.reject(new BusClosedError());
+    if (this.#closed) return Promise.reject(new ShuttingDownError('the bus is closed'));
     this.#stats.requests++;
     const handler = this.#handlers.get(componentOf(type));
     if (!handler) {

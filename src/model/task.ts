@@ -343,7 +343,7 @@ export interface TaskResult {
   status: TaskStatus;
   success: boolean;
   result: unknown;
-  error: { code: string; message: string; name?: string } | null;
+  error: SerializedError | null;
   attempts: number;
   startedAt: number | null;
   endedAt: number | null;

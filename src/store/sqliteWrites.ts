@@ -237,9 +237,10 @@ export class BatchWriter {
   }
 }
 
-/** `message (SQLITE_CODE)` for an error from SQLite. */
+/** `message (SQLITE_CODE)` for an error from SQLite (better-sqlite3's `code`, or a writer thread's data `sqliteCode`). */
 export function describeSqliteError(err: unknown): string {
-  const code = (err as { code?: unknown }).code;
+  const e = err as { code?: unknown; data?: { sqliteCode?: unknown } };
+  const code = e.data ? e.data.sqliteCode : e.code;
   const message = err instanceof Error ? err.message : String(err);
   return typeof code === 'string' ? `${message} (${code})` : message;
 }

@@ -57,7 +57,7 @@ describe('codomyrmex CLI commands', () => {
     expect(flag.stderr).toMatch(/Did you mean --json\?/);
     const asJson = await cli(cwd, '--json', 'projct', 'list');
     expect(asJson.code).toBe(2);
-    expect(json(asJson)).toMatchObject({ error: { code: 'UNKNOWN_COMMAND', message: expect.stringMatching(/project/) as string } });
+    expect(json(asJson)).toMatchObject({ error: { name: 'UsageError', code: 'USAGE', retryable: false, data: { reason: 'UNKNOWN_COMMAND' }, message: expect.stringMatching(/project/) as string } });
     const notFound = await cli(cwd, '--store', 'memory', 'workflow', 'run', 'nope', '--json');
     expect(notFound.code).toBe(3);
     expect(json(notFound)).toEqual({ error: { code: 'NOT_FOUND', message: expect.stringMatching(/no workflow named "nope"/) as string } });

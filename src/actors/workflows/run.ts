@@ -373,7 +373,7 @@ export class WorkflowRunExecutor {
       (err: unknown) => {
         const e = serializeError(err);
         const status: TaskStatus = err instanceof ShuttingDownError ? 'cancelled' : 'failed';
-        this.#end(s, this.#synthetic(s, status, { name: e.name, code: e.code, message: `step "${step.name}" could not be submitted: ${e.message}` }));
+        this.#end(s, this.#synthetic(s, status, { ...e, message: `step "${step.name}" could not be submitted: ${e.message}` }));
       },
     );
   }
@@ -476,7 +476,7 @@ export class WorkflowRunExecutor {
       return;
     }
     // Built only for a step that did not complete (an error object with its stack is not free).
-    const error: SerializedError = r.error ? { name: r.error.name ?? 'Error', code: r.error.code, message: r.error.message } : new CodomyrmexError('the step ended without an error recorded', ErrorCode.UNKNOWN).toJSON();
+    const error: SerializedError = r.error ?? new CodomyrmexError('the step ended without an error recorded', ErrorCode.UNKNOWN).toJSON();
     if (r.status === 'skipped') {
       if (bus.wants('step_skipped')) bus.publish('step_skipped', { ...base, reason: error.message });
     } else if (bus.wants('step_failed')) {
@@ -499,7 +499,7 @@ export class WorkflowRunExecutor {
     this.#resolve(result);
   }
 
-  #synthetic(s: StepState, status: TaskStatus, error: { name: string; code: string; message: string }): StepResult {
+  #synthetic(s: StepState, status: TaskStatus, error: SerializedError): StepResult {
     const now = this.#deps.now();
     return { taskId: s.taskId, step: s.step.name, name: s.step.name, status, success: false, result: null, error, attempts: 0, startedAt: null, endedAt: now, durationMs: null };
   }
