@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryBus } from '../src/bus/memory.js';
 import { NatsBus } from '../src/bus/nats.js';
-import type { Command } from '../src/bus/protocol.js';
 import { createMcpServer } from '../src/edges/mcp/server.js';
 import { RemoteEngine } from '../src/edges/nats/client.js';
 import type { SerializedError } from '../src/errors.js';
@@ -45,6 +44,7 @@ import { WriterError } from '../src/store/writerThread.js';
 import { TemplateResolutionError } from '../src/workflows/template.js';
 import { runCli } from './support/cli.js';
 import { startNatsServer, type NatsServer } from './support/nats.js';
+import { answering, type SeenCommand } from './support/handlers.js';
 
 type Make = (message: string, cause: unknown) => unknown;
 
@@ -107,12 +107,12 @@ const thrown = async (request: () => Promise<unknown>): Promise<SerializedError>
 beforeAll(async () => {
   server = await startNatsServer();
   dir = await mkdtemp(join(tmpdir(), 'codomyrmex-wire-'));
-  const fail = (command: Command): never => {
+  const fail = (command: SeenCommand): never => {
     throw byId && command.type === 'task.explain' ? byId.get(command.payload.taskId) : current;
   };
-  memory.serve('task', fail);
+  memory.serve('task', answering('task', fail));
   daemon = await NatsBus.connect({ servers: server.url, subjectPrefix });
-  daemon.serve('task', fail);
+  daemon.serve('task', answering('task', fail));
   await daemon.ready();
   client = await NatsBus.connect({ servers: server.url, subjectPrefix });
   remote = await RemoteEngine.connect({ servers: server.url, subjectPrefix });

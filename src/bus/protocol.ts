@@ -4,7 +4,6 @@
  * NATS bus maps to `codomyrmex.cmd.<component>.<verb>`; events travel as `codomyrmex.evt.<event>`.
  * Payloads are plain JSON-able data: the same values cross the in-memory bus and the network.
  */
-import type { SerializedError } from '../errors.js';
 import type { TaskInput, TaskResult, TaskStatus } from '../model/task.js';
 import type { SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
 import type { RunRequest, StoredWorkflow, WorkflowPerformance, WorkflowResult, WorkflowRun, WorkflowRunStatus, WorkflowSummary } from '../model/workflow.js';
@@ -13,6 +12,9 @@ import type { Session, SessionMode, SessionOptions } from '../model/session.js';
 import type { CreateProjectOptions, Milestone, MilestoneChanges, MilestoneInput, Project, ProjectChanges, ProjectCounts, ProjectStatus, ProjectStatusReport } from '../model/project.js';
 import type { ProjectTemplate, TemplateSummary } from '../projects/template.js';
 import type { ActionDescription } from '../modules/registry.js';
+import type { EngineHealth, SystemStatus } from '../model/status.js';
+
+export type { EngineHealth, SystemStatus } from '../model/status.js';
 
 export type { BusEvent, EventMap, EventName } from '../model/events.js';
 export type { SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
@@ -84,19 +86,11 @@ export interface CommandMap {
   'project.start_workflow': { req: { name: string; workflow: string } & Omit<RunRequest, 'workingDir' | 'project' | 'version'>; res: { runId: string } };
   'project.stats': { req: Record<string, never>; res: ProjectCounts };
   /** The engine's `getSystemStatus()` (served by the engine itself). */
-  'engine.status': { req: Record<string, never>; res: Record<string, unknown> };
+  'engine.status': { req: Record<string, never>; res: SystemStatus };
   /** The engine's `healthCheck()` (served by the engine itself). */
   'engine.health': { req: Record<string, never>; res: EngineHealth };
   /** Every module.action the engine can run, with its parameters as JSON Schema (`modules list`, `list_modules`). */
   'engine.modules': { req: { module?: string }; res: ActionDescription[] };
-}
-
-/** `engine.healthCheck()` as it travels: the worst status, each component's, and the issues. */
-export interface EngineHealth {
-  overallStatus: 'healthy' | 'degraded' | 'unhealthy';
-  timestamp: string;
-  components: Record<string, { status: 'healthy' | 'degraded' | 'unhealthy'; detail: string; checkMs?: number }>;
-  issues: string[];
 }
 
 /** The answer of a bounded wait: not ended within the time given, or ended with its result. */
@@ -106,13 +100,15 @@ export type CommandType = keyof CommandMap;
 export type CommandPayload<K extends CommandType> = CommandMap[K]['req'];
 export type CommandReply<K extends CommandType> = CommandMap[K]['res'];
 
-/** A command on the wire. */
-export type Command = { [K in CommandType]: { id: number; type: K; payload: CommandPayload<K> } }[CommandType];
-
-/** A reply on the wire. */
-export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError };
+type ComponentOf<K> = K extends `${infer C}.${string}` ? C : never;
+/** A component that serves commands: the part of a command type before the dot (`task`, `workflow`, `engine`). */
+export type Component = ComponentOf<CommandType>;
+/** The commands of one component (`CommandOf<'session'>` is `'session.create' | 'session.get' | ...`). */
+export type CommandOf<C extends Component> = Extract<CommandType, `${C}.${string}`>;
 
 /** The component a command is for: the part of its type before the dot. */
-export function componentOf(type: CommandType): string {
+export function componentOf<K extends CommandType>(type: K): ComponentOf<K>;
+export function componentOf(type: CommandType): Component;
+export function componentOf(type: string): string {
   return type.slice(0, type.indexOf('.'));
 }

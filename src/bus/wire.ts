@@ -13,6 +13,11 @@ import { isEventName } from './schemas.js';
 export type ReplyEnvelope = { ok: true; result: unknown } | { ok: false; error: SerializedError };
 
 const replyEnvelopeSchema = z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), result: z.unknown() }), z.object({ ok: z.literal(false), error: serializedErrorSchema })]);
+/**
+ * A command's result as the server's handler typed it. Replies have no schema of their own: both ends are
+ * codomyrmex on one protocol, and the server's handler map is checked by the compiler against `CommandReply`.
+ */
+const trusted = z.custom<never>();
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -69,8 +74,11 @@ export function errorReply(err: unknown): ReplyEnvelope {
   return { ok: false, error: serializeError(err) };
 }
 
-/** Reads a reply envelope: the result, or the error rebuilt as its class with everything its wire form carries. */
-export function readReply(data: Uint8Array, subject: string): { ok: true; result: unknown } | { ok: false; error: CodomyrmexError } {
+/**
+ * Reads a reply envelope: the result, or the error rebuilt as its class with everything its wire form carries.
+ * `T` is what the command replies: the envelope's shape is checked, its result is the server's typed reply.
+ */
+export function readReply<T>(data: Uint8Array, subject: string): { ok: true; result: T } | { ok: false; error: CodomyrmexError } {
   let body: unknown;
   try {
     body = decodeJson(data, `reply on "${subject}"`);
@@ -82,7 +90,7 @@ export function readReply(data: Uint8Array, subject: string): { ok: true; result
     return { ok: false, error: new CodomyrmexError(`reply on "${subject}" is not a codomyrmex reply envelope ({ ok, result | error }); is another service answering on this subject?`) };
   }
   const reply = parsed.data;
-  return reply.ok ? { ok: true, result: reply.result } : { ok: false, error: rebuildError(reply.error) };
+  return reply.ok ? { ok: true, result: trusted.parse(reply.result) } : { ok: false, error: rebuildError(reply.error) };
 }
 
 /** Reads an event message; null when it is not a codomyrmex event of a known name. */

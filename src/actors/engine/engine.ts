@@ -212,7 +212,11 @@ export class OrchestrationEngine {
       const projectCounts = async (): Promise<Record<string, unknown>> => ({ ...(await this.bus.request('project.stats', {})) });
       this.#views.registerComponent('projects', { metrics: projectCounts, status: projectCounts });
       // The engine's own views as commands, so an edge (the daemon's NATS API) serves them like any component's.
-      this.bus.serve('engine', (cmd) => (cmd.type === 'engine.health' ? this.healthCheck() : cmd.type === 'engine.modules' ? this.listModules(cmd.payload.module) : this.getSystemStatus()));
+      this.bus.serve('engine', {
+        'engine.status': () => this.getSystemStatus(),
+        'engine.health': () => this.healthCheck(),
+        'engine.modules': (p) => this.listModules(p.module),
+      });
     } catch (err) {
       void this.pool.destroy();
       this.#journal?.stop();
