@@ -38,6 +38,11 @@ export const ErrorCode = {
   STORE_VERSION: 'STORE_VERSION',
   /** The store could not be opened for another reason (folder not creatable, permissions). */
   STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
+  /**
+   * A shared database (PostgreSQL) refused a write because this engine's lease was taken over by another (a newer
+   * fencing epoch). Not retryable: the engine stops scheduling; the one holding the lease carries on.
+   */
+  STORE_FENCED: 'STORE_FENCED',
   /** A request over the network bus got no reply in time. Retryable: the server may be busy or restarting. */
   BUS_TIMEOUT: 'BUS_TIMEOUT',
   /** The network bus is not connected (NATS down or reconnecting), or a reply could not be read. Retryable. */
@@ -204,11 +209,18 @@ export class BusError extends CodomyrmexError {
   }
 }
 
-type StoreErrorCode = typeof ErrorCode.STORE_WRITE_FAILED | typeof ErrorCode.STORE_CORRUPT | typeof ErrorCode.STORE_LOCKED | typeof ErrorCode.STORE_VERSION | typeof ErrorCode.STORE_UNAVAILABLE;
+type StoreErrorCode =
+  | typeof ErrorCode.STORE_WRITE_FAILED
+  | typeof ErrorCode.STORE_CORRUPT
+  | typeof ErrorCode.STORE_LOCKED
+  | typeof ErrorCode.STORE_VERSION
+  | typeof ErrorCode.STORE_UNAVAILABLE
+  | typeof ErrorCode.STORE_FENCED;
 
 /**
  * The durable store failed: a write did not happen (`STORE_WRITE_FAILED`), or the database cannot be opened
- * (`STORE_CORRUPT`, `STORE_LOCKED`, `STORE_VERSION`, `STORE_UNAVAILABLE`). The message names the file.
+ * (`STORE_CORRUPT`, `STORE_LOCKED`, `STORE_VERSION`, `STORE_UNAVAILABLE`), or its lease was taken over
+ * (`STORE_FENCED`). The message names the file or database.
  */
 export class StoreError extends CodomyrmexError {
   override name = 'StoreError';

@@ -68,6 +68,8 @@ export type { Store, StoredTask, StoredRecord, RecordKind, RecordWrite, RecordQu
 export { RECORD_KINDS, OPEN_TASK_STATUSES } from './store/store.js';
 export { MemoryStore } from './store/memory.js';
 export { SqliteStore } from './store/sqlite.js';
+export { PostgresStore } from './store/postgres.js';
+export type { PostgresStoreOptions } from './store/postgres.js';
 export type { SqliteStoreOptions } from './store/sqlite.js';
 export { SCHEMA_VERSION } from './store/migrations.js';
 export { GroupCommitter } from './store/commits.js';

@@ -63,14 +63,22 @@ export interface EngineOptions {
    */
   templateDirs?: string[];
   /**
-   * Where state lives: `sqlite` (durable: a database file, see `dbPath`) or `memory` (this process only).
-   * Default: `memory` for engines made with `createOrchestrationEngine()` (tests, embedding); `sqlite` for the
-   * process engine (`getOrchestrationEngine()`), the CLI and the daemon. Env: `CODOMYRMEX_STORE`.
+   * Where state lives: `sqlite` (durable: a database file, see `dbPath`), `postgres` (durable and shared: a
+   * PostgreSQL database, `{ kind: 'postgres', url }`; see the README's "State in PostgreSQL") or `memory` (this
+   * process only). Default: `memory` for engines made with `createOrchestrationEngine()` (tests, embedding);
+   * `sqlite` for the process engine (`getOrchestrationEngine()`), the CLI and the daemon, or `postgres` there when
+   * `CODOMYRMEX_DATABASE_URL` is set. Env: `CODOMYRMEX_STORE`.
+   *
+   * @example
+   * createOrchestrationEngine({ store: { kind: 'postgres', url: 'postgres://codomyrmex:secret@db:5432/codomyrmex' } })
    */
-  store?: StoreKind;
+  store?: StoreKind | StoreSpec;
   /** Folder for codomyrmex's own files (default `./.codomyrmex`). Env: `CODOMYRMEX_DATA_DIR`. */
   dataDir?: string;
-  /** The SQLite database file (default `<dataDir>/state.db`), or `:memory:`. Env: `CODOMYRMEX_DB`. */
+  /**
+   * The SQLite database file (default `<dataDir>/state.db`), or `:memory:`; or a PostgreSQL URL
+   * (`postgres://...`, which chooses the `postgres` store). Env: `CODOMYRMEX_DB`.
+   */
   dbPath?: string;
   /**
    * `strict` (default): a caller is answered only once what it is told is on disk (an added task, a result), and
@@ -104,7 +112,21 @@ export interface EngineOptions {
   health?: HealthOptions;
 }
 
-export type StoreKind = 'sqlite' | 'memory';
+export type StoreKind = 'sqlite' | 'memory' | 'postgres';
+
+/** A store named with its settings (the config file's `store: { kind: postgres, url }`). */
+export type StoreSpec =
+  | { kind: 'memory' }
+  | { kind: 'sqlite'; path?: string | undefined }
+  | {
+      kind: 'postgres';
+      /** `postgres://user:password@host:port/database` (default: `CODOMYRMEX_DATABASE_URL`). */
+      url?: string | undefined;
+      /** Bring the schema up to date at start (default true); `false` refuses a database that is behind (`codomyrmex store migrate`). */
+      migrate?: boolean | undefined;
+      /** How long the engine's lease lasts unless renewed, in ms (default 10 000; the daemon's `--failover-after`). */
+      leaseTtlMs?: number | undefined;
+    };
 export type Durability = 'strict' | 'relaxed';
 
 /** Defaults that depend on how the engine is made (the process engine and the CLI default to SQLite). */
@@ -172,6 +194,8 @@ export interface CompiledOptions {
   store: StoreKind;
   dataDir: string;
   dbPath: string;
+  /** The `postgres` store's database: its URL (with the password), migrations at start, and lease. Null for other stores. */
+  postgres: { url: string; migrate: boolean; leaseTtlMs: number } | null;
   durability: Durability;
   commitDelayMs: number;
   commitMaxBatch: number;
@@ -212,7 +236,21 @@ const schema = z
       .optional(),
     projectsDir: z.string().min(1).optional(),
     templateDirs: z.array(z.string().min(1)).optional(),
-    store: z.enum(['sqlite', 'memory']).optional(),
+    store: z
+      .union([
+        z.enum(['sqlite', 'memory', 'postgres']),
+        z.object({ kind: z.literal('memory') }).strict(),
+        z.object({ kind: z.literal('sqlite'), path: z.string().min(1).optional() }).strict(),
+        z
+          .object({
+            kind: z.literal('postgres'),
+            url: z.string().regex(/^postgres(ql)?:\/\//i, 'must be a PostgreSQL URL such as postgres://user:password@host:5432/database').optional(),
+            migrate: z.boolean().optional(),
+            leaseTtlMs: z.number().int().min(100).optional(),
+          })
+          .strict(),
+      ])
+      .optional(),
     dataDir: z.string().min(1).optional(),
     dbPath: z.string().min(1).optional(),
     durability: z.enum(['strict', 'relaxed']).optional(),
@@ -263,7 +301,7 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
   const concurrentTasksPerWorker = o.concurrentTasksPerWorker ?? 1;
   const envDirs = env['CODOMYRMEX_MODULE_DIRS'];
   const envWorkflowDirs = env['CODOMYRMEX_WORKFLOW_DIRS'];
-  const store = o.store ?? envChoice(env, 'CODOMYRMEX_STORE', ['sqlite', 'memory'] as const) ?? defaults.store ?? 'memory';
+  const { store, dbGiven, postgres } = chooseStore(o.store, o.dbPath, env, defaults);
   const dataDir = o.dataDir ?? envString(env, 'CODOMYRMEX_DATA_DIR') ?? '.codomyrmex';
   return {
     threads,
@@ -293,11 +331,12 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     templateDirs: [packagePath('config', 'templates'), ...(o.templateDirs ?? (env['CODOMYRMEX_TEMPLATE_DIRS'] ?? '').split(':').filter(Boolean))],
     store,
     dataDir,
-    dbPath: o.dbPath ?? envString(env, 'CODOMYRMEX_DB') ?? join(dataDir, 'state.db'),
+    dbPath: store === 'sqlite' && dbGiven !== undefined ? dbGiven : join(dataDir, 'state.db'),
+    postgres,
     durability: o.durability ?? envChoice(env, 'CODOMYRMEX_DURABILITY', ['strict', 'relaxed'] as const) ?? 'strict',
     commitDelayMs: o.commitDelayMs ?? 0,
     commitMaxBatch: o.commitMaxBatch ?? 10_000,
-    journalMaxEvents: o.journalMaxEvents ?? (store === 'sqlite' ? 100_000 : 0),
+    journalMaxEvents: o.journalMaxEvents ?? (store === 'memory' ? 0 : 100_000),
     journalMaxAgeMs: o.journalMaxAgeMs ?? 7 * 24 * 3600 * 1000,
     busyTimeoutMs: o.busyTimeoutMs ?? 5000,
     writerThread: o.writerThread ?? true,
@@ -305,6 +344,36 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     http: o.http === undefined || o.http === false ? null : { host: (o.http === true ? undefined : o.http.host) ?? DEFAULT_HTTP.host, port: (o.http === true ? undefined : o.http.port) ?? DEFAULT_HTTP.port },
     health: { probeTimeoutMs: o.health?.probeTimeoutMs ?? 5000, queueStuckMs: o.health?.queueStuckMs ?? 60_000 },
   };
+}
+
+const isPostgresUrl = (v: string | undefined): v is string => v !== undefined && /^postgres(ql)?:\/\//i.test(v);
+
+/**
+ * The store: named (option, then `CODOMYRMEX_STORE`), or implied by a PostgreSQL URL in `dbPath`/`CODOMYRMEX_DB`,
+ * or (where the default is durable) by `CODOMYRMEX_DATABASE_URL`; else the default.
+ */
+function chooseStore(
+  given: StoreKind | StoreSpec | undefined,
+  dbPath: string | undefined,
+  env: NodeJS.ProcessEnv,
+  defaults: OptionDefaults,
+): { store: StoreKind; dbGiven: string | undefined; postgres: CompiledOptions['postgres'] } {
+  const spec = typeof given === 'object' ? given : undefined;
+  const dbGiven = (spec?.kind === 'sqlite' ? spec.path : undefined) ?? dbPath ?? envString(env, 'CODOMYRMEX_DB');
+  const envUrl = envString(env, 'CODOMYRMEX_DATABASE_URL');
+  const named = spec?.kind ?? (typeof given === 'string' ? given : undefined) ?? envChoice(env, 'CODOMYRMEX_STORE', ['sqlite', 'memory', 'postgres'] as const);
+  const store: StoreKind = named ?? (isPostgresUrl(dbGiven) || (envUrl !== undefined && defaults.store === 'sqlite') ? 'postgres' : (defaults.store ?? 'memory'));
+  if (store !== 'postgres') {
+    if (isPostgresUrl(dbGiven) && store === 'sqlite') throw new ValidationError(`dbPath: "${dbGiven.replace(/:[^:@/]*@/, ':***@')}" is a PostgreSQL URL, but the store is sqlite: use --store postgres (store: { kind: postgres, url })`);
+    return { store, dbGiven, postgres: null };
+  }
+  const pgSpec = spec?.kind === 'postgres' ? spec : undefined;
+  const url = pgSpec?.url ?? (isPostgresUrl(dbGiven) ? dbGiven : undefined) ?? envUrl;
+  if (url === undefined) {
+    throw new ValidationError('store: the postgres store needs a database URL: --db postgres://user:password@host:5432/database, store: { kind: postgres, url } in the config file, or CODOMYRMEX_DATABASE_URL');
+  }
+  if (!isPostgresUrl(url)) throw new ValidationError(`CODOMYRMEX_DATABASE_URL: must be a PostgreSQL URL such as postgres://user:password@host:5432/database`);
+  return { store, dbGiven, postgres: { url, migrate: pgSpec?.migrate ?? true, leaseTtlMs: pgSpec?.leaseTtlMs ?? 10_000 } };
 }
 
 /** A path inside the installed package (found by walking up to its package.json, from src/ or dist/src/). */

@@ -145,6 +145,10 @@ export class MemoryStore implements Store {
     return this.#meta.get(key);
   }
 
+  listMeta(): Record<string, string> {
+    return Object.fromEntries(this.#meta);
+  }
+
   checkWritable(): void {
     if (this.#closed) throw new ShuttingDownError('the store is closed');
   }

@@ -7,7 +7,13 @@
 import { ShuttingDownError } from '../errors.js';
 import type { WriteBatch } from './store.js';
 import type { BatchEncoder, EncodedBatch } from './sqliteWrites.js';
-import type { WriterThread } from './writerThread.js';
+
+/** A thread that takes a large batch in parts and writes them in one transaction (SQLite's or PostgreSQL's). */
+export interface PartWriter {
+  sendPart(bulk: number, batch: EncodedBatch): void;
+  writeParts(bulk: number, count: number, batch: EncodedBatch): Promise<void>;
+  discardParts(bulk: number): void;
+}
 
 /** Tasks (or journal events, or records) per part. */
 export const PART_ROWS = 2000;
@@ -45,7 +51,7 @@ const yieldTurn = (): Promise<void> => new Promise<void>((resolve) => setImmedia
  * in one transaction. On any failure nothing is written: the parts kept by the thread are dropped, the journal
  * sequence numbers handed out are taken back, and the error is thrown.
  */
-export async function commitInParts(thread: WriterThread, encoder: BatchEncoder, batch: WriteBatch, closed: () => boolean): Promise<void> {
+export async function commitInParts(thread: PartWriter, encoder: BatchEncoder, batch: WriteBatch, closed: () => boolean): Promise<void> {
   const bulk = ++nextBulk;
   const parts = splitBatch(batch);
   let first: EncodedBatch | null = null;

@@ -10,8 +10,10 @@ import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, ShuttingDownError, StoreError } from '../errors.js';
-import type { TaskResult, TaskSpec, TaskStatus } from '../model/task.js';
+import type { TaskStatus } from '../model/task.js';
 import { fromJson } from './json.js';
+import { TASK_COLUMNS, recordOf, taskOf } from './rows.js';
+import type { RecordReadRow as RecordRow, TaskReadRow as TaskRow } from './rows.js';
 import { DatabaseLock, checkDatabaseHeader, currentOwner, realDatabasePath, refuseHardLinks } from './fileGuard.js';
 import { BatchEncoder, BatchWriter, describeSqliteError } from './sqliteWrites.js';
 import type { RetentionLimits } from './sqliteWrites.js';
@@ -45,24 +47,6 @@ export interface SqliteStoreOptions {
   writerThread?: boolean;
 }
 
-interface TaskRow {
-  id: string;
-  spec: string;
-  status: string;
-  result: string;
-  retry_at: number | null;
-  updated_at: number;
-}
-
-interface RecordRow {
-  id: string;
-  parent: string | null;
-  status: string | null;
-  data: string;
-  created_at: number;
-  updated_at: number;
-}
-
 interface EventChunkRow {
   seq: number;
   last_seq: number;
@@ -73,8 +57,6 @@ interface EventChunkRow {
 type StoredEvent = [type: string, timestamp: number, data: unknown];
 
 type Statement = Database.Statement<unknown[]>;
-
-const TASK_COLUMNS = 'id, spec, status, result, retry_at, updated_at';
 
 function isCorruption(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
@@ -350,6 +332,11 @@ export class SqliteStore implements Store {
     return (this.#reads.getMeta.get(key) as { value: string } | undefined)?.value;
   }
 
+  listMeta(): Record<string, string> {
+    const rows = this.#db.prepare('SELECT key, value FROM meta ORDER BY key').all() as { key: string; value: string }[];
+    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+  }
+
   /** SQLite settings as applied (for tests and diagnostics). */
   pragma(name: 'synchronous' | 'journal_mode' | 'user_version' | 'busy_timeout'): unknown {
     return this.#db.pragma(name, { simple: true });
@@ -439,59 +426,4 @@ function migrate(db: Database.Database, path: string, from: number): void {
   } catch (err) {
     throw new StoreError(`migrating the database ${path} from schema version ${from} to ${SCHEMA_VERSION} failed (nothing was changed): ${describeSqliteError(err)}`, ErrorCode.STORE_UNAVAILABLE, { cause: err });
   }
-}
-
-/**
- * A row that cannot be read back: a `STORE_CORRUPT` error naming the database, table, row and column, and what to
- * do. Nothing is changed: the engine refuses to start rather than guess what the row meant.
- */
-function corruptRow(location: string, table: string, id: string, column: string, why: string, cause?: unknown): StoreError {
-  return new StoreError(
-    `the database ${location} has a corrupt row: table ${table}, row id "${id}", column ${column}: ${why}. Nothing was changed; restore the file from a backup, or delete that row (DELETE FROM ${table} WHERE id = '${id.replace(/'/g, "''")}') and start again`,
-    ErrorCode.STORE_CORRUPT,
-    cause === undefined ? undefined : { cause },
-  );
-}
-
-function parseColumn<T>(text: string, location: string, table: string, id: string, column: string): T {
-  try {
-    return fromJson<T>(text);
-  } catch (err) {
-    throw corruptRow(location, table, id, column, `not valid JSON (${(err as Error).message})`, err);
-  }
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** What is missing from a stored task spec for the scheduler to run it (a spec of `{}` would hang the start). */
-function specProblem(spec: unknown, id: string): string | null {
-  if (!isObject(spec)) return 'not a task spec object';
-  if (spec['id'] !== id) return `its id (${JSON.stringify(spec['id'])}) is not the row's id`;
-  for (const k of ['name', 'module', 'action', 'priority'] as const) if (typeof spec[k] !== 'string') return `its ${k} is missing or not a string`;
-  if (!isObject(spec['parameters'])) return 'its parameters are missing or not an object';
-  if (!Array.isArray(spec['dependencies']) || !spec['dependencies'].every((d) => typeof d === 'string')) return 'its dependencies are missing or not a list of ids';
-  if (!isObject(spec['resources'])) return 'its resources are missing or not an object';
-  if (!isObject(spec['retry'])) return 'its retry policy is missing';
-  if (typeof spec['maxRetries'] !== 'number') return 'its maxRetries is missing';
-  if (!isObject(spec['metadata'])) return 'its metadata is missing or not an object';
-  return null;
-}
-
-function taskOf(row: TaskRow, location: string): StoredTask {
-  const spec = parseColumn<TaskSpec>(row.spec, location, 'tasks', row.id, 'spec');
-  const problem = specProblem(spec, row.id);
-  if (problem) throw corruptRow(location, 'tasks', row.id, 'spec', problem);
-  const result = parseColumn<TaskResult>(row.result, location, 'tasks', row.id, 'result');
-  if (!isObject(result) || typeof result.attempts !== 'number') throw corruptRow(location, 'tasks', row.id, 'result', 'not a task result object');
-  return {
-    spec,
-    status: row.status as TaskStatus,
-    result,
-    retryAt: row.retry_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-function recordOf<T>(row: RecordRow, kind: string, location: string): StoredRecord<T> {
-  return { id: row.id, parent: row.parent, status: row.status, data: parseColumn<T>(row.data, location, kind, row.id, 'data'), createdAt: row.created_at, updatedAt: row.updated_at };
 }

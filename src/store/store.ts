@@ -83,16 +83,17 @@ export function isEmptyBatch(b: WriteBatch): boolean {
 }
 
 /**
- * Where state lives: {@link SqliteStore} (durable, the embedded default of the daemon and CLI) or
- * {@link MemoryStore} (this process only). Components never write directly: they hand their changes to the
+ * Where state lives: {@link SqliteStore} (durable, the embedded default of the daemon and CLI),
+ * {@link PostgresStore} (durable and shared by active and standby daemons) or {@link MemoryStore} (this process
+ * only). Reads are synchronous (a PostgreSQL store waits for its own thread: see postgresThread.ts). Components never write directly: they hand their changes to the
  * engine's {@link GroupCommitter}, which writes one batch per commit. Reads are for recovery, for records no longer
  * held in memory, and for the journal.
  */
 export interface Store {
-  readonly kind: 'memory' | 'sqlite';
-  /** The database file, `:memory:`, or `memory`. */
+  readonly kind: 'memory' | 'sqlite' | 'postgres';
+  /** The database file, `:memory:`, `memory`, or a PostgreSQL URL without its password. */
   readonly location: string;
-  /** True when what is written outlives the process (a SQLite file). */
+  /** True when what is written outlives the process (a SQLite file, a PostgreSQL database). */
   readonly persistent: boolean;
   /** Writes one batch in one transaction. Throws a `StoreError` (`STORE_WRITE_FAILED`) and writes nothing on failure. */
   commit(batch: WriteBatch): void;
@@ -117,6 +118,8 @@ export interface Store {
   getRecord<T = unknown>(kind: RecordKind, id: string): StoredRecord<T> | undefined;
   listRecords<T = unknown>(kind: RecordKind, query?: RecordQuery): StoredRecord<T>[];
   getMeta(key: string): string | undefined;
+  /** Every meta value (`store copy`). */
+  listMeta(): Record<string, string>;
   /** Throws when the store cannot take writes (health checks). Writes a heartbeat on a durable store. */
   checkWritable(): void;
   /** Waits for writes sent off-thread to finish and stops that thread. Call before `close()`. */

@@ -1,6 +1,7 @@
 /**
  * The behaviour every Store must have: round trips of each record type, the journal's cursor and filters, and
- * atomic batches. Each implementation's test file calls `storeConformance` with a factory.
+ * atomic batches. Each implementation's test file calls `storeConformance` with a factory (one suite, every store:
+ * memory, SQLite, PostgreSQL).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/index.js';
@@ -8,20 +9,28 @@ import { RECORD_KINDS } from '../../src/index.js';
 import { emptyBatch } from '../../src/store/store.js';
 import { busEvent, storedTask } from './helpers.js';
 
-export function storeConformance(name: string, makeStore: () => Store): void {
+export interface ConformanceOptions {
+  /** Opens the same database again after the store was drained and closed (durable stores). */
+  reopen?: (closed: Store) => Store | Promise<Store>;
+}
+
+export function storeConformance(name: string, makeStore: () => Store | Promise<Store>, options: ConformanceOptions = {}): void {
   describe(`Store conformance: ${name}`, () => {
     const open: Store[] = [];
-    const store = (): Store => {
-      const s = makeStore();
+    const store = async (): Promise<Store> => {
+      const s = await makeStore();
       open.push(s);
       return s;
     };
-    afterEach(() => {
-      for (const s of open.splice(0)) s.close();
+    afterEach(async () => {
+      for (const s of open.splice(0)) {
+        await s.drain?.();
+        s.close();
+      }
     });
 
-    it('round-trips tasks of every status with spec, result, attempts and timestamps', () => {
-      const s = store();
+    it('round-trips tasks of every status with spec, result, attempts and timestamps', async () => {
+      const s = await store();
       const statuses = ['pending', 'ready', 'running', 'retrying', 'completed', 'failed', 'timed_out', 'cancelled', 'skipped'] as const;
       const tasks = statuses.map((st, i) => storedTask(`t${i}`, st));
       s.putTasks(tasks);
@@ -37,8 +46,8 @@ export function storeConformance(name: string, makeStore: () => Store): void {
       expect(s.listTasks({ limit: 2 })).toHaveLength(2);
     });
 
-    it('updates a task in place, keeping its first-write order', () => {
-      const s = store();
+    it('updates a task in place, keeping its first-write order', async () => {
+      const s = await store();
       s.putTasks([storedTask('a', 'ready'), storedTask('b', 'ready')]);
       const done = storedTask('a', 'completed');
       s.putTasks([done]);
@@ -46,8 +55,8 @@ export function storeConformance(name: string, makeStore: () => Store): void {
       expect(s.listTasks().map((t) => t.spec.id)).toEqual(['a', 'b']);
     });
 
-    it('journals events with a growing cursor, read by afterSeq, limit and type', () => {
-      const s = store();
+    it('journals events with a growing cursor, read by afterSeq, limit and type', async () => {
+      const s = await store();
       s.commit({ ...emptyBatch(), events: [busEvent(1), busEvent(2), busEvent(3)] });
       s.commit({ ...emptyBatch(), events: [{ type: 'engine_started', seq: 9, timestamp: 5, data: { engineId: 'e', threads: 2 } }, busEvent(4)] });
       const all = s.readEvents();
@@ -60,8 +69,8 @@ export function storeConformance(name: string, makeStore: () => Store): void {
       expect(s.readEvents({ afterSeq: 5 })).toEqual([]);
     });
 
-    it('round-trips, lists and deletes records of every kind', () => {
-      const s = store();
+    it('round-trips, lists and deletes records of every kind', async () => {
+      const s = await store();
       for (const kind of RECORD_KINDS) {
         s.commit({
           ...emptyBatch(),
@@ -87,20 +96,59 @@ export function storeConformance(name: string, makeStore: () => Store): void {
       expect(s.getRecord('sessions', 'workflow_runs-3')).toBeUndefined();
     });
 
-    it('keeps meta values', () => {
-      const s = store();
+    it('keeps meta values', async () => {
+      const s = await store();
       s.commit({ ...emptyBatch(), meta: { 'scheduler.executing': 'true', other: 'x' } });
       s.commit({ ...emptyBatch(), meta: { 'scheduler.executing': 'false' } });
       expect(s.getMeta('scheduler.executing')).toBe('false');
       expect(s.getMeta('other')).toBe('x');
       expect(s.getMeta('missing')).toBeUndefined();
+      expect(s.listMeta()).toMatchObject({ 'scheduler.executing': 'false', other: 'x' });
     });
 
-    it('refuses writes once closed', () => {
-      const s = store();
+    it('refuses writes once closed', async () => {
+      const s = await store();
       s.close();
       expect(() => s.putTasks([storedTask('x', 'ready')])).toThrow(/closed/);
       expect(() => s.checkWritable()).toThrow(/closed/);
+    });
+    it.runIf(options.reopen !== undefined)('keeps what was committed when opened again, and carries on the journal cursor', async () => {
+      const s = await store();
+      s.commit({
+        tasks: [storedTask('kept', 'completed'), storedTask('open', 'retrying')],
+        events: [busEvent(1), busEvent(2)],
+        records: [{ kind: 'workflow_runs', id: 'run-1', parent: 'wf', status: 'running', data: { steps: ['a'] } }],
+        meta: { 'scheduler.executing': 'true' },
+      });
+      await s.drain?.();
+      s.close();
+      const again = await options.reopen!(s);
+      open.push(again);
+      expect(again.getTask('kept')).toEqual(storedTask('kept', 'completed'));
+      expect(again.listTasks({ status: ['retrying'] }).map((t) => t.spec.id)).toEqual(['open']);
+      expect(again.getRecord('workflow_runs', 'run-1')).toMatchObject({ parent: 'wf', status: 'running', data: { steps: ['a'] } });
+      expect(again.getMeta('scheduler.executing')).toBe('true');
+      again.commit({ ...emptyBatch(), events: [busEvent(3)] });
+      expect(again.readEvents().map((e) => e.seq)).toEqual([1, 2, 3]);
+    });
+
+    it('writes a large batch through commitAsync whole (tasks, events and records), in first-write order', async () => {
+      const s = await store();
+      const n = 5000;
+      const tasks = Array.from({ length: n }, (_, i) => storedTask(`bulk-${i}`, 'ready'));
+      const batch = {
+        tasks,
+        events: Array.from({ length: 900 }, (_, i) => busEvent(i + 1)),
+        records: Array.from({ length: 2500 }, (_, i) => ({ kind: 'sessions' as const, id: `s${i}`, status: 'active', data: { i } })),
+        meta: { bulk: 'done' },
+      };
+      if (s.commitAsync) await s.commitAsync(batch);
+      else s.commit(batch);
+      expect(s.listTasks().map((t) => t.spec.id)).toEqual(tasks.map((t) => t.spec.id));
+      expect(s.readEvents({ limit: 10_000 })).toHaveLength(900);
+      expect(s.lastEventSeq()).toBe(900);
+      expect(s.listRecords('sessions', { status: ['active'] })).toHaveLength(2500);
+      expect(s.getMeta('bulk')).toBe('done');
     });
   });
 }

@@ -8,5 +8,7 @@ const dirs = tempDirs();
 afterAll(() => dirs.cleanup());
 
 storeConformance('MemoryStore', () => new MemoryStore({ journalMaxEvents: 1000 }));
-storeConformance('SqliteStore (file)', () => SqliteStore.open({ path: join(dirs.make(), 'state.db') }));
+storeConformance('SqliteStore (file)', () => SqliteStore.open({ path: join(dirs.make(), 'state.db') }), {
+  reopen: (s) => SqliteStore.open({ path: s.location }),
+});
 storeConformance('SqliteStore (:memory:)', () => SqliteStore.open({ path: ':memory:' }));

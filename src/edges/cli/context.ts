@@ -124,7 +124,7 @@ export function createContext(program: Command): CliContext {
     return {
       ...(o.threads !== undefined ? { threads: o.threads } : {}),
       ...(o.moduleDir ? { moduleDirs: o.moduleDir } : {}),
-      ...(o.store ? { store: o.store as 'sqlite' } : {}),
+      ...(o.store ? { store: o.store as 'sqlite' | 'memory' | 'postgres' } : {}),
       ...(o.db ? { dbPath: o.db } : {}),
       ...(o.durability ? { durability: o.durability as 'strict' } : {}),
       workflowDirs: [packagePath('config', 'workflows'), USER_WORKFLOW_DIR, ...(o.workflowDir ?? [])],

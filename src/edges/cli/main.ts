@@ -18,6 +18,7 @@ import { registerMcpCommand } from './mcp.js';
 import { registerProjectCommands } from './project.js';
 import { registerRunCommands } from './runs.js';
 import { registerStoreCommands } from './store.js';
+import { registerStoreAdminCommands } from './storeAdmin.js';
 import { parseInteger, registerTaskCommands } from './task.js';
 import { registerWorkflowCommands } from './workflow.js';
 
@@ -33,8 +34,8 @@ program
   .option('--threads <n>', 'worker threads (default: the number of cores)', parseInteger('--threads', 1))
   .option('--module-dir <dir>', 'a folder to load user action modules from (repeatable)', collect)
   .option('--workflow-dir <dir>', 'one more folder of workflow definitions, YAML/JSON (repeatable)', collect)
-  .option('--store <kind>', 'sqlite (default: durable, see --db) or memory')
-  .option('--db <path>', 'the SQLite database (default ./.codomyrmex/state.db; env CODOMYRMEX_DB)')
+  .option('--store <kind>', 'sqlite (default: durable, see --db), postgres (shared: --db postgres://...) or memory')
+  .option('--db <path|url>', 'the SQLite database (default ./.codomyrmex/state.db; env CODOMYRMEX_DB), or a PostgreSQL URL (env CODOMYRMEX_DATABASE_URL)')
   .option('--durability <mode>', 'strict (default: answer only once durable) or relaxed')
   .option('--nats <url>', 'NATS URL(s): `daemon` serves its command API there; every other command (mcp and bench too) then talks to that daemon instead of an embedded engine, except workflow create|validate|plan, exec, task demo and events, which refuse it (env CODOMYRMEX_NATS_URL)')
   .option('--subject-prefix <prefix>', "the daemon's NATS subject prefix (default codomyrmex; env CODOMYRMEX_SUBJECT_PREFIX)")
@@ -66,6 +67,7 @@ registerProjectCommands(program, cli);
 registerTaskCommands(program, cli);
 registerInspectCommands(program, cli);
 registerStoreCommands(program, () => cli.options());
+registerStoreAdminCommands(program, () => cli.options());
 registerMcpCommand(program, cli);
 registerBenchCommand(program, cli);
 registerWorkerCommands(program, cli);

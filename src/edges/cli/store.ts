@@ -6,14 +6,15 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { EngineOptions, EventName, JournalEntry, TaskStatus } from '../../index.js';
-import { compileOptions, SqliteStore } from '../../index.js';
+import type { EngineOptions, EventName, JournalEntry, Store, TaskStatus } from '../../index.js';
+import { compileOptions, PostgresStore, SqliteStore } from '../../index.js';
 import type { GlobalFlags } from './context.js';
 import { printTable } from './format.js';
 import { natsUrl, withDaemon } from './remote.js';
 
-function openReadOnly(options: EngineOptions): SqliteStore {
+function openReadOnly(options: EngineOptions): Store {
   const compiled = compileOptions(options, process.env, { store: 'sqlite' });
+  if (compiled.postgres) return PostgresStore.open({ url: compiled.postgres.url, readonly: true });
   return SqliteStore.open({ path: compiled.dbPath, readonly: true });
 }
 

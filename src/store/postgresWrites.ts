@@ -1,0 +1,146 @@
+/**
+ * The write path of the PostgreSQL store: a commit (one or more encoded batches, see sqliteWrites.ts) as ONE
+ * statement, so it costs one round trip whatever it holds. Each table gets a data-modifying CTE fed by `unnest` of
+ * array parameters, and the statement's result is `codomyrmex_fence(epoch)`: the whole statement is one
+ * transaction, so a stale epoch writes nothing. Runs on the store's thread (postgres.worker.ts).
+ */
+import type { EncodedBatch, RetentionLimits, TaskRow } from './sqliteWrites.js';
+import { pgTable } from './postgresSchema.js';
+
+export interface PgStatement {
+  text: string;
+  values: unknown[];
+}
+
+/** Builds SQL with numbered parameters. */
+class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown, type: string): string {
+    this.values.push(value);
+    return `$${this.values.length}::${type}`;
+  }
+}
+
+const TASKS = pgTable('tasks');
+const EVENTS = pgTable('events');
+const META = pgTable('meta');
+
+/**
+ * The statement writing `parts` (the batches of one commit, in order: a later write of a task or record wins)
+ * under `epoch`. Returns null when there is nothing to write.
+ */
+export function commitStatement(parts: readonly EncodedBatch[], epoch: number, knownKinds: ReadonlySet<string>): PgStatement | null {
+  const tasks = new Map<string, TaskRow>();
+  const chunks: NonNullable<EncodedBatch['events']>[] = [];
+  const records = new Map<string, Map<string, [string | null, string | null, string | null]>>();
+  const meta = new Map<string, string>();
+  for (const b of parts) {
+    for (const t of b.tasks) if (t) tasks.set(t[0], t);
+    if (b.events) chunks.push(b.events);
+    for (const [kind, id, parent, status, data] of b.records) {
+      if (!knownKinds.has(kind)) throw new Error(`unknown record kind "${kind}"`);
+      let byId = records.get(kind);
+      if (!byId) records.set(kind, (byId = new Map<string, [string | null, string | null, string | null]>()));
+      byId.set(id, [parent, status, data]);
+    }
+    for (const [k, v] of b.meta) meta.set(k, v);
+  }
+  if (tasks.size === 0 && chunks.length === 0 && records.size === 0 && meta.size === 0) return null;
+  const p = new Params();
+  let nowParam: string | null = null;
+  const now = (): string => (nowParam ??= p.add(Date.now(), 'bigint'));
+  const ctes: string[] = [];
+  if (tasks.size > 0) {
+    const cols: unknown[][] = Array.from({ length: 11 }, () => []);
+    for (const row of tasks.values()) for (let i = 0; i < 11; i++) (cols[i] as unknown[]).push(row[i]);
+    const types = ['text', 'text', 'text', 'text', 'text', 'text', 'integer', 'text', 'text', 'bigint', 'bigint'];
+    const arrays = cols.map((c, i) => p.add(c, `${types[i] as string}[]`)).join(', ');
+    ctes.push(`t AS (
+      INSERT INTO ${TASKS} (id, name, module, action, priority, status, attempts, spec, result, retry_at, updated_at, created_at)
+      SELECT u.*, ${now()} FROM unnest(${arrays}) AS u
+      ON CONFLICT (id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts, result = excluded.result,
+        retry_at = excluded.retry_at, updated_at = excluded.updated_at)`);
+  }
+  if (chunks.length > 0) {
+    const arrays = [chunks.map((c) => c.first), chunks.map((c) => c.last), chunks.map((c) => c.ts)].map((a) => p.add(a, 'bigint[]'));
+    ctes.push(`e AS (INSERT INTO ${EVENTS} (seq, last_seq, ts, data) SELECT * FROM unnest(${arrays.join(', ')}, ${p.add(chunks.map((c) => c.json), 'text[]')}))`);
+  }
+  let k = 0;
+  for (const [kind, byId] of records) {
+    const table = pgTable(kind);
+    const up: [string[], (string | null)[], (string | null)[], string[]] = [[], [], [], []];
+    const gone: string[] = [];
+    for (const [id, [parent, status, data]] of byId) {
+      if (data === null) gone.push(id);
+      else {
+        up[0].push(id);
+        up[1].push(parent);
+        up[2].push(status);
+        up[3].push(data);
+      }
+    }
+    if (up[0].length > 0) {
+      ctes.push(`r${k} AS (
+        INSERT INTO ${table} (id, parent, status, data, created_at, updated_at)
+        SELECT u.*, ${now()}, ${now()} FROM unnest(${up.map((a) => p.add(a, 'text[]')).join(', ')}) AS u
+        ON CONFLICT (id) DO UPDATE SET parent = excluded.parent, status = excluded.status, data = excluded.data, updated_at = excluded.updated_at)`);
+    }
+    if (gone.length > 0) ctes.push(`d${k} AS (DELETE FROM ${table} WHERE id = ANY(${p.add(gone, 'text[]')}))`);
+    k++;
+  }
+  if (meta.size > 0) {
+    ctes.push(`m AS (
+      INSERT INTO ${META} (key, value) SELECT * FROM unnest(${p.add([...meta.keys()], 'text[]')}, ${p.add([...meta.values()], 'text[]')})
+      ON CONFLICT (key) DO UPDATE SET value = excluded.value)`);
+  }
+  const fence = `codomyrmex_fence(${p.add(epoch, 'bigint')})`;
+  return { text: `WITH ${ctes.join(',\n')}\nSELECT ${fence} AS fenced`, values: p.values };
+}
+
+/** How much of the journal to keep; 0 maxEvents keeps none (nothing is journaled then). */
+export interface PgJournalLimits {
+  maxEvents: number;
+  maxAgeMs: number;
+}
+
+const DONE_TASKS = `status IN ('completed', 'failed', 'timed_out', 'cancelled', 'skipped')`;
+const DONE_RUNS = `status IN ('succeeded', 'failed', 'cancelled')`;
+
+/**
+ * The statement that deletes what retention and the journal's bounds no longer keep (finished tasks and runs past
+ * the count or age, the oldest journal chunks), fenced like a commit. Null when nothing is due. Deletes by `ord`
+ * range for counts, as SQLite does by rowid. Unfinished tasks and runs are never deleted.
+ */
+export function pruneStatement(opts: {
+  epoch: number;
+  now: number;
+  retention: RetentionLimits | null;
+  byAge: boolean;
+  journal: PgJournalLimits;
+  lastSeq: number;
+  journalFrom: number | null;
+}): PgStatement | null {
+  const p = new Params();
+  const ctes: string[] = [];
+  const r = opts.retention;
+  if (r) {
+    if (r.tasks > 0) ctes.push(`rt AS (DELETE FROM ${TASKS} WHERE ord <= (SELECT max(ord) FROM ${TASKS}) - ${p.add(r.tasks, 'bigint')} AND ${DONE_TASKS})`);
+    if (r.runs > 0) {
+      const runs = pgTable('workflow_runs');
+      ctes.push(`rr AS (DELETE FROM ${runs} WHERE ord <= (SELECT max(ord) FROM ${runs}) - ${p.add(r.runs, 'bigint')} AND ${DONE_RUNS})`);
+    }
+    if (opts.byAge && r.taskAgeMs > 0) ctes.push(`at AS (DELETE FROM ${TASKS} WHERE updated_at < ${p.add(opts.now - r.taskAgeMs, 'bigint')} AND ${DONE_TASKS})`);
+    if (opts.byAge && r.runAgeMs > 0) ctes.push(`ar AS (DELETE FROM ${pgTable('workflow_runs')} WHERE updated_at < ${p.add(opts.now - r.runAgeMs, 'bigint')} AND ${DONE_RUNS})`);
+  }
+  if (opts.journalFrom !== null) {
+    const keepFrom = p.add(opts.journalFrom, 'bigint');
+    ctes.push(`jc AS (DELETE FROM ${EVENTS} WHERE seq < ${keepFrom} AND last_seq < ${keepFrom})`);
+  }
+  if (opts.byAge && opts.journal.maxAgeMs > 0) {
+    ctes.push(`ja AS (DELETE FROM ${EVENTS} WHERE last_seq < ${p.add(opts.lastSeq, 'bigint')} AND ts < ${p.add(opts.now - opts.journal.maxAgeMs, 'bigint')})`);
+  }
+  if (ctes.length === 0) return null;
+  // The cursor reached is kept, so sequence numbers never repeat even when pruning empties the journal.
+  ctes.push(`jm AS (INSERT INTO ${META} (key, value) VALUES ('journal.last_seq', ${p.add(String(opts.lastSeq), 'text')}) ON CONFLICT (key) DO UPDATE SET value = excluded.value)`);
+  return { text: `WITH ${ctes.join(',\n')}\nSELECT codomyrmex_fence(${p.add(opts.epoch, 'bigint')}) AS fenced`, values: p.values };
+}

@@ -1,0 +1,89 @@
+/**
+ * Reading stored rows back, for every SQL store (SQLite, PostgreSQL): the JSON columns are parsed and checked, and
+ * a row that cannot be read is a `STORE_CORRUPT` error naming the database, table, row and column. Nothing is
+ * changed: the engine refuses to start rather than guess what the row meant.
+ */
+import { ErrorCode, StoreError } from '../errors.js';
+import type { TaskResult, TaskSpec, TaskStatus } from '../model/task.js';
+import { fromJson } from './json.js';
+import type { StoredRecord, StoredTask } from './store.js';
+
+/** A task row as read: the columns recovery needs. */
+export interface TaskReadRow {
+  id: string;
+  spec: string;
+  status: string;
+  result: string;
+  retry_at: number | null;
+  updated_at: number;
+}
+
+/** A record row as read. */
+export interface RecordReadRow {
+  id: string;
+  parent: string | null;
+  status: string | null;
+  data: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** The task columns every store selects, in {@link TaskReadRow}'s order. */
+export const TASK_COLUMNS = 'id, spec, status, result, retry_at, updated_at';
+
+/** The record columns every store selects. */
+export const RECORD_COLUMNS = 'id, parent, status, data, created_at, updated_at';
+
+/** A row that cannot be read back: names where it is and what to do. */
+export function corruptRow(location: string, table: string, id: string, column: string, why: string, cause?: unknown): StoreError {
+  return new StoreError(
+    `the database ${location} has a corrupt row: table ${table}, row id "${id}", column ${column}: ${why}. Nothing was changed; restore the database from a backup, or delete that row (DELETE FROM ${table} WHERE id = '${id.replace(/'/g, "''")}') and start again`,
+    ErrorCode.STORE_CORRUPT,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+function parseColumn<T>(text: string, location: string, table: string, id: string, column: string): T {
+  try {
+    return fromJson<T>(text);
+  } catch (err) {
+    throw corruptRow(location, table, id, column, `not valid JSON (${(err as Error).message})`, err);
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** What is missing from a stored task spec for the scheduler to run it (a spec of `{}` would hang the start). */
+function specProblem(spec: unknown, id: string): string | null {
+  if (!isObject(spec)) return 'not a task spec object';
+  if (spec['id'] !== id) return `its id (${JSON.stringify(spec['id'])}) is not the row's id`;
+  for (const k of ['name', 'module', 'action', 'priority'] as const) if (typeof spec[k] !== 'string') return `its ${k} is missing or not a string`;
+  if (!isObject(spec['parameters'])) return 'its parameters are missing or not an object';
+  if (!Array.isArray(spec['dependencies']) || !spec['dependencies'].every((d) => typeof d === 'string')) return 'its dependencies are missing or not a list of ids';
+  if (!isObject(spec['resources'])) return 'its resources are missing or not an object';
+  if (!isObject(spec['retry'])) return 'its retry policy is missing';
+  if (typeof spec['maxRetries'] !== 'number') return 'its maxRetries is missing';
+  if (!isObject(spec['metadata'])) return 'its metadata is missing or not an object';
+  return null;
+}
+
+/** A task row as a {@link StoredTask}; `table` names it in errors. */
+export function taskOf(row: TaskReadRow, location: string, table = 'tasks'): StoredTask {
+  const spec = parseColumn<TaskSpec>(row.spec, location, table, row.id, 'spec');
+  const problem = specProblem(spec, row.id);
+  if (problem) throw corruptRow(location, table, row.id, 'spec', problem);
+  const result = parseColumn<TaskResult>(row.result, location, table, row.id, 'result');
+  if (!isObject(result) || typeof result.attempts !== 'number') throw corruptRow(location, table, row.id, 'result', 'not a task result object');
+  return {
+    spec,
+    status: row.status as TaskStatus,
+    result,
+    retryAt: row.retry_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** A record row as a {@link StoredRecord}; `table` names it in errors. */
+export function recordOf<T>(row: RecordReadRow, table: string, location: string): StoredRecord<T> {
+  return { id: row.id, parent: row.parent, status: row.status, data: parseColumn<T>(row.data, location, table, row.id, 'data'), createdAt: row.created_at, updatedAt: row.updated_at };
+}
