@@ -12,7 +12,9 @@
 import { BehaviorSubject, type Observable } from 'rxjs';
 import { OrchestrationEngine } from '../../actors/engine/engine.js';
 import type { AttachedEdge } from '../../actors/engine/engine.js';
+import { hostname } from 'node:os';
 import { serializeError } from '../../errors.js';
+import { DAEMON_META_KEY, type DaemonAddress } from '../../store/fileGuard.js';
 import { startEdges } from '../start.js';
 import { NatsEdge } from '../nats/edge.js';
 import type { TaskRunner } from '../../actors/tasks/runner.js';
@@ -111,14 +113,40 @@ export class Daemon {
       throw err;
     }
     const http = this.engine.httpAddress;
+    if (http && this.options.http?.console) await this.#recordAddress(http.url);
     this.#to('running', {
       engineId: this.engine.id,
       threads: this.engine.options.threads,
       store: this.engine.store.location,
       http: http ? `${http.host}:${http.port}` : null,
+      console: http && this.options.http?.console ? `${http.url}/` : null,
       nats: this.options.nats ? { servers: this.options.nats.servers, subjectPrefix: this.options.nats.subjectPrefix, status: this.#nats?.status } : null,
       config: this.options.configFile,
     });
+  }
+
+  /**
+   * Records where the console and API listen in the store's `meta` (readable while this daemon holds the file), so
+   * that a CLI command run against the same folder talks to this daemon over HTTP instead of failing on the lock.
+   */
+  async #recordAddress(url: string): Promise<void> {
+    const address: DaemonAddress = { url, pid: process.pid, host: hostname(), engineId: this.engine.id, since: new Date().toISOString() };
+    const commits = this.engine.commits;
+    let pending = true;
+    const unregister = commits.register({
+      collect: (batch) => {
+        if (pending) batch.meta[DAEMON_META_KEY] = JSON.stringify(address);
+      },
+      committed: () => (pending = false),
+      failed: () => undefined,
+    });
+    try {
+      await commits.afterCommit(null);
+    } catch (err) {
+      this.log.warn({ err: serializeError(err) }, 'could not record the HTTP address in the store: CLI commands in this folder will not find the daemon by themselves (use --daemon URL)');
+    } finally {
+      unregister();
+    }
   }
 
   /** Drains and stops (see the file's comment). Every call returns the same promise. */
