@@ -26,7 +26,7 @@ export const PRIORITY_RANK: Readonly<Record<TaskPriority, number>> = {
 };
 export const PRIORITIES: readonly TaskPriority[] = ['critical', 'high', 'normal', 'low', 'background'];
 
-/** Lifecycle states (DESIGN.md §3). */
+/** Lifecycle states: pending (waiting on dependencies), ready, running, retrying, then one terminal state. */
 export type TaskStatus =
   | 'pending'
   | 'ready'

@@ -23,10 +23,6 @@ export interface EncodedBatch {
   meta: [string, string][];
 }
 
-export function isEmptyEncoded(b: EncodedBatch): boolean {
-  return b.tasks.length === 0 && b.events === null && b.records.length === 0 && b.meta.length === 0;
-}
-
 /** Turns batches into rows and hands out the journal's sequence numbers. One per store, on the engine's thread. */
 export class BatchEncoder {
   #lastSeq: number;

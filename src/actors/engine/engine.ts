@@ -55,7 +55,7 @@ export type EventHandler<K extends EventName = EventName> = (event: K, data: Eve
 
 /**
  * An edge (HTTP, NATS, MCP) attached to a running engine by whoever composed it: the engine closes it on shutdown
- * and shows its address in the status view. The engine never builds edges itself (DESIGN.md §2).
+ * and shows its address in the status view. The engine never builds edges itself: edges sit above it and talk to it over the bus.
  */
 export interface AttachedEdge {
   readonly name: string;
