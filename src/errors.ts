@@ -13,6 +13,8 @@ export const ErrorCode = {
   INTERNAL: 'INTERNAL',
   VALIDATION: 'VALIDATION',
   NOT_FOUND: 'NOT_FOUND',
+  /** What a call would create (a project, a workflow file) already exists. */
+  ALREADY_EXISTS: 'ALREADY_EXISTS',
   CYCLE: 'CYCLE',
   RESOURCE_UNAVAILABLE: 'RESOURCE_UNAVAILABLE',
   TASK_TIMEOUT: 'TASK_TIMEOUT',
@@ -23,6 +25,10 @@ export const ErrorCode = {
   DEPENDENCY_FAILED: 'DEPENDENCY_FAILED',
   /** A workflow step was skipped because its `when` condition was false. */
   CONDITION_FALSE: 'CONDITION_FALSE',
+  /** A `waitFor` step's signal did not come within its `timeoutSeconds` (`onTimeout: "fail"` or `"skip"`). */
+  WAIT_TIMED_OUT: 'WAIT_TIMED_OUT',
+  /** A sub-workflow step's child run did not succeed. */
+  CHILD_RUN_FAILED: 'CHILD_RUN_FAILED',
   /** Something stored could not be restored at start. */
   RECOVERY_FAILED: 'RECOVERY_FAILED',
   /** An error whose code is not known (a value that was not an error). */
@@ -68,6 +74,8 @@ export interface SerializedError {
   retryable: boolean;
   /** A `ValidationError`'s problems, each naming its field. */
   issues?: string[] | undefined;
+  /** The input fields its issues name (`workflow_name`, `steps.0.action`), when they name any. */
+  fields?: string[] | undefined;
   /** Details as data (a `CycleError`'s `{ cycle, what }`, an HTTP error's `{ status }`). */
   data?: ErrorData | undefined;
   /** What caused it, in the same form; the chain is cut after {@link MAX_CAUSE_DEPTH} links. */
@@ -83,6 +91,7 @@ export const serializedErrorSchema: z.ZodType<SerializedError, z.ZodTypeDef, unk
     // A form written before `retryable` was always sent: a retry may help unless it says otherwise.
     retryable: z.boolean().default(true),
     issues: z.array(z.string()).optional(),
+    fields: z.array(z.string()).optional(),
     data: z.record(z.unknown()).optional(),
     cause: serializedErrorSchema.optional(),
   }),
@@ -114,6 +123,8 @@ export class CodomyrmexError extends Error {
   }
 }
 
+const FIELD = /^(?:[a-z_]+: )?([A-Za-z_][\w.[\]]*):/;
+
 /** Bad input: a field that fails its schema. Never retried. */
 export class ValidationError extends CodomyrmexError {
   override name = 'ValidationError';
@@ -123,6 +134,13 @@ export class ValidationError extends CodomyrmexError {
     const list = Array.isArray(issues) ? issues : [issues];
     super(list.length === 1 ? (list[0] ?? '') : `${list.length} problems:\n- ${list.join('\n- ')}`, ErrorCode.VALIDATION, options);
     this.issues = list;
+  }
+  /**
+   * The input fields the issues name: each issue starts with its field, after the tool or command it was given to
+   * (`execute_workflow: workflow_name: required` names `workflow_name`; `task.timeout: ...` names `task.timeout`).
+   */
+  get fields(): string[] {
+    return [...new Set(this.issues.map((i) => FIELD.exec(i)?.[1]).filter((f): f is string => f !== undefined))];
   }
   override get retryable(): boolean {
     return false;
@@ -162,6 +180,9 @@ function errorClass<N extends string>(name: N, code: ErrorCode, retryable: boole
 
 export const NotFoundError = errorClass('NotFoundError', ErrorCode.NOT_FOUND, false);
 export type NotFoundError = InstanceType<typeof NotFoundError>;
+/** What a call would create already exists (a project of that name, a definition file); pick another name. */
+export const AlreadyExistsError = errorClass('AlreadyExistsError', ErrorCode.ALREADY_EXISTS, false);
+export type AlreadyExistsError = InstanceType<typeof AlreadyExistsError>;
 export const ResourceUnavailableError = errorClass('ResourceUnavailableError', ErrorCode.RESOURCE_UNAVAILABLE, false);
 export type ResourceUnavailableError = InstanceType<typeof ResourceUnavailableError>;
 export const TaskTimeoutError = errorClass('TaskTimeoutError', ErrorCode.TASK_TIMEOUT, false);
@@ -177,6 +198,12 @@ export type SkippedError = InstanceType<typeof SkippedError>;
 /** A step whose `when` condition was false. */
 export const ConditionFalseError = errorClass('ConditionFalse', ErrorCode.CONDITION_FALSE, false);
 export type ConditionFalseError = InstanceType<typeof ConditionFalseError>;
+/** A `waitFor` step whose signal did not come in time. */
+export const WaitTimeoutError = errorClass('WaitTimeoutError', ErrorCode.WAIT_TIMED_OUT, false);
+export type WaitTimeoutError = InstanceType<typeof WaitTimeoutError>;
+/** A sub-workflow step whose child run failed or was cancelled. */
+export const ChildRunError = errorClass('ChildRunError', ErrorCode.CHILD_RUN_FAILED, false);
+export type ChildRunError = InstanceType<typeof ChildRunError>;
 /** The worker thread running a task died (crash, `process.exit`, out of memory). Retryable. */
 export const WorkerCrashedError = errorClass('WorkerCrashedError', ErrorCode.WORKER_CRASHED, true);
 export type WorkerCrashedError = InstanceType<typeof WorkerCrashedError>;
@@ -237,12 +264,15 @@ export class StoreError extends CodomyrmexError {
 /** The classes an error is rebuilt as, by the name on its wire form. */
 const CLASSES: Record<string, new (message: string, options?: ErrorOptions) => CodomyrmexError> = {
   NotFoundError,
+  AlreadyExistsError,
   ResourceUnavailableError,
   TaskTimeoutError,
   NonRetryableError,
   CancelledError,
   SkippedError,
   ConditionFalse: ConditionFalseError,
+  WaitTimeoutError,
+  ChildRunError,
   WorkerCrashedError,
   ActionError,
   RecoveryError,
@@ -282,7 +312,11 @@ function serializeAt(err: unknown, depth: number): SerializedError {
   let cause: unknown;
   if (err instanceof CodomyrmexError) {
     out = { name: err.name, code: err.code, message: err.message, retryable: err.retryable };
-    if (err instanceof ValidationError) out.issues = err.issues;
+    if (err instanceof ValidationError) {
+      out.issues = err.issues;
+      const fields = err.fields;
+      if (fields.length) out.fields = fields;
+    }
     if (err.data !== undefined) out.data = err.data;
     cause = err.cause;
   } else if (err instanceof Error || (typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string')) {

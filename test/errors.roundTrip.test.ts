@@ -18,8 +18,10 @@ import { RemoteEngine } from '../src/edges/nats/client.js';
 import type { SerializedError } from '../src/errors.js';
 import {
   ActionError,
+  AlreadyExistsError,
   BusError,
   CancelledError,
+  ChildRunError,
   CodomyrmexError,
   ConditionFalseError,
   CycleError,
@@ -36,6 +38,7 @@ import {
   TaskTimeoutError,
   UsageError,
   ValidationError,
+  WaitTimeoutError,
   WorkerCrashedError,
 } from '../src/errors.js';
 import { LlmError } from '../src/modules/insights/llm.js';
@@ -60,6 +63,9 @@ const CLASSES: Record<string, Make> = {
   CancelledError: (m, cause) => new CancelledError(m, { cause }),
   SkippedError: (m, cause) => new SkippedError(m, { cause }),
   ConditionFalseError: (m, cause) => new ConditionFalseError(m, { cause }),
+  WaitTimeoutError: (m, cause) => new WaitTimeoutError(m, { cause }),
+  ChildRunError: (m, cause) => new ChildRunError(m, { cause }),
+  AlreadyExistsError: (m, cause) => new AlreadyExistsError(m, { cause }),
   WorkerCrashedError: (m, cause) => new WorkerCrashedError(m, { cause }),
   ActionError: (m, cause) => new ActionError(m, { cause }),
   RecoveryError: (m, cause) => new RecoveryError(m, { cause }),
@@ -110,9 +116,13 @@ beforeAll(async () => {
   const fail = (command: SeenCommand): never => {
     throw byId && command.type === 'task.explain' ? byId.get(command.payload.taskId) : current;
   };
+  // A task explain that is not found asks the workflows whether it is a step: it is not (null), the error stands.
+  const noStep = answering('workflow', () => null);
   memory.serve('task', answering('task', fail));
+  memory.serve('workflow', noStep);
   daemon = await NatsBus.connect({ servers: server.url, subjectPrefix });
   daemon.serve('task', answering('task', fail));
+  daemon.serve('workflow', noStep);
   await daemon.ready();
   client = await NatsBus.connect({ servers: server.url, subjectPrefix });
   remote = await RemoteEngine.connect({ servers: server.url, subjectPrefix });
@@ -153,16 +163,19 @@ describe('the error wire form', () => {
     // The handler throws the error its task id names: several CLI processes run at once.
     const errors = new Map(NAMES.map((name) => [name, CLASSES[name]!(`${name} says no`, new ActionError('the cause'))]));
     byId = errors;
-    for (let i = 0; i < NAMES.length; i += 4) {
-      await Promise.all(
-        NAMES.slice(i, i + 4).map(async (name) => {
-          const ran = await runCli(dir, ['task', 'explain', name, ...flags]);
-          expect(ran.code, `${name}: ${ran.stderr}`).not.toBe(0);
-          expect((JSON.parse(ran.stdout) as { error: unknown }).error, name).toEqual(serializeError(errors.get(name)));
-        }),
-      );
+    try {
+      for (let i = 0; i < NAMES.length; i += 4) {
+        await Promise.all(
+          NAMES.slice(i, i + 4).map(async (name) => {
+            const ran = await runCli(dir, ['task', 'explain', name, ...flags]);
+            expect(ran.code, `${name}: ${ran.stderr}`).not.toBe(0);
+            expect((JSON.parse(ran.stdout) as { error: unknown }).error, name).toEqual(serializeError(errors.get(name)));
+          }),
+        );
+      }
+    } finally {
+      byId = null;
     }
-    byId = null;
   }, 120_000);
 
   it('carries a cycle as data and rebuilds it as a CycleError', async () => {

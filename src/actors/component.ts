@@ -13,12 +13,16 @@ import type { ComponentDeps } from './deps.js';
 /** What a component restored at start: the `recovery` event without the fields the skeleton fills in. */
 export type Recovered = Omit<EventMap['recovery'], 'component' | 'store' | 'durationMs'>;
 
+/** The handlers of each component an actor serves, keyed by component (`{ task: { 'task.add': ... } }`). */
+export type ServedHandlers<C extends Component> = { [K in C]: CommandHandlers<K> };
+
 /** One component, built: what it serves and how it recovers, drains and stops. */
 export interface ComponentParts<C extends Component> {
-  /** The component whose commands it serves (`task` serves `task.*`). */
-  serves: C;
-  /** One handler per command of the component, checked by the compiler. */
-  handlers: CommandHandlers<C>;
+  /**
+   * One handler per command of each component it serves, checked by the compiler (`{ session: sessionHandlers(s) }`;
+   * the task orchestrator serves `task` and `ratelimit`).
+   */
+  handlers: ServedHandlers<C>;
   /**
    * Restores what the store holds, before the handlers are served; with a durable store its answer goes out as the
    * `recovery` event (null: nothing to report).
@@ -37,7 +41,7 @@ export interface ComponentParts<C extends Component> {
  * export const sessionsLogic = (deps: ComponentDeps) =>
  *   componentLogic('sessions', deps, () => {
  *     const sessions = new SessionManager(deps.bus, deps.ledger);
- *     return { serves: 'session', handlers: sessionHandlers(sessions), drain: () => sessions.drain() };
+ *     return { handlers: { session: sessionHandlers(sessions) }, drain: () => sessions.drain() };
  *   });
  */
 export function componentLogic<C extends Component>(name: string, deps: ComponentDeps, build: () => ComponentParts<C>) {
@@ -48,7 +52,8 @@ export function componentLogic<C extends Component>(name: string, deps: Componen
       const recovered = parts.recover();
       if (recovered && deps.store.persistent) deps.bus.publish('recovery', { component: name, store: deps.store.location, ...recovered, durationMs: performance.now() - t0 });
     }
-    const stop = deps.bus.serve(parts.serves, parts.handlers);
+    const stops: Array<() => void> = [];
+    for (const component in parts.handlers) stops.push(deps.bus.serve(component, parts.handlers[component]));
     receive((event) => {
       if (event.type !== 'component.drain') return;
       const drained: ComponentReport = { type: 'component.drained', component: name };
@@ -64,7 +69,7 @@ export function componentLogic<C extends Component>(name: string, deps: Componen
       else sendBack(drained);
     });
     return () => {
-      stop();
+      for (const stop of stops) stop();
       parts.dispose?.();
     };
   });

@@ -48,8 +48,7 @@ export function projectManagerLogic(deps: ComponentDeps) {
     });
     let runs: Subscription | null = null;
     return {
-      serves: 'project',
-      handlers: projectHandlers(pm),
+      handlers: { project: projectHandlers(pm) },
       recover: () => {
         const projects = pm.recover();
         // Runs are counted from here on, over the projects just restored; one that cannot be counted is reported.

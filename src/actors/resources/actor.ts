@@ -37,8 +37,7 @@ export function resourceManagerLogic(deps: ComponentDeps) {
   return componentLogic('resourceManager', deps, () => {
     const persistence = deps.store.persistent ? new ResourcePersistence(deps) : null;
     return {
-      serves: 'resource',
-      handlers: resourceHandlers(deps.ledger, persistence),
+      handlers: { resource: resourceHandlers(deps.ledger, persistence) },
       recover: () => {
         if (!persistence) return null;
         const { problems, ...counts } = persistence.recover();

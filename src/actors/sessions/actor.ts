@@ -19,8 +19,7 @@ export function sessionManagerLogic(deps: ComponentDeps) {
     const durable = deps.store.persistent;
     const sessions = new SessionManager(deps.bus, deps.ledger, durable ? deps.commits : null, deps.clock);
     return {
-      serves: 'session',
-      handlers: sessionHandlers(sessions),
+      handlers: { session: sessionHandlers(sessions) },
       recover: () => {
         if (durable) sessions.recover(storedSessions(deps));
         return null;

@@ -1,6 +1,6 @@
 /**
  * The TaskOrchestrator component: an actor (XState callback logic, systemId `taskOrchestrator`) that owns a
- * {@link TaskScheduler} and serves the `task.*` commands of the bus.
+ * {@link TaskScheduler} and serves the `task.*` and `ratelimit.*` commands of the bus.
  */
 import type { CommandHandlers } from '../../bus/bus.js';
 import type { Clock } from '../../model/clock.js';
@@ -35,6 +35,16 @@ export function taskHandlers(scheduler: TaskScheduler, clock: Clock = systemCloc
       scheduler.setConcurrency(p.maxConcurrency);
       return scheduler.stats();
     },
+    'task.flow_status': (p) => scheduler.flowStatus(p.top),
+  };
+}
+
+/** The `ratelimit.*` commands: the scheduler's named rate limits. */
+export function rateLimitHandlers(scheduler: TaskScheduler): CommandHandlers<'ratelimit'> {
+  return {
+    'ratelimit.create': (p) => scheduler.acked(scheduler.createRateLimit(p)),
+    'ratelimit.list': () => scheduler.listRateLimits(),
+    'ratelimit.delete': (p) => scheduler.acked(scheduler.deleteRateLimit(p.name)),
   };
 }
 
@@ -58,11 +68,13 @@ export function taskOrchestratorLogic(deps: ComponentDeps) {
         retainFinishedBytes: deps.options.retainFinishedTaskBytes,
         ackOnCommit: deps.options.durability === 'strict' && deps.store.persistent,
         keepUnfinished: deps.store.persistent,
+        idempotencyTtlMs: deps.options.idempotencyTtlMs,
       },
     });
+    // Rate limits: those stored by an earlier engine, then those of the config (which win).
+    scheduler.restoreRateLimits(deps.options.rateLimits);
     return {
-      serves: 'task',
-      handlers: taskHandlers(scheduler, deps.clock),
+      handlers: { task: taskHandlers(scheduler, deps.clock), ratelimit: rateLimitHandlers(scheduler) },
       recover: () => {
         // Lanes of the sessions that were open, before the tasks that run in them come back.
         for (const session of storedSessions(deps, 'active')) scheduler.openLane(session.sessionId, session.mode, session.maxParallelTasks);

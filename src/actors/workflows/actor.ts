@@ -22,7 +22,7 @@ export function workflowHandlers(manager: WorkflowManager, clock: Clock = system
     'workflow.delete': (p) => manager.delete(p.name),
     'workflow.execute': ({ name, ...req }) => manager.acked(manager.start(name, req).done),
     // Under strict durability the id is given once the run is on disk: a start acknowledged survives a crash.
-    'workflow.start': ({ name, ...req }) => manager.committed({ runId: manager.start(name, req).runId }),
+    'workflow.start': ({ name, ...req }) => manager.committed(manager.startOnce(name, req)),
     'workflow.execute_complex': ({ definition, ...req }) => manager.acked(manager.startComplex(definition, req).done),
     'workflow.start_complex': ({ definition, ...req }) => manager.committed({ runId: manager.startComplex(definition, req).runId }),
     'workflow.get_run': (p) => manager.getRun(p.runId),
@@ -30,6 +30,9 @@ export function workflowHandlers(manager: WorkflowManager, clock: Clock = system
     'workflow.wait_run': (p) => manager.waitRun(p.runId),
     'workflow.wait_for': (p) => waitWithin(manager.waitRun(p.runId), p.timeoutMs, clock),
     'workflow.cancel_run': (p) => manager.cancelRun(p.runId, p.reason),
+    'workflow.signal': (p) => manager.committed(manager.signalRun(p.runId, p.signal, p.payload ?? null)),
+    'workflow.retry': (p) => manager.committed({ runId: manager.retryRun(p.runId, { fromStep: p.fromStep }).runId }),
+    'workflow.explain_step': (p) => manager.explainStep(p.taskId),
     'workflow.performance': (p) => manager.performance(p.name),
     'workflow.configure_session': (p) => {
       manager.configureSession(p.sessionId, p.maxParallelWorkflows);
@@ -54,10 +57,11 @@ export function workflowManagerLogic(deps: ComponentDeps) {
       store: deps.store,
       ackOnCommit: deps.options.durability === 'strict' && deps.store.persistent,
       checkResources: (req, where) => void deps.ledger.parse(req, where),
+      clock: deps.clock,
+      maxForEachItems: deps.options.maxForEachItems,
     });
     return {
-      serves: 'workflow',
-      handlers: workflowHandlers(manager, deps.clock),
+      handlers: { workflow: workflowHandlers(manager, deps.clock) },
       recover: () => {
         for (const session of storedSessions(deps, 'active')) manager.configureSession(session.sessionId, session.maxParallelWorkflows);
         const recovered = manager.recover();

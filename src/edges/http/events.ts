@@ -12,6 +12,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Subscription } from 'rxjs';
 import type { MessageBus } from '../../bus/bus.js';
 import { isEventName } from '../../bus/schemas.js';
+import { errorReply } from '../../bus/wire.js';
+import { ValidationError } from '../../errors.js';
 import type { GroupCommitter } from '../../store/commits.js';
 import type { JournalEntry, Store } from '../../store/store.js';
 
@@ -97,7 +99,7 @@ export class EventHub {
     const last = typeof lastText === 'string' && /^\d+$/.test(lastText) ? Number(lastText) : null;
     if (unknown.length) {
       res.writeHead(400, { 'content-type': 'application/json; charset=utf-8' });
-      res.end(`${JSON.stringify({ ok: false, error: { code: 'VALIDATION', name: 'ValidationError', message: `types: unknown event type(s) ${unknown.join(', ')}`, issues: [], retryable: false } })}\n`);
+      res.end(`${JSON.stringify(errorReply(new ValidationError(`types: unknown event type(s) ${unknown.join(', ')}`)))}\n`);
       return;
     }
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
@@ -178,11 +180,30 @@ export class EventHub {
       } catch {
         return; // The store is closing; the clients reconnect and resume.
       }
-      for (const e of page) {
-        this.#cursor = e.seq;
-        this.#broadcast(frameOf(e.seq, e.type, e.timestamp, e.data));
-      }
+      if (page.length === 0) return;
+      const frames = page.map((e) => frameOf(e.seq, e.type, e.timestamp, e.data));
+      this.#cursor = page[page.length - 1]!.seq;
+      this.#broadcastAll(frames);
       if (page.length < PAGE) return;
+    }
+  }
+
+  /** Writes a page of frames to each client in one write (a socket write per frame per client is what costs). */
+  #broadcastAll(frames: Frame[]): void {
+    let all: string | null = null;
+    for (const c of this.#clients) {
+      if (c.res.writableLength > MAX_BUFFERED_BYTES) {
+        c.res.destroy();
+        continue;
+      }
+      if (c.runId === null && c.types === null) {
+        all ??= frames.map((f) => f.text).join('');
+        c.res.write(all);
+        continue;
+      }
+      let text = '';
+      for (const f of frames) if (wants(c, f)) text += f.text;
+      if (text) c.res.write(text);
     }
   }
 
