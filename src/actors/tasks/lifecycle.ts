@@ -546,7 +546,8 @@ export class TaskLifecycle {
     for (const rec of this.records.values()) {
       if (isTerminal(rec.status)) continue;
       this.#clearTimer(rec);
-      rec.run?.kill();
+      if (rec.run?.leave) rec.run.leave();
+      else rec.run?.kill();
       const waiters = rec.waiters;
       rec.waiters = null;
       if (waiters) {

@@ -69,6 +69,11 @@ export interface RunningAttempt {
   kill(): void;
   /** Releases the attempt's channel once its outcome is known. */
   close(): void;
+  /**
+   * The engine stops and keeps unfinished work for the next one: an attempt that can outlive it (on a remote
+   * worker) runs on, its result to be applied by the next engine. Absent: the attempt is killed instead.
+   */
+  leave?(): void;
 }
 
 /** Attempts sent as one dispatch: each can be stopped alone; their replies come back together. */

@@ -881,6 +881,9 @@ export class WorkflowRunExecutor {
   }
 
   #announce(status: 'succeeded' | 'failed' | 'cancelled'): void {
+    // Left to resume (a durable shutdown): what its steps hear while the engine stops (attempts stopped with it)
+    // is no ending, and is not announced as one.
+    if (this.#left) return;
     this.#outcome = status;
     this.#endedAt = this.#deps.now();
     const result = this.view();

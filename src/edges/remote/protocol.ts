@@ -10,9 +10,13 @@
  * - Core NATS around it: heartbeats (announce) and goodbyes, `started` when a worker takes a message, `result` as a
  *   request the daemon answers only once the outcome is committed (then, and only then, the worker acks the
  *   message), `cancel` broadcasts, progress and logs, and `workers.list`.
+ * - Kept results: a worker that stops while no daemon answers puts its unanswered results in the stream
+ *   `<PREFIX>_KEPT` (then acks their work messages); the daemon reads them when it attaches and applies each once
+ *   its task is dispatched again, as it does a result re-sent after a restart.
  */
 import { createHash } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/nats-core';
+import type { JetStreamManager, StreamConfig } from '@nats-io/jetstream';
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { connect } from '@nats-io/transport-node';
 import type { AttemptRequest } from '../../actors/tasks/runner.js';
@@ -39,6 +43,8 @@ export interface RemoteSubjects {
   readonly cancel: string;
   readonly progress: string;
   readonly list: string;
+  /** Results a stopping worker could not hand to a daemon, kept in the stream `<PREFIX>_KEPT` for the next one. */
+  readonly kept: string;
 }
 
 export function remoteSubjects(prefix: string): RemoteSubjects {
@@ -54,12 +60,18 @@ export function remoteSubjects(prefix: string): RemoteSubjects {
     cancel: `${prefix}.workers.cancel`,
     progress: `${prefix}.workers.progress`,
     list: `${prefix}.workers.list`,
+    kept: `${prefix}.kept`,
   };
 }
 
 /** The work stream of a subject prefix (stream names allow no dots). */
 export function workStreamName(prefix: string): string {
   return `${prefix.replace(/[^A-Za-z0-9_-]/g, '_').toUpperCase()}_WORK`;
+}
+
+/** The stream of kept results (a work queue the daemon reads and acks once each is applied or refused). */
+export function keptStreamName(prefix: string): string {
+  return `${prefix.replace(/[^A-Za-z0-9_-]/g, '_').toUpperCase()}_KEPT`;
 }
 
 /** The group of workers with these modules and tags: a short hash, the same on every host. */
@@ -111,7 +123,10 @@ export type RemoteOutcome = WorkerReply | { type: 'crashed'; error: SerializedEr
 
 export interface ResultMessage {
   dispatch: string;
+  /** The worker's id. */
   worker: string;
+  /** The worker's name (the daemon may not know its id: a result from before a restart, or a kept one). */
+  name?: string | undefined;
   taskId: string;
   outcome: RemoteOutcome;
 }
@@ -154,5 +169,14 @@ export async function connectNats(options: NodeConnectionOptions & { servers: st
     return await connect(options);
   } catch (err) {
     throw natsUnreachable(options.servers, err);
+  }
+}
+
+/** Creates a stream unless it is there. */
+export async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+  try {
+    await jsm.streams.info(config.name);
+  } catch {
+    await jsm.streams.add(config);
   }
 }

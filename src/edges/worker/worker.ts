@@ -23,7 +23,7 @@ import { JetStreamArtifactStore } from '../../workers/jetstreamArtifacts.js';
 import { WorkerPool } from '../../workers/pool.js';
 import type { Logger } from '../daemon/logger.js';
 import type { CancelMessage, ProgressMessage, RemoteOutcome, RemoteSubjects, ResultAck, ResultMessage, StartedMessage, WorkerInfo, WorkMessage } from '../remote/protocol.js';
-import { connectNats, decode, encode, REMOTE_PROTOCOL, remoteSubjects, workerGroup, workStreamName } from '../remote/protocol.js';
+import { connectNats, decode, encode, ensureStream, keptStreamName, REMOTE_PROTOCOL, remoteSubjects, workerGroup, workStreamName } from '../remote/protocol.js';
 
 export interface RemoteWorkerOptions {
   servers: string[];
@@ -46,6 +46,8 @@ export interface RemoteWorkerOptions {
 const CANCELLED_MAX = 10_000;
 /** How long one result request waits for the daemon's answer before it is sent again. */
 const RESULT_TIMEOUT_MS = 5000;
+/** When stopping, how long a result waits for the daemon's answer before it is kept for the next daemon. */
+const KEEP_AFTER_MS = 1500;
 
 export class RemoteWorker {
   readonly id = randomUUID();
@@ -60,14 +62,16 @@ export class RemoteWorker {
   /** Its own consumer's name: attempts for this worker alone (a sticky run's). */
   #ownName = '';
   #removeOwn: () => Promise<void> = () => Promise.resolve();
+  /** Puts a result in the kept stream (durably) for the next daemon. */
+  #keep: (result: ResultMessage) => Promise<void> = () => Promise.reject(new Error('not connected'));
   #modules: string[] = [];
   #group = '';
   #stopping = false;
   #loops: Promise<void>[] = [];
   /** Results sent and not answered yet. */
   readonly #reporting = new Set<Promise<void>>();
-  /** Sends each unanswered result again, by dispatch. */
-  readonly #unanswered = new Map<string, () => void>();
+  /** Unanswered results by dispatch: sends one again, or settles it as kept. */
+  readonly #unanswered = new Map<string, { send: () => void; result: ResultMessage; kept: () => void }>();
   #heartbeat: ReturnType<typeof setInterval> | null = null;
   readonly #startedAt = Date.now();
   readonly #capacity: number;
@@ -114,11 +118,8 @@ export class RemoteWorker {
     const nc = (this.#nc = await connectNats({ servers: o.servers, name: `codomyrmex-worker-${o.name}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...o.connection }));
     const jsm = await jetstreamManager(nc);
     const stream = workStreamName(o.subjectPrefix);
-    try {
-      await jsm.streams.info(stream);
-    } catch {
-      await jsm.streams.add({ name: stream, subjects: [this.#s.workAll], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
-    }
+    await ensureStream(jsm, { name: stream, subjects: [this.#s.workAll], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
+    await ensureStream(jsm, { name: keptStreamName(o.subjectPrefix), subjects: [this.#s.kept], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
     const durable = `G_${this.#group}`;
     const config = { durable_name: durable, ack_policy: AckPolicy.Explicit, filter_subject: this.#s.work(this.#group), ack_wait: o.ackWaitMs * 1_000_000, max_deliver: -1, max_ack_pending: 100_000 };
     try {
@@ -131,6 +132,7 @@ export class RemoteWorker {
     this.#ownName = `W_${this.id}`;
     await jsm.consumers.add(stream, { durable_name: this.#ownName, ack_policy: AckPolicy.Explicit, filter_subject: this.#s.workFor(this.id), ack_wait: config.ack_wait, max_deliver: -1, max_ack_pending: 100_000, inactive_threshold: 3_600_000_000_000 });
     const js = jetstream(nc);
+    this.#keep = (r) => js.publish(this.#s.kept, encode(r)).then(() => undefined);
     const group = await js.consumers.get(stream, durable);
     const own = await js.consumers.get(stream, this.#ownName);
     this.#removeOwn = () => jsm.consumers.delete(stream, this.#ownName).then(() => undefined, () => undefined);
@@ -139,7 +141,7 @@ export class RemoteWorker {
     nc.subscribe(this.#s.cancel, { callback: (err, msg) => (err ? undefined : this.#cancel(decode<CancelMessage>(msg.data))) });
     nc.subscribe(this.#s.hello, {
       callback: () => {
-        for (const send of this.#unanswered.values()) send();
+        for (const u of this.#unanswered.values()) u.send();
         this.#beat();
       },
     });
@@ -186,6 +188,11 @@ export class RemoteWorker {
         continue;
       }
       if (!msg) continue;
+      if (this.#stopping) {
+        // Pulled as the worker stops: handed back at once, for another worker.
+        msg.nak();
+        return;
+      }
       try {
         await this.#handle(msg);
       } catch (err) {
@@ -226,7 +233,7 @@ export class RemoteWorker {
     this.#log.debug({ taskId: m.taskId, task: m.name, attempt, outcome: outcome.type }, 'task ended');
     // The slot is free for the next message while this result waits for the daemon's commit (the message stays
     // unacked, and kept alive, until then).
-    const reported = this.#report({ dispatch: m.dispatch, worker: this.id, taskId: m.taskId, outcome }).then((ack) => {
+    const reported = this.#report({ dispatch: m.dispatch, worker: this.id, name: this.#o.name, taskId: m.taskId, outcome }).then((ack) => {
       clearInterval(alive);
       if (ack && !ack.accepted) this.#log.warn({ taskId: m.taskId, dispatch: m.dispatch, reason: ack.reason }, 'the daemon did not take the result');
       // Acked only now: the daemon has committed the outcome (or said it does not want it).
@@ -234,6 +241,19 @@ export class RemoteWorker {
     });
     this.#reporting.add(reported);
     void reported.finally(() => this.#reporting.delete(reported));
+  }
+
+  /** Puts every result the daemon has not answered in the kept stream; each kept one counts as answered (acked). */
+  async #keepUnanswered(): Promise<void> {
+    for (const u of [...this.#unanswered.values()]) {
+      try {
+        await this.#keep(u.result);
+        this.#log.info({ taskId: u.result.taskId, dispatch: u.result.dispatch }, 'result kept for the next daemon');
+        u.kept();
+      } catch (err) {
+        this.#log.warn({ taskId: u.result.taskId, err: (err as Error).message }, 'could not keep a result: the task runs again when a daemon dispatches it');
+      }
+    }
   }
 
   /**
@@ -260,7 +280,7 @@ export class RemoteWorker {
         () => undefined,
       );
     };
-    this.#unanswered.set(result.dispatch, send);
+    this.#unanswered.set(result.dispatch, { send, result, kept: () => finish({ accepted: true }) });
     for (let tries = 1; !done; tries++) {
       send();
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -271,12 +291,21 @@ export class RemoteWorker {
     return answered;
   }
 
-  /** Stops pulling, lets running attempts finish and report (up to `graceMs`), says goodbye, and closes. */
+  /**
+   * Stops pulling and lets running attempts finish (up to `graceMs`). Their results go to the daemon; what it has
+   * not answered within {@link KEEP_AFTER_MS} (it is down, or restarting) is kept in the stream for the next daemon
+   * and its message acked, so the worker exits now rather than re-sending for the rest of its grace. Then it says
+   * goodbye and closes.
+   */
   async stop(graceMs: number): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    const loops = Promise.allSettled(this.#loops).then(() => Promise.allSettled([...this.#reporting]));
-    await Promise.race([loops, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+    const until = Date.now() + graceMs;
+    const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());
+    await Promise.race([Promise.allSettled(this.#loops), wait(graceMs)]);
+    await Promise.race([Promise.allSettled([...this.#reporting]), wait(Math.min(KEEP_AFTER_MS, until - Date.now()))]);
+    await this.#keepUnanswered();
+    await Promise.race([Promise.allSettled([...this.#reporting]), wait(1000)]);
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     await this.#removeOwn();
     try {
