@@ -73,7 +73,7 @@ export class HttpEdge {
       }
       case '/healthz': {
         const live = handlers.liveness();
-        sendJson(res, live.alive ? 200 : 503, { status: live.alive ? 'ok' : 'failed', state: live.state, uptimeSeconds: live.uptimeSeconds }, head);
+        sendJson(res, live.alive ? 200 : 503, { status: live.alive ? 'ok' : 'failed', state: live.state, uptimeSeconds: live.uptimeSeconds, ...(live.role ? { role: live.role } : {}) }, head);
         return;
       }
       case '/readyz': {
