@@ -13,7 +13,8 @@
  * engine's timers and I/O). Prints a table and writes JSON to benchmarks/results/durable-<timestamp>.json.
  *
  * Flags: --tasks N (default 20000), --chain N (default 1000), --rounds N (default 5; the best round of each store is reported),
- * --sequential N (default 500), --only TEXT (only the stores whose name contains TEXT).
+ * --sequential N (default 500), --only TEXT[,TEXT...] (only the stores whose name contains one of them; BullMQ is
+ * "BullMQ").
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -62,7 +63,9 @@ const ALL_CONFIGS: Config[] = [
   { name: 'postgres relaxed', options: { durability: 'relaxed' }, postgres: true },
 ];
 const PG_MISSING = postgresMissing();
-const CONFIGS = ALL_CONFIGS.filter((c) => c.name.includes(ONLY) && !(c.postgres && PG_MISSING));
+/** `--only a,b`: the contenders whose name contains any of the comma-separated texts. */
+const picked = (name: string): boolean => ONLY.split(',').some((part) => name.includes(part.trim()));
+const CONFIGS = ALL_CONFIGS.filter((c) => picked(c.name) && !(c.postgres && PG_MISSING));
 
 interface Row {
   config: string;
@@ -205,7 +208,7 @@ async function main(): Promise<void> {
   const running: Running[] = [];
   const cluster = CONFIGS.some((c) => c.postgres) ? await startPostgres({ fsync: true }) : null;
   const missing = bullmqMissing();
-  const bulls = missing || 'BullMQ'.includes(ONLY) === false ? [] : [new BullContender('always'), new BullContender('everysec'), new BullContender('off')];
+  const bulls = missing || !ONLY.split(',').some((part) => 'BullMQ'.includes(part.trim())) ? [] : [new BullContender('always'), new BullContender('everysec'), new BullContender('off')];
   try {
     for (const config of CONFIGS) running.push(await start(config, dir, cluster));
     for (const b of bulls) await b.start();
