@@ -21,7 +21,8 @@ export interface RequestOptions {
  * {@link InMemoryBus} and the NATS bus.
  */
 export interface MessageBus {
-  readonly kind: 'memory' | 'nats';
+  /** `http`: a client of a daemon's HTTP API (it asks and listens; it serves and publishes nothing). */
+  readonly kind: 'memory' | 'nats' | 'http';
   /** False once closed (or, on NATS, while disconnected). */
   readonly connected: boolean;
   publish<K extends EventName>(type: K, data: EventMap[K]): void;

@@ -45,7 +45,8 @@ export interface CommandMap {
   /** Starts an ad hoc (complex) workflow and answers with its run id; follow it with `workflow.wait_for`. */
   'workflow.start_complex': { req: { definition: unknown } & RunRequest; res: { runId: string } };
   'workflow.get_run': { req: { runId: string }; res: WorkflowRun | null };
-  'workflow.list_runs': { req: { workflowName?: string; status?: WorkflowRunStatus; limit?: number }; res: WorkflowRun[] };
+  /** Runs newest first; `after` (a run id) pages on from the previous page's last run; `from`/`to` bound the start time (epoch ms). */
+  'workflow.list_runs': { req: RunListFilter; res: WorkflowRun[] };
   'workflow.wait_run': { req: { runId: string }; res: WorkflowResult };
   /** Waits at most `timeoutMs` for a run's end: `{ done: false }` when the time runs out (ask again), else its result. */
   'workflow.wait_for': { req: { runId: string; timeoutMs: number }; res: WaitOutcome<WorkflowResult> };
@@ -89,6 +90,19 @@ export interface CommandMap {
   'engine.health': { req: Record<string, never>; res: EngineHealth };
   /** Every module.action the engine can run, with its parameters as JSON Schema (`modules list`, `list_modules`). */
   'engine.modules': { req: { module?: string }; res: ActionDescription[] };
+}
+
+/** Which runs `workflow.list_runs` lists. */
+export interface RunListFilter {
+  workflowName?: string;
+  status?: WorkflowRunStatus;
+  limit?: number;
+  /** The last run id of the previous page: list the runs started before it. */
+  after?: string;
+  /** Runs started at or after this time (epoch ms). */
+  from?: number;
+  /** Runs started before this time (epoch ms). */
+  to?: number;
 }
 
 /** `engine.healthCheck()` as it travels: the worst status, each component's, and the issues. */

@@ -61,6 +61,7 @@ const waitMs = z
   .int('must be a whole number of ms')
   .min(0, 'must be 0 or more')
   .max(600_000, 'must be at most 600000 (10 minutes); ask again when it answers { done: false }');
+const epochMs = z.number({ invalid_type_error: 'must be a time in ms since the epoch (Date.now())' }).int('must be a whole number of ms').min(0, 'must be 0 or more');
 const versionSchema = z.union([z.string().min(1), z.number()]).transform(String);
 
 const task = z.preprocess(renameKeys({}, ['retry']), taskInputSchema);
@@ -122,7 +123,10 @@ export const requestSchemas = {
   'workflow.execute_complex': payload({ definition: object('{ steps, dependencies, parallel_groups }'), ...runRequest }, { workflow_definition: 'definition', parameters: 'params' }),
   'workflow.start_complex': payload({ definition: object('{ steps, dependencies, parallel_groups }'), ...runRequest }, { workflow_definition: 'definition', parameters: 'params' }),
   'workflow.get_run': payload({ runId: id('run') }),
-  'workflow.list_runs': payload({ workflowName: id('workflow').optional(), status: z.enum(RUN_STATUSES).optional(), limit }),
+  'workflow.list_runs': payload(
+    { workflowName: id('workflow').optional(), status: z.enum(RUN_STATUSES).optional(), limit, after: id('run (the last run id of the previous page)').optional(), from: epochMs.optional(), to: epochMs.optional() },
+    { workflow: 'workflowName' },
+  ),
   'workflow.wait_run': payload({ runId: id('run') }),
   'workflow.wait_for': payload({ runId: id('run'), timeoutMs: waitMs }),
   'workflow.cancel_run': payload({ runId: id('run'), reason: z.string().optional() }),

@@ -161,6 +161,27 @@ export interface HttpOptions {
   host?: string;
   /** TCP port (default 9464); 0 picks a free one. */
   port?: number;
+  /**
+   * The token every API call and the console need, sent as `Authorization: Bearer TOKEN` (default: env
+   * `CODOMYRMEX_AUTH_TOKEN`, else none). Required to bind an address other than loopback.
+   */
+  authToken?: string;
+  /** `/metrics` needs the token too (default false: Prometheus scrapes without one). */
+  authMetrics?: boolean;
+  /** Serve the console at `/` and the command API under `/api/v1/` (default true). */
+  console?: boolean;
+  /** Largest request body the API reads, in bytes (default 4 MiB); a bigger one gets 413. */
+  maxBodyBytes?: number;
+}
+
+/** The HTTP edge's options, filled in. */
+export interface CompiledHttpOptions {
+  host: string;
+  port: number;
+  authToken: string | null;
+  authMetrics: boolean;
+  console: boolean;
+  maxBodyBytes: number;
 }
 
 export interface HealthOptions {
@@ -205,7 +226,7 @@ export interface CompiledOptions {
   writerThread: boolean;
   metrics: { enabled: boolean; processMetrics: boolean };
   /** `null` when the HTTP edge is off. */
-  http: { host: string; port: number } | null;
+  http: CompiledHttpOptions | null;
   health: { probeTimeoutMs: number; queueStuckMs: number };
 }
 
@@ -262,7 +283,19 @@ const schema = z
     writerThread: z.boolean().optional(),
     metrics: z.object({ enabled: z.boolean().optional(), processMetrics: z.boolean().optional() }).strict().optional(),
     http: z
-      .union([z.boolean(), z.object({ host: z.string().min(1).optional(), port: z.number().int().min(0).max(65_535).optional() }).strict()])
+      .union([
+        z.boolean(),
+        z
+          .object({
+            host: z.string().min(1).optional(),
+            port: z.number().int().min(0).max(65_535).optional(),
+            authToken: z.string().min(16, 'must be at least 16 characters (e.g. `openssl rand -hex 24`)').optional(),
+            authMetrics: z.boolean().optional(),
+            console: z.boolean().optional(),
+            maxBodyBytes: z.number().int().min(1024).optional(),
+          })
+          .strict(),
+      ])
       .optional(),
     health: z
       .object({ probeTimeoutMs: z.number().int().min(1).optional(), queueStuckMs: z.number().int().min(0).optional() })
@@ -290,6 +323,23 @@ function envString(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const raw = env[name];
   return raw === undefined || raw === '' ? undefined : raw;
 }
+
+/** The HTTP edge's options over `CODOMYRMEX_AUTH_TOKEN` over defaults. */
+export function compileHttp(o: { [K in keyof HttpOptions]?: HttpOptions[K] | undefined }, env: NodeJS.ProcessEnv = process.env): CompiledHttpOptions {
+  const envToken = envString(env, 'CODOMYRMEX_AUTH_TOKEN');
+  if (o.authToken === undefined && envToken !== undefined && envToken.length < 16) throw new ValidationError('CODOMYRMEX_AUTH_TOKEN: must be at least 16 characters (e.g. `openssl rand -hex 24`)');
+  return {
+    host: o.host ?? DEFAULT_HTTP.host,
+    port: o.port ?? DEFAULT_HTTP.port,
+    authToken: o.authToken ?? envToken ?? null,
+    authMetrics: o.authMetrics ?? false,
+    console: o.console ?? true,
+    maxBodyBytes: o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+  };
+}
+
+/** The largest API request body unless told otherwise: 4 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /** Merges options over the environment over defaults, and validates the result, naming any bad option. */
 export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessEnv = process.env, defaults: OptionDefaults = {}): CompiledOptions {
@@ -341,7 +391,7 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     busyTimeoutMs: o.busyTimeoutMs ?? 5000,
     writerThread: o.writerThread ?? true,
     metrics: { enabled: o.metrics?.enabled ?? true, processMetrics: o.metrics?.processMetrics ?? true },
-    http: o.http === undefined || o.http === false ? null : { host: (o.http === true ? undefined : o.http.host) ?? DEFAULT_HTTP.host, port: (o.http === true ? undefined : o.http.port) ?? DEFAULT_HTTP.port },
+    http: o.http === undefined || o.http === false ? null : compileHttp(o.http === true ? {} : o.http, env),
     health: { probeTimeoutMs: o.health?.probeTimeoutMs ?? 5000, queueStuckMs: o.health?.queueStuckMs ?? 60_000 },
   };
 }

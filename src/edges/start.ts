@@ -3,11 +3,11 @@
  * and this starts them against the engine's handlers. The engine itself builds none.
  */
 import type { AttachedEdge, OrchestrationEngine } from '../actors/engine/engine.js';
-import { HttpEdge } from './http/server.js';
+import { HttpEdge, type HttpEdgeOptions } from './http/server.js';
 
 export interface EdgeOptions {
-  /** Serve `/metrics`, `/healthz`, `/readyz` here (null or absent: no HTTP edge). */
-  http?: { host: string; port: number } | null | undefined;
+  /** Serve `/metrics`, `/healthz`, `/readyz`, the console and the API here (null or absent: no HTTP edge). */
+  http?: HttpEdgeOptions | null | undefined;
 }
 
 /** Starts the edges `options` name; if one fails, those already started are closed and the error is thrown. */
@@ -16,7 +16,7 @@ export async function startEdges(engine: OrchestrationEngine, options: EdgeOptio
   try {
     if (options.http) {
       engine.metrics?.addProcessMetrics();
-      const http = await HttpEdge.start(engine.httpHandlers(), options.http);
+      const http = await HttpEdge.start(engine.httpHandlers(), options.http, engine);
       edges.push({ name: 'http', address: http.address, close: () => http.close() });
     }
   } catch (err) {

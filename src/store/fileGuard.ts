@@ -150,19 +150,53 @@ function describeOwner(owner: LockOwner | null): string {
     : 'another engine';
 }
 
-/** Reads the owner a running engine recorded in the database, if it can be read. */
-function readOwner(dbPath: string): LockOwner | null {
+/** Reads a JSON value of the database's `meta` table (readable while another engine holds the file), or null. */
+function readMetaJson<T>(dbPath: string, key: string): T | null {
   let db: Database.Database | undefined;
   try {
     db = new Database(dbPath, { readonly: true, fileMustExist: true });
     db.pragma('busy_timeout = 200');
-    const row = db.prepare(`SELECT value FROM meta WHERE key = 'owner'`).get() as { value: string } | undefined;
-    return row ? (JSON.parse(row.value) as LockOwner) : null;
+    const row = db.prepare(`SELECT value FROM meta WHERE key = ?`).get(key) as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as T) : null;
   } catch {
     return null;
   } finally {
     db?.close();
   }
+}
+
+/** Reads the owner a running engine recorded in the database, if it can be read. */
+function readOwner(dbPath: string): LockOwner | null {
+  return readMetaJson<LockOwner>(dbPath, 'owner');
+}
+
+/** Where a daemon holding a database serves its HTTP API, as it recorded in the database's `meta` (key `daemon`). */
+export interface DaemonAddress {
+  url: string;
+  pid: number;
+  host: string;
+  engineId: string;
+  since: string;
+}
+
+/** The meta key a daemon records its {@link DaemonAddress} under. */
+export const DAEMON_META_KEY = 'daemon';
+
+/**
+ * The address of the daemon that holds `dbPath`, or null: none recorded, or recorded by a process of this host that
+ * is gone (a daemon killed before it could say so).
+ */
+export function readDaemonAddress(dbPath: string): DaemonAddress | null {
+  const a = readMetaJson<DaemonAddress>(dbPath, DAEMON_META_KEY);
+  if (!a || typeof a.url !== 'string' || a.url === '') return null;
+  if (a.host === hostname()) {
+    try {
+      process.kill(a.pid, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') return null;
+    }
+  }
+  return a;
 }
 
 /**

@@ -132,7 +132,15 @@ export class MemoryStore implements Store {
     const limit = query.limit ?? Infinity;
     const all = [...(this.#records.get(kind)?.values() ?? [])];
     if (query.newest === true) all.reverse();
-    for (const r of all) {
+    let from = 0;
+    if (query.after !== undefined) {
+      from = all.findIndex((r) => r.id === query.after) + 1;
+      if (from === 0) return out;
+    }
+    for (let i = from; i < all.length; i++) {
+      const r = all[i]!;
+      if (query.createdFrom !== undefined && r.createdAt < query.createdFrom) continue;
+      if (query.createdTo !== undefined && r.createdAt >= query.createdTo) continue;
       if (out.length >= limit) break;
       if (query.parent !== undefined && r.parent !== query.parent) continue;
       if (query.status && (r.status === null || !query.status.includes(r.status))) continue;

@@ -329,6 +329,19 @@ export class PostgresStore implements Store {
       params.push(query.status);
       where.push(`status = ANY($${params.length}::text[])`);
     }
+    if (query.createdFrom !== undefined) {
+      params.push(query.createdFrom);
+      where.push(`created_at >= $${params.length}`);
+    }
+    if (query.createdTo !== undefined) {
+      params.push(query.createdTo);
+      where.push(`created_at < $${params.length}`);
+    }
+    if (query.after !== undefined) {
+      // A missing id compares with NULL: no rows, an empty page.
+      params.push(query.after);
+      where.push(`ord ${query.newest === true ? '<' : '>'} (SELECT ord FROM ${table} WHERE id = $${params.length})`);
+    }
     let sql = `SELECT ${RECORD_COLUMNS} FROM ${table}`;
     if (where.length) sql += ` WHERE ${where.join(' AND ')}`;
     sql += query.newest === true ? ' ORDER BY ord DESC' : ' ORDER BY ord';

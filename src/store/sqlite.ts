@@ -312,6 +312,19 @@ export class SqliteStore implements Store {
       where.push(`status IN (${query.status.map(() => '?').join(', ')})`);
       params.push(...query.status);
     }
+    if (query.createdFrom !== undefined) {
+      where.push('created_at >= ?');
+      params.push(query.createdFrom);
+    }
+    if (query.createdTo !== undefined) {
+      where.push('created_at < ?');
+      params.push(query.createdTo);
+    }
+    if (query.after !== undefined) {
+      // A missing id compares with NULL: no rows, an empty page.
+      where.push(`rowid ${query.newest === true ? '<' : '>'} (SELECT rowid FROM ${kind} WHERE id = ?)`);
+      params.push(query.after);
+    }
     let sql = `SELECT id, parent, status, data, created_at, updated_at FROM ${kind}`;
     if (where.length) sql += ` WHERE ${where.join(' AND ')}`;
     sql += query.newest === true ? ' ORDER BY rowid DESC' : ' ORDER BY rowid';

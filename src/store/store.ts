@@ -62,6 +62,15 @@ export interface RecordQuery {
   limit?: number;
   /** Newest first (default: in the order they were first written). */
   newest?: boolean;
+  /**
+   * A page's cursor: only records beyond this one in the listing's order (written before it when `newest`, after
+   * it otherwise). An id that is not stored gives an empty page.
+   */
+  after?: string;
+  /** Only records first written at or after this time (epoch ms). */
+  createdFrom?: number;
+  /** Only records first written before this time (epoch ms). */
+  createdTo?: number;
 }
 
 /** Everything one commit writes, atomically: all of it or none of it. */

@@ -45,7 +45,7 @@ describe('compileDaemonOptions', () => {
     const o = compileDaemonOptions({}, {}, {}, cwd);
     expect(o.configFile).toBe(join(cwd, 'codomyrmex.config.yaml'));
     expect(o.engine).toMatchObject({ threads: 3, dbPath: 'from-file.db', store: 'sqlite' });
-    expect(o.http).toEqual({ host: '127.0.0.1', port: 9999 });
+    expect(o.http).toMatchObject({ host: '127.0.0.1', port: 9999 });
     expect(o.graceMs).toBe(5000);
     expect(o.nats).toMatchObject({ servers: ['nats://file:4222'], subjectPrefix: 'team-a', user: 'alice', password: 'from-file', tls: { caFile: '/etc/ca.pem' } });
     expect(o.log).toEqual({ format: 'pretty', level: 'debug' });
@@ -58,7 +58,7 @@ describe('compileDaemonOptions', () => {
     expect(o.engine.threads).toBe(2);
     expect(o.nats).toMatchObject({ servers: ['nats://env:4222', 'nats://env2:4222'], password: 'from-env', user: 'alice' });
     expect(o.log.format).toBe('json');
-    expect(o.http).toEqual({ host: '127.0.0.1', port: 9100 });
+    expect(o.http).toMatchObject({ host: '127.0.0.1', port: 9100 });
     const flagged = compileDaemonOptions({ nats: 'nats://flag:4222', http: 'off', grace: '2m', subjectPrefix: 'flag' }, { threads: 1 }, env, cwd);
     expect(flagged).toMatchObject({ http: null, graceMs: 120_000, engine: { threads: 1 }, nats: { servers: ['nats://flag:4222'], subjectPrefix: 'flag' } });
   });

@@ -96,6 +96,20 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect(s.getRecord('sessions', 'workflow_runs-3')).toBeUndefined();
     });
 
+    it('pages records with a cursor (after) and bounds them by creation time', async () => {
+      const s = await store();
+      const t0 = Date.now();
+      s.commit({ ...emptyBatch(), records: Array.from({ length: 6 }, (_, i) => ({ kind: 'workflow_runs' as const, id: `page-${i}`, parent: i % 2 ? 'odd' : 'even', status: 'done', data: { i } })) });
+      expect(s.listRecords('workflow_runs', { newest: true, limit: 2 }).map((r) => r.id)).toEqual(['page-5', 'page-4']);
+      expect(s.listRecords('workflow_runs', { newest: true, limit: 2, after: 'page-4' }).map((r) => r.id)).toEqual(['page-3', 'page-2']);
+      expect(s.listRecords('workflow_runs', { after: 'page-3' }).map((r) => r.id)).toEqual(['page-4', 'page-5']);
+      expect(s.listRecords('workflow_runs', { newest: true, parent: 'odd', after: 'page-5' }).map((r) => r.id)).toEqual(['page-3', 'page-1']);
+      expect(s.listRecords('workflow_runs', { after: 'no-such-record' })).toEqual([]);
+      expect(s.listRecords('workflow_runs', { createdFrom: t0 - 60_000 }).map((r) => r.id)).toHaveLength(6);
+      expect(s.listRecords('workflow_runs', { createdFrom: Date.now() + 60_000 })).toEqual([]);
+      expect(s.listRecords('workflow_runs', { createdTo: t0 - 60_000 })).toEqual([]);
+    });
+
     it('keeps meta values', async () => {
       const s = await store();
       s.commit({ ...emptyBatch(), meta: { 'scheduler.executing': 'true', other: 'x' } });

@@ -1,6 +1,6 @@
 /** The seed's `getWorkflowManager()` view: a thin client of the bus. */
 import { BusClient } from '../client.js';
-import type { RunRequest, WorkflowPerformance, WorkflowSummary } from '../../bus/protocol.js';
+import type { RunListFilter, RunRequest, WorkflowPerformance, WorkflowSummary } from '../../bus/protocol.js';
 import type { WorkflowRunStatus } from '../../bus/protocol.js';
 import type { StoredWorkflow, WorkflowDefinition, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
 
@@ -70,7 +70,7 @@ export class WorkflowManagerClient extends BusClient {
     return this.request(() => this.bus.request('workflow.get_run', { runId }));
   }
 
-  listRuns(filter: { workflowName?: string; status?: WorkflowRunStatus; limit?: number } = {}): Promise<WorkflowRun[]> {
+  listRuns(filter: RunListFilter = {}): Promise<WorkflowRun[]> {
     return this.request(() => this.bus.request('workflow.list_runs', filter));
   }
 

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { isAbsolute } from 'node:path';
 import type { MessageBus } from '../../bus/bus.js';
-import type { RunRequest, WorkflowPerformance, WorkflowRunStatus, WorkflowSummary } from '../../bus/protocol.js';
+import type { RunListFilter, RunRequest, WorkflowPerformance, WorkflowRunStatus, WorkflowSummary } from '../../bus/protocol.js';
 import { NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
 import type { TaskInput, TaskResult } from '../../model/task.js';
 import type { StoredWorkflow, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
@@ -382,13 +382,37 @@ export class WorkflowManager {
     return this.#live.get(runId)?.view() ?? this.#finished.get(runId) ?? null;
   }
 
-  listRuns(filter: { workflowName?: string; status?: WorkflowRunStatus; limit?: number } = {}): WorkflowRun[] {
+  /**
+   * Runs newest first. With a durable store the store answers (every stored run, paged with `after`; a live run shows
+   * its state now); otherwise the runs held in memory.
+   */
+  listRuns(filter: RunListFilter = {}): WorkflowRun[] {
+    const store = this.#deps.store;
+    if (store?.persistent) {
+      const records = store.listRecords<RunRecord>('workflow_runs', {
+        newest: true,
+        limit: filter.limit ?? 1000,
+        ...(filter.workflowName !== undefined ? { parent: filter.workflowName } : {}),
+        ...(filter.status !== undefined ? { status: [filter.status] } : {}),
+        ...(filter.after !== undefined ? { after: filter.after } : {}),
+        ...(filter.from !== undefined ? { createdFrom: filter.from } : {}),
+        ...(filter.to !== undefined ? { createdTo: filter.to } : {}),
+      });
+      return records.map((r) => this.#live.get(r.id)?.view() ?? r.data.run);
+    }
     const out: WorkflowRun[] = [];
     const all = [...[...this.#live.values()].map((r) => r.view()), ...this.#finished.values()];
     all.sort((a, b) => b.startedAt - a.startedAt);
+    let afterSeen = filter.after === undefined;
     for (const r of all) {
       if (filter.workflowName !== undefined && r.workflowName !== filter.workflowName) continue;
       if (filter.status !== undefined && r.status !== filter.status) continue;
+      if (filter.from !== undefined && r.startedAt < filter.from) continue;
+      if (filter.to !== undefined && r.startedAt >= filter.to) continue;
+      if (afterSeen === false) {
+        afterSeen = r.runId === filter.after;
+        continue;
+      }
       out.push(r);
       if (out.length >= (filter.limit ?? Infinity)) break;
     }

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Subscription } from 'rxjs';
 import type { EventMap, EventName } from '../../bus/protocol.js';
+import type { NatsBus } from '../../bus/nats.js';
 import type { RemoteEngine } from '../nats/client.js';
 import { DEFAULT_WAIT_MS } from '../nats/client.js';
 import type { BenchPath } from './benchStats.js';
@@ -28,7 +29,7 @@ function numberAt(value: unknown, ...keys: string[]): number | null {
 }
 
 /** Runs `n` tasks of `module.action` on the daemon, `concurrency` in flight; resolves with what was measured. */
-export async function benchDaemon(remote: RemoteEngine, options: { module: string; action: string; params: Record<string, unknown>; tasks: number; concurrency: number; waitMs?: number | undefined }): Promise<DaemonBench> {
+export async function benchDaemon(remote: RemoteEngine<NatsBus>, options: { module: string; action: string; params: Record<string, unknown>; tasks: number; concurrency: number; waitMs?: number | undefined }): Promise<DaemonBench> {
   const { bus } = remote;
   const n = options.tasks;
   const waitMs = options.waitMs ?? DEFAULT_WAIT_MS;

@@ -7,12 +7,13 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { OrchestrationEngine } from '../../actors/engine/engine.js';
 import type { EngineOptions } from '../../config/options.js';
-import { packagePath } from '../../config/options.js';
-import { CodomyrmexError, ErrorCode } from '../../errors.js';
+import { compileOptions, packagePath } from '../../config/options.js';
+import { CodomyrmexError, ErrorCode, StoreError } from '../../errors.js';
 import { composeEngine } from '../library.js';
 import { USER_WORKFLOW_DIR } from './paths.js';
 import type { CliEngine } from './remote.js';
-import { natsUrl, withDaemon } from './remote.js';
+import { daemonUrl, natsUrl, withDaemon, withHttpDaemon } from './remote.js';
+import { readDaemonAddress } from '../../store/fileGuard.js';
 
 /**
  * Exit codes: 0 success; 1 a run (workflow, task) ran and did not succeed, or the health check is not healthy;
@@ -32,6 +33,7 @@ export interface GlobalFlags {
   nats?: string;
   subjectPrefix?: string;
   requestTimeout?: number;
+  daemon?: string;
 }
 
 export interface CliContext {
@@ -145,6 +147,9 @@ export function createContext(program: Command): CliContext {
     json,
     async withEngine(fn, overrides = {}) {
       const flags = program.opts<GlobalFlags>();
+      if (daemonUrl(flags) !== undefined && overrides.store !== 'memory') {
+        throw new InvalidArgumentError('--daemon: this command runs on an embedded engine only (workflow create|validate|plan, exec, task demo); drop --daemon or unset CODOMYRMEX_DAEMON_URL');
+      }
       if (natsUrl(flags) !== undefined && overrides.store !== 'memory') {
         throw new InvalidArgumentError('--nats: this command runs on an embedded engine only (workflow create|validate|plan, exec, task demo; everything else but events goes through the daemon); drop --nats or unset CODOMYRMEX_NATS_URL');
       }
@@ -157,9 +162,19 @@ export function createContext(program: Command): CliContext {
     },
     async withAnyEngine(fn, overrides = {}) {
       const flags = program.opts<GlobalFlags>();
+      const http = daemonUrl(flags);
+      if (http !== undefined) return withHttpDaemon(http, flags, fn);
       const url = natsUrl(flags);
       if (url !== undefined) return withDaemon(url, flags, fn);
-      const engine = await openEngine(overrides);
+      let engine: OrchestrationEngine;
+      try {
+        engine = await openEngine(overrides);
+      } catch (err) {
+        // A daemon holds this folder's store: talk to it over HTTP instead of failing on the lock.
+        const address = err instanceof StoreError && err.code === ErrorCode.STORE_LOCKED && overrides.store !== 'memory' ? readDaemonAddress(compileOptions({ ...options(), ...overrides }, process.env, { store: 'sqlite' }).dbPath) : null;
+        if (!address) throw err;
+        return withHttpDaemon(address.url, flags, fn);
+      }
       try {
         return await fn(engine);
       } finally {

@@ -4,8 +4,11 @@
  * and followed (end event, then bounded waits), so none hits the request timeout.
  */
 import type { EdgeEngine } from '../seam.js';
+import type { NatsBus } from '../../bus/nats.js';
 import { RemoteEngine } from '../nats/client.js';
 import { connectionOptions } from '../nats/edge.js';
+import { HttpBus } from '../http/client.js';
+import { ValidationError } from '../../errors.js';
 
 /** What the CLI's commands use of an engine: an embedded `OrchestrationEngine` or a daemon over NATS. */
 export type CliEngine = EdgeEngine;
@@ -21,13 +24,35 @@ export function natsUrl(flags: RemoteFlags, env: NodeJS.ProcessEnv = process.env
   return flags.nats ?? (env['CODOMYRMEX_NATS_URL'] || undefined);
 }
 
+/** The daemon's HTTP URL from `--daemon` or `CODOMYRMEX_DAEMON_URL`, or undefined. */
+export function daemonUrl(flags: { daemon?: string | undefined }, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return flags.daemon ?? (env['CODOMYRMEX_DAEMON_URL'] || undefined);
+}
+
+/**
+ * Runs `fn` against the daemon whose HTTP API is at `url` (its console's address), sending `CODOMYRMEX_AUTH_TOKEN`
+ * when set. Long runs are started and followed as over NATS.
+ */
+export async function withHttpDaemon<T>(url: string, flags: RemoteFlags, fn: (engine: CliEngine) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
+  if (!/^https?:\/\//.test(url)) throw new ValidationError(`--daemon: must be the daemon's HTTP address such as http://127.0.0.1:9464 (got "${url}")`);
+  const requestTimeoutMs = flags.requestTimeout;
+  const remote = new RemoteEngine(new HttpBus({ url, token: env['CODOMYRMEX_AUTH_TOKEN'] || undefined, requestTimeoutMs }), {
+    waitMs: requestTimeoutMs !== undefined ? Math.max(1, Math.floor(requestTimeoutMs / 2)) : undefined,
+  });
+  try {
+    return await fn(remote);
+  } finally {
+    await remote.close();
+  }
+}
+
 /** Runs `fn` against the daemon at `url` and always closes the connection. */
 export function withDaemon<T>(url: string, flags: RemoteFlags, fn: (engine: CliEngine) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
   return withRemote(url, flags, fn, env);
 }
 
 /** {@link withDaemon} with the client itself (its bus), for what goes past the engine seam (bench). */
-export async function withRemote<T>(url: string, flags: RemoteFlags, fn: (remote: RemoteEngine) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
+export async function withRemote<T>(url: string, flags: RemoteFlags, fn: (remote: RemoteEngine<NatsBus>) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
   const e = (name: string): string | undefined => env[name] || undefined;
   const requestTimeoutMs = flags.requestTimeout;
   const remote = await RemoteEngine.connect({

@@ -10,7 +10,7 @@ import type { EngineOptions, EventName, JournalEntry, Store, TaskStatus } from '
 import { compileOptions, PostgresStore, SqliteStore } from '../../index.js';
 import type { GlobalFlags } from './context.js';
 import { printTable } from './format.js';
-import { natsUrl, withDaemon } from './remote.js';
+import { daemonUrl, natsUrl, withDaemon, withHttpDaemon } from './remote.js';
 
 function openReadOnly(options: EngineOptions): Store {
   const compiled = compileOptions(options, process.env, { store: 'sqlite' });
@@ -79,15 +79,17 @@ export function registerStoreCommands(program: Command, options: () => EngineOpt
   const task = program.commands.find((c) => c.name() === 'task');
   task
     ?.command('list')
-    .description("list the tasks stored in the database (with --nats, the daemon's tasks)")
+    .description("list the tasks stored in the database (with --nats or --daemon, the daemon's tasks)")
     .option('--status <status...>', 'only these statuses (pending ready running retrying completed failed ...)')
     .option('--limit <n>', 'at most this many (default 100)', whole('--limit'), 100)
     .option('--json', 'print as JSON')
     .action(async (opts: { status?: string[]; limit: number; json?: boolean }) => {
       const url = natsUrl(flags());
-      if (url !== undefined) {
+      const http = daemonUrl(flags());
+      if (url !== undefined || http !== undefined) {
         const status = opts.status as TaskStatus[] | undefined;
-        const views = await withDaemon(url, flags(), (e) => e.tasks.listTasks({ limit: opts.limit, ...(status ? { status } : {}) }));
+        const via = http !== undefined ? withHttpDaemon : withDaemon;
+        const views = await via((http ?? url)!, flags(), (e) => e.tasks.listTasks({ limit: opts.limit, ...(status ? { status } : {}) }));
         if (opts.json || flags().json) console.log(JSON.stringify(views, null, 2));
         else printTable(views.map((t) => ({ id: t.id, task: t.name, action: `${t.module}.${t.action}`, status: t.status, attempts: t.attempts, updated: iso(t.result.endedAt ?? t.result.startedAt) })));
         return;

@@ -21,9 +21,12 @@ export interface DaemonCommandContext {
 export function registerDaemonCommand(program: Command, ctx: DaemonCommandContext): void {
   program
     .command('daemon')
-    .description('run the engine as a long-lived daemon: SQLite store (or PostgreSQL, shared by active and standby daemons), HTTP /metrics /healthz /readyz, and with --nats the command API over NATS')
+    .description('run the engine as a long-lived daemon: SQLite store (or PostgreSQL, shared by active and standby daemons), HTTP console, API and /metrics /healthz /readyz, and with --nats the command API over NATS')
     .option('-c, --config <file>', 'config file (default: ./codomyrmex.config.{json,yaml} if present; env CODOMYRMEX_CONFIG)')
-    .option('--http <host:port>', 'where /metrics, /healthz and /readyz listen, or "off" (default 127.0.0.1:9464; env CODOMYRMEX_HTTP)')
+    .option('--http <host:port>', 'where /metrics, /healthz, /readyz, the console and the HTTP API listen, or "off" (default 127.0.0.1:9464; env CODOMYRMEX_HTTP)')
+    .option('--auth-token <token>', 'the bearer token the console and API need; required to bind a non-loopback address (env CODOMYRMEX_AUTH_TOKEN)')
+    .option('--auth-metrics', '/metrics needs the token too')
+    .option('--console <on|off>', 'serve the console at / and the API under /api/v1/ (default on)')
     .option('--grace <duration>', 'on SIGTERM/SIGINT, how long running tasks get to finish: 30s, 500ms, 2m (default 30s; env CODOMYRMEX_GRACE)')
     .option('--log-format <format>', 'json (default) or pretty (env CODOMYRMEX_LOG_FORMAT)')
     .option('--log-level <level>', 'fatal | error | warn | info (default) | debug | trace | silent (env CODOMYRMEX_LOG_LEVEL)')

@@ -19,10 +19,12 @@ import { randomUUID } from 'node:crypto';
 import { BehaviorSubject, type Observable } from 'rxjs';
 import { OrchestrationEngine } from '../../actors/engine/engine.js';
 import type { AttachedEdge } from '../../actors/engine/engine.js';
+import { hostname } from 'node:os';
 import type { HttpHandlers } from '../../actors/engine/views.js';
 import { serializeError } from '../../errors.js';
-import { PostgresStore } from '../../store/postgres.js';
 import type { StoreError } from '../../errors.js';
+import { DAEMON_META_KEY, type DaemonAddress } from '../../store/fileGuard.js';
+import { PostgresStore } from '../../store/postgres.js';
 import { HttpEdge } from '../http/server.js';
 import { DaemonRegistry } from './standby.js';
 import type { DaemonRole } from './standby.js';
@@ -147,9 +149,14 @@ export class Daemon {
   async #edges(engine: OrchestrationEngine): Promise<AttachedEdge[]> {
     // On a shared database the daemon serves HTTP itself (it did as a standby): the engine gets none.
     const edges = await startEdges(engine, { http: this.#registry ? null : this.options.http });
-    if (this.#registry && this.#http) {
-      const http = this.#http;
+    if (this.#registry && this.options.http) {
+      // The standby's edge served health and metrics only; the active one adds the console and the API (they need
+      // the engine), on the same port.
+      const standby = this.#http;
+      await standby?.close();
       engine.metrics?.addProcessMetrics();
+      const http = await HttpEdge.start(this.#handlers(), standby ? { ...this.options.http, port: standby.address.port } : this.options.http, engine);
+      this.#http = http;
       edges.push({ name: 'http', address: http.address, close: () => http.close() });
     }
     if (this.#remote && this.options.nats) edges.push(new RemoteWorkersEdge(engine, this.#remote.remote, this.#remote.combined, this.options.workers.local, this.options.nats, this.log));
@@ -176,11 +183,13 @@ export class Daemon {
       throw err;
     }
     const http = this.engine.httpAddress;
+    if (http && this.options.http?.console) await this.#recordAddress(http.url);
     this.#to('running', {
       engineId: this.engine.id,
       threads: this.engine.options.threads,
       store: this.engine.store.location,
       http: http ? `${http.host}:${http.port}` : null,
+      console: http && this.options.http?.console ? `${http.url}/` : null,
       nats: this.options.nats ? { servers: this.options.nats.servers, subjectPrefix: this.options.nats.subjectPrefix, status: this.#nats?.status } : null,
       config: this.options.configFile,
     });
@@ -254,6 +263,30 @@ export class Daemon {
         return { ready: false, status: 'not_ready', state: 'starting', checks: { role: { ok: false, detail: 'standby: another daemon holds the database lease' } } };
       },
     };
+  }
+
+  /**
+   * Records where the console and API listen in the store's `meta` (readable while this daemon holds the file), so
+   * that a CLI command run against the same folder talks to this daemon over HTTP instead of failing on the lock.
+   */
+  async #recordAddress(url: string): Promise<void> {
+    const address: DaemonAddress = { url, pid: process.pid, host: hostname(), engineId: this.engine.id, since: new Date().toISOString() };
+    const commits = this.engine.commits;
+    let pending = true;
+    const unregister = commits.register({
+      collect: (batch) => {
+        if (pending) batch.meta[DAEMON_META_KEY] = JSON.stringify(address);
+      },
+      committed: () => (pending = false),
+      failed: () => undefined,
+    });
+    try {
+      await commits.afterCommit(null);
+    } catch (err) {
+      this.log.warn({ err: serializeError(err) }, 'could not record the HTTP address in the store: CLI commands in this folder will not find the daemon by themselves (use --daemon URL)');
+    } finally {
+      unregister();
+    }
   }
 
   /** Drains and stops (see the file's comment). Every call returns the same promise. */

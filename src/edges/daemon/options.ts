@@ -8,8 +8,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import type { CompiledOptions, EngineOptions } from '../../config/options.js';
-import { compileOptions, DEFAULT_HTTP } from '../../config/options.js';
+import type { CompiledHttpOptions, CompiledOptions, EngineOptions } from '../../config/options.js';
+import { compileHttp, compileOptions, DEFAULT_HTTP } from '../../config/options.js';
 import { ValidationError } from '../../errors.js';
 import { formatZodIssues } from '../../model/validate.js';
 
@@ -44,8 +44,8 @@ export interface DaemonOptions {
   engineInput: EngineOptions;
   /** The same, compiled (with env and defaults), for reading. */
   engine: CompiledOptions;
-  /** Where `/metrics`, `/healthz`, `/readyz` listen; null turns the HTTP edge off. */
-  http: { host: string; port: number } | null;
+  /** Where `/metrics`, `/healthz`, `/readyz`, the console and the API listen, and their auth; null turns the HTTP edge off. */
+  http: CompiledHttpOptions | null;
   /** null: no NATS (the daemon serves HTTP only). */
   nats: DaemonNatsOptions | null;
   log: { format: LogFormat; level: LogLevel };
@@ -82,11 +82,20 @@ export interface DaemonFlags {
   workerLostAfter?: string | undefined;
   /** `--failover-after`: a duration. */
   failoverAfter?: string | undefined;
+  /** `--auth-token`: the bearer token the API and console need (env CODOMYRMEX_AUTH_TOKEN). */
+  authToken?: string | undefined;
+  /** `--auth-metrics`: `/metrics` needs the token too. */
+  authMetrics?: boolean | undefined;
+  /** `--console off`: serve no console and no API. */
+  console?: string | undefined;
 }
 
 const daemonSection = z
   .object({
     http: z.union([z.literal(false), z.string().min(1)]).optional(),
+    authMetrics: z.boolean().optional(),
+    console: z.boolean().optional(),
+    maxBodyBytes: z.number().int().min(1024).optional(),
     graceMs: z.number().int().min(0).optional(),
     nats: z
       .object({
@@ -204,7 +213,23 @@ export function compileDaemonOptions(flags: DaemonFlags, engineFlags: EngineOpti
   }
   const d = file.daemon;
   const httpText = flags.http ?? env(e, 'CODOMYRMEX_HTTP') ?? (d.http === false ? 'off' : d.http);
-  const http = httpText !== undefined ? parseListen(httpText, flags.http !== undefined ? '--http' : 'CODOMYRMEX_HTTP') : (engine.http ?? { ...DEFAULT_HTTP });
+  const listen = httpText !== undefined ? parseListen(httpText, flags.http !== undefined ? '--http' : 'CODOMYRMEX_HTTP') : (engine.http ?? { ...DEFAULT_HTTP });
+  const consoleOn = flags.console === undefined ? (d.console ?? engine.http?.console ?? true) : flags.console !== 'off' && flags.console !== 'false';
+  if (flags.console !== undefined && !['on', 'off', 'true', 'false'].includes(flags.console)) throw new ValidationError(`--console: must be "on" or "off" (got "${flags.console}")`);
+  if (flags.authToken !== undefined && flags.authToken.length < 16) throw new ValidationError('--auth-token: must be at least 16 characters (e.g. `openssl rand -hex 24`)');
+  const http = listen
+    ? compileHttp(
+        {
+          host: listen.host,
+          port: listen.port,
+          authToken: flags.authToken ?? engine.http?.authToken ?? undefined,
+          authMetrics: flags.authMetrics ?? d.authMetrics ?? engine.http?.authMetrics,
+          console: consoleOn,
+          maxBodyBytes: d.maxBodyBytes ?? engine.http?.maxBodyBytes,
+        },
+        e,
+      )
+    : null;
   const graceText = flags.grace ?? env(e, 'CODOMYRMEX_GRACE');
   const graceMs = graceText !== undefined ? parseDuration(graceText, flags.grace !== undefined ? '--grace' : 'CODOMYRMEX_GRACE') : (d.graceMs ?? engine.shutdownGraceMs);
   const urlText = flags.nats ?? env(e, 'CODOMYRMEX_NATS_URL');

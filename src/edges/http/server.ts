@@ -1,38 +1,66 @@
 /**
  * The HTTP edge: `GET /metrics` (the engine's Prometheus exposition), `GET /healthz` (liveness) and
- * `GET /readyz` (readiness), on node:http. Binds 127.0.0.1 unless told otherwise; port 0 picks a free port, which
+ * `GET /readyz` (readiness), and with an engine the console at `/` and the command API under `/api/v1/` (routes.ts),
+ * on node:http. Binds 127.0.0.1 unless told otherwise; port 0 picks a free port, which
  * {@link HttpEdge.address} then reports. Off for engines made in code unless `http` is set; the daemon turns it on.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CodomyrmexError } from '../../errors.js';
+import type { OrchestrationEngine } from '../../actors/engine/engine.js';
 import type { HttpAddress, HttpHandlers } from '../../actors/engine/views.js';
+import { errorReply } from '../../bus/wire.js';
+import { DEFAULT_MAX_BODY_BYTES } from '../../config/options.js';
+import { CodomyrmexError } from '../../errors.js';
+import { Api, sendEnvelope } from './api.js';
+import { ConsoleAssets } from './assets.js';
+import { handle, type Routes } from './routes.js';
+import { checkBindable, setSecurityHeaders } from './security.js';
 
 export type { HttpAddress, HttpHandlers, Liveness, Readiness } from '../../actors/engine/views.js';
 
-function sendJson(res: ServerResponse, status: number, body: unknown, head: boolean): void {
-  const text = `${JSON.stringify(body)}\n`;
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-  res.end(head ? undefined : text);
+/** Where the edge listens and what it asks of callers (see `HttpOptions` in the engine's options). */
+export interface HttpEdgeOptions {
+  host: string;
+  port: number;
+  authToken?: string | null | undefined;
+  authMetrics?: boolean | undefined;
+  console?: boolean | undefined;
+  maxBodyBytes?: number | undefined;
 }
+
 
 /** The HTTP server of one engine. */
 export class HttpEdge {
   readonly #server: ReturnType<typeof createServer>;
   readonly address: HttpAddress;
+  readonly #api: Api | null;
   #closing: Promise<void> | null = null;
 
-  private constructor(server: ReturnType<typeof createServer>, address: HttpAddress) {
+  private constructor(server: ReturnType<typeof createServer>, address: HttpAddress, api: Api | null) {
     this.#server = server;
     this.address = address;
+    this.#api = api;
   }
 
-  /** Listens on `host:port`; rejects with a message naming the option when it cannot (port in use, bad host). */
-  static start(handlers: HttpHandlers, listen: { host: string; port: number }): Promise<HttpEdge> {
+  /**
+   * Listens on `host:port`; rejects with a message naming the option when it cannot (port in use, bad host, a
+   * non-loopback address without a token while the API is on). With `engine` (and `options.console`), it serves the
+   * console and the command API too.
+   */
+  static start(handlers: HttpHandlers, listen: HttpEdgeOptions, engine?: OrchestrationEngine): Promise<HttpEdge> {
+    const o = { authToken: listen.authToken ?? null, authMetrics: listen.authMetrics ?? false, console: listen.console ?? true, maxBodyBytes: listen.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES };
+    const apiOn = o.console && engine !== undefined;
+    try {
+      checkBindable(listen.host, o.authToken, apiOn);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    const api = apiOn ? new Api(engine, o.maxBodyBytes) : null;
+    const routes: Routes = { handlers, api, assets: api ? new ConsoleAssets() : null, engine: engine ?? null, token: o.authToken, authMetrics: o.authMetrics };
     const server = createServer((req, res) => {
-      HttpEdge.#handle(handlers, req, res).catch((err: unknown) => {
-        if (!res.headersSent) sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) }, false);
+      setSecurityHeaders(res);
+      handle(routes, req, res).catch((err: unknown) => {
+        if (!res.headersSent) sendEnvelope(res, errorReply(err));
         else res.destroy();
       });
     });
@@ -47,47 +75,19 @@ export class HttpEdge {
         const bound = server.address() as AddressInfo;
         const host = bound.address;
         const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound.port}`;
-        resolve(new HttpEdge(server, { host, port: bound.port, url }));
+        resolve(new HttpEdge(server, { host, port: bound.port, url }, api));
       });
     });
   }
 
-  static async #handle(handlers: HttpHandlers, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const head = req.method === 'HEAD';
-    if (req.method !== 'GET' && !head) {
-      res.setHeader('allow', 'GET, HEAD');
-      sendJson(res, 405, { error: `method ${req.method ?? ''} not allowed; use GET` }, false);
-      return;
-    }
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    switch (path) {
-      case '/metrics': {
-        if (!handlers.metrics) {
-          sendJson(res, 404, { error: 'metrics are turned off for this engine (metrics.enabled: false)' }, head);
-          return;
-        }
-        const { contentType, body } = await handlers.metrics();
-        res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-        res.end(head ? undefined : body);
-        return;
-      }
-      case '/healthz': {
-        const live = handlers.liveness();
-        sendJson(res, live.alive ? 200 : 503, { status: live.alive ? 'ok' : 'failed', state: live.state, uptimeSeconds: live.uptimeSeconds, ...(live.role ? { role: live.role } : {}) }, head);
-        return;
-      }
-      case '/readyz': {
-        const ready = handlers.readiness();
-        sendJson(res, ready.ready ? 200 : 503, { status: ready.status, state: ready.state, checks: ready.checks }, head);
-        return;
-      }
-      default:
-        sendJson(res, 404, { error: `no route ${path}; try /metrics, /healthz or /readyz` }, head);
-    }
+  /** Clients following `/api/v1/events` now. */
+  get eventClients(): number {
+    return this.#api?.events.clients ?? 0;
   }
 
   /** Stops listening and closes every connection (scrapers keep theirs alive). Idempotent. */
   close(): Promise<void> {
+    this.#api?.close();
     this.#closing ??= new Promise((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();

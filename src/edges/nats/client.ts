@@ -186,8 +186,8 @@ export interface RemoteEngineOptions extends NatsConnectOptions, FollowOptions {
  * const result = await daemon.workflows.executeWorkflow('ai-analysis', { path: '.' });
  * await daemon.close();
  */
-export class RemoteEngine {
-  readonly bus: NatsBus;
+export class RemoteEngine<B extends MessageBus = MessageBus> {
+  readonly bus: B;
   readonly workflows: WorkflowManagerClient;
   readonly tasks: TaskOrchestratorClient;
   readonly resources: ResourceManagerClient;
@@ -195,7 +195,7 @@ export class RemoteEngine {
 
   readonly #follow: FollowOptions;
 
-  constructor(bus: NatsBus, follow: FollowOptions = {}) {
+  constructor(bus: B, follow: FollowOptions = {}) {
     this.bus = bus;
     this.#follow = follow;
     this.workflows = new RemoteWorkflows(bus, follow);
@@ -205,7 +205,7 @@ export class RemoteEngine {
   }
 
   /** Connects to NATS; a daemon not running shows on the first command (a `NotFoundError` naming the subject). */
-  static async connect(options: RemoteEngineOptions = {}): Promise<RemoteEngine> {
+  static async connect(options: RemoteEngineOptions = {}): Promise<RemoteEngine<NatsBus>> {
     try {
       return new RemoteEngine(await NatsBus.connect({ name: 'codomyrmex-cli', ...options }), options);
     } catch (err) {

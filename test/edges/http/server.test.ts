@@ -25,8 +25,8 @@ describe('HTTP edge', () => {
     await engine.ready();
     expect(engine.httpAddress).toBeNull();
     expect(compileOptions({}).http).toBeNull();
-    expect(compileOptions({ http: true }).http).toEqual({ host: '127.0.0.1', port: 9464 });
-    expect(compileOptions({ http: { port: 0 } }).http).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(compileOptions({ http: true }).http).toMatchObject({ host: '127.0.0.1', port: 9464 });
+    expect(compileOptions({ http: { port: 0 } }).http).toMatchObject({ host: '127.0.0.1', port: 0 });
     expect(() => compileOptions({ http: { port: 70_000 } })).toThrow(/options\.http/);
   });
 
@@ -106,7 +106,7 @@ describe('HTTP edge', () => {
     await engine.ready();
     const missing = await get(engine, '/nope');
     expect(missing.status).toBe(404);
-    expect(JSON.parse(missing.body)).toEqual({ error: 'no route /nope; try /metrics, /healthz or /readyz' });
+    expect(JSON.parse(missing.body)).toEqual({ error: 'no route /nope; try /metrics, /healthz or /readyz, the console at /, or the API under /api/v1/' });
     const post = await fetch(`${engine.httpAddress!.url}/metrics`, { method: 'POST' });
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');

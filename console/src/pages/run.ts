@@ -1,0 +1,213 @@
+/**
+ * One run: its graph (every step of the definition, started or not, coloured live), a timeline of step attempts,
+ * the selected step's details (parameters as resolved, output with a download when cut, error and code, attempts,
+ * logs), and the actions on the run (cancel, run again), each confirmed first.
+ */
+import type { VNode } from '../vendor/preact.js';
+import { useEffect, useState } from '../vendor/hooks.js';
+import type { StreamEvent } from '../api.js';
+import { ApiError, command, follow, get, getToken } from '../api.js';
+import { ErrorBox, Json, Link, StatusBadge, confirmAction, fmtDuration, fmtTime, html, navigate, useLoad } from '../ui.js';
+import { Graph } from './graph.js';
+
+interface Step {
+  step: string;
+  taskId: string;
+  status: string;
+  result: unknown;
+  error: { code: string; message: string } | null;
+  attempts: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  durationMs: number | null;
+  outputTruncated?: boolean;
+  outputBytes?: number;
+}
+
+interface Run {
+  runId: string;
+  workflowName: string;
+  version: string;
+  status: string;
+  params: Record<string, unknown>;
+  startedAt: number;
+  endedAt: number | null;
+  durationMs: number;
+  sessionId: string | null;
+  steps: Record<string, Step>;
+}
+
+interface Definition {
+  name: string;
+  version: string;
+  steps: { name: string; module?: string; action?: string; dependencies?: string[] }[];
+}
+
+/** A value of an event as text (objects as JSON). */
+function text(v: unknown): string {
+  return typeof v === 'string' ? v : v === undefined ? '' : (JSON.stringify(v) ?? '');
+}
+
+const STEP_STATUS: Record<string, string> = { step_started: 'running', step_completed: 'completed', step_skipped: 'skipped' };
+
+async function download(runId: string, step: string): Promise<void> {
+  const token = getToken();
+  const res = await fetch(`/api/v1/runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(step)}/output`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  if (!res.ok) throw new ApiError(`download failed: HTTP ${res.status}`, res.status, 'INTERNAL');
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = `${runId}.${step}.output.json`;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+function StepDetails(props: { run: Run; def: Definition | null; name: string; history: StreamEvent[] }): VNode {
+  const { run, name } = props;
+  const s = run.steps[name];
+  const defStep = props.def?.steps.find((x) => x.name === name);
+  const taskId = s?.taskId ?? `${run.runId}.${name}`;
+  const task = useLoad(() => get<{ spec: { parameters: unknown } }>(`tasks/${encodeURIComponent(taskId)}`).catch(() => null), [taskId, s?.status]);
+  const mine = props.history.filter((e) => e.data['taskId'] === taskId);
+  const attempts = mine.filter((e) => e.type === 'task_started' || e.type === 'task_retrying' || e.type === 'task_completed' || e.type === 'task_failed' || e.type === 'task_timed_out' || e.type === 'task_cancelled');
+  const logs = mine.filter((e) => e.type === 'task_log');
+  return html`<aside class="step-details" data-testid="step-details">
+    <h3>${name} <${StatusBadge} status=${s?.status ?? 'not started'} /></h3>
+    <p class="dim">${defStep?.module ?? ''}.${defStep?.action ?? ''} · task <span class="mono">${taskId}</span></p>
+    ${s
+      ? html`<dl>
+          <dt>Started</dt><dd>${fmtTime(s.startedAt)}</dd>
+          <dt>Ended</dt><dd>${fmtTime(s.endedAt)}</dd>
+          <dt>Duration</dt><dd>${fmtDuration(s.durationMs)}</dd>
+          <dt>Attempts</dt><dd>${s.attempts}</dd>
+        </dl>`
+      : html`<p>Not started.</p>`}
+    ${s?.error ? html`<div class="error" data-testid="step-error"><strong class="mono">${s.error.code}</strong> ${s.error.message}</div>` : null}
+    <h4>Parameters (resolved)</h4>
+    ${task.value ? html`<${Json} value=${task.value.spec.parameters} />` : html`<p class="dim">${s ? 'not available' : 'resolved when the step starts'}</p>`}
+    <h4>Output</h4>
+    ${s && s.status === 'completed'
+      ? html`${s.outputTruncated ? html`<p class="dim">Output is ${s.outputBytes} bytes; the first part is shown.</p>` : null}
+          <pre class="json" data-testid="step-output">${typeof s.result === 'string' && s.outputTruncated ? s.result : JSON.stringify(s.result, null, 2)}</pre>
+          <button onClick=${() => void download(run.runId, name)} data-testid="download">Download output</button>`
+      : html`<p class="dim">none yet</p>`}
+    <h4>Attempts</h4>
+    <ol class="attempts">
+      ${attempts.map((e) => html`<li key=${e.seq}>${fmtTime(e.timestamp)} · ${e.type.replace('task_', '')} · attempt ${text(e.data['attempt'])}${e.data['worker'] ? ` · worker ${text(e.data['worker'])}` : ''}${(e.data['error'] as { message?: string } | undefined)?.message ? ` · ${(e.data['error'] as { message: string }).message}` : ''}</li>`)}
+    </ol>
+    <h4>Logs</h4>
+    ${logs.length ? html`<pre class="logs" data-testid="logs">${logs.map((e) => `${new Date(e.timestamp).toLocaleTimeString()} ${text(e.data['level'])} ${text(e.data['message'])}`).join('\n')}</pre>` : html`<p class="dim">no log lines</p>`}
+  </aside>`;
+}
+
+function Timeline(props: { run: Run; order: string[] }): VNode {
+  const { run } = props;
+  const start = run.startedAt;
+  const end = Math.max(run.endedAt ?? Date.now(), start + 1);
+  const span = end - start;
+  const rows = props.order.map((n) => run.steps[n]).filter((s): s is Step => !!s && s.startedAt !== null);
+  return html`<div class="timeline" data-testid="timeline">
+    ${rows.map((s) => {
+      const left = ((s.startedAt! - start) / span) * 100;
+      const width = Math.max(0.5, (((s.endedAt ?? Date.now()) - s.startedAt!) / span) * 100);
+      return html`<div class="tl-row" key=${s.step}>
+        <span class="tl-name">${s.step}</span>
+        <span class="tl-track"><span class=${`tl-bar s-${s.status}`} style=${{ left: `${left}%`, width: `${Math.min(width, 100 - left)}%` }} title=${`${s.step}: ${fmtDuration(s.durationMs)}`}></span></span>
+      </div>`;
+    })}
+  </div>`;
+}
+
+export function RunPage(props: { runId: string }): VNode {
+  const { runId } = props;
+  const [tick, setTick] = useState(0);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [live, setLive] = useState<Record<string, string>>({});
+  const [events, setEvents] = useState<StreamEvent[]>([]);
+  const data = useLoad(() => get<{ run: Run; workflow: Definition | null }>(`runs/${encodeURIComponent(runId)}`), [runId, tick]);
+  const history = useLoad(() => get<{ events: StreamEvent[] }>(`runs/${encodeURIComponent(runId)}/history`), [runId]);
+
+  useEffect(() => {
+    setLive({});
+    setEvents([]);
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const stop = follow({ runId }, (e) => {
+      const step = e.data['step'];
+      if (typeof step === 'string' && e.type.startsWith('step_')) {
+        const status = STEP_STATUS[e.type] ?? text(e.data['status'] ?? 'failed');
+        setLive((l) => ({ ...l, [step]: status }));
+      }
+      setEvents((list) => (list.length > 5000 ? list : [...list, e]));
+      timer ??= setTimeout(() => {
+        timer = null;
+        setTick((t) => t + 1);
+      }, 300);
+    });
+    return () => {
+      stop();
+      if (timer) clearTimeout(timer);
+    };
+  }, [runId]);
+
+  if (data.error) {
+    const notFound = data.error instanceof ApiError && data.error.status === 404;
+    return html`<section class="not-found" data-testid="not-found">
+      <h2>${notFound ? 'Run not found' : 'Could not load the run'}</h2>
+      <${ErrorBox} error=${data.error} />
+      <p><${Link} href="/runs">← Back to runs</${Link}></p>
+    </section>`;
+  }
+  if (!data.value) return html`<p class="dim">Loading…</p>`;
+  const { run, workflow } = data.value;
+  const steps: Definition['steps'] = workflow?.steps ?? Object.keys(run.steps).map((name) => ({ name }));
+  const stepsWithLive = (name: string): string => {
+    const stored = run.steps[name]?.status;
+    const l = live[name];
+    if (stored && ['completed', 'failed', 'timed_out', 'cancelled', 'skipped'].includes(stored)) return stored;
+    return l ?? stored ?? 'not_started';
+  };
+  const seen = new Set<number>();
+  const allEvents = [...(history.value?.events ?? []), ...events].filter((e) => (seen.has(e.seq) ? false : (seen.add(e.seq), true)));
+  const cancel = (): void =>
+    confirmAction({
+      title: `Cancel run ${run.runId.slice(0, 8)}?`,
+      body: html`<p>Running steps are cancelled; steps not started are skipped.</p>`,
+      confirmLabel: 'Cancel run',
+      run: () => command('workflow.cancel_run', { runId: run.runId, reason: 'cancelled from the console' }),
+      done: () => setTick((t) => t + 1),
+    });
+  const rerun = (): void =>
+    confirmAction({
+      title: `Run ${run.workflowName} again?`,
+      body: html`<p>Starts a new run of version ${run.version} with the same parameters:</p><${Json} value=${run.params} />`,
+      confirmLabel: 'Start run',
+      run: () => command<{ runId: string }>('workflow.start', { name: run.workflowName, version: run.version, params: run.params, ...(run.sessionId ? { sessionId: run.sessionId } : {}) }),
+      closeOnDone: true,
+      done: (v) => navigate(`/runs/${encodeURIComponent((v as { runId: string }).runId)}`),
+    });
+
+  return html`<section class="run">
+    <header class="page-head">
+      <h2><${Link} href=${`/workflows/${encodeURIComponent(run.workflowName)}`}>${run.workflowName}</${Link}> <span class="dim">v${run.version}</span> <span class="mono" data-testid="run-id">${run.runId}</span></h2>
+      <span data-testid="run-status"><${StatusBadge} status=${run.status} /></span>
+      <div class="actions">
+        ${run.status === 'running' ? html`<button class="danger" onClick=${cancel} data-testid="cancel">Cancel</button>` : null}
+        <button onClick=${rerun} data-testid="rerun">Run again</button>
+      </div>
+    </header>
+    <p class="dim">Started ${fmtTime(run.startedAt)} · ${run.endedAt ? `ended ${fmtTime(run.endedAt)} · ${fmtDuration(run.durationMs)}` : 'running'}${run.sessionId ? ` · session ${run.sessionId}` : ''}</p>
+    <div class="run-body">
+      <div class="run-main">
+        <${Graph}
+          steps=${steps.map((s) => ({ name: s.name, dependencies: s.dependencies ?? [], detail: s.module ? `${s.module}.${s.action ?? ''}` : '' }))}
+          status=${stepsWithLive}
+          selected=${selected}
+          onSelect=${setSelected}
+        />
+        <h3>Timeline</h3>
+        <${Timeline} run=${run} order=${steps.map((s) => s.name)} />
+      </div>
+      ${selected ? html`<${StepDetails} run=${run} def=${workflow} name=${selected} history=${allEvents} />` : html`<aside class="step-details dim">Select a step to see its parameters, output, attempts and logs.</aside>`}
+    </div>
+  </section>`;
+}

@@ -1,0 +1,329 @@
+/**
+ * The HTTP command API under `/api/v1/`: `POST /api/v1/cmd/<component>/<verb>` takes the same JSON request as the
+ * NATS subject `<prefix>.cmd.<component>.<verb>`, checked by the same schema, and answers with the same envelope
+ * (`{ ok: true, result }` or `{ ok: false, error: { code, name, message, issues, retryable } }`). The `GET` routes
+ * are conveniences the console reads (each is one or two of those commands, shaped for a page), and
+ * `GET /api/v1/events` is the live event stream (events.ts).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { OrchestrationEngine } from '../../actors/engine/engine.js';
+import type { CommandPayload, CommandReply, CommandType, RunListFilter } from '../../bus/protocol.js';
+import { parseCommandPayload, resolveCommandType } from '../../bus/schemas.js';
+import { decodeJson, errorReply, okReply, type ReplyEnvelope } from '../../bus/wire.js';
+import { CodomyrmexError, ErrorCode, NotFoundError, ValidationError } from '../../errors.js';
+import type { StepResult, WorkflowRun } from '../../model/workflow.js';
+import { EventHub, runIdsOf } from './events.js';
+
+/** A step output larger than this (as JSON) is cut in the run view; the whole is one download away. */
+export const OUTPUT_PREVIEW_BYTES = 16 * 1024;
+const RUN_PAGE_DEFAULT = 50;
+const RUN_PAGE_MAX = 500;
+/** How many journal entries one run's history reads at most. */
+const HISTORY_SCAN_MAX = 200_000;
+
+/** HTTP status of an error reply, by code. */
+export function statusOf(code: string): number {
+  switch (code) {
+    case ErrorCode.VALIDATION:
+    case ErrorCode.CYCLE:
+      return 400;
+    case ErrorCode.NOT_FOUND:
+      return 404;
+    case ErrorCode.RESOURCE_UNAVAILABLE:
+      return 409;
+    case ErrorCode.SHUTTING_DOWN:
+    case ErrorCode.BUS_UNAVAILABLE:
+    case ErrorCode.STORE_WRITE_FAILED:
+      return 503;
+    case ErrorCode.BUS_TIMEOUT:
+      return 504;
+    default:
+      return 500;
+  }
+}
+
+export class PayloadTooLargeError extends CodomyrmexError {
+  override readonly name = 'PayloadTooLargeError';
+  constructor(limit: number) {
+    super(`request body over ${limit} bytes; send less (a file path instead of inline data), or raise the limit (http.maxBodyBytes)`, ErrorCode.VALIDATION);
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, head = false): void {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(head ? undefined : text);
+}
+
+export function sendEnvelope(res: ServerResponse, envelope: ReplyEnvelope, head = false): void {
+  sendJson(res, envelope.ok ? 200 : envelope.error.name === 'PayloadTooLargeError' ? 413 : statusOf(envelope.error.code), envelope, head);
+}
+
+/** Reads a body of at most `limit` bytes; rejects with {@link PayloadTooLargeError} past it (without reading on). */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) return Promise.reject(new PayloadTooLargeError(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new PayloadTooLargeError(limit));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+}
+
+/** A step's result with a large output replaced by a preview (the download route gives the whole). */
+function previewStep(step: StepResult): StepResult & { outputBytes?: number; outputTruncated?: boolean } {
+  if (step.result === undefined || step.result === null) return step;
+  const text = JSON.stringify(step.result) ?? '';
+  if (text.length <= OUTPUT_PREVIEW_BYTES) return step;
+  return { ...step, result: `${text.slice(0, OUTPUT_PREVIEW_BYTES)}…`, outputBytes: Buffer.byteLength(text), outputTruncated: true };
+}
+
+/** One row of the runs list: the run without its step outputs, with counts of its steps by status. */
+export interface RunSummary {
+  runId: string;
+  workflowName: string;
+  version: string;
+  status: WorkflowRun['status'];
+  startedAt: number;
+  endedAt: number | null;
+  durationMs: number;
+  sessionId: string | null;
+  steps: Record<string, number>;
+}
+
+function summary(run: WorkflowRun): RunSummary {
+  const steps: Record<string, number> = {};
+  for (const s of Object.values(run.steps)) steps[s.status] = (steps[s.status] ?? 0) + 1;
+  return { runId: run.runId, workflowName: run.workflowName, version: run.version, status: run.status, startedAt: run.startedAt, endedAt: run.endedAt, durationMs: run.durationMs, sessionId: run.sessionId, steps };
+}
+
+function intParam(url: URL, name: string, min: number, max: number): number | undefined {
+  const raw = url.searchParams.get(name);
+  if (raw === null || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ValidationError(`?${name}: must be a whole number from ${min} to ${max} (got "${raw}")`);
+  return n;
+}
+
+/** `?from=` / `?to=`: epoch ms or an ISO date. */
+function timeParam(url: URL, name: string): number | undefined {
+  const raw = url.searchParams.get(name);
+  if (raw === null || raw === '') return undefined;
+  const n = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
+  if (!Number.isFinite(n)) throw new ValidationError(`?${name}: must be a time in ms since the epoch or an ISO date such as 2026-01-31T12:00:00Z (got "${raw}")`);
+  return n;
+}
+
+/** The API of one engine. */
+export class Api {
+  readonly #engine: OrchestrationEngine;
+  readonly #maxBodyBytes: number;
+  readonly events: EventHub;
+
+  constructor(engine: OrchestrationEngine, maxBodyBytes: number) {
+    this.#engine = engine;
+    this.#maxBodyBytes = maxBodyBytes;
+    this.events = new EventHub({ bus: engine.bus, store: engine.store, commits: engine.commits, journaled: engine.options.journalMaxEvents > 0 });
+  }
+
+  #request<K extends CommandType>(type: K, payload: CommandPayload<K>): Promise<CommandReply<K>> {
+    return this.#engine.bus.request(type, payload);
+  }
+
+  /** `POST /api/v1/cmd/<component>/<verb>`: parse, check, forward, answer with the NATS envelope. */
+  async command(req: IncomingMessage, res: ServerResponse, component: string, verb: string): Promise<void> {
+    let envelope: ReplyEnvelope;
+    try {
+      const type = resolveCommandType(`${component}.${verb}`);
+      if (type instanceof Error) throw type;
+      const body = await readBody(req, this.#maxBodyBytes);
+      const parsed = parseCommandPayload(type, decodeJson(body, 'body'));
+      if (!parsed.ok) throw parsed.error;
+      const result = await (this.#engine.bus.request as (t: CommandType, p: unknown) => Promise<unknown>)(type, parsed.payload);
+      envelope = okReply(result);
+    } catch (err) {
+      envelope = errorReply(err);
+    }
+    sendEnvelope(res, envelope);
+  }
+
+  /** A `GET /api/v1/...` route; false when there is none for this path. */
+  async get(req: IncomingMessage, res: ServerResponse, url: URL, parts: string[], head: boolean): Promise<boolean> {
+    if (parts[0] === 'events' && parts.length === 1) {
+      this.events.serve(req, res, url);
+      return true;
+    }
+    const route = this.#route(url, parts);
+    if (!route) return false;
+    let envelope: ReplyEnvelope;
+    try {
+      const value = await route();
+      if (value instanceof Download) {
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-disposition': `attachment; filename="${value.filename}"`, 'content-length': Buffer.byteLength(value.text), 'cache-control': 'no-store' });
+        res.end(head ? undefined : value.text);
+        return true;
+      }
+      envelope = okReply(value);
+    } catch (err) {
+      envelope = errorReply(err);
+    }
+    sendEnvelope(res, envelope, head);
+    return true;
+  }
+
+  #route(url: URL, parts: string[]): (() => Promise<unknown>) | null {
+    const [first, id, sub, name, leaf] = parts;
+    const n = parts.length;
+    switch (first) {
+      case 'runs':
+        if (n === 1) return () => this.#runs(url);
+        if (n === 2) return () => this.#run(id!);
+        if (n === 3 && sub === 'history') return () => this.#history(id!);
+        if (n === 5 && sub === 'steps' && leaf === 'output') return () => this.#output(id!, name!);
+        return null;
+      case 'workflows':
+        if (n === 1) return () => this.#request('workflow.list', {});
+        if (n === 2) return () => this.#workflow(id!, url.searchParams.get('version') ?? undefined);
+        return null;
+      case 'tasks': {
+        if (n === 1) {
+          const status = url.searchParams.get('status');
+          const limit = intParam(url, 'limit', 1, 10_000) ?? 500;
+          return () => this.#request('task.list', { limit, ...(status ? { status: status.split(',') as never } : {}) });
+        }
+        if (n === 2) return () => this.#found(this.#request('task.get', { taskId: id! }), `no task with id "${id!}"`);
+        if (n === 3 && sub === 'explain') return () => this.#request('task.explain', { taskId: id! });
+        return null;
+      }
+      case 'stats':
+        return n === 1 ? () => this.#request('task.stats', {}) : null;
+      case 'resources':
+        return n === 1 ? () => this.#request('resource.list', {}) : null;
+      case 'allocations':
+        return n === 1 ? () => this.#request('resource.allocations', {}) : null;
+      case 'sessions':
+        return n === 1 ? () => this.#request('session.list', {}) : null;
+      case 'projects':
+        return n === 1 ? () => this.#request('project.list', {}) : null;
+      case 'modules':
+        return n === 1 ? () => this.#request('engine.modules', {}) : null;
+      case 'status':
+        return n === 1 ? () => this.#engine.getSystemStatus() : null;
+      case 'health':
+        return n === 1 ? () => this.#engine.healthCheck() : null;
+      case 'workers':
+        return n === 1 ? () => this.#workers() : null;
+      default:
+        return null;
+    }
+  }
+
+  async #found<T>(value: Promise<T | null>, message: string): Promise<T> {
+    const v = await value;
+    if (v === null) throw new NotFoundError(message);
+    return v;
+  }
+
+  async #runs(url: URL): Promise<{ runs: RunSummary[]; next: string | null }> {
+    const status = url.searchParams.get('status') || undefined;
+    const limit = intParam(url, 'limit', 1, RUN_PAGE_MAX) ?? RUN_PAGE_DEFAULT;
+    const filter: RunListFilter = { limit: limit + 1 };
+    const workflow = url.searchParams.get('workflow');
+    const after = url.searchParams.get('after');
+    const from = timeParam(url, 'from');
+    const to = timeParam(url, 'to');
+    if (workflow) filter.workflowName = workflow;
+    if (after) filter.after = after;
+    if (from !== undefined) filter.from = from;
+    if (to !== undefined) filter.to = to;
+    const parsed = parseCommandPayload('workflow.list_runs', { ...filter, ...(status ? { status } : {}) });
+    if (!parsed.ok) throw parsed.error;
+    const runs = await this.#request('workflow.list_runs', parsed.payload);
+    const page = runs.slice(0, limit).map(summary);
+    return { runs: page, next: runs.length > limit ? (page[page.length - 1]?.runId ?? null) : null };
+  }
+
+  async #run(runId: string): Promise<{ run: WorkflowRun; workflow: unknown }> {
+    const run = await this.#found(this.#request('workflow.get_run', { runId }), `no workflow run with id "${runId}"`);
+    const workflow = await this.#request('workflow.get', { name: run.workflowName, version: run.version }).catch(() => null);
+    const steps: Record<string, StepResult> = {};
+    for (const [name, step] of Object.entries(run.steps)) steps[name] = previewStep(step);
+    return { run: { ...run, steps }, workflow };
+  }
+
+  async #output(runId: string, step: string): Promise<Download> {
+    const run = await this.#found(this.#request('workflow.get_run', { runId }), `no workflow run with id "${runId}"`);
+    const s = run.steps[step];
+    if (!s) throw new NotFoundError(`run "${runId}" has no step "${step}" (or it has not started)`);
+    return new Download(`${runId}.${step}.output.json`, `${JSON.stringify(s.result ?? null, null, 2)}\n`);
+  }
+
+  async #workflow(name: string, version: string | undefined): Promise<unknown> {
+    return this.#found(this.#request('workflow.get', { name, ...(version ? { version } : {}) }), `no workflow named "${name}"${version ? ` at version ${version}` : ''}`);
+  }
+
+  async #workers(): Promise<unknown> {
+    const status = (await this.#engine.getSystemStatus()) as { workers?: unknown };
+    return status.workers ?? { local: true, connected: false, workers: [] };
+  }
+
+  /**
+   * A run's events from the journal (attempts, retries, logs): the entries from the run's start on, found by a
+   * binary search on the journal's timestamps, then read forward until the run's end.
+   */
+  async #history(runId: string): Promise<{ events: { seq: number; type: string; timestamp: number; data: unknown }[]; complete: boolean }> {
+    const run = await this.#found(this.#request('workflow.get_run', { runId }), `no workflow run with id "${runId}"`);
+    const store = this.#engine.store;
+    if (this.#engine.options.journalMaxEvents === 0) return { events: [], complete: false };
+    await this.#engine.commits.afterCommit(null);
+    const first = store.readEvents({ limit: 1 })[0];
+    if (!first) return { events: [], complete: false };
+    let lo = first.seq - 1;
+    let hi = store.lastEventSeq();
+    // The last seq whose event is older than the run's start (timestamps grow with seq).
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      const e = store.readEvents({ afterSeq: mid - 1, limit: 1 })[0];
+      if (e && e.timestamp < run.startedAt - 1000) lo = mid;
+      else hi = mid - 1;
+    }
+    const out: { seq: number; type: string; timestamp: number; data: unknown }[] = [];
+    const end = run.endedAt ?? Infinity;
+    let after = lo;
+    let scanned = 0;
+    for (;;) {
+      const page = store.readEvents({ afterSeq: after, limit: 2000 });
+      if (page.length === 0) return { events: out, complete: true };
+      for (const e of page) {
+        after = e.seq;
+        if (e.timestamp > end + 1000) return { events: out, complete: true };
+        if (runIdsOf(e.data).includes(runId)) out.push(e);
+      }
+      scanned += page.length;
+      if (scanned >= HISTORY_SCAN_MAX) return { events: out, complete: false };
+    }
+  }
+
+  close(): void {
+    this.events.close();
+  }
+}
+
+/** A route's answer that is a file to download. */
+class Download {
+  constructor(
+    readonly filename: string,
+    readonly text: string,
+  ) {}
+}

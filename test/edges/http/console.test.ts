@@ -1,0 +1,189 @@
+/**
+ * The console in a real browser (Debian's Chromium through playwright-core) against a real engine on a SQLite file:
+ * the runs list, a run started from the Workflows page turning green live, a step's output, cancelling a run, the
+ * 404 page, the login page, and run data holding markup that must stay text. Takes the README's screenshots.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OrchestrationEngine } from '../../../src/index.js';
+import { packagePath } from '../../../src/config/options.js';
+import { testEngine } from '../../helpers.js';
+import { haveChromium, launchBrowser, type TestBrowser } from '../../support/browser.js';
+
+const XSS = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">';
+const TOKEN = 'console-token-0123456789abcdef';
+
+describe.skipIf(!haveChromium())('console in Chromium', () => {
+  let dir: string;
+  let engine: OrchestrationEngine;
+  let base: string;
+  let browser: TestBrowser;
+
+  const define = (definition: Record<string, unknown>): Promise<unknown> => engine.bus.request('workflow.create', { definition });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'codomyrmex-console-'));
+    engine = testEngine({ store: 'sqlite', dbPath: join(dir, 'state.db'), threads: 2, http: { port: 0 } });
+    await engine.ready();
+    base = engine.httpAddress!.url;
+    await define({
+      name: 'etl',
+      description: 'extract, two transforms, load',
+      params: { rows: 3, label: 'nightly' },
+      steps: [
+        { name: 'extract', module: 'core', action: 'echo', parameters: { value: { rows: '{{params.rows}}' } } },
+        { name: 'clean', module: 'core', action: 'sleep', parameters: { ms: 30 }, dependencies: ['extract'] },
+        { name: 'enrich', module: 'core', action: 'progress', parameters: { steps: 2 }, dependencies: ['extract'] },
+        { name: 'load', module: 'core', action: 'echo', parameters: { value: '{{params.label}}' }, dependencies: ['clean', 'enrich'] },
+        { name: 'report', module: 'core', action: 'noop', dependencies: ['load'] },
+      ],
+    });
+    await define({ name: 'xss', description: XSS, params: { note: XSS }, steps: [{ name: 'emit', module: 'core', action: 'echo', parameters: { value: XSS, note: '{{params.note}}' } }] });
+    await define({ name: 'slow', steps: [{ name: 'wait', module: 'core', action: 'sleep', parameters: { ms: 600_000 } }, { name: 'after', module: 'core', action: 'noop', dependencies: ['wait'] }] });
+    await define({ name: 'broken', steps: [{ name: 'boom', module: 'core', action: 'fail', parameters: { retryable: false, message: 'disk full' } }, { name: 'never', module: 'core', action: 'noop', dependencies: ['boom'] }] });
+    // Some history for the runs list.
+    for (const name of ['etl', 'broken', 'etl', 'xss']) await engine.workflows.waitForRun(await engine.workflows.startWorkflow(name));
+    browser = await launchBrowser();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await engine?.shutdown({ graceMs: 0 });
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('lists runs newest first, filters by status, and takes the runs screenshot', async () => {
+    const page = await browser.page();
+    await page.goto(`${base}/runs`);
+    await page.waitForSelector('[data-testid="live"].on');
+    const rows = page.locator('table[data-testid="runs"] tbody tr');
+    await expect.poll(() => rows.count()).toBe(4);
+    expect(await rows.first().locator('td').nth(1).textContent()).toMatch(/^xss/);
+    await page.selectOption('select[name="status"]', 'failed');
+    await page.waitForURL(/status=failed/);
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().textContent()).toMatch(/broken/);
+    await page.goBack();
+    await expect.poll(() => rows.count()).toBe(4);
+    // A run that starts appears without a reload.
+    const runId = await engine.workflows.startWorkflow('etl');
+    await page.waitForSelector(`tr[data-run="${runId}"]`);
+    await engine.workflows.waitForRun(runId);
+    await page.waitForSelector(`tr[data-run="${runId}"] .badge.s-succeeded`);
+    await mkdir(packagePath('docs', 'images'), { recursive: true });
+    await page.screenshot({ path: packagePath('docs', 'images', 'console-runs.png') });
+    await page.close();
+  });
+
+  it('starts a run from the Workflows page and watches its graph turn green live', async () => {
+    const page = await browser.page();
+    page.setDefaultTimeout(8000);
+    await page.goto(`${base}/workflows`);
+    await page.click('a[href="/workflows/etl"]');
+    await page.waitForURL(/\/workflows\/etl$/);
+    await page.waitForSelector('[data-testid="graph"] [data-step="report"]');
+    await page.fill('input[name="label"]', 'from-the-console');
+    await page.click('[data-testid="start-run"]');
+    await page.click('[data-testid="confirm"]');
+    await page.waitForURL(/\/runs\/[^/]+$/);
+    const runId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+    // Every step of the definition is drawn, and each turns green as it completes.
+    try {
+      for (const step of ['extract', 'clean', 'enrich', 'load', 'report']) await page.waitForSelector(`[data-step="${step}"][data-status="completed"]`, { timeout: 10_000 });
+    } catch (err) {
+      await page.screenshot({ path: '/tmp/console-debug.png' });
+      throw err;
+    }
+    await page.waitForSelector('[data-testid="run-status"] .badge.s-succeeded');
+    await page.click('[data-step="load"]');
+    await expect.poll(() => page.textContent('[data-testid="step-output"]')).toBe('"from-the-console"');
+    await page.click('[data-step="enrich"]');
+    await page.waitForSelector('[data-testid="logs"]');
+    expect(await page.textContent('[data-testid="logs"]')).toMatch(/reported 2 steps/);
+    expect((await engine.workflows.getRun(runId))?.params).toMatchObject({ label: 'from-the-console', rows: 3 });
+    await page.click('[data-step="load"]');
+    await page.screenshot({ path: packagePath('docs', 'images', 'console-run.png') });
+    // The browser's back button returns to the workflow.
+    await page.goBack();
+    await page.waitForURL(/\/workflows\/etl$/);
+    await page.close();
+  });
+
+  it('shows a run that has not started its steps, then cancels it after confirmation', async () => {
+    const runId = await engine.workflows.startWorkflow('slow');
+    const page = await browser.page();
+    await page.goto(`${base}/runs/${runId}`);
+    await page.waitForSelector('[data-step="wait"][data-status="running"]');
+    expect(await page.getAttribute('[data-step="after"]', 'data-status')).toBe('pending');
+    await page.click('[data-testid="cancel"]');
+    await page.click('[data-testid="confirm"]');
+    await page.waitForSelector('[data-testid="action-result"]');
+    expect(await page.textContent('[data-testid="action-result"]')).toMatch(/Done[\s\S]*"cancelled": true/);
+    await page.click('text=Close');
+    await page.waitForSelector('[data-testid="run-status"] .badge.s-cancelled');
+    await page.waitForSelector('[data-step="wait"][data-status="cancelled"]');
+    await page.close();
+  });
+
+  it('renders run data holding markup as text, never as HTML', async () => {
+    const runId = (await engine.workflows.listRuns({ workflowName: 'xss', limit: 1 }))[0]!.runId;
+    const page = await browser.page();
+    await page.goto(`${base}/runs/${runId}`);
+    await page.click('[data-step="emit"]');
+    await page.waitForSelector('[data-testid="step-output"]');
+    expect(await page.textContent('[data-testid="step-output"]')).toContain('<script>window.__xss = 1</script>');
+    await page.goto(`${base}/workflows/xss`);
+    await page.waitForSelector('input[name="note"]');
+    expect(await page.inputValue('input[name="note"]')).toBe(XSS);
+    expect(await page.textContent('main')).toContain('<img src=x onerror=');
+    expect(await page.evaluate('window.__xss')).toBeUndefined();
+    expect(await page.locator('main img, main script').count()).toBe(0);
+    await page.close();
+  });
+
+  it('answers an unknown run with a 404 page that links back', async () => {
+    const page = await browser.page();
+    const res = await page.goto(`${base}/runs/no-such-run`);
+    expect(res?.status()).toBe(404);
+    await page.waitForSelector('[data-testid="not-found"]');
+    await page.click('text=Back to runs');
+    await page.waitForURL(/\/runs$/);
+    await page.close();
+  });
+
+  it('breaks no Content-Security-Policy rule', () => {
+    expect(browser.errors.filter((e) => /Content Security Policy|Refused to/i.test(e))).toEqual([]);
+  });
+
+  it('asks for the token when the daemon needs one, and keeps it', async () => {
+    const locked = testEngine({ store: 'sqlite', dbPath: join(dir, 'locked.db'), threads: 1, http: { port: 0, authToken: TOKEN } });
+    try {
+      await locked.ready();
+      await locked.bus.request('workflow.create', { definition: { name: 'one', steps: [{ name: 'a', module: 'core', action: 'noop' }] } });
+      await locked.workflows.waitForRun(await locked.workflows.startWorkflow('one'));
+      const page = await browser.page();
+      await page.goto(`${locked.httpAddress!.url}/runs`);
+      await page.waitForSelector('input[name="token"]');
+      await page.fill('input[name="token"]', TOKEN);
+      await page.click('button:has-text("Sign in")');
+      await expect.poll(() => page.locator('table[data-testid="runs"] tbody tr').count()).toBe(1);
+      await page.reload();
+      await expect.poll(() => page.locator('table[data-testid="runs"] tbody tr').count()).toBe(1);
+      await page.close();
+    } finally {
+      await locked.shutdown({ graceMs: 0 });
+    }
+  });
+
+  it('is readable at a phone width', async () => {
+    const page = await browser.page();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${base}/runs`);
+    await page.waitForSelector('table[data-testid="runs"] tbody tr');
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.close();
+  });
+});
