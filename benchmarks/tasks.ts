@@ -7,7 +7,9 @@
  * the memory held by 100k queued tasks. Every throughput run gets a fresh engine or pool; runs are repeated and
  * rotated (bare, orch, orch, then the next order) and the median is compared, so machine noise does not decide.
  *
- * Run: `npm run bench:tasks`. Env: BENCH_N (tasks per throughput run, default 100000), BENCH_REPEATS (3),
+ * Then the concurrency-key runs of `taskKeys.ts` (10,000 distinct keys; 1 hot + 1,000 cold keys; fairness).
+ *
+ * Run: `npm run bench:tasks`. Env: BENCH_ONLY=keys (only the key runs), BENCH_N (tasks per throughput run, default 100000), BENCH_REPEATS (3),
  * BENCH_BATCH (calls in flight / tasks per addTasks call, 1000), BENCH_LATENCY_SAMPLES (2000),
  * BENCH_QUEUED (tasks for the memory probe, 100000), BENCH_STRICT=1 (exit code 1 when a target is missed).
  * Writes benchmarks/results/tasks-<timestamp>.json and benchmarks/results/tasks-latest.json.
@@ -18,6 +20,7 @@ import { createOrchestrationEngine } from '../src/index.js';
 import type { TaskInput } from '../src/model/task.js';
 import type { WorkerRequest } from '../src/workers/protocol.js';
 import type { BarePool } from './support.js';
+import { keyRuns, printKeyRuns } from './taskKeys.js';
 import { createBarePool, envInt, fullGc, gc, log, mb, median, piscinaVersion, round, sleep, tick, writeResults } from './support.js';
 
 // ------------------------------------------------------------------------------------------------ settings
@@ -425,6 +428,13 @@ function printTables(tp: readonly ThroughputResult[], lat: LatencyResult, mem: M
 // ------------------------------------------------------------------------------------------------ main
 
 async function main(): Promise<void> {
+  // `BENCH_ONLY=keys`: only the concurrency-key runs (taskKeys.ts).
+  if (process.env['BENCH_ONLY'] === 'keys') {
+    const keys = await keyRuns(N, REPEATS, THREADS);
+    printKeyRuns(keys);
+    log(`wrote ${writeResults('tasks-keys', { benchmark: 'tasks-keys', startedAt: new Date().toISOString(), node: process.version, loadAverage: os.loadavg(), keys }).join(', ')}`);
+    return;
+  }
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const loadAtStart = os.loadavg();
@@ -445,9 +455,12 @@ async function main(): Promise<void> {
   }
   log('latency ...');
   const lat = await latency();
+  log('concurrency keys ...');
+  const keys = await keyRuns(N, REPEATS, THREADS);
 
   const targets = targetsOf(tp, lat, mem);
   printTables(tp, lat, mem, targets);
+  printKeyRuns(keys);
   const pass = targets.every((t) => t.pass);
   const durationMs = round(performance.now() - started);
   const report = {
@@ -482,6 +495,7 @@ async function main(): Promise<void> {
     throughput: tp,
     latency: lat,
     memory: mem,
+    keys,
     targets,
     pass,
   };

@@ -19,6 +19,8 @@
  * (bare, tasks, workflow; then tasks, workflow, bare; ...) and the medians are compared, so machine noise does not
  * decide.
  *
+ *  5. foreach and waiting (benchmarks/workflowLanguage.ts): a forEach over 10,000 no-op items next to 10,000
+ *     parallel steps; 10,000 runs waiting on a signal at once (memory, threads, time to signal them all).
  * Run: `npm run bench:workflows`. Env: BENCH_CHAIN (chain steps, default 1000), BENCH_FAN (fan-out/fan-in steps,
  * 10000), BENCH_LAYERS (100), BENCH_WIDTH (steps per layer, 100), BENCH_VALIDATE (steps per validated definition,
  * 10000), BENCH_REPEATS (3), BENCH_SEED (PRNG seed of the layered DAG, 1), BENCH_CPTW (concurrentTasksPerWorker
@@ -37,6 +39,8 @@ import { ModuleRegistry } from '../src/modules/registry.js';
 import { validateWorkflow } from '../src/workflows/validate.js';
 import type { WorkerRequest } from '../src/workers/protocol.js';
 import type { BarePool } from './support.js';
+import type { ForEachResult, WaitingResult } from './workflowLanguage.js';
+import { forEachVsFanOut, printLanguageTables, waitingRuns } from './workflowLanguage.js';
 import { createBarePool, envInt, fullGc, gc, log, mb, median, piscinaVersion, round, sleep, writeResults } from './support.js';
 
 // ------------------------------------------------------------------------------------------------ settings
@@ -60,8 +64,8 @@ function envIntList(name: string, fallback: readonly number[]): number[] {
   });
 }
 
-type Case = 'chain' | 'fan' | 'layered' | 'validate';
-const ALL_CASES: readonly Case[] = ['chain', 'fan', 'layered', 'validate'];
+type Case = 'chain' | 'fan' | 'layered' | 'validate' | 'foreach' | 'waiting';
+const ALL_CASES: readonly Case[] = ['chain', 'fan', 'layered', 'validate', 'foreach', 'waiting'];
 /** bare: Piscina alone; tasks: the same DAG as orchestrator tasks (no workflow layer); workflow: the workflow run. */
 type Path = 'bare' | 'tasks' | 'workflow';
 const ALL_PATHS: readonly Path[] = ['bare', 'tasks', 'workflow'];
@@ -258,8 +262,8 @@ function stepsAsTasks(steps: readonly WorkflowStep[], prefix: string): TaskInput
   return steps.map((s) => ({
     id: `${prefix}${s.name}`,
     name: s.name,
-    module: s.module,
-    action: s.action,
+    module: s.module ?? '',
+    action: s.action ?? '',
     parameters: {},
     dependencies: (s.dependencies ?? []).map((d) => `${prefix}${d}`),
   }));
@@ -711,8 +715,22 @@ async function main(): Promise<void> {
     }
   }
 
+  const foreach: ForEachResult[] = [];
+  let waiting: WaitingResult | null = null;
+  if (CASES.has('foreach')) {
+    for (const cptw of CONCURRENCY_SETTINGS) {
+      log(`forEach vs fan-out, concurrentTasksPerWorker=${cptw}:`);
+      foreach.push(await forEachVsFanOut(cptw));
+    }
+  }
+  if (CASES.has('waiting')) {
+    log('runs waiting on signals ...');
+    waiting = await waitingRuns();
+  }
+
   const targets = targetsOf(results);
   printTables(results, targets);
+  printLanguageTables(foreach, waiting);
   const pass = targets.every((t) => t.pass);
   const durationMs = round(performance.now() - started);
   const report = {
@@ -754,6 +772,8 @@ async function main(): Promise<void> {
     fanOutFanIn: results.fan,
     layered: results.layered,
     validation: results.validation,
+    forEachVsFanOut: foreach,
+    waitingRuns: waiting,
     targets,
     pass,
   };

@@ -8,6 +8,8 @@ export const ErrorCode = {
   INTERNAL: 'INTERNAL',
   VALIDATION: 'VALIDATION',
   NOT_FOUND: 'NOT_FOUND',
+  /** What a call would create (a project, a workflow file) already exists. */
+  ALREADY_EXISTS: 'ALREADY_EXISTS',
   CYCLE: 'CYCLE',
   RESOURCE_UNAVAILABLE: 'RESOURCE_UNAVAILABLE',
   TASK_TIMEOUT: 'TASK_TIMEOUT',
@@ -18,6 +20,10 @@ export const ErrorCode = {
   DEPENDENCY_FAILED: 'DEPENDENCY_FAILED',
   /** A workflow step was skipped because its `when` condition was false. */
   CONDITION_FALSE: 'CONDITION_FALSE',
+  /** A `waitFor` step's signal did not come within its `timeoutSeconds` (`onTimeout: "fail"` or `"skip"`). */
+  WAIT_TIMED_OUT: 'WAIT_TIMED_OUT',
+  /** A sub-workflow step's child run did not succeed. */
+  CHILD_RUN_FAILED: 'CHILD_RUN_FAILED',
   /** Something stored could not be restored at start. */
   RECOVERY_FAILED: 'RECOVERY_FAILED',
   /** An error whose code is not known (a value that was not an error). */
@@ -133,6 +139,9 @@ function errorClass<N extends string>(name: N, code: ErrorCode, retryable: boole
 
 export const NotFoundError = errorClass('NotFoundError', ErrorCode.NOT_FOUND, false);
 export type NotFoundError = InstanceType<typeof NotFoundError>;
+/** What a call would create already exists (a project of that name, a definition file); pick another name. */
+export const AlreadyExistsError = errorClass('AlreadyExistsError', ErrorCode.ALREADY_EXISTS, false);
+export type AlreadyExistsError = InstanceType<typeof AlreadyExistsError>;
 export const ResourceUnavailableError = errorClass('ResourceUnavailableError', ErrorCode.RESOURCE_UNAVAILABLE, false);
 export type ResourceUnavailableError = InstanceType<typeof ResourceUnavailableError>;
 export const TaskTimeoutError = errorClass('TaskTimeoutError', ErrorCode.TASK_TIMEOUT, false);
@@ -148,6 +157,12 @@ export type SkippedError = InstanceType<typeof SkippedError>;
 /** A step whose `when` condition was false. */
 export const ConditionFalseError = errorClass('ConditionFalse', ErrorCode.CONDITION_FALSE, false);
 export type ConditionFalseError = InstanceType<typeof ConditionFalseError>;
+/** A `waitFor` step whose signal did not come in time. */
+export const WaitTimeoutError = errorClass('WaitTimeoutError', ErrorCode.WAIT_TIMED_OUT, false);
+export type WaitTimeoutError = InstanceType<typeof WaitTimeoutError>;
+/** A sub-workflow step whose child run failed or was cancelled. */
+export const ChildRunError = errorClass('ChildRunError', ErrorCode.CHILD_RUN_FAILED, false);
+export type ChildRunError = InstanceType<typeof ChildRunError>;
 /** The worker thread running a task died (crash, `process.exit`, out of memory). Retryable. */
 export const WorkerCrashedError = errorClass('WorkerCrashedError', ErrorCode.WORKER_CRASHED, true);
 export type WorkerCrashedError = InstanceType<typeof WorkerCrashedError>;
@@ -202,12 +217,15 @@ export class StoreError extends CodomyrmexError {
 /** The classes an error is rebuilt as, by the name on its wire form. */
 const CLASSES: Record<string, new (message: string, options?: ErrorOptions) => CodomyrmexError> = {
   NotFoundError,
+  AlreadyExistsError,
   ResourceUnavailableError,
   TaskTimeoutError,
   NonRetryableError,
   CancelledError,
   SkippedError,
   ConditionFalse: ConditionFalseError,
+  WaitTimeoutError,
+  ChildRunError,
   WorkerCrashedError,
   ActionError,
   RecoveryError,

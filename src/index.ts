@@ -12,6 +12,12 @@ export type { WorkflowPlan, PlanStep } from './edges/mcp/plan.js';
 export type { EdgeOptions } from './edges/start.js';
 export { TaskOrchestratorClient } from './actors/tasks/client.js';
 export { WorkflowManagerClient } from './actors/workflows/client.js';
+export { ScheduleClient } from './actors/schedules/client.js';
+export { OVERLAP_POLICIES } from './model/schedule.js';
+export type { ScheduleInput, ScheduleSpec, ScheduleView, SlotRecord, SlotOutcome, OverlapPolicy, BackfillInput, BackfillReply, TriggerInput, TriggerSource, TriggerView, TimeInput } from './model/schedule.js';
+export { nextSlot, nextSlots, dueSlots, jitterMs, slotRunId, parseEvery } from './actors/schedules/slots.js';
+export { signBody } from './actors/triggers/manager.js';
+export type { TriggerTransport, TriggerMessage, TriggerHandler, TriggerListening } from './actors/triggers/transport.js';
 export { ResourceManagerClient } from './actors/resources/client.js';
 export { ResourceLedger } from './actors/resources/ledger.js';
 export { Resource, ResourceType, ResourceLimits, KNOWN_UNITS } from './model/resource.js';
@@ -23,7 +29,7 @@ export { insideWorkingDir, workingDir } from './modules/paths.js';
 export type { Session, SessionOptions } from './model/session.js';
 export type { CreateWorkflowOptions } from './actors/workflows/client.js';
 export { step, WorkflowStep } from './model/workflow.js';
-export type { WorkflowDefinition, StoredWorkflow, WorkflowResult, WorkflowRun, StepResult, RunContext, RunProject } from './model/workflow.js';
+export type { WorkflowDefinition, StoredWorkflow, WorkflowResult, WorkflowRun, StepResult, RunContext, RunOrigin, RunProject } from './model/workflow.js';
 export { validateWorkflow } from './workflows/validate.js';
 export type { WorkflowValidation } from './workflows/validate.js';
 export { parseDefinitionText, readDefinitionFile } from './workflows/loader.js';
@@ -49,7 +55,8 @@ export type { MessageBus, Unsubscribe, BusStats } from './bus/bus.js';
 export { InMemoryBus } from './bus/memory.js';
 export type { CommandMap, CommandType } from './bus/protocol.js';
 export type { BusEvent, EventMap, EventName } from './model/events.js';
-export type { TaskView, StartExecutionReply, SchedulerStats, TaskExplanation } from './model/taskView.js';
+export type { TaskView, StartExecutionReply, SchedulerStats, TaskExplanation, FlowStatus, KeyLevel, RateLimitView, BucketLevel } from './model/taskView.js';
+export type { ConcurrencyRule, ConcurrencyInput, RateLimitUse } from './model/flow.js';
 export type { WorkflowSummary, WorkflowPerformance, WorkflowRunStatus, RunRequest } from './model/workflow.js';
 export type { SessionMode } from './model/session.js';
 // The NATS bus itself loads the NATS client (~60 ms): it is the `codomyrmex/nats` entry; its types are here.
@@ -78,6 +85,7 @@ export {
   CodomyrmexError,
   ValidationError,
   NotFoundError,
+  AlreadyExistsError,
   CycleError,
   ResourceUnavailableError,
   TaskTimeoutError,

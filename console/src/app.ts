@@ -6,7 +6,8 @@ import { render } from './vendor/preact.js';
 import type { VNode } from './vendor/preact.js';
 import { useEffect, useState } from './vendor/hooks.js';
 import { getToken, onAuthNeeded, setToken } from './api.js';
-import { DialogHost, Link, html, useRoute } from './ui.js';
+import { DialogHost, Link, html, useCommands, useRoute } from './ui.js';
+import { SchedulesPage } from './pages/schedules.js';
 import { TasksPage, WorkersPage, ResourcesPage, SessionsPage } from './pages/lists.js';
 import { RunPage } from './pages/run.js';
 import { RunsPage } from './pages/runs.js';
@@ -58,6 +59,8 @@ function Page(): VNode {
       return html`<${ResourcesPage} />`;
     case '/sessions':
       return html`<${SessionsPage} />`;
+    case '/schedules':
+      return html`<${SchedulesPage} />`;
     default:
       return html`<section class="not-found"><h2>No such page</h2><p><${Link} href="/runs">← Back to runs</${Link}></p></section>`;
   }
@@ -67,11 +70,13 @@ function App(): VNode {
   const { path } = useRoute();
   const [needLogin, setNeedLogin] = useState(false);
   const [epoch, setEpoch] = useState(0);
+  const commands = useCommands();
   useEffect(() => onAuthNeeded(() => setNeedLogin(true)), []);
+  const nav = commands.has('schedule.list') ? [...NAV.slice(0, 2), ['/schedules', 'Schedules'] as [string, string], ...NAV.slice(2)] : NAV;
   return html`<div class="shell">
     <nav class="top">
       <span class="brand">codomyrmex</span>
-      ${NAV.map(([href, label]) => html`<${Link} href=${href} class=${path.startsWith(href) || (href === '/runs' && path === '/') ? 'active' : ''}>${label}</${Link}>`)}
+      ${nav.map(([href, label]) => html`<${Link} href=${href} class=${path.startsWith(href) || (href === '/runs' && path === '/') ? 'active' : ''}>${label}</${Link}>`)}
       ${getToken() ? html`<button class="link" onClick=${() => (setToken(null), setNeedLogin(true))}>Sign out</button>` : null}
     </nav>
     <main key=${epoch}>

@@ -7,6 +7,7 @@ import { h } from './vendor/preact.js';
 import type { ComponentChildren, VNode } from './vendor/preact.js';
 import { useEffect, useState } from './vendor/hooks.js';
 import htm from './vendor/htm.js';
+import { get } from './api.js';
 
 export const html = htm.bind(h) as (strings: TemplateStringsArray, ...values: unknown[]) => VNode;
 
@@ -150,4 +151,29 @@ export function DialogHost(): VNode | null {
           </div>`}
     </div>
   </div>`;
+}
+
+let commandsPromise: Promise<Set<string>> | null = null;
+
+/**
+ * The commands this daemon serves (`GET /api/v1/commands`), so that a page offers only the actions the daemon
+ * has (signals, re-runs from a step, schedules arrive with newer versions).
+ */
+export function useCommands(): Set<string> {
+  const [commands, setCommands] = useState<Set<string>>(new Set());
+  useEffect(() => {
+    commandsPromise ??= get<string[]>('commands').then(
+      (list) => new Set(list),
+      () => {
+        commandsPromise = null;
+        return new Set<string>();
+      },
+    );
+    let live = true;
+    void commandsPromise.then((c) => live && setCommands(c));
+    return () => {
+      live = false;
+    };
+  }, []);
+  return commands;
 }

@@ -9,6 +9,8 @@ import type { Store } from '../store/store.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { ResourceLedger } from './resources/ledger.js';
 import type { TaskObserver } from './tasks/record.js';
+import type { Observable } from 'rxjs';
+import type { TriggerTransport } from './triggers/transport.js';
 
 export interface ComponentDeps {
   /** Where task attempts run (the local pool; a remote runner later). */
@@ -25,4 +27,6 @@ export interface ComponentDeps {
   commits: GroupCommitter;
   registry: () => ModuleRegistry;
   options: CompiledOptions;
+  /** The message system NATS triggers listen on, once an edge attaches one (see `engine.attachTriggerTransport`). */
+  triggerTransport$?: Observable<TriggerTransport | null>;
 }

@@ -41,6 +41,11 @@ export function natsUnreachable(servers: string | string[] | undefined, err: unk
   return new BusError(`cannot connect to NATS at ${where}: ${err instanceof Error ? err.message : String(err)}; is nats-server running?`, ErrorCode.BUS_UNAVAILABLE, { cause: err });
 }
 
+/** Whether a request failed because nothing on NATS serves its subject (no daemon, or another subject prefix). */
+export function isNoResponders(err: unknown): boolean {
+  return err instanceof NotFoundError && err.cause instanceof RequestError && err.cause.isNoResponders();
+}
+
 /** Options of {@link NatsBus.connect}: where to connect, and the bus options. */
 export interface NatsConnectOptions extends NatsBusOptions {
   /** Server URL(s) (default `nats://127.0.0.1:4222`). */
@@ -236,7 +241,7 @@ export class NatsBus implements MessageBus {
   #requestError(err: unknown, type: CommandType, subject: string, timeout: number): Error {
     if (err instanceof CodomyrmexError) return err;
     if (err instanceof RequestError && err.isNoResponders()) {
-      return new NotFoundError(`no component serves "${type}" on NATS (nothing subscribes to "${subject}"; is the daemon running with subject prefix "${this.subjectPrefix}"?)`);
+      return new NotFoundError(`no component serves "${type}" on NATS (nothing subscribes to "${subject}"; is the daemon running with subject prefix "${this.subjectPrefix}"?)`, { cause: err });
     }
     if (err instanceof TimeoutError) {
       return new BusError(`"${type}" got no reply within ${timeout} ms on "${subject}" (NATS ${this.status}); retry, or give a longer timeoutMs`, ErrorCode.BUS_TIMEOUT, { cause: err });

@@ -6,16 +6,17 @@
  */
 import type { SerializedError } from '../errors.js';
 import type { TaskInput, TaskResult, TaskStatus } from '../model/task.js';
-import type { SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
+import type { FlowStatus, RateLimitView, SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
 import type { RunRequest, StoredWorkflow, WorkflowPerformance, WorkflowResult, WorkflowRun, WorkflowRunStatus, WorkflowSummary } from '../model/workflow.js';
 import type { Allocation, ResourceInput, ResourceUsage } from '../model/resource.js';
 import type { Session, SessionMode, SessionOptions } from '../model/session.js';
 import type { CreateProjectOptions, Milestone, MilestoneChanges, MilestoneInput, Project, ProjectChanges, ProjectCounts, ProjectStatus, ProjectStatusReport } from '../model/project.js';
 import type { ProjectTemplate, TemplateSummary } from '../projects/template.js';
 import type { ActionDescription } from '../modules/registry.js';
+import type { BackfillInput, BackfillReply, ScheduleInput, ScheduleView, TriggerInput, TriggerView } from '../model/schedule.js';
 
 export type { BusEvent, EventMap, EventName } from '../model/events.js';
-export type { SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
+export type { FlowStatus, RateLimitView, SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
 export type { SessionMode } from '../model/session.js';
 export type { RunRequest, WorkflowPerformance, WorkflowRunStatus, WorkflowSummary } from '../model/workflow.js';
 
@@ -26,7 +27,8 @@ export interface CommandMap {
   'task.start_execution': { req: Record<string, never>; res: StartExecutionReply };
   'task.cancel': { req: { taskId: string; reason?: string }; res: { taskId: string; cancelled: boolean; status: TaskStatus } };
   'task.get': { req: { taskId: string }; res: TaskView | null };
-  'task.list': { req: { status?: TaskStatus | TaskStatus[]; limit?: number }; res: TaskView[] };
+  /** Tasks oldest first (newest first with `newest`), a page of `limit` after `offset`; read from the store when it is durable. */
+  'task.list': { req: { status?: TaskStatus | TaskStatus[]; limit?: number; offset?: number; newest?: boolean }; res: TaskView[] };
   'task.wait': { req: { taskId: string }; res: TaskResult };
   /** Adds one task and answers with its id at once (over the network: its end arrives as an event or via `task.wait_for`). */
   'task.submit': { req: { task: TaskInput }; res: { taskId: string } };
@@ -40,7 +42,8 @@ export interface CommandMap {
   'workflow.list': { req: Record<string, never>; res: WorkflowSummary[] };
   'workflow.delete': { req: { name: string }; res: { deleted: boolean } };
   'workflow.execute': { req: { name: string } & RunRequest; res: WorkflowResult };
-  'workflow.start': { req: { name: string } & RunRequest; res: { runId: string } };
+  /** `existing: true` when `runId` named a run that exists: nothing was started. */
+  'workflow.start': { req: { name: string } & RunRequest; res: { runId: string; existing?: boolean } };
   'workflow.execute_complex': { req: { definition: unknown } & RunRequest; res: WorkflowResult };
   /** Starts an ad hoc (complex) workflow and answers with its run id; follow it with `workflow.wait_for`. */
   'workflow.start_complex': { req: { definition: unknown } & RunRequest; res: { runId: string } };
@@ -51,12 +54,24 @@ export interface CommandMap {
   /** Waits at most `timeoutMs` for a run's end: `{ done: false }` when the time runs out (ask again), else its result. */
   'workflow.wait_for': { req: { runId: string; timeoutMs: number }; res: WaitOutcome<WorkflowResult> };
   'workflow.cancel_run': { req: { runId: string; reason?: string }; res: { runId: string; cancelled: boolean; status: WorkflowRunStatus } };
+  /** Sends a signal to a running run (`signalRun`): taken by the steps waiting for it, or kept for one that waits later. */
+  'workflow.signal': { req: { runId: string; signal: string; payload?: unknown }; res: { runId: string; signal: string; delivered: boolean } };
+  /** Starts a re-run of an ended run (`retryRun`), reusing the outputs of steps it need not run again; follow it with `workflow.wait_for`. */
+  'workflow.retry': { req: { runId: string; fromStep?: string }; res: { runId: string } };
+  /** What a workflow step that has no task waits for (a signal, a time): `explainTask`'s answer for it, or null. */
+  'workflow.explain_step': { req: { taskId: string }; res: TaskExplanation | null };
   'workflow.performance': { req: { name?: string }; res: WorkflowPerformance[] };
   'workflow.configure_session': { req: { sessionId: string; maxParallelWorkflows: number }; res: { ok: true } };
   'workflow.close_session': { req: { sessionId: string; reason: string }; res: { cancelledRuns: number } };
   'task.open_lane': { req: { sessionId: string; mode: SessionMode; maxParallelTasks: number }; res: { ok: true } };
   'task.close_lane': { req: { sessionId: string; reason: string }; res: { cancelledTasks: number } };
   'task.explain': { req: { taskId: string }; res: TaskExplanation };
+  /** Creates (or replaces) a named rate limit: never more than `limit` units in any window of length `per`. */
+  'ratelimit.create': { req: { name: string; limit: number; per: string | number }; res: RateLimitView };
+  'ratelimit.list': { req: Record<string, never>; res: RateLimitView[] };
+  'ratelimit.delete': { req: { name: string }; res: { name: string; deleted: boolean } };
+  /** Flow control at a glance: busiest concurrency keys, waiting tasks, rate limits, deduplicated submissions. */
+  'task.flow_status': { req: { top?: number }; res: FlowStatus };
   'resource.add': { req: { resource: ResourceInput }; res: ResourceUsage };
   'resource.remove': { req: { id: string }; res: { removed: boolean } };
   'resource.list': { req: Record<string, never>; res: ResourceUsage[] };
@@ -84,6 +99,22 @@ export interface CommandMap {
   'project.run_workflow': { req: { name: string; workflow: string } & Omit<RunRequest, 'workingDir' | 'project' | 'version'>; res: WorkflowResult };
   'project.start_workflow': { req: { name: string; workflow: string } & Omit<RunRequest, 'workingDir' | 'project' | 'version'>; res: { runId: string } };
   'project.stats': { req: Record<string, never>; res: ProjectCounts };
+  'schedule.create': { req: ScheduleInput; res: ScheduleView };
+  'schedule.list': { req: Record<string, never>; res: ScheduleView[] };
+  'schedule.get': { req: { name: string }; res: ScheduleView | null };
+  'schedule.pause': { req: { name: string }; res: ScheduleView };
+  'schedule.resume': { req: { name: string }; res: ScheduleView };
+  'schedule.delete': { req: { name: string }; res: { deleted: boolean } };
+  /** One run now, outside the slots. */
+  'schedule.trigger': { req: { name: string }; res: { runId: string } };
+  'schedule.backfill': { req: { name: string } & BackfillInput; res: BackfillReply };
+  'trigger.create': { req: TriggerInput; res: TriggerView };
+  'trigger.list': { req: Record<string, never>; res: TriggerView[] };
+  'trigger.delete': { req: { name: string }; res: { deleted: boolean } };
+  'trigger.pause': { req: { name: string }; res: TriggerView };
+  'trigger.resume': { req: { name: string }; res: TriggerView };
+  /** A webhook POST as the HTTP edge received it (the raw body, the `X-Codomyrmex-Signature` header). */
+  'trigger.http': { req: { path: string; body: string; signature?: string }; res: WebhookReply };
   /** The engine's `getSystemStatus()` (served by the engine itself). */
   'engine.status': { req: Record<string, never>; res: Record<string, unknown> };
   /** The engine's `healthCheck()` (served by the engine itself). */
@@ -103,6 +134,10 @@ export interface RunListFilter {
   from?: number;
   /** Runs started before this time (epoch ms). */
   to?: number;
+  /** Runs started by this schedule. */
+  schedule?: string;
+  /** Runs started by this trigger. */
+  trigger?: string;
 }
 
 /** `engine.healthCheck()` as it travels: the worst status, each component's, and the issues. */
@@ -112,6 +147,11 @@ export interface EngineHealth {
   components: Record<string, { status: 'healthy' | 'degraded' | 'unhealthy'; detail: string; checkMs?: number }>;
   issues: string[];
 }
+
+/** What a webhook POST did: 202 with the run id, or why not (the HTTP edge maps `reason` to a status). */
+export type WebhookReply =
+  | { accepted: true; runId: string }
+  | { accepted: false; reason: 'unauthorized' | 'not_found' | 'bad_request' | 'paused'; message: string };
 
 /** The answer of a bounded wait: not ended within the time given, or ended with its result. */
 export type WaitOutcome<T> = { done: false } | { done: true; result: T };

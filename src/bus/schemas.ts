@@ -10,7 +10,8 @@ import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { sessionOptionsSchema, SESSION_MODES } from '../model/session.js';
 import { taskInputSchema } from '../model/task.js';
-import { didYouMean, formatZodIssues } from '../model/validate.js';
+import { backfillInputSchema, scheduleInputSchema, triggerInputSchema } from '../model/schedule.js';
+import { didYouMean, findProtoKey, formatZodIssues } from '../model/validate.js';
 import type { CommandPayload, CommandType, EventName } from './protocol.js';
 
 const TASK_STATUSES = ['pending', 'ready', 'running', 'retrying', 'completed', 'failed', 'timed_out', 'cancelled', 'skipped'] as const;
@@ -104,7 +105,7 @@ export const requestSchemas = {
   'task.start_execution': none,
   'task.cancel': payload({ taskId: id('task'), reason: z.string().optional() }),
   'task.get': payload({ taskId: id('task') }),
-  'task.list': payload({ status: z.union([z.enum(TASK_STATUSES), z.array(z.enum(TASK_STATUSES))]).optional(), limit }),
+  'task.list': payload({ status: z.union([z.enum(TASK_STATUSES), z.array(z.enum(TASK_STATUSES))]).optional(), limit, offset: z.number().int('must be a whole number').min(0, 'must be 0 or more').optional(), newest: z.boolean().optional() }),
   'task.wait': payload({ taskId: id('task') }),
   'task.submit': payload({ task }),
   'task.wait_for': payload({ taskId: id('task'), timeoutMs: waitMs }),
@@ -113,6 +114,10 @@ export const requestSchemas = {
   'task.open_lane': payload({ sessionId: id('session'), mode: z.enum(SESSION_MODES), maxParallelTasks: posInt }),
   'task.close_lane': payload({ sessionId: id('session'), reason: z.string() }),
   'task.explain': payload({ taskId: id('task') }),
+  'task.flow_status': payload({ top: posInt.optional() }),
+  'ratelimit.create': payload({ name: z.string({ required_error: 'required: a rate limit name' }), limit: z.number({ required_error: 'required: units per window' }), per: z.union([z.string(), z.number()], { required_error: 'required: a window like "1m"' }) }),
+  'ratelimit.list': none,
+  'ratelimit.delete': payload({ name: z.string({ required_error: 'required: a rate limit name' }) }),
   'workflow.create': payload({ definition: object('the workflow definition'), replace: z.boolean().optional(), source: z.string().optional() }),
   'workflow.validate': payload({ definition: object('the workflow definition') }),
   'workflow.get': payload({ name: id('workflow'), version: versionSchema.optional() }, nameAliases),
@@ -124,12 +129,15 @@ export const requestSchemas = {
   'workflow.start_complex': payload({ definition: object('{ steps, dependencies, parallel_groups }'), ...runRequest }, { workflow_definition: 'definition', parameters: 'params' }),
   'workflow.get_run': payload({ runId: id('run') }),
   'workflow.list_runs': payload(
-    { workflowName: id('workflow').optional(), status: z.enum(RUN_STATUSES).optional(), limit, after: id('run (the last run id of the previous page)').optional(), from: epochMs.optional(), to: epochMs.optional() },
+    { workflowName: id('workflow').optional(), status: z.enum(RUN_STATUSES).optional(), limit, after: id('run (the last run id of the previous page)').optional(), from: epochMs.optional(), to: epochMs.optional(), schedule: id('schedule').optional(), trigger: id('trigger').optional() },
     { workflow: 'workflowName' },
   ),
   'workflow.wait_run': payload({ runId: id('run') }),
   'workflow.wait_for': payload({ runId: id('run'), timeoutMs: waitMs }),
   'workflow.cancel_run': payload({ runId: id('run'), reason: z.string().optional() }),
+  'workflow.signal': payload({ runId: id('run'), signal: id('signal'), payload: z.unknown().optional() }, { data: 'payload' }),
+  'workflow.retry': payload({ runId: id('run'), fromStep: id('step').optional() }, { from: 'fromStep' }),
+  'workflow.explain_step': payload({ taskId: id('step task (<runId>.<step>)') }),
   'workflow.performance': payload({ name: id('workflow').optional() }, nameAliases),
   'workflow.configure_session': payload({ sessionId: id('session'), maxParallelWorkflows: posInt }),
   'workflow.close_session': payload({ sessionId: id('session'), reason: z.string() }),
@@ -180,6 +188,20 @@ export const requestSchemas = {
   'project.run_workflow': payload({ name: id('project'), workflow: id('workflow'), params: z.record(z.unknown()).optional(), sessionId: id('session').optional() }, { ...projectAliases, workflow_name: 'workflow', parameters: 'params' }),
   'project.start_workflow': payload({ name: id('project'), workflow: id('workflow'), params: z.record(z.unknown()).optional(), sessionId: id('session').optional() }, { ...projectAliases, workflow_name: 'workflow', parameters: 'params' }),
   'project.stats': none,
+  'schedule.create': z.preprocess(renameKeys({ schedule_name: 'name', workflow_name: 'workflow', workflowName: 'workflow', tz: 'timezone', params: 'parameters' }), scheduleInputSchema),
+  'schedule.list': none,
+  'schedule.get': payload({ name: id('schedule') }, { schedule_name: 'name' }),
+  'schedule.pause': payload({ name: id('schedule') }, { schedule_name: 'name' }),
+  'schedule.resume': payload({ name: id('schedule') }, { schedule_name: 'name' }),
+  'schedule.delete': payload({ name: id('schedule') }, { schedule_name: 'name' }),
+  'schedule.trigger': payload({ name: id('schedule') }, { schedule_name: 'name' }),
+  'schedule.backfill': z.preprocess(renameKeys({ schedule_name: 'name' }), backfillInputSchema.extend({ name: id('schedule') }).strict()),
+  'trigger.create': z.preprocess(renameKeys({ trigger_name: 'name', workflow_name: 'workflow', workflowName: 'workflow', params: 'parameters' }), triggerInputSchema),
+  'trigger.list': none,
+  'trigger.delete': payload({ name: id('trigger') }, { trigger_name: 'name' }),
+  'trigger.pause': payload({ name: id('trigger') }, { trigger_name: 'name' }),
+  'trigger.resume': payload({ name: id('trigger') }, { trigger_name: 'name' }),
+  'trigger.http': payload({ path: z.string().min(1), body: z.string(), signature: z.string().optional() }),
   'engine.status': none,
   'engine.health': none,
   'engine.modules': payload({ module: z.string().min(1, 'must name a module, e.g. core').optional() }, { module_name: 'module', moduleName: 'module' }),
@@ -212,6 +234,8 @@ export type ParsedRequest<K extends CommandType> = { ok: true; payload: CommandP
  * if (r.ok) r.payload.name; // 'etl'
  */
 export function parseCommandPayload<K extends CommandType>(type: K, raw: unknown): ParsedRequest<K> {
+  const proto = findProtoKey(raw, 'payload');
+  if (proto) return { ok: false, error: new ValidationError(proto) };
   const schema: z.ZodTypeAny = requestSchemas[type];
   const parsed = schema.safeParse(raw);
   if (parsed.success) return { ok: true, payload: parsed.data as CommandPayload<K> };
@@ -233,11 +257,12 @@ const EVENT_NAME_MAP = {
   task_added: true, task_queued: true, task_started: true, task_completed: true, task_failed: true, task_retrying: true,
   task_timed_out: true, task_cancelled: true, task_skipped: true, task_progress: true, task_log: true,
   workflow_started: true, workflow_completed: true, workflow_failed: true,
-  step_started: true, step_completed: true, step_failed: true, step_skipped: true,
+  step_started: true, step_completed: true, step_failed: true, step_skipped: true, step_waiting: true, run_signaled: true,
   resource_allocated: true, resource_released: true, resource_expired: true, session_created: true, session_closed: true,
   recovery: true, store_failed: true, store_recovered: true, engine_started: true, engine_stopping: true, engine_stopped: true,
   handler_error: true, component_error: true, definition_skipped: true,
   project_created: true, project_archived: true, milestone_completed: true,
+  schedule_fired: true, schedule_skipped: true, schedule_missed: true, trigger_fired: true, trigger_rejected: true,
 } as const satisfies Record<EventName, true>;
 
 /** Every event name of the protocol (a runtime list, for checking names that arrive from outside). */

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { LIMITS } from '../model/limits.js';
 import { ValidationError } from '../errors.js';
 import { formatZodIssues } from '../model/validate.js';
 
@@ -40,6 +41,10 @@ export interface EngineOptions {
   retainFinishedTaskBytes?: number;
   /** How long `shutdown()` lets running tasks finish before cancelling them (default 30 000). */
   shutdownGraceMs?: number;
+  /** How long an `idempotencyKey` answers with its first submission instead of starting another (default 86 400, 24 h). */
+  idempotencyTtlSeconds?: number;
+  /** Named rate limits created at start (`[{ name, limit, per }]`; also `engine.createRateLimit`). */
+  rateLimits?: { name: string; limit: number; per: string }[];
   /** Folders of workflow definition files (YAML/JSON) loaded at start (default: the package's `config/workflows`). Env: `CODOMYRMEX_WORKFLOW_DIRS`. */
   workflowDirs?: string[];
   /**
@@ -49,6 +54,8 @@ export interface EngineOptions {
   badDefinitionFiles?: 'fail' | 'skip';
   /** Finished workflow runs kept for `getRun` (default 1000). */
   retainRuns?: number;
+  /** Items one `forEach` step may fan out to; a longer list fails the step naming the count and this limit (default 10 000). */
+  maxForEachItems?: number;
   /**
    * Retention of finished history in the SQLite store. Default: on for the process engine, the CLI and the daemon
    * (`getOrchestrationEngine()`, store defaulting to sqlite): tasks 100 000 / 7 days, runs 10 000 / 30 days; off
@@ -101,6 +108,17 @@ export interface EngineOptions {
    * stalls the engine's event loop (default true). `false` writes on the engine's thread.
    */
   writerThread?: boolean;
+  /**
+   * A commit that leaves the SQLite WAL longer than this many pages checkpoints it into the database file (SQLite's
+   * `wal_autocheckpoint`; default 1000, about 4 MB). Smaller keeps the WAL short at the cost of more checkpoints;
+   * 0 turns automatic checkpoints off (the WAL then grows until the store closes).
+   */
+  walAutocheckpointPages?: number;
+  /**
+   * Whether this engine fires schedules and listens to triggers (default true). The one-shot CLI turns it off: its
+   * engine lives for one command, so it manages schedules without firing them. Env: `CODOMYRMEX_FIRE_SCHEDULES=0`.
+   */
+  fireSchedules?: boolean;
   /** Prometheus metrics: one prom-client `Registry` per engine, fed by bus events. */
   metrics?: MetricsOptions;
   /**
@@ -204,9 +222,12 @@ export interface CompiledOptions {
   retainFinishedTasks: number;
   retainFinishedTaskBytes: number;
   shutdownGraceMs: number;
+  idempotencyTtlMs: number;
+  rateLimits: { name: string; limit: number; per: string }[];
   workflowDirs: string[];
   badDefinitionFiles: 'fail' | 'skip';
   retainRuns: number;
+  maxForEachItems: number;
   /** All zeros: retention off. */
   storeRetention: Required<StoreRetentionOptions>;
   projectsDir: string;
@@ -224,6 +245,8 @@ export interface CompiledOptions {
   journalMaxAgeMs: number;
   busyTimeoutMs: number;
   writerThread: boolean;
+  walAutocheckpointPages: number;
+  fireSchedules: boolean;
   metrics: { enabled: boolean; processMetrics: boolean };
   /** `null` when the HTTP edge is off. */
   http: CompiledHttpOptions | null;
@@ -246,9 +269,12 @@ const schema = z
     retainFinishedTasks: z.number().int().min(0).optional(),
     retainFinishedTaskBytes: z.number().int().min(0).optional(),
     shutdownGraceMs: z.number().int().min(0).optional(),
+    idempotencyTtlSeconds: z.number().positive().optional(),
+    rateLimits: z.array(z.object({ name: z.string(), limit: z.number(), per: z.string() }).strict()).optional(),
     workflowDirs: z.array(z.string().min(1)).optional(),
     badDefinitionFiles: z.enum(['fail', 'skip']).optional(),
     retainRuns: z.number().int().min(0).optional(),
+    maxForEachItems: z.number().int().min(1).optional(),
     storeRetention: z
       .union([
         z.literal(false),
@@ -281,6 +307,8 @@ const schema = z
     journalMaxAgeMs: z.number().int().min(0).optional(),
     busyTimeoutMs: z.number().int().min(0).optional(),
     writerThread: z.boolean().optional(),
+    walAutocheckpointPages: z.number().int().min(0).optional(),
+    fireSchedules: z.boolean().optional(),
     metrics: z.object({ enabled: z.boolean().optional(), processMetrics: z.boolean().optional() }).strict().optional(),
     http: z
       .union([
@@ -365,9 +393,12 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     retainFinishedTasks: o.retainFinishedTasks ?? 10_000,
     retainFinishedTaskBytes: o.retainFinishedTaskBytes ?? 256 * 1024 * 1024,
     shutdownGraceMs: o.shutdownGraceMs ?? 30_000,
+    idempotencyTtlMs: (o.idempotencyTtlSeconds ?? 86_400) * 1000,
+    rateLimits: o.rateLimits ?? [],
     workflowDirs: o.workflowDirs ?? (envWorkflowDirs ? envWorkflowDirs.split(':').filter(Boolean) : [packagePath('config', 'workflows')]),
     badDefinitionFiles: o.badDefinitionFiles ?? 'fail',
     retainRuns: o.retainRuns ?? 1000,
+    maxForEachItems: o.maxForEachItems ?? LIMITS.maxForEachItems,
     storeRetention:
       o.storeRetention === false || (o.storeRetention === undefined && defaults.store !== 'sqlite')
         ? { tasks: 0, taskAgeMs: 0, runs: 0, runAgeMs: 0 }
@@ -390,6 +421,8 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     journalMaxAgeMs: o.journalMaxAgeMs ?? 7 * 24 * 3600 * 1000,
     busyTimeoutMs: o.busyTimeoutMs ?? 5000,
     writerThread: o.writerThread ?? true,
+    walAutocheckpointPages: o.walAutocheckpointPages ?? 1000,
+    fireSchedules: o.fireSchedules ?? env['CODOMYRMEX_FIRE_SCHEDULES'] !== '0',
     metrics: { enabled: o.metrics?.enabled ?? true, processMetrics: o.metrics?.processMetrics ?? true },
     http: o.http === undefined || o.http === false ? null : compileHttp(o.http === true ? {} : o.http, env),
     health: { probeTimeoutMs: o.health?.probeTimeoutMs ?? 5000, queueStuckMs: o.health?.queueStuckMs ?? 60_000 },

@@ -23,7 +23,7 @@ export type { RuntimeState };
 
 /** The component actors the runtime supervises, by systemId. */
 /** Started in this order: resources first, so recovered tasks find the resources they declared. */
-export const COMPONENTS = ['resourceManager', 'taskOrchestrator', 'workflowManager', 'sessions', 'projectManager'] as const;
+export const COMPONENTS = ['resourceManager', 'taskOrchestrator', 'workflowManager', 'sessions', 'projectManager', 'schedules', 'triggers'] as const;
 
 const placeholder = fromCallback<ComponentControl>(() => undefined);
 
@@ -32,7 +32,7 @@ export const runtimeMachine = setup({
     context: {} as { drained: string[]; graceMs: number; error: unknown; drainError: unknown },
     events: {} as RuntimeEvent,
   },
-  actors: { taskOrchestrator: placeholder, workflowManager: placeholder, resourceManager: placeholder, sessions: placeholder, projectManager: placeholder },
+  actors: { taskOrchestrator: placeholder, workflowManager: placeholder, resourceManager: placeholder, sessions: placeholder, projectManager: placeholder, schedules: placeholder, triggers: placeholder },
   actions: {
     noteDrainError: assign({ drainError: ({ context, event }) => (event.type === 'component.drained' && event.error !== undefined && context.drainError === null ? event.error : context.drainError) }),
   },
@@ -53,10 +53,11 @@ export const runtimeMachine = setup({
       },
     },
     active: {
-      invoke: COMPONENTS.map((id) => ({
+      // `id` widened to string: TypeScript gives up checking an object literal whose three fields each range over every component.
+      invoke: COMPONENTS.map((id: string) => ({
         id,
         systemId: id,
-        src: id,
+        src: id as (typeof COMPONENTS)[number],
         onError: { target: '#runtime.failed', actions: assign({ error: ({ event }) => (event as { error?: unknown }).error ?? null }) },
       })),
       on: { 'engine.failed': { target: '#runtime.failed', actions: assign({ error: ({ event }) => event.error }) } },

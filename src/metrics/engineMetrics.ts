@@ -5,6 +5,7 @@
  * anyway (`task_started` carries `queuedMs`, terminal events carry `durationMs` and `error.code`), and gauges are
  * read only when someone scrapes.
  */
+import { ScheduleMetrics } from './scheduleMetrics.js';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Subscription } from 'rxjs';
 import type { TaskObserver } from '../model/taskView.js';
@@ -18,6 +19,8 @@ import type { Store } from '../store/store.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { Families, ResourceUsage, ScrapeSnapshot } from './families.js';
 import { createFamilies } from './families.js';
+import type { FlowFamilies } from './flow.js';
+import { createFlowFamilies } from './flow.js';
 import { PerformanceTracker } from './perf.js';
 
 /** The part of the bus the metrics use (the engine's bus has it): events in, the scheduler's stats, error reports out. */
@@ -61,6 +64,7 @@ const FED_BY: readonly EventName[] = [
   'step_completed',
   'step_failed',
   'step_skipped',
+  'step_waiting',
   'resource_allocated',
   'resource_released',
   'resource_expired',
@@ -94,7 +98,7 @@ function boundedCode(code: string): string {
 export class EngineMetrics {
   /** This engine's registry. Register your own families on it to have them served on `/metrics`. */
   readonly registry = new Registry();
-  readonly families: Families;
+  readonly families: Families & FlowFamilies;
   /** Task outcomes and durations by `module.action`. */
   readonly taskPerformance = new PerformanceTracker();
   /** Workflow run outcomes and durations by workflow name. */
@@ -106,15 +110,20 @@ export class EngineMetrics {
   #processMetricsAdded = false;
   // In-flight things whose end event does not repeat their labels: bounded by what is open right now.
   readonly #runs = new Map<string, string>();
+  /** Steps waiting now (`<runId>.<step>`), with their gauge labels. */
+  readonly #waiting = new Map<string, { workflow: string; kind: string }>();
   readonly #sessions = new Map<string, string>();
   readonly #holds = new Map<string, string[]>();
   // Label objects of the per-task events, built once per module/action/status and reused (no allocation per task).
   readonly #actions = new Map<string, Map<string, ActionLabels>>();
+  /** Schedules' and triggers' families (scheduleMetrics.ts). */
+  readonly schedules: ScheduleMetrics;
   readonly #priorities = new Map<string, { observe(value: number): void }>();
 
   constructor(deps: MetricsDeps) {
     this.#deps = deps;
-    this.families = createFamilies(this.registry, () => this.#snapshot(), deps.startedAt);
+    this.families = { ...createFamilies(this.registry, () => this.#snapshot(), deps.startedAt), ...createFlowFamilies(this.registry, () => this.#snapshot()) };
+    this.schedules = new ScheduleMetrics(this.registry, deps.bus);
     for (const type of FED_BY) {
       if (deps.observeTasksDirectly === true && type.startsWith('task_')) continue;
       this.#subs.push(deps.bus.events$(type).subscribe((event) => this.#record(event)));
@@ -249,6 +258,7 @@ export class EngineMetrics {
 
   /** Stops listening to the bus. Families keep their last values. */
   close(): void {
+    this.schedules.close();
     for (const sub of this.#subs) sub.unsubscribe();
     this.#subs.length = 0;
   }
@@ -335,13 +345,24 @@ export class EngineMetrics {
         this.workflowPerformance.record(d.workflowName, d.status, d.success, d.durationMs, event.timestamp);
         return;
       }
+      case 'step_waiting': {
+        const key = `${event.data.runId}.${event.data.step}`;
+        if (this.#waiting.has(key)) return;
+        const labels = { workflow: event.data.workflowName, kind: event.data.signal !== null ? 'signal' : 'sleep' };
+        this.#waiting.set(key, labels);
+        f.workflowStepsWaiting.inc(labels);
+        return;
+      }
       case 'step_completed':
+        this.#stepEnded(event.data.runId, event.data.step);
         f.workflowSteps.inc({ workflow: event.data.workflowName, module: event.data.module, action: event.data.action, status: 'completed' });
         return;
       case 'step_failed':
+        this.#stepEnded(event.data.runId, event.data.step);
         f.workflowSteps.inc({ workflow: event.data.workflowName, module: event.data.module, action: event.data.action, status: event.data.status });
         return;
       case 'step_skipped':
+        this.#stepEnded(event.data.runId, event.data.step);
         f.workflowSteps.inc({ workflow: event.data.workflowName, module: event.data.module, action: event.data.action, status: 'skipped' });
         return;
       case 'resource_allocated': {
@@ -382,6 +403,15 @@ export class EngineMetrics {
   }
 
   /** Ends a hold once, whether the resource manager reports it as released, expired, or both. */
+  /** A step ended: if it was waiting, it no longer is. */
+  #stepEnded(runId: string, step: string): void {
+    const key = `${runId}.${step}`;
+    const labels = this.#waiting.get(key);
+    if (!labels) return;
+    this.#waiting.delete(key);
+    this.families.workflowStepsWaiting.dec(labels);
+  }
+
   #release(allocationId: string): void {
     const ids = this.#holds.get(allocationId);
     if (!ids) return;

@@ -253,6 +253,12 @@ export function createFamilies(registry: Registry, snapshot: () => Promise<Scrap
       labelNames: ['workflow'] as const,
       registers,
     }),
+    workflowStepsWaiting: new Gauge({
+      name: 'codomyrmex_workflow_steps_waiting',
+      help: 'Workflow steps waiting now (they hold no thread or slot), by workflow and kind: signal (waitFor) or sleep (sleep, sleepUntil).',
+      labelNames: ['workflow', 'kind'] as const,
+      registers,
+    }),
     workflowSteps: new Counter({
       name: 'codomyrmex_workflow_steps_total',
       help: 'Workflow steps that ended, by workflow, module, action and status (completed, failed, timed_out, cancelled, skipped). Step names are not a label: a 10,000-step workflow would make 10,000 series.',

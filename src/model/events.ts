@@ -43,10 +43,15 @@ export interface EventMap {
   /** Every run that ends publishes this, with `success`; a run that did not succeed also publishes `workflow_failed`. */
   workflow_completed: { workflowName: string; runId: string; success: boolean; status: WorkflowRunStatus; durationMs: number };
   workflow_failed: { workflowName: string; runId: string; success: false; status: WorkflowRunStatus; durationMs: number; failedSteps: string[] };
-  step_started: StepEventData & { taskId: string; attempt: number };
+  /** `items`: a forEach step's item count (its items are tasks `<taskId>.<index>`, or child runs). */
+  step_started: StepEventData & { taskId: string; attempt: number; items?: number };
   step_completed: StepEventData & { taskId: string; durationMs: number };
   step_failed: StepEventData & { taskId: string; status: 'failed' | 'timed_out' | 'cancelled'; error: SerializedError; durationMs: number | null };
   step_skipped: StepEventData & { reason: string };
+  /** A step began waiting (or resumed waiting after a restart): for `signal` (null for a sleep), until `until` (epoch ms; null: no limit). */
+  step_waiting: { workflowName: string; runId: string; step: string; taskId: string; signal: string | null; until: number | null };
+  /** A run was sent a signal: `delivered` when a waiting step took it, else it is kept for a step that waits later. */
+  run_signaled: { workflowName: string; runId: string; signal: string; delivered: boolean };
   resource_allocated: { holderId: string; allocationId: string; resources: Record<string, Record<string, number>> };
   resource_released: { holderId: string; allocationId: string; resourceIds: string[]; reason: string };
   resource_expired: { holderId: string; allocationId: string; resourceIds: string[] };
@@ -79,6 +84,16 @@ export interface EventMap {
   milestone_completed: { project: string; milestone: string; completedAt: number; progress: number; byRun: string | null };
   /** A workflow definition file could not be loaded at start (`badDefinitionFiles: "skip"`); the others were. */
   definition_skipped: { file: string; error: SerializedError };
+  /** A schedule started a run: for a slot (`scheduledFor` is its time), a backfill, or `triggerSchedule` (`manual`). `lagMs`: start time minus slot time. */
+  schedule_fired: { schedule: string; workflow: string; runId: string; scheduledFor: number; firedAt: number; lagMs: number; manual: boolean; backfill: boolean };
+  /** A slot did not run: its previous run was still going (`overlap`), or its run could not start (`failed`, with the error). */
+  schedule_skipped: { schedule: string; workflow: string; scheduledFor: number; reason: 'overlap' | 'failed'; activeRuns: string[]; error?: SerializedError };
+  /** Slots older than the catch-up window were not run (after downtime): how many, the first and the last. */
+  schedule_missed: { schedule: string; workflow: string; count: number; first: number; last: number };
+  /** A trigger's message (NATS, JetStream or webhook) started a run. */
+  trigger_fired: { trigger: string; workflow: string; runId: string; source: 'nats' | 'jetstream' | 'http'; subject: string };
+  /** A trigger's message started nothing: not JSON, a bad signature, parameters that did not resolve, an unknown workflow. */
+  trigger_rejected: { trigger: string; source: 'nats' | 'jetstream' | 'http'; subject: string; reason: string };
   engine_started: { engineId: string; threads: number };
   engine_stopping: { engineId: string; graceMs: number };
   engine_stopped: { engineId: string };

@@ -29,6 +29,15 @@ export const LIMITS = {
    * task (non-retryable) with a message naming this limit: write large outputs to a file and return its path.
    */
   maxResultBytes: 16 * 1024 * 1024,
+  /** Nesting of sub-workflow runs: a top-level run is depth 1; a child past this depth fails its step. */
+  maxWorkflowDepth: 10,
+  /** Items of one forEach step, unless the engine's `maxForEachItems` option says otherwise. */
+  maxForEachItems: 10_000,
+  /**
+   * Levels of objects, arrays, Maps and Sets in one task result (parameters have `PAYLOAD_LIMITS.maxDepth`). A deeper
+   * result fails the task (non-retryable) naming this limit: Node silently drops a message about twice as deep.
+   */
+  maxResultDepth: 1000,
 } as const;
 
 /** Names that would collide with `Object.prototype` wherever a name becomes a key: refused as step names. */

@@ -5,6 +5,7 @@
  * The size found (an estimate of its stored JSON) bounds the finished results held in memory; `binary` says the
  * result holds bytes (a Buffer, a typed array), which the store encodes as base64 rather than one key per byte.
  */
+import { types } from 'node:util';
 import { LIMITS } from './limits.js';
 
 export interface ResultReport {
@@ -16,14 +17,34 @@ export interface ResultReport {
   binary: boolean;
 }
 
-/** Walks a result (iteratively: a deep result does not overflow the stack). Cycles are walked once. */
+/**
+ * Walks a result (iteratively: a deep result does not overflow the stack). Cycles are walked once. A result nested
+ * deeper than `LIMITS.maxResultDepth` is refused (Node drops a message it cannot deserialize, silently, so the
+ * reply would never arrive), and so is a Proxy or a value whose reading throws (a getter): structured clone cannot
+ * send them either.
+ */
 export function inspectResult(value: unknown, maxBytes: number = LIMITS.maxResultBytes): ResultReport {
   let bytes = 0;
   let binary = false;
   const seen = new Set<object>();
-  const stack: [unknown, string][] = [[value, 'result']];
-  while (stack.length) {
-    const [v, where] = stack.pop() as [unknown, string];
+  const stack: [unknown, string, number][] = [[value, 'result', 0]];
+  let at = 'result';
+  try {
+    while (stack.length) {
+      const [v, where, depth] = stack.pop() as [unknown, string, number];
+      at = where;
+      const problem = visit(v, where, depth);
+      if (problem) return { problem, bytes, binary };
+      if (bytes > maxBytes) {
+        return { problem: `result: larger than ${maxBytes} bytes (limit maxResultBytes, estimated as stored); write large outputs to a file and return its path`, bytes, binary };
+      }
+    }
+  } catch (err) {
+    return { problem: `${at}: reading it threw (${err instanceof Error ? err.message : String(err)}); return plain data`, bytes, binary };
+  }
+  return { problem: null, bytes, binary };
+
+  function visit(v: unknown, where: string, depth: number): string | null {
     switch (typeof v) {
       case 'string':
         bytes += v.length + 2;
@@ -35,9 +56,9 @@ export function inspectResult(value: unknown, maxBytes: number = LIMITS.maxResul
         bytes += 8;
         break;
       case 'function':
-        return { problem: `${where}: a function cannot be sent back from the worker thread (objects with methods neither); return plain data`, bytes, binary };
+        return `${where}: a function cannot be sent back from the worker thread (objects with methods neither); return plain data`;
       case 'symbol':
-        return { problem: `${where}: a Symbol cannot be sent back from the worker thread; return a string`, bytes, binary };
+        return `${where}: a Symbol cannot be sent back from the worker thread; return a string`;
       case 'object': {
         if (v === null) {
           bytes += 4;
@@ -45,42 +66,41 @@ export function inspectResult(value: unknown, maxBytes: number = LIMITS.maxResul
         }
         if (seen.has(v)) break;
         seen.add(v);
+        if (types.isProxy(v)) return `${where}: a Proxy cannot be sent back from the worker thread; return plain data`;
+        if (depth >= LIMITS.maxResultDepth) return `result: nested deeper than ${LIMITS.maxResultDepth} levels (limit maxResultDepth); return flatter data`;
         if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof SharedArrayBuffer) {
           binary = true;
           bytes += Math.ceil((v.byteLength * 4) / 3) + 32;
           break;
         }
-        if (v instanceof Promise) return { problem: `${where}: a Promise cannot be sent back from the worker thread; await it and return its value`, bytes, binary };
-        if (v instanceof WeakMap || v instanceof WeakSet || v instanceof WeakRef) return { problem: `${where}: a weak collection cannot be sent back from the worker thread; return plain data`, bytes, binary };
+        if (v instanceof Promise) return `${where}: a Promise cannot be sent back from the worker thread; await it and return its value`;
+        if (v instanceof WeakMap || v instanceof WeakSet || v instanceof WeakRef) return `${where}: a weak collection cannot be sent back from the worker thread; return plain data`;
         if (v instanceof Date || v instanceof RegExp) {
           bytes += 32;
           break;
         }
         if (Array.isArray(v)) {
           bytes += 2;
-          for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${where}[${i}]`]);
+          for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${where}[${i}]`, depth + 1]);
         } else if (v instanceof Map) {
           let i = 0;
           for (const [k, e] of v) {
-            stack.push([k, `${where}.<key ${i}>`], [e, `${where}.<value ${i}>`]);
+            stack.push([k, `${where}.<key ${i}>`, depth + 1], [e, `${where}.<value ${i}>`, depth + 1]);
             i++;
           }
         } else if (v instanceof Set) {
           let i = 0;
-          for (const e of v) stack.push([e, `${where}.<item ${i++}>`]);
+          for (const e of v) stack.push([e, `${where}.<item ${i++}>`, depth + 1]);
         } else {
           bytes += 2;
           for (const k of Object.keys(v)) {
             bytes += k.length + 3;
-            stack.push([(v as Record<string, unknown>)[k], `${where}.${k}`]);
+            stack.push([(v as Record<string, unknown>)[k], `${where}.${k}`, depth + 1]);
           }
         }
         break;
       }
     }
-    if (bytes > maxBytes) {
-      return { problem: `result: larger than ${maxBytes} bytes (limit maxResultBytes, estimated as stored); write large outputs to a file and return its path`, bytes, binary };
-    }
+    return null;
   }
-  return { problem: null, bytes, binary };
 }

@@ -5,6 +5,8 @@ import type { SerializedError } from '../errors.js';
 import { ValidationError } from '../errors.js';
 import { LIMITS } from './limits.js';
 import { formatZodIssues, checkPayloadLimits } from './validate.js';
+import type { ConcurrencyRule } from './flow.js';
+import { concurrencySchema, MAX_FLOW_KEY_LENGTH, rateLimitUseSchema } from './flow.js';
 
 /** Task priorities, highest first. Strings on the wire, never ordinals. */
 export const TaskPriority = {
@@ -86,6 +88,10 @@ export const taskFieldSchemas = {
   /** Passed to the action so it can recognise a re-run. */
   idempotencyKey: z.string().max(...maxChars(LIMITS.maxIdempotencyKeyLength, 'maxIdempotencyKeyLength')).optional(),
   metadata: z.record(z.unknown()).optional(),
+  /** At most `limit` tasks holding the same key run at once: `{ key: '{{params.tenant}}', limit: 2 }` or a list. */
+  concurrency: concurrencySchema.optional(),
+  /** Spends units of a named rate limit (`engine.createRateLimit`) before each attempt. */
+  rateLimit: rateLimitUseSchema.optional(),
 };
 
 /** A worker tag: `gpu`, `big-mem`, `zone.eu-1`. */
@@ -126,7 +132,7 @@ type Given = z.output<typeof taskInputSchema>;
 type Filled<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
 /** A task spec after validation, defaults filled in: plain data, safe to clone and send (derived from the schema). */
 export type TaskSpec = Filled<Pick<Given, 'id' | 'name' | 'module' | 'action' | 'parameters' | 'priority' | 'dependencies' | 'resources' | 'maxRetries' | 'metadata'>> &
-  Pick<Given, 'timeout' | 'idempotencyKey' | 'sessionId' | 'workingDir' | 'upstream' | 'placement'> & { retry: RetryPolicy };
+  Pick<Given, 'timeout' | 'idempotencyKey' | 'sessionId' | 'workingDir' | 'upstream' | 'placement' | 'concurrency' | 'rateLimit'> & { retry: RetryPolicy };
 
 /** Problems of a retry policy once merged with the defaults (`maxDelay` below `initialDelay` never backs off as asked). */
 export function retryProblems(retry: Partial<Record<keyof RetryPolicy, number | undefined>> | undefined, where: string): string[] {
@@ -209,6 +215,8 @@ export function parseTaskInputWithSchema(input: unknown, where = 'task'): TaskSp
   };
   if (t.upstream !== undefined) spec.upstream = t.upstream;
   if (t.placement !== undefined && t.placement.tags.length > 0) spec.placement = { tags: [...t.placement.tags].sort() };
+  if (t.concurrency !== undefined) spec.concurrency = t.concurrency;
+  if (t.rateLimit !== undefined) spec.rateLimit = t.rateLimit;
   // zod leaves out `__proto__` keys where it copies records: check the caller's own objects, which refuse them.
   const given = plain as { parameters?: unknown; metadata?: unknown };
   const limit = checkPayloadLimits(given.parameters ?? {}, `${where}.parameters`) ?? checkPayloadLimits(given.metadata ?? {}, `${where}.metadata`);
@@ -229,7 +237,7 @@ export function newId(): string {
   return randomUUID().toLowerCase();
 }
 
-const KNOWN_KEYS = new Set(['id', 'name', 'module', 'action', 'parameters', 'priority', 'dependencies', 'resources', 'timeout', 'maxRetries', 'retry', 'idempotencyKey', 'metadata', 'sessionId', 'workingDir', 'upstream', 'placement']);
+const KNOWN_KEYS = new Set(['id', 'name', 'module', 'action', 'parameters', 'priority', 'dependencies', 'resources', 'timeout', 'maxRetries', 'retry', 'idempotencyKey', 'metadata', 'sessionId', 'workingDir', 'upstream', 'placement', 'concurrency']);
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const optionalString = (v: unknown, max: number): boolean => v === undefined || (typeof v === 'string' && v.length >= 1 && v.length <= max);
 
@@ -272,6 +280,7 @@ export function fastTaskSpec(input: unknown): TaskSpec | null {
   // A working folder is rare: let zod check it.
   if (t.workingDir !== undefined || t.placement !== undefined) return null;
   if (t.upstream !== undefined && !isPlainObject(t.upstream)) return null;
+  if (t.concurrency !== undefined && !simpleRule(t.concurrency)) return null;
   if (t.priority !== undefined && !(typeof t.priority === 'string' && Object.hasOwn(PRIORITY_RANK, t.priority))) return null;
   if (t.timeout !== undefined && !(typeof t.timeout === 'number' && Number.isFinite(t.timeout) && t.timeout > 0)) return null;
   if (t.maxRetries !== undefined && !(Number.isInteger(t.maxRetries) && (t.maxRetries as number) >= 0 && (t.maxRetries as number) <= 1000)) return null;
@@ -302,7 +311,18 @@ export function fastTaskSpec(input: unknown): TaskSpec | null {
     metadata: t.metadata === undefined || isEmpty(t.metadata) ? NO_METADATA : t.metadata,
     sessionId: t.sessionId as string | undefined,
     ...(t.upstream !== undefined ? { upstream: t.upstream } : {}),
+    ...(t.concurrency !== undefined ? { concurrency: t.concurrency as ConcurrencyRule } : {}),
   };
+}
+
+/** One concurrency rule with a key and a limit only, both well formed (anything else takes the zod path). */
+function simpleRule(c: unknown): boolean {
+  if (!isPlainObject(c)) return false;
+  let n = 0;
+  for (const _ in c) n++;
+  const key = c['key'];
+  const limit = c['limit'];
+  return n === 2 && ((typeof key === 'string' && key.length > 0 && key.length <= MAX_FLOW_KEY_LENGTH) || (typeof key === 'number' && Number.isFinite(key))) && Number.isInteger(limit) && (limit as number) >= 1;
 }
 
 function isEmpty(o: object): boolean {

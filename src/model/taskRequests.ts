@@ -22,6 +22,10 @@ export function parseTaskBatch(tasks: unknown, where = 'tasks'): unknown[] {
 export interface TaskListFilter {
   status?: TaskStatus | TaskStatus[];
   limit?: number;
+  /** Skip this many (paging). */
+  offset?: number;
+  /** Newest first (default: oldest first). */
+  newest?: boolean;
 }
 
 /** A `listTasks` filter: known statuses only (an unknown one is refused, not answered with `[]`), a whole limit. */
@@ -30,7 +34,7 @@ export function parseTaskListFilter(filter: unknown): TaskListFilter {
   if (typeof filter !== 'object' || Array.isArray(filter)) throw new ValidationError(`filter: must be an object like { status: "running", limit: 10 } (got ${kind(filter)})`);
   const problems: string[] = [];
   const f = filter as Record<string, unknown>;
-  for (const k of Object.keys(f)) if (k !== 'status' && k !== 'limit') problems.push(`filter.${k}: unknown field; use status or limit`);
+  for (const k of Object.keys(f)) if (!['status', 'limit', 'offset', 'newest'].includes(k)) problems.push(`filter.${k}: unknown field; use status, limit, offset or newest`);
   const statuses = f['status'] === undefined ? [] : Array.isArray(f['status']) ? (f['status'] as unknown[]) : [f['status']];
   statuses.forEach((s, i) => {
     if (typeof s !== 'string' || !(TASK_STATUSES as readonly string[]).includes(s)) {
@@ -40,6 +44,9 @@ export function parseTaskListFilter(filter: unknown): TaskListFilter {
   });
   const limit = f['limit'];
   if (limit !== undefined && !(typeof limit === 'number' && Number.isInteger(limit) && limit >= 0)) problems.push(`filter.limit: must be a whole number >= 0 (got ${typeof limit === 'number' ? limit : kind(limit)})`);
+  const offset = f['offset'];
+  if (offset !== undefined && !(typeof offset === 'number' && Number.isInteger(offset) && offset >= 0)) problems.push(`filter.offset: must be a whole number >= 0 (got ${typeof offset === 'number' ? offset : kind(offset)})`);
+  if (f['newest'] !== undefined && typeof f['newest'] !== 'boolean') problems.push(`filter.newest: must be true or false (got ${kind(f['newest'])})`);
   if (problems.length) throw new ValidationError(problems);
   return f;
 }

@@ -49,12 +49,15 @@ export interface SchedulerStats {
   queuedByPriority: Record<TaskPriority, number>;
   byStatus: Partial<Record<TaskStatus, number>>;
   oldestReadyAgeMs: number | null;
+  /** Flow control: tasks waiting by concurrency rule, waits by rate limit, deduplicated submissions. */
+  flow: { waitingByRule: Record<string, number>; rateLimitWaits: Record<string, number>; deduplicated: number };
 }
 
 /** Why a task is where it is (`engine.explainTask`). */
 export interface TaskExplanation {
   taskId: string;
-  status: TaskStatus;
+  /** A task's status, or `waiting` for a workflow step waiting on a signal or a time (it has no task). */
+  status: TaskStatus | 'waiting';
   /** One sentence a person can act on. */
   summary: string;
   /** What it waits for, when it waits. */
@@ -68,6 +71,14 @@ export interface TaskExplanation {
     /** No worker that can run it is connected, or every one that can is busy (remote workers). */
     | { kind: 'worker'; reason: string }
     | { kind: 'backoff'; until: number; attempt: number }
+    /** A concurrency key at its limit: the key, its rule (as written), its holders' task ids (up to 20). */
+    | { kind: 'concurrency_key'; key: string; rule: string; limit: number; running: number; holders: string[]; waiting: number }
+    /** A named rate limit without the task's units: when they are there (`until`, epoch ms), the bucket's level. */
+    | { kind: 'rate_limit'; name: string; key: string; units: number; until: number | null; spent: number; limit: number; per: string }
+    /** A workflow step waiting for a signal (`until`: its timeout, or null). */
+    | { kind: 'signal'; signal: string; until: number | null; since: number }
+    /** A workflow step sleeping until a time. */
+    | { kind: 'timer'; until: number | null; since: number }
     | null;
 }
 
@@ -79,4 +90,57 @@ export interface TaskObserver {
   started(module: string, action: string, priority: TaskPriority, queuedMs: number): void;
   retrying(module: string, action: string, code: string): void;
   ended(module: string, action: string, status: TaskStatus, errorCode: string | null, durationMs: number | null): void;
+}
+
+/** A concurrency key as `explainTask` and the status views show it. */
+export interface KeyLevel {
+  key: string;
+  /** The rule it came from (the key as written, e.g. `{{params.tenant}}`). */
+  rule: string;
+  limit: number;
+  running: number;
+  /** Task ids holding it (up to 20). */
+  holders: string[];
+  waiting: number;
+}
+
+/** A rate limit as created and stored. */
+export interface RateLimitDef {
+  name: string;
+  limit: number;
+  /** The window as given (`"1m"`). */
+  per: string;
+  perMs: number;
+}
+
+/** A rate-limit bucket's level: units spent in the window ending now, and tasks waiting for units. */
+export interface BucketLevel {
+  key: string;
+  spent: number;
+  waiting: number;
+  /** When the oldest spend leaves the window (epoch ms), null when nothing is spent. */
+  nextFreeAt: number | null;
+}
+
+/** A rate limit with its shared bucket's level and its busiest per-key buckets. */
+export interface RateLimitView extends RateLimitDef {
+  /** The shared bucket (tasks that give no key). */
+  level: BucketLevel;
+  /** Per-key buckets with the most spent or waiting, busiest first (at most 10). */
+  busiest: BucketLevel[];
+  /** Per-key buckets in use. */
+  keys: number;
+}
+
+/** Flow control at a glance (`getSystemStatus().flow`). */
+export interface FlowStatus {
+  /** Concurrency keys with the most running and waiting, busiest first. */
+  busiestKeys: KeyLevel[];
+  /** Keys held or waited for now. */
+  keys: number;
+  /** Tasks waiting for a key they are not queued under or for rate-limit units. */
+  waiting: number;
+  rateLimits: RateLimitView[];
+  /** Submissions answered with an earlier task's id (their idempotency key was taken). */
+  deduplicated: number;
 }

@@ -64,16 +64,58 @@ export function checkPayloadLimits(value: unknown, where: string): string | null
       for (const k in v) {
         if (k === '__proto__') return `${at()}: a key named "__proto__" is refused (it would be dropped or become a prototype); rename it`;
         path.push(k);
-        const e = walk((v as Record<string, unknown>)[k], depth + 1);
+        let item: unknown;
+        try {
+          item = (v as Record<string, unknown>)[k];
+        } catch (err) {
+          return `${at()}: reading it threw (${err instanceof Error ? err.message : String(err)}), so it cannot be stored; pass plain data`;
+        }
+        const e = walk(item, depth + 1);
         path.pop();
         if (e) return e;
       }
       return null;
+    } catch (err) {
+      // A Proxy's traps (ownKeys, has) or an array's getters may throw too.
+      return `${at()}: reading it threw (${err instanceof Error ? err.message : String(err)}), so it cannot be stored; pass plain data`;
     } finally {
       ancestors.delete(v);
     }
   };
   return walk(value, 0);
+}
+
+/**
+ * Where a value parsed from outside (JSON from NATS, HTTP or MCP) has an own key named `__proto__`, as a message
+ * naming it, or null. Schemas copy objects key by key and drop such a key silently (it would be stored as `{}`), so
+ * the raw value is checked first and refused, as in-process input is. Iterative: a deep value cannot overflow.
+ */
+export function findProtoKey(value: unknown, where: string): string | null {
+  // Each entry links to its parent: the path is spelled out only for a hit.
+  interface Step {
+    v: unknown;
+    parent: Step | null;
+    key: string | number;
+  }
+  const stack: Step[] = [{ v: value, parent: null, key: '' }];
+  while (stack.length) {
+    const step = stack.pop() as Step;
+    const v = step.v;
+    if (typeof v !== 'object' || v === null) continue;
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], parent: step, key: i });
+      continue;
+    }
+    for (const k of Object.keys(v)) {
+      if (k === '__proto__') {
+        let path = '';
+        for (let s: Step | null = step; s?.parent; s = s.parent) path = (typeof s.key === 'number' ? `[${s.key}]` : `.${s.key}`) + path;
+        return `${where}${path}.__proto__: a key named "__proto__" is refused (it would be dropped or become a prototype); rename it`;
+      }
+      stack.push({ v: (v as Record<string, unknown>)[k], parent: step, key: k });
+    }
+  }
+  return null;
 }
 
 /**

@@ -1,18 +1,48 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { LIMITS, RESERVED_NAMES } from './limits.js';
-import type { RetryPolicy, TaskPriority, TaskResult } from './task.js';
+import type { RetryPolicy, TaskPriority, TaskResult, TaskStatus } from './task.js';
 import { taskFieldSchemas } from './task.js';
+import type { ConcurrencyInput } from './flow.js';
+import { concurrencySchema } from './flow.js';
+
+/** How a waiting step ends when its signal does not come in time (default `fail`). */
+export type WaitTimeoutPolicy = 'fail' | 'skip' | 'continue';
+
+/** A step that waits for a signal sent to its run (`signalRun`); its output is the signal's payload. */
+export interface WaitForSignal {
+  /** A plain name (letters, digits, `_`, `-`, `.`). */
+  signal: string;
+  /** How long to wait; no limit when absent. */
+  timeoutSeconds?: number | undefined;
+  /** `fail` (default): the step ends `timed_out`; `skip`: it ends `skipped`; `continue`: it completes with `null`. */
+  onTimeout?: WaitTimeoutPolicy | undefined;
+}
 
 /**
- * One step of a workflow: a `module.action` call, its parameters (which may hold `{{templates}}`), and the steps
- * it waits for.
+ * One step of a workflow. Its kind is one of: a `module.action` call (its parameters may hold `{{templates}}`);
+ * a sub-workflow (`workflow: NAME`, a child run); a durable wait (`waitFor` a signal, `sleep`, `sleepUntil`).
+ * `forEach` runs an action or a sub-workflow once per item of a list. See README "Workflow language".
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface WorkflowStep {
   name: string;
-  module: string;
-  action: string;
+  /** The module of a `module.action` step (absent on sub-workflow and wait steps). */
+  module?: string | undefined;
+  action?: string | undefined;
+  /** Runs this workflow (its latest version) as a child run, with `parameters` as its run parameters. */
+  workflow?: string | undefined;
+  /**
+   * Runs the step once per item: a `{{template}}` that resolves to an array, or a literal array. Inside
+   * `parameters`, `{{item}}`, `{{item.field}}` and `{{index}}` read the current item.
+   */
+  forEach?: unknown;
+  /** Pauses until the run receives this signal. */
+  waitFor?: WaitForSignal | undefined;
+  /** Pauses this long: seconds, or a duration such as `"10m"`, `"90s"`, `"2h"`, `"1d"`. */
+  sleep?: string | number | undefined;
+  /** Pauses until this ISO time (may be a template). */
+  sleepUntil?: string | undefined;
   parameters?: Record<string, unknown> | undefined;
   /** Names of steps that must end first. */
   dependencies?: string[] | undefined;
@@ -28,6 +58,14 @@ export interface WorkflowStep {
   when?: string | undefined;
   idempotencyKey?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
+  /**
+   * A number (with `forEach`): how many items run at once (default: no bound beyond the engine's). A rule
+   * `{ key, limit }` or an array of rules: at most `limit` tasks holding the key run at once; templates see the run
+   * (`{{params.tenant}}`).
+   */
+  concurrency?: number | ConcurrencyInput | undefined;
+  /** Spends units of a named rate limit before each attempt. */
+  rateLimit?: { name: string; key?: string | number | undefined; units?: number | undefined } | undefined;
 }
 
 /**
@@ -74,8 +112,42 @@ export interface StoredWorkflow {
   source: string | null;
 }
 
-/** A step's result inside a run: a task result, plus the step name. */
-export type StepResult = TaskResult & { step: string };
+/** Step statuses beyond a task's: a step pausing on a signal or a timer is `waiting`. */
+export type StepStatus = TaskStatus | 'waiting';
+
+/** What a waiting step waits for (on its result while it waits: `getRun`, `run show`, `explainTask`). */
+export interface StepWaiting {
+  /** The signal name (`waitFor`), or null for a sleep. */
+  signal: string | null;
+  /** When the wait ends by itself (epoch ms): a sleep's end or a `waitFor`'s timeout; null: no limit. */
+  until: number | null;
+  /** When the step began waiting (epoch ms); kept across restarts. */
+  since: number;
+}
+
+/**
+ * A step's result inside a run: a task result plus the step name, and, by step kind:
+ * `items` (forEach: one result per item, in input order), `childRunId` (a sub-workflow step),
+ * `waiting` (a step that waits), `reused`/`reusedFrom` (a re-run kept this step's output from an earlier run).
+ * These field names are a stable contract (schedules, the console and the CLI read them).
+ */
+export type StepResult = Omit<TaskResult, 'status'> & {
+  status: StepStatus;
+  step: string;
+  /** forEach: the result of each item, in input order (an item not yet ended shows `pending` or `running`). */
+  items?: ItemResult[] | undefined;
+  /** A sub-workflow step: the child run's id. */
+  childRunId?: string | undefined;
+  /** A step that is waiting: what for and until when. */
+  waiting?: StepWaiting | undefined;
+  /** True when a re-run kept this step's result from the run it retried instead of running it again. */
+  reused?: boolean | undefined;
+  /** The run whose result was kept (with `reused`). */
+  reusedFrom?: string | undefined;
+};
+
+/** One item of a forEach step: its task's result (or its child run's, with `childRunId`), and its index. */
+export type ItemResult = TaskResult & { index: number; childRunId?: string | undefined };
 
 /** What `executeWorkflow` resolves with. */
 export interface WorkflowResult {
@@ -89,6 +161,18 @@ export interface WorkflowResult {
   durationMs: number;
   /** Problems that did not stop the run (parallel-group warnings, ...). */
   warnings: string[];
+  /** A run that failed or was cancelled: the step that failed first (in definition order) and its error. */
+  error?: RunError | null;
+}
+
+/** What made a run fail: its first failed step, that step's error, and how many other steps did not complete. */
+export interface RunError {
+  step: string;
+  status: string;
+  code: string;
+  message: string;
+  /** Other steps that did not complete (skipped after it, or failed too). */
+  others: number;
 }
 
 /** The project a run belongs to, as its templates see it: `{{project.name}}`, `{{project.path}}`, `{{project.config.x}}`. */
@@ -103,10 +187,36 @@ export interface RunContext {
   /** An absolute folder the steps' file paths resolve against; the process's cwd when absent. */
   workingDir?: string | undefined;
   project?: RunProject | undefined;
+  /** What started the run, when not a direct request: a schedule's slot or a trigger's message. */
+  origin?: RunOrigin | undefined;
+}
+
+/** A run started by a schedule (`scheduleName`, the slot's `scheduledFor` in epoch ms) or by a trigger (`triggerName`). */
+export interface RunOrigin {
+  scheduleName?: string;
+  scheduledFor?: number;
+  triggerName?: string;
+}
+
+/**
+ * How a run relates to others: the parent of a child run (a sub-workflow step) and the run a re-run retried.
+ * Stable fields (schedules, the console and the CLI read them); null when not set.
+ */
+export interface RunLineage {
+  /** The run whose sub-workflow step started this one. */
+  parentRunId?: string | null;
+  /** That step's name. */
+  parentStep?: string | null;
+  /** With a forEach sub-workflow step: the item's index. */
+  parentItem?: number | null;
+  /** Nesting depth: a top-level run is 1, its children 2, ... (at most `LIMITS.maxWorkflowDepth`). */
+  depth?: number;
+  /** The run this one re-ran (`retryRun`). */
+  retryOf?: string | null;
 }
 
 /** A run as stored and returned by `getRun`. */
-export interface WorkflowRun extends WorkflowResult {
+export interface WorkflowRun extends WorkflowResult, RunLineage {
   params: Record<string, unknown>;
   sessionId: string | null;
   startedAt: number;
@@ -115,6 +225,12 @@ export interface WorkflowRun extends WorkflowResult {
   workingDir?: string | null;
   /** Null unless the run belongs to a project. */
   project?: RunProject | null;
+  /** The schedule that started the run (absent otherwise). */
+  scheduleName?: string;
+  /** The slot time (epoch ms) of a scheduled run. */
+  scheduledFor?: number;
+  /** The trigger that started the run (absent otherwise). */
+  triggerName?: string;
 }
 
 const name = z.string().regex(/^[A-Za-z_][\w-]*$/, 'must start with a letter or _ and hold only letters, digits, _ and -');
@@ -123,16 +239,33 @@ const stepName = name
   .max(LIMITS.maxStepNameLength, `must be at most ${LIMITS.maxStepNameLength} characters (limit maxStepNameLength: a step's task id is "<runId>.<step>")`)
   .refine((n) => !RESERVED_NAMES.has(n), (n) => ({ message: `"${n}" is reserved (${[...RESERVED_NAMES].join(', ')} cannot be step names); rename the step` }));
 
+/** A signal name: plain, so it can be a CLI argument and a NATS subject token. */
+export const signalNameSchema = z.string().regex(/^[A-Za-z_][\w.-]{0,127}$/, 'must be a plain name (a letter or _, then letters, digits, _, - or .; at most 128)');
+
 /** A step: its own fields, plus the fields it shares with a task, checked by the same schemas ({@link taskFieldSchemas}). */
 export const workflowStepSchema = z
   .object({
     name: stepName,
-    module: name,
-    action: name,
+    module: name.optional(),
+    action: name.optional(),
+    workflow: z.string().regex(/^[A-Za-z0-9_][\w.-]*$/, 'must be a workflow name').max(200).optional(),
+    forEach: z.union([z.string().min(1), z.array(z.unknown())], { errorMap: () => ({ message: 'must be a {{template}} that resolves to an array, or a literal array' }) }).optional(),
+    waitFor: z
+      .object({
+        signal: signalNameSchema,
+        timeoutSeconds: z.number().finite().positive('must be a positive number of seconds').optional(),
+        onTimeout: z.enum(['fail', 'skip', 'continue']).optional(),
+      })
+      .strict()
+      .optional(),
+    sleep: z.union([z.string(), z.number()]).optional(),
+    sleepUntil: z.string().min(1).optional(),
     dependencies: z.array(z.string()).optional(),
     continueOnFailure: z.boolean().optional(),
     when: z.string().min(1).max(LIMITS.maxConditionLength, `must be at most ${LIMITS.maxConditionLength} characters (limit maxConditionLength)`).optional(),
     ...taskFieldSchemas,
+    // A number bounds a forEach step's items at once; a rule (or rules) is a concurrency key, as on a task.
+    concurrency: z.union([z.number().int('must be a whole number').positive('must be 1 or more'), concurrencySchema]).optional(),
   })
   .strict();
 
@@ -157,6 +290,11 @@ const SNAKE: ReadonlyMap<string, string> = new Map(Object.entries({
   initial_delay: 'initialDelay',
   max_delay: 'maxDelay',
   depends_on: 'dependencies',
+  for_each: 'forEach',
+  wait_for: 'waitFor',
+  sleep_until: 'sleepUntil',
+  timeout_seconds: 'timeoutSeconds',
+  on_timeout: 'onTimeout',
 }));
 
 /** Renames the seed's snake_case keys at the definition, step and retry levels. */
@@ -175,6 +313,7 @@ export function normalizeDefinition(raw: unknown): unknown {
     d['steps'] = d['steps'].map((s) => {
       const st = camelizeKeys(s) as Record<string, unknown> | null;
       if (st && typeof st === 'object' && 'retry' in st) st['retry'] = camelizeKeys(st['retry']);
+      if (st && typeof st === 'object' && 'waitFor' in st) st['waitFor'] = camelizeKeys(st['waitFor']);
       return st;
     });
   }
@@ -228,6 +367,11 @@ export interface WorkflowPerformance {
 /** What `execute` and `start` of a workflow take besides its name (`workingDir`, `project`: see {@link RunContext}). */
 export interface RunRequest extends RunContext {
   params?: Record<string, unknown> | undefined;
+  /**
+   * The run's id (default: a new uuid; at most 36 characters). Starting a run whose id exists answers that run and
+   * starts nothing: schedules and triggers derive ids from the slot or message so each starts once.
+   */
+  runId?: string | undefined;
   sessionId?: string | undefined;
   version?: string | undefined;
 }

@@ -165,7 +165,7 @@ export class GroupCommitter {
    * one is in flight is done when that one is answered.
    */
   flush(): boolean {
-    if (this.#committing) return true;
+    if (this.#committing || this.#closed) return true;
     if (this.#inFlight) {
       this.#pending++;
       this.#scheduled = true;
@@ -281,6 +281,20 @@ export class GroupCommitter {
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     this.#retryTimer = null;
     this.#onFault?.(null, downMs);
+  }
+
+  /** Stops without writing what is waiting (a start refused as corrupt leaves the database as it was); later acks fail. */
+  abandon(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const t of [this.#timer, this.#retryTimer]) if (t) clearTimeout(t);
+    if (this.#immediate) clearImmediate(this.#immediate);
+    this.#timer = this.#retryTimer = null;
+    this.#immediate = null;
+    const acks = this.#acks;
+    this.#acks = [];
+    const error = new StoreError(`the store ${this.store.location} was refused at start; the change was not written`, ErrorCode.STORE_WRITE_FAILED);
+    for (const a of acks) a.fail(error);
   }
 
   /** Commits what is waiting and stops. Later changes are not written; later acks fail. Resolves with the last commit's outcome. */

@@ -22,16 +22,31 @@ function corrupt(path: string, why: string): StoreError {
  * Throws `STORE_CORRUPT` when an existing, non-empty file is not a whole SQLite database: wrong magic header, a
  * page size SQLite never writes, or fewer bytes than the header says the database has. An empty or missing file
  * passes (SQLite makes a new database in it).
+ *
+ * The main file alone is not the database when a WAL (`<path>-wal`) lies beside it: a process killed inside a
+ * checkpoint leaves page 1 (counting the grown database) in the main file while the later pages are still only in
+ * the WAL. So when the main file looks wrong and a WAL exists, SQLite itself judges: the file passes when a
+ * read-only connection (which reads through the WAL and writes neither file) opens it and `PRAGMA quick_check`
+ * finds it intact. A database SQLite checks intact is never refused.
  */
 export function checkDatabaseHeader(path: string): void {
+  const problem = headerProblem(path);
+  if (problem === null) return;
+  const sqliteSays = hasWal(path) ? judgeThroughWal(path) : null;
+  if (sqliteSays === 'ok') return;
+  throw corrupt(path, sqliteSays === null ? problem : `${problem}, and its WAL does not complete it (SQLite: ${sqliteSays})`);
+}
+
+/** What is wrong with the main file's header or size, or null. */
+function headerProblem(path: string): string | null {
   let size: number;
   try {
     size = statSync(path).size;
   } catch {
-    return;
+    return null;
   }
-  if (size === 0) return;
-  if (size < 100) throw corrupt(path, `is ${size} bytes long, shorter than a SQLite header (truncated or not a database)`);
+  if (size === 0) return null;
+  if (size < 100) return `is ${size} bytes long, shorter than a SQLite header (truncated or not a database)`;
   const header = Buffer.alloc(100);
   const fd = openSync(path, 'r');
   try {
@@ -39,16 +54,42 @@ export function checkDatabaseHeader(path: string): void {
   } finally {
     closeSync(fd);
   }
-  if (header.toString('latin1', 0, 16) !== MAGIC) throw corrupt(path, 'is not a SQLite database (its header is wrong)');
+  if (header.toString('latin1', 0, 16) !== MAGIC) return 'is not a SQLite database (its header is wrong)';
   const raw = header.readUInt16BE(16);
   const pageSize = raw === 1 ? 65536 : raw;
-  if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) throw corrupt(path, `has an impossible page size (${raw}) in its header`);
-  if (size % pageSize !== 0) throw corrupt(path, `is ${size} bytes long, not a whole number of ${pageSize}-byte pages (truncated or damaged)`);
+  if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) return `has an impossible page size (${raw}) in its header`;
+  if (size % pageSize !== 0) return `is ${size} bytes long, not a whole number of ${pageSize}-byte pages (truncated or damaged)`;
   const changeCounter = header.readUInt32BE(24);
   const pages = header.readUInt32BE(28);
   const validFor = header.readUInt32BE(92);
   if (pages > 0 && validFor === changeCounter && size < pages * pageSize) {
-    throw corrupt(path, `is truncated: its header says ${pages} pages (${pages * pageSize} bytes) but the file has ${size} bytes`);
+    return `is truncated: its header says ${pages} pages (${pages * pageSize} bytes) but the file has ${size} bytes`;
+  }
+  return null;
+}
+
+/** A WAL with at least one frame beside the database (a WAL header alone is 32 bytes). */
+function hasWal(path: string): boolean {
+  try {
+    return statSync(`${path}-wal`).size > 32;
+  } catch {
+    return false;
+  }
+}
+
+/** `'ok'` when SQLite opens the database read-only (through its WAL) and checks it intact, else what SQLite said. */
+function judgeThroughWal(path: string): string {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
+    const rows = db.pragma('quick_check(5)') as { quick_check: string }[];
+    const problems = rows.map((r) => r.quick_check).filter((m) => m !== 'ok');
+    return problems.length === 0 ? 'ok' : problems.join('; ');
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  } finally {
+    db?.close();
   }
 }
 

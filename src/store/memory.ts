@@ -1,7 +1,8 @@
 import type { BusEvent } from '../model/events.js';
 import { ShuttingDownError } from '../errors.js';
+import { inspectResult } from '../model/results.js';
 import type { TaskStatus } from '../model/task.js';
-import type { EventQuery, JournalEntry, RecordKind, RecordQuery, Store, StoredRecord, StoredTask, WriteBatch } from './store.js';
+import type { EventQuery, JournalEntry, RecordKind, RecordQuery, Store, StoredRecord, StoredTask, TaskPage, WriteBatch } from './store.js';
 import { emptyBatch } from './store.js';
 
 export interface MemoryStoreOptions {
@@ -9,6 +10,11 @@ export interface MemoryStoreOptions {
   journalMaxEvents?: number;
   /** Tasks kept; the first written go first (default 100 000), so a long-lived engine stays bounded. */
   maxTasks?: number;
+  /**
+   * Bytes of task results kept (estimated as stored; default 256 MiB, the engine passes `retainFinishedTaskBytes`):
+   * past it the first written go first too, so a few huge results cannot hold the heap.
+   */
+  maxResultBytes?: number;
 }
 
 /**
@@ -30,6 +36,10 @@ export class MemoryStore implements Store {
   readonly #meta = new Map<string, string>();
   readonly #journalMax: number;
   readonly #maxTasks: number;
+  readonly #maxResultBytes: number;
+  /** Estimated bytes of each kept task's result (only those above a few bytes), and their sum. */
+  readonly #resultBytes = new Map<string, number>();
+  #totalResultBytes = 0;
   #journal: JournalEntry[] = [];
   #seq = 0;
   #closed = false;
@@ -37,6 +47,7 @@ export class MemoryStore implements Store {
   constructor(options: MemoryStoreOptions = {}) {
     this.#journalMax = options.journalMaxEvents ?? 0;
     this.#maxTasks = options.maxTasks ?? 100_000;
+    this.#maxResultBytes = options.maxResultBytes ?? 256 * 1024 * 1024;
   }
 
   commit(batch: WriteBatch): void {
@@ -46,10 +57,13 @@ export class MemoryStore implements Store {
       const id = t.spec.id;
       if (!tasks.has(id)) this.#order.push(id);
       tasks.set(id, t);
+      this.#sizeResult(id, t.result.result);
     }
-    while (tasks.size > this.#maxTasks && this.#orderHead < this.#order.length) {
+    while ((tasks.size > this.#maxTasks || this.#totalResultBytes > this.#maxResultBytes) && this.#orderHead < this.#order.length) {
       const oldest = this.#order[this.#orderHead++];
-      if (oldest !== undefined) tasks.delete(oldest);
+      if (oldest === undefined) continue;
+      tasks.delete(oldest);
+      this.#sizeResult(oldest, undefined);
     }
     if (this.#orderHead > 4096 && this.#orderHead * 2 > this.#order.length) {
       this.#order = this.#order.slice(this.#orderHead);
@@ -68,6 +82,16 @@ export class MemoryStore implements Store {
       table.set(r.id, { id: r.id, parent: r.parent ?? null, status: r.status ?? null, data: r.data, createdAt: old?.createdAt ?? now, updatedAt: now });
     }
     for (const [k, v] of Object.entries(batch.meta)) this.#meta.set(k, v);
+  }
+
+  /** Keeps the byte count of `id`'s result (a plain value costs nothing to track; `undefined`: it is gone). */
+  #sizeResult(id: string, result: unknown): void {
+    const bytes = result === undefined || result === null || (typeof result !== 'object' && typeof result !== 'string') ? 0 : inspectResult(result, Infinity).bytes;
+    const old = this.#resultBytes.get(id) ?? 0;
+    if (bytes === old) return;
+    this.#totalResultBytes += bytes - old;
+    if (bytes === 0) this.#resultBytes.delete(id);
+    else this.#resultBytes.set(id, bytes);
   }
 
   putTasks(tasks: readonly StoredTask[]): void {
@@ -91,12 +115,18 @@ export class MemoryStore implements Store {
     return out;
   }
 
-  listTasks(filter: { status?: readonly TaskStatus[]; limit?: number } = {}): StoredTask[] {
+  listTasks(filter: TaskPage = {}): StoredTask[] {
     const out: StoredTask[] = [];
     const limit = filter.limit ?? Infinity;
-    for (const t of this.#tasks.values()) {
+    let skip = filter.offset ?? 0;
+    const all = filter.newest ? [...this.#tasks.values()].reverse() : this.#tasks.values();
+    for (const t of all) {
       if (out.length >= limit) break;
       if (filter.status && !filter.status.includes(t.status)) continue;
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
       out.push(t);
     }
     return out;

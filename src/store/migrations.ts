@@ -6,7 +6,7 @@
  * Layout: one table per record type. Values that only the engine reads (task specs, results, record data, event
  * payloads) are JSON text; the columns beside them are the ones queries filter on.
  */
-import { RECORD_KINDS } from './store.js';
+import type { RecordKind } from './store.js';
 
 export interface Migration {
   version: number;
@@ -64,9 +64,27 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 2,
     description: 'record tables for workflow definitions and runs, sessions, projects, resources and allocations',
-    sql: RECORD_KINDS.map(recordTable).join('\n'),
+    sql: ['workflow_definitions', 'workflow_runs', 'sessions', 'projects', 'resources', 'allocations'].map(recordTable).join('\n'),
+  },
+  {
+    version: 3,
+    description: 'record tables for named rate limits and idempotency keys (flow control)',
+    sql: (['rate_limits', 'idempotency_keys'] satisfies RecordKind[]).map(recordTable).join('\n'),
+  },
+  {
+    version: 4,
+    description: 'signals sent to workflow runs before a step waited for them (kept until a step takes them or the run ends)',
+    sql: recordTable('workflow_signals' satisfies RecordKind),
+  },
+  {
+    version: 5,
+    description: 'record tables for schedules (definition and slot state) and triggers',
+    sql: ['schedules', 'triggers'].map(recordTable).join('\n'),
   },
 ];
+
+/** The schema version that added each record kind after the first record tables (a read-only view of an older file lacks them). */
+export const RECORD_KIND_SINCE: Partial<Record<RecordKind, number>> = { rate_limits: 3, idempotency_keys: 3, workflow_signals: 4, schedules: 5, triggers: 5 };
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -9,7 +9,7 @@ import type { Store } from './store.js';
  * database cannot be opened. `adoptEpoch`: a PostgreSQL lease this engine already holds (a standby's takeover).
  */
 export function openStore(options: CompiledOptions, engineId: string, adoptEpoch?: number): Store {
-  if (options.store === 'memory') return new MemoryStore({ journalMaxEvents: options.journalMaxEvents });
+  if (options.store === 'memory') return new MemoryStore({ journalMaxEvents: options.journalMaxEvents, maxResultBytes: options.retainFinishedTaskBytes });
   if (options.store === 'postgres' && options.postgres) {
     return PostgresStore.open({
       url: options.postgres.url,
@@ -31,6 +31,7 @@ export function openStore(options: CompiledOptions, engineId: string, adoptEpoch
     journalMaxAgeMs: options.journalMaxAgeMs,
     retention: options.storeRetention,
     writerThread: options.writerThread,
+    walAutocheckpointPages: options.walAutocheckpointPages,
     engineId,
   });
 }

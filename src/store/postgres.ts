@@ -17,7 +17,7 @@ import { RECORD_COLUMNS, TASK_COLUMNS, recordOf, taskOf } from './rows.js';
 import type { RecordReadRow, TaskReadRow } from './rows.js';
 import { BatchEncoder } from './sqliteWrites.js';
 import type { RetentionLimits } from './sqliteWrites.js';
-import type { EventQuery, JournalEntry, RecordKind, RecordQuery, Store, StoredRecord, StoredTask, WriteBatch } from './store.js';
+import type { EventQuery, JournalEntry, RecordKind, RecordQuery, Store, StoredRecord, StoredTask, TaskPage, WriteBatch } from './store.js';
 import { RECORD_KINDS, emptyBatch } from './store.js';
 
 export interface PostgresStoreOptions {
@@ -266,7 +266,7 @@ export class PostgresStore implements Store {
     return new Map(rows.map((r) => [r.id, r.status]));
   }
 
-  listTasks(filter: { status?: readonly TaskStatus[]; limit?: number } = {}): StoredTask[] {
+  listTasks(filter: TaskPage = {}): StoredTask[] {
     const params: unknown[] = [];
     let sql = `SELECT ${TASK_COLUMNS} FROM ${pgTable('tasks')}`;
     if (filter.status) {
@@ -274,10 +274,14 @@ export class PostgresStore implements Store {
       params.push(filter.status);
       sql += ` WHERE status = ANY($1::text[])`;
     }
-    sql += ' ORDER BY ord';
+    sql += filter.newest ? ' ORDER BY ord DESC' : ' ORDER BY ord';
     if (filter.limit !== undefined) {
       params.push(filter.limit);
       sql += ` LIMIT $${params.length}`;
+    }
+    if (filter.offset !== undefined) {
+      params.push(filter.offset);
+      sql += ` OFFSET $${params.length}`;
     }
     return this.#query<TaskReadRow>(sql, params).map((r) => taskOf(r, this.location, pgTable('tasks')));
   }

@@ -110,6 +110,21 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       END
       $fence$;`,
   },
+  {
+    version: 2,
+    description: 'record tables for named rate limits and idempotency keys (flow control)',
+    sql: ['rate_limits', 'idempotency_keys'].map(recordTable).join('\n'),
+  },
+  {
+    version: 3,
+    description: 'signals sent to workflow runs before a step waited for them (kept until a step takes them or the run ends)',
+    sql: recordTable('workflow_signals'),
+  },
+  {
+    version: 4,
+    description: 'record tables for schedules (definition and slot state) and triggers',
+    sql: ['schedules', 'triggers'].map(recordTable).join('\n'),
+  },
 ];
 
 /** The schema version this code writes. */

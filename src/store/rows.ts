@@ -67,8 +67,17 @@ function specProblem(spec: unknown, id: string): string | null {
   return null;
 }
 
+/** Every task status this release knows; a row with another one is corrupt (it would never be resumed nor listed). */
+export const TASK_STATUSES: readonly TaskStatus[] = ['pending', 'ready', 'running', 'retrying', 'completed', 'failed', 'timed_out', 'cancelled', 'skipped'];
+
+/** The error for a task row whose status this release does not know. */
+export function unknownStatus(location: string, id: string, status: string, table = 'tasks'): StoreError {
+  return corruptRow(location, table, id, 'status', `${JSON.stringify(status)} is not a task status (one of ${TASK_STATUSES.join(', ')})`);
+}
+
 /** A task row as a {@link StoredTask}; `table` names it in errors. */
 export function taskOf(row: TaskReadRow, location: string, table = 'tasks'): StoredTask {
+  if (!(TASK_STATUSES as readonly string[]).includes(row.status)) throw unknownStatus(location, row.id, row.status, table);
   const spec = parseColumn<TaskSpec>(row.spec, location, table, row.id, 'spec');
   const problem = specProblem(spec, row.id);
   if (problem) throw corruptRow(location, table, row.id, 'spec', problem);

@@ -12,15 +12,15 @@ import Database from 'better-sqlite3';
 import { ErrorCode, ShuttingDownError, StoreError } from '../errors.js';
 import type { TaskStatus } from '../model/task.js';
 import { fromJson } from './json.js';
-import { TASK_COLUMNS, recordOf, taskOf } from './rows.js';
+import { TASK_COLUMNS, TASK_STATUSES, recordOf, taskOf, unknownStatus } from './rows.js';
 import type { RecordReadRow as RecordRow, TaskReadRow as TaskRow } from './rows.js';
 import { DatabaseLock, checkDatabaseHeader, currentOwner, realDatabasePath, refuseHardLinks } from './fileGuard.js';
 import { BatchEncoder, BatchWriter, describeSqliteError } from './sqliteWrites.js';
 import type { RetentionLimits } from './sqliteWrites.js';
 import { WriterThread } from './writerThread.js';
 import { commitInParts, needsParts } from './parts.js';
-import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
-import type { EventQuery, JournalEntry, RecordKind, RecordQuery, Store, StoredRecord, StoredTask, WriteBatch } from './store.js';
+import { MIGRATIONS, RECORD_KIND_SINCE, SCHEMA_VERSION } from './migrations.js';
+import type { EventQuery, JournalEntry, RecordKind, RecordQuery, Store, StoredRecord, StoredTask, TaskPage, WriteBatch } from './store.js';
 import { RECORD_KINDS, emptyBatch } from './store.js';
 
 export interface SqliteStoreOptions {
@@ -45,6 +45,8 @@ export interface SqliteStoreOptions {
    * checkpoints) runs off the engine's thread (default true for a file; `:memory:` always writes in-thread).
    */
   writerThread?: boolean;
+  /** SQLite's `wal_autocheckpoint` for the connections that write (default 1000 pages; 0: no automatic checkpoints). */
+  walAutocheckpointPages?: number;
 }
 
 interface EventChunkRow {
@@ -100,6 +102,7 @@ export class SqliteStore implements Store {
         path: location,
         durability: options.durability ?? 'strict',
         busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)),
+        walAutocheckpointPages: walAutocheckpointPages(options),
         journal,
         recordKinds: RECORD_KINDS,
         ...(options.retention ? { retention: options.retention } : {}),
@@ -149,11 +152,9 @@ export class SqliteStore implements Store {
         if (version < 1) throw new StoreError(`the database ${path} has no codomyrmex schema yet (an engine creates it on first start)`, ErrorCode.STORE_UNAVAILABLE);
         return new SqliteStore(db, path, null, version, options);
       }
+      if (version >= 1) refuseUnknownStatuses(db, path);
       configure(db, path, options);
       migrate(db, path, version);
-      db.prepare(`INSERT INTO meta (key, value) VALUES ('owner', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(
-        JSON.stringify(currentOwner(options.engineId ?? 'unknown', path)),
-      );
       lock?.hold(options.engineId ?? 'unknown');
       return new SqliteStore(db, path, lock, version, options);
     } catch (err) {
@@ -171,10 +172,15 @@ export class SqliteStore implements Store {
     }
   }
 
+  claim(engineId: string): void {
+    if (this.#readonly || this.#closed || !this.persistent) return;
+    this.#db.prepare(`INSERT INTO meta (key, value) VALUES ('owner', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(JSON.stringify(currentOwner(engineId, this.location)));
+  }
+
   #prepare(): void {
     const db = this.#db;
     const hasRecords = this.#readonly ? this.openedAtVersion >= 2 : true;
-    const kinds = hasRecords ? RECORD_KINDS : [];
+    const kinds = hasRecords ? RECORD_KINDS.filter((k) => !this.#readonly || this.openedAtVersion >= (RECORD_KIND_SINCE[k] ?? 2)) : [];
     this.#reads = {
       getTask: db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
       getTaskStatus: db.prepare('SELECT status FROM tasks WHERE id = ?').pluck(),
@@ -251,7 +257,7 @@ export class SqliteStore implements Store {
     return new Map(rows.map((r) => [r.id, r.status]));
   }
 
-  listTasks(filter: { status?: readonly TaskStatus[]; limit?: number } = {}): StoredTask[] {
+  listTasks(filter: TaskPage = {}): StoredTask[] {
     const params: unknown[] = [];
     let sql = `SELECT ${TASK_COLUMNS} FROM tasks`;
     if (filter.status) {
@@ -259,10 +265,10 @@ export class SqliteStore implements Store {
       sql += ` WHERE status IN (${filter.status.map(() => '?').join(', ')})`;
       params.push(...filter.status);
     }
-    sql += ' ORDER BY rowid';
-    if (filter.limit !== undefined) {
-      sql += ' LIMIT ?';
-      params.push(filter.limit);
+    sql += filter.newest ? ' ORDER BY rowid DESC' : ' ORDER BY rowid';
+    if (filter.limit !== undefined || filter.offset !== undefined) {
+      sql += ' LIMIT ? OFFSET ?';
+      params.push(filter.limit ?? -1, filter.offset ?? 0);
     }
     return (this.#db.prepare(sql).all(...params) as TaskRow[]).map((r) => taskOf(r, this.location));
   }
@@ -312,13 +318,15 @@ export class SqliteStore implements Store {
       where.push(`status IN (${query.status.map(() => '?').join(', ')})`);
       params.push(...query.status);
     }
+    // Records are written in time order, so created_at grows with the rowid: a time bound becomes a rowid bound found
+    // by binary search (a few index lookups), and the scan reads only the rows of that range.
     if (query.createdFrom !== undefined) {
-      where.push('created_at >= ?');
-      params.push(query.createdFrom);
+      where.push('rowid >= ?', 'created_at >= ?');
+      params.push(this.#firstRowidAt(kind, query.createdFrom), query.createdFrom);
     }
     if (query.createdTo !== undefined) {
-      where.push('created_at < ?');
-      params.push(query.createdTo);
+      where.push('rowid < ?', 'created_at < ?');
+      params.push(this.#firstRowidAt(kind, query.createdTo), query.createdTo);
     }
     if (query.after !== undefined) {
       // A missing id compares with NULL: no rows, an empty page.
@@ -333,6 +341,21 @@ export class SqliteStore implements Store {
       params.push(query.limit);
     }
     return (this.#db.prepare(sql).all(...params) as RecordRow[]).map((r) => recordOf<T>(r, kind, this.location));
+  }
+
+  /** The first rowid of `kind` whose `created_at` is at or after `t` (one past the last when none is). */
+  #firstRowidAt(kind: RecordKind, t: number): number {
+    const next = this.#db.prepare(`SELECT rowid AS r, created_at AS c FROM ${kind} WHERE rowid >= ? ORDER BY rowid LIMIT 1`);
+    const last = (this.#db.prepare(`SELECT max(rowid) FROM ${kind}`).pluck().get() as number | null) ?? 0;
+    let lo = 0;
+    let hi = last + 1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const row = next.get(mid) as { r: number; c: number } | undefined;
+      if (!row || row.c >= t) hi = mid;
+      else lo = row.r + 1;
+    }
+    return lo;
   }
 
   #recordStatement(kind: RecordKind): Statement {
@@ -417,7 +440,12 @@ function configure(db: Database.Database, path: string, options: SqliteStoreOpti
     if (mode !== 'wal') throw new StoreError(`the database ${path} cannot use WAL mode (got "${String(mode)}")`, ErrorCode.STORE_UNAVAILABLE);
   }
   db.pragma(`synchronous = ${options.durability === 'relaxed' ? 'NORMAL' : 'FULL'}`);
+  db.pragma(`wal_autocheckpoint = ${walAutocheckpointPages(options)}`);
   db.pragma('foreign_keys = OFF');
+}
+
+function walAutocheckpointPages(options: SqliteStoreOptions): number {
+  return Math.max(0, Math.floor(options.walAutocheckpointPages ?? 1000));
 }
 
 function migrate(db: Database.Database, path: string, from: number): void {
@@ -439,4 +467,10 @@ function migrate(db: Database.Database, path: string, from: number): void {
   } catch (err) {
     throw new StoreError(`migrating the database ${path} from schema version ${from} to ${SCHEMA_VERSION} failed (nothing was changed): ${describeSqliteError(err)}`, ErrorCode.STORE_UNAVAILABLE, { cause: err });
   }
+}
+
+/** Refuses a database with a task row whose status this code does not know: it would never be resumed nor listed. */
+function refuseUnknownStatuses(db: Database.Database, location: string): void {
+  const row = db.prepare(`SELECT id, status FROM tasks WHERE status NOT IN (${TASK_STATUSES.map(() => '?').join(', ')}) LIMIT 1`).get(...TASK_STATUSES) as { id: string; status: string } | undefined;
+  if (row) throw unknownStatus(location, row.id, row.status);
 }

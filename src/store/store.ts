@@ -14,6 +14,14 @@ export interface StoredTask {
   binary?: boolean;
 }
 
+/** Which stored tasks to list: by status, a page of `limit` after skipping `offset`, oldest (default) or newest first. */
+export interface TaskPage {
+  status?: readonly TaskStatus[];
+  limit?: number;
+  offset?: number;
+  newest?: boolean;
+}
+
 /** Statuses of tasks that have not ended: what recovery restores. */
 export const OPEN_TASK_STATUSES: readonly TaskStatus[] = ['pending', 'ready', 'running', 'retrying'];
 
@@ -36,10 +44,10 @@ export interface EventQuery {
 
 /**
  * Kinds of record kept one table each, for the components that arrive after tasks (workflows, sessions,
- * projects, resources). Each record is `{ id, parent, status, data }`: `parent` groups records (the workflow a run
+ * projects, resources, schedules with their slot state, triggers). Each record is `{ id, parent, status, data }`: `parent` groups records (the workflow a run
  * or a definition version belongs to, the holder of an allocation), `status` finds the ones still in flight.
  */
-export const RECORD_KINDS = ['workflow_definitions', 'workflow_runs', 'sessions', 'projects', 'resources', 'allocations'] as const;
+export const RECORD_KINDS = ['workflow_definitions', 'workflow_runs', 'sessions', 'projects', 'resources', 'allocations', 'rate_limits', 'idempotency_keys', 'workflow_signals', 'schedules', 'triggers'] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 
 export interface StoredRecord<T = unknown> {
@@ -118,8 +126,8 @@ export interface Store {
   getTaskStatus(id: string): TaskStatus | undefined;
   /** The statuses of those of `ids` that are stored (one query for many ids). */
   getTaskStatuses(ids: readonly string[]): Map<string, TaskStatus>;
-  /** Tasks in the order they were first written. */
-  listTasks(filter?: { status?: readonly TaskStatus[]; limit?: number }): StoredTask[];
+  /** Tasks in the order they were first written (newest first with `newest`), skipping `offset` of them. */
+  listTasks(filter?: TaskPage): StoredTask[];
   /** Journal entries in `seq` order. */
   readEvents(query?: EventQuery): JournalEntry[];
   /** The `seq` of the newest journal entry (0 when empty). */
@@ -133,5 +141,10 @@ export interface Store {
   checkWritable(): void;
   /** Waits for writes sent off-thread to finish and stops that thread. Call before `close()`. */
   drain?(): Promise<void>;
+  /**
+   * Records `engineId` (with this process and host) as the database's owner, which a refused second engine names.
+   * The engine calls it once its start succeeded: a refused start writes nothing.
+   */
+  claim?(engineId: string): void;
   close(): void;
 }

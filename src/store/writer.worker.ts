@@ -21,6 +21,7 @@ try {
   db.pragma(`busy_timeout = ${init.busyTimeoutMs}`);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${init.durability === 'relaxed' ? 'NORMAL' : 'FULL'}`);
+  db.pragma(`wal_autocheckpoint = ${init.walAutocheckpointPages}`);
   writer = new BatchWriter(db, init.journal, init.recordKinds, init.retention);
 } catch (err) {
   openError = err;

@@ -9,6 +9,7 @@ export interface WriterInit {
   path: string;
   durability: 'strict' | 'relaxed';
   busyTimeoutMs: number;
+  walAutocheckpointPages: number;
   journal: JournalLimits;
   recordKinds: readonly string[];
   retention?: RetentionLimits;

@@ -59,6 +59,33 @@ export function piscinaConfig(options: PoolOptions): {
   };
 }
 
+/**
+ * Piscina's own stop for one dispatch (a minimal abort signal; one small object, no AbortController): aborted, Piscina
+ * drops the dispatch from its queue or, when a thread holds it, terminates that thread and starts another. The last
+ * resort of a kill that finds no thread marked as running the dispatch while Piscina still counts it as running
+ * (its reply was lost): the thread's capacity comes back.
+ */
+export class DispatchStop {
+  aborted = false;
+  #listener: (() => void) | null = null;
+
+  addEventListener(_name: 'abort', listener: () => void): void {
+    this.#listener = listener;
+  }
+
+  removeEventListener(): void {
+    this.#listener = null;
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listener = this.#listener;
+    this.#listener = null;
+    listener?.();
+  }
+}
+
 /** A task's side of the channel: receives progress and logs, sends abort. */
 export interface TaskChannel {
   abort(reason: string): void;
@@ -79,6 +106,10 @@ export class WorkerPool {
   readonly #block: number;
   #seq = 0;
   #terminated = 0;
+  /** {@link booted} gave up on threads that never finished loading. */
+  #bootTimedOut = false;
+  /** When the pool (and so its threads' loading) started, in `performance.now()` ms. */
+  readonly #madeAt = performance.now();
 
   constructor(options: PoolOptions) {
     this.options = options;
@@ -111,15 +142,29 @@ export class WorkerPool {
     return this.#seq;
   }
 
-  /** Runs one request. Stop it with {@link terminate} and its `seq`. */
-  run(req: RunRequest): Promise<WorkerReply> {
-    return this.#piscina.run(req) as Promise<WorkerReply>;
+  /** Runs one request. Stop it with {@link terminate} and its `seq` (or, as a last resort, with `stop`). */
+  run(req: RunRequest, stop?: DispatchStop): Promise<WorkerReply> {
+    return (stop ? this.#piscina.run(req, { signal: stop }) : this.#piscina.run(req)) as Promise<WorkerReply>;
   }
 
   /** Runs a batch of attempts as one Piscina task (each item has its own `seq`, so each can be cancelled). */
-  runBatch(req: BatchRequest): Promise<BatchReply> {
-    return this.#piscina.run(req) as Promise<BatchReply>;
+  runBatch(req: BatchRequest, stop?: DispatchStop): Promise<BatchReply> {
+    return (stop ? this.#piscina.run(req, { signal: stop }) : this.#piscina.run(req)) as Promise<BatchReply>;
   }
+
+  /** Whether a thread has marked any of these dispatches as running (see {@link terminate}). */
+  runningAny(seqs: readonly number[]): boolean {
+    const table = this.#table;
+    for (let b = 0; b < table.length; b += this.#block) {
+      if (Atomics.load(table, b) === 0) continue;
+      for (let i = b + 1; i < b + this.#block; i++) {
+        const seq = Atomics.load(table, i);
+        if (seq !== 0 && seqs.includes(seq)) return true;
+      }
+    }
+    return false;
+  }
+
 
   /**
    * Terminates the thread running dispatch `seq` (Piscina then fails that thread's tasks and starts a new one).
@@ -167,14 +212,14 @@ export class WorkerPool {
   /**
    * Runs a request with a channel for progress/logs and cooperative abort. `host` receives the worker's calls.
    */
-  runWithChannel(req: RunRequest, host: ChannelHost): { reply: Promise<WorkerReply>; channel: TaskChannel } {
+  runWithChannel(req: RunRequest, host: ChannelHost, stop?: DispatchStop): { reply: Promise<WorkerReply>; channel: TaskChannel } {
     const { port1, port2 } = new MessageChannel();
     Comlink.expose(host, port1);
     const channel: TaskChannel = {
       abort: (reason) => port1.postMessage({ type: 'codomyrmex.abort', reason }),
       close: () => port1.close(),
     };
-    const reply = this.#piscina.run({ ...req, port: port2 }, { transferList: [port2] }) as Promise<WorkerReply>;
+    const reply = this.#piscina.run({ ...req, port: port2 }, stop ? { transferList: [port2], signal: stop } : { transferList: [port2] }) as Promise<WorkerReply>;
     return { reply, channel };
   }
 
@@ -190,14 +235,17 @@ export class WorkerPool {
 
   /**
    * Waits until a worker thread has loaded its modules and answers, or fails: with the worker's own error when a
-   * module threw while it was imported there, or after `timeoutMs` when loading never finishes.
+   * module threw while it was imported there, or `timeoutMs` after the pool was made (its threads started loading
+   * then) when loading never finishes.
    */
   async booted(timeoutMs: number): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
+        // Threads that never finish loading are not waited for when the pool is destroyed (see #booted).
+        this.#bootTimedOut = true;
         reject(new Error(`the worker threads did not finish loading their modules within ${timeoutMs} ms (option workerBootTimeoutMs); a module's top-level code never finishes inside a worker thread`));
-      }, timeoutMs);
+      }, Math.max(0, timeoutMs - (performance.now() - this.#madeAt)));
     });
     try {
       await Promise.race([this.#piscina.run({ type: 'probe' }), deadline]);
@@ -232,7 +280,7 @@ export class WorkerPool {
   async destroy(): Promise<void> {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    await this.#booted(5000);
+    if (!this.#bootTimedOut) await this.#booted(5000);
     await this.#piscina.destroy();
   }
 

@@ -69,3 +69,36 @@ export async function listDefinitionFiles(dirs: readonly string[]): Promise<stri
   }
   return files;
 }
+
+/**
+ * Definitions in an order that creates every workflow before the ones that call it (`workflow:` steps), otherwise
+ * as given. A call to a workflow not among them, or a cycle, leaves the order as it is (creation reports it).
+ */
+export function orderByCalls<T extends { definition: unknown }>(items: readonly T[]): T[] {
+  const nameOf = (d: unknown): string | null => {
+    const n = (d as { name?: unknown } | null)?.name;
+    return typeof n === 'string' ? n : null;
+  };
+  const callsOf = (d: unknown): string[] => {
+    const steps = (d as { steps?: unknown } | null)?.steps;
+    return Array.isArray(steps) ? steps.flatMap((s) => (typeof (s as { workflow?: unknown } | null)?.workflow === 'string' ? [(s as { workflow: string }).workflow] : [])) : [];
+  };
+  const byName = new Map<string, T[]>();
+  for (const it of items) {
+    const n = nameOf(it.definition);
+    if (n !== null) (byName.get(n) ?? byName.set(n, []).get(n))?.push(it);
+  }
+  const out: T[] = [];
+  const placed = new Set<T>();
+  const visiting = new Set<T>();
+  const visit = (it: T): void => {
+    if (placed.has(it) || visiting.has(it)) return;
+    visiting.add(it);
+    for (const callee of callsOf(it.definition)) for (const c of byName.get(callee) ?? []) visit(c);
+    visiting.delete(it);
+    placed.add(it);
+    out.push(it);
+  };
+  for (const it of items) visit(it);
+  return out;
+}

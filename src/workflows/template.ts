@@ -138,7 +138,14 @@ export interface TemplateScope {
   steps: Record<string, { output: unknown; error: unknown; status: string } | undefined>;
   /** The project of a project run (`{{project.config.x}}`); absent otherwise. */
   project?: Record<string, unknown> | undefined;
+  /** Inside one item of a forEach step: `{{item}}`, `{{item.path}}` and `{{index}}`. */
+  item?: { value: unknown; index: number } | undefined;
+  /** A trigger's message (`{{event.data}}`, `{{event.subject}}`, `{{event.headers}}`) while its parameters resolve. */
+  event?: Record<string, unknown> | undefined;
 }
+
+/** Template roots that name the current item of a forEach step. */
+export const ITEM_ROOTS: ReadonlySet<string> = new Set(['item', 'index']);
 
 /** Thrown when a reference resolves to nothing at run time. */
 export class TemplateResolutionError extends Error {
@@ -153,11 +160,16 @@ function describePath(root: string, path: PathSegment[]): string {
 export function resolveRef(ref: TemplateRef, scope: TemplateScope): unknown {
   let value: unknown;
   let path = ref.path;
-  if (ref.root === 'params') {
+  const local = scope.item && ITEM_ROOTS.has(ref.root);
+  if (local) {
+    value = ref.root === 'item' ? scope.item?.value : scope.item?.index;
+  } else if (ref.root === 'params') {
     value = scope.params;
   } else if (ref.root === 'project') {
     if (!scope.project) throw new TemplateResolutionError(`{{${ref.raw}}}: this run belongs to no project; run it with engine.executeProjectWorkflow(project, workflow)`);
     value = scope.project;
+  } else if (ref.root === 'event' && scope.event) {
+    value = scope.event;
   } else {
     const step = Object.hasOwn(scope.steps, ref.root) ? scope.steps[ref.root] : undefined;
     if (!step) throw new TemplateResolutionError(`{{${ref.raw}}}: step "${ref.root}" has no result yet`);
@@ -167,7 +179,7 @@ export function resolveRef(ref: TemplateRef, scope: TemplateScope): unknown {
     path = rest;
     if (value === undefined) throw new TemplateResolutionError(`{{${ref.raw}}}: step "${ref.root}" has no ${String(field)}`);
   }
-  const walked: PathSegment[] = ref.root === 'params' || ref.root === 'project' ? [] : [ref.path[0] ?? ''];
+  const walked: PathSegment[] = local || ref.root === 'params' || ref.root === 'project' || (ref.root === 'event' && scope.event) ? [] : [ref.path[0] ?? ''];
   for (const seg of path) {
     if (value === null || typeof value !== 'object' || !Object.hasOwn(value, seg)) {
       const where = describePath(ref.root, walked);

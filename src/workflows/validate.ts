@@ -10,12 +10,43 @@ import { retryProblems } from '../model/task.js';
 import { checkPayloadLimits, didYouMean, formatZodIssues } from '../model/validate.js';
 import type { ModuleRegistry } from '../modules/registry.js';
 import type { PathSegment, TemplateRef } from './template.js';
-import { findTemplates, parseCondition, STEP_FIELDS } from './template.js';
+import { findTemplates, ITEM_ROOTS, parseCondition, STEP_FIELDS } from './template.js';
+import { kindProblems, kindTemplates } from './kinds.js';
 
 /** Checks that need the engine's state; without them, validation checks what the definition says alone. */
 export interface ValidationContext {
   /** Throws a `ValidationError` for requirements the engine could never grant (unknown resource or unit, ...). */
   checkResources?: ((requirements: Record<string, Record<string, number>>, where: string) => void) | undefined;
+  /**
+   * The workflows a sub-workflow step may name: their names, and the workflows each one's latest version calls.
+   * Without it, sub-workflow steps are not checked against other workflows.
+   */
+  workflows?: { names: () => Iterable<string>; calls: (name: string) => readonly string[] | null } | undefined;
+}
+
+/** The workflows a definition's steps call (`workflow:` steps), each once. */
+export function calledWorkflows(steps: readonly WorkflowStep[]): string[] {
+  return [...new Set(steps.flatMap((s) => (s.workflow !== undefined ? [s.workflow] : [])))];
+}
+
+/** A path `self -> a -> ... -> self` through sub-workflow calls, or null. */
+function findCallCycle(self: string, calls: readonly string[], callsOf: (name: string) => readonly string[] | null): string[] | null {
+  const seen = new Set<string>();
+  const walk = (name: string, path: string[]): string[] | null => {
+    if (name === self) return [...path, name];
+    if (seen.has(name)) return null;
+    seen.add(name);
+    for (const next of callsOf(name) ?? []) {
+      const found = walk(next, [...path, name]);
+      if (found) return found;
+    }
+    return null;
+  };
+  for (const c of calls) {
+    const found = walk(c, [self]);
+    if (found) return found;
+  }
+  return null;
 }
 
 export interface WorkflowValidation {
@@ -79,6 +110,7 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
       oversized.add(s.name);
     }
     errors.push(...retryProblems(s.retry, `${W}: step "${s.name}"`));
+    errors.push(...kindProblems(s, `${W}: step "${s.name}"`));
     if (s.resources && Object.keys(s.resources).length && context.checkResources) {
       try {
         context.checkResources(s.resources, `${W}: step "${s.name}".resources`);
@@ -138,6 +170,14 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
   const checkRef = (s: WorkflowStep, ref: TemplateRef, where: string): void => {
     // `project` is the project a run belongs to (engine.executeProjectWorkflow); checked when a run starts.
     if (ref.root === 'params' || ref.root === 'project') return;
+    if (ITEM_ROOTS.has(ref.root) && !byName.has(ref.root)) {
+      if (s.forEach === undefined || where !== 'parameters') {
+        errors.push(`${W}: step "${s.name}" ${where}: {{${ref.raw}}} reads the current item of a forEach step; ${s.forEach === undefined ? 'add forEach to this step, or read another step\'s output' : 'it is readable only inside parameters'}`);
+      } else if (ref.root === 'index' && ref.path.length > 0) {
+        errors.push(`${W}: step "${s.name}" ${where}: {{${ref.raw}}}: index is a number, with no fields`);
+      }
+      return;
+    }
     if (!byName.has(ref.root)) {
       const hint = didYouMean(ref.root, [...names, 'params', 'project']);
       errors.push(`${W}: step "${s.name}" ${where} references unknown step "${ref.root}" in {{${ref.raw}}}${hint ? ` (did you mean "${hint}"?)` : ''}`);
@@ -159,6 +199,7 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
 
   /** The action exists and the parameters fit its schema, except where a template stands. */
   function checkAction(s: WorkflowStep, templated: PathSegment[][]): void {
+    if (s.module === undefined || s.action === undefined) return;
     let action;
     try {
       action = registry.resolve(s.module, s.action);
@@ -185,6 +226,18 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
       errors.push(`${W}: step "${s.name}".parameters.${(err as Error).message}`);
     }
     for (const site of sites) for (const ref of site.refs) checkRef(s, ref, 'parameters');
+    try {
+      for (const k of kindTemplates(s)) for (const site of k.sites) for (const ref of site.refs) checkRef(s, ref, k.where);
+    } catch (err) {
+      errors.push(`${W}: step "${s.name}": ${(err as Error).message}`);
+    }
+    if (s.workflow !== undefined && context.workflows) {
+      const known = [...context.workflows.names()];
+      if (s.workflow !== wfName && !known.includes(s.workflow)) {
+        const hint = didYouMean(s.workflow, known);
+        errors.push(`${W}: step "${s.name}".workflow: no workflow named "${s.workflow}"${hint ? ` (did you mean "${hint}"?)` : ''}; create it first`);
+      }
+    }
     if (s.when !== undefined) {
       try {
         const cond = parseCondition(s.when);
@@ -203,6 +256,13 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
       /* reported with the step's own problems */
     }
     checkAction(s, templated);
+  }
+
+  const calls = calledWorkflows(steps);
+  if (calls.length && context.workflows) {
+    const callsOf = context.workflows.calls;
+    const cycle = findCallCycle(wfName, calls, (n) => (n === wfName ? calls : callsOf(n)));
+    if (cycle) errors.push(`${W}: reaches itself through sub-workflow steps: ${cycle.join(' -> ')}; a workflow cannot call itself, directly or through others`);
   }
 
   const defParams = (normalized as { params?: unknown }).params;

@@ -20,6 +20,7 @@ function stats(over: Partial<SchedulerStats>): SchedulerStats {
     queuedByPriority: { critical: 0, high: 0, normal: 0, low: 0, background: 0 },
     byStatus: {},
     oldestReadyAgeMs: null,
+    flow: { waitingByRule: {}, rateLimitWaits: {}, deduplicated: 0 },
     ...over,
   };
 }

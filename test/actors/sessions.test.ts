@@ -5,7 +5,7 @@ import { Resource, ResourceType, ResourceUnavailableError, ValidationError } fro
 import { nextEvent, recordEvents, startOrder, testEngine } from '../helpers.js';
 
 /** True when any two results' run intervals overlap. */
-function anyOverlap(results: TaskResult[]): boolean {
+function anyOverlap(results: Pick<TaskResult, 'startedAt' | 'endedAt'>[]): boolean {
   const sorted = [...results].sort((a, b) => a.startedAt! - b.startedAt!);
   for (let i = 1; i < sorted.length; i++) if (sorted[i]!.startedAt! < sorted[i - 1]!.endedAt!) return true;
   return false;

@@ -39,7 +39,7 @@ describe('codomyrmex CLI', () => {
     expect(created.code).toBe(0);
     expect(await readFile(join(cwd, '.codomyrmex', 'workflows', 'my-analysis.yaml'), 'utf8')).toMatch(/name: my-analysis/);
     const again = await cli(cwd, 'workflow', 'create', 'my-analysis', '--template', 'ai-analysis');
-    expect(again.code).toBe(2);
+    expect(again.code).toBe(5);
     expect(again.stderr).toMatch(/already exists; pick another name or pass --force/);
 
     const result = await cli(cwd, 'workflow', 'run', 'my-analysis', '--json');
@@ -48,8 +48,8 @@ describe('codomyrmex CLI', () => {
     expect(r.status).toBe('succeeded');
     expect(r.steps['analyze_code']?.result['totals']).toMatchObject({ files: 1, lines: 3, code: 2, blank: 1, todos: 1 });
     expect(r.steps['generate_insights']?.result['summary']).toMatch(/^1 files, 3 lines, 0 functions: /);
-    expect(await readFile(join(cwd, '.codomyrmex', 'reports', 'ai-analysis.svg'), 'utf8')).toMatch(/^<svg/);
-    expect(await readFile(join(cwd, '.codomyrmex', 'reports', 'ai-analysis.md'), 'utf8')).toContain('## Findings');
+    expect(await readFile(join(cwd, '.codomyrmex', 'reports', 'my-analysis.svg'), 'utf8')).toMatch(/^<svg/);
+    expect(await readFile(join(cwd, '.codomyrmex', 'reports', 'my-analysis.md'), 'utf8')).toContain('## Findings');
 
     const shown = await cli(cwd, 'workflow', 'show', 'my-analysis', '--mermaid');
     expect(shown.stdout).toContain('graph TD');

@@ -48,6 +48,19 @@ describe('codomyrmex CLI commands', () => {
     expect(json<{ name: string }[]>(before).map((w) => w.name)).toContain('extra');
   });
 
+  it('creates a rate limit that the next command finds in the store, lists and deletes it; refuses a bad --per', async () => {
+    const created = await cli(cwd, 'ratelimit', 'create', 'github-api', '--limit', '30', '--per', '1m', '--json');
+    expect(created.code).toBe(0);
+    expect(json(created)).toMatchObject({ name: 'github-api', limit: 30, per: '1m' });
+    const listed = await cli(cwd, 'ratelimit', 'list', '--json');
+    expect(json<{ name: string }[]>(listed).map((l) => l.name)).toEqual(['github-api']);
+    const bad = await cli(cwd, 'ratelimit', 'create', 'x', '--limit', '3', '--per', 'often');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/rateLimit\.per: must be a duration like "1s"/);
+    expect(json(await cli(cwd, 'ratelimit', 'delete', 'github-api', '--json'))).toEqual({ name: 'github-api', deleted: true });
+    expect(json(await cli(cwd, 'ratelimit', 'list', '--json'))).toEqual([]);
+  });
+
   it('suggests the nearest command and flag; --json errors are JSON', async () => {
     const cmd = await cli(cwd, 'workflow', 'lisst');
     expect(cmd.code).toBe(2);

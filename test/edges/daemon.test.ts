@@ -134,17 +134,17 @@ describe('codomyrmex daemon over NATS', () => {
     expect(JSON.parse(shown.stdout)).toMatchObject({ runId: slow?.runId, status: 'succeeded' });
     const resources = await cli(root, ['resources', 'list', '--json', ...flags]);
     expect((JSON.parse(resources.stdout) as { id: string }[]).map((r) => r.id)).toEqual(expect.arrayContaining(['cpu', 'memory']));
-    const embeddedOnly = await cli(root, ['workflow', 'plan', 'slow-cli', ...flags]);
-    expect(embeddedOnly.code).toBe(2);
-    expect(embeddedOnly.stderr).toMatch(/--nats: this command runs on an embedded engine only/);
+    const plan = await cli(root, ['workflow', 'plan', 'slow-cli', '--json', ...flags]);
+    expect(plan.code).toBe(0);
+    expect(JSON.parse(plan.stdout)).toMatchObject({ valid: true, criticalPath: ['first', 'second'] });
     const missing = await cli(root, ['workflow', 'run', 'nope', ...flags]);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toMatch(/^codomyrmex: .*nope/);
     const noDaemon = await cli(root, ['workflow', 'list', '--nats', server.url, '--subject-prefix', 'nobody-here']);
-    // Nothing serves the prefix: the command's component is not found (exit 3), and the message says which.
-    expect(noDaemon.code).toBe(3);
-    expect(noDaemon.stderr).toMatch(/no component serves "workflow.list"/);
-  });
+    // Nothing serves the prefix: no daemon answers there (exit 4), and the message says where it asked.
+    expect(noDaemon.code).toBe(4);
+    expect(noDaemon.stderr).toMatch(/no daemon answers on prefix nobody-here at nats:/);
+  }, 90_000);
 });
 
 describe('codomyrmex daemon when NATS fails', () => {

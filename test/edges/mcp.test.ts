@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -18,7 +18,7 @@ import { expectProgressSeen } from '../support/progress.js';
 const CLI = packagePath('dist', 'src', 'edges', 'cli', 'main.js');
 const SEED_TOOLS = ['execute_workflow', 'create_workflow', 'list_workflows', 'create_project', 'list_projects', 'execute_task', 'get_system_status', 'get_health_status', 'allocate_resources', 'create_complex_workflow'];
 
-type Structured = { success: boolean; result?: Record<string, unknown>; error?: { code: string; message: string } };
+type Structured = { success: boolean; result?: Record<string, unknown>; error?: { code: string; message: string; fields?: string[] } };
 
 async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<CallToolResult & { structuredContent: Structured }> {
   return (await client.callTool({ name, arguments: args })) as CallToolResult & { structuredContent: Structured };
@@ -47,7 +47,7 @@ describe('codomyrmex mcp over stdio', () => {
   it('lists the seed’s ten tools and the extra five, with the seed’s argument names', async () => {
     const { tools } = await client.listTools();
     const names = tools.map((t) => t.name);
-    for (const n of [...SEED_TOOLS, 'validate_workflow', 'get_run', 'cancel_run', 'explain_task', 'list_modules']) expect(names).toContain(n);
+    for (const n of [...SEED_TOOLS, 'validate_workflow', 'get_run', 'get_step_output', 'cancel_run', 'explain_task', 'list_modules']) expect(names).toContain(n);
     const byName = new Map(tools.map((t) => [t.name, t.inputSchema]));
     expect(byName.get('execute_workflow')).toMatchObject({ type: 'object', required: ['workflow_name'], properties: { workflow_name: { type: 'string' }, parameters: { type: 'object' }, session_id: { type: 'string' } } });
     expect(byName.get('create_project')?.properties?.['template']).toMatchObject({ default: 'ai_analysis' });
@@ -60,10 +60,16 @@ describe('codomyrmex mcp over stdio', () => {
     const progress: { progress: number; total?: number | undefined }[] = [];
     const r = (await client.callTool({ name: 'execute_workflow', arguments: { workflow_name: 'ai_analysis', parameters: { path: '.' } } }, undefined, { onprogress: (p) => progress.push(p) })) as CallToolResult & { structuredContent: Structured };
     expect(r.isError).toBeFalsy();
-    const result = r.structuredContent.result as { success: boolean; workflowName: string; runId: string; steps: Record<string, { status: string; result: Record<string, unknown> }> };
-    expect(result).toMatchObject({ success: true, workflowName: 'ai-analysis' });
-    expect(result.steps['analyze_code']?.result['totals']).toMatchObject({ files: 1 });
+    const result = r.structuredContent.result as { success: boolean; workflowName: string; runId: string; steps: Record<string, { status: string; preview?: string }>; files: string[] };
+    expect(result).toMatchObject({ success: true, workflowName: 'ai-analysis', steps: { analyze_code: { status: 'completed', preview: expect.any(String) as string } } });
+    expect(result.files).toEqual(expect.arrayContaining(['.codomyrmex/reports/ai-analysis.svg', '.codomyrmex/reports/ai-analysis.md']));
     expectProgressSeen(progress, 4);
+    // The whole output, or one value inside it, by path.
+    const totals = await call(client, 'get_step_output', { run_id: result.runId, step: 'analyze_code', path: 'totals' });
+    expect(totals.structuredContent.result).toMatchObject({ step: 'analyze_code', path: 'totals', value: { files: 1 } });
+    const missingPath = await call(client, 'get_step_output', { run_id: result.runId, step: 'analyze_code', path: 'totals.nope' });
+    expect(missingPath.isError).toBe(true);
+    expect(missingPath.structuredContent.error?.message).toMatch(/^path: totals is an object with keys .*, with no field "nope"/);
 
     const run = await call(client, 'get_run', { run_id: result.runId });
     expect(run.structuredContent.result).toMatchObject({ runId: result.runId, status: 'succeeded', params: { path: '.' } });
@@ -79,6 +85,27 @@ describe('codomyrmex mcp over stdio', () => {
     const def = await client.readResource({ uri: 'codomyrmex://workflows/ai-analysis' });
     expect(JSON.parse((def.contents[0] as { text: string }).text)).toMatchObject({ name: 'ai-analysis' });
   });
+
+  it('answers an analysis of 150 files in under 8 KB (text and structured content together)', async () => {
+    const dir = join(cwd, 'big');
+    await mkdir(dir);
+    const fn = (i: number) => `export function f${i}(a: number, b: number) {\n  if (a > b) { return a - b; } // TODO: check ${i}\n  for (let k = 0; k < a; k++) { if (k % 3 === 0) b += k; }\n  return b;\n}\n`;
+    for (let f = 0; f < 150; f++) await writeFile(join(dir, `mod${f}.ts`), Array.from({ length: 8 }, (_, i) => fn(i)).join('\n'));
+    const r = await call(client, 'execute_workflow', { workflow_name: 'ai-analysis', parameters: { path: 'big' } });
+    expect(r.isError).toBeFalsy();
+    const bytes = Buffer.byteLength(text(r)) + Buffer.byteLength(JSON.stringify(r.structuredContent));
+    expect(bytes).toBeLessThan(8 * 1024);
+    const result = r.structuredContent.result as { runId: string; status: string };
+    expect(result.status).toBe('succeeded');
+    const run = await call(client, 'get_run', { run_id: result.runId });
+    expect(Buffer.byteLength(text(run)) + Buffer.byteLength(JSON.stringify(run.structuredContent))).toBeLessThan(8 * 1024);
+    // A large value comes back as its shape, to drill into.
+    const whole = await call(client, 'get_step_output', { run_id: result.runId, step: 'analyze_code' });
+    expect(whole.structuredContent.result).toMatchObject({ truncated: true, kind: 'object', keys: expect.arrayContaining(['totals', 'files']) as string[] });
+    expect(Buffer.byteLength(text(whole)) + Buffer.byteLength(JSON.stringify(whole.structuredContent))).toBeLessThan(8 * 1024);
+    const one = await call(client, 'get_step_output', { run_id: result.runId, step: 'analyze_code', path: 'totals.files' });
+    expect(one.structuredContent.result).toMatchObject({ value: 150 });
+  }, 60_000);
 
   it('calls each of the other tools', async () => {
     const created = await call(client, 'create_workflow', {
@@ -133,13 +160,32 @@ describe('codomyrmex mcp over stdio', () => {
     expect(actions.find((a) => a.action === 'sleep')?.params.properties).toHaveProperty('ms');
   });
 
-  it('answers bad calls with isError results naming the field, and keeps serving', async () => {
+  it('creates, lists and deletes rate limits, and answers a repeated idempotency key with the first task', async () => {
+    const created = await call(client, 'create_rate_limit', { name: 'github-api', limit: 30, per: '1m' });
+    expect(created.structuredContent.result).toMatchObject({ name: 'github-api', limit: 30, per: '1m' });
+    const listed = await call(client, 'list_rate_limits');
+    expect(listed.structuredContent.result?.['rateLimits']).toMatchObject([{ name: 'github-api', limit: 30 }]);
+    const bad = await call(client, 'create_rate_limit', { name: 'x', limit: 0, per: '1m' });
+    expect(bad.isError).toBe(true);
+    expect(text(bad)).toMatch(/rateLimit\.limit/);
+    expect((await call(client, 'delete_rate_limit', { name: 'github-api' })).structuredContent.result).toEqual({ name: 'github-api', deleted: true });
+    const first = await call(client, 'execute_task', { name: 'once', module: 'core', action: 'echo', parameters: { value: 1 }, idempotency_key: 'mcp-1' });
+    const again = await call(client, 'execute_task', { name: 'twice', module: 'core', action: 'echo', parameters: { value: 2 }, idempotency_key: 'mcp-1' });
+    expect(again.structuredContent.result).toMatchObject({ taskId: first.structuredContent.result?.['taskId'], result: 1 });
+  });
+
+  it('answers bad calls with isError results naming the field in structured content, and keeps serving', async () => {
     const missing = await call(client, 'execute_workflow', {});
     expect(missing.isError).toBe(true);
-    expect(text(missing)).toMatch(/workflow_name/);
+    expect(missing.structuredContent).toMatchObject({ success: false, error: { code: 'VALIDATION', fields: ['workflow_name'], message: expect.stringMatching(/workflow_name/) as string } });
     const mistyped = await call(client, 'execute_task', { name: 't', module: 'core', action: 'echo', priority: 'urgent' });
     expect(mistyped.isError).toBe(true);
-    expect(text(mistyped)).toMatch(/priority/);
+    expect(mistyped.structuredContent).toMatchObject({ success: false, error: { code: 'VALIDATION', fields: ['priority'] } });
+    const nested = await call(client, 'create_workflow', { name: 'w', steps: [{ name: 'a', module: 'core', action: 5 }] });
+    expect(nested.structuredContent).toMatchObject({ success: false, error: { code: 'VALIDATION', fields: ['steps.0.action'] } });
+    const noTool = await call(client, 'no_such_tool', {});
+    expect(noTool.isError).toBe(true);
+    expect(noTool.structuredContent).toMatchObject({ success: false, error: { code: 'NOT_FOUND', message: expect.stringMatching(/no MCP tool named "no_such_tool"/) as string } });
     const unknown = await call(client, 'execute_workflow', { workflow_name: 'nope' });
     expect(unknown.isError).toBe(true);
     expect(text(unknown)).toMatch(/NOT_FOUND: workflow_name: no workflow named "nope"/);
@@ -148,7 +194,7 @@ describe('codomyrmex mcp over stdio', () => {
     expect(failing.structuredContent.result).toMatchObject({ status: 'failed', success: false });
     const badReq = await call(client, 'allocate_resources', { user_id: 'u', requirements: { cpu: { cores: 'two' } } });
     expect(badReq.isError).toBe(true);
-    expect(text(badReq)).toMatch(/requirements/);
+    expect(badReq.structuredContent).toMatchObject({ error: { fields: ['requirements.cpu.cores'] } });
     const list = await call(client, 'list_workflows');
     expect(list.isError).toBeFalsy();
   });

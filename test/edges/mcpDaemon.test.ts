@@ -72,10 +72,11 @@ describe('codomyrmex mcp --nats', () => {
     const progress: { progress: number; total?: number | undefined }[] = [];
     const r = (await client.callTool({ name: 'execute_workflow', arguments: { workflow_name: 'ai_analysis', parameters: { path: '.' } } }, undefined, { onprogress: (p) => progress.push(p) })) as CallToolResult & { structuredContent: Structured };
     expect(r.isError, text(r)).toBeFalsy();
-    const result = r.structuredContent.result as { success: boolean; runId: string; steps: Record<string, { result: Record<string, unknown> }> };
+    const result = r.structuredContent.result as { success: boolean; runId: string };
     expect(result).toMatchObject({ success: true, workflowName: 'ai-analysis' });
     // The daemon's folder: one file. The MCP server's own folder has none.
-    expect(result.steps['analyze_code']?.result['totals']).toMatchObject({ files: 1 });
+    const files = await client.callTool({ name: 'get_step_output', arguments: { run_id: result.runId, step: 'analyze_code', path: 'totals.files' } });
+    expect(files.structuredContent).toMatchObject({ success: true, result: { value: 1 } });
     expectProgressSeen(progress, 4);
 
     // The daemon has the run in its store.

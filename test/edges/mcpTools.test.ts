@@ -23,8 +23,28 @@ describe('getMcpTools', () => {
 
   it('lists every tool with a JSON Schema', () => {
     const tools = getMcpTools(engine).listTools();
-    expect(tools).toHaveLength(15);
+
+    expect(tools).toHaveLength(29);
     expect(tools.find((t) => t.name === 'create_workflow')?.inputSchema).toMatchObject({ required: ['name', 'steps'] });
+  });
+
+  it('manages schedules and triggers with snake_case arguments; bad ones come back naming the field', async () => {
+    const tools = getMcpTools(engine);
+    expect((await tools.executeTool('create_workflow', { name: 'mcp_sched', steps: [{ name: 'a', module: 'core', action: 'echo' }] })).success).toBe(true);
+    const bad = await tools.executeTool('create_schedule', { name: 'm1', workflow: 'mcp_sched', cron: '99 * * * *' });
+    expect(bad).toMatchObject({ success: false, error: { code: 'VALIDATION' } });
+    expect(!bad.success && bad.error.message).toMatch(/schedule\.cron/);
+    const made = await tools.executeTool('create_schedule', { name: 'm1', workflow: 'mcp_sched', every: '1h', catchup_window_seconds: 5, start_at: '2030-01-01T00:00:00Z' });
+    expect(made).toMatchObject({ success: true, result: { name: 'm1', catchupWindowSeconds: 5 } });
+    expect((made.result as { nextFireTimes: string[] }).nextFireTimes[0]).toBe('2030-01-01T00:00:00.000Z');
+    expect((await tools.executeTool('list_schedules')).result).toMatchObject({ schedules: [{ name: 'm1' }] });
+    expect((await tools.executeTool('pause_schedule', { name: 'm1' })).result).toMatchObject({ paused: true });
+    expect((await tools.executeTool('resume_schedule', { name: 'm1' })).result).toMatchObject({ paused: false });
+    const fired = await tools.executeTool('trigger_schedule', { name: 'm1' });
+    const runId = (fired.result as { runId: string }).runId;
+    expect((await engine.workflows.waitForRun(runId)).success).toBe(true);
+    expect((await tools.executeTool('delete_schedule', { name: 'm1' })).result).toEqual({ name: 'm1', deleted: true });
+    expect(await tools.executeTool('delete_schedule', { name: 'm1' })).toMatchObject({ success: false, error: { code: 'NOT_FOUND' } });
   });
 
   it('executes a tool with the seed’s arguments and reports progress', async () => {

@@ -200,7 +200,7 @@ describe('the writer thread', () => {
     const dbPath = await tempDb();
     const store = SqliteStore.open({ path: dbPath, writerThread: false });
     cleanup.push(async () => store.close());
-    const thread = new WriterThread({ path: dbPath, durability: 'relaxed', busyTimeoutMs: 5000, journal: { maxEvents: 0, maxAgeMs: 0 }, recordKinds: RECORD_KINDS });
+    const thread = new WriterThread({ path: dbPath, durability: 'relaxed', busyTimeoutMs: 5000, walAutocheckpointPages: 1000, journal: { maxEvents: 0, maxAgeMs: 0 }, recordKinds: RECORD_KINDS });
     cleanup.push(() => thread.close());
     const encoder = new BatchEncoder(0, false);
     thread.sendPart(1, encoder.encode({ ...emptyBatch(), tasks: [task('p-0')] }));

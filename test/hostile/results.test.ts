@@ -65,3 +65,29 @@ describe('binary and large results', () => {
     expect(back.a.map((b) => [...b])).toEqual([[104, 105], [1, 2]]);
   });
 });
+
+describe('the memory store bounds finished results by bytes (issue 20 item 6)', () => {
+  it('keeps at most retainFinishedTaskBytes of results: the oldest big results leave the store too', async () => {
+    const mem = testEngine({ threads: 1, store: 'memory', moduleDirs: [packagePath('dist', 'test', 'fixtures', 'hostileResults')], retainFinishedTaskBytes: 4 * MB });
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 12; i++) ids.push((await mem.tasks.executeTask({ module: 'results', action: 'text', parameters: { size: MB } })).taskId);
+      // 12 MB of results against a 4 MB bound: the first are gone from memory and from the (memory) store.
+      expect(await mem.tasks.getTask(ids[0]!)).toBeNull();
+      const last = await mem.tasks.getTask(ids.at(-1)!);
+      expect((last?.result.result as string).length).toBe(MB);
+      const keptNow = async () => (await Promise.all(ids.map((id) => mem.tasks.getTask(id)))).filter((t) => t !== null);
+      // Eviction runs when a task finishes and keeps results a commit has not written yet (under load the last
+      // commits may still be on their way): finish small tasks until those commits have landed.
+      let kept = await keptNow();
+      for (let i = 0; i < 50 && kept.length > 4; i++) {
+        await mem.tasks.executeTask({ module: 'results', action: 'text', parameters: { size: 1 } });
+        kept = await keptNow();
+      }
+      expect(kept.length).toBeGreaterThan(0);
+      expect(kept.length).toBeLessThanOrEqual(4);
+    } finally {
+      await mem.shutdown();
+    }
+  });
+});

@@ -6,6 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packagePath } from '../../src/config/options.js';
 import type { OrchestrationEngine } from '../../src/index.js';
+import { ValidationError } from '../../src/errors.js';
+import { LIMITS } from '../../src/model/limits.js';
 import { inspectResult } from '../../src/model/results.js';
 import { recordEvents, testEngine } from '../helpers.js';
 
@@ -43,10 +45,66 @@ describe('results that cannot be sent back', () => {
     expect(bin.binary).toBe(true);
     expect(bin.bytes).toBeGreaterThan(4000);
     expect(inspectResult('x'.repeat(100), 50).problem).toMatch(/^result: larger than 50 bytes \(limit maxResultBytes/);
-    // A deep result does not overflow the stack.
+    // A deep result does not overflow the stack: it stops at the depth limit.
     let deep: unknown = 1;
     for (let i = 0; i < 200_000; i++) deep = [deep];
-    expect(inspectResult(deep).problem).toBeNull();
+    expect(inspectResult(deep).problem).toBe(`result: nested deeper than ${LIMITS.maxResultDepth} levels (limit maxResultDepth); return flatter data`);
+    let fine: unknown = 1;
+    for (let i = 0; i < LIMITS.maxResultDepth; i++) fine = { a: fine };
+    expect(inspectResult(fine).problem).toBeNull();
+  });
+});
+
+describe('results a thread cannot send back (issue 20: items 2 and 7)', () => {
+  const fast = { initialDelay: 0.001, maxDelay: 0.001 };
+  for (const depth of [2000, 100_000]) {
+    it(`a result ${depth} levels deep fails once, non-retryable, naming the limit; the thread lives on`, async () => {
+      const r = await engine.tasks.executeTask({ module: 'results', action: 'deep', parameters: { depth }, maxRetries: 3, retry: fast });
+      expect(r).toMatchObject({
+        status: 'failed',
+        attempts: 1,
+        error: { code: 'NON_RETRYABLE', message: `results.deep returned a value it cannot: result: nested deeper than ${LIMITS.maxResultDepth} levels (limit maxResultDepth); return flatter data` },
+      });
+      expect((await engine.healthCheck()).components['pool']?.detail).toMatch(/0 restarted/);
+      const ok = await engine.tasks.executeTask({ module: 'results', action: 'deep', parameters: { depth: 500 } });
+      expect(ok.status).toBe('completed');
+    });
+  }
+
+  it('a Proxy result is the action error, not a crashed worker', async () => {
+    const r = await engine.tasks.executeTask({ module: 'results', action: 'proxy', maxRetries: 3, retry: fast });
+    expect(r).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'NON_RETRYABLE', message: 'results.proxy returned a value it cannot: result: a Proxy cannot be sent back from the worker thread; return plain data' } });
+  });
+
+  it('a getter that throws in parameters is refused at submission, naming the field', async () => {
+    const parameters = {
+      ok: 1,
+      nested: {
+        get secret(): string {
+          throw new Error('no access');
+        },
+      },
+    };
+    const err = await engine.tasks.executeTask({ module: 'core', action: 'echo', parameters }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as Error).message).toContain('task.parameters.nested.secret: reading it threw (no access), so it cannot be stored; pass plain data');
+  });
+
+  it('a thread whose reply was lost is replaced when its task times out: capacity is never lost', async () => {
+    // One thread: two lost replies used to leave nothing able to run ("pool is saturated").
+    const one = testEngine({ threads: 1, moduleDirs: [fixtures('hostileResults')] });
+    try {
+      await one.ready();
+      for (let i = 0; i < 2; i++) {
+        const r = await one.tasks.executeTask({ module: 'results', action: 'shapeShifter', timeout: 0.2, maxRetries: 0 });
+        expect(r.status).toBe('timed_out');
+      }
+      const after = await one.tasks.executeTask({ module: 'core', action: 'echo', parameters: { value: 'still running' }, timeout: 30 });
+      expect(after).toMatchObject({ status: 'completed', result: 'still running' });
+      expect((await one.healthCheck()).components['pool']?.detail).not.toMatch(/ 0 restarted/);
+    } finally {
+      await one.shutdown();
+    }
   });
 });
 

@@ -293,7 +293,8 @@ describe('EngineMetrics', () => {
         const own = spawnSync('promtool', ['check', 'metrics'], { input: `${ours}\n`, encoding: 'utf8' });
         expect(own.status, own.stderr + own.stdout).toBe(0);
         // Every family is declared, even those whose publishers have not reported yet.
-        const names = Object.values(engine.metrics!.families).map((f) => (f as unknown as { name: string }).name);
+        const m = engine.metrics!;
+        const names = [...Object.values(m.families), m.schedules.scheduleRuns, m.schedules.scheduleLag, m.schedules.triggerRuns].map((f) => (f as unknown as { name: string }).name);
         expect([...declaredFamilies(ours).keys()].sort()).toEqual(names.sort());
       } finally {
         await engine.shutdown();

@@ -74,7 +74,7 @@ describe('ai_code_editing.generate_code_insights', () => {
   it('ranks explained findings deterministically: severity, then how far past the threshold', () => {
     const f = findingsFor(ANALYSIS);
     expect(f.map((x) => `${x.severity} ${x.rule} ${x.target}`)).toEqual([
-      'high no-tests src',
+      'high no-tests .',
       'high complex-function src/big.ts:1 big',
       'high long-function src/big.ts:1 big',
       'high deep-nesting src/big.ts:1 big',

@@ -48,6 +48,27 @@ describe('shipped workflow templates and upstream outputs (end to end, in worker
     expect(html).toContain('src="data:image/svg+xml;base64,');
   });
 
+  it('per-file-analysis fans out over the files the analysis ranked; nightly sleeps, then reports; release loads', async () => {
+    const r = await engine.workflows.executeWorkflow('per-file-analysis');
+    expect(r.status, JSON.stringify(r.steps, null, 1)).toBe('succeeded');
+    const ranked = (r.steps['analyze_code']?.result as { complexFiles: { path: string }[] }).complexFiles.map((f) => f.path);
+    expect(ranked.length).toBeGreaterThan(0);
+    const each = r.steps['analyze_file']?.result as { totals: { files: number } }[];
+    expect(each).toHaveLength(ranked.length);
+    expect(each.every((a) => a.totals.files === 1)).toBe(true);
+    expect(r.steps['analyze_file']?.items?.map((i) => i.status)).toEqual(ranked.map(() => 'completed'));
+    const nightly = await engine.workflows.executeWorkflow('nightly');
+    expect(nightly.status, JSON.stringify(nightly.steps, null, 1)).toBe('succeeded');
+    expect(nightly.steps['settle']?.status).toBe('completed');
+    expect(nightly.steps['write_report']?.result).toMatchObject({ markdown: '.codomyrmex/reports/nightly.md' });
+    const release = await engine.workflows.getWorkflow('release');
+    expect(release?.steps.map((s) => [s.name, s.workflow ?? s.waitFor?.signal ?? s.module])).toEqual([
+      ['build_and_test', 'build-and-test'],
+      ['approval', 'approval'],
+      ['announce', 'core'],
+    ]);
+  });
+
   it("runs the seed's complex workflow as written: setup -> analyze -> visualize, no parameters on any step", async () => {
     const r = await engine.executeComplexWorkflow({
       steps: [

@@ -44,6 +44,11 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect(s.listTasks().map((t) => t.spec.id)).toEqual(tasks.map((t) => t.spec.id));
       expect(s.listTasks({ status: ['running', 'retrying'] }).map((t) => t.status)).toEqual(['running', 'retrying']);
       expect(s.listTasks({ limit: 2 })).toHaveLength(2);
+      // Pages, newest first: what `task list --limit N --offset M` shows.
+      expect(s.listTasks({ newest: true, limit: 3 }).map((t) => t.spec.id)).toEqual(['t8', 't7', 't6']);
+      expect(s.listTasks({ newest: true, limit: 2, offset: 3 }).map((t) => t.spec.id)).toEqual(['t5', 't4']);
+      expect(s.listTasks({ offset: 7 }).map((t) => t.spec.id)).toEqual(['t7', 't8']);
+      expect(s.listTasks({ newest: true, status: ['pending', 'completed', 'skipped'], offset: 1 }).map((t) => t.spec.id)).toEqual(['t4', 't0']);
     });
 
     it('updates a task in place, keeping its first-write order', async () => {

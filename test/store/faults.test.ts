@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { OrchestrationEngine } from '../../src/index.js';
@@ -86,6 +86,77 @@ describe('corrupt or truncated database files', () => {
     expect(err.message).toContain(path);
     expect(err.message).toMatch(/integrity check|corrupt|malformed/);
     expect(sha(path)).toBe(before);
+  });
+});
+
+/**
+ * The files a SIGKILL leaves when it lands inside a WAL checkpoint that grows the database: the checkpoint writes
+ * pages in ascending order, so page 1 (whose header now counts the grown database) is in the main file while the
+ * pages past its old end are still only in the WAL. Made by copying a live database's files, then doing the first
+ * write of that checkpoint by hand.
+ */
+function killedMidCheckpoint(): { path: string; ids: string[]; headerPages: number; filePages: number } {
+  const live = join(dirs.make('live'), 'state.db');
+  const ids: string[] = [];
+  const s = SqliteStore.open({ path: live, writerThread: false });
+  s.putTasks([storedTask('first', 'completed')]);
+  s.close(); // checkpointed: the main file holds everything so far
+  const again = SqliteStore.open({ path: live, writerThread: false });
+  for (let b = 0; b < 10; b++) {
+    const batch = Array.from({ length: 40 }, (_, i) => storedTask(`g${b}-${i}`, 'completed'));
+    again.putTasks(batch);
+    ids.push(...batch.map((t) => t.spec.id));
+  }
+  const path = join(dirs.make('killed'), 'state.db');
+  for (const suffix of ['', '-wal', '-shm']) if (existsSync(live + suffix)) copyFileSync(live + suffix, path + suffix);
+  again.close();
+
+  const wal = readFileSync(`${path}-wal`);
+  const pageSize = wal.readUInt32BE(8);
+  let page1: Buffer | null = null;
+  for (let at = 32; at + 24 + pageSize <= wal.length; at += 24 + pageSize) {
+    if (wal.readUInt32BE(at) === 1) page1 = wal.subarray(at + 24, at + 24 + pageSize);
+  }
+  if (!page1) throw new Error('the WAL holds no page 1');
+  const fd = openSync(path, 'r+');
+  writeSync(fd, page1, 0, pageSize, 0);
+  closeSync(fd);
+  return { path, ids: ['first', ...ids], headerPages: page1.readUInt32BE(28), filePages: statSync(path).size / pageSize };
+}
+
+describe('a kill inside a WAL checkpoint', () => {
+  it('opens the database the WAL completes (SQLite checks it intact), with every row, though its main file is shorter than its header says', () => {
+    const { path, ids, headerPages, filePages } = killedMidCheckpoint();
+    expect(headerPages).toBeGreaterThan(filePages);
+    const store = SqliteStore.open({ path });
+    try {
+      for (const id of ids) expect(store.getTask(id)?.status, id).toBe('completed');
+    } finally {
+      store.close();
+    }
+    // Opening replayed the WAL: the main file is whole again.
+    expect(statSync(path).size / readFileSync(path).readUInt16BE(16)).toBeGreaterThanOrEqual(headerPages);
+  });
+
+  it('opens it read-only too (a reader tailing the journal)', () => {
+    const { path, ids } = killedMidCheckpoint();
+    const store = SqliteStore.open({ path, readonly: true });
+    try {
+      expect(store.getTask(ids.at(-1)!)?.status).toBe('completed');
+    } finally {
+      store.close();
+    }
+  });
+
+  it('still refuses, untouched, a short main file whose WAL does not hold the missing pages', () => {
+    const { path } = killedMidCheckpoint();
+    const pageSize = readFileSync(path).readUInt16BE(16);
+    truncateSync(path, 3 * pageSize);
+    const before = [sha(path), sha(`${path}-wal`)];
+    const err = openError(path);
+    expect(err.code).toBe(ErrorCode.STORE_CORRUPT);
+    expect(err.message).toMatch(/is truncated: its header says \d+ pages/);
+    expect([sha(path), sha(`${path}-wal`)]).toEqual(before);
   });
 });
 

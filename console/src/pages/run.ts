@@ -7,11 +7,24 @@ import type { VNode } from '../vendor/preact.js';
 import { useEffect, useState } from '../vendor/hooks.js';
 import type { StreamEvent } from '../api.js';
 import { ApiError, command, follow, get, getToken } from '../api.js';
-import { ErrorBox, Json, Link, StatusBadge, confirmAction, fmtDuration, fmtTime, html, navigate, useLoad } from '../ui.js';
+import { ErrorBox, Json, Link, StatusBadge, confirmAction, fmtDuration, fmtTime, html, navigate, useCommands, useLoad } from '../ui.js';
 import { Graph } from './graph.js';
+
+interface Item {
+  index: number;
+  status: string;
+  durationMs: number | null;
+  childRunId?: string;
+  error: { code: string; message: string } | null;
+}
 
 interface Step {
   step: string;
+  items?: Item[];
+  childRunId?: string;
+  waiting?: { signal: string | null; until: number | null; since: number };
+  reused?: boolean;
+  reusedFrom?: string;
   taskId: string;
   status: string;
   result: unknown;
@@ -35,20 +48,39 @@ interface Run {
   durationMs: number;
   sessionId: string | null;
   steps: Record<string, Step>;
+  parentRunId?: string | null;
+  parentStep?: string | null;
+  retryOf?: string | null;
+  scheduleName?: string;
+  scheduledFor?: number;
 }
 
 interface Definition {
   name: string;
   version: string;
-  steps: { name: string; module?: string; action?: string; dependencies?: string[] }[];
+  steps: { name: string; module?: string; action?: string; workflow?: string; forEach?: unknown; waitFor?: unknown; dependencies?: string[] }[];
 }
+
+/** The second line of a step's node: what it runs, and a forEach step's item counts. */
+function nodeDetail(s: Definition['steps'][number], result: Step | undefined): string {
+  if (result?.items) {
+    const done = result.items.filter((i) => i.status === 'completed').length;
+    const failed = result.items.filter((i) => ['failed', 'timed_out', 'cancelled'].includes(i.status)).length;
+    return `${done}/${result.items.length} items${failed ? `, ${failed} failed` : ''}`;
+  }
+  if (s.workflow) return `→ ${s.workflow}`;
+  if (s.waitFor) return 'waits for a signal';
+  return s.module ? `${s.module}.${s.action ?? ''}` : '';
+}
+
+const runLink = (id: string): string => `/runs/${encodeURIComponent(id)}`;
 
 /** A value of an event as text (objects as JSON). */
 function text(v: unknown): string {
   return typeof v === 'string' ? v : v === undefined ? '' : (JSON.stringify(v) ?? '');
 }
 
-const STEP_STATUS: Record<string, string> = { step_started: 'running', step_completed: 'completed', step_skipped: 'skipped' };
+const STEP_STATUS: Record<string, string> = { step_started: 'running', step_completed: 'completed', step_skipped: 'skipped', step_waiting: 'waiting' };
 
 async function download(runId: string, step: string): Promise<void> {
   const token = getToken();
@@ -62,7 +94,49 @@ async function download(runId: string, step: string): Promise<void> {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-function StepDetails(props: { run: Run; def: Definition | null; name: string; history: StreamEvent[] }): VNode {
+function Items(props: { items: Item[] }): VNode {
+  const counts: Record<string, number> = {};
+  for (const i of props.items) counts[i.status] = (counts[i.status] ?? 0) + 1;
+  const shown = props.items.slice(0, 200);
+  return html`<div data-testid="items">
+    <p>${Object.entries(counts).map(([st, n]) => html`<span class=${`count s-${st}`}>${n} ${st}</span> `)}</p>
+    <table class="items"><thead><tr><th>#</th><th>Status</th><th>Duration</th><th></th></tr></thead>
+      <tbody>${shown.map(
+        (i) => html`<tr key=${i.index}><td>${i.index}</td><td><${StatusBadge} status=${i.status} /></td><td>${fmtDuration(i.durationMs)}</td>
+          <td>${i.childRunId ? html`<${Link} href=${runLink(i.childRunId)}>child run</${Link}>` : i.error ? `${i.error.code}: ${i.error.message}` : ''}</td></tr>`,
+      )}</tbody></table>
+    ${props.items.length > shown.length ? html`<p class="dim">first ${shown.length} of ${props.items.length} items</p>` : null}
+  </div>`;
+}
+
+function SignalForm(props: { run: Run; signal: string; onDone: () => void }): VNode {
+  const [payload, setPayload] = useState('{\n  "approved": true\n}');
+  const [error, setError] = useState<string | null>(null);
+  const send = (): void => {
+    let value: unknown;
+    try {
+      value = payload.trim() === '' ? undefined : (JSON.parse(payload) as unknown);
+      setError(null);
+    } catch (err) {
+      setError(`payload: not valid JSON (${(err as Error).message})`);
+      return;
+    }
+    confirmAction({
+      title: `Send "${props.signal}" to run ${props.run.runId.slice(0, 8)}?`,
+      body: html`<pre class="json">${JSON.stringify(value, null, 2) ?? '(no payload)'}</pre>`,
+      confirmLabel: 'Send signal',
+      run: () => command('workflow.signal', { runId: props.run.runId, signal: props.signal, ...(value === undefined ? {} : { payload: value }) }),
+      done: props.onDone,
+    });
+  };
+  return html`<div class="signal" data-testid="signal-form">
+    <label>Payload (JSON)<textarea name="payload" rows="4" value=${payload} onInput=${(e: Event) => setPayload((e.target as HTMLTextAreaElement).value)}></textarea></label>
+    ${error ? html`<div class="error">${error}</div>` : null}
+    <button class="primary" onClick=${send} data-testid="send-signal">Send signal "${props.signal}"</button>
+  </div>`;
+}
+
+function StepDetails(props: { run: Run; def: Definition | null; name: string; history: StreamEvent[]; commands: Set<string>; reload: () => void }): VNode {
   const { run, name } = props;
   const s = run.steps[name];
   const defStep = props.def?.steps.find((x) => x.name === name);
@@ -82,6 +156,24 @@ function StepDetails(props: { run: Run; def: Definition | null; name: string; hi
           <dt>Attempts</dt><dd>${s.attempts}</dd>
         </dl>`
       : html`<p>Not started.</p>`}
+    ${s?.childRunId ? html`<p>Sub-workflow: <${Link} href=${runLink(s.childRunId)}>child run ${s.childRunId.slice(0, 8)}</${Link}></p>` : null}
+    ${s?.reused && s.reusedFrom ? html`<p class="dim">Output kept from <${Link} href=${runLink(s.reusedFrom)}>run ${s.reusedFrom.slice(0, 8)}</${Link}></p>` : null}
+    ${s?.waiting
+      ? html`<div class="panel"><strong>Waiting</strong> ${s.waiting.signal ? html`for the signal <code>${s.waiting.signal}</code>` : 'for a timer'} since ${fmtTime(s.waiting.since)}${s.waiting.until ? `, until ${fmtTime(s.waiting.until)}` : ''}
+          ${s.waiting.signal && props.commands.has('workflow.signal') ? html`<${SignalForm} run=${run} signal=${s.waiting.signal} onDone=${props.reload} />` : null}</div>`
+      : null}
+    ${s?.items ? html`<h4>Items</h4><${Items} items=${s.items} />` : null}
+    ${run.status !== 'running' && props.commands.has('workflow.retry')
+      ? html`<p><button onClick=${() =>
+          confirmAction({
+            title: `Retry run ${run.runId.slice(0, 8)} from "${name}"?`,
+            body: html`<p>A new run reuses the outputs of the steps upstream of ${name} and runs ${name} and what depends on it again.</p>`,
+            confirmLabel: 'Retry from here',
+            closeOnDone: true,
+            run: () => command<{ runId: string }>('workflow.retry', { runId: run.runId, fromStep: name }),
+            done: (v) => navigate(runLink((v as { runId: string }).runId)),
+          })} data-testid="retry-from-step">Retry from this step</button></p>`
+      : null}
     ${s?.error ? html`<div class="error" data-testid="step-error"><strong class="mono">${s.error.code}</strong> ${s.error.message}</div>` : null}
     <h4>Parameters (resolved)</h4>
     ${task.value ? html`<${Json} value=${task.value.spec.parameters} />` : html`<p class="dim">${s ? 'not available' : 'resolved when the step starts'}</p>`}
@@ -124,6 +216,7 @@ export function RunPage(props: { runId: string }): VNode {
   const [selected, setSelected] = useState<string | null>(null);
   const [live, setLive] = useState<Record<string, string>>({});
   const [events, setEvents] = useState<StreamEvent[]>([]);
+  const commands = useCommands();
   const data = useLoad(() => get<{ run: Run; workflow: Definition | null }>(`runs/${encodeURIComponent(runId)}`), [runId, tick]);
   const history = useLoad(() => get<{ events: StreamEvent[] }>(`runs/${encodeURIComponent(runId)}/history`), [runId]);
 
@@ -176,6 +269,15 @@ export function RunPage(props: { runId: string }): VNode {
       run: () => command('workflow.cancel_run', { runId: run.runId, reason: 'cancelled from the console' }),
       done: () => setTick((t) => t + 1),
     });
+  const retry = (): void =>
+    confirmAction({
+      title: `Retry run ${run.runId.slice(0, 8)}?`,
+      body: html`<p>A new run keeps the outputs of the steps that completed and runs the others again.</p>`,
+      confirmLabel: 'Retry',
+      closeOnDone: true,
+      run: () => command<{ runId: string }>('workflow.retry', { runId: run.runId }),
+      done: (v) => navigate(runLink((v as { runId: string }).runId)),
+    });
   const rerun = (): void =>
     confirmAction({
       title: `Run ${run.workflowName} again?`,
@@ -192,14 +294,18 @@ export function RunPage(props: { runId: string }): VNode {
       <span data-testid="run-status"><${StatusBadge} status=${run.status} /></span>
       <div class="actions">
         ${run.status === 'running' ? html`<button class="danger" onClick=${cancel} data-testid="cancel">Cancel</button>` : null}
+        ${(run.status === 'failed' || run.status === 'cancelled') && commands.has('workflow.retry') ? html`<button onClick=${retry} data-testid="retry">Retry</button>` : null}
         <button onClick=${rerun} data-testid="rerun">Run again</button>
       </div>
     </header>
+    ${run.parentRunId ? html`<p data-testid="parent">Child of <${Link} href=${runLink(run.parentRunId)}>run ${run.parentRunId.slice(0, 8)}</${Link}>${run.parentStep ? ` (step ${run.parentStep})` : ''}</p>` : null}
+    ${run.retryOf ? html`<p>Retry of <${Link} href=${runLink(run.retryOf)}>run ${run.retryOf.slice(0, 8)}</${Link}></p>` : null}
+    ${run.scheduleName ? html`<p class="dim">Started by the schedule ${run.scheduleName}${run.scheduledFor ? ` for ${fmtTime(run.scheduledFor)}` : ''}</p>` : null}
     <p class="dim">Started ${fmtTime(run.startedAt)} · ${run.endedAt ? `ended ${fmtTime(run.endedAt)} · ${fmtDuration(run.durationMs)}` : 'running'}${run.sessionId ? ` · session ${run.sessionId}` : ''}</p>
     <div class="run-body">
       <div class="run-main">
         <${Graph}
-          steps=${steps.map((s) => ({ name: s.name, dependencies: s.dependencies ?? [], detail: s.module ? `${s.module}.${s.action ?? ''}` : '' }))}
+          steps=${steps.map((s) => ({ name: s.name, dependencies: s.dependencies ?? [], detail: nodeDetail(s, run.steps[s.name]) }))}
           status=${stepsWithLive}
           selected=${selected}
           onSelect=${setSelected}
@@ -207,7 +313,7 @@ export function RunPage(props: { runId: string }): VNode {
         <h3>Timeline</h3>
         <${Timeline} run=${run} order=${steps.map((s) => s.name)} />
       </div>
-      ${selected ? html`<${StepDetails} run=${run} def=${workflow} name=${selected} history=${allEvents} />` : html`<aside class="step-details dim">Select a step to see its parameters, output, attempts and logs.</aside>`}
+      ${selected ? html`<${StepDetails} run=${run} def=${workflow} name=${selected} history=${allEvents} commands=${commands} reload=${() => setTick((t) => t + 1)} />` : html`<aside class="step-details dim">Select a step to see its parameters, output, attempts and logs.</aside>`}
     </div>
   </section>`;
 }

@@ -4,8 +4,8 @@
  */
 import type { VNode } from '../vendor/preact.js';
 import { useEffect, useRef, useState } from '../vendor/hooks.js';
-import { follow, get } from '../api.js';
-import { ErrorBox, Link, StatusBadge, fmtDuration, fmtTime, html, navigate, useLoad, useRoute } from '../ui.js';
+import { command, follow, get } from '../api.js';
+import { ErrorBox, Link, StatusBadge, fmtDuration, fmtTime, html, navigate, useCommands, useLoad, useRoute } from '../ui.js';
 
 interface RunSummary {
   runId: string;
@@ -35,10 +35,12 @@ export function RunsPage(): VNode {
   const from = query.get('from') ?? '';
   const to = query.get('to') ?? '';
   const after = query.get('after') ?? '';
+  const schedule = query.get('schedule') ?? '';
+  const commands = useCommands();
   const [tick, setTick] = useState(0);
   const [live, setLive] = useState(false);
   const pages = useRef<string[]>([]);
-  const key = `${workflow}|${status}|${from}|${to}|${after}|${tick}`;
+  const key = `${workflow}|${status}|${from}|${to}|${after}|${schedule}|${tick}`;
   const runs = useLoad(() => {
     const p = new URLSearchParams({ limit: '50' });
     if (workflow) p.set('workflow', workflow);
@@ -48,9 +50,11 @@ export function RunsPage(): VNode {
     if (f) p.set('from', f);
     if (t) p.set('to', t);
     if (after) p.set('after', after);
+    if (schedule) p.set('schedule', schedule);
     return get<{ runs: RunSummary[]; next: string | null }>(`runs?${p.toString()}`);
   }, [key]);
   const workflows = useLoad(() => get<{ name: string }[]>('workflows'), []);
+  const schedules = useLoad(() => (commands.has('schedule.list') ? command<{ name: string }[]>('schedule.list', {}) : Promise.resolve([])), [commands.size]);
 
   // Live: the first page reloads (at most twice a second) when runs start or end.
   useEffect(() => {
@@ -70,7 +74,7 @@ export function RunsPage(): VNode {
       stop();
       if (timer) clearTimeout(timer);
     };
-  }, [after, workflow, status, from, to]);
+  }, [after, workflow, status, from, to, schedule]);
 
   const setFilter = (name: string, value: string): void => {
     const p = new URLSearchParams(location.search);
@@ -110,6 +114,14 @@ export function RunsPage(): VNode {
           ${STATUSES.map((s) => html`<option value=${s}>${s || 'all'}</option>`)}
         </select>
       </label>
+      ${commands.has('schedule.list')
+        ? html`<label>Schedule
+            <select name="schedule" value=${schedule} onChange=${(e: Event) => setFilter('schedule', (e.target as HTMLSelectElement).value)}>
+              <option value="">any</option>
+              ${(schedules.value ?? []).map((s) => html`<option value=${s.name}>${s.name}</option>`)}
+            </select>
+          </label>`
+        : null}
       <label>From <input type="datetime-local" name="from" value=${from} onChange=${(e: Event) => setFilter('from', (e.target as HTMLInputElement).value)} /></label>
       <label>To <input type="datetime-local" name="to" value=${to} onChange=${(e: Event) => setFilter('to', (e.target as HTMLInputElement).value)} /></label>
     </form>

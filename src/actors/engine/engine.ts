@@ -15,7 +15,7 @@ import { InMemoryBus } from '../../bus/memory.js';
 import type { EventMap, EventName } from '../../bus/protocol.js';
 import type { CompiledOptions, EngineOptions, OptionDefaults } from '../../config/options.js';
 import { compileOptions } from '../../config/options.js';
-import { NotFoundError, ShuttingDownError, ValidationError, serializeError } from '../../errors.js';
+import { ErrorCode, NotFoundError, ShuttingDownError, StoreError, ValidationError, serializeError } from '../../errors.js';
 import type { RuntimeState } from '../../machines/runtime.js';
 import { runtimeMachine, runtimeStateOf } from '../../machines/runtime.js';
 import { ModuleRegistry } from '../../modules/registry.js';
@@ -27,7 +27,7 @@ import type { Store } from '../../store/store.js';
 import { WorkerPool } from '../../workers/pool.js';
 import type { RunRequest } from '../../bus/protocol.js';
 import type { WorkflowResult } from '../../model/workflow.js';
-import { listDefinitionFiles, readDefinitionFile } from '../../workflows/loader.js';
+import { listDefinitionFiles, orderByCalls, readDefinitionFile } from '../../workflows/loader.js';
 import { EngineMetrics } from '../../metrics/engineMetrics.js';
 import { resourceUsageFromLedger } from '../../metrics/resources.js';
 import type { ComponentView, EngineMetricsView, HttpAddress, HttpHandlers, PerformanceFilter, PerformanceSummary, SystemStatus } from './views.js';
@@ -39,16 +39,21 @@ import { LocalPoolRunner } from '../tasks/runner.js';
 import type { TaskRunner } from '../tasks/runner.js';
 import type { Clock } from '../../model/clock.js';
 import { systemClock } from '../../model/clock.js';
-import { WorkflowManagerClient } from '../workflows/client.js';
+import { explainTaskOrStep, WorkflowManagerClient } from '../workflows/client.js';
 import { workflowManagerLogic } from '../workflows/actor.js';
 import { ResourceManagerClient } from '../resources/client.js';
 import { resourceManagerLogic } from '../resources/actor.js';
 import { ResourceLedger } from '../resources/ledger.js';
 import { sessionManagerLogic } from '../sessions/actor.js';
 import type { Session, SessionOptions } from '../../model/session.js';
-import type { TaskExplanation } from '../../bus/protocol.js';
+import type { RateLimitView, TaskExplanation } from '../../bus/protocol.js';
 import { projectManagerLogic } from '../projects/actor.js';
 import { ProjectManagerClient } from '../projects/client.js';
+import { schedulesLogic } from '../schedules/actor.js';
+import { triggersLogic } from '../triggers/actor.js';
+import type { TriggerTransport } from '../triggers/transport.js';
+import { BehaviorSubject } from 'rxjs';
+import type { BackfillInput, BackfillReply, ScheduleInput, ScheduleView, TriggerInput, TriggerView } from '../../model/schedule.js';
 
 /** Receives `(eventName, data)`; may be async. A handler that throws never breaks the engine. */
 export type EventHandler<K extends EventName = EventName> = (event: K, data: EventMap[K]) => void | Promise<void>;
@@ -120,6 +125,7 @@ export class OrchestrationEngine {
   readonly #views: EngineViews;
   readonly #composition: EngineComposition;
   #edges: AttachedEdge[] = [];
+  readonly #triggerTransport = new BehaviorSubject<TriggerTransport | null>(null);
 
   /**
    * Opens the store first: a database that is corrupt, newer than this code, or held by another engine makes the
@@ -194,6 +200,7 @@ export class OrchestrationEngine {
         commits: this.commits,
         registry: () => this.#registry,
         options: this.options,
+        triggerTransport$: this.#triggerTransport.asObservable(),
       };
       const machine = runtimeMachine.provide({
         actors: {
@@ -202,6 +209,8 @@ export class OrchestrationEngine {
           resourceManager: resourceManagerLogic(deps),
           sessions: sessionManagerLogic(deps),
           projectManager: projectManagerLogic(deps),
+          schedules: schedulesLogic(deps),
+          triggers: triggersLogic(deps),
         },
       });
       this.#actor = createActor(machine, { systemId: 'engine' });
@@ -216,6 +225,7 @@ export class OrchestrationEngine {
       this.projects = new ProjectManagerClient(this.bus, ready);
       const projectCounts = async (): Promise<Record<string, unknown>> => ({ ...(await this.bus.request('project.stats', {})) });
       this.#views.registerComponent('projects', { metrics: projectCounts, status: projectCounts });
+      this.#views.registerComponent('flow', { status: async () => ({ ...(await this.bus.request('task.flow_status', { top: 10 })) }) });
       // The engine's own views as commands, so an edge (the daemon's NATS API) serves them like any component's.
       this.bus.serve('engine', (cmd) => (cmd.type === 'engine.health' ? this.healthCheck() : cmd.type === 'engine.modules' ? this.listModules(cmd.payload.module) : this.getSystemStatus()));
     } catch (err) {
@@ -244,10 +254,21 @@ export class OrchestrationEngine {
     this.#actor.send({ type: 'engine.started' });
     // A component that threw while starting (in recovery, say) has already moved the runtime to failed.
     if (this.state === 'failed') await this.#failStart(this.#actor.getSnapshot().context.error);
+    // Recovered: only now is the database marked as this engine's (a refused start writes nothing).
+    this.store.claim?.(this.id);
     try {
+      // Read first, then created callees first: a file may call (`workflow:` steps) a workflow of a later file.
+      const read: { file: string; definition: unknown; error: Error | null }[] = [];
       for (const file of files) {
         try {
-          const definition = await readDefinitionFile(file);
+          read.push({ file, definition: await readDefinitionFile(file), error: null });
+        } catch (err) {
+          read.push({ file, definition: null, error: err instanceof Error ? err : new Error(String(err)) });
+        }
+      }
+      for (const { file, definition, error } of orderByCalls(read)) {
+        try {
+          if (error) throw error;
           await this.bus.request('workflow.create', { definition, source: file }).catch((err: unknown) => {
             throw err instanceof Error && !err.message.startsWith(file) ? Object.assign(err, { message: `${file}: ${err.message}` }) : err;
           });
@@ -269,6 +290,8 @@ export class OrchestrationEngine {
   async #failStart(cause: unknown): Promise<never> {
     const error = cause instanceof Error ? cause : new Error(String(cause));
     if (this.#actor.getSnapshot().status === 'active') this.#actor.send({ type: 'engine.failed', error });
+    // A database refused as corrupt is left as it was: what the components queued while starting is not written.
+    if (error instanceof StoreError && error.code === ErrorCode.STORE_CORRUPT) this.commits.abandon();
     await this.#release();
     throw error;
   }
@@ -370,7 +393,48 @@ export class OrchestrationEngine {
   /** Why a task is not running: the dependency, the resource (and who holds it), the session limit, or its backoff. */
   async explainTask(taskId: string): Promise<TaskExplanation> {
     if (!this.#started) await this.#ready;
-    return this.bus.request('task.explain', { taskId });
+    return explainTaskOrStep(this.bus, taskId);
+  }
+
+  /**
+   * Sends a signal to a running workflow run (see {@link WorkflowManagerClient.signalRun}).
+   *
+   * @example
+   * await engine.signalRun(runId, 'approval', { approvedBy: 'ana' });
+   */
+  signalRun(runId: string, signal: string, payload?: unknown): Promise<{ runId: string; signal: string; delivered: boolean }> {
+    return this.workflows.signalRun(runId, signal, payload);
+  }
+
+  /** Re-runs an ended workflow run, from `fromStep` or from the steps that did not complete (see {@link WorkflowManagerClient.retryRun}). */
+  retryRun(runId: string, options: { fromStep?: string } = {}): Promise<WorkflowResult> {
+    return this.workflows.retryRun(runId, options);
+  }
+
+  /**
+   * Creates (or replaces) a named rate limit: never more than `limit` units spent in any window of length `per`
+   * (`"1s"`, `"1m"`, `"1h"`), stored so it survives a restart. Tasks and steps spend it with
+   * `rateLimit: { name, key?, units? }`; a task over the limit waits, holding no slot.
+   *
+   * @example
+   * await engine.createRateLimit({ name: 'github-api', limit: 30, per: '1m' });
+   * await engine.tasks.addTask({ module: 'http', action: 'get', parameters: { url }, rateLimit: { name: 'github-api', key: token } });
+   */
+  async createRateLimit(limit: { name: string; limit: number; per: string | number }): Promise<RateLimitView> {
+    if (!this.#started) await this.#ready;
+    return this.tasks.createRateLimit(limit);
+  }
+
+  /** Every rate limit with its level and its busiest per-key buckets. */
+  async listRateLimits(): Promise<RateLimitView[]> {
+    if (!this.#started) await this.#ready;
+    return this.tasks.listRateLimits();
+  }
+
+  /** Deletes a rate limit; tasks waiting on it go on without it. */
+  async deleteRateLimit(name: string): Promise<{ name: string; deleted: boolean }> {
+    if (!this.#started) await this.#ready;
+    return this.tasks.deleteRateLimit(name);
   }
 
   /** Every module.action this engine can run, with its parameters as JSON Schema (all modules, or one). */
@@ -449,6 +513,60 @@ export class OrchestrationEngine {
     // The seed's positional form, `execute_workflow("ai_analysis", session_id)`: a string is the session id.
     const o: RunRequest = typeof options === 'string' ? { sessionId: options } : options;
     return this.workflows.executeWorkflow(name, o.params ?? {}, { sessionId: o.sessionId, version: o.version });
+  }
+
+  // Schedules and triggers: the same methods as getWorkflowManager()'s (see ScheduleClient for each).
+
+  /** See {@link ScheduleClient.createSchedule}. */
+  createSchedule(input: ScheduleInput): Promise<ScheduleView> {
+    return this.workflows.createSchedule(input);
+  }
+  listSchedules(): Promise<ScheduleView[]> {
+    return this.workflows.listSchedules();
+  }
+  /** The schedule with its next 5 fire times and its last runs; null when there is none. */
+  getSchedule(name: string): Promise<ScheduleView | null> {
+    return this.workflows.getSchedule(name);
+  }
+  pauseSchedule(name: string): Promise<ScheduleView> {
+    return this.workflows.pauseSchedule(name);
+  }
+  resumeSchedule(name: string): Promise<ScheduleView> {
+    return this.workflows.resumeSchedule(name);
+  }
+  deleteSchedule(name: string): Promise<boolean> {
+    return this.workflows.deleteSchedule(name);
+  }
+  /** One run now, outside the slots; resolves with its run id. */
+  triggerSchedule(name: string): Promise<string> {
+    return this.workflows.triggerSchedule(name);
+  }
+  /** See {@link ScheduleClient.backfillSchedule}. */
+  backfillSchedule(name: string, range: BackfillInput): Promise<BackfillReply> {
+    return this.workflows.backfillSchedule(name, range);
+  }
+  /**
+   * Gives NATS triggers a message system to listen on (the daemon's NATS edge calls this once connected; null
+   * detaches). Without one, NATS triggers are stored but not listening.
+   */
+  attachTriggerTransport(transport: TriggerTransport | null): void {
+    this.#triggerTransport.next(transport);
+  }
+  /** See {@link ScheduleClient.createTrigger}. */
+  createTrigger(input: TriggerInput): Promise<TriggerView> {
+    return this.workflows.createTrigger(input);
+  }
+  listTriggers(): Promise<TriggerView[]> {
+    return this.workflows.listTriggers();
+  }
+  deleteTrigger(name: string): Promise<boolean> {
+    return this.workflows.deleteTrigger(name);
+  }
+  pauseTrigger(name: string): Promise<TriggerView> {
+    return this.workflows.pauseTrigger(name);
+  }
+  resumeTrigger(name: string): Promise<TriggerView> {
+    return this.workflows.resumeTrigger(name);
   }
 
   /** The project manager of this engine (the seed's `get_project_manager()`). */

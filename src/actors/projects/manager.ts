@@ -10,7 +10,7 @@ import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, isAbsolute } from 'node:path';
 import type { MessageBus } from '../../bus/bus.js';
 import type { RunRequest } from '../../bus/protocol.js';
-import { NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
+import { AlreadyExistsError, NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
 import type { Milestone, MilestoneChanges, MilestoneInput, Project, ProjectChanges, ProjectCounts, ProjectStatus, ProjectStatusReport } from '../../model/project.js';
 import { milestoneProgress } from '../../model/project.js';
 import { didYouMean } from '../../model/validate.js';
@@ -147,7 +147,7 @@ export class ProjectManager {
     const o = checkCreateOptions(input);
     const existing = this.#projects.get(o.name);
     if (existing || this.#creating.has(o.name)) {
-      throw new ValidationError(`name: a project named "${o.name}" already exists${existing ? ` (at ${existing.path})` : ''}; pick another name or delete it first`);
+      throw new AlreadyExistsError(`name: a project named "${o.name}" already exists${existing ? ` (at ${existing.path})` : ''}; pick another name or delete it first`);
     }
     this.#creating.add(o.name);
     try {

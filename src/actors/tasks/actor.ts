@@ -48,6 +48,14 @@ export function handleTaskCommand(scheduler: TaskScheduler, command: Command, cl
     case 'task.set_concurrency':
       scheduler.setConcurrency(command.payload.maxConcurrency);
       return scheduler.stats();
+    case 'task.flow_status':
+      return scheduler.flowStatus(command.payload.top);
+    case 'ratelimit.create':
+      return scheduler.acked(scheduler.createRateLimit(command.payload));
+    case 'ratelimit.list':
+      return scheduler.listRateLimits();
+    case 'ratelimit.delete':
+      return scheduler.acked(scheduler.deleteRateLimit(command.payload.name));
   }
 }
 
@@ -71,8 +79,11 @@ export function taskOrchestratorLogic(deps: ComponentDeps) {
         retainFinishedBytes: deps.options.retainFinishedTaskBytes,
         ackOnCommit: deps.options.durability === 'strict' && deps.store.persistent,
         keepUnfinished: deps.store.persistent,
+        idempotencyTtlMs: deps.options.idempotencyTtlMs,
       },
     });
+    // Rate limits: those stored by an earlier engine, then those of the config (which win).
+    scheduler.restoreRateLimits(deps.options.rateLimits);
     // Lanes of the sessions that were open, before the tasks that run in them come back.
     for (const session of storedSessions(deps, 'active')) scheduler.openLane(session.sessionId, session.mode, session.maxParallelTasks);
     const t0 = performance.now();
@@ -80,10 +91,18 @@ export function taskOrchestratorLogic(deps: ComponentDeps) {
     if (deps.store.persistent) {
       deps.bus.publish('recovery', { component: 'taskOrchestrator', store: deps.store.location, ...recovered, durationMs: performance.now() - t0 });
     }
-    const stop = deps.bus.serve('task', (command) => {
+    const stopTasks = deps.bus.serve('task', (command) => {
       if (!command.type.startsWith('task.')) throw new NotFoundError(`unknown command "${command.type}"`);
       return handleTaskCommand(scheduler, command, deps.clock);
     });
+    const stopLimits = deps.bus.serve('ratelimit', (command) => {
+      if (!command.type.startsWith('ratelimit.')) throw new NotFoundError(`unknown command "${command.type}"`);
+      return handleTaskCommand(scheduler, command, deps.clock);
+    });
+    const stop = (): void => {
+      stopTasks();
+      stopLimits();
+    };
     receive((event) => {
       if (event.type === 'component.drain') {
         // Whatever way the drain ends, the runtime hears of it: a rejected drain must not keep shutdown waiting.

@@ -2,8 +2,9 @@
  * The seed's `getTaskOrchestrator()` view: a thin client of the bus.
  */
 import { parseTaskBatch } from '../../model/taskRequests.js';
+import type { TaskListFilter } from '../../model/taskRequests.js';
 import { BusClient } from '../client.js';
-import type { SchedulerStats, StartExecutionReply, TaskView } from '../../bus/protocol.js';
+import type { FlowStatus, RateLimitView, SchedulerStats, StartExecutionReply, TaskView } from '../../bus/protocol.js';
 import type { TaskInput, TaskResult, TaskStatus } from '../../model/task.js';
 import { Task } from '../../model/task.js';
 
@@ -53,7 +54,8 @@ export class TaskOrchestratorClient extends BusClient {
     return this.request(() => this.bus.request('task.get', { taskId }));
   }
 
-  listTasks(filter: { status?: TaskStatus | TaskStatus[]; limit?: number } = {}): Promise<TaskView[]> {
+  /** Tasks oldest first, or newest first with `newest`; `limit` and `offset` page through them (the stored ones too). */
+  listTasks(filter: TaskListFilter = {}): Promise<TaskView[]> {
     return this.request(() => this.bus.request('task.list', filter));
   }
 
@@ -65,6 +67,32 @@ export class TaskOrchestratorClient extends BusClient {
   /** Queue depth, running count, counts by status. */
   stats(): Promise<SchedulerStats> {
     return this.request(() => this.bus.request('task.stats', {}));
+  }
+
+  /**
+   * Creates (or replaces) a named rate limit: never more than `limit` units spent in any window of length `per`
+   * (`"1s"`, `"1m"`, `"1h"`). Tasks and steps spend it with `rateLimit: { name, key?, units? }`.
+   *
+   * @example
+   * await engine.tasks.createRateLimit({ name: 'github-api', limit: 30, per: '1m' });
+   */
+  createRateLimit(limit: { name: string; limit: number; per: string | number }): Promise<RateLimitView> {
+    return this.request(() => this.bus.request('ratelimit.create', limit));
+  }
+
+  /** Every rate limit with its level and its busiest per-key buckets. */
+  listRateLimits(): Promise<RateLimitView[]> {
+    return this.request(() => this.bus.request('ratelimit.list', {}));
+  }
+
+  /** Deletes a rate limit; tasks waiting on it go on without it. */
+  deleteRateLimit(name: string): Promise<{ name: string; deleted: boolean }> {
+    return this.request(() => this.bus.request('ratelimit.delete', { name }));
+  }
+
+  /** The busiest concurrency keys, tasks waiting on keys or limits, rate limits, deduplicated submissions. */
+  flowStatus(top?: number): Promise<FlowStatus> {
+    return this.request(() => this.bus.request('task.flow_status', top === undefined ? {} : { top }));
   }
 
   /** Resolves with the task's result once it has ended. */

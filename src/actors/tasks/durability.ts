@@ -11,6 +11,8 @@ import type { GroupCommitter } from '../../store/commits.js';
 import type { Store, StoredTask, WriteBatch } from '../../store/store.js';
 import type { ResourceLedger } from '../resources/ledger.js';
 import type { Lane } from './lanes.js';
+import type { FlowTicket } from './admission/ticket.js';
+import { flowTicket } from './admission/ticket.js';
 import { TaskRecord, toResult } from './record.js';
 
 export interface DurabilityDeps {
@@ -257,7 +259,13 @@ export function restoreRecord(t: StoredTask, order: number, ctx: RestoreContext)
   } catch {
     // A resource it declared is gone: admission refuses it and it fails with the reason.
   }
-  const rec = new TaskRecord(t.spec, channel, ctx.laneFor(t.spec.sessionId), order, held);
+  let flow: FlowTicket | null = null;
+  try {
+    flow = flowTicket(t.spec, `task "${t.spec.name}"`);
+  } catch {
+    // Its keys resolved when it was added, from the same spec: they still do.
+  }
+  const rec = new TaskRecord(t.spec, channel, ctx.laneFor(t.spec.sessionId), order, held, flow);
   rec.status = t.status;
   rec.attempts = t.result.attempts;
   rec.startedAt = t.result.startedAt;

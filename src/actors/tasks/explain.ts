@@ -6,6 +6,7 @@ import type { TaskExplanation } from '../../bus/protocol.js';
 import type { TaskStatus } from '../../model/task.js';
 import { isTerminal } from '../../model/task.js';
 import type { TaskRecord } from './record.js';
+import type { FlowBlock } from './admission/flow.js';
 
 export interface ExplainContext {
   now: number;
@@ -14,6 +15,8 @@ export interface ExplainContext {
   limit: number;
   dependency(id: string): { name: string; status: TaskStatus } | null;
   blocker(rec: TaskRecord): { resource: string; reason: string; never: boolean } | null;
+  /** The concurrency key or rate limit holding it back, or null. */
+  flow?(rec: TaskRecord): FlowBlock | null;
   /** Why the runner cannot start it now (no worker serves it, or none has a free slot); null when it can. */
   placement?(rec: TaskRecord): string | null;
 }
@@ -50,6 +53,18 @@ export function explainRecord(rec: TaskRecord, ctx: ExplainContext): TaskExplana
       if (rec.where === 'parked') {
         const b = ctx.blocker(rec);
         if (b) return { ...base, summary: `${name} waits for resources: ${b.reason}`, waitingOn: { kind: 'resources', resource: b.resource, reason: b.reason } };
+      }
+      const held = ctx.flow?.(rec) ?? null;
+      if (held?.kind === 'concurrency_key') {
+        const { kind: _, ...key } = held;
+        const who = held.holders.length ? `: held by ${held.holders.map((h) => `"${h}"`).join(', ')}` : '';
+        return { ...base, summary: `${name} waits for concurrency key "${held.key}" (${held.running} of ${held.limit} running, rule ${held.rule})${who}`, waitingOn: { kind: 'concurrency_key', ...key } };
+      }
+      if (held?.kind === 'rate_limit') {
+        const { kind: _, ...limit } = held;
+        const bucket = held.key === '' ? '' : ` (key "${held.key}")`;
+        const when = held.until === null ? 'when its units free up' : `in ${Math.max(0, held.until - ctx.now)} ms, at ${new Date(held.until).toISOString()}`;
+        return { ...base, summary: `${name} waits for rate limit "${held.name}"${bucket}: ${held.spent} of ${held.limit} per ${held.per} spent; its ${held.units} unit(s) are there ${when}`, waitingOn: { kind: 'rate_limit', ...limit } };
       }
       const why = ctx.placement?.(rec) ?? null;
       if (why !== null) return { ...base, summary: `${name} waits for a worker: ${why}`, waitingOn: { kind: 'worker', reason: why } };

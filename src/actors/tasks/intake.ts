@@ -11,12 +11,26 @@ import { isTerminal, parseTaskInput, TAG_RE } from '../../model/task.js';
 import type { ModuleRegistry } from '../../modules/registry.js';
 import type { ResourceLedger } from '../resources/ledger.js';
 import type { TaskRecord } from './record.js';
+import type { FlowTicket } from './admission/ticket.js';
+import { flowTicket } from './admission/ticket.js';
 
 /** A task that passed intake: its spec, whether its action uses a channel, its resources in base units. */
 export interface Accepted {
   spec: TaskSpec;
   channel: boolean;
   held: Held[] | null;
+  /** Its concurrency keys and rate-limit use, resolved (null: none). */
+  flow: FlowTicket | null;
+}
+
+/** A call's decision: the tasks to add, store statuses looked up, and the ids to answer when some were deduplicated. */
+export interface Decided {
+  accepted: Accepted[];
+  stored: Map<string, TaskStatus>;
+  /** The id each input answers with, in input order; null when no input was deduplicated (the accepted ids). */
+  answer: string[] | null;
+  /** Inputs answered with an earlier task's id (their idempotency key was taken). */
+  deduplicated: number;
 }
 
 export interface IntakeContext {
@@ -32,6 +46,10 @@ export interface IntakeContext {
   storedStatuses(ids: string[]): Map<string, TaskStatus>;
   /** How many finished tasks were dropped from memory so far (a counter; see {@link Intake.lookup}). */
   evictions?(): number;
+  /** The task that took an idempotency key within its TTL, or null. */
+  idempotent?(key: string): string | null;
+  /** The problem with a task's use of a named rate limit (unknown, too many units), or null. */
+  rateLimitProblem?(use: { name: string; units?: number | undefined }, field: string): string | null;
 }
 
 /**
@@ -39,7 +57,7 @@ export interface IntakeContext {
  * session, resources the ledger knows, dependencies that exist (in the call, in memory or in the store), and no
  * cycle among them. Throws a `ValidationError` listing every problem, or a `CycleError` naming the cycle.
  */
-export function accept(inputs: readonly unknown[], ctx: IntakeContext): { accepted: Accepted[]; stored: Map<string, TaskStatus> } {
+export function accept(inputs: readonly unknown[], ctx: IntakeContext): Decided {
   const intake = new Intake(ctx, inputs.length);
   for (let i = 0; i < inputs.length; i++) intake.take(inputs[i], i);
   return intake.finish();
@@ -67,6 +85,11 @@ export class Intake {
   readonly #unresolved: number[] = [];
   /** Ids of inputs with a dependency in the call: the only ones that can be on a cycle among its tasks. */
   readonly #linked: string[] = [];
+  /** Idempotency keys taken by inputs of this call, and the id each one answers with. */
+  readonly #keys = new Map<string, string>();
+  /** The id each input answers with (its own, or the earlier task's with its idempotency key). */
+  readonly #answer: string[] = [];
+  #deduplicated = 0;
 
   constructor(ctx: IntakeContext, total: number) {
     this.#ctx = ctx;
@@ -86,6 +109,17 @@ export class Intake {
       else throw err;
       return;
     }
+    const key = spec.idempotencyKey;
+    if (key !== undefined && key !== spec.id && ctx.idempotent) {
+      const first = this.#keys.get(key) ?? ctx.idempotent(key);
+      if (first !== null) {
+        this.#answer[i] = first;
+        this.#deduplicated++;
+        return;
+      }
+      this.#keys.set(key, spec.id);
+    }
+    this.#answer[i] = spec.id;
     const label = `task "${spec.name}"`;
     let channel = false;
     try {
@@ -115,8 +149,18 @@ export class Intake {
         }
       }
     }
+    let flow: FlowTicket | null = null;
+    if (spec.concurrency !== undefined || spec.rateLimit !== undefined) {
+      try {
+        flow = flowTicket(spec, label);
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+      const rateProblem = spec.rateLimit ? (ctx.rateLimitProblem?.(spec.rateLimit, `${label}.rateLimit`) ?? null) : null;
+      if (rateProblem !== null) problems.push(rateProblem);
+    }
     this.#batch.set(spec.id, spec);
-    this.#accepted.push({ spec, channel, held });
+    this.#accepted.push({ spec, channel, held, flow });
   }
 
   /** The ids of the inputs taken so far (those of the call, once all are taken). */
@@ -183,7 +227,7 @@ export class Intake {
   }
 
   /** The decision, all or none: dependencies, ids taken meanwhile, cycles. Throws like {@link accept}. */
-  finish(): { accepted: Accepted[]; stored: Map<string, TaskStatus> } {
+  finish(): Decided {
     const ctx = this.#ctx;
     const problems = this.#problems;
     const batch = this.#batch;
@@ -219,7 +263,7 @@ export class Intake {
     if (problems.length) throw new ValidationError(problems);
     const cycle = linked.length ? findCycle(linked, (id) => batch.get(id)?.dependencies) : null;
     if (cycle) throw new CycleError(cycle.map((id) => batch.get(id)?.name ?? id), 'task dependency');
-    return { accepted, stored };
+    return { accepted, stored, answer: this.#deduplicated ? this.#answer : null, deduplicated: this.#deduplicated };
   }
 }
 

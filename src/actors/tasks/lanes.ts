@@ -11,6 +11,7 @@ import type { TaskPriority } from '../../model/task.js';
 import { PRIORITIES } from '../../model/task.js';
 import type { Queueable } from './queue.js';
 import { ReadyQueue } from './queue.js';
+import type { FairGate } from './admission/fair.js';
 
 export interface LaneEntry extends Queueable {
   /** Order of addition (the tie-break of `sequential`). */
@@ -28,6 +29,8 @@ export interface LaneQueue<T extends LaneEntry> {
   oldestReadyAt(): number | null;
   countByPriority(): Record<TaskPriority, number>;
   entries(): Iterable<T>;
+  /** Live entries queued under a fairness key (queues without keys leave it out). */
+  waitingUnder?(key: string): number;
 }
 
 /** A min-heap on `order`, with lazy removal of entries that left. */
@@ -118,11 +121,11 @@ export class Lane<T extends LaneEntry> {
   closed = false;
   readonly queue: LaneQueue<T>;
 
-  constructor(id: string, mode: SessionMode, max: number, agingMs: number) {
+  constructor(id: string, mode: SessionMode, max: number, agingMs: number, gate: FairGate | null = null) {
     this.id = id;
     this.mode = mode;
     this.max = mode === 'sequential' ? 1 : max;
-    this.queue = mode === 'sequential' ? new OrderQueue<T>() : new ReadyQueue<T>(agingMs, { flat: mode === 'parallel' });
+    this.queue = mode === 'sequential' ? new OrderQueue<T>() : new ReadyQueue<T>(agingMs, { flat: mode === 'parallel', gate });
   }
 
   /** Whether it may start another task now. */

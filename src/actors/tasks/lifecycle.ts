@@ -11,7 +11,7 @@
  * the in-flight and slot counts, the inbox and the ledger passed across.
  */
 import type { MessageBus } from '../../bus/bus.js';
-import { CancelledError, ResourceUnavailableError, serializeError, ShuttingDownError, SkippedError, TaskTimeoutError, WorkerCrashedError } from '../../errors.js';
+import { CancelledError, ResourceUnavailableError, ValidationError, serializeError, ShuttingDownError, SkippedError, TaskTimeoutError, WorkerCrashedError } from '../../errors.js';
 import type { StoreError } from '../../errors.js';
 import type { TaskEffect, TaskMachineEvent } from '../../machines/task.js';
 import { stepTask } from '../../machines/task.js';
@@ -26,6 +26,7 @@ import type { ResourceLedger } from '../resources/ledger.js';
 import type { TaskDurability } from './durability.js';
 import { release } from './intake.js';
 import type { ReadyTasks } from './ready.js';
+import type { FlowControl } from './admission/flow.js';
 import type { TaskRecord } from './record.js';
 import { announce, observe, toResult } from './record.js';
 import type { AttemptHooks, AttemptRequest, TaskRunner } from './runner.js';
@@ -46,6 +47,8 @@ export interface LifecycleDeps {
   commits: GroupCommitter;
   durable: TaskDurability;
   ready: ReadyTasks;
+  /** Concurrency keys and rate limits (`admission/`). */
+  flow: FlowControl;
   clock: Clock;
   random: () => number;
   abortGraceMs: number;
@@ -72,7 +75,7 @@ export class TaskLifecycle {
   #slots = 0;
   /** The group a batch is being collected into, while #pump collects one. */
   #collecting: TaskRecord[] | null = null;
-  readonly #admitFn = (rec: TaskRecord): boolean => this.#admit(rec);
+  readonly #admitFn = (rec: TaskRecord, byResources: boolean): boolean => this.#admit(rec, byResources);
   readonly #placeFn = (rec: TaskRecord): boolean => this.#place(rec);
   /** Shut down with unfinished tasks left for the next engine: late replies are ignored. */
   #halted = false;
@@ -190,10 +193,10 @@ export class TaskLifecycle {
       while (group.length < size) {
         const next = this.#ready.peek(now);
         const limit = next ? this.#batchLimit(next) : 1;
-        if (!next || limit <= 1) break;
+        if (!next || limit <= 1 || !this.#deps.flow.admitsNow(next, now)) break;
         size = Math.min(size, limit);
-        // The task just looked at: a batchable one declares no resources and batching runners do not route, so
-        // neither admission nor placement can turn it away.
+        // The task just looked at: a batchable one declares no resources, batching runners do not route, and its
+        // keys and units were just checked, so neither admission nor placement can turn it away.
         const taken = this.#ready.next(now, admit, place);
         if (!taken) break;
         group.push(taken);
@@ -223,25 +226,38 @@ export class TaskLifecycle {
   }
 
   /**
-   * Takes the resources a task declares, all or none. Parks it while they are held by others; fails it at once
-   * when they can never fit (or are gone).
+   * Admits a task: its concurrency keys and rate-limit units (it waits for the one that holds it back), then the
+   * resources it declares (`byResources`), all or none: parked while they are held by others, failed at once when
+   * they can never fit (or are gone). Keys and units are taken only once everything admits.
    */
-  #admit(rec: TaskRecord): boolean {
-    const ledger = this.#deps.ledger;
+  #admit(rec: TaskRecord, byResources: boolean): boolean {
     if (rec.refusal !== null) return this.#refuse(rec, rec.refusal);
-    if (!ledger || !rec.held) return true;
-    try {
-      const alloc = ledger.tryAllocate(`task:${rec.id}`, rec.held, rec.spec.resources);
-      if (!alloc) {
-        this.#ready.park(rec);
-        return false;
+    const flow = this.#deps.flow;
+    const now = this.#clock.now();
+    if (rec.flow) {
+      try {
+        if (!flow.check(rec, now)) return false;
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err;
+        return this.#refuse(rec, err.message);
       }
-      rec.allocationId = alloc.allocationId;
-      return true;
-    } catch (err) {
-      if (!(err instanceof ResourceUnavailableError)) throw err;
-      return this.#refuse(rec, err.message);
     }
+    const ledger = this.#deps.ledger;
+    if (byResources && ledger && rec.held) {
+      try {
+        const alloc = ledger.tryAllocate(`task:${rec.id}`, rec.held, rec.spec.resources);
+        if (!alloc) {
+          this.#ready.park(rec);
+          return false;
+        }
+        rec.allocationId = alloc.allocationId;
+      } catch (err) {
+        if (!(err instanceof ResourceUnavailableError)) throw err;
+        return this.#refuse(rec, err.message);
+      }
+    }
+    flow.take(rec, now);
+    return true;
   }
 
   /**
@@ -422,6 +438,7 @@ export class TaskLifecycle {
     if (this.#halted) {
       // Shut down with the task left to the next engine: this late reply is not recorded.
       if (allocationId !== null) this.#deps.ledger?.release(allocationId);
+      this.#deps.flow.release(rec);
       return;
     }
     if (reply) this.#deps.runner.learn?.(rec.spec.module, rec.spec.action, reply);
@@ -449,6 +466,7 @@ export class TaskLifecycle {
       }
     }
     if (allocationId !== null) this.#deps.ledger?.release(allocationId);
+    this.#deps.flow.release(rec);
   }
 
   /**

@@ -1,5 +1,7 @@
 import type { TaskPriority } from '../../model/task.js';
 import { PRIORITIES, PRIORITY_RANK } from '../../model/task.js';
+import type { FairGate } from './admission/fair.js';
+import { FairLevel } from './admission/fair.js';
 
 /** What the queue needs of an entry. */
 export interface Queueable {
@@ -8,52 +10,27 @@ export interface Queueable {
   readyAt: number;
   /** False once the entry left the queue some other way (cancelled): it is then skipped. */
   readonly live: boolean;
-}
-
-/** A FIFO over an array with a moving head: O(1) push and shift, compacted now and then. */
-class Fifo<T> {
-  #items: T[] = [];
-  #head = 0;
-  get size(): number {
-    return this.#items.length - this.#head;
-  }
-  push(item: T): void {
-    this.#items.push(item);
-  }
-  peek(): T | undefined {
-    return this.#items[this.#head];
-  }
-  /** The items from head to tail (for counts and listings). */
-  items(): T[] {
-    return this.#items.slice(this.#head);
-  }
-  shift(): T | undefined {
-    const item = this.#items[this.#head];
-    if (item === undefined) return undefined;
-    this.#items[this.#head++] = undefined as T;
-    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return item;
-  }
+  /** The key it is queued under, for round-robin among keys (null: none; see `admission/fair.ts`). */
+  readonly fairKey?: string | null;
 }
 
 /**
  * The ready queue: one FIFO per priority, served highest priority first, FIFO within one priority. Aging keeps
  * low priorities from starving: an entry's rank improves by one level per `agingMs` it has waited, and among
- * equal ranks the one waiting longest goes first.
+ * equal ranks the one waiting longest goes first. Within a level, keys take turns (`FairLevel`).
  */
 export class ReadyQueue<T extends Queueable> {
-  readonly #levels: Fifo<T>[] = PRIORITIES.map(() => new Fifo<T>());
+  readonly #levels: FairLevel<T>[];
   readonly #counts: number[] = PRIORITIES.map(() => 0);
   readonly agingMs: number;
   /** Ignore priorities: one FIFO (a `parallel` session). */
   readonly #flat: boolean;
 
-  constructor(agingMs: number, options: { flat?: boolean } = {}) {
+  constructor(agingMs: number, options: { flat?: boolean; gate?: FairGate | null } = {}) {
     this.agingMs = agingMs;
     this.#flat = options.flat === true;
+    const gate = options.gate ?? null;
+    this.#levels = PRIORITIES.map(() => new FairLevel<T>(gate));
   }
 
   #rank(entry: T): number {
@@ -86,6 +63,14 @@ export class ReadyQueue<T extends Queueable> {
   forget(entry: T): void {
     const rank = this.#rank(entry);
     this.#counts[rank] = (this.#counts[rank] ?? 1) - 1;
+    this.#levels[rank]?.forget(entry);
+  }
+
+  /** Live entries queued under a fairness key. */
+  waitingUnder(key: string): number {
+    let n = 0;
+    for (const level of this.#levels) n += level.waiting(key);
+    return n;
   }
 
   /** The entry that should run next, without removing it. */
@@ -101,7 +86,7 @@ export class ReadyQueue<T extends Queueable> {
   oldestReadyAt(): number | null {
     let oldest: number | null = null;
     for (const level of this.#levels) {
-      const head = this.#liveHead(level);
+      const head = level.peek();
       if (head && (oldest === null || head.readyAt < oldest)) oldest = head.readyAt;
     }
     return oldest;
@@ -116,15 +101,6 @@ export class ReadyQueue<T extends Queueable> {
     }
   }
 
-  #liveHead(level: Fifo<T>): T | undefined {
-    let head = level.peek();
-    while (head && !head.live) {
-      level.shift();
-      head = level.peek();
-    }
-    return head;
-  }
-
   #choose(now: number, remove: boolean): T | undefined {
     let bestLevel = -1;
     let bestRank = Infinity;
@@ -133,7 +109,7 @@ export class ReadyQueue<T extends Queueable> {
       if (this.#counts[i] === 0) continue;
       const level = this.#levels[i];
       if (!level) continue;
-      const head = this.#liveHead(level);
+      const head = level.peek();
       if (!head) continue;
       const rank = this.agingMs > 0 ? i - Math.floor((now - head.readyAt) / this.agingMs) : i;
       if (rank < bestRank || (rank === bestRank && head.readyAt < bestReadyAt)) {

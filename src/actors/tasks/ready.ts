@@ -7,6 +7,7 @@ import type { SessionMode } from '../../model/session.js';
 import type { TaskPriority } from '../../model/task.js';
 import { Lane } from './lanes.js';
 import type { TaskRecord } from './record.js';
+import type { FlowControl } from './admission/flow.js';
 
 export type { ReadyPlace } from './record.js';
 
@@ -18,14 +19,24 @@ export class ReadyTasks {
   readonly #lanes = new Map<string, Lane<TaskRecord>>();
   readonly defaultLane: Lane<TaskRecord>;
   readonly #agingMs: number;
+  readonly #flow: FlowControl | null;
   /** Round-robin start among lanes. */
   #cursor = 0;
   #parked: TaskRecord[] = [];
 
-  constructor(agingMs: number) {
+  constructor(agingMs: number, flow: FlowControl | null = null) {
     this.#agingMs = agingMs;
-    this.defaultLane = new Lane<TaskRecord>(DEFAULT_LANE, 'resource_aware', Infinity, agingMs);
+    this.#flow = flow;
+    this.defaultLane = new Lane<TaskRecord>(DEFAULT_LANE, 'resource_aware', Infinity, agingMs, flow?.keys ?? null);
     this.#lanes.set(DEFAULT_LANE, this.defaultLane);
+    if (flow) flow.waitingUnder = (key) => this.waitingUnder(key);
+  }
+
+  /** Live tasks queued under a fairness key, across the lanes. */
+  waitingUnder(key: string): number {
+    let n = 0;
+    for (const lane of this.#lanes.values()) n += lane.queue.waitingUnder?.(key) ?? 0;
+    return n;
   }
 
   /** The lane of a session id (the default lane for none, or for a session not open, e.g. after a restart). */
@@ -42,7 +53,7 @@ export class ReadyTasks {
   /** Opens the lane of a session; false when one is open already. */
   openLane(sessionId: string, mode: SessionMode, maxParallelTasks: number): boolean {
     if (this.#lanes.has(sessionId)) return false;
-    this.#lanes.set(sessionId, new Lane<TaskRecord>(sessionId, mode, maxParallelTasks, this.#agingMs));
+    this.#lanes.set(sessionId, new Lane<TaskRecord>(sessionId, mode, maxParallelTasks, this.#agingMs, this.#flow?.keys ?? null));
     return true;
   }
 
@@ -69,6 +80,7 @@ export class ReadyTasks {
   leave(rec: TaskRecord): void {
     if (rec.where === 'queued') rec.lane.queue.forget(rec);
     else if (rec.where === 'parked') this.#parked = this.#parked.filter((r) => r !== rec);
+    else if (rec.where === 'keyed' || rec.where === 'throttled') this.#flow?.leave(rec);
     rec.where = null;
   }
 
@@ -83,19 +95,26 @@ export class ReadyTasks {
 
   /**
    * The next task to start: from the next lane with room, round-robin, in that lane's order. `admit` takes the
-   * resources of a task in a `resource_aware` lane; when it says no, the task was parked or refused, and the next
-   * one is tried. `place`, when given, is asked first and parks a task no worker can take now.
+   * flow-control keys and units of a task that declares them and the resources of a task in a `resource_aware`
+   * lane (`byResources`); when it says no, the task waits or was refused, and the next one is tried. `place`, when
+   * given, is asked first and parks a task no worker can take now. A lane whose queue holds only tasks of keys at
+   * their limit gives nothing, and the next lane is tried.
    */
-  next(now: number, admit: (rec: TaskRecord) => boolean, place?: (rec: TaskRecord) => boolean): TaskRecord | null {
+  next(now: number, admit: (rec: TaskRecord, byResources: boolean) => boolean, place?: (rec: TaskRecord) => boolean): TaskRecord | null {
+    let emptyLanes = 0;
     for (;;) {
       const lane = this.#nextLane();
       if (!lane) return null;
       const rec = lane.queue.pop(now);
-      if (!rec) return null;
+      if (!rec) {
+        if (this.#lanes.size === 1 || ++emptyLanes >= this.#lanes.size) return null;
+        continue;
+      }
       rec.where = null;
       // A runner that routes (remote workers) parks what no free worker can take, before resources are taken.
       if (place && !place(rec)) continue;
-      if (lane.admitsByResources && rec.held && !admit(rec)) continue;
+      const byResources = lane.admitsByResources && rec.held !== null;
+      if ((byResources || rec.flow !== null) && !admit(rec, byResources)) continue;
       return rec;
     }
   }
@@ -142,6 +161,7 @@ export class ReadyTasks {
       for (const [p, n] of Object.entries(lane.queue.countByPriority())) byPriority[p as TaskPriority] += n;
     }
     for (const r of this.#parked) byPriority[r.priority]++;
+    if (this.#flow) queued += this.#flow.countWaiting(byPriority);
     return { queued, byPriority, oldestReadyAt: oldest };
   }
 }

@@ -12,13 +12,18 @@ import type { StoredTask } from '../../store/store.js';
 import type { ClockTimer } from '../../model/clock.js';
 import type { Held } from '../../model/resource.js';
 import type { Lane } from './lanes.js';
+import type { HeldKey } from '../../model/flow.js';
+import type { FlowTicket } from './admission/ticket.js';
 import type { RunningAttempt } from './runner.js';
 import type { TaskObserver } from '../../model/taskView.js';
 
 export type { TaskObserver };
 
-/** Where a ready task waits: for its first commit, in its lane's queue, or for resources. */
-export type ReadyPlace = 'gated' | 'queued' | 'parked';
+/**
+ * Where a ready task waits: for its first commit, in its lane's queue, for resources, for a concurrency key it is
+ * not queued under, or for rate-limit units.
+ */
+export type ReadyPlace = 'gated' | 'queued' | 'parked' | 'keyed' | 'throttled';
 
 export type Waiter = [resolve: (r: TaskResult) => void, reject: (e: Error) => void];
 
@@ -85,6 +90,12 @@ export class TaskRecord {
   refusal: string | null = null;
   /** The hold of the attempt in flight. */
   allocationId: string | null = null;
+  /** It holds its concurrency keys (from admission to the end of its attempt). */
+  keysHeld = false;
+  /** The key it waits for while `keyed`. */
+  waitKey: HeldKey | null = null;
+  /** The key it is queued under, for round-robin among keys (its first concurrency key). */
+  readonly fairKey: string | null;
 
   constructor(
     readonly spec: TaskSpec,
@@ -95,7 +106,11 @@ export class TaskRecord {
     readonly order: number,
     /** Its resources in base units, checked when it was added (null: none). */
     readonly held: Held[] | null,
-  ) {}
+    /** Its concurrency keys and rate-limit use, resolved (null: none). */
+    readonly flow: FlowTicket | null = null,
+  ) {
+    this.fairKey = flow?.keys[0]?.key ?? null;
+  }
 
   get id(): string {
     return this.spec.id;
@@ -109,6 +124,18 @@ export class TaskRecord {
   /** In its lane's queue (entries that left another way are skipped by the queue). */
   get live(): boolean {
     return this.where === 'queued';
+  }
+  /** Waiting for a concurrency key (see `admission/keys.ts`). */
+  get waitingForKey(): boolean {
+    return this.where === 'keyed';
+  }
+  /** Waiting for rate-limit units (see `admission/rateLimits.ts`). */
+  get waitingForRate(): boolean {
+    return this.where === 'throttled';
+  }
+  /** The rate-limit units it spends per attempt. */
+  get units(): number {
+    return this.flow?.rate?.units ?? 1;
   }
 }
 

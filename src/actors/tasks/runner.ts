@@ -4,6 +4,7 @@
  * interface.
  */
 import type { Clock, ClockTimer } from '../../model/clock.js';
+import { DispatchStop } from '../../workers/pool.js';
 import type { WorkerPool } from '../../workers/pool.js';
 import type { BatchItem, BatchReply, RunRequest, WorkerReply } from '../../workers/protocol.js';
 import { ActionTimes, BATCH_BUDGET_MS } from './batching.js';
@@ -89,6 +90,11 @@ export interface TaskRunner {
 
 /** How often a kill looks again for a thread that has not marked the attempt yet: 2 ms, doubling, up to 250 ms. */
 const KILL_RETRY_MS = [2, 4, 8, 16, 32, 64, 128, 250] as const;
+/**
+ * Looks after which a kill that still finds no thread running the attempt (nor, in a batch, any of its batch-mates)
+ * stops the dispatch through Piscina (~500 ms): its reply was lost, and the thread Piscina counts busy is replaced.
+ */
+const KILL_LOOKS_BEFORE_STOP = 9;
 
 /** Runs attempts on the engine's worker-thread pool. */
 export class LocalPoolRunner implements TaskRunner {
@@ -133,12 +139,14 @@ export class LocalPoolRunner implements TaskRunner {
       items[i] = item;
     }
     let replies: Promise<(WorkerReply | null)[]>;
+    const stop = new DispatchStop();
     try {
-      replies = pool.runBatch({ type: 'batch', items, budgetMs: BATCH_BUDGET_MS }).then((r: BatchReply) => r.replies);
+      replies = pool.runBatch({ type: 'batch', items, budgetMs: BATCH_BUDGET_MS }, stop).then((r: BatchReply) => r.replies);
     } catch (err) {
       replies = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    const attempts = items.map((item, i) => new PoolAttempt(pool, this.#clock, item.seq, { batch: replies, index: i }, null));
+    const seqs = items.map((item) => item.seq);
+    const attempts = items.map((item, i) => new PoolAttempt(pool, this.#clock, item.seq, { batch: replies, index: i }, null, stop, seqs));
     return { attempts, replies };
   }
 
@@ -146,14 +154,15 @@ export class LocalPoolRunner implements TaskRunner {
     const pool = this.#pool;
     const seq = pool.nextSeq();
     const request = { type: 'run' as const, seq, taskId: req.taskId, module: req.module, action: req.action, params: req.params, attempt: req.attempt, idempotencyKey: req.idempotencyKey, workingDir: req.workingDir, upstream: req.upstream };
+    const stop = new DispatchStop();
     try {
       if (req.channel) {
-        const run = pool.runWithChannel(request, hooks);
-        return new PoolAttempt(pool, this.#clock, seq, run.reply, run.channel);
+        const run = pool.runWithChannel(request, hooks, stop);
+        return new PoolAttempt(pool, this.#clock, seq, run.reply, run.channel, stop, null);
       }
-      return new PoolAttempt(pool, this.#clock, seq, pool.run(request), null);
+      return new PoolAttempt(pool, this.#clock, seq, pool.run(request, stop), null, stop, null);
     } catch (err) {
-      return new PoolAttempt(pool, this.#clock, seq, Promise.reject(err instanceof Error ? err : new Error(String(err))), null);
+      return new PoolAttempt(pool, this.#clock, seq, Promise.reject(err instanceof Error ? err : new Error(String(err))), null, stop, null);
     }
   }
 }
@@ -168,14 +177,28 @@ class PoolAttempt implements RunningAttempt {
   /** Its outcome is known (the scheduler closed it): kills stop looking. */
   #closed = false;
   #killing: ClockTimer | null = null;
+  /** Piscina's stop for the dispatch carrying this attempt. */
+  readonly #stop: DispatchStop;
+  /** In a batch: every attempt of the dispatch (null: the attempt went alone). */
+  readonly #batchSeqs: readonly number[] | null;
 
   /** `reply`: the attempt's own, or (in a batch) where its reply is found in the batch's. */
-  constructor(pool: WorkerPool, clock: Clock, seq: number, reply: Promise<WorkerReply> | { batch: Promise<(WorkerReply | null)[]>; index: number }, channel: { abort(reason: string): void; close(): void } | null) {
+  constructor(
+    pool: WorkerPool,
+    clock: Clock,
+    seq: number,
+    reply: Promise<WorkerReply> | { batch: Promise<(WorkerReply | null)[]>; index: number },
+    channel: { abort(reason: string): void; close(): void } | null,
+    stop: DispatchStop,
+    batchSeqs: readonly number[] | null,
+  ) {
     this.#pool = pool;
     this.#clock = clock;
     this.#seq = seq;
     this.#reply = reply;
     this.#channel = channel;
+    this.#stop = stop;
+    this.#batchSeqs = batchSeqs;
   }
 
   /** The attempt's reply (in a batch, made on first use: the scheduler reads the batch's replies instead). */
@@ -203,6 +226,11 @@ class PoolAttempt implements RunningAttempt {
     // Found and terminated, or marked so that a thread never runs it; until it settles, look again (the worker may
     // hold it between Piscina's queue and its mark, and the cancelled ring can be overwritten).
     if (this.#pool.cancel(this.#seq)) return;
+    if (tries >= KILL_LOOKS_BEFORE_STOP && !this.#stop.aborted && !this.#pool.runningAny(this.#batchSeqs ?? [this.#seq])) {
+      // Nothing runs it, yet its dispatch has not answered: Piscina ends the dispatch (and the thread holding it).
+      this.#stop.abort();
+      return;
+    }
     const wait = KILL_RETRY_MS[Math.min(tries, KILL_RETRY_MS.length - 1)] ?? 250;
     this.#killing = this.#clock.setTimeout(() => this.#kill(tries + 1), wait, { unref: true });
   }

@@ -15,9 +15,11 @@ import { systemClock } from '../../model/clock.js';
 import type { SessionMode } from '../../model/session.js';
 import type { TaskResult, TaskStatus } from '../../model/task.js';
 import { isTerminal } from '../../model/task.js';
-import type { SchedulerStats, StartExecutionReply, TaskExplanation, TaskObserver, TaskView } from '../../model/taskView.js';
+import type { TaskListFilter } from '../../model/taskRequests.js';
+import type { FlowStatus, RateLimitView, SchedulerStats, StartExecutionReply, TaskExplanation, TaskObserver, TaskView } from '../../model/taskView.js';
 import type { ModuleRegistry } from '../../modules/registry.js';
-import { GroupCommitter } from '../../store/commits.js';
+import { GroupCommitter, RecordQueue } from '../../store/commits.js';
+import { IdempotencyKeys } from './admission/idempotency.js';
 import type { Store } from '../../store/store.js';
 import { OPEN_TASK_STATUSES } from '../../store/store.js';
 import type { ResourceLedger } from '../resources/ledger.js';
@@ -28,6 +30,9 @@ import { ADD_SLICE, addInSlices, takeInSlices } from './bulk.js';
 import { accept, Intake, link } from './intake.js';
 import { TaskLifecycle } from './lifecycle.js';
 import { ReadyTasks } from './ready.js';
+import { FlowControl } from './admission/flow.js';
+
+import { parseRateLimit } from './admission/rateLimits.js';
 import { recordView, storedView, TaskRecord, toResult } from './record.js';
 import type { TaskRunner } from './runner.js';
 
@@ -56,6 +61,8 @@ export interface SchedulerOptions {
    * instead of cancelling them (default false; true with a persistent store).
    */
   keepUnfinished?: boolean;
+  /** How long an idempotency key answers with its first task's id (default 24 h). */
+  idempotencyTtlMs?: number;
 }
 
 export interface SchedulerDeps {
@@ -78,6 +85,10 @@ export class TaskScheduler {
   readonly #deps: SchedulerDeps;
   readonly #clock: Clock;
   readonly #ready: ReadyTasks;
+  readonly #flow: FlowControl;
+  readonly #idempotency: IdempotencyKeys;
+  /** Writes rate limits and idempotency keys with the next commit. */
+  readonly #recordQueue: RecordQueue;
   readonly #durable: TaskDurability;
   readonly #commits: GroupCommitter;
   readonly #life: TaskLifecycle;
@@ -93,7 +104,11 @@ export class TaskScheduler {
   constructor(deps: SchedulerDeps) {
     this.#deps = deps;
     const clock = (this.#clock = deps.clock ?? systemClock);
-    const ready = (this.#ready = new ReadyTasks(deps.options.agingMs));
+    const flow = (this.#flow = new FlowControl(clock, (recs) => {
+      for (const rec of recs) ready.queue(rec);
+      this.#life.run();
+    }));
+    const ready = (this.#ready = new ReadyTasks(deps.options.agingMs, flow));
     const commits = (this.#commits = deps.commits ?? new GroupCommitter(deps.store));
     this.#durable = new TaskDurability({
       store: deps.store,
@@ -115,6 +130,7 @@ export class TaskScheduler {
       commits,
       durable: this.#durable,
       ready,
+      flow,
       clock,
       random: deps.random ?? Math.random,
       abortGraceMs: deps.options.abortGraceMs,
@@ -123,6 +139,8 @@ export class TaskScheduler {
       limit: deps.options.maxConcurrency,
     });
     this.#records = this.#life.records;
+    const records = (this.#recordQueue = new RecordQueue(commits));
+    this.#idempotency = new IdempotencyKeys(deps.store, records, clock, deps.options.idempotencyTtlMs ?? 24 * 3600 * 1000);
     // Released capacity may admit parked tasks.
     const sub = deps.bus.events$('resource_released').subscribe(() => {
       if (ready.unpark()) this.#life.run();
@@ -176,12 +194,14 @@ export class TaskScheduler {
     this.#durable.refuseWhileFailing('nothing was added');
     const decided = intake.finish();
     if (decided.accepted.length <= ADD_SLICE) return this.#insert(decided);
+    this.#idempotency.deduplicated += decided.deduplicated;
+    this.#remember(decided.accepted);
     const adding = addInSlices(
       {
         durable: this.#durable,
         life: this.#life,
         ready: this.#ready,
-        create: ({ spec, channel, held }) => new TaskRecord(spec, channel, this.#ready.laneFor(spec.sessionId), this.#order++, held),
+        create: ({ spec, channel, held, flow }) => new TaskRecord(spec, channel, this.#ready.laneFor(spec.sessionId), this.#order++, held, flow),
         reserve: (ids) => (this.#reserved = ids),
       },
       decided,
@@ -192,7 +212,8 @@ export class TaskScheduler {
       () => undefined,
     );
     try {
-      return await adding;
+      const ids = await adding;
+      return decided.answer ?? ids;
     } finally {
       this.#adding = null;
     }
@@ -207,12 +228,21 @@ export class TaskScheduler {
       reserved: (id) => this.#reserved?.has(id) === true,
       storedStatuses: (ids) => this.#deps.store.getTaskStatuses(ids),
       evictions: () => this.#life.evictions,
+      idempotent: (key) => this.#idempotency.find(key),
+      rateLimitProblem: (use, field) => this.#flow.rates.problem(use, field),
     };
   }
 
-  #insert({ accepted, stored }: ReturnType<typeof accept>): string[] {
-    const added = accepted.map(({ spec, channel, held }) => {
-      const rec = new TaskRecord(spec, channel, this.#ready.laneFor(spec.sessionId), this.#order++, held);
+  /** Records the idempotency keys the accepted tasks took. */
+  #remember(accepted: readonly { spec: { id: string; idempotencyKey?: string | undefined } }[]): void {
+    for (const { spec } of accepted) if (spec.idempotencyKey !== undefined && spec.idempotencyKey !== spec.id) this.#idempotency.remember(spec.idempotencyKey, spec.id);
+  }
+
+  #insert({ accepted, stored, answer, deduplicated }: ReturnType<typeof accept>): string[] {
+    this.#idempotency.deduplicated += deduplicated;
+    this.#remember(accepted);
+    const added = accepted.map(({ spec, channel, held, flow }) => {
+      const rec = new TaskRecord(spec, channel, this.#ready.laneFor(spec.sessionId), this.#order++, held, flow);
       this.#life.hold(rec);
       this.#life.added(rec);
       return rec;
@@ -224,7 +254,7 @@ export class TaskScheduler {
       if (event) this.#life.push(rec, event);
     }
     this.#life.run();
-    return added.map((r) => r.id);
+    return answer ?? added.map((r) => r.id);
   }
 
   /** Adds one task, starts execution and resolves with its result. */
@@ -295,13 +325,32 @@ export class TaskScheduler {
     return stored ? storedView(stored) : null;
   }
 
-  list(filter: { status?: TaskStatus | TaskStatus[]; limit?: number } = {}): TaskView[] {
+  /**
+   * Tasks by status, a page at a time. A durable store written before each answer (strict durability) has every
+   * task, those ended before a restart too, so the page is read there, each task still held here shown as it is
+   * now; otherwise from memory.
+   */
+  list(filter: TaskListFilter = {}): TaskView[] {
     const statuses = filter.status === undefined ? null : Array.isArray(filter.status) ? filter.status : [filter.status];
+    const store = this.#deps.store;
+    if (store.persistent && this.#durable.strict) {
+      return store.listTasks({ ...(statuses ? { status: statuses } : {}), ...(filter.limit !== undefined ? { limit: filter.limit } : {}), ...(filter.offset !== undefined ? { offset: filter.offset } : {}), newest: filter.newest === true }).map((t) => {
+        const rec = this.#records.get(t.spec.id);
+        return rec ? recordView(rec) : storedView(t);
+      });
+    }
     const limit = filter.limit ?? Infinity;
+    let skip = filter.offset ?? 0;
     const out: TaskView[] = [];
-    for (const rec of this.#records.values()) {
+    const records = filter.newest ? [...this.#records.values()].reverse() : this.#records.values();
+    for (const rec of records) {
       if (out.length >= limit) break;
-      if (!statuses || statuses.includes(rec.status)) out.push(recordView(rec));
+      if (statuses && !statuses.includes(rec.status)) continue;
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
+      out.push(recordView(rec));
     }
     return out;
   }
@@ -318,6 +367,11 @@ export class TaskScheduler {
       queuedByPriority: byPriority,
       byStatus: { ...this.#life.statusCounts },
       oldestReadyAgeMs: oldestReadyAt === null ? null : this.#clock.now() - oldestReadyAt,
+      flow: {
+        waitingByRule: this.#flow.waitingByRule(),
+        rateLimitWaits: Object.fromEntries(this.#flow.rates.waits),
+        deduplicated: this.#idempotency.deduplicated,
+      },
     };
   }
 
@@ -360,8 +414,48 @@ export class TaskScheduler {
         return st ? { name: st.spec.name, status: st.status } : null;
       },
       blocker: (r) => (r.held && this.#deps.ledger ? this.#deps.ledger.blocker(`task:${r.id}`, r.held) : null),
+      flow: (r) => this.#flow.blocker(r, this.#clock.now()),
       placement: (r) => this.#deps.runner.place?.({ module: r.spec.module, action: r.spec.action, tags: r.spec.placement?.tags ?? [] }) ?? null,
     });
+  }
+
+  /** Creates (or replaces) a named rate limit; tasks spend it with `rateLimit: { name, key?, units? }`. */
+  createRateLimit(input: unknown): RateLimitView {
+    const def = parseRateLimit(input);
+    this.#flow.rates.set(def);
+    this.#recordQueue.write('rate_limits', def.name, { kind: 'rate_limits', id: def.name, status: 'active', data: { name: def.name, limit: def.limit, per: def.per } });
+    this.#life.run();
+    return this.#flow.rates.view(def.name);
+  }
+
+  /** Restores the rate limits an earlier engine stored, then sets those given (the config's, which win). */
+  restoreRateLimits(configured: readonly unknown[]): void {
+    for (const r of this.#deps.store.listRecords('rate_limits')) {
+      try {
+        this.#flow.rates.set(parseRateLimit(r.data));
+      } catch {
+        // A stored limit this version cannot read: left out (create it again).
+      }
+    }
+    for (const c of configured) this.createRateLimit(c);
+  }
+
+  /** Deletes a named rate limit; tasks waiting on it go on without it. */
+  deleteRateLimit(name: string): { name: string; deleted: boolean } {
+    const deleted = this.#flow.rates.delete(name);
+    if (deleted) this.#recordQueue.write('rate_limits', name, { kind: 'rate_limits', id: name, delete: true });
+    this.#life.run();
+    return { name, deleted };
+  }
+
+  /** Every rate limit with its level and its busiest per-key buckets. */
+  listRateLimits(): RateLimitView[] {
+    return this.#flow.rates.list();
+  }
+
+  /** Flow control at a glance: the busiest concurrency keys and the tasks waiting for keys or units. */
+  flowStatus(top = 10): FlowStatus {
+    return { busiestKeys: this.#flow.busiest(top), keys: this.#flow.keys.size, waiting: this.#flow.waiting.size, rateLimits: this.#flow.rates.list(), deduplicated: this.#idempotency.deduplicated };
   }
 
   /** Changes how many tasks may run at once. */

@@ -34,7 +34,7 @@ export function handleWorkflowCommand(manager: WorkflowManager, command: Command
     case 'workflow.start': {
       const { name, ...req } = command.payload;
       // Under strict durability the id is given once the run is on disk: a start acknowledged survives a crash.
-      return manager.committed({ runId: manager.start(name, req).runId });
+      return manager.committed(manager.startOnce(name, req));
     }
     case 'workflow.execute_complex': {
       const { definition, ...req } = command.payload;
@@ -54,6 +54,12 @@ export function handleWorkflowCommand(manager: WorkflowManager, command: Command
       return waitWithin(manager.waitRun(command.payload.runId), command.payload.timeoutMs, clock);
     case 'workflow.cancel_run':
       return manager.cancelRun(command.payload.runId, command.payload.reason);
+    case 'workflow.signal':
+      return manager.committed(manager.signalRun(command.payload.runId, command.payload.signal, command.payload.payload ?? null));
+    case 'workflow.retry':
+      return manager.committed({ runId: manager.retryRun(command.payload.runId, { fromStep: command.payload.fromStep }).runId });
+    case 'workflow.explain_step':
+      return manager.explainStep(command.payload.taskId);
     case 'workflow.performance':
       return manager.performance(command.payload.name);
     case 'workflow.configure_session':
@@ -81,6 +87,8 @@ export function workflowManagerLogic(deps: ComponentDeps) {
       store: deps.store,
       ackOnCommit: deps.options.durability === 'strict' && deps.store.persistent,
       checkResources: (req, where) => void deps.ledger.parse(req, where),
+      clock: deps.clock,
+      maxForEachItems: deps.options.maxForEachItems,
     });
     for (const session of storedSessions(deps, 'active')) manager.configureSession(session.sessionId, session.maxParallelWorkflows);
     const t0 = performance.now();

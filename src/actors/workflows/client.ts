@@ -1,5 +1,8 @@
 /** The seed's `getWorkflowManager()` view: a thin client of the bus. */
-import { BusClient } from '../client.js';
+import type { MessageBus } from '../../bus/bus.js';
+import { ErrorCode } from '../../errors.js';
+import type { TaskExplanation } from '../../model/taskView.js';
+import { ScheduleClient } from '../schedules/client.js';
 import type { RunListFilter, RunRequest, WorkflowPerformance, WorkflowSummary } from '../../bus/protocol.js';
 import type { WorkflowRunStatus } from '../../bus/protocol.js';
 import type { StoredWorkflow, WorkflowDefinition, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
@@ -13,7 +16,8 @@ export interface CreateWorkflowOptions {
 }
 
 /**
- * The workflow manager as the seed shows it. Every method is a request on the bus.
+ * The workflow manager as the seed shows it, with the schedule and trigger methods ({@link ScheduleClient}). Every
+ * method is a request on the bus.
  *
  * @example
  * const wf = getWorkflowManager();
@@ -23,7 +27,7 @@ export interface CreateWorkflowOptions {
  * ]);
  * const result = await wf.executeWorkflow('ai_analysis');
  */
-export class WorkflowManagerClient extends BusClient {
+export class WorkflowManagerClient extends ScheduleClient {
 
   /**
    * Validates and stores a workflow; refuses with a `ValidationError` listing every problem. The same definition
@@ -70,6 +74,7 @@ export class WorkflowManagerClient extends BusClient {
     return this.request(() => this.bus.request('workflow.get_run', { runId }));
   }
 
+  /** Newest first; `schedule` / `trigger`: only the runs that schedule or trigger started. */
   listRuns(filter: RunListFilter = {}): Promise<WorkflowRun[]> {
     return this.request(() => this.bus.request('workflow.list_runs', filter));
   }
@@ -82,8 +87,52 @@ export class WorkflowManagerClient extends BusClient {
     return this.request(() => this.bus.request('workflow.cancel_run', reason === undefined ? { runId } : { runId, reason }));
   }
 
+  /**
+   * Sends a signal to a running run: the steps waiting for it (`waitFor: { signal }`) complete with `payload` as
+   * their output; a signal no step waits for yet is kept for the first step that does. Refused for a run that has
+   * ended and for a signal name no step of its workflow waits for.
+   *
+   * @example
+   * await wf.signalRun(runId, 'approval', { approvedBy: 'ana' });
+   */
+  signalRun(runId: string, signal: string, payload?: unknown): Promise<{ runId: string; signal: string; delivered: boolean }> {
+    return this.request(() => this.bus.request('workflow.signal', payload === undefined ? { runId, signal } : { runId, signal, payload }));
+  }
+
+  /**
+   * Re-runs an ended run (same definition version and parameters) and resolves with the new run's result. Steps that
+   * completed keep their outputs (`reused: true`, `reusedFrom`) unless they are `fromStep` or downstream of it;
+   * without `fromStep`, the steps that did not complete run again. The new run records `retryOf`.
+   *
+   * @example
+   * const again = await wf.retryRun(failed.runId, { fromStep: 'load' });
+   */
+  async retryRun(runId: string, options: { fromStep?: string } = {}): Promise<WorkflowResult> {
+    return this.waitForRun(await this.startRetry(runId, options));
+  }
+
+  /** Like {@link retryRun}, but answers with the new run's id at once. */
+  async startRetry(runId: string, options: { fromStep?: string } = {}): Promise<string> {
+    return (await this.request(() => this.bus.request('workflow.retry', options.fromStep === undefined ? { runId } : { runId, fromStep: options.fromStep }))).runId;
+  }
+
   /** Runs, successes, failures and p50/p95/max duration per workflow (all, or the one named). */
   getPerformanceSummary(name?: string): Promise<WorkflowPerformance[]> {
     return this.request(() => this.bus.request('workflow.performance', name === undefined ? {} : { name }));
+  }
+}
+
+/**
+ * `explainTask` for any task id: the task orchestrator's answer, or, for a workflow step that has no task (a wait, a
+ * sleep, a forEach or sub-workflow step as a whole), the workflow manager's.
+ */
+export async function explainTaskOrStep(bus: MessageBus, taskId: string): Promise<TaskExplanation> {
+  try {
+    return await bus.request('task.explain', { taskId });
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== ErrorCode.NOT_FOUND) throw err;
+    const step = await bus.request('workflow.explain_step', { taskId });
+    if (step) return step;
+    throw err;
   }
 }

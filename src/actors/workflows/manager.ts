@@ -10,16 +10,22 @@ import { isAbsolute } from 'node:path';
 import type { MessageBus } from '../../bus/bus.js';
 import type { RunListFilter, RunRequest, WorkflowPerformance, WorkflowRunStatus, WorkflowSummary } from '../../bus/protocol.js';
 import { NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
+import type { Clock } from '../../model/clock.js';
+import type { TaskExplanation } from '../../model/taskView.js';
 import type { TaskInput, TaskResult } from '../../model/task.js';
-import type { StoredWorkflow, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
+import type { RunLineage, RunOrigin, StepResult, StoredWorkflow, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
+import { signalNameSchema } from '../../model/workflow.js';
+import { transitiveDependents } from './retry.js';
+import type { KeptSignal } from './signals.js';
+import { SignalBox } from './signals.js';
 import { checkPayloadLimits, didYouMean } from '../../model/validate.js';
 import type { ModuleRegistry } from '../../modules/registry.js';
 import { complexToDefinition } from '../../workflows/complex.js';
 import type { ValidationContext } from '../../workflows/validate.js';
-import { validateWorkflow } from '../../workflows/validate.js';
+import { calledWorkflows, validateWorkflow } from '../../workflows/validate.js';
 import type { GroupCommitter } from '../../store/commits.js';
 import { RecordQueue } from '../../store/commits.js';
-import type { RecordWrite, Store } from '../../store/store.js';
+import type { RecordWrite, Store, StoredRecord } from '../../store/store.js';
 import type { RunResume } from './run.js';
 import { WorkflowRunExecutor } from './run.js';
 
@@ -45,6 +51,20 @@ export interface WorkflowManagerDeps {
   attach?: ((taskId: string) => Promise<TaskResult | null>) | undefined;
   /** Refuses step resources the engine could never grant, at validation (as submission would). */
   checkResources?: ValidationContext['checkResources'];
+  /** Timers of sleeps and signal timeouts (the system clock when absent). */
+  clock?: Pick<Clock, 'setTimeout' | 'clearTimeout'> | undefined;
+  /** Items one forEach step may have (default `LIMITS.maxForEachItems`). */
+  maxForEachItems?: number | undefined;
+}
+
+/** A stored run's origin, as the context that resumes it. */
+function originOf(run: WorkflowRun): { origin?: RunOrigin } {
+  if (run.scheduleName === undefined && run.triggerName === undefined) return {};
+  const origin: RunOrigin = {};
+  if (run.scheduleName !== undefined) origin.scheduleName = run.scheduleName;
+  if (run.scheduledFor !== undefined) origin.scheduledFor = run.scheduledFor;
+  if (run.triggerName !== undefined) origin.triggerName = run.triggerName;
+  return { origin };
 }
 
 /** Durations kept per workflow for percentiles. */
@@ -60,6 +80,11 @@ interface PerfState {
   lastRun: WorkflowPerformance['lastRun'];
 }
 
+/** The lineage fields of a stored run. */
+function lineageOf(run: WorkflowRun): RunLineage {
+  return { parentRunId: run.parentRunId ?? null, parentStep: run.parentStep ?? null, parentItem: run.parentItem ?? null, depth: run.depth ?? 1, retryOf: run.retryOf ?? null };
+}
+
 function percentile(sorted: number[], p: number): number | null {
   if (sorted.length === 0) return null;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -72,6 +97,10 @@ export class WorkflowManager {
   readonly #versions = new Map<string, StoredWorkflow[]>();
   readonly #live = new Map<string, WorkflowRunExecutor>();
   readonly #finished = new Map<string, WorkflowRun>();
+  /** The definition each finished run held in memory ran (a re-run runs it again). */
+  readonly #ranDefinition = new Map<string, StoredWorkflow>();
+  /** Signals sent before a step waited for them. */
+  readonly #signals: SignalBox;
   readonly #perf = new Map<string, PerfState>();
   /** Sessions' workflow limits and the runs waiting for a slot. */
   readonly #sessions = new Map<string, { max: number; active: number; waiting: WorkflowRunExecutor[] }>();
@@ -85,9 +114,13 @@ export class WorkflowManager {
 
   constructor(deps: WorkflowManagerDeps) {
     this.#deps = deps;
-    this.#checks = { checkResources: deps.checkResources };
+    this.#checks = {
+      checkResources: deps.checkResources,
+      workflows: { names: () => this.#versions.keys(), calls: (name) => { const wf = this.get(name); return wf ? calledWorkflows(wf.steps) : null; } },
+    };
     this.#now = deps.now ?? Date.now;
     this.#records = deps.commits && deps.store?.persistent === true ? new RecordQueue(deps.commits) : null;
+    this.#signals = new SignalBox(this.#records);
   }
 
   // ---------------------------------------------------------------- durability
@@ -127,26 +160,33 @@ export class WorkflowManager {
     const open = store.listRecords<RunRecord>('workflow_runs', { status: ['running'] });
     const finished = this.#deps.retainRuns > 0 ? store.listRecords<RunRecord>('workflow_runs', { status: ['succeeded', 'failed', 'cancelled'], limit: this.#deps.retainRuns, newest: true }) : [];
     const runs = [...open, ...finished].sort((a, b) => a.data.run.startedAt - b.data.run.startedAt);
+    this.#signals.restore(store.listRecords<KeptSignal>('workflow_signals', { status: ['pending'] }));
+    const toStart: WorkflowRunExecutor[] = [];
     for (const rec of runs) {
       const { run, workflow } = rec.data;
       if (run.status !== 'running') {
         this.#finished.set(run.runId, run);
+        this.#ranDefinition.set(run.runId, workflow);
         this.#record(run);
         continue;
       }
       const resume: RunResume = { startedAt: run.startedAt, steps: run.steps };
-      const context = { ...(run.workingDir ? { workingDir: run.workingDir } : {}), ...(run.project ? { project: run.project } : {}) };
-      const executor = this.#executor(workflow, run.runId, { params: run.params, ...context }, run.sessionId, run.warnings, resume);
-      // It was running: it holds one of its session's workflow slots again (its end frees that slot).
-      const session = run.sessionId !== null ? this.#sessions.get(run.sessionId) : undefined;
+      const context = { ...(run.workingDir ? { workingDir: run.workingDir } : {}), ...(run.project ? { project: run.project } : {}), ...originOf(run) };
+      const executor = this.#executor(workflow, run.runId, { params: run.params, ...context }, run.sessionId, run.warnings, resume, lineageOf(run));
+      // It was running: it holds one of its session's workflow slots again (its end frees that slot); a child run
+      // holds none (it runs inside its parent's).
+      const session = run.sessionId !== null && !run.parentRunId ? this.#sessions.get(run.sessionId) : undefined;
       if (session) session.active++;
       resumed.push(run.runId);
-      void executor.start();
+      toStart.push(executor);
     }
+    // Started once every run exists: a parent's sub-workflow step attaches to its child run, which must be known.
+    for (const executor of toStart) void executor.start();
     while (this.#finished.size > this.#deps.retainRuns) {
       const oldest = this.#finished.keys().next().value;
       if (oldest === undefined) break;
       this.#finished.delete(oldest);
+      this.#ranDefinition.delete(oldest);
     }
     return { definitions: defs.length, runs: runs.length, resumed };
   }
@@ -267,6 +307,20 @@ export class WorkflowManager {
   }
 
   /**
+   * Starts a run unless one with `req.runId` exists (live, kept in memory, or in the store): then answers that run's
+   * id with `existing: true` and starts nothing. Schedules and triggers start through this, with ids derived from
+   * the slot or message, so a slot re-driven after a crash or a message redelivered runs once.
+   */
+  startOnce(name: string, req: RunRequest = {}): { runId: string; existing: boolean } {
+    if (req.runId !== undefined && this.#exists(req.runId)) return { runId: req.runId, existing: true };
+    return { runId: this.start(name, req).runId, existing: false };
+  }
+
+  #exists(runId: string): boolean {
+    return this.#live.has(runId) || this.#finished.has(runId) || this.#deps.store?.getRecord('workflow_runs', runId) !== undefined;
+  }
+
+  /**
    * Runs an ad hoc definition (the seed's `execute_complex_workflow`): `{ steps, dependencies: { step: [deps] },
    * parallelGroups }`, snake_case accepted. It is validated like any workflow but not stored as one.
    */
@@ -277,17 +331,21 @@ export class WorkflowManager {
     return this.#launch({ ...v.workflow, version: v.workflow.version || 'adhoc' }, req, v.warnings);
   }
 
-  #launch(wf: StoredWorkflow, req: RunRequest, warnings: string[]): WorkflowRunExecutor {
+  #launch(wf: StoredWorkflow, req: RunRequest, warnings: string[], lineage: RunLineage = {}, resume: RunResume | null = null): WorkflowRunExecutor {
     if (this.#closing) throw new ShuttingDownError();
     // Run parameters reach the store (the run's record) and every step's worker: refuse what cannot go there now.
     const bad = req.params === undefined ? null : checkPayloadLimits(req.params, 'params');
     if (bad) throw new ValidationError(bad);
     if (req.workingDir !== undefined && !isAbsolute(req.workingDir)) throw new ValidationError(`workingDir: must be an absolute path (got "${req.workingDir}")`);
-    const session = req.sessionId !== undefined ? this.#sessions.get(req.sessionId) : undefined;
-    if (req.sessionId !== undefined && !session) {
+    const found = req.sessionId !== undefined ? this.#sessions.get(req.sessionId) : undefined;
+    if (req.sessionId !== undefined && !found) {
       throw new NotFoundError(`sessionId: no active session "${req.sessionId}"; create one with engine.createSession({ userId })`);
     }
-    const run = this.#executor(wf, randomUUID(), req, req.sessionId ?? null, warnings, null);
+    if (req.runId !== undefined && (req.runId.length === 0 || req.runId.length > 36)) throw new ValidationError(`runId: must be 1 to 36 characters (a step's task id is "<runId>.<step>"; got ${req.runId.length})`);
+    if (req.runId !== undefined && this.#exists(req.runId)) throw new ValidationError(`runId: a run with id "${req.runId}" exists already; give another id, or omit it for a new uuid`);
+    // A child run runs inside its parent's session slot: waiting for a slot of its own could wait forever.
+    const session = lineage.parentRunId ? undefined : found;
+    const run = this.#executor(wf, req.runId ?? randomUUID(), req, req.sessionId ?? null, warnings, resume, lineage);
     if (session && session.active >= session.max) session.waiting.push(run);
     else {
       if (session) session.active++;
@@ -296,7 +354,7 @@ export class WorkflowManager {
     return run;
   }
 
-  #executor(wf: StoredWorkflow, runId: string, req: RunRequest, sessionId: string | null, warnings: string[], resume: RunResume | null): WorkflowRunExecutor {
+  #executor(wf: StoredWorkflow, runId: string, req: RunRequest, sessionId: string | null, warnings: string[], resume: RunResume | null, lineage: RunLineage = {}): WorkflowRunExecutor {
     const run = new WorkflowRunExecutor(
       wf,
       runId,
@@ -310,9 +368,30 @@ export class WorkflowManager {
         now: this.#now,
         attach: this.#deps.attach,
         changed: (r) => this.#runChanged(r),
+        clock: this.#deps.clock,
+        maxForEachItems: this.#deps.maxForEachItems,
+        startChild: (c) => {
+          const child = this.#launch(this.#require(c.workflow), { params: c.params, sessionId: sessionId ?? undefined, workingDir: req.workingDir, project: req.project }, [], {
+            parentRunId: c.parentRunId,
+            parentStep: c.parentStep,
+            parentItem: c.parentItem,
+            depth: c.depth,
+          });
+          return { runId: child.runId, done: child.done };
+        },
+        attachChild: (childId) => {
+          const live = this.#live.get(childId);
+          if (live) return live.done;
+          const ended = this.#finished.get(childId) ?? this.#storedEnded(childId);
+          return ended ? Promise.resolve(ended) : null;
+        },
+        cancelRun: (childId, reason) => {
+          this.#live.get(childId)?.cancel(reason);
+        },
+        takeSignal: (id, signal) => this.#signals.take(id, signal),
       },
       resume,
-      { workingDir: req.workingDir, project: req.project },
+      { workingDir: req.workingDir, project: req.project, lineage, origin: req.origin },
     );
     this.#live.set(runId, run);
     run.done.then(
@@ -345,7 +424,8 @@ export class WorkflowManager {
 
   #finish(run: WorkflowRunExecutor, result: WorkflowResult): void {
     this.#live.delete(run.runId);
-    const session = run.sessionId !== null ? this.#sessions.get(run.sessionId) : undefined;
+    this.#signals.drop(run.runId);
+    const session = run.sessionId !== null && !run.lineage.parentRunId ? this.#sessions.get(run.sessionId) : undefined;
     if (session) {
       session.active--;
       const next = session.waiting.shift();
@@ -355,10 +435,12 @@ export class WorkflowManager {
       }
     }
     this.#finished.set(run.runId, run.view());
+    this.#ranDefinition.set(run.runId, run.workflow);
     while (this.#finished.size > this.#deps.retainRuns) {
       const oldest = this.#finished.keys().next().value;
       if (oldest === undefined) break;
       this.#finished.delete(oldest);
+      this.#ranDefinition.delete(oldest);
     }
     this.#runChanged(run);
     this.#record(result);
@@ -389,16 +471,31 @@ export class WorkflowManager {
   listRuns(filter: RunListFilter = {}): WorkflowRun[] {
     const store = this.#deps.store;
     if (store?.persistent) {
-      const records = store.listRecords<RunRecord>('workflow_runs', {
-        newest: true,
-        limit: filter.limit ?? 1000,
-        ...(filter.workflowName !== undefined ? { parent: filter.workflowName } : {}),
-        ...(filter.status !== undefined ? { status: [filter.status] } : {}),
-        ...(filter.after !== undefined ? { after: filter.after } : {}),
-        ...(filter.from !== undefined ? { createdFrom: filter.from } : {}),
-        ...(filter.to !== undefined ? { createdTo: filter.to } : {}),
-      });
-      return records.map((r) => this.#live.get(r.id)?.view() ?? r.data.run);
+      const page = (limit: number, after: string | undefined): StoredRecord<RunRecord>[] =>
+        store.listRecords<RunRecord>('workflow_runs', {
+          newest: true,
+          limit,
+          ...(filter.workflowName !== undefined ? { parent: filter.workflowName } : {}),
+          ...(filter.status !== undefined ? { status: [filter.status] } : {}),
+          ...(after !== undefined ? { after } : {}),
+          ...(filter.from !== undefined ? { createdFrom: filter.from } : {}),
+          ...(filter.to !== undefined ? { createdTo: filter.to } : {}),
+        });
+      const view = (r: StoredRecord<RunRecord>): WorkflowRun => this.#live.get(r.id)?.view() ?? r.data.run;
+      if (filter.schedule === undefined && filter.trigger === undefined) return page(filter.limit ?? 1000, filter.after).map(view);
+      // The origin is inside the run's data: read pages until enough runs of that schedule or trigger are found.
+      const out: WorkflowRun[] = [];
+      const want = filter.limit ?? 1000;
+      for (let after = filter.after; ; ) {
+        const records = page(1000, after);
+        for (const r of records) {
+          const run = view(r);
+          if ((filter.schedule === undefined || run.scheduleName === filter.schedule) && (filter.trigger === undefined || run.triggerName === filter.trigger)) out.push(run);
+          if (out.length >= want) return out;
+        }
+        if (records.length < 1000) return out;
+        after = records[records.length - 1]?.id;
+      }
     }
     const out: WorkflowRun[] = [];
     const all = [...[...this.#live.values()].map((r) => r.view()), ...this.#finished.values()];
@@ -407,6 +504,8 @@ export class WorkflowManager {
     for (const r of all) {
       if (filter.workflowName !== undefined && r.workflowName !== filter.workflowName) continue;
       if (filter.status !== undefined && r.status !== filter.status) continue;
+      if (filter.schedule !== undefined && r.scheduleName !== filter.schedule) continue;
+      if (filter.trigger !== undefined && r.triggerName !== filter.trigger) continue;
       if (filter.from !== undefined && r.startedAt < filter.from) continue;
       if (filter.to !== undefined && r.startedAt >= filter.to) continue;
       if (afterSeen === false) {
@@ -441,6 +540,90 @@ export class WorkflowManager {
     const done = this.#finished.get(runId);
     if (done) return { runId, cancelled: false, status: done.status };
     throw new NotFoundError(`no workflow run with id "${runId}"`);
+  }
+
+  /**
+   * Sends a signal to a running run: every step waiting for it now completes with `payload` as its output; when none
+   * waits yet, it is kept (durably) for the first step that does. Refused for a run that has ended, and for a signal
+   * no step of the run's definition waits for.
+   */
+  signalRun(runId: string, signal: string, payload: unknown = null): { runId: string; signal: string; delivered: boolean } {
+    const name = signalNameSchema.safeParse(signal);
+    if (!name.success) throw new ValidationError(`signal: ${name.error.issues[0]?.message ?? 'must be a plain name'} (got ${JSON.stringify(signal)})`);
+    const bad = checkPayloadLimits(payload, 'payload');
+    if (bad) throw new ValidationError(bad);
+    const live = this.#live.get(runId);
+    if (!live) {
+      const ended = this.#finished.get(runId) ?? this.#storedEnded(runId);
+      if (ended) throw new ValidationError(`run ${runId} has ended (${ended.status}); signals go to running runs only`);
+      throw new NotFoundError(`no workflow run with id "${runId}"`);
+    }
+    const awaited = [...new Set(live.workflow.steps.flatMap((s) => (s.waitFor ? [s.waitFor.signal] : [])))];
+    if (!awaited.includes(signal)) {
+      throw new ValidationError(
+        `signal: no step of workflow "${live.workflow.name}" (run ${runId}) waits for signal "${signal}"; ${awaited.length ? `its steps wait for: ${awaited.join(', ')}` : 'none of its steps waits for a signal'}`,
+      );
+    }
+    const delivered = live.started && live.signal(signal, payload);
+    if (!delivered) this.#signals.keep(runId, signal, payload, this.#now());
+    if (this.#deps.bus.wants('run_signaled')) this.#deps.bus.publish('run_signaled', { workflowName: live.workflow.name, runId, signal, delivered });
+    return { runId, signal, delivered };
+  }
+
+  /**
+   * Starts a new run of an ended run's definition (the same version) and parameters. Steps that completed in the old
+   * run keep their outputs (`reused: true`, `reusedFrom`) unless they are `fromStep`, downstream of it, or downstream
+   * of a step that did not complete; the rest run. The new run records `retryOf`.
+   */
+  retryRun(runId: string, options: { fromStep?: string | undefined } = {}): WorkflowRunExecutor {
+    if (this.#live.has(runId)) throw new ValidationError(`run ${runId} is still running; wait for it to end (or cancel it) before retrying it`);
+    const old = this.#finished.get(runId) ?? this.#storedEnded(runId);
+    if (!old) throw new NotFoundError(`no workflow run with id "${runId}"`);
+    const wf = this.#ranDefinition.get(runId) ?? this.#deps.store?.getRecord<RunRecord>('workflow_runs', runId)?.data.workflow ?? this.get(old.workflowName, old.version);
+    if (!wf) throw new NotFoundError(`run ${runId}: the definition it ran (workflow "${old.workflowName}" v${old.version}) is no longer stored, so it cannot be re-run`);
+    const names = wf.steps.map((s) => s.name);
+    const { fromStep } = options;
+    if (fromStep !== undefined && !names.includes(fromStep)) {
+      const hint = didYouMean(fromStep, names);
+      throw new ValidationError(`fromStep: workflow "${wf.name}" has no step "${fromStep}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
+    }
+    const seeds = names.filter((n) => n === fromStep || old.steps[n]?.status !== 'completed');
+    const redo = transitiveDependents(wf.steps, seeds);
+    const steps: Record<string, StepResult> = {};
+    for (const n of names) {
+      const r = old.steps[n];
+      if (r && r.status === 'completed' && !redo.has(n)) steps[n] = { ...r, reused: true, reusedFrom: runId };
+    }
+    const sessionId = old.sessionId !== null && this.#sessions.has(old.sessionId) ? old.sessionId : undefined;
+    const req: RunRequest = { params: old.params, sessionId, ...(old.workingDir ? { workingDir: old.workingDir } : {}), ...(old.project ? { project: old.project } : {}) };
+    return this.#launch(wf, req, [], { retryOf: runId }, { startedAt: this.#now(), steps, attach: false });
+  }
+
+  /**
+   * What a workflow step whose task id is given (`<runId>.<step>`) waits for, when it waits on a signal or a time
+   * (it has no task to explain); null when the id names no such step.
+   */
+  explainStep(taskId: string): TaskExplanation | null {
+    const dot = taskId.indexOf('.');
+    if (dot < 0) return null;
+    const run = this.getRun(taskId.slice(0, dot));
+    const step = run?.steps[taskId.slice(dot + 1)];
+    if (!run || !step) return null;
+    const w = step.waiting;
+    if (step.status !== 'waiting' || !w) {
+      return { taskId, status: step.status === 'waiting' ? 'running' : step.status, summary: `step "${step.step}" of run ${run.runId} is ${step.status}${step.items ? ` (${step.items.length} items)` : ''}${step.childRunId ? ` (child run ${step.childRunId})` : ''}`, waitingOn: null };
+    }
+    const until = w.until !== null ? ` until ${new Date(w.until).toISOString()}` : '';
+    if (w.signal !== null) {
+      const kept = this.#signals.pending(run.runId);
+      return {
+        taskId,
+        status: 'waiting',
+        summary: `step "${step.step}" of run ${run.runId} waits for signal "${w.signal}"${w.until !== null ? `${until} (then onTimeout applies)` : ' (no time limit)'}; send it with signalRun("${run.runId}", "${w.signal}", payload)${kept.length ? `; kept for this run: ${kept.join(', ')}` : ''}`,
+        waitingOn: { kind: 'signal', signal: w.signal, until: w.until, since: w.since },
+      };
+    }
+    return { taskId, status: 'waiting', summary: `step "${step.step}" of run ${run.runId} sleeps${until}`, waitingOn: { kind: 'timer', until: w.until, since: w.since } };
   }
 
   /** Runs, successes, failures and duration percentiles per workflow (all, or the one named). */

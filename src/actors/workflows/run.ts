@@ -13,12 +13,33 @@ import { createActor } from 'xstate';
 import type { MessageBus } from '../../bus/bus.js';
 import type { WorkflowRunStatus } from '../../bus/protocol.js';
 import type { SerializedError } from '../../errors.js';
-import { CancelledError, CodomyrmexError, ConditionFalseError, ErrorCode, serializeError, ShuttingDownError, SkippedError, ValidationError } from '../../errors.js';
+import { CancelledError, ChildRunError, CodomyrmexError, ConditionFalseError, ErrorCode, serializeError, ShuttingDownError, SkippedError, ValidationError, WaitTimeoutError } from '../../errors.js';
 import { workflowRunMachine } from '../../machines/workflowRun.js';
+import type { Clock, ClockTimer } from '../../model/clock.js';
+import { systemClock } from '../../model/clock.js';
+import { LIMITS } from '../../model/limits.js';
 import type { TaskInput, TaskResult, TaskStatus } from '../../model/task.js';
-import type { RunContext, RunProject, StepResult, StoredWorkflow, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
+import type { ItemResult, RunContext, RunError, RunLineage, RunOrigin, RunProject, StepResult, StepWaiting, StoredWorkflow, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
+import { parseSleep, parseTime, stepCall, stepKind, typeName } from '../../workflows/kinds.js';
 import type { TemplateScope } from '../../workflows/template.js';
 import { evaluateCondition, findTemplates, resolveTemplates } from '../../workflows/template.js';
+import { FanOut } from './fanout.js';
+
+/** What a sub-workflow step asks of the workflow manager to start its child run. */
+export interface ChildStart {
+  workflow: string;
+  params: Record<string, unknown>;
+  parentRunId: string;
+  parentStep: string;
+  parentItem: number | null;
+  depth: number;
+}
+
+/** A child run: its id, and its end. */
+export interface ChildHandle {
+  runId: string;
+  done: Promise<WorkflowResult>;
+}
 
 export interface RunDeps {
   bus: MessageBus;
@@ -33,12 +54,26 @@ export interface RunDeps {
   attach?: ((taskId: string) => Promise<TaskResult | null>) | undefined;
   /** Told after every change worth persisting (start, each step's end, the end). */
   changed?: (run: WorkflowRunExecutor) => void;
+  /** Timers of sleeps and signal timeouts (the system clock when absent). */
+  clock?: Pick<Clock, 'setTimeout' | 'clearTimeout'> | undefined;
+  /** Items one forEach step may have (default `LIMITS.maxForEachItems`). */
+  maxForEachItems?: number | undefined;
+  /** Starts a sub-workflow step's child run; throws when it cannot (unknown workflow, too deep). */
+  startChild?: ((req: ChildStart) => ChildHandle) | undefined;
+  /** The end of a child run started before a restart, or null when it is not known. */
+  attachChild?: ((runId: string) => Promise<WorkflowResult> | null) | undefined;
+  /** Cancels a child run. */
+  cancelRun?: ((runId: string, reason: string) => void) | undefined;
+  /** Takes (consumes) a signal of this name kept for the run before a step waited for it; null when none is kept. */
+  takeSignal?: ((runId: string, signal: string) => { payload: unknown } | null) | undefined;
 }
 
-/** What a run had done before a restart. */
+/** What a run starts from: the steps a restart (`attach: true`) or a re-run (`attach: false`) finds already done. */
 export interface RunResume {
   startedAt: number;
   steps: Record<string, StepResult>;
+  /** Steps that had started attach to their tasks and child runs (a restart); default true. */
+  attach?: boolean;
 }
 
 type StepPhase = 'waiting' | 'blocked' | 'running' | 'done';
@@ -54,9 +89,28 @@ interface StepState {
   taskId: string;
   /** Skipped by its own `when`: dependents still run. */
   skippedByCondition: boolean;
+  /** What a restart found of this step while it had not ended (items that ended, its child run, its wait). */
+  prior: StepResult | null;
+  startedAt: number | null;
+  /** A forEach step's items, once it started. */
+  fan: FanOut | null;
+  /** Child runs of a sub-workflow step: by item index, or -1 for a step without forEach. */
+  children: Map<number, string> | null;
+  /** What a waiting step waits for, while it waits. */
+  waiting: StepWaiting | null;
+  timer: ClockTimer | null;
 }
 
-const FAILED: ReadonlySet<TaskStatus> = new Set(['failed', 'timed_out', 'cancelled']);
+const FAILED: ReadonlySet<string> = new Set(['failed', 'timed_out', 'cancelled']);
+
+/** The first step (in definition order) that failed, timed out or was cancelled, with its error; null if none did. */
+function runError(steps: Record<string, StepResult>): RunError | null {
+  const all = Object.values(steps);
+  const first = all.find((s) => s.status === 'failed' || s.status === 'timed_out') ?? all.find((s) => FAILED.has(s.status));
+  if (!first) return null;
+  const others = all.filter((s) => s !== first && s.status !== 'completed').length;
+  return { step: first.step, status: first.status, code: first.error?.code ?? 'UNKNOWN', message: first.error?.message ?? `step "${first.step}" ${first.status}`, others };
+}
 
 export class WorkflowRunExecutor {
   readonly runId: string;
@@ -68,10 +122,18 @@ export class WorkflowRunExecutor {
   /** Where the steps' file actions work (null: the process's cwd). */
   readonly workingDir: string | null;
   readonly project: RunProject | null;
+  /** The schedule or trigger that started it (null: a direct request). */
+  readonly origin: RunOrigin | null;
   readonly #deps: RunDeps;
   readonly #steps = new Map<string, StepState>();
   readonly #order: StepState[] = [];
   readonly #running = new Set<StepState>();
+  /** Steps waiting for a signal or a time (no task, no thread, no slot). */
+  readonly #waiting = new Set<StepState>();
+  readonly #clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
+  readonly lineage: RunLineage;
+  /** Nesting depth (a top-level run is 1). */
+  readonly depth: number;
   readonly #blocked: StepState[] = [];
   readonly #scope: TemplateScope;
   readonly #actor: Actor<typeof workflowRunMachine>;
@@ -108,18 +170,22 @@ export class WorkflowRunExecutor {
     warnings: string[],
     deps: RunDeps,
     resume: RunResume | null = null,
-    context: RunContext = {},
+    context: RunContext & { lineage?: RunLineage | undefined } = {},
   ) {
     this.workflow = workflow;
+    this.#clock = deps.clock ?? systemClock;
+    this.lineage = context.lineage ?? {};
+    this.depth = this.lineage.depth ?? 1;
     this.workingDir = context.workingDir ?? null;
     this.project = context.project ?? null;
+    this.origin = context.origin ?? null;
     this.runId = runId;
     this.params = { ...workflow.params, ...params };
     this.sessionId = sessionId;
     this.warnings = warnings;
     this.#deps = deps;
     this.startedAt = resume?.startedAt ?? deps.now();
-    this.resumed = resume !== null;
+    this.resumed = resume !== null && resume.attach !== false;
     this.#scope = { params: this.params, steps: {}, ...(this.project ? { project: { ...this.project } } : {}) };
     this.done = new Promise((resolve, reject) => {
       this.#resolve = resolve;
@@ -144,6 +210,12 @@ export class WorkflowRunExecutor {
         result: null,
         taskId: `${runId}.${step.name}`,
         skippedByCondition: false,
+        prior: null,
+        startedAt: null,
+        fan: null,
+        children: null,
+        waiting: null,
+        timer: null,
       };
       this.#steps.set(step.name, state);
       this.#order.push(state);
@@ -184,7 +256,10 @@ export class WorkflowRunExecutor {
     const ended = (r: StepResult | undefined): r is StepResult => r !== undefined && ['completed', 'failed', 'timed_out', 'cancelled', 'skipped'].includes(r.status);
     for (const s of this.#order) {
       const r = resume.steps[s.step.name];
-      if (!ended(r)) continue;
+      if (!ended(r)) {
+        if (r && this.resumed) s.prior = r;
+        continue;
+      }
       s.phase = 'done';
       s.result = r;
       s.skippedByCondition = r.status === 'skipped' && r.error?.code === 'CONDITION_FALSE';
@@ -209,6 +284,7 @@ export class WorkflowRunExecutor {
   leave(store: string): void {
     if (this.#left) return;
     this.#left = true;
+    for (const s of this.#waiting) this.#clock.clearTimeout(s.timer);
     this.#reject(
       new ShuttingDownError(`the engine shut down before workflow run ${this.runId} ("${this.workflow.name}") ended; it stays running in ${store} and resumes when an engine opens that store again`),
     );
@@ -277,13 +353,39 @@ export class WorkflowRunExecutor {
       steps,
       durationMs: (end ?? this.#deps.now()) - this.startedAt,
       warnings: this.warnings,
+      ...(this.status === 'failed' || this.status === 'cancelled' ? { error: runError(steps) } : {}),
       params: this.params,
       sessionId: this.sessionId,
       startedAt: this.startedAt,
       endedAt: end,
       workingDir: this.workingDir,
       project: this.project,
+      parentRunId: this.lineage.parentRunId ?? null,
+      parentStep: this.lineage.parentStep ?? null,
+      parentItem: this.lineage.parentItem ?? null,
+      depth: this.depth,
+      retryOf: this.lineage.retryOf ?? null,
+      ...this.origin,
     };
+  }
+
+  /**
+   * Delivers a signal: every step waiting for it completes with `payload` as its output. False when no step waits
+   * for it now (the caller keeps it for a step that waits later).
+   */
+  signal(name: string, payload: unknown): boolean {
+    let delivered = false;
+    for (const s of [...this.#waiting]) {
+      if (s.waiting?.signal !== name) continue;
+      delivered = true;
+      this.#defer(() => this.#wake(s, payload));
+    }
+    return delivered;
+  }
+
+  /** The signal names this run's steps are waiting for now. */
+  get awaitedSignals(): string[] {
+    return [...this.#waiting].flatMap((s) => (s.waiting?.signal ? [s.waiting.signal] : []));
   }
 
   // ---------------------------------------------------------------- steps
@@ -333,8 +435,14 @@ export class WorkflowRunExecutor {
         return;
       }
     }
+    const kind = stepKind(step);
+    if (kind === 'wait' || kind === 'sleep' || kind === 'sleepUntil') {
+      this.#wait(s, kind);
+      return;
+    }
     let parameters = step.parameters ?? {};
-    if (s.hasTemplates) {
+    // A forEach step resolves its parameters once per item (they may read {{item}}).
+    if (s.hasTemplates && step.forEach === undefined) {
       try {
         parameters = resolveTemplates(parameters, this.#scope) as Record<string, unknown>;
       } catch (err) {
@@ -343,39 +451,229 @@ export class WorkflowRunExecutor {
       }
     }
     s.phase = 'running';
+    s.startedAt = this.#deps.now();
     this.#running.add(s);
-    const { bus } = this.#deps;
-    if (bus.wants('step_started')) {
-      bus.publish('step_started', { workflowName: this.workflow.name, runId: this.runId, step: step.name, module: step.module, action: step.action, taskId: s.taskId, attempt: 1 });
+    if (step.forEach !== undefined) {
+      this.#fanOut(s);
+      return;
     }
+    this.#publishStarted(s, undefined);
+    void this.#runUnit(s, parameters, null).then((result) => this.#end(s, { ...result, step: step.name }));
+  }
+
+  /**
+   * Runs one unit of a step (the step itself, or one item of a forEach step): a task, or a child run for a
+   * sub-workflow step. Resolves with its result, never rejects.
+   */
+  #runUnit(s: StepState, parameters: Record<string, unknown>, index: number | null): Promise<TaskResult & { childRunId?: string }> {
+    const step = s.step;
+    const id = index === null ? s.taskId : `${s.taskId}.${index}`;
+    if (step.workflow !== undefined) return this.#runChild(s, step.workflow, parameters, index, id);
     const task: TaskInput = {
-      id: s.taskId,
-      name: step.name,
-      module: step.module,
-      action: step.action,
+      id,
+      name: index === null ? step.name : `${step.name}.${index}`,
+      module: step.module ?? '',
+      action: step.action ?? '',
       parameters,
       priority: step.priority,
       timeout: step.timeout,
       maxRetries: step.maxRetries,
       retry: step.retry,
       resources: step.resources,
-      idempotencyKey: step.idempotencyKey ?? s.taskId,
+      idempotencyKey: step.idempotencyKey !== undefined ? (index === null ? step.idempotencyKey : `${step.idempotencyKey}.${index}`) : id,
+      ...this.#flowFields(step),
       sessionId: this.sessionId ?? undefined,
-      metadata: { ...step.metadata, workflow: this.workflow.name, runId: this.runId, step: step.name },
+      metadata: { ...step.metadata, workflow: this.workflow.name, runId: this.runId, step: step.name, ...(index !== null ? { item: index } : {}) },
       ...(this.workingDir !== null ? { workingDir: this.workingDir } : {}),
     };
     const upstream = step.dependencies?.length ? this.#upstream(step.dependencies) : null;
     if (upstream) task.upstream = upstream;
     const attach = this.resumed ? this.#deps.attach : undefined;
-    const submitted = attach ? attach(s.taskId).then((r) => r ?? this.#deps.execute(task)) : this.#deps.execute(task);
-    submitted.then(
-      (result) => this.#end(s, { ...result, step: step.name }),
+    const submitted = attach ? attach(id).then((r) => r ?? this.#deps.execute(task)) : this.#deps.execute(task);
+    return submitted.then(
+      (result) => result,
       (err: unknown) => {
         const e = serializeError(err);
         const status: TaskStatus = err instanceof ShuttingDownError ? 'cancelled' : 'failed';
-        this.#end(s, this.#synthetic(s, status, { name: e.name, code: e.code, message: `step "${step.name}" could not be submitted: ${e.message}` }));
+        const what = index === null ? `step "${step.name}"` : `item ${index} of step "${step.name}"`;
+        return this.#unitResult(id, task.name ?? step.name, status, { name: e.name, code: e.code, message: `${what} could not be submitted: ${e.message}` }, null);
       },
     );
+  }
+
+  /** A sub-workflow unit: starts the child run (or, after a restart, attaches to the one it had started). */
+  async #runChild(s: StepState, workflow: string, params: Record<string, unknown>, index: number | null, id: string): Promise<TaskResult & { childRunId?: string }> {
+    const step = s.step;
+    const name = index === null ? step.name : `${step.name}.${index}`;
+    const startedAt = this.#deps.now();
+    const prior = index === null ? s.prior?.childRunId : s.prior?.items?.[index]?.childRunId;
+    let handle: ChildHandle | null = null;
+    if (prior !== undefined && this.resumed) {
+      const done = this.#deps.attachChild?.(prior);
+      if (done) handle = { runId: prior, done };
+    }
+    try {
+      if (!handle) {
+        if (!this.#deps.startChild) throw new ValidationError(`step "${step.name}": this engine cannot start sub-workflows`);
+        if (this.depth + 1 > LIMITS.maxWorkflowDepth) {
+          throw new ValidationError(`step "${step.name}": sub-workflow "${workflow}" would run at depth ${this.depth + 1}, past the limit of ${LIMITS.maxWorkflowDepth} nested runs (limit maxWorkflowDepth; a top-level run is depth 1)`);
+        }
+        handle = this.#deps.startChild({ workflow, params, parentRunId: this.runId, parentStep: step.name, parentItem: index, depth: this.depth + 1 });
+      }
+    } catch (err) {
+      const e = serializeError(err);
+      return this.#unitResult(id, name, 'failed', { name: e.name, code: e.code, message: e.message }, null);
+    }
+    const childRunId = handle.runId;
+    (s.children ??= new Map()).set(index ?? -1, childRunId);
+    this.#deps.changed?.(this);
+    let result: WorkflowResult;
+    try {
+      result = await handle.done;
+    } catch (err) {
+      const e = serializeError(err);
+      return { ...this.#unitResult(id, name, 'cancelled', { name: e.name, code: e.code, message: e.message }, null), childRunId };
+    }
+    const status: TaskStatus = result.status === 'succeeded' ? 'completed' : result.status === 'cancelled' ? 'cancelled' : 'failed';
+    const outputs: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(result.steps)) outputs[k] = v.result;
+    const output = { runId: childRunId, status: result.status, outputs };
+    const failedSteps = Object.values(result.steps).filter((r) => r.status !== 'completed' && r.error?.code !== ErrorCode.CONDITION_FALSE).map((r) => r.step);
+    const error = status === 'completed' ? null : new ChildRunError(`child run ${childRunId} of workflow "${workflow}" ended ${result.status}${failedSteps.length ? ` (steps: ${failedSteps.join(', ')})` : ''}`).toJSON();
+    const endedAt = this.#deps.now();
+    return { taskId: id, name, status, success: status === 'completed', result: output, error: error && { name: error.name, code: error.code, message: error.message }, attempts: 1, startedAt, endedAt, durationMs: endedAt - startedAt, childRunId };
+  }
+
+  #unitResult(taskId: string, name: string, status: TaskStatus, error: { name: string; code: string; message: string }, result: unknown): TaskResult {
+    return { taskId, name, status, success: false, result, error, attempts: 0, startedAt: null, endedAt: this.#deps.now(), durationMs: null };
+  }
+
+  /** A forEach step: resolves its list and runs one unit per item (fanout.ts keeps the items). */
+  #fanOut(s: StepState): void {
+    const step = s.step;
+    const fail = (message: string): void => this.#end(s, this.#synthetic(s, 'failed', new ValidationError(`step "${step.name}".forEach: ${message}`).toJSON()));
+    let list: unknown;
+    try {
+      list = resolveTemplates(step.forEach, this.#scope);
+    } catch (err) {
+      fail((err as Error).message);
+      return;
+    }
+    if (!Array.isArray(list)) {
+      fail(`must resolve to an array, got ${typeName(list)}${typeof list === 'number' || typeof list === 'boolean' ? ` (${String(list)})` : ''}`);
+      return;
+    }
+    const max = this.#deps.maxForEachItems ?? LIMITS.maxForEachItems;
+    if (list.length > max) {
+      fail(`${list.length} items is more than the limit of ${max} per step (engine option maxForEachItems); split the list, or raise the limit`);
+      return;
+    }
+    this.#publishStarted(s, list.length);
+    const template = step.parameters ?? {};
+    s.fan = new FanOut(
+      list,
+      { concurrency: typeof step.concurrency === 'number' ? step.concurrency : undefined, continueOnFailure: step.continueOnFailure === true, prior: s.prior?.items, taskId: (i) => `${s.taskId}.${i}`, now: this.#deps.now },
+      {
+        run: (index, item) => {
+          let params = template;
+          if (s.hasTemplates) {
+            try {
+              params = resolveTemplates(template, { ...this.#scope, item: { value: item, index } }) as Record<string, unknown>;
+            } catch (err) {
+              const e = new ValidationError(`item ${index} of step "${step.name}".parameters: ${(err as Error).message}`).toJSON();
+              return Promise.resolve({ ...this.#unitResult(`${s.taskId}.${index}`, `${step.name}.${index}`, 'failed', e, null), index });
+            }
+          }
+          return this.#runUnit(s, params, index).then((r) => ({ ...r, index }));
+        },
+        cancel: (index, reason) => this.#cancelUnit(s, index, reason),
+        changed: () => this.#deps.changed?.(this),
+        end: (o) => {
+          const endedAt = this.#deps.now();
+          const startedAt = s.startedAt ?? endedAt;
+          this.#end(s, { taskId: s.taskId, step: step.name, name: step.name, status: o.status, success: o.status === 'completed', result: o.output, error: o.error && { name: o.error.name, code: o.error.code, message: o.error.message }, attempts: o.attempts, startedAt, endedAt, durationMs: endedAt - startedAt, items: o.items });
+        },
+      },
+    );
+    s.fan.start();
+  }
+
+  #publishStarted(s: StepState, items: number | undefined): void {
+    const { bus } = this.#deps;
+    if (!bus.wants('step_started')) return;
+    bus.publish('step_started', { workflowName: this.workflow.name, runId: this.runId, step: s.step.name, ...stepCall(s.step), taskId: s.taskId, attempt: 1, ...(items !== undefined ? { items } : {}) });
+  }
+
+  /** Cancels one running unit of a step: its task, or its child run. */
+  #cancelUnit(s: StepState, index: number | null, reason: string): void {
+    const child = s.children?.get(index ?? -1);
+    if (child !== undefined) {
+      this.#deps.cancelRun?.(child, `parent run ${this.runId} cancelled: ${reason}`);
+      return;
+    }
+    if (s.step.workflow !== undefined) return;
+    const taskId = index === null ? s.taskId : `${s.taskId}.${index}`;
+    this.#deps.cancelTask(taskId, `workflow run cancelled: ${reason}`).catch((err: unknown) =>
+      this.#deps.bus.publish('component_error', { component: 'workflowManager', operation: `cancelling ${taskId} of run ${this.runId}`, error: serializeError(err) }),
+    );
+  }
+
+  /** A waiting step: holds nothing but a timer; ends on its signal, its timeout, or its time. */
+  #wait(s: StepState, kind: 'wait' | 'sleep' | 'sleepUntil'): void {
+    const step = s.step;
+    const now = this.#deps.now();
+    const since = s.prior?.waiting?.since ?? now;
+    let until: number | null;
+    try {
+      if (kind === 'sleep') until = since + parseSleep(step.sleep ?? 0);
+      else if (kind === 'sleepUntil') until = parseTime(resolveTemplates(step.sleepUntil, this.#scope));
+      else until = step.waitFor?.timeoutSeconds !== undefined ? since + step.waitFor.timeoutSeconds * 1000 : null;
+    } catch (err) {
+      this.#end(s, this.#synthetic(s, 'failed', new ValidationError(`step "${step.name}".${kind}: ${(err as Error).message}`).toJSON()));
+      return;
+    }
+    const signal = kind === 'wait' ? (step.waitFor?.signal ?? null) : null;
+    s.phase = 'running';
+    s.startedAt = since;
+    s.waiting = { signal, until, since };
+    this.#waiting.add(s);
+    const { bus } = this.#deps;
+    if (bus.wants('step_waiting')) bus.publish('step_waiting', { workflowName: this.workflow.name, runId: this.runId, step: step.name, taskId: s.taskId, signal, until });
+    this.#deps.changed?.(this);
+    if (signal !== null) {
+      const kept = this.#deps.takeSignal?.(this.runId, signal);
+      if (kept) {
+        this.#defer(() => this.#wake(s, kept.payload));
+        return;
+      }
+    }
+    if (until !== null) s.timer = this.#clock.setTimeout(() => this.#defer(() => this.#waitDue(s)), until - now, { unref: true });
+  }
+
+  /** A waiting step's signal came: it completes with the payload. */
+  #wake(s: StepState, payload: unknown): void {
+    if (s.phase !== 'running' || !s.waiting) return;
+    this.#end(s, this.#waitResult(s, 'completed', payload ?? null, null));
+  }
+
+  /** A waiting step's time came: a sleep completes; a signal wait ends as its `onTimeout` says. */
+  #waitDue(s: StepState): void {
+    if (s.phase !== 'running' || !s.waiting) return;
+    if (s.waiting.signal === null) {
+      this.#end(s, this.#waitResult(s, 'completed', null, null));
+      return;
+    }
+    const policy = s.step.waitFor?.onTimeout ?? 'fail';
+    const secs = s.step.waitFor?.timeoutSeconds ?? 0;
+    const error = new WaitTimeoutError(`step "${s.step.name}": signal "${s.waiting.signal}" did not come within ${secs} s (onTimeout: ${policy})`).toJSON();
+    if (policy === 'continue') this.#end(s, this.#waitResult(s, 'completed', null, null));
+    else this.#end(s, this.#waitResult(s, policy === 'skip' ? 'skipped' : 'timed_out', null, error));
+  }
+
+  #waitResult(s: StepState, status: TaskStatus, output: unknown, error: { name: string; code: string; message: string } | null): StepResult {
+    const endedAt = this.#deps.now();
+    const startedAt = s.waiting?.since ?? endedAt;
+    return { taskId: s.taskId, step: s.step.name, name: s.step.name, status, success: status === 'completed', result: output, error: error && { name: error.name, code: error.code, message: error.message }, attempts: 0, startedAt, endedAt, durationMs: endedAt - startedAt };
   }
 
   /**
@@ -383,6 +681,25 @@ export class WorkflowRunExecutor {
    * outputs are left out, and null when none is left (no map is built, sent or stored for steps whose upstream
    * produced nothing: a wide DAG of no-ops would otherwise carry a map of nulls into every task).
    */
+  /**
+   * A step's concurrency keys and rate-limit use, their templates resolved against the run (`{{params.x}}`, upstream
+   * outputs). A template the run cannot resolve (`{{metadata.x}}`, say) is left for the task, which resolves it
+   * against its own parameters and metadata, or refuses it naming the field.
+   */
+  #flowFields(step: WorkflowStep): Pick<TaskInput, 'concurrency' | 'rateLimit'> {
+    const out: Pick<TaskInput, 'concurrency' | 'rateLimit'> = {};
+    const resolve = <T>(value: T): T => {
+      try {
+        return resolveTemplates(value, this.#scope) as T;
+      } catch {
+        return value;
+      }
+    };
+    if (step.concurrency !== undefined && typeof step.concurrency !== 'number') out.concurrency = resolve(step.concurrency);
+    if (step.rateLimit !== undefined) out.rateLimit = resolve(step.rateLimit);
+    return out;
+  }
+
   #upstream(dependencies: readonly string[]): Record<string, unknown> | null {
     let out: Record<string, unknown> | null = null;
     for (const d of dependencies) {
@@ -396,10 +713,16 @@ export class WorkflowRunExecutor {
 
   #end(s: StepState, result: StepResult): void {
     if (s.phase === 'done') return;
-    const wasRunning = s.phase === 'running';
+    const wasRunning = s.phase === 'running' && this.#running.has(s);
     s.phase = 'done';
     s.result = result;
     this.#running.delete(s);
+    if (s.waiting) {
+      this.#clock.clearTimeout(s.timer);
+      this.#waiting.delete(s);
+      s.waiting = null;
+      s.timer = null;
+    }
     this.#open--;
     this.#scope.steps[s.step.name] = { output: result.result, error: result.error, status: result.status };
     this.#publishStep(s, result);
@@ -443,13 +766,35 @@ export class WorkflowRunExecutor {
   }
 
   #failed(): boolean {
+    const tolerated = new Map<StepState, boolean>();
     for (const s of this.#order) {
       const r = s.result;
       if (!r) continue;
       if (FAILED.has(r.status) && !s.step.continueOnFailure) return true;
-      if (r.status === 'skipped' && !s.skippedByCondition) return true;
+      if (r.status === 'skipped' && !this.#toleratedSkip(s, tolerated)) return true;
     }
     return false;
+  }
+
+  /**
+   * A skip that does not fail the run: by its own condition, a wait that timed out with `onTimeout: "skip"`, or a
+   * step skipped only because such a wait (or a step skipped for it) did not release it.
+   */
+  #toleratedSkip(s: StepState, memo: Map<StepState, boolean>): boolean {
+    const known = memo.get(s);
+    if (known !== undefined) return known;
+    memo.set(s, false);
+    const r = s.result;
+    let ok = false;
+    if (r?.status === 'skipped') {
+      if (s.skippedByCondition || r.error?.code === ErrorCode.WAIT_TIMED_OUT) ok = true;
+      else if (r.error?.code === ErrorCode.DEPENDENCY_FAILED) {
+        const blockers = (s.step.dependencies ?? []).map((d) => this.#steps.get(d)).filter((d): d is StepState => d?.result !== null && d?.result !== undefined && !this.#releasesDependents(d, d.result));
+        ok = blockers.length > 0 && blockers.every((d) => this.#toleratedSkip(d, memo));
+      }
+    }
+    memo.set(s, ok);
+    return ok;
   }
 
   #cancelSteps(reason: string): void {
@@ -459,10 +804,12 @@ export class WorkflowRunExecutor {
       }
     }
     this.#blocked.length = 0;
-    for (const s of this.#running) {
-      this.#deps.cancelTask(s.taskId, `workflow run cancelled: ${reason}`).catch((err: unknown) =>
-        this.#deps.bus.publish('component_error', { component: 'workflowManager', operation: `cancelling step "${s.step.name}" of run ${this.runId}`, error: serializeError(err) }),
-      );
+    for (const s of [...this.#waiting]) {
+      this.#end(s, this.#waitResult(s, 'cancelled', null, new CancelledError(`step "${s.step.name}" stopped waiting: run cancelled (${reason})`).toJSON()));
+    }
+    for (const s of [...this.#running]) {
+      if (s.fan) s.fan.cancel(reason);
+      else this.#cancelUnit(s, null, reason);
     }
   }
 
@@ -470,7 +817,7 @@ export class WorkflowRunExecutor {
     const { bus } = this.#deps;
     const type = r.status === 'completed' ? 'step_completed' : r.status === 'skipped' ? 'step_skipped' : 'step_failed';
     if (!bus.wants(type)) return;
-    const base = { workflowName: this.workflow.name, runId: this.runId, step: s.step.name, module: s.step.module, action: s.step.action };
+    const base = { workflowName: this.workflow.name, runId: this.runId, step: s.step.name, ...stepCall(s.step) };
     if (r.status === 'completed') {
       if (bus.wants('step_completed')) bus.publish('step_completed', { ...base, taskId: s.taskId, durationMs: r.durationMs ?? 0 });
       return;
@@ -505,7 +852,16 @@ export class WorkflowRunExecutor {
   }
 
   #placeholder(s: StepState): StepResult {
-    const status: TaskStatus = s.phase === 'running' ? 'running' : 'pending';
-    return { taskId: s.taskId, step: s.step.name, name: s.step.name, status, success: false, result: null, error: null, attempts: 0, startedAt: null, endedAt: null, durationMs: null };
+    const status = s.waiting ? 'waiting' : s.phase === 'running' ? 'running' : 'pending';
+    const out: StepResult = { taskId: s.taskId, step: s.step.name, name: s.step.name, status, success: false, result: null, error: null, attempts: 0, startedAt: s.startedAt, endedAt: null, durationMs: null };
+    if (s.waiting) out.waiting = { ...s.waiting };
+    if (s.fan) {
+      const items: ItemResult[] = s.fan.view();
+      if (s.children) for (const it of items) if (it.childRunId === undefined && s.children.has(it.index)) it.childRunId = s.children.get(it.index);
+      out.items = items;
+    } else if (s.step.forEach !== undefined && s.prior?.items) out.items = s.prior.items;
+    const child = s.children?.get(-1) ?? s.prior?.childRunId;
+    if (child !== undefined) out.childRunId = child;
+    return out;
   }
 }

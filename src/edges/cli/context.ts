@@ -18,9 +18,10 @@ import { readDaemonAddress } from '../../store/fileGuard.js';
 /**
  * Exit codes: 0 success; 1 a run (workflow, task) ran and did not succeed, or the health check is not healthy;
  * 2 bad input (usage, flags, JSON, an invalid definition); 3 something named does not exist; 4 the engine or its
- * store failed (locked, unavailable, internal); 130 interrupted by Ctrl-C (the run was cancelled).
+ * store failed (locked, unavailable, internal), or no daemon answers at `--nats`; 5 what a command would create
+ * already exists; 130 interrupted by Ctrl-C (a run the command started was cancelled; a watcher detached).
  */
-export const EXIT = { ok: 0, runFailed: 1, usage: 2, notFound: 3, engine: 4, interrupted: 130 } as const;
+export const EXIT = { ok: 0, runFailed: 1, usage: 2, notFound: 3, engine: 4, alreadyExists: 5, interrupted: 130 } as const;
 
 export interface GlobalFlags {
   threads?: number;
@@ -37,6 +38,8 @@ export interface GlobalFlags {
 }
 
 export interface CliContext {
+  /** The daemon's address when commands go to one (`--daemon`, `--nats`, or their environment variables), else undefined. */
+  daemonAddress(): string | undefined;
   /** Runs `fn` on an embedded engine and always shuts it down (refused with `--nats`: the command needs one). */
   withEngine<T>(fn: (engine: OrchestrationEngine) => Promise<T>, overrides?: EngineOptions): Promise<T>;
   /** Runs `fn` on the daemon when `--nats` (or `CODOMYRMEX_NATS_URL`) names one, else on an embedded engine. */
@@ -101,6 +104,7 @@ export function exitCodeOf(err: unknown): number {
   if (err instanceof InvalidArgumentError) return EXIT.usage;
   if (err instanceof CodomyrmexError) {
     if (err.code === ErrorCode.NOT_FOUND) return EXIT.notFound;
+    if (err.code === ErrorCode.ALREADY_EXISTS) return EXIT.alreadyExists;
     if (err.code === ErrorCode.VALIDATION || err.code === ErrorCode.CYCLE) return EXIT.usage;
     if (err.code === ErrorCode.CANCELLED) return EXIT.interrupted;
     return EXIT.engine;
@@ -112,6 +116,20 @@ export function errorCodeOf(err: unknown): string {
   if (err instanceof InvalidArgumentError) return 'USAGE';
   if (err instanceof CodomyrmexError) return err.code;
   return ErrorCode.INTERNAL;
+}
+
+/**
+ * A store locked by another engine, in the CLI's words: the engine holding it is usually this folder's daemon, which
+ * the command reaches with `--nats URL` instead of opening the database itself.
+ */
+function lockedAdvice(err: unknown): unknown {
+  if (!(err instanceof StoreError) || err.code !== ErrorCode.STORE_LOCKED) return err;
+  const message = err.message.replace(/; one database serves one engine at a time\..*$/s, '');
+  return new StoreError(
+    `${message}. If that is a daemon, run the command through it: add --nats URL (its NATS server, as given to \`codomyrmex daemon --nats URL\`; or set CODOMYRMEX_NATS_URL), or --daemon URL (its HTTP address). Otherwise stop that engine, or give this command another database with --db PATH`,
+    ErrorCode.STORE_LOCKED,
+    { cause: err },
+  );
 }
 
 export function createContext(program: Command): CliContext {
@@ -129,14 +147,20 @@ export function createContext(program: Command): CliContext {
     };
   };
   const openEngine = async (overrides: EngineOptions = {}): Promise<OrchestrationEngine> => {
-    // The CLI's engine is durable (SQLite) unless `--store memory` or `CODOMYRMEX_STORE=memory`.
-    const engine = composeEngine({ ...options(), ...overrides }, { store: 'sqlite' });
+    // The CLI's engine is durable (SQLite) unless `--store memory` or `CODOMYRMEX_STORE=memory`. It lives for one
+    // command, so it does not fire schedules (the daemon does) unless the command asks (the MCP server).
+    let engine: OrchestrationEngine;
+    try {
+      engine = composeEngine({ fireSchedules: false, ...options(), ...overrides }, { store: 'sqlite' });
+    } catch (err) {
+      throw lockedAdvice(err);
+    }
     engine.registerEventHandler('definition_skipped', (_, d) => console.error(`codomyrmex: skipped ${d.error.message.startsWith(d.file) ? d.error.message : `${d.file}: ${d.error.message}`}`));
     try {
       await engine.ready();
     } catch (err) {
       await engine.shutdown({ graceMs: 0 }).catch(() => undefined);
-      throw err;
+      throw lockedAdvice(err);
     }
     return engine;
   };
@@ -145,13 +169,14 @@ export function createContext(program: Command): CliContext {
     options,
     openEngine,
     json,
+    daemonAddress: () => daemonUrl(program.opts<GlobalFlags>()) ?? natsUrl(program.opts<GlobalFlags>()),
     async withEngine(fn, overrides = {}) {
       const flags = program.opts<GlobalFlags>();
       if (daemonUrl(flags) !== undefined && overrides.store !== 'memory') {
-        throw new InvalidArgumentError('--daemon: this command runs on an embedded engine only (workflow create|validate|plan, exec, task demo); drop --daemon or unset CODOMYRMEX_DAEMON_URL');
+        throw new InvalidArgumentError('--daemon: this command runs on an embedded engine only (task demo); drop --daemon or unset CODOMYRMEX_DAEMON_URL');
       }
       if (natsUrl(flags) !== undefined && overrides.store !== 'memory') {
-        throw new InvalidArgumentError('--nats: this command runs on an embedded engine only (workflow create|validate|plan, exec, task demo; everything else but events goes through the daemon); drop --nats or unset CODOMYRMEX_NATS_URL');
+        throw new InvalidArgumentError('--nats: this command runs on an embedded engine only (task demo); every other command but events goes through the daemon; drop --nats or unset CODOMYRMEX_NATS_URL');
       }
       const engine = await openEngine(overrides);
       try {

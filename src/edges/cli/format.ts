@@ -59,7 +59,7 @@ export function printTable(rows: Record<string, unknown>[]): void {
 }
 
 /** Prints task results: name, status, attempts, duration, and the result or the error (cut to fit the terminal). */
-export function printResults(results: TaskResult[]): void {
+export function printResults(results: readonly (Omit<TaskResult, 'status'> & { status: string })[]): void {
   printTable(
     results.map((r) => ({
       task: r.name,

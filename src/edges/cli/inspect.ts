@@ -3,9 +3,10 @@
  * `sessions list`.
  */
 import type { Command } from 'commander';
+import { Option } from 'commander';
 import { EXIT } from './context.js';
 import type { CliContext } from './context.js';
-import { mb, ms, printTable } from './format.js';
+import { mb, ms, outputWidth, printTable } from './format.js';
 
 /** A value for people, with the unit its key names (`…Bytes` in MB, `…Ms` in ms, `…Seconds` in s). */
 export function withUnit(key: string, value: unknown): string {
@@ -30,6 +31,21 @@ export function withUnit(key: string, value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
+/** `text` in lines of at most `width` characters, broken after ", " where it can be (a longer piece stands alone). */
+export function wrapAtCommas(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const piece of text.split(/(?<=, )/)) {
+    if (line !== '' && line.length + piece.trimEnd().length > width) {
+      lines.push(line.trimEnd());
+      line = '  ';
+    }
+    line += piece;
+  }
+  lines.push(line.trimEnd());
+  return lines;
+}
+
 function amount(n: number, unit: string): string {
   if (unit === 'bytes') return mb(n);
   return `${n} ${unit === 'mb' || unit === 'gb' ? unit.toUpperCase() : unit}`;
@@ -42,13 +58,15 @@ export function registerInspectCommands(program: Command, cli: CliContext): void
     .description('uptime, tasks by status, queue, pool, workflows, sessions, resources, store')
     .action(async () => {
       const status = await cli.withAnyEngine((e) => e.getSystemStatus());
-      cli.out(status, (s) =>
-        printTable(
-          Object.entries(s)
-            .filter(([k]) => !['timestamp', 'engineId'].includes(k))
-            .map(([k, v]) => ({ part: k, state: withUnit(k, v) })),
-        ),
-      );
+      cli.out(status, (s) => {
+        const rows = Object.entries(s)
+          .filter(([k]) => !['timestamp', 'engineId'].includes(k))
+          .map(([k, v]) => ({ part: k, state: withUnit(k, v) }));
+        // Long states wrap at their commas onto lines of their own: nothing is cut at any width.
+        const partWidth = Math.max(4, ...rows.map((r) => r.part.length));
+        const room = Math.max(30, outputWidth() - partWidth - 2);
+        printTable(rows.flatMap((r) => wrapAtCommas(r.state, room).map((line, i) => ({ part: i === 0 ? r.part : '', state: line }))));
+      });
     });
   orchestration
     .command('health')
@@ -109,7 +127,7 @@ export function registerInspectCommands(program: Command, cli: CliContext): void
     .description('execution sessions')
     .command('list')
     .description('sessions with their user, mode and limits')
-    .option('--status <status>', 'only active or closed ones')
+    .addOption(new Option('--status <status>', 'only active or closed ones').choices(['active', 'closed']))
     .action(async (opts: { status?: 'active' | 'closed' }) => {
       const list = await cli.withAnyEngine((e) => e.listSessions(opts.status));
       cli.out(list, (l) =>

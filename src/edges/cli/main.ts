@@ -12,13 +12,16 @@ import { createContext, EXIT, errorCodeOf, exitCodeOf, wantsJson } from './conte
 import type { GlobalFlags } from './context.js';
 import { registerDaemonCommand } from '../daemon/command.js';
 import { registerWorkerCommands } from '../worker/command.js';
+import { inCliWords } from './hints.js';
 import { registerInspectCommands } from './inspect.js';
 import { registerMcpCommand } from './mcp.js';
 import { registerProjectCommands } from './project.js';
 import { registerRunCommands } from './runs.js';
+import { registerScheduleCommands } from './schedule.js';
 import { registerStoreCommands } from './store.js';
 import { registerStoreAdminCommands } from './storeAdmin.js';
 import { parseInteger, registerTaskCommands } from './task.js';
+import { registerRateLimitCommands } from './ratelimit.js';
 import { registerWorkflowCommands } from './workflow.js';
 
 const { version } = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string };
@@ -36,7 +39,7 @@ program
   .option('--store <kind>', 'sqlite (default: durable, see --db), postgres (shared: --db postgres://...) or memory')
   .option('--db <path|url>', 'the SQLite database (default ./.codomyrmex/state.db; env CODOMYRMEX_DB), or a PostgreSQL URL (env CODOMYRMEX_DATABASE_URL)')
   .option('--durability <mode>', 'strict (default: answer only once durable) or relaxed')
-  .option('--nats <url>', 'NATS URL(s): `daemon` serves its command API there; every other command (mcp and bench too) then talks to that daemon instead of an embedded engine, except workflow create|validate|plan, exec, task demo and events, which refuse it (env CODOMYRMEX_NATS_URL)')
+  .option('--nats <url>', 'NATS URL(s): `daemon` serves its command API there; every other command (mcp and bench too) then talks to that daemon instead of an embedded engine, except task demo and events, which refuse it (env CODOMYRMEX_NATS_URL)')
   .option('--daemon <url>', "a daemon's HTTP address (its console, e.g. http://127.0.0.1:9464): commands talk to it over HTTP; without it, a command run where a daemon holds the store finds that daemon by itself (env CODOMYRMEX_DAEMON_URL; token from CODOMYRMEX_AUTH_TOKEN)")
   .option('--subject-prefix <prefix>', "the daemon's NATS subject prefix (default codomyrmex; env CODOMYRMEX_SUBJECT_PREFIX)")
   .option('--request-timeout <ms>', 'how long a request over NATS waits for its reply (default 30000)', parseInteger('--request-timeout', 1))
@@ -51,7 +54,8 @@ Examples:
   codomyrmex run show RUN_ID                               a finished run's steps
   codomyrmex mcp                                           the MCP server on stdio
 
-Exit codes: 0 ok, 1 run failed / unhealthy, 2 bad input, 3 not found, 4 engine or store error, 130 interrupted.`,
+Exit codes: 0 ok, 1 run failed / unhealthy, 2 bad input, 3 not found, 4 engine or store error (or no daemon
+answers at --nats), 5 already exists, 130 interrupted.`,
   );
 
 // `codomyrmex … | head` closes the pipe early: that is not an error.
@@ -63,10 +67,12 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 const cli = createContext(program);
 registerWorkflowCommands(program, cli);
 registerRunCommands(program, cli);
+registerScheduleCommands(program, cli);
 registerProjectCommands(program, cli);
 registerTaskCommands(program, cli);
+registerRateLimitCommands(program, cli);
 registerInspectCommands(program, cli);
-registerStoreCommands(program, () => cli.options());
+registerStoreCommands(program, cli);
 registerStoreAdminCommands(program, () => cli.options());
 registerMcpCommand(program, cli);
 registerBenchCommand(program, cli);
@@ -102,7 +108,7 @@ program.parseAsync().catch((err: unknown) => {
     else process.exitCode = EXIT.usage;
     return;
   }
-  report(errorCodeOf(err), err instanceof Error ? err.message : String(err), exitCodeOf(err));
+  report(errorCodeOf(err), inCliWords(err instanceof Error ? err.message : String(err)), exitCodeOf(err));
   // An error that is not ours is a bug: its stack helps.
   if (!json && exitCodeOf(err) === EXIT.engine && !(err instanceof CodomyrmexError)) console.error(err);
 });

@@ -33,6 +33,7 @@ export function registerMcpCommand(program: Command, cli: CliContext): void {
           await stop;
           await server.close();
         }
-      });
+        // A long-lived engine: it fires schedules and listens to triggers, as a library process does.
+      }, { fireSchedules: true });
     });
 }

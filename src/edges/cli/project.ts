@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { Option } from 'commander';
 import type { Project, ProjectStatusReport } from '../../index.js';
 import { printTable } from './format.js';
 import { paramsOf, withParamFlags } from './context.js';
@@ -24,7 +25,7 @@ export function registerProjectCommands(program: Command, cli: CliContext): void
   project
     .command('list')
     .description('list projects')
-    .option('--status <status>', 'only active or archived ones')
+    .addOption(new Option('--status <status>', 'only active or archived ones').choices(['active', 'archived']))
     .option('--tag <tag>', 'only those with this tag')
     .action(async (opts: { status?: 'active' | 'archived'; tag?: string }) => {
       const list = await cli.withAnyEngine((e) => e.projects.listProjects({ ...(opts.status ? { status: opts.status } : {}), ...(opts.tag ? { tag: opts.tag } : {}) }));

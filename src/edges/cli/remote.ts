@@ -3,6 +3,8 @@
  * over NATS instead of starting an embedded engine, with the same output and exit codes. Long runs are started
  * and followed (end event, then bounded waits), so none hits the request timeout.
  */
+import { isNoResponders } from '../../bus/nats.js';
+import { BusError, ErrorCode } from '../../errors.js';
 import type { EdgeEngine } from '../seam.js';
 import type { NatsBus } from '../../bus/nats.js';
 import { RemoteEngine } from '../nats/client.js';
@@ -72,6 +74,12 @@ export async function withRemote<T>(url: string, flags: RemoteFlags, fn: (remote
   });
   try {
     return await fn(remote);
+  } catch (err) {
+    // NATS answered but nothing serves the command: no daemon there (or another prefix). Not "not found" (exit 3).
+    if (isNoResponders(err)) {
+      throw new BusError(`no daemon answers on prefix ${remote.bus.subjectPrefix} at ${url}: start one with \`codomyrmex daemon --nats ${url}\`, or give the prefix it serves with --subject-prefix`, ErrorCode.BUS_UNAVAILABLE, { cause: err });
+    }
+    throw err;
   } finally {
     await remote.close();
   }

@@ -4,11 +4,12 @@
  * journal on this disk only, so it refuses `--nats` and says where the daemon's is.
  */
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import { TASK_STATUSES } from '../../model/taskRequests.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EngineOptions, EventName, JournalEntry, Store, TaskStatus } from '../../index.js';
 import { compileOptions, PostgresStore, SqliteStore } from '../../index.js';
-import type { GlobalFlags } from './context.js';
+import type { CliContext, GlobalFlags } from './context.js';
 import { printTable } from './format.js';
 import { daemonUrl, natsUrl, withDaemon, withHttpDaemon } from './remote.js';
 
@@ -35,8 +36,9 @@ function printEvents(entries: JournalEntry[], json: boolean): void {
 
 const iso = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString());
 
-export function registerStoreCommands(program: Command, options: () => EngineOptions): void {
+export function registerStoreCommands(program: Command, cli: CliContext): void {
   const flags = (): GlobalFlags => program.opts<GlobalFlags>();
+  const options = (): EngineOptions => cli.options();
   program
     .command('events')
     .description('print the event journal of the database (--follow to tail it while an engine runs)')
@@ -44,8 +46,8 @@ export function registerStoreCommands(program: Command, options: () => EngineOpt
     .option('-n, --last <n>', 'the last N events (default 20, unless --after is given)', whole('--last'))
     .option('--type <name...>', 'only these event types (e.g. task_failed recovery)')
     .option('-f, --follow', 'keep printing new events until interrupted')
-    .option('--json', 'one JSON object per line')
-    .action(async (opts: { after?: number; last?: number; type?: string[]; follow?: boolean; json?: boolean }) => {
+    .addHelpText('after', '\nWith --json: one JSON object per line (JSON Lines), { seq, type, timestamp, data }.')
+    .action(async (opts: { after?: number; last?: number; type?: string[]; follow?: boolean }) => {
       if (natsUrl(flags()) !== undefined) {
         throw new InvalidArgumentError("events: --nats: the journal is read from a database on this disk; the daemon's is in its own (run `codomyrmex events --db PATH` where it runs, or watch its live events with `nats sub '<prefix>.evt.>'`); drop --nats or unset CODOMYRMEX_NATS_URL");
       }
@@ -57,7 +59,7 @@ export function registerStoreCommands(program: Command, options: () => EngineOpt
           let n = 0;
           for (;;) {
             const page = store.readEvents({ afterSeq: after, limit: 1000, ...(types ? { types } : {}) });
-            printEvents(page, opts.json === true);
+            printEvents(page, cli.json());
             n += page.length;
             const last = page[page.length - 1];
             if (!last) return n;
@@ -79,38 +81,31 @@ export function registerStoreCommands(program: Command, options: () => EngineOpt
   const task = program.commands.find((c) => c.name() === 'task');
   task
     ?.command('list')
-    .description("list the tasks stored in the database (with --nats or --daemon, the daemon's tasks)")
-    .option('--status <status...>', 'only these statuses (pending ready running retrying completed failed ...)')
-    .option('--limit <n>', 'at most this many (default 100)', whole('--limit'), 100)
-    .option('--json', 'print as JSON')
-    .action(async (opts: { status?: string[]; limit: number; json?: boolean }) => {
+    .description("list the stored tasks, newest first, a page at a time (with --nats or --daemon, the daemon's)")
+    .addOption(new Option('--status <status...>', 'only these statuses').choices(TASK_STATUSES))
+    .option('--limit <n>', 'at most this many, the newest (default 100)', whole('--limit'), 100)
+    .option('--offset <n>', 'skip this many newest first (the next page: --offset LIMIT)', whole('--offset'), 0)
+    .addHelpText('after', '\nExamples:\n  codomyrmex task list --limit 5                   the five newest tasks\n  codomyrmex task list --status failed --offset 100  the second page of failed tasks')
+    .action(async (opts: { status?: string[]; limit: number; offset: number }) => {
+      const page = { limit: opts.limit, offset: opts.offset, newest: true, ...(opts.status ? { status: opts.status as TaskStatus[] } : {}) };
       const url = natsUrl(flags());
       const http = daemonUrl(flags());
+      let rows: Record<string, unknown>[];
       if (url !== undefined || http !== undefined) {
-        const status = opts.status as TaskStatus[] | undefined;
-        const via = http !== undefined ? withHttpDaemon : withDaemon;
-        const views = await via((http ?? url)!, flags(), (e) => e.tasks.listTasks({ limit: opts.limit, ...(status ? { status } : {}) }));
-        if (opts.json || flags().json) console.log(JSON.stringify(views, null, 2));
-        else printTable(views.map((t) => ({ id: t.id, task: t.name, action: `${t.module}.${t.action}`, status: t.status, attempts: t.attempts, updated: iso(t.result.endedAt ?? t.result.startedAt) })));
-        return;
+        const views = http !== undefined ? await withHttpDaemon(http, flags(), (e) => e.tasks.listTasks(page)) : await withDaemon(url ?? '', flags(), (e) => e.tasks.listTasks(page));
+        if (cli.json()) return console.log(JSON.stringify(views, null, 2));
+        rows = views.map((t) => ({ id: t.id, task: t.name, action: `${t.module}.${t.action}`, status: t.status, attempts: t.attempts, updated: iso(t.result.endedAt ?? t.result.startedAt) }));
+      } else {
+        const store = openReadOnly(options());
+        try {
+          const tasks = store.listTasks(page);
+          if (cli.json()) return console.log(JSON.stringify(tasks, null, 2));
+          rows = tasks.map((t) => ({ id: t.spec.id, task: t.spec.name, action: `${t.spec.module}.${t.spec.action}`, status: t.status, attempts: t.result.attempts, updated: new Date(t.updatedAt).toISOString() }));
+        } finally {
+          store.close();
+        }
       }
-      const store = openReadOnly(options());
-      try {
-        const tasks = store.listTasks({ limit: opts.limit, ...(opts.status ? { status: opts.status as TaskStatus[] } : {}) });
-        if (opts.json) console.log(JSON.stringify(tasks, null, 2));
-        else
-          printTable(
-            tasks.map((t) => ({
-              id: t.spec.id,
-              task: t.spec.name,
-              action: `${t.spec.module}.${t.spec.action}`,
-              status: t.status,
-              attempts: t.result.attempts,
-              updated: new Date(t.updatedAt).toISOString(),
-            })),
-          );
-      } finally {
-        store.close();
-      }
+      printTable(rows);
+      if (rows.length === opts.limit && opts.limit > 0) console.log(`\n${opts.offset + 1}-${opts.offset + rows.length}, newest first; older ones: --offset ${opts.offset + rows.length}`);
     });
 }

@@ -32,8 +32,9 @@ export function registerTaskCommands(program: Command, cli: CliContext): void {
     .option('-t, --timeout <seconds>', 'hard time limit of one attempt', parsePositive('--timeout'))
     .option('-r, --retries <n>', 'retries after the first attempt', parseInteger('--retries'), 0)
     .option('--priority <p>', 'critical | high | normal | low | background', 'normal')
+    .option('--idempotency-key <key>', 'answer with the earlier task that used this key (within the engine\'s idempotencyTtlSeconds) instead of running again')
     .addHelpText('after', `\nExamples:\n  codomyrmex task run core.echo --param value=42\n  codomyrmex task run shell.run --params '{"command": "ls", "args": ["-la"]}' --timeout 10\n  codomyrmex modules list core                      the actions and their parameters`)
-    .action(async (target: string, opts: { params?: Record<string, unknown>; param?: Record<string, unknown>; timeout?: number; retries: number; priority: string }) => {
+    .action(async (target: string, opts: { params?: Record<string, unknown>; param?: Record<string, unknown>; timeout?: number; retries: number; priority: string; idempotencyKey?: string }) => {
       const dot = target.indexOf('.');
       if (dot <= 0) throw new InvalidArgumentError(`action must be module.action, e.g. core.echo (got "${target}")`);
       const result = await cli.withAnyEngine((engine) =>
@@ -44,6 +45,7 @@ export function registerTaskCommands(program: Command, cli: CliContext): void {
           timeout: opts.timeout,
           maxRetries: opts.retries,
           priority: opts.priority as TaskPriority,
+          ...(opts.idempotencyKey !== undefined ? { idempotencyKey: opts.idempotencyKey } : {}),
         }),
       );
       cli.out(result, (r) => printResults([r]));

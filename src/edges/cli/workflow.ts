@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { stringify } from 'yaml';
 import { criticalPath, toMermaid, topologicalLevels } from '../../dag/graph.js';
-import { NotFoundError, ValidationError } from '../../errors.js';
+import { describeStep } from '../../workflows/kinds.js';
+import { AlreadyExistsError, NotFoundError, ValidationError } from '../../errors.js';
 import { readDefinitionFile } from '../../workflows/loader.js';
 import { planWorkflow } from '../mcp/plan.js';
 import type { WorkflowPlan } from '../mcp/plan.js';
@@ -13,6 +14,7 @@ import { EXIT, paramsOf, withParamFlags } from './context.js';
 import type { CliContext } from './context.js';
 import { ms, printTable } from './format.js';
 import { USER_WORKFLOW_DIR } from './paths.js';
+import type { CliEngine } from './remote.js';
 import { followRun } from './runs.js';
 
 export { USER_WORKFLOW_DIR };
@@ -27,6 +29,24 @@ function printPlan(p: WorkflowPlan): void {
   for (const r of p.resources) console.log(`resource ${r.resource}: up to ${r.peak} ${r.unit} at once (capacity ${r.capacity ?? 'unknown'})`);
 }
 
+/**
+ * What `workflow create` copies: a workflow the engine knows (its report paths renamed for the copy, so the copy
+ * does not overwrite the template's reports) or a definition file.
+ */
+async function definitionToCopy(engine: CliEngine, name: string, opts: { template?: string; file?: string }): Promise<Record<string, unknown>> {
+  if (opts.file !== undefined) return (await readDefinitionFile(resolve(opts.file))) as Record<string, unknown>;
+  const t = await engine.workflows.getWorkflow(opts.template ?? '');
+  if (!t) throw new NotFoundError(`no workflow "${opts.template ?? ''}" to copy; see "codomyrmex workflow list"`);
+  const params = Object.fromEntries(Object.entries(t.params ?? {}).map(([k, v]) => [k, typeof v === 'string' ? ownReportPath(v, t.name, name) : v]));
+  return { description: t.description, params, steps: t.steps, ...(t.parallelGroups ? { parallelGroups: t.parallelGroups } : {}) };
+}
+
+/** `.codomyrmex/reports/ai-analysis.svg` becomes `.codomyrmex/reports/NAME.svg` for a copy named NAME. */
+export function ownReportPath(value: string, template: string, name: string): string {
+  const escaped = template.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return value.replace(new RegExp(`(^|/)(reports/)${escaped}(?=$|[./])`), `$1$2${name}`);
+}
+
 export function registerWorkflowCommands(program: Command, cli: CliContext): void {
   const wf = program.command('workflow').description('define, inspect and run workflows');
 
@@ -38,33 +58,47 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
     });
 
   wf.command('create')
-    .description('create a workflow from a template (or a file) into .codomyrmex/workflows/NAME.yaml')
+    .description('create a workflow from a template (or a file) into .codomyrmex/workflows/NAME.yaml; with --nats, on the daemon')
     .argument('<name>', 'name of the new workflow')
     .option('-t, --template <template>', 'an existing workflow to copy, e.g. ai-analysis')
     .option('-f, --file <path>', 'a YAML/JSON definition to copy')
-    .option('--force', 'overwrite an existing file')
-    .addHelpText('after', '\nExamples:\n  codomyrmex workflow create my-workflow --template ai-analysis\n  codomyrmex workflow create etl --file ./etl.yaml --force')
+    .option('--force', 'overwrite an existing file (with --nats: store the definition as the next version)')
+    .addHelpText('after', '\nExamples:\n  codomyrmex workflow create my-workflow --template ai-analysis\n  codomyrmex workflow create etl --file ./etl.yaml --force\n  codomyrmex workflow create etl --file ./etl.yaml --nats nats://127.0.0.1:4222   validated and stored by the daemon\n\nExit codes: 0 created, 2 invalid definition, 3 no such template, 5 NAME exists (pass --force).')
     .action(async (name: string, opts: { template?: string; file?: string; force?: boolean }) => {
       if (!opts.template === !opts.file) throw new InvalidArgumentError('give exactly one of --template NAME or --file PATH');
+      const daemon = cli.daemonAddress();
+      if (daemon !== undefined) {
+        const created = await cli.withAnyEngine(async (e) => {
+          const definition = { ...(await definitionToCopy(e, name, opts)), name };
+          const existing = await e.workflows.getWorkflow(name);
+          if (existing?.name === name && !opts.force) {
+            throw new AlreadyExistsError(`workflow "${name}" already exists on the daemon (version ${existing.version}); pick another name, or pass --force to store this definition as its next version`);
+          }
+          // The daemon validates against its own modules and keeps the definition in its state.
+          const { workflow, warnings } = await e.workflows.defineWorkflow(definition);
+          return { name: workflow.name, version: workflow.version, steps: workflow.steps.length, warnings, daemon };
+        });
+        cli.out(created, (c) => {
+          for (const w of c.warnings) console.log(`warning: ${w}`);
+          console.log(`created workflow "${c.name}" v${c.version} (${c.steps} steps) on the daemon at ${c.daemon}`);
+        });
+        return;
+      }
       const target = resolve(USER_WORKFLOW_DIR, `${name}.yaml`);
-      if (existsSync(target) && !opts.force) throw new ValidationError(`${target} already exists; pick another name or pass --force`);
+      if (existsSync(target) && !opts.force) throw new AlreadyExistsError(`${target} already exists; pick another name or pass --force`);
+      // Only definition files and the modules are needed: an engine without the store (a daemon may hold its lock).
       const created = await cli.withEngine(async (e) => {
-        let base: Record<string, unknown>;
-        if (opts.template) {
-          const t = await e.workflows.getWorkflow(opts.template);
-          if (!t) throw new NotFoundError(`no workflow template "${opts.template}"; see "codomyrmex workflow list"`);
-          base = { description: t.description, params: t.params, steps: t.steps, ...(t.parallelGroups ? { parallelGroups: t.parallelGroups } : {}) };
-        } else {
-          base = (await readDefinitionFile(resolve(opts.file ?? ''))) as Record<string, unknown>;
-        }
-        const definition = { ...base, name, version: '1' };
+        const definition: Record<string, unknown> = { ...(await definitionToCopy(e, name, opts)), name, version: '1' };
         const v = await e.workflows.validateWorkflow(definition);
         if (!v.valid) throw new ValidationError(v.errors);
         await mkdir(resolve(USER_WORKFLOW_DIR), { recursive: true });
         await writeFile(target, stringify(definition));
-        return { name, file: target, steps: Array.isArray(base['steps']) ? base['steps'].length : 0, warnings: v.warnings };
+        return { name, file: target, steps: Array.isArray(definition['steps']) ? definition['steps'].length : 0, warnings: v.warnings };
+      }, { store: 'memory' });
+      cli.out(created, (c) => {
+        for (const w of c.warnings) console.log(`warning: ${w}`);
+        console.log(`created workflow "${c.name}" (${c.steps} steps) in ${c.file}`);
       });
-      cli.out(created, (c) => console.log(`created workflow "${c.name}" (${c.steps} steps) in ${c.file}`));
     });
 
   withParamFlags(
@@ -95,23 +129,25 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
       const dag = { nodes: w.steps.map((s) => s.name), deps: (id: string) => byName.get(id)?.dependencies ?? [] };
       const mermaid = toMermaid(dag, (id) => {
         const s = byName.get(id);
-        return s ? `${s.module}.${s.action}` : undefined;
+        return s ? describeStep(s) : undefined;
       });
-      if (opts.mermaid) return console.log(mermaid);
+      if (opts.mermaid) return cli.out({ mermaid }, (m) => console.log(m.mermaid));
       const levels = topologicalLevels(dag);
       const critical = criticalPath(dag);
       if (cli.json()) return console.log(JSON.stringify({ workflow: w, levels, criticalPath: critical.path, mermaid }, null, 2));
       console.log(`${w.name} v${w.version} (${w.hash})${w.description ? `: ${w.description}` : ''}`);
-      printTable(w.steps.map((s) => ({ step: s.name, action: `${s.module}.${s.action}`, after: (s.dependencies ?? []).join(', '), timeout: s.timeout ?? '', when: s.when ?? '' })));
+      printTable(w.steps.map((s) => ({ step: s.name, action: describeStep(s), after: (s.dependencies ?? []).join(', '), timeout: s.timeout ?? '', when: s.when ?? '' })));
       console.log(`\nlevels: ${levels.map((l) => `[${l.join(', ')}]`).join(' -> ')}`);
       console.log(`critical path: ${critical.path.join(' -> ')}\n\n${mermaid}`);
     });
 
   wf.command('validate')
-    .description('check a definition file and list every problem, with its plan (exit 2 when invalid)')
+    .description("check a definition file and list every problem, with its plan (exit 2 when invalid); with --nats, against the daemon's modules")
     .argument('<file>', 'a YAML or JSON definition')
     .action(async (file: string) => {
-      const plan = await cli.withEngine(async (e) => planWorkflow(e, { definition: (await readDefinitionFile(resolve(file))) as Record<string, unknown> }));
+      const definition = (await readDefinitionFile(resolve(file))) as Record<string, unknown>;
+      // Checked against the daemon's modules with --nats; embedded, against this folder's, without opening the store.
+      const plan = await cli.withAnyEngine((e) => planWorkflow(e, { definition }), { store: 'memory' });
       cli.out(plan, (p) => {
         printPlan(p);
         if (p.valid) console.log(`${file}: valid`);
@@ -123,7 +159,10 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
     .description('a dry run of a stored workflow: levels, critical path, resources and warnings, without executing')
     .argument('<name>', 'workflow name')
     .action(async (name: string) => {
-      const plan = await cli.withEngine((e) => planWorkflow(e, { workflowName: name }));
+      const plan = await cli.withAnyEngine(async (e) => {
+        if (!(await e.workflows.getWorkflow(name))) throw new NotFoundError(`no workflow named "${name}"; see "codomyrmex workflow list"`);
+        return planWorkflow(e, { workflowName: name });
+      });
       cli.out(plan, printPlan);
       process.exitCode = plan.valid ? EXIT.ok : EXIT.usage;
     });

@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OrchestrationEngine } from '../../actors/engine/engine.js';
 import type { CommandPayload, CommandReply, CommandType, RunListFilter } from '../../bus/protocol.js';
-import { parseCommandPayload, resolveCommandType } from '../../bus/schemas.js';
+import { COMMAND_TYPES, parseCommandPayload, resolveCommandType } from '../../bus/schemas.js';
 import { decodeJson, errorReply, okReply, type ReplyEnvelope } from '../../bus/wire.js';
 import { CodomyrmexError, ErrorCode, NotFoundError, ValidationError } from '../../errors.js';
 import type { StepResult, WorkflowRun } from '../../model/workflow.js';
@@ -18,6 +18,8 @@ import { EventHub, runIdsOf } from './events.js';
 export const OUTPUT_PREVIEW_BYTES = 16 * 1024;
 const RUN_PAGE_DEFAULT = 50;
 const RUN_PAGE_MAX = 500;
+/** How many runs a `?schedule=` filter reads at most per request. */
+const SCHEDULE_SCAN_MAX = 50_000;
 /** How many journal entries one run's history reads at most. */
 const HISTORY_SCAN_MAX = 200_000;
 
@@ -220,6 +222,8 @@ export class Api {
         return n === 1 ? () => this.#request('engine.modules', {}) : null;
       case 'status':
         return n === 1 ? () => this.#engine.getSystemStatus() : null;
+      case 'commands':
+        return n === 1 ? () => Promise.resolve(COMMAND_TYPES) : null;
       case 'health':
         return n === 1 ? () => this.#engine.healthCheck() : null;
       case 'workers':
@@ -249,9 +253,27 @@ export class Api {
     if (to !== undefined) filter.to = to;
     const parsed = parseCommandPayload('workflow.list_runs', { ...filter, ...(status ? { status } : {}) });
     if (!parsed.ok) throw parsed.error;
-    const runs = await this.#request('workflow.list_runs', parsed.payload);
+    const schedule = url.searchParams.get('schedule');
+    const runs = schedule ? await this.#runsOfSchedule(parsed.payload, schedule, limit + 1) : await this.#request('workflow.list_runs', parsed.payload);
     const page = runs.slice(0, limit).map(summary);
     return { runs: page, next: runs.length > limit ? (page[page.length - 1]?.runId ?? null) : null };
+  }
+
+  /**
+   * Runs a schedule started (`scheduleName`), newest first: the store has no column for it, so pages of runs are
+   * read and filtered, at most {@link SCHEDULE_SCAN_MAX} runs deep per request.
+   */
+  async #runsOfSchedule(filter: RunListFilter, schedule: string, want: number): Promise<WorkflowRun[]> {
+    const out: WorkflowRun[] = [];
+    let after = filter.after;
+    for (let scanned = 0; scanned < SCHEDULE_SCAN_MAX && out.length < want; ) {
+      const page = await this.#request('workflow.list_runs', { ...filter, limit: 1000, ...(after !== undefined ? { after } : {}) });
+      for (const r of page) if ((r as WorkflowRun & { scheduleName?: string }).scheduleName === schedule && out.length < want) out.push(r);
+      scanned += page.length;
+      if (page.length < 1000) break;
+      after = page[page.length - 1]!.runId;
+    }
+    return out;
   }
 
   async #run(runId: string): Promise<{ run: WorkflowRun; workflow: unknown }> {

@@ -178,11 +178,30 @@ export class EventHub {
       } catch {
         return; // The store is closing; the clients reconnect and resume.
       }
-      for (const e of page) {
-        this.#cursor = e.seq;
-        this.#broadcast(frameOf(e.seq, e.type, e.timestamp, e.data));
-      }
+      if (page.length === 0) return;
+      const frames = page.map((e) => frameOf(e.seq, e.type, e.timestamp, e.data));
+      this.#cursor = page[page.length - 1]!.seq;
+      this.#broadcastAll(frames);
       if (page.length < PAGE) return;
+    }
+  }
+
+  /** Writes a page of frames to each client in one write (a socket write per frame per client is what costs). */
+  #broadcastAll(frames: Frame[]): void {
+    let all: string | null = null;
+    for (const c of this.#clients) {
+      if (c.res.writableLength > MAX_BUFFERED_BYTES) {
+        c.res.destroy();
+        continue;
+      }
+      if (c.runId === null && c.types === null) {
+        all ??= frames.map((f) => f.text).join('');
+        c.res.write(all);
+        continue;
+      }
+      let text = '';
+      for (const f of frames) if (wants(c, f)) text += f.text;
+      if (text) c.res.write(text);
     }
   }
 

@@ -7,6 +7,7 @@
  * | `/metrics` | GET, HEAD | with `authMetrics` |
  * | `/`, `/runs/...` and the other console pages, `/assets/...` | GET, HEAD | never (they hold no data: the page asks for the token) |
  * | `/api/v1/...` | GET, HEAD; POST for `cmd/<component>/<verb>` | when one is set |
+ * | `/hooks/...` | POST (webhook triggers, hooks.ts) | never: each is signed with its trigger's secret |
  *
  * A POST whose `Origin` is not the console's own is refused (403), with or without a token.
  */
@@ -19,6 +20,7 @@ import type { Api } from './api.js';
 import { sendEnvelope, sendJson } from './api.js';
 import type { ConsoleAssets } from './assets.js';
 import { authenticate, sameOrigin } from './security.js';
+import { handleHook, isHook } from './hooks.js';
 
 export interface Routes {
   handlers: HttpHandlers;
@@ -50,6 +52,11 @@ export async function handle(r: Routes, req: IncomingMessage, res: ServerRespons
   const head = method === 'HEAD';
   const url = new URL(req.url ?? '/', 'http://localhost');
   const path = url.pathname;
+
+  if (r.engine && isHook(method, path)) {
+    const bus = r.engine.bus;
+    return handleHook((hook) => bus.request('trigger.http', hook), path, req, res);
+  }
 
   if (path.startsWith('/api/')) {
     if (!r.api) {

@@ -3,6 +3,7 @@
  * valid, the levels its steps run in, the critical path, what resources each level needs next to what the engine
  * has, and the warnings.
  */
+import { describeStep } from '../../workflows/kinds.js';
 import { criticalPath, topologicalLevels } from '../../dag/graph.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import type { WorkflowStep } from '../../model/workflow.js';
@@ -64,7 +65,7 @@ export async function planWorkflow(engine: Pick<EdgeEngine, 'workflows' | 'resou
     warnings: [...checked.warnings],
     steps: steps.map((s) => ({
       name: s.name,
-      action: `${s.module}.${s.action}`,
+      action: describeStep(s),
       dependencies: s.dependencies ?? [],
       timeoutSeconds: s.timeout ?? null,
       maxRetries: s.maxRetries ?? null,

@@ -10,7 +10,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { EdgeEngine } from '../seam.js';
-import { createMcpServer } from './server.js';
+import { createMcpServer, guardToolCalls } from './server.js';
 
 /** Serves MCP on stdin/stdout until stdin closes; resolves then. Nothing else may write to stdout. */
 export async function serveStdio(engine: () => EdgeEngine): Promise<void> {
@@ -21,6 +21,7 @@ export async function serveStdio(engine: () => EdgeEngine): Promise<void> {
     process.stdin.once('end', () => resolve());
   });
   await server.connect(transport);
+  guardToolCalls(transport);
   await closed;
   await server.close().catch(() => undefined);
 }
@@ -71,6 +72,7 @@ export async function serveHttp(engine: () => EdgeEngine, options: { port: numbe
       if (transport.sessionId) sessions.delete(transport.sessionId);
     };
     await createMcpServer(engine).connect(transport);
+    guardToolCalls(transport);
     await transport.handleRequest(req, res, body);
   };
   const http: Server = createServer((req, res) => {

@@ -6,15 +6,24 @@
 import { z } from 'zod';
 import { CodomyrmexError, NotFoundError, ValidationError } from '../../errors.js';
 import type { WorkflowResult } from '../../model/workflow.js';
+import type { ScheduleInput, TriggerInput } from '../../model/schedule.js';
 import { paramsJsonSchema } from '../../modules/schema.js';
 import { getOrchestrationEngine } from '../library.js';
 import type { EdgeEngine } from '../seam.js';
 import { planWorkflow } from './plan.js';
+import { stepOutput, summarizeRun, summarizeTask } from './summary.js';
 import { describeIssues, TOOL_DESCRIPTIONS, toolShapes } from './schemas.js';
 import type { ToolArgs, ToolName } from './schemas.js';
 
 /** What a tool call returns: `success` and the result, or `success: false` and an error naming what was wrong. */
-export type ToolResult = { success: true; result: unknown } | { success: false; error: { code: string; message: string }; result?: unknown };
+export type ToolResult = { success: true; result: unknown } | { success: false; error: ToolError; result?: unknown };
+
+/** A failed call's error: its code, what was wrong, and for bad arguments the fields named (`workflow_name`). */
+export interface ToolError {
+  code: string;
+  message: string;
+  fields?: string[];
+}
 
 /** Progress of a long call: `progress` of `total` (steps ended of steps), with a line saying what happened. */
 export type ProgressReporter = (progress: number, total: number | undefined, message: string) => void;
@@ -72,7 +81,7 @@ const handlers: Handlers = {
   async execute_workflow(engine, a, progress) {
     const wf = await engine.workflows.getWorkflow(a.workflow_name, a.version);
     if (!wf) throw new NotFoundError(`workflow_name: no workflow named "${a.workflow_name}"${a.version ? ` at version ${a.version}` : ''}; see list_workflows`);
-    return withStepProgress(engine, wf.name, wf.steps.length, progress, () => engine.workflows.executeWorkflow(wf.name, a.parameters, { sessionId: a.session_id, version: a.version }));
+    return summarizeRun(await withStepProgress(engine, wf.name, wf.steps.length, progress, () => engine.workflows.executeWorkflow(wf.name, a.parameters, { sessionId: a.session_id, version: a.version })));
   },
   async create_workflow(engine, a) {
     const { workflow, created, warnings } = await engine.workflows.defineWorkflow({ name: a.name, steps: a.steps, ...(a.description !== undefined ? { description: a.description } : {}) });
@@ -88,7 +97,7 @@ const handlers: Handlers = {
     return { projects: await engine.projects.listProjects() };
   },
   async execute_task(engine, a) {
-    return engine.tasks.executeTask({
+    const result = await engine.tasks.executeTask({
       name: a.name,
       module: a.module,
       action: a.action,
@@ -97,7 +106,9 @@ const handlers: Handlers = {
       dependencies: a.dependencies,
       ...(a.timeout !== undefined ? { timeout: a.timeout } : {}),
       ...(a.max_retries !== undefined ? { maxRetries: a.max_retries } : {}),
+      ...(a.idempotency_key !== undefined ? { idempotencyKey: a.idempotency_key } : {}),
     });
+    return summarizeTask(result);
   },
   async get_system_status(engine) {
     return engine.getSystemStatus();
@@ -110,7 +121,7 @@ const handlers: Handlers = {
   },
   async create_complex_workflow(engine, a, progress) {
     const definition = { name: a.name, ...a.workflow_definition };
-    return withStepProgress(engine, a.name, a.workflow_definition.steps.length, progress, () => engine.executeComplexWorkflow(definition));
+    return summarizeRun(await withStepProgress(engine, a.name, a.workflow_definition.steps.length, progress, () => engine.executeComplexWorkflow(definition)));
   },
   async validate_workflow(engine, a) {
     return planWorkflow(engine, { workflowName: a.workflow_name, definition: a.definition });
@@ -118,7 +129,12 @@ const handlers: Handlers = {
   async get_run(engine, a) {
     const run = await engine.workflows.getRun(a.run_id);
     if (!run) throw new NotFoundError(`run_id: no run "${a.run_id}"; execute_workflow returns a run id`);
-    return run;
+    return summarizeRun(run);
+  },
+  async get_step_output(engine, a) {
+    const run = await engine.workflows.getRun(a.run_id);
+    if (!run) throw new NotFoundError(`run_id: no run "${a.run_id}"; execute_workflow returns a run id`);
+    return stepOutput(run, a.step, a.path);
   },
   async cancel_run(engine, a) {
     return engine.workflows.cancelRun(a.run_id, a.reason);
@@ -126,10 +142,64 @@ const handlers: Handlers = {
   async explain_task(engine, a) {
     return engine.explainTask(a.task_id);
   },
+  async signal_run(engine, a) {
+    return engine.workflows.signalRun(a.run_id, a.signal, a.payload);
+  },
+  async retry_run(engine, a, progress) {
+    const old = await engine.workflows.getRun(a.run_id);
+    if (!old) throw new NotFoundError(`run_id: no run "${a.run_id}"; execute_workflow returns a run id`);
+    const options = a.from_step === undefined ? {} : { fromStep: a.from_step };
+    return withStepProgress(engine, old.workflowName, Object.keys(old.steps).length, progress, () => engine.workflows.retryRun(a.run_id, options));
+  },
   async list_modules(engine, a) {
     return { actions: await engine.listModules(a.module) };
   },
+  async create_schedule(engine, a) {
+    const input: ScheduleInput = {
+      name: a.name,
+      workflow: a.workflow,
+      ...defined({ cron: a.cron, every: a.every, timezone: a.timezone, parameters: a.parameters, overlap: a.overlap, paused: a.paused }),
+      ...defined({ catchupWindowSeconds: a.catchup_window_seconds, jitterSeconds: a.jitter_seconds, startAt: a.start_at, endAt: a.end_at }),
+    };
+    return engine.workflows.createSchedule(input);
+  },
+  async list_schedules(engine) {
+    return { schedules: await engine.workflows.listSchedules() };
+  },
+  async delete_schedule(engine, a) {
+    if (!(await engine.workflows.deleteSchedule(a.name))) throw new NotFoundError(`name: no schedule named "${a.name}"; see list_schedules`);
+    return { name: a.name, deleted: true };
+  },
+  async pause_schedule(engine, a) {
+    return engine.workflows.pauseSchedule(a.name);
+  },
+  async resume_schedule(engine, a) {
+    return engine.workflows.resumeSchedule(a.name);
+  },
+  async trigger_schedule(engine, a) {
+    return { name: a.name, runId: await engine.workflows.triggerSchedule(a.name) };
+  },
+  async create_trigger(engine, a) {
+    return engine.workflows.createTrigger({ name: a.name, workflow: a.workflow, source: a.source as TriggerInput['source'], ...defined({ parameters: a.parameters, paused: a.paused }) });
+  },
+  async list_triggers(engine) {
+    return { triggers: await engine.workflows.listTriggers() };
+  },
+  async create_rate_limit(engine, a) {
+    return engine.tasks.createRateLimit({ name: a.name, limit: a.limit, per: a.per });
+  },
+  async list_rate_limits(engine) {
+    return { rateLimits: await engine.tasks.listRateLimits() };
+  },
+  async delete_rate_limit(engine, a) {
+    return engine.tasks.deleteRateLimit(a.name);
+  },
 };
+
+/** The fields of `o` that are set (optional arguments left out stay out). */
+function defined<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
 
 /** A workflow run or a task that ran but did not succeed: the call fails, and its result goes with the error. */
 function failure(result: unknown): { code: string; message: string } | null {
@@ -143,7 +213,12 @@ function failure(result: unknown): { code: string; message: string } | null {
 }
 
 /** The error a failed call carries: its code, and a message that says what was wrong. */
-export function toolError(err: unknown): { code: string; message: string } {
+export function toolError(err: unknown): ToolError {
+  if (err instanceof ValidationError) {
+    // Each issue starts with the field it is about (`execute_workflow: workflow_name: ...`, or `path: ...`).
+    const fields = [...new Set(err.issues.map((i) => /^(?:[a-z_]+: )?([A-Za-z_][\w.[\]]*):/.exec(i)?.[1]).filter((f): f is string => f !== undefined))];
+    return { code: err.code, message: err.message, ...(fields.length ? { fields } : {}) };
+  }
   if (err instanceof CodomyrmexError) return { code: err.code, message: err.message };
   return { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
 }
@@ -172,7 +247,7 @@ export class McpTools {
   parseArgs(name: string, args: unknown): ToolArgs<ToolName> {
     if (!Object.hasOwn(toolShapes, name)) throw new NotFoundError(`no MCP tool named "${name}"; the tools are ${TOOL_NAMES.join(', ')}`);
     const parsed = z.object(toolShapes[name as ToolName]).passthrough().safeParse(args ?? {});
-    if (!parsed.success) throw new ValidationError(`${name}: ${describeIssues(parsed.error)}`);
+    if (!parsed.success) throw new ValidationError(describeIssues(parsed.error).map((issue) => `${name}: ${issue}`));
     return parsed.data;
   }
 

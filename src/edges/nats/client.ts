@@ -19,7 +19,7 @@ import type { WorkflowResult } from '../../model/workflow.js';
 import { ProjectManagerClient } from '../../actors/projects/client.js';
 import { ResourceManagerClient } from '../../actors/resources/client.js';
 import { TaskOrchestratorClient } from '../../actors/tasks/client.js';
-import { WorkflowManagerClient } from '../../actors/workflows/client.js';
+import { explainTaskOrStep, WorkflowManagerClient } from '../../actors/workflows/client.js';
 
 /** How long one `wait_for` waits on the daemon, unless told (10 s: well under the 30 s request timeout). */
 export const DEFAULT_WAIT_MS = 10_000;
@@ -248,7 +248,7 @@ export class RemoteEngine<B extends MessageBus = MessageBus> {
 
   /** Why a task is where it is (the daemon's `explainTask`). */
   explainTask(taskId: string): Promise<TaskExplanation> {
-    return this.bus.request('task.explain', { taskId });
+    return explainTaskOrStep(this.bus, taskId);
   }
 
   /** The daemon's sessions. */
@@ -270,3 +270,4 @@ export class RemoteEngine<B extends MessageBus = MessageBus> {
     return this.bus.close();
   }
 }
+export { natsTriggerTransport } from './triggers.js';

@@ -12,6 +12,7 @@ import type { AttachedEdge, OrchestrationEngine } from '../../actors/engine/engi
 import type { ComponentHealth } from '../../actors/engine/health.js';
 import { bridgeToNats } from '../../bus/bridge.js';
 import { serveDiscovery } from '../../bus/natsService.js';
+import { natsTriggerTransport } from './triggers.js';
 import { packagePath } from '../../config/options.js';
 
 /** This package's version, as the NATS service reports it. */
@@ -173,6 +174,8 @@ export class NatsEdge implements AttachedEdge {
     void bus.ready().then(
       () => {
         this.#log.info({ servers: this.#options.servers, subjectPrefix: this.#options.subjectPrefix, attempts: this.#attempts }, 'NATS connected; serving commands');
+        // NATS triggers listen on this connection too.
+        if (!this.#closed) this.#engine.attachTriggerTransport(natsTriggerTransport(bus.connection));
         this.#onConnected();
       },
       () => undefined,
@@ -185,6 +188,7 @@ export class NatsEdge implements AttachedEdge {
     this.#closed = true;
     this.#wake?.();
     await this.#loop;
+    this.#engine.attachTriggerTransport(null);
     this.#unbridge?.();
     this.#statusSub?.unsubscribe();
     await this.#bus?.close();

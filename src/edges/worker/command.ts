@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 
 import { packagePath } from '../../config/options.js';
-import { ValidationError } from '../../errors.js';
+import { BusError, ErrorCode, ValidationError } from '../../errors.js';
 import { TAG_RE } from '../../model/task.js';
 import type { CliContext, GlobalFlags } from '../cli/context.js';
 import { printTable } from '../cli/format.js';
@@ -103,7 +103,7 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
       const nc = await connectNats({ servers: nats.servers, name: 'codomyrmex-cli' });
       try {
         const reply = await nc.request(remoteSubjects(nats.subjectPrefix).list, encode({}), { timeout: program.opts<GlobalFlags>().requestTimeout ?? 5000 }).catch((err: unknown) => {
-          throw new ValidationError(`workers list: no daemon with remote workers answered on ${nats.servers.join(',')} (prefix ${nats.subjectPrefix}): ${(err as Error).message}`);
+          throw new BusError(`no daemon answers on prefix ${nats.subjectPrefix} at ${nats.servers.join(',')} (workers list needs a daemon started with --remote-workers or --no-local-workers): ${(err as Error).message}`, ErrorCode.BUS_UNAVAILABLE, { cause: err });
         });
         const { workers } = decode<{ workers: WorkerView[] }>(reply.data);
         cli.out({ workers }, ({ workers: ws }) => {

@@ -8,6 +8,8 @@ import type { FunctionReport } from './jsFunctions.js';
 import { analyzeJs, loadParser } from './jsFunctions.js';
 import type { LineCounts } from './languages.js';
 import { classifyLines, languageOf, scanComments } from './languages.js';
+import type { TestsAround } from './tests.js';
+import { TEST_FILE_RE, testsAround } from './tests.js';
 import { walkTree } from './walk.js';
 
 export interface AnalysisOptions {
@@ -58,10 +60,11 @@ export interface AnalysisReport {
   deepFunctions: RankedFunction[];
   skipped: { binary: number; oversized: number; unreadable: number; gitignored: number; excluded: number; unknownType: number; parseErrors: number; examples: { path: string; reason: string }[] };
   truncated: boolean;
+  /** With no test files in the path: the test files of the repository around it (null: not looked, or nothing around). */
+  testsAround: TestsAround | null;
   durationMs: number;
 }
 
-const TEST_RE = /(^|\/)(tests?|__tests__|spec)\/|\.(test|spec)\.[^/]+$|(^|\/)test_[^/]+\.py$|_test\.go$/;
 const CONCURRENCY = 16;
 
 /** Reads a file; null when it is binary (a NUL byte in its first 8 KiB). */
@@ -133,7 +136,7 @@ export async function analyzeTree(root: string, workDir: string, isFile: boolean
       }
       const text = read.text;
       let counts: LineCounts;
-      const report: Omit<FileReport, keyof LineCounts> = { path, language: lang.name, bytes: Buffer.byteLength(text), test: TEST_RE.test(path.split('\\').join('/')), functions: 0, complexity: 0, maxComplexity: 0 };
+      const report: Omit<FileReport, keyof LineCounts> = { path, language: lang.name, bytes: Buffer.byteLength(text), test: TEST_FILE_RE.test(path.split('\\').join('/')), functions: 0, complexity: 0, maxComplexity: 0 };
       if (lang.parsed && parse) {
         const js = analyzeJs(parse, abs, text);
         counts = classifyLines(text, js.comments, opts.maxLineLength);
@@ -190,6 +193,8 @@ export async function analyzeTree(root: string, workDir: string, isFile: boolean
     deepFunctions: topBy(functions, (f) => f.nesting, n),
     skipped,
     truncated: listing.truncated,
+    // No tests in the path: look where the conventions put them in the repository around it (src/ and test/).
+    testsAround: totals.testFiles === 0 && !isFile ? await testsAround(root, workDir, opts.signal) : null,
     durationMs: Math.round(performance.now() - started),
   };
 }

@@ -25,7 +25,7 @@ const bars = (title: string, values: Record<string, unknown>[], cat: string, val
   ],
 });
 
-/** A Vega-Lite spec for an analysis result; `top` bars per ranking. */
+/** A Vega-Lite spec for an analysis result; `top` bars per ranking. An analysis with nothing measured gets one panel saying so (`panels: 0`). */
 export function analysisSpec(analysis: unknown, title: string | undefined, top: number, width = 420): { spec: VlSpec; panels: number } {
   const a = analysis as AnalysisLike;
   if (typeof a !== 'object' || a === null || !Array.isArray(a.files)) {
@@ -56,7 +56,12 @@ export function analysisSpec(analysis: unknown, title: string | undefined, top: 
       },
     });
   }
-  if (panels.length === 0) throw new NonRetryableError('analysis: nothing to chart (no files with lines or functions)');
+  const measured = panels.length;
+  // An empty folder is an answer too: the chart says so, and the step succeeds (a report can still embed it).
+  if (measured === 0) {
+    const why = a.files.length === 0 ? `no files found in ${a.path ?? '.'}` : `no lines or functions measured in ${a.path ?? '.'}`;
+    panels.push({ title: 'Nothing to chart', data: { values: [{ text: why }] }, width, height: 40, mark: { type: 'text', fontSize: 14, align: 'center' }, encoding: { text: { field: 'text', type: 'nominal' } } });
+  }
   return {
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -67,6 +72,6 @@ export function analysisSpec(analysis: unknown, title: string | undefined, top: 
       vconcat: panels,
       resolve: { scale: { x: 'independent', y: 'independent', color: 'independent' } },
     },
-    panels: panels.length,
+    panels: measured,
   };
 }

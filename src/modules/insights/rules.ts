@@ -28,6 +28,10 @@ export interface AnalysisInput {
   deepFunctions?: FnInput[];
   skipped?: { parseErrors?: number; binary?: number; oversized?: number };
   truncated?: boolean;
+  /** The analysed path, relative to the working folder. */
+  path?: string;
+  /** With no tests in the path: the test files of the repository around it, and what was looked for. */
+  testsAround?: { root: string; conventions: string; files: string[]; count: number; folders: string[] } | null;
 }
 
 interface FnInput {
@@ -137,12 +141,18 @@ function testFindings(a: AnalysisInput): Finding[] {
   const files = a.files ?? [];
   const code = files.filter((f) => !f.test && f.language !== undefined && CODE_LANGS.has(f.language));
   if (code.length === 0) return [];
-  const tests = files.filter((f) => f.test);
+  // Tests in the analysed path, and those the conventions put beside it (`test/` next to `src/`).
+  const around = a.testsAround ?? null;
+  const tests = [...files.filter((f) => f.test).map((f) => f.path), ...(around?.files ?? [])];
   if (tests.length === 0) {
-    return [{ rule: 'no-tests', severity: 'high', target: a.files?.[0]?.path.split('/')[0] ?? '.', ratio: code.length, title: `no test files among ${code.length} source files`,
-      explanation: 'nothing checks that the code does what it should; every change is a gamble', suggestion: 'start with tests for the most complex functions listed above' }];
+    const path = a.path ?? a.files?.[0]?.path.split('/')[0] ?? '.';
+    const where = around ? `in ${path} and in the repository around it (${around.root})` : `in ${path}`;
+    const top = (a.complexFunctions ?? []).slice(0, 3).map((f) => `${f.name} (${f.file}:${f.line}, complexity ${f.complexity})`);
+    return [{ rule: 'no-tests', severity: 'high', target: path, ratio: code.length, title: `no test files among ${code.length} source files`,
+      explanation: `no test file was found ${where}, looking for ${around?.conventions ?? 'test/, tests/, __tests__/, spec/, *.test.*, *.spec.*, *_test.*, test_*.py'}: nothing checks that the code does what it should, and every change is a gamble`,
+      suggestion: top.length ? `start with tests for the most complex functions: ${top.join(', ')}` : 'start with tests for the code that changes most often' }];
   }
-  const stems = new Set(tests.map((t) => testStem(t.path)));
+  const stems = new Set(tests.map(testStem));
   const byFolder = new Map<string, { total: number; untested: string[]; complexity: number }>();
   for (const f of code) {
     const folder = f.path.includes('/') ? f.path.slice(0, f.path.lastIndexOf('/')) : '.';

@@ -149,6 +149,7 @@ describe('HTTP command API', () => {
       ['/api/v1/status', (r) => expect(r).toHaveProperty('state', 'running')],
       ['/api/v1/health', (r) => expect(r).toHaveProperty('overallStatus')],
       ['/api/v1/workers', (r) => expect(r).toHaveProperty('workers')],
+      ['/api/v1/commands', (r) => expect(r).toEqual(expect.arrayContaining(['workflow.start', 'task.explain']))],
     ];
     for (const [path, check] of routes) {
       const withToken = await call(path);

@@ -143,6 +143,22 @@ describe.skipIf(!haveChromium())('console in Chromium', () => {
     await page.close();
   });
 
+  it('draws every step of a wide fan-out, its branches grouped in one box', async () => {
+    const steps: Record<string, unknown>[] = [{ name: 'root', module: 'core', action: 'noop' }];
+    for (let i = 0; i < 30; i++) steps.push({ name: `b${i}`, module: 'core', action: 'noop', dependencies: ['root'] });
+    steps.push({ name: 'join', module: 'core', action: 'noop', dependencies: steps.slice(1).map((s) => s['name']) });
+    await define({ name: 'wide', steps });
+    const runId = await engine.workflows.startWorkflow('wide');
+    await engine.workflows.waitForRun(runId);
+    const page = await browser.page();
+    await page.goto(`${base}/runs/${runId}`);
+    await page.waitForSelector('[data-step="join"][data-status="completed"]');
+    expect(await page.locator('[data-step]').count()).toBe(32);
+    expect(await page.textContent('svg.graph .group')).toBe('30 parallel steps');
+    expect(await page.locator('.group ~ [data-step="b29"][data-status="completed"]').count()).toBe(1);
+    await page.close();
+  });
+
   it('answers an unknown run with a 404 page that links back', async () => {
     const page = await browser.page();
     const res = await page.goto(`${base}/runs/no-such-run`);
