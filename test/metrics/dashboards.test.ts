@@ -29,6 +29,8 @@ describe('dashboards', () => {
     const runner = new RemoteRunner({ subjectPrefix: 'dash', run: engine.id, lostAfterMs: 1000, afterCommit: async () => undefined, taskStatus: () => null, log: createLogger('json', 'silent') });
     registerWorkerMetrics(engine.metrics!.registry, runner);
     declared = declaredFamilies(await engine.metrics!.expose());
+    // Served beside the engine's families by a daemon on a PostgreSQL store (its own HTTP edge: daemon.ts).
+    declared.set('codomyrmex_daemon_role', 'gauge');
   });
   afterAll(() => engine.shutdown());
 
