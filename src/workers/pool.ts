@@ -142,14 +142,25 @@ export class WorkerPool {
     return this.#seq;
   }
 
+  /**
+   * The stop Piscina is given for a dispatch: none when a thread runs several at once, because Piscina runs a task
+   * that has a signal alone on an idle thread (`concurrentTasksPerWorker` would be 1 in effect); the shared table
+   * still finds the thread of a dispatch to kill.
+   */
+  #signal(stop: DispatchStop | undefined): DispatchStop | undefined {
+    return this.options.concurrentTasksPerWorker === 1 ? stop : undefined;
+  }
+
   /** Runs one request. Stop it with {@link terminate} and its `seq` (or, as a last resort, with `stop`). */
   run(req: RunRequest, stop?: DispatchStop): Promise<WorkerReply> {
-    return (stop ? this.#piscina.run(req, { signal: stop }) : this.#piscina.run(req)) as Promise<WorkerReply>;
+    const signal = this.#signal(stop);
+    return (signal ? this.#piscina.run(req, { signal }) : this.#piscina.run(req)) as Promise<WorkerReply>;
   }
 
   /** Runs a batch of attempts as one Piscina task (each item has its own `seq`, so each can be cancelled). */
   runBatch(req: BatchRequest, stop?: DispatchStop): Promise<BatchReply> {
-    return (stop ? this.#piscina.run(req, { signal: stop }) : this.#piscina.run(req)) as Promise<BatchReply>;
+    const signal = this.#signal(stop);
+    return (signal ? this.#piscina.run(req, { signal }) : this.#piscina.run(req)) as Promise<BatchReply>;
   }
 
   /** Whether a thread has marked any of these dispatches as running (see {@link terminate}). */
@@ -219,7 +230,8 @@ export class WorkerPool {
       abort: (reason) => port1.postMessage({ type: 'codomyrmex.abort', reason }),
       close: () => port1.close(),
     };
-    const reply = this.#piscina.run({ ...req, port: port2 }, stop ? { transferList: [port2], signal: stop } : { transferList: [port2] }) as Promise<WorkerReply>;
+    const signal = this.#signal(stop);
+    const reply = this.#piscina.run({ ...req, port: port2 }, signal ? { transferList: [port2], signal } : { transferList: [port2] }) as Promise<WorkerReply>;
     return { reply, channel };
   }
 
