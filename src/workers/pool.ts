@@ -12,6 +12,13 @@ export interface PoolOptions {
   /** Tasks one worker runs at once (default 1: a timed-out task's thread is killed, so sharing it costs others). */
   concurrentTasksPerWorker: number;
   moduleDirs: string[];
+  /**
+   * Give Piscina no stop (signal) for dispatches, so a thread runs `concurrentTasksPerWorker` of them at once: Piscina
+   * runs a task that has a signal alone on an idle thread. For a pool that is never handed more than it can run
+   * (a remote worker's: the daemon reserves its slots), where nothing waits in Piscina's queue to be dropped; a
+   * kill still finds its thread through the running table. Default false.
+   */
+  noQueueStops?: boolean | undefined;
 }
 
 /** The compiled worker entry. Under vitest (sources in .ts) the workers still load the built JavaScript. */
@@ -142,13 +149,9 @@ export class WorkerPool {
     return this.#seq;
   }
 
-  /**
-   * The stop Piscina is given for a dispatch: none when a thread runs several at once, because Piscina runs a task
-   * that has a signal alone on an idle thread (`concurrentTasksPerWorker` would be 1 in effect); the shared table
-   * still finds the thread of a dispatch to kill.
-   */
+  /** The stop Piscina is given for a dispatch (none with `noQueueStops`, see {@link PoolOptions}). */
   #signal(stop: DispatchStop | undefined): DispatchStop | undefined {
-    return this.options.concurrentTasksPerWorker === 1 ? stop : undefined;
+    return this.options.noQueueStops === true ? undefined : stop;
   }
 
   /** Runs one request. Stop it with {@link terminate} and its `seq` (or, as a last resort, with `stop`). */

@@ -117,7 +117,9 @@ export class RemoteWorker {
     const registry = await ModuleRegistry.load(o.moduleDirs);
     this.#modules = [...new Set(registry.list().map((a) => a.module))].sort();
     this.#group = workerGroup(this.#modules, o.tags);
-    this.#pool = new WorkerPool({ threads: o.threads, concurrentTasksPerWorker: o.concurrency ?? 1, moduleDirs: o.moduleDirs });
+    // The daemon never has more in flight here than the pool's slots: no stops needed to drop queued ones, and each
+    // thread runs its --concurrency attempts at once.
+    this.#pool = new WorkerPool({ threads: o.threads, concurrentTasksPerWorker: o.concurrency ?? 1, moduleDirs: o.moduleDirs, noQueueStops: (o.concurrency ?? 1) > 1 });
     await this.#pool.booted(30_000);
     this.#runner = new LocalPoolRunner(this.#pool, systemClock);
     const nc = (this.#nc = await connectNats({ servers: o.servers, name: `codomyrmex-worker-${o.name}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...o.connection }));
