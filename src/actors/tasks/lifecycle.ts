@@ -518,7 +518,7 @@ export class TaskLifecycle {
     }
     this.#finishedOrder.push(rec.id);
     this.#finishedBytes += rec.outputBytes;
-    this.#evictFinished();
+    this.evictFinished();
     if (this.#inFlight === 0) queueMicrotask(() => this.#wakeIdle());
   }
 
@@ -565,7 +565,12 @@ export class TaskLifecycle {
     if (waiters) for (const [, reject] of waiters) reject(err);
   }
 
-  #evictFinished(): void {
+  /**
+   * Drops the oldest finished records past `retainFinished` (count) or `retainFinishedBytes` (their results), in the
+   * order they finished, stopping at the first one no commit has written yet. Runs when a task finishes and when a
+   * commit lands.
+   */
+  evictFinished(): void {
     const keep = this.#deps.retainFinished;
     const keepBytes = this.#deps.retainFinishedBytes;
     while (this.#finishedOrder.length - this.#finishedHead > keep || (this.#finishedBytes > keepBytes && this.#finishedHead < this.#finishedOrder.length)) {
