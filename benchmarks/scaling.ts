@@ -10,13 +10,16 @@
  *   that grows with the tasks seen so far shows as a falling rate in later windows.
  *
  * SQLite store, relaxed durability (the daemon's throughput setting), 2 threads. Flags: --sizes 50000,100000,200000
- * (queued), --total N (sustained, default 400000), --store memory|sqlite (default sqlite).
+ * (queued; 0 skips them), --total N (sustained, default 400000; 0 skips it), --store memory|sqlite (default sqlite),
+ * --via local|nats (sustained: an engine in this process, or the real daemon, SQLite relaxed, in a child process on a nats-server,
+ * commanded with `task.add` and followed by its `task_completed` events; its loop gap and heap are not seen here).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EngineOptions, OrchestrationEngine } from '../src/index.js';
 import { createOrchestrationEngine } from '../src/index.js';
+import { natsServerMissing, startDaemon, startNatsServer } from './natsServer.js';
 import { fullGc, log, round, writeResults } from './support.js';
 
 function arg(name: string): string | undefined {
@@ -27,6 +30,7 @@ function arg(name: string): string | undefined {
 const SIZES = (arg('sizes') ?? '50000,100000,200000').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
 const TOTAL = Number(arg('total') ?? 400_000);
 const STORE = arg('store') === 'memory' ? 'memory' : 'sqlite';
+const VIA = arg('via') === 'nats' ? 'nats' : 'local';
 const CHUNK = 5000;
 const BATCH = 1000;
 const OUTSTANDING = 20_000;
@@ -89,35 +93,95 @@ async function queued(dir: string, n: number): Promise<QueuedRow> {
 interface WindowRow {
   upTo: number;
   tasksPerSec: number;
-  maxGapMs: number;
-  heapMb: number;
+  /** The longest loop gap in the engine's process (null: the engine is the daemon, another process). */
+  maxGapMs: number | null;
+  heapMb: number | null;
 }
 
-async function sustained(dir: string, total: number): Promise<WindowRow[]> {
+/** Where sustained submission goes: an engine in this process, or a daemon over NATS. */
+interface Target {
+  add(count: number): Promise<void>;
+  /** Calls `fn` on each completed task. */
+  onCompleted(fn: () => void): void;
+  /** True when the engine runs in this process (its loop gap and heap are measured here). */
+  local: boolean;
+  stop(): Promise<void>;
+}
+
+const noops = (count: number): { module: string; action: string }[] => Array.from({ length: count }, () => ({ module: 'core', action: 'noop' }));
+
+async function localTarget(dir: string): Promise<Target> {
   const engine = engineAt(dir, 'sustained');
+  await engine.ready();
+  await engine.tasks.startExecution();
+  return {
+    local: true,
+    add: async (count) => void (await engine.tasks.addTasks(noops(count))),
+    onCompleted: (fn) => engine.registerEventHandler('task_completed', fn),
+    stop: () => engine.shutdown(),
+  };
+}
+
+async function natsTarget(dir: string): Promise<Target> {
+  const missing = natsServerMissing();
+  if (missing) throw new Error(missing);
+  const nats = await startNatsServer();
+  try {
+    const daemon = await startDaemon({ dir, url: nats.url, name: 'sustained-daemon', durability: 'relaxed', threads: 2, config: { agingMs: 0 } });
+    const bus = daemon.bus;
+    // Turns dispatching on: task.add then runs at once.
+    await bus.request('task.start_execution', {}, { timeoutMs: 120_000 });
+    return {
+      local: false,
+      add: async (count) => void (await bus.request('task.add', { tasks: noops(count) })),
+      onCompleted: (fn) => void bus.events$('task_completed').subscribe(fn),
+      stop: async () => {
+        await daemon.stop();
+        await nats.stop();
+      },
+    };
+  } catch (err) {
+    await nats.stop();
+    throw err;
+  }
+}
+
+async function sustained(target: Target, total: number): Promise<WindowRow[]> {
   const windowSize = Math.max(BATCH, Math.floor(total / 10));
   const rows: WindowRow[] = [];
   try {
-    await engine.ready();
+    const meter = gapMeter();
     let done = 0;
     let wake: (() => void) | null = null;
-    engine.registerEventHandler('task_completed', () => {
+    let windowStart = performance.now();
+    // A window closes on the completion that ends it (not when the submitting loop next looks).
+    target.onCompleted(() => {
       done++;
+      if (done % windowSize === 0 || done === total) {
+        const now = performance.now();
+        const gap = meter.reset();
+        const size = done % windowSize === 0 ? windowSize : done % windowSize;
+        const row: WindowRow = {
+          upTo: done,
+          tasksPerSec: round(size / ((now - windowStart) / 1000)),
+          maxGapMs: target.local ? round(gap) : null,
+          heapMb: target.local ? round(process.memoryUsage().heapUsed / 2 ** 20, 1) : null,
+        };
+        rows.push(row);
+        log(`  ${row.upTo} done: ${row.tasksPerSec} tasks/s${row.maxGapMs === null ? '' : `, longest gap ${row.maxGapMs} ms`}`);
+        windowStart = now;
+      }
       if (wake && (done % BATCH === 0 || done === total)) {
         const w = wake;
         wake = null;
         w();
       }
     });
-    const meter = gapMeter();
     let sent = 0;
-    let windowStart = performance.now();
-    let nextMark = windowSize;
-    await engine.tasks.startExecution();
     while (done < total) {
       while (sent < total && sent - done < OUTSTANDING) {
         const size = Math.min(BATCH, total - sent);
-        await engine.tasks.addTasks(Array.from({ length: size }, () => ({ module: 'core', action: 'noop' })));
+        await target.add(size);
         sent += size;
       }
       await new Promise<void>((resolve) => {
@@ -127,18 +191,11 @@ async function sustained(dir: string, total: number): Promise<WindowRow[]> {
           resolve();
         }
       });
-      while (done >= nextMark || (done >= total && nextMark - windowSize < total)) {
-        const now = performance.now();
-        rows.push({ upTo: Math.min(nextMark, total), tasksPerSec: round(windowSize / ((now - windowStart) / 1000)), maxGapMs: round(meter.reset()), heapMb: round(process.memoryUsage().heapUsed / 2 ** 20, 1) });
-        log(`  ${Math.min(nextMark, total)} done: ${rows.at(-1)?.tasksPerSec} tasks/s, longest gap ${rows.at(-1)?.maxGapMs} ms`);
-        windowStart = now;
-        nextMark += windowSize;
-      }
     }
     meter.stop();
     return rows;
   } finally {
-    await engine.shutdown();
+    await target.stop();
   }
 }
 
@@ -151,12 +208,12 @@ async function main(): Promise<void> {
       queuedRows.push(await queued(dir, n));
       log(`  queued ${n}: ${JSON.stringify(queuedRows.at(-1))}`);
     }
-    const windows = TOTAL > 0 ? await sustained(dir, TOTAL) : [];
+    const windows = TOTAL > 0 ? await sustained(VIA === 'nats' ? await natsTarget(dir) : await localTarget(dir), TOTAL) : [];
     log('\nqueued, then run     tasks   longest gap ms   run ms   tasks/s');
     for (const r of queuedRows) log(`${''.padEnd(20)} ${String(r.tasks).padStart(6)} ${String(r.maxGapMs).padStart(16)} ${String(r.runMs).padStart(8)} ${String(r.tasksPerSec).padStart(9)}`);
-    log('\nsustained, window up to   tasks/s   longest gap ms   heap MB');
-    for (const r of windows) log(`${String(r.upTo).padStart(24)} ${String(r.tasksPerSec).padStart(9)} ${String(r.maxGapMs).padStart(16)} ${String(r.heapMb).padStart(9)}`);
-    for (const f of writeResults('scaling', { node: process.version, cpus: cpus().length, load: loadavg(), store: STORE, queued: queuedRows, sustained: { total: TOTAL, batch: BATCH, outstanding: OUTSTANDING, windows } })) log(`wrote ${f}`);
+    log(`\nsustained${VIA === 'nats' ? ' (daemon over NATS)' : ''}, window up to   tasks/s   longest gap ms   heap MB`);
+    for (const r of windows) log(`${String(r.upTo).padStart(VIA === 'nats' ? 42 : 24)} ${String(r.tasksPerSec).padStart(9)} ${String(r.maxGapMs ?? '-').padStart(16)} ${String(r.heapMb ?? '-').padStart(9)}`);
+    for (const f of writeResults('scaling', { node: process.version, cpus: cpus().length, load: loadavg(), store: STORE, queued: queuedRows, sustained: { via: VIA, total: TOTAL, batch: BATCH, outstanding: OUTSTANDING, windows } })) log(`wrote ${f}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
