@@ -89,6 +89,7 @@ export function workflowManagerLogic(deps: ComponentDeps) {
       checkResources: (req, where) => void deps.ledger.parse(req, where),
       clock: deps.clock,
       maxForEachItems: deps.options.maxForEachItems,
+      idempotencyTtlMs: deps.options.idempotencyTtlMs,
     });
     for (const session of storedSessions(deps, 'active')) manager.configureSession(session.sessionId, session.maxParallelWorkflows);
     const t0 = performance.now();
