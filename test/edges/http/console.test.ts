@@ -188,6 +188,22 @@ describe.skipIf(!haveChromium())('console in Chromium', () => {
     await page.close();
   });
 
+  it('shows a run held back by a concurrency key, with the run holding it, until it starts', async () => {
+    await define({ name: 'deploy', concurrency: { key: 'deploy-{{params.env}}', limit: 1 }, params: { env: 'prod' }, steps: [{ name: 'ship', module: 'core', action: 'sleep', parameters: { ms: 600_000 } }] });
+    const holder = await engine.workflows.startWorkflow('deploy');
+    const queued = await engine.workflows.startWorkflow('deploy');
+    const page = await browser.page();
+    await page.goto(`${base}/runs/${queued}`);
+    await page.waitForSelector('[data-testid="held"]');
+    expect(await page.textContent('[data-testid="held"]')).toMatch(/concurrency key deploy-prod .*: 1 of 1 running/);
+    expect(await page.getAttribute('[data-testid="held"] a', 'href')).toBe(`/runs/${encodeURIComponent(holder)}`);
+    await engine.workflows.cancelRun(holder, 'test');
+    await page.waitForSelector('[data-step="ship"][data-status="running"]');
+    await expect.poll(() => page.locator('[data-testid="held"]').count()).toBe(0);
+    await engine.workflows.cancelRun(queued, 'test');
+    await page.close();
+  });
+
   it('renders run data holding markup as text, never as HTML', async () => {
     const runId = (await engine.workflows.listRuns({ workflowName: 'xss', limit: 1 }))[0]!.runId;
     const page = await browser.page();
