@@ -182,7 +182,7 @@ describe.skipIf(!haveChromium())('console in Chromium', () => {
     const retryId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
     await page.waitForSelector(`a[href="/runs/${encodeURIComponent(failed.runId)}"]`);
     const retried = await engine.workflows.waitForRun(retryId);
-    expect(retried.retryOf).toBe(failed.runId);
+    expect((await engine.workflows.getRun(retryId))?.retryOf).toBe(failed.runId);
     expect(retried.steps['extract']).toMatchObject({ status: 'completed', reused: true, reusedFrom: failed.runId });
     expect(retried.steps['load']?.status).toBe('failed');
     await page.close();
