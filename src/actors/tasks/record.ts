@@ -85,7 +85,11 @@ export class TaskRecord {
   graceTimer: ClockTimer | null = null;
   retryAt: number | null = null;
   lastDelayMs = 0;
-  waiters: Waiter[] | null = null;
+  /**
+   * Who is told when it ends. Read-only once set: replaced, never pushed to, since one list may be shared by many
+   * records (`startExecution` gives every open task the same one-waiter list).
+   */
+  waiters: readonly Waiter[] | null = null;
   /** Why it was cancelled or skipped. */
   reason = '';
   /** Its row is in the store (a commit has included it). */
