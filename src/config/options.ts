@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { LIMITS } from '../model/limits.js';
 import { ValidationError } from '../errors.js';
 import { formatZodIssues } from '../model/validate.js';
+import type { CompiledTracing, TracingOptions } from './tracing.js';
+import { compileTracing, tracingOptionsSchema } from './tracing.js';
 
 /** Options of an engine. All optional; each line says its default. */
 export interface EngineOptions {
@@ -128,6 +130,12 @@ export interface EngineOptions {
   http?: boolean | HttpOptions;
   /** Thresholds of `engine.healthCheck()`. */
   health?: HealthOptions;
+  /**
+   * OpenTelemetry traces of runs, steps and attempts (see docs/traces.md). Off by default, with no OpenTelemetry
+   * module loaded; on with the standard `OTEL_*` variables (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_TRACES_EXPORTER=otlp`)
+   * or `{ enabled: true, ... }`.
+   */
+  tracing?: TracingOptions;
 }
 
 export type StoreKind = 'sqlite' | 'memory' | 'postgres';
@@ -251,6 +259,7 @@ export interface CompiledOptions {
   /** `null` when the HTTP edge is off. */
   http: CompiledHttpOptions | null;
   health: { probeTimeoutMs: number; queueStuckMs: number };
+  tracing: CompiledTracing;
 }
 
 /** Where the HTTP edge listens unless told otherwise (the port the daemon's Prometheus scrape config expects). */
@@ -329,6 +338,7 @@ const schema = z
       .object({ probeTimeoutMs: z.number().int().min(1).optional(), queueStuckMs: z.number().int().min(0).optional() })
       .strict()
       .optional(),
+    tracing: tracingOptionsSchema.optional(),
   })
   .strict();
 
@@ -426,6 +436,7 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     metrics: { enabled: o.metrics?.enabled ?? true, processMetrics: o.metrics?.processMetrics ?? true },
     http: o.http === undefined || o.http === false ? null : compileHttp(o.http === true ? {} : o.http, env),
     health: { probeTimeoutMs: o.health?.probeTimeoutMs ?? 5000, queueStuckMs: o.health?.queueStuckMs ?? 60_000 },
+    tracing: compileTracing(o.tracing, env),
   };
 }
 

@@ -100,6 +100,9 @@ export const placementSchema = z
   .object({ tags: z.array(z.string().regex(TAG_RE, 'must be a tag like "gpu" or "big-mem" (letters, digits, _ . -; at most 64)')).max(32).refine((t) => new Set(t).size === t.length, 'lists the same tag twice') })
   .strict();
 
+/** Longest `traceparent` kept (a W3C one is 55 characters; the rest of a longer one is not looked at). */
+const MAX_TRACEPARENT_LENGTH = 512;
+
 const idSchema = z.string().min(1).max(...maxChars(LIMITS.maxIdLength, 'maxIdLength'));
 
 export const taskInputSchema = z
@@ -119,6 +122,11 @@ export const taskInputSchema = z
     upstream: z.record(z.unknown()).optional(),
     /** Where it may run: only on a worker that has every one of these tags (`codomyrmex worker --tags`). */
     placement: placementSchema.optional(),
+    /**
+     * The W3C trace context it was submitted in (`00-<trace id>-<span id>-<flags>`): its attempts' spans are children
+     * of that span. The engine sets it when tracing is on; a malformed one starts a new trace.
+     */
+    traceparent: z.string().max(MAX_TRACEPARENT_LENGTH).optional(),
   })
   .strict();
 
@@ -132,7 +140,7 @@ type Given = z.output<typeof taskInputSchema>;
 type Filled<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
 /** A task spec after validation, defaults filled in: plain data, safe to clone and send (derived from the schema). */
 export type TaskSpec = Filled<Pick<Given, 'id' | 'name' | 'module' | 'action' | 'parameters' | 'priority' | 'dependencies' | 'resources' | 'maxRetries' | 'metadata'>> &
-  Pick<Given, 'timeout' | 'idempotencyKey' | 'sessionId' | 'workingDir' | 'upstream' | 'placement' | 'concurrency' | 'rateLimit'> & { retry: RetryPolicy };
+  Pick<Given, 'timeout' | 'idempotencyKey' | 'sessionId' | 'workingDir' | 'upstream' | 'placement' | 'concurrency' | 'rateLimit' | 'traceparent'> & { retry: RetryPolicy };
 
 /** Problems of a retry policy once merged with the defaults (`maxDelay` below `initialDelay` never backs off as asked). */
 export function retryProblems(retry: Partial<Record<keyof RetryPolicy, number | undefined>> | undefined, where: string): string[] {
@@ -217,6 +225,7 @@ export function parseTaskInputWithSchema(input: unknown, where = 'task'): TaskSp
   if (t.placement !== undefined && t.placement.tags.length > 0) spec.placement = { tags: [...t.placement.tags].sort() };
   if (t.concurrency !== undefined) spec.concurrency = t.concurrency;
   if (t.rateLimit !== undefined) spec.rateLimit = t.rateLimit;
+  if (t.traceparent !== undefined) spec.traceparent = t.traceparent;
   // zod leaves out `__proto__` keys where it copies records: check the caller's own objects, which refuse them.
   const given = plain as { parameters?: unknown; metadata?: unknown };
   const limit = checkPayloadLimits(given.parameters ?? {}, `${where}.parameters`) ?? checkPayloadLimits(given.metadata ?? {}, `${where}.metadata`);
@@ -237,7 +246,7 @@ export function newId(): string {
   return randomUUID().toLowerCase();
 }
 
-const KNOWN_KEYS = new Set(['id', 'name', 'module', 'action', 'parameters', 'priority', 'dependencies', 'resources', 'timeout', 'maxRetries', 'retry', 'idempotencyKey', 'metadata', 'sessionId', 'workingDir', 'upstream', 'placement', 'concurrency']);
+const KNOWN_KEYS = new Set(['id', 'name', 'module', 'action', 'parameters', 'priority', 'dependencies', 'resources', 'timeout', 'maxRetries', 'retry', 'idempotencyKey', 'metadata', 'sessionId', 'workingDir', 'upstream', 'placement', 'concurrency', 'traceparent']);
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const optionalString = (v: unknown, max: number): boolean => v === undefined || (typeof v === 'string' && v.length >= 1 && v.length <= max);
 
@@ -280,6 +289,7 @@ export function fastTaskSpec(input: unknown): TaskSpec | null {
   // A working folder is rare: let zod check it.
   if (t.workingDir !== undefined || t.placement !== undefined) return null;
   if (t.upstream !== undefined && !isPlainObject(t.upstream)) return null;
+  if (t.traceparent !== undefined && !(typeof t.traceparent === 'string' && t.traceparent.length <= MAX_TRACEPARENT_LENGTH)) return null;
   if (t.concurrency !== undefined && !simpleRule(t.concurrency)) return null;
   if (t.priority !== undefined && !(typeof t.priority === 'string' && Object.hasOwn(PRIORITY_RANK, t.priority))) return null;
   if (t.timeout !== undefined && !(typeof t.timeout === 'number' && Number.isFinite(t.timeout) && t.timeout > 0)) return null;
@@ -312,6 +322,7 @@ export function fastTaskSpec(input: unknown): TaskSpec | null {
     sessionId: t.sessionId as string | undefined,
     ...(t.upstream !== undefined ? { upstream: t.upstream } : {}),
     ...(t.concurrency !== undefined ? { concurrency: t.concurrency as ConcurrencyRule } : {}),
+    ...(t.traceparent !== undefined ? { traceparent: t.traceparent } : {}),
   };
 }
 

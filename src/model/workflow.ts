@@ -189,6 +189,12 @@ export interface RunContext {
   project?: RunProject | undefined;
   /** What started the run, when not a direct request: a schedule's slot or a trigger's message. */
   origin?: RunOrigin | undefined;
+  /**
+   * The W3C trace context the run was started in (`00-<trace id>-<span id>-<flags>`): its span is that span's child.
+   * Set by the engine when tracing is on (the active span of a library call, a NATS command's `traceparent` header);
+   * a malformed one starts a new trace.
+   */
+  traceparent?: string | undefined;
 }
 
 /** A run started by a schedule (`scheduleName`, the slot's `scheduledFor` in epoch ms) or by a trigger (`triggerName`). */
@@ -231,6 +237,8 @@ export interface WorkflowRun extends WorkflowResult, RunLineage {
   scheduledFor?: number;
   /** The trigger that started the run (absent otherwise). */
   triggerName?: string;
+  /** The W3C trace context it was started in (absent unless tracing was on): a resumed run's span continues that trace. */
+  traceparent?: string;
 }
 
 const name = z.string().regex(/^[A-Za-z_][\w-]*$/, 'must start with a letter or _ and hold only letters, digits, _ and -');

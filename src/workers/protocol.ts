@@ -20,6 +20,8 @@ export interface RunRequest {
   workingDir?: string | undefined;
   /** Outputs of the workflow steps this task depends on, by step name (see `ActionContext.upstream`). */
   upstream?: Record<string, unknown> | undefined;
+  /** The attempt span's W3C trace context (tracing on): the thread makes it the action's `ctx.span` and active context. */
+  traceparent?: string | undefined;
   port?: MessagePort | undefined;
 }
 

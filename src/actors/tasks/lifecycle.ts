@@ -35,7 +35,7 @@ const NO_HOOKS: AttemptHooks = { progress: () => {}, log: () => {} };
 
 function attemptRequest(rec: TaskRecord): AttemptRequest {
   const spec = rec.spec;
-  return { taskId: spec.id, name: spec.name, module: spec.module, action: spec.action, params: spec.parameters, attempt: rec.attempts, idempotencyKey: spec.idempotencyKey, workingDir: spec.workingDir, upstream: spec.upstream, channel: rec.usesChannel, tags: spec.placement?.tags };
+  return { taskId: spec.id, name: spec.name, module: spec.module, action: spec.action, params: spec.parameters, attempt: rec.attempts, idempotencyKey: spec.idempotencyKey, workingDir: spec.workingDir, upstream: spec.upstream, channel: rec.usesChannel, tags: spec.placement?.tags, readyAt: rec.readyAt, traceparent: spec.traceparent };
 }
 
 export interface LifecycleDeps {

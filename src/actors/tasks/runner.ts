@@ -19,6 +19,10 @@ export type AttemptRequest = Omit<RunRequest, 'type' | 'seq' | 'port'> & {
   channel: boolean;
   /** Tags a worker must have to run it (the task's `placement.tags`); a local runner ignores them. */
   tags?: readonly string[] | undefined;
+  /** When it was last queued (clock ms): its queue wait, for its span. */
+  readyAt?: number | undefined;
+  /** The context its task was submitted in; once its attempt span started (tracing on), that span's (see `TracedRunner`). */
+  traceparent?: string | undefined;
 };
 
 /** What a runner that routes (remote workers) needs to know to say whether a task can start now. */
@@ -136,6 +140,7 @@ export class LocalPoolRunner implements TaskRunner {
       if (req.idempotencyKey !== undefined) item.idempotencyKey = req.idempotencyKey;
       if (req.workingDir !== undefined) item.workingDir = req.workingDir;
       if (req.upstream !== undefined) item.upstream = req.upstream;
+      if (req.traceparent !== undefined) item.traceparent = req.traceparent;
       items[i] = item;
     }
     let replies: Promise<(WorkerReply | null)[]>;
@@ -153,7 +158,7 @@ export class LocalPoolRunner implements TaskRunner {
   start(req: AttemptRequest, hooks: AttemptHooks): RunningAttempt {
     const pool = this.#pool;
     const seq = pool.nextSeq();
-    const request = { type: 'run' as const, seq, taskId: req.taskId, module: req.module, action: req.action, params: req.params, attempt: req.attempt, idempotencyKey: req.idempotencyKey, workingDir: req.workingDir, upstream: req.upstream };
+    const request = { type: 'run' as const, seq, taskId: req.taskId, module: req.module, action: req.action, params: req.params, attempt: req.attempt, idempotencyKey: req.idempotencyKey, workingDir: req.workingDir, upstream: req.upstream, traceparent: req.traceparent };
     const stop = new DispatchStop();
     try {
       if (req.channel) {

@@ -171,7 +171,7 @@ export class WorkflowManager {
         continue;
       }
       const resume: RunResume = { startedAt: run.startedAt, steps: run.steps };
-      const context = { ...(run.workingDir ? { workingDir: run.workingDir } : {}), ...(run.project ? { project: run.project } : {}), ...originOf(run) };
+      const context = { ...(run.workingDir ? { workingDir: run.workingDir } : {}), ...(run.project ? { project: run.project } : {}), ...originOf(run), ...(run.traceparent !== undefined ? { traceparent: run.traceparent } : {}) };
       const executor = this.#executor(workflow, run.runId, { params: run.params, ...context }, run.sessionId, run.warnings, resume, lineageOf(run));
       // It was running: it holds one of its session's workflow slots again (its end frees that slot); a child run
       // holds none (it runs inside its parent's).
@@ -391,7 +391,7 @@ export class WorkflowManager {
         takeSignal: (id, signal) => this.#signals.take(id, signal),
       },
       resume,
-      { workingDir: req.workingDir, project: req.project, lineage, origin: req.origin },
+      { workingDir: req.workingDir, project: req.project, lineage, origin: req.origin, traceparent: req.traceparent },
     );
     this.#live.set(runId, run);
     run.done.then(

@@ -15,6 +15,7 @@ import type { WorkflowRunStatus } from '../../bus/protocol.js';
 import type { SerializedError } from '../../errors.js';
 import { CancelledError, ChildRunError, CodomyrmexError, ConditionFalseError, ErrorCode, serializeError, ShuttingDownError, SkippedError, ValidationError, WaitTimeoutError } from '../../errors.js';
 import { workflowRunMachine } from '../../machines/workflowRun.js';
+import type { EventMap } from '../../model/events.js';
 import type { Clock, ClockTimer } from '../../model/clock.js';
 import { systemClock } from '../../model/clock.js';
 import { LIMITS } from '../../model/limits.js';
@@ -124,6 +125,8 @@ export class WorkflowRunExecutor {
   readonly project: RunProject | null;
   /** The schedule or trigger that started it (null: a direct request). */
   readonly origin: RunOrigin | null;
+  /** The W3C trace context the run was started in (null: none, or tracing off). */
+  readonly traceparent: string | null;
   readonly #deps: RunDeps;
   readonly #steps = new Map<string, StepState>();
   readonly #order: StepState[] = [];
@@ -179,6 +182,7 @@ export class WorkflowRunExecutor {
     this.workingDir = context.workingDir ?? null;
     this.project = context.project ?? null;
     this.origin = context.origin ?? null;
+    this.traceparent = context.traceparent ?? null;
     this.runId = runId;
     this.params = { ...workflow.params, ...params };
     this.sessionId = sessionId;
@@ -298,7 +302,7 @@ export class WorkflowRunExecutor {
     if (this.#outcome !== null || this.#isCancelling()) return this.done;
     const { bus } = this.#deps;
     if (bus.wants('workflow_started')) {
-      bus.publish('workflow_started', { workflowName: this.workflow.name, runId: this.runId, version: this.workflow.version, steps: this.#order.length, sessionId: this.sessionId });
+      bus.publish('workflow_started', { workflowName: this.workflow.name, runId: this.runId, version: this.workflow.version, steps: this.#order.length, sessionId: this.sessionId, ...startLinks(this) });
     }
     for (const [d, up] of this.#restoredSkips) {
       const skipped = this.#skippedAfter(d, up);
@@ -366,6 +370,7 @@ export class WorkflowRunExecutor {
       depth: this.depth,
       retryOf: this.lineage.retryOf ?? null,
       ...this.origin,
+      ...(this.traceparent !== null ? { traceparent: this.traceparent } : {}),
     };
   }
 
@@ -864,4 +869,18 @@ export class WorkflowRunExecutor {
     if (child !== undefined) out.childRunId = child;
     return out;
   }
+}
+
+/** What `workflow_started` says about where a run came from, only the fields that apply (spans are built from it). */
+function startLinks(run: WorkflowRunExecutor): Partial<EventMap['workflow_started']> {
+  const out: Partial<EventMap['workflow_started']> = {};
+  const { lineage, origin } = run;
+  if (lineage.parentRunId) out.parentRunId = lineage.parentRunId;
+  if (lineage.parentStep) out.parentStep = lineage.parentStep;
+  if (origin?.scheduleName !== undefined) out.scheduleName = origin.scheduleName;
+  if (origin?.scheduledFor !== undefined) out.scheduledFor = origin.scheduledFor;
+  if (origin?.triggerName !== undefined) out.triggerName = origin.triggerName;
+  if (run.traceparent !== null) out.traceparent = run.traceparent;
+  if (run.resumed) out.resumed = true;
+  return out;
 }

@@ -1,0 +1,87 @@
+/**
+ * What the engine asks of tracing, as an interface with no OpenTelemetry import: the SDK behind it is loaded only
+ * when tracing is on ({@link loadTracing}), so an engine that does not trace never loads an OpenTelemetry module.
+ */
+import type { CompiledTracing } from '../config/tracing.js';
+import type { BusEvent, EventName } from '../model/events.js';
+import type { Observable } from 'rxjs';
+
+/** One attempt of one task, as the runner sends it. */
+export interface AttemptInfo {
+  taskId: string;
+  name: string;
+  module: string;
+  action: string;
+  attempt: number;
+  /** How long the attempt waited in the ready queue, in ms (a `queue` span shows it). */
+  queuedMs?: number | undefined;
+  /** The context the task was submitted in (W3C `traceparent`); the step's span wins for a workflow step. */
+  traceparent?: string | undefined;
+}
+
+/** How an attempt ended, as its span records it. */
+export type AttemptOutcome = { ok: true } | { ok: false; error: { name?: string | undefined; code?: string | undefined; message: string } };
+
+/** An attempt's span while it runs. */
+export interface AttemptSpan {
+  /** The attempt span's W3C `traceparent`: sent to the thread or worker that runs it, whose spans become its children. */
+  readonly traceparent: string;
+  /** Who runs it (`local` or a remote worker's id): the `codomyrmex.worker` attribute. */
+  setWorker(worker: string): void;
+  end(outcome: AttemptOutcome): void;
+}
+
+/** A span around work an edge handles (a daemon command, a remote worker's attempt). */
+export interface HandlerSpan {
+  /** Its W3C `traceparent`, to hand on (a run started by the command is its child). */
+  readonly traceparent: string;
+  readonly traceId: string;
+  readonly spanId: string;
+  /** Runs `fn` with this span as the active context (a library call made inside parents to it). */
+  with<T>(fn: () => T): T;
+  end(error?: { message: string; code?: string | undefined } | null): void;
+}
+
+/** Options of a span an edge starts. */
+export interface HandlerSpanOptions {
+  /** `server` (a command answered), `consumer` (a message taken from a queue), `producer`, `internal` (default). */
+  kind?: 'server' | 'consumer' | 'producer' | 'internal';
+  /** The W3C `traceparent` it continues (a malformed one starts a new trace). */
+  traceparent?: string | undefined;
+  attributes?: Record<string, string | number | boolean | undefined>;
+}
+
+/** An engine's (or worker's) tracing, once loaded. */
+export interface Tracing {
+  /** The active span's W3C `traceparent` (a library call made inside a span), or undefined. */
+  activeTraceparent(): string | undefined;
+  /** The trace id and span id of the active span (log lines carry them), or undefined. */
+  activeIds(): { traceId: string; spanId: string } | undefined;
+  /** Starts an attempt's span (a child of its step's span, or of the context the task was submitted in). */
+  startAttempt(info: AttemptInfo): AttemptSpan;
+  /** Starts a span for an edge's own work (a daemon command, a remote worker's attempt). */
+  startSpan(name: string, options?: HandlerSpanOptions): HandlerSpan;
+  /** The trace id of a run that this engine traced (while it runs, and for a while after), or null. */
+  traceIdOfRun(runId: string): string | null;
+  /** Ends what is still open (runs left running), exports what is pending, and stops. */
+  shutdown(): Promise<void>;
+}
+
+/** What spans are built from: the engine's events. */
+export interface TracedBus {
+  events$(type?: EventName): Observable<BusEvent>;
+}
+
+/** Where spans of one process go: the provider, shared by the engine's spans and an edge's. */
+export interface TracingDeps {
+  /** The engine's bus: runs, steps, schedules and triggers become spans from its events (absent for a worker). */
+  bus?: TracedBus;
+  /** Called once with each export failure's spans (counted in `codomyrmex_trace_spans_dropped_total`). */
+  onDropped?: (spans: number, error: Error | undefined) => void;
+}
+
+/** Loads the OpenTelemetry SDK and starts tracing (call only when `options.enabled`). */
+export async function loadTracing(options: CompiledTracing, deps: TracingDeps = {}): Promise<Tracing> {
+  const { startTracing } = await import('./sdk.js');
+  return startTracing(options, deps);
+}
