@@ -6,7 +6,7 @@
  * (malformed JSON, an unknown verb, a wrong type, an oversized reply) gets an error reply with a code.
  */
 import type { NatsConnection, NodeConnectionOptions, Msg, Subscription } from '@nats-io/transport-node';
-import { connect, RequestError, TimeoutError } from '@nats-io/transport-node';
+import { connect, headers as natsHeaders, RequestError, TimeoutError } from '@nats-io/transport-node';
 import type { Observable } from 'rxjs';
 import { BehaviorSubject, filter, firstValueFrom } from 'rxjs';
 import { BusError, CodomyrmexError, ErrorCode, NotFoundError, ShuttingDownError, ValidationError } from '../errors.js';
@@ -16,6 +16,8 @@ import { componentOf } from './protocol.js';
 import { parseCommandPayload, resolveCommandType } from './schemas.js';
 import type { EventChannelCounters } from './natsEvents.js';
 import { EventChannel } from './natsEvents.js';
+import type { Tracing } from '../traces/tracing.js';
+import { startsWork, withTraceparent } from './traceparent.js';
 import { checkPayloadSize, checkSubjectPrefix, decodeJson, DEFAULT_SUBJECT_PREFIX, encodeJson, errorReply, okReply, readReply } from './wire.js';
 
 /** Where the connection is. `reconnecting`: lost, the client is retrying (health reports `degraded`). */
@@ -33,6 +35,11 @@ export interface NatsBusOptions {
   closeConnection?: boolean | undefined;
   /** Events held while disconnected, at most this many bytes; older ones are dropped past it (default 8 MiB). */
   eventBacklogBytes?: number | undefined;
+  /**
+   * Tracing, once loaded (null: off). A request carries the active span's context in a W3C `traceparent` header
+   * under a `send <command>` span; a served command runs under a `command <command>` span continuing the header's.
+   */
+  tracing?: (() => Tracing | null) | undefined;
 }
 
 /** The error for a NATS server that cannot be reached: names the servers and the likely fix. */
@@ -100,6 +107,7 @@ export class NatsBus implements MessageBus {
   #lastError: Error | null = null;
   /** The last `max_payload` the server announced (the client forgets it while it redials). */
   #maxPayload: number | undefined;
+  readonly #tracing: () => Tracing | null;
 
   /** Connects to NATS and returns the bus. The client reconnects by itself when the connection drops. */
   static async connect(options: NatsConnectOptions = {}): Promise<NatsBus> {
@@ -123,6 +131,7 @@ export class NatsBus implements MessageBus {
     this.#timeoutMs = positive(options.requestTimeoutMs, 30_000, 'requestTimeoutMs');
     this.#closeGraceMs = positive(options.closeGraceMs, 10_000, 'closeGraceMs');
     this.#closeConnection = options.closeConnection ?? true;
+    this.#tracing = options.tracing ?? (() => null);
     this.#events = new EventChannel(nc, this.subjectPrefix, positive(options.eventBacklogBytes, 8 * 1024 * 1024, 'eventBacklogBytes'), () => this.maxPayload, (err) => (this.#lastError = err));
     if (nc.isClosed()) this.#status$.next('closed');
     void this.#watchStatus();
@@ -218,18 +227,27 @@ export class NatsBus implements MessageBus {
     const subject = this.commandSubject(type);
     const timeout = options.timeoutMs ?? this.#timeoutMs;
     let msg: Msg;
+    const span = this.#tracing()?.startSpan(`send ${type}`, { kind: 'client', attributes: messagingAttributes(subject, 'send', type) });
     try {
       const bytes = encodeJson(payload, `request "${type}"`);
       checkPayloadSize(bytes.length, this.maxPayload, `request "${type}"`);
       // What is written while the client redials is discarded: wait for the connection (within the timeout).
       const t0 = Date.now();
       await this.#whenConnected(timeout, `"${type}"`);
-      msg = await this.#nc.request(subject, bytes, { timeout: Math.max(1, timeout - (Date.now() - t0)) });
+      const opts: { timeout: number; headers?: ReturnType<typeof natsHeaders> } = { timeout: Math.max(1, timeout - (Date.now() - t0)) };
+      if (span) {
+        opts.headers = natsHeaders();
+        opts.headers.set('traceparent', span.traceparent);
+      }
+      msg = await this.#nc.request(subject, bytes, opts);
     } catch (err) {
       this.#stats.failures++;
-      throw this.#requestError(err, type, subject, timeout);
+      const error = this.#requestError(err, type, subject, timeout);
+      span?.end(error);
+      throw error;
     }
     const reply = readReply(msg.data, subject);
+    span?.end(reply.ok ? null : reply.error);
     if (!reply.ok) {
       this.#stats.failures++;
       throw reply.error;
@@ -292,17 +310,23 @@ export class NatsBus implements MessageBus {
     let stats = this.#served.get(type);
     if (!stats && this.#served.size < 1000) this.#served.set(type, (stats = { requests: 0, errors: 0, lastError: '', processingNs: 0n }));
     let envelope;
+    // A malformed traceparent header starts a new trace (the command is not refused for it).
+    const span = this.#tracing()?.startSpan(`command ${type}`, { kind: 'server', traceparent: msg.headers?.get('traceparent') || undefined, attributes: messagingAttributes(msg.subject, 'process', type) });
     try {
       const known = resolveCommandType(type);
       if (known instanceof Error) throw known;
       if (componentOf(known) !== component) throw new NotFoundError(`unknown command "${type}"`);
       const parsed = parseCommandPayload(known, decodeJson(msg.data, 'payload'));
       if (!parsed.ok) throw parsed.error;
-      const result: unknown = await handler({ id: ++this.#nextId, type: known, payload: parsed.payload } as Command);
+      // What the command starts (a run, a task) continues the command's span.
+      const payload = span && startsWork(known) ? withTraceparent(known, parsed.payload, span.traceparent) : parsed.payload;
+      const command = { id: ++this.#nextId, type: known, payload } as Command;
+      const result: unknown = await (span ? span.with(() => handler(command)) : handler(command));
       envelope = okReply(result);
     } catch (err) {
       envelope = errorReply(err);
     }
+    span?.end(envelope.ok ? null : envelope.error);
     if (stats) {
       stats.requests++;
       stats.processingNs += process.hrtime.bigint() - t0;
@@ -399,4 +423,9 @@ function positive(value: number | undefined, fallback: number, option: string): 
   if (value === undefined) return fallback;
   if (!(Number.isFinite(value) && value > 0)) throw new ValidationError(`${option}: must be a positive number of milliseconds (got ${value})`);
   return value;
+}
+
+/** The messaging semantic conventions' attributes of a command sent or handled over NATS. */
+function messagingAttributes(subject: string, operation: 'send' | 'process', command: string): Record<string, string> {
+  return { 'messaging.system': 'nats', 'messaging.destination.name': subject, 'messaging.operation.type': operation, 'codomyrmex.command': command };
 }

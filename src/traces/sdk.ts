@@ -14,9 +14,11 @@ import type { CompiledTracing } from '../config/tracing.js';
 import { attemptSpan } from './attempt.js';
 import { contextOf, ensureContextManager, traceparentOf } from './context.js';
 import { EngineSpans } from './spans.js';
+import type { ThreadSpan } from './transfer.js';
+import { fromThreadSpan } from './transfer.js';
 import type { AttemptInfo, AttemptSpan, HandlerSpan, HandlerSpanOptions, Tracing, TracingDeps } from './tracing.js';
 
-const KINDS = { server: SpanKind.SERVER, consumer: SpanKind.CONSUMER, producer: SpanKind.PRODUCER, internal: SpanKind.INTERNAL } as const;
+const KINDS = { server: SpanKind.SERVER, client: SpanKind.CLIENT, consumer: SpanKind.CONSUMER, producer: SpanKind.PRODUCER, internal: SpanKind.INTERNAL } as const;
 
 /** Counts spans an export failed to deliver, and hands them to `onDropped`. */
 class CountingExporter implements SpanExporter {
@@ -49,13 +51,17 @@ function exporterFor(options: CompiledTracing): SpanExporter {
 /** Starts a tracer provider with the options' exporter and sampler, and (given a bus) the engine's spans. */
 export function startTracing(options: CompiledTracing, deps: TracingDeps): Tracing {
   ensureContextManager();
+  const resource = resourceFromAttributes({ 'service.name': options.serviceName });
+  const processor = new BatchSpanProcessor(new CountingExporter(exporterFor(options), deps.onDropped));
   const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': options.serviceName }),
+    resource,
     spanLimits: { attributeValueLengthLimit: options.maxAttributeLength },
     ...(options.sampleRatio !== null ? { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio) }) } : {}),
-    spanProcessors: [new BatchSpanProcessor(new CountingExporter(exporterFor(options), deps.onDropped))],
+    spanProcessors: [processor],
   });
-  return new SdkTracing(provider, provider.getTracer('codomyrmex'), deps);
+  return new SdkTracing(provider, provider.getTracer('codomyrmex'), deps, (spans) => {
+    for (const s of spans) processor.onEnd(fromThreadSpan(s, resource));
+  });
 }
 
 class SdkTracing implements Tracing {
@@ -64,9 +70,12 @@ class SdkTracing implements Tracing {
   readonly #engine: EngineSpans | null;
   #stopped: Promise<void> | null = null;
 
-  constructor(provider: BasicTracerProvider, tracer: Tracer, deps: TracingDeps) {
+  readonly exportSpans: (spans: readonly ThreadSpan[]) => void;
+
+  constructor(provider: BasicTracerProvider, tracer: Tracer, deps: TracingDeps, exportSpans: (spans: readonly ThreadSpan[]) => void) {
     this.#provider = provider;
     this.#tracer = tracer;
+    this.exportSpans = exportSpans;
     this.#engine = deps.bus ? new EngineSpans(tracer, deps.bus) : null;
   }
 
@@ -88,7 +97,8 @@ class SdkTracing implements Tracing {
   startSpan(name: string, options: HandlerSpanOptions = {}): HandlerSpan {
     const attributes: Record<string, string | number | boolean> = {};
     for (const [k, v] of Object.entries(options.attributes ?? {})) if (v !== undefined) attributes[k] = v;
-    const span = this.#tracer.startSpan(name, { kind: KINDS[options.kind ?? 'internal'], attributes }, contextOf(options.traceparent));
+    const parent = options.traceparent !== undefined ? contextOf(options.traceparent) : context.active();
+    const span = this.#tracer.startSpan(name, { kind: KINDS[options.kind ?? 'internal'], attributes }, parent);
     return new EdgeSpan(span);
   }
 

@@ -5,6 +5,7 @@
 import type { CompiledTracing } from '../config/tracing.js';
 import type { BusEvent, EventName } from '../model/events.js';
 import type { Observable } from 'rxjs';
+import type { ThreadSpan } from './transfer.js';
 
 /** One attempt of one task, as the runner sends it. */
 export interface AttemptInfo {
@@ -44,9 +45,9 @@ export interface HandlerSpan {
 
 /** Options of a span an edge starts. */
 export interface HandlerSpanOptions {
-  /** `server` (a command answered), `consumer` (a message taken from a queue), `producer`, `internal` (default). */
-  kind?: 'server' | 'consumer' | 'producer' | 'internal';
-  /** The W3C `traceparent` it continues (a malformed one starts a new trace). */
+  /** `server` (a command answered), `client` (a command sent), `consumer` (a message taken from a queue), `producer`, `internal` (default). */
+  kind?: 'server' | 'client' | 'consumer' | 'producer' | 'internal';
+  /** The W3C `traceparent` it continues (a malformed one starts a new trace); absent: the active span's. */
   traceparent?: string | undefined;
   attributes?: Record<string, string | number | boolean | undefined>;
 }
@@ -61,6 +62,8 @@ export interface Tracing {
   startAttempt(info: AttemptInfo): AttemptSpan;
   /** Starts a span for an edge's own work (a daemon command, a remote worker's attempt). */
   startSpan(name: string, options?: HandlerSpanOptions): HandlerSpan;
+  /** Exports spans that a worker thread (or a remote worker) finished and sent back with an attempt's reply. */
+  exportSpans(spans: readonly ThreadSpan[]): void;
   /** The trace id of a run that this engine traced (while it runs, and for a while after), or null. */
   traceIdOfRun(runId: string): string | null;
   /** Ends what is still open (runs left running), exports what is pending, and stops. */

@@ -12,6 +12,8 @@ export interface PoolOptions {
   /** Tasks one worker runs at once (default 1: a timed-out task's thread is killed, so sharing it costs others). */
   concurrentTasksPerWorker: number;
   moduleDirs: string[];
+  /** Trace in the threads (see `WorkerBootData.tracing`); absent: off. */
+  tracing?: { maxAttributeLength: number } | undefined;
 }
 
 /** The compiled worker entry. Under vitest (sources in .ts) the workers still load the built JavaScript. */
@@ -50,6 +52,7 @@ export function piscinaConfig(options: PoolOptions): {
       running,
       slotsPerWorker: options.concurrentTasksPerWorker,
       cancelled: new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * CANCELLED_SLOTS),
+      ...(options.tracing ? { tracing: options.tracing } : {}),
     },
     recordTiming: false,
     // 'async' (Atomics.waitAsync) keeps an idle worker's event loop turning: with the default 'sync' an idle

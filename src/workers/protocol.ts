@@ -5,6 +5,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '../errors.js';
+import type { ThreadSpan } from '../traces/transfer.js';
 
 export interface RunRequest {
   type: 'run';
@@ -50,8 +51,8 @@ export type WorkerReply =
    * `bytes`: the result's estimated stored size; `binary`: it holds binary data (see `inspectResult`); `ms`: how
    * long the action ran on its thread (what batching decides on).
    */
-  | { type: 'ok'; output: unknown; bytes?: number; binary?: boolean; ms?: number }
-  | { type: 'error'; error: SerializedError; ms?: number };
+  | { type: 'ok'; output: unknown; bytes?: number; binary?: boolean; ms?: number; spans?: ThreadSpan[] }
+  | { type: 'error'; error: SerializedError; ms?: number; spans?: ThreadSpan[] };
 
 /** A batch's answer: one reply per item, in order; `null` for an item the worker handed back without starting. */
 export interface BatchReply {
@@ -91,6 +92,11 @@ export interface WorkerBootData {
    * the worker sees the cancel and never runs the action.
    */
   cancelled: SharedArrayBuffer;
+  /**
+   * Set when the engine traces: the thread loads a tracer provider, gives each traced attempt its span as `ctx.span`
+   * and sends the spans its actions make back with the reply (`spans`). Absent: no OpenTelemetry module is loaded.
+   */
+  tracing?: { maxAttributeLength: number } | undefined;
 }
 
 /** Slots of the cancelled ring. */

@@ -7,6 +7,7 @@ import * as Comlink from 'comlink';
 import { CancelledError, NonRetryableError, serializeError } from '../errors.js';
 import { inspectResult } from '../model/results.js';
 import type { ActionContext } from '../modules/contract.js';
+import type { ThreadTracing } from '../traces/thread.js';
 import { workingDirContext } from '../modules/paths.js';
 import { ModuleRegistry } from '../modules/registry.js';
 import type { BatchItem, BatchReply, BatchRequest, ChannelHost, RunRequest, WorkerBootData, WorkerReply, WorkerRequest } from './protocol.js';
@@ -21,6 +22,8 @@ const BATCH_REPLY_BYTES = 4 * 1024 * 1024;
 async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply | BatchReply>> {
   const data = workerData as WorkerBootData;
   const registry = await ModuleRegistry.load(data.moduleDirs);
+  // Loaded only when the engine traces: otherwise no OpenTelemetry module enters the thread.
+  const tracing: ThreadTracing | null = data.tracing ? (await import('../traces/thread.js')).startThreadTracing(data.tracing.maxAttributeLength) : null;
   const table = new Int32Array(data.running);
   const cancelled = new Int32Array(data.cancelled);
   const block = data.slotsPerWorker + 1;
@@ -46,7 +49,16 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply | Bat
     return -1;
   }
 
+  /** Runs one attempt; with tracing, the spans its action finished go back with the reply. */
   async function run(req: RunRequest | BatchItem, port: RunRequest['port']): Promise<WorkerReply> {
+    if (!tracing) return runAction(req, port);
+    const reply = await runAction(req, port);
+    const spans = tracing.take();
+    if (spans) reply.spans = spans;
+    return reply;
+  }
+
+  async function runAction(req: RunRequest | BatchItem, port: RunRequest['port']): Promise<WorkerReply> {
     let action;
     let params;
     try {
@@ -82,9 +94,16 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply | Bat
     } else {
       ctx = { signal: neverAborted, taskId: req.taskId, attempt: req.attempt, idempotencyKey: req.idempotencyKey, upstream: req.upstream ?? noUpstream, progress: noop, log: noop };
     }
+    const span = tracing && req.traceparent !== undefined ? tracing.spanOf(req.traceparent) : undefined;
+    if (span) ctx = { ...ctx, span };
     const t0 = performance.now();
     try {
-      const output: unknown = req.workingDir === undefined ? await action.run(params, ctx) : await workingDirContext.run(req.workingDir, () => action.run(params, ctx));
+      const output: unknown =
+        tracing && span
+          ? await tracing.within(span, () => (req.workingDir === undefined ? action.run(params, ctx) : workingDirContext.run(req.workingDir, () => action.run(params, ctx))))
+          : req.workingDir === undefined
+            ? await action.run(params, ctx)
+            : await workingDirContext.run(req.workingDir, () => action.run(params, ctx));
       const ms = performance.now() - t0;
       const kind = typeof output;
       if (kind !== 'object' && kind !== 'function' && kind !== 'symbol' && !(kind === 'string' && (output as string).length > 65_536)) return { type: 'ok', output, bytes: kind === 'string' ? (output as string).length + 2 : 8, ms };

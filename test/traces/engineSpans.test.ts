@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { context, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -5,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrchestrationEngine } from '../../src/index.js';
 import { compileTracing } from '../../src/config/tracing.js';
 import { testEngine } from '../helpers.js';
+
+const TRACED_MODULES = fileURLToPath(new URL('../../dist/test/fixtures/tracedModules', import.meta.url));
 
 const byName = (spans: ReadableSpan[], name: string): ReadableSpan[] => spans.filter((s) => s.name === name);
 const one = (spans: ReadableSpan[], name: string): ReadableSpan => {
@@ -102,6 +105,36 @@ describe('engine spans: sub-workflows and tasks', () => {
     expect(task).toBeDefined();
     expect(parentOf(task!)).toBe(job.spanId);
     expect(task!.spanContext().traceId).toBe(job.traceId);
+  });
+});
+
+describe('spans in worker threads', () => {
+  it("gives the action its attempt's span as ctx.span and active context, and exports the spans it makes", async () => {
+    const { exporter, spans: finished } = keepingExporter();
+    const engine = testEngine({ threads: 1, moduleDirs: [TRACED_MODULES], tracing: { exporter } });
+    let output: unknown;
+    try {
+      await engine.ready();
+      await engine.workflows.createWorkflow('threaded', [{ name: 'work', module: 'traced', action: 'work' }]);
+      const result = await engine.workflows.executeWorkflow('threaded');
+      expect(result.success).toBe(true);
+      output = result.steps['work']?.result;
+    } finally {
+      await engine.shutdown();
+    }
+    const spans = finished();
+    const attempt = one(spans, 'attempt traced.work');
+    const id = attempt.spanContext().spanId;
+    expect(output).toEqual({ attemptSpanId: id, activeSpanId: id });
+    const own = one(spans, 'own work');
+    const child = one(spans, 'own child');
+    for (const s of [own, child]) {
+      expect(parentOf(s)).toBe(id);
+      expect(s.spanContext().traceId).toBe(attempt.spanContext().traceId);
+      expect(s.resource.attributes['service.name']).toBe('codomyrmex');
+    }
+    // An attribute value over 4 KiB is cut to the limit.
+    expect(String(own.attributes['fixture.note'])).toHaveLength(4096);
   });
 });
 

@@ -157,6 +157,7 @@ export class OrchestrationEngine {
         threads: this.options.threads,
         concurrentTasksPerWorker: this.options.concurrentTasksPerWorker,
         moduleDirs: this.options.moduleDirs,
+        tracing: this.options.tracing.enabled ? { maxAttributeLength: this.options.tracing.maxAttributeLength } : undefined,
       });
     } catch (err) {
       this.store.close();

@@ -46,7 +46,10 @@ export function tracedRunner(inner: TaskRunner, tracing: () => Tracing | null, c
       const traced = begin(t, req);
       const run = inner.start(traced.req, hooks);
       run.reply.then(
-        (r) => traced.span.end(outcomeOf(r)),
+        (r) => {
+          if (r.spans) t.exportSpans(r.spans);
+          traced.span.end(outcomeOf(r));
+        },
         (e: unknown) => traced.span.end(thrownOutcome(e)),
       );
       return run;
@@ -60,7 +63,12 @@ export function tracedRunner(inner: TaskRunner, tracing: () => Tracing | null, c
       const traced = reqs.map((r) => begin(t, r));
       const batch = startBatch(traced.map((x) => x.req));
       batch.replies.then(
-        (replies) => traced.forEach((x, i) => x.span.end(outcomeOf(replies[i] ?? null))),
+        (replies) =>
+          traced.forEach((x, i) => {
+            const r = replies[i] ?? null;
+            if (r?.spans) t.exportSpans(r.spans);
+            x.span.end(outcomeOf(r));
+          }),
         (e: unknown) => traced.forEach((x) => x.span.end(thrownOutcome(e))),
       );
       return batch;

@@ -124,6 +124,7 @@ export class NatsEdge implements AttachedEdge {
           requestTimeoutMs: this.#options.requestTimeoutMs,
           name: `codomyrmex-daemon-${this.#engine.id.slice(0, 8)}`,
           connection: connectionOptions(this.#options),
+          tracing: () => this.#engine.tracing,
         });
         if (this.#closed) {
           await bus.close();
