@@ -76,7 +76,7 @@ class SdkTracing implements Tracing {
     this.#provider = provider;
     this.#tracer = tracer;
     this.exportSpans = exportSpans;
-    this.#engine = deps.bus ? new EngineSpans(tracer, deps.bus) : null;
+    this.#engine = deps.events ? new EngineSpans(tracer, deps.events) : null;
   }
 
   activeTraceparent(): string | undefined {
@@ -104,6 +104,13 @@ class SdkTracing implements Tracing {
 
   traceIdOfRun(runId: string): string | null {
     return this.#engine?.traceIdOfRun(runId) ?? null;
+  }
+
+  logIds(fields: { runId?: unknown; taskId?: unknown }): { trace_id: string; span_id: string } | undefined {
+    const found = this.#engine?.idsOf(fields);
+    if (found) return { trace_id: found.traceId, span_id: found.spanId };
+    const sc = trace.getSpanContext(context.active());
+    return sc && trace.isSpanContextValid(sc) ? { trace_id: sc.traceId, span_id: sc.spanId } : undefined;
   }
 
   shutdown(): Promise<void> {

@@ -10,7 +10,7 @@ import type { Subscription } from 'rxjs';
 import type { EventMap } from '../model/events.js';
 import { attemptSpan } from './attempt.js';
 import { contextOf } from './context.js';
-import type { AttemptInfo, AttemptSpan, TracedBus } from './tracing.js';
+import type { AttemptInfo, AttemptSpan, TracedEvents } from './tracing.js';
 
 /** Attempts whose next attempt is linked to them (retries), at most: the oldest are forgotten first. */
 const REMEMBERED_ATTEMPTS = 10_000;
@@ -30,21 +30,36 @@ export class EngineSpans {
   readonly #steps = new Map<string, Span>();
   /** The last attempt of a task that did not succeed: its next attempt links to it. */
   readonly #previous = new Map<string, SpanContext>();
-  readonly #ended = new Map<string, string>();
-  readonly #subs: Subscription[] = [];
+  /** Ended runs' trace and span ids (log lines written right after the end still find them). */
+  readonly #ended = new Map<string, { traceId: string; spanId: string }>();
+  readonly #sub: Subscription;
 
-  constructor(tracer: Tracer, bus: TracedBus) {
+  constructor(tracer: Tracer, events: TracedEvents) {
     this.#tracer = tracer;
-    const on = <K extends keyof EventMap>(type: K, fn: (data: EventMap[K]) => void): void => {
-      this.#subs.push(bus.events$(type).subscribe((e) => fn(e.data as EventMap[K])));
-    };
-    on('workflow_started', (d) => this.#runStarted(d));
-    on('workflow_completed', (d) => this.#runEnded(d));
-    on('step_started', (d) => this.#stepStarted(d));
-    on('step_completed', (d) => this.#stepEnded(d.runId, d.taskId, null));
-    on('step_failed', (d) => this.#stepEnded(d.runId, d.taskId, d));
-    on('step_waiting', (d) => this.#steps.get(d.taskId)?.addEvent('codomyrmex.waiting', { ...(d.signal !== null ? { 'codomyrmex.signal': d.signal } : {}), ...(d.until !== null ? { 'codomyrmex.until': d.until } : {}) }));
-    on('run_signaled', (d) => this.#runs.get(d.runId)?.span.addEvent('codomyrmex.signal', { 'codomyrmex.signal': d.signal, 'codomyrmex.delivered': d.delivered }));
+    this.#sub = events.subscribe((e) => {
+      switch (e.type) {
+        case 'workflow_started':
+          return this.#runStarted(e.data);
+        case 'workflow_completed':
+          return this.#runEnded(e.data);
+        case 'step_started':
+          return this.#stepStarted(e.data);
+        case 'step_completed':
+          return this.#stepEnded(e.data.runId, e.data.taskId, null);
+        case 'step_failed':
+          return this.#stepEnded(e.data.runId, e.data.taskId, e.data);
+        case 'step_waiting': {
+          const d = e.data;
+          this.#steps.get(d.taskId)?.addEvent('codomyrmex.waiting', { ...(d.signal !== null ? { 'codomyrmex.signal': d.signal } : {}), ...(d.until !== null ? { 'codomyrmex.until': d.until } : {}) });
+          return;
+        }
+        case 'run_signaled':
+          this.#runs.get(e.data.runId)?.span.addEvent('codomyrmex.signal', { 'codomyrmex.signal': e.data.signal, 'codomyrmex.delivered': e.data.delivered });
+          return;
+        default:
+          return;
+      }
+    });
   }
 
   #runStarted(d: EventMap['workflow_started']): void {
@@ -93,7 +108,8 @@ export class EngineSpans {
     }
     run.span.setAttribute('codomyrmex.run.status', d.status);
     run.span.setStatus(d.success ? { code: SpanStatusCode.OK } : { code: SpanStatusCode.ERROR, message: `run ${d.status}` });
-    this.#remember(d.runId, run.span.spanContext().traceId);
+    const { traceId, spanId } = run.span.spanContext();
+    this.#remember(d.runId, { traceId, spanId });
     run.span.end();
   }
 
@@ -159,17 +175,27 @@ export class EngineSpans {
   }
 
   traceIdOfRun(runId: string): string | null {
-    return this.#runs.get(runId)?.span.spanContext().traceId ?? this.#ended.get(runId) ?? null;
+    return this.#runs.get(runId)?.span.spanContext().traceId ?? this.#ended.get(runId)?.traceId ?? null;
   }
 
-  #remember(runId: string, traceId: string): void {
-    this.#ended.set(runId, traceId);
+  /** The ids of the step span of `taskId` (open), else of the run span of `runId` (open or recently ended). */
+  idsOf(fields: { runId?: unknown; taskId?: unknown }): { traceId: string; spanId: string } | undefined {
+    if (typeof fields.taskId === 'string') {
+      const step = this.#steps.get(fields.taskId);
+      if (step) return step.spanContext();
+    }
+    if (typeof fields.runId !== 'string') return undefined;
+    return this.#runs.get(fields.runId)?.span.spanContext() ?? this.#ended.get(fields.runId);
+  }
+
+  #remember(runId: string, ids: { traceId: string; spanId: string }): void {
+    this.#ended.set(runId, ids);
     if (this.#ended.size > REMEMBERED_RUNS) this.#ended.delete(this.#ended.keys().next().value as string);
   }
 
   /** Stops listening; runs and steps still open end as left running (the engine stopped under them). */
   close(): void {
-    for (const s of this.#subs) s.unsubscribe();
+    this.#sub.unsubscribe();
     for (const run of this.#runs.values()) {
       for (const span of run.steps.values()) {
         span.setAttribute('codomyrmex.left_running', true);

@@ -66,19 +66,28 @@ export interface Tracing {
   exportSpans(spans: readonly ThreadSpan[]): void;
   /** The trace id of a run that this engine traced (while it runs, and for a while after), or null. */
   traceIdOfRun(runId: string): string | null;
+  /**
+   * What a log line carries: the ids of the step (`taskId`) or run (`runId`) it is about, else the active span's;
+   * undefined when none.
+   */
+  logIds(fields: { runId?: unknown; taskId?: unknown }): { trace_id: string; span_id: string } | undefined;
   /** Ends what is still open (runs left running), exports what is pending, and stops. */
   shutdown(): Promise<void>;
 }
 
-/** What spans are built from: the engine's events. */
-export interface TracedBus {
-  events$(type?: EventName): Observable<BusEvent>;
-}
+/** The events runs, steps, schedules and triggers become spans from. */
+export const TRACED_EVENTS: readonly EventName[] = ['workflow_started', 'workflow_completed', 'step_started', 'step_completed', 'step_failed', 'step_waiting', 'run_signaled'];
+
+/**
+ * The engine's events of {@link TRACED_EVENTS}, as its bus delivers them. The engine subscribes to them when it is
+ * made, before anything else can: an event's span exists when any other listener (a log line) hears of it.
+ */
+export type TracedEvents = Observable<BusEvent>;
 
 /** Where spans of one process go: the provider, shared by the engine's spans and an edge's. */
 export interface TracingDeps {
-  /** The engine's bus: runs, steps, schedules and triggers become spans from its events (absent for a worker). */
-  bus?: TracedBus;
+  /** The engine's events: runs, steps, schedules and triggers become spans from them (absent for a worker). */
+  events?: TracedEvents;
   /** Called once with each export failure's spans (counted in `codomyrmex_trace_spans_dropped_total`). */
   onDropped?: (spans: number, error: Error | undefined) => void;
 }

@@ -12,7 +12,7 @@ import type { Actor } from 'xstate';
 import { createActor, waitFor } from 'xstate';
 import type { MessageBus } from '../../bus/bus.js';
 import { InMemoryBus } from '../../bus/memory.js';
-import type { EventMap, EventName } from '../../bus/protocol.js';
+import type { BusEvent, EventMap, EventName } from '../../bus/protocol.js';
 import type { CompiledOptions, EngineOptions, OptionDefaults } from '../../config/options.js';
 import { compileOptions } from '../../config/options.js';
 import { ErrorCode, NotFoundError, ShuttingDownError, StoreError, ValidationError, serializeError } from '../../errors.js';
@@ -55,7 +55,8 @@ import type { TriggerTransport } from '../triggers/transport.js';
 import { BehaviorSubject } from 'rxjs';
 import { tracingClientBus } from '../../bus/traceparent.js';
 import type { Tracing } from '../../traces/tracing.js';
-import { loadTracing } from '../../traces/tracing.js';
+import { loadTracing, TRACED_EVENTS } from '../../traces/tracing.js';
+import { Subject } from 'rxjs';
 import { tracedRunner } from '../tasks/tracedRunner.js';
 import type { BackfillInput, BackfillReply, ScheduleInput, ScheduleView, TriggerInput, TriggerView } from '../../model/schedule.js';
 
@@ -130,6 +131,8 @@ export class OrchestrationEngine {
   /** The bus as the library's clients use it (it stamps the active trace context on what they start). */
   #clientBus: MessageBus;
   #dropWarnedAt = 0;
+  /** The events spans are built from, relayed in the order the bus delivers them (tracing on). */
+  readonly #tracedEvents = new Subject<BusEvent>();
 
   /**
    * Opens the store first: a database that is corrupt, newer than this code, or held by another engine makes the
@@ -180,7 +183,11 @@ export class OrchestrationEngine {
         ? new EngineMetrics({ bus: this.bus, pool: this.pool, state: () => this.state, startedAt: this.#startedAt, processMetrics: this.options.metrics.processMetrics, observeTasksDirectly: true })
         : null;
       this.metrics?.instrumentStore(this.store);
-      if (this.options.tracing.enabled) this.metrics?.enableTraceMetrics();
+      if (this.options.tracing.enabled) {
+        this.metrics?.enableTraceMetrics();
+        // Subscribed first, so a run's span exists before any other listener (a log line) hears of the run.
+        for (const type of TRACED_EVENTS) this.bus.events$(type).subscribe((e) => this.#tracedEvents.next(e));
+      }
       this.metrics?.setResourceSource(() => resourceUsageFromLedger(this.ledger.usage()));
       this.#views = new EngineViews({
         engineId: this.id,
@@ -252,7 +259,7 @@ export class OrchestrationEngine {
     let files: string[] = [];
     try {
       if (this.options.tracing.enabled) {
-        this.#tracing = await loadTracing(this.options.tracing, { bus: this.bus, onDropped: (n, err) => this.#spansDropped(n, err) });
+        this.#tracing = await loadTracing(this.options.tracing, { events: this.#tracedEvents.asObservable(), onDropped: (n, err) => this.#spansDropped(n, err) });
       }
       if (this.options.moduleDirs.length) {
         this.#registry = await ModuleRegistry.load(this.options.moduleDirs);

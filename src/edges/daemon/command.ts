@@ -35,8 +35,11 @@ export function registerDaemonCommand(program: Command, ctx: DaemonCommandContex
     .option('--worker-lost-after <duration>', 'a remote worker not heard from for this long is lost; its tasks run again elsewhere (default 5s)')
     .action(async (opts: DaemonFlags) => {
       const options = compileDaemonOptions({ ...opts, ...ctx.natsFlags() }, ctx.engineOptions());
-      const log = createLogger(options.log.format, options.log.level);
-      let daemon: Daemon;
+      let daemon: Daemon | undefined;
+      const log = createLogger(options.log.format, options.log.level, process.stdout, () => {
+        const tracing = daemon?.engine.tracing;
+        return tracing ? (fields) => tracing.logIds(fields) : null;
+      });
       try {
         daemon = new Daemon(options, log);
       } catch (err) {
