@@ -1,5 +1,5 @@
 /**
- * Documented size limits of definitions, conditions and task inputs (README "Limits"). Inputs past them are refused
+ * Documented size limits of definitions, conditions and task inputs (docs/limits.md). Inputs past them are refused
  * with a `ValidationError` naming the field and the limit; validation and submission read the same numbers.
  */
 

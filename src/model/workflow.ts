@@ -22,7 +22,7 @@ export interface WaitForSignal {
 /**
  * One step of a workflow. Its kind is one of: a `module.action` call (its parameters may hold `{{templates}}`);
  * a sub-workflow (`workflow: NAME`, a child run); a durable wait (`waitFor` a signal, `sleep`, `sleepUntil`).
- * `forEach` runs an action or a sub-workflow once per item of a list. See README "Workflow language".
+ * `forEach` runs an action or a sub-workflow once per item of a list. See docs/workflow-language.md.
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface WorkflowStep {
