@@ -2,7 +2,7 @@
 import type { Context, Span, SpanContext, Tracer } from '@opentelemetry/api';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { traceparentOf } from './context.js';
-import type { AttemptInfo, AttemptSpan } from './tracing.js';
+import type { AttemptInfo, AttemptSpan } from './types.js';
 
 /** An attempt's span under `parent`, linked to the task's previous attempt. */
 export function attemptSpan(tracer: Tracer, info: AttemptInfo, parent: Context, previous: SpanContext | undefined): AttemptSpan & { readonly context: SpanContext } {

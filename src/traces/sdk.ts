@@ -16,7 +16,7 @@ import { contextOf, ensureContextManager, traceparentOf } from './context.js';
 import { EngineSpans } from './spans.js';
 import type { ThreadSpan } from './transfer.js';
 import { fromThreadSpan } from './transfer.js';
-import type { AttemptInfo, AttemptSpan, HandlerSpan, HandlerSpanOptions, Tracing, TracingDeps } from './tracing.js';
+import type { AttemptInfo, AttemptSpan, HandlerSpan, HandlerSpanOptions, Tracing, TracingDeps } from './types.js';
 
 const KINDS = { server: SpanKind.SERVER, client: SpanKind.CLIENT, consumer: SpanKind.CONSUMER, producer: SpanKind.PRODUCER, internal: SpanKind.INTERNAL } as const;
 
