@@ -87,6 +87,11 @@ export interface EngineComposition {
    * that adds remote workers (JetStream) or runs none locally.
    */
   runner?: (local: TaskRunner, engine: OrchestrationEngine) => TaskRunner;
+  /**
+   * The store, opened by whoever composes the engine (default: the one the options name, opened here). The daemon
+   * passes the PostgreSQL store it opened on the lease it took over.
+   */
+  store?: (options: CompiledOptions, engineId: string) => Store;
 }
 
 export interface ShutdownOptions {
@@ -142,7 +147,7 @@ export class OrchestrationEngine {
     this.#composition = composition;
     this.options = compileOptions(options, process.env, defaults);
     this.bus = new InMemoryBus();
-    this.store = openStore(this.options, this.id);
+    this.store = composition.store ? composition.store(this.options, this.id) : openStore(this.options, this.id);
     try {
       const bus = this.bus;
       const location = this.store.location;
