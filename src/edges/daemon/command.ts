@@ -38,7 +38,7 @@ export function registerDaemonCommand(program: Command, ctx: DaemonCommandContex
       const options = compileDaemonOptions({ ...opts, ...ctx.natsFlags() }, ctx.engineOptions());
       let daemon: Daemon | undefined;
       const log = createLogger(options.log.format, options.log.level, process.stdout, () => {
-        const tracing = daemon?.engine.tracing;
+        const tracing = daemon?.tracing;
         return tracing ? (fields) => tracing.logIds(fields) : null;
       });
       try {

@@ -36,6 +36,7 @@ import { RemoteWorkersEdge } from '../remote/edge.js';
 import { RemoteRunner } from '../remote/runner.js';
 import type { Logger } from './logger.js';
 import type { DaemonOptions } from './options.js';
+import type { Tracing } from '../../traces/tracing.js';
 
 export type DaemonState = 'starting' | 'standby' | 'running' | 'draining' | 'stopped' | 'failed';
 
@@ -102,6 +103,11 @@ export class Daemon {
   get engine(): OrchestrationEngine {
     if (!this.#engine) throw new Error('this daemon is a standby: it has no engine until it takes over');
     return this.#engine;
+  }
+
+  /** Its engine's tracing (for log lines' trace ids); null while a standby, or when tracing is off. */
+  get tracing(): Tracing | null {
+    return this.#engine?.tracing ?? null;
   }
 
   /** `active` once it runs an engine; `standby` while another daemon holds the database's lease. */
