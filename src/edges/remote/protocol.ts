@@ -10,8 +10,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/nats-core';
-import type { NodeConnectionOptions } from '@nats-io/transport-node';
-import { connect } from '@nats-io/transport-node';
+import type { MsgHdrs, NodeConnectionOptions } from '@nats-io/transport-node';
+import { connect, headers } from '@nats-io/transport-node';
 import type { AttemptRequest } from '../../actors/tasks/runner.js';
 import type { SerializedError } from '../../errors.js';
 import { natsUnreachable } from '../../bus/nats.js';
@@ -145,4 +145,15 @@ export async function connectNats(options: NodeConnectionOptions & { servers: st
   } catch (err) {
     throw natsUnreachable(options.servers, err);
   }
+}
+
+/**
+ * The headers of a work message whose attempt is traced: W3C `traceparent` (the daemon's attempt span), which the
+ * worker that takes it continues. Absent when the daemon does not trace.
+ */
+export function traceHeaders(traceparent: string | undefined): { headers?: MsgHdrs } {
+  if (traceparent === undefined) return {};
+  const h = headers();
+  h.set('traceparent', traceparent);
+  return { headers: h };
 }

@@ -21,7 +21,7 @@ import type { Logger } from '../daemon/logger.js';
 import { WorkerDirectory } from './directory.js';
 import type { KnownWorker } from './directory.js';
 import type { CancelMessage, ProgressMessage, RemoteOutcome, RemoteSubjects, ResultAck, ResultMessage, StartedMessage, WorkerInfo, WorkMessage } from './protocol.js';
-import { decode, encode, REMOTE_PROTOCOL, remoteSubjects, workStreamName } from './protocol.js';
+import { decode, encode, REMOTE_PROTOCOL, remoteSubjects, traceHeaders, workStreamName } from './protocol.js';
 
 export interface RemoteRunnerOptions {
   subjectPrefix: string;
@@ -179,7 +179,7 @@ export class RemoteRunner implements TaskRunner {
     attempt.worker = choice.worker.info.id;
     this.counters.dispatched++;
     const msg: WorkMessage = { dispatch, daemon: this.#o.run, taskId: req.taskId, name: req.name, module: req.module, action: req.action, params: req.params, attempt: req.attempt, idempotencyKey: req.idempotencyKey, workingDir: req.workingDir, upstream: req.upstream, channel: req.channel };
-    js.publish(this.subjects.work(choice.worker.info.group), encode(msg), { msgID: dispatch }).then(
+    js.publish(this.subjects.work(choice.worker.info.group), encode(msg), { msgID: dispatch, ...traceHeaders(req.traceparent) }).then(
       (ack) => {
         attempt.seq = ack.seq;
         // Killed before the publish was acknowledged: take it back out of the stream now.

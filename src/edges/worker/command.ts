@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 
 import { packagePath } from '../../config/options.js';
+import { compileTracing } from '../../config/tracing.js';
 import { BusError, ErrorCode, ValidationError } from '../../errors.js';
 import { TAG_RE } from '../../model/task.js';
 import type { CliContext, GlobalFlags } from '../cli/context.js';
@@ -15,6 +16,7 @@ import { LOG_LEVELS, parseDuration } from '../daemon/options.js';
 import type { LogLevel } from '../daemon/options.js';
 import { connectNats, decode, encode, remoteSubjects } from '../remote/protocol.js';
 import type { WorkerView } from '../remote/protocol.js';
+import { loadTracing } from '../../traces/tracing.js';
 import { RemoteWorker } from './worker.js';
 
 interface WorkerFlags {
@@ -62,6 +64,9 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
       const nats = natsOf(g, 'worker');
       const level = (opts.logLevel ?? 'info') as LogLevel;
       if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ValidationError(`--log-level: must be one of ${LOG_LEVELS.join(', ')} (got "${level}")`);
+      // Traced with the standard OTEL_* variables (or the config file's tracing section), as `codomyrmex-worker`.
+      const tracingOptions = compileTracing(cli.options().tracing ?? {}, process.env, 'codomyrmex-worker');
+      const tracing = tracingOptions.enabled ? await loadTracing(tracingOptions) : null;
       const log = createLogger('json', level);
       const version = (JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;
       const ackWaitMs = opts.ackWait !== undefined ? parseDuration(opts.ackWait, '--ack-wait') : 10_000;
@@ -77,6 +82,8 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
         heartbeatMs: opts.heartbeat !== undefined ? parseDuration(opts.heartbeat, '--heartbeat') : 1000,
         version,
         log,
+        tracing,
+        maxAttributeLength: tracingOptions.maxAttributeLength,
       });
       const graceMs = opts.grace !== undefined ? parseDuration(opts.grace, '--grace') : 30_000;
       let signals = 0;

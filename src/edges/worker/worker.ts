@@ -18,6 +18,7 @@ import type { RunningAttempt } from '../../actors/tasks/runner.js';
 import { serializeError } from '../../errors.js';
 import { systemClock } from '../../model/clock.js';
 import { ModuleRegistry } from '../../modules/registry.js';
+import type { Tracing } from '../../traces/tracing.js';
 import { WorkerPool } from '../../workers/pool.js';
 import type { Logger } from '../daemon/logger.js';
 import type { CancelMessage, ProgressMessage, RemoteOutcome, RemoteSubjects, ResultAck, ResultMessage, StartedMessage, WorkerInfo, WorkMessage } from '../remote/protocol.js';
@@ -38,6 +39,14 @@ export interface RemoteWorkerOptions {
   heartbeatMs: number;
   version: string;
   log: Logger;
+  /**
+   * The worker's tracing (on with the standard `OTEL_*` variables): each attempt it takes gets a `process` span, a
+   * child of the daemon's attempt span (the work message's `traceparent` header), and the spans its action makes in
+   * the thread hang under it. Absent: no span, and no OpenTelemetry module loaded.
+   */
+  tracing?: Tracing | null;
+  /** `tracing.maxAttributeLength`, for the threads' spans (default 4096). */
+  maxAttributeLength?: number;
 }
 
 /** Dispatches cancelled before this worker took them, remembered this many at most. */
@@ -104,7 +113,7 @@ export class RemoteWorker {
     const registry = await ModuleRegistry.load(o.moduleDirs);
     this.#modules = [...new Set(registry.list().map((a) => a.module))].sort();
     this.#group = workerGroup(this.#modules, o.tags);
-    this.#pool = new WorkerPool({ threads: o.threads, concurrentTasksPerWorker: o.concurrency ?? 1, moduleDirs: o.moduleDirs });
+    this.#pool = new WorkerPool({ threads: o.threads, concurrentTasksPerWorker: o.concurrency ?? 1, moduleDirs: o.moduleDirs, ...(o.tracing ? { tracing: { maxAttributeLength: o.maxAttributeLength ?? 4096 } } : {}) });
     await this.#pool.booted(30_000);
     this.#runner = new LocalPoolRunner(this.#pool, systemClock);
     const nc = (this.#nc = await connectNats({ servers: o.servers, name: `codomyrmex-worker-${o.name}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...o.connection }));
@@ -193,11 +202,18 @@ export class RemoteWorker {
       return;
     }
     nc.publish(this.#s.started, encode({ dispatch: m.dispatch, worker: this.id, deliveries, attempt } satisfies StartedMessage));
-    this.#log.debug({ taskId: m.taskId, task: m.name, attempt, deliveries }, 'task started');
+    // Traced: this attempt's span continues the daemon's (a malformed or missing header starts a new trace).
+    const span = this.#o.tracing?.startSpan(`process ${m.module}.${m.action}`, {
+      kind: 'consumer',
+      traceparent: msg.headers?.get('traceparent') || undefined,
+      attributes: { 'messaging.system': 'nats', 'messaging.destination.name': msg.subject, 'messaging.operation.type': 'process', 'codomyrmex.task_id': m.taskId, 'codomyrmex.task': m.name, 'codomyrmex.module': m.module, 'codomyrmex.action': m.action, 'codomyrmex.attempt': attempt, 'codomyrmex.worker': this.#o.name },
+    });
+    const ids = span ? { trace_id: span.traceId, span_id: span.spanId } : {};
+    this.#log.debug({ taskId: m.taskId, task: m.name, attempt, deliveries, ...ids }, 'task started');
     const alive = setInterval(() => msg.working(), Math.max(200, Math.floor(this.#o.ackWaitMs / 3)));
     const progress = (p: ProgressMessage): void => nc.publish(this.#s.progress, encode(p));
     const run = runner.start(
-      { taskId: m.taskId, name: m.name, module: m.module, action: m.action, params: m.params, attempt, idempotencyKey: m.idempotencyKey, workingDir: m.workingDir, upstream: m.upstream, channel: m.channel },
+      { taskId: m.taskId, name: m.name, module: m.module, action: m.action, params: m.params, attempt, idempotencyKey: m.idempotencyKey, workingDir: m.workingDir, upstream: m.upstream, channel: m.channel, traceparent: span?.traceparent },
       { progress: (value) => progress({ dispatch: m.dispatch, kind: 'progress', value }), log: (level, message) => progress({ dispatch: m.dispatch, kind: 'log', level, message }) },
     );
     this.#running.set(m.dispatch, run);
@@ -210,7 +226,15 @@ export class RemoteWorker {
       run.close();
       this.#running.delete(m.dispatch);
     }
-    this.#log.debug({ taskId: m.taskId, task: m.name, attempt, outcome: outcome.type }, 'task ended');
+    if (span) {
+      // The thread's spans leave from here, under this worker's service name; the daemon gets the outcome alone.
+      if (outcome.type !== 'crashed' && outcome.spans) {
+        this.#o.tracing?.exportSpans(outcome.spans);
+        delete outcome.spans;
+      }
+      span.end(outcome.type === 'ok' ? null : outcome.error);
+    }
+    this.#log.debug({ taskId: m.taskId, task: m.name, attempt, outcome: outcome.type, ...ids }, 'task ended');
     // The slot is free for the next message while this result waits for the daemon's commit (the message stays
     // unacked, and kept alive, until then).
     const reported = this.#report({ dispatch: m.dispatch, worker: this.id, taskId: m.taskId, outcome }).then((ack) => {
@@ -272,6 +296,8 @@ export class RemoteWorker {
       // Closed already.
     }
     await this.#pool?.destroy();
+    // What is still pending leaves now.
+    await this.#o.tracing?.shutdown();
     this.#log.info({ id: this.id, worker: this.#o.name }, 'worker stopped');
   }
 }
