@@ -93,6 +93,13 @@ export interface WorkerBootData {
    */
   cancelled: SharedArrayBuffer;
   /**
+   * Dispatches a thread has taken, Int32 `seq` at slot `seq % STARTED_SLOTS` from the moment a thread begins one,
+   * and when (Float64 epoch ms, in `startedAt`). Until then the dispatch waits for a thread (in Piscina's queue, say
+   * while a terminated thread is replaced): queue time, which a task's timeout does not count.
+   */
+  started: SharedArrayBuffer;
+  startedAt: SharedArrayBuffer;
+  /**
    * Set when the engine traces: the thread loads a tracer provider, gives each traced attempt its span as `ctx.span`
    * and sends the spans its actions make back with the reply (`spans`). Absent: no OpenTelemetry module is loaded.
    */
@@ -101,3 +108,5 @@ export interface WorkerBootData {
 
 /** Slots of the cancelled ring. */
 export const CANCELLED_SLOTS = 4096;
+/** Slots of the started ring. */
+export const STARTED_SLOTS = 16_384;
