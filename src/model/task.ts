@@ -18,39 +18,30 @@ export const TaskPriority = {
 } as const;
 export type TaskPriority = (typeof TaskPriority)[keyof typeof TaskPriority];
 
+/** Every priority, highest first (the order the ready queue serves them in). */
+export const PRIORITIES = ['critical', 'high', 'normal', 'low', 'background'] as const satisfies readonly TaskPriority[];
+
 /** Queue rank of each priority: 0 is served first. */
-export const PRIORITY_RANK: Readonly<Record<TaskPriority, number>> = {
-  critical: 0,
-  high: 1,
-  normal: 2,
-  low: 3,
-  background: 4,
-};
-export const PRIORITIES: readonly TaskPriority[] = ['critical', 'high', 'normal', 'low', 'background'];
+export const PRIORITY_RANK = Object.fromEntries(PRIORITIES.map((p, i) => [p, i])) as Readonly<Record<TaskPriority, number>>;
 
+/** The statuses a task has not ended in: pending (waiting on dependencies), ready, running, retrying. */
+export const OPEN_TASK_STATUSES = ['pending', 'ready', 'running', 'retrying'] as const;
+/** The statuses a task ends in; it never leaves them. */
+export const TERMINAL_TASK_STATUSES = ['completed', 'failed', 'timed_out', 'cancelled', 'skipped'] as const;
+/** Every task status, in lifecycle order. */
+export const TASK_STATUSES = [...OPEN_TASK_STATUSES, ...TERMINAL_TASK_STATUSES] as const;
 /** Lifecycle states: pending (waiting on dependencies), ready, running, retrying, then one terminal state. */
-export type TaskStatus =
-  | 'pending'
-  | 'ready'
-  | 'running'
-  | 'retrying'
-  | 'completed'
-  | 'failed'
-  | 'timed_out'
-  | 'cancelled'
-  | 'skipped';
+export type TaskStatus = (typeof TASK_STATUSES)[number];
 
-export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set([
-  'completed',
-  'failed',
-  'timed_out',
-  'cancelled',
-  'skipped',
-]);
+/** The terminal statuses as a set (a step's or item's status may be checked against it too). */
+export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(TERMINAL_TASK_STATUSES);
 
 export function isTerminal(status: TaskStatus): boolean {
   return TERMINAL_STATUSES.has(status);
 }
+
+/** Retries of a thrown error when a task or step does not say (`maxRetries`). */
+export const DEFAULT_MAX_RETRIES = 3;
 
 
 /** Backoff between attempts, in seconds. Delay n = min(maxDelay, initialDelay·factor^(n-1)) ± jitter. */
@@ -77,7 +68,7 @@ const maxChars = (limit: number, name: string): [number, string] => [limit, `mus
  */
 export const taskFieldSchemas = {
   parameters: z.record(z.unknown()).optional(),
-  priority: z.enum(['critical', 'high', 'normal', 'low', 'background']).optional(),
+  priority: z.enum(PRIORITIES).optional(),
   /** Resource requirements, e.g. `{ cpu: { cores: 1 } }`, taken when an attempt starts (resource_aware sessions). */
   resources: z.record(z.record(z.number().finite('must be a finite amount').positive('must be a positive amount'))).optional(),
   /** Hard time limit of one attempt, in seconds. */
@@ -173,7 +164,7 @@ export class Task {
     this.dependencies = input.dependencies ?? [];
     this.resources = input.resources ?? {};
     this.timeout = input.timeout;
-    this.maxRetries = input.maxRetries ?? 3;
+    this.maxRetries = input.maxRetries ?? DEFAULT_MAX_RETRIES;
     this.retry = mergeRetry(input.retry);
     this.idempotencyKey = input.idempotencyKey;
     this.metadata = input.metadata ?? {};
@@ -206,7 +197,7 @@ export function parseTaskInputWithSchema(input: unknown, where = 'task'): TaskSp
     dependencies: t.dependencies ?? [],
     resources: t.resources ?? {},
     timeout: t.timeout,
-    maxRetries: t.maxRetries ?? 3,
+    maxRetries: t.maxRetries ?? DEFAULT_MAX_RETRIES,
     retry: mergeRetry(t.retry),
     idempotencyKey: t.idempotencyKey,
     metadata: t.metadata ?? {},
@@ -305,7 +296,7 @@ export function fastTaskSpec(input: unknown): TaskSpec | null {
     dependencies: deps === undefined || (deps as string[]).length === 0 ? NO_DEPENDENCIES : (deps as string[]),
     resources: NO_RESOURCES,
     timeout: t.timeout,
-    maxRetries: (t.maxRetries as number | undefined) ?? 3,
+    maxRetries: (t.maxRetries as number | undefined) ?? DEFAULT_MAX_RETRIES,
     retry: DEFAULT_RETRY,
     idempotencyKey: t.idempotencyKey,
     metadata: t.metadata === undefined || isEmpty(t.metadata) ? NO_METADATA : t.metadata,

@@ -336,8 +336,14 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/** How a workflow run ends. */
+export const TERMINAL_RUN_STATUSES = ['succeeded', 'failed', 'cancelled'] as const;
+/** Every workflow run status: `running`, then how it ended. */
+export const RUN_STATUSES = ['running', ...TERMINAL_RUN_STATUSES] as const;
 /** How a workflow run ends (or `running`). */
-export type WorkflowRunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type WorkflowRunStatus = (typeof RUN_STATUSES)[number];
+/** How a workflow run ended. */
+export type TerminalRunStatus = (typeof TERMINAL_RUN_STATUSES)[number];
 
 /** A workflow as listed. */
 export interface WorkflowSummary {

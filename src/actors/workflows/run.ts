@@ -19,6 +19,7 @@ import type { Clock, ClockTimer } from '../../model/clock.js';
 import { systemClock } from '../../model/clock.js';
 import { LIMITS } from '../../model/limits.js';
 import type { TaskInput, TaskResult, TaskStatus } from '../../model/task.js';
+import { TERMINAL_STATUSES } from '../../model/task.js';
 import type { ItemResult, RunContext, RunError, RunLineage, RunOrigin, RunProject, StepResult, StepWaiting, StoredWorkflow, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
 import { parseSleep, parseTime, stepCall, stepKind, typeName } from '../../workflows/kinds.js';
 import type { TemplateScope } from '../../workflows/template.js';
@@ -253,7 +254,7 @@ export class WorkflowRunExecutor {
    * their dependents as their end did. Steps that had started are launched again and attach to their tasks.
    */
   #restore(resume: RunResume): void {
-    const ended = (r: StepResult | undefined): r is StepResult => r !== undefined && ['completed', 'failed', 'timed_out', 'cancelled', 'skipped'].includes(r.status);
+    const ended = (r: StepResult | undefined): r is StepResult => r !== undefined && TERMINAL_STATUSES.has(r.status);
     for (const s of this.#order) {
       const r = resume.steps[s.step.name];
       if (!ended(r)) {

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import { TASK_STATUSES } from '../../model/taskRequests.js';
+import { TASK_STATUSES } from '../../model/task.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EngineOptions, EventName, JournalEntry, Store, TaskStatus } from '../../index.js';
 import { compileOptions, PostgresStore, SqliteStore } from '../../index.js';
