@@ -15,6 +15,7 @@ import type { WorkflowRunStatus } from '../../bus/protocol.js';
 import type { SerializedError } from '../../errors.js';
 import { CancelledError, ChildRunError, CodomyrmexError, ConditionFalseError, ErrorCode, serializeError, ShuttingDownError, SkippedError, ValidationError, WaitTimeoutError } from '../../errors.js';
 import { workflowRunMachine } from '../../machines/workflowRun.js';
+import type { WorkflowRunContext } from '../../machines/workflowRun.js';
 import type { Clock, ClockTimer } from '../../model/clock.js';
 import { systemClock } from '../../model/clock.js';
 import { LIMITS } from '../../model/limits.js';
@@ -143,13 +144,8 @@ export class WorkflowRunExecutor {
   // head of a 10,000-step chain cannot overflow the stack.
   #work: (() => void)[] = [];
   #working = false;
-  #endedAt: number | null = null;
-  /** How the run ended, as its machine decided (set once, by the machine's `announce`); null while it runs. */
-  #outcome: 'succeeded' | 'failed' | 'cancelled' | null = null;
   /** Dependents of steps that had failed before a restart, still to be skipped. */
   readonly #restoredSkips: [StepState, StepState][] = [];
-  /** `run.settled` has been sent (once). */
-  #settled = false;
   #started = false;
   #resolve!: (r: WorkflowResult) => void;
   #reject!: (e: ShuttingDownError) => void;
@@ -236,7 +232,7 @@ export class WorkflowRunExecutor {
         actions: {
           // After the transition: by then the machine says `cancelling`, which every step launch checks.
           cancelSteps: ({ context }) => queueMicrotask(() => this.#cancelSteps(context.cancelReason ?? 'cancelled')),
-          announce: (_, params) => this.#announce(params.status),
+          announce: ({ context }) => this.#announce(context),
         },
       }),
     );
@@ -246,7 +242,7 @@ export class WorkflowRunExecutor {
   }
 
   get status(): WorkflowRunStatus {
-    return this.#outcome ?? 'running';
+    return this.#actor.getSnapshot().context.outcome ?? 'running';
   }
 
   /**
@@ -296,7 +292,7 @@ export class WorkflowRunExecutor {
     if (this.#started) return this.done;
     this.#started = true;
     // Cancelled while it waited for a slot in its session: its steps ended cancelled without running.
-    if (this.#outcome !== null || this.#isCancelling()) return this.done;
+    if (this.#actor.getSnapshot().status !== 'active' || this.#isCancelling()) return this.done;
     const { bus } = this.#deps;
     if (bus.wants('workflow_started')) {
       bus.publish('workflow_started', { workflowName: this.workflow.name, runId: this.runId, version: this.workflow.version, steps: this.#order.length, sessionId: this.sessionId });
@@ -307,10 +303,7 @@ export class WorkflowRunExecutor {
     }
     for (const s of this.#order) if (s.phase === 'waiting' && s.waitingOn === 0) this.#defer(() => this.#ready(s));
     // A resumed run whose steps had all ended (a crash between the last step and the run's record) settles now.
-    if (this.#open === 0 && !this.#settled) {
-      this.#settled = true;
-      this.#actor.send({ type: 'run.settled', failed: this.#failed() });
-    }
+    this.#settleIfDone();
     this.#deps.changed?.(this);
     return this.done;
   }
@@ -341,12 +334,18 @@ export class WorkflowRunExecutor {
 
   /** A snapshot of the run as `getRun` shows it. */
   view(): WorkflowRun {
+    return this.#view(this.#actor.getSnapshot().context);
+  }
+
+  /** The view with the run's end as `ended` says (the machine's context, current or being entered). */
+  #view(ended: WorkflowRunContext): WorkflowRun {
     const steps: Record<string, StepResult> = {};
     for (const s of this.#order) steps[s.step.name] = s.result ?? this.#placeholder(s);
-    const end = this.#endedAt;
+    const end = ended.endedAt;
+    const status = ended.outcome ?? 'running';
     return {
-      success: this.status === 'succeeded',
-      status: this.status,
+      success: status === 'succeeded',
+      status,
       workflowName: this.workflow.name,
       runId: this.runId,
       version: this.workflow.version,
@@ -354,7 +353,7 @@ export class WorkflowRunExecutor {
       steps,
       durationMs: (end ?? this.#deps.now()) - this.startedAt,
       warnings: this.warnings,
-      ...(this.status === 'failed' || this.status === 'cancelled' ? { error: runError(steps) } : {}),
+      ...(status === 'failed' || status === 'cancelled' ? { error: runError(steps) } : {}),
       params: this.params,
       sessionId: this.sessionId,
       startedAt: this.startedAt,
@@ -737,10 +736,12 @@ export class WorkflowRunExecutor {
     }
     if (wasRunning && this.#blocked.length) this.#defer(() => this.#unblock());
     this.#deps.changed?.(this);
-    if (this.#open === 0 && !this.#settled) {
-      this.#settled = true;
-      this.#actor.send({ type: 'run.settled', failed: this.#failed() });
-    }
+    this.#settleIfDone();
+  }
+
+  /** Tells the machine, once, that every step has ended (it ends the run, or finishes cancelling it). */
+  #settleIfDone(): void {
+    if (this.#open === 0 && this.#actor.getSnapshot().status === 'active') this.#actor.send({ type: 'run.settled', failed: this.#failed(), at: this.#deps.now() });
   }
 
   #unblock(): void {
@@ -830,10 +831,8 @@ export class WorkflowRunExecutor {
     }
   }
 
-  #announce(status: 'succeeded' | 'failed' | 'cancelled'): void {
-    this.#outcome = status;
-    this.#endedAt = this.#deps.now();
-    const result = this.view();
+  #announce(ended: WorkflowRunContext): void {
+    const result = this.#view(ended);
     const { bus } = this.#deps;
     const durationMs = result.durationMs;
     bus.publish('workflow_completed', { workflowName: this.workflow.name, runId: this.runId, success: result.success, status: result.status, durationMs });
