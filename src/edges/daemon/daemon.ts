@@ -21,11 +21,14 @@ import type { TaskRunner } from '../../actors/tasks/runner.js';
 import { CombinedRunner } from '../remote/combined.js';
 import { RemoteWorkersEdge } from '../remote/edge.js';
 import { RemoteRunner } from '../remote/runner.js';
+import type { RuntimeState } from '../../model/runtime.js';
 import type { Logger } from './logger.js';
 import type { DaemonOptions } from './options.js';
 
-export type DaemonState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
+/** The daemon's lifecycle states: the engine's own (the runtime machine's). */
+export type DaemonState = RuntimeState;
 
+/** The moves the daemon's lifecycle allows (a subset of the runtime machine's: it has no component to wait on). */
 const NEXT: Record<DaemonState, readonly DaemonState[]> = {
   starting: ['running', 'draining', 'failed'],
   running: ['draining', 'failed'],
