@@ -107,6 +107,14 @@ export type EventName = keyof EventMap;
 /** An event on the bus. `seq` increases by one per event of one bus. */
 export type BusEvent = { [K in EventName]: { type: K; data: EventMap[K]; timestamp: number; seq: number } }[EventName];
 
+/** The bus event of one type (every event for `EventName` itself). */
+export type EventOf<K extends EventName> = Extract<BusEvent, { type: K }>;
+
+/** A type guard for the events of `type` (every event when `type` is undefined). */
+export function isEventOf<K extends EventName>(type: K | undefined): (e: BusEvent) => e is EventOf<K> {
+  return (e): e is EventOf<K> => type === undefined || e.type === type;
+}
+
 /** What a bus counts (both buses). */
 export interface BusStats {
   published: number;
