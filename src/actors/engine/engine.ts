@@ -82,6 +82,11 @@ export interface EngineComposition {
    * that adds remote workers (JetStream) or runs none locally.
    */
   runner?: (local: TaskRunner, engine: OrchestrationEngine) => TaskRunner;
+  /**
+   * The store, opened by whoever composes the engine (default: the one the options name, opened here). The daemon
+   * passes the PostgreSQL store it opened on the lease it took over.
+   */
+  store?: (options: CompiledOptions, engineId: string) => Store;
 }
 
 export interface ShutdownOptions {
@@ -130,7 +135,7 @@ export class OrchestrationEngine {
     this.#composition = composition;
     this.options = compileOptions(options, process.env, defaults);
     this.bus = new InMemoryBus();
-    this.store = openStore(this.options, this.id);
+    this.store = composition.store ? composition.store(this.options, this.id) : openStore(this.options, this.id);
     try {
       const bus = this.bus;
       const location = this.store.location;
@@ -511,7 +516,7 @@ export class OrchestrationEngine {
   executeWorkflow(name: string, options: RunRequest | string = {}): Promise<WorkflowResult> {
     // The seed's positional form, `execute_workflow("ai_analysis", session_id)`: a string is the session id.
     const o: RunRequest = typeof options === 'string' ? { sessionId: options } : options;
-    return this.workflows.executeWorkflow(name, o.params ?? {}, { sessionId: o.sessionId, version: o.version });
+    return this.workflows.executeWorkflow(name, o.params ?? {}, { sessionId: o.sessionId, version: o.version, idempotencyKey: o.idempotencyKey });
   }
 
   // Schedules and triggers: the same methods as getWorkflowManager()'s (see ScheduleClient for each).

@@ -36,6 +36,8 @@ export interface Liveness {
   alive: boolean;
   state: RuntimeState;
   uptimeSeconds: number;
+  /** A daemon sharing a PostgreSQL database: `active` (holds the lease) or `standby`. */
+  role?: 'active' | 'standby';
 }
 
 /** What the edge serves; the engine provides it. */

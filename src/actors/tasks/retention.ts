@@ -37,7 +37,8 @@ export class FinishedRetention {
 
   /**
    * Drops the oldest finished records past `retainFinished` (count) or `retainFinishedBytes` (their results), in the
-   * order they finished, stopping at the first one no commit has written yet.
+   * order they finished, stopping at the first one no commit has written yet. Runs when a task finishes and when a
+   * commit lands.
    */
   evict(): void {
     const { records, durable, retainFinished: keep, retainFinishedBytes: keepBytes } = this.#deps;

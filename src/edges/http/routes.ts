@@ -106,7 +106,7 @@ export async function handle(r: Routes, req: IncomingMessage, res: ServerRespons
     }
     case '/healthz': {
       const live = r.handlers.liveness();
-      sendJson(res, live.alive ? 200 : 503, { status: live.alive ? 'ok' : 'failed', state: live.state, uptimeSeconds: live.uptimeSeconds }, head);
+      sendJson(res, live.alive ? 200 : 503, { status: live.alive ? 'ok' : 'failed', state: live.state, uptimeSeconds: live.uptimeSeconds, ...(live.role ? { role: live.role } : {}) }, head);
       return;
     }
     case '/readyz': {

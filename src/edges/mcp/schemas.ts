@@ -46,6 +46,7 @@ export const toolShapes = {
     parameters: object('parameters', '{"path": "."}').default({}).describe('run parameters, read as {{params.x}}'),
     session_id: z.string().optional().describe('a session to run in (its concurrency and mode apply)'),
     version: z.string().optional().describe('run this version instead of the latest'),
+    idempotency_key: z.string().min(1).max(256).optional().describe('a key for this request: a retry with the same key returns the earlier run instead of starting another'),
   },
   create_workflow: {
     name: z.string(required('name', 'the name of the new workflow')),
@@ -57,7 +58,7 @@ export const toolShapes = {
     name: z.string(required('name', 'the name of the new project')),
     template: z.string().default('ai_analysis').describe('project template: ai_analysis, web_application, data_pipeline, ...'),
     description: z.string().optional(),
-    path: z.string().optional().describe('its folder (default ./projects/NAME)'),
+    path: z.string().optional().describe('its folder (default ./projects/NAME); must be inside the projects folder or a root the server allows (--allow-path)'),
   },
   list_projects: {},
   execute_task: {
