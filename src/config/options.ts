@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -468,4 +468,12 @@ export function packagePath(...parts: string[]): string {
     dir = up;
   }
   return join(dir, ...parts);
+}
+
+let version: string | undefined;
+
+/** This package's version, from its package.json (what `--version`, MCP, NATS services and workers report). */
+export function packageVersion(): string {
+  version ??= (JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;
+  return version;
 }

@@ -3,9 +3,8 @@
  * The `codomyrmex` command line. One file per command group; global flags (and `--json`) go before or after the
  * subcommand. Exit codes: see {@link EXIT} in context.ts.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { packagePath } from '../../config/options.js';
+import { packageVersion } from '../../config/options.js';
 import { CodomyrmexError } from '../../errors.js';
 import { registerBenchCommand } from './bench.js';
 import { createContext, EXIT, errorCodeOf, exitCodeOf, wantsJson } from './context.js';
@@ -24,7 +23,7 @@ import { parseInteger, registerTaskCommands } from './task.js';
 import { registerRateLimitCommands } from './ratelimit.js';
 import { registerWorkflowCommands } from './workflow.js';
 
-const { version } = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string };
+const version = packageVersion();
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 const program = new Command();

@@ -1,11 +1,10 @@
 /**
  * `codomyrmex worker` (a remote worker process) and `codomyrmex workers list` (the workers a daemon knows).
  */
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 
-import { packagePath } from '../../config/options.js';
+import { packageVersion } from '../../config/options.js';
 import { BusError, ErrorCode, ValidationError } from '../../errors.js';
 import { TAG_RE } from '../../model/task.js';
 import type { CliContext, GlobalFlags } from '../cli/context.js';
@@ -63,7 +62,7 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
       const level = (opts.logLevel ?? 'info') as LogLevel;
       if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ValidationError(`--log-level: must be one of ${LOG_LEVELS.join(', ')} (got "${level}")`);
       const log = createLogger('json', level);
-      const version = (JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;
+      const version = packageVersion();
       const ackWaitMs = opts.ackWait !== undefined ? parseDuration(opts.ackWait, '--ack-wait') : 10_000;
       if (ackWaitMs < 1000) throw new ValidationError(`--ack-wait: must be at least 1s (got ${ackWaitMs} ms)`);
       const worker = new RemoteWorker({
