@@ -73,7 +73,7 @@ describe('the npm package', () => {
   it('runs `npx codomyrmex --version`', async () => {
     const { stdout } = await sh('npx', ['--no-install', 'codomyrmex', '--version']);
     expect(stdout.trim()).toBe(pkg.version);
-  });
+  }, 60_000);
 
   it('runs the main job: `npx codomyrmex workflow run ai-analysis --param path=.`', async () => {
     writeFileSync(join(dir, 'app', 'sum.js'), 'export function sum(a, b) {\n  if (a > b) return a + b;\n  return b + a;\n}\n');
@@ -97,7 +97,7 @@ describe('the npm package', () => {
     );
     const { stdout } = await sh(process.execPath, ['main.js']);
     expect(stdout.trim()).toBe('"from the package"');
-  });
+  }, 60_000);
 
   it('type-checks a TypeScript consumer with skipLibCheck off', async () => {
     writeFileSync(
@@ -120,5 +120,5 @@ describe('the npm package', () => {
     // tsc reports on stdout; a failure shows its errors rather than only the exit code.
     const checked = await sh(process.execPath, [packagePath('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']).catch((err: Error & { stdout?: string }) => ({ stdout: err.stdout || err.message }));
     expect(checked.stdout).toBe('');
-  });
+  }, 180_000);
 });
