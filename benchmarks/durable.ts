@@ -1,6 +1,7 @@
 /**
  * `npm run bench:durable`: what durability costs. In one run, on the same machine:
- *   - no-op task throughput (tasks/s) with the in-memory store, SQLite strict and SQLite relaxed;
+ *   - no-op task throughput (tasks/s) with the in-memory store, SQLite strict and relaxed, and PostgreSQL strict and
+ *     relaxed (a throwaway local cluster started here, fsync on; skipped when PostgreSQL is not installed);
  *   - a 1,000-task dependency chain (each task depends on the previous one), time per step, through the task
  *     orchestrator's dependencies: the scheduling path a workflow's steps take, minus templating and run records
  *     (`bench:workflows` times a 1,000-step workflow);
@@ -12,7 +13,8 @@
  * engine's timers and I/O). Prints a table and writes JSON to benchmarks/results/durable-<timestamp>.json.
  *
  * Flags: --tasks N (default 20000), --chain N (default 1000), --rounds N (default 5; the best round of each store is reported),
- * --sequential N (default 500), --only TEXT (only the stores whose name contains TEXT).
+ * --sequential N (default 500), --only TEXT[,TEXT...] (only the stores whose name contains one of them; BullMQ is
+ * "BullMQ").
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -22,6 +24,8 @@ import { fileURLToPath } from 'node:url';
 import type { EngineOptions, OrchestrationEngine, TaskInput } from '../src/index.js';
 import { createOrchestrationEngine } from '../src/index.js';
 import { BullContender, bullmqMissing } from './bullmq.js';
+import { postgresMissing, startPostgres } from './postgresServer.js';
+import type { TestPostgres } from './postgresServer.js';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -38,6 +42,8 @@ const BASE: EngineOptions = { concurrentTasksPerWorker: 16, agingMs: 0 };
 interface Config {
   name: string;
   options: EngineOptions;
+  /** On a new database of the local PostgreSQL cluster. */
+  postgres?: boolean;
 }
 
 const ONLY = (() => {
@@ -53,8 +59,13 @@ const ALL_CONFIGS: Config[] = [
   { name: 'sqlite strict, writes in-thread', options: { store: 'sqlite', durability: 'strict', writerThread: false } },
   { name: 'sqlite relaxed', options: { store: 'sqlite', durability: 'relaxed' } },
   { name: 'sqlite strict, no journal', options: { store: 'sqlite', durability: 'strict', journalMaxEvents: 0 } },
+  { name: 'postgres strict', options: { durability: 'strict' }, postgres: true },
+  { name: 'postgres relaxed', options: { durability: 'relaxed' }, postgres: true },
 ];
-const CONFIGS = ALL_CONFIGS.filter((c) => c.name.includes(ONLY));
+const PG_MISSING = postgresMissing();
+/** `--only a,b`: the contenders whose name contains any of the comma-separated texts. */
+const picked = (name: string): boolean => ONLY.split(',').some((part) => name.includes(part.trim()));
+const CONFIGS = ALL_CONFIGS.filter((c) => picked(c.name) && !(c.postgres && PG_MISSING));
 
 interface Row {
   config: string;
@@ -109,9 +120,10 @@ interface Running {
   commitsAfter: { commits: number; written: number };
 }
 
-async function start(config: Config, dir: string): Promise<Running> {
+async function start(config: Config, dir: string, cluster: TestPostgres | null): Promise<Running> {
   const dbPath = join(dir, `${config.name.replace(/[^a-z]+/g, '-')}.db`);
-  const engine = createOrchestrationEngine({ ...BASE, ...config.options, ...(config.options.store === 'sqlite' ? { dbPath } : {}) });
+  const where: EngineOptions = config.postgres && cluster ? { store: { kind: 'postgres', url: await cluster.createDatabase() } } : config.options.store === 'sqlite' ? { dbPath } : {};
+  const engine = createOrchestrationEngine({ ...BASE, ...config.options, ...where });
   await engine.ready();
   const orch = engine.getTaskOrchestrator();
   // Warm up threads, JIT and SQLite's page cache; turns dispatching on for the timed runs.
@@ -194,10 +206,11 @@ function table(rows: Row[]): string {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'codomyrmex-bench-'));
   const running: Running[] = [];
+  const cluster = CONFIGS.some((c) => c.postgres) ? await startPostgres({ fsync: true }) : null;
   const missing = bullmqMissing();
-  const bulls = missing || 'BullMQ'.includes(ONLY) === false ? [] : [new BullContender('always'), new BullContender('everysec'), new BullContender('off')];
+  const bulls = missing || !ONLY.split(',').some((part) => 'BullMQ'.includes(part.trim())) ? [] : [new BullContender('always'), new BullContender('everysec'), new BullContender('off')];
   try {
-    for (const config of CONFIGS) running.push(await start(config, dir));
+    for (const config of CONFIGS) running.push(await start(config, dir, cluster));
     for (const b of bulls) await b.start();
     // Rounds go round-robin over the contenders, so a burst of load on a shared machine hits them all alike.
     for (let round = 0; round < ROUNDS; round++) {
@@ -212,6 +225,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(running.map((r) => r.engine.shutdown({ graceMs: 1000 })));
     await Promise.allSettled(bulls.map((b) => b.stop()));
+    await cluster?.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
   const rows = running.map(rowOf);
@@ -235,6 +249,8 @@ async function main(): Promise<void> {
   console.log(table(rows));
   const skipped = missing ?? (bulls.length === 0 ? `not selected (--only ${ONLY})` : null);
   if (skipped) console.log(`\nBullMQ: skipped: ${skipped}`);
+  if (PG_MISSING) console.log(`\nPostgreSQL: skipped: ${PG_MISSING}`);
+  else if (cluster) console.log('PostgreSQL: a local cluster on loopback, fsync on, synchronous_commit on (strict) / off (relaxed)');
   for (const b of bulls) if (b.best.chainNote) console.log(`${b.name}: ${b.best.chainNote}`);
   const out = {
     date: new Date().toISOString(),

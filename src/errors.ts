@@ -1,7 +1,12 @@
 /**
  * The error taxonomy of codomyrmex. Every error has a stable string `code`; errors cross thread, process and
- * network boundaries as `{ name, code, message }` and are rebuilt by name with {@link rebuildError}.
+ * network boundaries in one wire form, {@link SerializedError} (`{ name, code, message, retryable, issues?,
+ * data?, cause? }`), made by {@link serializeError}, checked by {@link parseSerializedError} and rebuilt as their
+ * class with {@link rebuildError}. The memory bus, NATS replies, JetStream results, task results, events, MCP
+ * tool errors and the CLI's `--json` errors all carry this form.
  */
+import { z } from 'zod';
+
 
 /** Stable error codes. Safe to match on; never renamed. */
 export const ErrorCode = {
@@ -48,45 +53,77 @@ export const ErrorCode = {
   BUS_TIMEOUT: 'BUS_TIMEOUT',
   /** The network bus is not connected (NATS down or reconnecting), or a reply could not be read. Retryable. */
   BUS_UNAVAILABLE: 'BUS_UNAVAILABLE',
+  /** The command line was wrong: an unknown option, a missing argument, flags that do not go together. */
+  USAGE: 'USAGE',
+  /** A workflow run or a task ran and did not succeed (the MCP tools' failed call; its result goes with it). */
+  RUN_FAILED: 'RUN_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** The wire form of an error. */
+/** JSON details of an error that its message says in words (a cycle's ids, an HTTP status). */
+export type ErrorData = Record<string, unknown>;
+
+/** The one wire form of an error, on every boundary. */
 export interface SerializedError {
+  /** The class name (`ValidationError`), or the thrower's own name (`TypeError`) for errors from outside. */
   name: string;
+  /** A stable {@link ErrorCode}; codes this version does not know are read as `UNKNOWN`. */
   code: string;
   message: string;
-  /** Present on errors that say whether a retry may help. */
-  retryable?: boolean;
+  /** Whether retrying the same operation may succeed. */
+  retryable: boolean;
   /** A `ValidationError`'s problems, each naming its field. */
-  issues?: string[];
-  /** What caused it, in the same form. */
-  cause?: SerializedError;
+  issues?: string[] | undefined;
+  /** The input fields its issues name (`workflow_name`, `steps.0.action`), when they name any. */
+  fields?: string[] | undefined;
+  /** Details as data (a `CycleError`'s `{ cycle, what }`, an HTTP error's `{ status }`). */
+  data?: ErrorData | undefined;
+  /** What caused it, in the same form; the chain is cut after {@link MAX_CAUSE_DEPTH} links. */
+  cause?: SerializedError | undefined;
 }
 
+/** The schema of {@link SerializedError}, for reading an error that arrives from outside (NATS, JetStream, files). */
+export const serializedErrorSchema: z.ZodType<SerializedError, z.ZodTypeDef, unknown> = z.lazy(() =>
+  z.object({
+    name: z.string(),
+    code: z.string(),
+    message: z.string(),
+    // A form written before `retryable` was always sent: a retry may help unless it says otherwise.
+    retryable: z.boolean().default(true),
+    issues: z.array(z.string()).optional(),
+    fields: z.array(z.string()).optional(),
+    data: z.record(z.unknown()).optional(),
+    cause: serializedErrorSchema.optional(),
+  }),
+);
+
+/** Options of every codomyrmex error: what caused it, and details as data. */
 export interface ErrorOptions {
   cause?: unknown;
+  data?: ErrorData | undefined;
 }
 
 /** Base class of every error codomyrmex throws on purpose. */
 export class CodomyrmexError extends Error {
   override name = 'CodomyrmexError';
   readonly code: ErrorCode;
+  /** Details as data, carried on the wire (see {@link SerializedError.data}). */
+  readonly data: ErrorData | undefined;
   constructor(message: string, code: ErrorCode = ErrorCode.INTERNAL, options?: ErrorOptions) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.data = options?.data;
   }
   /** Whether retrying the same operation may succeed. */
   get retryable(): boolean {
     return true;
   }
   toJSON(): SerializedError {
-    const out: SerializedError = { name: this.name, code: this.code, message: this.message, retryable: this.retryable };
-    const cause = serializeCause(this.cause, 1);
-    if (cause) out.cause = cause;
-    return out;
+    return serializeAt(this, 0);
   }
 }
+
+const FIELD = /^(?:[a-z_]+: )?([A-Za-z_][\w.[\]]*):/;
 
 /** Bad input: a field that fails its schema. Never retried. */
 export class ValidationError extends CodomyrmexError {
@@ -98,20 +135,24 @@ export class ValidationError extends CodomyrmexError {
     super(list.length === 1 ? (list[0] ?? '') : `${list.length} problems:\n- ${list.join('\n- ')}`, ErrorCode.VALIDATION, options);
     this.issues = list;
   }
+  /**
+   * The input fields the issues name: each issue starts with its field, after the tool or command it was given to
+   * (`execute_workflow: workflow_name: required` names `workflow_name`; `task.timeout: ...` names `task.timeout`).
+   */
+  get fields(): string[] {
+    return [...new Set(this.issues.map((i) => FIELD.exec(i)?.[1]).filter((f): f is string => f !== undefined))];
+  }
   override get retryable(): boolean {
     return false;
   }
-  override toJSON(): SerializedError {
-    return { ...super.toJSON(), issues: this.issues };
-  }
 }
 
-/** A dependency cycle; `cycle` lists the ids in order with the first repeated at the end. */
+/** A dependency cycle; `cycle` lists the ids in order with the first repeated at the end (data `{ cycle, what }`). */
 export class CycleError extends CodomyrmexError {
   override name = 'CycleError';
   readonly cycle: string[];
-  constructor(cycle: string[], what = 'dependency', options?: ErrorOptions) {
-    super(`${what} cycle: ${cycle.join(' -> ')}`, ErrorCode.CYCLE, options);
+  constructor(cycle: string[], what = 'dependency', options?: Omit<ErrorOptions, 'data'>) {
+    super(`${what} cycle: ${cycle.join(' -> ')}`, ErrorCode.CYCLE, { ...options, data: { cycle, what } });
     this.cycle = cycle;
   }
   override get retryable(): boolean {
@@ -172,6 +213,12 @@ export type ActionError = InstanceType<typeof ActionError>;
 /** Something could not be restored from the store at start; the engine went on without it. */
 export const RecoveryError = errorClass('RecoveryError', ErrorCode.RECOVERY_FAILED, false);
 export type RecoveryError = InstanceType<typeof RecoveryError>;
+/** A command line that cannot be run as written (exit code 2). */
+export const UsageError = errorClass('UsageError', ErrorCode.USAGE, false);
+export type UsageError = InstanceType<typeof UsageError>;
+/** A workflow run or task that ran and did not succeed, reported as one error (the MCP tools' failed call). */
+export const RunFailedError = errorClass('RunFailedError', ErrorCode.RUN_FAILED, false);
+export type RunFailedError = InstanceType<typeof RunFailedError>;
 
 const ShuttingDownBase = errorClass('ShuttingDownError', ErrorCode.SHUTTING_DOWN, false);
 export class ShuttingDownError extends ShuttingDownBase {
@@ -230,58 +277,63 @@ const CLASSES: Record<string, new (message: string, options?: ErrorOptions) => C
   ActionError,
   RecoveryError,
   ShuttingDownError,
+  UsageError,
+  RunFailedError,
 };
 
 /** The same classes by their code (built once), for names this code does not know. */
 const BY_CODE = new Map(Object.values(CLASSES).map((C) => [new C('').code as string, C] as const));
 
+const CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+
+function isErrorCode(code: string): code is ErrorCode {
+  return CODES.has(code);
+}
+
 function isStoreCode(code: string): code is StoreErrorCode {
-  return code.startsWith('STORE_') && Object.values(ErrorCode).includes(code as ErrorCode);
+  return code.startsWith('STORE_') && CODES.has(code);
 }
 
-const MAX_CAUSE_DEPTH = 5;
-
-function serializeCause(cause: unknown, depth: number): SerializedError | undefined {
-  if (cause === undefined || cause === null || depth > MAX_CAUSE_DEPTH) return undefined;
-  return serializeAt(cause, depth);
-}
+/** How many causes the wire form keeps below the error itself; a longer (or cyclic) chain is cut there. */
+export const MAX_CAUSE_DEPTH = 5;
 
 /**
- * Turns any thrown value into the wire form. Plain errors become retryable `ACTION_FAILED`; an error (or a plain
- * object with a `message`) flagged `retryable: false` becomes `NON_RETRYABLE`. The cause chain comes along.
+ * Turns any thrown value into the wire form. A codomyrmex error keeps its class name, code, retryability, issues
+ * and data. Other errors become `ACTION_FAILED` (retryable) under their own name, or `NON_RETRYABLE` when they (or
+ * a plain object with a `message`) say `retryable: false`. The cause chain comes along, cut at
+ * {@link MAX_CAUSE_DEPTH}.
  */
 export function serializeError(err: unknown): SerializedError {
   return serializeAt(err, 0);
 }
 
 function serializeAt(err: unknown, depth: number): SerializedError {
+  let out: SerializedError;
+  let cause: unknown;
   if (err instanceof CodomyrmexError) {
-    if (depth === 0) return err.toJSON();
-    const out: SerializedError = { name: err.name, code: err.code, message: err.message, retryable: err.retryable };
-    const cause = serializeCause(err.cause, depth + 1);
-    if (cause) out.cause = cause;
-    return out;
-  }
-  if (err instanceof Error || (typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string')) {
-    const e = err as { name?: unknown; message: string; retryable?: unknown; code?: unknown; cause?: unknown };
+    out = { name: err.name, code: err.code, message: err.message, retryable: err.retryable };
+    if (err instanceof ValidationError) {
+      out.issues = err.issues;
+      const fields = err.fields;
+      if (fields.length) out.fields = fields;
+    }
+    if (err.data !== undefined) out.data = err.data;
+    cause = err.cause;
+  } else if (err instanceof Error || (typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string')) {
+    const e = err as { name?: unknown; message: string; retryable?: unknown; cause?: unknown };
     const name = typeof e.name === 'string' && e.name ? e.name : 'Error';
     const nonRetryable = name === 'NonRetryableError' || e.retryable === false;
-    const out: SerializedError = {
-      name: nonRetryable ? 'NonRetryableError' : name,
-      code: nonRetryable ? ErrorCode.NON_RETRYABLE : ErrorCode.ACTION_FAILED,
-      message: e.message,
-      retryable: !nonRetryable,
-    };
-    const cause = serializeCause(e.cause, depth + 1);
-    if (cause) out.cause = cause;
-    return out;
-  }
-  if (typeof err === 'object' && err !== null) {
+    out = { name: nonRetryable ? 'NonRetryableError' : name, code: nonRetryable ? ErrorCode.NON_RETRYABLE : ErrorCode.ACTION_FAILED, message: e.message, retryable: !nonRetryable };
+    cause = e.cause;
+  } else if (typeof err === 'object' && err !== null) {
     const o = err as { name?: unknown; retryable?: unknown };
     const nonRetryable = o.name === 'NonRetryableError' || o.retryable === false;
     return { name: nonRetryable ? 'NonRetryableError' : 'Error', code: nonRetryable ? ErrorCode.NON_RETRYABLE : ErrorCode.ACTION_FAILED, message: describeThrown(err), retryable: !nonRetryable };
+  } else {
+    return { name: 'Error', code: ErrorCode.ACTION_FAILED, message: String(err), retryable: true };
   }
-  return { name: 'Error', code: ErrorCode.ACTION_FAILED, message: String(err), retryable: true };
+  if (cause !== undefined && cause !== null && depth < MAX_CAUSE_DEPTH) out.cause = serializeAt(cause, depth + 1);
+  return out;
 }
 
 /** A short text for a thrown value that is not an error: its JSON (cut at 500 characters), or its tag. */
@@ -296,32 +348,54 @@ function describeThrown(value: object): string {
   return `a thrown value with no message: ${text.length > 500 ? `${text.slice(0, 500)}...` : text}`;
 }
 
+/** Reads a wire form that arrived from outside; null when `value` is not one. */
+export function parseSerializedError(value: unknown): SerializedError | null {
+  const parsed = serializedErrorSchema.safeParse(value);
+  return parsed.success ? parsed.data : null;
+}
 
-/** Rebuilds an error from its wire form, as the class its name names when codomyrmex knows it, cause included. */
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+/**
+ * Rebuilds an error from its wire form, as the class its name names when codomyrmex knows it (else the class of
+ * its code, under its own name), with its retryability, issues, data and cause chain.
+ */
 export function rebuildError(wire: SerializedError): CodomyrmexError {
-  const options = wire.cause ? { cause: rebuildError(wire.cause) } : undefined;
-  if (wire.name === 'ValidationError') return new ValidationError(wire.issues?.length ? wire.issues : wire.message, options);
-  if (wire.name === 'CycleError') return new CycleError(wire.message.replace(/^.*cycle: /, '').split(' -> '), wire.message.replace(/ cycle: .*$/s, ''), options);
-  if (wire.name === 'StoreError') return new StoreError(wire.message, isStoreCode(wire.code) ? wire.code : ErrorCode.STORE_WRITE_FAILED, options);
-  if (wire.name === 'BusError') return new BusError(wire.message, wire.code === ErrorCode.BUS_TIMEOUT ? ErrorCode.BUS_TIMEOUT : ErrorCode.BUS_UNAVAILABLE, options);
-  const Known = CLASSES[wire.name];
-  if (Known) return new Known(wire.message, options);
-  // A name this code does not know (an action's own `TypeError`, say): its code picks the class, the name stays.
-  const byCode = BY_CODE.get(wire.code);
-  const code = (Object.values(ErrorCode) as string[]).includes(wire.code) ? (wire.code as ErrorCode) : ErrorCode.UNKNOWN;
-  const err = byCode ? new byCode(wire.message, options) : new CodomyrmexError(wire.message, code, options);
+  const cause = wire.cause ? rebuildError(wire.cause) : undefined;
+  const options: ErrorOptions = { ...(cause ? { cause } : {}), ...(wire.data ? { data: wire.data } : {}) };
+  const err = rebuildAs(wire, options);
+  if (err.retryable !== wire.retryable) Object.defineProperty(err, 'retryable', { value: wire.retryable });
+  return err;
+}
+
+function rebuildAs(wire: SerializedError, options: ErrorOptions): CodomyrmexError {
+  const { data, ...noData } = options;
+  if (wire.name === 'CycleError' && isStringArray(data?.['cycle'])) return new CycleError(data['cycle'], typeof data['what'] === 'string' ? data['what'] : 'dependency', noData);
+  let err: CodomyrmexError;
+  if (wire.code === ErrorCode.VALIDATION && wire.issues) err = new ValidationError(wire.issues.length ? wire.issues : wire.message, options);
+  else if (isStoreCode(wire.code)) err = new StoreError(wire.message, wire.code, options);
+  else if (wire.code === ErrorCode.BUS_TIMEOUT || wire.code === ErrorCode.BUS_UNAVAILABLE) err = new BusError(wire.message, wire.code, options);
+  else {
+    // The name picks the class; a name this code does not know (an action's own `TypeError`) goes by its code.
+    const Known = (Object.hasOwn(CLASSES, wire.name) ? CLASSES[wire.name] : undefined) ?? BY_CODE.get(wire.code);
+    err = Known ? new Known(wire.message, options) : new CodomyrmexError(wire.message, isErrorCode(wire.code) ? wire.code : ErrorCode.UNKNOWN, options);
+  }
   err.name = wire.name;
-  Object.defineProperty(err, 'retryable', { value: wire.retryable !== false });
+  // A ValidationError's message is built from its issues; the wire's message is the one that was shown.
+  if (err.message !== wire.message) err.message = wire.message;
   return err;
 }
 
 /**
  * The error a caller on the other side of a boundary gets: a codomyrmex error as it is; anything else thrown (a
- * bug's TypeError, a plain object) rebuilt through the taxonomy, with the original as its cause.
+ * bug's TypeError, a plain object) rebuilt through the taxonomy, as the network would deliver it, keeping the
+ * original's stack for whoever debugs it in the same process.
  */
 export function toBoundaryError(err: unknown): CodomyrmexError {
   if (err instanceof CodomyrmexError) return err;
   const rebuilt = rebuildError(serializeError(err));
-  if (err instanceof Error) Object.defineProperty(rebuilt, 'cause', { value: err, configurable: true });
+  if (err instanceof Error && err.stack !== undefined) rebuilt.stack = err.stack;
   return rebuilt;
 }

@@ -62,7 +62,7 @@ export type { SessionMode } from './model/session.js';
 // The NATS bus itself loads the NATS client (~60 ms): it is the `codomyrmex/nats` entry; its types are here.
 export type { NatsBus, NatsBusOptions, NatsConnectOptions, NatsBusStatus } from './bus/nats.js';
 export type { BridgeOptions } from './bus/bridge.js';
-export type { ReplyEnvelope, WireError } from './bus/wire.js';
+export type { ReplyEnvelope } from './bus/wire.js';
 export { requestSchemas, parseCommandPayload, resolveCommandType, isCommandType, isEventName, COMMAND_TYPES, EVENT_NAMES } from './bus/schemas.js';
 export type { ParsedRequest } from './bus/schemas.js';
 export { defineModule, defineAction } from './modules/contract.js';

@@ -77,7 +77,7 @@ describe('errors', () => {
     const crossed = toBoundaryError(bug);
     expect(crossed).toBeInstanceOf(CodomyrmexError);
     expect(crossed.name).toBe('TypeError');
-    expect(crossed.cause).toBe(bug);
+    expect(crossed.stack).toBe(bug.stack);
     const ours = new NotFoundError('n');
     expect(toBoundaryError(ours)).toBe(ours);
   });

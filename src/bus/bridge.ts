@@ -6,13 +6,13 @@
 import { serializeError } from '../errors.js';
 import type { MessageBus, Unsubscribe } from './bus.js';
 import type { NatsBus } from './nats.js';
-import type { Command } from './protocol.js';
+import type { Component } from './protocol.js';
 import { componentOf } from './protocol.js';
 import { COMMAND_TYPES } from './schemas.js';
 
 export interface BridgeOptions {
   /** Components to serve (default: every component of the protocol). */
-  components?: readonly string[] | undefined;
+  components?: readonly Component[] | undefined;
   /** Republish the local events on NATS (default true). */
   events?: boolean | undefined;
 }
@@ -24,8 +24,7 @@ export interface BridgeOptions {
  */
 export function bridgeToNats(local: MessageBus, nats: NatsBus, options: BridgeOptions = {}): Unsubscribe {
   const components = options.components ?? [...new Set(COMMAND_TYPES.map(componentOf))];
-  const forward = (cmd: Command): Promise<unknown> => (local.request as (type: string, payload: unknown) => Promise<unknown>)(cmd.type, cmd.payload);
-  const stops = components.map((component) => nats.serve(component, forward));
+  const stops = components.map((component) => nats.forward(component, (type, payload) => local.request(type, payload)));
   const sub =
     options.events === false
       ? null

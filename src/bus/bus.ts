@@ -1,19 +1,48 @@
 import type { Observable } from 'rxjs';
+import { NotFoundError } from '../errors.js';
 import type { BusEvent, BusStats, EventMap, EventName } from '../model/events.js';
-import type { Command, CommandPayload, CommandReply, CommandType } from './protocol.js';
+import type { CommandOf, CommandPayload, CommandReply, CommandType, Component } from './protocol.js';
 
 export type { BusStats };
 
 export type Unsubscribe = () => void;
 
-/** Serves the commands of one component. Throw a `CodomyrmexError` to fail a request. */
-export type CommandHandler = (command: Command) => unknown;
+/** The handler of one command: its payload in, its reply (or a promise of it) out. Throw a `CodomyrmexError` to fail it. */
+export type CommandHandler<K extends CommandType> = (payload: CommandPayload<K>) => CommandReply<K> | Promise<CommandReply<K>>;
+
+type AllHandlers = { [K in CommandType]: CommandHandler<K> };
+
+/**
+ * The handlers of every command of one component, keyed by command type. The compiler checks the map: a command
+ * left out, a key that is no command of the component, or a reply of the wrong type do not compile.
+ *
+ * @example
+ * const handlers: CommandHandlers<'session'> = {
+ *   'session.create': (p) => sessions.create(p),
+ *   'session.get': (p) => sessions.get(p.sessionId),
+ *   'session.list': (p) => sessions.list(p.status),
+ *   'session.close': (p) => sessions.close(p.sessionId, p.reason),
+ * };
+ */
+export type CommandHandlers<C extends Component> = Pick<AllHandlers, CommandOf<C>>;
+
+/** Answers any command (what a bus keeps per component, and what a bridge forwards with). */
+export type CommandRouter = <K extends CommandType>(type: K, payload: CommandPayload<K>) => CommandReply<K> | Promise<CommandReply<K>>;
+
+/** The router over one component's handlers; a command the map does not have is a `NotFoundError`. */
+export function routeCommands<C extends Component>(handlers: CommandHandlers<C>): CommandRouter {
+  const all: Partial<AllHandlers> = handlers;
+  return (type, payload) => {
+    const handler = Object.hasOwn(all, type) ? all[type] : undefined;
+    if (!handler) throw new NotFoundError(`unknown command "${type}"`);
+    return handler(payload);
+  };
+}
 
 export interface RequestOptions {
   /** How long to wait for a reply (default 30 s on the network bus; the in-memory bus waits as long as the handler). */
   timeoutMs?: number;
 }
-
 
 /**
  * The message bus every component talks over: typed events (publish/subscribe) and typed commands
@@ -31,8 +60,8 @@ export interface MessageBus {
   /** Events of one type, or all events when no type is given. */
   events$(type?: EventName): Observable<BusEvent>;
   request<K extends CommandType>(type: K, payload: CommandPayload<K>, options?: RequestOptions): Promise<CommandReply<K>>;
-  /** Registers the one handler of a component's commands. A second handler for the same component is refused. */
-  serve(component: string, handler: CommandHandler): Unsubscribe;
+  /** Registers the handlers of a component's commands, one per command. A second registration for the same component is refused. */
+  serve<C extends Component>(component: C, handlers: CommandHandlers<C>): Unsubscribe;
   stats(): BusStats;
   close(): Promise<void>;
 }

@@ -1,16 +1,10 @@
 import type { Observable} from 'rxjs';
 import { Subject } from 'rxjs';
-import { CodomyrmexError, ErrorCode, NotFoundError, toBoundaryError } from '../errors.js';
-import type { BusStats, CommandHandler, MessageBus, Unsubscribe } from './bus.js';
-import type { BusEvent, Command, CommandPayload, CommandReply, CommandType, EventMap, EventName } from './protocol.js';
+import { CodomyrmexError, NotFoundError, ShuttingDownError, toBoundaryError } from '../errors.js';
+import type { BusStats, CommandHandlers, CommandRouter, MessageBus, Unsubscribe } from './bus.js';
+import { routeCommands } from './bus.js';
+import type { BusEvent, CommandPayload, CommandReply, CommandType, Component, EventMap, EventName } from './protocol.js';
 import { componentOf } from './protocol.js';
-
-class BusClosedError extends CodomyrmexError {
-  override name = 'BusClosedError';
-  constructor() {
-    super('the bus is closed', ErrorCode.SHUTTING_DOWN);
-  }
-}
 
 /**
  * The in-process bus: RxJS Subjects for events, a direct call for commands. Events are delivered synchronously
@@ -20,10 +14,9 @@ export class InMemoryBus implements MessageBus {
   readonly kind = 'memory' as const;
   readonly #all = new Subject<BusEvent>();
   readonly #byType = new Map<EventName, Subject<BusEvent>>();
-  readonly #handlers = new Map<string, CommandHandler>();
+  readonly #routers = new Map<Component, CommandRouter>();
   #closed = false;
   #seq = 0;
-  #nextId = 0;
   readonly #stats: BusStats = { published: 0, requests: 0, replies: 0, failures: 0 };
 
   get connected(): boolean {
@@ -55,17 +48,17 @@ export class InMemoryBus implements MessageBus {
   }
 
   request<K extends CommandType>(type: K, payload: CommandPayload<K>): Promise<CommandReply<K>> {
-    if (this.#closed) return Promise.reject(new BusClosedError());
+    if (this.#closed) return Promise.reject(new ShuttingDownError('the bus is closed'));
     this.#stats.requests++;
-    const handler = this.#handlers.get(componentOf(type));
-    if (!handler) {
+    const route = this.#routers.get(componentOf(type));
+    if (!route) {
       this.#stats.failures++;
       return Promise.reject(new NotFoundError(`no component serves "${type}" on this bus (is the engine started?)`));
     }
     try {
-      const value = handler({ id: ++this.#nextId, type, payload } as Command);
+      const value = route(type, payload);
       this.#stats.replies++;
-      return Promise.resolve(value as CommandReply<K>).catch((err: unknown) => {
+      return Promise.resolve(value).catch((err: unknown) => {
         this.#stats.failures++;
         throw toBoundaryError(err);
       });
@@ -75,11 +68,12 @@ export class InMemoryBus implements MessageBus {
     }
   }
 
-  serve(component: string, handler: CommandHandler): Unsubscribe {
-    if (this.#handlers.has(component)) throw new CodomyrmexError(`component "${component}" is already served on this bus`);
-    this.#handlers.set(component, handler);
+  serve<C extends Component>(component: C, handlers: CommandHandlers<C>): Unsubscribe {
+    if (this.#routers.has(component)) throw new CodomyrmexError(`component "${component}" is already served on this bus`);
+    const route = routeCommands(handlers);
+    this.#routers.set(component, route);
     return () => {
-      if (this.#handlers.get(component) === handler) this.#handlers.delete(component);
+      if (this.#routers.get(component) === route) this.#routers.delete(component);
     };
   }
 
@@ -90,7 +84,7 @@ export class InMemoryBus implements MessageBus {
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
-      this.#handlers.clear();
+      this.#routers.clear();
       this.#all.complete();
       for (const s of this.#byType.values()) s.complete();
     }

@@ -10,8 +10,9 @@ import { connect, RequestError, TimeoutError } from '@nats-io/transport-node';
 import type { Observable } from 'rxjs';
 import { BehaviorSubject, filter, firstValueFrom } from 'rxjs';
 import { BusError, CodomyrmexError, ErrorCode, NotFoundError, ShuttingDownError, ValidationError } from '../errors.js';
-import type { BusStats, CommandHandler, MessageBus, RequestOptions, Unsubscribe } from './bus.js';
-import type { BusEvent, Command, CommandPayload, CommandReply, CommandType, EventMap, EventName } from './protocol.js';
+import type { BusStats, CommandHandlers, CommandRouter, MessageBus, RequestOptions, Unsubscribe } from './bus.js';
+import { routeCommands } from './bus.js';
+import type { BusEvent, CommandPayload, CommandReply, CommandType, Component, EventMap, EventName } from './protocol.js';
 import { componentOf } from './protocol.js';
 import { parseCommandPayload, resolveCommandType } from './schemas.js';
 import type { EventChannelCounters } from './natsEvents.js';
@@ -87,7 +88,7 @@ export class NatsBus implements MessageBus {
   readonly #closeGraceMs: number;
   readonly #closeConnection: boolean;
   readonly #status$ = new BehaviorSubject<NatsBusStatus>('connected');
-  readonly #handlers = new Map<string, { handler: CommandHandler; sub: Subscription }>();
+  readonly #handlers = new Map<string, { route: CommandRouter; sub: Subscription }>();
   readonly #events: EventChannel;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #stats: BusStats = { published: 0, requests: 0, replies: 0, failures: 0 };
@@ -96,7 +97,6 @@ export class NatsBus implements MessageBus {
   #closed = false;
   #closing: Promise<void> | null = null;
   #seq = 0;
-  #nextId = 0;
   #lastError: Error | null = null;
   /** The last `max_payload` the server announced (the client forgets it while it redials). */
   #maxPayload: number | undefined;
@@ -212,6 +212,10 @@ export class NatsBus implements MessageBus {
     throw this.#closed ? new ShuttingDownError('the NATS bus is closed; requests are refused') : new BusError(`${what}: the NATS connection is closed`, ErrorCode.BUS_UNAVAILABLE);
   }
 
+  /**
+   * Sends a command and resolves with its reply. The reply is trusted to be `CommandReply<K>`: both ends are
+   * codomyrmex on one protocol, and the server side's handler map is checked by the compiler.
+   */
   async request<K extends CommandType>(type: K, payload: CommandPayload<K>, options: RequestOptions = {}): Promise<CommandReply<K>> {
     if (this.#closed) throw new ShuttingDownError('the NATS bus is closed; requests are refused');
     this.#stats.requests++;
@@ -229,13 +233,13 @@ export class NatsBus implements MessageBus {
       this.#stats.failures++;
       throw this.#requestError(err, type, subject, timeout);
     }
-    const reply = readReply(msg.data, subject);
+    const reply = readReply<CommandReply<K>>(msg.data, subject);
     if (!reply.ok) {
       this.#stats.failures++;
       throw reply.error;
     }
     this.#stats.replies++;
-    return reply.result as CommandReply<K>;
+    return reply.result;
   }
 
   #requestError(err: unknown, type: CommandType, subject: string, timeout: number): Error {
@@ -252,10 +256,15 @@ export class NatsBus implements MessageBus {
 
   /**
    * Serves one component's commands from NATS (`<prefix>.cmd.<component>.>`, queue group
-   * `<prefix>.cmd.<component>`). Every payload is checked against its command's schema first; the handler only
-   * sees typed, camelCased requests. A second handler for the same component on this bus is refused.
+   * `<prefix>.cmd.<component>`). Every payload is checked against its command's schema first; the handlers only
+   * see typed, camelCased requests. A second registration for the same component on this bus is refused.
    */
-  serve(component: string, handler: CommandHandler): Unsubscribe {
+  serve<C extends Component>(component: C, handlers: CommandHandlers<C>): Unsubscribe {
+    return this.forward(component, routeCommands(handlers));
+  }
+
+  /** Serves one component's commands with a router (e.g. another bus's `request`, which is how a bridge serves). */
+  forward(component: Component, route: CommandRouter): Unsubscribe {
     if (this.#closed) throw new ShuttingDownError('the NATS bus is closed; cannot serve');
     if (!/^[a-z][a-z0-9_]*$/.test(component)) throw new ValidationError(`component: "${component}" must be a lowercase name such as "task"`);
     if (this.#handlers.has(component)) throw new CodomyrmexError(`component "${component}" is already served on this bus`);
@@ -268,11 +277,11 @@ export class NatsBus implements MessageBus {
           this.#lastError = err;
           return;
         }
-        const job = this.#handle(component, handler, msg.subject.slice(skip), msg).finally(() => this.#inFlight.delete(job));
+        const job = this.#handle(component, route, msg.subject.slice(skip), msg).finally(() => this.#inFlight.delete(job));
         this.#inFlight.add(job);
       },
     });
-    const entry = { handler, sub };
+    const entry = { route, sub };
     this.#handlers.set(component, entry);
     return () => {
       if (this.#handlers.get(component) !== entry) return;
@@ -287,7 +296,7 @@ export class NatsBus implements MessageBus {
   }
 
   /** Answers one command message. Never throws: every failure becomes an error reply. */
-  async #handle(component: string, handler: CommandHandler, type: string, msg: Msg): Promise<void> {
+  async #handle(component: string, route: CommandRouter, type: string, msg: Msg): Promise<void> {
     const t0 = process.hrtime.bigint();
     let stats = this.#served.get(type);
     if (!stats && this.#served.size < 1000) this.#served.set(type, (stats = { requests: 0, errors: 0, lastError: '', processingNs: 0n }));
@@ -298,8 +307,7 @@ export class NatsBus implements MessageBus {
       if (componentOf(known) !== component) throw new NotFoundError(`unknown command "${type}"`);
       const parsed = parseCommandPayload(known, decodeJson(msg.data, 'payload'));
       if (!parsed.ok) throw parsed.error;
-      const result: unknown = await handler({ id: ++this.#nextId, type: known, payload: parsed.payload } as Command);
-      envelope = okReply(result);
+      envelope = okReply(await route(known, parsed.payload));
     } catch (err) {
       envelope = errorReply(err);
     }

@@ -13,4 +13,5 @@ export { bridgeToNats } from './bridge.js';
 export type { BridgeOptions } from './bridge.js';
 export type { EventChannelCounters } from './natsEvents.js';
 export { DEFAULT_SUBJECT_PREFIX } from './wire.js';
-export type { ReplyEnvelope, WireError } from './wire.js';
+export type { ReplyEnvelope } from './wire.js';
+export type { SerializedError } from '../errors.js';

@@ -4,7 +4,6 @@
  * NATS bus maps to `codomyrmex.cmd.<component>.<verb>`; events travel as `codomyrmex.evt.<event>`.
  * Payloads are plain JSON-able data: the same values cross the in-memory bus and the network.
  */
-import type { SerializedError } from '../errors.js';
 import type { TaskInput, TaskResult, TaskStatus } from '../model/task.js';
 import type { FlowStatus, RateLimitView, SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
 import type { RunRequest, StoredWorkflow, WorkflowPerformance, WorkflowResult, WorkflowRun, WorkflowRunStatus, WorkflowSummary } from '../model/workflow.js';
@@ -13,7 +12,10 @@ import type { Session, SessionMode, SessionOptions } from '../model/session.js';
 import type { CreateProjectOptions, Milestone, MilestoneChanges, MilestoneInput, Project, ProjectChanges, ProjectCounts, ProjectStatus, ProjectStatusReport } from '../model/project.js';
 import type { ProjectTemplate, TemplateSummary } from '../projects/template.js';
 import type { ActionDescription } from '../modules/registry.js';
+import type { EngineHealth, SystemStatus } from '../model/status.js';
 import type { BackfillInput, BackfillReply, ScheduleInput, ScheduleView, TriggerInput, TriggerView } from '../model/schedule.js';
+
+export type { EngineHealth, SystemStatus } from '../model/status.js';
 
 export type { BusEvent, EventMap, EventName } from '../model/events.js';
 export type { FlowStatus, RateLimitView, SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
@@ -116,7 +118,7 @@ export interface CommandMap {
   /** A webhook POST as the HTTP edge received it (the raw body, the `X-Codomyrmex-Signature` header). */
   'trigger.http': { req: { path: string; body: string; signature?: string }; res: WebhookReply };
   /** The engine's `getSystemStatus()` (served by the engine itself). */
-  'engine.status': { req: Record<string, never>; res: Record<string, unknown> };
+  'engine.status': { req: Record<string, never>; res: SystemStatus };
   /** The engine's `healthCheck()` (served by the engine itself). */
   'engine.health': { req: Record<string, never>; res: EngineHealth };
   /** Every module.action the engine can run, with its parameters as JSON Schema (`modules list`, `list_modules`). */
@@ -140,14 +142,6 @@ export interface RunListFilter {
   trigger?: string;
 }
 
-/** `engine.healthCheck()` as it travels: the worst status, each component's, and the issues. */
-export interface EngineHealth {
-  overallStatus: 'healthy' | 'degraded' | 'unhealthy';
-  timestamp: string;
-  components: Record<string, { status: 'healthy' | 'degraded' | 'unhealthy'; detail: string; checkMs?: number }>;
-  issues: string[];
-}
-
 /** What a webhook POST did: 202 with the run id, or why not (the HTTP edge maps `reason` to a status). */
 export type WebhookReply =
   | { accepted: true; runId: string }
@@ -160,13 +154,15 @@ export type CommandType = keyof CommandMap;
 export type CommandPayload<K extends CommandType> = CommandMap[K]['req'];
 export type CommandReply<K extends CommandType> = CommandMap[K]['res'];
 
-/** A command on the wire. */
-export type Command = { [K in CommandType]: { id: number; type: K; payload: CommandPayload<K> } }[CommandType];
-
-/** A reply on the wire. */
-export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError };
+type ComponentOf<K> = K extends `${infer C}.${string}` ? C : never;
+/** A component that serves commands: the part of a command type before the dot (`task`, `workflow`, `engine`). */
+export type Component = ComponentOf<CommandType>;
+/** The commands of one component (`CommandOf<'session'>` is `'session.create' | 'session.get' | ...`). */
+export type CommandOf<C extends Component> = Extract<CommandType, `${C}.${string}`>;
 
 /** The component a command is for: the part of its type before the dot. */
-export function componentOf(type: CommandType): string {
+export function componentOf<K extends CommandType>(type: K): ComponentOf<K>;
+export function componentOf(type: CommandType): Component;
+export function componentOf(type: string): string {
   return type.slice(0, type.indexOf('.'));
 }

@@ -3,23 +3,21 @@
  * a command `<component>.<verb>` travels as `<prefix>.cmd.<component>.<verb>` (request/reply), an event as
  * `<prefix>.evt.<event>`.
  */
-import type { CodomyrmexError } from '../errors.js';
-import { BusError, CodomyrmexError as BaseError, ErrorCode, ValidationError, rebuildError, serializeError } from '../errors.js';
+import { z } from 'zod';
+import type { SerializedError } from '../errors.js';
+import { BusError, CodomyrmexError, ErrorCode, ValidationError, rebuildError, serializedErrorSchema, serializeError } from '../errors.js';
 import type { BusEvent } from './protocol.js';
 import { isEventName } from './schemas.js';
 
-/** The error inside a failed reply. */
-export interface WireError {
-  code: string;
-  name: string;
-  message: string;
-  /** A validation error's problems, each naming its field; empty for other errors. */
-  issues: string[];
-  retryable: boolean;
-}
+/** Every reply on a command subject: the result, or the error in its one wire form. */
+export type ReplyEnvelope = { ok: true; result: unknown } | { ok: false; error: SerializedError };
 
-/** Every reply on a command subject. */
-export type ReplyEnvelope = { ok: true; result: unknown } | { ok: false; error: WireError };
+const replyEnvelopeSchema = z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), result: z.unknown() }), z.object({ ok: z.literal(false), error: serializedErrorSchema })]);
+/**
+ * A command's result as the server's handler typed it. Replies have no schema of their own: both ends are
+ * codomyrmex on one protocol, and the server's handler map is checked by the compiler against `CommandReply`.
+ */
+const trusted = z.custom<never>();
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -68,43 +66,31 @@ export function checkPayloadSize(bytes: number, maxPayload: number | undefined, 
   }
 }
 
-/** The wire form of any thrown value. */
-export function toWireError(err: unknown): WireError {
-  const s = serializeError(err);
-  return { code: s.code, name: s.name, message: s.message, issues: s.issues ?? [], retryable: s.retryable ?? true };
-}
-
 export function okReply(result: unknown): ReplyEnvelope {
   return { ok: true, result };
 }
 
 export function errorReply(err: unknown): ReplyEnvelope {
-  return { ok: false, error: toWireError(err) };
+  return { ok: false, error: serializeError(err) };
 }
 
-/** Reads a reply envelope: the result, or the error rebuilt as its class (a ValidationError keeps its issues). */
-export function readReply(data: Uint8Array, subject: string): { ok: true; result: unknown } | { ok: false; error: CodomyrmexError } {
+/**
+ * Reads a reply envelope: the result, or the error rebuilt as its class with everything its wire form carries.
+ * `T` is what the command replies: the envelope's shape is checked, its result is the server's typed reply.
+ */
+export function readReply<T>(data: Uint8Array, subject: string): { ok: true; result: T } | { ok: false; error: CodomyrmexError } {
   let body: unknown;
   try {
     body = decodeJson(data, `reply on "${subject}"`);
   } catch (err) {
-    return { ok: false, error: new BusError((err as Error).message, ErrorCode.BUS_UNAVAILABLE) };
+    return { ok: false, error: new BusError(err instanceof Error ? err.message : String(err), ErrorCode.BUS_UNAVAILABLE) };
   }
-  if (typeof body === 'object' && body !== null && 'ok' in body) {
-    const env = body as { ok: unknown; result?: unknown; error?: unknown };
-    if (env.ok === true) return { ok: true, result: env.result };
-    const e = env.error as Partial<WireError> | undefined;
-    if (env.ok === false && e && typeof e.name === 'string' && typeof e.message === 'string') {
-      const error = rebuildError({
-        name: e.name,
-        code: typeof e.code === 'string' ? e.code : ErrorCode.INTERNAL,
-        message: e.message,
-        ...(Array.isArray(e.issues) ? { issues: e.issues.filter((i): i is string => typeof i === 'string') } : {}),
-      });
-      return { ok: false, error };
-    }
+  const parsed = replyEnvelopeSchema.safeParse(body);
+  if (!parsed.success) {
+    return { ok: false, error: new CodomyrmexError(`reply on "${subject}" is not a codomyrmex reply envelope ({ ok, result | error }); is another service answering on this subject?`) };
   }
-  return { ok: false, error: new BaseError(`reply on "${subject}" is not a codomyrmex reply envelope ({ ok, result | error }); is another service answering on this subject?`) };
+  const reply = parsed.data;
+  return reply.ok ? { ok: true, result: trusted.parse(reply.result) } : { ok: false, error: rebuildError(reply.error) };
 }
 
 /** Reads an event message; null when it is not a codomyrmex event of a known name. */

@@ -1,5 +1,5 @@
 /**
- * The task lifecycle (DESIGN.md §3) as an XState v5 machine. It is the single source of truth for which event
+ * The task lifecycle as an XState v5 machine. It is the single source of truth for which event
  * moves a task where and which effects that asks for; it holds no I/O. The effects are named actions
  * (`enqueue`, `runAction`, `abortRun`, `scheduleRetry`, `finish`, ...) that the scheduler implements.
  *
@@ -33,8 +33,6 @@ export type TaskMachineEvent =
    * batch-mate): it queues again and the attempt does not count.
    */
   | { type: 'task.requeue' };
-
-export type TaskMachineEventType = TaskMachineEvent['type'];
 
 /** Effects the machine asks for, implemented by the scheduler. */
 export type TaskEffect =

@@ -20,8 +20,6 @@ export const concurrencyRuleSchema = z
     /** A literal or a template (`"{{params.tenant}}"`); a number is used as text. */
     key: keySchema,
     limit: z.number().int('must be a whole number').min(1, 'must be at least 1 (use 1 for "one at a time")'),
-    /** For workflow runs only: what a new run does when the key is at its limit (default `queue`). */
-    strategy: z.enum(['queue', 'cancel_in_progress', 'cancel_newest']).optional(),
   })
   .strict();
 

@@ -1,5 +1,5 @@
 /**
- * Projects (DESIGN.md §7): a folder scaffolded from a template, with its config, its workflows, its milestones and
+ * Projects: a folder scaffolded from a template, with its config, its workflows, its milestones and
  * a manifest at `.codomyrmex/project.json`. Plain data: the same values are stored, sent on the bus and written to
  * the manifest.
  */

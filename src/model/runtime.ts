@@ -1,2 +1,2 @@
-/** Where an engine is in its lifecycle (the runtime machine's states, DESIGN.md §8 and the daemon's lifecycle). */
+/** Where an engine is in its lifecycle: the runtime machine's states, which the daemon's lifecycle shares. */
 export type RuntimeState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';

@@ -50,5 +50,5 @@ export function camelizeSessionOptions(raw: unknown): unknown {
   return Object.fromEntries(Object.entries(raw).map(([k, v]) => [map[k] ?? k, v]));
 }
 
-/** How a session orders and admits its tasks (DESIGN.md §5). */
+/** How a session orders and admits its tasks: one at a time in order, FIFO, by priority, or by priority and resources. */
 export type SessionMode = 'sequential' | 'parallel' | 'priority' | 'resource_aware';

@@ -28,7 +28,7 @@ export const PRIORITY_RANK: Readonly<Record<TaskPriority, number>> = {
 };
 export const PRIORITIES: readonly TaskPriority[] = ['critical', 'high', 'normal', 'low', 'background'];
 
-/** Lifecycle states (DESIGN.md §3). */
+/** Lifecycle states: pending (waiting on dependencies), ready, running, retrying, then one terminal state. */
 export type TaskStatus =
   | 'pending'
   | 'ready'
@@ -363,7 +363,7 @@ export interface TaskResult {
   status: TaskStatus;
   success: boolean;
   result: unknown;
-  error: { code: string; message: string; name?: string } | null;
+  error: SerializedError | null;
   attempts: number;
   startedAt: number | null;
   endedAt: number | null;

@@ -1,16 +1,20 @@
 import { z } from 'zod';
-import { NonRetryableError } from '../errors.js';
+import { CodomyrmexError, ErrorCode, NonRetryableError } from '../errors.js';
 import { defineAction, defineModule } from './contract.js';
 
-/** An HTTP failure; `retryable` for refused or hung connections, 5xx and 429. */
-class HttpError extends Error {
-  readonly retryable: boolean;
-  readonly status: number | null;
+/**
+ * An HTTP failure: `ACTION_FAILED` (retryable) for refused or hung connections, 5xx and 429, else `NON_RETRYABLE`;
+ * the status, when there was one, as data `{ status }`.
+ */
+export class HttpError extends CodomyrmexError {
+  override name = 'HttpError';
+  readonly #retryable: boolean;
   constructor(message: string, retryable: boolean, status: number | null = null, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'HttpError';
-    this.retryable = retryable;
-    this.status = status;
+    super(message, retryable ? ErrorCode.ACTION_FAILED : ErrorCode.NON_RETRYABLE, { ...options, data: status === null ? undefined : { status } });
+    this.#retryable = retryable;
+  }
+  override get retryable(): boolean {
+    return this.#retryable;
   }
 }
 

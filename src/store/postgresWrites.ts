@@ -1,7 +1,7 @@
 /**
  * The write path of the PostgreSQL store: a commit (one or more encoded batches, see sqliteWrites.ts) as ONE
- * statement, so it costs one round trip whatever it holds. Each table gets a data-modifying CTE fed by `unnest` of
- * array parameters, and the statement's result is `codomyrmex_fence(epoch)`: the whole statement is one
+ * statement, so it costs one round trip whatever it holds. Each table gets a data-modifying CTE fed by one JSON
+ * parameter of rows (`json_to_recordset`) or small arrays (`unnest`), and the statement's result is `codomyrmex_fence(epoch)`: the whole statement is one
  * transaction, so a stale epoch writes nothing. Runs on the store's thread (postgres.worker.ts).
  */
 import type { EncodedBatch, RetentionLimits, TaskRow } from './sqliteWrites.js';
@@ -51,13 +51,13 @@ export function commitStatement(parts: readonly EncodedBatch[], epoch: number, k
   const now = (): string => (nowParam ??= p.add(Date.now(), 'bigint'));
   const ctes: string[] = [];
   if (tasks.size > 0) {
-    const cols: unknown[][] = Array.from({ length: 11 }, () => []);
-    for (const row of tasks.values()) for (let i = 0; i < 11; i++) (cols[i] as unknown[]).push(row[i]);
-    const types = ['text', 'text', 'text', 'text', 'text', 'text', 'integer', 'text', 'text', 'bigint', 'bigint'];
-    const arrays = cols.map((c, i) => p.add(c, `${types[i] as string}[]`)).join(', ');
+    // One JSON document of rows (json_to_recordset): about three times cheaper, both sides, than array parameters.
+    const rows: string[] = [];
+    for (const t of tasks.values()) rows.push(JSON.stringify({ i: t[0], n: t[1], m: t[2], a: t[3], p: t[4], s: t[5], at: t[6], sp: t[7], r: t[8], ra: t[9], u: t[10] }));
     ctes.push(`t AS (
       INSERT INTO ${TASKS} (id, name, module, action, priority, status, attempts, spec, result, retry_at, updated_at, created_at)
-      SELECT u.*, ${now()} FROM unnest(${arrays}) AS u
+      SELECT i, n, m, a, p, s, at, sp, r, ra, u, ${now()}
+      FROM json_to_recordset(${p.add(`[${rows.join(',')}]`, 'json')}) AS x(i text, n text, m text, a text, p text, s text, at integer, sp text, r text, ra bigint, u bigint)
       ON CONFLICT (id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts, result = excluded.result,
         retry_at = excluded.retry_at, updated_at = excluded.updated_at)`);
   }
@@ -68,21 +68,16 @@ export function commitStatement(parts: readonly EncodedBatch[], epoch: number, k
   let k = 0;
   for (const [kind, byId] of records) {
     const table = pgTable(kind);
-    const up: [string[], (string | null)[], (string | null)[], string[]] = [[], [], [], []];
+    const up: string[] = [];
     const gone: string[] = [];
     for (const [id, [parent, status, data]] of byId) {
       if (data === null) gone.push(id);
-      else {
-        up[0].push(id);
-        up[1].push(parent);
-        up[2].push(status);
-        up[3].push(data);
-      }
+      else up.push(JSON.stringify({ i: id, p: parent, s: status, d: data }));
     }
-    if (up[0].length > 0) {
+    if (up.length > 0) {
       ctes.push(`r${k} AS (
         INSERT INTO ${table} (id, parent, status, data, created_at, updated_at)
-        SELECT u.*, ${now()}, ${now()} FROM unnest(${up.map((a) => p.add(a, 'text[]')).join(', ')}) AS u
+        SELECT i, p, s, d, ${now()}, ${now()} FROM json_to_recordset(${p.add(`[${up.join(',')}]`, 'json')}) AS x(i text, p text, s text, d text)
         ON CONFLICT (id) DO UPDATE SET parent = excluded.parent, status = excluded.status, data = excluded.data, updated_at = excluded.updated_at)`);
     }
     if (gone.length > 0) ctes.push(`d${k} AS (DELETE FROM ${table} WHERE id = ANY(${p.add(gone, 'text[]')}))`);

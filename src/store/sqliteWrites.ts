@@ -23,10 +23,6 @@ export interface EncodedBatch {
   meta: [string, string][];
 }
 
-export function isEmptyEncoded(b: EncodedBatch): boolean {
-  return b.tasks.length === 0 && b.events === null && b.records.length === 0 && b.meta.length === 0;
-}
-
 /** Turns batches into rows and hands out the journal's sequence numbers. One per store, on the engine's thread. */
 export class BatchEncoder {
   #lastSeq: number;
@@ -242,9 +238,10 @@ export class BatchWriter {
   }
 }
 
-/** `message (SQLITE_CODE)` for an error from SQLite. */
+/** `message (SQLITE_CODE)` for an error from SQLite (better-sqlite3's `code`, or a writer thread's data `sqliteCode`). */
 export function describeSqliteError(err: unknown): string {
-  const code = (err as { code?: unknown }).code;
+  const e = err as { code?: unknown; data?: { sqliteCode?: unknown } };
+  const code = e.data ? e.data.sqliteCode : e.code;
   const message = err instanceof Error ? err.message : String(err);
   return typeof code === 'string' ? `${message} (${code})` : message;
 }

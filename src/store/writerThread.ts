@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { ErrorCode, StoreError } from '../errors.js';
 import type { EncodedBatch } from './sqliteWrites.js';
 import type { WriterInit, WriterReply, WriterRequest } from './writerProtocol.js';
 
@@ -13,13 +14,11 @@ function writerEntryPath(): string {
   return built;
 }
 
-/** An error from the writer thread: SQLite's message and code. */
-export class WriterError extends Error {
-  readonly code: string | null;
-  constructor(message: string, code: string | null) {
-    super(message);
-    this.name = 'SqliteError';
-    this.code = code;
+/** A write the writer thread could not do: SQLite's message, and its code (e.g. `SQLITE_FULL`) as data `{ sqliteCode }`. */
+export class WriterError extends StoreError {
+  override name = 'WriterError';
+  constructor(message: string, sqliteCode: string | null) {
+    super(message, ErrorCode.STORE_WRITE_FAILED, { data: sqliteCode === null ? undefined : { sqliteCode } });
   }
 }
 

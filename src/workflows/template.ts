@@ -5,6 +5,7 @@
  * interpolated as text (objects as JSON).
  */
 
+import { ValidationError } from '../errors.js';
 import { LIMITS } from '../model/limits.js';
 
 export type PathSegment = string | number;
@@ -147,8 +148,8 @@ export interface TemplateScope {
 /** Template roots that name the current item of a forEach step. */
 export const ITEM_ROOTS: ReadonlySet<string> = new Set(['item', 'index']);
 
-/** Thrown when a reference resolves to nothing at run time. */
-export class TemplateResolutionError extends Error {
+/** Thrown when a reference resolves to nothing at run time: bad input (`VALIDATION`), its one issue the message. */
+export class TemplateResolutionError extends ValidationError {
   override name = 'TemplateResolutionError';
 }
 

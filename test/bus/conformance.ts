@@ -6,6 +6,7 @@ import { firstValueFrom, take, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BusEvent, MessageBus } from '../../src/index.js';
 import { NotFoundError, ValidationError } from '../../src/index.js';
+import { answering } from '../support/handlers.js';
 
 export function busConformance(name: string, makeBus: () => Promise<MessageBus> | MessageBus): void {
   describe(`MessageBus conformance: ${name}`, () => {
@@ -38,25 +39,25 @@ export function busConformance(name: string, makeBus: () => Promise<MessageBus> 
 
     it('answers a request from the component that serves it', async () => {
       const b = await bus();
-      b.serve('task', (cmd) => (cmd.type === 'task.get' ? { id: cmd.payload.taskId } : null));
+      b.serve('task', answering('task', (cmd) => (cmd.type === 'task.get' ? { id: cmd.payload.taskId } : null)));
       await expect(b.request('task.get', { taskId: 'x1' })).resolves.toEqual({ id: 'x1' });
       expect(b.stats().requests).toBeGreaterThanOrEqual(1);
     });
 
     it('awaits async handlers', async () => {
       const b = await bus();
-      b.serve('task', async () => {
+      b.serve('task', answering('task', async () => {
         await new Promise((r) => setImmediate(r));
         return { ids: ['late'] };
-      });
+      }));
       await expect(b.request('task.add', { tasks: [] })).resolves.toEqual({ ids: ['late'] });
     });
 
     it('carries errors back as the same class with the same message', async () => {
       const b = await bus();
-      b.serve('task', () => {
+      b.serve('task', answering('task', () => {
         throw new ValidationError('task.timeout: must be a positive number of seconds');
-      });
+      }));
       const err = await b.request('task.get', { taskId: 'x' }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ValidationError);
       expect((err as Error).message).toBe('task.timeout: must be a positive number of seconds');
@@ -69,8 +70,8 @@ export function busConformance(name: string, makeBus: () => Promise<MessageBus> 
 
     it('refuses a second server for one component, and stops serving when unsubscribed', async () => {
       const b = await bus();
-      const stop = b.serve('task', () => 1);
-      expect(() => b.serve('task', () => 2)).toThrow(/already served/);
+      const stop = b.serve('task', answering('task', () => 1));
+      expect(() => b.serve('task', answering('task', () => 2))).toThrow(/already served/);
       stop();
       await expect(b.request('task.get', { taskId: 'x' }, { timeoutMs: 500 })).rejects.toBeInstanceOf(NotFoundError);
     });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsBus, type NatsBusStatus } from '../../src/bus/nats.js';
 import { BusError, ErrorCode } from '../../src/errors.js';
 import { startNatsServer, type NatsServer } from '../support/nats.js';
+import { answering } from '../support/handlers.js';
 
 let server: NatsServer;
 beforeAll(async () => {
@@ -22,7 +23,7 @@ describe('NatsBus across a nats-server restart', () => {
     const client = await NatsBus.connect(opts);
     try {
       let handled = 0;
-      daemon.serve('task', (cmd) => (cmd.type === 'task.get' ? { n: ++handled, taskId: cmd.payload.taskId } : null));
+      daemon.serve('task', answering('task', (cmd) => (cmd.type === 'task.get' ? { n: ++handled, taskId: cmd.payload.taskId } : null)));
       await daemon.ready();
       await expect(client.request('task.get', { taskId: 'before' })).resolves.toEqual({ n: 1, taskId: 'before' });
       const history = firstValueFrom(daemon.status$().pipe(toArray()));
@@ -61,7 +62,7 @@ describe('NatsBus across a nats-server restart', () => {
   it('refuses a request with a BusError when NATS stays down past its timeout', async () => {
     const bus = await NatsBus.connect({ servers: server.url, subjectPrefix: `r${process.pid}.down`, connection: { reconnectTimeWait: 50 } });
     try {
-      bus.serve('task', () => 1);
+      bus.serve('task', answering('task', () => 1));
       const down = reached(bus, 'reconnecting');
       await server.stop();
       await down;

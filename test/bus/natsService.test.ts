@@ -8,6 +8,7 @@ import { NatsBus } from '../../src/bus/nats.js';
 import { serveDiscovery } from '../../src/bus/natsService.js';
 import { COMMAND_TYPES } from '../../src/bus/schemas.js';
 import { startNatsServer, type NatsServer } from '../support/nats.js';
+import { answering } from '../support/handlers.js';
 
 let server: NatsServer;
 let bus: NatsBus;
@@ -18,10 +19,10 @@ const prefix = `svc${process.pid}`;
 beforeAll(async () => {
   server = await startNatsServer();
   bus = await NatsBus.connect({ servers: server.url, subjectPrefix: prefix });
-  bus.serve('task', (command) => {
+  bus.serve('task', answering('task', (command) => {
     if (command.type === 'task.get') return null;
     throw new Error('not here');
-  });
+  }));
   stop = serveDiscovery(bus, { version: '9.9.9', description: 'test' });
   await bus.ready();
   nc = await connect({ servers: server.url });

@@ -70,10 +70,10 @@ describe('codomyrmex CLI commands', () => {
     expect(flag.stderr).toMatch(/Did you mean --json\?/);
     const asJson = await cli(cwd, '--json', 'projct', 'list');
     expect(asJson.code).toBe(2);
-    expect(json(asJson)).toMatchObject({ error: { code: 'UNKNOWN_COMMAND', message: expect.stringMatching(/project/) as string } });
+    expect(json(asJson)).toMatchObject({ error: { name: 'UsageError', code: 'USAGE', retryable: false, data: { reason: 'UNKNOWN_COMMAND' }, message: expect.stringMatching(/project/) as string } });
     const notFound = await cli(cwd, '--store', 'memory', 'workflow', 'run', 'nope', '--json');
     expect(notFound.code).toBe(3);
-    expect(json(notFound)).toEqual({ error: { code: 'NOT_FOUND', message: expect.stringMatching(/no workflow named "nope"/) as string } });
+    expect(json(notFound)).toEqual({ error: { name: 'NotFoundError', code: 'NOT_FOUND', retryable: false, message: expect.stringMatching(/no workflow named "nope"/) as string } });
     const badParams = await cli(cwd, '--store', 'memory', 'workflow', 'run', 'ai-analysis', '--params', '{nope', '--json');
     expect(badParams.code).toBe(2);
     expect(json(badParams)).toMatchObject({ error: { message: expect.stringMatching(/--params must be a JSON object/) as string } });

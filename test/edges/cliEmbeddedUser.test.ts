@@ -46,7 +46,7 @@ describe('CLI errors', () => {
     expect(runs.stderr).toMatch(/'bogus' is invalid. Allowed choices are running, succeeded, failed, cancelled/);
     const tasks = await cli('task', 'list', '--status', 'completed', 'bogus', '--json');
     expect(tasks.code).toBe(2);
-    expect(JSON.parse(tasks.stdout)).toMatchObject({ error: { code: 'INVALID_ARGUMENT', message: expect.stringMatching(/'bogus' is invalid. Allowed choices are pending, ready, running/) as string } });
+    expect(JSON.parse(tasks.stdout)).toMatchObject({ error: { code: 'USAGE', data: { reason: 'INVALID_ARGUMENT' }, message: expect.stringMatching(/'bogus' is invalid. Allowed choices are pending, ready, running/) as string } });
     const projects = await cli('project', 'list', '--status', 'bogus');
     expect(projects.code).toBe(2);
     const sessions = await cli('sessions', 'list', '--status', 'bogus');

@@ -23,6 +23,8 @@ describe('dashboards', () => {
   beforeAll(async () => {
     engine = testEngine({ threads: 1, metrics: { processMetrics: false } });
     declared = declaredFamilies(await engine.metrics!.expose());
+    // Served beside the engine's families by a daemon on a PostgreSQL store (its own HTTP edge: daemon.ts).
+    declared.set('codomyrmex_daemon_role', 'gauge');
   });
   afterAll(() => engine.shutdown());
 

@@ -45,7 +45,7 @@ export function storedTask(id: string, status: TaskStatus, extra: Partial<Stored
       status,
       success: status === 'completed',
       result: status === 'completed' ? { out: id } : null,
-      error: status === 'failed' ? { name: 'ActionError', code: 'ACTION_FAILED', message: 'boom' } : null,
+      error: status === 'failed' ? { name: 'ActionError', code: 'ACTION_FAILED', message: 'boom', retryable: true } : null,
       attempts: status === 'pending' ? 0 : 1,
       startedAt: status === 'pending' ? null : 1000,
       endedAt: done ? 2000 : null,

@@ -60,7 +60,7 @@ export type EventHandler<K extends EventName = EventName> = (event: K, data: Eve
 
 /**
  * An edge (HTTP, NATS, MCP) attached to a running engine by whoever composed it: the engine closes it on shutdown
- * and shows its address in the status view. The engine never builds edges itself (DESIGN.md §2).
+ * and shows its address in the status view. The engine never builds edges itself: edges sit above it and talk to it over the bus.
  */
 export interface AttachedEdge {
   readonly name: string;
@@ -82,6 +82,11 @@ export interface EngineComposition {
    * that adds remote workers (JetStream) or runs none locally.
    */
   runner?: (local: TaskRunner, engine: OrchestrationEngine) => TaskRunner;
+  /**
+   * The store, opened by whoever composes the engine (default: the one the options name, opened here). The daemon
+   * passes the PostgreSQL store it opened on the lease it took over.
+   */
+  store?: (options: CompiledOptions, engineId: string) => Store;
 }
 
 export interface ShutdownOptions {
@@ -130,7 +135,7 @@ export class OrchestrationEngine {
     this.#composition = composition;
     this.options = compileOptions(options, process.env, defaults);
     this.bus = new InMemoryBus();
-    this.store = openStore(this.options, this.id);
+    this.store = composition.store ? composition.store(this.options, this.id) : openStore(this.options, this.id);
     try {
       const bus = this.bus;
       const location = this.store.location;
@@ -222,7 +227,11 @@ export class OrchestrationEngine {
       this.#views.registerComponent('projects', { metrics: projectCounts, status: projectCounts });
       this.#views.registerComponent('flow', { status: async () => ({ ...(await this.bus.request('task.flow_status', { top: 10 })) }) });
       // The engine's own views as commands, so an edge (the daemon's NATS API) serves them like any component's.
-      this.bus.serve('engine', (cmd) => (cmd.type === 'engine.health' ? this.healthCheck() : cmd.type === 'engine.modules' ? this.listModules(cmd.payload.module) : this.getSystemStatus()));
+      this.bus.serve('engine', {
+        'engine.status': () => this.getSystemStatus(),
+        'engine.health': () => this.healthCheck(),
+        'engine.modules': (p) => this.listModules(p.module),
+      });
     } catch (err) {
       void this.pool.destroy();
       this.#journal?.stop();

@@ -17,16 +17,11 @@ import type { ResourceUsage } from '../../metrics/families.js';
 import type { PerformanceStats } from '../../metrics/perf.js';
 import type { Store } from '../../store/store.js';
 import type { WorkerPool } from '../../workers/pool.js';
+import type { HttpAddress, PoolStatus, SystemStatus } from '../../model/status.js';
 import type { ComponentHealth, HealthCheck, HealthReport } from './health.js';
 import { checkBus, checkEngine, checkPool, checkQueue, checkStore, runCheck, worstStatus } from './health.js';
 
-/** Where the edge listens. */
-export interface HttpAddress {
-  host: string;
-  port: number;
-  /** `http://host:port`. */
-  url: string;
-}
+export type { HttpAddress, PoolStatus, SystemStatus };
 
 /** The `/readyz` answer. */
 export interface Readiness {
@@ -41,6 +36,8 @@ export interface Liveness {
   alive: boolean;
   state: RuntimeState;
   uptimeSeconds: number;
+  /** A daemon sharing a PostgreSQL database: `active` (holds the lease) or `standby`. */
+  role?: 'active' | 'standby';
 }
 
 /** What the edge serves; the engine provides it. */
@@ -76,44 +73,6 @@ export interface ViewDeps {
   /** Epoch ms. */
   startedAt: number;
   httpAddress: () => HttpAddress | null;
-}
-
-export interface PoolStatus {
-  threads: number;
-  busyThreads: number;
-  capacity: number;
-  running: number;
-  /** Running tasks over capacity, 0 to 1. */
-  utilization: number;
-  /** Waiting inside the pool for a free thread. */
-  queued: number;
-  completed: number;
-  threadsStarted: number;
-  restarts: number;
-  destroyed: boolean;
-}
-
-/** `engine.getSystemStatus()`. Sections other engines components fill start as empty placeholders. */
-export interface SystemStatus {
-  engineId: string;
-  state: RuntimeState;
-  /** ISO 8601. */
-  timestamp: string;
-  startedAt: string;
-  uptimeSeconds: number;
-  /** The scheduler's stats; null when it could not be asked (starting, stopped). */
-  tasks: SchedulerStats | null;
-  queueDepth: number;
-  runsInFlight: number;
-  pool: PoolStatus;
-  bus: { kind: string; connected: boolean; published: number; requests: number; replies: number; failures: number };
-  store: { kind: string; writable: boolean; error: string | null };
-  workflows: Record<string, unknown>;
-  sessions: Record<string, unknown>;
-  resources: Record<string, unknown>;
-  projects: Record<string, unknown>;
-  http: HttpAddress | null;
-  [section: string]: unknown;
 }
 
 /** `engine.getMetrics()`: counts per domain, as the seed's `get_metrics()` names them. */

@@ -3,62 +3,39 @@
  * the `project.*` commands. It follows `workflow_completed` to count the runs of project workflows, including runs
  * resumed after a restart.
  */
-import { fromCallback } from 'xstate';
-import type { Command } from '../../bus/protocol.js';
-import { NotFoundError } from '../../errors.js';
-import type { ComponentControl } from '../../machines/runtime.js';
+import type { Subscription } from 'rxjs';
+import type { CommandHandlers } from '../../bus/bus.js';
+import { serializeError } from '../../errors.js';
+import { componentLogic } from '../component.js';
 import type { ComponentDeps } from '../deps.js';
 import { ProjectManager } from './manager.js';
 
-/** Answers one `project.*` command. */
-export function handleProjectCommand(pm: ProjectManager, command: Command): unknown {
-  switch (command.type) {
-    case 'project.templates':
-      return pm.templates();
-    case 'project.template':
-      return pm.template(command.payload.name);
-    case 'project.create':
-      return pm.create(command.payload);
-    case 'project.get':
-      return pm.get(command.payload.name);
-    case 'project.list':
-      return pm.list(command.payload);
-    case 'project.status':
-      return pm.status(command.payload.name);
-    case 'project.update':
-      return pm.update(command.payload.name, command.payload.changes);
-    case 'project.archive':
-      return pm.archive(command.payload.name, command.payload.tarball);
-    case 'project.delete':
-      return pm.delete(command.payload.name, command.payload.removeFiles);
-    case 'project.add_milestone':
-      return pm.addMilestone(command.payload.name, command.payload.milestone);
-    case 'project.update_milestone':
-      return pm.updateMilestone(command.payload.name, command.payload.milestone, command.payload.changes);
-    case 'project.complete_milestone':
-      return pm.completeMilestone(command.payload.name, command.payload.milestone);
-    case 'project.get_config':
-      return pm.getConfig(command.payload.name, command.payload.key);
-    case 'project.set_config':
-      return pm.setConfig(command.payload.name, command.payload.key, command.payload.value);
-    case 'project.run_workflow': {
-      const { name, workflow, ...req } = command.payload;
-      return pm.runWorkflow(name, workflow, req);
-    }
-    case 'project.start_workflow': {
-      const { name, workflow, ...req } = command.payload;
-      return pm.startWorkflow(name, workflow, req);
-    }
-    case 'project.stats':
-      return pm.stats();
-    default:
-      throw new NotFoundError(`unknown command "${command.type}"`);
-  }
+/** The `project.*` commands over one project manager. */
+export function projectHandlers(pm: ProjectManager): CommandHandlers<'project'> {
+  return {
+    'project.templates': () => pm.templates(),
+    'project.template': (p) => pm.template(p.name),
+    'project.create': (p) => pm.create(p),
+    'project.get': (p) => pm.get(p.name),
+    'project.list': (p) => pm.list(p),
+    'project.status': (p) => pm.status(p.name),
+    'project.update': (p) => pm.update(p.name, p.changes),
+    'project.archive': (p) => pm.archive(p.name, p.tarball),
+    'project.delete': (p) => pm.delete(p.name, p.removeFiles),
+    'project.add_milestone': (p) => pm.addMilestone(p.name, p.milestone),
+    'project.update_milestone': (p) => pm.updateMilestone(p.name, p.milestone, p.changes),
+    'project.complete_milestone': (p) => pm.completeMilestone(p.name, p.milestone),
+    'project.get_config': (p) => pm.getConfig(p.name, p.key),
+    'project.set_config': (p) => pm.setConfig(p.name, p.key, p.value),
+    'project.run_workflow': ({ name, workflow, ...req }) => pm.runWorkflow(name, workflow, req),
+    'project.start_workflow': ({ name, workflow, ...req }) => pm.startWorkflow(name, workflow, req),
+    'project.stats': () => pm.stats(),
+  };
 }
 
 /** The actor logic, closed over the engine's shared parts. */
 export function projectManagerLogic(deps: ComponentDeps) {
-  return fromCallback<ComponentControl>(({ sendBack, receive }) => {
+  return componentLogic('projectManager', deps, () => {
     const { bus } = deps;
     const pm = new ProjectManager({
       bus,
@@ -69,25 +46,21 @@ export function projectManagerLogic(deps: ComponentDeps) {
       commits: deps.commits,
       ackOnCommit: deps.options.durability === 'strict' && deps.store.persistent,
     });
-    const t0 = performance.now();
-    const recovered = pm.recover();
-    if (deps.store.persistent) {
-      const { byStatus, runsInFlight } = pm.stats();
-      bus.publish('recovery', { component: 'projectManager', store: deps.store.location, resumed: runsInFlight, byStatus: { projects: recovered, ...byStatus }, ids: [], rerun: [], executing: true, durationMs: performance.now() - t0 });
-    }
-    const runs = bus.events$('workflow_completed').subscribe((e) => {
-      if (e.type === 'workflow_completed') void pm.runEnded(e.data).catch(() => undefined);
-    });
-    const stop = bus.serve('project', (command) => handleProjectCommand(pm, command));
-    receive((event) => {
-      if (event.type === 'component.drain') {
-        pm.close();
-        sendBack({ type: 'component.drained', component: 'projectManager' });
-      }
-    });
-    return () => {
-      runs.unsubscribe();
-      stop();
+    let runs: Subscription | null = null;
+    return {
+      handlers: { project: projectHandlers(pm) },
+      recover: () => {
+        const projects = pm.recover();
+        // Runs are counted from here on, over the projects just restored; one that cannot be counted is reported.
+        runs = bus.events$('workflow_completed').subscribe((e) => {
+          if (e.type !== 'workflow_completed') return;
+          pm.runEnded(e.data).catch((err: unknown) => bus.publish('component_error', { component: 'projectManager', operation: `counting run ${e.data.runId}`, error: serializeError(err) }));
+        });
+        const { byStatus, runsInFlight } = pm.stats();
+        return { resumed: runsInFlight, byStatus: { projects, ...byStatus }, ids: [], rerun: [], executing: true };
+      },
+      drain: () => pm.close(),
+      dispose: () => runs?.unsubscribe(),
     };
   });
 }

@@ -1,67 +1,56 @@
 /**
  * The TaskOrchestrator component: an actor (XState callback logic, systemId `taskOrchestrator`) that owns a
- * {@link TaskScheduler} and serves the `task.*` commands of the bus.
+ * {@link TaskScheduler} and serves the `task.*` and `ratelimit.*` commands of the bus.
  */
-import { parseTaskBatch, parseTaskListFilter } from '../../model/taskRequests.js';
-import { fromCallback } from 'xstate';
-import type { Command } from '../../bus/protocol.js';
-import { NotFoundError } from '../../errors.js';
-import type { ComponentControl, ComponentReport } from '../../machines/runtime.js';
-import { TaskScheduler } from './scheduler.js';
-import { storedSessions } from '../sessions/manager.js';
-import { waitWithin } from '../boundedWait.js';
+import type { CommandHandlers } from '../../bus/bus.js';
 import type { Clock } from '../../model/clock.js';
 import { systemClock } from '../../model/clock.js';
-
+import { parseTaskBatch, parseTaskListFilter } from '../../model/taskRequests.js';
+import { waitWithin } from '../boundedWait.js';
+import { componentLogic } from '../component.js';
 import type { ComponentDeps } from '../deps.js';
+import { storedSessions } from '../sessions/manager.js';
+import { TaskScheduler } from './scheduler.js';
 
-/** Answers one `task.*` command. Under strict durability, replies that report a change wait for its commit. */
-export function handleTaskCommand(scheduler: TaskScheduler, command: Command, clock: Clock = systemClock): unknown {
-  switch (command.type) {
-    case 'task.add':
-      return scheduler.addMany(parseTaskBatch(command.payload.tasks)).then((ids) => scheduler.acked({ ids }));
-    case 'task.execute':
-      return scheduler.execute(command.payload.task);
-    case 'task.start_execution':
-      return scheduler.startExecution();
-    case 'task.cancel':
-      return scheduler.acked(scheduler.cancel(command.payload.taskId, command.payload.reason));
-    case 'task.get':
-      return scheduler.get(command.payload.taskId);
-    case 'task.list':
-      return scheduler.list(parseTaskListFilter(command.payload));
-    case 'task.wait':
-      return scheduler.wait(command.payload.taskId);
-    case 'task.submit':
-      return scheduler.acked({ taskId: scheduler.submit(command.payload.task) });
-    case 'task.wait_for':
-      return waitWithin(scheduler.wait(command.payload.taskId), command.payload.timeoutMs, clock);
-    case 'task.stats':
-      return scheduler.stats();
-    case 'task.open_lane':
-      scheduler.openLane(command.payload.sessionId, command.payload.mode, command.payload.maxParallelTasks);
+/** The `task.*` commands over one scheduler. Under strict durability, replies that report a change wait for its commit. */
+export function taskHandlers(scheduler: TaskScheduler, clock: Clock = systemClock): CommandHandlers<'task'> {
+  return {
+    'task.add': (p) => scheduler.addMany(parseTaskBatch(p.tasks)).then((ids) => scheduler.acked({ ids })),
+    'task.execute': (p) => scheduler.execute(p.task),
+    'task.start_execution': () => scheduler.startExecution(),
+    'task.cancel': (p) => scheduler.acked(scheduler.cancel(p.taskId, p.reason)),
+    'task.get': (p) => scheduler.get(p.taskId),
+    'task.list': (p) => scheduler.list(parseTaskListFilter(p)),
+    'task.wait': (p) => scheduler.wait(p.taskId),
+    'task.submit': (p) => scheduler.acked({ taskId: scheduler.submit(p.task) }),
+    'task.wait_for': (p) => waitWithin(scheduler.wait(p.taskId), p.timeoutMs, clock),
+    'task.stats': () => scheduler.stats(),
+    'task.open_lane': (p) => {
+      scheduler.openLane(p.sessionId, p.mode, p.maxParallelTasks);
       return { ok: true };
-    case 'task.close_lane':
-      return { cancelledTasks: scheduler.closeLane(command.payload.sessionId, command.payload.reason) };
-    case 'task.explain':
-      return scheduler.explain(command.payload.taskId);
-    case 'task.set_concurrency':
-      scheduler.setConcurrency(command.payload.maxConcurrency);
+    },
+    'task.close_lane': (p) => ({ cancelledTasks: scheduler.closeLane(p.sessionId, p.reason) }),
+    'task.explain': (p) => scheduler.explain(p.taskId),
+    'task.set_concurrency': (p) => {
+      scheduler.setConcurrency(p.maxConcurrency);
       return scheduler.stats();
-    case 'task.flow_status':
-      return scheduler.flowStatus(command.payload.top);
-    case 'ratelimit.create':
-      return scheduler.acked(scheduler.createRateLimit(command.payload));
-    case 'ratelimit.list':
-      return scheduler.listRateLimits();
-    case 'ratelimit.delete':
-      return scheduler.acked(scheduler.deleteRateLimit(command.payload.name));
-  }
+    },
+    'task.flow_status': (p) => scheduler.flowStatus(p.top),
+  };
+}
+
+/** The `ratelimit.*` commands: the scheduler's named rate limits. */
+export function rateLimitHandlers(scheduler: TaskScheduler): CommandHandlers<'ratelimit'> {
+  return {
+    'ratelimit.create': (p) => scheduler.acked(scheduler.createRateLimit(p)),
+    'ratelimit.list': () => scheduler.listRateLimits(),
+    'ratelimit.delete': (p) => scheduler.acked(scheduler.deleteRateLimit(p.name)),
+  };
 }
 
 /** The actor logic, closed over the engine's shared parts. */
 export function taskOrchestratorLogic(deps: ComponentDeps) {
-  return fromCallback<ComponentControl>(({ sendBack, receive }) => {
+  return componentLogic('taskOrchestrator', deps, () => {
     const scheduler = new TaskScheduler({
       observer: deps.taskObserver,
       bus: deps.bus,
@@ -84,37 +73,15 @@ export function taskOrchestratorLogic(deps: ComponentDeps) {
     });
     // Rate limits: those stored by an earlier engine, then those of the config (which win).
     scheduler.restoreRateLimits(deps.options.rateLimits);
-    // Lanes of the sessions that were open, before the tasks that run in them come back.
-    for (const session of storedSessions(deps, 'active')) scheduler.openLane(session.sessionId, session.mode, session.maxParallelTasks);
-    const t0 = performance.now();
-    const recovered = scheduler.recover();
-    if (deps.store.persistent) {
-      deps.bus.publish('recovery', { component: 'taskOrchestrator', store: deps.store.location, ...recovered, durationMs: performance.now() - t0 });
-    }
-    const stopTasks = deps.bus.serve('task', (command) => {
-      if (!command.type.startsWith('task.')) throw new NotFoundError(`unknown command "${command.type}"`);
-      return handleTaskCommand(scheduler, command, deps.clock);
-    });
-    const stopLimits = deps.bus.serve('ratelimit', (command) => {
-      if (!command.type.startsWith('ratelimit.')) throw new NotFoundError(`unknown command "${command.type}"`);
-      return handleTaskCommand(scheduler, command, deps.clock);
-    });
-    const stop = (): void => {
-      stopTasks();
-      stopLimits();
-    };
-    receive((event) => {
-      if (event.type === 'component.drain') {
-        // Whatever way the drain ends, the runtime hears of it: a rejected drain must not keep shutdown waiting.
-        scheduler.drain(event.graceMs).then(
-          () => sendBack({ type: 'component.drained', component: 'taskOrchestrator' } satisfies ComponentReport),
-          (error: unknown) => sendBack({ type: 'component.drained', component: 'taskOrchestrator', error } satisfies ComponentReport),
-        );
-      }
-    });
-    return () => {
-      stop();
-      scheduler.dispose();
+    return {
+      handlers: { task: taskHandlers(scheduler, deps.clock), ratelimit: rateLimitHandlers(scheduler) },
+      recover: () => {
+        // Lanes of the sessions that were open, before the tasks that run in them come back.
+        for (const session of storedSessions(deps, 'active')) scheduler.openLane(session.sessionId, session.mode, session.maxParallelTasks);
+        return scheduler.recover();
+      },
+      drain: (graceMs) => scheduler.drain(graceMs),
+      dispose: () => scheduler.dispose(),
     };
   });
 }

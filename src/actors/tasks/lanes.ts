@@ -1,6 +1,6 @@
 /**
  * Lanes: one per session (plus the default lane). A lane's mode decides how its ready tasks are ordered and
- * admitted, and its limit how many run at once (DESIGN.md §5):
+ * admitted, and its limit how many run at once:
  * - `sequential`: one at a time, in the order the tasks were added (dependencies keep topological order);
  * - `parallel`: up to the limit, FIFO by readiness, priorities ignored;
  * - `priority`: up to the limit, by priority (FIFO within one, with aging);

@@ -162,7 +162,7 @@ export function toResult(rec: TaskRecord): TaskResult {
     status: rec.status,
     success: rec.status === 'completed',
     result: rec.status === 'completed' ? rec.output : null,
-    error: done && rec.error ? { name: rec.error.name, code: rec.error.code, message: rec.error.message } : null,
+    error: done ? rec.error : null,
     attempts: rec.attempts,
     startedAt: rec.startedAt,
     endedAt: rec.endedAt,

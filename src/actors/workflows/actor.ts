@@ -3,78 +3,48 @@
  * serves the `workflow.*` commands; steps run as tasks through the bus's `task.execute`.
  * {@link WorkflowManagerClient} is the seed's `getWorkflowManager()` view.
  */
-import { fromCallback } from 'xstate';
-import type { Command } from '../../bus/protocol.js';
-import { NotFoundError } from '../../errors.js';
-import type { ComponentControl } from '../../machines/runtime.js';
-import type { ComponentDeps } from '../deps.js';
-import { WorkflowManager } from './manager.js';
-import { storedSessions } from '../sessions/manager.js';
-import { waitWithin } from '../boundedWait.js';
+import type { CommandHandlers } from '../../bus/bus.js';
 import type { Clock } from '../../model/clock.js';
 import { systemClock } from '../../model/clock.js';
+import { waitWithin } from '../boundedWait.js';
+import { componentLogic } from '../component.js';
+import type { ComponentDeps } from '../deps.js';
+import { storedSessions } from '../sessions/manager.js';
+import { WorkflowManager } from './manager.js';
 
-/** Answers one `workflow.*` command. */
-export function handleWorkflowCommand(manager: WorkflowManager, command: Command, clock: Clock = systemClock): unknown {
-  switch (command.type) {
-    case 'workflow.create':
-      return manager.committed(manager.create(command.payload.definition, command.payload.source ?? null));
-    case 'workflow.validate':
-      return manager.validate(command.payload.definition);
-    case 'workflow.get':
-      return manager.get(command.payload.name, command.payload.version);
-    case 'workflow.list':
-      return manager.list();
-    case 'workflow.delete':
-      return manager.delete(command.payload.name);
-    case 'workflow.execute': {
-      const { name, ...req } = command.payload;
-      return manager.acked(manager.start(name, req).done);
-    }
-    case 'workflow.start': {
-      const { name, ...req } = command.payload;
-      // Under strict durability the id is given once the run is on disk: a start acknowledged survives a crash.
-      return manager.committed(manager.startOnce(name, req));
-    }
-    case 'workflow.execute_complex': {
-      const { definition, ...req } = command.payload;
-      return manager.acked(manager.startComplex(definition, req).done);
-    }
-    case 'workflow.start_complex': {
-      const { definition, ...req } = command.payload;
-      return manager.committed({ runId: manager.startComplex(definition, req).runId });
-    }
-    case 'workflow.get_run':
-      return manager.getRun(command.payload.runId);
-    case 'workflow.list_runs':
-      return manager.listRuns(command.payload);
-    case 'workflow.wait_run':
-      return manager.waitRun(command.payload.runId);
-    case 'workflow.wait_for':
-      return waitWithin(manager.waitRun(command.payload.runId), command.payload.timeoutMs, clock);
-    case 'workflow.cancel_run':
-      return manager.cancelRun(command.payload.runId, command.payload.reason);
-    case 'workflow.signal':
-      return manager.committed(manager.signalRun(command.payload.runId, command.payload.signal, command.payload.payload ?? null));
-    case 'workflow.retry':
-      return manager.committed({ runId: manager.retryRun(command.payload.runId, { fromStep: command.payload.fromStep }).runId });
-    case 'workflow.explain_step':
-      return manager.explainStep(command.payload.taskId);
-    case 'workflow.performance':
-      return manager.performance(command.payload.name);
-    case 'workflow.configure_session':
-      manager.configureSession(command.payload.sessionId, command.payload.maxParallelWorkflows);
+/** The `workflow.*` commands over one manager. */
+export function workflowHandlers(manager: WorkflowManager, clock: Clock = systemClock): CommandHandlers<'workflow'> {
+  return {
+    'workflow.create': (p) => manager.committed(manager.create(p.definition, p.source ?? null)),
+    'workflow.validate': (p) => manager.validate(p.definition),
+    'workflow.get': (p) => manager.get(p.name, p.version),
+    'workflow.list': () => manager.list(),
+    'workflow.delete': (p) => manager.delete(p.name),
+    'workflow.execute': ({ name, ...req }) => manager.acked(manager.start(name, req).done),
+    // Under strict durability the id is given once the run is on disk: a start acknowledged survives a crash.
+    'workflow.start': ({ name, ...req }) => manager.committed(manager.startOnce(name, req)),
+    'workflow.execute_complex': ({ definition, ...req }) => manager.acked(manager.startComplex(definition, req).done),
+    'workflow.start_complex': ({ definition, ...req }) => manager.committed({ runId: manager.startComplex(definition, req).runId }),
+    'workflow.get_run': (p) => manager.getRun(p.runId),
+    'workflow.list_runs': (p) => manager.listRuns(p),
+    'workflow.wait_run': (p) => manager.waitRun(p.runId),
+    'workflow.wait_for': (p) => waitWithin(manager.waitRun(p.runId), p.timeoutMs, clock),
+    'workflow.cancel_run': (p) => manager.cancelRun(p.runId, p.reason),
+    'workflow.signal': (p) => manager.committed(manager.signalRun(p.runId, p.signal, p.payload ?? null)),
+    'workflow.retry': (p) => manager.committed({ runId: manager.retryRun(p.runId, { fromStep: p.fromStep }).runId }),
+    'workflow.explain_step': (p) => manager.explainStep(p.taskId),
+    'workflow.performance': (p) => manager.performance(p.name),
+    'workflow.configure_session': (p) => {
+      manager.configureSession(p.sessionId, p.maxParallelWorkflows);
       return { ok: true };
-    case 'workflow.close_session':
-      return { cancelledRuns: manager.closeSession(command.payload.sessionId, command.payload.reason) };
-    default:
-      throw new NotFoundError(`unknown command "${command.type}"`);
-  }
+    },
+    'workflow.close_session': (p) => ({ cancelledRuns: manager.closeSession(p.sessionId, p.reason) }),
+  };
 }
 
 /** The actor logic, closed over the engine's shared parts. */
 export function workflowManagerLogic(deps: ComponentDeps) {
-  return fromCallback<ComponentControl>(({ sendBack, receive }) => {
+  return componentLogic('workflowManager', deps, () => {
     const { bus } = deps;
     const manager = new WorkflowManager({
       bus,
@@ -90,30 +60,15 @@ export function workflowManagerLogic(deps: ComponentDeps) {
       clock: deps.clock,
       maxForEachItems: deps.options.maxForEachItems,
     });
-    for (const session of storedSessions(deps, 'active')) manager.configureSession(session.sessionId, session.maxParallelWorkflows);
-    const t0 = performance.now();
-    const recovered = manager.recover();
-    if (deps.store.persistent) {
-      bus.publish('recovery', {
-        component: 'workflowManager',
-        store: deps.store.location,
-        resumed: recovered.resumed.length,
-        byStatus: { definitions: recovered.definitions, runs: recovered.runs },
-        ids: recovered.resumed,
-        rerun: [],
-        executing: true,
-        durationMs: performance.now() - t0,
-      });
-    }
-    const stop = bus.serve('workflow', (command) => handleWorkflowCommand(manager, command, deps.clock));
-    receive((event) => {
-      if (event.type === 'component.drain') {
-        // With a durable store, runs in flight are left on disk to resume; otherwise they end with their tasks.
-        if (deps.store.persistent) manager.halt();
-        else manager.close();
-        sendBack({ type: 'component.drained', component: 'workflowManager' });
-      }
-    });
-    return stop;
+    return {
+      handlers: { workflow: workflowHandlers(manager, deps.clock) },
+      recover: () => {
+        for (const session of storedSessions(deps, 'active')) manager.configureSession(session.sessionId, session.maxParallelWorkflows);
+        const recovered = manager.recover();
+        return { resumed: recovered.resumed.length, byStatus: { definitions: recovered.definitions, runs: recovered.runs }, ids: recovered.resumed, rerun: [], executing: true };
+      },
+      // With a durable store, runs in flight are left on disk to resume; otherwise they end with their tasks.
+      drain: () => (deps.store.persistent ? manager.halt() : manager.close()),
+    };
   });
 }

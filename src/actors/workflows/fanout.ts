@@ -5,7 +5,7 @@
  * The run executor (run.ts) runs each item (a task, or a child run) and is told the step's end.
  */
 import type { SerializedError } from '../../errors.js';
-import { CancelledError, SkippedError } from '../../errors.js';
+import { CancelledError, CodomyrmexError, ErrorCode, SkippedError } from '../../errors.js';
 import type { TaskStatus } from '../../model/task.js';
 import type { ItemResult } from '../../model/workflow.js';
 
@@ -128,12 +128,13 @@ export class FanOut {
     }
     const e = firstBad.error;
     const status: TaskStatus = stop?.status === 'cancelled' ? 'cancelled' : firstBad.status === 'timed_out' ? 'timed_out' : firstBad.status === 'cancelled' ? 'cancelled' : 'failed';
-    const error: SerializedError = { name: e?.name ?? 'Error', code: e?.code ?? 'UNKNOWN', message: `item ${firstBad.index} of ${items.length} ended ${firstBad.status}: ${e?.message ?? 'no error recorded'}` };
+    const message = `item ${firstBad.index} of ${items.length} ended ${firstBad.status}: ${e?.message ?? 'no error recorded'}`;
+    const error: SerializedError = e ? { ...e, message } : new CodomyrmexError(message, ErrorCode.UNKNOWN).toJSON();
     this.#hooks.end({ status, output, error, items, attempts });
   }
 
   #placeholder(index: number, status: TaskStatus, error: SerializedError | null = null): ItemResult {
     const ended = ENDED.has(status);
-    return { index, taskId: this.#taskId(index), name: `${index}`, status, success: false, result: null, error: error ? { name: error.name, code: error.code, message: error.message } : null, attempts: 0, startedAt: null, endedAt: ended ? this.#now() : null, durationMs: null };
+    return { index, taskId: this.#taskId(index), name: `${index}`, status, success: false, result: null, error, attempts: 0, startedAt: null, endedAt: ended ? this.#now() : null, durationMs: null };
   }
 }

@@ -496,7 +496,7 @@ export class WorkflowRunExecutor {
         const e = serializeError(err);
         const status: TaskStatus = err instanceof ShuttingDownError ? 'cancelled' : 'failed';
         const what = index === null ? `step "${step.name}"` : `item ${index} of step "${step.name}"`;
-        return this.#unitResult(id, task.name ?? step.name, status, { name: e.name, code: e.code, message: `${what} could not be submitted: ${e.message}` }, null);
+        return this.#unitResult(id, task.name ?? step.name, status, { ...e, message: `${what} could not be submitted: ${e.message}` }, null);
       },
     );
   }
@@ -521,8 +521,7 @@ export class WorkflowRunExecutor {
         handle = this.#deps.startChild({ workflow, params, parentRunId: this.runId, parentStep: step.name, parentItem: index, depth: this.depth + 1 });
       }
     } catch (err) {
-      const e = serializeError(err);
-      return this.#unitResult(id, name, 'failed', { name: e.name, code: e.code, message: e.message }, null);
+      return this.#unitResult(id, name, 'failed', serializeError(err), null);
     }
     const childRunId = handle.runId;
     (s.children ??= new Map()).set(index ?? -1, childRunId);
@@ -531,8 +530,7 @@ export class WorkflowRunExecutor {
     try {
       result = await handle.done;
     } catch (err) {
-      const e = serializeError(err);
-      return { ...this.#unitResult(id, name, 'cancelled', { name: e.name, code: e.code, message: e.message }, null), childRunId };
+      return { ...this.#unitResult(id, name, 'cancelled', serializeError(err), null), childRunId };
     }
     const status: TaskStatus = result.status === 'succeeded' ? 'completed' : result.status === 'cancelled' ? 'cancelled' : 'failed';
     const outputs: Record<string, unknown> = {};
@@ -541,10 +539,10 @@ export class WorkflowRunExecutor {
     const failedSteps = Object.values(result.steps).filter((r) => r.status !== 'completed' && r.error?.code !== ErrorCode.CONDITION_FALSE).map((r) => r.step);
     const error = status === 'completed' ? null : new ChildRunError(`child run ${childRunId} of workflow "${workflow}" ended ${result.status}${failedSteps.length ? ` (steps: ${failedSteps.join(', ')})` : ''}`).toJSON();
     const endedAt = this.#deps.now();
-    return { taskId: id, name, status, success: status === 'completed', result: output, error: error && { name: error.name, code: error.code, message: error.message }, attempts: 1, startedAt, endedAt, durationMs: endedAt - startedAt, childRunId };
+    return { taskId: id, name, status, success: status === 'completed', result: output, error, attempts: 1, startedAt, endedAt, durationMs: endedAt - startedAt, childRunId };
   }
 
-  #unitResult(taskId: string, name: string, status: TaskStatus, error: { name: string; code: string; message: string }, result: unknown): TaskResult {
+  #unitResult(taskId: string, name: string, status: TaskStatus, error: SerializedError, result: unknown): TaskResult {
     return { taskId, name, status, success: false, result, error, attempts: 0, startedAt: null, endedAt: this.#deps.now(), durationMs: null };
   }
 
@@ -591,7 +589,7 @@ export class WorkflowRunExecutor {
         end: (o) => {
           const endedAt = this.#deps.now();
           const startedAt = s.startedAt ?? endedAt;
-          this.#end(s, { taskId: s.taskId, step: step.name, name: step.name, status: o.status, success: o.status === 'completed', result: o.output, error: o.error && { name: o.error.name, code: o.error.code, message: o.error.message }, attempts: o.attempts, startedAt, endedAt, durationMs: endedAt - startedAt, items: o.items });
+          this.#end(s, { taskId: s.taskId, step: step.name, name: step.name, status: o.status, success: o.status === 'completed', result: o.output, error: o.error, attempts: o.attempts, startedAt, endedAt, durationMs: endedAt - startedAt, items: o.items });
         },
       },
     );
@@ -670,10 +668,10 @@ export class WorkflowRunExecutor {
     else this.#end(s, this.#waitResult(s, policy === 'skip' ? 'skipped' : 'timed_out', null, error));
   }
 
-  #waitResult(s: StepState, status: TaskStatus, output: unknown, error: { name: string; code: string; message: string } | null): StepResult {
+  #waitResult(s: StepState, status: TaskStatus, output: unknown, error: SerializedError | null): StepResult {
     const endedAt = this.#deps.now();
     const startedAt = s.waiting?.since ?? endedAt;
-    return { taskId: s.taskId, step: s.step.name, name: s.step.name, status, success: status === 'completed', result: output, error: error && { name: error.name, code: error.code, message: error.message }, attempts: 0, startedAt, endedAt, durationMs: endedAt - startedAt };
+    return { taskId: s.taskId, step: s.step.name, name: s.step.name, status, success: status === 'completed', result: output, error, attempts: 0, startedAt, endedAt, durationMs: endedAt - startedAt };
   }
 
   /**
@@ -823,7 +821,7 @@ export class WorkflowRunExecutor {
       return;
     }
     // Built only for a step that did not complete (an error object with its stack is not free).
-    const error: SerializedError = r.error ? { name: r.error.name ?? 'Error', code: r.error.code, message: r.error.message } : new CodomyrmexError('the step ended without an error recorded', ErrorCode.UNKNOWN).toJSON();
+    const error: SerializedError = r.error ?? new CodomyrmexError('the step ended without an error recorded', ErrorCode.UNKNOWN).toJSON();
     if (r.status === 'skipped') {
       if (bus.wants('step_skipped')) bus.publish('step_skipped', { ...base, reason: error.message });
     } else if (bus.wants('step_failed')) {
@@ -846,7 +844,7 @@ export class WorkflowRunExecutor {
     this.#resolve(result);
   }
 
-  #synthetic(s: StepState, status: TaskStatus, error: { name: string; code: string; message: string }): StepResult {
+  #synthetic(s: StepState, status: TaskStatus, error: SerializedError): StepResult {
     const now = this.#deps.now();
     return { taskId: s.taskId, step: s.step.name, name: s.step.name, status, success: false, result: null, error, attempts: 0, startedAt: null, endedAt: now, durationMs: null };
   }

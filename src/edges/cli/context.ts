@@ -8,7 +8,8 @@ import { InvalidArgumentError } from 'commander';
 import type { OrchestrationEngine } from '../../actors/engine/engine.js';
 import type { EngineOptions } from '../../config/options.js';
 import { compileOptions, packagePath } from '../../config/options.js';
-import { CodomyrmexError, ErrorCode, StoreError } from '../../errors.js';
+import type { SerializedError } from '../../errors.js';
+import { CodomyrmexError, ErrorCode, StoreError, UsageError } from '../../errors.js';
 import { composeEngine } from '../library.js';
 import { USER_WORKFLOW_DIR } from './paths.js';
 import type { CliEngine } from './remote.js';
@@ -112,10 +113,15 @@ export function exitCodeOf(err: unknown): number {
   return EXIT.engine;
 }
 
-export function errorCodeOf(err: unknown): string {
-  if (err instanceof InvalidArgumentError) return 'USAGE';
-  if (err instanceof CodomyrmexError) return err.code;
-  return ErrorCode.INTERNAL;
+/**
+ * The wire form of an error the CLI prints under `--json`: a usage error (commander's `InvalidArgumentError`) as a
+ * `UsageError`, a codomyrmex error as it is, anything else as an `INTERNAL` error caused by it.
+ */
+export function cliError(err: unknown): SerializedError {
+  if (err instanceof InvalidArgumentError) return new UsageError(err.message).toJSON();
+  if (err instanceof CodomyrmexError) return err.toJSON();
+  // Not ours: a bug, reported as INTERNAL with what was thrown as its cause.
+  return new CodomyrmexError(err instanceof Error ? err.message : String(err), ErrorCode.INTERNAL, { cause: err }).toJSON();
 }
 
 /**

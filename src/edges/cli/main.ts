@@ -5,9 +5,10 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { packageVersion } from '../../config/options.js';
-import { CodomyrmexError } from '../../errors.js';
+import type { SerializedError } from '../../errors.js';
+import { CodomyrmexError, UsageError } from '../../errors.js';
 import { registerBenchCommand } from './bench.js';
-import { createContext, EXIT, errorCodeOf, exitCodeOf, wantsJson } from './context.js';
+import { cliError, createContext, EXIT, exitCodeOf, wantsJson } from './context.js';
 import type { GlobalFlags } from './context.js';
 import { registerDaemonCommand } from '../daemon/command.js';
 import { registerWorkerCommands } from '../worker/command.js';
@@ -31,7 +32,7 @@ program
   .name('codomyrmex')
   .description('Actor-based orchestration runtime: workflows, tasks and resources on a worker-thread pool')
   .version(version, '-V, --version', 'print the version')
-  .option('--json', 'machine-readable output (errors too: { "error": { "code", "message" } })')
+  .option('--json', 'machine-readable output (errors too: { "error": { "name", "code", "message", "retryable", ... } })')
   .option('--threads <n>', 'worker threads (default: the number of cores)', parseInteger('--threads', 1))
   .option('--module-dir <dir>', 'a folder to load user action modules from (repeatable)', collect)
   .option('--workflow-dir <dir>', 'one more folder of workflow definitions, YAML/JSON (repeatable)', collect)
@@ -93,9 +94,9 @@ const configure = (cmd: Command): void => {
 };
 configure(program);
 
-function report(code: string, message: string, exit: number): void {
-  if (json) console.log(JSON.stringify({ error: { code, message } }, null, 2));
-  else console.error(`codomyrmex: ${message}`);
+function report(error: SerializedError, exit: number): void {
+  if (json) console.log(JSON.stringify({ error }, null, 2));
+  else console.error(`codomyrmex: ${error.message}`);
   process.exitCode = exit;
 }
 
@@ -103,11 +104,12 @@ program.parseAsync().catch((err: unknown) => {
   if (err instanceof CommanderError && !(err instanceof InvalidArgumentError)) {
     // --help and --version end here too, with exit code 0; commander printed the rest already unless --json.
     if (err.exitCode === 0) return;
-    if (json) report(err.code.replace(/^commander\./, '').replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase(), err.message.replace(/^error: /, ''), EXIT.usage);
+    if (json) report(new UsageError(err.message.replace(/^error: /, ''), { data: { reason: err.code.replace(/^commander\./, '').replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase() } }).toJSON(), EXIT.usage);
     else process.exitCode = EXIT.usage;
     return;
   }
-  report(errorCodeOf(err), inCliWords(err instanceof Error ? err.message : String(err)), exitCodeOf(err));
+  const error = cliError(err);
+  report({ ...error, message: inCliWords(error.message) }, exitCodeOf(err));
   // An error that is not ours is a bug: its stack helps.
   if (!json && exitCodeOf(err) === EXIT.engine && !(err instanceof CodomyrmexError)) console.error(err);
 });

@@ -21,7 +21,7 @@ export interface DaemonCommandContext {
 export function registerDaemonCommand(program: Command, ctx: DaemonCommandContext): void {
   program
     .command('daemon')
-    .description('run the engine as a long-lived daemon: SQLite store, HTTP console, API and /metrics /healthz /readyz, and with --nats the command API over NATS')
+    .description('run the engine as a long-lived daemon: SQLite store (or PostgreSQL, shared by active and standby daemons), HTTP console, API and /metrics /healthz /readyz, and with --nats the command API over NATS')
     .option('-c, --config <file>', 'config file (default: ./codomyrmex.config.{json,yaml} if present; env CODOMYRMEX_CONFIG)')
     .option('--http <host:port>', 'where /metrics, /healthz, /readyz, the console and the HTTP API listen, or "off" (default 127.0.0.1:9464; env CODOMYRMEX_HTTP)')
     .option('--auth-token <token>', 'the bearer token the console and API need; required to bind a non-loopback address (env CODOMYRMEX_AUTH_TOKEN)')
@@ -33,6 +33,7 @@ export function registerDaemonCommand(program: Command, ctx: DaemonCommandContex
     .option('--remote-workers', 'also dispatch tasks to remote workers (`codomyrmex worker`) through a JetStream work queue (needs --nats)')
     .option('--no-local-workers', 'run no task on the daemon\'s own threads: remote workers only (implies --remote-workers)')
     .option('--worker-lost-after <duration>', 'a remote worker not heard from for this long is lost; its tasks run again elsewhere (default 5s)')
+    .option('--failover-after <duration>', 'with --store postgres: a standby daemon takes over this long after the active one stopped renewing its lease (default 10s)')
     .action(async (opts: DaemonFlags) => {
       const options = compileDaemonOptions({ ...opts, ...ctx.natsFlags() }, ctx.engineOptions());
       const log = createLogger(options.log.format, options.log.level);

@@ -8,13 +8,26 @@
  * The first SIGTERM or SIGINT drains: new work is refused, running tasks get up to the grace period to finish, the
  * state is persisted (runs still in flight stay `running` in SQLite and resume at the next start), NATS is closed,
  * and the process exits 0. A second signal forces an exit (1) at once; SQLite's WAL keeps what was committed.
+ *
+ * On a PostgreSQL store several daemons share the database: each starts as a standby (`starting -> standby`),
+ * serving HTTP (`/healthz` healthy with `role: "standby"`, `/readyz` not ready) and nothing else, until it takes
+ * the lease (standby.ts); then it opens the store on the lease's epoch, starts its engine (restoring state as a
+ * restart does) and its NATS edge, and runs. A daemon whose lease is taken over (it was paused or cut off past
+ * `--failover-after`) closes its NATS edge at once and exits 4 without writing: see docs/postgres.md.
  */
+import { randomUUID } from 'node:crypto';
 import { BehaviorSubject, type Observable } from 'rxjs';
 import { OrchestrationEngine } from '../../actors/engine/engine.js';
 import type { AttachedEdge } from '../../actors/engine/engine.js';
 import { hostname } from 'node:os';
+import type { HttpHandlers } from '../../actors/engine/views.js';
 import { serializeError } from '../../errors.js';
+import type { StoreError } from '../../errors.js';
 import { DAEMON_META_KEY, type DaemonAddress } from '../../store/fileGuard.js';
+import { PostgresStore } from '../../store/postgres.js';
+import { HttpEdge } from '../http/server.js';
+import { DaemonRegistry } from './standby.js';
+import type { DaemonRole } from './standby.js';
 import { startEdges } from '../start.js';
 import { NatsEdge } from '../nats/edge.js';
 import type { TaskRunner } from '../../actors/tasks/runner.js';
@@ -24,10 +37,14 @@ import { RemoteRunner } from '../remote/runner.js';
 import type { Logger } from './logger.js';
 import type { DaemonOptions } from './options.js';
 
-export type DaemonState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
+export type DaemonState = 'starting' | 'standby' | 'running' | 'draining' | 'stopped' | 'failed';
+
+/** The exit code of a daemon whose lease was taken over (fenced). */
+export const EXIT_FENCED = 4;
 
 const NEXT: Record<DaemonState, readonly DaemonState[]> = {
-  starting: ['running', 'draining', 'failed'],
+  starting: ['standby', 'running', 'draining', 'failed'],
+  standby: ['running', 'draining', 'failed'],
   running: ['draining', 'failed'],
   draining: ['stopped', 'failed'],
   stopped: [],
@@ -37,24 +54,59 @@ const NEXT: Record<DaemonState, readonly DaemonState[]> = {
 export class Daemon {
   readonly options: DaemonOptions;
   readonly log: Logger;
-  readonly engine: OrchestrationEngine;
+  /** This daemon's id (the lease's holder on a PostgreSQL store). */
+  readonly id = `daemon-${randomUUID()}`;
+  #engine: OrchestrationEngine | null = null;
   #nats: NatsEdge | null = null;
   readonly #state$ = new BehaviorSubject<DaemonState>('starting');
   #stopping: Promise<void> | null = null;
   #remote: { remote: RemoteRunner; combined: CombinedRunner } | null = null;
+  /** Active/standby on a shared PostgreSQL database; null on SQLite or memory. */
+  readonly #registry: DaemonRegistry | null = null;
+  /** The daemon's own HTTP edge on a shared database (it serves the standby before there is an engine). */
+  #http: HttpEdge | null = null;
+  readonly #startedAt = Date.now();
+  #exit: (code: number) => void = (code) => process.exit(code);
 
-  /** Builds the engine (opening the store: a locked or corrupt database throws here, naming the file). */
+  /**
+   * On SQLite, builds the engine (opening the store: a locked or corrupt database throws here, naming the file).
+   * On PostgreSQL the engine is built when this daemon takes the lease (see {@link start}).
+   */
   constructor(options: DaemonOptions, log: Logger) {
     this.options = options;
     this.log = log;
+    const pg = options.engine.postgres;
+    if (options.engine.store === 'postgres' && pg) {
+      this.#registry = new DaemonRegistry({ url: pg.url, id: this.id, leaseTtlMs: options.failoverAfterMs, migrate: pg.migrate, log, http: () => this.#http?.address.url ?? null });
+      return;
+    }
+    this.#engine = this.#build();
+  }
+
+  #build(store?: PostgresStore): OrchestrationEngine {
+    const options = this.options;
     const w = options.workers;
     // With remote workers the scheduler's bound is theirs (each worker's threads), unless one is given.
     const concurrency = w.remote && options.engineInput.maxConcurrency === undefined ? { maxConcurrency: 1_000_000 } : {};
-    this.engine = new OrchestrationEngine({ ...options.engineInput, ...concurrency, http: false }, { store: 'sqlite' }, {
-      edges: (engine) => this.#edges(engine),
-      ...(w.remote ? { runner: (local: TaskRunner, engine: OrchestrationEngine) => this.#remoteRunner(local, engine) } : {}),
+    const engine = new OrchestrationEngine({ ...options.engineInput, ...concurrency, http: false }, { store: 'sqlite' }, {
+      edges: (e) => this.#edges(e),
+      ...(w.remote ? { runner: (local: TaskRunner, e: OrchestrationEngine) => this.#remoteRunner(local, e) } : {}),
+      ...(store ? { store: () => store } : {}),
     });
+    this.#engine = engine;
     this.#logEvents();
+    return engine;
+  }
+
+  /** The engine (on a shared database: once this daemon is active). */
+  get engine(): OrchestrationEngine {
+    if (!this.#engine) throw new Error('this daemon is a standby: it has no engine until it takes over');
+    return this.#engine;
+  }
+
+  /** `active` once it runs an engine; `standby` while another daemon holds the database's lease. */
+  get role(): DaemonRole {
+    return this.#engine ? 'active' : 'standby';
   }
 
   get state(): DaemonState {
@@ -95,7 +147,18 @@ export class Daemon {
   }
 
   async #edges(engine: OrchestrationEngine): Promise<AttachedEdge[]> {
-    const edges = await startEdges(engine, { http: this.options.http });
+    // On a shared database the daemon serves HTTP itself (it did as a standby): the engine gets none.
+    const edges = await startEdges(engine, { http: this.#registry ? null : this.options.http });
+    if (this.#registry && this.options.http) {
+      // The standby's edge served health and metrics only; the active one adds the console and the API (they need
+      // the engine), on the same port.
+      const standby = this.#http;
+      await standby?.close();
+      engine.metrics?.addProcessMetrics();
+      const http = await HttpEdge.start(this.#handlers(), standby ? { ...this.options.http, port: standby.address.port } : this.options.http, engine);
+      this.#http = http;
+      edges.push({ name: 'http', address: http.address, close: () => http.close() });
+    }
     if (this.#remote && this.options.nats) edges.push(new RemoteWorkersEdge(engine, this.#remote.remote, this.#remote.combined, this.options.workers.local, this.options.nats, this.log));
     if (this.options.nats) {
       this.#nats = new NatsEdge(engine, this.options.nats, this.log);
@@ -104,9 +167,16 @@ export class Daemon {
     return edges;
   }
 
-  /** Resolves once the engine runs (NATS may still be connecting: see `/readyz`); rejects if it could not start. */
+  /**
+   * Resolves once the engine runs (NATS may still be connecting: see `/readyz`); rejects if it could not start. On a
+   * shared database, first waits as a standby until this daemon takes the lease (resolves at once if stopped first).
+   */
   async start(): Promise<void> {
     try {
+      if (this.#registry) {
+        const engine = await this.#standby(this.#registry);
+        if (!engine) return;
+      }
       await this.engine.ready();
     } catch (err) {
       this.#to('failed', { err: serializeError(err) });
@@ -123,6 +193,76 @@ export class Daemon {
       nats: this.options.nats ? { servers: this.options.nats.servers, subjectPrefix: this.options.nats.subjectPrefix, status: this.#nats?.status } : null,
       config: this.options.configFile,
     });
+  }
+
+  /** Serves HTTP as a standby, waits for the lease, then builds the engine on it. Null when stopped meanwhile. */
+  async #standby(registry: DaemonRegistry): Promise<OrchestrationEngine | null> {
+    if (this.options.http) this.#http = await HttpEdge.start(this.#handlers(), this.options.http);
+    this.#to('standby', { role: 'standby', id: this.id, database: registry.location, http: this.#http ? `${this.#http.address.host}:${this.#http.address.port}` : null, failoverAfterMs: this.options.failoverAfterMs });
+    const takeover = await registry.waitForLease();
+    if (!takeover || this.#stopping) return null;
+    const pg = this.options.engine.postgres;
+    if (!pg) return null;
+    const o = this.options.engine;
+    const store = await PostgresStore.openAsync({
+      url: pg.url,
+      engineId: this.id,
+      adoptEpoch: takeover.epoch,
+      leaseTtlMs: this.options.failoverAfterMs,
+      migrate: pg.migrate,
+      durability: o.durability,
+      journalMaxEvents: o.journalMaxEvents,
+      journalMaxAgeMs: o.journalMaxAgeMs,
+      retention: o.storeRetention,
+    });
+    store.onFenced((err) => this.#fenced(err));
+    this.log.info({ role: 'active', id: this.id, epoch: takeover.epoch, previous: takeover.previous, waitedMs: takeover.waitedMs }, 'took the lease: this daemon is active; restoring state from the database');
+    const engine = this.#build(store);
+    engine.registerComponentView('daemons', { status: async () => ({ self: this.id, role: this.role, epoch: store.epoch, peers: await registry.peers() }) });
+    await registry.becameActive(takeover.epoch);
+    return engine;
+  }
+
+  /** The lease was taken over: stop answering NATS at once, write nothing, exit (a supervisor restarts it as a standby). */
+  #fenced(err: StoreError): void {
+    void this.#registry?.stop(false);
+    this.log.error({ role: 'fenced', id: this.id, err: err.message, exitCode: EXIT_FENCED }, 'lease lost: another daemon is active; this one stops without writing and exits');
+    const nats = this.#nats;
+    void (nats ? nats.close().catch(() => undefined) : Promise.resolve()).then(() => {
+      this.log.flush();
+      this.#exit(EXIT_FENCED);
+    });
+  }
+
+  /** What the daemon's own HTTP edge serves: the engine's answers once active, the standby's before. */
+  #handlers(): HttpHandlers {
+    const roleLines = (): string =>
+      [
+        '# HELP codomyrmex_daemon_role Whether this daemon is the active one (holds the database lease) or a standby: 1 for its role.',
+        '# TYPE codomyrmex_daemon_role gauge',
+        ...(['active', 'standby'] as const).map((r) => `codomyrmex_daemon_role{role="${r}"} ${this.role === r ? 1 : 0}`),
+        '',
+      ].join('\n');
+    return {
+      metrics: async () => {
+        const m = this.#engine?.httpHandlers().metrics;
+        const engine = m ? await m() : null;
+        return { contentType: engine?.contentType ?? 'text/plain; version=0.0.4; charset=utf-8', body: `${engine?.body ?? ''}${roleLines()}` };
+      },
+      liveness: () => {
+        const engine = this.#engine;
+        if (engine) return { ...engine.httpHandlers().liveness(), role: 'active' };
+        return { alive: true, state: 'starting', uptimeSeconds: (Date.now() - this.#startedAt) / 1000, role: 'standby' };
+      },
+      readiness: () => {
+        const engine = this.#engine;
+        if (engine) {
+          const r = engine.httpHandlers().readiness();
+          return { ...r, checks: { ...r.checks, role: { ok: true, detail: 'active: holds the database lease' } } };
+        }
+        return { ready: false, status: 'not_ready', state: 'starting', checks: { role: { ok: false, detail: 'standby: another daemon holds the database lease' } } };
+      },
+    };
   }
 
   /**
@@ -154,7 +294,9 @@ export class Daemon {
     this.#stopping ??= (async () => {
       this.#to('draining', { reason, graceMs: this.options.graceMs });
       try {
-        await this.engine.shutdown({ graceMs: this.options.graceMs });
+        if (this.#engine) await this.#engine.shutdown({ graceMs: this.options.graceMs });
+        await this.#http?.close();
+        await this.#registry?.stop();
         this.#to('stopped');
       } catch (err) {
         this.#to('failed', { err: serializeError(err) });
@@ -169,6 +311,7 @@ export class Daemon {
    * forces `exit(1)` at once. Returns the function that removes the handlers.
    */
   handleSignals(exit: (code: number) => void): () => void {
+    this.#exit = exit;
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals): void => {
       signals++;

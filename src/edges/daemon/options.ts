@@ -58,6 +58,11 @@ export interface DaemonOptions {
    * `lostAfterMs`: a worker not heard from for this long is lost and its attempts run again elsewhere.
    */
   workers: { local: boolean; remote: boolean; lostAfterMs: number };
+  /**
+   * On a PostgreSQL store: the lease's time to live. A standby takes over this long (at most) after the active one
+   * stopped renewing it (default 10 s, or the config file's `store.leaseTtlMs`).
+   */
+  failoverAfterMs: number;
 }
 
 /** What the command line gives (all optional; absent means env, then file, then default). */
@@ -75,6 +80,8 @@ export interface DaemonFlags {
   /** `--no-local-workers` (commander: `localWorkers: false`): run nothing on the daemon's threads; implies remote. */
   localWorkers?: boolean | undefined;
   workerLostAfter?: string | undefined;
+  /** `--failover-after`: a duration. */
+  failoverAfter?: string | undefined;
   /** `--auth-token`: the bearer token the API and console need (env CODOMYRMEX_AUTH_TOKEN). */
   authToken?: string | undefined;
   /** `--auth-metrics`: `/metrics` needs the token too. */
@@ -258,7 +265,11 @@ export function compileDaemonOptions(flags: DaemonFlags, engineFlags: EngineOpti
   if (remote && !nats) throw new ValidationError(`${local ? '--remote-workers' : '--no-local-workers'}: remote workers are reached over NATS: give --nats URL (or CODOMYRMEX_NATS_URL)`);
   const lostAfterMs = flags.workerLostAfter !== undefined ? parseDuration(flags.workerLostAfter, '--worker-lost-after') : 5000;
   if (lostAfterMs < 100) throw new ValidationError(`--worker-lost-after: must be at least 100ms (got ${lostAfterMs} ms)`);
-  return { engineInput, engine, http, nats, log, graceMs, configFile, workers: { local, remote, lostAfterMs } };
+  const failoverAfterMs = flags.failoverAfter !== undefined ? parseDuration(flags.failoverAfter, '--failover-after') : (engine.postgres?.leaseTtlMs ?? 10_000);
+  if (failoverAfterMs < 500) throw new ValidationError(`--failover-after: must be at least 500ms (got ${failoverAfterMs} ms)`);
+  if (flags.failoverAfter !== undefined && engine.store !== 'postgres') throw new ValidationError('--failover-after: only daemons on a PostgreSQL store have standbys; add --store postgres --db postgres://...');
+  if (engine.postgres) engine.postgres.leaseTtlMs = failoverAfterMs;
+  return { engineInput, engine, http, nats, log, graceMs, configFile, workers: { local, remote, lostAfterMs }, failoverAfterMs };
 }
 
 /** Whether an issue of `compileOptions` (`options.threads: ...`) is about a field the file gave. */

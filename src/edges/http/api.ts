@@ -10,7 +10,7 @@ import type { OrchestrationEngine } from '../../actors/engine/engine.js';
 import type { CommandPayload, CommandReply, CommandType, RunListFilter } from '../../bus/protocol.js';
 import { COMMAND_TYPES, parseCommandPayload, resolveCommandType } from '../../bus/schemas.js';
 import { decodeJson, errorReply, okReply, type ReplyEnvelope } from '../../bus/wire.js';
-import { CodomyrmexError, ErrorCode, NotFoundError, ValidationError } from '../../errors.js';
+import { ErrorCode, NotFoundError, ValidationError } from '../../errors.js';
 import type { StepResult, WorkflowRun } from '../../model/workflow.js';
 import { EventHub, runIdsOf } from './events.js';
 
@@ -44,10 +44,11 @@ export function statusOf(code: string): number {
   }
 }
 
-export class PayloadTooLargeError extends CodomyrmexError {
+/** A request body past the limit: bad input (`VALIDATION`, not retryable as it is). */
+export class PayloadTooLargeError extends ValidationError {
   override readonly name = 'PayloadTooLargeError';
   constructor(limit: number) {
-    super(`request body over ${limit} bytes; send less (a file path instead of inline data), or raise the limit (http.maxBodyBytes)`, ErrorCode.VALIDATION);
+    super(`request body over ${limit} bytes; send less (a file path instead of inline data), or raise the limit (http.maxBodyBytes)`);
   }
 }
 
@@ -152,7 +153,7 @@ export class Api {
       const body = await readBody(req, this.#maxBodyBytes);
       const parsed = parseCommandPayload(type, decodeJson(body, 'body'));
       if (!parsed.ok) throw parsed.error;
-      const result = await (this.#engine.bus.request as (t: CommandType, p: unknown) => Promise<unknown>)(type, parsed.payload);
+      const result = await this.#engine.bus.request(type, parsed.payload);
       envelope = okReply(result);
     } catch (err) {
       envelope = errorReply(err);

@@ -9,7 +9,7 @@ import { Observable, filter, share } from 'rxjs';
 import type { BusStats, MessageBus, RequestOptions, Unsubscribe } from '../../bus/bus.js';
 import type { BusEvent, CommandPayload, CommandReply, CommandType, EventMap, EventName } from '../../bus/protocol.js';
 import { readReply } from '../../bus/wire.js';
-import { BusError, CodomyrmexError, ErrorCode } from '../../errors.js';
+import { BusError, CodomyrmexError, ErrorCode, ValidationError } from '../../errors.js';
 
 export interface HttpBusOptions {
   /** The daemon's base URL, e.g. `http://127.0.0.1:9464`. */
@@ -70,14 +70,14 @@ export class HttpBus implements MessageBus {
       throw new BusError(`cannot reach the daemon at ${this.url}: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}; is it running (codomyrmex daemon)?`, ErrorCode.BUS_UNAVAILABLE, { cause: err });
     }
     const body = new Uint8Array(await res.arrayBuffer());
-    if (res.status === 401) throw new CodomyrmexError(`the daemon at ${this.url} needs its token: set CODOMYRMEX_AUTH_TOKEN to its --auth-token`, ErrorCode.VALIDATION);
-    const reply = readReply(body, `${this.url}/api/v1/cmd/${component}/${verb}`);
+    if (res.status === 401) throw new ValidationError(`the daemon at ${this.url} needs its token: set CODOMYRMEX_AUTH_TOKEN to its --auth-token`);
+    const reply = readReply<CommandReply<K>>(body, `${this.url}/api/v1/cmd/${component}/${verb}`);
     this.#stats.replies++;
     if (!reply.ok) {
       this.#stats.failures++;
       throw reply.error;
     }
-    return reply.result as CommandReply<K>;
+    return reply.result;
   }
 
   /** Reads the event stream until `signal` aborts, reconnecting (from the last id) after a drop. */

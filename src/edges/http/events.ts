@@ -12,6 +12,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Subscription } from 'rxjs';
 import type { MessageBus } from '../../bus/bus.js';
 import { isEventName } from '../../bus/schemas.js';
+import { errorReply } from '../../bus/wire.js';
+import { ValidationError } from '../../errors.js';
 import type { GroupCommitter } from '../../store/commits.js';
 import type { JournalEntry, Store } from '../../store/store.js';
 
@@ -97,7 +99,7 @@ export class EventHub {
     const last = typeof lastText === 'string' && /^\d+$/.test(lastText) ? Number(lastText) : null;
     if (unknown.length) {
       res.writeHead(400, { 'content-type': 'application/json; charset=utf-8' });
-      res.end(`${JSON.stringify({ ok: false, error: { code: 'VALIDATION', name: 'ValidationError', message: `types: unknown event type(s) ${unknown.join(', ')}`, issues: [], retryable: false } })}\n`);
+      res.end(`${JSON.stringify(errorReply(new ValidationError(`types: unknown event type(s) ${unknown.join(', ')}`)))}\n`);
       return;
     }
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });

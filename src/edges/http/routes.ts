@@ -15,7 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OrchestrationEngine } from '../../actors/engine/engine.js';
 import type { HttpHandlers } from '../../actors/engine/views.js';
 import { errorReply } from '../../bus/wire.js';
-import { CodomyrmexError, ErrorCode, NotFoundError } from '../../errors.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
 import type { Api } from './api.js';
 import { sendEnvelope, sendJson } from './api.js';
 import type { ConsoleAssets } from './assets.js';
@@ -34,11 +34,9 @@ export interface Routes {
 /** The console's pages: any of these paths answers with the page, which routes in the browser. */
 const PAGES = /^\/(runs(\/[^/]+)?|tasks|workers|resources|sessions|workflows(\/[^/]+)?|schedules|login)?\/?$/;
 
-class AuthError extends CodomyrmexError {
+/** A request refused by the token or origin check: bad input (`VALIDATION`, not retryable as it is). */
+class AuthError extends ValidationError {
   override readonly name = 'AuthError';
-  constructor(message: string) {
-    super(message, ErrorCode.VALIDATION);
-  }
 }
 
 function refuse(res: ServerResponse, status: number, message: string): void {
@@ -71,7 +69,7 @@ export async function handle(r: Routes, req: IncomingMessage, res: ServerRespons
     if (rest[0] === 'cmd') {
       if (method !== 'POST') {
         res.setHeader('allow', 'POST');
-        return sendJson(res, 405, errorReply(new CodomyrmexError(`method ${method} not allowed; commands are POST /api/v1/cmd/<component>/<verb> with a JSON body`, ErrorCode.VALIDATION)));
+        return sendJson(res, 405, errorReply(new ValidationError(`method ${method} not allowed; commands are POST /api/v1/cmd/<component>/<verb> with a JSON body`)));
       }
       const origin = sameOrigin(req);
       if (!origin.ok) return refuse(res, 403, origin.message);
@@ -80,7 +78,7 @@ export async function handle(r: Routes, req: IncomingMessage, res: ServerRespons
     }
     if (method !== 'GET' && !head) {
       res.setHeader('allow', 'GET, HEAD');
-      return sendJson(res, 405, errorReply(new CodomyrmexError(`method ${method} not allowed here; use GET (commands are POST /api/v1/cmd/<component>/<verb>)`, ErrorCode.VALIDATION)));
+      return sendJson(res, 405, errorReply(new ValidationError(`method ${method} not allowed here; use GET (commands are POST /api/v1/cmd/<component>/<verb>)`)));
     }
     if (await r.api.get(req, res, url, rest, head)) return;
     return sendEnvelope(res, errorReply(new NotFoundError(`no route ${path}; see README "HTTP API" for the routes under /api/v1/`)));
@@ -108,7 +106,7 @@ export async function handle(r: Routes, req: IncomingMessage, res: ServerRespons
     }
     case '/healthz': {
       const live = r.handlers.liveness();
-      sendJson(res, live.alive ? 200 : 503, { status: live.alive ? 'ok' : 'failed', state: live.state, uptimeSeconds: live.uptimeSeconds }, head);
+      sendJson(res, live.alive ? 200 : 503, { status: live.alive ? 'ok' : 'failed', state: live.state, uptimeSeconds: live.uptimeSeconds, ...(live.role ? { role: live.role } : {}) }, head);
       return;
     }
     case '/readyz': {

@@ -4,7 +4,8 @@
  * {@link EdgeEngine} seam, so the same table runs on an embedded engine or on a daemon over NATS (`mcp --nats`).
  */
 import { z } from 'zod';
-import { CodomyrmexError, NotFoundError, ValidationError } from '../../errors.js';
+import type { SerializedError } from '../../errors.js';
+import { CodomyrmexError, ErrorCode, NotFoundError, RunFailedError, ValidationError } from '../../errors.js';
 import type { WorkflowResult } from '../../model/workflow.js';
 import type { ScheduleInput, TriggerInput } from '../../model/schedule.js';
 import { paramsJsonSchema } from '../../modules/schema.js';
@@ -18,12 +19,8 @@ import type { ToolArgs, ToolName } from './schemas.js';
 /** What a tool call returns: `success` and the result, or `success: false` and an error naming what was wrong. */
 export type ToolResult = { success: true; result: unknown } | { success: false; error: ToolError; result?: unknown };
 
-/** A failed call's error: its code, what was wrong, and for bad arguments the fields named (`workflow_name`). */
-export interface ToolError {
-  code: string;
-  message: string;
-  fields?: string[];
-}
+/** A failed call's error: the one wire form (bad arguments name their `fields`, such as `workflow_name`). */
+export type ToolError = SerializedError;
 
 /** Progress of a long call: `progress` of `total` (steps ended of steps), with a line saying what happened. */
 export type ProgressReporter = (progress: number, total: number | undefined, message: string) => void;
@@ -201,26 +198,25 @@ function defined<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Ex
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
 
-/** A workflow run or a task that ran but did not succeed: the call fails, and its result goes with the error. */
-function failure(result: unknown): { code: string; message: string } | null {
+/**
+ * A workflow run or a task that ran but did not succeed: the call fails, and its result goes with the error (a
+ * run's as a `RunFailedError`; a task's as its own error, the message naming the task).
+ */
+function failure(result: unknown): SerializedError | null {
   if (typeof result !== 'object' || result === null || (result as { success?: unknown }).success !== false) return null;
-  const r = result as { workflowName?: string; runId?: string; status?: string; steps?: Record<string, { status: string; error?: { message: string } | null }>; error?: { code: string; message: string } | null; name?: string };
+  const r = result as { workflowName?: string; runId?: string; status?: string; steps?: Record<string, { status: string; error?: { message: string } | null }>; error?: SerializedError | null; name?: string };
   if (r.runId !== undefined) {
     const bad = Object.entries(r.steps ?? {}).filter(([, s]) => s.status !== 'completed').map(([n, s]) => `${n} ${s.status}${s.error ? ` (${s.error.message})` : ''}`);
-    return { code: 'RUN_FAILED', message: `workflow ${r.workflowName ?? ''} run ${r.runId} ${r.status ?? 'failed'}: ${bad.join('; ')}` };
+    return new RunFailedError(`workflow ${r.workflowName ?? ''} run ${r.runId} ${r.status ?? 'failed'}: ${bad.join('; ')}`).toJSON();
   }
-  return { code: r.error?.code ?? 'RUN_FAILED', message: `task ${r.name ?? ''} ${r.status ?? 'failed'}${r.error ? `: ${r.error.message}` : ''}` };
+  const message = `task ${r.name ?? ''} ${r.status ?? 'failed'}${r.error ? `: ${r.error.message}` : ''}`;
+  return r.error ? { ...r.error, message } : new RunFailedError(message).toJSON();
 }
 
-/** The error a failed call carries: its code, and a message that says what was wrong. */
+/** The error a failed call carries, in the one wire form (a thrown value that is not ours as an `INTERNAL` error). */
 export function toolError(err: unknown): ToolError {
-  if (err instanceof ValidationError) {
-    // Each issue starts with the field it is about (`execute_workflow: workflow_name: ...`, or `path: ...`).
-    const fields = [...new Set(err.issues.map((i) => /^(?:[a-z_]+: )?([A-Za-z_][\w.[\]]*):/.exec(i)?.[1]).filter((f): f is string => f !== undefined))];
-    return { code: err.code, message: err.message, ...(fields.length ? { fields } : {}) };
-  }
-  if (err instanceof CodomyrmexError) return { code: err.code, message: err.message };
-  return { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
+  if (err instanceof CodomyrmexError) return err.toJSON();
+  return new CodomyrmexError(err instanceof Error ? err.message : String(err), ErrorCode.INTERNAL, { cause: err }).toJSON();
 }
 
 /**

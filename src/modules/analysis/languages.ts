@@ -59,9 +59,6 @@ export function languageOf(fileName: string): LanguageSpec | undefined {
   return name ? SPECS[name] : undefined;
 }
 
-/** Every extension measured, e.g. for documentation. */
-export const MEASURED_EXTENSIONS: readonly string[] = Object.keys(BY_EXTENSION);
-
 export interface LineCounts {
   lines: number;
   code: number;

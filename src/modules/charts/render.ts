@@ -72,11 +72,3 @@ export async function renderPng(svg: string, scale = 2): Promise<{ png: Buffer; 
   }).render();
   return { png: r.asPng(), width: r.width, height: r.height };
 }
-
-/** Width and height of a PNG, from its IHDR chunk; throws if the bytes are not a PNG. */
-export function pngSize(png: Uint8Array): { width: number; height: number } {
-  const sig = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-  if (png.length < 24 || !sig.every((b, i) => png[i] === b)) throw new Error('not a PNG');
-  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
-  return { width: view.getUint32(16), height: view.getUint32(20) };
-}

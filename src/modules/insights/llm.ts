@@ -4,7 +4,7 @@
  * `http://127.0.0.1:11434/v1`), `CODOMYRMEX_LLM_MODEL`, and the key in `CODOMYRMEX_LLM_API_KEY` (never a
  * parameter: parameters are stored).
  */
-import { NonRetryableError } from '../../errors.js';
+import { CodomyrmexError, ErrorCode, NonRetryableError } from '../../errors.js';
 
 export interface LlmConfig {
   baseUrl: string;
@@ -26,13 +26,16 @@ export interface ChatMessage {
   content: string;
 }
 
-/** Error from the model endpoint; `retryable` for timeouts, refused connections and 5xx/429 answers. */
-export class LlmError extends Error {
-  readonly retryable: boolean;
+/** Error from the model endpoint: `ACTION_FAILED` (retryable) for timeouts, refused connections and 5xx/429 answers, else `NON_RETRYABLE`. */
+export class LlmError extends CodomyrmexError {
+  override name = 'LlmError';
+  readonly #retryable: boolean;
   constructor(message: string, retryable: boolean, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'LlmError';
-    this.retryable = retryable;
+    super(message, retryable ? ErrorCode.ACTION_FAILED : ErrorCode.NON_RETRYABLE, options);
+    this.#retryable = retryable;
+  }
+  override get retryable(): boolean {
+    return this.#retryable;
   }
 }
 
