@@ -1,17 +1,17 @@
 /**
  * The daemon's remote-workers edge: its own NATS connection (retried while NATS is down at start) on which the
  * {@link RemoteRunner} publishes work and hears workers; the `workers` component view (health, `/readyz`, the
- * status view) and the workers' metrics.
+ * status view) and the workers' metrics (metrics.ts).
  */
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connect } from '@nats-io/transport-node';
-import { Counter, Gauge } from 'prom-client';
 import type { AttachedEdge, OrchestrationEngine } from '../../actors/engine/engine.js';
 import type { ComponentHealth } from '../../actors/engine/health.js';
 import type { Logger } from '../daemon/logger.js';
 import type { DaemonNatsOptions } from '../daemon/options.js';
 import { connectionOptions } from '../nats/edge.js';
+import { registerRemoteWorkerFamilies } from './metrics.js';
 import type { CombinedRunner } from './combined.js';
 import type { RemoteRunner } from './runner.js';
 
@@ -66,42 +66,7 @@ export class RemoteWorkersEdge implements AttachedEdge {
     const registry = engine.metrics?.registry;
     if (!registry) return;
     const runner = this.#runner;
-    new Gauge({
-      name: 'codomyrmex_workers',
-      help: 'Remote workers the daemon knows, by state (live, lost).',
-      labelNames: ['state'] as const,
-      registers: [registry],
-      collect() {
-        const all = runner.directory.views(Date.now());
-        this.set({ state: 'live' }, all.filter((w) => w.state === 'live').length);
-        this.set({ state: 'lost' }, all.filter((w) => w.state === 'lost').length);
-      },
-    });
-    new Gauge({
-      name: 'codomyrmex_worker_in_flight',
-      help: 'Attempts the daemon has in flight on each remote worker (never above its threads).',
-      labelNames: ['worker'] as const,
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const w of runner.directory.views(Date.now())) this.set({ worker: w.name }, w.inFlight);
-      },
-    });
-    const counter = (name: string, help: string, read: () => number): void => {
-      new Counter({
-        name,
-        help,
-        registers: [registry],
-        collect() {
-          this.reset();
-          this.inc(read());
-        },
-      });
-    };
-    counter('codomyrmex_worker_redeliveries_total', 'Attempts JetStream redelivered to another worker (the first one took it and stopped).', () => runner.counters.redeliveries);
-    counter('codomyrmex_worker_late_results_total', 'Results that came after the daemon had ended the attempt (timeout, cancel, lost worker): discarded.', () => runner.counters.lateResults);
-    counter('codomyrmex_worker_unknown_results_total', 'Results for a task the daemon does not know: refused.', () => runner.counters.unknownResults);
-    counter('codomyrmex_workers_lost_total', 'Workers marked lost because they stopped heartbeating.', () => runner.counters.lostWorkers);
+    registerRemoteWorkerFamilies(registry, { workers: () => runner.directory.views(Date.now()), counters: () => runner.counters });
   }
 
   async #connectLoop(run: string): Promise<void> {
