@@ -70,8 +70,9 @@ const runRequest = {
   params: z.record(z.unknown()).optional(),
   sessionId: id('session').optional(),
   version: versionSchema.optional(),
+  idempotencyKey: z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters').optional(),
 };
-const runAliases = { workflow_name: 'name', workflowName: 'name', parameters: 'params' };
+const runAliases = { workflow_name: 'name', workflowName: 'name', parameters: 'params', idempotency_key: 'idempotencyKey' };
 const nameAliases = { workflow_name: 'name', workflowName: 'name' };
 const holderAliases = { user_id: 'holderId', userId: 'holderId' };
 const projectAliases = { project: 'name', project_name: 'name', projectName: 'name' };

@@ -26,6 +26,40 @@ export const concurrencyRuleSchema = z
 /** `concurrency`: one rule, or several that must all admit. */
 export const concurrencySchema = z.union([concurrencyRuleSchema, z.array(concurrencyRuleSchema).min(1, 'must list at least one rule').max(8, 'must list at most 8 rules')]);
 
+/** What a new run does when a run-level key is at its limit: wait its turn, cancel the oldest holder, or be cancelled. */
+export const RUN_CONCURRENCY_STRATEGIES = ['queue', 'cancel_in_progress', 'cancel_newest'] as const;
+
+/**
+ * One run-level concurrency rule (a workflow's `concurrency`): at most `limit` runs holding `key` run at once;
+ * `strategy` says what a new run does when the key is at its limit (default `queue`, Hatchet's semantics otherwise).
+ */
+export const runConcurrencyRuleSchema = z
+  .object({
+    key: keySchema,
+    limit: z.number().int('must be a whole number').min(1, 'must be at least 1 (use 1 for "one at a time")'),
+    strategy: z.enum(RUN_CONCURRENCY_STRATEGIES, { errorMap: () => ({ message: `must be one of ${RUN_CONCURRENCY_STRATEGIES.join(', ')}` }) }).optional(),
+  })
+  .strict();
+
+/** A workflow's `concurrency`: one run-level rule, or several that must all admit. */
+export const runConcurrencySchema = z.union([runConcurrencyRuleSchema, z.array(runConcurrencyRuleSchema).min(1, 'must list at least one rule').max(8, 'must list at most 8 rules')]);
+
+/** Longest debounce window and bound: a day. */
+export const MAX_DEBOUNCE_SECONDS = 86_400;
+
+/**
+ * A workflow's `debounce`: submissions whose `key` resolves the same collapse into one run, started `seconds` after
+ * the last of them (trailing), or `maxWaitSeconds` after the first at the latest, with the last one's parameters.
+ */
+export const debounceSchema = z
+  .object({
+    key: keySchema,
+    seconds: z.number().finite().positive('must be a positive number of seconds').max(MAX_DEBOUNCE_SECONDS, `must be at most ${MAX_DEBOUNCE_SECONDS} (a day)`),
+    maxWaitSeconds: z.number().finite().positive('must be a positive number of seconds').max(MAX_DEBOUNCE_SECONDS, `must be at most ${MAX_DEBOUNCE_SECONDS} (a day)`).optional(),
+  })
+  .strict()
+  .refine((d) => d.maxWaitSeconds === undefined || d.maxWaitSeconds >= d.seconds, { message: 'maxWaitSeconds must be at least seconds (it bounds how long the window may be pushed back)', path: ['maxWaitSeconds'] });
+
 /** `rateLimit`: spend `units` (default 1) of the named limit, from the bucket of `key` when one is given. */
 export const rateLimitUseSchema = z
   .object({
@@ -38,6 +72,9 @@ export const rateLimitUseSchema = z
 export type ConcurrencyRule = z.output<typeof concurrencyRuleSchema>;
 export type ConcurrencyInput = z.input<typeof concurrencySchema>;
 export type RateLimitUse = z.output<typeof rateLimitUseSchema>;
+export type RunConcurrencyRule = z.output<typeof runConcurrencyRuleSchema>;
+export type RunConcurrencyInput = z.input<typeof runConcurrencySchema>;
+export type DebounceSpec = z.output<typeof debounceSchema>;
 
 /** A concurrency rule with its key resolved: what a task holds while an attempt runs. */
 export interface HeldKey {
@@ -49,9 +86,9 @@ export interface HeldKey {
 }
 
 /** The rules of a `concurrency` field as a list. */
-export function concurrencyRules(c: ConcurrencyInput | undefined): ConcurrencyRule[] {
+export function concurrencyRules<R>(c: R | R[] | undefined): R[] {
   if (c === undefined) return [];
-  return (Array.isArray(c) ? c : [c]);
+  return Array.isArray(c) ? c : [c];
 }
 
 const TEMPLATE = /\{\{([^{}]*)\}\}/g;
@@ -99,6 +136,12 @@ export function resolveFlowKey(key: string | number, scope: Record<string, unkno
   if (text.length === 0) throw new Error(`${field}: resolves to an empty key`);
   if (text.length > MAX_FLOW_KEY_LENGTH) throw new Error(`${field}: resolves to ${text.length} characters; a key must be at most ${MAX_FLOW_KEY_LENGTH}`);
   return text;
+}
+
+/** The expressions a key template reads (`"{{params.a}}-{{metadata.b}}"` reads `params.a` and `metadata.b`). */
+export function keyTemplateReads(key: string | number): string[] {
+  if (typeof key !== 'string') return [];
+  return [...key.matchAll(TEMPLATE)].map((m) => (m[1] ?? '').trim());
 }
 
 /** Resolves every rule of a `concurrency` field; throws like {@link resolveFlowKey}. */

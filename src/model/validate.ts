@@ -1,13 +1,25 @@
-import type { ZodError } from 'zod';
+import type { ZodError, ZodIssue } from 'zod';
 
 /** Turns zod issues into messages that name the field: `task.timeout: must be a positive number of seconds`. */
 export function formatZodIssues(error: ZodError, where: string): string[] {
-  return error.issues.map((issue) => {
+  return error.issues.flatMap(explainUnion).map((issue) => {
     const path = issue.path.length ? `${where}.${issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[')}` : where;
     let msg = issue.message;
     if (issue.code === 'unrecognized_keys') msg = `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; remove or rename them`;
     return `${path}: ${msg}`;
   });
+}
+
+/**
+ * An `invalid_union` issue says only "Invalid input": when exactly one branch of the union fits the value's shape
+ * (the others failed on its type alone, e.g. an object given where a number or an array was also allowed), that
+ * branch's issues say what is wrong, so they stand in for it.
+ */
+function explainUnion(issue: ZodIssue): ZodIssue[] {
+  if (issue.code !== 'invalid_union') return [issue];
+  const fitting = issue.unionErrors.map((e) => e.issues).filter((branch) => !branch.every((i) => i.code === 'invalid_type' && i.path.length === issue.path.length));
+  const only = fitting.length === 1 ? fitting[0] : undefined;
+  return only && only.length > 0 ? only.flatMap(explainUnion) : [issue];
 }
 
 /** Limits on parameter objects: they cross threads and the network, so bound them. */

@@ -4,7 +4,8 @@ import { LIMITS, RESERVED_NAMES } from './limits.js';
 import type { RetryPolicy, TaskPriority, TaskResult, TaskStatus } from './task.js';
 import { taskFieldSchemas } from './task.js';
 import type { ConcurrencyInput } from './flow.js';
-import { concurrencySchema } from './flow.js';
+import type { DebounceSpec, RunConcurrencyRule } from './flow.js';
+import { concurrencySchema, debounceSchema, runConcurrencySchema } from './flow.js';
 
 /** How a waiting step ends when its signal does not come in time (default `fail`). */
 export type WaitTimeoutPolicy = 'fail' | 'skip' | 'continue';
@@ -95,6 +96,10 @@ export interface WorkflowDefinition {
   /** Defaults of run parameters, readable as `{{params.x}}`. */
   params?: Record<string, unknown> | undefined;
   metadata?: Record<string, unknown> | undefined;
+  /** At most `limit` runs holding the same key run at once (see docs/flow-control.md). */
+  concurrency?: RunConcurrencyRule | RunConcurrencyRule[] | undefined;
+  /** Submissions with the same key collapse into one run, started `seconds` after the last. */
+  debounce?: DebounceSpec | undefined;
 }
 
 /** A stored definition: normalised, versioned and hashed. */
@@ -110,6 +115,10 @@ export interface StoredWorkflow {
   createdAt: number;
   /** The file it was loaded from, if any. */
   source: string | null;
+  /** Run-level concurrency rules (absent: none). */
+  concurrency?: RunConcurrencyRule[] | undefined;
+  /** Debounce of its runs (absent: none). */
+  debounce?: DebounceSpec | undefined;
 }
 
 /** Step statuses beyond a task's: a step pausing on a signal or a timer is `waiting`. */
@@ -231,6 +240,33 @@ export interface WorkflowRun extends WorkflowResult, RunLineage {
   scheduledFor?: number;
   /** The trigger that started the run (absent otherwise). */
   triggerName?: string;
+  /** A run that has not started because a concurrency key of its workflow is at its limit (absent otherwise). */
+  queued?: RunQueuedOn | undefined;
+  /** A run held back by its workflow's `debounce` window (absent otherwise). */
+  debounce?: RunDebounce | undefined;
+}
+
+/** What holds a queued run back: the run-level key at its limit, its holders and its queue. */
+export interface RunQueuedOn {
+  key: string;
+  limit: number;
+  /** Runs holding the key now (the oldest first, at most 10). */
+  holders: string[];
+  /** Runs queued on the key, this one included. */
+  waiting: number;
+  /** When it began to wait (epoch ms). */
+  since: number;
+}
+
+/** A debounced run's window: it starts at `until` unless another submission with its key pushes it back. */
+export interface RunDebounce {
+  key: string;
+  /** When the run starts (epoch ms). */
+  until: number;
+  /** The first submission (epoch ms): `maxWaitSeconds` counts from it. */
+  first: number;
+  /** Submissions collapsed into this run, the first included. */
+  submissions: number;
 }
 
 const name = z.string().regex(/^[A-Za-z_][\w-]*$/, 'must start with a letter or _ and hold only letters, digits, _ and -');
@@ -278,6 +314,10 @@ export const workflowDefinitionSchema = z
     parallelGroups: z.array(z.array(z.string()).min(1)).optional(),
     params: z.record(z.unknown()).optional(),
     metadata: z.record(z.unknown()).optional(),
+    /** Run-level concurrency keys (templates over `{{params.x}}`), with a strategy each. */
+    concurrency: runConcurrencySchema.optional(),
+    /** Collapse submissions with the same key into one run (trailing). */
+    debounce: debounceSchema.optional(),
   })
   .strict();
 
@@ -321,8 +361,12 @@ export function normalizeDefinition(raw: unknown): unknown {
 }
 
 /** A stable hash of what a definition does (name, steps, groups, params), independent of key order. */
-export function hashDefinition(def: Pick<StoredWorkflow, 'name' | 'steps' | 'parallelGroups' | 'params'>): string {
-  return createHash('sha256').update(canonicalJson({ name: def.name, steps: def.steps, parallelGroups: def.parallelGroups, params: def.params })).digest('hex').slice(0, 16);
+export function hashDefinition(def: Pick<StoredWorkflow, 'name' | 'steps' | 'parallelGroups' | 'params' | 'concurrency' | 'debounce'>): string {
+  // Absent fields hash as before they existed: a definition without them keeps its hash (and its version).
+  return createHash('sha256')
+    .update(canonicalJson({ name: def.name, steps: def.steps, parallelGroups: def.parallelGroups, params: def.params, concurrency: def.concurrency, debounce: def.debounce }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 function canonicalJson(value: unknown): string {
@@ -374,4 +418,9 @@ export interface RunRequest extends RunContext {
   runId?: string | undefined;
   sessionId?: string | undefined;
   version?: string | undefined;
+  /**
+   * A run started with a key already used within the engine's `idempotencyTtlSeconds` is not started again: the call
+   * answers with the first run (its id, or its result for `executeWorkflow`).
+   */
+  idempotencyKey?: string | undefined;
 }

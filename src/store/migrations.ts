@@ -81,10 +81,15 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'record tables for schedules (definition and slot state) and triggers',
     sql: ['schedules', 'triggers'].map(recordTable).join('\n'),
   },
+  {
+    version: 6,
+    description: 'idempotency keys of workflow runs (a run started with a key already used answers the first run)',
+    sql: recordTable('run_idempotency_keys' satisfies RecordKind),
+  },
 ];
 
 /** The schema version that added each record kind after the first record tables (a read-only view of an older file lacks them). */
-export const RECORD_KIND_SINCE: Partial<Record<RecordKind, number>> = { rate_limits: 3, idempotency_keys: 3, workflow_signals: 4, schedules: 5, triggers: 5 };
+export const RECORD_KIND_SINCE: Partial<Record<RecordKind, number>> = { rate_limits: 3, idempotency_keys: 3, workflow_signals: 4, schedules: 5, triggers: 5, run_idempotency_keys: 6 };
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

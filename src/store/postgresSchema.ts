@@ -125,6 +125,11 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     description: 'record tables for schedules (definition and slot state) and triggers',
     sql: ['schedules', 'triggers'].map(recordTable).join('\n'),
   },
+  {
+    version: 5,
+    description: 'idempotency keys of workflow runs',
+    sql: recordTable('run_idempotency_keys'),
+  },
 ];
 
 /** The schema version this code writes. */

@@ -4,6 +4,7 @@
 import { findCycle, transitiveDependencies } from '../dag/graph.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import type { StoredWorkflow, WorkflowStep } from '../model/workflow.js';
+import { concurrencyRules, keyTemplateReads } from '../model/flow.js';
 import { hashDefinition, normalizeDefinition, workflowDefinitionSchema, workflowStepSchema } from '../model/workflow.js';
 import { LIMITS } from '../model/limits.js';
 import { retryProblems } from '../model/task.js';
@@ -287,6 +288,17 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
     });
   }
 
+  if (parsed.success) {
+    // Run-level keys are resolved when a run is requested, before any step: they can read its parameters only.
+    const d = parsed.data;
+    const rules = d.concurrency === undefined ? [] : concurrencyRules(d.concurrency);
+    const keys = [...rules.map((r, i) => ({ key: r.key, field: `concurrency${Array.isArray(d.concurrency) ? `[${i}]` : ''}.key` })), ...(d.debounce ? [{ key: d.debounce.key, field: 'debounce.key' }] : [])];
+    for (const { key, field } of keys) {
+      for (const expr of keyTemplateReads(key)) {
+        if (!/^params\.[A-Za-z_$][\w$-]*/.test(expr)) errors.push(`${W}: ${field}: "{{${expr}}}" cannot be resolved when a run is requested; a run-level key reads only the run's parameters ("{{params.tenant}}")`);
+      }
+    }
+  }
   if (errors.length || !parsed.success) return fail();
   const d = parsed.data;
   const stored: StoredWorkflow = {
@@ -300,6 +312,8 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
     metadata: d.metadata ?? {},
     createdAt: now,
     source: null,
+    ...(d.concurrency !== undefined ? { concurrency: concurrencyRules(d.concurrency) } : {}),
+    ...(d.debounce !== undefined ? { debounce: d.debounce } : {}),
   };
   stored.hash = hashDefinition(stored);
   return { valid: true, errors, warnings, workflow: stored };

@@ -48,6 +48,18 @@ describe('codomyrmex CLI commands', () => {
     expect(json<{ name: string }[]>(before).map((w) => w.name)).toContain('extra');
   });
 
+  it('workflow run --idempotency-key: a second process with the same key follows the first run instead of starting one', async () => {
+    const first = await cli(cwd, '--threads', '1', '--workflow-dir', 'defs', 'workflow', 'run', 'extra', '--idempotency-key', 'nightly-1', '--json');
+    expect(first.code).toBe(0);
+    const again = await cli(cwd, '--threads', '1', '--workflow-dir', 'defs', 'workflow', 'run', 'extra', '--idempotency-key', 'nightly-1', '--json');
+    expect(again.code).toBe(0);
+    expect(json<{ runId: string }>(again).runId).toBe(json<{ runId: string }>(first).runId);
+    const other = await cli(cwd, '--threads', '1', '--workflow-dir', 'defs', 'workflow', 'run', 'extra', '--idempotency-key', 'nightly-2', '--json');
+    expect(json<{ runId: string }>(other).runId).not.toBe(json<{ runId: string }>(first).runId);
+    const runs = json<{ runId: string; workflowName: string }[]>(await cli(cwd, '--workflow-dir', 'defs', 'workflow', 'runs', '--json'));
+    expect(runs.filter((r) => r.workflowName === 'extra')).toHaveLength(2);
+  });
+
   it('creates a rate limit that the next command finds in the store, lists and deletes it; refuses a bad --per', async () => {
     const created = await cli(cwd, 'ratelimit', 'create', 'github-api', '--limit', '30', '--per', '1m', '--json');
     expect(created.code).toBe(0);

@@ -47,6 +47,19 @@ describe('getMcpTools', () => {
     expect(await tools.executeTool('delete_schedule', { name: 'm1' })).toMatchObject({ success: false, error: { code: 'NOT_FOUND' } });
   });
 
+  it('execute_workflow with an idempotency_key answers the first run to a retry instead of running again', async () => {
+    const tools = getMcpTools(engine);
+    expect((await tools.executeTool('create_workflow', { name: 'mcp_once', steps: [{ name: 'a', module: 'core', action: 'echo' }] })).success).toBe(true);
+    const first = await tools.executeTool('execute_workflow', { workflow_name: 'mcp_once', idempotency_key: 'agent-call-7' });
+    const again = await tools.executeTool('execute_workflow', { workflow_name: 'mcp_once', idempotency_key: 'agent-call-7' });
+    expect(first).toMatchObject({ success: true, result: { success: true } });
+    expect((again.result as { runId: string }).runId).toBe((first.result as { runId: string }).runId);
+    expect(await engine.workflows.listRuns({ workflowName: 'mcp_once' })).toHaveLength(1);
+    const bad = await tools.executeTool('execute_workflow', { workflow_name: 'mcp_once', idempotency_key: '' });
+    expect(bad).toMatchObject({ success: false, error: { code: 'VALIDATION' } });
+    expect(!bad.success && bad.error.message).toMatch(/idempotency_key/);
+  });
+
   it('executes a tool with the seed’s arguments and reports progress', async () => {
     const seen: number[] = [];
     const r = await getMcpTools(engine).executeTool('create_complex_workflow', {

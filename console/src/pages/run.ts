@@ -53,6 +53,8 @@ interface Run {
   retryOf?: string | null;
   scheduleName?: string;
   scheduledFor?: number;
+  queued?: { key: string; limit: number; holders: string[]; waiting: number; since: number };
+  debounce?: { key: string; until: number; first: number; submissions: number };
 }
 
 interface Definition {
@@ -301,6 +303,11 @@ export function RunPage(props: { runId: string }): VNode {
     ${run.parentRunId ? html`<p data-testid="parent">Child of <${Link} href=${runLink(run.parentRunId)}>run ${run.parentRunId.slice(0, 8)}</${Link}>${run.parentStep ? ` (step ${run.parentStep})` : ''}</p>` : null}
     ${run.retryOf ? html`<p>Retry of <${Link} href=${runLink(run.retryOf)}>run ${run.retryOf.slice(0, 8)}</${Link}></p>` : null}
     ${run.scheduleName ? html`<p class="dim">Started by the schedule ${run.scheduleName}${run.scheduledFor ? ` for ${fmtTime(run.scheduledFor)}` : ''}</p>` : null}
+    ${run.queued
+      ? html`<p class="panel" data-testid="held">Waiting for the concurrency key <code>${run.queued.key}</code> since ${fmtTime(run.queued.since)}: ${run.queued.holders.length} of ${run.queued.limit} running
+          (${run.queued.holders.map((h, i) => html`${i ? ', ' : ''}<${Link} href=${runLink(h)}>${h.slice(0, 8)}</${Link}>`)}), ${run.queued.waiting} waiting</p>`
+      : null}
+    ${run.debounce ? html`<p class="panel" data-testid="held">Debounced on <code>${run.debounce.key}</code>: starts ${fmtTime(run.debounce.until)} unless another request with this key comes first (${run.debounce.submissions} so far since ${fmtTime(run.debounce.first)})</p>` : null}
     <p class="dim">Started ${fmtTime(run.startedAt)} · ${run.endedAt ? `ended ${fmtTime(run.endedAt)} · ${fmtDuration(run.durationMs)}` : 'running'}${run.sessionId ? ` · session ${run.sessionId}` : ''}</p>
     <div class="run-body">
       <div class="run-main">

@@ -516,7 +516,7 @@ export class OrchestrationEngine {
   executeWorkflow(name: string, options: RunRequest | string = {}): Promise<WorkflowResult> {
     // The seed's positional form, `execute_workflow("ai_analysis", session_id)`: a string is the session id.
     const o: RunRequest = typeof options === 'string' ? { sessionId: options } : options;
-    return this.workflows.executeWorkflow(name, o.params ?? {}, { sessionId: o.sessionId, version: o.version });
+    return this.workflows.executeWorkflow(name, o.params ?? {}, { sessionId: o.sessionId, version: o.version, idempotencyKey: o.idempotencyKey });
   }
 
   // Schedules and triggers: the same methods as getWorkflowManager()'s (see ScheduleClient for each).

@@ -59,6 +59,7 @@ export function workflowManagerLogic(deps: ComponentDeps) {
       checkResources: (req, where) => void deps.ledger.parse(req, where),
       clock: deps.clock,
       maxForEachItems: deps.options.maxForEachItems,
+      idempotencyTtlMs: deps.options.idempotencyTtlMs,
     });
     return {
       handlers: { workflow: workflowHandlers(manager, deps.clock) },

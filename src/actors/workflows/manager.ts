@@ -28,6 +28,10 @@ import { RecordQueue } from '../../store/commits.js';
 import type { RecordWrite, Store, StoredRecord } from '../../store/store.js';
 import type { RunResume } from './run.js';
 import { WorkflowRunExecutor } from './run.js';
+import type { RunHandle } from './runFlow.js';
+import { RunFlow } from './runFlow.js';
+import { IdempotencyKeys } from '../tasks/admission/idempotency.js';
+import { systemClock } from '../../model/clock.js';
 
 /** What a run record holds: the run as `getRun` shows it, and the definition it ran (any version, or ad hoc). */
 interface RunRecord {
@@ -52,9 +56,11 @@ export interface WorkflowManagerDeps {
   /** Refuses step resources the engine could never grant, at validation (as submission would). */
   checkResources?: ValidationContext['checkResources'];
   /** Timers of sleeps and signal timeouts (the system clock when absent). */
-  clock?: Pick<Clock, 'setTimeout' | 'clearTimeout'> | undefined;
+  clock?: (Pick<Clock, 'setTimeout' | 'clearTimeout'> & Partial<Pick<Clock, 'now'>>) | undefined;
   /** Items one forEach step may have (default `LIMITS.maxForEachItems`). */
   maxForEachItems?: number | undefined;
+  /** How long a run's idempotency key is remembered (default 24 h). */
+  idempotencyTtlMs?: number | undefined;
 }
 
 /** A stored run's origin, as the context that resumes it. */
@@ -111,6 +117,8 @@ export class WorkflowManager {
   readonly #records: RecordQueue | null;
 
   readonly #checks: ValidationContext;
+  /** Idempotency keys, debounce windows and run-level concurrency keys. */
+  readonly flow: RunFlow;
 
   constructor(deps: WorkflowManagerDeps) {
     this.#deps = deps;
@@ -121,6 +129,34 @@ export class WorkflowManager {
     this.#now = deps.now ?? Date.now;
     this.#records = deps.commits && deps.store?.persistent === true ? new RecordQueue(deps.commits) : null;
     this.#signals = new SignalBox(this.#records);
+    const c = deps.clock ?? systemClock;
+    // Debounce windows and key waits count on the clock their timers run on (a fake one in tests).
+    const clock = {
+      now: c.now ? () => (c.now as () => number).call(c) : this.#now,
+      setTimeout: (fn: () => void, ms: number) => c.setTimeout(fn, ms),
+      clearTimeout: (t: ReturnType<Clock['setTimeout']>) => c.clearTimeout(t),
+    };
+    const keys = deps.store ? new IdempotencyKeys(deps.store, this.#records, clock, deps.idempotencyTtlMs ?? 24 * 3600 * 1000, 'run') : null;
+    this.flow = new RunFlow(
+      {
+        now: clock.now,
+        clock,
+        persist: (run) => this.#runChanged(run),
+        cancel: (runId, reason) => this.#cancelLive(runId, reason),
+        handleOf: (runId) => {
+          const live = this.#live.get(runId);
+          if (live) return { runId, done: live.done };
+          const ended = this.#finished.get(runId) ?? this.#storedEnded(runId);
+          return ended ? { runId, done: Promise.resolve(ended) } : null;
+        },
+        ancestors: (lineage) => {
+          const out = new Set<string>();
+          for (let id = lineage.parentRunId ?? null; id && !out.has(id); id = this.#live.get(id)?.lineage.parentRunId ?? null) out.add(id);
+          return out;
+        },
+      },
+      keys,
+    );
   }
 
   // ---------------------------------------------------------------- durability
@@ -162,6 +198,7 @@ export class WorkflowManager {
     const runs = [...open, ...finished].sort((a, b) => a.data.run.startedAt - b.data.run.startedAt);
     this.#signals.restore(store.listRecords<KeptSignal>('workflow_signals', { status: ['pending'] }));
     const toStart: WorkflowRunExecutor[] = [];
+    const held: { executor: WorkflowRunExecutor; run: WorkflowRun }[] = [];
     for (const rec of runs) {
       const { run, workflow } = rec.data;
       if (run.status !== 'running') {
@@ -173,13 +210,20 @@ export class WorkflowManager {
       const resume: RunResume = { startedAt: run.startedAt, steps: run.steps };
       const context = { ...(run.workingDir ? { workingDir: run.workingDir } : {}), ...(run.project ? { project: run.project } : {}), ...originOf(run) };
       const executor = this.#executor(workflow, run.runId, { params: run.params, ...context }, run.sessionId, run.warnings, resume, lineageOf(run));
+      resumed.push(run.runId);
+      // Held back by flow control (a debounce window, a full key): held back again, after the running runs took their keys.
+      if (run.queued || run.debounce) {
+        held.push({ executor, run });
+        continue;
+      }
+      this.flow.resume(executor, run, lineageOf(run), () => undefined);
       // It was running: it holds one of its session's workflow slots again (its end frees that slot); a child run
       // holds none (it runs inside its parent's).
       const session = run.sessionId !== null && !run.parentRunId ? this.#sessions.get(run.sessionId) : undefined;
       if (session) session.active++;
-      resumed.push(run.runId);
       toStart.push(executor);
     }
+    for (const { executor, run } of held) this.flow.resume(executor, run, lineageOf(run), () => this.#go(executor));
     // Started once every run exists: a parent's sub-workflow step attaches to its child run, which must be known.
     for (const executor of toStart) void executor.start();
     while (this.#finished.size > this.#deps.retainRuns) {
@@ -209,6 +253,7 @@ export class WorkflowManager {
   halt(): void {
     this.#halted = true;
     this.#closing = true;
+    this.flow.stop();
     const store = this.#deps.store?.location ?? 'the store';
     for (const run of this.#live.values()) run.leave(store);
   }
@@ -300,10 +345,22 @@ export class WorkflowManager {
 
   // ---------------------------------------------------------------- runs
 
-  /** Starts a run of a stored workflow and returns its executor. */
-  start(name: string, req: RunRequest = {}): WorkflowRunExecutor {
+  /**
+   * Starts a run of a stored workflow, or answers the earlier run the request joins (an idempotency key used within
+   * the TTL, an open debounce window: `joined` says which).
+   */
+  start(name: string, req: RunRequest = {}): RunHandle {
     const wf = this.#require(name, req.version);
-    return this.#launch(wf, req, []);
+    return this.#request(wf, req, []);
+  }
+
+  #request(wf: StoredWorkflow, req: RunRequest, warnings: string[]): RunHandle {
+    if (this.#closing) throw new ShuttingDownError();
+    const joined = this.flow.join(wf, req, {});
+    if (joined) return joined;
+    const run = this.#launch(wf, req, warnings);
+    this.flow.took(req, run.runId);
+    return run;
   }
 
   /**
@@ -313,7 +370,8 @@ export class WorkflowManager {
    */
   startOnce(name: string, req: RunRequest = {}): { runId: string; existing: boolean } {
     if (req.runId !== undefined && this.#exists(req.runId)) return { runId: req.runId, existing: true };
-    return { runId: this.start(name, req).runId, existing: false };
+    const handle = this.start(name, req);
+    return { runId: handle.runId, existing: handle.joined !== undefined };
   }
 
   #exists(runId: string): boolean {
@@ -324,11 +382,11 @@ export class WorkflowManager {
    * Runs an ad hoc definition (the seed's `execute_complex_workflow`): `{ steps, dependencies: { step: [deps] },
    * parallelGroups }`, snake_case accepted. It is validated like any workflow but not stored as one.
    */
-  startComplex(definition: unknown, req: RunRequest = {}): WorkflowRunExecutor {
+  startComplex(definition: unknown, req: RunRequest = {}): RunHandle {
     const merged = complexToDefinition(definition);
     const v = validateWorkflow(merged, this.#deps.registry, this.#now(), this.#checks);
     if (!v.workflow) throw new ValidationError(v.errors);
-    return this.#launch({ ...v.workflow, version: v.workflow.version || 'adhoc' }, req, v.warnings);
+    return this.#request({ ...v.workflow, version: v.workflow.version || 'adhoc' }, req, v.warnings);
   }
 
   #launch(wf: StoredWorkflow, req: RunRequest, warnings: string[], lineage: RunLineage = {}, resume: RunResume | null = null): WorkflowRunExecutor {
@@ -343,15 +401,38 @@ export class WorkflowManager {
     }
     if (req.runId !== undefined && (req.runId.length === 0 || req.runId.length > 36)) throw new ValidationError(`runId: must be 1 to 36 characters (a step's task id is "<runId>.<step>"; got ${req.runId.length})`);
     if (req.runId !== undefined && this.#exists(req.runId)) throw new ValidationError(`runId: a run with id "${req.runId}" exists already; give another id, or omit it for a new uuid`);
-    // A child run runs inside its parent's session slot: waiting for a slot of its own could wait forever.
-    const session = lineage.parentRunId ? undefined : found;
+    // Keys and the debounce key must resolve before the run exists (a ValidationError naming the field).
+    this.flow.resolveKeys(wf, { ...wf.params, ...(req.params ?? {}) });
     const run = this.#executor(wf, req.runId ?? randomUUID(), req, req.sessionId ?? null, warnings, resume, lineage);
+    this.flow.admit(run, lineage, () => this.#go(run));
+    return run;
+  }
+
+  /** Starts a run that flow control let through, once its session has a workflow slot. */
+  #go(run: WorkflowRunExecutor): void {
+    // A child run runs inside its parent's session slot: waiting for a slot of its own could wait forever.
+    const session = run.sessionId !== null && !run.lineage.parentRunId ? this.#sessions.get(run.sessionId) : undefined;
     if (session && session.active >= session.max) session.waiting.push(run);
     else {
       if (session) session.active++;
       void run.start();
     }
-    return run;
+  }
+
+  /** Cancels a live run; one held back (debounce, key queue, session slot) leaves its queue and settles cancelled. */
+  #cancelLive(runId: string, reason: string): boolean {
+    const run = this.#live.get(runId);
+    if (!run) return false;
+    const cancelled = run.cancel(reason);
+    if (!run.started) {
+      this.flow.drop(run);
+      for (const s of this.#sessions.values()) {
+        const i = s.waiting.indexOf(run);
+        if (i >= 0) s.waiting.splice(i, 1);
+      }
+      void run.start();
+    }
+    return cancelled;
   }
 
   #executor(wf: StoredWorkflow, runId: string, req: RunRequest, sessionId: string | null, warnings: string[], resume: RunResume | null, lineage: RunLineage = {}): WorkflowRunExecutor {
@@ -413,10 +494,9 @@ export class WorkflowManager {
     const s = this.#sessions.get(sessionId);
     this.#sessions.delete(sessionId);
     let n = 0;
-    for (const run of this.#live.values()) {
+    for (const run of [...this.#live.values()]) {
       if (run.sessionId !== sessionId) continue;
-      if (run.cancel(`session closed: ${reason}`)) n++;
-      if (!run.started) void run.start();
+      if (this.#cancelLive(run.runId, `session closed: ${reason}`)) n++;
     }
     if (s) s.waiting.length = 0;
     return n;
@@ -424,6 +504,7 @@ export class WorkflowManager {
 
   #finish(run: WorkflowRunExecutor, result: WorkflowResult): void {
     this.#live.delete(run.runId);
+    this.flow.ended(run.runId);
     this.#signals.drop(run.runId);
     const session = run.sessionId !== null && !run.lineage.parentRunId ? this.#sessions.get(run.sessionId) : undefined;
     if (session) {
@@ -536,7 +617,10 @@ export class WorkflowManager {
 
   cancelRun(runId: string, reason?: string): { runId: string; cancelled: boolean; status: WorkflowRunStatus } {
     const live = this.#live.get(runId);
-    if (live) return { runId, cancelled: live.cancel(reason), status: live.status === 'running' ? 'running' : live.status };
+    if (live) {
+      const cancelled = this.#cancelLive(runId, reason ?? 'cancelled by request');
+      return { runId, cancelled, status: live.status === 'running' ? 'running' : live.status };
+    }
     const done = this.#finished.get(runId);
     if (done) return { runId, cancelled: false, status: done.status };
     throw new NotFoundError(`no workflow run with id "${runId}"`);
@@ -650,6 +734,9 @@ export class WorkflowManager {
   /** Refuses new runs; runs in flight end as their tasks end (the task orchestrator drains them). */
   close(): void {
     this.#closing = true;
+    // Runs held back by flow control would never start now: they end cancelled, so their callers hear of it.
+    for (const run of [...this.#live.values()]) if (!run.started && (run.hold.debounce || run.hold.queued)) this.#cancelLive(run.runId, 'the engine shut down before the run started');
+    this.flow.stop();
   }
 
   get runsInFlight(): number {

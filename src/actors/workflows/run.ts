@@ -19,7 +19,7 @@ import type { Clock, ClockTimer } from '../../model/clock.js';
 import { systemClock } from '../../model/clock.js';
 import { LIMITS } from '../../model/limits.js';
 import type { TaskInput, TaskResult, TaskStatus } from '../../model/task.js';
-import type { ItemResult, RunContext, RunError, RunLineage, RunOrigin, RunProject, StepResult, StepWaiting, StoredWorkflow, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
+import type { ItemResult, RunContext, RunDebounce, RunError, RunLineage, RunOrigin, RunProject, RunQueuedOn, StepResult, StepWaiting, StoredWorkflow, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
 import { parseSleep, parseTime, stepCall, stepKind, typeName } from '../../workflows/kinds.js';
 import type { TemplateScope } from '../../workflows/template.js';
 import { evaluateCondition, findTemplates, resolveTemplates } from '../../workflows/template.js';
@@ -115,9 +115,11 @@ function runError(steps: Record<string, StepResult>): RunError | null {
 export class WorkflowRunExecutor {
   readonly runId: string;
   readonly workflow: StoredWorkflow;
-  readonly params: Record<string, unknown>;
+  #params: Record<string, unknown>;
   readonly sessionId: string | null;
   readonly startedAt: number;
+  /** Set by the run's admission while it is held back (a queued key, a debounce window): shown on the view. */
+  hold: { queued?: (() => RunQueuedOn | null) | undefined; debounce?: RunDebounce | null } = {};
   readonly warnings: string[];
   /** Where the steps' file actions work (null: the process's cwd). */
   readonly workingDir: string | null;
@@ -180,13 +182,13 @@ export class WorkflowRunExecutor {
     this.project = context.project ?? null;
     this.origin = context.origin ?? null;
     this.runId = runId;
-    this.params = { ...workflow.params, ...params };
+    this.#params = { ...workflow.params, ...params };
     this.sessionId = sessionId;
     this.warnings = warnings;
     this.#deps = deps;
     this.startedAt = resume?.startedAt ?? deps.now();
     this.resumed = resume !== null && resume.attach !== false;
-    this.#scope = { params: this.params, steps: {}, ...(this.project ? { project: { ...this.project } } : {}) };
+    this.#scope = { params: this.#params, steps: {}, ...(this.project ? { project: { ...this.project } } : {}) };
     this.done = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -333,6 +335,18 @@ export class WorkflowRunExecutor {
     return true;
   }
 
+  /** The run's parameters: the definition's defaults with the request's over them. */
+  get params(): Record<string, unknown> {
+    return this.#params;
+  }
+
+  /** Replaces the request's parameters of a run that has not started (a debounced run takes the last submission's). */
+  replaceParams(params: Record<string, unknown>): void {
+    if (this.#started) throw new Error(`run ${this.runId} has started: its parameters are fixed`);
+    this.#params = { ...this.workflow.params, ...params };
+    this.#scope.params = this.#params;
+  }
+
   /** Whether `start` has been called (a run waiting for a session slot has not). */
   get started(): boolean {
     return this.#started;
@@ -366,7 +380,15 @@ export class WorkflowRunExecutor {
       depth: this.depth,
       retryOf: this.lineage.retryOf ?? null,
       ...this.origin,
+      ...this.#holdView(),
     };
+  }
+
+  #holdView(): Pick<WorkflowRun, 'queued' | 'debounce'> {
+    if (this.#started) return {};
+    const queued = this.hold.queued?.() ?? null;
+    const debounce = this.hold.debounce ?? null;
+    return { ...(queued ? { queued } : {}), ...(debounce ? { debounce } : {}) };
   }
 
   /**
@@ -537,7 +559,7 @@ export class WorkflowRunExecutor {
     for (const [k, v] of Object.entries(result.steps)) outputs[k] = v.result;
     const output = { runId: childRunId, status: result.status, outputs };
     const failedSteps = Object.values(result.steps).filter((r) => r.status !== 'completed' && r.error?.code !== ErrorCode.CONDITION_FALSE).map((r) => r.step);
-    const error = status === 'completed' ? null : new ChildRunError(`child run ${childRunId} of workflow "${workflow}" ended ${result.status}${failedSteps.length ? ` (steps: ${failedSteps.join(', ')})` : ''}`).toJSON();
+    const error = status === 'completed' ? null : new ChildRunError(`child run ${childRunId} of workflow "${workflow}" ended ${result.status}${failedSteps.length ? ` (steps: ${failedSteps.join(', ')})` : ''}${result.error ? `: ${result.error.message}` : ''}`).toJSON();
     const endedAt = this.#deps.now();
     return { taskId: id, name, status, success: status === 'completed', result: output, error, attempts: 1, startedAt, endedAt, durationMs: endedAt - startedAt, childRunId };
   }

@@ -108,13 +108,17 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
       .argument('<name>', 'workflow name'),
   )
     .option('--workflow-version <version>', 'run this version instead of the latest')
-    .addHelpText('after', `\nExamples:\n  codomyrmex workflow run ai-analysis --param path=src\n  codomyrmex workflow run ai-analysis --params '{"path": "src"}' --json\n  codomyrmex workflow run etl --workflow-version 2 --nats nats://127.0.0.1:4222   on a running daemon\n\nExit codes: 0 succeeded, 1 the run failed, 2 bad input, 3 no such workflow, 130 Ctrl-C (the run is cancelled).`)
-    .action(async (name: string, opts: { params?: Record<string, unknown>; param?: Record<string, unknown>; workflowVersion?: string }) => {
+    .option('--idempotency-key <key>', 'follow the earlier run started with this key (within the engine\'s idempotencyTtlSeconds) instead of starting another')
+    .addHelpText('after', `\nExamples:\n  codomyrmex workflow run ai-analysis --param path=src\n  codomyrmex workflow run nightly --idempotency-key nightly-2026-12-07   a second call follows the first run\n  codomyrmex workflow run ai-analysis --params '{"path": "src"}' --json\n  codomyrmex workflow run etl --workflow-version 2 --nats nats://127.0.0.1:4222   on a running daemon\n\nExit codes: 0 succeeded, 1 the run failed, 2 bad input, 3 no such workflow, 130 Ctrl-C (the run is cancelled).`)
+    .action(async (name: string, opts: { params?: Record<string, unknown>; param?: Record<string, unknown>; workflowVersion?: string; idempotencyKey?: string }) => {
       await cli.withAnyEngine(async (e) => {
         const w = await e.workflows.getWorkflow(name, opts.workflowVersion);
         if (!w) throw new NotFoundError(`no workflow named "${name}"${opts.workflowVersion ? ` at version ${opts.workflowVersion}` : ''}; see "codomyrmex workflow list"`);
-        const version = opts.workflowVersion ? { version: opts.workflowVersion } : {};
-        return followRun(cli, e, w.name, w.steps.map((s) => s.name), () => e.workflows.startWorkflow(w.name, paramsOf(opts), version));
+        const options = {
+          ...(opts.workflowVersion ? { version: opts.workflowVersion } : {}),
+          ...(opts.idempotencyKey !== undefined ? { idempotencyKey: opts.idempotencyKey } : {}),
+        };
+        return followRun(cli, e, w.name, w.steps.map((s) => s.name), () => e.workflows.startWorkflow(w.name, paramsOf(opts), options));
       });
     });
 

@@ -45,6 +45,7 @@ export const toolShapes = {
     parameters: object('parameters', '{"path": "."}').default({}).describe('run parameters, read as {{params.x}}'),
     session_id: z.string().optional().describe('a session to run in (its concurrency and mode apply)'),
     version: z.string().optional().describe('run this version instead of the latest'),
+    idempotency_key: z.string().min(1).max(256).optional().describe('a key for this request: a retry with the same key returns the earlier run instead of starting another'),
   },
   create_workflow: {
     name: z.string(required('name', 'the name of the new workflow')),

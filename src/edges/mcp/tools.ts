@@ -78,7 +78,7 @@ const handlers: Handlers = {
   async execute_workflow(engine, a, progress) {
     const wf = await engine.workflows.getWorkflow(a.workflow_name, a.version);
     if (!wf) throw new NotFoundError(`workflow_name: no workflow named "${a.workflow_name}"${a.version ? ` at version ${a.version}` : ''}; see list_workflows`);
-    return summarizeRun(await withStepProgress(engine, wf.name, wf.steps.length, progress, () => engine.workflows.executeWorkflow(wf.name, a.parameters, { sessionId: a.session_id, version: a.version })));
+    return summarizeRun(await withStepProgress(engine, wf.name, wf.steps.length, progress, () => engine.workflows.executeWorkflow(wf.name, a.parameters, { sessionId: a.session_id, version: a.version, idempotencyKey: a.idempotency_key })));
   },
   async create_workflow(engine, a) {
     const { workflow, created, warnings } = await engine.workflows.defineWorkflow({ name: a.name, steps: a.steps, ...(a.description !== undefined ? { description: a.description } : {}) });

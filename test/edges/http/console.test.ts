@@ -1,6 +1,7 @@
 /**
  * The console in a real browser (Debian's Chromium through playwright-core) against a real engine on a SQLite file:
- * the runs list, a run started from the Workflows page turning green live, a step's output, cancelling a run, the
+ * the runs list, a run started from the Workflows page turning green live, a step's output, cancelling a run,
+ * approving a step that waits for a signal, retrying a failed run from a step, the
  * 404 page, the login page, and run data holding markup that must stay text. Takes the README's screenshots.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -124,6 +125,82 @@ describe.skipIf(!haveChromium())('console in Chromium', () => {
     await page.click('text=Close');
     await page.waitForSelector('[data-testid="run-status"] .badge.s-cancelled');
     await page.waitForSelector('[data-step="wait"][data-status="cancelled"]');
+    await page.close();
+  });
+
+  it('approves a step waiting for a signal with a JSON payload, after confirmation', async () => {
+    await define({
+      name: 'release',
+      steps: [
+        { name: 'build', module: 'core', action: 'noop' },
+        { name: 'approval', waitFor: { signal: 'approve' }, dependencies: ['build'] },
+        { name: 'ship', module: 'core', action: 'echo', parameters: { value: '{{approval.output.by}}' }, dependencies: ['approval'] },
+      ],
+    });
+    const runId = await engine.workflows.startWorkflow('release');
+    const page = await browser.page();
+    await page.goto(`${base}/runs/${runId}`);
+    await page.waitForSelector('[data-step="approval"][data-status="waiting"], [data-step="approval"][data-status="running"]');
+    await page.click('[data-step="approval"]');
+    await page.waitForSelector('[data-testid="signal-form"]');
+    // A payload that is not JSON is refused in the page, naming the field; nothing is sent.
+    await page.fill('textarea[name="payload"]', '{ by: ana');
+    await page.click('[data-testid="send-signal"]');
+    await page.waitForSelector('[data-testid="signal-form"] .error');
+    expect(await page.textContent('[data-testid="signal-form"] .error')).toMatch(/^payload: not valid JSON/);
+    expect((await engine.workflows.getRun(runId))?.status).toBe('running');
+    await page.fill('textarea[name="payload"]', '{ "by": "ana" }');
+    await page.click('[data-testid="send-signal"]');
+    await page.click('[data-testid="confirm"]');
+    await page.waitForSelector('[data-testid="action-result"]');
+    expect(await page.textContent('[data-testid="action-result"]')).toMatch(/Done[\s\S]*"delivered": true/);
+    const result = await engine.workflows.waitForRun(runId);
+    expect(result.success).toBe(true);
+    expect(result.steps['ship']?.result).toBe('ana');
+    await page.waitForSelector('[data-testid="run-status"] .badge.s-succeeded');
+    await page.close();
+  });
+
+  it('retries a failed run from a chosen step: the new run keeps the upstream output and links back', async () => {
+    await define({
+      name: 'flaky-load',
+      steps: [
+        { name: 'extract', module: 'core', action: 'echo', parameters: { value: 'rows' } },
+        { name: 'load', module: 'core', action: 'fail', parameters: { retryable: false, message: 'target locked' }, dependencies: ['extract'] },
+      ],
+    });
+    const failed = await engine.workflows.waitForRun(await engine.workflows.startWorkflow('flaky-load'));
+    expect(failed.status).toBe('failed');
+    const page = await browser.page();
+    await page.goto(`${base}/runs/${failed.runId}`);
+    await page.waitForSelector('[data-step="load"][data-status="failed"]');
+    await page.click('[data-step="load"]');
+    expect(await page.textContent('[data-testid="step-error"]')).toMatch(/target locked/);
+    await page.click('[data-testid="retry-from-step"]');
+    await page.click('[data-testid="confirm"]');
+    await page.waitForURL((u) => u.pathname.startsWith('/runs/') && !u.pathname.endsWith(encodeURIComponent(failed.runId)));
+    const retryId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+    await page.waitForSelector(`a[href="/runs/${encodeURIComponent(failed.runId)}"]`);
+    const retried = await engine.workflows.waitForRun(retryId);
+    expect((await engine.workflows.getRun(retryId))?.retryOf).toBe(failed.runId);
+    expect(retried.steps['extract']).toMatchObject({ status: 'completed', reused: true, reusedFrom: failed.runId });
+    expect(retried.steps['load']?.status).toBe('failed');
+    await page.close();
+  });
+
+  it('shows a run held back by a concurrency key, with the run holding it, until it starts', async () => {
+    await define({ name: 'deploy', concurrency: { key: 'deploy-{{params.env}}', limit: 1 }, params: { env: 'prod' }, steps: [{ name: 'ship', module: 'core', action: 'sleep', parameters: { ms: 600_000 } }] });
+    const holder = await engine.workflows.startWorkflow('deploy');
+    const queued = await engine.workflows.startWorkflow('deploy');
+    const page = await browser.page();
+    await page.goto(`${base}/runs/${queued}`);
+    await page.waitForSelector('[data-testid="held"]');
+    expect(await page.textContent('[data-testid="held"]')).toMatch(/concurrency key deploy-prod .*: 1 of 1 running/);
+    expect(await page.getAttribute('[data-testid="held"] a', 'href')).toBe(`/runs/${encodeURIComponent(holder)}`);
+    await engine.workflows.cancelRun(holder, 'test');
+    await page.waitForSelector('[data-step="ship"][data-status="running"]');
+    await expect.poll(() => page.locator('[data-testid="held"]').count()).toBe(0);
+    await engine.workflows.cancelRun(queued, 'test');
     await page.close();
   });
 
