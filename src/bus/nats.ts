@@ -17,6 +17,7 @@ import { componentOf } from './protocol.js';
 import { parseCommandPayload, resolveCommandType } from './schemas.js';
 import type { EventChannelCounters } from './natsEvents.js';
 import { EventChannel } from './natsEvents.js';
+import { askStandby, TAKEOVER_SLACK_MS } from './natsStandby.js';
 import { checkPayloadSize, checkSubjectPrefix, decodeJson, DEFAULT_SUBJECT_PREFIX, encodeJson, errorReply, okReply, readReply } from './wire.js';
 
 /** Where the connection is. `reconnecting`: lost, the client is retrying (health reports `degraded`). */
@@ -34,6 +35,11 @@ export interface NatsBusOptions {
   closeConnection?: boolean | undefined;
   /** Events held while disconnected, at most this many bytes; older ones are dropped past it (default 8 MiB). */
   eventBacklogBytes?: number | undefined;
+  /**
+   * When no daemon serves a command but a standby daemon answers (a failover is under way), send it again until the
+   * new active daemon serves it (default true). False: fail at once with the "no component serves" error.
+   */
+  waitForStandby?: boolean | undefined;
 }
 
 /** The error for a NATS server that cannot be reached: names the servers and the likely fix. */
@@ -87,6 +93,7 @@ export class NatsBus implements MessageBus {
   readonly #timeoutMs: number;
   readonly #closeGraceMs: number;
   readonly #closeConnection: boolean;
+  readonly #waitForStandby: boolean;
   readonly #status$ = new BehaviorSubject<NatsBusStatus>('connected');
   readonly #handlers = new Map<string, { route: CommandRouter; sub: Subscription }>();
   readonly #events: EventChannel;
@@ -123,6 +130,7 @@ export class NatsBus implements MessageBus {
     this.#timeoutMs = positive(options.requestTimeoutMs, 30_000, 'requestTimeoutMs');
     this.#closeGraceMs = positive(options.closeGraceMs, 10_000, 'closeGraceMs');
     this.#closeConnection = options.closeConnection ?? true;
+    this.#waitForStandby = options.waitForStandby ?? true;
     this.#events = new EventChannel(nc, this.subjectPrefix, positive(options.eventBacklogBytes, 8 * 1024 * 1024, 'eventBacklogBytes'), () => this.maxPayload, (err) => (this.#lastError = err));
     if (nc.isClosed()) this.#status$.next('closed');
     void this.#watchStatus();
@@ -225,10 +233,7 @@ export class NatsBus implements MessageBus {
     try {
       const bytes = encodeJson(payload, `request "${type}"`);
       checkPayloadSize(bytes.length, this.maxPayload, `request "${type}"`);
-      // What is written while the client redials is discarded: wait for the connection (within the timeout).
-      const t0 = Date.now();
-      await this.#whenConnected(timeout, `"${type}"`);
-      msg = await this.#nc.request(subject, bytes, { timeout: Math.max(1, timeout - (Date.now() - t0)) });
+      msg = await this.#send(subject, bytes, timeout, `"${type}"`);
     } catch (err) {
       this.#stats.failures++;
       throw this.#requestError(err, type, subject, timeout);
@@ -240,6 +245,35 @@ export class NatsBus implements MessageBus {
     }
     this.#stats.replies++;
     return reply.result;
+  }
+
+  /**
+   * One request on the wire. "No responders" means no one got it: when a standby daemon answers (a failover is under
+   * way, natsStandby.ts), the same bytes are sent again with backoff until the new active daemon serves them, for at
+   * most the standby's failover time plus {@link TAKEOVER_SLACK_MS}.
+   */
+  async #send(subject: string, bytes: Uint8Array, timeout: number, what: string): Promise<Msg> {
+    let deadline: number | null = null;
+    let delayMs = 100;
+    for (;;) {
+      // What is written while the client redials is discarded: wait for the connection (within the timeout).
+      const t0 = Date.now();
+      await this.#whenConnected(timeout, what);
+      try {
+        return await this.#nc.request(subject, bytes, { timeout: Math.max(1, timeout - (Date.now() - t0)) });
+      } catch (err) {
+        if (!(err instanceof RequestError && err.isNoResponders()) || !this.#waitForStandby || this.#closed) throw err;
+        if (deadline === null) {
+          // Asked once: the standby stops answering when it takes over, before it serves the command subjects.
+          const standby = await askStandby(this.#nc, this.subjectPrefix);
+          if (!standby) throw err;
+          deadline = Date.now() + standby.failoverAfterMs + TAKEOVER_SLACK_MS;
+        }
+        if (Date.now() + delayMs > deadline) throw err;
+        await new Promise((r) => setTimeout(r, delayMs));
+        delayMs = Math.min(delayMs * 2, 1000);
+      }
+    }
   }
 
   #requestError(err: unknown, type: CommandType, subject: string, timeout: number): Error {

@@ -121,6 +121,14 @@ describe('active and standby daemons on PostgreSQL', () => {
     a.proc.kill('SIGKILL');
     expect(await a.exited).toBe('SIGKILL');
 
+    // Sent while no daemon serves commands: the standby answers for itself, so the request is sent again until the
+    // new active daemon serves it, instead of failing with "no component serves".
+    const duringFailover = await bus.request('workflow.get_run', { runId });
+    expect(duringFailover?.runId).toBe(runId);
+    // With no standby on a prefix, the same request fails at once.
+    const nobody = await client(`${p.prefix}none`);
+    await expect(nobody.request('workflow.get_run', { runId })).rejects.toThrow(/no component serves "workflow.get_run"/);
+
     await tookOver(b);
     await serving(b);
     const recovery = await b.waitForLine((l) => l.msg === 'recovered from the store' && l['component'] === 'workflowManager', 'the recovery line');

@@ -29,7 +29,9 @@ import { HttpEdge } from '../http/server.js';
 import { DaemonRegistry } from './standby.js';
 import type { DaemonRole } from './standby.js';
 import { startEdges } from '../start.js';
-import { NatsEdge } from '../nats/edge.js';
+import { connectionOptions, NatsEdge } from '../nats/edge.js';
+import { NatsBus } from '../../bus/nats.js';
+import { serveStandbyPresence } from '../../bus/natsStandby.js';
 import type { TaskRunner } from '../../actors/tasks/runner.js';
 import { CombinedRunner } from '../remote/combined.js';
 import { RemoteWorkersEdge } from '../remote/edge.js';
@@ -199,7 +201,9 @@ export class Daemon {
   async #standby(registry: DaemonRegistry): Promise<OrchestrationEngine | null> {
     if (this.options.http) this.#http = await HttpEdge.start(this.#handlers(), this.options.http);
     this.#to('standby', { role: 'standby', id: this.id, database: registry.location, http: this.#http ? `${this.#http.address.host}:${this.#http.address.port}` : null, failoverAfterMs: this.options.failoverAfterMs });
+    const presence = this.#announceStandby();
     const takeover = await registry.waitForLease();
+    await (await presence)?.();
     if (!takeover || this.#stopping) return null;
     const pg = this.options.engine.postgres;
     if (!pg) return null;
@@ -221,6 +225,26 @@ export class Daemon {
     engine.registerComponentView('daemons', { status: async () => ({ self: this.id, role: this.role, epoch: store.epoch, peers: await registry.peers() }) });
     await registry.becameActive(takeover.epoch);
     return engine;
+  }
+
+  /**
+   * While a standby, answers `<prefix>.standby` on NATS, so a client whose command found no daemon waits for this one
+   * to take over instead of failing (natsStandby.ts). Resolves with the function that stops answering.
+   */
+  async #announceStandby(): Promise<(() => Promise<void>) | null> {
+    const o = this.options.nats;
+    if (!o) return null;
+    try {
+      const bus = await NatsBus.connect({ servers: o.servers, subjectPrefix: o.subjectPrefix, name: `codomyrmex-standby-${this.id.slice(0, 8)}`, connection: connectionOptions(o) });
+      const sub = serveStandbyPresence(bus.connection, bus.subjectPrefix, { id: this.id, failoverAfterMs: this.options.failoverAfterMs });
+      return async () => {
+        sub.unsubscribe();
+        await bus.close().catch(() => undefined);
+      };
+    } catch (err) {
+      this.log.warn({ err: serializeError(err) }, 'standby: cannot reach NATS; clients will not wait for this standby during a failover');
+      return null;
+    }
   }
 
   /** The lease was taken over: stop answering NATS at once, write nothing, exit (a supervisor restarts it as a standby). */
