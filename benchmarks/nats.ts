@@ -13,20 +13,16 @@
  * Flags: --tasks N (default 20000), --rounds N (default 3, best round reported), --sequential N (default 500),
  * --reads N (default 20000), --threads N (default: the cores).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MessageBus } from '../src/bus/bus.js';
-import { NatsBus } from '../src/bus/nats.js';
-import { packagePath } from '../src/config/options.js';
 import { runTask } from '../src/edges/nats/client.js';
 import type { Durability, OrchestrationEngine, TaskInput } from '../src/index.js';
 import { createOrchestrationEngine } from '../src/index.js';
 import { BullContender, bullmqMissing } from './bullmq.js';
-import { natsServerMissing, natsServerVersion, startNatsServer } from './natsServer.js';
-import { sleep } from './support.js';
+import { natsServerMissing, natsServerVersion, startDaemon, startNatsServer } from './natsServer.js';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -163,35 +159,10 @@ async function inProcess(dir: string, durability: Durability): Promise<Path> {
 }
 
 async function daemon(dir: string, url: string, durability: Durability, n: number): Promise<Path> {
-  const prefix = `bench${process.pid}d${n}`;
-  const args = [packagePath('dist', 'src', 'edges', 'cli', 'main.js'), '--threads', String(THREADS), '--durability', durability, '--db', join(dir, `daemon-${durability}.db`), 'daemon', '--nats', url, '--subject-prefix', prefix, '--http', 'off', '--log-level', 'warn'];
-  const env = { ...process.env, CODOMYRMEX_CONFIG: '', CODOMYRMEX_NATS_URL: '' };
   // concurrentTasksPerWorker comes from a config file, as a user would set it.
-  const config = join(dir, `daemon-${durability}.json`);
-  writeFileSync(config, JSON.stringify({ concurrentTasksPerWorker: ENGINE.concurrentTasksPerWorker, agingMs: 0 }));
-  const proc: ChildProcess = spawn(process.execPath, [...args, '--config', config], { cwd: dir, env, stdio: ['ignore', 'inherit', 'inherit'] });
-  const bus = await NatsBus.connect({ servers: url, subjectPrefix: prefix, requestTimeoutMs: 120_000 });
-  for (let i = 0; ; i++) {
-    try {
-      await bus.request('task.stats', {}, { timeoutMs: 1000 });
-      break;
-    } catch (err) {
-      if (i > 400 || proc.exitCode !== null) throw new Error(`the daemon did not come up: ${(err as Error).message}`);
-      await sleep(50);
-    }
-  }
-  await warm(bus);
-  return {
-    name: `daemon over NATS, sqlite ${durability}`,
-    bus,
-    best: fresh(),
-    stop: async () => {
-      await bus.close();
-      const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-      proc.kill('SIGTERM');
-      await gone;
-    },
-  };
+  const d = await startDaemon({ dir, url, name: `daemon-${durability}-${n}`, durability, threads: THREADS, config: { concurrentTasksPerWorker: ENGINE.concurrentTasksPerWorker, agingMs: 0 } });
+  await warm(d.bus);
+  return { name: `daemon over NATS, sqlite ${durability}`, bus: d.bus, best: fresh(), stop: () => d.stop() };
 }
 
 const ms = (x: number | null): string => (x === null ? '-' : x.toFixed(3));

@@ -65,6 +65,11 @@ export interface EngineOptions {
   /** Where projects are created unless `createProject` names a `path` (default `./projects`). Env: `CODOMYRMEX_PROJECTS_DIR`. */
   projectsDir?: string;
   /**
+   * More folders a project's `path` may be in, besides `projectsDir` (default none: a path outside `projectsDir` is
+   * refused, over every edge). CLI: `--allow-path DIR` (repeatable). Env: `CODOMYRMEX_ALLOWED_PROJECT_ROOTS` (`:`-separated).
+   */
+  allowedProjectRoots?: string[];
+  /**
    * More folders of project templates, after the package's `config/templates` (a later folder's template of the same
    * name wins). Default none. Env: `CODOMYRMEX_TEMPLATE_DIRS` (`:`-separated).
    */
@@ -238,6 +243,8 @@ export interface CompiledOptions {
   /** All zeros: retention off. */
   storeRetention: Required<StoreRetentionOptions>;
   projectsDir: string;
+  /** Folders besides `projectsDir` a project's path may be in. */
+  allowedProjectRoots: string[];
   /** Every template folder, the package's first. */
   templateDirs: string[];
   store: StoreKind;
@@ -290,6 +297,7 @@ export const engineOptionsSchema = z
       ])
       .optional(),
     projectsDir: z.string().min(1).optional(),
+    allowedProjectRoots: z.array(z.string().min(1)).optional(),
     templateDirs: z.array(z.string().min(1)).optional(),
     store: z
       .union([
@@ -417,6 +425,7 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
             runAgeMs: o.storeRetention?.runAgeMs ?? DEFAULT_STORE_RETENTION.runAgeMs,
           },
     projectsDir: o.projectsDir ?? envString(env, 'CODOMYRMEX_PROJECTS_DIR') ?? 'projects',
+    allowedProjectRoots: o.allowedProjectRoots ?? (env['CODOMYRMEX_ALLOWED_PROJECT_ROOTS'] ?? '').split(':').filter(Boolean),
     templateDirs: [packagePath('config', 'templates'), ...(o.templateDirs ?? (env['CODOMYRMEX_TEMPLATE_DIRS'] ?? '').split(':').filter(Boolean))],
     store,
     dataDir,

@@ -4,7 +4,7 @@ import { MessageChannel } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { Piscina } from 'piscina';
 import type { BatchReply, BatchRequest, ChannelHost, RunRequest, WorkerBootData, WorkerReply, WorkerRequest } from './protocol.js';
-import { CANCELLED_SLOTS } from './protocol.js';
+import { CANCELLED_SLOTS, STARTED_SLOTS } from './protocol.js';
 
 export interface PoolOptions {
   /** Worker threads (default: os.availableParallelism()). */
@@ -50,6 +50,8 @@ export function piscinaConfig(options: PoolOptions): {
       running,
       slotsPerWorker: options.concurrentTasksPerWorker,
       cancelled: new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * CANCELLED_SLOTS),
+      started: new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * STARTED_SLOTS),
+      startedAt: new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT * STARTED_SLOTS),
     },
     recordTiming: false,
     // 'async' (Atomics.waitAsync) keeps an idle worker's event loop turning: with the default 'sync' an idle
@@ -86,6 +88,9 @@ export class DispatchStop {
   }
 }
 
+/** Milliseconds since the epoch, with a fraction, the same on every thread (a thread's `performance.now()` is not). */
+export const epochNow = (): number => performance.timeOrigin + performance.now();
+
 /** A task's side of the channel: receives progress and logs, sends abort. */
 export interface TaskChannel {
   abort(reason: string): void;
@@ -103,6 +108,8 @@ export class WorkerPool {
   #destroyed = false;
   readonly #table: Int32Array;
   readonly #cancelled: Int32Array;
+  readonly #started: Int32Array;
+  readonly #startedAt: Float64Array;
   readonly #block: number;
   #seq = 0;
   #terminated = 0;
@@ -117,6 +124,8 @@ export class WorkerPool {
     const config = piscinaConfig(options);
     this.#table = new Int32Array(config.workerData.running);
     this.#cancelled = new Int32Array(config.workerData.cancelled);
+    this.#started = new Int32Array(config.workerData.started);
+    this.#startedAt = new Float64Array(config.workerData.startedAt);
     this.#piscina = new Piscina(config);
     this.#piscina.on('workerCreate', () => {
       this.#created++;
@@ -150,6 +159,17 @@ export class WorkerPool {
   /** Runs a batch of attempts as one Piscina task (each item has its own `seq`, so each can be cancelled). */
   runBatch(req: BatchRequest, stop?: DispatchStop): Promise<BatchReply> {
     return (stop ? this.#piscina.run(req, { signal: stop }) : this.#piscina.run(req)) as Promise<BatchReply>;
+  }
+
+  /**
+   * When a thread took dispatch `seq` (epoch ms, see {@link epochNow}); null while it waits for one (queue time).
+   * A dispatch so old that later ones have reused its slot counts as taken long ago (0).
+   */
+  takenAt(seq: number): number | null {
+    const slot = seq % STARTED_SLOTS;
+    const seen = Atomics.load(this.#started, slot);
+    if (seen === seq) return this.#startedAt[slot] ?? 0;
+    return seen > seq ? 0 : null;
   }
 
   /** Whether a thread has marked any of these dispatches as running (see {@link terminate}). */

@@ -89,7 +89,16 @@ export interface WorkerBootData {
    * the worker sees the cancel and never runs the action.
    */
   cancelled: SharedArrayBuffer;
+  /**
+   * Dispatches a thread has taken, Int32 `seq` at slot `seq % STARTED_SLOTS` from the moment a thread begins one,
+   * and when (Float64 epoch ms, in `startedAt`). Until then the dispatch waits for a thread (in Piscina's queue, say
+   * while a terminated thread is replaced): queue time, which a task's timeout does not count.
+   */
+  started: SharedArrayBuffer;
+  startedAt: SharedArrayBuffer;
 }
 
 /** Slots of the cancelled ring. */
 export const CANCELLED_SLOTS = 4096;
+/** Slots of the started ring. */
+export const STARTED_SLOTS = 16_384;

@@ -10,7 +10,7 @@ import type { ActionContext } from '../modules/contract.js';
 import { workingDirContext } from '../modules/paths.js';
 import { ModuleRegistry } from '../modules/registry.js';
 import type { BatchItem, BatchReply, BatchRequest, ChannelHost, RunRequest, WorkerBootData, WorkerReply, WorkerRequest } from './protocol.js';
-import { CANCELLED_SLOTS, isAbortMessage } from './protocol.js';
+import { CANCELLED_SLOTS, isAbortMessage, STARTED_SLOTS } from './protocol.js';
 
 const noop = (): Promise<void> => Promise.resolve();
 const neverAborted = new AbortController().signal;
@@ -23,6 +23,8 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply | Bat
   const registry = await ModuleRegistry.load(data.moduleDirs);
   const table = new Int32Array(data.running);
   const cancelled = new Int32Array(data.cancelled);
+  const started = new Int32Array(data.started);
+  const startedAt = new Float64Array(data.startedAt);
   const block = data.slotsPerWorker + 1;
   let base = -1;
   /** Claims a free block of the running table (again later if none was free at boot). */
@@ -47,6 +49,9 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply | Bat
   }
 
   async function run(req: RunRequest | BatchItem, port: RunRequest['port']): Promise<WorkerReply> {
+    // When first, then the seq with a fence: the main thread reads the seq, then the time.
+    startedAt[req.seq % STARTED_SLOTS] = performance.timeOrigin + performance.now();
+    Atomics.store(started, req.seq % STARTED_SLOTS, req.seq);
     let action;
     let params;
     try {

@@ -79,9 +79,14 @@ describe('engine faults', () => {
     const blocker = orch.executeTask({ id: 'blocker', module: 'core', action: 'hang', parameters: { ms: 60_000 } });
     await nextEvent(engine, (e) => e.type === 'task_started' && e.data.taskId === 'blocker');
     await expect.poll(() => engine.pool.running()).toBe(1);
-    // Three more go to the pool and wait in Piscina's queue behind the hung thread; each times out there.
-    const waiting = await Promise.all([1, 2, 3].map((i) => orch.executeTask({ id: `w${i}`, module: 'core', action: 'hang', parameters: { ms: 60_000 }, timeout: 0.05, maxRetries: 0 })));
-    expect(waiting.map((r) => r.status)).toEqual(['timed_out', 'timed_out', 'timed_out']);
+    // Three more go to the pool and wait in Piscina's queue behind the hung thread (queue time: their timeouts do
+    // not count it); each is cancelled there.
+    const started = Promise.all([1, 2, 3].map((i) => nextEvent(engine, (e) => e.type === 'task_started' && e.data.taskId === `w${i}`)));
+    const results = [1, 2, 3].map((i) => orch.executeTask({ id: `w${i}`, module: 'core', action: 'hang', parameters: { ms: 60_000 }, timeout: 0.05, maxRetries: 0 }));
+    await started;
+    for (const i of [1, 2, 3]) await orch.cancelTask(`w${i}`);
+    const waiting = await Promise.all(results);
+    expect(waiting.map((r) => r.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
     await orch.cancelTask('blocker');
     expect((await blocker).status).toBe('cancelled');
     // None of the three ever holds the thread: within the first second nothing runs, and a new task gets it.

@@ -3,8 +3,8 @@
  * in the project's folder; status, milestones, config, archive, and every kind of bad input.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrchestrationEngine, Project } from '../../src/index.js';
 import { NotFoundError, ValidationError } from '../../src/index.js';
@@ -193,6 +193,28 @@ describe('ProjectManager', () => {
     expect((await pm.listProjects({ status: 'archived' })).map((x) => x.name)).toEqual(['to_archive']);
     expect((await pm.listProjects({ tag: 'old' })).map((x) => x.name)).toEqual(['to_archive']);
     expect((await pm.listProjects({ status: 'active' })).map((x) => x.name)).not.toContain('to_archive');
+  });
+
+  it('keeps a project folder inside the projects folder or an allowed root, links followed', async () => {
+    const outside = dirs.make('outside');
+    const other = testEngine({ workflowDirs: [packagePath('config', 'workflows')], projectsDir: root, allowedProjectRoots: [join(outside, 'ok')] });
+    try {
+      await other.ready();
+      await symlink(outside, join(root, 'link-out'));
+      for (const path of [join(outside, 'a'), join(root, '..', 'outside', 'a'), join(root, 'link-out', 'a'), outside]) {
+        const err = await rejection(other.projects.createProject({ name: 'escape1', path }));
+        expect(err, path).toBeInstanceOf(ValidationError);
+        expect(err.message, path).toBe(
+          `path: ${path} is outside the projects folder ${root} and the allowed roots ${join(outside, 'ok')}; put the project under it, or allow that folder: engine option allowedProjectRoots: ['${dirname(path)}'], CLI (and daemon, mcp) --allow-path ${dirname(path)}, or env CODOMYRMEX_ALLOWED_PROJECT_ROOTS`,
+        );
+      }
+      expect(await readdir(outside)).toEqual([]);
+      const ok = await other.projects.createProject({ name: 'allowed1', path: join(outside, 'ok', 'allowed1') });
+      expect(existsSync(join(ok.path, '.codomyrmex', 'project.json'))).toBe(true);
+      expect((await other.projects.createProject({ name: 'nested1', path: join(root, 'group', 'nested1') })).path).toBe(join(root, 'group', 'nested1'));
+    } finally {
+      await other.shutdown({ graceMs: 0 });
+    }
   });
 
   it('refuses bad input with the field named, leaving nothing on disk', async () => {

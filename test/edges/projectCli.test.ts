@@ -37,6 +37,17 @@ describe('codomyrmex project CLI', () => {
     expect(again.stderr).toMatch(/already archived/);
   }, 60_000);
 
+  it('refuses --path outside the projects folder (exit 2, saying how to allow it) and takes it under --allow-path', async () => {
+    const away = join(cwd, 'away');
+    const refused = await cli(cwd, 'project', 'create', 'far', '--path', join(away, 'far'));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`path: ${join(away, 'far')} is outside the projects folder ${join(cwd, 'projects')}; put the project under it, or allow that folder: engine option allowedProjectRoots: ['${away}'], CLI (and daemon, mcp) --allow-path ${away}`);
+    expect(existsSync(away)).toBe(false);
+    const allowed = await cli(cwd, '--allow-path', away, 'project', 'create', 'far', '--path', join(away, 'far'), '--json');
+    expect(allowed.code).toBe(0);
+    expect(existsSync(join(away, 'far', '.codomyrmex', 'project.json'))).toBe(true);
+  }, 60_000);
+
   it('refuses a bad name (exit 2) and an unknown template (exit 3, not found) with the field named', async () => {
     const bad = await cli(cwd, 'project', 'create', '../evil');
     expect(bad.code).toBe(2);

@@ -42,6 +42,7 @@ export function projectManagerLogic(deps: ComponentDeps) {
       registry: deps.registry,
       templateDirs: deps.options.templateDirs,
       projectsDir: deps.options.projectsDir,
+      allowedProjectRoots: deps.options.allowedProjectRoots,
       store: deps.store,
       commits: deps.commits,
       ackOnCommit: deps.options.durability === 'strict' && deps.store.persistent,

@@ -2,8 +2,8 @@
  * What `createProject` checks before anything is written: the options, the target folder, the template and its
  * workflows, the config overrides; and the plan of what scaffolding will write (manifest included).
  */
-import { readdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { ValidationError } from '../../errors.js';
 import type { Project } from '../../model/project.js';
@@ -58,6 +58,34 @@ export async function checkTarget(path: string, force: boolean): Promise<void> {
   if (entries.length && !force) {
     throw new ValidationError(`path: the folder ${path} exists and is not empty (${entries.length} entries); pick another name or path, or pass force: true to scaffold into it`);
   }
+}
+
+/** `path` with symbolic links resolved, as far as it exists (the rest is appended as written). */
+async function realPathSoFar(path: string): Promise<string> {
+  const real = await realpath(path).catch(() => null);
+  if (real !== null) return real;
+  const parent = dirname(path);
+  return parent === path ? path : join(await realPathSoFar(parent), basename(path));
+}
+
+const within = (path: string, root: string): boolean => {
+  const rel = relative(root, path);
+  return rel === '' || (!isAbsolute(rel) && rel !== '..' && !rel.startsWith(`..${sep}`));
+};
+
+/**
+ * Refuses a project folder outside `projectsDir` and the allowed roots (symbolic links followed, so a link inside the
+ * root cannot lead out of it), saying how to allow it.
+ */
+export async function checkProjectPath(path: string, projectsDir: string, allowedRoots: readonly string[]): Promise<void> {
+  const real = await realPathSoFar(resolve(path));
+  const roots = [projectsDir, ...allowedRoots].map((r) => resolve(r));
+  for (const root of roots) if (within(real, await realPathSoFar(root))) return;
+  throw new ValidationError(
+    `path: ${path} is outside the projects folder ${roots[0] ?? projectsDir}${roots.length > 1 ? ` and the allowed roots ${roots.slice(1).join(', ')}` : ''}; ` +
+      `put the project under it, or allow that folder: engine option allowedProjectRoots: ['${dirname(resolve(path))}'], ` +
+      `CLI (and daemon, mcp) --allow-path ${dirname(resolve(path))}, or env CODOMYRMEX_ALLOWED_PROJECT_ROOTS`,
+  );
 }
 
 /** The project record and the scaffolding plan, once everything has been checked. */

@@ -25,7 +25,7 @@ import { loadTemplates, requireTemplate, summarize } from '../../projects/templa
 import type { GroupCommitter } from '../../store/commits.js';
 import { RecordQueue } from '../../store/commits.js';
 import type { Store } from '../../store/store.js';
-import { checkCreateOptions, checkTarget, MANIFEST, manifestText, prepareProject } from './create.js';
+import { checkCreateOptions, checkProjectPath, checkTarget, MANIFEST, manifestText, prepareProject } from './create.js';
 import * as milestones from './milestones.js';
 import { statusReport } from './status.js';
 
@@ -34,6 +34,8 @@ export interface ProjectManagerDeps {
   registry: () => ModuleRegistry;
   templateDirs: readonly string[];
   projectsDir: string;
+  /** Folders besides `projectsDir` a project's path may be in (default none). */
+  allowedProjectRoots?: readonly string[];
   store?: Store | undefined;
   commits?: GroupCommitter | undefined;
   /** Strict durability: a change is answered only once it is on disk. */
@@ -158,6 +160,7 @@ export class ProjectManager {
         throw new ValidationError(`templateName: template "${template.name}" (${template.file}) names workflow(s) ${missing.map((w) => `"${w}"`).join(', ')} this engine does not have; add them to a workflow folder or remove them from the template's "workflows"`);
       }
       const { project, plan } = await prepareProject(o, template, this.#deps.projectsDir, this.#now());
+      await checkProjectPath(project.path, this.#deps.projectsDir, this.#deps.allowedProjectRoots ?? []);
       const clash = [...this.#projects.values()].find((p) => p.path === project.path);
       if (clash) throw new ValidationError(`path: ${project.path} is already the folder of project "${clash.name}"`);
       await checkTarget(project.path, o.force === true);

@@ -32,6 +32,8 @@ import { announce, observe, toResult } from './record.js';
 import type { AttemptHooks, AttemptRequest, TaskRunner } from './runner.js';
 
 const NO_HOOKS: AttemptHooks = { progress: () => {}, log: () => {} };
+/** How often a timeout that fell due while its attempt still waited for a thread looks again. */
+const QUEUE_LOOK_MS = 5;
 
 function attemptRequest(rec: TaskRecord): AttemptRequest {
   const spec = rec.spec;
@@ -344,15 +346,27 @@ export class TaskLifecycle {
     const attempt = rec.attempts;
     const spec = rec.spec;
     this.#inFlight++;
-    if (spec.timeout !== undefined) {
-      rec.timer = this.#clock.setTimeout(() => {
-        if (rec.status !== 'running' || rec.attempts !== attempt) return;
-        rec.error = new TaskTimeoutError(`task "${spec.name}" timed out after ${spec.timeout}s (attempt ${attempt}); its worker thread was terminated`).toJSON();
-        this.send(rec, { type: 'task.timeout' });
-      }, spec.timeout * 1000);
-    }
+    if (spec.timeout !== undefined) this.#armTimeout(rec, attempt, spec.timeout * 1000);
     // Collecting a batch: it goes out with the others (see #dispatch).
     if (this.#collecting === null) this.#dispatchOne(rec, attempt);
+  }
+
+  /**
+   * The attempt's hard timeout, counted from when a thread takes it: what it waited for a thread before (a thread
+   * being replaced after a kill, still booting) is queue time. When it is due, an attempt that has run less than
+   * the timeout gets the rest, and one still waiting is looked at again every {@link QUEUE_LOOK_MS}.
+   */
+  #armTimeout(rec: TaskRecord, attempt: number, timeoutMs: number, delayMs = timeoutMs, sentAt = this.#clock.now()): void {
+    rec.timer = this.#clock.setTimeout(() => {
+      rec.timer = null;
+      if (rec.status !== 'running' || rec.attempts !== attempt) return;
+      const queued = rec.run?.queuedMs?.();
+      if (queued === null) return this.#armTimeout(rec, attempt, timeoutMs, QUEUE_LOOK_MS, sentAt);
+      const left = timeoutMs - (this.#clock.now() - sentAt - (queued ?? 0));
+      if (left >= 1) return this.#armTimeout(rec, attempt, timeoutMs, left, sentAt);
+      rec.error = new TaskTimeoutError(`task "${rec.spec.name}" timed out after ${rec.spec.timeout}s (attempt ${attempt}); its worker thread was terminated`).toJSON();
+      this.send(rec, { type: 'task.timeout' });
+    }, delayMs);
   }
 
   #dispatchOne(rec: TaskRecord, attempt: number): void {
@@ -518,7 +532,7 @@ export class TaskLifecycle {
     }
     this.#finishedOrder.push(rec.id);
     this.#finishedBytes += rec.outputBytes;
-    this.#evictFinished();
+    this.evictFinished();
     if (this.#inFlight === 0) queueMicrotask(() => this.#wakeIdle());
   }
 
@@ -565,7 +579,12 @@ export class TaskLifecycle {
     if (waiters) for (const [, reject] of waiters) reject(err);
   }
 
-  #evictFinished(): void {
+  /**
+   * Drops the oldest finished records past `retainFinished` (count) or `retainFinishedBytes` (their results), in the
+   * order they finished, stopping at the first one no commit has written yet. Runs when a task finishes and when a
+   * commit lands.
+   */
+  evictFinished(): void {
     const keep = this.#deps.retainFinished;
     const keepBytes = this.#deps.retainFinishedBytes;
     while (this.#finishedOrder.length - this.#finishedHead > keep || (this.#finishedBytes > keepBytes && this.#finishedHead < this.#finishedOrder.length)) {

@@ -4,7 +4,7 @@
  * interface.
  */
 import type { Clock, ClockTimer } from '../../model/clock.js';
-import { DispatchStop } from '../../workers/pool.js';
+import { DispatchStop, epochNow } from '../../workers/pool.js';
 import type { WorkerPool } from '../../workers/pool.js';
 import type { BatchItem, BatchReply, RunRequest, WorkerReply } from '../../workers/protocol.js';
 import { ActionTimes, BATCH_BUDGET_MS } from './batching.js';
@@ -47,6 +47,12 @@ export interface RunningAttempt {
   kill(): void;
   /** Releases the attempt's channel once its outcome is known. */
   close(): void;
+  /**
+   * How long the attempt waited, once sent, before a thread took it, in ms (queue time, which a timeout does not
+   * count: say a thread being replaced after a kill was still booting); null while it still waits. Runners that
+   * cannot tell leave it out: the attempt counts as running from when it was sent.
+   */
+  queuedMs?(): number | null;
 }
 
 /** Attempts sent as one dispatch: each can be stopped alone; their replies come back together. */
@@ -181,6 +187,8 @@ class PoolAttempt implements RunningAttempt {
   readonly #stop: DispatchStop;
   /** In a batch: every attempt of the dispatch (null: the attempt went alone). */
   readonly #batchSeqs: readonly number[] | null;
+  /** When it was sent to the pool (epoch ms): {@link queuedMs} counts from here. */
+  readonly #sentAt = epochNow();
 
   /** `reply`: the attempt's own, or (in a batch) where its reply is found in the batch's. */
   constructor(
@@ -208,6 +216,11 @@ class PoolAttempt implements RunningAttempt {
     const own = r.batch.then((rs) => rs[r.index] ?? Promise.reject(new Error('the batch handed this attempt back unstarted')));
     this.#reply = own;
     return own;
+  }
+
+  queuedMs(): number | null {
+    const taken = this.#pool.takenAt(this.#seq);
+    return taken === null ? null : Math.max(0, taken - this.#sentAt);
   }
 
   abort(reason: string): boolean {

@@ -119,7 +119,11 @@ export class TaskScheduler {
         for (const rec of recs) ready.queue(rec);
       },
       takeBack: (rec, err) => this.#life.takeBack(rec, err),
-      committed: () => this.#life.run(),
+      committed: () => {
+        // Finished results a commit has just written may leave memory now, not only when the next task finishes.
+        this.#life.evictFinished();
+        this.#life.run();
+      },
     });
     this.#life = new TaskLifecycle({
       runner: deps.runner,

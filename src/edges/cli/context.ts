@@ -28,6 +28,7 @@ export interface GlobalFlags {
   threads?: number;
   moduleDir?: string[];
   workflowDir?: string[];
+  allowPath?: string[];
   store?: string;
   db?: string;
   durability?: string;
@@ -144,6 +145,7 @@ export function createContext(program: Command): CliContext {
     return {
       ...(o.threads !== undefined ? { threads: o.threads } : {}),
       ...(o.moduleDir ? { moduleDirs: o.moduleDir } : {}),
+      ...(o.allowPath ? { allowedProjectRoots: o.allowPath } : {}),
       ...(o.store ? { store: o.store as 'sqlite' | 'memory' | 'postgres' } : {}),
       ...(o.db ? { dbPath: o.db } : {}),
       ...(o.durability ? { durability: o.durability as 'strict' } : {}),

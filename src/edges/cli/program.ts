@@ -33,6 +33,7 @@ export function createProgram(): { program: Command; cli: CliContext } {
     .option('--json', 'machine-readable output (errors too: { "error": { "name", "code", "message", "retryable", ... } })')
     .option('--threads <n>', 'worker threads (default: the number of cores)', parseInteger('--threads', 1))
     .option('--module-dir <dir>', 'a folder to load user action modules from (repeatable)', collect)
+    .option('--allow-path <dir>', 'a folder besides the projects folder (./projects) where projects may be created with --path / path (repeatable; env CODOMYRMEX_ALLOWED_PROJECT_ROOTS)', collect)
     .option('--workflow-dir <dir>', 'one more folder of workflow definitions, YAML/JSON (repeatable)', collect)
     .option('--store <kind>', 'sqlite (default: durable, see --db), postgres (shared: --db postgres://...) or memory')
     .option('--db <path|url>', 'the SQLite database (default ./.codomyrmex/state.db; env CODOMYRMEX_DB), or a PostgreSQL URL (env CODOMYRMEX_DATABASE_URL)')

@@ -46,7 +46,7 @@ export function registerProjectCommands(program: Command, cli: CliContext): void
     .argument('<name>', 'name of the new project')
     .option('-t, --template <template>', 'template name (see "project templates")', 'ai_analysis')
     .option('-d, --description <text>', 'what the project is for')
-    .option('--path <dir>', 'its folder (default ./projects/NAME)')
+    .option('--path <dir>', 'its folder (default ./projects/NAME; elsewhere only inside a folder given with --allow-path)')
     .option('-c, --config <json>', 'config overrides as a JSON object', (v) => cli.parseJsonObject(v))
     .option('--tag <tag...>', 'tags')
     .addHelpText('after', `\nExamples:\n  codomyrmex project create my-project --template web_application\n  codomyrmex project create analysis -t ai_analysis -d 'code health' -c '{"analysis": {"max_line_length": 100}}'\n  codomyrmex project templates                      the templates`)

@@ -140,6 +140,7 @@ const ENV_OF: Partial<Record<keyof EngineOptions, string>> = {
   moduleDirs: 'CODOMYRMEX_MODULE_DIRS',
   workflowDirs: 'CODOMYRMEX_WORKFLOW_DIRS',
   projectsDir: 'CODOMYRMEX_PROJECTS_DIR',
+  allowedProjectRoots: 'CODOMYRMEX_ALLOWED_PROJECT_ROOTS',
   templateDirs: 'CODOMYRMEX_TEMPLATE_DIRS',
   store: 'CODOMYRMEX_STORE',
   dataDir: 'CODOMYRMEX_DATA_DIR',

@@ -57,7 +57,7 @@ export const toolShapes = {
     name: z.string(required('name', 'the name of the new project')),
     template: z.string().default('ai_analysis').describe('project template: ai_analysis, web_application, data_pipeline, ...'),
     description: z.string().optional(),
-    path: z.string().optional().describe('its folder (default ./projects/NAME)'),
+    path: z.string().optional().describe('its folder (default ./projects/NAME); must be inside the projects folder or a root the server allows (--allow-path)'),
   },
   list_projects: {},
   execute_task: {

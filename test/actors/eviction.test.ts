@@ -1,0 +1,49 @@
+/**
+ * Finished tasks leave memory (past `retainFinished` / `retainFinishedTaskBytes`) once a commit has written them,
+ * when that commit lands: results written after a burst do not wait for another task to finish to be evicted.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalPoolRunner } from '../../src/actors/tasks/runner.js';
+import { TaskScheduler } from '../../src/actors/tasks/scheduler.js';
+import { GroupCommitter, InMemoryBus, ModuleRegistry } from '../../src/index.js';
+import { systemClock } from '../../src/model/clock.js';
+import { WorkerPool } from '../../src/workers/pool.js';
+import { AsyncStore } from '../store/flakyStore.js';
+
+let pool: WorkerPool;
+beforeAll(() => {
+  pool = new WorkerPool({ threads: 1, concurrentTasksPerWorker: 1, moduleDirs: [] });
+});
+afterAll(() => pool.destroy());
+
+describe('finished-task eviction', () => {
+  it('runs when a commit lands, not only when the next task finishes', async () => {
+    const store = new AsyncStore();
+    const commits = new GroupCommitter(store);
+    const scheduler = new TaskScheduler({
+      bus: new InMemoryBus(),
+      runner: new LocalPoolRunner(pool, systemClock),
+      store,
+      commits,
+      registry: new ModuleRegistry(),
+      options: { maxConcurrency: 1, agingMs: 0, abortGraceMs: 50, retainFinished: 2, retainFinishedBytes: 1024 },
+    });
+    const inMemory = () => scheduler.list({ status: 'completed' }).length;
+    // The writer holds every commit: the finished tasks stay in memory, unwritten.
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => scheduler.execute({ module: 'core', action: 'echo', parameters: { value: 'x'.repeat(400 + i) } })));
+    expect(results.every((r) => r.status === 'completed')).toBe(true);
+    expect(inMemory()).toBe(6);
+    // The commits land; no task finishes after them.
+    while (store.inFlight > 0) {
+      store.release();
+      // The commit's answer settles on a later turn (and may send the next commit).
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(store.commits).toBeGreaterThan(0);
+    expect(inMemory()).toBeLessThanOrEqual(2);
+    // Evicted ones are read from the store.
+    expect(scheduler.get(results[0]!.taskId)).toMatchObject({ status: 'completed' });
+    await scheduler.drain(0);
+    scheduler.dispose();
+  });
+});
