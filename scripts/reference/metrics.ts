@@ -3,7 +3,9 @@
  * remote-worker families a daemon with workers adds), with its type, help text and labels.
  */
 import { createOrchestrationEngine } from '../../src/edges/library.js';
-import { registerRemoteWorkerFamilies } from '../../src/edges/remote/metrics.js';
+import { createLogger } from '../../src/edges/daemon/logger.js';
+import { registerWorkerMetrics } from '../../src/edges/remote/metrics.js';
+import { RemoteRunner } from '../../src/edges/remote/runner.js';
 import { generatedBanner, table } from './markdown.js';
 
 interface Family {
@@ -18,7 +20,9 @@ export async function metricsReference(): Promise<string> {
   const engine = createOrchestrationEngine({ store: 'memory', threads: 1, metrics: { processMetrics: false } });
   try {
     const registry = engine.metrics!.registry;
-    registerRemoteWorkerFamilies(registry, { workers: () => [], counters: () => ({ redeliveries: 0, lateResults: 0, unknownResults: 0, lostWorkers: 0 }) });
+    // The remote workers' families, as a daemon with remote workers registers them (the runner is never started).
+    const runner = new RemoteRunner({ subjectPrefix: 'reference', run: engine.id, lostAfterMs: 1000, afterCommit: async () => undefined, taskStatus: () => null, log: createLogger('json', 'silent') });
+    registerWorkerMetrics(registry, runner);
     const families = (registry.getMetricsAsArray() as unknown as Family[]).slice().sort((a, b) => a.name.localeCompare(b.name));
     return [
       generatedBanner("a real engine's prom-client registry (src/metrics/, src/edges/remote/metrics.ts)"),

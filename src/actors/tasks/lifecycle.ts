@@ -30,6 +30,8 @@ import type { FlowControl } from './admission/flow.js';
 import type { TaskRecord } from './record.js';
 import { announce, observe, toResult } from './record.js';
 import type { AttemptHooks, AttemptRequest, TaskRunner } from './runner.js';
+import { LOCAL_WORKER, placementQuery } from './runner.js';
+import { artifactScope } from '../../model/artifacts.js';
 
 const NO_HOOKS: AttemptHooks = { progress: () => {}, log: () => {} };
 /** How often a timeout that fell due while its attempt still waited for a thread looks again. */
@@ -37,7 +39,12 @@ const QUEUE_LOOK_MS = 5;
 
 function attemptRequest(rec: TaskRecord): AttemptRequest {
   const spec = rec.spec;
-  return { taskId: spec.id, name: spec.name, module: spec.module, action: spec.action, params: spec.parameters, attempt: rec.attempts, idempotencyKey: spec.idempotencyKey, workingDir: spec.workingDir, upstream: spec.upstream, channel: rec.usesChannel, tags: spec.placement?.tags };
+  const req: AttemptRequest = { taskId: spec.id, name: spec.name, module: spec.module, action: spec.action, params: spec.parameters, attempt: rec.attempts, idempotencyKey: spec.idempotencyKey, workingDir: spec.workingDir, upstream: spec.upstream, channel: rec.usesChannel, tags: spec.placement?.tags };
+  // Only workflow steps have an artifact scope (their run); a task alone stores under its own id.
+  if (spec.metadata['runId'] !== undefined) req.artifactScope = artifactScope(spec.id, spec.metadata);
+  if (spec.artifacts !== undefined) req.artifacts = spec.artifacts;
+  if (spec.affinity !== undefined) req.affinity = spec.affinity;
+  return req;
 }
 
 export interface LifecycleDeps {
@@ -267,7 +274,7 @@ export class TaskLifecycle {
    * again (its onChange), and the next task is tried.
    */
   #place(rec: TaskRecord): boolean {
-    if (this.#deps.runner.place?.({ module: rec.spec.module, action: rec.spec.action, tags: rec.spec.placement?.tags ?? [] }) == null) return true;
+    if (this.#deps.runner.place?.(placementQuery(rec.spec)) == null) return true;
     this.#ready.park(rec);
     return false;
   }
@@ -343,6 +350,8 @@ export class TaskLifecycle {
 
   #runAction(rec: TaskRecord): void {
     rec.startedAt ??= this.#clock.now();
+    // Known once dispatched (a batch being collected only ever goes to the engine's own threads: `local`).
+    rec.worker = null;
     const attempt = rec.attempts;
     const spec = rec.spec;
     this.#inFlight++;
@@ -374,6 +383,7 @@ export class TaskLifecycle {
     rec.batched = false;
     const run = this.#deps.runner.start(attemptRequest(rec), rec.usesChannel ? this.#hooks(rec, attempt) : NO_HOOKS);
     rec.run = run;
+    rec.worker = run.worker ?? LOCAL_WORKER;
     run.reply.then(
       (r) => this.#settled(rec, attempt, r, null),
       (e: unknown) => this.#settled(rec, attempt, null, e),
@@ -407,6 +417,7 @@ export class TaskLifecycle {
       const rec = group[i] as TaskRecord;
       rec.batched = true;
       rec.run = batch.attempts[i] ?? null;
+      rec.worker = rec.run?.worker ?? LOCAL_WORKER;
     }
     batch.replies.then(
       (replies) => this.#batchSettled(group, attempts, replies, null),
@@ -445,6 +456,8 @@ export class TaskLifecycle {
     // only after its outcome is queued below, so the task ends before a task waiting for the hold starts.
     const allocationId = rec.allocationId;
     rec.allocationId = null;
+    // The worker that ended it (a remote attempt may have moved to another worker of its group).
+    const worker = rec.run?.worker;
     rec.run?.close();
     rec.run = null;
     this.#clock.clearTimeout(rec.graceTimer);
@@ -458,6 +471,7 @@ export class TaskLifecycle {
     if (reply) this.#deps.runner.learn?.(rec.spec.module, rec.spec.action, reply);
     if (rec.status === 'running' && rec.attempts === attempt) {
       this.#clearTimer(rec);
+      if (worker !== undefined) rec.worker = worker;
       if (how !== 'done') {
         if (how === 'thread_lost') {
           rec.alone = true;
@@ -466,6 +480,7 @@ export class TaskLifecycle {
         this.#inbox.push([rec, { type: 'task.requeue' }]);
       } else if (reply?.type === 'ok') {
         rec.output = reply.output;
+        rec.artifacts = reply.artifacts ?? null;
         rec.outputBytes = reply.bytes ?? 0;
         rec.binary = reply.binary === true;
         rec.error = null;
@@ -545,7 +560,8 @@ export class TaskLifecycle {
     for (const rec of this.records.values()) {
       if (isTerminal(rec.status)) continue;
       this.#clearTimer(rec);
-      rec.run?.kill();
+      if (rec.run?.leave) rec.run.leave();
+      else rec.run?.kill();
       const waiters = rec.waiters;
       rec.waiters = null;
       if (waiters) {

@@ -1,7 +1,7 @@
 /**
  * The daemon's remote-workers edge: its own NATS connection (retried while NATS is down at start) on which the
  * {@link RemoteRunner} publishes work and hears workers; the `workers` component view (health, `/readyz`, the
- * status view) and the workers' metrics (metrics.ts).
+ * status view) and the workers' metrics.
  */
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -10,14 +10,16 @@ import type { AttachedEdge, OrchestrationEngine } from '../../actors/engine/engi
 import type { ComponentHealth } from '../../actors/engine/health.js';
 import type { Logger } from '../daemon/logger.js';
 import type { DaemonNatsOptions } from '../daemon/options.js';
+import { JetStreamArtifactStore } from '../../workers/jetstreamArtifacts.js';
 import { connectionOptions } from '../nats/edge.js';
-import { registerRemoteWorkerFamilies } from './metrics.js';
 import type { CombinedRunner } from './combined.js';
+import { registerWorkerMetrics } from './metrics.js';
 import type { RemoteRunner } from './runner.js';
 
 export class RemoteWorkersEdge implements AttachedEdge {
   readonly name = 'workers';
   readonly address = null;
+  readonly #engine: OrchestrationEngine;
   readonly #runner: RemoteRunner;
   readonly #combined: CombinedRunner;
   readonly #local: boolean;
@@ -30,6 +32,7 @@ export class RemoteWorkersEdge implements AttachedEdge {
   readonly #unregister: () => void;
 
   constructor(engine: OrchestrationEngine, runner: RemoteRunner, combined: CombinedRunner, local: boolean, nats: DaemonNatsOptions, log: Logger) {
+    this.#engine = engine;
     this.#runner = runner;
     this.#combined = combined;
     this.#local = local;
@@ -64,9 +67,7 @@ export class RemoteWorkersEdge implements AttachedEdge {
 
   #metrics(engine: OrchestrationEngine): void {
     const registry = engine.metrics?.registry;
-    if (!registry) return;
-    const runner = this.#runner;
-    registerRemoteWorkerFamilies(registry, { workers: () => runner.directory.views(Date.now()), counters: () => runner.counters });
+    if (registry) registerWorkerMetrics(registry, this.#runner);
   }
 
   async #connectLoop(run: string): Promise<void> {
@@ -80,7 +81,10 @@ export class RemoteWorkersEdge implements AttachedEdge {
         }
         this.#nc = nc;
         const jsm = await jetstreamManager(nc);
-        await this.#runner.attach(nc, jetstream(nc), jsm);
+        const js = jetstream(nc);
+        // The daemon's own threads store and fetch artifacts where remote workers do: the Object Store.
+        this.#engine.artifacts.use(await JetStreamArtifactStore.open(js, this.#nats.subjectPrefix));
+        await this.#runner.attach(nc, js, jsm);
         this.#attached = true;
         this.#log.info({ stream: this.#runner.stream, local: this.#local }, 'remote workers: serving the work stream');
         return;

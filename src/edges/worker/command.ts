@@ -96,7 +96,7 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
     .command('workers')
     .description("the daemon's remote workers")
     .command('list')
-    .description('the remote workers the daemon knows: name, host, tags, threads, in flight, state (needs --nats)')
+    .description('the remote workers the daemon knows: name, host, tags, threads, in flight, attempts completed and failed, state (needs --nats)')
     .action(async () => {
       const nats = natsOf(program.opts<GlobalFlags>(), 'workers list');
       const nc = await connectNats({ servers: nats.servers, name: 'codomyrmex-cli' });
@@ -107,7 +107,7 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
         const { workers } = decode<{ workers: WorkerView[] }>(reply.data);
         cli.out({ workers }, ({ workers: ws }) => {
           if (ws.length === 0) console.log('no remote workers');
-          else printTable(ws.map((w) => ({ name: w.name, host: w.host, state: w.state, tags: w.tags.join(',') || '-', threads: w.threads, capacity: w.capacity, inFlight: w.inFlight, modules: w.modules.length, version: w.version, lastSeen: `${Math.round(w.lastSeenMs / 100) / 10}s` })));
+          else printTable(ws.map((w) => ({ name: w.name, host: w.host, state: w.state, tags: w.tags.join(',') || '-', threads: w.threads, capacity: w.capacity, inFlight: w.inFlight, completed: w.tasksCompleted, failed: w.tasksFailed, modules: w.modules.length, version: w.version, lastSeen: `${Math.round(w.lastSeenMs / 100) / 10}s` })));
         });
       } finally {
         await nc.close();
