@@ -21,7 +21,7 @@ export async function metricsReference(): Promise<string> {
   try {
     const registry = engine.metrics!.registry;
     // The remote workers' families, as a daemon with remote workers registers them (the runner is never started).
-    const runner = new RemoteRunner({ subjectPrefix: 'reference', run: engine.id, lostAfterMs: 1000, afterCommit: async () => undefined, taskStatus: () => null, log: createLogger('json', 'silent') });
+    const runner = new RemoteRunner({ subjectPrefix: 'reference', run: engine.id, lostAfterMs: 1000, afterCommit: () => Promise.resolve(), taskStatus: () => null, log: createLogger('json', 'silent') });
     registerWorkerMetrics(registry, runner);
     const families = (registry.getMetricsAsArray() as unknown as Family[]).slice().sort((a, b) => a.name.localeCompare(b.name));
     return [
