@@ -212,6 +212,15 @@ export class RemoteWorker {
       msg.term('cancelled before it started');
       return;
     }
+    const held = [...this.#unanswered.values()].find((u) => u.result.taskId === m.taskId && u.result.dispatch !== m.dispatch);
+    if (held) {
+      // A restarted daemon dispatched a task whose earlier run's result this worker still holds: that result is
+      // sent again (the daemon applies it to this dispatch) instead of running the task a second time.
+      this.#log.info({ taskId: m.taskId, dispatch: m.dispatch, earlier: held.result.dispatch }, 'dispatched again while its earlier result waits: sending that result');
+      held.send();
+      msg.term('an earlier run of this task finished here');
+      return;
+    }
     nc.publish(this.#s.started, encode({ dispatch: m.dispatch, worker: this.id, deliveries, attempt } satisfies StartedMessage));
     this.#log.debug({ taskId: m.taskId, task: m.name, attempt, deliveries }, 'task started');
     const alive = setInterval(() => msg.working(), Math.max(200, Math.floor(this.#o.ackWaitMs / 3)));
