@@ -28,13 +28,19 @@ export interface StepEventData {
 export interface EventMap {
   task_added: TaskEventData & { dependencies: string[] };
   task_queued: TaskEventData;
-  /** `queuedMs`: how long the task waited in the ready queue before this attempt. */
-  task_started: TaskEventData & { queuedMs: number };
-  task_completed: TaskEventData & { success: true; durationMs: number };
-  task_failed: TaskEventData & { success: false; error: SerializedError; durationMs: number | null };
-  task_retrying: TaskEventData & { error: SerializedError; delayMs: number; retryAt: number };
-  task_timed_out: TaskEventData & { success: false; error: SerializedError; durationMs: number | null };
-  task_cancelled: TaskEventData & { success: false; error: SerializedError; durationMs: number | null };
+  /**
+   * `queuedMs`: how long the task waited in the ready queue before this attempt; `worker`: where the attempt runs
+   * (a remote worker's name, or `local` for the engine's own threads; the one it was sent to, which is the one
+   * that runs it unless that worker is lost).
+   */
+  task_started: TaskEventData & { queuedMs: number; worker: string };
+  /** `worker`: the worker that ran the attempt that completed it. */
+  task_completed: TaskEventData & { success: true; durationMs: number; worker: string };
+  /** `worker`: the worker of its last attempt (null: it never started). */
+  task_failed: TaskEventData & { success: false; error: SerializedError; durationMs: number | null; worker: string | null };
+  task_retrying: TaskEventData & { error: SerializedError; delayMs: number; retryAt: number; worker: string };
+  task_timed_out: TaskEventData & { success: false; error: SerializedError; durationMs: number | null; worker: string | null };
+  task_cancelled: TaskEventData & { success: false; error: SerializedError; durationMs: number | null; worker: string | null };
   task_skipped: TaskEventData & { success: false; error: SerializedError };
   task_progress: { taskId: string; name: string; attempt: number; value: unknown };
   task_log: { taskId: string; name: string; attempt: number; level: string; message: string };

@@ -7,6 +7,8 @@ import { LIMITS } from './limits.js';
 import { formatZodIssues, checkPayloadLimits } from './validate.js';
 import type { ConcurrencyRule } from './flow.js';
 import { concurrencySchema, MAX_FLOW_KEY_LENGTH, rateLimitUseSchema } from './flow.js';
+import type { ArtifactRef } from './artifacts.js';
+import { upstreamArtifactsSchema } from './artifacts.js';
 
 /** Task priorities, highest first. Strings on the wire, never ordinals. */
 export const TaskPriority = {
@@ -108,8 +110,15 @@ export const taskInputSchema = z
     workingDir: z.string().min(1).max(4096).refine(isAbsolute, 'must be an absolute path').optional(),
     /** Outputs of upstream workflow steps by step name, handed to the action as `ctx.upstream` (set by workflow runs). */
     upstream: z.record(z.unknown()).optional(),
+    /** The upstream steps' artifacts, put in its working folder before it runs (set by workflow runs). */
+    artifacts: upstreamArtifactsSchema.optional(),
     /** Where it may run: only on a worker that has every one of these tags (`codomyrmex worker --tags`). */
     placement: placementSchema.optional(),
+    /**
+     * A sticky key: every task with the same key runs on the worker the first of them started on, while that worker
+     * is there (a workflow step with `affinity: "run"` gets its run's id).
+     */
+    affinity: z.string().min(1).max(...maxChars(LIMITS.maxIdLength, 'maxIdLength')).optional(),
   })
   .strict();
 
@@ -123,7 +132,7 @@ type Given = z.output<typeof taskInputSchema>;
 type Filled<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
 /** A task spec after validation, defaults filled in: plain data, safe to clone and send (derived from the schema). */
 export type TaskSpec = Filled<Pick<Given, 'id' | 'name' | 'module' | 'action' | 'parameters' | 'priority' | 'dependencies' | 'resources' | 'maxRetries' | 'metadata'>> &
-  Pick<Given, 'timeout' | 'idempotencyKey' | 'sessionId' | 'workingDir' | 'upstream' | 'placement' | 'concurrency' | 'rateLimit'> & { retry: RetryPolicy };
+  Pick<Given, 'timeout' | 'idempotencyKey' | 'sessionId' | 'workingDir' | 'upstream' | 'artifacts' | 'placement' | 'affinity' | 'concurrency' | 'rateLimit'> & { retry: RetryPolicy };
 
 /** Problems of a retry policy once merged with the defaults (`maxDelay` below `initialDelay` never backs off as asked). */
 export function retryProblems(retry: Partial<Record<keyof RetryPolicy, number | undefined>> | undefined, where: string): string[] {
@@ -205,7 +214,9 @@ export function parseTaskInputWithSchema(input: unknown, where = 'task'): TaskSp
     ...(t.workingDir !== undefined ? { workingDir: t.workingDir } : {}),
   };
   if (t.upstream !== undefined) spec.upstream = t.upstream;
+  if (t.artifacts !== undefined) spec.artifacts = t.artifacts;
   if (t.placement !== undefined && t.placement.tags.length > 0) spec.placement = { tags: [...t.placement.tags].sort() };
+  if (t.affinity !== undefined) spec.affinity = t.affinity;
   if (t.concurrency !== undefined) spec.concurrency = t.concurrency;
   if (t.rateLimit !== undefined) spec.rateLimit = t.rateLimit;
   // zod leaves out `__proto__` keys where it copies records: check the caller's own objects, which refuse them.
@@ -359,6 +370,13 @@ export interface TaskResult {
   startedAt: number | null;
   endedAt: number | null;
   durationMs: number | null;
+  /** The files its successful attempt stored for the steps after it (`ctx.artifacts.put`); absent when none. */
+  artifacts?: ArtifactRef[] | undefined;
+  /**
+   * The worker of its latest attempt: a remote worker's name (`codomyrmex worker --name`), or `local` for the
+   * engine's own threads. Absent until an attempt started.
+   */
+  worker?: string | undefined;
 }
 
 /** Retry delay in ms before attempt `attempt + 1`, given `attempt` attempts so far (1-based). */

@@ -99,7 +99,12 @@ const RETAIN_EVERY_MS = 1000;
 /** How often age-based journal pruning runs, at most. */
 const AGE_PRUNE_EVERY_MS = 60_000;
 
-/** Writes encoded batches, one transaction each, on whichever thread owns its connection. */
+/**
+ * Writes encoded batches, one transaction each, on whichever thread owns its connection.
+ *
+ * @internal Left out of the published declarations: its constructor takes a better-sqlite3 connection, whose types
+ * are a dev dependency.
+ */
 export class BatchWriter {
   readonly #db: Database.Database;
   readonly #limits: JournalLimits;

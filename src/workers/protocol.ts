@@ -5,6 +5,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '../errors.js';
+import type { ArtifactRef, ProducedFile, UpstreamArtifacts } from '../model/artifacts.js';
 
 export interface RunRequest {
   type: 'run';
@@ -20,6 +21,10 @@ export interface RunRequest {
   workingDir?: string | undefined;
   /** Outputs of the workflow steps this task depends on, by step name (see `ActionContext.upstream`). */
   upstream?: Record<string, unknown> | undefined;
+  /** The upstream steps' artifacts, already in the working folder (see `ctx.artifacts.upstream`). */
+  artifacts?: UpstreamArtifacts | undefined;
+  /** The run (or task) whose artifact folder holds them: the `<run>` of `.codomyrmex/artifacts/<run>/<step>/…`. */
+  artifactScope?: string | undefined;
   port?: MessagePort | undefined;
 }
 
@@ -48,7 +53,17 @@ export type WorkerReply =
    * `bytes`: the result's estimated stored size; `binary`: it holds binary data (see `inspectResult`); `ms`: how
    * long the action ran on its thread (what batching decides on).
    */
-  | { type: 'ok'; output: unknown; bytes?: number; binary?: boolean; ms?: number }
+  | {
+      type: 'ok';
+      output: unknown;
+      bytes?: number;
+      binary?: boolean;
+      ms?: number;
+      /** Files the action registered with `ctx.artifacts.put` (the thread's answer; stored by its runner). */
+      produced?: ProducedFile[];
+      /** The stored artifacts (the runner's answer, once `produced` is stored). */
+      artifacts?: ArtifactRef[];
+    }
   | { type: 'error'; error: SerializedError; ms?: number };
 
 /** A batch's answer: one reply per item, in order; `null` for an item the worker handed back without starting. */

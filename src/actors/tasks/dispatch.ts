@@ -16,6 +16,8 @@ import type { ReadyTasks } from './ready.js';
 import type { TaskRecord } from './record.js';
 import { clearTimer } from './record.js';
 import type { AttemptHooks, AttemptRequest, TaskRunner } from './runner.js';
+import { LOCAL_WORKER } from './runner.js';
+import { artifactScope } from '../../model/artifacts.js';
 
 const NO_HOOKS: AttemptHooks = { progress: () => {}, log: () => {} };
 /** How often a timeout that fell due while its attempt still waited for a thread looks again. */
@@ -23,7 +25,12 @@ const QUEUE_LOOK_MS = 5;
 
 function attemptRequest(rec: TaskRecord): AttemptRequest {
   const spec = rec.spec;
-  return { taskId: spec.id, name: spec.name, module: spec.module, action: spec.action, params: spec.parameters, attempt: rec.attempts, idempotencyKey: spec.idempotencyKey, workingDir: spec.workingDir, upstream: spec.upstream, channel: rec.usesChannel, tags: spec.placement?.tags };
+  const req: AttemptRequest = { taskId: spec.id, name: spec.name, module: spec.module, action: spec.action, params: spec.parameters, attempt: rec.attempts, idempotencyKey: spec.idempotencyKey, workingDir: spec.workingDir, upstream: spec.upstream, channel: rec.usesChannel, tags: spec.placement?.tags };
+  // Only workflow steps have an artifact scope (their run); a task alone stores under its own id.
+  if (spec.metadata['runId'] !== undefined) req.artifactScope = artifactScope(spec.id, spec.metadata);
+  if (spec.artifacts !== undefined) req.artifacts = spec.artifacts;
+  if (spec.affinity !== undefined) req.affinity = spec.affinity;
+  return req;
 }
 
 /** What dispatch may ask of the lifecycle: the only ways it changes a task. */
@@ -148,6 +155,8 @@ export class Dispatcher {
   /** The machine's `runAction`: arms the attempt's timeout and sends it (or lets the batch being collected take it). */
   runAction(rec: TaskRecord): void {
     rec.startedAt ??= this.#deps.clock.now();
+    // Known once dispatched (a batch being collected only ever goes to the engine's own threads: `local`).
+    rec.worker = null;
     const attempt = rec.attempts;
     const spec = rec.spec;
     this.#inFlight++;
@@ -180,6 +189,7 @@ export class Dispatcher {
     rec.batched = false;
     const run = this.#deps.runner.start(attemptRequest(rec), rec.usesChannel ? this.#hooks(rec, attempt) : NO_HOOKS);
     rec.run = run;
+    rec.worker = run.worker ?? LOCAL_WORKER;
     run.reply.then(
       (r) => this.#settled(rec, attempt, r, null),
       (e: unknown) => this.#settled(rec, attempt, null, e),
@@ -213,6 +223,7 @@ export class Dispatcher {
       const rec = group[i] as TaskRecord;
       rec.batched = true;
       rec.run = batch.attempts[i] ?? null;
+      rec.worker = rec.run?.worker ?? LOCAL_WORKER;
     }
     batch.replies.then(
       (replies) => this.#batchSettled(group, attempts, replies, null),
@@ -255,6 +266,8 @@ export class Dispatcher {
     // only after its outcome is queued below, so the task ends before a task waiting for the hold starts.
     const allocationId = rec.allocationId;
     rec.allocationId = null;
+    // The worker that ended it (a remote attempt may have moved to another worker of its group).
+    const worker = rec.run?.worker;
     rec.run?.close();
     rec.run = null;
     clock.clearTimeout(rec.graceTimer);
@@ -267,6 +280,7 @@ export class Dispatcher {
     if (reply) this.#deps.runner.learn?.(rec.spec.module, rec.spec.action, reply);
     if (rec.status === 'running' && rec.attempts === attempt) {
       clearTimer(rec, clock);
+      if (worker !== undefined) rec.worker = worker;
       if (how !== 'done') {
         if (how === 'thread_lost') {
           rec.alone = true;
@@ -275,6 +289,7 @@ export class Dispatcher {
         this.#ctx.push(rec, { type: 'task.requeue' });
       } else if (reply?.type === 'ok') {
         rec.output = reply.output;
+        rec.artifacts = reply.artifacts ?? null;
         rec.outputBytes = reply.bytes ?? 0;
         rec.binary = reply.binary === true;
         rec.error = null;

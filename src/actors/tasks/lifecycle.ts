@@ -232,7 +232,8 @@ export class TaskLifecycle {
     for (const rec of this.records.values()) {
       if (isTerminal(rec.status)) continue;
       clearTimer(rec, this.#clock);
-      rec.run?.kill();
+      if (rec.run?.leave) rec.run.leave();
+      else rec.run?.kill();
       const waiters = rec.waiters;
       rec.waiters = null;
       if (waiters) {

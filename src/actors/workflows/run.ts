@@ -22,6 +22,8 @@ import { LIMITS } from '../../model/limits.js';
 import type { TaskInput, TaskResult, TaskStatus } from '../../model/task.js';
 import { TERMINAL_STATUSES } from '../../model/task.js';
 import type { ItemResult, RunContext, RunDebounce, RunError, RunLineage, RunOrigin, RunProject, RunQueuedOn, StepResult, StepWaiting, StoredWorkflow, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
+import type { ArtifactRef, UpstreamArtifacts } from '../../model/artifacts.js';
+import { artifactPath } from '../../model/artifacts.js';
 import { parseSleep, parseTime, stepCall, stepKind, typeName } from '../../workflows/kinds.js';
 import type { TemplateScope } from '../../workflows/template.js';
 import { evaluateCondition, findTemplates, resolveTemplates } from '../../workflows/template.js';
@@ -86,6 +88,8 @@ interface StepState {
   waitingOn: number;
   dependents: StepState[];
   hasTemplates: boolean;
+  /** The steps whose artifacts it gets: its dependencies, and any step its templates read `artifacts` of. */
+  artifactSources: readonly string[];
   groups: Set<number> | null;
   result: StepResult | null;
   taskId: string;
@@ -104,6 +108,16 @@ interface StepState {
 }
 
 const FAILED: ReadonlySet<string> = new Set(['failed', 'timed_out', 'cancelled']);
+
+/**
+ * The steps whose artifacts a step is given: its dependencies, and the steps further up that its templates name
+ * (`{{make.artifacts.out}}` behind a wait step), so the file a template points at is there when it starts.
+ */
+function artifactSources(step: WorkflowStep): string[] {
+  const names = new Set(step.dependencies ?? []);
+  for (const site of findTemplates([step.parameters ?? {}, step.forEach ?? null])) for (const ref of site.refs) if (ref.path[0] === 'artifacts') names.add(ref.root);
+  return [...names];
+}
 
 /** The first step (in definition order) that failed, timed out or was cancelled, with its error; null if none did. */
 function runError(steps: Record<string, StepResult>): RunError | null {
@@ -140,6 +154,8 @@ export class WorkflowRunExecutor {
   readonly depth: number;
   readonly #blocked: StepState[] = [];
   readonly #scope: TemplateScope;
+  /** The artifacts of ended steps, step → name → ref. */
+  readonly #artifacts = new Map<string, Record<string, ArtifactRef>>();
   readonly #actor: Actor<typeof workflowRunMachine>;
   #open: number;
   // Steps released by an ending step are handled through this worklist, not by recursion, so a failure at the
@@ -205,6 +221,7 @@ export class WorkflowRunExecutor {
         waitingOn: 0,
         dependents: [],
         hasTemplates: findTemplates(step.parameters ?? {}).length > 0,
+        artifactSources: artifactSources(step),
         groups: workflow.parallelGroups ? (groupsOf.get(step.name) ?? new Set()) : null,
         result: null,
         taskId: `${runId}.${step.name}`,
@@ -263,7 +280,7 @@ export class WorkflowRunExecutor {
       s.result = r;
       s.skippedByCondition = r.status === 'skipped' && r.error?.code === 'CONDITION_FALSE';
       this.#open--;
-      this.#scope.steps[s.step.name] = { output: r.result, error: r.error, status: r.status };
+      this.#scopeStep(s.step.name, r);
     }
     for (const s of this.#order) {
       if (s.phase !== 'done' || !s.result) continue;
@@ -504,12 +521,18 @@ export class WorkflowRunExecutor {
       resources: step.resources,
       idempotencyKey: step.idempotencyKey !== undefined ? (index === null ? step.idempotencyKey : `${step.idempotencyKey}.${index}`) : id,
       ...this.#flowFields(step),
+      ...(step.placement !== undefined && { placement: step.placement }),
+      // Sticky: the run's id is the key every sticky step of it shares (the runner keeps them on one worker).
+      ...(step.affinity === 'run' && { affinity: this.runId }),
       sessionId: this.sessionId ?? undefined,
       metadata: { ...step.metadata, workflow: this.workflow.name, runId: this.runId, step: step.name, ...(index !== null ? { item: index } : {}) },
       ...(this.workingDir !== null ? { workingDir: this.workingDir } : {}),
     };
     const upstream = step.dependencies?.length ? this.#upstream(step.dependencies) : null;
     if (upstream) task.upstream = upstream;
+    const sources = this.#steps.get(step.name)?.artifactSources ?? [];
+    const artifacts = sources.length ? this.#upstreamArtifacts(sources) : null;
+    if (artifacts) task.artifacts = artifacts;
     const attach = this.resumed ? this.#deps.attach : undefined;
     const submitted = attach ? attach(id).then((r) => r ?? this.#deps.execute(task)) : this.#deps.execute(task);
     return submitted.then(
@@ -720,6 +743,34 @@ export class WorkflowRunExecutor {
     return out;
   }
 
+  /** What templates see of an ended step; its artifacts are named by their path in a consuming step's folder. */
+  #scopeStep(name: string, r: StepResult): void {
+    const entry: { output: unknown; error: unknown; status: string; artifacts?: Record<string, string> } = { output: r.result, error: r.error, status: r.status };
+    if (r.status === 'completed' && r.artifacts?.length) {
+      const refs: Record<string, ArtifactRef> = Object.create(null) as Record<string, ArtifactRef>;
+      const paths: Record<string, string> = Object.create(null) as Record<string, string>;
+      for (const a of r.artifacts) {
+        refs[a.name] = a;
+        paths[a.name] = artifactPath(this.runId, name, a);
+      }
+      entry.artifacts = paths;
+      this.#artifacts.set(name, refs);
+    }
+    this.#scope.steps[name] = entry;
+  }
+
+  /** The artifacts of a step's completed dependencies (put in its folder before it runs); null when none. */
+  #upstreamArtifacts(dependencies: readonly string[]): UpstreamArtifacts | null {
+    let out: UpstreamArtifacts | null = null;
+    for (const d of dependencies) {
+      const refs = this.#artifacts.get(d);
+      if (!refs) continue;
+      out ??= Object.create(null) as UpstreamArtifacts;
+      out[d] = refs;
+    }
+    return out;
+  }
+
   #upstream(dependencies: readonly string[]): Record<string, unknown> | null {
     let out: Record<string, unknown> | null = null;
     for (const d of dependencies) {
@@ -744,7 +795,7 @@ export class WorkflowRunExecutor {
       s.timer = null;
     }
     this.#open--;
-    this.#scope.steps[s.step.name] = { output: result.result, error: result.error, status: result.status };
+    this.#scopeStep(s.step.name, result);
     this.#publishStep(s, result);
     const tolerated = this.#releasesDependents(s, result);
     for (const d of s.dependents) {
@@ -854,6 +905,9 @@ export class WorkflowRunExecutor {
   }
 
   #announce(ended: WorkflowRunContext): void {
+    // Left to resume (a durable shutdown): what its steps hear while the engine stops (attempts stopped with it)
+    // is no ending, and is not announced as one.
+    if (this.#left) return;
     const result = this.#view(ended);
     const { bus } = this.#deps;
     const durationMs = result.durationMs;

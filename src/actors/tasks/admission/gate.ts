@@ -10,6 +10,7 @@ import type { ResourceLedger } from '../../resources/ledger.js';
 import type { ReadyTasks } from '../ready.js';
 import type { TaskRecord } from '../record.js';
 import type { TaskRunner } from '../runner.js';
+import { placementQuery } from '../runner.js';
 import type { FlowControl } from './flow.js';
 
 /** What the gate reads, and how it refuses a task for good (the lifecycle fails it). */
@@ -74,7 +75,7 @@ export class AdmissionGate {
    * again (its onChange), and the next task is tried.
    */
   place(rec: TaskRecord): boolean {
-    if (this.#deps.runner.place?.({ module: rec.spec.module, action: rec.spec.action, tags: rec.spec.placement?.tags ?? [] }) == null) return true;
+    if (this.#deps.runner.place?.(placementQuery(rec.spec)) == null) return true;
     this.#deps.ready.park(rec);
     return false;
   }
