@@ -14,6 +14,8 @@ import type { BusStats, CommandHandlers, CommandRouter, MessageBus, RequestOptio
 import { routeCommands } from './bus.js';
 import type { BusEvent, CommandPayload, CommandReply, CommandType, Component, EventMap, EventName } from './protocol.js';
 import { componentOf } from './protocol.js';
+import type { EventOf } from '../model/events.js';
+import { isEventOf } from '../model/events.js';
 import { parseCommandPayload, resolveCommandType } from './schemas.js';
 import type { EventChannelCounters } from './natsEvents.js';
 import { EventChannel } from './natsEvents.js';
@@ -213,8 +215,8 @@ export class NatsBus implements MessageBus {
     return !this.#closed;
   }
 
-  events$(type?: EventName): Observable<BusEvent> {
-    return this.#events.events$(type, () => this.#closed);
+  events$<K extends EventName = EventName>(type?: K): Observable<EventOf<K>> {
+    return this.#events.events$(type, () => this.#closed).pipe(filter(isEventOf<K>(type)));
   }
 
   /** Resolves once connected; rejects with a `BusError` if that takes longer than `ms` or the bus closes. */

@@ -9,13 +9,12 @@
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { sessionOptionsSchema, SESSION_MODES } from '../model/session.js';
-import { taskInputSchema } from '../model/task.js';
+import { TASK_STATUSES, taskInputSchema } from '../model/task.js';
+import { RUN_STATUSES } from '../model/workflow.js';
 import { backfillInputSchema, scheduleInputSchema, triggerInputSchema } from '../model/schedule.js';
 import { didYouMean, findProtoKey, formatZodIssues } from '../model/validate.js';
 import type { CommandPayload, CommandType, EventName } from './protocol.js';
 
-const TASK_STATUSES = ['pending', 'ready', 'running', 'retrying', 'completed', 'failed', 'timed_out', 'cancelled', 'skipped'] as const;
-const RUN_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
 const RESOURCE_TYPES = ['cpu', 'memory', 'gpu', 'disk', 'network', 'database', 'service', 'custom'] as const;
 
 /** `max_parallel_tasks` -> `maxParallelTasks`. */

@@ -28,13 +28,19 @@ export interface StepEventData {
 export interface EventMap {
   task_added: TaskEventData & { dependencies: string[] };
   task_queued: TaskEventData;
-  /** `queuedMs`: how long the task waited in the ready queue before this attempt. */
-  task_started: TaskEventData & { queuedMs: number };
-  task_completed: TaskEventData & { success: true; durationMs: number };
-  task_failed: TaskEventData & { success: false; error: SerializedError; durationMs: number | null };
-  task_retrying: TaskEventData & { error: SerializedError; delayMs: number; retryAt: number };
-  task_timed_out: TaskEventData & { success: false; error: SerializedError; durationMs: number | null };
-  task_cancelled: TaskEventData & { success: false; error: SerializedError; durationMs: number | null };
+  /**
+   * `queuedMs`: how long the task waited in the ready queue before this attempt; `worker`: where the attempt runs
+   * (a remote worker's name, or `local` for the engine's own threads; the one it was sent to, which is the one
+   * that runs it unless that worker is lost).
+   */
+  task_started: TaskEventData & { queuedMs: number; worker: string };
+  /** `worker`: the worker that ran the attempt that completed it. */
+  task_completed: TaskEventData & { success: true; durationMs: number; worker: string };
+  /** `worker`: the worker of its last attempt (null: it never started). */
+  task_failed: TaskEventData & { success: false; error: SerializedError; durationMs: number | null; worker: string | null };
+  task_retrying: TaskEventData & { error: SerializedError; delayMs: number; retryAt: number; worker: string };
+  task_timed_out: TaskEventData & { success: false; error: SerializedError; durationMs: number | null; worker: string | null };
+  task_cancelled: TaskEventData & { success: false; error: SerializedError; durationMs: number | null; worker: string | null };
   task_skipped: TaskEventData & { success: false; error: SerializedError };
   task_progress: { taskId: string; name: string; attempt: number; value: unknown };
   task_log: { taskId: string; name: string; attempt: number; level: string; message: string };
@@ -122,6 +128,14 @@ export type EventName = keyof EventMap;
 
 /** An event on the bus. `seq` increases by one per event of one bus. */
 export type BusEvent = { [K in EventName]: { type: K; data: EventMap[K]; timestamp: number; seq: number } }[EventName];
+
+/** The bus event of one type (every event for `EventName` itself). */
+export type EventOf<K extends EventName> = Extract<BusEvent, { type: K }>;
+
+/** A type guard for the events of `type` (every event when `type` is undefined). */
+export function isEventOf<K extends EventName>(type: K | undefined): (e: BusEvent) => e is EventOf<K> {
+  return (e): e is EventOf<K> => type === undefined || e.type === type;
+}
 
 /** What a bus counts (both buses). */
 export interface BusStats {

@@ -7,6 +7,8 @@ import { LIMITS } from './limits.js';
 import { formatZodIssues, checkPayloadLimits } from './validate.js';
 import type { ConcurrencyRule } from './flow.js';
 import { concurrencySchema, MAX_FLOW_KEY_LENGTH, rateLimitUseSchema } from './flow.js';
+import type { ArtifactRef } from './artifacts.js';
+import { upstreamArtifactsSchema } from './artifacts.js';
 
 /** Task priorities, highest first. Strings on the wire, never ordinals. */
 export const TaskPriority = {
@@ -18,39 +20,30 @@ export const TaskPriority = {
 } as const;
 export type TaskPriority = (typeof TaskPriority)[keyof typeof TaskPriority];
 
+/** Every priority, highest first (the order the ready queue serves them in). */
+export const PRIORITIES = ['critical', 'high', 'normal', 'low', 'background'] as const satisfies readonly TaskPriority[];
+
 /** Queue rank of each priority: 0 is served first. */
-export const PRIORITY_RANK: Readonly<Record<TaskPriority, number>> = {
-  critical: 0,
-  high: 1,
-  normal: 2,
-  low: 3,
-  background: 4,
-};
-export const PRIORITIES: readonly TaskPriority[] = ['critical', 'high', 'normal', 'low', 'background'];
+export const PRIORITY_RANK = Object.fromEntries(PRIORITIES.map((p, i) => [p, i])) as Readonly<Record<TaskPriority, number>>;
 
+/** The statuses a task has not ended in: pending (waiting on dependencies), ready, running, retrying. */
+export const OPEN_TASK_STATUSES = ['pending', 'ready', 'running', 'retrying'] as const;
+/** The statuses a task ends in; it never leaves them. */
+export const TERMINAL_TASK_STATUSES = ['completed', 'failed', 'timed_out', 'cancelled', 'skipped'] as const;
+/** Every task status, in lifecycle order. */
+export const TASK_STATUSES = [...OPEN_TASK_STATUSES, ...TERMINAL_TASK_STATUSES] as const;
 /** Lifecycle states: pending (waiting on dependencies), ready, running, retrying, then one terminal state. */
-export type TaskStatus =
-  | 'pending'
-  | 'ready'
-  | 'running'
-  | 'retrying'
-  | 'completed'
-  | 'failed'
-  | 'timed_out'
-  | 'cancelled'
-  | 'skipped';
+export type TaskStatus = (typeof TASK_STATUSES)[number];
 
-export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set([
-  'completed',
-  'failed',
-  'timed_out',
-  'cancelled',
-  'skipped',
-]);
+/** The terminal statuses as a set (a step's or item's status may be checked against it too). */
+export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(TERMINAL_TASK_STATUSES);
 
 export function isTerminal(status: TaskStatus): boolean {
   return TERMINAL_STATUSES.has(status);
 }
+
+/** Retries of a thrown error when a task or step does not say (`maxRetries`). */
+export const DEFAULT_MAX_RETRIES = 3;
 
 
 /** Backoff between attempts, in seconds. Delay n = min(maxDelay, initialDelay·factor^(n-1)) ± jitter. */
@@ -77,7 +70,7 @@ const maxChars = (limit: number, name: string): [number, string] => [limit, `mus
  */
 export const taskFieldSchemas = {
   parameters: z.record(z.unknown()).optional(),
-  priority: z.enum(['critical', 'high', 'normal', 'low', 'background']).optional(),
+  priority: z.enum(PRIORITIES).optional(),
   /** Resource requirements, e.g. `{ cpu: { cores: 1 } }`, taken when an attempt starts (resource_aware sessions). */
   resources: z.record(z.record(z.number().finite('must be a finite amount').positive('must be a positive amount'))).optional(),
   /** Hard time limit of one attempt, in seconds. */
@@ -120,6 +113,8 @@ export const taskInputSchema = z
     workingDir: z.string().min(1).max(4096).refine(isAbsolute, 'must be an absolute path').optional(),
     /** Outputs of upstream workflow steps by step name, handed to the action as `ctx.upstream` (set by workflow runs). */
     upstream: z.record(z.unknown()).optional(),
+    /** The upstream steps' artifacts, put in its working folder before it runs (set by workflow runs). */
+    artifacts: upstreamArtifactsSchema.optional(),
     /** Where it may run: only on a worker that has every one of these tags (`codomyrmex worker --tags`). */
     placement: placementSchema.optional(),
     /**
@@ -127,6 +122,11 @@ export const taskInputSchema = z
      * of that span. The engine sets it when tracing is on; a malformed one starts a new trace.
      */
     traceparent: z.string().max(MAX_TRACEPARENT_LENGTH).optional(),
+    /**
+     * A sticky key: every task with the same key runs on the worker the first of them started on, while that worker
+     * is there (a workflow step with `affinity: "run"` gets its run's id).
+     */
+    affinity: z.string().min(1).max(...maxChars(LIMITS.maxIdLength, 'maxIdLength')).optional(),
   })
   .strict();
 
@@ -140,7 +140,7 @@ type Given = z.output<typeof taskInputSchema>;
 type Filled<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
 /** A task spec after validation, defaults filled in: plain data, safe to clone and send (derived from the schema). */
 export type TaskSpec = Filled<Pick<Given, 'id' | 'name' | 'module' | 'action' | 'parameters' | 'priority' | 'dependencies' | 'resources' | 'maxRetries' | 'metadata'>> &
-  Pick<Given, 'timeout' | 'idempotencyKey' | 'sessionId' | 'workingDir' | 'upstream' | 'placement' | 'concurrency' | 'rateLimit' | 'traceparent'> & { retry: RetryPolicy };
+  Pick<Given, 'timeout' | 'idempotencyKey' | 'sessionId' | 'workingDir' | 'upstream' | 'artifacts' | 'placement' | 'affinity' | 'concurrency' | 'rateLimit' | 'traceparent'> & { retry: RetryPolicy };
 
 /** Problems of a retry policy once merged with the defaults (`maxDelay` below `initialDelay` never backs off as asked). */
 export function retryProblems(retry: Partial<Record<keyof RetryPolicy, number | undefined>> | undefined, where: string): string[] {
@@ -181,7 +181,7 @@ export class Task {
     this.dependencies = input.dependencies ?? [];
     this.resources = input.resources ?? {};
     this.timeout = input.timeout;
-    this.maxRetries = input.maxRetries ?? 3;
+    this.maxRetries = input.maxRetries ?? DEFAULT_MAX_RETRIES;
     this.retry = mergeRetry(input.retry);
     this.idempotencyKey = input.idempotencyKey;
     this.metadata = input.metadata ?? {};
@@ -214,7 +214,7 @@ export function parseTaskInputWithSchema(input: unknown, where = 'task'): TaskSp
     dependencies: t.dependencies ?? [],
     resources: t.resources ?? {},
     timeout: t.timeout,
-    maxRetries: t.maxRetries ?? 3,
+    maxRetries: t.maxRetries ?? DEFAULT_MAX_RETRIES,
     retry: mergeRetry(t.retry),
     idempotencyKey: t.idempotencyKey,
     metadata: t.metadata ?? {},
@@ -222,7 +222,9 @@ export function parseTaskInputWithSchema(input: unknown, where = 'task'): TaskSp
     ...(t.workingDir !== undefined ? { workingDir: t.workingDir } : {}),
   };
   if (t.upstream !== undefined) spec.upstream = t.upstream;
+  if (t.artifacts !== undefined) spec.artifacts = t.artifacts;
   if (t.placement !== undefined && t.placement.tags.length > 0) spec.placement = { tags: [...t.placement.tags].sort() };
+  if (t.affinity !== undefined) spec.affinity = t.affinity;
   if (t.concurrency !== undefined) spec.concurrency = t.concurrency;
   if (t.rateLimit !== undefined) spec.rateLimit = t.rateLimit;
   if (t.traceparent !== undefined) spec.traceparent = t.traceparent;
@@ -315,7 +317,7 @@ export function fastTaskSpec(input: unknown): TaskSpec | null {
     dependencies: deps === undefined || (deps as string[]).length === 0 ? NO_DEPENDENCIES : (deps as string[]),
     resources: NO_RESOURCES,
     timeout: t.timeout,
-    maxRetries: (t.maxRetries as number | undefined) ?? 3,
+    maxRetries: (t.maxRetries as number | undefined) ?? DEFAULT_MAX_RETRIES,
     retry: DEFAULT_RETRY,
     idempotencyKey: t.idempotencyKey,
     metadata: t.metadata === undefined || isEmpty(t.metadata) ? NO_METADATA : t.metadata,
@@ -379,6 +381,13 @@ export interface TaskResult {
   startedAt: number | null;
   endedAt: number | null;
   durationMs: number | null;
+  /** The files its successful attempt stored for the steps after it (`ctx.artifacts.put`); absent when none. */
+  artifacts?: ArtifactRef[] | undefined;
+  /**
+   * The worker of its latest attempt: a remote worker's name (`codomyrmex worker --name`), or `local` for the
+   * engine's own threads. Absent until an attempt started.
+   */
+  worker?: string | undefined;
 }
 
 /** Retry delay in ms before attempt `attempt + 1`, given `attempt` attempts so far (1-based). */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { LIMITS, RESERVED_NAMES } from './limits.js';
 import type { RetryPolicy, TaskPriority, TaskResult, TaskStatus } from './task.js';
-import { taskFieldSchemas } from './task.js';
+import { placementSchema, taskFieldSchemas } from './task.js';
 import type { ConcurrencyInput } from './flow.js';
 import type { DebounceSpec, RunConcurrencyRule } from './flow.js';
 import { concurrencySchema, debounceSchema, runConcurrencySchema } from './flow.js';
@@ -67,6 +67,14 @@ export interface WorkflowStep {
   concurrency?: number | ConcurrencyInput | undefined;
   /** Spends units of a named rate limit before each attempt. */
   rateLimit?: { name: string; key?: string | number | undefined; units?: number | undefined } | undefined;
+  /** Runs only on remote workers that have every one of these tags (`codomyrmex worker --tags`). */
+  placement?: { tags: string[] } | undefined;
+  /**
+   * `run`: its tasks run on the worker the run's first sticky step started on (Hatchet's sticky assignment), another
+   * only if that one is lost. A workflow's `affinity: "run"` gives it to every step that does not say `none`
+   * (a stored definition's steps carry only `run`).
+   */
+  affinity?: 'run' | 'none' | undefined;
 }
 
 /**
@@ -93,6 +101,8 @@ export interface WorkflowDefinition {
   steps: WorkflowStep[];
   /** Steps may overlap only when they share a group; dependencies still order them. */
   parallelGroups?: string[][] | undefined;
+  /** `run`: every step (but those with `affinity: "none"`) stays on one worker (see {@link WorkflowStep.affinity}). */
+  affinity?: 'run' | undefined;
   /** Defaults of run parameters, readable as `{{params.x}}`. */
   params?: Record<string, unknown> | undefined;
   metadata?: Record<string, unknown> | undefined;
@@ -308,6 +318,10 @@ export const workflowStepSchema = z
     continueOnFailure: z.boolean().optional(),
     when: z.string().min(1).max(LIMITS.maxConditionLength, `must be at most ${LIMITS.maxConditionLength} characters (limit maxConditionLength)`).optional(),
     ...taskFieldSchemas,
+    /** Where its tasks may run: only on remote workers with every one of these tags (as a task's `placement`). */
+    placement: placementSchema.optional(),
+    /** `run`: stays on the worker of the run's sticky steps; `none`: not sticky under a workflow's `affinity: "run"`. */
+    affinity: z.enum(['run', 'none']).optional(),
     // A number bounds a forEach step's items at once; a rule (or rules) is a concurrency key, as on a task.
     concurrency: z.union([z.number().int('must be a whole number').positive('must be 1 or more'), concurrencySchema]).optional(),
   })
@@ -320,6 +334,8 @@ export const workflowDefinitionSchema = z
     version: z.union([z.string().min(1), z.number()]).transform(String).optional(),
     steps: z.array(z.unknown()).min(1, 'a workflow needs at least one step').max(LIMITS.maxSteps, `must hold at most ${LIMITS.maxSteps} steps (limit maxSteps)`),
     parallelGroups: z.array(z.array(z.string()).min(1)).optional(),
+    /** `run`: every step (but those with `affinity: "none"`) runs on one worker (see `WorkflowStep.affinity`). */
+    affinity: z.enum(['run']).optional(),
     params: z.record(z.unknown()).optional(),
     metadata: z.record(z.unknown()).optional(),
     /** Run-level concurrency keys (templates over `{{params.x}}`), with a strategy each. */
@@ -388,8 +404,14 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/** How a workflow run ends. */
+export const TERMINAL_RUN_STATUSES = ['succeeded', 'failed', 'cancelled'] as const;
+/** Every workflow run status: `running`, then how it ended. */
+export const RUN_STATUSES = ['running', ...TERMINAL_RUN_STATUSES] as const;
 /** How a workflow run ends (or `running`). */
-export type WorkflowRunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type WorkflowRunStatus = (typeof RUN_STATUSES)[number];
+/** How a workflow run ended. */
+export type TerminalRunStatus = (typeof TERMINAL_RUN_STATUSES)[number];
 
 /** A workflow as listed. */
 export interface WorkflowSummary {

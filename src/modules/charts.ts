@@ -28,12 +28,14 @@ async function write(spec: VlSpec, out: string | undefined, png: boolean, ctx: A
   const isPng = extname(target).toLowerCase() === '.png';
   if (!isPng) {
     const w = await writeFileInside(target, svg, 'output');
+    ctx.artifacts.put(w.path, 'svg');
     files.push({ path: displayPath(w.path), format: 'svg', bytes: w.bytes });
   }
   if (isPng || png) {
     const r = await renderPng(svg);
     const pngPath = isPng ? target : target.replace(/\.svg$/i, '.png');
     const w = await writeFileInside(pngPath, r.png, 'output');
+    ctx.artifacts.put(w.path, 'png');
     files.push({ path: displayPath(w.path), format: 'png', bytes: w.bytes, width: r.width, height: r.height });
   }
   return { files, warnings };

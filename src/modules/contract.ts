@@ -1,6 +1,27 @@
 import type { Span } from '@opentelemetry/api';
 import type { ZodType, ZodTypeDef } from 'zod';
 
+/**
+ * A step's files for the steps after it: `put` registers a file the action wrote, stored once the attempt succeeds
+ * and put into the working folder of every dependent step, wherever it runs; `upstream` lists the files of the
+ * steps this one depends on, already there.
+ */
+export interface ActionArtifacts {
+  /**
+   * Registers a file inside the working folder as an artifact named `name` (default: its path relative to the
+   * working folder). Throws when the file is missing, outside the working folder, or the name is taken.
+   *
+   * @example
+   * await writeFile('out/chart.svg', svg);
+   * ctx.artifacts.put('out/chart.svg', 'svg');   // a dependent step reads {{chart.artifacts.svg}}
+   */
+  put(path: string, name?: string): void;
+  /** The upstream steps' artifacts: step → name → path relative to the working folder (in this run only). */
+  readonly upstream: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** The path of upstream step `step`'s artifact `name`; throws naming both when that step did not produce it in this run. */
+  path(step: string, name: string): string;
+}
+
 /** What an action sees besides its parameters. */
 export interface ActionContext {
   /**
@@ -21,6 +42,8 @@ export interface ActionContext {
    * workflow). Lets a step use its upstream results without templates; explicit parameters still win.
    */
   readonly upstream: Readonly<Record<string, unknown>>;
+  /** Files for the steps after this one, and the files of the steps before it (see {@link ActionArtifacts}). */
+  readonly artifacts: ActionArtifacts;
   /**
    * Reports progress (0..1 or any JSON value) to the main thread, where it becomes a `task_progress` event. Resolves
    * once the main thread has it. A no-op unless the action sets `channel`.

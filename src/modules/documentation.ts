@@ -14,16 +14,18 @@ import { displayPath, insideWorkingDir, resolveForWrite, workingDir, writeFileIn
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Upstream outputs by shape: an analysis, insights, and chart files. */
+/**
+ * Upstream outputs by shape: an analysis, insights, and chart files. A chart is taken from its step's `svg`
+ * artifact (the copy of this run, fetched into this folder), never from the path its output names: on another
+ * worker, or after an earlier run, a file at that path may be another run's.
+ */
 function fromUpstream(ctx: ActionContext): { analysis?: unknown; insights?: unknown; charts: string[] } {
   const out: { analysis?: unknown; insights?: unknown; charts: string[] } = { charts: [] };
-  for (const v of Object.values(ctx.upstream)) {
+  for (const [step, v] of Object.entries(ctx.upstream)) {
     if (!isObj(v)) continue;
     if ('totals' in v && 'files' in v) out.analysis ??= v;
     else if ('findings' in v && 'summary' in v) out.insights ??= v;
-    else if (Array.isArray(v['files'])) {
-      for (const f of v['files'] as unknown[]) if (isObj(f) && f['format'] === 'svg' && typeof f['path'] === 'string') out.charts.push(f['path']);
-    }
+    else if (Array.isArray(v['files']) && (v['files'] as unknown[]).some((f) => isObj(f) && f['format'] === 'svg')) out.charts.push(ctx.artifacts.path(step, 'svg'));
   }
   return out;
 }
@@ -106,6 +108,8 @@ export default defineModule({
         const input: ReportInput = { title: p.title, analysis: analysis as ReportInput['analysis'], insights: insights, charts, generatedAt: new Date().toISOString() };
         const md = await writeFileInside(`${base}.md`, reportMarkdown(input), 'output');
         const html = await writeFileInside(`${base}.html`, reportHtml(input), 'output');
+        ctx.artifacts.put(md.path, 'md');
+        ctx.artifacts.put(html.path, 'html');
         return { markdown: displayPath(md.path), html: displayPath(html.path), findings: input.insights?.findings?.length ?? 0, charts: charts.length };
       },
     }),

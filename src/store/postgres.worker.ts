@@ -267,8 +267,15 @@ function serve(req: PgRequest, reply: (r: PgReply) => void): void {
     return;
   }
   const fallback: PgErrorKind = req.type === 'write' ? 'write' : req.type === 'open' ? 'unavailable' : 'read';
-  // Reads do not wait for commits in flight (they use other connections): only writes and closing are queued.
-  const run = req.type === 'query' ? handle(req) : (queue = queue.then(() => handle(req)));
+  // Reads do not wait for commits in flight (they use other connections): only writes and closing are queued. The
+  // queue goes on after a failed request: a write that failed while the database was down must not fail every
+  // write after it with the same error once the database is back.
+  let run: Promise<unknown>;
+  if (req.type === 'query') run = handle(req);
+  else {
+    run = queue.then(() => handle(req));
+    queue = run.catch(() => undefined);
+  }
   run.then(
     (value) => reply({ type: 'done', id: req.id, value }),
     (err: unknown) => reply({ type: 'failed', id: req.id, error: wire(err, fallback) }),

@@ -6,6 +6,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '../errors.js';
 import type { ThreadSpan } from '../traces/transfer.js';
+import type { ArtifactRef, ProducedFile, UpstreamArtifacts } from '../model/artifacts.js';
 
 export interface RunRequest {
   type: 'run';
@@ -23,6 +24,10 @@ export interface RunRequest {
   upstream?: Record<string, unknown> | undefined;
   /** The attempt span's W3C trace context (tracing on): the thread makes it the action's `ctx.span` and active context. */
   traceparent?: string | undefined;
+  /** The upstream steps' artifacts, already in the working folder (see `ctx.artifacts.upstream`). */
+  artifacts?: UpstreamArtifacts | undefined;
+  /** The run (or task) whose artifact folder holds them: the `<run>` of `.codomyrmex/artifacts/<run>/<step>/…`. */
+  artifactScope?: string | undefined;
   port?: MessagePort | undefined;
 }
 
@@ -51,7 +56,19 @@ export type WorkerReply =
    * `bytes`: the result's estimated stored size; `binary`: it holds binary data (see `inspectResult`); `ms`: how
    * long the action ran on its thread (what batching decides on).
    */
-  | { type: 'ok'; output: unknown; bytes?: number; binary?: boolean; ms?: number; spans?: ThreadSpan[] }
+  | {
+      type: 'ok';
+      output: unknown;
+      bytes?: number;
+      binary?: boolean;
+      ms?: number;
+      /** Files the action registered with `ctx.artifacts.put` (the thread's answer; stored by its runner). */
+      produced?: ProducedFile[];
+      /** The stored artifacts (the runner's answer, once `produced` is stored). */
+      artifacts?: ArtifactRef[];
+      /** The spans the thread ended (tracing on), exported by its runner. */
+      spans?: ThreadSpan[];
+    }
   | { type: 'error'; error: SerializedError; ms?: number; spans?: ThreadSpan[] };
 
 /** A batch's answer: one reply per item, in order; `null` for an item the worker handed back without starting. */

@@ -9,6 +9,7 @@ import { inspectResult } from '../model/results.js';
 import type { ActionContext } from '../modules/contract.js';
 import type { ThreadTracing } from '../traces/thread.js';
 import { workingDirContext } from '../modules/paths.js';
+import { AttemptArtifacts } from './threadArtifacts.js';
 import { ModuleRegistry } from '../modules/registry.js';
 import type { BatchItem, BatchReply, BatchRequest, ChannelHost, RunRequest, WorkerBootData, WorkerReply, WorkerRequest } from './protocol.js';
 import { CANCELLED_SLOTS, isAbortMessage, STARTED_SLOTS } from './protocol.js';
@@ -81,6 +82,7 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply | Bat
       return { type: 'error', error: new CancelledError(`task ${req.taskId} was cancelled before a thread started it`).toJSON() };
     }
     let ctx: ActionContext;
+    const files = new AttemptArtifacts(req.artifactScope, req.artifacts);
     if (port) {
       const controller = new AbortController();
       port.on('message', (msg: unknown) => {
@@ -93,11 +95,12 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply | Bat
         attempt: req.attempt,
         idempotencyKey: req.idempotencyKey,
         upstream: req.upstream ?? noUpstream,
+        artifacts: files,
         progress: (value) => host.progress(value),
         log: (level, message) => host.log(level, message),
       };
     } else {
-      ctx = { signal: neverAborted, taskId: req.taskId, attempt: req.attempt, idempotencyKey: req.idempotencyKey, upstream: req.upstream ?? noUpstream, progress: noop, log: noop };
+      ctx = { signal: neverAborted, taskId: req.taskId, attempt: req.attempt, idempotencyKey: req.idempotencyKey, upstream: req.upstream ?? noUpstream, artifacts: files, progress: noop, log: noop };
     }
     const span = tracing && req.traceparent !== undefined ? tracing.spanOf(req.traceparent) : undefined;
     if (span) ctx = { ...ctx, span };
@@ -111,11 +114,16 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply | Bat
             : await workingDirContext.run(req.workingDir, () => action.run(params, ctx));
       const ms = performance.now() - t0;
       const kind = typeof output;
-      if (kind !== 'object' && kind !== 'function' && kind !== 'symbol' && !(kind === 'string' && (output as string).length > 65_536)) return { type: 'ok', output, bytes: kind === 'string' ? (output as string).length + 2 : 8, ms };
-      // A value that cannot be cloned back would kill this thread while the reply is posted: report it instead.
-      const report = inspectResult(output);
-      if (report.problem) return { type: 'error', error: new NonRetryableError(`${req.module}.${req.action} returned a value it cannot: ${report.problem}`).toJSON(), ms };
-      return report.binary ? { type: 'ok', output, bytes: report.bytes, binary: true, ms } : { type: 'ok', output, bytes: report.bytes, ms };
+      let reply: WorkerReply;
+      if (kind !== 'object' && kind !== 'function' && kind !== 'symbol' && !(kind === 'string' && (output as string).length > 65_536)) reply = { type: 'ok', output, bytes: kind === 'string' ? (output as string).length + 2 : 8, ms };
+      else {
+        // A value that cannot be cloned back would kill this thread while the reply is posted: report it instead.
+        const report = inspectResult(output);
+        if (report.problem) return { type: 'error', error: new NonRetryableError(`${req.module}.${req.action} returned a value it cannot: ${report.problem}`).toJSON(), ms };
+        reply = report.binary ? { type: 'ok', output, bytes: report.bytes, binary: true, ms } : { type: 'ok', output, bytes: report.bytes, ms };
+      }
+      if (files.produced) reply.produced = files.produced;
+      return reply;
     } catch (err) {
       return { type: 'error', error: serializeError(err), ms: performance.now() - t0 };
     } finally {

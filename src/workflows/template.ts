@@ -23,7 +23,7 @@ export interface TemplateSite {
   refs: TemplateRef[];
 }
 
-export const STEP_FIELDS = ['output', 'error', 'status'] as const;
+export const STEP_FIELDS = ['output', 'error', 'status', 'artifacts'] as const;
 
 /** One `{{ expr }}` found in a string: where it starts and ends, and its trimmed inside. */
 export interface TemplateMatch {
@@ -136,7 +136,8 @@ export function findTemplates(value: unknown, location: PathSegment[] = []): Tem
 /** What templates can see while a run is going. */
 export interface TemplateScope {
   params: Record<string, unknown>;
-  steps: Record<string, { output: unknown; error: unknown; status: string } | undefined>;
+  /** `artifacts`: a completed step's artifacts, name → path in the consuming step's working folder. */
+  steps: Record<string, { output: unknown; error: unknown; status: string; artifacts?: Record<string, string> } | undefined>;
   /** The project of a project run (`{{project.config.x}}`); absent otherwise. */
   project?: Record<string, unknown> | undefined;
   /** Inside one item of a forEach step: `{{item}}`, `{{item.path}}` and `{{index}}`. */
@@ -175,7 +176,8 @@ export function resolveRef(ref: TemplateRef, scope: TemplateScope): unknown {
     const step = Object.hasOwn(scope.steps, ref.root) ? scope.steps[ref.root] : undefined;
     if (!step) throw new TemplateResolutionError(`{{${ref.raw}}}: step "${ref.root}" has no result yet`);
     const [field, ...rest] = path;
-    if (field === undefined) throw new TemplateResolutionError(`{{${ref.raw}}}: name a field of the step (output, error or status)`);
+    if (field === undefined) throw new TemplateResolutionError(`{{${ref.raw}}}: name a field of the step (output, error, status or artifacts)`);
+    if (field === 'artifacts') return artifactOf(ref, step, rest);
     value = (step as Record<string, unknown>)[String(field)];
     path = rest;
     if (value === undefined) throw new TemplateResolutionError(`{{${ref.raw}}}: step "${ref.root}" has no ${String(field)}`);
@@ -192,6 +194,19 @@ export function resolveRef(ref: TemplateRef, scope: TemplateScope): unknown {
   }
   if (value === undefined) throw new TemplateResolutionError(`{{${ref.raw}}}: resolved to nothing`);
   return value;
+}
+
+/**
+ * `{{step.artifacts.NAME}}`: the path of an artifact the step produced in this run, or an error naming the artifact
+ * and the step (never a file of another run that happens to lie where this one would be).
+ */
+function artifactOf(ref: TemplateRef, step: { status: string; artifacts?: Record<string, string> }, rest: PathSegment[]): string {
+  const made = step.artifacts ?? {};
+  const name = rest.map(String).join('.');
+  if (name === '') throw new TemplateResolutionError(`{{${ref.raw}}}: name the artifact, e.g. {{${ref.root}.artifacts.svg}}`);
+  if (Object.hasOwn(made, name)) return made[name] as string;
+  const why = step.status !== 'completed' ? `step "${ref.root}" ended ${step.status}` : `it produced ${Object.keys(made).length ? Object.keys(made).join(', ') : 'no artifacts'}`;
+  throw new TemplateResolutionError(`{{${ref.raw}}}: artifact "${name}" of step "${ref.root}" was not produced in this run (${why})`);
 }
 
 function asText(value: unknown): string {

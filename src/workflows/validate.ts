@@ -103,6 +103,9 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
       return;
     }
     const s = r.data as WorkflowStep;
+    // A workflow's `affinity: "run"` is stored on its steps; `none` only takes a step out of it.
+    if (s.affinity === 'none') delete s.affinity;
+    else if (parsed.success && parsed.data.affinity === 'run') s.affinity = 'run';
     // zod leaves out `__proto__` keys where it copies records: check the definition's own objects, which refuse them.
     const given = rs as Pick<WorkflowStep, 'parameters' | 'metadata'>;
     const limit = checkPayloadLimits(given.parameters ?? {}, `${W}: step "${s.name}".parameters`) ?? checkPayloadLimits(given.metadata ?? {}, `${W}: step "${s.name}".metadata`);

@@ -26,6 +26,8 @@ describe('TaskOrchestrator', () => {
     expect(result.success).toBe(true);
     expect(result.result).toEqual({ path: '.' });
     expect(result.attempts).toBe(1);
+    // Who ran it: the engine's own threads.
+    expect(result.worker).toBe('local');
   });
 
   it('publishes every transition of a task, in order', async () => {
@@ -35,6 +37,7 @@ describe('TaskOrchestrator', () => {
     rec.stop();
     const mine = rec.events.filter((e) => 'taskId' in e.data && e.data.taskId === t.id);
     expect(mine.map((e) => e.type)).toEqual(['task_added', 'task_queued', 'task_started', 'task_completed']);
+    expect(mine.filter((e) => e.type === 'task_started' || e.type === 'task_completed').map((e) => (e.data as { worker?: unknown }).worker)).toEqual(['local', 'local']);
     const seqs = mine.map((e) => e.seq);
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
   });

@@ -84,8 +84,8 @@ describe('WorkflowManager', () => {
       { name: 'stuck', module: 'core', action: 'hang', parameters: { ms: 60_000 }, timeout: 0.3, maxRetries: 0 },
     ]);
     const { steps } = await wf.executeWorkflow('resilience');
-    expect(steps['flaky']).toMatchObject({ status: 'completed', attempts: 3 });
-    expect(steps['stuck']).toMatchObject({ status: 'timed_out', error: { code: 'TASK_TIMEOUT' } });
+    expect(steps['flaky']).toMatchObject({ status: 'completed', attempts: 3, worker: 'local' });
+    expect(steps['stuck']).toMatchObject({ status: 'timed_out', worker: 'local', error: { code: 'TASK_TIMEOUT' } });
   });
 
   it('honours when (false → skipped, dependents still run) and continueOnFailure (dependents see the error)', async () => {

@@ -5,6 +5,9 @@ import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrchestrationEngine } from '../../src/index.js';
 import { DEFAULT_HTTP } from '../../src/config/options.js';
+import { createLogger } from '../../src/edges/daemon/logger.js';
+import { registerWorkerMetrics } from '../../src/edges/remote/metrics.js';
+import { RemoteRunner } from '../../src/edges/remote/runner.js';
 import { testEngine } from '../helpers.js';
 import { dashboardQueries, declaredFamilies, hasBinary } from './support.js';
 
@@ -22,6 +25,9 @@ describe('dashboards', () => {
   let declared: Map<string, string>;
   beforeAll(async () => {
     engine = testEngine({ threads: 1, metrics: { processMetrics: false } });
+    // The remote workers' families, as a daemon with --remote-workers registers them.
+    const runner = new RemoteRunner({ subjectPrefix: 'dash', run: engine.id, lostAfterMs: 1000, afterCommit: async () => undefined, taskStatus: () => null, log: createLogger('json', 'silent') });
+    registerWorkerMetrics(engine.metrics!.registry, runner);
     declared = declaredFamilies(await engine.metrics!.expose());
     // Served beside the engine's families by a daemon on a PostgreSQL store (its own HTTP edge: daemon.ts).
     declared.set('codomyrmex_daemon_role', 'gauge');
@@ -39,6 +45,8 @@ describe('dashboards', () => {
       'codomyrmex_pool_utilization_ratio',
       'codomyrmex_task_failures_total',
       'codomyrmex_resource_utilization_ratio',
+      'codomyrmex_worker_tasks_total',
+      'codomyrmex_task_batched_total',
     ]) {
       expect(all).toContain(family);
     }

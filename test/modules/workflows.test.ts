@@ -41,7 +41,12 @@ describe('shipped workflow templates and upstream outputs (end to end, in worker
     const md = await readFile(join(dir, '.codomyrmex', 'reports', 'ai-analysis.md'), 'utf8');
     expect(md).toContain('# Code analysis of .');
     expect(md).toContain('## Findings');
-    expect(md).toContain('![chart](ai-analysis.svg)');
+    // The chart is this run's svg artifact, fetched into the report step's folder; the run records the artifacts.
+    expect(md).toContain(`![chart](../artifacts/${r.runId}/chart_analysis/svg.svg)`);
+    expect(r.steps['chart_analysis']?.artifacts?.map((a) => a.name)).toEqual(['svg', 'png']);
+    expect(r.steps['write_report']?.artifacts?.map((a) => a.name)).toEqual(['md', 'html']);
+    const chartSvg = await readFile(join(dir, '.codomyrmex', 'reports', 'ai-analysis.svg'));
+    expect(await readFile(join(dir, '.codomyrmex', 'artifacts', r.runId, 'chart_analysis', 'svg.svg'))).toEqual(chartSvg);
     expect(md).toMatch(/\| TypeScript \| 2 \| 6 \|/);
     const html = await readFile(join(dir, '.codomyrmex', 'reports', 'ai-analysis.html'), 'utf8');
     expect(html).toMatch(/^<!doctype html>/);

@@ -63,7 +63,7 @@ describe('remote workers', { timeout: 60_000 }, () => {
     expect(status.workers).toMatchObject({ local: false, workers: [{ name: 'solo', state: 'live' }] });
   });
 
-  it('two workers share one stream: every task runs once, and both take some', async () => {
+  it('two workers share one stream: every task runs once, both take some, and each result, event and count names its worker', async () => {
     s = await scene(server.url);
     const d = s.daemon();
     await serving(d);
@@ -71,6 +71,19 @@ describe('remote workers', { timeout: 60_000 }, () => {
     const b = s.worker('b');
     await Promise.all([joined(d, 'a'), joined(d, 'b')]);
     const bus = await s.bus();
+    const startedBy = new Map<string, string>();
+    const completedBy = new Map<string, string>();
+    const subs = [
+      bus.events$('task_started').subscribe((e) => {
+        const data = e.data;
+        startedBy.set(data.taskId, data.worker);
+      }),
+      bus.events$('task_completed').subscribe((e) => {
+        const data = e.data;
+        completedBy.set(data.taskId, data.worker);
+      }),
+    ];
+    await bus.ready();
     const ids: string[] = [];
     for (let i = 0; i < 8; i++) ids.push((await bus.request('task.submit', { task: probe(150) })).taskId);
     const results = await Promise.all(ids.map((taskId) => bus.request('task.wait', { taskId })));
@@ -79,6 +92,23 @@ describe('remote workers', { timeout: 60_000 }, () => {
     expect(lines.map((l) => l.taskId).sort()).toEqual([...ids].sort());
     expect(ids.some((id) => ranOn(a, id))).toBe(true);
     expect(ids.some((id) => ranOn(b, id))).toBe(true);
+    // Who ran what: the result, the start and end events name the worker whose log shows the task.
+    for (const r of results) {
+      const ranBy = ranOn(a, r.taskId) ? 'a' : 'b';
+      expect(r.worker).toBe(ranBy);
+      expect(completedBy.get(r.taskId)).toBe(ranBy);
+      // task_started names the worker the attempt was sent to: under load, the other worker of the group may take
+      // the message first (the end event and the result then name the one that ran it).
+      expect(['a', 'b']).toContain(startedBy.get(r.taskId));
+    }
+    for (const sub of subs) sub.unsubscribe();
+    const perWorker = { a: results.filter((r) => r.worker === 'a').length, b: results.filter((r) => r.worker === 'b').length };
+    const listed = await cli(s.root, ['--nats', server.url, '--subject-prefix', s.prefix, '--json', 'workers', 'list']);
+    const { workers } = JSON.parse(listed.stdout) as { workers: WorkerView[] };
+    for (const name of ['a', 'b'] as const) expect(workers.find((w) => w.name === name)).toMatchObject({ tasksCompleted: perWorker[name], tasksFailed: 0 });
+    const metrics = await (await fetch(`${await d.http()}/metrics`)).text();
+    expect(metrics).toContain(`codomyrmex_worker_tasks_total{worker="a",outcome="completed"} ${perWorker.a}`);
+    expect(metrics).toContain(`codomyrmex_worker_tasks_total{worker="b",outcome="completed"} ${perWorker.b}`);
     // One thread each: a worker never had two of them running at once.
     for (const w of [a, b]) {
       let running = 0;

@@ -1,7 +1,8 @@
 /**
  * An engine on a real PostgreSQL: chosen by the library's `store: { kind: 'postgres', url }` (and by a URL in
  * `dbPath` or `CODOMYRMEX_DATABASE_URL`), its runs and tasks durable across engines, unfinished work resumed by the
- * next one exactly as on SQLite, and a strict answer given only once the row is committed.
+ * next one exactly as on SQLite, a strict answer given only once the row is committed, and the database server
+ * stopped and started under a running engine.
  */
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -81,6 +82,32 @@ describe('an engine on PostgreSQL', () => {
       ['two', 'completed', 2],
     ]);
   });
+});
+
+describe('the database restarted under a running engine', () => {
+  it('keeps what was acknowledged, refuses work while it is down naming the database, and runs new work once it is back', async () => {
+    const url = await server.createDatabase();
+    const engine = engineOn(url);
+    const orch = engine.getTaskOrchestrator();
+    expect((await orch.executeTask({ id: 'before', module: 'core', action: 'echo', parameters: { value: 'kept' } })).status).toBe('completed');
+
+    await server.stop('fast');
+    // Refused, not acknowledged and lost: the error names the database (without its password) and the cause.
+    await expect(orch.executeTask({ id: 'during', module: 'core', action: 'echo', parameters: { value: 'late' } })).rejects.toThrow(/could not (read from|write to) the database postgres:\/\/postgres@127\.0\.0\.1:\d+\/\w+: connect ECONNREFUSED/);
+    const health = await engine.healthCheck();
+    expect(health.overallStatus).toBe('unhealthy');
+    expect(health.components['store']?.detail).toMatch(/refuses writes/);
+
+    // pg_ctl start returns once the server accepts connections: the very next write goes through (a write that
+    // failed while it was down does not fail the ones after it).
+    await server.start();
+    expect((await orch.executeTask({ id: 'after', module: 'core', action: 'echo', parameters: { value: 'back' } })).result).toBe('back');
+    expect((await engine.healthCheck()).components['store']?.status).toBe('healthy');
+    expect(await rows<{ id: string; status: string }>(url, `SELECT id, status FROM codomyrmex_tasks ORDER BY id`)).toEqual([
+      { id: 'after', status: 'completed' },
+      { id: 'before', status: 'completed' },
+    ]);
+  }, 60_000);
 });
 
 describe('choosing the postgres store', () => {

@@ -20,8 +20,8 @@ export interface Scene {
   readonly log: string;
   readonly db: string;
   daemon(extra?: string[]): DaemonProcess;
-  /** `probe: false`: only the built-in modules (no `--module-dir`). */
-  worker(name: string, extra?: string[], threads?: number, probe?: boolean): DaemonProcess;
+  /** `probe: false`: only the built-in modules (no `--module-dir`); `cwd`: its own folder (default: the scene's). */
+  worker(name: string, extra?: string[], threads?: number, probe?: boolean, cwd?: string): DaemonProcess;
   bus(): Promise<NatsBus>;
   probeLines(): Promise<ProbeLine[]>;
   /** Kills what is still running and removes the folder. */
@@ -47,8 +47,8 @@ export async function scene(url: string): Promise<Scene> {
       procs.push(d);
       return d;
     },
-    worker(name, extra = [], threads = 1, probe = true) {
-      const w = startCliProcess(root, ['--threads', String(threads), ...(probe ? ['--module-dir', PROBE_DIR] : []), 'worker', '--nats', url, '--subject-prefix', prefix, '--name', name, '--log-level', 'debug', '--heartbeat', '200ms', '--ack-wait', '4s', ...extra]);
+    worker(name, extra = [], threads = 1, probe = true, cwd = root) {
+      const w = startCliProcess(cwd, ['--threads', String(threads), ...(probe ? ['--module-dir', PROBE_DIR] : []), 'worker', '--nats', url, '--subject-prefix', prefix, '--name', name, '--log-level', 'debug', '--heartbeat', '200ms', '--ack-wait', '4s', ...extra]);
       procs.push(w);
       return w;
     },

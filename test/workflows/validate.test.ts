@@ -117,4 +117,25 @@ describe('validateWorkflow', () => {
     expect(validateWorkflow({ name: 'x', steps: [] }, registry).errors).toEqual(['workflow "x".steps: a workflow needs at least one step']);
     expect(validateWorkflow(null, registry).valid).toBe(false);
   });
+
+  it('stores a workflow\'s affinity: run on its steps, but those that say none; refuses other values naming the field', () => {
+    const v = validateWorkflow(
+      {
+        name: 'sticky',
+        affinity: 'run',
+        steps: [
+          { name: 'a', module: 'core', action: 'echo' },
+          { name: 'b', module: 'core', action: 'echo', affinity: 'none', dependencies: ['a'] },
+        ],
+      },
+      registry,
+    );
+    expect(v.errors).toEqual([]);
+    expect(v.workflow?.steps.map((s) => s.affinity)).toEqual(['run', undefined]);
+    const one = validateWorkflow({ name: 'one', steps: [{ name: 'a', module: 'core', action: 'echo', affinity: 'run' }, { name: 'b', module: 'core', action: 'echo' }] }, registry);
+    expect(one.workflow?.steps.map((s) => s.affinity)).toEqual(['run', undefined]);
+    const bad = validateWorkflow({ name: 'bad', affinity: 'host', steps: [{ name: 'a', module: 'core', action: 'echo' }] }, registry);
+    expect(bad.valid).toBe(false);
+    expect(bad.errors.join('\n')).toContain('affinity');
+  });
 });

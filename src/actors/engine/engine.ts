@@ -7,6 +7,9 @@
  * start and stop sequences; the work itself lives in the components.
  */
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ArtifactExchange, FolderArtifactStore } from '../../workers/artifacts.js';
 import type { Subscription } from 'rxjs';
 import type { Actor } from 'xstate';
 import { createActor, waitFor } from 'xstate';
@@ -107,6 +110,12 @@ export class OrchestrationEngine {
   /** Writes every component's changes to the store in group commits. */
   readonly commits: GroupCommitter;
   readonly pool: WorkerPool;
+  /**
+   * Where steps' artifacts are kept on this engine's threads: `<dataDir>/artifact-store` for a durable store, a
+   * temporary folder (removed at shutdown) for the memory store; the daemon moves it to the JetStream Object Store
+   * when remote workers are on.
+   */
+  readonly artifacts: ArtifactExchange;
   readonly #journal: Journal | null;
   #registry = new ModuleRegistry();
   readonly #actor: Actor<typeof runtimeMachine>;
@@ -167,6 +176,8 @@ export class OrchestrationEngine {
         moduleDirs: this.options.moduleDirs,
         tracing: this.options.tracing.enabled ? { maxAttributeLength: this.options.tracing.maxAttributeLength } : undefined,
       });
+      const ephemeral = this.options.store === 'memory';
+      this.artifacts = new ArtifactExchange(new FolderArtifactStore(ephemeral ? join(tmpdir(), `codomyrmex-artifacts-${this.id}`) : resolve(this.options.dataDir, 'artifact-store')), ephemeral);
     } catch (err) {
       this.store.close();
       throw err;
@@ -206,7 +217,7 @@ export class OrchestrationEngine {
         startedAt: this.#startedAt,
         httpAddress: () => this.httpAddress,
       });
-      const localRunner = new LocalPoolRunner(this.pool, clock, { batching: this.options.batchDispatch });
+      const localRunner = new LocalPoolRunner(this.pool, clock, { batching: this.options.batchDispatch, artifacts: this.artifacts });
       const runner = composition.runner ? composition.runner(localRunner, this) : localRunner;
       const deps = {
         runner: this.options.tracing.enabled ? tracedRunner(runner, () => this.#tracing, clock) : runner,
@@ -673,6 +684,7 @@ export class OrchestrationEngine {
       await this.pool.destroy();
       // Ends what is open and exports what is pending (an unreachable endpoint gives up after the exporter's timeout).
       await this.#tracing?.shutdown().catch(() => undefined);
+      await this.artifacts.close();
       this.bus.publish('engine_stopped', { engineId: this.id });
       this.#journal?.stop();
       await this.commits.close();

@@ -9,12 +9,14 @@ import { CodomyrmexError, ErrorCode } from '../../errors.js';
 import type { TaskPriority, TaskResult, TaskSpec, TaskStatus } from '../../model/task.js';
 import { isTerminal } from '../../model/task.js';
 import type { StoredTask } from '../../store/store.js';
-import type { ClockTimer } from '../../model/clock.js';
+import type { Clock, ClockTimer } from '../../model/clock.js';
 import type { Held } from '../../model/resource.js';
 import type { Lane } from './lanes.js';
 import type { HeldKey } from '../../model/flow.js';
 import type { FlowTicket } from './admission/ticket.js';
+import type { ArtifactRef } from '../../model/artifacts.js';
 import type { RunningAttempt } from './runner.js';
+import { LOCAL_WORKER } from './runner.js';
 import type { TaskObserver } from '../../model/taskView.js';
 
 export type { TaskObserver };
@@ -51,6 +53,12 @@ export function observe(observer: TaskObserver, rec: TaskRecord, now: number): v
   }
 }
 
+/** Stops a task's timer (its attempt's timeout or its backoff). */
+export function clearTimer(rec: TaskRecord, clock: Clock): void {
+  clock.clearTimeout(rec.timer);
+  rec.timer = null;
+}
+
 /** A task as the scheduler holds it: the spec plus where it is in its lifecycle. */
 export class TaskRecord {
   status: TaskStatus = 'pending';
@@ -62,6 +70,8 @@ export class TaskRecord {
   startedAt: number | null = null;
   endedAt: number | null = null;
   output: unknown = null;
+  /** The artifacts its successful attempt stored (null: none). */
+  artifacts: ArtifactRef[] | null = null;
   /** Estimated stored size of `output` (from the worker), for the memory bound on finished tasks. */
   outputBytes = 0;
   /** `output` holds binary data. */
@@ -69,6 +79,8 @@ export class TaskRecord {
   error: SerializedError | null = null;
   /** The attempt in flight, null when none. */
   run: RunningAttempt | null = null;
+  /** The worker of the latest attempt (`local` for the engine's own threads); null before the first. */
+  worker: string | null = null;
   /** Its attempt went out in a batch (see `TaskRunner.startBatch`). */
   batched = false;
   /** A batch it was in lost its thread: it runs alone from now on (so a task that crashes threads fails alone). */
@@ -79,7 +91,11 @@ export class TaskRecord {
   graceTimer: ClockTimer | null = null;
   retryAt: number | null = null;
   lastDelayMs = 0;
-  waiters: Waiter[] | null = null;
+  /**
+   * Who is told when it ends. Read-only once set: replaced, never pushed to, since one list may be shared by many
+   * records (`startExecution` gives every open task the same one-waiter list).
+   */
+  waiters: readonly Waiter[] | null = null;
   /** Why it was cancelled or skipped. */
   reason = '';
   /** Its row is in the store (a commit has included it). */
@@ -167,6 +183,8 @@ export function toResult(rec: TaskRecord): TaskResult {
     startedAt: rec.startedAt,
     endedAt: rec.endedAt,
     durationMs: rec.startedAt !== null && rec.endedAt !== null ? rec.endedAt - rec.startedAt : null,
+    ...(rec.artifacts !== null && rec.status === 'completed' && { artifacts: rec.artifacts }),
+    ...(rec.worker !== null && { worker: rec.worker }),
   };
 }
 
@@ -175,6 +193,7 @@ export function announce(bus: MessageBus, rec: TaskRecord, now: () => number): v
   if (!bus.wants(type)) return;
   const s = rec.spec;
   const base = { taskId: s.id, name: s.name, module: s.module, action: s.action, priority: s.priority, status: rec.status, attempt: rec.attempts };
+  const worker = rec.worker ?? LOCAL_WORKER;
   const durationMs = rec.startedAt !== null && rec.endedAt !== null ? rec.endedAt - rec.startedAt : null;
   const error = rec.error ?? UNKNOWN_ERROR;
   switch (rec.status) {
@@ -185,13 +204,13 @@ export function announce(bus: MessageBus, rec: TaskRecord, now: () => number): v
       bus.publish('task_queued', base);
       return;
     case 'running':
-      bus.publish('task_started', { ...base, queuedMs: now() - rec.readyAt });
+      bus.publish('task_started', { ...base, queuedMs: now() - rec.readyAt, worker });
       return;
     case 'retrying':
-      bus.publish('task_retrying', { ...base, error, delayMs: rec.lastDelayMs, retryAt: rec.retryAt ?? 0 });
+      bus.publish('task_retrying', { ...base, error, delayMs: rec.lastDelayMs, retryAt: rec.retryAt ?? 0, worker });
       return;
     case 'completed':
-      bus.publish('task_completed', { ...base, success: true, durationMs: durationMs ?? 0 });
+      bus.publish('task_completed', { ...base, success: true, durationMs: durationMs ?? 0, worker });
       return;
     case 'skipped':
       bus.publish('task_skipped', { ...base, success: false, error });
@@ -199,7 +218,7 @@ export function announce(bus: MessageBus, rec: TaskRecord, now: () => number): v
     case 'failed':
     case 'timed_out':
     case 'cancelled':
-      bus.publish(type as 'task_failed', { ...base, success: false, error, durationMs });
+      bus.publish(type as 'task_failed', { ...base, success: false, error, durationMs, worker: rec.worker });
       return;
   }
 }

@@ -4,9 +4,12 @@
  * interface.
  */
 import type { Clock, ClockTimer } from '../../model/clock.js';
+import type { TaskSpec } from '../../model/task.js';
 import { DispatchStop, epochNow } from '../../workers/pool.js';
 import type { WorkerPool } from '../../workers/pool.js';
-import type { BatchItem, BatchReply, RunRequest, WorkerReply } from '../../workers/protocol.js';
+import type { BatchItem, BatchReply, BatchRequest, RunRequest, WorkerReply } from '../../workers/protocol.js';
+import type { ArtifactExchange } from '../../workers/artifacts.js';
+import { serializeError } from '../../errors.js';
 import { ActionTimes, BATCH_BUDGET_MS } from './batching.js';
 
 /**
@@ -23,6 +26,8 @@ export type AttemptRequest = Omit<RunRequest, 'type' | 'seq' | 'port'> & {
   readyAt?: number | undefined;
   /** The context its task was submitted in; once its attempt span started (tracing on), that span's (see `TracedRunner`). */
   traceparent?: string | undefined;
+  /** Its sticky key (the task's `affinity`): a routing runner keeps every attempt with the same key on one worker. */
+  affinity?: string | undefined;
 };
 
 /** What a runner that routes (remote workers) needs to know to say whether a task can start now. */
@@ -30,6 +35,15 @@ export interface PlacementQuery {
   module: string;
   action: string;
   tags: readonly string[];
+  /** The task's sticky key, if any (see {@link AttemptRequest.affinity}). */
+  affinity?: string | undefined;
+}
+
+/** The placement query of a task. */
+export function placementQuery(spec: Pick<TaskSpec, 'module' | 'action' | 'placement' | 'affinity'>): PlacementQuery {
+  const q: PlacementQuery = { module: spec.module, action: spec.action, tags: spec.placement?.tags ?? [] };
+  if (spec.affinity !== undefined) q.affinity = spec.affinity;
+  return q;
 }
 
 /** What an attempt with a channel reports while it runs. */
@@ -38,8 +52,16 @@ export interface AttemptHooks {
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
 }
 
+/** The worker name recorded for attempts on the engine's own threads. */
+export const LOCAL_WORKER = 'local';
+
 /** An attempt on its way or running. */
 export interface RunningAttempt {
+  /**
+   * The worker it runs on, by name (a remote worker's `--name`); absent for the engine's own threads
+   * ({@link LOCAL_WORKER}). It may change while the attempt runs (another worker of the group took it).
+   */
+  readonly worker?: string | undefined;
   /** Settles when the attempt ends: the action's value or error, or a rejection when its thread died. */
   readonly reply: Promise<WorkerReply>;
   /** Asks the action to stop (its `ctx.signal`); false when it has no channel to hear it. */
@@ -51,6 +73,11 @@ export interface RunningAttempt {
   kill(): void;
   /** Releases the attempt's channel once its outcome is known. */
   close(): void;
+  /**
+   * The engine stops and keeps unfinished work for the next one: an attempt that can outlive it (on a remote
+   * worker) runs on, its result to be applied by the next engine. Absent: the attempt is killed instead.
+   */
+  leave?(): void;
   /**
    * How long the attempt waited, once sent, before a thread took it, in ms (queue time, which a timeout does not
    * count: say a thread being replaced after a kill was still booting); null while it still waits. Runners that
@@ -113,11 +140,27 @@ export class LocalPoolRunner implements TaskRunner {
   readonly #times = new ActionTimes();
   readonly #batching: boolean;
 
-  /** `batching: false`: every attempt goes alone (the reference the benchmarks compare batches with). */
-  constructor(pool: WorkerPool, clock: Clock, options: { batching?: boolean } = {}) {
+  /**
+   * `batching: false`: every attempt goes alone (the reference the benchmarks compare batches with). `artifacts`:
+   * where attempts' artifacts are fetched from and stored (without it, `ctx.artifacts.put` registers files that
+   * are not kept).
+   */
+  constructor(pool: WorkerPool, clock: Clock, options: { batching?: boolean; artifacts?: ArtifactExchange } = {}) {
     this.#pool = pool;
     this.#clock = clock;
     this.#batching = options.batching !== false;
+    this.artifacts = options.artifacts ?? null;
+  }
+
+  /** Where artifacts go (replaceable: the daemon moves to the Object Store once it reaches NATS). */
+  artifacts: ArtifactExchange | null;
+
+  /** The reply of an attempt, its upstream artifacts fetched first and the ones it produced stored after. */
+  #withArtifacts(req: AttemptRequest, run: () => Promise<WorkerReply>): Promise<WorkerReply> {
+    const ex = this.artifacts;
+    if (!ex) return run();
+    const started = req.artifacts === undefined ? run() : ex.fetch(req).then(run, (err: unknown) => ({ type: 'error' as const, error: serializeError(err) }));
+    return started.then((r) => (r.type === 'ok' && r.produced ? ex.keep(req, r) : r));
   }
 
   get capacity(): number {
@@ -147,12 +190,20 @@ export class LocalPoolRunner implements TaskRunner {
       if (req.workingDir !== undefined) item.workingDir = req.workingDir;
       if (req.upstream !== undefined) item.upstream = req.upstream;
       if (req.traceparent !== undefined) item.traceparent = req.traceparent;
+      if (req.artifactScope !== undefined) item.artifactScope = req.artifactScope;
       items[i] = item;
     }
     let replies: Promise<(WorkerReply | null)[]>;
     const stop = new DispatchStop();
     try {
-      replies = pool.runBatch({ type: 'batch', items, budgetMs: BATCH_BUDGET_MS }, stop).then((r: BatchReply) => r.replies);
+      const ex = this.artifacts;
+      const batch: BatchRequest = { type: 'batch', items, budgetMs: BATCH_BUDGET_MS };
+      if (ex && reqs.some((r) => r.artifacts !== undefined)) {
+        for (let i = 0; i < reqs.length; i++) if (reqs[i]?.artifacts !== undefined) (items[i] as BatchItem).artifacts = reqs[i]?.artifacts;
+        replies = Promise.all(reqs.map((r) => ex.fetch(r))).then(() => pool.runBatch(batch, stop).then((r: BatchReply) => r.replies));
+      } else replies = pool.runBatch(batch, stop).then((r: BatchReply) => r.replies);
+      // Artifacts of batched attempts (short actions rarely have them): stored before the batch's replies count.
+      if (ex) replies = replies.then((rs) => (rs.some((r) => r?.type === 'ok' && r.produced) ? Promise.all(rs.map((r, i) => (r && r.type === 'ok' && r.produced ? ex.keep(reqs[i] as AttemptRequest, r) : Promise.resolve(r)))) : rs));
     } catch (err) {
       replies = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
@@ -164,14 +215,22 @@ export class LocalPoolRunner implements TaskRunner {
   start(req: AttemptRequest, hooks: AttemptHooks): RunningAttempt {
     const pool = this.#pool;
     const seq = pool.nextSeq();
-    const request = { type: 'run' as const, seq, taskId: req.taskId, module: req.module, action: req.action, params: req.params, attempt: req.attempt, idempotencyKey: req.idempotencyKey, workingDir: req.workingDir, upstream: req.upstream, traceparent: req.traceparent };
+    const request: RunRequest = { type: 'run', seq, taskId: req.taskId, module: req.module, action: req.action, params: req.params, attempt: req.attempt, idempotencyKey: req.idempotencyKey, workingDir: req.workingDir, upstream: req.upstream, traceparent: req.traceparent };
+    if (req.artifactScope !== undefined) request.artifactScope = req.artifactScope;
+    if (req.artifacts !== undefined) request.artifacts = req.artifacts;
     const stop = new DispatchStop();
     try {
       if (req.channel) {
-        const run = pool.runWithChannel(request, hooks, stop);
-        return new PoolAttempt(pool, this.#clock, seq, run.reply, run.channel, stop, null);
+        let channel: { abort(reason: string): void; close(): void } | null = null;
+        const reply = this.#withArtifacts(req, () => {
+          const run = pool.runWithChannel(request, hooks, stop);
+          channel = run.channel;
+          return run.reply;
+        });
+        // The channel exists once the attempt is sent (after its artifacts are fetched); an abort before that stops nothing (the kill after the grace does).
+        return new PoolAttempt(pool, this.#clock, seq, reply, { abort: (reason) => channel?.abort(reason), close: () => channel?.close() }, stop, null);
       }
-      return new PoolAttempt(pool, this.#clock, seq, pool.run(request, stop), null, stop, null);
+      return new PoolAttempt(pool, this.#clock, seq, this.artifacts ? this.#withArtifacts(req, () => pool.run(request, stop)) : pool.run(request, stop), null, stop, null);
     } catch (err) {
       return new PoolAttempt(pool, this.#clock, seq, Promise.reject(err instanceof Error ? err : new Error(String(err))), null, stop, null);
     }

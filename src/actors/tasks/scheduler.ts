@@ -5,7 +5,8 @@
  * the concerns around them live beside it: intake and the task graph (`intake.ts`), the ready queue and lanes
  * (`ready.ts`), where attempts run (`runner.ts`), and durability and recovery (`durability.ts`).
  *
- * Past 400 lines: one short method per `task.*` command plus recovery; the machine's effects are in lifecycle.ts,
+ * Past 400 lines: one short method per `task.*` command plus recovery; the machine's effects are in lifecycle.ts
+ * (dispatch and settling in dispatch.ts, the admission gate in admission/gate.ts, finished tasks in retention.ts),
  * large calls in slices in bulk.ts.
  */
 import type { MessageBus } from '../../bus/bus.js';
@@ -33,8 +34,10 @@ import { ReadyTasks } from './ready.js';
 import { FlowControl } from './admission/flow.js';
 
 import { parseRateLimit } from './admission/rateLimits.js';
+import type { Waiter } from './record.js';
 import { recordView, storedView, TaskRecord, toResult } from './record.js';
 import type { TaskRunner } from './runner.js';
+import { placementQuery } from './runner.js';
 
 export { DEFAULT_LANE } from './ready.js';
 
@@ -121,7 +124,7 @@ export class TaskScheduler {
       takeBack: (rec, err) => this.#life.takeBack(rec, err),
       committed: () => {
         // Finished results a commit has just written may leave memory now, not only when the next task finishes.
-        this.#life.evictFinished();
+        this.#life.retention.evict();
         this.#life.run();
       },
     });
@@ -231,7 +234,7 @@ export class TaskScheduler {
       record: (id) => this.#records.get(id),
       reserved: (id) => this.#reserved?.has(id) === true,
       storedStatuses: (ids) => this.#deps.store.getTaskStatuses(ids),
-      evictions: () => this.#life.evictions,
+      evictions: () => this.#life.retention.evictions,
       idempotent: (key) => this.#idempotency.find(key),
       rateLimitProblem: (use, field) => this.#flow.rates.problem(use, field),
     };
@@ -277,15 +280,42 @@ export class TaskScheduler {
     return id ?? '';
   }
 
-  /** Turns dispatching on and resolves when every task that had not ended has ended. */
+  /**
+   * Turns dispatching on and resolves when every task that had not ended has ended, with their results in the order
+   * they were added. One waiter shared by all of them, not a promise each: with 200k queued tasks, a promise per
+   * task stalled the event loop for about a second (allocation and the garbage collection it caused).
+   */
   async startExecution(): Promise<StartExecutionReply> {
     this.#durable.refuseWhileFailing('execution was not started');
     this.#setExecuting(true);
-    const open = [...this.#records.values()].filter((r) => !isTerminal(r.status));
+    const open: string[] = [];
+    const ended = new Map<string, TaskResult>();
+    const all = new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = [
+        (result) => {
+          ended.set(result.taskId, result);
+          if (ended.size === open.length) resolve();
+        },
+        reject,
+      ];
+      // One list for every task without other waiters: nothing allocated per task (waiter lists are never mutated).
+      const shared: readonly Waiter[] = [waiter];
+      for (const rec of this.#records.values()) {
+        if (isTerminal(rec.status)) continue;
+        open.push(rec.id);
+        rec.waiters = rec.waiters ? [...rec.waiters, waiter] : shared;
+      }
+      if (open.length === 0) resolve();
+    });
     this.#life.run();
-    const results = await Promise.all(open.map((r) => this.wait(r.id)));
+    await all;
+    const results = new Array<TaskResult>(open.length);
     const byStatus: Partial<Record<TaskStatus, number>> = {};
-    for (const r of results) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+    for (let i = 0; i < open.length; i++) {
+      const r = ended.get(open[i] as string) as TaskResult;
+      results[i] = r;
+      byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+    }
     return { total: results.length, byStatus, results };
   }
 
@@ -319,7 +349,7 @@ export class TaskScheduler {
       const result = toResult(rec);
       return this.#durable.strict && this.#durable.unwritten(rec) ? this.#commits.afterCommit(result) : Promise.resolve(result);
     }
-    return new Promise((resolve, reject) => (rec.waiters ??= []).push([resolve, reject]));
+    return new Promise((resolve, reject) => (rec.waiters = [...(rec.waiters ?? []), [resolve, reject]]));
   }
 
   get(id: string): TaskView | null {
@@ -362,11 +392,11 @@ export class TaskScheduler {
   stats(): SchedulerStats {
     const { queued, byPriority, oldestReadyAt } = this.#ready.counts();
     return {
-      executing: this.#life.executing,
-      running: this.#life.inFlight,
-      dispatches: this.#life.dispatches,
-      limit: this.#life.limit,
-      batching: { ...this.#life.batching },
+      executing: this.#life.dispatch.executing,
+      running: this.#life.dispatch.inFlight,
+      dispatches: this.#life.dispatch.dispatches,
+      limit: this.#life.dispatch.limit,
+      batching: { ...this.#life.dispatch.batching },
       queued,
       queuedByPriority: byPriority,
       byStatus: { ...this.#life.statusCounts },
@@ -408,9 +438,9 @@ export class TaskScheduler {
     }
     return explainRecord(rec, {
       now: this.#clock.now(),
-      executing: this.#life.executing,
-      running: this.#life.dispatches,
-      limit: this.#life.limit,
+      executing: this.#life.dispatch.executing,
+      running: this.#life.dispatch.dispatches,
+      limit: this.#life.dispatch.limit,
       dependency: (id) => {
         const d = this.#records.get(id);
         if (d) return { name: d.spec.name, status: d.status };
@@ -419,7 +449,7 @@ export class TaskScheduler {
       },
       blocker: (r) => (r.held && this.#deps.ledger ? this.#deps.ledger.blocker(`task:${r.id}`, r.held) : null),
       flow: (r) => this.#flow.blocker(r, this.#clock.now()),
-      placement: (r) => this.#deps.runner.place?.({ module: r.spec.module, action: r.spec.action, tags: r.spec.placement?.tags ?? [] }) ?? null,
+      placement: (r) => this.#deps.runner.place?.(placementQuery(r.spec)) ?? null,
     });
   }
 
@@ -465,7 +495,7 @@ export class TaskScheduler {
   /** Changes how many tasks may run at once. */
   setConcurrency(limit: number): void {
     if (!Number.isInteger(limit) || limit < 1) throw new ValidationError(`maxConcurrency: must be an integer of at least 1 (got ${limit})`);
-    this.#life.limit = limit;
+    this.#life.dispatch.limit = limit;
     this.#life.run();
   }
 
@@ -477,9 +507,9 @@ export class TaskScheduler {
     this.#closing = true;
     // A large call being added is finished first, so what drain cancels (or keeps) includes all of it.
     while (this.#adding) await this.#adding;
-    this.#life.executing = false;
+    this.#life.dispatch.executing = false;
     this.#unsubscribe();
-    await this.#life.idle(graceMs);
+    await this.#life.dispatch.idle(graceMs);
     if (this.#deps.options.keepUnfinished === true) this.#life.halt();
     else {
       for (const rec of this.#records.values()) {
@@ -531,15 +561,15 @@ export class TaskScheduler {
           break;
       }
     }
-    this.#life.executing = store.getMeta('scheduler.executing') === 'true';
+    this.#life.dispatch.executing = store.getMeta('scheduler.executing') === 'true';
     this.#life.run();
-    return { resumed: open.length, byStatus, ids: open.slice(0, 1000).map((t) => t.spec.id), rerun, executing: this.#life.executing };
+    return { resumed: open.length, byStatus, ids: open.slice(0, 1000).map((t) => t.spec.id), rerun, executing: this.#life.dispatch.executing };
   }
 
 
   #setExecuting(on: boolean): void {
-    if (this.#life.executing === on) return;
-    this.#life.executing = on;
+    if (this.#life.dispatch.executing === on) return;
+    this.#life.dispatch.executing = on;
     this.#durable.markExecuting(on);
   }
 }

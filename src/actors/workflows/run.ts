@@ -16,11 +16,15 @@ import type { SerializedError } from '../../errors.js';
 import { CancelledError, ChildRunError, CodomyrmexError, ConditionFalseError, ErrorCode, serializeError, ShuttingDownError, SkippedError, ValidationError, WaitTimeoutError } from '../../errors.js';
 import { workflowRunMachine } from '../../machines/workflowRun.js';
 import type { EventMap } from '../../model/events.js';
+import type { WorkflowRunContext } from '../../machines/workflowRun.js';
 import type { Clock, ClockTimer } from '../../model/clock.js';
 import { systemClock } from '../../model/clock.js';
 import { LIMITS } from '../../model/limits.js';
 import type { TaskInput, TaskResult, TaskStatus } from '../../model/task.js';
+import { TERMINAL_STATUSES } from '../../model/task.js';
 import type { ItemResult, RunContext, RunDebounce, RunError, RunLineage, RunOrigin, RunProject, RunQueuedOn, StepResult, StepWaiting, StoredWorkflow, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
+import type { ArtifactRef, UpstreamArtifacts } from '../../model/artifacts.js';
+import { artifactPath } from '../../model/artifacts.js';
 import { parseSleep, parseTime, stepCall, stepKind, typeName } from '../../workflows/kinds.js';
 import type { TemplateScope } from '../../workflows/template.js';
 import { evaluateCondition, findTemplates, resolveTemplates } from '../../workflows/template.js';
@@ -85,6 +89,8 @@ interface StepState {
   waitingOn: number;
   dependents: StepState[];
   hasTemplates: boolean;
+  /** The steps whose artifacts it gets: its dependencies, and any step its templates read `artifacts` of. */
+  artifactSources: readonly string[];
   groups: Set<number> | null;
   result: StepResult | null;
   taskId: string;
@@ -103,6 +109,16 @@ interface StepState {
 }
 
 const FAILED: ReadonlySet<string> = new Set(['failed', 'timed_out', 'cancelled']);
+
+/**
+ * The steps whose artifacts a step is given: its dependencies, and the steps further up that its templates name
+ * (`{{make.artifacts.out}}` behind a wait step), so the file a template points at is there when it starts.
+ */
+function artifactSources(step: WorkflowStep): string[] {
+  const names = new Set(step.dependencies ?? []);
+  for (const site of findTemplates([step.parameters ?? {}, step.forEach ?? null])) for (const ref of site.refs) if (ref.path[0] === 'artifacts') names.add(ref.root);
+  return [...names];
+}
 
 /** The first step (in definition order) that failed, timed out or was cancelled, with its error; null if none did. */
 function runError(steps: Record<string, StepResult>): RunError | null {
@@ -141,19 +157,16 @@ export class WorkflowRunExecutor {
   readonly depth: number;
   readonly #blocked: StepState[] = [];
   readonly #scope: TemplateScope;
+  /** The artifacts of ended steps, step → name → ref. */
+  readonly #artifacts = new Map<string, Record<string, ArtifactRef>>();
   readonly #actor: Actor<typeof workflowRunMachine>;
   #open: number;
   // Steps released by an ending step are handled through this worklist, not by recursion, so a failure at the
   // head of a 10,000-step chain cannot overflow the stack.
   #work: (() => void)[] = [];
   #working = false;
-  #endedAt: number | null = null;
-  /** How the run ended, as its machine decided (set once, by the machine's `announce`); null while it runs. */
-  #outcome: 'succeeded' | 'failed' | 'cancelled' | null = null;
   /** Dependents of steps that had failed before a restart, still to be skipped. */
   readonly #restoredSkips: [StepState, StepState][] = [];
-  /** `run.settled` has been sent (once). */
-  #settled = false;
   #started = false;
   #resolve!: (r: WorkflowResult) => void;
   #reject!: (e: ShuttingDownError) => void;
@@ -212,6 +225,7 @@ export class WorkflowRunExecutor {
         waitingOn: 0,
         dependents: [],
         hasTemplates: findTemplates(step.parameters ?? {}).length > 0,
+        artifactSources: artifactSources(step),
         groups: workflow.parallelGroups ? (groupsOf.get(step.name) ?? new Set()) : null,
         result: null,
         taskId: `${runId}.${step.name}`,
@@ -241,7 +255,7 @@ export class WorkflowRunExecutor {
         actions: {
           // After the transition: by then the machine says `cancelling`, which every step launch checks.
           cancelSteps: ({ context }) => queueMicrotask(() => this.#cancelSteps(context.cancelReason ?? 'cancelled')),
-          announce: (_, params) => this.#announce(params.status),
+          announce: ({ context }) => this.#announce(context),
         },
       }),
     );
@@ -251,7 +265,7 @@ export class WorkflowRunExecutor {
   }
 
   get status(): WorkflowRunStatus {
-    return this.#outcome ?? 'running';
+    return this.#actor.getSnapshot().context.outcome ?? 'running';
   }
 
   /**
@@ -259,7 +273,7 @@ export class WorkflowRunExecutor {
    * their dependents as their end did. Steps that had started are launched again and attach to their tasks.
    */
   #restore(resume: RunResume): void {
-    const ended = (r: StepResult | undefined): r is StepResult => r !== undefined && ['completed', 'failed', 'timed_out', 'cancelled', 'skipped'].includes(r.status);
+    const ended = (r: StepResult | undefined): r is StepResult => r !== undefined && TERMINAL_STATUSES.has(r.status);
     for (const s of this.#order) {
       const r = resume.steps[s.step.name];
       if (!ended(r)) {
@@ -270,7 +284,7 @@ export class WorkflowRunExecutor {
       s.result = r;
       s.skippedByCondition = r.status === 'skipped' && r.error?.code === 'CONDITION_FALSE';
       this.#open--;
-      this.#scope.steps[s.step.name] = { output: r.result, error: r.error, status: r.status };
+      this.#scopeStep(s.step.name, r);
     }
     for (const s of this.#order) {
       if (s.phase !== 'done' || !s.result) continue;
@@ -301,7 +315,7 @@ export class WorkflowRunExecutor {
     if (this.#started) return this.done;
     this.#started = true;
     // Cancelled while it waited for a slot in its session: its steps ended cancelled without running.
-    if (this.#outcome !== null || this.#isCancelling()) return this.done;
+    if (this.#actor.getSnapshot().status !== 'active' || this.#isCancelling()) return this.done;
     const { bus } = this.#deps;
     if (bus.wants('workflow_started')) {
       bus.publish('workflow_started', { workflowName: this.workflow.name, runId: this.runId, version: this.workflow.version, steps: this.#order.length, sessionId: this.sessionId, ...startLinks(this) });
@@ -312,10 +326,7 @@ export class WorkflowRunExecutor {
     }
     for (const s of this.#order) if (s.phase === 'waiting' && s.waitingOn === 0) this.#defer(() => this.#ready(s));
     // A resumed run whose steps had all ended (a crash between the last step and the run's record) settles now.
-    if (this.#open === 0 && !this.#settled) {
-      this.#settled = true;
-      this.#actor.send({ type: 'run.settled', failed: this.#failed() });
-    }
+    this.#settleIfDone();
     this.#deps.changed?.(this);
     return this.done;
   }
@@ -358,12 +369,18 @@ export class WorkflowRunExecutor {
 
   /** A snapshot of the run as `getRun` shows it. */
   view(): WorkflowRun {
+    return this.#view(this.#actor.getSnapshot().context);
+  }
+
+  /** The view with the run's end as `ended` says (the machine's context, current or being entered). */
+  #view(ended: WorkflowRunContext): WorkflowRun {
     const steps: Record<string, StepResult> = {};
     for (const s of this.#order) steps[s.step.name] = s.result ?? this.#placeholder(s);
-    const end = this.#endedAt;
+    const end = ended.endedAt;
+    const status = ended.outcome ?? 'running';
     return {
-      success: this.status === 'succeeded',
-      status: this.status,
+      success: status === 'succeeded',
+      status,
       workflowName: this.workflow.name,
       runId: this.runId,
       version: this.workflow.version,
@@ -371,7 +388,7 @@ export class WorkflowRunExecutor {
       steps,
       durationMs: (end ?? this.#deps.now()) - this.startedAt,
       warnings: this.warnings,
-      ...(this.status === 'failed' || this.status === 'cancelled' ? { error: runError(steps) } : {}),
+      ...(status === 'failed' || status === 'cancelled' ? { error: runError(steps) } : {}),
       params: this.params,
       sessionId: this.sessionId,
       startedAt: this.startedAt,
@@ -509,12 +526,18 @@ export class WorkflowRunExecutor {
       resources: step.resources,
       idempotencyKey: step.idempotencyKey !== undefined ? (index === null ? step.idempotencyKey : `${step.idempotencyKey}.${index}`) : id,
       ...this.#flowFields(step),
+      ...(step.placement !== undefined && { placement: step.placement }),
+      // Sticky: the run's id is the key every sticky step of it shares (the runner keeps them on one worker).
+      ...(step.affinity === 'run' && { affinity: this.runId }),
       sessionId: this.sessionId ?? undefined,
       metadata: { ...step.metadata, workflow: this.workflow.name, runId: this.runId, step: step.name, ...(index !== null ? { item: index } : {}) },
       ...(this.workingDir !== null ? { workingDir: this.workingDir } : {}),
     };
     const upstream = step.dependencies?.length ? this.#upstream(step.dependencies) : null;
     if (upstream) task.upstream = upstream;
+    const sources = this.#steps.get(step.name)?.artifactSources ?? [];
+    const artifacts = sources.length ? this.#upstreamArtifacts(sources) : null;
+    if (artifacts) task.artifacts = artifacts;
     const attach = this.resumed ? this.#deps.attach : undefined;
     const submitted = attach ? attach(id).then((r) => r ?? this.#deps.execute(task)) : this.#deps.execute(task);
     return submitted.then(
@@ -725,6 +748,34 @@ export class WorkflowRunExecutor {
     return out;
   }
 
+  /** What templates see of an ended step; its artifacts are named by their path in a consuming step's folder. */
+  #scopeStep(name: string, r: StepResult): void {
+    const entry: { output: unknown; error: unknown; status: string; artifacts?: Record<string, string> } = { output: r.result, error: r.error, status: r.status };
+    if (r.status === 'completed' && r.artifacts?.length) {
+      const refs: Record<string, ArtifactRef> = Object.create(null) as Record<string, ArtifactRef>;
+      const paths: Record<string, string> = Object.create(null) as Record<string, string>;
+      for (const a of r.artifacts) {
+        refs[a.name] = a;
+        paths[a.name] = artifactPath(this.runId, name, a);
+      }
+      entry.artifacts = paths;
+      this.#artifacts.set(name, refs);
+    }
+    this.#scope.steps[name] = entry;
+  }
+
+  /** The artifacts of a step's completed dependencies (put in its folder before it runs); null when none. */
+  #upstreamArtifacts(dependencies: readonly string[]): UpstreamArtifacts | null {
+    let out: UpstreamArtifacts | null = null;
+    for (const d of dependencies) {
+      const refs = this.#artifacts.get(d);
+      if (!refs) continue;
+      out ??= Object.create(null) as UpstreamArtifacts;
+      out[d] = refs;
+    }
+    return out;
+  }
+
   #upstream(dependencies: readonly string[]): Record<string, unknown> | null {
     let out: Record<string, unknown> | null = null;
     for (const d of dependencies) {
@@ -749,7 +800,7 @@ export class WorkflowRunExecutor {
       s.timer = null;
     }
     this.#open--;
-    this.#scope.steps[s.step.name] = { output: result.result, error: result.error, status: result.status };
+    this.#scopeStep(s.step.name, result);
     this.#publishStep(s, result);
     const tolerated = this.#releasesDependents(s, result);
     for (const d of s.dependents) {
@@ -763,10 +814,12 @@ export class WorkflowRunExecutor {
     }
     if (wasRunning && this.#blocked.length) this.#defer(() => this.#unblock());
     this.#deps.changed?.(this);
-    if (this.#open === 0 && !this.#settled) {
-      this.#settled = true;
-      this.#actor.send({ type: 'run.settled', failed: this.#failed() });
-    }
+    this.#settleIfDone();
+  }
+
+  /** Tells the machine, once, that every step has ended (it ends the run, or finishes cancelling it). */
+  #settleIfDone(): void {
+    if (this.#open === 0 && this.#actor.getSnapshot().status === 'active') this.#actor.send({ type: 'run.settled', failed: this.#failed(), at: this.#deps.now() });
   }
 
   #unblock(): void {
@@ -856,10 +909,11 @@ export class WorkflowRunExecutor {
     }
   }
 
-  #announce(status: 'succeeded' | 'failed' | 'cancelled'): void {
-    this.#outcome = status;
-    this.#endedAt = this.#deps.now();
-    const result = this.view();
+  #announce(ended: WorkflowRunContext): void {
+    // Left to resume (a durable shutdown): what its steps hear while the engine stops (attempts stopped with it)
+    // is no ending, and is not announced as one.
+    if (this.#left) return;
+    const result = this.#view(ended);
     const { bus } = this.#deps;
     const durationMs = result.durationMs;
     bus.publish('workflow_completed', { workflowName: this.workflow.name, runId: this.runId, success: result.success, status: result.status, durationMs });

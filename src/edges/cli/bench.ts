@@ -24,7 +24,8 @@ import { natsUrl, withRemote } from './remote.js';
 import { parseInteger } from './task.js';
 
 function printReport(r: BenchReport): void {
-  const where = r.target === 'daemon' ? `daemon at ${r.nats ?? '?'} (${r.threads ?? '?'} threads, store ${r.store})` : `${r.threads ?? '?'} threads, store ${r.store}`;
+  const remote = r.remote ? `, ${r.remote.workers} remote worker(s) with ${r.remote.capacity} slots${r.remote.localThreads ? ' beside its threads' : ', no local threads'}` : '';
+  const where = r.target === 'daemon' ? `daemon at ${r.nats ?? '?'} (${r.threads ?? '?'} threads, store ${r.store}${remote})` : `${r.threads ?? '?'} threads, store ${r.store}`;
   console.log(`${r.tasks} × ${r.action}, ${r.concurrency} in flight, ${where}\n`);
   printTable(
     r.results.map((x) => ({
@@ -38,6 +39,7 @@ function printReport(r: BenchReport): void {
     })),
   );
   if (r.ratio !== null) console.log(`\norchestrator / bare pool: ${r.ratio}`);
+  if (r.remote && Object.keys(r.remote.completedBy).length > 0) console.log(`\ncompleted by worker: ${Object.entries(r.remote.completedBy).map(([w, k]) => `${w} ${k}`).join(', ')}`);
 }
 
 export function registerBenchCommand(program: Command, cli: CliContext): void {
@@ -70,7 +72,7 @@ Examples:
       if (url !== undefined) {
         if (flags.store !== undefined || flags.db !== undefined) throw new InvalidArgumentError(`${flags.store !== undefined ? '--store' : '--db'}: with --nats the tasks run on the daemon, in its store; drop the flag (or drop --nats to bench an embedded engine)`);
         const measured = await withRemote(url, flags, (remote) => benchDaemon(remote, { module, action, params, tasks: n, concurrency: opts.concurrency, waitMs: flags.requestTimeout !== undefined ? Math.max(1, Math.floor(flags.requestTimeout / 2)) : undefined }));
-        const report: BenchReport = { target: 'daemon', nats: url, ...base, threads: measured.threads, store: measured.store, timestamp: new Date().toISOString(), results: [measured.path], ratio: null };
+        const report: BenchReport = { target: 'daemon', nats: url, ...base, threads: measured.threads, store: measured.store, remote: measured.remote, timestamp: new Date().toISOString(), results: [measured.path], ratio: null };
         cli.out(report, printReport);
         return;
       }

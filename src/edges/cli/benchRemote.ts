@@ -6,17 +6,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Subscription } from 'rxjs';
-import type { EventMap, EventName } from '../../bus/protocol.js';
+import type { EventName } from '../../bus/protocol.js';
 import type { NatsBus } from '../../bus/nats.js';
 import type { RemoteEngine } from '../nats/client.js';
 import { DEFAULT_WAIT_MS } from '../nats/client.js';
-import type { BenchPath } from './benchStats.js';
+import type { BenchPath, RemoteCapacity } from './benchStats.js';
 import { drive, summarise } from './benchStats.js';
 
 const END_EVENTS: EventName[] = ['task_completed', 'task_failed', 'task_timed_out', 'task_cancelled', 'task_skipped'];
 
 export interface DaemonBench {
   path: BenchPath;
+  /** The remote workers it ran on (null: the daemon has no remote workers). */
+  remote: RemoteCapacity | null;
   /** The daemon's worker threads and store, as its status says (null where it does not say). */
   threads: number | null;
   store: string;
@@ -37,16 +39,20 @@ export async function benchDaemon(remote: RemoteEngine<NatsBus>, options: { modu
   const indexOf = (taskId: unknown): number => (typeof taskId === 'string' && taskId.startsWith(prefix) ? Number(taskId.slice(prefix.length)) : -1);
   const ends = new Map<number, (success: boolean) => void>();
   const waits = new Array<number>(n).fill(0);
+  const completedBy: Record<string, number> = {};
   const subs: Subscription[] = [
     bus.events$('task_started').subscribe((e) => {
-      const data = e.data as EventMap['task_started'];
+      const data = e.data;
       const i = indexOf(data.taskId);
       if (i >= 0) waits[i] = data.queuedMs;
     }),
     ...END_EVENTS.map((name) =>
       bus.events$(name).subscribe((e) => {
-        const data = e.data as { taskId?: unknown; success?: unknown };
-        ends.get(indexOf(data.taskId))?.(data.success === true);
+        const data = e.data as { taskId?: unknown; success?: unknown; worker?: unknown };
+        const end = ends.get(indexOf(data.taskId));
+        if (!end) return;
+        if (data.success === true && typeof data.worker === 'string') completedBy[data.worker] = (completedBy[data.worker] ?? 0) + 1;
+        end(data.success === true);
       }),
     ),
   ];
@@ -83,8 +89,16 @@ export async function benchDaemon(remote: RemoteEngine<NatsBus>, options: { modu
     const driven = await drive(n, options.concurrency, one);
     const status = await remote.getSystemStatus();
     const store = (status['store'] as { kind?: unknown } | undefined)?.kind;
-    return { path: summarise('daemon', n, driven, waits), threads: numberAt(status, 'pool', 'threads'), store: typeof store === 'string' ? store : 'unknown' };
+    return { path: summarise('daemon', n, driven, waits), threads: numberAt(status, 'pool', 'threads'), store: typeof store === 'string' ? store : 'unknown', remote: remoteCapacity(status['workers'], completedBy) };
   } finally {
     for (const s of subs) s.unsubscribe();
   }
+}
+
+/** The remote capacity from the daemon's status (its `workers` view), or null when it has no remote workers. */
+function remoteCapacity(view: unknown, completedBy: Record<string, number>): RemoteCapacity | null {
+  if (typeof view !== 'object' || view === null) return null;
+  const v = view as { local?: unknown; workers?: unknown };
+  const live = Array.isArray(v.workers) ? (v.workers as { state?: unknown; capacity?: unknown }[]).filter((w) => w.state === 'live') : [];
+  return { workers: live.length, capacity: live.reduce((sum, w) => sum + (typeof w.capacity === 'number' ? w.capacity : 0), 0), localThreads: v.local === true, completedBy };
 }

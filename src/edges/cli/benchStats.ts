@@ -20,6 +20,15 @@ export interface BenchPath {
   queueWaitMs: { p50: number; p95: number; p99: number } | null;
 }
 
+/** The daemon's remote workers as a bench saw them. */
+export interface RemoteCapacity {
+  workers: number;
+  capacity: number;
+  localThreads: boolean;
+  /** Attempts each worker completed during the bench (by name; `local`: the daemon's threads). */
+  completedBy: Record<string, number>;
+}
+
 export interface BenchReport {
   /** `embedded` (an engine in this process) or `daemon` (a running `codomyrmex daemon` over NATS). */
   target: 'embedded' | 'daemon';
@@ -31,6 +40,11 @@ export interface BenchReport {
   /** Worker threads of the engine that ran the tasks (the daemon's, as its status says; null if it does not). */
   threads: number | null;
   store: string;
+  /**
+   * The remote capacity it ran on (daemon only, when it has remote workers): live workers, their summed capacity,
+   * whether the daemon's own threads ran tasks too, and the attempts each worker completed during the bench.
+   */
+  remote?: RemoteCapacity | null;
   node: string;
   timestamp: string;
   results: BenchPath[];

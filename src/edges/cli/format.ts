@@ -60,11 +60,14 @@ export function printTable(rows: Record<string, unknown>[]): void {
 
 /** Prints task results: name, status, attempts, duration, and the result or the error (cut to fit the terminal). */
 export function printResults(results: readonly (Omit<TaskResult, 'status'> & { status: string })[]): void {
+  // The worker column only when something ran on a remote worker (on the engine's own threads every row says `local`).
+  const remote = results.some((r) => r.worker !== undefined && r.worker !== 'local');
   printTable(
     results.map((r) => ({
       task: r.name,
       status: r.status,
       attempts: r.attempts,
+      ...(remote && { worker: r.worker ?? '-' }),
       time: ms(r.durationMs),
       'result / error': r.error ? `${r.error.code}: ${r.error.message}` : (JSON.stringify(r.result) ?? ''),
     })),

@@ -36,15 +36,18 @@ import type { TaskRunner } from '../../actors/tasks/runner.js';
 import { CombinedRunner } from '../remote/combined.js';
 import { RemoteWorkersEdge } from '../remote/edge.js';
 import { RemoteRunner } from '../remote/runner.js';
+import type { RuntimeState } from '../../model/runtime.js';
 import type { Logger } from './logger.js';
 import type { DaemonOptions } from './options.js';
 import type { Tracing } from '../../traces/tracing.js';
 
-export type DaemonState = 'starting' | 'standby' | 'running' | 'draining' | 'stopped' | 'failed';
+/** The daemon's lifecycle states: the engine's own (the runtime machine's), plus `standby` (waiting for the lease). */
+export type DaemonState = RuntimeState | 'standby';
 
 /** The exit code of a daemon whose lease was taken over (fenced). */
 export const EXIT_FENCED = 4;
 
+/** The moves the daemon's lifecycle allows. */
 const NEXT: Record<DaemonState, readonly DaemonState[]> = {
   starting: ['standby', 'running', 'draining', 'failed'],
   standby: ['running', 'draining', 'failed'],

@@ -20,6 +20,8 @@ export interface StepSummary {
   status: string;
   attempts: number;
   durationMs: number | null;
+  /** The worker of its latest attempt (`local`: the engine's own threads). */
+  worker?: string;
   /** The result itself when its JSON is short. */
   result?: unknown;
   /** The start of a longer result's JSON, and its size. */
@@ -82,6 +84,7 @@ function stepSummary(s: StepResult | TaskResult): StepSummary {
     status: s.status,
     attempts: s.attempts,
     durationMs: s.durationMs,
+    ...(s.worker !== undefined && { worker: s.worker }),
     ...(s.status === 'completed' ? shortResult(s.result) : {}),
     ...(s.error ? { error: { code: s.error.code, message: clip(s.error.message, 300) } } : {}),
   };

@@ -3,6 +3,7 @@
  * attempts the daemon has in flight on each (never more than its capacity: threads × tasks per thread), and who stopped heartbeating (lost).
  */
 import type { PlacementQuery } from '../../actors/tasks/runner.js';
+import { LOCAL_WORKER } from '../../actors/tasks/runner.js';
 import type { WorkerInfo, WorkerView } from './protocol.js';
 
 export interface KnownWorker {
@@ -15,8 +16,75 @@ export interface KnownWorker {
 
 export type Choice = { worker: KnownWorker } | { why: string };
 
+/**
+ * How an attempt ended on a worker, as counted per worker: `completed` (the action returned), `failed` (it threw),
+ * `crashed` (its thread died), `stopped` (cancelled or timed out, and the daemon settled it), `lost` (its worker
+ * stopped heartbeating or left while it ran).
+ */
+export type WorkerOutcome = 'completed' | 'failed' | 'crashed' | 'stopped' | 'lost';
+export const WORKER_OUTCOMES: readonly WorkerOutcome[] = ['completed', 'failed', 'crashed', 'stopped', 'lost'];
+
+/** Most workers counted by name: past this, the oldest name is forgotten (each worker restart is a new name by default). */
+const TALLY_MAX = 1000;
+
+/** Attempts ended per worker name and outcome, since the daemon started (`local`: the daemon's own threads). */
+export class WorkerTally {
+  readonly #counts = new Map<string, Record<WorkerOutcome, number>>();
+
+  count(worker: string, outcome: WorkerOutcome): void {
+    let c = this.#counts.get(worker);
+    if (!c) {
+      if (this.#counts.size >= TALLY_MAX) {
+        const first = this.#counts.keys().next().value;
+        if (first !== undefined) this.#counts.delete(first);
+      }
+      this.#counts.set(worker, (c = { completed: 0, failed: 0, crashed: 0, stopped: 0, lost: 0 }));
+    }
+    c[outcome]++;
+  }
+
+  of(worker: string): Readonly<Record<WorkerOutcome, number>> | undefined {
+    return this.#counts.get(worker);
+  }
+
+  entries(): IterableIterator<[string, Readonly<Record<WorkerOutcome, number>>]> {
+    return this.#counts.entries();
+  }
+}
+
+/** Sticky keys remembered at most (a key is a run): past this, the oldest binding is forgotten. */
+const STICKY_MAX = 10_000;
+
+/**
+ * Sticky runs: an affinity key (a run's id) → the worker its first attempt went to, by worker id
+ * (`LOCAL_WORKER` for the daemon's own threads). A binding moves only when its worker is gone.
+ */
+export class StickyBindings {
+  readonly #bound = new Map<string, string>();
+
+  get(key: string): string | undefined {
+    return this.#bound.get(key);
+  }
+
+  /** Binds `key` to `worker` (a first attempt, or its worker was lost); the oldest binding goes past the bound. */
+  bind(key: string, worker: string): void {
+    this.#bound.delete(key);
+    this.#bound.set(key, worker);
+    if (this.#bound.size > STICKY_MAX) {
+      const first = this.#bound.keys().next().value;
+      if (first !== undefined) this.#bound.delete(first);
+    }
+  }
+
+  get size(): number {
+    return this.#bound.size;
+  }
+}
+
 export class WorkerDirectory {
   readonly workers = new Map<string, KnownWorker>();
+  readonly tally = new WorkerTally();
+  readonly sticky = new StickyBindings();
 
   /** A heartbeat: true when the worker is new (or back after being lost). */
   heartbeat(info: WorkerInfo, now: number): boolean {
@@ -63,8 +131,24 @@ export class WorkerDirectory {
     return n;
   }
 
-  /** The live worker with the most free slots that serves the task, or why there is none. */
+  /**
+   * The worker a sticky task is bound to, while it is live and serves the task; null when the task is not sticky,
+   * not bound yet, or its worker is gone (it may go anywhere, and is bound again where it starts).
+   */
+  boundWorker(q: PlacementQuery): KnownWorker | null {
+    if (q.affinity === undefined) return null;
+    const id = this.sticky.get(q.affinity);
+    const w = id === undefined ? undefined : this.workers.get(id);
+    return w && w.state === 'live' && serves(w, q) ? w : null;
+  }
+
+  /**
+   * The live worker with the most free slots that serves the task, or why there is none. A sticky task bound to
+   * a live worker that serves it goes there, or waits for it.
+   */
   choose(q: PlacementQuery): Choice {
+    const bound = this.boundWorker(q);
+    if (bound) return bound.info.capacity - bound.inFlight.size > 0 ? { worker: bound } : { why: `its run sticks to worker "${bound.info.name}", which is busy (${bound.inFlight.size} of ${bound.info.capacity})` };
     const live = this.live();
     if (live.length === 0) return { why: 'no remote worker is connected (start one with `codomyrmex worker --nats URL`)' };
     const withModule = live.filter((w) => w.info.modules.includes(q.module));
@@ -77,6 +161,15 @@ export class WorkerDirectory {
     for (const w of fits) if (w.info.capacity - w.inFlight.size > 0 && (!best || w.info.capacity - w.inFlight.size > best.info.capacity - best.inFlight.size)) best = w;
     if (best) return { worker: best };
     return { why: `every worker that can run it is busy (${fits.map((w) => `${w.info.name}: ${w.inFlight.size} of ${w.info.capacity}`).join('; ')})` };
+  }
+
+  /** Binds a sticky task's key to the worker it starts on, unless it is bound to a worker that is still live. */
+  stick(affinity: string | undefined, workerId: string): void {
+    if (affinity === undefined) return;
+    const id = this.sticky.get(affinity);
+    if (id === workerId || id === LOCAL_WORKER) return;
+    if (id !== undefined && this.workers.get(id)?.state === 'live') return;
+    this.sticky.bind(affinity, workerId);
   }
 
   /** Moves a dispatch to the worker that took it (another worker of the group than the one reserved). */
@@ -92,7 +185,9 @@ export class WorkerDirectory {
   }
 
   views(now: number): WorkerView[] {
-    return [...this.workers.values()].map((w) => ({
+    return [...this.workers.values()].map((w) => {
+      const t = this.tally.of(w.info.name);
+      return {
       id: w.info.id,
       name: w.info.name,
       host: w.info.host,
@@ -108,6 +203,14 @@ export class WorkerDirectory {
       running: w.info.running,
       lastSeenMs: now - w.lastSeen,
       startedAt: w.info.startedAt,
-    }));
+      tasksCompleted: t?.completed ?? 0,
+      tasksFailed: t ? t.failed + t.crashed + t.stopped + t.lost : 0,
+      };
+    });
   }
+}
+
+/** The worker has the task's module and every one of its tags. */
+function serves(w: KnownWorker, q: PlacementQuery): boolean {
+  return w.info.modules.includes(q.module) && q.tags.every((t) => w.info.tags.includes(t));
 }

@@ -6,18 +6,20 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connect } from '@nats-io/transport-node';
-import { Counter, Gauge } from 'prom-client';
 import type { AttachedEdge, OrchestrationEngine } from '../../actors/engine/engine.js';
 import type { ComponentHealth } from '../../actors/engine/health.js';
 import type { Logger } from '../daemon/logger.js';
 import type { DaemonNatsOptions } from '../daemon/options.js';
+import { JetStreamArtifactStore } from '../../workers/jetstreamArtifacts.js';
 import { connectionOptions } from '../nats/edge.js';
 import type { CombinedRunner } from './combined.js';
+import { registerWorkerMetrics } from './metrics.js';
 import type { RemoteRunner } from './runner.js';
 
 export class RemoteWorkersEdge implements AttachedEdge {
   readonly name = 'workers';
   readonly address = null;
+  readonly #engine: OrchestrationEngine;
   readonly #runner: RemoteRunner;
   readonly #combined: CombinedRunner;
   readonly #local: boolean;
@@ -30,6 +32,7 @@ export class RemoteWorkersEdge implements AttachedEdge {
   readonly #unregister: () => void;
 
   constructor(engine: OrchestrationEngine, runner: RemoteRunner, combined: CombinedRunner, local: boolean, nats: DaemonNatsOptions, log: Logger) {
+    this.#engine = engine;
     this.#runner = runner;
     this.#combined = combined;
     this.#local = local;
@@ -64,44 +67,7 @@ export class RemoteWorkersEdge implements AttachedEdge {
 
   #metrics(engine: OrchestrationEngine): void {
     const registry = engine.metrics?.registry;
-    if (!registry) return;
-    const runner = this.#runner;
-    new Gauge({
-      name: 'codomyrmex_workers',
-      help: 'Remote workers the daemon knows, by state (live, lost).',
-      labelNames: ['state'] as const,
-      registers: [registry],
-      collect() {
-        const all = runner.directory.views(Date.now());
-        this.set({ state: 'live' }, all.filter((w) => w.state === 'live').length);
-        this.set({ state: 'lost' }, all.filter((w) => w.state === 'lost').length);
-      },
-    });
-    new Gauge({
-      name: 'codomyrmex_worker_in_flight',
-      help: 'Attempts the daemon has in flight on each remote worker (never above its threads).',
-      labelNames: ['worker'] as const,
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const w of runner.directory.views(Date.now())) this.set({ worker: w.name }, w.inFlight);
-      },
-    });
-    const counter = (name: string, help: string, read: () => number): void => {
-      new Counter({
-        name,
-        help,
-        registers: [registry],
-        collect() {
-          this.reset();
-          this.inc(read());
-        },
-      });
-    };
-    counter('codomyrmex_worker_redeliveries_total', 'Attempts JetStream redelivered to another worker (the first one took it and stopped).', () => runner.counters.redeliveries);
-    counter('codomyrmex_worker_late_results_total', 'Results that came after the daemon had ended the attempt (timeout, cancel, lost worker): discarded.', () => runner.counters.lateResults);
-    counter('codomyrmex_worker_unknown_results_total', 'Results for a task the daemon does not know: refused.', () => runner.counters.unknownResults);
-    counter('codomyrmex_workers_lost_total', 'Workers marked lost because they stopped heartbeating.', () => runner.counters.lostWorkers);
+    if (registry) registerWorkerMetrics(registry, this.#runner);
   }
 
   async #connectLoop(run: string): Promise<void> {
@@ -115,7 +81,10 @@ export class RemoteWorkersEdge implements AttachedEdge {
         }
         this.#nc = nc;
         const jsm = await jetstreamManager(nc);
-        await this.#runner.attach(nc, jetstream(nc), jsm);
+        const js = jetstream(nc);
+        // The daemon's own threads store and fetch artifacts where remote workers do: the Object Store.
+        this.#engine.artifacts.use(await JetStreamArtifactStore.open(js, this.#nats.subjectPrefix));
+        await this.#runner.attach(nc, js, jsm);
         this.#attached = true;
         this.#log.info({ stream: this.#runner.stream, local: this.#local }, 'remote workers: serving the work stream');
         return;

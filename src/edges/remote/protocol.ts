@@ -4,12 +4,19 @@
  * - Work: the daemon publishes each attempt to the JetStream work-queue stream `<PREFIX>_WORK` on
  *   `<prefix>.work.<group>`. A group is every worker with the same modules and tags; they share one durable pull
  *   consumer, so a task left by a dead worker is redelivered to another worker of its group after the ack wait.
+ *   An attempt that must run on one worker (a sticky run's) goes to `<prefix>.work.w.<worker id>`, read by that
+ *   worker's own consumer (`W_<id>`); if the worker is lost, the daemon takes it out of the stream and runs the
+ *   task again elsewhere.
  * - Core NATS around it: heartbeats (announce) and goodbyes, `started` when a worker takes a message, `result` as a
  *   request the daemon answers only once the outcome is committed (then, and only then, the worker acks the
  *   message), `cancel` broadcasts, progress and logs, and `workers.list`.
+ * - Kept results: a worker that stops while no daemon answers puts its unanswered results in the stream
+ *   `<PREFIX>_KEPT` (then acks their work messages); the daemon reads them when it attaches and applies each once
+ *   its task is dispatched again, as it does a result re-sent after a restart.
  */
 import { createHash } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/nats-core';
+import type { JetStreamManager, StreamConfig } from '@nats-io/jetstream';
 import type { MsgHdrs, NodeConnectionOptions } from '@nats-io/transport-node';
 import { connect, headers } from '@nats-io/transport-node';
 import type { AttemptRequest } from '../../actors/tasks/runner.js';
@@ -23,6 +30,8 @@ export const REMOTE_PROTOCOL = 1;
 export interface RemoteSubjects {
   /** Where an attempt for `group` is published (stream subject). */
   work(group: string): string;
+  /** Where an attempt for one worker alone is published (a sticky run's): its own consumer reads it. */
+  workFor(workerId: string): string;
   /** Every work subject (the stream's). */
   readonly workAll: string;
   readonly heartbeat: string;
@@ -34,11 +43,14 @@ export interface RemoteSubjects {
   readonly cancel: string;
   readonly progress: string;
   readonly list: string;
+  /** Results a stopping worker could not hand to a daemon, kept in the stream `<PREFIX>_KEPT` for the next one. */
+  readonly kept: string;
 }
 
 export function remoteSubjects(prefix: string): RemoteSubjects {
   return {
     work: (group) => `${prefix}.work.${group}`,
+    workFor: (workerId) => `${prefix}.work.w.${workerId}`,
     workAll: `${prefix}.work.>`,
     heartbeat: `${prefix}.workers.heartbeat`,
     bye: `${prefix}.workers.bye`,
@@ -48,12 +60,18 @@ export function remoteSubjects(prefix: string): RemoteSubjects {
     cancel: `${prefix}.workers.cancel`,
     progress: `${prefix}.workers.progress`,
     list: `${prefix}.workers.list`,
+    kept: `${prefix}.kept`,
   };
 }
 
 /** The work stream of a subject prefix (stream names allow no dots). */
 export function workStreamName(prefix: string): string {
   return `${prefix.replace(/[^A-Za-z0-9_-]/g, '_').toUpperCase()}_WORK`;
+}
+
+/** The stream of kept results (a work queue the daemon reads and acks once each is applied or refused). */
+export function keptStreamName(prefix: string): string {
+  return `${prefix.replace(/[^A-Za-z0-9_-]/g, '_').toUpperCase()}_KEPT`;
 }
 
 /** The group of workers with these modules and tags: a short hash, the same on every host. */
@@ -105,7 +123,10 @@ export type RemoteOutcome = WorkerReply | { type: 'crashed'; error: SerializedEr
 
 export interface ResultMessage {
   dispatch: string;
+  /** The worker's id. */
   worker: string;
+  /** The worker's name (the daemon may not know its id: a result from before a restart, or a kept one). */
+  name?: string | undefined;
   taskId: string;
   outcome: RemoteOutcome;
 }
@@ -131,6 +152,10 @@ export type WorkerView = Pick<WorkerInfo, 'id' | 'name' | 'host' | 'pid' | 'tags
   /** Attempts the daemon has in flight on it. */
   inFlight: number;
   lastSeenMs: number;
+  /** Attempts it completed since the daemon started (counted by the worker's name). */
+  tasksCompleted: number;
+  /** Attempts that ended on it any other way: failed, crashed, stopped (cancel, timeout) or lost. */
+  tasksFailed: number;
 };
 
 const encoder = new TextEncoder();
@@ -156,4 +181,13 @@ export function traceHeaders(traceparent: string | undefined): { headers?: MsgHd
   const h = headers();
   h.set('traceparent', traceparent);
   return { headers: h };
+}
+
+/** Creates a stream unless it is there. */
+export async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+  try {
+    await jsm.streams.info(config.name);
+  } catch {
+    await jsm.streams.add(config);
+  }
 }

@@ -12,16 +12,16 @@
  * At 400 lines: dispatch, results, cancels and lost workers share the table of attempts in flight; the worker
  * directory (directory.ts) and the wire shapes (protocol.ts) already live beside it.
  */
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { CancelledError, WorkerCrashedError } from '../../errors.js';
 import type { AttemptHooks, AttemptRequest, PlacementQuery, RunningAttempt, TaskRunner } from '../../actors/tasks/runner.js';
 import type { WorkerReply } from '../../workers/protocol.js';
 import type { Logger } from '../daemon/logger.js';
 import { WorkerDirectory } from './directory.js';
-import type { KnownWorker } from './directory.js';
+import type { KnownWorker, WorkerOutcome } from './directory.js';
 import type { CancelMessage, ProgressMessage, RemoteOutcome, RemoteSubjects, ResultAck, ResultMessage, StartedMessage, WorkerInfo, WorkMessage } from './protocol.js';
-import { decode, encode, REMOTE_PROTOCOL, remoteSubjects, traceHeaders, workStreamName } from './protocol.js';
+import { decode, encode, ensureStream, keptStreamName, REMOTE_PROTOCOL, remoteSubjects, traceHeaders, workStreamName } from './protocol.js';
 
 export interface RemoteRunnerOptions {
   subjectPrefix: string;
@@ -51,6 +51,11 @@ const RECENT_MAX = 20_000;
 const HELD_MS = 10 * 60_000;
 /** After a kill, how long the worker gets to confirm before the daemon settles the attempt itself. */
 const KILL_CONFIRM_MS = 3000;
+/**
+ * After its hello, how long the daemon hears results before it takes workers in: a worker answers the hello with
+ * the results it still holds, and another worker's heartbeat must not get such a task dispatched again first.
+ */
+const HELLO_GRACE_MS = 400;
 
 export class RemoteRunner implements TaskRunner {
   readonly directory = new WorkerDirectory();
@@ -62,7 +67,7 @@ export class RemoteRunner implements TaskRunner {
   readonly #attempts = new Map<string, RemoteAttempt>();
   readonly #byTask = new Map<string, RemoteAttempt>();
   /** Outcomes from an earlier daemon run for tasks not dispatched again yet: applied when they are. */
-  readonly #held = new Map<string, { outcome: RemoteOutcome; answer: (ack: ResultAck) => void; at: number }>();
+  readonly #held = new Map<string, { outcome: RemoteOutcome; worker: string | undefined; answer: (ack: ResultAck) => void; at: number }>();
   readonly #recent = new Map<string, 'applied' | 'late'>();
   readonly #listeners = new Set<() => void>();
   #changeQueued = false;
@@ -71,6 +76,10 @@ export class RemoteRunner implements TaskRunner {
   #jsm: JetStreamManager | null = null;
   #subs: Subscription[] = [];
   #sweep: ReturnType<typeof setInterval> | null = null;
+  #kept: { stop(): void } | null = null;
+  /** Heartbeats heard before the hello's grace ended (the latest per worker), applied when it ends; null after. */
+  #greeting: Map<string, WorkerInfo> | null = new Map();
+  #greetTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(options: RemoteRunnerOptions) {
     this.#o = options;
@@ -114,12 +123,7 @@ export class RemoteRunner implements TaskRunner {
   /** Starts serving on a connection: makes sure the work stream exists, listens, and asks workers to announce. */
   async attach(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager): Promise<void> {
     const { RetentionPolicy, StorageType } = await import('@nats-io/jetstream');
-    const config = { name: this.stream, subjects: [this.subjects.workAll], retention: RetentionPolicy.Workqueue, storage: StorageType.File };
-    try {
-      await jsm.streams.info(this.stream);
-    } catch {
-      await jsm.streams.add(config);
-    }
+    await ensureStream(jsm, { name: this.stream, subjects: [this.subjects.workAll], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
     this.#nc = nc;
     this.#js = js;
     this.#jsm = jsm;
@@ -141,16 +145,58 @@ export class RemoteRunner implements TaskRunner {
     on(s.heartbeat, (m) => this.#heartbeat(decode<WorkerInfo>(m.data)));
     on(s.bye, (m) => this.#bye(decode<{ id: string }>(m.data).id));
     on(s.started, (m) => this.#started(decode<StartedMessage>(m.data)));
-    on(s.result, (m) => this.#result(decode<ResultMessage>(m.data), m));
+    on(s.result, (m) => this.#result(decode<ResultMessage>(m.data), (ack) => (m.reply ? m.respond(encode(ack)) : undefined)));
     on(s.progress, (m) => this.#progress(decode<ProgressMessage>(m.data)));
     on(s.list, (m) => m.respond(encode({ workers: this.directory.views(Date.now()) })));
     this.#sweep = setInterval(() => this.#sweepLost(), Math.max(100, Math.floor(this.#o.lostAfterMs / 4)));
     this.#sweep.unref();
+    // Results kept by workers that stopped while no daemon answered: held before any task is dispatched again.
+    await this.#readKept(js, jsm);
     nc.publish(s.hello, encode({ daemon: this.#o.run }));
+    this.#greetTimer = setTimeout(() => this.#openToWorkers(), HELLO_GRACE_MS);
+    this.#greetTimer.unref();
+  }
+
+  /** The hello's grace is over: workers heard meanwhile join (their held results are in by now). */
+  #openToWorkers(): void {
+    const heard = this.#greeting;
+    this.#greeting = null;
+    this.#greetTimer = null;
+    for (const info of heard?.values() ?? []) this.#heartbeat(info);
+  }
+
+  /** Reads the kept results there are now, then follows the stream while attached; each is acked once answered. */
+  async #readKept(js: JetStreamClient, jsm: JetStreamManager): Promise<void> {
+    const { AckPolicy, RetentionPolicy, StorageType } = await import('@nats-io/jetstream');
+    const stream = keptStreamName(this.#o.subjectPrefix);
+    await ensureStream(jsm, { name: stream, subjects: [this.subjects.kept], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
+    const durable = 'daemon';
+    // Longer than a held result waits for its task, so a kept result is not handed out twice meanwhile.
+    const config = { durable_name: durable, ack_policy: AckPolicy.Explicit, ack_wait: (HELD_MS + 60_000) * 1_000_000, max_deliver: -1 };
+    await jsm.consumers.info(stream, durable).catch(() => jsm.consumers.add(stream, config));
+    const consumer = await js.consumers.get(stream, durable);
+    const take = (msg: JsMsg): void => {
+      try {
+        this.#result(decode<ResultMessage>(msg.data), () => msg.ack());
+      } catch (err) {
+        this.#log.warn({ err: (err as Error).message }, 'bad kept result, dropped');
+        msg.term();
+      }
+    };
+    for (let pending = (await consumer.info()).num_pending; pending > 0; pending--) {
+      const msg = await consumer.next({ expires: 1000 });
+      if (!msg) break;
+      take(msg);
+    }
+    const messages = await consumer.consume({ callback: take });
+    this.#kept = messages;
   }
 
   close(): void {
     if (this.#sweep) clearInterval(this.#sweep);
+    if (this.#greetTimer) clearTimeout(this.#greetTimer);
+    this.#kept?.stop();
+    this.#kept = null;
     for (const sub of this.#subs) sub.unsubscribe();
     this.#subs = [];
     this.#nc = null;
@@ -163,12 +209,13 @@ export class RemoteRunner implements TaskRunner {
     if (held) {
       // The daemon restarted while a worker ran this task: its outcome stands for this attempt.
       this.#held.delete(req.taskId);
+      attempt.worker = held.worker;
       this.#settle(attempt, held.outcome, 'applied');
       void this.#o.afterCommit().then(() => held.answer({ accepted: true }), () => undefined);
       return attempt;
     }
     const js = this.#js;
-    const choice = this.directory.choose({ module: req.module, action: req.action, tags: req.tags ?? [] });
+    const choice = this.directory.choose({ module: req.module, action: req.action, tags: req.tags ?? [], affinity: req.affinity });
     if (!js || 'why' in choice) {
       attempt.resolve({ type: 'error', error: new WorkerCrashedError(`no remote worker could take task "${req.name}": ${'why' in choice ? choice.why : 'not connected to NATS'}`).toJSON() });
       return attempt;
@@ -176,10 +223,16 @@ export class RemoteRunner implements TaskRunner {
     this.#attempts.set(dispatch, attempt);
     this.#byTask.set(req.taskId, attempt);
     choice.worker.inFlight.add(dispatch);
-    attempt.worker = choice.worker.info.id;
+    this.directory.stick(req.affinity, choice.worker.info.id);
+    attempt.workerId = choice.worker.info.id;
+    attempt.worker = choice.worker.info.name;
     this.counters.dispatched++;
     const msg: WorkMessage = { dispatch, daemon: this.#o.run, taskId: req.taskId, name: req.name, module: req.module, action: req.action, params: req.params, attempt: req.attempt, idempotencyKey: req.idempotencyKey, workingDir: req.workingDir, upstream: req.upstream, channel: req.channel };
-    js.publish(this.subjects.work(choice.worker.info.group), encode(msg), { msgID: dispatch, ...traceHeaders(req.traceparent) }).then(
+    if (req.artifactScope !== undefined) msg.artifactScope = req.artifactScope;
+    if (req.artifacts !== undefined) msg.artifacts = req.artifacts;
+    // A sticky attempt goes to its worker alone; any other to the group, where any of its workers may take it.
+    const subject = req.affinity !== undefined ? this.subjects.workFor(choice.worker.info.id) : this.subjects.work(choice.worker.info.group);
+    js.publish(subject, encode(msg), { msgID: dispatch, ...traceHeaders(req.traceparent) }).then(
       (ack) => {
         attempt.seq = ack.seq;
         // Killed before the publish was acknowledged: take it back out of the stream now.
@@ -203,9 +256,13 @@ export class RemoteRunner implements TaskRunner {
     this.#nc?.publish(this.subjects.cancel, encode(message));
   }
 
-  /** Ends an attempt with an outcome: frees its slot, resolves its reply, remembers it. */
-  #settle(a: RemoteAttempt, outcome: RemoteOutcome, as: 'applied' | 'late'): void {
+  /**
+   * Ends an attempt with an outcome: frees its slot, resolves its reply, remembers it, counts it for its worker
+   * (`as` says how a crash outcome is counted: the daemon stopped it, or lost its worker).
+   */
+  #settle(a: RemoteAttempt, outcome: RemoteOutcome, as: 'applied' | 'late', crash: WorkerOutcome = 'crashed'): void {
     if (a.done) return;
+    if (a.worker !== undefined) this.directory.tally.count(a.worker, outcome.type === 'ok' ? 'completed' : outcome.type === 'error' ? 'failed' : crash);
     this.#attempts.delete(a.dispatch);
     if (this.#byTask.get(a.req.taskId) === a) this.#byTask.delete(a.req.taskId);
     this.directory.release(a.dispatch);
@@ -214,10 +271,27 @@ export class RemoteRunner implements TaskRunner {
     this.changed();
   }
 
+  /**
+   * The daemon stops keeping its unfinished work: the attempt runs on where it is, and its worker sends the result
+   * to the next daemon (or keeps it in the stream); one no worker took yet is taken out of the stream.
+   */
+  leave(a: RemoteAttempt): void {
+    a.done = true;
+    this.#attempts.delete(a.dispatch);
+    if (this.#byTask.get(a.req.taskId) === a) this.#byTask.delete(a.req.taskId);
+    this.directory.release(a.dispatch);
+    if (!a.startedOn && a.seq !== null) void this.deleteWork(a.seq);
+  }
+
   /** Settles an attempt the daemon itself gave up on (kill not confirmed, worker lost); a later result is late. */
   giveUp(a: RemoteAttempt, message: string, code: 'killed' | 'lost'): void {
     const error = code === 'killed' ? new CancelledError(message).toJSON() : new WorkerCrashedError(message).toJSON();
-    this.#settle(a, { type: 'crashed', error }, 'late');
+    this.#settle(a, { type: 'crashed', error }, 'late', code === 'killed' ? 'stopped' : 'lost');
+  }
+
+  /** A worker's name by its id (a result names the worker by id). */
+  #nameOf(id: string): string | undefined {
+    return this.directory.workers.get(id)?.info.name;
   }
 
   #remember(dispatch: string, as: 'applied' | 'late'): void {
@@ -233,6 +307,10 @@ export class RemoteRunner implements TaskRunner {
       this.#log.warn({ worker: info.name, protocol: info.protocol, expected: REMOTE_PROTOCOL }, 'worker speaks another protocol version; ignored');
       return;
     }
+    if (this.#greeting) {
+      this.#greeting.set(info.id, info);
+      return;
+    }
     if (this.directory.heartbeat(info, Date.now())) {
       this.#log.info({ worker: info.name, id: info.id, host: info.host, tags: info.tags, modules: info.modules.length, threads: info.threads, version: info.version }, 'worker joined');
       this.changed();
@@ -240,6 +318,7 @@ export class RemoteRunner implements TaskRunner {
   }
 
   #bye(id: string): void {
+    this.#greeting?.delete(id);
     const w = this.directory.workers.get(id);
     if (!w) return;
     this.#log.info({ worker: w.info.name, id }, 'worker left');
@@ -281,7 +360,8 @@ export class RemoteRunner implements TaskRunner {
       return;
     }
     a.startedOn = m.worker;
-    this.directory.move(m.dispatch, m.worker);
+    const took = this.directory.move(m.dispatch, m.worker);
+    if (took) a.worker = took.info.name;
     if (m.deliveries > 1) {
       this.counters.redeliveries++;
       this.#log.warn({ taskId: a.req.taskId, task: a.req.name, worker: m.worker, deliveries: m.deliveries }, 'task redelivered to another worker');
@@ -295,12 +375,11 @@ export class RemoteRunner implements TaskRunner {
     else a.hooks.log(m.level, m.message);
   }
 
-  #result(m: ResultMessage, msg: Msg): void {
-    const answer = (ack: ResultAck): void => {
-      if (msg.reply) msg.respond(encode(ack));
-    };
+  /** A worker's result; `answer` is called once the outcome is committed (or refused). */
+  #result(m: ResultMessage, answer: (ack: ResultAck) => void): void {
     const a = this.#attempts.get(m.dispatch);
     if (a) {
+      a.worker = this.#nameOf(m.worker) ?? m.name ?? a.worker;
       if (a.killing && m.outcome.type !== 'crashed') {
         // Stopped here (cancelled or timed out) before this result came: the scheduler discards it. (A crash is
         // the worker confirming the kill, not a result.)
@@ -326,6 +405,7 @@ export class RemoteRunner implements TaskRunner {
       this.#remember(m.dispatch, 'applied');
       if (current.seq !== null && !current.startedOn) void this.deleteWork(current.seq);
       this.sendCancel({ dispatch: current.dispatch, kind: 'kill', reason: 'an earlier run of this task finished' });
+      current.worker = this.#nameOf(m.worker) ?? m.name ?? current.worker;
       this.#settle(current, m.outcome, 'applied');
       setImmediate(() => void this.#o.afterCommit().then(() => answer({ accepted: true }), () => undefined));
       return;
@@ -333,7 +413,7 @@ export class RemoteRunner implements TaskRunner {
     const status = fromEarlierRun ? this.#o.taskStatus(m.taskId) : null;
     if (status === 'ready' || status === 'running' || status === 'retrying' || status === 'pending') {
       // Not dispatched again yet (no worker announced itself to this run so far): held for when it is.
-      this.#held.set(m.taskId, { outcome: m.outcome, answer, at: this.#held.get(m.taskId)?.at ?? Date.now() });
+      this.#held.set(m.taskId, { outcome: m.outcome, worker: m.name, answer, at: this.#held.get(m.taskId)?.at ?? Date.now() });
       return;
     }
     this.counters.unknownResults++;
@@ -352,9 +432,11 @@ export class RemoteAttempt implements RunningAttempt {
   readonly hooks: AttemptHooks;
   /** Stream sequence of its message, once published. */
   seq: number | null = null;
-  /** The worker it was reserved on, and the one that took it. */
-  worker: string | null = null;
+  /** The worker it was reserved on (id), and the one that took it. */
+  workerId: string | null = null;
   startedOn: string | null = null;
+  /** The name of the worker running it (the reserved one until another took it). */
+  worker: string | undefined = undefined;
   done = false;
   /** The daemon asked it to stop (cancel, timeout). */
   killing = false;
@@ -400,5 +482,10 @@ export class RemoteAttempt implements RunningAttempt {
   close(): void {
     if (this.#killTimer) clearTimeout(this.#killTimer);
     this.#killTimer = null;
+  }
+
+  leave(): void {
+    if (this.done || this.killing) return;
+    this.runner.leave(this);
   }
 }

@@ -1,12 +1,11 @@
 /**
  * `codomyrmex worker` (a remote worker process) and `codomyrmex workers list` (the workers a daemon knows).
  */
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 
-import { packagePath } from '../../config/options.js';
 import { compileTracing } from '../../config/tracing.js';
+import { packageVersion } from '../../config/options.js';
 import { BusError, ErrorCode, ValidationError } from '../../errors.js';
 import { TAG_RE } from '../../model/task.js';
 import type { CliContext, GlobalFlags } from '../cli/context.js';
@@ -68,7 +67,7 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
       const tracingOptions = compileTracing(cli.options().tracing ?? {}, process.env, 'codomyrmex-worker');
       const tracing = tracingOptions.enabled ? await loadTracing(tracingOptions) : null;
       const log = createLogger('json', level);
-      const version = (JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;
+      const version = packageVersion();
       const ackWaitMs = opts.ackWait !== undefined ? parseDuration(opts.ackWait, '--ack-wait') : 10_000;
       if (ackWaitMs < 1000) throw new ValidationError(`--ack-wait: must be at least 1s (got ${ackWaitMs} ms)`);
       const worker = new RemoteWorker({
@@ -104,7 +103,7 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
     .command('workers')
     .description("the daemon's remote workers")
     .command('list')
-    .description('the remote workers the daemon knows: name, host, tags, threads, in flight, state (needs --nats)')
+    .description('the remote workers the daemon knows: name, host, tags, threads, in flight, attempts completed and failed, state (needs --nats)')
     .action(async () => {
       const nats = natsOf(program.opts<GlobalFlags>(), 'workers list');
       const nc = await connectNats({ servers: nats.servers, name: 'codomyrmex-cli' });
@@ -115,7 +114,7 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
         const { workers } = decode<{ workers: WorkerView[] }>(reply.data);
         cli.out({ workers }, ({ workers: ws }) => {
           if (ws.length === 0) console.log('no remote workers');
-          else printTable(ws.map((w) => ({ name: w.name, host: w.host, state: w.state, tags: w.tags.join(',') || '-', threads: w.threads, capacity: w.capacity, inFlight: w.inFlight, modules: w.modules.length, version: w.version, lastSeen: `${Math.round(w.lastSeenMs / 100) / 10}s` })));
+          else printTable(ws.map((w) => ({ name: w.name, host: w.host, state: w.state, tags: w.tags.join(',') || '-', threads: w.threads, capacity: w.capacity, inFlight: w.inFlight, completed: w.tasksCompleted, failed: w.tasksFailed, modules: w.modules.length, version: w.version, lastSeen: `${Math.round(w.lastSeenMs / 100) / 10}s` })));
         });
       } finally {
         await nc.close();

@@ -19,10 +19,12 @@ import { serializeError } from '../../errors.js';
 import { systemClock } from '../../model/clock.js';
 import { ModuleRegistry } from '../../modules/registry.js';
 import type { Tracing } from '../../traces/tracing.js';
+import { ArtifactExchange } from '../../workers/artifacts.js';
+import { JetStreamArtifactStore } from '../../workers/jetstreamArtifacts.js';
 import { WorkerPool } from '../../workers/pool.js';
 import type { Logger } from '../daemon/logger.js';
 import type { CancelMessage, ProgressMessage, RemoteOutcome, RemoteSubjects, ResultAck, ResultMessage, StartedMessage, WorkerInfo, WorkMessage } from '../remote/protocol.js';
-import { connectNats, decode, encode, REMOTE_PROTOCOL, remoteSubjects, workerGroup, workStreamName } from '../remote/protocol.js';
+import { connectNats, decode, encode, ensureStream, keptStreamName, REMOTE_PROTOCOL, remoteSubjects, workerGroup, workStreamName } from '../remote/protocol.js';
 
 export interface RemoteWorkerOptions {
   servers: string[];
@@ -53,6 +55,8 @@ export interface RemoteWorkerOptions {
 const CANCELLED_MAX = 10_000;
 /** How long one result request waits for the daemon's answer before it is sent again. */
 const RESULT_TIMEOUT_MS = 5000;
+/** When stopping, how long a result waits for the daemon's answer before it is kept for the next daemon. */
+const KEEP_AFTER_MS = 1500;
 
 export class RemoteWorker {
   readonly id = randomUUID();
@@ -64,15 +68,19 @@ export class RemoteWorker {
   #pool: WorkerPool | null = null;
   #runner: LocalPoolRunner | null = null;
   #nc: NatsConnection | null = null;
-  #consumer: Consumer | null = null;
+  /** Its own consumer's name: attempts for this worker alone (a sticky run's). */
+  #ownName = '';
+  #removeOwn: () => Promise<void> = () => Promise.resolve();
+  /** Puts a result in the kept stream (durably) for the next daemon. */
+  #keep: (result: ResultMessage) => Promise<void> = () => Promise.reject(new Error('not connected'));
   #modules: string[] = [];
   #group = '';
   #stopping = false;
   #loops: Promise<void>[] = [];
   /** Results sent and not answered yet. */
   readonly #reporting = new Set<Promise<void>>();
-  /** Sends each unanswered result again, by dispatch. */
-  readonly #unanswered = new Map<string, () => void>();
+  /** Unanswered results by dispatch: sends one again, or settles it as kept. */
+  readonly #unanswered = new Map<string, { send: () => void; result: ResultMessage; kept: () => void }>();
   #heartbeat: ReturnType<typeof setInterval> | null = null;
   readonly #startedAt = Date.now();
   readonly #capacity: number;
@@ -119,11 +127,8 @@ export class RemoteWorker {
     const nc = (this.#nc = await connectNats({ servers: o.servers, name: `codomyrmex-worker-${o.name}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...o.connection }));
     const jsm = await jetstreamManager(nc);
     const stream = workStreamName(o.subjectPrefix);
-    try {
-      await jsm.streams.info(stream);
-    } catch {
-      await jsm.streams.add({ name: stream, subjects: [this.#s.workAll], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
-    }
+    await ensureStream(jsm, { name: stream, subjects: [this.#s.workAll], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
+    await ensureStream(jsm, { name: keptStreamName(o.subjectPrefix), subjects: [this.#s.kept], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
     const durable = `G_${this.#group}`;
     const config = { durable_name: durable, ack_policy: AckPolicy.Explicit, filter_subject: this.#s.work(this.#group), ack_wait: o.ackWaitMs * 1_000_000, max_deliver: -1, max_ack_pending: 100_000 };
     try {
@@ -132,17 +137,27 @@ export class RemoteWorker {
     } catch {
       await jsm.consumers.add(stream, config);
     }
-    this.#consumer = await jetstream(nc).consumers.get(stream, durable);
+    // Its own consumer, for attempts sent to this worker alone; removed by the server an hour after it stops pulling.
+    this.#ownName = `W_${this.id}`;
+    await jsm.consumers.add(stream, { durable_name: this.#ownName, ack_policy: AckPolicy.Explicit, filter_subject: this.#s.workFor(this.id), ack_wait: config.ack_wait, max_deliver: -1, max_ack_pending: 100_000, inactive_threshold: 3_600_000_000_000 });
+    const js = jetstream(nc);
+    this.#keep = (r) => js.publish(this.#s.kept, encode(r)).then(() => undefined);
+    const group = await js.consumers.get(stream, durable);
+    const own = await js.consumers.get(stream, this.#ownName);
+    this.#removeOwn = () => jsm.consumers.delete(stream, this.#ownName).then(() => undefined, () => undefined);
+    // Artifacts travel through the Object Store: fetched before an attempt, stored after it succeeds.
+    this.#runner.artifacts = new ArtifactExchange(await JetStreamArtifactStore.open(js, o.subjectPrefix));
     nc.subscribe(this.#s.cancel, { callback: (err, msg) => (err ? undefined : this.#cancel(decode<CancelMessage>(msg.data))) });
     nc.subscribe(this.#s.hello, {
       callback: () => {
-        for (const send of this.#unanswered.values()) send();
+        for (const u of this.#unanswered.values()) u.send();
         this.#beat();
       },
     });
     this.#beat();
     this.#heartbeat = setInterval(() => this.#beat(), o.heartbeatMs);
-    for (let i = 0; i < this.#capacity; i++) this.#loops.push(this.#pull());
+    // One pull per slot on each consumer: the daemon never has more than `capacity` in flight here in all.
+    for (let i = 0; i < this.#capacity; i++) this.#loops.push(this.#pull(group), this.#pull(own));
     this.#log.info({ id: this.id, worker: o.name, group: this.#group, tags: o.tags, modules: this.#modules.length, threads: o.threads, capacity: this.#capacity, stream, ackWaitMs: o.ackWaitMs }, 'worker ready');
   }
 
@@ -169,12 +184,12 @@ export class RemoteWorker {
     else run.kill();
   }
 
-  /** One pull loop per slot (threads × concurrency): takes a message only while it has a free slot. */
-  async #pull(): Promise<void> {
+  /** One pull loop per slot (threads × concurrency) and consumer: takes a message only while it has a free slot. */
+  async #pull(consumer: Consumer): Promise<void> {
     while (!this.#stopping) {
       let msg: JsMsg | null;
       try {
-        msg = (await this.#consumer?.next({ expires: 2000 })) ?? null;
+        msg = await consumer.next({ expires: 2000 });
       } catch (err) {
         if (this.#stopping) return;
         this.#log.warn({ err: (err as Error).message }, 'pull failed; retrying');
@@ -182,6 +197,11 @@ export class RemoteWorker {
         continue;
       }
       if (!msg) continue;
+      if (this.#stopping) {
+        // Pulled as the worker stops: handed back at once, for another worker.
+        msg.nak();
+        return;
+      }
       try {
         await this.#handle(msg);
       } catch (err) {
@@ -201,6 +221,15 @@ export class RemoteWorker {
       msg.term('cancelled before it started');
       return;
     }
+    const held = [...this.#unanswered.values()].find((u) => u.result.taskId === m.taskId && u.result.dispatch !== m.dispatch);
+    if (held) {
+      // A restarted daemon dispatched a task whose earlier run's result this worker still holds: that result is
+      // sent again (the daemon applies it to this dispatch) instead of running the task a second time.
+      this.#log.info({ taskId: m.taskId, dispatch: m.dispatch, earlier: held.result.dispatch }, 'dispatched again while its earlier result waits: sending that result');
+      held.send();
+      msg.term('an earlier run of this task finished here');
+      return;
+    }
     nc.publish(this.#s.started, encode({ dispatch: m.dispatch, worker: this.id, deliveries, attempt } satisfies StartedMessage));
     // Traced: this attempt's span continues the daemon's (a malformed or missing header starts a new trace).
     const span = this.#o.tracing?.startSpan(`process ${m.module}.${m.action}`, {
@@ -213,7 +242,7 @@ export class RemoteWorker {
     const alive = setInterval(() => msg.working(), Math.max(200, Math.floor(this.#o.ackWaitMs / 3)));
     const progress = (p: ProgressMessage): void => nc.publish(this.#s.progress, encode(p));
     const run = runner.start(
-      { taskId: m.taskId, name: m.name, module: m.module, action: m.action, params: m.params, attempt, idempotencyKey: m.idempotencyKey, workingDir: m.workingDir, upstream: m.upstream, channel: m.channel, traceparent: span?.traceparent },
+      { taskId: m.taskId, name: m.name, module: m.module, action: m.action, params: m.params, attempt, idempotencyKey: m.idempotencyKey, workingDir: m.workingDir, upstream: m.upstream, channel: m.channel, artifactScope: m.artifactScope, artifacts: m.artifacts, traceparent: span?.traceparent },
       { progress: (value) => progress({ dispatch: m.dispatch, kind: 'progress', value }), log: (level, message) => progress({ dispatch: m.dispatch, kind: 'log', level, message }) },
     );
     this.#running.set(m.dispatch, run);
@@ -237,7 +266,7 @@ export class RemoteWorker {
     this.#log.debug({ taskId: m.taskId, task: m.name, attempt, outcome: outcome.type, ...ids }, 'task ended');
     // The slot is free for the next message while this result waits for the daemon's commit (the message stays
     // unacked, and kept alive, until then).
-    const reported = this.#report({ dispatch: m.dispatch, worker: this.id, taskId: m.taskId, outcome }).then((ack) => {
+    const reported = this.#report({ dispatch: m.dispatch, worker: this.id, name: this.#o.name, taskId: m.taskId, outcome }).then((ack) => {
       clearInterval(alive);
       if (ack && !ack.accepted) this.#log.warn({ taskId: m.taskId, dispatch: m.dispatch, reason: ack.reason }, 'the daemon did not take the result');
       // Acked only now: the daemon has committed the outcome (or said it does not want it).
@@ -245,6 +274,19 @@ export class RemoteWorker {
     });
     this.#reporting.add(reported);
     void reported.finally(() => this.#reporting.delete(reported));
+  }
+
+  /** Puts every result the daemon has not answered in the kept stream; each kept one counts as answered (acked). */
+  async #keepUnanswered(): Promise<void> {
+    for (const u of [...this.#unanswered.values()]) {
+      try {
+        await this.#keep(u.result);
+        this.#log.info({ taskId: u.result.taskId, dispatch: u.result.dispatch }, 'result kept for the next daemon');
+        u.kept();
+      } catch (err) {
+        this.#log.warn({ taskId: u.result.taskId, err: (err as Error).message }, 'could not keep a result: the task runs again when a daemon dispatches it');
+      }
+    }
   }
 
   /**
@@ -271,7 +313,7 @@ export class RemoteWorker {
         () => undefined,
       );
     };
-    this.#unanswered.set(result.dispatch, send);
+    this.#unanswered.set(result.dispatch, { send, result, kept: () => finish({ accepted: true }) });
     for (let tries = 1; !done; tries++) {
       send();
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -282,13 +324,23 @@ export class RemoteWorker {
     return answered;
   }
 
-  /** Stops pulling, lets running attempts finish and report (up to `graceMs`), says goodbye, and closes. */
+  /**
+   * Stops pulling and lets running attempts finish (up to `graceMs`). Their results go to the daemon; what it has
+   * not answered within {@link KEEP_AFTER_MS} (it is down, or restarting) is kept in the stream for the next daemon
+   * and its message acked, so the worker exits now rather than re-sending for the rest of its grace. Then it says
+   * goodbye and closes.
+   */
   async stop(graceMs: number): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    const loops = Promise.allSettled(this.#loops).then(() => Promise.allSettled([...this.#reporting]));
-    await Promise.race([loops, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+    const until = Date.now() + graceMs;
+    const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());
+    await Promise.race([Promise.allSettled(this.#loops), wait(graceMs)]);
+    await Promise.race([Promise.allSettled([...this.#reporting]), wait(Math.min(KEEP_AFTER_MS, until - Date.now()))]);
+    await this.#keepUnanswered();
+    await Promise.race([Promise.allSettled([...this.#reporting]), wait(1000)]);
     if (this.#heartbeat) clearInterval(this.#heartbeat);
+    await this.#removeOwn();
     try {
       this.#nc?.publish(this.#s.bye, encode({ id: this.id }));
       await this.#nc?.drain();

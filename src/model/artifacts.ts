@@ -1,0 +1,68 @@
+/**
+ * Artifacts: files a step produces (`ctx.artifacts.put(path, name)`) that reach the steps depending on it wherever
+ * they run. A produced file is stored once per run under its content hash (the artifact store: a local folder, or
+ * the JetStream Object Store when remote workers are on); its {@link ArtifactRef} is kept with the step's result,
+ * and a dependent step finds it at {@link artifactPath} inside its own working folder before its action starts.
+ */
+import { z } from 'zod';
+
+/** Where a step's upstream artifacts are put, relative to its working folder. */
+export const ARTIFACTS_FOLDER = '.codomyrmex/artifacts';
+
+/** An artifact name: `svg`, `report.md`, `charts/a.svg` (letters, digits, `_ . - /`; no `..`, no leading `/`). */
+export const ARTIFACT_NAME_RE = /^(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9_][A-Za-z0-9_.\-/]{0,199}$/;
+
+export const artifactRefSchema = z
+  .object({
+    name: z.string().regex(ARTIFACT_NAME_RE),
+    /** The file's base name where it was produced (its extension names the local copy). */
+    file: z.string().min(1).max(255),
+    size: z.number().int().nonnegative(),
+    /** Hex SHA-256 of the content: the object's key inside its run. */
+    digest: z.string().regex(/^[0-9a-f]{64}$/),
+    /** The run (or task) it is stored under: a re-run that reuses a step keeps reading the first run's copy. */
+    scope: z.string().min(1).max(200),
+  })
+  .strict();
+
+/** One stored artifact. */
+export type ArtifactRef = z.infer<typeof artifactRefSchema>;
+
+/** The artifacts of a task's upstream steps: step name → artifact name → ref. */
+export type UpstreamArtifacts = Record<string, Record<string, ArtifactRef>>;
+
+export const upstreamArtifactsSchema = z.record(z.record(artifactRefSchema));
+
+/** A file an action registered with `ctx.artifacts.put`, before it is stored: its name and absolute path. */
+export interface ProducedFile {
+  name: string;
+  path: string;
+}
+
+/** The extension of a base name (`.svg`), or ''. */
+function extension(file: string): string {
+  const dot = file.lastIndexOf('.');
+  return dot > 0 ? file.slice(dot) : '';
+}
+
+/**
+ * Where artifact `ref` of step `step` of run `scope` is put inside a consuming step's working folder (a relative,
+ * `/`-separated path): `.codomyrmex/artifacts/<run>/<step>/<name>`, with the produced file's extension added when
+ * the name has none (`svg` → `svg.svg`).
+ */
+export function artifactPath(scope: string, step: string, ref: Pick<ArtifactRef, 'name' | 'file'>): string {
+  const ext = extension(ref.name.slice(ref.name.lastIndexOf('/') + 1)) === '' ? extension(ref.file) : '';
+  return `${ARTIFACTS_FOLDER}/${safeSegment(scope)}/${safeSegment(step)}/${ref.name}${ext}`;
+}
+
+/** A run id or step name as one path segment (anything outside `[A-Za-z0-9_.-]` becomes `_`; never `.` or `..`). */
+export function safeSegment(s: string): string {
+  const out = s.replace(/[^A-Za-z0-9_.-]/g, '_');
+  return out === '.' || out === '..' || out === '' ? `_${out}` : out;
+}
+
+/** The artifact scope of a task: its workflow run (`metadata.runId`), or the task itself outside a run. */
+export function artifactScope(taskId: string, metadata: Readonly<Record<string, unknown>> | undefined): string {
+  const run = metadata?.['runId'];
+  return typeof run === 'string' && run.length > 0 ? run : taskId;
+}
