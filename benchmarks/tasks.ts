@@ -7,9 +7,10 @@
  * the memory held by 100k queued tasks. Every throughput run gets a fresh engine or pool; runs are repeated and
  * rotated (bare, orch, orch, then the next order) and the median is compared, so machine noise does not decide.
  *
- * Then the concurrency-key runs of `taskKeys.ts` (10,000 distinct keys; 1 hot + 1,000 cold keys; fairness).
+ * Then the concurrency-key runs of `taskKeys.ts` (10,000 distinct keys; 1 hot + 1,000 cold keys; fairness), and the
+ * tracing runs of `tracingCost.ts` (tracing off, on and sampled, on and unsampled, side by side).
  *
- * Run: `npm run bench:tasks`. Env: BENCH_ONLY=keys (only the key runs), BENCH_N (tasks per throughput run, default 100000), BENCH_REPEATS (3),
+ * Run: `npm run bench:tasks`. Env: BENCH_ONLY=keys or BENCH_ONLY=tracing (only those runs), BENCH_N (tasks per throughput run, default 100000), BENCH_REPEATS (3),
  * BENCH_BATCH (calls in flight / tasks per addTasks call, 1000), BENCH_LATENCY_SAMPLES (2000),
  * BENCH_QUEUED (tasks for the memory probe, 100000), BENCH_STRICT=1 (exit code 1 when a target is missed).
  * Writes benchmarks/results/tasks-<timestamp>.json and benchmarks/results/tasks-latest.json.
@@ -21,6 +22,7 @@ import type { TaskInput } from '../src/model/task.js';
 import type { WorkerRequest } from '../src/workers/protocol.js';
 import type { BarePool } from './support.js';
 import { keyRuns, printKeyRuns } from './taskKeys.js';
+import { printTracingRuns, tracingRuns } from './tracingCost.js';
 import { createBarePool, envInt, fullGc, gc, log, mb, median, piscinaVersion, round, sleep, tick, writeResults } from './support.js';
 
 // ------------------------------------------------------------------------------------------------ settings
@@ -435,6 +437,13 @@ async function main(): Promise<void> {
     log(`wrote ${writeResults('tasks-keys', { benchmark: 'tasks-keys', startedAt: new Date().toISOString(), node: process.version, loadAverage: os.loadavg(), keys }).join(', ')}`);
     return;
   }
+  // `BENCH_ONLY=tracing`: only the tracing runs (tracingCost.ts).
+  if (process.env['BENCH_ONLY'] === 'tracing') {
+    const tracing = await tracingRuns(N, REPEATS, THREADS);
+    printTracingRuns(tracing);
+    log(`wrote ${writeResults('tasks-tracing', { benchmark: 'tasks-tracing', startedAt: new Date().toISOString(), node: process.version, loadAverage: os.loadavg(), tracing }).join(', ')}`);
+    return;
+  }
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const loadAtStart = os.loadavg();
@@ -457,10 +466,13 @@ async function main(): Promise<void> {
   const lat = await latency();
   log('concurrency keys ...');
   const keys = await keyRuns(N, REPEATS, THREADS);
+  log('tracing ...');
+  const tracing = await tracingRuns(N, REPEATS, THREADS);
 
   const targets = targetsOf(tp, lat, mem);
   printTables(tp, lat, mem, targets);
   printKeyRuns(keys);
+  printTracingRuns(tracing);
   const pass = targets.every((t) => t.pass);
   const durationMs = round(performance.now() - started);
   const report = {
@@ -496,6 +508,7 @@ async function main(): Promise<void> {
     latency: lat,
     memory: mem,
     keys,
+    tracing,
     targets,
     pass,
   };

@@ -1,6 +1,6 @@
 import type { Observable } from 'rxjs';
 import { NotFoundError } from '../errors.js';
-import type { BusEvent, BusStats, EventMap, EventName } from '../model/events.js';
+import type { BusStats, EventMap, EventName, EventOf } from '../model/events.js';
 import type { CommandOf, CommandPayload, CommandReply, CommandType, Component } from './protocol.js';
 
 export type { BusStats };
@@ -57,8 +57,8 @@ export interface MessageBus {
   publish<K extends EventName>(type: K, data: EventMap[K]): void;
   /** Whether an event of this type would reach anyone (lets hot paths skip building payloads nobody reads). */
   wants(type: EventName): boolean;
-  /** Events of one type, or all events when no type is given. */
-  events$(type?: EventName): Observable<BusEvent>;
+  /** Events of one type (typed as that event), or all events when no type is given. */
+  events$<K extends EventName = EventName>(type?: K): Observable<EventOf<K>>;
   request<K extends CommandType>(type: K, payload: CommandPayload<K>, options?: RequestOptions): Promise<CommandReply<K>>;
   /** Registers the handlers of a component's commands, one per command. A second registration for the same component is refused. */
   serve<C extends Component>(component: C, handlers: CommandHandlers<C>): Unsubscribe;

@@ -1,5 +1,7 @@
-import type { Observable} from 'rxjs';
-import { Subject } from 'rxjs';
+import type { Observable } from 'rxjs';
+import { filter, Subject } from 'rxjs';
+import type { EventOf } from '../model/events.js';
+import { isEventOf } from '../model/events.js';
 import { CodomyrmexError, NotFoundError, ShuttingDownError, toBoundaryError } from '../errors.js';
 import type { BusStats, CommandHandlers, CommandRouter, MessageBus, Unsubscribe } from './bus.js';
 import { routeCommands } from './bus.js';
@@ -37,14 +39,14 @@ export class InMemoryBus implements MessageBus {
     return this.#all.observed || this.#byType.get(type)?.observed === true;
   }
 
-  events$(type?: EventName): Observable<BusEvent> {
-    if (!type) return this.#all.asObservable();
+  events$<K extends EventName = EventName>(type?: K): Observable<EventOf<K>> {
+    if (!type) return this.#all.pipe(filter(isEventOf<K>(type)));
     let subject = this.#byType.get(type);
     if (!subject) {
       subject = new Subject<BusEvent>();
       this.#byType.set(type, subject);
     }
-    return subject.asObservable();
+    return subject.pipe(filter(isEventOf<K>(type)));
   }
 
   request<K extends CommandType>(type: K, payload: CommandPayload<K>): Promise<CommandReply<K>> {

@@ -6,7 +6,7 @@
  * (malformed JSON, an unknown verb, a wrong type, an oversized reply) gets an error reply with a code.
  */
 import type { NatsConnection, NodeConnectionOptions, Msg, Subscription } from '@nats-io/transport-node';
-import { connect, RequestError, TimeoutError } from '@nats-io/transport-node';
+import { connect, headers as natsHeaders, RequestError, TimeoutError } from '@nats-io/transport-node';
 import type { Observable } from 'rxjs';
 import { BehaviorSubject, filter, firstValueFrom } from 'rxjs';
 import { BusError, CodomyrmexError, ErrorCode, NotFoundError, ShuttingDownError, ValidationError } from '../errors.js';
@@ -14,9 +14,13 @@ import type { BusStats, CommandHandlers, CommandRouter, MessageBus, RequestOptio
 import { routeCommands } from './bus.js';
 import type { BusEvent, CommandPayload, CommandReply, CommandType, Component, EventMap, EventName } from './protocol.js';
 import { componentOf } from './protocol.js';
+import type { EventOf } from '../model/events.js';
+import { isEventOf } from '../model/events.js';
 import { parseCommandPayload, resolveCommandType } from './schemas.js';
 import type { EventChannelCounters } from './natsEvents.js';
 import { EventChannel } from './natsEvents.js';
+import type { Tracing } from '../traces/tracing.js';
+import { startsWork, withTraceparent } from './traceparent.js';
 import { askStandby, TAKEOVER_SLACK_MS } from './natsStandby.js';
 import { checkPayloadSize, checkSubjectPrefix, decodeJson, DEFAULT_SUBJECT_PREFIX, encodeJson, errorReply, okReply, readReply } from './wire.js';
 
@@ -35,6 +39,11 @@ export interface NatsBusOptions {
   closeConnection?: boolean | undefined;
   /** Events held while disconnected, at most this many bytes; older ones are dropped past it (default 8 MiB). */
   eventBacklogBytes?: number | undefined;
+  /**
+   * Tracing, once loaded (null: off). A request carries the active span's context in a W3C `traceparent` header
+   * under a `send <command>` span; a served command runs under a `command <command>` span continuing the header's.
+   */
+  tracing?: (() => Tracing | null) | undefined;
   /**
    * When no daemon serves a command but a standby daemon answers (a failover is under way), send it again until the
    * new active daemon serves it (default true). False: fail at once with the "no component serves" error.
@@ -107,6 +116,7 @@ export class NatsBus implements MessageBus {
   #lastError: Error | null = null;
   /** The last `max_payload` the server announced (the client forgets it while it redials). */
   #maxPayload: number | undefined;
+  readonly #tracing: () => Tracing | null;
 
   /** Connects to NATS and returns the bus. The client reconnects by itself when the connection drops. */
   static async connect(options: NatsConnectOptions = {}): Promise<NatsBus> {
@@ -130,6 +140,7 @@ export class NatsBus implements MessageBus {
     this.#timeoutMs = positive(options.requestTimeoutMs, 30_000, 'requestTimeoutMs');
     this.#closeGraceMs = positive(options.closeGraceMs, 10_000, 'closeGraceMs');
     this.#closeConnection = options.closeConnection ?? true;
+    this.#tracing = options.tracing ?? (() => null);
     this.#waitForStandby = options.waitForStandby ?? true;
     this.#events = new EventChannel(nc, this.subjectPrefix, positive(options.eventBacklogBytes, 8 * 1024 * 1024, 'eventBacklogBytes'), () => this.maxPayload, (err) => (this.#lastError = err));
     if (nc.isClosed()) this.#status$.next('closed');
@@ -204,8 +215,8 @@ export class NatsBus implements MessageBus {
     return !this.#closed;
   }
 
-  events$(type?: EventName): Observable<BusEvent> {
-    return this.#events.events$(type, () => this.#closed);
+  events$<K extends EventName = EventName>(type?: K): Observable<EventOf<K>> {
+    return this.#events.events$(type, () => this.#closed).pipe(filter(isEventOf<K>(type)));
   }
 
   /** Resolves once connected; rejects with a `BusError` if that takes longer than `ms` or the bus closes. */
@@ -230,15 +241,19 @@ export class NatsBus implements MessageBus {
     const subject = this.commandSubject(type);
     const timeout = options.timeoutMs ?? this.#timeoutMs;
     let msg: Msg;
+    const span = this.#tracing()?.startSpan(`send ${type}`, { kind: 'client', attributes: messagingAttributes(subject, 'send', type) });
     try {
       const bytes = encodeJson(payload, `request "${type}"`);
       checkPayloadSize(bytes.length, this.maxPayload, `request "${type}"`);
-      msg = await this.#send(subject, bytes, timeout, `"${type}"`);
+      msg = await this.#send(subject, bytes, timeout, `"${type}"`, span?.traceparent);
     } catch (err) {
       this.#stats.failures++;
-      throw this.#requestError(err, type, subject, timeout);
+      const error = this.#requestError(err, type, subject, timeout);
+      span?.end(error);
+      throw error;
     }
     const reply = readReply<CommandReply<K>>(msg.data, subject);
+    span?.end(reply.ok ? null : reply.error);
     if (!reply.ok) {
       this.#stats.failures++;
       throw reply.error;
@@ -252,7 +267,12 @@ export class NatsBus implements MessageBus {
    * way, natsStandby.ts), the same bytes are sent again with backoff until the new active daemon serves them, for at
    * most the standby's failover time plus {@link TAKEOVER_SLACK_MS}.
    */
-  async #send(subject: string, bytes: Uint8Array, timeout: number, what: string): Promise<Msg> {
+  async #send(subject: string, bytes: Uint8Array, timeout: number, what: string, traceparent: string | undefined): Promise<Msg> {
+    let headers: ReturnType<typeof natsHeaders> | undefined;
+    if (traceparent !== undefined) {
+      headers = natsHeaders();
+      headers.set('traceparent', traceparent);
+    }
     let deadline: number | null = null;
     let delayMs = 100;
     for (;;) {
@@ -260,7 +280,7 @@ export class NatsBus implements MessageBus {
       const t0 = Date.now();
       await this.#whenConnected(timeout, what);
       try {
-        return await this.#nc.request(subject, bytes, { timeout: Math.max(1, timeout - (Date.now() - t0)) });
+        return await this.#nc.request(subject, bytes, { timeout: Math.max(1, timeout - (Date.now() - t0)), ...(headers ? { headers } : {}) });
       } catch (err) {
         if (!(err instanceof RequestError && err.isNoResponders()) || !this.#waitForStandby || this.#closed) throw err;
         if (deadline === null) {
@@ -335,16 +355,21 @@ export class NatsBus implements MessageBus {
     let stats = this.#served.get(type);
     if (!stats && this.#served.size < 1000) this.#served.set(type, (stats = { requests: 0, errors: 0, lastError: '', processingNs: 0n }));
     let envelope;
+    // A malformed traceparent header starts a new trace (the command is not refused for it).
+    const span = this.#tracing()?.startSpan(`command ${type}`, { kind: 'server', traceparent: msg.headers?.get('traceparent') || undefined, attributes: messagingAttributes(msg.subject, 'process', type) });
     try {
       const known = resolveCommandType(type);
       if (known instanceof Error) throw known;
       if (componentOf(known) !== component) throw new NotFoundError(`unknown command "${type}"`);
       const parsed = parseCommandPayload(known, decodeJson(msg.data, 'payload'));
       if (!parsed.ok) throw parsed.error;
-      envelope = okReply(await route(known, parsed.payload));
+      // What the command starts (a run, a task) continues the command's span.
+      const payload = span && startsWork(known) ? withTraceparent(known, parsed.payload, span.traceparent) : parsed.payload;
+      envelope = okReply(await (span ? span.with(() => route(known, payload)) : route(known, payload)));
     } catch (err) {
       envelope = errorReply(err);
     }
+    span?.end(envelope.ok ? null : envelope.error);
     if (stats) {
       stats.requests++;
       stats.processingNs += process.hrtime.bigint() - t0;
@@ -441,4 +466,9 @@ function positive(value: number | undefined, fallback: number, option: string): 
   if (value === undefined) return fallback;
   if (!(Number.isFinite(value) && value > 0)) throw new ValidationError(`${option}: must be a positive number of milliseconds (got ${value})`);
   return value;
+}
+
+/** The messaging semantic conventions' attributes of a command sent or handled over NATS. */
+function messagingAttributes(subject: string, operation: 'send' | 'process', command: string): Record<string, string> {
+  return { 'messaging.system': 'nats', 'messaging.destination.name': subject, 'messaging.operation.type': operation, 'codomyrmex.command': command };
 }

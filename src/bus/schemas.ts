@@ -9,13 +9,12 @@
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { sessionOptionsSchema, SESSION_MODES } from '../model/session.js';
-import { taskInputSchema } from '../model/task.js';
+import { TASK_STATUSES, taskInputSchema } from '../model/task.js';
+import { RUN_STATUSES } from '../model/workflow.js';
 import { backfillInputSchema, scheduleInputSchema, triggerInputSchema } from '../model/schedule.js';
 import { didYouMean, findProtoKey, formatZodIssues } from '../model/validate.js';
 import type { CommandPayload, CommandType, EventName } from './protocol.js';
 
-const TASK_STATUSES = ['pending', 'ready', 'running', 'retrying', 'completed', 'failed', 'timed_out', 'cancelled', 'skipped'] as const;
-const RUN_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
 const RESOURCE_TYPES = ['cpu', 'memory', 'gpu', 'disk', 'network', 'database', 'service', 'custom'] as const;
 
 /** `max_parallel_tasks` -> `maxParallelTasks`. */
@@ -66,11 +65,14 @@ const epochMs = z.number({ invalid_type_error: 'must be a time in ms since the e
 const versionSchema = z.union([z.string().min(1), z.number()]).transform(String);
 
 const task = z.preprocess(renameKeys({}, ['retry']), taskInputSchema);
+/** A W3C `traceparent` a caller may send with what it starts (a malformed one starts a new trace, it is not refused). */
+const traceparent = z.string().max(512, 'must be a W3C traceparent (00-<trace id>-<span id>-<flags>)').optional();
 const runRequest = {
   params: z.record(z.unknown()).optional(),
   sessionId: id('session').optional(),
   version: versionSchema.optional(),
   idempotencyKey: z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters').optional(),
+  traceparent,
 };
 const runAliases = { workflow_name: 'name', workflowName: 'name', parameters: 'params', idempotency_key: 'idempotencyKey' };
 const nameAliases = { workflow_name: 'name', workflowName: 'name' };
@@ -186,8 +188,8 @@ export const requestSchemas = {
   'project.complete_milestone': payload({ name: id('project'), milestone: id('milestone') }, projectAliases),
   'project.get_config': payload({ name: id('project'), key: z.string().min(1).optional() }, projectAliases),
   'project.set_config': payload({ name: id('project'), key: z.string().min(1), value: z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(z.unknown()), z.record(z.unknown())], { errorMap: () => ({ message: 'required: the value to set (a JSON value)' }) }) }, projectAliases),
-  'project.run_workflow': payload({ name: id('project'), workflow: id('workflow'), params: z.record(z.unknown()).optional(), sessionId: id('session').optional() }, { ...projectAliases, workflow_name: 'workflow', parameters: 'params' }),
-  'project.start_workflow': payload({ name: id('project'), workflow: id('workflow'), params: z.record(z.unknown()).optional(), sessionId: id('session').optional() }, { ...projectAliases, workflow_name: 'workflow', parameters: 'params' }),
+  'project.run_workflow': payload({ name: id('project'), workflow: id('workflow'), params: z.record(z.unknown()).optional(), sessionId: id('session').optional(), traceparent }, { ...projectAliases, workflow_name: 'workflow', parameters: 'params' }),
+  'project.start_workflow': payload({ name: id('project'), workflow: id('workflow'), params: z.record(z.unknown()).optional(), sessionId: id('session').optional(), traceparent }, { ...projectAliases, workflow_name: 'workflow', parameters: 'params' }),
   'project.stats': none,
   'schedule.create': z.preprocess(renameKeys({ schedule_name: 'name', workflow_name: 'workflow', workflowName: 'workflow', tz: 'timezone', params: 'parameters' }), scheduleInputSchema),
   'schedule.list': none,

@@ -1,11 +1,13 @@
 import { availableParallelism } from 'node:os';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { LIMITS } from '../model/limits.js';
 import { ValidationError } from '../errors.js';
 import { formatZodIssues } from '../model/validate.js';
+import type { CompiledTracing, TracingOptions } from './tracing.js';
+import { compileTracing, tracingOptionsSchema } from './tracing.js';
 
 /** Options of an engine. All optional; each line says its default. */
 export interface EngineOptions {
@@ -133,14 +135,27 @@ export interface EngineOptions {
   http?: boolean | HttpOptions;
   /** Thresholds of `engine.healthCheck()`. */
   health?: HealthOptions;
+  /**
+   * OpenTelemetry traces of runs, steps and attempts (see docs/traces.md). Off by default, with no OpenTelemetry
+   * module loaded; on with the standard `OTEL_*` variables (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_TRACES_EXPORTER=otlp`)
+   * or `{ enabled: true, ... }`.
+   */
+  tracing?: TracingOptions;
 }
 
 export type StoreKind = 'sqlite' | 'memory' | 'postgres';
 
 /** A store named with its settings (the config file's `store: { kind: postgres, url }`). */
 export type StoreSpec =
-  | { kind: 'memory' }
-  | { kind: 'sqlite'; path?: string | undefined }
+  | {
+      /** `memory`, `sqlite` or `postgres`. */
+      kind: 'memory';
+    }
+  | {
+      kind: 'sqlite';
+      /** The database file (default `<dataDir>/state.db`; the same as `dbPath`). */
+      path?: string | undefined;
+    }
   | {
       kind: 'postgres';
       /** `postgres://user:password@host:port/database` (default: `CODOMYRMEX_DATABASE_URL`). */
@@ -258,12 +273,14 @@ export interface CompiledOptions {
   /** `null` when the HTTP edge is off. */
   http: CompiledHttpOptions | null;
   health: { probeTimeoutMs: number; queueStuckMs: number };
+  tracing: CompiledTracing;
 }
 
 /** Where the HTTP edge listens unless told otherwise (the port the daemon's Prometheus scrape config expects). */
 export const DEFAULT_HTTP = { host: '127.0.0.1', port: 9464 } as const;
 
-const schema = z
+/** The engine options as a config file or `createOrchestrationEngine()` gives them (the TSDoc of {@link EngineOptions} says what each does). */
+export const engineOptionsSchema = z
   .object({
     threads: z.number().int().min(1).max(1024).optional(),
     concurrentTasksPerWorker: z.number().int().min(1).max(1024).optional(),
@@ -337,6 +354,7 @@ const schema = z
       .object({ probeTimeoutMs: z.number().int().min(1).optional(), queueStuckMs: z.number().int().min(0).optional() })
       .strict()
       .optional(),
+    tracing: tracingOptionsSchema.optional(),
   })
   .strict();
 
@@ -379,7 +397,7 @@ export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /** Merges options over the environment over defaults, and validates the result, naming any bad option. */
 export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessEnv = process.env, defaults: OptionDefaults = {}): CompiledOptions {
-  const parsed = schema.safeParse(options);
+  const parsed = engineOptionsSchema.safeParse(options);
   if (!parsed.success) throw new ValidationError(formatZodIssues(parsed.error, 'options'));
   const o = parsed.data;
   const threads = o.threads ?? envNumber(env, 'CODOMYRMEX_THREADS') ?? availableParallelism();
@@ -435,6 +453,7 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     metrics: { enabled: o.metrics?.enabled ?? true, processMetrics: o.metrics?.processMetrics ?? true },
     http: o.http === undefined || o.http === false ? null : compileHttp(o.http === true ? {} : o.http, env),
     health: { probeTimeoutMs: o.health?.probeTimeoutMs ?? 5000, queueStuckMs: o.health?.queueStuckMs ?? 60_000 },
+    tracing: compileTracing(o.tracing, env),
   };
 }
 
@@ -477,4 +496,12 @@ export function packagePath(...parts: string[]): string {
     dir = up;
   }
   return join(dir, ...parts);
+}
+
+let version: string | undefined;
+
+/** This package's version, from its package.json (what `--version`, MCP, NATS services and workers report). */
+export function packageVersion(): string {
+  version ??= (JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;
+  return version;
 }

@@ -38,8 +38,6 @@ export type TaskMachineEvent =
 export type TaskEffect =
   | 'enqueue'
   | 'dequeue'
-  | 'countAttempt'
-  | 'uncountAttempt'
   | 'runAction'
   | 'abortRun'
   | 'scheduleRetry'
@@ -53,6 +51,16 @@ export const taskGuards = {
 } as const;
 export type TaskGuard = keyof typeof taskGuards;
 
+/**
+ * The machine's context updates, shared by its `assign` actions and the compiled table: a step returns the next
+ * context, so nothing outside the machine counts attempts by hand.
+ */
+export const taskAssignments = {
+  countAttempt: (context: TaskMachineContext): TaskMachineContext => ({ attempts: context.attempts + 1, maxRetries: context.maxRetries }),
+  uncountAttempt: (context: TaskMachineContext): TaskMachineContext => ({ attempts: context.attempts - 1, maxRetries: context.maxRetries }),
+} as const;
+export type TaskAssignment = keyof typeof taskAssignments;
+
 const effect = (): void => {};
 
 export const taskMachine = setup({
@@ -64,8 +72,8 @@ export const taskMachine = setup({
   actions: {
     enqueue: effect,
     dequeue: effect,
-    countAttempt: assign({ attempts: ({ context }) => context.attempts + 1 }),
-    uncountAttempt: assign({ attempts: ({ context }) => context.attempts - 1 }),
+    countAttempt: assign(({ context }) => taskAssignments.countAttempt(context)),
+    uncountAttempt: assign(({ context }) => taskAssignments.uncountAttempt(context)),
     runAction: effect,
     abortRun: effect,
     scheduleRetry: effect,
@@ -124,12 +132,16 @@ export const taskMachine = setup({
 interface CompiledTransition {
   guard: TaskGuard | null;
   target: TaskStatus;
+  /** The context updates of the transition, in order. */
+  assigns: readonly TaskAssignment[];
+  /** Its other actions: the effects the scheduler carries out, in order. */
   actions: readonly TaskEffect[];
 }
 
-/** One step of the compiled machine: where the task goes and which effects run, in order. */
+/** One step of the compiled machine: where the task goes, its context after the step, and which effects run. */
 export interface TaskStep {
   target: TaskStatus;
+  context: TaskMachineContext;
   actions: readonly TaskEffect[];
 }
 
@@ -155,10 +167,12 @@ export function compileTaskMachine(machine: typeof taskMachine = taskMachine): T
       row[eventType] = defs.map((d) => {
         const target = d.target?.[0]?.key;
         if (!target) throw new Error(`taskMachine: ${stateName} on ${eventType} has no target`);
+        const names = d.actions.map(nameOf);
         return {
           guard: d.guard ? (nameOf(d.guard) as TaskGuard) : null,
           target: target as TaskStatus,
-          actions: d.actions.map((a) => nameOf(a) as TaskEffect),
+          assigns: names.filter((n): n is TaskAssignment => n in taskAssignments),
+          actions: names.filter((n) => !(n in taskAssignments)) as TaskEffect[],
         };
       });
     }
@@ -169,12 +183,18 @@ export function compileTaskMachine(machine: typeof taskMachine = taskMachine): T
 
 const defaultTable = compileTaskMachine();
 
-/** Steps a task: the transition the machine would take, or null when the event means nothing in that state. */
+/**
+ * Steps a task: the transition the machine would take (its target, the context its assigns leave and its effects),
+ * or null when the event means nothing in that state.
+ */
 export function stepTask(status: TaskStatus, context: TaskMachineContext, event: TaskMachineEvent, table: TaskTable = defaultTable): TaskStep | null {
   const candidates = table[status]?.[event.type];
   if (!candidates) return null;
   for (const c of candidates) {
-    if (c.guard === null || taskGuards[c.guard](context, event)) return c;
+    if (c.guard !== null && !taskGuards[c.guard](context, event)) continue;
+    let next = context;
+    for (const a of c.assigns) next = taskAssignments[a](next);
+    return { target: c.target, context: next, actions: c.actions };
   }
   return null;
 }

@@ -6,7 +6,7 @@
  * read only when someone scrapes.
  */
 import { ScheduleMetrics } from './scheduleMetrics.js';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import type { Subscription } from 'rxjs';
 import type { TaskObserver } from '../model/taskView.js';
 import type { SchedulerStats } from '../model/taskView.js';
@@ -119,6 +119,7 @@ export class EngineMetrics {
   /** Schedules' and triggers' families (scheduleMetrics.ts). */
   readonly schedules: ScheduleMetrics;
   readonly #priorities = new Map<string, { observe(value: number): void }>();
+  #spansDropped: Counter | null = null;
 
   constructor(deps: MetricsDeps) {
     this.#deps = deps;
@@ -254,6 +255,20 @@ export class EngineMetrics {
   /** Allocations holding resources right now, as seen on the bus. */
   get activeHolds(): number {
     return this.#holds.size;
+  }
+
+  /** Adds `codomyrmex_trace_spans_dropped_total` (the engine traces). */
+  enableTraceMetrics(): void {
+    this.#spansDropped ??= new Counter({
+      name: 'codomyrmex_trace_spans_dropped_total',
+      help: 'Spans that could not be exported (an unreachable or refusing OTLP endpoint): dropped, never retried, never slowing a task.',
+      registers: [this.registry],
+    });
+  }
+
+  /** Counts spans an export dropped. */
+  traceSpansDropped(spans: number): void {
+    this.#spansDropped?.inc(spans);
   }
 
   /** Stops listening to the bus. Families keep their last values. */

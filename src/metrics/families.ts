@@ -16,8 +16,8 @@ import type { BusStats } from '../model/events.js';
 import { FastCounter, FastHistogram } from './fastHistogram.js';
 import type { SchedulerStats } from '../model/taskView.js';
 import type { RuntimeState } from '../model/runtime.js';
-import type { TaskStatus } from '../model/task.js';
-import { PRIORITIES } from '../model/task.js';
+import { RUNTIME_STATES } from '../model/runtime.js';
+import { OPEN_TASK_STATUSES, PRIORITIES } from '../model/task.js';
 
 /** One dimension of one resource, as a resource source reports it (see `EngineMetrics.setResourceSource`). */
 export interface ResourceUsage {
@@ -56,8 +56,6 @@ const WORKFLOW_DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 
 const STORE_WRITE_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1];
 const BATCH_SIZE_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000];
 
-const LIVE_STATUSES: readonly TaskStatus[] = ['pending', 'ready', 'running', 'retrying'];
-const ENGINE_STATES: readonly RuntimeState[] = ['starting', 'running', 'draining', 'stopped', 'failed'];
 
 /** Sets a counter to a total someone else keeps (the pool's, the bus's), at scrape time. */
 function setTotal<T extends string>(counter: Counter<T>, labels: Partial<Record<T, string>>, value: number): void {
@@ -152,7 +150,7 @@ export function createFamilies(registry: Registry, snapshot: () => Promise<Scrap
       registers,
       async collect() {
         const s = (await snapshot()).scheduler;
-        for (const status of LIVE_STATUSES) this.set({ status }, s?.byStatus[status] ?? 0);
+        for (const status of OPEN_TASK_STATUSES) this.set({ status }, s?.byStatus[status] ?? 0);
       },
     }),
     concurrencyLimit: new Gauge({
@@ -398,7 +396,7 @@ export function createFamilies(registry: Registry, snapshot: () => Promise<Scrap
       registers,
       async collect() {
         const { state } = await snapshot();
-        for (const s of ENGINE_STATES) this.set({ state: s }, s === state ? 1 : 0);
+        for (const s of RUNTIME_STATES) this.set({ state: s }, s === state ? 1 : 0);
       },
     }),
     engineStartTime: new Gauge({

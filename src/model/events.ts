@@ -44,8 +44,24 @@ export interface EventMap {
   task_skipped: TaskEventData & { success: false; error: SerializedError };
   task_progress: { taskId: string; name: string; attempt: number; value: unknown };
   task_log: { taskId: string; name: string; attempt: number; level: string; message: string };
-  /** A workflow run began. */
-  workflow_started: { workflowName: string; runId: string; version: string; steps: number; sessionId: string | null };
+  /**
+   * A workflow run began (or resumed after a restart: `resumed`). Set only when they apply: a sub-workflow's parent
+   * run and step, the schedule or trigger that started it, and the W3C `traceparent` it was started in.
+   */
+  workflow_started: {
+    workflowName: string;
+    runId: string;
+    version: string;
+    steps: number;
+    sessionId: string | null;
+    parentRunId?: string;
+    parentStep?: string;
+    scheduleName?: string;
+    scheduledFor?: number;
+    triggerName?: string;
+    traceparent?: string;
+    resumed?: boolean;
+  };
   /** Every run that ends publishes this, with `success`; a run that did not succeed also publishes `workflow_failed`. */
   workflow_completed: { workflowName: string; runId: string; success: boolean; status: WorkflowRunStatus; durationMs: number };
   workflow_failed: { workflowName: string; runId: string; success: false; status: WorkflowRunStatus; durationMs: number; failedSteps: string[] };
@@ -112,6 +128,14 @@ export type EventName = keyof EventMap;
 
 /** An event on the bus. `seq` increases by one per event of one bus. */
 export type BusEvent = { [K in EventName]: { type: K; data: EventMap[K]; timestamp: number; seq: number } }[EventName];
+
+/** The bus event of one type (every event for `EventName` itself). */
+export type EventOf<K extends EventName> = Extract<BusEvent, { type: K }>;
+
+/** A type guard for the events of `type` (every event when `type` is undefined). */
+export function isEventOf<K extends EventName>(type: K | undefined): (e: BusEvent) => e is EventOf<K> {
+  return (e): e is EventOf<K> => type === undefined || e.type === type;
+}
 
 /** What a bus counts (both buses). */
 export interface BusStats {

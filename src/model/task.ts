@@ -20,39 +20,30 @@ export const TaskPriority = {
 } as const;
 export type TaskPriority = (typeof TaskPriority)[keyof typeof TaskPriority];
 
+/** Every priority, highest first (the order the ready queue serves them in). */
+export const PRIORITIES = ['critical', 'high', 'normal', 'low', 'background'] as const satisfies readonly TaskPriority[];
+
 /** Queue rank of each priority: 0 is served first. */
-export const PRIORITY_RANK: Readonly<Record<TaskPriority, number>> = {
-  critical: 0,
-  high: 1,
-  normal: 2,
-  low: 3,
-  background: 4,
-};
-export const PRIORITIES: readonly TaskPriority[] = ['critical', 'high', 'normal', 'low', 'background'];
+export const PRIORITY_RANK = Object.fromEntries(PRIORITIES.map((p, i) => [p, i])) as Readonly<Record<TaskPriority, number>>;
 
+/** The statuses a task has not ended in: pending (waiting on dependencies), ready, running, retrying. */
+export const OPEN_TASK_STATUSES = ['pending', 'ready', 'running', 'retrying'] as const;
+/** The statuses a task ends in; it never leaves them. */
+export const TERMINAL_TASK_STATUSES = ['completed', 'failed', 'timed_out', 'cancelled', 'skipped'] as const;
+/** Every task status, in lifecycle order. */
+export const TASK_STATUSES = [...OPEN_TASK_STATUSES, ...TERMINAL_TASK_STATUSES] as const;
 /** Lifecycle states: pending (waiting on dependencies), ready, running, retrying, then one terminal state. */
-export type TaskStatus =
-  | 'pending'
-  | 'ready'
-  | 'running'
-  | 'retrying'
-  | 'completed'
-  | 'failed'
-  | 'timed_out'
-  | 'cancelled'
-  | 'skipped';
+export type TaskStatus = (typeof TASK_STATUSES)[number];
 
-export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set([
-  'completed',
-  'failed',
-  'timed_out',
-  'cancelled',
-  'skipped',
-]);
+/** The terminal statuses as a set (a step's or item's status may be checked against it too). */
+export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(TERMINAL_TASK_STATUSES);
 
 export function isTerminal(status: TaskStatus): boolean {
   return TERMINAL_STATUSES.has(status);
 }
+
+/** Retries of a thrown error when a task or step does not say (`maxRetries`). */
+export const DEFAULT_MAX_RETRIES = 3;
 
 
 /** Backoff between attempts, in seconds. Delay n = min(maxDelay, initialDelay·factor^(n-1)) ± jitter. */
@@ -79,7 +70,7 @@ const maxChars = (limit: number, name: string): [number, string] => [limit, `mus
  */
 export const taskFieldSchemas = {
   parameters: z.record(z.unknown()).optional(),
-  priority: z.enum(['critical', 'high', 'normal', 'low', 'background']).optional(),
+  priority: z.enum(PRIORITIES).optional(),
   /** Resource requirements, e.g. `{ cpu: { cores: 1 } }`, taken when an attempt starts (resource_aware sessions). */
   resources: z.record(z.record(z.number().finite('must be a finite amount').positive('must be a positive amount'))).optional(),
   /** Hard time limit of one attempt, in seconds. */
@@ -101,6 +92,9 @@ export const TAG_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export const placementSchema = z
   .object({ tags: z.array(z.string().regex(TAG_RE, 'must be a tag like "gpu" or "big-mem" (letters, digits, _ . -; at most 64)')).max(32).refine((t) => new Set(t).size === t.length, 'lists the same tag twice') })
   .strict();
+
+/** Longest `traceparent` kept (a W3C one is 55 characters; the rest of a longer one is not looked at). */
+const MAX_TRACEPARENT_LENGTH = 512;
 
 const idSchema = z.string().min(1).max(...maxChars(LIMITS.maxIdLength, 'maxIdLength'));
 
@@ -124,6 +118,11 @@ export const taskInputSchema = z
     /** Where it may run: only on a worker that has every one of these tags (`codomyrmex worker --tags`). */
     placement: placementSchema.optional(),
     /**
+     * The W3C trace context it was submitted in (`00-<trace id>-<span id>-<flags>`): its attempts' spans are children
+     * of that span. The engine sets it when tracing is on; a malformed one starts a new trace.
+     */
+    traceparent: z.string().max(MAX_TRACEPARENT_LENGTH).optional(),
+    /**
      * A sticky key: every task with the same key runs on the worker the first of them started on, while that worker
      * is there (a workflow step with `affinity: "run"` gets its run's id).
      */
@@ -141,7 +140,7 @@ type Given = z.output<typeof taskInputSchema>;
 type Filled<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
 /** A task spec after validation, defaults filled in: plain data, safe to clone and send (derived from the schema). */
 export type TaskSpec = Filled<Pick<Given, 'id' | 'name' | 'module' | 'action' | 'parameters' | 'priority' | 'dependencies' | 'resources' | 'maxRetries' | 'metadata'>> &
-  Pick<Given, 'timeout' | 'idempotencyKey' | 'sessionId' | 'workingDir' | 'upstream' | 'artifacts' | 'placement' | 'affinity' | 'concurrency' | 'rateLimit'> & { retry: RetryPolicy };
+  Pick<Given, 'timeout' | 'idempotencyKey' | 'sessionId' | 'workingDir' | 'upstream' | 'artifacts' | 'placement' | 'affinity' | 'concurrency' | 'rateLimit' | 'traceparent'> & { retry: RetryPolicy };
 
 /** Problems of a retry policy once merged with the defaults (`maxDelay` below `initialDelay` never backs off as asked). */
 export function retryProblems(retry: Partial<Record<keyof RetryPolicy, number | undefined>> | undefined, where: string): string[] {
@@ -182,7 +181,7 @@ export class Task {
     this.dependencies = input.dependencies ?? [];
     this.resources = input.resources ?? {};
     this.timeout = input.timeout;
-    this.maxRetries = input.maxRetries ?? 3;
+    this.maxRetries = input.maxRetries ?? DEFAULT_MAX_RETRIES;
     this.retry = mergeRetry(input.retry);
     this.idempotencyKey = input.idempotencyKey;
     this.metadata = input.metadata ?? {};
@@ -215,7 +214,7 @@ export function parseTaskInputWithSchema(input: unknown, where = 'task'): TaskSp
     dependencies: t.dependencies ?? [],
     resources: t.resources ?? {},
     timeout: t.timeout,
-    maxRetries: t.maxRetries ?? 3,
+    maxRetries: t.maxRetries ?? DEFAULT_MAX_RETRIES,
     retry: mergeRetry(t.retry),
     idempotencyKey: t.idempotencyKey,
     metadata: t.metadata ?? {},
@@ -228,6 +227,7 @@ export function parseTaskInputWithSchema(input: unknown, where = 'task'): TaskSp
   if (t.affinity !== undefined) spec.affinity = t.affinity;
   if (t.concurrency !== undefined) spec.concurrency = t.concurrency;
   if (t.rateLimit !== undefined) spec.rateLimit = t.rateLimit;
+  if (t.traceparent !== undefined) spec.traceparent = t.traceparent;
   // zod leaves out `__proto__` keys where it copies records: check the caller's own objects, which refuse them.
   const given = plain as { parameters?: unknown; metadata?: unknown };
   const limit = checkPayloadLimits(given.parameters ?? {}, `${where}.parameters`) ?? checkPayloadLimits(given.metadata ?? {}, `${where}.metadata`);
@@ -248,7 +248,7 @@ export function newId(): string {
   return randomUUID().toLowerCase();
 }
 
-const KNOWN_KEYS = new Set(['id', 'name', 'module', 'action', 'parameters', 'priority', 'dependencies', 'resources', 'timeout', 'maxRetries', 'retry', 'idempotencyKey', 'metadata', 'sessionId', 'workingDir', 'upstream', 'placement', 'concurrency']);
+const KNOWN_KEYS = new Set(['id', 'name', 'module', 'action', 'parameters', 'priority', 'dependencies', 'resources', 'timeout', 'maxRetries', 'retry', 'idempotencyKey', 'metadata', 'sessionId', 'workingDir', 'upstream', 'placement', 'concurrency', 'traceparent']);
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const optionalString = (v: unknown, max: number): boolean => v === undefined || (typeof v === 'string' && v.length >= 1 && v.length <= max);
 
@@ -291,6 +291,7 @@ export function fastTaskSpec(input: unknown): TaskSpec | null {
   // A working folder is rare: let zod check it.
   if (t.workingDir !== undefined || t.placement !== undefined) return null;
   if (t.upstream !== undefined && !isPlainObject(t.upstream)) return null;
+  if (t.traceparent !== undefined && !(typeof t.traceparent === 'string' && t.traceparent.length <= MAX_TRACEPARENT_LENGTH)) return null;
   if (t.concurrency !== undefined && !simpleRule(t.concurrency)) return null;
   if (t.priority !== undefined && !(typeof t.priority === 'string' && Object.hasOwn(PRIORITY_RANK, t.priority))) return null;
   if (t.timeout !== undefined && !(typeof t.timeout === 'number' && Number.isFinite(t.timeout) && t.timeout > 0)) return null;
@@ -316,13 +317,14 @@ export function fastTaskSpec(input: unknown): TaskSpec | null {
     dependencies: deps === undefined || (deps as string[]).length === 0 ? NO_DEPENDENCIES : (deps as string[]),
     resources: NO_RESOURCES,
     timeout: t.timeout,
-    maxRetries: (t.maxRetries as number | undefined) ?? 3,
+    maxRetries: (t.maxRetries as number | undefined) ?? DEFAULT_MAX_RETRIES,
     retry: DEFAULT_RETRY,
     idempotencyKey: t.idempotencyKey,
     metadata: t.metadata === undefined || isEmpty(t.metadata) ? NO_METADATA : t.metadata,
     sessionId: t.sessionId as string | undefined,
     ...(t.upstream !== undefined ? { upstream: t.upstream } : {}),
     ...(t.concurrency !== undefined ? { concurrency: t.concurrency as ConcurrencyRule } : {}),
+    ...(t.traceparent !== undefined ? { traceparent: t.traceparent } : {}),
   };
 }
 

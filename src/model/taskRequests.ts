@@ -4,8 +4,7 @@
  */
 import { ValidationError } from '../errors.js';
 import type { TaskStatus } from './task.js';
-
-export const TASK_STATUSES: readonly TaskStatus[] = ['pending', 'ready', 'running', 'retrying', 'completed', 'failed', 'timed_out', 'cancelled', 'skipped'];
+import { TASK_STATUSES } from './task.js';
 
 function kind(value: unknown): string {
   if (value === null) return 'null';

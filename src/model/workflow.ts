@@ -208,6 +208,12 @@ export interface RunContext {
   project?: RunProject | undefined;
   /** What started the run, when not a direct request: a schedule's slot or a trigger's message. */
   origin?: RunOrigin | undefined;
+  /**
+   * The W3C trace context the run was started in (`00-<trace id>-<span id>-<flags>`): its span is that span's child.
+   * Set by the engine when tracing is on (the active span of a library call, a NATS command's `traceparent` header);
+   * a malformed one starts a new trace.
+   */
+  traceparent?: string | undefined;
 }
 
 /** A run started by a schedule (`scheduleName`, the slot's `scheduledFor` in epoch ms) or by a trigger (`triggerName`). */
@@ -250,6 +256,8 @@ export interface WorkflowRun extends WorkflowResult, RunLineage {
   scheduledFor?: number;
   /** The trigger that started the run (absent otherwise). */
   triggerName?: string;
+  /** The W3C trace context it was started in (absent unless tracing was on): a resumed run's span continues that trace. */
+  traceparent?: string;
   /** A run that has not started because a concurrency key of its workflow is at its limit (absent otherwise). */
   queued?: RunQueuedOn | undefined;
   /** A run held back by its workflow's `debounce` window (absent otherwise). */
@@ -396,8 +404,14 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/** How a workflow run ends. */
+export const TERMINAL_RUN_STATUSES = ['succeeded', 'failed', 'cancelled'] as const;
+/** Every workflow run status: `running`, then how it ended. */
+export const RUN_STATUSES = ['running', ...TERMINAL_RUN_STATUSES] as const;
 /** How a workflow run ends (or `running`). */
-export type WorkflowRunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type WorkflowRunStatus = (typeof RUN_STATUSES)[number];
+/** How a workflow run ended. */
+export type TerminalRunStatus = (typeof TERMINAL_RUN_STATUSES)[number];
 
 /** A workflow as listed. */
 export interface WorkflowSummary {

@@ -6,6 +6,9 @@
  */
 import type { EncodedBatch, RetentionLimits, TaskRow } from './sqliteWrites.js';
 import { pgTable } from './postgresSchema.js';
+import { TERMINAL_TASK_STATUSES } from '../model/task.js';
+import { TERMINAL_RUN_STATUSES } from '../model/workflow.js';
+import { statusIn } from './rows.js';
 
 export interface PgStatement {
   text: string;
@@ -98,8 +101,8 @@ export interface PgJournalLimits {
   maxAgeMs: number;
 }
 
-const DONE_TASKS = `status IN ('completed', 'failed', 'timed_out', 'cancelled', 'skipped')`;
-const DONE_RUNS = `status IN ('succeeded', 'failed', 'cancelled')`;
+const DONE_TASKS = statusIn(TERMINAL_TASK_STATUSES);
+const DONE_RUNS = statusIn(TERMINAL_RUN_STATUSES);
 
 /**
  * The statement that deletes what retention and the journal's bounds no longer keep (finished tasks and runs past

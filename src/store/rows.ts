@@ -5,6 +5,7 @@
  */
 import { ErrorCode, StoreError } from '../errors.js';
 import type { TaskResult, TaskSpec, TaskStatus } from '../model/task.js';
+import { TASK_STATUSES } from '../model/task.js';
 import { fromJson } from './json.js';
 import type { StoredRecord, StoredTask } from './store.js';
 
@@ -68,7 +69,12 @@ function specProblem(spec: unknown, id: string): string | null {
 }
 
 /** Every task status this release knows; a row with another one is corrupt (it would never be resumed nor listed). */
-export const TASK_STATUSES: readonly TaskStatus[] = ['pending', 'ready', 'running', 'retrying', 'completed', 'failed', 'timed_out', 'cancelled', 'skipped'];
+export { TASK_STATUSES };
+
+/** A SQL condition on the `status` column: one of these (the model's own constants, so quoting them is safe). */
+export function statusIn(statuses: readonly string[]): string {
+  return `status IN (${statuses.map((s) => `'${s}'`).join(', ')})`;
+}
 
 /** The error for a task row whose status this release does not know. */
 export function unknownStatus(location: string, id: string, status: string, table = 'tasks'): StoreError {

@@ -7,6 +7,9 @@
 import type Database from 'better-sqlite3';
 import { toJson } from './json.js';
 import type { TaskSpec } from '../model/task.js';
+import { TERMINAL_TASK_STATUSES } from '../model/task.js';
+import { TERMINAL_RUN_STATUSES } from '../model/workflow.js';
+import { statusIn } from './rows.js';
 import type { WriteBatch } from './store.js';
 
 /** [id, name, module, action, priority, status, attempts, spec, result, retryAt, updatedAt] */
@@ -96,7 +99,12 @@ const RETAIN_EVERY_MS = 1000;
 /** How often age-based journal pruning runs, at most. */
 const AGE_PRUNE_EVERY_MS = 60_000;
 
-/** Writes encoded batches, one transaction each, on whichever thread owns its connection. */
+/**
+ * Writes encoded batches, one transaction each, on whichever thread owns its connection.
+ *
+ * @internal Left out of the published declarations: its constructor takes a better-sqlite3 connection, whose types
+ * are a dev dependency.
+ */
 export class BatchWriter {
   readonly #db: Database.Database;
   readonly #limits: JournalLimits;
@@ -120,8 +128,8 @@ export class BatchWriter {
     this.#limits = limits;
     this.#retention = retention;
     const on = retention.tasks > 0 || retention.taskAgeMs > 0 || retention.runs > 0 || retention.runAgeMs > 0;
-    const doneTasks = `status IN ('completed', 'failed', 'timed_out', 'cancelled', 'skipped')`;
-    const doneRuns = `status IN ('succeeded', 'failed', 'cancelled')`;
+    const doneTasks = statusIn(TERMINAL_TASK_STATUSES);
+    const doneRuns = statusIn(TERMINAL_RUN_STATUSES);
     this.#retain = on
       ? {
           tasksBelow: db.prepare(`DELETE FROM tasks WHERE rowid <= ? AND ${doneTasks}`),

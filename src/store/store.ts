@@ -23,7 +23,7 @@ export interface TaskPage {
 }
 
 /** Statuses of tasks that have not ended: what recovery restores. */
-export const OPEN_TASK_STATUSES: readonly TaskStatus[] = ['pending', 'ready', 'running', 'retrying'];
+export { OPEN_TASK_STATUSES } from '../model/task.js';
 
 /** One entry of the event journal. `seq` is the journal's own cursor: it grows by one per event and never repeats. */
 export interface JournalEntry {

@@ -19,6 +19,8 @@ export interface PoolOptions {
    * kill still finds its thread through the running table. Default false.
    */
   noQueueStops?: boolean | undefined;
+  /** Trace in the threads (see `WorkerBootData.tracing`); absent: off. */
+  tracing?: { maxAttributeLength: number } | undefined;
 }
 
 /** The compiled worker entry. Under vitest (sources in .ts) the workers still load the built JavaScript. */
@@ -59,6 +61,7 @@ export function piscinaConfig(options: PoolOptions): {
       cancelled: new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * CANCELLED_SLOTS),
       started: new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * STARTED_SLOTS),
       startedAt: new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT * STARTED_SLOTS),
+      ...(options.tracing ? { tracing: options.tracing } : {}),
     },
     recordTiming: false,
     // 'async' (Atomics.waitAsync) keeps an idle worker's event loop turning: with the default 'sync' an idle

@@ -5,6 +5,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '../errors.js';
+import type { ThreadSpan } from '../traces/transfer.js';
 import type { ArtifactRef, ProducedFile, UpstreamArtifacts } from '../model/artifacts.js';
 
 export interface RunRequest {
@@ -21,6 +22,8 @@ export interface RunRequest {
   workingDir?: string | undefined;
   /** Outputs of the workflow steps this task depends on, by step name (see `ActionContext.upstream`). */
   upstream?: Record<string, unknown> | undefined;
+  /** The attempt span's W3C trace context (tracing on): the thread makes it the action's `ctx.span` and active context. */
+  traceparent?: string | undefined;
   /** The upstream steps' artifacts, already in the working folder (see `ctx.artifacts.upstream`). */
   artifacts?: UpstreamArtifacts | undefined;
   /** The run (or task) whose artifact folder holds them: the `<run>` of `.codomyrmex/artifacts/<run>/<step>/…`. */
@@ -63,8 +66,10 @@ export type WorkerReply =
       produced?: ProducedFile[];
       /** The stored artifacts (the runner's answer, once `produced` is stored). */
       artifacts?: ArtifactRef[];
+      /** The spans the thread ended (tracing on), exported by its runner. */
+      spans?: ThreadSpan[];
     }
-  | { type: 'error'; error: SerializedError; ms?: number };
+  | { type: 'error'; error: SerializedError; ms?: number; spans?: ThreadSpan[] };
 
 /** A batch's answer: one reply per item, in order; `null` for an item the worker handed back without starting. */
 export interface BatchReply {
@@ -111,6 +116,11 @@ export interface WorkerBootData {
    */
   started: SharedArrayBuffer;
   startedAt: SharedArrayBuffer;
+  /**
+   * Set when the engine traces: the thread loads a tracer provider, gives each traced attempt its span as `ctx.span`
+   * and sends the spans its actions make back with the reply (`spans`). Absent: no OpenTelemetry module is loaded.
+   */
+  tracing?: { maxAttributeLength: number } | undefined;
 }
 
 /** Slots of the cancelled ring. */

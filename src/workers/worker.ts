@@ -7,6 +7,7 @@ import * as Comlink from 'comlink';
 import { CancelledError, NonRetryableError, serializeError } from '../errors.js';
 import { inspectResult } from '../model/results.js';
 import type { ActionContext } from '../modules/contract.js';
+import type { ThreadTracing } from '../traces/thread.js';
 import { workingDirContext } from '../modules/paths.js';
 import { AttemptArtifacts } from './threadArtifacts.js';
 import { ModuleRegistry } from '../modules/registry.js';
@@ -22,6 +23,8 @@ const BATCH_REPLY_BYTES = 4 * 1024 * 1024;
 async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply | BatchReply>> {
   const data = workerData as WorkerBootData;
   const registry = await ModuleRegistry.load(data.moduleDirs);
+  // Loaded only when the engine traces: otherwise no OpenTelemetry module enters the thread.
+  const tracing: ThreadTracing | null = data.tracing ? (await import('../traces/thread.js')).startThreadTracing(data.tracing.maxAttributeLength) : null;
   const table = new Int32Array(data.running);
   const cancelled = new Int32Array(data.cancelled);
   const started = new Int32Array(data.started);
@@ -49,7 +52,16 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply | Bat
     return -1;
   }
 
+  /** Runs one attempt; with tracing, the spans its action finished go back with the reply. */
   async function run(req: RunRequest | BatchItem, port: RunRequest['port']): Promise<WorkerReply> {
+    if (!tracing) return runAction(req, port);
+    const reply = await runAction(req, port);
+    const spans = tracing.take();
+    if (spans) reply.spans = spans;
+    return reply;
+  }
+
+  async function runAction(req: RunRequest | BatchItem, port: RunRequest['port']): Promise<WorkerReply> {
     // When first, then the seq with a fence: the main thread reads the seq, then the time.
     startedAt[req.seq % STARTED_SLOTS] = performance.timeOrigin + performance.now();
     Atomics.store(started, req.seq % STARTED_SLOTS, req.seq);
@@ -90,9 +102,16 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply | Bat
     } else {
       ctx = { signal: neverAborted, taskId: req.taskId, attempt: req.attempt, idempotencyKey: req.idempotencyKey, upstream: req.upstream ?? noUpstream, artifacts: files, progress: noop, log: noop };
     }
+    const span = tracing && req.traceparent !== undefined ? tracing.spanOf(req.traceparent) : undefined;
+    if (span) ctx = { ...ctx, span };
     const t0 = performance.now();
     try {
-      const output: unknown = req.workingDir === undefined ? await action.run(params, ctx) : await workingDirContext.run(req.workingDir, () => action.run(params, ctx));
+      const output: unknown =
+        tracing && span
+          ? await tracing.within(span, () => (req.workingDir === undefined ? action.run(params, ctx) : workingDirContext.run(req.workingDir, () => action.run(params, ctx))))
+          : req.workingDir === undefined
+            ? await action.run(params, ctx)
+            : await workingDirContext.run(req.workingDir, () => action.run(params, ctx));
       const ms = performance.now() - t0;
       const kind = typeof output;
       let reply: WorkerReply;

@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { OrchestrationEngine } from '../../src/index.js';
-import { ValidationError } from '../../src/index.js';
+import { OrchestrationEngine, ValidationError } from '../../src/index.js';
+import { FakeClock } from '../support/fakeClock.js';
 import { nextEvent, testEngine } from '../helpers.js';
 
 const engines: OrchestrationEngine[] = [];
@@ -110,9 +110,15 @@ describe('idempotency keys', () => {
   });
 
   it('frees a key after idempotencyTtlSeconds', async () => {
-    const e = engine({ idempotencyTtlSeconds: 0.05 });
+    // The key's age is read off the engine's clock: a fake one moves past the TTL when the test says.
+    const clock = new FakeClock(Date.now());
+    const e = new OrchestrationEngine({ store: 'memory', threads: 1, workflowDirs: [], idempotencyTtlSeconds: 0.05 }, {}, { clock });
+    engines.push(e);
     const a = await e.tasks.executeTask({ module: 'core', action: 'noop', idempotencyKey: 'k' });
-    await new Promise((r) => setTimeout(r, 80));
+    clock.advance(49);
+    const again = await e.tasks.executeTask({ module: 'core', action: 'noop', idempotencyKey: 'k' });
+    expect(again.taskId).toBe(a.taskId);
+    clock.advance(2);
     const b = await e.tasks.executeTask({ module: 'core', action: 'noop', idempotencyKey: 'k' });
     expect(b.taskId).not.toBe(a.taskId);
   });

@@ -18,7 +18,7 @@ const LAYERS: [rank: number, name: string, match: (path: string) => boolean][] =
   [6, 'actors', (p) => p.startsWith('actors/')],
   [5, 'bus', (p) => p.startsWith('bus/')],
   [4, 'machines', (p) => p.startsWith('machines/')],
-  [3, 'workers/store/metrics', (p) => /^(workers|store|metrics|modules|workflows|projects)\//.test(p)],
+  [3, 'workers/store/metrics', (p) => /^(workers|store|metrics|traces|modules|workflows|projects)\//.test(p)],
   [2, 'model', (p) => /^(model|dag|config)\//.test(p)],
   [1, 'errors', (p) => p === 'errors.ts'],
 ];

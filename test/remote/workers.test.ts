@@ -8,7 +8,6 @@ import { connect } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decode, encode, remoteSubjects } from '../../src/edges/remote/protocol.js';
 import type { WorkerView } from '../../src/edges/remote/protocol.js';
-import type { EventMap } from '../../src/model/events.js';
 import { cli } from '../support/daemon.js';
 import { startNatsServer, type NatsServer } from '../support/nats.js';
 import type { Scene } from '../support/remote.js';
@@ -76,11 +75,11 @@ describe('remote workers', { timeout: 60_000 }, () => {
     const completedBy = new Map<string, string>();
     const subs = [
       bus.events$('task_started').subscribe((e) => {
-        const data = e.data as EventMap['task_started'];
+        const data = e.data;
         startedBy.set(data.taskId, data.worker);
       }),
       bus.events$('task_completed').subscribe((e) => {
-        const data = e.data as EventMap['task_completed'];
+        const data = e.data;
         completedBy.set(data.taskId, data.worker);
       }),
     ];

@@ -3,11 +3,12 @@ import { describe, expect, it } from 'vitest';
 import type { Allocation } from '../../src/actors/resources/ledger.js';
 import { Resource, ResourceLedger, ResourceType } from '../../src/actors/resources/ledger.js';
 import { ResourceUnavailableError, ValidationError } from '../../src/errors.js';
+import { FakeClock } from '../support/fakeClock.js';
 
-function ledger(): { l: ResourceLedger; released: [Allocation, string][]; granted: Allocation[] } {
+function ledger(clock?: FakeClock): { l: ResourceLedger; released: [Allocation, string][]; granted: Allocation[] } {
   const released: [Allocation, string][] = [];
   const granted: Allocation[] = [];
-  const l = new ResourceLedger({ allocated: (a) => granted.push(a), released: (a, why) => released.push([a, why]) });
+  const l = new ResourceLedger({ allocated: (a) => granted.push(a), released: (a, why) => released.push([a, why]) }, clock);
   l.add({ id: 'cpu', type: 'cpu', capacity: { cores: 4 } });
   l.add({ id: 'memory', type: 'memory', capacity: { gb: 8 } });
   return { l, released, granted };
@@ -112,7 +113,9 @@ describe('ResourceLedger', () => {
     );
     await fc.assert(
       fc.asyncProperty(fc.array(op, { maxLength: 40 }), async (ops) => {
-        const { l, released, granted } = ledger();
+        // Holds' TTLs (1 or 3 ms) run out on a fake clock: a tick moves it on 2 ms.
+        const clock = new FakeClock();
+        const { l, released, granted } = ledger(clock);
         const check = (): void => {
           for (const u of l.usage()) {
             expect(u.allocated).toBeLessThanOrEqual(u.capacity);
@@ -125,7 +128,7 @@ describe('ResourceLedger', () => {
             if (o.gb > 0) req['memory'] = { gb: o.gb };
             await l.allocate(o.holder, req, o.ttl === null ? {} : { ttlSeconds: o.ttl }).catch((e: unknown) => expect(e).toBeInstanceOf(ResourceUnavailableError));
           } else if (o.kind === 'release') l.deallocate(o.holder);
-          else await new Promise((r) => setTimeout(r, 2));
+          else clock.advance(2);
           check();
         }
         for (const h of ['a', 'b', 'c', 'd']) l.deallocate(h);

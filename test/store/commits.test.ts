@@ -7,6 +7,20 @@ import { storedTask } from './helpers.js';
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** The committer's fault reports, and a promise of the next time it reports the store healthy again. */
+function faultReports(): { faults: (string | null)[]; healed: () => Promise<void>; onFault: (e: StoreError | null) => void } {
+  const faults: (string | null)[] = [];
+  let wake: (() => void) | null = null;
+  return {
+    faults,
+    healed: () => new Promise<void>((resolve) => (wake = resolve)),
+    onFault: (e) => {
+      faults.push(e ? e.code : null);
+      if (e === null) wake?.();
+    },
+  };
+}
+
 /** A source that hands over whatever was pushed into it, and records what it was told. */
 class Source implements CommitSource {
   pending: string[] = [];
@@ -83,8 +97,8 @@ describe('GroupCommitter', () => {
 
   it('on a failed commit: tells the sources, fails the acks, reports the fault, and retries until the store writes again', async () => {
     const store = new FlakyStore();
-    const faults: (string | null)[] = [];
-    const c = committer(store, { retryMs: 5, onFault: (e) => faults.push(e ? e.code : null) });
+    const { faults, healed, onFault } = faultReports();
+    const c = committer(store, { retryMs: 5, onFault });
     const source = new Source();
     c.register(source);
     store.failing = true;
@@ -96,19 +110,19 @@ describe('GroupCommitter', () => {
     expect(source.failures).toHaveLength(1);
     expect(faults).toEqual([ErrorCode.STORE_WRITE_FAILED]);
     expect(store.getTask('lost-then-kept')).toBeUndefined();
+    const back = healed();
     store.failing = false;
-    // The retry timer writes what the source kept.
-    await new Promise<void>((resolve) => {
-      const check = (): void => (c.fault === null ? resolve() : void setTimeout(check, 5));
-      check();
-    });
+    // The retry timer writes what the source kept, and the committer reports the store healthy.
+    await back;
+    expect(c.fault).toBeNull();
     expect(store.getTask('lost-then-kept')).toBeDefined();
     expect(faults).toEqual([ErrorCode.STORE_WRITE_FAILED, null]);
   });
 
   it('probes a failing store with a real write even when nothing waits', async () => {
     const store = new FlakyStore();
-    const c = committer(store, { retryMs: 5 });
+    const { healed, onFault } = faultReports();
+    const c = committer(store, { retryMs: 5, onFault });
     store.failing = true;
     await expect(c.afterCommit(1)).resolves.toBe(1); // nothing to write: nothing can fail yet
     c.register({ collect: (b) => b.meta['k'] = 'v', committed: () => undefined, failed: () => undefined });
@@ -116,11 +130,10 @@ describe('GroupCommitter', () => {
     await turn();
     expect(c.fault).not.toBeNull();
     const probesBefore = store.probes;
+    const back = healed();
     store.failing = false;
-    await new Promise<void>((resolve) => {
-      const check = (): void => (c.fault === null ? resolve() : void setTimeout(check, 5));
-      check();
-    });
+    await back;
+    expect(c.fault).toBeNull();
     expect(store.probes).toBeGreaterThan(probesBefore);
   });
 
@@ -154,7 +167,7 @@ describe('GroupCommitter', () => {
     store.failing = false;
     const closed = c.close();
     // close() waits for the retry's write: it carries what the failed commit held.
-    for (let i = 0; i < 100 && store.inFlight === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    await store.inFlightSoon();
     store.release();
     expect(await closed).toBe(true);
     expect(store.getTask('b')).toBeDefined();

@@ -6,6 +6,7 @@
 import { LocalPoolRunner } from '../../src/actors/tasks/runner.js';
 import { systemClock } from '../../src/model/clock.js';
 import { join } from 'node:path';
+import { firstValueFrom } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BusEvent, OrchestrationEngine, StoreError } from '../../src/index.js';
 import { createOrchestrationEngine, ErrorCode, GroupCommitter, InMemoryBus, ModuleRegistry } from '../../src/index.js';
@@ -70,13 +71,29 @@ describe('a write that fails (strict)', () => {
   });
   afterAll(() => pool.destroy());
 
-  function setup(): { store: FlakyStore; scheduler: TaskScheduler; events: BusEvent[]; faults: (string | null)[] } {
+  interface Setup {
+    store: FlakyStore;
+    scheduler: TaskScheduler;
+    bus: InMemoryBus;
+    events: BusEvent[];
+    faults: (string | null)[];
+    /** Resolves when the committer next reports the store healthy. */
+    healthy: () => Promise<void>;
+  }
+
+  function setup(): Setup {
     const store = new FlakyStore();
     const bus = new InMemoryBus();
     const events: BusEvent[] = [];
     bus.events$().subscribe((e) => events.push(e));
     const faults: (string | null)[] = [];
-    const commits = new GroupCommitter(store, { retryMs: 5, onFault: (e) => faults.push(e ? e.code : null) });
+    let wake: (() => void) | null = null;
+    const healthy = (): Promise<void> => new Promise((resolve) => (wake = resolve));
+    const onFault = (e: StoreError | null): void => {
+      faults.push(e ? e.code : null);
+      if (e === null) wake?.();
+    };
+    const commits = new GroupCommitter(store, { retryMs: 5, onFault });
     const scheduler = new TaskScheduler({
       bus,
       runner: new LocalPoolRunner(pool, systemClock),
@@ -85,24 +102,20 @@ describe('a write that fails (strict)', () => {
       registry: new ModuleRegistry(),
       options: { maxConcurrency: 1, agingMs: 0, abortGraceMs: 50, retainFinished: 100, ackOnCommit: true },
     });
-    return { store, scheduler, events, faults };
+    return { store, scheduler, bus, events, faults, healthy };
   }
 
-  const healed = async (scheduler: TaskScheduler, store: FlakyStore): Promise<void> => {
+  /** The disk heals: the committer's next retry writes, it reports the store healthy, and new work is accepted. */
+  const healed = async ({ scheduler, store, healthy }: Setup): Promise<void> => {
+    const back = healthy();
     store.failing = false;
-    // The committer retries on its own; wait until new work is accepted again.
-    for (;;) {
-      try {
-        scheduler.add([{ module: 'core', action: 'noop' }]);
-        return;
-      } catch {
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    }
+    await back;
+    scheduler.add([{ module: 'core', action: 'noop' }]);
   };
 
   it('takes back tasks it could not write: their callers get the error, they never start, new work is refused until it heals', async () => {
-    const { store, scheduler, events, faults } = setup();
+    const s = setup();
+    const { store, scheduler, events, faults } = s;
     store.failing = true;
     const ids = scheduler.add([{ id: 'a', module: 'core', action: 'noop' }, { id: 'b', module: 'core', action: 'noop', dependencies: ['a'] }]);
     const reply = scheduler.acked({ ids });
@@ -119,7 +132,7 @@ describe('a write that fails (strict)', () => {
     expect(faults).toEqual([ErrorCode.STORE_WRITE_FAILED]);
     expect(() => scheduler.add([{ module: 'core', action: 'noop' }])).toThrow(/disk is full.*nothing was added/);
 
-    await healed(scheduler, store);
+    await healed(s);
     expect(faults).toEqual([ErrorCode.STORE_WRITE_FAILED, null]);
     const r = await scheduler.execute({ id: 'c', module: 'core', action: 'echo', parameters: { value: 2 } });
     expect(r).toMatchObject({ status: 'completed', result: 2 });
@@ -128,15 +141,9 @@ describe('a write that fails (strict)', () => {
   });
 
   it('does not acknowledge a result it could not write; pauses dispatch; writes the result once the disk heals', async () => {
-    const { store, scheduler, events } = setup();
-    const started = new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        if (events.some((e) => e.type === 'task_started')) {
-          clearInterval(timer);
-          resolve();
-        }
-      }, 1);
-    });
+    const s = setup();
+    const { store, scheduler, bus, events } = s;
+    const started = firstValueFrom(bus.events$('task_started'));
     const result = scheduler.execute({ id: 'slow', module: 'core', action: 'sleep', parameters: { ms: 150, value: 'ok' } });
     scheduler.add([{ id: 'queued', module: 'core', action: 'noop' }]);
     await started;
@@ -147,13 +154,15 @@ describe('a write that fails (strict)', () => {
     await expect(scheduler.acked(scheduler.add([{ id: 'x', module: 'core', action: 'noop' }]))).rejects.toMatchObject({ code: ErrorCode.STORE_WRITE_FAILED });
     // "slow" ends in memory, but its result cannot be written: its caller is not told it completed.
     await expect(result).rejects.toMatchObject({ code: ErrorCode.STORE_WRITE_FAILED });
-    // And the queued task does not start while the store cannot record it.
-    await new Promise((r) => setTimeout(r, 30));
+    // And the queued task does not start while the store cannot record it: not by the committer's next two
+    // retries (each a later turn of the event loop, after anything the failure set going has run).
+    await store.nextWrite();
+    await store.nextWrite();
     expect(events.filter((e) => e.type === 'task_started')).toHaveLength(1);
     expect(store.getTaskStatus('slow')).toBe('running');
     expect(store.getTaskStatus('queued')).toBe('ready');
 
-    await healed(scheduler, store);
+    await healed(s);
     await expect(scheduler.wait('queued')).resolves.toMatchObject({ status: 'completed' });
     expect(store.getTask('slow')).toMatchObject({ status: 'completed', result: { result: 'ok' } });
     await scheduler.drain(0);

@@ -3,10 +3,10 @@
  * a hold whose TTL ran out while the engine was down is released as expired.
  */
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { BusEvent, OrchestrationEngine } from '../../src/index.js';
-import { createOrchestrationEngine } from '../../src/index.js';
+import type { BusEvent, EngineOptions } from '../../src/index.js';
+import { createOrchestrationEngine, OrchestrationEngine } from '../../src/index.js';
+import { FakeClock } from '../support/fakeClock.js';
 import { tempDirs } from './helpers.js';
 
 const dirs = tempDirs();
@@ -16,8 +16,9 @@ afterEach(async () => {
 });
 afterAll(() => dirs.cleanup());
 
-function engineOn(dbPath: string): { engine: OrchestrationEngine; events: BusEvent[] } {
-  const engine = createOrchestrationEngine({ store: 'sqlite', dbPath, threads: 1, workflowDirs: [] });
+function engineOn(dbPath: string, clock?: FakeClock): { engine: OrchestrationEngine; events: BusEvent[] } {
+  const options: EngineOptions = { store: 'sqlite', dbPath, threads: 1, workflowDirs: [] };
+  const engine = clock ? new OrchestrationEngine(options, {}, { clock }) : createOrchestrationEngine(options);
   engines.push(engine);
   const events: BusEvent[] = [];
   engine.bus.events$().subscribe((e) => events.push(e));
@@ -27,16 +28,18 @@ function engineOn(dbPath: string): { engine: OrchestrationEngine; events: BusEve
 describe('sessions and resources across a restart', () => {
   it('brings back resources, holds and open sessions; releases holds that expired meanwhile', async () => {
     const db = join(dirs.make('sessions'), 'state.db');
-    const a = engineOn(db).engine;
+    // The holds' clock: time moves only when the test says, so a TTL runs out at a known instant.
+    const clock = new FakeClock(Date.now());
+    const a = engineOn(db, clock).engine;
     await a.resources.addResource({ id: 'gpu', type: 'gpu', capacity: { units: 2 } });
     await a.resources.allocateResources('alice', { gpu: { units: 1 } });
     const brief = await a.resources.allocateResources('bob', { cpu: { cores: 1 } }, { ttlSeconds: 0.2 });
     const sessionId = await a.createSession({ userId: 'carol', mode: 'sequential', maxParallelWorkflows: 1, resourceRequirements: { gpu: { units: 1 } } });
     await a.shutdown();
-    // Bob's hold runs out while no engine is up (a known instant, not a guess).
-    await sleep(Math.max(0, brief.expiresAt! - Date.now() + 20));
+    // Bob's hold runs out while no engine is up.
+    clock.advance(brief.expiresAt! - clock.now() + 1);
 
-    const { engine: b, events } = engineOn(db);
+    const { engine: b, events } = engineOn(db, clock);
     await b.ready();
     const gpu = (await b.resources.getUsage()).find((u) => u.id === 'gpu');
     expect(gpu).toMatchObject({ capacity: 2, allocated: 2 });

@@ -15,7 +15,7 @@ import type { Actor } from 'xstate';
 import { createActor, waitFor } from 'xstate';
 import type { MessageBus } from '../../bus/bus.js';
 import { InMemoryBus } from '../../bus/memory.js';
-import type { EventMap, EventName } from '../../bus/protocol.js';
+import type { BusEvent, EventMap, EventName } from '../../bus/protocol.js';
 import type { CompiledOptions, EngineOptions, OptionDefaults } from '../../config/options.js';
 import { compileOptions } from '../../config/options.js';
 import { ErrorCode, NotFoundError, ShuttingDownError, StoreError, ValidationError, serializeError } from '../../errors.js';
@@ -56,6 +56,11 @@ import { schedulesLogic } from '../schedules/actor.js';
 import { triggersLogic } from '../triggers/actor.js';
 import type { TriggerTransport } from '../triggers/transport.js';
 import { BehaviorSubject } from 'rxjs';
+import { tracingClientBus } from '../../bus/traceparent.js';
+import type { Tracing } from '../../traces/tracing.js';
+import { loadTracing, TRACED_EVENTS } from '../../traces/tracing.js';
+import { Subject } from 'rxjs';
+import { tracedRunner } from '../tasks/tracedRunner.js';
 import type { BackfillInput, BackfillReply, ScheduleInput, ScheduleView, TriggerInput, TriggerView } from '../../model/schedule.js';
 
 /** Receives `(eventName, data)`; may be async. A handler that throws never breaks the engine. */
@@ -135,6 +140,13 @@ export class OrchestrationEngine {
   readonly #composition: EngineComposition;
   #edges: AttachedEdge[] = [];
   readonly #triggerTransport = new BehaviorSubject<TriggerTransport | null>(null);
+  /** Loaded while the engine starts when `options.tracing.enabled`; null otherwise (no OpenTelemetry module loaded). */
+  #tracing: Tracing | null = null;
+  /** The bus as the library's clients use it (it stamps the active trace context on what they start). */
+  #clientBus: MessageBus;
+  #dropWarnedAt = 0;
+  /** The events spans are built from, relayed in the order the bus delivers them (tracing on). */
+  readonly #tracedEvents = new Subject<BusEvent>();
 
   /**
    * Opens the store first: a database that is corrupt, newer than this code, or held by another engine makes the
@@ -162,6 +174,7 @@ export class OrchestrationEngine {
         threads: this.options.threads,
         concurrentTasksPerWorker: this.options.concurrentTasksPerWorker,
         moduleDirs: this.options.moduleDirs,
+        tracing: this.options.tracing.enabled ? { maxAttributeLength: this.options.tracing.maxAttributeLength } : undefined,
       });
       const ephemeral = this.options.store === 'memory';
       this.artifacts = new ArtifactExchange(new FolderArtifactStore(ephemeral ? join(tmpdir(), `codomyrmex-artifacts-${this.id}`) : resolve(this.options.dataDir, 'artifact-store')), ephemeral);
@@ -186,6 +199,11 @@ export class OrchestrationEngine {
         ? new EngineMetrics({ bus: this.bus, pool: this.pool, state: () => this.state, startedAt: this.#startedAt, processMetrics: this.options.metrics.processMetrics, observeTasksDirectly: true })
         : null;
       this.metrics?.instrumentStore(this.store);
+      if (this.options.tracing.enabled) {
+        this.metrics?.enableTraceMetrics();
+        // Subscribed first, so a run's span exists before any other listener (a log line) hears of the run.
+        for (const type of TRACED_EVENTS) this.bus.events$(type).subscribe((e) => this.#tracedEvents.next(e));
+      }
       this.metrics?.setResourceSource(() => resourceUsageFromLedger(this.ledger.usage()));
       this.#views = new EngineViews({
         engineId: this.id,
@@ -200,8 +218,9 @@ export class OrchestrationEngine {
         httpAddress: () => this.httpAddress,
       });
       const localRunner = new LocalPoolRunner(this.pool, clock, { batching: this.options.batchDispatch, artifacts: this.artifacts });
+      const runner = composition.runner ? composition.runner(localRunner, this) : localRunner;
       const deps = {
-        runner: composition.runner ? composition.runner(localRunner, this) : localRunner,
+        runner: this.options.tracing.enabled ? tracedRunner(runner, () => this.#tracing, clock) : runner,
         clock,
         taskObserver: this.metrics?.taskObserver,
         bus: this.bus,
@@ -230,10 +249,13 @@ export class OrchestrationEngine {
       // Callers see start-up failures on their first request; this keeps an unobserved failure from crashing.
       this.#ready.catch(() => {});
       const ready = (): Promise<void> | null => (this.#started ? null : this.#ready);
-      this.tasks = new TaskOrchestratorClient(this.bus, ready);
-      this.workflows = new WorkflowManagerClient(this.bus, ready);
-      this.resources = new ResourceManagerClient(this.bus, ready);
-      this.projects = new ProjectManagerClient(this.bus, ready);
+      // With tracing on, what a library call starts inside an active span continues that span's trace.
+      const clientBus = this.options.tracing.enabled ? tracingClientBus(this.bus, () => this.#tracing?.activeTraceparent()) : this.bus;
+      this.#clientBus = clientBus;
+      this.tasks = new TaskOrchestratorClient(clientBus, ready);
+      this.workflows = new WorkflowManagerClient(clientBus, ready);
+      this.resources = new ResourceManagerClient(clientBus, ready);
+      this.projects = new ProjectManagerClient(clientBus, ready);
       const projectCounts = async (): Promise<Record<string, unknown>> => ({ ...(await this.bus.request('project.stats', {})) });
       this.#views.registerComponent('projects', { metrics: projectCounts, status: projectCounts });
       this.#views.registerComponent('flow', { status: async () => ({ ...(await this.bus.request('task.flow_status', { top: 10 })) }) });
@@ -256,6 +278,9 @@ export class OrchestrationEngine {
     await Promise.resolve();
     let files: string[] = [];
     try {
+      if (this.options.tracing.enabled) {
+        this.#tracing = await loadTracing(this.options.tracing, { events: this.#tracedEvents.asObservable(), onDropped: (n, err) => this.#spansDropped(n, err) });
+      }
       if (this.options.moduleDirs.length) {
         this.#registry = await ModuleRegistry.load(this.options.moduleDirs);
         // User modules can fail inside workers only (a thread-local dependency): find out now, not task by task.
@@ -299,6 +324,16 @@ export class OrchestrationEngine {
     }
     this.#started = true;
     this.bus.publish('engine_started', { engineId: this.id, threads: this.options.threads });
+  }
+
+  /** Counts spans an export dropped, with a `component_error` event at most once a minute. */
+  #spansDropped(spans: number, error: Error | undefined): void {
+    this.metrics?.traceSpansDropped(spans);
+    const now = Date.now();
+    if (now - this.#dropWarnedAt < 60_000) return;
+    this.#dropWarnedAt = now;
+    const cause = error ?? new Error('the exporter reported a failure');
+    this.bus.publish('component_error', { component: 'tracing', operation: `export spans (${spans} dropped; see codomyrmex_trace_spans_dropped_total)`, error: serializeError(cause) });
   }
 
   /** Moves the runtime to `failed`, releases the threads, the store and its lock, and throws the cause. */
@@ -458,6 +493,14 @@ export class OrchestrationEngine {
     return this.#registry.describe(moduleName);
   }
 
+  /**
+   * This engine's tracing once it started with tracing on (see docs/traces.md): edges start their spans with it, and
+   * `tracing.traceIdOfRun(runId)` names a run's trace. Null with tracing off.
+   */
+  get tracing(): Tracing | null {
+    return this.#tracing;
+  }
+
   /** Where the HTTP edge (`/metrics`, `/healthz`, `/readyz`) listens; null when it is off or not yet listening. */
   get httpAddress(): HttpAddress | null {
     return this.#edges.find((e) => e.name === 'http')?.address ?? null;
@@ -607,7 +650,7 @@ export class OrchestrationEngine {
    */
   async executeComplexWorkflow(definition: Record<string, unknown>, options: RunRequest = {}): Promise<WorkflowResult> {
     if (!this.#started) await this.#ready;
-    return this.bus.request('workflow.execute_complex', { definition, ...options });
+    return this.#clientBus.request('workflow.execute_complex', { definition, ...options });
   }
 
   /**
@@ -639,6 +682,8 @@ export class OrchestrationEngine {
       this.metrics?.close();
       this.ledger.close();
       await this.pool.destroy();
+      // Ends what is open and exports what is pending (an unreachable endpoint gives up after the exporter's timeout).
+      await this.#tracing?.shutdown().catch(() => undefined);
       await this.artifacts.close();
       this.bus.publish('engine_stopped', { engineId: this.id });
       this.#journal?.stop();

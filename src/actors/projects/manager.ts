@@ -359,6 +359,7 @@ export class ProjectManager {
       name: workflow,
       params: req.params ?? {},
       ...(req.sessionId !== undefined ? { sessionId: req.sessionId } : {}),
+      ...(req.traceparent !== undefined ? { traceparent: req.traceparent } : {}),
       workingDir: p.path,
       project: { name: p.name, path: p.path, config: p.config },
     });

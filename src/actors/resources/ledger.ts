@@ -273,7 +273,9 @@ export class ResourceLedger {
   }
 
   #grant(holderId: string, held: Held[], requested: Requirements, ttlMs: number | null, id: string = randomUUID(), grantedAt?: number): Allocation {
-    const now = grantedAt ?? this.#now();
+    // One reading of the clock: a hold's expiry is its grant time plus its limit to the millisecond.
+    const current = this.#now();
+    const now = grantedAt ?? current;
     let limitMs = ttlMs ?? Infinity;
     for (const h of held) {
       const r = this.#resources.get(h.resource) as StoredResource;
@@ -283,7 +285,7 @@ export class ResourceLedger {
       if (max !== undefined) limitMs = Math.min(limitMs, max * 1000);
     }
     const allocationId = id;
-    const expiresAt = Number.isFinite(limitMs) ? this.#now() + limitMs : null;
+    const expiresAt = Number.isFinite(limitMs) ? current + limitMs : null;
     const a = { allocationId, holderId, amounts: Object.fromEntries(held.map((h) => [h.resource, h.amount])), requested, grantedAt: now, expiresAt, held, timer: null as ClockTimer | null };
     if (expiresAt !== null) {
       a.timer = this.#clock.setTimeout(() => this.#release(allocationId, 'expired'), limitMs, { unref: true });

@@ -1,51 +1,32 @@
 /**
  * The task lifecycle carried out: the one place task records change state. Events for records go through an inbox
- * and are stepped through the compiled task machine; its effects (`enqueue`, `runAction`, `abortRun`,
- * `scheduleRetry`, `finish`, ...) are done here: queueing, admission by resources, attempts on the runner,
- * timeouts, backoff, results to waiters, releasing dependents, and keeping counts.
- *
- * Past 400 lines because these effects share the record table, the inbox and the in-flight count; splitting them
- * would hand that state to a second class through a wide interface (intake, queueing, the runner and durability
- * already live beside it). Batched dispatch (collecting a batch in `#pump`, `#dispatch`, `#batchSettled`) took it
- * to ~580: the next split is dispatch and settling (runAction to settle) into a class of their own, which needs
- * the in-flight and slot counts, the inbox and the ledger passed across.
+ * and are stepped through the compiled task machine, whose step gives the next status, context and effects. The
+ * effects are done here (queueing, backoff, ending a task: results to waiters, releasing dependents, counts) or by
+ * the parts beside it: dispatch and settling (`dispatch.ts`, through its narrow context), the admission gate
+ * (`admission/gate.ts`) and the memory bound on finished tasks (`retention.ts`).
  */
 import type { MessageBus } from '../../bus/bus.js';
-import { CancelledError, ResourceUnavailableError, ValidationError, serializeError, ShuttingDownError, SkippedError, TaskTimeoutError, WorkerCrashedError } from '../../errors.js';
+import { CancelledError, ResourceUnavailableError, ShuttingDownError, SkippedError } from '../../errors.js';
 import type { StoreError } from '../../errors.js';
 import type { TaskEffect, TaskMachineEvent } from '../../machines/task.js';
 import { stepTask } from '../../machines/task.js';
 import type { Clock } from '../../model/clock.js';
 import type { TaskStatus } from '../../model/task.js';
 import { backoffDelayMs, isTerminal } from '../../model/task.js';
-import type { BatchCounts, TaskObserver } from '../../model/taskView.js';
+import type { TaskObserver } from '../../model/taskView.js';
 import type { GroupCommitter } from '../../store/commits.js';
 import type { Store } from '../../store/store.js';
-import type { WorkerReply } from '../../workers/protocol.js';
 import type { ResourceLedger } from '../resources/ledger.js';
+import { AdmissionGate } from './admission/gate.js';
+import type { FlowControl } from './admission/flow.js';
+import { Dispatcher } from './dispatch.js';
 import type { TaskDurability } from './durability.js';
 import { release } from './intake.js';
 import type { ReadyTasks } from './ready.js';
-import type { FlowControl } from './admission/flow.js';
 import type { TaskRecord } from './record.js';
-import { announce, observe, toResult } from './record.js';
-import type { AttemptHooks, AttemptRequest, TaskRunner } from './runner.js';
-import { LOCAL_WORKER, placementQuery } from './runner.js';
-import { artifactScope } from '../../model/artifacts.js';
-
-const NO_HOOKS: AttemptHooks = { progress: () => {}, log: () => {} };
-/** How often a timeout that fell due while its attempt still waited for a thread looks again. */
-const QUEUE_LOOK_MS = 5;
-
-function attemptRequest(rec: TaskRecord): AttemptRequest {
-  const spec = rec.spec;
-  const req: AttemptRequest = { taskId: spec.id, name: spec.name, module: spec.module, action: spec.action, params: spec.parameters, attempt: rec.attempts, idempotencyKey: spec.idempotencyKey, workingDir: spec.workingDir, upstream: spec.upstream, channel: rec.usesChannel, tags: spec.placement?.tags };
-  // Only workflow steps have an artifact scope (their run); a task alone stores under its own id.
-  if (spec.metadata['runId'] !== undefined) req.artifactScope = artifactScope(spec.id, spec.metadata);
-  if (spec.artifacts !== undefined) req.artifacts = spec.artifacts;
-  if (spec.affinity !== undefined) req.affinity = spec.affinity;
-  return req;
-}
+import { announce, clearTimer, observe, toResult } from './record.js';
+import { FinishedRetention } from './retention.js';
+import type { TaskRunner } from './runner.js';
 
 export interface LifecycleDeps {
   runner: TaskRunner;
@@ -75,32 +56,16 @@ export class TaskLifecycle {
   readonly #commits: GroupCommitter;
   /** Every task held in memory: those not ended, and the most recent finished ones. */
   readonly records = new Map<string, TaskRecord>();
-  /** Tasks running at once, at most. */
-  limit: number;
-  /** Whether ready tasks are dispatched. */
-  executing = false;
-  #inFlight = 0;
-  /** Dispatches in flight (an attempt alone, or a batch): what `limit` bounds. */
-  #slots = 0;
-  /** The group a batch is being collected into, while #pump collects one. */
-  #collecting: TaskRecord[] | null = null;
-  readonly #admitFn = (rec: TaskRecord, byResources: boolean): boolean => this.#admit(rec, byResources);
-  readonly #placeFn = (rec: TaskRecord): boolean => this.#place(rec);
-  /** Shut down with unfinished tasks left for the next engine: late replies are ignored. */
-  #halted = false;
+  /** Dispatch and settling: the limit, whether ready tasks run, attempts in flight, batching counts. */
+  readonly dispatch: Dispatcher;
+  /** The finished tasks kept in memory. */
+  readonly retention: FinishedRetention;
   // The inbox serialises transitions: effects that cause further transitions (a finished task releasing its
   // dependents) queue them instead of recursing, so long chains cannot overflow the stack and events stay ordered.
   #inbox: [TaskRecord, TaskMachineEvent][] = [];
   #inboxHead = 0;
   #draining = false;
-  readonly #finishedOrder: string[] = [];
-  #finishedBytes = 0;
-  #finishedHead = 0;
-  /** Finished tasks dropped from memory so far (intake checks whether its store lookups still hold). */
-  evictions = 0;
   readonly statusCounts: Partial<Record<TaskStatus, number>> = {};
-  readonly batching: BatchCounts = { batches: 0, tasks: 0, handedBack: 0, threadLost: 0 };
-  #idleWaiters: (() => void)[] = [];
 
   constructor(deps: LifecycleDeps) {
     this.#deps = deps;
@@ -108,17 +73,12 @@ export class TaskLifecycle {
     this.#ready = deps.ready;
     this.#durable = deps.durable;
     this.#commits = deps.commits;
-    this.limit = deps.limit;
-  }
-
-  /** Attempts in flight. */
-  get inFlight(): number {
-    return this.#inFlight;
-  }
-
-  /** Dispatches in flight (what `limit` bounds). */
-  get dispatches(): number {
-    return this.#slots;
+    const gate = new AdmissionGate({ flow: deps.flow, ledger: deps.ledger, ready: deps.ready, runner: deps.runner, clock: deps.clock, refuse: (rec, why) => this.#refuse(rec, why) });
+    this.dispatch = new Dispatcher(
+      { runner: deps.runner, bus: deps.bus, ready: deps.ready, flow: deps.flow, gate, clock: deps.clock, abortGraceMs: deps.abortGraceMs, limit: deps.limit },
+      { apply: (rec, event) => this.#apply(rec, event), push: (rec, event) => this.push(rec, event), send: (rec, event) => this.send(rec, event), run: () => this.run() },
+    );
+    this.retention = new FinishedRetention({ records: this.records, durable: deps.durable, retainFinished: deps.retainFinished, retainFinishedBytes: deps.retainFinishedBytes });
   }
 
   /** Holds a new record (added or restored) and counts it. */
@@ -138,23 +98,11 @@ export class TaskLifecycle {
     this.run();
   }
 
-  /** Resolves once no attempt is in flight, or after `graceMs`. */
-  async idle(graceMs: number): Promise<void> {
-    if (this.#inFlight === 0) return;
-    let timer = null;
-    await Promise.race([
-      new Promise<void>((resolve) => this.#idleWaiters.push(resolve)),
-      new Promise<void>((resolve) => (timer = this.#clock.setTimeout(resolve, graceMs))),
-    ]);
-    this.#clock.clearTimeout(timer);
-  }
-
   /** Announces a new record (its `task_added`) and marks it for the next commit. */
   added(rec: TaskRecord): void {
     this.#announce(rec);
     this.#durable.markDirty(rec);
   }
-
 
   /** Applies queued events and starts what may start, until nothing more changes. */
   run(): void {
@@ -168,121 +116,20 @@ export class TaskLifecycle {
         }
         this.#inbox = [];
         this.#inboxHead = 0;
-        if (!this.#pump()) break;
+        // While the store fails, nothing new starts: the memory would run ahead of the disk.
+        if (this.#commits.fault) break;
+        const started = this.dispatch.pump();
+        if (!started && this.#inboxHead >= this.#inbox.length) break;
       }
     } finally {
       this.#draining = false;
     }
   }
 
-  /** Starts ready tasks while there is room; true when it started any (or queued transitions). */
-  #pump(): boolean {
-    // While the store fails, nothing new starts: the memory would run ahead of the disk.
-    if (!this.executing || this.#commits.fault) return false;
-    let started = false;
-    const now = this.#clock.now();
-    const admit = this.#admitFn;
-    const runner = this.#deps.runner;
-    const place = runner.place ? this.#placeFn : undefined;
-    while (this.#slots < this.limit && runner.hasRoom?.() !== false) {
-      const rec = this.#ready.next(now, admit, place);
-      if (!rec) break;
-      started = true;
-      const most = this.#batchLimit(rec);
-      // A batch forms only from what already waits, shared out among the free slots: a lone task goes alone.
-      const want = most > 1 ? Math.min(most, Math.ceil((this.#ready.queued + 1) / Math.min(this.limit - this.#slots, runner.batchLanes ?? Infinity))) : 1;
-      if (want <= 1) {
-        this.#start(rec);
-        continue;
-      }
-      const group: TaskRecord[] = [rec];
-      this.#collecting = group;
-      this.#start(rec);
-      let size = want;
-      while (group.length < size) {
-        const next = this.#ready.peek(now);
-        const limit = next ? this.#batchLimit(next) : 1;
-        if (!next || limit <= 1 || !this.#deps.flow.admitsNow(next, now)) break;
-        size = Math.min(size, limit);
-        // The task just looked at: a batchable one declares no resources, batching runners do not route, and its
-        // keys and units were just checked, so neither admission nor placement can turn it away.
-        const taken = this.#ready.next(now, admit, place);
-        if (!taken) break;
-        group.push(taken);
-        this.#start(taken);
-      }
-      this.#collecting = null;
-      this.#dispatch(group);
-    }
-    return started || this.#inboxHead < this.#inbox.length;
-  }
-
-  /** Moves a task to running (its `runAction` either dispatches it or, while a batch is collected, joins it). */
-  #start(rec: TaskRecord): void {
-    rec.lane.running++;
-    this.#apply(rec, { type: 'task.start' });
-  }
-
-  /**
-   * Attempts of this task's action one batch may carry now (1: it runs alone). A limit set below the runner's
-   * capacity is taken as "at most this many started at once" and turns batching off (a batch's tasks all count as
-   * running while its thread runs them one after another).
-   */
-  #batchLimit(rec: TaskRecord): number {
-    const runner = this.#deps.runner;
-    if (rec.usesChannel || rec.held || rec.alone || !runner.batchLimit || !runner.startBatch || runner.place || this.limit < runner.capacity) return 1;
-    return runner.batchLimit(rec.spec.module, rec.spec.action);
-  }
-
-  /**
-   * Admits a task: its concurrency keys and rate-limit units (it waits for the one that holds it back), then the
-   * resources it declares (`byResources`), all or none: parked while they are held by others, failed at once when
-   * they can never fit (or are gone). Keys and units are taken only once everything admits.
-   */
-  #admit(rec: TaskRecord, byResources: boolean): boolean {
-    if (rec.refusal !== null) return this.#refuse(rec, rec.refusal);
-    const flow = this.#deps.flow;
-    const now = this.#clock.now();
-    if (rec.flow) {
-      try {
-        if (!flow.check(rec, now)) return false;
-      } catch (err) {
-        if (!(err instanceof ValidationError)) throw err;
-        return this.#refuse(rec, err.message);
-      }
-    }
-    const ledger = this.#deps.ledger;
-    if (byResources && ledger && rec.held) {
-      try {
-        const alloc = ledger.tryAllocate(`task:${rec.id}`, rec.held, rec.spec.resources);
-        if (!alloc) {
-          this.#ready.park(rec);
-          return false;
-        }
-        rec.allocationId = alloc.allocationId;
-      } catch (err) {
-        if (!(err instanceof ResourceUnavailableError)) throw err;
-        return this.#refuse(rec, err.message);
-      }
-    }
-    flow.take(rec, now);
-    return true;
-  }
-
-  /**
-   * A routing runner (remote workers) with no free worker for this task: it waits parked until the runner has room
-   * again (its onChange), and the next task is tried.
-   */
-  #place(rec: TaskRecord): boolean {
-    if (this.#deps.runner.place?.(placementQuery(rec.spec)) == null) return true;
-    this.#ready.park(rec);
-    return false;
-  }
-
-  #refuse(rec: TaskRecord, why: string): false {
+  /** Fails a task admission can never let through. */
+  #refuse(rec: TaskRecord, why: string): void {
     rec.error = new ResourceUnavailableError(`task "${rec.spec.name}" can never run here: ${why}`).toJSON();
     this.#apply(rec, { type: 'task.refuse' });
-    return false;
   }
 
   #apply(rec: TaskRecord, event: TaskMachineEvent): void {
@@ -290,6 +137,7 @@ export class TaskLifecycle {
     if (!step) return;
     const from = rec.status;
     rec.status = step.target;
+    rec.attempts = step.context.attempts;
     this.#count(from, step.target);
     for (const effect of step.actions) this.#effect(effect, rec, from);
     this.#announce(rec);
@@ -306,17 +154,11 @@ export class TaskLifecycle {
       case 'dequeue':
         this.#ready.leave(rec);
         return;
-      case 'countAttempt':
-        rec.attempts++;
-        return;
-      case 'uncountAttempt':
-        rec.attempts--;
-        return;
       case 'runAction':
-        this.#runAction(rec);
+        this.dispatch.runAction(rec);
         return;
       case 'abortRun':
-        this.#abortRun(rec);
+        this.dispatch.abortRun(rec);
         return;
       case 'scheduleRetry': {
         const delay = backoffDelayMs(rec.spec.retry, rec.attempts, this.#deps.random);
@@ -325,7 +167,7 @@ export class TaskLifecycle {
         return;
       }
       case 'clearRetry':
-        this.#clearTimer(rec);
+        clearTimer(rec, this.#clock);
         rec.retryAt = null;
         return;
       case 'finish':
@@ -343,177 +185,9 @@ export class TaskLifecycle {
     }, delayMs);
   }
 
-  #clearTimer(rec: TaskRecord): void {
-    this.#clock.clearTimeout(rec.timer);
-    rec.timer = null;
-  }
-
-  #runAction(rec: TaskRecord): void {
-    rec.startedAt ??= this.#clock.now();
-    // Known once dispatched (a batch being collected only ever goes to the engine's own threads: `local`).
-    rec.worker = null;
-    const attempt = rec.attempts;
-    const spec = rec.spec;
-    this.#inFlight++;
-    if (spec.timeout !== undefined) this.#armTimeout(rec, attempt, spec.timeout * 1000);
-    // Collecting a batch: it goes out with the others (see #dispatch).
-    if (this.#collecting === null) this.#dispatchOne(rec, attempt);
-  }
-
-  /**
-   * The attempt's hard timeout, counted from when a thread takes it: what it waited for a thread before (a thread
-   * being replaced after a kill, still booting) is queue time. When it is due, an attempt that has run less than
-   * the timeout gets the rest, and one still waiting is looked at again every {@link QUEUE_LOOK_MS}.
-   */
-  #armTimeout(rec: TaskRecord, attempt: number, timeoutMs: number, delayMs = timeoutMs, sentAt = this.#clock.now()): void {
-    rec.timer = this.#clock.setTimeout(() => {
-      rec.timer = null;
-      if (rec.status !== 'running' || rec.attempts !== attempt) return;
-      const queued = rec.run?.queuedMs?.();
-      if (queued === null) return this.#armTimeout(rec, attempt, timeoutMs, QUEUE_LOOK_MS, sentAt);
-      const left = timeoutMs - (this.#clock.now() - sentAt - (queued ?? 0));
-      if (left >= 1) return this.#armTimeout(rec, attempt, timeoutMs, left, sentAt);
-      rec.error = new TaskTimeoutError(`task "${rec.spec.name}" timed out after ${rec.spec.timeout}s (attempt ${attempt}); its worker thread was terminated`).toJSON();
-      this.send(rec, { type: 'task.timeout' });
-    }, delayMs);
-  }
-
-  #dispatchOne(rec: TaskRecord, attempt: number): void {
-    this.#slots++;
-    rec.batched = false;
-    const run = this.#deps.runner.start(attemptRequest(rec), rec.usesChannel ? this.#hooks(rec, attempt) : NO_HOOKS);
-    rec.run = run;
-    rec.worker = run.worker ?? LOCAL_WORKER;
-    run.reply.then(
-      (r) => this.#settled(rec, attempt, r, null),
-      (e: unknown) => this.#settled(rec, attempt, null, e),
-    );
-  }
-
-  #hooks(rec: TaskRecord, attempt: number): AttemptHooks {
-    const spec = rec.spec;
-    const bus = this.#deps.bus;
-    return {
-      progress: (value) => bus.publish('task_progress', { taskId: spec.id, name: spec.name, attempt, value }),
-      log: (level, message) => bus.publish('task_log', { taskId: spec.id, name: spec.name, attempt, level, message }),
-    };
-  }
-
-  /** Sends a collected group: alone when it is one task, else as one batch taking one slot. */
-  #dispatch(group: TaskRecord[]): void {
-    if (group.length === 1) {
-      const rec = group[0] as TaskRecord;
-      this.#dispatchOne(rec, rec.attempts);
-      return;
-    }
-    const runner = this.#deps.runner;
-    if (!runner.startBatch) throw new Error('a batch was collected for a runner that cannot batch');
-    this.#slots++;
-    this.batching.batches++;
-    this.batching.tasks += group.length;
-    const attempts = group.map((rec) => rec.attempts);
-    const batch = runner.startBatch(group.map(attemptRequest));
-    for (let i = 0; i < group.length; i++) {
-      const rec = group[i] as TaskRecord;
-      rec.batched = true;
-      rec.run = batch.attempts[i] ?? null;
-      rec.worker = rec.run?.worker ?? LOCAL_WORKER;
-    }
-    batch.replies.then(
-      (replies) => this.#batchSettled(group, attempts, replies, null),
-      (e: unknown) => this.#batchSettled(group, attempts, null, e),
-    );
-  }
-
-  #batchSettled(group: TaskRecord[], attempts: number[], replies: (WorkerReply | null)[] | null, thrown: unknown): void {
-    this.#slots--;
-    for (let i = 0; i < group.length; i++) {
-      const rec = group[i] as TaskRecord;
-      const attempt = attempts[i] as number;
-      if (replies) this.#settle(rec, attempt, replies[i] ?? null, null, replies[i] ? 'done' : 'handed_back');
-      else this.#settle(rec, attempt, null, thrown, 'thread_lost');
-    }
-    if (!this.#halted) this.run();
-    if (this.#inFlight === 0) this.#wakeIdle();
-  }
-
-  #settled(rec: TaskRecord, attempt: number, reply: WorkerReply | null, thrown: unknown): void {
-    this.#slots--;
-    this.#settle(rec, attempt, reply, thrown, 'done');
-    if (!this.#halted) this.run();
-    if (this.#inFlight === 0) this.#wakeIdle();
-  }
-
-  /**
-   * Records how an attempt ended. `handed_back`: a batch returned it unstarted; `thread_lost`: its batch's
-   * thread died (a batch-mate crashed it, or was terminated): either way it queues again, uncounted, and after
-   * a lost thread it runs alone (a task that crashes its thread then fails by itself).
-   */
-  #settle(rec: TaskRecord, attempt: number, reply: WorkerReply | null, thrown: unknown, how: 'done' | 'handed_back' | 'thread_lost'): void {
-    this.#inFlight--;
-    rec.lane.running--;
-    // Whatever way the attempt ended (completed, failed, timed out, cancelled, worker crash), its hold goes; but
-    // only after its outcome is queued below, so the task ends before a task waiting for the hold starts.
-    const allocationId = rec.allocationId;
-    rec.allocationId = null;
-    // The worker that ended it (a remote attempt may have moved to another worker of its group).
-    const worker = rec.run?.worker;
-    rec.run?.close();
-    rec.run = null;
-    this.#clock.clearTimeout(rec.graceTimer);
-    rec.graceTimer = null;
-    if (this.#halted) {
-      // Shut down with the task left to the next engine: this late reply is not recorded.
-      if (allocationId !== null) this.#deps.ledger?.release(allocationId);
-      this.#deps.flow.release(rec);
-      return;
-    }
-    if (reply) this.#deps.runner.learn?.(rec.spec.module, rec.spec.action, reply);
-    if (rec.status === 'running' && rec.attempts === attempt) {
-      this.#clearTimer(rec);
-      if (worker !== undefined) rec.worker = worker;
-      if (how !== 'done') {
-        if (how === 'thread_lost') {
-          rec.alone = true;
-          this.batching.threadLost++;
-        } else this.batching.handedBack++;
-        this.#inbox.push([rec, { type: 'task.requeue' }]);
-      } else if (reply?.type === 'ok') {
-        rec.output = reply.output;
-        rec.artifacts = reply.artifacts ?? null;
-        rec.outputBytes = reply.bytes ?? 0;
-        rec.binary = reply.binary === true;
-        rec.error = null;
-        this.#inbox.push([rec, { type: 'task.succeed' }]);
-      } else if (reply) {
-        rec.error = reply.error;
-        this.#inbox.push([rec, { type: 'task.fail', retryable: reply.error.retryable !== false }]);
-      } else {
-        const message = serializeError(thrown).message;
-        rec.error = new WorkerCrashedError(`the worker thread running task "${rec.spec.name}" died (${message}); the pool replaced it`).toJSON();
-        this.#inbox.push([rec, { type: 'task.fail', retryable: true }]);
-      }
-    }
-    if (allocationId !== null) this.#deps.ledger?.release(allocationId);
-    this.#deps.flow.release(rec);
-  }
-
-  /**
-   * Stops a running attempt. Actions with a channel get a cooperative abort and `abortGraceMs` to return; then (or
-   * at once, for the others) the attempt is killed: its thread is terminated, or, not started yet, it never runs.
-   */
-  #abortRun(rec: TaskRecord): void {
-    this.#clearTimer(rec);
-    const run = rec.run;
-    if (!run) return;
-    const reason = rec.status === 'timed_out' ? 'timed out' : rec.reason || 'cancelled';
-    if (run.abort(reason)) rec.graceTimer = this.#clock.setTimeout(() => run.kill(), this.#deps.abortGraceMs);
-    else run.kill();
-  }
-
   #finish(rec: TaskRecord, from: TaskStatus): void {
     rec.endedAt = this.#clock.now();
-    this.#clearTimer(rec);
+    clearTimer(rec, this.#clock);
     rec.retryAt = null;
     if (rec.status === 'cancelled') {
       rec.error = new CancelledError(`task "${rec.spec.name}" was cancelled while ${from}: ${rec.reason || 'cancelled by request'}`).toJSON();
@@ -545,10 +219,8 @@ export class TaskLifecycle {
       }
       rec.dependents = null;
     }
-    this.#finishedOrder.push(rec.id);
-    this.#finishedBytes += rec.outputBytes;
-    this.evictFinished();
-    if (this.#inFlight === 0) queueMicrotask(() => this.#wakeIdle());
+    this.retention.finished(rec);
+    this.dispatch.taskEnded();
   }
 
   /**
@@ -556,10 +228,10 @@ export class TaskLifecycle {
    * `running`, so the next engine runs it again), their attempts are killed, and their callers are told.
    */
   halt(): void {
-    this.#halted = true;
+    this.dispatch.halt();
     for (const rec of this.records.values()) {
       if (isTerminal(rec.status)) continue;
-      this.#clearTimer(rec);
+      clearTimer(rec, this.#clock);
       if (rec.run?.leave) rec.run.leave();
       else rec.run?.kill();
       const waiters = rec.waiters;
@@ -585,7 +257,6 @@ export class TaskLifecycle {
     announce(this.#deps.bus, rec, () => this.#clock.now());
   }
 
-
   /** A record a failed commit never wrote (strict): it is forgotten and its callers get the error. */
   takeBack(rec: TaskRecord, err: StoreError): void {
     this.records.delete(rec.id);
@@ -593,37 +264,5 @@ export class TaskLifecycle {
     const waiters = rec.waiters;
     rec.waiters = null;
     if (waiters) for (const [, reject] of waiters) reject(err);
-  }
-
-  /**
-   * Drops the oldest finished records past `retainFinished` (count) or `retainFinishedBytes` (their results), in the
-   * order they finished, stopping at the first one no commit has written yet. Runs when a task finishes and when a
-   * commit lands.
-   */
-  evictFinished(): void {
-    const keep = this.#deps.retainFinished;
-    const keepBytes = this.#deps.retainFinishedBytes;
-    while (this.#finishedOrder.length - this.#finishedHead > keep || (this.#finishedBytes > keepBytes && this.#finishedHead < this.#finishedOrder.length)) {
-      const id = this.#finishedOrder[this.#finishedHead];
-      if (id === undefined) break;
-      const rec = this.records.get(id);
-      // Not yet written to the store: keep it until a commit has it.
-      if (rec && this.#durable.unwritten(rec)) break;
-      this.#finishedHead++;
-      this.evictions++;
-      this.records.delete(id);
-      if (rec) this.#finishedBytes -= rec.outputBytes;
-    }
-    if (this.#finishedHead > 4096 && this.#finishedHead * 2 > this.#finishedOrder.length) {
-      this.#finishedOrder.splice(0, this.#finishedHead);
-      this.#finishedHead = 0;
-    }
-  }
-
-  #wakeIdle(): void {
-    if (this.#inFlight !== 0 || this.#idleWaiters.length === 0) return;
-    const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
-    for (const w of waiters) w();
   }
 }

@@ -9,7 +9,7 @@ import { CodomyrmexError, ErrorCode } from '../../errors.js';
 import type { TaskPriority, TaskResult, TaskSpec, TaskStatus } from '../../model/task.js';
 import { isTerminal } from '../../model/task.js';
 import type { StoredTask } from '../../store/store.js';
-import type { ClockTimer } from '../../model/clock.js';
+import type { Clock, ClockTimer } from '../../model/clock.js';
 import type { Held } from '../../model/resource.js';
 import type { Lane } from './lanes.js';
 import type { HeldKey } from '../../model/flow.js';
@@ -51,6 +51,12 @@ export function observe(observer: TaskObserver, rec: TaskRecord, now: number): v
     }
     default:
   }
+}
+
+/** Stops a task's timer (its attempt's timeout or its backoff). */
+export function clearTimer(rec: TaskRecord, clock: Clock): void {
+  clock.clearTimeout(rec.timer);
+  rec.timer = null;
 }
 
 /** A task as the scheduler holds it: the spec plus where it is in its lifecycle. */

@@ -22,6 +22,10 @@ export type AttemptRequest = Omit<RunRequest, 'type' | 'seq' | 'port'> & {
   channel: boolean;
   /** Tags a worker must have to run it (the task's `placement.tags`); a local runner ignores them. */
   tags?: readonly string[] | undefined;
+  /** When it was last queued (clock ms): its queue wait, for its span. */
+  readyAt?: number | undefined;
+  /** The context its task was submitted in; once its attempt span started (tracing on), that span's (see `TracedRunner`). */
+  traceparent?: string | undefined;
   /** Its sticky key (the task's `affinity`): a routing runner keeps every attempt with the same key on one worker. */
   affinity?: string | undefined;
 };
@@ -185,6 +189,7 @@ export class LocalPoolRunner implements TaskRunner {
       if (req.idempotencyKey !== undefined) item.idempotencyKey = req.idempotencyKey;
       if (req.workingDir !== undefined) item.workingDir = req.workingDir;
       if (req.upstream !== undefined) item.upstream = req.upstream;
+      if (req.traceparent !== undefined) item.traceparent = req.traceparent;
       if (req.artifactScope !== undefined) item.artifactScope = req.artifactScope;
       items[i] = item;
     }
@@ -210,7 +215,7 @@ export class LocalPoolRunner implements TaskRunner {
   start(req: AttemptRequest, hooks: AttemptHooks): RunningAttempt {
     const pool = this.#pool;
     const seq = pool.nextSeq();
-    const request: RunRequest = { type: 'run', seq, taskId: req.taskId, module: req.module, action: req.action, params: req.params, attempt: req.attempt, idempotencyKey: req.idempotencyKey, workingDir: req.workingDir, upstream: req.upstream };
+    const request: RunRequest = { type: 'run', seq, taskId: req.taskId, module: req.module, action: req.action, params: req.params, attempt: req.attempt, idempotencyKey: req.idempotencyKey, workingDir: req.workingDir, upstream: req.upstream, traceparent: req.traceparent };
     if (req.artifactScope !== undefined) request.artifactScope = req.artifactScope;
     if (req.artifacts !== undefined) request.artifacts = req.artifacts;
     const stop = new DispatchStop();

@@ -5,7 +5,8 @@
  * the concerns around them live beside it: intake and the task graph (`intake.ts`), the ready queue and lanes
  * (`ready.ts`), where attempts run (`runner.ts`), and durability and recovery (`durability.ts`).
  *
- * Past 400 lines: one short method per `task.*` command plus recovery; the machine's effects are in lifecycle.ts,
+ * Past 400 lines: one short method per `task.*` command plus recovery; the machine's effects are in lifecycle.ts
+ * (dispatch and settling in dispatch.ts, the admission gate in admission/gate.ts, finished tasks in retention.ts),
  * large calls in slices in bulk.ts.
  */
 import type { MessageBus } from '../../bus/bus.js';
@@ -123,7 +124,7 @@ export class TaskScheduler {
       takeBack: (rec, err) => this.#life.takeBack(rec, err),
       committed: () => {
         // Finished results a commit has just written may leave memory now, not only when the next task finishes.
-        this.#life.evictFinished();
+        this.#life.retention.evict();
         this.#life.run();
       },
     });
@@ -233,7 +234,7 @@ export class TaskScheduler {
       record: (id) => this.#records.get(id),
       reserved: (id) => this.#reserved?.has(id) === true,
       storedStatuses: (ids) => this.#deps.store.getTaskStatuses(ids),
-      evictions: () => this.#life.evictions,
+      evictions: () => this.#life.retention.evictions,
       idempotent: (key) => this.#idempotency.find(key),
       rateLimitProblem: (use, field) => this.#flow.rates.problem(use, field),
     };
@@ -391,11 +392,11 @@ export class TaskScheduler {
   stats(): SchedulerStats {
     const { queued, byPriority, oldestReadyAt } = this.#ready.counts();
     return {
-      executing: this.#life.executing,
-      running: this.#life.inFlight,
-      dispatches: this.#life.dispatches,
-      limit: this.#life.limit,
-      batching: { ...this.#life.batching },
+      executing: this.#life.dispatch.executing,
+      running: this.#life.dispatch.inFlight,
+      dispatches: this.#life.dispatch.dispatches,
+      limit: this.#life.dispatch.limit,
+      batching: { ...this.#life.dispatch.batching },
       queued,
       queuedByPriority: byPriority,
       byStatus: { ...this.#life.statusCounts },
@@ -437,9 +438,9 @@ export class TaskScheduler {
     }
     return explainRecord(rec, {
       now: this.#clock.now(),
-      executing: this.#life.executing,
-      running: this.#life.dispatches,
-      limit: this.#life.limit,
+      executing: this.#life.dispatch.executing,
+      running: this.#life.dispatch.dispatches,
+      limit: this.#life.dispatch.limit,
       dependency: (id) => {
         const d = this.#records.get(id);
         if (d) return { name: d.spec.name, status: d.status };
@@ -494,7 +495,7 @@ export class TaskScheduler {
   /** Changes how many tasks may run at once. */
   setConcurrency(limit: number): void {
     if (!Number.isInteger(limit) || limit < 1) throw new ValidationError(`maxConcurrency: must be an integer of at least 1 (got ${limit})`);
-    this.#life.limit = limit;
+    this.#life.dispatch.limit = limit;
     this.#life.run();
   }
 
@@ -506,9 +507,9 @@ export class TaskScheduler {
     this.#closing = true;
     // A large call being added is finished first, so what drain cancels (or keeps) includes all of it.
     while (this.#adding) await this.#adding;
-    this.#life.executing = false;
+    this.#life.dispatch.executing = false;
     this.#unsubscribe();
-    await this.#life.idle(graceMs);
+    await this.#life.dispatch.idle(graceMs);
     if (this.#deps.options.keepUnfinished === true) this.#life.halt();
     else {
       for (const rec of this.#records.values()) {
@@ -560,15 +561,15 @@ export class TaskScheduler {
           break;
       }
     }
-    this.#life.executing = store.getMeta('scheduler.executing') === 'true';
+    this.#life.dispatch.executing = store.getMeta('scheduler.executing') === 'true';
     this.#life.run();
-    return { resumed: open.length, byStatus, ids: open.slice(0, 1000).map((t) => t.spec.id), rerun, executing: this.#life.executing };
+    return { resumed: open.length, byStatus, ids: open.slice(0, 1000).map((t) => t.spec.id), rerun, executing: this.#life.dispatch.executing };
   }
 
 
   #setExecuting(on: boolean): void {
-    if (this.#life.executing === on) return;
-    this.#life.executing = on;
+    if (this.#life.dispatch.executing === on) return;
+    this.#life.dispatch.executing = on;
     this.#durable.markExecuting(on);
   }
 }

@@ -7,6 +7,7 @@
 import type { SerializedError } from '../../errors.js';
 import { CancelledError, CodomyrmexError, ErrorCode, SkippedError } from '../../errors.js';
 import type { TaskStatus } from '../../model/task.js';
+import { TERMINAL_STATUSES } from '../../model/task.js';
 import type { ItemResult } from '../../model/workflow.js';
 
 export interface FanOutHooks {
@@ -27,8 +28,6 @@ export interface FanOutOutcome {
   items: ItemResult[];
   attempts: number;
 }
-
-const ENDED: ReadonlySet<string> = new Set(['completed', 'failed', 'timed_out', 'cancelled', 'skipped']);
 
 export class FanOut {
   readonly #items: readonly unknown[];
@@ -56,7 +55,7 @@ export class FanOut {
     this.#results = new Array<ItemResult | null>(items.length).fill(null);
     // Items that had ended before a restart keep their results and are not run again.
     for (const r of options.prior ?? []) {
-      if (r.index < items.length && ENDED.has(r.status)) {
+      if (r.index < items.length && TERMINAL_STATUSES.has(r.status)) {
         this.#results[r.index] = r;
         this.#ended++;
       }
@@ -134,7 +133,7 @@ export class FanOut {
   }
 
   #placeholder(index: number, status: TaskStatus, error: SerializedError | null = null): ItemResult {
-    const ended = ENDED.has(status);
+    const ended = TERMINAL_STATUSES.has(status);
     return { index, taskId: this.#taskId(index), name: `${index}`, status, success: false, result: null, error, attempts: 0, startedAt: null, endedAt: ended ? this.#now() : null, durationMs: null };
   }
 }

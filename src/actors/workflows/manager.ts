@@ -14,7 +14,7 @@ import type { Clock } from '../../model/clock.js';
 import type { TaskExplanation } from '../../model/taskView.js';
 import type { TaskInput, TaskResult } from '../../model/task.js';
 import type { RunLineage, RunOrigin, StepResult, StoredWorkflow, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
-import { signalNameSchema } from '../../model/workflow.js';
+import { signalNameSchema, TERMINAL_RUN_STATUSES } from '../../model/workflow.js';
 import { transitiveDependents } from './retry.js';
 import type { KeptSignal } from './signals.js';
 import { SignalBox } from './signals.js';
@@ -194,7 +194,7 @@ export class WorkflowManager {
     const resumed: string[] = [];
     // Runs in flight, and only the newest finished ones `getRun` keeps: a start does not read all finished history.
     const open = store.listRecords<RunRecord>('workflow_runs', { status: ['running'] });
-    const finished = this.#deps.retainRuns > 0 ? store.listRecords<RunRecord>('workflow_runs', { status: ['succeeded', 'failed', 'cancelled'], limit: this.#deps.retainRuns, newest: true }) : [];
+    const finished = this.#deps.retainRuns > 0 ? store.listRecords<RunRecord>('workflow_runs', { status: [...TERMINAL_RUN_STATUSES], limit: this.#deps.retainRuns, newest: true }) : [];
     const runs = [...open, ...finished].sort((a, b) => a.data.run.startedAt - b.data.run.startedAt);
     this.#signals.restore(store.listRecords<KeptSignal>('workflow_signals', { status: ['pending'] }));
     const toStart: WorkflowRunExecutor[] = [];
@@ -208,7 +208,7 @@ export class WorkflowManager {
         continue;
       }
       const resume: RunResume = { startedAt: run.startedAt, steps: run.steps };
-      const context = { ...(run.workingDir ? { workingDir: run.workingDir } : {}), ...(run.project ? { project: run.project } : {}), ...originOf(run) };
+      const context = { ...(run.workingDir ? { workingDir: run.workingDir } : {}), ...(run.project ? { project: run.project } : {}), ...originOf(run), ...(run.traceparent !== undefined ? { traceparent: run.traceparent } : {}) };
       const executor = this.#executor(workflow, run.runId, { params: run.params, ...context }, run.sessionId, run.warnings, resume, lineageOf(run));
       resumed.push(run.runId);
       // Held back by flow control (a debounce window, a full key): held back again, after the running runs took their keys.
@@ -472,7 +472,7 @@ export class WorkflowManager {
         takeSignal: (id, signal) => this.#signals.take(id, signal),
       },
       resume,
-      { workingDir: req.workingDir, project: req.project, lineage, origin: req.origin },
+      { workingDir: req.workingDir, project: req.project, lineage, origin: req.origin, traceparent: req.traceparent },
     );
     this.#live.set(runId, run);
     run.done.then(

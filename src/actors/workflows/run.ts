@@ -15,10 +15,13 @@ import type { WorkflowRunStatus } from '../../bus/protocol.js';
 import type { SerializedError } from '../../errors.js';
 import { CancelledError, ChildRunError, CodomyrmexError, ConditionFalseError, ErrorCode, serializeError, ShuttingDownError, SkippedError, ValidationError, WaitTimeoutError } from '../../errors.js';
 import { workflowRunMachine } from '../../machines/workflowRun.js';
+import type { EventMap } from '../../model/events.js';
+import type { WorkflowRunContext } from '../../machines/workflowRun.js';
 import type { Clock, ClockTimer } from '../../model/clock.js';
 import { systemClock } from '../../model/clock.js';
 import { LIMITS } from '../../model/limits.js';
 import type { TaskInput, TaskResult, TaskStatus } from '../../model/task.js';
+import { TERMINAL_STATUSES } from '../../model/task.js';
 import type { ItemResult, RunContext, RunDebounce, RunError, RunLineage, RunOrigin, RunProject, RunQueuedOn, StepResult, StepWaiting, StoredWorkflow, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
 import type { ArtifactRef, UpstreamArtifacts } from '../../model/artifacts.js';
 import { artifactPath } from '../../model/artifacts.js';
@@ -140,6 +143,8 @@ export class WorkflowRunExecutor {
   readonly project: RunProject | null;
   /** The schedule or trigger that started it (null: a direct request). */
   readonly origin: RunOrigin | null;
+  /** The W3C trace context the run was started in (null: none, or tracing off). */
+  readonly traceparent: string | null;
   readonly #deps: RunDeps;
   readonly #steps = new Map<string, StepState>();
   readonly #order: StepState[] = [];
@@ -160,13 +165,8 @@ export class WorkflowRunExecutor {
   // head of a 10,000-step chain cannot overflow the stack.
   #work: (() => void)[] = [];
   #working = false;
-  #endedAt: number | null = null;
-  /** How the run ended, as its machine decided (set once, by the machine's `announce`); null while it runs. */
-  #outcome: 'succeeded' | 'failed' | 'cancelled' | null = null;
   /** Dependents of steps that had failed before a restart, still to be skipped. */
   readonly #restoredSkips: [StepState, StepState][] = [];
-  /** `run.settled` has been sent (once). */
-  #settled = false;
   #started = false;
   #resolve!: (r: WorkflowResult) => void;
   #reject!: (e: ShuttingDownError) => void;
@@ -197,6 +197,7 @@ export class WorkflowRunExecutor {
     this.workingDir = context.workingDir ?? null;
     this.project = context.project ?? null;
     this.origin = context.origin ?? null;
+    this.traceparent = context.traceparent ?? null;
     this.runId = runId;
     this.#params = { ...workflow.params, ...params };
     this.sessionId = sessionId;
@@ -254,7 +255,7 @@ export class WorkflowRunExecutor {
         actions: {
           // After the transition: by then the machine says `cancelling`, which every step launch checks.
           cancelSteps: ({ context }) => queueMicrotask(() => this.#cancelSteps(context.cancelReason ?? 'cancelled')),
-          announce: (_, params) => this.#announce(params.status),
+          announce: ({ context }) => this.#announce(context),
         },
       }),
     );
@@ -264,7 +265,7 @@ export class WorkflowRunExecutor {
   }
 
   get status(): WorkflowRunStatus {
-    return this.#outcome ?? 'running';
+    return this.#actor.getSnapshot().context.outcome ?? 'running';
   }
 
   /**
@@ -272,7 +273,7 @@ export class WorkflowRunExecutor {
    * their dependents as their end did. Steps that had started are launched again and attach to their tasks.
    */
   #restore(resume: RunResume): void {
-    const ended = (r: StepResult | undefined): r is StepResult => r !== undefined && ['completed', 'failed', 'timed_out', 'cancelled', 'skipped'].includes(r.status);
+    const ended = (r: StepResult | undefined): r is StepResult => r !== undefined && TERMINAL_STATUSES.has(r.status);
     for (const s of this.#order) {
       const r = resume.steps[s.step.name];
       if (!ended(r)) {
@@ -314,10 +315,10 @@ export class WorkflowRunExecutor {
     if (this.#started) return this.done;
     this.#started = true;
     // Cancelled while it waited for a slot in its session: its steps ended cancelled without running.
-    if (this.#outcome !== null || this.#isCancelling()) return this.done;
+    if (this.#actor.getSnapshot().status !== 'active' || this.#isCancelling()) return this.done;
     const { bus } = this.#deps;
     if (bus.wants('workflow_started')) {
-      bus.publish('workflow_started', { workflowName: this.workflow.name, runId: this.runId, version: this.workflow.version, steps: this.#order.length, sessionId: this.sessionId });
+      bus.publish('workflow_started', { workflowName: this.workflow.name, runId: this.runId, version: this.workflow.version, steps: this.#order.length, sessionId: this.sessionId, ...startLinks(this) });
     }
     for (const [d, up] of this.#restoredSkips) {
       const skipped = this.#skippedAfter(d, up);
@@ -325,10 +326,7 @@ export class WorkflowRunExecutor {
     }
     for (const s of this.#order) if (s.phase === 'waiting' && s.waitingOn === 0) this.#defer(() => this.#ready(s));
     // A resumed run whose steps had all ended (a crash between the last step and the run's record) settles now.
-    if (this.#open === 0 && !this.#settled) {
-      this.#settled = true;
-      this.#actor.send({ type: 'run.settled', failed: this.#failed() });
-    }
+    this.#settleIfDone();
     this.#deps.changed?.(this);
     return this.done;
   }
@@ -371,12 +369,18 @@ export class WorkflowRunExecutor {
 
   /** A snapshot of the run as `getRun` shows it. */
   view(): WorkflowRun {
+    return this.#view(this.#actor.getSnapshot().context);
+  }
+
+  /** The view with the run's end as `ended` says (the machine's context, current or being entered). */
+  #view(ended: WorkflowRunContext): WorkflowRun {
     const steps: Record<string, StepResult> = {};
     for (const s of this.#order) steps[s.step.name] = s.result ?? this.#placeholder(s);
-    const end = this.#endedAt;
+    const end = ended.endedAt;
+    const status = ended.outcome ?? 'running';
     return {
-      success: this.status === 'succeeded',
-      status: this.status,
+      success: status === 'succeeded',
+      status,
       workflowName: this.workflow.name,
       runId: this.runId,
       version: this.workflow.version,
@@ -384,7 +388,7 @@ export class WorkflowRunExecutor {
       steps,
       durationMs: (end ?? this.#deps.now()) - this.startedAt,
       warnings: this.warnings,
-      ...(this.status === 'failed' || this.status === 'cancelled' ? { error: runError(steps) } : {}),
+      ...(status === 'failed' || status === 'cancelled' ? { error: runError(steps) } : {}),
       params: this.params,
       sessionId: this.sessionId,
       startedAt: this.startedAt,
@@ -397,6 +401,7 @@ export class WorkflowRunExecutor {
       depth: this.depth,
       retryOf: this.lineage.retryOf ?? null,
       ...this.origin,
+      ...(this.traceparent !== null ? { traceparent: this.traceparent } : {}),
       ...this.#holdView(),
     };
   }
@@ -809,10 +814,12 @@ export class WorkflowRunExecutor {
     }
     if (wasRunning && this.#blocked.length) this.#defer(() => this.#unblock());
     this.#deps.changed?.(this);
-    if (this.#open === 0 && !this.#settled) {
-      this.#settled = true;
-      this.#actor.send({ type: 'run.settled', failed: this.#failed() });
-    }
+    this.#settleIfDone();
+  }
+
+  /** Tells the machine, once, that every step has ended (it ends the run, or finishes cancelling it). */
+  #settleIfDone(): void {
+    if (this.#open === 0 && this.#actor.getSnapshot().status === 'active') this.#actor.send({ type: 'run.settled', failed: this.#failed(), at: this.#deps.now() });
   }
 
   #unblock(): void {
@@ -902,13 +909,11 @@ export class WorkflowRunExecutor {
     }
   }
 
-  #announce(status: 'succeeded' | 'failed' | 'cancelled'): void {
+  #announce(ended: WorkflowRunContext): void {
     // Left to resume (a durable shutdown): what its steps hear while the engine stops (attempts stopped with it)
     // is no ending, and is not announced as one.
     if (this.#left) return;
-    this.#outcome = status;
-    this.#endedAt = this.#deps.now();
-    const result = this.view();
+    const result = this.#view(ended);
     const { bus } = this.#deps;
     const durationMs = result.durationMs;
     bus.publish('workflow_completed', { workflowName: this.workflow.name, runId: this.runId, success: result.success, status: result.status, durationMs });
@@ -938,4 +943,18 @@ export class WorkflowRunExecutor {
     if (child !== undefined) out.childRunId = child;
     return out;
   }
+}
+
+/** What `workflow_started` says about where a run came from, only the fields that apply (spans are built from it). */
+function startLinks(run: WorkflowRunExecutor): Partial<EventMap['workflow_started']> {
+  const out: Partial<EventMap['workflow_started']> = {};
+  const { lineage, origin } = run;
+  if (lineage.parentRunId) out.parentRunId = lineage.parentRunId;
+  if (lineage.parentStep) out.parentStep = lineage.parentStep;
+  if (origin?.scheduleName !== undefined) out.scheduleName = origin.scheduleName;
+  if (origin?.scheduledFor !== undefined) out.scheduledFor = origin.scheduledFor;
+  if (origin?.triggerName !== undefined) out.triggerName = origin.triggerName;
+  if (run.traceparent !== null) out.traceparent = run.traceparent;
+  if (run.resumed) out.resumed = true;
+  return out;
 }

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Subscription } from 'rxjs';
-import type { EventMap, EventName } from '../../bus/protocol.js';
+import type { EventName } from '../../bus/protocol.js';
 import type { NatsBus } from '../../bus/nats.js';
 import type { RemoteEngine } from '../nats/client.js';
 import { DEFAULT_WAIT_MS } from '../nats/client.js';
@@ -42,7 +42,7 @@ export async function benchDaemon(remote: RemoteEngine<NatsBus>, options: { modu
   const completedBy: Record<string, number> = {};
   const subs: Subscription[] = [
     bus.events$('task_started').subscribe((e) => {
-      const data = e.data as EventMap['task_started'];
+      const data = e.data;
       const i = indexOf(data.taskId);
       if (i >= 0) waits[i] = data.queuedMs;
     }),

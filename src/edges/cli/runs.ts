@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import type { StepResult, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
+import { RUN_STATUSES } from '../../model/workflow.js';
 import { readDefinitionFile } from '../../workflows/loader.js';
 import { EXIT, paramsOf, withParamFlags } from './context.js';
 import type { CliContext } from './context.js';
@@ -126,7 +127,7 @@ export function registerRunCommands(program: Command, cli: CliContext): void {
   wf?.command('runs')
     .description('list recent workflow runs, newest first')
     .option('-w, --workflow <name>', 'only runs of this workflow')
-    .addOption(new Option('--status <status>', 'only runs in this status').choices(['running', 'succeeded', 'failed', 'cancelled']))
+    .addOption(new Option('--status <status>', 'only runs in this status').choices(RUN_STATUSES))
     .option('--limit <n>', 'at most this many', (v) => Number(v), 20)
     .action(async (opts: { workflow?: string; status?: string; limit: number }) => {
       const runs = await cli.withAnyEngine((e) => e.workflows.listRuns({ limit: opts.limit, ...(opts.workflow ? { workflowName: opts.workflow } : {}), ...(opts.status ? { status: opts.status as WorkflowRun['status'] } : {}) }));

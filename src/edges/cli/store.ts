@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import { TASK_STATUSES } from '../../model/taskRequests.js';
+import { TASK_STATUSES } from '../../model/task.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EngineOptions, EventName, JournalEntry, Store, TaskStatus } from '../../index.js';
 import { compileOptions, PostgresStore, SqliteStore } from '../../index.js';
@@ -83,7 +83,7 @@ export function registerStoreCommands(program: Command, cli: CliContext): void {
     ?.command('list')
     .description("list the stored tasks, newest first, a page at a time (with --nats or --daemon, the daemon's)")
     .addOption(new Option('--status <status...>', 'only these statuses').choices(TASK_STATUSES))
-    .option('--limit <n>', 'at most this many, the newest (default 100)', whole('--limit'), 100)
+    .option('--limit <n>', 'at most this many, the newest', whole('--limit'), 100)
     .option('--offset <n>', 'skip this many newest first (the next page: --offset LIMIT)', whole('--offset'), 0)
     .addHelpText('after', '\nExamples:\n  codomyrmex task list --limit 5                   the five newest tasks\n  codomyrmex task list --status failed --offset 100  the second page of failed tasks')
     .action(async (opts: { status?: string[]; limit: number; offset: number }) => {

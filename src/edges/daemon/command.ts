@@ -36,8 +36,11 @@ export function registerDaemonCommand(program: Command, ctx: DaemonCommandContex
     .option('--failover-after <duration>', 'with --store postgres: a standby daemon takes over this long after the active one stopped renewing its lease (default 10s)')
     .action(async (opts: DaemonFlags) => {
       const options = compileDaemonOptions({ ...opts, ...ctx.natsFlags() }, ctx.engineOptions());
-      const log = createLogger(options.log.format, options.log.level);
-      let daemon: Daemon;
+      let daemon: Daemon | undefined;
+      const log = createLogger(options.log.format, options.log.level, process.stdout, () => {
+        const tracing = daemon?.tracing;
+        return tracing ? (fields) => tracing.logIds(fields) : null;
+      });
       try {
         daemon = new Daemon(options, log);
       } catch (err) {

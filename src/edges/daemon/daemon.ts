@@ -36,14 +36,18 @@ import type { TaskRunner } from '../../actors/tasks/runner.js';
 import { CombinedRunner } from '../remote/combined.js';
 import { RemoteWorkersEdge } from '../remote/edge.js';
 import { RemoteRunner } from '../remote/runner.js';
+import type { RuntimeState } from '../../model/runtime.js';
 import type { Logger } from './logger.js';
 import type { DaemonOptions } from './options.js';
+import type { Tracing } from '../../traces/tracing.js';
 
-export type DaemonState = 'starting' | 'standby' | 'running' | 'draining' | 'stopped' | 'failed';
+/** The daemon's lifecycle states: the engine's own (the runtime machine's), plus `standby` (waiting for the lease). */
+export type DaemonState = RuntimeState | 'standby';
 
 /** The exit code of a daemon whose lease was taken over (fenced). */
 export const EXIT_FENCED = 4;
 
+/** The moves the daemon's lifecycle allows. */
 const NEXT: Record<DaemonState, readonly DaemonState[]> = {
   starting: ['standby', 'running', 'draining', 'failed'],
   standby: ['running', 'draining', 'failed'],
@@ -104,6 +108,11 @@ export class Daemon {
   get engine(): OrchestrationEngine {
     if (!this.#engine) throw new Error('this daemon is a standby: it has no engine until it takes over');
     return this.#engine;
+  }
+
+  /** Its engine's tracing (for log lines' trace ids); null while a standby, or when tracing is off. */
+  get tracing(): Tracing | null {
+    return this.#engine?.tracing ?? null;
   }
 
   /** `active` once it runs an engine; `standby` while another daemon holds the database's lease. */

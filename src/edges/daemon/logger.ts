@@ -29,10 +29,17 @@ export function prettyLine(json: string): string {
   return `${time} ${level} ${typeof o['msg'] === 'string' ? o['msg'] : ''}${rest ? ` ${rest}` : ''}\n`;
 }
 
-/** A logger writing to `out` (default stdout) in the format asked for. */
-export function createLogger(format: LogFormat, level: LogLevel, out: NodeJS.WritableStream = process.stdout): Logger {
+/** The trace a log line belongs to (`trace_id`, `span_id`), from the line's fields (`runId`, `taskId`) or the active span. */
+export type TraceIdsOf = (fields: object) => { trace_id: string; span_id: string } | undefined;
+
+/**
+ * A logger writing to `out` (default stdout) in the format asked for. With `traceIds` (tracing on), a line written
+ * inside a span, or about a traced run or step, carries `trace_id` and `span_id`.
+ */
+export function createLogger(format: LogFormat, level: LogLevel, out: NodeJS.WritableStream = process.stdout, traceIds?: () => TraceIdsOf | null): Logger {
   const fd = out === process.stdout ? 1 : out === process.stderr ? 2 : null;
   const sink = fd !== null ? pino.destination({ fd, sync: true }) : out;
   const stream = format === 'pretty' ? { write: (line: string) => void sink.write(prettyLine(line)) } : sink;
-  return pino({ level, base: { name: 'codomyrmex' }, timestamp: pino.stdTimeFunctions.epochTime }, stream);
+  const mixin = traceIds ? (fields: object): object => traceIds()?.(fields) ?? {} : undefined;
+  return pino({ level, base: { name: 'codomyrmex' }, timestamp: pino.stdTimeFunctions.epochTime, ...(mixin ? { mixin } : {}) }, stream);
 }

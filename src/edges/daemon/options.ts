@@ -90,32 +90,49 @@ export interface DaemonFlags {
   console?: string | undefined;
 }
 
-const daemonSection = z
+/** The config file's `daemon` section (the descriptions are the configuration reference's). */
+export const daemonSectionSchema = z
   .object({
-    http: z.union([z.literal(false), z.string().min(1)]).optional(),
-    authMetrics: z.boolean().optional(),
-    console: z.boolean().optional(),
-    maxBodyBytes: z.number().int().min(1024).optional(),
-    graceMs: z.number().int().min(0).optional(),
+    http: z.union([z.literal(false), z.string().min(1)]).optional().describe('Where the HTTP edge listens, `HOST:PORT` (default `127.0.0.1:9464`), or `false` for none. Flag `--http`, env `CODOMYRMEX_HTTP`.'),
+    authMetrics: z.boolean().optional().describe('`/metrics` needs the bearer token too (default false). Flag `--auth-metrics`.'),
+    console: z.boolean().optional().describe('Serve the console at `/` and the API under `/api/v1/` (default true). Flag `--console on|off`.'),
+    maxBodyBytes: z.number().int().min(1024).optional().describe('Largest request body the HTTP API reads, in bytes (default 4 MiB).'),
+    graceMs: z.number().int().min(0).optional().describe("How long a drain lets running tasks finish, in ms (default: the engine's `shutdownGraceMs`, 30 000). Flag `--grace`, env `CODOMYRMEX_GRACE`."),
     nats: z
       .object({
-        url: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], { errorMap: () => ({ message: 'must be a NATS URL such as nats://127.0.0.1:4222, or a list of them' }) }).optional(),
-        subjectPrefix: z.string().min(1).optional(),
-        requestTimeoutMs: z.number().int().min(1).optional(),
-        user: z.string().min(1).optional(),
-        password: z.string().optional(),
-        token: z.string().min(1).optional(),
-        credsFile: z.string().min(1).optional(),
-        tls: z.object({ caFile: z.string().min(1).optional(), certFile: z.string().min(1).optional(), keyFile: z.string().min(1).optional() }).strict().optional(),
-        retryInitialMs: z.number().int().min(1).optional(),
-        retryMaxMs: z.number().int().min(1).optional(),
+        url: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], { errorMap: () => ({ message: 'must be a NATS URL such as nats://127.0.0.1:4222, or a list of them' }) }).optional().describe('NATS server URL(s) (default none: HTTP only). Flag `--nats`, env `CODOMYRMEX_NATS_URL`.'),
+        subjectPrefix: z.string().min(1).optional().describe('Subject prefix (default `codomyrmex`). Flag `--subject-prefix`, env `CODOMYRMEX_SUBJECT_PREFIX`.'),
+        requestTimeoutMs: z.number().int().min(1).optional().describe('How long a request over NATS waits for its reply, in ms (default 30 000).'),
+        user: z.string().min(1).optional().describe('User name, with `password` (env `CODOMYRMEX_NATS_USER`).'),
+        password: z.string().optional().describe('Password (env `CODOMYRMEX_NATS_PASSWORD`).'),
+        token: z.string().min(1).optional().describe('Token (env `CODOMYRMEX_NATS_TOKEN`).'),
+        credsFile: z.string().min(1).optional().describe('A `.creds` file: JWT and nkey seed (env `CODOMYRMEX_NATS_CREDS`).'),
+        tls: z
+          .object({
+            caFile: z.string().min(1).optional().describe('CA certificate (env `CODOMYRMEX_NATS_TLS_CA`).'),
+            certFile: z.string().min(1).optional().describe('Client certificate, with `keyFile` (env `CODOMYRMEX_NATS_TLS_CERT`).'),
+            keyFile: z.string().min(1).optional().describe('Client key (env `CODOMYRMEX_NATS_TLS_KEY`).'),
+          })
+          .strict()
+          .optional()
+          .describe('TLS to NATS.'),
+        retryInitialMs: z.number().int().min(1).optional().describe('First backoff between connect attempts while NATS is down at start, in ms (default 250).'),
+        retryMaxMs: z.number().int().min(1).optional().describe('Longest backoff between connect attempts, in ms (default 5000).'),
       })
       .strict()
-      .optional(),
-    log: z.object({ format: z.enum(LOG_FORMATS).optional(), level: z.enum(LOG_LEVELS).optional() }).strict().optional(),
+      .optional()
+      .describe('How the daemon reaches NATS.'),
+    log: z
+      .object({
+        format: z.enum(LOG_FORMATS).optional().describe('`json` (default) or `pretty`. Flag `--log-format`, env `CODOMYRMEX_LOG_FORMAT`.'),
+        level: z.enum(LOG_LEVELS).optional().describe('Lowest level logged (default `info`). Flag `--log-level`, env `CODOMYRMEX_LOG_LEVEL`.'),
+      })
+      .strict()
+      .optional()
+      .describe('Logging.'),
   })
   .strict();
-type DaemonSection = z.infer<typeof daemonSection>;
+type DaemonSection = z.infer<typeof daemonSectionSchema>;
 
 /** Engine options that have an environment variable: the variable, when set, wins over the file. */
 const ENV_OF: Partial<Record<keyof EngineOptions, string>> = {
@@ -148,7 +165,7 @@ export function readConfigFile(file: string): { engine: EngineOptions; daemon: D
   if (raw === null || raw === undefined) raw = {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ValidationError(`${file}: must hold an object of options (e.g. "threads: 2" and a "daemon:" section)`);
   const { daemon, ...engine } = raw as Record<string, unknown>;
-  const parsed = daemonSection.safeParse(daemon ?? {});
+  const parsed = daemonSectionSchema.safeParse(daemon ?? {});
   if (!parsed.success) throw new ValidationError(formatZodIssues(parsed.error, 'daemon').map((i) => `${file}: ${i}`));
   return { engine: engine, daemon: parsed.data };
 }

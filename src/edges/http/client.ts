@@ -8,6 +8,8 @@
 import { Observable, filter, share } from 'rxjs';
 import type { BusStats, MessageBus, RequestOptions, Unsubscribe } from '../../bus/bus.js';
 import type { BusEvent, CommandPayload, CommandReply, CommandType, EventMap, EventName } from '../../bus/protocol.js';
+import type { EventOf } from '../../model/events.js';
+import { isEventOf } from '../../model/events.js';
 import { readReply } from '../../bus/wire.js';
 import { BusError, CodomyrmexError, ErrorCode, ValidationError } from '../../errors.js';
 
@@ -112,8 +114,8 @@ export class HttpBus implements MessageBus {
     }
   }
 
-  events$(type?: EventName): Observable<BusEvent> {
-    return type === undefined ? this.#events$ : this.#events$.pipe(filter((e) => e.type === type));
+  events$<K extends EventName = EventName>(type?: K): Observable<EventOf<K>> {
+    return this.#events$.pipe(filter(isEventOf<K>(type)));
   }
 
   publish<K extends EventName>(type: K): void {

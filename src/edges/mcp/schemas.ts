@@ -4,6 +4,7 @@
  * checks every call against them; {@link McpTools.executeTool} checks in-process calls with the same shapes.
  */
 import { z } from 'zod';
+import { PRIORITIES } from '../../model/task.js';
 
 const required = (field: string, what: string) => ({ required_error: `${field} is required: ${what}`, invalid_type_error: `${field} must be a string: ${what}` });
 const object = (field: string, example: string) =>
@@ -28,7 +29,7 @@ const stepShape = z
 const steps = z.array(stepShape, { required_error: 'steps is required: an array of { name, module, action, parameters, dependencies }' }).min(1, 'steps must hold at least one step');
 
 const priority = z
-  .enum(['critical', 'high', 'normal', 'low', 'background'], { errorMap: () => ({ message: 'priority must be one of low, normal, high, critical (or background)' }) })
+  .enum(PRIORITIES, { errorMap: () => ({ message: `priority must be one of ${PRIORITIES.join(', ')}` }) })
   .default('normal');
 
 const complexDefinition = z

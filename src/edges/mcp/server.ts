@@ -11,12 +11,13 @@ import type { CallToolResult, ServerNotification, ServerRequest } from '@modelco
 import { findProtoKey } from '../../model/validate.js';
 import type { EdgeEngine } from '../seam.js';
 import { ErrorCode, NotFoundError } from '../../errors.js';
+import { packageVersion } from '../../config/options.js';
 import { TOOL_DESCRIPTIONS, toolShapes } from './schemas.js';
 import { McpTools, TOOL_NAMES, toolError } from './tools.js';
 import type { ProgressReporter, ToolResult } from './tools.js';
 import type { ToolArgs, ToolName } from './schemas.js';
 
-const VERSION = '0.1.0';
+const VERSION = packageVersion();
 
 function asCallResult(r: ToolResult): CallToolResult {
   const structured = r as unknown as Record<string, unknown>;

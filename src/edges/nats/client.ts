@@ -17,6 +17,10 @@ import { BusError, CodomyrmexError, ErrorCode } from '../../errors.js';
 import type { Task, TaskInput, TaskResult } from '../../model/task.js';
 import type { WorkflowResult } from '../../model/workflow.js';
 import { ProjectManagerClient } from '../../actors/projects/client.js';
+import type { TracingOptions } from '../../config/tracing.js';
+import { compileTracing } from '../../config/tracing.js';
+import type { Tracing } from '../../traces/tracing.js';
+import { loadTracing } from '../../traces/tracing.js';
 import { ResourceManagerClient } from '../../actors/resources/client.js';
 import { TaskOrchestratorClient } from '../../actors/tasks/client.js';
 import { explainTaskOrStep, WorkflowManagerClient } from '../../actors/workflows/client.js';
@@ -175,7 +179,13 @@ class RemoteTasks extends TaskOrchestratorClient {
   }
 }
 
-export interface RemoteEngineOptions extends NatsConnectOptions, FollowOptions {}
+export interface RemoteEngineOptions extends Omit<NatsConnectOptions, 'tracing'>, FollowOptions {
+  /**
+   * Traces the commands sent (a `send <command>` span each, its context in a `traceparent` header the daemon
+   * continues): on with the standard `OTEL_*` variables or `{ enabled: true }`, as for an engine (docs/traces.md).
+   */
+  tracing?: TracingOptions | undefined;
+}
 
 /**
  * A running daemon, seen from another process: the same facades as an engine (`workflows`, `tasks`, `resources`,
@@ -194,6 +204,7 @@ export class RemoteEngine<B extends MessageBus = MessageBus> {
   readonly projects: ProjectManagerClient;
 
   readonly #follow: FollowOptions;
+  #tracing: Tracing | null = null;
 
   constructor(bus: B, follow: FollowOptions = {}) {
     this.bus = bus;
@@ -206,9 +217,15 @@ export class RemoteEngine<B extends MessageBus = MessageBus> {
 
   /** Connects to NATS; a daemon not running shows on the first command (a `NotFoundError` naming the subject). */
   static async connect(options: RemoteEngineOptions = {}): Promise<RemoteEngine<NatsBus>> {
+    const { tracing: tracingOptions, ...natsOptions } = options;
+    const compiled = compileTracing(tracingOptions ?? {});
+    const tracing = compiled.enabled ? await loadTracing(compiled) : null;
     try {
-      return new RemoteEngine(await NatsBus.connect({ name: 'codomyrmex-cli', ...options }), options);
+      const remote = new RemoteEngine(await NatsBus.connect({ name: 'codomyrmex-cli', ...natsOptions, tracing: () => tracing }), options);
+      remote.#tracing = tracing;
+      return remote;
     } catch (err) {
+      await tracing?.shutdown();
       if (err instanceof CodomyrmexError) throw err;
       throw natsUnreachable(options.servers, err);
     }
@@ -266,8 +283,10 @@ export class RemoteEngine<B extends MessageBus = MessageBus> {
     return this.bus.request('engine.health', {});
   }
 
-  close(): Promise<void> {
-    return this.bus.close();
+  /** Closes the connection, and exports the spans still pending when it traces. */
+  async close(): Promise<void> {
+    await this.bus.close();
+    await this.#tracing?.shutdown();
   }
 }
 export { natsTriggerTransport } from './triggers.js';

@@ -13,10 +13,10 @@ import type { ComponentHealth } from '../../actors/engine/health.js';
 import { bridgeToNats } from '../../bus/bridge.js';
 import { serveDiscovery } from '../../bus/natsService.js';
 import { natsTriggerTransport } from './triggers.js';
-import { packagePath } from '../../config/options.js';
+import { packageVersion } from '../../config/options.js';
 
 /** This package's version, as the NATS service reports it. */
-const PACKAGE_VERSION = (JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;
+const PACKAGE_VERSION = packageVersion();
 import { NatsBus } from '../../bus/nats.js';
 import type { Unsubscribe } from '../../bus/bus.js';
 import type { DaemonNatsOptions } from '../daemon/options.js';
@@ -124,6 +124,7 @@ export class NatsEdge implements AttachedEdge {
           requestTimeoutMs: this.#options.requestTimeoutMs,
           name: `codomyrmex-daemon-${this.#engine.id.slice(0, 8)}`,
           connection: connectionOptions(this.#options),
+          tracing: () => this.#engine.tracing,
         });
         if (this.#closed) {
           await bus.close();

@@ -55,6 +55,11 @@ const RECENT_MAX = 20_000;
 const HELD_MS = 10 * 60_000;
 /** After a kill, how long the worker gets to confirm before the daemon settles the attempt itself. */
 const KILL_CONFIRM_MS = 3000;
+/**
+ * After its hello, how long the daemon hears results before it takes workers in: a worker answers the hello with
+ * the results it still holds, and another worker's heartbeat must not get such a task dispatched again first.
+ */
+const HELLO_GRACE_MS = 400;
 
 export class RemoteRunner implements TaskRunner {
   readonly directory = new WorkerDirectory();
@@ -82,6 +87,9 @@ export class RemoteRunner implements TaskRunner {
     orphaned: (seq) => void this.deleteWork(seq),
     sent: () => this.counters.messages++,
   });
+  /** Heartbeats heard before the hello's grace ended (the latest per worker), applied when it ends; null after. */
+  #greeting: Map<string, WorkerInfo> | null = new Map();
+  #greetTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(options: RemoteRunnerOptions) {
     this.#o = options;
@@ -173,6 +181,16 @@ export class RemoteRunner implements TaskRunner {
     // Results kept by workers that stopped while no daemon answered: held before any task is dispatched again.
     await this.#readKept(js, jsm);
     nc.publish(s.hello, encode({ daemon: this.#o.run }));
+    this.#greetTimer = setTimeout(() => this.#openToWorkers(), HELLO_GRACE_MS);
+    this.#greetTimer.unref();
+  }
+
+  /** The hello's grace is over: workers heard meanwhile join (their held results are in by now). */
+  #openToWorkers(): void {
+    const heard = this.#greeting;
+    this.#greeting = null;
+    this.#greetTimer = null;
+    for (const info of heard?.values() ?? []) this.#heartbeat(info);
   }
 
   /** Reads the kept results there are now, then follows the stream while attached; each is acked once answered. */
@@ -204,6 +222,7 @@ export class RemoteRunner implements TaskRunner {
 
   close(): void {
     if (this.#sweep) clearInterval(this.#sweep);
+    if (this.#greetTimer) clearTimeout(this.#greetTimer);
     this.#kept?.stop();
     this.#kept = null;
     for (const sub of this.#subs) sub.unsubscribe();
@@ -236,6 +255,8 @@ export class RemoteRunner implements TaskRunner {
     attempt.worker = choice.worker.info.name;
     this.counters.dispatched++;
     const msg: WorkMessage = { dispatch, daemon: this.#o.run, taskId: req.taskId, name: req.name, module: req.module, action: req.action, params: req.params, attempt: req.attempt, idempotencyKey: req.idempotencyKey, workingDir: req.workingDir, upstream: req.upstream, channel: req.channel };
+    // Traced: each attempt carries its span's W3C context (a message may hold several attempts), which the worker continues.
+    if (req.traceparent !== undefined) msg.traceparent = req.traceparent;
     if (req.artifactScope !== undefined) msg.artifactScope = req.artifactScope;
     if (req.artifacts !== undefined) msg.artifacts = req.artifacts;
     // A sticky attempt goes to its worker alone; any other to the group, where any of its workers may take it.
@@ -308,6 +329,10 @@ export class RemoteRunner implements TaskRunner {
       this.#log.warn({ worker: info.name, protocol: info.protocol, expected: REMOTE_PROTOCOL }, 'worker speaks another protocol version; ignored');
       return;
     }
+    if (this.#greeting) {
+      this.#greeting.set(info.id, info);
+      return;
+    }
     if (this.directory.heartbeat(info, Date.now())) {
       this.#log.info({ worker: info.name, id: info.id, host: info.host, tags: info.tags, modules: info.modules.length, threads: info.threads, version: info.version }, 'worker joined');
       this.changed();
@@ -315,6 +340,7 @@ export class RemoteRunner implements TaskRunner {
   }
 
   #bye(id: string): void {
+    this.#greeting?.delete(id);
     const w = this.directory.workers.get(id);
     if (!w) return;
     this.#log.info({ worker: w.info.name, id }, 'worker left');

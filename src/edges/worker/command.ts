@@ -1,11 +1,11 @@
 /**
  * `codomyrmex worker` (a remote worker process) and `codomyrmex workers list` (the workers a daemon knows).
  */
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 
-import { packagePath } from '../../config/options.js';
+import { compileTracing } from '../../config/tracing.js';
+import { packageVersion } from '../../config/options.js';
 import { BusError, ErrorCode, ValidationError } from '../../errors.js';
 import { TAG_RE } from '../../model/task.js';
 import type { CliContext, GlobalFlags } from '../cli/context.js';
@@ -15,6 +15,7 @@ import { LOG_LEVELS, parseDuration } from '../daemon/options.js';
 import type { LogLevel } from '../daemon/options.js';
 import { connectNats, decode, encode, remoteSubjects } from '../remote/protocol.js';
 import type { WorkerView } from '../remote/protocol.js';
+import { loadTracing } from '../../traces/tracing.js';
 import { RemoteWorker } from './worker.js';
 
 interface WorkerFlags {
@@ -62,8 +63,11 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
       const nats = natsOf(g, 'worker');
       const level = (opts.logLevel ?? 'info') as LogLevel;
       if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ValidationError(`--log-level: must be one of ${LOG_LEVELS.join(', ')} (got "${level}")`);
+      // Traced with the standard OTEL_* variables (or the config file's tracing section), as `codomyrmex-worker`.
+      const tracingOptions = compileTracing(cli.options().tracing ?? {}, process.env, 'codomyrmex-worker');
+      const tracing = tracingOptions.enabled ? await loadTracing(tracingOptions) : null;
       const log = createLogger('json', level);
-      const version = (JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;
+      const version = packageVersion();
       const ackWaitMs = opts.ackWait !== undefined ? parseDuration(opts.ackWait, '--ack-wait') : 10_000;
       if (ackWaitMs < 1000) throw new ValidationError(`--ack-wait: must be at least 1s (got ${ackWaitMs} ms)`);
       const worker = new RemoteWorker({
@@ -77,6 +81,8 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
         heartbeatMs: opts.heartbeat !== undefined ? parseDuration(opts.heartbeat, '--heartbeat') : 1000,
         version,
         log,
+        tracing,
+        maxAttributeLength: tracingOptions.maxAttributeLength,
       });
       const graceMs = opts.grace !== undefined ? parseDuration(opts.grace, '--grace') : 30_000;
       let signals = 0;

@@ -27,6 +27,8 @@ export class ResultReporter {
   readonly #subject: string;
   readonly #log: Logger;
   readonly #unanswered = new Map<string, Pending>();
+  /** The same results by task id (the latest per task). */
+  readonly #byTask = new Map<string, Pending>();
   #out: Pending[] = [];
   #queued = false;
 
@@ -54,12 +56,25 @@ export class ResultReporter {
           p.done = true;
           if (p.timer) clearTimeout(p.timer);
           this.#unanswered.delete(result.dispatch);
+          if (this.#byTask.get(result.taskId) === p) this.#byTask.delete(result.taskId);
           resolve(ack);
         },
       };
       this.#unanswered.set(result.dispatch, p);
+      this.#byTask.set(result.taskId, p);
       this.#send(p);
     });
+  }
+
+  /**
+   * When this worker holds an unanswered result of an earlier dispatch of `taskId` (a restarted daemon dispatched
+   * it again), sends that result again now and says true: the daemon applies it to its new dispatch.
+   */
+  resendEarlier(taskId: string, dispatch: string): boolean {
+    const p = this.#byTask.get(taskId);
+    if (!p || p.result.dispatch === dispatch) return false;
+    this.#enqueue(p);
+    return true;
   }
 
   /** Sends every unanswered result again now (a daemon said hello). */

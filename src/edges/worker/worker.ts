@@ -18,6 +18,7 @@ import type { AttemptRequest, RunningAttempt } from '../../actors/tasks/runner.j
 import { serializeError } from '../../errors.js';
 import { systemClock } from '../../model/clock.js';
 import { ModuleRegistry } from '../../modules/registry.js';
+import type { Tracing } from '../../traces/tracing.js';
 import { ArtifactExchange } from '../../workers/artifacts.js';
 import { JetStreamArtifactStore } from '../../workers/jetstreamArtifacts.js';
 import { WorkerPool } from '../../workers/pool.js';
@@ -41,6 +42,14 @@ export interface RemoteWorkerOptions {
   heartbeatMs: number;
   version: string;
   log: Logger;
+  /**
+   * The worker's tracing (on with the standard `OTEL_*` variables): each attempt it takes gets a `process` span, a
+   * child of the daemon's attempt span (the work message's `traceparent` header), and the spans its action makes in
+   * the thread hang under it. Absent: no span, and no OpenTelemetry module loaded.
+   */
+  tracing?: Tracing | null;
+  /** `tracing.maxAttributeLength`, for the threads' spans (default 4096). */
+  maxAttributeLength?: number;
 }
 
 /** Dispatches cancelled before this worker took them, remembered this many at most. */
@@ -50,7 +59,7 @@ const KEEP_AFTER_MS = 1500;
 
 /** The attempt a work message asks for, as this worker's pool runner takes it (a redelivery counts as an attempt). */
 function attemptOf(m: WorkMessage, deliveries: number): AttemptRequest {
-  return { taskId: m.taskId, name: m.name, module: m.module, action: m.action, params: m.params, attempt: m.attempt + deliveries - 1, idempotencyKey: m.idempotencyKey, workingDir: m.workingDir, upstream: m.upstream, channel: m.channel, artifactScope: m.artifactScope, artifacts: m.artifacts };
+  return { taskId: m.taskId, name: m.name, module: m.module, action: m.action, params: m.params, attempt: m.attempt + deliveries - 1, idempotencyKey: m.idempotencyKey, workingDir: m.workingDir, upstream: m.upstream, channel: m.channel, artifactScope: m.artifactScope, artifacts: m.artifacts, traceparent: m.traceparent };
 }
 
 export class RemoteWorker {
@@ -119,7 +128,7 @@ export class RemoteWorker {
     this.#group = workerGroup(this.#modules, o.tags);
     // The daemon never has more in flight here than the pool's slots: no stops needed to drop queued ones, and each
     // thread runs its --concurrency attempts at once.
-    this.#pool = new WorkerPool({ threads: o.threads, concurrentTasksPerWorker: o.concurrency ?? 1, moduleDirs: o.moduleDirs, noQueueStops: (o.concurrency ?? 1) > 1 });
+    this.#pool = new WorkerPool({ threads: o.threads, concurrentTasksPerWorker: o.concurrency ?? 1, moduleDirs: o.moduleDirs, noQueueStops: (o.concurrency ?? 1) > 1, ...(o.tracing ? { tracing: { maxAttributeLength: o.maxAttributeLength ?? 4096 } } : {}) });
     await this.#pool.booted(30_000);
     this.#runner = new LocalPoolRunner(this.#pool, systemClock);
     const nc = (this.#nc = await connectNats({ servers: o.servers, name: `codomyrmex-worker-${o.name}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...o.connection }));
@@ -215,15 +224,37 @@ export class RemoteWorker {
     const nc = this.#nc;
     const runner = this.#runner;
     if (!nc || !runner) return;
-    // Killed by the daemon before this worker took it: skipped (the daemon has settled it).
-    const items = ('batch' in data ? data.batch : [data]).filter((m) => !this.#cancelled.has(m.dispatch));
+    // Killed by the daemon before this worker took it: skipped (the daemon has settled it). Dispatched again by a
+    // restarted daemon while this worker still holds the result of its earlier run: that result is sent again (the
+    // daemon applies it to this dispatch) instead of running the task a second time.
+    const items = ('batch' in data ? data.batch : [data]).filter((m) => {
+      if (this.#cancelled.has(m.dispatch)) return false;
+      if (!this.#results.resendEarlier(m.taskId, m.dispatch)) return true;
+      this.#log.info({ taskId: m.taskId, dispatch: m.dispatch }, 'dispatched again while its earlier result waits: sending that result');
+      return false;
+    });
     if (items.length === 0) {
-      msg.term('cancelled before it started');
+      msg.term('cancelled before it started, or finished here already');
       return;
     }
     const started = items.map((m): StartedMessage => ({ dispatch: m.dispatch, worker: this.id, deliveries, attempt: m.attempt + deliveries - 1 }));
     nc.publish(this.#s.started, encode(started.length === 1 ? started[0] : { batch: started }));
-    started.forEach((st, i) => this.#log.debug({ taskId: items[i]?.taskId, attempt: st.attempt, deliveries }, 'task started'));
+    // Traced: each attempt's span continues the daemon's (a malformed or missing context starts a new trace), and
+    // the attempt runs in it.
+    const spans = items.map((m, i) => {
+      const span = this.#o.tracing?.startSpan(`process ${m.module}.${m.action}`, {
+        kind: 'consumer',
+        traceparent: m.traceparent,
+        attributes: { 'messaging.system': 'nats', 'messaging.destination.name': msg.subject, 'messaging.operation.type': 'process', 'codomyrmex.task_id': m.taskId, 'codomyrmex.task': m.name, 'codomyrmex.module': m.module, 'codomyrmex.action': m.action, 'codomyrmex.attempt': started[i]?.attempt ?? m.attempt, 'codomyrmex.worker': this.#o.name },
+      });
+      if (span) items[i] = { ...m, traceparent: span.traceparent };
+      return span;
+    });
+    const ids = (i: number): { trace_id?: string; span_id?: string } => {
+      const span = spans[i];
+      return span ? { trace_id: span.traceId, span_id: span.spanId } : {};
+    };
+    started.forEach((st, i) => this.#log.debug({ taskId: items[i]?.taskId, attempt: st.attempt, deliveries, ...ids(i) }, 'task started'));
     const alive = setInterval(() => msg.working(), Math.max(200, Math.floor(this.#o.ackWaitMs / 3)));
     // Acked once the daemon has answered every result in it (after its commit); not at all if the connection closed.
     let left = items.length;
@@ -242,7 +273,16 @@ export class RemoteWorker {
       outcomes.map((outcome, i) =>
         outcome.then((o) => {
           const m = items[i] as WorkMessage;
-          this.#log.debug({ taskId: m.taskId, outcome: o.type }, 'task ended');
+          const span = spans[i];
+          if (span) {
+            // The thread's spans leave from here, under this worker's service name; the daemon gets the outcome alone.
+            if (o.type !== 'crashed' && o.spans) {
+              this.#o.tracing?.exportSpans(o.spans);
+              delete o.spans;
+            }
+            span.end(o.type === 'ok' ? null : o.error);
+          }
+          this.#log.debug({ taskId: m.taskId, outcome: o.type, ...ids(i) }, 'task ended');
           const reported = this.#results.report({ dispatch: m.dispatch, worker: this.id, name: this.#o.name, taskId: m.taskId, outcome: o }).then((ack) => answered(m, ack));
           this.#reporting.add(reported);
           void reported.finally(() => this.#reporting.delete(reported));
@@ -331,6 +371,8 @@ export class RemoteWorker {
       // Closed already.
     }
     await this.#pool?.destroy();
+    // What is still pending leaves now.
+    await this.#o.tracing?.shutdown();
     this.#log.info({ id: this.id, worker: this.#o.name }, 'worker stopped');
   }
 }
