@@ -88,6 +88,37 @@ describe('docs that run', () => {
     expect(pages.map((p) => p.file)).toEqual(expect.arrayContaining(['README.md', 'docs/getting-started.md']));
   });
 
+  it('type-checks the TypeScript blocks against the package as a consumer sees it', () => {
+    const { cwd } = sandbox();
+    const files: string[] = [];
+    const origin = new Map<string, string>();
+    for (const page of pages) {
+      for (const step of page.steps) {
+        if (step.kind !== 'run' || step.language !== 'ts') continue;
+        const file = join(cwd, `block-${files.length}.mts`);
+        writeFileSync(file, step.script);
+        files.push(file);
+        origin.set(file, `${page.file}:${step.line}`);
+      }
+    }
+    expect(files.length).toBeGreaterThan(3);
+    const program = ts.createProgram(files, {
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      types: ['node'],
+      typeRoots: [packagePath('node_modules', '@types')],
+    });
+    const problems = ts.getPreEmitDiagnostics(program).map((d) => {
+      const where = d.file ? `${origin.get(d.file.fileName) ?? d.file.fileName} (block line ${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1})` : '';
+      return `${where}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+    });
+    expect(problems).toEqual([]);
+  }, 120_000);
+
   for (const page of pages) {
     it(`runs the blocks of ${page.file}`, async () => {
       const { cwd, env } = sandbox();

@@ -1,6 +1,6 @@
 /**
  * The runnable blocks of the documentation (the convention is in docs/architecture.md, "Docs that run"):
- * ` ```sh run ` (or `bash run`) is a shell script, ` ```ts run ` (or `js run`) a program run with Node,
+ * ` ```sh run ` (or `bash run`) is a shell script, ` ```ts run ` (or `js run`) a program run with Node (and type-checked),
  * ` ```yaml file=NAME ` (any language) is a file the page's later blocks use, and ` ```text output ` right after a
  * run block is what that block prints (compared loosely: times, ids and column padding may differ; `...` stands for
  * anything on its line). `nats` on a run
