@@ -63,6 +63,12 @@ import { Subject } from 'rxjs';
 import { tracedRunner } from '../tasks/tracedRunner.js';
 import type { BackfillInput, BackfillReply, ScheduleInput, ScheduleView, TriggerInput, TriggerView } from '../../model/schedule.js';
 
+/**
+ * Under strict durability, how long changes nobody waits on (a task's start, events) may wait for a commit somebody
+ * does wait on, in ms, so that they share its fsync (see `GroupCommitterOptions.unawaitedDelayMs`).
+ */
+const UNAWAITED_COMMIT_DELAY_MS = 5;
+
 /** Receives `(eventName, data)`; may be async. A handler that throws never breaks the engine. */
 export type EventHandler<K extends EventName = EventName> = (event: K, data: EventMap[K]) => void | Promise<void>;
 
@@ -163,6 +169,8 @@ export class OrchestrationEngine {
       this.commits = new GroupCommitter(this.store, {
         delayMs: this.options.commitDelayMs,
         maxBatch: this.options.commitMaxBatch,
+        // Strict: what nobody waits on (a task's start, events) rides with the next commit somebody waits on.
+        unawaitedDelayMs: this.options.durability === 'strict' ? Math.max(this.options.commitDelayMs, UNAWAITED_COMMIT_DELAY_MS) : 0,
         onFault: (error, downMs) => {
           if (error) bus.publish('store_failed', { store: location, error: serializeError(error) });
           else bus.publish('store_recovered', { store: location, downMs });
