@@ -61,6 +61,7 @@ import type { Tracing } from '../../traces/tracing.js';
 import { loadTracing, TRACED_EVENTS } from '../../traces/tracing.js';
 import { Subject } from 'rxjs';
 import { tracedRunner } from '../tasks/tracedRunner.js';
+import { StepIntake } from '../tasks/stepIntake.js';
 import type { BackfillInput, BackfillReply, ScheduleInput, ScheduleView, TriggerInput, TriggerView } from '../../model/schedule.js';
 
 /**
@@ -169,8 +170,8 @@ export class OrchestrationEngine {
       this.commits = new GroupCommitter(this.store, {
         delayMs: this.options.commitDelayMs,
         maxBatch: this.options.commitMaxBatch,
-        // Strict: what nobody waits on (a task's start, events) rides with the next commit somebody waits on.
-        unawaitedDelayMs: this.options.durability === 'strict' ? Math.max(this.options.commitDelayMs, UNAWAITED_COMMIT_DELAY_MS) : 0,
+        // Strict on a durable store: what nobody waits on (a task's start, events) rides with the next commit somebody waits on.
+        unawaitedDelayMs: this.options.durability === 'strict' && this.store.persistent ? Math.max(this.options.commitDelayMs, UNAWAITED_COMMIT_DELAY_MS) : 0,
         onFault: (error, downMs) => {
           if (error) bus.publish('store_failed', { store: location, error: serializeError(error) });
           else bus.publish('store_recovered', { store: location, downMs });
@@ -239,6 +240,7 @@ export class OrchestrationEngine {
         registry: () => this.#registry,
         options: this.options,
         triggerTransport$: this.#triggerTransport.asObservable(),
+        stepIntake: new StepIntake(),
       };
       const machine = runtimeMachine.provide({
         actors: {
