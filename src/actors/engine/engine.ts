@@ -61,6 +61,7 @@ import type { Tracing } from '../../traces/tracing.js';
 import { loadTracing, TRACED_EVENTS } from '../../traces/tracing.js';
 import { Subject } from 'rxjs';
 import { tracedRunner } from '../tasks/tracedRunner.js';
+import { StepIntake } from '../tasks/stepIntake.js';
 import type { BackfillInput, BackfillReply, ScheduleInput, ScheduleView, TriggerInput, TriggerView } from '../../model/schedule.js';
 import type { ArtifactChunk } from '../../model/artifacts.js';
 import type { ArtifactSweep } from './artifacts.js';
@@ -69,6 +70,12 @@ import { readArtifactChunk, sweepArtifacts } from './artifacts.js';
 /** How often the artifacts of runs the store no longer has are removed, and how long a scope rests before that. */
 const ARTIFACT_SWEEP_MS = 5 * 60_000;
 const ARTIFACT_MIN_AGE_MS = 10 * 60_000;
+
+/**
+ * Under strict durability, how long changes nobody waits on (a task's start, events) may wait for a commit somebody
+ * does wait on, in ms, so that they share its fsync (see `GroupCommitterOptions.unawaitedDelayMs`).
+ */
+const UNAWAITED_COMMIT_DELAY_MS = 5;
 
 /** Receives `(eventName, data)`; may be async. A handler that throws never breaks the engine. */
 export type EventHandler<K extends EventName = EventName> = (event: K, data: EventMap[K]) => void | Promise<void>;
@@ -176,6 +183,8 @@ export class OrchestrationEngine {
       this.commits = new GroupCommitter(this.store, {
         delayMs: this.options.commitDelayMs,
         maxBatch: this.options.commitMaxBatch,
+        // Strict on a durable store: what nobody waits on (a task's start, events) rides with the next commit somebody waits on.
+        unawaitedDelayMs: this.options.durability === 'strict' && this.store.persistent ? Math.max(this.options.commitDelayMs, UNAWAITED_COMMIT_DELAY_MS) : 0,
         onFault: (error, downMs) => {
           if (error) bus.publish('store_failed', { store: location, error: serializeError(error) });
           else bus.publish('store_recovered', { store: location, downMs });
@@ -244,6 +253,7 @@ export class OrchestrationEngine {
         registry: () => this.#registry,
         options: this.options,
         triggerTransport$: this.#triggerTransport.asObservable(),
+        stepIntake: new StepIntake(),
       };
       const machine = runtimeMachine.provide({
         actors: {
