@@ -157,6 +157,8 @@ export class EngineSpans {
     const parent = step ? trace.setSpan(ROOT_CONTEXT, step) : contextOf(info.traceparent);
     const previous = info.attempt > 1 ? this.#previous.get(id) : undefined;
     const span = attemptSpan(this.#tracer, info, parent, previous);
+    if (span.context === null) return span;
+    const context = span.context;
     const previousMap = this.#previous;
     return {
       traceparent: span.traceparent,
@@ -168,7 +170,7 @@ export class EngineSpans {
           return;
         }
         previousMap.delete(id);
-        previousMap.set(id, span.context);
+        previousMap.set(id, context);
         if (previousMap.size > REMEMBERED_ATTEMPTS) previousMap.delete(previousMap.keys().next().value as string);
       },
     };
