@@ -9,7 +9,9 @@
  *     should give about twice the throughput of one.
  * Prints a table and writes JSON to benchmarks/results/workers-<timestamp>.json.
  *
- * Flags: --tasks N (no-op tasks per run, default 5000), --io N (50 ms tasks per run, default 400).
+ *   - one no-op task at a time through 1 worker: p50 and p99 from submit to the completion event.
+ * Flags: --tasks N (no-op tasks per run, default 5000), --io N (50 ms tasks per run, default 400), --latency N
+ * (sequential tasks, default 300).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +36,7 @@ function flag(name: string, fallback: number): number {
 const TASKS = flag('tasks', 5000);
 const IO_TASKS = flag('io', 400);
 const IO_MS = 50;
+const LATENCY_TASKS = flag('latency', 300);
 const NOOP_SLOTS = 16;
 const IO_SLOTS = 8;
 const BATCH = 1000;
@@ -68,6 +71,31 @@ async function throughput(bus: MessageBus, task: TaskInput, n: number): Promise<
   bad.unsubscribe();
   if (failed) throw new Error(`${failed} tasks failed`);
   return (n / dt) * 1000;
+}
+
+/** One task at a time, `n` times: milliseconds from submitting each until its completion event (p50, p99). */
+async function latency(bus: MessageBus, task: TaskInput, n: number): Promise<{ p50: number; p99: number }> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let id = '';
+    let seen: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (seen = resolve));
+    const early = new Set<string>();
+    const sub = bus.events$('task_completed').subscribe((e) => {
+      const taskId = (e.data as { taskId: string }).taskId;
+      if (taskId === id) seen();
+      else early.add(taskId);
+    });
+    const t0 = performance.now();
+    id = (await bus.request('task.submit', { task: { ...task } })).taskId;
+    if (early.has(id)) seen();
+    await done;
+    times.push(performance.now() - t0);
+    sub.unsubscribe();
+  }
+  times.sort((a, b) => a - b);
+  const at = (q: number): number => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0;
+  return { p50: at(0.5), p99: at(0.99) };
 }
 
 function child(args: string[], cwd: string): ChildProcess {
@@ -161,6 +189,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'codomyrmex-bench-workers-'));
   const nats = await startNatsServer();
   const rows: Row[] = [];
+  const measured: { single?: { p50: number; p99: number } } = {};
   const load0 = loadavg()[0] ?? 0;
   try {
     const engine = createOrchestrationEngine({ threads: 2, concurrentTasksPerWorker: NOOP_SLOTS, store: 'memory', agingMs: 0 });
@@ -172,6 +201,10 @@ async function main(): Promise<void> {
     for (const workers of [1, 2]) {
       rows.push({ path: 'daemon + remote workers over JetStream (sqlite strict)', workload: 'no-op', workers, tasks: TASKS, tasksPerSec: await remote(dir, nats.url, ++n, workers, NOOP_SLOTS, (bus) => throughput(bus, NOOP, TASKS)) });
     }
+    await remote(dir, nats.url, ++n, 1, NOOP_SLOTS, async (bus) => {
+      measured.single = await latency(bus, NOOP, LATENCY_TASKS);
+      return 0;
+    });
     for (const workers of [1, 2]) {
       rows.push({ path: 'daemon + remote workers over JetStream (sqlite strict)', workload: '50 ms I/O', workers, tasks: IO_TASKS, tasksPerSec: await remote(dir, nats.url, ++n, workers, IO_SLOTS, (bus) => throughput(bus, IO, IO_TASKS)) });
     }
@@ -190,11 +223,15 @@ async function main(): Promise<void> {
   const ideal = (IO_SLOTS / IO_MS) * 1000;
   console.log(table(rows));
   console.log(`\nremote I/O-bound scaling, 2 workers / 1 worker: ${scaling === null ? '-' : scaling.toFixed(2)}x (ideal per worker: ${ideal} tasks/s = ${IO_SLOTS} slots / ${IO_MS} ms)`);
+  const single = measured.single ?? null;
+  if (single) console.log(`one remote no-op task at a time (submit over NATS → completion event), ${LATENCY_TASKS} tasks: p50 ${single.p50.toFixed(2)} ms, p99 ${single.p99.toFixed(2)} ms`);
+  const noop = (path: string, w: number): number => rows.find((r) => r.path.startsWith(path) && r.workload === 'no-op' && r.workers === w)?.tasksPerSec ?? 0;
+  for (const w of [1, 2]) if (noop('BullMQ', w) > 0) console.log(`remote no-op vs BullMQ, ${w} worker(s): ${(noop('daemon', w) / noop('BullMQ', w)).toFixed(2)}x`);
   console.log(`load average before: ${load0.toFixed(2)}, after: ${(loadavg()[0] ?? 0).toFixed(2)} on ${cpus().length} cores (shared: numbers are noisy when others run)`);
   const out = packagePath('benchmarks', 'results');
   mkdirSync(out, { recursive: true });
   const file = join(out, `workers-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, nats: natsServerVersion(), cores: cpus().length, loadBefore: load0, tasks: TASKS, ioTasks: IO_TASKS, ioMs: IO_MS, noopSlots: NOOP_SLOTS, ioSlots: IO_SLOTS, rows, ioScaling: scaling }, null, 2));
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, nats: natsServerVersion(), cores: cpus().length, loadBefore: load0, tasks: TASKS, ioTasks: IO_TASKS, ioMs: IO_MS, noopSlots: NOOP_SLOTS, ioSlots: IO_SLOTS, rows, ioScaling: scaling, singleTaskMs: single }, null, 2));
   console.log(`\nwrote ${file}`);
 }
 

@@ -12,6 +12,13 @@ export interface PoolOptions {
   /** Tasks one worker runs at once (default 1: a timed-out task's thread is killed, so sharing it costs others). */
   concurrentTasksPerWorker: number;
   moduleDirs: string[];
+  /**
+   * Give Piscina no stop (signal) for dispatches, so a thread runs `concurrentTasksPerWorker` of them at once: Piscina
+   * runs a task that has a signal alone on an idle thread. For a pool that is never handed more than it can run
+   * (a remote worker's: the daemon reserves its slots), where nothing waits in Piscina's queue to be dropped; a
+   * kill still finds its thread through the running table. Default false.
+   */
+  noQueueStops?: boolean | undefined;
   /** Trace in the threads (see `WorkerBootData.tracing`); absent: off. */
   tracing?: { maxAttributeLength: number } | undefined;
 }
@@ -154,14 +161,21 @@ export class WorkerPool {
     return this.#seq;
   }
 
+  /** The stop Piscina is given for a dispatch (none with `noQueueStops`, see {@link PoolOptions}). */
+  #signal(stop: DispatchStop | undefined): DispatchStop | undefined {
+    return this.options.noQueueStops === true ? undefined : stop;
+  }
+
   /** Runs one request. Stop it with {@link terminate} and its `seq` (or, as a last resort, with `stop`). */
   run(req: RunRequest, stop?: DispatchStop): Promise<WorkerReply> {
-    return (stop ? this.#piscina.run(req, { signal: stop }) : this.#piscina.run(req)) as Promise<WorkerReply>;
+    const signal = this.#signal(stop);
+    return (signal ? this.#piscina.run(req, { signal }) : this.#piscina.run(req)) as Promise<WorkerReply>;
   }
 
   /** Runs a batch of attempts as one Piscina task (each item has its own `seq`, so each can be cancelled). */
   runBatch(req: BatchRequest, stop?: DispatchStop): Promise<BatchReply> {
-    return (stop ? this.#piscina.run(req, { signal: stop }) : this.#piscina.run(req)) as Promise<BatchReply>;
+    const signal = this.#signal(stop);
+    return (signal ? this.#piscina.run(req, { signal }) : this.#piscina.run(req)) as Promise<BatchReply>;
   }
 
   /**
@@ -242,7 +256,8 @@ export class WorkerPool {
       abort: (reason) => port1.postMessage({ type: 'codomyrmex.abort', reason }),
       close: () => port1.close(),
     };
-    const reply = this.#piscina.run({ ...req, port: port2 }, stop ? { transferList: [port2], signal: stop } : { transferList: [port2] }) as Promise<WorkerReply>;
+    const signal = this.#signal(stop);
+    const reply = this.#piscina.run({ ...req, port: port2 }, signal ? { transferList: [port2], signal } : { transferList: [port2] }) as Promise<WorkerReply>;
     return { reply, channel };
   }
 

@@ -39,7 +39,7 @@ beforeAll(async () => {
   const env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '50' };
   daemon = startDaemon(root, ['--db', join(root, 'state.db'), '--nats', server.url, '--subject-prefix', prefix, '--module-dir', TRACED_MODULES, '--no-local-workers', '--worker-lost-after', '5s'], env);
   await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
-  worker = startCliProcess(root, ['--threads', '1', '--module-dir', TRACED_MODULES, 'worker', '--nats', server.url, '--subject-prefix', prefix, '--name', 'w1', '--log-level', 'debug', '--heartbeat', '200ms'], env);
+  worker = startCliProcess(root, ['--threads', '1', '--module-dir', TRACED_MODULES, 'worker', '--nats', server.url, '--subject-prefix', prefix, '--name', 'w1', '--concurrency', '8', '--log-level', 'debug', '--heartbeat', '200ms'], env);
   await Promise.all([workerReady(worker), joined(daemon, 'w1')]);
   process.env['OTEL_BSP_SCHEDULE_DELAY'] = '50';
   remote = await RemoteEngine.connect({ servers: server.url, subjectPrefix: prefix, tracing: { endpoint: receiver.endpoint, serviceName: 'test-client' } });
@@ -86,5 +86,25 @@ describe('traces through a remote worker', () => {
 
     const started = await worker.waitForLine((l) => l.msg === 'task started' && l['taskId'] === result.taskId, 'the worker\'s "task started"');
     expect(started).toMatchObject({ trace_id: traceId, span_id: processed?.spanId });
+  });
+
+  it('continues each attempt of a work message that carries several in that attempt\'s own span', async () => {
+    const job = new BasicTracerProvider().getTracer('app').startSpan('client batch');
+    const { traceId } = job.spanContext();
+    // Queued first and started together, so the daemon sends them to the worker (8 slots) in few messages.
+    const ids = await context.with(trace.setSpan(context.active(), job), () => remote.tasks.addTasks(Array.from({ length: 12 }, () => ({ module: 'traced', action: 'work' }))));
+    await remote.tasks.startExecution();
+    const results = await Promise.all(ids.map((id) => remote.tasks.waitForTask(id)));
+    job.end();
+    expect(results.map((r) => r.success)).toEqual(ids.map(() => true));
+    const spans = await receiver.waitFor((all) => all.filter((s) => s.traceId === traceId && s.name === 'process traced.work').length === ids.length, 'a process span per task');
+    for (const [i, id] of ids.entries()) {
+      const attempt = spans.find((s) => s.traceId === traceId && s.name === 'attempt traced.work' && s.attributes['codomyrmex.task_id'] === id);
+      const processed = spans.find((s) => s.traceId === traceId && s.name === 'process traced.work' && s.attributes['codomyrmex.task_id'] === id);
+      expect(attempt).toBeDefined();
+      expect(processed?.parentSpanId).toBe(attempt?.spanId);
+      // The action ran in its own attempt's span, not a batch-mate's.
+      expect(results[i]?.result).toEqual({ attemptSpanId: processed?.spanId, activeSpanId: processed?.spanId });
+    }
   });
 });

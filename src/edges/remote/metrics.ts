@@ -64,6 +64,8 @@ export function registerWorkerMetrics(registry: Registry, runner: RemoteRunner):
       },
     });
   };
+  counter('codomyrmex_worker_dispatched_total', 'Attempts the daemon published to remote workers.', () => runner.counters.dispatched);
+  counter('codomyrmex_worker_messages_total', 'Work messages the daemon published (an attempt each, or several sent together): dispatched ÷ messages is the batching.', () => runner.counters.messages);
   counter('codomyrmex_worker_redeliveries_total', 'Attempts JetStream redelivered to another worker (the first one took it and stopped).', () => runner.counters.redeliveries);
   counter('codomyrmex_worker_late_results_total', 'Results that came after the daemon had ended the attempt (timeout, cancel, lost worker): discarded.', () => runner.counters.lateResults);
   counter('codomyrmex_worker_unknown_results_total', 'Results for a task the daemon does not know: refused.', () => runner.counters.unknownResults);

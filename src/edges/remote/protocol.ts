@@ -1,7 +1,8 @@
 /**
  * The protocol between a daemon and its remote workers (`codomyrmex worker`), over NATS:
  *
- * - Work: the daemon publishes each attempt to the JetStream work-queue stream `<PREFIX>_WORK` on
+ * - Work: the daemon publishes attempts (one, or a `{ batch }` of those it started in one turn for the same
+ *   target) to the JetStream work-queue stream `<PREFIX>_WORK` on
  *   `<prefix>.work.<group>`. A group is every worker with the same modules and tags; they share one durable pull
  *   consumer, so a task left by a dead worker is redelivered to another worker of its group after the ack wait.
  *   An attempt that must run on one worker (a sticky run's) goes to `<prefix>.work.w.<worker id>`, read by that
@@ -9,7 +10,8 @@
  *   task again elsewhere.
  * - Core NATS around it: heartbeats (announce) and goodbyes, `started` when a worker takes a message, `result` as a
  *   request the daemon answers only once the outcome is committed (then, and only then, the worker acks the
- *   message), `cancel` broadcasts, progress and logs, and `workers.list`.
+ *   message once every attempt in it is answered); `started` and `result` carry one item or a `{ batch }` (answered
+ *   with `{ acks }`), `cancel` broadcasts, progress and logs, and `workers.list`.
  * - Kept results: a worker that stops while no daemon answers puts its unanswered results in the stream
  *   `<PREFIX>_KEPT` (then acks their work messages); the daemon reads them when it attaches and applies each once
  *   its task is dispatched again, as it does a result re-sent after a restart.
@@ -17,15 +19,15 @@
 import { createHash } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { JetStreamManager, StreamConfig } from '@nats-io/jetstream';
-import type { MsgHdrs, NodeConnectionOptions } from '@nats-io/transport-node';
-import { connect, headers } from '@nats-io/transport-node';
+import type { NodeConnectionOptions } from '@nats-io/transport-node';
+import { connect } from '@nats-io/transport-node';
 import type { AttemptRequest } from '../../actors/tasks/runner.js';
 import type { SerializedError } from '../../errors.js';
 import { natsUnreachable } from '../../bus/nats.js';
 import type { WorkerReply } from '../../workers/protocol.js';
 
 /** Bumped when a message changes shape; a worker of another version is refused by the daemon (logged). */
-export const REMOTE_PROTOCOL = 1;
+export const REMOTE_PROTOCOL = 2;
 
 export interface RemoteSubjects {
   /** Where an attempt for `group` is published (stream subject). */
@@ -109,6 +111,11 @@ export type WorkMessage = Omit<AttemptRequest, 'tags'> & {
   daemon: string;
 };
 
+/** Several attempts for one worker (or group) in one message: the daemon sends what it starts in one turn together. */
+export interface WorkBatch {
+  batch: WorkMessage[];
+}
+
 export interface StartedMessage {
   dispatch: string;
   worker: string;
@@ -170,17 +177,6 @@ export async function connectNats(options: NodeConnectionOptions & { servers: st
   } catch (err) {
     throw natsUnreachable(options.servers, err);
   }
-}
-
-/**
- * The headers of a work message whose attempt is traced: W3C `traceparent` (the daemon's attempt span), which the
- * worker that takes it continues. Absent when the daemon does not trace.
- */
-export function traceHeaders(traceparent: string | undefined): { headers?: MsgHdrs } {
-  if (traceparent === undefined) return {};
-  const h = headers();
-  h.set('traceparent', traceparent);
-  return { headers: h };
 }
 
 /** Creates a stream unless it is there. */

@@ -20,8 +20,9 @@ import type { WorkerReply } from '../../workers/protocol.js';
 import type { Logger } from '../daemon/logger.js';
 import { WorkerDirectory } from './directory.js';
 import type { KnownWorker, WorkerOutcome } from './directory.js';
+import { WorkOutbox } from './outbox.js';
 import type { CancelMessage, ProgressMessage, RemoteOutcome, RemoteSubjects, ResultAck, ResultMessage, StartedMessage, WorkerInfo, WorkMessage } from './protocol.js';
-import { decode, encode, ensureStream, keptStreamName, REMOTE_PROTOCOL, remoteSubjects, traceHeaders, workStreamName } from './protocol.js';
+import { decode, encode, ensureStream, keptStreamName, REMOTE_PROTOCOL, remoteSubjects, workStreamName } from './protocol.js';
 
 export interface RemoteRunnerOptions {
   subjectPrefix: string;
@@ -38,7 +39,10 @@ export interface RemoteRunnerOptions {
 
 /** What the runner counts, for metrics. */
 export interface RemoteCounters {
+  /** Attempts published to the work stream. */
   dispatched: number;
+  /** Work messages published (several attempts may share one). */
+  messages: number;
   redeliveries: number;
   lateResults: number;
   unknownResults: number;
@@ -59,7 +63,7 @@ const HELLO_GRACE_MS = 400;
 
 export class RemoteRunner implements TaskRunner {
   readonly directory = new WorkerDirectory();
-  readonly counters: RemoteCounters = { dispatched: 0, redeliveries: 0, lateResults: 0, unknownResults: 0, lostWorkers: 0 };
+  readonly counters: RemoteCounters = { dispatched: 0, messages: 0, redeliveries: 0, lateResults: 0, unknownResults: 0, lostWorkers: 0 };
   readonly subjects: RemoteSubjects;
   readonly stream: string;
   readonly #o: RemoteRunnerOptions;
@@ -77,6 +81,12 @@ export class RemoteRunner implements TaskRunner {
   #subs: Subscription[] = [];
   #sweep: ReturnType<typeof setInterval> | null = null;
   #kept: { stop(): void } | null = null;
+  /** Attempts leave several per message (see outbox.ts). */
+  readonly #outbox = new WorkOutbox<RemoteAttempt>({
+    failed: (a, err) => this.#settle(a, { type: 'crashed', error: new WorkerCrashedError(`could not publish task "${a.req.name}" to the work stream: ${err.message}`).toJSON() }, 'applied'),
+    orphaned: (seq) => void this.deleteWork(seq),
+    sent: () => this.counters.messages++,
+  });
   /** Heartbeats heard before the hello's grace ended (the latest per worker), applied when it ends; null after. */
   #greeting: Map<string, WorkerInfo> | null = new Map();
   #greetTimer: ReturnType<typeof setTimeout> | null = null;
@@ -126,6 +136,7 @@ export class RemoteRunner implements TaskRunner {
     await ensureStream(jsm, { name: this.stream, subjects: [this.subjects.workAll], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
     this.#nc = nc;
     this.#js = js;
+    this.#outbox.attach(js);
     this.#jsm = jsm;
     const s = this.subjects;
     const on = (subject: string, fn: (msg: Msg) => void): void => {
@@ -144,8 +155,25 @@ export class RemoteRunner implements TaskRunner {
     };
     on(s.heartbeat, (m) => this.#heartbeat(decode<WorkerInfo>(m.data)));
     on(s.bye, (m) => this.#bye(decode<{ id: string }>(m.data).id));
-    on(s.started, (m) => this.#started(decode<StartedMessage>(m.data)));
-    on(s.result, (m) => this.#result(decode<ResultMessage>(m.data), (ack) => (m.reply ? m.respond(encode(ack)) : undefined)));
+    on(s.started, (m) => {
+      const p = decode<StartedMessage | { batch: StartedMessage[] }>(m.data);
+      if ('batch' in p) for (const one of p.batch) this.#started(one);
+      else this.#started(p);
+    });
+    on(s.result, (m) => {
+      const p = decode<ResultMessage | { batch: ResultMessage[] }>(m.data);
+      if (!('batch' in p)) return this.#result(p, (ack) => (m.reply ? m.respond(encode(ack)) : undefined));
+      // Results in a batch: one answer with every ack, once each is committed (or refused).
+      const acks = new Array<ResultAck | undefined>(p.batch.length);
+      let left = p.batch.length;
+      p.batch.forEach((one, i) =>
+        this.#result(one, (ack) => {
+          if (acks[i] !== undefined) return;
+          acks[i] = ack;
+          if (--left === 0 && m.reply) m.respond(encode({ acks }));
+        }),
+      );
+    });
     on(s.progress, (m) => this.#progress(decode<ProgressMessage>(m.data)));
     on(s.list, (m) => m.respond(encode({ workers: this.directory.views(Date.now()) })));
     this.#sweep = setInterval(() => this.#sweepLost(), Math.max(100, Math.floor(this.#o.lostAfterMs / 4)));
@@ -214,9 +242,8 @@ export class RemoteRunner implements TaskRunner {
       void this.#o.afterCommit().then(() => held.answer({ accepted: true }), () => undefined);
       return attempt;
     }
-    const js = this.#js;
     const choice = this.directory.choose({ module: req.module, action: req.action, tags: req.tags ?? [], affinity: req.affinity });
-    if (!js || 'why' in choice) {
+    if (!this.#js || 'why' in choice) {
       attempt.resolve({ type: 'error', error: new WorkerCrashedError(`no remote worker could take task "${req.name}": ${'why' in choice ? choice.why : 'not connected to NATS'}`).toJSON() });
       return attempt;
     }
@@ -228,18 +255,13 @@ export class RemoteRunner implements TaskRunner {
     attempt.worker = choice.worker.info.name;
     this.counters.dispatched++;
     const msg: WorkMessage = { dispatch, daemon: this.#o.run, taskId: req.taskId, name: req.name, module: req.module, action: req.action, params: req.params, attempt: req.attempt, idempotencyKey: req.idempotencyKey, workingDir: req.workingDir, upstream: req.upstream, channel: req.channel };
+    // Traced: each attempt carries its span's W3C context (a message may hold several attempts), which the worker continues.
+    if (req.traceparent !== undefined) msg.traceparent = req.traceparent;
     if (req.artifactScope !== undefined) msg.artifactScope = req.artifactScope;
     if (req.artifacts !== undefined) msg.artifacts = req.artifacts;
     // A sticky attempt goes to its worker alone; any other to the group, where any of its workers may take it.
     const subject = req.affinity !== undefined ? this.subjects.workFor(choice.worker.info.id) : this.subjects.work(choice.worker.info.group);
-    js.publish(subject, encode(msg), { msgID: dispatch, ...traceHeaders(req.traceparent) }).then(
-      (ack) => {
-        attempt.seq = ack.seq;
-        // Killed before the publish was acknowledged: take it back out of the stream now.
-        if (attempt.done && !attempt.startedOn) void this.deleteWork(ack.seq);
-      },
-      (err: unknown) => this.#settle(attempt, { type: 'crashed', error: new WorkerCrashedError(`could not publish task "${req.name}" to the work stream: ${(err as Error).message}`).toJSON() }, 'applied'),
-    );
+    this.#outbox.add(subject, msg, attempt);
     return attempt;
   }
 
@@ -280,7 +302,7 @@ export class RemoteRunner implements TaskRunner {
     this.#attempts.delete(a.dispatch);
     if (this.#byTask.get(a.req.taskId) === a) this.#byTask.delete(a.req.taskId);
     this.directory.release(a.dispatch);
-    if (!a.startedOn && a.seq !== null) void this.deleteWork(a.seq);
+    if (!a.startedOn && a.seq !== null && !a.batched) void this.deleteWork(a.seq);
   }
 
   /** Settles an attempt the daemon itself gave up on (kill not confirmed, worker lost); a later result is late. */
@@ -432,6 +454,8 @@ export class RemoteAttempt implements RunningAttempt {
   readonly hooks: AttemptHooks;
   /** Stream sequence of its message, once published. */
   seq: number | null = null;
+  /** Its message carries other attempts too. */
+  batched = false;
   /** The worker it was reserved on (id), and the one that took it. */
   workerId: string | null = null;
   startedOn: string | null = null;
@@ -469,8 +493,9 @@ export class RemoteAttempt implements RunningAttempt {
     this.killing = true;
     this.runner.sendCancel({ dispatch: this.dispatch, kind: 'kill', reason: 'cancelled' });
     if (!this.startedOn && this.seq !== null) {
-      // Nobody took it yet: out of the stream, and settled now.
-      void this.runner.deleteWork(this.seq);
+      // Nobody took it yet: out of the stream (unless its message carries others: the worker skips it, as told by
+      // the kill), and settled now.
+      if (!this.batched) void this.runner.deleteWork(this.seq);
       this.runner.giveUp(this, `task "${this.req.name}" was stopped before a worker took it`, 'killed');
       return;
     }

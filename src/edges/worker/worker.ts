@@ -14,7 +14,7 @@ import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } 
 import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
 
 import { LocalPoolRunner } from '../../actors/tasks/runner.js';
-import type { RunningAttempt } from '../../actors/tasks/runner.js';
+import type { AttemptRequest, RunningAttempt } from '../../actors/tasks/runner.js';
 import { serializeError } from '../../errors.js';
 import { systemClock } from '../../model/clock.js';
 import { ModuleRegistry } from '../../modules/registry.js';
@@ -22,8 +22,9 @@ import type { Tracing } from '../../traces/tracing.js';
 import { ArtifactExchange } from '../../workers/artifacts.js';
 import { JetStreamArtifactStore } from '../../workers/jetstreamArtifacts.js';
 import { WorkerPool } from '../../workers/pool.js';
+import { ResultReporter } from './results.js';
 import type { Logger } from '../daemon/logger.js';
-import type { CancelMessage, ProgressMessage, RemoteOutcome, RemoteSubjects, ResultAck, ResultMessage, StartedMessage, WorkerInfo, WorkMessage } from '../remote/protocol.js';
+import type { CancelMessage, ProgressMessage, RemoteOutcome, RemoteSubjects, ResultAck, ResultMessage, StartedMessage, WorkBatch, WorkerInfo, WorkMessage } from '../remote/protocol.js';
 import { connectNats, decode, encode, ensureStream, keptStreamName, REMOTE_PROTOCOL, remoteSubjects, workerGroup, workStreamName } from '../remote/protocol.js';
 
 export interface RemoteWorkerOptions {
@@ -53,10 +54,13 @@ export interface RemoteWorkerOptions {
 
 /** Dispatches cancelled before this worker took them, remembered this many at most. */
 const CANCELLED_MAX = 10_000;
-/** How long one result request waits for the daemon's answer before it is sent again. */
-const RESULT_TIMEOUT_MS = 5000;
 /** When stopping, how long a result waits for the daemon's answer before it is kept for the next daemon. */
 const KEEP_AFTER_MS = 1500;
+
+/** The attempt a work message asks for, as this worker's pool runner takes it (a redelivery counts as an attempt). */
+function attemptOf(m: WorkMessage, deliveries: number): AttemptRequest {
+  return { taskId: m.taskId, name: m.name, module: m.module, action: m.action, params: m.params, attempt: m.attempt + deliveries - 1, idempotencyKey: m.idempotencyKey, workingDir: m.workingDir, upstream: m.upstream, channel: m.channel, artifactScope: m.artifactScope, artifacts: m.artifacts, traceparent: m.traceparent };
+}
 
 export class RemoteWorker {
   readonly id = randomUUID();
@@ -79,8 +83,8 @@ export class RemoteWorker {
   #loops: Promise<void>[] = [];
   /** Results sent and not answered yet. */
   readonly #reporting = new Set<Promise<void>>();
-  /** Unanswered results by dispatch: sends one again, or settles it as kept. */
-  readonly #unanswered = new Map<string, { send: () => void; result: ResultMessage; kept: () => void }>();
+  /** Results on their way to the daemon (several per request), sent again until it answers. */
+  readonly #results: ResultReporter;
   #heartbeat: ReturnType<typeof setInterval> | null = null;
   readonly #startedAt = Date.now();
   readonly #capacity: number;
@@ -90,6 +94,7 @@ export class RemoteWorker {
     this.#log = options.log;
     this.#s = remoteSubjects(options.subjectPrefix);
     this.#capacity = options.threads * (options.concurrency ?? 1);
+    this.#results = new ResultReporter(() => this.#nc, this.#s.result, options.log);
   }
 
   get group(): string {
@@ -121,7 +126,9 @@ export class RemoteWorker {
     const registry = await ModuleRegistry.load(o.moduleDirs);
     this.#modules = [...new Set(registry.list().map((a) => a.module))].sort();
     this.#group = workerGroup(this.#modules, o.tags);
-    this.#pool = new WorkerPool({ threads: o.threads, concurrentTasksPerWorker: o.concurrency ?? 1, moduleDirs: o.moduleDirs, ...(o.tracing ? { tracing: { maxAttributeLength: o.maxAttributeLength ?? 4096 } } : {}) });
+    // The daemon never has more in flight here than the pool's slots: no stops needed to drop queued ones, and each
+    // thread runs its --concurrency attempts at once.
+    this.#pool = new WorkerPool({ threads: o.threads, concurrentTasksPerWorker: o.concurrency ?? 1, moduleDirs: o.moduleDirs, noQueueStops: (o.concurrency ?? 1) > 1, ...(o.tracing ? { tracing: { maxAttributeLength: o.maxAttributeLength ?? 4096 } } : {}) });
     await this.#pool.booted(30_000);
     this.#runner = new LocalPoolRunner(this.#pool, systemClock);
     const nc = (this.#nc = await connectNats({ servers: o.servers, name: `codomyrmex-worker-${o.name}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...o.connection }));
@@ -150,7 +157,7 @@ export class RemoteWorker {
     nc.subscribe(this.#s.cancel, { callback: (err, msg) => (err ? undefined : this.#cancel(decode<CancelMessage>(msg.data))) });
     nc.subscribe(this.#s.hello, {
       callback: () => {
-        for (const u of this.#unanswered.values()) u.send();
+        this.#results.resendAll();
         this.#beat();
       },
     });
@@ -210,118 +217,134 @@ export class RemoteWorker {
     }
   }
 
+  /** One work message: one attempt, or several the daemon sent together. */
   async #handle(msg: JsMsg): Promise<void> {
-    const m = decode<WorkMessage>(msg.data);
+    const data = decode<WorkMessage | WorkBatch>(msg.data);
     const deliveries = msg.info.deliveryCount;
-    const attempt = m.attempt + deliveries - 1;
     const nc = this.#nc;
     const runner = this.#runner;
     if (!nc || !runner) return;
-    if (this.#cancelled.has(m.dispatch)) {
-      msg.term('cancelled before it started');
-      return;
-    }
-    const held = [...this.#unanswered.values()].find((u) => u.result.taskId === m.taskId && u.result.dispatch !== m.dispatch);
-    if (held) {
-      // A restarted daemon dispatched a task whose earlier run's result this worker still holds: that result is
-      // sent again (the daemon applies it to this dispatch) instead of running the task a second time.
-      this.#log.info({ taskId: m.taskId, dispatch: m.dispatch, earlier: held.result.dispatch }, 'dispatched again while its earlier result waits: sending that result');
-      held.send();
-      msg.term('an earlier run of this task finished here');
-      return;
-    }
-    nc.publish(this.#s.started, encode({ dispatch: m.dispatch, worker: this.id, deliveries, attempt } satisfies StartedMessage));
-    // Traced: this attempt's span continues the daemon's (a malformed or missing header starts a new trace).
-    const span = this.#o.tracing?.startSpan(`process ${m.module}.${m.action}`, {
-      kind: 'consumer',
-      traceparent: msg.headers?.get('traceparent') || undefined,
-      attributes: { 'messaging.system': 'nats', 'messaging.destination.name': msg.subject, 'messaging.operation.type': 'process', 'codomyrmex.task_id': m.taskId, 'codomyrmex.task': m.name, 'codomyrmex.module': m.module, 'codomyrmex.action': m.action, 'codomyrmex.attempt': attempt, 'codomyrmex.worker': this.#o.name },
+    // Killed by the daemon before this worker took it: skipped (the daemon has settled it). Dispatched again by a
+    // restarted daemon while this worker still holds the result of its earlier run: that result is sent again (the
+    // daemon applies it to this dispatch) instead of running the task a second time.
+    const items = ('batch' in data ? data.batch : [data]).filter((m) => {
+      if (this.#cancelled.has(m.dispatch)) return false;
+      if (!this.#results.resendEarlier(m.taskId, m.dispatch)) return true;
+      this.#log.info({ taskId: m.taskId, dispatch: m.dispatch }, 'dispatched again while its earlier result waits: sending that result');
+      return false;
     });
-    const ids = span ? { trace_id: span.traceId, span_id: span.spanId } : {};
-    this.#log.debug({ taskId: m.taskId, task: m.name, attempt, deliveries, ...ids }, 'task started');
+    if (items.length === 0) {
+      msg.term('cancelled before it started, or finished here already');
+      return;
+    }
+    const started = items.map((m): StartedMessage => ({ dispatch: m.dispatch, worker: this.id, deliveries, attempt: m.attempt + deliveries - 1 }));
+    nc.publish(this.#s.started, encode(started.length === 1 ? started[0] : { batch: started }));
+    // Traced: each attempt's span continues the daemon's (a malformed or missing context starts a new trace), and
+    // the attempt runs in it.
+    const spans = items.map((m, i) => {
+      const span = this.#o.tracing?.startSpan(`process ${m.module}.${m.action}`, {
+        kind: 'consumer',
+        traceparent: m.traceparent,
+        attributes: { 'messaging.system': 'nats', 'messaging.destination.name': msg.subject, 'messaging.operation.type': 'process', 'codomyrmex.task_id': m.taskId, 'codomyrmex.task': m.name, 'codomyrmex.module': m.module, 'codomyrmex.action': m.action, 'codomyrmex.attempt': started[i]?.attempt ?? m.attempt, 'codomyrmex.worker': this.#o.name },
+      });
+      if (span) items[i] = { ...m, traceparent: span.traceparent };
+      return span;
+    });
+    const ids = (i: number): { trace_id?: string; span_id?: string } => {
+      const span = spans[i];
+      return span ? { trace_id: span.traceId, span_id: span.spanId } : {};
+    };
+    started.forEach((st, i) => this.#log.debug({ taskId: items[i]?.taskId, attempt: st.attempt, deliveries, ...ids(i) }, 'task started'));
     const alive = setInterval(() => msg.working(), Math.max(200, Math.floor(this.#o.ackWaitMs / 3)));
-    const progress = (p: ProgressMessage): void => nc.publish(this.#s.progress, encode(p));
-    const run = runner.start(
-      { taskId: m.taskId, name: m.name, module: m.module, action: m.action, params: m.params, attempt, idempotencyKey: m.idempotencyKey, workingDir: m.workingDir, upstream: m.upstream, channel: m.channel, artifactScope: m.artifactScope, artifacts: m.artifacts, traceparent: span?.traceparent },
-      { progress: (value) => progress({ dispatch: m.dispatch, kind: 'progress', value }), log: (level, message) => progress({ dispatch: m.dispatch, kind: 'log', level, message }) },
+    // Acked once the daemon has answered every result in it (after its commit); not at all if the connection closed.
+    let left = items.length;
+    let closed = false;
+    const answered = (m: WorkMessage, ack: ResultAck | null): void => {
+      if (ack && !ack.accepted) this.#log.warn({ taskId: m.taskId, dispatch: m.dispatch, reason: ack.reason }, 'the daemon did not take the result');
+      if (!ack) closed = true;
+      if (--left > 0) return;
+      clearInterval(alive);
+      if (!closed) msg.ack();
+    };
+    const outcomes = this.#runAll(runner, nc, items, deliveries);
+    // The slots are free for the next message once the attempts ended, while their results wait for the daemon's
+    // commit (the message stays unacked, and kept alive, until then).
+    await Promise.all(
+      outcomes.map((outcome, i) =>
+        outcome.then((o) => {
+          const m = items[i] as WorkMessage;
+          const span = spans[i];
+          if (span) {
+            // The thread's spans leave from here, under this worker's service name; the daemon gets the outcome alone.
+            if (o.type !== 'crashed' && o.spans) {
+              this.#o.tracing?.exportSpans(o.spans);
+              delete o.spans;
+            }
+            span.end(o.type === 'ok' ? null : o.error);
+          }
+          this.#log.debug({ taskId: m.taskId, outcome: o.type, ...ids(i) }, 'task ended');
+          const reported = this.#results.report({ dispatch: m.dispatch, worker: this.id, name: this.#o.name, taskId: m.taskId, outcome: o }).then((ack) => answered(m, ack));
+          this.#reporting.add(reported);
+          void reported.finally(() => this.#reporting.delete(reported));
+        }),
+      ),
     );
+  }
+
+  /**
+   * Runs a message's attempts: short actions without a channel go to the pool several per thread message (as on the
+   * daemon's own threads), the rest one by one. Each promise settles with the attempt's outcome, never rejects.
+   */
+  #runAll(runner: LocalPoolRunner, nc: NatsConnection, items: WorkMessage[], deliveries: number): Promise<RemoteOutcome>[] {
+    const out = new Array<Promise<RemoteOutcome>>(items.length);
+    const short: number[] = [];
+    items.forEach((m, i) => {
+      if (items.length > 1 && !m.channel && runner.batchLimit(m.module, m.action) > 1) short.push(i);
+      else out[i] = this.#runOne(runner, nc, m, deliveries);
+    });
+    for (let k = 0; k < short.length; ) {
+      const first = items[short[k] as number] as WorkMessage;
+      const idx = short.slice(k, k + runner.batchLimit(first.module, first.action));
+      k += idx.length;
+      const batch = runner.startBatch(idx.map((i) => attemptOf(items[i] as WorkMessage, deliveries)));
+      idx.forEach((i, j) => {
+        const m = items[i] as WorkMessage;
+        const attempt = batch.attempts[j];
+        if (attempt) this.#running.set(m.dispatch, attempt);
+        out[i] = batch.replies.then(
+          (replies) => {
+            this.#running.delete(m.dispatch);
+            const reply = replies[j];
+            // Handed back unstarted (the batch's time budget ran out): run alone.
+            if (!reply) return this.#runOne(runner, nc, m, deliveries);
+            runner.learn(m.module, m.action, reply);
+            return reply;
+          },
+          (err: unknown) => {
+            this.#running.delete(m.dispatch);
+            return { type: 'crashed', error: serializeError(err) };
+          },
+        );
+      });
+    }
+    return out;
+  }
+
+  /** One attempt alone, with its progress and logs relayed to the daemon. */
+  async #runOne(runner: LocalPoolRunner, nc: NatsConnection, m: WorkMessage, deliveries: number): Promise<RemoteOutcome> {
+    const progress = (p: ProgressMessage): void => nc.publish(this.#s.progress, encode(p));
+    const run = runner.start(attemptOf(m, deliveries), { progress: (value) => progress({ dispatch: m.dispatch, kind: 'progress', value }), log: (level, message) => progress({ dispatch: m.dispatch, kind: 'log', level, message }) });
     this.#running.set(m.dispatch, run);
-    let outcome: RemoteOutcome;
     try {
-      outcome = await run.reply;
+      const reply = await run.reply;
+      runner.learn(m.module, m.action, reply);
+      return reply;
     } catch (err) {
-      outcome = { type: 'crashed', error: serializeError(err) };
+      return { type: 'crashed', error: serializeError(err) };
     } finally {
       run.close();
       this.#running.delete(m.dispatch);
     }
-    if (span) {
-      // The thread's spans leave from here, under this worker's service name; the daemon gets the outcome alone.
-      if (outcome.type !== 'crashed' && outcome.spans) {
-        this.#o.tracing?.exportSpans(outcome.spans);
-        delete outcome.spans;
-      }
-      span.end(outcome.type === 'ok' ? null : outcome.error);
-    }
-    this.#log.debug({ taskId: m.taskId, task: m.name, attempt, outcome: outcome.type, ...ids }, 'task ended');
-    // The slot is free for the next message while this result waits for the daemon's commit (the message stays
-    // unacked, and kept alive, until then).
-    const reported = this.#report({ dispatch: m.dispatch, worker: this.id, name: this.#o.name, taskId: m.taskId, outcome }).then((ack) => {
-      clearInterval(alive);
-      if (ack && !ack.accepted) this.#log.warn({ taskId: m.taskId, dispatch: m.dispatch, reason: ack.reason }, 'the daemon did not take the result');
-      // Acked only now: the daemon has committed the outcome (or said it does not want it).
-      if (ack) msg.ack();
-    });
-    this.#reporting.add(reported);
-    void reported.finally(() => this.#reporting.delete(reported));
-  }
-
-  /** Puts every result the daemon has not answered in the kept stream; each kept one counts as answered (acked). */
-  async #keepUnanswered(): Promise<void> {
-    for (const u of [...this.#unanswered.values()]) {
-      try {
-        await this.#keep(u.result);
-        this.#log.info({ taskId: u.result.taskId, dispatch: u.result.dispatch }, 'result kept for the next daemon');
-        u.kept();
-      } catch (err) {
-        this.#log.warn({ taskId: u.result.taskId, err: (err as Error).message }, 'could not keep a result: the task runs again when a daemon dispatches it');
-      }
-    }
-  }
-
-  /**
-   * Sends a result until the daemon answers (it answers after its commit); null when the connection closed for
-   * good. A daemon that (re)starts says hello, and every unanswered result is sent again at once, before this
-   * worker's heartbeat, so a restarted daemon hears the results before it dispatches those tasks again.
-   */
-  async #report(result: ResultMessage): Promise<ResultAck | null> {
-    const data = encode(result);
-    let done = false;
-    let settle: (ack: ResultAck | null) => void = () => undefined;
-    const answered = new Promise<ResultAck | null>((resolve) => (settle = resolve));
-    const finish = (ack: ResultAck | null): void => {
-      if (done) return;
-      done = true;
-      this.#unanswered.delete(result.dispatch);
-      settle(ack);
-    };
-    const send = (): void => {
-      const nc = this.#nc;
-      if (!nc || nc.isClosed()) return finish(null);
-      nc.request(this.#s.result, data, { timeout: RESULT_TIMEOUT_MS }).then(
-        (reply) => finish(decode<ResultAck>(reply.data)),
-        () => undefined,
-      );
-    };
-    this.#unanswered.set(result.dispatch, { send, result, kept: () => finish({ accepted: true }) });
-    for (let tries = 1; !done; tries++) {
-      send();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([answered, new Promise((resolve) => (timer = setTimeout(resolve, RESULT_TIMEOUT_MS + 500)))]);
-      clearTimeout(timer);
-      if (!done && (tries === 1 || tries % 20 === 0)) this.#log.warn({ taskId: result.taskId, tries }, 'the daemon did not answer a result; sending it again');
-    }
-    return answered;
   }
 
   /**
@@ -337,7 +360,7 @@ export class RemoteWorker {
     const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());
     await Promise.race([Promise.allSettled(this.#loops), wait(graceMs)]);
     await Promise.race([Promise.allSettled([...this.#reporting]), wait(Math.min(KEEP_AFTER_MS, until - Date.now()))]);
-    await this.#keepUnanswered();
+    await this.#results.keepUnanswered(this.#keep);
     await Promise.race([Promise.allSettled([...this.#reporting]), wait(1000)]);
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     await this.#removeOwn();
