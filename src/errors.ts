@@ -78,7 +78,7 @@ export interface SerializedError {
   fields?: string[] | undefined;
   /** Details as data (a `CycleError`'s `{ cycle, what }`, an HTTP error's `{ status }`). */
   data?: ErrorData | undefined;
-  /** What caused it, in the same form; the chain is cut after {@link MAX_CAUSE_DEPTH} links. */
+  /** What caused it, in the same form; the chain is cut after `MAX_CAUSE_DEPTH` (5) links. */
   cause?: SerializedError | undefined;
 }
 
@@ -118,6 +118,7 @@ export class CodomyrmexError extends Error {
   get retryable(): boolean {
     return true;
   }
+  /** The wire form ({@link SerializedError}) with its causes, which `JSON.stringify` uses. */
   toJSON(): SerializedError {
     return serializeAt(this, 0);
   }
@@ -178,19 +179,27 @@ function errorClass<N extends string>(name: N, code: ErrorCode, retryable: boole
   return C;
 }
 
+/** What a call names does not exist (a task, run, workflow, project, schedule). Never retried. */
 export const NotFoundError = errorClass('NotFoundError', ErrorCode.NOT_FOUND, false);
+/** An instance of {@link NotFoundError}. */
 export type NotFoundError = InstanceType<typeof NotFoundError>;
 /** What a call would create already exists (a project of that name, a definition file); pick another name. */
 export const AlreadyExistsError = errorClass('AlreadyExistsError', ErrorCode.ALREADY_EXISTS, false);
 export type AlreadyExistsError = InstanceType<typeof AlreadyExistsError>;
+/** A resource request that can never be met (more than the capacity, an unknown resource). Never retried. */
 export const ResourceUnavailableError = errorClass('ResourceUnavailableError', ErrorCode.RESOURCE_UNAVAILABLE, false);
+/** An instance of {@link ResourceUnavailableError}. */
 export type ResourceUnavailableError = InstanceType<typeof ResourceUnavailableError>;
+/** A task attempt ran past its `timeoutMs`; its worker thread was terminated. */
 export const TaskTimeoutError = errorClass('TaskTimeoutError', ErrorCode.TASK_TIMEOUT, false);
+/** An instance of {@link TaskTimeoutError}. */
 export type TaskTimeoutError = InstanceType<typeof TaskTimeoutError>;
 /** Thrown by an action to fail its task at once, without retries. */
 export const NonRetryableError = errorClass('NonRetryableError', ErrorCode.NON_RETRYABLE, false);
 export type NonRetryableError = InstanceType<typeof NonRetryableError>;
+/** A task or run that was cancelled before it ended. */
 export const CancelledError = errorClass('CancelledError', ErrorCode.CANCELLED, false);
+/** An instance of {@link CancelledError}. */
 export type CancelledError = InstanceType<typeof CancelledError>;
 /** A step or task that did not run because a dependency did not complete. */
 export const SkippedError = errorClass('SkippedError', ErrorCode.DEPENDENCY_FAILED, false);
@@ -221,6 +230,7 @@ export const RunFailedError = errorClass('RunFailedError', ErrorCode.RUN_FAILED,
 export type RunFailedError = InstanceType<typeof RunFailedError>;
 
 const ShuttingDownBase = errorClass('ShuttingDownError', ErrorCode.SHUTTING_DOWN, false);
+/** Work refused because the engine is shutting down; send it to another engine or after the restart. */
 export class ShuttingDownError extends ShuttingDownBase {
   constructor(message = 'the engine is shutting down; no new work is accepted', options?: ErrorOptions) {
     super(message, options);

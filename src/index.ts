@@ -1,5 +1,9 @@
 /**
- * codomyrmex: an actor-based orchestration runtime. The seed's API (see SEED_API.md) plus the parts to extend it.
+ * codomyrmex: an actor-based orchestration runtime. The engine and its facades (the seed's API), workflows, tasks,
+ * schedules, the bus, the stores and the errors, plus the parts to extend it (action modules).
+ * Start with {@link getOrchestrationEngine} (or {@link createOrchestrationEngine} for your own options).
+ *
+ * @module codomyrmex
  */
 export { OrchestrationEngine } from './actors/engine/engine.js';
 export type { AttachedEdge, EngineComposition, EventHandler, ShutdownOptions } from './actors/engine/engine.js';
@@ -66,7 +70,7 @@ export type { ReplyEnvelope } from './bus/wire.js';
 export { requestSchemas, parseCommandPayload, resolveCommandType, isCommandType, isEventName, COMMAND_TYPES, EVENT_NAMES } from './bus/schemas.js';
 export type { ParsedRequest } from './bus/schemas.js';
 export { defineModule, defineAction } from './modules/contract.js';
-export type { ActionModule, ActionDefinition, ActionContext } from './modules/contract.js';
+export type { ActionModule, ActionDefinition, ActionContext, ActionArtifacts } from './modules/contract.js';
 export { ModuleRegistry } from './modules/registry.js';
 export type { ActionDescription } from './modules/registry.js';
 export { taskMachine } from './machines/task.js';

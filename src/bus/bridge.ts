@@ -10,6 +10,7 @@ import type { Component } from './protocol.js';
 import { componentOf } from './protocol.js';
 import { COMMAND_TYPES } from './schemas.js';
 
+/** What `bridgeToNats` puts on NATS: which components it serves and whether local events are republished. */
 export interface BridgeOptions {
   /** Components to serve (default: every component of the protocol). */
   components?: readonly Component[] | undefined;

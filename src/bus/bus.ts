@@ -5,6 +5,7 @@ import type { CommandOf, CommandPayload, CommandReply, CommandType, Component } 
 
 export type { BusStats };
 
+/** Stops what a `serve` (or a subscription) started. */
 export type Unsubscribe = () => void;
 
 /** The handler of one command: its payload in, its reply (or a promise of it) out. Throw a `CodomyrmexError` to fail it. */
@@ -54,14 +55,18 @@ export interface MessageBus {
   readonly kind: 'memory' | 'nats' | 'http';
   /** False once closed (or, on NATS, while disconnected). */
   readonly connected: boolean;
+  /** Publishes an event to every subscriber (on NATS, to `<prefix>.evt.<type>`); fire and forget. */
   publish<K extends EventName>(type: K, data: EventMap[K]): void;
   /** Whether an event of this type would reach anyone (lets hot paths skip building payloads nobody reads). */
   wants(type: EventName): boolean;
   /** Events of one type (typed as that event), or all events when no type is given. */
   events$<K extends EventName = EventName>(type?: K): Observable<EventOf<K>>;
+  /** Sends a command to the one component that serves it and resolves with its reply; rejects with the handler's error, rebuilt by name, or a `BusError` when nothing answers in time. */
   request<K extends CommandType>(type: K, payload: CommandPayload<K>, options?: RequestOptions): Promise<CommandReply<K>>;
   /** Registers the handlers of a component's commands, one per command. A second registration for the same component is refused. */
   serve<C extends Component>(component: C, handlers: CommandHandlers<C>): Unsubscribe;
+  /** Counts of messages sent and received so far. */
   stats(): BusStats;
+  /** Stops serving and subscribing; on NATS, drains and closes the connection. */
   close(): Promise<void>;
 }

@@ -62,7 +62,7 @@ export function isNoResponders(err: unknown): boolean {
   return err instanceof NotFoundError && err.cause instanceof RequestError && err.cause.isNoResponders();
 }
 
-/** Options of {@link NatsBus.connect}: where to connect, and the bus options. */
+/** Options of `NatsBus.connect`: where to connect, and the bus options. */
 export interface NatsConnectOptions extends NatsBusOptions {
   /** Server URL(s) (default `nats://127.0.0.1:4222`). */
   servers?: string | string[] | undefined;
@@ -76,6 +76,14 @@ export interface NatsConnectOptions extends NatsBusOptions {
   connection?: Omit<NodeConnectionOptions, 'servers' | 'name'> | undefined;
 }
 
+/** Counters of one served command type. */
+export interface ServedStats {
+  requests: number;
+  errors: number;
+  lastError: string;
+  processingNs: bigint;
+}
+
 /**
  * A {@link MessageBus} over NATS. Several processes on one NATS with the same prefix form one bus: a component
  * served in one is reachable from all (its servers share a queue group, so each command runs once), and every
@@ -87,14 +95,6 @@ export interface NatsConnectOptions extends NatsBusOptions {
  * bus.status$().subscribe((s) => log.info({ nats: s }));
  * await bus.close();
  */
-/** Counters of one served command type. */
-export interface ServedStats {
-  requests: number;
-  errors: number;
-  lastError: string;
-  processingNs: bigint;
-}
-
 export class NatsBus implements MessageBus {
   readonly kind = 'nats' as const;
   readonly subjectPrefix: string;
@@ -156,6 +156,7 @@ export class NatsBus implements MessageBus {
     return !this.#closed && this.#status$.value === 'connected';
   }
 
+  /** The connection status now (`connected`, `reconnecting`, `closed`). */
   get status(): NatsBusStatus {
     return this.#status$.value;
   }

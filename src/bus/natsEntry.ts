@@ -6,6 +6,8 @@
  * import { NatsBus, bridgeToNats } from 'codomyrmex/nats';
  * const nats = await NatsBus.connect({ servers: 'nats://127.0.0.1:4222' });
  * const stop = bridgeToNats(engine.bus, nats);
+ *
+ * @module codomyrmex/nats
  */
 export { NatsBus } from './nats.js';
 export type { NatsBusOptions, NatsConnectOptions, NatsBusStatus } from './nats.js';

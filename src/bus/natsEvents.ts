@@ -16,6 +16,7 @@ interface EventTap {
   refs: number;
 }
 
+/** What the NATS bus's event channel counts: messages it could not read, events it dropped while disconnected. */
 export interface EventChannelCounters {
   /** Messages on event subjects that were not codomyrmex events (bad JSON, unknown name): not delivered. */
   malformed: number;

@@ -150,6 +150,7 @@ export type WebhookReply =
 /** The answer of a bounded wait: not ended within the time given, or ended with its result. */
 export type WaitOutcome<T> = { done: false } | { done: true; result: T };
 
+/** A command's name, `<component>.<verb>` (`workflow.start`); on NATS, `<prefix>.cmd.<component>.<verb>`. */
 export type CommandType = keyof CommandMap;
 export type CommandPayload<K extends CommandType> = CommandMap[K]['req'];
 export type CommandReply<K extends CommandType> = CommandMap[K]['res'];

@@ -222,10 +222,12 @@ void schemasFit;
 export const COMMAND_TYPES = Object.keys(requestSchemas) as CommandType[];
 const KNOWN = new Set<string>(COMMAND_TYPES);
 
+/** Whether a string names a command of the protocol (`workflow.start`). */
 export function isCommandType(type: string): type is CommandType {
   return KNOWN.has(type);
 }
 
+/** A command payload checked against its schema: the parsed payload, or the `ValidationError` naming each bad field. */
 export type ParsedRequest<K extends CommandType> = { ok: true; payload: CommandPayload<K> } | { ok: false; error: ValidationError };
 
 /**
@@ -272,6 +274,7 @@ const EVENT_NAME_MAP = {
 export const EVENT_NAMES = Object.keys(EVENT_NAME_MAP) as EventName[];
 const KNOWN_EVENTS = new Set<string>(EVENT_NAMES);
 
+/** Whether a string names an event of the protocol (`task_completed`). */
 export function isEventName(name: string): name is EventName {
   return KNOWN_EVENTS.has(name);
 }

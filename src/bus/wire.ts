@@ -22,6 +22,7 @@ const trusted = z.custom<never>();
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** The first token of every subject when no prefix is given: `codomyrmex.cmd.workflow.start`, `codomyrmex.evt.task_completed`. */
 export const DEFAULT_SUBJECT_PREFIX = 'codomyrmex';
 const PREFIX_RE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 

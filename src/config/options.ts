@@ -143,6 +143,7 @@ export interface EngineOptions {
   tracing?: TracingOptions;
 }
 
+/** Where state is kept: a SQLite file (the default), memory only (lost on exit), or PostgreSQL. */
 export type StoreKind = 'sqlite' | 'memory' | 'postgres';
 
 /** A store named with its settings (the config file's `store: { kind: postgres, url }`). */
@@ -165,6 +166,7 @@ export type StoreSpec =
       /** How long the engine's lease lasts unless renewed, in ms (default 10 000; the daemon's `--failover-after`). */
       leaseTtlMs?: number | undefined;
     };
+/** `strict` (the default): a caller is answered only once its change is on disk (fsync per commit); `relaxed`: answered at once, committed within `commitDelayMs`. Details: docs/operations.md, "Durability". */
 export type Durability = 'strict' | 'relaxed';
 
 /** Defaults that depend on how the engine is made (the process engine and the CLI default to SQLite). */
@@ -187,6 +189,7 @@ export interface StoreRetentionOptions {
 /** The retention of the process engine, the CLI and the daemon. */
 export const DEFAULT_STORE_RETENTION: Required<StoreRetentionOptions> = { tasks: 100_000, taskAgeMs: 7 * 24 * 3600 * 1000, runs: 10_000, runAgeMs: 30 * 24 * 3600 * 1000 };
 
+/** Prometheus metrics: whether they are recorded, and whether the process metrics are added. */
 export interface MetricsOptions {
   /** Record metrics (default true). `false`: no registry, no event subscriptions, and `/metrics` answers 404. */
   enabled?: boolean;
@@ -194,6 +197,7 @@ export interface MetricsOptions {
   processMetrics?: boolean;
 }
 
+/** The HTTP edge (console, `/metrics`, health, `/api/v1/`): where it listens, its token, what it serves. */
 export interface HttpOptions {
   /** Interface to bind (default `127.0.0.1`: loopback only). */
   host?: string;
@@ -222,6 +226,7 @@ export interface CompiledHttpOptions {
   maxBodyBytes: number;
 }
 
+/** How health is judged: the pool probe's timeout and when the queue counts as stuck. */
 export interface HealthOptions {
   /** How long the pool gets to answer a probe task before it counts as unresponsive (default 5000). */
   probeTimeoutMs?: number;

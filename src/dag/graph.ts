@@ -47,6 +47,7 @@ export function findCycle(nodes: Iterable<string>, deps: (id: string) => readonl
 /** A DAG given as node ids in definition order and each node's dependencies. */
 export interface Dag {
   nodes: readonly string[];
+  /** The ids a node depends on. */
   deps: (id: string) => readonly string[];
 }
 

@@ -5,6 +5,7 @@
 import type { AttachedEdge, OrchestrationEngine } from '../actors/engine/engine.js';
 import { HttpEdge, type HttpEdgeOptions } from './http/server.js';
 
+/** Which edges `startEdges` starts. */
 export interface EdgeOptions {
   /** Serve `/metrics`, `/healthz`, `/readyz`, the console and the API here (null or absent: no HTTP edge). */
   http?: HttpEdgeOptions | null | undefined;

@@ -27,6 +27,7 @@ export const COMPONENTS = ['resourceManager', 'taskOrchestrator', 'workflowManag
 
 const placeholder = fromCallback<ComponentControl>(() => undefined);
 
+/** The engine lifecycle machine (see this module's description): `starting → running → draining → stopped`, or `failed`. */
 export const runtimeMachine = setup({
   types: {
     context: {} as { drained: string[]; graceMs: number; error: unknown; drainError: unknown },

@@ -63,6 +63,7 @@ export type TaskAssignment = keyof typeof taskAssignments;
 
 const effect = (): void => {};
 
+/** The task lifecycle machine (see this module's description); the scheduler steps tasks through its compiled table. */
 export const taskMachine = setup({
   types: {
     context: {} as TaskMachineContext,
@@ -86,6 +87,7 @@ export const taskMachine = setup({
 }).createMachine({
   id: 'task',
   initial: 'pending',
+  /** Attempts so far (0 for a new task) and the retries allowed. */
   context: ({ input }) => ({ attempts: input.attempts ?? 0, maxRetries: input.maxRetries }),
   states: {
     pending: {

@@ -20,6 +20,7 @@ export interface WorkflowRunContext {
   endedAt: number | null;
 }
 
+/** The run lifecycle machine (see this module's description): `running → succeeded | failed`, or `running → cancelling → cancelled`. */
 export const workflowRunMachine = setup({
   types: { context: {} as WorkflowRunContext, events: {} as WorkflowRunEvent },
   actions: {
@@ -38,7 +39,12 @@ export const workflowRunMachine = setup({
     running: {
       on: {
         'run.settled': [
-          { guard: ({ event }) => event.failed, target: 'failed', actions: 'settle' },
+          {
+            /** A step failed for good: the run failed. */
+            guard: ({ event }) => event.failed,
+            target: 'failed',
+            actions: 'settle',
+          },
           { target: 'succeeded', actions: 'settle' },
         ],
         'run.cancel': { target: 'cancelling', actions: [assign({ cancelReason: ({ event }) => event.reason }), 'cancelSteps'] },

@@ -17,7 +17,7 @@ export interface PerformanceStats {
   byStatus: Record<string, number>;
   /** succeeded / count, or null before anything ended. */
   successRate: number | null;
-  /** How many durations the percentiles are over (at most {@link WINDOW}). */
+  /** How many durations the percentiles are over (at most the last 1024). */
   window: number;
   meanMs: number | null;
   p50Ms: number | null;

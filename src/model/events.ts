@@ -124,6 +124,7 @@ export interface EventMap {
   component_error: { component: string; operation: string; error: SerializedError };
 }
 
+/** The name of a bus event (`task_completed`, `workflow_completed`, ...); on NATS, `<prefix>.evt.<name>`. */
 export type EventName = keyof EventMap;
 
 /** An event on the bus. `seq` increases by one per event of one bus. */

@@ -69,8 +69,11 @@ export const rateLimitUseSchema = z
   })
   .strict();
 
+/** A task's concurrency rule after parsing: at most `limit` tasks of the same resolved `key` run at once. */
 export type ConcurrencyRule = z.output<typeof concurrencyRuleSchema>;
+/** A task's `concurrency` as given: one rule or several, each `{ key, limit }`. */
 export type ConcurrencyInput = z.input<typeof concurrencySchema>;
+/** A task's `rateLimit`: spend `units` (default 1) of the named limit, from the bucket of `key` when one is given. */
 export type RateLimitUse = z.output<typeof rateLimitUseSchema>;
 export type RunConcurrencyRule = z.output<typeof runConcurrencyRuleSchema>;
 export type RunConcurrencyInput = z.input<typeof runConcurrencySchema>;

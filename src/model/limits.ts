@@ -9,6 +9,7 @@ export const MAX_ID_LENGTH = 200;
 /** A run id is a uuid; a step's task id is `<runId>.<step name>`. */
 const RUN_ID_LENGTH = 36;
 
+/** The documented size limits (docs/limits.md), by name: past one, an input is refused naming the field and the limit. */
 export const LIMITS = {
   /** Characters of a task id, task name or session id. */
   maxIdLength: MAX_ID_LENGTH,

@@ -5,6 +5,7 @@
  */
 import type { WorkflowRunStatus } from './workflow.js';
 
+/** An archived project keeps its record (and its tarball, when one was written); it takes no new runs. */
 export type ProjectStatus = 'active' | 'archived';
 export type MilestoneStatus = 'open' | 'completed';
 
@@ -34,6 +35,7 @@ export interface ProjectWorkflowRuns {
   lastRun: { runId: string; status: WorkflowRunStatus; success: boolean; endedAt: number; durationMs: number } | null;
 }
 
+/** A project: a folder scaffolded from a template, with its config, milestones and workflow runs. */
 export interface Project {
   name: string;
   description: string;
@@ -82,12 +84,14 @@ export interface CreateProjectOptions {
   force?: boolean | undefined;
 }
 
+/** What `updateProject` may change; fields left out stay as they are. */
 export interface ProjectChanges {
   description?: string | undefined;
   author?: string | undefined;
   tags?: string[] | undefined;
 }
 
+/** A milestone as `addMilestone` takes it: a name, and optionally a due date (ISO), criteria and the workflows whose runs count towards it. */
 export interface MilestoneInput {
   name: string;
   description?: string | undefined;
@@ -96,8 +100,10 @@ export interface MilestoneInput {
   workflows?: string[] | undefined;
 }
 
+/** What `updateMilestone` may change (everything but the name). */
 export type MilestoneChanges = Partial<Omit<MilestoneInput, 'name'>>;
 
+/** How many of a project's milestones are completed. */
 export interface MilestoneProgress {
   total: number;
   completed: number;

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 
+/** The kinds of resource the ledger knows (the seed's `ResourceType` enum); `custom` for your own. */
 export const ResourceType = {
   CPU: 'cpu',
   MEMORY: 'memory',
@@ -14,6 +15,7 @@ export const ResourceType = {
   SERVICE: 'service',
   CUSTOM: 'custom',
 } as const;
+/** One of the {@link ResourceType} values. */
 export type ResourceType = (typeof ResourceType)[keyof typeof ResourceType];
 
 /**
@@ -42,11 +44,13 @@ export const UNITS: Record<string, { dimension: string; factor: number }> = {
   gbps: { dimension: 'mbps', factor: 1000 },
   connections: { dimension: 'connections', factor: 1 },
 };
+/** The units a capacity or a requirement may be given in (`cores`, `gb`, `mb`, `units`, ...). */
 export const KNOWN_UNITS = Object.keys(UNITS);
 
 /** `{ cpu: { cores: 2 }, memory: { gb: 4 } }`: resource id → unit → amount. */
 export type Requirements = Record<string, Record<string, number>>;
 
+/** A resource as `addResource` takes it: an id, a type and one capacity in a known unit. */
 export interface ResourceInput {
   id: string;
   name?: string | undefined;
@@ -94,6 +98,7 @@ export interface Held {
   amount: number;
 }
 
+/** One hold on resources: who holds what, since when and until when. */
 export interface Allocation {
   allocationId: string;
   holderId: string;
@@ -105,6 +110,7 @@ export interface Allocation {
   expiresAt: number | null;
 }
 
+/** A resource's capacity, what is allocated and free, and its holders. */
 export interface ResourceUsage {
   id: string;
   name: string;
@@ -118,6 +124,7 @@ export interface ResourceUsage {
   limits: ResourceLimits;
 }
 
+/** How `allocateResources` holds: for how long, and how long to wait for capacity. */
 export interface AllocateOptions {
   /** The hold is released after this many seconds. */
   ttlSeconds?: number | undefined;

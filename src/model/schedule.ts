@@ -8,6 +8,7 @@ import type { WorkflowRunStatus } from './workflow.js';
 
 /** What a schedule does with a slot whose previous run is still going. */
 export const OVERLAP_POLICIES = ['skip', 'buffer_one', 'buffer_all', 'allow', 'cancel_previous'] as const;
+/** One of {@link OVERLAP_POLICIES}: skip the slot, buffer one or all, run alongside, or cancel the previous run. */
 export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
 
 /** A time as the API takes it: an ISO-8601 string or epoch milliseconds. */
@@ -61,6 +62,7 @@ export interface ScheduleSpec {
 /** What happened to one slot. */
 export type SlotOutcome = 'started' | 'skipped' | 'missed' | 'buffered' | 'cancelled_previous' | 'failed';
 
+/** What a schedule did with one slot (started a run, skipped it, buffered it, ...). */
 export interface SlotRecord {
   /** The slot's time (epoch ms). */
   scheduledFor: number;
@@ -97,6 +99,7 @@ export interface BackfillInput {
   overlap?: OverlapPolicy;
 }
 
+/** What `backfillSchedule` did: the slots in the range and the runs it started. */
 export interface BackfillReply {
   name: string;
   /** Slots in the range, in order (ISO). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+/** A session: a user's group of tasks and runs with its own mode and limits, and resources held until it closes. */
 export interface Session {
   sessionId: string;
   userId: string;

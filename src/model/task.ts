@@ -38,6 +38,7 @@ export type TaskStatus = (typeof TASK_STATUSES)[number];
 /** The terminal statuses as a set (a step's or item's status may be checked against it too). */
 export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(TERMINAL_TASK_STATUSES);
 
+/** Whether a task status is final (`completed`, `failed`, `timed_out`, `cancelled`, `skipped`): nothing changes it after. */
 export function isTerminal(status: TaskStatus): boolean {
   return TERMINAL_STATUSES.has(status);
 }
@@ -56,6 +57,7 @@ export const retryPolicySchema = z
     jitter: z.number().min(0).max(1),
   })
   .strict();
+/** Backoff between attempts, in seconds: delay n = min(maxDelay, initialDelay·factor^(n-1)) ± jitter. */
 export type RetryPolicy = z.output<typeof retryPolicySchema>;
 
 /** A retry policy as given (any subset of the fields); {@link retryProblems} checks it against the defaults. */
@@ -130,6 +132,7 @@ export const taskInputSchema = z
   })
   .strict();
 
+/** The backoff of a task that gives none: 1 s, doubling, at most 60 s, ±10%. */
 export const DEFAULT_RETRY: Readonly<RetryPolicy> = { initialDelay: 1, factor: 2, maxDelay: 60, jitter: 0.1 };
 
 /** What a caller gives to create a task (the schema's input). Everything but `module` and `action` has a default. */

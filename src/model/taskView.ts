@@ -19,6 +19,7 @@ export interface TaskView {
   retryAt: number | null;
 }
 
+/** What `startExecution` resolves with once every open task has ended: counts by status and each result, in the order of addition. */
 export interface StartExecutionReply {
   total: number;
   byStatus: Partial<Record<TaskStatus, number>>;
@@ -37,6 +38,7 @@ export interface BatchCounts {
   threadLost: number;
 }
 
+/** The task scheduler at a glance: what runs, what is queued (by priority), what waits on flow control. */
 export interface SchedulerStats {
   executing: boolean;
   /** Attempts dispatched and not yet answered (a batch's tasks all count). */

@@ -94,6 +94,7 @@ export function step(input: WorkflowStep): WorkflowStep {
   return { ...input };
 }
 
+/** A workflow as written (YAML, JSON or code): its steps and its optional params, concurrency, debounce and timeout. Every field: docs/workflows.md. */
 export interface WorkflowDefinition {
   name: string;
   description?: string | undefined;
@@ -425,6 +426,7 @@ export interface WorkflowSummary {
   createdAt: number;
 }
 
+/** Run counts and durations of one workflow. */
 export interface WorkflowPerformance {
   workflowName: string;
   runs: number;

@@ -71,6 +71,7 @@ export interface ActionDefinition<P = unknown, R = unknown> {
    * task's own `placement.tags` are added to them.
    */
   placement?: { tags: readonly string[] };
+  /** Does the work, in a worker thread: `params` are parsed by `params`; the return value (JSON) is the task's result; a throw fails the attempt (retried unless a `NonRetryableError`). */
   run(params: P, ctx: ActionContext): R | Promise<R>;
 }
 

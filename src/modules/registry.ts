@@ -65,6 +65,7 @@ export class ModuleRegistry {
     return registry;
   }
 
+  /** Adds a module; a second module of the same name is a `ValidationError`. */
   register(module: ActionModule): void {
     if (this.#modules.has(module.name)) throw new ValidationError(`module "${module.name}" is defined twice; rename one of them`);
     this.#modules.set(module.name, module);

@@ -21,6 +21,7 @@ export interface CommitSource {
   failed(error: StoreError): void;
 }
 
+/** How a {@link GroupCommitter} batches commits and what it tells about faults. */
 export interface GroupCommitterOptions {
   /** Longest wait before a change is committed, in ms. 0: at the end of the current event-loop turn. */
   delayMs?: number;
@@ -44,6 +45,7 @@ interface Ack {
   fail: (error: StoreError) => void;
 }
 
+/** Counts of a {@link GroupCommitter} since it started. */
 export interface CommitStats {
   commits: number;
   failures: number;
@@ -56,6 +58,7 @@ export interface CommitStats {
 
 const MAX_RETRY_MS = 5000;
 
+/** Writes every component's changes to the store, one transaction per batch, and runs the acks of callers waiting for durability (see this module's description). */
 export class GroupCommitter {
   readonly store: Store;
   readonly #delayMs: number;
@@ -102,6 +105,7 @@ export class GroupCommitter {
     return this.#fault;
   }
 
+  /** Commits, failures, writes and drops so far. */
   stats(): CommitStats {
     return { ...this.#stats };
   }

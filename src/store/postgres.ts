@@ -20,6 +20,7 @@ import type { RetentionLimits } from './sqliteWrites.js';
 import type { EventQuery, JournalEntry, RecordKind, RecordQuery, Store, StoredRecord, StoredTask, TaskPage, WriteBatch } from './store.js';
 import { RECORD_KINDS, emptyBatch } from './store.js';
 
+/** How to open a {@link PostgresStore}: the database URL, durability, journal and history limits, the lease. */
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database` (the password may also come from `PGPASSWORD`). */
   url: string;

@@ -23,6 +23,7 @@ import { MIGRATIONS, RECORD_KIND_SINCE, SCHEMA_VERSION } from './migrations.js';
 import type { EventQuery, JournalEntry, RecordKind, RecordQuery, Store, StoredRecord, StoredTask, TaskPage, WriteBatch } from './store.js';
 import { RECORD_KINDS, emptyBatch } from './store.js';
 
+/** How to open a {@link SqliteStore}: the file, durability, journal and history limits. */
 export interface SqliteStoreOptions {
   /** The database file, or `:memory:`. Its folder is created when missing. */
   path: string;

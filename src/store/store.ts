@@ -33,6 +33,7 @@ export interface JournalEntry {
   data: unknown;
 }
 
+/** Which journal entries `listEvents` returns: after a sequence number, how many, of which types. */
 export interface EventQuery {
   /** Entries with a larger `seq` than this (default 0: from the oldest kept). */
   afterSeq?: number;
@@ -48,8 +49,10 @@ export interface EventQuery {
  * or a definition version belongs to, the holder of an allocation), `status` finds the ones still in flight.
  */
 export const RECORD_KINDS = ['workflow_definitions', 'workflow_runs', 'sessions', 'projects', 'resources', 'allocations', 'rate_limits', 'idempotency_keys', 'workflow_signals', 'schedules', 'triggers', 'run_idempotency_keys'] as const;
+/** One of {@link RECORD_KINDS}: the table a record lives in. */
 export type RecordKind = (typeof RECORD_KINDS)[number];
 
+/** A record as stored: its id, grouping `parent`, `status` (for the ones in flight), its data and times (epoch ms). */
 export interface StoredRecord<T = unknown> {
   id: string;
   parent: string | null;
@@ -64,6 +67,7 @@ export type RecordWrite =
   | { kind: RecordKind; id: string; parent?: string | null; status?: string | null; data: unknown; delete?: false }
   | { kind: RecordKind; id: string; delete: true };
 
+/** Which records `listRecords` returns: by parent, by status, how many. */
 export interface RecordQuery {
   parent?: string;
   status?: readonly string[];
@@ -121,6 +125,7 @@ export interface Store {
   readonly commitAsync?: (batch: WriteBatch) => Promise<void>;
   /** Shorthand for a commit of tasks only. */
   putTasks(tasks: readonly StoredTask[]): void;
+  /** A stored task by id; undefined when there is none. */
   getTask(id: string): StoredTask | undefined;
   /** The status alone (cheap: for existence and dependency checks on the hot path). */
   getTaskStatus(id: string): TaskStatus | undefined;
@@ -132,8 +137,11 @@ export interface Store {
   readEvents(query?: EventQuery): JournalEntry[];
   /** The `seq` of the newest journal entry (0 when empty). */
   lastEventSeq(): number;
+  /** One record of a kind by id; undefined when there is none. */
   getRecord<T = unknown>(kind: RecordKind, id: string): StoredRecord<T> | undefined;
+  /** Records of a kind, filtered by `query`. */
   listRecords<T = unknown>(kind: RecordKind, query?: RecordQuery): StoredRecord<T>[];
+  /** A meta value (schema version, owner, ...); undefined when it is not set. */
   getMeta(key: string): string | undefined;
   /** Every meta value (`store copy`). */
   listMeta(): Record<string, string>;
@@ -146,5 +154,6 @@ export interface Store {
    * The engine calls it once its start succeeded: a refused start writes nothing.
    */
   claim?(engineId: string): void;
+  /** Closes the store; the engine calls it last on shutdown. */
   close(): void;
 }

@@ -50,6 +50,7 @@ function findCallCycle(self: string, calls: readonly string[], callsOf: (name: s
   return null;
 }
 
+/** What `validateWorkflow` found: every error and warning, and the normalised workflow when valid. */
 export interface WorkflowValidation {
   valid: boolean;
   errors: string[];

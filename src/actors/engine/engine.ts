@@ -71,8 +71,11 @@ export type EventHandler<K extends EventName = EventName> = (event: K, data: Eve
  * and shows its address in the status view. The engine never builds edges itself: edges sit above it and talk to it over the bus.
  */
 export interface AttachedEdge {
+  /** The edge's name in the status view (`http`, `nats`, `mcp`). */
   readonly name: string;
+  /** Where it listens, when it listens on HTTP; null otherwise. */
   readonly address: HttpAddress | null;
+  /** Stops the edge; called by the engine's shutdown. */
   close(): Promise<void>;
 }
 
@@ -97,11 +100,13 @@ export interface EngineComposition {
   store?: (options: CompiledOptions, engineId: string) => Store;
 }
 
+/** How {@link OrchestrationEngine.shutdown} stops. */
 export interface ShutdownOptions {
   /** How long running tasks get to finish before they are cancelled (default: the engine's `shutdownGraceMs`). */
   graceMs?: number;
 }
 
+/** One runtime: the bus, worker pool, store and module registry, the component actors, and the seed's facades (`getTaskOrchestrator()`, `getWorkflowManager()`, ...). Make one with `getOrchestrationEngine()` or `createOrchestrationEngine(options)`; end it with `shutdown()`. */
 export class OrchestrationEngine {
   readonly id = randomUUID();
   readonly options: CompiledOptions;
@@ -356,6 +361,7 @@ export class OrchestrationEngine {
     return runtimeStateOf(this.#actor.getSnapshot().value);
   }
 
+  /** Milliseconds since this engine object was created. */
   get uptimeMs(): number {
     return Date.now() - this.#startedAt;
   }
@@ -424,11 +430,13 @@ export class OrchestrationEngine {
     return (await this.bus.request('session.create', options)).sessionId;
   }
 
+  /** A session with its counts; null when there is none. */
   async getSession(sessionId: string): Promise<Session | null> {
     if (!this.#started) await this.#ready;
     return this.bus.request('session.get', { sessionId });
   }
 
+  /** Every session, or only the active or closed ones. */
   async listSessions(status?: 'active' | 'closed'): Promise<Session[]> {
     if (!this.#started) await this.#ready;
     return this.bus.request('session.list', status === undefined ? {} : { status });
@@ -579,6 +587,7 @@ export class OrchestrationEngine {
   createSchedule(input: ScheduleInput): Promise<ScheduleView> {
     return this.workflows.createSchedule(input);
   }
+  /** Every schedule with its next fire time. */
   listSchedules(): Promise<ScheduleView[]> {
     return this.workflows.listSchedules();
   }
@@ -586,12 +595,15 @@ export class OrchestrationEngine {
   getSchedule(name: string): Promise<ScheduleView | null> {
     return this.workflows.getSchedule(name);
   }
+  /** Stops a schedule firing until it is resumed; slots that fall while paused are not run, nor caught up on resume. */
   pauseSchedule(name: string): Promise<ScheduleView> {
     return this.workflows.pauseSchedule(name);
   }
+  /** Lets a paused schedule fire again. */
   resumeSchedule(name: string): Promise<ScheduleView> {
     return this.workflows.resumeSchedule(name);
   }
+  /** Removes a schedule (its past runs stay); false when there was none. */
   deleteSchedule(name: string): Promise<boolean> {
     return this.workflows.deleteSchedule(name);
   }
@@ -614,15 +626,19 @@ export class OrchestrationEngine {
   createTrigger(input: TriggerInput): Promise<TriggerView> {
     return this.workflows.createTrigger(input);
   }
+  /** Every trigger (NATS subject or webhook) with its counts. */
   listTriggers(): Promise<TriggerView[]> {
     return this.workflows.listTriggers();
   }
+  /** Removes a trigger and stops listening; false when there was none. */
   deleteTrigger(name: string): Promise<boolean> {
     return this.workflows.deleteTrigger(name);
   }
+  /** Stops a trigger starting runs (a JetStream trigger stops consuming: its messages wait in the stream; a webhook answers 409). */
   pauseTrigger(name: string): Promise<TriggerView> {
     return this.workflows.pauseTrigger(name);
   }
+  /** Lets a paused trigger start runs again. */
   resumeTrigger(name: string): Promise<TriggerView> {
     return this.workflows.resumeTrigger(name);
   }

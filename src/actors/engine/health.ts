@@ -9,6 +9,7 @@ import type { RuntimeState } from '../../machines/runtime.js';
 import type { Store } from '../../store/store.js';
 import type { WorkerPool } from '../../workers/pool.js';
 
+/** `degraded`: working with a problem (NATS reconnecting, store retrying); `unhealthy`: not doing its work. */
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 
 /** One component's health. */
@@ -23,6 +24,7 @@ export interface ComponentHealth {
 /** A health check a component registers (see `engine.registerComponentView`). Throwing counts as `unhealthy`. */
 export type HealthCheck = () => ComponentHealth | Promise<ComponentHealth>;
 
+/** The engine's health (`/healthz`, `engine.health`): each component's status and the worst of them. */
 export interface HealthReport {
   /** The worst component status. */
   overallStatus: HealthStatus;

@@ -94,6 +94,7 @@ export interface PerformanceSummary {
   workflows: Record<string, PerformanceStats>;
 }
 
+/** Which tasks `getPerformanceStats` summarises: of one module, action or workflow. */
 export interface PerformanceFilter {
   module?: string;
   action?: string;

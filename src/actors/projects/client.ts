@@ -33,10 +33,12 @@ export class ProjectManagerClient extends BusClient {
     return this.request(() => this.bus.request('project.create', options));
   }
 
+  /** A project with its milestones; null when there is none. */
   getProject(name: string): Promise<Project | null> {
     return this.request(() => this.bus.request('project.get', { name }));
   }
 
+  /** Every project, or those with a status or a tag. */
   listProjects(filter: { status?: ProjectStatus; tag?: string } = {}): Promise<Project[]> {
     return this.request(() => this.bus.request('project.list', filter));
   }
@@ -66,6 +68,7 @@ export class ProjectManagerClient extends BusClient {
     return this.request(() => this.bus.request('project.add_milestone', { name: project, milestone }));
   }
 
+  /** Changes a milestone of a project (its status, description, due date or workflows). */
   updateMilestone(project: string, milestone: string, changes: MilestoneChanges): Promise<Milestone> {
     return this.request(() => this.bus.request('project.update_milestone', { name: project, milestone, changes }));
   }

@@ -22,6 +22,7 @@ export class ResourceManagerClient extends BusClient {
     return (await this.request(() => this.bus.request('resource.remove', { id }))).removed;
   }
 
+  /** Every resource with its capacity and what is allocated. */
   listResources(): Promise<ResourceUsage[]> {
     return this.request(() => this.bus.request('resource.list', {}));
   }
@@ -47,6 +48,7 @@ export class ResourceManagerClient extends BusClient {
     return this.request(() => this.bus.request('resource.deallocate', { holderId }));
   }
 
+  /** Every allocation, or those of one holder (a task or session id). */
   getAllocations(holderId?: string): Promise<Allocation[]> {
     return this.request(() => this.bus.request('resource.allocations', holderId === undefined ? {} : { holderId }));
   }

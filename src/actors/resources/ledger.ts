@@ -43,6 +43,7 @@ export interface LedgerEvents {
   released(a: Allocation, reason: 'released' | 'expired'): void;
 }
 
+/** Capacities, holds, FIFO waiters and expiry of resources (see this module's description); the resource manager's state, usable alone. */
 export class ResourceLedger {
   readonly #resources = new Map<string, StoredResource>();
   readonly #allocations = new Map<string, Allocation & { held: Held[]; timer: ClockTimer | null }>();
@@ -65,6 +66,7 @@ export class ResourceLedger {
     this.add({ id: 'memory', name: 'host memory', type: 'memory', capacity: { mb: Math.floor(totalmem() / 2 ** 20) } });
   }
 
+  /** Adds a resource; adding an identical definition again is a no-op, a different one under the same id is a `ValidationError`. */
   add(input: ResourceInput): ResourceUsage {
     const parsed = resourceSchema.safeParse(input instanceof Resource ? { ...input, limits: stripUndefined(input.limits) } : input);
     if (!parsed.success) throw new ValidationError(formatZodIssues(parsed.error, 'resource'));
@@ -110,6 +112,7 @@ export class ResourceLedger {
     return true;
   }
 
+  /** Whether a resource with this id exists. */
   has(id: string): boolean {
     return this.#resources.has(id);
   }
@@ -251,14 +254,17 @@ export class ResourceLedger {
     return this.#release(allocationId, 'released');
   }
 
+  /** Every hold, or those of one holder. */
   allocations(holderId?: string): Allocation[] {
     return [...this.#allocations.values()].filter((a) => holderId === undefined || a.holderId === holderId).map(publicAllocation);
   }
 
+  /** Capacity, allocated and free of every resource. */
   usage(): ResourceUsage[] {
     return [...this.#resources.values()].map((r) => this.#usage(r));
   }
 
+  /** Requests waiting (FIFO) for capacity. */
   get waiting(): number {
     return this.#waiters.length;
   }

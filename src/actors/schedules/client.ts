@@ -5,6 +5,7 @@
 import { BusClient } from '../client.js';
 import type { BackfillInput, BackfillReply, ScheduleInput, ScheduleView, TriggerInput, TriggerView } from '../../model/schedule.js';
 
+/** Schedules (cron or `every`, with overlap policies and backfills) and triggers (NATS subjects, webhooks), over the bus. */
 export class ScheduleClient extends BusClient {
   /**
    * Stores a schedule and starts firing it in this engine (and in any long-lived engine on the same store). Refuses
@@ -19,6 +20,7 @@ export class ScheduleClient extends BusClient {
     return this.request(() => this.bus.request('schedule.create', input));
   }
 
+  /** Every schedule with its next fire time. */
   listSchedules(): Promise<ScheduleView[]> {
     return this.request(() => this.bus.request('schedule.list', {}));
   }
@@ -33,6 +35,7 @@ export class ScheduleClient extends BusClient {
     return this.request(() => this.bus.request('schedule.pause', { name }));
   }
 
+  /** Lets a paused schedule fire again, from its next slot. */
   resumeSchedule(name: string): Promise<ScheduleView> {
     return this.request(() => this.bus.request('schedule.resume', { name }));
   }
@@ -67,18 +70,22 @@ export class ScheduleClient extends BusClient {
     return this.request(() => this.bus.request('trigger.create', input));
   }
 
+  /** Every trigger (NATS subject, JetStream stream or webhook) with its counts. */
   listTriggers(): Promise<TriggerView[]> {
     return this.request(() => this.bus.request('trigger.list', {}));
   }
 
+  /** Removes a trigger and stops listening; runs it started go on. False when there was none. */
   async deleteTrigger(name: string): Promise<boolean> {
     return (await this.request(() => this.bus.request('trigger.delete', { name }))).deleted;
   }
 
+  /** Stops a trigger starting runs (a JetStream trigger stops consuming: its messages wait in the stream; a webhook answers 409). */
   pauseTrigger(name: string): Promise<TriggerView> {
     return this.request(() => this.bus.request('trigger.pause', { name }));
   }
 
+  /** Lets a paused trigger start runs again. */
   resumeTrigger(name: string): Promise<TriggerView> {
     return this.request(() => this.bus.request('trigger.resume', { name }));
   }

@@ -46,10 +46,12 @@ export class TaskOrchestratorClient extends BusClient {
     return this.request(() => this.bus.request('task.execute', { task: plain(task) }));
   }
 
+  /** Cancels a task that has not ended (a running one has its worker thread stopped); `cancelled` is false for a task that had ended already. */
   cancelTask(taskId: string, reason?: string): Promise<{ taskId: string; cancelled: boolean; status: TaskStatus }> {
     return this.request(() => this.bus.request('task.cancel', reason === undefined ? { taskId } : { taskId, reason }));
   }
 
+  /** A task with its status, attempts, result or error; null when there is none. */
   getTask(taskId: string): Promise<TaskView | null> {
     return this.request(() => this.bus.request('task.get', { taskId }));
   }

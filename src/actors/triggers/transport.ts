@@ -19,13 +19,16 @@ export interface TriggerMessage {
   nak(): void;
 }
 
+/** Handles one message of a trigger; for a stream message it calls `ack()` or `nak()` itself. */
 export type TriggerHandler = (message: TriggerMessage) => Promise<void>;
 
 /** A subscription or consumer; `stop` ends it (a durable consumer keeps its place on the server). */
 export interface TriggerListening {
+  /** Ends the subscription or consumer. */
   stop(): void;
 }
 
+/** Where triggers listen: core NATS subscriptions and JetStream consumers (NATS's `natsTriggerTransport`, or your own). */
 export interface TriggerTransport {
   /** Where it is connected, for status views. */
   readonly description: string;

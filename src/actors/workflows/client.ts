@@ -48,14 +48,17 @@ export class WorkflowManagerClient extends ScheduleClient {
     return this.request(() => this.bus.request('workflow.validate', { definition }));
   }
 
+  /** A stored workflow (the latest version, or `version`); null when there is none. */
   getWorkflow(name: string, version?: string): Promise<StoredWorkflow | null> {
     return this.request(() => this.bus.request('workflow.get', version === undefined ? { name } : { name, version }));
   }
 
+  /** Every stored workflow with its latest version and run counts. */
   listWorkflows(): Promise<WorkflowSummary[]> {
     return this.request(() => this.bus.request('workflow.list', {}));
   }
 
+  /** Deletes a stored workflow and its versions (its past runs stay); false when there was none. */
   async deleteWorkflow(name: string): Promise<boolean> {
     return (await this.request(() => this.bus.request('workflow.delete', { name }))).deleted;
   }
@@ -70,6 +73,7 @@ export class WorkflowManagerClient extends ScheduleClient {
     return (await this.request(() => this.bus.request('workflow.start', { name, params, ...options }))).runId;
   }
 
+  /** A run with each step's status, output and error; null when there is none. */
   getRun(runId: string): Promise<WorkflowRun | null> {
     return this.request(() => this.bus.request('workflow.get_run', { runId }));
   }
@@ -79,10 +83,12 @@ export class WorkflowManagerClient extends ScheduleClient {
     return this.request(() => this.bus.request('workflow.list_runs', filter));
   }
 
+  /** Resolves when the run ends (at once for one that has ended), with its result. */
   waitForRun(runId: string): Promise<WorkflowResult> {
     return this.request(() => this.bus.request('workflow.wait_run', { runId }));
   }
 
+  /** Cancels a run that has not ended: its running tasks are cancelled, its waiting steps do not start. `cancelled` is false for a run that had ended already. */
   cancelRun(runId: string, reason?: string): Promise<{ runId: string; cancelled: boolean; status: WorkflowRunStatus }> {
     return this.request(() => this.bus.request('workflow.cancel_run', reason === undefined ? { runId } : { runId, reason }));
   }

@@ -11,6 +11,7 @@ import { normalizeDefinition, workflowStepSchema } from '../../model/workflow.js
 import { complexToDefinition } from '../../workflows/complex.js';
 import type { EdgeEngine } from '../seam.js';
 
+/** One step of a {@link WorkflowPlan}: its action, dependencies, limits and resources. */
 export interface PlanStep {
   name: string;
   action: string;
@@ -20,6 +21,7 @@ export interface PlanStep {
   resources: Record<string, Record<string, number>>;
 }
 
+/** What a workflow would do, without running it (`planWorkflow`, the MCP `plan_workflow` tool): problems, levels, critical path and resource peaks. */
 export interface WorkflowPlan {
   valid: boolean;
   workflowName: string | null;

@@ -1,6 +1,8 @@
 /**
  * Where the MCP server listens: stdio (one client, the process that spawned us) or Streamable HTTP on a local
  * address (one MCP session per client, each its own server over the same engine).
+ *
+ * @module codomyrmex/mcp
  */
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -37,8 +39,10 @@ export async function serveStdio(engine: () => EdgeEngine, options: { maxMessage
   if (failure) throw failure;
 }
 
+/** An MCP server on Streamable HTTP (`serveHttp`). */
 export interface McpHttpServer {
   url: string;
+  /** Closes the sessions and stops listening. */
   close(): Promise<void>;
 }
 

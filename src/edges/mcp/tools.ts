@@ -25,12 +25,14 @@ export type ToolError = SerializedError;
 /** Progress of a long call: `progress` of `total` (steps ended of steps), with a line saying what happened. */
 export type ProgressReporter = (progress: number, total: number | undefined, message: string) => void;
 
+/** An MCP tool as listed: its name, description and JSON Schema of its input. */
 export interface ToolInfo {
   name: ToolName;
   description: string;
   inputSchema: Record<string, unknown>;
 }
 
+/** The names of every MCP tool (docs/reference/mcp.md). */
 export const TOOL_NAMES = Object.keys(toolShapes) as ToolName[];
 
 type Handlers = { [N in ToolName]: (engine: EdgeEngine, args: ToolArgs<N>, progress: ProgressReporter | undefined) => Promise<unknown> };

@@ -3,6 +3,8 @@
  * started (the reply is its id), and its end arrives as an event, subscribed to BEFORE starting so nothing is
  * missed, or through `*.wait_for` with an explicit bound, asked again until it answers. A client that reconnects
  * (or restarts) learns how a run ended the same way: the daemon answers from its store.
+ *
+ * @module codomyrmex/nats/client
  */
 import type { Session } from '../../model/session.js';
 import type { ActionDescription } from '../../modules/registry.js';
@@ -31,6 +33,7 @@ export const DEFAULT_WAIT_MS = 10_000;
 const TASK_END_EVENTS: EventName[] = ['task_completed', 'task_failed', 'task_timed_out', 'task_cancelled', 'task_skipped'];
 const RUN_END_EVENTS: EventName[] = ['workflow_completed'];
 
+/** How a client follows a run or task to its end over the bus. */
 export interface FollowOptions {
   /** The bound of each `wait_for` request, in ms (default 10 000; keep it below the bus's request timeout). */
   waitMs?: number | undefined;
@@ -179,6 +182,7 @@ class RemoteTasks extends TaskOrchestratorClient {
   }
 }
 
+/** How `RemoteEngine.connect` reaches a daemon: the NATS connection, how it follows runs, and its tracing. */
 export interface RemoteEngineOptions extends Omit<NatsConnectOptions, 'tracing'>, FollowOptions {
   /**
    * Traces the commands sent (a `send <command>` span each, its context in a `traceparent` header the daemon
@@ -231,6 +235,7 @@ export class RemoteEngine<B extends MessageBus = MessageBus> {
     }
   }
 
+  /** The daemon's task orchestrator, over NATS. */
   getTaskOrchestrator(): TaskOrchestratorClient {
     return this.tasks;
   }
