@@ -30,7 +30,7 @@ export interface OutboxHooks<A extends OutgoingAttempt> {
 }
 
 export class WorkOutbox<A extends OutgoingAttempt> {
-  readonly #boxes = new Map<string, { msgs: WorkMessage[]; attempts: A[] }>();
+  readonly #boxes = new Map<string, { subject: string; own: string; msgs: WorkMessage[]; attempts: A[] }>();
   readonly #hooks: OutboxHooks<A>;
   #queued = false;
   #js: JetStreamClient | null = null;
@@ -43,10 +43,15 @@ export class WorkOutbox<A extends OutgoingAttempt> {
     this.#js = js;
   }
 
-  /** Queues an attempt for `subject`; it leaves at the end of this turn. */
-  add(subject: string, msg: WorkMessage, attempt: A): void {
-    let box = this.#boxes.get(subject);
-    if (!box) this.#boxes.set(subject, (box = { msgs: [], attempts: [] }));
+  /**
+   * Queues an attempt for `subject`, reserved on the worker whose own subject is `own`; it leaves at the end of this
+   * turn. Several for one worker leave as one message on its own subject: on the group's, a worker with one free
+   * slot could take a batch reserved for another with room for all of it.
+   */
+  add(subject: string, msg: WorkMessage, attempt: A, own: string = subject): void {
+    const key = `${subject}\n${own}`;
+    let box = this.#boxes.get(key);
+    if (!box) this.#boxes.set(key, (box = { subject, own, msgs: [], attempts: [] }));
     box.msgs.push(msg);
     box.attempts.push(attempt);
     if (this.#queued) return;
@@ -57,11 +62,12 @@ export class WorkOutbox<A extends OutgoingAttempt> {
   #flush(): void {
     this.#queued = false;
     const js = this.#js;
-    for (const [subject, box] of this.#boxes) {
+    for (const box of this.#boxes.values()) {
       // Ended before leaving (killed in the same turn): not sent.
       const keep = box.attempts.map((a) => !a.done);
       const msgs = box.msgs.filter((_, i) => keep[i]);
       const attempts = box.attempts.filter((_, i) => keep[i]);
+      const subject = msgs.length > 1 ? box.own : box.subject;
       for (let i = 0; i < msgs.length; i += MAX_WORK_BATCH) this.#publish(js, subject, msgs.slice(i, i + MAX_WORK_BATCH), attempts.slice(i, i + MAX_WORK_BATCH));
     }
     this.#boxes.clear();

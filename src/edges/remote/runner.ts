@@ -262,9 +262,10 @@ export class RemoteRunner implements TaskRunner {
     if (req.traceparent !== undefined) msg.traceparent = req.traceparent;
     if (req.artifactScope !== undefined) msg.artifactScope = req.artifactScope;
     if (req.artifacts !== undefined) msg.artifacts = req.artifacts;
-    // A sticky attempt goes to its worker alone; any other to the group, where any of its workers may take it.
+    // A sticky attempt goes to its worker alone; any other to the group, where any of its workers may take it (several
+    // for one worker in one turn go to that worker alone, as one message: see WorkOutbox.add).
     const subject = req.affinity !== undefined ? this.subjects.workFor(choice.worker.info.id) : this.subjects.work(choice.worker.info.group);
-    this.#outbox.add(subject, msg, attempt);
+    this.#outbox.add(subject, msg, attempt, this.subjects.workFor(choice.worker.info.id));
     return attempt;
   }
 
