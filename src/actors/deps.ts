@@ -11,6 +11,7 @@ import type { ResourceLedger } from './resources/ledger.js';
 import type { TaskObserver } from './tasks/record.js';
 import type { Observable } from 'rxjs';
 import type { TriggerTransport } from './triggers/transport.js';
+import type { StepIntake } from './tasks/stepIntake.js';
 
 export interface ComponentDeps {
   /** Where task attempts run (the local pool; a remote runner later). */
@@ -29,4 +30,6 @@ export interface ComponentDeps {
   options: CompiledOptions;
   /** The message system NATS triggers listen on, once an edge attaches one (see `engine.attachTriggerTransport`). */
   triggerTransport$?: Observable<TriggerTransport | null>;
+  /** The direct way from workflow steps to the task scheduler (see stepIntake.ts); steps use the bus without it. */
+  stepIntake?: StepIntake;
 }

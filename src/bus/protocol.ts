@@ -13,6 +13,7 @@ import type { CreateProjectOptions, Milestone, MilestoneChanges, MilestoneInput,
 import type { ProjectTemplate, TemplateSummary } from '../projects/template.js';
 import type { ActionDescription } from '../modules/registry.js';
 import type { EngineHealth, SystemStatus } from '../model/status.js';
+import type { ArtifactChunk } from '../model/artifacts.js';
 import type { BackfillInput, BackfillReply, ScheduleInput, ScheduleView, TriggerInput, TriggerView } from '../model/schedule.js';
 
 export type { EngineHealth, SystemStatus } from '../model/status.js';
@@ -123,6 +124,11 @@ export interface CommandMap {
   'engine.health': { req: Record<string, never>; res: EngineHealth };
   /** Every module.action the engine can run, with its parameters as JSON Schema (`modules list`, `list_modules`). */
   'engine.modules': { req: { module?: string }; res: ActionDescription[] };
+  /**
+   * A chunk (at most 512 KiB, base64) of artifact `name` of step `step` of a run, from `offset`: read on until `eof`
+   * (`run artifacts --get`, the console's download). Only artifacts the run recorded can be read.
+   */
+  'engine.read_artifact': { req: { runId: string; step: string; name: string; offset?: number; length?: number }; res: ArtifactChunk };
 }
 
 /** Which runs `workflow.list_runs` lists. */

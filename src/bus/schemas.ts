@@ -11,6 +11,7 @@ import { NotFoundError, ValidationError } from '../errors.js';
 import { sessionOptionsSchema, SESSION_MODES } from '../model/session.js';
 import { TASK_STATUSES, taskInputSchema } from '../model/task.js';
 import { RUN_STATUSES } from '../model/workflow.js';
+import { ARTIFACT_CHUNK_MAX } from '../model/artifacts.js';
 import { backfillInputSchema, scheduleInputSchema, triggerInputSchema } from '../model/schedule.js';
 import { didYouMean, findProtoKey, formatZodIssues } from '../model/validate.js';
 import type { CommandPayload, CommandType, EventName } from './protocol.js';
@@ -208,6 +209,16 @@ export const requestSchemas = {
   'engine.status': none,
   'engine.health': none,
   'engine.modules': payload({ module: z.string().min(1, 'must name a module, e.g. core').optional() }, { module_name: 'module', moduleName: 'module' }),
+  'engine.read_artifact': payload(
+    {
+      runId: id('run'),
+      step: id('step'),
+      name: id('artifact name (see "codomyrmex run artifacts RUN_ID")'),
+      offset: z.number().int('must be a whole number of bytes').min(0, 'must be 0 or more').optional(),
+      length: z.number().int('must be a whole number of bytes').min(1, 'must be at least 1').max(ARTIFACT_CHUNK_MAX, `must be at most ${ARTIFACT_CHUNK_MAX} (read on from the next offset)`).optional(),
+    },
+    { run_id: 'runId', step_name: 'step', artifact: 'name' },
+  ),
 } as const satisfies Record<CommandType, z.ZodTypeAny>;
 
 /** A payload type with `| undefined` taken off its optional fields, at every level (JSON never carries `undefined`). */

@@ -95,8 +95,8 @@ export interface EngineOptions {
    */
   dbPath?: string;
   /**
-   * `strict` (default): a caller is answered only once what it is told is on disk (an added task, a result), and
-   * each commit is fsynced. `relaxed`: answers at once; the change is committed within `commitDelayMs` (a crash
+   * `strict` (default): a caller is answered only once what it is told is on disk (an added task, a result): each
+   * commit a caller is answered on is fsynced (and with it the commits before it that nobody waited on). `relaxed`: answers at once; the change is committed within `commitDelayMs` (a crash
    * can lose the last moments). Env: `CODOMYRMEX_DURABILITY`.
    */
   durability?: Durability;

@@ -66,3 +66,27 @@ export function artifactScope(taskId: string, metadata: Readonly<Record<string, 
   const run = metadata?.['runId'];
   return typeof run === 'string' && run.length > 0 ? run : taskId;
 }
+
+/** Bytes of one artifact a single `engine.read_artifact` answers at most (base64 keeps it under NATS's 1 MB). */
+export const ARTIFACT_CHUNK_MAX = 512 * 1024;
+
+/** A piece of one artifact of a run's step, as `engine.read_artifact` answers it: read on from `offset` until `eof`. */
+export interface ArtifactChunk {
+  runId: string;
+  step: string;
+  name: string;
+  /** The produced file's base name (`ai-analysis.svg`). */
+  file: string;
+  /** The whole artifact's size and SHA-256 (check a download against them). */
+  size: number;
+  digest: string;
+  offset: number;
+  /** The bytes from `offset`, base64. */
+  data: string;
+  eof: boolean;
+}
+
+/** One artifact of a run, as `run artifacts` and the console list it. */
+export interface RunArtifact extends ArtifactRef {
+  step: string;
+}

@@ -12,7 +12,7 @@ export interface ActionArtifacts {
    * working folder). Throws when the file is missing, outside the working folder, or the name is taken.
    *
    * @example
-   * await writeFile('out/chart.svg', svg);
+   * await writeFile(join(ctx.workingDir, 'out/chart.svg'), svg);
    * ctx.artifacts.put('out/chart.svg', 'svg');   // a dependent step reads {{chart.artifacts.svg}}
    */
   put(path: string, name?: string): void;
@@ -37,6 +37,11 @@ export interface ActionContext {
   readonly attempt: number;
   /** Set when the task has one; lets an action notice it is a re-run. */
   readonly idempotencyKey: string | undefined;
+  /**
+   * The working folder: the task's `workingDir` (a project's folder, a run's `workingDir`), else the process's
+   * cwd. Resolve relative paths against it; file actions and `artifacts.put` stay inside it.
+   */
+  readonly workingDir: string;
   /**
    * Outputs of the workflow steps this step depends on, by step name (completed ones only; `{}` outside a
    * workflow). Lets a step use its upstream results without templates; explicit parameters still win.

@@ -6,6 +6,11 @@
  *
  * Callers that must not answer before their change is durable register an ack with {@link GroupCommitter.onCommit}:
  * it runs after the commit holding everything changed before it, or fails with the `StoreError` of that commit.
+ * Only commits somebody is answered on (an ack) pay for an fsync under strict durability; the others are marked
+ * `deferSync` and made durable by the next synced commit (SQLite's WAL is synced in order). With `unawaitedDelayMs`
+ * the committer also adapts when it writes: changes that something waits for (an ack, a task held for its row)
+ * are committed at once when the writer is idle, and batched behind the commit in flight when it is not; changes
+ * nobody waits for wait up to `unawaitedDelayMs` to share the next such commit instead of costing one of their own.
  */
 import { CodomyrmexError, ErrorCode, StoreError } from '../errors.js';
 import type { RecordKind, RecordWrite, Store, WriteBatch } from './store.js';
@@ -19,6 +24,11 @@ export interface CommitSource {
   committed(): void;
   /** The batch was not written (the transaction rolled back): nothing `collect` gave is on disk. */
   failed(error: StoreError): void;
+  /**
+   * Something is held until what `collect` gave is written (a task that may start only once its row is): the
+   * commit goes at once even when no {@link GroupCommitter.onCommit} waits for it (see `unawaitedDelayMs`).
+   */
+  waiting?(): boolean;
 }
 
 /** How a {@link GroupCommitter} batches commits and what it tells about faults. */
@@ -27,6 +37,12 @@ export interface GroupCommitterOptions {
   delayMs?: number;
   /** Commit at the next turn once this many changes are waiting, even before `delayMs` (default 10 000). */
   maxBatch?: number;
+  /**
+   * How long a commit nobody waits on (no ack, no source {@link CommitSource.waiting}) may wait for one that somebody
+   * does, in ms (default 0: no longer than any other). With strict durability the engine sets it, so that one task
+   * at a time is written by the commit its answer waits on instead of also by one of its own just before.
+   */
+  unawaitedDelayMs?: number;
   /** After a failed commit, the first retry waits this long (doubling up to 5 s). Default 100. */
   retryMs?: number;
   /** Told when the store starts or stops failing. */
@@ -63,6 +79,9 @@ export class GroupCommitter {
   readonly store: Store;
   readonly #delayMs: number;
   readonly #maxBatch: number;
+  readonly #unawaitedDelayMs: number;
+  /** The commit of changes nobody waits on, due after `unawaitedDelayMs` unless one somebody waits on comes first. */
+  #lazyTimer: Timer | null = null;
   readonly #retryMs: number;
   readonly #onFault: GroupCommitterOptions['onFault'];
   readonly #onDropped: GroupCommitterOptions['onDropped'];
@@ -86,6 +105,7 @@ export class GroupCommitter {
     this.store = store;
     this.#delayMs = options.delayMs ?? 0;
     this.#maxBatch = options.maxBatch ?? 10_000;
+    this.#unawaitedDelayMs = options.unawaitedDelayMs ?? 0;
     this.#retryMs = options.retryMs ?? 100;
     this.#nextRetryMs = this.#retryMs;
     this.#onFault = options.onFault;
@@ -124,6 +144,8 @@ export class GroupCommitter {
     if (this.#closed) return;
     this.#pending++;
     if (this.#scheduled) {
+      // Held back because nobody waited: see at the end of this turn whether somebody does now.
+      if (this.#lazyTimer && !this.#immediate && !this.#timer) this.#immediate = setImmediate(this.#run);
       if (this.#timer && this.#pending >= this.#maxBatch) {
         clearTimeout(this.#timer);
         this.#timer = null;
@@ -142,8 +164,22 @@ export class GroupCommitter {
   readonly #run = (): void => {
     this.#immediate = null;
     this.#timer = null;
+    if (this.#unawaitedDelayMs > 0 && this.#pending < this.#maxBatch && !this.#awaited()) {
+      this.#lazyTimer ??= setTimeout(this.#lazyRun, this.#unawaitedDelayMs);
+      return;
+    }
     this.flush();
   };
+
+  readonly #lazyRun = (): void => {
+    this.#lazyTimer = null;
+    this.flush();
+  };
+
+  /** Somebody waits for the next commit: an ack, or a source holding something until it is written. */
+  #awaited(): boolean {
+    return this.#acks.length > 0 || this.#sources.some((s) => s.waiting?.() === true);
+  }
 
   /**
    * Calls `ok` once everything changed before this call is committed, or `fail` with the error of the commit that
@@ -177,8 +213,10 @@ export class GroupCommitter {
     }
     if (this.#immediate) clearImmediate(this.#immediate);
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#lazyTimer) clearTimeout(this.#lazyTimer);
     this.#immediate = null;
     this.#timer = null;
+    this.#lazyTimer = null;
     this.#scheduled = false;
     this.#pending = 0;
     const batch = emptyBatch();
@@ -195,6 +233,10 @@ export class GroupCommitter {
         for (const a of acks) a.ok();
         return true;
       }
+      // Nobody is answered on this commit: its fsync can ride with the next one somebody is answered on. (A task held
+      // for its row's commit needs the write to succeed, not the fsync: a crash before the next fsync loses only
+      // what nobody was told of, and such a task runs again as its caller retries or its run resumes.)
+      if (acks.length === 0 && !this.#fault) batch.deferSync = true;
       const t0 = performance.now();
       const commitAsync = this.store.commitAsync;
       if (commitAsync) {
@@ -219,6 +261,8 @@ export class GroupCommitter {
 
   /** Resolves once no commit is in flight, with the outcome of the last one (true when none was in flight). */
   async idle(): Promise<boolean> {
+    // Changes held back only because nobody waited for them are waited for now.
+    if (this.#lazyTimer) this.flush();
     let ok = true;
     while (this.#inFlight) ok = await this.#inFlight;
     return ok;
@@ -245,13 +289,15 @@ export class GroupCommitter {
 
   /**
    * After a commit: changes made meanwhile (a source told of the commit started a task; changes that waited for an
-   * off-thread commit) are committed too. Those that waited for a commit in flight go at once: they have waited.
+   * off-thread commit) are committed too. Those that waited for a commit in flight go at once (they have waited),
+   * unless nobody waits for them and `unawaitedDelayMs` lets them wait for a commit somebody does.
    */
   #next(now = false): void {
     if (this.#closed || this.#fault || this.#inFlight) return;
     if (this.#pending === 0 && this.#acks.length === 0) return;
     if (now) {
-      this.flush();
+      // At once, unless nobody waits for them (then they may wait for a commit somebody does wait for).
+      if (!this.#immediate && !this.#timer) this.#run();
       return;
     }
     if (!this.#scheduled) {
@@ -291,9 +337,9 @@ export class GroupCommitter {
   abandon(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const t of [this.#timer, this.#retryTimer]) if (t) clearTimeout(t);
+    for (const t of [this.#timer, this.#retryTimer, this.#lazyTimer]) if (t) clearTimeout(t);
     if (this.#immediate) clearImmediate(this.#immediate);
-    this.#timer = this.#retryTimer = null;
+    this.#timer = this.#retryTimer = this.#lazyTimer = null;
     this.#immediate = null;
     const acks = this.#acks;
     this.#acks = [];

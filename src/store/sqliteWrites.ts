@@ -24,6 +24,8 @@ export interface EncodedBatch {
   events: { first: number; last: number; ts: number; json: string } | null;
   records: RecordRow[];
   meta: [string, string][];
+  /** See `WriteBatch.deferSync`. */
+  deferSync?: boolean;
 }
 
 /** Turns batches into rows and hands out the journal's sequence numbers. One per store, on the engine's thread. */
@@ -67,7 +69,9 @@ export class BatchEncoder {
     const records: RecordRow[] = batch.records.map((r) =>
       r.delete === true ? [r.kind, r.id, null, null, null] : [r.kind, r.id, r.parent ?? null, r.status ?? null, toJson(r.data, true)],
     );
-    return { tasks, events, records, meta: Object.entries(batch.meta) };
+    const encoded: EncodedBatch = { tasks, events, records, meta: Object.entries(batch.meta) };
+    if (batch.deferSync === true) encoded.deferSync = true;
+    return encoded;
   }
 
   /** The batch was not written: its sequence numbers are handed out again. Call before encoding the next one. */
@@ -122,9 +126,15 @@ export class BatchWriter {
   readonly #retain: { tasksBelow: Database.Statement; tasksOlder: Database.Statement; runsBelow: Database.Statement; runsOlder: Database.Statement; maxTask: Database.Statement; maxRun: Database.Statement } | null;
   #lastRetain = 0;
   #lastAgeRetain = 0;
+  /** The connection fsyncs every commit (`synchronous = FULL`, strict durability). */
+  readonly #strict: boolean;
+  /** `synchronous` is FULL now (strict only: a commit nobody waits on runs at NORMAL, see {@link write}). */
+  #full: boolean;
 
   constructor(db: Database.Database, limits: JournalLimits, recordKinds: readonly string[], retention: RetentionLimits = NO_RETENTION) {
     this.#db = db;
+    // 2 is FULL (3 EXTRA also syncs every commit; it is kept as it is).
+    this.#strict = this.#full = db.pragma('synchronous', { simple: true }) === 2;
     this.#limits = limits;
     this.#retention = retention;
     const on = retention.tasks > 0 || retention.taskAgeMs > 0 || retention.runs > 0 || retention.runAgeMs > 0;
@@ -168,12 +178,24 @@ export class BatchWriter {
 
   /** Writes the parts of one large batch in one transaction: all of them, or (when SQLite refuses one) none. */
   writeAll(bs: readonly EncodedBatch[]): void {
+    this.#sync(true);
     this.#txAll(bs);
   }
 
-  /** Writes the batch in one transaction; throws (and writes nothing) when SQLite refuses it. */
+  /**
+   * Writes the batch in one transaction; throws (and writes nothing) when SQLite refuses it. Under strict durability
+   * a batch nobody waits on (`deferSync`) is committed without its fsync: the WAL is appended in order and synced
+   * whole, so the next commit someone waits on makes it durable too, and nobody was told of it before then.
+   */
   write(b: EncodedBatch): void {
+    this.#sync(b.deferSync !== true);
     this.#tx(b);
+  }
+
+  #sync(full: boolean): void {
+    if (!this.#strict || full === this.#full) return;
+    this.#db.pragma(`synchronous = ${full ? 'FULL' : 'NORMAL'}`);
+    this.#full = full;
   }
 
   #write(b: EncodedBatch): void {

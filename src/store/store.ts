@@ -93,6 +93,12 @@ export interface WriteBatch {
   records: RecordWrite[];
   /** Small named values (`scheduler.executing`, ...). */
   meta: Record<string, string>;
+  /**
+   * Nobody is answered on this commit: under strict durability its fsync may be left to the next commit somebody is
+   * answered on, whose fsync then carries it too (a SQLite WAL is synced in order). Set by the group committer; a
+   * batch without it is synced as the store's durability says. Stores that cannot defer a sync ignore it.
+   */
+  deferSync?: boolean;
 }
 
 export function emptyBatch(): WriteBatch {

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ActionError, NotFoundError } from '../errors.js';
 import type { ArtifactRef, ProducedFile, UpstreamArtifacts } from '../model/artifacts.js';
@@ -25,7 +25,10 @@ export interface ArtifactStore {
   get(scope: string, digest: string, dest: string): Promise<boolean>;
   /** Removes a run's artifacts; resolves with how many objects went. */
   removeScope(scope: string): Promise<number>;
-
+  /** Up to `length` bytes of `digest` of `scope` from `offset` (fewer at its end); null when the store does not have it. */
+  read(scope: string, digest: string, offset: number, length: number): Promise<Buffer | null>;
+  /** Every scope the store holds, with when it was last written (epoch ms): what retention looks at. */
+  scopes(): Promise<{ scope: string; touchedAt: number }[]>;
 }
 
 /** Hex SHA-256 and size of a file, streamed. */
@@ -84,6 +87,28 @@ export class FolderArtifactStore implements ArtifactStore {
     );
     await rm(dir, { recursive: true, force: true });
     return there ? 1 : 0;
+  }
+
+  async read(scope: string, digest: string, offset: number, length: number): Promise<Buffer | null> {
+    const file = await open(this.#path(scope, digest), 'r').catch(() => null);
+    if (!file) return null;
+    try {
+      const buf = Buffer.alloc(length);
+      const { bytesRead } = await file.read(buf, 0, length, offset);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await file.close();
+    }
+  }
+
+  async scopes(): Promise<{ scope: string; touchedAt: number }[]> {
+    const names = await readdir(this.root).catch(() => [] as string[]);
+    const out: { scope: string; touchedAt: number }[] = [];
+    for (const scope of names) {
+      const s = await stat(join(this.root, scope)).catch(() => null);
+      if (s?.isDirectory()) out.push({ scope, touchedAt: s.mtimeMs });
+    }
+    return out;
   }
 }
 

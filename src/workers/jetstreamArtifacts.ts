@@ -85,6 +85,46 @@ export class JetStreamArtifactStore implements ArtifactStore {
     return n;
   }
 
+  async read(scope: string, digest: string, offset: number, length: number): Promise<Buffer | null> {
+    const result = await this.#os.get(JetStreamArtifactStore.objectName(scope, digest));
+    if (!result) return null;
+    // The Object Store streams an object from its start: the chunks before `offset` are read and dropped.
+    const reader = result.data.getReader();
+    const parts: Uint8Array[] = [];
+    let at = 0;
+    let got = 0;
+    try {
+      while (got < length) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        const end = at + value.length;
+        if (end > offset) {
+          const from = Math.max(0, offset - at);
+          const part = value.subarray(from, Math.min(value.length, from + (length - got)));
+          parts.push(part);
+          got += part.length;
+        }
+        at = end;
+      }
+    } finally {
+      await reader.cancel().catch(() => undefined);
+    }
+    return Buffer.concat(parts);
+  }
+
+  async scopes(): Promise<{ scope: string; touchedAt: number }[]> {
+    const latest = new Map<string, number>();
+    for (const info of await this.#os.list()) {
+      if (info.deleted) continue;
+      const slash = info.name.lastIndexOf('/');
+      if (slash <= 0) continue;
+      const scope = info.name.slice(0, slash);
+      const at = Date.parse(info.mtime);
+      latest.set(scope, Math.max(latest.get(scope) ?? 0, Number.isFinite(at) ? at : 0));
+    }
+    return [...latest].map(([scope, touchedAt]) => ({ scope, touchedAt }));
+  }
+
   /** Every object of a scope with its size (the CLI's listing reads refs from the run instead; this is for tests). */
   async listScope(scope: string): Promise<{ name: string; size: number }[]> {
     const prefix = `${scope}/`;

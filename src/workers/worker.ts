@@ -94,13 +94,14 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply | Bat
         taskId: req.taskId,
         attempt: req.attempt,
         idempotencyKey: req.idempotencyKey,
+        workingDir: req.workingDir ?? process.cwd(),
         upstream: req.upstream ?? noUpstream,
         artifacts: files,
         progress: (value) => host.progress(value),
         log: (level, message) => host.log(level, message),
       };
     } else {
-      ctx = { signal: neverAborted, taskId: req.taskId, attempt: req.attempt, idempotencyKey: req.idempotencyKey, upstream: req.upstream ?? noUpstream, artifacts: files, progress: noop, log: noop };
+      ctx = { signal: neverAborted, taskId: req.taskId, attempt: req.attempt, idempotencyKey: req.idempotencyKey, workingDir: req.workingDir ?? process.cwd(), upstream: req.upstream ?? noUpstream, artifacts: files, progress: noop, log: noop };
     }
     const span = tracing && req.traceparent !== undefined ? tracing.spanOf(req.traceparent) : undefined;
     if (span) ctx = { ...ctx, span };

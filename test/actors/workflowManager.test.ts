@@ -116,6 +116,24 @@ describe('WorkflowManager', () => {
     expect(steps['c']?.status).toBe('skipped');
   });
 
+  it('hands steps straight to the scheduler (no bus request each), still refusing a template that resolves to a value the action refuses, naming the field', async () => {
+    await wf.createWorkflow('typed', [
+      { name: 'a', module: 'core', action: 'echo', parameters: { ms: 'soon' } },
+      { name: 'b', module: 'core', action: 'sleep', parameters: { ms: '{{a.output.ms}}' }, dependencies: ['a'] },
+      { name: 'c', module: 'core', action: 'noop', dependencies: ['b'] },
+      { name: 'd', module: 'core', action: 'sleep', parameters: { ms: 1 }, dependencies: ['a'] },
+    ]);
+    const requests = engine.bus.stats().requests;
+    const { steps } = await wf.executeWorkflow('typed');
+    // Refused at intake, before any thread ran it (attempts 0), with the field and what it resolved to named.
+    expect(steps['b']).toMatchObject({ status: 'failed', attempts: 0 });
+    expect(steps['b']?.error?.message).toMatch(/^step "b" could not be submitted: .*task "b"\.parameters\.ms: .*number/i);
+    expect(steps['c']?.status).toBe('skipped');
+    expect(steps['d']?.status).toBe('completed');
+    // The one request is the run's own (workflow.execute): its steps went to the scheduler directly.
+    expect(engine.bus.stats().requests - requests).toBe(1);
+  });
+
   it('cancels a run mid-way: the running step is stopped, the rest never start', async () => {
     await wf.createWorkflow('long', [
       { name: 'slow', module: 'core', action: 'sleep', parameters: { ms: 60_000 } },

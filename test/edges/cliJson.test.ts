@@ -65,6 +65,7 @@ describe('--json on every command', () => {
       'workflow plan': () => ['tiny'],
       'workflow runs': () => ['--limit', '2'],
       'run show': () => [ids.runId ?? ''],
+      'run artifacts': () => [ids.runId ?? ''],
       'run cancel': () => [ids.runId ?? ''],
       'run watch': () => [ids.runId ?? ''],
       // The run has ended: refused, as JSON.

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -72,7 +72,15 @@ describe('codomyrmex mcp over stdio', () => {
     expect(missingPath.structuredContent.error?.message).toMatch(/^path: totals is an object with keys .*, with no field "nope"/);
 
     const run = await call(client, 'get_run', { run_id: result.runId });
-    expect(run.structuredContent.result).toMatchObject({ runId: result.runId, status: 'succeeded', params: { path: '.' } });
+    expect(run.structuredContent.result).toMatchObject({ runId: result.runId, status: 'succeeded', params: { path: '.' }, steps: { write_report: { artifacts: expect.arrayContaining([expect.stringMatching(/^md \(\d+ bytes\)$/)]) as string[] } } });
+    // A step's files, as text or (binary) base64.
+    const md = await call(client, 'get_run_artifact', { run_id: result.runId, step: 'write_report', name: 'md' });
+    expect(md.structuredContent.result).toMatchObject({ file: 'ai-analysis.md', offset: 0, eof: true, text: await readFile(join(cwd, '.codomyrmex/reports/ai-analysis.md'), 'utf8') });
+    const png = await call(client, 'get_run_artifact', { run_id: result.runId, step: 'chart_analysis', name: 'png' });
+    expect((png.structuredContent.result as { base64: string }).base64.startsWith('iVBORw0KGgo')).toBe(true);
+    const nope = await call(client, 'get_run_artifact', { run_id: result.runId, step: 'write_report', name: 'nope' });
+    expect(nope.isError).toBe(true);
+    expect(nope.structuredContent.error?.message).toMatch(/step "write_report" of run .* has no artifact "nope" \(it has: md, html\)/);
     const cancel = await call(client, 'cancel_run', { run_id: result.runId });
     expect(cancel.structuredContent.result).toMatchObject({ cancelled: false, status: 'succeeded' });
     const why = await call(client, 'explain_task', { task_id: `${result.runId}.analyze_code` });

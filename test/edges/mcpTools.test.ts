@@ -24,7 +24,7 @@ describe('getMcpTools', () => {
   it('lists every tool with a JSON Schema', () => {
     const tools = getMcpTools(engine).listTools();
 
-    expect(tools).toHaveLength(29);
+    expect(tools).toHaveLength(30);
     expect(tools.find((t) => t.name === 'create_workflow')?.inputSchema).toMatchObject({ required: ['name', 'steps'] });
   });
 

@@ -6,6 +6,7 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { cli } from '../support/daemon.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
@@ -70,6 +71,18 @@ describe('artifacts between remote workers', { timeout: 90_000 }, () => {
     expect(third.steps['make']?.status).toBe('completed');
     expect(third.steps['use']?.status).toBe('failed');
     expect(third.steps['use']?.error?.message).toContain('artifact "out" of step "make" was not produced in this run');
+
+    // Downloaded from the Object Store by the CLI, over NATS: a small one, and one of several 512 KiB chunks.
+    const big = await bus.request('workflow.execute_complex', { definition: { name: 'big', steps: [{ name: 'make', module: 'probe', action: 'produce', parameters: { file: 'big.txt', content: 'abcdefghij', repeat: 130_000 }, placement: { tags: ['a'] } }] } });
+    expect(big.steps['make']?.artifacts?.[0]?.size).toBe(1_300_000);
+    const out = join(s.root, 'downloads');
+    const nats = ['--nats', server.url, '--subject-prefix', s.prefix];
+    const listed = await cli(s.root, ['run', 'artifacts', first.runId, ...nats, '--json']);
+    expect(JSON.parse(listed.stdout)).toMatchObject({ artifacts: [{ step: 'make', name: 'out', file: 'made.txt', size: 9 }], downloaded: [] });
+    expect((await cli(s.root, ['run', 'artifacts', first.runId, ...nats, '--get', 'make/out', '--out', out])).code).toBe(0);
+    expect(await readFile(join(out, 'make', 'made.txt'), 'utf8')).toBe('first run');
+    expect((await cli(s.root, ['run', 'artifacts', big.runId, ...nats, '--out', out])).code).toBe(0);
+    expect(await readFile(join(out, 'make', 'big.txt'), 'utf8')).toBe('abcdefghij'.repeat(130_000));
 
     // The Object Store holds each run's artifact once, under its run.
     const nc = await connect({ servers: server.url });

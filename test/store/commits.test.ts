@@ -173,6 +173,59 @@ describe('GroupCommitter', () => {
     expect(store.getTask('b')).toBeDefined();
   });
 
+  it('marks a commit nobody is answered on deferSync, and syncs the one an ack waits on', async () => {
+    const store = new AsyncStore();
+    const c = committer(store);
+    const source = new Source();
+    c.register(source);
+    source.pending.push('unawaited');
+    c.schedule();
+    await store.inFlightSoon();
+    expect(store.sent[0]?.deferSync).toBe(true);
+    store.release();
+    source.pending.push('answered');
+    const ack = c.afterCommit('ok');
+    await store.inFlightSoon();
+    expect(store.sent[1]?.deferSync).toBeUndefined();
+    store.release();
+    await expect(ack).resolves.toBe('ok');
+  });
+
+  it('with unawaitedDelayMs: holds changes nobody waits for until somebody does (one commit), and idle() writes them', async () => {
+    const store = new FlakyStore();
+    const c = committer(store, { unawaitedDelayMs: 60_000 });
+    const source = new Source();
+    c.register(source);
+    source.pending.push('started');
+    c.schedule();
+    await turn();
+    await turn();
+    expect(store.commits).toBe(0);
+    // An answer waits now: the held change goes with it, in the same commit, at the end of the turn.
+    source.pending.push('ended');
+    const ack = c.afterCommit('answered');
+    await turn();
+    expect(store.commits).toBe(1);
+    await expect(ack).resolves.toBe('answered');
+    expect(store.listTasks().map((t) => t.spec.id)).toEqual(['started', 'ended']);
+    // A source holding work for its commit counts as somebody waiting.
+    let held = true;
+    c.register({ collect: () => undefined, committed: () => (held = false), failed: () => undefined, waiting: () => held });
+    source.pending.push('gated');
+    c.schedule();
+    await turn();
+    expect(store.commits).toBe(2);
+    expect(held).toBe(false);
+    // Nobody waits: held back, until idle() asks for everything to be written.
+    source.pending.push('later');
+    c.schedule();
+    await turn();
+    expect(store.commits).toBe(2);
+    expect(await c.idle()).toBe(true);
+    expect(store.commits).toBe(3);
+    expect(store.getTask('later')).toBeDefined();
+  });
+
   it('fails the acks that are still waiting when it closes', async () => {
     const c = new GroupCommitter(new MemoryStore());
     await c.close();

@@ -38,6 +38,21 @@ describe('SqliteStore', () => {
     expect(openStore(join(dir, 'busy.db'), { busyTimeoutMs: 1234 }).pragma('busy_timeout')).toBe(1234);
   });
 
+  it('strict: commits a batch nobody is answered on (deferSync) without its fsync, and syncs the next one again', () => {
+    const dir = dirs.make();
+    const strict = openStore(join(dir, 'strict.db'), { durability: 'strict' });
+    strict.commit({ ...emptyBatch(), tasks: [storedTask('started', 'running')], deferSync: true });
+    expect(strict.pragma('synchronous')).toBe(1);
+    expect(strict.getTask('started')?.status).toBe('running');
+    strict.commit({ ...emptyBatch(), tasks: [storedTask('started', 'completed')] });
+    expect(strict.pragma('synchronous')).toBe(2);
+    expect(strict.getTask('started')?.status).toBe('completed');
+    // Relaxed never syncs a commit: deferSync changes nothing there.
+    const relaxed = openStore(join(dir, 'relaxed.db'), { durability: 'relaxed' });
+    relaxed.commit({ ...emptyBatch(), tasks: [storedTask('r', 'completed')] });
+    expect(relaxed.pragma('synchronous')).toBe(1);
+  });
+
   it('keeps everything across close and reopen; the journal cursor goes on where it stopped', () => {
     const path = join(dirs.make(), 'state.db');
     const a = openStore(path);

@@ -35,6 +35,15 @@ interface Step {
   durationMs: number | null;
   outputTruncated?: boolean;
   outputBytes?: number;
+  artifacts?: Artifact[];
+}
+
+/** A file a step stored for the steps after it (`ctx.artifacts.put`). */
+interface Artifact {
+  name: string;
+  file: string;
+  size: number;
+  digest: string;
 }
 
 interface Run {
@@ -94,6 +103,42 @@ async function download(runId: string, step: string): Promise<void> {
   a.download = `${runId}.${step}.output.json`;
   a.click();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** A size for people: `812 B`, `12.3 KiB`, `4.1 MiB`. */
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** Saves an artifact (always as a file: the server sends it as an attachment, never as a page). */
+async function downloadArtifact(runId: string, step: string, a: Artifact): Promise<void> {
+  const token = getToken();
+  const path = ['runs', runId, 'artifacts', step, ...a.name.split('/')].map(encodeURIComponent).join('/');
+  const res = await fetch(`/api/v1/${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  if (!res.ok) throw new ApiError(`download failed: HTTP ${res.status}`, res.status, 'INTERNAL');
+  const url = URL.createObjectURL(await res.blob());
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = a.file;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+function Artifacts(props: { runId: string; step: string; artifacts: Artifact[] }): VNode {
+  return html`<table class="artifacts" data-testid="artifacts">
+    <tbody>
+      ${props.artifacts.map(
+        (a) => html`<tr key=${a.name}>
+          <td class="mono">${a.name}</td>
+          <td>${a.file}</td>
+          <td>${bytes(a.size)}</td>
+          <td><button onClick=${() => void downloadArtifact(props.runId, props.step, a)} data-testid="artifact-download" title=${`sha256 ${a.digest}`}>Download</button></td>
+        </tr>`,
+      )}
+    </tbody>
+  </table>`;
 }
 
 function Items(props: { items: Item[] }): VNode {
@@ -185,6 +230,7 @@ function StepDetails(props: { run: Run; def: Definition | null; name: string; hi
           <pre class="json" data-testid="step-output">${typeof s.result === 'string' && s.outputTruncated ? s.result : JSON.stringify(s.result, null, 2)}</pre>
           <button onClick=${() => void download(run.runId, name)} data-testid="download">Download output</button>`
       : html`<p class="dim">none yet</p>`}
+    ${s?.artifacts?.length ? html`<h4>Artifacts</h4><${Artifacts} runId=${run.runId} step=${name} artifacts=${s.artifacts} />` : null}
     <h4>Attempts</h4>
     <ol class="attempts">
       ${attempts.map((e) => html`<li key=${e.seq}>${fmtTime(e.timestamp)} · ${e.type.replace('task_', '')} · attempt ${text(e.data['attempt'])}${e.data['worker'] ? ` · worker ${text(e.data['worker'])}` : ''}${(e.data['error'] as { message?: string } | undefined)?.message ? ` · ${(e.data['error'] as { message: string }).message}` : ''}</li>`)}

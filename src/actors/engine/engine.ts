@@ -61,7 +61,21 @@ import type { Tracing } from '../../traces/tracing.js';
 import { loadTracing, TRACED_EVENTS } from '../../traces/tracing.js';
 import { Subject } from 'rxjs';
 import { tracedRunner } from '../tasks/tracedRunner.js';
+import { StepIntake } from '../tasks/stepIntake.js';
 import type { BackfillInput, BackfillReply, ScheduleInput, ScheduleView, TriggerInput, TriggerView } from '../../model/schedule.js';
+import type { ArtifactChunk } from '../../model/artifacts.js';
+import type { ArtifactSweep } from './artifacts.js';
+import { readArtifactChunk, sweepArtifacts } from './artifacts.js';
+
+/** How often the artifacts of runs the store no longer has are removed, and how long a scope rests before that. */
+const ARTIFACT_SWEEP_MS = 5 * 60_000;
+const ARTIFACT_MIN_AGE_MS = 10 * 60_000;
+
+/**
+ * Under strict durability, how long changes nobody waits on (a task's start, events) may wait for a commit somebody
+ * does wait on, in ms, so that they share its fsync (see `GroupCommitterOptions.unawaitedDelayMs`).
+ */
+const UNAWAITED_COMMIT_DELAY_MS = 5;
 
 /** Receives `(eventName, data)`; may be async. A handler that throws never breaks the engine. */
 export type EventHandler<K extends EventName = EventName> = (event: K, data: EventMap[K]) => void | Promise<void>;
@@ -150,6 +164,7 @@ export class OrchestrationEngine {
   /** The bus as the library's clients use it (it stamps the active trace context on what they start). */
   #clientBus: MessageBus;
   #dropWarnedAt = 0;
+  #artifactSweep: ReturnType<typeof setInterval> | null = null;
   /** The events spans are built from, relayed in the order the bus delivers them (tracing on). */
   readonly #tracedEvents = new Subject<BusEvent>();
 
@@ -168,6 +183,8 @@ export class OrchestrationEngine {
       this.commits = new GroupCommitter(this.store, {
         delayMs: this.options.commitDelayMs,
         maxBatch: this.options.commitMaxBatch,
+        // Strict on a durable store: what nobody waits on (a task's start, events) rides with the next commit somebody waits on.
+        unawaitedDelayMs: this.options.durability === 'strict' && this.store.persistent ? Math.max(this.options.commitDelayMs, UNAWAITED_COMMIT_DELAY_MS) : 0,
         onFault: (error, downMs) => {
           if (error) bus.publish('store_failed', { store: location, error: serializeError(error) });
           else bus.publish('store_recovered', { store: location, downMs });
@@ -236,6 +253,7 @@ export class OrchestrationEngine {
         registry: () => this.#registry,
         options: this.options,
         triggerTransport$: this.#triggerTransport.asObservable(),
+        stepIntake: new StepIntake(),
       };
       const machine = runtimeMachine.provide({
         actors: {
@@ -269,6 +287,7 @@ export class OrchestrationEngine {
         'engine.status': () => this.getSystemStatus(),
         'engine.health': () => this.healthCheck(),
         'engine.modules': (p) => this.listModules(p.module),
+        'engine.read_artifact': (p) => readArtifactChunk((runId) => this.workflows.getRun(runId), this.artifacts.store, p),
       });
     } catch (err) {
       void this.pool.destroy();
@@ -329,6 +348,18 @@ export class OrchestrationEngine {
     }
     this.#started = true;
     this.bus.publish('engine_started', { engineId: this.id, threads: this.options.threads });
+    if (this.store.persistent) {
+      this.#artifactSweep = setInterval(() => void this.sweepArtifacts().catch((err: unknown) => this.bus.publish('component_error', { component: 'artifacts', operation: 'retention sweep', error: serializeError(err) })), ARTIFACT_SWEEP_MS);
+      this.#artifactSweep.unref();
+    }
+  }
+
+  /**
+   * Removes the artifacts of runs (and tasks) the store no longer has, once untouched for `minAgeMs` (default 10
+   * minutes): what the store's retention deleted takes its files with it. Runs by itself every 5 minutes.
+   */
+  sweepArtifacts(minAgeMs = ARTIFACT_MIN_AGE_MS): Promise<ArtifactSweep> {
+    return sweepArtifacts(this.store, this.artifacts.store, Date.now(), minAgeMs);
   }
 
   /** Counts spans an export dropped, with a `component_error` event at most once a minute. */
@@ -493,6 +524,15 @@ export class OrchestrationEngine {
   async deleteRateLimit(name: string): Promise<{ name: string; deleted: boolean }> {
     if (!this.#started) await this.#ready;
     return this.tasks.deleteRateLimit(name);
+  }
+
+  /**
+   * A chunk of artifact `name` of step `step` of run `runId` (base64, at most 512 KiB from `offset`; read on until
+   * `eof`): what `codomyrmex run artifacts --get` downloads.
+   */
+  async readArtifact(runId: string, step: string, name: string, offset = 0, length?: number): Promise<ArtifactChunk> {
+    if (!this.#started) await this.#ready;
+    return this.bus.request('engine.read_artifact', { runId, step, name, offset, ...(length !== undefined && { length }) });
   }
 
   /** Every module.action this engine can run, with its parameters as JSON Schema (all modules, or one). */
@@ -693,6 +733,7 @@ export class OrchestrationEngine {
   #release(): Promise<void> {
     this.#released ??= (async () => {
       this.#actor.stop();
+      if (this.#artifactSweep) clearInterval(this.#artifactSweep);
       // /readyz answers 503 "draining" until here.
       await Promise.allSettled(this.#edges.map((e) => e.close()));
       this.metrics?.close();

@@ -73,6 +73,7 @@ export function taskOrchestratorLogic(deps: ComponentDeps) {
     });
     // Rate limits: those stored by an earlier engine, then those of the config (which win).
     scheduler.restoreRateLimits(deps.options.rateLimits);
+    const stopSteps = deps.stepIntake?.serve((task, paramsChecked) => scheduler.execute(task, { paramsChecked }));
     return {
       handlers: { task: taskHandlers(scheduler, deps.clock), ratelimit: rateLimitHandlers(scheduler) },
       recover: () => {
@@ -81,7 +82,10 @@ export function taskOrchestratorLogic(deps: ComponentDeps) {
         return scheduler.recover();
       },
       drain: (graceMs) => scheduler.drain(graceMs),
-      dispose: () => scheduler.dispose(),
+      dispose: () => {
+        stopSteps?.();
+        scheduler.dispose();
+      },
     };
   });
 }

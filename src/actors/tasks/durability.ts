@@ -68,7 +68,12 @@ export class TaskDurability {
 
   constructor(deps: DurabilityDeps) {
     this.#deps = deps;
-    deps.commits.register({ collect: (b) => this.#collect(b), committed: () => this.#committed(), failed: (e) => this.#failed(e) });
+    deps.commits.register({
+      collect: (b) => this.#collect(b),
+      committed: () => this.#committed(),
+      failed: (e) => this.#failed(e),
+      waiting: () => this.#gated.length > 0,
+    });
   }
 
   get strict(): boolean {

@@ -56,9 +56,11 @@ export interface IntakeContext {
  * Validates a call's inputs, all or none: each input's schema, its action and parameters, unique ids, an open
  * session, resources the ledger knows, dependencies that exist (in the call, in memory or in the store), and no
  * cycle among them. Throws a `ValidationError` listing every problem, or a `CycleError` naming the cycle.
+ * `paramsChecked`: the parameters were validated against the actions' schemas before (a workflow step without
+ * templates, by `createWorkflow`); they are not parsed again here (the worker thread still parses them).
  */
-export function accept(inputs: readonly unknown[], ctx: IntakeContext): Decided {
-  const intake = new Intake(ctx, inputs.length);
+export function accept(inputs: readonly unknown[], ctx: IntakeContext, paramsChecked = false): Decided {
+  const intake = new Intake(ctx, inputs.length, paramsChecked);
   for (let i = 0; i < inputs.length; i++) intake.take(inputs[i], i);
   return intake.finish();
 }
@@ -91,9 +93,13 @@ export class Intake {
   readonly #answer: string[] = [];
   #deduplicated = 0;
 
-  constructor(ctx: IntakeContext, total: number) {
+  /** The inputs' parameters were validated against their actions' schemas before (see {@link accept}). */
+  readonly #paramsChecked: boolean;
+
+  constructor(ctx: IntakeContext, total: number, paramsChecked = false) {
     this.#ctx = ctx;
     this.#multi = total > 1;
+    this.#paramsChecked = paramsChecked;
   }
 
   /** Checks input `i` on its own (its schema, action, parameters, id, session, resources). */
@@ -126,7 +132,7 @@ export class Intake {
       const def = ctx.registry.resolve(spec.module, spec.action);
       channel = def.channel === true;
       if (def.placement !== undefined) placeByModule(spec, def.placement, label, problems);
-      ctx.registry.parseParams(spec.module, spec.action, spec.parameters, `${label}.parameters`);
+      if (!this.#paramsChecked) ctx.registry.parseParams(spec.module, spec.action, spec.parameters, `${label}.parameters`);
     } catch (err) {
       if (err instanceof NotFoundError) problems.push(`${label}.module/action: ${err.message}`);
       else if (err instanceof ValidationError) problems.push(...err.issues);

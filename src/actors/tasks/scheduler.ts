@@ -264,9 +264,14 @@ export class TaskScheduler {
     return answer ?? added.map((r) => r.id);
   }
 
-  /** Adds one task, starts execution and resolves with its result. */
-  async execute(input: unknown): Promise<TaskResult> {
-    const [id] = this.add([input]);
+  /**
+   * Adds one task, starts execution and resolves with its result. `paramsChecked`: its parameters were validated
+   * against its action's schema before (a workflow step's, by `createWorkflow`), so intake does not do it again.
+   */
+  async execute(input: unknown, options: { paramsChecked?: boolean } = {}): Promise<TaskResult> {
+    if (this.#closing) throw new ShuttingDownError();
+    this.#durable.refuseWhileFailing('nothing was added');
+    const [id] = this.#insert(accept([input], this.#intakeContext(), options.paramsChecked === true));
     this.#setExecuting(true);
     this.#life.run();
     return this.wait(id ?? '');

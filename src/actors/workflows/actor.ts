@@ -1,6 +1,7 @@
 /**
  * The WorkflowManager component: an actor (systemId `workflowManager`) that owns a {@link WorkflowManager} and
- * serves the `workflow.*` commands; steps run as tasks through the bus's `task.execute`.
+ * serves the `workflow.*` commands; steps run as tasks, handed straight to the task scheduler (stepIntake.ts), or
+ * through the bus's `task.execute` when none serves them.
  * {@link WorkflowManagerClient} is the seed's `getWorkflowManager()` view.
  */
 import type { CommandHandlers } from '../../bus/bus.js';
@@ -49,7 +50,8 @@ export function workflowManagerLogic(deps: ComponentDeps) {
     const manager = new WorkflowManager({
       bus,
       registry: deps.registry(),
-      execute: (task) => bus.request('task.execute', { task }),
+      // Straight into the scheduler when it serves steps (stepIntake.ts), else over the bus.
+      execute: (task, paramsChecked) => deps.stepIntake?.execute(task, paramsChecked === true) ?? bus.request('task.execute', { task }),
       cancelTask: (taskId, reason) => bus.request('task.cancel', { taskId, reason }),
       attach: async (taskId) => ((await bus.request('task.get', { taskId })) ? bus.request('task.wait', { taskId }) : null),
       retainRuns: deps.options.retainRuns,

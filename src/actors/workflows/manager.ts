@@ -42,7 +42,7 @@ interface RunRecord {
 export interface WorkflowManagerDeps {
   bus: MessageBus;
   registry: ModuleRegistry;
-  execute: (task: TaskInput) => Promise<TaskResult>;
+  execute: (task: TaskInput, paramsChecked?: boolean) => Promise<TaskResult>;
   cancelTask: (taskId: string, reason: string) => Promise<unknown>;
   retainRuns: number;
   now?: () => number;

@@ -48,8 +48,11 @@ export interface ChildHandle {
 
 export interface RunDeps {
   bus: MessageBus;
-  /** Runs one task to its end (the task orchestrator's `task.execute`). */
-  execute: (task: TaskInput) => Promise<TaskResult>;
+  /**
+   * Runs one task to its end (the task orchestrator's `task.execute`). `paramsChecked`: its parameters are the
+   * definition's, validated when it was created (no template in them), so they need not be validated again.
+   */
+  execute: (task: TaskInput, paramsChecked?: boolean) => Promise<TaskResult>;
   cancelTask: (taskId: string, reason: string) => Promise<unknown>;
   now: () => number;
   /**
@@ -539,7 +542,9 @@ export class WorkflowRunExecutor {
     const artifacts = sources.length ? this.#upstreamArtifacts(sources) : null;
     if (artifacts) task.artifacts = artifacts;
     const attach = this.resumed ? this.#deps.attach : undefined;
-    const submitted = attach ? attach(id).then((r) => r ?? this.#deps.execute(task)) : this.#deps.execute(task);
+    // Parameters without templates are the definition's, validated by createWorkflow (a forEach item's read {{item}}).
+    const paramsChecked = !s.hasTemplates && index === null;
+    const submitted = attach ? attach(id).then((r) => r ?? this.#deps.execute(task, paramsChecked)) : this.#deps.execute(task, paramsChecked);
     return submitted.then(
       (result) => result,
       (err: unknown) => {

@@ -9,9 +9,11 @@ import { NotFoundError, ValidationError } from '../../errors.js';
 import type { StepResult, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
 import { RUN_STATUSES } from '../../model/workflow.js';
 import { readDefinitionFile } from '../../workflows/loader.js';
+import { runArtifacts } from '../../actors/engine/artifacts.js';
 import { EXIT, paramsOf, withParamFlags } from './context.js';
 import type { CliContext } from './context.js';
 import { ms, printResults, printTable } from './format.js';
+import { bytes, registerArtifactCommands } from './artifacts.js';
 import { LiveRun } from './live.js';
 import { runError, runFiles } from '../mcp/summary.js';
 import type { CliEngine } from './remote.js';
@@ -135,6 +137,7 @@ export function registerRunCommands(program: Command, cli: CliContext): void {
     });
 
   const run = program.command('run').description('inspect, follow and cancel workflow runs');
+  registerArtifactCommands(run, cli);
   run
     .command('show')
     .description('a run: its status, parameters and every step result')
@@ -146,6 +149,8 @@ export function registerRunCommands(program: Command, cli: CliContext): void {
         if (x.parentRunId) console.log(`parent: run ${x.parentRunId}, step "${x.parentStep ?? ''}"${x.parentItem !== null && x.parentItem !== undefined ? `, item ${x.parentItem}` : ''}`);
         if (x.retryOf) console.log(`retry of: run ${x.retryOf}`);
         printRun(x);
+        const artifacts = runArtifacts(x);
+        if (artifacts.length) console.log(`artifacts: ${artifacts.map((a) => `${a.step}/${a.name} (${bytes(a.size)})`).join(', ')}; download with "codomyrmex run artifacts ${x.runId} --get STEP/NAME"`);
       });
     });
   run

@@ -12,6 +12,8 @@ import { COMMAND_TYPES, parseCommandPayload, resolveCommandType } from '../../bu
 import { decodeJson, errorReply, okReply, type ReplyEnvelope } from '../../bus/wire.js';
 import { ErrorCode, NotFoundError, ValidationError } from '../../errors.js';
 import type { StepResult, WorkflowRun } from '../../model/workflow.js';
+import type { ArtifactChunk } from '../../model/artifacts.js';
+import { runArtifacts } from '../../actors/engine/artifacts.js';
 import { EventHub, runIdsOf } from './events.js';
 
 /** A step output larger than this (as JSON) is cut in the run view; the whole is one download away. */
@@ -167,6 +169,10 @@ export class Api {
       this.events.serve(req, res, url);
       return true;
     }
+    if (parts[0] === 'runs' && parts[2] === 'artifacts' && parts.length >= 5) {
+      await this.#artifact(res, parts[1]!, parts[3]!, parts.slice(4).join('/'), head);
+      return true;
+    }
     const route = this.#route(url, parts);
     if (!route) return false;
     let envelope: ReplyEnvelope;
@@ -193,6 +199,7 @@ export class Api {
         if (n === 1) return () => this.#runs(url);
         if (n === 2) return () => this.#run(id!);
         if (n === 3 && sub === 'history') return () => this.#history(id!);
+        if (n === 3 && sub === 'artifacts') return async () => runArtifacts(await this.#found(this.#request('workflow.get_run', { runId: id! }), `no workflow run with id "${id!}"`));
         if (n === 5 && sub === 'steps' && leaf === 'output') return () => this.#output(id!, name!);
         return null;
       case 'workflows':
@@ -335,6 +342,45 @@ export class Api {
       }
       scanned += page.length;
       if (scanned >= HISTORY_SCAN_MAX) return { events: out, complete: false };
+    }
+  }
+
+  /**
+   * `GET /api/v1/runs/:runId/artifacts/:step/:name`: the artifact's bytes, streamed chunk by chunk from the artifact
+   * store. Always a download (`attachment`, `application/octet-stream`, `nosniff`, a sandboxing CSP): an SVG or
+   * HTML a step produced never runs as a page of the console's origin.
+   */
+  async #artifact(res: ServerResponse, runId: string, step: string, name: string, head: boolean): Promise<void> {
+    let chunk: ArtifactChunk;
+    try {
+      chunk = await this.#engine.readArtifact(runId, step, name, 0);
+    } catch (err) {
+      sendEnvelope(res, errorReply(err), head);
+      return;
+    }
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-disposition': `attachment; filename="${chunk.file.replace(/[^A-Za-z0-9._-]/g, '_')}"`,
+      'content-length': chunk.size,
+      'x-content-type-options': 'nosniff',
+      'content-security-policy': "sandbox; default-src 'none'",
+      'cache-control': 'no-store',
+    });
+    if (head) return void res.end();
+    let offset = 0;
+    try {
+      for (;;) {
+        const data = Buffer.from(chunk.data, 'base64');
+        offset += data.length;
+        if (!res.write(data)) await new Promise((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
+        if (chunk.eof || res.destroyed) break;
+        if (data.length === 0) throw new Error(`artifact "${name}" ended early at ${offset} bytes`);
+        chunk = await this.#engine.readArtifact(runId, step, name, offset);
+      }
+      res.end();
+    } catch {
+      // Headers are out: a broken download is cut short (its length tells the client it is incomplete).
+      res.destroy();
     }
   }
 

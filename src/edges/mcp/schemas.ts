@@ -95,6 +95,12 @@ export const toolShapes = {
     step: z.string(required('step', 'the name of one of the run\'s steps')),
     path: z.string().optional().describe('a value inside the output, e.g. totals.lines or files[0].path (default: the whole output)'),
   },
+  get_run_artifact: {
+    run_id: z.string(required('run_id', 'the id execute_workflow returned')),
+    step: z.string(required('step', 'the step that stored it (get_run lists each step\'s artifacts)')),
+    name: z.string(required('name', 'the artifact name, e.g. md or svg')),
+    offset: z.number().int().min(0).optional().describe('read on from this byte (the next_offset of the previous call)'),
+  },
   cancel_run: { run_id: z.string(required('run_id', 'the id of a running workflow run')), reason: z.string().optional() },
   explain_task: { task_id: z.string(required('task_id', 'a task id (a workflow step is RUN_ID.STEP)')) },
   signal_run: {
@@ -162,6 +168,7 @@ export const TOOL_DESCRIPTIONS: Record<ToolName, string> = {
   validate_workflow: 'Dry run: check a workflow (stored or given) and return its plan (levels, critical path, resources, warnings) without executing.',
   get_run: 'Get a workflow run by id: its status, parameters, and each step with a short preview of its result.',
   get_step_output: "Read one step's output of a run, or one value inside it by path (e.g. totals.lines, files[0].path); a value too large comes back as its keys and a preview.",
+  get_run_artifact: "Read a file a run's step stored (an artifact: a report's md or html, a chart's svg): up to 64 KiB from offset, as text (or base64 when binary), with next_offset until eof.",
   cancel_run: 'Cancel a running workflow run.',
   explain_task: 'Explain why a task is waiting, running or ended (dependencies, queue, resources, attempts).',
   signal_run: 'Send a signal to a running workflow run: steps waiting for it (waitFor) go on with the payload as their output; sent early, it is kept until a step waits for it.',

@@ -28,6 +28,8 @@ export interface StepSummary {
   preview?: string;
   bytes?: number;
   error?: { code: string; message: string } | null;
+  /** Its artifacts (`name (size bytes)`), read with get_run_artifact. */
+  artifacts?: string[];
 }
 
 export interface RunSummary {
@@ -87,6 +89,7 @@ function stepSummary(s: StepResult | TaskResult): StepSummary {
     ...(s.worker !== undefined && { worker: s.worker }),
     ...(s.status === 'completed' ? shortResult(s.result) : {}),
     ...(s.error ? { error: { code: s.error.code, message: clip(s.error.message, 300) } } : {}),
+    ...(s.artifacts?.length ? { artifacts: s.artifacts.slice(0, 20).map((a) => `${a.name} (${a.size} bytes)`) } : {}),
   };
 }
 

@@ -76,6 +76,26 @@ async function withStepProgress(engine: EdgeEngine, workflowName: string, total:
   }
 }
 
+/** Bytes of an artifact one get_run_artifact call returns at most. */
+const MCP_ARTIFACT_CHUNK = 64 * 1024;
+
+/**
+ * A chunk as UTF-8 text and how many of its bytes that is (a character cut at the chunk's end is left for the next
+ * call); null when it is binary (a NUL, or bytes that are not UTF-8).
+ */
+function utf8Text(data: Buffer, eof: boolean): { text: string; bytes: number } | null {
+  if (data.includes(0)) return null;
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  for (let cut = 0; cut <= (eof ? 0 : Math.min(3, data.length - 1)); cut++) {
+    try {
+      return { text: decoder.decode(data.subarray(0, data.length - cut)), bytes: data.length - cut };
+    } catch {
+      // Not UTF-8 up to here: try leaving the last bytes for the next call.
+    }
+  }
+  return null;
+}
+
 const handlers: Handlers = {
   async execute_workflow(engine, a, progress) {
     const wf = await engine.workflows.getWorkflow(a.workflow_name, a.version);
@@ -134,6 +154,14 @@ const handlers: Handlers = {
     const run = await engine.workflows.getRun(a.run_id);
     if (!run) throw new NotFoundError(`run_id: no run "${a.run_id}"; execute_workflow returns a run id`);
     return stepOutput(run, a.step, a.path);
+  },
+  async get_run_artifact(engine, a) {
+    const c = await engine.readArtifact(a.run_id, a.step, a.name, a.offset ?? 0, MCP_ARTIFACT_CHUNK);
+    const data = Buffer.from(c.data, 'base64');
+    const text = utf8Text(data, c.eof);
+    const read = text ? text.bytes : data.length;
+    const eof = c.offset + read >= c.size;
+    return { runId: c.runId, step: c.step, name: c.name, file: c.file, size: c.size, offset: c.offset, ...(text ? { text: text.text } : { base64: c.data }), eof, ...(!eof && { next_offset: c.offset + read }) };
   },
   async cancel_run(engine, a) {
     return engine.workflows.cancelRun(a.run_id, a.reason);

@@ -14,6 +14,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Subscription } from 'rxjs';
 import type { MessageBus } from '../../bus/bus.js';
 import { NatsBus, natsUnreachable, type NatsConnectOptions } from '../../bus/nats.js';
+import type { ArtifactChunk } from '../../model/artifacts.js';
 import type { EngineHealth, EventName, RunRequest, WaitOutcome } from '../../bus/protocol.js';
 import { BusError, CodomyrmexError, ErrorCode } from '../../errors.js';
 import type { Task, TaskInput, TaskResult } from '../../model/task.js';
@@ -266,6 +267,11 @@ export class RemoteEngine<B extends MessageBus = MessageBus> {
   /** The daemon's modules: every module.action it can run, with its parameters as JSON Schema. */
   listModules(moduleName?: string): Promise<ActionDescription[]> {
     return this.bus.request('engine.modules', moduleName === undefined ? {} : { module: moduleName });
+  }
+
+  /** A chunk of a run's artifact from the daemon's artifact store (see `OrchestrationEngine.readArtifact`). */
+  readArtifact(runId: string, step: string, name: string, offset = 0, length?: number): Promise<ArtifactChunk> {
+    return this.bus.request('engine.read_artifact', { runId, step, name, offset, ...(length !== undefined && { length }) });
   }
 
   /** Why a task is where it is (the daemon's `explainTask`). */

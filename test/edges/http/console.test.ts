@@ -4,7 +4,7 @@
  * approving a step that waits for a signal, retrying a failed run from a step, the
  * 404 page, the login page, and run data holding markup that must stay text. Takes the README's screenshots.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import type { OrchestrationEngine } from '../../../src/index.js';
 import { packagePath } from '../../../src/config/options.js';
 import { testEngine } from '../../helpers.js';
 import { haveChromium, launchBrowser, type TestBrowser } from '../../support/browser.js';
+import { PROBE_DIR } from '../../support/remote.js';
 
 const XSS = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">';
 const TOKEN = 'console-token-0123456789abcdef';
@@ -26,7 +27,7 @@ describe.skipIf(!haveChromium())('console in Chromium', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'codomyrmex-console-'));
-    engine = testEngine({ store: 'sqlite', dbPath: join(dir, 'state.db'), threads: 2, http: { port: 0 } });
+    engine = testEngine({ store: 'sqlite', dbPath: join(dir, 'state.db'), threads: 2, http: { port: 0 }, moduleDirs: [PROBE_DIR] });
     await engine.ready();
     base = engine.httpAddress!.url;
     await define({
@@ -217,6 +218,35 @@ describe.skipIf(!haveChromium())('console in Chromium', () => {
     expect(await page.textContent('main')).toContain('<img src=x onerror=');
     expect(await page.evaluate('window.__xss')).toBeUndefined();
     expect(await page.locator('main img, main script').count()).toBe(0);
+    await page.close();
+  });
+
+  it('lists a step\'s artifacts and downloads one as a file, never rendering it (an HTML artifact holding a script)', async () => {
+    const content = `<html><body>${XSS}<script>parent.__xss = 3</script></body></html>`;
+    await define({ name: 'files', steps: [{ name: 'make', module: 'probe', action: 'produce', parameters: { file: 'page.html', content, name: 'page' } }] });
+    const result = await engine.workflows.waitForRun(await engine.workflows.startWorkflow('files', {}, { workingDir: dir }));
+    expect(result.steps['make']?.error ?? null).toBeNull();
+    const page = await browser.page();
+    await page.goto(`${base}/runs/${result.runId}`);
+    await page.click('[data-step="make"]');
+    const row = page.locator('[data-testid="artifacts"] tr');
+    await expect.poll(() => row.count()).toBe(1);
+    expect(await row.first().textContent()).toMatch(/page\s*page\.html\s*\d+ B/);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="artifact-download"]')]);
+    expect(download.suggestedFilename()).toBe('page.html');
+    expect(await readFile(await download.path(), 'utf8')).toBe(content);
+    expect(await page.evaluate('window.__xss')).toBeUndefined();
+    // Served only as a download: never a page of the console's origin.
+    const res = await fetch(`${base}/api/v1/runs/${result.runId}/artifacts/make/page`);
+    expect(res.headers.get('content-type')).toBe('application/octet-stream');
+    expect(res.headers.get('content-disposition')).toBe('attachment; filename="page.html"');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('content-security-policy')).toMatch(/^sandbox/);
+    expect(await res.text()).toBe(content);
+    const missing = (await (await fetch(`${base}/api/v1/runs/${result.runId}/artifacts/make/nope`)).json()) as { ok: boolean; error: { code: string; message: string } };
+    expect(missing.ok).toBe(false);
+    expect(missing.error.code).toBe('NOT_FOUND');
+    expect(missing.error.message).toMatch(/has no artifact "nope" \(it has: page\)/);
     await page.close();
   });
 
