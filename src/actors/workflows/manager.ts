@@ -10,7 +10,7 @@ import { isAbsolute } from 'node:path';
 import type { MessageBus } from '../../bus/bus.js';
 import type { RunListFilter, RunRequest, WorkflowPerformance, WorkflowRunStatus, WorkflowSummary } from '../../bus/protocol.js';
 import { NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
-import type { Clock } from '../../model/clock.js';
+import type { Clock, ClockTimer } from '../../model/clock.js';
 import type { TaskExplanation } from '../../model/taskView.js';
 import type { TaskInput, TaskResult } from '../../model/task.js';
 import type { RunLineage, RunOrigin, StepResult, StoredWorkflow, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
@@ -97,6 +97,11 @@ function percentile(sorted: number[], p: number): number | null {
   return sorted[i] ?? null;
 }
 
+/** A run of at most this many steps writes its record at every commit. */
+const RECORD_ALWAYS_STEPS = 1000;
+/** A larger run writes its record at most once per this many ms per 1,000 steps (100,000 steps: every 10 s). */
+const RECORD_MS_PER_1000_STEPS = 100;
+
 export class WorkflowManager {
   readonly #deps: WorkflowManagerDeps;
   readonly #now: () => number;
@@ -113,6 +118,10 @@ export class WorkflowManager {
   #closing = false;
   /** Shut down with a durable store: runs in flight stay `running` on disk and resume at the next start. */
   #halted = false;
+  /** Large runs' pending record writes (see {@link #runChanged}). */
+  readonly #recordTimers = new Map<string, ClockTimer>();
+  /** When each large running run's record was last queued for a commit. */
+  readonly #recordedAt = new Map<string, number>();
   /** Definitions and runs waiting for the next commit (null: nothing is written). */
   readonly #records: RecordQueue | null;
 
@@ -173,7 +182,33 @@ export class WorkflowManager {
 
   #runChanged(run: WorkflowRunExecutor): void {
     // A run's record holds all its steps: it is encoded once per commit, however many steps ended meanwhile.
-    if (!this.#halted) this.#records?.write('workflow_runs', run.runId, () => this.#runRecord(run));
+    if (this.#halted || !this.#records) return;
+    const steps = run.workflow.steps.length;
+    const pending = this.#recordTimers.get(run.runId);
+    const now = this.#now();
+    // A large run rewrites its whole record at most every RECORD_MS_PER_1000_STEPS per 1,000 steps, so writing it
+    // stays linear in its size (once per commit, a 100,000-step run's record made its run quadratic). Its start and
+    // end are written at once; in between, a restart finds steps that ended meanwhile by their tasks.
+    if (steps > RECORD_ALWAYS_STEPS && run.status === 'running') {
+      const everyMs = (steps / 1000) * RECORD_MS_PER_1000_STEPS;
+      const last = this.#recordedAt.get(run.runId);
+      if (last !== undefined && now - last < everyMs) {
+        if (!pending) {
+          const clock = this.#deps.clock ?? systemClock;
+          this.#recordTimers.set(run.runId, clock.setTimeout(() => {
+            this.#recordTimers.delete(run.runId);
+            this.#runChanged(run);
+          }, everyMs - (now - last), { unref: true }));
+        }
+        return;
+      }
+      this.#recordedAt.set(run.runId, now);
+    } else {
+      if (pending) (this.#deps.clock ?? systemClock).clearTimeout(pending);
+      this.#recordTimers.delete(run.runId);
+      this.#recordedAt.delete(run.runId);
+    }
+    this.#records.write('workflow_runs', run.runId, () => this.#runRecord(run));
   }
 
   /**
@@ -252,6 +287,8 @@ export class WorkflowManager {
   /** Stops persisting runs: those in flight stay `running` on disk and resume when an engine opens the store. */
   halt(): void {
     this.#halted = true;
+    for (const t of this.#recordTimers.values()) (this.#deps.clock ?? systemClock).clearTimeout(t);
+    this.#recordTimers.clear();
     this.#closing = true;
     this.flow.stop();
     const store = this.#deps.store?.location ?? 'the store';
