@@ -10,7 +10,8 @@
  * Then the concurrency-key runs of `taskKeys.ts` (10,000 distinct keys; 1 hot + 1,000 cold keys; fairness), and the
  * tracing runs of `tracingCost.ts` (tracing off, on and sampled, on and unsampled, side by side).
  *
- * Run: `npm run bench:tasks`. Env: BENCH_ONLY=keys or BENCH_ONLY=tracing (only those runs), BENCH_N (tasks per throughput run, default 100000), BENCH_REPEATS (3),
+ * Run: `npm run bench:tasks`. Env: BENCH_ONLY=keys or BENCH_ONLY=tracing (only those runs), BENCH_TRACING_BEFORE (another
+ * checkout's built dist/src/index.js: its tracing runs side by side, see tracingCost.ts), BENCH_N (tasks per throughput run, default 100000), BENCH_REPEATS (3),
  * BENCH_BATCH (calls in flight / tasks per addTasks call, 1000), BENCH_LATENCY_SAMPLES (2000),
  * BENCH_QUEUED (tasks for the memory probe, 100000), BENCH_STRICT=1 (exit code 1 when a target is missed).
  * Writes benchmarks/results/tasks-<timestamp>.json and benchmarks/results/tasks-latest.json.

@@ -2,26 +2,31 @@
  * Tracing runs of the task benchmark (`npm run bench:tasks`, or alone with `BENCH_ONLY=tracing`): what OpenTelemetry
  * traces cost a no-op task, side by side with tracing off.
  *
- * The same N no-op `executeTask` calls (1,000 in flight, batched dispatch, `concurrentTasksPerWorker: 16`) on a fresh
- * engine each run: tracing off (the default: no OpenTelemetry module loaded), on with every trace sampled and exported
- * over OTLP/HTTP to a receiver in another process (a stand-in for a Collector: it reads each request and answers 200),
- * and on with a sampler of 0 (spans made, none recorded). Runs are rotated and repeated; medians are compared with
- * tracing off. The receiver counts the spans it got: the SDK's batch processor drops spans once its queue (2,048 by
- * default, `OTEL_BSP_MAX_QUEUE_SIZE`) is full, which a sustained 10^4+ tasks/s does.
+ * The same N no-op `executeTask` calls (1,000 in flight, batched dispatch, `concurrentTasksPerWorker: 16`), each run
+ * in a fresh process (tracingRun.ts): tracing off (the default: no OpenTelemetry module loaded), on with every trace
+ * sampled and exported over OTLP/HTTP to a receiver in another process (a stand-in for a Collector: it reads each
+ * request and answers 200), and on with a sampler of 0 (nothing recorded). With `BENCH_TRACING_BEFORE` naming
+ * another checkout's built `dist/src/index.js`, that engine's sampled and unsampled runs join them (before/after in
+ * one run). Runs are rotated and repeated; min/median/max are printed and medians compared with tracing off. The
+ * receiver counts the spans it got: the SDK's batch processor drops spans once its queue (2,048 by default,
+ * `OTEL_BSP_MAX_QUEUE_SIZE`) is full, which a sustained 10^4+ tasks/s does.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { OrchestrationEngine } from '../src/index.js';
-import { createOrchestrationEngine } from '../src/index.js';
-import { fullGc, log, median, round } from './support.js';
+import { fileURLToPath } from 'node:url';
+import { log, median, round } from './support.js';
 
-type Subject = 'off' | 'onSampled' | 'onUnsampled';
-const SUBJECTS: readonly Subject[] = ['off', 'onSampled', 'onUnsampled'];
+type Subject = 'off' | 'onSampled' | 'onUnsampled' | 'beforeSampled' | 'beforeUnsampled';
+const AFTER: readonly Subject[] = ['off', 'onSampled', 'onUnsampled'];
+const BEFORE: readonly Subject[] = ['beforeSampled', 'beforeUnsampled'];
 const LABEL: Record<Subject, string> = {
   off: 'tracing off (default)',
   onSampled: 'tracing on, sampler 1.0, OTLP/HTTP export',
   onUnsampled: 'tracing on, sampler 0',
+  beforeSampled: 'before: tracing on, sampler 1.0, OTLP/HTTP export',
+  beforeUnsampled: 'before: tracing on, sampler 0',
 };
+const MODE: Record<Subject, string> = { off: 'off', onSampled: 'sampled', onUnsampled: 'unsampled', beforeSampled: 'sampled', beforeUnsampled: 'unsampled' };
 const BATCH = 1000;
 
 /**
@@ -67,76 +72,92 @@ async function startReceiver(): Promise<Receiver> {
   };
 }
 
-function engineFor(subject: Subject, threads: number, endpoint: string): OrchestrationEngine {
-  const base = { threads, concurrentTasksPerWorker: 16, workflowDirs: [] };
-  if (subject === 'off') return createOrchestrationEngine({ ...base, tracing: { enabled: false } });
-  return createOrchestrationEngine({ ...base, tracing: { endpoint, sampleRatio: subject === 'onSampled' ? 1 : 0 } });
+/** One measured run in a fresh process (tracingRun.ts); `before` is another checkout's engine entry. */
+async function run(subject: Subject, n: number, threads: number, endpoint: string, before: string | null): Promise<number> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./tracingRun.js', import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: {
+      ...process.env,
+      BENCH_TRACING_MODE: MODE[subject],
+      BENCH_TRACING_N: String(n),
+      BENCH_TRACING_THREADS: String(threads),
+      BENCH_TRACING_ENDPOINT: endpoint,
+      BENCH_TRACING_ENTRY: subject.startsWith('before') && before !== null ? before : '',
+    },
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`${subject}: the run exited with ${code}`);
+  return (JSON.parse(out.trim().split('\n').pop() ?? '{}') as { tasksPerSec: number }).tasksPerSec;
 }
 
-async function run(subject: Subject, n: number, threads: number, endpoint: string): Promise<number> {
-  await fullGc();
-  const engine = engineFor(subject, threads, endpoint);
-  try {
-    await engine.ready();
-    await Promise.all(Array.from({ length: threads * 32 }, () => engine.pool.probe()));
-    let ok = 0;
-    const t0 = performance.now();
-    for (let done = 0; done < n; done += BATCH) {
-      const results = await Promise.all(Array.from({ length: Math.min(BATCH, n - done) }, () => engine.tasks.executeTask({ module: 'core', action: 'noop', parameters: {} })));
-      for (const r of results) if (r.success) ok++;
-    }
-    const ms = performance.now() - t0;
-    if (ok !== n) throw new Error(`${subject}: ${ok} of ${n} tasks completed`);
-    return (n / ms) * 1000;
-  } finally {
-    await engine.shutdown();
-  }
+interface Spread {
+  min: number;
+  median: number;
+  max: number;
 }
+
+const spread = (xs: readonly number[]): Spread => ({ min: Math.min(...xs), median: median(xs), max: Math.max(...xs) });
 
 /** The tracing runs' results (`tracing` in the JSON report). */
 export interface TracingRuns {
   n: number;
   repeats: number;
-  tasksPerSec: Record<Subject, number[]>;
-  medianTasksPerSec: Record<Subject, number>;
+  /** The other checkout whose engine the `before*` subjects ran (`BENCH_TRACING_BEFORE`), or null. */
+  before: string | null;
+  subjects: Subject[];
+  tasksPerSec: Partial<Record<Subject, number[]>>;
+  spread: Partial<Record<Subject, Spread>>;
   /** Median of each subject / median with tracing off. */
-  ratio: Record<Subject, number>;
-  /** Spans the receiver got in the sampled runs, and what those runs would have made (2 per task: queue and attempt). */
+  ratio: Partial<Record<Subject, number>>;
+  /** Spans the receiver got in the (after) sampled runs, and what those runs made (1 per task: its attempt). */
   exported: { received: number; made: number };
 }
 
-/** Runs the subjects rotated, `repeats` times each, `n` tasks per run. */
+/**
+ * Runs the subjects rotated, `repeats` times each, `n` tasks per run, each run in a process of its own. With
+ * `BENCH_TRACING_BEFORE` set to another checkout's `dist/src/index.js` (built), its tracing runs side by side too.
+ */
 export async function tracingRuns(n: number, repeats: number, threads: number): Promise<TracingRuns> {
+  const before = process.env['BENCH_TRACING_BEFORE'] || null;
+  const subjects = before !== null ? [...AFTER, ...BEFORE] : [...AFTER];
   const receiver = await startReceiver();
-  const tasksPerSec: Record<Subject, number[]> = { off: [], onSampled: [], onUnsampled: [] };
+  const tasksPerSec: Partial<Record<Subject, number[]>> = {};
+  let received = 0;
   try {
-    // A throwaway run per subject warms the JIT (and loads the SDK) before anything is measured.
-    for (const s of SUBJECTS) await run(s, Math.min(n, 5000), threads, receiver.endpoint);
-    const before = await receiver.spans();
     for (let rep = 0; rep < repeats; rep++) {
-      const order = SUBJECTS.map((_, i) => SUBJECTS[(i + rep) % SUBJECTS.length]!);
+      const order = subjects.map((_, i) => subjects[(i + rep) % subjects.length]!);
       for (const s of order) {
-        const r = await run(s, n, threads, receiver.endpoint);
-        tasksPerSec[s].push(r);
-        log(`  tracing rep ${rep + 1}/${repeats}  ${s.padEnd(12)} ${Math.round(r).toLocaleString('en-US').padStart(8)} tasks/s`);
+        const spansBefore = await receiver.spans();
+        const r = await run(s, n, threads, receiver.endpoint, before);
+        if (s === 'onSampled') received += (await receiver.spans()) - spansBefore;
+        (tasksPerSec[s] ??= []).push(r);
+        log(`  tracing rep ${rep + 1}/${repeats}  ${s.padEnd(16)} ${Math.round(r).toLocaleString('en-US').padStart(8)} tasks/s`);
       }
     }
-    const received = (await receiver.spans()) - before;
-    const medianTasksPerSec = { off: median(tasksPerSec.off), onSampled: median(tasksPerSec.onSampled), onUnsampled: median(tasksPerSec.onUnsampled) };
-    const ratio = { off: 1, onSampled: round(medianTasksPerSec.onSampled / medianTasksPerSec.off, 3), onUnsampled: round(medianTasksPerSec.onUnsampled / medianTasksPerSec.off, 3) };
-    return { n, repeats, tasksPerSec, medianTasksPerSec, ratio, exported: { received, made: 2 * n * repeats } };
+    const stats: Partial<Record<Subject, Spread>> = {};
+    for (const s of subjects) stats[s] = spread(tasksPerSec[s]!);
+    const off = stats.off!.median;
+    const ratio: Partial<Record<Subject, number>> = {};
+    for (const s of subjects) ratio[s] = round(stats[s]!.median / off, 3);
+    // Each sampled run's warm-up (5,000 tasks or n) exports too.
+    return { n, repeats, before, subjects, tasksPerSec, spread: stats, ratio, exported: { received, made: (n + Math.min(n, 5000)) * repeats } };
   } finally {
     receiver.stop();
   }
 }
 
 export function printTracingRuns(t: TracingRuns): void {
-  log(`Tracing: ${t.n.toLocaleString('en-US')} no-op executeTask calls (${BATCH} in flight, cptw=16), median of ${t.repeats}`);
+  log(`Tracing: ${t.n.toLocaleString('en-US')} no-op executeTask calls per run (${BATCH} in flight, cptw=16), ${t.repeats} runs each, a process per run`);
+  const k = (x: number): string => Math.round(x).toLocaleString('en-US');
   console.table(
-    SUBJECTS.map((s) => ({
+    t.subjects.map((s) => ({
       subject: LABEL[s],
-      'median tasks/s': Math.round(t.medianTasksPerSec[s]).toLocaleString('en-US'),
-      'vs off': `${t.ratio[s].toFixed(3)}x`,
+      'min tasks/s': k(t.spread[s]!.min),
+      'median tasks/s': k(t.spread[s]!.median),
+      'max tasks/s': k(t.spread[s]!.max),
+      'vs off (medians)': `${t.ratio[s]!.toFixed(3)}x`,
     })),
   );
   log(`Spans received by the OTLP receiver in the sampled runs: ${t.exported.received.toLocaleString('en-US')} of ${t.exported.made.toLocaleString('en-US')} made (the rest dropped by the batch processor's full queue)`);

@@ -45,6 +45,22 @@ export function Link(props: { href: string; children?: ComponentChildren; class?
   return html`<a href=${props.href} class=${props.class} onClick=${onClick}>${props.children}</a>`;
 }
 
+/** A run's or task's trace as the API gives it: its id, and a link to the trace UI when one is configured. */
+export interface TraceRef {
+  traceId: string;
+  url: string | null;
+}
+
+/**
+ * A trace id, linked to the configured trace UI (`tracing.linkTemplate`) in a new tab. Only an http(s) URL becomes
+ * a link (the server checks the template too); the id is text either way.
+ */
+export function TraceLink(props: { trace: TraceRef; testid: string }): VNode {
+  const { traceId, url } = props.trace;
+  if (url !== null && /^https?:\/\//i.test(url)) return html`<a class="mono" href=${url} target="_blank" rel="noopener noreferrer" data-testid=${props.testid}>${traceId}</a>`;
+  return html`<span class="mono" data-testid=${props.testid}>${traceId}</span>`;
+}
+
 export function StatusBadge(props: { status: string }): VNode {
   return html`<span class=${`badge s-${props.status}`}>${props.status.replace('_', ' ')}</span>`;
 }

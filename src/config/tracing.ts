@@ -38,7 +38,10 @@ export interface TracingOptions {
    * else every trace).
    */
   sampleRatio?: number;
-  /** A link to a trace in your tracing UI, `{traceId}` replaced (e.g. `http://localhost:16686/trace/{traceId}`). Default: `CODOMYRMEX_TRACE_LINK`. */
+  /**
+   * A link to a trace in your tracing UI, `{traceId}` replaced (e.g. `http://localhost:16686/trace/{traceId}`): the
+   * console links a run's and a task's trace id to it. An http:// or https:// URL. Default: `CODOMYRMEX_TRACE_LINK`.
+   */
   linkTemplate?: string;
   /** Longest attribute value kept, in characters (default 4096; longer ones are truncated). */
   maxAttributeLength?: number;
@@ -70,7 +73,11 @@ export const tracingOptionsSchema = z
     headers: z.record(z.string()).optional(),
     serviceName: z.string().min(1).optional(),
     sampleRatio: z.number().min(0).max(1).optional(),
-    linkTemplate: z.string().includes('{traceId}', { message: 'must contain {traceId}, e.g. http://localhost:16686/trace/{traceId}' }).optional(),
+    linkTemplate: z
+      .string()
+      .regex(/^https?:\/\//i, { message: 'must be an http:// or https:// URL, e.g. http://localhost:16686/trace/{traceId}' })
+      .includes('{traceId}', { message: 'must contain {traceId}, e.g. http://localhost:16686/trace/{traceId}' })
+      .optional(),
     maxAttributeLength: z.number().int().min(32).optional(),
     exporter: z.custom<SpanExporterLike>((v) => typeof v === 'object' && v !== null && typeof (v as SpanExporterLike).export === 'function', 'must be an OpenTelemetry SpanExporter (an object with export() and shutdown())').optional(),
   })
@@ -92,6 +99,7 @@ export function compileTracing(given: { [K in keyof TracingOptions]?: TracingOpt
   const enabled = o.enabled ?? (!disabled && implied);
   const ratio = o.sampleRatio ?? null;
   const link = o.linkTemplate ?? nonEmpty(env['CODOMYRMEX_TRACE_LINK']) ?? null;
+  if (link !== null && !/^https?:\/\//i.test(link)) throw new ValidationError('CODOMYRMEX_TRACE_LINK: must be an http:// or https:// URL, e.g. http://localhost:16686/trace/{traceId}');
   if (link !== null && !link.includes('{traceId}')) throw new ValidationError('CODOMYRMEX_TRACE_LINK: must contain {traceId}, e.g. http://localhost:16686/trace/{traceId}');
   return {
     enabled,

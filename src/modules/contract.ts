@@ -25,9 +25,10 @@ export interface ActionArtifacts {
 /** What an action sees besides its parameters. */
 export interface ActionContext {
   /**
-   * The attempt's OpenTelemetry span when the engine traces (undefined otherwise); it is also the active context
-   * while the action runs, so spans the action starts (`trace.getTracer('mine').startActiveSpan(...)`, an
-   * instrumented HTTP client) are its children. It carries the attempt's ids only: set attributes on your own spans.
+   * The attempt's OpenTelemetry span when the engine traces and samples the attempt's trace (undefined otherwise); it
+   * is also the active context while the action runs, so spans the action starts
+   * (`trace.getTracer('mine').startActiveSpan(...)`, an instrumented HTTP client) are its children. It carries the
+   * attempt's ids only: set attributes on your own spans. In an unsampled attempt the action's spans record nothing.
    */
   readonly span?: Span | undefined;
   /** Aborted when the task is cancelled or times out. Long actions should watch it. */

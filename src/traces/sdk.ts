@@ -8,11 +8,11 @@ import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, Sampler, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler, AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
 import type { CompiledTracing } from '../config/tracing.js';
 import { attemptSpan } from './attempt.js';
-import { contextOf, ensureContextManager, traceparentOf } from './context.js';
+import { contextOf, traceparentOf } from './context.js';
 import { EngineSpans } from './spans.js';
 import type { ThreadSpan } from './transfer.js';
 import { fromThreadSpan } from './transfer.js';
@@ -48,15 +48,23 @@ function exporterFor(options: CompiledTracing): SpanExporter {
   return new OTLPTraceExporter({ ...(options.tracesUrl !== null ? { url: options.tracesUrl } : {}), ...(options.headers !== null ? { headers: options.headers } : {}) });
 }
 
+/** The sampler of new traces: every one and none need no hashing of the trace id (the ratio sampler's, per span). */
+function rootSampler(ratio: number): Sampler {
+  if (ratio >= 1) return new AlwaysOnSampler();
+  if (ratio <= 0) return new AlwaysOffSampler();
+  return new TraceIdRatioBasedSampler(ratio);
+}
+
 /** Starts a tracer provider with the options' exporter and sampler, and (given a bus) the engine's spans. */
 export function startTracing(options: CompiledTracing, deps: TracingDeps): Tracing {
-  ensureContextManager();
+  // No context manager of ours in this thread: the application's (any OpenTelemetry SDK registers one) says which
+  // span is active. Ours would turn on async hooks for every promise of the process, the engine's included.
   const resource = resourceFromAttributes({ 'service.name': options.serviceName });
   const processor = new BatchSpanProcessor(new CountingExporter(exporterFor(options), deps.onDropped));
   const provider = new BasicTracerProvider({
     resource,
     spanLimits: { attributeValueLengthLimit: options.maxAttributeLength },
-    ...(options.sampleRatio !== null ? { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio) }) } : {}),
+    ...(options.sampleRatio !== null ? { sampler: new ParentBasedSampler({ root: rootSampler(options.sampleRatio) }) } : {}),
     spanProcessors: [processor],
   });
   return new SdkTracing(provider, provider.getTracer('codomyrmex'), deps, (spans) => {
@@ -104,6 +112,10 @@ class SdkTracing implements Tracing {
 
   traceIdOfRun(runId: string): string | null {
     return this.#engine?.traceIdOfRun(runId) ?? null;
+  }
+
+  traceIdOfTask(taskId: string): string | null {
+    return this.#engine?.traceIdOfTask(taskId) ?? null;
   }
 
   logIds(fields: { runId?: unknown; taskId?: unknown }): { trace_id: string; span_id: string } | undefined {

@@ -5,7 +5,7 @@
  * `TracedRunner`).
  */
 import type { Context, Span, SpanContext, Tracer } from '@opentelemetry/api';
-import { ROOT_CONTEXT, SpanStatusCode, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
 import type { Subscription } from 'rxjs';
 import type { EventMap } from '../model/events.js';
 import { attemptSpan } from './attempt.js';
@@ -16,6 +16,8 @@ import type { AttemptInfo, AttemptSpan, TracedEvents } from './types.js';
 const REMEMBERED_ATTEMPTS = 10_000;
 /** Ended runs whose trace id `traceIdOfRun` still answers. */
 const REMEMBERED_RUNS = 10_000;
+/** Tasks whose latest sampled attempt's trace `traceIdOfTask` still answers. */
+const REMEMBERED_TASKS = 10_000;
 
 interface RunTrace {
   span: Span;
@@ -30,8 +32,10 @@ export class EngineSpans {
   readonly #steps = new Map<string, Span>();
   /** The last attempt of a task that did not succeed: its next attempt links to it. */
   readonly #previous = new Map<string, SpanContext>();
+  /** The trace of each task's latest sampled attempt (the console links to it), the oldest forgotten first. */
+  readonly #taskTraces = new Map<string, string>();
   /** Ended runs' trace and span ids (log lines written right after the end still find them). */
-  readonly #ended = new Map<string, { traceId: string; spanId: string }>();
+  readonly #ended = new Map<string, { traceId: string; spanId: string; sampled: boolean }>();
   readonly #sub: Subscription;
 
   constructor(tracer: Tracer, events: TracedEvents) {
@@ -108,8 +112,8 @@ export class EngineSpans {
     }
     run.span.setAttribute('codomyrmex.run.status', d.status);
     run.span.setStatus(d.success ? { code: SpanStatusCode.OK } : { code: SpanStatusCode.ERROR, message: `run ${d.status}` });
-    const { traceId, spanId } = run.span.spanContext();
-    this.#remember(d.runId, { traceId, spanId });
+    const { traceId, spanId, traceFlags } = run.span.spanContext();
+    this.#remember(d.runId, { traceId, spanId, sampled: (traceFlags & TraceFlags.SAMPLED) !== 0 });
     run.span.end();
   }
 
@@ -157,6 +161,11 @@ export class EngineSpans {
     const parent = step ? trace.setSpan(ROOT_CONTEXT, step) : contextOf(info.traceparent);
     const previous = info.attempt > 1 ? this.#previous.get(id) : undefined;
     const span = attemptSpan(this.#tracer, info, parent, previous);
+    if (span.context === null) return span;
+    const context = span.context;
+    this.#taskTraces.delete(id);
+    this.#taskTraces.set(id, context.traceId);
+    if (this.#taskTraces.size > REMEMBERED_TASKS) this.#taskTraces.delete(this.#taskTraces.keys().next().value as string);
     const previousMap = this.#previous;
     return {
       traceparent: span.traceparent,
@@ -168,14 +177,21 @@ export class EngineSpans {
           return;
         }
         previousMap.delete(id);
-        previousMap.set(id, span.context);
+        previousMap.set(id, context);
         if (previousMap.size > REMEMBERED_ATTEMPTS) previousMap.delete(previousMap.keys().next().value as string);
       },
     };
   }
 
   traceIdOfRun(runId: string): string | null {
-    return this.#runs.get(runId)?.span.spanContext().traceId ?? this.#ended.get(runId)?.traceId ?? null;
+    const open = this.#runs.get(runId)?.span.spanContext();
+    if (open) return (open.traceFlags & TraceFlags.SAMPLED) !== 0 ? open.traceId : null;
+    const ended = this.#ended.get(runId);
+    return ended?.sampled ? ended.traceId : null;
+  }
+
+  traceIdOfTask(taskId: string): string | null {
+    return this.#taskTraces.get(taskId) ?? null;
   }
 
   /** The ids of the step span of `taskId` (open), else of the run span of `runId` (open or recently ended). */
@@ -188,7 +204,7 @@ export class EngineSpans {
     return this.#runs.get(fields.runId)?.span.spanContext() ?? this.#ended.get(fields.runId);
   }
 
-  #remember(runId: string, ids: { traceId: string; spanId: string }): void {
+  #remember(runId: string, ids: { traceId: string; spanId: string; sampled: boolean }): void {
     this.#ended.set(runId, ids);
     if (this.#ended.size > REMEMBERED_RUNS) this.#ended.delete(this.#ended.keys().next().value as string);
   }

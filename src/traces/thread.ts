@@ -5,9 +5,9 @@
  * and any exporter (even one given in code) sees them. Loaded by the worker only when the engine traces.
  */
 import type { Span } from '@opentelemetry/api';
-import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler, BasicTracerProvider, ParentBasedSampler } from '@opentelemetry/sdk-trace-base';
 import { contextOf, ensureContextManager } from './context.js';
 import type { ThreadSpan } from './transfer.js';
 import { toThreadSpan } from './transfer.js';
@@ -32,7 +32,7 @@ class CollectingProcessor implements SpanProcessor {
 
 /** What the worker asks of tracing. */
 export interface ThreadTracing {
-  /** The attempt's span (non-recording: its ids, to parent the action's spans), or undefined for a bad traceparent. */
+  /** The attempt's span (non-recording: its ids, to parent the action's spans); undefined for a bad or unsampled traceparent. */
   spanOf(traceparent: string): Span | undefined;
   /** Runs `fn` with `span` as the active context. */
   within<T>(span: Span, fn: () => T): T;
@@ -44,12 +44,20 @@ export interface ThreadTracing {
 export function startThreadTracing(maxAttributeLength: number): ThreadTracing {
   ensureContextManager();
   const collector = new CollectingProcessor();
-  const provider = new BasicTracerProvider({ spanProcessors: [collector], spanLimits: { attributeValueLengthLimit: maxAttributeLength } });
+  // Parent-based with nothing at the root: a sampled attempt's spans hang under its span (the active context), and
+  // an unsampled attempt, which has none, records nothing its action makes.
+  const provider = new BasicTracerProvider({
+    spanProcessors: [collector],
+    sampler: new ParentBasedSampler({ root: new AlwaysOffSampler() }),
+    spanLimits: { attributeValueLengthLimit: maxAttributeLength },
+  });
   trace.setGlobalTracerProvider(provider);
   return {
     spanOf(traceparent) {
+      // An unsampled attempt (flag 00) records nothing: no span, no active context.
+      if (!traceparent.endsWith('1')) return undefined;
       const sc = trace.getSpanContext(contextOf(traceparent));
-      return sc ? trace.wrapSpanContext(sc) : undefined;
+      return sc && (sc.traceFlags & TraceFlags.SAMPLED) !== 0 ? trace.wrapSpanContext(sc) : undefined;
     },
     within(span, fn) {
       return context.with(trace.setSpan(ROOT_CONTEXT, span), fn);

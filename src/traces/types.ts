@@ -64,8 +64,10 @@ export interface Tracing {
   startSpan(name: string, options?: HandlerSpanOptions): HandlerSpan;
   /** Exports spans that a worker thread (or a remote worker) finished and sent back with an attempt's reply. */
   exportSpans(spans: readonly ThreadSpan[]): void;
-  /** The trace id of a run that this engine traced (while it runs, and for a while after), or null. */
+  /** The trace id of a run that this engine traced and sampled (while it runs, and for a while after), or null. */
   traceIdOfRun(runId: string): string | null;
+  /** The trace id of a task's latest sampled attempt on this engine (a step's is its run's trace), or null. */
+  traceIdOfTask(taskId: string): string | null;
   /**
    * What a log line carries: the ids of the step (`taskId`) or run (`runId`) it is about, else the active span's;
    * undefined when none.

@@ -5,6 +5,7 @@
  */
 import { context, trace } from '@opentelemetry/api';
 import { headers } from '@nats-io/transport-node';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,9 @@ import type { NatsBus } from '../../src/bus/nats.js';
 import { startDaemon, type DaemonProcess } from '../support/daemon.js';
 import { startNatsServer, type NatsServer } from '../support/nats.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp.js';
+
+// The application's context manager, as its OpenTelemetry SDK registers one: the engine installs none of its own.
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 
 const TRACED_MODULES = packagePath('dist', 'test', 'fixtures', 'tracedModules');
 

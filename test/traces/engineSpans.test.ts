@@ -1,11 +1,15 @@
 import { fileURLToPath } from 'node:url';
 import { context, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrchestrationEngine } from '../../src/index.js';
 import { compileTracing } from '../../src/config/tracing.js';
 import { testEngine } from '../helpers.js';
+
+// The application's context manager, as its OpenTelemetry SDK registers one: the engine installs none of its own.
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 
 const TRACED_MODULES = fileURLToPath(new URL('../../dist/test/fixtures/tracedModules', import.meta.url));
 
@@ -135,6 +139,42 @@ describe('spans in worker threads', () => {
     }
     // An attribute value over 4 KiB is cut to the limit.
     expect(String(own.attributes['fixture.note'])).toHaveLength(4096);
+  });
+});
+
+describe('unsampled traces', () => {
+  it('builds no span for an unsampled attempt, gives its action no ctx.span, and records none of its spans; a sampled caller still wins', async () => {
+    const { exporter, spans: finished } = keepingExporter();
+    const engine = testEngine({ threads: 1, moduleDirs: [TRACED_MODULES], tracing: { exporter, sampleRatio: 0 } });
+    const app = new BasicTracerProvider().getTracer('app');
+    let sampledJob = { traceId: '', spanId: '' };
+    try {
+      await engine.ready();
+      await engine.workflows.createWorkflow('quiet', [{ name: 'work', module: 'traced', action: 'work' }]);
+      const run = await engine.workflows.executeWorkflow('quiet');
+      expect(run.success).toBe(true);
+      // The action ran with no span of its own and no active span: the attempt was not sampled.
+      expect(run.steps['work']?.result).toEqual({ attemptSpanId: null, activeSpanId: null });
+      // A caller's unsampled span: its task's attempt is not sampled either, whatever the ratio.
+      const unsampledParent = trace.wrapSpanContext({ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 0 });
+      const quiet = await context.with(trace.setSpan(context.active(), unsampledParent), () => engine.tasks.executeTask({ module: 'traced', action: 'work', parameters: {} }));
+      expect(quiet.result).toEqual({ attemptSpanId: null, activeSpanId: null });
+      // A caller's sampled span: its task's attempt is sampled (parent-based) although the ratio is 0.
+      const span = app.startSpan('sampled job');
+      sampledJob = span.spanContext();
+      const loud = await context.with(trace.setSpan(context.active(), span), () => engine.tasks.executeTask({ module: 'traced', action: 'work', parameters: {} }));
+      span.end();
+      expect(loud.success).toBe(true);
+    } finally {
+      await engine.shutdown();
+    }
+    const spans = finished();
+    // Only the sampled caller's trace was recorded: its attempt and the action's two spans under it.
+    expect(spans.map((s) => s.spanContext().traceId)).toEqual(spans.map(() => sampledJob.traceId));
+    const attempt = one(spans, 'attempt traced.work');
+    expect(parentOf(attempt)).toBe(sampledJob.spanId);
+    expect(parentOf(one(spans, 'own work'))).toBe(attempt.spanContext().spanId);
+    expect(parentOf(one(spans, 'own child'))).toBe(attempt.spanContext().spanId);
   });
 });
 

@@ -5,6 +5,7 @@
  * export over OTLP/HTTP to one real receiver; the worker's log lines about the attempt carry its trace id.
  */
 import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,9 @@ import { startCliProcess, startDaemon, type DaemonProcess } from '../support/dae
 import { startNatsServer, type NatsServer } from '../support/nats.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp.js';
 import { joined, workerReady } from '../support/remote.js';
+
+// The application's context manager, as its OpenTelemetry SDK registers one: the engine installs none of its own.
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 
 const TRACED_MODULES = packagePath('dist', 'test', 'fixtures', 'tracedModules');
 

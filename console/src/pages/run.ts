@@ -1,13 +1,15 @@
 /**
  * One run: its graph (every step of the definition, started or not, coloured live), a timeline of step attempts,
  * the selected step's details (parameters as resolved, output with a download when cut, error and code, attempts,
- * logs), and the actions on the run (cancel, run again), each confirmed first.
+ * logs, its task's trace), the run's trace (linked to the trace UI when one is configured), and the actions on the run
+ * (cancel, run again), each confirmed first.
  */
 import type { VNode } from '../vendor/preact.js';
 import { useEffect, useState } from '../vendor/hooks.js';
 import type { StreamEvent } from '../api.js';
 import { ApiError, command, follow, get, getToken } from '../api.js';
-import { ErrorBox, Json, Link, StatusBadge, confirmAction, fmtDuration, fmtTime, html, navigate, useCommands, useLoad } from '../ui.js';
+import type { TraceRef } from '../ui.js';
+import { ErrorBox, Json, Link, StatusBadge, TraceLink, confirmAction, fmtDuration, fmtTime, html, navigate, useCommands, useLoad } from '../ui.js';
 import { Graph } from './graph.js';
 
 interface Item {
@@ -188,13 +190,14 @@ function StepDetails(props: { run: Run; def: Definition | null; name: string; hi
   const s = run.steps[name];
   const defStep = props.def?.steps.find((x) => x.name === name);
   const taskId = s?.taskId ?? `${run.runId}.${name}`;
-  const task = useLoad(() => get<{ spec: { parameters: unknown } }>(`tasks/${encodeURIComponent(taskId)}`).catch(() => null), [taskId, s?.status]);
+  const task = useLoad(() => get<{ spec: { parameters: unknown }; trace?: TraceRef | null }>(`tasks/${encodeURIComponent(taskId)}`).catch(() => null), [taskId, s?.status]);
   const mine = props.history.filter((e) => e.data['taskId'] === taskId);
   const attempts = mine.filter((e) => e.type === 'task_started' || e.type === 'task_retrying' || e.type === 'task_completed' || e.type === 'task_failed' || e.type === 'task_timed_out' || e.type === 'task_cancelled');
   const logs = mine.filter((e) => e.type === 'task_log');
   return html`<aside class="step-details" data-testid="step-details">
     <h3>${name} <${StatusBadge} status=${s?.status ?? 'not started'} /></h3>
     <p class="dim">${defStep?.module ?? ''}.${defStep?.action ?? ''} · task <span class="mono">${taskId}</span></p>
+    ${task.value?.trace ? html`<p class="dim" data-testid="task-trace">Trace <${TraceLink} trace=${task.value.trace} testid="task-trace-id" /></p>` : null}
     ${s
       ? html`<dl>
           <dt>Started</dt><dd>${fmtTime(s.startedAt)}</dd>
@@ -265,7 +268,7 @@ export function RunPage(props: { runId: string }): VNode {
   const [live, setLive] = useState<Record<string, string>>({});
   const [events, setEvents] = useState<StreamEvent[]>([]);
   const commands = useCommands();
-  const data = useLoad(() => get<{ run: Run; workflow: Definition | null }>(`runs/${encodeURIComponent(runId)}`), [runId, tick]);
+  const data = useLoad(() => get<{ run: Run; workflow: Definition | null; trace?: TraceRef | null }>(`runs/${encodeURIComponent(runId)}`), [runId, tick]);
   const history = useLoad(() => get<{ events: StreamEvent[] }>(`runs/${encodeURIComponent(runId)}/history`), [runId]);
 
   useEffect(() => {
@@ -299,7 +302,7 @@ export function RunPage(props: { runId: string }): VNode {
     </section>`;
   }
   if (!data.value) return html`<p class="dim">Loading…</p>`;
-  const { run, workflow } = data.value;
+  const { run, workflow, trace } = data.value;
   const steps: Definition['steps'] = workflow?.steps ?? Object.keys(run.steps).map((name) => ({ name }));
   const stepsWithLive = (name: string): string => {
     const stored = run.steps[name]?.status;
@@ -354,7 +357,7 @@ export function RunPage(props: { runId: string }): VNode {
           (${run.queued.holders.map((h, i) => html`${i ? ', ' : ''}<${Link} href=${runLink(h)}>${h.slice(0, 8)}</${Link}>`)}), ${run.queued.waiting} waiting</p>`
       : null}
     ${run.debounce ? html`<p class="panel" data-testid="held">Debounced on <code>${run.debounce.key}</code>: starts ${fmtTime(run.debounce.until)} unless another request with this key comes first (${run.debounce.submissions} so far since ${fmtTime(run.debounce.first)})</p>` : null}
-    <p class="dim">Started ${fmtTime(run.startedAt)} · ${run.endedAt ? `ended ${fmtTime(run.endedAt)} · ${fmtDuration(run.durationMs)}` : 'running'}${run.sessionId ? ` · session ${run.sessionId}` : ''}</p>
+    <p class="dim">Started ${fmtTime(run.startedAt)} · ${run.endedAt ? `ended ${fmtTime(run.endedAt)} · ${fmtDuration(run.durationMs)}` : 'running'}${run.sessionId ? ` · session ${run.sessionId}` : ''}${trace ? html` · trace <${TraceLink} trace=${trace} testid="run-trace" />` : null}</p>
     <div class="run-body">
       <div class="run-main">
         <${Graph}

@@ -130,6 +130,12 @@ function timeParam(url: URL, name: string): number | undefined {
   return n;
 }
 
+/** A run's or task's trace as the API gives it: the trace id (sampled on this engine), and a link to a trace UI or null. */
+export interface TraceRef {
+  traceId: string;
+  url: string | null;
+}
+
 /** The API of one engine. */
 export class Api {
   readonly #engine: OrchestrationEngine;
@@ -212,7 +218,7 @@ export class Api {
           const limit = intParam(url, 'limit', 1, 10_000) ?? 500;
           return () => this.#request('task.list', { limit, ...(status ? { status: status.split(',') as never } : {}) });
         }
-        if (n === 2) return () => this.#found(this.#request('task.get', { taskId: id! }), `no task with id "${id!}"`);
+        if (n === 2) return () => this.#found(this.#request('task.get', { taskId: id! }), `no task with id "${id!}"`).then((task) => ({ ...task, trace: this.#trace(this.#engine.tracing?.traceIdOfTask(id!) ?? null) }));
         if (n === 3 && sub === 'explain') return () => this.#request('task.explain', { taskId: id! });
         return null;
       }
@@ -284,12 +290,19 @@ export class Api {
     return out;
   }
 
-  async #run(runId: string): Promise<{ run: WorkflowRun; workflow: unknown }> {
+  /** A trace the console shows: its id, and its link when `tracing.linkTemplate` is set (null: not traced here). */
+  #trace(traceId: string | null): TraceRef | null {
+    if (traceId === null) return null;
+    const template = this.#engine.options.tracing.linkTemplate;
+    return { traceId, url: template === null ? null : template.replaceAll('{traceId}', encodeURIComponent(traceId)) };
+  }
+
+  async #run(runId: string): Promise<{ run: WorkflowRun; workflow: unknown; trace: TraceRef | null }> {
     const run = await this.#found(this.#request('workflow.get_run', { runId }), `no workflow run with id "${runId}"`);
     const workflow = await this.#request('workflow.get', { name: run.workflowName, version: run.version }).catch(() => null);
     const steps: Record<string, StepResult> = {};
     for (const [name, step] of Object.entries(run.steps)) steps[name] = previewStep(step);
-    return { run: { ...run, steps }, workflow };
+    return { run: { ...run, steps }, workflow, trace: this.#trace(this.#engine.tracing?.traceIdOfRun(runId) ?? null) };
   }
 
   async #output(runId: string, step: string): Promise<Download> {
