@@ -22,7 +22,8 @@ import { WorkerDirectory } from './directory.js';
 import type { KnownWorker, WorkerOutcome } from './directory.js';
 import { WorkOutbox } from './outbox.js';
 import type { CancelMessage, ProgressMessage, RemoteOutcome, RemoteSubjects, ResultAck, ResultMessage, StartedMessage, WorkerInfo, WorkMessage } from './protocol.js';
-import { decode, encode, ensureStream, keptStreamName, REMOTE_PROTOCOL, remoteSubjects, workStreamName } from './protocol.js';
+import { decodeAs } from './schemas.js';
+import { encode, ensureStream, keptStreamName, REMOTE_PROTOCOL, remoteSubjects, workStreamName } from './protocol.js';
 
 export interface RemoteRunnerOptions {
   subjectPrefix: string;
@@ -153,15 +154,15 @@ export class RemoteRunner implements TaskRunner {
         }),
       );
     };
-    on(s.heartbeat, (m) => this.#heartbeat(decode<WorkerInfo>(m.data)));
-    on(s.bye, (m) => this.#bye(decode<{ id: string }>(m.data).id));
+    on(s.heartbeat, (m) => this.#heartbeat(decodeAs('workerInfo', m.data)));
+    on(s.bye, (m) => this.#bye(decodeAs('bye', m.data).id));
     on(s.started, (m) => {
-      const p = decode<StartedMessage | { batch: StartedMessage[] }>(m.data);
+      const p = decodeAs('started', m.data);
       if ('batch' in p) for (const one of p.batch) this.#started(one);
       else this.#started(p);
     });
     on(s.result, (m) => {
-      const p = decode<ResultMessage | { batch: ResultMessage[] }>(m.data);
+      const p = decodeAs('result', m.data);
       if (!('batch' in p)) return this.#result(p, (ack) => (m.reply ? m.respond(encode(ack)) : undefined));
       // Results in a batch: one answer with every ack, once each is committed (or refused).
       const acks = new Array<ResultAck | undefined>(p.batch.length);
@@ -174,7 +175,7 @@ export class RemoteRunner implements TaskRunner {
         }),
       );
     });
-    on(s.progress, (m) => this.#progress(decode<ProgressMessage>(m.data)));
+    on(s.progress, (m) => this.#progress(decodeAs('progress', m.data)));
     on(s.list, (m) => m.respond(encode({ workers: this.directory.views(Date.now()) })));
     this.#sweep = setInterval(() => this.#sweepLost(), Math.max(100, Math.floor(this.#o.lostAfterMs / 4)));
     this.#sweep.unref();
@@ -205,7 +206,9 @@ export class RemoteRunner implements TaskRunner {
     const consumer = await js.consumers.get(stream, durable);
     const take = (msg: JsMsg): void => {
       try {
-        this.#result(decode<ResultMessage>(msg.data), () => msg.ack());
+        const kept = decodeAs('result', msg.data);
+        if ('batch' in kept) throw new Error('a kept result is one result, not a batch');
+        this.#result(kept, () => msg.ack());
       } catch (err) {
         this.#log.warn({ err: (err as Error).message }, 'bad kept result, dropped');
         msg.term();

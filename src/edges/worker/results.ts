@@ -7,7 +7,8 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../daemon/logger.js';
 import type { ResultAck, ResultMessage } from '../remote/protocol.js';
-import { decode, encode } from '../remote/protocol.js';
+import { encode } from '../remote/protocol.js';
+import { decodeAs } from '../remote/schemas.js';
 
 /** How long one result request waits for the daemon's answer before it is sent again. */
 export const RESULT_TIMEOUT_MS = 5000;
@@ -124,8 +125,16 @@ export class ResultReporter {
       const one = group.length === 1 ? group[0] : undefined;
       nc.request(this.#subject, encode(one ? one.result : { batch: group.map((p) => p.result) }), { timeout: RESULT_TIMEOUT_MS }).then(
         (reply) => {
-          if (one) return one.finish(decode<ResultAck>(reply.data));
-          const { acks } = decode<{ acks: ResultAck[] }>(reply.data);
+          let answer: ResultAck | { acks: ResultAck[] };
+          try {
+            answer = decodeAs('ack', reply.data);
+          } catch (err) {
+            // Not the daemon's answer (a stray responder): each is sent again by its timer.
+            this.#log.warn({ err: (err as Error).message }, 'bad answer to a result, ignored');
+            return;
+          }
+          if (one) return one.finish('acks' in answer ? (answer.acks[0] ?? null) : answer);
+          const acks = 'acks' in answer ? answer.acks : [];
           group.forEach((p, j) => p.finish(acks[j] ?? null));
         },
         // No daemon, or no answer in time: each is sent again by its timer.

@@ -25,7 +25,8 @@ import { WorkerPool } from '../../workers/pool.js';
 import { ResultReporter } from './results.js';
 import type { Logger } from '../daemon/logger.js';
 import type { CancelMessage, ProgressMessage, RemoteOutcome, RemoteSubjects, ResultAck, ResultMessage, StartedMessage, WorkBatch, WorkerInfo, WorkMessage } from '../remote/protocol.js';
-import { connectNats, decode, encode, ensureStream, keptStreamName, REMOTE_PROTOCOL, remoteSubjects, workerGroup, workStreamName } from '../remote/protocol.js';
+import { connectNats, encode, ensureStream, keptStreamName, REMOTE_PROTOCOL, remoteSubjects, workerGroup, workStreamName } from '../remote/protocol.js';
+import { decodeAs } from '../remote/schemas.js';
 
 export interface RemoteWorkerOptions {
   servers: string[];
@@ -154,7 +155,16 @@ export class RemoteWorker {
     this.#removeOwn = () => jsm.consumers.delete(stream, this.#ownName).then(() => undefined, () => undefined);
     // Artifacts travel through the Object Store: fetched before an attempt, stored after it succeeds.
     this.#runner.artifacts = new ArtifactExchange(await JetStreamArtifactStore.open(js, o.subjectPrefix));
-    nc.subscribe(this.#s.cancel, { callback: (err, msg) => (err ? undefined : this.#cancel(decode<CancelMessage>(msg.data))) });
+    nc.subscribe(this.#s.cancel, {
+      callback: (err, msg) => {
+        if (err) return;
+        try {
+          this.#cancel(decodeAs('cancel', msg.data));
+        } catch (e) {
+          this.#log.warn({ subject: msg.subject, err: (e as Error).message }, 'bad cancel message, ignored');
+        }
+      },
+    });
     nc.subscribe(this.#s.hello, {
       callback: () => {
         this.#results.resendAll();
@@ -219,7 +229,16 @@ export class RemoteWorker {
 
   /** One work message: one attempt, or several the daemon sent together. */
   async #handle(msg: JsMsg): Promise<void> {
-    const data = decode<WorkMessage | WorkBatch>(msg.data);
+    let data: WorkMessage | WorkBatch;
+    try {
+      data = decodeAs('work', msg.data);
+    } catch (err) {
+      // Not a work message of this protocol: taken out of the stream for good (redelivering it cannot help).
+      this.#log.warn({ subject: msg.subject, seq: msg.seq, err: (err as Error).message }, 'bad work message, dropped');
+      // No reason with the +TERM: nats-server before 2.10 ignores a +TERM that carries one, and redelivers.
+      msg.term();
+      return;
+    }
     const deliveries = msg.info.deliveryCount;
     const nc = this.#nc;
     const runner = this.#runner;
@@ -234,7 +253,7 @@ export class RemoteWorker {
       return false;
     });
     if (items.length === 0) {
-      msg.term('cancelled before it started, or finished here already');
+      msg.term();
       return;
     }
     const started = items.map((m): StartedMessage => ({ dispatch: m.dispatch, worker: this.id, deliveries, attempt: m.attempt + deliveries - 1 }));
