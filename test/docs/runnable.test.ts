@@ -22,8 +22,8 @@ afterAll(() => {
 
 /**
  * A fresh folder with `codomyrmex` on PATH (the built CLI of this checkout) and `node_modules/codomyrmex` linked to
- * this checkout, so `import ... from 'codomyrmex'` resolves as in an installed package. The daemon's HTTP edge takes
- * a free port (pages run in parallel).
+ * this checkout, so `import ... from 'codomyrmex'` resolves as in an installed package (and `zod`, which a project
+ * that writes action modules installs). The daemon's HTTP edge takes a free port.
  */
 function sandbox(): { cwd: string; env: NodeJS.ProcessEnv } {
   const cwd = mkdtempSync(join(tmpdir(), 'codomyrmex-docs-'));
@@ -35,6 +35,8 @@ function sandbox(): { cwd: string; env: NodeJS.ProcessEnv } {
   chmodSync(shim, 0o755);
   mkdirSync(join(cwd, 'node_modules'));
   symlinkSync(packagePath(), join(cwd, 'node_modules', 'codomyrmex'), 'dir');
+  // What a user installs next to it to write an action module's parameter schemas (docs/modules.md).
+  symlinkSync(packagePath('node_modules', 'zod'), join(cwd, 'node_modules', 'zod'), 'dir');
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CODOMYRMEX_')));
   return { cwd, env: { ...env, PATH: `${bin}:${process.env['PATH'] ?? ''}`, CODOMYRMEX_THREADS: '1', CODOMYRMEX_HTTP: '127.0.0.1:0', NO_COLOR: '1' } };
 }

@@ -97,9 +97,9 @@ describe('traces through a remote worker', () => {
     const results = await Promise.all(ids.map((id) => remote.tasks.waitForTask(id)));
     job.end();
     expect(results.map((r) => r.success)).toEqual(ids.map(() => true));
-    // Both exporters (the worker's and the daemon's) are waited for: neither is flushed before the other.
-    const count = (all: typeof spans, name: string): number => all.filter((s) => s.traceId === traceId && s.name === name).length;
-    const spans = await receiver.waitFor((all) => count(all, 'process traced.work') === ids.length && count(all, 'attempt traced.work') === ids.length, 'a process span and an attempt span per task');
+    // The worker and the daemon export on their own schedules: wait for both spans of every task.
+    const count = (all: ReceivedSpan[], name: string): number => all.filter((s) => s.traceId === traceId && s.name === name).length;
+    const spans = await receiver.waitFor((all) => count(all, 'process traced.work') === ids.length && count(all, 'attempt traced.work') === ids.length, 'an attempt and a process span per task');
     for (const [i, id] of ids.entries()) {
       const attempt = spans.find((s) => s.traceId === traceId && s.name === 'attempt traced.work' && s.attributes['codomyrmex.task_id'] === id);
       const processed = spans.find((s) => s.traceId === traceId && s.name === 'process traced.work' && s.attributes['codomyrmex.task_id'] === id);
