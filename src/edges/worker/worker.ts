@@ -264,7 +264,7 @@ export class RemoteWorker {
       const span = this.#o.tracing?.startSpan(`process ${m.module}.${m.action}`, {
         kind: 'consumer',
         traceparent: m.traceparent,
-        attributes: { 'messaging.system': 'nats', 'messaging.destination.name': msg.subject, 'messaging.operation.type': 'process', 'codomyrmex.task_id': m.taskId, 'codomyrmex.task': m.name, 'codomyrmex.module': m.module, 'codomyrmex.action': m.action, 'codomyrmex.attempt': started[i]?.attempt ?? m.attempt, 'codomyrmex.worker': this.#o.name },
+        attributes: { 'messaging.system': 'nats', 'messaging.destination.name': msg.subject, 'messaging.operation.type': 'process', 'codomyrmex.task_id': m.taskId, 'codomyrmex.task': m.name, 'codomyrmex.module': m.module, 'codomyrmex.action': m.action, 'codomyrmex.attempt': started[i]?.attempt ?? m.attempt, 'codomyrmex.worker': this.#o.name, ...(items.length > 1 && { 'messaging.batch.message_count': items.length }) },
       });
       if (span) items[i] = { ...m, traceparent: span.traceparent };
       return span;
