@@ -4,8 +4,8 @@
  */
 import { createOrchestrationEngine } from '../../src/edges/library.js';
 import { createLogger } from '../../src/edges/daemon/logger.js';
-import { registerWorkerMetrics } from '../../src/edges/remote/metrics.js';
-import { RemoteRunner } from '../../src/edges/remote/runner.js';
+import { registerWorkerMetrics } from '../../src/workers/jetstream/metrics.js';
+import { RemoteRunner } from '../../src/workers/jetstream/runner.js';
 import { generatedBanner, table } from './markdown.js';
 
 interface Family {
@@ -27,7 +27,7 @@ export async function metricsReference(): Promise<string> {
     engine.metrics!.enableTraceMetrics();
     const families = (registry.getMetricsAsArray() as unknown as Family[]).slice().sort((a, b) => a.name.localeCompare(b.name));
     return [
-      generatedBanner("a real engine's prom-client registry (src/metrics/, src/edges/remote/metrics.ts)"),
+      generatedBanner("a real engine's prom-client registry (src/metrics/, src/workers/jetstream/metrics.ts)"),
       '',
       '# Metrics reference',
       '',

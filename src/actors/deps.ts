@@ -1,6 +1,6 @@
 /** What every component actor is built from: the engine's shared parts. */
 import type { Clock } from '../model/clock.js';
-import type { TaskRunner } from './tasks/runner.js';
+import type { TaskRunner } from '../workers/runner.js';
 import type { MessageBus } from '../bus/bus.js';
 import type { CompiledOptions } from '../config/options.js';
 import type { ModuleRegistry } from '../modules/registry.js';

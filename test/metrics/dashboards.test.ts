@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrchestrationEngine } from '../../src/index.js';
 import { DEFAULT_HTTP } from '../../src/config/options.js';
 import { createLogger } from '../../src/edges/daemon/logger.js';
-import { registerWorkerMetrics } from '../../src/edges/remote/metrics.js';
-import { RemoteRunner } from '../../src/edges/remote/runner.js';
+import { registerWorkerMetrics } from '../../src/workers/jetstream/metrics.js';
+import { RemoteRunner } from '../../src/workers/jetstream/runner.js';
 import { testEngine } from '../helpers.js';
 import { dashboardQueries, declaredFamilies, hasBinary } from './support.js';
 

@@ -6,8 +6,8 @@
  */
 import { connect } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { decode, encode, remoteSubjects } from '../../src/edges/remote/protocol.js';
-import type { WorkerView } from '../../src/edges/remote/protocol.js';
+import { decode, encode, remoteSubjects } from '../../src/workers/jetstream/protocol.js';
+import type { WorkerView } from '../../src/workers/jetstream/protocol.js';
 import { cli } from '../support/daemon.js';
 import { startNatsServer, type NatsServer } from '../support/nats.js';
 import type { Scene } from '../support/remote.js';

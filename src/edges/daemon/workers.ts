@@ -8,13 +8,13 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { connect } from '@nats-io/transport-node';
 import type { AttachedEdge, OrchestrationEngine } from '../../actors/engine/engine.js';
 import type { ComponentHealth } from '../../actors/engine/health.js';
-import type { Logger } from '../daemon/logger.js';
-import type { DaemonNatsOptions } from '../daemon/options.js';
+import type { Logger } from './logger.js';
 import { JetStreamArtifactStore } from '../../workers/jetstreamArtifacts.js';
 import { connectionOptions } from '../nats/edge.js';
-import type { CombinedRunner } from './combined.js';
-import { registerWorkerMetrics } from './metrics.js';
-import type { RemoteRunner } from './runner.js';
+import type { DaemonNatsOptions } from '../nats/edge.js';
+import type { CombinedRunner } from '../../workers/combined.js';
+import { registerWorkerMetrics } from '../../workers/jetstream/metrics.js';
+import type { RemoteRunner } from '../../workers/jetstream/runner.js';
 
 export class RemoteWorkersEdge implements AttachedEdge {
   readonly name = 'workers';

@@ -15,9 +15,9 @@
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { CancelledError, WorkerCrashedError } from '../../errors.js';
-import type { AttemptHooks, AttemptRequest, PlacementQuery, RunningAttempt, TaskRunner } from '../../actors/tasks/runner.js';
-import type { WorkerReply } from '../../workers/protocol.js';
-import type { Logger } from '../daemon/logger.js';
+import type { AttemptHooks, AttemptRequest, PlacementQuery, RunningAttempt, TaskRunner } from '../runner.js';
+import type { WorkerReply } from '../protocol.js';
+import type { Logger } from 'pino';
 import { WorkerDirectory } from './directory.js';
 import type { KnownWorker, WorkerOutcome } from './directory.js';
 import { WorkOutbox } from './outbox.js';

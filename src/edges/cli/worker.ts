@@ -3,20 +3,23 @@
  */
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
+import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
+import { connect } from '@nats-io/transport-node';
 
 import { compileTracing } from '../../config/tracing.js';
 import { packageVersion } from '../../config/options.js';
 import { BusError, ErrorCode, ValidationError } from '../../errors.js';
+import { natsUnreachable } from '../../bus/nats.js';
 import { TAG_RE } from '../../model/task.js';
-import type { CliContext, GlobalFlags } from '../cli/context.js';
-import { printTable } from '../cli/format.js';
+import type { CliContext, GlobalFlags } from './context.js';
+import { printTable } from './format.js';
 import { createLogger } from '../daemon/logger.js';
 import { LOG_LEVELS, parseDuration } from '../daemon/options.js';
 import type { LogLevel } from '../daemon/options.js';
-import { connectNats, decode, encode, remoteSubjects } from '../remote/protocol.js';
-import type { WorkerView } from '../remote/protocol.js';
+import { decode, encode, remoteSubjects } from '../../workers/jetstream/protocol.js';
+import type { WorkerView } from '../../workers/jetstream/protocol.js';
 import { loadTracing } from '../../traces/tracing.js';
-import { RemoteWorker } from './worker.js';
+import { RemoteWorker } from '../../workers/jetstream/worker.js';
 
 interface WorkerFlags {
   tags?: string;
@@ -32,6 +35,15 @@ function natsOf(flags: GlobalFlags, what: string): { servers: string[]; subjectP
   const url = flags.nats ?? process.env['CODOMYRMEX_NATS_URL'];
   if (!url) throw new ValidationError(`${what}: give --nats URL (or CODOMYRMEX_NATS_URL): the daemon's NATS server`);
   return { servers: url.split(',').map((s) => s.trim()).filter(Boolean), subjectPrefix: flags.subjectPrefix ?? process.env['CODOMYRMEX_SUBJECT_PREFIX'] ?? 'codomyrmex' };
+}
+
+/** Connects to NATS, or throws a `BusError` naming the servers and the likely fix (not nats.js's bare message). */
+async function connectNats(options: NodeConnectionOptions & { servers: string | string[] }): Promise<NatsConnection> {
+  try {
+    return await connect(options);
+  } catch (err) {
+    throw natsUnreachable(options.servers, err);
+  }
 }
 
 /** `gpu,big-mem` checked. */
@@ -70,13 +82,15 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
       const version = packageVersion();
       const ackWaitMs = opts.ackWait !== undefined ? parseDuration(opts.ackWait, '--ack-wait') : 10_000;
       if (ackWaitMs < 1000) throw new ValidationError(`--ack-wait: must be at least 1s (got ${ackWaitMs} ms)`);
+      const name = opts.name ?? `${hostname()}-${process.pid}`;
       const worker = new RemoteWorker({
-        ...nats,
+        connect: () => connectNats({ servers: nats.servers, name: `codomyrmex-worker-${name}`, maxReconnectAttempts: -1, reconnectTimeWait: 500 }),
+        subjectPrefix: nats.subjectPrefix,
         moduleDirs: cli.options().moduleDirs ?? [],
         threads: g.threads ?? 1,
         concurrency: opts.concurrency ?? 1,
         tags: parseTags(opts.tags),
-        name: opts.name ?? `${hostname()}-${process.pid}`,
+        name,
         ackWaitMs,
         heartbeatMs: opts.heartbeat !== undefined ? parseDuration(opts.heartbeat, '--heartbeat') : 1000,
         version,
