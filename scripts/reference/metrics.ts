@@ -5,7 +5,7 @@
 import { createOrchestrationEngine } from '../../src/edges/library.js';
 import { createLogger } from '../../src/edges/daemon/logger.js';
 import { registerWorkerMetrics } from '../../src/workers/jetstream/metrics.js';
-import { RemoteRunner } from '../../src/workers/jetstream/runner.js';
+import { JetStreamRunner } from '../../src/workers/jetstream/runner.js';
 import { generatedBanner, table } from './markdown.js';
 
 interface Family {
@@ -21,7 +21,7 @@ export async function metricsReference(): Promise<string> {
   try {
     const registry = engine.metrics!.registry;
     // The remote workers' families, as a daemon with remote workers registers them (the runner is never started).
-    const runner = new RemoteRunner({ subjectPrefix: 'reference', run: engine.id, lostAfterMs: 1000, afterCommit: () => Promise.resolve(), taskStatus: () => null, log: createLogger('json', 'silent') });
+    const runner = new JetStreamRunner({ subjectPrefix: 'reference', run: engine.id, lostAfterMs: 1000, afterCommit: () => Promise.resolve(), taskStatus: () => null, log: createLogger('json', 'silent') });
     registerWorkerMetrics(registry, runner);
     // The tracing family, as an engine that traces adds it.
     engine.metrics!.enableTraceMetrics();

@@ -6,14 +6,14 @@
 import type { AttemptHooks, AttemptRequest, PlacementQuery, RunningAttempt, TaskRunner } from './runner.js';
 import { LOCAL_WORKER } from './runner.js';
 import type { WorkerOutcome } from './jetstream/directory.js';
-import type { RemoteRunner } from './jetstream/runner.js';
+import type { JetStreamRunner } from './jetstream/runner.js';
 
 export class CombinedRunner implements TaskRunner {
   readonly #local: TaskRunner | null;
-  readonly #remote: RemoteRunner;
+  readonly #remote: JetStreamRunner;
   #localInFlight = 0;
 
-  constructor(local: TaskRunner | null, remote: RemoteRunner) {
+  constructor(local: TaskRunner | null, remote: JetStreamRunner) {
     this.#local = local;
     this.#remote = remote;
   }

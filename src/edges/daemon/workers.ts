@@ -1,6 +1,6 @@
 /**
  * The daemon's remote-workers edge: its own NATS connection (retried while NATS is down at start) on which the
- * {@link RemoteRunner} publishes work and hears workers; the `workers` component view (health, `/readyz`, the
+ * {@link JetStreamRunner} publishes work and hears workers; the `workers` component view (health, `/readyz`, the
  * status view) and the workers' metrics.
  */
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -14,13 +14,13 @@ import { connectionOptions } from '../nats/edge.js';
 import type { DaemonNatsOptions } from '../nats/edge.js';
 import type { CombinedRunner } from '../../workers/combined.js';
 import { registerWorkerMetrics } from '../../workers/jetstream/metrics.js';
-import type { RemoteRunner } from '../../workers/jetstream/runner.js';
+import type { JetStreamRunner } from '../../workers/jetstream/runner.js';
 
 export class RemoteWorkersEdge implements AttachedEdge {
   readonly name = 'workers';
   readonly address = null;
   readonly #engine: OrchestrationEngine;
-  readonly #runner: RemoteRunner;
+  readonly #runner: JetStreamRunner;
   readonly #combined: CombinedRunner;
   readonly #local: boolean;
   readonly #nats: DaemonNatsOptions;
@@ -31,7 +31,7 @@ export class RemoteWorkersEdge implements AttachedEdge {
   readonly #loop: Promise<void>;
   readonly #unregister: () => void;
 
-  constructor(engine: OrchestrationEngine, runner: RemoteRunner, combined: CombinedRunner, local: boolean, nats: DaemonNatsOptions, log: Logger) {
+  constructor(engine: OrchestrationEngine, runner: JetStreamRunner, combined: CombinedRunner, local: boolean, nats: DaemonNatsOptions, log: Logger) {
     this.#engine = engine;
     this.#runner = runner;
     this.#combined = combined;
