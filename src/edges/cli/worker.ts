@@ -16,8 +16,8 @@ import { printTable } from './format.js';
 import { createLogger } from '../daemon/logger.js';
 import { LOG_LEVELS, parseDuration } from '../daemon/options.js';
 import type { LogLevel } from '../daemon/options.js';
-import { decode, encode, remoteSubjects } from '../../workers/jetstream/protocol.js';
-import type { WorkerView } from '../../workers/jetstream/protocol.js';
+import { encode, remoteSubjects } from '../../workers/jetstream/protocol.js';
+import { decodeAs } from '../../workers/jetstream/schemas.js';
 import { loadTracing } from '../../traces/tracing.js';
 import { RemoteWorker } from '../../workers/jetstream/worker.js';
 
@@ -125,7 +125,7 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
         const reply = await nc.request(remoteSubjects(nats.subjectPrefix).list, encode({}), { timeout: program.opts<GlobalFlags>().requestTimeout ?? 5000 }).catch((err: unknown) => {
           throw new BusError(`no daemon answers on prefix ${nats.subjectPrefix} at ${nats.servers.join(',')} (workers list needs a daemon started with --remote-workers or --no-local-workers): ${(err as Error).message}`, ErrorCode.BUS_UNAVAILABLE, { cause: err });
         });
-        const { workers } = decode<{ workers: WorkerView[] }>(reply.data);
+        const { workers } = decodeAs('workerList', reply.data);
         cli.out({ workers }, ({ workers: ws }) => {
           if (ws.length === 0) console.log('no remote workers');
           else printTable(ws.map((w) => ({ name: w.name, host: w.host, state: w.state, tags: w.tags.join(',') || '-', threads: w.threads, capacity: w.capacity, inFlight: w.inFlight, completed: w.tasksCompleted, failed: w.tasksFailed, modules: w.modules.length, version: w.version, lastSeen: `${Math.round(w.lastSeenMs / 100) / 10}s` })));

@@ -162,9 +162,7 @@ export type WorkerView = Pick<WorkerInfo, 'id' | 'name' | 'host' | 'pid' | 'tags
 };
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 export const encode = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value));
-export const decode = <T>(data: Uint8Array): T => JSON.parse(decoder.decode(data)) as T;
 
 /** Creates a stream unless it is there. */
 export async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
