@@ -88,6 +88,11 @@ export interface RunningBatch {
   readonly replies: Promise<(WorkerReply | null)[]>;
 }
 
+/**
+ * Where attempts run. The scheduler decides what starts and when (priority, sessions, resources, flow control);
+ * a runner only runs what it is handed, says how much it can run at once, and (if it routes) whether a task can
+ * start now and why not.
+ */
 export interface TaskRunner {
   /** Attempts it can run at once. */
   readonly capacity: number;
