@@ -3,7 +3,7 @@
  * when that commit lands: results written after a burst do not wait for another task to finish to be evicted.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalPoolRunner } from '../../src/actors/tasks/runner.js';
+import { LocalPoolRunner } from '../../src/workers/local.js';
 import { TaskScheduler } from '../../src/actors/tasks/scheduler.js';
 import { GroupCommitter, InMemoryBus, ModuleRegistry } from '../../src/index.js';
 import { systemClock } from '../../src/model/clock.js';

@@ -36,8 +36,8 @@ import { FlowControl } from './admission/flow.js';
 import { parseRateLimit } from './admission/rateLimits.js';
 import type { Waiter } from './record.js';
 import { recordView, storedView, TaskRecord, toResult } from './record.js';
-import type { TaskRunner } from './runner.js';
-import { placementQuery } from './runner.js';
+import type { TaskRunner } from '../../workers/runner.js';
+import { placementQuery } from '../../workers/runner.js';
 
 export { DEFAULT_LANE } from './ready.js';
 
