@@ -3,12 +3,24 @@
  * console's download and any NATS client use), and removed from the artifact store once their run is gone from the
  * store (retention), by a sweep that runs every few minutes.
  */
-import { NotFoundError, ValidationError } from '../../errors.js';
+import type { MessageBus } from '../../bus/bus.js';
+import { NotFoundError, serializeError, ValidationError } from '../../errors.js';
 import type { ArtifactChunk, RunArtifact } from '../../model/artifacts.js';
 import { ARTIFACT_CHUNK_MAX } from '../../model/artifacts.js';
 import type { WorkflowRun } from '../../model/workflow.js';
 import type { Store } from '../../store/store.js';
 import type { ArtifactStore } from '../../workers/artifacts.js';
+
+/** How often the artifacts of runs the store no longer has are removed, and how long a scope rests before that. */
+const ARTIFACT_SWEEP_MS = 5 * 60_000;
+export const ARTIFACT_MIN_AGE_MS = 10 * 60_000;
+
+/** Runs `sweep` every few minutes (a failure is a `component_error`); the returned function stops it. */
+export function startArtifactSweeps(sweep: () => Promise<unknown>, bus: MessageBus): () => void {
+  const timer = setInterval(() => void sweep().catch((err: unknown) => bus.publish('component_error', { component: 'artifacts', operation: 'retention sweep', error: serializeError(err) })), ARTIFACT_SWEEP_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
 
 /** Every artifact a run's steps stored, step by step (a forEach item's as `<index>/<name>` under its step). */
 export function runArtifacts(run: Pick<WorkflowRun, 'steps'>): RunArtifact[] {

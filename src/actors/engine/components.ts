@@ -1,0 +1,25 @@
+/** The component actors one engine supervises: the runtime machine with each component's actor logic over the shared deps. */
+import { runtimeMachine } from '../../machines/runtime.js';
+import type { ComponentDeps } from '../deps.js';
+import { projectManagerLogic } from '../projects/actor.js';
+import { resourceManagerLogic } from '../resources/actor.js';
+import { schedulesLogic } from '../schedules/actor.js';
+import { sessionManagerLogic } from '../sessions/actor.js';
+import { taskOrchestratorLogic } from '../tasks/actor.js';
+import { triggersLogic } from '../triggers/actor.js';
+import { workflowManagerLogic } from '../workflows/actor.js';
+
+/** The runtime machine, its components provided. */
+export function componentRuntime(deps: ComponentDeps): typeof runtimeMachine {
+  return runtimeMachine.provide({
+    actors: {
+      taskOrchestrator: taskOrchestratorLogic(deps),
+      workflowManager: workflowManagerLogic(deps),
+      resourceManager: resourceManagerLogic(deps),
+      sessions: sessionManagerLogic(deps),
+      projectManager: projectManagerLogic(deps),
+      schedules: schedulesLogic(deps),
+      triggers: triggersLogic(deps),
+    },
+  });
+}
