@@ -260,12 +260,9 @@ export class OrchestrationEngine extends EngineApi {
     throw error;
   }
 
-  /**
-   * Resolves once the engine has started (at once after that); rejects if it could not start.
-   * @internal
-   */
-  protected async whenReady(): Promise<void> {
-    if (!this.#started) await this.#ready;
+  /** @internal See {@link EngineApi.whenReady}. */
+  protected whenReady(): Promise<void> | null {
+    return this.#started ? null : this.#ready;
   }
 
   /**
