@@ -116,7 +116,7 @@ const SWEEP_BATCH = 100;
  * written for `minAgeMs` (a run's first artifact may be stored before its run reaches the store). A store that
  * keeps nothing (memory) keeps the artifacts for the engine's life instead.
  */
-export async function sweepArtifacts(store: Store, artifacts: ArtifactStore, now: number, minAgeMs: number): Promise<ArtifactSweep> {
+export async function sweepArtifacts(store: Pick<Store, 'persistent' | 'getRecord' | 'getTaskStatus'>, artifacts: ArtifactStore, now: number, minAgeMs: number): Promise<ArtifactSweep> {
   const out: ArtifactSweep = { removed: [], kept: 0 };
   if (!store.persistent) return out;
   let looked = 0;
