@@ -22,6 +22,9 @@ import { createFamilies } from './families.js';
 import type { FlowFamilies } from './flow.js';
 import { createFlowFamilies } from './flow.js';
 import { PerformanceTracker } from './perf.js';
+import type { HistogramSeries } from './fastHistogram.js';
+import type { ExpositionFormat } from './openMetrics.js';
+import { OPENMETRICS_CONTENT_TYPE, openMetricsText } from './openMetrics.js';
 
 /** The part of the bus the metrics use (the engine's bus has it): events in, the scheduler's stats, error reports out. */
 export interface MetricsBus {
@@ -78,7 +81,7 @@ interface ActionLabels {
   /** `module.action`, the performance summary's key. */
   key: string;
   /** The series of each status, bound once (prom-client's children skip hashing the labels on every task). */
-  byStatus: Map<string, { total: { inc(): void }; duration: { observe(value: number): void } }>;
+  byStatus: Map<string, { total: { inc(): void }; duration: HistogramSeries }>;
 }
 
 const KNOWN_CODES = new Set<string>(Object.values(ErrorCode));
@@ -120,6 +123,8 @@ export class EngineMetrics {
   readonly schedules: ScheduleMetrics;
   readonly #priorities = new Map<string, { observe(value: number): void }>();
   #spansDropped: Counter | null = null;
+  /** With tracing on: the trace of a task's latest sampled attempt (its duration's exemplar). */
+  #traceOfTask: ((taskId: string) => string | null) | null = null;
 
   constructor(deps: MetricsDeps) {
     this.#deps = deps;
@@ -141,12 +146,12 @@ export class EngineMetrics {
     retrying: (module, action, code) => {
       this.families.taskRetries.inc({ module, action, code: boundedCode(code) });
     },
-    ended: (module, action, status, errorCode, durationMs) => {
-      this.#taskEnded(module, action, status, errorCode, durationMs, Date.now());
+    ended: (module, action, status, errorCode, durationMs, taskId) => {
+      this.#taskEnded(module, action, status, errorCode, durationMs, Date.now(), taskId);
     },
   };
 
-  #taskEnded(module: string, action: string, status: TaskStatus, errorCode: string | null, durationMs: number | null, at: number): void {
+  #taskEnded(module: string, action: string, status: TaskStatus, errorCode: string | null, durationMs: number | null, at: number, taskId: string): void {
     const f = this.families;
     const entry = this.#actionLabels(module, action);
     let series = entry.byStatus.get(status);
@@ -157,19 +162,33 @@ export class EngineMetrics {
     series.total.inc();
     const success = status === 'completed';
     if (!success) f.taskFailures.inc({ module, action, code: boundedCode(errorCode ?? 'INTERNAL') });
-    if (durationMs !== null) series.duration.observe(durationMs / 1000);
+    if (durationMs !== null) {
+      // With tracing on, the task's sampled trace rides along as the bucket's exemplar (OpenMetrics scrapes show it).
+      const traceOf = this.#traceOfTask;
+      if (traceOf === null) series.duration.observe(durationMs / 1000);
+      else series.duration.observe(durationMs / 1000, traceOf(taskId) ?? undefined);
+    }
     this.taskPerformance.record(entry.key, status, success, durationMs, at);
   }
 
-  /** The `Content-Type` of {@link expose}'s text. */
+  /** The `Content-Type` of {@link expose}'s text in the Prometheus text format. */
   get contentType(): string {
     return this.registry.contentType;
   }
 
-  /** The Prometheus text exposition of every family (process metrics included unless turned off). */
-  expose(): Promise<string> {
+  /** The `Content-Type` of {@link expose}'s text in `format`. */
+  contentTypeOf(format: ExpositionFormat): string {
+    return format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : this.registry.contentType;
+  }
+
+  /**
+   * The exposition of every family (process metrics included unless turned off): the Prometheus text format, or
+   * OpenMetrics (`format: 'openmetrics'`, what a scrape asking for `application/openmetrics-text` gets), whose
+   * task-duration buckets carry exemplars with the trace id of a sampled task when tracing is on.
+   */
+  expose(format: ExpositionFormat = 'prometheus'): Promise<string> {
     this.addProcessMetrics();
-    return this.registry.metrics();
+    return format === 'openmetrics' ? openMetricsText(this.registry) : this.registry.metrics();
   }
 
   /**
@@ -257,8 +276,12 @@ export class EngineMetrics {
     return this.#holds.size;
   }
 
-  /** Adds `codomyrmex_trace_spans_dropped_total` (the engine traces). */
-  enableTraceMetrics(): void {
+  /**
+   * Adds `codomyrmex_trace_spans_dropped_total` (the engine traces), and exemplars on the task-duration histogram:
+   * `traceOfTask` names the trace of a task's latest sampled attempt (null: none, no exemplar).
+   */
+  enableTraceMetrics(traceOfTask?: (taskId: string) => string | null): void {
+    if (traceOfTask) this.#traceOfTask = traceOfTask;
     this.#spansDropped ??= new Counter({
       name: 'codomyrmex_trace_spans_dropped_total',
       help: 'Spans that could not be exported (an unreachable or refusing OTLP endpoint): dropped, never retried, never slowing a task.',
@@ -345,7 +368,7 @@ export class EngineMetrics {
       case 'task_cancelled':
       case 'task_skipped': {
         const d = event.data;
-        this.#taskEnded(d.module, d.action, d.status, d.success ? null : d.error.code, 'durationMs' in d ? d.durationMs : null, event.timestamp);
+        this.#taskEnded(d.module, d.action, d.status, d.success ? null : d.error.code, 'durationMs' in d ? d.durationMs : null, event.timestamp, d.taskId);
         return;
       }
       case 'workflow_started':

@@ -222,7 +222,7 @@ export class OrchestrationEngine {
         : null;
       this.metrics?.instrumentStore(this.store);
       if (this.options.tracing.enabled) {
-        this.metrics?.enableTraceMetrics();
+        this.metrics?.enableTraceMetrics((taskId) => this.#tracing?.traceIdOfTask(taskId) ?? null);
         // Subscribed first, so a run's span exists before any other listener (a log line) hears of the run.
         for (const type of TRACED_EVENTS) this.bus.events$(type).subscribe((e) => this.#tracedEvents.next(e));
       }
