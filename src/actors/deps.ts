@@ -32,4 +32,9 @@ export interface ComponentDeps {
   triggerTransport$?: Observable<TriggerTransport | null>;
   /** The direct way from workflow steps to the task scheduler (see stepIntake.ts); steps use the bus without it. */
   stepIntake?: StepIntake;
+  /**
+   * With tracing on: the W3C `traceparent` of a run's span (null: not traced or not sampled). Stored with the run, so
+   * the span of a run resumed after a restart links to the one it started with.
+   */
+  runTraceparent?: ((runId: string) => string | null) | undefined;
 }

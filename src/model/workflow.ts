@@ -259,6 +259,11 @@ export interface WorkflowRun extends WorkflowResult, RunLineage {
   triggerName?: string;
   /** The W3C trace context it was started in (absent unless tracing was on): a resumed run's span continues that trace. */
   traceparent?: string;
+  /**
+   * The W3C `traceparent` of the run's own span when it first started (absent unless tracing was on and sampled it):
+   * kept across restarts, so the span of a run resumed after one links to the trace it started in.
+   */
+  runSpan?: string;
   /** A run that has not started because a concurrency key of its workflow is at its limit (absent otherwise). */
   queued?: RunQueuedOn | undefined;
   /** A run held back by its workflow's `debounce` window (absent otherwise). */

@@ -9,7 +9,7 @@ import { ROOT_CONTEXT, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/
 import type { Subscription } from 'rxjs';
 import type { EventMap } from '../model/events.js';
 import { attemptSpan } from './attempt.js';
-import { contextOf } from './context.js';
+import { contextOf, traceparentOf } from './context.js';
 import type { AttemptInfo, AttemptSpan, TracedEvents } from './types.js';
 
 /** Attempts whose next attempt is linked to them (retries), at most: the oldest are forgotten first. */
@@ -83,7 +83,10 @@ export class EngineSpans {
     if (d.sessionId !== null) attributes['codomyrmex.session_id'] = d.sessionId;
     if (d.parentRunId) attributes['codomyrmex.parent_run_id'] = d.parentRunId;
     if (d.resumed) attributes['codomyrmex.resumed'] = true;
-    const span = this.#tracer.startSpan(`run ${d.workflowName}`, { attributes }, parent);
+    // A run resumed after a restart links to its span before it (another trace, unless it was started inside one).
+    const before = d.resumedFrom !== undefined ? trace.getSpanContext(contextOf(d.resumedFrom)) : undefined;
+    const links = before ? [{ context: before, attributes: { 'codomyrmex.link': 'resumed_from' } }] : [];
+    const span = this.#tracer.startSpan(`run ${d.workflowName}`, { attributes, links }, parent);
     firing?.end();
     this.#runs.set(d.runId, { span, steps: new Map() });
   }
@@ -188,6 +191,13 @@ export class EngineSpans {
     if (open) return (open.traceFlags & TraceFlags.SAMPLED) !== 0 ? open.traceId : null;
     const ended = this.#ended.get(runId);
     return ended?.sampled ? ended.traceId : null;
+  }
+
+  runTraceparent(runId: string): string | null {
+    const open = this.#runs.get(runId)?.span.spanContext();
+    if (open) return (open.traceFlags & TraceFlags.SAMPLED) !== 0 ? traceparentOf(open) : null;
+    const ended = this.#ended.get(runId);
+    return ended?.sampled ? `00-${ended.traceId}-${ended.spanId}-01` : null;
   }
 
   traceIdOfTask(taskId: string): string | null {

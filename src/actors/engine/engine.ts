@@ -254,6 +254,7 @@ export class OrchestrationEngine {
         options: this.options,
         triggerTransport$: this.#triggerTransport.asObservable(),
         stepIntake: new StepIntake(),
+        runTraceparent: this.options.tracing.enabled ? (runId: string) => this.#tracing?.runTraceparent(runId) ?? null : undefined,
       };
       const machine = runtimeMachine.provide({
         actors: {

@@ -62,6 +62,7 @@ export function workflowManagerLogic(deps: ComponentDeps) {
       clock: deps.clock,
       maxForEachItems: deps.options.maxForEachItems,
       idempotencyTtlMs: deps.options.idempotencyTtlMs,
+      runTraceparent: deps.runTraceparent,
     });
     return {
       handlers: { workflow: workflowHandlers(manager, deps.clock) },

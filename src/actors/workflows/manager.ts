@@ -61,6 +61,8 @@ export interface WorkflowManagerDeps {
   maxForEachItems?: number | undefined;
   /** How long a run's idempotency key is remembered (default 24 h). */
   idempotencyTtlMs?: number | undefined;
+  /** With tracing on: a run's span as a W3C `traceparent`, stored with the run (see `WorkflowRun.runSpan`). */
+  runTraceparent?: ((runId: string) => string | null) | undefined;
 }
 
 /** A stored run's origin, as the context that resumes it. */
@@ -171,6 +173,8 @@ export class WorkflowManager {
   // ---------------------------------------------------------------- durability
 
   #runRecord(run: WorkflowRunExecutor): RecordWrite {
+    // The span of the run's first start, once tracing made it: a resumed run's span links to it.
+    if (run.runSpan === null && this.#deps.runTraceparent) run.runSpan = this.#deps.runTraceparent(run.runId);
     const view = run.view();
     const data: RunRecord = { run: view, workflow: run.workflow };
     return { kind: 'workflow_runs', id: run.runId, parent: view.workflowName, status: view.status, data };
@@ -245,6 +249,7 @@ export class WorkflowManager {
       const resume: RunResume = { startedAt: run.startedAt, steps: run.steps };
       const context = { ...(run.workingDir ? { workingDir: run.workingDir } : {}), ...(run.project ? { project: run.project } : {}), ...originOf(run), ...(run.traceparent !== undefined ? { traceparent: run.traceparent } : {}) };
       const executor = this.#executor(workflow, run.runId, { params: run.params, ...context }, run.sessionId, run.warnings, resume, lineageOf(run));
+      executor.runSpan = run.runSpan ?? null;
       resumed.push(run.runId);
       // Held back by flow control (a debounce window, a full key): held back again, after the running runs took their keys.
       if (run.queued || run.debounce) {

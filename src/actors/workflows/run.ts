@@ -148,6 +148,11 @@ export class WorkflowRunExecutor {
   readonly origin: RunOrigin | null;
   /** The W3C trace context the run was started in (null: none, or tracing off). */
   readonly traceparent: string | null;
+  /**
+   * The span of the run's first start (W3C `traceparent`; null: not known yet, or not traced): stored with the run,
+   * and set again on the executor that resumes it (its span links to that one).
+   */
+  runSpan: string | null;
   readonly #deps: RunDeps;
   readonly #steps = new Map<string, StepState>();
   readonly #order: StepState[] = [];
@@ -201,6 +206,7 @@ export class WorkflowRunExecutor {
     this.project = context.project ?? null;
     this.origin = context.origin ?? null;
     this.traceparent = context.traceparent ?? null;
+    this.runSpan = null;
     this.runId = runId;
     this.#params = { ...workflow.params, ...params };
     this.sessionId = sessionId;
@@ -405,6 +411,7 @@ export class WorkflowRunExecutor {
       retryOf: this.lineage.retryOf ?? null,
       ...this.origin,
       ...(this.traceparent !== null ? { traceparent: this.traceparent } : {}),
+      ...(this.runSpan !== null ? { runSpan: this.runSpan } : {}),
       ...this.#holdView(),
     };
   }
@@ -961,5 +968,6 @@ function startLinks(run: WorkflowRunExecutor): Partial<EventMap['workflow_starte
   if (origin?.triggerName !== undefined) out.triggerName = origin.triggerName;
   if (run.traceparent !== null) out.traceparent = run.traceparent;
   if (run.resumed) out.resumed = true;
+  if (run.resumed && run.runSpan !== null) out.resumedFrom = run.runSpan;
   return out;
 }
