@@ -38,8 +38,8 @@ import { EngineViews } from './views.js';
 import type { HealthReport } from './health.js';
 import { TaskOrchestratorClient } from '../tasks/client.js';
 import { taskOrchestratorLogic } from '../tasks/actor.js';
-import { LocalPoolRunner } from '../tasks/runner.js';
-import type { TaskRunner } from '../tasks/runner.js';
+import { LocalPoolRunner } from '../../workers/local.js';
+import type { TaskRunner } from '../../workers/runner.js';
 import type { Clock } from '../../model/clock.js';
 import { systemClock } from '../../model/clock.js';
 import { explainTaskOrStep, WorkflowManagerClient } from '../workflows/client.js';
@@ -60,12 +60,13 @@ import { tracingClientBus } from '../../bus/traceparent.js';
 import type { Tracing } from '../../traces/tracing.js';
 import { loadTracing, TRACED_EVENTS } from '../../traces/tracing.js';
 import { Subject } from 'rxjs';
-import { tracedRunner } from '../tasks/tracedRunner.js';
+import { tracedRunner } from '../../workers/traced.js';
 import { StepIntake } from '../tasks/stepIntake.js';
 import type { BackfillInput, BackfillReply, ScheduleInput, ScheduleView, TriggerInput, TriggerView } from '../../model/schedule.js';
-import type { ArtifactChunk } from '../../model/artifacts.js';
+import type { ArtifactChunk, ArtifactWrite, ArtifactWritten } from '../../model/artifacts.js';
 import type { ArtifactSweep } from './artifacts.js';
-import { readArtifactChunk, sweepArtifacts } from './artifacts.js';
+import { ArtifactReads, sweepArtifacts } from './artifacts.js';
+import { ArtifactUploads } from './uploads.js';
 
 /** How often the artifacts of runs the store no longer has are removed, and how long a scope rests before that. */
 const ARTIFACT_SWEEP_MS = 5 * 60_000;
@@ -165,6 +166,8 @@ export class OrchestrationEngine {
   #clientBus: MessageBus;
   #dropWarnedAt = 0;
   #artifactSweep: ReturnType<typeof setInterval> | null = null;
+  readonly #artifactReads: ArtifactReads;
+  readonly #uploads: ArtifactUploads;
   /** The events spans are built from, relayed in the order the bus delivers them (tracing on). */
   readonly #tracedEvents = new Subject<BusEvent>();
 
@@ -200,6 +203,8 @@ export class OrchestrationEngine {
       });
       const ephemeral = this.options.store === 'memory';
       this.artifacts = new ArtifactExchange(new FolderArtifactStore(ephemeral ? join(tmpdir(), `codomyrmex-artifacts-${this.id}`) : resolve(this.options.dataDir, 'artifact-store')), ephemeral);
+      this.#artifactReads = new ArtifactReads((runId) => this.workflows.getRun(runId), () => this.artifacts.store);
+      this.#uploads = new ArtifactUploads(this.id, () => this.artifacts.store, async (runId) => (await this.workflows.getRun(runId)) !== null);
     } catch (err) {
       this.store.close();
       throw err;
@@ -288,7 +293,8 @@ export class OrchestrationEngine {
         'engine.status': () => this.getSystemStatus(),
         'engine.health': () => this.healthCheck(),
         'engine.modules': (p) => this.listModules(p.module),
-        'engine.read_artifact': (p) => readArtifactChunk((runId) => this.workflows.getRun(runId), this.artifacts.store, p),
+        'engine.read_artifact': (p) => this.#artifactReads.read(p),
+        'engine.write_artifact': (p) => this.#uploads.write(p),
       });
     } catch (err) {
       void this.pool.destroy();
@@ -536,6 +542,15 @@ export class OrchestrationEngine {
     return this.bus.request('engine.read_artifact', { runId, step, name, offset, ...(length !== undefined && { length }) });
   }
 
+  /**
+   * Takes a chunk of a file uploaded as an input of a run that has not started (`workflow run --upload`): send a
+   * file's chunks in order from offset 0; the last answers its ref, which the run names in its `inputs`.
+   */
+  async writeArtifact(chunk: ArtifactWrite): Promise<ArtifactWritten> {
+    if (!this.#started) await this.#ready;
+    return this.bus.request('engine.write_artifact', chunk);
+  }
+
   /** Every module.action this engine can run, with its parameters as JSON Schema (all modules, or one). */
   async listModules(moduleName?: string): Promise<ActionDescription[]> {
     if (!this.#started) await this.#ready;
@@ -742,6 +757,7 @@ export class OrchestrationEngine {
       await this.pool.destroy();
       // Ends what is open and exports what is pending (an unreachable endpoint gives up after the exporter's timeout).
       await this.#tracing?.shutdown().catch(() => undefined);
+      await this.#uploads.close();
       await this.artifacts.close();
       this.bus.publish('engine_stopped', { engineId: this.id });
       this.#journal?.stop();

@@ -24,7 +24,7 @@ import { IdempotencyKeys } from './admission/idempotency.js';
 import type { Store } from '../../store/store.js';
 import { OPEN_TASK_STATUSES } from '../../store/store.js';
 import type { ResourceLedger } from '../resources/ledger.js';
-import { TaskDurability, restoreRecord } from './durability.js';
+import { TaskDurability, restoreRecord, UNWRITTEN_MAX } from './durability.js';
 import { explainRecord } from './explain.js';
 import type { IntakeContext } from './intake.js';
 import { ADD_SLICE, addInSlices, takeInSlices } from './bulk.js';
@@ -36,8 +36,8 @@ import { FlowControl } from './admission/flow.js';
 import { parseRateLimit } from './admission/rateLimits.js';
 import type { Waiter } from './record.js';
 import { recordView, storedView, TaskRecord, toResult } from './record.js';
-import type { TaskRunner } from './runner.js';
-import { placementQuery } from './runner.js';
+import type { TaskRunner } from '../../workers/runner.js';
+import { placementQuery } from '../../workers/runner.js';
 
 export { DEFAULT_LANE } from './ready.js';
 
@@ -54,6 +54,8 @@ export interface SchedulerOptions {
   retainFinished: number;
   /** Bytes of finished results kept in memory, at most (default 256 MiB). */
   retainFinishedBytes?: number;
+  /** Changed tasks the store has not written past which an `addTasks` call waits for it (default {@link UNWRITTEN_MAX}). */
+  unwrittenMax?: number;
   /**
    * Strict durability: answer a caller only once what it is told is committed (an added task, a result), and
    * start a task only once its row is committed, so a failed write can be undone (default false).
@@ -117,6 +119,7 @@ export class TaskScheduler {
       store: deps.store,
       commits,
       ackOnCommit: deps.options.ackOnCommit === true,
+      unwrittenMax: deps.options.unwrittenMax ?? UNWRITTEN_MAX,
       now: () => clock.now(),
       released: (recs) => {
         for (const rec of recs) ready.queue(rec);
@@ -188,6 +191,9 @@ export class TaskScheduler {
    * meanwhile; another addTasks call waits for this one's tasks to be in before it is decided.
    */
   async addMany(inputs: readonly unknown[]): Promise<string[]> {
+    // A store that cannot keep up paces the callers that add work in bulk (a single task is not held back).
+    const behind = this.#durable.caughtUp();
+    if (behind) await behind;
     if (inputs.length <= ADD_SLICE) {
       while (this.#adding) await this.#adding;
       return this.add(inputs);

@@ -10,6 +10,7 @@ import { isAbsolute } from 'node:path';
 import type { MessageBus } from '../../bus/bus.js';
 import type { RunListFilter, RunRequest, WorkflowPerformance, WorkflowRunStatus, WorkflowSummary } from '../../bus/protocol.js';
 import { NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
+import { checkRunInputs, inputParams } from '../../model/artifacts.js';
 import type { Clock, ClockTimer } from '../../model/clock.js';
 import type { TaskExplanation } from '../../model/taskView.js';
 import type { TaskInput, TaskResult } from '../../model/task.js';
@@ -247,7 +248,7 @@ export class WorkflowManager {
         continue;
       }
       const resume: RunResume = { startedAt: run.startedAt, steps: run.steps };
-      const context = { ...(run.workingDir ? { workingDir: run.workingDir } : {}), ...(run.project ? { project: run.project } : {}), ...originOf(run), ...(run.traceparent !== undefined ? { traceparent: run.traceparent } : {}) };
+      const context = { ...(run.workingDir ? { workingDir: run.workingDir } : {}), ...(run.project ? { project: run.project } : {}), ...originOf(run), ...(run.traceparent !== undefined ? { traceparent: run.traceparent } : {}), ...(run.inputs !== undefined ? { inputs: run.inputs } : {}) };
       const executor = this.#executor(workflow, run.runId, { params: run.params, ...context }, run.sessionId, run.warnings, resume, lineageOf(run));
       executor.runSpan = run.runSpan ?? null;
       resumed.push(run.runId);
@@ -443,6 +444,12 @@ export class WorkflowManager {
     }
     if (req.runId !== undefined && (req.runId.length === 0 || req.runId.length > 36)) throw new ValidationError(`runId: must be 1 to 36 characters (a step's task id is "<runId>.<step>"; got ${req.runId.length})`);
     if (req.runId !== undefined && this.#exists(req.runId)) throw new ValidationError(`runId: a run with id "${req.runId}" exists already; give another id, or omit it for a new uuid`);
+    if (req.inputs !== undefined) {
+      const issues = checkRunInputs(req.runId, req.inputs);
+      if (issues.length) throw new ValidationError(issues);
+      // An uploaded parameter names where its files are put in each step's folder.
+      req = { ...req, params: { ...(req.params ?? {}), ...inputParams(req.runId as string, req.inputs) } };
+    }
     // Keys and the debounce key must resolve before the run exists (a ValidationError naming the field).
     this.flow.resolveKeys(wf, { ...wf.params, ...(req.params ?? {}) });
     const run = this.#executor(wf, req.runId ?? randomUUID(), req, req.sessionId ?? null, warnings, resume, lineage);
@@ -514,7 +521,7 @@ export class WorkflowManager {
         takeSignal: (id, signal) => this.#signals.take(id, signal),
       },
       resume,
-      { workingDir: req.workingDir, project: req.project, lineage, origin: req.origin, traceparent: req.traceparent },
+      { workingDir: req.workingDir, project: req.project, lineage, origin: req.origin, traceparent: req.traceparent, inputs: req.inputs },
     );
     this.#live.set(runId, run);
     run.done.then(

@@ -23,8 +23,8 @@ import { LIMITS } from '../../model/limits.js';
 import type { TaskInput, TaskResult, TaskStatus } from '../../model/task.js';
 import { TERMINAL_STATUSES } from '../../model/task.js';
 import type { ItemResult, RunContext, RunDebounce, RunError, RunLineage, RunOrigin, RunProject, RunQueuedOn, StepResult, StepWaiting, StoredWorkflow, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
-import type { ArtifactRef, UpstreamArtifacts } from '../../model/artifacts.js';
-import { artifactPath } from '../../model/artifacts.js';
+import type { ArtifactRef, RunInputs, UpstreamArtifacts } from '../../model/artifacts.js';
+import { artifactPath, INPUT_STEP } from '../../model/artifacts.js';
 import { parseSleep, parseTime, stepCall, stepKind, typeName } from '../../workflows/kinds.js';
 import type { TemplateScope } from '../../workflows/template.js';
 import { evaluateCondition, findTemplates, resolveTemplates } from '../../workflows/template.js';
@@ -153,6 +153,8 @@ export class WorkflowRunExecutor {
    * and set again on the executor that resumes it (its span links to that one).
    */
   runSpan: string | null;
+  /** Files uploaded as inputs (null: none): the steps that read an uploaded parameter get its files. */
+  readonly inputs: RunInputs | null;
   readonly #deps: RunDeps;
   readonly #steps = new Map<string, StepState>();
   readonly #order: StepState[] = [];
@@ -207,6 +209,7 @@ export class WorkflowRunExecutor {
     this.origin = context.origin ?? null;
     this.traceparent = context.traceparent ?? null;
     this.runSpan = null;
+    this.inputs = context.inputs ?? null;
     this.runId = runId;
     this.#params = { ...workflow.params, ...params };
     this.sessionId = sessionId;
@@ -412,6 +415,7 @@ export class WorkflowRunExecutor {
       ...this.origin,
       ...(this.traceparent !== null ? { traceparent: this.traceparent } : {}),
       ...(this.runSpan !== null ? { runSpan: this.runSpan } : {}),
+      ...(this.inputs !== null ? { inputs: this.inputs } : {}),
       ...this.#holdView(),
     };
   }
@@ -547,7 +551,8 @@ export class WorkflowRunExecutor {
     if (upstream) task.upstream = upstream;
     const sources = this.#steps.get(step.name)?.artifactSources ?? [];
     const artifacts = sources.length ? this.#upstreamArtifacts(sources) : null;
-    if (artifacts) task.artifacts = artifacts;
+    const inputs = this.#stepInputs(step);
+    if (artifacts || inputs) task.artifacts = { ...artifacts, ...(inputs && { [INPUT_STEP]: inputs }) };
     const attach = this.resumed ? this.#deps.attach : undefined;
     // Parameters without templates are the definition's, validated by createWorkflow (a forEach item's read {{item}}).
     const paramsChecked = !s.hasTemplates && index === null;
@@ -774,6 +779,22 @@ export class WorkflowRunExecutor {
       this.#artifacts.set(name, refs);
     }
     this.#scope.steps[name] = entry;
+  }
+
+  /** The uploaded files of the parameters a step's templates read (`{{params.path}}`); null when none. */
+  #stepInputs(step: WorkflowStep): Record<string, ArtifactRef> | null {
+    if (this.inputs === null) return null;
+    let out: Record<string, ArtifactRef> | null = null;
+    for (const site of findTemplates([step.parameters ?? {}, step.forEach ?? null])) {
+      for (const ref of site.refs) {
+        const param = ref.root === 'params' ? ref.path[0] : undefined;
+        const files = typeof param === 'string' ? this.inputs[param] : undefined;
+        if (!files) continue;
+        out ??= Object.create(null) as Record<string, ArtifactRef>;
+        for (const f of files) out[f.name] = f;
+      }
+    }
+    return out;
   }
 
   /** The artifacts of a step's completed dependencies (put in its folder before it runs); null when none. */
