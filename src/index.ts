@@ -6,7 +6,8 @@
  * @module codomyrmex
  */
 export { OrchestrationEngine } from './actors/engine/engine.js';
-export type { AttachedEdge, EngineComposition, EventHandler, ShutdownOptions } from './actors/engine/engine.js';
+export type { AttachedEdge, EngineComposition, ShutdownOptions } from './actors/engine/engine.js';
+export type { EventHandler } from './actors/engine/eventHandlers.js';
 export { composeEngine, createOrchestrationEngine, getOrchestrationEngine, getTaskOrchestrator, getWorkflowManager, getResourceManager, getProjectManager } from './edges/library.js';
 export { startEdges } from './edges/start.js';
 export { getMcpTools, McpTools, TOOL_NAMES } from './edges/mcp/tools.js';

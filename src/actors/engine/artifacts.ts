@@ -3,12 +3,25 @@
  * console's download and any NATS client use), and removed from the artifact store once their run is gone from the
  * store (retention), by a sweep that runs every few minutes.
  */
-import { NotFoundError, ValidationError } from '../../errors.js';
-import type { ArtifactChunk, RunArtifact } from '../../model/artifacts.js';
+import type { MessageBus } from '../../bus/bus.js';
+import { NotFoundError, serializeError, ValidationError } from '../../errors.js';
+import type { ArtifactChunk, ArtifactWrite, ArtifactWritten, RunArtifact } from '../../model/artifacts.js';
 import { ARTIFACT_CHUNK_MAX, INPUT_STEP } from '../../model/artifacts.js';
 import type { WorkflowRun } from '../../model/workflow.js';
 import type { Store } from '../../store/store.js';
 import type { ArtifactStore } from '../../workers/artifacts.js';
+import { ArtifactUploads } from './uploads.js';
+
+/** How often the artifacts of runs the store no longer has are removed, and how long a scope rests before that. */
+const ARTIFACT_SWEEP_MS = 5 * 60_000;
+export const ARTIFACT_MIN_AGE_MS = 10 * 60_000;
+
+/** Runs `sweep` every few minutes (a failure is a `component_error`); the returned function stops it. */
+export function startArtifactSweeps(sweep: () => Promise<unknown>, bus: MessageBus): () => void {
+  const timer = setInterval(() => void sweep().catch((err: unknown) => bus.publish('component_error', { component: 'artifacts', operation: 'retention sweep', error: serializeError(err) })), ARTIFACT_SWEEP_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
 
 /**
  * Every artifact a run's steps stored, step by step (a forEach item's as `<index>/<name>` under its step), after
@@ -119,4 +132,19 @@ export async function sweepArtifacts(store: Store, artifacts: ArtifactStore, now
     out.removed.push(scope);
   }
   return out;
+}
+
+/** The engine's artifact commands (`engine.read_artifact`, `engine.write_artifact`) and what they hold open. */
+export interface ArtifactCommands {
+  read(p: ArtifactRead): Promise<ArtifactChunk>;
+  write(p: ArtifactWrite): Promise<ArtifactWritten>;
+  /** Drops the uploads under way. */
+  close(): Promise<void>;
+}
+
+/** The artifact commands of engine `engineId`, over the runs `getRun` finds and the artifact store `store()` is now. */
+export function artifactCommands(engineId: string, getRun: (runId: string) => Promise<WorkflowRun | null>, store: () => ArtifactStore): ArtifactCommands {
+  const reads = new ArtifactReads(getRun, store);
+  const uploads = new ArtifactUploads(engineId, store, async (runId) => (await getRun(runId)) !== null);
+  return { read: (p) => reads.read(p), write: (p) => uploads.write(p), close: () => uploads.close() };
 }

@@ -5,8 +5,7 @@
  *
  * Components that arrive later (sessions, resources, projects) plug in with {@link EngineViews.registerComponent}:
  * a health check, a status section and a metrics section under their name, merged over the placeholders here.
- *
- * Just past 400 lines: it holds the HTTP readiness/liveness shapes next to the views that fill them.
+ * Projects and flow control have no view of their own: their sections are read over the bus.
  */
 import type { MessageBus } from '../../bus/bus.js';
 import type { SchedulerStats } from '../../bus/protocol.js';
@@ -130,6 +129,9 @@ export class EngineViews {
 
   constructor(deps: ViewDeps) {
     this.#deps = deps;
+    const projectCounts = async (): Promise<Record<string, unknown>> => ({ ...(await deps.bus.request('project.stats', {})) });
+    this.registerComponent('projects', { metrics: projectCounts, status: projectCounts });
+    this.registerComponent('flow', { status: async () => ({ ...(await deps.bus.request('task.flow_status', { top: 10 })) }) });
   }
 
   /**

@@ -18,11 +18,11 @@ import { WorkflowManager } from './manager.js';
 /** The `workflow.*` commands over one manager. */
 export function workflowHandlers(manager: WorkflowManager, clock: Clock = systemClock): CommandHandlers<'workflow'> {
   return {
-    'workflow.create': (p) => manager.committed(manager.create(p.definition, p.source ?? null)),
-    'workflow.validate': (p) => manager.validate(p.definition),
-    'workflow.get': (p) => manager.get(p.name, p.version),
-    'workflow.list': () => manager.list(),
-    'workflow.delete': (p) => manager.delete(p.name),
+    'workflow.create': (p) => manager.committed(manager.definitions.create(p.definition, p.source ?? null)),
+    'workflow.validate': (p) => manager.definitions.validate(p.definition),
+    'workflow.get': (p) => manager.definitions.get(p.name, p.version),
+    'workflow.list': () => manager.definitions.list(),
+    'workflow.delete': (p) => manager.definitions.delete(p.name),
     'workflow.execute': ({ name, ...req }) => manager.acked(manager.start(name, req).done),
     // Under strict durability the id is given once the run is on disk: a start acknowledged survives a crash.
     'workflow.start': ({ name, ...req }) => manager.committed(manager.startOnce(name, req)),
@@ -36,7 +36,7 @@ export function workflowHandlers(manager: WorkflowManager, clock: Clock = system
     'workflow.signal': (p) => manager.committed(manager.signalRun(p.runId, p.signal, p.payload ?? null)),
     'workflow.retry': (p) => manager.committed({ runId: manager.retryRun(p.runId, { fromStep: p.fromStep }).runId }),
     'workflow.explain_step': (p) => manager.explainStep(p.taskId),
-    'workflow.performance': (p) => manager.performance(p.name),
+    'workflow.performance': (p) => manager.performance.summary(p.name),
     'workflow.configure_session': (p) => {
       manager.configureSession(p.sessionId, p.maxParallelWorkflows);
       return { ok: true };

@@ -1,10 +1,15 @@
 /**
  * Signals sent to runs before a step waited for them: kept per run, in arrival order, and written to the store's
  * `workflow_signals` table (one record per signal, `parent` = its run) so a restart keeps them too. A waiting step
- * takes the oldest of its name; a run's kept signals are dropped when it ends.
+ * takes the oldest of its name; a run's kept signals are dropped when it ends. And the checks a signal request
+ * passes before it is delivered or kept.
  */
-import type { StoredRecord } from '../../store/store.js';
+import { ValidationError } from '../../errors.js';
+import { checkPayloadLimits } from '../../model/validate.js';
+import type { StoredWorkflow } from '../../model/workflow.js';
+import { signalNameSchema } from '../../model/workflow.js';
 import type { RecordQueue } from '../../store/commits.js';
+import type { StoredRecord } from '../../store/store.js';
 
 /** A kept signal, as stored. */
 export interface KeptSignal {
@@ -67,4 +72,21 @@ export class SignalBox {
     if (!list) this.#byRun.set(runId, (list = []));
     return list;
   }
+}
+
+/** Refuses a signal whose name is not a plain name, or whose payload is past the limits. */
+export function checkSignal(signal: string, payload: unknown): void {
+  const name = signalNameSchema.safeParse(signal);
+  if (!name.success) throw new ValidationError(`signal: ${name.error.issues[0]?.message ?? 'must be a plain name'} (got ${JSON.stringify(signal)})`);
+  const bad = checkPayloadLimits(payload, 'payload');
+  if (bad) throw new ValidationError(bad);
+}
+
+/** Refuses a signal no step of the run's definition waits for. */
+export function checkAwaited(workflow: StoredWorkflow, runId: string, signal: string): void {
+  const awaited = [...new Set(workflow.steps.flatMap((s) => (s.waitFor ? [s.waitFor.signal] : [])))];
+  if (awaited.includes(signal)) return;
+  throw new ValidationError(
+    `signal: no step of workflow "${workflow.name}" (run ${runId}) waits for signal "${signal}"; ${awaited.length ? `its steps wait for: ${awaited.join(', ')}` : 'none of its steps waits for a signal'}`,
+  );
 }
