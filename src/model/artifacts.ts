@@ -5,6 +5,7 @@
  * and a dependent step finds it at {@link artifactPath} inside its own working folder before its action starts.
  */
 import { z } from 'zod';
+import { ValidationError } from '../errors.js';
 
 /** Where a step's upstream artifacts are put, relative to its working folder. */
 export const ARTIFACTS_FOLDER = '.codomyrmex/artifacts';
@@ -92,6 +93,16 @@ export function inputParams(runId: string, inputs: RunInputs): Record<string, st
     out[param] = single ? artifactPath(runId, INPUT_STEP, single) : `${ARTIFACTS_FOLDER}/${safeSegment(runId)}/${safeSegment(INPUT_STEP)}/${param}`;
   }
   return out;
+}
+
+/**
+ * A run's parameters with its uploaded ones pointing where their files are put in each step's folder; throws a
+ * `ValidationError` naming the field when the inputs cannot be used by run `runId`.
+ */
+export function withInputs(params: Record<string, unknown> | undefined, runId: string | undefined, inputs: RunInputs): Record<string, unknown> {
+  const issues = checkRunInputs(runId, inputs);
+  if (issues.length || runId === undefined) throw new ValidationError(issues);
+  return { ...(params ?? {}), ...inputParams(runId, inputs) };
 }
 
 /** What is wrong with a run's inputs (each issue names its field); empty when they can be used by run `runId`. */

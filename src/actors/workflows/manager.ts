@@ -9,7 +9,7 @@ import { isAbsolute } from 'node:path';
 import type { MessageBus } from '../../bus/bus.js';
 import type { RunListFilter, RunRequest, WorkflowRunStatus } from '../../bus/protocol.js';
 import { NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
-import { checkRunInputs, inputParams } from '../../model/artifacts.js';
+import { withInputs } from '../../model/artifacts.js';
 import type { Clock } from '../../model/clock.js';
 import { systemClock } from '../../model/clock.js';
 import type { TaskExplanation } from '../../model/taskView.js';
@@ -229,12 +229,7 @@ export class WorkflowManager {
     }
     if (req.runId !== undefined && (req.runId.length === 0 || req.runId.length > 36)) throw new ValidationError(`runId: must be 1 to 36 characters (a step's task id is "<runId>.<step>"; got ${req.runId.length})`);
     if (req.runId !== undefined && this.#runs.exists(req.runId)) throw new ValidationError(`runId: a run with id "${req.runId}" exists already; give another id, or omit it for a new uuid`);
-    if (req.inputs !== undefined) {
-      const issues = checkRunInputs(req.runId, req.inputs);
-      if (issues.length) throw new ValidationError(issues);
-      // An uploaded parameter names where its files are put in each step's folder.
-      req = { ...req, params: { ...(req.params ?? {}), ...inputParams(req.runId as string, req.inputs) } };
-    }
+    if (req.inputs !== undefined) req = { ...req, params: withInputs(req.params, req.runId, req.inputs) };
     // Keys and the debounce key must resolve before the run exists (a ValidationError naming the field).
     this.flow.resolveKeys(wf, { ...wf.params, ...(req.params ?? {}) });
     const run = this.#executor(wf, req.runId ?? randomUUID(), req, req.sessionId ?? null, warnings, resume, lineage);
