@@ -136,9 +136,8 @@ export class WorkflowManager {
         this.performance.record(run);
         continue;
       }
-      const resume: RunResume = { startedAt: run.startedAt, steps: run.steps };
+      const resume: RunResume = { startedAt: run.startedAt, steps: run.steps, runSpan: run.runSpan };
       const executor = this.#executor(workflow, run.runId, { params: run.params, ...resumeContext(run) }, run.sessionId, run.warnings, resume, lineageOf(run));
-      executor.runSpan = run.runSpan ?? null;
       resumed.push(run.runId);
       // Held back by flow control (a debounce window, a full key): held back again, after the running runs took their keys.
       if (run.queued || run.debounce) {

@@ -47,6 +47,8 @@ export interface RunResume {
   steps: Record<string, StepResult>;
   /** Steps that had started attach to their tasks and child runs (a restart); default true. */
   attach?: boolean;
+  /** The stored span of the run's first start (`WorkflowRun.runSpan`): the resumed run's span links to it. */
+  runSpan?: string | undefined;
 }
 
 export class WorkflowRunExecutor {
@@ -67,7 +69,7 @@ export class WorkflowRunExecutor {
   readonly traceparent: string | null;
   /**
    * The span of the run's first start (W3C `traceparent`; null: not known yet, or not traced): stored with the run,
-   * and set again on the executor that resumes it (its span links to that one).
+   * and given back to the executor that resumes it (its span links to that one).
    */
   runSpan: string | null;
   /** Files uploaded as inputs (null: none): the steps that read an uploaded parameter get its files. */
@@ -122,7 +124,7 @@ export class WorkflowRunExecutor {
     this.project = context.project ?? null;
     this.origin = context.origin ?? null;
     this.traceparent = context.traceparent ?? null;
-    this.runSpan = null;
+    this.runSpan = resume?.runSpan ?? null;
     this.inputs = context.inputs ?? null;
     this.runId = runId;
     this.#params = { ...workflow.params, ...params };
