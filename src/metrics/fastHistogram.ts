@@ -9,7 +9,34 @@ import type { Registry } from 'prom-client';
 
 /** One bound series: what the hot path holds. */
 export interface HistogramSeries {
-  observe(value: number): void;
+  /**
+   * Counts `value`. With a `traceId` (a sampled trace the observation belongs to), the bucket it falls in keeps it as
+   * its exemplar (the latest one wins), shown only in an OpenMetrics exposition.
+   */
+  observe(value: number, traceId?: string): void;
+}
+
+/** An exemplar as prom-client's samples carry one: its labels, the observed value, when (seconds since the epoch). */
+export interface SampleExemplar {
+  labelSet: Record<string, string>;
+  value: number;
+  timestamp: number;
+}
+
+/** The latest exemplar of each bucket, made on a series' first exemplar (a series that never gets one costs nothing). */
+class Exemplars {
+  readonly traceIds: (string | undefined)[];
+  readonly values: Float64Array;
+  readonly at: Float64Array;
+  constructor(buckets: number) {
+    this.traceIds = new Array<string | undefined>(buckets).fill(undefined);
+    this.values = new Float64Array(buckets);
+    this.at = new Float64Array(buckets);
+  }
+  of(i: number): SampleExemplar | undefined {
+    const traceId = this.traceIds[i];
+    return traceId === undefined ? undefined : { labelSet: { trace_id: traceId }, value: this.values[i] ?? 0, timestamp: (this.at[i] ?? 0) / 1000 };
+  }
 }
 
 class Series implements HistogramSeries {
@@ -18,6 +45,7 @@ class Series implements HistogramSeries {
   readonly counts: Float64Array;
   sum = 0;
   count = 0;
+  exemplars: Exemplars | null = null;
   readonly #bounds: readonly number[];
 
   constructor(labels: Record<string, string>, bounds: readonly number[]) {
@@ -26,7 +54,7 @@ class Series implements HistogramSeries {
     this.counts = new Float64Array(bounds.length + 1);
   }
 
-  observe(value: number): void {
+  observe(value: number, traceId?: string): void {
     if (!Number.isFinite(value)) return;
     const bounds = this.#bounds;
     let i = 0;
@@ -34,6 +62,11 @@ class Series implements HistogramSeries {
     this.counts[i] = (this.counts[i] ?? 0) + 1;
     this.sum += value;
     this.count++;
+    if (traceId === undefined) return;
+    const ex = (this.exemplars ??= new Exemplars(this.counts.length));
+    ex.traceIds[i] = traceId;
+    ex.values[i] = value;
+    ex.at[i] = Date.now();
   }
 }
 
@@ -66,7 +99,7 @@ class SeriesMap<L extends string, S> {
   }
 }
 
-type Sample = { labels: Record<string, string | number>; value: number; metricName: string };
+type Sample = { labels: Record<string, string | number>; value: number; metricName: string; exemplar?: SampleExemplar };
 
 export class FastHistogram<L extends string> {
   readonly name: string;
@@ -102,20 +135,28 @@ export class FastHistogram<L extends string> {
       s.counts.fill(0);
       s.sum = 0;
       s.count = 0;
+      s.exemplars = null;
     }
   }
 
-  /** The samples, as prom-client's registry formats them: cumulative `_bucket`s with `le`, `_sum`, `_count`. */
+  /**
+   * The samples, as prom-client's registry formats them: cumulative `_bucket`s with `le`, `_sum`, `_count`. A bucket
+   * with an exemplar carries it as `exemplar` (prom-client's shape; only an OpenMetrics exposition shows it).
+   */
   get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: Sample[] }> {
     const values: Sample[] = [];
     const bucket = `${this.name}_bucket`;
+    const sample = (s: Series, le: number | string, value: number, i: number): Sample => {
+      const exemplar = s.exemplars?.of(i);
+      return exemplar ? { labels: { ...s.labels, le }, value, metricName: bucket, exemplar } : { labels: { ...s.labels, le }, value, metricName: bucket };
+    };
     for (const s of this.#series.values()) {
       let acc = 0;
       this.#bounds.forEach((le, i) => {
         acc += s.counts[i] ?? 0;
-        values.push({ labels: { ...s.labels, le }, value: acc, metricName: bucket });
+        values.push(sample(s, le, acc, i));
       });
-      values.push({ labels: { ...s.labels, le: '+Inf' }, value: s.count, metricName: bucket });
+      values.push(sample(s, '+Inf', s.count, this.#bounds.length));
       values.push({ labels: { ...s.labels }, value: s.sum, metricName: `${this.name}_sum` });
       values.push({ labels: { ...s.labels }, value: s.count, metricName: `${this.name}_count` });
     }

@@ -4,7 +4,7 @@
  */
 import type { Registry } from 'prom-client';
 import { Counter, Gauge } from 'prom-client';
-import type { ScrapeSnapshot } from './families.js';
+import type { ScrapeSnapshot } from './snapshot.js';
 
 export function createFlowFamilies(registry: Registry, snapshot: () => Promise<ScrapeSnapshot>) {
   const registers = [registry];

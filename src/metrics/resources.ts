@@ -4,7 +4,7 @@
  * disk in MiB (`mb`, with 1 gb = 1024 mb) and bandwidth in `mbps`; the metrics carry bytes and bits per second.
  */
 import type { ResourceUsage as LedgerUsage } from '../model/resource.js';
-import type { ResourceUsage } from './families.js';
+import type { ResourceUsage } from './snapshot.js';
 
 const TO_BASE: Record<string, { unit: string; factor: number }> = {
   mb: { unit: 'bytes', factor: 2 ** 20 },

@@ -46,7 +46,8 @@ export interface EventMap {
   task_log: { taskId: string; name: string; attempt: number; level: string; message: string };
   /**
    * A workflow run began (or resumed after a restart: `resumed`). Set only when they apply: a sub-workflow's parent
-   * run and step, the schedule or trigger that started it, and the W3C `traceparent` it was started in.
+   * run and step, the schedule or trigger that started it, the W3C `traceparent` it was started in, and for a resumed
+   * run the `traceparent` of its span before the restart (`resumedFrom`: the new span links to it).
    */
   workflow_started: {
     workflowName: string;
@@ -61,6 +62,7 @@ export interface EventMap {
     triggerName?: string;
     traceparent?: string;
     resumed?: boolean;
+    resumedFrom?: string;
   };
   /** Every run that ends publishes this, with `success`; a run that did not succeed also publishes `workflow_failed`. */
   workflow_completed: { workflowName: string; runId: string; success: boolean; status: WorkflowRunStatus; durationMs: number };

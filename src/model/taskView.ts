@@ -91,7 +91,8 @@ export interface TaskExplanation {
 export interface TaskObserver {
   started(module: string, action: string, priority: TaskPriority, queuedMs: number): void;
   retrying(module: string, action: string, code: string): void;
-  ended(module: string, action: string, status: TaskStatus, errorCode: string | null, durationMs: number | null): void;
+  /** `taskId` names the task (its trace, when traced, becomes the duration's exemplar). */
+  ended(module: string, action: string, status: TaskStatus, errorCode: string | null, durationMs: number | null, taskId: string): void;
 }
 
 /** A concurrency key as `explainTask` and the status views show it. */

@@ -262,6 +262,11 @@ export interface WorkflowRun extends WorkflowResult, RunLineage {
   triggerName?: string;
   /** The W3C trace context it was started in (absent unless tracing was on): a resumed run's span continues that trace. */
   traceparent?: string;
+  /**
+   * The W3C `traceparent` of the run's own span when it first started (absent unless tracing was on and sampled it):
+   * kept across restarts, so the span of a run resumed after one links to the trace it started in.
+   */
+  runSpan?: string;
   /** Files uploaded from the client as inputs (absent unless `workflow run --upload` sent some). */
   inputs?: RunInputs;
   /** A run that has not started because a concurrency key of its workflow is at its limit (absent otherwise). */

@@ -118,6 +118,10 @@ class SdkTracing implements Tracing {
     return this.#engine?.traceIdOfTask(taskId) ?? null;
   }
 
+  runTraceparent(runId: string): string | null {
+    return this.#engine?.runTraceparent(runId) ?? null;
+  }
+
   logIds(fields: { runId?: unknown; taskId?: unknown }): { trace_id: string; span_id: string } | undefined {
     const found = this.#engine?.idsOf(fields);
     if (found) return { trace_id: found.traceId, span_id: found.spanId };

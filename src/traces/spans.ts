@@ -9,7 +9,8 @@ import { ROOT_CONTEXT, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/
 import type { Subscription } from 'rxjs';
 import type { EventMap } from '../model/events.js';
 import { attemptSpan } from './attempt.js';
-import { contextOf } from './context.js';
+import { contextOf, traceparentOf } from './context.js';
+import { RecentMap } from './recent.js';
 import type { AttemptInfo, AttemptSpan, TracedEvents } from './types.js';
 
 /** Attempts whose next attempt is linked to them (retries), at most: the oldest are forgotten first. */
@@ -31,11 +32,11 @@ export class EngineSpans {
   /** Open step spans by task id, across runs: where an attempt finds its parent. */
   readonly #steps = new Map<string, Span>();
   /** The last attempt of a task that did not succeed: its next attempt links to it. */
-  readonly #previous = new Map<string, SpanContext>();
+  readonly #previous = new RecentMap<string, SpanContext>(REMEMBERED_ATTEMPTS);
   /** The trace of each task's latest sampled attempt (the console links to it), the oldest forgotten first. */
-  readonly #taskTraces = new Map<string, string>();
+  readonly #taskTraces = new RecentMap<string, string>(REMEMBERED_TASKS);
   /** Ended runs' trace and span ids (log lines written right after the end still find them). */
-  readonly #ended = new Map<string, { traceId: string; spanId: string; sampled: boolean }>();
+  readonly #ended = new RecentMap<string, { traceId: string; spanId: string; sampled: boolean }>(REMEMBERED_RUNS);
   readonly #sub: Subscription;
 
   constructor(tracer: Tracer, events: TracedEvents) {
@@ -83,7 +84,10 @@ export class EngineSpans {
     if (d.sessionId !== null) attributes['codomyrmex.session_id'] = d.sessionId;
     if (d.parentRunId) attributes['codomyrmex.parent_run_id'] = d.parentRunId;
     if (d.resumed) attributes['codomyrmex.resumed'] = true;
-    const span = this.#tracer.startSpan(`run ${d.workflowName}`, { attributes }, parent);
+    // A run resumed after a restart links to its span before it (another trace, unless it was started inside one).
+    const before = d.resumedFrom !== undefined ? trace.getSpanContext(contextOf(d.resumedFrom)) : undefined;
+    const links = before ? [{ context: before, attributes: { 'codomyrmex.link': 'resumed_from' } }] : [];
+    const span = this.#tracer.startSpan(`run ${d.workflowName}`, { attributes, links }, parent);
     firing?.end();
     this.#runs.set(d.runId, { span, steps: new Map() });
   }
@@ -163,9 +167,7 @@ export class EngineSpans {
     const span = attemptSpan(this.#tracer, info, parent, previous);
     if (span.context === null) return span;
     const context = span.context;
-    this.#taskTraces.delete(id);
     this.#taskTraces.set(id, context.traceId);
-    if (this.#taskTraces.size > REMEMBERED_TASKS) this.#taskTraces.delete(this.#taskTraces.keys().next().value as string);
     const previousMap = this.#previous;
     return {
       traceparent: span.traceparent,
@@ -176,9 +178,7 @@ export class EngineSpans {
           if (previous) previousMap.delete(id);
           return;
         }
-        previousMap.delete(id);
         previousMap.set(id, context);
-        if (previousMap.size > REMEMBERED_ATTEMPTS) previousMap.delete(previousMap.keys().next().value as string);
       },
     };
   }
@@ -188,6 +188,13 @@ export class EngineSpans {
     if (open) return (open.traceFlags & TraceFlags.SAMPLED) !== 0 ? open.traceId : null;
     const ended = this.#ended.get(runId);
     return ended?.sampled ? ended.traceId : null;
+  }
+
+  runTraceparent(runId: string): string | null {
+    const open = this.#runs.get(runId)?.span.spanContext();
+    if (open) return (open.traceFlags & TraceFlags.SAMPLED) !== 0 ? traceparentOf(open) : null;
+    const ended = this.#ended.get(runId);
+    return ended?.sampled ? `00-${ended.traceId}-${ended.spanId}-01` : null;
   }
 
   traceIdOfTask(taskId: string): string | null {
@@ -206,7 +213,6 @@ export class EngineSpans {
 
   #remember(runId: string, ids: { traceId: string; spanId: string; sampled: boolean }): void {
     this.#ended.set(runId, ids);
-    if (this.#ended.size > REMEMBERED_RUNS) this.#ended.delete(this.#ended.keys().next().value as string);
   }
 
   /** Stops listening; runs and steps still open end as left running (the engine stopped under them). */

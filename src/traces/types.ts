@@ -66,6 +66,8 @@ export interface Tracing {
   exportSpans(spans: readonly ThreadSpan[]): void;
   /** The trace id of a run that this engine traced and sampled (while it runs, and for a while after), or null. */
   traceIdOfRun(runId: string): string | null;
+  /** The W3C `traceparent` of a run's span that this engine traced and sampled (while it runs, and for a while after), or null. */
+  runTraceparent(runId: string): string | null;
   /** The trace id of a task's latest sampled attempt on this engine (a step's is its run's trace), or null. */
   traceIdOfTask(taskId: string): string | null;
   /**

@@ -45,6 +45,17 @@ describe('the CLI over HTTP', () => {
     expect(daemon.lines.some((l) => l.msg === 'daemon running' && l['engineId'] === (JSON.parse(status.stdout) as { engineId: string }).engineId)).toBe(true);
   });
 
+  it('serves /metrics as OpenMetrics when the scrape asks for it, and the Prometheus text format otherwise', async () => {
+    const om = await fetch(`${url}/metrics`, { headers: { accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5' } });
+    expect(om.headers.get('content-type')).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+    const body = await om.text();
+    expect(body.endsWith('\n# EOF\n')).toBe(true);
+    expect(body).toContain('# TYPE codomyrmex_tasks counter\n');
+    const text = await (await fetch(`${url}/metrics`)).text();
+    expect(text).not.toContain('# EOF');
+    expect(text).toContain('# TYPE codomyrmex_tasks_total counter\n');
+  });
+
   it('says the token is needed when it is missing', async () => {
     const list = await cli(dir, ['workflow', 'list'], { CODOMYRMEX_AUTH_TOKEN: '' });
     expect(list.code).not.toBe(0);

@@ -107,6 +107,9 @@ describe('active and standby daemons on PostgreSQL', () => {
     expect(JSON.parse(health.body)).toMatchObject({ status: 'ok', role: 'standby' });
     expect((await get(`${bHttp}/readyz`)).status).toBe(503);
     expect((await get(`${bHttp}/metrics`)).body).toContain('codomyrmex_daemon_role{role="standby"} 1');
+    // Asked for OpenMetrics, the role family still comes before the closing `# EOF` (nothing may follow it).
+    const om = await (await fetch(`${bHttp}/metrics`, { headers: { accept: 'application/openmetrics-text' } })).text();
+    expect(om.slice(-60)).toMatch(/codomyrmex_daemon_role\{role="standby"\} 1\n# EOF\n$/);
     const aHttp = await a.http();
     expect(JSON.parse((await get(`${aHttp}/healthz`)).body)).toMatchObject({ role: 'active' });
     expect((await get(`${aHttp}/metrics`)).body).toContain('codomyrmex_daemon_role{role="active"} 1');

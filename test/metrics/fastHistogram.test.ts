@@ -1,6 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { FastCounter, FastHistogram } from '../../src/metrics/fastHistogram.js';
+import { openMetricsText } from '../../src/metrics/openMetrics.js';
 
 describe('FastHistogram and FastCounter', () => {
   it('expose cumulative buckets, +Inf, sum and count per bound series, as prom-client would', async () => {
@@ -21,6 +22,26 @@ describe('FastHistogram and FastCounter', () => {
     h.reset();
     a.observe(0.01);
     expect(await registry.metrics()).toContain('t_seconds_count{k="a"} 1');
+  });
+
+  it('keeps the latest exemplar of each bucket, shown in OpenMetrics only; a reset drops them', async () => {
+    const registry = new Registry();
+    const h = new FastHistogram({ name: 't_seconds', help: 'h "quoted" \\ help', labelNames: ['k'] as const, buckets: [0.1, 1], registers: [registry] });
+    const a = h.labels({ k: 'a' });
+    a.observe(0.05, 'a'.repeat(32));
+    a.observe(0.07, 'b'.repeat(32));
+    a.observe(0.5);
+    a.observe(7, 'c'.repeat(32));
+    const om = await openMetricsText(registry);
+    const lines = om.split('\n');
+    expect(lines[0]).toBe('# HELP t_seconds h \\"quoted\\" \\\\ help');
+    expect(lines.find((l) => l.includes('le="0.1"'))).toMatch(new RegExp(`^t_seconds_bucket\\{k="a",le="0.1"\\} 2 # \\{trace_id="${'b'.repeat(32)}"\\} 0.07 \\d+\\.\\d{3}$`));
+    expect(lines.find((l) => l.includes('le="1"'))).toBe('t_seconds_bucket{k="a",le="1"} 3');
+    expect(lines.find((l) => l.includes('le="+Inf"'))).toMatch(/ # \{trace_id="c{32}"\} 7 /);
+    expect(om.endsWith('t_seconds_count{k="a"} 4\n# EOF\n')).toBe(true);
+    expect(await registry.metrics()).not.toContain('trace_id');
+    h.reset();
+    expect(await openMetricsText(registry)).not.toContain('trace_id');
   });
 
   it('counts by bound series and refuses to go down', async () => {

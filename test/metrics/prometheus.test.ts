@@ -8,6 +8,8 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrchestrationEngine } from '../../src/index.js';
 import { testEngine } from '../helpers.js';
+import type { OtlpReceiver } from '../support/otlp.js';
+import { startOtlpReceiver } from '../support/otlp.js';
 import { dashboardQueries, freePort, hasBinary, pollUntil } from './support.js';
 
 const SHIPPED_CONFIG = fileURLToPath(new URL('../../config/prometheus/prometheus.yml', import.meta.url));
@@ -26,6 +28,7 @@ describe.skipIf(!available)('a real Prometheus scraping a running engine', () =>
   let dir: string;
   let api: string;
   let stderr = '';
+  let receiver: OtlpReceiver;
 
   async function query(expr: string): Promise<QueryResponse> {
     const res = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(expr)}`);
@@ -33,7 +36,9 @@ describe.skipIf(!available)('a real Prometheus scraping a running engine', () =>
   }
 
   beforeAll(async () => {
-    engine = testEngine({ threads: 1, http: { port: 0 } });
+    // Traced, so the task-duration buckets carry exemplars (Prometheus asks for OpenMetrics, and stores them).
+    receiver = await startOtlpReceiver();
+    engine = testEngine({ threads: 1, http: { port: 0 }, tracing: { enabled: true, endpoint: receiver.endpoint } });
     await engine.ready();
     for (let i = 0; i < 3; i++) await engine.tasks.executeTask({ name: `scraped${i}`, module: 'core', action: 'echo', parameters: { value: i } });
 
@@ -52,7 +57,7 @@ describe.skipIf(!available)('a real Prometheus scraping a running engine', () =>
     api = `http://127.0.0.1:${port}`;
     server = spawn(
       'prometheus',
-      [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
+      [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--enable-feature=exemplar-storage'],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     server.stderr!.on('data', (chunk: Buffer) => {
@@ -73,6 +78,7 @@ describe.skipIf(!available)('a real Prometheus scraping a running engine', () =>
       await gone;
     }
     await engine?.shutdown();
+    await receiver?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 
@@ -95,6 +101,26 @@ describe.skipIf(!available)('a real Prometheus scraping a running engine', () =>
     expect(up.data.result.map((r) => r.value[1])).toEqual(['1']);
     const count = await query('sum(codomyrmex_task_duration_seconds_count{action="echo"})');
     expect(Number(count.data.result[0]!.value[1])).toBe(3);
+  }, 60_000);
+
+  it('stores the exemplars of the task-duration histogram, each naming a trace the engine exported', async () => {
+    interface Exemplars {
+      status: string;
+      data: { seriesLabels: Record<string, string>; exemplars: { labels: { trace_id?: string }; value: string }[] }[];
+    }
+    const now = Date.now() / 1000;
+    const url = `${api}/api/v1/query_exemplars?query=${encodeURIComponent('codomyrmex_task_duration_seconds_bucket{action="echo"}')}&start=${now - 600}&end=${now + 600}`;
+    const found = await pollUntil(
+      'exemplars in Prometheus',
+      async () => {
+        const r = (await (await fetch(url)).json()) as Exemplars;
+        const ids = r.data.flatMap((d) => d.exemplars.map((e) => e.labels.trace_id ?? ''));
+        return r.status === 'success' && ids.length > 0 ? ids : undefined;
+      },
+      { timeoutMs: 45_000, everyMs: 250 },
+    );
+    for (const id of found) expect(id).toMatch(/^[0-9a-f]{32}$/);
+    await receiver.waitFor((spans) => spans.some((s) => s.name === 'attempt core.echo' && found.includes(s.traceId)), 'the attempt span of an exemplar');
   }, 60_000);
 
   it('accepts every query of the Grafana dashboard', async () => {

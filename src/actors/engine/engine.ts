@@ -183,6 +183,7 @@ export class OrchestrationEngine extends EngineApi {
         options: this.options,
         triggerTransport$: this.#triggerTransport.asObservable(),
         stepIntake: new StepIntake(),
+        runTraceparent: this.options.tracing.enabled ? (runId: string) => this.#tracing.current?.runTraceparent(runId) ?? null : undefined,
       };
       this.#actor = createActor(componentRuntime(deps), { systemId: 'engine' });
       this.#actor.start();

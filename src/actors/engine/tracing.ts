@@ -26,7 +26,8 @@ export class EngineTracing {
     this.#metrics = metrics;
     this.#options = options;
     if (!options.enabled) return;
-    metrics?.enableTraceMetrics();
+    // The task-duration histogram's exemplars: the trace of a task's latest sampled attempt.
+    metrics?.enableTraceMetrics((taskId) => this.#tracing?.traceIdOfTask(taskId) ?? null);
     // Subscribed first, so a run's span exists before any other listener (a log line) hears of the run.
     for (const type of TRACED_EVENTS) bus.events$(type).subscribe((e) => this.#events.next(e));
   }

@@ -14,6 +14,7 @@ import type { RuntimeState } from '../../machines/runtime.js';
 import type { EngineMetrics } from '../../metrics/engineMetrics.js';
 import type { ResourceUsage } from '../../metrics/families.js';
 import type { PerformanceStats } from '../../metrics/perf.js';
+import type { ExpositionFormat } from '../../metrics/openMetrics.js';
 import type { Store } from '../../store/store.js';
 import type { WorkerPool } from '../../workers/pool.js';
 import type { HttpAddress, PoolStatus, SystemStatus } from '../../model/status.js';
@@ -41,8 +42,11 @@ export interface Liveness {
 
 /** What the edge serves; the engine provides it. */
 export interface HttpHandlers {
-  /** The exposition and its content type; null when metrics are turned off. */
-  metrics: (() => Promise<{ contentType: string; body: string }>) | null;
+  /**
+   * The exposition in `format` (default: the Prometheus text format; the edge passes what the scrape's `Accept`
+   * asks for) and its content type; null when metrics are turned off.
+   */
+  metrics: ((format?: ExpositionFormat) => Promise<{ contentType: string; body: string }>) | null;
   readiness: () => Readiness;
   liveness: () => Liveness;
 }
@@ -212,7 +216,7 @@ export class EngineViews {
   httpHandlers(): HttpHandlers {
     const { metrics } = this.#deps;
     return {
-      metrics: metrics ? async () => ({ contentType: metrics.contentType, body: await metrics.expose() }) : null,
+      metrics: metrics ? async (format = 'prometheus') => ({ contentType: metrics.contentTypeOf(format), body: await metrics.expose(format) }) : null,
       readiness: () => this.readiness(),
       liveness: () => this.liveness(),
     };

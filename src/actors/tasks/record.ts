@@ -46,7 +46,7 @@ export function observe(observer: TaskObserver, rec: TaskRecord, now: number): v
     case 'cancelled':
     case 'skipped': {
       const durationMs = rec.status === 'skipped' ? null : rec.startedAt !== null && rec.endedAt !== null ? rec.endedAt - rec.startedAt : null;
-      observer.ended(s.module, s.action, rec.status, rec.status === 'completed' ? null : (rec.error?.code ?? ErrorCode.INTERNAL), durationMs);
+      observer.ended(s.module, s.action, rec.status, rec.status === 'completed' ? null : (rec.error?.code ?? ErrorCode.INTERNAL), durationMs, s.id);
       return;
     }
     default:

@@ -46,7 +46,14 @@ export function workflowHandlers(manager: WorkflowManager, clock: Clock = system
 }
 
 /** The actor logic, closed over the engine's shared parts. */
-export function workflowManagerLogic(deps: ComponentDeps & { ledger: ResourceLedger; stepIntake?: StepIntake }) {
+export function workflowManagerLogic(
+  deps: ComponentDeps & {
+    ledger: ResourceLedger;
+    stepIntake?: StepIntake;
+    /** With tracing on: a run's span as a W3C `traceparent` (null: not traced or not sampled), stored with the run. */
+    runTraceparent?: ((runId: string) => string | null) | undefined;
+  },
+) {
   return componentLogic('workflowManager', deps, () => {
     const { bus } = deps;
     const manager = new WorkflowManager({
@@ -64,6 +71,7 @@ export function workflowManagerLogic(deps: ComponentDeps & { ledger: ResourceLed
       clock: deps.clock,
       maxForEachItems: deps.options.maxForEachItems,
       idempotencyTtlMs: deps.options.idempotencyTtlMs,
+      runTraceparent: deps.runTraceparent,
     });
     return {
       handlers: { workflow: workflowHandlers(manager, deps.clock) },

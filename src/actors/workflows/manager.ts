@@ -58,6 +58,8 @@ export interface WorkflowManagerDeps {
   maxForEachItems?: number | undefined;
   /** How long a run's idempotency key is remembered (default 24 h). */
   idempotencyTtlMs?: number | undefined;
+  /** With tracing on: a run's span as a W3C `traceparent`, stored with the run (see `WorkflowRun.runSpan`). */
+  runTraceparent?: ((runId: string) => string | null) | undefined;
 }
 
 export class WorkflowManager {
@@ -85,7 +87,7 @@ export class WorkflowManager {
     this.#runs = new RunTable(deps.store, deps.retainRuns);
     const c = deps.clock ?? systemClock;
     const records = deps.commits && deps.store?.persistent === true ? new RecordQueue(deps.commits) : null;
-    this.#recorder = records ? new RunRecorder(records, this.#now, c) : null;
+    this.#recorder = records ? new RunRecorder(records, this.#now, c, deps.runTraceparent) : null;
     this.#signals = new SignalBox(records);
     this.definitions = new WorkflowDefinitions(deps.registry, this.#now, deps.checkResources, (record) => this.#recorder?.write(record));
     this.performance = new RunPerformance(this.#now);
@@ -134,7 +136,7 @@ export class WorkflowManager {
         this.performance.record(run);
         continue;
       }
-      const resume: RunResume = { startedAt: run.startedAt, steps: run.steps };
+      const resume: RunResume = { startedAt: run.startedAt, steps: run.steps, runSpan: run.runSpan };
       const executor = this.#executor(workflow, run.runId, { params: run.params, ...resumeContext(run) }, run.sessionId, run.warnings, resume, lineageOf(run));
       resumed.push(run.runId);
       // Held back by flow control (a debounce window, a full key): held back again, after the running runs took their keys.

@@ -47,6 +47,8 @@ export interface RunResume {
   steps: Record<string, StepResult>;
   /** Steps that had started attach to their tasks and child runs (a restart); default true. */
   attach?: boolean;
+  /** The stored span of the run's first start (`WorkflowRun.runSpan`): the resumed run's span links to it. */
+  runSpan?: string | undefined;
 }
 
 export class WorkflowRunExecutor {
@@ -65,6 +67,11 @@ export class WorkflowRunExecutor {
   readonly origin: RunOrigin | null;
   /** The W3C trace context the run was started in (null: none, or tracing off). */
   readonly traceparent: string | null;
+  /**
+   * The span of the run's first start (W3C `traceparent`; null: not known yet, or not traced): stored with the run,
+   * and given back to the executor that resumes it (its span links to that one).
+   */
+  runSpan: string | null;
   /** Files uploaded as inputs (null: none): the steps that read an uploaded parameter get its files. */
   readonly inputs: RunInputs | null;
   readonly #deps: RunDeps;
@@ -117,6 +124,7 @@ export class WorkflowRunExecutor {
     this.project = context.project ?? null;
     this.origin = context.origin ?? null;
     this.traceparent = context.traceparent ?? null;
+    this.runSpan = resume?.runSpan ?? null;
     this.inputs = context.inputs ?? null;
     this.runId = runId;
     this.#params = { ...workflow.params, ...params };

@@ -17,6 +17,8 @@ export interface RunLinks {
   origin: RunOrigin | null;
   traceparent: string | null;
   resumed: boolean;
+  /** The span of the run's first start (a resumed run's span links to it), null when unknown. */
+  runSpan: string | null;
 }
 
 /** What `workflow_started` says about where a run came from, only the fields that apply (spans are built from it). */
@@ -30,6 +32,7 @@ function startLinks(run: RunLinks): Partial<EventMap['workflow_started']> {
   if (origin?.triggerName !== undefined) out.triggerName = origin.triggerName;
   if (run.traceparent !== null) out.traceparent = run.traceparent;
   if (run.resumed) out.resumed = true;
+  if (run.resumed && run.runSpan !== null) out.resumedFrom = run.runSpan;
   return out;
 }
 

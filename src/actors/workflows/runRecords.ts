@@ -32,11 +32,14 @@ export class RunRecorder {
   readonly #timers = new Map<string, ClockTimer>();
   /** When each large running run's record was last queued for a commit. */
   readonly #recordedAt = new Map<string, number>();
+  /** With tracing on: the run span's `traceparent`, stored with the run (see `WorkflowRun.runSpan`). */
+  readonly #runTraceparent: ((runId: string) => string | null) | undefined;
 
-  constructor(records: RecordQueue, now: () => number, clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>) {
+  constructor(records: RecordQueue, now: () => number, clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>, runTraceparent?: (runId: string) => string | null) {
     this.#records = records;
     this.#now = now;
     this.#clock = clock;
+    this.#runTraceparent = runTraceparent;
   }
 
   /** Writes one record (a definition, or its deletion). */
@@ -72,7 +75,11 @@ export class RunRecorder {
       this.#timers.delete(run.runId);
       this.#recordedAt.delete(run.runId);
     }
-    this.#records.write('workflow_runs', run.runId, () => runRecord(run));
+    this.#records.write('workflow_runs', run.runId, () => {
+      // The span of the run's first start, once tracing made it: a resumed run's span links to it.
+      if (run.runSpan === null && this.#runTraceparent) run.runSpan = this.#runTraceparent(run.runId);
+      return runRecord(run);
+    });
   }
 
   /** Stops writing: runs in flight stay as their records last said (`running`), to resume at the next start. */

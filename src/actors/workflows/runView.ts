@@ -20,6 +20,7 @@ export interface RunFacts {
   readonly project: RunProject | null;
   readonly origin: RunOrigin | null;
   readonly traceparent: string | null;
+  readonly runSpan: string | null;
   readonly inputs: RunInputs | null;
   readonly lineage: RunLineage;
   readonly depth: number;
@@ -58,6 +59,7 @@ export function runView(run: RunFacts, order: readonly StepState[], ended: Pick<
     retryOf: lineage.retryOf ?? null,
     ...run.origin,
     ...(run.traceparent !== null ? { traceparent: run.traceparent } : {}),
+    ...(run.runSpan !== null ? { runSpan: run.runSpan } : {}),
     ...(run.inputs !== null ? { inputs: run.inputs } : {}),
     ...holdView(run),
   };

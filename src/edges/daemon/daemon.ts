@@ -40,6 +40,7 @@ import type { RuntimeState } from '../../model/runtime.js';
 import type { Logger } from './logger.js';
 import type { DaemonOptions } from './options.js';
 import type { Tracing } from '../../traces/tracing.js';
+import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from '../../metrics/openMetrics.js';
 
 /** The daemon's lifecycle states: the engine's own (the runtime machine's), plus `standby` (waiting for the lease). */
 export type DaemonState = RuntimeState | 'standby';
@@ -277,10 +278,15 @@ export class Daemon {
         '',
       ].join('\n');
     return {
-      metrics: async () => {
+      metrics: async (format = 'prometheus') => {
         const m = this.#engine?.httpHandlers().metrics;
-        const engine = m ? await m() : null;
-        return { contentType: engine?.contentType ?? 'text/plain; version=0.0.4; charset=utf-8', body: `${engine?.body ?? ''}${roleLines()}` };
+        const engine = m ? await m(format) : null;
+        if (format === 'openmetrics') {
+          // The role's family goes before the closing `# EOF` (nothing may follow it).
+          const body = (engine?.body ?? '').replace(/# EOF\n$/, '');
+          return { contentType: OPENMETRICS_CONTENT_TYPE, body: `${body}${roleLines()}# EOF\n` };
+        }
+        return { contentType: engine?.contentType ?? PROMETHEUS_CONTENT_TYPE, body: `${engine?.body ?? ''}${roleLines()}` };
       },
       liveness: () => {
         const engine = this.#engine;

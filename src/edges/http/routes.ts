@@ -21,6 +21,7 @@ import { sendEnvelope, sendJson } from './api.js';
 import type { ConsoleAssets } from './assets.js';
 import { authenticate, sameOrigin } from './security.js';
 import { handleHook, isHook } from './hooks.js';
+import { negotiateFormat } from '../../metrics/openMetrics.js';
 
 export interface Routes {
   handlers: HttpHandlers;
@@ -99,7 +100,8 @@ export async function handle(r: Routes, req: IncomingMessage, res: ServerRespons
         sendJson(res, 404, { error: 'metrics are turned off for this engine (metrics.enabled: false)' }, head);
         return;
       }
-      const { contentType, body } = await r.handlers.metrics();
+      // OpenMetrics (with exemplars) when the scrape asks for it, as Prometheus does; the Prometheus text format otherwise.
+      const { contentType, body } = await r.handlers.metrics(negotiateFormat(req.headers.accept));
       res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
       res.end(head ? undefined : body);
       return;
