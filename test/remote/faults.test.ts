@@ -2,11 +2,18 @@
  * Remote workers through faults, all real processes: the daemon SIGKILLed while a worker runs its task (the
  * worker's result is applied once when the daemon is back), and nats-server restarted on its JetStream store in the
  * middle of a run (every task ends completed; each ran at least once).
+ *
+ * The held-result test checks the protocol fact that replaced the restarted daemon's 400 ms hello grace: the
+ * holder's heartbeat names the result it holds, and the task is not dispatched again (another live worker never
+ * runs it; it ran once). On main it fails on that fact (no `holding` in the heartbeat), not on a second run: main's
+ * grace hid the race whenever the holder answered the hello within 400 ms, and whether a second worker's heartbeat
+ * and the scheduler's dispatch beat the holder's answer depends on how one socket read splits messages, which a test
+ * cannot force. So the second worker joins once the holder has (the race itself is not staged).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startNatsServer, type NatsServer } from '../support/nats.js';
 import type { Scene } from '../support/remote.js';
-import { joined, scene, serving, startedOn, until } from '../support/remote.js';
+import { joined, ranOn, scene, serving, startedOn, until } from '../support/remote.js';
 
 let server: NatsServer;
 let s: Scene;
@@ -41,6 +48,30 @@ describe('remote workers through faults', { timeout: 90_000 }, () => {
     expect(result).toMatchObject({ status: 'completed', result: 'finished' });
     // It ran once: the restarted daemon took the earlier run's result instead of running it again.
     expect((await s.probeLines()).filter((l) => l.taskId === taskId)).toHaveLength(1);
+  });
+
+  it('the daemon SIGKILLed while a worker holds a finished result: the next one hears it named in the heartbeat, waits for it, and the task ran once', async () => {
+    s = await scene(server.url);
+    const first = s.daemon();
+    await serving(first);
+    const holder = s.worker('holder');
+    await joined(first, 'holder');
+    const bus = await s.bus();
+    const { taskId } = await bus.request('task.submit', { task: { module: 'probe', action: 'record', parameters: { log: s.log, ms: 300, value: 'held' } } });
+    await startedOn(holder, taskId);
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    await holder.waitForLine((l) => l.msg === 'the daemon did not answer a result; sending it again' && l['taskId'] === taskId, 'the retry line');
+    const second = s.daemon();
+    await serving(second);
+    // The holder's first heartbeat to this daemon names the result it holds.
+    expect((await joined(second, 'holder'))['holding']).toBe(1);
+    const other = s.worker('other');
+    await joined(second, 'other');
+    expect(await bus.request('task.wait', { taskId })).toMatchObject({ status: 'completed', result: 'held' });
+    expect((await s.probeLines()).filter((l) => l.taskId === taskId)).toHaveLength(1);
+    expect(ranOn(other, taskId)).toBe(false);
+    expect(holder.lines.filter((l) => l.msg === 'task started' && l['taskId'] === taskId)).toHaveLength(1);
   });
 
   it('nats-server restarted on its JetStream store mid-run: every task completes, each ran at least once', async () => {

@@ -38,7 +38,7 @@ describe('hostile messages on the remote-worker subjects', { timeout: 60_000 }, 
       const raw = new TextEncoder();
       // To the daemon: a heartbeat missing its name, a result with an unknown outcome, a started count that is not a
       // number, a progress of no kind, bytes that are not JSON, and JSON nested 100,000 deep.
-      nc.publish(subjects.heartbeat, encode({ protocol: 2, id: 'fake', host: 'h', pid: 1, tags: [], modules: ['probe'], threads: 1, capacity: 8, version: '0', group: 'g', running: 0, startedAt: 0, ackWaitMs: 1000 }));
+      nc.publish(subjects.heartbeat, encode({ protocol: 3, id: 'fake', host: 'h', pid: 1, tags: [], modules: ['probe'], threads: 1, capacity: 8, version: '0', group: 'g', running: 0, startedAt: 0, ackWaitMs: 1000, holding: [] }));
       nc.publish(subjects.result, encode({ dispatch: 'x:y:1', worker: 'fake', taskId: 'y', outcome: { type: 'bogus' } }));
       nc.publish(subjects.started, encode({ dispatch: 'x:y:1', worker: 'fake', deliveries: 'many', attempt: 1 }));
       nc.publish(subjects.progress, encode({ dispatch: 'x:y:1', kind: 'shout', message: 'hi' }));
