@@ -55,9 +55,9 @@ export class Claims {
 
   /** The worker is gone: its claims are void; returns the attempts that waited on it (to dispatch for real). */
   drop(workerId: string): JetStreamAttempt[] {
-    this.heard(workerId, []);
     const parked = [...(this.#parked.get(workerId) ?? [])];
     for (const a of parked) this.unpark(a);
+    this.heard(workerId, []);
     return parked;
   }
 }
