@@ -7,26 +7,15 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cli } from '../support/daemon.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { JetStreamArtifactStore } from '../../src/workers/jetstreamArtifacts.js';
-import { startNatsServer, type NatsServer } from '../support/nats.js';
 import type { Scene } from '../support/remote.js';
-import { joined, scene, serving } from '../support/remote.js';
+import { joined, serving, useRemoteScene } from '../support/remote.js';
 
-let server: NatsServer;
+const remote = useRemoteScene();
 let s: Scene;
-
-beforeAll(async () => {
-  server = await startNatsServer();
-});
-afterAll(async () => {
-  await server.dispose();
-});
-afterEach(async () => {
-  await s.dispose();
-});
 
 /** Two steps: `make` on the worker tagged `a`, `use` on the one tagged `b`, reading make's artifact `out`. */
 const handOver = (content: string, skip = false) => ({
@@ -39,7 +28,7 @@ const handOver = (content: string, skip = false) => ({
 
 describe('artifacts between remote workers', { timeout: 90_000 }, () => {
   it("a step on one worker reads the artifact of its upstream step made on the other, this run's copy each time; a producer that registers nothing fails its consumer", async () => {
-    s = await scene(server.url);
+    s = await remote.scene();
     const folderA = join(s.root, 'host-a');
     const folderB = join(s.root, 'host-b');
     await Promise.all([mkdir(folderA), mkdir(folderB)]);
@@ -76,7 +65,7 @@ describe('artifacts between remote workers', { timeout: 90_000 }, () => {
     const big = await bus.request('workflow.execute_complex', { definition: { name: 'big', steps: [{ name: 'make', module: 'probe', action: 'produce', parameters: { file: 'big.txt', content: 'abcdefghij', repeat: 130_000 }, placement: { tags: ['a'] } }] } });
     expect(big.steps['make']?.artifacts?.[0]?.size).toBe(1_300_000);
     const out = join(s.root, 'downloads');
-    const nats = ['--nats', server.url, '--subject-prefix', s.prefix];
+    const nats = ['--nats', s.url, '--subject-prefix', s.prefix];
     const listed = await cli(s.root, ['run', 'artifacts', first.runId, ...nats, '--json']);
     expect(JSON.parse(listed.stdout)).toMatchObject({ artifacts: [{ step: 'make', name: 'out', file: 'made.txt', size: 9 }], downloaded: [] });
     expect((await cli(s.root, ['run', 'artifacts', first.runId, ...nats, '--get', 'make/out', '--out', out])).code).toBe(0);
@@ -85,7 +74,7 @@ describe('artifacts between remote workers', { timeout: 90_000 }, () => {
     expect(await readFile(join(out, 'make', 'big.txt'), 'utf8')).toBe('abcdefghij'.repeat(130_000));
 
     // The Object Store holds each run's artifact once, under its run.
-    const nc = await connect({ servers: server.url });
+    const nc = await connect({ servers: s.url });
     try {
       const store = await JetStreamArtifactStore.open(jetstream(nc), s.prefix);
       expect(await store.listScope(first.runId)).toEqual([{ name: expect.stringMatching(new RegExp(`^${first.runId}/[0-9a-f]{64}$`)) as string, size: 9 }]);
@@ -96,7 +85,7 @@ describe('artifacts between remote workers', { timeout: 90_000 }, () => {
   });
 
   it('workflow run --upload sends a client folder to a daemon whose workers are elsewhere: ai-analysis charts on one worker, reports on the other, with its own chart', async () => {
-    s = await scene(server.url);
+    s = await remote.scene();
     const [folderA, folderB, client] = [join(s.root, 'host-a'), join(s.root, 'host-b'), join(s.root, 'client')];
     await Promise.all([mkdir(folderA), mkdir(folderB), mkdir(join(client, 'proj', 'lib'), { recursive: true })]);
     await writeFile(join(client, 'proj', 'main.js'), 'export function main(a) {\n  if (a) return 1;\n  return 2;\n}\n');
@@ -107,7 +96,7 @@ describe('artifacts between remote workers', { timeout: 90_000 }, () => {
     s.worker('wa', ['--tags', 'a'], 1, false, folderA);
     s.worker('wb', ['--tags', 'b'], 1, false, folderB);
     await Promise.all([joined(d, 'wa'), joined(d, 'wb')]);
-    const nats = ['--nats', server.url, '--subject-prefix', s.prefix];
+    const nats = ['--nats', s.url, '--subject-prefix', s.prefix];
 
     // The shipped ai-analysis, its analysis and chart placed on a, its report on b.
     const shipped = await readFile(join(__dirname, '..', '..', 'config', 'workflows', 'ai-analysis.yaml'), 'utf8');

@@ -4,23 +4,12 @@
  * message and answers their results together, and still every task runs exactly once and completes, and a task
  * cancelled in a batch ends cancelled without taking its batch-mates with it.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startNatsServer, type NatsServer } from '../support/nats.js';
+import { describe, expect, it } from 'vitest';
 import type { Scene } from '../support/remote.js';
-import { joined, scene, serving } from '../support/remote.js';
+import { joined, serving, useRemoteScene } from '../support/remote.js';
 
-let server: NatsServer;
+const remote = useRemoteScene();
 let s: Scene;
-
-beforeAll(async () => {
-  server = await startNatsServer();
-});
-afterAll(async () => {
-  await server.dispose();
-});
-afterEach(async () => {
-  await s.dispose();
-});
 
 /** A counter's value in a Prometheus exposition. */
 function metric(text: string, name: string): number {
@@ -31,7 +20,7 @@ function metric(text: string, name: string): number {
 
 describe('remote attempts in batches', { timeout: 120_000 }, () => {
   it('sends the attempts of one turn in one message; every task runs once and completes; fewer messages than attempts', async () => {
-    s = await scene(server.url);
+    s = await remote.scene();
     const d = s.daemon();
     await serving(d);
     s.worker('wide', ['--concurrency', '16']);
@@ -54,7 +43,7 @@ describe('remote attempts in batches', { timeout: 120_000 }, () => {
   });
 
   it('a task cancelled while its batch waits on the worker ends cancelled; its batch-mates complete', async () => {
-    s = await scene(server.url);
+    s = await remote.scene();
     const d = s.daemon();
     await serving(d);
     const w = s.worker('one', ['--concurrency', '8']);

@@ -4,27 +4,16 @@
  * result once; a worker given SIGTERM while no daemon is there finishes its attempt, keeps the unanswered result in
  * the stream for the next daemon and exits at once instead of sitting out its grace.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startNatsServer, type NatsServer } from '../support/nats.js';
+import { describe, expect, it } from 'vitest';
 import type { Scene } from '../support/remote.js';
-import { joined, scene, serving, startedOn } from '../support/remote.js';
+import { joined, serving, startedOn, useRemoteScene } from '../support/remote.js';
 
-let server: NatsServer;
+const remote = useRemoteScene();
 let s: Scene;
-
-beforeAll(async () => {
-  server = await startNatsServer();
-});
-afterAll(async () => {
-  await server.dispose();
-});
-afterEach(async () => {
-  await s.dispose();
-});
 
 describe('draining with remote workers', { timeout: 90_000 }, () => {
   it('a daemon drained while a worker runs a step leaves the attempt running there and the run resuming; the next daemon applies that result once', async () => {
-    s = await scene(server.url);
+    s = await remote.scene();
     const first = s.daemon(['--no-local-workers', '--grace', '200ms']);
     await serving(first);
     const w = s.worker('steady');
@@ -50,7 +39,7 @@ describe('draining with remote workers', { timeout: 90_000 }, () => {
   });
 
   it('a worker given SIGTERM while the daemon is down finishes its attempt, keeps the result for the next daemon, and exits without sitting out its grace', async () => {
-    s = await scene(server.url);
+    s = await remote.scene();
     const first = s.daemon();
     await serving(first);
     // A grace longer than the test's timeout: a worker that sat it out would fail the test.

@@ -3,27 +3,16 @@
  * limit of 1 holds across two `codomyrmex worker` processes with two threads each, while other keys use the
  * remaining slots on both.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startNatsServer, type NatsServer } from '../support/nats.js';
+import { describe, expect, it } from 'vitest';
 import type { Scene } from '../support/remote.js';
-import { joined, ranOn, scene, serving } from '../support/remote.js';
+import { joined, ranOn, serving, useRemoteScene } from '../support/remote.js';
 
-let server: NatsServer;
+const remote = useRemoteScene();
 let s: Scene;
-
-beforeAll(async () => {
-  server = await startNatsServer();
-});
-afterAll(async () => {
-  await server.dispose();
-});
-afterEach(async () => {
-  await s.dispose();
-});
 
 describe('concurrency keys with remote workers', { timeout: 90_000 }, () => {
   it('a per-key limit of 1 holds across two worker processes', async () => {
-    s = await scene(server.url);
+    s = await remote.scene();
     const d = s.daemon();
     await serving(d);
     const a = s.worker('a', [], 2);

@@ -5,40 +5,29 @@
  */
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encode, remoteSubjects, workStreamName } from '../../src/workers/jetstream/protocol.js';
-import { startNatsServer, type NatsServer } from '../support/nats.js';
 import type { Scene } from '../support/remote.js';
-import { joined, scene, serving, workerReady } from '../support/remote.js';
+import { joined, serving, useRemoteScene, workerReady } from '../support/remote.js';
 
-let server: NatsServer;
+const remote = useRemoteScene();
 let s: Scene;
-
-beforeAll(async () => {
-  server = await startNatsServer();
-});
-afterAll(async () => {
-  await server.dispose();
-});
-afterEach(async () => {
-  await s.dispose();
-});
 
 describe('hostile messages on the remote-worker subjects', { timeout: 60_000 }, () => {
   it('are refused naming the field; no fake worker joins; a bad work message is dropped once; real tasks still run', async () => {
-    s = await scene(server.url);
+    s = await remote.scene();
     const d = s.daemon();
     await serving(d);
     const w = s.worker('real');
     await joined(d, 'real');
     const ready = await workerReady(w);
     const subjects = remoteSubjects(s.prefix);
-    const nc = await connect({ servers: server.url });
+    const nc = await connect({ servers: s.url });
     try {
       const raw = new TextEncoder();
       // To the daemon: a heartbeat missing its name, a result with an unknown outcome, a started count that is not a
       // number, a progress of no kind, bytes that are not JSON, and JSON nested 100,000 deep.
-      nc.publish(subjects.heartbeat, encode({ protocol: 2, id: 'fake', host: 'h', pid: 1, tags: [], modules: ['probe'], threads: 1, capacity: 8, version: '0', group: 'g', running: 0, startedAt: 0, ackWaitMs: 1000 }));
+      nc.publish(subjects.heartbeat, encode({ protocol: 3, id: 'fake', host: 'h', pid: 1, tags: [], modules: ['probe'], threads: 1, capacity: 8, version: '0', group: 'g', running: 0, startedAt: 0, ackWaitMs: 1000, holding: [] }));
       nc.publish(subjects.result, encode({ dispatch: 'x:y:1', worker: 'fake', taskId: 'y', outcome: { type: 'bogus' } }));
       nc.publish(subjects.started, encode({ dispatch: 'x:y:1', worker: 'fake', deliveries: 'many', attempt: 1 }));
       nc.publish(subjects.progress, encode({ dispatch: 'x:y:1', kind: 'shout', message: 'hi' }));
@@ -68,7 +57,7 @@ describe('hostile messages on the remote-worker subjects', { timeout: 60_000 }, 
     expect(status.workers?.workers.map((x) => x.name)).toEqual(['real']);
     // Dropped for good (+TERM): nothing of the group's consumer waits for an ack or a redelivery, and the worker saw
     // it once.
-    const check = await connect({ servers: server.url });
+    const check = await connect({ servers: s.url });
     try {
       const info = await (await jetstreamManager(check)).consumers.info(workStreamName(s.prefix), `G_${String(ready['group'])}`);
       expect({ pending: info.num_ack_pending, redelivered: info.num_redelivered }).toEqual({ pending: 0, redelivered: 0 });

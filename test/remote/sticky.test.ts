@@ -6,23 +6,12 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startNatsServer, type NatsServer } from '../support/nats.js';
+import { describe, expect, it } from 'vitest';
 import type { Scene } from '../support/remote.js';
-import { joined, scene, serving, until } from '../support/remote.js';
+import { joined, serving, until, useRemoteScene } from '../support/remote.js';
 
-let server: NatsServer;
+const remote = useRemoteScene();
 let s: Scene;
-
-beforeAll(async () => {
-  server = await startNatsServer();
-});
-afterAll(async () => {
-  await server.dispose();
-});
-afterEach(async () => {
-  await s.dispose();
-});
 
 /** Two workers of one group (same modules, no tags), each in a folder of its own. */
 async function twoWorkers(): Promise<{ d: ReturnType<Scene['daemon']>; a: ReturnType<Scene['worker']>; b: ReturnType<Scene['worker']> }> {
@@ -38,7 +27,7 @@ async function twoWorkers(): Promise<{ d: ReturnType<Scene['daemon']>; a: Return
 
 describe('sticky runs', { timeout: 120_000 }, () => {
   it('affinity: "run" keeps every step of a run on the worker its first step started on, for runs side by side', async () => {
-    s = await scene(server.url);
+    s = await remote.scene();
     await twoWorkers();
     const bus = await s.bus();
     const definition = (n: number) => ({
@@ -69,7 +58,7 @@ describe('sticky runs', { timeout: 120_000 }, () => {
   });
 
   it('a sticky run whose worker is SIGKILLed between steps goes on on the other worker, with its artifacts', async () => {
-    s = await scene(server.url);
+    s = await remote.scene();
     const { d, a, b } = await twoWorkers();
     const bus = await s.bus();
     const definition = {

@@ -5,33 +5,22 @@
  * for a task the daemon does not know is refused.
  */
 import { connect } from '@nats-io/transport-node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encode, remoteSubjects } from '../../src/workers/jetstream/protocol.js';
 import { decodeAs } from '../../src/workers/jetstream/schemas.js';
 import type { WorkerView } from '../../src/workers/jetstream/protocol.js';
 import { cli } from '../support/daemon.js';
-import { startNatsServer, type NatsServer } from '../support/nats.js';
 import type { Scene } from '../support/remote.js';
-import { joined, ranOn, scene, serving, startedOn, until, workerReady } from '../support/remote.js';
+import { joined, ranOn, serving, startedOn, until, useRemoteScene, workerReady } from '../support/remote.js';
 
-let server: NatsServer;
+const remote = useRemoteScene();
 let s: Scene;
-
-beforeAll(async () => {
-  server = await startNatsServer();
-});
-afterAll(async () => {
-  await server.dispose();
-});
-afterEach(async () => {
-  await s.dispose();
-});
 
 const probe = (ms: number, extra: Record<string, unknown> = {}) => ({ module: 'probe', action: 'record', parameters: { log: s.log, ms }, ...extra });
 
 describe('remote workers', { timeout: 60_000 }, () => {
   it('--no-local-workers with no worker: tasks wait and explainTask says why; not ready; a worker that joins runs them', async () => {
-    s = await scene(server.url);
+    s = await remote.scene();
     const d = s.daemon();
     await serving(d);
     const bus = await s.bus();
@@ -51,7 +40,7 @@ describe('remote workers', { timeout: 60_000 }, () => {
     expect(ranOn(w, taskId)).toBe(true);
     expect((await fetch(`${await d.http()}/readyz`)).status).toBe(200);
 
-    const listed = await cli(s.root, ['--nats', server.url, '--subject-prefix', s.prefix, '--json', 'workers', 'list']);
+    const listed = await cli(s.root, ['--nats', s.url, '--subject-prefix', s.prefix, '--json', 'workers', 'list']);
     expect(listed.code).toBe(0);
     const { workers } = JSON.parse(listed.stdout) as { workers: WorkerView[] };
     expect(workers).toHaveLength(1);
@@ -65,7 +54,7 @@ describe('remote workers', { timeout: 60_000 }, () => {
   });
 
   it('two workers share one stream: every task runs once, both take some, and each result, event and count names its worker', async () => {
-    s = await scene(server.url);
+    s = await remote.scene();
     const d = s.daemon();
     await serving(d);
     const a = s.worker('a');
@@ -104,7 +93,7 @@ describe('remote workers', { timeout: 60_000 }, () => {
     }
     for (const sub of subs) sub.unsubscribe();
     const perWorker = { a: results.filter((r) => r.worker === 'a').length, b: results.filter((r) => r.worker === 'b').length };
-    const listed = await cli(s.root, ['--nats', server.url, '--subject-prefix', s.prefix, '--json', 'workers', 'list']);
+    const listed = await cli(s.root, ['--nats', s.url, '--subject-prefix', s.prefix, '--json', 'workers', 'list']);
     const { workers } = JSON.parse(listed.stdout) as { workers: WorkerView[] };
     for (const name of ['a', 'b'] as const) expect(workers.find((w) => w.name === name)).toMatchObject({ tasksCompleted: perWorker[name], tasksFailed: 0 });
     const metrics = await (await fetch(`${await d.http()}/metrics`)).text();
@@ -122,7 +111,7 @@ describe('remote workers', { timeout: 60_000 }, () => {
   });
 
   it('routes by tag and by module; a task no worker can serve waits and says so', async () => {
-    s = await scene(server.url);
+    s = await remote.scene();
     const d = s.daemon();
     await serving(d);
     const gpu = s.worker('gpu', ['--tags', 'gpu,big-mem']);
@@ -155,7 +144,7 @@ describe('remote workers', { timeout: 60_000 }, () => {
   });
 
   it('a worker SIGKILLed mid-task leaves the task to the other worker, with the attempt counted', async () => {
-    s = await scene(server.url);
+    s = await remote.scene();
     const d = s.daemon();
     await serving(d);
     const a = s.worker('a');
@@ -180,7 +169,7 @@ describe('remote workers', { timeout: 60_000 }, () => {
   });
 
   it('a worker SIGKILLed while the daemon still trusts it: JetStream redelivers the task to the other worker after the ack wait', async () => {
-    s = await scene(server.url);
+    s = await remote.scene();
     // The daemon would call the worker lost only after 30 s: the ack wait (1 s) comes first.
     const d = s.daemon(['--no-local-workers', '--worker-lost-after', '30s']);
     await serving(d);
@@ -203,7 +192,7 @@ describe('remote workers', { timeout: 60_000 }, () => {
   });
 
   it('cancelling a remote task stops it on its worker', async () => {
-    s = await scene(server.url);
+    s = await remote.scene();
     const d = s.daemon();
     await serving(d);
     const w = s.worker('w');
@@ -222,10 +211,10 @@ describe('remote workers', { timeout: 60_000 }, () => {
   });
 
   it('a result for a task the daemon does not know is refused and logged', async () => {
-    s = await scene(server.url);
+    s = await remote.scene();
     const d = s.daemon();
     await serving(d);
-    const nc = await connect({ servers: server.url });
+    const nc = await connect({ servers: s.url });
     try {
       const reply = await nc.request(remoteSubjects(s.prefix).result, encode({ dispatch: 'someone:nope:1', worker: 'x', taskId: 'nope', outcome: { type: 'ok', output: 1 } }), { timeout: 5000 });
       expect(decodeAs('ack', reply.data)).toEqual({ accepted: false, reason: 'unknown' });
@@ -237,7 +226,7 @@ describe('remote workers', { timeout: 60_000 }, () => {
   });
 
   it('a worker that cannot be reached: the daemon decides by its own timeout, and the late result is discarded and counted', async () => {
-    s = await scene(server.url);
+    s = await remote.scene();
     const d = s.daemon(['--no-local-workers', '--worker-lost-after', '20s']);
     await serving(d);
     const w = s.worker('frozen');

@@ -6,16 +6,20 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { NatsBus } from '../../src/bus/nats.js';
 import { packagePath } from '../../src/config/options.js';
 import type { ProbeLine } from '../fixtures/modules/probe.js';
 import { startCliProcess, startDaemon, type DaemonProcess, type LogLine } from './daemon.js';
+import { startNatsServer, type NatsServer } from './nats.js';
 
 /** The built probe module's folder (`probe.record` logs each attempt). */
 export const PROBE_DIR = packagePath('dist', 'test', 'fixtures', 'modules');
 
 export interface Scene {
   readonly root: string;
+  /** The nats-server's URL. */
+  readonly url: string;
   readonly prefix: string;
   readonly log: string;
   readonly db: string;
@@ -39,6 +43,7 @@ export async function scene(url: string): Promise<Scene> {
   const db = join(root, 'state.db');
   return {
     root,
+    url,
     prefix,
     log,
     db,
@@ -70,6 +75,41 @@ export async function scene(url: string): Promise<Scene> {
       await Promise.all(procs.map((p) => p.exited));
       await rm(root, { recursive: true, force: true });
     },
+  };
+}
+
+/** A test file's remote scenes: one nats-server for the file, one scene per test (disposed after it). */
+export interface RemoteScenes {
+  /** A new scene on the file's nats-server; what it started is killed and its folder removed after the test. */
+  scene(): Promise<Scene>;
+  /** The file's nats-server (to stop and start it). */
+  server(): NatsServer;
+}
+
+/** Registers the file's hooks: a nats-server started before its tests and stopped after, each test's scene disposed after it. */
+export function useRemoteScene(): RemoteScenes {
+  let server: NatsServer | undefined;
+  let current: Scene | undefined;
+  const running = (): NatsServer => {
+    if (!server) throw new Error('the nats-server is not started (use the scenes inside tests)');
+    return server;
+  };
+  beforeAll(async () => {
+    server = await startNatsServer();
+  });
+  afterAll(async () => {
+    await server?.dispose();
+  });
+  afterEach(async () => {
+    await current?.dispose();
+    current = undefined;
+  });
+  return {
+    async scene() {
+      current = await scene(running().url);
+      return current;
+    },
+    server: running,
   };
 }
 

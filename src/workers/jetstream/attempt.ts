@@ -39,6 +39,10 @@ export class JetStreamAttempt implements RunningAttempt {
   /** The name of the worker running it (the reserved one until another took it). */
   worker: string | undefined = undefined;
   done = false;
+  /** The worker (id) holding a result of this task from an earlier daemon run: nothing is published meanwhile. */
+  parkedOn: string | null = null;
+  /** Published, then called back for a held result: it is not published again under this dispatch id. */
+  calledBack = false;
   /** The daemon asked it to stop (cancel, timeout). */
   killing = false;
   #killTimer: ReturnType<typeof setTimeout> | null = null;
@@ -69,10 +73,10 @@ export class JetStreamAttempt implements RunningAttempt {
     if (this.done || this.#killTimer) return;
     this.killing = true;
     this.runner.sendCancel({ dispatch: this.dispatch, kind: 'kill', reason: 'cancelled' });
-    if (!this.startedOn && this.seq !== null) {
-      // Nobody took it yet: out of the stream (unless its message carries others: the worker skips it, as told by
-      // the kill), and settled now.
-      if (!this.batched) void this.runner.deleteWork(this.seq);
+    if (!this.startedOn && (this.seq !== null || this.parkedOn !== null)) {
+      // Nobody took it yet (or it waits for a held result): out of the stream (unless its message carries others:
+      // the worker skips it, as told by the kill), and settled now.
+      if (!this.batched && this.seq !== null) void this.runner.deleteWork(this.seq);
       this.runner.giveUp(this, `task "${this.req.name}" was stopped before a worker took it`, 'killed');
       return;
     }

@@ -15,6 +15,9 @@
  * - Kept results: a worker that stops while no daemon answers puts its unanswered results in the stream
  *   `<PREFIX>_KEPT` (then acks their work messages); the daemon reads them when it attaches and applies each once
  *   its task is dispatched again, as it does a result re-sent after a restart.
+ * - Held results: every heartbeat (and the answer to a daemon's hello) names the tasks whose results its worker
+ *   holds unanswered; the daemon does not dispatch such a task again while that worker is live, and applies the
+ *   result when it comes (or dispatches the task once the worker is lost, or stops naming it).
  */
 import { createHash } from 'node:crypto';
 import type { JetStreamManager, StreamConfig } from '@nats-io/jetstream';
@@ -22,8 +25,14 @@ import type { AttemptRequest } from '../runner.js';
 import type { SerializedError } from '../../errors.js';
 import type { WorkerReply } from '../protocol.js';
 
-/** Bumped when a message changes shape; a worker of another version is refused by the daemon (logged). */
-export const REMOTE_PROTOCOL = 2;
+/**
+ * Bumped when a message changes shape; a worker of another version is refused by the daemon (logged). 3: a
+ * heartbeat names the results its worker holds unanswered (`holding`).
+ */
+export const REMOTE_PROTOCOL = 3;
+
+/** Most task ids one heartbeat names in `holding` (the rest are sent again when their task is dispatched). */
+export const MAX_HOLDING = 4096;
 
 export interface RemoteSubjects {
   /** Where an attempt for `group` is published (stream subject). */
@@ -98,6 +107,11 @@ export interface WorkerInfo {
   startedAt: number;
   /** Its ack wait (ms): how long before JetStream redelivers what it took and stopped heartbeating. */
   ackWaitMs: number;
+  /**
+   * The tasks (ids) whose results it holds and the daemon has not answered yet, at most {@link MAX_HOLDING}: a
+   * restarted daemon does not dispatch them again while this worker is live, and applies each result as it comes.
+   */
+  holding: string[];
 }
 
 /** One attempt, as published to the work stream: the scheduler's attempt request, named for this dispatch. */

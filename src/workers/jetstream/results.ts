@@ -67,6 +67,16 @@ export class ResultReporter {
     });
   }
 
+  /** The tasks whose results wait for the daemon's answer (at most `max`), for the heartbeat. */
+  holding(max: number): string[] {
+    const out: string[] = [];
+    for (const taskId of this.#byTask.keys()) {
+      if (out.length >= max) break;
+      out.push(taskId);
+    }
+    return out;
+  }
+
   /**
    * When this worker holds an unanswered result of an earlier dispatch of `taskId` (a restarted daemon dispatched
    * it again), sends that result again now and says true: the daemon applies it to its new dispatch.

@@ -10,7 +10,7 @@
  * ran the task) is applied to the task's current attempt once, and that attempt's own dispatch is called off.
  *
  * Beside it: the attempt (`attempt.ts`), the book of dispatches in flight, ended and held (`dispatches.ts`), the
- * worker directory (`directory.ts`), the outgoing work (`outbox.ts`), the kept results (`kept.ts`) and the wire
+ * results workers say they hold (`claims.ts`), the worker directory (`directory.ts`), the outgoing work (`outbox.ts`), the kept results (`kept.ts`) and the wire
  * shapes (`protocol.ts`, parsed by `schemas.ts`).
  */
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
@@ -19,6 +19,7 @@ import { CancelledError, WorkerCrashedError } from '../../errors.js';
 import type { AttemptHooks, AttemptRequest, PlacementQuery, RunningAttempt, TaskRunner } from '../runner.js';
 import type { Logger } from 'pino';
 import { JetStreamAttempt } from './attempt.js';
+import { Claims } from './claims.js';
 import { Dispatches } from './dispatches.js';
 import { WorkerDirectory } from './directory.js';
 import { listenToWorkers } from './inbox.js';
@@ -53,12 +54,6 @@ export interface JetStreamCounters {
   lostWorkers: number;
 }
 
-/**
- * After its hello, how long the daemon hears results before it takes workers in: a worker answers the hello with
- * the results it still holds, and another worker's heartbeat must not get such a task dispatched again first.
- */
-const HELLO_GRACE_MS = 400;
-
 export class JetStreamRunner implements TaskRunner {
   readonly directory = new WorkerDirectory();
   readonly counters: JetStreamCounters = { dispatched: 0, messages: 0, redeliveries: 0, lateResults: 0, unknownResults: 0, lostWorkers: 0 };
@@ -82,9 +77,8 @@ export class JetStreamRunner implements TaskRunner {
     orphaned: (seq) => void this.deleteWork(seq),
     sent: () => this.counters.messages++,
   });
-  /** Heartbeats heard before the hello's grace ended (the latest per worker), applied when it ends; null after. */
-  #greeting: Map<string, WorkerInfo> | null = new Map();
-  #greetTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The tasks whose results live workers say they hold, and the attempts waiting for those results. */
+  readonly #claims = new Claims();
 
   constructor(options: JetStreamRunnerOptions) {
     this.#o = options;
@@ -151,22 +145,13 @@ export class JetStreamRunner implements TaskRunner {
     this.#sweep.unref();
     // Results kept by workers that stopped while no daemon answered: held before any task is dispatched again.
     this.#kept = await followKept(js, jsm, { prefix: this.#o.subjectPrefix, subject: this.subjects.kept, log: this.#log, take: (r, ack) => this.#result(r, () => ack()) });
+    // Workers answer with a heartbeat naming the results they hold (no task of those is dispatched again while its
+    // holder is live), then send those results again.
     nc.publish(s.hello, encode({ daemon: this.#o.run }));
-    this.#greetTimer = setTimeout(() => this.#openToWorkers(), HELLO_GRACE_MS);
-    this.#greetTimer.unref();
-  }
-
-  /** The hello's grace is over: workers heard meanwhile join (their held results are in by now). */
-  #openToWorkers(): void {
-    const heard = this.#greeting;
-    this.#greeting = null;
-    this.#greetTimer = null;
-    for (const info of heard?.values() ?? []) this.#heartbeat(info);
   }
 
   close(): void {
     if (this.#sweep) clearInterval(this.#sweep);
-    if (this.#greetTimer) clearTimeout(this.#greetTimer);
     this.#kept?.stop();
     this.#kept = null;
     for (const sub of this.#subs) sub.unsubscribe();
@@ -185,8 +170,30 @@ export class JetStreamRunner implements TaskRunner {
       void this.#o.afterCommit().then(() => held.answer({ accepted: true }), () => undefined);
       return attempt;
     }
+    const holder = this.#claims.liveHolder(req.taskId, this.directory.workers);
+    if (holder) {
+      // A live worker says it holds a result of this task from an earlier daemon run: that result is waited for.
+      this.#dispatches.add(attempt);
+      this.#park(attempt, holder);
+      return attempt;
+    }
+    return this.#dispatch(attempt);
+  }
+
+  #park(a: JetStreamAttempt, holder: KnownWorker): void {
+    a.workerId = holder.info.id;
+    a.worker = holder.info.name;
+    this.#claims.park(holder.info.id, a);
+    this.#log.info({ taskId: a.req.taskId, task: a.req.name, worker: holder.info.name }, 'a worker holds a result of this task: waiting for it, not dispatched again');
+  }
+
+  /** Publishes the attempt to a worker that can take it (or fails it, retryable, when none can). */
+  #dispatch(attempt: JetStreamAttempt): JetStreamAttempt {
+    const req = attempt.req;
+    const dispatch = attempt.dispatch;
     const choice = this.directory.choose({ module: req.module, action: req.action, tags: req.tags ?? [], affinity: req.affinity });
     if (!this.#js || 'why' in choice) {
+      this.#dispatches.remove(attempt);
       attempt.resolve({ type: 'error', error: new WorkerCrashedError(`no remote worker could take task "${req.name}": ${'why' in choice ? choice.why : 'not connected to NATS'}`).toJSON() });
       return attempt;
     }
@@ -227,6 +234,7 @@ export class JetStreamRunner implements TaskRunner {
    */
   #settle(a: JetStreamAttempt, outcome: RemoteOutcome, as: 'applied' | 'late', crash: WorkerOutcome = 'crashed'): void {
     if (a.done) return;
+    this.#claims.unpark(a);
     if (a.worker !== undefined) this.directory.tally.count(a.worker, outcome.type === 'ok' ? 'completed' : outcome.type === 'error' ? 'failed' : crash);
     this.#dispatches.remove(a);
     this.directory.release(a.dispatch);
@@ -241,6 +249,7 @@ export class JetStreamRunner implements TaskRunner {
    */
   leave(a: JetStreamAttempt): void {
     a.done = true;
+    this.#claims.unpark(a);
     this.#dispatches.remove(a);
     this.directory.release(a.dispatch);
     if (!a.startedOn && a.seq !== null && !a.batched) void this.deleteWork(a.seq);
@@ -262,18 +271,45 @@ export class JetStreamRunner implements TaskRunner {
       this.#log.warn({ worker: info.name, protocol: info.protocol, expected: REMOTE_PROTOCOL }, 'worker speaks another protocol version; ignored');
       return;
     }
-    if (this.#greeting) {
-      this.#greeting.set(info.id, info);
-      return;
-    }
+    // Its claims count before it can take work (the scheduler hears of it in a microtask).
+    const freed = this.#claims.heard(info.id, info.holding);
     if (this.directory.heartbeat(info, Date.now())) {
-      this.#log.info({ worker: info.name, id: info.id, host: info.host, tags: info.tags, modules: info.modules.length, threads: info.threads, version: info.version }, 'worker joined');
+      this.#log.info({ worker: info.name, id: info.id, host: info.host, tags: info.tags, modules: info.modules.length, threads: info.threads, version: info.version, holding: info.holding.length }, 'worker joined');
       this.changed();
     }
+    for (const taskId of info.holding) this.#callBack(taskId, info.id);
+    // Answered otherwise (kept in the stream, refused): those tasks go out for real.
+    for (const a of freed) this.#redispatch(a, `worker "${info.name}" no longer holds its result`);
+  }
+
+  /**
+   * A worker names a held result of a task this run already dispatched to another worker (whose heartbeat came
+   * first): if that worker did not start it yet, it is told to skip it and the attempt waits for the held result.
+   */
+  #callBack(taskId: string, holderId: string): void {
+    const a = this.#dispatches.current(taskId);
+    const holder = this.directory.workers.get(holderId);
+    if (!a || !holder || a.parkedOn !== null || a.startedOn || a.workerId === holderId) return;
+    this.sendCancel({ dispatch: a.dispatch, kind: 'kill', reason: 'another worker holds a result of this task' });
+    if (a.seq !== null && !a.batched) void this.deleteWork(a.seq);
+    this.directory.release(a.dispatch);
+    a.calledBack = true;
+    this.#park(a, holder);
+  }
+
+  /** A parked attempt whose holder is gone or holds nothing now: published to a worker, as any other. */
+  #redispatch(a: JetStreamAttempt, why: string): void {
+    if (a.done) return;
+    this.#log.info({ taskId: a.req.taskId, task: a.req.name, why }, 'the held result will not come: dispatching the task');
+    // Its dispatch id was told to stop: failed instead (retryable), so the scheduler runs it again under a new one.
+    if (a.calledBack) return this.giveUp(a, `${why}; task "${a.req.name}" runs again`, 'lost');
+    a.workerId = null;
+    a.worker = undefined;
+    this.#dispatch(a);
+    this.changed();
   }
 
   #bye(id: string): void {
-    this.#greeting?.delete(id);
     const w = this.directory.workers.get(id);
     if (!w) return;
     this.#log.info({ worker: w.info.name, id }, 'worker left');
@@ -296,6 +332,7 @@ export class JetStreamRunner implements TaskRunner {
 
   /** Fails what the daemon had in flight on a worker that is gone (retryable: the scheduler runs it again). */
   #lose(w: KnownWorker, why: string): void {
+    for (const a of this.#claims.drop(w.info.id)) this.#redispatch(a, why);
     for (const dispatch of [...w.inFlight]) {
       const a = this.#dispatches.get(dispatch);
       if (!a) continue;
@@ -307,6 +344,8 @@ export class JetStreamRunner implements TaskRunner {
 
   #started(m: StartedMessage): void {
     const a = this.#dispatches.get(m.dispatch);
+    // Called back while that worker took it: the kill it was sent stops it; the attempt waits for the held result.
+    if (a && a.parkedOn !== null) return;
     if (!a) {
       // Ended here already (cancelled, timed out, or failed when its worker was lost): stop the copy.
       if (this.#dispatches.ended(m.dispatch) !== undefined) this.sendCancel({ dispatch: m.dispatch, kind: 'kill', reason: 'the daemon already ended this attempt' });
@@ -331,6 +370,10 @@ export class JetStreamRunner implements TaskRunner {
   /** A worker's result; `answer` is called once the outcome is committed (or refused). */
   #result(m: ResultMessage, answer: (ack: ResultAck) => void): void {
     const a = this.#dispatches.get(m.dispatch);
+    if (a && a.parkedOn !== null) {
+      // The report of a copy called back (its kill confirmed): the attempt waits for the held result instead.
+      return answer({ accepted: false, reason: 'late' });
+    }
     if (a) {
       a.worker = this.#nameOf(m.worker) ?? m.name ?? a.worker;
       if (a.killing && m.outcome.type !== 'crashed') {
@@ -356,8 +399,8 @@ export class JetStreamRunner implements TaskRunner {
     if (fromEarlierRun && current) {
       // The daemon restarted while this worker ran the task, and has dispatched it again: this outcome stands.
       this.#dispatches.remember(m.dispatch, 'applied');
-      if (current.seq !== null && !current.startedOn) void this.deleteWork(current.seq);
-      this.sendCancel({ dispatch: current.dispatch, kind: 'kill', reason: 'an earlier run of this task finished' });
+      if (current.parkedOn === null && current.seq !== null && !current.startedOn) void this.deleteWork(current.seq);
+      if (current.parkedOn === null) this.sendCancel({ dispatch: current.dispatch, kind: 'kill', reason: 'an earlier run of this task finished' });
       current.worker = this.#nameOf(m.worker) ?? m.name ?? current.worker;
       this.#settle(current, m.outcome, 'applied');
       setImmediate(() => void this.#o.afterCommit().then(() => answer({ accepted: true }), () => undefined));

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { serializedErrorSchema, ValidationError } from '../../errors.js';
 import { artifactRefSchema, upstreamArtifactsSchema } from '../../model/artifacts.js';
 import { formatZodIssues } from '../../model/validate.js';
+import { MAX_HOLDING } from './protocol.js';
 import type { CancelMessage, ProgressMessage, ResultAck, ResultMessage, StartedMessage, WorkBatch, WorkerInfo, WorkerView, WorkMessage } from './protocol.js';
 
 /** Most attempts, results or acks one message may carry (the daemon sends at most 64 attempts, a worker 256 results). */
@@ -33,8 +34,13 @@ const workerInfoSchema = z
     running: count,
     startedAt: z.number(),
     ackWaitMs: z.number().min(0),
+    holding: z.array(id).max(MAX_HOLDING).optional(),
   })
-  .passthrough();
+  .passthrough()
+  // Required from protocol 3 on; a worker of an older protocol still parses, so the daemon can say which it speaks.
+  .superRefine((v, ctx) => {
+    if (v.protocol >= 3 && v.holding === undefined) ctx.addIssue({ code: 'custom', path: ['holding'], message: 'Required' });
+  });
 
 const byeSchema = z.object({ id }).passthrough();
 

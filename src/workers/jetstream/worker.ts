@@ -25,7 +25,7 @@ import { WorkerPool } from '../pool.js';
 import { ResultReporter } from './results.js';
 import type { Logger } from 'pino';
 import type { CancelMessage, ProgressMessage, RemoteOutcome, RemoteSubjects, ResultAck, ResultMessage, StartedMessage, WorkBatch, WorkerInfo, WorkMessage } from './protocol.js';
-import { encode, ensureStream, keptStreamName, REMOTE_PROTOCOL, remoteSubjects, workerGroup, workStreamName } from './protocol.js';
+import { encode, ensureStream, keptStreamName, MAX_HOLDING, REMOTE_PROTOCOL, remoteSubjects, workerGroup, workStreamName } from './protocol.js';
 import { decodeAs } from './schemas.js';
 
 export interface RemoteWorkerOptions {
@@ -121,6 +121,7 @@ export class RemoteWorker {
       running: this.#running.size,
       startedAt: this.#startedAt,
       ackWaitMs: this.#o.ackWaitMs,
+      holding: this.#results.holding(MAX_HOLDING),
     };
   }
 

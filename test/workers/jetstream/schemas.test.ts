@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../src/errors.js';
-import { encode } from '../../../src/workers/jetstream/protocol.js';
+import { encode, MAX_HOLDING } from '../../../src/workers/jetstream/protocol.js';
 import { decodeAs } from '../../../src/workers/jetstream/schemas.js';
 
 const result = (outcome: unknown): Uint8Array => encode({ dispatch: 'run:t1:1', worker: 'w1', taskId: 't1', outcome });
@@ -24,5 +24,14 @@ describe('decodeAs', () => {
     expect(() => decodeAs('workerList', encode({ workers: [{ ...worker, state: 'gone' }] }))).toThrow(ValidationError);
     expect(() => decodeAs('workerList', encode({ workers: [{ ...worker, state: 'gone' }] }))).toThrow("workerList.workers[0].state: Invalid enum value");
     expect(() => decodeAs('workerList', new TextEncoder().encode('{'))).toThrow(/workerList: not JSON/);
+  });
+
+  it('a heartbeat of protocol 3 must name the results its worker holds; one of an older protocol still parses, so the daemon can say which it speaks', () => {
+    const info = { protocol: 3, id: 'a', name: 'w1', host: 'h', pid: 1, tags: [], modules: ['shell'], threads: 1, capacity: 1, version: '0.2.0', group: 'g', running: 0, startedAt: 0, ackWaitMs: 1000 };
+    expect(decodeAs('workerInfo', encode({ ...info, holding: ['t1', 't2'] })).holding).toEqual(['t1', 't2']);
+    expect(() => decodeAs('workerInfo', encode(info))).toThrow(/^workerInfo\.holding: Required/);
+    expect(() => decodeAs('workerInfo', encode({ ...info, holding: [''] }))).toThrow(/^workerInfo\.holding\[0\]/);
+    expect(() => decodeAs('workerInfo', encode({ ...info, holding: Array.from({ length: MAX_HOLDING + 1 }, (_, i) => `t${i}`) }))).toThrow(/^workerInfo\.holding: /);
+    expect(decodeAs('workerInfo', encode({ ...info, protocol: 2 })).protocol).toBe(2);
   });
 });
