@@ -9,7 +9,8 @@ import { extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { CompiledHttpOptions, CompiledOptions, EngineOptions } from '../../config/options.js';
-import { compileHttp, compileOptions, DEFAULT_HTTP } from '../../config/options.js';
+import { compileHttp, compileOptions } from '../../config/compile.js';
+import { DEFAULT_HTTP } from '../../config/options.js';
 import { ValidationError } from '../../errors.js';
 import { formatZodIssues } from '../../model/validate.js';
 
