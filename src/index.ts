@@ -35,6 +35,7 @@ export type { Session, SessionOptions } from './model/session.js';
 export type { CreateWorkflowOptions } from './actors/workflows/client.js';
 export { step, WorkflowStep } from './model/workflow.js';
 export type { WorkflowDefinition, StoredWorkflow, WorkflowResult, WorkflowRun, StepResult, RunContext, RunOrigin, RunProject } from './model/workflow.js';
+export type { ArtifactChunk, ArtifactPiece, ArtifactRef, ArtifactWrite, ArtifactWritten, RunArtifact, RunInputs } from './model/artifacts.js';
 export { validateWorkflow } from './workflows/validate.js';
 export type { WorkflowValidation } from './workflows/validate.js';
 export { parseDefinitionText, readDefinitionFile } from './workflows/loader.js';

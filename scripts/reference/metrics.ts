@@ -4,8 +4,8 @@
  */
 import { createOrchestrationEngine } from '../../src/edges/library.js';
 import { createLogger } from '../../src/edges/daemon/logger.js';
-import { registerWorkerMetrics } from '../../src/edges/remote/metrics.js';
-import { RemoteRunner } from '../../src/edges/remote/runner.js';
+import { registerWorkerMetrics } from '../../src/workers/jetstream/metrics.js';
+import { JetStreamRunner } from '../../src/workers/jetstream/runner.js';
 import { generatedBanner, table } from './markdown.js';
 
 interface Family {
@@ -21,13 +21,13 @@ export async function metricsReference(): Promise<string> {
   try {
     const registry = engine.metrics!.registry;
     // The remote workers' families, as a daemon with remote workers registers them (the runner is never started).
-    const runner = new RemoteRunner({ subjectPrefix: 'reference', run: engine.id, lostAfterMs: 1000, afterCommit: () => Promise.resolve(), taskStatus: () => null, log: createLogger('json', 'silent') });
+    const runner = new JetStreamRunner({ subjectPrefix: 'reference', run: engine.id, lostAfterMs: 1000, afterCommit: () => Promise.resolve(), taskStatus: () => null, log: createLogger('json', 'silent') });
     registerWorkerMetrics(registry, runner);
     // The tracing family, as an engine that traces adds it.
     engine.metrics!.enableTraceMetrics();
     const families = (registry.getMetricsAsArray() as unknown as Family[]).slice().sort((a, b) => a.name.localeCompare(b.name));
     return [
-      generatedBanner("a real engine's prom-client registry (src/metrics/, src/edges/remote/metrics.ts)"),
+      generatedBanner("a real engine's prom-client registry (src/metrics/, src/workers/jetstream/metrics.ts)"),
       '',
       '# Metrics reference',
       '',

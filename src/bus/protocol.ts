@@ -13,7 +13,7 @@ import type { CreateProjectOptions, Milestone, MilestoneChanges, MilestoneInput,
 import type { ProjectTemplate, TemplateSummary } from '../projects/template.js';
 import type { ActionDescription } from '../modules/registry.js';
 import type { EngineHealth, SystemStatus } from '../model/status.js';
-import type { ArtifactChunk } from '../model/artifacts.js';
+import type { ArtifactChunk, ArtifactWrite, ArtifactWritten } from '../model/artifacts.js';
 import type { BackfillInput, BackfillReply, ScheduleInput, ScheduleView, TriggerInput, TriggerView } from '../model/schedule.js';
 
 export type { EngineHealth, SystemStatus } from '../model/status.js';
@@ -129,6 +129,11 @@ export interface CommandMap {
    * (`run artifacts --get`, the console's download). Only artifacts the run recorded can be read.
    */
   'engine.read_artifact': { req: { runId: string; step: string; name: string; offset?: number; length?: number }; res: ArtifactChunk };
+  /**
+   * A chunk (at most 512 KiB, base64) of a file uploaded as an input of a run not started yet (`workflow run
+   * --upload`): send a file's chunks in order from offset 0; the last answers the stored ref to name in `inputs`.
+   */
+  'engine.write_artifact': { req: ArtifactWrite; res: ArtifactWritten };
 }
 
 /** Which runs `workflow.list_runs` lists. */

@@ -11,7 +11,7 @@ import { NotFoundError, ValidationError } from '../errors.js';
 import { sessionOptionsSchema, SESSION_MODES } from '../model/session.js';
 import { TASK_STATUSES, taskInputSchema } from '../model/task.js';
 import { RUN_STATUSES } from '../model/workflow.js';
-import { ARTIFACT_CHUNK_MAX } from '../model/artifacts.js';
+import { ARTIFACT_CHUNK_MAX, ARTIFACT_NAME_RE, runInputsSchema } from '../model/artifacts.js';
 import { backfillInputSchema, scheduleInputSchema, triggerInputSchema } from '../model/schedule.js';
 import { didYouMean, findProtoKey, formatZodIssues } from '../model/validate.js';
 import type { CommandPayload, CommandType, EventName } from './protocol.js';
@@ -74,6 +74,8 @@ const runRequest = {
   version: versionSchema.optional(),
   idempotencyKey: z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters').optional(),
   traceparent,
+  runId: z.string().min(1, 'must not be empty').max(36, 'must be at most 36 characters (a step\'s task id is "<runId>.<step>")').optional(),
+  inputs: runInputsSchema.optional(),
 };
 const runAliases = { workflow_name: 'name', workflowName: 'name', parameters: 'params', idempotency_key: 'idempotencyKey' };
 const nameAliases = { workflow_name: 'name', workflowName: 'name' };
@@ -209,6 +211,18 @@ export const requestSchemas = {
   'engine.status': none,
   'engine.health': none,
   'engine.modules': payload({ module: z.string().min(1, 'must name a module, e.g. core').optional() }, { module_name: 'module', moduleName: 'module' }),
+  'engine.write_artifact': payload(
+    {
+      runId: z.string().min(1, 'must name the run the file is an input of').max(36, 'must be at most 36 characters'),
+      name: z.string().regex(ARTIFACT_NAME_RE, 'must be an artifact name: letters, digits, _ . - / (no "..", no leading /)'),
+      file: z.string().min(1, 'must be the file\'s base name').max(255),
+      size: z.number().int('must be a whole number of bytes').min(0, 'must be 0 or more'),
+      digest: z.string().regex(/^[0-9a-f]{64}$/, 'must be the file\'s SHA-256 in lowercase hex'),
+      offset: z.number().int('must be a whole number of bytes').min(0, 'must be 0 or more'),
+      data: z.string().max(Math.ceil(ARTIFACT_CHUNK_MAX / 3) * 4, `must be base64 of at most ${ARTIFACT_CHUNK_MAX} bytes (send the rest from the next offset)`),
+    },
+    { run_id: 'runId' },
+  ),
   'engine.read_artifact': payload(
     {
       runId: id('run'),

@@ -9,7 +9,7 @@ import type { ResourceManagerClient } from '../actors/resources/client.js';
 import type { TaskOrchestratorClient } from '../actors/tasks/client.js';
 import type { WorkflowManagerClient } from '../actors/workflows/client.js';
 import type { EngineHealth } from '../bus/protocol.js';
-import type { ArtifactChunk } from '../model/artifacts.js';
+import type { ArtifactChunk, ArtifactWrite, ArtifactWritten } from '../model/artifacts.js';
 import type { EventMap, EventName } from '../model/events.js';
 import type { Session } from '../model/session.js';
 import type { TaskExplanation } from '../model/taskView.js';
@@ -27,6 +27,7 @@ export interface EdgeEngine {
   listSessions(status?: 'active' | 'closed'): Promise<Session[]>;
   listModules(moduleName?: string): Promise<ActionDescription[]>;
   readArtifact(runId: string, step: string, name: string, offset?: number, length?: number): Promise<ArtifactChunk>;
+  writeArtifact(chunk: ArtifactWrite): Promise<ArtifactWritten>;
   registerEventHandler<K extends EventName>(name: K, handler: (event: K, data: EventMap[K]) => void): () => void;
   getSystemStatus(): Promise<object>;
   healthCheck(): Promise<EngineHealth>;

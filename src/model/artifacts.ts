@@ -5,6 +5,7 @@
  * and a dependent step finds it at {@link artifactPath} inside its own working folder before its action starts.
  */
 import { z } from 'zod';
+import { ValidationError } from '../errors.js';
 
 /** Where a step's upstream artifacts are put, relative to its working folder. */
 export const ARTIFACTS_FOLDER = '.codomyrmex/artifacts';
@@ -67,26 +68,93 @@ export function artifactScope(taskId: string, metadata: Readonly<Record<string, 
   return typeof run === 'string' && run.length > 0 ? run : taskId;
 }
 
+/**
+ * The pseudo-step a run's uploaded inputs are listed under (`run artifacts`, `ctx.upstream`): its files are put at
+ * `.codomyrmex/artifacts/<run>/_input/<param>/...` in the folder of every step that reads the parameter.
+ */
+export const INPUT_STEP = '$input';
+
+/**
+ * Files uploaded from a client as a run's inputs (`workflow run --upload`): parameter → its files. A file parameter
+ * has one ref named as the parameter; a folder's refs are named `<param>/<path inside the folder>`.
+ */
+export type RunInputs = Record<string, ArtifactRef[]>;
+
+export const runInputsSchema = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]{0,99}$/, 'must be a parameter name'), z.array(artifactRefSchema).max(100_000));
+
+/**
+ * The value each uploaded parameter takes in the run: the path, relative to a step's working folder, where its
+ * file or folder is put before the step starts.
+ */
+export function inputParams(runId: string, inputs: RunInputs): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [param, refs] of Object.entries(inputs)) {
+    const single = refs.length === 1 && refs[0]?.name === param ? refs[0] : undefined;
+    out[param] = single ? artifactPath(runId, INPUT_STEP, single) : `${ARTIFACTS_FOLDER}/${safeSegment(runId)}/${safeSegment(INPUT_STEP)}/${param}`;
+  }
+  return out;
+}
+
+/**
+ * A run's parameters with its uploaded ones pointing where their files are put in each step's folder; throws a
+ * `ValidationError` naming the field when the inputs cannot be used by run `runId`.
+ */
+export function withInputs(params: Record<string, unknown> | undefined, runId: string | undefined, inputs: RunInputs): Record<string, unknown> {
+  const issues = checkRunInputs(runId, inputs);
+  if (issues.length || runId === undefined) throw new ValidationError(issues);
+  return { ...(params ?? {}), ...inputParams(runId, inputs) };
+}
+
+/** What is wrong with a run's inputs (each issue names its field); empty when they can be used by run `runId`. */
+export function checkRunInputs(runId: string | undefined, inputs: RunInputs): string[] {
+  if (runId === undefined) return ['runId: required with inputs (they were uploaded under the run id; use the same one)'];
+  const issues: string[] = [];
+  for (const [param, refs] of Object.entries(inputs)) {
+    for (const ref of refs) {
+      if (ref.scope !== runId) issues.push(`inputs.${param}: ${ref.name} was uploaded for run ${ref.scope}, not ${runId}; upload it again for this run`);
+      else if (ref.name !== param && !ref.name.startsWith(`${param}/`)) issues.push(`inputs.${param}: ${ref.name} is not named "${param}" or "${param}/<path>"`);
+      if (issues.length >= 10) return issues;
+    }
+  }
+  return issues;
+}
+
 /** Bytes of one artifact a single `engine.read_artifact` answers at most (base64 keeps it under NATS's 1 MB). */
 export const ARTIFACT_CHUNK_MAX = 512 * 1024;
 
-/** A piece of one artifact of a run's step, as `engine.read_artifact` answers it: read on from `offset` until `eof`. */
-export interface ArtifactChunk {
+/** Bytes of one artifact from an offset, as a chunk of a download or an upload carries them. */
+export interface ArtifactPiece {
   runId: string;
-  step: string;
   name: string;
-  /** The produced file's base name (`ai-analysis.svg`). */
+  /** The file's base name (`ai-analysis.svg`; its extension names a step's copy). */
   file: string;
-  /** The whole artifact's size and SHA-256 (check a download against them). */
+  /** The whole artifact's size and SHA-256 (a download is checked against them, an upload must match them). */
   size: number;
   digest: string;
   offset: number;
-  /** The bytes from `offset`, base64. */
+  /** The bytes from `offset`, base64 (at most 512 KiB decoded). */
   data: string;
+}
+
+/** A piece of one artifact of a run's step, as `engine.read_artifact` answers it: read on from `offset` until `eof`. */
+export interface ArtifactChunk extends ArtifactPiece {
+  step: string;
   eof: boolean;
 }
 
 /** One artifact of a run, as `run artifacts` and the console list it. */
 export interface RunArtifact extends ArtifactRef {
   step: string;
+}
+
+/**
+ * One chunk of an uploaded file, as `engine.write_artifact` takes it: `runId` is the run it is an input of (an id
+ * the client chose, of a run not started yet), `name` is `<param>/<path in the folder>` (or `<param>` for one file).
+ */
+export type ArtifactWrite = ArtifactPiece;
+
+/** What a chunk answered: how many bytes of the file the engine has, and the ref once the file is stored. */
+export interface ArtifactWritten {
+  received: number;
+  ref: ArtifactRef | null;
 }

@@ -5,6 +5,7 @@ import { placementSchema, taskFieldSchemas } from './task.js';
 import type { ConcurrencyInput } from './flow.js';
 import type { DebounceSpec, RunConcurrencyRule } from './flow.js';
 import { concurrencySchema, debounceSchema, runConcurrencySchema } from './flow.js';
+import type { RunInputs } from './artifacts.js';
 
 /** How a waiting step ends when its signal does not come in time (default `fail`). */
 export type WaitTimeoutPolicy = 'fail' | 'skip' | 'continue';
@@ -214,6 +215,8 @@ export interface RunContext {
    * a malformed one starts a new trace.
    */
   traceparent?: string | undefined;
+  /** Files uploaded from the client for some parameters (see {@link RunInputs}); the run id must be the one they were uploaded under. */
+  inputs?: RunInputs | undefined;
 }
 
 /** A run started by a schedule (`scheduleName`, the slot's `scheduledFor` in epoch ms) or by a trigger (`triggerName`). */
@@ -258,6 +261,8 @@ export interface WorkflowRun extends WorkflowResult, RunLineage {
   triggerName?: string;
   /** The W3C trace context it was started in (absent unless tracing was on): a resumed run's span continues that trace. */
   traceparent?: string;
+  /** Files uploaded from the client as inputs (absent unless `workflow run --upload` sent some). */
+  inputs?: RunInputs;
   /** A run that has not started because a concurrency key of its workflow is at its limit (absent otherwise). */
   queued?: RunQueuedOn | undefined;
   /** A run held back by its workflow's `debounce` window (absent otherwise). */

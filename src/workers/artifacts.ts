@@ -29,6 +29,8 @@ export interface ArtifactStore {
   read(scope: string, digest: string, offset: number, length: number): Promise<Buffer | null>;
   /** Every scope the store holds, with when it was last written (epoch ms): what retention looks at. */
   scopes(): Promise<{ scope: string; touchedAt: number }[]>;
+  /** Ends what the store holds open (downloads under way). */
+  close?(): Promise<void>;
 }
 
 /** Hex SHA-256 and size of a file, streamed. */
@@ -143,6 +145,7 @@ export class ArtifactExchange {
 
   /** Removes the folder store of an engine without a durable store. */
   async close(): Promise<void> {
+    await this.#store.close?.();
     if (this.#ephemeral && this.#first instanceof FolderArtifactStore) await rm(this.#first.root, { recursive: true, force: true });
   }
 

@@ -23,6 +23,7 @@ export class JetStreamArtifactStore implements ArtifactStore {
   readonly kind = 'jetstream';
   readonly bucket: string;
   readonly #os: ObjectStore;
+  readonly #cursors = new Cursors();
 
   private constructor(bucket: string, os: ObjectStore) {
     this.bucket = bucket;
@@ -86,30 +87,29 @@ export class JetStreamArtifactStore implements ArtifactStore {
   }
 
   async read(scope: string, digest: string, offset: number, length: number): Promise<Buffer | null> {
-    const result = await this.#os.get(JetStreamArtifactStore.objectName(scope, digest));
-    if (!result) return null;
-    // The Object Store streams an object from its start: the chunks before `offset` are read and dropped.
-    const reader = result.data.getReader();
-    const parts: Uint8Array[] = [];
-    let at = 0;
-    let got = 0;
-    try {
-      while (got < length) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        const end = at + value.length;
-        if (end > offset) {
-          const from = Math.max(0, offset - at);
-          const part = value.subarray(from, Math.min(value.length, from + (length - got)));
-          parts.push(part);
-          got += part.length;
-        }
-        at = end;
-      }
-    } finally {
-      await reader.cancel().catch(() => undefined);
+    const key = JetStreamArtifactStore.objectName(scope, digest);
+    // A download reads chunk after chunk: the cursor left where the previous chunk ended goes on from there, so a
+    // whole object is streamed once (the Object Store can only stream an object from its start).
+    let cursor = this.#cursors.take(key, offset);
+    if (!cursor) {
+      const result = await this.#os.get(key);
+      if (!result) return null;
+      cursor = new ObjectCursor(result.data.getReader());
     }
-    return Buffer.concat(parts);
+    try {
+      const data = await cursor.read(offset, length);
+      if (cursor.done) await cursor.close();
+      else this.#cursors.put(key, cursor);
+      return data;
+    } catch (err) {
+      await cursor.close();
+      throw err;
+    }
+  }
+
+  /** Ends the open download cursors (an engine's shutdown). */
+  async close(): Promise<void> {
+    await this.#cursors.clear();
   }
 
   async scopes(): Promise<{ scope: string; touchedAt: number }[]> {
@@ -129,5 +129,103 @@ export class JetStreamArtifactStore implements ArtifactStore {
   async listScope(scope: string): Promise<{ name: string; size: number }[]> {
     const prefix = `${scope}/`;
     return (await this.#os.list()).filter((i) => !i.deleted && i.name.startsWith(prefix)).map((i) => ({ name: i.name, size: i.size }));
+  }
+}
+
+/** How many downloads may each keep an object's stream open, and for how long one may rest between chunks. */
+const CURSORS_MAX = 16;
+const CURSOR_IDLE_MS = 30_000;
+
+/** An object being streamed: where the next byte is, and what of the last piece was not handed out yet. */
+class ObjectCursor {
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #at = 0;
+  #left: Uint8Array | null = null;
+  done = false;
+
+  constructor(reader: ReadableStreamDefaultReader<Uint8Array>) {
+    this.#reader = reader;
+  }
+
+  /** The offset of the next byte it hands out. */
+  get position(): number {
+    return this.#at;
+  }
+
+  /** Up to `length` bytes from `offset` (at or after its position: the bytes between are skipped). */
+  async read(offset: number, length: number): Promise<Buffer> {
+    const parts: Uint8Array[] = [];
+    let got = 0;
+    while (got < length) {
+      let piece = this.#left;
+      this.#left = null;
+      if (!piece) {
+        const { done, value } = await this.#reader.read();
+        if (done) {
+          this.done = true;
+          break;
+        }
+        piece = value;
+      }
+      const end = this.#at + piece.length;
+      if (end <= offset) {
+        this.#at = end;
+        continue;
+      }
+      const from = Math.max(0, offset - this.#at);
+      const take = Math.min(piece.length - from, length - got);
+      parts.push(piece.subarray(from, from + take));
+      got += take;
+      this.#at += from + take;
+      if (from + take < piece.length) this.#left = piece.subarray(from + take);
+    }
+    return Buffer.concat(parts);
+  }
+
+  async close(): Promise<void> {
+    this.done = true;
+    await this.#reader.cancel().catch(() => undefined);
+  }
+}
+
+/** Open cursors by object, at most {@link CURSORS_MAX}, each closed after {@link CURSOR_IDLE_MS} without a read. */
+class Cursors {
+  readonly #open = new Map<string, { cursor: ObjectCursor; timer: NodeJS.Timeout }>();
+
+  /** The cursor of `key` standing at `offset`, taken out (a concurrent read of the same object starts its own). */
+  take(key: string, offset: number): ObjectCursor | null {
+    const entry = this.#open.get(key);
+    if (!entry || entry.cursor.position !== offset) return null;
+    this.#open.delete(key);
+    clearTimeout(entry.timer);
+    return entry.cursor;
+  }
+
+  put(key: string, cursor: ObjectCursor): void {
+    const old = this.#open.get(key);
+    if (old) this.#drop(key, old);
+    if (this.#open.size >= CURSORS_MAX) {
+      const [oldest, entry] = this.#open.entries().next().value as [string, { cursor: ObjectCursor; timer: NodeJS.Timeout }];
+      this.#drop(oldest, entry);
+    }
+    const timer = setTimeout(() => {
+      const e = this.#open.get(key);
+      if (e?.cursor === cursor) this.#drop(key, e);
+    }, CURSOR_IDLE_MS);
+    timer.unref();
+    this.#open.set(key, { cursor, timer });
+  }
+
+  async clear(): Promise<void> {
+    const all = [...this.#open];
+    this.#open.clear();
+    for (const [, e] of all) clearTimeout(e.timer);
+    await Promise.all(all.map(([, e]) => e.cursor.close()));
+  }
+
+  #drop(key: string, entry: { cursor: ObjectCursor; timer: NodeJS.Timeout }): void {
+    this.#open.delete(key);
+    clearTimeout(entry.timer);
+    void entry.cursor.close();
   }
 }

@@ -3,7 +3,7 @@
  * when that commit lands: results written after a burst do not wait for another task to finish to be evicted.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalPoolRunner } from '../../src/actors/tasks/runner.js';
+import { LocalPoolRunner } from '../../src/workers/local.js';
 import { TaskScheduler } from '../../src/actors/tasks/scheduler.js';
 import { GroupCommitter, InMemoryBus, ModuleRegistry } from '../../src/index.js';
 import { systemClock } from '../../src/model/clock.js';
@@ -43,6 +43,46 @@ describe('finished-task eviction', () => {
     expect(inMemory()).toBeLessThanOrEqual(2);
     // Evicted ones are read from the store.
     expect(scheduler.get(results[0]!.taskId)).toMatchObject({ status: 'completed' });
+    await scheduler.drain(0);
+    scheduler.dispose();
+  });
+});
+
+describe('a store that falls behind', () => {
+  it('paces addTasks: a call waits while more changed tasks than unwrittenMax are unwritten, and goes on once they are', async () => {
+    const store = new AsyncStore();
+    const commits = new GroupCommitter(store);
+    const scheduler = new TaskScheduler({
+      bus: new InMemoryBus(),
+      runner: new LocalPoolRunner(pool, systemClock),
+      store,
+      commits,
+      registry: new ModuleRegistry(),
+      options: { maxConcurrency: 1, agingMs: 0, abortGraceMs: 50, retainFinished: 100, unwrittenMax: 4 },
+    });
+    // Five tasks run to their end; the writer holds every commit, so their finished records stay unwritten.
+    const first = await Promise.all(Array.from({ length: 5 }, () => scheduler.execute({ module: 'core', action: 'noop' })));
+    expect(first.every((r) => r.status === 'completed')).toBe(true);
+    await store.inFlightSoon();
+    let added = false;
+    const second = scheduler.addMany([{ module: 'core', action: 'noop' }]).then((ids) => {
+      added = true;
+      return ids;
+    });
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(added).toBe(false);
+    expect(scheduler.list({}).length).toBe(5);
+    // The writer catches up: the call goes on.
+    while (!added) {
+      store.release();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect((await second).length).toBe(1);
+    expect(scheduler.list({}).length).toBe(6);
+    while (store.inFlight > 0) {
+      store.release();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     await scheduler.drain(0);
     scheduler.dispose();
   });

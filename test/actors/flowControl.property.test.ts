@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { AttemptRequest, RunningAttempt, TaskRunner } from '../../src/actors/tasks/runner.js';
+import type { AttemptRequest, RunningAttempt, TaskRunner } from '../../src/workers/runner.js';
 import { TaskScheduler } from '../../src/actors/tasks/scheduler.js';
 import { InMemoryBus, MemoryStore, ModuleRegistry } from '../../src/index.js';
 import type { TaskInput } from '../../src/index.js';

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { packagePath } from '../../src/config/options.js';
 import { OrchestrationEngine } from '../../src/actors/engine/engine.js';
-import type { AttemptHooks, AttemptRequest, PlacementQuery, RunningAttempt, TaskRunner } from '../../src/actors/tasks/runner.js';
+import type { AttemptHooks, AttemptRequest, PlacementQuery, RunningAttempt, TaskRunner } from '../../src/workers/runner.js';
 
 class RoutingRunner implements TaskRunner {
   readonly tags = new Set<string>();

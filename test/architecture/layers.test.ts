@@ -1,9 +1,12 @@
 /**
- * The architecture, checked: every import in `src` points down the layers of DESIGN.md §2 and no file imports
- * itself back through a circle. Reads the import statements of every source file (static, re-exports, dynamic).
+ * The architecture, checked: every import in `src` points down the layers of DESIGN.md §2, no file imports itself
+ * back through a circle, and no folder imports a sibling folder that imports it back (directly or through other
+ * siblings). Reads the import statements of every source file (static, re-exports, dynamic, type-only).
  *
  * The bus is drawn between edges and actors because commands flow edge → bus → actor; in imports it is the contract
- * both sides share, so the actors may import it and it imports nothing of theirs.
+ * both sides share, so the actors may import it and it imports nothing of theirs. Metrics sits above workers and
+ * store: it observes them (the pool's state at scrape time, every store commit timed), so it imports them and they
+ * know nothing of it.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -14,14 +17,20 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
 
 /** Higher layers may import lower ones (and their own); never the reverse. */
 const LAYERS: [rank: number, name: string, match: (path: string) => boolean][] = [
-  [7, 'edges', (p) => p.startsWith('edges/') || p === 'index.ts'],
-  [6, 'actors', (p) => p.startsWith('actors/')],
-  [5, 'bus', (p) => p.startsWith('bus/')],
-  [4, 'machines', (p) => p.startsWith('machines/')],
-  [3, 'workers/store/metrics', (p) => /^(workers|store|metrics|traces|modules|workflows|projects)\//.test(p)],
+  [10, 'edges', (p) => p.startsWith('edges/') || p === 'index.ts'],
+  [9, 'actors', (p) => p.startsWith('actors/')],
+  [8, 'bus', (p) => p.startsWith('bus/')],
+  [7, 'machines', (p) => p.startsWith('machines/')],
+  [6, 'metrics', (p) => p.startsWith('metrics/')],
+  [5, 'workers', (p) => p.startsWith('workers/')],
+  [4, 'store', (p) => p.startsWith('store/')],
+  [3, 'modules/traces/workflows/projects', (p) => /^(modules|traces|workflows|projects)\//.test(p)],
   [2, 'model', (p) => /^(model|dag|config)\//.test(p)],
   [1, 'errors', (p) => p === 'errors.ts'],
 ];
+
+/** A file → the files it imports, as paths relative to src. */
+type ImportGraph = Map<string, string[]>;
 
 function layerOf(path: string): { rank: number; name: string } {
   const hit = LAYERS.find(([, , match]) => match(path));
@@ -51,11 +60,25 @@ function importsOf(path: string): string[] {
   return out;
 }
 
-const files = sourceFiles(SRC);
-const graph = new Map(files.map((f) => [f, importsOf(f)]));
+/** Every import that points up the layers (or at a file that is not there), as a sentence. */
+function upwardImports(graph: ImportGraph): string[] {
+  const upward: string[] = [];
+  for (const [from, targets] of graph) {
+    const a = layerOf(from);
+    for (const to of targets) {
+      if (!graph.has(to)) {
+        upward.push(`src/${from} imports src/${to}, which does not exist`);
+        continue;
+      }
+      const b = layerOf(to);
+      if (b.rank > a.rank) upward.push(`src/${from} (${a.name}) imports src/${to} (${b.name}): an upward import`);
+    }
+  }
+  return upward;
+}
 
-/** Strongly connected components with more than one file (or a file importing itself): Tarjan's algorithm. */
-function circles(): string[][] {
+/** Strongly connected components with more than one node (or a node pointing at itself): Tarjan's algorithm. */
+function stronglyConnected(edges: ReadonlyMap<string, Iterable<string>>): string[][] {
   let index = 0;
   const idx = new Map<string, number>();
   const low = new Map<string, number>();
@@ -67,8 +90,10 @@ function circles(): string[][] {
     low.set(v, index++);
     stack.push(v);
     on.add(v);
-    for (const w of graph.get(v) ?? []) {
-      if (!graph.has(w)) continue;
+    let self = false;
+    for (const w of edges.get(v) ?? []) {
+      if (w === v) self = true;
+      if (!edges.has(w)) continue;
       if (!idx.has(w)) {
         visit(w);
         low.set(v, Math.min(low.get(v)!, low.get(w)!));
@@ -82,12 +107,44 @@ function circles(): string[][] {
         on.delete(w);
         scc.push(w);
       } while (w !== v);
-      if (scc.length > 1 || graph.get(v)?.includes(v)) out.push(scc.sort());
+      if (scc.length > 1 || self) out.push(scc.sort());
     }
   };
-  for (const f of files) if (!idx.has(f)) visit(f);
+  for (const v of edges.keys()) if (!idx.has(v)) visit(v);
   return out;
 }
+
+/** Files that import themselves back through a circle. */
+function circles(graph: ImportGraph): string[] {
+  return stronglyConnected(graph).map((c) => c.join(' <-> '));
+}
+
+/**
+ * Sibling folders that import each other, directly or through a circle of siblings (`edges/cli -> edges/daemon ->
+ * edges/cli`). An import from `a/x/…/f.ts` to `a/y/…/g.ts` makes `a/x` depend on `a/y`; files directly inside the
+ * folder two files share are not folders, and do not count.
+ */
+function folderLoops(graph: ImportGraph): string[] {
+  const edges = new Map<string, Set<string>>();
+  for (const [from, targets] of graph) {
+    for (const to of targets) {
+      const a = from.split('/');
+      const b = to.split('/');
+      let i = 0;
+      while (i < a.length - 1 && i < b.length - 1 && a[i] === b[i]) i++;
+      if (i === a.length - 1 || i === b.length - 1) continue;
+      const fa = a.slice(0, i + 1).join('/');
+      const fb = b.slice(0, i + 1).join('/');
+      if (!edges.has(fa)) edges.set(fa, new Set());
+      if (!edges.has(fb)) edges.set(fb, new Set());
+      edges.get(fa)!.add(fb);
+    }
+  }
+  return stronglyConnected(edges).map((c) => c.join(' <-> '));
+}
+
+const files = sourceFiles(SRC);
+const graph: ImportGraph = new Map(files.map((f) => [f, importsOf(f)]));
 
 describe('architecture', () => {
   it('finds the source files and their imports', () => {
@@ -96,39 +153,68 @@ describe('architecture', () => {
   });
 
   it('every file is in a layer, and every import points down (or stays in its layer)', () => {
-    const upward: string[] = [];
-    for (const [from, targets] of graph) {
-      const a = layerOf(from);
-      for (const to of targets) {
-        if (!graph.has(to)) {
-          upward.push(`src/${from} imports src/${to}, which does not exist`);
-          continue;
-        }
-        const b = layerOf(to);
-        if (b.rank > a.rank) upward.push(`src/${from} (${a.name}) imports src/${to} (${b.name}): an upward import`);
-      }
-    }
-    expect(upward).toEqual([]);
+    expect(upwardImports(graph)).toEqual([]);
   });
 
   it('has no import circles', () => {
-    expect(circles().map((c) => c.join(' <-> '))).toEqual([]);
+    expect(circles(graph)).toEqual([]);
+  });
+
+  it('has no sibling folders that import each other, directly or through other siblings', () => {
+    expect(folderLoops(graph)).toEqual([]);
   });
 
   it('the layer check sees an upward import and a circle when there is one', () => {
     // Guards the guard: a fake model file importing an actor, and two files importing each other.
-    graph.set('model/__fake.ts', ['actors/engine/engine.ts']);
-    graph.set('model/__a.ts', ['model/__b.ts']);
-    graph.set('model/__b.ts', ['model/__a.ts']);
-    files.push('model/__fake.ts', 'model/__a.ts', 'model/__b.ts');
-    try {
-      expect(layerOf('actors/engine/engine.ts').rank).toBeGreaterThan(layerOf('model/__fake.ts').rank);
-      expect(circles().map((c) => c.join(' <-> '))).toContain('model/__a.ts <-> model/__b.ts');
-    } finally {
-      for (const f of ['model/__fake.ts', 'model/__a.ts', 'model/__b.ts']) {
-        graph.delete(f);
-        files.splice(files.indexOf(f), 1);
-      }
-    }
+    const planted: ImportGraph = new Map([
+      ['model/__fake.ts', ['actors/engine/engine.ts']],
+      ['actors/engine/engine.ts', []],
+      ['model/__a.ts', ['model/__b.ts']],
+      ['model/__b.ts', ['model/__a.ts']],
+    ]);
+    expect(upwardImports(planted)).toEqual(['src/model/__fake.ts (model) imports src/actors/engine/engine.ts (actors): an upward import']);
+    expect(circles(planted)).toEqual(['model/__a.ts <-> model/__b.ts']);
+  });
+
+  it('ranks metrics over workers over store: an import the other way is upward', () => {
+    const planted: ImportGraph = new Map([
+      ['store/__fake.ts', ['workers/pool.ts', 'metrics/engineMetrics.ts']],
+      ['workers/__fake.ts', ['metrics/engineMetrics.ts', 'store/store.ts']],
+      ['metrics/engineMetrics.ts', ['workers/pool.ts', 'store/store.ts']],
+      ['workers/pool.ts', []],
+      ['store/store.ts', []],
+    ]);
+    expect(upwardImports(planted)).toEqual([
+      'src/store/__fake.ts (store) imports src/workers/pool.ts (workers): an upward import',
+      'src/store/__fake.ts (store) imports src/metrics/engineMetrics.ts (metrics): an upward import',
+      'src/workers/__fake.ts (workers) imports src/metrics/engineMetrics.ts (metrics): an upward import',
+    ]);
+  });
+
+  it('the folder check sees sibling folders in a loop, directly or through a third, and nothing in one-way imports', () => {
+    // Two edges folders importing each other (no file circle: the files differ).
+    const pair: ImportGraph = new Map([
+      ['edges/cli/program.ts', ['edges/worker/command.ts']],
+      ['edges/worker/command.ts', ['edges/cli/format.ts']],
+      ['edges/cli/format.ts', []],
+    ]);
+    expect(circles(pair)).toEqual([]);
+    expect(folderLoops(pair)).toEqual(['edges/cli <-> edges/worker']);
+    // Three siblings in a ring, at any depth of the files inside them.
+    const ring: ImportGraph = new Map([
+      ['actors/x/one.ts', ['actors/y/deep/two.ts']],
+      ['actors/y/deep/two.ts', ['actors/z/three.ts']],
+      ['actors/z/three.ts', ['actors/x/four.ts']],
+      ['actors/x/four.ts', []],
+    ]);
+    expect(folderLoops(ring)).toEqual(['actors/x <-> actors/y <-> actors/z']);
+    // One-way imports between siblings, and files of a folder importing its subfolders and back, are no loop.
+    const oneWay: ImportGraph = new Map([
+      ['actors/x/one.ts', ['actors/y/two.ts', 'actors/deps.ts']],
+      ['actors/y/two.ts', ['actors/deps.ts']],
+      ['actors/deps.ts', ['actors/y/three.ts']],
+      ['actors/y/three.ts', []],
+    ]);
+    expect(folderLoops(oneWay)).toEqual([]);
   });
 });

@@ -74,6 +74,7 @@ const samples: { [K in CommandType]: CommandPayload<K> } = {
   'engine.health': {},
   'engine.modules': { module: 'core' },
   'engine.read_artifact': { runId: 'r1', step: 'chart', name: 'svg', offset: 0, length: 1024 },
+  'engine.write_artifact': { runId: 'r1', name: 'path/a.txt', file: 'a.txt', size: 3, digest: 'a'.repeat(64), offset: 0, data: 'YWJj' },
   'schedule.create': { name: 'nightly', workflow: 'etl', cron: '0 2 * * *', timezone: 'Europe/Paris', overlap: 'buffer_one', catchupWindowSeconds: 300, jitterSeconds: 5, startAt: '2026-01-01T00:00:00Z', endAt: 1893456000000, parameters: { day: 1 } },
   'schedule.list': {},
   'schedule.get': { name: 'nightly' },

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrchestrationEngine } from '../../src/index.js';
 import { DEFAULT_HTTP } from '../../src/config/options.js';
 import { createLogger } from '../../src/edges/daemon/logger.js';
-import { registerWorkerMetrics } from '../../src/edges/remote/metrics.js';
-import { RemoteRunner } from '../../src/edges/remote/runner.js';
+import { registerWorkerMetrics } from '../../src/workers/jetstream/metrics.js';
+import { JetStreamRunner } from '../../src/workers/jetstream/runner.js';
 import { testEngine } from '../helpers.js';
 import { dashboardQueries, declaredFamilies, hasBinary } from './support.js';
 
@@ -26,7 +26,7 @@ describe('dashboards', () => {
   beforeAll(async () => {
     engine = testEngine({ threads: 1, metrics: { processMetrics: false } });
     // The remote workers' families, as a daemon with --remote-workers registers them.
-    const runner = new RemoteRunner({ subjectPrefix: 'dash', run: engine.id, lostAfterMs: 1000, afterCommit: async () => undefined, taskStatus: () => null, log: createLogger('json', 'silent') });
+    const runner = new JetStreamRunner({ subjectPrefix: 'dash', run: engine.id, lostAfterMs: 1000, afterCommit: async () => undefined, taskStatus: () => null, log: createLogger('json', 'silent') });
     registerWorkerMetrics(engine.metrics!.registry, runner);
     declared = declaredFamilies(await engine.metrics!.expose());
     // Served beside the engine's families by a daemon on a PostgreSQL store (its own HTTP edge: daemon.ts).

@@ -4,7 +4,7 @@
  * placed on the other, finds this run's copy in its own folder (through the JetStream Object Store), and a run whose
  * producer registered nothing fails the consumer naming the artifact and the step instead of reading an older file.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cli } from '../support/daemon.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -93,5 +93,50 @@ describe('artifacts between remote workers', { timeout: 90_000 }, () => {
     } finally {
       await nc.close();
     }
+  });
+
+  it('workflow run --upload sends a client folder to a daemon whose workers are elsewhere: ai-analysis charts on one worker, reports on the other, with its own chart', async () => {
+    s = await scene(server.url);
+    const [folderA, folderB, client] = [join(s.root, 'host-a'), join(s.root, 'host-b'), join(s.root, 'client')];
+    await Promise.all([mkdir(folderA), mkdir(folderB), mkdir(join(client, 'proj', 'lib'), { recursive: true })]);
+    await writeFile(join(client, 'proj', 'main.js'), 'export function main(a) {\n  if (a) return 1;\n  return 2;\n}\n');
+    await writeFile(join(client, 'proj', 'lib', 'util.py'), 'def util():\n    return 3\n');
+    await writeFile(join(client, 'proj', 'lib', 'odd name.js'), 'const x = 1;\n');
+    const d = s.daemon();
+    await serving(d);
+    s.worker('wa', ['--tags', 'a'], 1, false, folderA);
+    s.worker('wb', ['--tags', 'b'], 1, false, folderB);
+    await Promise.all([joined(d, 'wa'), joined(d, 'wb')]);
+    const nats = ['--nats', server.url, '--subject-prefix', s.prefix];
+
+    // The shipped ai-analysis, its analysis and chart placed on a, its report on b.
+    const shipped = await readFile(join(__dirname, '..', '..', 'config', 'workflows', 'ai-analysis.yaml'), 'utf8');
+    const placed = shipped
+      .replace(/(name: (?:analyze_code|generate_insights|chart_analysis)\n)/g, '$1    placement: { tags: [a] }\n')
+      .replace(/(name: write_report\n)/, '$1    placement: { tags: [b] }\n');
+    await writeFile(join(client, 'split.yaml'), placed);
+    expect((await cli(client, ['workflow', 'create', 'split-analysis', '--file', 'split.yaml', ...nats])).code).toBe(0);
+
+    const ran = await cli(client, ['workflow', 'run', 'split-analysis', '--param', 'path=proj', '--upload', ...nats, '--json']);
+    expect(ran.code, ran.stderr).toBe(0);
+    const run = JSON.parse(ran.stdout) as { runId: string; status: string; steps: Record<string, { worker?: string; result?: Record<string, unknown> }> };
+    expect(run.status).toBe('succeeded');
+    expect(run.steps['analyze_code']).toMatchObject({ worker: 'wa', result: { totals: { files: 3 } } });
+    expect(run.steps['chart_analysis']?.worker).toBe('wa');
+    expect(run.steps['write_report']?.worker).toBe('wb');
+    // The report, written on b, embeds the chart a drew in this run (fetched into b's folder under this run's id).
+    const md = await readFile(join(folderB, '.codomyrmex', 'reports', 'ai-analysis.md'), 'utf8');
+    expect(md).toContain(`![chart](../artifacts/${run.runId}/chart_analysis/svg.svg)`);
+    expect((await readFile(join(folderB, `.codomyrmex/artifacts/${run.runId}/chart_analysis/svg.svg`), 'utf8')).startsWith('<svg')).toBe(true);
+    // The inputs went to a through the Object Store, never to b (no step there reads the folder's files)...
+    expect(await readFile(join(folderA, `.codomyrmex/artifacts/${run.runId}/_input/path/lib/odd_name.js`), 'utf8')).toBe('const x = 1;\n');
+    // ...and are listed with the run's artifacts, under $input.
+    const listed = JSON.parse((await cli(client, ['run', 'artifacts', run.runId, ...nats, '--json'])).stdout) as { artifacts: { step: string; name: string }[] };
+    expect(listed.artifacts.filter((a) => a.step === '$input').map((a) => a.name)).toEqual(['path/lib/odd_name.js', 'path/lib/util.py', 'path/main.js']);
+
+    // A parameter named for upload that is not a local path is refused before anything starts.
+    const bad = await cli(client, ['workflow', 'run', 'split-analysis', '--param', 'path=missing', '--upload', 'path', ...nats]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--upload: parameter path: "missing" is not a file or folder on this machine');
   });
 });

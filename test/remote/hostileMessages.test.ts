@@ -6,7 +6,7 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { encode, remoteSubjects, workStreamName } from '../../src/edges/remote/protocol.js';
+import { encode, remoteSubjects, workStreamName } from '../../src/workers/jetstream/protocol.js';
 import { startNatsServer, type NatsServer } from '../support/nats.js';
 import type { Scene } from '../support/remote.js';
 import { joined, scene, serving, workerReady } from '../support/remote.js';

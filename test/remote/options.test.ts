@@ -1,7 +1,7 @@
 /** The daemon's and the worker's remote-worker flags, checked before anything starts. */
 import { describe, expect, it } from 'vitest';
 import { compileDaemonOptions } from '../../src/edges/daemon/options.js';
-import { parseTags } from '../../src/edges/worker/command.js';
+import { parseTags } from '../../src/edges/cli/worker.js';
 
 const env = { CODOMYRMEX_CONFIG: '' } as NodeJS.ProcessEnv;
 

@@ -6,8 +6,9 @@
  */
 import { connect } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { decode, encode, remoteSubjects } from '../../src/edges/remote/protocol.js';
-import type { WorkerView } from '../../src/edges/remote/protocol.js';
+import { encode, remoteSubjects } from '../../src/workers/jetstream/protocol.js';
+import { decodeAs } from '../../src/workers/jetstream/schemas.js';
+import type { WorkerView } from '../../src/workers/jetstream/protocol.js';
 import { cli } from '../support/daemon.js';
 import { startNatsServer, type NatsServer } from '../support/nats.js';
 import type { Scene } from '../support/remote.js';
@@ -227,7 +228,7 @@ describe('remote workers', { timeout: 60_000 }, () => {
     const nc = await connect({ servers: server.url });
     try {
       const reply = await nc.request(remoteSubjects(s.prefix).result, encode({ dispatch: 'someone:nope:1', worker: 'x', taskId: 'nope', outcome: { type: 'ok', output: 1 } }), { timeout: 5000 });
-      expect(decode(reply.data)).toEqual({ accepted: false, reason: 'unknown' });
+      expect(decodeAs('ack', reply.data)).toEqual({ accepted: false, reason: 'unknown' });
     } finally {
       await nc.close();
     }

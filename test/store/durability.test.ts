@@ -3,7 +3,7 @@
  * committed and never starts a task whose row is not; relaxed answers at once; a failed write is never
  * acknowledged and takes back what it could not write.
  */
-import { LocalPoolRunner } from '../../src/actors/tasks/runner.js';
+import { LocalPoolRunner } from '../../src/workers/local.js';
 import { systemClock } from '../../src/model/clock.js';
 import { join } from 'node:path';
 import { firstValueFrom } from 'rxjs';

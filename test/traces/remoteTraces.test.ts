@@ -108,5 +108,10 @@ describe('traces through a remote worker', () => {
       // The action ran in its own attempt's span, not a batch-mate's.
       expect(results[i]?.result).toEqual({ attemptSpanId: processed?.spanId, activeSpanId: processed?.spanId });
     }
+    // They came in fewer work messages than attempts: each batch's size is on its attempts' spans, and they add up.
+    const sizes = spans.filter((s) => s.traceId === traceId && s.name === 'process traced.work').map((s) => Number(s.attributes['messaging.batch.message_count'] ?? 1));
+    const messages = sizes.reduce((n, size) => n + 1 / size, 0);
+    expect(Math.max(...sizes)).toBeGreaterThan(1);
+    expect(Math.round(messages)).toBeLessThan(ids.length);
   });
 });

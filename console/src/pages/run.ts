@@ -107,11 +107,11 @@ async function download(runId: string, step: string): Promise<void> {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-/** A size for people: `812 B`, `12.3 KiB`, `4.1 MiB`. */
+/** A size for people, in the browser's own units: `812 byte`, `12.3 kB`, `4.1 MB`. */
+const sizeUnits = (['byte', 'kilobyte', 'megabyte', 'gigabyte'] as const).map((unit) => new Intl.NumberFormat(undefined, { style: 'unit', unit, unitDisplay: 'short', maximumFractionDigits: 1 }));
 function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  const step = Math.min(sizeUnits.length - 1, n <= 0 ? 0 : Math.floor(Math.log(n) / Math.log(1000)));
+  return (sizeUnits[step] as Intl.NumberFormat).format(n / 1000 ** step);
 }
 
 /** Saves an artifact (always as a file: the server sends it as an attachment, never as a page). */

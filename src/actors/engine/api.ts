@@ -6,7 +6,7 @@
  */
 import type { MessageBus } from '../../bus/bus.js';
 import type { RateLimitView, RunRequest, TaskExplanation } from '../../bus/protocol.js';
-import type { ArtifactChunk } from '../../model/artifacts.js';
+import type { ArtifactChunk, ArtifactWrite, ArtifactWritten } from '../../model/artifacts.js';
 import type { BackfillInput, BackfillReply, ScheduleInput, ScheduleView, TriggerInput, TriggerView } from '../../model/schedule.js';
 import type { Session, SessionOptions } from '../../model/session.js';
 import type { WorkflowResult } from '../../model/workflow.js';
@@ -35,10 +35,11 @@ export abstract class EngineApi {
   abstract readonly registry: ModuleRegistry;
 
   /**
-   * Resolves once the engine has started (at once after that); rejects if it could not start.
+   * Null once the engine has started; before, a promise that resolves when it has (or rejects if it could not
+   * start). Callers await it only when it is there: a started engine's calls go on in the same turn.
    * @internal
    */
-  protected abstract whenReady(): Promise<void>;
+  protected abstract whenReady(): Promise<void> | null;
 
   /**
    * The bus as the library's clients use it (it stamps the active trace context on what they start).
@@ -78,31 +79,36 @@ export abstract class EngineApi {
    * await engine.executeWorkflow('ai-analysis', { sessionId });
    */
   async createSession(options: SessionOptions): Promise<string> {
-    await this.whenReady();
+    const ready = this.whenReady();
+    if (ready) await ready;
     return (await this.bus.request('session.create', options)).sessionId;
   }
 
   /** A session with its counts; null when there is none. */
   async getSession(sessionId: string): Promise<Session | null> {
-    await this.whenReady();
+    const ready = this.whenReady();
+    if (ready) await ready;
     return this.bus.request('session.get', { sessionId });
   }
 
   /** Every session, or only the active or closed ones. */
   async listSessions(status?: 'active' | 'closed'): Promise<Session[]> {
-    await this.whenReady();
+    const ready = this.whenReady();
+    if (ready) await ready;
     return this.bus.request('session.list', status === undefined ? {} : { status });
   }
 
   /** Cancels the session's runs and tasks, releases its holds, emits `session_closed`. */
   async closeSession(sessionId: string, reason?: string): Promise<Session> {
-    await this.whenReady();
+    const ready = this.whenReady();
+    if (ready) await ready;
     return this.bus.request('session.close', reason === undefined ? { sessionId } : { sessionId, reason });
   }
 
   /** Why a task is not running: the dependency, the resource (and who holds it), the session limit, or its backoff. */
   async explainTask(taskId: string): Promise<TaskExplanation> {
-    await this.whenReady();
+    const ready = this.whenReady();
+    if (ready) await ready;
     return explainTaskOrStep(this.bus, taskId);
   }
 
@@ -131,19 +137,22 @@ export abstract class EngineApi {
    * await engine.tasks.addTask({ module: 'http', action: 'get', parameters: { url }, rateLimit: { name: 'github-api', key: token } });
    */
   async createRateLimit(limit: { name: string; limit: number; per: string | number }): Promise<RateLimitView> {
-    await this.whenReady();
+    const ready = this.whenReady();
+    if (ready) await ready;
     return this.tasks.createRateLimit(limit);
   }
 
   /** Every rate limit with its level and its busiest per-key buckets. */
   async listRateLimits(): Promise<RateLimitView[]> {
-    await this.whenReady();
+    const ready = this.whenReady();
+    if (ready) await ready;
     return this.tasks.listRateLimits();
   }
 
   /** Deletes a rate limit; tasks waiting on it go on without it. */
   async deleteRateLimit(name: string): Promise<{ name: string; deleted: boolean }> {
-    await this.whenReady();
+    const ready = this.whenReady();
+    if (ready) await ready;
     return this.tasks.deleteRateLimit(name);
   }
 
@@ -152,13 +161,25 @@ export abstract class EngineApi {
    * `eof`): what `codomyrmex run artifacts --get` downloads.
    */
   async readArtifact(runId: string, step: string, name: string, offset = 0, length?: number): Promise<ArtifactChunk> {
-    await this.whenReady();
+    const ready = this.whenReady();
+    if (ready) await ready;
     return this.bus.request('engine.read_artifact', { runId, step, name, offset, ...(length !== undefined && { length }) });
+  }
+
+  /**
+   * Takes a chunk of a file uploaded as an input of a run that has not started (`workflow run --upload`): send a
+   * file's chunks in order from offset 0; the last answers its ref, which the run names in its `inputs`.
+   */
+  async writeArtifact(chunk: ArtifactWrite): Promise<ArtifactWritten> {
+    const ready = this.whenReady();
+    if (ready) await ready;
+    return this.bus.request('engine.write_artifact', chunk);
   }
 
   /** Every module.action this engine can run, with its parameters as JSON Schema (all modules, or one). */
   async listModules(moduleName?: string): Promise<ActionDescription[]> {
-    await this.whenReady();
+    const ready = this.whenReady();
+    if (ready) await ready;
     return this.registry.describe(moduleName);
   }
 
@@ -258,7 +279,8 @@ export abstract class EngineApi {
    * `execute_complex_workflow`; snake_case keys accepted). Steps overlap only within a shared parallel group.
    */
   async executeComplexWorkflow(definition: Record<string, unknown>, options: RunRequest = {}): Promise<WorkflowResult> {
-    await this.whenReady();
+    const ready = this.whenReady();
+    if (ready) await ready;
     return this.clientBus().request('workflow.execute_complex', { definition, ...options });
   }
 

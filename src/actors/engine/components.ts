@@ -1,6 +1,8 @@
 /** The component actors one engine supervises: the runtime machine with each component's actor logic over the shared deps. */
 import { runtimeMachine } from '../../machines/runtime.js';
-import type { ComponentDeps } from '../deps.js';
+import type { Observable } from 'rxjs';
+import type { TaskDeps } from '../tasks/actor.js';
+import type { TriggerTransport } from '../triggers/transport.js';
 import { projectManagerLogic } from '../projects/actor.js';
 import { resourceManagerLogic } from '../resources/actor.js';
 import { schedulesLogic } from '../schedules/actor.js';
@@ -9,8 +11,11 @@ import { taskOrchestratorLogic } from '../tasks/actor.js';
 import { triggersLogic } from '../triggers/actor.js';
 import { workflowManagerLogic } from '../workflows/actor.js';
 
+/** The shared parts, and what some components take besides (the ledger, the step intake, the trigger transport). */
+export type EngineDeps = TaskDeps & { triggerTransport$?: Observable<TriggerTransport | null> };
+
 /** The runtime machine, its components provided. */
-export function componentRuntime(deps: ComponentDeps): typeof runtimeMachine {
+export function componentRuntime(deps: EngineDeps): typeof runtimeMachine {
   return runtimeMachine.provide({
     actors: {
       taskOrchestrator: taskOrchestratorLogic(deps),

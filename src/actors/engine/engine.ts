@@ -32,16 +32,16 @@ import { ProjectManagerClient } from '../projects/client.js';
 import { ResourceManagerClient } from '../resources/client.js';
 import type { ResourceLedger } from '../resources/ledger.js';
 import { TaskOrchestratorClient } from '../tasks/client.js';
-import { LocalPoolRunner } from '../tasks/runner.js';
-import type { TaskRunner } from '../tasks/runner.js';
+import { LocalPoolRunner } from '../../workers/local.js';
+import type { TaskRunner } from '../../workers/runner.js';
 import { StepIntake } from '../tasks/stepIntake.js';
-import { tracedRunner } from '../tasks/tracedRunner.js';
+import { tracedRunner } from '../../workers/traced.js';
 import type { TriggerTransport } from '../triggers/transport.js';
 import { WorkflowManagerClient } from '../workflows/client.js';
-import type { ComponentDeps } from '../deps.js';
+import type { EngineDeps } from './components.js';
 import { EngineApi } from './api.js';
 import type { ArtifactSweep } from './artifacts.js';
-import { ARTIFACT_MIN_AGE_MS, readArtifactChunk, startArtifactSweeps, sweepArtifacts } from './artifacts.js';
+import { ARTIFACT_MIN_AGE_MS, artifactCommands, startArtifactSweeps, sweepArtifacts } from './artifacts.js';
 import { componentRuntime } from './components.js';
 import { createFromFiles } from './definitionFiles.js';
 import type { EventHandler } from './eventHandlers.js';
@@ -95,6 +95,7 @@ export interface ShutdownOptions {
 /** One runtime: the bus, worker pool, store and module registry, the component actors, and the seed's facades (`getTaskOrchestrator()`, `getWorkflowManager()`, ...). Make one with `getOrchestrationEngine()` or `createOrchestrationEngine(options)`; end it with `shutdown()`. */
 export class OrchestrationEngine extends EngineApi {
   readonly id = randomUUID();
+  readonly #artifactCommands = artifactCommands(this.id, (runId) => this.workflows.getRun(runId), () => this.artifacts.store);
   readonly options: CompiledOptions;
   readonly bus: MessageBus;
   readonly store: Store;
@@ -169,7 +170,7 @@ export class OrchestrationEngine extends EngineApi {
       });
       const localRunner = new LocalPoolRunner(this.pool, clock, { batching: this.options.batchDispatch, artifacts: this.artifacts });
       const runner = composition.runner ? composition.runner(localRunner, this) : localRunner;
-      const deps: ComponentDeps = {
+      const deps: EngineDeps = {
         runner: this.options.tracing.enabled ? tracedRunner(runner, () => this.#tracing.current, clock) : runner,
         clock,
         taskObserver: this.metrics?.taskObserver,
@@ -200,7 +201,8 @@ export class OrchestrationEngine extends EngineApi {
         'engine.status': () => this.getSystemStatus(),
         'engine.health': () => this.healthCheck(),
         'engine.modules': (p) => this.listModules(p.module),
-        'engine.read_artifact': (p) => readArtifactChunk((runId) => this.workflows.getRun(runId), this.artifacts.store, p),
+        'engine.read_artifact': (p) => this.#artifactCommands.read(p),
+        'engine.write_artifact': (p) => this.#artifactCommands.write(p),
       });
     } catch (err) {
       abandonParts(parts);
@@ -258,12 +260,9 @@ export class OrchestrationEngine extends EngineApi {
     throw error;
   }
 
-  /**
-   * Resolves once the engine has started (at once after that); rejects if it could not start.
-   * @internal
-   */
-  protected async whenReady(): Promise<void> {
-    if (!this.#started) await this.#ready;
+  /** @internal See {@link EngineApi.whenReady}. */
+  protected whenReady(): Promise<void> | null {
+    return this.#started ? null : this.#ready;
   }
 
   /**
@@ -385,7 +384,7 @@ export class OrchestrationEngine extends EngineApi {
       this.ledger.close();
       await this.pool.destroy();
       await this.#tracing.shutdown();
-      await this.artifacts.close();
+      await Promise.all([this.#artifactCommands.close(), this.artifacts.close()]);
       this.bus.publish('engine_stopped', { engineId: this.id });
       this.#journal?.stop();
       await this.commits.close();
@@ -396,4 +395,3 @@ export class OrchestrationEngine extends EngineApi {
     return this.#released;
   }
 }
-

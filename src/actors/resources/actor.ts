@@ -33,7 +33,7 @@ export function resourceHandlers(ledger: ResourceLedger, persistence: ResourcePe
   };
 }
 
-export function resourceManagerLogic(deps: ComponentDeps) {
+export function resourceManagerLogic(deps: ComponentDeps & { ledger: ResourceLedger }) {
   return componentLogic('resourceManager', deps, () => {
     const persistence = deps.store.persistent ? new ResourcePersistence(deps) : null;
     return {

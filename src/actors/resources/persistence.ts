@@ -1,6 +1,6 @@
 /** Writes run-time resources and user holds to the store and restores them at start. */
 import { RecordQueue } from '../../store/commits.js';
-import type { Allocation, ResourceInput } from './ledger.js';
+import type { Allocation, ResourceInput, ResourceLedger } from './ledger.js';
 import type { ComponentDeps } from '../deps.js';
 
 /**
@@ -9,10 +9,10 @@ import type { ComponentDeps } from '../deps.js';
  */
 export class ResourcePersistence {
   readonly #records: RecordQueue;
-  readonly #deps: ComponentDeps;
+  readonly #deps: ComponentDeps & { ledger: ResourceLedger };
   readonly #subs: { unsubscribe(): void }[];
 
-  constructor(deps: ComponentDeps) {
+  constructor(deps: ComponentDeps & { ledger: ResourceLedger }) {
     this.#deps = deps;
     this.#records = new RecordQueue(deps.commits);
     const allocated = deps.bus.events$('resource_allocated').subscribe((e) => {

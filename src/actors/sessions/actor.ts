@@ -2,6 +2,7 @@
 import type { CommandHandlers } from '../../bus/bus.js';
 import { componentLogic } from '../component.js';
 import type { ComponentDeps } from '../deps.js';
+import type { ResourceLedger } from '../resources/ledger.js';
 import { SessionManager, storedSessions } from './manager.js';
 
 /** The `session.*` commands, answered by one session manager. */
@@ -14,7 +15,7 @@ export function sessionHandlers(sessions: SessionManager): CommandHandlers<'sess
   };
 }
 
-export function sessionManagerLogic(deps: ComponentDeps) {
+export function sessionManagerLogic(deps: ComponentDeps & { ledger: ResourceLedger }) {
   return componentLogic('sessions', deps, () => {
     const durable = deps.store.persistent;
     const sessions = new SessionManager(deps.bus, deps.ledger, durable ? deps.commits : null, deps.clock);

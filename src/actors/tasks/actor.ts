@@ -9,6 +9,9 @@ import { parseTaskBatch, parseTaskListFilter } from '../../model/taskRequests.js
 import { waitWithin } from '../boundedWait.js';
 import { componentLogic } from '../component.js';
 import type { ComponentDeps } from '../deps.js';
+import type { ResourceLedger } from '../resources/ledger.js';
+import type { TaskObserver } from './record.js';
+import type { StepIntake } from './stepIntake.js';
 import { storedSessions } from '../sessions/manager.js';
 import { TaskScheduler } from './scheduler.js';
 
@@ -48,8 +51,17 @@ export function rateLimitHandlers(scheduler: TaskScheduler): CommandHandlers<'ra
   };
 }
 
+/** What the task orchestrator is built from: the engine's shared parts, and these. */
+export interface TaskDeps extends ComponentDeps {
+  ledger: ResourceLedger;
+  /** Metrics' direct feed of task starts and ends (none when metrics are off). */
+  taskObserver?: TaskObserver | undefined;
+  /** The direct way from workflow steps to the task scheduler (see stepIntake.ts); steps use the bus without it. */
+  stepIntake?: StepIntake;
+}
+
 /** The actor logic, closed over the engine's shared parts. */
-export function taskOrchestratorLogic(deps: ComponentDeps) {
+export function taskOrchestratorLogic(deps: TaskDeps) {
   return componentLogic('taskOrchestrator', deps, () => {
     const scheduler = new TaskScheduler({
       observer: deps.taskObserver,

@@ -68,6 +68,9 @@ export class TaskAdder {
    * meanwhile; another addTasks call waits for this one's tasks to be in before it is decided.
    */
   async addMany(inputs: readonly unknown[]): Promise<string[]> {
+    // A store that cannot keep up paces the callers that add work in bulk (a single task is not held back).
+    const behind = this.#host.durable.caughtUp();
+    if (behind) await behind;
     if (inputs.length <= ADD_SLICE) {
       while (this.#adding) await this.#adding;
       return this.add(inputs);

@@ -15,8 +15,8 @@ import type { FlowControl } from './admission/flow.js';
 import type { ReadyTasks } from './ready.js';
 import type { TaskRecord } from './record.js';
 import { clearTimer } from './record.js';
-import type { AttemptHooks, AttemptRequest, TaskRunner } from './runner.js';
-import { LOCAL_WORKER } from './runner.js';
+import type { AttemptHooks, AttemptRequest, TaskRunner } from '../../workers/runner.js';
+import { LOCAL_WORKER } from '../../workers/runner.js';
 import { artifactScope } from '../../model/artifacts.js';
 
 const NO_HOOKS: AttemptHooks = { progress: () => {}, log: () => {} };

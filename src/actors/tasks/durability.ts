@@ -20,6 +20,8 @@ export interface DurabilityDeps {
   commits: GroupCommitter;
   /** Strict: answers and starts wait for commits (see `SchedulerOptions.ackOnCommit`). */
   ackOnCommit: boolean;
+  /** See {@link UNWRITTEN_MAX}. */
+  unwrittenMax: number;
   now: () => number;
   /** Gated records whose rows are now committed: they may queue. */
   released: (recs: TaskRecord[]) => void;
@@ -50,8 +52,17 @@ function storedTask(rec: TaskRecord, now: number): StoredTask {
     : { spec: rec.spec, status: rec.status, result: toResult(rec), retryAt: rec.retryAt, updatedAt: now };
 }
 
+/**
+ * Changed records not yet written past which a new `addTasks` call waits for the writer to catch up: without it, a
+ * client submitting faster than the store writes grows the backlog (and the heap) without bound, and everything
+ * slows down as the garbage collector walks it.
+ */
+export const UNWRITTEN_MAX = 100_000;
+
 export class TaskDurability {
   readonly #deps: DurabilityDeps;
+  /** `addTasks` calls waiting for the backlog to fall under `unwrittenMax`. */
+  #catchingUp: (() => void)[] = [];
   #dirty = new Set<TaskRecord>();
   /** The large addTasks call being added, if any (one at a time). */
   #bulk: BulkAdd | null = null;
@@ -173,6 +184,28 @@ export class TaskDurability {
     return this.#dirty.has(rec) || this.#batch?.has(rec) === true || this.#bulk?.dirty.has(rec) === true;
   }
 
+  /** Changed records the store has not written yet (waiting for a commit, or in the one under way). */
+  get unwrittenCount(): number {
+    return this.#dirty.size + (this.#batch?.size ?? 0);
+  }
+
+  /**
+   * Resolves at once while fewer than `unwrittenMax` changed records wait for the store; else after the
+   * commit that brings them under it (or a failed one: the caller then meets {@link refuseWhileFailing}).
+   */
+  caughtUp(): Promise<void> | null {
+    if (this.unwrittenCount < this.#deps.unwrittenMax) return null;
+    this.#deps.commits.schedule();
+    return new Promise<void>((resolve) => this.#catchingUp.push(resolve));
+  }
+
+  #wake(all: boolean): void {
+    if (this.#catchingUp.length === 0 || (!all && this.unwrittenCount >= this.#deps.unwrittenMax)) return;
+    const waiting = this.#catchingUp;
+    this.#catchingUp = [];
+    for (const resolve of waiting) resolve();
+  }
+
   /** Throws the store's fault while commits fail: new work is refused rather than run ahead of the disk. */
   refuseWhileFailing(what: string): void {
     const fault = this.#deps.commits.fault;
@@ -217,6 +250,7 @@ export class TaskDurability {
       if (released.length) this.#deps.released(released);
     }
     this.#deps.committed();
+    this.#wake(false);
   }
 
   /**
@@ -228,6 +262,7 @@ export class TaskDurability {
     this.#batch = null;
     this.#executing ??= this.#sent;
     this.#sent = null;
+    this.#wake(true);
     if (!batch) return;
     for (const rec of batch) {
       if (this.#deps.ackOnCommit && !rec.committed) {

@@ -26,7 +26,7 @@ import type { ReadyTasks } from './ready.js';
 import type { TaskRecord } from './record.js';
 import { announce, clearTimer, observe, toResult } from './record.js';
 import { FinishedRetention } from './retention.js';
-import type { TaskRunner } from './runner.js';
+import type { TaskRunner } from '../../workers/runner.js';
 
 export interface LifecycleDeps {
   runner: TaskRunner;

@@ -15,8 +15,8 @@ import type { Lane } from './lanes.js';
 import type { HeldKey } from '../../model/flow.js';
 import type { FlowTicket } from './admission/ticket.js';
 import type { ArtifactRef } from '../../model/artifacts.js';
-import type { RunningAttempt } from './runner.js';
-import { LOCAL_WORKER } from './runner.js';
+import type { RunningAttempt } from '../../workers/runner.js';
+import { LOCAL_WORKER } from '../../workers/runner.js';
 import type { TaskObserver } from '../../model/taskView.js';
 
 export type { TaskObserver };

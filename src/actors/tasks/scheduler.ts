@@ -22,7 +22,7 @@ import { GroupCommitter, RecordQueue } from '../../store/commits.js';
 import { IdempotencyKeys } from './admission/idempotency.js';
 import type { Store } from '../../store/store.js';
 import type { ResourceLedger } from '../resources/ledger.js';
-import { TaskDurability } from './durability.js';
+import { TaskDurability, UNWRITTEN_MAX } from './durability.js';
 import { TaskLifecycle } from './lifecycle.js';
 import { TaskAdder } from './adding.js';
 import { RateLimitDefs } from './admission/rateLimitDefs.js';
@@ -30,12 +30,11 @@ import { TaskQueries } from './queries.js';
 import { ReadyTasks } from './ready.js';
 import { recoverTasks } from './recovery.js';
 import { FlowControl } from './admission/flow.js';
-
 import type { Waiter } from './record.js';
 import type { TaskRecord } from './record.js';
 import { toResult } from './record.js';
-import type { TaskRunner } from './runner.js';
-import { placementQuery } from './runner.js';
+import type { TaskRunner } from '../../workers/runner.js';
+import { placementQuery } from '../../workers/runner.js';
 
 export { DEFAULT_LANE } from './ready.js';
 
@@ -52,6 +51,8 @@ export interface SchedulerOptions {
   retainFinished: number;
   /** Bytes of finished results kept in memory, at most (default 256 MiB). */
   retainFinishedBytes?: number;
+  /** Changed tasks the store has not written past which an `addTasks` call waits for it (default {@link UNWRITTEN_MAX}). */
+  unwrittenMax?: number;
   /**
    * Strict durability: answer a caller only once what it is told is committed (an added task, a result), and
    * start a task only once its row is committed, so a failed write can be undone (default false).
@@ -113,6 +114,7 @@ export class TaskScheduler {
       store: deps.store,
       commits,
       ackOnCommit: deps.options.ackOnCommit === true,
+      unwrittenMax: deps.options.unwrittenMax ?? UNWRITTEN_MAX,
       now: () => clock.now(),
       released: (recs) => {
         for (const rec of recs) ready.queue(rec);

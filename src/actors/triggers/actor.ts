@@ -5,7 +5,9 @@
  */
 import type { CommandHandlers } from '../../bus/bus.js';
 import { componentLogic } from '../component.js';
+import type { Observable } from 'rxjs';
 import type { ComponentDeps } from '../deps.js';
+import type { TriggerTransport } from './transport.js';
 import { TriggerManager } from './manager.js';
 
 /** The `trigger.*` commands over one manager. */
@@ -21,7 +23,7 @@ export function triggerHandlers(manager: TriggerManager): CommandHandlers<'trigg
 }
 
 /** The actor logic, closed over the engine's shared parts. */
-export function triggersLogic(deps: ComponentDeps) {
+export function triggersLogic(deps: ComponentDeps & { triggerTransport$?: Observable<TriggerTransport | null> }) {
   return componentLogic('triggers', deps, () => {
     const { bus } = deps;
     const manager = new TriggerManager({ bus, store: deps.store, commits: deps.commits });

@@ -10,6 +10,8 @@ import { systemClock } from '../../model/clock.js';
 import { waitWithin } from '../boundedWait.js';
 import { componentLogic } from '../component.js';
 import type { ComponentDeps } from '../deps.js';
+import type { ResourceLedger } from '../resources/ledger.js';
+import type { StepIntake } from '../tasks/stepIntake.js';
 import { storedSessions } from '../sessions/manager.js';
 import { WorkflowManager } from './manager.js';
 
@@ -44,7 +46,7 @@ export function workflowHandlers(manager: WorkflowManager, clock: Clock = system
 }
 
 /** The actor logic, closed over the engine's shared parts. */
-export function workflowManagerLogic(deps: ComponentDeps) {
+export function workflowManagerLogic(deps: ComponentDeps & { ledger: ResourceLedger; stepIntake?: StepIntake }) {
   return componentLogic('workflowManager', deps, () => {
     const { bus } = deps;
     const manager = new WorkflowManager({

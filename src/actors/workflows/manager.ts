@@ -9,6 +9,7 @@ import { isAbsolute } from 'node:path';
 import type { MessageBus } from '../../bus/bus.js';
 import type { RunListFilter, RunRequest, WorkflowRunStatus } from '../../bus/protocol.js';
 import { NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
+import { withInputs } from '../../model/artifacts.js';
 import type { Clock } from '../../model/clock.js';
 import { systemClock } from '../../model/clock.js';
 import type { TaskExplanation } from '../../model/taskView.js';
@@ -225,6 +226,7 @@ export class WorkflowManager {
     }
     if (req.runId !== undefined && (req.runId.length === 0 || req.runId.length > 36)) throw new ValidationError(`runId: must be 1 to 36 characters (a step's task id is "<runId>.<step>"; got ${req.runId.length})`);
     if (req.runId !== undefined && this.#runs.exists(req.runId)) throw new ValidationError(`runId: a run with id "${req.runId}" exists already; give another id, or omit it for a new uuid`);
+    if (req.inputs !== undefined) req = { ...req, params: withInputs(req.params, req.runId, req.inputs) };
     // Keys and the debounce key must resolve before the run exists (a ValidationError naming the field).
     this.flow.resolveKeys(wf, { ...wf.params, ...(req.params ?? {}) });
     const run = this.#executor(wf, req.runId ?? randomUUID(), req, req.sessionId ?? null, warnings, resume, lineage);
@@ -277,7 +279,7 @@ export class WorkflowManager {
         takeSignal: (id, signal) => this.#signals.take(id, signal),
       },
       resume,
-      { workingDir: req.workingDir, project: req.project, lineage, origin: req.origin, traceparent: req.traceparent },
+      { workingDir: req.workingDir, project: req.project, lineage, origin: req.origin, traceparent: req.traceparent, inputs: req.inputs },
     );
     this.#runs.addLive(run);
     run.done.then(

@@ -18,6 +18,7 @@ import { systemClock } from '../../model/clock.js';
 import { LIMITS } from '../../model/limits.js';
 import type { TaskStatus } from '../../model/task.js';
 import type { RunContext, RunDebounce, RunLineage, RunOrigin, RunProject, RunQueuedOn, StepResult, StoredWorkflow, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
+import type { RunInputs } from '../../model/artifacts.js';
 import { stepKind } from '../../workflows/kinds.js';
 import { startForEach } from './forEach.js';
 import { RunEvents } from './runEvents.js';
@@ -64,6 +65,8 @@ export class WorkflowRunExecutor {
   readonly origin: RunOrigin | null;
   /** The W3C trace context the run was started in (null: none, or tracing off). */
   readonly traceparent: string | null;
+  /** Files uploaded as inputs (null: none): the steps that read an uploaded parameter get its files. */
+  readonly inputs: RunInputs | null;
   readonly #deps: RunDeps;
   readonly #steps: StepTable;
   readonly #running = new Set<StepState>();
@@ -114,6 +117,7 @@ export class WorkflowRunExecutor {
     this.project = context.project ?? null;
     this.origin = context.origin ?? null;
     this.traceparent = context.traceparent ?? null;
+    this.inputs = context.inputs ?? null;
     this.runId = runId;
     this.#params = { ...workflow.params, ...params };
     this.sessionId = sessionId;
@@ -124,7 +128,7 @@ export class WorkflowRunExecutor {
     this.#scope = new RunScope(runId, this.#params, this.project);
     this.#events = new RunEvents(deps.bus, workflow.name, runId);
     const changed = (): void => this.#deps.changed?.(this);
-    this.#units = new StepUnits({ runId, workflowName: workflow.name, sessionId, workingDir: this.workingDir, depth: this.depth, resumed: this.resumed, scope: this.#scope, changed }, deps);
+    this.#units = new StepUnits({ runId, inputs: this.inputs, workflowName: workflow.name, sessionId, workingDir: this.workingDir, depth: this.depth, resumed: this.resumed, scope: this.#scope, changed }, deps);
     this.#waits = new StepWaits({
       clock: deps.clock ?? systemClock,
       now: deps.now,

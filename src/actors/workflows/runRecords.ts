@@ -122,6 +122,7 @@ export function resumeContext(run: WorkflowRun): RunContext {
     ...(run.project ? { project: run.project } : {}),
     ...(origin ? { origin } : {}),
     ...(run.traceparent !== undefined ? { traceparent: run.traceparent } : {}),
+    ...(run.inputs !== undefined ? { inputs: run.inputs } : {}),
   };
 }
 

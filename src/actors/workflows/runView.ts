@@ -4,6 +4,7 @@
  */
 import type { WorkflowRunContext } from '../../machines/workflowRun.js';
 import type { ItemResult, RunDebounce, RunError, RunLineage, RunOrigin, RunProject, RunQueuedOn, StepResult, StoredWorkflow, WorkflowRun } from '../../model/workflow.js';
+import type { RunInputs } from '../../model/artifacts.js';
 import type { StepState } from './steps.js';
 import { FAILED } from './steps.js';
 
@@ -19,6 +20,7 @@ export interface RunFacts {
   readonly project: RunProject | null;
   readonly origin: RunOrigin | null;
   readonly traceparent: string | null;
+  readonly inputs: RunInputs | null;
   readonly lineage: RunLineage;
   readonly depth: number;
   readonly started: boolean;
@@ -56,6 +58,7 @@ export function runView(run: RunFacts, order: readonly StepState[], ended: Pick<
     retryOf: lineage.retryOf ?? null,
     ...run.origin,
     ...(run.traceparent !== null ? { traceparent: run.traceparent } : {}),
+    ...(run.inputs !== null ? { inputs: run.inputs } : {}),
     ...holdView(run),
   };
 }

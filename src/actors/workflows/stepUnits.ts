@@ -8,7 +8,10 @@ import type { SerializedError } from '../../errors.js';
 import { ChildRunError, ErrorCode, serializeError, ShuttingDownError, ValidationError } from '../../errors.js';
 import { LIMITS } from '../../model/limits.js';
 import type { TaskInput, TaskResult, TaskStatus } from '../../model/task.js';
-import type { WorkflowResult } from '../../model/workflow.js';
+import type { WorkflowResult, WorkflowStep } from '../../model/workflow.js';
+import type { ArtifactRef, RunInputs } from '../../model/artifacts.js';
+import { INPUT_STEP } from '../../model/artifacts.js';
+import { findTemplates } from '../../workflows/template.js';
 import type { RunScope } from './runScope.js';
 import type { StepState } from './steps.js';
 
@@ -51,9 +54,26 @@ export interface UnitDeps {
   cancelRun?: ((runId: string, reason: string) => void) | undefined;
 }
 
+/** The uploaded files of the parameters a step's templates read (`{{params.path}}`); null when none. */
+function stepInputs(inputs: RunInputs, step: WorkflowStep): Record<string, ArtifactRef> | null {
+  let out: Record<string, ArtifactRef> | null = null;
+  for (const site of findTemplates([step.parameters ?? {}, step.forEach ?? null])) {
+    for (const ref of site.refs) {
+      const param = ref.root === 'params' ? ref.path[0] : undefined;
+      const files = typeof param === 'string' ? inputs[param] : undefined;
+      if (!files) continue;
+      out ??= Object.create(null) as Record<string, ArtifactRef>;
+      for (const f of files) out[f.name] = f;
+    }
+  }
+  return out;
+}
+
 /** The run a unit belongs to, as its tasks and child runs are labelled. */
 export interface UnitRun {
   runId: string;
+  /** Files uploaded as the run's inputs (null: none). */
+  inputs: RunInputs | null;
   workflowName: string;
   sessionId: string | null;
   workingDir: string | null;
@@ -107,7 +127,8 @@ export class StepUnits {
     const upstream = step.dependencies?.length ? scope.upstream(step.dependencies) : null;
     if (upstream) task.upstream = upstream;
     const artifacts = s.artifactSources.length ? scope.upstreamArtifacts(s.artifactSources) : null;
-    if (artifacts) task.artifacts = artifacts;
+    const inputs = this.#run.inputs ? stepInputs(this.#run.inputs, step) : null;
+    if (artifacts || inputs) task.artifacts = { ...artifacts, ...(inputs && { [INPUT_STEP]: inputs }) };
     const attach = this.#run.resumed ? this.#deps.attach : undefined;
     // Parameters without templates are the definition's, validated by createWorkflow (a forEach item's read {{item}}).
     const paramsChecked = !s.hasTemplates && index === null;

@@ -8,7 +8,7 @@ import { registerBenchCommand } from './bench.js';
 import { createContext } from './context.js';
 import type { CliContext, GlobalFlags } from './context.js';
 import { registerDaemonCommand } from '../daemon/command.js';
-import { registerWorkerCommands } from '../worker/command.js';
+import { registerWorkerCommands } from './worker.js';
 import { registerInspectCommands } from './inspect.js';
 import { registerMcpCommand } from './mcp.js';
 import { registerProjectCommands } from './project.js';

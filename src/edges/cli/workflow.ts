@@ -16,6 +16,9 @@ import { ms, printTable } from './format.js';
 import { USER_WORKFLOW_DIR } from './paths.js';
 import type { CliEngine } from './remote.js';
 import { followRun } from './runs.js';
+import { bytes } from './artifacts.js';
+import type { Uploaded } from './upload.js';
+import { uploadInputs, uploadTargets } from './upload.js';
 
 export { USER_WORKFLOW_DIR };
 
@@ -109,18 +112,37 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
   )
     .option('--workflow-version <version>', 'run this version instead of the latest')
     .option('--idempotency-key <key>', 'follow the earlier run started with this key (within the engine\'s idempotencyTtlSeconds) instead of starting another')
-    .addHelpText('after', `\nExamples:\n  codomyrmex workflow run ai-analysis --param path=src\n  codomyrmex workflow run nightly --idempotency-key nightly-2026-12-07   a second call follows the first run\n  codomyrmex workflow run ai-analysis --params '{"path": "src"}' --json\n  codomyrmex workflow run etl --workflow-version 2 --nats nats://127.0.0.1:4222   on a running daemon\n\nExit codes: 0 succeeded, 1 the run failed, 2 bad input, 3 no such workflow, 130 Ctrl-C (the run is cancelled).`)
-    .action(async (name: string, opts: { params?: Record<string, unknown>; param?: Record<string, unknown>; workflowVersion?: string; idempotencyKey?: string }) => {
+    .option('--upload [params]', 'send the files of parameters that name a local file or folder (all such, or the comma-separated names) to the engine as the run\'s inputs, so workers on other machines get them')
+    .addHelpText('after', `\nExamples:\n  codomyrmex workflow run ai-analysis --param path=src\n  codomyrmex workflow run ai-analysis --param path=src --upload --nats nats://127.0.0.1:4222   src is sent to the daemon's workers\n  codomyrmex workflow run nightly --idempotency-key nightly-2026-12-07   a second call follows the first run\n  codomyrmex workflow run ai-analysis --params '{"path": "src"}' --json\n  codomyrmex workflow run etl --workflow-version 2 --nats nats://127.0.0.1:4222   on a running daemon\n\nExit codes: 0 succeeded, 1 the run failed, 2 bad input, 3 no such workflow, 130 Ctrl-C (the run is cancelled).`)
+    .action(async (name: string, opts: { params?: Record<string, unknown>; param?: Record<string, unknown>; workflowVersion?: string; idempotencyKey?: string; upload?: true | string }) => {
       await cli.withAnyEngine(async (e) => {
         const w = await e.workflows.getWorkflow(name, opts.workflowVersion);
         if (!w) throw new NotFoundError(`no workflow named "${name}"${opts.workflowVersion ? ` at version ${opts.workflowVersion}` : ''}; see "codomyrmex workflow list"`);
+        const params = paramsOf(opts);
+        const uploaded = opts.upload === undefined ? null : await upload(e, params, opts.upload === true ? true : opts.upload.split(',').map((s) => s.trim()).filter(Boolean));
         const options = {
           ...(opts.workflowVersion ? { version: opts.workflowVersion } : {}),
           ...(opts.idempotencyKey !== undefined ? { idempotencyKey: opts.idempotencyKey } : {}),
+          ...(uploaded && { runId: uploaded.runId, inputs: uploaded.inputs }),
         };
-        return followRun(cli, e, w.name, w.steps.map((s) => s.name), () => e.workflows.startWorkflow(w.name, paramsOf(opts), options));
+        return followRun(cli, e, w.name, w.steps.map((s) => s.name), () => e.workflows.startWorkflow(w.name, params, options));
       });
     });
+
+  /** Uploads the named (or every path-like) parameter's files; says what went, on stderr (stdout stays the run's). */
+  async function upload(e: CliEngine, params: Record<string, unknown>, which: true | string[]): Promise<Uploaded | null> {
+    const targets = await uploadTargets(params, which, process.cwd());
+    if (Object.keys(targets).length === 0) {
+      if (!cli.json()) console.error('--upload: no parameter names a local file or folder; nothing uploaded');
+      return null;
+    }
+    const up = await uploadInputs(e, targets);
+    if (!cli.json()) {
+      for (const n of up.notes) console.error(`--upload: ${n}`);
+      console.error(`uploaded ${up.files} file(s), ${bytes(up.bytes)}, for ${Object.keys(targets).join(', ')} (run ${up.runId})`);
+    }
+    return up;
+  }
 
   wf.command('show')
     .description('show a workflow: steps, levels, critical path, and a Mermaid graph')

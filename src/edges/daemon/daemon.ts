@@ -32,10 +32,10 @@ import { startEdges } from '../start.js';
 import { connectionOptions, NatsEdge } from '../nats/edge.js';
 import { NatsBus } from '../../bus/nats.js';
 import { serveStandbyPresence } from '../../bus/natsStandby.js';
-import type { TaskRunner } from '../../actors/tasks/runner.js';
-import { CombinedRunner } from '../remote/combined.js';
-import { RemoteWorkersEdge } from '../remote/edge.js';
-import { RemoteRunner } from '../remote/runner.js';
+import type { TaskRunner } from '../../workers/runner.js';
+import { CombinedRunner } from '../../workers/combined.js';
+import { RemoteWorkersEdge } from './workers.js';
+import { JetStreamRunner } from '../../workers/jetstream/runner.js';
 import type { RuntimeState } from '../../model/runtime.js';
 import type { Logger } from './logger.js';
 import type { DaemonOptions } from './options.js';
@@ -66,7 +66,7 @@ export class Daemon {
   #nats: NatsEdge | null = null;
   readonly #state$ = new BehaviorSubject<DaemonState>('starting');
   #stopping: Promise<void> | null = null;
-  #remote: { remote: RemoteRunner; combined: CombinedRunner } | null = null;
+  #remote: { remote: JetStreamRunner; combined: CombinedRunner } | null = null;
   /** Active/standby on a shared PostgreSQL database; null on SQLite or memory. */
   readonly #registry: DaemonRegistry | null = null;
   /** The daemon's own HTTP edge on a shared database (it serves the standby before there is an engine). */
@@ -144,7 +144,7 @@ export class Daemon {
   #remoteRunner(local: TaskRunner, engine: OrchestrationEngine): TaskRunner {
     const nats = this.options.nats;
     if (!nats) return local;
-    const remote = new RemoteRunner({
+    const remote = new JetStreamRunner({
       subjectPrefix: nats.subjectPrefix,
       run: engine.id,
       lostAfterMs: this.options.workers.lostAfterMs,

@@ -13,6 +13,7 @@ import { compileHttp, compileOptions } from '../../config/compile.js';
 import { DEFAULT_HTTP } from '../../config/options.js';
 import { ValidationError } from '../../errors.js';
 import { formatZodIssues } from '../../model/validate.js';
+import type { DaemonNatsOptions } from '../nats/edge.js';
 
 export const LOG_FORMATS = ['json', 'pretty'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -21,23 +22,6 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** The config files looked for in the working directory when `--config` is not given, in this order. */
 export const CONFIG_FILES = ['codomyrmex.config.json', 'codomyrmex.config.yaml', 'codomyrmex.config.yml'] as const;
-
-/** How the daemon reaches NATS. */
-export interface DaemonNatsOptions {
-  servers: string[];
-  subjectPrefix: string;
-  /** How long a request over NATS waits for its reply (default 30 000 ms). */
-  requestTimeoutMs: number;
-  user?: string | undefined;
-  password?: string | undefined;
-  token?: string | undefined;
-  /** A `.creds` file (JWT + nkey seed). */
-  credsFile?: string | undefined;
-  tls?: { caFile?: string | undefined; certFile?: string | undefined; keyFile?: string | undefined } | undefined;
-  /** Backoff between first-connect attempts while NATS is down at start. */
-  retryInitialMs: number;
-  retryMaxMs: number;
-}
 
 /** Every daemon option, filled in and checked. */
 export interface DaemonOptions {

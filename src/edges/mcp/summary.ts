@@ -6,6 +6,7 @@
  */
 import { NotFoundError, ValidationError } from '../../errors.js';
 import type { TaskResult } from '../../model/task.js';
+import { ARTIFACTS_FOLDER, INPUT_STEP, safeSegment } from '../../model/artifacts.js';
 import type { StepResult, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
 import { parseRef } from '../../workflows/template.js';
 
@@ -95,7 +96,10 @@ function stepSummary(s: StepResult | TaskResult): StepSummary {
 
 /** The files a run's completed steps say they wrote (reports, charts, artifacts), at most 20. */
 export function runFiles(run: WorkflowResult): string[] {
-  return [...new Set(Object.values(run.steps).flatMap((s) => (s.status === 'completed' ? filesOf(s.result) : [])))].slice(0, 20);
+  // Files uploaded as the run's inputs are read by its steps, not written: they are not listed.
+  const input = `/${safeSegment(INPUT_STEP)}/`;
+  const written = Object.values(run.steps).flatMap((s) => (s.status === 'completed' ? filesOf(s.result) : []));
+  return [...new Set(written.filter((f) => !(f.startsWith(ARTIFACTS_FOLDER) && f.includes(input))))].slice(0, 20);
 }
 
 /** One line saying what failed: the first failed step and its error, and how many others did not complete. */

@@ -14,7 +14,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Subscription } from 'rxjs';
 import type { MessageBus } from '../../bus/bus.js';
 import { NatsBus, natsUnreachable, type NatsConnectOptions } from '../../bus/nats.js';
-import type { ArtifactChunk } from '../../model/artifacts.js';
+import type { ArtifactChunk, ArtifactWrite, ArtifactWritten } from '../../model/artifacts.js';
 import type { EngineHealth, EventName, RunRequest, WaitOutcome } from '../../bus/protocol.js';
 import { BusError, CodomyrmexError, ErrorCode } from '../../errors.js';
 import type { Task, TaskInput, TaskResult } from '../../model/task.js';
@@ -272,6 +272,11 @@ export class RemoteEngine<B extends MessageBus = MessageBus> {
   /** A chunk of a run's artifact from the daemon's artifact store (see `OrchestrationEngine.readArtifact`). */
   readArtifact(runId: string, step: string, name: string, offset = 0, length?: number): Promise<ArtifactChunk> {
     return this.bus.request('engine.read_artifact', { runId, step, name, offset, ...(length !== undefined && { length }) });
+  }
+
+  /** A chunk of a file uploaded as an input of a run not started yet (see `OrchestrationEngine.writeArtifact`). */
+  writeArtifact(chunk: ArtifactWrite): Promise<ArtifactWritten> {
+    return this.bus.request('engine.write_artifact', chunk);
   }
 
   /** Why a task is where it is (the daemon's `explainTask`). */

@@ -19,11 +19,27 @@ import { packageVersion } from '../../config/options.js';
 const PACKAGE_VERSION = packageVersion();
 import { NatsBus } from '../../bus/nats.js';
 import type { Unsubscribe } from '../../bus/bus.js';
-import type { DaemonNatsOptions } from '../daemon/options.js';
-import type { Logger } from '../daemon/logger.js';
+import type { Logger } from 'pino';
 
 /** `connecting`: never connected yet (retrying); `reconnecting`: connected once, lost, the client redials. */
 export type NatsEdgeStatus = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+/** How the daemon reaches NATS. */
+export interface DaemonNatsOptions {
+  servers: string[];
+  subjectPrefix: string;
+  /** How long a request over NATS waits for its reply (default 30 000 ms). */
+  requestTimeoutMs: number;
+  user?: string | undefined;
+  password?: string | undefined;
+  token?: string | undefined;
+  /** A `.creds` file (JWT + nkey seed). */
+  credsFile?: string | undefined;
+  tls?: { caFile?: string | undefined; certFile?: string | undefined; keyFile?: string | undefined } | undefined;
+  /** Backoff between first-connect attempts while NATS is down at start. */
+  retryInitialMs: number;
+  retryMaxMs: number;
+}
 
 /** The nats.js connection options for these daemon options: credentials and TLS, read from files where named. */
 export function connectionOptions(o: Pick<DaemonNatsOptions, 'user' | 'password' | 'token' | 'credsFile' | 'tls'>): Omit<NodeConnectionOptions, 'servers' | 'name'> {

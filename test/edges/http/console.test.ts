@@ -231,7 +231,7 @@ describe.skipIf(!haveChromium())('console in Chromium', () => {
     await page.click('[data-step="make"]');
     const row = page.locator('[data-testid="artifacts"] tr');
     await expect.poll(() => row.count()).toBe(1);
-    expect(await row.first().textContent()).toMatch(/page\s*page\.html\s*\d+ B/);
+    expect(await row.first().textContent()).toMatch(/page\s*page\.html\s*\d+\s*byte/);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="artifact-download"]')]);
     expect(download.suggestedFilename()).toBe('page.html');
     expect(await readFile(await download.path(), 'utf8')).toBe(content);

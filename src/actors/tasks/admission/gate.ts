@@ -9,8 +9,8 @@ import type { Clock } from '../../../model/clock.js';
 import type { ResourceLedger } from '../../resources/ledger.js';
 import type { ReadyTasks } from '../ready.js';
 import type { TaskRecord } from '../record.js';
-import type { TaskRunner } from '../runner.js';
-import { placementQuery } from '../runner.js';
+import type { TaskRunner } from '../../../workers/runner.js';
+import { placementQuery } from '../../../workers/runner.js';
 import type { FlowControl } from './flow.js';
 
 /** What the gate reads, and how it refuses a task for good (the lifecycle fails it). */

@@ -3,9 +3,9 @@
  * the span's `traceparent` on with the attempt (a worker thread or remote worker continues it), and ends it with
  * the attempt's outcome. Used only when tracing is on; the engine's runner is left as it is otherwise.
  */
-import type { Clock } from '../../model/clock.js';
-import type { AttemptOutcome, AttemptSpan, Tracing } from '../../traces/tracing.js';
-import type { WorkerReply } from '../../workers/protocol.js';
+import type { Clock } from '../model/clock.js';
+import type { AttemptOutcome, AttemptSpan, Tracing } from '../traces/tracing.js';
+import type { WorkerReply } from './protocol.js';
 import type { AttemptHooks, AttemptRequest, RunningAttempt, RunningBatch, TaskRunner } from './runner.js';
 
 function outcomeOf(reply: WorkerReply | null): AttemptOutcome {

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { serializedErrorSchema, ValidationError } from '../../errors.js';
 import { artifactRefSchema, upstreamArtifactsSchema } from '../../model/artifacts.js';
 import { formatZodIssues } from '../../model/validate.js';
-import type { CancelMessage, ProgressMessage, ResultAck, ResultMessage, StartedMessage, WorkBatch, WorkerInfo, WorkMessage } from './protocol.js';
+import type { CancelMessage, ProgressMessage, ResultAck, ResultMessage, StartedMessage, WorkBatch, WorkerInfo, WorkerView, WorkMessage } from './protocol.js';
 
 /** Most attempts, results or acks one message may carry (the daemon sends at most 64 attempts, a worker 256 results). */
 const MAX_BATCH = 1024;
@@ -50,12 +50,17 @@ const outcomeSchema = z.discriminatedUnion('type', [
       binary: z.boolean().optional(),
       ms: z.number().optional(),
       artifacts: z.array(artifactRefSchema).max(10_000).optional(),
-      spans: z.array(z.unknown()).optional(),
     })
     .passthrough(),
-  z.object({ type: z.literal('error'), error: serializedErrorSchema, ms: z.number().optional(), spans: z.array(z.unknown()).optional() }).passthrough(),
+  z.object({ type: z.literal('error'), error: serializedErrorSchema, ms: z.number().optional() }).passthrough(),
   z.object({ type: z.literal('crashed'), error: serializedErrorSchema }).passthrough(),
-]);
+])
+  // A worker exports its threads' spans itself and sends none: spans in a result would be exported by the daemon
+  // unchecked (the reply's `spans` are trusted thread output), so they are dropped here.
+  .transform((o) => {
+    delete o['spans'];
+    return o;
+  });
 
 const resultSchema = z.object({ dispatch: id, worker: id, name: text.optional(), taskId: id, outcome: outcomeSchema }).passthrough();
 const resultBatchSchema = z.object({ batch: z.array(resultSchema).max(MAX_BATCH) }).passthrough();
@@ -89,6 +94,30 @@ const workMessageSchema = z
   .passthrough();
 const workBatchSchema = z.object({ batch: z.array(workMessageSchema).min(1).max(MAX_BATCH) }).passthrough();
 
+/** One worker in the daemon's answer to `workers list`: what it announced, and what the daemon knows of it. */
+const workerViewSchema = z
+  .object({
+    id,
+    name: id,
+    host: text,
+    pid: count,
+    tags: z.array(text).max(1000),
+    modules: z.array(text).max(10_000),
+    threads: count,
+    capacity: count,
+    version: text,
+    group: id,
+    running: count,
+    startedAt: z.number(),
+    state: z.enum(['live', 'lost']),
+    inFlight: count,
+    lastSeenMs: z.number(),
+    tasksCompleted: count,
+    tasksFailed: count,
+  })
+  .passthrough();
+const workerListSchema = z.object({ workers: z.array(workerViewSchema).max(100_000) }).passthrough();
+
 const ackSchema = z.object({ accepted: z.boolean(), reason: z.enum(['unknown', 'late']).optional() }).passthrough();
 const ackBatchSchema = z.object({ acks: z.array(ackSchema).max(MAX_BATCH) }).passthrough();
 
@@ -102,6 +131,7 @@ export interface Decoded {
   cancel: CancelMessage;
   work: WorkMessage | WorkBatch;
   ack: ResultAck | { acks: ResultAck[] };
+  workerList: { workers: WorkerView[] };
 }
 
 /** Each kind's schema, and for the kinds that may come several at once, the key of the list and its schema. */
@@ -114,6 +144,7 @@ const SCHEMAS: { [K in keyof Decoded]: { one: z.ZodTypeAny; many?: [string, z.Zo
   cancel: { one: cancelSchema },
   work: { one: workMessageSchema, many: ['batch', workBatchSchema] },
   ack: { one: ackSchema, many: ['acks', ackBatchSchema] },
+  workerList: { one: workerListSchema },
 };
 
 const decoder = new TextDecoder();

@@ -3,20 +3,23 @@
  */
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
+import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
+import { connect } from '@nats-io/transport-node';
 
 import { compileTracing } from '../../config/tracing.js';
 import { packageVersion } from '../../config/options.js';
 import { BusError, ErrorCode, ValidationError } from '../../errors.js';
+import { natsUnreachable } from '../../bus/nats.js';
 import { TAG_RE } from '../../model/task.js';
-import type { CliContext, GlobalFlags } from '../cli/context.js';
-import { printTable } from '../cli/format.js';
+import type { CliContext, GlobalFlags } from './context.js';
+import { printTable } from './format.js';
 import { createLogger } from '../daemon/logger.js';
 import { LOG_LEVELS, parseDuration } from '../daemon/options.js';
 import type { LogLevel } from '../daemon/options.js';
-import { connectNats, decode, encode, remoteSubjects } from '../remote/protocol.js';
-import type { WorkerView } from '../remote/protocol.js';
+import { encode, remoteSubjects } from '../../workers/jetstream/protocol.js';
+import { decodeAs } from '../../workers/jetstream/schemas.js';
 import { loadTracing } from '../../traces/tracing.js';
-import { RemoteWorker } from './worker.js';
+import { RemoteWorker } from '../../workers/jetstream/worker.js';
 
 interface WorkerFlags {
   tags?: string;
@@ -32,6 +35,15 @@ function natsOf(flags: GlobalFlags, what: string): { servers: string[]; subjectP
   const url = flags.nats ?? process.env['CODOMYRMEX_NATS_URL'];
   if (!url) throw new ValidationError(`${what}: give --nats URL (or CODOMYRMEX_NATS_URL): the daemon's NATS server`);
   return { servers: url.split(',').map((s) => s.trim()).filter(Boolean), subjectPrefix: flags.subjectPrefix ?? process.env['CODOMYRMEX_SUBJECT_PREFIX'] ?? 'codomyrmex' };
+}
+
+/** Connects to NATS, or throws a `BusError` naming the servers and the likely fix (not nats.js's bare message). */
+async function connectNats(options: NodeConnectionOptions & { servers: string | string[] }): Promise<NatsConnection> {
+  try {
+    return await connect(options);
+  } catch (err) {
+    throw natsUnreachable(options.servers, err);
+  }
 }
 
 /** `gpu,big-mem` checked. */
@@ -70,13 +82,15 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
       const version = packageVersion();
       const ackWaitMs = opts.ackWait !== undefined ? parseDuration(opts.ackWait, '--ack-wait') : 10_000;
       if (ackWaitMs < 1000) throw new ValidationError(`--ack-wait: must be at least 1s (got ${ackWaitMs} ms)`);
+      const name = opts.name ?? `${hostname()}-${process.pid}`;
       const worker = new RemoteWorker({
-        ...nats,
+        connect: () => connectNats({ servers: nats.servers, name: `codomyrmex-worker-${name}`, maxReconnectAttempts: -1, reconnectTimeWait: 500 }),
+        subjectPrefix: nats.subjectPrefix,
         moduleDirs: cli.options().moduleDirs ?? [],
         threads: g.threads ?? 1,
         concurrency: opts.concurrency ?? 1,
         tags: parseTags(opts.tags),
-        name: opts.name ?? `${hostname()}-${process.pid}`,
+        name,
         ackWaitMs,
         heartbeatMs: opts.heartbeat !== undefined ? parseDuration(opts.heartbeat, '--heartbeat') : 1000,
         version,
@@ -111,7 +125,7 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
         const reply = await nc.request(remoteSubjects(nats.subjectPrefix).list, encode({}), { timeout: program.opts<GlobalFlags>().requestTimeout ?? 5000 }).catch((err: unknown) => {
           throw new BusError(`no daemon answers on prefix ${nats.subjectPrefix} at ${nats.servers.join(',')} (workers list needs a daemon started with --remote-workers or --no-local-workers): ${(err as Error).message}`, ErrorCode.BUS_UNAVAILABLE, { cause: err });
         });
-        const { workers } = decode<{ workers: WorkerView[] }>(reply.data);
+        const { workers } = decodeAs('workerList', reply.data);
         cli.out({ workers }, ({ workers: ws }) => {
           if (ws.length === 0) console.log('no remote workers');
           else printTable(ws.map((w) => ({ name: w.name, host: w.host, state: w.state, tags: w.tags.join(',') || '-', threads: w.threads, capacity: w.capacity, inFlight: w.inFlight, completed: w.tasksCompleted, failed: w.tasksFailed, modules: w.modules.length, version: w.version, lastSeen: `${Math.round(w.lastSeenMs / 100) / 10}s` })));

@@ -6,7 +6,7 @@
  * {@link SHORT_MS}. An action that turns slow stops being batched at its next reply; its runs alone then tell
  * whether it became short again.
  */
-import type { WorkerReply } from '../../workers/protocol.js';
+import type { WorkerReply } from './protocol.js';
 
 /** Runs of an action seen before it may be batched. */
 export const WARM_RUNS = 4;

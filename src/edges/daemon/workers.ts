@@ -1,6 +1,6 @@
 /**
  * The daemon's remote-workers edge: its own NATS connection (retried while NATS is down at start) on which the
- * {@link RemoteRunner} publishes work and hears workers; the `workers` component view (health, `/readyz`, the
+ * {@link JetStreamRunner} publishes work and hears workers; the `workers` component view (health, `/readyz`, the
  * status view) and the workers' metrics.
  */
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -8,19 +8,19 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { connect } from '@nats-io/transport-node';
 import type { AttachedEdge, OrchestrationEngine } from '../../actors/engine/engine.js';
 import type { ComponentHealth } from '../../actors/engine/health.js';
-import type { Logger } from '../daemon/logger.js';
-import type { DaemonNatsOptions } from '../daemon/options.js';
+import type { Logger } from './logger.js';
 import { JetStreamArtifactStore } from '../../workers/jetstreamArtifacts.js';
 import { connectionOptions } from '../nats/edge.js';
-import type { CombinedRunner } from './combined.js';
-import { registerWorkerMetrics } from './metrics.js';
-import type { RemoteRunner } from './runner.js';
+import type { DaemonNatsOptions } from '../nats/edge.js';
+import type { CombinedRunner } from '../../workers/combined.js';
+import { registerWorkerMetrics } from '../../workers/jetstream/metrics.js';
+import type { JetStreamRunner } from '../../workers/jetstream/runner.js';
 
 export class RemoteWorkersEdge implements AttachedEdge {
   readonly name = 'workers';
   readonly address = null;
   readonly #engine: OrchestrationEngine;
-  readonly #runner: RemoteRunner;
+  readonly #runner: JetStreamRunner;
   readonly #combined: CombinedRunner;
   readonly #local: boolean;
   readonly #nats: DaemonNatsOptions;
@@ -31,7 +31,7 @@ export class RemoteWorkersEdge implements AttachedEdge {
   readonly #loop: Promise<void>;
   readonly #unregister: () => void;
 
-  constructor(engine: OrchestrationEngine, runner: RemoteRunner, combined: CombinedRunner, local: boolean, nats: DaemonNatsOptions, log: Logger) {
+  constructor(engine: OrchestrationEngine, runner: JetStreamRunner, combined: CombinedRunner, local: boolean, nats: DaemonNatsOptions, log: Logger) {
     this.#engine = engine;
     this.#runner = runner;
     this.#combined = combined;

@@ -11,27 +11,30 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
-import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 
-import { LocalPoolRunner } from '../../actors/tasks/runner.js';
-import type { AttemptRequest, RunningAttempt } from '../../actors/tasks/runner.js';
+import { LocalPoolRunner } from '../local.js';
+import type { AttemptRequest, RunningAttempt } from '../runner.js';
 import { serializeError } from '../../errors.js';
 import { systemClock } from '../../model/clock.js';
 import { ModuleRegistry } from '../../modules/registry.js';
 import type { Tracing } from '../../traces/tracing.js';
-import { ArtifactExchange } from '../../workers/artifacts.js';
-import { JetStreamArtifactStore } from '../../workers/jetstreamArtifacts.js';
-import { WorkerPool } from '../../workers/pool.js';
+import { ArtifactExchange } from '../artifacts.js';
+import { JetStreamArtifactStore } from '../jetstreamArtifacts.js';
+import { WorkerPool } from '../pool.js';
 import { ResultReporter } from './results.js';
-import type { Logger } from '../daemon/logger.js';
-import type { CancelMessage, ProgressMessage, RemoteOutcome, RemoteSubjects, ResultAck, ResultMessage, StartedMessage, WorkBatch, WorkerInfo, WorkMessage } from '../remote/protocol.js';
-import { connectNats, encode, ensureStream, keptStreamName, REMOTE_PROTOCOL, remoteSubjects, workerGroup, workStreamName } from '../remote/protocol.js';
-import { decodeAs } from '../remote/schemas.js';
+import type { Logger } from 'pino';
+import type { CancelMessage, ProgressMessage, RemoteOutcome, RemoteSubjects, ResultAck, ResultMessage, StartedMessage, WorkBatch, WorkerInfo, WorkMessage } from './protocol.js';
+import { encode, ensureStream, keptStreamName, REMOTE_PROTOCOL, remoteSubjects, workerGroup, workStreamName } from './protocol.js';
+import { decodeAs } from './schemas.js';
 
 export interface RemoteWorkerOptions {
-  servers: string[];
+  /**
+   * Opens its NATS connection (the CLI's `connectNats`, reconnecting forever): the worker is handed the way to its
+   * server rather than the servers, so this layer needs no NATS edge.
+   */
+  connect: () => Promise<NatsConnection>;
   subjectPrefix: string;
-  connection?: Omit<NodeConnectionOptions, 'servers' | 'name'>;
   moduleDirs: string[];
   threads: number;
   /** Attempts one thread runs at once (default 1); the worker advertises threads × this. */
@@ -132,7 +135,7 @@ export class RemoteWorker {
     this.#pool = new WorkerPool({ threads: o.threads, concurrentTasksPerWorker: o.concurrency ?? 1, moduleDirs: o.moduleDirs, noQueueStops: (o.concurrency ?? 1) > 1, ...(o.tracing ? { tracing: { maxAttributeLength: o.maxAttributeLength ?? 4096 } } : {}) });
     await this.#pool.booted(30_000);
     this.#runner = new LocalPoolRunner(this.#pool, systemClock);
-    const nc = (this.#nc = await connectNats({ servers: o.servers, name: `codomyrmex-worker-${o.name}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...o.connection }));
+    const nc = (this.#nc = await o.connect());
     const jsm = await jetstreamManager(nc);
     const stream = workStreamName(o.subjectPrefix);
     await ensureStream(jsm, { name: stream, subjects: [this.#s.workAll], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
@@ -264,7 +267,7 @@ export class RemoteWorker {
       const span = this.#o.tracing?.startSpan(`process ${m.module}.${m.action}`, {
         kind: 'consumer',
         traceparent: m.traceparent,
-        attributes: { 'messaging.system': 'nats', 'messaging.destination.name': msg.subject, 'messaging.operation.type': 'process', 'codomyrmex.task_id': m.taskId, 'codomyrmex.task': m.name, 'codomyrmex.module': m.module, 'codomyrmex.action': m.action, 'codomyrmex.attempt': started[i]?.attempt ?? m.attempt, 'codomyrmex.worker': this.#o.name },
+        attributes: { 'messaging.system': 'nats', 'messaging.destination.name': msg.subject, 'messaging.operation.type': 'process', 'codomyrmex.task_id': m.taskId, 'codomyrmex.task': m.name, 'codomyrmex.module': m.module, 'codomyrmex.action': m.action, 'codomyrmex.attempt': started[i]?.attempt ?? m.attempt, 'codomyrmex.worker': this.#o.name, ...(items.length > 1 && { 'messaging.batch.message_count': items.length }) },
       });
       if (span) items[i] = { ...m, traceparent: span.traceparent };
       return span;

@@ -1,5 +1,5 @@
 /**
- * The daemon's remote runner: a {@link TaskRunner} that publishes attempts to the JetStream work queue, hears which
+ * The JetStream runner, the daemon's side of remote workers: a {@link TaskRunner} that publishes attempts to the JetStream work queue, hears which
  * worker took each, and settles it when that worker's result arrives. It keeps the scheduler the one source of
  * truth: it only says whether a task can start now (a live worker serving its module and tags has a free slot),
  * and an attempt's outcome is the scheduler's to decide (a lost worker fails the attempt, retryable; a result for
@@ -9,23 +9,26 @@
  * group commit that holds the outcome. A result from an earlier daemon run (the daemon restarted while the worker
  * ran the task) is applied to the task's current attempt once, and that attempt's own dispatch is called off.
  *
- * At 400 lines: dispatch, results, cancels and lost workers share the table of attempts in flight; the worker
- * directory (directory.ts) and the wire shapes (protocol.ts) already live beside it.
+ * Beside it: the attempt (`attempt.ts`), the book of dispatches in flight, ended and held (`dispatches.ts`), the
+ * worker directory (`directory.ts`), the outgoing work (`outbox.ts`), the kept results (`kept.ts`) and the wire
+ * shapes (`protocol.ts`, parsed by `schemas.ts`).
  */
-import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
-import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { CancelledError, WorkerCrashedError } from '../../errors.js';
-import type { AttemptHooks, AttemptRequest, PlacementQuery, RunningAttempt, TaskRunner } from '../../actors/tasks/runner.js';
-import type { WorkerReply } from '../../workers/protocol.js';
-import type { Logger } from '../daemon/logger.js';
+import type { AttemptHooks, AttemptRequest, PlacementQuery, RunningAttempt, TaskRunner } from '../runner.js';
+import type { Logger } from 'pino';
+import { JetStreamAttempt } from './attempt.js';
+import { Dispatches } from './dispatches.js';
 import { WorkerDirectory } from './directory.js';
+import { listenToWorkers } from './inbox.js';
+import { followKept } from './kept.js';
 import type { KnownWorker, WorkerOutcome } from './directory.js';
 import { WorkOutbox } from './outbox.js';
 import type { CancelMessage, ProgressMessage, RemoteOutcome, RemoteSubjects, ResultAck, ResultMessage, StartedMessage, WorkerInfo, WorkMessage } from './protocol.js';
-import { decodeAs } from './schemas.js';
-import { encode, ensureStream, keptStreamName, REMOTE_PROTOCOL, remoteSubjects, workStreamName } from './protocol.js';
+import { encode, ensureStream, REMOTE_PROTOCOL, remoteSubjects, workStreamName } from './protocol.js';
 
-export interface RemoteRunnerOptions {
+export interface JetStreamRunnerOptions {
   subjectPrefix: string;
   /** This daemon run (the engine id): dispatch ids name it, so a result from before a restart is recognised. */
   run: string;
@@ -39,7 +42,7 @@ export interface RemoteRunnerOptions {
 }
 
 /** What the runner counts, for metrics. */
-export interface RemoteCounters {
+export interface JetStreamCounters {
   /** Attempts published to the work stream. */
   dispatched: number;
   /** Work messages published (several attempts may share one). */
@@ -50,30 +53,21 @@ export interface RemoteCounters {
   lostWorkers: number;
 }
 
-/** Remembered dispatches that ended (so a repeated or late result is answered, not treated as unknown). */
-const RECENT_MAX = 20_000;
-/** How long a result from an earlier daemon run waits for its task to be dispatched again. */
-const HELD_MS = 10 * 60_000;
-/** After a kill, how long the worker gets to confirm before the daemon settles the attempt itself. */
-const KILL_CONFIRM_MS = 3000;
 /**
  * After its hello, how long the daemon hears results before it takes workers in: a worker answers the hello with
  * the results it still holds, and another worker's heartbeat must not get such a task dispatched again first.
  */
 const HELLO_GRACE_MS = 400;
 
-export class RemoteRunner implements TaskRunner {
+export class JetStreamRunner implements TaskRunner {
   readonly directory = new WorkerDirectory();
-  readonly counters: RemoteCounters = { dispatched: 0, messages: 0, redeliveries: 0, lateResults: 0, unknownResults: 0, lostWorkers: 0 };
+  readonly counters: JetStreamCounters = { dispatched: 0, messages: 0, redeliveries: 0, lateResults: 0, unknownResults: 0, lostWorkers: 0 };
   readonly subjects: RemoteSubjects;
   readonly stream: string;
-  readonly #o: RemoteRunnerOptions;
+  readonly #o: JetStreamRunnerOptions;
   readonly #log: Logger;
-  readonly #attempts = new Map<string, RemoteAttempt>();
-  readonly #byTask = new Map<string, RemoteAttempt>();
-  /** Outcomes from an earlier daemon run for tasks not dispatched again yet: applied when they are. */
-  readonly #held = new Map<string, { outcome: RemoteOutcome; worker: string | undefined; answer: (ack: ResultAck) => void; at: number }>();
-  readonly #recent = new Map<string, 'applied' | 'late'>();
+  /** Attempts in flight, dispatches that ended lately, and results of an earlier daemon run held for their task. */
+  readonly #dispatches = new Dispatches();
   readonly #listeners = new Set<() => void>();
   #changeQueued = false;
   #nc: NatsConnection | null = null;
@@ -83,7 +77,7 @@ export class RemoteRunner implements TaskRunner {
   #sweep: ReturnType<typeof setInterval> | null = null;
   #kept: { stop(): void } | null = null;
   /** Attempts leave several per message (see outbox.ts). */
-  readonly #outbox = new WorkOutbox<RemoteAttempt>({
+  readonly #outbox = new WorkOutbox<JetStreamAttempt>({
     failed: (a, err) => this.#settle(a, { type: 'crashed', error: new WorkerCrashedError(`could not publish task "${a.req.name}" to the work stream: ${err.message}`).toJSON() }, 'applied'),
     orphaned: (seq) => void this.deleteWork(seq),
     sent: () => this.counters.messages++,
@@ -92,7 +86,7 @@ export class RemoteRunner implements TaskRunner {
   #greeting: Map<string, WorkerInfo> | null = new Map();
   #greetTimer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(options: RemoteRunnerOptions) {
+  constructor(options: JetStreamRunnerOptions) {
     this.#o = options;
     this.#log = options.log;
     this.subjects = remoteSubjects(options.subjectPrefix);
@@ -104,7 +98,7 @@ export class RemoteRunner implements TaskRunner {
   }
 
   get inFlight(): number {
-    return this.#attempts.size;
+    return this.#dispatches.size;
   }
 
   hasRoom(): boolean {
@@ -140,47 +134,23 @@ export class RemoteRunner implements TaskRunner {
     this.#outbox.attach(js);
     this.#jsm = jsm;
     const s = this.subjects;
-    const on = (subject: string, fn: (msg: Msg) => void): void => {
-      this.#subs.push(
-        nc.subscribe(subject, {
-          callback: (err, msg) => {
-            if (err) return;
-            try {
-              fn(msg);
-            } catch (e) {
-              this.#log.warn({ subject, err: (e as Error).message }, 'bad message from a worker, ignored');
-            }
-          },
-        }),
-      );
-    };
-    on(s.heartbeat, (m) => this.#heartbeat(decodeAs('workerInfo', m.data)));
-    on(s.bye, (m) => this.#bye(decodeAs('bye', m.data).id));
-    on(s.started, (m) => {
-      const p = decodeAs('started', m.data);
-      if ('batch' in p) for (const one of p.batch) this.#started(one);
-      else this.#started(p);
-    });
-    on(s.result, (m) => {
-      const p = decodeAs('result', m.data);
-      if (!('batch' in p)) return this.#result(p, (ack) => (m.reply ? m.respond(encode(ack)) : undefined));
-      // Results in a batch: one answer with every ack, once each is committed (or refused).
-      const acks = new Array<ResultAck | undefined>(p.batch.length);
-      let left = p.batch.length;
-      p.batch.forEach((one, i) =>
-        this.#result(one, (ack) => {
-          if (acks[i] !== undefined) return;
-          acks[i] = ack;
-          if (--left === 0 && m.reply) m.respond(encode({ acks }));
-        }),
-      );
-    });
-    on(s.progress, (m) => this.#progress(decodeAs('progress', m.data)));
-    on(s.list, (m) => m.respond(encode({ workers: this.directory.views(Date.now()) })));
+    this.#subs = listenToWorkers(
+      nc,
+      s,
+      {
+        heartbeat: (info) => this.#heartbeat(info),
+        bye: (id) => this.#bye(id),
+        started: (m) => this.#started(m),
+        result: (m, answer) => this.#result(m, answer),
+        progress: (m) => this.#progress(m),
+        list: () => this.directory.views(Date.now()),
+      },
+      this.#log,
+    );
     this.#sweep = setInterval(() => this.#sweepLost(), Math.max(100, Math.floor(this.#o.lostAfterMs / 4)));
     this.#sweep.unref();
     // Results kept by workers that stopped while no daemon answered: held before any task is dispatched again.
-    await this.#readKept(js, jsm);
+    this.#kept = await followKept(js, jsm, { prefix: this.#o.subjectPrefix, subject: this.subjects.kept, log: this.#log, take: (r, ack) => this.#result(r, () => ack()) });
     nc.publish(s.hello, encode({ daemon: this.#o.run }));
     this.#greetTimer = setTimeout(() => this.#openToWorkers(), HELLO_GRACE_MS);
     this.#greetTimer.unref();
@@ -192,35 +162,6 @@ export class RemoteRunner implements TaskRunner {
     this.#greeting = null;
     this.#greetTimer = null;
     for (const info of heard?.values() ?? []) this.#heartbeat(info);
-  }
-
-  /** Reads the kept results there are now, then follows the stream while attached; each is acked once answered. */
-  async #readKept(js: JetStreamClient, jsm: JetStreamManager): Promise<void> {
-    const { AckPolicy, RetentionPolicy, StorageType } = await import('@nats-io/jetstream');
-    const stream = keptStreamName(this.#o.subjectPrefix);
-    await ensureStream(jsm, { name: stream, subjects: [this.subjects.kept], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
-    const durable = 'daemon';
-    // Longer than a held result waits for its task, so a kept result is not handed out twice meanwhile.
-    const config = { durable_name: durable, ack_policy: AckPolicy.Explicit, ack_wait: (HELD_MS + 60_000) * 1_000_000, max_deliver: -1 };
-    await jsm.consumers.info(stream, durable).catch(() => jsm.consumers.add(stream, config));
-    const consumer = await js.consumers.get(stream, durable);
-    const take = (msg: JsMsg): void => {
-      try {
-        const kept = decodeAs('result', msg.data);
-        if ('batch' in kept) throw new Error('a kept result is one result, not a batch');
-        this.#result(kept, () => msg.ack());
-      } catch (err) {
-        this.#log.warn({ err: (err as Error).message }, 'bad kept result, dropped');
-        msg.term();
-      }
-    };
-    for (let pending = (await consumer.info()).num_pending; pending > 0; pending--) {
-      const msg = await consumer.next({ expires: 1000 });
-      if (!msg) break;
-      take(msg);
-    }
-    const messages = await consumer.consume({ callback: take });
-    this.#kept = messages;
   }
 
   close(): void {
@@ -235,11 +176,10 @@ export class RemoteRunner implements TaskRunner {
 
   start(req: AttemptRequest, hooks: AttemptHooks): RunningAttempt {
     const dispatch = `${this.#o.run}:${req.taskId}:${req.attempt}`;
-    const attempt = new RemoteAttempt(this, dispatch, req, hooks);
-    const held = this.#held.get(req.taskId);
+    const attempt = new JetStreamAttempt(this, dispatch, req, hooks);
+    const held = this.#dispatches.takeHeld(req.taskId);
     if (held) {
       // The daemon restarted while a worker ran this task: its outcome stands for this attempt.
-      this.#held.delete(req.taskId);
       attempt.worker = held.worker;
       this.#settle(attempt, held.outcome, 'applied');
       void this.#o.afterCommit().then(() => held.answer({ accepted: true }), () => undefined);
@@ -250,8 +190,7 @@ export class RemoteRunner implements TaskRunner {
       attempt.resolve({ type: 'error', error: new WorkerCrashedError(`no remote worker could take task "${req.name}": ${'why' in choice ? choice.why : 'not connected to NATS'}`).toJSON() });
       return attempt;
     }
-    this.#attempts.set(dispatch, attempt);
-    this.#byTask.set(req.taskId, attempt);
+    this.#dispatches.add(attempt);
     choice.worker.inFlight.add(dispatch);
     this.directory.stick(req.affinity, choice.worker.info.id);
     attempt.workerId = choice.worker.info.id;
@@ -286,13 +225,12 @@ export class RemoteRunner implements TaskRunner {
    * Ends an attempt with an outcome: frees its slot, resolves its reply, remembers it, counts it for its worker
    * (`as` says how a crash outcome is counted: the daemon stopped it, or lost its worker).
    */
-  #settle(a: RemoteAttempt, outcome: RemoteOutcome, as: 'applied' | 'late', crash: WorkerOutcome = 'crashed'): void {
+  #settle(a: JetStreamAttempt, outcome: RemoteOutcome, as: 'applied' | 'late', crash: WorkerOutcome = 'crashed'): void {
     if (a.done) return;
     if (a.worker !== undefined) this.directory.tally.count(a.worker, outcome.type === 'ok' ? 'completed' : outcome.type === 'error' ? 'failed' : crash);
-    this.#attempts.delete(a.dispatch);
-    if (this.#byTask.get(a.req.taskId) === a) this.#byTask.delete(a.req.taskId);
+    this.#dispatches.remove(a);
     this.directory.release(a.dispatch);
-    this.#remember(a.dispatch, as);
+    this.#dispatches.remember(a.dispatch, as);
     a.resolve(outcome.type === 'crashed' ? { type: 'error', error: { ...outcome.error, retryable: outcome.error.retryable !== false } } : outcome);
     this.changed();
   }
@@ -301,16 +239,15 @@ export class RemoteRunner implements TaskRunner {
    * The daemon stops keeping its unfinished work: the attempt runs on where it is, and its worker sends the result
    * to the next daemon (or keeps it in the stream); one no worker took yet is taken out of the stream.
    */
-  leave(a: RemoteAttempt): void {
+  leave(a: JetStreamAttempt): void {
     a.done = true;
-    this.#attempts.delete(a.dispatch);
-    if (this.#byTask.get(a.req.taskId) === a) this.#byTask.delete(a.req.taskId);
+    this.#dispatches.remove(a);
     this.directory.release(a.dispatch);
     if (!a.startedOn && a.seq !== null && !a.batched) void this.deleteWork(a.seq);
   }
 
   /** Settles an attempt the daemon itself gave up on (kill not confirmed, worker lost); a later result is late. */
-  giveUp(a: RemoteAttempt, message: string, code: 'killed' | 'lost'): void {
+  giveUp(a: JetStreamAttempt, message: string, code: 'killed' | 'lost'): void {
     const error = code === 'killed' ? new CancelledError(message).toJSON() : new WorkerCrashedError(message).toJSON();
     this.#settle(a, { type: 'crashed', error }, 'late', code === 'killed' ? 'stopped' : 'lost');
   }
@@ -318,14 +255,6 @@ export class RemoteRunner implements TaskRunner {
   /** A worker's name by its id (a result names the worker by id). */
   #nameOf(id: string): string | undefined {
     return this.directory.workers.get(id)?.info.name;
-  }
-
-  #remember(dispatch: string, as: 'applied' | 'late'): void {
-    this.#recent.set(dispatch, as);
-    if (this.#recent.size > RECENT_MAX) {
-      const first = this.#recent.keys().next().value;
-      if (first !== undefined) this.#recent.delete(first);
-    }
   }
 
   #heartbeat(info: WorkerInfo): void {
@@ -354,9 +283,7 @@ export class RemoteRunner implements TaskRunner {
 
   #sweepLost(): void {
     // A held result whose task was never dispatched again (cancelled meanwhile): given up after HELD_MS.
-    for (const [taskId, h] of this.#held) {
-      if (Date.now() - h.at < HELD_MS) continue;
-      this.#held.delete(taskId);
+    for (const h of this.#dispatches.expireHeld(Date.now())) {
       this.counters.lateResults++;
       h.answer({ accepted: false, reason: 'late' });
     }
@@ -370,7 +297,7 @@ export class RemoteRunner implements TaskRunner {
   /** Fails what the daemon had in flight on a worker that is gone (retryable: the scheduler runs it again). */
   #lose(w: KnownWorker, why: string): void {
     for (const dispatch of [...w.inFlight]) {
-      const a = this.#attempts.get(dispatch);
+      const a = this.#dispatches.get(dispatch);
       if (!a) continue;
       // Out of the stream, so JetStream does not hand the old dispatch to another worker as well.
       if (a.seq !== null) void this.deleteWork(a.seq);
@@ -379,10 +306,10 @@ export class RemoteRunner implements TaskRunner {
   }
 
   #started(m: StartedMessage): void {
-    const a = this.#attempts.get(m.dispatch);
+    const a = this.#dispatches.get(m.dispatch);
     if (!a) {
       // Ended here already (cancelled, timed out, or failed when its worker was lost): stop the copy.
-      if (this.#recent.has(m.dispatch)) this.sendCancel({ dispatch: m.dispatch, kind: 'kill', reason: 'the daemon already ended this attempt' });
+      if (this.#dispatches.ended(m.dispatch) !== undefined) this.sendCancel({ dispatch: m.dispatch, kind: 'kill', reason: 'the daemon already ended this attempt' });
       return;
     }
     a.startedOn = m.worker;
@@ -395,7 +322,7 @@ export class RemoteRunner implements TaskRunner {
   }
 
   #progress(m: ProgressMessage): void {
-    const a = this.#attempts.get(m.dispatch);
+    const a = this.#dispatches.get(m.dispatch);
     if (!a) return;
     if (m.kind === 'progress') a.hooks.progress(m.value);
     else a.hooks.log(m.level, m.message);
@@ -403,7 +330,7 @@ export class RemoteRunner implements TaskRunner {
 
   /** A worker's result; `answer` is called once the outcome is committed (or refused). */
   #result(m: ResultMessage, answer: (ack: ResultAck) => void): void {
-    const a = this.#attempts.get(m.dispatch);
+    const a = this.#dispatches.get(m.dispatch);
     if (a) {
       a.worker = this.#nameOf(m.worker) ?? m.name ?? a.worker;
       if (a.killing && m.outcome.type !== 'crashed') {
@@ -417,7 +344,7 @@ export class RemoteRunner implements TaskRunner {
       setImmediate(() => void this.#o.afterCommit().then(() => answer({ accepted: true }), () => undefined));
       return;
     }
-    const seen = this.#recent.get(m.dispatch);
+    const seen = this.#dispatches.ended(m.dispatch);
     if (seen === 'applied') return answer({ accepted: true });
     if (seen === 'late') {
       this.counters.lateResults++;
@@ -425,10 +352,10 @@ export class RemoteRunner implements TaskRunner {
       return answer({ accepted: false, reason: 'late' });
     }
     const fromEarlierRun = !m.dispatch.startsWith(`${this.#o.run}:`);
-    const current = this.#byTask.get(m.taskId);
+    const current = this.#dispatches.current(m.taskId);
     if (fromEarlierRun && current) {
       // The daemon restarted while this worker ran the task, and has dispatched it again: this outcome stands.
-      this.#remember(m.dispatch, 'applied');
+      this.#dispatches.remember(m.dispatch, 'applied');
       if (current.seq !== null && !current.startedOn) void this.deleteWork(current.seq);
       this.sendCancel({ dispatch: current.dispatch, kind: 'kill', reason: 'an earlier run of this task finished' });
       current.worker = this.#nameOf(m.worker) ?? m.name ?? current.worker;
@@ -439,82 +366,11 @@ export class RemoteRunner implements TaskRunner {
     const status = fromEarlierRun ? this.#o.taskStatus(m.taskId) : null;
     if (status === 'ready' || status === 'running' || status === 'retrying' || status === 'pending') {
       // Not dispatched again yet (no worker announced itself to this run so far): held for when it is.
-      this.#held.set(m.taskId, { outcome: m.outcome, worker: m.name, answer, at: this.#held.get(m.taskId)?.at ?? Date.now() });
+      this.#dispatches.hold(m.taskId, { outcome: m.outcome, worker: m.name, answer }, Date.now());
       return;
     }
     this.counters.unknownResults++;
     this.#log.warn({ taskId: m.taskId, dispatch: m.dispatch, worker: m.worker }, 'result for a task the daemon does not know: refused');
     answer({ accepted: false, reason: 'unknown' });
-  }
-}
-
-/** One attempt on a remote worker. */
-export class RemoteAttempt implements RunningAttempt {
-  readonly reply: Promise<WorkerReply>;
-  resolve!: (reply: WorkerReply) => void;
-  readonly runner: RemoteRunner;
-  readonly dispatch: string;
-  readonly req: AttemptRequest;
-  readonly hooks: AttemptHooks;
-  /** Stream sequence of its message, once published. */
-  seq: number | null = null;
-  /** Its message carries other attempts too. */
-  batched = false;
-  /** The worker it was reserved on (id), and the one that took it. */
-  workerId: string | null = null;
-  startedOn: string | null = null;
-  /** The name of the worker running it (the reserved one until another took it). */
-  worker: string | undefined = undefined;
-  done = false;
-  /** The daemon asked it to stop (cancel, timeout). */
-  killing = false;
-  #killTimer: ReturnType<typeof setTimeout> | null = null;
-
-  constructor(runner: RemoteRunner, dispatch: string, req: AttemptRequest, hooks: AttemptHooks) {
-    this.runner = runner;
-    this.dispatch = dispatch;
-    this.req = req;
-    this.hooks = hooks;
-    this.reply = new Promise<WorkerReply>((resolve) => {
-      this.resolve = (r) => {
-        if (this.done) return;
-        this.done = true;
-        if (this.#killTimer) clearTimeout(this.#killTimer);
-        resolve(r);
-      };
-    });
-  }
-
-  abort(reason: string): boolean {
-    if (!this.req.channel || this.done) return false;
-    this.killing = true;
-    this.runner.sendCancel({ dispatch: this.dispatch, kind: 'abort', reason });
-    return true;
-  }
-
-  kill(): void {
-    if (this.done || this.#killTimer) return;
-    this.killing = true;
-    this.runner.sendCancel({ dispatch: this.dispatch, kind: 'kill', reason: 'cancelled' });
-    if (!this.startedOn && this.seq !== null) {
-      // Nobody took it yet: out of the stream (unless its message carries others: the worker skips it, as told by
-      // the kill), and settled now.
-      if (!this.batched) void this.runner.deleteWork(this.seq);
-      this.runner.giveUp(this, `task "${this.req.name}" was stopped before a worker took it`, 'killed');
-      return;
-    }
-    // The worker terminates the thread and reports; if it cannot be reached, the daemon decides.
-    this.#killTimer = setTimeout(() => this.runner.giveUp(this, `task "${this.req.name}" was stopped; its worker did not confirm within ${KILL_CONFIRM_MS} ms`, 'killed'), KILL_CONFIRM_MS);
-    this.#killTimer.unref();
-  }
-
-  close(): void {
-    if (this.#killTimer) clearTimeout(this.#killTimer);
-    this.#killTimer = null;
-  }
-
-  leave(): void {
-    if (this.done || this.killing) return;
-    this.runner.leave(this);
   }
 }

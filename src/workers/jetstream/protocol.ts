@@ -17,14 +17,10 @@
  *   its task is dispatched again, as it does a result re-sent after a restart.
  */
 import { createHash } from 'node:crypto';
-import type { NatsConnection } from '@nats-io/nats-core';
 import type { JetStreamManager, StreamConfig } from '@nats-io/jetstream';
-import type { NodeConnectionOptions } from '@nats-io/transport-node';
-import { connect } from '@nats-io/transport-node';
-import type { AttemptRequest } from '../../actors/tasks/runner.js';
+import type { AttemptRequest } from '../runner.js';
 import type { SerializedError } from '../../errors.js';
-import { natsUnreachable } from '../../bus/nats.js';
-import type { WorkerReply } from '../../workers/protocol.js';
+import type { WorkerReply } from '../protocol.js';
 
 /** Bumped when a message changes shape; a worker of another version is refused by the daemon (logged). */
 export const REMOTE_PROTOCOL = 2;
@@ -166,18 +162,7 @@ export type WorkerView = Pick<WorkerInfo, 'id' | 'name' | 'host' | 'pid' | 'tags
 };
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 export const encode = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value));
-export const decode = <T>(data: Uint8Array): T => JSON.parse(decoder.decode(data)) as T;
-
-/** Connects to NATS, or throws a `BusError` naming the servers and the likely fix (not nats.js's bare message). */
-export async function connectNats(options: NodeConnectionOptions & { servers: string | string[] }): Promise<NatsConnection> {
-  try {
-    return await connect(options);
-  } catch (err) {
-    throw natsUnreachable(options.servers, err);
-  }
-}
 
 /** Creates a stream unless it is there. */
 export async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {

@@ -1,15 +1,15 @@
 /**
- * The remote workers' metric families, read from the {@link RemoteRunner} at scrape time: workers by state,
+ * The remote workers' metric families, read from the {@link JetStreamRunner} at scrape time: workers by state,
  * attempts in flight and ended per worker, and the runner's counters (redeliveries, late and unknown results, lost
  * workers).
  */
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { WORKER_OUTCOMES } from './directory.js';
-import type { RemoteRunner } from './runner.js';
+import type { JetStreamRunner } from './runner.js';
 
 /** Registers the workers' families on a registry (the engine's). */
-export function registerWorkerMetrics(registry: Registry, runner: RemoteRunner): void {
+export function registerWorkerMetrics(registry: Registry, runner: JetStreamRunner): void {
   new Gauge({
     name: 'codomyrmex_workers',
     help: 'Remote workers the daemon knows, by state (live, lost).',

@@ -5,10 +5,10 @@
  * unanswered can be kept in the stream for the next daemon.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Logger } from '../daemon/logger.js';
-import type { ResultAck, ResultMessage } from '../remote/protocol.js';
-import { encode } from '../remote/protocol.js';
-import { decodeAs } from '../remote/schemas.js';
+import type { Logger } from 'pino';
+import type { ResultAck, ResultMessage } from './protocol.js';
+import { encode } from './protocol.js';
+import { decodeAs } from './schemas.js';
 
 /** How long one result request waits for the daemon's answer before it is sent again. */
 export const RESULT_TIMEOUT_MS = 5000;

@@ -3,17 +3,17 @@
  * workers for the rest. Tasks with placement tags only ever go remote (the daemon's own threads carry no tags). A
  * sticky task (a run with `affinity: "run"`) goes where its run's first sticky attempt went, these threads included.
  */
-import type { AttemptHooks, AttemptRequest, PlacementQuery, RunningAttempt, TaskRunner } from '../../actors/tasks/runner.js';
-import { LOCAL_WORKER } from '../../actors/tasks/runner.js';
-import type { WorkerOutcome } from './directory.js';
-import type { RemoteRunner } from './runner.js';
+import type { AttemptHooks, AttemptRequest, PlacementQuery, RunningAttempt, TaskRunner } from './runner.js';
+import { LOCAL_WORKER } from './runner.js';
+import type { WorkerOutcome } from './jetstream/directory.js';
+import type { JetStreamRunner } from './jetstream/runner.js';
 
 export class CombinedRunner implements TaskRunner {
   readonly #local: TaskRunner | null;
-  readonly #remote: RemoteRunner;
+  readonly #remote: JetStreamRunner;
   #localInFlight = 0;
 
-  constructor(local: TaskRunner | null, remote: RemoteRunner) {
+  constructor(local: TaskRunner | null, remote: JetStreamRunner) {
     this.#local = local;
     this.#remote = remote;
   }

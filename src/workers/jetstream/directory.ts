@@ -2,8 +2,8 @@
  * The daemon's view of its remote workers: who announced itself, what each serves (modules, tags), how many
  * attempts the daemon has in flight on each (never more than its capacity: threads × tasks per thread), and who stopped heartbeating (lost).
  */
-import type { PlacementQuery } from '../../actors/tasks/runner.js';
-import { LOCAL_WORKER } from '../../actors/tasks/runner.js';
+import type { PlacementQuery } from '../runner.js';
+import { LOCAL_WORKER } from '../runner.js';
 import type { WorkerInfo, WorkerView } from './protocol.js';
 
 export interface KnownWorker {
