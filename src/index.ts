@@ -56,7 +56,7 @@ export type { ComponentView, SystemStatus, EngineMetricsView, PerformanceSummary
 export type { HealthReport, ComponentHealth, HealthStatus, HealthCheck } from './actors/engine/health.js';
 export { assessQueue } from './actors/engine/health.js';
 export type { HttpAddress, Readiness, Liveness } from './actors/engine/views.js';
-export { compileOptions } from './config/options.js';
+export { compileOptions } from './config/compile.js';
 export type { MessageBus, Unsubscribe, BusStats } from './bus/bus.js';
 export { InMemoryBus } from './bus/memory.js';
 export type { CommandMap, CommandType } from './bus/protocol.js';

@@ -3,9 +3,10 @@
  * are core NATS request/reply on `<prefix>.cmd.<component>.<verb>`, events are published on
  * `<prefix>.evt.<event>`, bodies are JSON (wire.ts). What arrives from the network is parsed at the boundary:
  * every command payload goes through its schema (schemas.ts) before a handler sees it, and whatever is wrong
- * (malformed JSON, an unknown verb, a wrong type, an oversized reply) gets an error reply with a code.
+ * (malformed JSON, an unknown verb, a wrong type, an oversized reply) gets an error reply with a code. Serving
+ * commands is natsServe.ts, events natsEvents.ts; this file is the connection, requests and the bus's lifecycle.
  */
-import type { NatsConnection, NodeConnectionOptions, Msg, Subscription } from '@nats-io/transport-node';
+import type { NatsConnection, NodeConnectionOptions, Msg } from '@nats-io/transport-node';
 import { connect, headers as natsHeaders, RequestError, TimeoutError } from '@nats-io/transport-node';
 import type { Observable } from 'rxjs';
 import { BehaviorSubject, filter, firstValueFrom } from 'rxjs';
@@ -13,16 +14,15 @@ import { BusError, CodomyrmexError, ErrorCode, NotFoundError, ShuttingDownError,
 import type { BusStats, CommandHandlers, CommandRouter, MessageBus, RequestOptions, Unsubscribe } from './bus.js';
 import { routeCommands } from './bus.js';
 import type { BusEvent, CommandPayload, CommandReply, CommandType, Component, EventMap, EventName } from './protocol.js';
-import { componentOf } from './protocol.js';
 import type { EventOf } from '../model/events.js';
 import { isEventOf } from '../model/events.js';
-import { parseCommandPayload, resolveCommandType } from './schemas.js';
 import type { EventChannelCounters } from './natsEvents.js';
 import { EventChannel } from './natsEvents.js';
 import type { Tracing } from '../traces/tracing.js';
-import { startsWork, withTraceparent } from './traceparent.js';
 import { askStandby, TAKEOVER_SLACK_MS } from './natsStandby.js';
-import { checkPayloadSize, checkSubjectPrefix, decodeJson, DEFAULT_SUBJECT_PREFIX, encodeJson, errorReply, okReply, readReply } from './wire.js';
+import { checkPayloadSize, checkSubjectPrefix, DEFAULT_SUBJECT_PREFIX, encodeJson, readReply } from './wire.js';
+import type { ServedStats } from './natsServe.js';
+import { messagingAttributes, NatsCommandServer } from './natsServe.js';
 
 /** Where the connection is. `reconnecting`: lost, the client is retrying (health reports `degraded`). */
 export type NatsBusStatus = 'connected' | 'reconnecting' | 'closed';
@@ -76,14 +76,6 @@ export interface NatsConnectOptions extends NatsBusOptions {
   connection?: Omit<NodeConnectionOptions, 'servers' | 'name'> | undefined;
 }
 
-/** Counters of one served command type. */
-export interface ServedStats {
-  requests: number;
-  errors: number;
-  lastError: string;
-  processingNs: bigint;
-}
-
 /**
  * A {@link MessageBus} over NATS. Several processes on one NATS with the same prefix form one bus: a component
  * served in one is reachable from all (its servers share a queue group, so each command runs once), and every
@@ -104,12 +96,10 @@ export class NatsBus implements MessageBus {
   readonly #closeConnection: boolean;
   readonly #waitForStandby: boolean;
   readonly #status$ = new BehaviorSubject<NatsBusStatus>('connected');
-  readonly #handlers = new Map<string, { route: CommandRouter; sub: Subscription }>();
   readonly #events: EventChannel;
-  readonly #inFlight = new Set<Promise<void>>();
   readonly #stats: BusStats = { published: 0, requests: 0, replies: 0, failures: 0 };
-  /** Per served command: requests, errors, the last error, time spent (ns); `$SRV.STATS` reports them. */
-  readonly #served = new Map<string, ServedStats>();
+  /** The commands this bus serves (natsServe.ts). */
+  readonly #server: NatsCommandServer;
   #closed = false;
   #closing: Promise<void> | null = null;
   #seq = 0;
@@ -143,6 +133,15 @@ export class NatsBus implements MessageBus {
     this.#tracing = options.tracing ?? (() => null);
     this.#waitForStandby = options.waitForStandby ?? true;
     this.#events = new EventChannel(nc, this.subjectPrefix, positive(options.eventBacklogBytes, 8 * 1024 * 1024, 'eventBacklogBytes'), () => this.maxPayload, (err) => (this.#lastError = err));
+    this.#server = new NatsCommandServer({
+      nc,
+      subjectPrefix: this.subjectPrefix,
+      maxPayload: () => this.maxPayload,
+      tracing: this.#tracing,
+      // A reply ready while NATS is down waits for the reconnect: the requester may still be waiting for it.
+      connected: () => (this.#status$.value === 'connected' ? null : this.#whenConnected(this.#timeoutMs, 'reply').catch(() => undefined)),
+      error: (err) => (this.#lastError = err),
+    });
     if (nc.isClosed()) this.#status$.next('closed');
     void this.#watchStatus();
   }
@@ -321,87 +320,12 @@ export class NatsBus implements MessageBus {
   /** Serves one component's commands with a router (e.g. another bus's `request`, which is how a bridge serves). */
   forward(component: Component, route: CommandRouter): Unsubscribe {
     if (this.#closed) throw new ShuttingDownError('the NATS bus is closed; cannot serve');
-    if (!/^[a-z][a-z0-9_]*$/.test(component)) throw new ValidationError(`component: "${component}" must be a lowercase name such as "task"`);
-    if (this.#handlers.has(component)) throw new CodomyrmexError(`component "${component}" is already served on this bus`);
-    const base = `${this.subjectPrefix}.cmd.${component}`;
-    const skip = `${this.subjectPrefix}.cmd.`.length;
-    const sub = this.#nc.subscribe(`${base}.>`, {
-      queue: base,
-      callback: (err, msg) => {
-        if (err) {
-          this.#lastError = err;
-          return;
-        }
-        const job = this.#handle(component, route, msg.subject.slice(skip), msg).finally(() => this.#inFlight.delete(job));
-        this.#inFlight.add(job);
-      },
-    });
-    const entry = { route, sub };
-    this.#handlers.set(component, entry);
-    return () => {
-      if (this.#handlers.get(component) !== entry) return;
-      this.#handlers.delete(component);
-      if (!this.#nc.isClosed()) sub.unsubscribe();
-    };
+    return this.#server.forward(component, route);
   }
 
   /** What this bus has served, per command type (for the NATS service's `$SRV.STATS`). */
   servedStats(): ReadonlyMap<string, Readonly<ServedStats>> {
-    return this.#served;
-  }
-
-  /** Answers one command message. Never throws: every failure becomes an error reply. */
-  async #handle(component: string, route: CommandRouter, type: string, msg: Msg): Promise<void> {
-    const t0 = process.hrtime.bigint();
-    let stats = this.#served.get(type);
-    if (!stats && this.#served.size < 1000) this.#served.set(type, (stats = { requests: 0, errors: 0, lastError: '', processingNs: 0n }));
-    let envelope;
-    // A malformed traceparent header starts a new trace (the command is not refused for it).
-    const span = this.#tracing()?.startSpan(`command ${type}`, { kind: 'server', traceparent: msg.headers?.get('traceparent') || undefined, attributes: messagingAttributes(msg.subject, 'process', type) });
-    try {
-      const known = resolveCommandType(type);
-      if (known instanceof Error) throw known;
-      if (componentOf(known) !== component) throw new NotFoundError(`unknown command "${type}"`);
-      const parsed = parseCommandPayload(known, decodeJson(msg.data, 'payload'));
-      if (!parsed.ok) throw parsed.error;
-      // What the command starts (a run, a task) continues the command's span.
-      const payload = span && startsWork(known) ? withTraceparent(known, parsed.payload, span.traceparent) : parsed.payload;
-      envelope = okReply(await (span ? span.with(() => route(known, payload)) : route(known, payload)));
-    } catch (err) {
-      envelope = errorReply(err);
-    }
-    span?.end(envelope.ok ? null : envelope.error);
-    if (stats) {
-      stats.requests++;
-      stats.processingNs += process.hrtime.bigint() - t0;
-      if (!envelope.ok) {
-        stats.errors++;
-        stats.lastError = `${envelope.error.code}: ${envelope.error.message}`.slice(0, 500);
-      }
-    }
-    if (!msg.reply) return;
-    // A reply ready while NATS is down waits for the reconnect: the requester may still be waiting for it.
-    if (this.#status$.value !== 'connected') await this.#whenConnected(this.#timeoutMs, `reply to "${type}"`).catch(() => undefined);
-    this.#respond(msg, envelope, type);
-  }
-
-  #respond(msg: Msg, envelope: ReturnType<typeof okReply>, type: string): void {
-    try {
-      let bytes = encodeJson(envelope, `reply to "${type}"`);
-      try {
-        checkPayloadSize(bytes.length, this.maxPayload, `reply to "${type}"`);
-      } catch (err) {
-        bytes = encodeJson(errorReply(err), 'error reply');
-      }
-      msg.respond(bytes);
-    } catch (err) {
-      // Unencodable result, or the connection closed under us: say so if we still can.
-      try {
-        msg.respond(encodeJson(errorReply(err), 'error reply'));
-      } catch {
-        // The connection is gone; the requester times out and may retry.
-      }
-    }
+    return this.#server.servedStats();
   }
 
   stats(): BusStats {
@@ -420,14 +344,7 @@ export class NatsBus implements MessageBus {
   async #close(): Promise<void> {
     this.#closed = true;
     const open = !this.#nc.isClosed();
-    for (const { sub } of this.#handlers.values()) if (open) sub.unsubscribe();
-    this.#handlers.clear();
-    if (this.#inFlight.size > 0) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#closeGraceMs)));
-      await Promise.race([Promise.allSettled([...this.#inFlight]), grace]);
-      clearTimeout(timer);
-    }
+    await this.#server.stop(this.#closeGraceMs);
     this.#events.close();
     if (this.#closeConnection && open) {
       try {
@@ -467,9 +384,4 @@ function positive(value: number | undefined, fallback: number, option: string): 
   if (value === undefined) return fallback;
   if (!(Number.isFinite(value) && value > 0)) throw new ValidationError(`${option}: must be a positive number of milliseconds (got ${value})`);
   return value;
-}
-
-/** The messaging semantic conventions' attributes of a command sent or handled over NATS. */
-function messagingAttributes(subject: string, operation: 'send' | 'process', command: string): Record<string, string> {
-  return { 'messaging.system': 'nats', 'messaging.destination.name': subject, 'messaging.operation.type': operation, 'codomyrmex.command': command };
 }

@@ -1,13 +1,14 @@
-import { availableParallelism } from 'node:os';
+/**
+ * The engine's options: {@link EngineOptions} as callers and config files give them (each documented with its
+ * default), {@link CompiledOptions} as everything after `compileOptions` (compile.ts) reads them, and the zod schema a
+ * config file is parsed with. Also where the installed package is (`packagePath`, `packageVersion`).
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { LIMITS } from '../model/limits.js';
-import { ValidationError } from '../errors.js';
-import { formatZodIssues } from '../model/validate.js';
 import type { CompiledTracing, TracingOptions } from './tracing.js';
-import { compileTracing, tracingOptionsSchema } from './tracing.js';
+import { tracingOptionsSchema } from './tracing.js';
 
 /** Options of an engine. All optional; each line says its default. */
 export interface EngineOptions {
@@ -363,134 +364,8 @@ export const engineOptionsSchema = z
   })
   .strict();
 
-function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n)) throw new ValidationError(`${name}: must be an integer (got "${raw}")`);
-  return n;
-}
-
-function envChoice<T extends string>(env: NodeJS.ProcessEnv, name: string, choices: readonly T[]): T | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return undefined;
-  if (!(choices as readonly string[]).includes(raw)) throw new ValidationError(`${name}: must be one of ${choices.join(', ')} (got "${raw}")`);
-  return raw as T;
-}
-
-function envString(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const raw = env[name];
-  return raw === undefined || raw === '' ? undefined : raw;
-}
-
-/** The HTTP edge's options over `CODOMYRMEX_AUTH_TOKEN` over defaults. */
-export function compileHttp(o: { [K in keyof HttpOptions]?: HttpOptions[K] | undefined }, env: NodeJS.ProcessEnv = process.env): CompiledHttpOptions {
-  const envToken = envString(env, 'CODOMYRMEX_AUTH_TOKEN');
-  if (o.authToken === undefined && envToken !== undefined && envToken.length < 16) throw new ValidationError('CODOMYRMEX_AUTH_TOKEN: must be at least 16 characters (e.g. `openssl rand -hex 24`)');
-  return {
-    host: o.host ?? DEFAULT_HTTP.host,
-    port: o.port ?? DEFAULT_HTTP.port,
-    authToken: o.authToken ?? envToken ?? null,
-    authMetrics: o.authMetrics ?? false,
-    console: o.console ?? true,
-    maxBodyBytes: o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-  };
-}
-
 /** The largest API request body unless told otherwise: 4 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
-
-/** Merges options over the environment over defaults, and validates the result, naming any bad option. */
-export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessEnv = process.env, defaults: OptionDefaults = {}): CompiledOptions {
-  const parsed = engineOptionsSchema.safeParse(options);
-  if (!parsed.success) throw new ValidationError(formatZodIssues(parsed.error, 'options'));
-  const o = parsed.data;
-  const threads = o.threads ?? envNumber(env, 'CODOMYRMEX_THREADS') ?? availableParallelism();
-  if (threads < 1) throw new ValidationError(`CODOMYRMEX_THREADS: must be at least 1 (got ${threads})`);
-  const concurrentTasksPerWorker = o.concurrentTasksPerWorker ?? 1;
-  const envDirs = env['CODOMYRMEX_MODULE_DIRS'];
-  const envWorkflowDirs = env['CODOMYRMEX_WORKFLOW_DIRS'];
-  const { store, dbGiven, postgres } = chooseStore(o.store, o.dbPath, env, defaults);
-  const dataDir = o.dataDir ?? envString(env, 'CODOMYRMEX_DATA_DIR') ?? '.codomyrmex';
-  return {
-    threads,
-    concurrentTasksPerWorker,
-    maxConcurrency: o.maxConcurrency ?? threads * concurrentTasksPerWorker,
-    batchDispatch: o.batchDispatch ?? env['CODOMYRMEX_BATCH_DISPATCH'] !== '0',
-    moduleDirs: o.moduleDirs ?? (envDirs ? envDirs.split(':').filter(Boolean) : []),
-    workerBootTimeoutMs: o.workerBootTimeoutMs ?? 30_000,
-    agingMs: o.agingMs ?? 10_000,
-    abortGraceMs: o.abortGraceMs ?? 250,
-    retainFinishedTasks: o.retainFinishedTasks ?? 10_000,
-    retainFinishedTaskBytes: o.retainFinishedTaskBytes ?? 256 * 1024 * 1024,
-    shutdownGraceMs: o.shutdownGraceMs ?? 30_000,
-    idempotencyTtlMs: (o.idempotencyTtlSeconds ?? 86_400) * 1000,
-    rateLimits: o.rateLimits ?? [],
-    workflowDirs: o.workflowDirs ?? (envWorkflowDirs ? envWorkflowDirs.split(':').filter(Boolean) : [packagePath('config', 'workflows')]),
-    badDefinitionFiles: o.badDefinitionFiles ?? 'fail',
-    retainRuns: o.retainRuns ?? 1000,
-    maxForEachItems: o.maxForEachItems ?? LIMITS.maxForEachItems,
-    storeRetention:
-      o.storeRetention === false || (o.storeRetention === undefined && defaults.store !== 'sqlite')
-        ? { tasks: 0, taskAgeMs: 0, runs: 0, runAgeMs: 0 }
-        : {
-            tasks: o.storeRetention?.tasks ?? DEFAULT_STORE_RETENTION.tasks,
-            taskAgeMs: o.storeRetention?.taskAgeMs ?? DEFAULT_STORE_RETENTION.taskAgeMs,
-            runs: o.storeRetention?.runs ?? DEFAULT_STORE_RETENTION.runs,
-            runAgeMs: o.storeRetention?.runAgeMs ?? DEFAULT_STORE_RETENTION.runAgeMs,
-          },
-    projectsDir: o.projectsDir ?? envString(env, 'CODOMYRMEX_PROJECTS_DIR') ?? 'projects',
-    allowedProjectRoots: o.allowedProjectRoots ?? (env['CODOMYRMEX_ALLOWED_PROJECT_ROOTS'] ?? '').split(':').filter(Boolean),
-    templateDirs: [packagePath('config', 'templates'), ...(o.templateDirs ?? (env['CODOMYRMEX_TEMPLATE_DIRS'] ?? '').split(':').filter(Boolean))],
-    store,
-    dataDir,
-    dbPath: store === 'sqlite' && dbGiven !== undefined ? dbGiven : join(dataDir, 'state.db'),
-    postgres,
-    durability: o.durability ?? envChoice(env, 'CODOMYRMEX_DURABILITY', ['strict', 'relaxed'] as const) ?? 'strict',
-    commitDelayMs: o.commitDelayMs ?? 0,
-    commitMaxBatch: o.commitMaxBatch ?? 10_000,
-    journalMaxEvents: o.journalMaxEvents ?? (store === 'memory' ? 0 : 100_000),
-    journalMaxAgeMs: o.journalMaxAgeMs ?? 7 * 24 * 3600 * 1000,
-    busyTimeoutMs: o.busyTimeoutMs ?? 5000,
-    writerThread: o.writerThread ?? true,
-    walAutocheckpointPages: o.walAutocheckpointPages ?? 1000,
-    fireSchedules: o.fireSchedules ?? env['CODOMYRMEX_FIRE_SCHEDULES'] !== '0',
-    metrics: { enabled: o.metrics?.enabled ?? true, processMetrics: o.metrics?.processMetrics ?? true },
-    http: o.http === undefined || o.http === false ? null : compileHttp(o.http === true ? {} : o.http, env),
-    health: { probeTimeoutMs: o.health?.probeTimeoutMs ?? 5000, queueStuckMs: o.health?.queueStuckMs ?? 60_000 },
-    tracing: compileTracing(o.tracing, env),
-  };
-}
-
-const isPostgresUrl = (v: string | undefined): v is string => v !== undefined && /^postgres(ql)?:\/\//i.test(v);
-
-/**
- * The store: named (option, then `CODOMYRMEX_STORE`), or implied by a PostgreSQL URL in `dbPath`/`CODOMYRMEX_DB`,
- * or (where the default is durable) by `CODOMYRMEX_DATABASE_URL`; else the default.
- */
-function chooseStore(
-  given: StoreKind | StoreSpec | undefined,
-  dbPath: string | undefined,
-  env: NodeJS.ProcessEnv,
-  defaults: OptionDefaults,
-): { store: StoreKind; dbGiven: string | undefined; postgres: CompiledOptions['postgres'] } {
-  const spec = typeof given === 'object' ? given : undefined;
-  const dbGiven = (spec?.kind === 'sqlite' ? spec.path : undefined) ?? dbPath ?? envString(env, 'CODOMYRMEX_DB');
-  const envUrl = envString(env, 'CODOMYRMEX_DATABASE_URL');
-  const named = spec?.kind ?? (typeof given === 'string' ? given : undefined) ?? envChoice(env, 'CODOMYRMEX_STORE', ['sqlite', 'memory', 'postgres'] as const);
-  const store: StoreKind = named ?? (isPostgresUrl(dbGiven) || (envUrl !== undefined && defaults.store === 'sqlite') ? 'postgres' : (defaults.store ?? 'memory'));
-  if (store !== 'postgres') {
-    if (isPostgresUrl(dbGiven) && store === 'sqlite') throw new ValidationError(`dbPath: "${dbGiven.replace(/:[^:@/]*@/, ':***@')}" is a PostgreSQL URL, but the store is sqlite: use --store postgres (store: { kind: postgres, url })`);
-    return { store, dbGiven, postgres: null };
-  }
-  const pgSpec = spec?.kind === 'postgres' ? spec : undefined;
-  const url = pgSpec?.url ?? (isPostgresUrl(dbGiven) ? dbGiven : undefined) ?? envUrl;
-  if (url === undefined) {
-    throw new ValidationError('store: the postgres store needs a database URL: --db postgres://user:password@host:5432/database, store: { kind: postgres, url } in the config file, or CODOMYRMEX_DATABASE_URL');
-  }
-  if (!isPostgresUrl(url)) throw new ValidationError(`CODOMYRMEX_DATABASE_URL: must be a PostgreSQL URL such as postgres://user:password@host:5432/database`);
-  return { store, dbGiven, postgres: { url, migrate: pgSpec?.migrate ?? true, leaseTtlMs: pgSpec?.leaseTtlMs ?? 10_000 } };
-}
 
 /** A path inside the installed package (found by walking up to its package.json, from src/ or dist/src/). */
 export function packagePath(...parts: string[]): string {

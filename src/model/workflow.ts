@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { LIMITS, RESERVED_NAMES } from './limits.js';
 import type { RetryPolicy, TaskPriority, TaskResult, TaskStatus } from './task.js';
@@ -355,65 +354,6 @@ export const workflowDefinitionSchema = z
     debounce: debounceSchema.optional(),
   })
   .strict();
-
-/** snake_case keys of the seed, accepted in files, MCP arguments and NATS payloads. Never applied inside parameters. */
-const SNAKE: ReadonlyMap<string, string> = new Map(Object.entries({
-  max_retries: 'maxRetries',
-  parallel_groups: 'parallelGroups',
-  continue_on_failure: 'continueOnFailure',
-  idempotency_key: 'idempotencyKey',
-  initial_delay: 'initialDelay',
-  max_delay: 'maxDelay',
-  depends_on: 'dependencies',
-  for_each: 'forEach',
-  wait_for: 'waitFor',
-  sleep_until: 'sleepUntil',
-  timeout_seconds: 'timeoutSeconds',
-  on_timeout: 'onTimeout',
-}));
-
-/** Renames the seed's snake_case keys at the definition, step and retry levels. */
-export function camelizeKeys(obj: unknown): unknown {
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return obj;
-  // A Map and fromEntries: a `__proto__` key stays a key (and is reported as unknown) instead of a prototype.
-  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [SNAKE.get(k) ?? k, v]));
-}
-
-/** Normalises a raw definition (any casing) to camelCase, without validating it. */
-export function normalizeDefinition(raw: unknown): unknown {
-  const def = camelizeKeys(raw);
-  if (typeof def !== 'object' || def === null) return def;
-  const d = def as Record<string, unknown>;
-  if (Array.isArray(d['steps'])) {
-    d['steps'] = d['steps'].map((s) => {
-      const st = camelizeKeys(s) as Record<string, unknown> | null;
-      if (st && typeof st === 'object' && 'retry' in st) st['retry'] = camelizeKeys(st['retry']);
-      if (st && typeof st === 'object' && 'waitFor' in st) st['waitFor'] = camelizeKeys(st['waitFor']);
-      return st;
-    });
-  }
-  return d;
-}
-
-/** A stable hash of what a definition does (name, steps, groups, params), independent of key order. */
-export function hashDefinition(def: Pick<StoredWorkflow, 'name' | 'steps' | 'parallelGroups' | 'params' | 'concurrency' | 'debounce'>): string {
-  // Absent fields hash as before they existed: a definition without them keeps its hash (and its version).
-  return createHash('sha256')
-    .update(canonicalJson({ name: def.name, steps: def.steps, parallelGroups: def.parallelGroups, params: def.params, concurrency: def.concurrency, debounce: def.debounce }))
-    .digest('hex')
-    .slice(0, 16);
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    const entries = Object.entries(value)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
 
 /** How a workflow run ends. */
 export const TERMINAL_RUN_STATUSES = ['succeeded', 'failed', 'cancelled'] as const;

@@ -3,7 +3,7 @@
  * (snake_case accepted), turned into an ordinary definition for {@link validateWorkflow}.
  */
 import { ValidationError } from '../errors.js';
-import { camelizeKeys } from '../model/workflow.js';
+import { camelizeKeys } from '../model/definition.js';
 
 /**
  * Merges the `dependencies` map into the steps' own dependencies and names the run `complex` unless it has a name.

@@ -205,7 +205,7 @@ describe('flow control on a fake clock', () => {
         fc.array(fc.record({ units: fc.integer({ min: 1, max: 3 }), key: fc.constantFrom(undefined, 'k1', 'k2'), gap: fc.integer({ min: 0, max: 4000 }) }), { minLength: 1, maxLength: 25 }),
         async (limit, per, arrivals) => {
           const { scheduler, runner, clock } = setup(4);
-          scheduler.createRateLimit({ name: 'api', limit: Math.max(limit, 3), per });
+          scheduler.rateLimits.create({ name: 'api', limit: Math.max(limit, 3), per });
           const perMs = { '1s': 1000, '10s': 10_000, '1m': 60_000 }[per];
           const unitsOf = new Map<string, { units: number; key: string }>();
           const done = scheduler.startExecution();

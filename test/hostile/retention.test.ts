@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileOptions, DEFAULT_STORE_RETENTION } from '../../src/config/options.js';
+import { compileOptions } from '../../src/config/compile.js';
+import { DEFAULT_STORE_RETENTION } from '../../src/config/options.js';
 import { testEngine } from '../helpers.js';
 
 let dir: string;

@@ -12,7 +12,7 @@ import { InMemoryBus } from '../../bus/memory.js';
 import type { EventName } from '../../bus/protocol.js';
 import { tracingClientBus } from '../../bus/traceparent.js';
 import type { CompiledOptions, EngineOptions, OptionDefaults } from '../../config/options.js';
-import { compileOptions } from '../../config/options.js';
+import { compileOptions } from '../../config/compile.js';
 import { ErrorCode, ShuttingDownError, StoreError } from '../../errors.js';
 import type { RuntimeState } from '../../machines/runtime.js';
 import type { runtimeMachine } from '../../machines/runtime.js';

@@ -45,9 +45,9 @@ export function taskHandlers(scheduler: TaskScheduler, clock: Clock = systemCloc
 /** The `ratelimit.*` commands: the scheduler's named rate limits. */
 export function rateLimitHandlers(scheduler: TaskScheduler): CommandHandlers<'ratelimit'> {
   return {
-    'ratelimit.create': (p) => scheduler.acked(scheduler.createRateLimit(p)),
-    'ratelimit.list': () => scheduler.listRateLimits(),
-    'ratelimit.delete': (p) => scheduler.acked(scheduler.deleteRateLimit(p.name)),
+    'ratelimit.create': (p) => scheduler.acked(scheduler.rateLimits.create(p)),
+    'ratelimit.list': () => scheduler.rateLimits.list(),
+    'ratelimit.delete': (p) => scheduler.acked(scheduler.rateLimits.delete(p.name)),
   };
 }
 
@@ -84,7 +84,7 @@ export function taskOrchestratorLogic(deps: TaskDeps) {
       },
     });
     // Rate limits: those stored by an earlier engine, then those of the config (which win).
-    scheduler.restoreRateLimits(deps.options.rateLimits);
+    scheduler.rateLimits.restore(deps.store, deps.options.rateLimits);
     const stopSteps = deps.stepIntake?.serve((task, paramsChecked) => scheduler.execute(task, { paramsChecked }));
     return {
       handlers: { task: taskHandlers(scheduler, deps.clock), ratelimit: rateLimitHandlers(scheduler) },

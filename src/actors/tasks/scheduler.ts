@@ -3,39 +3,36 @@
  * is a plain record stepped through the compiled task machine (`stepTask`), so one task costs a table lookup per
  * transition, not an actor. The machine's effects (`enqueue`, `runAction`, `finish`, ...) are carried out here;
  * the concerns around them live beside it: intake and the task graph (`intake.ts`), the ready queue and lanes
- * (`ready.ts`), where attempts run (`runner.ts`), and durability and recovery (`durability.ts`).
- *
- * Past 400 lines: one short method per `task.*` command plus recovery; the machine's effects are in lifecycle.ts
- * (dispatch and settling in dispatch.ts, the admission gate in admission/gate.ts, finished tasks in retention.ts),
- * large calls in slices in bulk.ts.
+ * (`ready.ts`), where attempts run (`runner.ts`), durability (`durability.ts`), recovery (`recovery.ts`), reading
+ * tasks (`queries.ts`), named rate limits (`admission/rateLimitDefs.ts`), large calls in slices (`bulk.ts`). The
+ * machine's effects are in lifecycle.ts (dispatch and settling in dispatch.ts, the admission gate in
+ * admission/gate.ts, finished tasks in retention.ts).
  */
 import type { MessageBus } from '../../bus/bus.js';
-import { NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
 import type { Clock } from '../../model/clock.js';
 import { systemClock } from '../../model/clock.js';
 import type { SessionMode } from '../../model/session.js';
 import type { TaskResult, TaskStatus } from '../../model/task.js';
 import { isTerminal } from '../../model/task.js';
 import type { TaskListFilter } from '../../model/taskRequests.js';
-import type { FlowStatus, RateLimitView, SchedulerStats, StartExecutionReply, TaskExplanation, TaskObserver, TaskView } from '../../model/taskView.js';
+import type { FlowStatus, SchedulerStats, StartExecutionReply, TaskExplanation, TaskObserver, TaskView } from '../../model/taskView.js';
 import type { ModuleRegistry } from '../../modules/registry.js';
 import { GroupCommitter, RecordQueue } from '../../store/commits.js';
 import { IdempotencyKeys } from './admission/idempotency.js';
 import type { Store } from '../../store/store.js';
-import { OPEN_TASK_STATUSES } from '../../store/store.js';
 import type { ResourceLedger } from '../resources/ledger.js';
-import { TaskDurability, restoreRecord, UNWRITTEN_MAX } from './durability.js';
-import { explainRecord } from './explain.js';
-import type { IntakeContext } from './intake.js';
-import { ADD_SLICE, addInSlices, takeInSlices } from './bulk.js';
-import { accept, Intake, link } from './intake.js';
+import { TaskDurability, UNWRITTEN_MAX } from './durability.js';
 import { TaskLifecycle } from './lifecycle.js';
+import { TaskAdder } from './adding.js';
+import { RateLimitDefs } from './admission/rateLimitDefs.js';
+import { TaskQueries } from './queries.js';
 import { ReadyTasks } from './ready.js';
+import { recoverTasks } from './recovery.js';
 import { FlowControl } from './admission/flow.js';
-
-import { parseRateLimit } from './admission/rateLimits.js';
 import type { Waiter } from './record.js';
-import { recordView, storedView, TaskRecord, toResult } from './record.js';
+import type { TaskRecord } from './record.js';
+import { toResult } from './record.js';
 import type { TaskRunner } from '../../workers/runner.js';
 import { placementQuery } from '../../workers/runner.js';
 
@@ -92,8 +89,9 @@ export class TaskScheduler {
   readonly #ready: ReadyTasks;
   readonly #flow: FlowControl;
   readonly #idempotency: IdempotencyKeys;
-  /** Writes rate limits and idempotency keys with the next commit. */
-  readonly #recordQueue: RecordQueue;
+  /** Named rate limits (`ratelimit.*`), written with the next commit. */
+  readonly rateLimits: RateLimitDefs;
+  readonly #queries: TaskQueries;
   readonly #durable: TaskDurability;
   readonly #commits: GroupCommitter;
   readonly #life: TaskLifecycle;
@@ -101,10 +99,7 @@ export class TaskScheduler {
   readonly #unsubscribe: () => void;
   #order = 0;
   #closing = false;
-  /** A large addTasks call being added (see {@link addMany}); the next one waits for it. */
-  #adding: Promise<void> | null = null;
-  /** The ids of the large call being added while not all of its records are held yet. */
-  #reserved: ReadonlyMap<string, unknown> | null = null;
+  readonly #adder: TaskAdder;
 
   constructor(deps: SchedulerDeps) {
     this.#deps = deps;
@@ -149,8 +144,20 @@ export class TaskScheduler {
       limit: deps.options.maxConcurrency,
     });
     this.#records = this.#life.records;
-    const records = (this.#recordQueue = new RecordQueue(commits));
-    this.#idempotency = new IdempotencyKeys(deps.store, records, clock, deps.options.idempotencyTtlMs ?? 24 * 3600 * 1000);
+    const records = new RecordQueue(commits);
+    const idempotency = (this.#idempotency = new IdempotencyKeys(deps.store, records, clock, deps.options.idempotencyTtlMs ?? 24 * 3600 * 1000));
+    const { registry, ledger, store } = deps;
+    this.#adder = new TaskAdder({ registry, ledger, store, durable: this.#durable, life: this.#life, ready, flow, idempotency, closing: () => this.#closing, nextOrder: () => this.#order++ });
+    this.rateLimits = new RateLimitDefs(flow.rates, records, () => this.#life.run());
+    this.#queries = new TaskQueries(this.#records, deps.store, () => this.#durable.strict, () => ({
+      now: clock.now(),
+      executing: this.#life.dispatch.executing,
+      running: this.#life.dispatch.dispatches,
+      limit: this.#life.dispatch.limit,
+      blocker: (r) => (r.held && deps.ledger ? deps.ledger.blocker(`task:${r.id}`, r.held) : null),
+      flow: (r) => flow.blocker(r, clock.now()),
+      placement: (r) => deps.runner.place?.(placementQuery(r.spec)) ?? null,
+    }));
     // Released capacity may admit parked tasks.
     const sub = deps.bus.events$('resource_released').subscribe(() => {
       if (ready.unpark()) this.#life.run();
@@ -173,101 +180,14 @@ export class TaskScheduler {
 
   // ---------------------------------------------------------------- commands
 
-  /**
-   * Validates and adds tasks, all or none. Dependencies must name tasks already added or in the same call; a cycle
-   * among the new tasks is refused with a `CycleError` naming it.
-   */
+  /** Validates and adds tasks, all or none (adding.ts). */
   add(inputs: readonly unknown[]): string[] {
-    if (this.#closing) throw new ShuttingDownError();
-    this.#durable.refuseWhileFailing('nothing was added');
-    return this.#insert(accept(inputs, this.#intakeContext()));
+    return this.#adder.add(inputs);
   }
 
-  /**
-   * {@link add} for a call of any size without blocking the event loop for long: past `ADD_SLICE` inputs, the
-   * inputs are checked, then added and queued, a slice at a time, yielding to other work between slices. The call
-   * is still all or none: the decision is taken once all inputs passed; its tasks are kept out of commits and out
-   * of the ready queue until all are in, then committed in one transaction and queued together. Other calls go on
-   * meanwhile; another addTasks call waits for this one's tasks to be in before it is decided.
-   */
-  async addMany(inputs: readonly unknown[]): Promise<string[]> {
-    // A store that cannot keep up paces the callers that add work in bulk (a single task is not held back).
-    const behind = this.#durable.caughtUp();
-    if (behind) await behind;
-    if (inputs.length <= ADD_SLICE) {
-      while (this.#adding) await this.#adding;
-      return this.add(inputs);
-    }
-    if (this.#closing) throw new ShuttingDownError();
-    this.#durable.refuseWhileFailing('nothing was added');
-    const intake = new Intake(this.#intakeContext(), inputs.length);
-    await takeInSlices(intake, inputs);
-    while (this.#adding) await this.#adding;
-    if (this.#closing) throw new ShuttingDownError();
-    this.#durable.refuseWhileFailing('nothing was added');
-    const decided = intake.finish();
-    if (decided.accepted.length <= ADD_SLICE) return this.#insert(decided);
-    this.#idempotency.deduplicated += decided.deduplicated;
-    this.#remember(decided.accepted);
-    const adding = addInSlices(
-      {
-        durable: this.#durable,
-        life: this.#life,
-        ready: this.#ready,
-        create: ({ spec, channel, held, flow }) => new TaskRecord(spec, channel, this.#ready.laneFor(spec.sessionId), this.#order++, held, flow),
-        reserve: (ids) => (this.#reserved = ids),
-      },
-      decided,
-      intake.ids,
-    );
-    this.#adding = adding.then(
-      () => undefined,
-      () => undefined,
-    );
-    try {
-      const ids = await adding;
-      return decided.answer ?? ids;
-    } finally {
-      this.#adding = null;
-    }
-  }
-
-  #intakeContext(): IntakeContext {
-    return {
-      registry: this.#deps.registry,
-      ledger: this.#deps.ledger,
-      laneOpen: (id) => this.#ready.laneOpen(id),
-      record: (id) => this.#records.get(id),
-      reserved: (id) => this.#reserved?.has(id) === true,
-      storedStatuses: (ids) => this.#deps.store.getTaskStatuses(ids),
-      evictions: () => this.#life.retention.evictions,
-      idempotent: (key) => this.#idempotency.find(key),
-      rateLimitProblem: (use, field) => this.#flow.rates.problem(use, field),
-    };
-  }
-
-  /** Records the idempotency keys the accepted tasks took. */
-  #remember(accepted: readonly { spec: { id: string; idempotencyKey?: string | undefined } }[]): void {
-    for (const { spec } of accepted) if (spec.idempotencyKey !== undefined && spec.idempotencyKey !== spec.id) this.#idempotency.remember(spec.idempotencyKey, spec.id);
-  }
-
-  #insert({ accepted, stored, answer, deduplicated }: ReturnType<typeof accept>): string[] {
-    this.#idempotency.deduplicated += deduplicated;
-    this.#remember(accepted);
-    const added = accepted.map(({ spec, channel, held, flow }) => {
-      const rec = new TaskRecord(spec, channel, this.#ready.laneFor(spec.sessionId), this.#order++, held, flow);
-      this.#life.hold(rec);
-      this.#life.added(rec);
-      return rec;
-    });
-    // Queued together, then drained once: a batch is queued whole before any of it starts, so priorities and
-    // session modes order the batch rather than the order of the call.
-    for (const rec of added) {
-      const event = link(rec, (id) => this.#records.get(id), (id) => stored.get(id));
-      if (event) this.#life.push(rec, event);
-    }
-    this.#life.run();
-    return answer ?? added.map((r) => r.id);
+  /** {@link add} for a call of any size, a slice at a time without blocking the event loop for long (adding.ts). */
+  addMany(inputs: readonly unknown[]): Promise<string[]> {
+    return this.#adder.addMany(inputs);
   }
 
   /**
@@ -275,9 +195,7 @@ export class TaskScheduler {
    * against its action's schema before (a workflow step's, by `createWorkflow`), so intake does not do it again.
    */
   async execute(input: unknown, options: { paramsChecked?: boolean } = {}): Promise<TaskResult> {
-    if (this.#closing) throw new ShuttingDownError();
-    this.#durable.refuseWhileFailing('nothing was added');
-    const [id] = this.#insert(accept([input], this.#intakeContext(), options.paramsChecked === true));
+    const [id] = this.#adder.add([input], options.paramsChecked === true);
     this.#setExecuting(true);
     this.#life.run();
     return this.wait(id ?? '');
@@ -364,40 +282,12 @@ export class TaskScheduler {
   }
 
   get(id: string): TaskView | null {
-    const rec = this.#records.get(id);
-    if (rec) return recordView(rec);
-    const stored = this.#deps.store.getTask(id);
-    return stored ? storedView(stored) : null;
+    return this.#queries.get(id);
   }
 
-  /**
-   * Tasks by status, a page at a time. A durable store written before each answer (strict durability) has every
-   * task, those ended before a restart too, so the page is read there, each task still held here shown as it is
-   * now; otherwise from memory.
-   */
+  /** Tasks by status, a page at a time (queries.ts). */
   list(filter: TaskListFilter = {}): TaskView[] {
-    const statuses = filter.status === undefined ? null : Array.isArray(filter.status) ? filter.status : [filter.status];
-    const store = this.#deps.store;
-    if (store.persistent && this.#durable.strict) {
-      return store.listTasks({ ...(statuses ? { status: statuses } : {}), ...(filter.limit !== undefined ? { limit: filter.limit } : {}), ...(filter.offset !== undefined ? { offset: filter.offset } : {}), newest: filter.newest === true }).map((t) => {
-        const rec = this.#records.get(t.spec.id);
-        return rec ? recordView(rec) : storedView(t);
-      });
-    }
-    const limit = filter.limit ?? Infinity;
-    let skip = filter.offset ?? 0;
-    const out: TaskView[] = [];
-    const records = filter.newest ? [...this.#records.values()].reverse() : this.#records.values();
-    for (const rec of records) {
-      if (out.length >= limit) break;
-      if (statuses && !statuses.includes(rec.status)) continue;
-      if (skip > 0) {
-        skip--;
-        continue;
-      }
-      out.push(recordView(rec));
-    }
-    return out;
+    return this.#queries.list(filter);
   }
 
   stats(): SchedulerStats {
@@ -441,61 +331,7 @@ export class TaskScheduler {
 
   /** Why a task is where it is: what it waits for, in words a person can act on. */
   explain(taskId: string): TaskExplanation {
-    const rec = this.#records.get(taskId);
-    if (!rec) {
-      const stored = this.#deps.store.getTask(taskId);
-      if (!stored) throw new NotFoundError(`no task with id "${taskId}"`);
-      return { taskId, status: stored.status, summary: `task "${stored.spec.name}" ended ${stored.status}${stored.result.error ? `: ${stored.result.error.message}` : ''}`, waitingOn: null };
-    }
-    return explainRecord(rec, {
-      now: this.#clock.now(),
-      executing: this.#life.dispatch.executing,
-      running: this.#life.dispatch.dispatches,
-      limit: this.#life.dispatch.limit,
-      dependency: (id) => {
-        const d = this.#records.get(id);
-        if (d) return { name: d.spec.name, status: d.status };
-        const st = this.#deps.store.getTask(id);
-        return st ? { name: st.spec.name, status: st.status } : null;
-      },
-      blocker: (r) => (r.held && this.#deps.ledger ? this.#deps.ledger.blocker(`task:${r.id}`, r.held) : null),
-      flow: (r) => this.#flow.blocker(r, this.#clock.now()),
-      placement: (r) => this.#deps.runner.place?.(placementQuery(r.spec)) ?? null,
-    });
-  }
-
-  /** Creates (or replaces) a named rate limit; tasks spend it with `rateLimit: { name, key?, units? }`. */
-  createRateLimit(input: unknown): RateLimitView {
-    const def = parseRateLimit(input);
-    this.#flow.rates.set(def);
-    this.#recordQueue.write('rate_limits', def.name, { kind: 'rate_limits', id: def.name, status: 'active', data: { name: def.name, limit: def.limit, per: def.per } });
-    this.#life.run();
-    return this.#flow.rates.view(def.name);
-  }
-
-  /** Restores the rate limits an earlier engine stored, then sets those given (the config's, which win). */
-  restoreRateLimits(configured: readonly unknown[]): void {
-    for (const r of this.#deps.store.listRecords('rate_limits')) {
-      try {
-        this.#flow.rates.set(parseRateLimit(r.data));
-      } catch {
-        // A stored limit this version cannot read: left out (create it again).
-      }
-    }
-    for (const c of configured) this.createRateLimit(c);
-  }
-
-  /** Deletes a named rate limit; tasks waiting on it go on without it. */
-  deleteRateLimit(name: string): { name: string; deleted: boolean } {
-    const deleted = this.#flow.rates.delete(name);
-    if (deleted) this.#recordQueue.write('rate_limits', name, { kind: 'rate_limits', id: name, delete: true });
-    this.#life.run();
-    return { name, deleted };
-  }
-
-  /** Every rate limit with its level and its busiest per-key buckets. */
-  listRateLimits(): RateLimitView[] {
-    return this.#flow.rates.list();
+    return this.#queries.explain(taskId);
   }
 
   /** Flow control at a glance: the busiest concurrency keys and the tasks waiting for keys or units. */
@@ -517,7 +353,7 @@ export class TaskScheduler {
   async drain(graceMs: number): Promise<void> {
     this.#closing = true;
     // A large call being added is finished first, so what drain cancels (or keeps) includes all of it.
-    while (this.#adding) await this.#adding;
+    while (this.#adder.adding) await this.#adder.adding;
     this.#life.dispatch.executing = false;
     this.#unsubscribe();
     await this.#life.dispatch.idle(graceMs);
@@ -538,45 +374,23 @@ export class TaskScheduler {
    * any command.
    */
   recover(): { resumed: number; byStatus: Record<string, number>; ids: string[]; rerun: string[]; executing: boolean } {
-    const store = this.#deps.store;
-    const open = store.listTasks({ status: OPEN_TASK_STATUSES });
-    const byStatus: Record<string, number> = {};
-    const rerun: string[] = [];
-    const ctx = { registry: this.#deps.registry, ledger: this.#deps.ledger, laneFor: (id: string | undefined) => this.#ready.laneFor(id) };
-    const recs = open.map((t) => {
-      byStatus[t.status] = (byStatus[t.status] ?? 0) + 1;
-      const rec = restoreRecord(t, this.#order++, ctx);
-      this.#life.hold(rec);
-      return [rec, t.retryAt] as const;
+    const { store, registry, ledger } = this.#deps;
+    const life = this.#life;
+    const report = recoverTasks({
+      store,
+      restore: { registry, ledger, laneFor: (id) => this.#ready.laneFor(id) },
+      now: () => this.#clock.now(),
+      nextOrder: () => this.#order++,
+      record: (id) => this.#records.get(id),
+      hold: (rec) => life.hold(rec),
+      push: (rec, event) => life.push(rec, event),
+      queue: (rec) => this.#ready.queue(rec),
+      backoff: (rec, ms) => life.backoff(rec, ms),
     });
-    const now = this.#clock.now();
-    for (const [rec, retryAt] of recs) {
-      switch (rec.status) {
-        case 'pending': {
-          const event = link(rec, (id) => this.#records.get(id), (id) => store.getTaskStatus(id));
-          if (event) this.#life.push(rec, event);
-          break;
-        }
-        case 'ready':
-          rec.readyAt = now;
-          this.#ready.queue(rec);
-          break;
-        case 'running':
-          rerun.push(rec.id);
-          this.#life.push(rec, { type: 'task.interrupted' });
-          break;
-        case 'retrying':
-          this.#life.backoff(rec, Math.max(0, (retryAt ?? now) - now));
-          break;
-        default:
-          break;
-      }
-    }
-    this.#life.dispatch.executing = store.getMeta('scheduler.executing') === 'true';
-    this.#life.run();
-    return { resumed: open.length, byStatus, ids: open.slice(0, 1000).map((t) => t.spec.id), rerun, executing: this.#life.dispatch.executing };
+    life.dispatch.executing = store.getMeta('scheduler.executing') === 'true';
+    life.run();
+    return { ...report, executing: life.dispatch.executing };
   }
-
 
   #setExecuting(on: boolean): void {
     if (this.#life.dispatch.executing === on) return;

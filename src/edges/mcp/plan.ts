@@ -7,7 +7,8 @@ import { describeStep } from '../../workflows/kinds.js';
 import { criticalPath, topologicalLevels } from '../../dag/graph.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import type { WorkflowStep } from '../../model/workflow.js';
-import { normalizeDefinition, workflowStepSchema } from '../../model/workflow.js';
+import { normalizeDefinition } from '../../model/definition.js';
+import { workflowStepSchema } from '../../model/workflow.js';
 import { complexToDefinition } from '../../workflows/complex.js';
 import type { EdgeEngine } from '../seam.js';
 
