@@ -260,12 +260,13 @@ const optionalString = (v: unknown, max: number): boolean => v === undefined || 
  * invalid input, returns null and takes the zod path, which produces the error messages.
  */
 /**
- * What every spec without its own dependencies, resources or metadata shares: frozen, so nothing can change one
+ * What every spec without its own parameters, dependencies, resources or metadata shares: frozen, so nothing can change one
  * task's through another's (100k queued tasks would otherwise hold 300k empty objects).
  */
 const NO_DEPENDENCIES: string[] = Object.freeze([]) as unknown as string[];
 const NO_RESOURCES = Object.freeze({}) as Record<string, never>;
 const NO_METADATA = Object.freeze({}) as Record<string, unknown>;
+const NO_PARAMETERS = Object.freeze({}) as Record<string, unknown>;
 /** Default names (`module.action`), one string per action rather than one per task. */
 const defaultNames = new Map<string, Map<string, string>>();
 function defaultName(module: string, action: string): string {
@@ -308,7 +309,7 @@ export function fastTaskSpec(input: unknown): TaskSpec | null {
     for (const d of deps) if (typeof d !== 'string' || d.length === 0) return null;
     if (new Set(deps).size !== deps.length) return null;
   }
-  const parameters = (t.parameters) ?? {};
+  const parameters = t.parameters ?? NO_PARAMETERS;
   if (!isShallowSmall(parameters) || (t.metadata !== undefined && !isShallowSmall(t.metadata))) return null;
   return {
     id: (t.id as string | undefined) ?? newId(),

@@ -56,7 +56,7 @@ export class MemoryStore implements Store {
     for (const t of batch.tasks) {
       const id = t.spec.id;
       if (!tasks.has(id)) this.#order.push(id);
-      tasks.set(id, t);
+      tasks.set(id, t.specStored === undefined ? t : withoutSpecStored(t));
       this.#sizeResult(id, t.result.result);
     }
     while ((tasks.size > this.#maxTasks || this.#totalResultBytes > this.#maxResultBytes) && this.#orderHead < this.#order.length) {
@@ -194,4 +194,10 @@ export class MemoryStore implements Store {
   close(): void {
     this.#closed = true;
   }
+}
+
+/** The task as read back: `specStored` is a hint to the writer, not part of the stored task. */
+function withoutSpecStored(t: StoredTask): StoredTask {
+  const { specStored: _hint, ...stored } = t;
+  return stored;
 }

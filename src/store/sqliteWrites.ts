@@ -6,7 +6,6 @@
  */
 import type Database from 'better-sqlite3';
 import { toJson } from './json.js';
-import type { TaskSpec } from '../model/task.js';
 import { TERMINAL_TASK_STATUSES } from '../model/task.js';
 import { TERMINAL_RUN_STATUSES } from '../model/workflow.js';
 import { statusIn } from './rows.js';
@@ -32,7 +31,6 @@ export interface EncodedBatch {
 export class BatchEncoder {
   #lastSeq: number;
   readonly #journal: boolean;
-  readonly #specJson = new WeakMap<TaskSpec, string>();
 
   constructor(lastSeq: number, journal: boolean) {
     this.#lastSeq = lastSeq;
@@ -50,8 +48,9 @@ export class BatchEncoder {
       const t = batch.tasks[i];
       if (!t) continue;
       const spec = t.spec;
-      let specJson = this.#specJson.get(spec);
-      if (specJson === undefined) this.#specJson.set(spec, (specJson = toJson(spec)));
+      // A row already in the store keeps its spec (the upserts do not update it): not encoded again, and not kept
+      // encoded either (a cache of every queued task's spec JSON was ~280 B per task, a third of its heap).
+      const specJson = t.specStored === true ? '' : toJson(spec);
       tasks[i] = [spec.id, spec.name, spec.module, spec.action, spec.priority, t.status, t.result.attempts, specJson, toJson(t.result, t.binary === true), t.retryAt ?? null, t.updatedAt];
     }
     let events: EncodedBatch['events'] = null;

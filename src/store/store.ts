@@ -12,6 +12,11 @@ export interface StoredTask {
   updatedAt: number;
   /** Its result holds binary data (stored as base64, read back as a Buffer). */
   binary?: boolean;
+  /**
+   * Its row is in the store with an open status (so retention, which deletes only ended tasks, cannot have removed
+   * it): a store may skip writing the spec, which never changes.
+   */
+  specStored?: boolean;
 }
 
 /** Which stored tasks to list: by status, a page of `limit` after skipping `offset`, oldest (default) or newest first. */

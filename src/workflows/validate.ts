@@ -14,6 +14,7 @@ import type { ModuleRegistry } from '../modules/registry.js';
 import type { PathSegment, TemplateRef } from './template.js';
 import { findTemplates, ITEM_ROOTS, parseCondition, STEP_FIELDS } from './template.js';
 import { kindProblems, kindTemplates } from './kinds.js';
+import { fastStep } from './fastStep.js';
 
 /** Checks that need the engine's state; without them, validation checks what the definition says alone. */
 export interface ValidationContext {
@@ -93,7 +94,8 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
   const oversized = new Set<string>();
   rawSteps.forEach((rs, i) => {
     const label = typeof (rs as { name?: unknown } | null)?.name === 'string' ? `step "${(rs as { name: string }).name}"` : `steps[${i}]`;
-    const r = workflowStepSchema.safeParse(rs);
+    const fast = fastStep(rs);
+    const r = fast !== null ? ({ success: true, data: fast } as const) : workflowStepSchema.safeParse(rs);
     if (!r.success) {
       errors.push(...formatZodIssues(r.error, `${W}: ${label}`));
       // Still check its action and parameters, so one pass reports everything.

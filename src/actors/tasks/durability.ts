@@ -47,9 +47,12 @@ export class BulkAdd {
 }
 
 function storedTask(rec: TaskRecord, now: number): StoredTask {
-  return rec.binary
+  const t: StoredTask = rec.binary
     ? { spec: rec.spec, status: rec.status, result: toResult(rec), retryAt: rec.retryAt, updatedAt: now, binary: true }
     : { spec: rec.spec, status: rec.status, result: toResult(rec), retryAt: rec.retryAt, updatedAt: now };
+  // Committed and still open: its row is there (retention deletes only ended tasks), so its spec need not be sent.
+  if (rec.committed && !isTerminal(rec.status)) t.specStored = true;
+  return t;
 }
 
 /**
