@@ -6,7 +6,8 @@
  */
 import type { TaskInput, TaskResult, TaskStatus } from '../model/task.js';
 import type { FlowStatus, RateLimitView, SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
-import type { RunRequest, StoredWorkflow, WorkflowPerformance, WorkflowResult, WorkflowRun, WorkflowRunStatus, WorkflowSummary } from '../model/workflow.js';
+import type { StoredWorkflow, WorkflowPerformance, WorkflowResult, WorkflowRunStatus, WorkflowSummary } from '../model/workflow.js';
+import type { RunRequest, WorkflowRun } from '../model/run.js';
 import type { Allocation, ResourceInput, ResourceUsage } from '../model/resource.js';
 import type { Session, SessionMode, SessionOptions } from '../model/session.js';
 import type { CreateProjectOptions, Milestone, MilestoneChanges, MilestoneInput, Project, ProjectChanges, ProjectCounts, ProjectStatus, ProjectStatusReport } from '../model/project.js';
@@ -21,7 +22,8 @@ export type { EngineHealth, SystemStatus } from '../model/status.js';
 export type { BusEvent, EventMap, EventName } from '../model/events.js';
 export type { FlowStatus, RateLimitView, SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
 export type { SessionMode } from '../model/session.js';
-export type { RunRequest, WorkflowPerformance, WorkflowRunStatus, WorkflowSummary } from '../model/workflow.js';
+export type { WorkflowPerformance, WorkflowRunStatus, WorkflowSummary } from '../model/workflow.js';
+export type { RunRequest } from '../model/run.js';
 
 /** Request and reply of every command. */
 export interface CommandMap {

@@ -13,7 +13,8 @@ import type { ArtifactChunk, ArtifactWrite, ArtifactWritten } from '../model/art
 import type { EventMap, EventName } from '../model/events.js';
 import type { Session } from '../model/session.js';
 import type { TaskExplanation } from '../model/taskView.js';
-import type { RunRequest, WorkflowResult } from '../model/workflow.js';
+import type { WorkflowResult } from '../model/workflow.js';
+import type { RunRequest } from '../model/run.js';
 import type { ActionDescription } from '../modules/registry.js';
 
 /** The narrowest engine both an embedded engine and a daemon's client are: every call goes over a bus. */

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { OrchestrationEngine } from '../../src/index.js';
 import { slotRunId } from '../../src/actors/schedules/slots.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import type { WorkflowRun } from '../../src/model/workflow.js';
+import type { WorkflowRun } from '../../src/model/run.js';
 import { startDaemon } from '../support/daemon.js';
 import type { DaemonProcess } from '../support/daemon.js';
 

@@ -7,7 +7,7 @@ import type { MessageBus } from '../../bus/bus.js';
 import { NotFoundError, serializeError, ValidationError } from '../../errors.js';
 import type { ArtifactChunk, ArtifactWrite, ArtifactWritten, RunArtifact } from '../../model/artifacts.js';
 import { ARTIFACT_CHUNK_MAX, INPUT_STEP } from '../../model/artifacts.js';
-import type { WorkflowRun } from '../../model/workflow.js';
+import type { WorkflowRun } from '../../model/run.js';
 import type { Store } from '../../store/store.js';
 import type { ArtifactStore } from '../../workers/artifacts.js';
 import { ArtifactUploads } from './uploads.js';

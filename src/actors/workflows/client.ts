@@ -5,7 +5,8 @@ import type { TaskExplanation } from '../../model/taskView.js';
 import { ScheduleClient } from '../schedules/client.js';
 import type { RunListFilter, RunRequest, WorkflowPerformance, WorkflowSummary } from '../../bus/protocol.js';
 import type { WorkflowRunStatus } from '../../bus/protocol.js';
-import type { StoredWorkflow, WorkflowDefinition, WorkflowResult, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
+import type { StoredWorkflow, WorkflowDefinition, WorkflowResult, WorkflowStep } from '../../model/workflow.js';
+import type { WorkflowRun } from '../../model/run.js';
 
 /** A definition or the seed's `(name, steps)` pair. */
 export interface CreateWorkflowOptions {

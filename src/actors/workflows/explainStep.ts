@@ -1,6 +1,6 @@
 /** What `explain` says of a workflow step that has no task to explain: a step waiting on a signal or a time. */
 import type { TaskExplanation } from '../../model/taskView.js';
-import type { WorkflowRun } from '../../model/workflow.js';
+import type { WorkflowRun } from '../../model/run.js';
 
 /**
  * What the step whose task id is given (`<runId>.<step>`) waits for, when it waits on a signal or a time; null when

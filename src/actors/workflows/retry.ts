@@ -1,7 +1,8 @@
 /** Which steps a re-run (`retryRun`) runs again, and which keep the outputs of the run it retries. */
 import { ValidationError } from '../../errors.js';
 import { didYouMean } from '../../model/validate.js';
-import type { StepResult, StoredWorkflow, WorkflowRun, WorkflowStep } from '../../model/workflow.js';
+import type { StepResult, StoredWorkflow, WorkflowStep } from '../../model/workflow.js';
+import type { WorkflowRun } from '../../model/run.js';
 
 /** `seeds` and every step downstream of one of them (through dependencies), by name. */
 function transitiveDependents(steps: readonly WorkflowStep[], seeds: readonly string[]): Set<string> {

@@ -7,7 +7,8 @@ import type { MessageBus } from '../../bus/bus.js';
 import type { SerializedError } from '../../errors.js';
 import { CodomyrmexError, ErrorCode } from '../../errors.js';
 import type { EventMap } from '../../model/events.js';
-import type { RunLineage, RunOrigin, StepResult, StepWaiting, WorkflowRun } from '../../model/workflow.js';
+import type { StepResult, StepWaiting } from '../../model/workflow.js';
+import type { RunLineage, RunOrigin, WorkflowRun } from '../../model/run.js';
 import { stepCall } from '../../workflows/kinds.js';
 import type { StepState } from './steps.js';
 

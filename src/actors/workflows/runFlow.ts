@@ -10,7 +10,8 @@
 import { ValidationError } from '../../errors.js';
 import type { Clock } from '../../model/clock.js';
 import { MAX_FLOW_KEY_LENGTH, resolveFlowKey } from '../../model/flow.js';
-import type { RunLineage, RunRequest, StoredWorkflow, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
+import type { StoredWorkflow, WorkflowResult } from '../../model/workflow.js';
+import type { RunLineage, RunRequest, WorkflowRun } from '../../model/run.js';
 import type { IdempotencyKeys } from '../tasks/admission/idempotency.js';
 import type { RunKey } from './runGate.js';
 import { RunGate } from './runGate.js';

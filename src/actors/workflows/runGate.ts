@@ -8,7 +8,7 @@
  * to the queue of the next key without room. Every step is O(1) in the number of keys and of waiting runs.
  */
 import type { RunConcurrencyRule } from '../../model/flow.js';
-import type { RunQueuedOn } from '../../model/workflow.js';
+import type { RunQueuedOn } from '../../model/run.js';
 
 /** A run-level rule with its key resolved. */
 export interface RunKey {

@@ -5,7 +5,8 @@
  */
 import type { RunListFilter } from '../../bus/protocol.js';
 import type { Clock, ClockTimer } from '../../model/clock.js';
-import type { RunContext, RunLineage, RunOrigin, StoredWorkflow, WorkflowRun } from '../../model/workflow.js';
+import type { StoredWorkflow } from '../../model/workflow.js';
+import type { RunContext, RunLineage, RunOrigin, WorkflowRun } from '../../model/run.js';
 import { TERMINAL_RUN_STATUSES } from '../../model/workflow.js';
 import type { RecordQueue } from '../../store/commits.js';
 import type { RecordWrite, Store, StoredRecord } from '../../store/store.js';

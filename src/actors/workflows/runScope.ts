@@ -5,7 +5,8 @@
 import type { ArtifactRef, UpstreamArtifacts } from '../../model/artifacts.js';
 import { artifactPath } from '../../model/artifacts.js';
 import type { TaskInput } from '../../model/task.js';
-import type { RunProject, StepResult, WorkflowStep } from '../../model/workflow.js';
+import type { StepResult, WorkflowStep } from '../../model/workflow.js';
+import type { RunProject } from '../../model/run.js';
 import type { TemplateScope } from '../../workflows/template.js';
 import { evaluateCondition, resolveTemplates } from '../../workflows/template.js';
 

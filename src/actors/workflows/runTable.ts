@@ -3,7 +3,8 @@
  * the definition each ran), and, behind them, the runs in the durable store.
  */
 import type { RunListFilter } from '../../bus/protocol.js';
-import type { RunLineage, StoredWorkflow, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
+import type { StoredWorkflow, WorkflowResult } from '../../model/workflow.js';
+import type { RunLineage, WorkflowRun } from '../../model/run.js';
 import type { Store } from '../../store/store.js';
 import type { WorkflowRunExecutor } from './run.js';
 import type { RunRecord } from './runRecords.js';

@@ -3,7 +3,8 @@
  * run's status, timing, error, where it came from, and why it is held back while it has not started.
  */
 import type { WorkflowRunContext } from '../../machines/workflowRun.js';
-import type { ItemResult, RunDebounce, RunError, RunLineage, RunOrigin, RunProject, RunQueuedOn, StepResult, StoredWorkflow, WorkflowRun } from '../../model/workflow.js';
+import type { ItemResult, RunError, StepResult, StoredWorkflow } from '../../model/workflow.js';
+import type { RunDebounce, RunLineage, RunOrigin, RunProject, RunQueuedOn, WorkflowRun } from '../../model/run.js';
 import type { RunInputs } from '../../model/artifacts.js';
 import type { StepState } from './steps.js';
 import { FAILED } from './steps.js';

@@ -3,7 +3,7 @@
  * that wait for a slot in the order they came. A child run runs inside its parent's slot (waiting for a slot of its
  * own could wait forever); a run without a session takes no slot.
  */
-import type { RunLineage } from '../../model/workflow.js';
+import type { RunLineage } from '../../model/run.js';
 
 /** A run as the slots see it. */
 export interface SlotRun {

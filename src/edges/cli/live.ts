@@ -6,7 +6,8 @@
  * limit, resources, a session or the workers hold it back, it shows as `waiting` with the reason.
  */
 import type { CliEngine } from './remote.js';
-import type { WorkflowResult, WorkflowRun } from '../../model/workflow.js';
+import type { WorkflowResult } from '../../model/workflow.js';
+import type { WorkflowRun } from '../../model/run.js';
 import type { TaskExplanation } from '../../model/taskView.js';
 import { ms, outputWidth } from './format.js';
 

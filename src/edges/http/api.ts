@@ -11,7 +11,8 @@ import type { CommandPayload, CommandReply, CommandType, RunListFilter } from '.
 import { COMMAND_TYPES, parseCommandPayload, resolveCommandType } from '../../bus/schemas.js';
 import { decodeJson, errorReply, okReply, type ReplyEnvelope } from '../../bus/wire.js';
 import { ErrorCode, NotFoundError, ValidationError } from '../../errors.js';
-import type { StepResult, WorkflowRun } from '../../model/workflow.js';
+import type { StepResult } from '../../model/workflow.js';
+import type { WorkflowRun } from '../../model/run.js';
 import type { ArtifactChunk } from '../../model/artifacts.js';
 import { runArtifacts } from '../../actors/engine/artifacts.js';
 import { EventHub, runIdsOf } from './events.js';

@@ -7,7 +7,8 @@
 import { NotFoundError, ValidationError } from '../../errors.js';
 import type { TaskResult } from '../../model/task.js';
 import { ARTIFACTS_FOLDER, INPUT_STEP, safeSegment } from '../../model/artifacts.js';
-import type { StepResult, WorkflowResult, WorkflowRun } from '../../model/workflow.js';
+import type { StepResult, WorkflowResult } from '../../model/workflow.js';
+import type { WorkflowRun } from '../../model/run.js';
 import { parseRef } from '../../workflows/template.js';
 
 /** The most a summary's JSON may take: it goes out twice (as text and as structured content), under ~8 KB together. */
