@@ -16,18 +16,23 @@ beforeAll(() => {
 });
 afterAll(() => pool.destroy());
 
+/** A scheduler on one thread whose store holds every commit until the test releases it. */
+function heldScheduler(options: { retainFinished: number; retainFinishedBytes?: number; unwrittenMax?: number }): { store: AsyncStore; scheduler: TaskScheduler } {
+  const store = new AsyncStore();
+  const scheduler = new TaskScheduler({
+    bus: new InMemoryBus(),
+    runner: new LocalPoolRunner(pool, systemClock),
+    store,
+    commits: new GroupCommitter(store),
+    registry: new ModuleRegistry(),
+    options: { maxConcurrency: 1, agingMs: 0, abortGraceMs: 50, ...options },
+  });
+  return { store, scheduler };
+}
+
 describe('finished-task eviction', () => {
   it('runs when a commit lands, not only when the next task finishes', async () => {
-    const store = new AsyncStore();
-    const commits = new GroupCommitter(store);
-    const scheduler = new TaskScheduler({
-      bus: new InMemoryBus(),
-      runner: new LocalPoolRunner(pool, systemClock),
-      store,
-      commits,
-      registry: new ModuleRegistry(),
-      options: { maxConcurrency: 1, agingMs: 0, abortGraceMs: 50, retainFinished: 2, retainFinishedBytes: 1024 },
-    });
+    const { store, scheduler } = heldScheduler({ retainFinished: 2, retainFinishedBytes: 1024 });
     const inMemory = () => scheduler.list({ status: 'completed' }).length;
     // The writer holds every commit: the finished tasks stay in memory, unwritten.
     const results = await Promise.all(Array.from({ length: 6 }, (_, i) => scheduler.execute({ module: 'core', action: 'echo', parameters: { value: 'x'.repeat(400 + i) } })));
@@ -50,16 +55,7 @@ describe('finished-task eviction', () => {
 
 describe('a store that falls behind', () => {
   it('paces addTasks: a call waits while more changed tasks than unwrittenMax are unwritten, and goes on once they are', async () => {
-    const store = new AsyncStore();
-    const commits = new GroupCommitter(store);
-    const scheduler = new TaskScheduler({
-      bus: new InMemoryBus(),
-      runner: new LocalPoolRunner(pool, systemClock),
-      store,
-      commits,
-      registry: new ModuleRegistry(),
-      options: { maxConcurrency: 1, agingMs: 0, abortGraceMs: 50, retainFinished: 100, unwrittenMax: 4 },
-    });
+    const { store, scheduler } = heldScheduler({ retainFinished: 100, unwrittenMax: 4 });
     // Five tasks run to their end; the writer holds every commit, so their finished records stay unwritten.
     const first = await Promise.all(Array.from({ length: 5 }, () => scheduler.execute({ module: 'core', action: 'noop' })));
     expect(first.every((r) => r.status === 'completed')).toBe(true);
