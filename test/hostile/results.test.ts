@@ -78,9 +78,10 @@ describe('the memory store bounds finished results by bytes (issue 20 item 6)', 
       expect((last?.result.result as string).length).toBe(MB);
       const keptNow = async () => (await Promise.all(ids.map((id) => mem.tasks.getTask(id)))).filter((t) => t !== null);
       // Eviction runs when a task finishes and keeps results a commit has not written yet (under load the last
-      // commits may still be on their way): finish small tasks until those commits have landed.
+      // commits may still be on their way): wait for the commits, and finish a small task, until they have landed.
       let kept = await keptNow();
       for (let i = 0; i < 50 && kept.length > 4; i++) {
+        await mem.flush();
         await mem.tasks.executeTask({ module: 'results', action: 'text', parameters: { size: 1 } });
         kept = await keptNow();
       }
