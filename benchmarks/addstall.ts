@@ -74,7 +74,13 @@ async function idleGap(ms: number): Promise<number> {
 async function measure(name: string, options: EngineOptions, dir: string): Promise<Row> {
   mkdirSync(dir, { recursive: true });
   const dbPath = join(dir, `${name.replace(/[^a-z]+/g, '-')}.db`);
-  const engine = createOrchestrationEngine({ threads: 1, agingMs: 0, workflowDirs: [], ...options, ...(options.store === 'sqlite' ? { dbPath } : {}) });
+  const engine = createOrchestrationEngine({
+    threads: 1,
+    agingMs: 0,
+    workflowDirs: [],
+    ...options,
+    ...(options.store === 'sqlite' ? { dbPath } : {}),
+  });
   try {
     await engine.tasks.addTask({ module: 'core', action: 'noop' }); // warm up (writer thread, statements)
     const inputs = Array.from({ length: TASKS }, (_, i) => ({ id: `t-${i}`, module: 'core', action: 'noop' }));
@@ -102,7 +108,16 @@ async function measure(name: string, options: EngineOptions, dir: string): Promi
     h.disable();
     maxGap = Math.max(maxGap, performance.now() - last);
     if (ids.length !== TASKS) throw new Error(`${name}: ${ids.length} ids for ${TASKS} tasks`);
-    return { store: name, tasks: TASKS, maxGapMs: round(maxGap), loopMaxMs: round(h.max / 1e6), ticks: ticksAtAck, ackMs: round(ackMs), storedMs: round(storedMs), idleGapMs: round(idleGapMs) };
+    return {
+      store: name,
+      tasks: TASKS,
+      maxGapMs: round(maxGap),
+      loopMaxMs: round(h.max / 1e6),
+      ticks: ticksAtAck,
+      ackMs: round(ackMs),
+      storedMs: round(storedMs),
+      idleGapMs: round(idleGapMs),
+    };
   } finally {
     await engine.shutdown();
   }
@@ -125,12 +140,24 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  log(`addTasks of ${TASKS} no-op tasks in one call, best of ${ROUNDS} rounds (node ${process.version}, ${cpus().length} cpus, load ${loadavg()[0]?.toFixed(2)})`);
+  log(
+    `addTasks of ${TASKS} no-op tasks in one call, best of ${ROUNDS} rounds (node ${process.version}, ${cpus().length} cpus, load ${loadavg()[0]?.toFixed(2)})`,
+  );
   log('store            max gap ms  loop max ms   ticks   ack ms  stored ms  idle gap ms');
   for (const r of rows) {
-    log(`${r.store.padEnd(16)} ${String(r.maxGapMs).padStart(10)} ${String(r.loopMaxMs).padStart(12)} ${String(r.ticks).padStart(7)} ${String(r.ackMs).padStart(8)} ${String(r.storedMs).padStart(10)} ${String(r.idleGapMs).padStart(12)}`);
+    log(
+      `${r.store.padEnd(16)} ${String(r.maxGapMs).padStart(10)} ${String(r.loopMaxMs).padStart(12)} ${String(r.ticks).padStart(7)} ${String(r.ackMs).padStart(8)} ${String(r.storedMs).padStart(10)} ${String(r.idleGapMs).padStart(12)}`,
+    );
   }
-  for (const f of writeResults('addstall', { node: process.version, cpus: cpus().length, load: loadavg(), tasks: TASKS, rows, rounds })) log(`wrote ${f}`);
+  for (const f of writeResults('addstall', {
+    node: process.version,
+    cpus: cpus().length,
+    load: loadavg(),
+    tasks: TASKS,
+    rows,
+    rounds,
+  }))
+    log(`wrote ${f}`);
 }
 
 await main();

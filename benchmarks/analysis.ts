@@ -14,7 +14,11 @@ const RUNS = envInt('BENCH_RUNS', 3);
 
 /** A TypeScript file with `n` functions of some branching, a comment block and a TODO now and then. */
 function tsFile(i: number, n: number): string {
-  const out = [`/** Module ${i}: generated for the benchmark. */`, `import { helper } from './m${(i + 1) % 50}.js';`, ''];
+  const out = [
+    `/** Module ${i}: generated for the benchmark. */`,
+    `import { helper } from './m${(i + 1) % 50}.js';`,
+    '',
+  ];
   for (let f = 0; f < n; f++) {
     out.push(
       `// ${f % 7 === 0 ? 'TODO: simplify' : 'computes a value'}`,
@@ -32,7 +36,8 @@ function tsFile(i: number, n: number): string {
   return out.join('\n');
 }
 
-const py = (i: number): string => `# module ${i}\n\ndef f${i}(x):\n    """Doc."""\n    if x:\n        return x * 2  # double\n    return 0\n`;
+const py = (i: number): string =>
+  `# module ${i}\n\ndef f${i}(x):\n    """Doc."""\n    if x:\n        return x * 2  # double\n    return 0\n`;
 const md = (i: number): string => `# Note ${i}\n\nSome text.\n\n<!-- hidden -->\n`;
 
 async function generate(root: string): Promise<{ files: number; bytes: number }> {
@@ -46,7 +51,14 @@ async function generate(root: string): Promise<{ files: number; bytes: number }>
     const batch: Promise<void>[] = [];
     for (let k = 0; k < 100 && made < FILES; k++, made++) {
       const kind = made % 10;
-      const [name, text] = kind < 7 ? [`m${k}.ts`, tsFile(made, 3 + (made % 5))] : kind < 8 ? [`m${k}.test.js`, tsFile(made, 2)] : kind < 9 ? [`m${k}.py`, py(made)] : [`m${k}.md`, md(made)];
+      const [name, text] =
+        kind < 7
+          ? [`m${k}.ts`, tsFile(made, 3 + (made % 5))]
+          : kind < 8
+            ? [`m${k}.test.js`, tsFile(made, 2)]
+            : kind < 9
+              ? [`m${k}.py`, py(made)]
+              : [`m${k}.md`, md(made)];
       bytes += Buffer.byteLength(text);
       batch.push(writeFile(join(dir, name), text));
     }
@@ -77,7 +89,13 @@ async function main(): Promise<void> {
     let resultBytes = 0;
     for (let r = 0; r < RUNS; r++) {
       const s = performance.now();
-      const res = await engine.tasks.executeTask({ module: 'static_analysis', action: 'analyze_code_quality', parameters: {}, maxRetries: 0, timeout: 600 });
+      const res = await engine.tasks.executeTask({
+        module: 'static_analysis',
+        action: 'analyze_code_quality',
+        parameters: {},
+        maxRetries: 0,
+        timeout: 600,
+      });
       times.push(performance.now() - s);
       if (res.status !== 'completed') throw new Error(`analysis ${res.status}: ${res.error?.message}`);
       result = res.result as Analysis;
@@ -88,8 +106,20 @@ async function main(): Promise<void> {
     const wf = await engine.executeComplexWorkflow({
       steps: [
         { name: 'analyze', module: 'static_analysis', action: 'analyze_code_quality', timeout: 600 },
-        { name: 'insights', module: 'ai_code_editing', action: 'generate_code_insights', parameters: { llm: 'off' }, dependencies: ['analyze'] },
-        { name: 'chart', module: 'data_visualization', action: 'create_analysis_chart', parameters: { output: 'chart.svg', png: true }, dependencies: ['analyze'] },
+        {
+          name: 'insights',
+          module: 'ai_code_editing',
+          action: 'generate_code_insights',
+          parameters: { llm: 'off' },
+          dependencies: ['analyze'],
+        },
+        {
+          name: 'chart',
+          module: 'data_visualization',
+          action: 'create_analysis_chart',
+          parameters: { output: 'chart.svg', png: true },
+          dependencies: ['analyze'],
+        },
       ],
     });
     if (wf.status !== 'succeeded') throw new Error(`workflow ${wf.status}: ${JSON.stringify(wf.steps)}`);
@@ -100,7 +130,11 @@ async function main(): Promise<void> {
     const rows = [
       ['files generated', String(gen.files), `${mb(gen.bytes)} MB, in ${round(genMs)} ms`],
       ['files analysed', String(t['files']), `${t['functions']} functions, ${t['lines']} lines`],
-      ['analysis (median of runs)', `${round(ms)} ms`, `${round((t['files'] ?? 0) / (ms / 1000))} files/s, ${round(mb(gen.bytes) / (ms / 1000), 1)} MB/s; runs: ${times.map((x) => round(x)).join(', ')} ms`],
+      [
+        'analysis (median of runs)',
+        `${round(ms)} ms`,
+        `${round((t['files'] ?? 0) / (ms / 1000))} files/s, ${round(mb(gen.bytes) / (ms / 1000), 1)} MB/s; runs: ${times.map((x) => round(x)).join(', ')} ms`,
+      ],
       ['  of which in the action', `${result.durationMs} ms`, 'last run, as the action measured it'],
       ['result size', `${round(resultBytes / 1024)} KiB`, 'JSON'],
       ['insights (rules only)', `${round(insightsMs)} ms`, 'workflow step, analysis from upstream'],
@@ -108,11 +142,27 @@ async function main(): Promise<void> {
     ];
     const w0 = Math.max(...rows.map((r) => (r[0] ?? '').length));
     const w1 = Math.max(...rows.map((r) => (r[1] ?? '').length));
-    log(`static analysis benchmark: ${FILES} generated files, Node ${process.versions.node}, ${availableParallelism()} CPUs, engine with 2 worker threads`);
+    log(
+      `static analysis benchmark: ${FILES} generated files, Node ${process.versions.node}, ${availableParallelism()} CPUs, engine with 2 worker threads`,
+    );
     log('');
     for (const r of rows) log(`${(r[0] ?? '').padEnd(w0)}  ${(r[1] ?? '').padStart(w1)}  ${r[2] ?? ''}`);
     process.chdir(before);
-    const files = writeResults('analysis', { node: process.versions.node, cpus: availableParallelism(), files: gen.files, bytes: gen.bytes, runsMs: times.map((x) => round(x, 1)), medianMs: round(ms, 1), filesPerSecond: round((t['files'] ?? 0) / (ms / 1000)), actionMs: result.durationMs, resultBytes, insightsMs: round(insightsMs, 1), chartMs: round(chartMs, 1), totals: t, skipped: result.skipped });
+    const files = writeResults('analysis', {
+      node: process.versions.node,
+      cpus: availableParallelism(),
+      files: gen.files,
+      bytes: gen.bytes,
+      runsMs: times.map((x) => round(x, 1)),
+      medianMs: round(ms, 1),
+      filesPerSecond: round((t['files'] ?? 0) / (ms / 1000)),
+      actionMs: result.durationMs,
+      resultBytes,
+      insightsMs: round(insightsMs, 1),
+      chartMs: round(chartMs, 1),
+      totals: t,
+      skipped: result.skipped,
+    });
     log(`\nwrote ${files.join(', ')}`);
   } finally {
     process.chdir(before);

@@ -5,10 +5,18 @@
 const [port, queue, concurrency, sleepMs] = process.argv.slice(2);
 const specifier = 'bullmq';
 const { Worker } = (await import(specifier)) as {
-  Worker: new (name: string, fn: () => Promise<unknown>, opts: { connection: { host: string; port: number }; concurrency: number }) => { waitUntilReady(): Promise<unknown>; close(): Promise<void> };
+  Worker: new (
+    name: string,
+    fn: () => Promise<unknown>,
+    opts: { connection: { host: string; port: number }; concurrency: number },
+  ) => { waitUntilReady(): Promise<unknown>; close(): Promise<void> };
 };
 const ms = Number(sleepMs);
-const worker = new Worker(queue ?? 'bench', () => (ms > 0 ? new Promise((resolve) => setTimeout(() => resolve(null), ms)) : Promise.resolve(null)), { connection: { host: '127.0.0.1', port: Number(port) }, concurrency: Number(concurrency) });
+const worker = new Worker(
+  queue ?? 'bench',
+  () => (ms > 0 ? new Promise((resolve) => setTimeout(() => resolve(null), ms)) : Promise.resolve(null)),
+  { connection: { host: '127.0.0.1', port: Number(port) }, concurrency: Number(concurrency) },
+);
 await worker.waitUntilReady();
 console.log('ready');
 process.on('SIGTERM', () => void worker.close().then(() => process.exit(0)));

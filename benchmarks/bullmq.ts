@@ -51,7 +51,11 @@ interface BFlowProducer {
 }
 interface BullMQModule {
   Queue: new (name: string, opts: { connection: Connection }) => BQueue;
-  Worker: new (name: string, fn: () => Promise<unknown>, opts: { connection: Connection; concurrency: number }) => BWorker;
+  Worker: new (
+    name: string,
+    fn: () => Promise<unknown>,
+    opts: { connection: Connection; concurrency: number },
+  ) => BWorker;
   QueueEvents: new (name: string, opts: { connection: Connection }) => BQueueEvents;
   FlowProducer: new (opts: { connection: Connection }) => BFlowProducer;
 }
@@ -81,7 +85,9 @@ function freePort(): Promise<number> {
 
 export type RedisPersistence = 'always' | 'everysec' | 'off';
 
-export async function startRedis(persistence: RedisPersistence): Promise<{ connection: Connection; stop: () => Promise<void>; version: string }> {
+export async function startRedis(
+  persistence: RedisPersistence,
+): Promise<{ connection: Connection; stop: () => Promise<void>; version: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'codomyrmex-redis-'));
   const port = await freePort();
   const aof = persistence === 'off' ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', persistence];
@@ -96,7 +102,8 @@ export async function startRedis(persistence: RedisPersistence): Promise<{ conne
     redis.stdout?.on('data', onData);
     redis.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${log}`)));
   });
-  const version = /v=(\S+)/.exec(spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout)?.[1] ?? 'unknown';
+  const version =
+    /v=(\S+)/.exec(spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout)?.[1] ?? 'unknown';
   return {
     connection: { host: '127.0.0.1', port },
     version,
@@ -132,7 +139,8 @@ export class BullContender {
 
   constructor(persistence: RedisPersistence) {
     this.#persistence = persistence;
-    this.name = persistence === 'off' ? 'BullMQ, Redis without persistence' : `BullMQ, Redis appendfsync ${persistence}`;
+    this.name =
+      persistence === 'off' ? 'BullMQ, Redis without persistence' : `BullMQ, Redis appendfsync ${persistence}`;
   }
 
   async start(): Promise<void> {
@@ -179,7 +187,8 @@ export class BullContender {
    */
   async chainRound(length: number): Promise<void> {
     let flow: FlowJob = { name: 'step-0', queueName: this.#queueName, data: {} };
-    for (let i = 1; i < length; i++) flow = { name: `step-${i}`, queueName: this.#queueName, data: {}, children: [flow] };
+    for (let i = 1; i < length; i++)
+      flow = { name: `step-${i}`, queueName: this.#queueName, data: {}, children: [flow] };
     let done = 0;
     let onDone: () => void = () => undefined;
     const all = new Promise<void>((resolve) => (onDone = resolve));

@@ -45,7 +45,18 @@ async function timeGet(url: string): Promise<{ ms: number; count: number }> {
 /** Case 1: writes RUNS finished runs of 4 workflows straight into a fresh SQLite file. */
 function seedRuns(dbPath: string): string {
   const store = SqliteStore.open({ path: dbPath, writerThread: false, durability: 'relaxed' });
-  const workflow = { name: 'w0', description: '', version: '1', hash: 'x', steps: [{ name: 'a', module: 'core', action: 'noop' }], parallelGroups: null, params: {}, metadata: {}, createdAt: Date.now(), source: null };
+  const workflow = {
+    name: 'w0',
+    description: '',
+    version: '1',
+    hash: 'x',
+    steps: [{ name: 'a', module: 'core', action: 'noop' }],
+    parallelGroups: null,
+    params: {},
+    metadata: {},
+    createdAt: Date.now(),
+    source: null,
+  };
   const statuses = ['succeeded', 'succeeded', 'succeeded', 'failed', 'cancelled'] as const;
   const t0 = Date.now() - RUNS * 1000;
   let deep = '';
@@ -57,11 +68,51 @@ function seedRuns(dbPath: string): string {
       const runId = `run-${String(i).padStart(7, '0')}`;
       if (i === RUNS - 1000) deep = runId;
       const startedAt = t0 + i * 1000;
-      const step = { step: 'a', taskId: `${runId}.a`, name: 'a', status: status === 'succeeded' ? 'completed' : 'failed', success: status === 'succeeded', result: null, error: null, attempts: 1, startedAt, endedAt: startedAt + 5, durationMs: 5 };
-      const run = { success: status === 'succeeded', status, workflowName: name, runId, version: '1', hash: 'x', steps: { a: step }, durationMs: 5, warnings: [], params: {}, sessionId: null, startedAt, endedAt: startedAt + 5 };
-      records.push({ kind: 'workflow_runs', id: runId, parent: name, status, data: { run, workflow: { ...workflow, name } } });
+      const step = {
+        step: 'a',
+        taskId: `${runId}.a`,
+        name: 'a',
+        status: status === 'succeeded' ? 'completed' : 'failed',
+        success: status === 'succeeded',
+        result: null,
+        error: null,
+        attempts: 1,
+        startedAt,
+        endedAt: startedAt + 5,
+        durationMs: 5,
+      };
+      const run = {
+        success: status === 'succeeded',
+        status,
+        workflowName: name,
+        runId,
+        version: '1',
+        hash: 'x',
+        steps: { a: step },
+        durationMs: 5,
+        warnings: [],
+        params: {},
+        sessionId: null,
+        startedAt,
+        endedAt: startedAt + 5,
+      };
+      records.push({
+        kind: 'workflow_runs',
+        id: runId,
+        parent: name,
+        status,
+        data: { run, workflow: { ...workflow, name } },
+      });
     }
-    if (from === 0) for (let w = 0; w < 4; w++) records.push({ kind: 'workflow_definitions', id: `w${w}@1`, parent: `w${w}`, status: null, data: { ...workflow, name: `w${w}` } });
+    if (from === 0)
+      for (let w = 0; w < 4; w++)
+        records.push({
+          kind: 'workflow_definitions',
+          id: `w${w}@1`,
+          parent: `w${w}`,
+          status: null,
+          data: { ...workflow, name: `w${w}` },
+        });
     store.commit({ tasks: [], events: [], records, meta: {} });
   }
   store.close();
@@ -79,7 +130,13 @@ async function runsList(): Promise<Record<string, unknown>> {
     const t0 = performance.now();
     const deep = seedRuns(dbPath);
     log(`seeded ${RUNS} runs in ${Math.round(performance.now() - t0)} ms`);
-    const engine = createOrchestrationEngine({ store: 'sqlite', dbPath, threads: 1, workflowDirs: [], http: { port: 0 } });
+    const engine = createOrchestrationEngine({
+      store: 'sqlite',
+      dbPath,
+      threads: 1,
+      workflowDirs: [],
+      http: { port: 0 },
+    });
     await engine.ready();
     try {
       const base = `${engine.httpAddress!.url}/api/v1/runs`;
@@ -89,7 +146,10 @@ async function runsList(): Promise<Record<string, unknown>> {
         ['status=failed', `${base}?status=failed&limit=50`],
         ['workflow=w2', `${base}?workflow=w2&limit=50`],
         ['1,000 runs deep (cursor)', `${base}?after=${deep}&limit=50`],
-        ['time range (an hour, mid-history)', `${base}?from=${now - (RUNS / 2) * 1000 - 3_600_000}&to=${now - (RUNS / 2) * 1000}&limit=50`],
+        [
+          'time range (an hour, mid-history)',
+          `${base}?from=${now - (RUNS / 2) * 1000 - 3_600_000}&to=${now - (RUNS / 2) * 1000}&limit=50`,
+        ],
         ['oldest page (cursor near the end)', `${base}?after=run-0000100&limit=50`],
       ];
       const out: Record<string, unknown> = {};
@@ -121,13 +181,37 @@ async function bigRun(): Promise<Record<string, unknown>> {
   }
   const { chromium } = await import('playwright-core');
   const dir = await mkdtemp(join(os.tmpdir(), 'codomyrmex-bench-console-'));
-  const engine = createOrchestrationEngine({ store: 'sqlite', dbPath: join(dir, 'state.db'), threads: 2, workflowDirs: [], http: { port: 0 } });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const engine = createOrchestrationEngine({
+    store: 'sqlite',
+    dbPath: join(dir, 'state.db'),
+    threads: 2,
+    workflowDirs: [],
+    http: { port: 0 },
+  });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
   try {
     await engine.ready();
     const steps = [{ name: 'root', module: 'core', action: 'noop' }];
-    for (let i = 0; i < FAN - 2; i++) steps.push({ name: `s${i}`, module: 'core', action: 'noop', dependencies: ['root'] } as never);
-    steps.push({ name: 'join', module: 'core', action: 'noop', dependencies: steps.slice(1).map((s) => s.name) } as never);
+    for (let i = 0; i < FAN - 2; i++)
+      steps.push({ name: `s${i}`, module: 'core', action: 'noop', dependencies: ['root'] } as never);
+    steps.push({
+      name: 'join',
+      module: 'core',
+      action: 'noop',
+      dependencies: steps.slice(1).map((s) => s.name),
+    } as never);
     await engine.bus.request('workflow.create', { definition: { name: 'fan', steps } });
     const runId = await engine.workflows.startWorkflow('fan');
     await engine.workflows.waitForRun(runId);
@@ -154,7 +238,9 @@ async function bigRun(): Promise<Record<string, unknown>> {
 
 /** Starts FOLLOWERS SSE readers in a child process; resolves once all are connected, with a stop function. */
 async function followers(url: string, n: number): Promise<{ stop: () => Promise<number> }> {
-  const child = fork(fileURLToPath(new URL('./consoleFollowers.js', import.meta.url)), [url, String(n)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(new URL('./consoleFollowers.js', import.meta.url)), [url, String(n)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   await new Promise<void>((resolve, reject) => {
     child.once('message', () => resolve());
     child.once('exit', (code) => reject(new Error(`followers exited ${code}`)));
@@ -181,7 +267,13 @@ async function throughput(engine: OrchestrationEngine): Promise<number> {
 
 async function liveFollowers(): Promise<Record<string, unknown>> {
   const dir = await mkdtemp(join(os.tmpdir(), 'codomyrmex-bench-console-'));
-  const engine = createOrchestrationEngine({ store: 'sqlite', dbPath: join(dir, 'state.db'), threads: 2, workflowDirs: [], http: { port: 0 } });
+  const engine = createOrchestrationEngine({
+    store: 'sqlite',
+    dbPath: join(dir, 'state.db'),
+    threads: 2,
+    workflowDirs: [],
+    http: { port: 0 },
+  });
   try {
     await engine.ready();
     await throughput(engine); // warm
@@ -197,8 +289,19 @@ async function liveFollowers(): Promise<Record<string, unknown>> {
     }
     const a = median(without);
     const b = median(withF);
-    log(`  no-op tasks/s: ${round(a)} without followers, ${round(b)} with ${FOLLOWERS} SSE followers (${round((1 - b / a) * 100, 1)}% slower); ${frames} frames delivered`);
-    return { tasks: TASKS, followers: FOLLOWERS, tasksPerSecWithout: round(a), tasksPerSecWith: round(b), slowdownPct: round((1 - b / a) * 100, 1), framesDelivered: frames, samplesWithout: without.map((x) => round(x)), samplesWith: withF.map((x) => round(x)) };
+    log(
+      `  no-op tasks/s: ${round(a)} without followers, ${round(b)} with ${FOLLOWERS} SSE followers (${round((1 - b / a) * 100, 1)}% slower); ${frames} frames delivered`,
+    );
+    return {
+      tasks: TASKS,
+      followers: FOLLOWERS,
+      tasksPerSecWithout: round(a),
+      tasksPerSecWith: round(b),
+      slowdownPct: round((1 - b / a) * 100, 1),
+      framesDelivered: frames,
+      samplesWithout: without.map((x) => round(x)),
+      samplesWith: withF.map((x) => round(x)),
+    };
   } finally {
     await engine.shutdown({ graceMs: 0 });
     await rm(dir, { recursive: true, force: true });
@@ -212,5 +315,12 @@ log('2. big run in Chromium');
 const big = CASES.includes('big') ? await bigRun() : { skipped: 'BENCH_CASES' };
 log('3. live followers');
 const live = CASES.includes('live') ? await liveFollowers() : { skipped: 'BENCH_CASES' };
-const files = writeResults('console', { date: new Date().toISOString(), node: process.version, cores: os.cpus().length, runsList: list, bigRun: big, liveFollowers: live });
+const files = writeResults('console', {
+  date: new Date().toISOString(),
+  node: process.version,
+  cores: os.cpus().length,
+  runsList: list,
+  bigRun: big,
+  liveFollowers: live,
+});
 log(`wrote ${files.join(', ')}`);

@@ -55,7 +55,10 @@ const ALL_CONFIGS: Config[] = [
   { name: 'memory', options: { store: 'memory' } },
   { name: 'memory, one task per dispatch', options: { store: 'memory', batchDispatch: false } },
   { name: 'sqlite strict', options: { store: 'sqlite', durability: 'strict' } },
-  { name: 'sqlite strict, one task per dispatch', options: { store: 'sqlite', durability: 'strict', batchDispatch: false } },
+  {
+    name: 'sqlite strict, one task per dispatch',
+    options: { store: 'sqlite', durability: 'strict', batchDispatch: false },
+  },
   { name: 'sqlite strict, writes in-thread', options: { store: 'sqlite', durability: 'strict', writerThread: false } },
   { name: 'sqlite relaxed', options: { store: 'sqlite', durability: 'relaxed' } },
   { name: 'sqlite strict, no journal', options: { store: 'sqlite', durability: 'strict', journalMaxEvents: 0 } },
@@ -91,7 +94,9 @@ function completions(engine: OrchestrationEngine, n: number): Promise<void> {
           resolve();
         }
       }),
-      engine.registerEventHandler('task_failed', (_e, data) => reject(new Error(`task ${data.taskId} failed: ${data.error.message}`))),
+      engine.registerEventHandler('task_failed', (_e, data) =>
+        reject(new Error(`task ${data.taskId} failed: ${data.error.message}`)),
+      ),
     ];
   });
 }
@@ -122,7 +127,12 @@ interface Running {
 
 async function start(config: Config, dir: string, cluster: TestPostgres | null): Promise<Running> {
   const dbPath = join(dir, `${config.name.replace(/[^a-z]+/g, '-')}.db`);
-  const where: EngineOptions = config.postgres && cluster ? { store: { kind: 'postgres', url: await cluster.createDatabase() } } : config.options.store === 'sqlite' ? { dbPath } : {};
+  const where: EngineOptions =
+    config.postgres && cluster
+      ? { store: { kind: 'postgres', url: await cluster.createDatabase() } }
+      : config.options.store === 'sqlite'
+        ? { dbPath }
+        : {};
   const engine = createOrchestrationEngine({ ...BASE, ...config.options, ...where });
   await engine.ready();
   const orch = engine.getTaskOrchestrator();
@@ -141,7 +151,11 @@ async function start(config: Config, dir: string, cluster: TestPostgres | null):
 }
 
 async function throughputRound(r: Running, round: number): Promise<void> {
-  const tasks = Array.from({ length: TASKS }, (_, i): TaskInput => ({ id: `r${round}-${i}`, module: 'core', action: 'noop' }));
+  const tasks = Array.from({ length: TASKS }, (_, i): TaskInput => ({
+    id: `r${round}-${i}`,
+    module: 'core',
+    action: 'noop',
+  }));
   const before = r.engine.commits.stats();
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
@@ -188,7 +202,15 @@ function rowOf(r: Running): Row {
 }
 
 function table(rows: Row[]): string {
-  const head = ['store', 'no-op tasks/s', 'chain ms/step', 'executeTask ms', 'commits/round', 'rows/commit', 'max loop stall ms'];
+  const head = [
+    'store',
+    'no-op tasks/s',
+    'chain ms/step',
+    'executeTask ms',
+    'commits/round',
+    'rows/commit',
+    'max loop stall ms',
+  ];
   const body = rows.map((r) => [
     r.config,
     String(r.tasksPerSec),
@@ -199,7 +221,8 @@ function table(rows: Row[]): string {
     r.loopMaxMs === null ? '-' : r.loopMaxMs.toFixed(1),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
@@ -208,7 +231,10 @@ async function main(): Promise<void> {
   const running: Running[] = [];
   const cluster = CONFIGS.some((c) => c.postgres) ? await startPostgres({ fsync: true }) : null;
   const missing = bullmqMissing();
-  const bulls = missing || !ONLY.split(',').some((part) => 'BullMQ'.includes(part.trim())) ? [] : [new BullContender('always'), new BullContender('everysec'), new BullContender('off')];
+  const bulls =
+    missing || !ONLY.split(',').some((part) => 'BullMQ'.includes(part.trim()))
+      ? []
+      : [new BullContender('always'), new BullContender('everysec'), new BullContender('off')];
   try {
     for (const config of CONFIGS) running.push(await start(config, dir, cluster));
     for (const b of bulls) await b.start();
@@ -244,13 +270,17 @@ async function main(): Promise<void> {
     `\nno-op tasks: ${TASKS} per round, best of ${ROUNDS}; chain: ${CHAIN} dependent tasks; executeTask: ${SEQUENTIAL} in a row; ${availableParallelism()} threads x 16 tasks each`,
   );
   console.log(`database folder: ${tmpdir()} (fsync per commit in strict mode)`);
-  if (bulls[0]) console.log(`BullMQ: ${bulls[0].version}; worker concurrency 50 in this thread; chain = a flow nested ${CHAIN} deep`);
+  if (bulls[0])
+    console.log(
+      `BullMQ: ${bulls[0].version}; worker concurrency 50 in this thread; chain = a flow nested ${CHAIN} deep`,
+    );
   console.log('');
   console.log(table(rows));
   const skipped = missing ?? (bulls.length === 0 ? `not selected (--only ${ONLY})` : null);
   if (skipped) console.log(`\nBullMQ: skipped: ${skipped}`);
   if (PG_MISSING) console.log(`\nPostgreSQL: skipped: ${PG_MISSING}`);
-  else if (cluster) console.log('PostgreSQL: a local cluster on loopback, fsync on, synchronous_commit on (strict) / off (relaxed)');
+  else if (cluster)
+    console.log('PostgreSQL: a local cluster on loopback, fsync on, synchronous_commit on (strict) / off (relaxed)');
   for (const b of bulls) if (b.best.chainNote) console.log(`${b.name}: ${b.best.chainNote}`);
   const out = {
     date: new Date().toISOString(),
@@ -263,7 +293,9 @@ async function main(): Promise<void> {
     sequential: SEQUENTIAL,
     loadAverage: loadavg(),
     rows,
-    bullmq: skipped ? { skipped } : { version: bulls[0]?.version, notes: bulls.map((b) => b.best.chainNote).filter(Boolean) },
+    bullmq: skipped
+      ? { skipped }
+      : { version: bulls[0]?.version, notes: bulls.map((b) => b.best.chainNote).filter(Boolean) },
   };
   const resultsDir = fileURLToPath(new URL('../../benchmarks/results/', import.meta.url));
   mkdirSync(resultsDir, { recursive: true });

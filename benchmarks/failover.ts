@@ -37,7 +37,11 @@ interface Daemon {
 }
 
 function startDaemon(args: string[], cwd: string): Daemon {
-  const proc = spawn(process.execPath, [CLI, '--threads', '1', 'daemon', '--http', 'off', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CODOMYRMEX_NATS_URL: '' } });
+  const proc = spawn(process.execPath, [CLI, '--threads', '1', 'daemon', '--http', 'off', ...args], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CODOMYRMEX_NATS_URL: '' },
+  });
   const lines: { msg: string }[] = [];
   const waiters: { msg: string; resolve: () => void }[] = [];
   let buffer = '';
@@ -64,7 +68,10 @@ function startDaemon(args: string[], cwd: string): Daemon {
     proc,
     lines,
     exited,
-    saw: (msg) => (lines.some((l) => l.msg.startsWith(msg)) ? Promise.resolve() : new Promise((resolve) => waiters.push({ msg, resolve }))),
+    saw: (msg) =>
+      lines.some((l) => l.msg.startsWith(msg))
+        ? Promise.resolve()
+        : new Promise((resolve) => waiters.push({ msg, resolve })),
   };
 }
 
@@ -86,7 +93,18 @@ async function main(): Promise<void> {
   try {
     const url = await cluster.createDatabase();
     const prefix = `failover${process.pid}`;
-    const args = ['--store', 'postgres', '--db', url, '--nats', nats.url, '--subject-prefix', prefix, '--failover-after', FAILOVER_AFTER];
+    const args = [
+      '--store',
+      'postgres',
+      '--db',
+      url,
+      '--nats',
+      nats.url,
+      '--subject-prefix',
+      prefix,
+      '--failover-after',
+      FAILOVER_AFTER,
+    ];
     const spawnOne = (): Daemon => {
       const d = startDaemon(args, cwd);
       daemons.push(d);
@@ -113,7 +131,9 @@ async function main(): Promise<void> {
         }
         const ms = performance.now() - t0;
         times.push(ms);
-        process.stdout.write(`kill ${k + 1}/${KILLS}: first task completed by the new active after ${(ms / 1000).toFixed(2)} s\n`);
+        process.stdout.write(
+          `kill ${k + 1}/${KILLS}: first task completed by the new active after ${(ms / 1000).toFixed(2)} s\n`,
+        );
         active = standby;
         standby = spawnOne();
         await standby.saw('standby: another daemon holds the lease');
@@ -128,10 +148,27 @@ async function main(): Promise<void> {
     rmSync(cwd, { recursive: true, force: true });
   }
   const sorted = [...times].sort((a, b) => a - b);
-  const row = { kills: times.length, failoverAfter: FAILOVER_AFTER, p50Ms: Math.round(percentile(sorted, 50)), p90Ms: Math.round(percentile(sorted, 90)), maxMs: Math.round(sorted[sorted.length - 1] ?? NaN) };
-  console.log(`\nSIGKILL of the active daemon -> first task completed by the new active (--failover-after ${FAILOVER_AFTER}, ${row.kills} kills)`);
-  console.log(`p50 ${(row.p50Ms / 1000).toFixed(2)} s   p90 ${(row.p90Ms / 1000).toFixed(2)} s   max ${(row.maxMs / 1000).toFixed(2)} s`);
-  const out = { date: new Date().toISOString(), node: process.version, threads: availableParallelism(), loadAverage: loadavg(), ...row, timesMs: times.map((t) => Math.round(t)) };
+  const row = {
+    kills: times.length,
+    failoverAfter: FAILOVER_AFTER,
+    p50Ms: Math.round(percentile(sorted, 50)),
+    p90Ms: Math.round(percentile(sorted, 90)),
+    maxMs: Math.round(sorted[sorted.length - 1] ?? NaN),
+  };
+  console.log(
+    `\nSIGKILL of the active daemon -> first task completed by the new active (--failover-after ${FAILOVER_AFTER}, ${row.kills} kills)`,
+  );
+  console.log(
+    `p50 ${(row.p50Ms / 1000).toFixed(2)} s   p90 ${(row.p90Ms / 1000).toFixed(2)} s   max ${(row.maxMs / 1000).toFixed(2)} s`,
+  );
+  const out = {
+    date: new Date().toISOString(),
+    node: process.version,
+    threads: availableParallelism(),
+    loadAverage: loadavg(),
+    ...row,
+    timesMs: times.map((t) => Math.round(t)),
+  };
   const resultsDir = fileURLToPath(new URL('../../benchmarks/results/', import.meta.url));
   mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, `failover-${out.date.replace(/[:.]/g, '-')}.json`);

@@ -58,7 +58,16 @@ interface Path {
   stop(): Promise<void>;
 }
 
-const fresh = (): Best => ({ readsPerSec: 0, readP50Ms: Infinity, executeP50Ms: Infinity, executeP99Ms: Infinity, followP50Ms: null, followP99Ms: null, batchedPerSec: 0, submitPerSec: null });
+const fresh = (): Best => ({
+  readsPerSec: 0,
+  readP50Ms: Infinity,
+  executeP50Ms: Infinity,
+  executeP99Ms: Infinity,
+  followP50Ms: null,
+  followP99Ms: null,
+  batchedPerSec: 0,
+  submitPerSec: null,
+});
 
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
@@ -75,7 +84,9 @@ function completions(bus: MessageBus, n: number): { done: Promise<void>; cancel:
         resolve();
       }
     });
-    const bad = bus.events$('task_failed').subscribe((e) => reject(new Error(`a task failed: ${JSON.stringify(e.data)}`)));
+    const bad = bus
+      .events$('task_failed')
+      .subscribe((e) => reject(new Error(`a task failed: ${JSON.stringify(e.data)}`)));
     cancel = () => {
       ok.unsubscribe();
       bad.unsubscribe();
@@ -107,7 +118,13 @@ async function round(p: Path, r: number): Promise<void> {
     await bus.request('task.get', { taskId: probe });
     reads.push(performance.now() - t0);
   }
-  best.readP50Ms = Math.min(best.readP50Ms, pct(reads.sort((a, b) => a - b), 50));
+  best.readP50Ms = Math.min(
+    best.readP50Ms,
+    pct(
+      reads.sort((a, b) => a - b),
+      50,
+    ),
+  );
   // One task at a time.
   const exec: number[] = [];
   for (let i = 0; i < SEQUENTIAL; i++) {
@@ -125,13 +142,19 @@ async function round(p: Path, r: number): Promise<void> {
       follow.push(performance.now() - t0);
     }
     follow.sort((a, b) => a - b);
-    if (best.followP50Ms === null || pct(follow, 50) < best.followP50Ms) [best.followP50Ms, best.followP99Ms] = [pct(follow, 50), pct(follow, 99)];
+    if (best.followP50Ms === null || pct(follow, 50) < best.followP50Ms)
+      [best.followP50Ms, best.followP99Ms] = [pct(follow, 50), pct(follow, 99)];
   }
   // Batched throughput.
   const batch = completions(bus, TASKS);
   const t0 = performance.now();
   for (let i = 0; i < TASKS; i += BATCH) {
-    await bus.request('task.add', { tasks: Array.from({ length: Math.min(BATCH, TASKS - i) }, (_, j): TaskInput => ({ id: `b${r}-${i + j}`, ...NOOP })) });
+    await bus.request('task.add', {
+      tasks: Array.from({ length: Math.min(BATCH, TASKS - i) }, (_, j): TaskInput => ({
+        id: `b${r}-${i + j}`,
+        ...NOOP,
+      })),
+    });
   }
   await batch.done;
   best.batchedPerSec = Math.max(best.batchedPerSec, (TASKS / (performance.now() - t0)) * 1000);
@@ -152,15 +175,32 @@ async function warm(bus: MessageBus): Promise<void> {
 }
 
 async function inProcess(dir: string, durability: Durability): Promise<Path> {
-  const engine: OrchestrationEngine = createOrchestrationEngine({ ...ENGINE, store: 'sqlite', durability, dbPath: join(dir, `in-process-${durability}.db`) });
+  const engine: OrchestrationEngine = createOrchestrationEngine({
+    ...ENGINE,
+    store: 'sqlite',
+    durability,
+    dbPath: join(dir, `in-process-${durability}.db`),
+  });
   await engine.ready();
   await warm(engine.bus);
-  return { name: `in-process, sqlite ${durability}`, bus: engine.bus, best: fresh(), stop: () => engine.shutdown({ graceMs: 1000 }) };
+  return {
+    name: `in-process, sqlite ${durability}`,
+    bus: engine.bus,
+    best: fresh(),
+    stop: () => engine.shutdown({ graceMs: 1000 }),
+  };
 }
 
 async function daemon(dir: string, url: string, durability: Durability, n: number): Promise<Path> {
   // concurrentTasksPerWorker comes from a config file, as a user would set it.
-  const d = await startDaemon({ dir, url, name: `daemon-${durability}-${n}`, durability, threads: THREADS, config: { concurrentTasksPerWorker: ENGINE.concurrentTasksPerWorker, agingMs: 0 } });
+  const d = await startDaemon({
+    dir,
+    url,
+    name: `daemon-${durability}-${n}`,
+    durability,
+    threads: THREADS,
+    config: { concurrentTasksPerWorker: ENGINE.concurrentTasksPerWorker, agingMs: 0 },
+  });
   await warm(d.bus);
   return { name: `daemon over NATS, sqlite ${durability}`, bus: d.bus, best: fresh(), stop: () => d.stop() };
 }
@@ -168,11 +208,43 @@ async function daemon(dir: string, url: string, durability: Durability, n: numbe
 const ms = (x: number | null): string => (x === null ? '-' : x.toFixed(3));
 
 function table(rows: { name: string; best: Best }[], bulls: BullContender[]): string {
-  const head = ['path', 'task.get/s (64 in flight)', 'task.get p50 ms', 'execute p50 ms', 'execute p99 ms', 'submit+follow p50 ms', 'submit+follow p99 ms', 'batched tasks/s', 'task.submit tasks/s'];
-  const body = rows.map(({ name, best: b }) => [name, String(Math.round(b.readsPerSec)), ms(b.readP50Ms), ms(b.executeP50Ms), ms(b.executeP99Ms), ms(b.followP50Ms), ms(b.followP99Ms), String(Math.round(b.batchedPerSec)), b.submitPerSec === null ? '-' : String(Math.round(b.submitPerSec))]);
-  for (const b of bulls) body.push([b.name, '-', '-', `${b.best.executeMs.toFixed(3)} (mean)`, '-', '-', '-', String(Math.round(b.best.tasksPerSec)), '-']);
+  const head = [
+    'path',
+    'task.get/s (64 in flight)',
+    'task.get p50 ms',
+    'execute p50 ms',
+    'execute p99 ms',
+    'submit+follow p50 ms',
+    'submit+follow p99 ms',
+    'batched tasks/s',
+    'task.submit tasks/s',
+  ];
+  const body = rows.map(({ name, best: b }) => [
+    name,
+    String(Math.round(b.readsPerSec)),
+    ms(b.readP50Ms),
+    ms(b.executeP50Ms),
+    ms(b.executeP99Ms),
+    ms(b.followP50Ms),
+    ms(b.followP99Ms),
+    String(Math.round(b.batchedPerSec)),
+    b.submitPerSec === null ? '-' : String(Math.round(b.submitPerSec)),
+  ]);
+  for (const b of bulls)
+    body.push([
+      b.name,
+      '-',
+      '-',
+      `${b.best.executeMs.toFixed(3)} (mean)`,
+      '-',
+      '-',
+      '-',
+      String(Math.round(b.best.tasksPerSec)),
+      '-',
+    ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
@@ -204,9 +276,14 @@ async function main(): Promise<void> {
     await nats.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`\n${TASKS} no-op tasks per throughput round (task.add batches of ${BATCH}), best of ${ROUNDS}; ${SEQUENTIAL} one-at-a-time tasks; ${READS} reads; ${THREADS} threads x ${ENGINE.concurrentTasksPerWorker} tasks each`);
+  console.log(
+    `\n${TASKS} no-op tasks per throughput round (task.add batches of ${BATCH}), best of ${ROUNDS}; ${SEQUENTIAL} one-at-a-time tasks; ${READS} reads; ${THREADS} threads x ${ENGINE.concurrentTasksPerWorker} tasks each`,
+  );
   console.log(`${natsServerVersion()} on loopback; the daemon is a child process, the client this one`);
-  if (bulls[0]) console.log(`BullMQ: ${bulls[0].version}; worker concurrency 50; addBulk of 1000; one job = add + waitUntilFinished`);
+  if (bulls[0])
+    console.log(
+      `BullMQ: ${bulls[0].version}; worker concurrency 50; addBulk of 1000; one job = add + waitUntilFinished`,
+    );
   console.log('');
   console.log(table(paths, bulls));
   if (bullMissing) console.log(`\nBullMQ: skipped: ${bullMissing}`);
@@ -222,7 +299,16 @@ async function main(): Promise<void> {
     loadAverage: loadavg(),
     nats: natsServerVersion(),
     rows: paths.map((p) => ({ path: p.name, ...p.best })),
-    bullmq: bullMissing ? { skipped: bullMissing } : { version: bulls[0]?.version, rows: bulls.map((b) => ({ path: b.name, tasksPerSec: Math.round(b.best.tasksPerSec), executeMeanMs: b.best.executeMs })) },
+    bullmq: bullMissing
+      ? { skipped: bullMissing }
+      : {
+          version: bulls[0]?.version,
+          rows: bulls.map((b) => ({
+            path: b.name,
+            tasksPerSec: Math.round(b.best.tasksPerSec),
+            executeMeanMs: b.best.executeMs,
+          })),
+        },
   };
   const resultsDir = fileURLToPath(new URL('../../benchmarks/results/', import.meta.url));
   mkdirSync(resultsDir, { recursive: true });

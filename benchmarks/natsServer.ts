@@ -11,7 +11,8 @@ import { packagePath } from '../src/config/options.js';
 import type { Durability } from '../src/index.js';
 import { sleep } from './support.js';
 
-const BINARY = process.env['NATS_SERVER_BIN'] ?? (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server');
+const BINARY =
+  process.env['NATS_SERVER_BIN'] ?? (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server');
 
 /** Why nats-server cannot run here, or null. */
 export function natsServerMissing(): string | null {
@@ -25,7 +26,9 @@ export function natsServerVersion(): string {
 
 export async function startNatsServer(): Promise<{ url: string; stop: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'codomyrmex-bench-nats-'));
-  const proc = spawn(BINARY, ['-a', '127.0.0.1', '-p', '-1', '-js', '-sd', join(dir, 'js'), '--ports_file_dir', dir], { stdio: 'ignore' });
+  const proc = spawn(BINARY, ['-a', '127.0.0.1', '-p', '-1', '-js', '-sd', join(dir, 'js'), '--ports_file_dir', dir], {
+    stdio: 'ignore',
+  });
   let exited = false;
   proc.once('exit', () => (exited = true));
   const file = `nats-server_${proc.pid}.ports`;
@@ -67,12 +70,38 @@ export interface BenchDaemon {
  * `config` written as its config file (how a user sets engine options the CLI has no flag for), and waits until it
  * answers `task.stats`.
  */
-export async function startDaemon(options: { dir: string; url: string; name: string; durability: Durability; threads: number; config?: Record<string, unknown> }): Promise<BenchDaemon> {
+export async function startDaemon(options: {
+  dir: string;
+  url: string;
+  name: string;
+  durability: Durability;
+  threads: number;
+  config?: Record<string, unknown>;
+}): Promise<BenchDaemon> {
   const { dir, url, name } = options;
   const prefix = `bench${process.pid}${name.replace(/[^A-Za-z0-9]/g, '')}`;
   const config = join(dir, `${name}.json`);
   writeFileSync(config, JSON.stringify(options.config ?? {}));
-  const args = [packagePath('dist', 'src', 'edges', 'cli', 'main.js'), '--threads', String(options.threads), '--durability', options.durability, '--db', join(dir, `${name}.db`), 'daemon', '--nats', url, '--subject-prefix', prefix, '--http', 'off', '--log-level', 'warn', '--config', config];
+  const args = [
+    packagePath('dist', 'src', 'edges', 'cli', 'main.js'),
+    '--threads',
+    String(options.threads),
+    '--durability',
+    options.durability,
+    '--db',
+    join(dir, `${name}.db`),
+    'daemon',
+    '--nats',
+    url,
+    '--subject-prefix',
+    prefix,
+    '--http',
+    'off',
+    '--log-level',
+    'warn',
+    '--config',
+    config,
+  ];
   const env = { ...process.env, CODOMYRMEX_CONFIG: '', CODOMYRMEX_NATS_URL: '' };
   const proc: ChildProcess = spawn(process.execPath, args, { cwd: dir, env, stdio: ['ignore', 'inherit', 'inherit'] });
   const bus = await NatsBus.connect({ servers: url, subjectPrefix: prefix, requestTimeoutMs: 120_000 });

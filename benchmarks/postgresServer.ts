@@ -34,7 +34,9 @@ function binDir(): string {
   const base = '/usr/lib/postgresql';
   const versions = existsSync(base) ? readdirSync(base).sort((a, b) => Number(b) - Number(a)) : [];
   for (const v of versions) if (existsSync(join(base, v, 'bin', 'initdb'))) return join(base, v, 'bin');
-  throw new Error('PostgreSQL is not installed (apt-get install postgresql: its tools are looked for in /usr/lib/postgresql/*/bin)');
+  throw new Error(
+    'PostgreSQL is not installed (apt-get install postgresql: its tools are looked for in /usr/lib/postgresql/*/bin)',
+  );
 }
 
 async function freePort(): Promise<number> {
@@ -79,10 +81,22 @@ export async function startPostgres(options: { fsync?: boolean } = {}): Promise<
     chownSync(root, uid, gid);
     chownSync(pwfile, uid, gid);
   }
-  await tool('initdb', ['-D', dir, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${pwfile}`, '--no-sync', '-E', 'UTF8']);
+  await tool('initdb', [
+    '-D',
+    dir,
+    '-U',
+    'postgres',
+    '--auth-local=trust',
+    '--auth-host=scram-sha-256',
+    `--pwfile=${pwfile}`,
+    '--no-sync',
+    '-E',
+    'UTF8',
+  ]);
   const port = await freePort();
   const opts = `-c listen_addresses=127.0.0.1 -p ${port} -c unix_socket_directories=${root} -c fsync=${options.fsync === true ? 'on' : 'off'} -c max_connections=60`;
-  const start = (): Promise<void> => tool('pg_ctl', ['-D', dir, '-l', join(root, 'log'), '-o', opts, '-w', '-t', '60', 'start']);
+  const start = (): Promise<void> =>
+    tool('pg_ctl', ['-D', dir, '-l', join(root, 'log'), '-o', opts, '-w', '-t', '60', 'start']);
   await start();
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   let stopped = false;

@@ -52,7 +52,16 @@ function percentile(sorted: Float64Array, p: number): number {
 }
 
 function engineIn(dir: string): OrchestrationEngine {
-  return createOrchestrationEngine({ store: 'sqlite', dbPath: join(dir, 'state.db'), threads: THREADS, concurrentTasksPerWorker: 16, workflowDirs: [], agingMs: 0, metrics: { enabled: false }, storeRetention: { tasks: 10_000_000, runs: 1000 } });
+  return createOrchestrationEngine({
+    store: 'sqlite',
+    dbPath: join(dir, 'state.db'),
+    threads: THREADS,
+    concurrentTasksPerWorker: 16,
+    workflowDirs: [],
+    agingMs: 0,
+    metrics: { enabled: false },
+    storeRetention: { tasks: 10_000_000, runs: 1000 },
+  });
 }
 
 // ------------------------------------------------------------------------------------------------ queued tasks
@@ -98,7 +107,8 @@ async function queuedTasks(n: number): Promise<TaskRow> {
     const reply = await engine.tasks.startExecution();
     const executeMs = performance.now() - start;
     sub.unsubscribe();
-    if ((reply.byStatus.completed ?? 0) !== n) throw new Error(`${n} queued tasks: ${reply.byStatus.completed ?? 0} completed`);
+    if ((reply.byStatus.completed ?? 0) !== n)
+      throw new Error(`${n} queued tasks: ${reply.byStatus.completed ?? 0} completed`);
     await engine.flush();
     const storeBytes = folderBytes(dir);
     ends.subarray(0, ended).sort();
@@ -137,7 +147,12 @@ interface WorkflowRow {
 }
 
 function definition(n: number): { name: string; module: string; action: string; dependencies?: string[] }[] {
-  return Array.from({ length: n }, (_, i) => ({ name: `s${i}`, module: 'core', action: 'noop', ...(i >= CHAINS ? { dependencies: [`s${i - CHAINS}`] } : {}) }));
+  return Array.from({ length: n }, (_, i) => ({
+    name: `s${i}`,
+    module: 'core',
+    action: 'noop',
+    ...(i >= CHAINS ? { dependencies: [`s${i - CHAINS}`] } : {}),
+  }));
 }
 
 async function workflow(n: number): Promise<WorkflowRow> {
@@ -215,7 +230,9 @@ function chartOf(tasks: TaskRow[], workflows: WorkflowRow[]): object {
 async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   const loadAtStart = os.loadavg();
-  log(`codomyrmex scaling benchmark: node ${process.version}, ${os.cpus().length} cpus, load ${loadAtStart.map((x) => x.toFixed(2)).join(' ')}, threads=${THREADS}`);
+  log(
+    `codomyrmex scaling benchmark: node ${process.version}, ${os.cpus().length} cpus, load ${loadAtStart.map((x) => x.toFixed(2)).join(' ')}, threads=${THREADS}`,
+  );
   const tasks: TaskRow[] = [];
   for (const n of sizes(TASKS_MAX, 1000)) {
     log(`queued tasks: ${n.toLocaleString('en-US')} ...`);
@@ -233,11 +250,38 @@ async function main(): Promise<void> {
   const biggestWorkflow = workflows.at(-1);
   const million = tasks.find((r) => r.tasks === 1_000_000);
   const targets = [
-    ...(biggestWorkflow && biggestWorkflow.steps === 100_000 ? [{ target: `100,000-step workflow validates and starts < ${TARGETS.stepsValidateAndStartMs} ms`, actual: biggestWorkflow.validateAndStartMs, pass: biggestWorkflow.validateAndStartMs < TARGETS.stepsValidateAndStartMs }] : []),
-    ...(million ? [{ target: `10^6 queued tasks < ${TARGETS.queuedMillionRssMB} MB RSS`, actual: million.rssQueuedMB, pass: million.rssQueuedMB < TARGETS.queuedMillionRssMB }] : []),
+    ...(biggestWorkflow && biggestWorkflow.steps === 100_000
+      ? [
+          {
+            target: `100,000-step workflow validates and starts < ${TARGETS.stepsValidateAndStartMs} ms`,
+            actual: biggestWorkflow.validateAndStartMs,
+            pass: biggestWorkflow.validateAndStartMs < TARGETS.stepsValidateAndStartMs,
+          },
+        ]
+      : []),
+    ...(million
+      ? [
+          {
+            target: `10^6 queued tasks < ${TARGETS.queuedMillionRssMB} MB RSS`,
+            actual: million.rssQueuedMB,
+            pass: million.rssQueuedMB < TARGETS.queuedMillionRssMB,
+          },
+        ]
+      : []),
   ];
   if (targets.length) console.table(targets.map((t) => ({ ...t, pass: t.pass ? 'PASS' : 'FAIL' })));
-  const report = { benchmark: 'scale', startedAt, node: process.version, cpus: os.cpus().length, loadAverage: { atStart: loadAtStart, atEnd: os.loadavg() }, settings: { threads: THREADS, addBatch: ADD_BATCH, chains: CHAINS, tasksMax: TASKS_MAX, stepsMax: STEPS_MAX }, tasks, workflows, targets, chart: chartOf(tasks, workflows) };
+  const report = {
+    benchmark: 'scale',
+    startedAt,
+    node: process.version,
+    cpus: os.cpus().length,
+    loadAverage: { atStart: loadAtStart, atEnd: os.loadavg() },
+    settings: { threads: THREADS, addBatch: ADD_BATCH, chains: CHAINS, tasksMax: TASKS_MAX, stepsMax: STEPS_MAX },
+    tasks,
+    workflows,
+    targets,
+    chart: chartOf(tasks, workflows),
+  };
   log(`wrote ${writeResults('scale', report).join(', ')}`);
 }
 

@@ -27,7 +27,10 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-const SIZES = (arg('sizes') ?? '50000,100000,200000').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+const SIZES = (arg('sizes') ?? '50000,100000,200000')
+  .split(',')
+  .map(Number)
+  .filter((n) => Number.isInteger(n) && n > 0);
 const TOTAL = Number(arg('total') ?? 400_000);
 const STORE = arg('store') === 'memory' ? 'memory' : 'sqlite';
 const VIA = arg('via') === 'nats' ? 'nats' : 'local';
@@ -58,7 +61,10 @@ function gapMeter(): { stop(): number; reset(): number } {
 }
 
 function engineAt(dir: string, name: string): OrchestrationEngine {
-  const options: EngineOptions = STORE === 'sqlite' ? { store: 'sqlite', dbPath: join(dir, `${name}.db`), durability: 'relaxed' } : { store: 'memory' };
+  const options: EngineOptions =
+    STORE === 'sqlite'
+      ? { store: 'sqlite', dbPath: join(dir, `${name}.db`), durability: 'relaxed' }
+      : { store: 'memory' };
   return createOrchestrationEngine({ threads: 2, agingMs: 0, workflowDirs: [], ...options });
 }
 
@@ -74,7 +80,9 @@ async function queued(dir: string, n: number): Promise<QueuedRow> {
   try {
     await engine.ready();
     for (let i = 0; i < n; i += CHUNK) {
-      await engine.tasks.addTasks(Array.from({ length: Math.min(CHUNK, n - i) }, () => ({ module: 'core', action: 'noop' })));
+      await engine.tasks.addTasks(
+        Array.from({ length: Math.min(CHUNK, n - i) }, () => ({ module: 'core', action: 'noop' })),
+      );
     }
     await engine.flush();
     await fullGc();
@@ -83,7 +91,8 @@ async function queued(dir: string, n: number): Promise<QueuedRow> {
     const reply = await engine.tasks.startExecution();
     const runMs = performance.now() - t0;
     const maxGapMs = meter.stop();
-    if (reply.total !== n || reply.byStatus.completed !== n) throw new Error(`queued ${n}: ${JSON.stringify(reply.byStatus)}`);
+    if (reply.total !== n || reply.byStatus.completed !== n)
+      throw new Error(`queued ${n}: ${JSON.stringify(reply.byStatus)}`);
     return { tasks: n, maxGapMs: round(maxGapMs), runMs: round(runMs), tasksPerSec: round(n / (runMs / 1000)) };
   } finally {
     await engine.shutdown();
@@ -108,7 +117,8 @@ interface Target {
   stop(): Promise<void>;
 }
 
-const noops = (count: number): { module: string; action: string }[] => Array.from({ length: count }, () => ({ module: 'core', action: 'noop' }));
+const noops = (count: number): { module: string; action: string }[] =>
+  Array.from({ length: count }, () => ({ module: 'core', action: 'noop' }));
 
 async function localTarget(dir: string): Promise<Target> {
   const engine = engineAt(dir, 'sustained');
@@ -127,7 +137,14 @@ async function natsTarget(dir: string): Promise<Target> {
   if (missing) throw new Error(missing);
   const nats = await startNatsServer();
   try {
-    const daemon = await startDaemon({ dir, url: nats.url, name: 'sustained-daemon', durability: 'relaxed', threads: 2, config: { agingMs: 0 } });
+    const daemon = await startDaemon({
+      dir,
+      url: nats.url,
+      name: 'sustained-daemon',
+      durability: 'relaxed',
+      threads: 2,
+      config: { agingMs: 0 },
+    });
     const bus = daemon.bus;
     // Turns dispatching on: task.add then runs at once.
     await bus.request('task.start_execution', {}, { timeoutMs: 120_000 });
@@ -168,7 +185,9 @@ async function sustained(target: Target, total: number): Promise<WindowRow[]> {
           heapMb: target.local ? round(process.memoryUsage().heapUsed / 2 ** 20, 1) : null,
         };
         rows.push(row);
-        log(`  ${row.upTo} done: ${row.tasksPerSec} tasks/s${row.maxGapMs === null ? '' : `, longest gap ${row.maxGapMs} ms`}`);
+        log(
+          `  ${row.upTo} done: ${row.tasksPerSec} tasks/s${row.maxGapMs === null ? '' : `, longest gap ${row.maxGapMs} ms`}`,
+        );
         windowStart = now;
       }
       if (wake && (done % BATCH === 0 || done === total)) {
@@ -208,12 +227,27 @@ async function main(): Promise<void> {
       queuedRows.push(await queued(dir, n));
       log(`  queued ${n}: ${JSON.stringify(queuedRows.at(-1))}`);
     }
-    const windows = TOTAL > 0 ? await sustained(VIA === 'nats' ? await natsTarget(dir) : await localTarget(dir), TOTAL) : [];
+    const windows =
+      TOTAL > 0 ? await sustained(VIA === 'nats' ? await natsTarget(dir) : await localTarget(dir), TOTAL) : [];
     log('\nqueued, then run     tasks   longest gap ms   run ms   tasks/s');
-    for (const r of queuedRows) log(`${''.padEnd(20)} ${String(r.tasks).padStart(6)} ${String(r.maxGapMs).padStart(16)} ${String(r.runMs).padStart(8)} ${String(r.tasksPerSec).padStart(9)}`);
+    for (const r of queuedRows)
+      log(
+        `${''.padEnd(20)} ${String(r.tasks).padStart(6)} ${String(r.maxGapMs).padStart(16)} ${String(r.runMs).padStart(8)} ${String(r.tasksPerSec).padStart(9)}`,
+      );
     log(`\nsustained${VIA === 'nats' ? ' (daemon over NATS)' : ''}, window up to   tasks/s   longest gap ms   heap MB`);
-    for (const r of windows) log(`${String(r.upTo).padStart(VIA === 'nats' ? 42 : 24)} ${String(r.tasksPerSec).padStart(9)} ${String(r.maxGapMs ?? '-').padStart(16)} ${String(r.heapMb ?? '-').padStart(9)}`);
-    for (const f of writeResults('scaling', { node: process.version, cpus: cpus().length, load: loadavg(), store: STORE, queued: queuedRows, sustained: { via: VIA, total: TOTAL, batch: BATCH, outstanding: OUTSTANDING, windows } })) log(`wrote ${f}`);
+    for (const r of windows)
+      log(
+        `${String(r.upTo).padStart(VIA === 'nats' ? 42 : 24)} ${String(r.tasksPerSec).padStart(9)} ${String(r.maxGapMs ?? '-').padStart(16)} ${String(r.heapMb ?? '-').padStart(9)}`,
+      );
+    for (const f of writeResults('scaling', {
+      node: process.version,
+      cpus: cpus().length,
+      load: loadavg(),
+      store: STORE,
+      queued: queuedRows,
+      sustained: { via: VIA, total: TOTAL, batch: BATCH, outstanding: OUTSTANDING, windows },
+    }))
+      log(`wrote ${f}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -31,7 +31,12 @@ function pct(sorted: readonly number[], p: number): number {
 }
 
 async function engineOn(dir: string): Promise<OrchestrationEngine> {
-  const engine = createOrchestrationEngine({ store: 'sqlite', dbPath: join(dir, 'state.db'), workflowDirs: [], metrics: { enabled: false } });
+  const engine = createOrchestrationEngine({
+    store: 'sqlite',
+    dbPath: join(dir, 'state.db'),
+    workflowDirs: [],
+    metrics: { enabled: false },
+  });
   await engine.ready();
   await engine.getWorkflowManager().createWorkflow('tick', [{ name: 'a', module: 'core', action: 'noop' }]);
   return engine;
@@ -41,7 +46,14 @@ async function schedulesCase(): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(os.tmpdir(), 'cdx-bench-sched-'));
   const engine = await engineOn(dir);
   try {
-    for (let i = 0; i < SCHEDULES; i++) await engine.createSchedule({ name: `s${i}`, workflow: 'tick', every: 1, overlap: 'allow', catchupWindowSeconds: 0 });
+    for (let i = 0; i < SCHEDULES; i++)
+      await engine.createSchedule({
+        name: `s${i}`,
+        workflow: 'tick',
+        every: 1,
+        overlap: 'allow',
+        catchupWindowSeconds: 0,
+      });
     // Measure from the next whole second on, for SECONDS seconds.
     const start = Math.ceil(Date.now() / 1000) * 1000 + 1000;
     const end = start + SECONDS * 1000;
@@ -55,7 +67,21 @@ async function schedulesCase(): Promise<Record<string, unknown>> {
     off();
     lags.sort((a, b) => a - b);
     const due = SCHEDULES * SECONDS;
-    return { schedules: SCHEDULES, seconds: SECONDS, due, fired: lags.length, lagMs: { p50: round(pct(lags, 50), 1), p95: round(pct(lags, 95), 1), p99: round(pct(lags, 99), 1), max: round(lags[lags.length - 1] ?? NaN, 1) }, targetP99Ms: 100, met: pct(lags, 99) < 100 && lags.length === due, outsideWindow: outside };
+    return {
+      schedules: SCHEDULES,
+      seconds: SECONDS,
+      due,
+      fired: lags.length,
+      lagMs: {
+        p50: round(pct(lags, 50), 1),
+        p95: round(pct(lags, 95), 1),
+        p99: round(pct(lags, 99), 1),
+        max: round(lags[lags.length - 1] ?? NaN, 1),
+      },
+      targetP99Ms: 100,
+      met: pct(lags, 99) < 100 && lags.length === due,
+      outsideWindow: outside,
+    };
   } finally {
     await engine.shutdown({ graceMs: 0 });
     rmSync(dir, { recursive: true, force: true });
@@ -104,7 +130,11 @@ async function triggerCase(): Promise<Record<string, unknown>> {
       runsStarted: fired,
       runsPerSecondWhilePublishing: round(firedDuringPublish / publishSeconds),
       runsPerSecondOverall: round(fired / totalSeconds),
-      eventLoopDelayMs: { p50: round(loop.percentile(50) / 1e6, 1), p99: round(loop.percentile(99) / 1e6, 1), max: round(loop.max / 1e6, 1) },
+      eventLoopDelayMs: {
+        p50: round(loop.percentile(50) / 1e6, 1),
+        p99: round(loop.percentile(99) / 1e6, 1),
+        max: round(loop.max / 1e6, 1),
+      },
     };
   } finally {
     await nc.close();
@@ -120,8 +150,19 @@ log(`schedules: ${JSON.stringify(schedules)}`);
 const trigger = await triggerCase();
 log(`trigger: ${JSON.stringify(trigger)}`);
 console.table([
-  { case: `${SCHEDULES} schedules every 1s (${SECONDS}s)`, 'fired/due': `${String(schedules['fired'])}/${String(schedules['due'])}`, 'lag p50 ms': (schedules['lagMs'] as Record<string, number>)['p50'], 'lag p99 ms': (schedules['lagMs'] as Record<string, number>)['p99'], 'lag max ms': (schedules['lagMs'] as Record<string, number>)['max'] },
-  { case: `trigger at ${RATE} msg/s (${TRIGGER_SECONDS}s)`, 'runs/s': trigger['runsPerSecondWhilePublishing'], 'runs started': `${String(trigger['runsStarted'])}/${String(trigger['sent'])}`, 'loop delay p99 ms': (trigger['eventLoopDelayMs'] as Record<string, number> | undefined)?.['p99'] },
+  {
+    case: `${SCHEDULES} schedules every 1s (${SECONDS}s)`,
+    'fired/due': `${String(schedules['fired'])}/${String(schedules['due'])}`,
+    'lag p50 ms': (schedules['lagMs'] as Record<string, number>)['p50'],
+    'lag p99 ms': (schedules['lagMs'] as Record<string, number>)['p99'],
+    'lag max ms': (schedules['lagMs'] as Record<string, number>)['max'],
+  },
+  {
+    case: `trigger at ${RATE} msg/s (${TRIGGER_SECONDS}s)`,
+    'runs/s': trigger['runsPerSecondWhilePublishing'],
+    'runs started': `${String(trigger['runsStarted'])}/${String(trigger['sent'])}`,
+    'loop delay p99 ms': (trigger['eventLoopDelayMs'] as Record<string, number> | undefined)?.['p99'],
+  },
 ]);
 const files = writeResults('schedules', { node: process.version, cpus: os.availableParallelism(), schedules, trigger });
 log(`wrote ${files.join(', ')}`);

@@ -43,7 +43,17 @@ const size = (path: string): number => {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'codomyrmex-soak-'));
   const dbPath = join(dir, 'state.db');
-  const engine = createOrchestrationEngine({ store: 'sqlite', dbPath, durability, threads, concurrentTasksPerWorker: 16, workflowDirs: [], agingMs: 0, storeRetention: { tasks: retain, runs: 1000 }, metrics: { enabled: false } });
+  const engine = createOrchestrationEngine({
+    store: 'sqlite',
+    dbPath,
+    durability,
+    threads,
+    concurrentTasksPerWorker: 16,
+    workflowDirs: [],
+    agingMs: 0,
+    storeRetention: { tasks: retain, runs: 1000 },
+    metrics: { enabled: false },
+  });
   await engine.ready();
   const rows: Row[] = [];
   let done = 0;
@@ -64,9 +74,19 @@ async function main(): Promise<void> {
         const inTable = reader.prepare('SELECT count(*) FROM tasks').pluck().get() as number;
         reader.close();
         const stretch = done % every === 0 ? every : done % every;
-        rows.push({ tasks: done, rssMb: mb(mem.rss), heapMb: mb(mem.heapUsed), dbMb: mb(size(dbPath) + size(`${dbPath}-wal`)), rowsInTable: inTable, tasksPerSec: round(stretch / ((now - stretchStart) / 1000)) });
+        rows.push({
+          tasks: done,
+          rssMb: mb(mem.rss),
+          heapMb: mb(mem.heapUsed),
+          dbMb: mb(size(dbPath) + size(`${dbPath}-wal`)),
+          rowsInTable: inTable,
+          tasksPerSec: round(stretch / ((now - stretchStart) / 1000)),
+        });
         const r = rows[rows.length - 1];
-        if (r) log(`${String(r.tasks).padStart(9)} tasks  rss ${String(r.rssMb).padStart(7)} MB  heap ${String(r.heapMb).padStart(6)} MB  db ${String(r.dbMb).padStart(7)} MB  rows ${String(r.rowsInTable).padStart(7)}  ${String(r.tasksPerSec).padStart(7)} tasks/s`);
+        if (r)
+          log(
+            `${String(r.tasks).padStart(9)} tasks  rss ${String(r.rssMb).padStart(7)} MB  heap ${String(r.heapMb).padStart(6)} MB  db ${String(r.dbMb).padStart(7)} MB  rows ${String(r.rowsInTable).padStart(7)}  ${String(r.tasksPerSec).padStart(7)} tasks/s`,
+          );
         stretchStart = performance.now();
       }
     }
@@ -74,10 +94,24 @@ async function main(): Promise<void> {
     await engine.shutdown();
     rmSync(dir, { recursive: true, force: true });
   }
-  const report = { benchmark: 'soak', node: process.version, total, every, batch, threads, retain, durability, seconds: round((performance.now() - t0) / 1000, 1), rows };
+  const report = {
+    benchmark: 'soak',
+    node: process.version,
+    total,
+    every,
+    batch,
+    threads,
+    retain,
+    durability,
+    seconds: round((performance.now() - t0) / 1000, 1),
+    rows,
+  };
   log('');
   log('tasks      rss MB  heap MB   db MB  rows in table  tasks/s');
-  for (const r of rows) log(`${String(r.tasks).padEnd(9)} ${String(r.rssMb).padStart(7)} ${String(r.heapMb).padStart(8)} ${String(r.dbMb).padStart(7)} ${String(r.rowsInTable).padStart(14)} ${String(r.tasksPerSec).padStart(8)}`);
+  for (const r of rows)
+    log(
+      `${String(r.tasks).padEnd(9)} ${String(r.rssMb).padStart(7)} ${String(r.heapMb).padStart(8)} ${String(r.dbMb).padStart(7)} ${String(r.rowsInTable).padStart(14)} ${String(r.tasksPerSec).padStart(8)}`,
+    );
   for (const f of writeResults('soak', report)) log(`wrote ${f}`);
 }
 

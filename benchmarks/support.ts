@@ -79,7 +79,9 @@ export function writeResults(name: string, report: unknown): string[] {
 
 export function piscinaVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(packagePath('node_modules', 'piscina', 'package.json'), 'utf8')) as { version?: unknown };
+    const pkg = JSON.parse(readFileSync(packagePath('node_modules', 'piscina', 'package.json'), 'utf8')) as {
+      version?: unknown;
+    };
     return typeof pkg.version === 'string' ? pkg.version : 'unknown';
   } catch {
     return 'unknown';

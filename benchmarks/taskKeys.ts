@@ -48,7 +48,8 @@ async function throughputRun(s: Scenario, n: number, threads: number): Promise<n
     }
     const reply = await engine.tasks.startExecution();
     const ms = performance.now() - t0;
-    if ((reply.byStatus.completed ?? 0) !== n) throw new Error(`${s}: ${reply.byStatus.completed ?? 0} of ${n} completed`);
+    if ((reply.byStatus.completed ?? 0) !== n)
+      throw new Error(`${s}: ${reply.byStatus.completed ?? 0} of ${n} completed`);
     return (n / ms) * 1000;
   } finally {
     await engine.shutdown();
@@ -63,7 +64,8 @@ interface WaitStats {
   hotStartedMeanwhile: number;
 }
 
-const pct = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+const pct = (sorted: readonly number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
 
 /** The hot backlog first, then the cold tasks, with execution on: how long the cold ones wait. */
 async function fairnessRun(withKeys: boolean, n: number, threads: number): Promise<WaitStats> {
@@ -82,19 +84,31 @@ async function fairnessRun(withKeys: boolean, n: number, threads: number): Promi
     });
     const hot = n - COLD;
     for (let added = 0; added < hot; added += BATCH) {
-      await engine.tasks.addTasks(Array.from({ length: Math.min(BATCH, hot - added) }, (_, j) => (withKeys ? task('hotCold', added + j, n) : { module: 'core', action: 'noop', parameters: {} })));
+      await engine.tasks.addTasks(
+        Array.from({ length: Math.min(BATCH, hot - added) }, (_, j) =>
+          withKeys ? task('hotCold', added + j, n) : { module: 'core', action: 'noop', parameters: {} },
+        ),
+      );
     }
     const coldInputs: TaskInput[] = [];
     for (let j = 0; j < COLD; j++) {
       const id = `cold-${j}`;
       cold.add(id);
-      coldInputs.push({ ...(withKeys ? task('hotCold', hot + j, n) : { module: 'core', action: 'noop', parameters: {} }), id });
+      coldInputs.push({
+        ...(withKeys ? task('hotCold', hot + j, n) : { module: 'core', action: 'noop', parameters: {} }),
+        id,
+      });
     }
     coldAdded = true;
     await engine.tasks.addTasks(coldInputs);
     await engine.tasks.startExecution();
     const sorted = waits.sort((a, b) => a - b);
-    return { coldP50Ms: round(pct(sorted, 50), 1), coldP99Ms: round(pct(sorted, 99), 1), coldMaxMs: round(sorted.at(-1) ?? NaN, 1), hotStartedMeanwhile: hotMeanwhile };
+    return {
+      coldP50Ms: round(pct(sorted, 50), 1),
+      coldP99Ms: round(pct(sorted, 99), 1),
+      coldMaxMs: round(sorted.at(-1) ?? NaN, 1),
+      hotStartedMeanwhile: hotMeanwhile,
+    };
   } finally {
     await engine.shutdown();
   }
@@ -118,11 +132,18 @@ export async function keyRuns(n: number, repeats: number, threads: number): Prom
     for (const s of order) {
       const r = await throughputRun(s, n, threads);
       tasksPerSec[s].push(r);
-      log(`  keys rep ${rep + 1}/${repeats}  ${s.padEnd(12)} ${Math.round(r).toLocaleString('en-US').padStart(8)} tasks/s`);
+      log(
+        `  keys rep ${rep + 1}/${repeats}  ${s.padEnd(12)} ${Math.round(r).toLocaleString('en-US').padStart(8)} tasks/s`,
+      );
     }
   }
-  const medianTasksPerSec = Object.fromEntries(SCENARIOS.map((s) => [s, median(tasksPerSec[s])])) as Record<Scenario, number>;
-  const ratioToNoKey = Object.fromEntries(SCENARIOS.map((s) => [s, round(medianTasksPerSec[s] / medianTasksPerSec.noKey, 3)])) as Record<Scenario, number>;
+  const medianTasksPerSec = Object.fromEntries(SCENARIOS.map((s) => [s, median(tasksPerSec[s])])) as Record<
+    Scenario,
+    number
+  >;
+  const ratioToNoKey = Object.fromEntries(
+    SCENARIOS.map((s) => [s, round(medianTasksPerSec[s] / medianTasksPerSec.noKey, 3)]),
+  ) as Record<Scenario, number>;
   log('  fairness: hot backlog, then 1,000 cold tasks ...');
   const withKeys = await fairnessRun(true, n, threads);
   const withoutKeys = await fairnessRun(false, n, threads);
@@ -130,11 +151,33 @@ export async function keyRuns(n: number, repeats: number, threads: number): Prom
 }
 
 export function printKeyRuns(r: KeyRunsResult): void {
-  log(`\nConcurrency keys: ${r.n.toLocaleString('en-US')} no-op tasks per run (addTasks + startExecution, cptw=16), median of ${r.repeats}`);
-  console.table(SCENARIOS.map((s) => ({ run: LABEL[s], 'tasks/s median': Math.round(r.medianTasksPerSec[s]).toLocaleString('en-US'), 'vs no key': `${r.ratioToNoKey[s].toFixed(3)}x` })));
-  log(`Fairness: ${(r.n - COLD).toLocaleString('en-US')} hot tasks queued first, then ${COLD.toLocaleString('en-US')} cold tasks; the cold tasks' wait`);
+  log(
+    `\nConcurrency keys: ${r.n.toLocaleString('en-US')} no-op tasks per run (addTasks + startExecution, cptw=16), median of ${r.repeats}`,
+  );
+  console.table(
+    SCENARIOS.map((s) => ({
+      run: LABEL[s],
+      'tasks/s median': Math.round(r.medianTasksPerSec[s]).toLocaleString('en-US'),
+      'vs no key': `${r.ratioToNoKey[s].toFixed(3)}x`,
+    })),
+  );
+  log(
+    `Fairness: ${(r.n - COLD).toLocaleString('en-US')} hot tasks queued first, then ${COLD.toLocaleString('en-US')} cold tasks; the cold tasks' wait`,
+  );
   console.table([
-    { queueing: 'keys (round-robin: hot key, 1,000 cold keys)', 'cold p50 ms': r.fairness.withKeys.coldP50Ms, 'cold p99 ms': r.fairness.withKeys.coldP99Ms, 'cold max ms': r.fairness.withKeys.coldMaxMs, 'hot started meanwhile': r.fairness.withKeys.hotStartedMeanwhile },
-    { queueing: 'no keys (one FIFO)', 'cold p50 ms': r.fairness.withoutKeys.coldP50Ms, 'cold p99 ms': r.fairness.withoutKeys.coldP99Ms, 'cold max ms': r.fairness.withoutKeys.coldMaxMs, 'hot started meanwhile': r.fairness.withoutKeys.hotStartedMeanwhile },
+    {
+      queueing: 'keys (round-robin: hot key, 1,000 cold keys)',
+      'cold p50 ms': r.fairness.withKeys.coldP50Ms,
+      'cold p99 ms': r.fairness.withKeys.coldP99Ms,
+      'cold max ms': r.fairness.withKeys.coldMaxMs,
+      'hot started meanwhile': r.fairness.withKeys.hotStartedMeanwhile,
+    },
+    {
+      queueing: 'no keys (one FIFO)',
+      'cold p50 ms': r.fairness.withoutKeys.coldP50Ms,
+      'cold p99 ms': r.fairness.withoutKeys.coldP99Ms,
+      'cold max ms': r.fairness.withoutKeys.coldMaxMs,
+      'hot started meanwhile': r.fairness.withoutKeys.hotStartedMeanwhile,
+    },
   ]);
 }

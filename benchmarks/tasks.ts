@@ -24,10 +24,22 @@ import type { WorkerRequest } from '../src/workers/protocol.js';
 import type { BarePool } from './support.js';
 import { keyRuns, printKeyRuns } from './taskKeys.js';
 import { printTracingRuns, tracingRuns } from './tracingCost.js';
-import { createBarePool, envInt, fullGc, gc, log, mb, median, piscinaVersion, round, sleep, tick, writeResults } from './support.js';
+import {
+  createBarePool,
+  envInt,
+  fullGc,
+  gc,
+  log,
+  mb,
+  median,
+  piscinaVersion,
+  round,
+  sleep,
+  tick,
+  writeResults,
+} from './support.js';
 
 // ------------------------------------------------------------------------------------------------ settings
-
 
 const THREADS = os.availableParallelism();
 const N = envInt('BENCH_N', 100_000);
@@ -52,23 +64,13 @@ const noopTask = (): TaskInput => ({ ...NOOP, parameters: {} });
 
 // ------------------------------------------------------------------------------------------------ helpers
 
-
-
-
-
-
 /** Nearest-rank percentile of an ascending array. */
 function percentile(sorted: readonly number[], p: number): number {
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[i] ?? NaN;
 }
 
-
-
-
 // ------------------------------------------------------------------------------------------------ subjects
-
-
 
 function createEngine(concurrentTasksPerWorker: number, batchDispatch = true): OrchestrationEngine {
   return createOrchestrationEngine({ threads: THREADS, concurrentTasksPerWorker, batchDispatch });
@@ -90,7 +92,15 @@ const engineProbe = (engine: OrchestrationEngine) => () => engine.pool.probe();
 
 let taskSeq = 0;
 function bareRequest(): WorkerRequest {
-  return { type: 'run', seq: (taskSeq % 0x7ffffffe) + 1, taskId: `bare-${++taskSeq}`, module: 'core', action: 'noop', params: {}, attempt: 1 };
+  return {
+    type: 'run',
+    seq: (taskSeq % 0x7ffffffe) + 1,
+    taskId: `bare-${++taskSeq}`,
+    module: 'core',
+    action: 'noop',
+    params: {},
+    attempt: 1,
+  };
 }
 
 // ------------------------------------------------------------------------------------------------ throughput
@@ -174,7 +184,9 @@ async function measure(path: Path, concurrentTasksPerWorker: number, n: number):
   try {
     await engine.ready();
     await warmThreads(engineProbe(engine), capacity);
-    return path === 'orchExecute' || path === 'orchExecuteAlone' ? await runOrchExecute(engine, n) : await runOrchAddTasks(engine, n);
+    return path === 'orchExecute' || path === 'orchExecuteAlone'
+      ? await runOrchExecute(engine, n)
+      : await runOrchAddTasks(engine, n);
   } finally {
     await engine.shutdown();
   }
@@ -193,14 +205,22 @@ interface ThroughputResult {
 }
 
 async function throughput(concurrentTasksPerWorker: number): Promise<ThroughputResult> {
-  const runs: Record<Path, RunResult[]> = { bare: [], orchExecute: [], orchAddTasks: [], orchExecuteAlone: [], orchAddTasksAlone: [] };
+  const runs: Record<Path, RunResult[]> = {
+    bare: [],
+    orchExecute: [],
+    orchAddTasks: [],
+    orchExecuteAlone: [],
+    orchAddTasksAlone: [],
+  };
   for (let rep = 0; rep < REPEATS; rep++) {
     // Rotate the order each repeat so no path always runs first (or right after a GC-heavy one).
     const order = PATHS.map((_, i) => PATHS[(i + rep) % PATHS.length]!);
     for (const path of order) {
       const r = await measure(path, concurrentTasksPerWorker, N);
       runs[path].push(r);
-      log(`  cptw=${String(concurrentTasksPerWorker).padEnd(2)} rep ${rep + 1}/${REPEATS}  ${path.padEnd(12)} ${Math.round(r.tasksPerSec).toLocaleString('en-US').padStart(8)} tasks/s  (${Math.round(r.ms)} ms)`);
+      log(
+        `  cptw=${String(concurrentTasksPerWorker).padEnd(2)} rep ${rep + 1}/${REPEATS}  ${path.padEnd(12)} ${Math.round(r.tasksPerSec).toLocaleString('en-US').padStart(8)} tasks/s  (${Math.round(r.ms)} ms)`,
+      );
     }
   }
   const med = (p: Path): number => median(runs[p].map((r) => r.tasksPerSec));
@@ -213,8 +233,14 @@ async function throughput(concurrentTasksPerWorker: number): Promise<ThroughputR
     runs,
     medianTasksPerSec,
     bestTasksPerSec,
-    ratio: Object.fromEntries(ORCH_PATHS.map((p) => [p, medianTasksPerSec[p] / medianTasksPerSec.bare])) as Record<OrchPath, number>,
-    bestRatio: Object.fromEntries(ORCH_PATHS.map((p) => [p, bestTasksPerSec[p] / bestTasksPerSec.bare])) as Record<OrchPath, number>,
+    ratio: Object.fromEntries(ORCH_PATHS.map((p) => [p, medianTasksPerSec[p] / medianTasksPerSec.bare])) as Record<
+      OrchPath,
+      number
+    >,
+    bestRatio: Object.fromEntries(ORCH_PATHS.map((p) => [p, bestTasksPerSec[p] / bestTasksPerSec.bare])) as Record<
+      OrchPath,
+      number
+    >,
   };
 }
 
@@ -292,7 +318,13 @@ async function latency(): Promise<LatencyResult> {
     }
     const b = latencyStats(bare);
     const o = latencyStats(orch);
-    return { threads: THREADS, concurrentTasksPerWorker: cptw, bare: b, orchestrated: o, ratio: { p50: o.p50Us / b.p50Us, p99: o.p99Us / b.p99Us } };
+    return {
+      threads: THREADS,
+      concurrentTasksPerWorker: cptw,
+      bare: b,
+      orchestrated: o,
+      ratio: { p50: o.p50Us / b.p50Us, p99: o.p99Us / b.p99Us },
+    };
   } finally {
     await engine.shutdown();
     await pool.destroy();
@@ -390,9 +422,16 @@ function targetsOf(tp: readonly ThroughputResult[], lat: LatencyResult, mem: Mem
   return out;
 }
 
-function printTables(tp: readonly ThroughputResult[], lat: LatencyResult, mem: MemoryResult, targets: readonly Target[]): void {
+function printTables(
+  tp: readonly ThroughputResult[],
+  lat: LatencyResult,
+  mem: MemoryResult,
+  targets: readonly Target[],
+): void {
   const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
-  log(`\nThroughput: ${N.toLocaleString('en-US')} no-op tasks per run, threads=${THREADS}, median (best) of ${REPEATS}`);
+  log(
+    `\nThroughput: ${N.toLocaleString('en-US')} no-op tasks per run, threads=${THREADS}, median (best) of ${REPEATS}`,
+  );
   console.table(
     tp.flatMap((t) =>
       PATHS.map((path) => ({
@@ -405,13 +444,32 @@ function printTables(tp: readonly ThroughputResult[], lat: LatencyResult, mem: M
       })),
     ),
   );
-  log(`Latency: one task at a time, threads=${THREADS}, cptw=${lat.concurrentTasksPerWorker}, ${lat.bare.samples} samples each`);
+  log(
+    `Latency: one task at a time, threads=${THREADS}, cptw=${lat.concurrentTasksPerWorker}, ${lat.bare.samples} samples each`,
+  );
   console.table([
-    { path: 'bare pool.run round trip', 'p50 µs': lat.bare.p50Us, 'p99 µs': lat.bare.p99Us, 'mean µs': lat.bare.meanUs },
-    { path: 'orchestrator executeTask', 'p50 µs': lat.orchestrated.p50Us, 'p99 µs': lat.orchestrated.p99Us, 'mean µs': lat.orchestrated.meanUs },
-    { path: 'ratio orch/bare', 'p50 µs': `${lat.ratio.p50.toFixed(2)}x`, 'p99 µs': `${lat.ratio.p99.toFixed(2)}x`, 'mean µs': `${(lat.orchestrated.meanUs / lat.bare.meanUs).toFixed(2)}x` },
+    {
+      path: 'bare pool.run round trip',
+      'p50 µs': lat.bare.p50Us,
+      'p99 µs': lat.bare.p99Us,
+      'mean µs': lat.bare.meanUs,
+    },
+    {
+      path: 'orchestrator executeTask',
+      'p50 µs': lat.orchestrated.p50Us,
+      'p99 µs': lat.orchestrated.p99Us,
+      'mean µs': lat.orchestrated.meanUs,
+    },
+    {
+      path: 'ratio orch/bare',
+      'p50 µs': `${lat.ratio.p50.toFixed(2)}x`,
+      'p99 µs': `${lat.ratio.p99.toFixed(2)}x`,
+      'mean µs': `${(lat.orchestrated.meanUs / lat.bare.meanUs).toFixed(2)}x`,
+    },
   ]);
-  log(`Memory: ${mem.tasks.toLocaleString('en-US')} tasks queued with addTasks, not started (${mem.gcAvailable ? 'after gc' : 'gc unavailable'})`);
+  log(
+    `Memory: ${mem.tasks.toLocaleString('en-US')} tasks queued with addTasks, not started (${mem.gcAvailable ? 'after gc' : 'gc unavailable'})`,
+  );
   console.table([
     {
       'RSS Δ MB': mem.rssDeltaMB,
@@ -423,10 +481,10 @@ function printTables(tp: readonly ThroughputResult[], lat: LatencyResult, mem: M
     },
   ]);
   log('Targets');
-  console.table(targets.map((t) => ({ target: t.name, wanted: t.target, actual: t.actual, result: t.pass ? 'PASS' : 'FAIL' })));
+  console.table(
+    targets.map((t) => ({ target: t.name, wanted: t.target, actual: t.actual, result: t.pass ? 'PASS' : 'FAIL' })),
+  );
 }
-
-
 
 // ------------------------------------------------------------------------------------------------ main
 
@@ -435,14 +493,18 @@ async function main(): Promise<void> {
   if (process.env['BENCH_ONLY'] === 'keys') {
     const keys = await keyRuns(N, REPEATS, THREADS);
     printKeyRuns(keys);
-    log(`wrote ${writeResults('tasks-keys', { benchmark: 'tasks-keys', startedAt: new Date().toISOString(), node: process.version, loadAverage: os.loadavg(), keys }).join(', ')}`);
+    log(
+      `wrote ${writeResults('tasks-keys', { benchmark: 'tasks-keys', startedAt: new Date().toISOString(), node: process.version, loadAverage: os.loadavg(), keys }).join(', ')}`,
+    );
     return;
   }
   // `BENCH_ONLY=tracing`: only the tracing runs (tracingCost.ts).
   if (process.env['BENCH_ONLY'] === 'tracing') {
     const tracing = await tracingRuns(N, REPEATS, THREADS);
     printTracingRuns(tracing);
-    log(`wrote ${writeResults('tasks-tracing', { benchmark: 'tasks-tracing', startedAt: new Date().toISOString(), node: process.version, loadAverage: os.loadavg(), tracing }).join(', ')}`);
+    log(
+      `wrote ${writeResults('tasks-tracing', { benchmark: 'tasks-tracing', startedAt: new Date().toISOString(), node: process.version, loadAverage: os.loadavg(), tracing }).join(', ')}`,
+    );
     return;
   }
   const started = performance.now();
@@ -514,7 +576,9 @@ async function main(): Promise<void> {
     pass,
   };
   const files = writeResults('tasks', report);
-  log(`\n${pass ? 'all targets met' : 'some targets missed'}; ${round(durationMs / 1000, 1)} s; wrote ${files.join(', ')}`);
+  log(
+    `\n${pass ? 'all targets met' : 'some targets missed'}; ${round(durationMs / 1000, 1)} s; wrote ${files.join(', ')}`,
+  );
   if (STRICT && !pass) process.exitCode = 1;
 }
 

@@ -26,7 +26,13 @@ const LABEL: Record<Subject, string> = {
   beforeSampled: 'before: tracing on, sampler 1.0, OTLP/HTTP export',
   beforeUnsampled: 'before: tracing on, sampler 0',
 };
-const MODE: Record<Subject, string> = { off: 'off', onSampled: 'sampled', onUnsampled: 'unsampled', beforeSampled: 'sampled', beforeUnsampled: 'unsampled' };
+const MODE: Record<Subject, string> = {
+  off: 'off',
+  onSampled: 'sampled',
+  onUnsampled: 'unsampled',
+  beforeSampled: 'sampled',
+  beforeUnsampled: 'unsampled',
+};
 const BATCH = 1000;
 
 /**
@@ -73,7 +79,13 @@ async function startReceiver(): Promise<Receiver> {
 }
 
 /** One measured run in a fresh process (tracingRun.ts); `before` is another checkout's engine entry. */
-async function run(subject: Subject, n: number, threads: number, endpoint: string, before: string | null): Promise<number> {
+async function run(
+  subject: Subject,
+  n: number,
+  threads: number,
+  endpoint: string,
+  before: string | null,
+): Promise<number> {
   const child = spawn(process.execPath, [fileURLToPath(new URL('./tracingRun.js', import.meta.url))], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: {
@@ -133,7 +145,9 @@ export async function tracingRuns(n: number, repeats: number, threads: number): 
         const r = await run(s, n, threads, receiver.endpoint, before);
         if (s === 'onSampled') received += (await receiver.spans()) - spansBefore;
         (tasksPerSec[s] ??= []).push(r);
-        log(`  tracing rep ${rep + 1}/${repeats}  ${s.padEnd(16)} ${Math.round(r).toLocaleString('en-US').padStart(8)} tasks/s`);
+        log(
+          `  tracing rep ${rep + 1}/${repeats}  ${s.padEnd(16)} ${Math.round(r).toLocaleString('en-US').padStart(8)} tasks/s`,
+        );
       }
     }
     const stats: Partial<Record<Subject, Spread>> = {};
@@ -142,14 +156,25 @@ export async function tracingRuns(n: number, repeats: number, threads: number): 
     const ratio: Partial<Record<Subject, number>> = {};
     for (const s of subjects) ratio[s] = round(stats[s]!.median / off, 3);
     // Each sampled run's warm-up (5,000 tasks or n) exports too.
-    return { n, repeats, before, subjects, tasksPerSec, spread: stats, ratio, exported: { received, made: (n + Math.min(n, 5000)) * repeats } };
+    return {
+      n,
+      repeats,
+      before,
+      subjects,
+      tasksPerSec,
+      spread: stats,
+      ratio,
+      exported: { received, made: (n + Math.min(n, 5000)) * repeats },
+    };
   } finally {
     receiver.stop();
   }
 }
 
 export function printTracingRuns(t: TracingRuns): void {
-  log(`Tracing: ${t.n.toLocaleString('en-US')} no-op executeTask calls per run (${BATCH} in flight, cptw=16), ${t.repeats} runs each, a process per run`);
+  log(
+    `Tracing: ${t.n.toLocaleString('en-US')} no-op executeTask calls per run (${BATCH} in flight, cptw=16), ${t.repeats} runs each, a process per run`,
+  );
   const k = (x: number): string => Math.round(x).toLocaleString('en-US');
   console.table(
     t.subjects.map((s) => ({
@@ -160,5 +185,7 @@ export function printTracingRuns(t: TracingRuns): void {
       'vs off (medians)': `${t.ratio[s]!.toFixed(3)}x`,
     })),
   );
-  log(`Spans received by the OTLP receiver in the sampled runs: ${t.exported.received.toLocaleString('en-US')} of ${t.exported.made.toLocaleString('en-US')} made (the rest dropped by the batch processor's full queue)`);
+  log(
+    `Spans received by the OTLP receiver in the sampled runs: ${t.exported.received.toLocaleString('en-US')} of ${t.exported.made.toLocaleString('en-US')} made (the rest dropped by the batch processor's full queue)`,
+  );
 }

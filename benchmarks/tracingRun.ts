@@ -18,8 +18,12 @@ const env = (name: string): string => {
   return v;
 };
 
-const entry = process.env['BENCH_TRACING_ENTRY'] ? pathToFileURL(process.env['BENCH_TRACING_ENTRY']).href : new URL('../src/index.js', import.meta.url).href;
-const { createOrchestrationEngine } = (await import(entry)) as { createOrchestrationEngine: (o: EngineOptions) => OrchestrationEngine };
+const entry = process.env['BENCH_TRACING_ENTRY']
+  ? pathToFileURL(process.env['BENCH_TRACING_ENTRY']).href
+  : new URL('../src/index.js', import.meta.url).href;
+const { createOrchestrationEngine } = (await import(entry)) as {
+  createOrchestrationEngine: (o: EngineOptions) => OrchestrationEngine;
+};
 const mode = env('BENCH_TRACING_MODE');
 const n = Number(env('BENCH_TRACING_N'));
 const threads = Number(env('BENCH_TRACING_THREADS'));
@@ -39,7 +43,11 @@ async function run(count: number): Promise<number> {
     let ok = 0;
     const t0 = performance.now();
     for (let done = 0; done < count; done += BATCH) {
-      const results = await Promise.all(Array.from({ length: Math.min(BATCH, count - done) }, () => e.tasks.executeTask({ module: 'core', action: 'noop', parameters: {} })));
+      const results = await Promise.all(
+        Array.from({ length: Math.min(BATCH, count - done) }, () =>
+          e.tasks.executeTask({ module: 'core', action: 'noop', parameters: {} }),
+        ),
+      );
       for (const r of results) if (r.success) ok++;
     }
     const ms = performance.now() - t0;

@@ -63,7 +63,8 @@ async function throughput(bus: MessageBus, task: TaskInput, n: number): Promise<
   });
   const bad = bus.events$('task_failed').subscribe(() => failed++);
   const t0 = performance.now();
-  for (let i = 0; i < n; i += BATCH) await bus.request('task.add', { tasks: Array.from({ length: Math.min(BATCH, n - i) }, () => ({ ...task })) });
+  for (let i = 0; i < n; i += BATCH)
+    await bus.request('task.add', { tasks: Array.from({ length: Math.min(BATCH, n - i) }, () => ({ ...task })) });
   await bus.request('task.start_execution', {}, { timeoutMs: 1000 }).catch(() => undefined);
   await all;
   const dt = performance.now() - t0;
@@ -99,7 +100,11 @@ async function latency(bus: MessageBus, task: TaskInput, n: number): Promise<{ p
 }
 
 function child(args: string[], cwd: string): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, CODOMYRMEX_CONFIG: '', CODOMYRMEX_NATS_URL: '' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  return spawn(process.execPath, [CLI, ...args], {
+    cwd,
+    env: { ...process.env, CODOMYRMEX_CONFIG: '', CODOMYRMEX_NATS_URL: '' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }
 
 async function stop(proc: ChildProcess): Promise<void> {
@@ -110,9 +115,34 @@ async function stop(proc: ChildProcess): Promise<void> {
 }
 
 /** A daemon with `workers` remote workers of `slots` each; runs `fn` on its bus, then stops them all. */
-async function remote(dir: string, url: string, n: number, workers: number, slots: number, fn: (bus: MessageBus) => Promise<number>): Promise<number> {
+async function remote(
+  dir: string,
+  url: string,
+  n: number,
+  workers: number,
+  slots: number,
+  fn: (bus: MessageBus) => Promise<number>,
+): Promise<number> {
   const prefix = `bw${process.pid}x${n}`;
-  const daemon = child(['--threads', '1', '--db', join(dir, `d${n}.db`), 'daemon', '--nats', url, '--subject-prefix', prefix, '--http', 'off', '--log-level', 'warn', '--no-local-workers'], dir);
+  const daemon = child(
+    [
+      '--threads',
+      '1',
+      '--db',
+      join(dir, `d${n}.db`),
+      'daemon',
+      '--nats',
+      url,
+      '--subject-prefix',
+      prefix,
+      '--http',
+      'off',
+      '--log-level',
+      'warn',
+      '--no-local-workers',
+    ],
+    dir,
+  );
   const procs = [daemon];
   const bus = await NatsBus.connect({ servers: url, subjectPrefix: prefix, requestTimeoutMs: 120_000 });
   try {
@@ -121,11 +151,32 @@ async function remote(dir: string, url: string, n: number, workers: number, slot
         await bus.request('task.stats', {}, { timeoutMs: 1000 });
         break;
       } catch (err) {
-        if (i > 400 || daemon.exitCode !== null) throw new Error(`the daemon did not come up: ${(err as Error).message}`);
+        if (i > 400 || daemon.exitCode !== null)
+          throw new Error(`the daemon did not come up: ${(err as Error).message}`);
         await sleep(50);
       }
     }
-    for (let w = 0; w < workers; w++) procs.push(child(['--threads', '1', 'worker', '--nats', url, '--subject-prefix', prefix, '--name', `w${w}`, '--concurrency', String(slots), '--log-level', 'warn'], dir));
+    for (let w = 0; w < workers; w++)
+      procs.push(
+        child(
+          [
+            '--threads',
+            '1',
+            'worker',
+            '--nats',
+            url,
+            '--subject-prefix',
+            prefix,
+            '--name',
+            `w${w}`,
+            '--concurrency',
+            String(slots),
+            '--log-level',
+            'warn',
+          ],
+          dir,
+        ),
+      );
     // Up once the daemon lists them all.
     for (let i = 0; ; i++) {
       const status = await bus.request('engine.status', {});
@@ -147,22 +198,41 @@ async function remote(dir: string, url: string, n: number, workers: number, slot
 async function bull(workers: number, concurrency: number, n: number, jobMs: number): Promise<number> {
   const redis = await startRedis('everysec');
   const specifier = 'bullmq';
-  const { Queue } = (await import(specifier)) as { Queue: new (name: string, o: { connection: unknown }) => { addBulk(j: { name: string; data: unknown }[]): Promise<unknown>; getCompletedCount(): Promise<number>; obliterate(o: { force: boolean }): Promise<void>; close(): Promise<void> } };
+  const { Queue } = (await import(specifier)) as {
+    Queue: new (
+      name: string,
+      o: { connection: unknown },
+    ) => {
+      addBulk(j: { name: string; data: unknown }[]): Promise<unknown>;
+      getCompletedCount(): Promise<number>;
+      obliterate(o: { force: boolean }): Promise<void>;
+      close(): Promise<void>;
+    };
+  };
   const queue = new Queue('bench', { connection: redis.connection });
   const script = fileURLToPath(new URL('./bullWorker.js', import.meta.url));
   const procs: ChildProcess[] = [];
   try {
     const ready = [];
     for (let w = 0; w < workers; w++) {
-      const p = spawn(process.execPath, [script, String(redis.connection.port), 'bench', String(concurrency), String(jobMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const p = spawn(
+        process.execPath,
+        [script, String(redis.connection.port), 'bench', String(concurrency), String(jobMs)],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       procs.push(p);
-      ready.push(new Promise<void>((resolve) => p.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve())));
+      ready.push(
+        new Promise<void>((resolve) =>
+          p.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()),
+        ),
+      );
     }
     await Promise.all(ready);
     const run = async (count: number): Promise<number> => {
       const before = await queue.getCompletedCount();
       const t0 = performance.now();
-      for (let i = 0; i < count; i += BATCH) await queue.addBulk(Array.from({ length: Math.min(BATCH, count - i) }, () => ({ name: 'job', data: {} })));
+      for (let i = 0; i < count; i += BATCH)
+        await queue.addBulk(Array.from({ length: Math.min(BATCH, count - i) }, () => ({ name: 'job', data: {} })));
       while ((await queue.getCompletedCount()) - before < count) await sleep(5);
       return (count / (performance.now() - t0)) * 1000;
     };
@@ -177,9 +247,16 @@ async function bull(workers: number, concurrency: number, n: number, jobMs: numb
 
 function table(rows: Row[]): string {
   const head = ['path', 'workload', 'workers', 'tasks', 'tasks/s'];
-  const body = rows.map((r) => [r.path, r.workload, r.workers === null ? '-' : String(r.workers), String(r.tasks), String(Math.round(r.tasksPerSec))]);
+  const body = rows.map((r) => [
+    r.path,
+    r.workload,
+    r.workers === null ? '-' : String(r.workers),
+    String(r.tasks),
+    String(Math.round(r.tasksPerSec)),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
@@ -192,27 +269,64 @@ async function main(): Promise<void> {
   const measured: { single?: { p50: number; p99: number } } = {};
   const load0 = loadavg()[0] ?? 0;
   try {
-    const engine = createOrchestrationEngine({ threads: 2, concurrentTasksPerWorker: NOOP_SLOTS, store: 'memory', agingMs: 0 });
+    const engine = createOrchestrationEngine({
+      threads: 2,
+      concurrentTasksPerWorker: NOOP_SLOTS,
+      store: 'memory',
+      agingMs: 0,
+    });
     await engine.ready();
     await throughput(engine.bus, NOOP, 1000);
-    rows.push({ path: 'in-process engine (2 threads, memory store)', workload: 'no-op', workers: null, tasks: TASKS, tasksPerSec: await throughput(engine.bus, NOOP, TASKS) });
+    rows.push({
+      path: 'in-process engine (2 threads, memory store)',
+      workload: 'no-op',
+      workers: null,
+      tasks: TASKS,
+      tasksPerSec: await throughput(engine.bus, NOOP, TASKS),
+    });
     await engine.shutdown({ graceMs: 1000 });
     let n = 0;
     for (const workers of [1, 2]) {
-      rows.push({ path: 'daemon + remote workers over JetStream (sqlite strict)', workload: 'no-op', workers, tasks: TASKS, tasksPerSec: await remote(dir, nats.url, ++n, workers, NOOP_SLOTS, (bus) => throughput(bus, NOOP, TASKS)) });
+      rows.push({
+        path: 'daemon + remote workers over JetStream (sqlite strict)',
+        workload: 'no-op',
+        workers,
+        tasks: TASKS,
+        tasksPerSec: await remote(dir, nats.url, ++n, workers, NOOP_SLOTS, (bus) => throughput(bus, NOOP, TASKS)),
+      });
     }
     await remote(dir, nats.url, ++n, 1, NOOP_SLOTS, async (bus) => {
       measured.single = await latency(bus, NOOP, LATENCY_TASKS);
       return 0;
     });
     for (const workers of [1, 2]) {
-      rows.push({ path: 'daemon + remote workers over JetStream (sqlite strict)', workload: '50 ms I/O', workers, tasks: IO_TASKS, tasksPerSec: await remote(dir, nats.url, ++n, workers, IO_SLOTS, (bus) => throughput(bus, IO, IO_TASKS)) });
+      rows.push({
+        path: 'daemon + remote workers over JetStream (sqlite strict)',
+        workload: '50 ms I/O',
+        workers,
+        tasks: IO_TASKS,
+        tasksPerSec: await remote(dir, nats.url, ++n, workers, IO_SLOTS, (bus) => throughput(bus, IO, IO_TASKS)),
+      });
     }
     const bullMissing = bullmqMissing();
     if (bullMissing) console.log(`BullMQ skipped: ${bullMissing}`);
     else {
-      for (const workers of [1, 2]) rows.push({ path: 'BullMQ worker processes (Redis appendfsync everysec)', workload: 'no-op', workers, tasks: TASKS, tasksPerSec: await bull(workers, NOOP_SLOTS, TASKS, 0) });
-      for (const workers of [1, 2]) rows.push({ path: 'BullMQ worker processes (Redis appendfsync everysec)', workload: '50 ms I/O', workers, tasks: IO_TASKS, tasksPerSec: await bull(workers, IO_SLOTS, IO_TASKS, IO_MS) });
+      for (const workers of [1, 2])
+        rows.push({
+          path: 'BullMQ worker processes (Redis appendfsync everysec)',
+          workload: 'no-op',
+          workers,
+          tasks: TASKS,
+          tasksPerSec: await bull(workers, NOOP_SLOTS, TASKS, 0),
+        });
+      for (const workers of [1, 2])
+        rows.push({
+          path: 'BullMQ worker processes (Redis appendfsync everysec)',
+          workload: '50 ms I/O',
+          workers,
+          tasks: IO_TASKS,
+          tasksPerSec: await bull(workers, IO_SLOTS, IO_TASKS, IO_MS),
+        });
     }
   } finally {
     await nats.stop();
@@ -222,16 +336,47 @@ async function main(): Promise<void> {
   const scaling = remoteIo.length === 2 ? (remoteIo[1]?.tasksPerSec ?? 0) / (remoteIo[0]?.tasksPerSec ?? 1) : null;
   const ideal = (IO_SLOTS / IO_MS) * 1000;
   console.log(table(rows));
-  console.log(`\nremote I/O-bound scaling, 2 workers / 1 worker: ${scaling === null ? '-' : scaling.toFixed(2)}x (ideal per worker: ${ideal} tasks/s = ${IO_SLOTS} slots / ${IO_MS} ms)`);
+  console.log(
+    `\nremote I/O-bound scaling, 2 workers / 1 worker: ${scaling === null ? '-' : scaling.toFixed(2)}x (ideal per worker: ${ideal} tasks/s = ${IO_SLOTS} slots / ${IO_MS} ms)`,
+  );
   const single = measured.single ?? null;
-  if (single) console.log(`one remote no-op task at a time (submit over NATS → completion event), ${LATENCY_TASKS} tasks: p50 ${single.p50.toFixed(2)} ms, p99 ${single.p99.toFixed(2)} ms`);
-  const noop = (path: string, w: number): number => rows.find((r) => r.path.startsWith(path) && r.workload === 'no-op' && r.workers === w)?.tasksPerSec ?? 0;
-  for (const w of [1, 2]) if (noop('BullMQ', w) > 0) console.log(`remote no-op vs BullMQ, ${w} worker(s): ${(noop('daemon', w) / noop('BullMQ', w)).toFixed(2)}x`);
-  console.log(`load average before: ${load0.toFixed(2)}, after: ${(loadavg()[0] ?? 0).toFixed(2)} on ${cpus().length} cores (shared: numbers are noisy when others run)`);
+  if (single)
+    console.log(
+      `one remote no-op task at a time (submit over NATS → completion event), ${LATENCY_TASKS} tasks: p50 ${single.p50.toFixed(2)} ms, p99 ${single.p99.toFixed(2)} ms`,
+    );
+  const noop = (path: string, w: number): number =>
+    rows.find((r) => r.path.startsWith(path) && r.workload === 'no-op' && r.workers === w)?.tasksPerSec ?? 0;
+  for (const w of [1, 2])
+    if (noop('BullMQ', w) > 0)
+      console.log(`remote no-op vs BullMQ, ${w} worker(s): ${(noop('daemon', w) / noop('BullMQ', w)).toFixed(2)}x`);
+  console.log(
+    `load average before: ${load0.toFixed(2)}, after: ${(loadavg()[0] ?? 0).toFixed(2)} on ${cpus().length} cores (shared: numbers are noisy when others run)`,
+  );
   const out = packagePath('benchmarks', 'results');
   mkdirSync(out, { recursive: true });
   const file = join(out, `workers-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, nats: natsServerVersion(), cores: cpus().length, loadBefore: load0, tasks: TASKS, ioTasks: IO_TASKS, ioMs: IO_MS, noopSlots: NOOP_SLOTS, ioSlots: IO_SLOTS, rows, ioScaling: scaling, singleTaskMs: single }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        node: process.version,
+        nats: natsServerVersion(),
+        cores: cpus().length,
+        loadBefore: load0,
+        tasks: TASKS,
+        ioTasks: IO_TASKS,
+        ioMs: IO_MS,
+        noopSlots: NOOP_SLOTS,
+        ioSlots: IO_SLOTS,
+        rows,
+        ioScaling: scaling,
+        singleTaskMs: single,
+      },
+      null,
+      2,
+    ),
+  );
   console.log(`\nwrote ${file}`);
 }
 

@@ -27,7 +27,12 @@ export interface ForEachResult {
 }
 
 async function timeOnce(steps: WorkflowStep[], n: number, cptw: number, forEach: boolean): Promise<number> {
-  const engine = createOrchestrationEngine({ threads: THREADS, concurrentTasksPerWorker: cptw, workflowDirs: [], maxForEachItems: Math.max(n, 1) });
+  const engine = createOrchestrationEngine({
+    threads: THREADS,
+    concurrentTasksPerWorker: cptw,
+    workflowDirs: [],
+    maxForEachItems: Math.max(n, 1),
+  });
   try {
     await engine.ready();
     await engine.workflows.createWorkflow('bench_lang', steps);
@@ -35,8 +40,11 @@ async function timeOnce(steps: WorkflowStep[], n: number, cptw: number, forEach:
     const t0 = performance.now();
     const r = await engine.workflows.executeWorkflow('bench_lang');
     const ms = performance.now() - t0;
-    const done = forEach ? (r.steps['each']?.items ?? []).filter((i) => i.status === 'completed').length : Object.values(r.steps).filter((s) => s.status === 'completed').length;
-    if (!r.success || done !== n) throw new Error(`${forEach ? 'forEach' : 'fan-out'}: ${done} of ${n} completed (run ${r.status})`);
+    const done = forEach
+      ? (r.steps['each']?.items ?? []).filter((i) => i.status === 'completed').length
+      : Object.values(r.steps).filter((s) => s.status === 'completed').length;
+    if (!r.success || done !== n)
+      throw new Error(`${forEach ? 'forEach' : 'fan-out'}: ${done} of ${n} completed (run ${r.status})`);
     return ms;
   } finally {
     await engine.shutdown();
@@ -48,9 +56,16 @@ export async function forEachVsFanOut(cptw: number): Promise<ForEachResult> {
   const n = envInt('BENCH_FOREACH', 10_000);
   const repeats = envInt('BENCH_REPEATS', 3);
   const fan: WorkflowStep[] = Array.from({ length: n }, (_, i) => ({ name: `s${i}`, module: 'core', action: 'noop' }));
-  const each: WorkflowStep[] = [{ name: 'each', module: 'core', action: 'noop', forEach: Array.from({ length: n }, (_, i) => i) }];
+  const each: WorkflowStep[] = [
+    { name: 'each', module: 'core', action: 'noop', forEach: Array.from({ length: n }, (_, i) => i) },
+  ];
   // Warm-up of both paths (JIT), untimed.
-  await timeOnce(each.map((s) => ({ ...s, forEach: (s.forEach as number[]).slice(0, 1000) })), Math.min(n, 1000), cptw, true);
+  await timeOnce(
+    each.map((s) => ({ ...s, forEach: (s.forEach as number[]).slice(0, 1000) })),
+    Math.min(n, 1000),
+    cptw,
+    true,
+  );
   await timeOnce(fan.slice(0, 1000), Math.min(n, 1000), cptw, false);
   const runs = { forEach: [] as number[], fanOut: [] as number[] };
   for (let rep = 0; rep < repeats; rep++) {
@@ -58,7 +73,9 @@ export async function forEachVsFanOut(cptw: number): Promise<ForEachResult> {
     for (const path of order) {
       const ms = await timeOnce(path === 'forEach' ? each : fan, n, cptw, path === 'forEach');
       runs[path].push(ms);
-      log(`  foreach rep ${rep + 1}/${repeats}  ${path.padEnd(8)} ${ms.toFixed(1).padStart(8)} ms  (${((ms / n) * 1000).toFixed(1)} µs/item)`);
+      log(
+        `  foreach rep ${rep + 1}/${repeats}  ${path.padEnd(8)} ${ms.toFixed(1).padStart(8)} ms  (${((ms / n) * 1000).toFixed(1)} µs/item)`,
+      );
     }
   }
   const fe = median(runs.forEach);
@@ -67,8 +84,16 @@ export async function forEachVsFanOut(cptw: number): Promise<ForEachResult> {
     items: n,
     threads: THREADS,
     concurrentTasksPerWorker: cptw,
-    forEach: { runsMs: runs.forEach.map((x) => round(x, 1)), medianMs: round(fe, 1), usPerItem: round((fe / n) * 1000, 1) },
-    fanOut: { runsMs: runs.fanOut.map((x) => round(x, 1)), medianMs: round(fo, 1), usPerStep: round((fo / n) * 1000, 1) },
+    forEach: {
+      runsMs: runs.forEach.map((x) => round(x, 1)),
+      medianMs: round(fe, 1),
+      usPerItem: round((fe / n) * 1000, 1),
+    },
+    fanOut: {
+      runsMs: runs.fanOut.map((x) => round(x, 1)),
+      medianMs: round(fo, 1),
+      usPerStep: round((fo / n) * 1000, 1),
+    },
     ratio: round(fe / fo, 3),
   };
 }
@@ -103,7 +128,13 @@ function wantAll(engine: OrchestrationEngine, type: 'step_waiting' | 'workflow_c
 export async function waitingRuns(): Promise<WaitingResult> {
   const n = envInt('BENCH_WAITING', 10_000);
   const dir = mkdtempSync(join(os.tmpdir(), 'cmx-bench-wait-'));
-  const engine = createOrchestrationEngine({ threads: THREADS, workflowDirs: [], store: 'sqlite', dbPath: join(dir, 'bench.db'), retainRuns: n });
+  const engine = createOrchestrationEngine({
+    threads: THREADS,
+    workflowDirs: [],
+    store: 'sqlite',
+    dbPath: join(dir, 'bench.db'),
+    retainRuns: n,
+  });
   try {
     await engine.ready();
     const wf = engine.workflows;
@@ -147,12 +178,19 @@ export function printLanguageTables(foreach: ForEachResult[], waiting: WaitingRe
     log('\nforEach over N no-op items vs a workflow of N parallel no-op steps (median of repeats, fresh engine each):');
     log('| items | concurrentTasksPerWorker | forEach ms | µs/item | fan-out ms | µs/step | forEach / fan-out |');
     log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-    for (const r of foreach) log(`| ${r.items} | ${r.concurrentTasksPerWorker} | ${r.forEach.medianMs} | ${r.forEach.usPerItem} | ${r.fanOut.medianMs} | ${r.fanOut.usPerStep} | ${r.ratio} |`);
+    for (const r of foreach)
+      log(
+        `| ${r.items} | ${r.concurrentTasksPerWorker} | ${r.forEach.medianMs} | ${r.forEach.usPerItem} | ${r.fanOut.medianMs} | ${r.fanOut.usPerStep} | ${r.ratio} |`,
+      );
   }
   if (waiting) {
     log(`\n${waiting.runs} runs waiting on a signal at once (SQLite store):`);
-    log('| runs | start all and see them wait | heap added | RSS added | tasks running while waiting | signal all, every run ended | delivered |');
+    log(
+      '| runs | start all and see them wait | heap added | RSS added | tasks running while waiting | signal all, every run ended | delivered |',
+    );
     log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-    log(`| ${waiting.runs} | ${waiting.startMs} ms | ${waiting.heapMB} MB | ${waiting.rssMB} MB | ${waiting.tasksRunning} | ${waiting.signalAllMs} ms | ${waiting.delivered} |`);
+    log(
+      `| ${waiting.runs} | ${waiting.startMs} ms | ${waiting.heapMB} MB | ${waiting.rssMB} MB | ${waiting.tasksRunning} | ${waiting.signalAllMs} ms | ${waiting.delivered} |`,
+    );
   }
 }

@@ -41,16 +41,32 @@ import type { WorkerRequest } from '../src/workers/protocol.js';
 import type { BarePool } from './support.js';
 import type { ForEachResult, WaitingResult } from './workflowLanguage.js';
 import { forEachVsFanOut, printLanguageTables, waitingRuns } from './workflowLanguage.js';
-import { createBarePool, envInt, fullGc, gc, log, mb, median, piscinaVersion, round, sleep, writeResults } from './support.js';
+import {
+  createBarePool,
+  envInt,
+  fullGc,
+  gc,
+  log,
+  mb,
+  median,
+  piscinaVersion,
+  round,
+  sleep,
+  writeResults,
+} from './support.js';
 
 // ------------------------------------------------------------------------------------------------ settings
-
 
 function envList<T extends string>(name: string, allowed: readonly T[], fallback: readonly T[]): T[] {
   const raw = process.env[name];
   if (raw === undefined || raw.trim() === '') return [...fallback];
-  const items = raw.split(',').map((x) => x.trim()).filter(Boolean);
-  for (const x of items) if (!(allowed as readonly string[]).includes(x)) throw new Error(`${name}: "${x}" is not one of ${allowed.join(', ')}`);
+  const items = raw
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  for (const x of items)
+    if (!(allowed as readonly string[]).includes(x))
+      throw new Error(`${name}: "${x}" is not one of ${allowed.join(', ')}`);
   return items as T[];
 }
 
@@ -97,14 +113,7 @@ const TARGETS = {
 
 // ------------------------------------------------------------------------------------------------ helpers
 
-
-
-
-
-
 const fmtInt = (x: number): string => Math.round(x).toLocaleString('en-US');
-
-
 
 /** mulberry32: a small seeded PRNG, so the layered DAG is the same on every run with the same seed. */
 function prng(seed: number): () => number {
@@ -120,7 +129,12 @@ function prng(seed: number): () => number {
 
 // ------------------------------------------------------------------------------------------------ definitions
 
-const noopStep = (name: string, dependencies: string[] = []): WorkflowStep => ({ name, module: 'core', action: 'noop', dependencies });
+const noopStep = (name: string, dependencies: string[] = []): WorkflowStep => ({
+  name,
+  module: 'core',
+  action: 'noop',
+  dependencies,
+});
 
 /** `s0 <- s1 <- ... <- s(n-1)`. */
 function chainSteps(n: number): WorkflowStep[] {
@@ -130,7 +144,14 @@ function chainSteps(n: number): WorkflowStep[] {
 /** `root`, then `m1 .. m(n-2)` depending on it, then `sink` depending on all of those. */
 function fanSteps(n: number): WorkflowStep[] {
   const middle = Array.from({ length: n - 2 }, (_, i) => noopStep(`m${i + 1}`, ['root']));
-  return [noopStep('root'), ...middle, noopStep('sink', middle.map((s) => s.name))];
+  return [
+    noopStep('root'),
+    ...middle,
+    noopStep(
+      'sink',
+      middle.map((s) => s.name),
+    ),
+  ];
 }
 
 /** `layers` x `width` steps; each step of layer L > 0 depends on 2 or 3 distinct random steps of layer L - 1. */
@@ -158,7 +179,13 @@ function templatedChainSteps(n: number): WorkflowStep[] {
     if (i === 0) return { name: 's0', module: 'core', action: 'echo', parameters: { value: 1 } };
     const prev = `s${i - 1}`;
     if (i % 10 === 0) {
-      return { name: `s${i}`, module: 'core', action: 'echo', parameters: { value: `{{${prev}.output}}`, label: `after ${prev}: {{${prev}.status}}` }, dependencies: [prev] };
+      return {
+        name: `s${i}`,
+        module: 'core',
+        action: 'echo',
+        parameters: { value: `{{${prev}.output}}`, label: `after ${prev}: {{${prev}.status}}` },
+        dependencies: [prev],
+      };
     }
     return noopStep(`s${i}`, [prev]);
   });
@@ -168,15 +195,19 @@ function templatedChainSteps(n: number): WorkflowStep[] {
 function templatedFanOutSteps(n: number): WorkflowStep[] {
   const leaves = Array.from({ length: n - 1 }, (_, i): WorkflowStep =>
     (i + 1) % 10 === 0
-      ? { name: `f${i + 1}`, module: 'core', action: 'echo', parameters: { value: '{{root.output}}', label: 'root was {{root.status}}' }, dependencies: ['root'] }
+      ? {
+          name: `f${i + 1}`,
+          module: 'core',
+          action: 'echo',
+          parameters: { value: '{{root.output}}', label: 'root was {{root.status}}' },
+          dependencies: ['root'],
+        }
       : noopStep(`f${i + 1}`, ['root']),
   );
   return [{ name: 'root', module: 'core', action: 'echo', parameters: { value: 1 } }, ...leaves];
 }
 
 // ------------------------------------------------------------------------------------------------ subjects
-
-
 
 function createEngine(concurrentTasksPerWorker: number): OrchestrationEngine {
   return createOrchestrationEngine({ threads: THREADS, concurrentTasksPerWorker, workflowDirs: [] });
@@ -195,7 +226,15 @@ const engineProbe = (engine: OrchestrationEngine) => () => engine.pool.probe();
 
 let taskSeq = 0;
 function bareRequest(): WorkerRequest {
-  return { type: 'run', seq: (taskSeq % 0x7ffffffe) + 1, taskId: `bare-${++taskSeq}`, module: 'core', action: 'noop', params: {}, attempt: 1 };
+  return {
+    type: 'run',
+    seq: (taskSeq % 0x7ffffffe) + 1,
+    taskId: `bare-${++taskSeq}`,
+    module: 'core',
+    action: 'noop',
+    params: {},
+    attempt: 1,
+  };
 }
 
 function expectAll(done: number, n: number, what: string): void {
@@ -254,7 +293,8 @@ async function timeBare(what: string, n: number, run: () => Promise<number>): Pr
  * The paths of the repeats in rotated order (bare, tasks, workflow; then tasks, workflow, bare; ...), of the paths
  * BENCH_PATHS keeps, so no path always runs first or right after a GC-heavy one.
  */
-const orderOf = (rep: number): Path[] => ALL_PATHS.map((_, i) => ALL_PATHS[(i + rep) % ALL_PATHS.length]!).filter((p) => PATHS.has(p));
+const orderOf = (rep: number): Path[] =>
+  ALL_PATHS.map((_, i) => ALL_PATHS[(i + rep) % ALL_PATHS.length]!).filter((p) => PATHS.has(p));
 const best = (xs: readonly number[]): number => (xs.length ? Math.min(...xs) : NaN);
 
 /** The steps as orchestrator tasks with the same dependencies (ids prefixed, so one engine can run them again). */
@@ -318,7 +358,9 @@ const PATH_LABEL: Record<Path, string> = {
 };
 
 function logRun(label: string, rep: number, path: Path, ms: number, n: number, extra = ''): void {
-  log(`  ${label} rep ${rep + 1}/${REPEATS}  ${path.padEnd(8)} ${ms.toFixed(1).padStart(8)} ms  (${((ms / n) * 1000).toFixed(1)} µs/step)${extra}`);
+  log(
+    `  ${label} rep ${rep + 1}/${REPEATS}  ${path.padEnd(8)} ${ms.toFixed(1).padStart(8)} ms  (${((ms / n) * 1000).toFixed(1)} µs/step)${extra}`,
+  );
 }
 
 // ------------------------------------------------------------------------------------------------ 1. chain
@@ -417,7 +459,11 @@ interface DagResult {
 }
 
 /** One measured run of one path on a fresh engine or pool, torn down afterwards. */
-async function measureDag(path: Path, c: DagCase, cptw: number): Promise<{ ms: number; internalMs?: number; createMs?: number }> {
+async function measureDag(
+  path: Path,
+  c: DagCase,
+  cptw: number,
+): Promise<{ ms: number; internalMs?: number; createMs?: number }> {
   await fullGc();
   const capacity = THREADS * cptw;
   const n = c.steps.length;
@@ -461,7 +507,14 @@ async function dagThroughput(c: DagCase, cptw: number): Promise<DagResult> {
       runs[path].push(r.ms);
       if (r.internalMs !== undefined) internal.push(r.internalMs);
       if (r.createMs !== undefined) createMs.push(r.createMs);
-      logRun(`${c.name} cptw=${String(cptw).padEnd(2)}`, rep, path, r.ms, n, r.createMs === undefined ? '' : `  createWorkflow ${r.createMs.toFixed(0)} ms`);
+      logRun(
+        `${c.name} cptw=${String(cptw).padEnd(2)}`,
+        rep,
+        path,
+        r.ms,
+        n,
+        r.createMs === undefined ? '' : `  createWorkflow ${r.createMs.toFixed(0)} ms`,
+      );
     }
   }
   return {
@@ -477,7 +530,12 @@ async function dagThroughput(c: DagCase, cptw: number): Promise<DagResult> {
 }
 
 function fanCase(n: number): DagCase {
-  return { name: 'bench_fan', steps: fanSteps(n), bare: (pool) => bareAll(pool, n), bareLabel: `bare Piscina, ${fmtInt(n)} no-op tasks (submit all, await all)` };
+  return {
+    name: 'bench_fan',
+    steps: fanSteps(n),
+    bare: (pool) => bareAll(pool, n),
+    bareLabel: `bare Piscina, ${fmtInt(n)} no-op tasks (submit all, await all)`,
+  };
 }
 
 function layeredCase(layers: number, width: number): DagCase & { edges: number } {
@@ -513,9 +571,21 @@ interface ValidationCase {
 async function validation(): Promise<ValidationCase[]> {
   const registry = new ModuleRegistry();
   const defs: { definition: string; judged: boolean; steps: () => WorkflowStep[] }[] = [
-    { definition: `chain of ${fmtInt(VALIDATE)}, 1 in 10 templated`, judged: true, steps: () => templatedChainSteps(VALIDATE) },
-    { definition: `fan-out 1 -> ${fmtInt(VALIDATE - 1)}, 1 in 10 templated`, judged: true, steps: () => templatedFanOutSteps(VALIDATE) },
-    { definition: `fan-out/fan-in 1 -> ${fmtInt(VALIDATE - 2)} -> 1 (case 2's shape)`, judged: false, steps: () => fanSteps(VALIDATE) },
+    {
+      definition: `chain of ${fmtInt(VALIDATE)}, 1 in 10 templated`,
+      judged: true,
+      steps: () => templatedChainSteps(VALIDATE),
+    },
+    {
+      definition: `fan-out 1 -> ${fmtInt(VALIDATE - 1)}, 1 in 10 templated`,
+      judged: true,
+      steps: () => templatedFanOutSteps(VALIDATE),
+    },
+    {
+      definition: `fan-out/fan-in 1 -> ${fmtInt(VALIDATE - 2)} -> 1 (case 2's shape)`,
+      judged: false,
+      steps: () => fanSteps(VALIDATE),
+    },
   ];
   const engine = createEngine(1);
   const out: ValidationCase[] = [];
@@ -524,10 +594,13 @@ async function validation(): Promise<ValidationCase[]> {
     let seq = 0;
     for (const d of defs) {
       const steps = d.steps();
-      const templated = steps.filter((s) => s.action === 'echo' && JSON.stringify(s.parameters ?? {}).includes('{{')).length;
+      const templated = steps.filter(
+        (s) => s.action === 'echo' && JSON.stringify(s.parameters ?? {}).includes('{{'),
+      ).length;
       const def = { name: 'bench_validate', steps };
       const v = validateWorkflow(def, registry); // warm-up, and proof the definition is valid
-      if (!v.valid) throw new Error(`validation benchmark: ${d.definition} is invalid: ${v.errors.slice(0, 3).join('; ')}`);
+      if (!v.valid)
+        throw new Error(`validation benchmark: ${d.definition} is invalid: ${v.errors.slice(0, 3).join('; ')}`);
       const validateMs: number[] = [];
       const createMs: number[] = [];
       for (let rep = 0; rep < REPEATS; rep++) {
@@ -541,7 +614,9 @@ async function validation(): Promise<ValidationCase[]> {
         t0 = performance.now();
         await engine.workflows.createWorkflow(`bench_create_${++seq}`, steps);
         createMs.push(performance.now() - t0);
-        log(`  validate rep ${rep + 1}/${REPEATS}  ${d.definition.padEnd(48)} validate ${validateMs.at(-1)!.toFixed(1).padStart(7)} ms  create ${createMs.at(-1)!.toFixed(1).padStart(7)} ms`);
+        log(
+          `  validate rep ${rep + 1}/${REPEATS}  ${d.definition.padEnd(48)} validate ${validateMs.at(-1)!.toFixed(1).padStart(7)} ms  create ${createMs.at(-1)!.toFixed(1).padStart(7)} ms`,
+        );
       }
       out.push({
         definition: d.definition,
@@ -616,7 +691,11 @@ function targetsOf(r: Results): Target[] {
   return out;
 }
 
-function pathRows(paths: Record<Path, PathStats>, bareLabel: string, extra: (p: Path) => Record<string, string | number>): Record<string, string | number>[] {
+function pathRows(
+  paths: Record<Path, PathStats>,
+  bareLabel: string,
+  extra: (p: Path) => Record<string, string | number>,
+): Record<string, string | number>[] {
   return ALL_PATHS.filter((p) => PATHS.has(p)).map((p) => {
     const s = paths[p];
     return {
@@ -635,26 +714,38 @@ function pathRows(paths: Record<Path, PathStats>, bareLabel: string, extra: (p: 
 function printTables(r: Results, targets: readonly Target[]): void {
   if (r.chain) {
     const c = r.chain;
-    log(`\nChain: ${fmtInt(c.steps)} steps, each depending on the previous; threads=${c.threads}, cptw=${c.concurrentTasksPerWorker}, one engine and pool, median of ${REPEATS}`);
+    log(
+      `\nChain: ${fmtInt(c.steps)} steps, each depending on the previous; threads=${c.threads}, cptw=${c.concurrentTasksPerWorker}, one engine and pool, median of ${REPEATS}`,
+    );
     console.table(pathRows(c.paths, c.bareLabel, () => ({})));
-    log(`  workflow overhead per step over a bare round trip: ${c.overheadUsPerStep} µs; createWorkflow ${c.createMs} ms`);
+    log(
+      `  workflow overhead per step over a bare round trip: ${c.overheadUsPerStep} µs; createWorkflow ${c.createMs} ms`,
+    );
   }
   const dagTable = (rows: readonly DagResult[]): void => {
     console.table(rows.flatMap((d) => pathRows(d.paths, d.bareLabel, () => ({ cptw: d.concurrentTasksPerWorker }))));
-    log(`  createWorkflow on each fresh engine (not in the run's time), median: ${rows.map((d) => `cptw=${d.concurrentTasksPerWorker} ${d.createMedianMs} ms`).join(', ')}`);
+    log(
+      `  createWorkflow on each fresh engine (not in the run's time), median: ${rows.map((d) => `cptw=${d.concurrentTasksPerWorker} ${d.createMedianMs} ms`).join(', ')}`,
+    );
   };
   if (r.fan.length) {
     const f = r.fan[0]!;
-    log(`Fan-out/fan-in: 1 root -> ${fmtInt(f.steps - 2)} parallel steps -> 1 sink; threads=${THREADS}, median of ${REPEATS}, fresh engine/pool per run`);
+    log(
+      `Fan-out/fan-in: 1 root -> ${fmtInt(f.steps - 2)} parallel steps -> 1 sink; threads=${THREADS}, median of ${REPEATS}, fresh engine/pool per run`,
+    );
     dagTable(r.fan);
   }
   if (r.layered.length) {
     const l = r.layered[0]!;
-    log(`Layered DAG: ${l.layers} layers x ${l.width} steps, ${fmtInt(l.edges)} edges (2-3 per step, seed ${l.seed}); threads=${THREADS}, median of ${REPEATS}, fresh engine/pool per run`);
+    log(
+      `Layered DAG: ${l.layers} layers x ${l.width} steps, ${fmtInt(l.edges)} edges (2-3 per step, seed ${l.seed}); threads=${THREADS}, median of ${REPEATS}, fresh engine/pool per run`,
+    );
     dagTable(r.layered);
   }
   if (r.validation.length) {
-    log(`Validation: 10k-step definitions, median of ${REPEATS} (createWorkflow = validation + storing, through the engine's bus)`);
+    log(
+      `Validation: 10k-step definitions, median of ${REPEATS} (createWorkflow = validation + storing, through the engine's bus)`,
+    );
     console.table(
       r.validation.map((v) => ({
         definition: v.definition,
@@ -667,10 +758,10 @@ function printTables(r: Results, targets: readonly Target[]): void {
     );
   }
   log('Targets');
-  console.table(targets.map((t) => ({ target: t.name, wanted: t.target, actual: t.actual, result: t.pass ? 'PASS' : 'FAIL' })));
+  console.table(
+    targets.map((t) => ({ target: t.name, wanted: t.target, actual: t.actual, result: t.pass ? 'PASS' : 'FAIL' })),
+  );
 }
-
-
 
 // ------------------------------------------------------------------------------------------------ main
 
@@ -711,7 +802,13 @@ async function main(): Promise<void> {
     }
     for (const cptw of CONCURRENCY_SETTINGS) {
       log(`layered DAG ${LAYERS} x ${WIDTH}, concurrentTasksPerWorker=${cptw}:`);
-      results.layered.push({ ...(await dagThroughput(c, cptw)), layers: LAYERS, width: WIDTH, edges: c.edges, seed: SEED });
+      results.layered.push({
+        ...(await dagThroughput(c, cptw)),
+        layers: LAYERS,
+        width: WIDTH,
+        edges: c.edges,
+        seed: SEED,
+      });
     }
   }
 
@@ -778,7 +875,9 @@ async function main(): Promise<void> {
     pass,
   };
   const files = writeResults('workflows', report);
-  log(`\n${pass ? 'all targets met' : 'some targets missed'}; ${round(durationMs / 1000, 1)} s; wrote ${files.join(', ')}`);
+  log(
+    `\n${pass ? 'all targets met' : 'some targets missed'}; ${round(durationMs / 1000, 1)} s; wrote ${files.join(', ')}`,
+  );
   if (STRICT && !pass) process.exitCode = 1;
 }
 

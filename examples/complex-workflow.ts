@@ -20,5 +20,9 @@ const workflowDefinition = {
 };
 
 const result = await engine.executeComplexWorkflow(workflowDefinition);
-console.log(`Complex workflow: ${result.status}; ${Object.values(result.steps).map((s) => `${s.step} ${s.status}`).join(', ')}`);
+console.log(
+  `Complex workflow: ${result.status}; ${Object.values(result.steps)
+    .map((s) => `${s.step} ${s.status}`)
+    .join(', ')}`,
+);
 if (!result.success) process.exitCode = 1;

@@ -5,6 +5,8 @@ import { getProjectManager } from '../src/index.js';
 const projectManager = getProjectManager();
 
 // Create project
-const project = (await projectManager.listProjects()).find((p) => p.name === 'my_project') ?? (await projectManager.createProject({ name: 'my_project', templateName: 'web_application' }));
+const project =
+  (await projectManager.listProjects()).find((p) => p.name === 'my_project') ??
+  (await projectManager.createProject({ name: 'my_project', templateName: 'web_application' }));
 
 console.log(`Created project: ${project.name}`);

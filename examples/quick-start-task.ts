@@ -5,7 +5,12 @@ import { getTaskOrchestrator, Task } from '../src/index.js';
 const taskOrchestrator = getTaskOrchestrator();
 
 // Create and execute task
-const task = new Task({ name: 'analyze_code', module: 'static_analysis', action: 'analyze_code_quality', parameters: { path: '.' } });
+const task = new Task({
+  name: 'analyze_code',
+  module: 'static_analysis',
+  action: 'analyze_code_quality',
+  parameters: { path: '.' },
+});
 
 const result = await taskOrchestrator.executeTask(task);
 console.log(`Task completed: ${result.success}`);

@@ -36,14 +36,21 @@ export const EXAMPLES = [
 ];
 
 const dir = await mkdtemp(join(tmpdir(), 'codomyrmex-examples-'));
-await writeFile(join(dir, 'app.ts'), 'export function greet(name: string): string {\n  // TODO: localise\n  return `hello ${name}`;\n}\n');
+await writeFile(
+  join(dir, 'app.ts'),
+  'export function greet(name: string): string {\n  // TODO: localise\n  return `hello ${name}`;\n}\n',
+);
 let failed = 0;
 try {
   for (const name of EXAMPLES) {
     const started = Date.now();
     try {
       // A script that does not end by itself is a failure too: the timeout kills it.
-      const { stdout } = await run(process.execPath, [join(here, `${name}.js`)], { cwd: dir, timeout: 120_000, env: { ...process.env, CODOMYRMEX_STORE: '' } });
+      const { stdout } = await run(process.execPath, [join(here, `${name}.js`)], {
+        cwd: dir,
+        timeout: 120_000,
+        env: { ...process.env, CODOMYRMEX_STORE: '' },
+      });
       console.log(`ok   ${name} (${Date.now() - started} ms)\n${stdout.replace(/^/gm, '     ')}`);
     } catch (err) {
       failed += 1;
@@ -54,5 +61,7 @@ try {
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
-console.log(failed === 0 ? `all ${EXAMPLES.length} example runs passed` : `${failed} of ${EXAMPLES.length} example runs failed`);
+console.log(
+  failed === 0 ? `all ${EXAMPLES.length} example runs passed` : `${failed} of ${EXAMPLES.length} example runs failed`,
+);
 process.exitCode = failed === 0 ? 0 : 1;

@@ -5,8 +5,19 @@ import { getTaskOrchestrator, Task, TaskPriority } from '../src/index.js';
 const taskOrchestrator = getTaskOrchestrator();
 
 // Create tasks
-const task1 = new Task({ name: 'setup', module: 'environment_setup', action: 'check_environment', priority: TaskPriority.HIGH });
-const task2 = new Task({ name: 'analyze', module: 'static_analysis', action: 'analyze_code_quality', dependencies: [task1.id], priority: TaskPriority.NORMAL });
+const task1 = new Task({
+  name: 'setup',
+  module: 'environment_setup',
+  action: 'check_environment',
+  priority: TaskPriority.HIGH,
+});
+const task2 = new Task({
+  name: 'analyze',
+  module: 'static_analysis',
+  action: 'analyze_code_quality',
+  dependencies: [task1.id],
+  priority: TaskPriority.NORMAL,
+});
 
 // Add tasks and execute
 await taskOrchestrator.addTask(task1);

@@ -6,7 +6,12 @@ const wfManager = getWorkflowManager();
 
 // Create workflow steps
 const steps = [
-  new WorkflowStep({ name: 'analyze_code', module: 'static_analysis', action: 'analyze_code_quality', parameters: { path: '.' } }),
+  new WorkflowStep({
+    name: 'analyze_code',
+    module: 'static_analysis',
+    action: 'analyze_code_quality',
+    parameters: { path: '.' },
+  }),
   new WorkflowStep({
     name: 'generate_insights',
     module: 'ai_code_editing',

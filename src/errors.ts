@@ -7,7 +7,6 @@
  */
 import { z } from 'zod';
 
-
 /** Stable error codes. Safe to match on; never renamed. */
 export const ErrorCode = {
   INTERNAL: 'INTERNAL',
@@ -133,7 +132,11 @@ export class ValidationError extends CodomyrmexError {
   readonly issues: string[];
   constructor(issues: string | string[], options?: ErrorOptions) {
     const list = Array.isArray(issues) ? issues : [issues];
-    super(list.length === 1 ? (list[0] ?? '') : `${list.length} problems:\n- ${list.join('\n- ')}`, ErrorCode.VALIDATION, options);
+    super(
+      list.length === 1 ? (list[0] ?? '') : `${list.length} problems:\n- ${list.join('\n- ')}`,
+      ErrorCode.VALIDATION,
+      options,
+    );
     this.issues = list;
   }
   /**
@@ -241,7 +244,11 @@ export class ShuttingDownError extends ShuttingDownBase {
 export class BusError extends CodomyrmexError {
   override name = 'BusError';
   declare readonly code: typeof ErrorCode.BUS_TIMEOUT | typeof ErrorCode.BUS_UNAVAILABLE;
-  constructor(message: string, code: typeof ErrorCode.BUS_TIMEOUT | typeof ErrorCode.BUS_UNAVAILABLE = ErrorCode.BUS_UNAVAILABLE, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    code: typeof ErrorCode.BUS_TIMEOUT | typeof ErrorCode.BUS_UNAVAILABLE = ErrorCode.BUS_UNAVAILABLE,
+    options?: ErrorOptions,
+  ) {
     super(message, code, options);
   }
 }
@@ -329,16 +336,29 @@ function serializeAt(err: unknown, depth: number): SerializedError {
     }
     if (err.data !== undefined) out.data = err.data;
     cause = err.cause;
-  } else if (err instanceof Error || (typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string')) {
+  } else if (
+    err instanceof Error ||
+    (typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string')
+  ) {
     const e = err as { name?: unknown; message: string; retryable?: unknown; cause?: unknown };
     const name = typeof e.name === 'string' && e.name ? e.name : 'Error';
     const nonRetryable = name === 'NonRetryableError' || e.retryable === false;
-    out = { name: nonRetryable ? 'NonRetryableError' : name, code: nonRetryable ? ErrorCode.NON_RETRYABLE : ErrorCode.ACTION_FAILED, message: e.message, retryable: !nonRetryable };
+    out = {
+      name: nonRetryable ? 'NonRetryableError' : name,
+      code: nonRetryable ? ErrorCode.NON_RETRYABLE : ErrorCode.ACTION_FAILED,
+      message: e.message,
+      retryable: !nonRetryable,
+    };
     cause = e.cause;
   } else if (typeof err === 'object' && err !== null) {
     const o = err as { name?: unknown; retryable?: unknown };
     const nonRetryable = o.name === 'NonRetryableError' || o.retryable === false;
-    return { name: nonRetryable ? 'NonRetryableError' : 'Error', code: nonRetryable ? ErrorCode.NON_RETRYABLE : ErrorCode.ACTION_FAILED, message: describeThrown(err), retryable: !nonRetryable };
+    return {
+      name: nonRetryable ? 'NonRetryableError' : 'Error',
+      code: nonRetryable ? ErrorCode.NON_RETRYABLE : ErrorCode.ACTION_FAILED,
+      message: describeThrown(err),
+      retryable: !nonRetryable,
+    };
   } else {
     return { name: 'Error', code: ErrorCode.ACTION_FAILED, message: String(err), retryable: true };
   }
@@ -382,15 +402,20 @@ export function rebuildError(wire: SerializedError): CodomyrmexError {
 
 function rebuildAs(wire: SerializedError, options: ErrorOptions): CodomyrmexError {
   const { data, ...noData } = options;
-  if (wire.name === 'CycleError' && isStringArray(data?.['cycle'])) return new CycleError(data['cycle'], typeof data['what'] === 'string' ? data['what'] : 'dependency', noData);
+  if (wire.name === 'CycleError' && isStringArray(data?.['cycle']))
+    return new CycleError(data['cycle'], typeof data['what'] === 'string' ? data['what'] : 'dependency', noData);
   let err: CodomyrmexError;
-  if (wire.code === ErrorCode.VALIDATION && wire.issues) err = new ValidationError(wire.issues.length ? wire.issues : wire.message, options);
+  if (wire.code === ErrorCode.VALIDATION && wire.issues)
+    err = new ValidationError(wire.issues.length ? wire.issues : wire.message, options);
   else if (isStoreCode(wire.code)) err = new StoreError(wire.message, wire.code, options);
-  else if (wire.code === ErrorCode.BUS_TIMEOUT || wire.code === ErrorCode.BUS_UNAVAILABLE) err = new BusError(wire.message, wire.code, options);
+  else if (wire.code === ErrorCode.BUS_TIMEOUT || wire.code === ErrorCode.BUS_UNAVAILABLE)
+    err = new BusError(wire.message, wire.code, options);
   else {
     // The name picks the class; a name this code does not know (an action's own `TypeError`) goes by its code.
     const Known = (Object.hasOwn(CLASSES, wire.name) ? CLASSES[wire.name] : undefined) ?? BY_CODE.get(wire.code);
-    err = Known ? new Known(wire.message, options) : new CodomyrmexError(wire.message, isErrorCode(wire.code) ? wire.code : ErrorCode.UNKNOWN, options);
+    err = Known
+      ? new Known(wire.message, options)
+      : new CodomyrmexError(wire.message, isErrorCode(wire.code) ? wire.code : ErrorCode.UNKNOWN, options);
   }
   err.name = wire.name;
   // A ValidationError's message is built from its issues; the wire's message is the one that was shown.

@@ -158,10 +158,12 @@ describe('the error wire form', () => {
     );
   }, 60_000);
 
-  it("is what the CLI prints with --json, for every class", async () => {
+  it('is what the CLI prints with --json, for every class', async () => {
     const flags = ['--nats', server.url, '--subject-prefix', subjectPrefix, '--json'];
     // The handler throws the error its task id names: several CLI processes run at once.
-    const errors = new Map(NAMES.map((name) => [name, CLASSES[name]!(`${name} says no`, new ActionError('the cause'))]));
+    const errors = new Map(
+      NAMES.map((name) => [name, CLASSES[name]!(`${name} says no`, new ActionError('the cause'))]),
+    );
     byId = errors;
     try {
       for (let i = 0; i < NAMES.length; i += 4) {
@@ -169,7 +171,9 @@ describe('the error wire form', () => {
           NAMES.slice(i, i + 4).map(async (name) => {
             const ran = await runCli(dir, ['task', 'explain', name, ...flags]);
             expect(ran.code, `${name}: ${ran.stderr}`).not.toBe(0);
-            expect((JSON.parse(ran.stdout) as { error: unknown }).error, name).toEqual(serializeError(errors.get(name)));
+            expect((JSON.parse(ran.stdout) as { error: unknown }).error, name).toEqual(
+              serializeError(errors.get(name)),
+            );
           }),
         );
       }

@@ -41,7 +41,12 @@ describe('errors', () => {
       code: 'VALIDATION',
       retryable: false,
       issues: ['task.timeout: must be positive', 'task.module: required'],
-      cause: { name: 'StoreError', code: 'STORE_WRITE_FAILED', retryable: true, cause: { name: 'TypeError', code: 'ACTION_FAILED', message: 'disk said no' } },
+      cause: {
+        name: 'StoreError',
+        code: 'STORE_WRITE_FAILED',
+        retryable: true,
+        cause: { name: 'TypeError', code: 'ACTION_FAILED', message: 'disk said no' },
+      },
     });
     const back = rebuildError(wire);
     expect(back).toBeInstanceOf(ValidationError);
@@ -52,7 +57,12 @@ describe('errors', () => {
   });
 
   it('rebuilds every class by name, cycles and unknown names included', () => {
-    for (const e of [new TaskTimeoutError('t'), new CancelledError('c'), new NotFoundError('n'), new ShuttingDownError('s')]) {
+    for (const e of [
+      new TaskTimeoutError('t'),
+      new CancelledError('c'),
+      new NotFoundError('n'),
+      new ShuttingDownError('s'),
+    ]) {
       const back = rebuildError(serializeError(e));
       expect(back.constructor).toBe(e.constructor);
       expect(back.message).toBe(e.message);
@@ -68,7 +78,11 @@ describe('errors', () => {
   });
 
   it('a thrown plain object with retryable: false is non-retryable and keeps its message; a foreign error becomes a codomyrmex one', () => {
-    expect(serializeError({ message: 'quota exceeded', retryable: false })).toMatchObject({ code: 'NON_RETRYABLE', message: 'quota exceeded', retryable: false });
+    expect(serializeError({ message: 'quota exceeded', retryable: false })).toMatchObject({
+      code: 'NON_RETRYABLE',
+      message: 'quota exceeded',
+      retryable: false,
+    });
     expect(serializeError({ answer: 42 }).message).toBe('a thrown value with no message: {"answer":42}');
     const circular: Record<string, unknown> = {};
     circular['self'] = circular;

@@ -8,7 +8,9 @@ const run = promisify(execFile);
 
 describe('examples/', () => {
   it('runs every seed example against an embedded engine in a temp folder', async () => {
-    const { stdout } = await run(process.execPath, [packagePath('dist', 'examples', 'run-all.js')], { timeout: 600_000 });
+    const { stdout } = await run(process.execPath, [packagePath('dist', 'examples', 'run-all.js')], {
+      timeout: 600_000,
+    });
     expect(stdout).not.toMatch(/^FAIL/m);
     expect(stdout).toMatch(/^all 18 example runs passed$/m);
     // The seed's calls as written: the shipped workflow under its seed name, the positional session id, MCP tools.

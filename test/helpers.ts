@@ -14,7 +14,8 @@ export function recordEvents(engine: OrchestrationEngine): {
 } {
   const events: BusEvent[] = [];
   const sub = engine.bus.events$().subscribe((e) => events.push(e));
-  const of = <K extends EventName>(type: K) => events.filter((e): e is Extract<BusEvent, { type: K }> => e.type === type);
+  const of = <K extends EventName>(type: K) =>
+    events.filter((e): e is Extract<BusEvent, { type: K }> => e.type === type);
   return { events, of, stop: () => sub.unsubscribe() };
 }
 

@@ -68,7 +68,13 @@ export async function get<T>(path: string): Promise<T> {
 /** `POST /api/v1/cmd/<component>/<verb>`. */
 export async function command<T>(type: string, payload: unknown): Promise<T> {
   const [component, verb] = type.split('.');
-  return unwrap<T>(await fetch(`/api/v1/cmd/${component ?? ''}/${verb ?? ''}`, { method: 'POST', headers: headers({ 'content-type': 'application/json' }), body: JSON.stringify(payload) }));
+  return unwrap<T>(
+    await fetch(`/api/v1/cmd/${component ?? ''}/${verb ?? ''}`, {
+      method: 'POST',
+      headers: headers({ 'content-type': 'application/json' }),
+      body: JSON.stringify(payload),
+    }),
+  );
 }
 
 /** One event of the stream. */
@@ -83,7 +89,11 @@ export interface StreamEvent {
  * Follows `/api/v1/events` (optionally one run's) and calls `onEvent` for each event, reconnecting after a drop
  * with the last id seen. Returns the function that stops it.
  */
-export function follow(query: { runId?: string; types?: string[] }, onEvent: (e: StreamEvent) => void, onState?: (live: boolean) => void): () => void {
+export function follow(
+  query: { runId?: string; types?: string[] },
+  onEvent: (e: StreamEvent) => void,
+  onState?: (live: boolean) => void,
+): () => void {
   const ctrl = new AbortController();
   let last: string | null = null;
   const params = new URLSearchParams();

@@ -31,9 +31,18 @@ function Login(props: { onDone: () => void }): VNode {
   };
   return html`<section class="login">
     <h2>Sign in</h2>
-    <p>This daemon needs its token (the <code>--auth-token</code> it was started with). It is kept in this browser only.</p>
+    <p>
+      This daemon needs its token (the <code>--auth-token</code> it was started with). It is kept in this browser only.
+    </p>
     <form onSubmit=${submit}>
-      <input type="password" name="token" autocomplete="current-password" value=${value} onInput=${(e: Event) => setValue((e.target as HTMLInputElement).value)} placeholder="token" />
+      <input
+        type="password"
+        name="token"
+        autocomplete="current-password"
+        value=${value}
+        onInput=${(e: Event) => setValue((e.target as HTMLInputElement).value)}
+        placeholder="token"
+      />
       <button class="primary" type="submit">Sign in</button>
     </form>
   </section>`;
@@ -72,7 +81,9 @@ function App(): VNode {
   const [epoch, setEpoch] = useState(0);
   const commands = useCommands();
   useEffect(() => onAuthNeeded(() => setNeedLogin(true)), []);
-  const nav = commands.has('schedule.list') ? [...NAV.slice(0, 2), ['/schedules', 'Schedules'] as [string, string], ...NAV.slice(2)] : NAV;
+  const nav = commands.has('schedule.list')
+    ? [...NAV.slice(0, 2), ['/schedules', 'Schedules'] as [string, string], ...NAV.slice(2)]
+    : NAV;
   return html`<div class="shell">
     <nav class="top">
       <span class="brand">codomyrmex</span>

@@ -57,7 +57,10 @@ export interface TraceRef {
  */
 export function TraceLink(props: { trace: TraceRef; testid: string }): VNode {
   const { traceId, url } = props.trace;
-  if (url !== null && /^https?:\/\//i.test(url)) return html`<a class="mono" href=${url} target="_blank" rel="noopener noreferrer" data-testid=${props.testid}>${traceId}</a>`;
+  if (url !== null && /^https?:\/\//i.test(url))
+    return html`<a class="mono" href=${url} target="_blank" rel="noopener noreferrer" data-testid=${props.testid}
+      >${traceId}</a
+    >`;
   return html`<span class="mono" data-testid=${props.testid}>${traceId}</span>`;
 }
 
@@ -83,14 +86,18 @@ export function Json(props: { value: unknown }): VNode {
 }
 
 /** Loads with `load()` now and whenever `deps` change; `reload` loads again. */
-export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { value: T | null; error: Error | null; reload: () => void } {
+export function useLoad<T>(
+  load: () => Promise<T>,
+  deps: unknown[],
+): { value: T | null; error: Error | null; reload: () => void } {
   const [state, setState] = useState<{ value: T | null; error: Error | null }>({ value: null, error: null });
   const [tick, setTick] = useState(0);
   useEffect(() => {
     let live = true;
     load().then(
       (value) => live && setState({ value, error: null }),
-      (error: unknown) => live && setState({ value: null, error: error instanceof Error ? error : new Error(String(error)) }),
+      (error: unknown) =>
+        live && setState({ value: null, error: error instanceof Error ? error : new Error(String(error)) }),
     );
     return () => {
       live = false;
@@ -158,13 +165,20 @@ export function DialogHost(): VNode | null {
     <div class="dialog" role="dialog" aria-modal="true" aria-label=${c.title}>
       <h3>${c.title}</h3>
       ${c.body}
-      ${result
-        ? html`<div class=${result.ok ? 'result ok' : 'result error'} data-testid="action-result"><strong>${result.ok ? 'Done' : 'Failed'}</strong><pre>${result.text}</pre></div>
-            <div class="buttons"><button onClick=${() => setC(null)}>Close</button></div>`
-        : html`<div class="buttons">
-            <button onClick=${() => setC(null)} disabled=${busy}>Cancel</button>
-            <button class="primary" onClick=${confirm} disabled=${busy} data-testid="confirm">${c.confirmLabel}</button>
-          </div>`}
+      ${
+        result
+          ? html`<div class=${result.ok ? 'result ok' : 'result error'} data-testid="action-result">
+                <strong>${result.ok ? 'Done' : 'Failed'}</strong>
+                <pre>${result.text}</pre>
+              </div>
+              <div class="buttons"><button onClick=${() => setC(null)}>Close</button></div>`
+          : html`<div class="buttons">
+              <button onClick=${() => setC(null)} disabled=${busy}>Cancel</button>
+              <button class="primary" onClick=${confirm} disabled=${busy} data-testid="confirm">
+                ${c.confirmLabel}
+              </button>
+            </div>`
+      }
     </div>
   </div>`;
 }

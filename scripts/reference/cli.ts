@@ -19,20 +19,50 @@ function path(cmd: Command): string {
 }
 
 function section(cmd: Command, help: Help, level: number): string {
-  const parts = [`${'#'.repeat(level)} ${path(cmd)}`, '', help.commandDescription(cmd), '', '```text\n' + help.commandUsage(cmd) + '\n```'];
+  const parts = [
+    `${'#'.repeat(level)} ${path(cmd)}`,
+    '',
+    help.commandDescription(cmd),
+    '',
+    '```text\n' + help.commandUsage(cmd) + '\n```',
+  ];
   const args = help.visibleArguments(cmd);
-  if (args.length > 0) parts.push('', table(['argument', 'description'], args.map((a) => [`\`${help.argumentTerm(a)}\``, help.argumentDescription(a)])));
+  if (args.length > 0)
+    parts.push(
+      '',
+      table(
+        ['argument', 'description'],
+        args.map((a) => [`\`${help.argumentTerm(a)}\``, help.argumentDescription(a)]),
+      ),
+    );
   // -h, --help is on every command: said once, at the top.
   const options = help.visibleOptions(cmd).filter((o) => o.long !== '--help');
-  if (options.length > 0) parts.push('', table(['option', 'description'], options.map((o) => [`\`${help.optionTerm(o)}\``, help.optionDescription(o)])));
+  if (options.length > 0)
+    parts.push(
+      '',
+      table(
+        ['option', 'description'],
+        options.map((o) => [`\`${help.optionTerm(o)}\``, help.optionDescription(o)]),
+      ),
+    );
   const subs = help.visibleCommands(cmd).filter((c) => c.name() !== 'help');
-  if (subs.length > 0) parts.push('', table(['command', 'what it does'], subs.map((c) => [`[${c.name()}](#${anchor(path(c))})`, help.subcommandDescription(c)])));
+  if (subs.length > 0)
+    parts.push(
+      '',
+      table(
+        ['command', 'what it does'],
+        subs.map((c) => [`[${c.name()}](#${anchor(path(c))})`, help.subcommandDescription(c)]),
+      ),
+    );
   return parts.join('\n');
 }
 
 /** GitHub's anchor of a heading made of words and spaces. */
 function anchor(heading: string): string {
-  return heading.toLowerCase().replace(/[^a-z0-9 _-]/g, '').replace(/ /g, '-');
+  return heading
+    .toLowerCase()
+    .replace(/[^a-z0-9 _-]/g, '')
+    .replace(/ /g, '-');
 }
 
 /** The page, from a program (default: the real one). */

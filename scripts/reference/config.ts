@@ -44,7 +44,8 @@ function typeOf(s: Schema): string {
 function propertiesOf(s: Schema): Record<string, Schema> {
   const objects = s.anyOf ? s.anyOf.filter((a) => a.properties) : s.properties ? [s] : [];
   const out: Record<string, Schema> = {};
-  for (const o of objects) for (const [k, v] of Object.entries(o.properties ?? {})) out[k] = out[k] ? { anyOf: [out[k], v] } : v;
+  for (const o of objects)
+    for (const [k, v] of Object.entries(o.properties ?? {})) out[k] = out[k] ? { anyOf: [out[k], v] } : v;
   return out;
 }
 
@@ -86,7 +87,9 @@ function rows(schema: Schema, docs: Map<string, Member>, prefix = ''): string[][
 export function configReference(): string {
   const engineDocs = new Map(interfaceMembers('src/config/options.ts', 'EngineOptions').map((m) => [m.name, m]));
   return [
-    generatedBanner('the options schemas in src/config/options.ts, src/config/tracing.ts and src/edges/daemon/options.ts'),
+    generatedBanner(
+      'the options schemas in src/config/options.ts, src/config/tracing.ts and src/edges/daemon/options.ts',
+    ),
     '',
     '# Configuration reference',
     '',
@@ -99,7 +102,7 @@ export function configReference(): string {
     '',
     table(['field', 'type', 'description'], rows(paramsJsonSchema(engineOptionsSchema), engineDocs)),
     '',
-    '## The config file\'s `daemon` section',
+    "## The config file's `daemon` section",
     '',
     'Only in the config file (`daemon: { ... }`); the `codomyrmex daemon` flags of the same names win over it.',
     '',

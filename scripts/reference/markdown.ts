@@ -2,7 +2,10 @@
 
 /** A cell: pipes escaped, newlines folded, empty shown as a dash. */
 export function cell(text: string): string {
-  const t = text.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|').trim();
+  const t = text
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\|/g, '\\|')
+    .trim();
   return t === '' ? '-' : t;
 }
 

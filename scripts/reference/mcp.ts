@@ -15,7 +15,10 @@ export function mcpReference(): string {
     '`{ "success": true, "result": ... }` or `{ "success": false, "error": { "name", "code", "message", "fields"?, ... } }`.',
     'How to connect an agent: [MCP](../mcp.md).',
     '',
-    table(['tool', 'what it does'], tools.map((t) => [`[${t.name}](#${t.name})`, t.description.split(/(?<=\.)\s(?=[A-Z])/)[0] ?? t.description])),
+    table(
+      ['tool', 'what it does'],
+      tools.map((t) => [`[${t.name}](#${t.name})`, t.description.split(/(?<=\.)\s(?=[A-Z])/)[0] ?? t.description]),
+    ),
   ];
   for (const t of tools) out.push('', `## ${t.name}`, '', t.description, '', jsonBlock(t.inputSchema));
   return out.join('\n') + '\n';

@@ -21,18 +21,27 @@ export async function metricsReference(): Promise<string> {
   try {
     const registry = engine.metrics!.registry;
     // The remote workers' families, as a daemon with remote workers registers them (the runner is never started).
-    const runner = new JetStreamRunner({ subjectPrefix: 'reference', run: engine.id, lostAfterMs: 1000, afterCommit: () => Promise.resolve(), taskStatus: () => null, log: createLogger('json', 'silent') });
+    const runner = new JetStreamRunner({
+      subjectPrefix: 'reference',
+      run: engine.id,
+      lostAfterMs: 1000,
+      afterCommit: () => Promise.resolve(),
+      taskStatus: () => null,
+      log: createLogger('json', 'silent'),
+    });
     registerWorkerMetrics(registry, runner);
     // The tracing family, as an engine that traces adds it.
     engine.metrics!.enableTraceMetrics();
-    const families = (registry.getMetricsAsArray() as unknown as Family[]).slice().sort((a, b) => a.name.localeCompare(b.name));
+    const families = (registry.getMetricsAsArray() as unknown as Family[])
+      .slice()
+      .sort((a, b) => a.name.localeCompare(b.name));
     return [
       generatedBanner("a real engine's prom-client registry (src/metrics/, src/workers/jetstream/metrics.ts)"),
       '',
       '# Metrics reference',
       '',
       'Every Prometheus family an engine serves on `/metrics` (`codomyrmex_*`, base units; label values are bounded',
-      "sets, never task or run ids). The `codomyrmex_worker*` families appear on a daemon that dispatches to remote",
+      'sets, never task or run ids). The `codomyrmex_worker*` families appear on a daemon that dispatches to remote',
       "workers, and `codomyrmex_trace_spans_dropped_total` on one that traces; a daemon also serves `codomyrmex_daemon_role` (gauge, label role: active or standby). prom-client's",
       'default `process_*` and `nodejs_*` families come on top unless `metrics: { processMetrics: false }`. Dashboards,',
       'alerts and health: [operations](../operations.md#metrics-health-and-grafana).',

@@ -29,7 +29,12 @@ export function natsReference(): string {
     '',
     table(
       ['component', 'commands'],
-      components.map((c) => [c, COMMAND_TYPES.filter((t) => t.startsWith(`${c}.`)).map((t) => `[${t.slice(c.length + 1)}](#${t.replace('.', '')})`).join(', ')]),
+      components.map((c) => [
+        c,
+        COMMAND_TYPES.filter((t) => t.startsWith(`${c}.`))
+          .map((t) => `[${t.slice(c.length + 1)}](#${t.replace('.', '')})`)
+          .join(', '),
+      ]),
     ),
   ];
   for (const c of components) {

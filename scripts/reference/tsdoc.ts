@@ -17,7 +17,10 @@ export interface Member {
 
 function docOf(node: ts.Node): string {
   const docs = (node as ts.Node & { jsDoc?: ts.JSDoc[] }).jsDoc ?? [];
-  return docs.map((d) => ts.getTextOfJSDocComment(d.comment) ?? '').join('\n').trim();
+  return docs
+    .map((d) => ts.getTextOfJSDocComment(d.comment) ?? '')
+    .join('\n')
+    .trim();
 }
 
 function membersOf(elements: ts.NodeArray<ts.TypeElement>, sf: ts.SourceFile): Member[] {
@@ -40,7 +43,9 @@ export function interfaceMembers(file: string, name: string): Member[] {
     if (ts.isTypeAliasDeclaration(s) && s.name.text === name) {
       const literals = ts.isUnionTypeNode(s.type) ? s.type.types : [s.type];
       const seen = new Map<string, Member>();
-      for (const t of literals) if (ts.isTypeLiteralNode(t)) for (const m of membersOf(t.members, sf)) if (!seen.has(m.name)) seen.set(m.name, m);
+      for (const t of literals)
+        if (ts.isTypeLiteralNode(t))
+          for (const m of membersOf(t.members, sf)) if (!seen.has(m.name)) seen.set(m.name, m);
       return [...seen.values()];
     }
   }

@@ -13,11 +13,15 @@ export function waitWithin<T>(ended: Promise<T>, timeoutMs: number, clock: Clock
   return new Promise((resolve, reject) => {
     let settled = false;
     // A timer is a later turn than the promise's reactions: a result already there wins over a 0 ms bound.
-    const timer = clock.setTimeout(() => {
-      if (settled) return;
-      settled = true;
-      resolve({ done: false });
-    }, timeoutMs, { unref: true });
+    const timer = clock.setTimeout(
+      () => {
+        if (settled) return;
+        settled = true;
+        resolve({ done: false });
+      },
+      timeoutMs,
+      { unref: true },
+    );
     ended.then(
       (result) => {
         if (settled) return;

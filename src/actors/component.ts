@@ -50,7 +50,13 @@ export function componentLogic<C extends Component>(name: string, deps: Componen
     if (parts.recover) {
       const t0 = performance.now();
       const recovered = parts.recover();
-      if (recovered && deps.store.persistent) deps.bus.publish('recovery', { component: name, store: deps.store.location, ...recovered, durationMs: performance.now() - t0 });
+      if (recovered && deps.store.persistent)
+        deps.bus.publish('recovery', {
+          component: name,
+          store: deps.store.location,
+          ...recovered,
+          durationMs: performance.now() - t0,
+        });
     }
     const stops: Array<() => void> = [];
     for (const component in parts.handlers) stops.push(deps.bus.serve(component, parts.handlers[component]));
@@ -65,7 +71,11 @@ export function componentLogic<C extends Component>(name: string, deps: Componen
         return;
       }
       // Whatever way the drain ends, the runtime hears of it: a rejected drain must not keep shutdown waiting.
-      if (draining) draining.then(() => sendBack(drained), (error: unknown) => sendBack({ ...drained, error }));
+      if (draining)
+        draining.then(
+          () => sendBack(drained),
+          (error: unknown) => sendBack({ ...drained, error }),
+        );
       else sendBack(drained);
     });
     return () => {

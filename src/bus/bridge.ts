@@ -35,7 +35,8 @@ export function bridgeToNats(local: MessageBus, nats: NatsBus, options: BridgeOp
           } catch (err) {
             // Never throw into the local bus: a throwing subscriber would surface as an uncaught error.
             try {
-              if (event.type !== 'handler_error') nats.publish('handler_error', { event: event.type, error: serializeError(err) });
+              if (event.type !== 'handler_error')
+                nats.publish('handler_error', { event: event.type, error: serializeError(err) });
             } catch {
               // NATS is closed for good; its status says so.
             }

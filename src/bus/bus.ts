@@ -9,7 +9,9 @@ export type { BusStats };
 export type Unsubscribe = () => void;
 
 /** The handler of one command: its payload in, its reply (or a promise of it) out. Throw a `CodomyrmexError` to fail it. */
-export type CommandHandler<K extends CommandType> = (payload: CommandPayload<K>) => CommandReply<K> | Promise<CommandReply<K>>;
+export type CommandHandler<K extends CommandType> = (
+  payload: CommandPayload<K>,
+) => CommandReply<K> | Promise<CommandReply<K>>;
 
 type AllHandlers = { [K in CommandType]: CommandHandler<K> };
 
@@ -28,7 +30,10 @@ type AllHandlers = { [K in CommandType]: CommandHandler<K> };
 export type CommandHandlers<C extends Component> = Pick<AllHandlers, CommandOf<C>>;
 
 /** Answers any command (what a bus keeps per component, and what a bridge forwards with). */
-export type CommandRouter = <K extends CommandType>(type: K, payload: CommandPayload<K>) => CommandReply<K> | Promise<CommandReply<K>>;
+export type CommandRouter = <K extends CommandType>(
+  type: K,
+  payload: CommandPayload<K>,
+) => CommandReply<K> | Promise<CommandReply<K>>;
 
 /** The router over one component's handlers; a command the map does not have is a `NotFoundError`. */
 export function routeCommands<C extends Component>(handlers: CommandHandlers<C>): CommandRouter {
@@ -62,7 +67,11 @@ export interface MessageBus {
   /** Events of one type (typed as that event), or all events when no type is given. */
   events$<K extends EventName = EventName>(type?: K): Observable<EventOf<K>>;
   /** Sends a command to the one component that serves it and resolves with its reply; rejects with the handler's error, rebuilt by name, or a `BusError` when nothing answers in time. */
-  request<K extends CommandType>(type: K, payload: CommandPayload<K>, options?: RequestOptions): Promise<CommandReply<K>>;
+  request<K extends CommandType>(
+    type: K,
+    payload: CommandPayload<K>,
+    options?: RequestOptions,
+  ): Promise<CommandReply<K>>;
   /** Registers the handlers of a component's commands, one per command. A second registration for the same component is refused. */
   serve<C extends Component>(component: C, handlers: CommandHandlers<C>): Unsubscribe;
   /** Counts of messages sent and received so far. */

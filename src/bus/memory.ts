@@ -5,7 +5,15 @@ import { isEventOf } from '../model/events.js';
 import { CodomyrmexError, NotFoundError, ShuttingDownError, toBoundaryError } from '../errors.js';
 import type { BusStats, CommandHandlers, CommandRouter, MessageBus, Unsubscribe } from './bus.js';
 import { routeCommands } from './bus.js';
-import type { BusEvent, CommandPayload, CommandReply, CommandType, Component, EventMap, EventName } from './protocol.js';
+import type {
+  BusEvent,
+  CommandPayload,
+  CommandReply,
+  CommandType,
+  Component,
+  EventMap,
+  EventName,
+} from './protocol.js';
 import { componentOf } from './protocol.js';
 
 /**
@@ -71,7 +79,8 @@ export class InMemoryBus implements MessageBus {
   }
 
   serve<C extends Component>(component: C, handlers: CommandHandlers<C>): Unsubscribe {
-    if (this.#routers.has(component)) throw new CodomyrmexError(`component "${component}" is already served on this bus`);
+    if (this.#routers.has(component))
+      throw new CodomyrmexError(`component "${component}" is already served on this bus`);
     const route = routeCommands(handlers);
     this.#routers.set(component, route);
     return () => {

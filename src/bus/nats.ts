@@ -13,7 +13,15 @@ import { BehaviorSubject, filter, firstValueFrom } from 'rxjs';
 import { BusError, CodomyrmexError, ErrorCode, NotFoundError, ShuttingDownError, ValidationError } from '../errors.js';
 import type { BusStats, CommandHandlers, CommandRouter, MessageBus, RequestOptions, Unsubscribe } from './bus.js';
 import { routeCommands } from './bus.js';
-import type { BusEvent, CommandPayload, CommandReply, CommandType, Component, EventMap, EventName } from './protocol.js';
+import type {
+  BusEvent,
+  CommandPayload,
+  CommandReply,
+  CommandType,
+  Component,
+  EventMap,
+  EventName,
+} from './protocol.js';
 import type { EventOf } from '../model/events.js';
 import { isEventOf } from '../model/events.js';
 import type { EventChannelCounters } from './natsEvents.js';
@@ -54,7 +62,11 @@ export interface NatsBusOptions {
 /** The error for a NATS server that cannot be reached: names the servers and the likely fix. */
 export function natsUnreachable(servers: string | string[] | undefined, err: unknown): BusError {
   const where = Array.isArray(servers) ? servers.join(', ') : (servers ?? 'nats://127.0.0.1:4222');
-  return new BusError(`cannot connect to NATS at ${where}: ${err instanceof Error ? err.message : String(err)}; is nats-server running?`, ErrorCode.BUS_UNAVAILABLE, { cause: err });
+  return new BusError(
+    `cannot connect to NATS at ${where}: ${err instanceof Error ? err.message : String(err)}; is nats-server running?`,
+    ErrorCode.BUS_UNAVAILABLE,
+    { cause: err },
+  );
 }
 
 /** Whether a request failed because nothing on NATS serves its subject (no daemon, or another subject prefix). */
@@ -132,14 +144,23 @@ export class NatsBus implements MessageBus {
     this.#closeConnection = options.closeConnection ?? true;
     this.#tracing = options.tracing ?? (() => null);
     this.#waitForStandby = options.waitForStandby ?? true;
-    this.#events = new EventChannel(nc, this.subjectPrefix, positive(options.eventBacklogBytes, 8 * 1024 * 1024, 'eventBacklogBytes'), () => this.maxPayload, (err) => (this.#lastError = err));
+    this.#events = new EventChannel(
+      nc,
+      this.subjectPrefix,
+      positive(options.eventBacklogBytes, 8 * 1024 * 1024, 'eventBacklogBytes'),
+      () => this.maxPayload,
+      (err) => (this.#lastError = err),
+    );
     this.#server = new NatsCommandServer({
       nc,
       subjectPrefix: this.subjectPrefix,
       maxPayload: () => this.maxPayload,
       tracing: this.#tracing,
       // A reply ready while NATS is down waits for the reconnect: the requester may still be waiting for it.
-      connected: () => (this.#status$.value === 'connected' ? null : this.#whenConnected(this.#timeoutMs, 'reply').catch(() => undefined)),
+      connected: () =>
+        this.#status$.value === 'connected'
+          ? null
+          : this.#whenConnected(this.#timeoutMs, 'reply').catch(() => undefined),
       error: (err) => (this.#lastError = err),
     });
     if (nc.isClosed()) this.#status$.next('closed');
@@ -207,7 +228,10 @@ export class NatsBus implements MessageBus {
   publish<K extends EventName>(type: K, data: EventMap[K]): void {
     if (this.#closed) return;
     this.#stats.published++;
-    this.#events.publish({ type, data, timestamp: Date.now(), seq: ++this.#seq } as BusEvent, this.#status$.value !== 'connected');
+    this.#events.publish(
+      { type, data, timestamp: Date.now(), seq: ++this.#seq } as BusEvent,
+      this.#status$.value !== 'connected',
+    );
   }
 
   /** Always true while open: subscribers elsewhere on NATS cannot be seen from here. */
@@ -224,24 +248,37 @@ export class NatsBus implements MessageBus {
     if (this.#status$.value === 'connected') return;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
-    const status = await Promise.race([firstValueFrom(this.#status$.pipe(filter((s) => s !== 'reconnecting')), { defaultValue: 'closed' as const }), late]);
+    const status = await Promise.race([
+      firstValueFrom(this.#status$.pipe(filter((s) => s !== 'reconnecting')), { defaultValue: 'closed' as const }),
+      late,
+    ]);
     clearTimeout(timer);
     if (status === 'connected') return;
-    if (status === 'late') throw new BusError(`${what}: NATS is still reconnecting after ${ms} ms; retry later`, ErrorCode.BUS_TIMEOUT);
-    throw this.#closed ? new ShuttingDownError('the NATS bus is closed; requests are refused') : new BusError(`${what}: the NATS connection is closed`, ErrorCode.BUS_UNAVAILABLE);
+    if (status === 'late')
+      throw new BusError(`${what}: NATS is still reconnecting after ${ms} ms; retry later`, ErrorCode.BUS_TIMEOUT);
+    throw this.#closed
+      ? new ShuttingDownError('the NATS bus is closed; requests are refused')
+      : new BusError(`${what}: the NATS connection is closed`, ErrorCode.BUS_UNAVAILABLE);
   }
 
   /**
    * Sends a command and resolves with its reply. The reply is trusted to be `CommandReply<K>`: both ends are
    * codomyrmex on one protocol, and the server side's handler map is checked by the compiler.
    */
-  async request<K extends CommandType>(type: K, payload: CommandPayload<K>, options: RequestOptions = {}): Promise<CommandReply<K>> {
+  async request<K extends CommandType>(
+    type: K,
+    payload: CommandPayload<K>,
+    options: RequestOptions = {},
+  ): Promise<CommandReply<K>> {
     if (this.#closed) throw new ShuttingDownError('the NATS bus is closed; requests are refused');
     this.#stats.requests++;
     const subject = this.commandSubject(type);
     const timeout = options.timeoutMs ?? this.#timeoutMs;
     let msg: Msg;
-    const span = this.#tracing()?.startSpan(`send ${type}`, { kind: 'client', attributes: messagingAttributes(subject, 'send', type) });
+    const span = this.#tracing()?.startSpan(`send ${type}`, {
+      kind: 'client',
+      attributes: messagingAttributes(subject, 'send', type),
+    });
     try {
       const bytes = encodeJson(payload, `request "${type}"`);
       checkPayloadSize(bytes.length, this.maxPayload, `request "${type}"`);
@@ -267,7 +304,13 @@ export class NatsBus implements MessageBus {
    * way, natsStandby.ts), the same bytes are sent again with backoff until the new active daemon serves them, for at
    * most the standby's failover time plus {@link TAKEOVER_SLACK_MS}.
    */
-  async #send(subject: string, bytes: Uint8Array, timeout: number, what: string, traceparent: string | undefined): Promise<Msg> {
+  async #send(
+    subject: string,
+    bytes: Uint8Array,
+    timeout: number,
+    what: string,
+    traceparent: string | undefined,
+  ): Promise<Msg> {
     let headers: ReturnType<typeof natsHeaders> | undefined;
     if (traceparent !== undefined) {
       headers = natsHeaders();
@@ -280,7 +323,10 @@ export class NatsBus implements MessageBus {
       const t0 = Date.now();
       await this.#whenConnected(timeout, what);
       try {
-        return await this.#nc.request(subject, bytes, { timeout: Math.max(1, timeout - (Date.now() - t0)), ...(headers ? { headers } : {}) });
+        return await this.#nc.request(subject, bytes, {
+          timeout: Math.max(1, timeout - (Date.now() - t0)),
+          ...(headers ? { headers } : {}),
+        });
       } catch (err) {
         if (!(err instanceof RequestError && err.isNoResponders()) || !this.#waitForStandby || this.#closed) throw err;
         if (deadline === null) {
@@ -299,13 +345,22 @@ export class NatsBus implements MessageBus {
   #requestError(err: unknown, type: CommandType, subject: string, timeout: number): Error {
     if (err instanceof CodomyrmexError) return err;
     if (err instanceof RequestError && err.isNoResponders()) {
-      return new NotFoundError(`no component serves "${type}" on NATS (nothing subscribes to "${subject}"; is the daemon running with subject prefix "${this.subjectPrefix}"?)`, { cause: err });
+      return new NotFoundError(
+        `no component serves "${type}" on NATS (nothing subscribes to "${subject}"; is the daemon running with subject prefix "${this.subjectPrefix}"?)`,
+        { cause: err },
+      );
     }
     if (err instanceof TimeoutError) {
-      return new BusError(`"${type}" got no reply within ${timeout} ms on "${subject}" (NATS ${this.status}); retry, or give a longer timeoutMs`, ErrorCode.BUS_TIMEOUT, { cause: err });
+      return new BusError(
+        `"${type}" got no reply within ${timeout} ms on "${subject}" (NATS ${this.status}); retry, or give a longer timeoutMs`,
+        ErrorCode.BUS_TIMEOUT,
+        { cause: err },
+      );
     }
     if (this.#closed) return new ShuttingDownError('the NATS bus is closed; requests are refused');
-    return new BusError(`"${type}" could not be sent over NATS: ${(err as Error).message}`, ErrorCode.BUS_UNAVAILABLE, { cause: err });
+    return new BusError(`"${type}" could not be sent over NATS: ${(err as Error).message}`, ErrorCode.BUS_UNAVAILABLE, {
+      cause: err,
+    });
   }
 
   /**
@@ -361,12 +416,12 @@ export class NatsBus implements MessageBus {
     void this.#nc.closed().then(() => this.#setStatus('closed'));
     try {
       for await (const s of this.#nc.status()) {
-        if (s.type === 'disconnect' || s.type === 'reconnecting' || s.type === 'staleConnection') this.#setStatus('reconnecting');
+        if (s.type === 'disconnect' || s.type === 'reconnecting' || s.type === 'staleConnection')
+          this.#setStatus('reconnecting');
         else if (s.type === 'reconnect') {
           this.#setStatus('connected');
           this.#events.flushBacklog();
-        }
-        else if (s.type === 'close') this.#setStatus('closed');
+        } else if (s.type === 'close') this.#setStatus('closed');
         else if (s.type === 'error') this.#lastError = s.error;
       }
     } catch {
@@ -382,6 +437,7 @@ export class NatsBus implements MessageBus {
 
 function positive(value: number | undefined, fallback: number, option: string): number {
   if (value === undefined) return fallback;
-  if (!(Number.isFinite(value) && value > 0)) throw new ValidationError(`${option}: must be a positive number of milliseconds (got ${value})`);
+  if (!(Number.isFinite(value) && value > 0))
+    throw new ValidationError(`${option}: must be a positive number of milliseconds (got ${value})`);
   return value;
 }

@@ -39,7 +39,13 @@ export class EventChannel {
   readonly #onError: (err: Error) => void;
   readonly #maxPayload: () => number | undefined;
 
-  constructor(nc: NatsConnection, prefix: string, backlogLimitBytes: number, maxPayload: () => number | undefined, onError: (err: Error) => void) {
+  constructor(
+    nc: NatsConnection,
+    prefix: string,
+    backlogLimitBytes: number,
+    maxPayload: () => number | undefined,
+    onError: (err: Error) => void,
+  ) {
     this.#nc = nc;
     this.#maxPayload = maxPayload;
     this.#onError = onError;
@@ -68,7 +74,11 @@ export class EventChannel {
     try {
       this.#nc.publish(subject, bytes);
     } catch (err) {
-      throw new BusError(`${what} not published: the NATS connection is closed (${(err as Error).message})`, ErrorCode.BUS_UNAVAILABLE, { cause: err });
+      throw new BusError(
+        `${what} not published: the NATS connection is closed (${(err as Error).message})`,
+        ErrorCode.BUS_UNAVAILABLE,
+        { cause: err },
+      );
     }
   }
 

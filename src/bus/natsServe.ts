@@ -36,8 +36,17 @@ export interface ServeHost {
 }
 
 /** The messaging semantic conventions' attributes of a command sent or handled over NATS. */
-export function messagingAttributes(subject: string, operation: 'send' | 'process', command: string): Record<string, string> {
-  return { 'messaging.system': 'nats', 'messaging.destination.name': subject, 'messaging.operation.type': operation, 'codomyrmex.command': command };
+export function messagingAttributes(
+  subject: string,
+  operation: 'send' | 'process',
+  command: string,
+): Record<string, string> {
+  return {
+    'messaging.system': 'nats',
+    'messaging.destination.name': subject,
+    'messaging.operation.type': operation,
+    'codomyrmex.command': command,
+  };
 }
 
 export class NatsCommandServer {
@@ -53,8 +62,10 @@ export class NatsCommandServer {
 
   /** Serves one component's commands with a router (e.g. another bus's `request`, which is how a bridge serves). */
   forward(component: Component, route: CommandRouter): Unsubscribe {
-    if (!/^[a-z][a-z0-9_]*$/.test(component)) throw new ValidationError(`component: "${component}" must be a lowercase name such as "task"`);
-    if (this.#handlers.has(component)) throw new CodomyrmexError(`component "${component}" is already served on this bus`);
+    if (!/^[a-z][a-z0-9_]*$/.test(component))
+      throw new ValidationError(`component: "${component}" must be a lowercase name such as "task"`);
+    if (this.#handlers.has(component))
+      throw new CodomyrmexError(`component "${component}" is already served on this bus`);
     const base = `${this.#host.subjectPrefix}.cmd.${component}`;
     const skip = `${this.#host.subjectPrefix}.cmd.`.length;
     const sub = this.#host.nc.subscribe(`${base}.>`, {
@@ -64,7 +75,9 @@ export class NatsCommandServer {
           this.#host.error(err);
           return;
         }
-        const job = this.#handle(component, route, msg.subject.slice(skip), msg).finally(() => this.#inFlight.delete(job));
+        const job = this.#handle(component, route, msg.subject.slice(skip), msg).finally(() =>
+          this.#inFlight.delete(job),
+        );
         this.#inFlight.add(job);
       },
     });
@@ -86,10 +99,15 @@ export class NatsCommandServer {
   async #handle(component: string, route: CommandRouter, type: string, msg: Msg): Promise<void> {
     const t0 = process.hrtime.bigint();
     let stats = this.#served.get(type);
-    if (!stats && this.#served.size < 1000) this.#served.set(type, (stats = { requests: 0, errors: 0, lastError: '', processingNs: 0n }));
+    if (!stats && this.#served.size < 1000)
+      this.#served.set(type, (stats = { requests: 0, errors: 0, lastError: '', processingNs: 0n }));
     let envelope;
     // A malformed traceparent header starts a new trace (the command is not refused for it).
-    const span = this.#host.tracing()?.startSpan(`command ${type}`, { kind: 'server', traceparent: msg.headers?.get('traceparent') || undefined, attributes: messagingAttributes(msg.subject, 'process', type) });
+    const span = this.#host.tracing()?.startSpan(`command ${type}`, {
+      kind: 'server',
+      traceparent: msg.headers?.get('traceparent') || undefined,
+      attributes: messagingAttributes(msg.subject, 'process', type),
+    });
     try {
       const known = resolveCommandType(type);
       if (known instanceof Error) throw known;
@@ -97,7 +115,8 @@ export class NatsCommandServer {
       const parsed = parseCommandPayload(known, decodeJson(msg.data, 'payload'));
       if (!parsed.ok) throw parsed.error;
       // What the command starts (a run, a task) continues the command's span.
-      const payload = span && startsWork(known) ? withTraceparent(known, parsed.payload, span.traceparent) : parsed.payload;
+      const payload =
+        span && startsWork(known) ? withTraceparent(known, parsed.payload, span.traceparent) : parsed.payload;
       envelope = okReply(await (span ? span.with(() => route(known, payload)) : route(known, payload)));
     } catch (err) {
       envelope = errorReply(err);

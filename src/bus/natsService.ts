@@ -35,11 +35,14 @@ let schemaOf: ((type: CommandType) => string) | null = null;
 /** The JSON Schema of a command's request, as a string (computed once per command, on the first INFO). */
 function requestSchema(type: CommandType): string {
   schemaOf ??= (() => {
-    const convert = (createRequire(import.meta.url)('zod-to-json-schema') as { zodToJsonSchema: typeof ZodToJsonSchema }).zodToJsonSchema;
+    const convert = (
+      createRequire(import.meta.url)('zod-to-json-schema') as { zodToJsonSchema: typeof ZodToJsonSchema }
+    ).zodToJsonSchema;
     const cache = new Map<CommandType, string>();
     return (t: CommandType) => {
       let s = cache.get(t);
-      if (s === undefined) cache.set(t, (s = JSON.stringify(convert(requestSchemas[t], { target: 'jsonSchema7', $refStrategy: 'none' }))));
+      if (s === undefined)
+        cache.set(t, (s = JSON.stringify(convert(requestSchemas[t], { target: 'jsonSchema7', $refStrategy: 'none' }))));
       return s;
     };
   })();
@@ -61,7 +64,12 @@ export function serveDiscovery(bus: NatsBus, info: ServiceInfo): () => void {
     }));
   const answers: Record<'PING' | 'INFO' | 'STATS', () => unknown> = {
     PING: () => ({ type: 'io.nats.micro.v1.ping_response', ...base }),
-    INFO: () => ({ type: 'io.nats.micro.v1.info_response', ...base, description: info.description ?? '', endpoints: endpoints() }),
+    INFO: () => ({
+      type: 'io.nats.micro.v1.info_response',
+      ...base,
+      description: info.description ?? '',
+      endpoints: endpoints(),
+    }),
     STATS: () => {
       const served = bus.servedStats();
       return {

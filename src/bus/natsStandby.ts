@@ -33,11 +33,17 @@ export function serveStandbyPresence(nc: NatsConnection, prefix: string, presenc
 }
 
 /** A standby daemon's presence on this prefix, or null when none answers within `timeoutMs`. */
-export async function askStandby(nc: NatsConnection, prefix: string, timeoutMs = 1000): Promise<StandbyPresence | null> {
+export async function askStandby(
+  nc: NatsConnection,
+  prefix: string,
+  timeoutMs = 1000,
+): Promise<StandbyPresence | null> {
   try {
     const msg = await nc.request(standbySubject(prefix), new Uint8Array(0), { timeout: timeoutMs });
     const p = decodeJson(msg.data, 'standby presence') as Partial<StandbyPresence> | null;
-    return p && typeof p.id === 'string' && typeof p.failoverAfterMs === 'number' && Number.isFinite(p.failoverAfterMs) ? { id: p.id, failoverAfterMs: Math.max(0, p.failoverAfterMs) } : null;
+    return p && typeof p.id === 'string' && typeof p.failoverAfterMs === 'number' && Number.isFinite(p.failoverAfterMs)
+      ? { id: p.id, failoverAfterMs: Math.max(0, p.failoverAfterMs) }
+      : null;
   } catch {
     return null;
   }

@@ -5,22 +5,59 @@
  * Payloads are plain JSON-able data: the same values cross the in-memory bus and the network.
  */
 import type { TaskInput, TaskResult, TaskStatus } from '../model/task.js';
-import type { FlowStatus, RateLimitView, SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
-import type { StoredWorkflow, WorkflowPerformance, WorkflowResult, WorkflowRunStatus, WorkflowSummary } from '../model/workflow.js';
+import type {
+  FlowStatus,
+  RateLimitView,
+  SchedulerStats,
+  StartExecutionReply,
+  TaskExplanation,
+  TaskView,
+} from '../model/taskView.js';
+import type {
+  StoredWorkflow,
+  WorkflowPerformance,
+  WorkflowResult,
+  WorkflowRunStatus,
+  WorkflowSummary,
+} from '../model/workflow.js';
 import type { RunRequest, WorkflowRun } from '../model/run.js';
 import type { Allocation, ResourceInput, ResourceUsage } from '../model/resource.js';
 import type { Session, SessionMode, SessionOptions } from '../model/session.js';
-import type { CreateProjectOptions, Milestone, MilestoneChanges, MilestoneInput, Project, ProjectChanges, ProjectCounts, ProjectStatus, ProjectStatusReport } from '../model/project.js';
+import type {
+  CreateProjectOptions,
+  Milestone,
+  MilestoneChanges,
+  MilestoneInput,
+  Project,
+  ProjectChanges,
+  ProjectCounts,
+  ProjectStatus,
+  ProjectStatusReport,
+} from '../model/project.js';
 import type { ProjectTemplate, TemplateSummary } from '../projects/template.js';
 import type { ActionDescription } from '../modules/registry.js';
 import type { EngineHealth, SystemStatus } from '../model/status.js';
 import type { ArtifactChunk, ArtifactWrite, ArtifactWritten } from '../model/artifacts.js';
-import type { BackfillInput, BackfillReply, ScheduleInput, ScheduleView, TriggerInput, TriggerView } from '../model/schedule.js';
+import type {
+  BackfillInput,
+  BackfillReply,
+  ScheduleInput,
+  ScheduleView,
+  TriggerInput,
+  TriggerView,
+} from '../model/schedule.js';
 
 export type { EngineHealth, SystemStatus } from '../model/status.js';
 
 export type { BusEvent, EventMap, EventName } from '../model/events.js';
-export type { FlowStatus, RateLimitView, SchedulerStats, StartExecutionReply, TaskExplanation, TaskView } from '../model/taskView.js';
+export type {
+  FlowStatus,
+  RateLimitView,
+  SchedulerStats,
+  StartExecutionReply,
+  TaskExplanation,
+  TaskView,
+} from '../model/taskView.js';
 export type { SessionMode } from '../model/session.js';
 export type { WorkflowPerformance, WorkflowRunStatus, WorkflowSummary } from '../model/workflow.js';
 export type { RunRequest } from '../model/run.js';
@@ -30,10 +67,16 @@ export interface CommandMap {
   'task.add': { req: { tasks: TaskInput[] }; res: { ids: string[] } };
   'task.execute': { req: { task: TaskInput }; res: TaskResult };
   'task.start_execution': { req: Record<string, never>; res: StartExecutionReply };
-  'task.cancel': { req: { taskId: string; reason?: string }; res: { taskId: string; cancelled: boolean; status: TaskStatus } };
+  'task.cancel': {
+    req: { taskId: string; reason?: string };
+    res: { taskId: string; cancelled: boolean; status: TaskStatus };
+  };
   'task.get': { req: { taskId: string }; res: TaskView | null };
   /** Tasks oldest first (newest first with `newest`), a page of `limit` after `offset`; read from the store when it is durable. */
-  'task.list': { req: { status?: TaskStatus | TaskStatus[]; limit?: number; offset?: number; newest?: boolean }; res: TaskView[] };
+  'task.list': {
+    req: { status?: TaskStatus | TaskStatus[]; limit?: number; offset?: number; newest?: boolean };
+    res: TaskView[];
+  };
   'task.wait': { req: { taskId: string }; res: TaskResult };
   /** Adds one task and answers with its id at once (over the network: its end arrives as an event or via `task.wait_for`). */
   'task.submit': { req: { task: TaskInput }; res: { taskId: string } };
@@ -41,7 +84,10 @@ export interface CommandMap {
   'task.wait_for': { req: { taskId: string; timeoutMs: number }; res: WaitOutcome<TaskResult> };
   'task.stats': { req: Record<string, never>; res: SchedulerStats };
   'task.set_concurrency': { req: { maxConcurrency: number }; res: SchedulerStats };
-  'workflow.create': { req: { definition: unknown; replace?: boolean; source?: string }; res: { workflow: StoredWorkflow; created: boolean; warnings: string[] } };
+  'workflow.create': {
+    req: { definition: unknown; replace?: boolean; source?: string };
+    res: { workflow: StoredWorkflow; created: boolean; warnings: string[] };
+  };
   'workflow.validate': { req: { definition: unknown }; res: { valid: boolean; errors: string[]; warnings: string[] } };
   'workflow.get': { req: { name: string; version?: string }; res: StoredWorkflow | null };
   'workflow.list': { req: Record<string, never>; res: WorkflowSummary[] };
@@ -58,9 +104,15 @@ export interface CommandMap {
   'workflow.wait_run': { req: { runId: string }; res: WorkflowResult };
   /** Waits at most `timeoutMs` for a run's end: `{ done: false }` when the time runs out (ask again), else its result. */
   'workflow.wait_for': { req: { runId: string; timeoutMs: number }; res: WaitOutcome<WorkflowResult> };
-  'workflow.cancel_run': { req: { runId: string; reason?: string }; res: { runId: string; cancelled: boolean; status: WorkflowRunStatus } };
+  'workflow.cancel_run': {
+    req: { runId: string; reason?: string };
+    res: { runId: string; cancelled: boolean; status: WorkflowRunStatus };
+  };
   /** Sends a signal to a running run (`signalRun`): taken by the steps waiting for it, or kept for one that waits later. */
-  'workflow.signal': { req: { runId: string; signal: string; payload?: unknown }; res: { runId: string; signal: string; delivered: boolean } };
+  'workflow.signal': {
+    req: { runId: string; signal: string; payload?: unknown };
+    res: { runId: string; signal: string; delivered: boolean };
+  };
   /** Starts a re-run of an ended run (`retryRun`), reusing the outputs of steps it need not run again; follow it with `workflow.wait_for`. */
   'workflow.retry': { req: { runId: string; fromStep?: string }; res: { runId: string } };
   /** What a workflow step that has no task waits for (a signal, a time): `explainTask`'s answer for it, or null. */
@@ -80,7 +132,10 @@ export interface CommandMap {
   'resource.add': { req: { resource: ResourceInput }; res: ResourceUsage };
   'resource.remove': { req: { id: string }; res: { removed: boolean } };
   'resource.list': { req: Record<string, never>; res: ResourceUsage[] };
-  'resource.allocate': { req: { holderId: string; requirements: unknown; ttlSeconds?: number; waitSeconds?: number }; res: Allocation };
+  'resource.allocate': {
+    req: { holderId: string; requirements: unknown; ttlSeconds?: number; waitSeconds?: number };
+    res: Allocation;
+  };
   'resource.deallocate': { req: { holderId: string }; res: { holderId: string; released: number; message: string } };
   'resource.allocations': { req: { holderId?: string }; res: Allocation[] };
   'session.create': { req: SessionOptions; res: Session };
@@ -100,9 +155,18 @@ export interface CommandMap {
   'project.update_milestone': { req: { name: string; milestone: string; changes: MilestoneChanges }; res: Milestone };
   'project.complete_milestone': { req: { name: string; milestone: string }; res: Milestone };
   'project.get_config': { req: { name: string; key?: string }; res: { value: unknown } };
-  'project.set_config': { req: { name: string; key: string; value: unknown }; res: { config: Record<string, unknown> } };
-  'project.run_workflow': { req: { name: string; workflow: string } & Omit<RunRequest, 'workingDir' | 'project' | 'version'>; res: WorkflowResult };
-  'project.start_workflow': { req: { name: string; workflow: string } & Omit<RunRequest, 'workingDir' | 'project' | 'version'>; res: { runId: string } };
+  'project.set_config': {
+    req: { name: string; key: string; value: unknown };
+    res: { config: Record<string, unknown> };
+  };
+  'project.run_workflow': {
+    req: { name: string; workflow: string } & Omit<RunRequest, 'workingDir' | 'project' | 'version'>;
+    res: WorkflowResult;
+  };
+  'project.start_workflow': {
+    req: { name: string; workflow: string } & Omit<RunRequest, 'workingDir' | 'project' | 'version'>;
+    res: { runId: string };
+  };
   'project.stats': { req: Record<string, never>; res: ProjectCounts };
   'schedule.create': { req: ScheduleInput; res: ScheduleView };
   'schedule.list': { req: Record<string, never>; res: ScheduleView[] };
@@ -130,7 +194,10 @@ export interface CommandMap {
    * A chunk (at most 512 KiB, base64) of artifact `name` of step `step` of a run, from `offset`: read on until `eof`
    * (`run artifacts --get`, the console's download). Only artifacts the run recorded can be read.
    */
-  'engine.read_artifact': { req: { runId: string; step: string; name: string; offset?: number; length?: number }; res: ArtifactChunk };
+  'engine.read_artifact': {
+    req: { runId: string; step: string; name: string; offset?: number; length?: number };
+    res: ArtifactChunk;
+  };
   /**
    * A chunk (at most 512 KiB, base64) of a file uploaded as an input of a run not started yet (`workflow run
    * --upload`): send a file's chunks in order from offset 0; the last answers the stored ref to name in `inputs`.

@@ -28,7 +28,11 @@ function stamp<T>(value: T, traceparent: string): T {
 }
 
 /** `payload` with `traceparent` on what it starts (the run, or each task), unless the caller set one. */
-export function withTraceparent<K extends CommandType>(type: K, payload: CommandPayload<K>, traceparent: string): CommandPayload<K> {
+export function withTraceparent<K extends CommandType>(
+  type: K,
+  payload: CommandPayload<K>,
+  traceparent: string,
+): CommandPayload<K> {
   if (RUN_COMMANDS.has(type)) return stamp(payload, traceparent);
   if (type === 'task.add') {
     const p = payload as CommandPayload<'task.add'>;
@@ -48,7 +52,11 @@ export function withTraceparent<K extends CommandType>(type: K, payload: Command
 export function tracingClientBus(bus: MessageBus, active: () => string | undefined): MessageBus {
   const request: MessageBus['request'] = (type, payload, options) => {
     const traceparent = startsWork(type) ? active() : undefined;
-    return bus.request(type, traceparent === undefined ? payload : withTraceparent(type, payload, traceparent), options);
+    return bus.request(
+      type,
+      traceparent === undefined ? payload : withTraceparent(type, payload, traceparent),
+      options,
+    );
   };
   return new Proxy(bus, {
     get(target, prop) {

@@ -5,14 +5,25 @@
  */
 import { z } from 'zod';
 import type { SerializedError } from '../errors.js';
-import { BusError, CodomyrmexError, ErrorCode, ValidationError, rebuildError, serializedErrorSchema, serializeError } from '../errors.js';
+import {
+  BusError,
+  CodomyrmexError,
+  ErrorCode,
+  ValidationError,
+  rebuildError,
+  serializedErrorSchema,
+  serializeError,
+} from '../errors.js';
 import type { BusEvent } from './protocol.js';
 import { isEventName } from './schemas.js';
 
 /** Every reply on a command subject: the result, or the error in its one wire form. */
 export type ReplyEnvelope = { ok: true; result: unknown } | { ok: false; error: SerializedError };
 
-const replyEnvelopeSchema = z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), result: z.unknown() }), z.object({ ok: z.literal(false), error: serializedErrorSchema })]);
+const replyEnvelopeSchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), result: z.unknown() }),
+  z.object({ ok: z.literal(false), error: serializedErrorSchema }),
+]);
 /**
  * A command's result as the server's handler typed it. Replies have no schema of their own: both ends are
  * codomyrmex on one protocol, and the server's handler map is checked by the compiler against `CommandReply`.
@@ -29,7 +40,9 @@ const PREFIX_RE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 /** Checks a subject prefix (dot-separated tokens of letters, digits, `_` and `-`, no wildcards). */
 export function checkSubjectPrefix(prefix: string): string {
   if (!PREFIX_RE.test(prefix)) {
-    throw new ValidationError(`subjectPrefix: "${prefix}" is not a NATS subject prefix; use tokens of letters, digits, _ and - separated by dots, e.g. "codomyrmex" or "team-a.codomyrmex"`);
+    throw new ValidationError(
+      `subjectPrefix: "${prefix}" is not a NATS subject prefix; use tokens of letters, digits, _ and - separated by dots, e.g. "codomyrmex" or "team-a.codomyrmex"`,
+    );
   }
   return prefix;
 }
@@ -40,7 +53,9 @@ export function encodeJson(value: unknown, what: string): Uint8Array {
   try {
     text = JSON.stringify(value);
   } catch (err) {
-    throw new ValidationError(`${what}: cannot be sent as JSON (${err instanceof Error ? err.message : String(err)}); send plain data (no cycles, BigInt or functions)`);
+    throw new ValidationError(
+      `${what}: cannot be sent as JSON (${err instanceof Error ? err.message : String(err)}); send plain data (no cycles, BigInt or functions)`,
+    );
   }
   return encoder.encode(text ?? 'null');
 }
@@ -53,7 +68,9 @@ export function decodeJson(data: Uint8Array, what: string): unknown {
     return JSON.parse(text) as unknown;
   } catch (err) {
     const excerpt = text.length > 60 ? `${text.slice(0, 60)}...` : text;
-    throw new ValidationError(`${what}: not valid JSON (${err instanceof Error ? err.message : String(err)}) in ${JSON.stringify(excerpt)}; send a JSON object`);
+    throw new ValidationError(
+      `${what}: not valid JSON (${err instanceof Error ? err.message : String(err)}) in ${JSON.stringify(excerpt)}; send a JSON object`,
+    );
   }
 }
 
@@ -63,7 +80,9 @@ export function decodeJson(data: Uint8Array, what: string): unknown {
  */
 export function checkPayloadSize(bytes: number, maxPayload: number | undefined, what: string): void {
   if (maxPayload !== undefined && bytes > maxPayload) {
-    throw new ValidationError(`${what}: ${bytes} bytes is over the NATS server's max_payload of ${maxPayload} bytes; send less (e.g. a file path instead of inline data) or raise max_payload on the server`);
+    throw new ValidationError(
+      `${what}: ${bytes} bytes is over the NATS server's max_payload of ${maxPayload} bytes; send less (e.g. a file path instead of inline data) or raise max_payload on the server`,
+    );
   }
 }
 
@@ -79,16 +98,27 @@ export function errorReply(err: unknown): ReplyEnvelope {
  * Reads a reply envelope: the result, or the error rebuilt as its class with everything its wire form carries.
  * `T` is what the command replies: the envelope's shape is checked, its result is the server's typed reply.
  */
-export function readReply<T>(data: Uint8Array, subject: string): { ok: true; result: T } | { ok: false; error: CodomyrmexError } {
+export function readReply<T>(
+  data: Uint8Array,
+  subject: string,
+): { ok: true; result: T } | { ok: false; error: CodomyrmexError } {
   let body: unknown;
   try {
     body = decodeJson(data, `reply on "${subject}"`);
   } catch (err) {
-    return { ok: false, error: new BusError(err instanceof Error ? err.message : String(err), ErrorCode.BUS_UNAVAILABLE) };
+    return {
+      ok: false,
+      error: new BusError(err instanceof Error ? err.message : String(err), ErrorCode.BUS_UNAVAILABLE),
+    };
   }
   const parsed = replyEnvelopeSchema.safeParse(body);
   if (!parsed.success) {
-    return { ok: false, error: new CodomyrmexError(`reply on "${subject}" is not a codomyrmex reply envelope ({ ok, result | error }); is another service answering on this subject?`) };
+    return {
+      ok: false,
+      error: new CodomyrmexError(
+        `reply on "${subject}" is not a codomyrmex reply envelope ({ ok, result | error }); is another service answering on this subject?`,
+      ),
+    };
   }
   const reply = parsed.data;
   return reply.ok ? { ok: true, result: trusted.parse(reply.result) } : { ok: false, error: rebuildError(reply.error) };
@@ -105,6 +135,13 @@ export function readEvent(data: Uint8Array, name: string): BusEvent | null {
   }
   if (typeof body !== 'object' || body === null) return null;
   const e = body as { type?: unknown; data?: unknown; timestamp?: unknown; seq?: unknown };
-  if (e.type !== name || typeof e.timestamp !== 'number' || typeof e.seq !== 'number' || typeof e.data !== 'object' || e.data === null) return null;
+  if (
+    e.type !== name ||
+    typeof e.timestamp !== 'number' ||
+    typeof e.seq !== 'number' ||
+    typeof e.data !== 'object' ||
+    e.data === null
+  )
+    return null;
   return e as BusEvent;
 }

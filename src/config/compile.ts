@@ -7,8 +7,22 @@ import { join } from 'node:path';
 import { ValidationError } from '../errors.js';
 import { LIMITS } from '../model/limits.js';
 import { formatZodIssues } from '../model/validate.js';
-import type { CompiledHttpOptions, CompiledOptions, EngineOptions, HttpOptions, OptionDefaults, StoreKind, StoreSpec } from './options.js';
-import { DEFAULT_HTTP, DEFAULT_MAX_BODY_BYTES, DEFAULT_STORE_RETENTION, engineOptionsSchema, packagePath } from './options.js';
+import type {
+  CompiledHttpOptions,
+  CompiledOptions,
+  EngineOptions,
+  HttpOptions,
+  OptionDefaults,
+  StoreKind,
+  StoreSpec,
+} from './options.js';
+import {
+  DEFAULT_HTTP,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_STORE_RETENTION,
+  engineOptionsSchema,
+  packagePath,
+} from './options.js';
 import { compileTracing } from './tracing.js';
 
 function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
@@ -22,7 +36,8 @@ function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
 function envChoice<T extends string>(env: NodeJS.ProcessEnv, name: string, choices: readonly T[]): T | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
-  if (!(choices as readonly string[]).includes(raw)) throw new ValidationError(`${name}: must be one of ${choices.join(', ')} (got "${raw}")`);
+  if (!(choices as readonly string[]).includes(raw))
+    throw new ValidationError(`${name}: must be one of ${choices.join(', ')} (got "${raw}")`);
   return raw as T;
 }
 
@@ -32,9 +47,13 @@ function envString(env: NodeJS.ProcessEnv, name: string): string | undefined {
 }
 
 /** The HTTP edge's options over `CODOMYRMEX_AUTH_TOKEN` over defaults. */
-export function compileHttp(o: { [K in keyof HttpOptions]?: HttpOptions[K] | undefined }, env: NodeJS.ProcessEnv = process.env): CompiledHttpOptions {
+export function compileHttp(
+  o: { [K in keyof HttpOptions]?: HttpOptions[K] | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): CompiledHttpOptions {
   const envToken = envString(env, 'CODOMYRMEX_AUTH_TOKEN');
-  if (o.authToken === undefined && envToken !== undefined && envToken.length < 16) throw new ValidationError('CODOMYRMEX_AUTH_TOKEN: must be at least 16 characters (e.g. `openssl rand -hex 24`)');
+  if (o.authToken === undefined && envToken !== undefined && envToken.length < 16)
+    throw new ValidationError('CODOMYRMEX_AUTH_TOKEN: must be at least 16 characters (e.g. `openssl rand -hex 24`)');
   return {
     host: o.host ?? DEFAULT_HTTP.host,
     port: o.port ?? DEFAULT_HTTP.port,
@@ -46,7 +65,11 @@ export function compileHttp(o: { [K in keyof HttpOptions]?: HttpOptions[K] | und
 }
 
 /** Merges options over the environment over defaults, and validates the result, naming any bad option. */
-export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessEnv = process.env, defaults: OptionDefaults = {}): CompiledOptions {
+export function compileOptions(
+  options: EngineOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+  defaults: OptionDefaults = {},
+): CompiledOptions {
   const parsed = engineOptionsSchema.safeParse(options);
   if (!parsed.success) throw new ValidationError(formatZodIssues(parsed.error, 'options'));
   const o = parsed.data;
@@ -71,7 +94,9 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
     shutdownGraceMs: o.shutdownGraceMs ?? 30_000,
     idempotencyTtlMs: (o.idempotencyTtlSeconds ?? 86_400) * 1000,
     rateLimits: o.rateLimits ?? [],
-    workflowDirs: o.workflowDirs ?? (envWorkflowDirs ? envWorkflowDirs.split(':').filter(Boolean) : [packagePath('config', 'workflows')]),
+    workflowDirs:
+      o.workflowDirs ??
+      (envWorkflowDirs ? envWorkflowDirs.split(':').filter(Boolean) : [packagePath('config', 'workflows')]),
     badDefinitionFiles: o.badDefinitionFiles ?? 'fail',
     retainRuns: o.retainRuns ?? 1000,
     maxForEachItems: o.maxForEachItems ?? LIMITS.maxForEachItems,
@@ -85,8 +110,12 @@ export function compileOptions(options: EngineOptions = {}, env: NodeJS.ProcessE
             runAgeMs: o.storeRetention?.runAgeMs ?? DEFAULT_STORE_RETENTION.runAgeMs,
           },
     projectsDir: o.projectsDir ?? envString(env, 'CODOMYRMEX_PROJECTS_DIR') ?? 'projects',
-    allowedProjectRoots: o.allowedProjectRoots ?? (env['CODOMYRMEX_ALLOWED_PROJECT_ROOTS'] ?? '').split(':').filter(Boolean),
-    templateDirs: [packagePath('config', 'templates'), ...(o.templateDirs ?? (env['CODOMYRMEX_TEMPLATE_DIRS'] ?? '').split(':').filter(Boolean))],
+    allowedProjectRoots:
+      o.allowedProjectRoots ?? (env['CODOMYRMEX_ALLOWED_PROJECT_ROOTS'] ?? '').split(':').filter(Boolean),
+    templateDirs: [
+      packagePath('config', 'templates'),
+      ...(o.templateDirs ?? (env['CODOMYRMEX_TEMPLATE_DIRS'] ?? '').split(':').filter(Boolean)),
+    ],
     store,
     dataDir,
     dbPath: store === 'sqlite' && dbGiven !== undefined ? dbGiven : join(dataDir, 'state.db'),
@@ -122,17 +151,36 @@ function chooseStore(
   const spec = typeof given === 'object' ? given : undefined;
   const dbGiven = (spec?.kind === 'sqlite' ? spec.path : undefined) ?? dbPath ?? envString(env, 'CODOMYRMEX_DB');
   const envUrl = envString(env, 'CODOMYRMEX_DATABASE_URL');
-  const named = spec?.kind ?? (typeof given === 'string' ? given : undefined) ?? envChoice(env, 'CODOMYRMEX_STORE', ['sqlite', 'memory', 'postgres'] as const);
-  const store: StoreKind = named ?? (isPostgresUrl(dbGiven) || (envUrl !== undefined && defaults.store === 'sqlite') ? 'postgres' : (defaults.store ?? 'memory'));
+  const named =
+    spec?.kind ??
+    (typeof given === 'string' ? given : undefined) ??
+    envChoice(env, 'CODOMYRMEX_STORE', ['sqlite', 'memory', 'postgres'] as const);
+  const store: StoreKind =
+    named ??
+    (isPostgresUrl(dbGiven) || (envUrl !== undefined && defaults.store === 'sqlite')
+      ? 'postgres'
+      : (defaults.store ?? 'memory'));
   if (store !== 'postgres') {
-    if (isPostgresUrl(dbGiven) && store === 'sqlite') throw new ValidationError(`dbPath: "${dbGiven.replace(/:[^:@/]*@/, ':***@')}" is a PostgreSQL URL, but the store is sqlite: use --store postgres (store: { kind: postgres, url })`);
+    if (isPostgresUrl(dbGiven) && store === 'sqlite')
+      throw new ValidationError(
+        `dbPath: "${dbGiven.replace(/:[^:@/]*@/, ':***@')}" is a PostgreSQL URL, but the store is sqlite: use --store postgres (store: { kind: postgres, url })`,
+      );
     return { store, dbGiven, postgres: null };
   }
   const pgSpec = spec?.kind === 'postgres' ? spec : undefined;
   const url = pgSpec?.url ?? (isPostgresUrl(dbGiven) ? dbGiven : undefined) ?? envUrl;
   if (url === undefined) {
-    throw new ValidationError('store: the postgres store needs a database URL: --db postgres://user:password@host:5432/database, store: { kind: postgres, url } in the config file, or CODOMYRMEX_DATABASE_URL');
+    throw new ValidationError(
+      'store: the postgres store needs a database URL: --db postgres://user:password@host:5432/database, store: { kind: postgres, url } in the config file, or CODOMYRMEX_DATABASE_URL',
+    );
   }
-  if (!isPostgresUrl(url)) throw new ValidationError(`CODOMYRMEX_DATABASE_URL: must be a PostgreSQL URL such as postgres://user:password@host:5432/database`);
-  return { store, dbGiven, postgres: { url, migrate: pgSpec?.migrate ?? true, leaseTtlMs: pgSpec?.leaseTtlMs ?? 10_000 } };
+  if (!isPostgresUrl(url))
+    throw new ValidationError(
+      `CODOMYRMEX_DATABASE_URL: must be a PostgreSQL URL such as postgres://user:password@host:5432/database`,
+    );
+  return {
+    store,
+    dbGiven,
+    postgres: { url, migrate: pgSpec?.migrate ?? true, leaseTtlMs: pgSpec?.leaseTtlMs ?? 10_000 },
+  };
 }

@@ -188,7 +188,12 @@ export interface StoreRetentionOptions {
 }
 
 /** The retention of the process engine, the CLI and the daemon. */
-export const DEFAULT_STORE_RETENTION: Required<StoreRetentionOptions> = { tasks: 100_000, taskAgeMs: 7 * 24 * 3600 * 1000, runs: 10_000, runAgeMs: 30 * 24 * 3600 * 1000 };
+export const DEFAULT_STORE_RETENTION: Required<StoreRetentionOptions> = {
+  tasks: 100_000,
+  taskAgeMs: 7 * 24 * 3600 * 1000,
+  runs: 10_000,
+  runAgeMs: 30 * 24 * 3600 * 1000,
+};
 
 /** Prometheus metrics: whether they are recorded, and whether the process metrics are added. */
 export interface MetricsOptions {
@@ -308,7 +313,14 @@ export const engineOptionsSchema = z
     storeRetention: z
       .union([
         z.literal(false),
-        z.object({ tasks: z.number().int().min(0).optional(), taskAgeMs: z.number().int().min(0).optional(), runs: z.number().int().min(0).optional(), runAgeMs: z.number().int().min(0).optional() }).strict(),
+        z
+          .object({
+            tasks: z.number().int().min(0).optional(),
+            taskAgeMs: z.number().int().min(0).optional(),
+            runs: z.number().int().min(0).optional(),
+            runAgeMs: z.number().int().min(0).optional(),
+          })
+          .strict(),
       ])
       .optional(),
     projectsDir: z.string().min(1).optional(),
@@ -322,7 +334,13 @@ export const engineOptionsSchema = z
         z
           .object({
             kind: z.literal('postgres'),
-            url: z.string().regex(/^postgres(ql)?:\/\//i, 'must be a PostgreSQL URL such as postgres://user:password@host:5432/database').optional(),
+            url: z
+              .string()
+              .regex(
+                /^postgres(ql)?:\/\//i,
+                'must be a PostgreSQL URL such as postgres://user:password@host:5432/database',
+              )
+              .optional(),
             migrate: z.boolean().optional(),
             leaseTtlMs: z.number().int().min(100).optional(),
           })

@@ -75,32 +75,57 @@ export const tracingOptionsSchema = z
     sampleRatio: z.number().min(0).max(1).optional(),
     linkTemplate: z
       .string()
-      .regex(/^https?:\/\//i, { message: 'must be an http:// or https:// URL, e.g. http://localhost:16686/trace/{traceId}' })
+      .regex(/^https?:\/\//i, {
+        message: 'must be an http:// or https:// URL, e.g. http://localhost:16686/trace/{traceId}',
+      })
       .includes('{traceId}', { message: 'must contain {traceId}, e.g. http://localhost:16686/trace/{traceId}' })
       .optional(),
     maxAttributeLength: z.number().int().min(32).optional(),
-    exporter: z.custom<SpanExporterLike>((v) => typeof v === 'object' && v !== null && typeof (v as SpanExporterLike).export === 'function', 'must be an OpenTelemetry SpanExporter (an object with export() and shutdown())').optional(),
+    exporter: z
+      .custom<SpanExporterLike>(
+        (v) => typeof v === 'object' && v !== null && typeof (v as SpanExporterLike).export === 'function',
+        'must be an OpenTelemetry SpanExporter (an object with export() and shutdown())',
+      )
+      .optional(),
   })
   .strict();
 
 const TRUE = new Set(['true', '1', 'yes', 'on']);
 
 /** The tracing options over the `OTEL_*` variables over defaults, checked. `defaultService` names workers differently. */
-export function compileTracing(given: { [K in keyof TracingOptions]?: TracingOptions[K] | undefined } = {}, env: NodeJS.ProcessEnv = process.env, defaultService = 'codomyrmex'): CompiledTracing {
+export function compileTracing(
+  given: { [K in keyof TracingOptions]?: TracingOptions[K] | undefined } = {},
+  env: NodeJS.ProcessEnv = process.env,
+  defaultService = 'codomyrmex',
+): CompiledTracing {
   const parsed = tracingOptionsSchema.safeParse(given);
   if (!parsed.success) throw new ValidationError(formatZodIssues(parsed.error, 'tracing'));
   const o = parsed.data;
-  const exporters = (env['OTEL_TRACES_EXPORTER'] ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const exporters = (env['OTEL_TRACES_EXPORTER'] ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
   const unknown = exporters.filter((e) => !['otlp', 'console', 'none'].includes(e));
-  if (unknown.length) throw new ValidationError(`OTEL_TRACES_EXPORTER: "${unknown.join(',')}" is not supported here; use otlp, console or none`);
-  const envEndpoint = nonEmpty(env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']) ?? nonEmpty(env['OTEL_EXPORTER_OTLP_ENDPOINT']);
+  if (unknown.length)
+    throw new ValidationError(
+      `OTEL_TRACES_EXPORTER: "${unknown.join(',')}" is not supported here; use otlp, console or none`,
+    );
+  const envEndpoint =
+    nonEmpty(env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']) ?? nonEmpty(env['OTEL_EXPORTER_OTLP_ENDPOINT']);
   const disabled = TRUE.has((env['OTEL_SDK_DISABLED'] ?? '').toLowerCase()) || exporters.includes('none');
-  const implied = exporters.length > 0 || envEndpoint !== undefined || o.endpoint !== undefined || o.exporter !== undefined;
+  const implied =
+    exporters.length > 0 || envEndpoint !== undefined || o.endpoint !== undefined || o.exporter !== undefined;
   const enabled = o.enabled ?? (!disabled && implied);
   const ratio = o.sampleRatio ?? null;
   const link = o.linkTemplate ?? nonEmpty(env['CODOMYRMEX_TRACE_LINK']) ?? null;
-  if (link !== null && !/^https?:\/\//i.test(link)) throw new ValidationError('CODOMYRMEX_TRACE_LINK: must be an http:// or https:// URL, e.g. http://localhost:16686/trace/{traceId}');
-  if (link !== null && !link.includes('{traceId}')) throw new ValidationError('CODOMYRMEX_TRACE_LINK: must contain {traceId}, e.g. http://localhost:16686/trace/{traceId}');
+  if (link !== null && !/^https?:\/\//i.test(link))
+    throw new ValidationError(
+      'CODOMYRMEX_TRACE_LINK: must be an http:// or https:// URL, e.g. http://localhost:16686/trace/{traceId}',
+    );
+  if (link !== null && !link.includes('{traceId}'))
+    throw new ValidationError(
+      'CODOMYRMEX_TRACE_LINK: must contain {traceId}, e.g. http://localhost:16686/trace/{traceId}',
+    );
   return {
     enabled,
     exporter: o.exporter ? 'custom' : exporters.includes('console') && !exporters.includes('otlp') ? 'console' : 'otlp',

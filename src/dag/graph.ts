@@ -7,7 +7,10 @@
  * cannot overflow the stack. Returns the cycle as a path whose last element repeats the first (`a -> b -> a`), or
  * null.
  */
-export function findCycle(nodes: Iterable<string>, deps: (id: string) => readonly string[] | undefined): string[] | null {
+export function findCycle(
+  nodes: Iterable<string>,
+  deps: (id: string) => readonly string[] | undefined,
+): string[] | null {
   const WHITE = 0;
   const GREY = 1;
   const BLACK = 2;
@@ -165,6 +168,7 @@ export function toMermaid(dag: Dag, label: (id: string) => string | undefined = 
     const text = label(n);
     lines.push(`  ${key.get(n)}["${esc(n)}${text ? `<br/>${esc(text)}` : ''}"]`);
   }
-  for (const n of dag.nodes) for (const d of dag.deps(n)) if (key.has(d)) lines.push(`  ${key.get(d)} --> ${key.get(n)}`);
+  for (const n of dag.nodes)
+    for (const d of dag.deps(n)) if (key.has(d)) lines.push(`  ${key.get(d)} --> ${key.get(n)}`);
   return lines.join('\n');
 }

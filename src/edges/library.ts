@@ -12,7 +12,9 @@ import { startEdges } from './start.js';
 
 /** An engine with the edges its options name (HTTP when `options.http` is set). */
 export function composeEngine(options: EngineOptions = {}, defaults: OptionDefaults = {}): OrchestrationEngine {
-  return new OrchestrationEngine(options, defaults, { edges: (engine) => startEdges(engine, { http: engine.options.http }) });
+  return new OrchestrationEngine(options, defaults, {
+    edges: (engine) => startEdges(engine, { http: engine.options.http }),
+  });
 }
 
 let defaultEngine: OrchestrationEngine | undefined;

@@ -33,5 +33,9 @@ export interface EdgeEngine {
   getSystemStatus(): Promise<object>;
   healthCheck(): Promise<EngineHealth>;
   executeComplexWorkflow(definition: Record<string, unknown>, options?: RunRequest): Promise<WorkflowResult>;
-  executeProjectWorkflow(project: string, workflow: string, options?: Omit<RunRequest, 'workingDir' | 'project' | 'version'>): Promise<WorkflowResult>;
+  executeProjectWorkflow(
+    project: string,
+    workflow: string,
+    options?: Omit<RunRequest, 'workingDir' | 'project' | 'version'>,
+  ): Promise<WorkflowResult>;
 }

@@ -23,7 +23,15 @@ export type { RuntimeState };
 
 /** The component actors the runtime supervises, by systemId. */
 /** Started in this order: resources first, so recovered tasks find the resources they declared. */
-export const COMPONENTS = ['resourceManager', 'taskOrchestrator', 'workflowManager', 'sessions', 'projectManager', 'schedules', 'triggers'] as const;
+export const COMPONENTS = [
+  'resourceManager',
+  'taskOrchestrator',
+  'workflowManager',
+  'sessions',
+  'projectManager',
+  'schedules',
+  'triggers',
+] as const;
 
 const placeholder = fromCallback<ComponentControl>(() => undefined);
 
@@ -33,9 +41,22 @@ export const runtimeMachine = setup({
     context: {} as { drained: string[]; graceMs: number; error: unknown; drainError: unknown },
     events: {} as RuntimeEvent,
   },
-  actors: { taskOrchestrator: placeholder, workflowManager: placeholder, resourceManager: placeholder, sessions: placeholder, projectManager: placeholder, schedules: placeholder, triggers: placeholder },
+  actors: {
+    taskOrchestrator: placeholder,
+    workflowManager: placeholder,
+    resourceManager: placeholder,
+    sessions: placeholder,
+    projectManager: placeholder,
+    schedules: placeholder,
+    triggers: placeholder,
+  },
   actions: {
-    noteDrainError: assign({ drainError: ({ context, event }) => (event.type === 'component.drained' && event.error !== undefined && context.drainError === null ? event.error : context.drainError) }),
+    noteDrainError: assign({
+      drainError: ({ context, event }) =>
+        event.type === 'component.drained' && event.error !== undefined && context.drainError === null
+          ? event.error
+          : context.drainError,
+    }),
   },
   guards: {
     lastToDrain: ({ context, event }) =>
@@ -59,7 +80,10 @@ export const runtimeMachine = setup({
         id,
         systemId: id,
         src: id as (typeof COMPONENTS)[number],
-        onError: { target: '#runtime.failed', actions: assign({ error: ({ event }) => (event as { error?: unknown }).error ?? null }) },
+        onError: {
+          target: '#runtime.failed',
+          actions: assign({ error: ({ event }) => (event as { error?: unknown }).error ?? null }),
+        },
       })),
       on: { 'engine.failed': { target: '#runtime.failed', actions: assign({ error: ({ event }) => event.error }) } },
       initial: 'running',
@@ -68,11 +92,18 @@ export const runtimeMachine = setup({
           on: { 'engine.shutdown': { target: 'draining', actions: assign({ graceMs: ({ event }) => event.graceMs }) } },
         },
         draining: {
-          entry: COMPONENTS.map((id) => sendTo(id, ({ context }): ComponentControl => ({ type: 'component.drain', graceMs: context.graceMs }))),
+          entry: COMPONENTS.map((id) =>
+            sendTo(id, ({ context }): ComponentControl => ({ type: 'component.drain', graceMs: context.graceMs })),
+          ),
           on: {
             'component.drained': [
               { guard: 'lastToDrain', target: '#runtime.stopped', actions: 'noteDrainError' },
-              { actions: [assign({ drained: ({ context, event }) => [...context.drained, event.component] }), 'noteDrainError'] },
+              {
+                actions: [
+                  assign({ drained: ({ context, event }) => [...context.drained, event.component] }),
+                  'noteDrainError',
+                ],
+              },
             ],
           },
         },

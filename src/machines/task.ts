@@ -35,14 +35,7 @@ export type TaskMachineEvent =
   | { type: 'task.requeue' };
 
 /** Effects the machine asks for, implemented by the scheduler. */
-export type TaskEffect =
-  | 'enqueue'
-  | 'dequeue'
-  | 'runAction'
-  | 'abortRun'
-  | 'scheduleRetry'
-  | 'clearRetry'
-  | 'finish';
+export type TaskEffect = 'enqueue' | 'dequeue' | 'runAction' | 'abortRun' | 'scheduleRetry' | 'clearRetry' | 'finish';
 
 /** Guards, shared by the XState machine and the compiled table so both decide alike. */
 export const taskGuards = {
@@ -56,8 +49,14 @@ export type TaskGuard = keyof typeof taskGuards;
  * context, so nothing outside the machine counts attempts by hand.
  */
 export const taskAssignments = {
-  countAttempt: (context: TaskMachineContext): TaskMachineContext => ({ attempts: context.attempts + 1, maxRetries: context.maxRetries }),
-  uncountAttempt: (context: TaskMachineContext): TaskMachineContext => ({ attempts: context.attempts - 1, maxRetries: context.maxRetries }),
+  countAttempt: (context: TaskMachineContext): TaskMachineContext => ({
+    attempts: context.attempts + 1,
+    maxRetries: context.maxRetries,
+  }),
+  uncountAttempt: (context: TaskMachineContext): TaskMachineContext => ({
+    attempts: context.attempts - 1,
+    maxRetries: context.maxRetries,
+  }),
 } as const;
 export type TaskAssignment = keyof typeof taskAssignments;
 
@@ -189,7 +188,12 @@ const defaultTable = compileTaskMachine();
  * Steps a task: the transition the machine would take (its target, the context its assigns leave and its effects),
  * or null when the event means nothing in that state.
  */
-export function stepTask(status: TaskStatus, context: TaskMachineContext, event: TaskMachineEvent, table: TaskTable = defaultTable): TaskStep | null {
+export function stepTask(
+  status: TaskStatus,
+  context: TaskMachineContext,
+  event: TaskMachineEvent,
+  table: TaskTable = defaultTable,
+): TaskStep | null {
   const candidates = table[status]?.[event.type];
   if (!candidates) return null;
   for (const c of candidates) {

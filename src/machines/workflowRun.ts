@@ -9,8 +9,7 @@ import type { TerminalRunStatus } from '../model/workflow.js';
 
 export type WorkflowRunEvent =
   /** Every step has ended (at `at`, epoch ms); `failed` when one failed for good. */
-  | { type: 'run.settled'; failed: boolean; at: number }
-  | { type: 'run.cancel'; reason: string };
+  { type: 'run.settled'; failed: boolean; at: number } | { type: 'run.cancel'; reason: string };
 
 export interface WorkflowRunContext {
   cancelReason: string | null;
@@ -47,7 +46,10 @@ export const workflowRunMachine = setup({
           },
           { target: 'succeeded', actions: 'settle' },
         ],
-        'run.cancel': { target: 'cancelling', actions: [assign({ cancelReason: ({ event }) => event.reason }), 'cancelSteps'] },
+        'run.cancel': {
+          target: 'cancelling',
+          actions: [assign({ cancelReason: ({ event }) => event.reason }), 'cancelSteps'],
+        },
       },
     },
     cancelling: {

@@ -80,7 +80,10 @@ export class EngineMetrics {
 
   constructor(deps: MetricsDeps) {
     this.#deps = deps;
-    this.families = { ...createFamilies(this.registry, () => this.#snapshot(), deps.startedAt), ...createFlowFamilies(this.registry, () => this.#snapshot()) };
+    this.families = {
+      ...createFamilies(this.registry, () => this.#snapshot(), deps.startedAt),
+      ...createFlowFamilies(this.registry, () => this.#snapshot()),
+    };
     this.schedules = new ScheduleMetrics(this.registry, deps.bus);
     this.#tasks = new TaskFeed(this.families, this.taskPerformance);
     this.taskObserver = this.#tasks.observer;
@@ -239,7 +242,12 @@ export class EngineMetrics {
     return {
       state: this.#deps.state(),
       scheduler,
-      pool: { ...pool.stats(), configuredThreads: pool.options.threads, concurrentTasksPerWorker: pool.options.concurrentTasksPerWorker, destroyed: pool.destroyed },
+      pool: {
+        ...pool.stats(),
+        configuredThreads: pool.options.threads,
+        concurrentTasksPerWorker: pool.options.concurrentTasksPerWorker,
+        destroyed: pool.destroyed,
+      },
       bus: { ...bus.stats(), connected: bus.connected },
       resources,
     };
@@ -259,5 +267,4 @@ export class EngineMetrics {
   #reportError(where: string, err: unknown): void {
     this.#deps.bus.publish('handler_error', { event: `metrics:${where}`, error: serializeError(err) });
   }
-
 }

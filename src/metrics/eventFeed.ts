@@ -81,7 +81,15 @@ export class EventFeed {
       case 'task_cancelled':
       case 'task_skipped': {
         const d = event.data;
-        this.#tasks.ended(d.module, d.action, d.status, d.success ? null : d.error.code, 'durationMs' in d ? d.durationMs : null, event.timestamp, d.taskId);
+        this.#tasks.ended(
+          d.module,
+          d.action,
+          d.status,
+          d.success ? null : d.error.code,
+          'durationMs' in d ? d.durationMs : null,
+          event.timestamp,
+          d.taskId,
+        );
         return;
       }
       case 'workflow_started':
@@ -106,15 +114,30 @@ export class EventFeed {
       }
       case 'step_completed':
         this.#stepEnded(event.data.runId, event.data.step);
-        f.workflowSteps.inc({ workflow: event.data.workflowName, module: event.data.module, action: event.data.action, status: 'completed' });
+        f.workflowSteps.inc({
+          workflow: event.data.workflowName,
+          module: event.data.module,
+          action: event.data.action,
+          status: 'completed',
+        });
         return;
       case 'step_failed':
         this.#stepEnded(event.data.runId, event.data.step);
-        f.workflowSteps.inc({ workflow: event.data.workflowName, module: event.data.module, action: event.data.action, status: event.data.status });
+        f.workflowSteps.inc({
+          workflow: event.data.workflowName,
+          module: event.data.module,
+          action: event.data.action,
+          status: event.data.status,
+        });
         return;
       case 'step_skipped':
         this.#stepEnded(event.data.runId, event.data.step);
-        f.workflowSteps.inc({ workflow: event.data.workflowName, module: event.data.module, action: event.data.action, status: 'skipped' });
+        f.workflowSteps.inc({
+          workflow: event.data.workflowName,
+          module: event.data.module,
+          action: event.data.action,
+          status: 'skipped',
+        });
         return;
       case 'resource_allocated': {
         const ids = Object.keys(event.data.resources);

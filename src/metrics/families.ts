@@ -70,7 +70,8 @@ export function createFamilies(registry: Registry, snapshot: () => Promise<Scrap
       registers,
       async collect() {
         this.reset();
-        for (const r of (await snapshot()).resources) this.set({ resource: r.resource, type: r.type, unit: r.unit }, r.capacity);
+        for (const r of (await snapshot()).resources)
+          this.set({ resource: r.resource, type: r.type, unit: r.unit }, r.capacity);
       },
     }),
     resourceAllocated: new Gauge({
@@ -80,7 +81,8 @@ export function createFamilies(registry: Registry, snapshot: () => Promise<Scrap
       registers,
       async collect() {
         this.reset();
-        for (const r of (await snapshot()).resources) this.set({ resource: r.resource, type: r.type, unit: r.unit }, r.allocated);
+        for (const r of (await snapshot()).resources)
+          this.set({ resource: r.resource, type: r.type, unit: r.unit }, r.allocated);
       },
     }),
     resourceUtilization: new Gauge({

@@ -35,7 +35,9 @@ class Exemplars {
   }
   of(i: number): SampleExemplar | undefined {
     const traceId = this.traceIds[i];
-    return traceId === undefined ? undefined : { labelSet: { trace_id: traceId }, value: this.values[i] ?? 0, timestamp: (this.at[i] ?? 0) / 1000 };
+    return traceId === undefined
+      ? undefined
+      : { labelSet: { trace_id: traceId }, value: this.values[i] ?? 0, timestamp: (this.at[i] ?? 0) / 1000 };
   }
 }
 
@@ -69,7 +71,6 @@ class Series implements HistogramSeries {
     ex.at[i] = Date.now();
   }
 }
-
 
 /** Series by label values, each made once and handed out to be held (the hot path never builds a key). */
 class SeriesMap<L extends string, S> {
@@ -110,7 +111,13 @@ export class FastHistogram<L extends string> {
   readonly #bounds: readonly number[];
   readonly #series: SeriesMap<L, Series>;
 
-  constructor(config: { name: string; help: string; labelNames: readonly L[]; buckets: readonly number[]; registers: Registry[] }) {
+  constructor(config: {
+    name: string;
+    help: string;
+    labelNames: readonly L[];
+    buckets: readonly number[];
+    registers: Registry[];
+  }) {
     this.name = config.name;
     this.help = config.help;
     this.labelNames = config.labelNames;
@@ -148,7 +155,9 @@ export class FastHistogram<L extends string> {
     const bucket = `${this.name}_bucket`;
     const sample = (s: Series, le: number | string, value: number, i: number): Sample => {
       const exemplar = s.exemplars?.of(i);
-      return exemplar ? { labels: { ...s.labels, le }, value, metricName: bucket, exemplar } : { labels: { ...s.labels, le }, value, metricName: bucket };
+      return exemplar
+        ? { labels: { ...s.labels, le }, value, metricName: bucket, exemplar }
+        : { labels: { ...s.labels, le }, value, metricName: bucket };
     };
     for (const s of this.#series.values()) {
       let acc = 0;
@@ -209,7 +218,13 @@ export class FastCounter<L extends string> {
     for (const s of this.#series.values()) s.value = 0;
   }
 
-  get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: { labels: Record<string, string>; value: number }[] }> {
+  get(): Promise<{
+    name: string;
+    help: string;
+    type: string;
+    aggregator: string;
+    values: { labels: Record<string, string>; value: number }[];
+  }> {
     const values = [...this.#series.values()].map((s) => ({ labels: { ...s.labels }, value: s.value }));
     return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values });
   }

@@ -56,13 +56,16 @@ const escapeText = (s: string): string => s.replace(/\\/g, '\\\\').replace(/\n/g
 function labelText(labels: Record<string, string | number> | undefined): string {
   if (!labels) return '';
   const parts: string[] = [];
-  for (const [k, v] of Object.entries(labels)) if (v !== undefined) parts.push(`${k}="${escapeText(typeof v === 'number' ? number(v) : String(v))}"`);
+  for (const [k, v] of Object.entries(labels))
+    if (v !== undefined) parts.push(`${k}="${escapeText(typeof v === 'number' ? number(v) : String(v))}"`);
   return parts.length ? `{${parts.join(',')}}` : '';
 }
 
 /** The registry's families as OpenMetrics 1.0.0 text, ending in `# EOF`. */
 export async function openMetricsText(registry: Registry): Promise<string> {
-  const metrics = registry.getMetricsAsArray() as unknown as { get(): Promise<{ name: string; help: string; type: string; values?: Sample[] }> }[];
+  const metrics = registry.getMetricsAsArray() as unknown as {
+    get(): Promise<{ name: string; help: string; type: string; values?: Sample[] }>;
+  }[];
   // Every family's `collect` starts in the same tick, as in prom-client's own exposition (they share one snapshot).
   const families = await Promise.all(metrics.map((m) => m.get()));
   const lines: string[] = [];
@@ -73,7 +76,8 @@ export async function openMetricsText(registry: Registry): Promise<string> {
     for (const s of f.values ?? []) {
       const name = counter ? `${family}_total` : (s.metricName ?? f.name);
       let line = `${name}${labelText(s.labels)} ${number(s.value)}`;
-      if (s.exemplar) line += ` # ${labelText(s.exemplar.labelSet) || '{}'} ${number(s.exemplar.value)} ${s.exemplar.timestamp.toFixed(3)}`;
+      if (s.exemplar)
+        line += ` # ${labelText(s.exemplar.labelSet) || '{}'} ${number(s.exemplar.value)} ${s.exemplar.timestamp.toFixed(3)}`;
       lines.push(line);
     }
   }

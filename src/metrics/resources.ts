@@ -16,6 +16,12 @@ export function resourceUsageFromLedger(usage: readonly LedgerUsage[]): Resource
   return usage.map((u) => {
     const base = TO_BASE[u.unit];
     const factor = base?.factor ?? 1;
-    return { resource: u.id, type: u.type, unit: base?.unit ?? u.unit, capacity: u.capacity * factor, allocated: u.allocated * factor };
+    return {
+      resource: u.id,
+      type: u.type,
+      unit: base?.unit ?? u.unit,
+      capacity: u.capacity * factor,
+      allocated: u.allocated * factor,
+    };
   });
 }

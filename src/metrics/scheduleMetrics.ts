@@ -44,13 +44,19 @@ export class ScheduleMetrics {
         if (e.type !== 'schedule_fired') return;
         this.scheduleRuns.inc({ schedule: e.data.schedule, outcome: 'started' });
         // A slot caught up after downtime, a backfill or a manual run is late on purpose: it would drown the lag.
-        if (!e.data.manual && !e.data.backfill && e.data.lagMs < 60_000) this.scheduleLag.observe({ schedule: e.data.schedule }, e.data.lagMs / 1000);
+        if (!e.data.manual && !e.data.backfill && e.data.lagMs < 60_000)
+          this.scheduleLag.observe({ schedule: e.data.schedule }, e.data.lagMs / 1000);
       }),
       bus.events$('schedule_skipped').subscribe((e) => {
-        if (e.type === 'schedule_skipped') this.scheduleRuns.inc({ schedule: e.data.schedule, outcome: e.data.reason === 'overlap' ? 'skipped' : 'failed' });
+        if (e.type === 'schedule_skipped')
+          this.scheduleRuns.inc({
+            schedule: e.data.schedule,
+            outcome: e.data.reason === 'overlap' ? 'skipped' : 'failed',
+          });
       }),
       bus.events$('schedule_missed').subscribe((e) => {
-        if (e.type === 'schedule_missed') this.scheduleRuns.inc({ schedule: e.data.schedule, outcome: 'missed' }, e.data.count);
+        if (e.type === 'schedule_missed')
+          this.scheduleRuns.inc({ schedule: e.data.schedule, outcome: 'missed' }, e.data.count);
       }),
       bus.events$('trigger_fired').subscribe((e) => {
         if (e.type === 'trigger_fired') this.triggerRuns.inc({ trigger: e.data.trigger, outcome: 'started' });

@@ -39,6 +39,10 @@ export interface ScrapeSnapshot {
 }
 
 /** Sets a counter to a total someone else keeps (the pool's, the bus's), at scrape time. */
-export function setTotal<T extends string>(counter: Counter<T>, labels: Partial<Record<T, string>>, value: number): void {
+export function setTotal<T extends string>(
+  counter: Counter<T>,
+  labels: Partial<Record<T, string>>,
+  value: number,
+): void {
   counter.inc(labels, Math.max(0, value));
 }

@@ -37,7 +37,7 @@ export function createTaskFamilies(registry: Registry, snapshot: () => Promise<S
     }),
     taskDuration: new FastHistogram({
       name: 'codomyrmex_task_duration_seconds',
-      help: 'Time from a task\'s first start to its end (all attempts and backoff included), by module, action and final status.',
+      help: "Time from a task's first start to its end (all attempts and backoff included), by module, action and final status.",
       labelNames: ['module', 'action', 'status'] as const,
       buckets: TASK_DURATION_BUCKETS,
       registers,
@@ -121,7 +121,10 @@ export function createTaskFamilies(registry: Registry, snapshot: () => Promise<S
       registers,
       async collect() {
         const { pool, scheduler } = await snapshot();
-        const busy = Math.min(pool.threads, Math.ceil(Math.min(scheduler?.running ?? 0, pool.capacity) / pool.concurrentTasksPerWorker));
+        const busy = Math.min(
+          pool.threads,
+          Math.ceil(Math.min(scheduler?.running ?? 0, pool.capacity) / pool.concurrentTasksPerWorker),
+        );
         this.set({ state: 'busy' }, busy);
         this.set({ state: 'idle' }, Math.max(0, pool.threads - busy));
       },

@@ -44,7 +44,8 @@ export class TaskFeed {
   readonly observer: TaskObserver = {
     started: (_module, _action, priority, queuedMs) => this.started(priority, queuedMs),
     retrying: (module, action, code) => this.retrying(module, action, code),
-    ended: (module, action, status, errorCode, durationMs, taskId) => this.ended(module, action, status, errorCode, durationMs, Date.now(), taskId),
+    ended: (module, action, status, errorCode, durationMs, taskId) =>
+      this.ended(module, action, status, errorCode, durationMs, Date.now(), taskId),
   };
 
   started(priority: TaskPriority, queuedMs: number): void {
@@ -57,13 +58,24 @@ export class TaskFeed {
     this.#families.taskRetries.inc({ module, action, code: boundedCode(code) });
   }
 
-  ended(module: string, action: string, status: TaskStatus, errorCode: string | null, durationMs: number | null, at: number, taskId: string): void {
+  ended(
+    module: string,
+    action: string,
+    status: TaskStatus,
+    errorCode: string | null,
+    durationMs: number | null,
+    at: number,
+    taskId: string,
+  ): void {
     const f = this.#families;
     const entry = this.#actionLabels(module, action);
     let series = entry.byStatus.get(status);
     if (!series) {
       const labels = { module, action, status };
-      entry.byStatus.set(status, (series = { total: f.tasksTotal.labels(labels), duration: f.taskDuration.labels(labels) }));
+      entry.byStatus.set(
+        status,
+        (series = { total: f.tasksTotal.labels(labels), duration: f.taskDuration.labels(labels) }),
+      );
     }
     series.total.inc();
     const success = status === 'completed';

@@ -80,7 +80,10 @@ export const INPUT_STEP = '$input';
  */
 export type RunInputs = Record<string, ArtifactRef[]>;
 
-export const runInputsSchema = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]{0,99}$/, 'must be a parameter name'), z.array(artifactRefSchema).max(100_000));
+export const runInputsSchema = z.record(
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]{0,99}$/, 'must be a parameter name'),
+  z.array(artifactRefSchema).max(100_000),
+);
 
 /**
  * The value each uploaded parameter takes in the run: the path, relative to a step's working folder, where its
@@ -90,7 +93,9 @@ export function inputParams(runId: string, inputs: RunInputs): Record<string, st
   const out: Record<string, string> = {};
   for (const [param, refs] of Object.entries(inputs)) {
     const single = refs.length === 1 && refs[0]?.name === param ? refs[0] : undefined;
-    out[param] = single ? artifactPath(runId, INPUT_STEP, single) : `${ARTIFACTS_FOLDER}/${safeSegment(runId)}/${safeSegment(INPUT_STEP)}/${param}`;
+    out[param] = single
+      ? artifactPath(runId, INPUT_STEP, single)
+      : `${ARTIFACTS_FOLDER}/${safeSegment(runId)}/${safeSegment(INPUT_STEP)}/${param}`;
   }
   return out;
 }
@@ -99,7 +104,11 @@ export function inputParams(runId: string, inputs: RunInputs): Record<string, st
  * A run's parameters with its uploaded ones pointing where their files are put in each step's folder; throws a
  * `ValidationError` naming the field when the inputs cannot be used by run `runId`.
  */
-export function withInputs(params: Record<string, unknown> | undefined, runId: string | undefined, inputs: RunInputs): Record<string, unknown> {
+export function withInputs(
+  params: Record<string, unknown> | undefined,
+  runId: string | undefined,
+  inputs: RunInputs,
+): Record<string, unknown> {
   const issues = checkRunInputs(runId, inputs);
   if (issues.length || runId === undefined) throw new ValidationError(issues);
   return { ...(params ?? {}), ...inputParams(runId, inputs) };
@@ -107,12 +116,17 @@ export function withInputs(params: Record<string, unknown> | undefined, runId: s
 
 /** What is wrong with a run's inputs (each issue names its field); empty when they can be used by run `runId`. */
 export function checkRunInputs(runId: string | undefined, inputs: RunInputs): string[] {
-  if (runId === undefined) return ['runId: required with inputs (they were uploaded under the run id; use the same one)'];
+  if (runId === undefined)
+    return ['runId: required with inputs (they were uploaded under the run id; use the same one)'];
   const issues: string[] = [];
   for (const [param, refs] of Object.entries(inputs)) {
     for (const ref of refs) {
-      if (ref.scope !== runId) issues.push(`inputs.${param}: ${ref.name} was uploaded for run ${ref.scope}, not ${runId}; upload it again for this run`);
-      else if (ref.name !== param && !ref.name.startsWith(`${param}/`)) issues.push(`inputs.${param}: ${ref.name} is not named "${param}" or "${param}/<path>"`);
+      if (ref.scope !== runId)
+        issues.push(
+          `inputs.${param}: ${ref.name} was uploaded for run ${ref.scope}, not ${runId}; upload it again for this run`,
+        );
+      else if (ref.name !== param && !ref.name.startsWith(`${param}/`))
+        issues.push(`inputs.${param}: ${ref.name} is not named "${param}" or "${param}/<path>"`);
       if (issues.length >= 10) return issues;
     }
   }

@@ -35,10 +35,13 @@ export const systemClock: Clock = {
       if (left > MAX_TIMER_MS) {
         timer.handle = setTimeout(arm, MAX_TIMER_MS);
       } else {
-        timer.handle = setTimeout(() => {
-          timer.handle = null;
-          fn();
-        }, Math.max(0, left));
+        timer.handle = setTimeout(
+          () => {
+            timer.handle = null;
+            fn();
+          },
+          Math.max(0, left),
+        );
       }
       if (options?.unref === true) timer.handle.unref();
     };

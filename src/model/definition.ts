@@ -7,20 +7,22 @@ import { createHash } from 'node:crypto';
 import type { StoredWorkflow } from './workflow.js';
 
 /** snake_case keys of the seed, accepted in files, MCP arguments and NATS payloads. Never applied inside parameters. */
-const SNAKE: ReadonlyMap<string, string> = new Map(Object.entries({
-  max_retries: 'maxRetries',
-  parallel_groups: 'parallelGroups',
-  continue_on_failure: 'continueOnFailure',
-  idempotency_key: 'idempotencyKey',
-  initial_delay: 'initialDelay',
-  max_delay: 'maxDelay',
-  depends_on: 'dependencies',
-  for_each: 'forEach',
-  wait_for: 'waitFor',
-  sleep_until: 'sleepUntil',
-  timeout_seconds: 'timeoutSeconds',
-  on_timeout: 'onTimeout',
-}));
+const SNAKE: ReadonlyMap<string, string> = new Map(
+  Object.entries({
+    max_retries: 'maxRetries',
+    parallel_groups: 'parallelGroups',
+    continue_on_failure: 'continueOnFailure',
+    idempotency_key: 'idempotencyKey',
+    initial_delay: 'initialDelay',
+    max_delay: 'maxDelay',
+    depends_on: 'dependencies',
+    for_each: 'forEach',
+    wait_for: 'waitFor',
+    sleep_until: 'sleepUntil',
+    timeout_seconds: 'timeoutSeconds',
+    on_timeout: 'onTimeout',
+  }),
+);
 
 /** Renames the seed's snake_case keys at the definition, step and retry levels. */
 export function camelizeKeys(obj: unknown): unknown {
@@ -46,10 +48,21 @@ export function normalizeDefinition(raw: unknown): unknown {
 }
 
 /** A stable hash of what a definition does (name, steps, groups, params), independent of key order. */
-export function hashDefinition(def: Pick<StoredWorkflow, 'name' | 'steps' | 'parallelGroups' | 'params' | 'concurrency' | 'debounce'>): string {
+export function hashDefinition(
+  def: Pick<StoredWorkflow, 'name' | 'steps' | 'parallelGroups' | 'params' | 'concurrency' | 'debounce'>,
+): string {
   // Absent fields hash as before they existed: a definition without them keeps its hash (and its version).
   return createHash('sha256')
-    .update(canonicalJson({ name: def.name, steps: def.steps, parallelGroups: def.parallelGroups, params: def.params, concurrency: def.concurrency, debounce: def.debounce }))
+    .update(
+      canonicalJson({
+        name: def.name,
+        steps: def.steps,
+        parallelGroups: def.parallelGroups,
+        params: def.params,
+        concurrency: def.concurrency,
+        debounce: def.debounce,
+      }),
+    )
     .digest('hex')
     .slice(0, 16);
 }

@@ -37,10 +37,25 @@ export interface EventMap {
   /** `worker`: the worker that ran the attempt that completed it. */
   task_completed: TaskEventData & { success: true; durationMs: number; worker: string };
   /** `worker`: the worker of its last attempt (null: it never started). */
-  task_failed: TaskEventData & { success: false; error: SerializedError; durationMs: number | null; worker: string | null };
+  task_failed: TaskEventData & {
+    success: false;
+    error: SerializedError;
+    durationMs: number | null;
+    worker: string | null;
+  };
   task_retrying: TaskEventData & { error: SerializedError; delayMs: number; retryAt: number; worker: string };
-  task_timed_out: TaskEventData & { success: false; error: SerializedError; durationMs: number | null; worker: string | null };
-  task_cancelled: TaskEventData & { success: false; error: SerializedError; durationMs: number | null; worker: string | null };
+  task_timed_out: TaskEventData & {
+    success: false;
+    error: SerializedError;
+    durationMs: number | null;
+    worker: string | null;
+  };
+  task_cancelled: TaskEventData & {
+    success: false;
+    error: SerializedError;
+    durationMs: number | null;
+    worker: string | null;
+  };
   task_skipped: TaskEventData & { success: false; error: SerializedError };
   task_progress: { taskId: string; name: string; attempt: number; value: unknown };
   task_log: { taskId: string; name: string; attempt: number; level: string; message: string };
@@ -65,15 +80,40 @@ export interface EventMap {
     resumedFrom?: string;
   };
   /** Every run that ends publishes this, with `success`; a run that did not succeed also publishes `workflow_failed`. */
-  workflow_completed: { workflowName: string; runId: string; success: boolean; status: WorkflowRunStatus; durationMs: number };
-  workflow_failed: { workflowName: string; runId: string; success: false; status: WorkflowRunStatus; durationMs: number; failedSteps: string[] };
+  workflow_completed: {
+    workflowName: string;
+    runId: string;
+    success: boolean;
+    status: WorkflowRunStatus;
+    durationMs: number;
+  };
+  workflow_failed: {
+    workflowName: string;
+    runId: string;
+    success: false;
+    status: WorkflowRunStatus;
+    durationMs: number;
+    failedSteps: string[];
+  };
   /** `items`: a forEach step's item count (its items are tasks `<taskId>.<index>`, or child runs). */
   step_started: StepEventData & { taskId: string; attempt: number; items?: number };
   step_completed: StepEventData & { taskId: string; durationMs: number };
-  step_failed: StepEventData & { taskId: string; status: 'failed' | 'timed_out' | 'cancelled'; error: SerializedError; durationMs: number | null };
+  step_failed: StepEventData & {
+    taskId: string;
+    status: 'failed' | 'timed_out' | 'cancelled';
+    error: SerializedError;
+    durationMs: number | null;
+  };
   step_skipped: StepEventData & { reason: string };
   /** A step began waiting (or resumed waiting after a restart): for `signal` (null for a sleep), until `until` (epoch ms; null: no limit). */
-  step_waiting: { workflowName: string; runId: string; step: string; taskId: string; signal: string | null; until: number | null };
+  step_waiting: {
+    workflowName: string;
+    runId: string;
+    step: string;
+    taskId: string;
+    signal: string | null;
+    until: number | null;
+  };
   /** A run was sent a signal: `delivered` when a waiting step took it, else it is kept for a step that waits later. */
   run_signaled: { workflowName: string; runId: string; signal: string; delivered: boolean };
   resource_allocated: { holderId: string; allocationId: string; resources: Record<string, Record<string, number>> };
@@ -105,17 +145,45 @@ export interface EventMap {
   store_recovered: { store: string; downMs: number };
   project_created: { name: string; template: string; path: string; workflows: string[] };
   project_archived: { name: string; path: string; archivePath: string | null };
-  milestone_completed: { project: string; milestone: string; completedAt: number; progress: number; byRun: string | null };
+  milestone_completed: {
+    project: string;
+    milestone: string;
+    completedAt: number;
+    progress: number;
+    byRun: string | null;
+  };
   /** A workflow definition file could not be loaded at start (`badDefinitionFiles: "skip"`); the others were. */
   definition_skipped: { file: string; error: SerializedError };
   /** A schedule started a run: for a slot (`scheduledFor` is its time), a backfill, or `triggerSchedule` (`manual`). `lagMs`: start time minus slot time. */
-  schedule_fired: { schedule: string; workflow: string; runId: string; scheduledFor: number; firedAt: number; lagMs: number; manual: boolean; backfill: boolean };
+  schedule_fired: {
+    schedule: string;
+    workflow: string;
+    runId: string;
+    scheduledFor: number;
+    firedAt: number;
+    lagMs: number;
+    manual: boolean;
+    backfill: boolean;
+  };
   /** A slot did not run: its previous run was still going (`overlap`), or its run could not start (`failed`, with the error). */
-  schedule_skipped: { schedule: string; workflow: string; scheduledFor: number; reason: 'overlap' | 'failed'; activeRuns: string[]; error?: SerializedError };
+  schedule_skipped: {
+    schedule: string;
+    workflow: string;
+    scheduledFor: number;
+    reason: 'overlap' | 'failed';
+    activeRuns: string[];
+    error?: SerializedError;
+  };
   /** Slots older than the catch-up window were not run (after downtime): how many, the first and the last. */
   schedule_missed: { schedule: string; workflow: string; count: number; first: number; last: number };
   /** A trigger's message (NATS, JetStream or webhook) started a run. */
-  trigger_fired: { trigger: string; workflow: string; runId: string; source: 'nats' | 'jetstream' | 'http'; subject: string };
+  trigger_fired: {
+    trigger: string;
+    workflow: string;
+    runId: string;
+    source: 'nats' | 'jetstream' | 'http';
+    subject: string;
+  };
   /** A trigger's message started nothing: not JSON, a bad signature, parameters that did not resolve, an unknown workflow. */
   trigger_rejected: { trigger: string; source: 'nats' | 'jetstream' | 'http'; subject: string; reason: string };
   engine_started: { engineId: string; threads: number };

@@ -12,7 +12,10 @@ export const MAX_FLOW_KEY_LENGTH = 256;
 /** A rate limit's name: letters, digits, `_ . : -`. */
 export const RATE_LIMIT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
-const keySchema = z.union([z.string().min(1, 'must not be empty').max(MAX_FLOW_KEY_LENGTH, `must be at most ${MAX_FLOW_KEY_LENGTH} characters`), z.number().finite()]);
+const keySchema = z.union([
+  z.string().min(1, 'must not be empty').max(MAX_FLOW_KEY_LENGTH, `must be at most ${MAX_FLOW_KEY_LENGTH} characters`),
+  z.number().finite(),
+]);
 
 /** One concurrency rule: at most `limit` tasks (or runs) holding `key` run at once. */
 export const concurrencyRuleSchema = z
@@ -24,7 +27,10 @@ export const concurrencyRuleSchema = z
   .strict();
 
 /** `concurrency`: one rule, or several that must all admit. */
-export const concurrencySchema = z.union([concurrencyRuleSchema, z.array(concurrencyRuleSchema).min(1, 'must list at least one rule').max(8, 'must list at most 8 rules')]);
+export const concurrencySchema = z.union([
+  concurrencyRuleSchema,
+  z.array(concurrencyRuleSchema).min(1, 'must list at least one rule').max(8, 'must list at most 8 rules'),
+]);
 
 /** What a new run does when a run-level key is at its limit: wait its turn, cancel the oldest holder, or be cancelled. */
 export const RUN_CONCURRENCY_STRATEGIES = ['queue', 'cancel_in_progress', 'cancel_newest'] as const;
@@ -37,12 +43,19 @@ export const runConcurrencyRuleSchema = z
   .object({
     key: keySchema,
     limit: z.number().int('must be a whole number').min(1, 'must be at least 1 (use 1 for "one at a time")'),
-    strategy: z.enum(RUN_CONCURRENCY_STRATEGIES, { errorMap: () => ({ message: `must be one of ${RUN_CONCURRENCY_STRATEGIES.join(', ')}` }) }).optional(),
+    strategy: z
+      .enum(RUN_CONCURRENCY_STRATEGIES, {
+        errorMap: () => ({ message: `must be one of ${RUN_CONCURRENCY_STRATEGIES.join(', ')}` }),
+      })
+      .optional(),
   })
   .strict();
 
 /** A workflow's `concurrency`: one run-level rule, or several that must all admit. */
-export const runConcurrencySchema = z.union([runConcurrencyRuleSchema, z.array(runConcurrencyRuleSchema).min(1, 'must list at least one rule').max(8, 'must list at most 8 rules')]);
+export const runConcurrencySchema = z.union([
+  runConcurrencyRuleSchema,
+  z.array(runConcurrencyRuleSchema).min(1, 'must list at least one rule').max(8, 'must list at most 8 rules'),
+]);
 
 /** Longest debounce window and bound: a day. */
 export const MAX_DEBOUNCE_SECONDS = 86_400;
@@ -54,11 +67,23 @@ export const MAX_DEBOUNCE_SECONDS = 86_400;
 export const debounceSchema = z
   .object({
     key: keySchema,
-    seconds: z.number().finite().positive('must be a positive number of seconds').max(MAX_DEBOUNCE_SECONDS, `must be at most ${MAX_DEBOUNCE_SECONDS} (a day)`),
-    maxWaitSeconds: z.number().finite().positive('must be a positive number of seconds').max(MAX_DEBOUNCE_SECONDS, `must be at most ${MAX_DEBOUNCE_SECONDS} (a day)`).optional(),
+    seconds: z
+      .number()
+      .finite()
+      .positive('must be a positive number of seconds')
+      .max(MAX_DEBOUNCE_SECONDS, `must be at most ${MAX_DEBOUNCE_SECONDS} (a day)`),
+    maxWaitSeconds: z
+      .number()
+      .finite()
+      .positive('must be a positive number of seconds')
+      .max(MAX_DEBOUNCE_SECONDS, `must be at most ${MAX_DEBOUNCE_SECONDS} (a day)`)
+      .optional(),
   })
   .strict()
-  .refine((d) => d.maxWaitSeconds === undefined || d.maxWaitSeconds >= d.seconds, { message: 'maxWaitSeconds must be at least seconds (it bounds how long the window may be pushed back)', path: ['maxWaitSeconds'] });
+  .refine((d) => d.maxWaitSeconds === undefined || d.maxWaitSeconds >= d.seconds, {
+    message: 'maxWaitSeconds must be at least seconds (it bounds how long the window may be pushed back)',
+    path: ['maxWaitSeconds'],
+  });
 
 /** `rateLimit`: spend `units` (default 1) of the named limit, from the bucket of `key` when one is given. */
 export const rateLimitUseSchema = z
@@ -117,8 +142,11 @@ function own(value: unknown, key: string | number): unknown {
 function asText(value: unknown, expr: string, field: string): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (value === undefined || value === null) throw new Error(`${field}: "{{${expr}}}" resolves to nothing; give that parameter or use a literal key`);
-  throw new Error(`${field}: "{{${expr}}}" resolves to ${Array.isArray(value) ? 'an array' : 'an object'}; a key must be text or a number`);
+  if (value === undefined || value === null)
+    throw new Error(`${field}: "{{${expr}}}" resolves to nothing; give that parameter or use a literal key`);
+  throw new Error(
+    `${field}: "{{${expr}}}" resolves to ${Array.isArray(value) ? 'an array' : 'an object'}; a key must be text or a number`,
+  );
 }
 
 /**
@@ -137,7 +165,8 @@ export function resolveFlowKey(key: string | number, scope: Record<string, unkno
           })
         : key;
   if (text.length === 0) throw new Error(`${field}: resolves to an empty key`);
-  if (text.length > MAX_FLOW_KEY_LENGTH) throw new Error(`${field}: resolves to ${text.length} characters; a key must be at most ${MAX_FLOW_KEY_LENGTH}`);
+  if (text.length > MAX_FLOW_KEY_LENGTH)
+    throw new Error(`${field}: resolves to ${text.length} characters; a key must be at most ${MAX_FLOW_KEY_LENGTH}`);
   return text;
 }
 
@@ -148,10 +177,18 @@ export function keyTemplateReads(key: string | number): string[] {
 }
 
 /** Resolves every rule of a `concurrency` field; throws like {@link resolveFlowKey}. */
-export function resolveConcurrency(c: ConcurrencyInput | undefined, scope: Record<string, unknown>, where: string): HeldKey[] {
+export function resolveConcurrency(
+  c: ConcurrencyInput | undefined,
+  scope: Record<string, unknown>,
+  where: string,
+): HeldKey[] {
   const rules = concurrencyRules(c);
   const many = Array.isArray(c);
-  return rules.map((r, i) => ({ key: resolveFlowKey(r.key, scope, `${where}.concurrency${many ? `[${i}]` : ''}.key`), limit: r.limit, rule: String(r.key) }));
+  return rules.map((r, i) => ({
+    key: resolveFlowKey(r.key, scope, `${where}.concurrency${many ? `[${i}]` : ''}.key`),
+    limit: r.limit,
+    rule: String(r.key),
+  }));
 }
 
 /** `"1s"`, `"30s"`, `"1m"`, `"1h"`, `"1d"` (or a number of seconds) in ms; null when it is not a duration. */

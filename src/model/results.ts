@@ -36,11 +36,19 @@ export function inspectResult(value: unknown, maxBytes: number = LIMITS.maxResul
       const problem = visit(v, where, depth);
       if (problem) return { problem, bytes, binary };
       if (bytes > maxBytes) {
-        return { problem: `result: larger than ${maxBytes} bytes (limit maxResultBytes, estimated as stored); write large outputs to a file and return its path`, bytes, binary };
+        return {
+          problem: `result: larger than ${maxBytes} bytes (limit maxResultBytes, estimated as stored); write large outputs to a file and return its path`,
+          bytes,
+          binary,
+        };
       }
     }
   } catch (err) {
-    return { problem: `${at}: reading it threw (${err instanceof Error ? err.message : String(err)}); return plain data`, bytes, binary };
+    return {
+      problem: `${at}: reading it threw (${err instanceof Error ? err.message : String(err)}); return plain data`,
+      bytes,
+      binary,
+    };
   }
   return { problem: null, bytes, binary };
 
@@ -67,14 +75,17 @@ export function inspectResult(value: unknown, maxBytes: number = LIMITS.maxResul
         if (seen.has(v)) break;
         seen.add(v);
         if (types.isProxy(v)) return `${where}: a Proxy cannot be sent back from the worker thread; return plain data`;
-        if (depth >= LIMITS.maxResultDepth) return `result: nested deeper than ${LIMITS.maxResultDepth} levels (limit maxResultDepth); return flatter data`;
+        if (depth >= LIMITS.maxResultDepth)
+          return `result: nested deeper than ${LIMITS.maxResultDepth} levels (limit maxResultDepth); return flatter data`;
         if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof SharedArrayBuffer) {
           binary = true;
           bytes += Math.ceil((v.byteLength * 4) / 3) + 32;
           break;
         }
-        if (v instanceof Promise) return `${where}: a Promise cannot be sent back from the worker thread; await it and return its value`;
-        if (v instanceof WeakMap || v instanceof WeakSet || v instanceof WeakRef) return `${where}: a weak collection cannot be sent back from the worker thread; return plain data`;
+        if (v instanceof Promise)
+          return `${where}: a Promise cannot be sent back from the worker thread; await it and return its value`;
+        if (v instanceof WeakMap || v instanceof WeakSet || v instanceof WeakRef)
+          return `${where}: a weak collection cannot be sent back from the worker thread; return plain data`;
         if (v instanceof Date || v instanceof RegExp) {
           bytes += 32;
           break;

@@ -164,7 +164,9 @@ const nameSchema = (what: string) =>
     .max(100, 'must be at most 100 characters')
     .regex(NAME, 'must start with a letter, digit or _ and hold only letters, digits, _, - and .');
 
-const timeSchema = z.union([z.string().min(1), z.number()], { invalid_type_error: 'must be an ISO-8601 time or epoch milliseconds' });
+const timeSchema = z.union([z.string().min(1), z.number()], {
+  invalid_type_error: 'must be an ISO-8601 time or epoch milliseconds',
+});
 
 /** The schema of `createSchedule`'s argument (shapes; the cron, zone and times are checked by the component). */
 export const scheduleInputSchema = z
@@ -172,12 +174,26 @@ export const scheduleInputSchema = z
     name: nameSchema('schedule'),
     workflow: z.string({ required_error: 'required: the workflow each slot runs' }).min(1, 'must name a workflow'),
     cron: z.string().min(1, 'must be a cron expression, e.g. "*/5 * * * *"').optional(),
-    every: z.union([z.string().min(1), z.number()], { invalid_type_error: 'must be a duration such as "30s", "5m" or a number of seconds' }).optional(),
+    every: z
+      .union([z.string().min(1), z.number()], {
+        invalid_type_error: 'must be a duration such as "30s", "5m" or a number of seconds',
+      })
+      .optional(),
     timezone: z.string().min(1, 'must be an IANA zone, e.g. "Europe/Paris"').optional(),
     parameters: z.record(z.unknown(), { invalid_type_error: 'must be an object' }).optional(),
-    overlap: z.enum(OVERLAP_POLICIES, { errorMap: () => ({ message: `must be one of ${OVERLAP_POLICIES.filter((p) => p !== 'buffer_all').join(', ')}` }) }).optional(),
+    overlap: z
+      .enum(OVERLAP_POLICIES, {
+        errorMap: () => ({
+          message: `must be one of ${OVERLAP_POLICIES.filter((p) => p !== 'buffer_all').join(', ')}`,
+        }),
+      })
+      .optional(),
     catchupWindowSeconds: z.number().min(0, 'must be 0 or more seconds').optional(),
-    jitterSeconds: z.number().min(0, 'must be 0 or more seconds').max(86_400, 'must be at most 86400 (a day)').optional(),
+    jitterSeconds: z
+      .number()
+      .min(0, 'must be 0 or more seconds')
+      .max(86_400, 'must be at most 86400 (a day)')
+      .optional(),
     startAt: timeSchema.optional(),
     endAt: timeSchema.optional(),
     paused: z.boolean().optional(),
@@ -188,25 +204,39 @@ export const backfillInputSchema = z
   .object({
     from: timeSchema,
     to: timeSchema,
-    overlap: z.enum(OVERLAP_POLICIES, { errorMap: () => ({ message: `must be one of ${OVERLAP_POLICIES.join(', ')}` }) }).optional(),
+    overlap: z
+      .enum(OVERLAP_POLICIES, { errorMap: () => ({ message: `must be one of ${OVERLAP_POLICIES.join(', ')}` }) })
+      .optional(),
   })
   .strict();
 
 const sourceSchema = z.union(
   [
-    z.object({ nats: z.string().min(1, 'must be a NATS subject, e.g. "orders.created"'), stream: z.union([z.boolean(), z.string().min(1)]).optional(), durable: z.string().min(1).optional() }).strict(),
+    z
+      .object({
+        nats: z.string().min(1, 'must be a NATS subject, e.g. "orders.created"'),
+        stream: z.union([z.boolean(), z.string().min(1)]).optional(),
+        durable: z.string().min(1).optional(),
+      })
+      .strict(),
     z
       .object({
         http: z
           .object({
             path: z.string().min(1),
-            secret: z.string({ required_error: 'required: the shared secret the sender signs bodies with' }).min(16, 'must be at least 16 characters'),
+            secret: z
+              .string({ required_error: 'required: the shared secret the sender signs bodies with' })
+              .min(16, 'must be at least 16 characters'),
           })
           .strict(),
       })
       .strict(),
   ],
-  { errorMap: () => ({ message: 'must be { nats: "subject", stream?: "STREAM" } or { http: { path: "/hooks/...", secret: "..." } }' }) },
+  {
+    errorMap: () => ({
+      message: 'must be { nats: "subject", stream?: "STREAM" } or { http: { path: "/hooks/...", secret: "..." } }',
+    }),
+  },
 );
 
 export const triggerInputSchema = z

@@ -22,7 +22,9 @@ export const sessionOptionsSchema = z
   .object({
     userId: z.string().min(1, 'must name the user').max(200),
     /** How tasks of the session are ordered and admitted (default `resource_aware`). */
-    mode: z.enum(SESSION_MODES, { errorMap: () => ({ message: `must be one of ${SESSION_MODES.join(', ')}` }) }).optional(),
+    mode: z
+      .enum(SESSION_MODES, { errorMap: () => ({ message: `must be one of ${SESSION_MODES.join(', ')}` }) })
+      .optional(),
     /** Tasks of the session running at once (default 4). */
     maxParallelTasks: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
     /** Workflow runs of the session at once; more wait their turn (default 2). */

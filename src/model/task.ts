@@ -21,10 +21,18 @@ export const TaskPriority = {
 export type TaskPriority = (typeof TaskPriority)[keyof typeof TaskPriority];
 
 /** Every priority, highest first (the order the ready queue serves them in). */
-export const PRIORITIES = ['critical', 'high', 'normal', 'low', 'background'] as const satisfies readonly TaskPriority[];
+export const PRIORITIES = [
+  'critical',
+  'high',
+  'normal',
+  'low',
+  'background',
+] as const satisfies readonly TaskPriority[];
 
 /** Queue rank of each priority: 0 is served first. */
-export const PRIORITY_RANK = Object.fromEntries(PRIORITIES.map((p, i) => [p, i])) as Readonly<Record<TaskPriority, number>>;
+export const PRIORITY_RANK = Object.fromEntries(PRIORITIES.map((p, i) => [p, i])) as Readonly<
+  Record<TaskPriority, number>
+>;
 
 /** The statuses a task has not ended in: pending (waiting on dependencies), ready, running, retrying. */
 export const OPEN_TASK_STATUSES = ['pending', 'ready', 'running', 'retrying'] as const;
@@ -46,7 +54,6 @@ export function isTerminal(status: TaskStatus): boolean {
 /** Retries of a thrown error when a task or step does not say (`maxRetries`). */
 export const DEFAULT_MAX_RETRIES = 3;
 
-
 /** Backoff between attempts, in seconds. Delay n = min(maxDelay, initialDelay·factor^(n-1)) ± jitter. */
 export const retryPolicySchema = z
   .object({
@@ -64,7 +71,10 @@ export type RetryPolicy = z.output<typeof retryPolicySchema>;
 export const retrySchema = retryPolicySchema.partial();
 
 const nameRe = /^[A-Za-z_][\w-]*$/;
-const maxChars = (limit: number, name: string): [number, string] => [limit, `must be at most ${limit} characters (limit ${name})`];
+const maxChars = (limit: number, name: string): [number, string] => [
+  limit,
+  `must be at most ${limit} characters (limit ${name})`,
+];
 
 /**
  * The fields a task and a workflow step share, with one schema each: a definition is refused at validation for
@@ -74,14 +84,19 @@ export const taskFieldSchemas = {
   parameters: z.record(z.unknown()).optional(),
   priority: z.enum(PRIORITIES).optional(),
   /** Resource requirements, e.g. `{ cpu: { cores: 1 } }`, taken when an attempt starts (resource_aware sessions). */
-  resources: z.record(z.record(z.number().finite('must be a finite amount').positive('must be a positive amount'))).optional(),
+  resources: z
+    .record(z.record(z.number().finite('must be a finite amount').positive('must be a positive amount')))
+    .optional(),
   /** Hard time limit of one attempt, in seconds. */
   timeout: z.number().finite().positive('must be a positive number of seconds').optional(),
   /** Retries after the first attempt (default 3). */
   maxRetries: z.number().int('must be a whole number').min(0).max(1000).optional(),
   retry: retrySchema.optional(),
   /** Passed to the action so it can recognise a re-run. */
-  idempotencyKey: z.string().max(...maxChars(LIMITS.maxIdempotencyKeyLength, 'maxIdempotencyKeyLength')).optional(),
+  idempotencyKey: z
+    .string()
+    .max(...maxChars(LIMITS.maxIdempotencyKeyLength, 'maxIdempotencyKeyLength'))
+    .optional(),
   metadata: z.record(z.unknown()).optional(),
   /** At most `limit` tasks holding the same key run at once: `{ key: '{{params.tenant}}', limit: 2 }` or a list. */
   concurrency: concurrencySchema.optional(),
@@ -92,13 +107,21 @@ export const taskFieldSchemas = {
 /** A worker tag: `gpu`, `big-mem`, `zone.eu-1`. */
 export const TAG_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export const placementSchema = z
-  .object({ tags: z.array(z.string().regex(TAG_RE, 'must be a tag like "gpu" or "big-mem" (letters, digits, _ . -; at most 64)')).max(32).refine((t) => new Set(t).size === t.length, 'lists the same tag twice') })
+  .object({
+    tags: z
+      .array(z.string().regex(TAG_RE, 'must be a tag like "gpu" or "big-mem" (letters, digits, _ . -; at most 64)'))
+      .max(32)
+      .refine((t) => new Set(t).size === t.length, 'lists the same tag twice'),
+  })
   .strict();
 
 /** Longest `traceparent` kept (a W3C one is 55 characters; the rest of a longer one is not looked at). */
 const MAX_TRACEPARENT_LENGTH = 512;
 
-const idSchema = z.string().min(1).max(...maxChars(LIMITS.maxIdLength, 'maxIdLength'));
+const idSchema = z
+  .string()
+  .min(1)
+  .max(...maxChars(LIMITS.maxIdLength, 'maxIdLength'));
 
 export const taskInputSchema = z
   .object({
@@ -128,7 +151,11 @@ export const taskInputSchema = z
      * A sticky key: every task with the same key runs on the worker the first of them started on, while that worker
      * is there (a workflow step with `affinity: "run"` gets its run's id).
      */
-    affinity: z.string().min(1).max(...maxChars(LIMITS.maxIdLength, 'maxIdLength')).optional(),
+    affinity: z
+      .string()
+      .min(1)
+      .max(...maxChars(LIMITS.maxIdLength, 'maxIdLength'))
+      .optional(),
   })
   .strict();
 
@@ -142,13 +169,47 @@ type Given = z.output<typeof taskInputSchema>;
 /** The fields with a default, required and never undefined. */
 type Filled<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
 /** A task spec after validation, defaults filled in: plain data, safe to clone and send (derived from the schema). */
-export type TaskSpec = Filled<Pick<Given, 'id' | 'name' | 'module' | 'action' | 'parameters' | 'priority' | 'dependencies' | 'resources' | 'maxRetries' | 'metadata'>> &
-  Pick<Given, 'timeout' | 'idempotencyKey' | 'sessionId' | 'workingDir' | 'upstream' | 'artifacts' | 'placement' | 'affinity' | 'concurrency' | 'rateLimit' | 'traceparent'> & { retry: RetryPolicy };
+export type TaskSpec = Filled<
+  Pick<
+    Given,
+    | 'id'
+    | 'name'
+    | 'module'
+    | 'action'
+    | 'parameters'
+    | 'priority'
+    | 'dependencies'
+    | 'resources'
+    | 'maxRetries'
+    | 'metadata'
+  >
+> &
+  Pick<
+    Given,
+    | 'timeout'
+    | 'idempotencyKey'
+    | 'sessionId'
+    | 'workingDir'
+    | 'upstream'
+    | 'artifacts'
+    | 'placement'
+    | 'affinity'
+    | 'concurrency'
+    | 'rateLimit'
+    | 'traceparent'
+  > & { retry: RetryPolicy };
 
 /** Problems of a retry policy once merged with the defaults (`maxDelay` below `initialDelay` never backs off as asked). */
-export function retryProblems(retry: Partial<Record<keyof RetryPolicy, number | undefined>> | undefined, where: string): string[] {
+export function retryProblems(
+  retry: Partial<Record<keyof RetryPolicy, number | undefined>> | undefined,
+  where: string,
+): string[] {
   const r = mergeRetry(retry);
-  return r.maxDelay < r.initialDelay ? [`${where}.retry.maxDelay: must be at least retry.initialDelay (${r.initialDelay} s; maxDelay is ${r.maxDelay} s${retry?.maxDelay === undefined ? ', the default' : ''})`] : [];
+  return r.maxDelay < r.initialDelay
+    ? [
+        `${where}.retry.maxDelay: must be at least retry.initialDelay (${r.initialDelay} s; maxDelay is ${r.maxDelay} s${retry?.maxDelay === undefined ? ', the default' : ''})`,
+      ]
+    : [];
 }
 
 /**
@@ -192,7 +253,6 @@ export class Task {
   }
 }
 
-
 /**
  * Validates a task given by a caller (a `Task`, or a plain object from a file, the CLI or the wire) and fills in
  * defaults. Throws a `ValidationError` naming each bad field.
@@ -233,7 +293,9 @@ export function parseTaskInputWithSchema(input: unknown, where = 'task'): TaskSp
   if (t.traceparent !== undefined) spec.traceparent = t.traceparent;
   // zod leaves out `__proto__` keys where it copies records: check the caller's own objects, which refuse them.
   const given = plain as { parameters?: unknown; metadata?: unknown };
-  const limit = checkPayloadLimits(given.parameters ?? {}, `${where}.parameters`) ?? checkPayloadLimits(given.metadata ?? {}, `${where}.metadata`);
+  const limit =
+    checkPayloadLimits(given.parameters ?? {}, `${where}.parameters`) ??
+    checkPayloadLimits(given.metadata ?? {}, `${where}.metadata`);
   if (limit) throw new ValidationError(limit);
   const retry = retryProblems(t.retry, where);
   if (retry.length) throw new ValidationError(retry);
@@ -251,9 +313,31 @@ export function newId(): string {
   return randomUUID().toLowerCase();
 }
 
-const KNOWN_KEYS = new Set(['id', 'name', 'module', 'action', 'parameters', 'priority', 'dependencies', 'resources', 'timeout', 'maxRetries', 'retry', 'idempotencyKey', 'metadata', 'sessionId', 'workingDir', 'upstream', 'placement', 'concurrency', 'traceparent']);
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const optionalString = (v: unknown, max: number): boolean => v === undefined || (typeof v === 'string' && v.length >= 1 && v.length <= max);
+const KNOWN_KEYS = new Set([
+  'id',
+  'name',
+  'module',
+  'action',
+  'parameters',
+  'priority',
+  'dependencies',
+  'resources',
+  'timeout',
+  'maxRetries',
+  'retry',
+  'idempotencyKey',
+  'metadata',
+  'sessionId',
+  'workingDir',
+  'upstream',
+  'placement',
+  'concurrency',
+  'traceparent',
+]);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const optionalString = (v: unknown, max: number): boolean =>
+  v === undefined || (typeof v === 'string' && v.length >= 1 && v.length <= max);
 
 /**
  * The common, well-formed task without zod (a few µs per task on the hot path). Anything unusual, including every
@@ -287,19 +371,37 @@ export function fastTaskSpec(input: unknown): TaskSpec | null {
   if (!isPlainObject(input)) return null;
   const t = input as Partial<Record<keyof TaskInput, unknown>>;
   for (const k in t) if (!KNOWN_KEYS.has(k)) return null;
-  if (typeof t.module !== 'string' || !nameRe.test(t.module) || typeof t.action !== 'string' || !nameRe.test(t.action)) return null;
+  if (typeof t.module !== 'string' || !nameRe.test(t.module) || typeof t.action !== 'string' || !nameRe.test(t.action))
+    return null;
   const maxId = LIMITS.maxIdLength;
-  if (!optionalString(t.id, maxId) || !optionalString(t.name, maxId) || !optionalString(t.sessionId, maxId) || (t.idempotencyKey !== undefined && (typeof t.idempotencyKey !== 'string' || t.idempotencyKey.length > LIMITS.maxIdempotencyKeyLength))) return null;
+  if (
+    !optionalString(t.id, maxId) ||
+    !optionalString(t.name, maxId) ||
+    !optionalString(t.sessionId, maxId) ||
+    (t.idempotencyKey !== undefined &&
+      (typeof t.idempotencyKey !== 'string' || t.idempotencyKey.length > LIMITS.maxIdempotencyKeyLength))
+  )
+    return null;
   if (t.parameters !== undefined && !isPlainObject(t.parameters)) return null;
   if (t.metadata !== undefined && !isPlainObject(t.metadata)) return null;
   // A working folder is rare: let zod check it.
   if (t.workingDir !== undefined || t.placement !== undefined) return null;
   if (t.upstream !== undefined && !isPlainObject(t.upstream)) return null;
-  if (t.traceparent !== undefined && !(typeof t.traceparent === 'string' && t.traceparent.length <= MAX_TRACEPARENT_LENGTH)) return null;
+  if (
+    t.traceparent !== undefined &&
+    !(typeof t.traceparent === 'string' && t.traceparent.length <= MAX_TRACEPARENT_LENGTH)
+  )
+    return null;
   if (t.concurrency !== undefined && !simpleRule(t.concurrency)) return null;
-  if (t.priority !== undefined && !(typeof t.priority === 'string' && Object.hasOwn(PRIORITY_RANK, t.priority))) return null;
-  if (t.timeout !== undefined && !(typeof t.timeout === 'number' && Number.isFinite(t.timeout) && t.timeout > 0)) return null;
-  if (t.maxRetries !== undefined && !(Number.isInteger(t.maxRetries) && (t.maxRetries as number) >= 0 && (t.maxRetries as number) <= 1000)) return null;
+  if (t.priority !== undefined && !(typeof t.priority === 'string' && Object.hasOwn(PRIORITY_RANK, t.priority)))
+    return null;
+  if (t.timeout !== undefined && !(typeof t.timeout === 'number' && Number.isFinite(t.timeout) && t.timeout > 0))
+    return null;
+  if (
+    t.maxRetries !== undefined &&
+    !(Number.isInteger(t.maxRetries) && (t.maxRetries as number) >= 0 && (t.maxRetries as number) <= 1000)
+  )
+    return null;
   // Resources and custom retry policies are rarer: let zod check them.
   if (t.resources !== undefined && !(isPlainObject(t.resources) && Object.keys(t.resources).length === 0)) return null;
   if (t.retry !== undefined && !(isPlainObject(t.retry) && sameRetry(t.retry))) return null;
@@ -339,7 +441,13 @@ function simpleRule(c: unknown): boolean {
   for (const _ in c) n++;
   const key = c['key'];
   const limit = c['limit'];
-  return n === 2 && ((typeof key === 'string' && key.length > 0 && key.length <= MAX_FLOW_KEY_LENGTH) || (typeof key === 'number' && Number.isFinite(key))) && Number.isInteger(limit) && (limit as number) >= 1;
+  return (
+    n === 2 &&
+    ((typeof key === 'string' && key.length > 0 && key.length <= MAX_FLOW_KEY_LENGTH) ||
+      (typeof key === 'number' && Number.isFinite(key))) &&
+    Number.isInteger(limit) &&
+    (limit as number) >= 1
+  );
 }
 
 function isEmpty(o: object): boolean {
@@ -348,7 +456,13 @@ function isEmpty(o: object): boolean {
 }
 
 function sameRetry(r: Record<string, unknown>): boolean {
-  return r['initialDelay'] === DEFAULT_RETRY.initialDelay && r['factor'] === DEFAULT_RETRY.factor && r['maxDelay'] === DEFAULT_RETRY.maxDelay && r['jitter'] === DEFAULT_RETRY.jitter && Object.keys(r).length === 4;
+  return (
+    r['initialDelay'] === DEFAULT_RETRY.initialDelay &&
+    r['factor'] === DEFAULT_RETRY.factor &&
+    r['maxDelay'] === DEFAULT_RETRY.maxDelay &&
+    r['jitter'] === DEFAULT_RETRY.jitter &&
+    Object.keys(r).length === 4
+  );
 }
 
 /** Flat parameters of primitives (the usual case) skip the payload-limit walk (which also refuses `__proto__` keys). */
@@ -357,14 +471,25 @@ function isShallowSmall(params: Record<string, unknown>): boolean {
   for (const k in params) {
     const v = params[k];
     const t = typeof v;
-    if (++n > 64 || (t === 'object' && v !== null) || t === 'function' || t === 'symbol' || t === 'bigint' || (t === 'string' && (v as string).length > 4096) || k === '__proto__') return false;
+    if (
+      ++n > 64 ||
+      (t === 'object' && v !== null) ||
+      t === 'function' ||
+      t === 'symbol' ||
+      t === 'bigint' ||
+      (t === 'string' && (v as string).length > 4096) ||
+      k === '__proto__'
+    )
+      return false;
   }
   return true;
 }
 
 function mergeRetry(retry: Partial<Record<keyof RetryPolicy, number | undefined>> | undefined): RetryPolicy {
   const out = { ...DEFAULT_RETRY };
-  if (retry) for (const k of ['initialDelay', 'factor', 'maxDelay', 'jitter'] as const) if (retry[k] !== undefined) out[k] = retry[k];
+  if (retry)
+    for (const k of ['initialDelay', 'factor', 'maxDelay', 'jitter'] as const)
+      if (retry[k] !== undefined) out[k] = retry[k];
   return out;
 }
 

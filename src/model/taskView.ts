@@ -74,9 +74,26 @@ export interface TaskExplanation {
     | { kind: 'worker'; reason: string }
     | { kind: 'backoff'; until: number; attempt: number }
     /** A concurrency key at its limit: the key, its rule (as written), its holders' task ids (up to 20). */
-    | { kind: 'concurrency_key'; key: string; rule: string; limit: number; running: number; holders: string[]; waiting: number }
+    | {
+        kind: 'concurrency_key';
+        key: string;
+        rule: string;
+        limit: number;
+        running: number;
+        holders: string[];
+        waiting: number;
+      }
     /** A named rate limit without the task's units: when they are there (`until`, epoch ms), the bucket's level. */
-    | { kind: 'rate_limit'; name: string; key: string; units: number; until: number | null; spent: number; limit: number; per: string }
+    | {
+        kind: 'rate_limit';
+        name: string;
+        key: string;
+        units: number;
+        until: number | null;
+        spent: number;
+        limit: number;
+        per: string;
+      }
     /** A workflow step waiting for a signal (`until`: its timeout, or null). */
     | { kind: 'signal'; signal: string; until: number | null; since: number }
     /** A workflow step sleeping until a time. */
@@ -92,7 +109,14 @@ export interface TaskObserver {
   started(module: string, action: string, priority: TaskPriority, queuedMs: number): void;
   retrying(module: string, action: string, code: string): void;
   /** `taskId` names the task (its trace, when traced, becomes the duration's exemplar). */
-  ended(module: string, action: string, status: TaskStatus, errorCode: string | null, durationMs: number | null, taskId: string): void;
+  ended(
+    module: string,
+    action: string,
+    status: TaskStatus,
+    errorCode: string | null,
+    durationMs: number | null,
+    taskId: string,
+  ): void;
 }
 
 /** A concurrency key as `explainTask` and the status views show it. */

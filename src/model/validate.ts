@@ -3,9 +3,15 @@ import type { ZodError, ZodIssue } from 'zod';
 /** Turns zod issues into messages that name the field: `task.timeout: must be a positive number of seconds`. */
 export function formatZodIssues(error: ZodError, where: string): string[] {
   return error.issues.flatMap(explainUnion).map((issue) => {
-    const path = issue.path.length ? `${where}.${issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[')}` : where;
+    const path = issue.path.length
+      ? `${where}.${issue.path
+          .map((p) => (typeof p === 'number' ? `[${p}]` : p))
+          .join('.')
+          .replace(/\.\[/g, '[')}`
+      : where;
     let msg = issue.message;
-    if (issue.code === 'unrecognized_keys') msg = `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; remove or rename them`;
+    if (issue.code === 'unrecognized_keys')
+      msg = `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; remove or rename them`;
     return `${path}: ${msg}`;
   });
 }
@@ -17,7 +23,9 @@ export function formatZodIssues(error: ZodError, where: string): string[] {
  */
 function explainUnion(issue: ZodIssue): ZodIssue[] {
   if (issue.code !== 'invalid_union') return [issue];
-  const fitting = issue.unionErrors.map((e) => e.issues).filter((branch) => !branch.every((i) => i.code === 'invalid_type' && i.path.length === issue.path.length));
+  const fitting = issue.unionErrors
+    .map((e) => e.issues)
+    .filter((branch) => !branch.every((i) => i.code === 'invalid_type' && i.path.length === issue.path.length));
   const only = fitting.length === 1 ? fitting[0] : undefined;
   return only && only.length > 0 ? only.flatMap(explainUnion) : [issue];
 }
@@ -38,15 +46,20 @@ export function checkPayloadLimits(value: unknown, where: string): string | null
   const ancestors = new Set<object>();
   const at = (): string => where + path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
   const walk = (v: unknown, depth: number): string | null => {
-    if (++nodes > PAYLOAD_LIMITS.maxNodes) return `${where}: more than ${PAYLOAD_LIMITS.maxNodes} values (limit maxNodes); pass a file path instead of inline data`;
+    if (++nodes > PAYLOAD_LIMITS.maxNodes)
+      return `${where}: more than ${PAYLOAD_LIMITS.maxNodes} values (limit maxNodes); pass a file path instead of inline data`;
     if (typeof v === 'string') {
-      return v.length > PAYLOAD_LIMITS.maxStringLength ? `${at()}: a string longer than ${PAYLOAD_LIMITS.maxStringLength} characters (limit maxStringLength)` : null;
+      return v.length > PAYLOAD_LIMITS.maxStringLength
+        ? `${at()}: a string longer than ${PAYLOAD_LIMITS.maxStringLength} characters (limit maxStringLength)`
+        : null;
     }
     const odd = unencodable(v);
     if (odd) return `${at()}: ${odd}`;
     if (typeof v !== 'object' || v === null) return null;
-    if (ancestors.has(v)) return `${at()}: refers back to an object that contains it (a cycle), which JSON cannot store; pass a tree of plain data`;
-    if (depth >= PAYLOAD_LIMITS.maxDepth) return `${where}: nested deeper than ${PAYLOAD_LIMITS.maxDepth} levels (limit maxDepth)`;
+    if (ancestors.has(v))
+      return `${at()}: refers back to an object that contains it (a cycle), which JSON cannot store; pass a tree of plain data`;
+    if (depth >= PAYLOAD_LIMITS.maxDepth)
+      return `${where}: nested deeper than ${PAYLOAD_LIMITS.maxDepth} levels (limit maxDepth)`;
     let target: unknown = v;
     const toJSON = (v as { toJSON?: unknown }).toJSON;
     if (typeof toJSON === 'function' && !(v instanceof Date)) {
@@ -74,7 +87,8 @@ export function checkPayloadLimits(value: unknown, where: string): string | null
         return null;
       }
       for (const k in v) {
-        if (k === '__proto__') return `${at()}: a key named "__proto__" is refused (it would be dropped or become a prototype); rename it`;
+        if (k === '__proto__')
+          return `${at()}: a key named "__proto__" is refused (it would be dropped or become a prototype); rename it`;
         path.push(k);
         let item: unknown;
         try {
@@ -121,7 +135,8 @@ export function findProtoKey(value: unknown, where: string): string | null {
     for (const k of Object.keys(v)) {
       if (k === '__proto__') {
         let path = '';
-        for (let s: Step | null = step; s?.parent; s = s.parent) path = (typeof s.key === 'number' ? `[${s.key}]` : `.${s.key}`) + path;
+        for (let s: Step | null = step; s?.parent; s = s.parent)
+          path = (typeof s.key === 'number' ? `[${s.key}]` : `.${s.key}`) + path;
         return `${where}${path}.__proto__: a key named "__proto__" is refused (it would be dropped or become a prototype); rename it`;
       }
       stack.push({ v: (v as Record<string, unknown>)[k], parent: step, key: k });
@@ -143,8 +158,10 @@ export function unencodable(v: unknown): string | null {
     case 'bigint':
       return 'a BigInt cannot be stored as JSON; pass it as a string (or a number when it fits)';
     case 'object':
-      if (v instanceof Promise) return 'a Promise cannot be stored or sent to a worker thread; await it and pass its value';
-      if (v instanceof WeakMap || v instanceof WeakSet || (typeof WeakRef !== 'undefined' && v instanceof WeakRef)) return 'a weak collection cannot be stored or sent to a worker thread; pass plain data';
+      if (v instanceof Promise)
+        return 'a Promise cannot be stored or sent to a worker thread; await it and pass its value';
+      if (v instanceof WeakMap || v instanceof WeakSet || (typeof WeakRef !== 'undefined' && v instanceof WeakRef))
+        return 'a weak collection cannot be stored or sent to a worker thread; pass plain data';
       return null;
     default:
       return null;

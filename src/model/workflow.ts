@@ -194,14 +194,29 @@ export interface RunError {
   others: number;
 }
 
-const name = z.string().regex(/^[A-Za-z_][\w-]*$/, 'must start with a letter or _ and hold only letters, digits, _ and -');
+const name = z
+  .string()
+  .regex(/^[A-Za-z_][\w-]*$/, 'must start with a letter or _ and hold only letters, digits, _ and -');
 
 const stepName = name
-  .max(LIMITS.maxStepNameLength, `must be at most ${LIMITS.maxStepNameLength} characters (limit maxStepNameLength: a step's task id is "<runId>.<step>")`)
-  .refine((n) => !RESERVED_NAMES.has(n), (n) => ({ message: `"${n}" is reserved (${[...RESERVED_NAMES].join(', ')} cannot be step names); rename the step` }));
+  .max(
+    LIMITS.maxStepNameLength,
+    `must be at most ${LIMITS.maxStepNameLength} characters (limit maxStepNameLength: a step's task id is "<runId>.<step>")`,
+  )
+  .refine(
+    (n) => !RESERVED_NAMES.has(n),
+    (n) => ({
+      message: `"${n}" is reserved (${[...RESERVED_NAMES].join(', ')} cannot be step names); rename the step`,
+    }),
+  );
 
 /** A signal name: plain, so it can be a CLI argument and a NATS subject token. */
-export const signalNameSchema = z.string().regex(/^[A-Za-z_][\w.-]{0,127}$/, 'must be a plain name (a letter or _, then letters, digits, _, - or .; at most 128)');
+export const signalNameSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z_][\w.-]{0,127}$/,
+    'must be a plain name (a letter or _, then letters, digits, _, - or .; at most 128)',
+  );
 
 /** A step: its own fields, plus the fields it shares with a task, checked by the same schemas ({@link taskFieldSchemas}). */
 export const workflowStepSchema = z
@@ -209,8 +224,16 @@ export const workflowStepSchema = z
     name: stepName,
     module: name.optional(),
     action: name.optional(),
-    workflow: z.string().regex(/^[A-Za-z0-9_][\w.-]*$/, 'must be a workflow name').max(200).optional(),
-    forEach: z.union([z.string().min(1), z.array(z.unknown())], { errorMap: () => ({ message: 'must be a {{template}} that resolves to an array, or a literal array' }) }).optional(),
+    workflow: z
+      .string()
+      .regex(/^[A-Za-z0-9_][\w.-]*$/, 'must be a workflow name')
+      .max(200)
+      .optional(),
+    forEach: z
+      .union([z.string().min(1), z.array(z.unknown())], {
+        errorMap: () => ({ message: 'must be a {{template}} that resolves to an array, or a literal array' }),
+      })
+      .optional(),
     waitFor: z
       .object({
         signal: signalNameSchema,
@@ -223,23 +246,41 @@ export const workflowStepSchema = z
     sleepUntil: z.string().min(1).optional(),
     dependencies: z.array(z.string()).optional(),
     continueOnFailure: z.boolean().optional(),
-    when: z.string().min(1).max(LIMITS.maxConditionLength, `must be at most ${LIMITS.maxConditionLength} characters (limit maxConditionLength)`).optional(),
+    when: z
+      .string()
+      .min(1)
+      .max(
+        LIMITS.maxConditionLength,
+        `must be at most ${LIMITS.maxConditionLength} characters (limit maxConditionLength)`,
+      )
+      .optional(),
     ...taskFieldSchemas,
     /** Where its tasks may run: only on remote workers with every one of these tags (as a task's `placement`). */
     placement: placementSchema.optional(),
     /** `run`: stays on the worker of the run's sticky steps; `none`: not sticky under a workflow's `affinity: "run"`. */
     affinity: z.enum(['run', 'none']).optional(),
     // A number bounds a forEach step's items at once; a rule (or rules) is a concurrency key, as on a task.
-    concurrency: z.union([z.number().int('must be a whole number').positive('must be 1 or more'), concurrencySchema]).optional(),
+    concurrency: z
+      .union([z.number().int('must be a whole number').positive('must be 1 or more'), concurrencySchema])
+      .optional(),
   })
   .strict();
 
 export const workflowDefinitionSchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9_][\w.-]*$/, 'must hold only letters, digits, _, . and -').max(200),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_][\w.-]*$/, 'must hold only letters, digits, _, . and -')
+      .max(200),
     description: z.string().optional(),
-    version: z.union([z.string().min(1), z.number()]).transform(String).optional(),
-    steps: z.array(z.unknown()).min(1, 'a workflow needs at least one step').max(LIMITS.maxSteps, `must hold at most ${LIMITS.maxSteps} steps (limit maxSteps)`),
+    version: z
+      .union([z.string().min(1), z.number()])
+      .transform(String)
+      .optional(),
+    steps: z
+      .array(z.unknown())
+      .min(1, 'a workflow needs at least one step')
+      .max(LIMITS.maxSteps, `must hold at most ${LIMITS.maxSteps} steps (limit maxSteps)`),
     parallelGroups: z.array(z.array(z.string()).min(1)).optional(),
     /** `run`: every step (but those with `affinity: "none"`) runs on one worker (see `WorkflowStep.affinity`). */
     affinity: z.enum(['run']).optional(),

@@ -10,7 +10,13 @@ import { buildSpec } from './charts/spec.js';
 import { upstreamAnalysis } from './insights.js';
 import { displayPath, writeFileInside } from './paths.js';
 
-const output = z.string().min(1).max(1000).regex(/\.(svg|png)$/i, 'must end in .svg or .png').optional().describe('file inside the working folder; .svg or .png (default .codomyrmex/charts/<task id>.svg)');
+const output = z
+  .string()
+  .min(1)
+  .max(1000)
+  .regex(/\.(svg|png)$/i, 'must end in .svg or .png')
+  .optional()
+  .describe('file inside the working folder; .svg or .png (default .codomyrmex/charts/<task id>.svg)');
 
 interface Written {
   path: string;
@@ -21,7 +27,12 @@ interface Written {
 }
 
 /** Renders a spec and writes it as SVG, PNG, or both (`png: true` next to an .svg output). */
-async function write(spec: VlSpec, out: string | undefined, png: boolean, ctx: ActionContext): Promise<{ files: Written[]; warnings: string[] }> {
+async function write(
+  spec: VlSpec,
+  out: string | undefined,
+  png: boolean,
+  ctx: ActionContext,
+): Promise<{ files: Written[]; warnings: string[] }> {
   const target = out ?? `.codomyrmex/charts/${ctx.taskId}.svg`;
   const { svg, warnings } = await renderSvg(spec);
   const files: Written[] = [];
@@ -53,9 +64,15 @@ export default defineModule({
       params: z
         .object({
           type: z.enum(['bar', 'line', 'pie', 'scatter', 'heatmap']).default('bar'),
-          data: z.unknown().optional().describe('rows, a { label: number } record or [[label, number]] pairs; default: the upstream analysis'),
+          data: z
+            .unknown()
+            .optional()
+            .describe('rows, a { label: number } record or [[label, number]] pairs; default: the upstream analysis'),
           x: z.string().min(1).optional().describe('category (or x value) field; default: the first text field'),
-          y: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(20)]).optional().describe('measure field(s); default: every numeric field'),
+          y: z
+            .union([z.string().min(1), z.array(z.string().min(1)).min(1).max(20)])
+            .optional()
+            .describe('measure field(s); default: every numeric field'),
           color: z.string().min(1).optional().describe('series field (line, scatter) or value field (heatmap)'),
           title: z.string().max(200).default('chart'),
           output,
@@ -68,22 +85,41 @@ export default defineModule({
         let built: { spec: VlSpec; rows: number; panels: number };
         if (p.data === undefined) {
           const analysis = upstreamAnalysis(ctx);
-          if (analysis === undefined) throw new NonRetryableError('data: missing; give rows to chart, or depend on a static_analysis step to chart its analysis');
+          if (analysis === undefined)
+            throw new NonRetryableError(
+              'data: missing; give rows to chart, or depend on a static_analysis step to chart its analysis',
+            );
           const a = analysisSpec(analysis, p.title === 'chart' ? undefined : p.title, p.top, p.width);
           built = { ...a, rows: (analysis as { files: unknown[] }).files.length };
         } else {
-          built = buildSpec({ type: p.type, data: p.data, x: p.x, y: p.y, color: p.color, title: p.title, width: p.width });
+          built = buildSpec({
+            type: p.type,
+            data: p.data,
+            x: p.x,
+            y: p.y,
+            color: p.color,
+            title: p.title,
+            width: p.width,
+          });
         }
         const { files, warnings } = await write(built.spec, p.output, p.png, ctx);
-        return { output: files[0]?.path, files, type: p.data === undefined ? 'analysis' : p.type, rows: built.rows, panels: built.panels, warnings };
+        return {
+          output: files[0]?.path,
+          files,
+          type: p.data === undefined ? 'analysis' : p.type,
+          rows: built.rows,
+          panels: built.panels,
+          warnings,
+        };
       },
     }),
     create_analysis_chart: defineAction({
-      description: 'Charts a static_analysis.analyze_code_quality result (default: the upstream step\'s): complexity per file, the most complex functions, lines per language; each panel on its own axes.',
+      description:
+        "Charts a static_analysis.analyze_code_quality result (default: the upstream step's): complexity per file, the most complex functions, lines per language; each panel on its own axes.",
       output: '{ output, files: [{ path, format, bytes, width?, height? }], panels }',
       params: z
         .object({
-          analysis: z.unknown().optional().describe('the analysis; default: the upstream step\'s'),
+          analysis: z.unknown().optional().describe("the analysis; default: the upstream step's"),
           title: z.string().max(200).optional(),
           output,
           png: z.boolean().default(false),
@@ -93,7 +129,10 @@ export default defineModule({
         .strict(),
       run: async (p, ctx) => {
         const analysis = p.analysis ?? upstreamAnalysis(ctx);
-        if (analysis === undefined) throw new NonRetryableError('analysis: missing; pass a static_analysis result or depend on a step that makes one');
+        if (analysis === undefined)
+          throw new NonRetryableError(
+            'analysis: missing; pass a static_analysis result or depend on a step that makes one',
+          );
         const { spec, panels } = analysisSpec(analysis, p.title, p.top, p.width);
         const { files, warnings } = await write(spec, p.output, p.png, ctx);
         return { output: files[0]?.path, files, panels, warnings };

@@ -25,7 +25,8 @@ function fromUpstream(ctx: ActionContext): { analysis?: unknown; insights?: unkn
     if (!isObj(v)) continue;
     if ('totals' in v && 'files' in v) out.analysis ??= v;
     else if ('findings' in v && 'summary' in v) out.insights ??= v;
-    else if (Array.isArray(v['files']) && (v['files'] as unknown[]).some((f) => isObj(f) && f['format'] === 'svg')) out.charts.push(ctx.artifacts.path(step, 'svg'));
+    else if (Array.isArray(v['files']) && (v['files'] as unknown[]).some((f) => isObj(f) && f['format'] === 'svg'))
+      out.charts.push(ctx.artifacts.path(step, 'svg'));
   }
   return out;
 }
@@ -36,21 +37,30 @@ export default defineModule({
   description: 'Generates a project index (folders, files, exports) and analysis reports (Markdown + HTML)',
   actions: {
     generate_docs: defineAction({
-      description: 'Writes a Markdown index of the folders under `path`: each file with its summary (its leading comment) and, for JS/TS, its exports with the first sentence of their doc comments. .gitignore is respected.',
+      description:
+        'Writes a Markdown index of the folders under `path`: each file with its summary (its leading comment) and, for JS/TS, its exports with the first sentence of their doc comments. .gitignore is respected.',
       output: '{ output, folders, files, exports, markdown }',
       params: z
         .object({
           path: z.string().min(1).default('.'),
           output: z.string().min(1).regex(/\.md$/, 'must end in .md').default('.codomyrmex/docs/INDEX.md'),
           title: z.string().max(200).optional(),
-          exclude: z.array(z.string().min(1)).default(['node_modules/', 'dist/', 'build/', 'coverage/', '.codomyrmex/']),
+          exclude: z
+            .array(z.string().min(1))
+            .default(['node_modules/', 'dist/', 'build/', 'coverage/', '.codomyrmex/']),
           maxFiles: z.number().int().min(1).max(100_000).default(5000),
         })
         .strict(),
       run: async (p, ctx) => {
         const root = insideWorkingDir(p.path, 'path');
         if (!(await stat(root)).isDirectory()) throw new NonRetryableError(`path: "${p.path}" is not a folder`);
-        const listing = await walkTree(root, workingDir(), { include: [], exclude: p.exclude, gitignore: true, maxFiles: p.maxFiles, signal: ctx.signal });
+        const listing = await walkTree(root, workingDir(), {
+          include: [],
+          exclude: p.exclude,
+          gitignore: true,
+          maxFiles: p.maxFiles,
+          signal: ctx.signal,
+        });
         const folders = new Map<string, { file: string; summary: string; exports: ExportInfo[] }[]>();
         let exportCount = 0;
         for (const abs of listing.files) {
@@ -64,7 +74,12 @@ export default defineModule({
           folders.set(folder, [...(folders.get(folder) ?? []), { file: basename(abs), ...info }]);
         }
         const title = p.title ?? `Index of ${displayPath(root)}`;
-        const md: string[] = [`# ${title}`, '', `${listing.files.length} files in ${folders.size} folders; ${exportCount} exports.`, ''];
+        const md: string[] = [
+          `# ${title}`,
+          '',
+          `${listing.files.length} files in ${folders.size} folders; ${exportCount} exports.`,
+          '',
+        ];
         for (const [folder, files] of [...folders.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
           md.push(`## ${folder === '.' ? './' : `${folder}/`}`, '');
           for (const f of files) {
@@ -75,16 +90,28 @@ export default defineModule({
         }
         const markdown = md.join('\n');
         const w = await writeFileInside(p.output, markdown, 'output');
-        return { output: displayPath(w.path), folders: folders.size, files: listing.files.length, exports: exportCount, markdown: markdown.length > 100_000 ? `${markdown.slice(0, 100_000)}\n…` : markdown };
+        return {
+          output: displayPath(w.path),
+          folders: folders.size,
+          files: listing.files.length,
+          exports: exportCount,
+          markdown: markdown.length > 100_000 ? `${markdown.slice(0, 100_000)}\n…` : markdown,
+        };
       },
     }),
     generate_report: defineAction({
-      description: 'Writes `output`.md and `output`.html: a report of an analysis, its insights and its charts (each defaulting to the matching upstream step\'s output; the HTML embeds the charts).',
+      description:
+        "Writes `output`.md and `output`.html: a report of an analysis, its insights and its charts (each defaulting to the matching upstream step's output; the HTML embeds the charts).",
       output: '{ markdown, html, findings, charts }',
       params: z
         .object({
           title: z.string().max(200).default('Code analysis report'),
-          output: z.string().min(1).max(1000).optional().describe('path without extension (default .codomyrmex/reports/<task id>)'),
+          output: z
+            .string()
+            .min(1)
+            .max(1000)
+            .optional()
+            .describe('path without extension (default .codomyrmex/reports/<task id>)'),
           analysis: z.unknown().optional(),
           insights: z.unknown().optional(),
           charts: z.array(z.string().min(1)).max(50).optional().describe('SVG chart files inside the working folder'),
@@ -94,9 +121,14 @@ export default defineModule({
         const up = fromUpstream(ctx);
         const analysis = p.analysis ?? up.analysis;
         const insights = p.insights ?? up.insights;
-        if (analysis === undefined && insights === undefined) throw new NonRetryableError('analysis, insights: nothing to report; pass them or depend on static_analysis / ai_code_editing steps');
-        if (analysis !== undefined && !(isObj(analysis) && isObj(analysis['totals']))) throw new NonRetryableError('analysis: not a static_analysis.analyze_code_quality result (no "totals")');
-        if (insights !== undefined && !(isObj(insights) && Array.isArray(insights['findings']))) throw new NonRetryableError('insights: not an ai_code_editing.generate_code_insights result (no "findings")');
+        if (analysis === undefined && insights === undefined)
+          throw new NonRetryableError(
+            'analysis, insights: nothing to report; pass them or depend on static_analysis / ai_code_editing steps',
+          );
+        if (analysis !== undefined && !(isObj(analysis) && isObj(analysis['totals'])))
+          throw new NonRetryableError('analysis: not a static_analysis.analyze_code_quality result (no "totals")');
+        if (insights !== undefined && !(isObj(insights) && Array.isArray(insights['findings'])))
+          throw new NonRetryableError('insights: not an ai_code_editing.generate_code_insights result (no "findings")');
         const base = (p.output ?? `.codomyrmex/reports/${ctx.taskId}`).replace(/\.(md|html)$/, '');
         const mdTarget = resolveForWrite(`${base}.md`, 'output').target;
         const charts: ReportInput['charts'] = [];
@@ -105,12 +137,23 @@ export default defineModule({
           const svg = (await stat(abs)).size <= 16 * 2 ** 20 ? await readFile(abs, 'utf8') : null;
           charts.push({ link: relative(dirname(mdTarget), abs), svg: svg?.includes('<svg') ? svg : null });
         }
-        const input: ReportInput = { title: p.title, analysis: analysis as ReportInput['analysis'], insights: insights, charts, generatedAt: new Date().toISOString() };
+        const input: ReportInput = {
+          title: p.title,
+          analysis: analysis as ReportInput['analysis'],
+          insights: insights,
+          charts,
+          generatedAt: new Date().toISOString(),
+        };
         const md = await writeFileInside(`${base}.md`, reportMarkdown(input), 'output');
         const html = await writeFileInside(`${base}.html`, reportHtml(input), 'output');
         ctx.artifacts.put(md.path, 'md');
         ctx.artifacts.put(html.path, 'html');
-        return { markdown: displayPath(md.path), html: displayPath(html.path), findings: input.insights?.findings?.length ?? 0, charts: charts.length };
+        return {
+          markdown: displayPath(md.path),
+          html: displayPath(html.path),
+          findings: input.insights?.findings?.length ?? 0,
+          charts: charts.length,
+        };
       },
     }),
   },

@@ -26,8 +26,10 @@ export default defineModule({
   description: 'Checks the runtime environment',
   actions: {
     check_environment: defineAction({
-      description: 'Reports Node, OS, CPUs and memory, and which of `commands` are on PATH; fails (no retry) when one of `require` is missing or Node is older than `minNode`.',
-      output: '{ node, platform, arch, release, cpus, memory: { totalMb, freeMb }, commands: { [name]: path | null }, ok }',
+      description:
+        'Reports Node, OS, CPUs and memory, and which of `commands` are on PATH; fails (no retry) when one of `require` is missing or Node is older than `minNode`.',
+      output:
+        '{ node, platform, arch, release, cpus, memory: { totalMb, freeMb }, commands: { [name]: path | null }, ok }',
       params: z
         .object({
           commands: z.array(z.string().regex(/^[\w.+-]+$/)).default(['git', 'node', 'npm']),
@@ -40,8 +42,12 @@ export default defineModule({
         for (const c of new Set([...commands, ...require])) found[c] = await onPath(c);
         const nodeMajor = Number(process.versions.node.split('.')[0]);
         const missing = require.filter((c) => !found[c]);
-        if (missing.length) throw new NonRetryableError(`required command(s) not on PATH: ${missing.join(', ')}; install them or drop them from "require"`);
-        if (nodeMajor < minNode) throw new NonRetryableError(`Node ${process.versions.node} is older than the required ${minNode}`);
+        if (missing.length)
+          throw new NonRetryableError(
+            `required command(s) not on PATH: ${missing.join(', ')}; install them or drop them from "require"`,
+          );
+        if (nodeMajor < minNode)
+          throw new NonRetryableError(`Node ${process.versions.node} is older than the required ${minNode}`);
         return {
           node: process.versions.node,
           platform: platform(),

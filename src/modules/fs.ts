@@ -4,7 +4,15 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { NonRetryableError } from '../errors.js';
 import { defineAction, defineModule } from './contract.js';
-import { displayPath, insideWorkingDir, isInside, openForWrite, resolveForWrite, workingDir, writeFileInside } from './paths.js';
+import {
+  displayPath,
+  insideWorkingDir,
+  isInside,
+  openForWrite,
+  resolveForWrite,
+  workingDir,
+  writeFileInside,
+} from './paths.js';
 
 const MiB = 2 ** 20;
 
@@ -16,12 +24,15 @@ async function readInside(path: string, field: string, maxBytes: number): Promis
     fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
-    throw new NonRetryableError(`${field}: cannot read "${path}" (${code === 'EACCES' ? 'permission denied' : code})`, { cause });
+    throw new NonRetryableError(`${field}: cannot read "${path}" (${code === 'EACCES' ? 'permission denied' : code})`, {
+      cause,
+    });
   }
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new NonRetryableError(`${field}: "${path}" is not a file`);
-    if (st.size > maxBytes) throw new NonRetryableError(`${field}: "${path}" is ${st.size} bytes, over maxBytes ${maxBytes}`);
+    if (st.size > maxBytes)
+      throw new NonRetryableError(`${field}: "${path}" is ${st.size} bytes, over maxBytes ${maxBytes}`);
     return { abs, data: await fh.readFile() };
   } finally {
     await fh.close();
@@ -35,9 +46,13 @@ async function readInside(path: string, field: string, maxBytes: number): Promis
 async function entryToRemove(path: string): Promise<string> {
   const root = workingDir();
   const given = resolve(root, path);
-  if (given === root) throw new NonRetryableError(`path: "${path}" is the working folder itself; fs.remove only removes what is inside it`);
+  if (given === root)
+    throw new NonRetryableError(
+      `path: "${path}" is the working folder itself; fs.remove only removes what is inside it`,
+    );
   const abs = join(insideWorkingDir(dirname(given), 'path'), basename(given));
-  if (!isInside(root, abs) || abs === root) throw new NonRetryableError(`path: "${path}" is outside the working folder ${root}; fs.remove stays inside it`);
+  if (!isInside(root, abs) || abs === root)
+    throw new NonRetryableError(`path: "${path}" is outside the working folder ${root}; fs.remove stays inside it`);
   return Promise.resolve(abs);
 }
 
@@ -55,17 +70,37 @@ export default defineModule({
     read: defineAction({
       description: 'Reads the file at `path` (inside the working folder) as UTF-8 text or base64.',
       output: '{ path, bytes, encoding, content }',
-      params: z.object({ path: z.string().min(1), encoding: z.enum(['utf8', 'base64']).default('utf8'), maxBytes: z.number().int().min(1).max(256 * MiB).default(4 * MiB) }).strict(),
+      params: z
+        .object({
+          path: z.string().min(1),
+          encoding: z.enum(['utf8', 'base64']).default('utf8'),
+          maxBytes: z
+            .number()
+            .int()
+            .min(1)
+            .max(256 * MiB)
+            .default(4 * MiB),
+        })
+        .strict(),
       run: async ({ path, encoding, maxBytes }) => {
         const { abs, data } = await readInside(path, 'path', maxBytes);
-        if (encoding === 'utf8' && data.subarray(0, 8192).includes(0)) throw new NonRetryableError(`path: "${path}" is binary; read it with encoding "base64"`);
+        if (encoding === 'utf8' && data.subarray(0, 8192).includes(0))
+          throw new NonRetryableError(`path: "${path}" is binary; read it with encoding "base64"`);
         return { path: displayPath(abs), bytes: data.length, encoding, content: data.toString(encoding) };
       },
     }),
     write: defineAction({
-      description: 'Writes `content` to `path` inside the working folder (folders created; symlinks refused). `overwrite: false` refuses an existing file.',
+      description:
+        'Writes `content` to `path` inside the working folder (folders created; symlinks refused). `overwrite: false` refuses an existing file.',
       output: '{ path, bytes }',
-      params: z.object({ path: z.string().min(1), content: z.string().max(256 * MiB), encoding: z.enum(['utf8', 'base64']).default('utf8'), overwrite: z.boolean().default(true) }).strict(),
+      params: z
+        .object({
+          path: z.string().min(1),
+          content: z.string().max(256 * MiB),
+          encoding: z.enum(['utf8', 'base64']).default('utf8'),
+          overwrite: z.boolean().default(true),
+        })
+        .strict(),
       run: async ({ path, content, encoding, overwrite }) => {
         const data = Buffer.from(content, encoding);
         if (overwrite) {
@@ -82,9 +117,16 @@ export default defineModule({
       },
     }),
     list: defineAction({
-      description: 'Lists the folder at `path` (inside the working folder); `recursive` walks below it. Symlinks are listed, never followed.',
+      description:
+        'Lists the folder at `path` (inside the working folder); `recursive` walks below it. Symlinks are listed, never followed.',
       output: '{ path, entries: [{ path, type: file|dir|symlink|other, bytes }], truncated }',
-      params: z.object({ path: z.string().min(1).default('.'), recursive: z.boolean().default(false), maxEntries: z.number().int().min(1).max(1_000_000).default(10_000) }).strict(),
+      params: z
+        .object({
+          path: z.string().min(1).default('.'),
+          recursive: z.boolean().default(false),
+          maxEntries: z.number().int().min(1).max(1_000_000).default(10_000),
+        })
+        .strict(),
       run: async ({ path, recursive, maxEntries }, ctx) => {
         const root = insideWorkingDir(path, 'path');
         const entries: Entry[] = [];
@@ -109,9 +151,22 @@ export default defineModule({
       },
     }),
     copy: defineAction({
-      description: 'Copies the file or folder `from` to `to`, both inside the working folder. Symlinks inside a copied folder are skipped (and listed).',
+      description:
+        'Copies the file or folder `from` to `to`, both inside the working folder. Symlinks inside a copied folder are skipped (and listed).',
       output: '{ from, to, files, bytes, skipped: [path] }',
-      params: z.object({ from: z.string().min(1), to: z.string().min(1), overwrite: z.boolean().default(false), maxBytes: z.number().int().min(1).max(4096 * MiB).default(512 * MiB) }).strict(),
+      params: z
+        .object({
+          from: z.string().min(1),
+          to: z.string().min(1),
+          overwrite: z.boolean().default(false),
+          maxBytes: z
+            .number()
+            .int()
+            .min(1)
+            .max(4096 * MiB)
+            .default(512 * MiB),
+        })
+        .strict(),
       run: async ({ from, to, overwrite, maxBytes }, ctx) => {
         const src = insideWorkingDir(from, 'from');
         const root = workingDir();
@@ -132,7 +187,8 @@ export default defineModule({
         };
         const dest = resolveForWrite(to, 'to').target;
         const st = await lstat(src);
-        if (!st.isFile() && isInside(src, dest)) throw new NonRetryableError(`to: "${to}" is inside "${from}"; a folder cannot be copied into itself`);
+        if (!st.isFile() && isInside(src, dest))
+          throw new NonRetryableError(`to: "${to}" is inside "${from}"; a folder cannot be copied into itself`);
         if (st.isFile()) {
           await copyFile(src, dest);
           return out;
@@ -151,20 +207,27 @@ export default defineModule({
       },
     }),
     remove: defineAction({
-      description: 'Removes the file, symlink (the link, not its target) or folder (with `recursive`) at `path` inside the working folder. `force`: no error when it is missing.',
+      description:
+        'Removes the file, symlink (the link, not its target) or folder (with `recursive`) at `path` inside the working folder. `force`: no error when it is missing.',
       output: '{ path, removed: boolean, type }',
-      params: z.object({ path: z.string().min(1), recursive: z.boolean().default(false), force: z.boolean().default(false) }).strict(),
+      params: z
+        .object({ path: z.string().min(1), recursive: z.boolean().default(false), force: z.boolean().default(false) })
+        .strict(),
       run: async ({ path, recursive, force }) => {
         const abs = await entryToRemove(path);
         let st;
         try {
           st = await lstat(abs);
         } catch (cause) {
-          if ((cause as NodeJS.ErrnoException).code === 'ENOENT' && force) return { path: displayPath(abs), removed: false, type: null };
+          if ((cause as NodeJS.ErrnoException).code === 'ENOENT' && force)
+            return { path: displayPath(abs), removed: false, type: null };
           throw new NonRetryableError(`path: "${path}" does not exist`, { cause });
         }
         const type = st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : 'file';
-        if (type === 'dir' && !recursive) throw new NonRetryableError(`path: "${path}" is a folder; pass recursive: true to remove it and its contents`);
+        if (type === 'dir' && !recursive)
+          throw new NonRetryableError(
+            `path: "${path}" is a folder; pass recursive: true to remove it and its contents`,
+          );
         await rm(abs, { recursive: type === 'dir', force: false });
         return { path: displayPath(abs), removed: true, type };
       },

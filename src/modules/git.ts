@@ -7,18 +7,37 @@ import { displayPath, insideWorkingDir } from './paths.js';
 /** Runs `git` in `cwd`; a folder that is not a repository, or git missing, fails without retry. */
 function git(cwd: string, args: string[], signal: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('git', args, { cwd, signal, maxBuffer: 64 * 2 ** 20, encoding: 'utf8', env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' } }, (err, stdout, stderr) => {
-      if (!err) return resolve(stdout);
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return reject(new NonRetryableError('git is not installed (or not on PATH)'));
-      if (/not a git repository/i.test(stderr)) return reject(new NonRetryableError(`path: ${displayPath(cwd)} is not inside a git repository`));
-      if (/unknown revision|bad revision|ambiguous argument/i.test(stderr)) return reject(new NonRetryableError(`git ${args[0]}: ${stderr.trim().split('\n')[0]}`));
-      reject(new Error(`git ${args.join(' ')} failed: ${stderr.trim().slice(0, 500) || err.message}`));
-    });
+    execFile(
+      'git',
+      args,
+      {
+        cwd,
+        signal,
+        maxBuffer: 64 * 2 ** 20,
+        encoding: 'utf8',
+        env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+      },
+      (err, stdout, stderr) => {
+        if (!err) return resolve(stdout);
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+          return reject(new NonRetryableError('git is not installed (or not on PATH)'));
+        if (/not a git repository/i.test(stderr))
+          return reject(new NonRetryableError(`path: ${displayPath(cwd)} is not inside a git repository`));
+        if (/unknown revision|bad revision|ambiguous argument/i.test(stderr))
+          return reject(new NonRetryableError(`git ${args[0]}: ${stderr.trim().split('\n')[0]}`));
+        reject(new Error(`git ${args.join(' ')} failed: ${stderr.trim().slice(0, 500) || err.message}`));
+      },
+    );
   });
 }
 
 const pathParam = z.string().min(1).default('.').describe('a folder inside the working folder, in a git repository');
-const revision = z.string().min(1).max(200).regex(/^[\w./~^@{}-]+$/, 'must be a revision such as HEAD~1, main or a commit hash').refine((r) => !r.startsWith('-'), 'must not start with "-"');
+const revision = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[\w./~^@{}-]+$/, 'must be a revision such as HEAD~1, main or a commit hash')
+  .refine((r) => !r.startsWith('-'), 'must not start with "-"');
 
 /** Read-only git queries, through the `git` command. */
 export default defineModule({
@@ -26,8 +45,10 @@ export default defineModule({
   description: 'Git status, log and diff summaries (via the git command)',
   actions: {
     status: defineAction({
-      description: 'The branch, its upstream and ahead/behind counts, and changed files (staged, unstaged, untracked) of the repository at `path`.',
-      output: '{ branch, upstream, ahead, behind, clean, files: [{ path, index, worktree }], counts: { staged, unstaged, untracked } }',
+      description:
+        'The branch, its upstream and ahead/behind counts, and changed files (staged, unstaged, untracked) of the repository at `path`.',
+      output:
+        '{ branch, upstream, ahead, behind, clean, files: [{ path, index, worktree }], counts: { staged, unstaged, untracked } }',
       params: z.object({ path: pathParam }).strict(),
       run: async ({ path }, ctx) => {
         const cwd = insideWorkingDir(path, 'path');
@@ -53,7 +74,11 @@ export default defineModule({
             behind = Number(/behind (\d+)/.exec(tracking)?.[1] ?? 0);
             continue;
           }
-          const entry: { path: string; index: string; worktree: string; from?: string } = { index: p[0] ?? ' ', worktree: p[1] ?? ' ', path: p.slice(3) };
+          const entry: { path: string; index: string; worktree: string; from?: string } = {
+            index: p[0] ?? ' ',
+            worktree: p[1] ?? ' ',
+            path: p.slice(3),
+          };
           if (entry.index === 'R' || entry.index === 'C') entry.from = parts[++i] as string;
           files.push(entry);
         }
@@ -68,10 +93,20 @@ export default defineModule({
     log: defineAction({
       description: 'The last `max` commits reachable from `revision` (default HEAD) of the repository at `path`.',
       output: '{ commits: [{ hash, author, email, date, subject }] }',
-      params: z.object({ path: pathParam, max: z.number().int().min(1).max(10_000).default(20), revision: revision.default('HEAD') }).strict(),
+      params: z
+        .object({
+          path: pathParam,
+          max: z.number().int().min(1).max(10_000).default(20),
+          revision: revision.default('HEAD'),
+        })
+        .strict(),
       run: async ({ path, max, revision: rev }, ctx) => {
         const cwd = insideWorkingDir(path, 'path');
-        const out = await git(cwd, ['log', `-n${max}`, '--format=%H%x1f%an%x1f%ae%x1f%aI%x1f%s%x1e', rev, '--'], ctx.signal);
+        const out = await git(
+          cwd,
+          ['log', `-n${max}`, '--format=%H%x1f%an%x1f%ae%x1f%aI%x1f%s%x1e', rev, '--'],
+          ctx.signal,
+        );
         const commits = out
           .split('\x1e')
           .map((r) => r.trim())
@@ -84,9 +119,17 @@ export default defineModule({
       },
     }),
     diff_summary: defineAction({
-      description: 'Lines added and deleted per file between `base` and the working tree (or `head`), or of the staged changes with `staged: true`.',
+      description:
+        'Lines added and deleted per file between `base` and the working tree (or `head`), or of the staged changes with `staged: true`.',
       output: '{ base, head, files: [{ path, added, deleted, binary }], totals: { files, added, deleted } }',
-      params: z.object({ path: pathParam, base: revision.default('HEAD'), head: revision.optional(), staged: z.boolean().default(false) }).strict(),
+      params: z
+        .object({
+          path: pathParam,
+          base: revision.default('HEAD'),
+          head: revision.optional(),
+          staged: z.boolean().default(false),
+        })
+        .strict(),
       run: async ({ path, base, head, staged }, ctx) => {
         const cwd = insideWorkingDir(path, 'path');
         const args = ['diff', '--numstat', '-z', ...(staged ? ['--cached'] : []), base, ...(head ? [head] : []), '--'];
@@ -99,9 +142,18 @@ export default defineModule({
           const [a, d, name] = rec.split('\t');
           // A rename gives an empty name followed by the old and new paths as their own fields.
           const file = name === '' ? ((i += 2), parts[i] ?? '') : (name ?? '');
-          files.push({ path: file, added: a === '-' ? 0 : Number(a), deleted: d === '-' ? 0 : Number(d), binary: a === '-' });
+          files.push({
+            path: file,
+            added: a === '-' ? 0 : Number(a),
+            deleted: d === '-' ? 0 : Number(d),
+            binary: a === '-',
+          });
         }
-        const totals = { files: files.length, added: files.reduce((n, f) => n + f.added, 0), deleted: files.reduce((n, f) => n + f.deleted, 0) };
+        const totals = {
+          files: files.length,
+          added: files.reduce((n, f) => n + f.added, 0),
+          deleted: files.reduce((n, f) => n + f.deleted, 0),
+        };
         return { base, head: head ?? (staged ? 'index' : 'worktree'), files, totals };
       },
     }),

@@ -29,7 +29,9 @@ export function isInside(root: string, abs: string): boolean {
 }
 
 function outside(path: string, field: string, root: string, why = ''): NonRetryableError {
-  return new NonRetryableError(`${field}: "${path}" is outside the working folder ${root}${why}; file actions stay inside it`);
+  return new NonRetryableError(
+    `${field}: "${path}" is outside the working folder ${root}${why}; file actions stay inside it`,
+  );
 }
 
 /**
@@ -60,7 +62,10 @@ export function insideWorkingDir(path: string, field = 'path'): string {
  * working folder; every component below it must not exist yet, except the last, which may be a regular file (to
  * overwrite) but never a symlink. Returns the absolute target and the components still to create.
  */
-export function resolveForWrite(path: string, field = 'output'): { target: string; existing: string; missing: string[] } {
+export function resolveForWrite(
+  path: string,
+  field = 'output',
+): { target: string; existing: string; missing: string[] } {
   const root = workingDir();
   const abs = resolve(root, path);
   const missing: string[] = [];
@@ -71,7 +76,10 @@ export function resolveForWrite(path: string, field = 'output'): { target: strin
       existing = realpathSync(cur);
       break;
     } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw new NonRetryableError(`${field}: cannot resolve "${path}" (${(cause as NodeJS.ErrnoException).code})`, { cause });
+      if ((cause as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new NonRetryableError(`${field}: cannot resolve "${path}" (${(cause as NodeJS.ErrnoException).code})`, {
+          cause,
+        });
       // realpath failed: the entry is missing, or it is a symlink leading nowhere (which is refused).
       let isLink = false;
       try {
@@ -79,17 +87,22 @@ export function resolveForWrite(path: string, field = 'output'): { target: strin
       } catch {
         /* missing: fine */
       }
-      if (isLink) throw new NonRetryableError(`${field}: "${path}" goes through the dangling symlink ${relative(root, cur) || cur}; file actions do not write through symlinks`);
+      if (isLink)
+        throw new NonRetryableError(
+          `${field}: "${path}" goes through the dangling symlink ${relative(root, cur) || cur}; file actions do not write through symlinks`,
+        );
       const parent = dirname(cur);
       if (parent === cur) throw outside(path, field, root);
       missing.unshift(basename(cur));
       cur = parent;
     }
   }
-  if (!isInside(root, existing)) throw outside(path, field, root, existing !== cur ? ` (through a symlink to ${existing})` : '');
+  if (!isInside(root, existing))
+    throw outside(path, field, root, existing !== cur ? ` (through a symlink to ${existing})` : '');
   if (missing.length === 0) {
     // The whole path exists: its last component must not be a symlink (realpath followed it).
-    if (lstatSync(abs).isSymbolicLink()) throw new NonRetryableError(`${field}: "${path}" is a symlink; file actions do not write through symlinks`);
+    if (lstatSync(abs).isSymbolicLink())
+      throw new NonRetryableError(`${field}: "${path}" is a symlink; file actions do not write through symlinks`);
     return { target: existing, existing: dirname(existing), missing: [] };
   }
   return { target: join(existing, ...missing), existing, missing };
@@ -99,7 +112,11 @@ export function resolveForWrite(path: string, field = 'output'): { target: strin
  * Opens a file for writing inside the working folder (see {@link resolveForWrite}), creating missing folders one
  * by one and refusing a symlink at the last step (`O_NOFOLLOW`). The caller closes the handle.
  */
-export async function openForWrite(path: string, field = 'output', flags: 'truncate' | 'exclusive' = 'truncate'): Promise<{ handle: FileHandle; path: string }> {
+export async function openForWrite(
+  path: string,
+  field = 'output',
+  flags: 'truncate' | 'exclusive' = 'truncate',
+): Promise<{ handle: FileHandle; path: string }> {
   const { target, existing, missing } = resolveForWrite(path, field);
   let dir = existing;
   for (const part of missing.slice(0, -1)) {
@@ -107,18 +124,30 @@ export async function openForWrite(path: string, field = 'output', flags: 'trunc
     try {
       mkdirSync(dir);
     } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code !== 'EEXIST') throw new NonRetryableError(`${field}: cannot create folder ${dir} (${(cause as NodeJS.ErrnoException).code})`, { cause });
+      if ((cause as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new NonRetryableError(
+          `${field}: cannot create folder ${dir} (${(cause as NodeJS.ErrnoException).code})`,
+          { cause },
+        );
       // Created meanwhile: accept only a real folder, never a symlink.
-      if (!lstatSync(dir).isDirectory()) throw new NonRetryableError(`${field}: ${dir} appeared as a non-folder (a symlink?) while writing "${path}"`);
+      if (!lstatSync(dir).isDirectory())
+        throw new NonRetryableError(`${field}: ${dir} appeared as a non-folder (a symlink?) while writing "${path}"`);
     }
   }
-  const mode = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (flags === 'exclusive' ? constants.O_EXCL : constants.O_TRUNC);
+  const mode =
+    constants.O_WRONLY |
+    constants.O_CREAT |
+    constants.O_NOFOLLOW |
+    (flags === 'exclusive' ? constants.O_EXCL : constants.O_TRUNC);
   try {
     const handle = await open(target, mode, 0o644);
     return { handle, path: target };
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') throw new NonRetryableError(`${field}: "${path}" is a symlink; file actions do not write through symlinks`, { cause });
+    if (code === 'ELOOP')
+      throw new NonRetryableError(`${field}: "${path}" is a symlink; file actions do not write through symlinks`, {
+        cause,
+      });
     if (code === 'EEXIST') throw new NonRetryableError(`${field}: "${path}" already exists`, { cause });
     if (code === 'EISDIR') throw new NonRetryableError(`${field}: "${path}" is a folder, not a file`, { cause });
     throw new NonRetryableError(`${field}: cannot write "${path}" (${code ?? (cause as Error).message})`, { cause });
@@ -126,7 +155,11 @@ export async function openForWrite(path: string, field = 'output', flags: 'trunc
 }
 
 /** Writes a whole file inside the working folder, symlink-safe. Returns the absolute path and the bytes written. */
-export async function writeFileInside(path: string, data: string | Uint8Array, field = 'output'): Promise<{ path: string; bytes: number }> {
+export async function writeFileInside(
+  path: string,
+  data: string | Uint8Array,
+  field = 'output',
+): Promise<{ path: string; bytes: number }> {
   const { handle, path: abs } = await openForWrite(path, field);
   try {
     await handle.writeFile(data);

@@ -17,7 +17,18 @@ import shell from './shell.js';
 import staticAnalysis from './staticAnalysis.js';
 
 /** The modules that ship with codomyrmex. */
-export const BUILTIN_MODULES: readonly ActionModule[] = [core, staticAnalysis, insights, environment, charts, shell, fs, http, git, documentation];
+export const BUILTIN_MODULES: readonly ActionModule[] = [
+  core,
+  staticAnalysis,
+  insights,
+  environment,
+  charts,
+  shell,
+  fs,
+  http,
+  git,
+  documentation,
+];
 
 /** What `modules list` and MCP show of an action: its description, parameters as JSON Schema, and its output. */
 export interface ActionDescription {
@@ -49,7 +60,9 @@ export class ModuleRegistry {
       try {
         files = (await readdir(abs)).filter((f) => ['.js', '.mjs'].includes(extname(f))).sort();
       } catch (cause) {
-        throw new ValidationError(`moduleDirs: cannot read module folder "${abs}" (${(cause as Error).message})`, { cause });
+        throw new ValidationError(`moduleDirs: cannot read module folder "${abs}" (${(cause as Error).message})`, {
+          cause,
+        });
       }
       for (const file of files) {
         const path = join(abs, file);
@@ -57,7 +70,10 @@ export class ModuleRegistry {
         try {
           loaded = (await import(pathToFileURL(path).href)) as { default?: unknown };
         } catch (cause) {
-          throw new ValidationError(`module file ${path}: failed to load: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+          throw new ValidationError(
+            `module file ${path}: failed to load: ${cause instanceof Error ? cause.message : String(cause)}`,
+            { cause },
+          );
         }
         registry.register(checkModule(loaded.default, path));
       }
@@ -67,7 +83,8 @@ export class ModuleRegistry {
 
   /** Adds a module; a second module of the same name is a `ValidationError`. */
   register(module: ActionModule): void {
-    if (this.#modules.has(module.name)) throw new ValidationError(`module "${module.name}" is defined twice; rename one of them`);
+    if (this.#modules.has(module.name))
+      throw new ValidationError(`module "${module.name}" is defined twice; rename one of them`);
     this.#modules.set(module.name, module);
   }
 
@@ -76,12 +93,16 @@ export class ModuleRegistry {
     const mod = this.#modules.get(moduleName);
     if (!mod) {
       const hint = didYouMean(moduleName, this.#modules.keys());
-      throw new NotFoundError(`unknown module "${moduleName}"${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${[...this.#modules.keys()].join(', ')}`);
+      throw new NotFoundError(
+        `unknown module "${moduleName}"${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${[...this.#modules.keys()].join(', ')}`,
+      );
     }
     const action = Object.hasOwn(mod.actions, actionName) ? mod.actions[actionName] : undefined;
     if (!action) {
       const hint = didYouMean(actionName, Object.keys(mod.actions));
-      throw new NotFoundError(`unknown action "${moduleName}.${actionName}"${hint ? ` (did you mean "${moduleName}.${hint}"?)` : ''}`);
+      throw new NotFoundError(
+        `unknown action "${moduleName}.${actionName}"${hint ? ` (did you mean "${moduleName}.${hint}"?)` : ''}`,
+      );
     }
     return action;
   }
@@ -105,7 +126,13 @@ export class ModuleRegistry {
     for (const m of this.#modules.values()) {
       if (moduleName !== undefined && m.name !== moduleName) continue;
       for (const [name, a] of Object.entries(m.actions)) {
-        out.push({ module: m.name, action: name, description: a.description ?? '', output: a.output ?? '', params: paramsJsonSchema(a.params) });
+        out.push({
+          module: m.name,
+          action: name,
+          description: a.description ?? '',
+          output: a.output ?? '',
+          params: paramsJsonSchema(a.params),
+        });
       }
     }
     if (moduleName !== undefined && out.length === 0) this.resolve(moduleName, '');
@@ -116,7 +143,8 @@ export class ModuleRegistry {
   list(): { module: string; action: string; description: string }[] {
     const out: { module: string; action: string; description: string }[] = [];
     for (const m of this.#modules.values()) {
-      for (const [name, a] of Object.entries(m.actions)) out.push({ module: m.name, action: name, description: a.description ?? '' });
+      for (const [name, a] of Object.entries(m.actions))
+        out.push({ module: m.name, action: name, description: a.description ?? '' });
     }
     return out;
   }
@@ -125,7 +153,9 @@ export class ModuleRegistry {
 function checkModule(value: unknown, path: string): ActionModule {
   const m = value as Partial<ActionModule> | undefined;
   if (!m || typeof m.name !== 'string' || typeof m.actions !== 'object' || m.actions === null) {
-    throw new ValidationError(`${path}: a module file must default-export { name, actions } (use defineModule from "codomyrmex")`);
+    throw new ValidationError(
+      `${path}: a module file must default-export { name, actions } (use defineModule from "codomyrmex")`,
+    );
   }
   for (const [name, a] of Object.entries(m.actions)) {
     if (typeof a.run !== 'function' || typeof a.params?.safeParse !== 'function') {

@@ -8,7 +8,9 @@ import type { zodToJsonSchema as ZodToJsonSchema } from 'zod-to-json-schema';
 
 // Loaded on first use: worker threads build a registry too, but never describe it.
 let convert: typeof ZodToJsonSchema | null = null;
-const load = (): typeof ZodToJsonSchema => (convert ??= (createRequire(import.meta.url)('zod-to-json-schema') as { zodToJsonSchema: typeof ZodToJsonSchema }).zodToJsonSchema);
+const load = (): typeof ZodToJsonSchema =>
+  (convert ??= (createRequire(import.meta.url)('zod-to-json-schema') as { zodToJsonSchema: typeof ZodToJsonSchema })
+    .zodToJsonSchema);
 
 const cache = new WeakMap<object, Record<string, unknown>>();
 
@@ -19,7 +21,12 @@ export function paramsJsonSchema(schema: ZodType<unknown, never, unknown> | ZodT
   let out: Record<string, unknown>;
   try {
     // "input": defaults make fields optional, as a caller writes them.
-    const { $schema: _drop, ...rest } = load()(schema as ZodType, { target: 'jsonSchema7', pipeStrategy: 'input', effectStrategy: 'input', $refStrategy: 'none' }) as Record<string, unknown>;
+    const { $schema: _drop, ...rest } = load()(schema as ZodType, {
+      target: 'jsonSchema7',
+      pipeStrategy: 'input',
+      effectStrategy: 'input',
+      $refStrategy: 'none',
+    }) as Record<string, unknown>;
     out = rest;
   } catch {
     out = {};

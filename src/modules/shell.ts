@@ -31,7 +31,8 @@ export class BoundedOutput {
     }
     this.#tail.push(chunk);
     this.#tailBytes += chunk.length;
-    while (this.#tailBytes - (this.#tail[0]?.length ?? 0) >= this.#half) this.#tailBytes -= (this.#tail.shift() as Buffer).length;
+    while (this.#tailBytes - (this.#tail[0]?.length ?? 0) >= this.#half)
+      this.#tailBytes -= (this.#tail.shift() as Buffer).length;
   }
 
   get truncated(): boolean {
@@ -43,7 +44,9 @@ export class BoundedOutput {
     let tail = Buffer.concat(this.#tail);
     if (tail.length > this.#half) tail = tail.subarray(tail.length - this.#half);
     const dropped = this.total - this.#headBytes - tail.length;
-    return dropped > 0 ? `${head}\n[… ${dropped} bytes of output truncated …]\n${tail.toString('utf8')}` : head + tail.toString('utf8');
+    return dropped > 0
+      ? `${head}\n[… ${dropped} bytes of output truncated …]\n${tail.toString('utf8')}`
+      : head + tail.toString('utf8');
   }
 }
 
@@ -58,7 +61,8 @@ export default defineModule({
     run: defineAction({
       description:
         'Runs `command` with `args` in `cwd` (inside the working folder) with `env` added to the environment; returns exit code, stdout and stderr (each bounded to `maxOutputBytes`, the middle of a flood dropped with a note). A non-zero exit fails the attempt unless `allowFailure`.',
-      output: '{ command, args, cwd, exitCode, signal, stdout, stderr, stdoutBytes, stderrBytes, truncated, durationMs }',
+      output:
+        '{ command, args, cwd, exitCode, signal, stdout, stderr, stdoutBytes, stderrBytes, truncated, durationMs }',
       channel: true,
       params: z
         .object({
@@ -66,11 +70,23 @@ export default defineModule({
           args: z.array(z.string()).max(10_000).default([]),
           cwd: z.string().default('.').describe('inside the working folder'),
           env: z.record(z.string()).default({}).describe('added to (and overriding) the inherited environment'),
-          inheritEnv: z.boolean().default(true).describe('start from the worker\'s environment (false: only PATH, HOME and `env`)'),
-          input: z.string().max(16 * 2 ** 20).optional().describe('written to the command\'s stdin'),
+          inheritEnv: z
+            .boolean()
+            .default(true)
+            .describe("start from the worker's environment (false: only PATH, HOME and `env`)"),
+          input: z
+            .string()
+            .max(16 * 2 ** 20)
+            .optional()
+            .describe("written to the command's stdin"),
           shell: z.boolean().default(false),
           allowFailure: z.boolean().default(false),
-          maxOutputBytes: z.number().int().min(1024).max(64 * 2 ** 20).default(256 * 1024),
+          maxOutputBytes: z
+            .number()
+            .int()
+            .min(1024)
+            .max(64 * 2 ** 20)
+            .default(256 * 1024),
         })
         .strict(),
       run: ({ command, args, cwd, env, inheritEnv, input, shell, allowFailure, maxOutputBytes }, ctx) =>
@@ -78,7 +94,13 @@ export default defineModule({
           const dir = insideWorkingDir(cwd, 'cwd');
           const started = Date.now();
           const base = inheritEnv ? process.env : { PATH: process.env['PATH'], HOME: process.env['HOME'] };
-          const child = spawn(command, args, { cwd: dir, env: { ...base, ...env }, shell, signal: ctx.signal, stdio: ['pipe', 'pipe', 'pipe'] });
+          const child = spawn(command, args, {
+            cwd: dir,
+            env: { ...base, ...env },
+            shell,
+            signal: ctx.signal,
+            stdio: ['pipe', 'pipe', 'pipe'],
+          });
           const stdout = new BoundedOutput(maxOutputBytes);
           const stderr = new BoundedOutput(maxOutputBytes);
           child.stdout.on('data', (c: Buffer) => stdout.push(c));
@@ -104,13 +126,26 @@ export default defineModule({
               return;
             }
             const out = {
-              command, args, cwd: displayPath(dir), exitCode: code, signal,
-              stdout: stdout.text(), stderr: stderr.text(), stdoutBytes: stdout.total, stderrBytes: stderr.total,
-              truncated: stdout.truncated || stderr.truncated, durationMs: Date.now() - started,
+              command,
+              args,
+              cwd: displayPath(dir),
+              exitCode: code,
+              signal,
+              stdout: stdout.text(),
+              stderr: stderr.text(),
+              stdoutBytes: stdout.total,
+              stderrBytes: stderr.total,
+              truncated: stdout.truncated || stderr.truncated,
+              durationMs: Date.now() - started,
             };
             if (code !== 0 && !allowFailure) {
               const why = code === null ? `was killed by ${signal}` : `exited with code ${code}`;
-              reject(Object.assign(new Error(`"${[command, ...args].join(' ')}" ${why}: ${(out.stderr || out.stdout).slice(-500)}`), { output: out }));
+              reject(
+                Object.assign(
+                  new Error(`"${[command, ...args].join(' ')}" ${why}: ${(out.stderr || out.stdout).slice(-500)}`),
+                  { output: out },
+                ),
+              );
             } else resolve(out);
           });
         }),

@@ -9,7 +9,8 @@ const pattern = z.string().min(1).max(500);
 /** Measures a source tree: lines per language, functions and their complexity (JS/TS), markers, rankings. */
 export default defineModule({
   name: 'static_analysis',
-  description: 'Measures a source tree: lines per language, JS/TS functions with complexity, length and nesting, TODO/FIXME markers',
+  description:
+    'Measures a source tree: lines per language, JS/TS functions with complexity, length and nesting, TODO/FIXME markers',
   actions: {
     analyze_code_quality: defineAction({
       description:
@@ -19,10 +20,24 @@ export default defineModule({
       params: z
         .object({
           path: z.string().min(1).default('.').describe('folder or file to analyse, inside the working folder'),
-          include: z.array(pattern).max(200).default([]).describe('gitignore-style patterns a file must match (default: every measured language)'),
-          exclude: z.array(pattern).max(200).default(['node_modules/', 'dist/', 'build/', 'coverage/', '.codomyrmex/']).describe('gitignore-style patterns to leave out'),
+          include: z
+            .array(pattern)
+            .max(200)
+            .default([])
+            .describe('gitignore-style patterns a file must match (default: every measured language)'),
+          exclude: z
+            .array(pattern)
+            .max(200)
+            .default(['node_modules/', 'dist/', 'build/', 'coverage/', '.codomyrmex/'])
+            .describe('gitignore-style patterns to leave out'),
           gitignore: z.boolean().default(true).describe('respect .gitignore files'),
-          maxFileSize: z.number().int().min(1).max(256 * 2 ** 20).default(2 ** 20).describe('files larger than this many bytes are skipped (and counted)'),
+          maxFileSize: z
+            .number()
+            .int()
+            .min(1)
+            .max(256 * 2 ** 20)
+            .default(2 ** 20)
+            .describe('files larger than this many bytes are skipped (and counted)'),
           maxFiles: z.number().int().min(1).max(1_000_000).default(100_000),
           maxLineLength: z.number().int().min(20).default(120),
           top: z.number().int().min(1).max(1000).default(10).describe('entries in each ranking'),

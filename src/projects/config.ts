@@ -19,11 +19,16 @@ export function mergeConfig(base: Record<string, unknown>, over: Record<string, 
 
 /** Splits `a.b.c`; throws a `ValidationError` naming the bad segment. */
 export function parseKey(key: unknown, field = 'key'): string[] {
-  if (typeof key !== 'string' || key === '') throw new ValidationError(`${field}: give a dotted key like "analysis.max_file_size"`);
+  if (typeof key !== 'string' || key === '')
+    throw new ValidationError(`${field}: give a dotted key like "analysis.max_file_size"`);
   const parts = key.split('.');
   for (const p of parts) {
-    if (!/^[A-Za-z_][\w-]*$/.test(p)) throw new ValidationError(`${field}: "${key}" has a bad segment "${p}"; segments are names like max_file_size, joined by "."`);
-    if (p === '__proto__' || p === 'constructor' || p === 'prototype') throw new ValidationError(`${field}: "${p}" is not allowed in a config key`);
+    if (!/^[A-Za-z_][\w-]*$/.test(p))
+      throw new ValidationError(
+        `${field}: "${key}" has a bad segment "${p}"; segments are names like max_file_size, joined by "."`,
+      );
+    if (p === '__proto__' || p === 'constructor' || p === 'prototype')
+      throw new ValidationError(`${field}: "${p}" is not allowed in a config key`);
   }
   return parts;
 }
@@ -38,7 +43,9 @@ export function getConfigValue(config: Record<string, unknown>, key?: string): u
     if (!isObject(value) || !Object.hasOwn(value, p)) {
       const at = parts.slice(0, i).join('.') || '(the config)';
       const hint = isObject(value) ? didYouMean(p, Object.keys(value)) : null;
-      throw new NotFoundError(`key: "${key}" is not set; ${at} has no "${p}"${hint ? ` (did you mean "${[...parts.slice(0, i), hint].join('.')}"?)` : ''}`);
+      throw new NotFoundError(
+        `key: "${key}" is not set; ${at} has no "${p}"${hint ? ` (did you mean "${[...parts.slice(0, i), hint].join('.')}"?)` : ''}`,
+      );
     }
     value = value[p];
   }
@@ -77,14 +84,21 @@ function valueProblem(value: unknown, where: string): string | null {
  * A copy of `config` with `value` at `key`. Refuses a value that is not JSON data, a key that runs through a value
  * that is not an object, and a value whose type differs from the template default's at that key.
  */
-export function setConfigValue(config: Record<string, unknown>, defaults: Record<string, unknown>, key: string, value: unknown): Record<string, unknown> {
+export function setConfigValue(
+  config: Record<string, unknown>,
+  defaults: Record<string, unknown>,
+  key: string,
+  value: unknown,
+): Record<string, unknown> {
   const parts = parseKey(key);
   const problem = valueProblem(value, `value of "${key}"`);
   if (problem) throw new ValidationError(problem);
   let def: unknown = defaults;
   for (const p of parts) def = isObject(def) && Object.hasOwn(def, p) ? def[p] : undefined;
   if (def !== undefined && def !== null && typeName(def) !== typeName(value)) {
-    throw new ValidationError(`value of "${key}": must be a ${typeName(def)} like the template's default (${JSON.stringify(def)}); got a ${typeName(value)}`);
+    throw new ValidationError(
+      `value of "${key}": must be a ${typeName(def)} like the template's default (${JSON.stringify(def)}); got a ${typeName(value)}`,
+    );
   }
   const out = { ...config };
   let node: Record<string, unknown> = out;
@@ -92,7 +106,9 @@ export function setConfigValue(config: Record<string, unknown>, defaults: Record
     const p = parts[i] as string;
     const next = node[p];
     if (next !== undefined && !isObject(next)) {
-      throw new ValidationError(`key: "${parts.slice(0, i + 1).join('.')}" is a ${typeName(next)}, so "${key}" cannot be set inside it`);
+      throw new ValidationError(
+        `key: "${parts.slice(0, i + 1).join('.')}" is a ${typeName(next)}, so "${key}" cannot be set inside it`,
+      );
     }
     const copy = { ...(next ?? {}) };
     node[p] = copy;
@@ -103,7 +119,11 @@ export function setConfigValue(config: Record<string, unknown>, defaults: Record
 }
 
 /** Checks the overrides given at creation, key by key, the way `setConfigValue` does. */
-export function applyOverrides(defaults: Record<string, unknown>, overrides: Record<string, unknown>, prefix = ''): Record<string, unknown> {
+export function applyOverrides(
+  defaults: Record<string, unknown>,
+  overrides: Record<string, unknown>,
+  prefix = '',
+): Record<string, unknown> {
   let config = mergeConfig(defaults, {});
   const walk = (over: Record<string, unknown>, path: string[]): void => {
     for (const [k, v] of Object.entries(over)) {

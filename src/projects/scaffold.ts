@@ -43,7 +43,14 @@ function lookup(vars: ScaffoldVars, doc: Record<string, unknown>, expr: string):
   if (root === 'doc') value = doc;
   else {
     const head = path.shift();
-    const flat: Record<string, unknown> = { name: vars.name, description: vars.description, author: vars.author, template: vars.template, version: vars.version, created_at: vars.createdAt };
+    const flat: Record<string, unknown> = {
+      name: vars.name,
+      description: vars.description,
+      author: vars.author,
+      template: vars.template,
+      version: vars.version,
+      created_at: vars.createdAt,
+    };
     if (head === 'config') value = vars.config;
     else return head !== undefined && path.length === 0 && Object.hasOwn(flat, head) ? flat[head] : undefined;
   }
@@ -58,7 +65,10 @@ function lookup(vars: ScaffoldVars, doc: Record<string, unknown>, expr: string):
 export function render(text: string, vars: ScaffoldVars, doc: Record<string, unknown>, where: string): string {
   return text.replace(PLACEHOLDER, (whole, expr: string) => {
     const v = lookup(vars, doc, expr);
-    if (v === undefined) throw new ValidationError(`${where}: {{${expr}}} has no value; known: project.name, project.description, project.author, project.template, project.version, project.created_at, project.config.<key>, doc.<variable>`);
+    if (v === undefined)
+      throw new ValidationError(
+        `${where}: {{${expr}}} has no value; known: project.name, project.description, project.author, project.template, project.version, project.created_at, project.config.<key>, doc.<variable>`,
+      );
     return typeof v === 'string' ? v : JSON.stringify(v);
   });
 }
@@ -95,11 +105,28 @@ function readme(vars: ScaffoldVars, template: ProjectTemplate, dir: string, nest
   const children = nested.filter((d) => d !== dir && d.startsWith(dir) && !d.slice(dir.length, -1).includes('/'));
   const lines: string[] = [];
   if (dir === '') {
-    lines.push(`# ${vars.name}`, '', vars.description || template.description, '', `Made from the \`${template.name}\` template (version ${template.version}) on ${vars.createdAt.slice(0, 10)}.`);
+    lines.push(
+      `# ${vars.name}`,
+      '',
+      vars.description || template.description,
+      '',
+      `Made from the \`${template.name}\` template (version ${template.version}) on ${vars.createdAt.slice(0, 10)}.`,
+    );
     if (template.workflows.length) {
-      lines.push('', '## Workflows', '', ...template.workflows.map((w) => `- \`${w}\`: \`engine.executeProjectWorkflow("${vars.name}", "${w}")\``));
+      lines.push(
+        '',
+        '## Workflows',
+        '',
+        ...template.workflows.map((w) => `- \`${w}\`: \`engine.executeProjectWorkflow("${vars.name}", "${w}")\``),
+      );
     }
-    if (template.directoryStructure.length) lines.push('', '## Layout', '', ...template.directoryStructure.filter((d) => !d.startsWith('.')).map((d) => `- \`${dirOf(d)}\``));
+    if (template.directoryStructure.length)
+      lines.push(
+        '',
+        '## Layout',
+        '',
+        ...template.directoryStructure.filter((d) => !d.startsWith('.')).map((d) => `- \`${dirOf(d)}\``),
+      );
   } else {
     lines.push(`# ${dir.slice(0, -1)}`, '', `Part of the ${vars.name} project.`);
     if (links.enabled && links.parentLink) {
@@ -107,7 +134,13 @@ function readme(vars: ScaffoldVars, template: ProjectTemplate, dir: string, nest
       lines.push('', `Up: [${vars.name}](${'../'.repeat(up)}README.md)`);
     }
   }
-  if (links.enabled && links.childLinks && children.length) lines.push('', '## Contents', '', ...children.map((c) => `- [${c.slice(dir.length, -1)}](${c.slice(dir.length)}README.md)`));
+  if (links.enabled && links.childLinks && children.length)
+    lines.push(
+      '',
+      '## Contents',
+      '',
+      ...children.map((c) => `- [${c.slice(dir.length, -1)}](${c.slice(dir.length)}README.md)`),
+    );
   return `${lines.join('\n')}\n`;
 }
 
@@ -125,7 +158,8 @@ export async function planScaffold(template: ProjectTemplate, vars: ScaffoldVars
   for (const [pattern, dest] of patterns) {
     const re = patternRegex(pattern);
     const matched = sources.filter((f) => re.test(f) && f !== 'template.json');
-    if (matched.length === 0) throw new ValidationError(`${template.file}: template_files: "${pattern}" matches no file in ${template.dir}`);
+    if (matched.length === 0)
+      throw new ValidationError(`${template.file}: template_files: "${pattern}" matches no file in ${template.dir}`);
     const segments = pattern.split('/');
     const wild = segments.findIndex((s) => /[*?]/.test(s));
     const prefix = wild < 0 ? segments.slice(0, -1).join('/') : segments.slice(0, wild).join('/');
@@ -134,16 +168,28 @@ export async function planScaffold(template: ProjectTemplate, vars: ScaffoldVars
       const target = posix.normalize(posix.join(toPosix(dest), rel));
       const raw = await readFile(join(template.dir, src));
       // Text is rendered; a file with NUL bytes is binary and copied as it is.
-      const content = raw.includes(0) ? raw : Buffer.from(render(raw.toString('utf8'), vars, doc, `${template.file}: template_files: ${src}`));
+      const content = raw.includes(0)
+        ? raw
+        : Buffer.from(render(raw.toString('utf8'), vars, doc, `${template.file}: template_files: ${src}`));
       files.set(target, content);
     }
   }
-  const nested = template.documentation ? template.documentation.nestedDocs.map((d) => dirOf(posix.normalize(toPosix(d)))) : [];
+  const nested = template.documentation
+    ? template.documentation.nestedDocs.map((d) => dirOf(posix.normalize(toPosix(d))))
+    : [];
   const custom = template.documentation?.templates['README'];
   for (const dir of ['', ...nested]) {
     const path = `${dir}README.md`;
     if (files.has(path)) continue;
-    const text = custom !== undefined ? render(custom, vars, { ...doc, dir: dir || '.' }, `${template.file}: documentation_config.doc_templates.README`) : readme(vars, template, dir, nested);
+    const text =
+      custom !== undefined
+        ? render(
+            custom,
+            vars,
+            { ...doc, dir: dir || '.' },
+            `${template.file}: documentation_config.doc_templates.README`,
+          )
+        : readme(vars, template, dir, nested);
     files.set(path, Buffer.from(text));
     if (dir) dirs.add(dir);
   }
@@ -168,7 +214,11 @@ export interface ScaffoldUndo {
  * Writes a plan under `root`. On any failure, everything it made is removed (files it overwrote are restored)
  * before the error is thrown.
  */
-export async function writeScaffold(root: string, plan: ScaffoldPlan, hooks: ScaffoldHooks = {}): Promise<ScaffoldUndo> {
+export async function writeScaffold(
+  root: string,
+  plan: ScaffoldPlan,
+  hooks: ScaffoldHooks = {},
+): Promise<ScaffoldUndo> {
   const madeDirs: string[] = [];
   const madeFiles: string[] = [];
   const overwritten = new Map<string, Buffer>();
@@ -178,7 +228,8 @@ export async function writeScaffold(root: string, plan: ScaffoldPlan, hooks: Sca
       if (old) await writeFile(f, old).catch(() => undefined);
       else await rm(f, { force: true }).catch(() => undefined);
     }
-    for (const d of madeDirs.reverse()) await rmdir(d).catch(() => rm(d, { recursive: true, force: true }).catch(() => undefined));
+    for (const d of madeDirs.reverse())
+      await rmdir(d).catch(() => rm(d, { recursive: true, force: true }).catch(() => undefined));
   };
   const ensureDir = async (abs: string): Promise<void> => {
     const missing: string[] = [];
@@ -217,13 +268,20 @@ export async function writeScaffold(root: string, plan: ScaffoldPlan, hooks: Sca
   } catch (err) {
     await rollback();
     const message = err instanceof Error ? err.message : String(err);
-    throw new CodomyrmexError(`scaffolding ${root} failed at "${current}": ${message}; what it had made was removed`, ErrorCode.INTERNAL, { cause: err });
+    throw new CodomyrmexError(
+      `scaffolding ${root} failed at "${current}": ${message}; what it had made was removed`,
+      ErrorCode.INTERNAL,
+      { cause: err },
+    );
   }
   return { rollback };
 }
 
 /** Which of `expected` (relative; folders end in `/`) exist under `root`. */
-export async function presentFiles(root: string, expected: readonly string[]): Promise<{ present: string[]; missing: string[] }> {
+export async function presentFiles(
+  root: string,
+  expected: readonly string[],
+): Promise<{ present: string[]; missing: string[] }> {
   const present: string[] = [];
   const missing: string[] = [];
   for (const p of expected) {

@@ -12,14 +12,22 @@ import { NotFoundError, ValidationError } from '../errors.js';
 import { didYouMean, formatZodIssues } from '../model/validate.js';
 import { relativePathProblem } from './names.js';
 
-const docLinks = z.object({ enabled: z.boolean().optional(), parent_link: z.boolean().optional(), child_links: z.boolean().optional() }).strict();
+const docLinks = z
+  .object({ enabled: z.boolean().optional(), parent_link: z.boolean().optional(), child_links: z.boolean().optional() })
+  .strict();
 
 const templateSchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9_][\w.-]*$/, 'must hold only letters, digits, _, . and -').max(100),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_][\w.-]*$/, 'must hold only letters, digits, _, . and -')
+      .max(100),
     type: z.string().optional(),
     description: z.string().default(''),
-    version: z.union([z.string().min(1), z.number()]).transform(String).default('1.0'),
+    version: z
+      .union([z.string().min(1), z.number()])
+      .transform(String)
+      .default('1.0'),
     directory_structure: z.array(z.string().min(1)).default([]),
     template_files: z.record(z.string()).default({}),
     workflows: z.array(z.string().min(1)).default([]),
@@ -130,7 +138,11 @@ export function parseTemplate(text: string, file: string, dir: string): ProjectT
     documentation: docs
       ? {
           nestedDocs: docs.nested_docs,
-          links: { enabled: links.enabled ?? true, parentLink: links.parent_link ?? true, childLinks: links.child_links ?? true },
+          links: {
+            enabled: links.enabled ?? true,
+            parentLink: links.parent_link ?? true,
+            childLinks: links.child_links ?? true,
+          },
           templates: docs.doc_templates ?? {},
           variables: docs.doc_variables ?? {},
         }
@@ -154,7 +166,9 @@ async function candidates(dir: string): Promise<{ file: string; dir: string; nam
   try {
     entries = await readdir(abs, { withFileTypes: true });
   } catch (cause) {
-    throw new ValidationError(`templateDirs: cannot read template folder "${abs}" (${(cause as Error).message})`, { cause });
+    throw new ValidationError(`templateDirs: cannot read template folder "${abs}" (${(cause as Error).message})`, {
+      cause,
+    });
   }
   const out: { file: string; dir: string; name: string }[] = [];
   for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
@@ -190,8 +204,22 @@ export async function loadTemplates(dirs: readonly string[]): Promise<TemplateCa
 }
 
 export function summarize(catalog: TemplateCatalog): TemplateSummary[] {
-  const ok = [...catalog.templates.values()].map((t) => ({ name: t.name, description: t.description, version: t.version, workflows: t.workflows, file: t.file, errors: [] }));
-  const bad = [...catalog.invalid].map(([name, v]) => ({ name, description: '', version: '', workflows: [], file: v.file, errors: v.errors }));
+  const ok = [...catalog.templates.values()].map((t) => ({
+    name: t.name,
+    description: t.description,
+    version: t.version,
+    workflows: t.workflows,
+    file: t.file,
+    errors: [],
+  }));
+  const bad = [...catalog.invalid].map(([name, v]) => ({
+    name,
+    description: '',
+    version: '',
+    workflows: [],
+    file: v.file,
+    errors: v.errors,
+  }));
   return [...ok, ...bad].sort((a, b) => a.name.localeCompare(b.name));
 }
 
@@ -203,5 +231,7 @@ export function requireTemplate(catalog: TemplateCatalog, name: string, field = 
   if (bad) throw new ValidationError(bad.errors.map((e) => `${field}: template "${name}" does not load: ${e}`));
   const known = [...catalog.templates.keys()].sort();
   const hint = didYouMean(name, known);
-  throw new NotFoundError(`${field}: no template named "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; known templates: ${known.join(', ') || '(none)'}`);
+  throw new NotFoundError(
+    `${field}: no template named "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; known templates: ${known.join(', ') || '(none)'}`,
+  );
 }

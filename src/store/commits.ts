@@ -115,7 +115,11 @@ export class GroupCommitter {
   /** A source dropped a change that can never be written (see `onDropped`): say so, once, and go on. */
   dropped(what: string, cause: unknown): void {
     const message = cause instanceof Error ? cause.message : String(cause);
-    const error = new StoreError(`${what} could not be written and was dropped (it would fail every commit): ${message}`, ErrorCode.STORE_WRITE_FAILED, { cause });
+    const error = new StoreError(
+      `${what} could not be written and was dropped (it would fail every commit): ${message}`,
+      ErrorCode.STORE_WRITE_FAILED,
+      { cause },
+    );
     this.#stats.dropped++;
     this.#onDropped?.(what, error);
   }
@@ -187,7 +191,12 @@ export class GroupCommitter {
    */
   onCommit(ok: () => void, fail: (error: StoreError) => void): void {
     if (this.#closed) {
-      fail(new StoreError(`the store ${this.store.location} is closed; the change was not written`, ErrorCode.STORE_WRITE_FAILED));
+      fail(
+        new StoreError(
+          `the store ${this.store.location} is closed; the change was not written`,
+          ErrorCode.STORE_WRITE_FAILED,
+        ),
+      );
       return;
     }
     this.#acks.push({ ok, fail });
@@ -343,7 +352,10 @@ export class GroupCommitter {
     this.#immediate = null;
     const acks = this.#acks;
     this.#acks = [];
-    const error = new StoreError(`the store ${this.store.location} was refused at start; the change was not written`, ErrorCode.STORE_WRITE_FAILED);
+    const error = new StoreError(
+      `the store ${this.store.location} was refused at start; the change was not written`,
+      ErrorCode.STORE_WRITE_FAILED,
+    );
     for (const a of acks) a.fail(error);
   }
 
@@ -358,7 +370,10 @@ export class GroupCommitter {
     this.#retryTimer = null;
     const acks = this.#acks;
     this.#acks = [];
-    const error = new StoreError(`the store ${this.store.location} closed before the change was written`, ErrorCode.STORE_WRITE_FAILED);
+    const error = new StoreError(
+      `the store ${this.store.location} closed before the change was written`,
+      ErrorCode.STORE_WRITE_FAILED,
+    );
     for (const a of acks) a.fail(error);
     return ok;
   }
@@ -368,7 +383,9 @@ function toStoreError(err: unknown, location: string): StoreError {
   if (err instanceof StoreError) return err;
   const message = err instanceof Error ? err.message : String(err);
   const code = err instanceof CodomyrmexError && err.code === ErrorCode.SHUTTING_DOWN ? 'the store is closed' : message;
-  return new StoreError(`could not write to the store ${location}: ${code}`, ErrorCode.STORE_WRITE_FAILED, { cause: err });
+  return new StoreError(`could not write to the store ${location}: ${code}`, ErrorCode.STORE_WRITE_FAILED, {
+    cause: err,
+  });
 }
 
 /**

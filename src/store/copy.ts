@@ -52,7 +52,10 @@ export async function copyStore(source: Store, openTarget: () => Store | Promise
   try {
     const there = held(target);
     if (there.length > 0) {
-      throw new StoreError(`the target ${target.location} is not empty (it holds ${there.join(', ')}); copy into an empty database, or drop its codomyrmex_ tables first`, ErrorCode.STORE_UNAVAILABLE);
+      throw new StoreError(
+        `the target ${target.location} is not empty (it holds ${there.join(', ')}); copy into an empty database, or drop its codomyrmex_ tables first`,
+        ErrorCode.STORE_UNAVAILABLE,
+      );
     }
     const kinds: CopiedKind[] = [];
     // The journal's sequence numbers are kept: the target's cursor starts where the source's oldest kept entry does.
@@ -64,15 +67,21 @@ export async function copyStore(source: Store, openTarget: () => Store | Promise
     target = await openTarget();
 
     const tasks = source.listTasks();
-    for (let i = 0; i < tasks.length; i += CHUNK) await write(target, { ...emptyBatch(), tasks: tasks.slice(i, i + CHUNK) });
+    for (let i = 0; i < tasks.length; i += CHUNK)
+      await write(target, { ...emptyBatch(), tasks: tasks.slice(i, i + CHUNK) });
     kinds.push({ kind: 'tasks', source: tasks.length, copied: tasks.length, target: target.listTasks().length });
 
     let events = 0;
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const page = source.readEvents({ afterSeq: after, limit: CHUNK });
       const last = page[page.length - 1];
       if (!last) break;
-      await write(target, { ...emptyBatch(), events: page.map((e) => ({ type: e.type, seq: e.seq, timestamp: e.timestamp, data: e.data }) as WriteBatch['events'][number]) });
+      await write(target, {
+        ...emptyBatch(),
+        events: page.map(
+          (e) => ({ type: e.type, seq: e.seq, timestamp: e.timestamp, data: e.data }) as WriteBatch['events'][number],
+        ),
+      });
       events += page.length;
       after = last.seq;
     }
@@ -81,13 +90,29 @@ export async function copyStore(source: Store, openTarget: () => Store | Promise
     for (const kind of RECORD_KINDS) {
       const records = source.listRecords(kind);
       for (let i = 0; i < records.length; i += CHUNK) {
-        await write(target, { ...emptyBatch(), records: records.slice(i, i + CHUNK).map((r) => ({ kind, id: r.id, parent: r.parent, status: r.status, data: r.data })) });
+        await write(target, {
+          ...emptyBatch(),
+          records: records
+            .slice(i, i + CHUNK)
+            .map((r) => ({ kind, id: r.id, parent: r.parent, status: r.status, data: r.data })),
+        });
       }
       kinds.push({ kind, source: records.length, copied: records.length, target: target.listRecords(kind).length });
     }
     const copiedMeta = Object.keys(pick(meta)).length;
-    kinds.push({ kind: 'meta', source: copiedMeta, copied: copiedMeta, target: Object.keys(pick(target.listMeta())).length });
-    return { from: source.location, to: target.location, kinds, ok: kinds.every((k) => k.source === k.target && k.copied === k.source), durationMs: performance.now() - t0 };
+    kinds.push({
+      kind: 'meta',
+      source: copiedMeta,
+      copied: copiedMeta,
+      target: Object.keys(pick(target.listMeta())).length,
+    });
+    return {
+      from: source.location,
+      to: target.location,
+      kinds,
+      ok: kinds.every((k) => k.source === k.target && k.copied === k.source),
+      durationMs: performance.now() - t0,
+    };
   } finally {
     await target.drain?.();
     target.close();
@@ -102,7 +127,7 @@ function pick(meta: Record<string, string>): Record<string, string> {
 
 function countEvents(store: Store): number {
   let n = 0;
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const page = store.readEvents({ afterSeq: after, limit: 10_000 });
     const last = page[page.length - 1];
     if (!last) return n;

@@ -34,7 +34,10 @@ export function checkDatabaseHeader(path: string): void {
   if (problem === null) return;
   const sqliteSays = hasWal(path) ? judgeThroughWal(path) : null;
   if (sqliteSays === 'ok') return;
-  throw corrupt(path, sqliteSays === null ? problem : `${problem}, and its WAL does not complete it (SQLite: ${sqliteSays})`);
+  throw corrupt(
+    path,
+    sqliteSays === null ? problem : `${problem}, and its WAL does not complete it (SQLite: ${sqliteSays})`,
+  );
 }
 
 /** What is wrong with the main file's header or size, or null. */
@@ -57,8 +60,10 @@ function headerProblem(path: string): string | null {
   if (header.toString('latin1', 0, 16) !== MAGIC) return 'is not a SQLite database (its header is wrong)';
   const raw = header.readUInt16BE(16);
   const pageSize = raw === 1 ? 65536 : raw;
-  if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) return `has an impossible page size (${raw}) in its header`;
-  if (size % pageSize !== 0) return `is ${size} bytes long, not a whole number of ${pageSize}-byte pages (truncated or damaged)`;
+  if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0)
+    return `has an impossible page size (${raw}) in its header`;
+  if (size % pageSize !== 0)
+    return `is ${size} bytes long, not a whole number of ${pageSize}-byte pages (truncated or damaged)`;
   const changeCounter = header.readUInt32BE(24);
   const pages = header.readUInt32BE(28);
   const validFor = header.readUInt32BE(92);
@@ -147,7 +152,10 @@ export function realDatabasePath(path: string): string {
     }
     p = resolve(dirname(p), link);
   }
-  throw new StoreError(`the database path ${path} is a chain of more than 40 symbolic links; point dbPath at the file itself`, ErrorCode.STORE_UNAVAILABLE);
+  throw new StoreError(
+    `the database path ${path} is a chain of more than 40 symbolic links; point dbPath at the file itself`,
+    ErrorCode.STORE_UNAVAILABLE,
+  );
 }
 
 /**
@@ -182,7 +190,11 @@ function isAlive(pid: number): boolean {
 }
 
 function inUse(dbPath: string, who: string, why: string, cause?: unknown): StoreError {
-  return new StoreError(`the database ${dbPath} is in use by ${who}${why}; one database serves one engine at a time. Stop that engine, or give this one another dbPath`, ErrorCode.STORE_LOCKED, cause === undefined ? undefined : { cause });
+  return new StoreError(
+    `the database ${dbPath} is in use by ${who}${why}; one database serves one engine at a time. Stop that engine, or give this one another dbPath`,
+    ErrorCode.STORE_LOCKED,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 function describeOwner(owner: LockOwner | null): string {
@@ -312,8 +324,13 @@ export class DatabaseLock {
     } catch (err) {
       db?.close();
       const code = (err as { code?: unknown }).code;
-      if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw inUse(dbPath, describeOwner(readOwner(dbPath)), '', err);
-      throw new StoreError(`cannot lock the database ${dbPath} through ${path}: ${(err as Error).message}`, ErrorCode.STORE_UNAVAILABLE, { cause: err });
+      if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED')
+        throw inUse(dbPath, describeOwner(readOwner(dbPath)), '', err);
+      throw new StoreError(
+        `cannot lock the database ${dbPath} through ${path}: ${(err as Error).message}`,
+        ErrorCode.STORE_UNAVAILABLE,
+        { cause: err },
+      );
     }
   }
 

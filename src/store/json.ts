@@ -23,7 +23,8 @@ export const BYTES_KEY = '$codomyrmex.bytes';
  */
 function binaryReplacer(this: unknown, key: string, value: unknown): unknown {
   const raw = (this as Record<string, unknown>)[key];
-  if (ArrayBuffer.isView(raw)) return { [BYTES_KEY]: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64') };
+  if (ArrayBuffer.isView(raw))
+    return { [BYTES_KEY]: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64') };
   if (raw instanceof ArrayBuffer) return { [BYTES_KEY]: Buffer.from(raw).toString('base64') };
   return value;
 }
@@ -45,7 +46,8 @@ export function fromJson<T = unknown>(text: string): T {
 function sanitize(value: unknown, ancestors: Set<object>): unknown {
   if (typeof value === 'bigint') return value.toString();
   if (typeof value !== 'object' || value === null) return value;
-  if (ArrayBuffer.isView(value)) return { [BYTES_KEY]: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
+  if (ArrayBuffer.isView(value))
+    return { [BYTES_KEY]: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
   if (ancestors.has(value)) return '[Circular]';
   let v: unknown = value;
   const toJSON = (value as { toJSON?: unknown }).toJSON;
@@ -69,7 +71,12 @@ function sanitize(value: unknown, ancestors: Set<object>): unknown {
         e = `[unencodable: reading it threw ${err instanceof Error ? err.message : String(err)}]`;
       }
       if (typeof e === 'function' || typeof e === 'symbol' || e === undefined) continue;
-      Object.defineProperty(out, k, { value: sanitize(e, ancestors), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, k, {
+        value: sanitize(e, ancestors),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   } finally {

@@ -2,7 +2,17 @@ import type { BusEvent } from '../model/events.js';
 import { ShuttingDownError } from '../errors.js';
 import { inspectResult } from '../model/results.js';
 import type { TaskStatus } from '../model/task.js';
-import type { EventQuery, JournalEntry, RecordKind, RecordQuery, Store, StoredRecord, StoredTask, TaskPage, WriteBatch } from './store.js';
+import type {
+  EventQuery,
+  JournalEntry,
+  RecordKind,
+  RecordQuery,
+  Store,
+  StoredRecord,
+  StoredTask,
+  TaskPage,
+  WriteBatch,
+} from './store.js';
 import { emptyBatch } from './store.js';
 
 export interface MemoryStoreOptions {
@@ -59,7 +69,10 @@ export class MemoryStore implements Store {
       tasks.set(id, t.specStored === undefined ? t : withoutSpecStored(t));
       this.#sizeResult(id, t.result.result);
     }
-    while ((tasks.size > this.#maxTasks || this.#totalResultBytes > this.#maxResultBytes) && this.#orderHead < this.#order.length) {
+    while (
+      (tasks.size > this.#maxTasks || this.#totalResultBytes > this.#maxResultBytes) &&
+      this.#orderHead < this.#order.length
+    ) {
       const oldest = this.#order[this.#orderHead++];
       if (oldest === undefined) continue;
       tasks.delete(oldest);
@@ -79,14 +92,24 @@ export class MemoryStore implements Store {
         continue;
       }
       const old = table.get(r.id);
-      table.set(r.id, { id: r.id, parent: r.parent ?? null, status: r.status ?? null, data: r.data, createdAt: old?.createdAt ?? now, updatedAt: now });
+      table.set(r.id, {
+        id: r.id,
+        parent: r.parent ?? null,
+        status: r.status ?? null,
+        data: r.data,
+        createdAt: old?.createdAt ?? now,
+        updatedAt: now,
+      });
     }
     for (const [k, v] of Object.entries(batch.meta)) this.#meta.set(k, v);
   }
 
   /** Keeps the byte count of `id`'s result (a plain value costs nothing to track; `undefined`: it is gone). */
   #sizeResult(id: string, result: unknown): void {
-    const bytes = result === undefined || result === null || (typeof result !== 'object' && typeof result !== 'string') ? 0 : inspectResult(result, Infinity).bytes;
+    const bytes =
+      result === undefined || result === null || (typeof result !== 'object' && typeof result !== 'string')
+        ? 0
+        : inspectResult(result, Infinity).bytes;
     const old = this.#resultBytes.get(id) ?? 0;
     if (bytes === old) return;
     this.#totalResultBytes += bytes - old;

@@ -64,7 +64,9 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 2,
     description: 'record tables for workflow definitions and runs, sessions, projects, resources and allocations',
-    sql: ['workflow_definitions', 'workflow_runs', 'sessions', 'projects', 'resources', 'allocations'].map(recordTable).join('\n'),
+    sql: ['workflow_definitions', 'workflow_runs', 'sessions', 'projects', 'resources', 'allocations']
+      .map(recordTable)
+      .join('\n'),
   },
   {
     version: 3,
@@ -73,7 +75,8 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 4,
-    description: 'signals sent to workflow runs before a step waited for them (kept until a step takes them or the run ends)',
+    description:
+      'signals sent to workflow runs before a step waited for them (kept until a step takes them or the run ends)',
     sql: recordTable('workflow_signals' satisfies RecordKind),
   },
   {
@@ -89,7 +92,14 @@ export const MIGRATIONS: readonly Migration[] = [
 ];
 
 /** The schema version that added each record kind after the first record tables (a read-only view of an older file lacks them). */
-export const RECORD_KIND_SINCE: Partial<Record<RecordKind, number>> = { rate_limits: 3, idempotency_keys: 3, workflow_signals: 4, schedules: 5, triggers: 5, run_idempotency_keys: 6 };
+export const RECORD_KIND_SINCE: Partial<Record<RecordKind, number>> = {
+  rate_limits: 3,
+  idempotency_keys: 3,
+  workflow_signals: 4,
+  schedules: 5,
+  triggers: 5,
+  run_idempotency_keys: 6,
+};
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

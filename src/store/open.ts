@@ -9,7 +9,11 @@ import type { Store } from './store.js';
  * database cannot be opened. `adoptEpoch`: a PostgreSQL lease this engine already holds (a standby's takeover).
  */
 export function openStore(options: CompiledOptions, engineId: string, adoptEpoch?: number): Store {
-  if (options.store === 'memory') return new MemoryStore({ journalMaxEvents: options.journalMaxEvents, maxResultBytes: options.retainFinishedTaskBytes });
+  if (options.store === 'memory')
+    return new MemoryStore({
+      journalMaxEvents: options.journalMaxEvents,
+      maxResultBytes: options.retainFinishedTaskBytes,
+    });
   if (options.store === 'postgres' && options.postgres) {
     return PostgresStore.open({
       url: options.postgres.url,

@@ -51,7 +51,12 @@ const yieldTurn = (): Promise<void> => new Promise<void>((resolve) => setImmedia
  * in one transaction. On any failure nothing is written: the parts kept by the thread are dropped, the journal
  * sequence numbers handed out are taken back, and the error is thrown.
  */
-export async function commitInParts(thread: PartWriter, encoder: BatchEncoder, batch: WriteBatch, closed: () => boolean): Promise<void> {
+export async function commitInParts(
+  thread: PartWriter,
+  encoder: BatchEncoder,
+  batch: WriteBatch,
+  closed: () => boolean,
+): Promise<void> {
   const bulk = ++nextBulk;
   const parts = splitBatch(batch);
   let first: EncodedBatch | null = null;
@@ -59,14 +64,16 @@ export async function commitInParts(thread: PartWriter, encoder: BatchEncoder, b
   try {
     for (let i = 0; i < parts.length - 1; i++) {
       // Closed meanwhile: no part may start a new writer thread.
-      if (closed()) throw new ShuttingDownError('the store closed while a large commit was being sent; nothing of it was written');
+      if (closed())
+        throw new ShuttingDownError('the store closed while a large commit was being sent; nothing of it was written');
       const encoded = encoder.encode(parts[i] as WriteBatch);
       first ??= encoded.events ? encoded : null;
       thread.sendPart(bulk, encoded);
       sent++;
       await yieldTurn();
     }
-    if (closed()) throw new ShuttingDownError('the store closed while a large commit was being sent; nothing of it was written');
+    if (closed())
+      throw new ShuttingDownError('the store closed while a large commit was being sent; nothing of it was written');
     const last = encoder.encode(parts[parts.length - 1] as WriteBatch);
     first ??= last.events ? last : null;
     await thread.writeParts(bulk, sent, last);

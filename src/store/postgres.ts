@@ -17,7 +17,17 @@ import { RECORD_COLUMNS, TASK_COLUMNS, recordOf, taskOf } from './rows.js';
 import type { RecordReadRow, TaskReadRow } from './rows.js';
 import { BatchEncoder } from './sqliteWrites.js';
 import type { RetentionLimits } from './sqliteWrites.js';
-import type { EventQuery, JournalEntry, RecordKind, RecordQuery, Store, StoredRecord, StoredTask, TaskPage, WriteBatch } from './store.js';
+import type {
+  EventQuery,
+  JournalEntry,
+  RecordKind,
+  RecordQuery,
+  Store,
+  StoredRecord,
+  StoredTask,
+  TaskPage,
+  WriteBatch,
+} from './store.js';
 import { RECORD_KINDS, emptyBatch } from './store.js';
 
 /** How to open a {@link PostgresStore}: the database URL, durability, journal and history limits, the lease. */
@@ -95,7 +105,8 @@ export class PostgresStore implements Store {
     this.openedAtVersion = opened.version;
     this.epoch = opened.epoch;
     this.#queryTimeoutMs = options.queryTimeoutMs ?? 10_000;
-    this.#encoder = options.readonly === true ? null : new BatchEncoder(opened.lastSeq, (options.journalMaxEvents ?? 100_000) > 0);
+    this.#encoder =
+      options.readonly === true ? null : new BatchEncoder(opened.lastSeq, (options.journalMaxEvents ?? 100_000) > 0);
     if (this.#encoder) this.commitAsync = (batch) => this.#commitAsync(batch);
     thread.onLeaseLost((message) => this.#fence(new StoreError(message, ErrorCode.STORE_FENCED)));
   }
@@ -108,7 +119,10 @@ export class PostgresStore implements Store {
   static open(options: PostgresStoreOptions): PostgresStore {
     const { thread, request, location } = PostgresStore.#prepare(options);
     try {
-      const opened = thread.callSync<PgOpened>({ type: 'open', open: request }, request.connectTimeoutMs * 3 + request.statementTimeoutMs);
+      const opened = thread.callSync<PgOpened>(
+        { type: 'open', open: request },
+        request.connectTimeoutMs * 3 + request.statementTimeoutMs,
+      );
       return new PostgresStore(thread, location, opened, options);
     } catch (err) {
       thread.kill();
@@ -133,7 +147,10 @@ export class PostgresStore implements Store {
    * run meanwhile; stop them first when a migration changes what they write). Resolves with the versions before and
    * after; rejects like {@link open} (a newer schema: `STORE_VERSION`).
    */
-  static async migrate(url: string, options: { connectTimeoutMs?: number } = {}): Promise<{ location: string; from: number; to: number }> {
+  static async migrate(
+    url: string,
+    options: { connectTimeoutMs?: number } = {},
+  ): Promise<{ location: string; from: number; to: number }> {
     const { thread, request, location } = PostgresStore.#prepare({ url, ...options });
     try {
       const opened = await thread.call<PgOpened>({ type: 'open', open: { ...request, lease: false } });
@@ -146,7 +163,11 @@ export class PostgresStore implements Store {
   }
 
   static #prepare(options: PostgresStoreOptions): { thread: PgThread; request: PgOpenRequest; location: string } {
-    if (!isPostgresUrl(options.url)) throw new StoreError(`not a PostgreSQL URL: "${redactUrl(options.url)}" (expected postgres://user:password@host:port/database)`, ErrorCode.STORE_UNAVAILABLE);
+    if (!isPostgresUrl(options.url))
+      throw new StoreError(
+        `not a PostgreSQL URL: "${redactUrl(options.url)}" (expected postgres://user:password@host:port/database)`,
+        ErrorCode.STORE_UNAVAILABLE,
+      );
     const location = redactUrl(options.url);
     const holder = options.engineId ?? `engine-${process.pid}-${Date.now().toString(36)}`;
     const request: PgOpenRequest = {
@@ -190,7 +211,8 @@ export class PostgresStore implements Store {
 
   #writable(): BatchEncoder {
     if (this.#closed) throw new ShuttingDownError(`the store ${this.location} is closed`);
-    if (!this.#encoder) throw new StoreError(`the store ${this.location} was opened read-only`, ErrorCode.STORE_WRITE_FAILED);
+    if (!this.#encoder)
+      throw new StoreError(`the store ${this.location} was opened read-only`, ErrorCode.STORE_WRITE_FAILED);
     if (this.#fenced) throw this.#fenced;
     return this.#encoder;
   }
@@ -233,7 +255,11 @@ export class PostgresStore implements Store {
       return error;
     }
     const message = err instanceof Error ? err.message : String(err);
-    return new StoreError(`could not write to the database ${this.location}: ${message}`, ErrorCode.STORE_WRITE_FAILED, { cause: err });
+    return new StoreError(
+      `could not write to the database ${this.location}: ${message}`,
+      ErrorCode.STORE_WRITE_FAILED,
+      { cause: err },
+    );
   }
 
   putTasks(tasks: readonly StoredTask[]): void {
@@ -248,7 +274,11 @@ export class PostgresStore implements Store {
       return this.#thread.callSync<T[]>({ type: 'query', sql, params }, this.#queryTimeoutMs + 1000);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      throw new StoreError(`could not read from the database ${this.location}: ${message}`, ErrorCode.STORE_UNAVAILABLE, { cause: err });
+      throw new StoreError(
+        `could not read from the database ${this.location}: ${message}`,
+        ErrorCode.STORE_UNAVAILABLE,
+        { cause: err },
+      );
     }
   }
 
@@ -263,7 +293,10 @@ export class PostgresStore implements Store {
 
   getTaskStatuses(ids: readonly string[]): Map<string, TaskStatus> {
     if (ids.length === 0) return new Map();
-    const rows = this.#query<{ id: string; status: TaskStatus }>(`SELECT id, status FROM ${pgTable('tasks')} WHERE id = ANY($1::text[])`, [ids]);
+    const rows = this.#query<{ id: string; status: TaskStatus }>(
+      `SELECT id, status FROM ${pgTable('tasks')} WHERE id = ANY($1::text[])`,
+      [ids],
+    );
     return new Map(rows.map((r) => [r.id, r.status]));
   }
 
@@ -296,7 +329,10 @@ export class PostgresStore implements Store {
     // Chunks holding entries after `after`, a page at a time, until `limit` entries are found.
     let from = after;
     for (;;) {
-      const rows = this.#query<EventChunkRow>(`SELECT seq, last_seq, data FROM ${pgTable('events')} WHERE last_seq > $1 ORDER BY seq LIMIT 64`, [from]);
+      const rows = this.#query<EventChunkRow>(
+        `SELECT seq, last_seq, data FROM ${pgTable('events')} WHERE last_seq > $1 ORDER BY seq LIMIT 64`,
+        [from],
+      );
       for (const row of rows) {
         const chunk = fromJson<StoredEvent[]>(row.data);
         for (let i = 0; i < chunk.length; i++) {
@@ -317,7 +353,9 @@ export class PostgresStore implements Store {
   }
 
   getRecord<T = unknown>(kind: RecordKind, id: string): StoredRecord<T> | undefined {
-    const row = this.#query<RecordReadRow>(`SELECT ${RECORD_COLUMNS} FROM ${recordTableOf(kind)} WHERE id = $1`, [id])[0];
+    const row = this.#query<RecordReadRow>(`SELECT ${RECORD_COLUMNS} FROM ${recordTableOf(kind)} WHERE id = $1`, [
+      id,
+    ])[0];
     return row ? recordOf<T>(row, pgTable(kind), this.location) : undefined;
   }
 
@@ -392,22 +430,39 @@ export class PostgresStore implements Store {
 }
 
 function recordTableOf(kind: RecordKind): string {
-  if (!(RECORD_KINDS as readonly string[]).includes(kind)) throw new StoreError(`unknown record kind "${String(kind)}"; known: ${RECORD_KINDS.join(', ')}`, ErrorCode.STORE_UNAVAILABLE);
+  if (!(RECORD_KINDS as readonly string[]).includes(kind))
+    throw new StoreError(
+      `unknown record kind "${String(kind)}"; known: ${RECORD_KINDS.join(', ')}`,
+      ErrorCode.STORE_UNAVAILABLE,
+    );
   return pgTable(kind);
 }
 
 function openError(err: unknown, location: string): StoreError {
   if (err instanceof StoreError) return err;
-  if (!(err instanceof PgThreadError)) return new StoreError(`cannot open the database ${location}: ${err instanceof Error ? err.message : String(err)}`, ErrorCode.STORE_UNAVAILABLE, { cause: err });
+  if (!(err instanceof PgThreadError))
+    return new StoreError(
+      `cannot open the database ${location}: ${err instanceof Error ? err.message : String(err)}`,
+      ErrorCode.STORE_UNAVAILABLE,
+      { cause: err },
+    );
   switch (err.kind) {
     case 'auth':
-      return new StoreError(`cannot log in to the database ${location}: ${err.message}. Check the user and password (in the URL, or PGPASSWORD)`, ErrorCode.STORE_UNAVAILABLE, { cause: err });
+      return new StoreError(
+        `cannot log in to the database ${location}: ${err.message}. Check the user and password (in the URL, or PGPASSWORD)`,
+        ErrorCode.STORE_UNAVAILABLE,
+        { cause: err },
+      );
     case 'version':
     case 'behind':
       return new StoreError(err.message, ErrorCode.STORE_VERSION, { cause: err });
     case 'locked':
       return new StoreError(err.message, ErrorCode.STORE_LOCKED, { cause: err });
     default:
-      return new StoreError(`cannot reach the database ${location}: ${err.message}${err.code ? ` (${err.code})` : ''}. Is PostgreSQL running there, and is the URL right?`, ErrorCode.STORE_UNAVAILABLE, { cause: err });
+      return new StoreError(
+        `cannot reach the database ${location}: ${err.message}${err.code ? ` (${err.code})` : ''}. Is PostgreSQL running there, and is the URL right?`,
+        ErrorCode.STORE_UNAVAILABLE,
+        { cause: err },
+      );
   }
 }

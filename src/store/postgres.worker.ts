@@ -10,7 +10,15 @@ import pg from 'pg';
 import type { EncodedBatch } from './sqliteWrites.js';
 import { commitStatement, pruneStatement } from './postgresWrites.js';
 import { FENCED_SQLSTATE, PG_MIGRATIONS, PG_SCHEMA_VERSION, pgTable } from './postgresSchema.js';
-import type { PgErrorKind, PgLeaseLost, PgOpenRequest, PgOpened, PgReply, PgRequest, PgWireError } from './postgresProtocol.js';
+import type {
+  PgErrorKind,
+  PgLeaseLost,
+  PgOpenRequest,
+  PgOpened,
+  PgReply,
+  PgRequest,
+  PgWireError,
+} from './postgresProtocol.js';
 
 const { syncPort, flag: flagBuffer } = workerData as { syncPort: MessagePort; flag: SharedArrayBuffer };
 const flag = new Int32Array(flagBuffer);
@@ -18,7 +26,8 @@ const flag = new Int32Array(flagBuffer);
 /** int8 (counts, epochs, ms timestamps) as numbers: every value we store fits a double. */
 const int8 = (v: string): number => Number(v);
 const types = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown => (oid === 20 ? int8 : (pg.types.getTypeParser(oid, format ?? 'text') as unknown))) as typeof pg.types.getTypeParser,
+  getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
+    oid === 20 ? int8 : (pg.types.getTypeParser(oid, format ?? 'text') as unknown)) as typeof pg.types.getTypeParser,
 };
 
 class Failure extends Error {
@@ -66,8 +75,13 @@ function kindOf(err: unknown, fallback: PgErrorKind): PgErrorKind {
   const code = (err as { code?: unknown }).code;
   if (code === FENCED_SQLSTATE) return 'fenced';
   if (code === '28P01' || code === '28000') return 'auth';
-  if (typeof code === 'string' && (code.startsWith('E') || code === '57P01' || code === '57P03' || code === '3D000' || code.startsWith('08'))) return 'unavailable';
-  if (err instanceof Error && /timeout|terminated|Connection terminated/i.test(err.message) && fallback !== 'fenced') return fallback === 'write' ? 'write' : 'unavailable';
+  if (
+    typeof code === 'string' &&
+    (code.startsWith('E') || code === '57P01' || code === '57P03' || code === '3D000' || code.startsWith('08'))
+  )
+    return 'unavailable';
+  if (err instanceof Error && /timeout|terminated|Connection terminated/i.test(err.message) && fallback !== 'fenced')
+    return fallback === 'write' ? 'write' : 'unavailable';
   return fallback;
 }
 
@@ -81,7 +95,11 @@ function wire(err: unknown, fallback: PgErrorKind): PgWireError {
 async function migrate(o: PgOpenRequest, client: pg.PoolClient): Promise<number> {
   if (o.readonly) {
     const exists = await client.query<{ t: string | null }>(`SELECT to_regclass('codomyrmex_schema')::text AS t`);
-    if (!exists.rows[0]?.t) throw new Failure(`the database ${o.shownUrl} has no codomyrmex schema yet (a daemon or \`codomyrmex store migrate\` creates it)`, 'behind');
+    if (!exists.rows[0]?.t)
+      throw new Failure(
+        `the database ${o.shownUrl} has no codomyrmex schema yet (a daemon or \`codomyrmex store migrate\` creates it)`,
+        'behind',
+      );
     const v = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM codomyrmex_schema');
     return v.rows[0]?.v ?? 0;
   }
@@ -89,8 +107,11 @@ async function migrate(o: PgOpenRequest, client: pg.PoolClient): Promise<number>
   try {
     // Two engines starting at once: the second waits here, then finds the schema up to date.
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('codomyrmex_schema'))`);
-    await client.query('CREATE TABLE IF NOT EXISTS codomyrmex_schema (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
-    const found = (await client.query<{ v: number | null }>('SELECT max(version) AS v FROM codomyrmex_schema')).rows[0]?.v ?? 0;
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS codomyrmex_schema (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+    const found =
+      (await client.query<{ v: number | null }>('SELECT max(version) AS v FROM codomyrmex_schema')).rows[0]?.v ?? 0;
     if (found > PG_SCHEMA_VERSION) {
       throw new Failure(
         `the database ${o.shownUrl} has schema version ${found}, but this codomyrmex knows versions up to ${PG_SCHEMA_VERSION}: it was written by a newer release. Upgrade codomyrmex, or point --db at another database; nothing was changed`,
@@ -106,14 +127,21 @@ async function migrate(o: PgOpenRequest, client: pg.PoolClient): Promise<number>
     for (const m of PG_MIGRATIONS) {
       if (m.version <= found) continue;
       await client.query(m.sql);
-      await client.query('INSERT INTO codomyrmex_schema (version, description) VALUES ($1, $2)', [m.version, m.description]);
+      await client.query('INSERT INTO codomyrmex_schema (version, description) VALUES ($1, $2)', [
+        m.version,
+        m.description,
+      ]);
     }
     await client.query('COMMIT');
     return found;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     if (err instanceof Failure) throw err;
-    throw new Failure(`migrating the database ${o.shownUrl} to schema version ${PG_SCHEMA_VERSION} failed (nothing was changed): ${wire(err, 'unavailable').message}`, kindOf(err, 'unavailable'), wire(err, 'unavailable').code);
+    throw new Failure(
+      `migrating the database ${o.shownUrl} to schema version ${PG_SCHEMA_VERSION} failed (nothing was changed): ${wire(err, 'unavailable').message}`,
+      kindOf(err, 'unavailable'),
+      wire(err, 'unavailable').code,
+    );
   }
 }
 
@@ -122,9 +150,15 @@ const ttlSql = `now() + make_interval(secs => $3::double precision / 1000)`;
 async function takeLease(o: PgOpenRequest, pool: pg.Pool): Promise<number> {
   const info = JSON.stringify(o.holderInfo);
   if (o.adoptEpoch !== null) {
-    const r = await pool.query<{ epoch: number }>(`UPDATE codomyrmex_lease SET expires_at = ${ttlSql} WHERE name = 'engine' AND holder = $1 AND epoch = $2 RETURNING epoch`, [o.holder, o.adoptEpoch, o.leaseTtlMs]);
+    const r = await pool.query<{ epoch: number }>(
+      `UPDATE codomyrmex_lease SET expires_at = ${ttlSql} WHERE name = 'engine' AND holder = $1 AND epoch = $2 RETURNING epoch`,
+      [o.holder, o.adoptEpoch, o.leaseTtlMs],
+    );
     if (r.rowCount === 1) return o.adoptEpoch;
-    throw new Failure(`the lease of ${o.shownUrl} taken at epoch ${o.adoptEpoch} was lost before this engine opened the store`, 'locked');
+    throw new Failure(
+      `the lease of ${o.shownUrl} taken at epoch ${o.adoptEpoch} was lost before this engine opened the store`,
+      'locked',
+    );
   }
   const r = await pool.query<{ epoch: number }>(
     `UPDATE codomyrmex_lease SET holder = $1, holder_info = $2, epoch = epoch + 1, expires_at = ${ttlSql}
@@ -133,9 +167,11 @@ async function takeLease(o: PgOpenRequest, pool: pg.Pool): Promise<number> {
   );
   const taken = r.rows[0];
   if (taken) return taken.epoch;
-  const held = (await pool.query<{ holder: string; holder_info: string | null; left_ms: number }>(
-    `SELECT holder, holder_info, (extract(epoch FROM expires_at - now()) * 1000)::bigint AS left_ms FROM codomyrmex_lease WHERE name = 'engine'`,
-  )).rows[0];
+  const held = (
+    await pool.query<{ holder: string; holder_info: string | null; left_ms: number }>(
+      `SELECT holder, holder_info, (extract(epoch FROM expires_at - now()) * 1000)::bigint AS left_ms FROM codomyrmex_lease WHERE name = 'engine'`,
+    )
+  ).rows[0];
   throw new Failure(
     `the database ${o.shownUrl} is in use by another engine (${held?.holder_info ?? held?.holder ?? 'unknown'}), whose lease runs ${Math.max(0, held?.left_ms ?? 0)} ms more unless renewed. Stop that engine, run this one as a standby (\`codomyrmex daemon --store postgres\` waits for the lease), or point --db at another database`,
     'locked',
@@ -143,18 +179,27 @@ async function takeLease(o: PgOpenRequest, pool: pg.Pool): Promise<number> {
 }
 
 function startRenewing(o: PgOpenRequest, pool: pg.Pool): void {
-  renewTimer = setInterval(() => {
-    if (leaseLost) return;
-    pool
-      .query(`UPDATE codomyrmex_lease SET expires_at = ${ttlSql} WHERE name = 'engine' AND holder = $1 AND epoch = $2`, [o.holder, epoch, o.leaseTtlMs])
-      .then((r) => {
-        if (r.rowCount === 1 || leaseLost) return;
-        leaseLost = true;
-        parentPort?.postMessage({ type: 'lease_lost', message: `the lease of ${o.shownUrl} (epoch ${epoch}) was taken over by another engine` } satisfies PgLeaseLost);
-      })
-      // The database is unreachable: try again next time; the fence keeps writes safe meanwhile.
-      .catch(() => undefined);
-  }, Math.max(50, Math.floor(o.leaseTtlMs / 3)));
+  renewTimer = setInterval(
+    () => {
+      if (leaseLost) return;
+      pool
+        .query(
+          `UPDATE codomyrmex_lease SET expires_at = ${ttlSql} WHERE name = 'engine' AND holder = $1 AND epoch = $2`,
+          [o.holder, epoch, o.leaseTtlMs],
+        )
+        .then((r) => {
+          if (r.rowCount === 1 || leaseLost) return;
+          leaseLost = true;
+          parentPort?.postMessage({
+            type: 'lease_lost',
+            message: `the lease of ${o.shownUrl} (epoch ${epoch}) was taken over by another engine`,
+          } satisfies PgLeaseLost);
+        })
+        // The database is unreachable: try again next time; the fence keeps writes safe meanwhile.
+        .catch(() => undefined);
+    },
+    Math.max(50, Math.floor(o.leaseTtlMs / 3)),
+  );
 }
 
 async function open(o: PgOpenRequest): Promise<PgOpened> {
@@ -188,7 +233,12 @@ async function open(o: PgOpenRequest): Promise<PgOpened> {
 async function write(batches: EncodedBatch[]): Promise<void> {
   const o = config;
   if (!o || !pools) throw new Failure('the store thread is not open', 'write');
-  if (leaseLost) throw new Failure(`this engine's lease of ${o.shownUrl} (epoch ${epoch}) was taken over; it may no longer write`, 'fenced', FENCED_SQLSTATE);
+  if (leaseLost)
+    throw new Failure(
+      `this engine's lease of ${o.shownUrl} (epoch ${epoch}) was taken over; it may no longer write`,
+      'fenced',
+      FENCED_SQLSTATE,
+    );
   const st = commitStatement(batches, epoch, new Set(o.recordKinds));
   if (!st) return;
   await pools.write.query(st.text, st.values);
@@ -225,7 +275,12 @@ async function close(release: boolean): Promise<void> {
   if (!p) return;
   if (release && config && !config.readonly && !leaseLost) {
     // Let a standby (or the next engine) take over at once instead of after the lease's time to live.
-    await p.lease.query(`UPDATE codomyrmex_lease SET holder = NULL, expires_at = now() WHERE name = 'engine' AND holder = $1 AND epoch = $2`, [config.holder, epoch]).catch(() => undefined);
+    await p.lease
+      .query(
+        `UPDATE codomyrmex_lease SET holder = NULL, expires_at = now() WHERE name = 'engine' AND holder = $1 AND epoch = $2`,
+        [config.holder, epoch],
+      )
+      .catch(() => undefined);
   }
   await Promise.allSettled([p.read.end(), p.write.end(), p.lease.end()]);
 }
@@ -242,7 +297,11 @@ async function handle(req: Exclude<PgRequest, { type: 'part' } | { type: 'discar
       if (req.parts) {
         const kept = parts?.bulk === req.parts.bulk ? parts.batches : [];
         parts = null;
-        if (kept.length !== req.parts.count) throw new Failure(`the store thread has ${kept.length} of the ${req.parts.count} parts of this commit; nothing was written`, 'write');
+        if (kept.length !== req.parts.count)
+          throw new Failure(
+            `the store thread has ${kept.length} of the ${req.parts.count} parts of this commit; nothing was written`,
+            'write',
+          );
         kept.push(req.batch);
         await write(kept);
         return null;

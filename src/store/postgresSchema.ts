@@ -117,7 +117,8 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   },
   {
     version: 3,
-    description: 'signals sent to workflow runs before a step waited for them (kept until a step takes them or the run ends)',
+    description:
+      'signals sent to workflow runs before a step waited for them (kept until a step takes them or the run ends)',
     sql: recordTable('workflow_signals'),
   },
   {

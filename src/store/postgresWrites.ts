@@ -32,7 +32,11 @@ const META = pgTable('meta');
  * The statement writing `parts` (the batches of one commit, in order: a later write of a task or record wins)
  * under `epoch`. Returns null when there is nothing to write.
  */
-export function commitStatement(parts: readonly EncodedBatch[], epoch: number, knownKinds: ReadonlySet<string>): PgStatement | null {
+export function commitStatement(
+  parts: readonly EncodedBatch[],
+  epoch: number,
+  knownKinds: ReadonlySet<string>,
+): PgStatement | null {
   const tasks = new Map<string, TaskRow>();
   const chunks: NonNullable<EncodedBatch['events']>[] = [];
   const records = new Map<string, Map<string, [string | null, string | null, string | null]>>();
@@ -56,7 +60,22 @@ export function commitStatement(parts: readonly EncodedBatch[], epoch: number, k
   if (tasks.size > 0) {
     // One JSON document of rows (json_to_recordset): about three times cheaper, both sides, than array parameters.
     const rows: string[] = [];
-    for (const t of tasks.values()) rows.push(JSON.stringify({ i: t[0], n: t[1], m: t[2], a: t[3], p: t[4], s: t[5], at: t[6], sp: t[7], r: t[8], ra: t[9], u: t[10] }));
+    for (const t of tasks.values())
+      rows.push(
+        JSON.stringify({
+          i: t[0],
+          n: t[1],
+          m: t[2],
+          a: t[3],
+          p: t[4],
+          s: t[5],
+          at: t[6],
+          sp: t[7],
+          r: t[8],
+          ra: t[9],
+          u: t[10],
+        }),
+      );
     ctes.push(`t AS (
       INSERT INTO ${TASKS} (id, name, module, action, priority, status, attempts, spec, result, retry_at, updated_at, created_at)
       SELECT i, n, m, a, p, s, at, sp, r, ra, u, ${now()}
@@ -65,8 +84,15 @@ export function commitStatement(parts: readonly EncodedBatch[], epoch: number, k
         retry_at = excluded.retry_at, updated_at = excluded.updated_at)`);
   }
   if (chunks.length > 0) {
-    const arrays = [chunks.map((c) => c.first), chunks.map((c) => c.last), chunks.map((c) => c.ts)].map((a) => p.add(a, 'bigint[]'));
-    ctes.push(`e AS (INSERT INTO ${EVENTS} (seq, last_seq, ts, data) SELECT * FROM unnest(${arrays.join(', ')}, ${p.add(chunks.map((c) => c.json), 'text[]')}))`);
+    const arrays = [chunks.map((c) => c.first), chunks.map((c) => c.last), chunks.map((c) => c.ts)].map((a) =>
+      p.add(a, 'bigint[]'),
+    );
+    ctes.push(
+      `e AS (INSERT INTO ${EVENTS} (seq, last_seq, ts, data) SELECT * FROM unnest(${arrays.join(', ')}, ${p.add(
+        chunks.map((c) => c.json),
+        'text[]',
+      )}))`,
+    );
   }
   let k = 0;
   for (const [kind, byId] of records) {
@@ -122,23 +148,41 @@ export function pruneStatement(opts: {
   const ctes: string[] = [];
   const r = opts.retention;
   if (r) {
-    if (r.tasks > 0) ctes.push(`rt AS (DELETE FROM ${TASKS} WHERE ord <= (SELECT max(ord) FROM ${TASKS}) - ${p.add(r.tasks, 'bigint')} AND ${DONE_TASKS})`);
+    if (r.tasks > 0)
+      ctes.push(
+        `rt AS (DELETE FROM ${TASKS} WHERE ord <= (SELECT max(ord) FROM ${TASKS}) - ${p.add(r.tasks, 'bigint')} AND ${DONE_TASKS})`,
+      );
     if (r.runs > 0) {
       const runs = pgTable('workflow_runs');
-      ctes.push(`rr AS (DELETE FROM ${runs} WHERE ord <= (SELECT max(ord) FROM ${runs}) - ${p.add(r.runs, 'bigint')} AND ${DONE_RUNS})`);
+      ctes.push(
+        `rr AS (DELETE FROM ${runs} WHERE ord <= (SELECT max(ord) FROM ${runs}) - ${p.add(r.runs, 'bigint')} AND ${DONE_RUNS})`,
+      );
     }
-    if (opts.byAge && r.taskAgeMs > 0) ctes.push(`at AS (DELETE FROM ${TASKS} WHERE updated_at < ${p.add(opts.now - r.taskAgeMs, 'bigint')} AND ${DONE_TASKS})`);
-    if (opts.byAge && r.runAgeMs > 0) ctes.push(`ar AS (DELETE FROM ${pgTable('workflow_runs')} WHERE updated_at < ${p.add(opts.now - r.runAgeMs, 'bigint')} AND ${DONE_RUNS})`);
+    if (opts.byAge && r.taskAgeMs > 0)
+      ctes.push(
+        `at AS (DELETE FROM ${TASKS} WHERE updated_at < ${p.add(opts.now - r.taskAgeMs, 'bigint')} AND ${DONE_TASKS})`,
+      );
+    if (opts.byAge && r.runAgeMs > 0)
+      ctes.push(
+        `ar AS (DELETE FROM ${pgTable('workflow_runs')} WHERE updated_at < ${p.add(opts.now - r.runAgeMs, 'bigint')} AND ${DONE_RUNS})`,
+      );
   }
   if (opts.journalFrom !== null) {
     const keepFrom = p.add(opts.journalFrom, 'bigint');
     ctes.push(`jc AS (DELETE FROM ${EVENTS} WHERE seq < ${keepFrom} AND last_seq < ${keepFrom})`);
   }
   if (opts.byAge && opts.journal.maxAgeMs > 0) {
-    ctes.push(`ja AS (DELETE FROM ${EVENTS} WHERE last_seq < ${p.add(opts.lastSeq, 'bigint')} AND ts < ${p.add(opts.now - opts.journal.maxAgeMs, 'bigint')})`);
+    ctes.push(
+      `ja AS (DELETE FROM ${EVENTS} WHERE last_seq < ${p.add(opts.lastSeq, 'bigint')} AND ts < ${p.add(opts.now - opts.journal.maxAgeMs, 'bigint')})`,
+    );
   }
   if (ctes.length === 0) return null;
   // The cursor reached is kept, so sequence numbers never repeat even when pruning empties the journal.
-  ctes.push(`jm AS (INSERT INTO ${META} (key, value) VALUES ('journal.last_seq', ${p.add(String(opts.lastSeq), 'text')}) ON CONFLICT (key) DO UPDATE SET value = excluded.value)`);
-  return { text: `WITH ${ctes.join(',\n')}\nSELECT codomyrmex_fence(${p.add(opts.epoch, 'bigint')}) AS fenced`, values: p.values };
+  ctes.push(
+    `jm AS (INSERT INTO ${META} (key, value) VALUES ('journal.last_seq', ${p.add(String(opts.lastSeq), 'text')}) ON CONFLICT (key) DO UPDATE SET value = excluded.value)`,
+  );
+  return {
+    text: `WITH ${ctes.join(',\n')}\nSELECT codomyrmex_fence(${p.add(opts.epoch, 'bigint')}) AS fenced`,
+    values: p.values,
+  };
 }

@@ -36,7 +36,14 @@ export const TASK_COLUMNS = 'id, spec, status, result, retry_at, updated_at';
 export const RECORD_COLUMNS = 'id, parent, status, data, created_at, updated_at';
 
 /** A row that cannot be read back: names where it is and what to do. */
-export function corruptRow(location: string, table: string, id: string, column: string, why: string, cause?: unknown): StoreError {
+export function corruptRow(
+  location: string,
+  table: string,
+  id: string,
+  column: string,
+  why: string,
+  cause?: unknown,
+): StoreError {
   return new StoreError(
     `the database ${location} has a corrupt row: table ${table}, row id "${id}", column ${column}: ${why}. Nothing was changed; restore the database from a backup, or delete that row (DELETE FROM ${table} WHERE id = '${id.replace(/'/g, "''")}') and start again`,
     ErrorCode.STORE_CORRUPT,
@@ -58,9 +65,11 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 function specProblem(spec: unknown, id: string): string | null {
   if (!isObject(spec)) return 'not a task spec object';
   if (spec['id'] !== id) return `its id (${JSON.stringify(spec['id'])}) is not the row's id`;
-  for (const k of ['name', 'module', 'action', 'priority'] as const) if (typeof spec[k] !== 'string') return `its ${k} is missing or not a string`;
+  for (const k of ['name', 'module', 'action', 'priority'] as const)
+    if (typeof spec[k] !== 'string') return `its ${k} is missing or not a string`;
   if (!isObject(spec['parameters'])) return 'its parameters are missing or not an object';
-  if (!Array.isArray(spec['dependencies']) || !spec['dependencies'].every((d) => typeof d === 'string')) return 'its dependencies are missing or not a list of ids';
+  if (!Array.isArray(spec['dependencies']) || !spec['dependencies'].every((d) => typeof d === 'string'))
+    return 'its dependencies are missing or not a list of ids';
   if (!isObject(spec['resources'])) return 'its resources are missing or not an object';
   if (!isObject(spec['retry'])) return 'its retry policy is missing';
   if (typeof spec['maxRetries'] !== 'number') return 'its maxRetries is missing';
@@ -78,17 +87,25 @@ export function statusIn(statuses: readonly string[]): string {
 
 /** The error for a task row whose status this release does not know. */
 export function unknownStatus(location: string, id: string, status: string, table = 'tasks'): StoreError {
-  return corruptRow(location, table, id, 'status', `${JSON.stringify(status)} is not a task status (one of ${TASK_STATUSES.join(', ')})`);
+  return corruptRow(
+    location,
+    table,
+    id,
+    'status',
+    `${JSON.stringify(status)} is not a task status (one of ${TASK_STATUSES.join(', ')})`,
+  );
 }
 
 /** A task row as a {@link StoredTask}; `table` names it in errors. */
 export function taskOf(row: TaskReadRow, location: string, table = 'tasks'): StoredTask {
-  if (!(TASK_STATUSES as readonly string[]).includes(row.status)) throw unknownStatus(location, row.id, row.status, table);
+  if (!(TASK_STATUSES as readonly string[]).includes(row.status))
+    throw unknownStatus(location, row.id, row.status, table);
   const spec = parseColumn<TaskSpec>(row.spec, location, table, row.id, 'spec');
   const problem = specProblem(spec, row.id);
   if (problem) throw corruptRow(location, table, row.id, 'spec', problem);
   const result = parseColumn<TaskResult>(row.result, location, table, row.id, 'result');
-  if (!isObject(result) || typeof result.attempts !== 'number') throw corruptRow(location, table, row.id, 'result', 'not a task result object');
+  if (!isObject(result) || typeof result.attempts !== 'number')
+    throw corruptRow(location, table, row.id, 'result', 'not a task result object');
   return {
     spec,
     status: row.status as TaskStatus,
@@ -100,5 +117,12 @@ export function taskOf(row: TaskReadRow, location: string, table = 'tasks'): Sto
 
 /** A record row as a {@link StoredRecord}; `table` names it in errors. */
 export function recordOf<T>(row: RecordReadRow, table: string, location: string): StoredRecord<T> {
-  return { id: row.id, parent: row.parent, status: row.status, data: parseColumn<T>(row.data, location, table, row.id, 'data'), createdAt: row.created_at, updatedAt: row.updated_at };
+  return {
+    id: row.id,
+    parent: row.parent,
+    status: row.status,
+    data: parseColumn<T>(row.data, location, table, row.id, 'data'),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
 }

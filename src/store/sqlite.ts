@@ -20,7 +20,17 @@ import type { RetentionLimits } from './sqliteWrites.js';
 import { WriterThread } from './writerThread.js';
 import { commitInParts, needsParts } from './parts.js';
 import { MIGRATIONS, RECORD_KIND_SINCE, SCHEMA_VERSION } from './migrations.js';
-import type { EventQuery, JournalEntry, RecordKind, RecordQuery, Store, StoredRecord, StoredTask, TaskPage, WriteBatch } from './store.js';
+import type {
+  EventQuery,
+  JournalEntry,
+  RecordKind,
+  RecordQuery,
+  Store,
+  StoredRecord,
+  StoredTask,
+  TaskPage,
+  WriteBatch,
+} from './store.js';
 import { RECORD_KINDS, emptyBatch } from './store.js';
 
 /** How to open a {@link SqliteStore}: the file, durability, journal and history limits. */
@@ -63,7 +73,11 @@ type Statement = Database.Statement<unknown[]>;
 
 function isCorruption(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
-  return code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' || (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'));
+  return (
+    code === 'SQLITE_CORRUPT' ||
+    code === 'SQLITE_NOTADB' ||
+    (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'))
+  );
 }
 
 export class SqliteStore implements Store {
@@ -78,13 +92,25 @@ export class SqliteStore implements Store {
   readonly #lock: DatabaseLock | null;
   readonly #readonly: boolean;
   #closed = false;
-  #reads!: { getTask: Statement; getTaskStatus: Statement; getTaskStatuses: Statement; getMeta: Statement; records: Map<RecordKind, Statement> };
+  #reads!: {
+    getTask: Statement;
+    getTaskStatus: Statement;
+    getTaskStatuses: Statement;
+    getMeta: Statement;
+    records: Map<RecordKind, Statement>;
+  };
   /** Null when opened read-only. */
   readonly #encoder: BatchEncoder | null = null;
   readonly #writer: BatchWriter | null = null;
   readonly #thread: WriterThread | null = null;
 
-  private constructor(db: Database.Database, location: string, lock: DatabaseLock | null, openedAtVersion: number, options: SqliteStoreOptions) {
+  private constructor(
+    db: Database.Database,
+    location: string,
+    lock: DatabaseLock | null,
+    openedAtVersion: number,
+    options: SqliteStoreOptions,
+  ) {
     this.#db = db;
     this.location = location;
     this.persistent = location !== ':memory:';
@@ -96,7 +122,10 @@ export class SqliteStore implements Store {
     const journal = { maxEvents: options.journalMaxEvents ?? 100_000, maxAgeMs: options.journalMaxAgeMs ?? 0 };
     // Pruning may empty the table: the cursor it reached is kept in meta, so sequence numbers never repeat.
     const last = (db.prepare('SELECT max(last_seq) FROM events').pluck().get() as number | null) ?? 0;
-    this.#encoder = new BatchEncoder(Math.max(last, Number(this.getMeta('journal.last_seq') ?? 0)), journal.maxEvents > 0);
+    this.#encoder = new BatchEncoder(
+      Math.max(last, Number(this.getMeta('journal.last_seq') ?? 0)),
+      journal.maxEvents > 0,
+    );
     this.#writer = new BatchWriter(db, journal, RECORD_KINDS, options.retention);
     if (this.persistent && options.writerThread !== false) {
       const thread = new WriterThread({
@@ -127,7 +156,11 @@ export class SqliteStore implements Store {
       try {
         mkdirSync(dirname(path), { recursive: true });
       } catch (err) {
-        throw new StoreError(`cannot create the folder of the database ${path}: ${(err as Error).message}`, ErrorCode.STORE_UNAVAILABLE, { cause: err });
+        throw new StoreError(
+          `cannot create the folder of the database ${path}: ${(err as Error).message}`,
+          ErrorCode.STORE_UNAVAILABLE,
+          { cause: err },
+        );
       }
     }
     if (!memory && !readonly) checkWritableFolder(path);
@@ -150,7 +183,11 @@ export class SqliteStore implements Store {
         );
       }
       if (readonly) {
-        if (version < 1) throw new StoreError(`the database ${path} has no codomyrmex schema yet (an engine creates it on first start)`, ErrorCode.STORE_UNAVAILABLE);
+        if (version < 1)
+          throw new StoreError(
+            `the database ${path} has no codomyrmex schema yet (an engine creates it on first start)`,
+            ErrorCode.STORE_UNAVAILABLE,
+          );
         return new SqliteStore(db, path, null, version, options);
       }
       if (version >= 1) refuseUnknownStatuses(db, path);
@@ -169,25 +206,40 @@ export class SqliteStore implements Store {
           { cause: err },
         );
       }
-      throw new StoreError(`cannot open the database ${path}: ${describeSqliteError(err)}`, ErrorCode.STORE_UNAVAILABLE, { cause: err });
+      throw new StoreError(
+        `cannot open the database ${path}: ${describeSqliteError(err)}`,
+        ErrorCode.STORE_UNAVAILABLE,
+        { cause: err },
+      );
     }
   }
 
   claim(engineId: string): void {
     if (this.#readonly || this.#closed || !this.persistent) return;
-    this.#db.prepare(`INSERT INTO meta (key, value) VALUES ('owner', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(JSON.stringify(currentOwner(engineId, this.location)));
+    this.#db
+      .prepare(
+        `INSERT INTO meta (key, value) VALUES ('owner', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+      )
+      .run(JSON.stringify(currentOwner(engineId, this.location)));
   }
 
   #prepare(): void {
     const db = this.#db;
     const hasRecords = this.#readonly ? this.openedAtVersion >= 2 : true;
-    const kinds = hasRecords ? RECORD_KINDS.filter((k) => !this.#readonly || this.openedAtVersion >= (RECORD_KIND_SINCE[k] ?? 2)) : [];
+    const kinds = hasRecords
+      ? RECORD_KINDS.filter((k) => !this.#readonly || this.openedAtVersion >= (RECORD_KIND_SINCE[k] ?? 2))
+      : [];
     this.#reads = {
       getTask: db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
       getTaskStatus: db.prepare('SELECT status FROM tasks WHERE id = ?').pluck(),
       getTaskStatuses: db.prepare('SELECT id, status FROM tasks WHERE id IN (SELECT value FROM json_each(?))'),
       getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
-      records: new Map(kinds.map((k) => [k, db.prepare(`SELECT id, parent, status, data, created_at, updated_at FROM ${k} WHERE id = ?`)])),
+      records: new Map(
+        kinds.map((k) => [
+          k,
+          db.prepare(`SELECT id, parent, status, data, created_at, updated_at FROM ${k} WHERE id = ?`),
+        ]),
+      ),
     };
   }
 
@@ -198,7 +250,8 @@ export class SqliteStore implements Store {
     if (this.#closed) throw new ShuttingDownError(`the store ${this.location} is closed`);
     const encoder = this.#encoder;
     const writer = this.#writer;
-    if (!encoder || !writer) throw new StoreError(`the store ${this.location} was opened read-only`, ErrorCode.STORE_WRITE_FAILED);
+    if (!encoder || !writer)
+      throw new StoreError(`the store ${this.location} was opened read-only`, ErrorCode.STORE_WRITE_FAILED);
     const encoded = encoder.encode(batch);
     try {
       writer.write(encoded);
@@ -235,7 +288,11 @@ export class SqliteStore implements Store {
   }
 
   #writeError(err: unknown): StoreError {
-    return new StoreError(`could not write to the database ${this.location}: ${describeSqliteError(err)}`, ErrorCode.STORE_WRITE_FAILED, { cause: err });
+    return new StoreError(
+      `could not write to the database ${this.location}: ${describeSqliteError(err)}`,
+      ErrorCode.STORE_WRITE_FAILED,
+      { cause: err },
+    );
   }
 
   putTasks(tasks: readonly StoredTask[]): void {
@@ -281,8 +338,14 @@ export class SqliteStore implements Store {
     const out: JournalEntry[] = [];
     if (limit <= 0 || types?.size === 0) return out;
     // The chunk holding `after + 1`, then the ones after it.
-    const start = (this.#db.prepare('SELECT seq FROM events WHERE seq <= ? ORDER BY seq DESC LIMIT 1').pluck().get(after + 1) as number | undefined) ?? 0;
-    for (const row of this.#db.prepare('SELECT seq, last_seq, data FROM events WHERE seq >= ? ORDER BY seq').iterate(start) as IterableIterator<EventChunkRow>) {
+    const start =
+      (this.#db
+        .prepare('SELECT seq FROM events WHERE seq <= ? ORDER BY seq DESC LIMIT 1')
+        .pluck()
+        .get(after + 1) as number | undefined) ?? 0;
+    for (const row of this.#db
+      .prepare('SELECT seq, last_seq, data FROM events WHERE seq >= ? ORDER BY seq')
+      .iterate(start) as IterableIterator<EventChunkRow>) {
       if (row.last_seq <= after) continue;
       const chunk = fromJson<StoredEvent[]>(row.data);
       for (let i = 0; i < chunk.length; i++) {
@@ -346,7 +409,9 @@ export class SqliteStore implements Store {
 
   /** The first rowid of `kind` whose `created_at` is at or after `t` (one past the last when none is). */
   #firstRowidAt(kind: RecordKind, t: number): number {
-    const next = this.#db.prepare(`SELECT rowid AS r, created_at AS c FROM ${kind} WHERE rowid >= ? ORDER BY rowid LIMIT 1`);
+    const next = this.#db.prepare(
+      `SELECT rowid AS r, created_at AS c FROM ${kind} WHERE rowid >= ? ORDER BY rowid LIMIT 1`,
+    );
     const last = (this.#db.prepare(`SELECT max(rowid) FROM ${kind}`).pluck().get() as number | null) ?? 0;
     let lo = 0;
     let hi = last + 1;
@@ -361,7 +426,11 @@ export class SqliteStore implements Store {
 
   #recordStatement(kind: RecordKind): Statement {
     const st = this.#reads.records.get(kind);
-    if (!st) throw new StoreError(`unknown record kind "${String(kind)}"; known: ${RECORD_KINDS.join(', ')}`, ErrorCode.STORE_UNAVAILABLE);
+    if (!st)
+      throw new StoreError(
+        `unknown record kind "${String(kind)}"; known: ${RECORD_KINDS.join(', ')}`,
+        ErrorCode.STORE_UNAVAILABLE,
+      );
     return st;
   }
 
@@ -413,8 +482,17 @@ function checkWritableFolder(path: string): void {
       accessSync(target, constants.W_OK);
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
-      const why = code === 'EROFS' ? 'is on a read-only file system' : code === 'EACCES' || code === 'EPERM' ? 'is not writable by this user' : `cannot be written (${code})`;
-      throw new StoreError(`${what} ${target} ${why}; the engine needs to write there. Make it writable, or point dbPath elsewhere`, ErrorCode.STORE_UNAVAILABLE, { cause: err });
+      const why =
+        code === 'EROFS'
+          ? 'is on a read-only file system'
+          : code === 'EACCES' || code === 'EPERM'
+            ? 'is not writable by this user'
+            : `cannot be written (${code})`;
+      throw new StoreError(
+        `${what} ${target} ${why}; the engine needs to write there. Make it writable, or point dbPath elsewhere`,
+        ErrorCode.STORE_UNAVAILABLE,
+        { cause: err },
+      );
     }
   }
 }
@@ -438,7 +516,11 @@ function configure(db: Database.Database, path: string, options: SqliteStoreOpti
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
   if (path !== ':memory:') {
     const mode = db.pragma('journal_mode = WAL', { simple: true });
-    if (mode !== 'wal') throw new StoreError(`the database ${path} cannot use WAL mode (got "${String(mode)}")`, ErrorCode.STORE_UNAVAILABLE);
+    if (mode !== 'wal')
+      throw new StoreError(
+        `the database ${path} cannot use WAL mode (got "${String(mode)}")`,
+        ErrorCode.STORE_UNAVAILABLE,
+      );
   }
   db.pragma(`synchronous = ${options.durability === 'relaxed' ? 'NORMAL' : 'FULL'}`);
   db.pragma(`wal_autocheckpoint = ${walAutocheckpointPages(options)}`);
@@ -458,7 +540,9 @@ function migrate(db: Database.Database, path: string, from: number): void {
       db.pragma(`user_version = ${m.version}`);
     }
     const now = new Date().toISOString();
-    const set = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    const set = db.prepare(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    );
     if (from === 0) set.run('created_at', now);
     set.run('migrated_at', now);
     set.run('migrated_from', String(from));
@@ -466,12 +550,18 @@ function migrate(db: Database.Database, path: string, from: number): void {
   try {
     run.immediate();
   } catch (err) {
-    throw new StoreError(`migrating the database ${path} from schema version ${from} to ${SCHEMA_VERSION} failed (nothing was changed): ${describeSqliteError(err)}`, ErrorCode.STORE_UNAVAILABLE, { cause: err });
+    throw new StoreError(
+      `migrating the database ${path} from schema version ${from} to ${SCHEMA_VERSION} failed (nothing was changed): ${describeSqliteError(err)}`,
+      ErrorCode.STORE_UNAVAILABLE,
+      { cause: err },
+    );
   }
 }
 
 /** Refuses a database with a task row whose status this code does not know: it would never be resumed nor listed. */
 function refuseUnknownStatuses(db: Database.Database, location: string): void {
-  const row = db.prepare(`SELECT id, status FROM tasks WHERE status NOT IN (${TASK_STATUSES.map(() => '?').join(', ')}) LIMIT 1`).get(...TASK_STATUSES) as { id: string; status: string } | undefined;
+  const row = db
+    .prepare(`SELECT id, status FROM tasks WHERE status NOT IN (${TASK_STATUSES.map(() => '?').join(', ')}) LIMIT 1`)
+    .get(...TASK_STATUSES) as { id: string; status: string } | undefined;
   if (row) throw unknownStatus(location, row.id, row.status);
 }

@@ -51,7 +51,19 @@ export class BatchEncoder {
       // A row already in the store keeps its spec (the upserts do not update it): not encoded again, and not kept
       // encoded either (a cache of every queued task's spec JSON was ~280 B per task, a third of its heap).
       const specJson = t.specStored === true ? '' : toJson(spec);
-      tasks[i] = [spec.id, spec.name, spec.module, spec.action, spec.priority, t.status, t.result.attempts, specJson, toJson(t.result, t.binary === true), t.retryAt ?? null, t.updatedAt];
+      tasks[i] = [
+        spec.id,
+        spec.name,
+        spec.module,
+        spec.action,
+        spec.priority,
+        t.status,
+        t.result.attempts,
+        specJson,
+        toJson(t.result, t.binary === true),
+        t.retryAt ?? null,
+        t.updatedAt,
+      ];
     }
     let events: EncodedBatch['events'] = null;
     const n = batch.events.length;
@@ -66,7 +78,9 @@ export class BatchEncoder {
       events = { first, last: this.#lastSeq, ts: batch.events[0]?.timestamp ?? Date.now(), json: toJson(chunk) };
     }
     const records: RecordRow[] = batch.records.map((r) =>
-      r.delete === true ? [r.kind, r.id, null, null, null] : [r.kind, r.id, r.parent ?? null, r.status ?? null, toJson(r.data, true)],
+      r.delete === true
+        ? [r.kind, r.id, null, null, null]
+        : [r.kind, r.id, r.parent ?? null, r.status ?? null, toJson(r.data, true)],
     );
     const encoded: EncodedBatch = { tasks, events, records, meta: Object.entries(batch.meta) };
     if (batch.deferSync === true) encoded.deferSync = true;
@@ -122,7 +136,14 @@ export class BatchWriter {
   #firstSeq: number;
   #lastAgePrune = 0;
   readonly #retention: RetentionLimits;
-  readonly #retain: { tasksBelow: Database.Statement; tasksOlder: Database.Statement; runsBelow: Database.Statement; runsOlder: Database.Statement; maxTask: Database.Statement; maxRun: Database.Statement } | null;
+  readonly #retain: {
+    tasksBelow: Database.Statement;
+    tasksOlder: Database.Statement;
+    runsBelow: Database.Statement;
+    runsOlder: Database.Statement;
+    maxTask: Database.Statement;
+    maxRun: Database.Statement;
+  } | null;
   #lastRetain = 0;
   #lastAgeRetain = 0;
   /** The connection fsyncs every commit (`synchronous = FULL`, strict durability). */
@@ -130,7 +151,12 @@ export class BatchWriter {
   /** `synchronous` is FULL now (strict only: a commit nobody waits on runs at NORMAL, see {@link write}). */
   #full: boolean;
 
-  constructor(db: Database.Database, limits: JournalLimits, recordKinds: readonly string[], retention: RetentionLimits = NO_RETENTION) {
+  constructor(
+    db: Database.Database,
+    limits: JournalLimits,
+    recordKinds: readonly string[],
+    retention: RetentionLimits = NO_RETENTION,
+  ) {
     this.#db = db;
     // 2 is FULL (3 EXTRA also syncs every commit; it is kept as it is).
     this.#strict = this.#full = db.pragma('synchronous', { simple: true }) === 2;
@@ -157,8 +183,12 @@ export class BatchWriter {
     );
     this.#insertEvents = db.prepare('INSERT INTO events (seq, last_seq, ts, data) VALUES (?, ?, ?, ?)');
     this.#pruneBefore = db.prepare('DELETE FROM events WHERE seq < ? AND last_seq < ?');
-    this.#pruneOlder = db.prepare('DELETE FROM events WHERE seq < coalesce((SELECT seq FROM events WHERE ts >= ? ORDER BY seq LIMIT 1), ?)');
-    this.#setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    this.#pruneOlder = db.prepare(
+      'DELETE FROM events WHERE seq < coalesce((SELECT seq FROM events WHERE ts >= ? ORDER BY seq LIMIT 1), ?)',
+    );
+    this.#setMeta = db.prepare(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    );
     for (const kind of recordKinds) {
       this.#records.set(kind, {
         upsert: db.prepare(

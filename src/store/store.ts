@@ -53,7 +53,20 @@ export interface EventQuery {
  * projects, resources, schedules with their slot state, triggers). Each record is `{ id, parent, status, data }`: `parent` groups records (the workflow a run
  * or a definition version belongs to, the holder of an allocation), `status` finds the ones still in flight.
  */
-export const RECORD_KINDS = ['workflow_definitions', 'workflow_runs', 'sessions', 'projects', 'resources', 'allocations', 'rate_limits', 'idempotency_keys', 'workflow_signals', 'schedules', 'triggers', 'run_idempotency_keys'] as const;
+export const RECORD_KINDS = [
+  'workflow_definitions',
+  'workflow_runs',
+  'sessions',
+  'projects',
+  'resources',
+  'allocations',
+  'rate_limits',
+  'idempotency_keys',
+  'workflow_signals',
+  'schedules',
+  'triggers',
+  'run_idempotency_keys',
+] as const;
 /** One of {@link RECORD_KINDS}: the table a record lives in. */
 export type RecordKind = (typeof RECORD_KINDS)[number];
 

@@ -29,7 +29,11 @@ try {
 
 function failure(id: number, err: unknown): WriterReply {
   const code = (err as { code?: unknown }).code;
-  return { type: 'failed', id, error: { message: err instanceof Error ? err.message : String(err), code: typeof code === 'string' ? code : null } };
+  return {
+    type: 'failed',
+    id,
+    error: { message: err instanceof Error ? err.message : String(err), code: typeof code === 'string' ? code : null },
+  };
 }
 
 port?.on('message', (req: WriterRequest) => {
@@ -57,7 +61,10 @@ port?.on('message', (req: WriterRequest) => {
     if (req.parts) {
       const kept = parts?.bulk === req.parts.bulk ? parts.batches : [];
       parts = null;
-      if (kept.length !== req.parts.count) throw new Error(`the writer thread has ${kept.length} of the ${req.parts.count} parts of this commit (it was restarted meanwhile); nothing was written`);
+      if (kept.length !== req.parts.count)
+        throw new Error(
+          `the writer thread has ${kept.length} of the ${req.parts.count} parts of this commit (it was restarted meanwhile); nothing was written`,
+        );
       kept.push(req.batch);
       writer.writeAll(kept);
     } else writer.write(req.batch);

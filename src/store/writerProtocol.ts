@@ -27,4 +27,5 @@ export type WriterRequest =
   | { type: 'discard'; bulk: number }
   | { type: 'close'; id: number };
 
-export type WriterReply = { type: 'done'; id: number } | { type: 'failed'; id: number; error: { message: string; code: string | null } };
+export type WriterReply =
+  { type: 'done'; id: number } | { type: 'failed'; id: number; error: { message: string; code: string | null } };

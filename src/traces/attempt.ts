@@ -24,11 +24,24 @@ function unsampled(traceparent: string): StartedAttempt {
  * unsampled parent makes an unsampled attempt at once (no span built); without a parent the tracer's sampler
  * decides on a bare span before any attribute or event is added.
  */
-export function attemptSpan(tracer: Tracer, info: AttemptInfo, parent: Context, previous: SpanContext | undefined): StartedAttempt {
+export function attemptSpan(
+  tracer: Tracer,
+  info: AttemptInfo,
+  parent: Context,
+  previous: SpanContext | undefined,
+): StartedAttempt {
   const parentSc = trace.getSpanContext(parent);
-  if (parentSc !== undefined && (parentSc.traceFlags & TraceFlags.SAMPLED) === 0) return unsampled(traceparentOf(parentSc));
+  if (parentSc !== undefined && (parentSc.traceFlags & TraceFlags.SAMPLED) === 0)
+    return unsampled(traceparentOf(parentSc));
   const now = Date.now();
-  const span = tracer.startSpan(`attempt ${info.module}.${info.action}`, { startTime: now, ...(previous ? { links: [{ context: previous, attributes: { 'codomyrmex.link': 'previous_attempt' } }] } : {}) }, parent);
+  const span = tracer.startSpan(
+    `attempt ${info.module}.${info.action}`,
+    {
+      startTime: now,
+      ...(previous ? { links: [{ context: previous, attributes: { 'codomyrmex.link': 'previous_attempt' } }] } : {}),
+    },
+    parent,
+  );
   if (!span.isRecording()) return unsampled(traceparentOf(span.spanContext()));
   span.setAttributes({
     'codomyrmex.task_id': info.taskId,

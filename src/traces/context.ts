@@ -10,7 +10,10 @@ const propagator = new W3CTraceContextPropagator();
 export function contextOf(traceparent: string | undefined): Context {
   if (traceparent === undefined) return ROOT_CONTEXT;
   const carrier: Record<string, string> = { traceparent };
-  return propagator.extract(ROOT_CONTEXT, carrier, { get: (c: Record<string, string>, k: string) => c[k], keys: (c: Record<string, string>) => Object.keys(c) });
+  return propagator.extract(ROOT_CONTEXT, carrier, {
+    get: (c: Record<string, string>, k: string) => c[k],
+    keys: (c: Record<string, string>) => Object.keys(c),
+  });
 }
 
 /** A span context as a W3C `traceparent` (flag bit 1: sampled). */
@@ -20,8 +23,10 @@ export function traceparentOf(sc: SpanContext): string {
 
 /** Installs the async-local-storage context manager unless the application installed one (its own SDK). */
 export function ensureContextManager(): void {
-  const probe = trace.setSpan(ROOT_CONTEXT, trace.wrapSpanContext({ traceId: '1'.padStart(32, '0'), spanId: '1'.padStart(16, '0'), traceFlags: 0 }));
+  const probe = trace.setSpan(
+    ROOT_CONTEXT,
+    trace.wrapSpanContext({ traceId: '1'.padStart(32, '0'), spanId: '1'.padStart(16, '0'), traceFlags: 0 }),
+  );
   if (context.with(probe, () => context.active() === probe)) return;
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 }
-

@@ -9,7 +9,15 @@ import { ExportResultCode } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan, Sampler, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { AlwaysOffSampler, AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace-base';
 import type { CompiledTracing } from '../config/tracing.js';
 import { attemptSpan } from './attempt.js';
 import { contextOf, traceparentOf } from './context.js';
@@ -18,7 +26,13 @@ import type { ThreadSpan } from './transfer.js';
 import { fromThreadSpan } from './transfer.js';
 import type { AttemptInfo, AttemptSpan, HandlerSpan, HandlerSpanOptions, Tracing, TracingDeps } from './types.js';
 
-const KINDS = { server: SpanKind.SERVER, client: SpanKind.CLIENT, consumer: SpanKind.CONSUMER, producer: SpanKind.PRODUCER, internal: SpanKind.INTERNAL } as const;
+const KINDS = {
+  server: SpanKind.SERVER,
+  client: SpanKind.CLIENT,
+  consumer: SpanKind.CONSUMER,
+  producer: SpanKind.PRODUCER,
+  internal: SpanKind.INTERNAL,
+} as const;
 
 /** Counts spans an export failed to deliver, and hands them to `onDropped`. */
 class CountingExporter implements SpanExporter {
@@ -45,7 +59,10 @@ class CountingExporter implements SpanExporter {
 function exporterFor(options: CompiledTracing): SpanExporter {
   if (options.custom) return options.custom;
   if (options.exporter === 'console') return new ConsoleSpanExporter();
-  return new OTLPTraceExporter({ ...(options.tracesUrl !== null ? { url: options.tracesUrl } : {}), ...(options.headers !== null ? { headers: options.headers } : {}) });
+  return new OTLPTraceExporter({
+    ...(options.tracesUrl !== null ? { url: options.tracesUrl } : {}),
+    ...(options.headers !== null ? { headers: options.headers } : {}),
+  });
 }
 
 /** The sampler of new traces: every one and none need no hashing of the trace id (the ratio sampler's, per span). */
@@ -64,7 +81,9 @@ export function startTracing(options: CompiledTracing, deps: TracingDeps): Traci
   const provider = new BasicTracerProvider({
     resource,
     spanLimits: { attributeValueLengthLimit: options.maxAttributeLength },
-    ...(options.sampleRatio !== null ? { sampler: new ParentBasedSampler({ root: rootSampler(options.sampleRatio) }) } : {}),
+    ...(options.sampleRatio !== null
+      ? { sampler: new ParentBasedSampler({ root: rootSampler(options.sampleRatio) }) }
+      : {}),
     spanProcessors: [processor],
   });
   return new SdkTracing(provider, provider.getTracer('codomyrmex'), deps, (spans) => {
@@ -80,7 +99,12 @@ class SdkTracing implements Tracing {
 
   readonly exportSpans: (spans: readonly ThreadSpan[]) => void;
 
-  constructor(provider: BasicTracerProvider, tracer: Tracer, deps: TracingDeps, exportSpans: (spans: readonly ThreadSpan[]) => void) {
+  constructor(
+    provider: BasicTracerProvider,
+    tracer: Tracer,
+    deps: TracingDeps,
+    exportSpans: (spans: readonly ThreadSpan[]) => void,
+  ) {
     this.#provider = provider;
     this.#tracer = tracer;
     this.exportSpans = exportSpans;
@@ -161,4 +185,3 @@ class EdgeSpan implements HandlerSpan {
     this.#span.end();
   }
 }
-

@@ -55,11 +55,17 @@ export class EngineSpans {
           return this.#stepEnded(e.data.runId, e.data.taskId, e.data);
         case 'step_waiting': {
           const d = e.data;
-          this.#steps.get(d.taskId)?.addEvent('codomyrmex.waiting', { ...(d.signal !== null ? { 'codomyrmex.signal': d.signal } : {}), ...(d.until !== null ? { 'codomyrmex.until': d.until } : {}) });
+          this.#steps.get(d.taskId)?.addEvent('codomyrmex.waiting', {
+            ...(d.signal !== null ? { 'codomyrmex.signal': d.signal } : {}),
+            ...(d.until !== null ? { 'codomyrmex.until': d.until } : {}),
+          });
           return;
         }
         case 'run_signaled':
-          this.#runs.get(e.data.runId)?.span.addEvent('codomyrmex.signal', { 'codomyrmex.signal': e.data.signal, 'codomyrmex.delivered': e.data.delivered });
+          this.#runs.get(e.data.runId)?.span.addEvent('codomyrmex.signal', {
+            'codomyrmex.signal': e.data.signal,
+            'codomyrmex.delivered': e.data.delivered,
+          });
           return;
         default:
           return;
@@ -95,12 +101,26 @@ export class EngineSpans {
   /** The span of the schedule slot or trigger message that started a run, if one did. */
   #firing(d: EventMap['workflow_started'], parent: Context): Span | null {
     if (d.scheduleName !== undefined) {
-      const attributes: Record<string, string | number> = { 'codomyrmex.schedule': d.scheduleName, 'codomyrmex.workflow': d.workflowName, 'codomyrmex.run_id': d.runId };
+      const attributes: Record<string, string | number> = {
+        'codomyrmex.schedule': d.scheduleName,
+        'codomyrmex.workflow': d.workflowName,
+        'codomyrmex.run_id': d.runId,
+      };
       if (d.scheduledFor !== undefined) attributes['codomyrmex.scheduled_for'] = new Date(d.scheduledFor).toISOString();
       return this.#tracer.startSpan(`schedule ${d.scheduleName}`, { attributes }, parent);
     }
     if (d.triggerName !== undefined) {
-      return this.#tracer.startSpan(`trigger ${d.triggerName}`, { attributes: { 'codomyrmex.trigger': d.triggerName, 'codomyrmex.workflow': d.workflowName, 'codomyrmex.run_id': d.runId } }, parent);
+      return this.#tracer.startSpan(
+        `trigger ${d.triggerName}`,
+        {
+          attributes: {
+            'codomyrmex.trigger': d.triggerName,
+            'codomyrmex.workflow': d.workflowName,
+            'codomyrmex.run_id': d.runId,
+          },
+        },
+        parent,
+      );
     }
     return null;
   }
@@ -115,7 +135,9 @@ export class EngineSpans {
       span.end();
     }
     run.span.setAttribute('codomyrmex.run.status', d.status);
-    run.span.setStatus(d.success ? { code: SpanStatusCode.OK } : { code: SpanStatusCode.ERROR, message: `run ${d.status}` });
+    run.span.setStatus(
+      d.success ? { code: SpanStatusCode.OK } : { code: SpanStatusCode.ERROR, message: `run ${d.status}` },
+    );
     const { traceId, spanId, traceFlags } = run.span.spanContext();
     this.#remember(d.runId, { traceId, spanId, sampled: (traceFlags & TraceFlags.SAMPLED) !== 0 });
     run.span.end();

@@ -37,7 +37,12 @@ export function toThreadSpan(s: ReadableSpan): ThreadSpan {
     attributes: s.attributes,
     status: s.status,
     events: s.events.map((e) => ({ name: e.name, time: e.time, attributes: e.attributes })),
-    links: s.links.map((l) => ({ traceId: l.context.traceId, spanId: l.context.spanId, traceFlags: l.context.traceFlags, attributes: l.attributes })),
+    links: s.links.map((l) => ({
+      traceId: l.context.traceId,
+      spanId: l.context.spanId,
+      traceFlags: l.context.traceFlags,
+      attributes: l.attributes,
+    })),
     scope: { name: s.instrumentationScope.name, version: s.instrumentationScope.version },
   };
 }
@@ -46,22 +51,32 @@ export function toThreadSpan(s: ReadableSpan): ThreadSpan {
 export function fromThreadSpan(t: ThreadSpan, resource: Resource): ReadableSpan {
   const sc: SpanContext = { traceId: t.traceId, spanId: t.spanId, traceFlags: t.traceFlags };
   const ns = (t.endTime[0] - t.startTime[0]) * 1e9 + (t.endTime[1] - t.startTime[1]);
-  const links: Link[] = t.links.map((l) => ({ context: { traceId: l.traceId, spanId: l.spanId, traceFlags: l.traceFlags }, ...(l.attributes ? { attributes: l.attributes } : {}) }));
+  const links: Link[] = t.links.map((l) => ({
+    context: { traceId: l.traceId, spanId: l.spanId, traceFlags: l.traceFlags },
+    ...(l.attributes ? { attributes: l.attributes } : {}),
+  }));
   return {
     name: t.name,
     kind: t.kind,
     spanContext: () => sc,
-    ...(t.parentSpanId !== null ? { parentSpanContext: { traceId: t.traceId, spanId: t.parentSpanId, traceFlags: t.traceFlags, isRemote: true } } : {}),
+    ...(t.parentSpanId !== null
+      ? { parentSpanContext: { traceId: t.traceId, spanId: t.parentSpanId, traceFlags: t.traceFlags, isRemote: true } }
+      : {}),
     startTime: t.startTime,
     endTime: t.endTime,
     status: t.status,
     attributes: t.attributes,
     links,
-    events: t.events.map((e) => ({ name: e.name, time: e.time, ...(e.attributes ? { attributes: e.attributes } : {}) })),
+    events: t.events.map((e) => ({
+      name: e.name,
+      time: e.time,
+      ...(e.attributes ? { attributes: e.attributes } : {}),
+    })),
     duration: [Math.floor(ns / 1e9), ns % 1e9],
     ended: true,
     resource,
-    instrumentationScope: t.scope.version !== undefined ? { name: t.scope.name, version: t.scope.version } : { name: t.scope.name },
+    instrumentationScope:
+      t.scope.version !== undefined ? { name: t.scope.name, version: t.scope.version } : { name: t.scope.name },
     droppedAttributesCount: 0,
     droppedEventsCount: 0,
     droppedLinksCount: 0,

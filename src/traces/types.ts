@@ -21,7 +21,8 @@ export interface AttemptInfo {
 }
 
 /** How an attempt ended, as its span records it. */
-export type AttemptOutcome = { ok: true } | { ok: false; error: { name?: string | undefined; code?: string | undefined; message: string } };
+export type AttemptOutcome =
+  { ok: true } | { ok: false; error: { name?: string | undefined; code?: string | undefined; message: string } };
 
 /** An attempt's span while it runs. */
 export interface AttemptSpan {
@@ -80,7 +81,15 @@ export interface Tracing {
 }
 
 /** The events runs, steps, schedules and triggers become spans from. */
-export const TRACED_EVENTS: readonly EventName[] = ['workflow_started', 'workflow_completed', 'step_started', 'step_completed', 'step_failed', 'step_waiting', 'run_signaled'];
+export const TRACED_EVENTS: readonly EventName[] = [
+  'workflow_started',
+  'workflow_completed',
+  'step_started',
+  'step_completed',
+  'step_failed',
+  'step_waiting',
+  'run_signaled',
+];
 
 /**
  * The engine's events of {@link TRACED_EVENTS}, as its bus delivers them. The engine subscribes to them when it is

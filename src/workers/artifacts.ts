@@ -146,7 +146,8 @@ export class ArtifactExchange {
   /** Removes the folder store of an engine without a durable store. */
   async close(): Promise<void> {
     await this.#store.close?.();
-    if (this.#ephemeral && this.#first instanceof FolderArtifactStore) await rm(this.#first.root, { recursive: true, force: true });
+    if (this.#ephemeral && this.#first instanceof FolderArtifactStore)
+      await rm(this.#first.root, { recursive: true, force: true });
   }
 
   /**
@@ -169,7 +170,9 @@ export class ArtifactExchange {
             );
             if (there && (await hashFile(dest)).digest === ref.digest) return;
             if (!(await this.#store.get(ref.scope, ref.digest, dest))) {
-              throw new NotFoundError(`artifact "${ref.name}" of step "${step}" is not in the ${this.#store.kind} artifact store (run ${ref.scope}); it was removed (retention) or never stored`);
+              throw new NotFoundError(
+                `artifact "${ref.name}" of step "${step}" is not in the ${this.#store.kind} artifact store (run ${ref.scope}); it was removed (retention) or never stored`,
+              );
             }
           })(),
         );
@@ -187,7 +190,12 @@ export class ArtifactExchange {
       const { produced: _produced, ...rest } = reply;
       return { ...rest, artifacts: refs };
     } catch (err) {
-      return { type: 'error', error: new ActionError(`could not store the artifacts of task ${req.taskId} in the ${this.#store.kind} artifact store: ${(err as Error).message}`).toJSON() };
+      return {
+        type: 'error',
+        error: new ActionError(
+          `could not store the artifacts of task ${req.taskId} in the ${this.#store.kind} artifact store: ${(err as Error).message}`,
+        ).toJSON(),
+      };
     }
   }
 

@@ -38,7 +38,8 @@ export class CombinedRunner implements TaskRunner {
   /** Where a task goes first: `local` (its run sticks to these threads), `remote` (to a remote worker), or either. */
   #sticks(task: PlacementQuery): 'local' | 'remote' | null {
     if (task.affinity === undefined) return null;
-    if (this.#local && task.tags.length === 0 && this.#remote.directory.sticky.get(task.affinity) === LOCAL_WORKER) return 'local';
+    if (this.#local && task.tags.length === 0 && this.#remote.directory.sticky.get(task.affinity) === LOCAL_WORKER)
+      return 'local';
     return this.#remote.directory.boundWorker(task) ? 'remote' : null;
   }
 
@@ -51,11 +52,13 @@ export class CombinedRunner implements TaskRunner {
   place(task: PlacementQuery): string | null {
     if (this.#goesLocal(task)) return null;
     const sticks = this.#sticks(task);
-    if (sticks === 'local') return `its run sticks to this daemon's own threads, which are busy (${this.#localInFlight} of ${this.#local?.capacity ?? 0})`;
+    if (sticks === 'local')
+      return `its run sticks to this daemon's own threads, which are busy (${this.#localInFlight} of ${this.#local?.capacity ?? 0})`;
     if (sticks === 'remote') return this.#remote.place(task);
     const why = this.#remote.place(task);
     if (why === null) return null;
-    if (this.#local && task.tags.length === 0) return `every local thread is busy (${this.#localInFlight} of ${this.#local.capacity}) and ${why}`;
+    if (this.#local && task.tags.length === 0)
+      return `every local thread is busy (${this.#localInFlight} of ${this.#local.capacity}) and ${why}`;
     return why;
   }
 
@@ -64,7 +67,10 @@ export class CombinedRunner implements TaskRunner {
   }
 
   start(req: AttemptRequest, hooks: AttemptHooks): RunningAttempt {
-    if (this.#local && this.#goesLocal({ module: req.module, action: req.action, tags: req.tags ?? [], affinity: req.affinity })) {
+    if (
+      this.#local &&
+      this.#goesLocal({ module: req.module, action: req.action, tags: req.tags ?? [], affinity: req.affinity })
+    ) {
       this.#remote.directory.stick(req.affinity, LOCAL_WORKER);
       this.#localInFlight++;
       const run = this.#local.start(req, hooks);

@@ -128,7 +128,9 @@ export class JetStreamArtifactStore implements ArtifactStore {
   /** Every object of a scope with its size (the CLI's listing reads refs from the run instead; this is for tests). */
   async listScope(scope: string): Promise<{ name: string; size: number }[]> {
     const prefix = `${scope}/`;
-    return (await this.#os.list()).filter((i) => !i.deleted && i.name.startsWith(prefix)).map((i) => ({ name: i.name, size: i.size }));
+    return (await this.#os.list())
+      .filter((i) => !i.deleted && i.name.startsWith(prefix))
+      .map((i) => ({ name: i.name, size: i.size }));
   }
 }
 
@@ -205,7 +207,10 @@ class Cursors {
     const old = this.#open.get(key);
     if (old) this.#drop(key, old);
     if (this.#open.size >= CURSORS_MAX) {
-      const [oldest, entry] = this.#open.entries().next().value as [string, { cursor: ObjectCursor; timer: NodeJS.Timeout }];
+      const [oldest, entry] = this.#open.entries().next().value as [
+        string,
+        { cursor: ObjectCursor; timer: NodeJS.Timeout },
+      ];
       this.#drop(oldest, entry);
     }
     const timer = setTimeout(() => {

@@ -45,7 +45,10 @@ export class LocalPoolRunner implements TaskRunner {
   #withArtifacts(req: AttemptRequest, run: () => Promise<WorkerReply>): Promise<WorkerReply> {
     const ex = this.artifacts;
     if (!ex) return run();
-    const started = req.artifacts === undefined ? run() : ex.fetch(req).then(run, (err: unknown) => ({ type: 'error' as const, error: serializeError(err) }));
+    const started =
+      req.artifacts === undefined
+        ? run()
+        : ex.fetch(req).then(run, (err: unknown) => ({ type: 'error' as const, error: serializeError(err) }));
     return started.then((r) => (r.type === 'ok' && r.produced ? ex.keep(req, r) : r));
   }
 
@@ -71,7 +74,14 @@ export class LocalPoolRunner implements TaskRunner {
     for (let i = 0; i < reqs.length; i++) {
       const req = reqs[i] as AttemptRequest;
       // Fields left out rather than undefined: each one is cloned per item.
-      const item: BatchItem = { seq: pool.nextSeq(), taskId: req.taskId, module: req.module, action: req.action, params: req.params, attempt: req.attempt };
+      const item: BatchItem = {
+        seq: pool.nextSeq(),
+        taskId: req.taskId,
+        module: req.module,
+        action: req.action,
+        params: req.params,
+        attempt: req.attempt,
+      };
       if (req.idempotencyKey !== undefined) item.idempotencyKey = req.idempotencyKey;
       if (req.workingDir !== undefined) item.workingDir = req.workingDir;
       if (req.upstream !== undefined) item.upstream = req.upstream;
@@ -85,23 +95,49 @@ export class LocalPoolRunner implements TaskRunner {
       const ex = this.artifacts;
       const batch: BatchRequest = { type: 'batch', items, budgetMs: BATCH_BUDGET_MS };
       if (ex && reqs.some((r) => r.artifacts !== undefined)) {
-        for (let i = 0; i < reqs.length; i++) if (reqs[i]?.artifacts !== undefined) (items[i] as BatchItem).artifacts = reqs[i]?.artifacts;
-        replies = Promise.all(reqs.map((r) => ex.fetch(r))).then(() => pool.runBatch(batch, stop).then((r: BatchReply) => r.replies));
+        for (let i = 0; i < reqs.length; i++)
+          if (reqs[i]?.artifacts !== undefined) (items[i] as BatchItem).artifacts = reqs[i]?.artifacts;
+        replies = Promise.all(reqs.map((r) => ex.fetch(r))).then(() =>
+          pool.runBatch(batch, stop).then((r: BatchReply) => r.replies),
+        );
       } else replies = pool.runBatch(batch, stop).then((r: BatchReply) => r.replies);
       // Artifacts of batched attempts (short actions rarely have them): stored before the batch's replies count.
-      if (ex) replies = replies.then((rs) => (rs.some((r) => r?.type === 'ok' && r.produced) ? Promise.all(rs.map((r, i) => (r && r.type === 'ok' && r.produced ? ex.keep(reqs[i] as AttemptRequest, r) : Promise.resolve(r)))) : rs));
+      if (ex)
+        replies = replies.then((rs) =>
+          rs.some((r) => r?.type === 'ok' && r.produced)
+            ? Promise.all(
+                rs.map((r, i) =>
+                  r && r.type === 'ok' && r.produced ? ex.keep(reqs[i] as AttemptRequest, r) : Promise.resolve(r),
+                ),
+              )
+            : rs,
+        );
     } catch (err) {
       replies = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     const seqs = items.map((item) => item.seq);
-    const attempts = items.map((item, i) => new PoolAttempt(pool, this.#clock, item.seq, { batch: replies, index: i }, null, stop, seqs));
+    const attempts = items.map(
+      (item, i) => new PoolAttempt(pool, this.#clock, item.seq, { batch: replies, index: i }, null, stop, seqs),
+    );
     return { attempts, replies };
   }
 
   start(req: AttemptRequest, hooks: AttemptHooks): RunningAttempt {
     const pool = this.#pool;
     const seq = pool.nextSeq();
-    const request: RunRequest = { type: 'run', seq, taskId: req.taskId, module: req.module, action: req.action, params: req.params, attempt: req.attempt, idempotencyKey: req.idempotencyKey, workingDir: req.workingDir, upstream: req.upstream, traceparent: req.traceparent };
+    const request: RunRequest = {
+      type: 'run',
+      seq,
+      taskId: req.taskId,
+      module: req.module,
+      action: req.action,
+      params: req.params,
+      attempt: req.attempt,
+      idempotencyKey: req.idempotencyKey,
+      workingDir: req.workingDir,
+      upstream: req.upstream,
+      traceparent: req.traceparent,
+    };
     if (req.artifactScope !== undefined) request.artifactScope = req.artifactScope;
     if (req.artifacts !== undefined) request.artifacts = req.artifacts;
     const stop = new DispatchStop();
@@ -114,11 +150,35 @@ export class LocalPoolRunner implements TaskRunner {
           return run.reply;
         });
         // The channel exists once the attempt is sent (after its artifacts are fetched); an abort before that stops nothing (the kill after the grace does).
-        return new PoolAttempt(pool, this.#clock, seq, reply, { abort: (reason) => channel?.abort(reason), close: () => channel?.close() }, stop, null);
+        return new PoolAttempt(
+          pool,
+          this.#clock,
+          seq,
+          reply,
+          { abort: (reason) => channel?.abort(reason), close: () => channel?.close() },
+          stop,
+          null,
+        );
       }
-      return new PoolAttempt(pool, this.#clock, seq, this.artifacts ? this.#withArtifacts(req, () => pool.run(request, stop)) : pool.run(request, stop), null, stop, null);
+      return new PoolAttempt(
+        pool,
+        this.#clock,
+        seq,
+        this.artifacts ? this.#withArtifacts(req, () => pool.run(request, stop)) : pool.run(request, stop),
+        null,
+        stop,
+        null,
+      );
     } catch (err) {
-      return new PoolAttempt(pool, this.#clock, seq, Promise.reject(err instanceof Error ? err : new Error(String(err))), null, stop, null);
+      return new PoolAttempt(
+        pool,
+        this.#clock,
+        seq,
+        Promise.reject(err instanceof Error ? err : new Error(String(err))),
+        null,
+        stop,
+        null,
+      );
     }
   }
 }
@@ -163,7 +223,9 @@ class PoolAttempt implements RunningAttempt {
   get reply(): Promise<WorkerReply> {
     const r = this.#reply;
     if (r instanceof Promise) return r;
-    const own = r.batch.then((rs) => rs[r.index] ?? Promise.reject(new Error('the batch handed this attempt back unstarted')));
+    const own = r.batch.then(
+      (rs) => rs[r.index] ?? Promise.reject(new Error('the batch handed this attempt back unstarted')),
+    );
     this.#reply = own;
     return own;
   }
@@ -189,7 +251,11 @@ class PoolAttempt implements RunningAttempt {
     // Found and terminated, or marked so that a thread never runs it; until it settles, look again (the worker may
     // hold it between Piscina's queue and its mark, and the cancelled ring can be overwritten).
     if (this.#pool.cancel(this.#seq)) return;
-    if (tries >= KILL_LOOKS_BEFORE_STOP && !this.#stop.aborted && !this.#pool.runningAny(this.#batchSeqs ?? [this.#seq])) {
+    if (
+      tries >= KILL_LOOKS_BEFORE_STOP &&
+      !this.#stop.aborted &&
+      !this.#pool.runningAny(this.#batchSeqs ?? [this.#seq])
+    ) {
       // Nothing runs it, yet its dispatch has not answered: Piscina ends the dispatch (and the thread holding it).
       this.#stop.abort();
       return;

@@ -3,7 +3,15 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { Piscina } from 'piscina';
-import type { BatchReply, BatchRequest, ChannelHost, RunRequest, WorkerBootData, WorkerReply, WorkerRequest } from './protocol.js';
+import type {
+  BatchReply,
+  BatchRequest,
+  ChannelHost,
+  RunRequest,
+  WorkerBootData,
+  WorkerReply,
+  WorkerRequest,
+} from './protocol.js';
 import { CANCELLED_SLOTS, STARTED_SLOTS } from './protocol.js';
 
 export interface PoolOptions {
@@ -47,7 +55,9 @@ export function piscinaConfig(options: PoolOptions): {
   atomics: 'async';
 } {
   // Twice the threads: a dying worker and its replacement may both hold a block for a moment.
-  const running = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * (options.concurrentTasksPerWorker + 1) * (options.threads * 2 + 2));
+  const running = new SharedArrayBuffer(
+    Int32Array.BYTES_PER_ELEMENT * (options.concurrentTasksPerWorker + 1) * (options.threads * 2 + 2),
+  );
   return {
     filename: workerEntryPath(),
     minThreads: options.threads,
@@ -202,7 +212,6 @@ export class WorkerPool {
     return false;
   }
 
-
   /**
    * Terminates the thread running dispatch `seq` (Piscina then fails that thread's tasks and starts a new one).
    * False when no thread has started it yet (it may still be on its way) or it has finished.
@@ -249,7 +258,11 @@ export class WorkerPool {
   /**
    * Runs a request with a channel for progress/logs and cooperative abort. `host` receives the worker's calls.
    */
-  runWithChannel(req: RunRequest, host: ChannelHost, stop?: DispatchStop): { reply: Promise<WorkerReply>; channel: TaskChannel } {
+  runWithChannel(
+    req: RunRequest,
+    host: ChannelHost,
+    stop?: DispatchStop,
+  ): { reply: Promise<WorkerReply>; channel: TaskChannel } {
     const { port1, port2 } = new MessageChannel();
     Comlink.expose(host, port1);
     const channel: TaskChannel = {
@@ -257,7 +270,10 @@ export class WorkerPool {
       close: () => port1.close(),
     };
     const signal = this.#signal(stop);
-    const reply = this.#piscina.run({ ...req, port: port2 }, signal ? { transferList: [port2], signal } : { transferList: [port2] }) as Promise<WorkerReply>;
+    const reply = this.#piscina.run(
+      { ...req, port: port2 },
+      signal ? { transferList: [port2], signal } : { transferList: [port2] },
+    ) as Promise<WorkerReply>;
     return { reply, channel };
   }
 
@@ -279,16 +295,28 @@ export class WorkerPool {
   async booted(timeoutMs: number): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        // Threads that never finish loading are not waited for when the pool is destroyed (see #booted).
-        this.#bootTimedOut = true;
-        reject(new Error(`the worker threads did not finish loading their modules within ${timeoutMs} ms (option workerBootTimeoutMs); a module's top-level code never finishes inside a worker thread`));
-      }, Math.max(0, timeoutMs - (performance.now() - this.#madeAt)));
+      timer = setTimeout(
+        () => {
+          // Threads that never finish loading are not waited for when the pool is destroyed (see #booted).
+          this.#bootTimedOut = true;
+          reject(
+            new Error(
+              `the worker threads did not finish loading their modules within ${timeoutMs} ms (option workerBootTimeoutMs); a module's top-level code never finishes inside a worker thread`,
+            ),
+          );
+        },
+        Math.max(0, timeoutMs - (performance.now() - this.#madeAt)),
+      );
     });
     try {
       await Promise.race([this.#piscina.run({ type: 'probe' }), deadline]);
     } catch (err) {
-      const message = err instanceof Error ? err.message : typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string' ? (err as { message: string }).message : String(err);
+      const message =
+        err instanceof Error
+          ? err.message
+          : typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string'
+            ? (err as { message: string }).message
+            : String(err);
       throw new Error(`moduleDirs: a worker thread could not load the modules: ${message}`, { cause: err });
     } finally {
       clearTimeout(timer);
@@ -302,7 +330,16 @@ export class WorkerPool {
     return performance.now() - t0;
   }
 
-  stats(): { threads: number; capacity: number; utilization: number; queued: number; completed: number; threadsStarted: number; threadsTerminated: number; running: number } {
+  stats(): {
+    threads: number;
+    capacity: number;
+    utilization: number;
+    queued: number;
+    completed: number;
+    threadsStarted: number;
+    threadsTerminated: number;
+    running: number;
+  } {
     return {
       running: this.running(),
       threadsTerminated: this.#terminated,

@@ -9,7 +9,11 @@ import type { WorkerReply } from './protocol.js';
 import type { AttemptHooks, AttemptRequest, RunningAttempt, RunningBatch, TaskRunner } from './runner.js';
 
 function outcomeOf(reply: WorkerReply | null): AttemptOutcome {
-  if (reply === null) return { ok: false, error: { code: 'HANDED_BACK', message: 'handed back unstarted (its batch ran out of time); it is sent again' } };
+  if (reply === null)
+    return {
+      ok: false,
+      error: { code: 'HANDED_BACK', message: 'handed back unstarted (its batch ran out of time); it is sent again' },
+    };
   return reply.type === 'ok' ? { ok: true } : { ok: false, error: reply.error };
 }
 
@@ -75,7 +79,8 @@ export function tracedRunner(inner: TaskRunner, tracing: () => Tracing | null, c
     };
   }
   if (inner.batchLimit) runner.batchLimit = inner.batchLimit.bind(inner);
-  if (inner.batchLanes !== undefined) Object.defineProperty(runner, 'batchLanes', { get: () => inner.batchLanes, enumerable: true });
+  if (inner.batchLanes !== undefined)
+    Object.defineProperty(runner, 'batchLanes', { get: () => inner.batchLanes, enumerable: true });
   if (inner.learn) runner.learn = inner.learn.bind(inner);
   if (inner.hasRoom) runner.hasRoom = inner.hasRoom.bind(inner);
   if (inner.place) runner.place = inner.place.bind(inner);

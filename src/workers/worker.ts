@@ -11,7 +11,16 @@ import type { ThreadTracing } from '../traces/thread.js';
 import { workingDirContext } from '../modules/paths.js';
 import { AttemptArtifacts } from './threadArtifacts.js';
 import { ModuleRegistry } from '../modules/registry.js';
-import type { BatchItem, BatchReply, BatchRequest, ChannelHost, RunRequest, WorkerBootData, WorkerReply, WorkerRequest } from './protocol.js';
+import type {
+  BatchItem,
+  BatchReply,
+  BatchRequest,
+  ChannelHost,
+  RunRequest,
+  WorkerBootData,
+  WorkerReply,
+  WorkerRequest,
+} from './protocol.js';
 import { CANCELLED_SLOTS, isAbortMessage, STARTED_SLOTS } from './protocol.js';
 
 const noop = (): Promise<void> => Promise.resolve();
@@ -24,7 +33,9 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply | Bat
   const data = workerData as WorkerBootData;
   const registry = await ModuleRegistry.load(data.moduleDirs);
   // Loaded only when the engine traces: otherwise no OpenTelemetry module enters the thread.
-  const tracing: ThreadTracing | null = data.tracing ? (await import('../traces/thread.js')).startThreadTracing(data.tracing.maxAttributeLength) : null;
+  const tracing: ThreadTracing | null = data.tracing
+    ? (await import('../traces/thread.js')).startThreadTracing(data.tracing.maxAttributeLength)
+    : null;
   const table = new Int32Array(data.running);
   const cancelled = new Int32Array(data.cancelled);
   const started = new Int32Array(data.started);
@@ -79,7 +90,10 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply | Bat
     if (Atomics.load(cancelled, req.seq % CANCELLED_SLOTS) === req.seq) {
       if (slot >= 0) Atomics.store(table, slot, 0);
       port?.close();
-      return { type: 'error', error: new CancelledError(`task ${req.taskId} was cancelled before a thread started it`).toJSON() };
+      return {
+        type: 'error',
+        error: new CancelledError(`task ${req.taskId} was cancelled before a thread started it`).toJSON(),
+      };
     }
     let ctx: ActionContext;
     const files = new AttemptArtifacts(req.artifactScope, req.artifacts);
@@ -101,7 +115,17 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply | Bat
         log: (level, message) => host.log(level, message),
       };
     } else {
-      ctx = { signal: neverAborted, taskId: req.taskId, attempt: req.attempt, idempotencyKey: req.idempotencyKey, workingDir: req.workingDir ?? process.cwd(), upstream: req.upstream ?? noUpstream, artifacts: files, progress: noop, log: noop };
+      ctx = {
+        signal: neverAborted,
+        taskId: req.taskId,
+        attempt: req.attempt,
+        idempotencyKey: req.idempotencyKey,
+        workingDir: req.workingDir ?? process.cwd(),
+        upstream: req.upstream ?? noUpstream,
+        artifacts: files,
+        progress: noop,
+        log: noop,
+      };
     }
     const span = tracing && req.traceparent !== undefined ? tracing.spanOf(req.traceparent) : undefined;
     if (span) ctx = { ...ctx, span };
@@ -109,19 +133,38 @@ async function boot(): Promise<(req: WorkerRequest) => Promise<WorkerReply | Bat
     try {
       const output: unknown =
         tracing && span
-          ? await tracing.within(span, () => (req.workingDir === undefined ? action.run(params, ctx) : workingDirContext.run(req.workingDir, () => action.run(params, ctx))))
+          ? await tracing.within(span, () =>
+              req.workingDir === undefined
+                ? action.run(params, ctx)
+                : workingDirContext.run(req.workingDir, () => action.run(params, ctx)),
+            )
           : req.workingDir === undefined
             ? await action.run(params, ctx)
             : await workingDirContext.run(req.workingDir, () => action.run(params, ctx));
       const ms = performance.now() - t0;
       const kind = typeof output;
       let reply: WorkerReply;
-      if (kind !== 'object' && kind !== 'function' && kind !== 'symbol' && !(kind === 'string' && (output as string).length > 65_536)) reply = { type: 'ok', output, bytes: kind === 'string' ? (output as string).length + 2 : 8, ms };
+      if (
+        kind !== 'object' &&
+        kind !== 'function' &&
+        kind !== 'symbol' &&
+        !(kind === 'string' && (output as string).length > 65_536)
+      )
+        reply = { type: 'ok', output, bytes: kind === 'string' ? (output as string).length + 2 : 8, ms };
       else {
         // A value that cannot be cloned back would kill this thread while the reply is posted: report it instead.
         const report = inspectResult(output);
-        if (report.problem) return { type: 'error', error: new NonRetryableError(`${req.module}.${req.action} returned a value it cannot: ${report.problem}`).toJSON(), ms };
-        reply = report.binary ? { type: 'ok', output, bytes: report.bytes, binary: true, ms } : { type: 'ok', output, bytes: report.bytes, ms };
+        if (report.problem)
+          return {
+            type: 'error',
+            error: new NonRetryableError(
+              `${req.module}.${req.action} returned a value it cannot: ${report.problem}`,
+            ).toJSON(),
+            ms,
+          };
+        reply = report.binary
+          ? { type: 'ok', output, bytes: report.bytes, binary: true, ms }
+          : { type: 'ok', output, bytes: report.bytes, ms };
       }
       if (files.produced) reply.produced = files.produced;
       return reply;

@@ -60,7 +60,10 @@ export function describeStep(step: WorkflowStep): string {
       what = `sleep until ${step.sleepUntil ?? ''}`;
   }
   if (step.forEach === undefined) return what;
-  const list = typeof step.forEach === 'string' ? step.forEach : `[${Array.isArray(step.forEach) ? step.forEach.length : 0} items]`;
+  const list =
+    typeof step.forEach === 'string'
+      ? step.forEach
+      : `[${Array.isArray(step.forEach) ? step.forEach.length : 0} items]`;
   return `forEach ${list}${typeof step.concurrency === 'number' ? ` (${step.concurrency} at once)` : ''} → ${what}`;
 }
 
@@ -76,14 +79,16 @@ export function parseSleep(value: string | number): number {
     return Math.round(value * 1000);
   }
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(value.trim());
-  if (!m) throw new Error(`must be a number of seconds or a duration such as "90s", "10m", "2h" or "1d" (got "${value}")`);
+  if (!m)
+    throw new Error(`must be a number of seconds or a duration such as "90s", "10m", "2h" or "1d" (got "${value}")`);
   return Math.round(Number(m[1]) * (UNITS[m[2] ?? 's'] ?? 1000));
 }
 
 /** An ISO time as epoch ms; throws when it is not one. */
 export function parseTime(value: unknown): number {
   const t = typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : NaN;
-  if (!Number.isFinite(t)) throw new Error(`must be an ISO time such as "2026-01-31T09:00:00Z" (got ${JSON.stringify(value)})`);
+  if (!Number.isFinite(t))
+    throw new Error(`must be an ISO time such as "2026-01-31T09:00:00Z" (got ${JSON.stringify(value)})`);
   return t;
 }
 
@@ -99,8 +104,15 @@ export function kindProblems(s: WorkflowStep, label: string): string[] {
   if (hasAction && (s.module === undefined || s.action === undefined)) {
     errors.push(`${label}: give both module and action (got only ${s.module !== undefined ? 'module' : 'action'})`);
   }
-  const kinds = [hasAction && 'module/action', s.workflow !== undefined && 'workflow', s.waitFor !== undefined && 'waitFor', s.sleep !== undefined && 'sleep', s.sleepUntil !== undefined && 'sleepUntil'].filter((k): k is string => k !== false);
-  if (kinds.length === 0) errors.push(`${label}: say what the step does: module and action, workflow, waitFor, sleep or sleepUntil`);
+  const kinds = [
+    hasAction && 'module/action',
+    s.workflow !== undefined && 'workflow',
+    s.waitFor !== undefined && 'waitFor',
+    s.sleep !== undefined && 'sleep',
+    s.sleepUntil !== undefined && 'sleepUntil',
+  ].filter((k): k is string => k !== false);
+  if (kinds.length === 0)
+    errors.push(`${label}: say what the step does: module and action, workflow, waitFor, sleep or sleepUntil`);
   if (kinds.length > 1) {
     const [first, second] = kinds;
     const waits = first === 'module/action' || first === 'workflow' ? second : first;
@@ -109,10 +121,14 @@ export function kindProblems(s: WorkflowStep, label: string): string[] {
     );
   }
   const waiting = s.waitFor !== undefined || s.sleep !== undefined || s.sleepUntil !== undefined;
-  if (s.forEach !== undefined && waiting) errors.push(`${label}.forEach: works on module/action and workflow steps, not on waits`);
-  if (typeof s.concurrency === 'number' && s.forEach === undefined) errors.push(`${label}.concurrency: applies to forEach steps only; add forEach or remove concurrency`);
+  if (s.forEach !== undefined && waiting)
+    errors.push(`${label}.forEach: works on module/action and workflow steps, not on waits`);
+  if (typeof s.concurrency === 'number' && s.forEach === undefined)
+    errors.push(`${label}.concurrency: applies to forEach steps only; add forEach or remove concurrency`);
   if (typeof s.forEach === 'string' && wholeTemplate(s.forEach) === null) {
-    errors.push(`${label}.forEach: must be one {{template}} that resolves to an array (such as "{{list.output.files}}"), or a literal array`);
+    errors.push(
+      `${label}.forEach: must be one {{template}} that resolves to an array (such as "{{list.output.files}}"), or a literal array`,
+    );
   }
   if (s.sleep !== undefined) {
     try {

@@ -47,7 +47,9 @@ export function parseDefinitionText(text: string, path: string): unknown {
     return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
   } catch (err) {
     if (err instanceof ReferenceError && /alias/i.test(err.message)) {
-      throw new ValidationError(`${path}: its YAML aliases expand past ${MAX_YAML_ALIASES} nodes (limit maxAliasCount; an alias bomb?); write the repeated parts out or use fewer nested aliases`);
+      throw new ValidationError(
+        `${path}: its YAML aliases expand past ${MAX_YAML_ALIASES} nodes (limit maxAliasCount; an alias bomb?); write the repeated parts out or use fewer nested aliases`,
+      );
     }
     throw new ValidationError(`${path}: invalid YAML (${(err as Error).message})`);
   }
@@ -81,7 +83,13 @@ export function orderByCalls<T extends { definition: unknown }>(items: readonly 
   };
   const callsOf = (d: unknown): string[] => {
     const steps = (d as { steps?: unknown } | null)?.steps;
-    return Array.isArray(steps) ? steps.flatMap((s) => (typeof (s as { workflow?: unknown } | null)?.workflow === 'string' ? [(s as { workflow: string }).workflow] : [])) : [];
+    return Array.isArray(steps)
+      ? steps.flatMap((s) =>
+          typeof (s as { workflow?: unknown } | null)?.workflow === 'string'
+            ? [(s as { workflow: string }).workflow]
+            : [],
+        )
+      : [];
   };
   const byName = new Map<string, T[]>();
   for (const it of items) {

@@ -78,7 +78,10 @@ export function parseRef(expr: string): TemplateRef {
   while (pos < expr.length) {
     re.lastIndex = pos;
     const m = re.exec(expr);
-    if (!m) throw new Error(`bad template "{{${clip(expr)}}}": unexpected "${clip(expr.slice(pos), 40)}" (write paths like step.output.items[0].name)`);
+    if (!m)
+      throw new Error(
+        `bad template "{{${clip(expr)}}}": unexpected "${clip(expr.slice(pos), 40)}" (write paths like step.output.items[0].name)`,
+      );
     if (m[1] !== undefined) {
       if (!expectName) throw new Error(`bad template "{{${expr}}}": missing "." before "${m[1]}"`);
       segments.push(m[1]);
@@ -92,7 +95,8 @@ export function parseRef(expr: string): TemplateRef {
     pos = re.lastIndex;
   }
   const [root, ...path] = segments;
-  if (typeof root !== 'string' || expectName) throw new Error(`bad template "{{${expr}}}": write it as step.output, step.output.field or params.name`);
+  if (typeof root !== 'string' || expectName)
+    throw new Error(`bad template "{{${expr}}}": write it as step.output, step.output.field or params.name`);
   return { raw: expr, root, path };
 }
 
@@ -112,10 +116,15 @@ export function findTemplates(value: unknown, location: PathSegment[] = []): Tem
       if (!v.includes('{{')) return;
       const at = (msg: string): Error => new Error(loc.length ? `${describeLocation(loc)}: ${msg}` : msg);
       if (v.length > LIMITS.maxTemplatedStringLength) {
-        throw at(`a string holding a {{template}} is at most ${LIMITS.maxTemplatedStringLength} characters (limit maxTemplatedStringLength; got ${v.length})`);
+        throw at(
+          `a string holding a {{template}} is at most ${LIMITS.maxTemplatedStringLength} characters (limit maxTemplatedStringLength; got ${v.length})`,
+        );
       }
       const refs = scanTemplates(v).map((m) => {
-        if (m.expr.length > LIMITS.maxTemplateLength) throw at(`a {{template}} is at most ${LIMITS.maxTemplateLength} characters between the braces (limit maxTemplateLength; got ${m.expr.length})`);
+        if (m.expr.length > LIMITS.maxTemplateLength)
+          throw at(
+            `a {{template}} is at most ${LIMITS.maxTemplateLength} characters between the braces (limit maxTemplateLength; got ${m.expr.length})`,
+          );
         try {
           return parseRef(m.expr);
         } catch (err) {
@@ -137,7 +146,10 @@ export function findTemplates(value: unknown, location: PathSegment[] = []): Tem
 export interface TemplateScope {
   params: Record<string, unknown>;
   /** `artifacts`: a completed step's artifacts, name → path in the consuming step's working folder. */
-  steps: Record<string, { output: unknown; error: unknown; status: string; artifacts?: Record<string, string> } | undefined>;
+  steps: Record<
+    string,
+    { output: unknown; error: unknown; status: string; artifacts?: Record<string, string> } | undefined
+  >;
   /** The project of a project run (`{{project.config.x}}`); absent otherwise. */
   project?: Record<string, unknown> | undefined;
   /** Inside one item of a forEach step: `{{item}}`, `{{item.path}}` and `{{index}}`. */
@@ -168,7 +180,10 @@ export function resolveRef(ref: TemplateRef, scope: TemplateScope): unknown {
   } else if (ref.root === 'params') {
     value = scope.params;
   } else if (ref.root === 'project') {
-    if (!scope.project) throw new TemplateResolutionError(`{{${ref.raw}}}: this run belongs to no project; run it with engine.executeProjectWorkflow(project, workflow)`);
+    if (!scope.project)
+      throw new TemplateResolutionError(
+        `{{${ref.raw}}}: this run belongs to no project; run it with engine.executeProjectWorkflow(project, workflow)`,
+      );
     value = scope.project;
   } else if (ref.root === 'event' && scope.event) {
     value = scope.event;
@@ -176,18 +191,27 @@ export function resolveRef(ref: TemplateRef, scope: TemplateScope): unknown {
     const step = Object.hasOwn(scope.steps, ref.root) ? scope.steps[ref.root] : undefined;
     if (!step) throw new TemplateResolutionError(`{{${ref.raw}}}: step "${ref.root}" has no result yet`);
     const [field, ...rest] = path;
-    if (field === undefined) throw new TemplateResolutionError(`{{${ref.raw}}}: name a field of the step (output, error, status or artifacts)`);
+    if (field === undefined)
+      throw new TemplateResolutionError(
+        `{{${ref.raw}}}: name a field of the step (output, error, status or artifacts)`,
+      );
     if (field === 'artifacts') return artifactOf(ref, step, rest);
     value = (step as Record<string, unknown>)[String(field)];
     path = rest;
-    if (value === undefined) throw new TemplateResolutionError(`{{${ref.raw}}}: step "${ref.root}" has no ${String(field)}`);
+    if (value === undefined)
+      throw new TemplateResolutionError(`{{${ref.raw}}}: step "${ref.root}" has no ${String(field)}`);
   }
-  const walked: PathSegment[] = local || ref.root === 'params' || ref.root === 'project' || (ref.root === 'event' && scope.event) ? [] : [ref.path[0] ?? ''];
+  const walked: PathSegment[] =
+    local || ref.root === 'params' || ref.root === 'project' || (ref.root === 'event' && scope.event)
+      ? []
+      : [ref.path[0] ?? ''];
   for (const seg of path) {
     if (value === null || typeof value !== 'object' || !Object.hasOwn(value, seg)) {
       const where = describePath(ref.root, walked);
       const kind = Array.isArray(value) ? `an array of ${value.length}` : value === null ? 'null' : typeof value;
-      throw new TemplateResolutionError(`{{${ref.raw}}}: ${where} is ${kind}, with no ${typeof seg === 'number' ? `item [${seg}]` : `field "${seg}"`}`);
+      throw new TemplateResolutionError(
+        `{{${ref.raw}}}: ${where} is ${kind}, with no ${typeof seg === 'number' ? `item [${seg}]` : `field "${seg}"`}`,
+      );
     }
     value = (value as Record<PathSegment, unknown>)[seg];
     walked.push(seg);
@@ -200,13 +224,23 @@ export function resolveRef(ref: TemplateRef, scope: TemplateScope): unknown {
  * `{{step.artifacts.NAME}}`: the path of an artifact the step produced in this run, or an error naming the artifact
  * and the step (never a file of another run that happens to lie where this one would be).
  */
-function artifactOf(ref: TemplateRef, step: { status: string; artifacts?: Record<string, string> }, rest: PathSegment[]): string {
+function artifactOf(
+  ref: TemplateRef,
+  step: { status: string; artifacts?: Record<string, string> },
+  rest: PathSegment[],
+): string {
   const made = step.artifacts ?? {};
   const name = rest.map(String).join('.');
-  if (name === '') throw new TemplateResolutionError(`{{${ref.raw}}}: name the artifact, e.g. {{${ref.root}.artifacts.svg}}`);
+  if (name === '')
+    throw new TemplateResolutionError(`{{${ref.raw}}}: name the artifact, e.g. {{${ref.root}.artifacts.svg}}`);
   if (Object.hasOwn(made, name)) return made[name] as string;
-  const why = step.status !== 'completed' ? `step "${ref.root}" ended ${step.status}` : `it produced ${Object.keys(made).length ? Object.keys(made).join(', ') : 'no artifacts'}`;
-  throw new TemplateResolutionError(`{{${ref.raw}}}: artifact "${name}" of step "${ref.root}" was not produced in this run (${why})`);
+  const why =
+    step.status !== 'completed'
+      ? `step "${ref.root}" ended ${step.status}`
+      : `it produced ${Object.keys(made).length ? Object.keys(made).join(', ') : 'no artifacts'}`;
+  throw new TemplateResolutionError(
+    `{{${ref.raw}}}: artifact "${name}" of step "${ref.root}" was not produced in this run (${why})`,
+  );
 }
 
 function asText(value: unknown): string {
@@ -283,7 +317,8 @@ const OPERATORS = ['==', '!=', '>=', '<=', '>', '<'] as const;
 
 /** Parses a `when` condition in one pass (linear in its length); throws with a usage hint when it is not one. */
 export function parseCondition(condition: string): ParsedCondition {
-  const bad = (): Error => new Error(`bad condition "${clip(condition)}": write "{{step.output.ok}}" or "{{step.output.count}} > 3"`);
+  const bad = (): Error =>
+    new Error(`bad condition "${clip(condition)}": write "{{step.output.ok}}" or "{{step.output.count}} > 3"`);
   let rest = condition.trim();
   const negate = rest.startsWith('!');
   if (negate) rest = rest.slice(1).trimStart();
@@ -301,7 +336,9 @@ export function parseCondition(condition: string): ParsedCondition {
     try {
       value = JSON.parse(literal);
     } catch {
-      throw new Error(`bad condition "${clip(condition)}": the right side must be JSON (a number, true/false/null, or "quoted text")`);
+      throw new Error(
+        `bad condition "${clip(condition)}": the right side must be JSON (a number, true/false/null, or "quoted text")`,
+      );
     }
   }
   parseRef(first.expr);

@@ -33,7 +33,11 @@ export function calledWorkflows(steps: readonly WorkflowStep[]): string[] {
 }
 
 /** A path `self -> a -> ... -> self` through sub-workflow calls, or null. */
-function findCallCycle(self: string, calls: readonly string[], callsOf: (name: string) => readonly string[] | null): string[] | null {
+function findCallCycle(
+  self: string,
+  calls: readonly string[],
+  callsOf: (name: string) => readonly string[] | null,
+): string[] | null {
   const seen = new Set<string>();
   const walk = (name: string, path: string[]): string[] | null => {
     if (name === self) return [...path, name];
@@ -71,19 +75,25 @@ function startsWith(path: readonly PathSegment[], prefix: readonly PathSegment[]
  * (where no template stands in them), templates that reference steps not upstream, bad timeouts or retry counts.
  * Returns every problem; creates nothing.
  */
-export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: number = Date.now(), context: ValidationContext = {}): WorkflowValidation {
+export function validateWorkflow(
+  raw: unknown,
+  registry: ModuleRegistry,
+  now: number = Date.now(),
+  context: ValidationContext = {},
+): WorkflowValidation {
   const errors: string[] = [];
   const warnings: string[] = [];
   const fail = (): WorkflowValidation => ({ valid: false, errors, warnings, workflow: null });
   const normalized = normalizeDefinition(raw);
   const parsed = workflowDefinitionSchema.safeParse(normalized);
-  const wfName = typeof (normalized as { name?: unknown } | null)?.name === 'string' ? (normalized as { name: string }).name : '?';
+  const wfName =
+    typeof (normalized as { name?: unknown } | null)?.name === 'string' ? (normalized as { name: string }).name : '?';
   const W = `workflow "${wfName}"`;
   if (!parsed.success) {
     errors.push(...formatZodIssues(parsed.error, W));
     if (!Array.isArray((normalized as { steps?: unknown } | null)?.steps)) return fail();
   }
-  const rawSteps = ((normalized as { steps: unknown[] }).steps ?? []);
+  const rawSteps = (normalized as { steps: unknown[] }).steps ?? [];
   if (rawSteps.length > LIMITS.maxSteps) return fail();
 
   // Steps, one by one.
@@ -93,7 +103,10 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
   /** Steps whose parameters break a payload limit: not walked again for templates. */
   const oversized = new Set<string>();
   rawSteps.forEach((rs, i) => {
-    const label = typeof (rs as { name?: unknown } | null)?.name === 'string' ? `step "${(rs as { name: string }).name}"` : `steps[${i}]`;
+    const label =
+      typeof (rs as { name?: unknown } | null)?.name === 'string'
+        ? `step "${(rs as { name: string }).name}"`
+        : `steps[${i}]`;
     const fast = fastStep(rs);
     const r = fast !== null ? ({ success: true, data: fast } as const) : workflowStepSchema.safeParse(rs);
     if (!r.success) {
@@ -102,7 +115,8 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
       const loose = rs as Partial<WorkflowStep> | null;
       if (typeof loose?.name === 'string' && typeof loose.module === 'string' && typeof loose.action === 'string') {
         const p = loose.parameters;
-        if (p === undefined || (typeof p === 'object' && p !== null && !Array.isArray(p))) unchecked.push({ name: loose.name, module: loose.module, action: loose.action, parameters: p });
+        if (p === undefined || (typeof p === 'object' && p !== null && !Array.isArray(p)))
+          unchecked.push({ name: loose.name, module: loose.module, action: loose.action, parameters: p });
       }
       return;
     }
@@ -112,7 +126,9 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
     else if (parsed.success && parsed.data.affinity === 'run') s.affinity = 'run';
     // zod leaves out `__proto__` keys where it copies records: check the definition's own objects, which refuse them.
     const given = rs as Pick<WorkflowStep, 'parameters' | 'metadata'>;
-    const limit = checkPayloadLimits(given.parameters ?? {}, `${W}: step "${s.name}".parameters`) ?? checkPayloadLimits(given.metadata ?? {}, `${W}: step "${s.name}".metadata`);
+    const limit =
+      checkPayloadLimits(given.parameters ?? {}, `${W}: step "${s.name}".parameters`) ??
+      checkPayloadLimits(given.metadata ?? {}, `${W}: step "${s.name}".metadata`);
     if (limit) {
       errors.push(limit);
       oversized.add(s.name);
@@ -145,11 +161,16 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
         errors.push(`${W}: step "${s.name}" depends on unknown step "${d}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
       }
     }
-    if (new Set(s.dependencies ?? []).size !== (s.dependencies ?? []).length) warnings.push(`${W}: step "${s.name}" lists a dependency twice`);
+    if (new Set(s.dependencies ?? []).size !== (s.dependencies ?? []).length)
+      warnings.push(`${W}: step "${s.name}" lists a dependency twice`);
   }
   // Known, non-self dependencies, computed once (asked for per edge by the graph walks below).
   const depsOf = new Map<string, readonly string[]>();
-  for (const s of steps) depsOf.set(s.name, (s.dependencies ?? []).filter((d) => byName.has(d) && d !== s.name));
+  for (const s of steps)
+    depsOf.set(
+      s.name,
+      (s.dependencies ?? []).filter((d) => byName.has(d) && d !== s.name),
+    );
   const deps = (id: string): readonly string[] => depsOf.get(id) ?? [];
   const cycle = findCycle(names, deps);
   if (cycle) errors.push(`${W}: dependency cycle: ${cycle.join(' -> ')}`);
@@ -157,7 +178,8 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
   // Downstream sets, computed once per step that templates reference beyond a direct dependency (usually a few
   // roots), so checking every template stays linear.
   const dependentsOf = new Map<string, string[]>();
-  for (const s of steps) for (const d of deps(s.name)) (dependentsOf.get(d) ?? dependentsOf.set(d, []).get(d))?.push(s.name);
+  for (const s of steps)
+    for (const d of deps(s.name)) (dependentsOf.get(d) ?? dependentsOf.set(d, []).get(d))?.push(s.name);
   const downstream = new Map<string, Set<string>>();
   const isUpstream = (stepName: string, root: string): boolean => {
     if (deps(stepName).includes(root)) return true;
@@ -180,7 +202,9 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
     if (ref.root === 'params' || ref.root === 'project') return;
     if (ITEM_ROOTS.has(ref.root) && !byName.has(ref.root)) {
       if (s.forEach === undefined || where !== 'parameters') {
-        errors.push(`${W}: step "${s.name}" ${where}: {{${ref.raw}}} reads the current item of a forEach step; ${s.forEach === undefined ? 'add forEach to this step, or read another step\'s output' : 'it is readable only inside parameters'}`);
+        errors.push(
+          `${W}: step "${s.name}" ${where}: {{${ref.raw}}} reads the current item of a forEach step; ${s.forEach === undefined ? "add forEach to this step, or read another step's output" : 'it is readable only inside parameters'}`,
+        );
       } else if (ref.root === 'index' && ref.path.length > 0) {
         errors.push(`${W}: step "${s.name}" ${where}: {{${ref.raw}}}: index is a number, with no fields`);
       }
@@ -188,7 +212,9 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
     }
     if (!byName.has(ref.root)) {
       const hint = didYouMean(ref.root, [...names, 'params', 'project']);
-      errors.push(`${W}: step "${s.name}" ${where} references unknown step "${ref.root}" in {{${ref.raw}}}${hint ? ` (did you mean "${hint}"?)` : ''}`);
+      errors.push(
+        `${W}: step "${s.name}" ${where} references unknown step "${ref.root}" in {{${ref.raw}}}${hint ? ` (did you mean "${hint}"?)` : ''}`,
+      );
       return;
     }
     if (ref.root === s.name) {
@@ -197,11 +223,15 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
     }
     const field = ref.path[0];
     if (typeof field !== 'string' || !(STEP_FIELDS as readonly string[]).includes(field)) {
-      errors.push(`${W}: step "${s.name}" ${where}: {{${ref.raw}}} must read ${STEP_FIELDS.map((f) => `${ref.root}.${f}`).join(', ')}`);
+      errors.push(
+        `${W}: step "${s.name}" ${where}: {{${ref.raw}}} must read ${STEP_FIELDS.map((f) => `${ref.root}.${f}`).join(', ')}`,
+      );
       return;
     }
     if (!isUpstream(s.name, ref.root)) {
-      errors.push(`${W}: step "${s.name}" ${where} references step "${ref.root}" in {{${ref.raw}}}, which is not upstream of it; add "${ref.root}" to its dependencies`);
+      errors.push(
+        `${W}: step "${s.name}" ${where} references step "${ref.root}" in {{${ref.raw}}}, which is not upstream of it; add "${ref.root}" to its dependencies`,
+      );
     }
   };
 
@@ -219,7 +249,10 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
     const r = action.params.safeParse(s.parameters ?? {});
     if (!r.success) {
       const real = r.error.issues.filter((issue) => !templated.some((loc) => startsWith(issue.path, loc)));
-      if (real.length) errors.push(...formatZodIssues({ ...r.error, issues: real } as typeof r.error, `${W}: step "${s.name}".parameters`));
+      if (real.length)
+        errors.push(
+          ...formatZodIssues({ ...r.error, issues: real } as typeof r.error, `${W}: step "${s.name}".parameters`),
+        );
     }
   }
 
@@ -235,7 +268,8 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
     }
     for (const site of sites) for (const ref of site.refs) checkRef(s, ref, 'parameters');
     try {
-      for (const k of kindTemplates(s)) for (const site of k.sites) for (const ref of site.refs) checkRef(s, ref, k.where);
+      for (const k of kindTemplates(s))
+        for (const site of k.sites) for (const ref of site.refs) checkRef(s, ref, k.where);
     } catch (err) {
       errors.push(`${W}: step "${s.name}": ${(err as Error).message}`);
     }
@@ -243,7 +277,9 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
       const known = [...context.workflows.names()];
       if (s.workflow !== wfName && !known.includes(s.workflow)) {
         const hint = didYouMean(s.workflow, known);
-        errors.push(`${W}: step "${s.name}".workflow: no workflow named "${s.workflow}"${hint ? ` (did you mean "${hint}"?)` : ''}; create it first`);
+        errors.push(
+          `${W}: step "${s.name}".workflow: no workflow named "${s.workflow}"${hint ? ` (did you mean "${hint}"?)` : ''}; create it first`,
+        );
       }
     }
     if (s.when !== undefined) {
@@ -254,7 +290,10 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
         errors.push(`${W}: step "${s.name}".when: ${(err as Error).message}`);
       }
     }
-    checkAction(s, sites.map((x) => x.location));
+    checkAction(
+      s,
+      sites.map((x) => x.location),
+    );
   }
   for (const s of unchecked) {
     let templated: PathSegment[][] = [];
@@ -270,7 +309,10 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
   if (calls.length && context.workflows) {
     const callsOf = context.workflows.calls;
     const cycle = findCallCycle(wfName, calls, (n) => (n === wfName ? calls : callsOf(n)));
-    if (cycle) errors.push(`${W}: reaches itself through sub-workflow steps: ${cycle.join(' -> ')}; a workflow cannot call itself, directly or through others`);
+    if (cycle)
+      errors.push(
+        `${W}: reaches itself through sub-workflow steps: ${cycle.join(' -> ')}; a workflow cannot call itself, directly or through others`,
+      );
   }
 
   const defParams = (normalized as { params?: unknown }).params;
@@ -289,7 +331,10 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
         if (!byName.has(a)) continue;
         const up = transitiveDependencies(dag, a);
         for (const b of g) {
-          if (up.has(b)) warnings.push(`${W}: parallelGroups[${gi}] holds "${a}" and "${b}", but "${a}" depends on "${b}", so they never overlap`);
+          if (up.has(b))
+            warnings.push(
+              `${W}: parallelGroups[${gi}] holds "${a}" and "${b}", but "${a}" depends on "${b}", so they never overlap`,
+            );
         }
       }
     });
@@ -299,10 +344,16 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
     // Run-level keys are resolved when a run is requested, before any step: they can read its parameters only.
     const d = parsed.data;
     const rules = d.concurrency === undefined ? [] : concurrencyRules(d.concurrency);
-    const keys = [...rules.map((r, i) => ({ key: r.key, field: `concurrency${Array.isArray(d.concurrency) ? `[${i}]` : ''}.key` })), ...(d.debounce ? [{ key: d.debounce.key, field: 'debounce.key' }] : [])];
+    const keys = [
+      ...rules.map((r, i) => ({ key: r.key, field: `concurrency${Array.isArray(d.concurrency) ? `[${i}]` : ''}.key` })),
+      ...(d.debounce ? [{ key: d.debounce.key, field: 'debounce.key' }] : []),
+    ];
     for (const { key, field } of keys) {
       for (const expr of keyTemplateReads(key)) {
-        if (!/^params\.[A-Za-z_$][\w$-]*/.test(expr)) errors.push(`${W}: ${field}: "{{${expr}}}" cannot be resolved when a run is requested; a run-level key reads only the run's parameters ("{{params.tenant}}")`);
+        if (!/^params\.[A-Za-z_$][\w$-]*/.test(expr))
+          errors.push(
+            `${W}: ${field}: "{{${expr}}}" cannot be resolved when a run is requested; a run-level key reads only the run's parameters ("{{params.tenant}}")`,
+          );
       }
     }
   }
@@ -327,7 +378,11 @@ export function validateWorkflow(raw: unknown, registry: ModuleRegistry, now: nu
 }
 
 /** Like {@link validateWorkflow}, but throws a `ValidationError` listing every problem. */
-export function assertValidWorkflow(raw: unknown, registry: ModuleRegistry, context: ValidationContext = {}): { workflow: StoredWorkflow; warnings: string[] } {
+export function assertValidWorkflow(
+  raw: unknown,
+  registry: ModuleRegistry,
+  context: ValidationContext = {},
+): { workflow: StoredWorkflow; warnings: string[] } {
   const v = validateWorkflow(raw, registry, Date.now(), context);
   if (!v.workflow) throw new ValidationError(v.errors);
   return { workflow: v.workflow, warnings: v.warnings };

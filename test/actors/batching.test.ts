@@ -8,7 +8,11 @@ import { testEngine } from '../helpers.js';
 
 const SPIN_DIR = fileURLToPath(new URL('../../dist/test/fixtures/batching', import.meta.url));
 
-const spin = (id: string, params: { ms?: number; log?: string; crash?: boolean } = {}, extra: Partial<TaskInput> = {}): TaskInput => ({ id, module: 'spin', action: 'busy', parameters: params, ...extra });
+const spin = (
+  id: string,
+  params: { ms?: number; log?: string; crash?: boolean } = {},
+  extra: Partial<TaskInput> = {},
+): TaskInput => ({ id, module: 'spin', action: 'busy', parameters: params, ...extra });
 
 /** Runs of each task, from the log the action appends to. */
 function runsByTask(log: string): Map<string, number> {
@@ -57,7 +61,8 @@ describe('batched dispatch to worker threads (real threads)', () => {
     // Fewer Piscina tasks than attempts: batches carried several each.
     expect(engine.pool.stats().completed - before).toBeLessThan(3000 / 4);
     const byId = new Map(summary.results.map((r) => [r.taskId, r]));
-    for (const id of ids) expect(byId.get(id), id).toMatchObject({ taskId: id, status: 'completed', attempts: 1, result: { taskId: id } });
+    for (const id of ids)
+      expect(byId.get(id), id).toMatchObject({ taskId: id, status: 'completed', attempts: 1, result: { taskId: id } });
     // Prometheus sees the same counts.
     const text = await engine.metrics!.expose();
     expect(text).toContain(`codomyrmex_task_batches_total ${stats.batching.batches}`);
@@ -85,7 +90,11 @@ describe('batched dispatch to worker threads (real threads)', () => {
 
   it('a batched task that times out loses its thread alone: its batch-mates queue again and complete', async () => {
     const ids = Array.from({ length: 30 }, (_, i) => `t${i}`);
-    await engine.tasks.addTasks(ids.map((id, i) => (i === 1 ? spin(id, { log, ms: 60_000 }, { timeout: 0.3, maxRetries: 0 }) : spin(id, { log }))));
+    await engine.tasks.addTasks(
+      ids.map((id, i) =>
+        i === 1 ? spin(id, { log, ms: 60_000 }, { timeout: 0.3, maxRetries: 0 }) : spin(id, { log }),
+      ),
+    );
     const summary = await engine.tasks.startExecution();
     const byId = new Map(summary.results.map((r) => [r.taskId, r]));
     expect(byId.get('t1')?.status).toBe('timed_out');

@@ -27,7 +27,14 @@ afterEach(async () => {
 });
 afterAll(() => dirs.cleanup());
 
-const sqlite = (dbPath: string, extra: EngineOptions = {}): EngineOptions => ({ store: 'sqlite', dbPath, threads: 1, agingMs: 0, workflowDirs: [], ...extra });
+const sqlite = (dbPath: string, extra: EngineOptions = {}): EngineOptions => ({
+  store: 'sqlite',
+  dbPath,
+  threads: 1,
+  agingMs: 0,
+  workflowDirs: [],
+  ...extra,
+});
 
 describe('engine faults', () => {
   it('a component that throws while starting rejects ready() with the cause and releases the threads and the store lock', async () => {
@@ -81,8 +88,19 @@ describe('engine faults', () => {
     await expect.poll(() => engine.pool.running()).toBe(1);
     // Three more go to the pool and wait in Piscina's queue behind the hung thread (queue time: their timeouts do
     // not count it); each is cancelled there.
-    const started = Promise.all([1, 2, 3].map((i) => nextEvent(engine, (e) => e.type === 'task_started' && e.data.taskId === `w${i}`)));
-    const results = [1, 2, 3].map((i) => orch.executeTask({ id: `w${i}`, module: 'core', action: 'hang', parameters: { ms: 60_000 }, timeout: 0.05, maxRetries: 0 }));
+    const started = Promise.all(
+      [1, 2, 3].map((i) => nextEvent(engine, (e) => e.type === 'task_started' && e.data.taskId === `w${i}`)),
+    );
+    const results = [1, 2, 3].map((i) =>
+      orch.executeTask({
+        id: `w${i}`,
+        module: 'core',
+        action: 'hang',
+        parameters: { ms: 60_000 },
+        timeout: 0.05,
+        maxRetries: 0,
+      }),
+    );
     await started;
     for (const i of [1, 2, 3]) await orch.cancelTask(`w${i}`);
     const waiting = await Promise.all(results);
@@ -98,7 +116,9 @@ describe('engine faults', () => {
   it('a workflow run resumed after a restart holds its session slot', async () => {
     const dbPath = join(dirs.make(), 'state.db');
     const a = track(createOrchestrationEngine(sqlite(dbPath, { threads: 2 })));
-    await a.workflows.createWorkflow('nap', [{ name: 'nap', module: 'core', action: 'sleep', parameters: { ms: 400 } }]);
+    await a.workflows.createWorkflow('nap', [
+      { name: 'nap', module: 'core', action: 'sleep', parameters: { ms: 400 } },
+    ]);
     const sessionId = await a.createSession({ userId: 'u', maxParallelWorkflows: 1 });
     const stepStarted = nextEvent(a, (e) => e.type === 'step_started');
     const first = await a.workflows.startWorkflow('nap', {}, { sessionId });
@@ -124,7 +144,13 @@ describe('timers on an injected clock', () => {
     const clock = new FakeClock();
     const engine = track(new OrchestrationEngine({ threads: 1, workflowDirs: [] }, {}, { clock }));
     const events = recordEvents(engine);
-    const result = engine.tasks.executeTask({ module: 'core', action: 'fail', parameters: { message: 'not yet' }, maxRetries: 1, retry: { initialDelay: 3600, factor: 1, maxDelay: 3600, jitter: 0 } });
+    const result = engine.tasks.executeTask({
+      module: 'core',
+      action: 'fail',
+      parameters: { message: 'not yet' },
+      maxRetries: 1,
+      retry: { initialDelay: 3600, factor: 1, maxDelay: 3600, jitter: 0 },
+    });
     await nextEvent(engine, (e) => e.type === 'task_retrying');
     expect(events.of('task_retrying')[0]?.data.delayMs).toBe(3_600_000);
     expect(events.of('task_started')).toHaveLength(1);
@@ -137,7 +163,12 @@ describe('timers on an injected clock', () => {
     expect(r.status).toBe('failed');
 
     const sleeping = nextEvent(engine, (e) => e.type === 'task_started' && e.data.action === 'sleep');
-    const month = engine.tasks.executeTask({ module: 'core', action: 'sleep', parameters: { ms: 200 }, timeout: 30 * 86_400 });
+    const month = engine.tasks.executeTask({
+      module: 'core',
+      action: 'sleep',
+      parameters: { ms: 200 },
+      timeout: 30 * 86_400,
+    });
     await sleeping;
     clock.advance(29 * 86_400_000);
     expect((await month).status).toBe('completed');

@@ -25,7 +25,13 @@ describe('engine views', () => {
       store: { kind: 'memory', writable: true, error: null },
       workflows: { registered: 0, runsInFlight: 0 },
       sessions: { active: 0, byMode: {} },
-      resources: { activeHolds: 0, resources: [{ resource: 'cpu', type: 'cpu', unit: 'cores', allocated: 0 }, { resource: 'memory', type: 'memory', unit: 'bytes', allocated: 0 }] },
+      resources: {
+        activeHolds: 0,
+        resources: [
+          { resource: 'cpu', type: 'cpu', unit: 'cores', allocated: 0 },
+          { resource: 'memory', type: 'memory', unit: 'bytes', allocated: 0 },
+        ],
+      },
       projects: {},
       http: null,
     });
@@ -52,15 +58,30 @@ describe('engine views', () => {
     expect([a.status, b.status]).toEqual(['cancelled', 'completed']);
   });
 
-  it('getMetrics has the seed\'s sections: sessions.total, workflows, tasks, resources, projects', async () => {
+  it("getMetrics has the seed's sections: sessions.total, workflows, tasks, resources, projects", async () => {
     const metrics = await engine.getMetrics();
     expect(Object.keys(metrics)).toEqual(['timestamp', 'sessions', 'workflows', 'tasks', 'resources', 'projects']);
     expect(metrics.sessions.total).toBe(0);
     expect(metrics.workflows).toMatchObject({ registered: 0, runs: 0, runsInFlight: 0 });
-    expect(metrics.tasks).toMatchObject({ total: 3, byStatus: { completed: 2, cancelled: 1 }, failuresByCode: { CANCELLED: 1 } });
+    expect(metrics.tasks).toMatchObject({
+      total: 3,
+      byStatus: { completed: 2, cancelled: 1 },
+      failuresByCode: { CANCELLED: 1 },
+    });
     // The host's CPU and memory are registered at start.
-    expect(metrics.resources).toEqual({ total: 2, activeHolds: 0, allocations: 0, expiries: 0, utilization: { 'cpu.cores': 0, 'memory.bytes': 0 } });
-    expect(metrics.projects).toEqual({ total: 0, byStatus: { active: 0, archived: 0 }, milestones: { total: 0, completed: 0 }, runsInFlight: 0 });
+    expect(metrics.resources).toEqual({
+      total: 2,
+      activeHolds: 0,
+      allocations: 0,
+      expiries: 0,
+      utilization: { 'cpu.cores': 0, 'memory.bytes': 0 },
+    });
+    expect(metrics.projects).toEqual({
+      total: 0,
+      byStatus: { active: 0, archived: 0 },
+      milestones: { total: 0, completed: 0 },
+      runsInFlight: 0,
+    });
   });
 
   it('merges what a component registers into the status and metrics sections, and adds new ones', async () => {

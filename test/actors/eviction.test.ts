@@ -17,7 +17,10 @@ beforeAll(() => {
 afterAll(() => pool.destroy());
 
 /** A scheduler on one thread whose store holds every commit until the test releases it. */
-function heldScheduler(options: { retainFinished: number; retainFinishedBytes?: number; unwrittenMax?: number }): { store: AsyncStore; scheduler: TaskScheduler } {
+function heldScheduler(options: { retainFinished: number; retainFinishedBytes?: number; unwrittenMax?: number }): {
+  store: AsyncStore;
+  scheduler: TaskScheduler;
+} {
   const store = new AsyncStore();
   const scheduler = new TaskScheduler({
     bus: new InMemoryBus(),
@@ -35,7 +38,11 @@ describe('finished-task eviction', () => {
     const { store, scheduler } = heldScheduler({ retainFinished: 2, retainFinishedBytes: 1024 });
     const inMemory = () => scheduler.list({ status: 'completed' }).length;
     // The writer holds every commit: the finished tasks stay in memory, unwritten.
-    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => scheduler.execute({ module: 'core', action: 'echo', parameters: { value: 'x'.repeat(400 + i) } })));
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        scheduler.execute({ module: 'core', action: 'echo', parameters: { value: 'x'.repeat(400 + i) } }),
+      ),
+    );
     expect(results.every((r) => r.status === 'completed')).toBe(true);
     expect(inMemory()).toBe(6);
     // The commits land; no task finishes after them.
@@ -57,7 +64,9 @@ describe('a store that falls behind', () => {
   it('paces addTasks: a call waits while more changed tasks than unwrittenMax are unwritten, and goes on once they are', async () => {
     const { store, scheduler } = heldScheduler({ retainFinished: 100, unwrittenMax: 4 });
     // Five tasks run to their end; the writer holds every commit, so their finished records stay unwritten.
-    const first = await Promise.all(Array.from({ length: 5 }, () => scheduler.execute({ module: 'core', action: 'noop' })));
+    const first = await Promise.all(
+      Array.from({ length: 5 }, () => scheduler.execute({ module: 'core', action: 'noop' })),
+    );
     expect(first.every((r) => r.status === 'completed')).toBe(true);
     await store.inFlightSoon();
     let added = false;

@@ -27,24 +27,68 @@ describe('forEach', () => {
     await wf.defineWorkflow({
       name: 'fan',
       steps: [
-        { name: 'list', module: 'core', action: 'echo', parameters: { files: [{ path: 'a', ms: 60 }, { path: 'b', ms: 0 }, { path: 'c', ms: 30 }, { path: 'd', ms: 0 }] } },
-        { name: 'each', forEach: '{{list.output.files}}', module: 'core', action: 'sleep', parameters: { ms: '{{item.ms}}', value: { path: '{{item.path}}', i: '{{index}}' } }, dependencies: ['list'] },
-        { name: 'third', module: 'core', action: 'echo', parameters: { v: '{{each.output[2].path}}' }, dependencies: ['each'] },
+        {
+          name: 'list',
+          module: 'core',
+          action: 'echo',
+          parameters: {
+            files: [
+              { path: 'a', ms: 60 },
+              { path: 'b', ms: 0 },
+              { path: 'c', ms: 30 },
+              { path: 'd', ms: 0 },
+            ],
+          },
+        },
+        {
+          name: 'each',
+          forEach: '{{list.output.files}}',
+          module: 'core',
+          action: 'sleep',
+          parameters: { ms: '{{item.ms}}', value: { path: '{{item.path}}', i: '{{index}}' } },
+          dependencies: ['list'],
+        },
+        {
+          name: 'third',
+          module: 'core',
+          action: 'echo',
+          parameters: { v: '{{each.output[2].path}}' },
+          dependencies: ['each'],
+        },
       ],
     });
     const events = recordEvents(engine);
     const r = await wf.executeWorkflow('fan');
     events.stop();
     expect(r.status).toBe('succeeded');
-    expect(r.steps['each']?.result).toEqual([{ path: 'a', i: 0 }, { path: 'b', i: 1 }, { path: 'c', i: 2 }, { path: 'd', i: 3 }]);
-    expect(r.steps['each']?.items?.map((i) => [i.index, i.status, i.taskId])).toEqual([0, 1, 2, 3].map((i) => [i, 'completed', `${r.runId}.each.${i}`]));
+    expect(r.steps['each']?.result).toEqual([
+      { path: 'a', i: 0 },
+      { path: 'b', i: 1 },
+      { path: 'c', i: 2 },
+      { path: 'd', i: 3 },
+    ]);
+    expect(r.steps['each']?.items?.map((i) => [i.index, i.status, i.taskId])).toEqual(
+      [0, 1, 2, 3].map((i) => [i, 'completed', `${r.runId}.each.${i}`]),
+    );
     expect(r.steps['third']?.result).toEqual({ v: 'c' });
     // Each item is its own task.
     expect(events.of('task_completed').filter((e) => e.data.taskId.startsWith(`${r.runId}.each.`))).toHaveLength(4);
   });
 
   it('bounds the items running at once by concurrency', async () => {
-    await wf.defineWorkflow({ name: 'bounded', steps: [{ name: 'each', forEach: [1, 2, 3, 4, 5, 6], concurrency: 2, module: 'core', action: 'sleep', parameters: { ms: 20 } }] });
+    await wf.defineWorkflow({
+      name: 'bounded',
+      steps: [
+        {
+          name: 'each',
+          forEach: [1, 2, 3, 4, 5, 6],
+          concurrency: 2,
+          module: 'core',
+          action: 'sleep',
+          parameters: { ms: 20 },
+        },
+      ],
+    });
     const events = recordEvents(engine);
     const r = await wf.executeWorkflow('bounded');
     events.stop();
@@ -62,7 +106,15 @@ describe('forEach', () => {
     await wf.defineWorkflow({
       name: 'flaky',
       steps: [
-        { name: 'each', forEach: [0, 1, 2], module: 'core', action: 'fail', parameters: { times: '{{item}}' }, maxRetries: 1, retry: { initialDelay: 0, jitter: 0 } },
+        {
+          name: 'each',
+          forEach: [0, 1, 2],
+          module: 'core',
+          action: 'fail',
+          parameters: { times: '{{item}}' },
+          maxRetries: 1,
+          retry: { initialDelay: 0, jitter: 0 },
+        },
         { name: 'after', module: 'core', action: 'echo', dependencies: ['each'] },
       ],
     });
@@ -81,7 +133,17 @@ describe('forEach', () => {
 
   it('with continueOnFailure completes with null for a failed item and keeps its error in items', async () => {
     const mixed = await engine.executeComplexWorkflow({
-      steps: [{ name: 'each', forEach: [5, 0], continueOnFailure: true, maxRetries: 0, module: 'core', action: 'fail', parameters: { times: '{{item}}', message: 'item {{index}} broke' } }],
+      steps: [
+        {
+          name: 'each',
+          forEach: [5, 0],
+          continueOnFailure: true,
+          maxRetries: 0,
+          module: 'core',
+          action: 'fail',
+          parameters: { times: '{{item}}', message: 'item {{index}} broke' },
+        },
+      ],
     });
     expect(mixed.status).toBe('succeeded');
     expect(mixed.steps['each']?.result).toEqual([null, { attempt: 1 }]);
@@ -91,7 +153,12 @@ describe('forEach', () => {
   it('an empty list completes with []; a non-array or a list past the limit fails the step naming what it got', async () => {
     const r = await engine.executeComplexWorkflow({
       steps: [
-        { name: 'src', module: 'core', action: 'echo', parameters: { none: [], obj: { a: 1 }, many: Array.from({ length: 51 }, (_, i) => i) } },
+        {
+          name: 'src',
+          module: 'core',
+          action: 'echo',
+          parameters: { none: [], obj: { a: 1 }, many: Array.from({ length: 51 }, (_, i) => i) },
+        },
         { name: 'empty', forEach: '{{src.output.none}}', module: 'core', action: 'echo', dependencies: ['src'] },
         { name: 'object', forEach: '{{src.output.obj}}', module: 'core', action: 'echo', dependencies: ['src'] },
         { name: 'many', forEach: '{{src.output.many}}', module: 'core', action: 'echo', dependencies: ['src'] },
@@ -101,7 +168,13 @@ describe('forEach', () => {
     expect(r.steps['object']?.status).toBe('failed');
     expect(r.steps['object']?.error?.message).toContain('step "object".forEach: must resolve to an array, got object');
     expect(r.steps['many']?.error?.message).toContain('51 items is more than the limit of 50');
-    await wf.defineWorkflow({ name: 'literal42', steps: [{ name: 'src', module: 'core', action: 'echo', parameters: { n: 42 } }, { name: 'x', forEach: '{{src.output.n}}', module: 'core', action: 'echo', dependencies: ['src'] }] });
+    await wf.defineWorkflow({
+      name: 'literal42',
+      steps: [
+        { name: 'src', module: 'core', action: 'echo', parameters: { n: 42 } },
+        { name: 'x', forEach: '{{src.output.n}}', module: 'core', action: 'echo', dependencies: ['src'] },
+      ],
+    });
     const n = await wf.executeWorkflow('literal42');
     expect(n.steps['x']?.error?.message).toContain('got number (42)');
   });
@@ -119,14 +192,30 @@ describe('forEach', () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
     const issues = (err as ValidationError).issues;
-    expect(issues.some((i) => i.includes('step "a"') && i.includes('{{item.path}} reads the current item of a forEach step'))).toBe(true);
+    expect(
+      issues.some(
+        (i) => i.includes('step "a"') && i.includes('{{item.path}} reads the current item of a forEach step'),
+      ),
+    ).toBe(true);
     expect(issues.some((i) => i.includes('step "b".forEach: must be one {{template}}'))).toBe(true);
     expect(issues.some((i) => i.includes('step "c".concurrency: applies to forEach steps only'))).toBe(true);
     expect(await wf.getWorkflow('bad-fan')).toBeNull();
   });
 
   it('cancelling the run cancels the items still queued or running', async () => {
-    await wf.defineWorkflow({ name: 'long-fan', steps: [{ name: 'each', forEach: [1, 2, 3, 4], concurrency: 2, module: 'core', action: 'sleep', parameters: { ms: 60_000 } }] });
+    await wf.defineWorkflow({
+      name: 'long-fan',
+      steps: [
+        {
+          name: 'each',
+          forEach: [1, 2, 3, 4],
+          concurrency: 2,
+          module: 'core',
+          action: 'sleep',
+          parameters: { ms: 60_000 },
+        },
+      ],
+    });
     const second = nextEvent(engine, (e) => e.type === 'task_started' && e.data.name === 'each.1');
     const runId = await wf.startWorkflow('long-fan');
     await second;
@@ -151,7 +240,13 @@ describe('retryRun', () => {
         { name: 'extract', module: 'core', action: 'echo', parameters: { rows: 3 } },
         { name: 'side', module: 'core', action: 'echo', parameters: { side: true } },
         { name: 'load', module: 'core', action: 'fail', maxRetries: 0, dependencies: ['extract'] },
-        { name: 'report', module: 'core', action: 'echo', parameters: { n: '{{extract.output.rows}}' }, dependencies: ['load', 'extract'] },
+        {
+          name: 'report',
+          module: 'core',
+          action: 'echo',
+          parameters: { n: '{{extract.output.rows}}' },
+          dependencies: ['load', 'extract'],
+        },
       ],
     });
   });
@@ -171,7 +266,12 @@ describe('retryRun', () => {
     expect(first.status).toBe('failed');
     const again = await engine.retryRun(first.runId);
     expect(again.runId).not.toBe(first.runId);
-    expect(again.steps['a']).toMatchObject({ status: 'completed', reused: true, reusedFrom: first.runId, result: { v: 1 } });
+    expect(again.steps['a']).toMatchObject({
+      status: 'completed',
+      reused: true,
+      reusedFrom: first.runId,
+      result: { v: 1 },
+    });
     expect(again.steps['b']?.reused).toBeUndefined();
     expect(again.steps['b']?.status).toBe('failed');
     expect((await wf.getRun(again.runId))?.retryOf).toBe(first.runId);
@@ -191,7 +291,10 @@ describe('retryRun', () => {
   });
 
   it('refuses a run still running, an unknown run and an unknown step', async () => {
-    await wf.defineWorkflow({ name: 'slow', steps: [{ name: 'nap', module: 'core', action: 'sleep', parameters: { ms: 60_000 } }] });
+    await wf.defineWorkflow({
+      name: 'slow',
+      steps: [{ name: 'nap', module: 'core', action: 'sleep', parameters: { ms: 60_000 } }],
+    });
     const runId = await wf.startWorkflow('slow');
     await expect(wf.retryRun(runId)).rejects.toThrow(/still running/);
     await wf.cancelRun(runId);

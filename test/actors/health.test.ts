@@ -52,7 +52,10 @@ describe('engine.healthCheck', () => {
     await engine.pool.destroy();
     const health = await engine.healthCheck();
     expect(health.overallStatus).toBe('unhealthy');
-    expect(health.components['pool']).toMatchObject({ status: 'unhealthy', detail: 'the worker pool is destroyed: no task can run' });
+    expect(health.components['pool']).toMatchObject({
+      status: 'unhealthy',
+      detail: 'the worker pool is destroyed: no task can run',
+    });
     expect(health.components['store']!.status).toBe('healthy');
     expect(health.issues).toEqual(['pool: the worker pool is destroyed: no task can run']);
   });
@@ -63,7 +66,10 @@ describe('engine.healthCheck', () => {
     engine.store.close();
     const health = await engine.healthCheck();
     expect(health.overallStatus).toBe('unhealthy');
-    expect(health.components['store']).toMatchObject({ status: 'unhealthy', detail: 'the memory store refuses writes: the store is closed' });
+    expect(health.components['store']).toMatchObject({
+      status: 'unhealthy',
+      detail: 'the memory store refuses writes: the store is closed',
+    });
     expect(health.issues).toEqual(['store: the memory store refuses writes: the store is closed']);
     // The next change's commit fails: the metrics count it and the committer holds the fault.
     const failed = nextEvent(engine, (e) => e.type === 'store_failed');
@@ -71,7 +77,11 @@ describe('engine.healthCheck', () => {
     await failed;
     const failures = await engine.metrics!.families.storeWriteFailures.get();
     expect(failures.values.find((v) => v.labels['op'] === 'commit')?.value).toBeGreaterThan(0);
-    expect((await engine.getSystemStatus()).store).toEqual({ kind: 'memory', writable: false, error: 'the memory store refuses writes: the store is closed' });
+    expect((await engine.getSystemStatus()).store).toEqual({
+      kind: 'memory',
+      writable: false,
+      error: 'the memory store refuses writes: the store is closed',
+    });
   });
 
   it('checks a real SQLite store: a heartbeat write while open, unhealthy once closed', async () => {
@@ -79,7 +89,10 @@ describe('engine.healthCheck', () => {
     try {
       engine = testEngine({ store: 'sqlite', dbPath: join(dir, 'state.db') });
       await engine.ready();
-      expect((await engine.healthCheck()).components['store']).toMatchObject({ status: 'healthy', detail: 'the sqlite store takes writes' });
+      expect((await engine.healthCheck()).components['store']).toMatchObject({
+        status: 'healthy',
+        detail: 'the sqlite store takes writes',
+      });
       engine.store.close();
       const health = await engine.healthCheck();
       expect(health.overallStatus).toBe('unhealthy');
@@ -92,10 +105,13 @@ describe('engine.healthCheck', () => {
     }
   });
 
-  it('calls a store unhealthy while the group committer\'s commits fail, even if a heartbeat gets through', () => {
+  it("calls a store unhealthy while the group committer's commits fail, even if a heartbeat gets through", () => {
     const store = new MemoryStore();
     expect(checkStore(store, null)).toEqual({ status: 'healthy', detail: 'the memory store takes writes' });
-    expect(checkStore(store, new Error('disk I/O error'))).toEqual({ status: 'unhealthy', detail: 'the memory store fails commits (retrying): disk I/O error' });
+    expect(checkStore(store, new Error('disk I/O error'))).toEqual({
+      status: 'unhealthy',
+      detail: 'the memory store fails commits (retrying): disk I/O error',
+    });
   });
 
   it('is unhealthy when the bus is closed: no command reaches the task orchestrator', async () => {
@@ -104,8 +120,14 @@ describe('engine.healthCheck', () => {
     await engine.bus.close();
     const health = await engine.healthCheck();
     expect(health.overallStatus).toBe('unhealthy');
-    expect(health.components['bus']).toMatchObject({ status: 'unhealthy', detail: 'the memory bus is closed: no command or event gets through' });
-    expect(health.components['queue']).toMatchObject({ status: 'unhealthy', detail: 'the task orchestrator did not answer: the bus is closed' });
+    expect(health.components['bus']).toMatchObject({
+      status: 'unhealthy',
+      detail: 'the memory bus is closed: no command or event gets through',
+    });
+    expect(health.components['queue']).toMatchObject({
+      status: 'unhealthy',
+      detail: 'the task orchestrator did not answer: the bus is closed',
+    });
     expect(health.components['pool']!.status).toBe('healthy');
   });
 
@@ -113,7 +135,12 @@ describe('engine.healthCheck', () => {
     engine = testEngine({ threads: 1, health: { probeTimeoutMs: 100 } });
     await engine.ready();
     const started = nextEvent(engine, (e) => e.type === 'task_started');
-    const running = engine.tasks.executeTask({ name: 'busy', module: 'core', action: 'sleep', parameters: { ms: 60_000 } });
+    const running = engine.tasks.executeTask({
+      name: 'busy',
+      module: 'core',
+      action: 'sleep',
+      parameters: { ms: 60_000 },
+    });
     const { data } = (await started) as { data: { taskId: string } };
     const health = await engine.healthCheck();
     expect(health.overallStatus).toBe('degraded');
@@ -121,7 +148,10 @@ describe('engine.healthCheck', () => {
       status: 'degraded',
       detail: 'a probe task waited over 100 ms behind 1 running tasks: the pool is saturated',
     });
-    expect(health.components['queue']).toMatchObject({ status: 'healthy', detail: 'the queue is empty; 1 of 1 running' });
+    expect(health.components['queue']).toMatchObject({
+      status: 'healthy',
+      detail: 'the queue is empty; 1 of 1 running',
+    });
     await engine.tasks.cancelTask(data.taskId);
     expect((await running).status).toBe('cancelled');
   });
@@ -130,11 +160,19 @@ describe('engine.healthCheck', () => {
     engine = testEngine({ threads: 1, health: { probeTimeoutMs: 100 } });
     await engine.ready();
     const started = nextEvent(engine, (e) => e.type === 'task_started');
-    const running = engine.tasks.executeTask({ name: 'busy', module: 'core', action: 'sleep', parameters: { ms: 60_000 } });
+    const running = engine.tasks.executeTask({
+      name: 'busy',
+      module: 'core',
+      action: 'sleep',
+      parameters: { ms: 60_000 },
+    });
     const { data } = (await started) as { data: { taskId: string } };
     const stopping = engine.shutdown({ graceMs: 60_000 });
     const draining = await engine.healthCheck();
-    expect(draining.components['engine']).toMatchObject({ status: 'degraded', detail: 'draining: new work is refused while running tasks finish' });
+    expect(draining.components['engine']).toMatchObject({
+      status: 'degraded',
+      detail: 'draining: new work is refused while running tasks finish',
+    });
     await engine.tasks.cancelTask(data.taskId);
     await running;
     await stopping;
@@ -147,7 +185,9 @@ describe('engine.healthCheck', () => {
   it('runs the checks components register, and counts a throwing or hanging one as unhealthy', async () => {
     engine = testEngine({ health: { probeTimeoutMs: 200 } });
     await engine.ready();
-    const removeOk = engine.registerComponentView('sessions', { health: () => ({ status: 'healthy', detail: '0 open' }) });
+    const removeOk = engine.registerComponentView('sessions', {
+      health: () => ({ status: 'healthy', detail: '0 open' }),
+    });
     engine.registerComponentView('resources', {
       health: () => {
         throw new Error('capacity table unreadable');
@@ -156,8 +196,14 @@ describe('engine.healthCheck', () => {
     engine.registerComponentView('projects', { health: () => new Promise(() => {}) });
     const health = await engine.healthCheck();
     expect(health.components['sessions']).toMatchObject({ status: 'healthy', detail: '0 open' });
-    expect(health.components['resources']).toMatchObject({ status: 'unhealthy', detail: 'the check failed: capacity table unreadable' });
-    expect(health.components['projects']).toMatchObject({ status: 'unhealthy', detail: 'the check failed: no answer within 200 ms' });
+    expect(health.components['resources']).toMatchObject({
+      status: 'unhealthy',
+      detail: 'the check failed: capacity table unreadable',
+    });
+    expect(health.components['projects']).toMatchObject({
+      status: 'unhealthy',
+      detail: 'the check failed: no answer within 200 ms',
+    });
     expect(health.overallStatus).toBe('unhealthy');
     removeOk();
     expect(Object.keys((await engine.healthCheck()).components)).not.toContain('sessions');
@@ -171,7 +217,8 @@ describe('assessQueue', () => {
     const stuck = assessQueue(stats({ queued: 3, running: 0, oldestReadyAgeMs: 90_000 }), options);
     expect(stuck).toEqual({
       status: 'degraded',
-      detail: 'the queue is stuck: the oldest ready task has waited 90.0 s (over 60000 ms) while nothing runs and 2 slots are free',
+      detail:
+        'the queue is stuck: the oldest ready task has waited 90.0 s (over 60000 ms) while nothing runs and 2 slots are free',
     });
   });
 

@@ -35,7 +35,13 @@ describe("the seed's ProjectManager examples", () => {
     const status = await projectManager.getProjectStatus('my_ai_project');
 
     expect(project.name).toBe('my_ai_project');
-    expect(status).toMatchObject({ name: 'my_ai_project', status: 'active', template: 'ai_analysis', description: 'AI-powered code analysis project', path: join(dir, 'projects', 'my_ai_project') });
+    expect(status).toMatchObject({
+      name: 'my_ai_project',
+      status: 'active',
+      template: 'ai_analysis',
+      description: 'AI-powered code analysis project',
+      path: join(dir, 'projects', 'my_ai_project'),
+    });
     expect(status.workflows.map((w) => w.name)).toEqual(['ai-analysis', 'build-and-test']);
     expect(status.files.missing).toEqual([]);
   });

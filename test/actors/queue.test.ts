@@ -27,7 +27,16 @@ describe('ReadyQueue', () => {
 
   it('serves by priority, FIFO within a priority', () => {
     const q = new ReadyQueue<Entry>(0);
-    for (const x of [e('n1', 'normal'), e('l1', 'low'), e('c1', 'critical'), e('n2', 'normal'), e('b1', 'background'), e('h1', 'high'), e('c2', 'critical')]) q.push(x);
+    for (const x of [
+      e('n1', 'normal'),
+      e('l1', 'low'),
+      e('c1', 'critical'),
+      e('n2', 'normal'),
+      e('b1', 'background'),
+      e('h1', 'high'),
+      e('c2', 'critical'),
+    ])
+      q.push(x);
     expect(q.size).toBe(7);
     expect(drain(q, 0)).toEqual(['c1', 'c2', 'h1', 'n1', 'n2', 'l1', 'b1']);
     expect(q.size).toBe(0);

@@ -10,7 +10,13 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { packagePath } from '../../src/config/options.js';
 import { OrchestrationEngine } from '../../src/actors/engine/engine.js';
-import type { AttemptHooks, AttemptRequest, PlacementQuery, RunningAttempt, TaskRunner } from '../../src/workers/runner.js';
+import type {
+  AttemptHooks,
+  AttemptRequest,
+  PlacementQuery,
+  RunningAttempt,
+  TaskRunner,
+} from '../../src/workers/runner.js';
 
 class RoutingRunner implements TaskRunner {
   readonly tags = new Set<string>();
@@ -49,7 +55,11 @@ afterEach(async () => {
 
 function start(moduleDirs: string[] = []): RoutingRunner {
   let runner: RoutingRunner | null = null;
-  engine = new OrchestrationEngine({ threads: 1, store: 'memory', maxConcurrency: 1, moduleDirs }, {}, { runner: (local) => (runner = new RoutingRunner(local)) });
+  engine = new OrchestrationEngine(
+    { threads: 1, store: 'memory', maxConcurrency: 1, moduleDirs },
+    {},
+    { runner: (local) => (runner = new RoutingRunner(local)) },
+  );
   if (!runner) throw new Error('the engine did not ask for a runner');
   return runner;
 }
@@ -60,7 +70,14 @@ describe('a routing runner', () => {
     const e = engine!;
     await e.ready();
     const [gpu, plain] = await e.tasks.addTasks([
-      { name: 'needs-gpu', module: 'core', action: 'echo', parameters: { value: 'g' }, placement: { tags: ['gpu'] }, priority: 'critical' },
+      {
+        name: 'needs-gpu',
+        module: 'core',
+        action: 'echo',
+        parameters: { value: 'g' },
+        placement: { tags: ['gpu'] },
+        priority: 'critical',
+      },
       { name: 'plain', module: 'core', action: 'echo', parameters: { value: 'p' } },
     ]);
     void e.tasks.startExecution();
@@ -96,14 +113,21 @@ describe('a routing runner', () => {
     start();
     const e = engine!;
     await e.ready();
-    await expect(e.tasks.addTask({ module: 'core', action: 'echo', placement: { tags: ['gpu', 'gpu'] } })).rejects.toThrow(/placement\.tags: lists the same tag twice/);
-    await expect(e.tasks.addTask({ module: 'core', action: 'echo', placement: { tags: ['a b'] } })).rejects.toThrow(/placement\.tags\[0\]: must be a tag/);
+    await expect(
+      e.tasks.addTask({ module: 'core', action: 'echo', placement: { tags: ['gpu', 'gpu'] } }),
+    ).rejects.toThrow(/placement\.tags: lists the same tag twice/);
+    await expect(e.tasks.addTask({ module: 'core', action: 'echo', placement: { tags: ['a b'] } })).rejects.toThrow(
+      /placement\.tags\[0\]: must be a tag/,
+    );
   });
 
   it("adds the tags an action declares to the task's own", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'codomyrmex-placed-'));
     const zod = JSON.stringify(pathToFileURL(packagePath('node_modules', 'zod', 'index.js')).href);
-    await writeFile(join(dir, 'render.mjs'), `import { z } from ${zod};\nexport default { name: 'render', actions: { frame: { params: z.object({}), placement: { tags: ['gpu'] }, run: () => 'drawn' } } };\n`);
+    await writeFile(
+      join(dir, 'render.mjs'),
+      `import { z } from ${zod};\nexport default { name: 'render', actions: { frame: { params: z.object({}), placement: { tags: ['gpu'] }, run: () => 'drawn' } } };\n`,
+    );
     try {
       const runner = start([dir]);
       const e = engine!;

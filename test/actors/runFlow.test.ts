@@ -101,7 +101,9 @@ describe('run-level concurrency keys', () => {
   });
 
   it('cancel_in_progress: a new run cancels the oldest run holding the key and starts', async () => {
-    await wf.defineWorkflow(gated('latest-wins', { key: 'deploy-{{params.tenant}}', limit: 1, strategy: 'cancel_in_progress' }));
+    await wf.defineWorkflow(
+      gated('latest-wins', { key: 'deploy-{{params.tenant}}', limit: 1, strategy: 'cancel_in_progress' }),
+    );
     const oldWaits = nextEvent(engine, (e) => e.type === 'step_waiting');
     const old = await wf.startWorkflow('latest-wins', { tenant: 'acme' });
     await oldWaits;
@@ -130,20 +132,43 @@ describe('run-level concurrency keys', () => {
   });
 
   it('a child run refused by a key its ancestor holds fails the step instead of waiting forever', async () => {
-    await wf.defineWorkflow({ name: 'inner', concurrency: { key: 'shared', limit: 1 }, steps: [{ name: 'x', module: 'core', action: 'echo', parameters: {} }] });
-    await wf.defineWorkflow({ name: 'outer', concurrency: { key: 'shared', limit: 1 }, steps: [{ name: 'call', workflow: 'inner' }] });
+    await wf.defineWorkflow({
+      name: 'inner',
+      concurrency: { key: 'shared', limit: 1 },
+      steps: [{ name: 'x', module: 'core', action: 'echo', parameters: {} }],
+    });
+    await wf.defineWorkflow({
+      name: 'outer',
+      concurrency: { key: 'shared', limit: 1 },
+      steps: [{ name: 'call', workflow: 'inner' }],
+    });
     const r = await wf.executeWorkflow('outer');
     expect(r.status).toBe('failed');
     expect(JSON.stringify(r.steps['call'])).toContain('held by its ancestor run');
   });
 
   it('refuses bad keys naming the field: a template reading a step, a key that resolves to an object, a bad strategy, maxWait below seconds', async () => {
-    await expect(wf.defineWorkflow(gated('bad-read', { key: '{{first.output.x}}', limit: 1 }))).rejects.toThrow(/concurrency\.key: "\{\{first\.output\.x\}\}" cannot be resolved/);
-    await expect(wf.defineWorkflow(gated('bad-strategy', { key: 'k', limit: 1, strategy: 'newest' }))).rejects.toThrow(/concurrency.*strategy.*must be one of queue, cancel_in_progress, cancel_newest/s);
+    await expect(wf.defineWorkflow(gated('bad-read', { key: '{{first.output.x}}', limit: 1 }))).rejects.toThrow(
+      /concurrency\.key: "\{\{first\.output\.x\}\}" cannot be resolved/,
+    );
+    await expect(wf.defineWorkflow(gated('bad-strategy', { key: 'k', limit: 1, strategy: 'newest' }))).rejects.toThrow(
+      /concurrency.*strategy.*must be one of queue, cancel_in_progress, cancel_newest/s,
+    );
     await expect(wf.defineWorkflow(gated('bad-limit', { key: 'k', limit: 0 }))).rejects.toThrow(/limit.*at least 1/s);
-    await expect(wf.defineWorkflow({ ...gated('bad-debounce', undefined), debounce: { key: 'k', seconds: 10, maxWaitSeconds: 5 } })).rejects.toThrow(/maxWaitSeconds must be at least seconds/);
-    await expect(wf.startWorkflow('per-tenant', { tenant: { id: 1 } })).rejects.toThrow(/concurrency\.key: "\{\{params\.tenant\}\}" resolves to an object/);
-    expect((await wf.listRuns({ workflowName: 'per-tenant' })).every((r) => r.params['tenant'] !== undefined && typeof r.params['tenant'] === 'string')).toBe(true);
+    await expect(
+      wf.defineWorkflow({
+        ...gated('bad-debounce', undefined),
+        debounce: { key: 'k', seconds: 10, maxWaitSeconds: 5 },
+      }),
+    ).rejects.toThrow(/maxWaitSeconds must be at least seconds/);
+    await expect(wf.startWorkflow('per-tenant', { tenant: { id: 1 } })).rejects.toThrow(
+      /concurrency\.key: "\{\{params\.tenant\}\}" resolves to an object/,
+    );
+    expect(
+      (await wf.listRuns({ workflowName: 'per-tenant' })).every(
+        (r) => r.params['tenant'] !== undefined && typeof r.params['tenant'] === 'string',
+      ),
+    ).toBe(true);
   });
 });
 
@@ -152,7 +177,10 @@ describe('idempotency keys on runs', () => {
     const db = join(await tempDir(), 'state.db');
     const first = track(testEngine({ store: 'sqlite', dbPath: db, threads: 1, durability: 'strict' }));
     const wf = first.getWorkflowManager();
-    await wf.defineWorkflow({ name: 'charge', steps: [{ name: 'pay', module: 'core', action: 'echo', parameters: { n: '{{params.n}}' } }] });
+    await wf.defineWorkflow({
+      name: 'charge',
+      steps: [{ name: 'pay', module: 'core', action: 'echo', parameters: { n: '{{params.n}}' } }],
+    });
     const a = await wf.startWorkflow('charge', { n: 1 }, { idempotencyKey: 'order-42' });
     const b = await wf.startWorkflow('charge', { n: 2 }, { idempotencyKey: 'order-42' });
     expect(b).toBe(a);
@@ -183,7 +211,14 @@ describe('debounce on a fake clock', () => {
     await wf.defineWorkflow({
       name: 'reindex',
       debounce: { key: '{{params.repo}}', seconds: 30, maxWaitSeconds: 90 },
-      steps: [{ name: 'index', module: 'core', action: 'echo', parameters: { repo: '{{params.repo}}', rev: '{{params.rev}}' } }],
+      steps: [
+        {
+          name: 'index',
+          module: 'core',
+          action: 'echo',
+          parameters: { repo: '{{params.repo}}', rev: '{{params.rev}}' },
+        },
+      ],
     });
   });
 

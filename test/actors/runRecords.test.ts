@@ -13,7 +13,12 @@ describe('run records of large workflows', () => {
     const engine = testEngine({ store: 'sqlite', dbPath: join(dir, 'state.db'), concurrentTasksPerWorker: 16 });
     try {
       await engine.ready();
-      const steps = Array.from({ length: 1500 }, (_, i) => ({ name: `s${i}`, module: 'core', action: 'noop', ...(i >= 100 ? { dependencies: [`s${i - 100}`] } : {}) }));
+      const steps = Array.from({ length: 1500 }, (_, i) => ({
+        name: `s${i}`,
+        module: 'core',
+        action: 'noop',
+        ...(i >= 100 ? { dependencies: [`s${i - 100}`] } : {}),
+      }));
       await engine.workflows.createWorkflow('large', steps);
       const store = engine.store;
       const send = store.commitAsync;

@@ -35,7 +35,13 @@ describe('TaskScheduler invariants over random task graphs (real worker threads)
         const ids = nodes.map((_, i) => `p${run}-t${i}`);
         const tasks: TaskInput[] = nodes.map((node, i) => {
           const deps = i === 0 ? [] : [...new Set(node.deps.map((d) => ids[d % i]!))];
-          const base = { id: ids[i]!, priority: node.priority, dependencies: deps, module: 'core', retry: { initialDelay: 0.001, jitter: 0 } };
+          const base = {
+            id: ids[i]!,
+            priority: node.priority,
+            dependencies: deps,
+            module: 'core',
+            retry: { initialDelay: 0.001, jitter: 0 },
+          };
           switch (node.kind) {
             case 'sleep':
               return { ...base, action: 'sleep', parameters: { ms: 3 } };
@@ -57,7 +63,13 @@ describe('TaskScheduler invariants over random task graphs (real worker threads)
         const stop = engine.registerEventHandler('*', (type, data) => {
           if (!('taskId' in data) || !mine.has(data.taskId)) return;
           if (type === 'task_started') scheduler.peak = Math.max(scheduler.peak, ++scheduler.running);
-          else if (type === 'task_completed' || type === 'task_failed' || type === 'task_retrying' || type === 'task_timed_out' || type === 'task_cancelled') {
+          else if (
+            type === 'task_completed' ||
+            type === 'task_failed' ||
+            type === 'task_retrying' ||
+            type === 'task_timed_out' ||
+            type === 'task_cancelled'
+          ) {
             scheduler.running--;
           }
         });
@@ -65,7 +77,9 @@ describe('TaskScheduler invariants over random task graphs (real worker threads)
         const summary = await orch.startExecution();
         stop();
         rec.stop();
-        const events = rec.events.filter((e): e is BusEvent & { data: { taskId: string } } => 'taskId' in e.data && mine.has(e.data.taskId));
+        const events = rec.events.filter(
+          (e): e is BusEvent & { data: { taskId: string } } => 'taskId' in e.data && mine.has(e.data.taskId),
+        );
 
         // Every task ends in exactly one terminal state, reported once.
         for (const id of ids) {

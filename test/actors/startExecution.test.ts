@@ -12,7 +12,11 @@ describe('startExecution', () => {
     const ids = Array.from({ length: 2000 }, (_, i) => `t${i}`);
     // Mixed outcomes; a dependency makes one task end skipped without ever running.
     await engine.tasks.addTasks([
-      ...ids.map((id, i) => (i % 500 === 7 ? { id, module: 'core', action: 'fail', parameters: { message: 'no' }, maxRetries: 0 } : { id, module: 'core', action: 'noop' })),
+      ...ids.map((id, i) =>
+        i % 500 === 7
+          ? { id, module: 'core', action: 'fail', parameters: { message: 'no' }, maxRetries: 0 }
+          : { id, module: 'core', action: 'noop' },
+      ),
       { id: 'skipped', module: 'core', action: 'noop', dependencies: ['t7'] },
     ]);
     // Waiters that came before: each still hears its own task (the lists startExecution shares are never mutated).

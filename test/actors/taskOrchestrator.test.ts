@@ -13,8 +13,20 @@ describe('TaskOrchestrator', () => {
   afterAll(() => engine.shutdown());
 
   it('runs the seed example: a high-priority setup task, then a task that depends on it', async () => {
-    const task1 = new Task({ name: 'setup', module: 'core', action: 'echo', parameters: { value: 'ready' }, priority: TaskPriority.HIGH });
-    const task2 = new Task({ name: 'analyze', module: 'core', action: 'echo', dependencies: [task1.id], priority: TaskPriority.NORMAL });
+    const task1 = new Task({
+      name: 'setup',
+      module: 'core',
+      action: 'echo',
+      parameters: { value: 'ready' },
+      priority: TaskPriority.HIGH,
+    });
+    const task2 = new Task({
+      name: 'analyze',
+      module: 'core',
+      action: 'echo',
+      dependencies: [task1.id],
+      priority: TaskPriority.NORMAL,
+    });
     await orch.addTask(task1);
     await orch.addTask(task2);
     const summary = await orch.startExecution();
@@ -22,7 +34,9 @@ describe('TaskOrchestrator', () => {
     const [r1, r2] = summary.results;
     expect(r1?.result).toBe('ready');
     expect(r2!.startedAt!).toBeGreaterThanOrEqual(r1!.endedAt!);
-    const result = await orch.executeTask(new Task({ name: 'analyze_code', module: 'core', action: 'echo', parameters: { path: '.' } }));
+    const result = await orch.executeTask(
+      new Task({ name: 'analyze_code', module: 'core', action: 'echo', parameters: { path: '.' } }),
+    );
     expect(result.success).toBe(true);
     expect(result.result).toEqual({ path: '.' });
     expect(result.attempts).toBe(1);
@@ -37,33 +51,58 @@ describe('TaskOrchestrator', () => {
     rec.stop();
     const mine = rec.events.filter((e) => 'taskId' in e.data && e.data.taskId === t.id);
     expect(mine.map((e) => e.type)).toEqual(['task_added', 'task_queued', 'task_started', 'task_completed']);
-    expect(mine.filter((e) => e.type === 'task_started' || e.type === 'task_completed').map((e) => (e.data as { worker?: unknown }).worker)).toEqual(['local', 'local']);
+    expect(
+      mine
+        .filter((e) => e.type === 'task_started' || e.type === 'task_completed')
+        .map((e) => (e.data as { worker?: unknown }).worker),
+    ).toEqual(['local', 'local']);
     const seqs = mine.map((e) => e.seq);
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
   });
 
   it('retries a failing action with growing delays, then succeeds', async () => {
     const rec = recordEvents(engine);
-    const t = new Task({ name: 'flaky', module: 'core', action: 'fail', parameters: { times: 3 }, maxRetries: 3, retry: { initialDelay: 0.02, factor: 2, jitter: 0 } });
+    const t = new Task({
+      name: 'flaky',
+      module: 'core',
+      action: 'fail',
+      parameters: { times: 3 },
+      maxRetries: 3,
+      retry: { initialDelay: 0.02, factor: 2, jitter: 0 },
+    });
     const result = await orch.executeTask(t);
     rec.stop();
     expect(result.status).toBe('completed');
     expect(result.attempts).toBe(4);
     const retrying = rec.of('task_retrying').filter((e) => e.data.name === 'flaky');
     expect(retrying.map((e) => e.data.delayMs)).toEqual([20, 40, 80]);
-    const starts = rec.of('task_started').filter((e) => e.data.name === 'flaky').map((e) => e.timestamp);
+    const starts = rec
+      .of('task_started')
+      .filter((e) => e.data.name === 'flaky')
+      .map((e) => e.timestamp);
     for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(10 * 2 ** i);
   });
 
   it('fails after maxRetries + 1 attempts', async () => {
-    const result = await orch.executeTask({ name: 'always', module: 'core', action: 'fail', maxRetries: 2, retry: { initialDelay: 0.001, jitter: 0 } });
+    const result = await orch.executeTask({
+      name: 'always',
+      module: 'core',
+      action: 'fail',
+      maxRetries: 2,
+      retry: { initialDelay: 0.001, jitter: 0 },
+    });
     expect(result.status).toBe('failed');
     expect(result.attempts).toBe(3);
     expect(result.error).toMatchObject({ code: 'ACTION_FAILED', message: 'failed on purpose' });
   });
 
   it('fails a non-retryable error at once', async () => {
-    const result = await orch.executeTask({ module: 'core', action: 'fail', parameters: { retryable: false, message: 'bad input' }, maxRetries: 5 });
+    const result = await orch.executeTask({
+      module: 'core',
+      action: 'fail',
+      parameters: { retryable: false, message: 'bad input' },
+      maxRetries: 5,
+    });
     expect(result.status).toBe('failed');
     expect(result.attempts).toBe(1);
     expect(result.error).toMatchObject({ name: 'NonRetryableError', code: 'NON_RETRYABLE', message: 'bad input' });
@@ -71,32 +110,59 @@ describe('TaskOrchestrator', () => {
 
   it('kills a hung action at its timeout, and the pool keeps serving', async () => {
     const t0 = Date.now();
-    const result = await orch.executeTask({ name: 'stuck', module: 'core', action: 'hang', parameters: { ms: 60_000 }, timeout: 0.3 });
+    const result = await orch.executeTask({
+      name: 'stuck',
+      module: 'core',
+      action: 'hang',
+      parameters: { ms: 60_000 },
+      timeout: 0.3,
+    });
     expect(result.status).toBe('timed_out');
     expect(result.error?.code).toBe('TASK_TIMEOUT');
     expect(Date.now() - t0).toBeLessThan(10_000);
-    const after = await Promise.all([1, 2, 3].map((i) => orch.executeTask({ module: 'core', action: 'echo', parameters: { value: i } })));
+    const after = await Promise.all(
+      [1, 2, 3].map((i) => orch.executeTask({ module: 'core', action: 'echo', parameters: { value: i } })),
+    );
     expect(after.map((r) => r.result)).toEqual([1, 2, 3]);
   });
 
   it('keeps killing hung tasks after many thread replacements (the running table frees dead threads)', async () => {
     // Each timeout terminates a thread; far more replacements than the running table has blocks.
     for (let i = 0; i < 8; i++) {
-      const r = await orch.executeTask({ module: 'core', action: 'hang', parameters: { ms: 60_000 }, timeout: 0.05, maxRetries: 0 });
+      const r = await orch.executeTask({
+        module: 'core',
+        action: 'hang',
+        parameters: { ms: 60_000 },
+        timeout: 0.05,
+        maxRetries: 0,
+      });
       expect(r.status).toBe('timed_out');
     }
     // A task can time out before its (new) thread has started it: then it never runs. Either way no hung action
     // keeps a thread.
     expect(engine.pool.stats().threadsTerminated).toBeGreaterThanOrEqual(1);
     await expect.poll(() => engine.pool.running(), { timeout: 10_000 }).toBe(0);
-    expect((await orch.executeTask({ module: 'core', action: 'echo', parameters: { value: 'alive' } })).result).toBe('alive');
+    expect((await orch.executeTask({ module: 'core', action: 'echo', parameters: { value: 'alive' } })).result).toBe(
+      'alive',
+    );
   });
 
   it('fails only the task whose worker thread crashed, retrying it on a fresh thread', async () => {
-    const crashed = await orch.executeTask({ module: 'core', action: 'fail', parameters: { crash: true }, maxRetries: 0 });
+    const crashed = await orch.executeTask({
+      module: 'core',
+      action: 'fail',
+      parameters: { crash: true },
+      maxRetries: 0,
+    });
     expect(crashed.status).toBe('failed');
     expect(crashed.error?.code).toBe('WORKER_CRASHED');
-    const recovered = await orch.executeTask({ module: 'core', action: 'fail', parameters: { crash: true, times: 1 }, maxRetries: 1, retry: { initialDelay: 0.001 } });
+    const recovered = await orch.executeTask({
+      module: 'core',
+      action: 'fail',
+      parameters: { crash: true, times: 1 },
+      maxRetries: 1,
+      retry: { initialDelay: 0.001 },
+    });
     expect(recovered).toMatchObject({ status: 'completed', attempts: 2 });
   });
 
@@ -163,7 +229,14 @@ describe('TaskOrchestrator scheduling', () => {
       const orch = engine.getTaskOrchestrator();
       const rec = recordEvents(engine);
       const plan: [string, TaskPriority][] = [
-        ['n1', 'normal'], ['b1', 'background'], ['h1', 'high'], ['n2', 'normal'], ['c1', 'critical'], ['l1', 'low'], ['h2', 'high'], ['n3', 'normal'],
+        ['n1', 'normal'],
+        ['b1', 'background'],
+        ['h1', 'high'],
+        ['n2', 'normal'],
+        ['c1', 'critical'],
+        ['l1', 'low'],
+        ['h2', 'high'],
+        ['n3', 'normal'],
       ];
       await orch.addTasks(plan.map(([name, priority]) => ({ name, priority, module: 'core', action: 'noop' })));
       await orch.startExecution();
@@ -181,7 +254,9 @@ describe('TaskOrchestrator scheduling', () => {
       let peak = 0;
       engine.registerEventHandler('task_started', () => void (peak = Math.max(peak, ++running)));
       engine.registerEventHandler('task_completed', () => void running--);
-      await orch.addTasks(Array.from({ length: 12 }, () => ({ module: 'core', action: 'sleep', parameters: { ms: 20 } })));
+      await orch.addTasks(
+        Array.from({ length: 12 }, () => ({ module: 'core', action: 'sleep', parameters: { ms: 20 } })),
+      );
       const summary = await orch.startExecution();
       expect(summary.byStatus).toEqual({ completed: 12 });
       expect(peak).toBe(3);
@@ -203,7 +278,10 @@ describe('TaskOrchestrator scheduling', () => {
       const { results } = await orch.startExecution();
       const status = Object.fromEntries(results.map((r) => [r.taskId, r.status]));
       expect(status).toEqual({ root: 'failed', child: 'skipped', grandchild: 'skipped', other: 'completed' });
-      expect(results.find((r) => r.taskId === 'grandchild')?.error).toMatchObject({ code: 'DEPENDENCY_FAILED', message: expect.stringMatching(/\(child\) ended skipped/) as string });
+      expect(results.find((r) => r.taskId === 'grandchild')?.error).toMatchObject({
+        code: 'DEPENDENCY_FAILED',
+        message: expect.stringMatching(/\(child\) ended skipped/) as string,
+      });
       // A task added later on a failed dependency is skipped at once.
       await orch.addTask({ id: 'late', module: 'core', action: 'noop', dependencies: ['root'] });
       expect(await orch.waitForTask('late')).toMatchObject({ status: 'skipped' });
@@ -258,7 +336,10 @@ describe('TaskOrchestrator scheduling', () => {
     await first;
     const byId = Object.fromEntries((await results).results.map((r) => [r.taskId, r]));
     expect(byId['running']).toMatchObject({ status: 'completed', result: 'done' });
-    expect(byId['waiting']).toMatchObject({ status: 'cancelled', error: { message: expect.stringMatching(/shut down/) as string } });
+    expect(byId['waiting']).toMatchObject({
+      status: 'cancelled',
+      error: { message: expect.stringMatching(/shut down/) as string },
+    });
     expect(engine.state).toBe('stopped');
     expect(engine.pool.destroyed).toBe(true);
     await expect(orch.addTask({ module: 'core', action: 'noop' })).rejects.toThrow(/closed/);

@@ -46,7 +46,13 @@ describe('waitFor and signals', () => {
       steps: [
         { name: 'build', module: 'core', action: 'echo', parameters: { artifact: 'app.tgz' } },
         { name: 'approval', waitFor: { signal: 'approval' }, dependencies: ['build'] },
-        { name: 'ship', module: 'core', action: 'echo', parameters: { by: '{{approval.output.by}}', what: '{{build.output.artifact}}' }, dependencies: ['approval'] },
+        {
+          name: 'ship',
+          module: 'core',
+          action: 'echo',
+          parameters: { by: '{{approval.output.by}}', what: '{{build.output.artifact}}' },
+          dependencies: ['approval'],
+        },
       ],
     });
   });
@@ -63,8 +69,14 @@ describe('waitFor and signals', () => {
     expect(why.waitingOn).toMatchObject({ kind: 'signal', signal: 'approval' });
     expect(why.summary).toContain('waits for signal "approval"');
     // The only thread is free: a task runs while the run waits.
-    expect((await engine.tasks.executeTask({ module: 'core', action: 'echo', parameters: { x: 1 } })).success).toBe(true);
-    expect(await engine.signalRun(runId, 'approval', { by: 'ana' })).toEqual({ runId, signal: 'approval', delivered: true });
+    expect((await engine.tasks.executeTask({ module: 'core', action: 'echo', parameters: { x: 1 } })).success).toBe(
+      true,
+    );
+    expect(await engine.signalRun(runId, 'approval', { by: 'ana' })).toEqual({
+      runId,
+      signal: 'approval',
+      delivered: true,
+    });
     const r = await wf.waitForRun(runId);
     expect(r.status).toBe('succeeded');
     expect(r.steps['ship']?.result).toEqual({ by: 'ana', what: 'app.tgz' });
@@ -93,7 +105,9 @@ describe('waitFor and signals', () => {
     const ended = await engine.executeComplexWorkflow({ steps: [{ name: 'a', module: 'core', action: 'echo' }] });
     await expect(wf.signalRun(ended.runId, 'approval')).rejects.toThrow(/has ended \(succeeded\)/);
     const runId = await wf.startWorkflow('approve');
-    await expect(wf.signalRun(runId, 'aproval')).rejects.toThrow(/no step of workflow "approve" .* waits for signal "aproval"; its steps wait for: approval/);
+    await expect(wf.signalRun(runId, 'aproval')).rejects.toThrow(
+      /no step of workflow "approve" .* waits for signal "aproval"; its steps wait for: approval/,
+    );
     await expect(wf.signalRun(runId, 'no spaces')).rejects.toThrow(/signal: must be a plain name/);
     let deep: unknown = 1;
     for (let i = 0; i < 40; i++) deep = { deeper: deep };
@@ -176,7 +190,10 @@ describe('timeouts and sleeps on a fake clock', () => {
     expect(s.steps['w']?.status).toBe('skipped');
     expect(s.steps['after']?.status).toBe('skipped');
 
-    const going = run([{ name: 'w', waitFor: { signal: 'ok', timeout_seconds: 60, on_timeout: 'continue' } }, { name: 'after', module: 'core', action: 'echo', parameters: { got: '{{w.output}}' }, dependencies: ['w'] }]);
+    const going = run([
+      { name: 'w', waitFor: { signal: 'ok', timeout_seconds: 60, on_timeout: 'continue' } },
+      { name: 'after', module: 'core', action: 'echo', parameters: { got: '{{w.output}}' }, dependencies: ['w'] },
+    ]);
     clock.advance(60_000);
     const c = await going;
     expect(c.status).toBe('succeeded');
@@ -208,33 +225,72 @@ describe('sub-workflows', () => {
   beforeAll(async () => {
     engine = track(testEngine({ store: 'sqlite', dbPath: join(await tempDir(), 'state.db') }));
     wf = engine.getWorkflowManager();
-    await wf.defineWorkflow({ name: 'build-and-test', steps: [{ name: 'build', module: 'core', action: 'echo', parameters: { built: '{{params.target}}' } }, { name: 'test', module: 'core', action: 'echo', parameters: { ok: true }, dependencies: ['build'] }] });
-    await wf.defineWorkflow({ name: 'failing', steps: [{ name: 'boom', module: 'core', action: 'fail', parameters: { retryable: false } }] });
+    await wf.defineWorkflow({
+      name: 'build-and-test',
+      steps: [
+        { name: 'build', module: 'core', action: 'echo', parameters: { built: '{{params.target}}' } },
+        { name: 'test', module: 'core', action: 'echo', parameters: { ok: true }, dependencies: ['build'] },
+      ],
+    });
+    await wf.defineWorkflow({
+      name: 'failing',
+      steps: [{ name: 'boom', module: 'core', action: 'fail', parameters: { retryable: false } }],
+    });
     await wf.defineWorkflow({ name: 'forever', steps: [{ name: 'wait', waitFor: { signal: 'never' } }] });
   });
 
   it('runs the child with the step parameters, links both ways, and outputs { runId, status, outputs }', async () => {
-    await wf.defineWorkflow({ name: 'release', steps: [{ name: 'bt', workflow: 'build-and-test', parameters: { target: 'linux' } }, { name: 'note', module: 'core', action: 'echo', parameters: { built: '{{bt.output.outputs.build.built}}' }, dependencies: ['bt'] }] });
+    await wf.defineWorkflow({
+      name: 'release',
+      steps: [
+        { name: 'bt', workflow: 'build-and-test', parameters: { target: 'linux' } },
+        {
+          name: 'note',
+          module: 'core',
+          action: 'echo',
+          parameters: { built: '{{bt.output.outputs.build.built}}' },
+          dependencies: ['bt'],
+        },
+      ],
+    });
     const r = await wf.executeWorkflow('release');
     expect(r.status).toBe('succeeded');
     const bt = r.steps['bt'];
-    expect(bt?.result).toMatchObject({ status: 'succeeded', outputs: { build: { built: 'linux' }, test: { ok: true } } });
+    expect(bt?.result).toMatchObject({
+      status: 'succeeded',
+      outputs: { build: { built: 'linux' }, test: { ok: true } },
+    });
     const childId = bt?.childRunId ?? '';
     expect((bt?.result as { runId: string }).runId).toBe(childId);
     expect(r.steps['note']?.result).toEqual({ built: 'linux' });
     const child = await wf.getRun(childId);
-    expect(child).toMatchObject({ parentRunId: r.runId, parentStep: 'bt', parentItem: null, depth: 2, workflowName: 'build-and-test' });
-    expect((await wf.listRuns({ workflowName: 'build-and-test' })).some((x) => x.runId === childId && x.parentRunId === r.runId)).toBe(true);
+    expect(child).toMatchObject({
+      parentRunId: r.runId,
+      parentStep: 'bt',
+      parentItem: null,
+      depth: 2,
+      workflowName: 'build-and-test',
+    });
+    expect(
+      (await wf.listRuns({ workflowName: 'build-and-test' })).some(
+        (x) => x.runId === childId && x.parentRunId === r.runId,
+      ),
+    ).toBe(true);
   });
 
   it('fails the step when the child fails; forEach starts one child per item, each knowing its item', async () => {
     const r = await engine.executeComplexWorkflow({ steps: [{ name: 'child', workflow: 'failing' }] });
     expect(r.status).toBe('failed');
     expect(r.steps['child']).toMatchObject({ status: 'failed', error: { code: 'CHILD_RUN_FAILED' } });
-    const fan = await engine.executeComplexWorkflow({ steps: [{ name: 'each', forEach: ['a', 'b'], workflow: 'build-and-test', parameters: { target: '{{item}}' } }] });
+    const fan = await engine.executeComplexWorkflow({
+      steps: [{ name: 'each', forEach: ['a', 'b'], workflow: 'build-and-test', parameters: { target: '{{item}}' } }],
+    });
     expect(fan.status).toBe('succeeded');
     const items = fan.steps['each']?.items ?? [];
-    expect(items.map((i) => (i.result as { outputs: { build: unknown } }).outputs.build)).toEqual([{ built: 'a' }, { built: 'b' }]);
+    expect(items.map((i) => (i.result as { outputs: { build: unknown } }).outputs.build)).toEqual([
+      { built: 'a' },
+      { built: 'b' },
+    ]);
     const kids = await Promise.all(items.map((i) => wf.getRun(i.childRunId ?? '')));
     expect(kids.map((k) => [k?.parentRunId, k?.parentStep, k?.parentItem])).toEqual([
       [fan.runId, 'each', 0],
@@ -255,15 +311,22 @@ describe('sub-workflows', () => {
   it('refuses a workflow that reaches itself through sub-workflows, and an unknown one with a did-you-mean', async () => {
     await wf.defineWorkflow({ name: 'cyc-a', steps: [{ name: 's', module: 'core', action: 'echo' }] });
     await wf.defineWorkflow({ name: 'cyc-b', steps: [{ name: 'call', workflow: 'cyc-a' }] });
-    await expect(wf.defineWorkflow({ name: 'cyc-a', steps: [{ name: 'call', workflow: 'cyc-b' }] })).rejects.toThrow('reaches itself through sub-workflow steps: cyc-a -> cyc-b -> cyc-a');
-    await expect(wf.defineWorkflow({ name: 'self', steps: [{ name: 'me', workflow: 'self' }] })).rejects.toThrow('self -> self');
-    await expect(wf.defineWorkflow({ name: 'typo', steps: [{ name: 'x', workflow: 'build-and-tset' }] })).rejects.toThrow('step "x".workflow: no workflow named "build-and-tset" (did you mean "build-and-test"?)');
+    await expect(wf.defineWorkflow({ name: 'cyc-a', steps: [{ name: 'call', workflow: 'cyc-b' }] })).rejects.toThrow(
+      'reaches itself through sub-workflow steps: cyc-a -> cyc-b -> cyc-a',
+    );
+    await expect(wf.defineWorkflow({ name: 'self', steps: [{ name: 'me', workflow: 'self' }] })).rejects.toThrow(
+      'self -> self',
+    );
+    await expect(
+      wf.defineWorkflow({ name: 'typo', steps: [{ name: 'x', workflow: 'build-and-tset' }] }),
+    ).rejects.toThrow('step "x".workflow: no workflow named "build-and-tset" (did you mean "build-and-test"?)');
     expect((await wf.getWorkflow('cyc-a'))?.version).toBe('1');
   });
 
   it('fails a step nested deeper than 10 runs', async () => {
     await wf.defineWorkflow({ name: 'deep-11', steps: [{ name: 'leaf', module: 'core', action: 'echo' }] });
-    for (let i = 10; i >= 1; i--) await wf.defineWorkflow({ name: `deep-${i}`, steps: [{ name: 'down', workflow: `deep-${i + 1}` }] });
+    for (let i = 10; i >= 1; i--)
+      await wf.defineWorkflow({ name: `deep-${i}`, steps: [{ name: 'down', workflow: `deep-${i + 1}` }] });
     const r = await wf.executeWorkflow('deep-1');
     expect(r.status).toBe('failed');
     let run = await wf.getRun(r.runId);
@@ -298,11 +361,15 @@ describe('a run waiting when its process is SIGKILLed', () => {
     if (left > 0) await delay(left + 20);
 
     const clock = new FakeClock(Date.now());
-    const engine = track(new Engine({ store: 'sqlite', dbPath: db, threads: 1, workflowDirs: [], durability: 'strict' }, {}, { clock }));
+    const engine = track(
+      new Engine({ store: 'sqlite', dbPath: db, threads: 1, workflowDirs: [], durability: 'strict' }, {}, { clock }),
+    );
     const events = recordEvents(engine);
     const wf = engine.getWorkflowManager();
     await engine.ready();
-    const shortDone = events.of('step_completed').some((e) => e.data.step === 'short') ? Promise.resolve() : nextEvent(engine, (e) => e.type === 'step_completed' && e.data.step === 'short');
+    const shortDone = events.of('step_completed').some((e) => e.data.step === 'short')
+      ? Promise.resolve()
+      : nextEvent(engine, (e) => e.type === 'step_completed' && e.data.step === 'short');
     // The fake clock fires timers due now when advanced by 0.
     clock.advance(0);
     await shortDone;

@@ -32,7 +32,14 @@ describe('workflow runs over random DAGs (real worker threads)', () => {
         run++;
         const steps: WorkflowStep[] = nodes.map((node, i) => {
           const deps = i === 0 ? [] : [...new Set(node.deps.map((d) => `s${d % i}`))];
-          const base: WorkflowStep = { name: `s${i}`, module: 'core', action: 'noop', dependencies: deps, maxRetries: 0, continueOnFailure: node.continueOnFailure };
+          const base: WorkflowStep = {
+            name: `s${i}`,
+            module: 'core',
+            action: 'noop',
+            dependencies: deps,
+            maxRetries: 0,
+            continueOnFailure: node.continueOnFailure,
+          };
           if (node.when !== null && deps[0] !== undefined) base.when = `{{${deps[0]}.status}} == "completed"`;
           switch (node.kind) {
             case 'sleep':
@@ -55,13 +62,18 @@ describe('workflow runs over random DAGs (real worker threads)', () => {
         // Exactly one terminal result per step, and one step_* end event per step.
         for (const s of steps) {
           expect(TERMINAL.has(result.steps[s.name]!.status)).toBe(true);
-          const ends = mine.filter((e) => (e.type === 'step_completed' || e.type === 'step_failed' || e.type === 'step_skipped') && e.data.step === s.name);
+          const ends = mine.filter(
+            (e) =>
+              (e.type === 'step_completed' || e.type === 'step_failed' || e.type === 'step_skipped') &&
+              e.data.step === s.name,
+          );
           expect(ends).toHaveLength(1);
         }
         // No step starts before each upstream step has ended.
         const endedAt = new Map<string, number>();
         for (const e of mine) {
-          if (e.type === 'step_completed' || e.type === 'step_failed' || e.type === 'step_skipped') endedAt.set(e.data.step, e.seq);
+          if (e.type === 'step_completed' || e.type === 'step_failed' || e.type === 'step_skipped')
+            endedAt.set(e.data.step, e.seq);
           if (e.type === 'step_started') {
             for (const d of steps.find((s) => s.name === e.data.step)!.dependencies ?? []) {
               expect(endedAt.get(d), `${e.data.step} started before ${d} ended`).toBeLessThan(e.seq);
@@ -74,14 +86,20 @@ describe('workflow runs over random DAGs (real worker threads)', () => {
           for (const d of s.dependencies ?? []) {
             const up = result.steps[d]!;
             const upStep = steps.find((x) => x.name === d)!;
-            const tolerated = up.status === 'completed' || up.error?.code === 'CONDITION_FALSE' || (upStep.continueOnFailure === true && up.status !== 'skipped');
+            const tolerated =
+              up.status === 'completed' ||
+              up.error?.code === 'CONDITION_FALSE' ||
+              (upStep.continueOnFailure === true && up.status !== 'skipped');
             if (!tolerated) expect(r.status, `${s.name} after ${d} ${up.status}`).toBe('skipped');
           }
         }
         // The run's status follows from its steps.
         const failedForGood = steps.some((s) => {
           const r = result.steps[s.name]!;
-          return (r.status === 'failed' && !s.continueOnFailure) || (r.status === 'skipped' && r.error?.code !== 'CONDITION_FALSE');
+          return (
+            (r.status === 'failed' && !s.continueOnFailure) ||
+            (r.status === 'skipped' && r.error?.code !== 'CONDITION_FALSE')
+          );
         });
         expect(result.status).toBe(failedForGood ? 'failed' : 'succeeded');
       }),

@@ -22,24 +22,39 @@ describe('WorkflowManager', () => {
 
   it("runs the seed's ai_analysis example, passing {{analyze_code.output}} to the next step", async () => {
     const seen: unknown[] = [];
-    engine.registerEventHandler('workflow_completed', (event, data) => void seen.push([event, data.workflowName, data.success]));
+    engine.registerEventHandler(
+      'workflow_completed',
+      (event, data) => void seen.push([event, data.workflowName, data.success]),
+    );
     await wf.createWorkflow('ai_analysis', [
       step({ name: 'analyze_code', module: 'core', action: 'echo', parameters: { path: '.', files: 12 } }),
       step({
         name: 'generate_insights',
         module: 'core',
         action: 'echo',
-        parameters: { analysis_data: '{{analyze_code.output}}', summary: '{{analyze_code.output.files}} files under {{analyze_code.output.path}}' },
+        parameters: {
+          analysis_data: '{{analyze_code.output}}',
+          summary: '{{analyze_code.output.files}} files under {{analyze_code.output.path}}',
+        },
         dependencies: ['analyze_code'],
       }),
     ]);
     const result = await wf.executeWorkflow('ai_analysis');
     expect(result.success).toBe(true);
     expect(result.status).toBe('succeeded');
-    expect(result.steps['generate_insights']?.result).toEqual({ analysis_data: { path: '.', files: 12 }, summary: '12 files under .' });
+    expect(result.steps['generate_insights']?.result).toEqual({
+      analysis_data: { path: '.', files: 12 },
+      summary: '12 files under .',
+    });
     expect(seen).toEqual([['workflow_completed', 'ai_analysis', true]]);
     const run = await wf.getRun(result.runId);
-    expect(run).toMatchObject({ runId: result.runId, status: 'succeeded', version: '1', hash: result.hash, endedAt: expect.any(Number) as number });
+    expect(run).toMatchObject({
+      runId: result.runId,
+      status: 'succeeded',
+      version: '1',
+      hash: result.hash,
+      endedAt: expect.any(Number) as number,
+    });
   });
 
   it('runs independent branches in parallel and joins a diamond after both', async () => {
@@ -47,7 +62,13 @@ describe('WorkflowManager', () => {
       { name: 'a', module: 'core', action: 'sleep', parameters: { ms: 30 } },
       { name: 'b', module: 'core', action: 'sleep', parameters: { ms: 150 }, dependencies: ['a'] },
       { name: 'c', module: 'core', action: 'sleep', parameters: { ms: 150 }, dependencies: ['a'] },
-      { name: 'd', module: 'core', action: 'echo', parameters: { b: '{{b.output}}', c: '{{c.output}}' }, dependencies: ['b', 'c'] },
+      {
+        name: 'd',
+        module: 'core',
+        action: 'echo',
+        parameters: { b: '{{b.output}}', c: '{{c.output}}' },
+        dependencies: ['b', 'c'],
+      },
     ]);
     const { steps, success } = await wf.executeWorkflow('diamond');
     expect(success).toBe(true);
@@ -70,7 +91,13 @@ describe('WorkflowManager', () => {
     const result = await wf.executeWorkflow('partial');
     rec.stop();
     const status = Object.fromEntries(Object.entries(result.steps).map(([k, v]) => [k, v.status]));
-    expect(status).toEqual({ bad: 'failed', after_bad: 'skipped', after_after: 'skipped', good: 'completed', after_good: 'completed' });
+    expect(status).toEqual({
+      bad: 'failed',
+      after_bad: 'skipped',
+      after_after: 'skipped',
+      good: 'completed',
+      after_good: 'completed',
+    });
     expect(result).toMatchObject({ success: false, status: 'failed' });
     expect(result.steps['after_bad']?.error?.message).toMatch(/step "bad" ended failed/);
     const failed = rec.of('workflow_failed');
@@ -80,7 +107,14 @@ describe('WorkflowManager', () => {
 
   it('applies per-step retries and timeouts', async () => {
     await wf.createWorkflow('resilience', [
-      { name: 'flaky', module: 'core', action: 'fail', parameters: { times: 2 }, maxRetries: 2, retry: { initialDelay: 0.005, jitter: 0 } },
+      {
+        name: 'flaky',
+        module: 'core',
+        action: 'fail',
+        parameters: { times: 2 },
+        maxRetries: 2,
+        retry: { initialDelay: 0.005, jitter: 0 },
+      },
       { name: 'stuck', module: 'core', action: 'hang', parameters: { ms: 60_000 }, timeout: 0.3, maxRetries: 0 },
     ]);
     const { steps } = await wf.executeWorkflow('resilience');
@@ -92,9 +126,29 @@ describe('WorkflowManager', () => {
     await wf.createWorkflow('conditional', [
       { name: 'scan', module: 'core', action: 'echo', parameters: { issues: 0, changed: true } },
       { name: 'fix', module: 'core', action: 'noop', dependencies: ['scan'], when: '{{scan.output.issues}} > 0' },
-      { name: 'deploy', module: 'core', action: 'echo', parameters: { value: 'deployed' }, dependencies: ['fix'], when: '{{scan.output.changed}}' },
-      { name: 'lint', module: 'core', action: 'fail', parameters: { message: 'lint broke' }, maxRetries: 0, continueOnFailure: true },
-      { name: 'report', module: 'core', action: 'echo', parameters: { lint: '{{lint.status}}: {{lint.error.message}}' }, dependencies: ['lint'] },
+      {
+        name: 'deploy',
+        module: 'core',
+        action: 'echo',
+        parameters: { value: 'deployed' },
+        dependencies: ['fix'],
+        when: '{{scan.output.changed}}',
+      },
+      {
+        name: 'lint',
+        module: 'core',
+        action: 'fail',
+        parameters: { message: 'lint broke' },
+        maxRetries: 0,
+        continueOnFailure: true,
+      },
+      {
+        name: 'report',
+        module: 'core',
+        action: 'echo',
+        parameters: { lint: '{{lint.status}}: {{lint.error.message}}' },
+        dependencies: ['lint'],
+      },
     ]);
     const { steps, status } = await wf.executeWorkflow('conditional');
     expect(steps['fix']).toMatchObject({ status: 'skipped', error: { code: 'CONDITION_FALSE' } });
@@ -107,12 +161,20 @@ describe('WorkflowManager', () => {
   it('fails a step whose template resolves to nothing at run time, with the path named', async () => {
     await wf.createWorkflow('missing', [
       { name: 'a', module: 'core', action: 'echo', parameters: { files: [] } },
-      { name: 'b', module: 'core', action: 'echo', parameters: { first: '{{a.output.files[0].path}}' }, dependencies: ['a'] },
+      {
+        name: 'b',
+        module: 'core',
+        action: 'echo',
+        parameters: { first: '{{a.output.files[0].path}}' },
+        dependencies: ['a'],
+      },
       { name: 'c', module: 'core', action: 'noop', dependencies: ['b'] },
     ]);
     const { steps } = await wf.executeWorkflow('missing');
     expect(steps['b']?.status).toBe('failed');
-    expect(steps['b']?.error?.message).toBe('step "b".parameters: {{a.output.files[0].path}}: a.output.files is an array of 0, with no item [0]');
+    expect(steps['b']?.error?.message).toBe(
+      'step "b".parameters: {{a.output.files[0].path}}: a.output.files is an array of 0, with no item [0]',
+    );
     expect(steps['c']?.status).toBe('skipped');
   });
 
@@ -127,7 +189,9 @@ describe('WorkflowManager', () => {
     const { steps } = await wf.executeWorkflow('typed');
     // Refused at intake, before any thread ran it (attempts 0), with the field and what it resolved to named.
     expect(steps['b']).toMatchObject({ status: 'failed', attempts: 0 });
-    expect(steps['b']?.error?.message).toMatch(/^step "b" could not be submitted: .*task "b"\.parameters\.ms: .*number/i);
+    expect(steps['b']?.error?.message).toMatch(
+      /^step "b" could not be submitted: .*task "b"\.parameters\.ms: .*number/i,
+    );
     expect(steps['c']?.status).toBe('skipped');
     expect(steps['d']?.status).toBe('completed');
     // The one request is the run's own (workflow.execute): its steps went to the scheduler directly.
@@ -153,10 +217,16 @@ describe('WorkflowManager', () => {
   });
 
   it('versions changed definitions and records the version and hash on each run', async () => {
-    const v1 = await wf.createWorkflow('versioned', [{ name: 'a', module: 'core', action: 'echo', parameters: { value: 1 } }]);
-    const again = await wf.createWorkflow('versioned', [{ name: 'a', module: 'core', action: 'echo', parameters: { value: 1 } }]);
+    const v1 = await wf.createWorkflow('versioned', [
+      { name: 'a', module: 'core', action: 'echo', parameters: { value: 1 } },
+    ]);
+    const again = await wf.createWorkflow('versioned', [
+      { name: 'a', module: 'core', action: 'echo', parameters: { value: 1 } },
+    ]);
     expect(again.version).toBe(v1.version);
-    const v2 = await wf.createWorkflow('versioned', [{ name: 'a', module: 'core', action: 'echo', parameters: { value: 2 } }]);
+    const v2 = await wf.createWorkflow('versioned', [
+      { name: 'a', module: 'core', action: 'echo', parameters: { value: 2 } },
+    ]);
     expect([v1.version, v2.version]).toEqual(['1', '2']);
     expect(v2.hash).not.toBe(v1.hash);
     const latest = await wf.executeWorkflow('versioned');
@@ -183,7 +253,9 @@ describe('WorkflowManager', () => {
     ]);
     expect(await wf.getWorkflow('etl')).toBeNull();
     await expect(wf.executeWorkflow('etl')).rejects.toBeInstanceOf(NotFoundError);
-    await expect(wf.executeWorkflow('ai_analysys')).rejects.toThrow('no workflow named "ai_analysys" (did you mean "ai_analysis"?)');
+    await expect(wf.executeWorkflow('ai_analysys')).rejects.toThrow(
+      'no workflow named "ai_analysys" (did you mean "ai_analysis"?)',
+    );
   });
 
   it('summarises performance per workflow', async () => {
@@ -217,9 +289,12 @@ describe('executeComplexWorkflow', () => {
       expect(overlap(a!, c!) || overlap(b!, c!)).toBe(false);
       expect(d!.startedAt!).toBeGreaterThanOrEqual(a!.endedAt!);
       expect(d!.result).toEqual({ sleptMs: 120 });
-      await expect(engine.executeComplexWorkflow({ steps: [{ name: 'a', module: 'core', action: 'noop' }], dependencies: { zz: ['a'] } })).rejects.toThrow(
-        'complex workflow.dependencies: names unknown step "zz"',
-      );
+      await expect(
+        engine.executeComplexWorkflow({
+          steps: [{ name: 'a', module: 'core', action: 'noop' }],
+          dependencies: { zz: ['a'] },
+        }),
+      ).rejects.toThrow('complex workflow.dependencies: names unknown step "zz"');
     } finally {
       await engine.shutdown();
     }

@@ -172,7 +172,9 @@ describe('architecture', () => {
       ['model/__a.ts', ['model/__b.ts']],
       ['model/__b.ts', ['model/__a.ts']],
     ]);
-    expect(upwardImports(planted)).toEqual(['src/model/__fake.ts (model) imports src/actors/engine/engine.ts (actors): an upward import']);
+    expect(upwardImports(planted)).toEqual([
+      'src/model/__fake.ts (model) imports src/actors/engine/engine.ts (actors): an upward import',
+    ]);
     expect(circles(planted)).toEqual(['model/__a.ts <-> model/__b.ts']);
   });
 

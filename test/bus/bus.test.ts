@@ -36,10 +36,16 @@ const handlers: CommandHandlers<'session'> = {
 describe('CommandHandlers', () => {
   it('types each handler by its command: payload in, reply out', () => {
     expectTypeOf<Parameters<CommandHandlers<'session'>['session.get']>[0]>().toEqualTypeOf<{ sessionId: string }>();
-    expectTypeOf<ReturnType<CommandHandlers<'engine'>['engine.status']>>().toEqualTypeOf<SystemStatus | Promise<SystemStatus>>();
+    expectTypeOf<ReturnType<CommandHandlers<'engine'>['engine.status']>>().toEqualTypeOf<
+      SystemStatus | Promise<SystemStatus>
+    >();
     // A handler left out, a command of another component, or a reply of the wrong type do not compile.
     // @ts-expect-error -- 'session.close' is missing
-    const missing: CommandHandlers<'session'> = { 'session.create': handlers['session.create'], 'session.get': handlers['session.get'], 'session.list': handlers['session.list'] };
+    const missing: CommandHandlers<'session'> = {
+      'session.create': handlers['session.create'],
+      'session.get': handlers['session.get'],
+      'session.list': handlers['session.list'],
+    };
     // @ts-expect-error -- 'session.get' replies Session | null, not a number
     const wrong: CommandHandlers<'session'> = { ...handlers, 'session.get': () => 5 };
     expect([missing, wrong]).toHaveLength(2);

@@ -25,7 +25,14 @@ export function busConformance(name: string, makeBus: () => Promise<MessageBus> 
       const typed = firstValueFrom(b.events$('task_queued').pipe(take(3), toArray()));
       const all = firstValueFrom(b.events$().pipe(take(4), toArray()));
       expect(b.wants('task_queued')).toBe(true);
-      const base = { name: 'n', module: 'core', action: 'noop', priority: 'normal' as const, status: 'ready' as const, attempt: 0 };
+      const base = {
+        name: 'n',
+        module: 'core',
+        action: 'noop',
+        priority: 'normal' as const,
+        status: 'ready' as const,
+        attempt: 0,
+      };
       for (const id of ['a', 'b']) b.publish('task_queued', { ...base, taskId: id });
       b.publish('engine_started', { engineId: 'e', threads: 1 });
       b.publish('task_queued', { ...base, taskId: 'c' });
@@ -39,25 +46,34 @@ export function busConformance(name: string, makeBus: () => Promise<MessageBus> 
 
     it('answers a request from the component that serves it', async () => {
       const b = await bus();
-      b.serve('task', answering('task', (cmd) => (cmd.type === 'task.get' ? { id: cmd.payload.taskId } : null)));
+      b.serve(
+        'task',
+        answering('task', (cmd) => (cmd.type === 'task.get' ? { id: cmd.payload.taskId } : null)),
+      );
       await expect(b.request('task.get', { taskId: 'x1' })).resolves.toEqual({ id: 'x1' });
       expect(b.stats().requests).toBeGreaterThanOrEqual(1);
     });
 
     it('awaits async handlers', async () => {
       const b = await bus();
-      b.serve('task', answering('task', async () => {
-        await new Promise((r) => setImmediate(r));
-        return { ids: ['late'] };
-      }));
+      b.serve(
+        'task',
+        answering('task', async () => {
+          await new Promise((r) => setImmediate(r));
+          return { ids: ['late'] };
+        }),
+      );
       await expect(b.request('task.add', { tasks: [] })).resolves.toEqual({ ids: ['late'] });
     });
 
     it('carries errors back as the same class with the same message', async () => {
       const b = await bus();
-      b.serve('task', answering('task', () => {
-        throw new ValidationError('task.timeout: must be a positive number of seconds');
-      }));
+      b.serve(
+        'task',
+        answering('task', () => {
+          throw new ValidationError('task.timeout: must be a positive number of seconds');
+        }),
+      );
       const err = await b.request('task.get', { taskId: 'x' }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ValidationError);
       expect((err as Error).message).toBe('task.timeout: must be a positive number of seconds');
@@ -70,8 +86,16 @@ export function busConformance(name: string, makeBus: () => Promise<MessageBus> 
 
     it('refuses a second server for one component, and stops serving when unsubscribed', async () => {
       const b = await bus();
-      const stop = b.serve('task', answering('task', () => 1));
-      expect(() => b.serve('task', answering('task', () => 2))).toThrow(/already served/);
+      const stop = b.serve(
+        'task',
+        answering('task', () => 1),
+      );
+      expect(() =>
+        b.serve(
+          'task',
+          answering('task', () => 2),
+        ),
+      ).toThrow(/already served/);
       stop();
       await expect(b.request('task.get', { taskId: 'x' }, { timeoutMs: 500 })).rejects.toBeInstanceOf(NotFoundError);
     });

@@ -22,17 +22,37 @@ afterAll(async () => {
 
 describe('NatsBus with credentials and permissions', () => {
   it('connects with the user and password given in its connection options', async () => {
-    await expect(NatsBus.connect({ servers: server.url, subjectPrefix: 'auth', connection: { user: 'daemon', pass: 'wrong', maxReconnectAttempts: 0 } })).rejects.toThrow(/Authorization/i);
-    const bus = await NatsBus.connect({ servers: server.url, subjectPrefix: 'auth', connection: { user: 'daemon', pass: 's3cret' } });
-    bus.serve('task', answering('task', () => 'served'));
+    await expect(
+      NatsBus.connect({
+        servers: server.url,
+        subjectPrefix: 'auth',
+        connection: { user: 'daemon', pass: 'wrong', maxReconnectAttempts: 0 },
+      }),
+    ).rejects.toThrow(/Authorization/i);
+    const bus = await NatsBus.connect({
+      servers: server.url,
+      subjectPrefix: 'auth',
+      connection: { user: 'daemon', pass: 's3cret' },
+    });
+    bus.serve(
+      'task',
+      answering('task', () => 'served'),
+    );
     await expect(bus.request('task.get', { taskId: 'x' })).resolves.toBe('served');
     await bus.close();
   });
 
   it('says why a component it may not serve gets no commands', async () => {
-    const bus = await NatsBus.connect({ servers: server.url, subjectPrefix: 'auth', connection: { user: 'limited', pass: 's3cret' } });
+    const bus = await NatsBus.connect({
+      servers: server.url,
+      subjectPrefix: 'auth',
+      connection: { user: 'limited', pass: 's3cret' },
+    });
     try {
-      bus.serve('task', answering('task', () => 'served'));
+      bus.serve(
+        'task',
+        answering('task', () => 'served'),
+      );
       await bus.ready();
       await expect(bus.request('task.get', { taskId: 'x' }, { timeoutMs: 2000 })).rejects.toBeInstanceOf(NotFoundError);
       expect(bus.lastError?.message).toMatch(/permissions violation for subscription to "auth\.cmd\.task\.>"/i);

@@ -41,29 +41,47 @@ describe('NatsBus at the boundary', () => {
   const served = async () => {
     const b = await bus();
     const seen: SeenCommand[] = [];
-    b.serve('task', answering('task', (cmd) => {
-      seen.push(cmd);
-      return { type: cmd.type, payload: cmd.payload };
-    }));
-    b.serve('workflow', answering('workflow', (cmd) => {
-      seen.push(cmd);
-      return { type: cmd.type, payload: cmd.payload };
-    }));
-    b.serve('session', answering('session', (cmd) => {
-      seen.push(cmd);
-      return { type: cmd.type, payload: cmd.payload };
-    }));
+    b.serve(
+      'task',
+      answering('task', (cmd) => {
+        seen.push(cmd);
+        return { type: cmd.type, payload: cmd.payload };
+      }),
+    );
+    b.serve(
+      'workflow',
+      answering('workflow', (cmd) => {
+        seen.push(cmd);
+        return { type: cmd.type, payload: cmd.payload };
+      }),
+    );
+    b.serve(
+      'session',
+      answering('session', (cmd) => {
+        seen.push(cmd);
+        return { type: cmd.type, payload: cmd.payload };
+      }),
+    );
     await b.ready();
     const nc = await raw();
-    const ask = async (subject: string, body: string | Uint8Array = ''): Promise<{ ok: boolean; result?: unknown; error?: { code: string; name: string; message: string; issues: string[]; retryable: boolean } }> =>
-      (await nc.request(`${b.subjectPrefix}.cmd.${subject}`, body, { timeout: 5000 })).json();
+    const ask = async (
+      subject: string,
+      body: string | Uint8Array = '',
+    ): Promise<{
+      ok: boolean;
+      result?: unknown;
+      error?: { code: string; name: string; message: string; issues: string[]; retryable: boolean };
+    }> => (await nc.request(`${b.subjectPrefix}.cmd.${subject}`, body, { timeout: 5000 })).json();
     return { b, seen, ask, nc };
   };
 
   it('puts commands on <prefix>.cmd.<component>.<verb> and answers { ok: true, result }', async () => {
     const { b, ask } = await served();
     expect(b.commandSubject('workflow.execute')).toBe(`${b.subjectPrefix}.cmd.workflow.execute`);
-    await expect(ask('task.get', JSON.stringify({ taskId: 'a1' }))).resolves.toEqual({ ok: true, result: { type: 'task.get', payload: { taskId: 'a1' } } });
+    await expect(ask('task.get', JSON.stringify({ taskId: 'a1' }))).resolves.toEqual({
+      ok: true,
+      result: { type: 'task.get', payload: { taskId: 'a1' } },
+    });
     // An empty body is an empty request, for commands that take none.
     await expect(ask('task.stats')).resolves.toEqual({ ok: true, result: { type: 'task.stats', payload: {} } });
   });
@@ -84,9 +102,15 @@ describe('NatsBus at the boundary', () => {
     const reply = await ask('task.gett', '{"taskId":"a1"}');
     expect(reply.error).toMatchObject({ code: ErrorCode.NOT_FOUND, name: 'NotFoundError' });
     expect(reply.error?.message).toMatch(/unknown command "task.gett" \(did you mean "task.get"\?\)/);
-    await expect(ask('task.get.extra', '{"taskId":"a1"}')).resolves.toMatchObject({ ok: false, error: { code: ErrorCode.NOT_FOUND } });
+    await expect(ask('task.get.extra', '{"taskId":"a1"}')).resolves.toMatchObject({
+      ok: false,
+      error: { code: ErrorCode.NOT_FOUND },
+    });
     // A verb of another component, sent to this component's subject tree, is not served by it.
-    await expect(ask('task.list_runs', '{}')).resolves.toMatchObject({ ok: false, error: { code: ErrorCode.NOT_FOUND } });
+    await expect(ask('task.list_runs', '{}')).resolves.toMatchObject({
+      ok: false,
+      error: { code: ErrorCode.NOT_FOUND },
+    });
     expect(seen).toHaveLength(0);
   });
 
@@ -102,8 +126,21 @@ describe('NatsBus at the boundary', () => {
     const a = await ask('task.get', JSON.stringify({ taskId: 5 }));
     expect(a.error?.code).toBe(ErrorCode.VALIDATION);
     expect(a.error?.issues).toEqual([expect.stringMatching(/^payload\.taskId: /)]);
-    const b = await ask('task.add', JSON.stringify({ tasks: [{ module: 'core', action: 'noop' }, { module: 'core', action: 'noop', max_retries: 'three', timeout: -1 }] }));
-    expect(b.error?.issues).toEqual(expect.arrayContaining([expect.stringMatching(/^payload\.tasks\[1\]\.maxRetries: /), expect.stringMatching(/^payload\.tasks\[1\]\.timeout: must be a positive number of seconds/)]));
+    const b = await ask(
+      'task.add',
+      JSON.stringify({
+        tasks: [
+          { module: 'core', action: 'noop' },
+          { module: 'core', action: 'noop', max_retries: 'three', timeout: -1 },
+        ],
+      }),
+    );
+    expect(b.error?.issues).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^payload\.tasks\[1\]\.maxRetries: /),
+        expect.stringMatching(/^payload\.tasks\[1\]\.timeout: must be a positive number of seconds/),
+      ]),
+    );
     const c = await ask('task.get', JSON.stringify({ taskId: 'x', extra: true }));
     expect(c.error?.issues).toEqual(['payload: unknown field(s) "extra"; remove or rename them']);
     const d = await ask('task.get', '[1,2]');
@@ -115,14 +152,48 @@ describe('NatsBus at the boundary', () => {
 
   it("accepts the seed's snake_case names and hands the handler camelCase", async () => {
     const { seen, ask } = await served();
-    await expect(ask('workflow.execute', JSON.stringify({ workflow_name: 'ai_analysis', parameters: { code_path: 'src' }, session_id: 's1' }))).resolves.toMatchObject({ ok: true });
-    await expect(ask('task.add', JSON.stringify({ tasks: [{ module: 'core', action: 'echo', max_retries: 2, idempotency_key: 'k', session_id: 's1', retry: { initial_delay: 0.5, max_delay: 4 } }] }))).resolves.toMatchObject({ ok: true });
-    await expect(ask('session.create', JSON.stringify({ user_id: 'u1', mode: 'resource_aware', max_parallel_tasks: 4 }))).resolves.toMatchObject({ ok: true });
+    await expect(
+      ask(
+        'workflow.execute',
+        JSON.stringify({ workflow_name: 'ai_analysis', parameters: { code_path: 'src' }, session_id: 's1' }),
+      ),
+    ).resolves.toMatchObject({ ok: true });
+    await expect(
+      ask(
+        'task.add',
+        JSON.stringify({
+          tasks: [
+            {
+              module: 'core',
+              action: 'echo',
+              max_retries: 2,
+              idempotency_key: 'k',
+              session_id: 's1',
+              retry: { initial_delay: 0.5, max_delay: 4 },
+            },
+          ],
+        }),
+      ),
+    ).resolves.toMatchObject({ ok: true });
+    await expect(
+      ask('session.create', JSON.stringify({ user_id: 'u1', mode: 'resource_aware', max_parallel_tasks: 4 })),
+    ).resolves.toMatchObject({ ok: true });
     await expect(ask('task.cancel', JSON.stringify({ task_id: 't1' }))).resolves.toMatchObject({ ok: true });
     expect(seen.map((c) => c.payload)).toEqual([
       // Keys inside parameters stay as sent.
       { name: 'ai_analysis', params: { code_path: 'src' }, sessionId: 's1' },
-      { tasks: [{ module: 'core', action: 'echo', maxRetries: 2, idempotencyKey: 'k', sessionId: 's1', retry: { initialDelay: 0.5, maxDelay: 4 } }] },
+      {
+        tasks: [
+          {
+            module: 'core',
+            action: 'echo',
+            maxRetries: 2,
+            idempotencyKey: 'k',
+            sessionId: 's1',
+            retry: { initialDelay: 0.5, maxDelay: 4 },
+          },
+        ],
+      },
       { userId: 'u1', mode: 'resource_aware', maxParallelTasks: 4 },
       { taskId: 't1' },
     ]);
@@ -130,30 +201,48 @@ describe('NatsBus at the boundary', () => {
 
   it('carries handler failures back with their code, and a ValidationError with every issue', async () => {
     const b = await bus();
-    b.serve('task', answering('task', (cmd) => {
-      if (cmd.type === 'task.get') throw new Error('disk on fire');
-      throw new ValidationError(['tasks[0].module: unknown module "cor" (did you mean "core"?)', 'tasks[1].action: unknown action']);
-    }));
+    b.serve(
+      'task',
+      answering('task', (cmd) => {
+        if (cmd.type === 'task.get') throw new Error('disk on fire');
+        throw new ValidationError([
+          'tasks[0].module: unknown module "cor" (did you mean "core"?)',
+          'tasks[1].action: unknown action',
+        ]);
+      }),
+    );
     const plain = await b.request('task.get', { taskId: 'x' }).catch((e: unknown) => e);
     expect(plain).toBeInstanceOf(ActionError);
     expect(plain).toMatchObject({ code: ErrorCode.ACTION_FAILED, message: 'disk on fire' });
     const invalid = await b.request('task.add', { tasks: [] }).catch((e: unknown) => e);
     expect(invalid).toBeInstanceOf(ValidationError);
-    expect((invalid as ValidationError).issues).toEqual(['tasks[0].module: unknown module "cor" (did you mean "core"?)', 'tasks[1].action: unknown action']);
+    expect((invalid as ValidationError).issues).toEqual([
+      'tasks[0].module: unknown module "cor" (did you mean "core"?)',
+      'tasks[1].action: unknown action',
+    ]);
     expect(b.stats()).toMatchObject({ requests: 2, failures: 2 });
   });
 
   it('refuses an oversized request on the sending side, naming its size and the limit', async () => {
     const b = await bus();
     let calls = 0;
-    b.serve('task', answering('task', () => ++calls));
+    b.serve(
+      'task',
+      answering('task', () => ++calls),
+    );
     const limit = b.maxPayload!;
     expect(limit).toBeGreaterThan(0);
     const big = 'x'.repeat(limit + 10);
-    const err = await b.request('task.add', { tasks: [{ module: 'core', action: 'echo', parameters: { big } }] }).catch((e: unknown) => e);
+    const err = await b
+      .request('task.add', { tasks: [{ module: 'core', action: 'echo', parameters: { big } }] })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
-    expect((err as Error).message).toMatch(new RegExp(`request "task.add": \\d+ bytes is over the NATS server's max_payload of ${limit} bytes`));
-    expect(() => b.publish('task_log', { taskId: 't', name: 'n', attempt: 1, level: 'info', message: big })).toThrow(/event "task_log": \d+ bytes is over the NATS server's max_payload/);
+    expect((err as Error).message).toMatch(
+      new RegExp(`request "task.add": \\d+ bytes is over the NATS server's max_payload of ${limit} bytes`),
+    );
+    expect(() => b.publish('task_log', { taskId: 't', name: 'n', attempt: 1, level: 'info', message: big })).toThrow(
+      /event "task_log": \d+ bytes is over the NATS server's max_payload/,
+    );
     // The connection was not touched: the same bus still works.
     expect(b.status).toBe('connected');
     await expect(b.request('task.get', { taskId: 'x' })).resolves.toBe(1);
@@ -163,7 +252,10 @@ describe('NatsBus at the boundary', () => {
   it('turns an oversized reply into an error reply rather than dropping it', async () => {
     const b = await bus();
     const limit = b.maxPayload!;
-    b.serve('task', answering('task', () => ({ blob: 'y'.repeat(limit) })));
+    b.serve(
+      'task',
+      answering('task', () => ({ blob: 'y'.repeat(limit) })),
+    );
     const err = await b.request('task.list', {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as Error).message).toMatch(/reply to "task.list": \d+ bytes is over the NATS server's max_payload/);
@@ -177,7 +269,10 @@ describe('NatsBus at the boundary', () => {
     await b.ready();
     const nc = await raw();
     nc.publish(`${a.subjectPrefix}.evt.engine_started`, 'not json');
-    nc.publish(`${a.subjectPrefix}.evt.no_such_event`, JSON.stringify({ type: 'no_such_event', data: {}, timestamp: 1, seq: 1 }));
+    nc.publish(
+      `${a.subjectPrefix}.evt.no_such_event`,
+      JSON.stringify({ type: 'no_such_event', data: {}, timestamp: 1, seq: 1 }),
+    );
     await nc.flush();
     a.publish('engine_started', { engineId: 'e1', threads: 2 });
     a.publish('engine_stopped', { engineId: 'e1' });
@@ -196,8 +291,14 @@ describe('NatsBus at the boundary', () => {
     const one = await bus(client.subjectPrefix);
     const two = await bus(client.subjectPrefix);
     const handled: string[] = [];
-    one.serve('task', answering('task', (cmd) => handled.push(`one:${(cmd.payload as { taskId: string }).taskId}`)));
-    two.serve('task', answering('task', (cmd) => handled.push(`two:${(cmd.payload as { taskId: string }).taskId}`)));
+    one.serve(
+      'task',
+      answering('task', (cmd) => handled.push(`one:${(cmd.payload as { taskId: string }).taskId}`)),
+    );
+    two.serve(
+      'task',
+      answering('task', (cmd) => handled.push(`two:${(cmd.payload as { taskId: string }).taskId}`)),
+    );
     await Promise.all([one.ready(), two.ready()]);
     const ids = Array.from({ length: 40 }, (_, i) => `t${i}`);
     await Promise.all(ids.map((taskId) => client.request('task.get', { taskId })));
@@ -205,7 +306,9 @@ describe('NatsBus at the boundary', () => {
   });
 
   it('refuses a bad subject prefix, naming the option', async () => {
-    await expect(NatsBus.connect({ servers: server.url, subjectPrefix: 'a.*' })).rejects.toThrow(/^subjectPrefix: "a\.\*" is not a NATS subject prefix/);
+    await expect(NatsBus.connect({ servers: server.url, subjectPrefix: 'a.*' })).rejects.toThrow(
+      /^subjectPrefix: "a\.\*" is not a NATS subject prefix/,
+    );
     const b = await bus();
     // The compiler refuses a component that is none; NATS checks again for callers from plain JavaScript.
     // @ts-expect-error -- not a component

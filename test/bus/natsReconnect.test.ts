@@ -14,7 +14,8 @@ afterAll(async () => {
   await server.dispose();
 });
 
-const reached = (bus: NatsBus, status: NatsBusStatus) => firstValueFrom(bus.status$().pipe(filter((s) => s === status)));
+const reached = (bus: NatsBus, status: NatsBusStatus) =>
+  firstValueFrom(bus.status$().pipe(filter((s) => s === status)));
 
 describe('NatsBus across a nats-server restart', () => {
   it('reports reconnecting while the server is gone, reconnects by itself, and serves again', async () => {
@@ -23,7 +24,10 @@ describe('NatsBus across a nats-server restart', () => {
     const client = await NatsBus.connect(opts);
     try {
       let handled = 0;
-      daemon.serve('task', answering('task', (cmd) => (cmd.type === 'task.get' ? { n: ++handled, taskId: cmd.payload.taskId } : null)));
+      daemon.serve(
+        'task',
+        answering('task', (cmd) => (cmd.type === 'task.get' ? { n: ++handled, taskId: cmd.payload.taskId } : null)),
+      );
       await daemon.ready();
       await expect(client.request('task.get', { taskId: 'before' })).resolves.toEqual({ n: 1, taskId: 'before' });
       const history = firstValueFrom(daemon.status$().pipe(toArray()));
@@ -34,12 +38,23 @@ describe('NatsBus across a nats-server restart', () => {
       expect(daemon.connected).toBe(false);
       // Events published while NATS is down are held, then sent in order once it is back.
       const logs = firstValueFrom(daemon.events$('task_log').pipe(take(3), toArray()));
-      for (const message of ['a', 'b', 'c']) daemon.publish('task_log', { taskId: 't', name: 'n', attempt: 1, level: 'info', message });
+      for (const message of ['a', 'b', 'c'])
+        daemon.publish('task_log', { taskId: 't', name: 'n', attempt: 1, level: 'info', message });
       expect(daemon.eventCounters().backlog).toBe(3);
       // The limit still holds while the server is away: the client forgets the server's info once it redials.
       while (daemon.connection.info !== undefined) await delay(5);
-      expect(() => daemon.publish('task_log', { taskId: 't', name: 'n', attempt: 1, level: 'info', message: 'x'.repeat(daemon.maxPayload!) })).toThrow(/over the NATS server's max_payload/);
-      await expect(daemon.request('task.get', { taskId: 'x'.repeat(daemon.maxPayload!) })).rejects.toThrow(/over the NATS server's max_payload/);
+      expect(() =>
+        daemon.publish('task_log', {
+          taskId: 't',
+          name: 'n',
+          attempt: 1,
+          level: 'info',
+          message: 'x'.repeat(daemon.maxPayload!),
+        }),
+      ).toThrow(/over the NATS server's max_payload/);
+      await expect(daemon.request('task.get', { taskId: 'x'.repeat(daemon.maxPayload!) })).rejects.toThrow(
+        /over the NATS server's max_payload/,
+      );
       // Asked while NATS is down: the client holds the request and sends it once reconnected.
       const during = daemon.request('task.get', { taskId: 'during' }, { timeoutMs: 20_000 });
 
@@ -60,9 +75,16 @@ describe('NatsBus across a nats-server restart', () => {
   });
 
   it('refuses a request with a BusError when NATS stays down past its timeout', async () => {
-    const bus = await NatsBus.connect({ servers: server.url, subjectPrefix: `r${process.pid}.down`, connection: { reconnectTimeWait: 50 } });
+    const bus = await NatsBus.connect({
+      servers: server.url,
+      subjectPrefix: `r${process.pid}.down`,
+      connection: { reconnectTimeWait: 50 },
+    });
     try {
-      bus.serve('task', answering('task', () => 1));
+      bus.serve(
+        'task',
+        answering('task', () => 1),
+      );
       const down = reached(bus, 'reconnecting');
       await server.stop();
       await down;

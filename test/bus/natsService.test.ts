@@ -19,10 +19,13 @@ const prefix = `svc${process.pid}`;
 beforeAll(async () => {
   server = await startNatsServer();
   bus = await NatsBus.connect({ servers: server.url, subjectPrefix: prefix });
-  bus.serve('task', answering('task', (command) => {
-    if (command.type === 'task.get') return null;
-    throw new Error('not here');
-  }));
+  bus.serve(
+    'task',
+    answering('task', (command) => {
+      if (command.type === 'task.get') return null;
+      throw new Error('not here');
+    }),
+  );
   stop = serveDiscovery(bus, { version: '9.9.9', description: 'test' });
   await bus.ready();
   nc = await connect({ servers: server.url });
@@ -34,7 +37,8 @@ afterAll(async () => {
   await server.dispose();
 });
 
-const ask = async (subject: string): Promise<Record<string, unknown>> => (await nc.request(subject, '', { timeout: 2000 })).json<Record<string, unknown>>();
+const ask = async (subject: string): Promise<Record<string, unknown>> =>
+  (await nc.request(subject, '', { timeout: 2000 })).json<Record<string, unknown>>();
 
 describe('NATS service discovery', () => {
   it('answers PING under every form of the subject, with the same id', async () => {
@@ -49,11 +53,19 @@ describe('NATS service discovery', () => {
   it('lists one endpoint per command with its subject, queue group and request schema', async () => {
     const info = await ask(`$SRV.INFO.${prefix}`);
     expect(info['type']).toBe('io.nats.micro.v1.info_response');
-    const endpoints = info['endpoints'] as { name: string; subject: string; queue_group: string; metadata: { schema: string } }[];
+    const endpoints = info['endpoints'] as {
+      name: string;
+      subject: string;
+      queue_group: string;
+      metadata: { schema: string };
+    }[];
     expect(endpoints.map((e) => e.name).sort()).toEqual([...COMMAND_TYPES].sort());
     const get = endpoints.find((e) => e.name === 'task.get');
     expect(get).toMatchObject({ subject: `${prefix}.cmd.task.get`, queue_group: `${prefix}.cmd.task` });
-    const schema = JSON.parse(get?.metadata.schema ?? '{}') as { properties?: Record<string, unknown>; required?: string[] };
+    const schema = JSON.parse(get?.metadata.schema ?? '{}') as {
+      properties?: Record<string, unknown>;
+      required?: string[];
+    };
     expect(Object.keys(schema.properties ?? {})).toContain('taskId');
   });
 
@@ -62,7 +74,13 @@ describe('NATS service discovery', () => {
     await bus.request('task.get', { taskId: 'b' });
     await expect(bus.request('task.stats', {})).rejects.toThrow('not here');
     const stats = await ask(`$SRV.STATS.${prefix}`);
-    const endpoints = stats['endpoints'] as { name: string; num_requests: number; num_errors: number; last_error: string; processing_time: number }[];
+    const endpoints = stats['endpoints'] as {
+      name: string;
+      num_requests: number;
+      num_errors: number;
+      last_error: string;
+      processing_time: number;
+    }[];
     const get = endpoints.find((e) => e.name === 'task.get');
     const st = endpoints.find((e) => e.name === 'task.stats');
     expect(get).toMatchObject({ num_requests: 2, num_errors: 0 });

@@ -1,11 +1,32 @@
 import { describe, expect, it } from 'vitest';
 import { NotFoundError, ValidationError } from '../../src/errors.js';
 import type { CommandPayload, CommandType } from '../../src/bus/protocol.js';
-import { COMMAND_TYPES, EVENT_NAMES, isEventName, parseCommandPayload, resolveCommandType } from '../../src/bus/schemas.js';
+import {
+  COMMAND_TYPES,
+  EVENT_NAMES,
+  isEventName,
+  parseCommandPayload,
+  resolveCommandType,
+} from '../../src/bus/schemas.js';
 
 /** One well-formed request per command, typed: a command added to the protocol without a sample fails to compile. */
 const samples: { [K in CommandType]: CommandPayload<K> } = {
-  'task.add': { tasks: [{ module: 'core', action: 'noop' }, { id: 't2', module: 'core', action: 'echo', parameters: { value: 1 }, dependencies: ['t1'], priority: 'high', timeout: 5, maxRetries: 1, retry: { initialDelay: 0.1 } }] },
+  'task.add': {
+    tasks: [
+      { module: 'core', action: 'noop' },
+      {
+        id: 't2',
+        module: 'core',
+        action: 'echo',
+        parameters: { value: 1 },
+        dependencies: ['t1'],
+        priority: 'high',
+        timeout: 5,
+        maxRetries: 1,
+        retry: { initialDelay: 0.1 },
+      },
+    ],
+  },
   'task.execute': { task: { module: 'core', action: 'echo' } },
   'task.start_execution': {},
   'task.cancel': { taskId: 't1', reason: 'no longer needed' },
@@ -74,8 +95,27 @@ const samples: { [K in CommandType]: CommandPayload<K> } = {
   'engine.health': {},
   'engine.modules': { module: 'core' },
   'engine.read_artifact': { runId: 'r1', step: 'chart', name: 'svg', offset: 0, length: 1024 },
-  'engine.write_artifact': { runId: 'r1', name: 'path/a.txt', file: 'a.txt', size: 3, digest: 'a'.repeat(64), offset: 0, data: 'YWJj' },
-  'schedule.create': { name: 'nightly', workflow: 'etl', cron: '0 2 * * *', timezone: 'Europe/Paris', overlap: 'buffer_one', catchupWindowSeconds: 300, jitterSeconds: 5, startAt: '2026-01-01T00:00:00Z', endAt: 1893456000000, parameters: { day: 1 } },
+  'engine.write_artifact': {
+    runId: 'r1',
+    name: 'path/a.txt',
+    file: 'a.txt',
+    size: 3,
+    digest: 'a'.repeat(64),
+    offset: 0,
+    data: 'YWJj',
+  },
+  'schedule.create': {
+    name: 'nightly',
+    workflow: 'etl',
+    cron: '0 2 * * *',
+    timezone: 'Europe/Paris',
+    overlap: 'buffer_one',
+    catchupWindowSeconds: 300,
+    jitterSeconds: 5,
+    startAt: '2026-01-01T00:00:00Z',
+    endAt: 1893456000000,
+    parameters: { day: 1 },
+  },
   'schedule.list': {},
   'schedule.get': { name: 'nightly' },
   'schedule.pause': { name: 'nightly' },
@@ -83,7 +123,12 @@ const samples: { [K in CommandType]: CommandPayload<K> } = {
   'schedule.delete': { name: 'nightly' },
   'schedule.trigger': { name: 'nightly' },
   'schedule.backfill': { name: 'nightly', from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z', overlap: 'allow' },
-  'trigger.create': { name: 'orders', workflow: 'etl', source: { nats: 'orders.>', stream: 'ORDERS' }, parameters: { order: '{{event.data}}' } },
+  'trigger.create': {
+    name: 'orders',
+    workflow: 'etl',
+    source: { nats: 'orders.>', stream: 'ORDERS' },
+    parameters: { order: '{{event.data}}' },
+  },
   'trigger.list': {},
   'trigger.delete': { name: 'orders' },
   'trigger.pause': { name: 'orders' },
@@ -102,14 +147,54 @@ describe('command request schemas', () => {
 
   it("rename the seed's snake_case names at the levels callers write them, never inside parameters", () => {
     const cases: [CommandType, unknown, unknown][] = [
-      ['workflow.execute', { workflow_name: 'ai_analysis', parameters: { code_path: '.' }, session_id: 's1' }, { name: 'ai_analysis', params: { code_path: '.' }, sessionId: 's1' }],
+      [
+        'workflow.execute',
+        { workflow_name: 'ai_analysis', parameters: { code_path: '.' }, session_id: 's1' },
+        { name: 'ai_analysis', params: { code_path: '.' }, sessionId: 's1' },
+      ],
       ['workflow.list_runs', { workflow_name: 'etl' }, { workflowName: 'etl' }],
-      ['workflow.execute_complex', { workflow_definition: { parallel_groups: [['a']] } }, { definition: { parallel_groups: [['a']] } }],
-      ['task.execute', { task: { module: 'core', action: 'echo', max_retries: 2, idempotency_key: 'k', retry: { initial_delay: 1, max_delay: 2 } } }, { task: { module: 'core', action: 'echo', maxRetries: 2, idempotencyKey: 'k', retry: { initialDelay: 1, maxDelay: 2 } } }],
+      [
+        'workflow.execute_complex',
+        { workflow_definition: { parallel_groups: [['a']] } },
+        { definition: { parallel_groups: [['a']] } },
+      ],
+      [
+        'task.execute',
+        {
+          task: {
+            module: 'core',
+            action: 'echo',
+            max_retries: 2,
+            idempotency_key: 'k',
+            retry: { initial_delay: 1, max_delay: 2 },
+          },
+        },
+        {
+          task: {
+            module: 'core',
+            action: 'echo',
+            maxRetries: 2,
+            idempotencyKey: 'k',
+            retry: { initialDelay: 1, maxDelay: 2 },
+          },
+        },
+      ],
       ['task.set_concurrency', { max_concurrency: 3 }, { maxConcurrency: 3 }],
-      ['resource.allocate', { user_id: 'user123', requirements: { cpu: { cores: 2 } }, ttl_seconds: 5 }, { holderId: 'user123', requirements: { cpu: { cores: 2 } }, ttlSeconds: 5 }],
-      ['resource.add', { resource: { id: 'g', type: 'gpu', capacity: { units: 1 }, limits: { max_concurrent_users: 1 } } }, { resource: { id: 'g', type: 'gpu', capacity: { units: 1 }, limits: { maxConcurrentUsers: 1 } } }],
-      ['session.create', { user_id: 'u', max_parallel_tasks: 2, max_parallel_workflows: 1, timeout_seconds: 30 }, { userId: 'u', maxParallelTasks: 2, maxParallelWorkflows: 1, timeoutSeconds: 30 }],
+      [
+        'resource.allocate',
+        { user_id: 'user123', requirements: { cpu: { cores: 2 } }, ttl_seconds: 5 },
+        { holderId: 'user123', requirements: { cpu: { cores: 2 } }, ttlSeconds: 5 },
+      ],
+      [
+        'resource.add',
+        { resource: { id: 'g', type: 'gpu', capacity: { units: 1 }, limits: { max_concurrent_users: 1 } } },
+        { resource: { id: 'g', type: 'gpu', capacity: { units: 1 }, limits: { maxConcurrentUsers: 1 } } },
+      ],
+      [
+        'session.create',
+        { user_id: 'u', max_parallel_tasks: 2, max_parallel_workflows: 1, timeout_seconds: 30 },
+        { userId: 'u', maxParallelTasks: 2, maxParallelWorkflows: 1, timeoutSeconds: 30 },
+      ],
       ['workflow.get_run', { run_id: 'r1' }, { runId: 'r1' }],
     ];
     for (const [type, raw, want] of cases) {
@@ -119,7 +204,9 @@ describe('command request schemas', () => {
   });
 
   it('refuse bad requests with a ValidationError naming every bad field', () => {
-    const r = parseCommandPayload('task.add', { tasks: [{ module: 'core' }, { module: '9bad', action: 'noop', priority: 'urgent' }] });
+    const r = parseCommandPayload('task.add', {
+      tasks: [{ module: 'core' }, { module: '9bad', action: 'noop', priority: 'urgent' }],
+    });
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.error).toBeInstanceOf(ValidationError);
@@ -131,9 +218,13 @@ describe('command request schemas', () => {
     const missing = parseCommandPayload('workflow.execute', {});
     expect(!missing.ok && missing.error.issues).toEqual(['payload.name: required: the workflow']);
     const notObject = parseCommandPayload('task.get', 'x');
-    expect(!notObject.ok && notObject.error.issues).toEqual([expect.stringMatching(/^payload: Expected object, received string/)]);
+    expect(!notObject.ok && notObject.error.issues).toEqual([
+      expect.stringMatching(/^payload: Expected object, received string/),
+    ]);
     const twice = parseCommandPayload('session.get', { sessionId: 'a', session_id: 'b' });
-    expect(!twice.ok && twice.error.issues).toEqual(['payload.sessionId: given twice, as "sessionId" and as "session_id"; keep one']);
+    expect(!twice.ok && twice.error.issues).toEqual([
+      'payload.sessionId: given twice, as "sessionId" and as "session_id"; keep one',
+    ]);
     const concurrency = parseCommandPayload('task.set_concurrency', { maxConcurrency: 2.5 });
     expect(!concurrency.ok && concurrency.error.issues).toEqual(['payload.maxConcurrency: must be a whole number']);
   });
@@ -147,7 +238,9 @@ describe('command request schemas', () => {
     expect(resolveCommandType('task.get')).toBe('task.get');
     const err = resolveCommandType('workflow.exec');
     expect(err).toBeInstanceOf(NotFoundError);
-    expect((err as Error).message).toMatch(/^unknown command "workflow.exec" \(did you mean "workflow.(get|execute)"\?\); known: task.add, /);
+    expect((err as Error).message).toMatch(
+      /^unknown command "workflow.exec" \(did you mean "workflow.(get|execute)"\?\); known: task.add, /,
+    );
   });
 
   it('list every event name', () => {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { criticalPath, findCycle, toMermaid, topologicalLevels, topologicalOrder, transitiveDependencies, transitiveDependents } from '../../src/dag/graph.js';
+import {
+  criticalPath,
+  findCycle,
+  toMermaid,
+  topologicalLevels,
+  topologicalOrder,
+  transitiveDependencies,
+  transitiveDependents,
+} from '../../src/dag/graph.js';
 
 describe('findCycle', () => {
   const graph = (edges: Record<string, string[]>) => (id: string) => edges[id];
@@ -44,7 +52,9 @@ describe('DAG utilities', () => {
   });
 
   it('renders Mermaid graph TD with labels and quoted names', () => {
-    const out = toMermaid({ nodes: ['load "x"', 'b'], deps: (id) => (id === 'b' ? ['load "x"'] : []) }, (id) => (id === 'b' ? 'core.noop' : undefined));
+    const out = toMermaid({ nodes: ['load "x"', 'b'], deps: (id) => (id === 'b' ? ['load "x"'] : []) }, (id) =>
+      id === 'b' ? 'core.noop' : undefined,
+    );
     expect(out).toBe(['graph TD', '  n0["load #quot;x#quot;"]', '  n1["b<br/>core.noop"]', '  n0 --> n1'].join('\n'));
   });
 });

@@ -33,21 +33,37 @@ describe('API reference (TypeDoc)', () => {
   afterAll(() => rmSync(out, { recursive: true, force: true }));
   beforeAll(async () => {
     // typedoc.json: the package's entry points, treatValidationWarningsAsErrors with validation.notDocumented on.
-    result = await run(process.execPath, [packagePath('node_modules', 'typedoc', 'bin', 'typedoc'), '--out', out], { cwd: packagePath(), env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 16 * 1024 * 1024 })
+    result = await run(process.execPath, [packagePath('node_modules', 'typedoc', 'bin', 'typedoc'), '--out', out], {
+      cwd: packagePath(),
+      env: { ...process.env, NO_COLOR: '1' },
+      maxBuffer: 16 * 1024 * 1024,
+    })
       .then((r) => ({ code: 0, log: r.stdout + r.stderr }))
-      .catch((err: Error & { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code ?? 1, log: `${err.stdout ?? ''}${err.stderr ?? ''}` }));
+      .catch((err: Error & { code?: number; stdout?: string; stderr?: string }) => ({
+        code: err.code ?? 1,
+        log: `${err.stdout ?? ''}${err.stderr ?? ''}`,
+      }));
   }, 180_000);
 
   it('passes validation: every export documented, no broken link', () => {
-    expect(result.log.split('\n').filter((l) => /warning|error/i.test(l) && !/Found 0 errors and 0 warnings/.test(l))).toEqual([]);
+    expect(
+      result.log.split('\n').filter((l) => /warning|error/i.test(l) && !/Found 0 errors and 0 warnings/.test(l)),
+    ).toEqual([]);
     expect(result.code).toBe(0);
   });
 
   it('is up to date (else: npm run docs:api, and commit docs/reference/api/)', () => {
     const fresh = tree(out);
     const committed = tree(COMMITTED);
-    const stale = [...new Set([...fresh.keys(), ...committed.keys()])].filter((f) => fresh.get(f) !== committed.get(f)).sort();
-    expect(stale.map((f) => `docs/reference/api/${f} is ${!committed.has(f) ? 'missing' : !fresh.has(f) ? 'no longer generated' : 'out of date'}`)).toEqual([]);
+    const stale = [...new Set([...fresh.keys(), ...committed.keys()])]
+      .filter((f) => fresh.get(f) !== committed.get(f))
+      .sort();
+    expect(
+      stale.map(
+        (f) =>
+          `docs/reference/api/${f} is ${!committed.has(f) ? 'missing' : !fresh.has(f) ? 'no longer generated' : 'out of date'}`,
+      ),
+    ).toEqual([]);
     expect(fresh.has('codomyrmex/classes/OrchestrationEngine.md')).toBe(true);
   });
 });

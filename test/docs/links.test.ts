@@ -7,12 +7,28 @@ import { anchors, docFiles, readDoc, relativeLinks } from './markdown.js';
 
 describe('documentation links', () => {
   it('finds the pages the README maps', () => {
-    expect(docFiles()).toEqual(expect.arrayContaining(['README.md', 'benchmarks/README.md', 'docs/getting-started.md', 'docs/workflows.md', 'docs/operations.md']));
+    expect(docFiles()).toEqual(
+      expect.arrayContaining([
+        'README.md',
+        'benchmarks/README.md',
+        'docs/getting-started.md',
+        'docs/workflows.md',
+        'docs/operations.md',
+      ]),
+    );
   });
 
   it('gives the same anchors GitHub does', () => {
-    const slugs = anchors('# A title\n\n```sh\n# not a heading\n```\n\n## Performance (`npm run bench:console`)\n## Metrics, health and Grafana\n## Usage\n## Usage\n');
-    expect([...slugs]).toEqual(['a-title', 'performance-npm-run-benchconsole', 'metrics-health-and-grafana', 'usage', 'usage-1']);
+    const slugs = anchors(
+      '# A title\n\n```sh\n# not a heading\n```\n\n## Performance (`npm run bench:console`)\n## Metrics, health and Grafana\n## Usage\n## Usage\n',
+    );
+    expect([...slugs]).toEqual([
+      'a-title',
+      'performance-npm-run-benchconsole',
+      'metrics-health-and-grafana',
+      'usage',
+      'usage-1',
+    ]);
   });
 
   it('has no relative link to a missing file or heading', () => {
@@ -25,7 +41,8 @@ describe('documentation links', () => {
           broken.push(`${file}:${line}: ${target}: no file ${to}`);
           continue;
         }
-        if (anchor !== undefined && to.endsWith('.md') && !anchors(readDoc(to)).has(anchor)) broken.push(`${file}:${line}: ${target}: no heading #${anchor} in ${to}`);
+        if (anchor !== undefined && to.endsWith('.md') && !anchors(readDoc(to)).has(anchor))
+          broken.push(`${file}:${line}: ${target}: no heading #${anchor} in ${to}`);
       }
     }
     expect(broken).toEqual([]);

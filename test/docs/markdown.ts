@@ -11,7 +11,9 @@ import { packagePath } from '../../src/config/options.js';
 export function docFiles(): string[] {
   const root = packagePath();
   const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.md') ? [join(dir, e.name)] : []));
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.md') ? [join(dir, e.name)] : [],
+    );
   return ['README.md', 'benchmarks/README.md', ...walk(packagePath('docs')).map((f) => relative(root, f))].sort();
 }
 

@@ -17,7 +17,10 @@ describe('generated references', () => {
     const stale: string[] = [];
     for (const { file, text } of generated) {
       const committed = existsSync(packagePath(file)) ? readFileSync(packagePath(file), 'utf8') : null;
-      if (committed !== text) stale.push(`${file} is ${committed === null ? 'missing' : 'out of date'}: run \`npm run docs:ref\` and commit it`);
+      if (committed !== text)
+        stale.push(
+          `${file} is ${committed === null ? 'missing' : 'out of date'}: run \`npm run docs:ref\` and commit it`,
+        );
     }
     expect(stale).toEqual([]);
   });

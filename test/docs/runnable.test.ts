@@ -31,18 +31,38 @@ function sandbox(): { cwd: string; env: NodeJS.ProcessEnv } {
   const bin = join(cwd, '.bin');
   mkdirSync(bin);
   const shim = join(bin, 'codomyrmex');
-  writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${packagePath('dist', 'src', 'edges', 'cli', 'main.js')}" "$@"\n`);
+  writeFileSync(
+    shim,
+    `#!/bin/sh\nexec "${process.execPath}" "${packagePath('dist', 'src', 'edges', 'cli', 'main.js')}" "$@"\n`,
+  );
   chmodSync(shim, 0o755);
   mkdirSync(join(cwd, 'node_modules'));
   symlinkSync(packagePath(), join(cwd, 'node_modules', 'codomyrmex'), 'dir');
   // What a user installs next to it to write an action module's parameter schemas (docs/modules.md).
   symlinkSync(packagePath('node_modules', 'zod'), join(cwd, 'node_modules', 'zod'), 'dir');
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CODOMYRMEX_')));
-  return { cwd, env: { ...env, PATH: `${bin}:${process.env['PATH'] ?? ''}`, CODOMYRMEX_THREADS: '1', CODOMYRMEX_HTTP: '127.0.0.1:0', NO_COLOR: '1' } };
+  const env: NodeJS.ProcessEnv = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('CODOMYRMEX_')),
+  );
+  return {
+    cwd,
+    env: {
+      ...env,
+      PATH: `${bin}:${process.env['PATH'] ?? ''}`,
+      CODOMYRMEX_THREADS: '1',
+      CODOMYRMEX_HTTP: '127.0.0.1:0',
+      NO_COLOR: '1',
+    },
+  };
 }
 
 /** Starts a long-running command (a daemon, a worker) and resolves once its log shows `ready`. */
-function background(command: string, ready: RegExp, cwd: string, env: NodeJS.ProcessEnv, where: string): Promise<ChildProcess> {
+function background(
+  command: string,
+  ready: RegExp,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  where: string,
+): Promise<ChildProcess> {
   const child = spawn('bash', ['-c', `exec ${command}`], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   return new Promise((resolve, reject) => {
@@ -52,7 +72,9 @@ function background(command: string, ready: RegExp, cwd: string, env: NodeJS.Pro
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${where}: \`${command}\` exited (${code}) before it was ready:\n${log.slice(-2000)}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`${where}: \`${command}\` exited (${code}) before it was ready:\n${log.slice(-2000)}`)),
+    );
   });
 }
 
@@ -64,14 +86,26 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 /** Runs one block; resolves with what it printed on stdout. */
-async function runStep(step: Extract<Step, { kind: 'run' }>, where: string, cwd: string, env: NodeJS.ProcessEnv, nats: NatsServer | null, children: ChildProcess[]): Promise<string> {
+async function runStep(
+  step: Extract<Step, { kind: 'run' }>,
+  where: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  nats: NatsServer | null,
+  children: ChildProcess[],
+): Promise<string> {
   const fail = (err: Error & { stdout?: string; stderr?: string }): never => {
     throw new Error(`${where}: the block failed: ${err.message}\n${err.stdout ?? ''}${err.stderr ?? ''}`);
   };
   const options = { cwd, env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 };
   if (step.language !== 'sh') {
     const program = join(cwd, `.block-${step.line}.mjs`);
-    const text = step.language === 'ts' ? ts.transpileModule(step.script, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText : step.script;
+    const text =
+      step.language === 'ts'
+        ? ts.transpileModule(step.script, {
+            compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+          }).outputText
+        : step.script;
     writeFileSync(program, text);
     return (await run(process.execPath, [program], options).catch(fail)).stdout;
   }
@@ -115,7 +149,9 @@ describe('docs that run', () => {
       typeRoots: [packagePath('node_modules', '@types')],
     });
     const problems = ts.getPreEmitDiagnostics(program).map((d) => {
-      const where = d.file ? `${origin.get(d.file.fileName) ?? d.file.fileName} (block line ${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1})` : '';
+      const where = d.file
+        ? `${origin.get(d.file.fileName) ?? d.file.fileName} (block line ${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1})`
+        : '';
       return `${where}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
     });
     expect(problems).toEqual([]);
@@ -138,7 +174,10 @@ describe('docs that run', () => {
           if (step.expect !== undefined) {
             const shown = normalizeOutput(step.expect);
             const printed = normalizeOutput(stdout);
-            expect(showsOutput(step.expect, stdout), `${where}: the output shown is not what the block prints\n--- shown\n${shown}\n--- printed\n${printed}`).toBe(true);
+            expect(
+              showsOutput(step.expect, stdout),
+              `${where}: the output shown is not what the block prints\n--- shown\n${shown}\n--- printed\n${printed}`,
+            ).toBe(true);
           }
         }
       } finally {

@@ -22,7 +22,14 @@ export interface RunnablePage {
   nats: boolean;
 }
 
-const LANGUAGES: Record<string, RunLanguage> = { sh: 'sh', bash: 'sh', ts: 'ts', typescript: 'ts', js: 'js', javascript: 'js' };
+const LANGUAGES: Record<string, RunLanguage> = {
+  sh: 'sh',
+  bash: 'sh',
+  ts: 'ts',
+  typescript: 'ts',
+  js: 'js',
+  javascript: 'js',
+};
 
 /** Every page with at least one runnable block, its steps in order. */
 export function runnablePages(): RunnablePage[] {
@@ -64,7 +71,8 @@ export function shellParts(script: string, natsUrl: string | null): ShellPart[] 
   const parts: ShellPart[] = [];
   let lines: string[] = [];
   const flush = (): void => {
-    if (lines.some((l) => l.trim() !== '' && !l.trim().startsWith('#'))) parts.push({ kind: 'script', text: lines.join('\n') });
+    if (lines.some((l) => l.trim() !== '' && !l.trim().startsWith('#')))
+      parts.push({ kind: 'script', text: lines.join('\n') });
     lines = [];
   };
   for (const raw of script.split('\n')) {
@@ -75,7 +83,11 @@ export function shellParts(script: string, natsUrl: string | null): ShellPart[] 
     const worker = natsUrl !== null && /^\s*codomyrmex\b.*\sworker\b/.test(command);
     if (daemon || worker) {
       flush();
-      const ready = worker ? /"msg":"worker ready"/ : /--remote-workers|--no-local-workers/.test(command) ? /"msg":"remote workers: serving/ : /"msg":"NATS connected; serving commands"/;
+      const ready = worker
+        ? /"msg":"worker ready"/
+        : /--remote-workers|--no-local-workers/.test(command)
+          ? /"msg":"remote workers: serving/
+          : /"msg":"NATS connected; serving commands"/;
       parts.push({ kind: 'background', command, ready });
     } else lines.push(line);
   }

@@ -19,19 +19,50 @@ describe('codomyrmex bench', () => {
   afterAll(() => rm(cwd, { recursive: true, force: true }));
 
   it('runs N tasks through the orchestrator and a bare pool, with latency and queue-wait percentiles, keeping no state', async () => {
-    const { stdout } = await run(process.execPath, [CLI, '--threads', '1', 'bench', 'core.echo', '--tasks', '40', '--concurrency', '4', '--param', 'value=1', '--store', 'sqlite', '--json'], { cwd });
+    const { stdout } = await run(
+      process.execPath,
+      [
+        CLI,
+        '--threads',
+        '1',
+        'bench',
+        'core.echo',
+        '--tasks',
+        '40',
+        '--concurrency',
+        '4',
+        '--param',
+        'value=1',
+        '--store',
+        'sqlite',
+        '--json',
+      ],
+      { cwd },
+    );
     const r = JSON.parse(stdout) as BenchReport;
     expect(r).toMatchObject({ action: 'core.echo', tasks: 40, concurrency: 4, threads: 1, store: 'sqlite' });
-    expect(r.results.map((x) => [x.path, x.tasks, x.failed])).toEqual([['orchestrator', 40, 0], ['bare pool', 40, 0]]);
+    expect(r.results.map((x) => [x.path, x.tasks, x.failed])).toEqual([
+      ['orchestrator', 40, 0],
+      ['bare pool', 40, 0],
+    ]);
     const [o] = r.results;
     expect(o?.latencyMs.p50).toBeLessThanOrEqual(o?.latencyMs.p99 ?? -1);
-    expect(o?.queueWaitMs).toEqual({ p50: expect.any(Number) as number, p95: expect.any(Number) as number, p99: expect.any(Number) as number });
+    expect(o?.queueWaitMs).toEqual({
+      p50: expect.any(Number) as number,
+      p95: expect.any(Number) as number,
+      p99: expect.any(Number) as number,
+    });
     expect(await readdir(cwd)).toEqual([]); // the throwaway database is gone
   }, 60_000);
 
   it('refuses an action without a module', async () => {
-    const err = (await run(process.execPath, [CLI, 'bench', 'noop', '--json'], { cwd }).catch((e: unknown) => e)) as { code: number; stdout: string };
+    const err = (await run(process.execPath, [CLI, 'bench', 'noop', '--json'], { cwd }).catch((e: unknown) => e)) as {
+      code: number;
+      stdout: string;
+    };
     expect(err.code).toBe(2);
-    expect(JSON.parse(err.stdout)).toMatchObject({ error: { message: expect.stringMatching(/module\.action/) as string } });
+    expect(JSON.parse(err.stdout)).toMatchObject({
+      error: { message: expect.stringMatching(/module\.action/) as string },
+    });
   });
 });

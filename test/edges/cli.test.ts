@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-
 const cli = (cwd: string, ...args: string[]) => runCli(cwd, ['--threads', '1', ...args]);
 
 describe('codomyrmex CLI', () => {
@@ -34,19 +33,32 @@ describe('codomyrmex CLI', () => {
 
   it('creates a workflow from the ai-analysis template, runs it on real files, and shows it', async () => {
     const list = await cli(cwd, 'workflow', 'list', '--json');
-    expect((JSON.parse(list.stdout) as { name: string }[]).map((w) => w.name)).toEqual(expect.arrayContaining(['ai-analysis', 'build-and-test']));
+    expect((JSON.parse(list.stdout) as { name: string }[]).map((w) => w.name)).toEqual(
+      expect.arrayContaining(['ai-analysis', 'build-and-test']),
+    );
     const created = await cli(cwd, 'workflow', 'create', 'my-analysis', '--template', 'ai-analysis');
     expect(created.code).toBe(0);
-    expect(await readFile(join(cwd, '.codomyrmex', 'workflows', 'my-analysis.yaml'), 'utf8')).toMatch(/name: my-analysis/);
+    expect(await readFile(join(cwd, '.codomyrmex', 'workflows', 'my-analysis.yaml'), 'utf8')).toMatch(
+      /name: my-analysis/,
+    );
     const again = await cli(cwd, 'workflow', 'create', 'my-analysis', '--template', 'ai-analysis');
     expect(again.code).toBe(5);
     expect(again.stderr).toMatch(/already exists; pick another name or pass --force/);
 
     const result = await cli(cwd, 'workflow', 'run', 'my-analysis', '--json');
     expect(result.code).toBe(0);
-    const r = JSON.parse(result.stdout) as { status: string; steps: Record<string, { result: Record<string, unknown> }> };
+    const r = JSON.parse(result.stdout) as {
+      status: string;
+      steps: Record<string, { result: Record<string, unknown> }>;
+    };
     expect(r.status).toBe('succeeded');
-    expect(r.steps['analyze_code']?.result['totals']).toMatchObject({ files: 1, lines: 3, code: 2, blank: 1, todos: 1 });
+    expect(r.steps['analyze_code']?.result['totals']).toMatchObject({
+      files: 1,
+      lines: 3,
+      code: 2,
+      blank: 1,
+      todos: 1,
+    });
     expect(r.steps['generate_insights']?.result['summary']).toMatch(/^1 files, 3 lines, 0 functions: /);
     expect(await readFile(join(cwd, '.codomyrmex', 'reports', 'my-analysis.svg'), 'utf8')).toMatch(/^<svg/);
     expect(await readFile(join(cwd, '.codomyrmex', 'reports', 'my-analysis.md'), 'utf8')).toContain('## Findings');
@@ -57,10 +69,15 @@ describe('codomyrmex CLI', () => {
   });
 
   it('validates a definition file, listing every problem', async () => {
-    await writeFile(join(cwd, 'bad.yaml'), 'name: etl\nsteps:\n  - { name: extract, module: core, action: noop }\n  - { name: load, module: core, action: noop, dependencies: [extrac] }\n');
+    await writeFile(
+      join(cwd, 'bad.yaml'),
+      'name: etl\nsteps:\n  - { name: extract, module: core, action: noop }\n  - { name: load, module: core, action: noop, dependencies: [extrac] }\n',
+    );
     const v = await cli(cwd, 'workflow', 'validate', 'bad.yaml');
     expect(v.code).toBe(2);
-    expect(v.stdout).toContain('error: workflow "etl": step "load" depends on unknown step "extrac" (did you mean "extract"?)');
+    expect(v.stdout).toContain(
+      'error: workflow "etl": step "load" depends on unknown step "extrac" (did you mean "extract"?)',
+    );
   });
 
   it('orchestration health checks every component for real; status reports the parts', async () => {
@@ -70,7 +87,11 @@ describe('codomyrmex CLI', () => {
     expect(h.overallStatus).toBe('healthy');
     expect(Object.keys(h.components)).toEqual(expect.arrayContaining(['pool', 'store', 'bus', 'queue']));
     const status = await cli(cwd, 'orchestration', 'status', '--json');
-    expect(JSON.parse(status.stdout)).toMatchObject({ state: 'running', pool: { threads: 1 }, workflows: { registered: expect.any(Number) as number } });
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      state: 'running',
+      pool: { threads: 1 },
+      workflows: { registered: expect.any(Number) as number },
+    });
   });
 
   it('refuses to run an unknown workflow', async () => {

@@ -24,7 +24,16 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'codomyrmex-benchd-'));
   await mkdir(join(root, 'daemon'));
   server = await startNatsServer();
-  daemon = startDaemon(join(root, 'daemon'), ['--db', join(root, 'daemon', 'state.db'), '--module-dir', packagePath('dist', 'test', 'fixtures', 'modules'), '--nats', server.url, '--subject-prefix', prefix]);
+  daemon = startDaemon(join(root, 'daemon'), [
+    '--db',
+    join(root, 'daemon', 'state.db'),
+    '--module-dir',
+    packagePath('dist', 'test', 'fixtures', 'modules'),
+    '--nats',
+    server.url,
+    '--subject-prefix',
+    prefix,
+  ]);
   await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
   bus = await NatsBus.connect({ servers: server.url, subjectPrefix: prefix });
   flags = ['--nats', server.url, '--subject-prefix', prefix];
@@ -45,25 +54,62 @@ const completedOnDaemon = async (): Promise<number> => (await bus.request('task.
 describe('the CLI against a daemon: bench --nats, modules list, actions, task list, events', () => {
   it('runs every task on the daemon and reports tasks/s, latency and queue-wait percentiles as JSON', async () => {
     const before = await completedOnDaemon();
-    const r = await cli(root, ['bench', 'core.echo', '--tasks', '30', '--concurrency', '4', '--param', 'value=1', '--json', ...flags]);
+    const r = await cli(root, [
+      'bench',
+      'core.echo',
+      '--tasks',
+      '30',
+      '--concurrency',
+      '4',
+      '--param',
+      'value=1',
+      '--json',
+      ...flags,
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as BenchReport;
-    expect(report).toMatchObject({ target: 'daemon', nats: server.url, action: 'core.echo', tasks: 30, concurrency: 4, threads: 1, store: 'sqlite', ratio: null });
+    expect(report).toMatchObject({
+      target: 'daemon',
+      nats: server.url,
+      action: 'core.echo',
+      tasks: 30,
+      concurrency: 4,
+      threads: 1,
+      store: 'sqlite',
+      ratio: null,
+    });
     expect(report.results.map((x) => [x.path, x.tasks, x.failed])).toEqual([['daemon', 30, 0]]);
     const [d] = report.results;
     expect(d?.tasksPerSec).toBeGreaterThan(0);
     expect(d?.latencyMs.p50).toBeLessThanOrEqual(d?.latencyMs.p95 ?? -1);
     expect(d?.latencyMs.p95).toBeLessThanOrEqual(d?.latencyMs.p99 ?? -1);
-    expect(d?.queueWaitMs).toEqual({ p50: expect.any(Number) as number, p95: expect.any(Number) as number, p99: expect.any(Number) as number });
+    expect(d?.queueWaitMs).toEqual({
+      p50: expect.any(Number) as number,
+      p95: expect.any(Number) as number,
+      p99: expect.any(Number) as number,
+    });
     // The daemon ran them: its own count went up by the bench's tasks.
     expect((await completedOnDaemon()) - before).toBe(30);
   }, 60_000);
 
   it('counts failed tasks, prints a table for people, and refuses a store of its own', async () => {
-    const failing = await cli(root, ['bench', 'core.fail', '--tasks', '5', '--concurrency', '2', '--param', 'retryable=false', '--json', ...flags]);
+    const failing = await cli(root, [
+      'bench',
+      'core.fail',
+      '--tasks',
+      '5',
+      '--concurrency',
+      '2',
+      '--param',
+      'retryable=false',
+      '--json',
+      ...flags,
+    ]);
     expect(failing.code).toBe(0);
-    expect((JSON.parse(failing.stdout) as BenchReport).results.map((x) => [x.path, x.tasks, x.failed])).toEqual([['daemon', 5, 5]]);
+    expect((JSON.parse(failing.stdout) as BenchReport).results.map((x) => [x.path, x.tasks, x.failed])).toEqual([
+      ['daemon', 5, 5],
+    ]);
 
     const human = await cli(root, ['bench', '--tasks', '10', '--concurrency', '2', ...flags]);
     expect(human.code).toBe(0);
@@ -73,16 +119,24 @@ describe('the CLI against a daemon: bench --nats, modules list, actions, task li
 
     const refused = await cli(root, ['bench', '--store', 'memory', '--json', ...flags]);
     expect(refused.code).toBe(2);
-    expect(JSON.parse(refused.stdout)).toMatchObject({ error: { code: 'USAGE', message: expect.stringMatching(/^--store: with --nats/) as string } });
+    expect(JSON.parse(refused.stdout)).toMatchObject({
+      error: { code: 'USAGE', message: expect.stringMatching(/^--store: with --nats/) as string },
+    });
   }, 60_000);
 
   it('lists the daemon’s modules with modules list and actions', async () => {
     const remote = await cli(root, ['modules', 'list', 'probe', '--json', ...flags]);
     expect(remote.code).toBe(0);
-    const actions = JSON.parse(remote.stdout) as { module: string; action: string; params: { properties?: Record<string, unknown> } }[];
+    const actions = JSON.parse(remote.stdout) as {
+      module: string;
+      action: string;
+      params: { properties?: Record<string, unknown> };
+    }[];
     expect(actions.find((a) => a.action === 'record')?.params.properties).toHaveProperty('log');
     const names = await cli(root, ['actions', '--json', ...flags]);
-    expect((JSON.parse(names.stdout) as { module: string; action: string }[]).map((a) => `${a.module}.${a.action}`)).toEqual(expect.arrayContaining(['probe.record', 'core.noop']));
+    expect(
+      (JSON.parse(names.stdout) as { module: string; action: string }[]).map((a) => `${a.module}.${a.action}`),
+    ).toEqual(expect.arrayContaining(['probe.record', 'core.noop']));
     // Embedded, the CLI has no such module.
     const local = await cli(root, ['modules', 'list', 'probe', '--json']);
     expect(local.code).toBe(3);
@@ -98,6 +152,8 @@ describe('the CLI against a daemon: bench --nats, modules list, actions, task li
     expect(human.stdout).toMatch(/^id\s+task\s+action\s+status\s+attempts\s+updated/);
     const events = await cli(root, ['events', '--json', ...flags]);
     expect(events.code).toBe(2);
-    expect(JSON.parse(events.stdout)).toMatchObject({ error: { code: 'USAGE', message: expect.stringMatching(/^events: --nats/) as string } });
+    expect(JSON.parse(events.stdout)).toMatchObject({
+      error: { code: 'USAGE', message: expect.stringMatching(/^events: --nats/) as string },
+    });
   }, 60_000);
 });

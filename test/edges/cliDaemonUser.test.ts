@@ -28,7 +28,14 @@ beforeAll(async () => {
   daemonDir = join(root, 'daemon');
   await mkdir(daemonDir);
   server = await startNatsServer();
-  daemon = startDaemon(daemonDir, ['--module-dir', packagePath('dist', 'test', 'fixtures', 'modules'), '--nats', server.url, '--subject-prefix', prefix]);
+  daemon = startDaemon(daemonDir, [
+    '--module-dir',
+    packagePath('dist', 'test', 'fixtures', 'modules'),
+    '--nats',
+    server.url,
+    '--subject-prefix',
+    prefix,
+  ]);
   await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
   bus = await NatsBus.connect({ servers: server.url, subjectPrefix: prefix });
   flags = ['--nats', server.url, '--subject-prefix', prefix];
@@ -46,7 +53,10 @@ afterAll(async () => {
 
 /** A CLI child process whose stdout can be waited on, and interrupted like a terminal's Ctrl-C. */
 function watch(args: string[]) {
-  const proc = spawn(process.execPath, [CLI, '--threads', '1', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [CLI, '--threads', '1', ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   const waiters: { text: RegExp; resolve: () => void }[] = [];
@@ -76,18 +86,29 @@ function watch(args: string[]) {
 
 describe('the CLI defines and runs workflows on a daemon (--nats)', () => {
   it('workflow create --file and --template store the definition in the daemon, checked against its modules', async () => {
-    await writeFile(join(root, 'probe.yaml'), `name: ignored\nsteps:\n  - { name: trace, module: probe, action: record, parameters: { log: ${JSON.stringify(join(root, 'probe.log'))} } }\n`);
+    await writeFile(
+      join(root, 'probe.yaml'),
+      `name: ignored\nsteps:\n  - { name: trace, module: probe, action: record, parameters: { log: ${JSON.stringify(join(root, 'probe.log'))} } }\n`,
+    );
     const created = await cli(root, ['workflow', 'create', 'traced', '--file', 'probe.yaml', '--json', ...flags]);
     expect(created.stderr).toBe('');
     expect(created.code).toBe(0);
     expect(JSON.parse(created.stdout)).toMatchObject({ name: 'traced', version: '1', steps: 1, daemon: server.url });
-    expect(await bus.request('workflow.get', { name: 'traced' })).toMatchObject({ name: 'traced', steps: [{ module: 'probe', action: 'record' }] });
+    expect(await bus.request('workflow.get', { name: 'traced' })).toMatchObject({
+      name: 'traced',
+      steps: [{ module: 'probe', action: 'record' }],
+    });
 
     // The same name again is refused (exit 5); --force stores the next version.
     const again = await cli(root, ['workflow', 'create', 'traced', '--file', 'probe.yaml', ...flags]);
     expect(again.code).toBe(5);
-    expect(again.stderr).toMatch(/workflow "traced" already exists on the daemon \(version 1\); pick another name, or pass --force/);
-    await writeFile(join(root, 'probe2.yaml'), (await readFile(join(root, 'probe.yaml'), 'utf8')).replace('name: trace,', 'name: trace2,'));
+    expect(again.stderr).toMatch(
+      /workflow "traced" already exists on the daemon \(version 1\); pick another name, or pass --force/,
+    );
+    await writeFile(
+      join(root, 'probe2.yaml'),
+      (await readFile(join(root, 'probe.yaml'), 'utf8')).replace('name: trace,', 'name: trace2,'),
+    );
     const forced = await cli(root, ['workflow', 'create', 'traced', '--file', 'probe2.yaml', '--force', ...flags]);
     expect(forced.code).toBe(0);
     expect(forced.stdout).toContain(`created workflow "traced" v2 (1 steps) on the daemon at ${server.url}`);
@@ -95,10 +116,16 @@ describe('the CLI defines and runs workflows on a daemon (--nats)', () => {
     // A copy of a template the daemon has, with report paths of its own.
     const copied = await cli(root, ['workflow', 'create', 'my-analysis', '--template', 'ai-analysis', ...flags]);
     expect(copied.code).toBe(0);
-    expect((await bus.request('workflow.get', { name: 'my-analysis' }))?.params).toMatchObject({ chart: '.codomyrmex/reports/my-analysis.svg', report: '.codomyrmex/reports/my-analysis' });
+    expect((await bus.request('workflow.get', { name: 'my-analysis' }))?.params).toMatchObject({
+      chart: '.codomyrmex/reports/my-analysis.svg',
+      report: '.codomyrmex/reports/my-analysis',
+    });
 
     // An invalid definition is refused by the daemon with its problems listed, exit 2; nothing is stored.
-    await writeFile(join(root, 'bad.yaml'), 'name: bad\nsteps:\n  - { name: a, module: core, action: noop, dependencies: [b] }\n');
+    await writeFile(
+      join(root, 'bad.yaml'),
+      'name: bad\nsteps:\n  - { name: a, module: core, action: noop, dependencies: [b] }\n',
+    );
     const bad = await cli(root, ['workflow', 'create', 'bad', '--file', 'bad.yaml', ...flags]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/step "a" depends on unknown step "b"/);
@@ -125,7 +152,14 @@ describe('the CLI defines and runs workflows on a daemon (--nats)', () => {
   it('exec FILE --nats runs a complex workflow on the daemon', async () => {
     await writeFile(
       join(root, 'complex.json'),
-      JSON.stringify({ name: 'checks', steps: [{ name: 'lint', module: 'core', action: 'echo', parameters: { value: 'ok' } }, { name: 'report', module: 'core', action: 'echo', parameters: { value: '{{lint.output}}' } }], dependencies: { report: ['lint'] } }),
+      JSON.stringify({
+        name: 'checks',
+        steps: [
+          { name: 'lint', module: 'core', action: 'echo', parameters: { value: 'ok' } },
+          { name: 'report', module: 'core', action: 'echo', parameters: { value: '{{lint.output}}' } },
+        ],
+        dependencies: { report: ['lint'] },
+      }),
     );
     const ran = await cli(root, ['exec', 'complex.json', '--json', ...flags]);
     expect(ran.stderr).toBe('');
@@ -143,14 +177,35 @@ describe('the CLI defines and runs workflows on a daemon (--nats)', () => {
     const created = await cli(daemonDir, ['workflow', 'create', 'local-copy', '--template', 'ai-analysis']);
     expect(created.stderr).toBe('');
     expect(created.code).toBe(0);
-    expect(await readFile(join(daemonDir, '.codomyrmex', 'workflows', 'local-copy.yaml'), 'utf8')).toMatch(/report: \.codomyrmex\/reports\/local-copy\n/);
+    expect(await readFile(join(daemonDir, '.codomyrmex', 'workflows', 'local-copy.yaml'), 'utf8')).toMatch(
+      /report: \.codomyrmex\/reports\/local-copy\n/,
+    );
   }, 60_000);
 
   it('NATS up but no daemon on the prefix: exit 4, naming the prefix and the URL', async () => {
-    const none = await cli(root, ['workflow', 'list', '--nats', server.url, '--subject-prefix', 'nobody-here', '--json']);
+    const none = await cli(root, [
+      'workflow',
+      'list',
+      '--nats',
+      server.url,
+      '--subject-prefix',
+      'nobody-here',
+      '--json',
+    ]);
     expect(none.code).toBe(4);
-    expect(JSON.parse(none.stdout)).toMatchObject({ error: { code: 'BUS_UNAVAILABLE', message: expect.stringMatching(new RegExp(`^no daemon answers on prefix nobody-here at ${server.url}`)) as string } });
-    for (const args of [['task', 'list'], ['workers', 'list'], ['orchestration', 'status']]) {
+    expect(JSON.parse(none.stdout)).toMatchObject({
+      error: {
+        code: 'BUS_UNAVAILABLE',
+        message: expect.stringMatching(
+          new RegExp(`^no daemon answers on prefix nobody-here at ${server.url}`),
+        ) as string,
+      },
+    });
+    for (const args of [
+      ['task', 'list'],
+      ['workers', 'list'],
+      ['orchestration', 'status'],
+    ]) {
       const r = await cli(root, [...args, '--nats', server.url, '--subject-prefix', 'nobody-here']);
       expect(r.code, args.join(' ')).toBe(4);
       expect(r.stderr).toMatch(/no daemon answers on prefix nobody-here at nats:/);
@@ -210,7 +265,14 @@ describe('task list on a daemon', () => {
     }
     daemon.proc.kill('SIGTERM');
     expect(await daemon.exited).toBe(0);
-    daemon = startDaemon(daemonDir, ['--module-dir', packagePath('dist', 'test', 'fixtures', 'modules'), '--nats', server.url, '--subject-prefix', prefix]);
+    daemon = startDaemon(daemonDir, [
+      '--module-dir',
+      packagePath('dist', 'test', 'fixtures', 'modules'),
+      '--nats',
+      server.url,
+      '--subject-prefix',
+      prefix,
+    ]);
     await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
 
     const newest = await cli(root, ['task', 'list', '--limit', '2', '--json', ...flags]);

@@ -42,11 +42,18 @@ describe('the CLI over HTTP', () => {
     expect(status.code).toBe(0);
     // The daemon answers: its engine id, not a fresh embedded one.
     expect(JSON.parse(status.stdout)).toMatchObject({ state: 'running' });
-    expect(daemon.lines.some((l) => l.msg === 'daemon running' && l['engineId'] === (JSON.parse(status.stdout) as { engineId: string }).engineId)).toBe(true);
+    expect(
+      daemon.lines.some(
+        (l) =>
+          l.msg === 'daemon running' && l['engineId'] === (JSON.parse(status.stdout) as { engineId: string }).engineId,
+      ),
+    ).toBe(true);
   });
 
   it('serves /metrics as OpenMetrics when the scrape asks for it, and the Prometheus text format otherwise', async () => {
-    const om = await fetch(`${url}/metrics`, { headers: { accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5' } });
+    const om = await fetch(`${url}/metrics`, {
+      headers: { accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5' },
+    });
     expect(om.headers.get('content-type')).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
     const body = await om.text();
     expect(body.endsWith('\n# EOF\n')).toBe(true);
@@ -69,7 +76,15 @@ describe('the CLI over HTTP', () => {
       const created = await fetch(`${url}/api/v1/cmd/workflow/create`, {
         method: 'POST',
         headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ definition: { name: 'two', steps: [{ name: 'a', module: 'core', action: 'echo', parameters: { value: 7 } }, { name: 'b', module: 'core', action: 'echo', parameters: { value: '{{a.output}}' }, dependencies: ['a'] }] } }),
+        body: JSON.stringify({
+          definition: {
+            name: 'two',
+            steps: [
+              { name: 'a', module: 'core', action: 'echo', parameters: { value: 7 } },
+              { name: 'b', module: 'core', action: 'echo', parameters: { value: '{{a.output}}' }, dependencies: ['a'] },
+            ],
+          },
+        }),
       });
       expect(created.status).toBe(200);
       const ran = await cli(elsewhere, ['--daemon', url, '--json', 'workflow', 'run', 'two'], env);

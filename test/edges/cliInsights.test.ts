@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 
 let root: string;
-const branchy = (name: string) => `export function ${name}(a: number) {\n${Array.from({ length: 12 }, (_, i) => `  if (a === ${i}) return ${i};`).join('\n')}\n  return -1;\n}\n`;
+const branchy = (name: string) =>
+  `export function ${name}(a: number) {\n${Array.from({ length: 12 }, (_, i) => `  if (a === ${i}) return ${i};`).join('\n')}\n  return -1;\n}\n`;
 const ANALYSIS = JSON.stringify({
   name: 'insights',
   steps: [
@@ -29,9 +30,12 @@ interface Finding {
 
 async function findingsIn(dir: string): Promise<Finding[]> {
   await writeFile(join(dir, 'insights.json'), ANALYSIS);
-  const r = await runCli(dir, ['--threads', '1', '--store', 'memory', 'exec', 'insights.json', '--json'], { CODOMYRMEX_NATS_URL: '' });
+  const r = await runCli(dir, ['--threads', '1', '--store', 'memory', 'exec', 'insights.json', '--json'], {
+    CODOMYRMEX_NATS_URL: '',
+  });
   expect(r.code, r.stderr).toBe(0);
-  return (JSON.parse(r.stdout) as { steps: { insights: { result: { findings: Finding[] } } } }).steps.insights.result.findings;
+  return (JSON.parse(r.stdout) as { steps: { insights: { result: { findings: Finding[] } } } }).steps.insights.result
+    .findings;
 }
 
 beforeAll(async () => {
@@ -67,8 +71,12 @@ describe('insights on path=src', () => {
     const findings = await findingsIn(repo);
     const none = findings.find((f) => f.rule === 'no-tests');
     expect(none).toMatchObject({ target: 'src', title: 'no test files among 1 source files' });
-    expect(none?.explanation).toMatch(/^no test file was found in src and in the repository around it \(\.\), looking for test\/, tests\/, __tests__\/, spec\/, \*\.test\.\*/);
-    expect(none?.suggestion).toBe('start with tests for the most complex functions: parse (src/parse.ts:1, complexity 13)');
+    expect(none?.explanation).toMatch(
+      /^no test file was found in src and in the repository around it \(\.\), looking for test\/, tests\/, __tests__\/, spec\/, \*\.test\.\*/,
+    );
+    expect(none?.suggestion).toBe(
+      'start with tests for the most complex functions: parse (src/parse.ts:1, complexity 13)',
+    );
     for (const f of findings) expect(`${f.explanation} ${f.suggestion}`).not.toMatch(/\babove\b|\bbelow\b/);
   }, 60_000);
 });

@@ -10,12 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type Ran } from '../support/cli.js';
 
 let cwd: string;
-const run = (args: string[]): Promise<Ran> => runCli(cwd, ['--threads', '1', ...args], { CODOMYRMEX_NATS_URL: '', COLUMNS: '200' });
+const run = (args: string[]): Promise<Ran> =>
+  runCli(cwd, ['--threads', '1', ...args], { CODOMYRMEX_NATS_URL: '', COLUMNS: '200' });
 
 beforeAll(async () => {
   cwd = await mkdtemp(join(tmpdir(), 'codomyrmex-json-'));
   await mkdir(join(cwd, '.codomyrmex', 'workflows'), { recursive: true });
-  const tiny = 'name: tiny\nsteps:\n  - { name: one, module: core, action: echo, parameters: { value: 1 } }\n  - { name: two, module: core, action: echo, parameters: { value: 2 }, dependencies: [one] }\n';
+  const tiny =
+    'name: tiny\nsteps:\n  - { name: one, module: core, action: echo, parameters: { value: 1 } }\n  - { name: two, module: core, action: echo, parameters: { value: 2 }, dependencies: [one] }\n';
   await writeFile(join(cwd, '.codomyrmex', 'workflows', 'tiny.yaml'), tiny);
   await writeFile(join(cwd, 'tiny.yaml'), tiny.replace('name: tiny', 'name: tiny-file'));
 });
@@ -47,7 +49,8 @@ async function leafCommands(path: string[] = []): Promise<string[][]> {
   const subs = subcommands(help.stdout);
   if (subs.length === 0) return [path];
   const out: string[][] = [];
-  for (const s of subs) out.push(...(s.usage === '' && !SERVERS.has(s.name) ? await leafCommands([...path, s.name]) : [[...path, s.name]]));
+  for (const s of subs)
+    out.push(...(s.usage === '' && !SERVERS.has(s.name) ? await leafCommands([...path, s.name]) : [[...path, s.name]]));
   return out;
 }
 
@@ -79,7 +82,15 @@ describe('--json on every command', () => {
       'schedule delete': () => ['json-schedule'],
       'schedule trigger': () => ['json-schedule'],
       'schedule backfill': () => ['json-schedule', '--from', '2026-01-01T00:00:00Z', '--to', '2026-01-01T02:00:00Z'],
-      'trigger create': () => ['json-trigger', '--workflow', 'tiny', '--http', '/hooks/json', '--secret', 'a-secret-of-some-length'],
+      'trigger create': () => [
+        'json-trigger',
+        '--workflow',
+        'tiny',
+        '--http',
+        '/hooks/json',
+        '--secret',
+        'a-secret-of-some-length',
+      ],
       'trigger list': () => [],
       'trigger delete': () => ['json-trigger'],
       'trigger pause': () => ['json-trigger'],
@@ -111,24 +122,37 @@ describe('--json on every command', () => {
       // Needs a PostgreSQL target: without one, the usage error is JSON too.
       'store copy': () => [],
     };
-    expect(leaves.map((p) => p.join(' ')).filter((c) => !(c in args)), 'commands with no case in this test').toEqual([]);
+    expect(
+      leaves.map((p) => p.join(' ')).filter((c) => !(c in args)),
+      'commands with no case in this test',
+    ).toEqual([]);
 
     const failures: string[] = [];
     for (const [i, path] of leaves.entries()) {
       const key = path.join(' ');
       const argv = [...path, ...(args[key]?.() ?? [])];
       // Both placements, alternating; `task list` and `events` (which once read a --json of their own) both ways.
-      const placements = key === 'task list' || key === 'events' ? ['before', 'after'] : [i % 2 === 0 ? 'after' : 'before'];
+      const placements =
+        key === 'task list' || key === 'events' ? ['before', 'after'] : [i % 2 === 0 ? 'after' : 'before'];
       for (const where of placements) {
         const r = await run(where === 'before' ? ['--json', ...argv] : [...argv, '--json']);
         try {
-          const values = key === 'events' ? r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown) : [JSON.parse(r.stdout) as unknown];
+          const values =
+            key === 'events'
+              ? r.stdout
+                  .trim()
+                  .split('\n')
+                  .filter(Boolean)
+                  .map((l) => JSON.parse(l) as unknown)
+              : [JSON.parse(r.stdout) as unknown];
           if (key === 'events') expect(values.length).toBeGreaterThan(0);
           const [first] = values as Record<string, unknown>[];
           if (key === 'workflow run') ids.runId = String(first?.['runId']);
           if (key === 'task run') ids.taskId = String(first?.['taskId']);
         } catch {
-          failures.push(`${where === 'before' ? '--json ' : ''}${argv.join(' ')}${where === 'after' ? ' --json' : ''} (exit ${r.code}): ${r.stdout.slice(0, 200)} ${r.stderr.slice(0, 200)}`);
+          failures.push(
+            `${where === 'before' ? '--json ' : ''}${argv.join(' ')}${where === 'after' ? ' --json' : ''} (exit ${r.code}): ${r.stdout.slice(0, 200)} ${r.stderr.slice(0, 200)}`,
+          );
         }
       }
     }

@@ -22,10 +22,19 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'codomyrmex-cli-sched-'));
   await mkdir(join(root, 'daemon'));
   server = await startNatsServer();
-  daemon = startDaemon(join(root, 'daemon'), ['--db', join(root, 'daemon', 'state.db'), '--nats', server.url, '--subject-prefix', prefix]);
+  daemon = startDaemon(join(root, 'daemon'), [
+    '--db',
+    join(root, 'daemon', 'state.db'),
+    '--nats',
+    server.url,
+    '--subject-prefix',
+    prefix,
+  ]);
   await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
   bus = await NatsBus.connect({ servers: server.url, subjectPrefix: prefix });
-  await bus.request('workflow.create', { definition: { name: 'hello', steps: [{ name: 'a', module: 'core', action: 'echo', parameters: { value: 1 } }] } });
+  await bus.request('workflow.create', {
+    definition: { name: 'hello', steps: [{ name: 'a', module: 'core', action: 'echo', parameters: { value: 1 } }] },
+  });
   flags = ['--nats', server.url, '--subject-prefix', prefix];
 });
 
@@ -47,8 +56,34 @@ const json = <T>(r: { code: number; stdout: string; stderr: string }): T => {
 
 describe('codomyrmex schedule', () => {
   it('creates, shows, pauses, resumes, triggers, backfills and deletes through the daemon', async () => {
-    const created = json<ScheduleView>(await cli(root, ['schedule', 'create', 'nightly', '--workflow', 'hello', '--cron', '30 2 * * *', '--tz', 'Europe/Paris', '--overlap', 'buffer_one', '--param', 'day=3', '--json', ...flags]));
-    expect(created).toMatchObject({ name: 'nightly', workflow: 'hello', cron: '30 2 * * *', timezone: 'Europe/Paris', overlap: 'buffer_one', parameters: { day: 3 }, paused: false });
+    const created = json<ScheduleView>(
+      await cli(root, [
+        'schedule',
+        'create',
+        'nightly',
+        '--workflow',
+        'hello',
+        '--cron',
+        '30 2 * * *',
+        '--tz',
+        'Europe/Paris',
+        '--overlap',
+        'buffer_one',
+        '--param',
+        'day=3',
+        '--json',
+        ...flags,
+      ]),
+    );
+    expect(created).toMatchObject({
+      name: 'nightly',
+      workflow: 'hello',
+      cron: '30 2 * * *',
+      timezone: 'Europe/Paris',
+      overlap: 'buffer_one',
+      parameters: { day: 3 },
+      paused: false,
+    });
     expect(created.nextFireTimes).toHaveLength(5);
 
     const shown = await cli(root, ['schedule', 'show', 'nightly', ...flags]);
@@ -56,39 +91,106 @@ describe('codomyrmex schedule', () => {
     expect(shown.stdout).toMatch(/next fire times \(Europe\/Paris and local\)/);
     expect(shown.stdout).toMatch(/02:30 Europe\/Paris {3}\(local /);
 
-    expect(json<ScheduleView[]>(await cli(root, ['schedule', 'list', '--json', ...flags])).map((s) => s.name)).toEqual(['nightly']);
+    expect(json<ScheduleView[]>(await cli(root, ['schedule', 'list', '--json', ...flags])).map((s) => s.name)).toEqual([
+      'nightly',
+    ]);
     expect(json<ScheduleView>(await cli(root, ['schedule', 'pause', 'nightly', '--json', ...flags])).paused).toBe(true);
-    expect(json<ScheduleView>(await cli(root, ['schedule', 'resume', 'nightly', '--json', ...flags])).paused).toBe(false);
+    expect(json<ScheduleView>(await cli(root, ['schedule', 'resume', 'nightly', '--json', ...flags])).paused).toBe(
+      false,
+    );
 
     const { runId } = json<{ runId: string }>(await cli(root, ['schedule', 'trigger', 'nightly', '--json', ...flags]));
     const ended = await bus.request('workflow.wait_for', { runId, timeoutMs: 20_000 });
     expect(ended).toMatchObject({ done: true, result: { success: true } });
-    expect(await bus.request('workflow.get_run', { runId })).toMatchObject({ scheduleName: 'nightly', params: { day: 3 } });
+    expect(await bus.request('workflow.get_run', { runId })).toMatchObject({
+      scheduleName: 'nightly',
+      params: { day: 3 },
+    });
 
-    const backfill = json<BackfillReply>(await cli(root, ['schedule', 'backfill', 'nightly', '--from', '2026-01-01T00:00:00Z', '--to', '2026-01-03T00:00:00Z', '--json', ...flags]));
+    const backfill = json<BackfillReply>(
+      await cli(root, [
+        'schedule',
+        'backfill',
+        'nightly',
+        '--from',
+        '2026-01-01T00:00:00Z',
+        '--to',
+        '2026-01-03T00:00:00Z',
+        '--json',
+        ...flags,
+      ]),
+    );
     expect(backfill).toEqual({ name: 'nightly', slots: 2, queued: 2, alreadyRun: 0 });
 
-    expect(json<{ deleted: boolean }>(await cli(root, ['schedule', 'delete', 'nightly', '--json', ...flags])).deleted).toBe(true);
+    expect(
+      json<{ deleted: boolean }>(await cli(root, ['schedule', 'delete', 'nightly', '--json', ...flags])).deleted,
+    ).toBe(true);
     const again = await cli(root, ['schedule', 'delete', 'nightly', '--json', ...flags]);
     expect(again.code).toBe(3);
     expect(JSON.parse(again.stdout)).toMatchObject({ error: { code: 'NOT_FOUND' } });
   }, 120_000);
 
   it('refuses bad input with exit 2, naming the field', async () => {
-    const bad = await cli(root, ['schedule', 'create', 'bad', '--workflow', 'hello', '--cron', '61 * * * *', '--json', ...flags]);
+    const bad = await cli(root, [
+      'schedule',
+      'create',
+      'bad',
+      '--workflow',
+      'hello',
+      '--cron',
+      '61 * * * *',
+      '--json',
+      ...flags,
+    ]);
     expect(bad.code).toBe(2);
-    expect((JSON.parse(bad.stdout) as { error: { message: string } }).error.message).toMatch(/schedule\.cron: .*minute/);
-    const both = await cli(root, ['schedule', 'create', 'bad', '--workflow', 'hello', '--cron', '* * * * *', '--every', '5m', '--json', ...flags]);
+    expect((JSON.parse(bad.stdout) as { error: { message: string } }).error.message).toMatch(
+      /schedule\.cron: .*minute/,
+    );
+    const both = await cli(root, [
+      'schedule',
+      'create',
+      'bad',
+      '--workflow',
+      'hello',
+      '--cron',
+      '* * * * *',
+      '--every',
+      '5m',
+      '--json',
+      ...flags,
+    ]);
     expect(both.code).toBe(2);
     expect(both.stdout).toMatch(/not both/);
-    const unknown = await cli(root, ['schedule', 'create', 'bad', '--workflow', 'nope', '--every', '5m', '--json', ...flags]);
+    const unknown = await cli(root, [
+      'schedule',
+      'create',
+      'bad',
+      '--workflow',
+      'nope',
+      '--every',
+      '5m',
+      '--json',
+      ...flags,
+    ]);
     expect(unknown.code).toBe(3);
   }, 120_000);
 
   it('one-shot, on the SQLite file: stores and lists schedules (a long-lived engine fires them)', async () => {
     const db = ['--db', join(root, 'oneshot.db')];
-    const created = await cli(root, ['schedule', 'create', 'weekly', '--workflow', 'ai-analysis', '--every', '7d', '--json', ...db]);
+    const created = await cli(root, [
+      'schedule',
+      'create',
+      'weekly',
+      '--workflow',
+      'ai-analysis',
+      '--every',
+      '7d',
+      '--json',
+      ...db,
+    ]);
     expect(json<ScheduleView>(created).everyMs).toBe(7 * 86_400_000);
-    expect(json<ScheduleView[]>(await cli(root, ['schedule', 'list', '--json', ...db])).map((s) => s.name)).toEqual(['weekly']);
+    expect(json<ScheduleView[]>(await cli(root, ['schedule', 'list', '--json', ...db])).map((s) => s.name)).toEqual([
+      'weekly',
+    ]);
   }, 120_000);
 });

@@ -23,15 +23,25 @@ const buses: NatsBus[] = [];
 let n = 0;
 
 /** A daemon in its own folder with its own subject prefix (or the ones given, to restart on the same state). */
-function daemon(url: string, where?: { cwd: string; prefix: string }, extra: string[] = [], env: NodeJS.ProcessEnv = {}): DaemonProcess & { cwd: string; prefix: string } {
+function daemon(
+  url: string,
+  where?: { cwd: string; prefix: string },
+  extra: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): DaemonProcess & { cwd: string; prefix: string } {
   const cwd = where?.cwd ?? join(root, `d${++n}`);
   const prefix = where?.prefix ?? `dmn${process.pid}x${n}`;
-  const d = startDaemon(root, ['--db', join(cwd, 'state.db'), '--nats', url, '--subject-prefix', prefix, ...extra], env);
+  const d = startDaemon(
+    root,
+    ['--db', join(cwd, 'state.db'), '--nats', url, '--subject-prefix', prefix, ...extra],
+    env,
+  );
   open.push(d);
   return Object.assign(d, { cwd, prefix });
 }
 
-const connected = (d: DaemonProcess): Promise<unknown> => d.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
+const connected = (d: DaemonProcess): Promise<unknown> =>
+  d.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
 
 async function client(url: string, prefix: string, requestTimeoutMs?: number): Promise<NatsBus> {
   const bus = await NatsBus.connect({ servers: url, subjectPrefix: prefix, requestTimeoutMs });
@@ -43,7 +53,13 @@ const sleepThenEcho = (name: string, ms: number) => ({
   name,
   steps: [
     { name: 'first', module: 'core', action: 'sleep', parameters: { ms, value: 'slept' } },
-    { name: 'second', module: 'core', action: 'echo', parameters: { value: '{{first.output}}' }, dependencies: ['first'] },
+    {
+      name: 'second',
+      module: 'core',
+      action: 'echo',
+      parameters: { value: '{{first.output}}' },
+      dependencies: ['first'],
+    },
   ],
 });
 
@@ -73,28 +89,54 @@ describe('codomyrmex daemon over NATS', () => {
     const seen: BusEvent[] = [];
     const sub = bus.events$().subscribe((e) => seen.push(e));
     // The end event may land a moment after the result: wait for it, not for a guess.
-    const ended = firstValueFrom(bus.events$('workflow_completed').pipe(filter((e) => (e.data as { workflowName: string }).workflowName === 'pair')));
+    const ended = firstValueFrom(
+      bus
+        .events$('workflow_completed')
+        .pipe(filter((e) => (e.data as { workflowName: string }).workflowName === 'pair')),
+    );
     await bus.ready();
     const result = await runWorkflow(bus, 'pair');
     await ended;
     sub.unsubscribe();
     expect(result).toMatchObject({ success: true, status: 'succeeded', steps: { second: { result: 'slept' } } });
-    const mine = seen.filter((e) => (e.data as { runId?: string }).runId === result.runId && /^(workflow|step)_/.test(e.type));
-    const order = mine.map((e) => `${e.type}${'step' in (e.data as object) ? `:${(e.data as { step: string }).step}` : ''}`);
-    expect(order).toEqual(['workflow_started', 'step_started:first', 'step_completed:first', 'step_started:second', 'step_completed:second', 'workflow_completed']);
+    const mine = seen.filter(
+      (e) => (e.data as { runId?: string }).runId === result.runId && /^(workflow|step)_/.test(e.type),
+    );
+    const order = mine.map(
+      (e) => `${e.type}${'step' in (e.data as object) ? `:${(e.data as { step: string }).step}` : ''}`,
+    );
+    expect(order).toEqual([
+      'workflow_started',
+      'step_started:first',
+      'step_completed:first',
+      'step_started:second',
+      'step_completed:second',
+      'workflow_completed',
+    ]);
   });
 
   it('answers bad payloads, unknown verbs and malformed JSON with error replies', async () => {
     const nc = await connect({ servers: server.url });
     try {
-      const ask = async (verb: string, body: string): Promise<{ ok: boolean; error?: { code: string; issues: string[]; message: string } }> =>
-        JSON.parse(new TextDecoder().decode((await nc.request(`${main.prefix}.cmd.${verb}`, body, { timeout: 5000 })).data)) as never;
+      const ask = async (
+        verb: string,
+        body: string,
+      ): Promise<{ ok: boolean; error?: { code: string; issues: string[]; message: string } }> =>
+        JSON.parse(
+          new TextDecoder().decode((await nc.request(`${main.prefix}.cmd.${verb}`, body, { timeout: 5000 })).data),
+        ) as never;
       await expect(ask('task.get', '{not json')).resolves.toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
-      await expect(ask('task.get', '{"taskId": 5}')).resolves.toMatchObject({ ok: false, error: { code: 'VALIDATION', issues: [expect.stringMatching(/^payload\.taskId/)] } });
+      await expect(ask('task.get', '{"taskId": 5}')).resolves.toMatchObject({
+        ok: false,
+        error: { code: 'VALIDATION', issues: [expect.stringMatching(/^payload\.taskId/)] },
+      });
       const unknown = await ask('task.gett', '{}');
       expect(unknown).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
       expect(unknown.error?.message).toContain('did you mean "task.get"');
-      await expect(ask('workflow.start', '{"name": "no-such-workflow"}')).resolves.toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+      await expect(ask('workflow.start', '{"name": "no-such-workflow"}')).resolves.toMatchObject({
+        ok: false,
+        error: { code: 'NOT_FOUND' },
+      });
       await expect(ask('task.get', '{"taskId": "nope"}')).resolves.toEqual({ ok: true, result: null });
     } finally {
       await nc.close();
@@ -103,11 +145,18 @@ describe('codomyrmex daemon over NATS', () => {
 
   it('serves the CLI with --nats: same output and exit codes, a run longer than the request timeout', async () => {
     await bus.request('workflow.create', { definition: sleepThenEcho('slow-cli', 1200) });
-    await bus.request('workflow.create', { definition: { name: 'broken', steps: [{ name: 'boom', module: 'core', action: 'fail', parameters: { times: 9 }, maxRetries: 0 }] } });
+    await bus.request('workflow.create', {
+      definition: {
+        name: 'broken',
+        steps: [{ name: 'boom', module: 'core', action: 'fail', parameters: { times: 9 }, maxRetries: 0 }],
+      },
+    });
     const flags = ['--nats', server.url, '--subject-prefix', main.prefix];
     const list = await cli(root, ['workflow', 'list', '--json', ...flags]);
     expect(list.code).toBe(0);
-    expect((JSON.parse(list.stdout) as { name: string }[]).map((w) => w.name)).toEqual(expect.arrayContaining(['pair', 'slow-cli', 'broken']));
+    expect((JSON.parse(list.stdout) as { name: string }[]).map((w) => w.name)).toEqual(
+      expect.arrayContaining(['pair', 'slow-cli', 'broken']),
+    );
     const ran = await cli(root, ['workflow', 'run', 'slow-cli', '--request-timeout', '400', ...flags]);
     expect(ran.stderr).toBe('');
     expect(ran.code).toBe(0);
@@ -133,7 +182,9 @@ describe('codomyrmex daemon over NATS', () => {
     const shown = await cli(root, ['run', 'show', slow?.runId ?? '', '--json', ...flags]);
     expect(JSON.parse(shown.stdout)).toMatchObject({ runId: slow?.runId, status: 'succeeded' });
     const resources = await cli(root, ['resources', 'list', '--json', ...flags]);
-    expect((JSON.parse(resources.stdout) as { id: string }[]).map((r) => r.id)).toEqual(expect.arrayContaining(['cpu', 'memory']));
+    expect((JSON.parse(resources.stdout) as { id: string }[]).map((r) => r.id)).toEqual(
+      expect.arrayContaining(['cpu', 'memory']),
+    );
     const plan = await cli(root, ['workflow', 'plan', 'slow-cli', '--json', ...flags]);
     expect(plan.code).toBe(0);
     expect(JSON.parse(plan.stdout)).toMatchObject({ valid: true, criticalPath: ['first', 'second'] });
@@ -160,7 +211,10 @@ describe('codomyrmex daemon when NATS fails', () => {
     await nats2.stop();
     const d = daemon(nats2.url);
     const http = await d.http();
-    const down = (await (await fetch(`${http}/readyz`)).json()) as { status: string; checks: Record<string, { ok: boolean }> };
+    const down = (await (await fetch(`${http}/readyz`)).json()) as {
+      status: string;
+      checks: Record<string, { ok: boolean }>;
+    };
     expect(down).toMatchObject({ status: 'not_ready', checks: { nats: { ok: false }, engine: { ok: true } } });
     await d.waitForLine((l) => l.msg === 'NATS not reachable; retrying', 'a retry line');
     await nats2.start();
@@ -196,7 +250,22 @@ describe('codomyrmex daemon with NATS credentials from the environment', () => {
   it('connects with CODOMYRMEX_NATS_TOKEN, serves a CLI that has it too, and stays not ready with a wrong one', async () => {
     const good = daemon(secured.url, undefined, [], { CODOMYRMEX_NATS_TOKEN: 's3cret-token' });
     await connected(good);
-    const r = await cli(root, ['task', 'run', 'core.echo', '-p', '{"value": "authed"}', '--json', '--nats', secured.url, '--subject-prefix', good.prefix], { CODOMYRMEX_NATS_TOKEN: 's3cret-token' });
+    const r = await cli(
+      root,
+      [
+        'task',
+        'run',
+        'core.echo',
+        '-p',
+        '{"value": "authed"}',
+        '--json',
+        '--nats',
+        secured.url,
+        '--subject-prefix',
+        good.prefix,
+      ],
+      { CODOMYRMEX_NATS_TOKEN: 's3cret-token' },
+    );
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toMatchObject({ result: 'authed' });
     const bad = daemon(secured.url, undefined, [], { CODOMYRMEX_NATS_TOKEN: 'wrong' });
@@ -216,18 +285,27 @@ describe('codomyrmex daemon shutdown and crash', () => {
     const bus = await client(server.url, d.prefix);
     const started = firstValueFrom(bus.events$('task_started'));
     await bus.ready();
-    const { taskId } = await bus.request('task.submit', { task: { name: 'in-flight', module: 'core', action: 'sleep', parameters: { ms: 1000, value: 'done' } } });
+    const { taskId } = await bus.request('task.submit', {
+      task: { name: 'in-flight', module: 'core', action: 'sleep', parameters: { ms: 1000, value: 'done' } },
+    });
     await started;
     d.proc.kill('SIGTERM');
     await d.waitForLine((l) => l.msg === 'daemon draining', 'draining');
-    await expect(bus.request('task.submit', { task: { module: 'core', action: 'echo' } })).rejects.toBeInstanceOf(ShuttingDownError);
+    await expect(bus.request('task.submit', { task: { module: 'core', action: 'echo' } })).rejects.toBeInstanceOf(
+      ShuttingDownError,
+    );
     expect(await d.exited).toBe(0);
-    expect(d.lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['daemon draining', 'NATS closed', 'daemon stopped']));
+    expect(d.lines.map((l) => l.msg)).toEqual(
+      expect.arrayContaining(['daemon draining', 'NATS closed', 'daemon stopped']),
+    );
     // Restarted on the same database: the task finished during the drain, and is stored so.
     const again = daemon(server.url, d);
     await connected(again);
     await expect(bus.request('task.get', { taskId })).resolves.toMatchObject({ id: taskId, status: 'completed' });
-    await expect(bus.request('task.wait_for', { taskId, timeoutMs: 0 })).resolves.toMatchObject({ done: true, result: { result: 'done' } });
+    await expect(bus.request('task.wait_for', { taskId, timeoutMs: 0 })).resolves.toMatchObject({
+      done: true,
+      result: { result: 'done' },
+    });
     again.proc.kill('SIGTERM');
     expect(await again.exited).toBe(0);
   });
@@ -260,8 +338,16 @@ describe('codomyrmex daemon shutdown and crash', () => {
     expect(await d.exited).toBe('SIGKILL');
     const again = daemon(server.url, d);
     await connected(again);
-    const recovery = await again.waitForLine((l) => l.msg === 'recovered from the store' && l['component'] === 'workflowManager', 'the recovery line');
-    expect(recovery, JSON.stringify([...d.lines, ...again.lines].filter((l) => l['component'] === 'workflowManager' || l.msg.startsWith('daemon')))).toMatchObject({ resumed: 1, ids: [runId] });
+    const recovery = await again.waitForLine(
+      (l) => l.msg === 'recovered from the store' && l['component'] === 'workflowManager',
+      'the recovery line',
+    );
+    expect(
+      recovery,
+      JSON.stringify(
+        [...d.lines, ...again.lines].filter((l) => l['component'] === 'workflowManager' || l.msg.startsWith('daemon')),
+      ),
+    ).toMatchObject({ resumed: 1, ids: [runId] });
     const result = await followRun(bus, runId, { waitMs: 1000 });
     expect(result).toMatchObject({ runId, success: true, steps: { second: { result: 'slept' } } });
     again.proc.kill('SIGTERM');

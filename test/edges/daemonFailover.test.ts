@@ -45,21 +45,34 @@ function pair(url: string): { start: () => DaemonProcess; prefix: string } {
   return {
     prefix,
     start: () => {
-      const d = startDaemon(root, ['--store', 'postgres', '--db', url, '--nats', nats.url, '--subject-prefix', prefix, '--failover-after', '2s']);
+      const d = startDaemon(root, [
+        '--store',
+        'postgres',
+        '--db',
+        url,
+        '--nats',
+        nats.url,
+        '--subject-prefix',
+        prefix,
+        '--failover-after',
+        '2s',
+      ]);
       open.push(d);
       return d;
     },
   };
 }
 
-const serving = (d: DaemonProcess): Promise<unknown> => d.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
+const serving = (d: DaemonProcess): Promise<unknown> =>
+  d.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
 /** Waits until the daemon is a standby that has seen the active one; resolves with its HTTP address. */
 async function standby(d: DaemonProcess): Promise<string> {
   const line = await d.waitForLine((l) => l.msg === 'daemon standby', '"daemon standby"');
   await d.waitForLine((l) => l.msg.startsWith('standby: another daemon holds the lease'), 'the standby line');
   return `http://${String(line['http'])}`;
 }
-const tookOver = (d: DaemonProcess): Promise<unknown> => d.waitForLine((l) => l.msg.startsWith('took the lease'), '"took the lease"');
+const tookOver = (d: DaemonProcess): Promise<unknown> =>
+  d.waitForLine((l) => l.msg.startsWith('took the lease'), '"took the lease"');
 
 async function client(prefix: string): Promise<NatsBus> {
   const bus = await NatsBus.connect({ servers: nats.url, subjectPrefix: prefix, requestTimeoutMs: 5000 });
@@ -71,7 +84,13 @@ const sleepThenEcho = (name: string, ms: number) => ({
   name,
   steps: [
     { name: 'first', module: 'core', action: 'sleep', parameters: { ms, value: 'slept' } },
-    { name: 'second', module: 'core', action: 'echo', parameters: { value: '{{first.output}}' }, dependencies: ['first'] },
+    {
+      name: 'second',
+      module: 'core',
+      action: 'echo',
+      parameters: { value: '{{first.output}}' },
+      dependencies: ['first'],
+    },
   ],
 });
 
@@ -85,9 +104,19 @@ async function snapshot(url: string): Promise<Record<string, string>> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const tables = (await client.query<{ t: string }>(`SELECT tablename AS t FROM pg_tables WHERE tablename LIKE 'codomyrmex_%' ORDER BY 1`)).rows.map((r) => r.t);
+    const tables = (
+      await client.query<{ t: string }>(
+        `SELECT tablename AS t FROM pg_tables WHERE tablename LIKE 'codomyrmex_%' ORDER BY 1`,
+      )
+    ).rows.map((r) => r.t);
     const out: Record<string, string> = {};
-    for (const t of tables) out[t] = (await client.query<{ rows: string | null }>(`SELECT string_agg(x::text, '\n' ORDER BY x::text) AS rows FROM ${t} x`)).rows[0]?.rows ?? '';
+    for (const t of tables)
+      out[t] =
+        (
+          await client.query<{ rows: string | null }>(
+            `SELECT string_agg(x::text, '\n' ORDER BY x::text) AS rows FROM ${t} x`,
+          )
+        ).rows[0]?.rows ?? '';
     return out;
   } finally {
     await client.end();
@@ -116,7 +145,10 @@ describe('active and standby daemons on PostgreSQL', () => {
 
     const bus = await client(p.prefix);
     const status = await bus.request('engine.status', {});
-    expect((status['daemons'] as { peers: { role: string }[] }).peers.map((d) => d.role).sort()).toEqual(['active', 'standby']);
+    expect((status['daemons'] as { peers: { role: string }[] }).peers.map((d) => d.role).sort()).toEqual([
+      'active',
+      'standby',
+    ]);
     await bus.request('workflow.create', { definition: sleepThenEcho('crashy', 1500) });
     const started = firstValueFrom(bus.events$('step_started'));
     const { runId } = await bus.request('workflow.start', { name: 'crashy' });
@@ -130,13 +162,22 @@ describe('active and standby daemons on PostgreSQL', () => {
     expect(duringFailover?.runId).toBe(runId);
     // With no standby on a prefix, the same request fails at once.
     const nobody = await client(`${p.prefix}none`);
-    await expect(nobody.request('workflow.get_run', { runId })).rejects.toThrow(/no component serves "workflow.get_run"/);
+    await expect(nobody.request('workflow.get_run', { runId })).rejects.toThrow(
+      /no component serves "workflow.get_run"/,
+    );
 
     await tookOver(b);
     await serving(b);
-    const recovery = await b.waitForLine((l) => l.msg === 'recovered from the store' && l['component'] === 'workflowManager', 'the recovery line');
+    const recovery = await b.waitForLine(
+      (l) => l.msg === 'recovered from the store' && l['component'] === 'workflowManager',
+      'the recovery line',
+    );
     expect(recovery).toMatchObject({ resumed: 1, ids: [runId] });
-    expect(await followRun(bus, runId, { waitMs: 1000 })).toMatchObject({ runId, success: true, steps: { second: { result: 'slept' } } });
+    expect(await followRun(bus, runId, { waitMs: 1000 })).toMatchObject({
+      runId,
+      success: true,
+      steps: { second: { result: 'slept' } },
+    });
     expect(JSON.parse((await get(`${bHttp}/healthz`)).body)).toMatchObject({ role: 'active' });
     expect((await get(`${bHttp}/readyz`)).status).toBe(200);
     expect((await get(`${bHttp}/metrics`)).body).toContain('codomyrmex_daemon_role{role="active"} 1');
@@ -167,7 +208,9 @@ describe('active and standby daemons on PostgreSQL', () => {
     const before = await snapshot(url);
     a.proc.kill('SIGCONT');
     expect(await a.exited).toBe(4);
-    expect(a.lines.map((l) => l.msg)).toContain('lease lost: another daemon is active; this one stops without writing and exits');
+    expect(a.lines.map((l) => l.msg)).toContain(
+      'lease lost: another daemon is active; this one stops without writing and exits',
+    );
     expect(await snapshot(url)).toEqual(before);
   });
 });

@@ -50,9 +50,18 @@ function readStore<T>(fn: (store: SqliteStore) => T): T {
 describe('daemon schedules (child processes, SQLite)', () => {
   it('a slot claimed before a SIGKILL runs once after the restart; restarts never run a slot twice', async () => {
     // The schedule is stored by an engine that does not fire it (as the one-shot CLI does).
-    const setup = new OrchestrationEngine({ store: 'sqlite', dbPath: db, threads: 1, workflowDirs: [], fireSchedules: false, metrics: { enabled: false } });
+    const setup = new OrchestrationEngine({
+      store: 'sqlite',
+      dbPath: db,
+      threads: 1,
+      workflowDirs: [],
+      fireSchedules: false,
+      metrics: { enabled: false },
+    });
     await setup.ready();
-    await setup.getWorkflowManager().createWorkflow('stamp', [{ name: 'a', module: 'core', action: 'echo', parameters: { value: 1 } }]);
+    await setup
+      .getWorkflowManager()
+      .createWorkflow('stamp', [{ name: 'a', module: 'core', action: 'echo', parameters: { value: 1 } }]);
     await setup.createSchedule({ name: 'tick', workflow: 'stamp', every: '1s', overlap: 'allow' });
     await setup.shutdown();
 
@@ -67,8 +76,14 @@ describe('daemon schedules (child processes, SQLite)', () => {
 
     // 2. The restarted daemon re-drives the claimed slot: its run starts and completes.
     const second = daemon();
-    await second.waitForLine((l) => l.msg === 'workflow completed' && l['runId'] === slot.runId, `the claimed slot's run ${slot.runId} completing`);
-    await second.waitForLine((l) => l.msg === 'schedule fired' && Number(l['scheduledFor']) > slot.slot, 'a later slot firing');
+    await second.waitForLine(
+      (l) => l.msg === 'workflow completed' && l['runId'] === slot.runId,
+      `the claimed slot's run ${slot.runId} completing`,
+    );
+    await second.waitForLine(
+      (l) => l.msg === 'schedule fired' && Number(l['scheduledFor']) > slot.slot,
+      'a later slot firing',
+    );
     await stop(second);
 
     // 3. Two more restarts in a row.

@@ -21,7 +21,14 @@ const daemons: DaemonProcess[] = [];
 let flags: string[];
 
 function daemon(): DaemonProcess {
-  const d = startDaemon(join(root, 'daemon'), ['--db', join(root, 'daemon', 'state.db'), '--nats', server.url, '--subject-prefix', prefix]);
+  const d = startDaemon(join(root, 'daemon'), [
+    '--db',
+    join(root, 'daemon', 'state.db'),
+    '--nats',
+    server.url,
+    '--subject-prefix',
+    prefix,
+  ]);
   daemons.push(d);
   return d;
 }
@@ -52,17 +59,47 @@ describe('NATS triggers on the daemon', () => {
   it('core NATS: a run per JSON message, with {{event.data}} and {{event.subject}}; a message that is not JSON is rejected and logged', async () => {
     const d = daemon();
     await d.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
-    await bus.request('workflow.create', { definition: { name: 'ship', steps: [{ name: 'a', module: 'core', action: 'echo', parameters: { value: '{{params.order}}' } }] } });
-    const created = await cli(root, ['trigger', 'create', 'pings', '--workflow', 'ship', '--subject', 'pings.*', '--param', 'order={{event.data.id}}', '--param', 'on={{event.subject}}', '--json', ...flags]);
+    await bus.request('workflow.create', {
+      definition: {
+        name: 'ship',
+        steps: [{ name: 'a', module: 'core', action: 'echo', parameters: { value: '{{params.order}}' } }],
+      },
+    });
+    const created = await cli(root, [
+      'trigger',
+      'create',
+      'pings',
+      '--workflow',
+      'ship',
+      '--subject',
+      'pings.*',
+      '--param',
+      'order={{event.data.id}}',
+      '--param',
+      'on={{event.subject}}',
+      '--json',
+      ...flags,
+    ]);
     expect(created.code).toBe(0);
-    expect(JSON.parse(created.stdout)).toMatchObject({ name: 'pings', kind: 'nats', target: 'pings.*', listening: true });
+    expect(JSON.parse(created.stdout)).toMatchObject({
+      name: 'pings',
+      kind: 'nats',
+      target: 'pings.*',
+      listening: true,
+    });
 
     bus.connection.publish('pings.eu', JSON.stringify({ id: 42 }));
-    const fired = await d.waitForLine((l) => l.msg === 'trigger fired' && l['trigger'] === 'pings', 'the trigger firing');
+    const fired = await d.waitForLine(
+      (l) => l.msg === 'trigger fired' && l['trigger'] === 'pings',
+      'the trigger firing',
+    );
     const runId = String(fired['runId']);
     const done = await bus.request('workflow.wait_for', { runId, timeoutMs: 20_000 });
     expect(done).toMatchObject({ done: true, result: { success: true, steps: { a: { result: 42 } } } });
-    expect(await bus.request('workflow.get_run', { runId })).toMatchObject({ triggerName: 'pings', params: { order: 42, on: 'pings.eu' } });
+    expect(await bus.request('workflow.get_run', { runId })).toMatchObject({
+      triggerName: 'pings',
+      params: { order: 42, on: 'pings.eu' },
+    });
 
     bus.connection.publish('pings.us', 'not json');
     const rejected = await d.waitForLine((l) => l.msg === 'trigger message rejected', 'a rejection line');
@@ -80,7 +117,12 @@ describe('NATS triggers on the daemon', () => {
   it('JetStream: messages published while the daemon is down each run once after it starts, and never again', async () => {
     const first = daemon();
     await first.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
-    await bus.request('trigger.create', { name: 'orders', workflow: 'ship', source: { nats: 'orders.created', stream: true }, parameters: { order: '{{event.data.id}}' } });
+    await bus.request('trigger.create', {
+      name: 'orders',
+      workflow: 'ship',
+      source: { nats: 'orders.created', stream: true },
+      parameters: { order: '{{event.data.id}}' },
+    });
     const [view] = (await bus.request('trigger.list', {})).filter((t) => t.name === 'orders');
     expect(view).toMatchObject({ kind: 'jetstream', listening: true, stream: 'ORDERS' });
     await stop(first);
@@ -91,17 +133,27 @@ describe('NATS triggers on the daemon', () => {
     const second = daemon();
     const seen = new Set<string>();
     for (let i = 0; i < 3; i++) {
-      const line = await second.waitForLine((l) => l.msg === 'trigger fired' && l['trigger'] === 'orders' && !seen.has(String(l['runId'])), 'a JetStream trigger firing');
+      const line = await second.waitForLine(
+        (l) => l.msg === 'trigger fired' && l['trigger'] === 'orders' && !seen.has(String(l['runId'])),
+        'a JetStream trigger firing',
+      );
       seen.add(String(line['runId']));
     }
-    for (const runId of seen) expect(await bus.request('workflow.wait_for', { runId, timeoutMs: 20_000 })).toMatchObject({ done: true, result: { success: true } });
+    for (const runId of seen)
+      expect(await bus.request('workflow.wait_for', { runId, timeoutMs: 20_000 })).toMatchObject({
+        done: true,
+        result: { success: true },
+      });
     await stop(second);
 
     // Restarted: the three were acknowledged, so only the new message runs.
     const third = daemon();
     await third.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
     await js.publish('orders.created', JSON.stringify({ id: 4 }));
-    const fourth = await third.waitForLine((l) => l.msg === 'trigger fired' && l['trigger'] === 'orders', 'the fourth message firing');
+    const fourth = await third.waitForLine(
+      (l) => l.msg === 'trigger fired' && l['trigger'] === 'orders',
+      'the fourth message firing',
+    );
     await bus.request('workflow.wait_for', { runId: String(fourth['runId']), timeoutMs: 20_000 });
     const runs = await bus.request('workflow.list_runs', { trigger: 'orders' });
     expect(runs.map((r) => r.params['order']).sort()).toEqual([1, 2, 3, 4]);

@@ -17,8 +17,17 @@ beforeAll(async () => {
   engine = testEngine({ http: { host: '127.0.0.1', port: 0 } });
   await engine.ready();
   base = engine.httpAddress!.url;
-  await engine.getWorkflowManager().createWorkflow('deploy', [{ name: 'say', module: 'core', action: 'echo', parameters: { value: '{{params.ref}}' } }]);
-  await engine.createTrigger({ name: 'gh', workflow: 'deploy', source: { http: { path: '/hooks/deploy', secret: SECRET } }, parameters: { ref: '{{event.data.ref}}' } });
+  await engine
+    .getWorkflowManager()
+    .createWorkflow('deploy', [
+      { name: 'say', module: 'core', action: 'echo', parameters: { value: '{{params.ref}}' } },
+    ]);
+  await engine.createTrigger({
+    name: 'gh',
+    workflow: 'deploy',
+    source: { http: { path: '/hooks/deploy', secret: SECRET } },
+    parameters: { ref: '{{event.data.ref}}' },
+  });
 });
 
 afterAll(async () => {
@@ -43,8 +52,13 @@ describe('webhook triggers', () => {
   it('answers 401 to a wrong or missing signature and starts nothing', async () => {
     const before = (await engine.listTriggers())[0]!.fired;
     const body = JSON.stringify({ ref: 'x' });
-    expect((await post('/hooks/deploy', body, { 'x-codomyrmex-signature': signBody('another-secret-entirely', body) })).status).toBe(401);
-    expect((await post('/hooks/deploy', body, { 'x-codomyrmex-signature': signBody(SECRET, `${body} `) })).status).toBe(401);
+    expect(
+      (await post('/hooks/deploy', body, { 'x-codomyrmex-signature': signBody('another-secret-entirely', body) }))
+        .status,
+    ).toBe(401);
+    expect((await post('/hooks/deploy', body, { 'x-codomyrmex-signature': signBody(SECRET, `${body} `) })).status).toBe(
+      401,
+    );
     expect((await post('/hooks/deploy', body)).status).toBe(401);
     const [t] = await engine.listTriggers();
     expect(t).toMatchObject({ name: 'gh', kind: 'http', target: '/hooks/deploy', fired: before });
@@ -66,10 +80,27 @@ describe('webhook triggers', () => {
   });
 
   it('refuses a path outside /hooks/, a short secret and an unknown workflow, creating nothing', async () => {
-    await expect(engine.createTrigger({ name: 'bad', workflow: 'deploy', source: { http: { path: '/metrics', secret: SECRET } } })).rejects.toThrow(/trigger\.source\.http\.path: must be a path under \/hooks\//);
-    await expect(engine.createTrigger({ name: 'bad', workflow: 'deploy', source: { http: { path: '/hooks/x', secret: 'short' } } })).rejects.toThrow(ValidationError);
-    await expect(engine.createTrigger({ name: 'bad', workflow: 'nope', source: { http: { path: '/hooks/x', secret: SECRET } } })).rejects.toThrow(/no workflow named "nope"/);
-    await expect(engine.createTrigger({ name: 'bad', workflow: 'deploy', source: { nats: 'a.b' }, parameters: { x: '{{params.y}}' } })).rejects.toThrow(/reads "params"/);
+    await expect(
+      engine.createTrigger({ name: 'bad', workflow: 'deploy', source: { http: { path: '/metrics', secret: SECRET } } }),
+    ).rejects.toThrow(/trigger\.source\.http\.path: must be a path under \/hooks\//);
+    await expect(
+      engine.createTrigger({
+        name: 'bad',
+        workflow: 'deploy',
+        source: { http: { path: '/hooks/x', secret: 'short' } },
+      }),
+    ).rejects.toThrow(ValidationError);
+    await expect(
+      engine.createTrigger({ name: 'bad', workflow: 'nope', source: { http: { path: '/hooks/x', secret: SECRET } } }),
+    ).rejects.toThrow(/no workflow named "nope"/);
+    await expect(
+      engine.createTrigger({
+        name: 'bad',
+        workflow: 'deploy',
+        source: { nats: 'a.b' },
+        parameters: { x: '{{params.y}}' },
+      }),
+    ).rejects.toThrow(/reads "params"/);
     expect((await engine.listTriggers()).map((t) => t.name)).toEqual(['gh']);
   });
 

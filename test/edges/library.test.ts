@@ -33,14 +33,24 @@ console.log(JSON.stringify({ health: health.overallStatus, registered: metrics.w
 `,
     );
     // No shutdown in the script: if anything held the process open, the timeout would kill it (and fail here).
-    const { stdout } = await run(process.execPath, [script], { cwd: dir, timeout: 60_000, env: { ...process.env, CODOMYRMEX_STORE: '' } });
-    const out = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { health: string; registered: number; success: boolean; runId: string };
+    const { stdout } = await run(process.execPath, [script], {
+      cwd: dir,
+      timeout: 60_000,
+      env: { ...process.env, CODOMYRMEX_STORE: '' },
+    });
+    const out = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as {
+      health: string;
+      registered: number;
+      success: boolean;
+      runId: string;
+    };
     expect(out.health).toBe('healthy');
     expect(out.registered).toBeGreaterThanOrEqual(1);
     expect(out.success).toBe(true);
     const db = new Database(join(dir, '.codomyrmex', 'state.db'), { readonly: true });
     try {
-      const row = db.prepare('SELECT status FROM workflow_runs WHERE id = ?').get(out.runId) as { status: string } | undefined;
+      const row = db.prepare('SELECT status FROM workflow_runs WHERE id = ?').get(out.runId) as
+        { status: string } | undefined;
       expect(row?.status).toBe('succeeded');
     } finally {
       db.close();

@@ -25,7 +25,10 @@ let bus: NatsBus;
 let client: Client;
 const prefix = `mcpd${process.pid}`;
 
-async function call(name: string, args: Record<string, unknown> = {}): Promise<CallToolResult & { structuredContent: Structured }> {
+async function call(
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<CallToolResult & { structuredContent: Structured }> {
   return (await client.callTool({ name, arguments: args })) as CallToolResult & { structuredContent: Structured };
 }
 
@@ -40,7 +43,14 @@ beforeAll(async () => {
   // Only the daemon's folder has code: an analysis that finds a file ran there, not where the MCP server runs.
   await writeFile(join(daemonDir, 'app.ts'), 'export function f(a: number) { return a > 1 ? a : 0; } // TODO\n');
   server = await startNatsServer();
-  daemon = startDaemon(daemonDir, ['--db', join(daemonDir, 'state.db'), '--nats', server.url, '--subject-prefix', prefix]);
+  daemon = startDaemon(daemonDir, [
+    '--db',
+    join(daemonDir, 'state.db'),
+    '--nats',
+    server.url,
+    '--subject-prefix',
+    prefix,
+  ]);
   await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
   bus = await NatsBus.connect({ servers: server.url, subjectPrefix: prefix });
   client = new Client({ name: 'test-nats', version: '1' });
@@ -70,36 +80,63 @@ afterAll(async () => {
 describe('codomyrmex mcp --nats', () => {
   it('runs a workflow on the daemon, with progress notifications; the run is the daemon’s', async () => {
     const progress: { progress: number; total?: number | undefined }[] = [];
-    const r = (await client.callTool({ name: 'execute_workflow', arguments: { workflow_name: 'ai_analysis', parameters: { path: '.' } } }, undefined, { onprogress: (p) => progress.push(p) })) as CallToolResult & { structuredContent: Structured };
+    const r = (await client.callTool(
+      { name: 'execute_workflow', arguments: { workflow_name: 'ai_analysis', parameters: { path: '.' } } },
+      undefined,
+      { onprogress: (p) => progress.push(p) },
+    )) as CallToolResult & { structuredContent: Structured };
     expect(r.isError, text(r)).toBeFalsy();
     const result = r.structuredContent.result as { success: boolean; runId: string };
     expect(result).toMatchObject({ success: true, workflowName: 'ai-analysis' });
     // The daemon's folder: one file. The MCP server's own folder has none.
-    const files = await client.callTool({ name: 'get_step_output', arguments: { run_id: result.runId, step: 'analyze_code', path: 'totals.files' } });
+    const files = await client.callTool({
+      name: 'get_step_output',
+      arguments: { run_id: result.runId, step: 'analyze_code', path: 'totals.files' },
+    });
     expect(files.structuredContent).toMatchObject({ success: true, result: { value: 1 } });
     expectProgressSeen(progress, 4);
 
     // The daemon has the run in its store.
-    await expect(bus.request('workflow.get_run', { runId: result.runId })).resolves.toMatchObject({ runId: result.runId, status: 'succeeded' });
+    await expect(bus.request('workflow.get_run', { runId: result.runId })).resolves.toMatchObject({
+      runId: result.runId,
+      status: 'succeeded',
+    });
     const run = await call('get_run', { run_id: result.runId });
-    expect(run.structuredContent.result).toMatchObject({ runId: result.runId, status: 'succeeded', params: { path: '.' } });
+    expect(run.structuredContent.result).toMatchObject({
+      runId: result.runId,
+      status: 'succeeded',
+      params: { path: '.' },
+    });
     const why = await call('explain_task', { task_id: `${result.runId}.analyze_code` });
     expect(why.structuredContent.result).toMatchObject({ status: 'completed' });
     const cancel = await call('cancel_run', { run_id: result.runId });
     expect(cancel.structuredContent.result).toMatchObject({ cancelled: false, status: 'succeeded' });
 
     const { resources } = await client.listResources();
-    expect(resources.map((x) => x.uri)).toEqual(expect.arrayContaining(['codomyrmex://workflows/ai-analysis', `codomyrmex://runs/${result.runId}`]));
+    expect(resources.map((x) => x.uri)).toEqual(
+      expect.arrayContaining(['codomyrmex://workflows/ai-analysis', `codomyrmex://runs/${result.runId}`]),
+    );
   });
 
   it('lists and creates workflows, runs tasks and complex workflows (one longer than the request timeout), validates and lists modules, all on the daemon', async () => {
-    const created = await call('create_workflow', { name: 'via_mcp', steps: [{ name: 'a', module: 'core', action: 'echo', parameters: { value: 1 } }] });
+    const created = await call('create_workflow', {
+      name: 'via_mcp',
+      steps: [{ name: 'a', module: 'core', action: 'echo', parameters: { value: 1 } }],
+    });
     expect(created.structuredContent).toMatchObject({ success: true, result: { name: 'via_mcp', steps: 1 } });
     await expect(bus.request('workflow.get', { name: 'via_mcp' })).resolves.toMatchObject({ name: 'via_mcp' });
     const list = await call('list_workflows');
-    expect((list.structuredContent.result?.['workflows'] as { name: string }[]).map((w) => w.name)).toEqual(expect.arrayContaining(['ai-analysis', 'via_mcp']));
+    expect((list.structuredContent.result?.['workflows'] as { name: string }[]).map((w) => w.name)).toEqual(
+      expect.arrayContaining(['ai-analysis', 'via_mcp']),
+    );
 
-    const task = await call('execute_task', { name: 'hi', module: 'core', action: 'echo', parameters: { value: 'hi' }, priority: 'high' });
+    const task = await call('execute_task', {
+      name: 'hi',
+      module: 'core',
+      action: 'echo',
+      parameters: { value: 'hi' },
+      priority: 'high',
+    });
     expect(task.structuredContent.result).toMatchObject({ success: true, result: 'hi' });
     const taskId = (task.structuredContent.result as { taskId: string }).taskId;
     await expect(bus.request('task.get', { taskId })).resolves.toMatchObject({ status: 'completed' });
@@ -128,17 +165,26 @@ describe('codomyrmex mcp --nats', () => {
       { onprogress: (p) => progress.push(p) },
     )) as CallToolResult & { structuredContent: Structured };
     expect(complex.isError, text(complex)).toBeFalsy();
-    expect(complex.structuredContent.result).toMatchObject({ success: true, workflowName: 'cx_remote', steps: { analyze: { result: 's' } } });
+    expect(complex.structuredContent.result).toMatchObject({
+      success: true,
+      workflowName: 'cx_remote',
+      steps: { analyze: { result: 's' } },
+    });
     expectProgressSeen(progress, 2);
 
     const plan = await call('validate_workflow', { workflow_name: 'via_mcp' });
     expect(plan.structuredContent.result).toMatchObject({ valid: true, levels: [['a']], criticalPath: ['a'] });
-    const bad = await call('validate_workflow', { definition: { name: 'x', steps: [{ name: 'a', module: 'core', action: 'nope' }] } });
+    const bad = await call('validate_workflow', {
+      definition: { name: 'x', steps: [{ name: 'a', module: 'core', action: 'nope' }] },
+    });
     expect(bad.structuredContent.result).toMatchObject({ valid: false });
     expect(JSON.stringify(bad.structuredContent.result?.['errors'])).toMatch(/core\.nope/);
 
     const modules = await call('list_modules', { module: 'core' });
-    const actions = modules.structuredContent.result?.['actions'] as { action: string; params: { properties?: Record<string, unknown> } }[];
+    const actions = modules.structuredContent.result?.['actions'] as {
+      action: string;
+      params: { properties?: Record<string, unknown> };
+    }[];
     expect(actions.find((a) => a.action === 'sleep')?.params.properties).toHaveProperty('ms');
 
     const alloc = await call('allocate_resources', { user_id: 'mcp-user', requirements: { cpu: { cores: 1 } } });
@@ -147,16 +193,25 @@ describe('codomyrmex mcp --nats', () => {
 
     const project = await call('create_project', { name: 'remote_project', template: 'ai_analysis' });
     expect(project.structuredContent.result).toMatchObject({ name: 'remote_project' });
-    await expect(bus.request('project.get', { name: 'remote_project' })).resolves.toMatchObject({ name: 'remote_project' });
+    await expect(bus.request('project.get', { name: 'remote_project' })).resolves.toMatchObject({
+      name: 'remote_project',
+    });
     const projects = await call('list_projects');
-    expect((projects.structuredContent.result?.['projects'] as { name: string }[]).map((p) => p.name)).toContain('remote_project');
+    expect((projects.structuredContent.result?.['projects'] as { name: string }[]).map((p) => p.name)).toContain(
+      'remote_project',
+    );
   });
 
   it('answers errors from the daemon as isError results and keeps serving', async () => {
     const unknown = await call('execute_workflow', { workflow_name: 'nope' });
     expect(unknown.isError).toBe(true);
     expect(text(unknown)).toMatch(/NOT_FOUND: workflow_name: no workflow named "nope"/);
-    const failing = await call('execute_task', { name: 'f', module: 'core', action: 'fail', parameters: { retryable: false } });
+    const failing = await call('execute_task', {
+      name: 'f',
+      module: 'core',
+      action: 'fail',
+      parameters: { retryable: false },
+    });
     expect(failing.isError).toBe(true);
     expect(failing.structuredContent.result).toMatchObject({ status: 'failed', success: false });
     const noRun = await call('get_run', { run_id: 'no-such-run' });
@@ -180,7 +235,9 @@ describe('codomyrmex mcp --nats', () => {
     try {
       const r = (await lonely.callTool({ name: 'list_workflows', arguments: {} })) as CallToolResult;
       expect(r.isError).toBe(true);
-      expect(text(r)).toMatch(/NOT_FOUND: no component serves "workflow.list" on NATS .*is the daemon running with subject prefix "mcpd\d+none"\?/);
+      expect(text(r)).toMatch(
+        /NOT_FOUND: no component serves "workflow.list" on NATS .*is the daemon running with subject prefix "mcpd\d+none"\?/,
+      );
     } finally {
       await lonely.close();
     }

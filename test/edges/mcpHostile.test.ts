@@ -30,7 +30,12 @@ beforeAll(async () => {
   elsewhere = join(cwd, 'elsewhere');
   await mkdir(allowed);
   client = new Client({ name: 'test', version: '1' });
-  transport = new StdioClientTransport({ command: process.execPath, args: [CLI, '--threads', '1', '--store', 'memory', '--allow-path', allowed, 'mcp'], cwd, stderr: 'pipe' });
+  transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, '--threads', '1', '--store', 'memory', '--allow-path', allowed, 'mcp'],
+    cwd,
+    stderr: 'pipe',
+  });
   (transport.stderr as Readable).on('data', (c: Buffer) => (stderr += c.toString()));
   await client.connect(transport);
 }, 60_000);
@@ -39,7 +44,11 @@ afterAll(async () => {
   await rm(cwd, { recursive: true, force: true });
 });
 
-const echo = async (value: unknown): Promise<CallToolResult> => (await client.callTool({ name: 'execute_task', arguments: { name: 'e', module: 'core', action: 'echo', parameters: { value } } })) as CallToolResult;
+const echo = async (value: unknown): Promise<CallToolResult> =>
+  (await client.callTool({
+    name: 'execute_task',
+    arguments: { name: 'e', module: 'core', action: 'echo', parameters: { value } },
+  })) as CallToolResult;
 
 describe('codomyrmex mcp over stdio, at its limits', () => {
   it('answers a message over 10 MiB with an error naming the limit, and keeps serving', async () => {
@@ -52,7 +61,12 @@ describe('codomyrmex mcp over stdio, at its limits', () => {
   }, 60_000);
 
   it('serves a burst of 2,000 calls without a listener leak', async () => {
-    const results = await Promise.all(Array.from({ length: 2000 }, () => client.callTool({ name: 'list_modules', arguments: {} }) as Promise<CallToolResult>));
+    const results = await Promise.all(
+      Array.from(
+        { length: 2000 },
+        () => client.callTool({ name: 'list_modules', arguments: {} }) as Promise<CallToolResult>,
+      ),
+    );
     expect(results.filter((r) => r.isError)).toEqual([]);
     await echo('after the burst');
     expect(stderr).not.toMatch(/MaxListenersExceededWarning/);
@@ -62,10 +76,17 @@ describe('codomyrmex mcp over stdio, at its limits', () => {
     for (const path of [join(elsewhere, 'p1'), '../p1', 'projects/../../p1']) {
       const r = (await client.callTool({ name: 'create_project', arguments: { name: 'p1', path } })) as CallToolResult;
       expect(r.isError, path).toBe(true);
-      expect(r.content[0]).toMatchObject({ text: expect.stringMatching(/^VALIDATION: path: .* is outside the projects folder .* and the allowed roots .*allowed; put the project under it, or allow that folder: .*--allow-path /) as string });
+      expect(r.content[0]).toMatchObject({
+        text: expect.stringMatching(
+          /^VALIDATION: path: .* is outside the projects folder .* and the allowed roots .*allowed; put the project under it, or allow that folder: .*--allow-path /,
+        ) as string,
+      });
     }
     expect(existsSync(elsewhere)).toBe(false);
-    const inside = (await client.callTool({ name: 'create_project', arguments: { name: 'p2', path: join(allowed, 'p2') } })) as CallToolResult;
+    const inside = (await client.callTool({
+      name: 'create_project',
+      arguments: { name: 'p2', path: join(allowed, 'p2') },
+    })) as CallToolResult;
     expect(inside.isError).toBeFalsy();
     expect(existsSync(join(allowed, 'p2', '.codomyrmex', 'project.json'))).toBe(true);
     const usual = (await client.callTool({ name: 'create_project', arguments: { name: 'p3' } })) as CallToolResult;

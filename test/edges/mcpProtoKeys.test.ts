@@ -20,7 +20,14 @@ let client: Client;
 beforeAll(async () => {
   cwd = await mkdtemp(join(tmpdir(), 'codomyrmex-mcp-proto-'));
   client = new Client({ name: 'test', version: '1' });
-  await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, '--threads', '1', '--store', 'memory', 'mcp'], cwd, stderr: 'pipe' }));
+  await client.connect(
+    new StdioClientTransport({
+      command: process.execPath,
+      args: [CLI, '--threads', '1', '--store', 'memory', 'mcp'],
+      cwd,
+      stderr: 'pipe',
+    }),
+  );
 }, 60_000);
 afterAll(async () => {
   await client?.close();
@@ -31,22 +38,42 @@ const text = (r: CallToolResult): string => r.content.map((c) => (c.type === 'te
 
 describe('MCP tool arguments with a __proto__ key', () => {
   it('are refused with the field named; the server keeps serving', async () => {
-    const parameters = JSON.parse('{"value": 1, "nested": {"__proto__": {"polluted": true}}}') as Record<string, unknown>;
-    const r = (await client.callTool({ name: 'execute_task', arguments: { name: 't', module: 'core', action: 'echo', parameters } })) as CallToolResult;
+    const parameters = JSON.parse('{"value": 1, "nested": {"__proto__": {"polluted": true}}}') as Record<
+      string,
+      unknown
+    >;
+    const r = (await client.callTool({
+      name: 'execute_task',
+      arguments: { name: 't', module: 'core', action: 'echo', parameters },
+    })) as CallToolResult;
     expect(r.isError).toBe(true);
-    expect(text(r)).toBe('VALIDATION: arguments.parameters.nested.__proto__: a key named "__proto__" is refused (it would be dropped or become a prototype); rename it');
-    const ok = (await client.callTool({ name: 'execute_task', arguments: { name: 't2', module: 'core', action: 'echo', parameters: { value: 2 } } })) as CallToolResult;
+    expect(text(r)).toBe(
+      'VALIDATION: arguments.parameters.nested.__proto__: a key named "__proto__" is refused (it would be dropped or become a prototype); rename it',
+    );
+    const ok = (await client.callTool({
+      name: 'execute_task',
+      arguments: { name: 't2', module: 'core', action: 'echo', parameters: { value: 2 } },
+    })) as CallToolResult;
     expect(ok.isError).toBeFalsy();
   });
 });
 
 describe('malformed tools/call params', () => {
   it('get an invalid-params error naming the field', async () => {
-    const err = await client.request({ method: 'tools/call', params: { name: 42 } as never }, CallToolResultSchema).catch((e: unknown) => e);
+    const err = await client
+      .request({ method: 'tools/call', params: { name: 42 } as never }, CallToolResultSchema)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(McpError);
     expect((err as McpError).code).toBe(-32602);
-    expect((err as McpError).message).toContain("invalid tools/call: params.name: must be the tool's name as a string (got number)");
-    const bad = await client.request({ method: 'tools/call', params: { name: 'execute_task', arguments: [1] } as never }, CallToolResultSchema).catch((e: unknown) => e);
+    expect((err as McpError).message).toContain(
+      "invalid tools/call: params.name: must be the tool's name as a string (got number)",
+    );
+    const bad = await client
+      .request(
+        { method: 'tools/call', params: { name: 'execute_task', arguments: [1] } as never },
+        CallToolResultSchema,
+      )
+      .catch((e: unknown) => e);
     expect((bad as McpError).message).toContain("params.arguments: must be an object of the tool's arguments");
   });
 });

@@ -34,7 +34,13 @@ beforeAll(async () => {
   await daemon.ready();
   await engine.workflows.createWorkflow('slow-pair', [
     { name: 'first', module: 'core', action: 'sleep', parameters: { ms: 700, value: 1 } },
-    { name: 'second', module: 'core', action: 'echo', parameters: { value: '{{first.output}}' }, dependencies: ['first'] },
+    {
+      name: 'second',
+      module: 'core',
+      action: 'echo',
+      parameters: { value: '{{first.output}}' },
+      dependencies: ['first'],
+    },
   ]);
 });
 afterAll(async () => {
@@ -60,38 +66,66 @@ describe('runs and tasks followed over NATS', () => {
     // A client that comes back later still learns how it ended.
     const later = await NatsBus.connect({ servers: server.url, subjectPrefix });
     try {
-      await expect(later.request('workflow.wait_for', { runId, timeoutMs: 0 })).resolves.toMatchObject({ done: true, result: { runId, status: 'succeeded' } });
+      await expect(later.request('workflow.wait_for', { runId, timeoutMs: 0 })).resolves.toMatchObject({
+        done: true,
+        result: { runId, status: 'succeeded' },
+      });
     } finally {
       await later.close();
     }
   });
 
   it('submits a task (reply: its id) and follows it to its end', async () => {
-    const result = await runTask(client, { name: 'slow', module: 'core', action: 'sleep', parameters: { ms: 600, value: 'late' } }, { waitMs: 100 });
+    const result = await runTask(
+      client,
+      { name: 'slow', module: 'core', action: 'sleep', parameters: { ms: 600, value: 'late' } },
+      { waitMs: 100 },
+    );
     expect(result).toMatchObject({ success: true, status: 'completed', result: 'late' });
-    const failed = await runTask(client, { module: 'core', action: 'fail', parameters: { times: 5 }, maxRetries: 0 }, { waitMs: 100 });
+    const failed = await runTask(
+      client,
+      { module: 'core', action: 'fail', parameters: { times: 5 }, maxRetries: 0 },
+      { waitMs: 100 },
+    );
     expect(failed).toMatchObject({ success: false, status: 'failed' });
   });
 
   it('gives error replies for bad waits: unknown ids, a missing or oversized timeoutMs', async () => {
-    await expect(client.request('task.wait_for', { taskId: 'nope', timeoutMs: 10 })).rejects.toBeInstanceOf(NotFoundError);
-    await expect(client.request('workflow.wait_for', { runId: 'nope', timeoutMs: 10 })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(client.request('task.wait_for', { taskId: 'nope', timeoutMs: 10 })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
+    await expect(client.request('workflow.wait_for', { runId: 'nope', timeoutMs: 10 })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
     const missing = client.request('task.wait_for', { taskId: 't' } as never);
     await expect(missing).rejects.toBeInstanceOf(ValidationError);
     await expect(missing).rejects.toMatchObject({ issues: [expect.stringMatching(/^payload\.timeoutMs: required/)] });
-    await expect(client.request('workflow.wait_for', { runId: 'r', timeoutMs: 3_600_000 })).rejects.toMatchObject({ issues: [expect.stringMatching(/^payload\.timeoutMs: must be at most 600000/)] });
+    await expect(client.request('workflow.wait_for', { runId: 'r', timeoutMs: 3_600_000 })).rejects.toMatchObject({
+      issues: [expect.stringMatching(/^payload\.timeoutMs: must be at most 600000/)],
+    });
   });
 
   it('answers wait_for from the store for a run no longer held in memory', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'codomyrmex-waitfor-'));
-    const durable = createOrchestrationEngine({ store: 'sqlite', dbPath: join(dir, 'state.db'), retainRuns: 1, threads: 1, metrics: { enabled: false }, workflowDirs: [] });
+    const durable = createOrchestrationEngine({
+      store: 'sqlite',
+      dbPath: join(dir, 'state.db'),
+      retainRuns: 1,
+      threads: 1,
+      metrics: { enabled: false },
+      workflowDirs: [],
+    });
     try {
-      await durable.workflows.createWorkflow('quick', [{ name: 'only', module: 'core', action: 'echo', parameters: { value: 'kept' } }]);
+      await durable.workflows.createWorkflow('quick', [
+        { name: 'only', module: 'core', action: 'echo', parameters: { value: 'kept' } },
+      ]);
       const first = await durable.workflows.executeWorkflow('quick');
       await durable.workflows.executeWorkflow('quick');
       await durable.flush();
       expect(await durable.workflows.getRun(first.runId)).toBeNull();
-      await expect(durable.bus.request('workflow.wait_for', { runId: first.runId, timeoutMs: 0 })).resolves.toMatchObject({ done: true, result: { runId: first.runId, steps: { only: { result: 'kept' } } } });
+      await expect(
+        durable.bus.request('workflow.wait_for', { runId: first.runId, timeoutMs: 0 }),
+      ).resolves.toMatchObject({ done: true, result: { runId: first.runId, steps: { only: { result: 'kept' } } } });
     } finally {
       await durable.shutdown({ graceMs: 0 });
       await rm(dir, { recursive: true, force: true });
@@ -105,7 +139,9 @@ describe('runs and tasks followed over NATS', () => {
     expect(await remote.getSystemStatus()).toHaveProperty('engineId', engine.id);
     const run = await remote.workflows.executeWorkflow('slow-pair');
     expect(run.success).toBe(true);
-    await expect(remote.tasks.executeTask({ module: 'core', action: 'echo', parameters: { value: 3 } })).resolves.toMatchObject({ result: 3 });
+    await expect(
+      remote.tasks.executeTask({ module: 'core', action: 'echo', parameters: { value: 3 } }),
+    ).resolves.toMatchObject({ result: 3 });
   });
 });
 
@@ -113,7 +149,12 @@ describe('a project workflow over NATS', () => {
   it('is started and followed, so it outlives a request timeout shorter than the run', async () => {
     const root = await mkdtemp(join(tmpdir(), 'codomyrmex-project-nats-'));
     const prefix = `${subjectPrefix}p`;
-    const local = createOrchestrationEngine({ threads: 2, metrics: { enabled: false }, workflowDirs: [packagePath('config', 'workflows')], projectsDir: root });
+    const local = createOrchestrationEngine({
+      threads: 2,
+      metrics: { enabled: false },
+      workflowDirs: [packagePath('config', 'workflows')],
+      projectsDir: root,
+    });
     const served = await NatsBus.connect({ servers: server.url, subjectPrefix: prefix });
     const asker = await NatsBus.connect({ servers: server.url, subjectPrefix: prefix, requestTimeoutMs: 200 });
     const unbridge = bridgeToNats(local.bus, served);

@@ -26,9 +26,14 @@ describe('codomyrmex store', () => {
     const dir = dirs.make('copy');
     const dbPath = join(dir, 'state.db');
     const a = createOrchestrationEngine({ store: 'sqlite', dbPath, threads: 1, workflowDirs: [] });
-    await a.workflows.defineWorkflow({ name: 'pair', steps: [{ name: 'one', module: 'core', action: 'echo', parameters: { value: 41 } }] });
+    await a.workflows.defineWorkflow({
+      name: 'pair',
+      steps: [{ name: 'one', module: 'core', action: 'echo', parameters: { value: 41 } }],
+    });
     const run = await a.workflows.executeWorkflow('pair');
-    await a.getTaskOrchestrator().executeTask({ id: 'queued', module: 'core', action: 'echo', parameters: { value: 'later' } });
+    await a
+      .getTaskOrchestrator()
+      .executeTask({ id: 'queued', module: 'core', action: 'echo', parameters: { value: 'later' } });
     const session = await a.createSession({ userId: 'ada' });
     await a.shutdown();
     const before = SqliteStore.open({ path: dbPath, readonly: true });
@@ -39,7 +44,11 @@ describe('codomyrmex store', () => {
     const copied = await runCli(dir, ['store', 'copy', '--from', `sqlite:${dbPath}`, '--to', url, '--json']);
     expect(copied.stderr).toBe('');
     expect(copied.code).toBe(0);
-    const report = JSON.parse(copied.stdout) as { ok: boolean; to: string; kinds: { kind: string; source: number; target: number }[] };
+    const report = JSON.parse(copied.stdout) as {
+      ok: boolean;
+      to: string;
+      kinds: { kind: string; source: number; target: number }[];
+    };
     expect(report.ok).toBe(true);
     expect(report.to).not.toContain(server.password);
     const count = (kind: string): number | undefined => report.kinds.find((k) => k.kind === kind)?.target;
@@ -60,8 +69,14 @@ describe('codomyrmex store', () => {
       expect((await b.workflows.getRun(run.runId))?.steps['one']?.result).toBe(41);
       expect(b.store.readEvents({ limit: 1 })[0]?.seq).toBe(1);
       expect(await b.getSession(session)).toMatchObject({ userId: 'ada' });
-      expect(await b.getTaskOrchestrator().getTask('queued')).toMatchObject({ status: 'completed', result: { result: 'later' } });
-      expect((await b.getTaskOrchestrator().executeTask({ module: 'core', action: 'echo', parameters: { value: 'new' } })).result).toBe('new');
+      expect(await b.getTaskOrchestrator().getTask('queued')).toMatchObject({
+        status: 'completed',
+        result: { result: 'later' },
+      });
+      expect(
+        (await b.getTaskOrchestrator().executeTask({ module: 'core', action: 'echo', parameters: { value: 'new' } }))
+          .result,
+      ).toBe('new');
       // The journal carries on from the copied one.
       expect(b.store.lastEventSeq()).toBeGreaterThan(journal);
     } finally {

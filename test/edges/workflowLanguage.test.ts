@@ -27,7 +27,10 @@ let bus: NatsBus;
 let client: Client;
 const prefix = `wfl${process.pid}`;
 
-async function call(name: string, args: Record<string, unknown>): Promise<CallToolResult & { structuredContent: Structured }> {
+async function call(
+  name: string,
+  args: Record<string, unknown>,
+): Promise<CallToolResult & { structuredContent: Structured }> {
   return (await client.callTool({ name, arguments: args })) as CallToolResult & { structuredContent: Structured };
 }
 
@@ -66,9 +69,22 @@ beforeAll(async () => {
       name: 'gate',
       steps: [
         { name: 'prepare', module: 'core', action: 'echo', parameters: { files: ['a', 'b', 'c'] } },
-        { name: 'each', for_each: '{{prepare.output.files}}', module: 'core', action: 'echo', parameters: { file: '{{item}}' }, depends_on: ['prepare'] },
+        {
+          name: 'each',
+          for_each: '{{prepare.output.files}}',
+          module: 'core',
+          action: 'echo',
+          parameters: { file: '{{item}}' },
+          depends_on: ['prepare'],
+        },
         { name: 'approval', wait_for: { signal: 'approval', timeout_seconds: 3600 }, depends_on: ['each'] },
-        { name: 'ship', module: 'core', action: 'echo', parameters: { by: '{{approval.output.by}}', n: '{{each.output[2].file}}' }, depends_on: ['approval'] },
+        {
+          name: 'ship',
+          module: 'core',
+          action: 'echo',
+          parameters: { by: '{{approval.output.by}}', n: '{{each.output[2].file}}' },
+          depends_on: ['approval'],
+        },
       ],
     },
   });
@@ -77,7 +93,14 @@ beforeAll(async () => {
       name: 'flag',
       steps: [
         { name: 'start', module: 'core', action: 'echo', parameters: { v: 1 } },
-        { name: 'read', module: 'fs', action: 'read', parameters: { path: 'flag.txt' }, max_retries: 0, depends_on: ['start'] },
+        {
+          name: 'read',
+          module: 'fs',
+          action: 'read',
+          parameters: { path: 'flag.txt' },
+          max_retries: 0,
+          depends_on: ['start'],
+        },
       ],
     },
   });
@@ -110,8 +133,14 @@ describe('workflow language over NATS, MCP and the CLI', () => {
     await waiting(runId, 'approval');
     const why = await bus.request('workflow.explain_step', { taskId: `${runId}.approval` });
     expect(why?.waitingOn).toMatchObject({ kind: 'signal', signal: 'approval' });
-    await expect(bus.request('workflow.signal', { runId, signal: 'aproval' })).rejects.toThrow(/its steps wait for: approval/);
-    expect(await bus.request('workflow.signal', { runId, signal: 'approval', payload: { by: 'nats' } })).toEqual({ runId, signal: 'approval', delivered: true });
+    await expect(bus.request('workflow.signal', { runId, signal: 'aproval' })).rejects.toThrow(
+      /its steps wait for: approval/,
+    );
+    expect(await bus.request('workflow.signal', { runId, signal: 'approval', payload: { by: 'nats' } })).toEqual({
+      runId,
+      signal: 'approval',
+      delivered: true,
+    });
     const r = await waitEnd(runId);
     expect(r.status).toBe('succeeded');
     expect(r.steps['ship']?.result).toEqual({ by: 'nats', n: 'c' });
@@ -147,13 +176,19 @@ describe('workflow language over NATS, MCP and the CLI', () => {
     expect(r.steps['start']?.reused).toBe(true);
     expect(r.status).toBe('failed');
 
-    const cli = (...args: string[]) => exec(process.execPath, [CLI, '--nats', server.url, '--subject-prefix', prefix, '--json', ...args], { cwd: dir, env: { ...process.env, CODOMYRMEX_NATS_URL: '' } });
+    const cli = (...args: string[]) =>
+      exec(process.execPath, [CLI, '--nats', server.url, '--subject-prefix', prefix, '--json', ...args], {
+        cwd: dir,
+        env: { ...process.env, CODOMYRMEX_NATS_URL: '' },
+      });
     await writeFile(join(dir, 'flag.txt'), 'up');
     const retried = JSON.parse((await cli('run', 'retry', runId)).stdout) as WorkflowResult;
     expect(retried.status).toBe('succeeded');
 
     const gate = await bus.request('workflow.start', { name: 'gate' });
-    const out = JSON.parse((await cli('run', 'signal', gate.runId, 'approval', '--data', '{"by":"cli"}')).stdout) as { signal: string };
+    const out = JSON.parse((await cli('run', 'signal', gate.runId, 'approval', '--data', '{"by":"cli"}')).stdout) as {
+      signal: string;
+    };
     expect(out.signal).toBe('approval');
     expect((await waitEnd(gate.runId)).steps['ship']?.result).toEqual({ by: 'cli', n: 'c' });
   });

@@ -27,14 +27,30 @@ afterAll(async () => {
 describe('thrown plain objects', () => {
   it('are not retried when they say retryable: false, and report their message', async () => {
     const events = recordEvents(engine);
-    const r = await engine.tasks.executeTask({ module: 'throwers', action: 'plain', parameters: { message: 'quota exhausted', retryable: false }, maxRetries: 3, retry: { initialDelay: 0.001, maxDelay: 0.001 } });
+    const r = await engine.tasks.executeTask({
+      module: 'throwers',
+      action: 'plain',
+      parameters: { message: 'quota exhausted', retryable: false },
+      maxRetries: 3,
+      retry: { initialDelay: 0.001, maxDelay: 0.001 },
+    });
     events.stop();
-    expect(r).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'NON_RETRYABLE', message: 'quota exhausted' } });
+    expect(r).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      error: { code: 'NON_RETRYABLE', message: 'quota exhausted' },
+    });
     expect(events.of('task_retrying')).toHaveLength(0);
   });
 
   it('are retried when retryable, and an object with no message is shown as its JSON', async () => {
-    const r = await engine.tasks.executeTask({ module: 'throwers', action: 'plain', parameters: { message: 'flaky', retryable: true }, maxRetries: 1, retry: { initialDelay: 0.001, maxDelay: 0.001 } });
+    const r = await engine.tasks.executeTask({
+      module: 'throwers',
+      action: 'plain',
+      parameters: { message: 'flaky', retryable: true },
+      maxRetries: 1,
+      retry: { initialDelay: 0.001, maxDelay: 0.001 },
+    });
     expect(r).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'ACTION_FAILED', message: 'flaky' } });
     const bare = await engine.tasks.executeTask({ module: 'throwers', action: 'bare', maxRetries: 0 });
     expect(bare.error?.message).toBe('a thrown value with no message: {"status":503,"detail":"upstream down"}');
@@ -46,14 +62,22 @@ describe('malformed task requests', () => {
   it('addTasks with a string is a ValidationError, not a raw TypeError', async () => {
     const err = await engine.tasks.addTasks('x' as never).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
-    expect((err as Error).message).toBe('tasks: must be an array of tasks, e.g. [{ module: "core", action: "echo" }] (got the string "x")');
+    expect((err as Error).message).toBe(
+      'tasks: must be an array of tasks, e.g. [{ module: "core", action: "echo" }] (got the string "x")',
+    );
     // Over the bus too (a NATS or MCP payload arrives this way).
-    await expect(engine.bus.request('task.add', { tasks: { length: 1 } as never })).rejects.toBeInstanceOf(ValidationError);
+    await expect(engine.bus.request('task.add', { tasks: { length: 1 } as never })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
   });
 
   it('listTasks with an unknown status or a bad limit is refused instead of answering []', async () => {
-    await expect(engine.tasks.listTasks({ status: 'finished' as never })).rejects.toThrow('filter.status: unknown status "finished"; use one of pending, ready, running');
-    await expect(engine.tasks.listTasks({ status: ['completed', 'done'] as never })).rejects.toThrow('filter.status[1]: unknown status "done"');
+    await expect(engine.tasks.listTasks({ status: 'finished' as never })).rejects.toThrow(
+      'filter.status: unknown status "finished"; use one of pending, ready, running',
+    );
+    await expect(engine.tasks.listTasks({ status: ['completed', 'done'] as never })).rejects.toThrow(
+      'filter.status[1]: unknown status "done"',
+    );
     await expect(engine.tasks.listTasks({ limit: -1 })).rejects.toThrow('filter.limit: must be a whole number >= 0');
     expect(await engine.tasks.listTasks({ status: ['completed', 'failed'], limit: 1000 })).toEqual(expect.any(Array));
   });
@@ -62,7 +86,19 @@ describe('malformed task requests', () => {
 describe('definition files', () => {
   it('support YAML merge keys (<<)', () => {
     const def = parseDefinitionText(
-      ['name: merged', 'x-defaults: &defaults', '  module: core', '  action: echo', '  max_retries: 0', 'steps:', '  - <<: *defaults', '    name: a', '  - <<: *defaults', '    name: b', '    depends_on: [a]'].join('\n'),
+      [
+        'name: merged',
+        'x-defaults: &defaults',
+        '  module: core',
+        '  action: echo',
+        '  max_retries: 0',
+        'steps:',
+        '  - <<: *defaults',
+        '    name: a',
+        '  - <<: *defaults',
+        '    name: b',
+        '    depends_on: [a]',
+      ].join('\n'),
       'merged.yaml',
     ) as { steps: unknown[] };
     expect(def.steps).toEqual([
@@ -73,12 +109,15 @@ describe('definition files', () => {
 
   it('refuse a YAML alias bomb with an error naming the file and the limit', async () => {
     const lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x]'];
-    for (let i = 1; i < 9; i++) lines.push(`a${i}: &a${i} [${Array.from({ length: 9 }, () => `*a${i - 1}`).join(', ')}]`);
+    for (let i = 1; i < 9; i++)
+      lines.push(`a${i}: &a${i} [${Array.from({ length: 9 }, () => `*a${i - 1}`).join(', ')}]`);
     const file = join(dir, 'bomb.yaml');
     await writeFile(file, `${lines.join('\n')}\nname: bomb\nsteps: []\n`);
     const err = await readDefinitionFile(file).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
-    expect((err as Error).message).toMatch(new RegExp(`^${file}: its YAML aliases expand past 100 nodes \\(limit maxAliasCount`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`^${file}: its YAML aliases expand past 100 nodes \\(limit maxAliasCount`),
+    );
   });
 
   it('a missing file is a NotFoundError naming it', async () => {

@@ -18,7 +18,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('a module that hangs at import in worker threads', () => {
   it('fails the start at workerBootTimeoutMs, and a script that catches it exits by itself', async () => {
     const timeoutMs = 1500;
-    const child = spawn(process.execPath, [CHILD, HANGS, join(dir, 'state.db'), String(timeoutMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CHILD, HANGS, join(dir, 'state.db'), String(timeoutMs)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

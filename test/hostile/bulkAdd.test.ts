@@ -41,8 +41,17 @@ function engineOn(options: Parameters<typeof testEngine>[0]): OrchestrationEngin
   return engine;
 }
 
-const noops = (n: number, prefix: string, priority?: TaskPriority): { id: string; module: string; action: string; priority?: TaskPriority }[] =>
-  Array.from({ length: n }, (_, i) => ({ id: `${prefix}-${i}`, module: 'core', action: 'noop', ...(priority ? { priority } : {}) }));
+const noops = (
+  n: number,
+  prefix: string,
+  priority?: TaskPriority,
+): { id: string; module: string; action: string; priority?: TaskPriority }[] =>
+  Array.from({ length: n }, (_, i) => ({
+    id: `${prefix}-${i}`,
+    module: 'core',
+    action: 'noop',
+    ...(priority ? { priority } : {}),
+  }));
 
 /** Counts event-loop turns (setImmediate) from `start()` on, until `stop()`. */
 function turns(): { start: () => void; stop: () => number } {
@@ -101,7 +110,13 @@ describe('a large addTasks', () => {
     const n = ADD_SLICE * 10;
     let concurrent: Promise<unknown> | null = null;
     const sub = engine.bus.events$('task_added').subscribe((e) => {
-      if ((e.data as { taskId: string }).taskId === 'big-0') concurrent = engine.tasks.executeTask({ id: 'meanwhile', module: 'core', action: 'echo', parameters: { value: 7 } });
+      if ((e.data as { taskId: string }).taskId === 'big-0')
+        concurrent = engine.tasks.executeTask({
+          id: 'meanwhile',
+          module: 'core',
+          action: 'echo',
+          parameters: { value: 7 },
+        });
     });
     cleanup.push(async () => sub.unsubscribe());
     const ids = await engine.tasks.addTasks(noops(n, 'big'));
@@ -115,15 +130,24 @@ describe('a large addTasks', () => {
   it('queues the call whole: a high-priority task at its end starts before the low ones at its start', async () => {
     const engine = engineOn({ store: 'memory', maxConcurrency: 1 });
     await engine.tasks.executeTask({ module: 'core', action: 'noop' }); // execution on
-    const first = nextEvent(engine, (e) => e.type === 'task_started' && String((e.data as { taskId: string }).taskId).startsWith('ord-'));
-    const inputs = [...noops(ADD_SLICE * 2, 'ord', 'low'), { id: 'ord-high', module: 'core', action: 'noop', priority: 'high' }];
+    const first = nextEvent(
+      engine,
+      (e) => e.type === 'task_started' && String((e.data as { taskId: string }).taskId).startsWith('ord-'),
+    );
+    const inputs = [
+      ...noops(ADD_SLICE * 2, 'ord', 'low'),
+      { id: 'ord-high', module: 'core', action: 'noop', priority: 'high' },
+    ];
     await engine.tasks.addTasks(inputs as never);
     expect(((await first).data as { taskId: string }).taskId).toBe('ord-high');
   });
 
   it('lets the engine shut down while it is being added (no call left waiting)', async () => {
     const engine = testEngine({ threads: 1, store: 'memory' });
-    const added = nextEvent(engine, (e) => e.type === 'task_added' && (e.data as { taskId: string }).taskId === 'shut-0');
+    const added = nextEvent(
+      engine,
+      (e) => e.type === 'task_added' && (e.data as { taskId: string }).taskId === 'shut-0',
+    );
     const call = engine.tasks.addTasks(noops(ADD_SLICE * 5, 'shut')).then(
       (ids) => ids.length,
       (err: unknown) => err,
@@ -138,7 +162,9 @@ describe('a large addTasks whose commit fails in a part past the middle', () => 
   /** A real SQLite failure inside the transaction: a trigger refusing one row of the call. */
   function refuseRow(dbPath: string, id: string): () => void {
     const db = new Database(dbPath);
-    db.exec(`CREATE TRIGGER refuse_one BEFORE INSERT ON tasks WHEN NEW.id = '${id}' BEGIN SELECT RAISE(ABORT, 'injected fault at ${id}'); END`);
+    db.exec(
+      `CREATE TRIGGER refuse_one BEFORE INSERT ON tasks WHEN NEW.id = '${id}' BEGIN SELECT RAISE(ABORT, 'injected fault at ${id}'); END`,
+    );
     db.close();
     return () => {
       const again = new Database(dbPath);
@@ -190,9 +216,32 @@ describe('a large addTasks whose commit fails in a part past the middle', () => 
 
 describe('the writer thread', () => {
   const task = (id: string): StoredTask => ({
-    spec: { id, name: id, module: 'core', action: 'noop', parameters: {}, priority: 'normal', dependencies: [], resources: {}, maxRetries: 0, retry: { initialDelay: 1, factor: 2, maxDelay: 60, jitter: 0 }, metadata: {} },
+    spec: {
+      id,
+      name: id,
+      module: 'core',
+      action: 'noop',
+      parameters: {},
+      priority: 'normal',
+      dependencies: [],
+      resources: {},
+      maxRetries: 0,
+      retry: { initialDelay: 1, factor: 2, maxDelay: 60, jitter: 0 },
+      metadata: {},
+    },
     status: 'pending',
-    result: { taskId: id, name: id, status: 'pending', success: false, result: null, error: null, attempts: 0, startedAt: null, endedAt: null, durationMs: null },
+    result: {
+      taskId: id,
+      name: id,
+      status: 'pending',
+      success: false,
+      result: null,
+      error: null,
+      attempts: 0,
+      startedAt: null,
+      endedAt: null,
+      durationMs: null,
+    },
     updatedAt: 0,
   });
 
@@ -200,7 +249,14 @@ describe('the writer thread', () => {
     const dbPath = await tempDb();
     const store = SqliteStore.open({ path: dbPath, writerThread: false });
     cleanup.push(async () => store.close());
-    const thread = new WriterThread({ path: dbPath, durability: 'relaxed', busyTimeoutMs: 5000, walAutocheckpointPages: 1000, journal: { maxEvents: 0, maxAgeMs: 0 }, recordKinds: RECORD_KINDS });
+    const thread = new WriterThread({
+      path: dbPath,
+      durability: 'relaxed',
+      busyTimeoutMs: 5000,
+      walAutocheckpointPages: 1000,
+      journal: { maxEvents: 0, maxAgeMs: 0 },
+      recordKinds: RECORD_KINDS,
+    });
     cleanup.push(() => thread.close());
     const encoder = new BatchEncoder(0, false);
     thread.sendPart(1, encoder.encode({ ...emptyBatch(), tasks: [task('p-0')] }));
@@ -215,7 +271,11 @@ describe('the writer thread', () => {
   });
 
   it('gets every row of a large batch in parts of PART_ROWS, the meta with the last part', () => {
-    const batch: WriteBatch = { ...emptyBatch(), tasks: Array.from({ length: PART_ROWS * 2 + 1 }, (_, i) => task(`s-${i}`)), meta: { k: 'v' } };
+    const batch: WriteBatch = {
+      ...emptyBatch(),
+      tasks: Array.from({ length: PART_ROWS * 2 + 1 }, (_, i) => task(`s-${i}`)),
+      meta: { k: 'v' },
+    };
     const parts = splitBatch(batch);
     expect(parts.map((p) => p.tasks.length)).toEqual([PART_ROWS, PART_ROWS, 1]);
     expect(parts.flatMap((p) => p.tasks)).toEqual(batch.tasks);

@@ -38,7 +38,10 @@ function corrupt(dbPath: string, sql: string, ...params: string[]): void {
 /** Starts an engine on the database (with the package's definition files, as the CLI does) and returns why it failed. */
 async function startError(dbPath: string): Promise<StoreError> {
   const e = testEngine({ threads: 1, store: 'sqlite', dbPath, workflowDirs: [packagePath('config', 'workflows')] });
-  const err = await e.ready().then(() => null, (x: unknown) => x);
+  const err = await e.ready().then(
+    () => null,
+    (x: unknown) => x,
+  );
   expect(e.state).toBe('failed');
   await e.shutdown();
   expect(err).toBeInstanceOf(StoreError);
@@ -51,7 +54,11 @@ describe('a corrupt row at start', () => {
     corrupt(dbPath, "UPDATE tasks SET spec = 'not json{', status = 'ready' WHERE id = 'victim'");
     const err = await startError(dbPath);
     expect(err.code).toBe(ErrorCode.STORE_CORRUPT);
-    expect(err.message).toMatch(new RegExp(`^the database ${dbPath.replace(/[.]/g, '\\.')} has a corrupt row: table tasks, row id "victim", column spec: not valid JSON`));
+    expect(err.message).toMatch(
+      new RegExp(
+        `^the database ${dbPath.replace(/[.]/g, '\\.')} has a corrupt row: table tasks, row id "victim", column spec: not valid JSON`,
+      ),
+    );
     expect(err.message).toContain("DELETE FROM tasks WHERE id = 'victim'");
     expect(err.message).not.toContain('.yaml');
     // The refused start released the lock: the row can be fixed and the engine starts.
@@ -72,6 +79,8 @@ describe('a corrupt row at start', () => {
     const { dbPath, runId } = await seeded('run-json');
     corrupt(dbPath, 'UPDATE workflow_runs SET data = ? WHERE id = ?', '{"broken', runId);
     const err = await startError(dbPath);
-    expect(err.message).toMatch(new RegExp(`has a corrupt row: table workflow_runs, row id "${runId}", column data: not valid JSON`));
+    expect(err.message).toMatch(
+      new RegExp(`has a corrupt row: table workflow_runs, row id "${runId}", column data: not valid JSON`),
+    );
   });
 });

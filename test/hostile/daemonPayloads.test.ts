@@ -70,9 +70,12 @@ describe('deep values at a daemon over NATS', () => {
 
 describe('__proto__ keys at a daemon over NATS (issue 20 item 5)', () => {
   it('refuses a task whose parameters hold a __proto__ key, naming the field, instead of storing {}', async () => {
-    const raw = '{"task": {"module": "core", "action": "echo", "parameters": {"value": 1, "deep": [{"__proto__": {"x": 1}}]}}}';
+    const raw =
+      '{"task": {"module": "core", "action": "echo", "parameters": {"value": 1, "deep": [{"__proto__": {"x": 1}}]}}}';
     const err = await bus.request('task.submit', JSON.parse(raw) as { task: TaskInput }).catch((e: unknown) => e);
-    expect((err as Error).message).toBe('payload.task.parameters.deep[0].__proto__: a key named "__proto__" is refused (it would be dropped or become a prototype); rename it');
+    expect((err as Error).message).toBe(
+      'payload.task.parameters.deep[0].__proto__: a key named "__proto__" is refused (it would be dropped or become a prototype); rename it',
+    );
     expect((err as { code?: string }).code).toBe('VALIDATION');
   });
 });

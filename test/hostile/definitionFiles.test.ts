@@ -10,13 +10,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrchestrationEngine } from '../../src/index.js';
 import { recordEvents } from '../helpers.js';
 
-
 const cli = (cwd: string, ...args: string[]) => runCli(cwd, args, { CODOMYRMEX_STORE: 'memory' });
 
 const GOOD = 'name: good\nsteps:\n  - name: a\n    module: core\n    action: echo\n';
 const BROKEN = 'name: broken\nsteps:\n  - name: a\n    module: [core\n';
 const INVALID = 'name: invalid\nsteps:\n  - name: a\n    module: core\n    action: nope\n';
-const BOMB = ['a0: &a0 [x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array.from({ length: 9 }, () => `*a${i}`).join(', ')}]`), 'name: bomb', 'steps: []'].join('\n');
+const BOMB = [
+  'a0: &a0 [x, x, x, x, x, x, x, x, x]',
+  ...Array.from(
+    { length: 8 },
+    (_, i) => `a${i + 1}: &a${i + 1} [${Array.from({ length: 9 }, () => `*a${i}`).join(', ')}]`,
+  ),
+  'name: bomb',
+  'steps: []',
+].join('\n');
 
 let cwd: string;
 let flows: string;
@@ -37,8 +44,12 @@ describe('bad definition files', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ status: 'completed', result: 1 });
     expect(r.stderr).toContain(`codomyrmex: skipped ${join(flows, 'a-broken.yaml')}:5: invalid YAML`);
-    expect(r.stderr).toContain(`codomyrmex: skipped ${join(flows, 'b-bomb.yaml')}: its YAML aliases expand past 100 nodes`);
-    expect(r.stderr).toContain(`codomyrmex: skipped ${join(flows, 'd-invalid.yaml')}: workflow "invalid": step "a": unknown action "core.nope"`);
+    expect(r.stderr).toContain(
+      `codomyrmex: skipped ${join(flows, 'b-bomb.yaml')}: its YAML aliases expand past 100 nodes`,
+    );
+    expect(r.stderr).toContain(
+      `codomyrmex: skipped ${join(flows, 'd-invalid.yaml')}: workflow "invalid": step "a": unknown action "core.nope"`,
+    );
     expect(r.stderr).not.toMatch(/ReferenceError|\n\s+at /);
   });
 
@@ -56,7 +67,11 @@ describe('bad definition files', () => {
     const events = recordEvents(engine);
     try {
       await engine.ready();
-      expect(events.of('definition_skipped').map((e) => e.data.file)).toEqual([join(flows, 'a-broken.yaml'), join(flows, 'b-bomb.yaml'), join(flows, 'd-invalid.yaml')]);
+      expect(events.of('definition_skipped').map((e) => e.data.file)).toEqual([
+        join(flows, 'a-broken.yaml'),
+        join(flows, 'b-bomb.yaml'),
+        join(flows, 'd-invalid.yaml'),
+      ]);
       expect((await engine.workflows.listWorkflows()).map((w) => w.name)).toEqual(['good']);
     } finally {
       await engine.shutdown();
@@ -84,7 +99,9 @@ describe('CLI usage errors', () => {
   it('workflow validate of a missing file prints a clear error, not an ENOENT stack', async () => {
     const r = await cli(cwd, '--threads', '1', 'workflow', 'validate', join(cwd, 'missing.yaml'));
     expect(r.code).toBe(3); // not found (issue 14's exit codes)
-    expect(r.stderr.trim().split('\n').at(-1)).toBe(`codomyrmex: ${join(cwd, 'missing.yaml')}: no such file; check the path`);
+    expect(r.stderr.trim().split('\n').at(-1)).toBe(
+      `codomyrmex: ${join(cwd, 'missing.yaml')}: no such file; check the path`,
+    );
     expect(r.stderr).not.toMatch(/ENOENT|\n\s+at /);
   });
 });

@@ -12,11 +12,27 @@ const engine = testEngine({ threads: 1 });
 afterAll(() => engine.shutdown());
 
 const cases: [string, Record<string, unknown>, RegExp][] = [
-  ['retry.initialDelay: Infinity', { retry: { initialDelay: Infinity } }, /retry\.initialDelay: must be a finite number/],
-  ['maxDelay below initialDelay', { retry: { initialDelay: 10, maxDelay: 5 } }, /retry\.maxDelay: must be at least retry\.initialDelay \(10 s/],
+  [
+    'retry.initialDelay: Infinity',
+    { retry: { initialDelay: Infinity } },
+    /retry\.initialDelay: must be a finite number/,
+  ],
+  [
+    'maxDelay below initialDelay',
+    { retry: { initialDelay: 10, maxDelay: 5 } },
+    /retry\.maxDelay: must be at least retry\.initialDelay \(10 s/,
+  ],
   ['initialDelay above the default maxDelay', { retry: { initialDelay: 100 } }, /maxDelay is 60 s, the default/],
-  ['an idempotencyKey over the limit', { idempotencyKey: 'k'.repeat(LIMITS.maxIdempotencyKeyLength + 1) }, /idempotencyKey: must be at most 500 characters \(limit maxIdempotencyKeyLength\)/],
-  ['a resource amount of Infinity', { resources: { cpu: { cores: Infinity } } }, /resources\.cpu\.cores: must be a finite amount/],
+  [
+    'an idempotencyKey over the limit',
+    { idempotencyKey: 'k'.repeat(LIMITS.maxIdempotencyKeyLength + 1) },
+    /idempotencyKey: must be at most 500 characters \(limit maxIdempotencyKeyLength\)/,
+  ],
+  [
+    'a resource amount of Infinity',
+    { resources: { cpu: { cores: Infinity } } },
+    /resources\.cpu\.cores: must be a finite amount/,
+  ],
 ];
 
 describe('definitions that can never run', () => {
@@ -34,21 +50,29 @@ describe('definitions that can never run', () => {
 
   it('refuses a step name whose task id would pass the id limit, and runs one at the limit', async () => {
     const longest = 'a'.repeat(LIMITS.maxStepNameLength);
-    const v = await engine.workflows.validateWorkflow({ name: 'names', steps: [{ name: `${longest}b`, module: 'core', action: 'echo' }] });
+    const v = await engine.workflows.validateWorkflow({
+      name: 'names',
+      steps: [{ name: `${longest}b`, module: 'core', action: 'echo' }],
+    });
     expect(v.errors.join('\n')).toMatch(/\.name: must be at most 163 characters \(limit maxStepNameLength/);
     const run = await engine.executeComplexWorkflow({ steps: [{ name: longest, module: 'core', action: 'echo' }] });
     expect(run.steps[longest]?.status).toBe('completed');
   });
 
   it('refuses an unknown resource at validation (the engine knows its resources), and accepts a known one', async () => {
-    const def = (resources: unknown) => ({ name: 'res', steps: [{ name: 'a', module: 'core', action: 'echo', resources }] });
+    const def = (resources: unknown) => ({
+      name: 'res',
+      steps: [{ name: 'a', module: 'core', action: 'echo', resources }],
+    });
     const unknown = await engine.workflows.validateWorkflow(def({ gpu9: { units: 1 } }));
     expect(unknown.errors.join('\n')).toMatch(/step "a"\.resources\.gpu9: unknown resource/);
     const badUnit = await engine.workflows.validateWorkflow(def({ cpu: { gb: 1 } }));
     expect(badUnit.errors.join('\n')).toMatch(/resources\.cpu\.gb: "cpu" is measured in cores/);
     const known = await engine.workflows.validateWorkflow(def({ cpu: { cores: 1 } }));
     expect(known).toMatchObject({ valid: true, errors: [] });
-    const run = await engine.executeComplexWorkflow({ steps: [{ name: 'a', module: 'core', action: 'echo', resources: { cpu: { cores: 1 } } }] });
+    const run = await engine.executeComplexWorkflow({
+      steps: [{ name: 'a', module: 'core', action: 'echo', resources: { cpu: { cores: 1 } } }],
+    });
     expect(run.status).toBe('succeeded');
   });
 });

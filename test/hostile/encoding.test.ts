@@ -15,7 +15,11 @@ import { MemoryStore } from '../../src/store/memory.js';
 import type { StoreError } from '../../src/errors.js';
 import { recordEvents, testEngine } from '../helpers.js';
 
-const throwing = { toJSON: (): never => { throw new Error('no JSON for you'); } };
+const throwing = {
+  toJSON: (): never => {
+    throw new Error('no JSON for you');
+  },
+};
 class Unjsonable {
   toJSON(): never {
     throw new Error('refused');
@@ -31,7 +35,15 @@ const BAD: [string, unknown, RegExp][] = [
   ['a BigInt', 10n, /a BigInt cannot be stored as JSON/],
   ['a cycle', cyclic, /\.self: refers back to an object that contains it \(a cycle\)/],
   ['a function', () => 1, /a function cannot be stored or sent to a worker thread/],
-  ['an object with a method', { run(): number { return 1; } }, /\.run: a function cannot be stored/],
+  [
+    'an object with a method',
+    {
+      run(): number {
+        return 1;
+      },
+    },
+    /\.run: a function cannot be stored/,
+  ],
   ['a Symbol', Symbol('s'), /a Symbol cannot be stored/],
   ['a Promise', Promise.resolve(1), /a Promise cannot be stored/],
 ];
@@ -44,7 +56,9 @@ beforeAll(async () => {
   strict = testEngine({ threads: 1, store: 'sqlite', dbPath: join(dir, 'strict.db'), durability: 'strict' });
   relaxed = testEngine({ threads: 1, store: 'sqlite', dbPath: join(dir, 'relaxed.db'), durability: 'relaxed' });
   await Promise.all([strict.ready(), relaxed.ready()]);
-  await strict.workflows.createWorkflow('echo_once', [{ name: 'a', module: 'core', action: 'echo', parameters: { value: '{{params.x}}' } }]);
+  await strict.workflows.createWorkflow('echo_once', [
+    { name: 'a', module: 'core', action: 'echo', parameters: { value: '{{params.x}}' } },
+  ]);
 });
 afterAll(async () => {
   await Promise.all([strict.shutdown(), relaxed.shutdown()]);
@@ -55,11 +69,15 @@ describe('values that cannot be encoded', () => {
   for (const [label, value, message] of BAD) {
     it(`refuses ${label} as a task parameter or metadata, naming the field, before the task is accepted`, async () => {
       const events = recordEvents(relaxed);
-      const err = await relaxed.tasks.addTask({ module: 'core', action: 'echo', parameters: { value: 1, nested: { bad: value } } }).catch((e: unknown) => e);
+      const err = await relaxed.tasks
+        .addTask({ module: 'core', action: 'echo', parameters: { value: 1, nested: { bad: value } } })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ValidationError);
       expect((err as Error).message).toMatch(/^task\.parameters\.nested\.bad/);
       expect((err as Error).message).toMatch(message);
-      const meta = await relaxed.tasks.executeTask({ module: 'core', action: 'echo', parameters: { value: 1 }, metadata: { bad: value } }).catch((e: unknown) => e);
+      const meta = await relaxed.tasks
+        .executeTask({ module: 'core', action: 'echo', parameters: { value: 1 }, metadata: { bad: value } })
+        .catch((e: unknown) => e);
       expect(meta).toBeInstanceOf(ValidationError);
       expect((meta as Error).message).toMatch(/^task\.metadata\.bad/);
       events.stop();
@@ -71,19 +89,29 @@ describe('values that cannot be encoded', () => {
       expect(err).toBeInstanceOf(ValidationError);
       expect((err as Error).message).toMatch(/^params\.x/);
       expect((err as Error).message).toMatch(message);
-      const ok = await strict.tasks.executeTask({ module: 'core', action: 'echo', parameters: { value: 'still fine' } });
+      const ok = await strict.tasks.executeTask({
+        module: 'core',
+        action: 'echo',
+        parameters: { value: 'still fine' },
+      });
       expect(ok).toMatchObject({ status: 'completed', result: 'still fine' });
     });
   }
 
   it('refuses a flat parameter (the fast intake path) that is a BigInt, a function or a Symbol', async () => {
     for (const value of [1n, () => 1, Symbol('x')]) {
-      await expect(relaxed.tasks.addTask({ module: 'core', action: 'echo', parameters: { value } })).rejects.toThrow(/^task\.parameters\.value: a /);
+      await expect(relaxed.tasks.addTask({ module: 'core', action: 'echo', parameters: { value } })).rejects.toThrow(
+        /^task\.parameters\.value: a /,
+      );
     }
   });
 
   it('refuses a step parameter that is a function when the workflow is created', async () => {
-    await expect(strict.workflows.createWorkflow('bad_step', [{ name: 'a', module: 'core', action: 'echo', parameters: { value: () => 1 } }])).rejects.toThrow(/step "a"\.parameters\.value: a function cannot be stored/);
+    await expect(
+      strict.workflows.createWorkflow('bad_step', [
+        { name: 'a', module: 'core', action: 'echo', parameters: { value: () => 1 } },
+      ]),
+    ).rejects.toThrow(/step "a"\.parameters\.value: a function cannot be stored/);
   });
 
   it('keeps a strict engine healthy after a refused value', async () => {
@@ -97,7 +125,9 @@ describe('values that cannot be encoded', () => {
 
 describe('the store never wedges on one record', () => {
   it('toJson never throws, whatever the value', () => {
-    expect(toJson({ a: throwing, b: 2n, c: cyclic })).toBe('{"a":"[unencodable: toJSON() threw no JSON for you]","b":"2","c":{"a":1,"self":"[Circular]"}}');
+    expect(toJson({ a: throwing, b: 2n, c: cyclic })).toBe(
+      '{"a":"[unencodable: toJSON() threw no JSON for you]","b":"2","c":{"a":1,"self":"[Circular]"}}',
+    );
   });
 
   it('drops a record that cannot be built, says so, and commits the rest and everything later', async () => {
@@ -110,7 +140,12 @@ describe('the store never wedges on one record', () => {
     });
     queue.write('workflow_runs', 'good', { kind: 'workflow_runs', id: 'good', data: { ok: true } });
     await commits.afterCommit(null);
-    expect(dropped.map(([what, e]) => [what, e.message])).toEqual([['workflow_runs/bad', 'workflow_runs/bad could not be written and was dropped (it would fail every commit): view() failed']]);
+    expect(dropped.map(([what, e]) => [what, e.message])).toEqual([
+      [
+        'workflow_runs/bad',
+        'workflow_runs/bad could not be written and was dropped (it would fail every commit): view() failed',
+      ],
+    ]);
     expect(store.getRecord('workflow_runs', 'good')?.data).toEqual({ ok: true });
     queue.write('workflow_runs', 'later', { kind: 'workflow_runs', id: 'later', data: 1 });
     await commits.afterCommit(null);

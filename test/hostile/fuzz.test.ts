@@ -20,21 +20,78 @@ afterAll(() => engine.shutdown());
 /** Strings a hostile user would try: template fragments, pumped whitespace and braces, prototype names. */
 const hostileText = fc.oneof(
   fc.string({ maxLength: 20 }),
-  fc.constantFrom('{{', '}}', '{{ a.output }}', '{{params.x}}', '{{b.output.items[0].name}}', "{{a.output['k']}}", '{{a.error}}', '{{ toString.output }}', '{{__proto__.output}}', '{', '}', '..', '[0]'),
-  fc.tuple(fc.constantFrom('{{', '{', '}}', ' ', '{{ a', 'a.output'), fc.nat({ max: 2000 }), fc.constantFrom('x', '}}', '', '}', ' }}')).map(([a, n, b]) => `${a}${' '.repeat(n)}${b}`),
-  fc.array(fc.constantFrom('{{', '}}', '{', '}', ' ', 'a', '.', 'output', '[1]', 'params', "'"), { maxLength: 60 }).map((xs) => xs.join('')),
+  fc.constantFrom(
+    '{{',
+    '}}',
+    '{{ a.output }}',
+    '{{params.x}}',
+    '{{b.output.items[0].name}}',
+    "{{a.output['k']}}",
+    '{{a.error}}',
+    '{{ toString.output }}',
+    '{{__proto__.output}}',
+    '{',
+    '}',
+    '..',
+    '[0]',
+  ),
+  fc
+    .tuple(
+      fc.constantFrom('{{', '{', '}}', ' ', '{{ a', 'a.output'),
+      fc.nat({ max: 2000 }),
+      fc.constantFrom('x', '}}', '', '}', ' }}'),
+    )
+    .map(([a, n, b]) => `${a}${' '.repeat(n)}${b}`),
+  fc
+    .array(fc.constantFrom('{{', '}}', '{', '}', ' ', 'a', '.', 'output', '[1]', 'params', "'"), { maxLength: 60 })
+    .map((xs) => xs.join('')),
 );
-const stepName = fc.oneof(fc.constantFrom('a', 'b', 'c', 'd', 'e'), fc.constantFrom('toString', 'valueOf', 'constructor', '__proto__', 'prototype', 'hasOwnProperty', '1bad', 'x y', ''), fc.nat({ max: 200 }).map((n) => `s${'x'.repeat(n)}`));
-const number = fc.oneof(fc.double(), fc.integer({ min: -5, max: 1000 }), fc.constantFrom(Infinity, -Infinity, NaN, 0, 1e300, 0.001));
+const stepName = fc.oneof(
+  fc.constantFrom('a', 'b', 'c', 'd', 'e'),
+  fc.constantFrom('toString', 'valueOf', 'constructor', '__proto__', 'prototype', 'hasOwnProperty', '1bad', 'x y', ''),
+  fc.nat({ max: 200 }).map((n) => `s${'x'.repeat(n)}`),
+);
+const number = fc.oneof(
+  fc.double(),
+  fc.integer({ min: -5, max: 1000 }),
+  fc.constantFrom(Infinity, -Infinity, NaN, 0, 1e300, 0.001),
+);
 const jsonish: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
-  value: fc.oneof({ depthSize: 'small' }, hostileText, number, fc.boolean(), fc.constant(null), fc.array(tie('value'), { maxLength: 4 }), fc.dictionary(fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('__proto__', 'constructor', 'toString')), tie('value'), { maxKeys: 4 })),
+  value: fc.oneof(
+    { depthSize: 'small' },
+    hostileText,
+    number,
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(
+      fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('__proto__', 'constructor', 'toString')),
+      tie('value'),
+      { maxKeys: 4 },
+    ),
+  ),
 })).value;
 /** Objects built the way JSON.parse builds them: a `__proto__` key stays an own key. */
 const own = (entries: [string, unknown][]): Record<string, unknown> => Object.fromEntries(entries);
-const record = fc.array(fc.tuple(fc.oneof(fc.constantFrom('value', 'text', 'n', 'items', '__proto__', 'constructor'), fc.string({ maxLength: 5 })), jsonish), { maxLength: 4 }).map(own);
+const record = fc
+  .array(
+    fc.tuple(
+      fc.oneof(fc.constantFrom('value', 'text', 'n', 'items', '__proto__', 'constructor'), fc.string({ maxLength: 5 })),
+      jsonish,
+    ),
+    { maxLength: 4 },
+  )
+  .map(own);
 
 const condition = fc.oneof(
-  fc.tuple(fc.constantFrom('', '!', ' ! '), fc.constantFrom('{{a.output}}', '{{b.output.n}}', '{{params.x}}', '{{ a.status }}', '{{a.output'), fc.constantFrom('', ' == 1', ' > 2', ' != "x"', ' <= null', ' == [1,', ' >= ', ' =~ 3'), fc.nat({ max: 3000 })).map(([b, t, o, n]) => `${b}${t}${o}${' '.repeat(n)}`),
+  fc
+    .tuple(
+      fc.constantFrom('', '!', ' ! '),
+      fc.constantFrom('{{a.output}}', '{{b.output.n}}', '{{params.x}}', '{{ a.status }}', '{{a.output'),
+      fc.constantFrom('', ' == 1', ' > 2', ' != "x"', ' <= null', ' == [1,', ' >= ', ' =~ 3'),
+      fc.nat({ max: 3000 }),
+    )
+    .map(([b, t, o, n]) => `${b}${t}${o}${' '.repeat(n)}`),
   hostileText,
 );
 
@@ -73,12 +130,31 @@ const validish = fc.nat({ max: 5 }).chain((extra) =>
         return fc.record({
           deps: earlier.length ? fc.subarray(earlier) : fc.constant([] as string[]),
           ref,
-          text: fc.oneof(fc.constant('plain'), fc.nat({ max: 300 }).map((n) => `{{${' '.repeat(n)}x`), fc.constant('{ not {{ a template')),
-          when: fc.option(fc.constantFrom('{{params.go}}', '!{{params.go}}', '{{params.n}} > 1', '{{ params.n }} == 2   '), { nil: undefined }),
-          retry: fc.option(fc.record({ initialDelay: fc.constantFrom(0.001, 0.01, 0.01, 100), maxDelay: fc.constantFrom(0.01, 0.01, 60, 1e9) }), { nil: undefined }),
+          text: fc.oneof(
+            fc.constant('plain'),
+            fc.nat({ max: 300 }).map((n) => `{{${' '.repeat(n)}x`),
+            fc.constant('{ not {{ a template'),
+          ),
+          when: fc.option(
+            fc.constantFrom('{{params.go}}', '!{{params.go}}', '{{params.n}} > 1', '{{ params.n }} == 2   '),
+            { nil: undefined },
+          ),
+          retry: fc.option(
+            fc.record({
+              initialDelay: fc.constantFrom(0.001, 0.01, 0.01, 100),
+              maxDelay: fc.constantFrom(0.01, 0.01, 60, 1e9),
+            }),
+            { nil: undefined },
+          ),
           key: fc.option(fc.constantFrom(10, 163, 500, 501), { nil: undefined }),
-          resources: fc.option(fc.constantFrom({ cpu: { cores: 1 } }, { cpu: { cores: 0.5 } }, { gpu9: { units: 1 } }), { freq: 4, nil: undefined }),
-          name: fc.oneof({ weight: 12, arbitrary: fc.constant(['toString', 'valueOf', 's2', 's3', 's4', 's5'][i] ?? 'z') }, { weight: 1, arbitrary: fc.constantFrom('__proto__', 'y'.repeat(164)) }),
+          resources: fc.option(
+            fc.constantFrom({ cpu: { cores: 1 } }, { cpu: { cores: 0.5 } }, { gpu9: { units: 1 } }),
+            { freq: 4, nil: undefined },
+          ),
+          name: fc.oneof(
+            { weight: 12, arbitrary: fc.constant(['toString', 'valueOf', 's2', 's3', 's4', 's5'][i] ?? 'z') },
+            { weight: 1, arbitrary: fc.constantFrom('__proto__', 'y'.repeat(164)) },
+          ),
         });
       }),
     )
@@ -101,7 +177,19 @@ const validish = fc.nat({ max: 5 }).chain((extra) =>
 
 const definition = fc.oneof(
   { weight: 3, arbitrary: validish },
-  { weight: 6, arbitrary: fc.record({ name: fc.constantFrom('fuzz', 'fuzz.v2', '', '__proto__'), steps: fc.array(step, { minLength: 1, maxLength: 6 }), params: record, parallel_groups: fc.array(fc.array(stepName, { maxLength: 3 }), { maxLength: 2 }), version: fc.oneof(fc.constant('1'), number) }, { requiredKeys: ['name', 'steps'] }) },
+  {
+    weight: 6,
+    arbitrary: fc.record(
+      {
+        name: fc.constantFrom('fuzz', 'fuzz.v2', '', '__proto__'),
+        steps: fc.array(step, { minLength: 1, maxLength: 6 }),
+        params: record,
+        parallel_groups: fc.array(fc.array(stepName, { maxLength: 3 }), { maxLength: 2 }),
+        version: fc.oneof(fc.constant('1'), number),
+      },
+      { requiredKeys: ['name', 'steps'] },
+    ),
+  },
   { weight: 1, arbitrary: jsonish },
   { weight: 1, arbitrary: fc.anything() },
 );
@@ -144,7 +232,23 @@ describe('fuzzing validation', () => {
 
   it('parseTaskInput throws only ValidationErrors, within the same bound', () => {
     const task = fc.oneof(
-      { weight: 4, arbitrary: fc.record({ module: fc.constantFrom('core', 'x y'), action: fc.constantFrom('echo', ''), parameters: record, metadata: record, retry: fc.record({ initialDelay: number, maxDelay: number }, { requiredKeys: [] }), idempotencyKey: fc.nat({ max: 600 }).map((n) => 'k'.repeat(n)), id: stepName, timeout: number, dependencies: fc.array(stepName, { maxLength: 3 }) }, { requiredKeys: ['module', 'action'] }) },
+      {
+        weight: 4,
+        arbitrary: fc.record(
+          {
+            module: fc.constantFrom('core', 'x y'),
+            action: fc.constantFrom('echo', ''),
+            parameters: record,
+            metadata: record,
+            retry: fc.record({ initialDelay: number, maxDelay: number }, { requiredKeys: [] }),
+            idempotencyKey: fc.nat({ max: 600 }).map((n) => 'k'.repeat(n)),
+            id: stepName,
+            timeout: number,
+            dependencies: fc.array(stepName, { maxLength: 3 }),
+          },
+          { requiredKeys: ['module', 'action'] },
+        ),
+      },
       { weight: 1, arbitrary: fc.anything() },
     );
     fc.assert(
@@ -165,16 +269,19 @@ describe('fuzzing validation', () => {
   it('a definition the engine accepts can be submitted: no step is refused when its task is added', async () => {
     let accepted = 0;
     await fc.assert(
-      fc.asyncProperty(fc.oneof({ weight: 4, arbitrary: validish }, { weight: 1, arbitrary: definition }), async (def) => {
-        const v = await engine.workflows.validateWorkflow(def as Record<string, unknown>);
-        if (!v.valid) return;
-        accepted++;
-        const result = await engine.executeComplexWorkflow(def as Record<string, unknown>);
-        for (const [name, r] of Object.entries(result.steps)) {
-          expect(r.error?.message ?? '', `step ${name}`).not.toMatch(/could not be submitted/);
-          expect(['ValidationError', 'NotFoundError', 'CycleError']).not.toContain(r.error?.name);
-        }
-      }),
+      fc.asyncProperty(
+        fc.oneof({ weight: 4, arbitrary: validish }, { weight: 1, arbitrary: definition }),
+        async (def) => {
+          const v = await engine.workflows.validateWorkflow(def as Record<string, unknown>);
+          if (!v.valid) return;
+          accepted++;
+          const result = await engine.executeComplexWorkflow(def as Record<string, unknown>);
+          for (const [name, r] of Object.entries(result.steps)) {
+            expect(r.error?.message ?? '', `step ${name}`).not.toMatch(/could not be submitted/);
+            expect(['ValidationError', 'NotFoundError', 'CycleError']).not.toContain(r.error?.name);
+          }
+        },
+      ),
       { numRuns: 150 },
     );
     expect(accepted).toBeGreaterThan(10); // the generator reaches valid definitions, not only refusals
@@ -185,10 +292,13 @@ describe('scanTemplates', () => {
   it('finds exactly what the old regular expression found, on short strings', () => {
     const OLD = /\{\{\s*([^{}]*?)\s*\}\}/g;
     fc.assert(
-      fc.property(fc.array(fc.constantFrom('{', '}', ' ', 'a', '.', '\n'), { maxLength: 40 }).map((x) => x.join('')), (s) => {
-        const old = [...s.matchAll(OLD)].map((m) => [m.index, m.index + m[0].length, m[1]]);
-        expect(scanTemplates(s).map((m) => [m.start, m.end, m.expr])).toEqual(old);
-      }),
+      fc.property(
+        fc.array(fc.constantFrom('{', '}', ' ', 'a', '.', '\n'), { maxLength: 40 }).map((x) => x.join('')),
+        (s) => {
+          const old = [...s.matchAll(OLD)].map((m) => [m.index, m.index + m[0].length, m[1]]);
+          expect(scanTemplates(s).map((m) => [m.start, m.end, m.expr])).toEqual(old);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -14,7 +14,8 @@ import { growth } from './support.js';
 const engine = testEngine({ threads: 1 });
 afterAll(() => engine.shutdown());
 
-const noops = (n: number, prefix: string): { id: string; module: string; action: string }[] => Array.from({ length: n }, (_, i) => ({ id: `${prefix}-${i}`, module: 'core', action: 'noop' }));
+const noops = (n: number, prefix: string): { id: string; module: string; action: string }[] =>
+  Array.from({ length: n }, (_, i) => ({ id: `${prefix}-${i}`, module: 'core', action: 'noop' }));
 
 describe('large addTasks calls', () => {
   it('let other work run while they are checked, and add every task', async () => {
@@ -53,9 +54,32 @@ describe('large addTasks calls', () => {
 
 describe('the memory store', () => {
   const task = (id: string): StoredTask => ({
-    spec: { id, name: id, module: 'core', action: 'noop', parameters: {}, priority: 'normal', dependencies: [], resources: {}, maxRetries: 0, retry: { initialDelay: 1, factor: 2, maxDelay: 60, jitter: 0 }, metadata: {} },
+    spec: {
+      id,
+      name: id,
+      module: 'core',
+      action: 'noop',
+      parameters: {},
+      priority: 'normal',
+      dependencies: [],
+      resources: {},
+      maxRetries: 0,
+      retry: { initialDelay: 1, factor: 2, maxDelay: 60, jitter: 0 },
+      metadata: {},
+    },
     status: 'completed',
-    result: { taskId: id, name: id, status: 'completed', success: true, result: null, error: null, attempts: 1, startedAt: 0, endedAt: 0, durationMs: 0 },
+    result: {
+      taskId: id,
+      name: id,
+      status: 'completed',
+      success: true,
+      result: null,
+      error: null,
+      attempts: 1,
+      startedAt: 0,
+      endedAt: 0,
+      durationMs: 0,
+    },
     updatedAt: 0,
   });
 
@@ -85,10 +109,16 @@ describe('the memory store', () => {
   it('evicts in constant time: one delete per evicted task and no Map iterator walked (the old eviction walked deleted slots)', () => {
     const store = new MemoryStore({ maxTasks: 1000 });
     for (let i = 0; i < 5000; i++) store.commit({ ...emptyBatch(), tasks: [task(`w-${i}`)] });
-    const spies = [vi.spyOn(Map.prototype, 'keys'), vi.spyOn(Map.prototype, 'values'), vi.spyOn(Map.prototype, 'entries'), vi.spyOn(Map.prototype, 'forEach')];
+    const spies = [
+      vi.spyOn(Map.prototype, 'keys'),
+      vi.spyOn(Map.prototype, 'values'),
+      vi.spyOn(Map.prototype, 'entries'),
+      vi.spyOn(Map.prototype, 'forEach'),
+    ];
     const deletes = vi.spyOn(Map.prototype, 'delete');
     try {
-      for (let i = 0; i < 200; i++) store.commit({ ...emptyBatch(), tasks: Array.from({ length: 50 }, (_, j) => task(`c-${i}-${j}`)) });
+      for (let i = 0; i < 200; i++)
+        store.commit({ ...emptyBatch(), tasks: Array.from({ length: 50 }, (_, j) => task(`c-${i}-${j}`)) });
       expect(spies.map((s) => s.mock.calls.length)).toEqual([0, 0, 0, 0]);
       expect(deletes.mock.calls.length).toBe(200 * 50);
     } finally {

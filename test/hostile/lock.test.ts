@@ -74,7 +74,9 @@ describe('one engine per database, whatever the name', () => {
     linkSync(db, join(dir, 'other.db'));
     const err = openError(join(dir, 'other.db'));
     expect(err.code).toBe(ErrorCode.STORE_UNAVAILABLE);
-    expect(err.message).toMatch(/has 2 hard links: an engine opening it under another name would not see this one's lock/);
+    expect(err.message).toMatch(
+      /has 2 hard links: an engine opening it under another name would not see this one's lock/,
+    );
     expect(openError(db).message).toMatch(/has 2 hard links/);
   });
 
@@ -93,7 +95,9 @@ describe('one engine per database, whatever the name', () => {
   it('a deleted lock file does not let a second engine in while another process holds the database', async () => {
     const dir = tempDir();
     const db = join(dir, 'state.db');
-    const child = spawn(process.execPath, [packagePath('dist', 'test', 'fixtures', 'lockHolder.js'), db], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [packagePath('dist', 'test', 'fixtures', 'lockHolder.js'), db], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     children.push(child);
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (b: Buffer) => {
@@ -105,7 +109,11 @@ describe('one engine per database, whatever the name', () => {
     unlinkSync(`${db}.lock`);
     const err = openError(db);
     expect(err.code).toBe(ErrorCode.STORE_LOCKED);
-    expect(err.message).toMatch(new RegExp(`in use by engine child-holder \\(pid ${child.pid} on .*\\) \\(its lock file .*state\\.db\\.lock was deleted; that process still runs\\)`));
+    expect(err.message).toMatch(
+      new RegExp(
+        `in use by engine child-holder \\(pid ${child.pid} on .*\\) \\(its lock file .*state\\.db\\.lock was deleted; that process still runs\\)`,
+      ),
+    );
     // Once the holder is gone, the database opens again (a fresh lock file and a dead owner are fine).
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.stdin.end();

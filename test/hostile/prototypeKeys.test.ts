@@ -18,8 +18,13 @@ describe('prototype-named keys', () => {
   for (const name of ['__proto__', 'constructor', 'prototype']) {
     it(`refuses a step named ${name} with a clear error (a step named __proto__ used to vanish from the run)`, async () => {
       const step = JSON.parse(`{"name": "${name}", "module": "core", "action": "echo"}`) as Record<string, unknown>;
-      const v = validateWorkflow({ name: 'w', steps: [step, { name: 'after', module: 'core', action: 'echo', dependencies: [name] }] }, registry);
-      expect(v.errors).toContain(`workflow "w": step "${name}".name: "${name}" is reserved (__proto__, constructor, prototype cannot be step names); rename the step`);
+      const v = validateWorkflow(
+        { name: 'w', steps: [step, { name: 'after', module: 'core', action: 'echo', dependencies: [name] }] },
+        registry,
+      );
+      expect(v.errors).toContain(
+        `workflow "w": step "${name}".name: "${name}" is reserved (__proto__, constructor, prototype cannot be step names); rename the step`,
+      );
       await expect(engine.executeComplexWorkflow({ steps: [step] })).rejects.toThrow(/is reserved/);
     });
   }
@@ -39,11 +44,15 @@ describe('prototype-named keys', () => {
   });
 
   it('a template naming a step that has no result yet is refused, even if Object.prototype has that name', () => {
-    expect(() => resolveTemplates('{{toString.output}}', { params: {}, steps: {} })).toThrow('step "toString" has no result yet');
+    expect(() => resolveTemplates('{{toString.output}}', { params: {}, steps: {} })).toThrow(
+      'step "toString" has no result yet',
+    );
   });
 
   it('names a __proto__ key of a definition as itself, not "[object Object]"', () => {
-    const def = JSON.parse('{"name": "w", "__proto__": {"x": 1}, "steps": [{"name": "a", "module": "core", "action": "echo", "__proto__": {}}]}') as unknown;
+    const def = JSON.parse(
+      '{"name": "w", "__proto__": {"x": 1}, "steps": [{"name": "a", "module": "core", "action": "echo", "__proto__": {}}]}',
+    ) as unknown;
     const v = validateWorkflow(def, registry);
     expect(v.errors.join('\n')).not.toContain('[object Object]');
     expect(v.errors).toContain('workflow "w": unknown field(s) "__proto__"; remove or rename them');
@@ -51,15 +60,33 @@ describe('prototype-named keys', () => {
   });
 
   it('refuses a __proto__ key in task parameters and metadata instead of dropping it', async () => {
-    for (const parameters of [JSON.parse('{"__proto__": {"x": 1}, "value": 2}'), JSON.parse('{"value": {"deep": [{"__proto__": 1}]}}')] as Record<string, unknown>[]) {
-      const err = await engine.tasks.executeTask({ module: 'core', action: 'echo', parameters }).catch((e: unknown) => e);
+    for (const parameters of [
+      JSON.parse('{"__proto__": {"x": 1}, "value": 2}'),
+      JSON.parse('{"value": {"deep": [{"__proto__": 1}]}}'),
+    ] as Record<string, unknown>[]) {
+      const err = await engine.tasks
+        .executeTask({ module: 'core', action: 'echo', parameters })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ValidationError);
-      expect((err as Error).message).toMatch(/task\.parameters(\.value\.deep\[0\])?: a key named "__proto__" is refused/);
+      expect((err as Error).message).toMatch(
+        /task\.parameters(\.value\.deep\[0\])?: a key named "__proto__" is refused/,
+      );
     }
-    const meta = await engine.tasks.executeTask({ module: 'core', action: 'echo', metadata: JSON.parse('{"__proto__": {}}') as Record<string, unknown> }).catch((e: unknown) => e);
+    const meta = await engine.tasks
+      .executeTask({
+        module: 'core',
+        action: 'echo',
+        metadata: JSON.parse('{"__proto__": {}}') as Record<string, unknown>,
+      })
+      .catch((e: unknown) => e);
     expect((meta as Error).message).toMatch(/task\.metadata: a key named "__proto__" is refused/);
     // And in a definition's step parameters and run params.
-    const v = validateWorkflow(JSON.parse('{"name": "w", "params": {"__proto__": 1}, "steps": [{"name": "a", "module": "core", "action": "echo", "parameters": {"v": {"__proto__": {"polluted": true}}}}]}'), registry);
+    const v = validateWorkflow(
+      JSON.parse(
+        '{"name": "w", "params": {"__proto__": 1}, "steps": [{"name": "a", "module": "core", "action": "echo", "parameters": {"v": {"__proto__": {"polluted": true}}}}]}',
+      ),
+      registry,
+    );
     expect(v.errors).toEqual([
       'workflow "w": step "a".parameters.v: a key named "__proto__" is refused (it would be dropped or become a prototype); rename it',
       'workflow "w".params: a key named "__proto__" is refused (it would be dropped or become a prototype); rename it',
@@ -67,7 +94,11 @@ describe('prototype-named keys', () => {
   });
 
   it('keeps ordinary keys named like prototype members in parameters', async () => {
-    const r = await engine.tasks.executeTask({ module: 'core', action: 'echo', parameters: { constructor: 1, toString: 'x', hasOwnProperty: true } });
+    const r = await engine.tasks.executeTask({
+      module: 'core',
+      action: 'echo',
+      parameters: { constructor: 1, toString: 'x', hasOwnProperty: true },
+    });
     expect(r.result).toEqual({ constructor: 1, toString: 'x', hasOwnProperty: true });
   });
 });

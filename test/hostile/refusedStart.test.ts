@@ -38,7 +38,8 @@ function snapshot(dbPath: string): Record<string, string> {
   const files: Record<string, string> = {};
   for (const suffix of ['', '-wal']) {
     const f = dbPath + suffix;
-    if (existsSync(f) && statSync(f).size > 0) files[suffix || 'db'] = createHash('sha256').update(readFileSync(f)).digest('hex');
+    if (existsSync(f) && statSync(f).size > 0)
+      files[suffix || 'db'] = createHash('sha256').update(readFileSync(f)).digest('hex');
   }
   return files;
 }
@@ -54,7 +55,9 @@ describe('a refused start', () => {
     sql(dbPath, "UPDATE tasks SET spec = 'not json{', status = 'ready' WHERE id = 'victim'");
     const before = snapshot(dbPath);
     const said = await start(dbPath);
-    expect(said).toMatch(/^refused STORE_CORRUPT the database .* has a corrupt row: table tasks, row id "victim", column spec: not valid JSON/);
+    expect(said).toMatch(
+      /^refused STORE_CORRUPT the database .* has a corrupt row: table tasks, row id "victim", column spec: not valid JSON/,
+    );
     expect(said).toContain('Nothing was changed');
     expect(snapshot(dbPath)).toEqual(before);
   }, 60_000);
@@ -64,7 +67,9 @@ describe('a refused start', () => {
     sql(dbPath, "UPDATE tasks SET status = 'paused' WHERE id = 'victim'");
     const before = snapshot(dbPath);
     const said = await start(dbPath);
-    expect(said).toMatch(/^refused STORE_CORRUPT the database .* has a corrupt row: table tasks, row id "victim", column status: "paused" is not a task status/);
+    expect(said).toMatch(
+      /^refused STORE_CORRUPT the database .* has a corrupt row: table tasks, row id "victim", column status: "paused" is not a task status/,
+    );
     expect(snapshot(dbPath)).toEqual(before);
     // Fixed, it starts.
     sql(dbPath, "UPDATE tasks SET status = 'ready' WHERE id = 'victim'");

@@ -10,7 +10,11 @@ import { testEngine } from '../helpers.js';
 
 let engine: OrchestrationEngine;
 beforeAll(async () => {
-  engine = testEngine({ threads: 1, moduleDirs: [packagePath('dist', 'test', 'fixtures', 'slowBoot')], workerBootTimeoutMs: 30_000 });
+  engine = testEngine({
+    threads: 1,
+    moduleDirs: [packagePath('dist', 'test', 'fixtures', 'slowBoot')],
+    workerBootTimeoutMs: 30_000,
+  });
   await engine.ready();
 }, 60_000);
 afterAll(() => engine.shutdown({ graceMs: 0 }));
@@ -20,8 +24,20 @@ describe('a timeout while a thread is being replaced', () => {
     const started = engine.pool.stats().threadsStarted;
     // One thread: the hung task holds it until its timeout terminates it; the next task then waits for the
     // replacement, which takes 800 ms to load (longer than the next task's whole timeout).
-    const hung = engine.tasks.executeTask({ module: 'core', action: 'hang', parameters: { ms: 60_000 }, timeout: 0.1, maxRetries: 0 });
-    const next = engine.tasks.executeTask({ module: 'core', action: 'sleep', parameters: { ms: 20, value: 'done' }, timeout: 0.3, maxRetries: 0 });
+    const hung = engine.tasks.executeTask({
+      module: 'core',
+      action: 'hang',
+      parameters: { ms: 60_000 },
+      timeout: 0.1,
+      maxRetries: 0,
+    });
+    const next = engine.tasks.executeTask({
+      module: 'core',
+      action: 'sleep',
+      parameters: { ms: 20, value: 'done' },
+      timeout: 0.3,
+      maxRetries: 0,
+    });
     expect(await hung).toMatchObject({ status: 'timed_out' });
     const r = await next;
     expect(r).toMatchObject({ status: 'completed', result: 'done', attempts: 1 });
@@ -31,7 +47,13 @@ describe('a timeout while a thread is being replaced', () => {
   }, 60_000);
 
   it('still times out an attempt that runs past its timeout on the new thread', async () => {
-    const r = await engine.tasks.executeTask({ module: 'core', action: 'hang', parameters: { ms: 60_000 }, timeout: 0.2, maxRetries: 0 });
+    const r = await engine.tasks.executeTask({
+      module: 'core',
+      action: 'hang',
+      parameters: { ms: 60_000 },
+      timeout: 0.2,
+      maxRetries: 0,
+    });
     expect(r).toMatchObject({ status: 'timed_out' });
     expect(r.error?.message).toMatch(/timed out after 0.2s/);
   }, 60_000);

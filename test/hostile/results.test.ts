@@ -17,7 +17,13 @@ let dir: string;
 let engine: OrchestrationEngine;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'codomyrmex-hostile-results-'));
-  engine = testEngine({ threads: 1, store: 'sqlite', dbPath: join(dir, 'state.db'), moduleDirs: [packagePath('dist', 'test', 'fixtures', 'hostileResults')], retainFinishedTaskBytes: MB });
+  engine = testEngine({
+    threads: 1,
+    store: 'sqlite',
+    dbPath: join(dir, 'state.db'),
+    moduleDirs: [packagePath('dist', 'test', 'fixtures', 'hostileResults')],
+    retainFinishedTaskBytes: MB,
+  });
   await engine.ready();
 });
 afterAll(async () => {
@@ -27,7 +33,11 @@ afterAll(async () => {
 
 const dbBytes = async (): Promise<number> => {
   let total = 0;
-  for (const f of ['state.db', 'state.db-wal']) total += await stat(join(dir, f)).then((s) => s.size, () => 0);
+  for (const f of ['state.db', 'state.db-wal'])
+    total += await stat(join(dir, f)).then(
+      (s) => s.size,
+      () => 0,
+    );
   return total;
 };
 
@@ -51,10 +61,21 @@ describe('binary and large results', () => {
   });
 
   it(`fails a result past maxResultBytes (${LIMITS.maxResultBytes}) as the action's error, naming the limit`, async () => {
-    const r = await engine.tasks.executeTask({ module: 'results', action: 'text', parameters: { size: LIMITS.maxResultBytes + 10 }, maxRetries: 2 });
+    const r = await engine.tasks.executeTask({
+      module: 'results',
+      action: 'text',
+      parameters: { size: LIMITS.maxResultBytes + 10 },
+      maxRetries: 2,
+    });
     expect(r).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'NON_RETRYABLE' } });
-    expect(r.error?.message).toBe(`results.text returned a value it cannot: result: larger than ${LIMITS.maxResultBytes} bytes (limit maxResultBytes, estimated as stored); write large outputs to a file and return its path`);
-    const big = await engine.tasks.executeTask({ module: 'results', action: 'bytes', parameters: { size: LIMITS.maxResultBytes } });
+    expect(r.error?.message).toBe(
+      `results.text returned a value it cannot: result: larger than ${LIMITS.maxResultBytes} bytes (limit maxResultBytes, estimated as stored); write large outputs to a file and return its path`,
+    );
+    const big = await engine.tasks.executeTask({
+      module: 'results',
+      action: 'bytes',
+      parameters: { size: LIMITS.maxResultBytes },
+    });
     expect(big.error?.message).toMatch(/limit maxResultBytes/);
   });
 
@@ -62,16 +83,25 @@ describe('binary and large results', () => {
     const text = toJson({ a: [Buffer.from('hi'), new Uint8Array([1, 2])] }, true);
     expect(text).toBe('{"a":[{"$codomyrmex.bytes":"aGk="},{"$codomyrmex.bytes":"AQI="}]}');
     const back = fromJson<{ a: Buffer[] }>(text);
-    expect(back.a.map((b) => [...b])).toEqual([[104, 105], [1, 2]]);
+    expect(back.a.map((b) => [...b])).toEqual([
+      [104, 105],
+      [1, 2],
+    ]);
   });
 });
 
 describe('the memory store bounds finished results by bytes (issue 20 item 6)', () => {
   it('keeps at most retainFinishedTaskBytes of results: the oldest big results leave the store too', async () => {
-    const mem = testEngine({ threads: 1, store: 'memory', moduleDirs: [packagePath('dist', 'test', 'fixtures', 'hostileResults')], retainFinishedTaskBytes: 4 * MB });
+    const mem = testEngine({
+      threads: 1,
+      store: 'memory',
+      moduleDirs: [packagePath('dist', 'test', 'fixtures', 'hostileResults')],
+      retainFinishedTaskBytes: 4 * MB,
+    });
     try {
       const ids: string[] = [];
-      for (let i = 0; i < 12; i++) ids.push((await mem.tasks.executeTask({ module: 'results', action: 'text', parameters: { size: MB } })).taskId);
+      for (let i = 0; i < 12; i++)
+        ids.push((await mem.tasks.executeTask({ module: 'results', action: 'text', parameters: { size: MB } })).taskId);
       // 12 MB of results against a 4 MB bound: the first are gone from memory and from the (memory) store.
       expect(await mem.tasks.getTask(ids[0]!)).toBeNull();
       const last = await mem.tasks.getTask(ids.at(-1)!);

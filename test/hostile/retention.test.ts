@@ -30,9 +30,17 @@ const count = (dbPath: string, sql: string): number => {
 describe('store retention', () => {
   it('is on by default where the store defaults to sqlite (process engine, CLI, daemon), off for createOrchestrationEngine', () => {
     expect(compileOptions({}, {}, { store: 'sqlite' }).storeRetention).toEqual(DEFAULT_STORE_RETENTION);
-    expect(compileOptions({ store: 'sqlite' }, {}).storeRetention).toEqual({ tasks: 0, taskAgeMs: 0, runs: 0, runAgeMs: 0 });
+    expect(compileOptions({ store: 'sqlite' }, {}).storeRetention).toEqual({
+      tasks: 0,
+      taskAgeMs: 0,
+      runs: 0,
+      runAgeMs: 0,
+    });
     expect(compileOptions({ storeRetention: false }, {}, { store: 'sqlite' }).storeRetention.tasks).toBe(0);
-    expect(compileOptions({ storeRetention: { tasks: 5 } }, {}).storeRetention).toEqual({ ...DEFAULT_STORE_RETENTION, tasks: 5 });
+    expect(compileOptions({ storeRetention: { tasks: 5 } }, {}).storeRetention).toEqual({
+      ...DEFAULT_STORE_RETENTION,
+      tasks: 5,
+    });
     expect(() => compileOptions({ storeRetention: { tasks: -1 } })).toThrow(/options\.storeRetention/);
   });
 
@@ -41,18 +49,31 @@ describe('store retention', () => {
     const first = testEngine({ threads: 1, store: 'sqlite', dbPath, durability: 'relaxed' });
     await first.workflows.createWorkflow('w', [{ name: 'a', module: 'core', action: 'noop' }]);
     for (let i = 0; i < 12; i++) await first.workflows.executeWorkflow('w');
-    await first.tasks.addTasks(Array.from({ length: 300 }, (_, i) => ({ id: `t${i}`, module: 'core', action: 'noop' })));
+    await first.tasks.addTasks(
+      Array.from({ length: 300 }, (_, i) => ({ id: `t${i}`, module: 'core', action: 'noop' })),
+    );
     await first.tasks.startExecution();
     await first.shutdown();
     expect(count(dbPath, 'SELECT count(*) FROM tasks')).toBe(312);
     expect(count(dbPath, 'SELECT count(*) FROM workflow_runs')).toBe(12);
 
     // The second engine never starts execution: its task stays pending, which retention never deletes.
-    const second = testEngine({ threads: 1, store: 'sqlite', dbPath, durability: 'relaxed', storeRetention: { tasks: 50, runs: 5 } });
+    const second = testEngine({
+      threads: 1,
+      store: 'sqlite',
+      dbPath,
+      durability: 'relaxed',
+      storeRetention: { tasks: 50, runs: 5 },
+    });
     await second.ready();
     await second.tasks.addTask({ id: 'pending-forever', module: 'core', action: 'noop', priority: 'background' });
     await second.flush();
-    expect(count(dbPath, "SELECT count(*) FROM tasks WHERE status IN ('completed','failed','cancelled','skipped','timed_out')")).toBeLessThanOrEqual(50);
+    expect(
+      count(
+        dbPath,
+        "SELECT count(*) FROM tasks WHERE status IN ('completed','failed','cancelled','skipped','timed_out')",
+      ),
+    ).toBeLessThanOrEqual(50);
     expect(count(dbPath, 'SELECT count(*) FROM workflow_runs')).toBe(5);
     expect(count(dbPath, "SELECT count(*) FROM tasks WHERE id = 'pending-forever'")).toBe(1);
     expect((await second.tasks.getTask('t299'))?.status).toBe('completed');

@@ -24,7 +24,13 @@ describe('durable shutdown and workflow callers', () => {
     const first: OrchestrationEngine = testEngine({ threads: 1, store: 'sqlite', dbPath, shutdownGraceMs: 0 });
     await first.workflows.createWorkflow('two_steps', [
       { name: 'slow', module: 'core', action: 'sleep', parameters: { ms: 1500, value: 'slept' } },
-      { name: 'after', module: 'core', action: 'echo', parameters: { value: '{{slow.output}}' }, dependencies: ['slow'] },
+      {
+        name: 'after',
+        module: 'core',
+        action: 'echo',
+        parameters: { value: '{{slow.output}}' },
+        dependencies: ['slow'],
+      },
     ]);
     const started = nextEvent(first, (e) => e.type === 'step_started');
     const caller = first.workflows.executeWorkflow('two_steps').then(

@@ -27,7 +27,14 @@ export function growth<T>(make: (n: number) => T, run: (input: T) => unknown, sm
   run(b);
   let best = Infinity;
   for (let attempt = 0; attempt < 3; attempt++) {
-    best = Math.min(best, fastest(() => run(b)) / Math.max(fastest(() => run(a)), 0.001));
+    best = Math.min(
+      best,
+      fastest(() => run(b)) /
+        Math.max(
+          fastest(() => run(a)),
+          0.001,
+        ),
+    );
     if (best < (big / small) * 2) break;
   }
   return best;

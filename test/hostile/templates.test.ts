@@ -9,7 +9,13 @@ import { validateWorkflow } from '../../src/workflows/validate.js';
 import { growth } from './support.js';
 
 const registry = new ModuleRegistry();
-const oneStep = (step: Record<string, unknown>) => ({ name: 'w', steps: [{ name: 'a', module: 'core', action: 'echo' }, { module: 'core', action: 'echo', dependencies: ['a'], ...step, name: 'b' }] });
+const oneStep = (step: Record<string, unknown>) => ({
+  name: 'w',
+  steps: [
+    { name: 'a', module: 'core', action: 'echo' },
+    { module: 'core', action: 'echo', dependencies: ['a'], ...step, name: 'b' },
+  ],
+});
 const validate = (def: unknown) => validateWorkflow(def, registry);
 
 describe('template scanning', () => {
@@ -31,7 +37,9 @@ describe('template scanning', () => {
     const make = (n: number) => oneStep({ when: `{{a.output}} == 1${' '.repeat(n)}x` });
     // Past the limit: refused at once, naming the field and the limit.
     const long = validate(make(LIMITS.maxConditionLength));
-    expect(long.errors.join('\n')).toMatch(/step "b"\.when: must be at most 4096 characters \(limit maxConditionLength\)/);
+    expect(long.errors.join('\n')).toMatch(
+      /step "b"\.when: must be at most 4096 characters \(limit maxConditionLength\)/,
+    );
     // Within it: parsed by the condition parser itself, linearly.
     const ratio = growth(make, (d) => validate(d), 400, 3200);
     expect(ratio).toBeLessThan(24);
@@ -39,16 +47,26 @@ describe('template scanning', () => {
   });
 
   it('refuses a templated string past maxTemplatedStringLength and a template past maxTemplateLength', () => {
-    const big = validate(oneStep({ parameters: { deep: { text: `{{a.output}}${'x'.repeat(LIMITS.maxTemplatedStringLength)}` } } }));
-    expect(big.errors.join('\n')).toMatch(/step "b"\.parameters\.deep\.text: a string holding a \{\{template\}\} is at most 1000000 characters \(limit maxTemplatedStringLength/);
+    const big = validate(
+      oneStep({ parameters: { deep: { text: `{{a.output}}${'x'.repeat(LIMITS.maxTemplatedStringLength)}` } } }),
+    );
+    expect(big.errors.join('\n')).toMatch(
+      /step "b"\.parameters\.deep\.text: a string holding a \{\{template\}\} is at most 1000000 characters \(limit maxTemplatedStringLength/,
+    );
     const wide = validate(oneStep({ parameters: { t: `{{a.output.${'f'.repeat(LIMITS.maxTemplateLength)}}}` } }));
-    expect(wide.errors.join('\n')).toMatch(/parameters\.t: a \{\{template\}\} is at most 1024 characters between the braces \(limit maxTemplateLength/);
+    expect(wide.errors.join('\n')).toMatch(
+      /parameters\.t: a \{\{template\}\} is at most 1024 characters between the braces \(limit maxTemplateLength/,
+    );
     // A long plain string (no template) is data, bounded only by maxStringLength.
-    expect(validate(oneStep({ parameters: { text: 'x'.repeat(LIMITS.maxTemplatedStringLength + 1) } })).valid).toBe(true);
+    expect(validate(oneStep({ parameters: { text: 'x'.repeat(LIMITS.maxTemplatedStringLength + 1) } })).valid).toBe(
+      true,
+    );
   });
 
   it('still resolves what it did: whole templates keep their type, braces around templates stay text', () => {
-    const v = validate(oneStep({ parameters: { a: '{{ a.output }}', b: '{{{a.output}}}', c: 'x {{a.output.n}} y {{ {{a.output}}' } }));
+    const v = validate(
+      oneStep({ parameters: { a: '{{ a.output }}', b: '{{{a.output}}}', c: 'x {{a.output.n}} y {{ {{a.output}}' } }),
+    );
     expect(v.errors).toEqual([]);
   });
 });

@@ -76,25 +76,29 @@ describe('taskMachine', () => {
   it('compiled table agrees with XState on every random event sequence', () => {
     const table = compileTaskMachine();
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 4 }), fc.array(fc.constantFrom(...EVENTS), { maxLength: 30 }), (maxRetries, events) => {
-        let [snap] = initialTransition(taskMachine, { maxRetries });
-        let status: TaskStatus = 'pending';
-        let ctx = { attempts: 0, maxRetries };
-        for (const ev of events) {
-          const [next, actions] = transition(taskMachine, snap, ev);
-          const step = stepTask(status, ctx, ev, table);
-          if (step) {
-            status = step.target;
-            ctx = step.context;
-            expect(step.actions).toEqual(actionNames(actions));
-          } else {
-            expect(actionNames(actions)).toEqual([]);
+      fc.property(
+        fc.integer({ min: 0, max: 4 }),
+        fc.array(fc.constantFrom(...EVENTS), { maxLength: 30 }),
+        (maxRetries, events) => {
+          let [snap] = initialTransition(taskMachine, { maxRetries });
+          let status: TaskStatus = 'pending';
+          let ctx = { attempts: 0, maxRetries };
+          for (const ev of events) {
+            const [next, actions] = transition(taskMachine, snap, ev);
+            const step = stepTask(status, ctx, ev, table);
+            if (step) {
+              status = step.target;
+              ctx = step.context;
+              expect(step.actions).toEqual(actionNames(actions));
+            } else {
+              expect(actionNames(actions)).toEqual([]);
+            }
+            expect(status).toBe(next.value);
+            expect(ctx).toEqual(next.context);
+            snap = next;
           }
-          expect(status).toBe(next.value);
-          expect(ctx).toEqual(next.context);
-          snap = next;
-        }
-      }),
+        },
+      ),
       { numRuns: 500 },
     );
   });

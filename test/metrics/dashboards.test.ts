@@ -26,7 +26,14 @@ describe('dashboards', () => {
   beforeAll(async () => {
     engine = testEngine({ threads: 1, metrics: { processMetrics: false } });
     // The remote workers' families, as a daemon with --remote-workers registers them.
-    const runner = new JetStreamRunner({ subjectPrefix: 'dash', run: engine.id, lostAfterMs: 1000, afterCommit: async () => undefined, taskStatus: () => null, log: createLogger('json', 'silent') });
+    const runner = new JetStreamRunner({
+      subjectPrefix: 'dash',
+      run: engine.id,
+      lostAfterMs: 1000,
+      afterCommit: async () => undefined,
+      taskStatus: () => null,
+      log: createLogger('json', 'silent'),
+    });
     registerWorkerMetrics(engine.metrics!.registry, runner);
     declared = declaredFamilies(await engine.metrics!.expose());
     // Served beside the engine's families by a daemon on a PostgreSQL store (its own HTTP edge: daemon.ts).

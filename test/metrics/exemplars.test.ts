@@ -17,8 +17,10 @@ import { startOtlpReceiver } from '../support/otlp.js';
 import { hasBinary, parseExposition, sample } from './support.js';
 
 /** What Prometheus 2 sends when it scrapes. */
-const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
-const EXEMPLAR = /^codomyrmex_task_duration_seconds_bucket\{([^}]*)\} (\S+) # \{trace_id="([0-9a-f]{32})"\} (\S+) (\d+\.\d{3})$/;
+const PROMETHEUS_ACCEPT =
+  'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+const EXEMPLAR =
+  /^codomyrmex_task_duration_seconds_bucket\{([^}]*)\} (\S+) # \{trace_id="([0-9a-f]{32})"\} (\S+) (\d+\.\d{3})$/;
 
 const dirs = tempDirs();
 afterAll(() => dirs.cleanup());
@@ -49,7 +51,10 @@ describe('exemplars on the task-duration histogram', () => {
     receiver = await startOtlpReceiver();
     engine = testEngine({ threads: 1, http: { port: 0 }, tracing: { enabled: true, endpoint: receiver.endpoint } });
     await engine.ready();
-    for (let i = 0; i < 3; i++) expect((await engine.tasks.executeTask({ module: 'core', action: 'echo', parameters: { value: i } })).success).toBe(true);
+    for (let i = 0; i < 3; i++)
+      expect(
+        (await engine.tasks.executeTask({ module: 'core', action: 'echo', parameters: { value: i } })).success,
+      ).toBe(true);
   });
   afterAll(async () => {
     await engine?.shutdown();
@@ -78,36 +83,58 @@ describe('exemplars on the task-duration histogram', () => {
       const dir = dirs.make('openmetrics');
       const file = join(dir, 'scrape.om');
       writeFileSync(file, withTimestamps(body, Math.floor(Date.now() / 1000)));
-      const out = spawnSync('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', file, join(dir, 'blocks')], { encoding: 'utf8' });
+      const out = spawnSync('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', file, join(dir, 'blocks')], {
+        encoding: 'utf8',
+      });
       expect(out.status, `${out.stdout}${out.stderr}`).toBe(0);
     }
 
     // The exemplar names a trace the engine exported: an attempt of one of those tasks.
     const traceIds = new Set(exemplars.map((e) => e.traceId));
     await engine.shutdown();
-    const spans = await receiver.waitFor((all) => all.some((s) => traceIds.has(s.traceId) && s.name === 'attempt core.echo'), "the exemplar's attempt span");
-    expect(spans.find((s) => traceIds.has(s.traceId) && s.name === 'attempt core.echo')!.attributes['codomyrmex.module']).toBe('core');
+    const spans = await receiver.waitFor(
+      (all) => all.some((s) => traceIds.has(s.traceId) && s.name === 'attempt core.echo'),
+      "the exemplar's attempt span",
+    );
+    expect(
+      spans.find((s) => traceIds.has(s.traceId) && s.name === 'attempt core.echo')!.attributes['codomyrmex.module'],
+    ).toBe('core');
   }, 60_000);
 
-  if (!hasBinary('promtool')) it.skip('promtool not on PATH: the backfill check above was skipped (apt-get install prometheus)', () => {});
+  if (!hasBinary('promtool'))
+    it.skip('promtool not on PATH: the backfill check above was skipped (apt-get install prometheus)', () => {});
 });
 
 describe('a scrape that does not ask for OpenMetrics', () => {
   it('gets the Prometheus text format, without exemplars or # EOF, even from a traced engine', async () => {
     const receiver = await startOtlpReceiver();
-    const engine = testEngine({ threads: 1, http: { port: 0 }, tracing: { enabled: true, endpoint: receiver.endpoint } });
+    const engine = testEngine({
+      threads: 1,
+      http: { port: 0 },
+      tracing: { enabled: true, endpoint: receiver.endpoint },
+    });
     try {
       await engine.ready();
       await engine.tasks.executeTask({ module: 'core', action: 'echo', parameters: { value: 1 } });
       // An OpenMetrics scrape first: the counters keep their `_total` in the text format afterwards.
       expect((await scrape(engine, PROMETHEUS_ACCEPT)).body).toContain('# {trace_id="');
-      for (const accept of [undefined, 'text/plain;version=0.0.4', 'application/openmetrics-text;q=0.2,text/plain;q=0.5']) {
+      for (const accept of [
+        undefined,
+        'text/plain;version=0.0.4',
+        'application/openmetrics-text;q=0.2,text/plain;q=0.5',
+      ]) {
         const { type, body } = await scrape(engine, accept);
         expect(type).toBe('text/plain; version=0.0.4; charset=utf-8');
         expect(body).not.toContain('# {');
         expect(body).not.toContain('# EOF');
         expect(body).toContain('# TYPE codomyrmex_tasks_total counter');
-        expect(sample(parseExposition(body), 'codomyrmex_tasks_total', { module: 'core', action: 'echo', status: 'completed' })).toBe(1);
+        expect(
+          sample(parseExposition(body), 'codomyrmex_tasks_total', {
+            module: 'core',
+            action: 'echo',
+            status: 'completed',
+          }),
+        ).toBe(1);
         if (hasBinary('promtool')) {
           const out = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8' });
           expect(out.status === 0 || out.status === 3, out.stderr).toBe(true); // 3: lints on prom-client's own gauges
@@ -125,7 +152,9 @@ describe('a scrape that does not ask for OpenMetrics', () => {
       await engine.ready();
       await engine.tasks.executeTask({ module: 'core', action: 'echo', parameters: { value: 1 } });
       const { body } = await scrape(engine, PROMETHEUS_ACCEPT);
-      expect(body).toContain('codomyrmex_task_duration_seconds_count{module="core",action="echo",status="completed"} 1');
+      expect(body).toContain(
+        'codomyrmex_task_duration_seconds_count{module="core",action="echo",status="completed"} 1',
+      );
       expect(body).not.toContain('# {');
       expect(body.endsWith('# EOF\n')).toBe(true);
     } finally {

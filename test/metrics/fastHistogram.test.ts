@@ -6,7 +6,13 @@ import { openMetricsText } from '../../src/metrics/openMetrics.js';
 describe('FastHistogram and FastCounter', () => {
   it('expose cumulative buckets, +Inf, sum and count per bound series, as prom-client would', async () => {
     const registry = new Registry();
-    const h = new FastHistogram({ name: 't_seconds', help: 'h', labelNames: ['k'] as const, buckets: [0.1, 1], registers: [registry] });
+    const h = new FastHistogram({
+      name: 't_seconds',
+      help: 'h',
+      labelNames: ['k'] as const,
+      buckets: [0.1, 1],
+      registers: [registry],
+    });
     const a = h.labels({ k: 'a' });
     for (const v of [0.05, 0.1, 0.5, 2, Number.NaN]) a.observe(v);
     h.observe({ k: 'b' }, 0.2);
@@ -26,7 +32,13 @@ describe('FastHistogram and FastCounter', () => {
 
   it('keeps the latest exemplar of each bucket, shown in OpenMetrics only; a reset drops them', async () => {
     const registry = new Registry();
-    const h = new FastHistogram({ name: 't_seconds', help: 'h "quoted" \\ help', labelNames: ['k'] as const, buckets: [0.1, 1], registers: [registry] });
+    const h = new FastHistogram({
+      name: 't_seconds',
+      help: 'h "quoted" \\ help',
+      labelNames: ['k'] as const,
+      buckets: [0.1, 1],
+      registers: [registry],
+    });
     const a = h.labels({ k: 'a' });
     a.observe(0.05, 'a'.repeat(32));
     a.observe(0.07, 'b'.repeat(32));
@@ -35,7 +47,9 @@ describe('FastHistogram and FastCounter', () => {
     const om = await openMetricsText(registry);
     const lines = om.split('\n');
     expect(lines[0]).toBe('# HELP t_seconds h \\"quoted\\" \\\\ help');
-    expect(lines.find((l) => l.includes('le="0.1"'))).toMatch(new RegExp(`^t_seconds_bucket\\{k="a",le="0.1"\\} 2 # \\{trace_id="${'b'.repeat(32)}"\\} 0.07 \\d+\\.\\d{3}$`));
+    expect(lines.find((l) => l.includes('le="0.1"'))).toMatch(
+      new RegExp(`^t_seconds_bucket\\{k="a",le="0.1"\\} 2 # \\{trace_id="${'b'.repeat(32)}"\\} 0.07 \\d+\\.\\d{3}$`),
+    );
     expect(lines.find((l) => l.includes('le="1"'))).toBe('t_seconds_bucket{k="a",le="1"} 3');
     expect(lines.find((l) => l.includes('le="+Inf"'))).toMatch(/ # \{trace_id="c{32}"\} 7 /);
     expect(om.endsWith('t_seconds_count{k="a"} 4\n# EOF\n')).toBe(true);

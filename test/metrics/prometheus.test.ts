@@ -40,7 +40,8 @@ describe.skipIf(!available)('a real Prometheus scraping a running engine', () =>
     receiver = await startOtlpReceiver();
     engine = testEngine({ threads: 1, http: { port: 0 }, tracing: { enabled: true, endpoint: receiver.endpoint } });
     await engine.ready();
-    for (let i = 0; i < 3; i++) await engine.tasks.executeTask({ name: `scraped${i}`, module: 'core', action: 'echo', parameters: { value: i } });
+    for (let i = 0; i < 3; i++)
+      await engine.tasks.executeTask({ name: `scraped${i}`, module: 'core', action: 'echo', parameters: { value: i } });
 
     // The shipped scrape config, pointed at this engine's port and scraping every second.
     dir = mkdtempSync(join(tmpdir(), 'codomyrmex-prom-'));
@@ -57,17 +58,26 @@ describe.skipIf(!available)('a real Prometheus scraping a running engine', () =>
     api = `http://127.0.0.1:${port}`;
     server = spawn(
       'prometheus',
-      [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--enable-feature=exemplar-storage'],
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--enable-feature=exemplar-storage',
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     server.stderr!.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-4000);
     });
-    const exited = new Promise<never>((_, reject) => server.once('exit', (code) => reject(new Error(`prometheus exited (${code}): ${stderr}`))));
+    const exited = new Promise<never>((_, reject) =>
+      server.once('exit', (code) => reject(new Error(`prometheus exited (${code}): ${stderr}`))),
+    );
     exited.catch(() => {});
     await Promise.race([
       exited,
-      pollUntil('prometheus to be ready', async () => ((await fetch(`${api}/-/ready`)).ok ? true : undefined), { timeoutMs: 30_000 }),
+      pollUntil('prometheus to be ready', async () => ((await fetch(`${api}/-/ready`)).ok ? true : undefined), {
+        timeoutMs: 30_000,
+      }),
     ]);
   }, 60_000);
 
@@ -94,7 +104,10 @@ describe.skipIf(!available)('a real Prometheus scraping a running engine', () =>
       { timeoutMs: 45_000, everyMs: 250 },
     );
     expect(series).toHaveLength(1);
-    expect(series[0]!.metric).toMatchObject({ instance: `127.0.0.1:${engine.httpAddress!.port}`, service: 'codomyrmex' });
+    expect(series[0]!.metric).toMatchObject({
+      instance: `127.0.0.1:${engine.httpAddress!.port}`,
+      service: 'codomyrmex',
+    });
     expect(Number(series[0]!.value[1])).toBe(3);
 
     const up = await query('up{job="codomyrmex"}');
@@ -120,7 +133,10 @@ describe.skipIf(!available)('a real Prometheus scraping a running engine', () =>
       { timeoutMs: 45_000, everyMs: 250 },
     );
     for (const id of found) expect(id).toMatch(/^[0-9a-f]{32}$/);
-    await receiver.waitFor((spans) => spans.some((s) => s.name === 'attempt core.echo' && found.includes(s.traceId)), 'the attempt span of an exemplar');
+    await receiver.waitFor(
+      (spans) => spans.some((s) => s.name === 'attempt core.echo' && found.includes(s.traceId)),
+      'the attempt span of an exemplar',
+    );
   }, 60_000);
 
   it('accepts every query of the Grafana dashboard', async () => {

@@ -13,10 +13,16 @@ describe('resource families fed by a real ResourceLedger', () => {
     const bus = engine.bus;
     // Publishes what the resource manager publishes: the agreed resource_* payloads.
     ledger = new ResourceLedger({
-      allocated: (a) => bus.publish('resource_allocated', { holderId: a.holderId, allocationId: a.allocationId, resources: a.requested }),
+      allocated: (a) =>
+        bus.publish('resource_allocated', {
+          holderId: a.holderId,
+          allocationId: a.allocationId,
+          resources: a.requested,
+        }),
       released: (a, reason) => {
         const resourceIds = Object.keys(a.amounts);
-        if (reason === 'expired') bus.publish('resource_expired', { holderId: a.holderId, allocationId: a.allocationId, resourceIds });
+        if (reason === 'expired')
+          bus.publish('resource_expired', { holderId: a.holderId, allocationId: a.allocationId, resourceIds });
         bus.publish('resource_released', { holderId: a.holderId, allocationId: a.allocationId, resourceIds, reason });
       },
     });
@@ -35,17 +41,27 @@ describe('resource families fed by a real ResourceLedger', () => {
     const expired = nextEvent(engine, (e) => e.type === 'resource_expired');
     await ledger.allocate('trainer', { gpu0: { units: 1 } }, { ttlSeconds: 0.05 });
     let s = parseExposition(await engine.metrics!.expose());
-    expect(sample(s, 'codomyrmex_resource_capacity', { resource: 'memory', type: 'memory', unit: 'bytes' })).toBe(8 * 2 ** 30);
-    expect(sample(s, 'codomyrmex_resource_allocated', { resource: 'memory', type: 'memory', unit: 'bytes' })).toBe(4 * 2 ** 30);
-    expect(sample(s, 'codomyrmex_resource_utilization_ratio', { resource: 'cpu', type: 'cpu', unit: 'cores' })).toBe(0.5);
-    expect(sample(s, 'codomyrmex_resource_utilization_ratio', { resource: 'gpu0', type: 'gpu', unit: 'units' })).toBe(1);
+    expect(sample(s, 'codomyrmex_resource_capacity', { resource: 'memory', type: 'memory', unit: 'bytes' })).toBe(
+      8 * 2 ** 30,
+    );
+    expect(sample(s, 'codomyrmex_resource_allocated', { resource: 'memory', type: 'memory', unit: 'bytes' })).toBe(
+      4 * 2 ** 30,
+    );
+    expect(sample(s, 'codomyrmex_resource_utilization_ratio', { resource: 'cpu', type: 'cpu', unit: 'cores' })).toBe(
+      0.5,
+    );
+    expect(sample(s, 'codomyrmex_resource_utilization_ratio', { resource: 'gpu0', type: 'gpu', unit: 'units' })).toBe(
+      1,
+    );
     expect(sample(s, 'codomyrmex_resource_holds_active', { resource: 'gpu0' })).toBe(1);
 
     await expired;
     s = parseExposition(await engine.metrics!.expose());
     expect(sample(s, 'codomyrmex_resource_holds_active', { resource: 'gpu0' })).toBe(0);
     expect(sample(s, 'codomyrmex_resource_hold_expiries_total', { resource: 'gpu0' })).toBe(1);
-    expect(sample(s, 'codomyrmex_resource_utilization_ratio', { resource: 'gpu0', type: 'gpu', unit: 'units' })).toBe(0);
+    expect(sample(s, 'codomyrmex_resource_utilization_ratio', { resource: 'gpu0', type: 'gpu', unit: 'units' })).toBe(
+      0,
+    );
 
     expect(ledger.deallocate('user123')).toBe(1);
     const m = await engine.getMetrics();
@@ -57,6 +73,9 @@ describe('resource families fed by a real ResourceLedger', () => {
       utilization: { 'cpu.cores': 0, 'memory.bytes': 0, 'gpu0.units': 0 },
     });
     const status = await engine.getSystemStatus();
-    expect(status.resources).toMatchObject({ activeHolds: 0, resources: [{ resource: 'cpu', capacity: 4, allocated: 0 }, { resource: 'memory' }, { resource: 'gpu0' }] });
+    expect(status.resources).toMatchObject({
+      activeHolds: 0,
+      resources: [{ resource: 'cpu', capacity: 4, allocated: 0 }, { resource: 'memory' }, { resource: 'gpu0' }],
+    });
   });
 });

@@ -65,7 +65,11 @@ export function freePort(): Promise<number> {
  * Calls `probe` until it returns a value other than undefined, pausing `everyMs` between calls; fails after
  * `timeoutMs` with the last error or `what` in the message.
  */
-export async function pollUntil<T>(what: string, probe: () => Promise<T | undefined>, { timeoutMs = 30_000, everyMs = 100 } = {}): Promise<T> {
+export async function pollUntil<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  { timeoutMs = 30_000, everyMs = 100 } = {},
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -75,7 +79,8 @@ export async function pollUntil<T>(what: string, probe: () => Promise<T | undefi
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
     await delay(everyMs);
   }
 }
@@ -85,6 +90,8 @@ export const GRAFANA_DASHBOARD = fileURLToPath(new URL('../../config/grafana/cod
 
 /** Every PromQL expression of the shipped dashboard, with its panel's title. */
 export function dashboardQueries(): { title: string; expr: string }[] {
-  const dashboard = JSON.parse(readFileSync(GRAFANA_DASHBOARD, 'utf8')) as { panels: { title: string; targets?: { expr: string }[] }[] };
+  const dashboard = JSON.parse(readFileSync(GRAFANA_DASHBOARD, 'utf8')) as {
+    panels: { title: string; targets?: { expr: string }[] }[];
+  };
   return dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ title: p.title, expr: t.expr })));
 }

@@ -18,30 +18,53 @@ describe('built-in action modules (run in worker threads)', () => {
     await leave();
   });
 
-  const run = (module: string, action: string, parameters: Record<string, unknown>) => engine.tasks.executeTask({ module, action, parameters, maxRetries: 0 });
+  const run = (module: string, action: string, parameters: Record<string, unknown>) =>
+    engine.tasks.executeTask({ module, action, parameters, maxRetries: 0 });
 
   it('environment_setup.check_environment reports the machine and fails at once on a missing requirement', async () => {
     const ok = await run('environment_setup', 'check_environment', { commands: ['node'] });
-    expect(ok.result).toMatchObject({ node: process.versions.node, ok: true, commands: { node: expect.any(String) as string } });
-    const missing = await engine.tasks.executeTask({ module: 'environment_setup', action: 'check_environment', parameters: { require: ['definitely-not-installed-xyz'] }, maxRetries: 3 });
+    expect(ok.result).toMatchObject({
+      node: process.versions.node,
+      ok: true,
+      commands: { node: expect.any(String) as string },
+    });
+    const missing = await engine.tasks.executeTask({
+      module: 'environment_setup',
+      action: 'check_environment',
+      parameters: { require: ['definitely-not-installed-xyz'] },
+      maxRetries: 3,
+    });
     expect(missing).toMatchObject({ status: 'failed', attempts: 1 });
     expect(missing.error?.message).toMatch(/definitely-not-installed-xyz/);
   });
 
   it('shell.run runs a program without a shell, and fails on a non-zero exit', async () => {
-    const ok = await run('shell', 'run', { command: process.execPath, args: ['-e', 'console.log("a; echo injected")'] });
+    const ok = await run('shell', 'run', {
+      command: process.execPath,
+      args: ['-e', 'console.log("a; echo injected")'],
+    });
     expect(ok.result).toMatchObject({ exitCode: 0, stdout: 'a; echo injected\n' });
     const bad = await run('shell', 'run', { command: process.execPath, args: ['-e', 'process.exit(3)'] });
     expect(bad.status).toBe('failed');
     expect(bad.error?.message).toMatch(/exited with code 3/);
-    const allowed = await run('shell', 'run', { command: process.execPath, args: ['-e', 'process.exit(3)'], allowFailure: true });
+    const allowed = await run('shell', 'run', {
+      command: process.execPath,
+      args: ['-e', 'process.exit(3)'],
+      allowFailure: true,
+    });
     expect(allowed.result).toMatchObject({ exitCode: 3 });
   });
 
   it('shell.run kills its child when the task times out', async () => {
     const pidFile = join(dir, 'child.pid');
     const script = `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setTimeout(() => {}, 60000)`;
-    const r = await engine.tasks.executeTask({ module: 'shell', action: 'run', parameters: { command: process.execPath, args: ['-e', script] }, timeout: 1, maxRetries: 0 });
+    const r = await engine.tasks.executeTask({
+      module: 'shell',
+      action: 'run',
+      parameters: { command: process.execPath, args: ['-e', script] },
+      timeout: 1,
+      maxRetries: 0,
+    });
     expect(r.status).toBe('timed_out');
     const pid = Number(await readFile(pidFile, 'utf8'));
     const alive = (): boolean => {

@@ -10,7 +10,10 @@ import { decodePng } from './png.js';
 /** Widths of the bars in an SVG, by their aria label ("value: 3; label: files"). */
 function barWidths(svg: string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const m of svg.matchAll(/<path aria-label="([^"]*)" role="graphics-symbol" aria-roledescription="bar" d="M[-\d.]+,[-\d.]+h([-\d.]+)v/g)) out[m[1] as string] = Number(m[2]);
+  for (const m of svg.matchAll(
+    /<path aria-label="([^"]*)" role="graphics-symbol" aria-roledescription="bar" d="M[-\d.]+,[-\d.]+h([-\d.]+)v/g,
+  ))
+    out[m[1] as string] = Number(m[2]);
   return out;
 }
 
@@ -31,21 +34,34 @@ describe('data_visualization (Vega-Lite to SVG and PNG, in worker threads)', () 
     await rm(outside, { recursive: true, force: true });
   });
 
-  const chart = (parameters: Record<string, unknown>, action = 'create_chart') => engine.tasks.executeTask({ module: 'data_visualization', action, parameters, maxRetries: 3 });
+  const chart = (parameters: Record<string, unknown>, action = 'create_chart') =>
+    engine.tasks.executeTask({ module: 'data_visualization', action, parameters, maxRetries: 3 });
 
   it('puts measures of different magnitudes on separate axes, so no bar is squashed to nothing', async () => {
-    const r = await chart({ data: { files: 124, lines: 18875, todos: 4, longLines: 728 }, title: 'Totals', output: 'totals.svg' });
+    const r = await chart({
+      data: { files: 124, lines: 18875, todos: 4, longLines: 728 },
+      title: 'Totals',
+      output: 'totals.svg',
+    });
     expect(r.status).toBe('completed');
     // Grouped by order of magnitude: [lines] [files, longLines] [todos].
     expect(r.result).toMatchObject({ output: 'totals.svg', panels: 3, rows: 4 });
     const widths = barWidths(await readFile(join(dir, 'totals.svg'), 'utf8'));
-    expect(Object.keys(widths).sort()).toEqual(['value: 124; label: files', 'value: 18875; label: lines', 'value: 4; label: todos', 'value: 728; label: longLines']);
+    expect(Object.keys(widths).sort()).toEqual([
+      'value: 124; label: files',
+      'value: 18875; label: lines',
+      'value: 4; label: todos',
+      'value: 728; label: longLines',
+    ]);
     // Within a panel values differ by less than 10x: every bar is readable (the old chart drew todos at 0 px).
     for (const w of Object.values(widths)) expect(w).toBeGreaterThan(48);
   });
 
   it('gives several measures of rows one panel each; bars of one measure share an axis', async () => {
-    const data = [{ lang: 'TypeScript', files: 120, lines: 18000 }, { lang: 'YAML', files: 3, lines: 70 }];
+    const data = [
+      { lang: 'TypeScript', files: 120, lines: 18000 },
+      { lang: 'YAML', files: 3, lines: 70 },
+    ];
     const r = await chart({ data, title: 'Per language', output: 'langs.svg' });
     expect(r.result).toMatchObject({ panels: 2 });
     const widths = barWidths(await readFile(join(dir, 'langs.svg'), 'utf8'));
@@ -56,10 +72,45 @@ describe('data_visualization (Vega-Lite to SVG and PNG, in worker threads)', () 
 
   it('renders line, pie, scatter and heatmap charts with their marks', async () => {
     const cases: [string, Record<string, unknown>, string][] = [
-      ['line', { data: [{ day: '2024-01-01', runs: 3 }, { day: '2024-01-02', runs: 5 }], x: 'day', y: 'runs' }, 'mark-line'],
+      [
+        'line',
+        {
+          data: [
+            { day: '2024-01-01', runs: 3 },
+            { day: '2024-01-02', runs: 5 },
+          ],
+          x: 'day',
+          y: 'runs',
+        },
+        'mark-line',
+      ],
       ['pie', { data: { ok: 8, failed: 2 } }, 'mark-arc'],
-      ['scatter', { data: [{ lines: 10, complexity: 2 }, { lines: 200, complexity: 30 }], x: 'lines', y: 'complexity' }, 'mark-symbol'],
-      ['heatmap', { data: [{ a: 'x', b: 'p', n: 1 }, { a: 'y', b: 'p', n: 4 }, { a: 'x', b: 'q', n: 2 }], x: 'a', y: 'b', color: 'n' }, 'mark-rect'],
+      [
+        'scatter',
+        {
+          data: [
+            { lines: 10, complexity: 2 },
+            { lines: 200, complexity: 30 },
+          ],
+          x: 'lines',
+          y: 'complexity',
+        },
+        'mark-symbol',
+      ],
+      [
+        'heatmap',
+        {
+          data: [
+            { a: 'x', b: 'p', n: 1 },
+            { a: 'y', b: 'p', n: 4 },
+            { a: 'x', b: 'q', n: 2 },
+          ],
+          x: 'a',
+          y: 'b',
+          color: 'n',
+        },
+        'mark-rect',
+      ],
     ];
     for (const [type, params, mark] of cases) {
       const r = await chart({ type, ...params, title: type, output: `${type}.svg` });
@@ -71,8 +122,18 @@ describe('data_visualization (Vega-Lite to SVG and PNG, in worker threads)', () 
   });
 
   it('writes a PNG that decodes to a sized image with dark text and coloured bars', async () => {
-    const r = await chart({ data: { files: 12, todos: 3 }, title: 'PNG check', output: 'reports/chart.svg', png: true });
-    expect(r.result).toMatchObject({ files: [{ path: 'reports/chart.svg', format: 'svg' }, { path: 'reports/chart.png', format: 'png' }] });
+    const r = await chart({
+      data: { files: 12, todos: 3 },
+      title: 'PNG check',
+      output: 'reports/chart.svg',
+      png: true,
+    });
+    expect(r.result).toMatchObject({
+      files: [
+        { path: 'reports/chart.svg', format: 'svg' },
+        { path: 'reports/chart.png', format: 'png' },
+      ],
+    });
     const png = decodePng(await readFile(join(dir, 'reports', 'chart.png')));
     expect(png.width).toBeGreaterThan(500);
     expect(png.height).toBeGreaterThan(100);
@@ -92,7 +153,10 @@ describe('data_visualization (Vega-Lite to SVG and PNG, in worker threads)', () 
   it('charts an analysis: complexity per file, functions, lines per language', async () => {
     const analysis = {
       path: 'src',
-      files: [{ path: 'src/a.ts', lines: 100, complexity: 30 }, { path: 'src/b.ts', lines: 50, complexity: 4 }],
+      files: [
+        { path: 'src/a.ts', lines: 100, complexity: 30 },
+        { path: 'src/b.ts', lines: 50, complexity: 4 },
+      ],
       languages: { TypeScript: { files: 2, lines: 150, code: 120, comment: 20, blank: 10 } },
       complexFunctions: [{ file: 'src/a.ts', name: 'big', line: 3, complexity: 12 }],
     };
@@ -109,8 +173,21 @@ describe('data_visualization (Vega-Lite to SVG and PNG, in worker threads)', () 
       [{ data: [] }, /data: empty/],
       [{ data: {} }, /data: empty/],
       [{ data: { files: 'many' } }, /data\.files: "many" is not a number/],
-      [{ data: [{ name: 'a', n: 1 }, { name: 'b', n: 'x' }], x: 'name', y: 'n' }, /data\[1\]\.n: "x" is not a number/],
-      [{ data: [{ name: 'a', count: 1 }], x: 'name', y: 'cuont' }, /y: no field "cuont" in data \(did you mean "count"\?\)/],
+      [
+        {
+          data: [
+            { name: 'a', n: 1 },
+            { name: 'b', n: 'x' },
+          ],
+          x: 'name',
+          y: 'n',
+        },
+        /data\[1\]\.n: "x" is not a number/,
+      ],
+      [
+        { data: [{ name: 'a', count: 1 }], x: 'name', y: 'cuont' },
+        /y: no field "cuont" in data \(did you mean "count"\?\)/,
+      ],
       [{ data: { a: 1 }, output: 'linkdir/escape.svg' }, /outside the working folder/],
       [{ data: { a: 1 }, output: 'linkdir/deeper/escape.svg' }, /outside the working folder/],
       [{ data: { a: 1 }, output: '../escape.svg' }, /outside the working folder/],
@@ -119,7 +196,11 @@ describe('data_visualization (Vega-Lite to SVG and PNG, in worker threads)', () 
     ];
     for (const [params, message] of cases) {
       const r = await chart(params);
-      expect(r, JSON.stringify(params)).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'NON_RETRYABLE' } });
+      expect(r, JSON.stringify(params)).toMatchObject({
+        status: 'failed',
+        attempts: 1,
+        error: { code: 'NON_RETRYABLE' },
+      });
       expect(r.error?.message).toMatch(message);
     }
     await expect(readFile(join(outside, 'escape.svg'))).rejects.toThrow(/ENOENT/);

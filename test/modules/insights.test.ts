@@ -6,10 +6,27 @@ import type { OrchestrationEngine } from '../../src/index.js';
 import { findingsFor } from '../../src/modules/insights/rules.js';
 import { testEngine } from '../helpers.js';
 
-const fn = (name: string, complexity: number, lines: number, nesting: number) => ({ file: `src/${name}.ts`, name, line: 1, lines, complexity, nesting });
+const fn = (name: string, complexity: number, lines: number, nesting: number) => ({
+  file: `src/${name}.ts`,
+  name,
+  line: 1,
+  lines,
+  complexity,
+  nesting,
+});
 const ANALYSIS = {
   path: '.',
-  totals: { files: 3, lines: 1500, code: 1400, comment: 20, blank: 80, todos: 2, fixmes: 1, functions: 3, testFiles: 0 },
+  totals: {
+    files: 3,
+    lines: 1500,
+    code: 1400,
+    comment: 20,
+    blank: 80,
+    todos: 2,
+    fixmes: 1,
+    functions: 3,
+    testFiles: 0,
+  },
   languages: { TypeScript: { files: 3, lines: 1500, code: 1400, comment: 20, blank: 80 } },
   files: [
     { path: 'src/big.ts', language: 'TypeScript', lines: 900, code: 850, complexity: 80, test: false },
@@ -23,7 +40,14 @@ const ANALYSIS = {
 
 interface Insights {
   summary: string;
-  findings: { rule: string; severity: string; target: string; title: string; explanation: string; suggestion: string }[];
+  findings: {
+    rule: string;
+    severity: string;
+    target: string;
+    title: string;
+    explanation: string;
+    suggestion: string;
+  }[];
   counts: Record<string, number>;
   model: null | { model: string; text: string } | { error: string };
 }
@@ -31,15 +55,29 @@ interface Insights {
 describe('ai_code_editing.generate_code_insights', () => {
   let engine: OrchestrationEngine;
   let url: string;
-  const seen: { path: string; auth: string | undefined; body: { model: string; messages: { role: string; content: string }[] } }[] = [];
+  const seen: {
+    path: string;
+    auth: string | undefined;
+    body: { model: string; messages: { role: string; content: string }[] };
+  }[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let raw = '';
     req.on('data', (c: Buffer) => (raw += c.toString()));
     req.on('end', () => {
-      seen.push({ path: req.url ?? '', auth: req.headers.authorization, body: JSON.parse(raw) as (typeof seen)[number]['body'] });
+      seen.push({
+        path: req.url ?? '',
+        auth: req.headers.authorization,
+        body: JSON.parse(raw) as (typeof seen)[number]['body'],
+      });
       if (req.url?.startsWith('/ok/')) {
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ model: 'test-model-1', choices: [{ message: { role: 'assistant', content: 'Split big.ts first.' } }], usage: { total_tokens: 12 } }));
+        res.end(
+          JSON.stringify({
+            model: 'test-model-1',
+            choices: [{ message: { role: 'assistant', content: 'Split big.ts first.' } }],
+            usage: { total_tokens: 12 },
+          }),
+        );
       } else if (req.url?.startsWith('/fail/')) {
         res.statusCode = 500;
         res.end('{"error":"overloaded"}');
@@ -69,7 +107,13 @@ describe('ai_code_editing.generate_code_insights', () => {
     }
   });
 
-  const insights = (parameters: Record<string, unknown>) => engine.tasks.executeTask({ module: 'ai_code_editing', action: 'generate_code_insights', parameters: { analysis_data: ANALYSIS, ...parameters }, maxRetries: 0 });
+  const insights = (parameters: Record<string, unknown>) =>
+    engine.tasks.executeTask({
+      module: 'ai_code_editing',
+      action: 'generate_code_insights',
+      parameters: { analysis_data: ANALYSIS, ...parameters },
+      maxRetries: 0,
+    });
 
   it('ranks explained findings deterministically: severity, then how far past the threshold', () => {
     const f = findingsFor(ANALYSIS);
@@ -84,7 +128,10 @@ describe('ai_code_editing.generate_code_insights', () => {
       'low comment-density TypeScript',
       'low large-file src/mid.ts',
     ]);
-    expect(f[1]).toMatchObject({ title: 'big has cyclomatic complexity 25', explanation: expect.stringContaining('25 independent paths') as string });
+    expect(f[1]).toMatchObject({
+      title: 'big has cyclomatic complexity 25',
+      explanation: expect.stringContaining('25 independent paths') as string,
+    });
     expect(findingsFor(ANALYSIS)).toEqual(f);
   });
 
@@ -106,7 +153,9 @@ describe('ai_code_editing.generate_code_insights', () => {
   it('reports a model error beside the findings (auto), or fails the task (required)', async () => {
     const auto = (await insights({ llmBaseUrl: `${url}/fail/v1` })).result as Insights;
     expect(auto.findings.length).toBe(9);
-    expect(auto.model).toEqual({ error: expect.stringMatching(/answered HTTP 500: \{"error":"overloaded"\}/) as string });
+    expect(auto.model).toEqual({
+      error: expect.stringMatching(/answered HTTP 500: \{"error":"overloaded"\}/) as string,
+    });
     const required = await insights({ llmBaseUrl: `${url}/fail/v1`, llm: 'required' });
     expect(required).toMatchObject({ status: 'failed', error: { code: 'ACTION_FAILED' } });
     const garbage = (await insights({ llmBaseUrl: `${url}/garbage/v1` })).result as Insights;
@@ -129,10 +178,21 @@ describe('ai_code_editing.generate_code_insights', () => {
     const off = (await insights({ llm: 'off' })).result as Insights;
     expect(off.model).toBeNull();
     expect(seen.length).toBe(before);
-    const missing = await engine.tasks.executeTask({ module: 'ai_code_editing', action: 'generate_code_insights', parameters: {}, maxRetries: 3 });
+    const missing = await engine.tasks.executeTask({
+      module: 'ai_code_editing',
+      action: 'generate_code_insights',
+      parameters: {},
+      maxRetries: 3,
+    });
     expect(missing).toMatchObject({ status: 'failed', attempts: 1 });
     expect(missing.error?.message).toMatch(/analysis_data: missing/);
     // A malformed analysis given explicitly is refused when the task is added, naming the field.
-    await expect(engine.tasks.executeTask({ module: 'ai_code_editing', action: 'generate_code_insights', parameters: { analysis_data: { totals: 'x' } } })).rejects.toThrow(/parameters\.analysis_data\.totals: Expected object/);
+    await expect(
+      engine.tasks.executeTask({
+        module: 'ai_code_editing',
+        action: 'generate_code_insights',
+        parameters: { analysis_data: { totals: 'x' } },
+      }),
+    ).rejects.toThrow(/parameters\.analysis_data\.totals: Expected object/);
   });
 });

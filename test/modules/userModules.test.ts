@@ -26,7 +26,9 @@ export default {
     try {
       const r = await engine.tasks.executeTask({ module: 'greet', action: 'hello', parameters: { who: 'ants' } });
       expect(r.result).toBe('hello ants (attempt 1)');
-      await expect(engine.tasks.addTask({ module: 'greet', action: 'hello', parameters: { who: 3 } })).rejects.toThrow(/parameters.who: Expected string, received number/);
+      await expect(engine.tasks.addTask({ module: 'greet', action: 'hello', parameters: { who: 3 } })).rejects.toThrow(
+        /parameters.who: Expected string, received number/,
+      );
       expect(engine.registry.list().some((a) => a.module === 'greet' && a.action === 'hello')).toBe(true);
     } finally {
       await engine.shutdown();
@@ -37,7 +39,9 @@ export default {
     const dir = await mkdtemp(join(tmpdir(), 'codomyrmex-badmods-'));
     await writeFile(join(dir, 'broken.mjs'), 'export default { name: "broken" };\n');
     const engine = createOrchestrationEngine({ threads: 1, moduleDirs: [dir], workflowDirs: [] });
-    await expect(engine.ready()).rejects.toThrow(`${join(dir, 'broken.mjs')}: a module file must default-export { name, actions }`);
+    await expect(engine.ready()).rejects.toThrow(
+      `${join(dir, 'broken.mjs')}: a module file must default-export { name, actions }`,
+    );
     await engine.shutdown();
     const missing = createOrchestrationEngine({ threads: 1, moduleDirs: [join(dir, 'nope')], workflowDirs: [] });
     await expect(missing.ready()).rejects.toThrow(/moduleDirs: cannot read module folder/);

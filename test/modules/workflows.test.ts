@@ -15,7 +15,8 @@ describe('shipped workflow templates and upstream outputs (end to end, in worker
   beforeAll(async () => {
     ({ dir, leave } = await enterTempDir('workflows'));
     await writeTree(dir, {
-      'src/app.ts': 'export function f(a: number) {\n  if (a > 1 && a < 5) return 1; // TODO: tidy\n  return a ? 2 : 3;\n}\n',
+      'src/app.ts':
+        'export function f(a: number) {\n  if (a > 1 && a < 5) return 1; // TODO: tidy\n  return a ? 2 : 3;\n}\n',
       'src/app.test.ts': "import { f } from './app';\nf(1);\n",
       'web/page.js': 'export const g = (x) => x || 0;\n',
     });
@@ -34,10 +35,16 @@ describe('shipped workflow templates and upstream outputs (end to end, in worker
     const insights = r.steps['generate_insights']?.result as { findings: { rule: string }[]; model: unknown };
     expect(insights.model).toBeNull();
     expect(insights.findings.map((f) => f.rule)).toContain('markers');
-    expect(r.steps['chart_analysis']?.result).toMatchObject({ files: [{ path: '.codomyrmex/reports/ai-analysis.svg' }, { path: '.codomyrmex/reports/ai-analysis.png' }] });
+    expect(r.steps['chart_analysis']?.result).toMatchObject({
+      files: [{ path: '.codomyrmex/reports/ai-analysis.svg' }, { path: '.codomyrmex/reports/ai-analysis.png' }],
+    });
     const png = decodePng(await readFile(join(dir, '.codomyrmex', 'reports', 'ai-analysis.png')));
     expect(png.width).toBeGreaterThan(400);
-    expect(r.steps['write_report']?.result).toMatchObject({ markdown: '.codomyrmex/reports/ai-analysis.md', html: '.codomyrmex/reports/ai-analysis.html', charts: 1 });
+    expect(r.steps['write_report']?.result).toMatchObject({
+      markdown: '.codomyrmex/reports/ai-analysis.md',
+      html: '.codomyrmex/reports/ai-analysis.html',
+      charts: 1,
+    });
     const md = await readFile(join(dir, '.codomyrmex', 'reports', 'ai-analysis.md'), 'utf8');
     expect(md).toContain('# Code analysis of .');
     expect(md).toContain('## Findings');
@@ -46,7 +53,9 @@ describe('shipped workflow templates and upstream outputs (end to end, in worker
     expect(r.steps['chart_analysis']?.artifacts?.map((a) => a.name)).toEqual(['svg', 'png']);
     expect(r.steps['write_report']?.artifacts?.map((a) => a.name)).toEqual(['md', 'html']);
     const chartSvg = await readFile(join(dir, '.codomyrmex', 'reports', 'ai-analysis.svg'));
-    expect(await readFile(join(dir, '.codomyrmex', 'artifacts', r.runId, 'chart_analysis', 'svg.svg'))).toEqual(chartSvg);
+    expect(await readFile(join(dir, '.codomyrmex', 'artifacts', r.runId, 'chart_analysis', 'svg.svg'))).toEqual(
+      chartSvg,
+    );
     expect(md).toMatch(/\| TypeScript \| 2 \| 6 \|/);
     const html = await readFile(join(dir, '.codomyrmex', 'reports', 'ai-analysis.html'), 'utf8');
     expect(html).toMatch(/^<!doctype html>/);
@@ -56,7 +65,9 @@ describe('shipped workflow templates and upstream outputs (end to end, in worker
   it('per-file-analysis fans out over the files the analysis ranked; nightly sleeps, then reports; release loads', async () => {
     const r = await engine.workflows.executeWorkflow('per-file-analysis');
     expect(r.status, JSON.stringify(r.steps, null, 1)).toBe('succeeded');
-    const ranked = (r.steps['analyze_code']?.result as { complexFiles: { path: string }[] }).complexFiles.map((f) => f.path);
+    const ranked = (r.steps['analyze_code']?.result as { complexFiles: { path: string }[] }).complexFiles.map(
+      (f) => f.path,
+    );
     expect(ranked.length).toBeGreaterThan(0);
     const each = r.steps['analyze_file']?.result as { totals: { files: number } }[];
     expect(each).toHaveLength(ranked.length);
@@ -97,7 +108,13 @@ describe('shipped workflow templates and upstream outputs (end to end, in worker
     const r = await engine.executeComplexWorkflow({
       steps: [
         { name: 'analyze', module: 'static_analysis', action: 'analyze_code_quality', parameters: { path: 'web' } },
-        { name: 'chart', module: 'data_visualization', action: 'create_chart', parameters: { data: { a: 1, b: 2 }, output: 'explicit.svg' }, dependencies: ['analyze'] },
+        {
+          name: 'chart',
+          module: 'data_visualization',
+          action: 'create_chart',
+          parameters: { data: { a: 1, b: 2 }, output: 'explicit.svg' },
+          dependencies: ['analyze'],
+        },
         { name: 'echo', module: 'core', action: 'echo', parameters: { value: 1 }, dependencies: ['analyze'] },
       ],
     });
@@ -112,14 +129,25 @@ describe('shipped workflow templates and upstream outputs (end to end, in worker
         name: 'fixture-pkg',
         version: '1.0.0',
         private: true,
-        scripts: { test: 'node -e "require(\'fs\').writeFileSync(\'tested\', \'yes\')"', build: 'node -e "require(\'fs\').writeFileSync(\'built\', String(require(\'fs\').existsSync(\'tested\')))"' },
+        scripts: {
+          test: "node -e \"require('fs').writeFileSync('tested', 'yes')\"",
+          build: "node -e \"require('fs').writeFileSync('built', String(require('fs').existsSync('tested')))\"",
+        },
       }),
     });
     const r = await engine.workflows.executeWorkflow('build-and-test', { dir: 'pkg' });
     expect(r.status, JSON.stringify(r.steps, null, 1)).toBe('succeeded');
     expect(Object.keys(r.steps)).toEqual(['check_environment', 'install', 'test', 'build']);
     expect(await readFile(join(dir, 'pkg', 'built'), 'utf8')).toBe('true');
-    await writeFile(join(dir, 'pkg', 'package.json'), JSON.stringify({ name: 'fixture-pkg', version: '1.0.0', private: true, scripts: { test: 'node -e "process.exit(4)"' } }));
+    await writeFile(
+      join(dir, 'pkg', 'package.json'),
+      JSON.stringify({
+        name: 'fixture-pkg',
+        version: '1.0.0',
+        private: true,
+        scripts: { test: 'node -e "process.exit(4)"' },
+      }),
+    );
     const failed = await engine.workflows.executeWorkflow('build-and-test', { dir: 'pkg' });
     expect(failed.status).toBe('failed');
     expect(failed.steps['test']?.error?.message).toMatch(/exited with code 4/);
@@ -134,7 +162,10 @@ describe('shipped workflow templates and upstream outputs (end to end, in worker
       expect(d.params['type'], `${d.module}.${d.action}`).toBe('object');
     }
     const chart = new ModuleRegistry().describe('data_visualization').find((d) => d.action === 'create_chart');
-    expect(chart?.params).toMatchObject({ additionalProperties: false, properties: { type: { type: 'string', enum: ['bar', 'line', 'pie', 'scatter', 'heatmap'], default: 'bar' } } });
+    expect(chart?.params).toMatchObject({
+      additionalProperties: false,
+      properties: { type: { type: 'string', enum: ['bar', 'line', 'pie', 'scatter', 'heatmap'], default: 'bar' } },
+    });
     expect(chart?.params['required']).toBeUndefined();
     const shell = new ModuleRegistry().describe('shell')[0];
     expect(shell?.params['required']).toEqual(['command']);

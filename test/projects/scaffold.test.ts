@@ -19,25 +19,38 @@ afterAll(() => dirs.cleanup());
 async function templateDir(): Promise<string> {
   const dir = dirs.make('templates');
   // The original's layout: a JSON file, its starter files in a folder of the same name.
-  await writeFile(join(dir, 'starter.json'), JSON.stringify({
-    name: 'starter',
-    type: 'custom',
-    description: 'A small template',
-    version: '1.0',
-    directory_structure: ['src/', 'docs/', '.codomyrmex/'],
-    template_files: { '*.txt': 'docs/', 'code/*.js': 'src/' },
-    workflows: [],
-    required_modules: ['core'],
-    optional_modules: [],
-    default_config: { greeting: 'hello' },
-    documentation_config: { nested_docs: ['src/', 'docs/'], doc_links: { enabled: true, parent_link: true, child_links: true } },
-    author: '',
-    created_at: '2025-09-16T13:22:09.907080+00:00',
-  }));
+  await writeFile(
+    join(dir, 'starter.json'),
+    JSON.stringify({
+      name: 'starter',
+      type: 'custom',
+      description: 'A small template',
+      version: '1.0',
+      directory_structure: ['src/', 'docs/', '.codomyrmex/'],
+      template_files: { '*.txt': 'docs/', 'code/*.js': 'src/' },
+      workflows: [],
+      required_modules: ['core'],
+      optional_modules: [],
+      default_config: { greeting: 'hello' },
+      documentation_config: {
+        nested_docs: ['src/', 'docs/'],
+        doc_links: { enabled: true, parent_link: true, child_links: true },
+      },
+      author: '',
+      created_at: '2025-09-16T13:22:09.907080+00:00',
+    }),
+  );
   await mkdir(join(dir, 'starter', 'code'), { recursive: true });
-  await writeFile(join(dir, 'starter', 'notes.txt'), '{{project.name}} says {{project.config.greeting}}; {{params.x}} stays\n');
-  for (const f of ['a', 'b', 'c', 'd']) await writeFile(join(dir, 'starter', 'code', `${f}.js`), `export const ${f} = 1;\n`);
-  await writeFile(join(dir, 'broken.json'), JSON.stringify({ name: 'broken', workflow: ['x'], directory_structure: ['../out/'] }));
+  await writeFile(
+    join(dir, 'starter', 'notes.txt'),
+    '{{project.name}} says {{project.config.greeting}}; {{params.x}} stays\n',
+  );
+  for (const f of ['a', 'b', 'c', 'd'])
+    await writeFile(join(dir, 'starter', 'code', `${f}.js`), `export const ${f} = 1;\n`);
+  await writeFile(
+    join(dir, 'broken.json'),
+    JSON.stringify({ name: 'broken', workflow: ['x'], directory_structure: ['../out/'] }),
+  );
   await writeFile(join(dir, 'notjson.json'), '{ "name": ');
   return dir;
 }
@@ -47,17 +60,47 @@ describe('project templates', () => {
     const dir = await templateDir();
     const catalog = await loadTemplates([dir]);
     const t = requireTemplate(catalog, 'starter');
-    const plan = await planScaffold(t, { name: 'demo', description: '', author: '', template: 'starter', version: '1.0', createdAt: new Date(0).toISOString(), config: t.defaultConfig });
-    expect(plan.files.map((f) => f.path).sort()).toEqual(['README.md', 'docs/README.md', 'docs/notes.txt', 'src/README.md', 'src/a.js', 'src/b.js', 'src/c.js', 'src/d.js']);
-    expect(plan.files.find((f) => f.path === 'docs/notes.txt')?.content.toString()).toBe('demo says hello; {{params.x}} stays\n');
-    expect(catalog.invalid.get('broken')?.errors).toEqual([expect.stringMatching(/broken\.json: unknown field\(s\) "workflow"; remove or rename them \(did you mean "workflows"\?\)/)]);
+    const plan = await planScaffold(t, {
+      name: 'demo',
+      description: '',
+      author: '',
+      template: 'starter',
+      version: '1.0',
+      createdAt: new Date(0).toISOString(),
+      config: t.defaultConfig,
+    });
+    expect(plan.files.map((f) => f.path).sort()).toEqual([
+      'README.md',
+      'docs/README.md',
+      'docs/notes.txt',
+      'src/README.md',
+      'src/a.js',
+      'src/b.js',
+      'src/c.js',
+      'src/d.js',
+    ]);
+    expect(plan.files.find((f) => f.path === 'docs/notes.txt')?.content.toString()).toBe(
+      'demo says hello; {{params.x}} stays\n',
+    );
+    expect(catalog.invalid.get('broken')?.errors).toEqual([
+      expect.stringMatching(
+        /broken\.json: unknown field\(s\) "workflow"; remove or rename them \(did you mean "workflows"\?\)/,
+      ),
+    ]);
     expect(catalog.invalid.get('notjson')?.errors[0]).toMatch(/notjson\.json: not valid JSON/);
     expect(() => requireTemplate(catalog, 'broken')).toThrow(/templateName: template "broken" does not load/);
   });
 
   it('refuses paths that climb out of the project', async () => {
     const dir = dirs.make('templates-bad');
-    await writeFile(join(dir, 'escape.json'), JSON.stringify({ name: 'escape', directory_structure: ['ok/', '../../etc/'], template_files: { 'x.txt': '/abs/' } }));
+    await writeFile(
+      join(dir, 'escape.json'),
+      JSON.stringify({
+        name: 'escape',
+        directory_structure: ['ok/', '../../etc/'],
+        template_files: { 'x.txt': '/abs/' },
+      }),
+    );
     const bad = (await loadTemplates([dir])).invalid.get('escape')?.errors ?? [];
     expect(bad).toEqual([
       expect.stringMatching(/directory_structure\[1\]: "..\/..\/etc\/" climbs out with ".."/),
@@ -69,11 +112,23 @@ describe('project templates', () => {
     const target = join(dirs.make('scaffold'), 'half');
     const catalog = await loadTemplates([await templateDir()]);
     const t = requireTemplate(catalog, 'starter');
-    const plan = await planScaffold(t, { name: 'half', description: '', author: '', template: 'starter', version: '1', createdAt: new Date(0).toISOString(), config: t.defaultConfig });
+    const plan = await planScaffold(t, {
+      name: 'half',
+      description: '',
+      author: '',
+      template: 'starter',
+      version: '1',
+      createdAt: new Date(0).toISOString(),
+      config: t.defaultConfig,
+    });
     let writes = 0;
-    await expect(writeScaffold(target, plan, { beforeWrite: () => {
-      if (++writes === plan.dirs.length + 3) throw new Error('disk full (injected)');
-    } })).rejects.toThrow(/scaffolding .*half failed at "src\/b.js": disk full \(injected\); what it had made was removed/);
+    await expect(
+      writeScaffold(target, plan, {
+        beforeWrite: () => {
+          if (++writes === plan.dirs.length + 3) throw new Error('disk full (injected)');
+        },
+      }),
+    ).rejects.toThrow(/scaffolding .*half failed at "src\/b.js": disk full \(injected\); what it had made was removed/);
     expect(writes).toBe(plan.dirs.length + 3);
     expect(existsSync(target)).toBe(false);
   });
@@ -86,9 +141,11 @@ describe('project templates', () => {
       registry: () => new ModuleRegistry(),
       templateDirs: [await templateDir()],
       projectsDir,
-      scaffoldHooks: { beforeWrite: (p) => {
-        if (fail && p === 'src/c.js') throw new Error('EIO (injected)');
-      } },
+      scaffoldHooks: {
+        beforeWrite: (p) => {
+          if (fail && p === 'src/c.js') throw new Error('EIO (injected)');
+        },
+      },
     });
     await expect(pm.create({ name: 'p1', templateName: 'starter' })).rejects.toThrow(/failed at "src\/c.js": EIO/);
     expect(await readdir(projectsDir)).toEqual([]);
@@ -97,6 +154,8 @@ describe('project templates', () => {
     const p = await pm.create({ name: 'p1', templateName: 'starter', config: { greeting: 'hi' } });
     expect(await readFile(join(p.path, 'docs', 'notes.txt'), 'utf8')).toMatch(/^p1 says hi/);
     expect(pm.stats().total).toBe(1);
-    await expect(pm.create({ name: 'p2', templateName: 'starter', config: { greeting: 3 } })).rejects.toBeInstanceOf(ValidationError);
+    await expect(pm.create({ name: 'p2', templateName: 'starter', config: { greeting: 3 } })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
   });
 });

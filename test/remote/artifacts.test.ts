@@ -21,8 +21,21 @@ let s: Scene;
 const handOver = (content: string, skip = false) => ({
   name: 'hand-over',
   steps: [
-    { name: 'make', module: 'probe', action: 'produce', parameters: { file: 'made.txt', content, skip }, placement: { tags: ['a'] } },
-    { name: 'use', module: 'probe', action: 'consume', parameters: { file: '{{make.artifacts.out}}' }, dependencies: ['make'], placement: { tags: ['b'] } },
+    {
+      name: 'make',
+      module: 'probe',
+      action: 'produce',
+      parameters: { file: 'made.txt', content, skip },
+      placement: { tags: ['a'] },
+    },
+    {
+      name: 'use',
+      module: 'probe',
+      action: 'consume',
+      parameters: { file: '{{make.artifacts.out}}' },
+      dependencies: ['make'],
+      placement: { tags: ['b'] },
+    },
   ],
 });
 
@@ -41,7 +54,10 @@ describe('artifacts between remote workers', { timeout: 90_000 }, () => {
 
     const first = await bus.request('workflow.execute_complex', { definition: handOver('first run') });
     expect(first.status).toBe('succeeded');
-    expect(first.steps['make']).toMatchObject({ worker: 'wa', artifacts: [{ name: 'out', file: 'made.txt', size: 9, scope: first.runId }] });
+    expect(first.steps['make']).toMatchObject({
+      worker: 'wa',
+      artifacts: [{ name: 'out', file: 'made.txt', size: 9, scope: first.runId }],
+    });
     expect(first.steps['use']).toMatchObject({ worker: 'wb', result: { content: 'first run' } });
     const used = first.steps['use']?.result as { cwd: string; upstream: Record<string, Record<string, string>> };
     expect(used.cwd.endsWith('host-b')).toBe(true);
@@ -62,13 +78,31 @@ describe('artifacts between remote workers', { timeout: 90_000 }, () => {
     expect(third.steps['use']?.error?.message).toContain('artifact "out" of step "make" was not produced in this run');
 
     // Downloaded from the Object Store by the CLI, over NATS: a small one, and one of several 512 KiB chunks.
-    const big = await bus.request('workflow.execute_complex', { definition: { name: 'big', steps: [{ name: 'make', module: 'probe', action: 'produce', parameters: { file: 'big.txt', content: 'abcdefghij', repeat: 130_000 }, placement: { tags: ['a'] } }] } });
+    const big = await bus.request('workflow.execute_complex', {
+      definition: {
+        name: 'big',
+        steps: [
+          {
+            name: 'make',
+            module: 'probe',
+            action: 'produce',
+            parameters: { file: 'big.txt', content: 'abcdefghij', repeat: 130_000 },
+            placement: { tags: ['a'] },
+          },
+        ],
+      },
+    });
     expect(big.steps['make']?.artifacts?.[0]?.size).toBe(1_300_000);
     const out = join(s.root, 'downloads');
     const nats = ['--nats', s.url, '--subject-prefix', s.prefix];
     const listed = await cli(s.root, ['run', 'artifacts', first.runId, ...nats, '--json']);
-    expect(JSON.parse(listed.stdout)).toMatchObject({ artifacts: [{ step: 'make', name: 'out', file: 'made.txt', size: 9 }], downloaded: [] });
-    expect((await cli(s.root, ['run', 'artifacts', first.runId, ...nats, '--get', 'make/out', '--out', out])).code).toBe(0);
+    expect(JSON.parse(listed.stdout)).toMatchObject({
+      artifacts: [{ step: 'make', name: 'out', file: 'made.txt', size: 9 }],
+      downloaded: [],
+    });
+    expect(
+      (await cli(s.root, ['run', 'artifacts', first.runId, ...nats, '--get', 'make/out', '--out', out])).code,
+    ).toBe(0);
     expect(await readFile(join(out, 'make', 'made.txt'), 'utf8')).toBe('first run');
     expect((await cli(s.root, ['run', 'artifacts', big.runId, ...nats, '--out', out])).code).toBe(0);
     expect(await readFile(join(out, 'make', 'big.txt'), 'utf8')).toBe('abcdefghij'.repeat(130_000));
@@ -77,7 +111,9 @@ describe('artifacts between remote workers', { timeout: 90_000 }, () => {
     const nc = await connect({ servers: s.url });
     try {
       const store = await JetStreamArtifactStore.open(jetstream(nc), s.prefix);
-      expect(await store.listScope(first.runId)).toEqual([{ name: expect.stringMatching(new RegExp(`^${first.runId}/[0-9a-f]{64}$`)) as string, size: 9 }]);
+      expect(await store.listScope(first.runId)).toEqual([
+        { name: expect.stringMatching(new RegExp(`^${first.runId}/[0-9a-f]{64}$`)) as string, size: 9 },
+      ]);
       expect(await store.listScope(third.runId)).toEqual([]);
     } finally {
       await nc.close();
@@ -106,9 +142,22 @@ describe('artifacts between remote workers', { timeout: 90_000 }, () => {
     await writeFile(join(client, 'split.yaml'), placed);
     expect((await cli(client, ['workflow', 'create', 'split-analysis', '--file', 'split.yaml', ...nats])).code).toBe(0);
 
-    const ran = await cli(client, ['workflow', 'run', 'split-analysis', '--param', 'path=proj', '--upload', ...nats, '--json']);
+    const ran = await cli(client, [
+      'workflow',
+      'run',
+      'split-analysis',
+      '--param',
+      'path=proj',
+      '--upload',
+      ...nats,
+      '--json',
+    ]);
     expect(ran.code, ran.stderr).toBe(0);
-    const run = JSON.parse(ran.stdout) as { runId: string; status: string; steps: Record<string, { worker?: string; result?: Record<string, unknown> }> };
+    const run = JSON.parse(ran.stdout) as {
+      runId: string;
+      status: string;
+      steps: Record<string, { worker?: string; result?: Record<string, unknown> }>;
+    };
     expect(run.status).toBe('succeeded');
     expect(run.steps['analyze_code']).toMatchObject({ worker: 'wa', result: { totals: { files: 3 } } });
     expect(run.steps['chart_analysis']?.worker).toBe('wa');
@@ -116,15 +165,36 @@ describe('artifacts between remote workers', { timeout: 90_000 }, () => {
     // The report, written on b, embeds the chart a drew in this run (fetched into b's folder under this run's id).
     const md = await readFile(join(folderB, '.codomyrmex', 'reports', 'ai-analysis.md'), 'utf8');
     expect(md).toContain(`![chart](../artifacts/${run.runId}/chart_analysis/svg.svg)`);
-    expect((await readFile(join(folderB, `.codomyrmex/artifacts/${run.runId}/chart_analysis/svg.svg`), 'utf8')).startsWith('<svg')).toBe(true);
+    expect(
+      (await readFile(join(folderB, `.codomyrmex/artifacts/${run.runId}/chart_analysis/svg.svg`), 'utf8')).startsWith(
+        '<svg',
+      ),
+    ).toBe(true);
     // The inputs went to a through the Object Store, never to b (no step there reads the folder's files)...
-    expect(await readFile(join(folderA, `.codomyrmex/artifacts/${run.runId}/_input/path/lib/odd_name.js`), 'utf8')).toBe('const x = 1;\n');
+    expect(
+      await readFile(join(folderA, `.codomyrmex/artifacts/${run.runId}/_input/path/lib/odd_name.js`), 'utf8'),
+    ).toBe('const x = 1;\n');
     // ...and are listed with the run's artifacts, under $input.
-    const listed = JSON.parse((await cli(client, ['run', 'artifacts', run.runId, ...nats, '--json'])).stdout) as { artifacts: { step: string; name: string }[] };
-    expect(listed.artifacts.filter((a) => a.step === '$input').map((a) => a.name)).toEqual(['path/lib/odd_name.js', 'path/lib/util.py', 'path/main.js']);
+    const listed = JSON.parse((await cli(client, ['run', 'artifacts', run.runId, ...nats, '--json'])).stdout) as {
+      artifacts: { step: string; name: string }[];
+    };
+    expect(listed.artifacts.filter((a) => a.step === '$input').map((a) => a.name)).toEqual([
+      'path/lib/odd_name.js',
+      'path/lib/util.py',
+      'path/main.js',
+    ]);
 
     // A parameter named for upload that is not a local path is refused before anything starts.
-    const bad = await cli(client, ['workflow', 'run', 'split-analysis', '--param', 'path=missing', '--upload', 'path', ...nats]);
+    const bad = await cli(client, [
+      'workflow',
+      'run',
+      'split-analysis',
+      '--param',
+      'path=missing',
+      '--upload',
+      'path',
+      ...nats,
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--upload: parameter path: "missing" is not a file or folder on this machine');
   });

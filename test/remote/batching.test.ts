@@ -26,8 +26,16 @@ describe('remote attempts in batches', { timeout: 120_000 }, () => {
     s.worker('wide', ['--concurrency', '16']);
     await joined(d, 'wide');
     const bus = await s.bus();
-    const { ids: recorded } = await bus.request('task.add', { tasks: Array.from({ length: 100 }, (_, i) => ({ module: 'probe', action: 'record', parameters: { log: s.log, value: i } })) });
-    const { ids: noops } = await bus.request('task.add', { tasks: Array.from({ length: 400 }, () => ({ module: 'core', action: 'noop' })) });
+    const { ids: recorded } = await bus.request('task.add', {
+      tasks: Array.from({ length: 100 }, (_, i) => ({
+        module: 'probe',
+        action: 'record',
+        parameters: { log: s.log, value: i },
+      })),
+    });
+    const { ids: noops } = await bus.request('task.add', {
+      tasks: Array.from({ length: 400 }, () => ({ module: 'core', action: 'noop' })),
+    });
     await bus.request('task.start_execution', {});
     const results = await Promise.all([...recorded, ...noops].map((taskId) => bus.request('task.wait', { taskId })));
     expect(results.filter((r) => r.status !== 'completed')).toEqual([]);
@@ -50,7 +58,13 @@ describe('remote attempts in batches', { timeout: 120_000 }, () => {
     await joined(d, 'one');
     const bus = await s.bus();
     // Eight attempts in one message (channel actions each run alone on the worker's pool); the sixth runs long.
-    const { ids } = await bus.request('task.add', { tasks: Array.from({ length: 8 }, (_, i) => ({ module: 'probe', action: 'record', parameters: { log: s.log, ms: i === 5 ? 30_000 : 300, value: i } })) });
+    const { ids } = await bus.request('task.add', {
+      tasks: Array.from({ length: 8 }, (_, i) => ({
+        module: 'probe',
+        action: 'record',
+        parameters: { log: s.log, ms: i === 5 ? 30_000 : 300, value: i },
+      })),
+    });
     // Answers once every task has ended.
     const all = bus.request('task.start_execution', {});
     const victim = ids[5] as string;
@@ -58,7 +72,9 @@ describe('remote attempts in batches', { timeout: 120_000 }, () => {
     expect(await bus.request('task.cancel', { taskId: victim })).toMatchObject({ cancelled: true });
     const results = await Promise.all(ids.map((taskId) => bus.request('task.wait', { taskId })));
     expect(results.find((r) => r.taskId === victim)?.status).toBe('cancelled');
-    expect(results.filter((r) => r.taskId !== victim).map((r) => r.status)).toEqual(ids.slice(0, 7).map(() => 'completed'));
+    expect(results.filter((r) => r.taskId !== victim).map((r) => r.status)).toEqual(
+      ids.slice(0, 7).map(() => 'completed'),
+    );
     expect((await all).byStatus).toEqual({ completed: 7, cancelled: 1 });
     // One message carried them all.
     const text = await (await fetch(`${await d.http()}/metrics`)).text();

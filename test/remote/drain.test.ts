@@ -19,16 +19,26 @@ describe('draining with remote workers', { timeout: 90_000 }, () => {
     const w = s.worker('steady');
     await joined(first, 'steady');
     const bus = await s.bus();
-    const definition = { name: 'long-step', steps: [{ name: 'slow', module: 'probe', action: 'record', parameters: { log: s.log, ms: 2500, value: 'slow done' } }] };
+    const definition = {
+      name: 'long-step',
+      steps: [
+        { name: 'slow', module: 'probe', action: 'record', parameters: { log: s.log, ms: 2500, value: 'slow done' } },
+      ],
+    };
     const { runId } = await bus.request('workflow.start_complex', { definition });
     await startedOn(w, `${runId}.slow`);
     first.proc.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     // Not called failed (nor cancelled): the run stays running in the store, to resume.
-    const ended = first.lines.filter((l) => l.msg === 'workflow ended without success' || l.msg === 'workflow completed');
+    const ended = first.lines.filter(
+      (l) => l.msg === 'workflow ended without success' || l.msg === 'workflow completed',
+    );
     expect(ended).toEqual([]);
     // The worker was not told to kill it: it finishes, and keeps sending its result until a daemon answers.
-    await w.waitForLine((l) => l.msg === 'task ended' && l['taskId'] === `${runId}.slow` && l['outcome'] === 'ok', 'the step to end on the worker');
+    await w.waitForLine(
+      (l) => l.msg === 'task ended' && l['taskId'] === `${runId}.slow` && l['outcome'] === 'ok',
+      'the step to end on the worker',
+    );
     expect(w.lines.some((l) => l.msg === 'task killed by the daemon')).toBe(false);
 
     const second = s.daemon();
@@ -46,7 +56,9 @@ describe('draining with remote workers', { timeout: 90_000 }, () => {
     const w = s.worker('leaving', ['--grace', '600s']);
     await joined(first, 'leaving');
     const bus = await s.bus();
-    const { taskId } = await bus.request('task.submit', { task: { module: 'probe', action: 'record', parameters: { log: s.log, ms: 1500, value: 'kept' } } });
+    const { taskId } = await bus.request('task.submit', {
+      task: { module: 'probe', action: 'record', parameters: { log: s.log, ms: 1500, value: 'kept' } },
+    });
     await startedOn(w, taskId);
     first.proc.kill('SIGKILL');
     await first.exited;
@@ -59,7 +71,11 @@ describe('draining with remote workers', { timeout: 90_000 }, () => {
     s.worker('back');
     await joined(second, 'back');
     // The kept result completes the task when it is dispatched again, instead of running it again.
-    expect(await bus.request('task.wait', { taskId })).toMatchObject({ status: 'completed', result: 'kept', worker: 'leaving' });
+    expect(await bus.request('task.wait', { taskId })).toMatchObject({
+      status: 'completed',
+      result: 'kept',
+      worker: 'leaving',
+    });
     expect((await s.probeLines()).filter((l) => l.taskId === taskId)).toHaveLength(1);
   });
 });

@@ -25,12 +25,17 @@ describe('remote workers through faults', { timeout: 90_000 }, () => {
     const holder = s.worker('holder');
     await joined(first, 'holder');
     const bus = await s.bus();
-    const { taskId } = await bus.request('task.submit', { task: { module: 'probe', action: 'record', parameters: { log: s.log, ms: 1500, value: 'finished' } } });
+    const { taskId } = await bus.request('task.submit', {
+      task: { module: 'probe', action: 'record', parameters: { log: s.log, ms: 1500, value: 'finished' } },
+    });
     await startedOn(holder, taskId);
     first.proc.kill('SIGKILL');
     await first.exited;
     // The worker finishes while no daemon is there, and keeps its result (and its message) until one answers.
-    await holder.waitForLine((l) => l.msg === 'the daemon did not answer a result; sending it again' && l['taskId'] === taskId, 'the retry line');
+    await holder.waitForLine(
+      (l) => l.msg === 'the daemon did not answer a result; sending it again' && l['taskId'] === taskId,
+      'the retry line',
+    );
     const second = s.daemon();
     await serving(second);
     // The holder's first heartbeat to this daemon names the result it holds.
@@ -53,7 +58,14 @@ describe('remote workers through faults', { timeout: 90_000 }, () => {
     await Promise.all([joined(d, 'a'), joined(d, 'b')]);
     const bus = await s.bus();
     const ids: string[] = [];
-    for (let i = 0; i < 10; i++) ids.push((await bus.request('task.submit', { task: { module: 'probe', action: 'record', parameters: { log: s.log, ms: 400, value: i } } })).taskId);
+    for (let i = 0; i < 10; i++)
+      ids.push(
+        (
+          await bus.request('task.submit', {
+            task: { module: 'probe', action: 'record', parameters: { log: s.log, ms: 400, value: i } },
+          })
+        ).taskId,
+      );
     await until(async () => (await s.probeLines()).length >= 2, 'two tasks to start');
     await remote.server().stop();
     await remote.server().start();

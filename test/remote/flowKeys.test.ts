@@ -30,7 +30,13 @@ describe('concurrency keys with remote workers', { timeout: 90_000 }, () => {
         const n = (running.get(key) ?? 0) + 1;
         running.set(key, n);
         peak.set(key, Math.max(peak.get(key) ?? 0, n));
-      } else if (e.type === 'task_completed' || e.type === 'task_failed' || e.type === 'task_retrying' || e.type === 'task_timed_out' || e.type === 'task_cancelled') {
+      } else if (
+        e.type === 'task_completed' ||
+        e.type === 'task_failed' ||
+        e.type === 'task_retrying' ||
+        e.type === 'task_timed_out' ||
+        e.type === 'task_cancelled'
+      ) {
         running.set(key, (running.get(key) ?? 1) - 1);
       }
     });
@@ -39,7 +45,15 @@ describe('concurrency keys with remote workers', { timeout: 90_000 }, () => {
       const id = `t${i}-${key}`;
       keyOf.set(id, key);
       ids.push(id);
-      await bus.request('task.submit', { task: { id, module: 'probe', action: 'record', parameters: { log: s.log, ms: 250, value: i }, concurrency: { key, limit: 1 } } });
+      await bus.request('task.submit', {
+        task: {
+          id,
+          module: 'probe',
+          action: 'record',
+          parameters: { log: s.log, ms: 250, value: i },
+          concurrency: { key, limit: 1 },
+        },
+      });
     };
     for (let i = 0; i < 6; i++) await submit(i, 'repo');
     for (let i = 0; i < 6; i++) await submit(i, `other-${i % 3}`);
@@ -51,6 +65,9 @@ describe('concurrency keys with remote workers', { timeout: 90_000 }, () => {
     // Both workers took part: the limit held across processes, not because one worker ran everything.
     expect(ids.some((id) => ranOn(a, id))).toBe(true);
     expect(ids.some((id) => ranOn(b, id))).toBe(true);
-    expect(ids.filter((id) => keyOf.get(id) === 'repo').some((id) => ranOn(a, id)) || ids.filter((id) => keyOf.get(id) === 'repo').some((id) => ranOn(b, id))).toBe(true);
+    expect(
+      ids.filter((id) => keyOf.get(id) === 'repo').some((id) => ranOn(a, id)) ||
+        ids.filter((id) => keyOf.get(id) === 'repo').some((id) => ranOn(b, id)),
+    ).toBe(true);
   });
 });

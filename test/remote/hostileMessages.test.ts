@@ -27,31 +27,64 @@ describe('hostile messages on the remote-worker subjects', { timeout: 60_000 }, 
       const raw = new TextEncoder();
       // To the daemon: a heartbeat missing its name, a result with an unknown outcome, a started count that is not a
       // number, a progress of no kind, bytes that are not JSON, and JSON nested 100,000 deep.
-      nc.publish(subjects.heartbeat, encode({ protocol: 3, id: 'fake', host: 'h', pid: 1, tags: [], modules: ['probe'], threads: 1, capacity: 8, version: '0', group: 'g', running: 0, startedAt: 0, ackWaitMs: 1000, holding: [] }));
-      nc.publish(subjects.result, encode({ dispatch: 'x:y:1', worker: 'fake', taskId: 'y', outcome: { type: 'bogus' } }));
+      nc.publish(
+        subjects.heartbeat,
+        encode({
+          protocol: 3,
+          id: 'fake',
+          host: 'h',
+          pid: 1,
+          tags: [],
+          modules: ['probe'],
+          threads: 1,
+          capacity: 8,
+          version: '0',
+          group: 'g',
+          running: 0,
+          startedAt: 0,
+          ackWaitMs: 1000,
+          holding: [],
+        }),
+      );
+      nc.publish(
+        subjects.result,
+        encode({ dispatch: 'x:y:1', worker: 'fake', taskId: 'y', outcome: { type: 'bogus' } }),
+      );
       nc.publish(subjects.started, encode({ dispatch: 'x:y:1', worker: 'fake', deliveries: 'many', attempt: 1 }));
       nc.publish(subjects.progress, encode({ dispatch: 'x:y:1', kind: 'shout', message: 'hi' }));
       nc.publish(subjects.result, raw.encode('{"dispatch": '));
       nc.publish(subjects.result, raw.encode(`${'['.repeat(100_000)}${']'.repeat(100_000)}`));
       // To the worker: a cancel of no kind, and a work message without its task, straight into its group's stream.
       nc.publish(subjects.cancel, encode({ dispatch: 'x:y:1', reason: 'because' }));
-      await jetstream(nc).publish(subjects.work(String(ready['group'])), encode({ dispatch: 'x:z:1', daemon: 'x', module: 'probe', action: 'record', attempt: 1 }));
+      await jetstream(nc).publish(
+        subjects.work(String(ready['group'])),
+        encode({ dispatch: 'x:z:1', daemon: 'x', module: 'probe', action: 'record', attempt: 1 }),
+      );
     } finally {
       await nc.drain();
     }
-    const refused = (field: RegExp) => d.waitForLine((l) => l.msg === 'bad message from a worker, ignored' && field.test(String(l['err'])), `a refusal naming ${String(field)}`);
+    const refused = (field: RegExp) =>
+      d.waitForLine(
+        (l) => l.msg === 'bad message from a worker, ignored' && field.test(String(l['err'])),
+        `a refusal naming ${String(field)}`,
+      );
     await refused(/^workerInfo\.name: /);
     await refused(/^result\.outcome/);
     await refused(/^started\.deliveries: /);
     await refused(/^progress\.kind: /);
     await refused(/^result: not JSON/);
-    await w.waitForLine((l) => l.msg === 'bad cancel message, ignored' && /^cancel\.kind: /.test(String(l['err'])), 'the cancel refusal');
+    await w.waitForLine(
+      (l) => l.msg === 'bad cancel message, ignored' && /^cancel\.kind: /.test(String(l['err'])),
+      'the cancel refusal',
+    );
     const dropped = await w.waitForLine((l) => l.msg === 'bad work message, dropped', 'the dropped work message');
     expect(String(dropped['err'])).toMatch(/^work\./);
 
     // Only the real worker is known, and it still runs tasks.
     const bus = await s.bus();
-    const result = await bus.request('task.execute', { task: { module: 'probe', action: 'record', parameters: { log: s.log, value: 'after' } } });
+    const result = await bus.request('task.execute', {
+      task: { module: 'probe', action: 'record', parameters: { log: s.log, value: 'after' } },
+    });
     expect(result).toMatchObject({ status: 'completed', result: 'after', worker: 'real' });
     const status = (await bus.request('engine.status', {})) as { workers?: { workers: { name: string }[] } };
     expect(status.workers?.workers.map((x) => x.name)).toEqual(['real']);
@@ -59,8 +92,13 @@ describe('hostile messages on the remote-worker subjects', { timeout: 60_000 }, 
     // it once.
     const check = await connect({ servers: s.url });
     try {
-      const info = await (await jetstreamManager(check)).consumers.info(workStreamName(s.prefix), `G_${String(ready['group'])}`);
-      expect({ pending: info.num_ack_pending, redelivered: info.num_redelivered }).toEqual({ pending: 0, redelivered: 0 });
+      const info = await (
+        await jetstreamManager(check)
+      ).consumers.info(workStreamName(s.prefix), `G_${String(ready['group'])}`);
+      expect({ pending: info.num_ack_pending, redelivered: info.num_redelivered }).toEqual({
+        pending: 0,
+        redelivered: 0,
+      });
     } finally {
       await check.close();
     }

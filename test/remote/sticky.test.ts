@@ -14,7 +14,11 @@ const remote = useRemoteScene();
 let s: Scene;
 
 /** Two workers of one group (same modules, no tags), each in a folder of its own. */
-async function twoWorkers(): Promise<{ d: ReturnType<Scene['daemon']>; a: ReturnType<Scene['worker']>; b: ReturnType<Scene['worker']> }> {
+async function twoWorkers(): Promise<{
+  d: ReturnType<Scene['daemon']>;
+  a: ReturnType<Scene['worker']>;
+  b: ReturnType<Scene['worker']>;
+}> {
   const folders = [join(s.root, 'host-a'), join(s.root, 'host-b')] as const;
   await Promise.all(folders.map((f) => mkdir(f)));
   const d = s.daemon();
@@ -34,15 +38,40 @@ describe('sticky runs', { timeout: 120_000 }, () => {
       name: `sticky-${n}`,
       affinity: 'run',
       steps: [
-        { name: 'make', module: 'probe', action: 'produce', parameters: { file: `made-${n}.txt`, content: `run ${n}` } },
-        { name: 'left', module: 'probe', action: 'consume', parameters: { file: '{{make.artifacts.out}}' }, dependencies: ['make'] },
-        { name: 'right', module: 'probe', action: 'record', parameters: { log: s.log, ms: 20 }, dependencies: ['make'] },
-        { name: 'last', module: 'probe', action: 'record', parameters: { log: s.log }, dependencies: ['left', 'right'] },
+        {
+          name: 'make',
+          module: 'probe',
+          action: 'produce',
+          parameters: { file: `made-${n}.txt`, content: `run ${n}` },
+        },
+        {
+          name: 'left',
+          module: 'probe',
+          action: 'consume',
+          parameters: { file: '{{make.artifacts.out}}' },
+          dependencies: ['make'],
+        },
+        {
+          name: 'right',
+          module: 'probe',
+          action: 'record',
+          parameters: { log: s.log, ms: 20 },
+          dependencies: ['make'],
+        },
+        {
+          name: 'last',
+          module: 'probe',
+          action: 'record',
+          parameters: { log: s.log },
+          dependencies: ['left', 'right'],
+        },
         // Out of the run's affinity: goes wherever there is room.
         { name: 'free', module: 'core', action: 'echo', parameters: { value: n }, affinity: 'none' },
       ],
     });
-    const runs = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => bus.request('workflow.execute_complex', { definition: definition(n) })));
+    const runs = await Promise.all(
+      [1, 2, 3, 4, 5, 6].map((n) => bus.request('workflow.execute_complex', { definition: definition(n) })),
+    );
     const used = new Set<string>();
     for (const r of runs) {
       expect(r.status).toBe('succeeded');
@@ -65,9 +94,20 @@ describe('sticky runs', { timeout: 120_000 }, () => {
       name: 'sticky-loss',
       affinity: 'run',
       steps: [
-        { name: 'make', module: 'probe', action: 'produce', parameters: { file: 'made.txt', content: 'made before the loss' } },
+        {
+          name: 'make',
+          module: 'probe',
+          action: 'produce',
+          parameters: { file: 'made.txt', content: 'made before the loss' },
+        },
         { name: 'gate', waitFor: { signal: 'go' }, dependencies: ['make'] },
-        { name: 'use', module: 'probe', action: 'consume', parameters: { file: '{{make.artifacts.out}}' }, dependencies: ['gate'] },
+        {
+          name: 'use',
+          module: 'probe',
+          action: 'consume',
+          parameters: { file: '{{make.artifacts.out}}' },
+          dependencies: ['gate'],
+        },
       ],
     };
     const { runId } = await bus.request('workflow.start_complex', { definition });
@@ -79,7 +119,10 @@ describe('sticky runs', { timeout: 120_000 }, () => {
     }, 'the first step to complete');
     const [gone, other] = first === 'wa' ? [a, 'wb'] : [b, 'wa'];
     gone.proc.kill('SIGKILL');
-    await d.waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('worker lost') && l['worker'] === first, `"worker lost" for ${first}`);
+    await d.waitForLine(
+      (l) => typeof l.msg === 'string' && l.msg.startsWith('worker lost') && l['worker'] === first,
+      `"worker lost" for ${first}`,
+    );
     expect((await bus.request('workflow.signal', { runId, signal: 'go' })).delivered).toBe(true);
     const r = await bus.request('workflow.wait_run', { runId });
     expect(r.status, JSON.stringify(r.steps)).toBe('succeeded');

@@ -16,7 +16,12 @@ import { joined, ranOn, serving, startedOn, until, useRemoteScene, workerReady }
 const remote = useRemoteScene();
 let s: Scene;
 
-const probe = (ms: number, extra: Record<string, unknown> = {}) => ({ module: 'probe', action: 'record', parameters: { log: s.log, ms }, ...extra });
+const probe = (ms: number, extra: Record<string, unknown> = {}) => ({
+  module: 'probe',
+  action: 'record',
+  parameters: { log: s.log, ms },
+  ...extra,
+});
 
 describe('remote workers', { timeout: 60_000 }, () => {
   it('--no-local-workers with no worker: tasks wait and explainTask says why; not ready; a worker that joins runs them', async () => {
@@ -24,7 +29,9 @@ describe('remote workers', { timeout: 60_000 }, () => {
     const d = s.daemon();
     await serving(d);
     const bus = await s.bus();
-    const { taskId } = await bus.request('task.submit', { task: { module: 'core', action: 'echo', parameters: { value: 7 } } });
+    const { taskId } = await bus.request('task.submit', {
+      task: { module: 'core', action: 'echo', parameters: { value: 7 } },
+    });
     const why = await bus.request('task.explain', { taskId });
     expect(why.status).toBe('ready');
     expect(why.waitingOn).toMatchObject({ kind: 'worker' });
@@ -92,10 +99,14 @@ describe('remote workers', { timeout: 60_000 }, () => {
       expect(['a', 'b']).toContain(startedBy.get(r.taskId));
     }
     for (const sub of subs) sub.unsubscribe();
-    const perWorker = { a: results.filter((r) => r.worker === 'a').length, b: results.filter((r) => r.worker === 'b').length };
+    const perWorker = {
+      a: results.filter((r) => r.worker === 'a').length,
+      b: results.filter((r) => r.worker === 'b').length,
+    };
     const listed = await cli(s.root, ['--nats', s.url, '--subject-prefix', s.prefix, '--json', 'workers', 'list']);
     const { workers } = JSON.parse(listed.stdout) as { workers: WorkerView[] };
-    for (const name of ['a', 'b'] as const) expect(workers.find((w) => w.name === name)).toMatchObject({ tasksCompleted: perWorker[name], tasksFailed: 0 });
+    for (const name of ['a', 'b'] as const)
+      expect(workers.find((w) => w.name === name)).toMatchObject({ tasksCompleted: perWorker[name], tasksFailed: 0 });
     const metrics = await (await fetch(`${await d.http()}/metrics`)).text();
     expect(metrics).toContain(`codomyrmex_worker_tasks_total{worker="a",outcome="completed"} ${perWorker.a}`);
     expect(metrics).toContain(`codomyrmex_worker_tasks_total{worker="b",outcome="completed"} ${perWorker.b}`);
@@ -120,11 +131,20 @@ describe('remote workers', { timeout: 60_000 }, () => {
     {
       await Promise.all([joined(d, 'gpu'), joined(d, 'bare')]);
       const bus = await s.bus();
-      const tagged = (await bus.request('task.submit', { task: { module: 'core', action: 'echo', parameters: { value: 'g' }, placement: { tags: ['gpu'] } } })).taskId;
+      const tagged = (
+        await bus.request('task.submit', {
+          task: { module: 'core', action: 'echo', parameters: { value: 'g' }, placement: { tags: ['gpu'] } },
+        })
+      ).taskId;
       const probes: string[] = [];
       for (let i = 0; i < 3; i++) probes.push((await bus.request('task.submit', { task: probe(0) })).taskId);
-      const tpu = (await bus.request('task.submit', { task: { module: 'core', action: 'echo', parameters: {}, placement: { tags: ['tpu'] } } })).taskId;
-      for (const id of [tagged, ...probes]) expect((await bus.request('task.wait', { taskId: id })).status).toBe('completed');
+      const tpu = (
+        await bus.request('task.submit', {
+          task: { module: 'core', action: 'echo', parameters: {}, placement: { tags: ['tpu'] } },
+        })
+      ).taskId;
+      for (const id of [tagged, ...probes])
+        expect((await bus.request('task.wait', { taskId: id })).status).toBe('completed');
       for (const id of [tagged, ...probes]) {
         expect(ranOn(gpu, id)).toBe(true);
         expect(ranOn(bare, id)).toBe(false);
@@ -135,11 +155,15 @@ describe('remote workers', { timeout: 60_000 }, () => {
       expect(why.summary).toContain('gpu: big-mem,gpu');
       await bus.request('task.cancel', { taskId: tpu });
       // Untagged built-in work goes to either: the bare worker (two free threads) takes some.
-      const plain = (await bus.request('task.submit', { task: { module: 'core', action: 'echo', parameters: { value: 1 } } })).taskId;
+      const plain = (
+        await bus.request('task.submit', { task: { module: 'core', action: 'echo', parameters: { value: 1 } } })
+      ).taskId;
       expect((await bus.request('task.wait', { taskId: plain })).status).toBe('completed');
       expect(ranOn(bare, plain)).toBe(true);
       // A bad tag is refused at submission, naming the field.
-      await expect(bus.request('task.submit', { task: { module: 'core', action: 'echo', placement: { tags: ['no spaces'] } } })).rejects.toThrow(/placement\.tags/);
+      await expect(
+        bus.request('task.submit', { task: { module: 'core', action: 'echo', placement: { tags: ['no spaces'] } } }),
+      ).rejects.toThrow(/placement\.tags/);
     }
   });
 
@@ -152,7 +176,9 @@ describe('remote workers', { timeout: 60_000 }, () => {
     await Promise.all([joined(d, 'a'), joined(d, 'b')]);
     const bus = await s.bus();
     // The first attempt sleeps a minute; a later one returns at once.
-    const { taskId } = await bus.request('task.submit', { task: probe(60_000, { idempotencyKey: 'once', parameters: { log: s.log, ms: 60_000, value: 'done' } }) });
+    const { taskId } = await bus.request('task.submit', {
+      task: probe(60_000, { idempotencyKey: 'once', parameters: { log: s.log, ms: 60_000, value: 'done' } }),
+    });
     const first = await Promise.race([startedOn(a, taskId).then(() => a), startedOn(b, taskId).then(() => b)]);
     const other = first === a ? b : a;
     await until(async () => (await s.probeLines()).length === 1, 'the first attempt to start');
@@ -165,7 +191,10 @@ describe('remote workers', { timeout: 60_000 }, () => {
       [1, 'once'],
       [2, 'once'],
     ]);
-    await d.waitForLine((l) => l.msg === 'worker lost (no heartbeat); its attempts run again elsewhere', 'the lost line');
+    await d.waitForLine(
+      (l) => l.msg === 'worker lost (no heartbeat); its attempts run again elsewhere',
+      'the lost line',
+    );
   });
 
   it('a worker SIGKILLed while the daemon still trusts it: JetStream redelivers the task to the other worker after the ack wait', async () => {
@@ -177,7 +206,9 @@ describe('remote workers', { timeout: 60_000 }, () => {
     const b = s.worker('b', ['--ack-wait', '1s']);
     await Promise.all([joined(d, 'a'), joined(d, 'b')]);
     const bus = await s.bus();
-    const { taskId } = await bus.request('task.submit', { task: probe(60_000, { parameters: { log: s.log, ms: 60_000, value: 'again' } }) });
+    const { taskId } = await bus.request('task.submit', {
+      task: probe(60_000, { parameters: { log: s.log, ms: 60_000, value: 'again' } }),
+    });
     const first = await Promise.race([startedOn(a, taskId).then(() => a), startedOn(b, taskId).then(() => b)]);
     const other = first === a ? b : a;
     await until(async () => (await s.probeLines()).length === 1, 'the first delivery to start');
@@ -187,7 +218,10 @@ describe('remote workers', { timeout: 60_000 }, () => {
     expect(again).toMatchObject({ deliveries: 2, attempt: 2 });
     // The action saw the redelivery as its second attempt.
     expect((await s.probeLines()).map((l) => l.attempt)).toEqual([1, 2]);
-    await d.waitForLine((l) => l.msg === 'task redelivered to another worker' && l['taskId'] === taskId, 'the redelivery line');
+    await d.waitForLine(
+      (l) => l.msg === 'task redelivered to another worker' && l['taskId'] === taskId,
+      'the redelivery line',
+    );
     expect(await (await fetch(`${await d.http()}/metrics`)).text()).toContain('codomyrmex_worker_redeliveries_total 1');
   });
 
@@ -203,10 +237,15 @@ describe('remote workers', { timeout: 60_000 }, () => {
     await until(async () => (await s.probeLines()).length === 1, 'the attempt to start');
     await bus.request('task.cancel', { taskId, reason: 'enough' });
     expect(await bus.request('task.wait', { taskId })).toMatchObject({ status: 'cancelled' });
-    await w.waitForLine((l) => l.msg === 'task aborted by the daemon' && String(l['dispatch']).includes(taskId), 'the abort line');
+    await w.waitForLine(
+      (l) => l.msg === 'task aborted by the daemon' && String(l['dispatch']).includes(taskId),
+      'the abort line',
+    );
     await w.waitForLine((l) => l.msg === 'task ended' && l['taskId'] === taskId, 'the end of the task on the worker');
     // The thread is free again: the next task runs on it.
-    const next = await bus.request('task.submit', { task: { module: 'core', action: 'echo', parameters: { value: 1 } } });
+    const next = await bus.request('task.submit', {
+      task: { module: 'core', action: 'echo', parameters: { value: 1 } },
+    });
     expect(await bus.request('task.wait', { taskId: next.taskId })).toMatchObject({ status: 'completed' });
   });
 
@@ -216,13 +255,24 @@ describe('remote workers', { timeout: 60_000 }, () => {
     await serving(d);
     const nc = await connect({ servers: s.url });
     try {
-      const reply = await nc.request(remoteSubjects(s.prefix).result, encode({ dispatch: 'someone:nope:1', worker: 'x', taskId: 'nope', outcome: { type: 'ok', output: 1 } }), { timeout: 5000 });
+      const reply = await nc.request(
+        remoteSubjects(s.prefix).result,
+        encode({ dispatch: 'someone:nope:1', worker: 'x', taskId: 'nope', outcome: { type: 'ok', output: 1 } }),
+        { timeout: 5000 },
+      );
       expect(decodeAs('ack', reply.data)).toEqual({ accepted: false, reason: 'unknown' });
     } finally {
       await nc.close();
     }
-    await d.waitForLine((l) => l.msg === 'result for a task the daemon does not know: refused' && l['taskId'] === 'nope', 'the refusal line');
-    await until(async () => (await (await fetch(`${await d.http()}/metrics`)).text()).includes('codomyrmex_worker_unknown_results_total 1'), 'the counter');
+    await d.waitForLine(
+      (l) => l.msg === 'result for a task the daemon does not know: refused' && l['taskId'] === 'nope',
+      'the refusal line',
+    );
+    await until(
+      async () =>
+        (await (await fetch(`${await d.http()}/metrics`)).text()).includes('codomyrmex_worker_unknown_results_total 1'),
+      'the counter',
+    );
   });
 
   it('a worker that cannot be reached: the daemon decides by its own timeout, and the late result is discarded and counted', async () => {
@@ -242,7 +292,14 @@ describe('remote workers', { timeout: 60_000 }, () => {
     } finally {
       w.proc.kill('SIGCONT');
     }
-    await d.waitForLine((l) => /late result discarded|result after the daemon stopped/.test(l.msg) && l['taskId'] === taskId, 'the late-result line');
-    await until(async () => /codomyrmex_worker_late_results_total [1-9]/.test(await (await fetch(`${await d.http()}/metrics`)).text()), 'the late counter');
+    await d.waitForLine(
+      (l) => /late result discarded|result after the daemon stopped/.test(l.msg) && l['taskId'] === taskId,
+      'the late-result line',
+    );
+    await until(
+      async () =>
+        /codomyrmex_worker_late_results_total [1-9]/.test(await (await fetch(`${await d.http()}/metrics`)).text()),
+      'the late counter',
+    );
   });
 });

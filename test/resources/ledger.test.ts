@@ -8,7 +8,10 @@ import { FakeClock } from '../support/fakeClock.js';
 function ledger(clock?: FakeClock): { l: ResourceLedger; released: [Allocation, string][]; granted: Allocation[] } {
   const released: [Allocation, string][] = [];
   const granted: Allocation[] = [];
-  const l = new ResourceLedger({ allocated: (a) => granted.push(a), released: (a, why) => released.push([a, why]) }, clock);
+  const l = new ResourceLedger(
+    { allocated: (a) => granted.push(a), released: (a, why) => released.push([a, why]) },
+    clock,
+  );
   l.add({ id: 'cpu', type: 'cpu', capacity: { cores: 4 } });
   l.add({ id: 'memory', type: 'memory', capacity: { gb: 8 } });
   return { l, released, granted };
@@ -20,7 +23,13 @@ describe('ResourceLedger', () => {
     const a = await l.allocate('user123', { cpu: { cores: 2 }, memory: { gb: 4 } });
     expect(a.amounts).toEqual({ cpu: 2, memory: 4096 });
     const usage = Object.fromEntries(l.usage().map((u) => [u.id, u]));
-    expect(usage['memory']).toMatchObject({ unit: 'mb', capacity: 8192, allocated: 4096, utilization: 0.5, holders: [{ holderId: 'user123', amount: 4096 }] });
+    expect(usage['memory']).toMatchObject({
+      unit: 'mb',
+      capacity: 8192,
+      allocated: 4096,
+      utilization: 0.5,
+      holders: [{ holderId: 'user123', amount: 4096 }],
+    });
     expect(l.deallocate('user123')).toBe(1);
     expect(l.usage().every((u) => u.allocated === 0)).toBe(true);
     expect(l.deallocate('user123')).toBe(0);
@@ -30,7 +39,9 @@ describe('ResourceLedger', () => {
     const { l } = ledger();
     await l.allocate('a', { memory: { gb: 1, mb: 512 } });
     expect(l.usage().find((u) => u.id === 'memory')?.allocated).toBe(1536);
-    await expect(l.allocate('b', { memory: { cores: 1 } })).rejects.toThrow('resources.memory.cores: "memory" is measured in mb, not cores');
+    await expect(l.allocate('b', { memory: { cores: 1 } })).rejects.toThrow(
+      'resources.memory.cores: "memory" is measured in mb, not cores',
+    );
   });
 
   it('refuses bad requests with the field named, and changes nothing', async () => {
@@ -44,8 +55,12 @@ describe('ResourceLedger', () => {
       [{ cpus: { cores: 1 } }, /did you mean "cpu"\?/],
     ];
     for (const [req, msg] of cases) await expect(l.allocate('x', req)).rejects.toThrow(msg);
-    await expect(l.allocate('x', { cpu: { cores: 1 } }, { ttlSeconds: -5 })).rejects.toThrow(/ttlSeconds: must be a positive number of seconds from now/);
-    expect(() => l.add({ id: 'gpu', type: 'gpu', capacity: { units: 1 }, limits: { maxConcurrentUsers: 0 } })).toThrow(/maxConcurrentUsers: must be at least 1/);
+    await expect(l.allocate('x', { cpu: { cores: 1 } }, { ttlSeconds: -5 })).rejects.toThrow(
+      /ttlSeconds: must be a positive number of seconds from now/,
+    );
+    expect(() => l.add({ id: 'gpu', type: 'gpu', capacity: { units: 1 }, limits: { maxConcurrentUsers: 0 } })).toThrow(
+      /maxConcurrentUsers: must be at least 1/,
+    );
     expect(l.allocations()).toEqual([]);
     expect(l.usage().every((u) => u.allocated === 0)).toBe(true);
   });
@@ -60,7 +75,9 @@ describe('ResourceLedger', () => {
   it('is all-or-nothing: no partial hold when the second resource is short', async () => {
     const { l } = ledger();
     await l.allocate('hog', { memory: { gb: 7 } });
-    await expect(l.allocate('x', { cpu: { cores: 1 }, memory: { gb: 2 } })).rejects.toThrow(/2048 mb of "memory" requested, 1024 mb free \(held by hog 7168 mb\)/);
+    await expect(l.allocate('x', { cpu: { cores: 1 }, memory: { gb: 2 } })).rejects.toThrow(
+      /2048 mb of "memory" requested, 1024 mb free \(held by hog 7168 mb\)/,
+    );
     expect(l.usage().find((u) => u.id === 'cpu')?.allocated).toBe(0);
   });
 
@@ -79,7 +96,9 @@ describe('ResourceLedger', () => {
   it('gives up waiting at the deadline with the blocker named', async () => {
     const { l } = ledger();
     await l.allocate('holder', { cpu: { cores: 4 } });
-    await expect(l.allocate('late', { cpu: { cores: 1 } }, { waitSeconds: 0.05 })).rejects.toThrow(/late: waited 0.05s without capacity: 1 cores of "cpu" requested, 0 cores free \(held by holder 4 cores\)/);
+    await expect(l.allocate('late', { cpu: { cores: 1 } }, { waitSeconds: 0.05 })).rejects.toThrow(
+      /late: waited 0.05s without capacity: 1 cores of "cpu" requested, 0 cores free \(held by holder 4 cores\)/,
+    );
     expect(l.waiting).toBe(0);
   });
 
@@ -94,10 +113,20 @@ describe('ResourceLedger', () => {
 
   it('caps holds at maxAllocationSeconds and limits distinct holders with maxConcurrentUsers', async () => {
     const { l } = ledger();
-    l.add(new Resource({ id: 'gpu', name: 'GPU', type: ResourceType.GPU, capacity: { units: 2 }, limits: { maxConcurrentUsers: 1, maxAllocationSeconds: 60 } }));
+    l.add(
+      new Resource({
+        id: 'gpu',
+        name: 'GPU',
+        type: ResourceType.GPU,
+        capacity: { units: 2 },
+        limits: { maxConcurrentUsers: 1, maxAllocationSeconds: 60 },
+      }),
+    );
     const a = await l.allocate('u1', { gpu: { units: 1 } });
     expect(a.expiresAt! - a.grantedAt).toBe(60_000);
-    await expect(l.allocate('u2', { gpu: { units: 1 } })).rejects.toThrow(/"gpu" allows 1 holder\(s\) at once, held by u1/);
+    await expect(l.allocate('u2', { gpu: { units: 1 } })).rejects.toThrow(
+      /"gpu" allows 1 holder\(s\) at once, held by u1/,
+    );
     await l.allocate('u1', { gpu: { units: 1 } });
     expect(() => l.remove('gpu')).toThrow(ValidationError);
     l.deallocate('u1');
@@ -107,7 +136,13 @@ describe('ResourceLedger', () => {
 
   it('property: allocated never exceeds capacity, and every hold is released exactly once', async () => {
     const op = fc.oneof(
-      fc.record({ kind: fc.constant('alloc' as const), holder: fc.constantFrom('a', 'b', 'c', 'd'), cores: fc.integer({ min: 1, max: 6 }), gb: fc.integer({ min: 0, max: 9 }), ttl: fc.option(fc.constantFrom(0.001, 0.003)) }),
+      fc.record({
+        kind: fc.constant('alloc' as const),
+        holder: fc.constantFrom('a', 'b', 'c', 'd'),
+        cores: fc.integer({ min: 1, max: 6 }),
+        gb: fc.integer({ min: 0, max: 9 }),
+        ttl: fc.option(fc.constantFrom(0.001, 0.003)),
+      }),
       fc.record({ kind: fc.constant('release' as const), holder: fc.constantFrom('a', 'b', 'c', 'd') }),
       fc.record({ kind: fc.constant('tick' as const) }),
     );
@@ -126,7 +161,9 @@ describe('ResourceLedger', () => {
           if (o.kind === 'alloc') {
             const req: Record<string, Record<string, number>> = { cpu: { cores: o.cores } };
             if (o.gb > 0) req['memory'] = { gb: o.gb };
-            await l.allocate(o.holder, req, o.ttl === null ? {} : { ttlSeconds: o.ttl }).catch((e: unknown) => expect(e).toBeInstanceOf(ResourceUnavailableError));
+            await l
+              .allocate(o.holder, req, o.ttl === null ? {} : { ttlSeconds: o.ttl })
+              .catch((e: unknown) => expect(e).toBeInstanceOf(ResourceUnavailableError));
           } else if (o.kind === 'release') l.deallocate(o.holder);
           else clock.advance(2);
           check();

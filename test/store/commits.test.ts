@@ -8,7 +8,11 @@ import { storedTask } from './helpers.js';
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The committer's fault reports, and a promise of the next time it reports the store healthy again. */
-function faultReports(): { faults: (string | null)[]; healed: () => Promise<void>; onFault: (e: StoreError | null) => void } {
+function faultReports(): {
+  faults: (string | null)[];
+  healed: () => Promise<void>;
+  onFault: (e: StoreError | null) => void;
+} {
   const faults: (string | null)[] = [];
   let wake: (() => void) | null = null;
   return {
@@ -45,7 +49,10 @@ const committers: GroupCommitter[] = [];
 afterAll(async () => {
   for (const c of committers) await c.close();
 });
-function committer(store: MemoryStore | FlakyStore, options: ConstructorParameters<typeof GroupCommitter>[1] = {}): GroupCommitter {
+function committer(
+  store: MemoryStore | FlakyStore,
+  options: ConstructorParameters<typeof GroupCommitter>[1] = {},
+): GroupCommitter {
   const c = new GroupCommitter(store, options);
   committers.push(c);
   return c;
@@ -105,7 +112,10 @@ describe('GroupCommitter', () => {
     source.pending.push('lost-then-kept');
     const ack = c.afterCommit('x');
     c.schedule();
-    await expect(ack).rejects.toMatchObject({ code: ErrorCode.STORE_WRITE_FAILED, message: expect.stringMatching(/disk is full/) as string });
+    await expect(ack).rejects.toMatchObject({
+      code: ErrorCode.STORE_WRITE_FAILED,
+      message: expect.stringMatching(/disk is full/) as string,
+    });
     expect(c.fault?.code).toBe(ErrorCode.STORE_WRITE_FAILED);
     expect(source.failures).toHaveLength(1);
     expect(faults).toEqual([ErrorCode.STORE_WRITE_FAILED]);
@@ -125,7 +135,7 @@ describe('GroupCommitter', () => {
     const c = committer(store, { retryMs: 5, onFault });
     store.failing = true;
     await expect(c.afterCommit(1)).resolves.toBe(1); // nothing to write: nothing can fail yet
-    c.register({ collect: (b) => b.meta['k'] = 'v', committed: () => undefined, failed: () => undefined });
+    c.register({ collect: (b) => (b.meta['k'] = 'v'), committed: () => undefined, failed: () => undefined });
     c.schedule();
     await turn();
     expect(c.fault).not.toBeNull();
@@ -144,12 +154,18 @@ describe('GroupCommitter', () => {
     c.register(source);
     const order: string[] = [];
     source.pending.push('a');
-    c.onCommit(() => order.push('ack a'), () => order.push('fail a'));
+    c.onCommit(
+      () => order.push('ack a'),
+      () => order.push('fail a'),
+    );
     await turn();
     expect(store.inFlight).toBe(1);
     // Changes and acks while the first commit is in flight wait for the second.
     source.pending.push('b');
-    c.onCommit(() => order.push('ack b'), () => order.push('fail b'));
+    c.onCommit(
+      () => order.push('ack b'),
+      () => order.push('fail b'),
+    );
     await turn();
     expect(store.inFlight).toBe(1);
     store.release();
@@ -210,7 +226,12 @@ describe('GroupCommitter', () => {
     expect(store.listTasks().map((t) => t.spec.id)).toEqual(['started', 'ended']);
     // A source holding work for its commit counts as somebody waiting.
     let held = true;
-    c.register({ collect: () => undefined, committed: () => (held = false), failed: () => undefined, waiting: () => held });
+    c.register({
+      collect: () => undefined,
+      committed: () => (held = false),
+      failed: () => undefined,
+      waiting: () => held,
+    });
     source.pending.push('gated');
     c.schedule();
     await turn();

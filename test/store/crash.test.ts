@@ -29,7 +29,10 @@ afterEach(async () => {
 afterAll(() => dirs.cleanup());
 
 /** Starts the child and hands each stdout line to `onLine`; resolves with every line once the child is gone. */
-function runChild(args: string[], onLine: (line: string, child: ChildProcess) => void): { child: ChildProcess; lines: Promise<string[]>; stderr: () => string } {
+function runChild(
+  args: string[],
+  onLine: (line: string, child: ChildProcess) => void,
+): { child: ChildProcess; lines: Promise<string[]>; stderr: () => string } {
   const child = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let err = '';
@@ -52,7 +55,13 @@ function probeLines(log: string): ProbeLine[] {
 }
 
 function engineOn(dbPath: string): OrchestrationEngine {
-  const engine = createOrchestrationEngine({ store: 'sqlite', dbPath, durability: 'strict', threads: 2, moduleDirs: [MODULES] });
+  const engine = createOrchestrationEngine({
+    store: 'sqlite',
+    dbPath,
+    durability: 'strict',
+    threads: 2,
+    moduleDirs: [MODULES],
+  });
   engines.push(engine);
   return engine;
 }
@@ -75,7 +84,14 @@ describe('crash recovery (SIGKILL)', () => {
     expect(beforeKill).not.toContain('report#1');
 
     // A new engine on the same database resumes the run by itself.
-    const engine = createOrchestrationEngine({ store: 'sqlite', dbPath: db, durability: 'strict', threads: 2, moduleDirs: [MODULES], workflowDirs: [] });
+    const engine = createOrchestrationEngine({
+      store: 'sqlite',
+      dbPath: db,
+      durability: 'strict',
+      threads: 2,
+      moduleDirs: [MODULES],
+      workflowDirs: [],
+    });
     engines.push(engine);
     const events: BusEvent[] = [];
     engine.bus.events$().subscribe((e) => events.push(e));
@@ -99,7 +115,8 @@ describe('crash recovery (SIGKILL)', () => {
     engines.push(fresh);
     await fresh.workflows.defineWorkflow(crashWorkflow(join(dir, 'fresh.log'), 0));
     const uninterrupted = await fresh.workflows.executeWorkflow('crashy');
-    const outputs = (r: typeof result): Record<string, unknown> => Object.fromEntries(Object.entries(r.steps).map(([k, v]) => [k, [v.status, v.result]]));
+    const outputs = (r: typeof result): Record<string, unknown> =>
+      Object.fromEntries(Object.entries(r.steps).map(([k, v]) => [k, [v.status, v.result]]));
     expect(outputs(result)).toEqual(outputs(uninterrupted));
     expect(outputs(result)['report']).toEqual(['completed', 'slow gave 3 for a.ts']);
     // The run is durable: a later engine reads it back finished.
@@ -149,12 +166,22 @@ describe('crash recovery (SIGKILL)', () => {
     expect(after).toMatchObject({ status: 'completed', result: 'after', attempts: 1 });
 
     const recovery = events.find((e) => e.type === 'recovery' && e.data.component === 'taskOrchestrator');
-    expect(recovery?.data).toMatchObject({ component: 'taskOrchestrator', store: db, resumed: 2, rerun: ['slow'], executing: true });
+    expect(recovery?.data).toMatchObject({
+      component: 'taskOrchestrator',
+      store: db,
+      resumed: 2,
+      rerun: ['slow'],
+      executing: true,
+    });
     expect((recovery?.data as { byStatus: Record<string, number> }).byStatus).toEqual({ running: 1, pending: 1 });
 
     // Every finished task ran exactly once, in the child; the slow one ran twice and saw its re-run.
     const ran = probeLines(log);
-    for (const id of FAST_IDS) expect(ran.filter((l) => l.taskId === id), id).toHaveLength(1);
+    for (const id of FAST_IDS)
+      expect(
+        ran.filter((l) => l.taskId === id),
+        id,
+      ).toHaveLength(1);
     expect(ran.filter((l) => l.taskId === 'slow')).toEqual([
       { taskId: 'slow', attempt: 1, idempotencyKey: 'key-slow' },
       { taskId: 'slow', attempt: 2, idempotencyKey: 'key-slow' },
@@ -198,7 +225,9 @@ describe('crash recovery (SIGKILL)', () => {
       }
       for (const id of added) expect(store.getTask(id), id).toBeDefined();
       // The kill did land mid-flight: the database also holds work that was never acknowledged.
-      const unacked = store.listTasks().filter((t) => t.spec.id !== 'blocker' && !acked.includes(t.spec.id) && !added.includes(t.spec.id));
+      const unacked = store
+        .listTasks()
+        .filter((t) => t.spec.id !== 'blocker' && !acked.includes(t.spec.id) && !added.includes(t.spec.id));
       expect(unacked.length).toBeGreaterThan(0);
     } finally {
       store.close();

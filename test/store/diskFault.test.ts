@@ -9,7 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { tempDirs } from './helpers.js';
 
 const FIXTURE = fileURLToPath(new URL('../../dist/test/fixtures/diskFault.js', import.meta.url));
-const canMount = spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs /mnt'], { stdio: 'ignore' }).status === 0;
+const canMount =
+  spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs /mnt'], { stdio: 'ignore' }).status === 0;
 
 const dirs = tempDirs();
 afterAll(() => dirs.cleanup());
@@ -26,12 +27,17 @@ describe.skipIf(!canMount)('disk faults on a real filesystem', () => {
     ].join('\n');
     const run = spawnSync('unshare', ['-m', 'sh', '-c', script], { encoding: 'utf8', timeout: 60_000 });
     expect(run.status, run.stderr).toBe(0);
-    const [full, ro] = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const [full, ro] = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const dbPath = join(dir, 'state.db');
 
     expect(full?.['before']).toBe('completed');
     expect(full?.['big']).toMatchObject({ name: 'StoreError', code: 'STORE_WRITE_FAILED' });
-    expect((full?.['big'] as { message: string }).message).toContain(`could not write to the database ${dbPath}: database or disk is full (SQLITE_FULL)`);
+    expect((full?.['big'] as { message: string }).message).toContain(
+      `could not write to the database ${dbPath}: database or disk is full (SQLITE_FULL)`,
+    );
     // Memory did not run ahead of the disk: the task that could not be written is gone and never ran.
     expect(full?.['bigInMemory']).toBeNull();
     expect(full?.['startedIds']).toEqual(['before']);
@@ -41,6 +47,8 @@ describe.skipIf(!canMount)('disk faults on a real filesystem', () => {
     expect(full?.['after']).toBe('completed');
 
     expect(ro?.['open']).toMatchObject({ name: 'StoreError', code: 'STORE_UNAVAILABLE' });
-    expect((ro?.['open'] as { message: string }).message).toContain(`the folder of the database ${dir} is on a read-only file system`);
+    expect((ro?.['open'] as { message: string }).message).toContain(
+      `the folder of the database ${dir} is on a read-only file system`,
+    );
   });
 });

@@ -23,7 +23,12 @@ afterEach(async () => {
 afterAll(() => dirs.cleanup());
 
 function sqliteEngine(durability: 'strict' | 'relaxed'): OrchestrationEngine {
-  const e = createOrchestrationEngine({ store: 'sqlite', dbPath: join(dirs.make('durability'), 'state.db'), durability, threads: 1 });
+  const e = createOrchestrationEngine({
+    store: 'sqlite',
+    dbPath: join(dirs.make('durability'), 'state.db'),
+    durability,
+    threads: 1,
+  });
   engines.push(e);
   return e;
 }
@@ -48,7 +53,9 @@ describe('durability: strict', () => {
     const seen: (string | undefined)[] = [];
     engine.registerEventHandler('task_started', (_e, data) => void seen.push(engine.store.getTaskStatus(data.taskId)));
     const orch = engine.getTaskOrchestrator();
-    await Promise.all([1, 2, 3].map((i) => orch.executeTask({ module: 'core', action: 'echo', parameters: { value: i } })));
+    await Promise.all(
+      [1, 2, 3].map((i) => orch.executeTask({ module: 'core', action: 'echo', parameters: { value: i } })),
+    );
     expect(seen).toEqual(['ready', 'ready', 'ready']);
   });
 });
@@ -117,10 +124,15 @@ describe('a write that fails (strict)', () => {
     const s = setup();
     const { store, scheduler, events, faults } = s;
     store.failing = true;
-    const ids = scheduler.add([{ id: 'a', module: 'core', action: 'noop' }, { id: 'b', module: 'core', action: 'noop', dependencies: ['a'] }]);
+    const ids = scheduler.add([
+      { id: 'a', module: 'core', action: 'noop' },
+      { id: 'b', module: 'core', action: 'noop', dependencies: ['a'] },
+    ]);
     const reply = scheduler.acked({ ids });
     const executed = scheduler.execute({ id: 'c', module: 'core', action: 'echo', parameters: { value: 1 } });
-    const err = (await Promise.allSettled([reply, executed])).map((r) => (r.status === 'rejected' ? (r.reason as StoreError) : null));
+    const err = (await Promise.allSettled([reply, executed])).map((r) =>
+      r.status === 'rejected' ? (r.reason as StoreError) : null,
+    );
     for (const e of err) {
       expect(e?.code).toBe(ErrorCode.STORE_WRITE_FAILED);
       expect(e?.message).toMatch(/\/flaky\/state\.db: database or disk is full/);
@@ -144,14 +156,21 @@ describe('a write that fails (strict)', () => {
     const s = setup();
     const { store, scheduler, bus, events } = s;
     const started = firstValueFrom(bus.events$('task_started'));
-    const result = scheduler.execute({ id: 'slow', module: 'core', action: 'sleep', parameters: { ms: 150, value: 'ok' } });
+    const result = scheduler.execute({
+      id: 'slow',
+      module: 'core',
+      action: 'sleep',
+      parameters: { ms: 150, value: 'ok' },
+    });
     scheduler.add([{ id: 'queued', module: 'core', action: 'noop' }]);
     await started;
     // Everything so far (slow running, queued ready) is on disk before the disk fills.
     await scheduler.acked(undefined);
     // The disk fills while "slow" runs; the next write (an add) finds out.
     store.failing = true;
-    await expect(scheduler.acked(scheduler.add([{ id: 'x', module: 'core', action: 'noop' }]))).rejects.toMatchObject({ code: ErrorCode.STORE_WRITE_FAILED });
+    await expect(scheduler.acked(scheduler.add([{ id: 'x', module: 'core', action: 'noop' }]))).rejects.toMatchObject({
+      code: ErrorCode.STORE_WRITE_FAILED,
+    });
     // "slow" ends in memory, but its result cannot be written: its caller is not told it completed.
     await expect(result).rejects.toMatchObject({ code: ErrorCode.STORE_WRITE_FAILED });
     // And the queued task does not start while the store cannot record it: not by the committer's next two

@@ -1,5 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { OrchestrationEngine } from '../../src/index.js';
@@ -121,7 +131,12 @@ function killedMidCheckpoint(): { path: string; ids: string[]; headerPages: numb
   const fd = openSync(path, 'r+');
   writeSync(fd, page1, 0, pageSize, 0);
   closeSync(fd);
-  return { path, ids: ['first', ...ids], headerPages: page1.readUInt32BE(28), filePages: statSync(path).size / pageSize };
+  return {
+    path,
+    ids: ['first', ...ids],
+    headerPages: page1.readUInt32BE(28),
+    filePages: statSync(path).size / pageSize,
+  };
 }
 
 describe('a kill inside a WAL checkpoint', () => {
@@ -177,7 +192,9 @@ describe('one engine per database', () => {
     expect((err as StoreError).message).toContain(path);
     expect((err as StoreError).message).toContain(`engine ${first.id} (pid ${process.pid}, this process`);
     // The refused engine did no harm: the first one goes on working.
-    const r = await first.getTaskOrchestrator().executeTask({ module: 'core', action: 'echo', parameters: { value: 1 } });
+    const r = await first
+      .getTaskOrchestrator()
+      .executeTask({ module: 'core', action: 'echo', parameters: { value: 1 } });
     expect(r.result).toBe(1);
     await first.shutdown();
     const second = createOrchestrationEngine({ store: 'sqlite', dbPath: path, threads: 1 });

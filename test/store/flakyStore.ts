@@ -22,14 +22,22 @@ export class FlakyStore extends MemoryStore {
   }
   override commit(batch: WriteBatch): void {
     this.#wrote();
-    if (this.failing) throw new StoreError('could not write to the database /flaky/state.db: database or disk is full (SQLITE_FULL)', ErrorCode.STORE_WRITE_FAILED);
+    if (this.failing)
+      throw new StoreError(
+        'could not write to the database /flaky/state.db: database or disk is full (SQLITE_FULL)',
+        ErrorCode.STORE_WRITE_FAILED,
+      );
     this.commits++;
     super.commit(batch);
   }
   override checkWritable(): void {
     this.#wrote();
     this.probes++;
-    if (this.failing) throw new StoreError('could not write to the database /flaky/state.db: database or disk is full (SQLITE_FULL)', ErrorCode.STORE_WRITE_FAILED);
+    if (this.failing)
+      throw new StoreError(
+        'could not write to the database /flaky/state.db: database or disk is full (SQLITE_FULL)',
+        ErrorCode.STORE_WRITE_FAILED,
+      );
   }
 }
 

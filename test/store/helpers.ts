@@ -45,7 +45,8 @@ export function storedTask(id: string, status: TaskStatus, extra: Partial<Stored
       status,
       success: status === 'completed',
       result: status === 'completed' ? { out: id } : null,
-      error: status === 'failed' ? { name: 'ActionError', code: 'ACTION_FAILED', message: 'boom', retryable: true } : null,
+      error:
+        status === 'failed' ? { name: 'ActionError', code: 'ACTION_FAILED', message: 'boom', retryable: true } : null,
       attempts: status === 'pending' ? 0 : 1,
       startedAt: status === 'pending' ? null : 1000,
       endedAt: done ? 2000 : null,
@@ -63,6 +64,14 @@ export function busEvent(seq: number, timestamp = 1000 + seq): BusEvent {
     type: 'task_queued',
     seq,
     timestamp,
-    data: { taskId: `t${seq}`, name: 'n', module: 'core', action: 'noop', priority: 'normal', status: 'ready', attempt: 0 },
+    data: {
+      taskId: `t${seq}`,
+      name: 'n',
+      module: 'core',
+      action: 'noop',
+      priority: 'normal',
+      status: 'ready',
+      attempt: 0,
+    },
   };
 }

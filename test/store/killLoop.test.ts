@@ -45,7 +45,9 @@ interface Life {
 /** One child's life: started, left busy for `busyMs` after its first acknowledgement, then killed. */
 function life(mode: 'engine' | 'store', db: string, checkFile: string, busyMs: number): Promise<Life> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CHILD, mode, db, checkFile, String(WAL_PAGES)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CHILD, mode, db, checkFile, String(WAL_PAGES)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.add(child);
     const acked: string[] = [];
     let verdict = '';
@@ -100,30 +102,36 @@ async function killLoop(db: string, kills: number): Promise<{ acked: string[]; i
 }
 
 describe('SIGKILL loop of a busy engine', () => {
-  it(`survives ${KILLS} kills at random moments (checkpoints included): every start succeeds with every acknowledged task`, { timeout: 600_000 }, async () => {
-    const dbs = Array.from({ length: LANES }, (_, i) => join(dirs.make(`killloop-${i}`), 'state.db'));
-    const results = await Promise.all(
-      dbs.map((db) =>
-        killLoop(db, KILLS / LANES).catch((err: unknown) => {
-          stopped = true;
-          throw err;
-        }),
-      ),
-    );
-    for (const [i, db] of dbs.entries()) {
-      const { acked, inCheckpoint } = results[i]!;
-      console.log(`${db}: ${acked.length} acknowledged, ${inCheckpoint} kills left the main file shorter than its header`);
-      expect(acked.length).toBeGreaterThanOrEqual(KILLS / LANES);
-      const raw = new Database(db, { readonly: true });
-      expect(raw.pragma('integrity_check', { simple: true })).toBe('ok');
-      raw.close();
-      const store = SqliteStore.open({ path: db, readonly: true });
-      try {
-        const missing = acked.filter((id) => !store.getTask(id));
-        expect(missing).toEqual([]);
-      } finally {
-        store.close();
+  it(
+    `survives ${KILLS} kills at random moments (checkpoints included): every start succeeds with every acknowledged task`,
+    { timeout: 600_000 },
+    async () => {
+      const dbs = Array.from({ length: LANES }, (_, i) => join(dirs.make(`killloop-${i}`), 'state.db'));
+      const results = await Promise.all(
+        dbs.map((db) =>
+          killLoop(db, KILLS / LANES).catch((err: unknown) => {
+            stopped = true;
+            throw err;
+          }),
+        ),
+      );
+      for (const [i, db] of dbs.entries()) {
+        const { acked, inCheckpoint } = results[i]!;
+        console.log(
+          `${db}: ${acked.length} acknowledged, ${inCheckpoint} kills left the main file shorter than its header`,
+        );
+        expect(acked.length).toBeGreaterThanOrEqual(KILLS / LANES);
+        const raw = new Database(db, { readonly: true });
+        expect(raw.pragma('integrity_check', { simple: true })).toBe('ok');
+        raw.close();
+        const store = SqliteStore.open({ path: db, readonly: true });
+        try {
+          const missing = acked.filter((id) => !store.getTask(id));
+          expect(missing).toEqual([]);
+        } finally {
+          store.close();
+        }
       }
-    }
-  });
+    },
+  );
 });

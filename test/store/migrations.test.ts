@@ -13,7 +13,12 @@ afterAll(() => dirs.cleanup());
 function tables(path: string): string[] {
   const db = new Database(path, { readonly: true });
   try {
-    return (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).pluck().all() as string[]).sort();
+    return (
+      db
+        .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+        .pluck()
+        .all() as string[]
+    ).sort();
   } finally {
     db.close();
   }
@@ -54,10 +59,42 @@ describe('schema migrations', () => {
     const old = new Database(path);
     old.pragma('journal_mode = WAL');
     old.exec(V1);
-    const spec = { id: 'old-task', name: 'old', module: 'core', action: 'noop', parameters: {}, priority: 'normal', dependencies: [], resources: {}, maxRetries: 3, retry: { initialDelay: 1, factor: 2, maxDelay: 60, jitter: 0.1 }, metadata: {} };
-    const result = { taskId: 'old-task', name: 'old', status: 'completed', success: true, result: 42, error: null, attempts: 1, startedAt: 1, endedAt: 2, durationMs: 1 };
-    old.prepare(`INSERT INTO tasks VALUES ('old-task', 'old', 'core', 'noop', 'normal', 'completed', 1, ?, ?, NULL, 1, 2)`).run(JSON.stringify(spec), JSON.stringify(result));
-    old.prepare(`INSERT INTO events VALUES (1, 2, 5, ?)`).run(JSON.stringify([['engine_started', 5, { engineId: 'e', threads: 1 }], ['engine_stopped', 6, { engineId: 'e' }]]));
+    const spec = {
+      id: 'old-task',
+      name: 'old',
+      module: 'core',
+      action: 'noop',
+      parameters: {},
+      priority: 'normal',
+      dependencies: [],
+      resources: {},
+      maxRetries: 3,
+      retry: { initialDelay: 1, factor: 2, maxDelay: 60, jitter: 0.1 },
+      metadata: {},
+    };
+    const result = {
+      taskId: 'old-task',
+      name: 'old',
+      status: 'completed',
+      success: true,
+      result: 42,
+      error: null,
+      attempts: 1,
+      startedAt: 1,
+      endedAt: 2,
+      durationMs: 1,
+    };
+    old
+      .prepare(
+        `INSERT INTO tasks VALUES ('old-task', 'old', 'core', 'noop', 'normal', 'completed', 1, ?, ?, NULL, 1, 2)`,
+      )
+      .run(JSON.stringify(spec), JSON.stringify(result));
+    old.prepare(`INSERT INTO events VALUES (1, 2, 5, ?)`).run(
+      JSON.stringify([
+        ['engine_started', 5, { engineId: 'e', threads: 1 }],
+        ['engine_stopped', 6, { engineId: 'e' }],
+      ]),
+    );
     old.close();
 
     const s = SqliteStore.open({ path });
@@ -69,7 +106,12 @@ describe('schema migrations', () => {
       [1, 'engine_started'],
       [2, 'engine_stopped'],
     ]);
-    s.commit({ tasks: [], events: [], records: [{ kind: 'sessions', id: 's1', status: 'open', data: { userId: 'u' } }], meta: {} });
+    s.commit({
+      tasks: [],
+      events: [],
+      records: [{ kind: 'sessions', id: 's1', status: 'open', data: { userId: 'u' } }],
+      meta: {},
+    });
     expect(s.getRecord('sessions', 's1')?.data).toEqual({ userId: 'u' });
     s.close();
     expect(tables(path)).toEqual(['events', 'meta', 'tasks', ...RECORD_KINDS].sort());

@@ -67,15 +67,19 @@ describe('PostgresStore', () => {
     expect(s.openedAtVersion).toBe(0);
     await s.drain();
     s.close();
-    expect((await sql<{ version: number }>(url, 'SELECT version FROM codomyrmex_schema ORDER BY version')).map((r) => r.version)).toEqual(
-      Array.from({ length: PG_SCHEMA_VERSION }, (_, i) => i + 1),
-    );
+    expect(
+      (await sql<{ version: number }>(url, 'SELECT version FROM codomyrmex_schema ORDER BY version')).map(
+        (r) => r.version,
+      ),
+    ).toEqual(Array.from({ length: PG_SCHEMA_VERSION }, (_, i) => i + 1));
     const again = PostgresStore.open({ url });
     expect(again.openedAtVersion).toBe(PG_SCHEMA_VERSION);
     await again.drain();
     again.close();
 
-    await sql(url, `INSERT INTO codomyrmex_schema (version, description) VALUES ($1, 'from the future')`, [PG_SCHEMA_VERSION + 1]);
+    await sql(url, `INSERT INTO codomyrmex_schema (version, description) VALUES ($1, 'from the future')`, [
+      PG_SCHEMA_VERSION + 1,
+    ]);
     const err = caught(() => PostgresStore.open({ url }));
     expect(err.code).toBe(ErrorCode.STORE_VERSION);
     expect(err.message).toContain(`schema version ${PG_SCHEMA_VERSION + 1}`);
@@ -121,7 +125,9 @@ describe('PostgresStore', () => {
     const err = caught(() => old.putTasks([storedTask('after', 'ready'), storedTask('before', 'completed')]));
     expect(err.code).toBe(ErrorCode.STORE_FENCED);
     expect(await fenced).toBe(old.fenced);
-    await expect(old.commitAsync!({ ...emptyBatch(), meta: { x: 'y' } })).rejects.toMatchObject({ code: ErrorCode.STORE_FENCED });
+    await expect(old.commitAsync!({ ...emptyBatch(), meta: { x: 'y' } })).rejects.toMatchObject({
+      code: ErrorCode.STORE_FENCED,
+    });
     expect(next.getTask('after')).toBeUndefined();
     expect(next.getTaskStatus('before')).toBe('ready');
     expect(next.getMeta('x')).toBeUndefined();
@@ -140,7 +146,9 @@ describe('PostgresStore', () => {
   });
 
   it('says which database cannot be reached', async () => {
-    const err = caught(() => PostgresStore.open({ url: 'postgres://someone:hidden@127.0.0.1:1/nothing', connectTimeoutMs: 2000 }));
+    const err = caught(() =>
+      PostgresStore.open({ url: 'postgres://someone:hidden@127.0.0.1:1/nothing', connectTimeoutMs: 2000 }),
+    );
     expect(err.code).toBe(ErrorCode.STORE_UNAVAILABLE);
     expect(err.message).toContain('cannot reach the database postgres://someone@127.0.0.1:1/nothing');
     expect(err.message).not.toContain('hidden');

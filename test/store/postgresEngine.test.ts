@@ -44,7 +44,9 @@ describe('an engine on PostgreSQL', () => {
     const url = await server.createDatabase();
     const a = engineOn(url);
     expect(a.store.kind).toBe('postgres');
-    const result = await a.getTaskOrchestrator().executeTask({ id: 'sum', module: 'core', action: 'echo', parameters: { value: { n: 3 } } });
+    const result = await a
+      .getTaskOrchestrator()
+      .executeTask({ id: 'sum', module: 'core', action: 'echo', parameters: { value: { n: 3 } } });
     expect(result.status).toBe('completed');
     // Strict: answered, so committed.
     expect(await rows(url, `SELECT status FROM codomyrmex_tasks WHERE id = 'sum'`)).toEqual([{ status: 'completed' }]);
@@ -71,7 +73,9 @@ describe('an engine on PostgreSQL', () => {
     const a = engineOn(url);
     const orch = a.getTaskOrchestrator();
     const first = await orch.addTask({ id: 'one', module: 'core', action: 'echo', parameters: { value: 1 } });
-    await orch.addTasks([{ id: 'two', module: 'core', action: 'echo', parameters: { value: 2 }, dependencies: [first] }]);
+    await orch.addTasks([
+      { id: 'two', module: 'core', action: 'echo', parameters: { value: 2 }, dependencies: [first] },
+    ]);
     await a.shutdown();
 
     const b = engineOn(url);
@@ -89,11 +93,17 @@ describe('the database restarted under a running engine', () => {
     const url = await server.createDatabase();
     const engine = engineOn(url);
     const orch = engine.getTaskOrchestrator();
-    expect((await orch.executeTask({ id: 'before', module: 'core', action: 'echo', parameters: { value: 'kept' } })).status).toBe('completed');
+    expect(
+      (await orch.executeTask({ id: 'before', module: 'core', action: 'echo', parameters: { value: 'kept' } })).status,
+    ).toBe('completed');
 
     await server.stop('fast');
     // Refused, not acknowledged and lost: the error names the database (without its password) and the cause.
-    await expect(orch.executeTask({ id: 'during', module: 'core', action: 'echo', parameters: { value: 'late' } })).rejects.toThrow(/could not (read from|write to) the database postgres:\/\/postgres@127\.0\.0\.1:\d+\/\w+: connect ECONNREFUSED/);
+    await expect(
+      orch.executeTask({ id: 'during', module: 'core', action: 'echo', parameters: { value: 'late' } }),
+    ).rejects.toThrow(
+      /could not (read from|write to) the database postgres:\/\/postgres@127\.0\.0\.1:\d+\/\w+: connect ECONNREFUSED/,
+    );
     const health = await engine.healthCheck();
     expect(health.overallStatus).toBe('unhealthy');
     expect(health.components['store']?.detail).toMatch(/refuses writes/);
@@ -101,9 +111,13 @@ describe('the database restarted under a running engine', () => {
     // pg_ctl start returns once the server accepts connections: the very next write goes through (a write that
     // failed while it was down does not fail the ones after it).
     await server.start();
-    expect((await orch.executeTask({ id: 'after', module: 'core', action: 'echo', parameters: { value: 'back' } })).result).toBe('back');
+    expect(
+      (await orch.executeTask({ id: 'after', module: 'core', action: 'echo', parameters: { value: 'back' } })).result,
+    ).toBe('back');
     expect((await engine.healthCheck()).components['store']?.status).toBe('healthy');
-    expect(await rows<{ id: string; status: string }>(url, `SELECT id, status FROM codomyrmex_tasks ORDER BY id`)).toEqual([
+    expect(
+      await rows<{ id: string; status: string }>(url, `SELECT id, status FROM codomyrmex_tasks ORDER BY id`),
+    ).toEqual([
       { id: 'after', status: 'completed' },
       { id: 'before', status: 'completed' },
     ]);
@@ -113,7 +127,11 @@ describe('the database restarted under a running engine', () => {
 describe('choosing the postgres store', () => {
   const url = 'postgres://u:secret@db.example:5432/cx';
   it('by kind and URL, by a URL given as the database, or by CODOMYRMEX_DATABASE_URL where the default is durable', () => {
-    expect(compileOptions({ store: { kind: 'postgres', url } }, {}).postgres).toEqual({ url, migrate: true, leaseTtlMs: 10_000 });
+    expect(compileOptions({ store: { kind: 'postgres', url } }, {}).postgres).toEqual({
+      url,
+      migrate: true,
+      leaseTtlMs: 10_000,
+    });
     expect(compileOptions({ store: 'postgres', dbPath: url }, {}).store).toBe('postgres');
     expect(compileOptions({ dbPath: url }, {}).store).toBe('postgres');
     expect(compileOptions({}, { CODOMYRMEX_DATABASE_URL: url }, { store: 'sqlite' }).postgres?.url).toBe(url);
@@ -123,9 +141,15 @@ describe('choosing the postgres store', () => {
   });
 
   it('refuses a postgres store without a URL, and a URL given to the sqlite store, naming the fix', () => {
-    expect(() => compileOptions({ store: 'postgres' }, {})).toThrow(/needs a database URL: --db postgres:\/\/.*CODOMYRMEX_DATABASE_URL/);
-    expect(() => compileOptions({ store: 'sqlite', dbPath: url }, {})).toThrow(/is a PostgreSQL URL, but the store is sqlite: use --store postgres/);
+    expect(() => compileOptions({ store: 'postgres' }, {})).toThrow(
+      /needs a database URL: --db postgres:\/\/.*CODOMYRMEX_DATABASE_URL/,
+    );
+    expect(() => compileOptions({ store: 'sqlite', dbPath: url }, {})).toThrow(
+      /is a PostgreSQL URL, but the store is sqlite: use --store postgres/,
+    );
     expect(() => compileOptions({ store: 'sqlite', dbPath: url }, {})).not.toThrow(/secret/);
-    expect(() => compileOptions({ store: { kind: 'postgres', url: 'mysql://x' } }, {})).toThrow(/store.*PostgreSQL URL/);
+    expect(() => compileOptions({ store: { kind: 'postgres', url: 'mysql://x' } }, {})).toThrow(
+      /store.*PostgreSQL URL/,
+    );
   });
 });

@@ -14,7 +14,13 @@ afterAll(() => dirs.cleanup());
 describe('projects across a restart', () => {
   it('keeps projects, milestones, config and run counts in a real SQLite file', async () => {
     const dir = dirs.make('projects-db');
-    const options = { store: 'sqlite' as const, dbPath: join(dir, 'state.db'), projectsDir: join(dir, 'projects'), threads: 1, workflowDirs: [packagePath('config', 'workflows')] };
+    const options = {
+      store: 'sqlite' as const,
+      dbPath: join(dir, 'state.db'),
+      projectsDir: join(dir, 'projects'),
+      threads: 1,
+      workflowDirs: [packagePath('config', 'workflows')],
+    };
     const a = createOrchestrationEngine(options);
     try {
       await a.projects.createProject({ name: 'kept', templateName: 'data_pipeline', tags: ['durable'] });
@@ -33,8 +39,13 @@ describe('projects across a restart', () => {
       const recovered: unknown[] = [];
       b.registerEventHandler('recovery', (_, d) => void recovered.push(d));
       await b.ready();
-      expect(recovered).toContainEqual(expect.objectContaining({ component: 'projectManager', byStatus: { projects: 2, active: 1, archived: 1 } }));
-      expect((await b.projects.listProjects()).map((p) => [p.name, p.status])).toEqual([['kept', 'active'], ['shelved', 'archived']]);
+      expect(recovered).toContainEqual(
+        expect.objectContaining({ component: 'projectManager', byStatus: { projects: 2, active: 1, archived: 1 } }),
+      );
+      expect((await b.projects.listProjects()).map((p) => [p.name, p.status])).toEqual([
+        ['kept', 'active'],
+        ['shelved', 'archived'],
+      ]);
       expect(await b.projects.getProjectConfig('kept', 'processing.batch_size')).toBe(3);
       const before = await b.projects.getProjectStatus('kept');
       expect(before.milestones).toMatchObject({ total: 2, completed: 1, fraction: 0.5 });

@@ -36,7 +36,10 @@ function nextEvent(events: BusEvent[], pred: (e: BusEvent) => boolean): Promise<
 }
 
 const recoveryOf = (events: BusEvent[]): Extract<BusEvent, { type: 'recovery' }>['data'] | undefined =>
-  events.find((e): e is Extract<BusEvent, { type: 'recovery' }> => e.type === 'recovery' && e.data.component === 'taskOrchestrator')?.data;
+  events.find(
+    (e): e is Extract<BusEvent, { type: 'recovery' }> =>
+      e.type === 'recovery' && e.data.component === 'taskOrchestrator',
+  )?.data;
 
 describe('recovery after a shutdown', () => {
   it('keeps queued tasks for the next engine, which waits for startExecution as before', async () => {
@@ -44,12 +47,20 @@ describe('recovery after a shutdown', () => {
     const a = engineOn(db);
     const orch = a.engine.getTaskOrchestrator();
     const first = await orch.addTask({ id: 'one', module: 'core', action: 'echo', parameters: { value: 1 } });
-    await orch.addTasks([{ id: 'two', module: 'core', action: 'echo', parameters: { value: 2 }, dependencies: [first] }]);
+    await orch.addTasks([
+      { id: 'two', module: 'core', action: 'echo', parameters: { value: 2 }, dependencies: [first] },
+    ]);
     await a.engine.shutdown();
 
     const b = engineOn(db);
     await b.engine.ready();
-    expect(recoveryOf(b.events)).toMatchObject({ resumed: 2, byStatus: { ready: 1, pending: 1 }, ids: ['one', 'two'], rerun: [], executing: false });
+    expect(recoveryOf(b.events)).toMatchObject({
+      resumed: 2,
+      byStatus: { ready: 1, pending: 1 },
+      ids: ['one', 'two'],
+      rerun: [],
+      executing: false,
+    });
     const orchB = b.engine.getTaskOrchestrator();
     expect(await orchB.getTask('two')).toMatchObject({ status: 'pending' });
     const summary = await orchB.startExecution();
@@ -62,7 +73,13 @@ describe('recovery after a shutdown', () => {
   it('runs a task interrupted by shutdown again, its attempt counted, and tells its caller it was left for later', async () => {
     const db = join(dirs.make('recovery'), 'state.db');
     const a = engineOn(db);
-    const running = a.engine.getTaskOrchestrator().executeTask({ id: 'long', module: 'core', action: 'sleep', parameters: { ms: 30_000, value: 'done' }, idempotencyKey: 'k' });
+    const running = a.engine.getTaskOrchestrator().executeTask({
+      id: 'long',
+      module: 'core',
+      action: 'sleep',
+      parameters: { ms: 30_000, value: 'done' },
+      idempotencyKey: 'k',
+    });
     const outcome = running.then(
       () => null,
       (err: unknown) => err,
@@ -71,7 +88,9 @@ describe('recovery after a shutdown', () => {
     await a.engine.shutdown({ graceMs: 0 });
     const err = await outcome;
     expect(err).toBeInstanceOf(ShuttingDownError);
-    expect((err as Error).message).toMatch(/stays running in .*state\.db and resumes when an engine opens that store again/);
+    expect((err as Error).message).toMatch(
+      /stays running in .*state\.db and resumes when an engine opens that store again/,
+    );
 
     const b = engineOn(db);
     await b.engine.ready();
@@ -87,8 +106,18 @@ describe('recovery after a shutdown', () => {
   it('restores a retrying task with its backoff, then retries it', async () => {
     const db = join(dirs.make('recovery'), 'state.db');
     const a = engineOn(db);
-    const t = { id: 'flaky', module: 'core', action: 'fail', parameters: { times: 1 }, maxRetries: 2, retry: { initialDelay: 0.3, jitter: 0 } };
-    void a.engine.getTaskOrchestrator().executeTask(t).catch(() => undefined);
+    const t = {
+      id: 'flaky',
+      module: 'core',
+      action: 'fail',
+      parameters: { times: 1 },
+      maxRetries: 2,
+      retry: { initialDelay: 0.3, jitter: 0 },
+    };
+    void a.engine
+      .getTaskOrchestrator()
+      .executeTask(t)
+      .catch(() => undefined);
     const retrying = await nextEvent(a.events, (e) => e.type === 'task_retrying');
     const retryAt = (retrying.data as { retryAt: number }).retryAt;
     await a.engine.shutdown({ graceMs: 0 });
@@ -104,7 +133,9 @@ describe('recovery after a shutdown', () => {
   it('keeps finished tasks finished, with their results, and readable by id', async () => {
     const db = join(dirs.make('recovery'), 'state.db');
     const a = engineOn(db);
-    const r = await a.engine.getTaskOrchestrator().executeTask({ id: 'done', module: 'core', action: 'echo', parameters: { value: { x: [1, 2] } } });
+    const r = await a.engine
+      .getTaskOrchestrator()
+      .executeTask({ id: 'done', module: 'core', action: 'echo', parameters: { value: { x: [1, 2] } } });
     await a.engine.shutdown();
     const b = engineOn(db);
     const orch = b.engine.getTaskOrchestrator();
@@ -128,9 +159,32 @@ describe('recovery after a shutdown', () => {
     // Each engine's start journals one recovery event per component that recovers (resources, tasks, workflows, projects).
     const types = entries.map((e) => e.type);
     // (B's own engine_started may or may not be in that commit yet.)
-    expect(types.slice(4, 15)).toEqual(['engine_started', 'task_added', 'task_queued', 'task_started', 'task_completed', 'engine_stopping', 'engine_stopped', 'recovery', 'recovery', 'recovery', 'recovery']);
-    const components = entries.filter((e) => e.type === 'recovery').map((e) => (e.data as { component: string }).component);
-    expect(components).toEqual(['resourceManager', 'taskOrchestrator', 'workflowManager', 'projectManager', 'resourceManager', 'taskOrchestrator', 'workflowManager', 'projectManager']);
+    expect(types.slice(4, 15)).toEqual([
+      'engine_started',
+      'task_added',
+      'task_queued',
+      'task_started',
+      'task_completed',
+      'engine_stopping',
+      'engine_stopped',
+      'recovery',
+      'recovery',
+      'recovery',
+      'recovery',
+    ]);
+    const components = entries
+      .filter((e) => e.type === 'recovery')
+      .map((e) => (e.data as { component: string }).component);
+    expect(components).toEqual([
+      'resourceManager',
+      'taskOrchestrator',
+      'workflowManager',
+      'projectManager',
+      'resourceManager',
+      'taskOrchestrator',
+      'workflowManager',
+      'projectManager',
+    ]);
     const mine = b.engine.store.readEvents({ types: ['task_completed'] });
     expect(mine[0]?.data).toMatchObject({ taskId: 'j', success: true });
   });

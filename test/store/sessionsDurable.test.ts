@@ -34,7 +34,12 @@ describe('sessions and resources across a restart', () => {
     await a.resources.addResource({ id: 'gpu', type: 'gpu', capacity: { units: 2 } });
     await a.resources.allocateResources('alice', { gpu: { units: 1 } });
     const brief = await a.resources.allocateResources('bob', { cpu: { cores: 1 } }, { ttlSeconds: 0.2 });
-    const sessionId = await a.createSession({ userId: 'carol', mode: 'sequential', maxParallelWorkflows: 1, resourceRequirements: { gpu: { units: 1 } } });
+    const sessionId = await a.createSession({
+      userId: 'carol',
+      mode: 'sequential',
+      maxParallelWorkflows: 1,
+      resourceRequirements: { gpu: { units: 1 } },
+    });
     await a.shutdown();
     // Bob's hold runs out while no engine is up.
     clock.advance(brief.expiresAt! - clock.now() + 1);
@@ -49,7 +54,12 @@ describe('sessions and resources across a restart', () => {
     expect(await b.getSession(sessionId)).toMatchObject({ status: 'active', mode: 'sequential', userId: 'carol' });
 
     // Its lane is open again: tasks may name it, and closing it releases its hold.
-    const r = await b.tasks.executeTask({ module: 'core', action: 'echo', parameters: { value: 'in session' }, sessionId });
+    const r = await b.tasks.executeTask({
+      module: 'core',
+      action: 'echo',
+      parameters: { value: 'in session' },
+      sessionId,
+    });
     expect(r.result).toBe('in session');
     await b.closeSession(sessionId);
     expect((await b.resources.getUsage()).find((u) => u.id === 'gpu')?.allocated).toBe(1);

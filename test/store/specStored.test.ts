@@ -17,7 +17,7 @@ function writeTwice(store: Store): void {
 }
 
 describe('specStored: a later write of an open task leaves its stored spec as it is', () => {
-  it('SQLite: the spec read back is the first write\'s, and the new status is written', () => {
+  it("SQLite: the spec read back is the first write's, and the new status is written", () => {
     const store = SqliteStore.open({ path: join(dirs.make(), 'state.db') });
     try {
       writeTwice(store);

@@ -59,7 +59,9 @@ describe('SqliteStore', () => {
     a.commit({
       tasks: [storedTask('t1', 'completed'), storedTask('t2', 'retrying')],
       events: [busEvent(1), busEvent(2)],
-      records: [{ kind: 'workflow_runs', id: 'run-1', parent: 'etl', status: 'running', data: { steps: { a: 'done' } } }],
+      records: [
+        { kind: 'workflow_runs', id: 'run-1', parent: 'etl', status: 'running', data: { steps: { a: 'done' } } },
+      ],
       meta: { 'scheduler.executing': 'true' },
     });
     a.close();
@@ -67,7 +69,11 @@ describe('SqliteStore', () => {
     expect(b.openedAtVersion).toBe(SCHEMA_VERSION);
     expect(b.getTask('t1')).toEqual(storedTask('t1', 'completed'));
     expect(b.getTask('t2')?.retryAt).toBe(5000);
-    expect(b.getRecord('workflow_runs', 'run-1')).toMatchObject({ parent: 'etl', status: 'running', data: { steps: { a: 'done' } } });
+    expect(b.getRecord('workflow_runs', 'run-1')).toMatchObject({
+      parent: 'etl',
+      status: 'running',
+      data: { steps: { a: 'done' } },
+    });
     expect(b.getMeta('scheduler.executing')).toBe('true');
     expect(b.lastEventSeq()).toBe(2);
     b.commit({ ...emptyBatch(), events: [busEvent(3)] });
@@ -77,7 +83,8 @@ describe('SqliteStore', () => {
   it('bounds the journal by count, deleting the oldest entries in chunks', () => {
     const s = openStore(join(dirs.make(), 'state.db'), { journalMaxEvents: 100 });
     let seq = 0;
-    for (let c = 0; c < 150; c++) s.commit({ ...emptyBatch(), events: Array.from({ length: 10 }, () => busEvent(++seq)) });
+    for (let c = 0; c < 150; c++)
+      s.commit({ ...emptyBatch(), events: Array.from({ length: 10 }, () => busEvent(++seq)) });
     expect(s.lastEventSeq()).toBe(1500);
     const kept = s.readEvents({ limit: 10_000 });
     expect(kept[kept.length - 1]?.seq).toBe(1500);
@@ -124,11 +131,15 @@ describe('SqliteStore', () => {
     writer.commit({ ...emptyBatch(), events: [busEvent(2)] });
     expect(reader.lastEventSeq()).toBe(2);
     expect(reader.readEvents({ afterSeq: 1 }).map((e) => e.seq)).toEqual([2]);
-    expect(() => reader.putTasks([storedTask('b', 'ready')])).toThrow(expect.objectContaining({ code: ErrorCode.STORE_WRITE_FAILED }) as Error);
+    expect(() => reader.putTasks([storedTask('b', 'ready')])).toThrow(
+      expect.objectContaining({ code: ErrorCode.STORE_WRITE_FAILED }) as Error,
+    );
   });
 
   it('refuses to open a missing database read-only', () => {
-    expect(() => SqliteStore.open({ path: join(dirs.make(), 'none.db'), readonly: true })).toThrow(/no database at .*none\.db/);
+    expect(() => SqliteStore.open({ path: join(dirs.make(), 'none.db'), readonly: true })).toThrow(
+      /no database at .*none\.db/,
+    );
   });
 
   it('checkWritable writes a heartbeat', () => {

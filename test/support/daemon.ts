@@ -30,7 +30,11 @@ export interface DaemonProcess {
 
 /** Starts `codomyrmex daemon` in `cwd` with these extra arguments (e.g. `--nats URL`). */
 export function startDaemon(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): DaemonProcess {
-  return startCliProcess(cwd, ['--threads', '1', 'daemon', '--http', '127.0.0.1:0', '--log-level', 'info', ...args], env);
+  return startCliProcess(
+    cwd,
+    ['--threads', '1', 'daemon', '--http', '127.0.0.1:0', '--log-level', 'info', ...args],
+    env,
+  );
 }
 
 /** Any long-running CLI command (`daemon`, `worker`) as a child process whose JSON log lines can be waited on. */
@@ -66,13 +70,21 @@ export function startCliProcess(cwd: string, cliArgs: string[], env: NodeJS.Proc
     }
   });
   proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | string>((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    proc.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
   const waitForLine = (match: (line: LogLine) => boolean, what: string): Promise<LogLine> => {
     const seen = lines.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       waiters.push({ match, resolve });
-      void exited.then((code) => reject(new Error(`the daemon exited (${code}) before logging ${what}; stderr: ${stderr.slice(-800)}; last lines: ${JSON.stringify(lines.slice(-5))}`)));
+      void exited.then((code) =>
+        reject(
+          new Error(
+            `the daemon exited (${code}) before logging ${what}; stderr: ${stderr.slice(-800)}; last lines: ${JSON.stringify(lines.slice(-5))}`,
+          ),
+        ),
+      );
     });
   };
   return {
@@ -89,9 +101,16 @@ export function startCliProcess(cwd: string, cliArgs: string[], env: NodeJS.Proc
 }
 
 /** Runs the built CLI; resolves with its exit code and output, never rejects. */
-export async function cli(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function cli(
+  cwd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, '--threads', '1', ...args], { cwd, env: { ...process.env, ...env } });
+    const { stdout, stderr } = await run(process.execPath, [CLI, '--threads', '1', ...args], {
+      cwd,
+      env: { ...process.env, ...env },
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };

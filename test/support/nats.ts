@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
-const BINARY = process.env['NATS_SERVER_BIN'] ?? (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server');
+const BINARY =
+  process.env['NATS_SERVER_BIN'] ?? (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server');
 
 export interface NatsServer {
   readonly url: string;
@@ -34,13 +35,23 @@ export async function startNatsServer(options: { config?: string } = {}): Promis
   let port = -1;
 
   const launch = async (): Promise<void> => {
-    const proc = spawn(BINARY, [...configArgs, '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'js'), '--ports_file_dir', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(
+      BINARY,
+      [...configArgs, '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'js'), '--ports_file_dir', dir],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     child = proc;
     let stderr = '';
     proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     let exited: string | null = null;
-    proc.once('exit', (code, signal) => (exited = `nats-server exited (${code ?? signal}) before it was ready: ${stderr.slice(-500)}`));
-    proc.once('error', (err) => (exited = `nats-server could not start (${err.message}); install it (apt-get install nats-server)`));
+    proc.once(
+      'exit',
+      (code, signal) => (exited = `nats-server exited (${code ?? signal}) before it was ready: ${stderr.slice(-500)}`),
+    );
+    proc.once(
+      'error',
+      (err) => (exited = `nats-server could not start (${err.message}); install it (apt-get install nats-server)`),
+    );
     const file = `nats-server_${proc.pid}.ports`;
     for (let i = 0; i < 1000; i++) {
       if (exited) throw new Error(exited);

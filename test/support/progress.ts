@@ -7,7 +7,10 @@ import { expect } from 'vitest';
  * notifications read together with the response are dropped. What arrives is the run's start (sent long before the
  * result), then steps in order, never past `total`.
  */
-export function expectProgressSeen(progress: readonly { progress: number; total?: number | undefined }[], total: number): void {
+export function expectProgressSeen(
+  progress: readonly { progress: number; total?: number | undefined }[],
+  total: number,
+): void {
   const values = progress.map((p) => p.progress);
   expect(values[0]).toBe(0);
   expect(values).toEqual([...new Set(values)].sort((a, b) => a - b));

@@ -48,12 +48,42 @@ export async function scene(url: string): Promise<Scene> {
     log,
     db,
     daemon(extra = ['--no-local-workers']) {
-      const d = startDaemon(root, ['--db', db, '--nats', url, '--subject-prefix', prefix, '--module-dir', PROBE_DIR, '--worker-lost-after', '1500ms', ...extra]);
+      const d = startDaemon(root, [
+        '--db',
+        db,
+        '--nats',
+        url,
+        '--subject-prefix',
+        prefix,
+        '--module-dir',
+        PROBE_DIR,
+        '--worker-lost-after',
+        '1500ms',
+        ...extra,
+      ]);
       procs.push(d);
       return d;
     },
     worker(name, extra = [], threads = 1, probe = true, cwd = root) {
-      const w = startCliProcess(cwd, ['--threads', String(threads), ...(probe ? ['--module-dir', PROBE_DIR] : []), 'worker', '--nats', url, '--subject-prefix', prefix, '--name', name, '--log-level', 'debug', '--heartbeat', '200ms', '--ack-wait', '4s', ...extra]);
+      const w = startCliProcess(cwd, [
+        '--threads',
+        String(threads),
+        ...(probe ? ['--module-dir', PROBE_DIR] : []),
+        'worker',
+        '--nats',
+        url,
+        '--subject-prefix',
+        prefix,
+        '--name',
+        name,
+        '--log-level',
+        'debug',
+        '--heartbeat',
+        '200ms',
+        '--ack-wait',
+        '4s',
+        ...extra,
+      ]);
       procs.push(w);
       return w;
     },
@@ -113,12 +143,17 @@ export function useRemoteScene(): RemoteScenes {
   };
 }
 
-export const workerReady = (w: DaemonProcess): Promise<LogLine> => w.waitForLine((l) => l.msg === 'worker ready', '"worker ready"');
-export const serving = (d: DaemonProcess): Promise<LogLine> => d.waitForLine((l) => l.msg === 'remote workers: serving the work stream', '"serving the work stream"');
-export const joined = (d: DaemonProcess, worker: string): Promise<LogLine> => d.waitForLine((l) => l.msg === 'worker joined' && l['worker'] === worker, `"worker joined" for ${worker}`);
+export const workerReady = (w: DaemonProcess): Promise<LogLine> =>
+  w.waitForLine((l) => l.msg === 'worker ready', '"worker ready"');
+export const serving = (d: DaemonProcess): Promise<LogLine> =>
+  d.waitForLine((l) => l.msg === 'remote workers: serving the work stream', '"serving the work stream"');
+export const joined = (d: DaemonProcess, worker: string): Promise<LogLine> =>
+  d.waitForLine((l) => l.msg === 'worker joined' && l['worker'] === worker, `"worker joined" for ${worker}`);
 /** The worker logged that it started this task (any attempt). */
-export const startedOn = (w: DaemonProcess, taskId: string): Promise<LogLine> => w.waitForLine((l) => l.msg === 'task started' && l['taskId'] === taskId, `"task started" for ${taskId}`);
-export const ranOn = (w: DaemonProcess, taskId: string): boolean => w.lines.some((l) => l.msg === 'task started' && l['taskId'] === taskId);
+export const startedOn = (w: DaemonProcess, taskId: string): Promise<LogLine> =>
+  w.waitForLine((l) => l.msg === 'task started' && l['taskId'] === taskId, `"task started" for ${taskId}`);
+export const ranOn = (w: DaemonProcess, taskId: string): boolean =>
+  w.lines.some((l) => l.msg === 'task started' && l['taskId'] === taskId);
 
 /** Resolves once `check` holds (a file's content, a listing): looked at again every 50 ms, for at most `limitMs`. */
 export async function until(check: () => boolean | Promise<boolean>, what: string, limitMs = 30_000): Promise<void> {

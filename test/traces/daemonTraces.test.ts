@@ -33,15 +33,23 @@ const prefix = `tr${process.pid}`;
 beforeAll(async () => {
   [server, receiver] = await Promise.all([startNatsServer(), startOtlpReceiver()]);
   root = await mkdtemp(join(tmpdir(), 'codomyrmex-traces-'));
-  daemon = startDaemon(root, ['--db', join(root, 'state.db'), '--nats', server.url, '--subject-prefix', prefix, '--module-dir', TRACED_MODULES], {
-    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
-    // Export within 50 ms of a span's end, not the default 5 s.
-    OTEL_BSP_SCHEDULE_DELAY: '50',
-  });
+  daemon = startDaemon(
+    root,
+    ['--db', join(root, 'state.db'), '--nats', server.url, '--subject-prefix', prefix, '--module-dir', TRACED_MODULES],
+    {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+      // Export within 50 ms of a span's end, not the default 5 s.
+      OTEL_BSP_SCHEDULE_DELAY: '50',
+    },
+  );
   await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
   // This process's client spans, too, leave within 50 ms (the variable is read when the exporter starts).
   process.env['OTEL_BSP_SCHEDULE_DELAY'] = '50';
-  remote = await RemoteEngine.connect({ servers: server.url, subjectPrefix: prefix, tracing: { endpoint: receiver.endpoint, serviceName: 'test-client' } });
+  remote = await RemoteEngine.connect({
+    servers: server.url,
+    subjectPrefix: prefix,
+    tracing: { endpoint: receiver.endpoint, serviceName: 'test-client' },
+  });
 });
 
 afterAll(async () => {
@@ -60,14 +68,28 @@ describe('traces across NATS, the daemon and its worker threads', () => {
     await remote.workflows.createWorkflow('tw', [{ name: 'work', module: 'traced', action: 'work' }]);
     const job = new BasicTracerProvider().getTracer('app').startSpan('client job');
     const { traceId } = job.spanContext();
-    const result = await context.with(trace.setSpan(context.active(), job), () => remote.workflows.executeWorkflow('tw'));
+    const result = await context.with(trace.setSpan(context.active(), job), () =>
+      remote.workflows.executeWorkflow('tw'),
+    );
     job.end();
     expect(result.success).toBe(true);
 
-    const spans = await receiver.waitFor((all) => find(all, 'codomyrmex', 'own work', traceId) !== undefined && find(all, 'codomyrmex', 'run tw', traceId) !== undefined, 'the daemon\'s spans of the run');
-    const send = find(spans, 'test-client', 'send workflow.start', traceId) ?? (await receiver.waitFor((all) => find(all, 'test-client', 'send workflow.start', traceId) !== undefined, 'the client span').then((all) => find(all, 'test-client', 'send workflow.start', traceId)));
+    const spans = await receiver.waitFor(
+      (all) =>
+        find(all, 'codomyrmex', 'own work', traceId) !== undefined &&
+        find(all, 'codomyrmex', 'run tw', traceId) !== undefined,
+      "the daemon's spans of the run",
+    );
+    const send =
+      find(spans, 'test-client', 'send workflow.start', traceId) ??
+      (await receiver
+        .waitFor((all) => find(all, 'test-client', 'send workflow.start', traceId) !== undefined, 'the client span')
+        .then((all) => find(all, 'test-client', 'send workflow.start', traceId)));
     expect(send?.parentSpanId).toBe(job.spanContext().spanId);
-    expect(send?.attributes).toMatchObject({ 'messaging.system': 'nats', 'messaging.destination.name': `${prefix}.cmd.workflow.start` });
+    expect(send?.attributes).toMatchObject({
+      'messaging.system': 'nats',
+      'messaging.destination.name': `${prefix}.cmd.workflow.start`,
+    });
 
     const command = find(spans, 'codomyrmex', 'command workflow.start', traceId);
     expect(command?.parentSpanId).toBe(send?.spanId);
@@ -83,9 +105,15 @@ describe('traces across NATS, the daemon and its worker threads', () => {
     expect(result.steps['work']?.result).toEqual({ attemptSpanId: attempt?.spanId, activeSpanId: attempt?.spanId });
 
     // The daemon's log lines about the run carry its trace.
-    const started = await daemon.waitForLine((l) => l.msg === 'workflow started' && l['runId'] === result.runId, 'the run\'s start line');
+    const started = await daemon.waitForLine(
+      (l) => l.msg === 'workflow started' && l['runId'] === result.runId,
+      "the run's start line",
+    );
     expect(started).toMatchObject({ trace_id: traceId, span_id: run?.spanId });
-    const ended = await daemon.waitForLine((l) => l.msg === 'workflow completed' && l['runId'] === result.runId, 'the run\'s end line');
+    const ended = await daemon.waitForLine(
+      (l) => l.msg === 'workflow completed' && l['runId'] === result.runId,
+      "the run's end line",
+    );
     expect(ended['trace_id']).toBe(traceId);
   });
 
@@ -93,9 +121,21 @@ describe('traces across NATS, the daemon and its worker threads', () => {
     const nc = remote.bus.connection;
     const h = headers();
     h.set('traceparent', '00-zzzz-not-a-trace-01');
-    const reply = JSON.parse(new TextDecoder().decode((await nc.request(`${prefix}.cmd.workflow.start`, JSON.stringify({ name: 'tw' }), { timeout: 10_000, headers: h })).data)) as { ok: boolean; result: { runId: string } };
+    const reply = JSON.parse(
+      new TextDecoder().decode(
+        (
+          await nc.request(`${prefix}.cmd.workflow.start`, JSON.stringify({ name: 'tw' }), {
+            timeout: 10_000,
+            headers: h,
+          })
+        ).data,
+      ),
+    ) as { ok: boolean; result: { runId: string } };
     expect(reply.ok).toBe(true);
-    const spans = await receiver.waitFor((all) => all.some((s) => s.name === 'run tw' && s.attributes['codomyrmex.run_id'] === reply.result.runId), 'the run started with a bad header');
+    const spans = await receiver.waitFor(
+      (all) => all.some((s) => s.name === 'run tw' && s.attributes['codomyrmex.run_id'] === reply.result.runId),
+      'the run started with a bad header',
+    );
     const run = spans.find((s) => s.name === 'run tw' && s.attributes['codomyrmex.run_id'] === reply.result.runId)!;
     const command = spans.find((s) => s.spanId === run.parentSpanId);
     expect(command?.name).toBe('command workflow.start');

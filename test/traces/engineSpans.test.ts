@@ -20,9 +20,15 @@ const one = (spans: ReadableSpan[], name: string): ReadableSpan => {
   return found[0]!;
 };
 /** An exporter whose spans outlive the engine's shutdown (the SDK's in-memory one forgets them when shut down). */
-export function keepingExporter(): { exporter: { export: InMemorySpanExporter['export']; shutdown(): Promise<void> }; spans: () => ReadableSpan[] } {
+export function keepingExporter(): {
+  exporter: { export: InMemorySpanExporter['export']; shutdown(): Promise<void> };
+  spans: () => ReadableSpan[];
+} {
   const inner = new InMemorySpanExporter();
-  return { exporter: { export: (spans, done) => inner.export(spans, done), shutdown: () => Promise.resolve() }, spans: () => inner.getFinishedSpans() };
+  return {
+    exporter: { export: (spans, done) => inner.export(spans, done), shutdown: () => Promise.resolve() },
+    spans: () => inner.getFinishedSpans(),
+  };
 }
 
 const parentOf = (s: ReadableSpan): string | undefined => s.parentSpanContext?.spanId;
@@ -42,10 +48,20 @@ describe('engine spans (in-process, in-memory exporter)', () => {
   it('nests run → step → attempt under the span the library call was made in, links a retry to the failed attempt', async () => {
     await engine.workflows.createWorkflow('traced', [
       { name: 'first', module: 'core', action: 'echo', parameters: { x: 1 } },
-      { name: 'flaky', module: 'core', action: 'fail', parameters: { times: 1 }, maxRetries: 2, retry: { initialDelay: 0.01 }, dependencies: ['first'] },
+      {
+        name: 'flaky',
+        module: 'core',
+        action: 'fail',
+        parameters: { times: 1 },
+        maxRetries: 2,
+        retry: { initialDelay: 0.01 },
+        dependencies: ['first'],
+      },
     ]);
     const outer = app.getTracer('app').startSpan('request');
-    const result = await context.with(trace.setSpan(context.active(), outer), () => engine.workflows.executeWorkflow('traced'));
+    const result = await context.with(trace.setSpan(context.active(), outer), () =>
+      engine.workflows.executeWorkflow('traced'),
+    );
     outer.end();
     expect(result.success).toBe(true);
     await engine.shutdown();
@@ -54,18 +70,29 @@ describe('engine spans (in-process, in-memory exporter)', () => {
     const run = one(spans, 'run traced');
     expect(run.spanContext().traceId).toBe(outer.spanContext().traceId);
     expect(parentOf(run)).toBe(outer.spanContext().spanId);
-    expect(run.attributes).toMatchObject({ 'codomyrmex.workflow': 'traced', 'codomyrmex.run_id': result.runId, 'codomyrmex.run.status': 'succeeded' });
+    expect(run.attributes).toMatchObject({
+      'codomyrmex.workflow': 'traced',
+      'codomyrmex.run_id': result.runId,
+      'codomyrmex.run.status': 'succeeded',
+    });
 
     const first = one(spans, 'step first');
     const flaky = one(spans, 'step flaky');
     for (const s of [first, flaky]) expect(parentOf(s)).toBe(run.spanContext().spanId);
-    expect(flaky.attributes).toMatchObject({ 'codomyrmex.step': 'flaky', 'codomyrmex.module': 'core', 'codomyrmex.action': 'fail', 'codomyrmex.step.status': 'completed' });
+    expect(flaky.attributes).toMatchObject({
+      'codomyrmex.step': 'flaky',
+      'codomyrmex.module': 'core',
+      'codomyrmex.action': 'fail',
+      'codomyrmex.step.status': 'completed',
+    });
 
     const echo = one(spans, 'attempt core.echo');
     expect(parentOf(echo)).toBe(first.spanContext().spanId);
     expect(echo.attributes).toMatchObject({ 'codomyrmex.task_id': `${result.runId}.first`, 'codomyrmex.attempt': 1 });
 
-    const attempts = byName(spans, 'attempt core.fail').sort((a, b) => Number(a.attributes['codomyrmex.attempt']) - Number(b.attributes['codomyrmex.attempt']));
+    const attempts = byName(spans, 'attempt core.fail').sort(
+      (a, b) => Number(a.attributes['codomyrmex.attempt']) - Number(b.attributes['codomyrmex.attempt']),
+    );
     expect(attempts.map((a) => a.attributes['codomyrmex.attempt'])).toEqual([1, 2]);
     for (const a of attempts) expect(parentOf(a)).toBe(flaky.spanContext().spanId);
     expect(attempts[0]!.status.code).toBe(2); // ERROR
@@ -79,7 +106,7 @@ describe('engine spans (in-process, in-memory exporter)', () => {
 });
 
 describe('engine spans: sub-workflows and tasks', () => {
-  it('makes a sub-workflow run a child of its step, and a task added inside a span its attempts\' parent', async () => {
+  it("makes a sub-workflow run a child of its step, and a task added inside a span its attempts' parent", async () => {
     const { exporter, spans: finished } = keepingExporter();
     const engine = testEngine({ threads: 1, tracing: { exporter } });
     const app = new BasicTracerProvider().getTracer('app');
@@ -92,7 +119,9 @@ describe('engine spans: sub-workflows and tasks', () => {
       expect(run.success).toBe(true);
       const span = app.startSpan('job');
       job = span.spanContext();
-      const result = await context.with(trace.setSpan(context.active(), span), () => engine.tasks.executeTask({ module: 'core', action: 'echo', parameters: { a: 1 } }));
+      const result = await context.with(trace.setSpan(context.active(), span), () =>
+        engine.tasks.executeTask({ module: 'core', action: 'echo', parameters: { a: 1 } }),
+      );
       span.end();
       expect(result.success).toBe(true);
     } finally {
@@ -105,7 +134,11 @@ describe('engine spans: sub-workflows and tasks', () => {
     expect(inner.spanContext().traceId).toBe(call.spanContext().traceId);
     expect(inner.attributes['codomyrmex.parent_run_id']).toBe(one(spans, 'run outer').attributes['codomyrmex.run_id']);
     expect(parentOf(one(spans, 'step leaf'))).toBe(inner.spanContext().spanId);
-    const task = byName(spans, 'attempt core.echo').find((s) => s.attributes['codomyrmex.task'] === 'core.echo' && !String(s.attributes['codomyrmex.task_id']).includes('.leaf'));
+    const task = byName(spans, 'attempt core.echo').find(
+      (s) =>
+        s.attributes['codomyrmex.task'] === 'core.echo' &&
+        !String(s.attributes['codomyrmex.task_id']).includes('.leaf'),
+    );
     expect(task).toBeDefined();
     expect(parentOf(task!)).toBe(job.spanId);
     expect(task!.spanContext().traceId).toBe(job.traceId);
@@ -157,12 +190,16 @@ describe('unsampled traces', () => {
       expect(run.steps['work']?.result).toEqual({ attemptSpanId: null, activeSpanId: null });
       // A caller's unsampled span: its task's attempt is not sampled either, whatever the ratio.
       const unsampledParent = trace.wrapSpanContext({ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 0 });
-      const quiet = await context.with(trace.setSpan(context.active(), unsampledParent), () => engine.tasks.executeTask({ module: 'traced', action: 'work', parameters: {} }));
+      const quiet = await context.with(trace.setSpan(context.active(), unsampledParent), () =>
+        engine.tasks.executeTask({ module: 'traced', action: 'work', parameters: {} }),
+      );
       expect(quiet.result).toEqual({ attemptSpanId: null, activeSpanId: null });
       // A caller's sampled span: its task's attempt is sampled (parent-based) although the ratio is 0.
       const span = app.startSpan('sampled job');
       sampledJob = span.spanContext();
-      const loud = await context.with(trace.setSpan(context.active(), span), () => engine.tasks.executeTask({ module: 'traced', action: 'work', parameters: {} }));
+      const loud = await context.with(trace.setSpan(context.active(), span), () =>
+        engine.tasks.executeTask({ module: 'traced', action: 'work', parameters: {} }),
+      );
       span.end();
       expect(loud.success).toBe(true);
     } finally {
@@ -184,16 +221,22 @@ describe('tracing options', () => {
     expect(compileTracing({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }).enabled).toBe(true);
     expect(compileTracing({}, { OTEL_TRACES_EXPORTER: 'otlp' }).enabled).toBe(true);
     expect(compileTracing({}, { OTEL_TRACES_EXPORTER: 'otlp', OTEL_SDK_DISABLED: 'true' }).enabled).toBe(false);
-    expect(compileTracing({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x:4318', OTEL_TRACES_EXPORTER: 'none' }).enabled).toBe(false);
+    expect(
+      compileTracing({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x:4318', OTEL_TRACES_EXPORTER: 'none' }).enabled,
+    ).toBe(false);
     expect(compileTracing({ enabled: false }, { OTEL_TRACES_EXPORTER: 'otlp' }).enabled).toBe(false);
     expect(compileTracing({}, { OTEL_SERVICE_NAME: 'billing' }).serviceName).toBe('billing');
-    expect(compileTracing({ endpoint: 'http://127.0.0.1:4318/' }, {}).tracesUrl).toBe('http://127.0.0.1:4318/v1/traces');
+    expect(compileTracing({ endpoint: 'http://127.0.0.1:4318/' }, {}).tracesUrl).toBe(
+      'http://127.0.0.1:4318/v1/traces',
+    );
   });
 
   it('refuses bad input naming the field and the fix', () => {
     expect(() => compileTracing({ sampleRatio: 2 }, {})).toThrow(/tracing\.sampleRatio/);
     expect(() => compileTracing({ endpoint: 'localhost' }, {})).toThrow(/tracing\.endpoint: must be a URL/);
-    expect(() => compileTracing({}, { OTEL_TRACES_EXPORTER: 'jaeger' })).toThrow(/OTEL_TRACES_EXPORTER: "jaeger" is not supported here; use otlp, console or none/);
+    expect(() => compileTracing({}, { OTEL_TRACES_EXPORTER: 'jaeger' })).toThrow(
+      /OTEL_TRACES_EXPORTER: "jaeger" is not supported here; use otlp, console or none/,
+    );
     expect(() => compileTracing({ linkTemplate: 'http://jaeger/trace' }, {})).toThrow(/must contain \{traceId\}/);
   });
 });

@@ -55,7 +55,16 @@ async function probe(trace: boolean): Promise<Probe> {
   writeFileSync(join(dir, 'script.mjs'), SCRIPT);
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('OTEL_')) env[k] = v;
-  const { stdout } = await run(process.execPath, ['script.mjs'], { cwd: dir, timeout: 60_000, env: { ...env, TRACE: trace ? '1' : '0', CODOMYRMEX_STORE: '', ...(trace ? { OTEL_EXPORTER_OTLP_TIMEOUT: '200' } : {}) } });
+  const { stdout } = await run(process.execPath, ['script.mjs'], {
+    cwd: dir,
+    timeout: 60_000,
+    env: {
+      ...env,
+      TRACE: trace ? '1' : '0',
+      CODOMYRMEX_STORE: '',
+      ...(trace ? { OTEL_EXPORTER_OTLP_TIMEOUT: '200' } : {}),
+    },
+  });
   return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Probe;
 }
 

@@ -37,12 +37,54 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'codomyrmex-remote-traces-'));
   // Export within 50 ms of a span's end, not the default 5 s.
   const env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '50' };
-  daemon = startDaemon(root, ['--db', join(root, 'state.db'), '--nats', server.url, '--subject-prefix', prefix, '--module-dir', TRACED_MODULES, '--no-local-workers', '--worker-lost-after', '5s'], env);
+  daemon = startDaemon(
+    root,
+    [
+      '--db',
+      join(root, 'state.db'),
+      '--nats',
+      server.url,
+      '--subject-prefix',
+      prefix,
+      '--module-dir',
+      TRACED_MODULES,
+      '--no-local-workers',
+      '--worker-lost-after',
+      '5s',
+    ],
+    env,
+  );
   await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
-  worker = startCliProcess(root, ['--threads', '1', '--module-dir', TRACED_MODULES, 'worker', '--nats', server.url, '--subject-prefix', prefix, '--name', 'w1', '--concurrency', '8', '--log-level', 'debug', '--heartbeat', '200ms'], env);
+  worker = startCliProcess(
+    root,
+    [
+      '--threads',
+      '1',
+      '--module-dir',
+      TRACED_MODULES,
+      'worker',
+      '--nats',
+      server.url,
+      '--subject-prefix',
+      prefix,
+      '--name',
+      'w1',
+      '--concurrency',
+      '8',
+      '--log-level',
+      'debug',
+      '--heartbeat',
+      '200ms',
+    ],
+    env,
+  );
   await Promise.all([workerReady(worker), joined(daemon, 'w1')]);
   process.env['OTEL_BSP_SCHEDULE_DELAY'] = '50';
-  remote = await RemoteEngine.connect({ servers: server.url, subjectPrefix: prefix, tracing: { endpoint: receiver.endpoint, serviceName: 'test-client' } });
+  remote = await RemoteEngine.connect({
+    servers: server.url,
+    subjectPrefix: prefix,
+    tracing: { endpoint: receiver.endpoint, serviceName: 'test-client' },
+  });
 });
 
 afterAll(async () => {
@@ -57,15 +99,20 @@ const find = (spans: ReceivedSpan[], service: string, name: string, traceId: str
   spans.find((s) => s.service === service && s.name === name && s.traceId === traceId);
 
 describe('traces through a remote worker', () => {
-  it('keeps one trace from the client through the daemon and JetStream to the action in the worker\'s thread', async () => {
+  it("keeps one trace from the client through the daemon and JetStream to the action in the worker's thread", async () => {
     const job = new BasicTracerProvider().getTracer('app').startSpan('client job');
     const { traceId } = job.spanContext();
-    const result = await context.with(trace.setSpan(context.active(), job), () => remote.tasks.executeTask({ module: 'traced', action: 'work' }));
+    const result = await context.with(trace.setSpan(context.active(), job), () =>
+      remote.tasks.executeTask({ module: 'traced', action: 'work' }),
+    );
     job.end();
     expect(result.success).toBe(true);
 
     const spans = await receiver.waitFor(
-      (all) => ['own work', 'process traced.work'].every((n) => find(all, 'codomyrmex-worker', n, traceId)) && find(all, 'codomyrmex', 'attempt traced.work', traceId) !== undefined && find(all, 'test-client', 'send task.submit', traceId) !== undefined,
+      (all) =>
+        ['own work', 'process traced.work'].every((n) => find(all, 'codomyrmex-worker', n, traceId)) &&
+        find(all, 'codomyrmex', 'attempt traced.work', traceId) !== undefined &&
+        find(all, 'test-client', 'send task.submit', traceId) !== undefined,
       'the spans of the client, the daemon and the worker',
     );
     const send = find(spans, 'test-client', 'send task.submit', traceId);
@@ -77,39 +124,61 @@ describe('traces through a remote worker', () => {
     const processed = find(spans, 'codomyrmex-worker', 'process traced.work', traceId);
     expect(processed?.parentSpanId).toBe(attempt?.spanId);
     expect(processed?.kind).toBe(5); // CONSUMER
-    expect(processed?.attributes).toMatchObject({ 'messaging.system': 'nats', 'codomyrmex.worker': 'w1', 'codomyrmex.task_id': result.taskId, 'codomyrmex.attempt': 1 });
+    expect(processed?.attributes).toMatchObject({
+      'messaging.system': 'nats',
+      'codomyrmex.worker': 'w1',
+      'codomyrmex.task_id': result.taskId,
+      'codomyrmex.attempt': 1,
+    });
     const own = find(spans, 'codomyrmex-worker', 'own work', traceId);
     expect(own?.parentSpanId).toBe(processed?.spanId);
     // The thread saw the worker's span as ctx.span; the daemon exported none of the thread's spans itself.
     expect(result.result).toEqual({ attemptSpanId: processed?.spanId, activeSpanId: processed?.spanId });
-    expect(spans.filter((s) => s.name === 'own work' && s.traceId === traceId).map((s) => s.service)).toEqual(['codomyrmex-worker']);
+    expect(spans.filter((s) => s.name === 'own work' && s.traceId === traceId).map((s) => s.service)).toEqual([
+      'codomyrmex-worker',
+    ]);
 
-    const started = await worker.waitForLine((l) => l.msg === 'task started' && l['taskId'] === result.taskId, 'the worker\'s "task started"');
+    const started = await worker.waitForLine(
+      (l) => l.msg === 'task started' && l['taskId'] === result.taskId,
+      'the worker\'s "task started"',
+    );
     expect(started).toMatchObject({ trace_id: traceId, span_id: processed?.spanId });
   });
 
-  it('continues each attempt of a work message that carries several in that attempt\'s own span', async () => {
+  it("continues each attempt of a work message that carries several in that attempt's own span", async () => {
     const job = new BasicTracerProvider().getTracer('app').startSpan('client batch');
     const { traceId } = job.spanContext();
     // Queued first and started together, so the daemon sends them to the worker (8 slots) in few messages.
-    const ids = await context.with(trace.setSpan(context.active(), job), () => remote.tasks.addTasks(Array.from({ length: 12 }, () => ({ module: 'traced', action: 'work' }))));
+    const ids = await context.with(trace.setSpan(context.active(), job), () =>
+      remote.tasks.addTasks(Array.from({ length: 12 }, () => ({ module: 'traced', action: 'work' }))),
+    );
     await remote.tasks.startExecution();
     const results = await Promise.all(ids.map((id) => remote.tasks.waitForTask(id)));
     job.end();
     expect(results.map((r) => r.success)).toEqual(ids.map(() => true));
     // The worker and the daemon export on their own schedules: wait for both spans of every task.
-    const count = (all: ReceivedSpan[], name: string): number => all.filter((s) => s.traceId === traceId && s.name === name).length;
-    const spans = await receiver.waitFor((all) => count(all, 'process traced.work') === ids.length && count(all, 'attempt traced.work') === ids.length, 'an attempt and a process span per task');
+    const count = (all: ReceivedSpan[], name: string): number =>
+      all.filter((s) => s.traceId === traceId && s.name === name).length;
+    const spans = await receiver.waitFor(
+      (all) => count(all, 'process traced.work') === ids.length && count(all, 'attempt traced.work') === ids.length,
+      'an attempt and a process span per task',
+    );
     for (const [i, id] of ids.entries()) {
-      const attempt = spans.find((s) => s.traceId === traceId && s.name === 'attempt traced.work' && s.attributes['codomyrmex.task_id'] === id);
-      const processed = spans.find((s) => s.traceId === traceId && s.name === 'process traced.work' && s.attributes['codomyrmex.task_id'] === id);
+      const attempt = spans.find(
+        (s) => s.traceId === traceId && s.name === 'attempt traced.work' && s.attributes['codomyrmex.task_id'] === id,
+      );
+      const processed = spans.find(
+        (s) => s.traceId === traceId && s.name === 'process traced.work' && s.attributes['codomyrmex.task_id'] === id,
+      );
       expect(attempt).toBeDefined();
       expect(processed?.parentSpanId).toBe(attempt?.spanId);
       // The action ran in its own attempt's span, not a batch-mate's.
       expect(results[i]?.result).toEqual({ attemptSpanId: processed?.spanId, activeSpanId: processed?.spanId });
     }
     // They came in fewer work messages than attempts: each batch's size is on its attempts' spans, and they add up.
-    const sizes = spans.filter((s) => s.traceId === traceId && s.name === 'process traced.work').map((s) => Number(s.attributes['messaging.batch.message_count'] ?? 1));
+    const sizes = spans
+      .filter((s) => s.traceId === traceId && s.name === 'process traced.work')
+      .map((s) => Number(s.attributes['messaging.batch.message_count'] ?? 1));
     const messages = sizes.reduce((n, size) => n + 1 / size, 0);
     expect(Math.max(...sizes)).toBeGreaterThan(1);
     expect(Math.round(messages)).toBeLessThan(ids.length);

@@ -36,7 +36,10 @@ function traced(dbPath: string): OrchestrationEngine {
 }
 
 /** Resumes the run on a second engine on the same file, lets it end, and returns its run span as exported. */
-async function resumeAndEnd(dbPath: string, runId: string): Promise<{ span: ReceivedSpan; runSpan: string | undefined }> {
+async function resumeAndEnd(
+  dbPath: string,
+  runId: string,
+): Promise<{ span: ReceivedSpan; runSpan: string | undefined }> {
   const engine = traced(dbPath);
   try {
     await engine.ready();
@@ -44,7 +47,10 @@ async function resumeAndEnd(dbPath: string, runId: string): Promise<{ span: Rece
     expect((await engine.workflows.waitForRun(runId)).status).toBe('succeeded');
     const stored = await engine.workflows.getRun(runId);
     await engine.shutdown();
-    const isResumed = (s: ReceivedSpan): boolean => s.name === 'run resumable' && s.attributes['codomyrmex.run_id'] === runId && s.attributes['codomyrmex.resumed'] === true;
+    const isResumed = (s: ReceivedSpan): boolean =>
+      s.name === 'run resumable' &&
+      s.attributes['codomyrmex.run_id'] === runId &&
+      s.attributes['codomyrmex.resumed'] === true;
     const spans = await receiver.waitFor((all) => all.some(isResumed), 'the resumed run span');
     return { span: spans.find(isResumed)!, runSpan: stored?.runSpan };
   } finally {
@@ -65,7 +71,10 @@ describe('a run resumed after a restart', () => {
     expect(traceId).toMatch(/^[0-9a-f]{32}$/);
     // A durable store: the run stays running on disk, and its span ends as left running.
     await first.shutdown();
-    const isOriginal = (s: ReceivedSpan): boolean => s.name === 'run resumable' && s.attributes['codomyrmex.run_id'] === runId && s.attributes['codomyrmex.left_running'] === true;
+    const isOriginal = (s: ReceivedSpan): boolean =>
+      s.name === 'run resumable' &&
+      s.attributes['codomyrmex.run_id'] === runId &&
+      s.attributes['codomyrmex.left_running'] === true;
     const original = (await receiver.waitFor((all) => all.some(isOriginal), 'the original run span')).find(isOriginal)!;
     expect(original.traceId).toBe(traceId);
 

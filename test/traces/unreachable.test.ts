@@ -30,7 +30,11 @@ describe('an unreachable OTLP endpoint', () => {
       saved[k] = process.env[k];
       process.env[k] = v;
     }
-    engine = testEngine({ threads: 1, metrics: { processMetrics: false }, tracing: { endpoint: `http://127.0.0.1:${await closedPort()}` } });
+    engine = testEngine({
+      threads: 1,
+      metrics: { processMetrics: false },
+      tracing: { endpoint: `http://127.0.0.1:${await closedPort()}` },
+    });
     await engine.ready();
   });
   afterAll(async () => {
@@ -41,13 +45,20 @@ describe('an unreachable OTLP endpoint', () => {
     }
   });
 
-  const dropped = async (): Promise<number> => sample(parseExposition(await engine.metrics!.expose()), 'codomyrmex_trace_spans_dropped_total');
+  const dropped = async (): Promise<number> =>
+    sample(parseExposition(await engine.metrics!.expose()), 'codomyrmex_trace_spans_dropped_total');
 
   it('never fails a task, counts what it drops, and warns once', async () => {
     const events = recordEvents(engine);
-    const first = await Promise.all(Array.from({ length: 5 }, (_, i) => engine.tasks.executeTask({ module: 'core', action: 'echo', parameters: { i } })));
+    const first = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        engine.tasks.executeTask({ module: 'core', action: 'echo', parameters: { i } }),
+      ),
+    );
     expect(first.every((r) => r.success)).toBe(true);
-    const afterFirst = await pollUntil('the first dropped spans', async () => ((await dropped()) > 0 ? dropped() : undefined));
+    const afterFirst = await pollUntil('the first dropped spans', async () =>
+      (await dropped()) > 0 ? dropped() : undefined,
+    );
 
     // A second export fails too: counted, but the warning is not repeated within the minute.
     const second = await engine.tasks.executeTask({ module: 'core', action: 'echo', parameters: { again: true } });

@@ -46,7 +46,8 @@ describe('JetStream artifact store', () => {
     const digest = await put('run-read', bytes);
     const chunk = 100_000;
     const parts: Buffer[] = [];
-    for (let offset = 0; offset < bytes.length; offset += chunk) parts.push((await store.read('run-read', digest, offset, chunk)) as Buffer);
+    for (let offset = 0; offset < bytes.length; offset += chunk)
+      parts.push((await store.read('run-read', digest, offset, chunk)) as Buffer);
     expect(Buffer.concat(parts).equals(bytes)).toBe(true);
     // Out of order: back to an earlier offset, then past the cursor.
     expect((await store.read('run-read', digest, 5, 10))?.equals(bytes.subarray(5, 15))).toBe(true);
@@ -61,7 +62,10 @@ describe('JetStream artifact store', () => {
     // Which runs the engine's store still has (only that is what a sweep asks of it).
     const runs: Parameters<typeof sweepArtifacts>[0] = {
       persistent: true,
-      getRecord: <T>(_kind: string, id: string) => (stored.has(id) ? ({ id, parent: null, status: 'succeeded', data: null as T, createdAt: 0, updatedAt: 0 }) : undefined),
+      getRecord: <T>(_kind: string, id: string) =>
+        stored.has(id)
+          ? { id, parent: null, status: 'succeeded', data: null as T, createdAt: 0, updatedAt: 0 }
+          : undefined,
       getTaskStatus: () => undefined,
     };
     // Written just now: a rest period of a minute keeps every scope.

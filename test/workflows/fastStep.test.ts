@@ -47,7 +47,11 @@ describe('fastStep', () => {
       { name: 'a', module: 'core', action: 'noop', dependencies: 'x' },
       { name: 'a', module: 'core', action: 'noop', parameters: [] },
       { name: 'a', module: 'core', action: 'noop', parameters: JSON.parse('{"__proto__": {"x": 1}}') as unknown },
-      new (class Step { name = 'a'; module = 'core'; action = 'noop'; })(),
+      new (class Step {
+        name = 'a';
+        module = 'core';
+        action = 'noop';
+      })(),
     ];
     for (const rs of others) expect(fastStep(rs)).toBeNull();
   });
@@ -58,7 +62,13 @@ describe('hashDefinition', () => {
     const def = {
       name: 'pinned',
       steps: [
-        { name: 'a', module: 'core', action: 'echo', parameters: { z: 1, a: [1, { y: 'é', b: null, u: undefined }], 'k"q': 'x' }, retry: { maxDelay: 5, initialDelay: 1 } },
+        {
+          name: 'a',
+          module: 'core',
+          action: 'echo',
+          parameters: { z: 1, a: [1, { y: 'é', b: null, u: undefined }], 'k"q': 'x' },
+          retry: { maxDelay: 5, initialDelay: 1 },
+        },
         { name: 'b', module: 'core', action: 'noop', dependencies: ['a'], when: '{{a.output}}' },
       ],
       parallelGroups: [['a', 'b']],

@@ -5,14 +5,29 @@ import { evaluateCondition, findTemplates, parseRef, resolveTemplates } from '..
 const scope: TemplateScope = {
   params: { path: '/src', depth: 3 },
   steps: {
-    analyze: { output: { files: [{ path: 'a.ts', lines: 10 }, { path: 'b.ts', lines: 0 }], count: 2, ok: true }, error: null, status: 'completed' },
+    analyze: {
+      output: {
+        files: [
+          { path: 'a.ts', lines: 10 },
+          { path: 'b.ts', lines: 0 },
+        ],
+        count: 2,
+        ok: true,
+      },
+      error: null,
+      status: 'completed',
+    },
     broken: { output: null, error: { code: 'ACTION_FAILED', message: 'boom' }, status: 'failed' },
   },
 };
 
 describe('templates', () => {
   it('parses paths with fields, indexes and quoted keys', () => {
-    expect(parseRef('analyze.output.files[0].path')).toEqual({ raw: 'analyze.output.files[0].path', root: 'analyze', path: ['output', 'files', 0, 'path'] });
+    expect(parseRef('analyze.output.files[0].path')).toEqual({
+      raw: 'analyze.output.files[0].path',
+      root: 'analyze',
+      path: ['output', 'files', 0, 'path'],
+    });
     expect(parseRef("a.output['odd key']").path).toEqual(['output', 'odd key']);
     expect(() => parseRef('a..b')).toThrow(/bad template/);
     expect(() => parseRef('a.output files')).toThrow(/bad template/);
@@ -41,21 +56,31 @@ describe('templates', () => {
   });
 
   it('names where a path breaks', () => {
-    expect(() => resolveTemplates('{{analyze.output.files[5].path}}', scope)).toThrow('analyze.output.files is an array of 2, with no item [5]');
-    expect(() => resolveTemplates('{{analyze.output.missing}}', scope)).toThrow('analyze.output is object, with no field "missing"');
+    expect(() => resolveTemplates('{{analyze.output.files[5].path}}', scope)).toThrow(
+      'analyze.output.files is an array of 2, with no item [5]',
+    );
+    expect(() => resolveTemplates('{{analyze.output.missing}}', scope)).toThrow(
+      'analyze.output is object, with no field "missing"',
+    );
     expect(() => resolveTemplates('{{params.nope}}', scope)).toThrow(/no field "nope"/);
     expect(() => resolveTemplates('{{later.output}}', scope)).toThrow('step "later" has no result yet');
   });
 
   it('reads the error and status of a failed step', () => {
-    expect(resolveTemplates({ e: '{{broken.error.message}}', s: '{{broken.status}}' }, scope)).toEqual({ e: 'boom', s: 'failed' });
+    expect(resolveTemplates({ e: '{{broken.error.message}}', s: '{{broken.status}}' }, scope)).toEqual({
+      e: 'boom',
+      s: 'failed',
+    });
   });
 
   it('finds templated strings with their locations', () => {
     const sites = findTemplates({ a: 'x', b: ['{{s.output}}', { c: 'pre {{params.p}} {{t.output.x}}' }] });
     expect(sites.map((s) => [s.location, s.refs.map((r) => r.root)])).toEqual([
       [['b', 0], ['s']],
-      [['b', 1, 'c'], ['params', 't']],
+      [
+        ['b', 1, 'c'],
+        ['params', 't'],
+      ],
     ]);
   });
 

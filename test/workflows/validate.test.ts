@@ -10,7 +10,13 @@ describe('validateWorkflow', () => {
       name: 'ai_analysis',
       steps: [
         { name: 'analyze_code', module: 'core', action: 'echo', parameters: { path: '.' }, max_retries: 2 },
-        { name: 'generate_insights', module: 'core', action: 'echo', parameters: { analysis_data: '{{analyze_code.output}}' }, dependencies: ['analyze_code'] },
+        {
+          name: 'generate_insights',
+          module: 'core',
+          action: 'echo',
+          parameters: { analysis_data: '{{analyze_code.output}}' },
+          dependencies: ['analyze_code'],
+        },
       ],
     };
     const v = validateWorkflow(def, registry);
@@ -32,7 +38,12 @@ describe('validateWorkflow', () => {
           { name: 'b', module: 'core', action: 'noop', dependencies: ['a'] },
           { name: 'c', module: 'core', action: 'slep', parameters: {} },
           { name: 'd', module: 'core', action: 'sleep', parameters: { ms: 'soon' }, timeout: -1, max_retries: 1.5 },
-          { name: 'e', module: 'core', action: 'echo', parameters: { x: '{{extract.output}}', y: '{{ghost.output}}', z: '{{extract.outputs}}' } },
+          {
+            name: 'e',
+            module: 'core',
+            action: 'echo',
+            parameters: { x: '{{extract.output}}', y: '{{ghost.output}}', z: '{{extract.outputs}}' },
+          },
           { name: 'f', module: 'core', action: 'noop', when: 'always' },
         ],
       },
@@ -50,7 +61,9 @@ describe('validateWorkflow', () => {
         'workflow "etl": step "d".maxRetries: must be a whole number',
         'workflow "etl": step "e" parameters references step "extract" in {{extract.output}}, which is not upstream of it; add "extract" to its dependencies',
         expect.stringMatching(/step "e" parameters references unknown step "ghost"/) as string,
-        expect.stringMatching(/\{\{extract\.outputs\}\} must read extract\.output, extract\.error, extract\.status/) as string,
+        expect.stringMatching(
+          /\{\{extract\.outputs\}\} must read extract\.output, extract\.error, extract\.status/,
+        ) as string,
         expect.stringMatching(/step "f"\.when: bad condition "always"/) as string,
       ]),
     );
@@ -63,7 +76,13 @@ describe('validateWorkflow', () => {
         steps: [
           { name: 'a', module: 'core', action: 'echo', parameters: { value: 5 } },
           { name: 'b', module: 'core', action: 'sleep', parameters: { ms: '{{a.output}}' }, dependencies: ['a'] },
-          { name: 'c', module: 'core', action: 'sleep', parameters: { ms: '{{a.output}}', extra: 1 }, dependencies: ['b'] },
+          {
+            name: 'c',
+            module: 'core',
+            action: 'sleep',
+            parameters: { ms: '{{a.output}}', extra: 1 },
+            dependencies: ['b'],
+          },
         ],
       },
       registry,
@@ -99,26 +118,36 @@ describe('validateWorkflow', () => {
       registry,
     );
     expect(v.errors).toEqual(['workflow "groups": parallelGroups[1] names unknown step "zz"']);
-    expect(v.warnings).toEqual([expect.stringMatching(/parallelGroups\[0\] holds "b" and "a", but "b" depends on "a"/)]);
+    expect(v.warnings).toEqual([
+      expect.stringMatching(/parallelGroups\[0\] holds "b" and "a", but "b" depends on "a"/),
+    ]);
   });
 
   it('refuses huge or deeply nested parameters with the limit named', () => {
     let deep: Record<string, unknown> = {};
     const root = deep;
-    for (let i = 0; i < 40; i++) deep = (deep['x'] = {});
-    const v = validateWorkflow({ name: 'deep', steps: [{ name: 'a', module: 'core', action: 'echo', parameters: root }] }, registry);
+    for (let i = 0; i < 40; i++) deep = deep['x'] = {};
+    const v = validateWorkflow(
+      { name: 'deep', steps: [{ name: 'a', module: 'core', action: 'echo', parameters: root }] },
+      registry,
+    );
     expect(v.errors).toEqual([expect.stringMatching(/nested deeper than 32 levels \(limit maxDepth\)/)]);
     const wide = { items: Array.from({ length: 200_000 }, (_, i) => i) };
-    const w = validateWorkflow({ name: 'wide', steps: [{ name: 'a', module: 'core', action: 'echo', parameters: wide }] }, registry);
+    const w = validateWorkflow(
+      { name: 'wide', steps: [{ name: 'a', module: 'core', action: 'echo', parameters: wide }] },
+      registry,
+    );
     expect(w.errors).toEqual([expect.stringMatching(/more than 100000 values \(limit maxNodes\)/)]);
   });
 
   it('refuses a definition that is not a workflow at all', () => {
-    expect(validateWorkflow({ name: 'x', steps: [] }, registry).errors).toEqual(['workflow "x".steps: a workflow needs at least one step']);
+    expect(validateWorkflow({ name: 'x', steps: [] }, registry).errors).toEqual([
+      'workflow "x".steps: a workflow needs at least one step',
+    ]);
     expect(validateWorkflow(null, registry).valid).toBe(false);
   });
 
-  it('stores a workflow\'s affinity: run on its steps, but those that say none; refuses other values naming the field', () => {
+  it("stores a workflow's affinity: run on its steps, but those that say none; refuses other values naming the field", () => {
     const v = validateWorkflow(
       {
         name: 'sticky',
@@ -132,9 +161,21 @@ describe('validateWorkflow', () => {
     );
     expect(v.errors).toEqual([]);
     expect(v.workflow?.steps.map((s) => s.affinity)).toEqual(['run', undefined]);
-    const one = validateWorkflow({ name: 'one', steps: [{ name: 'a', module: 'core', action: 'echo', affinity: 'run' }, { name: 'b', module: 'core', action: 'echo' }] }, registry);
+    const one = validateWorkflow(
+      {
+        name: 'one',
+        steps: [
+          { name: 'a', module: 'core', action: 'echo', affinity: 'run' },
+          { name: 'b', module: 'core', action: 'echo' },
+        ],
+      },
+      registry,
+    );
     expect(one.workflow?.steps.map((s) => s.affinity)).toEqual(['run', undefined]);
-    const bad = validateWorkflow({ name: 'bad', affinity: 'host', steps: [{ name: 'a', module: 'core', action: 'echo' }] }, registry);
+    const bad = validateWorkflow(
+      { name: 'bad', affinity: 'host', steps: [{ name: 'a', module: 'core', action: 'echo' }] },
+      registry,
+    );
     expect(bad.valid).toBe(false);
     expect(bad.errors.join('\n')).toContain('affinity');
   });

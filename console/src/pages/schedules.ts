@@ -31,14 +31,27 @@ export function SchedulesPage(): VNode {
       confirmLabel: verb === 'trigger' ? 'Start run' : verb === 'pause' ? 'Pause' : 'Resume',
       closeOnDone: verb === 'trigger',
       run: () => command(`schedule.${verb}`, { name }),
-      done: (v) => (verb === 'trigger' ? navigate(`/runs/${encodeURIComponent((v as { runId: string }).runId)}`) : list.reload()),
+      done: (v) =>
+        verb === 'trigger' ? navigate(`/runs/${encodeURIComponent((v as { runId: string }).runId)}`) : list.reload(),
     });
   return html`<section>
     <header class="page-head"><h2>Schedules</h2></header>
     ${list.error ? html`<${ErrorBox} error=${list.error} />` : null}
-    <div class="table-wrap"><table data-testid="schedules"><thead><tr><th>Schedule</th><th>Workflow</th><th>When</th><th>Next</th><th>Last runs</th><th></th></tr></thead>
-      <tbody>${(list.value ?? []).map(
-        (s) => html`<tr key=${s.name}>
+    <div class="table-wrap">
+      <table data-testid="schedules">
+        <thead>
+          <tr>
+            <th>Schedule</th>
+            <th>Workflow</th>
+            <th>When</th>
+            <th>Next</th>
+            <th>Last runs</th>
+            <th></th>
+          </tr>
+        </thead>
+        <tbody>
+          ${(list.value ?? []).map(
+            (s) => html`<tr key=${s.name}>
           <td>${s.name} ${s.paused ? html`<${StatusBadge} status="paused" />` : null}</td>
           <td><${Link} href=${`/workflows/${encodeURIComponent(s.workflow)}`}>${s.workflow}</${Link}></td>
           <td>${s.cron ? html`<code>${s.cron}</code>` : `every ${Math.round((s.everyMs ?? 0) / 1000)} s`} <span class="dim">${s.timezone}</span></td>
@@ -50,7 +63,10 @@ export function SchedulesPage(): VNode {
             <${Link} href=${`/runs?schedule=${encodeURIComponent(s.name)}`}>runs</${Link}>
           </td>
         </tr>`,
-      )}</tbody></table></div>
+          )}
+        </tbody>
+      </table>
+    </div>
     ${list.value && list.value.length === 0 ? html`<p class="empty">No schedules (create one with <code>codomyrmex schedule create</code>).</p>` : null}
   </section>`;
 }

@@ -30,10 +30,24 @@ export function WorkflowsPage(): VNode {
   return html`<section>
     <header class="page-head"><h2>Workflows</h2></header>
     ${list.error ? html`<${ErrorBox} error=${list.error} />` : null}
-    <div class="table-wrap"><table data-testid="workflows"><thead><tr><th>Workflow</th><th>Version</th><th>Steps</th><th>Description</th></tr></thead>
-      <tbody>${(list.value ?? []).map(
-        (w) => html`<tr key=${w.name}><td><${Link} href=${`/workflows/${encodeURIComponent(w.name)}`}>${w.name}</${Link}></td><td>${w.version}${w.versions && w.versions.length > 1 ? html` <span class="dim">(${w.versions.join(', ')})</span>` : null}</td><td>${String(w.steps ?? '')}</td><td>${w.description ?? ''}</td></tr>`,
-      )}</tbody></table></div>
+    <div class="table-wrap">
+      <table data-testid="workflows">
+        <thead>
+          <tr>
+            <th>Workflow</th>
+            <th>Version</th>
+            <th>Steps</th>
+            <th>Description</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${(list.value ?? []).map(
+            (w) =>
+              html`<tr key=${w.name}><td><${Link} href=${`/workflows/${encodeURIComponent(w.name)}`}>${w.name}</${Link}></td><td>${w.version}${w.versions && w.versions.length > 1 ? html` <span class="dim">(${w.versions.join(', ')})</span>` : null}</td><td>${String(w.steps ?? '')}</td><td>${w.description ?? ''}</td></tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>
   </section>`;
 }
 
@@ -55,7 +69,8 @@ export function WorkflowPage(props: { name: string }): VNode {
   const wf = useLoad(() => get<Definition>(`workflows/${encodeURIComponent(props.name)}`), [props.name]);
   const [values, setValues] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
-  if (wf.error) return html`<section><${ErrorBox} error=${wf.error} /><p><${Link} href="/workflows">← Back to workflows</${Link}></p></section>`;
+  if (wf.error)
+    return html`<section><${ErrorBox} error=${wf.error} /><p><${Link} href="/workflows">← Back to workflows</${Link}></p></section>`;
   if (!wf.value) return html`<p class="dim">Loading…</p>`;
   const def = wf.value;
   const names = Object.keys(def.params ?? {});
@@ -63,7 +78,9 @@ export function WorkflowPage(props: { name: string }): VNode {
     e.preventDefault();
     let params: Record<string, unknown>;
     try {
-      params = Object.fromEntries(names.map((n) => [n, fromText(values[n] ?? toText(def.params[n]), def.params[n], n)]));
+      params = Object.fromEntries(
+        names.map((n) => [n, fromText(values[n] ?? toText(def.params[n]), def.params[n], n)]),
+      );
       setFormError(null);
     } catch (err) {
       setFormError((err as Error).message);
@@ -88,9 +105,15 @@ export function WorkflowPage(props: { name: string }): VNode {
         <h3>Run</h3>
         ${names.length === 0 ? html`<p class="dim">This workflow takes no parameters.</p>` : null}
         ${names.map(
-          (n) => html`<label>${n}
-            <input name=${n} value=${values[n] ?? toText(def.params[n])} onInput=${(e: Event) => setValues({ ...values, [n]: (e.target as HTMLInputElement).value })} />
-          </label>`,
+          (n) =>
+            html`<label
+              >${n}
+              <input
+                name=${n}
+                value=${values[n] ?? toText(def.params[n])}
+                onInput=${(e: Event) => setValues({ ...values, [n]: (e.target as HTMLInputElement).value })}
+              />
+            </label>`,
         )}
         ${formError ? html`<div class="error">${formError}</div>` : null}
         <button class="primary" type="submit" data-testid="start-run">Start run</button>

@@ -7,7 +7,14 @@
 import type { MessageBus } from '../../bus/bus.js';
 import type { RateLimitView, RunRequest, TaskExplanation } from '../../bus/protocol.js';
 import type { ArtifactChunk, ArtifactWrite, ArtifactWritten } from '../../model/artifacts.js';
-import type { BackfillInput, BackfillReply, ScheduleInput, ScheduleView, TriggerInput, TriggerView } from '../../model/schedule.js';
+import type {
+  BackfillInput,
+  BackfillReply,
+  ScheduleInput,
+  ScheduleView,
+  TriggerInput,
+  TriggerView,
+} from '../../model/schedule.js';
 import type { Session, SessionOptions } from '../../model/session.js';
 import type { WorkflowResult } from '../../model/workflow.js';
 import type { ActionDescription, ModuleRegistry } from '../../modules/registry.js';
@@ -17,7 +24,15 @@ import type { TaskOrchestratorClient } from '../tasks/client.js';
 import type { WorkflowManagerClient } from '../workflows/client.js';
 import { explainTaskOrStep } from '../workflows/client.js';
 import type { HealthReport } from './health.js';
-import type { ComponentView, EngineMetricsView, EngineViews, HttpHandlers, PerformanceFilter, PerformanceSummary, SystemStatus } from './views.js';
+import type {
+  ComponentView,
+  EngineMetricsView,
+  EngineViews,
+  HttpHandlers,
+  PerformanceFilter,
+  PerformanceSummary,
+  SystemStatus,
+} from './views.js';
 
 /** The seed's calls over the facades and the bus; the runtime (engine.ts) provides what is abstract here. */
 export abstract class EngineApi {
@@ -118,7 +133,11 @@ export abstract class EngineApi {
    * @example
    * await engine.signalRun(runId, 'approval', { approvedBy: 'ana' });
    */
-  signalRun(runId: string, signal: string, payload?: unknown): Promise<{ runId: string; signal: string; delivered: boolean }> {
+  signalRun(
+    runId: string,
+    signal: string,
+    payload?: unknown,
+  ): Promise<{ runId: string; signal: string; delivered: boolean }> {
     return this.workflows.signalRun(runId, signal, payload);
   }
 
@@ -163,7 +182,13 @@ export abstract class EngineApi {
   async readArtifact(runId: string, step: string, name: string, offset = 0, length?: number): Promise<ArtifactChunk> {
     const ready = this.whenReady();
     if (ready) await ready;
-    return this.bus.request('engine.read_artifact', { runId, step, name, offset, ...(length !== undefined && { length }) });
+    return this.bus.request('engine.read_artifact', {
+      runId,
+      step,
+      name,
+      offset,
+      ...(length !== undefined && { length }),
+    });
   }
 
   /**
@@ -199,7 +224,11 @@ export abstract class EngineApi {
   executeWorkflow(name: string, options: RunRequest | string = {}): Promise<WorkflowResult> {
     // The seed's positional form, `execute_workflow("ai_analysis", session_id)`: a string is the session id.
     const o: RunRequest = typeof options === 'string' ? { sessionId: options } : options;
-    return this.workflows.executeWorkflow(name, o.params ?? {}, { sessionId: o.sessionId, version: o.version, idempotencyKey: o.idempotencyKey });
+    return this.workflows.executeWorkflow(name, o.params ?? {}, {
+      sessionId: o.sessionId,
+      version: o.version,
+      idempotencyKey: o.idempotencyKey,
+    });
   }
 
   // Schedules and triggers: the same methods as getWorkflowManager()'s (see ScheduleClient for each).
@@ -270,7 +299,11 @@ export abstract class EngineApi {
    * @example
    * await engine.executeProjectWorkflow('my_ai_project', 'ai-analysis', { params: { path: 'src' } });
    */
-  executeProjectWorkflow(project: string, workflow: string, options: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {}): Promise<WorkflowResult> {
+  executeProjectWorkflow(
+    project: string,
+    workflow: string,
+    options: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {},
+  ): Promise<WorkflowResult> {
     return this.projects.executeProjectWorkflow(project, workflow, options);
   }
 

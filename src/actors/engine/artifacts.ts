@@ -18,7 +18,17 @@ export const ARTIFACT_MIN_AGE_MS = 10 * 60_000;
 
 /** Runs `sweep` every few minutes (a failure is a `component_error`); the returned function stops it. */
 export function startArtifactSweeps(sweep: () => Promise<unknown>, bus: MessageBus): () => void {
-  const timer = setInterval(() => void sweep().catch((err: unknown) => bus.publish('component_error', { component: 'artifacts', operation: 'retention sweep', error: serializeError(err) })), ARTIFACT_SWEEP_MS);
+  const timer = setInterval(
+    () =>
+      void sweep().catch((err: unknown) =>
+        bus.publish('component_error', {
+          component: 'artifacts',
+          operation: 'retention sweep',
+          error: serializeError(err),
+        }),
+      ),
+    ARTIFACT_SWEEP_MS,
+  );
   timer.unref();
   return () => clearInterval(timer);
 }
@@ -33,7 +43,8 @@ export function runArtifacts(run: Pick<WorkflowRun, 'steps' | 'inputs'>): RunArt
   for (const [step, r] of Object.entries(run.steps)) {
     for (const a of r.artifacts ?? []) out.push({ ...a, step });
     // An item's artifacts are named `<index>/<name>`: every item may store a `svg`.
-    for (const item of r.items ?? []) for (const a of item.artifacts ?? []) out.push({ ...a, name: `${item.index}/${a.name}`, step });
+    for (const item of r.items ?? [])
+      for (const a of item.artifacts ?? []) out.push({ ...a, name: `${item.index}/${a.name}`, step });
   }
   return out;
 }
@@ -69,15 +80,28 @@ export class ArtifactReads {
   async read(p: ArtifactRead): Promise<ArtifactChunk> {
     const ref = await this.#ref(p);
     const offset = p.offset ?? 0;
-    if (offset > ref.size) throw new ValidationError(`offset: ${offset} is past the end of artifact "${p.name}" (${ref.size} bytes)`);
+    if (offset > ref.size)
+      throw new ValidationError(`offset: ${offset} is past the end of artifact "${p.name}" (${ref.size} bytes)`);
     const length = Math.min(p.length ?? ARTIFACT_CHUNK_MAX, ARTIFACT_CHUNK_MAX, ref.size - offset);
     const store = this.#store();
     const data = length === 0 ? Buffer.alloc(0) : await store.read(ref.scope, ref.digest, offset, length);
     if (data === null) {
       this.#refs.delete(key(p));
-      throw new NotFoundError(`artifact "${p.name}" of step "${p.step}" (run ${p.runId}) is no longer in the ${store.kind} artifact store: it was removed with its run's retention, or never stored`);
+      throw new NotFoundError(
+        `artifact "${p.name}" of step "${p.step}" (run ${p.runId}) is no longer in the ${store.kind} artifact store: it was removed with its run's retention, or never stored`,
+      );
     }
-    return { runId: p.runId, step: p.step, name: ref.name, file: ref.file, size: ref.size, digest: ref.digest, offset, data: data.toString('base64'), eof: offset + data.length >= ref.size };
+    return {
+      runId: p.runId,
+      step: p.step,
+      name: ref.name,
+      file: ref.file,
+      size: ref.size,
+      digest: ref.digest,
+      offset,
+      data: data.toString('base64'),
+      eof: offset + data.length >= ref.size,
+    };
   }
 
   async #ref(p: ArtifactRead): Promise<RunArtifact> {
@@ -86,10 +110,16 @@ export class ArtifactReads {
     if (kept) return kept;
     const run = await this.#getRun(p.runId);
     if (!run) throw new NotFoundError(`no run "${p.runId}"; see "codomyrmex workflow runs"`);
-    if (!(p.step in run.steps) && !(p.step === INPUT_STEP && run.inputs)) throw new NotFoundError(`run ${p.runId} has no step "${p.step}" (its steps: ${Object.keys(run.steps).join(', ') || 'none'})`);
+    if (!(p.step in run.steps) && !(p.step === INPUT_STEP && run.inputs))
+      throw new NotFoundError(
+        `run ${p.runId} has no step "${p.step}" (its steps: ${Object.keys(run.steps).join(', ') || 'none'})`,
+      );
     const all = runArtifacts(run).filter((a) => a.step === p.step);
     const ref = all.find((a) => a.name === p.name);
-    if (!ref) throw new NotFoundError(`step "${p.step}" of run ${p.runId} has no artifact "${p.name}" (it has: ${all.map((a) => a.name).join(', ') || 'none'})`);
+    if (!ref)
+      throw new NotFoundError(
+        `step "${p.step}" of run ${p.runId} has no artifact "${p.name}" (it has: ${all.map((a) => a.name).join(', ') || 'none'})`,
+      );
     if (this.#refs.size >= REFS_KEPT) this.#refs.delete(this.#refs.keys().next().value as string);
     this.#refs.set(k, ref);
     return ref;
@@ -116,14 +146,22 @@ const SWEEP_BATCH = 100;
  * written for `minAgeMs` (a run's first artifact may be stored before its run reaches the store). A store that
  * keeps nothing (memory) keeps the artifacts for the engine's life instead.
  */
-export async function sweepArtifacts(store: Pick<Store, 'persistent' | 'getRecord' | 'getTaskStatus'>, artifacts: ArtifactStore, now: number, minAgeMs: number): Promise<ArtifactSweep> {
+export async function sweepArtifacts(
+  store: Pick<Store, 'persistent' | 'getRecord' | 'getTaskStatus'>,
+  artifacts: ArtifactStore,
+  now: number,
+  minAgeMs: number,
+): Promise<ArtifactSweep> {
   const out: ArtifactSweep = { removed: [], kept: 0 };
   if (!store.persistent) return out;
   let looked = 0;
   for (const { scope, touchedAt } of await artifacts.scopes()) {
     // The store's lookups are synchronous: give the loop a turn now and then on a store of many runs.
     if (++looked % SWEEP_BATCH === 0) await new Promise<void>((r) => setImmediate(r));
-    const gone = now - touchedAt >= minAgeMs && store.getRecord('workflow_runs', scope) === undefined && store.getTaskStatus(scope) === undefined;
+    const gone =
+      now - touchedAt >= minAgeMs &&
+      store.getRecord('workflow_runs', scope) === undefined &&
+      store.getTaskStatus(scope) === undefined;
     if (!gone) {
       out.kept++;
       continue;
@@ -143,7 +181,11 @@ export interface ArtifactCommands {
 }
 
 /** The artifact commands of engine `engineId`, over the runs `getRun` finds and the artifact store `store()` is now. */
-export function artifactCommands(engineId: string, getRun: (runId: string) => Promise<WorkflowRun | null>, store: () => ArtifactStore): ArtifactCommands {
+export function artifactCommands(
+  engineId: string,
+  getRun: (runId: string) => Promise<WorkflowRun | null>,
+  store: () => ArtifactStore,
+): ArtifactCommands {
   const reads = new ArtifactReads(getRun, store);
   const uploads = new ArtifactUploads(engineId, store, async (runId) => (await getRun(runId)) !== null);
   return { read: (p) => reads.read(p), write: (p) => uploads.write(p), close: () => uploads.close() };

@@ -15,7 +15,10 @@ import { workflowManagerLogic } from '../workflows/actor.js';
  * The shared parts, and what some components take besides (the ledger, the step intake, the trigger transport, and
  * with tracing on the run span's `traceparent` the workflow manager stores with each run).
  */
-export type EngineDeps = TaskDeps & { triggerTransport$?: Observable<TriggerTransport | null>; runTraceparent?: ((runId: string) => string | null) | undefined };
+export type EngineDeps = TaskDeps & {
+  triggerTransport$?: Observable<TriggerTransport | null>;
+  runTraceparent?: ((runId: string) => string | null) | undefined;
+};
 
 /** The runtime machine, its components provided. */
 export function componentRuntime(deps: EngineDeps): typeof runtimeMachine {

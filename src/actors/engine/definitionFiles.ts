@@ -8,7 +8,11 @@ import { NotFoundError, serializeError, ValidationError } from '../../errors.js'
 import { orderByCalls, readDefinitionFile } from '../../workflows/loader.js';
 
 /** Creates the workflows of `files` through the bus (`workflow.create`, the file as the source). */
-export async function createFromFiles(bus: MessageBus, files: readonly string[], badFiles: 'fail' | 'skip'): Promise<void> {
+export async function createFromFiles(
+  bus: MessageBus,
+  files: readonly string[],
+  badFiles: 'fail' | 'skip',
+): Promise<void> {
   const read: { file: string; definition: unknown; error: Error | null }[] = [];
   for (const file of files) {
     try {
@@ -21,7 +25,9 @@ export async function createFromFiles(bus: MessageBus, files: readonly string[],
     try {
       if (error) throw error;
       await bus.request('workflow.create', { definition, source: file }).catch((err: unknown) => {
-        throw err instanceof Error && !err.message.startsWith(file) ? Object.assign(err, { message: `${file}: ${err.message}` }) : err;
+        throw err instanceof Error && !err.message.startsWith(file)
+          ? Object.assign(err, { message: `${file}: ${err.message}` })
+          : err;
       });
     } catch (err) {
       // Only the file's own fault is skipped; a store that cannot write fails the start as before.

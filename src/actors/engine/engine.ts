@@ -95,7 +95,11 @@ export interface ShutdownOptions {
 /** One runtime: the bus, worker pool, store and module registry, the component actors, and the seed's facades (`getTaskOrchestrator()`, `getWorkflowManager()`, ...). Make one with `getOrchestrationEngine()` or `createOrchestrationEngine(options)`; end it with `shutdown()`. */
 export class OrchestrationEngine extends EngineApi {
   readonly id = randomUUID();
-  readonly #artifactCommands = artifactCommands(this.id, (runId) => this.workflows.getRun(runId), () => this.artifacts.store);
+  readonly #artifactCommands = artifactCommands(
+    this.id,
+    (runId) => this.workflows.getRun(runId),
+    () => this.artifacts.store,
+  );
   readonly options: CompiledOptions;
   readonly bus: MessageBus;
   readonly store: Store;
@@ -144,14 +148,27 @@ export class OrchestrationEngine extends EngineApi {
     this.options = compileOptions(options, process.env, defaults);
     this.bus = new InMemoryBus();
     const parts = openParts(this.options, this.id, this.bus, composition.store);
-    ({ store: this.store, commits: this.commits, journal: this.#journal, pool: this.pool, artifacts: this.artifacts } = parts);
+    ({
+      store: this.store,
+      commits: this.commits,
+      journal: this.#journal,
+      pool: this.pool,
+      artifacts: this.artifacts,
+    } = parts);
     // Anything that throws from here on must not leave threads running or the store locked.
     try {
       const clock = composition.clock ?? systemClock;
       this.ledger = busLedger(this.bus, clock);
       // Metrics subscribe before any component runs, so they see every event.
       this.metrics = this.options.metrics.enabled
-        ? new EngineMetrics({ bus: this.bus, pool: this.pool, state: () => this.state, startedAt: this.#startedAt, processMetrics: this.options.metrics.processMetrics, observeTasksDirectly: true })
+        ? new EngineMetrics({
+            bus: this.bus,
+            pool: this.pool,
+            state: () => this.state,
+            startedAt: this.#startedAt,
+            processMetrics: this.options.metrics.processMetrics,
+            observeTasksDirectly: true,
+          })
         : null;
       this.metrics?.instrumentStore(this.store);
       this.#tracing = new EngineTracing(this.bus, this.metrics, this.options.tracing);
@@ -168,7 +185,10 @@ export class OrchestrationEngine extends EngineApi {
         startedAt: this.#startedAt,
         httpAddress: () => this.httpAddress,
       });
-      const localRunner = new LocalPoolRunner(this.pool, clock, { batching: this.options.batchDispatch, artifacts: this.artifacts });
+      const localRunner = new LocalPoolRunner(this.pool, clock, {
+        batching: this.options.batchDispatch,
+        artifacts: this.artifacts,
+      });
       const runner = composition.runner ? composition.runner(localRunner, this) : localRunner;
       const deps: EngineDeps = {
         runner: this.options.tracing.enabled ? tracedRunner(runner, () => this.#tracing.current, clock) : runner,
@@ -183,7 +203,9 @@ export class OrchestrationEngine extends EngineApi {
         options: this.options,
         triggerTransport$: this.#triggerTransport.asObservable(),
         stepIntake: new StepIntake(),
-        runTraceparent: this.options.tracing.enabled ? (runId: string) => this.#tracing.current?.runTraceparent(runId) ?? null : undefined,
+        runTraceparent: this.options.tracing.enabled
+          ? (runId: string) => this.#tracing.current?.runTraceparent(runId) ?? null
+          : undefined,
       };
       this.#actor = createActor(componentRuntime(deps), { systemId: 'engine' });
       this.#actor.start();
@@ -192,7 +214,9 @@ export class OrchestrationEngine extends EngineApi {
       this.#ready.catch(() => {});
       const ready = (): Promise<void> | null => (this.#started ? null : this.#ready);
       // With tracing on, what a library call starts inside an active span continues that span's trace.
-      const clientBus = (this.#clientBus = this.options.tracing.enabled ? tracingClientBus(this.bus, () => this.#tracing.current?.activeTraceparent()) : this.bus);
+      const clientBus = (this.#clientBus = this.options.tracing.enabled
+        ? tracingClientBus(this.bus, () => this.#tracing.current?.activeTraceparent())
+        : this.bus);
       this.tasks = new TaskOrchestratorClient(clientBus, ready);
       this.workflows = new WorkflowManagerClient(clientBus, ready);
       this.resources = new ResourceManagerClient(clientBus, ready);
@@ -371,7 +395,8 @@ export class OrchestrationEngine extends EngineApi {
     await waitFor(this.#actor, (s) => s.status === 'done', { timeout: Infinity });
     await this.#release();
     const failure: unknown = this.#actor.getSnapshot().context.drainError;
-    if (failure !== null) throw failure instanceof Error ? failure : new Error('a component failed to drain', { cause: failure });
+    if (failure !== null)
+      throw failure instanceof Error ? failure : new Error('a component failed to drain', { cause: failure });
   }
 
   /** Closes everything the engine holds, once: edges, metrics, holds' timers, the pool, commits, the store, the bus. */

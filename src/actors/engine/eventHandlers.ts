@@ -10,7 +10,11 @@ export type EventHandler<K extends EventName = EventName> = (event: K, data: Eve
  * Calls `handler` for every event of that name (`'*'` for all) until the returned function is called. A handler
  * that throws or rejects is reported as a `handler_error` event (a failing `handler_error` handler is not reported).
  */
-export function subscribeHandler<K extends EventName>(bus: MessageBus, name: K | '*', handler: EventHandler<K>): () => void {
+export function subscribeHandler<K extends EventName>(
+  bus: MessageBus,
+  name: K | '*',
+  handler: EventHandler<K>,
+): () => void {
   const report = (err: unknown): void => {
     if (name === 'handler_error') return;
     bus.publish('handler_error', { event: String(name), error: serializeError(err) });

@@ -83,7 +83,11 @@ export function checkEngine(state: RuntimeState): ComponentHealth {
  * Runs a probe task through the pool. A probe that times out while every slot is busy means a saturated pool
  * (`degraded`: the probe waits behind real work); with free slots it means the pool does not answer (`unhealthy`).
  */
-export async function checkPool(pool: WorkerPool, timeoutMs: number, running: () => number | null): Promise<ComponentHealth> {
+export async function checkPool(
+  pool: WorkerPool,
+  timeoutMs: number,
+  running: () => number | null,
+): Promise<ComponentHealth> {
   if (pool.destroyed) return unhealthy('the worker pool is destroyed: no task can run');
   try {
     const ms = await withTimeout(pool.probe(), timeoutMs);
@@ -98,7 +102,9 @@ export async function checkPool(pool: WorkerPool, timeoutMs: number, running: ()
     if (busy >= pool.capacity || s.queued > 0) {
       return degraded(`a probe task waited over ${timeoutMs} ms behind ${busy} running tasks: the pool is saturated`);
     }
-    return unhealthy(`a probe task got no answer within ${timeoutMs} ms while ${pool.capacity - busy} of ${pool.capacity} slots were free`);
+    return unhealthy(
+      `a probe task got no answer within ${timeoutMs} ms while ${pool.capacity - busy} of ${pool.capacity} slots were free`,
+    );
   }
 }
 
@@ -117,7 +123,10 @@ export function checkStore(store: Store, fault: Error | null = null): ComponentH
 }
 
 export function checkBus(bus: MessageBus): ComponentHealth {
-  if (!bus.connected) return unhealthy(`the ${bus.kind} bus is ${bus.kind === 'memory' ? 'closed' : 'disconnected'}: no command or event gets through`);
+  if (!bus.connected)
+    return unhealthy(
+      `the ${bus.kind} bus is ${bus.kind === 'memory' ? 'closed' : 'disconnected'}: no command or event gets through`,
+    );
   const s = bus.stats();
   return healthy(`the ${bus.kind} bus is connected (${s.published} events, ${s.requests} requests so far)`);
 }
@@ -129,16 +138,22 @@ export function checkBus(bus: MessageBus): ComponentHealth {
  * resource holds are parked outside the ready queue: the scheduler should have started it. Tasks waiting while
  * others run, or before `startExecution()`, are not stuck.
  */
-export function assessQueue(stats: SchedulerStats, options: { stuckMs: number; poolCapacity: number }): ComponentHealth {
+export function assessQueue(
+  stats: SchedulerStats,
+  options: { stuckMs: number; poolCapacity: number },
+): ComponentHealth {
   const { queued, running, limit } = stats;
   const age = stats.oldestReadyAgeMs;
   if (queued === 0) return healthy(`the queue is empty; ${running} of ${limit} running`);
-  if (age === null) return healthy(`${queued} queued, none ready to start (waiting for resources); ${running} of ${limit} running`);
+  if (age === null)
+    return healthy(`${queued} queued, none ready to start (waiting for resources); ${running} of ${limit} running`);
   const waited = `the oldest ready task has waited ${(age / 1000).toFixed(1)} s`;
   if (!stats.executing) return healthy(`${queued} ready tasks wait for startExecution() (dispatch is off); ${waited}`);
   const slots = Math.min(limit, options.poolCapacity);
   if (running === 0 && slots > 0 && age > options.stuckMs) {
-    return degraded(`the queue is stuck: ${waited} (over ${options.stuckMs} ms) while nothing runs and ${slots} slots are free`);
+    return degraded(
+      `the queue is stuck: ${waited} (over ${options.stuckMs} ms) while nothing runs and ${slots} slots are free`,
+    );
   }
   return healthy(`${queued} queued, ${running} of ${limit} running; ${waited}`);
 }

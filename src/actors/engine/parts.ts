@@ -34,7 +34,12 @@ export interface EngineParts {
 }
 
 /** Opens the parts; `open` opens the store (default: the one the options name). Throws with nothing left open. */
-export function openParts(options: CompiledOptions, engineId: string, bus: MessageBus, open: (options: CompiledOptions, engineId: string) => Store = openStore): EngineParts {
+export function openParts(
+  options: CompiledOptions,
+  engineId: string,
+  bus: MessageBus,
+  open: (options: CompiledOptions, engineId: string) => Store = openStore,
+): EngineParts {
   const store = open(options, engineId);
   try {
     const location = store.location;
@@ -42,12 +47,20 @@ export function openParts(options: CompiledOptions, engineId: string, bus: Messa
       delayMs: options.commitDelayMs,
       maxBatch: options.commitMaxBatch,
       // Strict on a durable store: what nobody waits on (a task's start, events) rides with the next commit somebody waits on.
-      unawaitedDelayMs: options.durability === 'strict' && store.persistent ? Math.max(options.commitDelayMs, UNAWAITED_COMMIT_DELAY_MS) : 0,
+      unawaitedDelayMs:
+        options.durability === 'strict' && store.persistent
+          ? Math.max(options.commitDelayMs, UNAWAITED_COMMIT_DELAY_MS)
+          : 0,
       onFault: (error, downMs) => {
         if (error) bus.publish('store_failed', { store: location, error: serializeError(error) });
         else bus.publish('store_recovered', { store: location, downMs });
       },
-      onDropped: (what, error) => bus.publish('component_error', { component: 'store', operation: `write ${what}`, error: serializeError(error) }),
+      onDropped: (what, error) =>
+        bus.publish('component_error', {
+          component: 'store',
+          operation: `write ${what}`,
+          error: serializeError(error),
+        }),
     });
     const journal = options.journalMaxEvents > 0 ? new Journal(bus, commits, options.journalMaxEvents) : null;
     const pool = new WorkerPool({
@@ -57,7 +70,12 @@ export function openParts(options: CompiledOptions, engineId: string, bus: Messa
       tracing: options.tracing.enabled ? { maxAttributeLength: options.tracing.maxAttributeLength } : undefined,
     });
     const ephemeral = options.store === 'memory';
-    const artifacts = new ArtifactExchange(new FolderArtifactStore(ephemeral ? join(tmpdir(), `codomyrmex-artifacts-${engineId}`) : resolve(options.dataDir, 'artifact-store')), ephemeral);
+    const artifacts = new ArtifactExchange(
+      new FolderArtifactStore(
+        ephemeral ? join(tmpdir(), `codomyrmex-artifacts-${engineId}`) : resolve(options.dataDir, 'artifact-store'),
+      ),
+      ephemeral,
+    );
     return { store, commits, journal, pool, artifacts };
   } catch (err) {
     store.close();
@@ -76,10 +94,16 @@ export function abandonParts(parts: EngineParts): void {
 export function busLedger(bus: MessageBus, clock: Clock): ResourceLedger {
   const ledger = new ResourceLedger(
     {
-      allocated: (a) => bus.publish('resource_allocated', { holderId: a.holderId, allocationId: a.allocationId, resources: a.requested }),
+      allocated: (a) =>
+        bus.publish('resource_allocated', {
+          holderId: a.holderId,
+          allocationId: a.allocationId,
+          resources: a.requested,
+        }),
       released: (a, reason) => {
         const resourceIds = Object.keys(a.amounts);
-        if (reason === 'expired') bus.publish('resource_expired', { holderId: a.holderId, allocationId: a.allocationId, resourceIds });
+        if (reason === 'expired')
+          bus.publish('resource_expired', { holderId: a.holderId, allocationId: a.allocationId, resourceIds });
         bus.publish('resource_released', { holderId: a.holderId, allocationId: a.allocationId, resourceIds, reason });
       },
     },

@@ -35,7 +35,10 @@ export class EngineTracing {
   /** Loads the tracing module (tracing on); no module is loaded with tracing off. */
   async load(): Promise<void> {
     if (!this.#options.enabled) return;
-    this.#tracing = await loadTracing(this.#options, { events: this.#events.asObservable(), onDropped: (n, err) => this.#spansDropped(n, err) });
+    this.#tracing = await loadTracing(this.#options, {
+      events: this.#events.asObservable(),
+      onDropped: (n, err) => this.#spansDropped(n, err),
+    });
   }
 
   /** The loaded tracing; null with tracing off or before the engine started. */
@@ -55,6 +58,10 @@ export class EngineTracing {
     if (now - this.#dropWarnedAt < 60_000) return;
     this.#dropWarnedAt = now;
     const cause = error ?? new Error('the exporter reported a failure');
-    this.#bus.publish('component_error', { component: 'tracing', operation: `export spans (${spans} dropped; see codomyrmex_trace_spans_dropped_total)`, error: serializeError(cause) });
+    this.#bus.publish('component_error', {
+      component: 'tracing',
+      operation: `export spans (${spans} dropped; see codomyrmex_trace_spans_dropped_total)`,
+      error: serializeError(cause),
+    });
   }
 }

@@ -43,27 +43,53 @@ export class ArtifactUploads {
 
   /** Takes one chunk; answers with the stored ref once the last byte arrived and the digest matched. */
   async write(w: ArtifactWrite): Promise<ArtifactWritten> {
-    if (w.size > UPLOAD_FILE_MAX) throw new ValidationError(`size: ${w.size} bytes is over the ${UPLOAD_FILE_MAX}-byte limit of one uploaded file; upload a smaller file, or put the input where the workers can read it`);
+    if (w.size > UPLOAD_FILE_MAX)
+      throw new ValidationError(
+        `size: ${w.size} bytes is over the ${UPLOAD_FILE_MAX}-byte limit of one uploaded file; upload a smaller file, or put the input where the workers can read it`,
+      );
     const key = `${w.runId}/${w.digest}`;
     const data = Buffer.from(w.data, 'base64');
     let up = this.#open.get(key);
     if (!up) {
-      if (w.offset !== 0) throw new ValidationError(`offset: no upload of ${w.name} (${w.digest.slice(0, 12)}) is under way for run ${w.runId}; start again from offset 0`);
-      if (await this.#runExists(w.runId)) throw new ValidationError(`runId: run ${w.runId} exists already; inputs are uploaded before their run starts, under a new run id`);
+      if (w.offset !== 0)
+        throw new ValidationError(
+          `offset: no upload of ${w.name} (${w.digest.slice(0, 12)}) is under way for run ${w.runId}; start again from offset 0`,
+        );
+      if (await this.#runExists(w.runId))
+        throw new ValidationError(
+          `runId: run ${w.runId} exists already; inputs are uploaded before their run starts, under a new run id`,
+        );
       const store = this.#store();
       // Content-addressed: a file this run stored already (the same content under two names) is not sent twice.
       if (await store.has(w.runId, w.digest)) return { received: w.size, ref: this.#ref(w) };
-      if (this.#open.size >= UPLOADS_OPEN_MAX) throw new ResourceUnavailableError(`${UPLOADS_OPEN_MAX} uploads are under way on this engine; wait for one to end and try again`);
+      if (this.#open.size >= UPLOADS_OPEN_MAX)
+        throw new ResourceUnavailableError(
+          `${UPLOADS_OPEN_MAX} uploads are under way on this engine; wait for one to end and try again`,
+        );
       await mkdir(this.#folder, { recursive: true });
-      up = { path: join(this.#folder, `${safeSegment(w.runId)}-${w.digest}.part`), received: 0, hash: createHash('sha256'), timer: this.#idle(key), busy: false };
+      up = {
+        path: join(this.#folder, `${safeSegment(w.runId)}-${w.digest}.part`),
+        received: 0,
+        hash: createHash('sha256'),
+        timer: this.#idle(key),
+        busy: false,
+      };
       await rm(up.path, { force: true });
       this.#open.set(key, up);
     }
-    if (up.busy) throw new ValidationError(`offset: a chunk of ${w.name} is being written already; send the chunks of one file one after another`);
-    if (w.offset !== up.received) throw new ValidationError(`offset: expected ${up.received} for ${w.name} (the bytes received so far), got ${w.offset}; send the chunks in order`);
+    if (up.busy)
+      throw new ValidationError(
+        `offset: a chunk of ${w.name} is being written already; send the chunks of one file one after another`,
+      );
+    if (w.offset !== up.received)
+      throw new ValidationError(
+        `offset: expected ${up.received} for ${w.name} (the bytes received so far), got ${w.offset}; send the chunks in order`,
+      );
     if (up.received + data.length > w.size) {
       await this.#drop(key);
-      throw new ValidationError(`data: ${w.name} is longer than its announced size of ${w.size} bytes; the upload was dropped, start again from offset 0`);
+      throw new ValidationError(
+        `data: ${w.name} is longer than its announced size of ${w.size} bytes; the upload was dropped, start again from offset 0`,
+      );
     }
     up.busy = true;
     try {
@@ -87,7 +113,10 @@ export class ArtifactUploads {
     clearTimeout(up.timer);
     try {
       const digest = up.hash.digest('hex');
-      if (digest !== w.digest) throw new ValidationError(`digest: ${w.name} arrived with SHA-256 ${digest}, not the announced ${w.digest}; the upload was dropped, start again from offset 0`);
+      if (digest !== w.digest)
+        throw new ValidationError(
+          `digest: ${w.name} arrived with SHA-256 ${digest}, not the announced ${w.digest}; the upload was dropped, start again from offset 0`,
+        );
       await this.#store().put(w.runId, w.digest, up.path);
       return { received: up.received, ref: this.#ref(w) };
     } finally {

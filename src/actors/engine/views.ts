@@ -82,9 +82,30 @@ export interface ViewDeps {
 export interface EngineMetricsView {
   timestamp: string;
   sessions: { total: number; active: number; closed: number; byMode: Record<string, number>; [k: string]: unknown };
-  workflows: { registered: number | null; runs: number; runsInFlight: number; byStatus: Record<string, number>; [k: string]: unknown };
-  tasks: { total: number; byStatus: Record<string, number>; running: number; queued: number; retries: number; failuresByCode: Record<string, number>; [k: string]: unknown };
-  resources: { total: number; activeHolds: number; allocations: number; expiries: number; utilization: Record<string, number>; [k: string]: unknown };
+  workflows: {
+    registered: number | null;
+    runs: number;
+    runsInFlight: number;
+    byStatus: Record<string, number>;
+    [k: string]: unknown;
+  };
+  tasks: {
+    total: number;
+    byStatus: Record<string, number>;
+    running: number;
+    queued: number;
+    retries: number;
+    failuresByCode: Record<string, number>;
+    [k: string]: unknown;
+  };
+  resources: {
+    total: number;
+    activeHolds: number;
+    allocations: number;
+    expiries: number;
+    utilization: Record<string, number>;
+    [k: string]: unknown;
+  };
   projects: { total: number; [k: string]: unknown };
   [section: string]: unknown;
 }
@@ -107,7 +128,10 @@ export interface PerformanceFilter {
 type Sample = { labels: Partial<Record<string, string | number>>; value: number };
 
 /** Sums a metric's samples, overall and by one label. */
-async function sumBy(metric: { get(): Promise<{ values: Sample[] }> } | undefined, label?: string): Promise<{ total: number; by: Record<string, number> }> {
+async function sumBy(
+  metric: { get(): Promise<{ values: Sample[] }> } | undefined,
+  label?: string,
+): Promise<{ total: number; by: Record<string, number> }> {
   const out = { total: 0, by: {} as Record<string, number> };
   if (!metric) return out;
   for (const v of (await metric.get()).values) {
@@ -129,9 +153,13 @@ export class EngineViews {
 
   constructor(deps: ViewDeps) {
     this.#deps = deps;
-    const projectCounts = async (): Promise<Record<string, unknown>> => ({ ...(await deps.bus.request('project.stats', {})) });
+    const projectCounts = async (): Promise<Record<string, unknown>> => ({
+      ...(await deps.bus.request('project.stats', {})),
+    });
     this.registerComponent('projects', { metrics: projectCounts, status: projectCounts });
-    this.registerComponent('flow', { status: async () => ({ ...(await deps.bus.request('task.flow_status', { top: 10 })) }) });
+    this.registerComponent('flow', {
+      status: async () => ({ ...(await deps.bus.request('task.flow_status', { top: 10 })) }),
+    });
   }
 
   /**
@@ -203,7 +231,10 @@ export class EngineViews {
     const storeCheck = checkStore(store, this.#deps.storeFault());
     const checks = {
       engine: { ok: now === 'running', detail: now },
-      pool: { ok: !pool.destroyed && pool.stats().threads > 0, detail: pool.destroyed ? 'destroyed' : `${pool.stats().threads} threads` },
+      pool: {
+        ok: !pool.destroyed && pool.stats().threads > 0,
+        detail: pool.destroyed ? 'destroyed' : `${pool.stats().threads} threads`,
+      },
       store: { ok: storeCheck.status === 'healthy', detail: storeCheck.detail },
       bus: { ok: bus.connected, detail: bus.connected ? 'connected' : 'closed' },
     } as Record<string, { ok: boolean; detail: string }>;
@@ -216,7 +247,12 @@ export class EngineViews {
   httpHandlers(): HttpHandlers {
     const { metrics } = this.#deps;
     return {
-      metrics: metrics ? async (format = 'prometheus') => ({ contentType: metrics.contentTypeOf(format), body: await metrics.expose(format) }) : null,
+      metrics: metrics
+        ? async (format = 'prometheus') => ({
+            contentType: metrics.contentTypeOf(format),
+            body: await metrics.expose(format),
+          })
+        : null,
       readiness: () => this.readiness(),
       liveness: () => this.liveness(),
     };
@@ -232,7 +268,10 @@ export class EngineViews {
     const { pool } = this.#deps;
     const s = pool.stats();
     const running = scheduler?.running ?? 0;
-    const busyThreads = Math.min(s.threads, Math.ceil(Math.min(running, s.capacity) / pool.options.concurrentTasksPerWorker));
+    const busyThreads = Math.min(
+      s.threads,
+      Math.ceil(Math.min(running, s.capacity) / pool.options.concurrentTasksPerWorker),
+    );
     return {
       threads: s.threads,
       busyThreads,
@@ -247,7 +286,10 @@ export class EngineViews {
     };
   }
 
-  async #sections(kind: 'status' | 'metrics', base: Record<string, Record<string, unknown>>): Promise<Record<string, Record<string, unknown>>> {
+  async #sections(
+    kind: 'status' | 'metrics',
+    base: Record<string, Record<string, unknown>>,
+  ): Promise<Record<string, Record<string, unknown>>> {
     const out = { ...base };
     for (const [name, view] of this.#components) {
       const provide = view[kind];
@@ -277,7 +319,11 @@ export class EngineViews {
   /** Uptime, state, tasks, queue, pool, bus, store, and the sections later components fill. */
   async getSystemStatus(): Promise<SystemStatus> {
     const { engineId, bus, store, metrics, state, startedAt, httpAddress } = this.#deps;
-    const [scheduler, registered, resourceList] = await Promise.all([this.#schedulerOrNull(), this.#workflowCount(), this.#resources()]);
+    const [scheduler, registered, resourceList] = await Promise.all([
+      this.#schedulerOrNull(),
+      this.#workflowCount(),
+      this.#resources(),
+    ]);
     const storeCheck = checkStore(store, this.#deps.storeFault());
     const sessionsByMode = metrics?.sessionsByMode() ?? {};
     const base: Record<string, Record<string, unknown>> = {
@@ -300,7 +346,11 @@ export class EngineViews {
       runsInFlight: metrics?.runsInFlight ?? 0,
       pool: this.#poolStatus(scheduler),
       bus: { kind: bus.kind, connected: bus.connected, ...busStats },
-      store: { kind: store.kind, writable: storeCheck.status === 'healthy', error: storeCheck.status === 'healthy' ? null : storeCheck.detail },
+      store: {
+        kind: store.kind,
+        writable: storeCheck.status === 'healthy',
+        error: storeCheck.status === 'healthy' ? null : storeCheck.detail,
+      },
       workflows,
       sessions,
       resources,
@@ -316,25 +366,32 @@ export class EngineViews {
   async getMetrics(): Promise<EngineMetricsView> {
     const { metrics } = this.#deps;
     const f = metrics?.families;
-    const [scheduler, registered, resourceList, created, closed, runs, retries, failures, allocations, expiries] = await Promise.all([
-      this.#schedulerOrNull(),
-      this.#workflowCount(),
-      this.#resources(),
-      sumBy(f?.sessionsCreated),
-      sumBy(f?.sessionsClosed),
-      sumBy(f?.workflowRuns, 'status'),
-      sumBy(f?.taskRetries),
-      sumBy(f?.taskFailures, 'code'),
-      sumBy(f?.resourceAllocations),
-      sumBy(f?.resourceExpiries),
-    ]);
+    const [scheduler, registered, resourceList, created, closed, runs, retries, failures, allocations, expiries] =
+      await Promise.all([
+        this.#schedulerOrNull(),
+        this.#workflowCount(),
+        this.#resources(),
+        sumBy(f?.sessionsCreated),
+        sumBy(f?.sessionsClosed),
+        sumBy(f?.workflowRuns, 'status'),
+        sumBy(f?.taskRetries),
+        sumBy(f?.taskFailures, 'code'),
+        sumBy(f?.resourceAllocations),
+        sumBy(f?.resourceExpiries),
+      ]);
     const utilization: Record<string, number> = {};
-    for (const r of resourceList) utilization[`${r.resource}.${r.unit}`] = r.capacity > 0 ? r.allocated / r.capacity : 0;
+    for (const r of resourceList)
+      utilization[`${r.resource}.${r.unit}`] = r.capacity > 0 ? r.allocated / r.capacity : 0;
     const byMode = metrics?.sessionsByMode() ?? {};
     const byStatus: Record<string, number> = {};
     for (const [k, v] of Object.entries(scheduler?.byStatus ?? {})) if (v) byStatus[k] = v;
     const base: Record<string, Record<string, unknown>> = {
-      sessions: { total: created.total, active: Object.values(byMode).reduce((a, b) => a + b, 0), closed: closed.total, byMode },
+      sessions: {
+        total: created.total,
+        active: Object.values(byMode).reduce((a, b) => a + b, 0),
+        closed: closed.total,
+        byMode,
+      },
       workflows: { registered, runs: runs.total, runsInFlight: metrics?.runsInFlight ?? 0, byStatus: runs.by },
       tasks: {
         total: Object.values(byStatus).reduce((a, b) => a + b, 0),
@@ -344,7 +401,13 @@ export class EngineViews {
         retries: retries.total,
         failuresByCode: failures.by,
       },
-      resources: { total: new Set(resourceList.map((r) => r.resource)).size, activeHolds: metrics?.activeHolds ?? 0, allocations: allocations.total, expiries: expiries.total, utilization },
+      resources: {
+        total: new Set(resourceList.map((r) => r.resource)).size,
+        activeHolds: metrics?.activeHolds ?? 0,
+        allocations: allocations.total,
+        expiries: expiries.total,
+        utilization,
+      },
       projects: { total: 0 },
     };
     const sections = await this.#sections('metrics', base);
@@ -363,7 +426,10 @@ export class EngineViews {
     const wantWorkflows = module === undefined && action === undefined;
     const taskKey = (key: string): boolean => {
       const dot = key.indexOf('.');
-      return (module === undefined || key.slice(0, dot) === module) && (action === undefined || key.slice(dot + 1) === action);
+      return (
+        (module === undefined || key.slice(0, dot) === module) &&
+        (action === undefined || key.slice(dot + 1) === action)
+      );
     };
     return {
       tasks: wantTasks ? m.taskPerformance.all(taskKey) : {},

@@ -55,7 +55,13 @@ export function projectManagerLogic(deps: ComponentDeps) {
         // Runs are counted from here on, over the projects just restored; one that cannot be counted is reported.
         runs = bus.events$('workflow_completed').subscribe((e) => {
           if (e.type !== 'workflow_completed') return;
-          pm.runEnded(e.data).catch((err: unknown) => bus.publish('component_error', { component: 'projectManager', operation: `counting run ${e.data.runId}`, error: serializeError(err) }));
+          pm.runEnded(e.data).catch((err: unknown) =>
+            bus.publish('component_error', {
+              component: 'projectManager',
+              operation: `counting run ${e.data.runId}`,
+              error: serializeError(err),
+            }),
+          );
         });
         const { byStatus, runsInFlight } = pm.stats();
         return { resumed: runsInFlight, byStatus: { projects, ...byStatus }, ids: [], rerun: [], executing: true };

@@ -1,5 +1,14 @@
 import type { RunRequest } from '../../bus/protocol.js';
-import type { CreateProjectOptions, Milestone, MilestoneChanges, MilestoneInput, Project, ProjectChanges, ProjectStatus, ProjectStatusReport } from '../../model/project.js';
+import type {
+  CreateProjectOptions,
+  Milestone,
+  MilestoneChanges,
+  MilestoneInput,
+  Project,
+  ProjectChanges,
+  ProjectStatus,
+  ProjectStatusReport,
+} from '../../model/project.js';
 import type { WorkflowResult } from '../../model/workflow.js';
 import type { ProjectTemplate, TemplateSummary } from '../../projects/template.js';
 import { BusClient } from '../client.js';
@@ -59,7 +68,10 @@ export class ProjectManagerClient extends BusClient {
   }
 
   /** Forgets a project; `removeFiles` also deletes its folder. */
-  deleteProject(name: string, options: { removeFiles?: boolean } = {}): Promise<{ deleted: boolean; removedFiles: boolean }> {
+  deleteProject(
+    name: string,
+    options: { removeFiles?: boolean } = {},
+  ): Promise<{ deleted: boolean; removedFiles: boolean }> {
     return this.request(() => this.bus.request('project.delete', { name, ...options }));
   }
 
@@ -80,7 +92,9 @@ export class ProjectManagerClient extends BusClient {
 
   /** The config value at a dotted key (`analysis.max_file_size`), or the whole config without one. */
   async getProjectConfig(name: string, key?: string): Promise<unknown> {
-    return (await this.request(() => this.bus.request('project.get_config', key === undefined ? { name } : { name, key }))).value;
+    return (
+      await this.request(() => this.bus.request('project.get_config', key === undefined ? { name } : { name, key }))
+    ).value;
   }
 
   /** Sets a config value by dotted key, checked against the template default's type, and saves it to the manifest. */
@@ -89,12 +103,22 @@ export class ProjectManagerClient extends BusClient {
   }
 
   /** Starts one of the project's workflows in its folder and answers with its run id (follow it with `waitForRun`). */
-  async startProjectWorkflow(project: string, workflow: string, options: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {}): Promise<string> {
-    return (await this.request(() => this.bus.request('project.start_workflow', { name: project, workflow, ...options }))).runId;
+  async startProjectWorkflow(
+    project: string,
+    workflow: string,
+    options: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {},
+  ): Promise<string> {
+    return (
+      await this.request(() => this.bus.request('project.start_workflow', { name: project, workflow, ...options }))
+    ).runId;
   }
 
   /** Runs one of the project's workflows in its folder (see `engine.executeProjectWorkflow`). */
-  executeProjectWorkflow(project: string, workflow: string, options: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {}): Promise<WorkflowResult> {
+  executeProjectWorkflow(
+    project: string,
+    workflow: string,
+    options: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {},
+  ): Promise<WorkflowResult> {
     return this.request(() => this.bus.request('project.run_workflow', { name: project, workflow, ...options }));
   }
 }

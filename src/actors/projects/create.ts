@@ -9,7 +9,7 @@ import { ValidationError } from '../../errors.js';
 import type { Project } from '../../model/project.js';
 import { formatZodIssues } from '../../model/validate.js';
 import { applyOverrides } from '../../projects/config.js';
-import { checkProjectName } from '../../projects/names.js';
+import { checkProjectName, NO_CONTROL_CHARS } from '../../projects/names.js';
 import type { ScaffoldPlan } from '../../projects/scaffold.js';
 import { planScaffold } from '../../projects/scaffold.js';
 import type { ProjectTemplate } from '../../projects/template.js';
@@ -24,11 +24,19 @@ const optionsSchema = z
     name: z.unknown(),
     templateName: z.string().min(1).optional(),
     description: z.string().max(10_000).optional(),
-    // eslint-disable-next-line no-control-regex
-    path: z.string().min(1).max(4096).regex(/^[^\u0000-\u001f]+$/, 'must not hold control characters').optional(),
+    path: z.string().min(1).max(4096).regex(NO_CONTROL_CHARS, 'must not hold control characters').optional(),
     config: z.record(z.unknown()).optional(),
     author: z.string().max(200).optional(),
-    tags: z.array(z.string().min(1).max(100).regex(/^[\w.:-]+$/, 'a tag holds letters, digits, _, ., : and -')).max(100).optional(),
+    tags: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(100)
+          .regex(/^[\w.:-]+$/, 'a tag holds letters, digits, _, ., : and -'),
+      )
+      .max(100)
+      .optional(),
     force: z.boolean().optional(),
   })
   .strict();
@@ -56,7 +64,9 @@ export async function checkTarget(path: string, force: boolean): Promise<void> {
   if (!st.isDirectory()) throw new ValidationError(`path: ${path} exists and is a file; pick another path`);
   const entries = await readdir(path);
   if (entries.length && !force) {
-    throw new ValidationError(`path: the folder ${path} exists and is not empty (${entries.length} entries); pick another name or path, or pass force: true to scaffold into it`);
+    throw new ValidationError(
+      `path: the folder ${path} exists and is not empty (${entries.length} entries); pick another name or path, or pass force: true to scaffold into it`,
+    );
   }
 }
 
@@ -77,7 +87,11 @@ const within = (path: string, root: string): boolean => {
  * Refuses a project folder outside `projectsDir` and the allowed roots (symbolic links followed, so a link inside the
  * root cannot lead out of it), saying how to allow it.
  */
-export async function checkProjectPath(path: string, projectsDir: string, allowedRoots: readonly string[]): Promise<void> {
+export async function checkProjectPath(
+  path: string,
+  projectsDir: string,
+  allowedRoots: readonly string[],
+): Promise<void> {
   const real = await realPathSoFar(resolve(path));
   const roots = [projectsDir, ...allowedRoots].map((r) => resolve(r));
   for (const root of roots) if (within(real, await realPathSoFar(root))) return;
@@ -137,6 +151,12 @@ export async function prepareProject(
 /** The manifest's text: the project as stored, dates also as ISO strings for people reading the file. */
 export function manifestText(project: Project): Buffer {
   const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
-  const doc = { manifestVersion: 1, ...project, created: iso(project.createdAt), updated: iso(project.updatedAt), archived: iso(project.archivedAt) };
+  const doc = {
+    manifestVersion: 1,
+    ...project,
+    created: iso(project.createdAt),
+    updated: iso(project.updatedAt),
+    archived: iso(project.archivedAt),
+  };
   return Buffer.from(`${JSON.stringify(doc, null, 2)}\n`);
 }

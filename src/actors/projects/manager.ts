@@ -11,7 +11,16 @@ import { join, relative, resolve, isAbsolute } from 'node:path';
 import type { MessageBus } from '../../bus/bus.js';
 import type { RunRequest } from '../../bus/protocol.js';
 import { AlreadyExistsError, NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
-import type { Milestone, MilestoneChanges, MilestoneInput, Project, ProjectChanges, ProjectCounts, ProjectStatus, ProjectStatusReport } from '../../model/project.js';
+import type {
+  Milestone,
+  MilestoneChanges,
+  MilestoneInput,
+  Project,
+  ProjectChanges,
+  ProjectCounts,
+  ProjectStatus,
+  ProjectStatusReport,
+} from '../../model/project.js';
 import { milestoneProgress } from '../../model/project.js';
 import { didYouMean } from '../../model/validate.js';
 import type { WorkflowResult } from '../../model/workflow.js';
@@ -98,7 +107,9 @@ export class ProjectManager {
     const p = this.#projects.get(name);
     if (p) return p;
     const hint = didYouMean(name, this.#projects.keys());
-    throw new NotFoundError(`no project named "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; create it with createProject({ name, templateName }) or list them with listProjects()`);
+    throw new NotFoundError(
+      `no project named "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; create it with createProject({ name, templateName }) or list them with listProjects()`,
+    );
   }
 
   #requireActive(name: unknown, doing: string): Project {
@@ -115,7 +126,11 @@ export class ProjectManager {
       await writeFile(partial, manifestText(next));
       await rename(partial, file);
     } catch (err) {
-      if (manifest === 'required') throw new ValidationError(`project "${next.name}": cannot write its manifest ${join(next.path, MANIFEST)} (${(err as Error).message}); is its folder still there?`, { cause: err });
+      if (manifest === 'required')
+        throw new ValidationError(
+          `project "${next.name}": cannot write its manifest ${join(next.path, MANIFEST)} (${(err as Error).message}); is its folder still there?`,
+          { cause: err },
+        );
     }
     this.#projects.set(next.name, next);
     this.#persist(next);
@@ -123,7 +138,13 @@ export class ProjectManager {
   }
 
   #persist(p: Project): void {
-    this.#records?.write('projects', p.name, { kind: 'projects', id: p.name, parent: p.template, status: p.status, data: p });
+    this.#records?.write('projects', p.name, {
+      kind: 'projects',
+      id: p.name,
+      parent: p.template,
+      status: p.status,
+      data: p,
+    });
   }
 
   #acked<T>(value: T): Promise<T> {
@@ -149,15 +170,20 @@ export class ProjectManager {
     const o = checkCreateOptions(input);
     const existing = this.#projects.get(o.name);
     if (existing || this.#creating.has(o.name)) {
-      throw new AlreadyExistsError(`name: a project named "${o.name}" already exists${existing ? ` (at ${existing.path})` : ''}; pick another name or delete it first`);
+      throw new AlreadyExistsError(
+        `name: a project named "${o.name}" already exists${existing ? ` (at ${existing.path})` : ''}; pick another name or delete it first`,
+      );
     }
     this.#creating.add(o.name);
     try {
       const template = requireTemplate(await loadTemplates(this.#deps.templateDirs), o.templateName);
       const missing: string[] = [];
-      for (const w of template.workflows) if (!(await this.#deps.bus.request('workflow.get', { name: w }))) missing.push(w);
+      for (const w of template.workflows)
+        if (!(await this.#deps.bus.request('workflow.get', { name: w }))) missing.push(w);
       if (missing.length) {
-        throw new ValidationError(`templateName: template "${template.name}" (${template.file}) names workflow(s) ${missing.map((w) => `"${w}"`).join(', ')} this engine does not have; add them to a workflow folder or remove them from the template's "workflows"`);
+        throw new ValidationError(
+          `templateName: template "${template.name}" (${template.file}) names workflow(s) ${missing.map((w) => `"${w}"`).join(', ')} this engine does not have; add them to a workflow folder or remove them from the template's "workflows"`,
+        );
       }
       const { project, plan } = await prepareProject(o, template, this.#deps.projectsDir, this.#now());
       await checkProjectPath(project.path, this.#deps.projectsDir, this.#deps.allowedProjectRoots ?? []);
@@ -175,7 +201,12 @@ export class ProjectManager {
         await undo.rollback();
         throw err;
       }
-      this.#deps.bus.publish('project_created', { name: project.name, template: project.template, path: project.path, workflows: project.workflows });
+      this.#deps.bus.publish('project_created', {
+        name: project.name,
+        template: project.template,
+        path: project.path,
+        workflows: project.workflows,
+      });
       return project;
     } finally {
       this.#creating.delete(o.name);
@@ -188,7 +219,11 @@ export class ProjectManager {
 
   list(filter: { status?: ProjectStatus; tag?: string } = {}): Project[] {
     return [...this.#projects.values()]
-      .filter((p) => (filter.status === undefined || p.status === filter.status) && (filter.tag === undefined || p.tags.includes(filter.tag)))
+      .filter(
+        (p) =>
+          (filter.status === undefined || p.status === filter.status) &&
+          (filter.tag === undefined || p.tags.includes(filter.tag)),
+      )
       .sort((a, b) => a.createdAt - b.createdAt || a.name.localeCompare(b.name));
   }
 
@@ -197,10 +232,18 @@ export class ProjectManager {
       const p = this.#requireActive(name, 'be changed');
       const allowed = ['description', 'author', 'tags'];
       const unknown = Object.keys(changes ?? {}).filter((k) => !allowed.includes(k));
-      if (unknown.length) throw new ValidationError(`changes: unknown field(s) ${unknown.map((k) => `"${k}"`).join(', ')}; a project's description, author and tags can change (config: setProjectConfig; milestones: updateMilestone)`);
-      if (changes.description !== undefined && typeof changes.description !== 'string') throw new ValidationError('changes.description: must be a string');
-      if (changes.author !== undefined && typeof changes.author !== 'string') throw new ValidationError('changes.author: must be a string');
-      if (changes.tags !== undefined && !(Array.isArray(changes.tags) && changes.tags.every((t) => typeof t === 'string' && /^[\w.:-]{1,100}$/.test(t)))) {
+      if (unknown.length)
+        throw new ValidationError(
+          `changes: unknown field(s) ${unknown.map((k) => `"${k}"`).join(', ')}; a project's description, author and tags can change (config: setProjectConfig; milestones: updateMilestone)`,
+        );
+      if (changes.description !== undefined && typeof changes.description !== 'string')
+        throw new ValidationError('changes.description: must be a string');
+      if (changes.author !== undefined && typeof changes.author !== 'string')
+        throw new ValidationError('changes.author: must be a string');
+      if (
+        changes.tags !== undefined &&
+        !(Array.isArray(changes.tags) && changes.tags.every((t) => typeof t === 'string' && /^[\w.:-]{1,100}$/.test(t)))
+      ) {
         throw new ValidationError('changes.tags: must be a list of tags (letters, digits, _, ., : and -)');
       }
       return this.#save({
@@ -218,16 +261,26 @@ export class ProjectManager {
     return this.#serial(name, async () => {
       const p = this.#require(name);
       if (p.status === 'archived') {
-        throw new ValidationError(`project "${p.name}" is already archived (on ${new Date(p.archivedAt ?? 0).toISOString()}${p.archivePath ? `, to ${p.archivePath}` : ''})`);
+        throw new ValidationError(
+          `project "${p.name}" is already archived (on ${new Date(p.archivedAt ?? 0).toISOString()}${p.archivePath ? `, to ${p.archivePath}` : ''})`,
+        );
       }
-      if (Object.keys(p.activeRuns).length) throw new ValidationError(`project "${p.name}" has workflow runs in flight; wait for them or cancel them before archiving`);
+      if (Object.keys(p.activeRuns).length)
+        throw new ValidationError(
+          `project "${p.name}" has workflow runs in flight; wait for them or cancel them before archiving`,
+        );
       let file: string | null = null;
       if (tarball !== false) {
-        file = typeof tarball === 'string' ? resolve(tarball) : join(resolve(this.#deps.projectsDir), 'archives', `${p.name}.tar.gz`);
+        file =
+          typeof tarball === 'string'
+            ? resolve(tarball)
+            : join(resolve(this.#deps.projectsDir), 'archives', `${p.name}.tar.gz`);
         if (!/\.(tar\.gz|tgz)$/.test(file)) throw new ValidationError(`tarball: "${file}" must end in .tar.gz or .tgz`);
         const inside = relative(p.path, file);
-        if (!inside.startsWith('..') && !isAbsolute(inside)) throw new ValidationError(`tarball: ${file} is inside the project folder; put the archive elsewhere`);
-        if (await stat(file).catch(() => null)) throw new ValidationError(`tarball: ${file} already exists; give another path`);
+        if (!inside.startsWith('..') && !isAbsolute(inside))
+          throw new ValidationError(`tarball: ${file} is inside the project folder; put the archive elsewhere`);
+        if (await stat(file).catch(() => null))
+          throw new ValidationError(`tarball: ${file} already exists; give another path`);
       }
       const now = this.#now();
       const next: Project = { ...p, status: 'archived', archivedAt: now, updatedAt: now, archivePath: file };
@@ -238,7 +291,10 @@ export class ProjectManager {
           await writeTarball(p.path, file);
         } catch (err) {
           await writeFile(join(p.path, MANIFEST), manifestText(p)).catch(() => undefined);
-          throw new ValidationError(`tarball: could not write ${file} (${(err as Error).message}); the project was not archived`, { cause: err });
+          throw new ValidationError(
+            `tarball: could not write ${file} (${(err as Error).message}); the project was not archived`,
+            { cause: err },
+          );
         }
       }
       const saved = await this.#save(next);
@@ -251,7 +307,8 @@ export class ProjectManager {
   delete(name: string, removeFiles = false): Promise<{ deleted: boolean; removedFiles: boolean }> {
     return this.#serial(name, async () => {
       const p = this.#require(name);
-      if (Object.keys(p.activeRuns).length) throw new ValidationError(`project "${p.name}" has workflow runs in flight; wait for them before deleting it`);
+      if (Object.keys(p.activeRuns).length)
+        throw new ValidationError(`project "${p.name}" has workflow runs in flight; wait for them before deleting it`);
       let removedFiles = false;
       if (removeFiles) {
         if (await stat(join(p.path, MANIFEST)).catch(() => null)) {
@@ -290,14 +347,24 @@ export class ProjectManager {
     const progress = milestoneProgress(p.milestones).fraction;
     for (const m of names) {
       const done = p.milestones.find((x) => x.name === m);
-      this.#deps.bus.publish('milestone_completed', { project: p.name, milestone: m, completedAt: done?.completedAt ?? this.#now(), progress, byRun });
+      this.#deps.bus.publish('milestone_completed', {
+        project: p.name,
+        milestone: m,
+        completedAt: done?.completedAt ?? this.#now(),
+        progress,
+        byRun,
+      });
     }
   }
 
   addMilestone(name: string, input: MilestoneInput): Promise<Milestone> {
     return this.#serial(name, async () => {
       const p = this.#requireActive(name, 'take new milestones');
-      const saved = await this.#save({ ...p, milestones: milestones.addMilestone(p, input, this.#now()), updatedAt: this.#now() });
+      const saved = await this.#save({
+        ...p,
+        milestones: milestones.addMilestone(p, input, this.#now()),
+        updatedAt: this.#now(),
+      });
       return milestones.findMilestone(saved, input.name);
     });
   }
@@ -305,7 +372,11 @@ export class ProjectManager {
   updateMilestone(name: string, milestone: string, changes: MilestoneChanges): Promise<Milestone> {
     return this.#serial(name, async () => {
       const p = this.#requireActive(name, 'change its milestones');
-      const saved = await this.#save({ ...p, milestones: milestones.updateMilestone(p, milestone, changes, this.#now()), updatedAt: this.#now() });
+      const saved = await this.#save({
+        ...p,
+        milestones: milestones.updateMilestone(p, milestone, changes, this.#now()),
+        updatedAt: this.#now(),
+      });
       return milestones.findMilestone(saved, milestone);
     });
   }
@@ -313,7 +384,11 @@ export class ProjectManager {
   completeMilestone(name: string, milestone: string): Promise<Milestone> {
     return this.#serial(name, async () => {
       const p = this.#requireActive(name, 'complete milestones');
-      const saved = await this.#save({ ...p, milestones: milestones.completeMilestone(p, milestone, this.#now()), updatedAt: this.#now() });
+      const saved = await this.#save({
+        ...p,
+        milestones: milestones.completeMilestone(p, milestone, this.#now()),
+        updatedAt: this.#now(),
+      });
       this.#announce(saved, [milestone], null);
       return milestones.findMilestone(saved, milestone);
     });
@@ -325,7 +400,11 @@ export class ProjectManager {
    * Runs one of the project's workflows to its end, in the project's folder, with `{{project.config.x}}`; counts
    * its outcome in the project and towards the milestones that name it.
    */
-  async runWorkflow(name: string, workflow: string, req: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {}): Promise<WorkflowResult> {
+  async runWorkflow(
+    name: string,
+    workflow: string,
+    req: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {},
+  ): Promise<WorkflowResult> {
     const { runId, project } = await this.#start(name, workflow, req);
     return this.#finish(project, runId);
   }
@@ -334,7 +413,11 @@ export class ProjectManager {
    * Starts one of the project's workflows and answers with its run id at once (over the network a run is not one
    * held-open request: follow it with `workflow.wait_for` or its end event); its outcome is counted as it ends.
    */
-  async startWorkflow(name: string, workflow: string, req: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {}): Promise<{ runId: string }> {
+  async startWorkflow(
+    name: string,
+    workflow: string,
+    req: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {},
+  ): Promise<{ runId: string }> {
     const { runId, project } = await this.#start(name, workflow, req);
     this.#finish(project, runId).catch(() => undefined);
     return { runId };
@@ -347,14 +430,21 @@ export class ProjectManager {
     return result;
   }
 
-  async #start(name: string, workflow: string, req: Omit<RunRequest, 'workingDir' | 'project' | 'version'>): Promise<{ runId: string; project: string }> {
+  async #start(
+    name: string,
+    workflow: string,
+    req: Omit<RunRequest, 'workingDir' | 'project' | 'version'>,
+  ): Promise<{ runId: string; project: string }> {
     if (this.#closing) throw new ShuttingDownError();
     const p = this.#requireActive(name, 'run workflows');
     if (!p.workflows.includes(workflow)) {
       const hint = didYouMean(String(workflow), p.workflows);
-      throw new NotFoundError(`workflow: project "${p.name}" has no workflow "${workflow}"${hint ? ` (did you mean "${hint}"?)` : ''}; its workflows: ${p.workflows.join(', ') || '(none)'}`);
+      throw new NotFoundError(
+        `workflow: project "${p.name}" has no workflow "${workflow}"${hint ? ` (did you mean "${hint}"?)` : ''}; its workflows: ${p.workflows.join(', ') || '(none)'}`,
+      );
     }
-    if (!(await stat(p.path).catch(() => null))?.isDirectory()) throw new ValidationError(`project "${p.name}": its folder ${p.path} is gone; restore it or delete the project`);
+    if (!(await stat(p.path).catch(() => null))?.isDirectory())
+      throw new ValidationError(`project "${p.name}": its folder ${p.path} is gone; restore it or delete the project`);
     const { runId } = await this.#deps.bus.request('workflow.start', {
       name: workflow,
       params: req.params ?? {},
@@ -392,10 +482,21 @@ export class ProjectManager {
       runs: prev.runs + 1,
       successes: prev.successes + (outcome.success ? 1 : 0),
       failures: prev.failures + (outcome.success ? 0 : 1),
-      lastRun: { runId: outcome.runId, status: outcome.status, success: outcome.success, endedAt: now, durationMs: outcome.durationMs },
+      lastRun: {
+        runId: outcome.runId,
+        status: outcome.status,
+        success: outcome.success,
+        endedAt: now,
+        durationMs: outcome.durationMs,
+      },
     };
-    const done = outcome.success ? milestones.recordSuccess(p, workflow, outcome.runId, now) : { milestones: p.milestones, completed: [] };
-    const saved = await this.#save({ ...p, activeRuns, runs: { ...p.runs, [workflow]: stats }, milestones: done.milestones, updatedAt: now }, 'best-effort');
+    const done = outcome.success
+      ? milestones.recordSuccess(p, workflow, outcome.runId, now)
+      : { milestones: p.milestones, completed: [] };
+    const saved = await this.#save(
+      { ...p, activeRuns, runs: { ...p.runs, [workflow]: stats }, milestones: done.milestones, updatedAt: now },
+      'best-effort',
+    );
     this.#announce(saved, done.completed, outcome.runId);
   }
 

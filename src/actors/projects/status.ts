@@ -5,7 +5,11 @@ import { milestoneProgress } from '../../model/project.js';
 import type { ModuleRegistry } from '../../modules/registry.js';
 import { presentFiles } from '../../projects/scaffold.js';
 
-export async function statusReport(p: Project, bus: MessageBus, registry: ModuleRegistry): Promise<ProjectStatusReport> {
+export async function statusReport(
+  p: Project,
+  bus: MessageBus,
+  registry: ModuleRegistry,
+): Promise<ProjectStatusReport> {
   const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
   const workflows = [];
   for (const w of p.workflows) {

@@ -11,7 +11,10 @@ import type { ResourceLedger } from './ledger.js';
 import { ResourcePersistence } from './persistence.js';
 
 /** The `resource.*` commands over one ledger; with `persistence`, added and removed resources are stored. */
-export function resourceHandlers(ledger: ResourceLedger, persistence: ResourcePersistence | null = null): CommandHandlers<'resource'> {
+export function resourceHandlers(
+  ledger: ResourceLedger,
+  persistence: ResourcePersistence | null = null,
+): CommandHandlers<'resource'> {
   return {
     'resource.add': (p) => {
       const usage = ledger.add(p.resource);
@@ -24,10 +27,17 @@ export function resourceHandlers(ledger: ResourceLedger, persistence: ResourcePe
       return { removed };
     },
     'resource.list': () => ledger.usage(),
-    'resource.allocate': (p) => ledger.allocate(p.holderId, p.requirements, { ttlSeconds: p.ttlSeconds, waitSeconds: p.waitSeconds }),
+    'resource.allocate': (p) =>
+      ledger.allocate(p.holderId, p.requirements, { ttlSeconds: p.ttlSeconds, waitSeconds: p.waitSeconds }),
     'resource.deallocate': ({ holderId }) => {
       const released = ledger.deallocate(holderId);
-      return { holderId, released, message: released ? `released ${released} hold(s) of "${holderId}"` : `"${holderId}" holds nothing; nothing to release` };
+      return {
+        holderId,
+        released,
+        message: released
+          ? `released ${released} hold(s) of "${holderId}"`
+          : `"${holderId}" holds nothing; nothing to release`,
+      };
     },
     'resource.allocations': (p) => ledger.allocations(p.holderId),
   };
@@ -41,7 +51,12 @@ export function resourceManagerLogic(deps: ComponentDeps & { ledger: ResourceLed
       recover: () => {
         if (!persistence) return null;
         const { problems, ...counts } = persistence.recover();
-        for (const problem of problems) deps.bus.publish('component_error', { component: 'resourceManager', operation: 'recovery', error: new RecoveryError(problem).toJSON() });
+        for (const problem of problems)
+          deps.bus.publish('component_error', {
+            component: 'resourceManager',
+            operation: 'recovery',
+            error: new RecoveryError(problem).toJSON(),
+          });
         return { resumed: counts.restored, byStatus: counts, problems, ids: [], rerun: [], executing: true };
       },
       dispose: () => persistence?.dispose(),

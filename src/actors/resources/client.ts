@@ -11,7 +11,6 @@ import type { AllocateOptions, Allocation, Resource, ResourceInput, ResourceUsag
  * await rm.deallocateResources('user123');
  */
 export class ResourceManagerClient extends BusClient {
-
   /** Registers a resource (`new Resource({...})` or a plain object). */
   addResource(resource: Resource | ResourceInput): Promise<ResourceUsage> {
     return this.request(() => this.bus.request('resource.add', { resource: { ...resource } }));
@@ -32,7 +31,11 @@ export class ResourceManagerClient extends BusClient {
    * now, waits up to `waitSeconds` in FIFO order, or refuses naming what blocks it. `ttlSeconds` releases the hold
    * by itself.
    */
-  allocateResources(holderId: string, requirements: Record<string, Record<string, number>>, options: AllocateOptions = {}): Promise<Allocation> {
+  allocateResources(
+    holderId: string,
+    requirements: Record<string, Record<string, number>>,
+    options: AllocateOptions = {},
+  ): Promise<Allocation> {
     return this.request(() =>
       this.bus.request('resource.allocate', {
         holderId,

@@ -10,7 +10,15 @@ import type { Clock, ClockTimer } from '../../model/clock.js';
 import { systemClock } from '../../model/clock.js';
 import { didYouMean, formatZodIssues } from '../../model/validate.js';
 
-import type { AllocateOptions, Allocation, Held, Requirements, ResourceInput, ResourceLimits, ResourceUsage } from '../../model/resource.js';
+import type {
+  AllocateOptions,
+  Allocation,
+  Held,
+  Requirements,
+  ResourceInput,
+  ResourceLimits,
+  ResourceUsage,
+} from '../../model/resource.js';
 import { KNOWN_UNITS, Resource, resourceSchema, ResourceType, UNITS } from '../../model/resource.js';
 
 export type { AllocateOptions, Allocation, Held, Requirements, ResourceInput, ResourceLimits, ResourceUsage };
@@ -36,7 +44,6 @@ interface Waiter {
   reject: (e: Error) => void;
   timer: ClockTimer | null;
 }
-
 
 export interface LedgerEvents {
   allocated(a: Allocation): void;
@@ -68,15 +75,22 @@ export class ResourceLedger {
 
   /** Adds a resource; adding an identical definition again is a no-op, a different one under the same id is a `ValidationError`. */
   add(input: ResourceInput): ResourceUsage {
-    const parsed = resourceSchema.safeParse(input instanceof Resource ? { ...input, limits: stripUndefined(input.limits) } : input);
+    const parsed = resourceSchema.safeParse(
+      input instanceof Resource ? { ...input, limits: stripUndefined(input.limits) } : input,
+    );
     if (!parsed.success) throw new ValidationError(formatZodIssues(parsed.error, 'resource'));
     const r = parsed.data;
     const entries = Object.entries(r.capacity);
-    if (entries.length !== 1) throw new ValidationError(`resource "${r.id}".capacity: give exactly one unit, e.g. { cores: 8 } or { gb: 16 }`);
+    if (entries.length !== 1)
+      throw new ValidationError(`resource "${r.id}".capacity: give exactly one unit, e.g. { cores: 8 } or { gb: 16 }`);
     const [unit, amount] = entries[0] as [string, number];
     const u = UNITS[unit];
-    if (!u) throw new ValidationError(`resource "${r.id}".capacity.${unit}: unknown unit; use one of ${KNOWN_UNITS.join(', ')}`);
-    if (!Number.isFinite(amount) || amount <= 0) throw new ValidationError(`resource "${r.id}".capacity.${unit}: must be a positive number (got ${amount})`);
+    if (!u)
+      throw new ValidationError(
+        `resource "${r.id}".capacity.${unit}: unknown unit; use one of ${KNOWN_UNITS.join(', ')}`,
+      );
+    if (!Number.isFinite(amount) || amount <= 0)
+      throw new ValidationError(`resource "${r.id}".capacity.${unit}: must be a positive number (got ${amount})`);
     const stored: StoredResource = {
       id: r.id,
       name: r.name ?? r.id,
@@ -90,7 +104,8 @@ export class ResourceLedger {
     const existing = this.#resources.get(r.id);
     if (existing) {
       // A script run again adds the same resource again: an identical definition is a no-op.
-      const same = (x: StoredResource): string => JSON.stringify([x.name, x.type, x.unit, x.capacity, Object.entries(x.limits).sort()]);
+      const same = (x: StoredResource): string =>
+        JSON.stringify([x.name, x.type, x.unit, x.capacity, Object.entries(x.limits).sort()]);
       if (same(existing) === same(stored)) return this.#usage(existing);
       throw new ValidationError(
         `resource.id: "${r.id}" already exists with a different definition (${existing.type}, ${existing.capacity} ${existing.unit}, limits ${JSON.stringify(existing.limits)}; given ${stored.type}, ${stored.capacity} ${stored.unit}, limits ${JSON.stringify(stored.limits)}); remove it first or pick another id`,
@@ -122,14 +137,17 @@ export class ResourceLedger {
    * the wrong dimension are `ValidationError`s naming the field. Returns base-unit amounts per resource.
    */
   parse(req: unknown, where = 'resources'): Held[] {
-    if (typeof req !== 'object' || req === null || Array.isArray(req)) throw new ValidationError(`${where}: must map resource ids to amounts, e.g. { cpu: { cores: 2 } }`);
+    if (typeof req !== 'object' || req === null || Array.isArray(req))
+      throw new ValidationError(`${where}: must map resource ids to amounts, e.g. { cpu: { cores: 2 } }`);
     const problems: string[] = [];
     const held: Held[] = [];
     for (const [id, units] of Object.entries(req as Record<string, unknown>)) {
       const r = this.#resources.get(id);
       if (!r) {
         const hint = didYouMean(id, this.#resources.keys());
-        problems.push(`${where}.${id}: unknown resource${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${[...this.#resources.keys()].join(', ')}`);
+        problems.push(
+          `${where}.${id}: unknown resource${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${[...this.#resources.keys()].join(', ')}`,
+        );
         continue;
       }
       if (typeof units !== 'object' || units === null || Array.isArray(units)) {
@@ -140,8 +158,10 @@ export class ResourceLedger {
       for (const [unit, amount] of Object.entries(units as Record<string, unknown>)) {
         const u = UNITS[unit];
         if (!u) problems.push(`${where}.${id}.${unit}: unknown unit; use one of ${KNOWN_UNITS.join(', ')}`);
-        else if (u.dimension !== r.unit) problems.push(`${where}.${id}.${unit}: "${id}" is measured in ${r.unit}, not ${u.dimension}`);
-        else if (typeof amount !== 'number' || !Number.isFinite(amount) || amount <= 0) problems.push(`${where}.${id}.${unit}: must be a positive number (got ${String(amount)})`);
+        else if (u.dimension !== r.unit)
+          problems.push(`${where}.${id}.${unit}: "${id}" is measured in ${r.unit}, not ${u.dimension}`);
+        else if (typeof amount !== 'number' || !Number.isFinite(amount) || amount <= 0)
+          problems.push(`${where}.${id}.${unit}: must be a positive number (got ${String(amount)})`);
         else total += amount * u.factor;
       }
       if (total > 0) held.push({ resource: id, amount: total });
@@ -156,14 +176,27 @@ export class ResourceLedger {
     for (const h of held) {
       const r = this.#resources.get(h.resource);
       if (!r) return { resource: h.resource, reason: `resource "${h.resource}" was removed`, never: true };
-      if (h.amount > r.capacity) return { resource: r.id, reason: `${fmt(h.amount, r.unit)} requested, but "${r.id}" has ${fmt(r.capacity, r.unit)} in all`, never: true };
+      if (h.amount > r.capacity)
+        return {
+          resource: r.id,
+          reason: `${fmt(h.amount, r.unit)} requested, but "${r.id}" has ${fmt(r.capacity, r.unit)} in all`,
+          never: true,
+        };
       const max = r.limits.maxConcurrentUsers;
       if (max !== undefined && !r.holders.has(holderId) && r.holders.size >= max) {
-        return { resource: r.id, reason: `"${r.id}" allows ${max} holder(s) at once, held by ${[...r.holders.keys()].join(', ')}`, never: false };
+        return {
+          resource: r.id,
+          reason: `"${r.id}" allows ${max} holder(s) at once, held by ${[...r.holders.keys()].join(', ')}`,
+          never: false,
+        };
       }
       if (r.allocated + h.amount > r.capacity + 1e-9) {
         const by = [...r.holders].map(([k, v]) => `${k} ${fmt(v, r.unit)}`).join(', ');
-        return { resource: r.id, reason: `${fmt(h.amount, r.unit)} of "${r.id}" requested, ${fmt(r.capacity - r.allocated, r.unit)} free (held by ${by})`, never: false };
+        return {
+          resource: r.id,
+          reason: `${fmt(h.amount, r.unit)} of "${r.id}" requested, ${fmt(r.capacity - r.allocated, r.unit)} free (held by ${by})`,
+          never: false,
+        };
       }
     }
     return null;
@@ -182,12 +215,16 @@ export class ResourceLedger {
    * or waits in FIFO order up to `waitSeconds`, or refuses with the blocker named.
    */
   allocate(holderId: string, requirements: unknown, options: AllocateOptions = {}): Promise<Allocation> {
-    if (typeof holderId !== 'string' || holderId === '') return Promise.reject(new ValidationError('holderId: must be a non-empty string'));
+    if (typeof holderId !== 'string' || holderId === '')
+      return Promise.reject(new ValidationError('holderId: must be a non-empty string'));
     const { ttlSeconds, waitSeconds = 0 } = options;
     if (ttlSeconds !== undefined && !(Number.isFinite(ttlSeconds) && ttlSeconds > 0)) {
-      return Promise.reject(new ValidationError(`ttlSeconds: must be a positive number of seconds from now (got ${ttlSeconds})`));
+      return Promise.reject(
+        new ValidationError(`ttlSeconds: must be a positive number of seconds from now (got ${ttlSeconds})`),
+      );
     }
-    if (!(Number.isFinite(waitSeconds) && waitSeconds >= 0)) return Promise.reject(new ValidationError(`waitSeconds: must be 0 or more (got ${waitSeconds})`));
+    if (!(Number.isFinite(waitSeconds) && waitSeconds >= 0))
+      return Promise.reject(new ValidationError(`waitSeconds: must be 0 or more (got ${waitSeconds})`));
     let held: Held[];
     try {
       held = this.parse(requirements);
@@ -233,7 +270,14 @@ export class ResourceLedger {
     } catch {
       return 'refused';
     }
-    const grant = this.#grant(a.holderId, held, a.requested, a.expiresAt === null ? null : a.expiresAt - now, a.allocationId, a.grantedAt);
+    const grant = this.#grant(
+      a.holderId,
+      held,
+      a.requested,
+      a.expiresAt === null ? null : a.expiresAt - now,
+      a.allocationId,
+      a.grantedAt,
+    );
     return grant ? 'restored' : 'refused';
   }
 
@@ -256,7 +300,9 @@ export class ResourceLedger {
 
   /** Every hold, or those of one holder. */
   allocations(holderId?: string): Allocation[] {
-    return [...this.#allocations.values()].filter((a) => holderId === undefined || a.holderId === holderId).map(publicAllocation);
+    return [...this.#allocations.values()]
+      .filter((a) => holderId === undefined || a.holderId === holderId)
+      .map(publicAllocation);
   }
 
   /** Capacity, allocated and free of every resource. */
@@ -278,7 +324,14 @@ export class ResourceLedger {
     for (const a of this.#allocations.values()) this.#clock.clearTimeout(a.timer);
   }
 
-  #grant(holderId: string, held: Held[], requested: Requirements, ttlMs: number | null, id: string = randomUUID(), grantedAt?: number): Allocation {
+  #grant(
+    holderId: string,
+    held: Held[],
+    requested: Requirements,
+    ttlMs: number | null,
+    id: string = randomUUID(),
+    grantedAt?: number,
+  ): Allocation {
     // One reading of the clock: a hold's expiry is its grant time plus its limit to the millisecond.
     const current = this.#now();
     const now = grantedAt ?? current;
@@ -292,7 +345,16 @@ export class ResourceLedger {
     }
     const allocationId = id;
     const expiresAt = Number.isFinite(limitMs) ? current + limitMs : null;
-    const a = { allocationId, holderId, amounts: Object.fromEntries(held.map((h) => [h.resource, h.amount])), requested, grantedAt: now, expiresAt, held, timer: null as ClockTimer | null };
+    const a = {
+      allocationId,
+      holderId,
+      amounts: Object.fromEntries(held.map((h) => [h.resource, h.amount])),
+      requested,
+      grantedAt: now,
+      expiresAt,
+      held,
+      timer: null as ClockTimer | null,
+    };
     if (expiresAt !== null) {
       a.timer = this.#clock.setTimeout(() => this.#release(allocationId, 'expired'), limitMs, { unref: true });
     }
@@ -354,7 +416,14 @@ export class ResourceLedger {
 }
 
 function publicAllocation(a: Allocation): Allocation {
-  return { allocationId: a.allocationId, holderId: a.holderId, amounts: { ...a.amounts }, requested: a.requested, grantedAt: a.grantedAt, expiresAt: a.expiresAt };
+  return {
+    allocationId: a.allocationId,
+    holderId: a.holderId,
+    amounts: { ...a.amounts },
+    requested: a.requested,
+    grantedAt: a.grantedAt,
+    expiresAt: a.expiresAt,
+  };
 }
 
 function fmt(amount: number, unit: string): string {

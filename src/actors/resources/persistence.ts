@@ -18,11 +18,22 @@ export class ResourcePersistence {
     const allocated = deps.bus.events$('resource_allocated').subscribe((e) => {
       if (e.type !== 'resource_allocated' || e.data.holderId.startsWith('task:')) return;
       const a = deps.ledger.allocations(e.data.holderId).find((x) => x.allocationId === e.data.allocationId);
-      if (a) this.#records.write('allocations', a.allocationId, { kind: 'allocations', id: a.allocationId, parent: a.holderId, status: 'held', data: a });
+      if (a)
+        this.#records.write('allocations', a.allocationId, {
+          kind: 'allocations',
+          id: a.allocationId,
+          parent: a.holderId,
+          status: 'held',
+          data: a,
+        });
     });
     const released = deps.bus.events$('resource_released').subscribe((e) => {
       if (e.type !== 'resource_released' || e.data.holderId.startsWith('task:')) return;
-      this.#records.write('allocations', e.data.allocationId, { kind: 'allocations', id: e.data.allocationId, delete: true });
+      this.#records.write('allocations', e.data.allocationId, {
+        kind: 'allocations',
+        id: e.data.allocationId,
+        delete: true,
+      });
     });
     this.#subs = [allocated, released];
   }
@@ -33,7 +44,12 @@ export class ResourcePersistence {
   }
 
   added(resource: ResourceInput): void {
-    this.#records.write('resources', resource.id, { kind: 'resources', id: resource.id, status: 'active', data: { ...resource } });
+    this.#records.write('resources', resource.id, {
+      kind: 'resources',
+      id: resource.id,
+      status: 'active',
+      data: { ...resource },
+    });
   }
 
   removed(id: string): void {
@@ -57,7 +73,8 @@ export class ResourcePersistence {
     for (const r of store.listRecords<Allocation>('allocations')) {
       const result = ledger.restore(r.data);
       out[result]++;
-      if (result === 'refused') this.#records.write('allocations', r.id, { kind: 'allocations', id: r.id, delete: true });
+      if (result === 'refused')
+        this.#records.write('allocations', r.id, { kind: 'allocations', id: r.id, delete: true });
     }
     return out;
   }

@@ -32,13 +32,21 @@ export function schedulesLogic(deps: ComponentDeps) {
     const started = bus.events$('engine_started').subscribe(() => {
       started.unsubscribe();
       if (!deps.options.fireSchedules) return;
-      manager.start().catch((err: unknown) => bus.publish('component_error', { component: 'schedules', operation: 'start firing schedules', error: serializeError(err) }));
+      manager.start().catch((err: unknown) =>
+        bus.publish('component_error', {
+          component: 'schedules',
+          operation: 'start firing schedules',
+          error: serializeError(err),
+        }),
+      );
     });
     return {
       handlers: { schedule: scheduleHandlers(manager) },
       recover: () => {
         const loaded = manager.load();
-        return loaded > 0 ? { resumed: loaded, byStatus: { schedules: loaded }, ids: [], rerun: [], executing: true } : null;
+        return loaded > 0
+          ? { resumed: loaded, byStatus: { schedules: loaded }, ids: [], rerun: [], executing: true }
+          : null;
       },
       drain: () => manager.close(),
       dispose: () => {

@@ -3,7 +3,14 @@
  * facade (`getWorkflowManager()`) extends this class, and the engine offers the same methods.
  */
 import { BusClient } from '../client.js';
-import type { BackfillInput, BackfillReply, ScheduleInput, ScheduleView, TriggerInput, TriggerView } from '../../model/schedule.js';
+import type {
+  BackfillInput,
+  BackfillReply,
+  ScheduleInput,
+  ScheduleView,
+  TriggerInput,
+  TriggerView,
+} from '../../model/schedule.js';
 
 /** Schedules (cron or `every`, with overlap policies and backfills) and triggers (NATS subjects, webhooks), over the bus. */
 export class ScheduleClient extends BusClient {

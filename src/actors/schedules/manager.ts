@@ -146,11 +146,26 @@ export class ScheduleManager {
   async create(input: unknown): Promise<ScheduleView> {
     const now = this.#deps.clock.now();
     const spec = compileSchedule(input, now);
-    if (this.#schedules.has(spec.name)) throw new ValidationError(`schedule.name: a schedule named "${spec.name}" exists already; delete it first or pick another name`);
+    if (this.#schedules.has(spec.name))
+      throw new ValidationError(
+        `schedule.name: a schedule named "${spec.name}" exists already; delete it first or pick another name`,
+      );
     const wf = await this.#deps.bus.request('workflow.get', { name: spec.workflow });
-    if (!wf) throw new NotFoundError(`schedule.workflow: no workflow named "${spec.workflow}"; create it first (workflow list shows them)`);
+    if (!wf)
+      throw new NotFoundError(
+        `schedule.workflow: no workflow named "${spec.workflow}"; create it first (workflow list shows them)`,
+      );
     const paused = (input as { paused?: boolean }).paused === true;
-    const rec: ScheduleRecord = { spec: { ...spec, workflow: wf.name }, paused, cursor: now, claimed: [], slots: { policy: spec.overlap, active: [], buffered: [] }, backfill: null, recent: [], lastRuns: [] };
+    const rec: ScheduleRecord = {
+      spec: { ...spec, workflow: wf.name },
+      paused,
+      cursor: now,
+      claimed: [],
+      slots: { policy: spec.overlap, active: [], buffered: [] },
+      backfill: null,
+      recent: [],
+      lastRuns: [],
+    };
     const s: Live = { rec, timer: null, busy: false, deleted: false };
     this.#schedules.set(spec.name, s);
     this.#save(s);
@@ -217,7 +232,10 @@ export class ScheduleManager {
     const s = this.#require(name);
     const { from, to, overlap } = compileBackfill(input, this.#deps.clock.now());
     const { slots, more } = slotsBetween(s.rec.spec, from - 1, to, MAX_BACKFILL_SLOTS);
-    if (more) throw new ValidationError(`backfill: the range holds more than ${MAX_BACKFILL_SLOTS} slots; split it into smaller ranges`);
+    if (more)
+      throw new ValidationError(
+        `backfill: the range holds more than ${MAX_BACKFILL_SLOTS} slots; split it into smaller ranges`,
+      );
     const lane = (s.rec.backfill ??= { policy: overlap, active: [], buffered: [] });
     lane.policy = overlap;
     let alreadyRun = 0;
@@ -242,7 +260,10 @@ export class ScheduleManager {
 
   /** Kept in memory by the workflow manager, or (ended long ago) in the store. */
   async #runExists(runId: string): Promise<boolean> {
-    return (await this.#deps.bus.request('workflow.get_run', { runId })) !== null || this.#deps.store.getRecord('workflow_runs', runId) !== undefined;
+    return (
+      (await this.#deps.bus.request('workflow.get_run', { runId })) !== null ||
+      this.#deps.store.getRecord('workflow_runs', runId) !== undefined
+    );
   }
 
   view(s: Live): ScheduleView {
@@ -296,7 +317,13 @@ export class ScheduleManager {
       if (missed) {
         s.rec.cursor = missed.last;
         this.#note(s.rec, { scheduledFor: missed.first, outcome: 'missed', runId: null, at: now, count: missed.count });
-        this.#deps.bus.publish('schedule_missed', { schedule: spec.name, workflow: spec.workflow, count: missed.count, first: missed.first, last: missed.last });
+        this.#deps.bus.publish('schedule_missed', {
+          schedule: spec.name,
+          workflow: spec.workflow,
+          count: missed.count,
+          first: missed.first,
+          last: missed.last,
+        });
         this.#save(s);
       }
       for (const slot of due) {
@@ -304,7 +331,11 @@ export class ScheduleManager {
         await this.#slot(s, slot);
       }
     } catch (err) {
-      this.#deps.bus.publish('component_error', { component: 'schedules', operation: `fire schedule "${s.rec.spec.name}"`, error: serializeError(err) });
+      this.#deps.bus.publish('component_error', {
+        component: 'schedules',
+        operation: `fire schedule "${s.rec.spec.name}"`,
+        error: serializeError(err),
+      });
     } finally {
       s.busy = false;
       this.#arm(s);
@@ -323,13 +354,23 @@ export class ScheduleManager {
     }
     if (decision === 'buffer') {
       lane.buffered.push(slot);
-      this.#note(s.rec, { scheduledFor: slot, outcome: 'buffered', runId: slotRunId(s.rec.spec.name, slot), at: this.#deps.clock.now() });
+      this.#note(s.rec, {
+        scheduledFor: slot,
+        outcome: 'buffered',
+        runId: slotRunId(s.rec.spec.name, slot),
+        at: this.#deps.clock.now(),
+      });
       this.#save(s);
       return;
     }
     if (decision === 'cancel_start') {
       for (const runId of lane.active) {
-        void this.#deps.bus.request('workflow.cancel_run', { runId, reason: `schedule "${s.rec.spec.name}": a new slot (${new Date(slot).toISOString()}) cancels the previous run (overlap: cancel_previous)` }).catch(() => undefined);
+        void this.#deps.bus
+          .request('workflow.cancel_run', {
+            runId,
+            reason: `schedule "${s.rec.spec.name}": a new slot (${new Date(slot).toISOString()}) cancels the previous run (overlap: cancel_previous)`,
+          })
+          .catch(() => undefined);
       }
     }
     await this.#claim(s, [{ slot, runId: slotRunId(s.rec.spec.name, slot), lane: 'slots' }]);
@@ -338,7 +379,13 @@ export class ScheduleManager {
   #skipped(s: Live, slot: number, lane: Lane): void {
     const { spec } = s.rec;
     this.#note(s.rec, { scheduledFor: slot, outcome: 'skipped', runId: null, at: this.#deps.clock.now() });
-    this.#deps.bus.publish('schedule_skipped', { schedule: spec.name, workflow: spec.workflow, scheduledFor: slot, reason: 'overlap', activeRuns: [...lane.active] });
+    this.#deps.bus.publish('schedule_skipped', {
+      schedule: spec.name,
+      workflow: spec.workflow,
+      scheduledFor: slot,
+      reason: 'overlap',
+      activeRuns: [...lane.active],
+    });
   }
 
   /** Claims the slots (one committed write), then starts their runs. */
@@ -377,12 +424,17 @@ export class ScheduleManager {
       });
       const firedAt = this.#deps.clock.now();
       if (s.deleted) return true;
-      const status: WorkflowRunStatus | 'unknown' = reply.existing ? ((await this.#deps.bus.request('workflow.get_run', { runId: claim.runId }))?.status ?? 'unknown') : 'running';
+      const status: WorkflowRunStatus | 'unknown' = reply.existing
+        ? ((await this.#deps.bus.request('workflow.get_run', { runId: claim.runId }))?.status ?? 'unknown')
+        : 'running';
       if (status === 'running' && lane && !lane.active.includes(claim.runId)) {
         lane.active.push(claim.runId);
         this.#owners.set(claim.runId, spec.name);
       }
-      s.rec.lastRuns = [{ runId: claim.runId, scheduledFor: claim.slot, status }, ...s.rec.lastRuns.filter((r) => r.runId !== claim.runId)].slice(0, LAST_RUNS);
+      s.rec.lastRuns = [
+        { runId: claim.runId, scheduledFor: claim.slot, status },
+        ...s.rec.lastRuns.filter((r) => r.runId !== claim.runId),
+      ].slice(0, LAST_RUNS);
       if (reply.existing) return true;
       this.#note(s.rec, { scheduledFor: claim.slot, outcome: 'started', runId: claim.runId, at: firedAt });
       this.#deps.bus.publish('schedule_fired', {
@@ -399,8 +451,21 @@ export class ScheduleManager {
     } catch (err) {
       if (manual) throw err;
       if (err instanceof CodomyrmexError && err.code === ErrorCode.SHUTTING_DOWN) return false;
-      this.#note(s.rec, { scheduledFor: claim.slot, outcome: 'failed', runId: claim.runId, at: this.#deps.clock.now(), error: (err as Error).message });
-      this.#deps.bus.publish('schedule_skipped', { schedule: spec.name, workflow: spec.workflow, scheduledFor: claim.slot, reason: 'failed', activeRuns: [...(lane?.active ?? [])], error: serializeError(err) });
+      this.#note(s.rec, {
+        scheduledFor: claim.slot,
+        outcome: 'failed',
+        runId: claim.runId,
+        at: this.#deps.clock.now(),
+        error: (err as Error).message,
+      });
+      this.#deps.bus.publish('schedule_skipped', {
+        schedule: spec.name,
+        workflow: spec.workflow,
+        scheduledFor: claim.slot,
+        reason: 'failed',
+        activeRuns: [...(lane?.active ?? [])],
+        error: serializeError(err),
+      });
       return true;
     } finally {
       this.#save(s);
@@ -431,7 +496,11 @@ export class ScheduleManager {
       return;
     }
     void this.#claim(s, [{ slot, runId: slotRunId(s.rec.spec.name, slot), lane: name }]).catch((err: unknown) => {
-      this.#deps.bus.publish('component_error', { component: 'schedules', operation: `start a buffered slot of "${s.rec.spec.name}"`, error: serializeError(err) });
+      this.#deps.bus.publish('component_error', {
+        component: 'schedules',
+        operation: `start a buffered slot of "${s.rec.spec.name}"`,
+        error: serializeError(err),
+      });
     });
   }
 
@@ -450,7 +519,13 @@ export class ScheduleManager {
   #save(s: Live): void {
     if (s.deleted) return;
     const rec = s.rec;
-    this.#records?.write('schedules', rec.spec.name, () => ({ kind: 'schedules', id: rec.spec.name, parent: rec.spec.workflow, status: rec.paused ? 'paused' : 'active', data: rec }));
+    this.#records?.write('schedules', rec.spec.name, () => ({
+      kind: 'schedules',
+      id: rec.spec.name,
+      parent: rec.spec.workflow,
+      status: rec.paused ? 'paused' : 'active',
+      data: rec,
+    }));
   }
 
   /** Resolves once what was saved so far is committed (at once without a durable store). */

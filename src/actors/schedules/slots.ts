@@ -35,11 +35,13 @@ export function parseEvery(every: string | number): number {
   while (pos < text.length) {
     re.lastIndex = pos;
     const m = re.exec(text);
-    if (!m) throw new Error(`"${every}" is not a duration; write e.g. "30s", "5m", "1h30m", "2d" or a number of seconds`);
+    if (!m)
+      throw new Error(`"${every}" is not a duration; write e.g. "30s", "5m", "1h30m", "2d" or a number of seconds`);
     total += Number(m[1]) * (UNITS[m[2] ?? 's'] ?? 1000);
     pos = re.lastIndex;
   }
-  if (total <= 0) throw new Error(`"${every}" is not a duration; write e.g. "30s", "5m", "1h30m", "2d" or a number of seconds`);
+  if (total <= 0)
+    throw new Error(`"${every}" is not a duration; write e.g. "30s", "5m", "1h30m", "2d" or a number of seconds`);
   return Math.round(total);
 }
 
@@ -55,7 +57,8 @@ export function checkTimezone(timezone: string): void {
 /** Throws a message naming the problem when croner refuses the expression. */
 export function checkCron(cron: string, timezone: string): void {
   const fields = cron.trim().split(/\s+/).length;
-  if (fields !== 5 && fields !== 6) throw new Error(`"${cron}" has ${fields} fields; write 5 (minute hour day month weekday) or 6 (second first)`);
+  if (fields !== 5 && fields !== 6)
+    throw new Error(`"${cron}" has ${fields} fields; write 5 (minute hour day month weekday) or 6 (second first)`);
   try {
     new Cron(cron, { timezone, paused: true });
   } catch (err) {
@@ -91,12 +94,30 @@ export function wallTime(ms: number, timezone: string): number {
   if (lastWall && lastWall.ms === ms && lastWall.timezone === timezone) return lastWall.wall;
   let f = formats.get(timezone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone: timezone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: timezone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
     formats.set(timezone, f);
   }
   const p: Record<string, number> = {};
   for (const part of f.formatToParts(new Date(ms))) if (part.type !== 'literal') p[part.type] = Number(part.value);
-  const wall = Date.UTC(p['year'] ?? 1970, (p['month'] ?? 1) - 1, p['day'] ?? 1, p['hour'] ?? 0, p['minute'] ?? 0, p['second'] ?? 0) + (((ms % 1000) + 1000) % 1000);
+  const wall =
+    Date.UTC(
+      p['year'] ?? 1970,
+      (p['month'] ?? 1) - 1,
+      p['day'] ?? 1,
+      p['hour'] ?? 0,
+      p['minute'] ?? 0,
+      p['second'] ?? 0,
+    ) +
+    (((ms % 1000) + 1000) % 1000);
   lastWall = { ms, timezone, wall };
   return wall;
 }
@@ -149,7 +170,12 @@ export function nextSlots(spec: SlotSpec, after: number, n: number): number[] {
  * The slots in `(after, until]`, oldest first. Stops after `max` and says so (`more: true`), so a long downtime
  * or a wide backfill never builds a huge list.
  */
-export function slotsBetween(spec: SlotSpec, after: number, until: number, max: number): { slots: number[]; more: boolean } {
+export function slotsBetween(
+  spec: SlotSpec,
+  after: number,
+  until: number,
+  max: number,
+): { slots: number[]; more: boolean } {
   const slots: number[] = [];
   let t = after;
   for (;;) {
@@ -166,7 +192,13 @@ export function slotsBetween(spec: SlotSpec, after: number, until: number, max: 
  * window (after `now - windowMs`, oldest first) run; older ones are missed, counted without being listed. A slot's
  * own time is its due time (the caller adds jitter). At most `max` due slots are listed.
  */
-export function dueSlots(spec: SlotSpec, cursor: number, now: number, windowMs: number, max = 1000): { due: number[]; missed: SlotRange | null } {
+export function dueSlots(
+  spec: SlotSpec,
+  cursor: number,
+  now: number,
+  windowMs: number,
+  max = 1000,
+): { due: number[]; missed: SlotRange | null } {
   const windowStart = now - windowMs;
   const missed = windowStart > cursor ? slotRange(spec, cursor, windowStart) : null;
   const { slots } = slotsBetween(spec, missed ? missed.last : cursor, now, max);
@@ -187,7 +219,8 @@ export function slotRange(spec: SlotSpec, after: number, before: number): SlotRa
   if (spec.everyMs !== null) {
     const anchor = spec.startAt ?? 0;
     let last = anchor + (Math.ceil((before - anchor) / spec.everyMs) - 1) * spec.everyMs;
-    if (spec.endAt !== null && last > spec.endAt) last = anchor + Math.floor((spec.endAt - anchor) / spec.everyMs) * spec.everyMs;
+    if (spec.endAt !== null && last > spec.endAt)
+      last = anchor + Math.floor((spec.endAt - anchor) / spec.everyMs) * spec.everyMs;
     return { count: Math.round((last - first) / spec.everyMs) + 1, first, last };
   }
   // Cron: walk forward (croner has no previous run), bounded by the range itself.

@@ -21,7 +21,10 @@ export function parseTime(value: TimeInput): number {
   }
   if (/^\d+$/.test(value.trim())) return Number(value.trim());
   const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new Error(`"${value}" is not a time; write an ISO-8601 time such as "2026-01-31T09:00:00Z" or epoch milliseconds`);
+  if (Number.isNaN(ms))
+    throw new Error(
+      `"${value}" is not a time; write an ISO-8601 time such as "2026-01-31T09:00:00Z" or epoch milliseconds`,
+    );
   return ms;
 }
 
@@ -38,7 +41,8 @@ export function compileSchedule(input: unknown, now: number): ScheduleSpec {
     problems.push(`schedule.timezone: ${(err as Error).message}`);
   }
   if (i.cron !== undefined && i.every !== undefined) problems.push('schedule: give either cron or every, not both');
-  if (i.cron === undefined && i.every === undefined) problems.push('schedule: give cron (e.g. "*/5 * * * *") or every (e.g. "30s")');
+  if (i.cron === undefined && i.every === undefined)
+    problems.push('schedule: give cron (e.g. "*/5 * * * *") or every (e.g. "30s")');
   if (i.cron !== undefined && problems.length === 0) {
     try {
       checkCron(i.cron, timezone);
@@ -55,7 +59,10 @@ export function compileSchedule(input: unknown, now: number): ScheduleSpec {
       problems.push(`schedule.every: ${(err as Error).message}`);
     }
   }
-  if (i.overlap === 'buffer_all') problems.push('schedule.overlap: buffer_all is for backfills; a schedule takes skip, buffer_one, allow or cancel_previous');
+  if (i.overlap === 'buffer_all')
+    problems.push(
+      'schedule.overlap: buffer_all is for backfills; a schedule takes skip, buffer_one, allow or cancel_previous',
+    );
   const time = (field: 'startAt' | 'endAt'): number | null => {
     const v = i[field];
     if (v === undefined) return null;
@@ -68,7 +75,10 @@ export function compileSchedule(input: unknown, now: number): ScheduleSpec {
   };
   const startAt = time('startAt');
   const endAt = time('endAt');
-  if (startAt !== null && endAt !== null && endAt < startAt) problems.push(`schedule.endAt: must not be before startAt (${new Date(endAt).toISOString()} < ${new Date(startAt).toISOString()})`);
+  if (startAt !== null && endAt !== null && endAt < startAt)
+    problems.push(
+      `schedule.endAt: must not be before startAt (${new Date(endAt).toISOString()} < ${new Date(startAt).toISOString()})`,
+    );
   const bad = i.parameters === undefined ? null : checkPayloadLimits(i.parameters, 'schedule.parameters');
   if (bad) problems.push(bad);
   if (problems.length) throw new ValidationError(problems);
@@ -103,8 +113,14 @@ export function compileBackfill(input: unknown, now: number): { from: number; to
   };
   const from = time('from');
   const to = time('to');
-  if (problems.length === 0 && to < from) problems.push(`backfill.to: must not be before from (${new Date(to).toISOString()} < ${new Date(from).toISOString()})`);
-  if (problems.length === 0 && to > now) problems.push(`backfill.to: must not be in the future (a backfill runs past slots; ${new Date(to).toISOString()} is after now)`);
+  if (problems.length === 0 && to < from)
+    problems.push(
+      `backfill.to: must not be before from (${new Date(to).toISOString()} < ${new Date(from).toISOString()})`,
+    );
+  if (problems.length === 0 && to > now)
+    problems.push(
+      `backfill.to: must not be in the future (a backfill runs past slots; ${new Date(to).toISOString()} is after now)`,
+    );
   if (problems.length) throw new ValidationError(problems);
   return { from, to, overlap: parsed.data.overlap ?? 'buffer_all' };
 }

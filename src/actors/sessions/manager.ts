@@ -27,7 +27,12 @@ export class SessionManager {
   #closing = false;
 
   /** @param commits where sessions are written (a store that outlives the process), or null */
-  constructor(bus: MessageBus, ledger: ResourceLedger, commits: GroupCommitter | null = null, clock: Clock = systemClock) {
+  constructor(
+    bus: MessageBus,
+    ledger: ResourceLedger,
+    commits: GroupCommitter | null = null,
+    clock: Clock = systemClock,
+  ) {
     this.#bus = bus;
     this.#clock = clock;
     this.#ledger = ledger;
@@ -39,7 +44,13 @@ export class SessionManager {
   }
 
   #persist(session: Session): void {
-    this.#records?.write('sessions', session.sessionId, { kind: 'sessions', id: session.sessionId, parent: session.userId, status: session.status, data: { ...session } });
+    this.#records?.write('sessions', session.sessionId, {
+      kind: 'sessions',
+      id: session.sessionId,
+      parent: session.userId,
+      status: session.status,
+      data: { ...session },
+    });
   }
 
   /**
@@ -53,7 +64,12 @@ export class SessionManager {
       this.#sessions.set(session.sessionId, { ...session });
       if (session.status !== 'active') continue;
       active++;
-      if (session.timeoutSeconds !== null) this.#arm(session.sessionId, session.createdAt + session.timeoutSeconds * 1000 - this.#clock.now(), session.timeoutSeconds);
+      if (session.timeoutSeconds !== null)
+        this.#arm(
+          session.sessionId,
+          session.createdAt + session.timeoutSeconds * 1000 - this.#clock.now(),
+          session.timeoutSeconds,
+        );
     }
     return active;
   }
@@ -61,7 +77,9 @@ export class SessionManager {
   #arm(sessionId: string, delayMs: number, timeoutSeconds: number): void {
     const timer = this.#clock.setTimeout(
       () => {
-        this.close(sessionId, `session timed out after ${timeoutSeconds}s`).catch((err: unknown) => this.#report('session.timeout', err));
+        this.close(sessionId, `session timed out after ${timeoutSeconds}s`).catch((err: unknown) =>
+          this.#report('session.timeout', err),
+        );
       },
       Math.max(0, delayMs),
       { unref: true },
@@ -95,8 +113,15 @@ export class SessionManager {
       await this.#ledger.allocate(holder, session.resourceRequirements);
     }
     try {
-      await this.#bus.request('task.open_lane', { sessionId, mode: session.mode, maxParallelTasks: session.maxParallelTasks });
-      await this.#bus.request('workflow.configure_session', { sessionId, maxParallelWorkflows: session.maxParallelWorkflows });
+      await this.#bus.request('task.open_lane', {
+        sessionId,
+        mode: session.mode,
+        maxParallelTasks: session.maxParallelTasks,
+      });
+      await this.#bus.request('workflow.configure_session', {
+        sessionId,
+        maxParallelWorkflows: session.maxParallelWorkflows,
+      });
     } catch (err) {
       this.#ledger.deallocate(holder);
       throw err;
@@ -114,7 +139,9 @@ export class SessionManager {
   }
 
   list(status?: 'active' | 'closed'): Session[] {
-    return [...this.#sessions.values()].filter((s) => status === undefined || s.status === status).map((s) => ({ ...s }));
+    return [...this.#sessions.values()]
+      .filter((s) => status === undefined || s.status === status)
+      .map((s) => ({ ...s }));
   }
 
   /** Cancels the session's runs and tasks, releases its holds, and marks it closed. Closing twice is a no-op. */
@@ -128,8 +155,12 @@ export class SessionManager {
     this.#clock.clearTimeout(this.#timers.get(sessionId));
     this.#timers.delete(sessionId);
     // The session closes whatever happens; a part that could not be closed is reported, not hidden.
-    await this.#bus.request('workflow.close_session', { sessionId, reason }).catch((err: unknown) => this.#report('session.close: cancelling runs', err));
-    await this.#bus.request('task.close_lane', { sessionId, reason }).catch((err: unknown) => this.#report('session.close: cancelling tasks', err));
+    await this.#bus
+      .request('workflow.close_session', { sessionId, reason })
+      .catch((err: unknown) => this.#report('session.close: cancelling runs', err));
+    await this.#bus
+      .request('task.close_lane', { sessionId, reason })
+      .catch((err: unknown) => this.#report('session.close: cancelling tasks', err));
     this.#ledger.deallocate(`session:${sessionId}`);
     this.#persist(s);
     this.#bus.publish('session_closed', { sessionId, userId: s.userId, reason });

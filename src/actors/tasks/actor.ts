@@ -90,7 +90,8 @@ export function taskOrchestratorLogic(deps: TaskDeps) {
       handlers: { task: taskHandlers(scheduler, deps.clock), ratelimit: rateLimitHandlers(scheduler) },
       recover: () => {
         // Lanes of the sessions that were open, before the tasks that run in them come back.
-        for (const session of storedSessions(deps, 'active')) scheduler.openLane(session.sessionId, session.mode, session.maxParallelTasks);
+        for (const session of storedSessions(deps, 'active'))
+          scheduler.openLane(session.sessionId, session.mode, session.maxParallelTasks);
         return scheduler.recover();
       },
       drain: (graceMs) => scheduler.drain(graceMs),

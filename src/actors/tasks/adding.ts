@@ -91,7 +91,8 @@ export class TaskAdder {
         durable: this.#host.durable,
         life: this.#host.life,
         ready: this.#host.ready,
-        create: ({ spec, channel, held, flow }) => new TaskRecord(spec, channel, this.#host.ready.laneFor(spec.sessionId), this.#host.nextOrder(), held, flow),
+        create: ({ spec, channel, held, flow }) =>
+          new TaskRecord(spec, channel, this.#host.ready.laneFor(spec.sessionId), this.#host.nextOrder(), held, flow),
         reserve: (ids) => (this.#reserved = ids),
       },
       decided,
@@ -125,14 +126,23 @@ export class TaskAdder {
 
   /** Records the idempotency keys the accepted tasks took. */
   #remember(accepted: readonly { spec: { id: string; idempotencyKey?: string | undefined } }[]): void {
-    for (const { spec } of accepted) if (spec.idempotencyKey !== undefined && spec.idempotencyKey !== spec.id) this.#host.idempotency.remember(spec.idempotencyKey, spec.id);
+    for (const { spec } of accepted)
+      if (spec.idempotencyKey !== undefined && spec.idempotencyKey !== spec.id)
+        this.#host.idempotency.remember(spec.idempotencyKey, spec.id);
   }
 
   #insert({ accepted, stored, answer, deduplicated }: ReturnType<typeof accept>): string[] {
     this.#host.idempotency.deduplicated += deduplicated;
     this.#remember(accepted);
     const added = accepted.map(({ spec, channel, held, flow }) => {
-      const rec = new TaskRecord(spec, channel, this.#host.ready.laneFor(spec.sessionId), this.#host.nextOrder(), held, flow);
+      const rec = new TaskRecord(
+        spec,
+        channel,
+        this.#host.ready.laneFor(spec.sessionId),
+        this.#host.nextOrder(),
+        held,
+        flow,
+      );
       this.#host.life.hold(rec);
       this.#host.life.added(rec);
       return rec;
@@ -140,7 +150,11 @@ export class TaskAdder {
     // Queued together, then drained once: a batch is queued whole before any of it starts, so priorities and
     // session modes order the batch rather than the order of the call.
     for (const rec of added) {
-      const event = link(rec, (id) => this.#host.life.records.get(id), (id) => stored.get(id));
+      const event = link(
+        rec,
+        (id) => this.#host.life.records.get(id),
+        (id) => stored.get(id),
+      );
       if (event) this.#host.life.push(rec, event);
     }
     this.#host.life.run();

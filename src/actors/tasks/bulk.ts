@@ -63,7 +63,11 @@ export interface BulkDeps {
  * call takes one), then announced, linked and made ready; their rows are built slice by slice for the commit
  * that follows. Resolves with the ids in input order.
  */
-export async function addInSlices(deps: BulkDeps, { accepted, stored }: { accepted: Accepted[]; stored: Map<string, TaskStatus> }, ids: ReadonlyMap<string, unknown>): Promise<string[]> {
+export async function addInSlices(
+  deps: BulkDeps,
+  { accepted, stored }: { accepted: Accepted[]; stored: Map<string, TaskStatus> },
+  ids: ReadonlyMap<string, unknown>,
+): Promise<string[]> {
   const { durable, life } = deps;
   const records = life.records;
   const bulk = durable.beginBulk();
@@ -88,7 +92,11 @@ export async function addInSlices(deps: BulkDeps, { accepted, stored }: { accept
       // Cancelled (or skipped) meanwhile by another call: that change is its announcement.
       if (rec?.status === 'pending') {
         life.added(rec);
-        const event = link(rec, (id) => records.get(id), (id) => stored.get(id));
+        const event = link(
+          rec,
+          (id) => records.get(id),
+          (id) => stored.get(id),
+        );
         if (event) life.push(rec, event);
       }
       if (slices.due() || i === added.length - 1) {

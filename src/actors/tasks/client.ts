@@ -23,7 +23,6 @@ function plain(task: Task | TaskInput): TaskInput {
  * await orch.startExecution();
  */
 export class TaskOrchestratorClient extends BusClient {
-
   /** Queues a task; it runs once execution has started. Resolves with its id. */
   async addTask(task: Task | TaskInput): Promise<string> {
     const { ids } = await this.request(() => this.bus.request('task.add', { tasks: [plain(task)] }));
@@ -32,7 +31,9 @@ export class TaskOrchestratorClient extends BusClient {
 
   /** Queues several tasks, all or none; they may depend on each other. */
   async addTasks(tasks: (Task | TaskInput)[]): Promise<string[]> {
-    const { ids } = await this.request(() => this.bus.request('task.add', { tasks: parseTaskBatch(tasks).map((t) => plain(t as Task | TaskInput)) }));
+    const { ids } = await this.request(() =>
+      this.bus.request('task.add', { tasks: parseTaskBatch(tasks).map((t) => plain(t as Task | TaskInput)) }),
+    );
     return ids;
   }
 

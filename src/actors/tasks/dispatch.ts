@@ -25,7 +25,21 @@ const QUEUE_LOOK_MS = 5;
 
 function attemptRequest(rec: TaskRecord): AttemptRequest {
   const spec = rec.spec;
-  const req: AttemptRequest = { taskId: spec.id, name: spec.name, module: spec.module, action: spec.action, params: spec.parameters, attempt: rec.attempts, idempotencyKey: spec.idempotencyKey, workingDir: spec.workingDir, upstream: spec.upstream, channel: rec.usesChannel, tags: spec.placement?.tags, readyAt: rec.readyAt, traceparent: spec.traceparent };
+  const req: AttemptRequest = {
+    taskId: spec.id,
+    name: spec.name,
+    module: spec.module,
+    action: spec.action,
+    params: spec.parameters,
+    attempt: rec.attempts,
+    idempotencyKey: spec.idempotencyKey,
+    workingDir: spec.workingDir,
+    upstream: spec.upstream,
+    channel: rec.usesChannel,
+    tags: spec.placement?.tags,
+    readyAt: rec.readyAt,
+    traceparent: spec.traceparent,
+  };
   // Only workflow steps have an artifact scope (their run); a task alone stores under its own id.
   if (spec.metadata['runId'] !== undefined) req.artifactScope = artifactScope(spec.id, spec.metadata);
   if (spec.artifacts !== undefined) req.artifacts = spec.artifacts;
@@ -108,7 +122,13 @@ export class Dispatcher {
       started = true;
       const most = this.#batchLimit(rec);
       // A batch forms only from what already waits, shared out among the free slots: a lone task goes alone.
-      const want = most > 1 ? Math.min(most, Math.ceil((ready.queued + 1) / Math.min(this.limit - this.#slots, runner.batchLanes ?? Infinity))) : 1;
+      const want =
+        most > 1
+          ? Math.min(
+              most,
+              Math.ceil((ready.queued + 1) / Math.min(this.limit - this.#slots, runner.batchLanes ?? Infinity)),
+            )
+          : 1;
       if (want <= 1) {
         this.#start(rec);
         continue;
@@ -148,7 +168,16 @@ export class Dispatcher {
    */
   #batchLimit(rec: TaskRecord): number {
     const runner = this.#deps.runner;
-    if (rec.usesChannel || rec.held || rec.alone || !runner.batchLimit || !runner.startBatch || runner.place || this.limit < runner.capacity) return 1;
+    if (
+      rec.usesChannel ||
+      rec.held ||
+      rec.alone ||
+      !runner.batchLimit ||
+      !runner.startBatch ||
+      runner.place ||
+      this.limit < runner.capacity
+    )
+      return 1;
     return runner.batchLimit(rec.spec.module, rec.spec.action);
   }
 
@@ -170,7 +199,13 @@ export class Dispatcher {
    * being replaced after a kill, still booting) is queue time. When it is due, an attempt that has run less than
    * the timeout gets the rest, and one still waiting is looked at again every {@link QUEUE_LOOK_MS}.
    */
-  #armTimeout(rec: TaskRecord, attempt: number, timeoutMs: number, delayMs = timeoutMs, sentAt = this.#deps.clock.now()): void {
+  #armTimeout(
+    rec: TaskRecord,
+    attempt: number,
+    timeoutMs: number,
+    delayMs = timeoutMs,
+    sentAt = this.#deps.clock.now(),
+  ): void {
     const clock = this.#deps.clock;
     rec.timer = clock.setTimeout(() => {
       rec.timer = null;
@@ -179,7 +214,9 @@ export class Dispatcher {
       if (queued === null) return this.#armTimeout(rec, attempt, timeoutMs, QUEUE_LOOK_MS, sentAt);
       const left = timeoutMs - (clock.now() - sentAt - (queued ?? 0));
       if (left >= 1) return this.#armTimeout(rec, attempt, timeoutMs, left, sentAt);
-      rec.error = new TaskTimeoutError(`task "${rec.spec.name}" timed out after ${rec.spec.timeout}s (attempt ${attempt}); its worker thread was terminated`).toJSON();
+      rec.error = new TaskTimeoutError(
+        `task "${rec.spec.name}" timed out after ${rec.spec.timeout}s (attempt ${attempt}); its worker thread was terminated`,
+      ).toJSON();
       this.#ctx.send(rec, { type: 'task.timeout' });
     }, delayMs);
   }
@@ -231,7 +268,12 @@ export class Dispatcher {
     );
   }
 
-  #batchSettled(group: TaskRecord[], attempts: number[], replies: (WorkerReply | null)[] | null, thrown: unknown): void {
+  #batchSettled(
+    group: TaskRecord[],
+    attempts: number[],
+    replies: (WorkerReply | null)[] | null,
+    thrown: unknown,
+  ): void {
     this.#slots--;
     for (let i = 0; i < group.length; i++) {
       const rec = group[i] as TaskRecord;
@@ -299,7 +341,9 @@ export class Dispatcher {
         this.#ctx.push(rec, { type: 'task.fail', retryable: reply.error.retryable !== false });
       } else {
         const message = serializeError(thrown).message;
-        rec.error = new WorkerCrashedError(`the worker thread running task "${rec.spec.name}" died (${message}); the pool replaced it`).toJSON();
+        rec.error = new WorkerCrashedError(
+          `the worker thread running task "${rec.spec.name}" died (${message}); the pool replaced it`,
+        ).toJSON();
         this.#ctx.push(rec, { type: 'task.fail', retryable: true });
       }
     }

@@ -132,7 +132,8 @@ export class Intake {
       const def = ctx.registry.resolve(spec.module, spec.action);
       channel = def.channel === true;
       if (def.placement !== undefined) placeByModule(spec, def.placement, label, problems);
-      if (!this.#paramsChecked) ctx.registry.parseParams(spec.module, spec.action, spec.parameters, `${label}.parameters`);
+      if (!this.#paramsChecked)
+        ctx.registry.parseParams(spec.module, spec.action, spec.parameters, `${label}.parameters`);
     } catch (err) {
       if (err instanceof NotFoundError) problems.push(`${label}.module/action: ${err.message}`);
       else if (err instanceof ValidationError) problems.push(...err.issues);
@@ -142,7 +143,10 @@ export class Intake {
       this.#taken.add(spec.id);
       problems.push(`${label}.id: a task with id "${spec.id}" already exists; ids must be unique`);
     }
-    if (!ctx.laneOpen(spec.sessionId)) problems.push(`${label}.sessionId: no open session "${spec.sessionId}"; create one with engine.createSession({ userId })`);
+    if (!ctx.laneOpen(spec.sessionId))
+      problems.push(
+        `${label}.sessionId: no open session "${spec.sessionId}"; create one with engine.createSession({ userId })`,
+      );
     let held: Held[] | null = null;
     if (Object.keys(spec.resources).length) {
       if (!ctx.ledger) problems.push(`${label}.resources: this engine has no resource ledger`);
@@ -162,7 +166,9 @@ export class Intake {
       } catch (err) {
         problems.push((err as Error).message);
       }
-      const rateProblem = spec.rateLimit ? (ctx.rateLimitProblem?.(spec.rateLimit, `${label}.rateLimit`) ?? null) : null;
+      const rateProblem = spec.rateLimit
+        ? (ctx.rateLimitProblem?.(spec.rateLimit, `${label}.rateLimit`) ?? null)
+        : null;
       if (rateProblem !== null) problems.push(rateProblem);
     }
     this.#batch.set(spec.id, spec);
@@ -227,7 +233,8 @@ export class Intake {
     for (let i = 0; i < this.#looked; i++) {
       const spec = (this.#accepted[i] as Accepted).spec;
       if (!ctx.record(spec.id) && !this.#stored.has(spec.id)) ids.push(spec.id);
-      for (const dep of spec.dependencies) if (!this.#batch.has(dep) && !ctx.record(dep) && !this.#stored.has(dep)) ids.push(dep);
+      for (const dep of spec.dependencies)
+        if (!this.#batch.has(dep) && !ctx.record(dep) && !this.#stored.has(dep)) ids.push(dep);
     }
     this.#read(ids);
   }
@@ -268,7 +275,11 @@ export class Intake {
     }
     if (problems.length) throw new ValidationError(problems);
     const cycle = linked.length ? findCycle(linked, (id) => batch.get(id)?.dependencies) : null;
-    if (cycle) throw new CycleError(cycle.map((id) => batch.get(id)?.name ?? id), 'task dependency');
+    if (cycle)
+      throw new CycleError(
+        cycle.map((id) => batch.get(id)?.name ?? id),
+        'task dependency',
+      );
     return { accepted, stored, answer: this.#deduplicated ? this.#answer : null, deduplicated: this.#deduplicated };
   }
 }
@@ -278,14 +289,21 @@ export class Intake {
  * of those in memory. Returns the event that moves it on: `task.deps_met` when it waits on nothing, `task.dep_failed`
  * (with `rec.reason` set) when one ended otherwise than completed or is gone, null while it waits.
  */
-export function link(rec: TaskRecord, record: (id: string) => TaskRecord | undefined, storedStatus: (id: string) => TaskStatus | undefined): TaskMachineEvent | null {
+export function link(
+  rec: TaskRecord,
+  record: (id: string) => TaskRecord | undefined,
+  storedStatus: (id: string) => TaskStatus | undefined,
+): TaskMachineEvent | null {
   let failed: string | null = null;
   for (const dep of rec.spec.dependencies) {
     const d = record(dep);
     const status = d ? d.status : storedStatus(dep);
     if (status === 'completed') continue;
     if (status === undefined || isTerminal(status)) {
-      failed ??= status === undefined ? `dependency ${dep} is not in the store` : `dependency "${d?.spec.name ?? dep}" (${dep}) ended ${status}`;
+      failed ??=
+        status === undefined
+          ? `dependency ${dep} is not in the store`
+          : `dependency "${d?.spec.name ?? dep}" (${dep}) ended ${status}`;
       continue;
     }
     rec.waitingOn++;
@@ -311,7 +329,9 @@ function placeByModule(spec: TaskSpec, placement: { tags?: unknown }, label: str
   const declared = Array.isArray(placement.tags) ? (placement.tags as unknown[]) : [];
   const bad = declared.filter((t) => typeof t !== 'string' || !TAG_RE.test(t));
   if (bad.length || !Array.isArray(placement.tags)) {
-    problems.push(`${label}.module/action: ${spec.module}.${spec.action} declares placement.tags that are not tags (${JSON.stringify(placement.tags)}); fix the module`);
+    problems.push(
+      `${label}.module/action: ${spec.module}.${spec.action} declares placement.tags that are not tags (${JSON.stringify(placement.tags)}); fix the module`,
+    );
     return;
   }
   if (declared.length === 0) return;

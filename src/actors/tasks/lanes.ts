@@ -125,7 +125,8 @@ export class Lane<T extends LaneEntry> {
     this.id = id;
     this.mode = mode;
     this.max = mode === 'sequential' ? 1 : max;
-    this.queue = mode === 'sequential' ? new OrderQueue<T>() : new ReadyQueue<T>(agingMs, { flat: mode === 'parallel', gate });
+    this.queue =
+      mode === 'sequential' ? new OrderQueue<T>() : new ReadyQueue<T>(agingMs, { flat: mode === 'parallel', gate });
   }
 
   /** Whether it may start another task now. */

@@ -73,12 +73,38 @@ export class TaskLifecycle {
     this.#ready = deps.ready;
     this.#durable = deps.durable;
     this.#commits = deps.commits;
-    const gate = new AdmissionGate({ flow: deps.flow, ledger: deps.ledger, ready: deps.ready, runner: deps.runner, clock: deps.clock, refuse: (rec, why) => this.#refuse(rec, why) });
+    const gate = new AdmissionGate({
+      flow: deps.flow,
+      ledger: deps.ledger,
+      ready: deps.ready,
+      runner: deps.runner,
+      clock: deps.clock,
+      refuse: (rec, why) => this.#refuse(rec, why),
+    });
     this.dispatch = new Dispatcher(
-      { runner: deps.runner, bus: deps.bus, ready: deps.ready, flow: deps.flow, gate, clock: deps.clock, abortGraceMs: deps.abortGraceMs, limit: deps.limit },
-      { apply: (rec, event) => this.#apply(rec, event), push: (rec, event) => this.push(rec, event), send: (rec, event) => this.send(rec, event), run: () => this.run() },
+      {
+        runner: deps.runner,
+        bus: deps.bus,
+        ready: deps.ready,
+        flow: deps.flow,
+        gate,
+        clock: deps.clock,
+        abortGraceMs: deps.abortGraceMs,
+        limit: deps.limit,
+      },
+      {
+        apply: (rec, event) => this.#apply(rec, event),
+        push: (rec, event) => this.push(rec, event),
+        send: (rec, event) => this.send(rec, event),
+        run: () => this.run(),
+      },
     );
-    this.retention = new FinishedRetention({ records: this.records, durable: deps.durable, retainFinished: deps.retainFinished, retainFinishedBytes: deps.retainFinishedBytes });
+    this.retention = new FinishedRetention({
+      records: this.records,
+      durable: deps.durable,
+      retainFinished: deps.retainFinished,
+      retainFinishedBytes: deps.retainFinishedBytes,
+    });
   }
 
   /** Holds a new record (added or restored) and counts it. */
@@ -190,7 +216,9 @@ export class TaskLifecycle {
     clearTimer(rec, this.#clock);
     rec.retryAt = null;
     if (rec.status === 'cancelled') {
-      rec.error = new CancelledError(`task "${rec.spec.name}" was cancelled while ${from}: ${rec.reason || 'cancelled by request'}`).toJSON();
+      rec.error = new CancelledError(
+        `task "${rec.spec.name}" was cancelled while ${from}: ${rec.reason || 'cancelled by request'}`,
+      ).toJSON();
     } else if (rec.status === 'skipped') {
       rec.error = new SkippedError(`task "${rec.spec.name}" was skipped: ${rec.reason}`).toJSON();
     } else if (rec.status === 'completed') {

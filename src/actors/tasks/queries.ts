@@ -21,7 +21,12 @@ export class TaskQueries {
    * `strict`: every task is written before it is answered (strict durability), so a durable store has them all;
    * `explain`: the scheduler's state an explanation reads (dependencies are looked up here).
    */
-  constructor(records: ReadonlyMap<string, TaskRecord>, store: Store, strict: () => boolean, explain: () => Omit<ExplainContext, 'dependency'>) {
+  constructor(
+    records: ReadonlyMap<string, TaskRecord>,
+    store: Store,
+    strict: () => boolean,
+    explain: () => Omit<ExplainContext, 'dependency'>,
+  ) {
     this.#records = records;
     this.#store = store;
     this.#strict = strict;
@@ -41,13 +46,21 @@ export class TaskQueries {
    * now; otherwise from memory.
    */
   list(filter: TaskListFilter = {}): TaskView[] {
-    const statuses = filter.status === undefined ? null : Array.isArray(filter.status) ? filter.status : [filter.status];
+    const statuses =
+      filter.status === undefined ? null : Array.isArray(filter.status) ? filter.status : [filter.status];
     const store = this.#store;
     if (store.persistent && this.#strict()) {
-      return store.listTasks({ ...(statuses ? { status: statuses } : {}), ...(filter.limit !== undefined ? { limit: filter.limit } : {}), ...(filter.offset !== undefined ? { offset: filter.offset } : {}), newest: filter.newest === true }).map((t) => {
-        const rec = this.#records.get(t.spec.id);
-        return rec ? recordView(rec) : storedView(t);
-      });
+      return store
+        .listTasks({
+          ...(statuses ? { status: statuses } : {}),
+          ...(filter.limit !== undefined ? { limit: filter.limit } : {}),
+          ...(filter.offset !== undefined ? { offset: filter.offset } : {}),
+          newest: filter.newest === true,
+        })
+        .map((t) => {
+          const rec = this.#records.get(t.spec.id);
+          return rec ? recordView(rec) : storedView(t);
+        });
     }
     const limit = filter.limit ?? Infinity;
     let skip = filter.offset ?? 0;
@@ -71,7 +84,12 @@ export class TaskQueries {
     if (!rec) {
       const stored = this.#store.getTask(taskId);
       if (!stored) throw new NotFoundError(`no task with id "${taskId}"`);
-      return { taskId, status: stored.status, summary: `task "${stored.spec.name}" ended ${stored.status}${stored.result.error ? `: ${stored.result.error.message}` : ''}`, waitingOn: null };
+      return {
+        taskId,
+        status: stored.status,
+        summary: `task "${stored.spec.name}" ended ${stored.status}${stored.result.error ? `: ${stored.result.error.message}` : ''}`,
+        waitingOn: null,
+      };
     }
     return explainRecord(rec, {
       ...this.#explain(),

@@ -14,7 +14,6 @@ export type { ReadyPlace } from './record.js';
 /** The lane of tasks that name no session. */
 export const DEFAULT_LANE = 'default';
 
-
 export class ReadyTasks {
   readonly #lanes = new Map<string, Lane<TaskRecord>>();
   readonly defaultLane: Lane<TaskRecord>;
@@ -53,7 +52,10 @@ export class ReadyTasks {
   /** Opens the lane of a session; false when one is open already. */
   openLane(sessionId: string, mode: SessionMode, maxParallelTasks: number): boolean {
     if (this.#lanes.has(sessionId)) return false;
-    this.#lanes.set(sessionId, new Lane<TaskRecord>(sessionId, mode, maxParallelTasks, this.#agingMs, this.#flow?.keys ?? null));
+    this.#lanes.set(
+      sessionId,
+      new Lane<TaskRecord>(sessionId, mode, maxParallelTasks, this.#agingMs, this.#flow?.keys ?? null),
+    );
     return true;
   }
 
@@ -100,7 +102,11 @@ export class ReadyTasks {
    * given, is asked first and parks a task no worker can take now. A lane whose queue holds only tasks of keys at
    * their limit gives nothing, and the next lane is tried.
    */
-  next(now: number, admit: (rec: TaskRecord, byResources: boolean) => boolean, place?: (rec: TaskRecord) => boolean): TaskRecord | null {
+  next(
+    now: number,
+    admit: (rec: TaskRecord, byResources: boolean) => boolean,
+    place?: (rec: TaskRecord) => boolean,
+  ): TaskRecord | null {
     let emptyLanes = 0;
     for (;;) {
       const lane = this.#nextLane();

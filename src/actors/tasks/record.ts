@@ -29,7 +29,6 @@ export type ReadyPlace = 'gated' | 'queued' | 'parked' | 'keyed' | 'throttled';
 
 export type Waiter = [resolve: (r: TaskResult) => void, reject: (e: Error) => void];
 
-
 /** Reports a record's transition to an observer (running, retrying and terminal states). */
 export function observe(observer: TaskObserver, rec: TaskRecord, now: number): void {
   const s = rec.spec;
@@ -45,8 +44,20 @@ export function observe(observer: TaskObserver, rec: TaskRecord, now: number): v
     case 'timed_out':
     case 'cancelled':
     case 'skipped': {
-      const durationMs = rec.status === 'skipped' ? null : rec.startedAt !== null && rec.endedAt !== null ? rec.endedAt - rec.startedAt : null;
-      observer.ended(s.module, s.action, rec.status, rec.status === 'completed' ? null : (rec.error?.code ?? ErrorCode.INTERNAL), durationMs, s.id);
+      const durationMs =
+        rec.status === 'skipped'
+          ? null
+          : rec.startedAt !== null && rec.endedAt !== null
+            ? rec.endedAt - rec.startedAt
+            : null;
+      observer.ended(
+        s.module,
+        s.action,
+        rec.status,
+        rec.status === 'completed' ? null : (rec.error?.code ?? ErrorCode.INTERNAL),
+        durationMs,
+        s.id,
+      );
       return;
     }
     default:
@@ -192,7 +203,15 @@ export function announce(bus: MessageBus, rec: TaskRecord, now: () => number): v
   const type = EVENT_OF[rec.status];
   if (!bus.wants(type)) return;
   const s = rec.spec;
-  const base = { taskId: s.id, name: s.name, module: s.module, action: s.action, priority: s.priority, status: rec.status, attempt: rec.attempts };
+  const base = {
+    taskId: s.id,
+    name: s.name,
+    module: s.module,
+    action: s.action,
+    priority: s.priority,
+    status: rec.status,
+    attempt: rec.attempts,
+  };
   const worker = rec.worker ?? LOCAL_WORKER;
   const durationMs = rec.startedAt !== null && rec.endedAt !== null ? rec.endedAt - rec.startedAt : null;
   const error = rec.error ?? UNKNOWN_ERROR;
@@ -223,10 +242,21 @@ export function announce(bus: MessageBus, rec: TaskRecord, now: () => number): v
   }
 }
 
-
 /** A task as the orchestrator shows it, from its spec and where it is. */
 function view(s: TaskSpec, status: TaskStatus, result: TaskResult, retryAt: number | null): TaskView {
-  return { id: s.id, name: s.name, module: s.module, action: s.action, priority: s.priority, status, attempts: result.attempts, dependencies: s.dependencies, spec: s, result, retryAt };
+  return {
+    id: s.id,
+    name: s.name,
+    module: s.module,
+    action: s.action,
+    priority: s.priority,
+    status,
+    attempts: result.attempts,
+    dependencies: s.dependencies,
+    spec: s,
+    result,
+    retryAt,
+  };
 }
 
 export function recordView(rec: TaskRecord): TaskView {

@@ -54,7 +54,11 @@ export function recoverTasks(host: RecoveryHost): RecoveryReport {
   for (const [rec, retryAt] of recs) {
     switch (rec.status) {
       case 'pending': {
-        const event = link(rec, (id) => host.record(id), (id) => store.getTaskStatus(id));
+        const event = link(
+          rec,
+          (id) => host.record(id),
+          (id) => store.getTaskStatus(id),
+        );
         if (event) host.push(rec, event);
         break;
       }

@@ -16,7 +16,14 @@ import type { SessionMode } from '../../model/session.js';
 import type { TaskResult, TaskStatus } from '../../model/task.js';
 import { isTerminal } from '../../model/task.js';
 import type { TaskListFilter } from '../../model/taskRequests.js';
-import type { FlowStatus, SchedulerStats, StartExecutionReply, TaskExplanation, TaskObserver, TaskView } from '../../model/taskView.js';
+import type {
+  FlowStatus,
+  SchedulerStats,
+  StartExecutionReply,
+  TaskExplanation,
+  TaskObserver,
+  TaskView,
+} from '../../model/taskView.js';
 import type { ModuleRegistry } from '../../modules/registry.js';
 import { GroupCommitter, RecordQueue } from '../../store/commits.js';
 import { IdempotencyKeys } from './admission/idempotency.js';
@@ -145,19 +152,40 @@ export class TaskScheduler {
     });
     this.#records = this.#life.records;
     const records = new RecordQueue(commits);
-    const idempotency = (this.#idempotency = new IdempotencyKeys(deps.store, records, clock, deps.options.idempotencyTtlMs ?? 24 * 3600 * 1000));
+    const idempotency = (this.#idempotency = new IdempotencyKeys(
+      deps.store,
+      records,
+      clock,
+      deps.options.idempotencyTtlMs ?? 24 * 3600 * 1000,
+    ));
     const { registry, ledger, store } = deps;
-    this.#adder = new TaskAdder({ registry, ledger, store, durable: this.#durable, life: this.#life, ready, flow, idempotency, closing: () => this.#closing, nextOrder: () => this.#order++ });
+    this.#adder = new TaskAdder({
+      registry,
+      ledger,
+      store,
+      durable: this.#durable,
+      life: this.#life,
+      ready,
+      flow,
+      idempotency,
+      closing: () => this.#closing,
+      nextOrder: () => this.#order++,
+    });
     this.rateLimits = new RateLimitDefs(flow.rates, records, () => this.#life.run());
-    this.#queries = new TaskQueries(this.#records, deps.store, () => this.#durable.strict, () => ({
-      now: clock.now(),
-      executing: this.#life.dispatch.executing,
-      running: this.#life.dispatch.dispatches,
-      limit: this.#life.dispatch.limit,
-      blocker: (r) => (r.held && deps.ledger ? deps.ledger.blocker(`task:${r.id}`, r.held) : null),
-      flow: (r) => flow.blocker(r, clock.now()),
-      placement: (r) => deps.runner.place?.(placementQuery(r.spec)) ?? null,
-    }));
+    this.#queries = new TaskQueries(
+      this.#records,
+      deps.store,
+      () => this.#durable.strict,
+      () => ({
+        now: clock.now(),
+        executing: this.#life.dispatch.executing,
+        running: this.#life.dispatch.dispatches,
+        limit: this.#life.dispatch.limit,
+        blocker: (r) => (r.held && deps.ledger ? deps.ledger.blocker(`task:${r.id}`, r.held) : null),
+        flow: (r) => flow.blocker(r, clock.now()),
+        placement: (r) => deps.runner.place?.(placementQuery(r.spec)) ?? null,
+      }),
+    );
     // Released capacity may admit parked tasks.
     const sub = deps.bus.events$('resource_released').subscribe(() => {
       if (ready.unpark()) this.#life.run();
@@ -276,7 +304,9 @@ export class TaskScheduler {
     }
     if (isTerminal(rec.status)) {
       const result = toResult(rec);
-      return this.#durable.strict && this.#durable.unwritten(rec) ? this.#commits.afterCommit(result) : Promise.resolve(result);
+      return this.#durable.strict && this.#durable.unwritten(rec)
+        ? this.#commits.afterCommit(result)
+        : Promise.resolve(result);
     }
     return new Promise((resolve, reject) => (rec.waiters = [...(rec.waiters ?? []), [resolve, reject]]));
   }
@@ -312,7 +342,8 @@ export class TaskScheduler {
 
   /** Opens the lane of a session: its mode orders and admits its tasks, `maxParallelTasks` bounds them. */
   openLane(sessionId: string, mode: SessionMode, maxParallelTasks: number): void {
-    if (!this.#ready.openLane(sessionId, mode, maxParallelTasks)) throw new ValidationError(`sessionId: a lane for session "${sessionId}" is already open`);
+    if (!this.#ready.openLane(sessionId, mode, maxParallelTasks))
+      throw new ValidationError(`sessionId: a lane for session "${sessionId}" is already open`);
   }
 
   /** Cancels every task of the session that has not ended and closes its lane. Returns how many were cancelled. */
@@ -336,12 +367,19 @@ export class TaskScheduler {
 
   /** Flow control at a glance: the busiest concurrency keys and the tasks waiting for keys or units. */
   flowStatus(top = 10): FlowStatus {
-    return { busiestKeys: this.#flow.busiest(top), keys: this.#flow.keys.size, waiting: this.#flow.waiting.size, rateLimits: this.#flow.rates.list(), deduplicated: this.#idempotency.deduplicated };
+    return {
+      busiestKeys: this.#flow.busiest(top),
+      keys: this.#flow.keys.size,
+      waiting: this.#flow.waiting.size,
+      rateLimits: this.#flow.rates.list(),
+      deduplicated: this.#idempotency.deduplicated,
+    };
   }
 
   /** Changes how many tasks may run at once. */
   setConcurrency(limit: number): void {
-    if (!Number.isInteger(limit) || limit < 1) throw new ValidationError(`maxConcurrency: must be an integer of at least 1 (got ${limit})`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new ValidationError(`maxConcurrency: must be an integer of at least 1 (got ${limit})`);
     this.#life.dispatch.limit = limit;
     this.#life.run();
   }

@@ -38,7 +38,9 @@ export function triggersLogic(deps: ComponentDeps & { triggerTransport$?: Observ
       handlers: { trigger: triggerHandlers(manager) },
       recover: () => {
         const loaded = manager.load();
-        return loaded > 0 ? { resumed: loaded, byStatus: { triggers: loaded }, ids: [], rerun: [], executing: true } : null;
+        return loaded > 0
+          ? { resumed: loaded, byStatus: { triggers: loaded }, ids: [], rerun: [], executing: true }
+          : null;
       },
       drain: () => manager.close(),
       dispose: () => {

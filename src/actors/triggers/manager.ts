@@ -45,12 +45,18 @@ type Source = 'nats' | 'jetstream' | 'http';
 const HOOK_PATH = /^\/hooks\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/;
 
 function kindOf(spec: TriggerSpec): Source {
-  return 'http' in spec.source ? 'http' : spec.source.stream !== undefined && spec.source.stream !== false ? 'jetstream' : 'nats';
+  return 'http' in spec.source
+    ? 'http'
+    : spec.source.stream !== undefined && spec.source.stream !== false
+      ? 'jetstream'
+      : 'nats';
 }
 
 /** The durable consumer of a JetStream trigger (a NATS name: no dots). */
 export function durableName(spec: TriggerSpec): string {
-  return 'nats' in spec.source && spec.source.durable !== undefined ? spec.source.durable : `codomyrmex_trigger_${spec.name.replace(/[^\w-]/g, '_')}`;
+  return 'nats' in spec.source && spec.source.durable !== undefined
+    ? spec.source.durable
+    : `codomyrmex_trigger_${spec.name.replace(/[^\w-]/g, '_')}`;
 }
 
 export class TriggerManager {
@@ -68,7 +74,15 @@ export class TriggerManager {
 
   load(): number {
     for (const r of this.#deps.store.listRecords<TriggerRecord>('triggers')) {
-      this.#triggers.set(r.id, { rec: r.data, listening: null, stream: null, reason: null, fired: 0, rejected: 0, deleted: false });
+      this.#triggers.set(r.id, {
+        rec: r.data,
+        listening: null,
+        stream: null,
+        reason: null,
+        fired: 0,
+        rejected: 0,
+        deleted: false,
+      });
     }
     return this.#triggers.size;
   }
@@ -100,21 +114,33 @@ export class TriggerManager {
     if (!parsed.success) throw new ValidationError(formatZodIssues(parsed.error, 'trigger'));
     const i = parsed.data;
     const problems: string[] = [];
-    if (this.#triggers.has(i.name)) problems.push(`trigger.name: a trigger named "${i.name}" exists already; delete it first or pick another name`);
+    if (this.#triggers.has(i.name))
+      problems.push(`trigger.name: a trigger named "${i.name}" exists already; delete it first or pick another name`);
     if ('http' in i.source) {
       const path = i.source.http.path;
-      if (!HOOK_PATH.test(path)) problems.push(`trigger.source.http.path: must be a path under /hooks/ (letters, digits, . _ ~ -), e.g. "/hooks/deploy" (got "${path}")`);
-      const clash = [...this.#triggers.values()].find((t) => 'http' in t.rec.spec.source && t.rec.spec.source.http.path === path);
+      if (!HOOK_PATH.test(path))
+        problems.push(
+          `trigger.source.http.path: must be a path under /hooks/ (letters, digits, . _ ~ -), e.g. "/hooks/deploy" (got "${path}")`,
+        );
+      const clash = [...this.#triggers.values()].find(
+        (t) => 'http' in t.rec.spec.source && t.rec.spec.source.http.path === path,
+      );
       if (clash) problems.push(`trigger.source.http.path: "${path}" is taken by trigger "${clash.rec.spec.name}"`);
     } else if (/\s/.test(i.source.nats) || i.source.nats.startsWith('.') || i.source.nats.endsWith('.')) {
-      problems.push(`trigger.source.nats: "${i.source.nats}" is not a NATS subject (tokens separated by dots, no spaces; * and > as wildcards)`);
+      problems.push(
+        `trigger.source.nats: "${i.source.nats}" is not a NATS subject (tokens separated by dots, no spaces; * and > as wildcards)`,
+      );
     }
     if (i.parameters !== undefined) {
       const bad = checkPayloadLimits(i.parameters, 'trigger.parameters');
       if (bad) problems.push(bad);
       try {
         for (const site of findTemplates(i.parameters, ['parameters'])) {
-          for (const ref of site.refs) if (ref.root !== 'event') problems.push(`trigger.parameters: {{${ref.raw}}} reads "${ref.root}"; a trigger's parameters read the message: {{event.data}}, {{event.subject}}, {{event.headers}}`);
+          for (const ref of site.refs)
+            if (ref.root !== 'event')
+              problems.push(
+                `trigger.parameters: {{${ref.raw}}} reads "${ref.root}"; a trigger's parameters read the message: {{event.data}}, {{event.subject}}, {{event.headers}}`,
+              );
         }
       } catch (err) {
         problems.push(`trigger.${(err as Error).message}`);
@@ -122,9 +148,26 @@ export class TriggerManager {
     }
     if (problems.length) throw new ValidationError(problems);
     const wf = await this.#deps.bus.request('workflow.get', { name: i.workflow });
-    if (!wf) throw new NotFoundError(`trigger.workflow: no workflow named "${i.workflow}"; create it first (workflow list shows them)`);
-    const spec: TriggerSpec = { name: i.name, workflow: wf.name, source: i.source, parameters: i.parameters ?? null, createdAt: Date.now() };
-    const t: Live = { rec: { spec, paused: i.paused === true }, listening: null, stream: null, reason: null, fired: 0, rejected: 0, deleted: false };
+    if (!wf)
+      throw new NotFoundError(
+        `trigger.workflow: no workflow named "${i.workflow}"; create it first (workflow list shows them)`,
+      );
+    const spec: TriggerSpec = {
+      name: i.name,
+      workflow: wf.name,
+      source: i.source,
+      parameters: i.parameters ?? null,
+      createdAt: Date.now(),
+    };
+    const t: Live = {
+      rec: { spec, paused: i.paused === true },
+      listening: null,
+      stream: null,
+      reason: null,
+      fired: 0,
+      rejected: 0,
+      deleted: false,
+    };
     this.#triggers.set(spec.name, t);
     this.#save(t);
     await this.#durable();
@@ -173,7 +216,13 @@ export class TriggerManager {
       parameters: spec.parameters,
       paused: t.rec.paused,
       listening,
-      reason: listening || t.rec.paused ? null : t.reason ?? (kind === 'http' ? 'this engine does not fire triggers' : 'this engine has no NATS connection (run the daemon with --nats)'),
+      reason:
+        listening || t.rec.paused
+          ? null
+          : (t.reason ??
+            (kind === 'http'
+              ? 'this engine does not fire triggers'
+              : 'this engine has no NATS connection (run the daemon with --nats)')),
       fired: t.fired,
       rejected: t.rejected,
       createdAt: spec.createdAt,
@@ -182,12 +231,19 @@ export class TriggerManager {
 
   /** A webhook POST: verified with the trigger's secret, then a run with the JSON body as `{{event.data}}`. */
   async http(path: string, body: string, signature: string | undefined): Promise<WebhookReply> {
-    const t = [...this.#triggers.values()].find((x) => 'http' in x.rec.spec.source && x.rec.spec.source.http.path === path);
-    if (!t || !('http' in t.rec.spec.source) || !this.#firing) return { accepted: false, reason: 'not_found', message: `no webhook trigger at ${path}` };
+    const t = [...this.#triggers.values()].find(
+      (x) => 'http' in x.rec.spec.source && x.rec.spec.source.http.path === path,
+    );
+    if (!t || !('http' in t.rec.spec.source) || !this.#firing)
+      return { accepted: false, reason: 'not_found', message: `no webhook trigger at ${path}` };
     const raw = Buffer.from(body, 'latin1');
     if (!verify(t.rec.spec.source.http.secret, raw, signature)) {
       this.#reject(t, 'http', path, signature === undefined ? 'missing X-Codomyrmex-Signature' : 'bad signature');
-      return { accepted: false, reason: 'unauthorized', message: 'X-Codomyrmex-Signature must be sha256=<hex HMAC-SHA256 of the raw body with the trigger secret>' };
+      return {
+        accepted: false,
+        reason: 'unauthorized',
+        message: 'X-Codomyrmex-Signature must be sha256=<hex HMAC-SHA256 of the raw body with the trigger secret>',
+      };
     }
     if (t.rec.paused) return { accepted: false, reason: 'paused', message: `trigger "${t.rec.spec.name}" is paused` };
     let data: unknown;
@@ -198,7 +254,13 @@ export class TriggerManager {
       return { accepted: false, reason: 'bad_request', message: `the body is not JSON: ${(err as Error).message}` };
     }
     const runId = await this.#fire(t, 'http', { data, subject: path, headers: {} }, randomUUID());
-    return runId === null ? { accepted: false, reason: 'bad_request', message: `trigger "${t.rec.spec.name}" could not start a run (see the trigger_rejected event)` } : { accepted: true, runId };
+    return runId === null
+      ? {
+          accepted: false,
+          reason: 'bad_request',
+          message: `trigger "${t.rec.spec.name}" could not start a run (see the trigger_rejected event)`,
+        }
+      : { accepted: true, runId };
   }
 
   // ---------------------------------------------------------------- messages
@@ -216,7 +278,9 @@ export class TriggerManager {
     try {
       if (kind === 'jetstream') {
         const stream = typeof spec.source.stream === 'string' ? spec.source.stream : true;
-        const c = await transport.consume({ subject, stream, durable: durableName(spec) }, (m) => this.#onMessage(t, 'jetstream', m));
+        const c = await transport.consume({ subject, stream, durable: durableName(spec) }, (m) =>
+          this.#onMessage(t, 'jetstream', m),
+        );
         if (t.deleted || t.rec.paused || this.#closed) return c.stop();
         t.listening = c;
         t.stream = c.stream;
@@ -226,7 +290,11 @@ export class TriggerManager {
       t.reason = null;
     } catch (err) {
       t.reason = (err as Error).message;
-      this.#deps.bus.publish('component_error', { component: 'triggers', operation: `listen to ${subject} for trigger "${spec.name}"`, error: serializeError(err) });
+      this.#deps.bus.publish('component_error', {
+        component: 'triggers',
+        operation: `listen to ${subject} for trigger "${spec.name}"`,
+        error: serializeError(err),
+      });
     }
   }
 
@@ -240,11 +308,19 @@ export class TriggerManager {
     try {
       data = JSON.parse(Buffer.from(m.data).toString('utf8'));
     } catch (err) {
-      this.#reject(t, source, m.subject, `the message is not JSON (${(err as Error).message}); it was acknowledged and dropped`);
+      this.#reject(
+        t,
+        source,
+        m.subject,
+        `the message is not JSON (${(err as Error).message}); it was acknowledged and dropped`,
+      );
       m.ack();
       return;
     }
-    const runId = m.seq !== undefined ? derivedId(`trigger\u0000${t.rec.spec.name}\u0000${m.stream ?? ''}\u0000${m.seq}`) : randomUUID();
+    const runId =
+      m.seq !== undefined
+        ? derivedId(`trigger\u0000${t.rec.spec.name}\u0000${m.stream ?? ''}\u0000${m.seq}`)
+        : randomUUID();
     try {
       await this.#fire(t, source, { data, subject: m.subject, headers: m.headers }, runId, true);
       m.ack();
@@ -258,20 +334,40 @@ export class TriggerManager {
    * Starts the run; null when the message is rejected (parameters that do not resolve, a workflow gone). With
    * `throwOnShutdown`, an engine that is stopping throws instead, so the message is not acknowledged.
    */
-  async #fire(t: Live, source: Source, event: { data: unknown; subject: string; headers: Record<string, string> }, runId: string, throwOnShutdown = false): Promise<string | null> {
+  async #fire(
+    t: Live,
+    source: Source,
+    event: { data: unknown; subject: string; headers: Record<string, string> },
+    runId: string,
+    throwOnShutdown = false,
+  ): Promise<string | null> {
     const { spec } = t.rec;
     let params: Record<string, unknown>;
     try {
-      params = spec.parameters === null ? { event } : (resolveTemplates(spec.parameters, { params: {}, steps: {}, event }) as Record<string, unknown>);
+      params =
+        spec.parameters === null
+          ? { event }
+          : (resolveTemplates(spec.parameters, { params: {}, steps: {}, event }) as Record<string, unknown>);
     } catch (err) {
       this.#reject(t, source, event.subject, `parameters: ${(err as Error).message}`);
       return null;
     }
     try {
-      const reply = await this.#deps.bus.request('workflow.start', { name: spec.workflow, params, runId, origin: { triggerName: spec.name } });
+      const reply = await this.#deps.bus.request('workflow.start', {
+        name: spec.workflow,
+        params,
+        runId,
+        origin: { triggerName: spec.name },
+      });
       if (!reply.existing) {
         t.fired++;
-        this.#deps.bus.publish('trigger_fired', { trigger: spec.name, workflow: spec.workflow, runId, source, subject: event.subject });
+        this.#deps.bus.publish('trigger_fired', {
+          trigger: spec.name,
+          workflow: spec.workflow,
+          runId,
+          source,
+          subject: event.subject,
+        });
       }
       return runId;
     } catch (err) {
@@ -290,7 +386,13 @@ export class TriggerManager {
 
   #save(t: Live): void {
     const rec = t.rec;
-    this.#records?.write('triggers', rec.spec.name, () => ({ kind: 'triggers', id: rec.spec.name, parent: rec.spec.workflow, status: rec.paused ? 'paused' : 'active', data: rec }));
+    this.#records?.write('triggers', rec.spec.name, () => ({
+      kind: 'triggers',
+      id: rec.spec.name,
+      parent: rec.spec.workflow,
+      status: rec.paused ? 'paused' : 'active',
+      data: rec,
+    }));
   }
 
   async #durable(): Promise<void> {

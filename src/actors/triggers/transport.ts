@@ -38,5 +38,8 @@ export interface TriggerTransport {
    * A durable consumer named `durable` on `stream` (or on the stream whose subjects cover `subject`, when `stream`
    * is true), filtered to `subject`, acknowledged explicitly. Rejects naming the stream when it does not exist.
    */
-  consume(options: { subject: string; stream: string | true; durable: string }, handler: TriggerHandler): Promise<TriggerListening & { stream: string }>;
+  consume(
+    options: { subject: string; stream: string | true; durable: string },
+    handler: TriggerHandler,
+  ): Promise<TriggerListening & { stream: string }>;
 }

@@ -27,7 +27,8 @@ export function workflowHandlers(manager: WorkflowManager, clock: Clock = system
     // Under strict durability the id is given once the run is on disk: a start acknowledged survives a crash.
     'workflow.start': ({ name, ...req }) => manager.committed(manager.startOnce(name, req)),
     'workflow.execute_complex': ({ definition, ...req }) => manager.acked(manager.startComplex(definition, req).done),
-    'workflow.start_complex': ({ definition, ...req }) => manager.committed({ runId: manager.startComplex(definition, req).runId }),
+    'workflow.start_complex': ({ definition, ...req }) =>
+      manager.committed({ runId: manager.startComplex(definition, req).runId }),
     'workflow.get_run': (p) => manager.getRun(p.runId),
     'workflow.list_runs': (p) => manager.listRuns(p),
     'workflow.wait_run': (p) => manager.waitRun(p.runId),
@@ -60,9 +61,11 @@ export function workflowManagerLogic(
       bus,
       registry: deps.registry(),
       // Straight into the scheduler when it serves steps (stepIntake.ts), else over the bus.
-      execute: (task, paramsChecked) => deps.stepIntake?.execute(task, paramsChecked === true) ?? bus.request('task.execute', { task }),
+      execute: (task, paramsChecked) =>
+        deps.stepIntake?.execute(task, paramsChecked === true) ?? bus.request('task.execute', { task }),
       cancelTask: (taskId, reason) => bus.request('task.cancel', { taskId, reason }),
-      attach: async (taskId) => ((await bus.request('task.get', { taskId })) ? bus.request('task.wait', { taskId }) : null),
+      attach: async (taskId) =>
+        (await bus.request('task.get', { taskId })) ? bus.request('task.wait', { taskId }) : null,
       retainRuns: deps.options.retainRuns,
       commits: deps.commits,
       store: deps.store,
@@ -76,9 +79,16 @@ export function workflowManagerLogic(
     return {
       handlers: { workflow: workflowHandlers(manager, deps.clock) },
       recover: () => {
-        for (const session of storedSessions(deps, 'active')) manager.configureSession(session.sessionId, session.maxParallelWorkflows);
+        for (const session of storedSessions(deps, 'active'))
+          manager.configureSession(session.sessionId, session.maxParallelWorkflows);
         const recovered = manager.recover();
-        return { resumed: recovered.resumed.length, byStatus: { definitions: recovered.definitions, runs: recovered.runs }, ids: recovered.resumed, rerun: [], executing: true };
+        return {
+          resumed: recovered.resumed.length,
+          byStatus: { definitions: recovered.definitions, runs: recovered.runs },
+          ids: recovered.resumed,
+          rerun: [],
+          executing: true,
+        };
       },
       // With a durable store, runs in flight are left on disk to resume; otherwise they end with their tasks.
       drain: () => (deps.store.persistent ? manager.halt() : manager.close()),

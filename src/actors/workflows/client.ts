@@ -29,23 +29,32 @@ export interface CreateWorkflowOptions {
  * const result = await wf.executeWorkflow('ai_analysis');
  */
 export class WorkflowManagerClient extends ScheduleClient {
-
   /**
    * Validates and stores a workflow; refuses with a `ValidationError` listing every problem. The same definition
    * again is a no-op; a changed one is stored as the next version.
    */
-  async createWorkflow(name: string, steps: WorkflowStep[], options: CreateWorkflowOptions = {}): Promise<StoredWorkflow> {
-    const { workflow } = await this.request(() => this.bus.request('workflow.create', { definition: { name, steps, ...options } }));
+  async createWorkflow(
+    name: string,
+    steps: WorkflowStep[],
+    options: CreateWorkflowOptions = {},
+  ): Promise<StoredWorkflow> {
+    const { workflow } = await this.request(() =>
+      this.bus.request('workflow.create', { definition: { name, steps, ...options } }),
+    );
     return workflow;
   }
 
   /** Stores a whole definition (as loaded from YAML/JSON; snake_case keys accepted). Returns it with any warnings. */
-  defineWorkflow(definition: WorkflowDefinition | Record<string, unknown>): Promise<{ workflow: StoredWorkflow; created: boolean; warnings: string[] }> {
+  defineWorkflow(
+    definition: WorkflowDefinition | Record<string, unknown>,
+  ): Promise<{ workflow: StoredWorkflow; created: boolean; warnings: string[] }> {
     return this.request(() => this.bus.request('workflow.create', { definition }));
   }
 
   /** Every problem of a definition, without storing anything. */
-  validateWorkflow(definition: WorkflowDefinition | Record<string, unknown>): Promise<{ valid: boolean; errors: string[]; warnings: string[] }> {
+  validateWorkflow(
+    definition: WorkflowDefinition | Record<string, unknown>,
+  ): Promise<{ valid: boolean; errors: string[]; warnings: string[] }> {
     return this.request(() => this.bus.request('workflow.validate', { definition }));
   }
 
@@ -65,12 +74,20 @@ export class WorkflowManagerClient extends ScheduleClient {
   }
 
   /** Runs a workflow to its end. `params` are readable as `{{params.x}}`. */
-  executeWorkflow(name: string, params: Record<string, unknown> = {}, options: Omit<RunRequest, 'params'> = {}): Promise<WorkflowResult> {
+  executeWorkflow(
+    name: string,
+    params: Record<string, unknown> = {},
+    options: Omit<RunRequest, 'params'> = {},
+  ): Promise<WorkflowResult> {
     return this.request(() => this.bus.request('workflow.execute', { name, params, ...options }));
   }
 
   /** Starts a run and returns its id at once (follow it with `getRun`, `waitForRun`, `cancelRun`). */
-  async startWorkflow(name: string, params: Record<string, unknown> = {}, options: Omit<RunRequest, 'params'> = {}): Promise<string> {
+  async startWorkflow(
+    name: string,
+    params: Record<string, unknown> = {},
+    options: Omit<RunRequest, 'params'> = {},
+  ): Promise<string> {
     return (await this.request(() => this.bus.request('workflow.start', { name, params, ...options }))).runId;
   }
 
@@ -91,7 +108,9 @@ export class WorkflowManagerClient extends ScheduleClient {
 
   /** Cancels a run that has not ended: its running tasks are cancelled, its waiting steps do not start. `cancelled` is false for a run that had ended already. */
   cancelRun(runId: string, reason?: string): Promise<{ runId: string; cancelled: boolean; status: WorkflowRunStatus }> {
-    return this.request(() => this.bus.request('workflow.cancel_run', reason === undefined ? { runId } : { runId, reason }));
+    return this.request(() =>
+      this.bus.request('workflow.cancel_run', reason === undefined ? { runId } : { runId, reason }),
+    );
   }
 
   /**
@@ -102,8 +121,14 @@ export class WorkflowManagerClient extends ScheduleClient {
    * @example
    * await wf.signalRun(runId, 'approval', { approvedBy: 'ana' });
    */
-  signalRun(runId: string, signal: string, payload?: unknown): Promise<{ runId: string; signal: string; delivered: boolean }> {
-    return this.request(() => this.bus.request('workflow.signal', payload === undefined ? { runId, signal } : { runId, signal, payload }));
+  signalRun(
+    runId: string,
+    signal: string,
+    payload?: unknown,
+  ): Promise<{ runId: string; signal: string; delivered: boolean }> {
+    return this.request(() =>
+      this.bus.request('workflow.signal', payload === undefined ? { runId, signal } : { runId, signal, payload }),
+    );
   }
 
   /**
@@ -120,7 +145,14 @@ export class WorkflowManagerClient extends ScheduleClient {
 
   /** Like {@link retryRun}, but answers with the new run's id at once. */
   async startRetry(runId: string, options: { fromStep?: string } = {}): Promise<string> {
-    return (await this.request(() => this.bus.request('workflow.retry', options.fromStep === undefined ? { runId } : { runId, fromStep: options.fromStep }))).runId;
+    return (
+      await this.request(() =>
+        this.bus.request(
+          'workflow.retry',
+          options.fromStep === undefined ? { runId } : { runId, fromStep: options.fromStep },
+        ),
+      )
+    ).runId;
   }
 
   /** Runs, successes, failures and p50/p95/max duration per workflow (all, or the one named). */

@@ -21,7 +21,12 @@ export class WorkflowDefinitions {
   readonly #persist: (record: RecordWrite) => void;
 
   /** `persist` writes a definition's record (or its deletion) to the store. */
-  constructor(registry: ModuleRegistry, now: () => number, checkResources: ValidationContext['checkResources'], persist: (record: RecordWrite) => void) {
+  constructor(
+    registry: ModuleRegistry,
+    now: () => number,
+    checkResources: ValidationContext['checkResources'],
+    persist: (record: RecordWrite) => void,
+  ) {
     this.#registry = registry;
     this.#now = now;
     this.#persist = persist;
@@ -50,7 +55,10 @@ export class WorkflowDefinitions {
    * Validates and stores a definition. The same definition again is a no-op; a changed one becomes a new version
    * (the next number, unless the definition names its version).
    */
-  create(definition: unknown, source: string | null = null): { workflow: StoredWorkflow; created: boolean; warnings: string[] } {
+  create(
+    definition: unknown,
+    source: string | null = null,
+  ): { workflow: StoredWorkflow; created: boolean; warnings: string[] } {
     const v = validateWorkflow(definition, this.#registry, this.#now(), this.#checks);
     if (!v.workflow) throw new ValidationError(v.errors);
     const wf = { ...v.workflow, source };
@@ -63,7 +71,9 @@ export class WorkflowDefinitions {
       const clash = versions.find((x) => x.version === wf.version);
       if (clash) {
         if (clash.hash === wf.hash) return { workflow: clash, created: false, warnings: v.warnings };
-        throw new ValidationError(`workflow "${wf.name}": version "${wf.version}" already exists with a different definition; give the new definition another version`);
+        throw new ValidationError(
+          `workflow "${wf.name}": version "${wf.version}" already exists with a different definition; give the new definition another version`,
+        );
       }
     } else {
       const numeric = versions.map((x) => Number(x.version)).filter((n) => Number.isInteger(n));
@@ -71,7 +81,13 @@ export class WorkflowDefinitions {
     }
     versions.push(wf);
     this.#versions.set(wf.name, versions);
-    this.#persist({ kind: 'workflow_definitions', id: `${wf.name}@${wf.version}`, parent: wf.name, status: 'active', data: wf });
+    this.#persist({
+      kind: 'workflow_definitions',
+      id: `${wf.name}@${wf.version}`,
+      parent: wf.name,
+      status: 'active',
+      data: wf,
+    });
     return { workflow: wf, created: true, warnings: v.warnings };
   }
 
@@ -112,10 +128,17 @@ export class WorkflowDefinitions {
     if (wf) return wf;
     const latest = this.get(name);
     if (latest) {
-      throw new NotFoundError(`workflow "${latest.name}" has no version "${version}"; versions: ${this.#versions.get(latest.name)?.map((v) => v.version).join(', ')}`);
+      throw new NotFoundError(
+        `workflow "${latest.name}" has no version "${version}"; versions: ${this.#versions
+          .get(latest.name)
+          ?.map((v) => v.version)
+          .join(', ')}`,
+      );
     }
     const hint = didYouMean(name, this.#versions.keys());
-    throw new NotFoundError(`no workflow named "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; create it first or list them with listWorkflows()`);
+    throw new NotFoundError(
+      `no workflow named "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; create it first or list them with listWorkflows()`,
+    );
   }
 
   list(): WorkflowSummary[] {

@@ -45,7 +45,17 @@ export class FanOut {
   #stopped: { status: TaskStatus; error: SerializedError } | null = null;
   #done = false;
 
-  constructor(items: readonly unknown[], options: { concurrency: number | undefined; continueOnFailure: boolean; prior: readonly ItemResult[] | undefined; taskId: (index: number) => string; now: () => number }, hooks: FanOutHooks) {
+  constructor(
+    items: readonly unknown[],
+    options: {
+      concurrency: number | undefined;
+      continueOnFailure: boolean;
+      prior: readonly ItemResult[] | undefined;
+      taskId: (index: number) => string;
+      now: () => number;
+    },
+    hooks: FanOutHooks,
+  ) {
     this.#items = items;
     this.#limit = options.concurrency ?? Infinity;
     this.#tolerant = options.continueOnFailure;
@@ -83,7 +93,9 @@ export class FanOut {
 
   /** Every item's result, or a placeholder (`pending`, `running`) for those not ended. */
   view(): ItemResult[] {
-    return this.#results.map((r, index) => r ?? this.#placeholder(index, this.#running.has(index) ? 'running' : 'pending'));
+    return this.#results.map(
+      (r, index) => r ?? this.#placeholder(index, this.#running.has(index) ? 'running' : 'pending'),
+    );
   }
 
   #fill(): void {
@@ -100,7 +112,10 @@ export class FanOut {
     this.#results[index] = r;
     this.#ended++;
     if (r.status !== 'completed' && !this.#tolerant && this.#stopped === null) {
-      this.#stopped = { status: 'skipped', error: new SkippedError(`item did not start: item ${index} ended ${r.status}`).toJSON() };
+      this.#stopped = {
+        status: 'skipped',
+        error: new SkippedError(`item did not start: item ${index} ended ${r.status}`).toJSON(),
+      };
     }
     this.#hooks.changed();
     this.#fill();
@@ -112,7 +127,9 @@ export class FanOut {
     if (this.#stopped === null && this.#ended < this.#items.length) return;
     this.#done = true;
     const stop = this.#stopped;
-    const items = this.#results.map((r, index) => r ?? this.#placeholder(index, stop?.status ?? 'skipped', stop?.error ?? null));
+    const items = this.#results.map(
+      (r, index) => r ?? this.#placeholder(index, stop?.status ?? 'skipped', stop?.error ?? null),
+    );
     let attempts = 0;
     let firstBad: ItemResult | null = null;
     for (const r of items) {
@@ -126,7 +143,14 @@ export class FanOut {
       return;
     }
     const e = firstBad.error;
-    const status: TaskStatus = stop?.status === 'cancelled' ? 'cancelled' : firstBad.status === 'timed_out' ? 'timed_out' : firstBad.status === 'cancelled' ? 'cancelled' : 'failed';
+    const status: TaskStatus =
+      stop?.status === 'cancelled'
+        ? 'cancelled'
+        : firstBad.status === 'timed_out'
+          ? 'timed_out'
+          : firstBad.status === 'cancelled'
+            ? 'cancelled'
+            : 'failed';
     const message = `item ${firstBad.index} of ${items.length} ended ${firstBad.status}: ${e?.message ?? 'no error recorded'}`;
     const error: SerializedError = e ? { ...e, message } : new CodomyrmexError(message, ErrorCode.UNKNOWN).toJSON();
     this.#hooks.end({ status, output, error, items, attempts });
@@ -134,6 +158,18 @@ export class FanOut {
 
   #placeholder(index: number, status: TaskStatus, error: SerializedError | null = null): ItemResult {
     const ended = TERMINAL_STATUSES.has(status);
-    return { index, taskId: this.#taskId(index), name: `${index}`, status, success: false, result: null, error, attempts: 0, startedAt: null, endedAt: ended ? this.#now() : null, durationMs: null };
+    return {
+      index,
+      taskId: this.#taskId(index),
+      name: `${index}`,
+      status,
+      success: false,
+      result: null,
+      error,
+      attempts: 0,
+      startedAt: null,
+      endedAt: ended ? this.#now() : null,
+      durationMs: null,
+    };
   }
 }

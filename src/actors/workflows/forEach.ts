@@ -31,7 +31,10 @@ export interface ForEachHost {
 export function startForEach(s: StepState, host: ForEachHost): void {
   const { scope, units, now } = host;
   const step = s.step;
-  const fail = (message: string): void => host.end(syntheticResult(s, 'failed', new ValidationError(`step "${step.name}".forEach: ${message}`).toJSON(), now()));
+  const fail = (message: string): void =>
+    host.end(
+      syntheticResult(s, 'failed', new ValidationError(`step "${step.name}".forEach: ${message}`).toJSON(), now()),
+    );
   let list: unknown;
   try {
     list = scope.resolve(step.forEach);
@@ -40,18 +43,28 @@ export function startForEach(s: StepState, host: ForEachHost): void {
     return;
   }
   if (!Array.isArray(list)) {
-    fail(`must resolve to an array, got ${typeName(list)}${typeof list === 'number' || typeof list === 'boolean' ? ` (${String(list)})` : ''}`);
+    fail(
+      `must resolve to an array, got ${typeName(list)}${typeof list === 'number' || typeof list === 'boolean' ? ` (${String(list)})` : ''}`,
+    );
     return;
   }
   if (list.length > host.maxItems) {
-    fail(`${list.length} items is more than the limit of ${host.maxItems} per step (engine option maxForEachItems); split the list, or raise the limit`);
+    fail(
+      `${list.length} items is more than the limit of ${host.maxItems} per step (engine option maxForEachItems); split the list, or raise the limit`,
+    );
     return;
   }
   host.events.stepStarted(s, list.length);
   const template = step.parameters ?? {};
   s.fan = new FanOut(
     list,
-    { concurrency: typeof step.concurrency === 'number' ? step.concurrency : undefined, continueOnFailure: step.continueOnFailure === true, prior: s.prior?.items, taskId: (i) => `${s.taskId}.${i}`, now },
+    {
+      concurrency: typeof step.concurrency === 'number' ? step.concurrency : undefined,
+      continueOnFailure: step.continueOnFailure === true,
+      prior: s.prior?.items,
+      taskId: (i) => `${s.taskId}.${i}`,
+      now,
+    },
     {
       run: (index, item) => {
         let params = template;
@@ -59,8 +72,13 @@ export function startForEach(s: StepState, host: ForEachHost): void {
           try {
             params = scope.resolve(template, { value: item, index }) as Record<string, unknown>;
           } catch (err) {
-            const e = new ValidationError(`item ${index} of step "${step.name}".parameters: ${(err as Error).message}`).toJSON();
-            return Promise.resolve({ ...units.failed(`${s.taskId}.${index}`, `${step.name}.${index}`, 'failed', e), index });
+            const e = new ValidationError(
+              `item ${index} of step "${step.name}".parameters: ${(err as Error).message}`,
+            ).toJSON();
+            return Promise.resolve({
+              ...units.failed(`${s.taskId}.${index}`, `${step.name}.${index}`, 'failed', e),
+              index,
+            });
           }
         }
         return units.run(s, params, index).then((r) => ({ ...r, index }));
@@ -70,7 +88,20 @@ export function startForEach(s: StepState, host: ForEachHost): void {
       end: (o) => {
         const endedAt = now();
         const startedAt = s.startedAt ?? endedAt;
-        host.end({ taskId: s.taskId, step: step.name, name: step.name, status: o.status, success: o.status === 'completed', result: o.output, error: o.error, attempts: o.attempts, startedAt, endedAt, durationMs: endedAt - startedAt, items: o.items });
+        host.end({
+          taskId: s.taskId,
+          step: step.name,
+          name: step.name,
+          status: o.status,
+          success: o.status === 'completed',
+          result: o.output,
+          error: o.error,
+          attempts: o.attempts,
+          startedAt,
+          endedAt,
+          durationMs: endedAt - startedAt,
+          items: o.items,
+        });
       },
     },
   );

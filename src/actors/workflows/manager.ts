@@ -89,7 +89,9 @@ export class WorkflowManager {
     const records = deps.commits && deps.store?.persistent === true ? new RecordQueue(deps.commits) : null;
     this.#recorder = records ? new RunRecorder(records, this.#now, c, deps.runTraceparent) : null;
     this.#signals = new SignalBox(records);
-    this.definitions = new WorkflowDefinitions(deps.registry, this.#now, deps.checkResources, (record) => this.#recorder?.write(record));
+    this.definitions = new WorkflowDefinitions(deps.registry, this.#now, deps.checkResources, (record) =>
+      this.#recorder?.write(record),
+    );
     this.performance = new RunPerformance(this.#now);
     // Debounce windows and key waits count on the clock their timers run on (a fake one in tests).
     const clock = {
@@ -97,7 +99,9 @@ export class WorkflowManager {
       setTimeout: (fn: () => void, ms: number) => c.setTimeout(fn, ms),
       clearTimeout: (t: ReturnType<Clock['setTimeout']>) => c.clearTimeout(t),
     };
-    const keys = deps.store ? new IdempotencyKeys(deps.store, records, clock, deps.idempotencyTtlMs ?? 24 * 3600 * 1000, 'run') : null;
+    const keys = deps.store
+      ? new IdempotencyKeys(deps.store, records, clock, deps.idempotencyTtlMs ?? 24 * 3600 * 1000, 'run')
+      : null;
     this.flow = new RunFlow(
       {
         now: clock.now,
@@ -137,7 +141,15 @@ export class WorkflowManager {
         continue;
       }
       const resume: RunResume = { startedAt: run.startedAt, steps: run.steps, runSpan: run.runSpan };
-      const executor = this.#executor(workflow, run.runId, { params: run.params, ...resumeContext(run) }, run.sessionId, run.warnings, resume, lineageOf(run));
+      const executor = this.#executor(
+        workflow,
+        run.runId,
+        { params: run.params, ...resumeContext(run) },
+        run.sessionId,
+        run.warnings,
+        resume,
+        lineageOf(run),
+      );
       resumed.push(run.runId);
       // Held back by flow control (a debounce window, a full key): held back again, after the running runs took their keys.
       if (run.queued || run.debounce) {
@@ -150,7 +162,8 @@ export class WorkflowManager {
       this.#slots.hold(executor);
       toStart.push(executor);
     }
-    for (const { executor, run } of held) this.flow.resume(executor, run, lineageOf(run), () => this.#slots.go(executor));
+    for (const { executor, run } of held)
+      this.flow.resume(executor, run, lineageOf(run), () => this.#slots.go(executor));
     // Started once every run exists: a parent's sub-workflow step attaches to its child run, which must be known.
     for (const executor of toStart) void executor.start();
     return { definitions: defs.length, runs: runs.length, resumed };
@@ -217,17 +230,32 @@ export class WorkflowManager {
     return this.#request(workflow, req, warnings);
   }
 
-  #launch(wf: StoredWorkflow, req: RunRequest, warnings: string[], lineage: RunLineage = {}, resume: RunResume | null = null): WorkflowRunExecutor {
+  #launch(
+    wf: StoredWorkflow,
+    req: RunRequest,
+    warnings: string[],
+    lineage: RunLineage = {},
+    resume: RunResume | null = null,
+  ): WorkflowRunExecutor {
     if (this.#closing) throw new ShuttingDownError();
     // Run parameters reach the store (the run's record) and every step's worker: refuse what cannot go there now.
     const bad = req.params === undefined ? null : checkPayloadLimits(req.params, 'params');
     if (bad) throw new ValidationError(bad);
-    if (req.workingDir !== undefined && !isAbsolute(req.workingDir)) throw new ValidationError(`workingDir: must be an absolute path (got "${req.workingDir}")`);
+    if (req.workingDir !== undefined && !isAbsolute(req.workingDir))
+      throw new ValidationError(`workingDir: must be an absolute path (got "${req.workingDir}")`);
     if (req.sessionId !== undefined && !this.#slots.has(req.sessionId)) {
-      throw new NotFoundError(`sessionId: no active session "${req.sessionId}"; create one with engine.createSession({ userId })`);
+      throw new NotFoundError(
+        `sessionId: no active session "${req.sessionId}"; create one with engine.createSession({ userId })`,
+      );
     }
-    if (req.runId !== undefined && (req.runId.length === 0 || req.runId.length > 36)) throw new ValidationError(`runId: must be 1 to 36 characters (a step's task id is "<runId>.<step>"; got ${req.runId.length})`);
-    if (req.runId !== undefined && this.#runs.exists(req.runId)) throw new ValidationError(`runId: a run with id "${req.runId}" exists already; give another id, or omit it for a new uuid`);
+    if (req.runId !== undefined && (req.runId.length === 0 || req.runId.length > 36))
+      throw new ValidationError(
+        `runId: must be 1 to 36 characters (a step's task id is "<runId>.<step>"; got ${req.runId.length})`,
+      );
+    if (req.runId !== undefined && this.#runs.exists(req.runId))
+      throw new ValidationError(
+        `runId: a run with id "${req.runId}" exists already; give another id, or omit it for a new uuid`,
+      );
     if (req.inputs !== undefined) req = { ...req, params: withInputs(req.params, req.runId, req.inputs) };
     // Keys and the debounce key must resolve before the run exists (a ValidationError naming the field).
     this.flow.resolveKeys(wf, { ...wf.params, ...(req.params ?? {}) });
@@ -249,7 +277,15 @@ export class WorkflowManager {
     return cancelled;
   }
 
-  #executor(wf: StoredWorkflow, runId: string, req: RunRequest, sessionId: string | null, warnings: string[], resume: RunResume | null, lineage: RunLineage = {}): WorkflowRunExecutor {
+  #executor(
+    wf: StoredWorkflow,
+    runId: string,
+    req: RunRequest,
+    sessionId: string | null,
+    warnings: string[],
+    resume: RunResume | null,
+    lineage: RunLineage = {},
+  ): WorkflowRunExecutor {
     const run = new WorkflowRunExecutor(
       wf,
       runId,
@@ -266,12 +302,17 @@ export class WorkflowManager {
         clock: this.#deps.clock,
         maxForEachItems: this.#deps.maxForEachItems,
         startChild: (c) => {
-          const child = this.#launch(this.definitions.require(c.workflow), { params: c.params, sessionId: sessionId ?? undefined, workingDir: req.workingDir, project: req.project }, [], {
-            parentRunId: c.parentRunId,
-            parentStep: c.parentStep,
-            parentItem: c.parentItem,
-            depth: c.depth,
-          });
+          const child = this.#launch(
+            this.definitions.require(c.workflow),
+            { params: c.params, sessionId: sessionId ?? undefined, workingDir: req.workingDir, project: req.project },
+            [],
+            {
+              parentRunId: c.parentRunId,
+              parentStep: c.parentStep,
+              parentItem: c.parentItem,
+              depth: c.depth,
+            },
+          );
           return { runId: child.runId, done: child.done };
         },
         attachChild: (childId) => this.#runs.doneOf(childId),
@@ -281,7 +322,14 @@ export class WorkflowManager {
         takeSignal: (id, signal) => this.#signals.take(id, signal),
       },
       resume,
-      { workingDir: req.workingDir, project: req.project, lineage, origin: req.origin, traceparent: req.traceparent, inputs: req.inputs },
+      {
+        workingDir: req.workingDir,
+        project: req.project,
+        lineage,
+        origin: req.origin,
+        traceparent: req.traceparent,
+        inputs: req.inputs,
+      },
     );
     this.#runs.addLive(run);
     run.done.then(
@@ -349,7 +397,11 @@ export class WorkflowManager {
    * waits yet, it is kept (durably) for the first step that does. Refused for a run that has ended, and for a signal
    * no step of the run's definition waits for.
    */
-  signalRun(runId: string, signal: string, payload: unknown = null): { runId: string; signal: string; delivered: boolean } {
+  signalRun(
+    runId: string,
+    signal: string,
+    payload: unknown = null,
+  ): { runId: string; signal: string; delivered: boolean } {
     checkSignal(signal, payload);
     const live = this.#runs.live(runId);
     if (!live) {
@@ -360,7 +412,8 @@ export class WorkflowManager {
     checkAwaited(live.workflow, runId, signal);
     const delivered = live.started && live.signal(signal, payload);
     if (!delivered) this.#signals.keep(runId, signal, payload, this.#now());
-    if (this.#deps.bus.wants('run_signaled')) this.#deps.bus.publish('run_signaled', { workflowName: live.workflow.name, runId, signal, delivered });
+    if (this.#deps.bus.wants('run_signaled'))
+      this.#deps.bus.publish('run_signaled', { workflowName: live.workflow.name, runId, signal, delivered });
     return { runId, signal, delivered };
   }
 
@@ -370,27 +423,42 @@ export class WorkflowManager {
    * of a step that did not complete; the rest run. The new run records `retryOf`.
    */
   retryRun(runId: string, options: { fromStep?: string | undefined } = {}): WorkflowRunExecutor {
-    if (this.#runs.live(runId)) throw new ValidationError(`run ${runId} is still running; wait for it to end (or cancel it) before retrying it`);
+    if (this.#runs.live(runId))
+      throw new ValidationError(`run ${runId} is still running; wait for it to end (or cancel it) before retrying it`);
     const old = this.#runs.ended(runId);
     if (!old) throw new NotFoundError(`no workflow run with id "${runId}"`);
     const wf = this.#runs.ranDefinition(runId) ?? this.definitions.get(old.workflowName, old.version);
-    if (!wf) throw new NotFoundError(`run ${runId}: the definition it ran (workflow "${old.workflowName}" v${old.version}) is no longer stored, so it cannot be re-run`);
+    if (!wf)
+      throw new NotFoundError(
+        `run ${runId}: the definition it ran (workflow "${old.workflowName}" v${old.version}) is no longer stored, so it cannot be re-run`,
+      );
     const steps = reusedSteps(wf, old, options.fromStep);
     const sessionId = old.sessionId !== null && this.#slots.has(old.sessionId) ? old.sessionId : undefined;
-    const req: RunRequest = { params: old.params, sessionId, ...(old.workingDir ? { workingDir: old.workingDir } : {}), ...(old.project ? { project: old.project } : {}) };
+    const req: RunRequest = {
+      params: old.params,
+      sessionId,
+      ...(old.workingDir ? { workingDir: old.workingDir } : {}),
+      ...(old.project ? { project: old.project } : {}),
+    };
     return this.#launch(wf, req, [], { retryOf: runId }, { startedAt: this.#now(), steps, attach: false });
   }
 
   /** What a workflow step waiting on a signal or a time waits for (explainStep.ts); null when the id names no step. */
   explainStep(taskId: string): TaskExplanation | null {
-    return explainStep(taskId, (runId) => this.getRun(runId), (runId) => this.#signals.pending(runId));
+    return explainStep(
+      taskId,
+      (runId) => this.getRun(runId),
+      (runId) => this.#signals.pending(runId),
+    );
   }
 
   /** Refuses new runs; runs in flight end as their tasks end (the task orchestrator drains them). */
   close(): void {
     this.#closing = true;
     // Runs held back by flow control would never start now: they end cancelled, so their callers hear of it.
-    for (const run of this.#runs.liveRuns()) if (!run.started && (run.hold.debounce || run.hold.queued)) this.#cancelLive(run.runId, 'the engine shut down before the run started');
+    for (const run of this.#runs.liveRuns())
+      if (!run.started && (run.hold.debounce || run.hold.queued))
+        this.#cancelLive(run.runId, 'the engine shut down before the run started');
     this.flow.stop();
   }
 

@@ -32,7 +32,11 @@ export class RunPerformance {
   /** Counts a finished run in its workflow's summary. */
   record(result: WorkflowResult): void {
     let p = this.#perf.get(result.workflowName);
-    if (!p) this.#perf.set(result.workflowName, (p = { runs: 0, successes: 0, failures: 0, cancelled: 0, durations: [], next: 0, lastRun: null }));
+    if (!p)
+      this.#perf.set(
+        result.workflowName,
+        (p = { runs: 0, successes: 0, failures: 0, cancelled: 0, durations: [], next: 0, lastRun: null }),
+      );
     p.runs++;
     if (result.status === 'succeeded') p.successes++;
     else if (result.status === 'cancelled') p.cancelled++;

@@ -7,7 +7,8 @@ import type { WorkflowRun } from '../../model/run.js';
 /** `seeds` and every step downstream of one of them (through dependencies), by name. */
 function transitiveDependents(steps: readonly WorkflowStep[], seeds: readonly string[]): Set<string> {
   const dependents = new Map<string, string[]>();
-  for (const s of steps) for (const d of s.dependencies ?? []) (dependents.get(d) ?? dependents.set(d, []).get(d))?.push(s.name);
+  for (const s of steps)
+    for (const d of s.dependencies ?? []) (dependents.get(d) ?? dependents.set(d, []).get(d))?.push(s.name);
   const out = new Set<string>();
   const todo = [...seeds];
   for (let n = todo.pop(); n !== undefined; n = todo.pop()) {
@@ -22,11 +23,17 @@ function transitiveDependents(steps: readonly WorkflowStep[], seeds: readonly st
  * The steps of `old` (a run of `wf`) a re-run keeps (`reused: true`, `reusedFrom`): those that completed, unless
  * they are `fromStep`, downstream of it, or downstream of a step that did not complete. Refuses an unknown `fromStep`.
  */
-export function reusedSteps(wf: StoredWorkflow, old: WorkflowRun, fromStep: string | undefined): Record<string, StepResult> {
+export function reusedSteps(
+  wf: StoredWorkflow,
+  old: WorkflowRun,
+  fromStep: string | undefined,
+): Record<string, StepResult> {
   const names = wf.steps.map((s) => s.name);
   if (fromStep !== undefined && !names.includes(fromStep)) {
     const hint = didYouMean(fromStep, names);
-    throw new ValidationError(`fromStep: workflow "${wf.name}" has no step "${fromStep}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
+    throw new ValidationError(
+      `fromStep: workflow "${wf.name}" has no step "${fromStep}"${hint ? ` (did you mean "${hint}"?)` : ''}`,
+    );
   }
   const seeds = names.filter((n) => n === fromStep || old.steps[n]?.status !== 'completed');
   const redo = transitiveDependents(wf.steps, seeds);

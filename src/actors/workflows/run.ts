@@ -18,7 +18,15 @@ import { systemClock } from '../../model/clock.js';
 import { LIMITS } from '../../model/limits.js';
 import type { TaskStatus } from '../../model/task.js';
 import type { StepResult, StoredWorkflow, WorkflowResult } from '../../model/workflow.js';
-import type { RunContext, RunDebounce, RunLineage, RunOrigin, RunProject, RunQueuedOn, WorkflowRun } from '../../model/run.js';
+import type {
+  RunContext,
+  RunDebounce,
+  RunLineage,
+  RunOrigin,
+  RunProject,
+  RunQueuedOn,
+  WorkflowRun,
+} from '../../model/run.js';
 import type { RunInputs } from '../../model/artifacts.js';
 import { stepKind } from '../../workflows/kinds.js';
 import { startForEach } from './forEach.js';
@@ -26,7 +34,15 @@ import { RunEvents } from './runEvents.js';
 import { RunScope } from './runScope.js';
 import { runView } from './runView.js';
 import type { StepState, StepTable } from './steps.js';
-import { buildSteps, groupAllows, releasesDependents, restoreSteps, runFailed, skippedAfter, syntheticResult } from './steps.js';
+import {
+  buildSteps,
+  groupAllows,
+  releasesDependents,
+  restoreSteps,
+  runFailed,
+  skippedAfter,
+  syntheticResult,
+} from './steps.js';
 import type { UnitDeps } from './stepUnits.js';
 import { StepUnits } from './stepUnits.js';
 import { StepWaits } from './stepWaits.js';
@@ -137,7 +153,20 @@ export class WorkflowRunExecutor {
     this.#scope = new RunScope(runId, this.#params, this.project);
     this.#events = new RunEvents(deps.bus, workflow.name, runId);
     const changed = (): void => this.#deps.changed?.(this);
-    this.#units = new StepUnits({ runId, inputs: this.inputs, workflowName: workflow.name, sessionId, workingDir: this.workingDir, depth: this.depth, resumed: this.resumed, scope: this.#scope, changed }, deps);
+    this.#units = new StepUnits(
+      {
+        runId,
+        inputs: this.inputs,
+        workflowName: workflow.name,
+        sessionId,
+        workingDir: this.workingDir,
+        depth: this.depth,
+        resumed: this.resumed,
+        scope: this.#scope,
+        changed,
+      },
+      deps,
+    );
     this.#waits = new StepWaits({
       clock: deps.clock ?? systemClock,
       now: deps.now,
@@ -187,7 +216,9 @@ export class WorkflowRunExecutor {
     this.#left = true;
     this.#waits.stopTimers();
     this.#reject(
-      new ShuttingDownError(`the engine shut down before workflow run ${this.runId} ("${this.workflow.name}") ended; it stays running in ${store} and resumes when an engine opens that store again`),
+      new ShuttingDownError(
+        `the engine shut down before workflow run ${this.runId} ("${this.workflow.name}") ended; it stays running in ${store} and resumes when an engine opens that store again`,
+      ),
     );
   }
 
@@ -202,7 +233,8 @@ export class WorkflowRunExecutor {
       const skipped = skippedAfter(d, up, this.#deps.now());
       this.#defer(() => this.#end(d, skipped));
     }
-    for (const s of this.#steps.order) if (s.phase === 'waiting' && s.waitingOn === 0) this.#defer(() => this.#ready(s));
+    for (const s of this.#steps.order)
+      if (s.phase === 'waiting' && s.waitingOn === 0) this.#defer(() => this.#ready(s));
     // A resumed run whose steps had all ended (a crash between the last step and the run's record) settles now.
     this.#settleIfDone();
     this.#deps.changed?.(this);
@@ -277,7 +309,11 @@ export class WorkflowRunExecutor {
   /** A step whose dependencies have all ended: run it, or wait for its parallel group to allow it. */
   #ready(s: StepState): void {
     if (this.#isCancelling()) {
-      this.#endWith(s, 'cancelled', new CancelledError(`step "${s.step.name}" did not start: the run was cancelled`).toJSON());
+      this.#endWith(
+        s,
+        'cancelled',
+        new CancelledError(`step "${s.step.name}" did not start: the run was cancelled`).toJSON(),
+      );
       return;
     }
     if (!groupAllows(s, this.#running)) {
@@ -300,7 +336,11 @@ export class WorkflowRunExecutor {
       }
       if (!holds) {
         s.skippedByCondition = true;
-        this.#endWith(s, 'skipped', new ConditionFalseError(`step "${step.name}" was skipped: its condition ${step.when} is false`).toJSON());
+        this.#endWith(
+          s,
+          'skipped',
+          new ConditionFalseError(`step "${step.name}" was skipped: its condition ${step.when} is false`).toJSON(),
+        );
         return;
       }
     }
@@ -315,7 +355,11 @@ export class WorkflowRunExecutor {
       try {
         parameters = this.#scope.resolve(parameters) as Record<string, unknown>;
       } catch (err) {
-        this.#endWith(s, 'failed', new ValidationError(`step "${step.name}".parameters: ${(err as Error).message}`).toJSON());
+        this.#endWith(
+          s,
+          'failed',
+          new ValidationError(`step "${step.name}".parameters: ${(err as Error).message}`).toJSON(),
+        );
         return;
       }
     }
@@ -323,7 +367,15 @@ export class WorkflowRunExecutor {
     s.startedAt = this.#deps.now();
     this.#running.add(s);
     if (step.forEach !== undefined) {
-      startForEach(s, { scope: this.#scope, units: this.#units, events: this.#events, now: this.#deps.now, maxItems: this.#deps.maxForEachItems ?? LIMITS.maxForEachItems, changed: () => this.#deps.changed?.(this), end: (r) => this.#end(s, r) });
+      startForEach(s, {
+        scope: this.#scope,
+        units: this.#units,
+        events: this.#events,
+        now: this.#deps.now,
+        maxItems: this.#deps.maxForEachItems ?? LIMITS.maxForEachItems,
+        changed: () => this.#deps.changed?.(this),
+        end: (r) => this.#end(s, r),
+      });
       return;
     }
     this.#events.stepStarted(s, undefined);
@@ -357,11 +409,12 @@ export class WorkflowRunExecutor {
 
   /** Tells the machine, once, that every step has ended (it ends the run, or finishes cancelling it). */
   #settleIfDone(): void {
-    if (this.#open === 0 && this.#actor.getSnapshot().status === 'active') this.#actor.send({ type: 'run.settled', failed: runFailed(this.#steps), at: this.#deps.now() });
+    if (this.#open === 0 && this.#actor.getSnapshot().status === 'active')
+      this.#actor.send({ type: 'run.settled', failed: runFailed(this.#steps), at: this.#deps.now() });
   }
 
   #unblock(): void {
-    for (let i = 0; i < this.#blocked.length; ) {
+    for (let i = 0; i < this.#blocked.length;) {
       const b = this.#blocked[i];
       if (b && groupAllows(b, this.#running)) {
         this.#blocked.splice(i, 1);
@@ -373,7 +426,12 @@ export class WorkflowRunExecutor {
 
   #cancelSteps(reason: string): void {
     for (const s of [...this.#steps.order]) {
-      if (s.phase === 'waiting' || s.phase === 'blocked') this.#endWith(s, 'cancelled', new CancelledError(`step "${s.step.name}" did not start: run cancelled (${reason})`).toJSON());
+      if (s.phase === 'waiting' || s.phase === 'blocked')
+        this.#endWith(
+          s,
+          'cancelled',
+          new CancelledError(`step "${s.step.name}" did not start: run cancelled (${reason})`).toJSON(),
+        );
     }
     this.#blocked.length = 0;
     this.#waits.cancelAll(reason);
@@ -388,7 +446,11 @@ export class WorkflowRunExecutor {
     // is no ending, and is not announced as one.
     if (this.#left) return;
     const result = runView(this, this.#steps.order, ended, this.#deps.now);
-    this.#events.ended(result, () => this.#steps.order.filter((s) => s.result && s.result.status !== 'completed' && !s.skippedByCondition).map((s) => s.step.name));
+    this.#events.ended(result, () =>
+      this.#steps.order
+        .filter((s) => s.result && s.result.status !== 'completed' && !s.skippedByCondition)
+        .map((s) => s.step.name),
+    );
     this.#actor.stop();
     this.#resolve(result);
   }

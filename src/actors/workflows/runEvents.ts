@@ -50,17 +50,39 @@ export class RunEvents {
 
   started(version: string, steps: number, sessionId: string | null, links: RunLinks): void {
     if (!this.#bus.wants('workflow_started')) return;
-    this.#bus.publish('workflow_started', { workflowName: this.#workflowName, runId: this.#runId, version, steps, sessionId, ...startLinks(links) });
+    this.#bus.publish('workflow_started', {
+      workflowName: this.#workflowName,
+      runId: this.#runId,
+      version,
+      steps,
+      sessionId,
+      ...startLinks(links),
+    });
   }
 
   stepStarted(s: StepState, items: number | undefined): void {
     if (!this.#bus.wants('step_started')) return;
-    this.#bus.publish('step_started', { workflowName: this.#workflowName, runId: this.#runId, step: s.step.name, ...stepCall(s.step), taskId: s.taskId, attempt: 1, ...(items !== undefined ? { items } : {}) });
+    this.#bus.publish('step_started', {
+      workflowName: this.#workflowName,
+      runId: this.#runId,
+      step: s.step.name,
+      ...stepCall(s.step),
+      taskId: s.taskId,
+      attempt: 1,
+      ...(items !== undefined ? { items } : {}),
+    });
   }
 
   stepWaiting(s: StepState, waiting: Pick<StepWaiting, 'signal' | 'until'>): void {
     if (!this.#bus.wants('step_waiting')) return;
-    this.#bus.publish('step_waiting', { workflowName: this.#workflowName, runId: this.#runId, step: s.step.name, taskId: s.taskId, signal: waiting.signal, until: waiting.until });
+    this.#bus.publish('step_waiting', {
+      workflowName: this.#workflowName,
+      runId: this.#runId,
+      step: s.step.name,
+      taskId: s.taskId,
+      signal: waiting.signal,
+      until: waiting.until,
+    });
   }
 
   stepEnded(s: StepState, r: StepResult): void {
@@ -73,17 +95,38 @@ export class RunEvents {
       return;
     }
     // Built only for a step that did not complete (an error object with its stack is not free).
-    const error: SerializedError = r.error ?? new CodomyrmexError('the step ended without an error recorded', ErrorCode.UNKNOWN).toJSON();
+    const error: SerializedError =
+      r.error ?? new CodomyrmexError('the step ended without an error recorded', ErrorCode.UNKNOWN).toJSON();
     if (r.status === 'skipped') bus.publish('step_skipped', { ...base, reason: error.message });
-    else bus.publish('step_failed', { ...base, taskId: s.taskId, status: r.status as 'failed' | 'timed_out' | 'cancelled', error, durationMs: r.durationMs });
+    else
+      bus.publish('step_failed', {
+        ...base,
+        taskId: s.taskId,
+        status: r.status as 'failed' | 'timed_out' | 'cancelled',
+        error,
+        durationMs: r.durationMs,
+      });
   }
 
   /** The run ended: `failedSteps` are the steps that ended otherwise than completed (not by their own condition). */
   ended(result: WorkflowRun, failedSteps: () => string[]): void {
     const { durationMs } = result;
-    this.#bus.publish('workflow_completed', { workflowName: this.#workflowName, runId: this.#runId, success: result.success, status: result.status, durationMs });
+    this.#bus.publish('workflow_completed', {
+      workflowName: this.#workflowName,
+      runId: this.#runId,
+      success: result.success,
+      status: result.status,
+      durationMs,
+    });
     if (!result.success) {
-      this.#bus.publish('workflow_failed', { workflowName: this.#workflowName, runId: this.#runId, success: false, status: result.status, durationMs, failedSteps: failedSteps() });
+      this.#bus.publish('workflow_failed', {
+        workflowName: this.#workflowName,
+        runId: this.#runId,
+        success: false,
+        status: result.status,
+        durationMs,
+        failedSteps: failedSteps(),
+      });
     }
   }
 }

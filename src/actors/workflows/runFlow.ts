@@ -83,7 +83,11 @@ export class RunFlow {
     const params = { ...wf.params, ...(req.params ?? {}) };
     this.resolveKeys(wf, params);
     if (req.idempotencyKey !== undefined) {
-      if (typeof req.idempotencyKey !== 'string' || req.idempotencyKey.length === 0 || req.idempotencyKey.length > MAX_FLOW_KEY_LENGTH) {
+      if (
+        typeof req.idempotencyKey !== 'string' ||
+        req.idempotencyKey.length === 0 ||
+        req.idempotencyKey.length > MAX_FLOW_KEY_LENGTH
+      ) {
         throw new ValidationError(`idempotencyKey: must be 1 to ${MAX_FLOW_KEY_LENGTH} characters`);
       }
       const first = this.#keys?.find(req.idempotencyKey);
@@ -100,7 +104,10 @@ export class RunFlow {
         w.run.replaceParams(req.params ?? {});
         w.submissions++;
         const max = wf.debounce.maxWaitSeconds;
-        w.until = Math.min(this.#host.now() + wf.debounce.seconds * 1000, max === undefined ? Infinity : w.first + max * 1000);
+        w.until = Math.min(
+          this.#host.now() + wf.debounce.seconds * 1000,
+          max === undefined ? Infinity : w.first + max * 1000,
+        );
         this.#arm(key, w);
         this.counts.debounced++;
         this.#host.persist(w.run);
@@ -150,7 +157,14 @@ export class RunFlow {
     if (wf.debounce && this.#direct(lineage)) {
       const key = this.#windowKey(wf, run.params);
       const now = this.#host.now();
-      const w: Window = { run, first: now, until: now + wf.debounce.seconds * 1000, submissions: 1, timer: null, go: () => this.#keyed(run, lineage, go) };
+      const w: Window = {
+        run,
+        first: now,
+        until: now + wf.debounce.seconds * 1000,
+        submissions: 1,
+        timer: null,
+        go: () => this.#keyed(run, lineage, go),
+      };
       this.#windows.set(key, w);
       this.#arm(key, w);
       this.#host.persist(run);
@@ -162,7 +176,12 @@ export class RunFlow {
   #arm(key: string, w: Window): void {
     this.#windowOf.set(w.run.runId, key);
     if (w.timer !== null) this.#host.clock.clearTimeout(w.timer);
-    w.run.hold.debounce = { key: key.slice(key.indexOf('\n') + 1), until: w.until, first: w.first, submissions: w.submissions };
+    w.run.hold.debounce = {
+      key: key.slice(key.indexOf('\n') + 1),
+      until: w.until,
+      first: w.first,
+      submissions: w.submissions,
+    };
     w.timer = this.#host.clock.setTimeout(() => this.#fire(key, w), Math.max(0, w.until - this.#host.now()));
   }
 
@@ -206,7 +225,10 @@ export class RunFlow {
     }
     for (const victim of decision.cancelled) {
       this.counts.cancelledByKey++;
-      this.#host.cancel(victim, `cancelled by run ${run.runId}: concurrency key "${keys.find((k) => k.strategy === 'cancel_in_progress')?.key ?? ''}" is at its limit and its strategy is cancel_in_progress (the newest run goes on)`);
+      this.#host.cancel(
+        victim,
+        `cancelled by run ${run.runId}: concurrency key "${keys.find((k) => k.strategy === 'cancel_in_progress')?.key ?? ''}" is at its limit and its strategy is cancel_in_progress (the newest run goes on)`,
+      );
     }
     go();
   }
@@ -220,7 +242,14 @@ export class RunFlow {
     if (stored.debounce && run.workflow.debounce) {
       const d = stored.debounce;
       const key = `${run.workflow.name}\n${d.key}`;
-      const w: Window = { run, first: d.first, until: d.until, submissions: d.submissions, timer: null, go: () => this.#keyed(run, lineage, go) };
+      const w: Window = {
+        run,
+        first: d.first,
+        until: d.until,
+        submissions: d.submissions,
+        timer: null,
+        go: () => this.#keyed(run, lineage, go),
+      };
       this.#windows.set(key, w);
       this.#arm(key, w);
       return true;

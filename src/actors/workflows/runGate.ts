@@ -19,7 +19,6 @@ export interface RunKey {
   rule: string;
 }
 
-
 /** The gate's answer to a new run. */
 export type GateDecision =
   | { outcome: 'started'; cancelled: string[] }
@@ -80,10 +79,18 @@ export class RunGate {
       const holders = this.#keys.get(k.key)?.holders ?? new Set<string>();
       const ancestor = [...ancestors].find((a) => holders.has(a));
       if (ancestor !== undefined) {
-        return { outcome: 'rejected', on: k, reason: `concurrency key "${k.key}" (limit ${k.limit}) is held by its ancestor run ${ancestor}: waiting for it would never end; give the sub-workflow another key or a higher limit` };
+        return {
+          outcome: 'rejected',
+          on: k,
+          reason: `concurrency key "${k.key}" (limit ${k.limit}) is held by its ancestor run ${ancestor}: waiting for it would never end; give the sub-workflow another key or a higher limit`,
+        };
       }
       if (k.strategy === 'cancel_newest') {
-        return { outcome: 'rejected', on: k, reason: `concurrency key "${k.key}" is at its limit of ${k.limit} running (strategy cancel_newest: the new run is cancelled)` };
+        return {
+          outcome: 'rejected',
+          on: k,
+          reason: `concurrency key "${k.key}" is at its limit of ${k.limit} running (strategy cancel_newest: the new run is cancelled)`,
+        };
       }
     }
     const cancelled: string[] = [];
@@ -189,7 +196,12 @@ export class RunGate {
   /** The busiest keys (most holders plus waiting runs), for status. */
   busiest(n = 10): Array<{ key: string; limit: number; running: number; waiting: number }> {
     return [...this.#keys.entries()]
-      .map(([key, s]) => ({ key, limit: s.limit, running: s.holders.size, waiting: s.queue.slice(s.head).filter((w) => !w.gone).length }))
+      .map(([key, s]) => ({
+        key,
+        limit: s.limit,
+        running: s.holders.size,
+        waiting: s.queue.slice(s.head).filter((w) => !w.gone).length,
+      }))
       .sort((a, b) => b.running + b.waiting - (a.running + a.waiting))
       .slice(0, n);
   }

@@ -36,7 +36,12 @@ export class RunRecorder {
   /** With tracing on: the run span's `traceparent`, stored with the run (see `WorkflowRun.runSpan`). */
   readonly #runTraceparent: ((runId: string) => string | null) | undefined;
 
-  constructor(records: RecordQueue, now: () => number, clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>, runTraceparent?: (runId: string) => string | null) {
+  constructor(
+    records: RecordQueue,
+    now: () => number,
+    clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>,
+    runTraceparent?: (runId: string) => string | null,
+  ) {
     this.#records = records;
     this.#now = now;
     this.#clock = clock;
@@ -63,10 +68,17 @@ export class RunRecorder {
       const last = this.#recordedAt.get(run.runId);
       if (last !== undefined && now - last < everyMs) {
         if (!pending) {
-          this.#timers.set(run.runId, this.#clock.setTimeout(() => {
-            this.#timers.delete(run.runId);
-            this.changed(run);
-          }, everyMs - (now - last), { unref: true }));
+          this.#timers.set(
+            run.runId,
+            this.#clock.setTimeout(
+              () => {
+                this.#timers.delete(run.runId);
+                this.changed(run);
+              },
+              everyMs - (now - last),
+              { unref: true },
+            ),
+          );
         }
         return;
       }
@@ -100,7 +112,14 @@ function runRecord(run: WorkflowRunExecutor): RecordWrite {
 /** What a start reads of the stored runs: those in flight, and only the newest `retain` finished ones (oldest first). */
 export function storedRuns(store: Store, retain: number): StoredRecord<RunRecord>[] {
   const open = store.listRecords<RunRecord>('workflow_runs', { status: ['running'] });
-  const finished = retain > 0 ? store.listRecords<RunRecord>('workflow_runs', { status: [...TERMINAL_RUN_STATUSES], limit: retain, newest: true }) : [];
+  const finished =
+    retain > 0
+      ? store.listRecords<RunRecord>('workflow_runs', {
+          status: [...TERMINAL_RUN_STATUSES],
+          limit: retain,
+          newest: true,
+        })
+      : [];
   return [...open, ...finished].sort((a, b) => a.data.run.startedAt - b.data.run.startedAt);
 }
 
@@ -113,7 +132,13 @@ export function storedEnded(store: Store | undefined, runId: string): WorkflowRu
 
 /** The lineage fields of a stored run. */
 export function lineageOf(run: WorkflowRun): RunLineage {
-  return { parentRunId: run.parentRunId ?? null, parentStep: run.parentStep ?? null, parentItem: run.parentItem ?? null, depth: run.depth ?? 1, retryOf: run.retryOf ?? null };
+  return {
+    parentRunId: run.parentRunId ?? null,
+    parentStep: run.parentStep ?? null,
+    parentItem: run.parentItem ?? null,
+    depth: run.depth ?? 1,
+    retryOf: run.retryOf ?? null,
+  };
 }
 
 /** What a stored run in flight resumes with: where it worked, its project, its origin and its trace context. */
@@ -135,7 +160,11 @@ export function resumeContext(run: WorkflowRun): RunContext {
 }
 
 /** Runs in the store, newest first, paged with `after`; `view` shows a live run as it is now. */
-export function listStoredRuns(store: Store, filter: RunListFilter, view: (r: StoredRecord<RunRecord>) => WorkflowRun): WorkflowRun[] {
+export function listStoredRuns(
+  store: Store,
+  filter: RunListFilter,
+  view: (r: StoredRecord<RunRecord>) => WorkflowRun,
+): WorkflowRun[] {
   const page = (limit: number, after: string | undefined): StoredRecord<RunRecord>[] =>
     store.listRecords<RunRecord>('workflow_runs', {
       newest: true,
@@ -146,15 +175,20 @@ export function listStoredRuns(store: Store, filter: RunListFilter, view: (r: St
       ...(filter.from !== undefined ? { createdFrom: filter.from } : {}),
       ...(filter.to !== undefined ? { createdTo: filter.to } : {}),
     });
-  if (filter.schedule === undefined && filter.trigger === undefined) return page(filter.limit ?? 1000, filter.after).map(view);
+  if (filter.schedule === undefined && filter.trigger === undefined)
+    return page(filter.limit ?? 1000, filter.after).map(view);
   // The origin is inside the run's data: read pages until enough runs of that schedule or trigger are found.
   const out: WorkflowRun[] = [];
   const want = filter.limit ?? 1000;
-  for (let after = filter.after; ; ) {
+  for (let after = filter.after; ;) {
     const records = page(1000, after);
     for (const r of records) {
       const run = view(r);
-      if ((filter.schedule === undefined || run.scheduleName === filter.schedule) && (filter.trigger === undefined || run.triggerName === filter.trigger)) out.push(run);
+      if (
+        (filter.schedule === undefined || run.scheduleName === filter.schedule) &&
+        (filter.trigger === undefined || run.triggerName === filter.trigger)
+      )
+        out.push(run);
       if (out.length >= want) return out;
     }
     if (records.length < 1000) return out;

@@ -38,7 +38,11 @@ export class RunScope {
 
   /** What templates see of an ended step; its artifacts are named by their path in a consuming step's folder. */
   record(name: string, r: StepResult): void {
-    const entry: { output: unknown; error: unknown; status: string; artifacts?: Record<string, string> } = { output: r.result, error: r.error, status: r.status };
+    const entry: { output: unknown; error: unknown; status: string; artifacts?: Record<string, string> } = {
+      output: r.result,
+      error: r.error,
+      status: r.status,
+    };
     if (r.status === 'completed' && r.artifacts?.length) {
       const refs: Record<string, ArtifactRef> = Object.create(null) as Record<string, ArtifactRef>;
       const paths: Record<string, string> = Object.create(null) as Record<string, string>;
@@ -66,7 +70,8 @@ export class RunScope {
         return value;
       }
     };
-    if (step.concurrency !== undefined && typeof step.concurrency !== 'number') out.concurrency = resolve(step.concurrency);
+    if (step.concurrency !== undefined && typeof step.concurrency !== 'number')
+      out.concurrency = resolve(step.concurrency);
     if (step.rateLimit !== undefined) out.rateLimit = resolve(step.rateLimit);
     return out;
   }

@@ -77,18 +77,23 @@ export class RunTable {
 
   /** Whether a run with this id exists: live, held in memory, or in the store. */
   exists(runId: string): boolean {
-    return this.#live.has(runId) || this.#finished.has(runId) || this.#store?.getRecord('workflow_runs', runId) !== undefined;
+    return (
+      this.#live.has(runId) || this.#finished.has(runId) || this.#store?.getRecord('workflow_runs', runId) !== undefined
+    );
   }
 
   /** The definition an ended run ran: held in memory, or in its stored record; null when neither has it. */
   ranDefinition(runId: string): StoredWorkflow | null {
-    return this.#ranDefinition.get(runId) ?? this.#store?.getRecord<RunRecord>('workflow_runs', runId)?.data.workflow ?? null;
+    return (
+      this.#ranDefinition.get(runId) ?? this.#store?.getRecord<RunRecord>('workflow_runs', runId)?.data.workflow ?? null
+    );
   }
 
   /** The ids of a run's ancestors (parent, grandparent, ...) that are live. */
   ancestors(lineage: RunLineage): Set<string> {
     const out = new Set<string>();
-    for (let id = lineage.parentRunId ?? null; id && !out.has(id); id = this.#live.get(id)?.lineage.parentRunId ?? null) out.add(id);
+    for (let id = lineage.parentRunId ?? null; id && !out.has(id); id = this.#live.get(id)?.lineage.parentRunId ?? null)
+      out.add(id);
     return out;
   }
 

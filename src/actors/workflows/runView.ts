@@ -30,7 +30,12 @@ export interface RunFacts {
 }
 
 /** The view with the run's end as `ended` says (the machine's context, current or being entered). */
-export function runView(run: RunFacts, order: readonly StepState[], ended: Pick<WorkflowRunContext, 'endedAt' | 'outcome'>, now: () => number): WorkflowRun {
+export function runView(
+  run: RunFacts,
+  order: readonly StepState[],
+  ended: Pick<WorkflowRunContext, 'endedAt' | 'outcome'>,
+  now: () => number,
+): WorkflowRun {
   const steps: Record<string, StepResult> = {};
   for (const s of order) steps[s.step.name] = s.result ?? placeholder(s);
   const end = ended.endedAt;
@@ -76,20 +81,41 @@ function holdView(run: RunFacts): Pick<WorkflowRun, 'queued' | 'debounce'> {
 /** The first step (in definition order) that failed, timed out or was cancelled, with its error; null if none did. */
 function runError(steps: Record<string, StepResult>): RunError | null {
   const all = Object.values(steps);
-  const first = all.find((s) => s.status === 'failed' || s.status === 'timed_out') ?? all.find((s) => FAILED.has(s.status));
+  const first =
+    all.find((s) => s.status === 'failed' || s.status === 'timed_out') ?? all.find((s) => FAILED.has(s.status));
   if (!first) return null;
   const others = all.filter((s) => s !== first && s.status !== 'completed').length;
-  return { step: first.step, status: first.status, code: first.error?.code ?? 'UNKNOWN', message: first.error?.message ?? `step "${first.step}" ${first.status}`, others };
+  return {
+    step: first.step,
+    status: first.status,
+    code: first.error?.code ?? 'UNKNOWN',
+    message: first.error?.message ?? `step "${first.step}" ${first.status}`,
+    others,
+  };
 }
 
 /** What a run's view shows of a step that has not ended: pending, running or waiting, with its items and child run. */
 function placeholder(s: StepState): StepResult {
   const status = s.waiting ? 'waiting' : s.phase === 'running' ? 'running' : 'pending';
-  const out: StepResult = { taskId: s.taskId, step: s.step.name, name: s.step.name, status, success: false, result: null, error: null, attempts: 0, startedAt: s.startedAt, endedAt: null, durationMs: null };
+  const out: StepResult = {
+    taskId: s.taskId,
+    step: s.step.name,
+    name: s.step.name,
+    status,
+    success: false,
+    result: null,
+    error: null,
+    attempts: 0,
+    startedAt: s.startedAt,
+    endedAt: null,
+    durationMs: null,
+  };
   if (s.waiting) out.waiting = { ...s.waiting };
   if (s.fan) {
     const items: ItemResult[] = s.fan.view();
-    if (s.children) for (const it of items) if (it.childRunId === undefined && s.children.has(it.index)) it.childRunId = s.children.get(it.index);
+    if (s.children)
+      for (const it of items)
+        if (it.childRunId === undefined && s.children.has(it.index)) it.childRunId = s.children.get(it.index);
     out.items = items;
   } else if (s.step.forEach !== undefined && s.prior?.items) out.items = s.prior.items;
   const child = s.children?.get(-1) ?? s.prior?.childRunId;

@@ -38,7 +38,13 @@ export class SignalBox {
   keep(runId: string, signal: string, payload: unknown, now: number): KeptSignal {
     const kept: KeptSignal = { id: `${runId}:${now}:${this.#seq++}`, runId, signal, payload, sentAt: now };
     this.#list(runId).push(kept);
-    this.#records?.write('workflow_signals', kept.id, { kind: 'workflow_signals', id: kept.id, parent: runId, status: 'pending', data: kept });
+    this.#records?.write('workflow_signals', kept.id, {
+      kind: 'workflow_signals',
+      id: kept.id,
+      parent: runId,
+      status: 'pending',
+      data: kept,
+    });
     return kept;
   }
 
@@ -64,7 +70,8 @@ export class SignalBox {
     const list = this.#byRun.get(runId);
     if (!list) return;
     this.#byRun.delete(runId);
-    for (const k of list) this.#records?.write('workflow_signals', k.id, { kind: 'workflow_signals', id: k.id, delete: true });
+    for (const k of list)
+      this.#records?.write('workflow_signals', k.id, { kind: 'workflow_signals', id: k.id, delete: true });
   }
 
   #list(runId: string): KeptSignal[] {
@@ -77,7 +84,10 @@ export class SignalBox {
 /** Refuses a signal whose name is not a plain name, or whose payload is past the limits. */
 export function checkSignal(signal: string, payload: unknown): void {
   const name = signalNameSchema.safeParse(signal);
-  if (!name.success) throw new ValidationError(`signal: ${name.error.issues[0]?.message ?? 'must be a plain name'} (got ${JSON.stringify(signal)})`);
+  if (!name.success)
+    throw new ValidationError(
+      `signal: ${name.error.issues[0]?.message ?? 'must be a plain name'} (got ${JSON.stringify(signal)})`,
+    );
   const bad = checkPayloadLimits(payload, 'payload');
   if (bad) throw new ValidationError(bad);
 }

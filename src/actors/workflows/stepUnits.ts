@@ -115,13 +115,24 @@ export class StepUnits {
       maxRetries: step.maxRetries,
       retry: step.retry,
       resources: step.resources,
-      idempotencyKey: step.idempotencyKey !== undefined ? (index === null ? step.idempotencyKey : `${step.idempotencyKey}.${index}`) : id,
+      idempotencyKey:
+        step.idempotencyKey !== undefined
+          ? index === null
+            ? step.idempotencyKey
+            : `${step.idempotencyKey}.${index}`
+          : id,
       ...scope.flowFields(step),
       ...(step.placement !== undefined && { placement: step.placement }),
       // Sticky: the run's id is the key every sticky step of it shares (the runner keeps them on one worker).
       ...(step.affinity === 'run' && { affinity: runId }),
       sessionId: this.#run.sessionId ?? undefined,
-      metadata: { ...step.metadata, workflow: this.#run.workflowName, runId, step: step.name, ...(index !== null ? { item: index } : {}) },
+      metadata: {
+        ...step.metadata,
+        workflow: this.#run.workflowName,
+        runId,
+        step: step.name,
+        ...(index !== null ? { item: index } : {}),
+      },
       ...(this.#run.workingDir !== null ? { workingDir: this.#run.workingDir } : {}),
     };
     const upstream = step.dependencies?.length ? scope.upstream(step.dependencies) : null;
@@ -132,25 +143,47 @@ export class StepUnits {
     const attach = this.#run.resumed ? this.#deps.attach : undefined;
     // Parameters without templates are the definition's, validated by createWorkflow (a forEach item's read {{item}}).
     const paramsChecked = !s.hasTemplates && index === null;
-    const submitted = attach ? attach(id).then((r) => r ?? this.#deps.execute(task, paramsChecked)) : this.#deps.execute(task, paramsChecked);
+    const submitted = attach
+      ? attach(id).then((r) => r ?? this.#deps.execute(task, paramsChecked))
+      : this.#deps.execute(task, paramsChecked);
     return submitted.then(
       (result) => result,
       (err: unknown) => {
         const e = serializeError(err);
         const status: TaskStatus = err instanceof ShuttingDownError ? 'cancelled' : 'failed';
         const what = index === null ? `step "${step.name}"` : `item ${index} of step "${step.name}"`;
-        return this.failed(id, task.name ?? step.name, status, { ...e, message: `${what} could not be submitted: ${e.message}` });
+        return this.failed(id, task.name ?? step.name, status, {
+          ...e,
+          message: `${what} could not be submitted: ${e.message}`,
+        });
       },
     );
   }
 
   /** The result of a unit that ended without running (it could not be submitted, or its parameters did not resolve). */
   failed(taskId: string, name: string, status: TaskStatus, error: SerializedError): TaskResult {
-    return { taskId, name, status, success: false, result: null, error, attempts: 0, startedAt: null, endedAt: this.#deps.now(), durationMs: null };
+    return {
+      taskId,
+      name,
+      status,
+      success: false,
+      result: null,
+      error,
+      attempts: 0,
+      startedAt: null,
+      endedAt: this.#deps.now(),
+      durationMs: null,
+    };
   }
 
   /** A sub-workflow unit: starts the child run (or, after a restart, attaches to the one it had started). */
-  async #runChild(s: StepState, workflow: string, params: Record<string, unknown>, index: number | null, id: string): Promise<UnitResult> {
+  async #runChild(
+    s: StepState,
+    workflow: string,
+    params: Record<string, unknown>,
+    index: number | null,
+    id: string,
+  ): Promise<UnitResult> {
     const step = s.step;
     const { runId, depth } = this.#run;
     const name = index === null ? step.name : `${step.name}.${index}`;
@@ -163,11 +196,21 @@ export class StepUnits {
     }
     try {
       if (!handle) {
-        if (!this.#deps.startChild) throw new ValidationError(`step "${step.name}": this engine cannot start sub-workflows`);
+        if (!this.#deps.startChild)
+          throw new ValidationError(`step "${step.name}": this engine cannot start sub-workflows`);
         if (depth + 1 > LIMITS.maxWorkflowDepth) {
-          throw new ValidationError(`step "${step.name}": sub-workflow "${workflow}" would run at depth ${depth + 1}, past the limit of ${LIMITS.maxWorkflowDepth} nested runs (limit maxWorkflowDepth; a top-level run is depth 1)`);
+          throw new ValidationError(
+            `step "${step.name}": sub-workflow "${workflow}" would run at depth ${depth + 1}, past the limit of ${LIMITS.maxWorkflowDepth} nested runs (limit maxWorkflowDepth; a top-level run is depth 1)`,
+          );
         }
-        handle = this.#deps.startChild({ workflow, params, parentRunId: runId, parentStep: step.name, parentItem: index, depth: depth + 1 });
+        handle = this.#deps.startChild({
+          workflow,
+          params,
+          parentRunId: runId,
+          parentStep: step.name,
+          parentItem: index,
+          depth: depth + 1,
+        });
       }
     } catch (err) {
       return this.failed(id, name, 'failed', serializeError(err));
@@ -181,14 +224,34 @@ export class StepUnits {
     } catch (err) {
       return { ...this.failed(id, name, 'cancelled', serializeError(err)), childRunId };
     }
-    const status: TaskStatus = result.status === 'succeeded' ? 'completed' : result.status === 'cancelled' ? 'cancelled' : 'failed';
+    const status: TaskStatus =
+      result.status === 'succeeded' ? 'completed' : result.status === 'cancelled' ? 'cancelled' : 'failed';
     const outputs: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(result.steps)) outputs[k] = v.result;
     const output = { runId: childRunId, status: result.status, outputs };
-    const failedSteps = Object.values(result.steps).filter((r) => r.status !== 'completed' && r.error?.code !== ErrorCode.CONDITION_FALSE).map((r) => r.step);
-    const error = status === 'completed' ? null : new ChildRunError(`child run ${childRunId} of workflow "${workflow}" ended ${result.status}${failedSteps.length ? ` (steps: ${failedSteps.join(', ')})` : ''}${result.error ? `: ${result.error.message}` : ''}`).toJSON();
+    const failedSteps = Object.values(result.steps)
+      .filter((r) => r.status !== 'completed' && r.error?.code !== ErrorCode.CONDITION_FALSE)
+      .map((r) => r.step);
+    const error =
+      status === 'completed'
+        ? null
+        : new ChildRunError(
+            `child run ${childRunId} of workflow "${workflow}" ended ${result.status}${failedSteps.length ? ` (steps: ${failedSteps.join(', ')})` : ''}${result.error ? `: ${result.error.message}` : ''}`,
+          ).toJSON();
     const endedAt = this.#deps.now();
-    return { taskId: id, name, status, success: status === 'completed', result: output, error, attempts: 1, startedAt, endedAt, durationMs: endedAt - startedAt, childRunId };
+    return {
+      taskId: id,
+      name,
+      status,
+      success: status === 'completed',
+      result: output,
+      error,
+      attempts: 1,
+      startedAt,
+      endedAt,
+      durationMs: endedAt - startedAt,
+      childRunId,
+    };
   }
 
   /** Cancels one running unit of a step: its task, or its child run. */
@@ -202,7 +265,11 @@ export class StepUnits {
     if (s.step.workflow !== undefined) return;
     const taskId = index === null ? s.taskId : `${s.taskId}.${index}`;
     this.#deps.cancelTask(taskId, `workflow run cancelled: ${reason}`).catch((err: unknown) =>
-      this.#deps.bus.publish('component_error', { component: 'workflowManager', operation: `cancelling ${taskId} of run ${runId}`, error: serializeError(err) }),
+      this.#deps.bus.publish('component_error', {
+        component: 'workflowManager',
+        operation: `cancelling ${taskId} of run ${runId}`,
+        error: serializeError(err),
+      }),
     );
   }
 }

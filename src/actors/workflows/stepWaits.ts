@@ -50,7 +50,15 @@ export class StepWaits {
       else if (kind === 'sleepUntil') until = parseTime(host.scope.resolve(step.sleepUntil));
       else until = step.waitFor?.timeoutSeconds !== undefined ? since + step.waitFor.timeoutSeconds * 1000 : null;
     } catch (err) {
-      host.end(s, syntheticResult(s, 'failed', new ValidationError(`step "${step.name}".${kind}: ${(err as Error).message}`).toJSON(), host.now()));
+      host.end(
+        s,
+        syntheticResult(
+          s,
+          'failed',
+          new ValidationError(`step "${step.name}".${kind}: ${(err as Error).message}`).toJSON(),
+          host.now(),
+        ),
+      );
       return;
     }
     const signal = kind === 'wait' ? (step.waitFor?.signal ?? null) : null;
@@ -67,7 +75,8 @@ export class StepWaits {
         return;
       }
     }
-    if (until !== null) s.timer = host.clock.setTimeout(() => host.defer(() => this.#due(s)), until - now, { unref: true });
+    if (until !== null)
+      s.timer = host.clock.setTimeout(() => host.defer(() => this.#due(s)), until - now, { unref: true });
   }
 
   /** Delivers a signal to every step waiting for it; false when none waits for it now. */
@@ -97,7 +106,13 @@ export class StepWaits {
 
   /** The run is cancelled: every waiting step ends `cancelled`. */
   cancelAll(reason: string): void {
-    for (const s of [...this.#waiting]) this.#endWaiting(s, 'cancelled', null, new CancelledError(`step "${s.step.name}" stopped waiting: run cancelled (${reason})`).toJSON());
+    for (const s of [...this.#waiting])
+      this.#endWaiting(
+        s,
+        'cancelled',
+        null,
+        new CancelledError(`step "${s.step.name}" stopped waiting: run cancelled (${reason})`).toJSON(),
+      );
   }
 
   /** The engine left the run to resume elsewhere: no timer fires any more. */
@@ -120,7 +135,9 @@ export class StepWaits {
     }
     const policy = s.step.waitFor?.onTimeout ?? 'fail';
     const secs = s.step.waitFor?.timeoutSeconds ?? 0;
-    const error = new WaitTimeoutError(`step "${s.step.name}": signal "${s.waiting.signal}" did not come within ${secs} s (onTimeout: ${policy})`).toJSON();
+    const error = new WaitTimeoutError(
+      `step "${s.step.name}": signal "${s.waiting.signal}" did not come within ${secs} s (onTimeout: ${policy})`,
+    ).toJSON();
     if (policy === 'continue') this.#endWaiting(s, 'completed', null, null);
     else this.#endWaiting(s, policy === 'skip' ? 'skipped' : 'timed_out', null, error);
   }

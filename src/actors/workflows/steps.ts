@@ -53,7 +53,8 @@ export const FAILED: ReadonlySet<string> = new Set(['failed', 'timed_out', 'canc
  */
 function artifactSources(step: WorkflowStep): string[] {
   const names = new Set(step.dependencies ?? []);
-  for (const site of findTemplates([step.parameters ?? {}, step.forEach ?? null])) for (const ref of site.refs) if (ref.path[0] === 'artifacts') names.add(ref.root);
+  for (const site of findTemplates([step.parameters ?? {}, step.forEach ?? null]))
+    for (const ref of site.refs) if (ref.path[0] === 'artifacts') names.add(ref.root);
   return [...names];
 }
 
@@ -107,7 +108,11 @@ export function buildSteps(workflow: StoredWorkflow, runId: string): StepTable {
  * releases their dependents as their end did. `attach`: a step that had started keeps what it had (`prior`) to
  * attach to its task or child run. Returns the steps put back, and the dependents still to skip (when the run starts).
  */
-export function restoreSteps(table: StepTable, results: Record<string, StepResult>, attach: boolean): { ended: [StepState, StepResult][]; skips: [StepState, StepState][] } {
+export function restoreSteps(
+  table: StepTable,
+  results: Record<string, StepResult>,
+  attach: boolean,
+): { ended: [StepState, StepResult][]; skips: [StepState, StepState][] } {
   const ended: [StepState, StepResult][] = [];
   const skips: [StepState, StepState][] = [];
   for (const s of table.order) {
@@ -145,7 +150,9 @@ export function groupAllows(s: StepState, running: Iterable<StepState>): boolean
 
 /** Whether a step's end lets its dependents run: it completed, its own condition skipped it, or it may fail. */
 export function releasesDependents(s: StepState, r: StepResult): boolean {
-  return s.skippedByCondition || r.status === 'completed' || (s.step.continueOnFailure === true && r.status !== 'skipped');
+  return (
+    s.skippedByCondition || r.status === 'completed' || (s.step.continueOnFailure === true && r.status !== 'skipped')
+  );
 }
 
 /** Whether the ended steps fail the run: one failed without `continueOnFailure`, or one was skipped for such a failure. */
@@ -173,7 +180,11 @@ function toleratedSkip(table: StepTable, s: StepState, memo: Map<StepState, bool
   if (r?.status === 'skipped') {
     if (s.skippedByCondition || r.error?.code === ErrorCode.WAIT_TIMED_OUT) ok = true;
     else if (r.error?.code === ErrorCode.DEPENDENCY_FAILED) {
-      const blockers = (s.step.dependencies ?? []).map((d) => table.byName.get(d)).filter((d): d is StepState => d?.result !== null && d?.result !== undefined && !releasesDependents(d, d.result));
+      const blockers = (s.step.dependencies ?? [])
+        .map((d) => table.byName.get(d))
+        .filter(
+          (d): d is StepState => d?.result !== null && d?.result !== undefined && !releasesDependents(d, d.result),
+        );
       ok = blockers.length > 0 && blockers.every((d) => toleratedSkip(table, d, memo));
     }
   }
@@ -183,16 +194,51 @@ function toleratedSkip(table: StepTable, s: StepState, memo: Map<StepState, bool
 
 /** The result of a step that ended without running (skipped, cancelled before it started, refused). */
 export function syntheticResult(s: StepState, status: TaskStatus, error: SerializedError, now: number): StepResult {
-  return { taskId: s.taskId, step: s.step.name, name: s.step.name, status, success: false, result: null, error, attempts: 0, startedAt: null, endedAt: now, durationMs: null };
+  return {
+    taskId: s.taskId,
+    step: s.step.name,
+    name: s.step.name,
+    status,
+    success: false,
+    result: null,
+    error,
+    attempts: 0,
+    startedAt: null,
+    endedAt: now,
+    durationMs: null,
+  };
 }
 
 /** The result of a step skipped because `up` ended without releasing it. */
 export function skippedAfter(d: StepState, up: StepState, now: number): StepResult {
-  return syntheticResult(d, 'skipped', new SkippedError(`step "${d.step.name}" was skipped: step "${up.step.name}" ended ${up.result?.status}`).toJSON(), now);
+  return syntheticResult(
+    d,
+    'skipped',
+    new SkippedError(`step "${d.step.name}" was skipped: step "${up.step.name}" ended ${up.result?.status}`).toJSON(),
+    now,
+  );
 }
 
 /** The result of a waiting step (a signal wait or a sleep), timed from when it began to wait. */
-export function waitResult(s: StepState, status: TaskStatus, output: unknown, error: SerializedError | null, now: number): StepResult {
+export function waitResult(
+  s: StepState,
+  status: TaskStatus,
+  output: unknown,
+  error: SerializedError | null,
+  now: number,
+): StepResult {
   const startedAt = s.waiting?.since ?? now;
-  return { taskId: s.taskId, step: s.step.name, name: s.step.name, status, success: status === 'completed', result: output, error, attempts: 0, startedAt, endedAt: now, durationMs: now - startedAt };
+  return {
+    taskId: s.taskId,
+    step: s.step.name,
+    name: s.step.name,
+    status,
+    success: status === 'completed',
+    result: output,
+    error,
+    attempts: 0,
+    startedAt,
+    endedAt: now,
+    durationMs: now - startedAt,
+  };
 }

@@ -25,7 +25,9 @@ export function bytes(n: number): string {
 
 /** Where a downloaded artifact goes: `<out>/<step>/<file>` (several steps may each have a `report.md`). */
 function target(out: string, a: RunArtifact): string {
-  const file = a.name.includes('/') ? `${safeSegment(a.name.replace(/\//g, '_'))}-${safeSegment(a.file)}` : safeSegment(a.file);
+  const file = a.name.includes('/')
+    ? `${safeSegment(a.name.replace(/\//g, '_'))}-${safeSegment(a.file)}`
+    : safeSegment(a.file);
   return join(out, safeSegment(a.step), file);
 }
 
@@ -44,11 +46,15 @@ async function download(engine: CliEngine, runId: string, a: RunArtifact, dest: 
       hash.update(data);
       offset += data.length;
       if (chunk.eof) break;
-      if (data.length === 0) throw new StoreError(`artifact "${a.name}" of step "${a.step}" ended early at ${offset} of ${a.size} bytes`);
+      if (data.length === 0)
+        throw new StoreError(`artifact "${a.name}" of step "${a.step}" ended early at ${offset} of ${a.size} bytes`);
     }
     await file.close();
     const digest = hash.digest('hex');
-    if (offset !== a.size || digest !== a.digest) throw new StoreError(`artifact "${a.name}" of step "${a.step}" arrived damaged (${offset} bytes, sha256 ${digest}; the run recorded ${a.size} bytes, ${a.digest}); nothing was written`);
+    if (offset !== a.size || digest !== a.digest)
+      throw new StoreError(
+        `artifact "${a.name}" of step "${a.step}" arrived damaged (${offset} bytes, sha256 ${digest}; the run recorded ${a.size} bytes, ${a.digest}); nothing was written`,
+      );
     await rename(tmp, dest);
   } catch (err) {
     await file.close().catch(() => undefined);
@@ -76,9 +82,16 @@ export function registerArtifactCommands(run: Command, cli: CliContext): void {
     .command('artifacts')
     .description("list the files a run's steps stored (artifacts) with their sizes, or download them")
     .argument('<run-id>', 'the run id (see "workflow runs")')
-    .option('--get <step/name>', 'download this artifact (repeat for several); with --out and no --get: all of them', (v: string, prev: string[] = []) => [...prev, v])
+    .option(
+      '--get <step/name>',
+      'download this artifact (repeat for several); with --out and no --get: all of them',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--out <dir>', 'where downloads go, as <dir>/<step>/<file> (default: this folder)')
-    .addHelpText('after', '\nExamples:\n  codomyrmex run artifacts 3f2a...                       list them\n  codomyrmex run artifacts 3f2a... --get chart/svg       into ./chart/ai-analysis.svg\n  codomyrmex run artifacts 3f2a... --out results         every artifact, under results/')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  codomyrmex run artifacts 3f2a...                       list them\n  codomyrmex run artifacts 3f2a... --get chart/svg       into ./chart/ai-analysis.svg\n  codomyrmex run artifacts 3f2a... --out results         every artifact, under results/',
+    )
     .action(async (runId: string, opts: { get?: string[]; out?: string }) => {
       const r = await cli.withAnyEngine(async (e) => {
         const found = await e.workflows.getRun(runId);
@@ -100,7 +113,15 @@ export function registerArtifactCommands(run: Command, cli: CliContext): void {
           return;
         }
         if (!x.artifacts.length) return console.log(`run ${runId} stored no artifacts`);
-        printTable(x.artifacts.map((a) => ({ step: a.step, name: a.name, file: a.file, size: bytes(a.size), sha256: a.digest.slice(0, 12) })));
+        printTable(
+          x.artifacts.map((a) => ({
+            step: a.step,
+            name: a.name,
+            file: a.file,
+            size: bytes(a.size),
+            sha256: a.digest.slice(0, 12),
+          })),
+        );
         console.log(`\ndownload: codomyrmex run artifacts ${runId} --get STEP/NAME [--out DIR]`);
       });
     });

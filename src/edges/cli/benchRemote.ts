@@ -31,12 +31,23 @@ function numberAt(value: unknown, ...keys: string[]): number | null {
 }
 
 /** Runs `n` tasks of `module.action` on the daemon, `concurrency` in flight; resolves with what was measured. */
-export async function benchDaemon(remote: RemoteEngine<NatsBus>, options: { module: string; action: string; params: Record<string, unknown>; tasks: number; concurrency: number; waitMs?: number | undefined }): Promise<DaemonBench> {
+export async function benchDaemon(
+  remote: RemoteEngine<NatsBus>,
+  options: {
+    module: string;
+    action: string;
+    params: Record<string, unknown>;
+    tasks: number;
+    concurrency: number;
+    waitMs?: number | undefined;
+  },
+): Promise<DaemonBench> {
   const { bus } = remote;
   const n = options.tasks;
   const waitMs = options.waitMs ?? DEFAULT_WAIT_MS;
   const prefix = `bench-${randomUUID().slice(0, 8)}-`;
-  const indexOf = (taskId: unknown): number => (typeof taskId === 'string' && taskId.startsWith(prefix) ? Number(taskId.slice(prefix.length)) : -1);
+  const indexOf = (taskId: unknown): number =>
+    typeof taskId === 'string' && taskId.startsWith(prefix) ? Number(taskId.slice(prefix.length)) : -1;
   const ends = new Map<number, (success: boolean) => void>();
   const waits = new Array<number>(n).fill(0);
   const completedBy: Record<string, number> = {};
@@ -51,7 +62,8 @@ export async function benchDaemon(remote: RemoteEngine<NatsBus>, options: { modu
         const data = e.data as { taskId?: unknown; success?: unknown; worker?: unknown };
         const end = ends.get(indexOf(data.taskId));
         if (!end) return;
-        if (data.success === true && typeof data.worker === 'string') completedBy[data.worker] = (completedBy[data.worker] ?? 0) + 1;
+        if (data.success === true && typeof data.worker === 'string')
+          completedBy[data.worker] = (completedBy[data.worker] ?? 0) + 1;
         end(data.success === true);
       }),
     ),
@@ -76,20 +88,35 @@ export async function benchDaemon(remote: RemoteEngine<NatsBus>, options: { modu
           );
         };
         ends.set(i, done);
-        bus.request('task.submit', { task: { id: taskId, module: options.module, action: options.action, parameters: options.params, maxRetries: 0 } }).then(
-          () => {
-            if (ends.has(i)) timer = setTimeout(ask, waitMs);
-          },
-          (err: unknown) => {
-            ends.delete(i);
-            reject(err instanceof Error ? err : new Error(String(err)));
-          },
-        );
+        bus
+          .request('task.submit', {
+            task: {
+              id: taskId,
+              module: options.module,
+              action: options.action,
+              parameters: options.params,
+              maxRetries: 0,
+            },
+          })
+          .then(
+            () => {
+              if (ends.has(i)) timer = setTimeout(ask, waitMs);
+            },
+            (err: unknown) => {
+              ends.delete(i);
+              reject(err instanceof Error ? err : new Error(String(err)));
+            },
+          );
       });
     const driven = await drive(n, options.concurrency, one);
     const status = await remote.getSystemStatus();
     const store = (status['store'] as { kind?: unknown } | undefined)?.kind;
-    return { path: summarise('daemon', n, driven, waits), threads: numberAt(status, 'pool', 'threads'), store: typeof store === 'string' ? store : 'unknown', remote: remoteCapacity(status['workers'], completedBy) };
+    return {
+      path: summarise('daemon', n, driven, waits),
+      threads: numberAt(status, 'pool', 'threads'),
+      store: typeof store === 'string' ? store : 'unknown',
+      remote: remoteCapacity(status['workers'], completedBy),
+    };
   } finally {
     for (const s of subs) s.unsubscribe();
   }
@@ -99,6 +126,13 @@ export async function benchDaemon(remote: RemoteEngine<NatsBus>, options: { modu
 function remoteCapacity(view: unknown, completedBy: Record<string, number>): RemoteCapacity | null {
   if (typeof view !== 'object' || view === null) return null;
   const v = view as { local?: unknown; workers?: unknown };
-  const live = Array.isArray(v.workers) ? (v.workers as { state?: unknown; capacity?: unknown }[]).filter((w) => w.state === 'live') : [];
-  return { workers: live.length, capacity: live.reduce((sum, w) => sum + (typeof w.capacity === 'number' ? w.capacity : 0), 0), localThreads: v.local === true, completedBy };
+  const live = Array.isArray(v.workers)
+    ? (v.workers as { state?: unknown; capacity?: unknown }[]).filter((w) => w.state === 'live')
+    : [];
+  return {
+    workers: live.length,
+    capacity: live.reduce((sum, w) => sum + (typeof w.capacity === 'number' ? w.capacity : 0), 0),
+    localThreads: v.local === true,
+    completedBy,
+  };
 }

@@ -59,7 +59,11 @@ export function pct(sorted: readonly number[], p: number): number {
 }
 
 /** Runs `one(i)` for i in [0, n) with `concurrency` calls in flight; returns each call's latency in ms. */
-export async function drive(n: number, concurrency: number, one: (i: number) => Promise<boolean>): Promise<{ latencies: number[]; failed: number; wallMs: number }> {
+export async function drive(
+  n: number,
+  concurrency: number,
+  one: (i: number) => Promise<boolean>,
+): Promise<{ latencies: number[]; failed: number; wallMs: number }> {
   const latencies = new Array<number>(n);
   let next = 0;
   let failed = 0;
@@ -76,7 +80,12 @@ export async function drive(n: number, concurrency: number, one: (i: number) => 
 }
 
 /** Tasks/s, latency percentiles and (when given) queue-wait percentiles of one driven path. */
-export function summarise(path: BenchPath['path'], n: number, d: { latencies: number[]; failed: number; wallMs: number }, waits: number[] | null): BenchPath {
+export function summarise(
+  path: BenchPath['path'],
+  n: number,
+  d: { latencies: number[]; failed: number; wallMs: number },
+  waits: number[] | null,
+): BenchPath {
   const sorted = [...d.latencies].sort((a, b) => a - b);
   const w = waits ? [...waits].sort((a, b) => a - b) : null;
   return {
@@ -89,4 +98,3 @@ export function summarise(path: BenchPath['path'], n: number, d: { latencies: nu
     queueWaitMs: w ? { p50: pct(w, 50), p95: pct(w, 95), p99: pct(w, 99) } : null,
   };
 }
-

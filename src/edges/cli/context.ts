@@ -23,7 +23,15 @@ import { readDaemonAddress } from '../../store/fileGuard.js';
  * store failed (locked, unavailable, internal), or no daemon answers at `--nats`; 5 what a command would create
  * already exists; 130 interrupted by Ctrl-C (a run the command started was cancelled; a watcher detached).
  */
-export const EXIT = { ok: 0, runFailed: 1, usage: 2, notFound: 3, engine: 4, alreadyExists: 5, interrupted: 130 } as const;
+export const EXIT = {
+  ok: 0,
+  runFailed: 1,
+  usage: 2,
+  notFound: 3,
+  engine: 4,
+  alreadyExists: 5,
+  interrupted: 130,
+} as const;
 
 export interface GlobalFlags {
   threads?: number;
@@ -71,7 +79,8 @@ export function parseJsonObject(value: string, flag = '--params'): Record<string
   } catch (err) {
     throw new InvalidArgumentError(`${flag} must be a JSON object: ${(err as Error).message}`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidArgumentError(`${flag} must be a JSON object like '{"value": 1}'`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new InvalidArgumentError(`${flag} must be a JSON object like '{"value": 1}'`);
   return parsed as Record<string, unknown>;
 }
 
@@ -94,11 +103,18 @@ export function collectParam(value: string, previous: Record<string, unknown> = 
 export function withParamFlags(cmd: Command): Command {
   return cmd
     .option('-p, --params <json>', 'parameters as a JSON object', (v) => parseJsonObject(v))
-    .option('--param <key=value>', 'one parameter (repeatable; the value is JSON if it parses, else text)', collectParam);
+    .option(
+      '--param <key=value>',
+      'one parameter (repeatable; the value is JSON if it parses, else text)',
+      collectParam,
+    );
 }
 
 /** The parameters of `--params` and `--param` (the latter win). */
-export function paramsOf(opts: { params?: Record<string, unknown>; param?: Record<string, unknown> }): Record<string, unknown> {
+export function paramsOf(opts: {
+  params?: Record<string, unknown>;
+  param?: Record<string, unknown>;
+}): Record<string, unknown> {
   return { ...(opts.params ?? {}), ...(opts.param ?? {}) };
 }
 
@@ -123,7 +139,9 @@ export function cliError(err: unknown): SerializedError {
   if (err instanceof InvalidArgumentError) return new UsageError(err.message).toJSON();
   if (err instanceof CodomyrmexError) return err.toJSON();
   // Not ours: a bug, reported as INTERNAL with what was thrown as its cause.
-  return new CodomyrmexError(err instanceof Error ? err.message : String(err), ErrorCode.INTERNAL, { cause: err }).toJSON();
+  return new CodomyrmexError(err instanceof Error ? err.message : String(err), ErrorCode.INTERNAL, {
+    cause: err,
+  }).toJSON();
 }
 
 /**
@@ -164,7 +182,11 @@ export function createContext(program: Command): CliContext {
     } catch (err) {
       throw lockedAdvice(err);
     }
-    engine.registerEventHandler('definition_skipped', (_, d) => console.error(`codomyrmex: skipped ${d.error.message.startsWith(d.file) ? d.error.message : `${d.file}: ${d.error.message}`}`));
+    engine.registerEventHandler('definition_skipped', (_, d) =>
+      console.error(
+        `codomyrmex: skipped ${d.error.message.startsWith(d.file) ? d.error.message : `${d.file}: ${d.error.message}`}`,
+      ),
+    );
     try {
       await engine.ready();
     } catch (err) {
@@ -182,10 +204,14 @@ export function createContext(program: Command): CliContext {
     async withEngine(fn, overrides = {}) {
       const flags = program.opts<GlobalFlags>();
       if (daemonUrl(flags) !== undefined && overrides.store !== 'memory') {
-        throw new InvalidArgumentError('--daemon: this command runs on an embedded engine only (task demo); drop --daemon or unset CODOMYRMEX_DAEMON_URL');
+        throw new InvalidArgumentError(
+          '--daemon: this command runs on an embedded engine only (task demo); drop --daemon or unset CODOMYRMEX_DAEMON_URL',
+        );
       }
       if (natsUrl(flags) !== undefined && overrides.store !== 'memory') {
-        throw new InvalidArgumentError('--nats: this command runs on an embedded engine only (task demo); every other command but events goes through the daemon; drop --nats or unset CODOMYRMEX_NATS_URL');
+        throw new InvalidArgumentError(
+          '--nats: this command runs on an embedded engine only (task demo); every other command but events goes through the daemon; drop --nats or unset CODOMYRMEX_NATS_URL',
+        );
       }
       const engine = await openEngine(overrides);
       try {
@@ -205,7 +231,10 @@ export function createContext(program: Command): CliContext {
         engine = await openEngine(overrides);
       } catch (err) {
         // A daemon holds this folder's store: talk to it over HTTP instead of failing on the lock.
-        const address = err instanceof StoreError && err.code === ErrorCode.STORE_LOCKED && overrides.store !== 'memory' ? readDaemonAddress(compileOptions({ ...options(), ...overrides }, process.env, { store: 'sqlite' }).dbPath) : null;
+        const address =
+          err instanceof StoreError && err.code === ErrorCode.STORE_LOCKED && overrides.store !== 'memory'
+            ? readDaemonAddress(compileOptions({ ...options(), ...overrides }, process.env, { store: 'sqlite' }).dbPath)
+            : null;
         if (!address) throw err;
         return withHttpDaemon(address.url, flags, fn);
       }

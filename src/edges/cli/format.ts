@@ -49,7 +49,11 @@ export function formatTable(rows: Record<string, unknown>[], width = outputWidth
     if ((widths[widest] ?? 0) <= 8) break;
     widths[widest] = (widths[widest] ?? 0) - 1;
   }
-  const line = (vals: string[]): string => vals.map((v, i) => cut(v, widths[i] ?? 0).padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (vals: string[]): string =>
+    vals
+      .map((v, i) => cut(v, widths[i] ?? 0).padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 

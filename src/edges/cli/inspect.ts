@@ -26,7 +26,9 @@ export function withUnit(key: string, value: unknown): string {
   if (typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>);
     if (entries.length === 0) return '-';
-    return entries.map(([k, v]) => `${k} ${typeof v === 'object' && v !== null ? `{${withUnit(k, v)}}` : withUnit(k, v)}`).join(', ');
+    return entries
+      .map(([k, v]) => `${k} ${typeof v === 'object' && v !== null ? `{${withUnit(k, v)}}` : withUnit(k, v)}`)
+      .join(', ');
   }
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
@@ -65,17 +67,29 @@ export function registerInspectCommands(program: Command, cli: CliContext): void
         // Long states wrap at their commas onto lines of their own: nothing is cut at any width.
         const partWidth = Math.max(4, ...rows.map((r) => r.part.length));
         const room = Math.max(30, outputWidth() - partWidth - 2);
-        printTable(rows.flatMap((r) => wrapAtCommas(r.state, room).map((line, i) => ({ part: i === 0 ? r.part : '', state: line }))));
+        printTable(
+          rows.flatMap((r) =>
+            wrapAtCommas(r.state, room).map((line, i) => ({ part: i === 0 ? r.part : '', state: line })),
+          ),
+        );
       });
     });
   orchestration
     .command('health')
-    .description('checks every component for real (a probe task, a store write, the bus, the queue); exit 1 unless healthy')
+    .description(
+      'checks every component for real (a probe task, a store write, the bus, the queue); exit 1 unless healthy',
+    )
     .action(async () => {
       const health = await cli.withAnyEngine((e) => e.healthCheck());
       cli.out(health, (h) => {
         console.log(`overall: ${h.overallStatus}`);
-        printTable(Object.entries(h.components).map(([name, c]) => ({ component: name, status: c.status, detail: c.detail ?? '' })));
+        printTable(
+          Object.entries(h.components).map(([name, c]) => ({
+            component: name,
+            status: c.status,
+            detail: c.detail ?? '',
+          })),
+        );
         for (const issue of h.issues) console.log(`issue: ${issue}`);
       });
       process.exitCode = health.overallStatus === 'healthy' ? EXIT.ok : EXIT.runFailed;
@@ -87,8 +101,14 @@ export function registerInspectCommands(program: Command, cli: CliContext): void
     .command('actions')
     .description('list the module.action names this engine can run')
     .action(async () => {
-      const list = (await cli.withAnyEngine((e) => e.listModules(), memory)).map(({ module, action, description }) => ({ module, action, description }));
-      cli.out(list, (l) => printTable(l.map((a) => ({ action: `${a.module}.${a.action}`, description: a.description }))));
+      const list = (await cli.withAnyEngine((e) => e.listModules(), memory)).map(({ module, action, description }) => ({
+        module,
+        action,
+        description,
+      }));
+      cli.out(list, (l) =>
+        printTable(l.map((a) => ({ action: `${a.module}.${a.action}`, description: a.description }))),
+      );
     });
 
   const modules = program.command('modules').description('the action modules');
@@ -103,7 +123,10 @@ export function registerInspectCommands(program: Command, cli: CliContext): void
           l.map((a) => {
             const props = (a.params['properties'] ?? {}) as Record<string, { type?: string | string[] }>;
             const req = new Set((a.params['required'] ?? []) as string[]);
-            const params = Object.entries(props).map(([k, p]) => `${k}${req.has(k) ? '' : '?'}${p.type ? `: ${Array.isArray(p.type) ? p.type.join('|') : p.type}` : ''}`);
+            const params = Object.entries(props).map(
+              ([k, p]) =>
+                `${k}${req.has(k) ? '' : '?'}${p.type ? `: ${Array.isArray(p.type) ? p.type.join('|') : p.type}` : ''}`,
+            );
             return { action: `${a.module}.${a.action}`, parameters: params.join(', '), description: a.description };
           }),
         ),
@@ -118,7 +141,16 @@ export function registerInspectCommands(program: Command, cli: CliContext): void
     .action(async () => {
       const list = await cli.withAnyEngine((e) => e.resources.listResources());
       cli.out(list, (l) =>
-        printTable(l.map((r) => ({ resource: r.id, type: r.type, capacity: amount(r.capacity, r.unit), allocated: amount(r.allocated, r.unit), used: `${Math.round(r.utilization * 100)}%`, holders: r.holders.map((h) => `${h.holderId}:${h.amount}`).join(', ') }))),
+        printTable(
+          l.map((r) => ({
+            resource: r.id,
+            type: r.type,
+            capacity: amount(r.capacity, r.unit),
+            allocated: amount(r.allocated, r.unit),
+            used: `${Math.round(r.utilization * 100)}%`,
+            holders: r.holders.map((h) => `${h.holderId}:${h.amount}`).join(', '),
+          })),
+        ),
       );
     });
 
@@ -131,7 +163,16 @@ export function registerInspectCommands(program: Command, cli: CliContext): void
     .action(async (opts: { status?: 'active' | 'closed' }) => {
       const list = await cli.withAnyEngine((e) => e.listSessions(opts.status));
       cli.out(list, (l) =>
-        printTable(l.map((s) => ({ session: s.sessionId, user: s.userId, mode: s.mode, tasks: s.maxParallelTasks, status: s.status, created: new Date(s.createdAt).toISOString().replace('T', ' ').slice(0, 19) }))),
+        printTable(
+          l.map((s) => ({
+            session: s.sessionId,
+            user: s.userId,
+            mode: s.mode,
+            tasks: s.maxParallelTasks,
+            status: s.status,
+            created: new Date(s.createdAt).toISOString().replace('T', ' ').slice(0, 19),
+          })),
+        ),
       );
     });
 }

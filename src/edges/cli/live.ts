@@ -13,9 +13,24 @@ import { ms, outputWidth } from './format.js';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 /** What holds a submitted step back, as explainTask names it: shown on its line. */
-const HELD: ReadonlySet<string> = new Set(['concurrency_key', 'rate_limit', 'resources', 'session_limit', 'worker', 'concurrency']);
+const HELD: ReadonlySet<string> = new Set([
+  'concurrency_key',
+  'rate_limit',
+  'resources',
+  'session_limit',
+  'worker',
+  'concurrency',
+]);
 const POLL_MS = 1000;
-const ICON: Record<string, string> = { completed: '✔', failed: '✖', timed_out: '✖', cancelled: '■', skipped: '-', pending: '·', waiting: '⏸' };
+const ICON: Record<string, string> = {
+  completed: '✔',
+  failed: '✖',
+  timed_out: '✖',
+  cancelled: '■',
+  skipped: '-',
+  pending: '·',
+  waiting: '⏸',
+};
 const ITEM_ENDS = ['task_completed', 'task_failed', 'task_timed_out', 'task_cancelled', 'task_skipped'] as const;
 
 interface Line {
@@ -56,23 +71,38 @@ export class LiveRun {
   /** Steps an event has updated: a snapshot read later must not take them back. */
   readonly #fresh = new Set<string>();
 
-  constructor(engine: Pick<CliEngine, 'registerEventHandler'> & Partial<Pick<CliEngine, 'explainTask'>>, workflowName: string, opts: LiveRunOptions, runId: string | null = null) {
+  constructor(
+    engine: Pick<CliEngine, 'registerEventHandler'> & Partial<Pick<CliEngine, 'explainTask'>>,
+    workflowName: string,
+    opts: LiveRunOptions,
+    runId: string | null = null,
+  ) {
     this.#opts = opts;
     this.#runId = runId;
     this.#write = opts.write ?? ((t) => void process.stdout.write(t));
-    for (const s of opts.steps) this.#lines.set(s, { step: s, status: 'pending', startedAt: null, durationMs: null, note: '' });
+    for (const s of opts.steps)
+      this.#lines.set(s, { step: s, status: 'pending', startedAt: null, durationMs: null, note: '' });
     const mine = (id: string): boolean => this.#runId === id;
     this.#offs.push(
       engine.registerEventHandler('workflow_started', (_, d) => {
         if (this.#runId === null && d.workflowName === workflowName) this.#setRunId(d.runId);
       }),
       engine.registerEventHandler('step_started', (_, d) => {
-        if (mine(d.runId)) this.#update(d.step, { status: 'running', startedAt: Date.now(), ...(d.items !== undefined ? { items: { ended: 0, total: d.items } } : {}) });
+        if (mine(d.runId))
+          this.#update(d.step, {
+            status: 'running',
+            startedAt: Date.now(),
+            ...(d.items !== undefined ? { items: { ended: 0, total: d.items } } : {}),
+          });
       }),
       engine.registerEventHandler('step_waiting', (_, d) => {
         if (!mine(d.runId)) return;
         const until = d.until !== null ? `until ${new Date(d.until).toISOString().slice(0, 19).replace('T', ' ')}` : '';
-        this.#update(d.step, { status: 'waiting', startedAt: Date.now(), note: d.signal !== null ? `for signal "${d.signal}"${until ? ` ${until}` : ''}` : until });
+        this.#update(d.step, {
+          status: 'waiting',
+          startedAt: Date.now(),
+          note: d.signal !== null ? `for signal "${d.signal}"${until ? ` ${until}` : ''}` : until,
+        });
       }),
       ...ITEM_ENDS.map((name) =>
         engine.registerEventHandler(name, (_, d) => {
@@ -147,7 +177,9 @@ export class LiveRun {
   cancelOnInterrupt(cancel: (runId: string) => Promise<unknown>): () => void {
     return this.onInterrupt(() => {
       if (!this.#opts.quiet && !this.#opts.tty) this.#write('interrupted: cancelling the run\n');
-      void this.started().then((id) => cancel(id)).catch(() => undefined);
+      void this.started()
+        .then((id) => cancel(id))
+        .catch(() => undefined);
     });
   }
 
@@ -170,7 +202,13 @@ export class LiveRun {
     for (const s of Object.values(run.steps)) {
       if (this.#fresh.has(s.step)) continue;
       const status = s.status === 'pending' || s.status === 'ready' ? 'waiting' : s.status;
-      const line = { step: s.step, status, startedAt: s.startedAt, durationMs: status === 'running' ? null : s.durationMs, note: s.error?.message ?? '' };
+      const line = {
+        step: s.step,
+        status,
+        startedAt: s.startedAt,
+        durationMs: status === 'running' ? null : s.durationMs,
+        note: s.error?.message ?? '',
+      };
       this.#lines.set(s.step, line);
       if (!this.#opts.quiet && !this.#opts.tty) this.#write(`${this.#plain(line)}\n`);
     }
@@ -180,7 +218,13 @@ export class LiveRun {
   /** One line for a pipe: `build completed in 1.2 s`, `test running for 3.0 s`, `deploy waiting`. */
   #plain(line: Line): string {
     const time =
-      line.status === 'running' ? (line.startedAt !== null ? ` for ${ms(Date.now() - line.startedAt)}` : '') : line.durationMs !== null ? ` in ${ms(line.durationMs)}` : '';
+      line.status === 'running'
+        ? line.startedAt !== null
+          ? ` for ${ms(Date.now() - line.startedAt)}`
+          : ''
+        : line.durationMs !== null
+          ? ` in ${ms(line.durationMs)}`
+          : '';
     return `${line.step} ${line.status}${time}${line.note ? `: ${line.note}` : ''}`;
   }
 
@@ -191,12 +235,16 @@ export class LiveRun {
     this.#lines.set(step, line);
     if (this.#opts.quiet) return;
     if (this.#opts.tty) this.#draw();
-    else this.#write(`${line.step}${line.items ? ` ${line.items.ended}/${line.items.total}` : ''} ${line.status}${line.durationMs !== null && line.status !== 'running' ? ` in ${ms(line.durationMs)}` : ''}${line.note ? `: ${line.note}` : ''}\n`);
+    else
+      this.#write(
+        `${line.step}${line.items ? ` ${line.items.ended}/${line.items.total}` : ''} ${line.status}${line.durationMs !== null && line.status !== 'running' ? ` in ${ms(line.durationMs)}` : ''}${line.note ? `: ${line.note}` : ''}\n`,
+      );
   }
 
   #render(line: Line, width: number): string {
     const icon = line.status === 'running' ? FRAMES[this.#frame] : (ICON[line.status] ?? ' ');
-    const elapsed = line.status === 'running' && line.startedAt !== null ? ms(Date.now() - line.startedAt) : ms(line.durationMs);
+    const elapsed =
+      line.status === 'running' && line.startedAt !== null ? ms(Date.now() - line.startedAt) : ms(line.durationMs);
     const name = line.items ? `${line.step} ${line.items.ended}/${line.items.total}` : line.step;
     const text = `${icon} ${name.padEnd(width)}  ${line.status.padEnd(9)}  ${elapsed.padStart(8)}${line.note ? `  ${line.note}` : ''}`;
     const cols = outputWidth();
@@ -205,7 +253,10 @@ export class LiveRun {
 
   #draw(): void {
     const lines = [...this.#lines.values()];
-    const width = Math.max(4, ...lines.map((l) => l.step.length + (l.items ? String(l.items.total).length * 2 + 2 : 0)));
+    const width = Math.max(
+      4,
+      ...lines.map((l) => l.step.length + (l.items ? String(l.items.total).length * 2 + 2 : 0)),
+    );
     const up = this.#drawn > 0 ? `\x1b[${this.#drawn}A` : '';
     this.#write(up + lines.map((l) => `\x1b[2K${this.#render(l, width)}\n`).join(''));
     this.#drawn = lines.length;
@@ -221,7 +272,8 @@ export class LiveRun {
       if (!why || line.started || why.status !== 'ready') continue;
       const held = why.waitingOn !== null && HELD.has(why.waitingOn.kind);
       const note = held ? why.summary.replace(/^task "[^"]*" /, '') : '';
-      if (held ? line.status !== 'waiting' || line.note !== note : line.status === 'waiting') this.#update(line.step, { status: held ? 'waiting' : 'running', note });
+      if (held ? line.status !== 'waiting' || line.note !== note : line.status === 'waiting')
+        this.#update(line.step, { status: held ? 'waiting' : 'running', note });
     }
   }
 
@@ -232,7 +284,9 @@ export class LiveRun {
     if (this.#poll) clearInterval(this.#poll);
     this.#poll = null;
     for (const off of this.#offs.splice(0)) off();
-    if (result) for (const s of Object.values(result.steps)) this.#update0(s.step, s.status, s.durationMs, s.error?.message ?? '');
+    if (result)
+      for (const s of Object.values(result.steps))
+        this.#update0(s.step, s.status, s.durationMs, s.error?.message ?? '');
     if (!this.#opts.quiet && this.#opts.tty) this.#draw();
   }
 

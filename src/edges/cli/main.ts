@@ -38,7 +38,18 @@ program.parseAsync().catch((err: unknown) => {
   if (err instanceof CommanderError && !(err instanceof InvalidArgumentError)) {
     // --help and --version end here too, with exit code 0; commander printed the rest already unless --json.
     if (err.exitCode === 0) return;
-    if (json) report(new UsageError(err.message.replace(/^error: /, ''), { data: { reason: err.code.replace(/^commander\./, '').replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase() } }).toJSON(), EXIT.usage);
+    if (json)
+      report(
+        new UsageError(err.message.replace(/^error: /, ''), {
+          data: {
+            reason: err.code
+              .replace(/^commander\./, '')
+              .replace(/([a-z])([A-Z])/g, '$1_$2')
+              .toUpperCase(),
+          },
+        }).toJSON(),
+        EXIT.usage,
+      );
     else process.exitCode = EXIT.usage;
     return;
   }

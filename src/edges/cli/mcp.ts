@@ -9,8 +9,14 @@ import { parseInteger } from './task.js';
 export function registerMcpCommand(program: Command, cli: CliContext): void {
   program
     .command('mcp')
-    .description('serve the MCP tools and resources to an AI agent: on stdio, or Streamable HTTP on 127.0.0.1 with --http')
-    .option('--http <port>', 'serve Streamable HTTP at http://127.0.0.1:PORT/mcp instead of stdio (0 picks a port)', parseInteger('--http'))
+    .description(
+      'serve the MCP tools and resources to an AI agent: on stdio, or Streamable HTTP on 127.0.0.1 with --http',
+    )
+    .option(
+      '--http <port>',
+      'serve Streamable HTTP at http://127.0.0.1:PORT/mcp instead of stdio (0 picks a port)',
+      parseInteger('--http'),
+    )
     .option('--host <host>', 'the address to listen on with --http', '127.0.0.1')
     .addHelpText(
       'after',
@@ -24,16 +30,19 @@ export function registerMcpCommand(program: Command, cli: CliContext): void {
         process.once('SIGTERM', () => resolve());
       });
       // An embedded engine, or the daemon's: either stays up until stdin closes or a signal comes, then is let go.
-      await cli.withAnyEngine(async (engine) => {
-        if (opts.http === undefined) {
-          await Promise.race([serveStdio(() => engine), stop]);
-        } else {
-          const server = await serveHttp(() => engine, { port: opts.http, host: opts.host });
-          console.error(`codomyrmex MCP server on ${server.url}`);
-          await stop;
-          await server.close();
-        }
-        // A long-lived engine: it fires schedules and listens to triggers, as a library process does.
-      }, { fireSchedules: true });
+      await cli.withAnyEngine(
+        async (engine) => {
+          if (opts.http === undefined) {
+            await Promise.race([serveStdio(() => engine), stop]);
+          } else {
+            const server = await serveHttp(() => engine, { port: opts.http, host: opts.host });
+            console.error(`codomyrmex MCP server on ${server.url}`);
+            await stop;
+            await server.close();
+          }
+          // A long-lived engine: it fires schedules and listens to triggers, as a library process does.
+        },
+        { fireSchedules: true },
+      );
     });
 }

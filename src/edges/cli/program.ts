@@ -30,18 +30,41 @@ export function createProgram(): { program: Command; cli: CliContext } {
     .name('codomyrmex')
     .description('Actor-based orchestration runtime: workflows, tasks and resources on a worker-thread pool')
     .version(version, '-V, --version', 'print the version')
-    .option('--json', 'machine-readable output (errors too: { "error": { "name", "code", "message", "retryable", ... } })')
+    .option(
+      '--json',
+      'machine-readable output (errors too: { "error": { "name", "code", "message", "retryable", ... } })',
+    )
     .option('--threads <n>', 'worker threads (default: the number of cores)', parseInteger('--threads', 1))
     .option('--module-dir <dir>', 'a folder to load user action modules from (repeatable)', collect)
-    .option('--allow-path <dir>', 'a folder besides the projects folder (./projects) where projects may be created with --path / path (repeatable; env CODOMYRMEX_ALLOWED_PROJECT_ROOTS)', collect)
+    .option(
+      '--allow-path <dir>',
+      'a folder besides the projects folder (./projects) where projects may be created with --path / path (repeatable; env CODOMYRMEX_ALLOWED_PROJECT_ROOTS)',
+      collect,
+    )
     .option('--workflow-dir <dir>', 'one more folder of workflow definitions, YAML/JSON (repeatable)', collect)
     .option('--store <kind>', 'sqlite (default: durable, see --db), postgres (shared: --db postgres://...) or memory')
-    .option('--db <path|url>', 'the SQLite database (default ./.codomyrmex/state.db; env CODOMYRMEX_DB), or a PostgreSQL URL (env CODOMYRMEX_DATABASE_URL)')
+    .option(
+      '--db <path|url>',
+      'the SQLite database (default ./.codomyrmex/state.db; env CODOMYRMEX_DB), or a PostgreSQL URL (env CODOMYRMEX_DATABASE_URL)',
+    )
     .option('--durability <mode>', 'strict (default: answer only once durable) or relaxed')
-    .option('--nats <url>', 'NATS URL(s): `daemon` serves its command API there; every other command (mcp and bench too) then talks to that daemon instead of an embedded engine, except task demo and events, which refuse it (env CODOMYRMEX_NATS_URL)')
-    .option('--daemon <url>', "a daemon's HTTP address (its console, e.g. http://127.0.0.1:9464): commands talk to it over HTTP; without it, a command run where a daemon holds the store finds that daemon by itself (env CODOMYRMEX_DAEMON_URL; token from CODOMYRMEX_AUTH_TOKEN)")
-    .option('--subject-prefix <prefix>', "the daemon's NATS subject prefix (default codomyrmex; env CODOMYRMEX_SUBJECT_PREFIX)")
-    .option('--request-timeout <ms>', 'how long a request over NATS waits for its reply (default 30000)', parseInteger('--request-timeout', 1))
+    .option(
+      '--nats <url>',
+      'NATS URL(s): `daemon` serves its command API there; every other command (mcp and bench too) then talks to that daemon instead of an embedded engine, except task demo and events, which refuse it (env CODOMYRMEX_NATS_URL)',
+    )
+    .option(
+      '--daemon <url>',
+      "a daemon's HTTP address (its console, e.g. http://127.0.0.1:9464): commands talk to it over HTTP; without it, a command run where a daemon holds the store finds that daemon by itself (env CODOMYRMEX_DAEMON_URL; token from CODOMYRMEX_AUTH_TOKEN)",
+    )
+    .option(
+      '--subject-prefix <prefix>',
+      "the daemon's NATS subject prefix (default codomyrmex; env CODOMYRMEX_SUBJECT_PREFIX)",
+    )
+    .option(
+      '--request-timeout <ms>',
+      'how long a request over NATS waits for its reply (default 30000)',
+      parseInteger('--request-timeout', 1),
+    )
     .showSuggestionAfterError()
     .addHelpText(
       'after',

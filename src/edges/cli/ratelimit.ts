@@ -16,13 +16,18 @@ function printLimits(limits: readonly RateLimitView[]): void {
       spent: l.level.spent,
       waiting: l.level.waiting + l.busiest.reduce((n, b) => n + b.waiting, 0),
       keys: l.keys,
-      busiest: l.busiest.slice(0, 3).map((b) => `${b.key}: ${b.spent}`).join(', '),
+      busiest: l.busiest
+        .slice(0, 3)
+        .map((b) => `${b.key}: ${b.spent}`)
+        .join(', '),
     })),
   );
 }
 
 export function registerRateLimitCommands(program: Command, cli: CliContext): void {
-  const rl = program.command('ratelimit').description('named rate limits: never more than N units per window, shared by the tasks that name them');
+  const rl = program
+    .command('ratelimit')
+    .description('named rate limits: never more than N units per window, shared by the tasks that name them');
 
   rl.command('create')
     .description('create (or replace) a rate limit; tasks use it with rateLimit: { name, key?, units? }')

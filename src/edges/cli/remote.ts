@@ -27,7 +27,10 @@ export function natsUrl(flags: RemoteFlags, env: NodeJS.ProcessEnv = process.env
 }
 
 /** The daemon's HTTP URL from `--daemon` or `CODOMYRMEX_DAEMON_URL`, or undefined. */
-export function daemonUrl(flags: { daemon?: string | undefined }, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function daemonUrl(
+  flags: { daemon?: string | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
   return flags.daemon ?? (env['CODOMYRMEX_DAEMON_URL'] || undefined);
 }
 
@@ -35,12 +38,23 @@ export function daemonUrl(flags: { daemon?: string | undefined }, env: NodeJS.Pr
  * Runs `fn` against the daemon whose HTTP API is at `url` (its console's address), sending `CODOMYRMEX_AUTH_TOKEN`
  * when set. Long runs are started and followed as over NATS.
  */
-export async function withHttpDaemon<T>(url: string, flags: RemoteFlags, fn: (engine: CliEngine) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
-  if (!/^https?:\/\//.test(url)) throw new ValidationError(`--daemon: must be the daemon's HTTP address such as http://127.0.0.1:9464 (got "${url}")`);
+export async function withHttpDaemon<T>(
+  url: string,
+  flags: RemoteFlags,
+  fn: (engine: CliEngine) => Promise<T>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<T> {
+  if (!/^https?:\/\//.test(url))
+    throw new ValidationError(
+      `--daemon: must be the daemon's HTTP address such as http://127.0.0.1:9464 (got "${url}")`,
+    );
   const requestTimeoutMs = flags.requestTimeout;
-  const remote = new RemoteEngine(new HttpBus({ url, token: env['CODOMYRMEX_AUTH_TOKEN'] || undefined, requestTimeoutMs }), {
-    waitMs: requestTimeoutMs !== undefined ? Math.max(1, Math.floor(requestTimeoutMs / 2)) : undefined,
-  });
+  const remote = new RemoteEngine(
+    new HttpBus({ url, token: env['CODOMYRMEX_AUTH_TOKEN'] || undefined, requestTimeoutMs }),
+    {
+      waitMs: requestTimeoutMs !== undefined ? Math.max(1, Math.floor(requestTimeoutMs / 2)) : undefined,
+    },
+  );
   try {
     return await fn(remote);
   } finally {
@@ -49,16 +63,29 @@ export async function withHttpDaemon<T>(url: string, flags: RemoteFlags, fn: (en
 }
 
 /** Runs `fn` against the daemon at `url` and always closes the connection. */
-export function withDaemon<T>(url: string, flags: RemoteFlags, fn: (engine: CliEngine) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
+export function withDaemon<T>(
+  url: string,
+  flags: RemoteFlags,
+  fn: (engine: CliEngine) => Promise<T>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<T> {
   return withRemote(url, flags, fn, env);
 }
 
 /** {@link withDaemon} with the client itself (its bus), for what goes past the engine seam (bench). */
-export async function withRemote<T>(url: string, flags: RemoteFlags, fn: (remote: RemoteEngine<NatsBus>) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
+export async function withRemote<T>(
+  url: string,
+  flags: RemoteFlags,
+  fn: (remote: RemoteEngine<NatsBus>) => Promise<T>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<T> {
   const e = (name: string): string | undefined => env[name] || undefined;
   const requestTimeoutMs = flags.requestTimeout;
   const remote = await RemoteEngine.connect({
-    servers: url.split(',').map((s) => s.trim()).filter(Boolean),
+    servers: url
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     subjectPrefix: flags.subjectPrefix ?? (env['CODOMYRMEX_SUBJECT_PREFIX'] || undefined),
     requestTimeoutMs,
     // Each bounded wait stays well inside the request timeout.
@@ -69,7 +96,14 @@ export async function withRemote<T>(url: string, flags: RemoteFlags, fn: (remote
       password: e('CODOMYRMEX_NATS_PASSWORD'),
       token: e('CODOMYRMEX_NATS_TOKEN'),
       credsFile: e('CODOMYRMEX_NATS_CREDS'),
-      tls: e('CODOMYRMEX_NATS_TLS_CA') ?? e('CODOMYRMEX_NATS_TLS_CERT') ? { caFile: e('CODOMYRMEX_NATS_TLS_CA'), certFile: e('CODOMYRMEX_NATS_TLS_CERT'), keyFile: e('CODOMYRMEX_NATS_TLS_KEY') } : undefined,
+      tls:
+        (e('CODOMYRMEX_NATS_TLS_CA') ?? e('CODOMYRMEX_NATS_TLS_CERT'))
+          ? {
+              caFile: e('CODOMYRMEX_NATS_TLS_CA'),
+              certFile: e('CODOMYRMEX_NATS_TLS_CERT'),
+              keyFile: e('CODOMYRMEX_NATS_TLS_KEY'),
+            }
+          : undefined,
     }),
   });
   try {
@@ -77,7 +111,11 @@ export async function withRemote<T>(url: string, flags: RemoteFlags, fn: (remote
   } catch (err) {
     // NATS answered but nothing serves the command: no daemon there (or another prefix). Not "not found" (exit 3).
     if (isNoResponders(err)) {
-      throw new BusError(`no daemon answers on prefix ${remote.bus.subjectPrefix} at ${url}: start one with \`codomyrmex daemon --nats ${url}\`, or give the prefix it serves with --subject-prefix`, ErrorCode.BUS_UNAVAILABLE, { cause: err });
+      throw new BusError(
+        `no daemon answers on prefix ${remote.bus.subjectPrefix} at ${url}: start one with \`codomyrmex daemon --nats ${url}\`, or give the prefix it serves with --subject-prefix`,
+        ErrorCode.BUS_UNAVAILABLE,
+        { cause: err },
+      );
     }
     throw err;
   } finally {

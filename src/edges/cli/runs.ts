@@ -27,7 +27,9 @@ export function workflowLabel(name: string, version: string): string {
 /** Prints a finished run for people: its steps, one line with the outcome, what failed, and where its files went. */
 export function printRun(result: WorkflowResult): void {
   printResults(Object.values(result.steps).map((s) => ({ ...s, name: s.step, status: stepStatusText(s) })));
-  console.log(`\nworkflow ${workflowLabel(result.workflowName, result.version)} run ${result.runId}: ${result.status} in ${ms(result.durationMs)}`);
+  console.log(
+    `\nworkflow ${workflowLabel(result.workflowName, result.version)} run ${result.runId}: ${result.status} in ${ms(result.durationMs)}`,
+  );
   for (const w of result.warnings) console.log(`warning: ${w}`);
   const error = runError(result);
   if (error !== undefined) console.log(`error: ${error}`);
@@ -68,18 +70,34 @@ export function stepStatusText(s: StepResult): string {
  * live, and sets the exit code: 0 succeeded, 1 did not, 130 interrupted. On Ctrl-C it cancels the run, or detaches
  * (resolves with null, the run goes on) when told to.
  */
-export async function followRun(cli: CliContext, engine: CliEngine, workflowName: string, steps: string[], start: () => Promise<string | WorkflowResult>, options: FollowRunOptions = {}): Promise<WorkflowResult | null> {
+export async function followRun(
+  cli: CliContext,
+  engine: CliEngine,
+  workflowName: string,
+  steps: string[],
+  start: () => Promise<string | WorkflowResult>,
+  options: FollowRunOptions = {},
+): Promise<WorkflowResult | null> {
   const json = cli.json();
-  const live = new LiveRun(engine, workflowName, { steps, tty: process.stdout.isTTY === true && !json, quiet: json }, options.runId ?? null);
+  const live = new LiveRun(
+    engine,
+    workflowName,
+    { steps, tty: process.stdout.isTTY === true && !json, quiet: json },
+    options.runId ?? null,
+  );
   let detach: () => void = () => undefined;
   const detached = new Promise<'detached'>((resolve) => (detach = () => resolve('detached')));
-  const stopListening = options.onInterrupt === 'detach' ? live.onInterrupt(() => detach()) : live.cancelOnInterrupt((id) => engine.workflows.cancelRun(id, 'interrupted (Ctrl-C)'));
+  const stopListening =
+    options.onInterrupt === 'detach'
+      ? live.onInterrupt(() => detach())
+      : live.cancelOnInterrupt((id) => engine.workflows.cancelRun(id, 'interrupted (Ctrl-C)'));
   let result: WorkflowResult | 'detached';
   try {
     if (options.attach) live.attach(await options.attach());
     const started = await start();
     if (typeof started === 'string') live.setRunId(started);
-    result = typeof started === 'string' ? await Promise.race([engine.workflows.waitForRun(started), detached]) : started;
+    result =
+      typeof started === 'string' ? await Promise.race([engine.workflows.waitForRun(started), detached]) : started;
   } finally {
     stopListening();
   }
@@ -88,7 +106,10 @@ export async function followRun(cli: CliContext, engine: CliEngine, workflowName
     process.exitCode = EXIT.interrupted;
     const runId = live.runId ?? '';
     if (json) console.log(JSON.stringify({ runId, detached: true }, null, 2));
-    else console.error(`detached from run ${runId}; it goes on (see it with \`codomyrmex run show ${runId}\`, stop it with \`codomyrmex run cancel ${runId}\`)`);
+    else
+      console.error(
+        `detached from run ${runId}; it goes on (see it with \`codomyrmex run show ${runId}\`, stop it with \`codomyrmex run cancel ${runId}\`)`,
+      );
     return null;
   }
   live.finish(result);
@@ -103,7 +124,9 @@ function parseJsonFlag(text: string, flag: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new ValidationError(`${flag}: must be JSON such as '{"approvedBy":"ana"}' or '"yes"' (${(err as Error).message})`);
+    throw new ValidationError(
+      `${flag}: must be JSON such as '{"approvedBy":"ana"}' or '"yes"' (${(err as Error).message})`,
+    );
   }
 }
 
@@ -133,7 +156,13 @@ export function registerRunCommands(program: Command, cli: CliContext): void {
     .addOption(new Option('--status <status>', 'only runs in this status').choices(RUN_STATUSES))
     .option('--limit <n>', 'at most this many', (v) => Number(v), 20)
     .action(async (opts: { workflow?: string; status?: string; limit: number }) => {
-      const runs = await cli.withAnyEngine((e) => e.workflows.listRuns({ limit: opts.limit, ...(opts.workflow ? { workflowName: opts.workflow } : {}), ...(opts.status ? { status: opts.status as WorkflowRun['status'] } : {}) }));
+      const runs = await cli.withAnyEngine((e) =>
+        e.workflows.listRuns({
+          limit: opts.limit,
+          ...(opts.workflow ? { workflowName: opts.workflow } : {}),
+          ...(opts.status ? { status: opts.status as WorkflowRun['status'] } : {}),
+        }),
+      );
       cli.out(runs, (list) => printTable(list.map(runRow)));
     });
 
@@ -147,11 +176,17 @@ export function registerRunCommands(program: Command, cli: CliContext): void {
       const r = await cli.withAnyEngine((e) => mustGetRun(e, runId));
       cli.out(r, (x) => {
         console.log(`params: ${JSON.stringify(x.params)}${x.sessionId ? `\nsession: ${x.sessionId}` : ''}`);
-        if (x.parentRunId) console.log(`parent: run ${x.parentRunId}, step "${x.parentStep ?? ''}"${x.parentItem !== null && x.parentItem !== undefined ? `, item ${x.parentItem}` : ''}`);
+        if (x.parentRunId)
+          console.log(
+            `parent: run ${x.parentRunId}, step "${x.parentStep ?? ''}"${x.parentItem !== null && x.parentItem !== undefined ? `, item ${x.parentItem}` : ''}`,
+          );
         if (x.retryOf) console.log(`retry of: run ${x.retryOf}`);
         printRun(x);
         const artifacts = runArtifacts(x);
-        if (artifacts.length) console.log(`artifacts: ${artifacts.map((a) => `${a.step}/${a.name} (${bytes(a.size)})`).join(', ')}; download with "codomyrmex run artifacts ${x.runId} --get STEP/NAME"`);
+        if (artifacts.length)
+          console.log(
+            `artifacts: ${artifacts.map((a) => `${a.step}/${a.name} (${bytes(a.size)})`).join(', ')}; download with "codomyrmex run artifacts ${x.runId} --get STEP/NAME"`,
+          );
       });
     });
   run
@@ -164,36 +199,57 @@ export function registerRunCommands(program: Command, cli: CliContext): void {
         await mustGetRun(e, runId);
         return e.workflows.cancelRun(runId, opts.reason);
       });
-      cli.out(r, (x) => console.log(x.cancelled ? `cancelled run ${x.runId}` : `run ${x.runId} was not running (${x.status})`));
+      cli.out(r, (x) =>
+        console.log(x.cancelled ? `cancelled run ${x.runId}` : `run ${x.runId} was not running (${x.status})`),
+      );
     });
   run
     .command('watch')
-    .description('follow a run live until it ends: every step with its state and time; Ctrl-C stops watching (the run goes on)')
+    .description(
+      'follow a run live until it ends: every step with its state and time; Ctrl-C stops watching (the run goes on)',
+    )
     .argument('<run-id>', 'the run id')
     .option('--cancel-on-interrupt', 'Ctrl-C cancels the run instead of detaching')
-    .addHelpText('after', '\nExit codes: 0 the run succeeded, 1 it did not, 3 no such run, 130 Ctrl-C (detached, or cancelled with --cancel-on-interrupt).')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 the run succeeded, 1 it did not, 3 no such run, 130 Ctrl-C (detached, or cancelled with --cancel-on-interrupt).',
+    )
     .action(async (runId: string, opts: { cancelOnInterrupt?: boolean }) => {
       await cli.withAnyEngine((e) =>
         // Listening starts before the run is read, so no step's change falls between the two.
-        followRun(cli, e, '', [], () => Promise.resolve(runId), { runId, attach: () => mustGetRun(e, runId), onInterrupt: opts.cancelOnInterrupt ? 'cancel' : 'detach' }),
+        followRun(cli, e, '', [], () => Promise.resolve(runId), {
+          runId,
+          attach: () => mustGetRun(e, runId),
+          onInterrupt: opts.cancelOnInterrupt ? 'cancel' : 'detach',
+        }),
       );
     });
 
   run
     .command('signal')
-    .description('send a signal to a running run: the steps waiting for it (waitFor) go on, with its data as their output')
+    .description(
+      'send a signal to a running run: the steps waiting for it (waitFor) go on, with its data as their output',
+    )
     .argument('<run-id>', 'the run id')
     .argument('<signal>', 'the signal name a step waits for (waitFor: { signal })')
-    .option('--data <json>', 'the payload, as JSON (the waiting step\'s output)')
+    .option('--data <json>', "the payload, as JSON (the waiting step's output)")
     .addHelpText('after', `\nExample:\n  codomyrmex run signal 3f2a... approval --data '{"approvedBy":"ana"}'`)
     .action(async (runId: string, signal: string, opts: { data?: string }) => {
       const payload = opts.data === undefined ? undefined : parseJsonFlag(opts.data, '--data');
       const r = await cli.withAnyEngine((e) => e.workflows.signalRun(runId, signal, payload));
-      cli.out(r, (x) => console.log(x.delivered ? `signal "${x.signal}" delivered to run ${x.runId}` : `signal "${x.signal}" kept for run ${x.runId}: no step waits for it yet, the first one that does takes it`));
+      cli.out(r, (x) =>
+        console.log(
+          x.delivered
+            ? `signal "${x.signal}" delivered to run ${x.runId}`
+            : `signal "${x.signal}" kept for run ${x.runId}: no step waits for it yet, the first one that does takes it`,
+        ),
+      );
     });
   run
     .command('retry')
-    .description('re-run an ended run: steps that completed keep their outputs, the rest (or --from STEP and everything after it) run again')
+    .description(
+      're-run an ended run: steps that completed keep their outputs, the rest (or --from STEP and everything after it) run again',
+    )
     .argument('<run-id>', 'the run id')
     .option('--from <step>', 'run this step and everything downstream of it again')
     .action(async (runId: string, opts: { from?: string }) => {
@@ -208,15 +264,26 @@ export function registerRunCommands(program: Command, cli: CliContext): void {
   withParamFlags(
     program
       .command('exec')
-      .description("run a workflow file without storing it (the seed's complex shape too: steps, dependencies, parallel_groups)")
+      .description(
+        "run a workflow file without storing it (the seed's complex shape too: steps, dependencies, parallel_groups)",
+      )
       .argument('<file>', 'a YAML or JSON definition'),
   )
-    .addHelpText('after', `\nExample file (JSON or YAML):\n  { "name": "checks", "steps": [{ "name": "lint", "module": "core", "action": "echo" }, { "name": "report", "module": "core", "action": "echo" }],\n    "dependencies": { "report": ["lint"] } }\n\nExamples:\n  codomyrmex exec checks.json --param day=3\n  codomyrmex exec checks.json --nats nats://127.0.0.1:4222   run by the daemon (paths in the file are its folder's)`)
+    .addHelpText(
+      'after',
+      `\nExample file (JSON or YAML):\n  { "name": "checks", "steps": [{ "name": "lint", "module": "core", "action": "echo" }, { "name": "report", "module": "core", "action": "echo" }],\n    "dependencies": { "report": ["lint"] } }\n\nExamples:\n  codomyrmex exec checks.json --param day=3\n  codomyrmex exec checks.json --nats nats://127.0.0.1:4222   run by the daemon (paths in the file are its folder's)`,
+    )
     .action(async (file: string, opts: { params?: Record<string, unknown>; param?: Record<string, unknown> }) => {
-    const definition = (await readDefinitionFile(resolve(file))) as Record<string, unknown>;
-    const name = typeof definition['name'] === 'string' ? definition['name'] : 'complex';
-    const steps = Array.isArray(definition['steps']) ? (definition['steps'] as { name?: unknown }[]).map((s) => String(s.name)) : [];
-    // With --nats the daemon runs it (relative paths in the file are then the daemon's folder's).
-    await cli.withAnyEngine((e) => followRun(cli, e, name, steps, () => e.executeComplexWorkflow({ ...definition, name }, { params: paramsOf(opts) })));
-  });
+      const definition = (await readDefinitionFile(resolve(file))) as Record<string, unknown>;
+      const name = typeof definition['name'] === 'string' ? definition['name'] : 'complex';
+      const steps = Array.isArray(definition['steps'])
+        ? (definition['steps'] as { name?: unknown }[]).map((s) => String(s.name))
+        : [];
+      // With --nats the daemon runs it (relative paths in the file are then the daemon's folder's).
+      await cli.withAnyEngine((e) =>
+        followRun(cli, e, name, steps, () =>
+          e.executeComplexWorkflow({ ...definition, name }, { params: paramsOf(opts) }),
+        ),
+      );
+    });
 }

@@ -39,7 +39,10 @@ function summary(s: ScheduleView): Record<string, unknown> {
   return {
     name: s.name,
     workflow: s.workflow,
-    when: s.cron !== null ? `cron ${s.cron}${s.timezone !== 'UTC' ? ` ${s.timezone}` : ''}` : `every ${s.everyMs === null ? '?' : s.everyMs / 1000}s`,
+    when:
+      s.cron !== null
+        ? `cron ${s.cron}${s.timezone !== 'UTC' ? ` ${s.timezone}` : ''}`
+        : `every ${s.everyMs === null ? '?' : s.everyMs / 1000}s`,
     overlap: s.overlap,
     state: s.paused ? 'paused' : 'active',
     next: s.nextFireTimes[0] ? when(s.nextFireTimes[0]) : '',
@@ -54,28 +57,56 @@ function printSchedule(s: ScheduleView): void {
   if (s.nextFireTimes.length === 0) console.log(s.paused ? '  none: paused' : '  none: past endAt');
   if (s.recentSlots.length) {
     console.log('\nrecent slots:');
-    printTable(s.recentSlots.map((r) => ({ slot: when(new Date(r.scheduledFor).toISOString()), outcome: r.outcome, count: r.count ?? '', run: r.runId ?? '', error: r.error ?? '' })));
+    printTable(
+      s.recentSlots.map((r) => ({
+        slot: when(new Date(r.scheduledFor).toISOString()),
+        outcome: r.outcome,
+        count: r.count ?? '',
+        run: r.runId ?? '',
+        error: r.error ?? '',
+      })),
+    );
   }
   if (s.lastRuns.length) {
     console.log('\nlast runs:');
-    printTable(s.lastRuns.map((r) => ({ run: r.runId, slot: r.scheduledFor === null ? '' : when(new Date(r.scheduledFor).toISOString()), status: r.status })));
+    printTable(
+      s.lastRuns.map((r) => ({
+        run: r.runId,
+        slot: r.scheduledFor === null ? '' : when(new Date(r.scheduledFor).toISOString()),
+        status: r.status,
+      })),
+    );
   }
 }
 
 function triggerRow(t: TriggerView): Record<string, unknown> {
-  return { name: t.name, workflow: t.workflow, kind: t.kind, target: t.target, stream: t.stream ?? '', state: t.paused ? 'paused' : t.listening ? 'listening' : `idle: ${t.reason ?? ''}`, fired: t.fired, rejected: t.rejected };
+  return {
+    name: t.name,
+    workflow: t.workflow,
+    kind: t.kind,
+    target: t.target,
+    stream: t.stream ?? '',
+    state: t.paused ? 'paused' : t.listening ? 'listening' : `idle: ${t.reason ?? ''}`,
+    fired: t.fired,
+    rejected: t.rejected,
+  };
 }
 
-const num = (flag: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${flag} must be a number of seconds (got "${v}")`);
-  return n;
-};
+const num =
+  (flag: string) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0)
+      throw new InvalidArgumentError(`${flag} must be a number of seconds (got "${v}")`);
+    return n;
+  };
 
 export function registerScheduleCommands(program: Command, cli: CliContext): void {
   const sc = program
     .command('schedule')
-    .description('runs on a clock: cron in a time zone, or every N (fired by the daemon or any long-lived engine, not by one-shot commands)');
+    .description(
+      'runs on a clock: cron in a time zone, or every N (fired by the daemon or any long-lived engine, not by one-shot commands)',
+    );
 
   sc.command('create')
     .description('store a schedule of a workflow')
@@ -91,7 +122,10 @@ export function registerScheduleCommands(program: Command, cli: CliContext): voi
     .option('--start-at <time>', 'no slot before this ISO time')
     .option('--end-at <time>', 'no slot after this ISO time')
     .option('--paused', 'create it paused')
-    .addHelpText('after', '\nExamples:\n  codomyrmex schedule create nightly --workflow etl --cron "30 2 * * *" --tz Europe/Paris\n  codomyrmex schedule create poll --workflow check --every 30s --overlap buffer_one --param url=https://example.org')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  codomyrmex schedule create nightly --workflow etl --cron "30 2 * * *" --tz Europe/Paris\n  codomyrmex schedule create poll --workflow check --every 30s --overlap buffer_one --param url=https://example.org',
+    )
     .action(async (name: string, o: CreateFlags) => {
       const input: ScheduleInput = {
         name,
@@ -118,11 +152,15 @@ export function registerScheduleCommands(program: Command, cli: CliContext): voi
     .description('every schedule, with its next fire time')
     .action(async () => {
       const list = await cli.withAnyEngine((e) => e.workflows.listSchedules());
-      cli.out(list, (l) => (l.length ? printTable(l.map(summary)) : console.log('no schedules; create one with "codomyrmex schedule create NAME --workflow W --every 5m"')));
+      cli.out(list, (l) =>
+        l.length
+          ? printTable(l.map(summary))
+          : console.log('no schedules; create one with "codomyrmex schedule create NAME --workflow W --every 5m"'),
+      );
     });
 
   sc.command('show')
-    .description("a schedule: its next fire times (in its zone and in local time), recent slots and last runs")
+    .description('a schedule: its next fire times (in its zone and in local time), recent slots and last runs')
     .argument('<name>', 'the schedule name')
     .action(async (name: string) => {
       const s = await cli.withAnyEngine((e) => e.workflows.getSchedule(name));
@@ -138,8 +176,12 @@ export function registerScheduleCommands(program: Command, cli: CliContext): voi
       .description(what)
       .argument('<name>', 'the schedule name')
       .action(async (name: string) => {
-        const s = await cli.withAnyEngine((e) => (verb === 'pause' ? e.workflows.pauseSchedule(name) : e.workflows.resumeSchedule(name)));
-        cli.out(s, (x) => console.log(`schedule ${x.name} ${x.paused ? 'paused' : `active; next ${x.nextFireTimes[0] ?? 'none'}`}`));
+        const s = await cli.withAnyEngine((e) =>
+          verb === 'pause' ? e.workflows.pauseSchedule(name) : e.workflows.resumeSchedule(name),
+        );
+        cli.out(s, (x) =>
+          console.log(`schedule ${x.name} ${x.paused ? 'paused' : `active; next ${x.nextFireTimes[0] ?? 'none'}`}`),
+        );
       });
   }
 
@@ -157,7 +199,9 @@ export function registerScheduleCommands(program: Command, cli: CliContext): voi
     .argument('<name>', 'the schedule name')
     .action(async (name: string) => {
       const runId = await cli.withAnyEngine((e) => e.workflows.triggerSchedule(name));
-      cli.out({ name, runId }, () => console.log(`started run ${runId} (follow it with "codomyrmex run watch ${runId}")`));
+      cli.out({ name, runId }, () =>
+        console.log(`started run ${runId} (follow it with "codomyrmex run watch ${runId}")`),
+      );
     });
 
   sc.command('backfill')
@@ -167,8 +211,16 @@ export function registerScheduleCommands(program: Command, cli: CliContext): voi
     .requiredOption('--to <time>', 'the last slot time (ISO or epoch ms)')
     .option('--overlap <policy>', 'buffer_all (default), buffer_one, skip, allow or cancel_previous')
     .action(async (name: string, o: { from: string; to: string; overlap?: string }) => {
-      const reply = await cli.withAnyEngine((e) => e.workflows.backfillSchedule(name, { from: o.from, to: o.to, ...(o.overlap ? { overlap: o.overlap as 'allow' } : {}) }));
-      cli.out(reply, (r) => console.log(`backfill of ${r.name}: ${r.slots} slots, ${r.queued} queued, ${r.alreadyRun} had run already`));
+      const reply = await cli.withAnyEngine((e) =>
+        e.workflows.backfillSchedule(name, {
+          from: o.from,
+          to: o.to,
+          ...(o.overlap ? { overlap: o.overlap as 'allow' } : {}),
+        }),
+      );
+      cli.out(reply, (r) =>
+        console.log(`backfill of ${r.name}: ${r.slots} slots, ${r.queued} queued, ${r.alreadyRun} had run already`),
+      );
     });
 
   registerTriggerCommands(program, cli);
@@ -185,25 +237,45 @@ interface TriggerFlags {
 }
 
 function registerTriggerCommands(program: Command, cli: CliContext): void {
-  const tr = program.command('trigger').description('runs started by events: NATS subjects (core or JetStream) and signed webhooks');
+  const tr = program
+    .command('trigger')
+    .description('runs started by events: NATS subjects (core or JetStream) and signed webhooks');
 
   tr.command('create')
     .description('store a trigger of a workflow')
     .argument('<name>', 'the trigger name')
     .requiredOption('-w, --workflow <name>', 'the workflow each message runs')
     .option('--subject <subject>', 'a NATS subject (wildcards allowed), e.g. orders.created')
-    .option('--stream [name]', "consume the subject through a durable JetStream consumer (the stream's name, or found by subject)")
-    .option('--http <path>', 'a webhook path under /hooks/ on the daemon\'s HTTP edge')
+    .option(
+      '--stream [name]',
+      "consume the subject through a durable JetStream consumer (the stream's name, or found by subject)",
+    )
+    .option('--http <path>', "a webhook path under /hooks/ on the daemon's HTTP edge")
     .option('--secret <secret>', 'the webhook HMAC-SHA256 secret (at least 16 characters)')
-    .option('--param <key=value>', 'a run parameter; values may hold {{event.data}}, {{event.subject}}, {{event.headers}} (repeatable)', collectParam)
+    .option(
+      '--param <key=value>',
+      'a run parameter; values may hold {{event.data}}, {{event.subject}}, {{event.headers}} (repeatable)',
+      collectParam,
+    )
     .option('--paused', 'create it paused')
-    .addHelpText('after', '\nExamples:\n  codomyrmex trigger create on-order --workflow ship --subject orders.created --param order={{event.data}}\n  codomyrmex trigger create deploy --workflow deploy --http /hooks/deploy --secret "$HOOK_SECRET"')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  codomyrmex trigger create on-order --workflow ship --subject orders.created --param order={{event.data}}\n  codomyrmex trigger create deploy --workflow deploy --http /hooks/deploy --secret "$HOOK_SECRET"',
+    )
     .action(async (name: string, o: TriggerFlags) => {
-      if ((o.subject === undefined) === (o.http === undefined)) throw new InvalidArgumentError('give exactly one of --subject SUBJECT or --http PATH');
+      if ((o.subject === undefined) === (o.http === undefined))
+        throw new InvalidArgumentError('give exactly one of --subject SUBJECT or --http PATH');
       let source: TriggerSource;
-      if (o.subject !== undefined) source = { nats: o.subject, ...(o.stream !== undefined ? { stream: o.stream } : {}) };
+      if (o.subject !== undefined)
+        source = { nats: o.subject, ...(o.stream !== undefined ? { stream: o.stream } : {}) };
       else source = { http: { path: o.http ?? '', secret: o.secret ?? '' } };
-      const input: TriggerInput = { name, workflow: o.workflow, source, ...(o.param ? { parameters: o.param } : {}), ...(o.paused ? { paused: true } : {}) };
+      const input: TriggerInput = {
+        name,
+        workflow: o.workflow,
+        source,
+        ...(o.param ? { parameters: o.param } : {}),
+        ...(o.paused ? { paused: true } : {}),
+      };
       const t = await cli.withAnyEngine((e) => e.workflows.createTrigger(input));
       cli.out(t, (x) => {
         console.log(`created trigger ${x.name}`);
@@ -215,7 +287,11 @@ function registerTriggerCommands(program: Command, cli: CliContext): void {
     .description('every trigger (secrets are never shown)')
     .action(async () => {
       const list = await cli.withAnyEngine((e) => e.workflows.listTriggers());
-      cli.out(list, (l) => (l.length ? printTable(l.map(triggerRow)) : console.log('no triggers; create one with "codomyrmex trigger create NAME --workflow W --subject S"')));
+      cli.out(list, (l) =>
+        l.length
+          ? printTable(l.map(triggerRow))
+          : console.log('no triggers; create one with "codomyrmex trigger create NAME --workflow W --subject S"'),
+      );
     });
 
   tr.command('delete')
@@ -229,10 +305,16 @@ function registerTriggerCommands(program: Command, cli: CliContext): void {
 
   for (const verb of ['pause', 'resume'] as const) {
     tr.command(verb)
-      .description(verb === 'pause' ? 'stop starting runs (NATS messages wait in JetStream; webhooks get 409)' : 'start runs again')
+      .description(
+        verb === 'pause'
+          ? 'stop starting runs (NATS messages wait in JetStream; webhooks get 409)'
+          : 'start runs again',
+      )
       .argument('<name>', 'the trigger name')
       .action(async (name: string) => {
-        const t = await cli.withAnyEngine((e) => (verb === 'pause' ? e.workflows.pauseTrigger(name) : e.workflows.resumeTrigger(name)));
+        const t = await cli.withAnyEngine((e) =>
+          verb === 'pause' ? e.workflows.pauseTrigger(name) : e.workflows.resumeTrigger(name),
+        );
         cli.out(t, (x) => console.log(`trigger ${x.name} ${x.paused ? 'paused' : 'active'}`));
       });
   }

@@ -22,7 +22,8 @@ function openReadOnly(options: EngineOptions): Store {
 function whole(flag: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${flag} must be a whole number (got "${value}")`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new InvalidArgumentError(`${flag} must be a whole number (got "${value}")`);
     return n;
   };
 }
@@ -30,7 +31,10 @@ function whole(flag: string) {
 function printEvents(entries: JournalEntry[], json: boolean): void {
   for (const e of entries) {
     if (json) console.log(JSON.stringify(e));
-    else console.log(`${String(e.seq).padStart(8)}  ${new Date(e.timestamp).toISOString()}  ${e.type.padEnd(16)}  ${JSON.stringify(e.data)}`);
+    else
+      console.log(
+        `${String(e.seq).padStart(8)}  ${new Date(e.timestamp).toISOString()}  ${e.type.padEnd(16)}  ${JSON.stringify(e.data)}`,
+      );
   }
 }
 
@@ -49,7 +53,9 @@ export function registerStoreCommands(program: Command, cli: CliContext): void {
     .addHelpText('after', '\nWith --json: one JSON object per line (JSON Lines), { seq, type, timestamp, data }.')
     .action(async (opts: { after?: number; last?: number; type?: string[]; follow?: boolean }) => {
       if (natsUrl(flags()) !== undefined) {
-        throw new InvalidArgumentError("events: --nats: the journal is read from a database on this disk; the daemon's is in its own (run `codomyrmex events --db PATH` where it runs, or watch its live events with `nats sub '<prefix>.evt.>'`); drop --nats or unset CODOMYRMEX_NATS_URL");
+        throw new InvalidArgumentError(
+          "events: --nats: the journal is read from a database on this disk; the daemon's is in its own (run `codomyrmex events --db PATH` where it runs, or watch its live events with `nats sub '<prefix>.evt.>'`); drop --nats or unset CODOMYRMEX_NATS_URL",
+        );
       }
       const store = openReadOnly(options());
       try {
@@ -85,27 +91,55 @@ export function registerStoreCommands(program: Command, cli: CliContext): void {
     .addOption(new Option('--status <status...>', 'only these statuses').choices(TASK_STATUSES))
     .option('--limit <n>', 'at most this many, the newest', whole('--limit'), 100)
     .option('--offset <n>', 'skip this many newest first (the next page: --offset LIMIT)', whole('--offset'), 0)
-    .addHelpText('after', '\nExamples:\n  codomyrmex task list --limit 5                   the five newest tasks\n  codomyrmex task list --status failed --offset 100  the second page of failed tasks')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  codomyrmex task list --limit 5                   the five newest tasks\n  codomyrmex task list --status failed --offset 100  the second page of failed tasks',
+    )
     .action(async (opts: { status?: string[]; limit: number; offset: number }) => {
-      const page = { limit: opts.limit, offset: opts.offset, newest: true, ...(opts.status ? { status: opts.status as TaskStatus[] } : {}) };
+      const page = {
+        limit: opts.limit,
+        offset: opts.offset,
+        newest: true,
+        ...(opts.status ? { status: opts.status as TaskStatus[] } : {}),
+      };
       const url = natsUrl(flags());
       const http = daemonUrl(flags());
       let rows: Record<string, unknown>[];
       if (url !== undefined || http !== undefined) {
-        const views = http !== undefined ? await withHttpDaemon(http, flags(), (e) => e.tasks.listTasks(page)) : await withDaemon(url ?? '', flags(), (e) => e.tasks.listTasks(page));
+        const views =
+          http !== undefined
+            ? await withHttpDaemon(http, flags(), (e) => e.tasks.listTasks(page))
+            : await withDaemon(url ?? '', flags(), (e) => e.tasks.listTasks(page));
         if (cli.json()) return console.log(JSON.stringify(views, null, 2));
-        rows = views.map((t) => ({ id: t.id, task: t.name, action: `${t.module}.${t.action}`, status: t.status, attempts: t.attempts, updated: iso(t.result.endedAt ?? t.result.startedAt) }));
+        rows = views.map((t) => ({
+          id: t.id,
+          task: t.name,
+          action: `${t.module}.${t.action}`,
+          status: t.status,
+          attempts: t.attempts,
+          updated: iso(t.result.endedAt ?? t.result.startedAt),
+        }));
       } else {
         const store = openReadOnly(options());
         try {
           const tasks = store.listTasks(page);
           if (cli.json()) return console.log(JSON.stringify(tasks, null, 2));
-          rows = tasks.map((t) => ({ id: t.spec.id, task: t.spec.name, action: `${t.spec.module}.${t.spec.action}`, status: t.status, attempts: t.result.attempts, updated: new Date(t.updatedAt).toISOString() }));
+          rows = tasks.map((t) => ({
+            id: t.spec.id,
+            task: t.spec.name,
+            action: `${t.spec.module}.${t.spec.action}`,
+            status: t.status,
+            attempts: t.result.attempts,
+            updated: new Date(t.updatedAt).toISOString(),
+          }));
         } finally {
           store.close();
         }
       }
       printTable(rows);
-      if (rows.length === opts.limit && opts.limit > 0) console.log(`\n${opts.offset + 1}-${opts.offset + rows.length}, newest first; older ones: --offset ${opts.offset + rows.length}`);
+      if (rows.length === opts.limit && opts.limit > 0)
+        console.log(
+          `\n${opts.offset + 1}-${opts.offset + rows.length}, newest first; older ones: --offset ${opts.offset + rows.length}`,
+        );
     });
 }

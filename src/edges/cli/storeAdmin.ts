@@ -17,22 +17,38 @@ import type { GlobalFlags } from './context.js';
 import { printTable } from './format.js';
 
 /** `sqlite:PATH`, a bare path, or a `postgres://` URL. */
-function parseLocation(value: string, flag: string): { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string } {
+function parseLocation(
+  value: string,
+  flag: string,
+): { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string } {
   if (isPostgresUrl(value)) return { kind: 'postgres', url: value };
   const path = value.startsWith('sqlite:') ? value.slice('sqlite:'.length) : value;
-  if (path === '' || /^[a-z]+:\/\//i.test(path)) throw new InvalidArgumentError(`${flag}: must be sqlite:PATH (or a file path) or postgres://user:password@host:5432/database (got "${value}")`);
+  if (path === '' || /^[a-z]+:\/\//i.test(path))
+    throw new InvalidArgumentError(
+      `${flag}: must be sqlite:PATH (or a file path) or postgres://user:password@host:5432/database (got "${value}")`,
+    );
   return { kind: 'sqlite', path };
 }
 
 function printCopy(report: CopyReport): void {
   console.log(`copied ${report.from} -> ${report.to} in ${(report.durationMs / 1000).toFixed(1)} s`);
-  printTable(report.kinds.map((k) => ({ kind: k.kind, source: k.source, copied: k.copied, target: k.target, check: k.source === k.target ? 'ok' : 'MISMATCH' })));
+  printTable(
+    report.kinds.map((k) => ({
+      kind: k.kind,
+      source: k.source,
+      copied: k.copied,
+      target: k.target,
+      check: k.source === k.target ? 'ok' : 'MISMATCH',
+    })),
+  );
   console.log(report.ok ? 'every kind matches the source' : 'the copy does not match the source (see MISMATCH rows)');
 }
 
 export function registerStoreAdminCommands(program: Command, options: () => EngineOptions): void {
   const json = (opts: { json?: boolean }): boolean => opts.json === true || program.opts<GlobalFlags>().json === true;
-  const store = program.command('store').description('administer the durable store: migrate its schema, copy it to PostgreSQL');
+  const store = program
+    .command('store')
+    .description('administer the durable store: migrate its schema, copy it to PostgreSQL');
 
   store
     .command('migrate')
@@ -49,31 +65,56 @@ export function registerStoreAdminCommands(program: Command, options: () => Engi
         const s = SqliteStore.open({ path: compiled.dbPath, writerThread: false });
         report = { store: 'sqlite', database: s.location, from: s.openedAtVersion, to: SCHEMA_VERSION };
         s.close();
-      } else throw new InvalidArgumentError('store migrate: the memory store has no schema; give --db PATH or --db postgres://...');
+      } else
+        throw new InvalidArgumentError(
+          'store migrate: the memory store has no schema; give --db PATH or --db postgres://...',
+        );
       if (json(opts)) console.log(JSON.stringify(report, null, 2));
-      else console.log(report.from === report.to ? `${report.database}: schema version ${report.to}, already up to date` : `${report.database}: schema migrated from version ${report.from} to ${report.to}`);
+      else
+        console.log(
+          report.from === report.to
+            ? `${report.database}: schema version ${report.to}, already up to date`
+            : `${report.database}: schema migrated from version ${report.from} to ${report.to}`,
+        );
     });
 
   store
     .command('copy')
-    .description('copy an installation to another (empty) database and check it: --from sqlite:PATH --to postgres://...')
+    .description(
+      'copy an installation to another (empty) database and check it: --from sqlite:PATH --to postgres://...',
+    )
     .requiredOption('--from <location>', 'the source: sqlite:PATH (read only; it may stay in use)')
-    .requiredOption('--to <location>', 'the target: postgres://user:password@host:5432/database (empty; its schema is created)')
+    .requiredOption(
+      '--to <location>',
+      'the target: postgres://user:password@host:5432/database (empty; its schema is created)',
+    )
     .option('--json', 'print as JSON')
     .action(async (opts: { from: string; to: string; json?: boolean }) => {
       const from = parseLocation(opts.from, '--from');
       const to = parseLocation(opts.to, '--to');
-      if (from.kind === 'postgres' && to.kind === 'postgres' && from.url === to.url) throw new InvalidArgumentError('--to: is the same database as --from');
-      const source: Store = from.kind === 'sqlite' ? SqliteStore.open({ path: from.path, readonly: true }) : await PostgresStore.openAsync({ url: from.url, readonly: true });
+      if (from.kind === 'postgres' && to.kind === 'postgres' && from.url === to.url)
+        throw new InvalidArgumentError('--to: is the same database as --from');
+      const source: Store =
+        from.kind === 'sqlite'
+          ? SqliteStore.open({ path: from.path, readonly: true })
+          : await PostgresStore.openAsync({ url: from.url, readonly: true });
       let report: CopyReport;
       try {
-        report = await copyStore(source, () => (to.kind === 'postgres' ? PostgresStore.openAsync({ url: to.url, engineId: 'codomyrmex store copy' }) : SqliteStore.open({ path: to.path })));
+        report = await copyStore(source, () =>
+          to.kind === 'postgres'
+            ? PostgresStore.openAsync({ url: to.url, engineId: 'codomyrmex store copy' })
+            : SqliteStore.open({ path: to.path }),
+        );
       } finally {
         await source.drain?.();
         source.close();
       }
       if (json(opts)) console.log(JSON.stringify(report, null, 2));
       else printCopy(report);
-      if (!report.ok) throw new StoreError(`store copy: the target ${report.to} does not match the source ${report.from}`, ErrorCode.STORE_WRITE_FAILED);
+      if (!report.ok)
+        throw new StoreError(
+          `store copy: the target ${report.to} does not match the source ${report.from}`,
+          ErrorCode.STORE_WRITE_FAILED,
+        );
     });
 }

@@ -10,7 +10,10 @@ import { printResults } from './format.js';
 function parseInteger(flag: string, min = 0) {
   return (value: string): number => {
     const n = value.trim() === '' ? NaN : Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} must be a whole number${min > 0 ? ` of at least ${min}` : ''} (got "${value}")`);
+    if (!Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(
+        `${flag} must be a whole number${min > 0 ? ` of at least ${min}` : ''} (got "${value}")`,
+      );
     return n;
   };
 }
@@ -18,7 +21,8 @@ function parseInteger(flag: string, min = 0) {
 function parsePositive(flag: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${flag} must be a positive number (got "${value}")`);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new InvalidArgumentError(`${flag} must be a positive number (got "${value}")`);
     return n;
   };
 }
@@ -28,29 +32,52 @@ export { parseInteger };
 export function registerTaskCommands(program: Command, cli: CliContext): void {
   const task = program.command('task').description('run single tasks and ask why one waits');
 
-  withParamFlags(task.command('run').description('run one module.action and print its result').argument('<action>', 'module.action, e.g. core.echo'))
+  withParamFlags(
+    task
+      .command('run')
+      .description('run one module.action and print its result')
+      .argument('<action>', 'module.action, e.g. core.echo'),
+  )
     .option('-t, --timeout <seconds>', 'hard time limit of one attempt', parsePositive('--timeout'))
     .option('-r, --retries <n>', 'retries after the first attempt', parseInteger('--retries'), 0)
     .option('--priority <p>', 'critical | high | normal | low | background', 'normal')
-    .option('--idempotency-key <key>', 'answer with the earlier task that used this key (within the engine\'s idempotencyTtlSeconds) instead of running again')
-    .addHelpText('after', `\nExamples:\n  codomyrmex task run core.echo --param value=42\n  codomyrmex task run shell.run --params '{"command": "ls", "args": ["-la"]}' --timeout 10\n  codomyrmex modules list core                      the actions and their parameters`)
-    .action(async (target: string, opts: { params?: Record<string, unknown>; param?: Record<string, unknown>; timeout?: number; retries: number; priority: string; idempotencyKey?: string }) => {
-      const dot = target.indexOf('.');
-      if (dot <= 0) throw new InvalidArgumentError(`action must be module.action, e.g. core.echo (got "${target}")`);
-      const result = await cli.withAnyEngine((engine) =>
-        engine.tasks.executeTask({
-          module: target.slice(0, dot),
-          action: target.slice(dot + 1),
-          parameters: paramsOf(opts),
-          timeout: opts.timeout,
-          maxRetries: opts.retries,
-          priority: opts.priority as TaskPriority,
-          ...(opts.idempotencyKey !== undefined ? { idempotencyKey: opts.idempotencyKey } : {}),
-        }),
-      );
-      cli.out(result, (r) => printResults([r]));
-      process.exitCode = result.success ? EXIT.ok : EXIT.runFailed;
-    });
+    .option(
+      '--idempotency-key <key>',
+      "answer with the earlier task that used this key (within the engine's idempotencyTtlSeconds) instead of running again",
+    )
+    .addHelpText(
+      'after',
+      `\nExamples:\n  codomyrmex task run core.echo --param value=42\n  codomyrmex task run shell.run --params '{"command": "ls", "args": ["-la"]}' --timeout 10\n  codomyrmex modules list core                      the actions and their parameters`,
+    )
+    .action(
+      async (
+        target: string,
+        opts: {
+          params?: Record<string, unknown>;
+          param?: Record<string, unknown>;
+          timeout?: number;
+          retries: number;
+          priority: string;
+          idempotencyKey?: string;
+        },
+      ) => {
+        const dot = target.indexOf('.');
+        if (dot <= 0) throw new InvalidArgumentError(`action must be module.action, e.g. core.echo (got "${target}")`);
+        const result = await cli.withAnyEngine((engine) =>
+          engine.tasks.executeTask({
+            module: target.slice(0, dot),
+            action: target.slice(dot + 1),
+            parameters: paramsOf(opts),
+            timeout: opts.timeout,
+            maxRetries: opts.retries,
+            priority: opts.priority as TaskPriority,
+            ...(opts.idempotencyKey !== undefined ? { idempotencyKey: opts.idempotencyKey } : {}),
+          }),
+        );
+        cli.out(result, (r) => printResults([r]));
+        process.exitCode = result.success ? EXIT.ok : EXIT.runFailed;
+      },
+    );
 
   task
     .command('demo')
@@ -58,12 +85,38 @@ export function registerTaskCommands(program: Command, cli: CliContext): void {
     .action(async () => {
       const results: TaskResult[] = await cli.withEngine(async (engine) => {
         const orch = engine.getTaskOrchestrator();
-        const setup = new Task({ name: 'setup', module: 'core', action: 'echo', parameters: { value: 'environment ok' }, priority: TaskPriority.HIGH });
+        const setup = new Task({
+          name: 'setup',
+          module: 'core',
+          action: 'echo',
+          parameters: { value: 'environment ok' },
+          priority: TaskPriority.HIGH,
+        });
         const tasks = [
           setup,
-          new Task({ name: 'analyze', module: 'core', action: 'sleep', parameters: { ms: 100, value: { files: 3 } }, dependencies: [setup.id] }),
-          new Task({ name: 'report', module: 'core', action: 'progress', parameters: { steps: 3 }, dependencies: [setup.id], priority: TaskPriority.LOW }),
-          new Task({ name: 'flaky', module: 'core', action: 'fail', parameters: { times: 2 }, maxRetries: 3, retry: { initialDelay: 0.05 } }),
+          new Task({
+            name: 'analyze',
+            module: 'core',
+            action: 'sleep',
+            parameters: { ms: 100, value: { files: 3 } },
+            dependencies: [setup.id],
+          }),
+          new Task({
+            name: 'report',
+            module: 'core',
+            action: 'progress',
+            parameters: { steps: 3 },
+            dependencies: [setup.id],
+            priority: TaskPriority.LOW,
+          }),
+          new Task({
+            name: 'flaky',
+            module: 'core',
+            action: 'fail',
+            parameters: { times: 2 },
+            maxRetries: 3,
+            retry: { initialDelay: 0.05 },
+          }),
         ];
         await orch.addTasks(tasks);
         return (await orch.startExecution()).results;

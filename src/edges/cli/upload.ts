@@ -45,23 +45,33 @@ interface LocalFile {
  * Which parameters to upload: the named ones (each must name an existing path), or with `true` every parameter
  * whose value is a string naming an existing file or folder.
  */
-export async function uploadTargets(params: Record<string, unknown>, which: true | string[], cwd: string): Promise<Record<string, string>> {
+export async function uploadTargets(
+  params: Record<string, unknown>,
+  which: true | string[],
+  cwd: string,
+): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const names = which === true ? Object.keys(params) : which;
   for (const param of names) {
     const value = params[param];
-    if (which !== true && value === undefined) throw new ValidationError(`--upload: no parameter "${param}" was given; pass it with --param ${param}=PATH`);
+    if (which !== true && value === undefined)
+      throw new ValidationError(`--upload: no parameter "${param}" was given; pass it with --param ${param}=PATH`);
     if (typeof value !== 'string' || value.length === 0) {
-      if (which !== true) throw new ValidationError(`--upload: parameter "${param}" is not a path (got ${JSON.stringify(value)})`);
+      if (which !== true)
+        throw new ValidationError(`--upload: parameter "${param}" is not a path (got ${JSON.stringify(value)})`);
       continue;
     }
     const path = resolve(cwd, value);
     const there = await lstat(path).catch(() => null);
     if (!there || !(there.isFile() || there.isDirectory())) {
-      if (which !== true) throw new ValidationError(`--upload: parameter ${param}: "${value}" is not a file or folder on this machine`);
+      if (which !== true)
+        throw new ValidationError(`--upload: parameter ${param}: "${value}" is not a file or folder on this machine`);
       continue;
     }
-    if (!/^[A-Za-z_][A-Za-z0-9_-]{0,99}$/.test(param)) throw new ValidationError(`--upload: parameter "${param}" cannot be uploaded: its name must be letters, digits, _ or - (it names the input's folder)`);
+    if (!/^[A-Za-z_][A-Za-z0-9_-]{0,99}$/.test(param))
+      throw new ValidationError(
+        `--upload: parameter "${param}" cannot be uploaded: its name must be letters, digits, _ or - (it names the input's folder)`,
+      );
     out[param] = path;
   }
   return out;
@@ -73,12 +83,27 @@ function safeName(segment: string): string {
 }
 
 /** The files under `root` (or `root` itself), named `<param>/<path>`, bounded by the upload limits. */
-async function listFiles(param: string, root: string, stat: Stats, notes: string[], budget: { files: number; bytes: number }): Promise<LocalFile[]> {
+async function listFiles(
+  param: string,
+  root: string,
+  stat: Stats,
+  notes: string[],
+  budget: { files: number; bytes: number },
+): Promise<LocalFile[]> {
   const take = (name: string, path: string, size: number): LocalFile => {
-    if (++budget.files > UPLOAD_FILES_MAX) throw new ValidationError(`--upload: more than ${UPLOAD_FILES_MAX} files to upload (at ${path}); name a smaller folder, or put the input where the workers can read it`);
+    if (++budget.files > UPLOAD_FILES_MAX)
+      throw new ValidationError(
+        `--upload: more than ${UPLOAD_FILES_MAX} files to upload (at ${path}); name a smaller folder, or put the input where the workers can read it`,
+      );
     budget.bytes += size;
-    if (budget.bytes > UPLOAD_BYTES_MAX) throw new ValidationError(`--upload: more than ${UPLOAD_BYTES_MAX} bytes to upload (at ${path}); name a smaller folder, or put the input where the workers can read it`);
-    if (!ARTIFACT_NAME_RE.test(name)) throw new ValidationError(`--upload: "${path}" cannot be uploaded: its path inside "${param}" is too long (at most 200 characters)`);
+    if (budget.bytes > UPLOAD_BYTES_MAX)
+      throw new ValidationError(
+        `--upload: more than ${UPLOAD_BYTES_MAX} bytes to upload (at ${path}); name a smaller folder, or put the input where the workers can read it`,
+      );
+    if (!ARTIFACT_NAME_RE.test(name))
+      throw new ValidationError(
+        `--upload: "${path}" cannot be uploaded: its path inside "${param}" is too long (at most 200 characters)`,
+      );
     return { name, path, size };
   };
   if (stat.isFile()) return [take(param, root, stat.size)];
@@ -100,7 +125,10 @@ async function listFiles(param: string, root: string, stat: Stats, notes: string
         const rel = relative(root, path).split(sep);
         const name = [param, ...rel.map(safeName)].join('/');
         if (rel.some((s) => safeName(s) !== s)) renamed++;
-        if (seen.has(name)) throw new ValidationError(`--upload: two files of "${param}" become ${name} once their names are made safe; rename one`);
+        if (seen.has(name))
+          throw new ValidationError(
+            `--upload: two files of "${param}" become ${name} once their names are made safe; rename one`,
+          );
         seen.add(name);
         out.push(take(name, path, (await lstat(path)).size));
       }
@@ -108,7 +136,10 @@ async function listFiles(param: string, root: string, stat: Stats, notes: string
   };
   await walk(root);
   if (links) notes.push(`${param}: ${links} symbolic link(s) not uploaded`);
-  if (renamed) notes.push(`${param}: ${renamed} file name(s) with characters outside [A-Za-z0-9_.-] uploaded with those characters as _`);
+  if (renamed)
+    notes.push(
+      `${param}: ${renamed} file name(s) with characters outside [A-Za-z0-9_.-] uploaded with those characters as _`,
+    );
   return out;
 }
 
@@ -122,9 +153,20 @@ async function sendFile(sink: InputSink, runId: string, f: LocalFile): Promise<A
     let offset = 0;
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
-      const reply = await sink.writeArtifact({ runId, name: f.name, file, size, digest, offset, data: buf.subarray(0, bytesRead).toString('base64') });
+      const reply = await sink.writeArtifact({
+        runId,
+        name: f.name,
+        file,
+        size,
+        digest,
+        offset,
+        data: buf.subarray(0, bytesRead).toString('base64'),
+      });
       if (reply.ref) return reply.ref;
-      if (bytesRead === 0 || reply.received <= offset) throw new ValidationError(`--upload: ${f.path} changed while it was uploaded (the engine has ${reply.received} of ${size} bytes); try again`);
+      if (bytesRead === 0 || reply.received <= offset)
+        throw new ValidationError(
+          `--upload: ${f.path} changed while it was uploaded (the engine has ${reply.received} of ${size} bytes); try again`,
+        );
       offset = reply.received;
     }
   } finally {

@@ -34,7 +34,13 @@ interface WorkerFlags {
 function natsOf(flags: GlobalFlags, what: string): { servers: string[]; subjectPrefix: string } {
   const url = flags.nats ?? process.env['CODOMYRMEX_NATS_URL'];
   if (!url) throw new ValidationError(`${what}: give --nats URL (or CODOMYRMEX_NATS_URL): the daemon's NATS server`);
-  return { servers: url.split(',').map((s) => s.trim()).filter(Boolean), subjectPrefix: flags.subjectPrefix ?? process.env['CODOMYRMEX_SUBJECT_PREFIX'] ?? 'codomyrmex' };
+  return {
+    servers: url
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    subjectPrefix: flags.subjectPrefix ?? process.env['CODOMYRMEX_SUBJECT_PREFIX'] ?? 'codomyrmex',
+  };
 }
 
 /** Connects to NATS, or throws a `BusError` naming the servers and the likely fix (not nats.js's bare message). */
@@ -49,24 +55,47 @@ async function connectNats(options: NodeConnectionOptions & { servers: string | 
 /** `gpu,big-mem` checked. */
 export function parseTags(text: string | undefined): string[] {
   if (text === undefined || text.trim() === '') return [];
-  const tags = [...new Set(text.split(',').map((t) => t.trim()).filter(Boolean))];
+  const tags = [
+    ...new Set(
+      text
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    ),
+  ];
   const bad = tags.filter((t) => !TAG_RE.test(t));
-  if (bad.length) throw new ValidationError(`--tags: ${bad.map((t) => `"${t}"`).join(', ')} is not a tag: use letters, digits, _ . - (e.g. --tags gpu,big-mem)`);
+  if (bad.length)
+    throw new ValidationError(
+      `--tags: ${bad.map((t) => `"${t}"`).join(', ')} is not a tag: use letters, digits, _ . - (e.g. --tags gpu,big-mem)`,
+    );
   return tags.sort();
 }
 
 export function registerWorkerCommands(program: Command, cli: CliContext): void {
   program
     .command('worker')
-    .description("run a remote worker: a local thread pool that pulls a daemon's tasks from its JetStream work queue (needs --nats; the daemon runs with --remote-workers or --no-local-workers)")
-    .option('--tags <list>', 'tags this worker has, comma-separated (tasks with placement.tags run only on workers with all of them)')
-    .option('--concurrency <n>', 'tasks one thread runs at once (default 1; more suits I/O-bound actions); it takes threads × this at a time', (v: string) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1 || n > 256) throw new ValidationError(`--concurrency: must be a whole number from 1 to 256 (got "${v}")`);
-      return n;
-    })
+    .description(
+      "run a remote worker: a local thread pool that pulls a daemon's tasks from its JetStream work queue (needs --nats; the daemon runs with --remote-workers or --no-local-workers)",
+    )
+    .option(
+      '--tags <list>',
+      'tags this worker has, comma-separated (tasks with placement.tags run only on workers with all of them)',
+    )
+    .option(
+      '--concurrency <n>',
+      'tasks one thread runs at once (default 1; more suits I/O-bound actions); it takes threads × this at a time',
+      (v: string) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1 || n > 256)
+          throw new ValidationError(`--concurrency: must be a whole number from 1 to 256 (got "${v}")`);
+        return n;
+      },
+    )
     .option('--name <name>', 'its name in `workers list` (default: host-pid)')
-    .option('--ack-wait <duration>', 'how long a task it took and stopped answering for waits before JetStream gives it to another worker (default 10s)')
+    .option(
+      '--ack-wait <duration>',
+      'how long a task it took and stopped answering for waits before JetStream gives it to another worker (default 10s)',
+    )
     .option('--heartbeat <duration>', 'how often it announces itself to the daemon (default 1s)')
     .option('--grace <duration>', 'on SIGTERM/SIGINT, how long running tasks get to finish (default 30s)')
     .option('--log-level <level>', 'fatal | error | warn | info (default) | debug | silent')
@@ -74,7 +103,8 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
       const g = program.opts<GlobalFlags>();
       const nats = natsOf(g, 'worker');
       const level = (opts.logLevel ?? 'info') as LogLevel;
-      if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ValidationError(`--log-level: must be one of ${LOG_LEVELS.join(', ')} (got "${level}")`);
+      if (!(LOG_LEVELS as readonly string[]).includes(level))
+        throw new ValidationError(`--log-level: must be one of ${LOG_LEVELS.join(', ')} (got "${level}")`);
       // Traced with the standard OTEL_* variables (or the config file's tracing section), as `codomyrmex-worker`.
       const tracingOptions = compileTracing(cli.options().tracing ?? {}, process.env, 'codomyrmex-worker');
       const tracing = tracingOptions.enabled ? await loadTracing(tracingOptions) : null;
@@ -84,7 +114,13 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
       if (ackWaitMs < 1000) throw new ValidationError(`--ack-wait: must be at least 1s (got ${ackWaitMs} ms)`);
       const name = opts.name ?? `${hostname()}-${process.pid}`;
       const worker = new RemoteWorker({
-        connect: () => connectNats({ servers: nats.servers, name: `codomyrmex-worker-${name}`, maxReconnectAttempts: -1, reconnectTimeWait: 500 }),
+        connect: () =>
+          connectNats({
+            servers: nats.servers,
+            name: `codomyrmex-worker-${name}`,
+            maxReconnectAttempts: -1,
+            reconnectTimeWait: 500,
+          }),
         subjectPrefix: nats.subjectPrefix,
         moduleDirs: cli.options().moduleDirs ?? [],
         threads: g.threads ?? 1,
@@ -117,18 +153,44 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
     .command('workers')
     .description("the daemon's remote workers")
     .command('list')
-    .description('the remote workers the daemon knows: name, host, tags, threads, in flight, attempts completed and failed, state (needs --nats)')
+    .description(
+      'the remote workers the daemon knows: name, host, tags, threads, in flight, attempts completed and failed, state (needs --nats)',
+    )
     .action(async () => {
       const nats = natsOf(program.opts<GlobalFlags>(), 'workers list');
       const nc = await connectNats({ servers: nats.servers, name: 'codomyrmex-cli' });
       try {
-        const reply = await nc.request(remoteSubjects(nats.subjectPrefix).list, encode({}), { timeout: program.opts<GlobalFlags>().requestTimeout ?? 5000 }).catch((err: unknown) => {
-          throw new BusError(`no daemon answers on prefix ${nats.subjectPrefix} at ${nats.servers.join(',')} (workers list needs a daemon started with --remote-workers or --no-local-workers): ${(err as Error).message}`, ErrorCode.BUS_UNAVAILABLE, { cause: err });
-        });
+        const reply = await nc
+          .request(remoteSubjects(nats.subjectPrefix).list, encode({}), {
+            timeout: program.opts<GlobalFlags>().requestTimeout ?? 5000,
+          })
+          .catch((err: unknown) => {
+            throw new BusError(
+              `no daemon answers on prefix ${nats.subjectPrefix} at ${nats.servers.join(',')} (workers list needs a daemon started with --remote-workers or --no-local-workers): ${(err as Error).message}`,
+              ErrorCode.BUS_UNAVAILABLE,
+              { cause: err },
+            );
+          });
         const { workers } = decodeAs('workerList', reply.data);
         cli.out({ workers }, ({ workers: ws }) => {
           if (ws.length === 0) console.log('no remote workers');
-          else printTable(ws.map((w) => ({ name: w.name, host: w.host, state: w.state, tags: w.tags.join(',') || '-', threads: w.threads, capacity: w.capacity, inFlight: w.inFlight, completed: w.tasksCompleted, failed: w.tasksFailed, modules: w.modules.length, version: w.version, lastSeen: `${Math.round(w.lastSeenMs / 100) / 10}s` })));
+          else
+            printTable(
+              ws.map((w) => ({
+                name: w.name,
+                host: w.host,
+                state: w.state,
+                tags: w.tags.join(',') || '-',
+                threads: w.threads,
+                capacity: w.capacity,
+                inFlight: w.inFlight,
+                completed: w.tasksCompleted,
+                failed: w.tasksFailed,
+                modules: w.modules.length,
+                version: w.version,
+                lastSeen: `${Math.round(w.lastSeenMs / 100) / 10}s`,
+              })),
+            );
         });
       } finally {
         await nc.close();

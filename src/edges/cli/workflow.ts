@@ -26,22 +26,42 @@ function printPlan(p: WorkflowPlan): void {
   for (const err of p.errors) console.log(`error: ${err}`);
   for (const w of p.warnings) console.log(`warning: ${w}`);
   if (!p.valid) return;
-  printTable(p.steps.map((s) => ({ step: s.name, action: s.action, after: s.dependencies.join(', '), timeout: s.timeoutSeconds === null ? '' : ms(s.timeoutSeconds * 1000), resources: Object.keys(s.resources).length ? JSON.stringify(s.resources) : '' })));
+  printTable(
+    p.steps.map((s) => ({
+      step: s.name,
+      action: s.action,
+      after: s.dependencies.join(', '),
+      timeout: s.timeoutSeconds === null ? '' : ms(s.timeoutSeconds * 1000),
+      resources: Object.keys(s.resources).length ? JSON.stringify(s.resources) : '',
+    })),
+  );
   console.log(`\nlevels: ${p.levels.map((l) => `[${l.join(', ')}]`).join(' -> ')}`);
   console.log(`critical path: ${p.criticalPath.join(' -> ')}`);
-  for (const r of p.resources) console.log(`resource ${r.resource}: up to ${r.peak} ${r.unit} at once (capacity ${r.capacity ?? 'unknown'})`);
+  for (const r of p.resources)
+    console.log(`resource ${r.resource}: up to ${r.peak} ${r.unit} at once (capacity ${r.capacity ?? 'unknown'})`);
 }
 
 /**
  * What `workflow create` copies: a workflow the engine knows (its report paths renamed for the copy, so the copy
  * does not overwrite the template's reports) or a definition file.
  */
-async function definitionToCopy(engine: CliEngine, name: string, opts: { template?: string; file?: string }): Promise<Record<string, unknown>> {
+async function definitionToCopy(
+  engine: CliEngine,
+  name: string,
+  opts: { template?: string; file?: string },
+): Promise<Record<string, unknown>> {
   if (opts.file !== undefined) return (await readDefinitionFile(resolve(opts.file))) as Record<string, unknown>;
   const t = await engine.workflows.getWorkflow(opts.template ?? '');
   if (!t) throw new NotFoundError(`no workflow "${opts.template ?? ''}" to copy; see "codomyrmex workflow list"`);
-  const params = Object.fromEntries(Object.entries(t.params ?? {}).map(([k, v]) => [k, typeof v === 'string' ? ownReportPath(v, t.name, name) : v]));
-  return { description: t.description, params, steps: t.steps, ...(t.parallelGroups ? { parallelGroups: t.parallelGroups } : {}) };
+  const params = Object.fromEntries(
+    Object.entries(t.params ?? {}).map(([k, v]) => [k, typeof v === 'string' ? ownReportPath(v, t.name, name) : v]),
+  );
+  return {
+    description: t.description,
+    params,
+    steps: t.steps,
+    ...(t.parallelGroups ? { parallelGroups: t.parallelGroups } : {}),
+  };
 }
 
 /** `.codomyrmex/reports/ai-analysis.svg` becomes `.codomyrmex/reports/NAME.svg` for a copy named NAME. */
@@ -57,25 +77,35 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
     .description('list the workflows this engine knows (shipped templates and .codomyrmex/workflows)')
     .action(async () => {
       const list = await cli.withAnyEngine((e) => e.workflows.listWorkflows());
-      cli.out(list, (l) => printTable(l.map((w) => ({ name: w.name, version: w.version, steps: w.steps, description: w.description }))));
+      cli.out(list, (l) =>
+        printTable(l.map((w) => ({ name: w.name, version: w.version, steps: w.steps, description: w.description }))),
+      );
     });
 
   wf.command('create')
-    .description('create a workflow from a template (or a file) into .codomyrmex/workflows/NAME.yaml; with --nats, on the daemon')
+    .description(
+      'create a workflow from a template (or a file) into .codomyrmex/workflows/NAME.yaml; with --nats, on the daemon',
+    )
     .argument('<name>', 'name of the new workflow')
     .option('-t, --template <template>', 'an existing workflow to copy, e.g. ai-analysis')
     .option('-f, --file <path>', 'a YAML/JSON definition to copy')
     .option('--force', 'overwrite an existing file (with --nats: store the definition as the next version)')
-    .addHelpText('after', '\nExamples:\n  codomyrmex workflow create my-workflow --template ai-analysis\n  codomyrmex workflow create etl --file ./etl.yaml --force\n  codomyrmex workflow create etl --file ./etl.yaml --nats nats://127.0.0.1:4222   validated and stored by the daemon\n\nExit codes: 0 created, 2 invalid definition, 3 no such template, 5 NAME exists (pass --force).')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  codomyrmex workflow create my-workflow --template ai-analysis\n  codomyrmex workflow create etl --file ./etl.yaml --force\n  codomyrmex workflow create etl --file ./etl.yaml --nats nats://127.0.0.1:4222   validated and stored by the daemon\n\nExit codes: 0 created, 2 invalid definition, 3 no such template, 5 NAME exists (pass --force).',
+    )
     .action(async (name: string, opts: { template?: string; file?: string; force?: boolean }) => {
-      if (!opts.template === !opts.file) throw new InvalidArgumentError('give exactly one of --template NAME or --file PATH');
+      if (!opts.template === !opts.file)
+        throw new InvalidArgumentError('give exactly one of --template NAME or --file PATH');
       const daemon = cli.daemonAddress();
       if (daemon !== undefined) {
         const created = await cli.withAnyEngine(async (e) => {
           const definition = { ...(await definitionToCopy(e, name, opts)), name };
           const existing = await e.workflows.getWorkflow(name);
           if (existing?.name === name && !opts.force) {
-            throw new AlreadyExistsError(`workflow "${name}" already exists on the daemon (version ${existing.version}); pick another name, or pass --force to store this definition as its next version`);
+            throw new AlreadyExistsError(
+              `workflow "${name}" already exists on the daemon (version ${existing.version}); pick another name, or pass --force to store this definition as its next version`,
+            );
           }
           // The daemon validates against its own modules and keeps the definition in its state.
           const { workflow, warnings } = await e.workflows.defineWorkflow(definition);
@@ -88,16 +118,29 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
         return;
       }
       const target = resolve(USER_WORKFLOW_DIR, `${name}.yaml`);
-      if (existsSync(target) && !opts.force) throw new AlreadyExistsError(`${target} already exists; pick another name or pass --force`);
+      if (existsSync(target) && !opts.force)
+        throw new AlreadyExistsError(`${target} already exists; pick another name or pass --force`);
       // Only definition files and the modules are needed: an engine without the store (a daemon may hold its lock).
-      const created = await cli.withEngine(async (e) => {
-        const definition: Record<string, unknown> = { ...(await definitionToCopy(e, name, opts)), name, version: '1' };
-        const v = await e.workflows.validateWorkflow(definition);
-        if (!v.valid) throw new ValidationError(v.errors);
-        await mkdir(resolve(USER_WORKFLOW_DIR), { recursive: true });
-        await writeFile(target, stringify(definition));
-        return { name, file: target, steps: Array.isArray(definition['steps']) ? definition['steps'].length : 0, warnings: v.warnings };
-      }, { store: 'memory' });
+      const created = await cli.withEngine(
+        async (e) => {
+          const definition: Record<string, unknown> = {
+            ...(await definitionToCopy(e, name, opts)),
+            name,
+            version: '1',
+          };
+          const v = await e.workflows.validateWorkflow(definition);
+          if (!v.valid) throw new ValidationError(v.errors);
+          await mkdir(resolve(USER_WORKFLOW_DIR), { recursive: true });
+          await writeFile(target, stringify(definition));
+          return {
+            name,
+            file: target,
+            steps: Array.isArray(definition['steps']) ? definition['steps'].length : 0,
+            warnings: v.warnings,
+          };
+        },
+        { store: 'memory' },
+      );
       cli.out(created, (c) => {
         for (const w of c.warnings) console.log(`warning: ${w}`);
         console.log(`created workflow "${c.name}" (${c.steps} steps) in ${c.file}`);
@@ -111,26 +154,71 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
       .argument('<name>', 'workflow name'),
   )
     .option('--workflow-version <version>', 'run this version instead of the latest')
-    .option('--idempotency-key <key>', 'follow the earlier run started with this key (within the engine\'s idempotencyTtlSeconds) instead of starting another')
-    .option('--upload [params]', 'send the files of parameters that name a local file or folder (all such, or the comma-separated names) to the engine as the run\'s inputs, so workers on other machines get them')
-    .addHelpText('after', `\nExamples:\n  codomyrmex workflow run ai-analysis --param path=src\n  codomyrmex workflow run ai-analysis --param path=src --upload --nats nats://127.0.0.1:4222   src is sent to the daemon's workers\n  codomyrmex workflow run nightly --idempotency-key nightly-2026-12-07   a second call follows the first run\n  codomyrmex workflow run ai-analysis --params '{"path": "src"}' --json\n  codomyrmex workflow run etl --workflow-version 2 --nats nats://127.0.0.1:4222   on a running daemon\n\nExit codes: 0 succeeded, 1 the run failed, 2 bad input, 3 no such workflow, 130 Ctrl-C (the run is cancelled).`)
-    .action(async (name: string, opts: { params?: Record<string, unknown>; param?: Record<string, unknown>; workflowVersion?: string; idempotencyKey?: string; upload?: true | string }) => {
-      await cli.withAnyEngine(async (e) => {
-        const w = await e.workflows.getWorkflow(name, opts.workflowVersion);
-        if (!w) throw new NotFoundError(`no workflow named "${name}"${opts.workflowVersion ? ` at version ${opts.workflowVersion}` : ''}; see "codomyrmex workflow list"`);
-        const params = paramsOf(opts);
-        const uploaded = opts.upload === undefined ? null : await upload(e, params, opts.upload === true ? true : opts.upload.split(',').map((s) => s.trim()).filter(Boolean));
-        const options = {
-          ...(opts.workflowVersion ? { version: opts.workflowVersion } : {}),
-          ...(opts.idempotencyKey !== undefined ? { idempotencyKey: opts.idempotencyKey } : {}),
-          ...(uploaded && { runId: uploaded.runId, inputs: uploaded.inputs }),
-        };
-        return followRun(cli, e, w.name, w.steps.map((s) => s.name), () => e.workflows.startWorkflow(w.name, params, options));
-      });
-    });
+    .option(
+      '--idempotency-key <key>',
+      "follow the earlier run started with this key (within the engine's idempotencyTtlSeconds) instead of starting another",
+    )
+    .option(
+      '--upload [params]',
+      "send the files of parameters that name a local file or folder (all such, or the comma-separated names) to the engine as the run's inputs, so workers on other machines get them",
+    )
+    .addHelpText(
+      'after',
+      `\nExamples:\n  codomyrmex workflow run ai-analysis --param path=src\n  codomyrmex workflow run ai-analysis --param path=src --upload --nats nats://127.0.0.1:4222   src is sent to the daemon's workers\n  codomyrmex workflow run nightly --idempotency-key nightly-2026-12-07   a second call follows the first run\n  codomyrmex workflow run ai-analysis --params '{"path": "src"}' --json\n  codomyrmex workflow run etl --workflow-version 2 --nats nats://127.0.0.1:4222   on a running daemon\n\nExit codes: 0 succeeded, 1 the run failed, 2 bad input, 3 no such workflow, 130 Ctrl-C (the run is cancelled).`,
+    )
+    .action(
+      async (
+        name: string,
+        opts: {
+          params?: Record<string, unknown>;
+          param?: Record<string, unknown>;
+          workflowVersion?: string;
+          idempotencyKey?: string;
+          upload?: true | string;
+        },
+      ) => {
+        await cli.withAnyEngine(async (e) => {
+          const w = await e.workflows.getWorkflow(name, opts.workflowVersion);
+          if (!w)
+            throw new NotFoundError(
+              `no workflow named "${name}"${opts.workflowVersion ? ` at version ${opts.workflowVersion}` : ''}; see "codomyrmex workflow list"`,
+            );
+          const params = paramsOf(opts);
+          const uploaded =
+            opts.upload === undefined
+              ? null
+              : await upload(
+                  e,
+                  params,
+                  opts.upload === true
+                    ? true
+                    : opts.upload
+                        .split(',')
+                        .map((s) => s.trim())
+                        .filter(Boolean),
+                );
+          const options = {
+            ...(opts.workflowVersion ? { version: opts.workflowVersion } : {}),
+            ...(opts.idempotencyKey !== undefined ? { idempotencyKey: opts.idempotencyKey } : {}),
+            ...(uploaded && { runId: uploaded.runId, inputs: uploaded.inputs }),
+          };
+          return followRun(
+            cli,
+            e,
+            w.name,
+            w.steps.map((s) => s.name),
+            () => e.workflows.startWorkflow(w.name, params, options),
+          );
+        });
+      },
+    );
 
   /** Uploads the named (or every path-like) parameter's files; says what went, on stderr (stdout stays the run's). */
-  async function upload(e: CliEngine, params: Record<string, unknown>, which: true | string[]): Promise<Uploaded | null> {
+  async function upload(
+    e: CliEngine,
+    params: Record<string, unknown>,
+    which: true | string[],
+  ): Promise<Uploaded | null> {
     const targets = await uploadTargets(params, which, process.cwd());
     if (Object.keys(targets).length === 0) {
       if (!cli.json()) console.error('--upload: no parameter names a local file or folder; nothing uploaded');
@@ -139,7 +227,9 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
     const up = await uploadInputs(e, targets);
     if (!cli.json()) {
       for (const n of up.notes) console.error(`--upload: ${n}`);
-      console.error(`uploaded ${up.files} file(s), ${bytes(up.bytes)}, for ${Object.keys(targets).join(', ')} (run ${up.runId})`);
+      console.error(
+        `uploaded ${up.files} file(s), ${bytes(up.bytes)}, for ${Object.keys(targets).join(', ')} (run ${up.runId})`,
+      );
     }
     return up;
   }
@@ -160,15 +250,26 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
       if (opts.mermaid) return cli.out({ mermaid }, (m) => console.log(m.mermaid));
       const levels = topologicalLevels(dag);
       const critical = criticalPath(dag);
-      if (cli.json()) return console.log(JSON.stringify({ workflow: w, levels, criticalPath: critical.path, mermaid }, null, 2));
+      if (cli.json())
+        return console.log(JSON.stringify({ workflow: w, levels, criticalPath: critical.path, mermaid }, null, 2));
       console.log(`${w.name} v${w.version} (${w.hash})${w.description ? `: ${w.description}` : ''}`);
-      printTable(w.steps.map((s) => ({ step: s.name, action: describeStep(s), after: (s.dependencies ?? []).join(', '), timeout: s.timeout ?? '', when: s.when ?? '' })));
+      printTable(
+        w.steps.map((s) => ({
+          step: s.name,
+          action: describeStep(s),
+          after: (s.dependencies ?? []).join(', '),
+          timeout: s.timeout ?? '',
+          when: s.when ?? '',
+        })),
+      );
       console.log(`\nlevels: ${levels.map((l) => `[${l.join(', ')}]`).join(' -> ')}`);
       console.log(`critical path: ${critical.path.join(' -> ')}\n\n${mermaid}`);
     });
 
   wf.command('validate')
-    .description("check a definition file and list every problem, with its plan (exit 2 when invalid); with --nats, against the daemon's modules")
+    .description(
+      "check a definition file and list every problem, with its plan (exit 2 when invalid); with --nats, against the daemon's modules",
+    )
     .argument('<file>', 'a YAML or JSON definition')
     .action(async (file: string) => {
       const definition = (await readDefinitionFile(resolve(file))) as Record<string, unknown>;
@@ -186,7 +287,8 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
     .argument('<name>', 'workflow name')
     .action(async (name: string) => {
       const plan = await cli.withAnyEngine(async (e) => {
-        if (!(await e.workflows.getWorkflow(name))) throw new NotFoundError(`no workflow named "${name}"; see "codomyrmex workflow list"`);
+        if (!(await e.workflows.getWorkflow(name)))
+          throw new NotFoundError(`no workflow named "${name}"; see "codomyrmex workflow list"`);
         return planWorkflow(e, { workflowName: name });
       });
       cli.out(plan, printPlan);

@@ -84,7 +84,14 @@ export class Daemon {
     this.log = log;
     const pg = options.engine.postgres;
     if (options.engine.store === 'postgres' && pg) {
-      this.#registry = new DaemonRegistry({ url: pg.url, id: this.id, leaseTtlMs: options.failoverAfterMs, migrate: pg.migrate, log, http: () => this.#http?.address.url ?? null });
+      this.#registry = new DaemonRegistry({
+        url: pg.url,
+        id: this.id,
+        leaseTtlMs: options.failoverAfterMs,
+        migrate: pg.migrate,
+        log,
+        http: () => this.#http?.address.url ?? null,
+      });
       return;
     }
     this.#engine = this.#build();
@@ -94,12 +101,17 @@ export class Daemon {
     const options = this.options;
     const w = options.workers;
     // With remote workers the scheduler's bound is theirs (each worker's threads), unless one is given.
-    const concurrency = w.remote && options.engineInput.maxConcurrency === undefined ? { maxConcurrency: 1_000_000 } : {};
-    const engine = new OrchestrationEngine({ ...options.engineInput, ...concurrency, http: false }, { store: 'sqlite' }, {
-      edges: (e) => this.#edges(e),
-      ...(w.remote ? { runner: (local: TaskRunner, e: OrchestrationEngine) => this.#remoteRunner(local, e) } : {}),
-      ...(store ? { store: () => store } : {}),
-    });
+    const concurrency =
+      w.remote && options.engineInput.maxConcurrency === undefined ? { maxConcurrency: 1_000_000 } : {};
+    const engine = new OrchestrationEngine(
+      { ...options.engineInput, ...concurrency, http: false },
+      { store: 'sqlite' },
+      {
+        edges: (e) => this.#edges(e),
+        ...(w.remote ? { runner: (local: TaskRunner, e: OrchestrationEngine) => this.#remoteRunner(local, e) } : {}),
+        ...(store ? { store: () => store } : {}),
+      },
+    );
     this.#engine = engine;
     this.#logEvents();
     return engine;
@@ -167,11 +179,25 @@ export class Daemon {
       const standby = this.#http;
       await standby?.close();
       engine.metrics?.addProcessMetrics();
-      const http = await HttpEdge.start(this.#handlers(), standby ? { ...this.options.http, port: standby.address.port } : this.options.http, engine);
+      const http = await HttpEdge.start(
+        this.#handlers(),
+        standby ? { ...this.options.http, port: standby.address.port } : this.options.http,
+        engine,
+      );
       this.#http = http;
       edges.push({ name: 'http', address: http.address, close: () => http.close() });
     }
-    if (this.#remote && this.options.nats) edges.push(new RemoteWorkersEdge(engine, this.#remote.remote, this.#remote.combined, this.options.workers.local, this.options.nats, this.log));
+    if (this.#remote && this.options.nats)
+      edges.push(
+        new RemoteWorkersEdge(
+          engine,
+          this.#remote.remote,
+          this.#remote.combined,
+          this.options.workers.local,
+          this.options.nats,
+          this.log,
+        ),
+      );
     if (this.options.nats) {
       this.#nats = new NatsEdge(engine, this.options.nats, this.log);
       edges.push(this.#nats);
@@ -202,7 +228,13 @@ export class Daemon {
       store: this.engine.store.location,
       http: http ? `${http.host}:${http.port}` : null,
       console: http && this.options.http?.console ? `${http.url}/` : null,
-      nats: this.options.nats ? { servers: this.options.nats.servers, subjectPrefix: this.options.nats.subjectPrefix, status: this.#nats?.status } : null,
+      nats: this.options.nats
+        ? {
+            servers: this.options.nats.servers,
+            subjectPrefix: this.options.nats.subjectPrefix,
+            status: this.#nats?.status,
+          }
+        : null,
       config: this.options.configFile,
     });
   }
@@ -210,10 +242,18 @@ export class Daemon {
   /** Serves HTTP as a standby, waits for the lease, then builds the engine on it. Null when stopped meanwhile. */
   async #standby(registry: DaemonRegistry): Promise<OrchestrationEngine | null> {
     if (this.options.http) this.#http = await HttpEdge.start(this.#handlers(), this.options.http);
-    this.#to('standby', { role: 'standby', id: this.id, database: registry.location, http: this.#http ? `${this.#http.address.host}:${this.#http.address.port}` : null, failoverAfterMs: this.options.failoverAfterMs });
+    this.#to('standby', {
+      role: 'standby',
+      id: this.id,
+      database: registry.location,
+      http: this.#http ? `${this.#http.address.host}:${this.#http.address.port}` : null,
+      failoverAfterMs: this.options.failoverAfterMs,
+    });
     const presence = this.#announceStandby();
     const takeover = await registry.waitForLease();
-    await (await presence)?.();
+    await (
+      await presence
+    )?.();
     if (!takeover || this.#stopping) return null;
     const pg = this.options.engine.postgres;
     if (!pg) return null;
@@ -230,9 +270,14 @@ export class Daemon {
       retention: o.storeRetention,
     });
     store.onFenced((err) => this.#fenced(err));
-    this.log.info({ role: 'active', id: this.id, epoch: takeover.epoch, previous: takeover.previous, waitedMs: takeover.waitedMs }, 'took the lease: this daemon is active; restoring state from the database');
+    this.log.info(
+      { role: 'active', id: this.id, epoch: takeover.epoch, previous: takeover.previous, waitedMs: takeover.waitedMs },
+      'took the lease: this daemon is active; restoring state from the database',
+    );
     const engine = this.#build(store);
-    engine.registerComponentView('daemons', { status: async () => ({ self: this.id, role: this.role, epoch: store.epoch, peers: await registry.peers() }) });
+    engine.registerComponentView('daemons', {
+      status: async () => ({ self: this.id, role: this.role, epoch: store.epoch, peers: await registry.peers() }),
+    });
     await registry.becameActive(takeover.epoch);
     return engine;
   }
@@ -245,14 +290,25 @@ export class Daemon {
     const o = this.options.nats;
     if (!o) return null;
     try {
-      const bus = await NatsBus.connect({ servers: o.servers, subjectPrefix: o.subjectPrefix, name: `codomyrmex-standby-${this.id.slice(0, 8)}`, connection: connectionOptions(o) });
-      const sub = serveStandbyPresence(bus.connection, bus.subjectPrefix, { id: this.id, failoverAfterMs: this.options.failoverAfterMs });
+      const bus = await NatsBus.connect({
+        servers: o.servers,
+        subjectPrefix: o.subjectPrefix,
+        name: `codomyrmex-standby-${this.id.slice(0, 8)}`,
+        connection: connectionOptions(o),
+      });
+      const sub = serveStandbyPresence(bus.connection, bus.subjectPrefix, {
+        id: this.id,
+        failoverAfterMs: this.options.failoverAfterMs,
+      });
       return async () => {
         sub.unsubscribe();
         await bus.close().catch(() => undefined);
       };
     } catch (err) {
-      this.log.warn({ err: serializeError(err) }, 'standby: cannot reach NATS; clients will not wait for this standby during a failover');
+      this.log.warn(
+        { err: serializeError(err) },
+        'standby: cannot reach NATS; clients will not wait for this standby during a failover',
+      );
       return null;
     }
   }
@@ -260,7 +316,10 @@ export class Daemon {
   /** The lease was taken over: stop answering NATS at once, write nothing, exit (a supervisor restarts it as a standby). */
   #fenced(err: StoreError): void {
     void this.#registry?.stop(false);
-    this.log.error({ role: 'fenced', id: this.id, err: err.message, exitCode: EXIT_FENCED }, 'lease lost: another daemon is active; this one stops without writing and exits');
+    this.log.error(
+      { role: 'fenced', id: this.id, err: err.message, exitCode: EXIT_FENCED },
+      'lease lost: another daemon is active; this one stops without writing and exits',
+    );
     const nats = this.#nats;
     void (nats ? nats.close().catch(() => undefined) : Promise.resolve()).then(() => {
       this.log.flush();
@@ -274,7 +333,9 @@ export class Daemon {
       [
         '# HELP codomyrmex_daemon_role Whether this daemon is the active one (holds the database lease) or a standby: 1 for its role.',
         '# TYPE codomyrmex_daemon_role gauge',
-        ...(['active', 'standby'] as const).map((r) => `codomyrmex_daemon_role{role="${r}"} ${this.role === r ? 1 : 0}`),
+        ...(['active', 'standby'] as const).map(
+          (r) => `codomyrmex_daemon_role{role="${r}"} ${this.role === r ? 1 : 0}`,
+        ),
         '',
       ].join('\n');
     return {
@@ -286,12 +347,20 @@ export class Daemon {
           const body = (engine?.body ?? '').replace(/# EOF\n$/, '');
           return { contentType: OPENMETRICS_CONTENT_TYPE, body: `${body}${roleLines()}# EOF\n` };
         }
-        return { contentType: engine?.contentType ?? PROMETHEUS_CONTENT_TYPE, body: `${engine?.body ?? ''}${roleLines()}` };
+        return {
+          contentType: engine?.contentType ?? PROMETHEUS_CONTENT_TYPE,
+          body: `${engine?.body ?? ''}${roleLines()}`,
+        };
       },
       liveness: () => {
         const engine = this.#engine;
         if (engine) return { ...engine.httpHandlers().liveness(), role: 'active' };
-        return { alive: true, state: 'starting', uptimeSeconds: (Date.now() - this.#startedAt) / 1000, role: 'standby' };
+        return {
+          alive: true,
+          state: 'starting',
+          uptimeSeconds: (Date.now() - this.#startedAt) / 1000,
+          role: 'standby',
+        };
       },
       readiness: () => {
         const engine = this.#engine;
@@ -299,7 +368,12 @@ export class Daemon {
           const r = engine.httpHandlers().readiness();
           return { ...r, checks: { ...r.checks, role: { ok: true, detail: 'active: holds the database lease' } } };
         }
-        return { ready: false, status: 'not_ready', state: 'starting', checks: { role: { ok: false, detail: 'standby: another daemon holds the database lease' } } };
+        return {
+          ready: false,
+          status: 'not_ready',
+          state: 'starting',
+          checks: { role: { ok: false, detail: 'standby: another daemon holds the database lease' } },
+        };
       },
     };
   }
@@ -309,7 +383,13 @@ export class Daemon {
    * that a CLI command run against the same folder talks to this daemon over HTTP instead of failing on the lock.
    */
   async #recordAddress(url: string): Promise<void> {
-    const address: DaemonAddress = { url, pid: process.pid, host: hostname(), engineId: this.engine.id, since: new Date().toISOString() };
+    const address: DaemonAddress = {
+      url,
+      pid: process.pid,
+      host: hostname(),
+      engineId: this.engine.id,
+      since: new Date().toISOString(),
+    };
     const commits = this.engine.commits;
     let pending = true;
     const unregister = commits.register({
@@ -322,7 +402,10 @@ export class Daemon {
     try {
       await commits.afterCommit(null);
     } catch (err) {
-      this.log.warn({ err: serializeError(err) }, 'could not record the HTTP address in the store: CLI commands in this folder will not find the daemon by themselves (use --daemon URL)');
+      this.log.warn(
+        { err: serializeError(err) },
+        'could not record the HTTP address in the store: CLI commands in this folder will not find the daemon by themselves (use --daemon URL)',
+      );
     } finally {
       unregister();
     }
@@ -377,15 +460,25 @@ export class Daemon {
     const log = this.log;
     const e = this.engine;
     e.registerEventHandler('recovery', (_, d) => log.info(d, 'recovered from the store'));
-    e.registerEventHandler('definition_skipped', (_, d) => log.warn({ file: d.file, err: d.error.message }, 'workflow definition skipped'));
+    e.registerEventHandler('definition_skipped', (_, d) =>
+      log.warn({ file: d.file, err: d.error.message }, 'workflow definition skipped'),
+    );
     e.registerEventHandler('workflow_started', (_, d) => log.info(d, 'workflow started'));
-    e.registerEventHandler('workflow_completed', (_, d) => (d.success ? log.info(d, 'workflow completed') : log.warn(d, 'workflow ended without success')));
+    e.registerEventHandler('workflow_completed', (_, d) =>
+      d.success ? log.info(d, 'workflow completed') : log.warn(d, 'workflow ended without success'),
+    );
     e.registerEventHandler('schedule_fired', (_, d) => log.info(d, 'schedule fired'));
-    e.registerEventHandler('schedule_skipped', (_, d) => log.info({ ...d, error: d.error?.message }, 'schedule slot skipped'));
-    e.registerEventHandler('schedule_missed', (_, d) => log.warn(d, 'schedule slots missed (older than the catch-up window)'));
+    e.registerEventHandler('schedule_skipped', (_, d) =>
+      log.info({ ...d, error: d.error?.message }, 'schedule slot skipped'),
+    );
+    e.registerEventHandler('schedule_missed', (_, d) =>
+      log.warn(d, 'schedule slots missed (older than the catch-up window)'),
+    );
     e.registerEventHandler('trigger_fired', (_, d) => log.info(d, 'trigger fired'));
     e.registerEventHandler('trigger_rejected', (_, d) => log.warn(d, 'trigger message rejected'));
-    e.registerEventHandler('task_failed', (_, d) => log.warn({ taskId: d.taskId, name: d.name, err: d.error.message }, 'task failed'));
+    e.registerEventHandler('task_failed', (_, d) =>
+      log.warn({ taskId: d.taskId, name: d.name, err: d.error.message }, 'task failed'),
+    );
     e.registerEventHandler('store_failed', (_, d) => log.error(d, 'store failing'));
     e.registerEventHandler('store_recovered', (_, d) => log.info(d, 'store recovered'));
     e.registerEventHandler('component_error', (_, d) => log.error(d, 'component error'));

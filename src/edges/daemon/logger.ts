@@ -9,7 +9,14 @@ import type { LogFormat, LogLevel } from './options.js';
 
 export type { Logger };
 
-const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const LEVEL_NAMES: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
 const OMIT = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'name']);
 
 /** One pretty line from one pino JSON line. */
@@ -36,10 +43,18 @@ export type TraceIdsOf = (fields: object) => { trace_id: string; span_id: string
  * A logger writing to `out` (default stdout) in the format asked for. With `traceIds` (tracing on), a line written
  * inside a span, or about a traced run or step, carries `trace_id` and `span_id`.
  */
-export function createLogger(format: LogFormat, level: LogLevel, out: NodeJS.WritableStream = process.stdout, traceIds?: () => TraceIdsOf | null): Logger {
+export function createLogger(
+  format: LogFormat,
+  level: LogLevel,
+  out: NodeJS.WritableStream = process.stdout,
+  traceIds?: () => TraceIdsOf | null,
+): Logger {
   const fd = out === process.stdout ? 1 : out === process.stderr ? 2 : null;
   const sink = fd !== null ? pino.destination({ fd, sync: true }) : out;
   const stream = format === 'pretty' ? { write: (line: string) => void sink.write(prettyLine(line)) } : sink;
   const mixin = traceIds ? (fields: object): object => traceIds()?.(fields) ?? {} : undefined;
-  return pino({ level, base: { name: 'codomyrmex' }, timestamp: pino.stdTimeFunctions.epochTime, ...(mixin ? { mixin } : {}) }, stream);
+  return pino(
+    { level, base: { name: 'codomyrmex' }, timestamp: pino.stdTimeFunctions.epochTime, ...(mixin ? { mixin } : {}) },
+    stream,
+  );
 }

@@ -78,39 +78,100 @@ export interface DaemonFlags {
 /** The config file's `daemon` section (the descriptions are the configuration reference's). */
 export const daemonSectionSchema = z
   .object({
-    http: z.union([z.literal(false), z.string().min(1)]).optional().describe('Where the HTTP edge listens, `HOST:PORT` (default `127.0.0.1:9464`), or `false` for none. Flag `--http`, env `CODOMYRMEX_HTTP`.'),
-    authMetrics: z.boolean().optional().describe('`/metrics` needs the bearer token too (default false). Flag `--auth-metrics`.'),
-    console: z.boolean().optional().describe('Serve the console at `/` and the API under `/api/v1/` (default true). Flag `--console on|off`.'),
-    maxBodyBytes: z.number().int().min(1024).optional().describe('Largest request body the HTTP API reads, in bytes (default 4 MiB).'),
-    graceMs: z.number().int().min(0).optional().describe("How long a drain lets running tasks finish, in ms (default: the engine's `shutdownGraceMs`, 30 000). Flag `--grace`, env `CODOMYRMEX_GRACE`."),
+    http: z
+      .union([z.literal(false), z.string().min(1)])
+      .optional()
+      .describe(
+        'Where the HTTP edge listens, `HOST:PORT` (default `127.0.0.1:9464`), or `false` for none. Flag `--http`, env `CODOMYRMEX_HTTP`.',
+      ),
+    authMetrics: z
+      .boolean()
+      .optional()
+      .describe('`/metrics` needs the bearer token too (default false). Flag `--auth-metrics`.'),
+    console: z
+      .boolean()
+      .optional()
+      .describe('Serve the console at `/` and the API under `/api/v1/` (default true). Flag `--console on|off`.'),
+    maxBodyBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .optional()
+      .describe('Largest request body the HTTP API reads, in bytes (default 4 MiB).'),
+    graceMs: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        "How long a drain lets running tasks finish, in ms (default: the engine's `shutdownGraceMs`, 30 000). Flag `--grace`, env `CODOMYRMEX_GRACE`.",
+      ),
     nats: z
       .object({
-        url: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], { errorMap: () => ({ message: 'must be a NATS URL such as nats://127.0.0.1:4222, or a list of them' }) }).optional().describe('NATS server URL(s) (default none: HTTP only). Flag `--nats`, env `CODOMYRMEX_NATS_URL`.'),
-        subjectPrefix: z.string().min(1).optional().describe('Subject prefix (default `codomyrmex`). Flag `--subject-prefix`, env `CODOMYRMEX_SUBJECT_PREFIX`.'),
-        requestTimeoutMs: z.number().int().min(1).optional().describe('How long a request over NATS waits for its reply, in ms (default 30 000).'),
+        url: z
+          .union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
+            errorMap: () => ({ message: 'must be a NATS URL such as nats://127.0.0.1:4222, or a list of them' }),
+          })
+          .optional()
+          .describe('NATS server URL(s) (default none: HTTP only). Flag `--nats`, env `CODOMYRMEX_NATS_URL`.'),
+        subjectPrefix: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Subject prefix (default `codomyrmex`). Flag `--subject-prefix`, env `CODOMYRMEX_SUBJECT_PREFIX`.'),
+        requestTimeoutMs: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe('How long a request over NATS waits for its reply, in ms (default 30 000).'),
         user: z.string().min(1).optional().describe('User name, with `password` (env `CODOMYRMEX_NATS_USER`).'),
         password: z.string().optional().describe('Password (env `CODOMYRMEX_NATS_PASSWORD`).'),
         token: z.string().min(1).optional().describe('Token (env `CODOMYRMEX_NATS_TOKEN`).'),
-        credsFile: z.string().min(1).optional().describe('A `.creds` file: JWT and nkey seed (env `CODOMYRMEX_NATS_CREDS`).'),
+        credsFile: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('A `.creds` file: JWT and nkey seed (env `CODOMYRMEX_NATS_CREDS`).'),
         tls: z
           .object({
             caFile: z.string().min(1).optional().describe('CA certificate (env `CODOMYRMEX_NATS_TLS_CA`).'),
-            certFile: z.string().min(1).optional().describe('Client certificate, with `keyFile` (env `CODOMYRMEX_NATS_TLS_CERT`).'),
+            certFile: z
+              .string()
+              .min(1)
+              .optional()
+              .describe('Client certificate, with `keyFile` (env `CODOMYRMEX_NATS_TLS_CERT`).'),
             keyFile: z.string().min(1).optional().describe('Client key (env `CODOMYRMEX_NATS_TLS_KEY`).'),
           })
           .strict()
           .optional()
           .describe('TLS to NATS.'),
-        retryInitialMs: z.number().int().min(1).optional().describe('First backoff between connect attempts while NATS is down at start, in ms (default 250).'),
-        retryMaxMs: z.number().int().min(1).optional().describe('Longest backoff between connect attempts, in ms (default 5000).'),
+        retryInitialMs: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe('First backoff between connect attempts while NATS is down at start, in ms (default 250).'),
+        retryMaxMs: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe('Longest backoff between connect attempts, in ms (default 5000).'),
       })
       .strict()
       .optional()
       .describe('How the daemon reaches NATS.'),
     log: z
       .object({
-        format: z.enum(LOG_FORMATS).optional().describe('`json` (default) or `pretty`. Flag `--log-format`, env `CODOMYRMEX_LOG_FORMAT`.'),
-        level: z.enum(LOG_LEVELS).optional().describe('Lowest level logged (default `info`). Flag `--log-level`, env `CODOMYRMEX_LOG_LEVEL`.'),
+        format: z
+          .enum(LOG_FORMATS)
+          .optional()
+          .describe('`json` (default) or `pretty`. Flag `--log-format`, env `CODOMYRMEX_LOG_FORMAT`.'),
+        level: z
+          .enum(LOG_LEVELS)
+          .optional()
+          .describe('Lowest level logged (default `info`). Flag `--log-level`, env `CODOMYRMEX_LOG_LEVEL`.'),
       })
       .strict()
       .optional()
@@ -145,10 +206,13 @@ export function readConfigFile(file: string): { engine: EngineOptions; daemon: D
   try {
     raw = extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new ValidationError(`${file}: not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'} (${(err as Error).message})`);
+    throw new ValidationError(
+      `${file}: not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'} (${(err as Error).message})`,
+    );
   }
   if (raw === null || raw === undefined) raw = {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ValidationError(`${file}: must hold an object of options (e.g. "threads: 2" and a "daemon:" section)`);
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new ValidationError(`${file}: must hold an object of options (e.g. "threads: 2" and a "daemon:" section)`);
   const { daemon, ...engine } = raw as Record<string, unknown>;
   const parsed = daemonSectionSchema.safeParse(daemon ?? {});
   if (!parsed.success) throw new ValidationError(formatZodIssues(parsed.error, 'daemon').map((i) => `${file}: ${i}`));
@@ -172,7 +236,8 @@ export function parseListen(value: string, what: string): { host: string; port: 
   if (value === 'off' || value === 'false') return null;
   const m = /^(?:(.*):)?(\d+)$/.exec(value.trim());
   const port = m ? Number(m[2]) : NaN;
-  if (!m || !(port >= 0 && port <= 65_535)) throw new ValidationError(`${what}: must be HOST:PORT such as 127.0.0.1:9464, or "off" (got "${value}")`);
+  if (!m || !(port >= 0 && port <= 65_535))
+    throw new ValidationError(`${what}: must be HOST:PORT such as 127.0.0.1:9464, or "off" (got "${value}")`);
   const host = m[1] === undefined || m[1] === '' ? DEFAULT_HTTP.host : m[1].replace(/^\[(.*)\]$/, '$1');
   return { host, port };
 }
@@ -187,7 +252,8 @@ export function parseDuration(value: string, what: string): number {
 
 function choice<T extends string>(value: string | undefined, choices: readonly T[], what: string): T | undefined {
   if (value === undefined || value === '') return undefined;
-  if (!(choices as readonly string[]).includes(value)) throw new ValidationError(`${what}: must be one of ${choices.join(', ')} (got "${value}")`);
+  if (!(choices as readonly string[]).includes(value))
+    throw new ValidationError(`${what}: must be one of ${choices.join(', ')} (got "${value}")`);
   return value as T;
 }
 
@@ -200,7 +266,12 @@ function env(e: NodeJS.ProcessEnv, name: string): string | undefined {
  * Compiles the daemon's options. `engineFlags` are the engine options the command line gave (they win over the
  * file); `defaults` are what the daemon fills in when nothing says otherwise (e.g. its workflow folders).
  */
-export function compileDaemonOptions(flags: DaemonFlags, engineFlags: EngineOptions, e: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): DaemonOptions {
+export function compileDaemonOptions(
+  flags: DaemonFlags,
+  engineFlags: EngineOptions,
+  e: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): DaemonOptions {
   const configFile = findConfigFile(flags.config, e, cwd);
   const file = configFile ? readConfigFile(configFile) : { engine: {}, daemon: {} as DaemonSection };
   const fromFile: Record<string, unknown> = { ...file.engine };
@@ -211,15 +282,26 @@ export function compileDaemonOptions(flags: DaemonFlags, engineFlags: EngineOpti
     engine = compileOptions(engineInput, e, { store: 'sqlite' });
   } catch (err) {
     // A field the file gave is named with the file: "codomyrmex.config.yaml: options.threads: ...".
-    if (configFile && err instanceof ValidationError) throw new ValidationError(err.issues.map((i) => (fileGave(i, fromFile, engineFlags) ? `${configFile}: ${i}` : i)));
+    if (configFile && err instanceof ValidationError)
+      throw new ValidationError(
+        err.issues.map((i) => (fileGave(i, fromFile, engineFlags) ? `${configFile}: ${i}` : i)),
+      );
     throw err;
   }
   const d = file.daemon;
   const httpText = flags.http ?? env(e, 'CODOMYRMEX_HTTP') ?? (d.http === false ? 'off' : d.http);
-  const listen = httpText !== undefined ? parseListen(httpText, flags.http !== undefined ? '--http' : 'CODOMYRMEX_HTTP') : (engine.http ?? { ...DEFAULT_HTTP });
-  const consoleOn = flags.console === undefined ? (d.console ?? engine.http?.console ?? true) : flags.console !== 'off' && flags.console !== 'false';
-  if (flags.console !== undefined && !['on', 'off', 'true', 'false'].includes(flags.console)) throw new ValidationError(`--console: must be "on" or "off" (got "${flags.console}")`);
-  if (flags.authToken !== undefined && flags.authToken.length < 16) throw new ValidationError('--auth-token: must be at least 16 characters (e.g. `openssl rand -hex 24`)');
+  const listen =
+    httpText !== undefined
+      ? parseListen(httpText, flags.http !== undefined ? '--http' : 'CODOMYRMEX_HTTP')
+      : (engine.http ?? { ...DEFAULT_HTTP });
+  const consoleOn =
+    flags.console === undefined
+      ? (d.console ?? engine.http?.console ?? true)
+      : flags.console !== 'off' && flags.console !== 'false';
+  if (flags.console !== undefined && !['on', 'off', 'true', 'false'].includes(flags.console))
+    throw new ValidationError(`--console: must be "on" or "off" (got "${flags.console}")`);
+  if (flags.authToken !== undefined && flags.authToken.length < 16)
+    throw new ValidationError('--auth-token: must be at least 16 characters (e.g. `openssl rand -hex 24`)');
   const http = listen
     ? compileHttp(
         {
@@ -234,16 +316,30 @@ export function compileDaemonOptions(flags: DaemonFlags, engineFlags: EngineOpti
       )
     : null;
   const graceText = flags.grace ?? env(e, 'CODOMYRMEX_GRACE');
-  const graceMs = graceText !== undefined ? parseDuration(graceText, flags.grace !== undefined ? '--grace' : 'CODOMYRMEX_GRACE') : (d.graceMs ?? engine.shutdownGraceMs);
+  const graceMs =
+    graceText !== undefined
+      ? parseDuration(graceText, flags.grace !== undefined ? '--grace' : 'CODOMYRMEX_GRACE')
+      : (d.graceMs ?? engine.shutdownGraceMs);
   const urlText = flags.nats ?? env(e, 'CODOMYRMEX_NATS_URL');
-  const servers = urlText !== undefined ? urlText.split(',').map((s) => s.trim()).filter(Boolean) : d.nats?.url === undefined ? [] : [d.nats.url].flat();
+  const servers =
+    urlText !== undefined
+      ? urlText
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : d.nats?.url === undefined
+        ? []
+        : [d.nats.url].flat();
   const n = d.nats ?? {};
   const tls = {
     caFile: env(e, 'CODOMYRMEX_NATS_TLS_CA') ?? n.tls?.caFile,
     certFile: env(e, 'CODOMYRMEX_NATS_TLS_CERT') ?? n.tls?.certFile,
     keyFile: env(e, 'CODOMYRMEX_NATS_TLS_KEY') ?? n.tls?.keyFile,
   };
-  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) throw new ValidationError('NATS TLS: give both certFile and keyFile (CODOMYRMEX_NATS_TLS_CERT and CODOMYRMEX_NATS_TLS_KEY), or neither');
+  if ((tls.certFile === undefined) !== (tls.keyFile === undefined))
+    throw new ValidationError(
+      'NATS TLS: give both certFile and keyFile (CODOMYRMEX_NATS_TLS_CERT and CODOMYRMEX_NATS_TLS_KEY), or neither',
+    );
   const nats: DaemonNatsOptions | null =
     servers.length === 0
       ? null
@@ -260,19 +356,49 @@ export function compileDaemonOptions(flags: DaemonFlags, engineFlags: EngineOpti
           retryMaxMs: n.retryMaxMs ?? 5000,
         };
   const log = {
-    format: choice(flags.logFormat, LOG_FORMATS, '--log-format') ?? choice(env(e, 'CODOMYRMEX_LOG_FORMAT'), LOG_FORMATS, 'CODOMYRMEX_LOG_FORMAT') ?? d.log?.format ?? 'json',
-    level: choice(flags.logLevel, LOG_LEVELS, '--log-level') ?? choice(env(e, 'CODOMYRMEX_LOG_LEVEL'), LOG_LEVELS, 'CODOMYRMEX_LOG_LEVEL') ?? d.log?.level ?? 'info',
+    format:
+      choice(flags.logFormat, LOG_FORMATS, '--log-format') ??
+      choice(env(e, 'CODOMYRMEX_LOG_FORMAT'), LOG_FORMATS, 'CODOMYRMEX_LOG_FORMAT') ??
+      d.log?.format ??
+      'json',
+    level:
+      choice(flags.logLevel, LOG_LEVELS, '--log-level') ??
+      choice(env(e, 'CODOMYRMEX_LOG_LEVEL'), LOG_LEVELS, 'CODOMYRMEX_LOG_LEVEL') ??
+      d.log?.level ??
+      'info',
   };
   const local = flags.localWorkers !== false;
   const remote = flags.remoteWorkers === true || !local;
-  if (remote && !nats) throw new ValidationError(`${local ? '--remote-workers' : '--no-local-workers'}: remote workers are reached over NATS: give --nats URL (or CODOMYRMEX_NATS_URL)`);
-  const lostAfterMs = flags.workerLostAfter !== undefined ? parseDuration(flags.workerLostAfter, '--worker-lost-after') : 5000;
-  if (lostAfterMs < 100) throw new ValidationError(`--worker-lost-after: must be at least 100ms (got ${lostAfterMs} ms)`);
-  const failoverAfterMs = flags.failoverAfter !== undefined ? parseDuration(flags.failoverAfter, '--failover-after') : (engine.postgres?.leaseTtlMs ?? 10_000);
-  if (failoverAfterMs < 500) throw new ValidationError(`--failover-after: must be at least 500ms (got ${failoverAfterMs} ms)`);
-  if (flags.failoverAfter !== undefined && engine.store !== 'postgres') throw new ValidationError('--failover-after: only daemons on a PostgreSQL store have standbys; add --store postgres --db postgres://...');
+  if (remote && !nats)
+    throw new ValidationError(
+      `${local ? '--remote-workers' : '--no-local-workers'}: remote workers are reached over NATS: give --nats URL (or CODOMYRMEX_NATS_URL)`,
+    );
+  const lostAfterMs =
+    flags.workerLostAfter !== undefined ? parseDuration(flags.workerLostAfter, '--worker-lost-after') : 5000;
+  if (lostAfterMs < 100)
+    throw new ValidationError(`--worker-lost-after: must be at least 100ms (got ${lostAfterMs} ms)`);
+  const failoverAfterMs =
+    flags.failoverAfter !== undefined
+      ? parseDuration(flags.failoverAfter, '--failover-after')
+      : (engine.postgres?.leaseTtlMs ?? 10_000);
+  if (failoverAfterMs < 500)
+    throw new ValidationError(`--failover-after: must be at least 500ms (got ${failoverAfterMs} ms)`);
+  if (flags.failoverAfter !== undefined && engine.store !== 'postgres')
+    throw new ValidationError(
+      '--failover-after: only daemons on a PostgreSQL store have standbys; add --store postgres --db postgres://...',
+    );
   if (engine.postgres) engine.postgres.leaseTtlMs = failoverAfterMs;
-  return { engineInput, engine, http, nats, log, graceMs, configFile, workers: { local, remote, lostAfterMs }, failoverAfterMs };
+  return {
+    engineInput,
+    engine,
+    http,
+    nats,
+    log,
+    graceMs,
+    configFile,
+    workers: { local, remote, lostAfterMs },
+    failoverAfterMs,
+  };
 }
 
 /** Whether an issue of `compileOptions` (`options.threads: ...`) is about a field the file gave. */

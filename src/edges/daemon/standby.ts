@@ -61,7 +61,12 @@ export class DaemonRegistry {
   constructor(options: StandbyOptions) {
     this.#options = options;
     this.location = redactUrl(options.url);
-    this.#pool = new pg.Pool({ connectionString: options.url, max: 1, connectionTimeoutMillis: 5000, application_name: 'codomyrmex-daemon' });
+    this.#pool = new pg.Pool({
+      connectionString: options.url,
+      max: 1,
+      connectionTimeoutMillis: 5000,
+      application_name: 'codomyrmex-daemon',
+    });
     this.#pool.on('error', () => undefined);
   }
 
@@ -100,30 +105,43 @@ export class DaemonRegistry {
     let ready = false;
     let announced = false;
     const pollMs = Math.max(50, Math.min(1000, Math.floor(o.leaseTtlMs / 4)));
-    this.#heartbeat = setInterval(() => void this.#beat().catch(() => undefined), Math.max(250, Math.min(2000, Math.floor(o.leaseTtlMs / 2))));
+    this.#heartbeat = setInterval(
+      () => void this.#beat().catch(() => undefined),
+      Math.max(250, Math.min(2000, Math.floor(o.leaseTtlMs / 2))),
+    );
     this.#heartbeat.unref();
     while (!this.#stopped) {
       try {
         if (!ready) {
           if (o.migrate) {
             const m = await PostgresStore.migrate(o.url);
-            if (m.from !== m.to) o.log.info({ database: this.location, from: m.from, to: m.to }, 'database schema migrated');
+            if (m.from !== m.to)
+              o.log.info({ database: this.location, from: m.from, to: m.to }, 'database schema migrated');
           }
           await this.#beat();
           ready = true;
           backoff = 250;
         }
-        const holder = (await this.#pool.query<{ holder: string | null }>(`SELECT holder FROM codomyrmex_lease WHERE name = 'engine'`)).rows[0]?.holder ?? null;
+        const holder =
+          (
+            await this.#pool.query<{ holder: string | null }>(
+              `SELECT holder FROM codomyrmex_lease WHERE name = 'engine'`,
+            )
+          ).rows[0]?.holder ?? null;
         const r = await this.#pool.query<{ epoch: string }>(
           `UPDATE codomyrmex_lease SET holder = $1, holder_info = $2, epoch = epoch + 1, expires_at = ${ttl}
            WHERE name = 'engine' AND (holder IS NULL OR expires_at < now() OR holder = $1) RETURNING epoch`,
           [o.id, this.#info(), o.leaseTtlMs],
         );
         const taken = r.rows[0];
-        if (taken) return { epoch: Number(taken.epoch), previous: holder === o.id ? null : holder, waitedMs: Date.now() - t0 };
+        if (taken)
+          return { epoch: Number(taken.epoch), previous: holder === o.id ? null : holder, waitedMs: Date.now() - t0 };
         if (!announced) {
           announced = true;
-          o.log.info({ role: 'standby', database: this.location, active: holder, failoverAfterMs: o.leaseTtlMs }, 'standby: another daemon holds the lease; taking over if it stops renewing it');
+          o.log.info(
+            { role: 'standby', database: this.location, active: holder, failoverAfterMs: o.leaseTtlMs },
+            'standby: another daemon holds the lease; taking over if it stops renewing it',
+          );
         }
         await this.#sleep(pollMs);
       } catch (err) {
@@ -133,7 +151,10 @@ export class DaemonRegistry {
           throw err;
         }
         ready = false;
-        o.log.warn({ database: this.location, err: err instanceof Error ? err.message : String(err), retryInMs: backoff }, 'database unreachable; retrying');
+        o.log.warn(
+          { database: this.location, err: err instanceof Error ? err.message : String(err), retryInMs: backoff },
+          'database unreachable; retrying',
+        );
         await this.#sleep(backoff);
         backoff = Math.min(5000, backoff * 2);
       }
@@ -166,7 +187,14 @@ export class DaemonRegistry {
     ).rows;
     return rows.map((r) => {
       const info = JSON.parse(r.info) as { host?: string; pid?: number; http?: string | null };
-      return { id: r.id, role: r.role, host: info.host ?? '', pid: info.pid ?? 0, http: info.http ?? null, seenAgoMs: Number(r.ago) };
+      return {
+        id: r.id,
+        role: r.role,
+        host: info.host ?? '',
+        pid: info.pid ?? 0,
+        http: info.http ?? null,
+        seenAgoMs: Number(r.ago),
+      };
     });
   }
 
@@ -176,7 +204,8 @@ export class DaemonRegistry {
     this.#wake?.();
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#heartbeat = null;
-    if (forget) await this.#pool.query('DELETE FROM codomyrmex_daemons WHERE id = $1', [this.#options.id]).catch(() => undefined);
+    if (forget)
+      await this.#pool.query('DELETE FROM codomyrmex_daemons WHERE id = $1', [this.#options.id]).catch(() => undefined);
     await this.#pool.end().catch(() => undefined);
   }
 }

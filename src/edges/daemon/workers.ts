@@ -31,7 +31,14 @@ export class RemoteWorkersEdge implements AttachedEdge {
   readonly #loop: Promise<void>;
   readonly #unregister: () => void;
 
-  constructor(engine: OrchestrationEngine, runner: JetStreamRunner, combined: CombinedRunner, local: boolean, nats: DaemonNatsOptions, log: Logger) {
+  constructor(
+    engine: OrchestrationEngine,
+    runner: JetStreamRunner,
+    combined: CombinedRunner,
+    local: boolean,
+    nats: DaemonNatsOptions,
+    log: Logger,
+  ) {
     this.#engine = engine;
     this.#runner = runner;
     this.#combined = combined;
@@ -50,8 +57,18 @@ export class RemoteWorkersEdge implements AttachedEdge {
   ready(): { ok: boolean; detail: string } {
     const live = this.#runner.directory.live().length;
     if (this.#local) return { ok: true, detail: `${live} remote worker(s) next to the local threads` };
-    if (!this.#attached) return { ok: false, detail: 'not connected to NATS yet: no remote worker can be reached, and there are no local threads (--no-local-workers)' };
-    if (live === 0) return { ok: false, detail: 'no remote worker is connected and there are no local threads (--no-local-workers); start one with `codomyrmex worker --nats URL`' };
+    if (!this.#attached)
+      return {
+        ok: false,
+        detail:
+          'not connected to NATS yet: no remote worker can be reached, and there are no local threads (--no-local-workers)',
+      };
+    if (live === 0)
+      return {
+        ok: false,
+        detail:
+          'no remote worker is connected and there are no local threads (--no-local-workers); start one with `codomyrmex worker --nats URL`',
+      };
     return { ok: true, detail: `${live} remote worker(s)` };
   }
 
@@ -62,7 +79,15 @@ export class RemoteWorkersEdge implements AttachedEdge {
 
   statusView(): Record<string, unknown> {
     const views = this.#runner.directory.views(Date.now());
-    return { local: this.#local, connected: this.#attached, stream: this.#runner.stream, inFlight: this.#runner.inFlight, localInFlight: this.#combined.localInFlight, ...this.#runner.counters, workers: views };
+    return {
+      local: this.#local,
+      connected: this.#attached,
+      stream: this.#runner.stream,
+      inFlight: this.#runner.inFlight,
+      localInFlight: this.#combined.localInFlight,
+      ...this.#runner.counters,
+      workers: views,
+    };
   }
 
   #metrics(engine: OrchestrationEngine): void {
@@ -74,7 +99,11 @@ export class RemoteWorkersEdge implements AttachedEdge {
     let delayMs = this.#nats.retryInitialMs;
     while (!this.#closed) {
       try {
-        const nc = await connect({ servers: this.#nats.servers, name: `codomyrmex-daemon-workers-${run.slice(0, 8)}`, ...connectionOptions(this.#nats) });
+        const nc = await connect({
+          servers: this.#nats.servers,
+          name: `codomyrmex-daemon-workers-${run.slice(0, 8)}`,
+          ...connectionOptions(this.#nats),
+        });
         if (this.#closed) {
           await nc.close();
           return;
@@ -89,7 +118,10 @@ export class RemoteWorkersEdge implements AttachedEdge {
         this.#log.info({ stream: this.#runner.stream, local: this.#local }, 'remote workers: serving the work stream');
         return;
       } catch (err) {
-        this.#log.warn({ err: (err as Error).message, retryInMs: delayMs }, 'remote workers: NATS or JetStream not reachable; retrying');
+        this.#log.warn(
+          { err: (err as Error).message, retryInMs: delayMs },
+          'remote workers: NATS or JetStream not reachable; retrying',
+        );
         await this.#nc?.close().catch(() => undefined);
         this.#nc = null;
         await new Promise((resolve) => setTimeout(resolve, delayMs));

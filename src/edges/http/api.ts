@@ -51,18 +51,29 @@ export function statusOf(code: string): number {
 export class PayloadTooLargeError extends ValidationError {
   override readonly name = 'PayloadTooLargeError';
   constructor(limit: number) {
-    super(`request body over ${limit} bytes; send less (a file path instead of inline data), or raise the limit (http.maxBodyBytes)`);
+    super(
+      `request body over ${limit} bytes; send less (a file path instead of inline data), or raise the limit (http.maxBodyBytes)`,
+    );
   }
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, head = false): void {
   const text = `${JSON.stringify(body)}\n`;
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
   res.end(head ? undefined : text);
 }
 
 export function sendEnvelope(res: ServerResponse, envelope: ReplyEnvelope, head = false): void {
-  sendJson(res, envelope.ok ? 200 : envelope.error.name === 'PayloadTooLargeError' ? 413 : statusOf(envelope.error.code), envelope, head);
+  sendJson(
+    res,
+    envelope.ok ? 200 : envelope.error.name === 'PayloadTooLargeError' ? 413 : statusOf(envelope.error.code),
+    envelope,
+    head,
+  );
 }
 
 /** Reads a body of at most `limit` bytes; rejects with {@link PayloadTooLargeError} past it (without reading on). */
@@ -92,7 +103,12 @@ function previewStep(step: StepResult): StepResult & { outputBytes?: number; out
   if (step.result === undefined || step.result === null) return step;
   const text = JSON.stringify(step.result) ?? '';
   if (text.length <= OUTPUT_PREVIEW_BYTES) return step;
-  return { ...step, result: `${text.slice(0, OUTPUT_PREVIEW_BYTES)}…`, outputBytes: Buffer.byteLength(text), outputTruncated: true };
+  return {
+    ...step,
+    result: `${text.slice(0, OUTPUT_PREVIEW_BYTES)}…`,
+    outputBytes: Buffer.byteLength(text),
+    outputTruncated: true,
+  };
 }
 
 /** One row of the runs list: the run without its step outputs, with counts of its steps by status. */
@@ -111,14 +127,25 @@ export interface RunSummary {
 function summary(run: WorkflowRun): RunSummary {
   const steps: Record<string, number> = {};
   for (const s of Object.values(run.steps)) steps[s.status] = (steps[s.status] ?? 0) + 1;
-  return { runId: run.runId, workflowName: run.workflowName, version: run.version, status: run.status, startedAt: run.startedAt, endedAt: run.endedAt, durationMs: run.durationMs, sessionId: run.sessionId, steps };
+  return {
+    runId: run.runId,
+    workflowName: run.workflowName,
+    version: run.version,
+    status: run.status,
+    startedAt: run.startedAt,
+    endedAt: run.endedAt,
+    durationMs: run.durationMs,
+    sessionId: run.sessionId,
+    steps,
+  };
 }
 
 function intParam(url: URL, name: string, min: number, max: number): number | undefined {
   const raw = url.searchParams.get(name);
   if (raw === null || raw === '') return undefined;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ValidationError(`?${name}: must be a whole number from ${min} to ${max} (got "${raw}")`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ValidationError(`?${name}: must be a whole number from ${min} to ${max} (got "${raw}")`);
   return n;
 }
 
@@ -127,7 +154,10 @@ function timeParam(url: URL, name: string): number | undefined {
   const raw = url.searchParams.get(name);
   if (raw === null || raw === '') return undefined;
   const n = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
-  if (!Number.isFinite(n)) throw new ValidationError(`?${name}: must be a time in ms since the epoch or an ISO date such as 2026-01-31T12:00:00Z (got "${raw}")`);
+  if (!Number.isFinite(n))
+    throw new ValidationError(
+      `?${name}: must be a time in ms since the epoch or an ISO date such as 2026-01-31T12:00:00Z (got "${raw}")`,
+    );
   return n;
 }
 
@@ -146,7 +176,12 @@ export class Api {
   constructor(engine: OrchestrationEngine, maxBodyBytes: number) {
     this.#engine = engine;
     this.#maxBodyBytes = maxBodyBytes;
-    this.events = new EventHub({ bus: engine.bus, store: engine.store, commits: engine.commits, journaled: engine.options.journalMaxEvents > 0 });
+    this.events = new EventHub({
+      bus: engine.bus,
+      store: engine.store,
+      commits: engine.commits,
+      journaled: engine.options.journalMaxEvents > 0,
+    });
   }
 
   #request<K extends CommandType>(type: K, payload: CommandPayload<K>): Promise<CommandReply<K>> {
@@ -186,7 +221,12 @@ export class Api {
     try {
       const value = await route();
       if (value instanceof Download) {
-        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-disposition': `attachment; filename="${value.filename}"`, 'content-length': Buffer.byteLength(value.text), 'cache-control': 'no-store' });
+        res.writeHead(200, {
+          'content-type': 'application/json; charset=utf-8',
+          'content-disposition': `attachment; filename="${value.filename}"`,
+          'content-length': Buffer.byteLength(value.text),
+          'cache-control': 'no-store',
+        });
         res.end(head ? undefined : value.text);
         return true;
       }
@@ -206,7 +246,11 @@ export class Api {
         if (n === 1) return () => this.#runs(url);
         if (n === 2) return () => this.#run(id!);
         if (n === 3 && sub === 'history') return () => this.#history(id!);
-        if (n === 3 && sub === 'artifacts') return async () => runArtifacts(await this.#found(this.#request('workflow.get_run', { runId: id! }), `no workflow run with id "${id!}"`));
+        if (n === 3 && sub === 'artifacts')
+          return async () =>
+            runArtifacts(
+              await this.#found(this.#request('workflow.get_run', { runId: id! }), `no workflow run with id "${id!}"`),
+            );
         if (n === 5 && sub === 'steps' && leaf === 'output') return () => this.#output(id!, name!);
         return null;
       case 'workflows':
@@ -219,7 +263,12 @@ export class Api {
           const limit = intParam(url, 'limit', 1, 10_000) ?? 500;
           return () => this.#request('task.list', { limit, ...(status ? { status: status.split(',') as never } : {}) });
         }
-        if (n === 2) return () => this.#found(this.#request('task.get', { taskId: id! }), `no task with id "${id!}"`).then((task) => ({ ...task, trace: this.#trace(this.#engine.tracing?.traceIdOfTask(id!) ?? null) }));
+        if (n === 2)
+          return () =>
+            this.#found(this.#request('task.get', { taskId: id! }), `no task with id "${id!}"`).then((task) => ({
+              ...task,
+              trace: this.#trace(this.#engine.tracing?.traceIdOfTask(id!) ?? null),
+            }));
         if (n === 3 && sub === 'explain') return () => this.#request('task.explain', { taskId: id! });
         return null;
       }
@@ -269,7 +318,9 @@ export class Api {
     const parsed = parseCommandPayload('workflow.list_runs', { ...filter, ...(status ? { status } : {}) });
     if (!parsed.ok) throw parsed.error;
     const schedule = url.searchParams.get('schedule');
-    const runs = schedule ? await this.#runsOfSchedule(parsed.payload, schedule, limit + 1) : await this.#request('workflow.list_runs', parsed.payload);
+    const runs = schedule
+      ? await this.#runsOfSchedule(parsed.payload, schedule, limit + 1)
+      : await this.#request('workflow.list_runs', parsed.payload);
     const page = runs.slice(0, limit).map(summary);
     return { runs: page, next: runs.length > limit ? (page[page.length - 1]?.runId ?? null) : null };
   }
@@ -281,9 +332,14 @@ export class Api {
   async #runsOfSchedule(filter: RunListFilter, schedule: string, want: number): Promise<WorkflowRun[]> {
     const out: WorkflowRun[] = [];
     let after = filter.after;
-    for (let scanned = 0; scanned < SCHEDULE_SCAN_MAX && out.length < want; ) {
-      const page = await this.#request('workflow.list_runs', { ...filter, limit: 1000, ...(after !== undefined ? { after } : {}) });
-      for (const r of page) if ((r as WorkflowRun & { scheduleName?: string }).scheduleName === schedule && out.length < want) out.push(r);
+    for (let scanned = 0; scanned < SCHEDULE_SCAN_MAX && out.length < want;) {
+      const page = await this.#request('workflow.list_runs', {
+        ...filter,
+        limit: 1000,
+        ...(after !== undefined ? { after } : {}),
+      });
+      for (const r of page)
+        if ((r as WorkflowRun & { scheduleName?: string }).scheduleName === schedule && out.length < want) out.push(r);
       scanned += page.length;
       if (page.length < 1000) break;
       after = page[page.length - 1]!.runId;
@@ -300,7 +356,9 @@ export class Api {
 
   async #run(runId: string): Promise<{ run: WorkflowRun; workflow: unknown; trace: TraceRef | null }> {
     const run = await this.#found(this.#request('workflow.get_run', { runId }), `no workflow run with id "${runId}"`);
-    const workflow = await this.#request('workflow.get', { name: run.workflowName, version: run.version }).catch(() => null);
+    const workflow = await this.#request('workflow.get', { name: run.workflowName, version: run.version }).catch(
+      () => null,
+    );
     const steps: Record<string, StepResult> = {};
     for (const [name, step] of Object.entries(run.steps)) steps[name] = previewStep(step);
     return { run: { ...run, steps }, workflow, trace: this.#trace(this.#engine.tracing?.traceIdOfRun(runId) ?? null) };
@@ -314,7 +372,10 @@ export class Api {
   }
 
   async #workflow(name: string, version: string | undefined): Promise<unknown> {
-    return this.#found(this.#request('workflow.get', { name, ...(version ? { version } : {}) }), `no workflow named "${name}"${version ? ` at version ${version}` : ''}`);
+    return this.#found(
+      this.#request('workflow.get', { name, ...(version ? { version } : {}) }),
+      `no workflow named "${name}"${version ? ` at version ${version}` : ''}`,
+    );
   }
 
   async #workers(): Promise<unknown> {
@@ -326,7 +387,9 @@ export class Api {
    * A run's events from the journal (attempts, retries, logs): the entries from the run's start on, found by a
    * binary search on the journal's timestamps, then read forward until the run's end.
    */
-  async #history(runId: string): Promise<{ events: { seq: number; type: string; timestamp: number; data: unknown }[]; complete: boolean }> {
+  async #history(
+    runId: string,
+  ): Promise<{ events: { seq: number; type: string; timestamp: number; data: unknown }[]; complete: boolean }> {
     const run = await this.#found(this.#request('workflow.get_run', { runId }), `no workflow run with id "${runId}"`);
     const store = this.#engine.store;
     if (this.#engine.options.journalMaxEvents === 0) return { events: [], complete: false };

@@ -19,7 +19,10 @@ const require = createRequire(import.meta.url);
 /** A file inside an installed package: its folder is found from its entry point, whatever its `exports` say. */
 function packageFile(pkg: string, file: string): string {
   let dir = dirname(require.resolve(pkg));
-  while (!existsSync(join(dir, 'package.json')) || (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string }).name !== pkg) {
+  while (
+    !existsSync(join(dir, 'package.json')) ||
+    (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string }).name !== pkg
+  ) {
     const up = dirname(dir);
     if (up === dir) throw new Error(`cannot find the folder of the package ${pkg}`);
     dir = up;
@@ -32,7 +35,11 @@ const VENDOR: Record<string, () => string> = {
   'preact.js': () => readFileSync(packageFile('preact', 'dist/preact.mjs'), 'utf8'),
   // The hooks import "preact" by its bare name, which a browser cannot resolve without an import map (an inline
   // script, which the CSP forbids): point it at the file beside it.
-  'hooks.js': () => readFileSync(packageFile('preact', 'hooks/dist/hooks.mjs'), 'utf8').replace(/from\s*"preact"/g, 'from"./preact.js"'),
+  'hooks.js': () =>
+    readFileSync(packageFile('preact', 'hooks/dist/hooks.mjs'), 'utf8').replace(
+      /from\s*"preact"/g,
+      'from"./preact.js"',
+    ),
   'htm.js': () => readFileSync(packageFile('htm', 'dist/htm.module.js'), 'utf8'),
   'dagre.js': () => readFileSync(packageFile('@dagrejs/dagre', 'dist/dagre.esm.js'), 'utf8'),
 };

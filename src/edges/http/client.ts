@@ -53,7 +53,11 @@ export class HttpBus implements MessageBus {
     return { ...extra, ...(this.#token ? { authorization: `Bearer ${this.#token}` } : {}) };
   }
 
-  async request<K extends CommandType>(type: K, payload: CommandPayload<K>, options: RequestOptions = {}): Promise<CommandReply<K>> {
+  async request<K extends CommandType>(
+    type: K,
+    payload: CommandPayload<K>,
+    options: RequestOptions = {},
+  ): Promise<CommandReply<K>> {
     if (this.#closed) throw new BusError('the HTTP client is closed', ErrorCode.BUS_UNAVAILABLE);
     this.#stats.requests++;
     const [component, verb] = type.split('.');
@@ -68,11 +72,21 @@ export class HttpBus implements MessageBus {
       });
     } catch (err) {
       this.#stats.failures++;
-      if (err instanceof Error && err.name === 'TimeoutError') throw new BusError(`"${type}" got no reply from ${this.url} within ${timeoutMs} ms`, ErrorCode.BUS_TIMEOUT, { cause: err });
-      throw new BusError(`cannot reach the daemon at ${this.url}: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}; is it running (codomyrmex daemon)?`, ErrorCode.BUS_UNAVAILABLE, { cause: err });
+      if (err instanceof Error && err.name === 'TimeoutError')
+        throw new BusError(`"${type}" got no reply from ${this.url} within ${timeoutMs} ms`, ErrorCode.BUS_TIMEOUT, {
+          cause: err,
+        });
+      throw new BusError(
+        `cannot reach the daemon at ${this.url}: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}; is it running (codomyrmex daemon)?`,
+        ErrorCode.BUS_UNAVAILABLE,
+        { cause: err },
+      );
     }
     const body = new Uint8Array(await res.arrayBuffer());
-    if (res.status === 401) throw new ValidationError(`the daemon at ${this.url} needs its token: set CODOMYRMEX_AUTH_TOKEN to its --auth-token`);
+    if (res.status === 401)
+      throw new ValidationError(
+        `the daemon at ${this.url} needs its token: set CODOMYRMEX_AUTH_TOKEN to its --auth-token`,
+      );
     const reply = readReply<CommandReply<K>>(body, `${this.url}/api/v1/cmd/${component}/${verb}`);
     this.#stats.replies++;
     if (!reply.ok) {
@@ -87,7 +101,10 @@ export class HttpBus implements MessageBus {
     let last: string | null = null;
     while (!signal.aborted && !this.#closed) {
       try {
-        const res = await fetch(`${this.url}/api/v1/events`, { headers: this.#headers(last ? { 'last-event-id': last } : {}), signal });
+        const res = await fetch(`${this.url}/api/v1/events`, {
+          headers: this.#headers(last ? { 'last-event-id': last } : {}),
+          signal,
+        });
         if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
         const decoder = new TextDecoder();
         let buffer = '';
@@ -103,7 +120,12 @@ export class HttpBus implements MessageBus {
               else if (line.startsWith('data: ')) data += line.slice(6);
             }
             if (!data) continue;
-            const e = JSON.parse(data) as { seq: number; type: EventName; timestamp: number; data: EventMap[EventName] };
+            const e = JSON.parse(data) as {
+              seq: number;
+              type: EventName;
+              timestamp: number;
+              data: EventMap[EventName];
+            };
             next({ type: e.type, data: e.data, timestamp: e.timestamp, seq: e.seq } as BusEvent);
           }
         }

@@ -99,11 +99,20 @@ export class EventHub {
     const last = typeof lastText === 'string' && /^\d+$/.test(lastText) ? Number(lastText) : null;
     if (unknown.length) {
       res.writeHead(400, { 'content-type': 'application/json; charset=utf-8' });
-      res.end(`${JSON.stringify(errorReply(new ValidationError(`types: unknown event type(s) ${unknown.join(', ')}`)))}\n`);
+      res.end(
+        `${JSON.stringify(errorReply(new ValidationError(`types: unknown event type(s) ${unknown.join(', ')}`)))}\n`,
+      );
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    res.write(`retry: 1000\n: ${this.#deps.journaled ? 'ids are the journal sequence; reconnect with Last-Event-ID to resume' : 'no journal: ids are the bus sequence and cannot resume'}\n\n`);
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.write(
+      `retry: 1000\n: ${this.#deps.journaled ? 'ids are the journal sequence; reconnect with Last-Event-ID to resume' : 'no journal: ids are the bus sequence and cannot resume'}\n\n`,
+    );
     const client: Client = { res, runId, types };
     this.#start();
     if (last !== null && this.#deps.journaled) this.#replay(client, last);

@@ -14,11 +14,20 @@ export const MAX_HOOK_BODY_BYTES = 1024 * 1024;
 /** Hands a webhook to the engine (the bus's `trigger.http`). */
 export type HookReceiver = (hook: { path: string; body: string; signature?: string }) => Promise<WebhookReply>;
 
-const STATUS: Record<Exclude<WebhookReply, { accepted: true }>['reason'], number> = { unauthorized: 401, not_found: 404, paused: 409, bad_request: 400 };
+const STATUS: Record<Exclude<WebhookReply, { accepted: true }>['reason'], number> = {
+  unauthorized: 401,
+  not_found: 404,
+  paused: 409,
+  bad_request: 400,
+};
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = `${JSON.stringify(body)}\n`;
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
   res.end(text);
 }
 
@@ -28,7 +37,12 @@ export function isHook(method: string | undefined, path: string): boolean {
 }
 
 /** Reads the body (refusing one past 1 MiB with 413), then answers with the trigger's verdict. */
-export async function handleHook(receive: HookReceiver, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleHook(
+  receive: HookReceiver,
+  path: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > MAX_HOOK_BODY_BYTES) {
     send(res, 413, { error: `the body is ${declared} bytes; webhooks take at most ${MAX_HOOK_BODY_BYTES}` });
@@ -48,7 +62,11 @@ export async function handleHook(receive: HookReceiver, path: string, req: Incom
   }
   const signature = req.headers['x-codomyrmex-signature'];
   // latin1 keeps every byte as one character, so the signature is checked over the exact bytes received.
-  const reply = await receive({ path, body: Buffer.concat(chunks).toString('latin1'), ...(typeof signature === 'string' ? { signature } : {}) });
+  const reply = await receive({
+    path,
+    body: Buffer.concat(chunks).toString('latin1'),
+    ...(typeof signature === 'string' ? { signature } : {}),
+  });
   if (reply.accepted) send(res, 202, { runId: reply.runId });
   else send(res, STATUS[reply.reason], { error: reply.message });
 }

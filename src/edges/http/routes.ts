@@ -59,30 +59,64 @@ export async function handle(r: Routes, req: IncomingMessage, res: ServerRespons
 
   if (path.startsWith('/api/')) {
     if (!r.api) {
-      sendJson(res, 404, errorReply(new NotFoundError('the console and API are turned off on this daemon (--console off)')));
+      sendJson(
+        res,
+        404,
+        errorReply(new NotFoundError('the console and API are turned off on this daemon (--console off)')),
+      );
       return;
     }
     const auth = authenticate(req, url, r.token);
     if (!auth.ok) return refuse(res, auth.status, auth.message);
-    const parts = path.slice(1).split('/').filter((p) => p !== '').map(decodeURIComponent);
-    if (parts[1] !== 'v1') return sendEnvelope(res, errorReply(new NotFoundError(`no API ${parts[1] ?? ''}; this daemon serves /api/v1/`)));
+    const parts = path
+      .slice(1)
+      .split('/')
+      .filter((p) => p !== '')
+      .map(decodeURIComponent);
+    if (parts[1] !== 'v1')
+      return sendEnvelope(res, errorReply(new NotFoundError(`no API ${parts[1] ?? ''}; this daemon serves /api/v1/`)));
     const rest = parts.slice(2);
     if (rest[0] === 'cmd') {
       if (method !== 'POST') {
         res.setHeader('allow', 'POST');
-        return sendJson(res, 405, errorReply(new ValidationError(`method ${method} not allowed; commands are POST /api/v1/cmd/<component>/<verb> with a JSON body`)));
+        return sendJson(
+          res,
+          405,
+          errorReply(
+            new ValidationError(
+              `method ${method} not allowed; commands are POST /api/v1/cmd/<component>/<verb> with a JSON body`,
+            ),
+          ),
+        );
       }
       const origin = sameOrigin(req);
       if (!origin.ok) return refuse(res, 403, origin.message);
-      if (rest.length !== 3) return sendEnvelope(res, errorReply(new NotFoundError('commands are POST /api/v1/cmd/<component>/<verb>, e.g. /api/v1/cmd/workflow/start')));
+      if (rest.length !== 3)
+        return sendEnvelope(
+          res,
+          errorReply(
+            new NotFoundError('commands are POST /api/v1/cmd/<component>/<verb>, e.g. /api/v1/cmd/workflow/start'),
+          ),
+        );
       return r.api.command(req, res, rest[1]!, rest[2]!);
     }
     if (method !== 'GET' && !head) {
       res.setHeader('allow', 'GET, HEAD');
-      return sendJson(res, 405, errorReply(new ValidationError(`method ${method} not allowed here; use GET (commands are POST /api/v1/cmd/<component>/<verb>)`)));
+      return sendJson(
+        res,
+        405,
+        errorReply(
+          new ValidationError(
+            `method ${method} not allowed here; use GET (commands are POST /api/v1/cmd/<component>/<verb>)`,
+          ),
+        ),
+      );
     }
     if (await r.api.get(req, res, url, rest, head)) return;
-    return sendEnvelope(res, errorReply(new NotFoundError(`no route ${path}; see README "HTTP API" for the routes under /api/v1/`)));
+    return sendEnvelope(
+      res,
+      errorReply(new NotFoundError(`no route ${path}; see README "HTTP API" for the routes under /api/v1/`)),
+    );
   }
 
   if (method !== 'GET' && !head) {
@@ -102,13 +136,27 @@ export async function handle(r: Routes, req: IncomingMessage, res: ServerRespons
       }
       // OpenMetrics (with exemplars) when the scrape asks for it, as Prometheus does; the Prometheus text format otherwise.
       const { contentType, body } = await r.handlers.metrics(negotiateFormat(req.headers.accept));
-      res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+      res.writeHead(200, {
+        'content-type': contentType,
+        'content-length': Buffer.byteLength(body),
+        'cache-control': 'no-store',
+      });
       res.end(head ? undefined : body);
       return;
     }
     case '/healthz': {
       const live = r.handlers.liveness();
-      sendJson(res, live.alive ? 200 : 503, { status: live.alive ? 'ok' : 'failed', state: live.state, uptimeSeconds: live.uptimeSeconds, ...(live.role ? { role: live.role } : {}) }, head);
+      sendJson(
+        res,
+        live.alive ? 200 : 503,
+        {
+          status: live.alive ? 'ok' : 'failed',
+          state: live.state,
+          uptimeSeconds: live.uptimeSeconds,
+          ...(live.role ? { role: live.role } : {}),
+        },
+        head,
+      );
       return;
     }
     case '/readyz': {
@@ -120,7 +168,11 @@ export async function handle(r: Routes, req: IncomingMessage, res: ServerRespons
   if (r.assets && path.startsWith('/assets/')) {
     const asset = r.assets.asset(path.slice('/assets/'.length));
     if (!asset) return sendJson(res, 404, { error: `no console file ${path}` }, head);
-    res.writeHead(200, { 'content-type': asset.type, 'content-length': asset.body.length, 'cache-control': 'no-cache' });
+    res.writeHead(200, {
+      'content-type': asset.type,
+      'content-length': asset.body.length,
+      'cache-control': 'no-cache',
+    });
     res.end(head ? undefined : asset.body);
     return;
   }
@@ -129,14 +181,36 @@ export async function handle(r: Routes, req: IncomingMessage, res: ServerRespons
     try {
       page = r.assets.page();
     } catch {
-      return sendJson(res, 500, { error: 'the console files are missing from this install (console/index.html); reinstall, or run `npm run build` in a checkout' }, head);
+      return sendJson(
+        res,
+        500,
+        {
+          error:
+            'the console files are missing from this install (console/index.html); reinstall, or run `npm run build` in a checkout',
+        },
+        head,
+      );
     }
     // A run that does not exist is a 404 (the page says so and links back), also for the browser's address bar.
     const runId = /^\/runs\/([^/]+)\/?$/.exec(path)?.[1];
-    const missing = runId !== undefined && r.engine !== null && (await r.engine.workflows.getRun(decodeURIComponent(runId)).catch(() => null)) === null;
-    res.writeHead(missing ? 404 : 200, { 'content-type': page.type, 'content-length': page.body.length, 'cache-control': 'no-cache' });
+    const missing =
+      runId !== undefined &&
+      r.engine !== null &&
+      (await r.engine.workflows.getRun(decodeURIComponent(runId)).catch(() => null)) === null;
+    res.writeHead(missing ? 404 : 200, {
+      'content-type': page.type,
+      'content-length': page.body.length,
+      'cache-control': 'no-cache',
+    });
     res.end(head ? undefined : page.body);
     return;
   }
-  sendJson(res, 404, { error: `no route ${path}; try /metrics, /healthz or /readyz${r.assets ? ', the console at /, or the API under /api/v1/' : ''}` }, head);
+  sendJson(
+    res,
+    404,
+    {
+      error: `no route ${path}; try /metrics, /healthz or /readyz${r.assets ? ', the console at /, or the API under /api/v1/' : ''}`,
+    },
+    head,
+  );
 }

@@ -47,15 +47,30 @@ export type AuthOutcome = { ok: true } | { ok: false; status: 400 | 401; message
 /** Checks a request's credentials against the token (if any). */
 export function authenticate(req: IncomingMessage, url: URL, token: string | null): AuthOutcome {
   for (const p of TOKEN_PARAMS) {
-    if (url.searchParams.has(p)) return { ok: false, status: 400, message: `a token in the URL (?${p}=) is refused: URLs end up in logs and history; send it as the header "Authorization: Bearer TOKEN"` };
+    if (url.searchParams.has(p))
+      return {
+        ok: false,
+        status: 400,
+        message: `a token in the URL (?${p}=) is refused: URLs end up in logs and history; send it as the header "Authorization: Bearer TOKEN"`,
+      };
   }
   if (token === null) return { ok: true };
   const header = req.headers.authorization ?? '';
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!m?.[1]) return { ok: false, status: 401, message: 'this daemon needs a token: send "Authorization: Bearer TOKEN" (the --auth-token it was started with)' };
+  if (!m?.[1])
+    return {
+      ok: false,
+      status: 401,
+      message: 'this daemon needs a token: send "Authorization: Bearer TOKEN" (the --auth-token it was started with)',
+    };
   const given = Buffer.from(m[1]);
   const want = Buffer.from(token);
-  if (given.length !== want.length || !timingSafeEqual(given, want)) return { ok: false, status: 401, message: 'the token is wrong: send the --auth-token this daemon was started with' };
+  if (given.length !== want.length || !timingSafeEqual(given, want))
+    return {
+      ok: false,
+      status: 401,
+      message: 'the token is wrong: send the --auth-token this daemon was started with',
+    };
   return { ok: true };
 }
 
@@ -67,7 +82,12 @@ export function authenticate(req: IncomingMessage, url: URL, token: string | nul
 export function sameOrigin(req: IncomingMessage): { ok: true } | { ok: false; message: string } {
   const origin = req.headers.origin;
   const site = req.headers['sec-fetch-site'];
-  if (site === 'cross-site') return { ok: false, message: 'cross-site request refused (Sec-Fetch-Site: cross-site); call the API from the console or without a browser' };
+  if (site === 'cross-site')
+    return {
+      ok: false,
+      message:
+        'cross-site request refused (Sec-Fetch-Site: cross-site); call the API from the console or without a browser',
+    };
   if (origin === undefined) return { ok: true };
   const host = req.headers.host;
   let originHost: string;
@@ -76,6 +96,10 @@ export function sameOrigin(req: IncomingMessage): { ok: true } | { ok: false; me
   } catch {
     return { ok: false, message: `cross-origin request refused: Origin "${origin}" is not a URL` };
   }
-  if (host === undefined || originHost !== host) return { ok: false, message: `cross-origin request refused: Origin ${origin} is not this console's (http://${host ?? '?'})` };
+  if (host === undefined || originHost !== host)
+    return {
+      ok: false,
+      message: `cross-origin request refused: Origin ${origin} is not this console's (http://${host ?? '?'})`,
+    };
   return { ok: true };
 }

@@ -28,7 +28,6 @@ export interface HttpEdgeOptions {
   maxBodyBytes?: number | undefined;
 }
 
-
 /** The HTTP server of one engine. */
 export class HttpEdge {
   readonly #server: ReturnType<typeof createServer>;
@@ -48,7 +47,12 @@ export class HttpEdge {
    * console and the command API too.
    */
   static start(handlers: HttpHandlers, listen: HttpEdgeOptions, engine?: OrchestrationEngine): Promise<HttpEdge> {
-    const o = { authToken: listen.authToken ?? null, authMetrics: listen.authMetrics ?? false, console: listen.console ?? true, maxBodyBytes: listen.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES };
+    const o = {
+      authToken: listen.authToken ?? null,
+      authMetrics: listen.authMetrics ?? false,
+      console: listen.console ?? true,
+      maxBodyBytes: listen.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    };
     const apiOn = o.console && engine !== undefined;
     try {
       checkBindable(listen.host, o.authToken, apiOn);
@@ -56,7 +60,14 @@ export class HttpEdge {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     const api = apiOn ? new Api(engine, o.maxBodyBytes) : null;
-    const routes: Routes = { handlers, api, assets: api ? new ConsoleAssets() : null, engine: engine ?? null, token: o.authToken, authMetrics: o.authMetrics };
+    const routes: Routes = {
+      handlers,
+      api,
+      assets: api ? new ConsoleAssets() : null,
+      engine: engine ?? null,
+      token: o.authToken,
+      authMetrics: o.authMetrics,
+    };
     const server = createServer((req, res) => {
       setSecurityHeaders(res);
       handle(routes, req, res).catch((err: unknown) => {
@@ -67,7 +78,13 @@ export class HttpEdge {
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         const hint = err.code === 'EADDRINUSE' ? ' (the port is in use: set http.port, or 0 for a free one)' : '';
-        reject(new CodomyrmexError(`http: cannot listen on ${listen.host}:${listen.port}: ${err.code ?? err.message}${hint}`, undefined, { cause: err }));
+        reject(
+          new CodomyrmexError(
+            `http: cannot listen on ${listen.host}:${listen.port}: ${err.code ?? err.message}${hint}`,
+            undefined,
+            { cause: err },
+          ),
+        );
       };
       server.once('error', onError);
       server.listen({ host: listen.host, port: listen.port }, () => {

@@ -39,28 +39,44 @@ export interface WorkflowPlan {
 /** A complex definition (the seed's `{ steps, dependencies: {...}, parallel_groups }`) has a dependencies map. */
 function normalise(definition: Record<string, unknown>): Record<string, unknown> {
   const deps = definition['dependencies'];
-  return deps !== undefined && typeof deps === 'object' && deps !== null && !Array.isArray(deps) ? complexToDefinition(definition) : definition;
+  return deps !== undefined && typeof deps === 'object' && deps !== null && !Array.isArray(deps)
+    ? complexToDefinition(definition)
+    : definition;
 }
 
 /** Plans a stored workflow (by name) or a definition; creates and runs nothing. */
-export async function planWorkflow(engine: Pick<EdgeEngine, 'workflows' | 'resources'>, input: { workflowName?: string | undefined; definition?: Record<string, unknown> | undefined }): Promise<WorkflowPlan> {
+export async function planWorkflow(
+  engine: Pick<EdgeEngine, 'workflows' | 'resources'>,
+  input: { workflowName?: string | undefined; definition?: Record<string, unknown> | undefined },
+): Promise<WorkflowPlan> {
   let raw: Record<string, unknown>;
   if (input.definition !== undefined) {
     raw = normalise(input.definition);
   } else if (input.workflowName !== undefined) {
     const stored = await engine.workflows.getWorkflow(input.workflowName);
-    if (!stored) throw new NotFoundError(`workflow_name: no workflow named "${input.workflowName}"; see list_workflows`);
-    raw = { name: stored.name, version: stored.version, description: stored.description, steps: stored.steps, params: stored.params, ...(stored.parallelGroups ? { parallelGroups: stored.parallelGroups } : {}) };
+    if (!stored)
+      throw new NotFoundError(`workflow_name: no workflow named "${input.workflowName}"; see list_workflows`);
+    raw = {
+      name: stored.name,
+      version: stored.version,
+      description: stored.description,
+      steps: stored.steps,
+      params: stored.params,
+      ...(stored.parallelGroups ? { parallelGroups: stored.parallelGroups } : {}),
+    };
   } else {
     throw new ValidationError('give workflow_name (a stored workflow) or definition (a workflow definition object)');
   }
   // The engine validates (its registry, its resources); the steps of a valid definition are read here, by schema.
   const checked = await engine.workflows.validateWorkflow(raw);
   const normalized = normalizeDefinition(raw) as { name?: unknown; steps?: unknown };
-  const steps: WorkflowStep[] = !checked.valid || !Array.isArray(normalized.steps) ? [] : normalized.steps.flatMap((s) => {
-    const r = workflowStepSchema.safeParse(s);
-    return r.success ? [r.data as WorkflowStep] : [];
-  });
+  const steps: WorkflowStep[] =
+    !checked.valid || !Array.isArray(normalized.steps)
+      ? []
+      : normalized.steps.flatMap((s) => {
+          const r = workflowStepSchema.safeParse(s);
+          return r.success ? [r.data as WorkflowStep] : [];
+        });
   const plan: WorkflowPlan = {
     valid: checked.valid,
     workflowName: typeof normalized.name === 'string' ? normalized.name : null,
@@ -89,7 +105,8 @@ export async function planWorkflow(engine: Pick<EdgeEngine, 'workflows' | 'resou
     const sums = new Map<string, number>();
     for (const name of level) {
       for (const [res, units] of Object.entries(byName.get(name)?.resources ?? {})) {
-        for (const [unit, amount] of Object.entries(units)) sums.set(`${res}\u0000${unit}`, (sums.get(`${res}\u0000${unit}`) ?? 0) + amount);
+        for (const [unit, amount] of Object.entries(units))
+          sums.set(`${res}\u0000${unit}`, (sums.get(`${res}\u0000${unit}`) ?? 0) + amount);
       }
     }
     for (const [key, sum] of sums) {
@@ -103,8 +120,12 @@ export async function planWorkflow(engine: Pick<EdgeEngine, 'workflows' | 'resou
     const r = usage.find((u) => u.id === p.resource || u.type === p.resource);
     const capacity = r ? r.capacity : null;
     plan.resources.push({ ...p, capacity });
-    if (capacity === null) plan.warnings.push(`resource "${p.resource}" is not known to this engine; steps that need it will be refused`);
-    else if (p.peak > capacity) plan.warnings.push(`steps of one level need ${p.peak} ${p.unit} of "${p.resource}" at once but it has ${capacity}: they will take turns`);
+    if (capacity === null)
+      plan.warnings.push(`resource "${p.resource}" is not known to this engine; steps that need it will be refused`);
+    else if (p.peak > capacity)
+      plan.warnings.push(
+        `steps of one level need ${p.peak} ${p.unit} of "${p.resource}" at once but it has ${capacity}: they will take turns`,
+      );
   }
   return plan;
 }

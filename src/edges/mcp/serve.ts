@@ -62,11 +62,16 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
 const TOO_LARGE = Symbol('too large');
 
 function fail(res: ServerResponse, status: number, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }));
+  res
+    .writeHead(status, { 'content-type': 'application/json' })
+    .end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }));
 }
 
 /** Serves MCP over Streamable HTTP at `http://host:port/mcp` (host 127.0.0.1 by default; port 0 picks one). */
-export async function serveHttp(engine: () => EdgeEngine, options: { port: number; host?: string }): Promise<McpHttpServer> {
+export async function serveHttp(
+  engine: () => EdgeEngine,
+  options: { port: number; host?: string },
+): Promise<McpHttpServer> {
   const host = options.host ?? '127.0.0.1';
   const sessions = new Map<string, StreamableHTTPServerTransport>();
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -85,15 +90,23 @@ export async function serveHttp(engine: () => EdgeEngine, options: { port: numbe
     }
     if (body === TOO_LARGE) {
       res.setHeader('connection', 'close');
-      return fail(res, 413, `message too large: the body is over the limit of ${MCP_MAX_MESSAGE_BYTES / 1024 / 1024} MiB; pass large values by reference (a file path, a URL) instead of inline`);
+      return fail(
+        res,
+        413,
+        `message too large: the body is over the limit of ${MCP_MAX_MESSAGE_BYTES / 1024 / 1024} MiB; pass large values by reference (a file path, a URL) instead of inline`,
+      );
     }
     if (known) return known.handleRequest(req, res, body);
-    if (id !== undefined || !isInitializeRequest(body)) return fail(res, 400, 'no session: start with an initialize request without mcp-session-id');
+    if (id !== undefined || !isInitializeRequest(body))
+      return fail(res, 400, 'no session: start with an initialize request without mcp-session-id');
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (sid) => void sessions.set(sid, transport),
       enableDnsRebindingProtection: true,
-      allowedHosts: [`${host}:${(http.address() as AddressInfo).port}`, `localhost:${(http.address() as AddressInfo).port}`],
+      allowedHosts: [
+        `${host}:${(http.address() as AddressInfo).port}`,
+        `localhost:${(http.address() as AddressInfo).port}`,
+      ],
     });
     transport.onclose = () => {
       if (transport.sessionId) sessions.delete(transport.sessionId);

@@ -22,20 +22,32 @@ const VERSION = packageVersion();
 function asCallResult(r: ToolResult): CallToolResult {
   const structured = r as unknown as Record<string, unknown>;
   if (!r.success) {
-    return { isError: true, content: [{ type: 'text', text: `${r.error.code}: ${r.error.message}` }], structuredContent: structured };
+    return {
+      isError: true,
+      content: [{ type: 'text', text: `${r.error.code}: ${r.error.message}` }],
+      structuredContent: structured,
+    };
   }
   // Compact: the same JSON goes out twice (text for clients that read only text), and answers are sized for an agent.
   return { content: [{ type: 'text', text: JSON.stringify(r.result) }], structuredContent: structured };
 }
 
-const json = (uri: URL, value: unknown) => ({ contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(value, null, 2) }] });
+const json = (uri: URL, value: unknown) => ({
+  contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(value, null, 2) }],
+});
 
 /** What is wrong with the params of a `tools/call` request, naming the field (the SDK answers with a raw zod dump). */
 function toolCallProblem(params: unknown): string | null {
-  if (typeof params !== 'object' || params === null || Array.isArray(params)) return 'params: must be an object { name, arguments }';
+  if (typeof params !== 'object' || params === null || Array.isArray(params))
+    return 'params: must be an object { name, arguments }';
   const p = params as { name?: unknown; arguments?: unknown };
-  if (typeof p.name !== 'string') return `params.name: must be the tool's name as a string (got ${p.name === undefined ? 'nothing' : typeof p.name}); see tools/list`;
-  if (p.arguments !== undefined && (typeof p.arguments !== 'object' || p.arguments === null || Array.isArray(p.arguments))) return 'params.arguments: must be an object of the tool\'s arguments';
+  if (typeof p.name !== 'string')
+    return `params.name: must be the tool's name as a string (got ${p.name === undefined ? 'nothing' : typeof p.name}); see tools/list`;
+  if (
+    p.arguments !== undefined &&
+    (typeof p.arguments !== 'object' || p.arguments === null || Array.isArray(p.arguments))
+  )
+    return "params.arguments: must be an object of the tool's arguments";
   return null;
 }
 
@@ -53,12 +65,20 @@ export function guardToolCalls(transport: Transport): void {
     if (m.method === 'tools/call' && (typeof m.id === 'string' || typeof m.id === 'number')) {
       const malformed = toolCallProblem(m.params);
       if (malformed) {
-        void transport.send({ jsonrpc: '2.0', id: m.id, error: { code: -32602, message: `invalid tools/call: ${malformed}` } }).catch(() => undefined);
+        void transport
+          .send({ jsonrpc: '2.0', id: m.id, error: { code: -32602, message: `invalid tools/call: ${malformed}` } })
+          .catch(() => undefined);
         return;
       }
       const problem = findProtoKey(m.params?.arguments, 'arguments');
       if (problem) {
-        void transport.send({ jsonrpc: '2.0', id: m.id, result: { isError: true, content: [{ type: 'text', text: `${ErrorCode.VALIDATION}: ${problem}` }] } }).catch(() => undefined);
+        void transport
+          .send({
+            jsonrpc: '2.0',
+            id: m.id,
+            result: { isError: true, content: [{ type: 'text', text: `${ErrorCode.VALIDATION}: ${problem}` }] },
+          })
+          .catch(() => undefined);
         return;
       }
     }
@@ -71,7 +91,11 @@ export function createMcpServer(engine: () => EdgeEngine): McpServer {
   const tools = new McpTools(engine);
   const server = new McpServer({ name: 'codomyrmex', version: VERSION }, { capabilities: { logging: {} } });
 
-  const call = async (name: ToolName, args: ToolArgs<ToolName>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>): Promise<CallToolResult> => {
+  const call = async (
+    name: ToolName,
+    args: ToolArgs<ToolName>,
+    extra: RequestHandlerExtra<ServerRequest, ServerNotification>,
+  ): Promise<CallToolResult> => {
     const token = extra._meta?.progressToken;
     // Notifications in flight are awaited before the result goes out: a client sees every step's progress first.
     const sent: Promise<void>[] = [];
@@ -79,7 +103,14 @@ export function createMcpServer(engine: () => EdgeEngine): McpServer {
       token === undefined
         ? undefined
         : (done, total, message) => {
-            sent.push(extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: done, ...(total !== undefined ? { total } : {}), message } }).catch(() => undefined));
+            sent.push(
+              extra
+                .sendNotification({
+                  method: 'notifications/progress',
+                  params: { progressToken: token, progress: done, ...(total !== undefined ? { total } : {}), message },
+                })
+                .catch(() => undefined),
+            );
           };
     const outcome = await tools.run(name, args, progress);
     await Promise.all(sent);
@@ -87,7 +118,12 @@ export function createMcpServer(engine: () => EdgeEngine): McpServer {
   };
   // Registered with their schemas, so tools/list shows them; calls are answered below.
   for (const name of TOOL_NAMES) {
-    server.registerTool(name, { description: TOOL_DESCRIPTIONS[name], inputSchema: toolShapes[name] }, (args: Record<string, unknown>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>) => call(name, args as ToolArgs<ToolName>, extra));
+    server.registerTool(
+      name,
+      { description: TOOL_DESCRIPTIONS[name], inputSchema: toolShapes[name] },
+      (args: Record<string, unknown>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>) =>
+        call(name, args as ToolArgs<ToolName>, extra),
+    );
   }
   // The SDK's own handler answers bad arguments (and unknown tools) with a bare text; ours says which field, as
   // structured content an agent can read, from the same schemas.
@@ -106,7 +142,12 @@ export function createMcpServer(engine: () => EdgeEngine): McpServer {
     'workflow',
     new ResourceTemplate('codomyrmex://workflows/{name}', {
       list: async () => ({
-        resources: (await engine().workflows.listWorkflows()).map((w) => ({ uri: `codomyrmex://workflows/${encodeURIComponent(w.name)}`, name: w.name, description: w.description || `workflow ${w.name} v${w.version}`, mimeType: 'application/json' })),
+        resources: (await engine().workflows.listWorkflows()).map((w) => ({
+          uri: `codomyrmex://workflows/${encodeURIComponent(w.name)}`,
+          name: w.name,
+          description: w.description || `workflow ${w.name} v${w.version}`,
+          mimeType: 'application/json',
+        })),
       }),
     }),
     { description: 'A workflow definition: its steps, parameters and version', mimeType: 'application/json' },
@@ -122,7 +163,12 @@ export function createMcpServer(engine: () => EdgeEngine): McpServer {
     'run',
     new ResourceTemplate('codomyrmex://runs/{run_id}', {
       list: async () => ({
-        resources: (await engine().workflows.listRuns({ limit: 50 })).map((r) => ({ uri: `codomyrmex://runs/${r.runId}`, name: `${r.workflowName} ${r.runId}`, description: `${r.status}, ${r.durationMs} ms`, mimeType: 'application/json' })),
+        resources: (await engine().workflows.listRuns({ limit: 50 })).map((r) => ({
+          uri: `codomyrmex://runs/${r.runId}`,
+          name: `${r.workflowName} ${r.runId}`,
+          description: `${r.status}, ${r.durationMs} ms`,
+          mimeType: 'application/json',
+        })),
       }),
     }),
     { description: 'A workflow run: status, parameters and every step result', mimeType: 'application/json' },

@@ -90,7 +90,10 @@ const ID = new RegExp(String.raw`"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")`);
  * scalar members; `null` when it cannot be told (a notification, or an id buried after a large member).
  */
 export function requestIdOf(head: string, tail: string): string | number | null {
-  for (const [text, re] of [[head, LEADING], [tail, TRAILING]] as const) {
+  for (const [text, re] of [
+    [head, LEADING],
+    [tail, TRAILING],
+  ] as const) {
     const members = re.exec(text)?.[0];
     const id = members ? ID.exec(members)?.[1] : undefined;
     if (id !== undefined) return JSON.parse(id) as string | number;
@@ -99,7 +102,8 @@ export function requestIdOf(head: string, tail: string): string | number | null 
 }
 
 const MIB = 1024 * 1024;
-const size = (bytes: number): string => (bytes % MIB === 0 ? `${bytes / MIB} MiB` : bytes >= MIB ? `${(bytes / MIB).toFixed(1)} MiB` : `${bytes} bytes`);
+const size = (bytes: number): string =>
+  bytes % MIB === 0 ? `${bytes / MIB} MiB` : bytes >= MIB ? `${(bytes / MIB).toFixed(1)} MiB` : `${bytes} bytes`;
 
 /** A {@link Transport} over a byte stream pair (stdin/stdout by default), as described in this file's header. */
 export class BoundedStdioTransport implements Transport {
@@ -138,8 +142,12 @@ export class BoundedStdioTransport implements Transport {
       const limit = this.options.maxMessageBytes ?? MCP_MAX_MESSAGE_BYTES;
       const id = requestIdOf(frame.head, frame.tail);
       const message = `message too large: a message of ${size(frame.bytes)} is over the limit of ${size(limit)} and was skipped; pass large values by reference (a file path, a URL) instead of inline`;
-      (this.options.warn ?? ((line: string) => process.stderr.write(`${line}\n`)))(`codomyrmex mcp: ${message}${id === null ? ' (no request id could be read from it)' : ` (request id ${JSON.stringify(id)})`}`);
-      void this.send({ jsonrpc: '2.0', id: id as string | number, error: { code: -32600, message } }).catch(() => undefined);
+      (this.options.warn ?? ((line: string) => process.stderr.write(`${line}\n`)))(
+        `codomyrmex mcp: ${message}${id === null ? ' (no request id could be read from it)' : ` (request id ${JSON.stringify(id)})`}`,
+      );
+      void this.send({ jsonrpc: '2.0', id: id as string | number, error: { code: -32600, message } }).catch(
+        () => undefined,
+      );
       return;
     }
     let message: JSONRPCMessage;
@@ -147,7 +155,11 @@ export class BoundedStdioTransport implements Transport {
       message = JSONRPCMessageSchema.parse(JSON.parse(frame.text));
     } catch (err) {
       const reason = err instanceof SyntaxError ? `not JSON (${err.message})` : 'not a JSON-RPC 2.0 message';
-      void this.send({ jsonrpc: '2.0', id: null as unknown as string, error: { code: -32700, message: `parse error: the line is ${reason}` } }).catch(() => undefined);
+      void this.send({
+        jsonrpc: '2.0',
+        id: null as unknown as string,
+        error: { code: -32700, message: `parse error: the line is ${reason}` },
+      }).catch(() => undefined);
       return;
     }
     this.onmessage?.(message);

@@ -66,11 +66,19 @@ function clip(text: string, chars: number): string {
 function shortResult(value: unknown): Pick<StepSummary, 'result' | 'preview' | 'bytes'> {
   if (value === undefined || value === null) return {};
   const json = JSON.stringify(value) ?? 'null';
-  return json.length <= PREVIEW_CHARS ? { result: value } : { preview: clip(json, PREVIEW_CHARS), bytes: Buffer.byteLength(json) };
+  return json.length <= PREVIEW_CHARS
+    ? { result: value }
+    : { preview: clip(json, PREVIEW_CHARS), bytes: Buffer.byteLength(json) };
 }
 
 const FILE_KEYS = new Set(['output', 'path', 'file', 'markdown', 'html', 'svg', 'png', 'report', 'chart']);
-const looksLikePath = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length < 500 && !v.includes('\n') && /[./\\]/.test(v) && /\.[A-Za-z0-9]{1,8}$|[/\\]/.test(v);
+const looksLikePath = (v: unknown): v is string =>
+  typeof v === 'string' &&
+  v.length > 0 &&
+  v.length < 500 &&
+  !v.includes('\n') &&
+  /[./\\]/.test(v) &&
+  /\.[A-Za-z0-9]{1,8}$|[/\\]/.test(v);
 
 /** Paths a step's result names: top-level fields such as `output`, `markdown`, `html`, and `files[].path`. */
 function filesOf(result: unknown): string[] {
@@ -78,7 +86,10 @@ function filesOf(result: unknown): string[] {
   const out: string[] = [];
   for (const [k, v] of Object.entries(result)) {
     if (FILE_KEYS.has(k) && looksLikePath(v)) out.push(v);
-    if (k === 'files' && Array.isArray(v)) for (const f of v.slice(0, 20)) if (typeof f === 'object' && f !== null && looksLikePath((f as { path?: unknown }).path)) out.push((f as { path: string }).path);
+    if (k === 'files' && Array.isArray(v))
+      for (const f of v.slice(0, 20))
+        if (typeof f === 'object' && f !== null && looksLikePath((f as { path?: unknown }).path))
+          out.push((f as { path: string }).path);
   }
   return out;
 }
@@ -107,9 +118,11 @@ export function runFiles(run: WorkflowResult): string[] {
 export function runError(result: WorkflowResult): string | undefined {
   if (result.success) return undefined;
   const e = result.error;
-  if (e) return `step "${e.step}" ${e.status}: ${clip(e.message, 300)}${e.others ? ` (${e.others} other step${e.others === 1 ? '' : 's'} did not complete)` : ''}`;
+  if (e)
+    return `step "${e.step}" ${e.status}: ${clip(e.message, 300)}${e.others ? ` (${e.others} other step${e.others === 1 ? '' : 's'} did not complete)` : ''}`;
   const steps = Object.values(result.steps);
-  const failed = steps.find((s) => s.status === 'failed' || s.status === 'timed_out') ?? steps.find((s) => s.status === 'cancelled');
+  const failed =
+    steps.find((s) => s.status === 'failed' || s.status === 'timed_out') ?? steps.find((s) => s.status === 'cancelled');
   const others = steps.filter((s) => s !== failed && s.status !== 'completed').length;
   if (!failed) return `run ${result.status}`;
   return `step "${failed.step}" ${failed.status}${failed.error ? `: ${clip(failed.error.message, 300)}` : ''}${others ? ` (${others} other step${others === 1 ? '' : 's'} did not complete)` : ''}`;
@@ -131,7 +144,13 @@ export function summarizeRun(run: WorkflowResult | WorkflowRun): RunSummary {
     steps: Object.fromEntries(entries.map(([name, s]) => [name, stepSummary(s)])),
     files,
     warnings: run.warnings.slice(0, 10).map((w) => clip(w, 300)),
-    ...('params' in run ? { params: size(run.params) <= 1000 ? run.params : { preview: clip(JSON.stringify(run.params), 300) }, startedAt: run.startedAt, endedAt: run.endedAt } : {}),
+    ...('params' in run
+      ? {
+          params: size(run.params) <= 1000 ? run.params : { preview: clip(JSON.stringify(run.params), 300) },
+          startedAt: run.startedAt,
+          endedAt: run.endedAt,
+        }
+      : {}),
     more: `get_step_output { run_id: "${run.runId}", step, path } reads one step's output (or a value inside it); the resource codomyrmex://runs/${run.runId} has the whole run`,
   };
   if (size(summary) <= SUMMARY_BUDGET_BYTES) return summary;
@@ -152,10 +171,20 @@ export function summarizeRun(run: WorkflowResult | WorkflowRun): RunSummary {
 }
 
 /** A task's result as a summary: its status and a preview of its result. */
-export function summarizeTask(result: TaskResult): Omit<TaskResult, 'result'> & Pick<StepSummary, 'result' | 'preview' | 'bytes'> & { more?: string } {
+export function summarizeTask(
+  result: TaskResult,
+): Omit<TaskResult, 'result'> & Pick<StepSummary, 'result' | 'preview' | 'bytes'> & { more?: string } {
   const { result: value, ...rest } = result;
   const short = shortResult(value);
-  return { ...rest, ...short, ...(short.preview !== undefined ? { more: `the whole result is too long for an answer (${short.bytes} bytes); run it in a workflow and read it with get_step_output` } : {}) };
+  return {
+    ...rest,
+    ...short,
+    ...(short.preview !== undefined
+      ? {
+          more: `the whole result is too long for an answer (${short.bytes} bytes); run it in a workflow and read it with get_step_output`,
+        }
+      : {}),
+  };
 }
 
 /** The shape of a value too large to return: its kind, size, and its keys or length to drill into. */
@@ -163,7 +192,14 @@ function shapeOf(value: unknown): Record<string, unknown> {
   const json = JSON.stringify(value) ?? 'null';
   const base = { truncated: true, bytes: Buffer.byteLength(json), preview: clip(json, 1000) };
   if (Array.isArray(value)) return { ...base, kind: 'array', length: value.length };
-  if (typeof value === 'object' && value !== null) return { ...base, kind: 'object', keys: Object.keys(value).slice(0, 50).map((k) => clip(k, 60)) };
+  if (typeof value === 'object' && value !== null)
+    return {
+      ...base,
+      kind: 'object',
+      keys: Object.keys(value)
+        .slice(0, 50)
+        .map((k) => clip(k, 60)),
+    };
   return { ...base, kind: typeof value };
 }
 
@@ -173,25 +209,40 @@ function shapeOf(value: unknown): Record<string, unknown> {
  */
 export function stepOutput(run: WorkflowRun, step: string, path?: string): Record<string, unknown> {
   const s = Object.hasOwn(run.steps, step) ? run.steps[step] : undefined;
-  if (!s) throw new NotFoundError(`step: run ${run.runId} (${run.workflowName}) has no step "${step}"; its steps are ${Object.keys(run.steps).join(', ')}`);
+  if (!s)
+    throw new NotFoundError(
+      `step: run ${run.runId} (${run.workflowName}) has no step "${step}"; its steps are ${Object.keys(run.steps).join(', ')}`,
+    );
   let value: unknown = s.status === 'completed' ? s.result : (s.error ?? null);
   if (path !== undefined && path !== '') {
     let segments: (string | number)[];
     try {
       segments = parseRef(`output${path.startsWith('[') ? '' : '.'}${path}`).path;
     } catch (err) {
-      throw new ValidationError(`path: ${(err as Error).message.replace(/^bad template "\{\{output\.?/, 'bad path "').replace(/\}\}"/, '"')}`);
+      throw new ValidationError(
+        `path: ${(err as Error).message.replace(/^bad template "\{\{output\.?/, 'bad path "').replace(/\}\}"/, '"')}`,
+      );
     }
     const walked: string[] = [];
     for (const seg of segments) {
       if (value === null || typeof value !== 'object' || !Object.hasOwn(value, seg)) {
-        const kind = Array.isArray(value) ? `an array of ${value.length}` : value === null ? 'null' : typeof value === 'object' ? `an object with keys ${Object.keys(value).slice(0, 20).join(', ')}` : typeof value;
-        throw new NotFoundError(`path: ${walked.join('') || 'the output'} is ${kind}, with no ${typeof seg === 'number' ? `item [${seg}]` : `field "${seg}"`}`);
+        const kind = Array.isArray(value)
+          ? `an array of ${value.length}`
+          : value === null
+            ? 'null'
+            : typeof value === 'object'
+              ? `an object with keys ${Object.keys(value).slice(0, 20).join(', ')}`
+              : typeof value;
+        throw new NotFoundError(
+          `path: ${walked.join('') || 'the output'} is ${kind}, with no ${typeof seg === 'number' ? `item [${seg}]` : `field "${seg}"`}`,
+        );
       }
       value = (value as Record<string | number, unknown>)[seg];
       walked.push(typeof seg === 'number' ? `[${seg}]` : walked.length ? `.${seg}` : seg);
     }
   }
   const answer = { run_id: run.runId, step, status: s.status, path: path ?? null };
-  return size(value) <= STEP_OUTPUT_BUDGET_BYTES ? { ...answer, value } : { ...answer, ...shapeOf(value), hint: 'give a path inside it (a key, or [index]) to read less' };
+  return size(value) <= STEP_OUTPUT_BUDGET_BYTES
+    ? { ...answer, value }
+    : { ...answer, ...shapeOf(value), hint: 'give a path inside it (a key, or [index]) to read less' };
 }

@@ -35,7 +35,9 @@ export interface ToolInfo {
 /** The names of every MCP tool (docs/reference/mcp.md). */
 export const TOOL_NAMES = Object.keys(toolShapes) as ToolName[];
 
-type Handlers = { [N in ToolName]: (engine: EdgeEngine, args: ToolArgs<N>, progress: ProgressReporter | undefined) => Promise<unknown> };
+type Handlers = {
+  [N in ToolName]: (engine: EdgeEngine, args: ToolArgs<N>, progress: ProgressReporter | undefined) => Promise<unknown>;
+};
 
 /** Plain JSON: what crosses MCP is JSON, so in-process callers see the same values. */
 function toJson(value: unknown): unknown {
@@ -43,7 +45,13 @@ function toJson(value: unknown): unknown {
 }
 
 /** Runs `start` while reporting each step of the run named `workflowName` that ends. */
-async function withStepProgress(engine: EdgeEngine, workflowName: string, total: number | undefined, progress: ProgressReporter | undefined, start: () => Promise<WorkflowResult>): Promise<WorkflowResult> {
+async function withStepProgress(
+  engine: EdgeEngine,
+  workflowName: string,
+  total: number | undefined,
+  progress: ProgressReporter | undefined,
+  start: () => Promise<WorkflowResult>,
+): Promise<WorkflowResult> {
   if (!progress) return start();
   let runId: string | null = null;
   let done = 0;
@@ -99,18 +107,38 @@ function utf8Text(data: Buffer, eof: boolean): { text: string; bytes: number } |
 const handlers: Handlers = {
   async execute_workflow(engine, a, progress) {
     const wf = await engine.workflows.getWorkflow(a.workflow_name, a.version);
-    if (!wf) throw new NotFoundError(`workflow_name: no workflow named "${a.workflow_name}"${a.version ? ` at version ${a.version}` : ''}; see list_workflows`);
-    return summarizeRun(await withStepProgress(engine, wf.name, wf.steps.length, progress, () => engine.workflows.executeWorkflow(wf.name, a.parameters, { sessionId: a.session_id, version: a.version, idempotencyKey: a.idempotency_key })));
+    if (!wf)
+      throw new NotFoundError(
+        `workflow_name: no workflow named "${a.workflow_name}"${a.version ? ` at version ${a.version}` : ''}; see list_workflows`,
+      );
+    return summarizeRun(
+      await withStepProgress(engine, wf.name, wf.steps.length, progress, () =>
+        engine.workflows.executeWorkflow(wf.name, a.parameters, {
+          sessionId: a.session_id,
+          version: a.version,
+          idempotencyKey: a.idempotency_key,
+        }),
+      ),
+    );
   },
   async create_workflow(engine, a) {
-    const { workflow, created, warnings } = await engine.workflows.defineWorkflow({ name: a.name, steps: a.steps, ...(a.description !== undefined ? { description: a.description } : {}) });
+    const { workflow, created, warnings } = await engine.workflows.defineWorkflow({
+      name: a.name,
+      steps: a.steps,
+      ...(a.description !== undefined ? { description: a.description } : {}),
+    });
     return { name: workflow.name, version: workflow.version, steps: workflow.steps.length, created, warnings };
   },
   async list_workflows(engine) {
     return { workflows: await engine.workflows.listWorkflows() };
   },
   async create_project(engine, a) {
-    return engine.projects.createProject({ name: a.name, templateName: a.template, ...(a.description !== undefined ? { description: a.description } : {}), ...(a.path !== undefined ? { path: a.path } : {}) });
+    return engine.projects.createProject({
+      name: a.name,
+      templateName: a.template,
+      ...(a.description !== undefined ? { description: a.description } : {}),
+      ...(a.path !== undefined ? { path: a.path } : {}),
+    });
   },
   async list_projects(engine) {
     return { projects: await engine.projects.listProjects() };
@@ -140,7 +168,11 @@ const handlers: Handlers = {
   },
   async create_complex_workflow(engine, a, progress) {
     const definition = { name: a.name, ...a.workflow_definition };
-    return summarizeRun(await withStepProgress(engine, a.name, a.workflow_definition.steps.length, progress, () => engine.executeComplexWorkflow(definition)));
+    return summarizeRun(
+      await withStepProgress(engine, a.name, a.workflow_definition.steps.length, progress, () =>
+        engine.executeComplexWorkflow(definition),
+      ),
+    );
   },
   async validate_workflow(engine, a) {
     return planWorkflow(engine, { workflowName: a.workflow_name, definition: a.definition });
@@ -161,7 +193,17 @@ const handlers: Handlers = {
     const text = utf8Text(data, c.eof);
     const read = text ? text.bytes : data.length;
     const eof = c.offset + read >= c.size;
-    return { runId: c.runId, step: c.step, name: c.name, file: c.file, size: c.size, offset: c.offset, ...(text ? { text: text.text } : { base64: c.data }), eof, ...(!eof && { next_offset: c.offset + read }) };
+    return {
+      runId: c.runId,
+      step: c.step,
+      name: c.name,
+      file: c.file,
+      size: c.size,
+      offset: c.offset,
+      ...(text ? { text: text.text } : { base64: c.data }),
+      eof,
+      ...(!eof && { next_offset: c.offset + read }),
+    };
   },
   async cancel_run(engine, a) {
     return engine.workflows.cancelRun(a.run_id, a.reason);
@@ -176,7 +218,9 @@ const handlers: Handlers = {
     const old = await engine.workflows.getRun(a.run_id);
     if (!old) throw new NotFoundError(`run_id: no run "${a.run_id}"; execute_workflow returns a run id`);
     const options = a.from_step === undefined ? {} : { fromStep: a.from_step };
-    return withStepProgress(engine, old.workflowName, Object.keys(old.steps).length, progress, () => engine.workflows.retryRun(a.run_id, options));
+    return withStepProgress(engine, old.workflowName, Object.keys(old.steps).length, progress, () =>
+      engine.workflows.retryRun(a.run_id, options),
+    );
   },
   async list_modules(engine, a) {
     return { actions: await engine.listModules(a.module) };
@@ -185,8 +229,20 @@ const handlers: Handlers = {
     const input: ScheduleInput = {
       name: a.name,
       workflow: a.workflow,
-      ...defined({ cron: a.cron, every: a.every, timezone: a.timezone, parameters: a.parameters, overlap: a.overlap, paused: a.paused }),
-      ...defined({ catchupWindowSeconds: a.catchup_window_seconds, jitterSeconds: a.jitter_seconds, startAt: a.start_at, endAt: a.end_at }),
+      ...defined({
+        cron: a.cron,
+        every: a.every,
+        timezone: a.timezone,
+        parameters: a.parameters,
+        overlap: a.overlap,
+        paused: a.paused,
+      }),
+      ...defined({
+        catchupWindowSeconds: a.catchup_window_seconds,
+        jitterSeconds: a.jitter_seconds,
+        startAt: a.start_at,
+        endAt: a.end_at,
+      }),
     };
     return engine.workflows.createSchedule(input);
   },
@@ -194,7 +250,8 @@ const handlers: Handlers = {
     return { schedules: await engine.workflows.listSchedules() };
   },
   async delete_schedule(engine, a) {
-    if (!(await engine.workflows.deleteSchedule(a.name))) throw new NotFoundError(`name: no schedule named "${a.name}"; see list_schedules`);
+    if (!(await engine.workflows.deleteSchedule(a.name)))
+      throw new NotFoundError(`name: no schedule named "${a.name}"; see list_schedules`);
     return { name: a.name, deleted: true };
   },
   async pause_schedule(engine, a) {
@@ -207,7 +264,12 @@ const handlers: Handlers = {
     return { name: a.name, runId: await engine.workflows.triggerSchedule(a.name) };
   },
   async create_trigger(engine, a) {
-    return engine.workflows.createTrigger({ name: a.name, workflow: a.workflow, source: a.source as TriggerInput['source'], ...defined({ parameters: a.parameters, paused: a.paused }) });
+    return engine.workflows.createTrigger({
+      name: a.name,
+      workflow: a.workflow,
+      source: a.source as TriggerInput['source'],
+      ...defined({ parameters: a.parameters, paused: a.paused }),
+    });
   },
   async list_triggers(engine) {
     return { triggers: await engine.workflows.listTriggers() };
@@ -225,7 +287,9 @@ const handlers: Handlers = {
 
 /** The fields of `o` that are set (optional arguments left out stay out). */
 function defined<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
 }
 
 /**
@@ -234,10 +298,21 @@ function defined<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Ex
  */
 function failure(result: unknown): SerializedError | null {
   if (typeof result !== 'object' || result === null || (result as { success?: unknown }).success !== false) return null;
-  const r = result as { workflowName?: string; runId?: string; status?: string; steps?: Record<string, { status: string; error?: { message: string } | null }>; error?: SerializedError | null; name?: string };
+  const r = result as {
+    workflowName?: string;
+    runId?: string;
+    status?: string;
+    steps?: Record<string, { status: string; error?: { message: string } | null }>;
+    error?: SerializedError | null;
+    name?: string;
+  };
   if (r.runId !== undefined) {
-    const bad = Object.entries(r.steps ?? {}).filter(([, s]) => s.status !== 'completed').map(([n, s]) => `${n} ${s.status}${s.error ? ` (${s.error.message})` : ''}`);
-    return new RunFailedError(`workflow ${r.workflowName ?? ''} run ${r.runId} ${r.status ?? 'failed'}: ${bad.join('; ')}`).toJSON();
+    const bad = Object.entries(r.steps ?? {})
+      .filter(([, s]) => s.status !== 'completed')
+      .map(([n, s]) => `${n} ${s.status}${s.error ? ` (${s.error.message})` : ''}`);
+    return new RunFailedError(
+      `workflow ${r.workflowName ?? ''} run ${r.runId} ${r.status ?? 'failed'}: ${bad.join('; ')}`,
+    ).toJSON();
   }
   const message = `task ${r.name ?? ''} ${r.status ?? 'failed'}${r.error ? `: ${r.error.message}` : ''}`;
   return r.error ? { ...r.error, message } : new RunFailedError(message).toJSON();
@@ -246,7 +321,9 @@ function failure(result: unknown): SerializedError | null {
 /** The error a failed call carries, in the one wire form (a thrown value that is not ours as an `INTERNAL` error). */
 export function toolError(err: unknown): ToolError {
   if (err instanceof CodomyrmexError) return err.toJSON();
-  return new CodomyrmexError(err instanceof Error ? err.message : String(err), ErrorCode.INTERNAL, { cause: err }).toJSON();
+  return new CodomyrmexError(err instanceof Error ? err.message : String(err), ErrorCode.INTERNAL, {
+    cause: err,
+  }).toJSON();
 }
 
 /**
@@ -266,13 +343,21 @@ export class McpTools {
 
   /** Every tool with its description and its input as JSON Schema. */
   listTools(): ToolInfo[] {
-    return TOOL_NAMES.map((name) => ({ name, description: TOOL_DESCRIPTIONS[name], inputSchema: paramsJsonSchema(z.object(toolShapes[name])) }));
+    return TOOL_NAMES.map((name) => ({
+      name,
+      description: TOOL_DESCRIPTIONS[name],
+      inputSchema: paramsJsonSchema(z.object(toolShapes[name])),
+    }));
   }
 
   /** Checks `args` against the tool's schema (unknown fields are kept), then runs it. */
   parseArgs(name: string, args: unknown): ToolArgs<ToolName> {
-    if (!Object.hasOwn(toolShapes, name)) throw new NotFoundError(`no MCP tool named "${name}"; the tools are ${TOOL_NAMES.join(', ')}`);
-    const parsed = z.object(toolShapes[name as ToolName]).passthrough().safeParse(args ?? {});
+    if (!Object.hasOwn(toolShapes, name))
+      throw new NotFoundError(`no MCP tool named "${name}"; the tools are ${TOOL_NAMES.join(', ')}`);
+    const parsed = z
+      .object(toolShapes[name as ToolName])
+      .passthrough()
+      .safeParse(args ?? {});
     if (!parsed.success) throw new ValidationError(describeIssues(parsed.error).map((issue) => `${name}: ${issue}`));
     return parsed.data;
   }
@@ -281,7 +366,11 @@ export class McpTools {
   async run(name: ToolName, args: ToolArgs<ToolName>, progress?: ProgressReporter): Promise<ToolResult> {
     try {
       const engine = this.#engine();
-      const handler = handlers[name] as (e: EdgeEngine, a: ToolArgs<ToolName>, p: ProgressReporter | undefined) => Promise<unknown>;
+      const handler = handlers[name] as (
+        e: EdgeEngine,
+        a: ToolArgs<ToolName>,
+        p: ProgressReporter | undefined,
+      ) => Promise<unknown>;
       const result = toJson(await handler(engine, args, progress));
       const failed = failure(result);
       return failed ? { success: false, error: failed, result } : { success: true, result };
@@ -291,7 +380,11 @@ export class McpTools {
   }
 
   /** The seed's `execute_tool(name, args)`: never throws; a bad call comes back with `success: false` and why. */
-  async executeTool(name: string, args: Record<string, unknown> = {}, progress?: ProgressReporter): Promise<ToolResult> {
+  async executeTool(
+    name: string,
+    args: Record<string, unknown> = {},
+    progress?: ProgressReporter,
+  ): Promise<ToolResult> {
     let parsed: ToolArgs<ToolName>;
     try {
       parsed = this.parseArgs(name, args);

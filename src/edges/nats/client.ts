@@ -31,7 +31,13 @@ import { explainTaskOrStep, WorkflowManagerClient } from '../../actors/workflows
 /** How long one `wait_for` waits on the daemon, unless told (10 s: well under the 30 s request timeout). */
 export const DEFAULT_WAIT_MS = 10_000;
 
-const TASK_END_EVENTS: EventName[] = ['task_completed', 'task_failed', 'task_timed_out', 'task_cancelled', 'task_skipped'];
+const TASK_END_EVENTS: EventName[] = [
+  'task_completed',
+  'task_failed',
+  'task_timed_out',
+  'task_cancelled',
+  'task_skipped',
+];
 const RUN_END_EVENTS: EventName[] = ['workflow_completed'];
 
 /** How a client follows a run or task to its end over the bus. */
@@ -45,7 +51,11 @@ export interface FollowOptions {
  * real answer. Pauses a moment so a connection that is down is not asked in a tight loop.
  */
 async function notDoneIfTransient(bus: MessageBus, err: unknown): Promise<{ done: false }> {
-  const lost = err instanceof BusError && err.code === ErrorCode.BUS_UNAVAILABLE && bus instanceof NatsBus && bus.status !== 'closed';
+  const lost =
+    err instanceof BusError &&
+    err.code === ErrorCode.BUS_UNAVAILABLE &&
+    bus instanceof NatsBus &&
+    bus.status !== 'closed';
   if (!(err instanceof BusError && err.code === ErrorCode.BUS_TIMEOUT) && !lost) throw err;
   await delay(100);
   return { done: false };
@@ -109,7 +119,12 @@ function field(name: string) {
 }
 
 /** Starts a stored workflow over the bus and resolves with its result, however long it runs. */
-export function runWorkflow(bus: MessageBus, name: string, request: RunRequest = {}, options: FollowOptions = {}): Promise<WorkflowResult> {
+export function runWorkflow(
+  bus: MessageBus,
+  name: string,
+  request: RunRequest = {},
+  options: FollowOptions = {},
+): Promise<WorkflowResult> {
   return followToEnd(
     bus,
     RUN_END_EVENTS,
@@ -133,7 +148,12 @@ export function followRun(bus: MessageBus, runId: string, options: FollowOptions
 }
 
 /** Starts an ad hoc (complex) workflow over the bus and resolves with its result, however long it runs. */
-export function runComplexWorkflow(bus: MessageBus, definition: Record<string, unknown>, request: RunRequest = {}, options: FollowOptions = {}): Promise<WorkflowResult> {
+export function runComplexWorkflow(
+  bus: MessageBus,
+  definition: Record<string, unknown>,
+  request: RunRequest = {},
+  options: FollowOptions = {},
+): Promise<WorkflowResult> {
   return followToEnd(
     bus,
     RUN_END_EVENTS,
@@ -163,7 +183,11 @@ class RemoteWorkflows extends WorkflowManagerClient {
     super(bus, () => null);
     this.#follow = follow;
   }
-  override executeWorkflow(name: string, params: Record<string, unknown> = {}, options: Omit<RunRequest, 'params'> = {}): Promise<WorkflowResult> {
+  override executeWorkflow(
+    name: string,
+    params: Record<string, unknown> = {},
+    options: Omit<RunRequest, 'params'> = {},
+  ): Promise<WorkflowResult> {
     return runWorkflow(this.bus, name, { params, ...options }, this.#follow);
   }
   override waitForRun(runId: string): Promise<WorkflowResult> {
@@ -226,7 +250,10 @@ export class RemoteEngine<B extends MessageBus = MessageBus> {
     const compiled = compileTracing(tracingOptions ?? {});
     const tracing = compiled.enabled ? await loadTracing(compiled) : null;
     try {
-      const remote = new RemoteEngine(await NatsBus.connect({ name: 'codomyrmex-cli', ...natsOptions, tracing: () => tracing }), options);
+      const remote = new RemoteEngine(
+        await NatsBus.connect({ name: 'codomyrmex-cli', ...natsOptions, tracing: () => tracing }),
+        options,
+      );
       remote.#tracing = tracing;
       return remote;
     } catch (err) {
@@ -254,7 +281,11 @@ export class RemoteEngine<B extends MessageBus = MessageBus> {
   }
 
   /** Runs one of a project's workflows on the daemon: started, then followed to its end (never one held request). */
-  async executeProjectWorkflow(project: string, workflow: string, options: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {}): Promise<WorkflowResult> {
+  async executeProjectWorkflow(
+    project: string,
+    workflow: string,
+    options: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {},
+  ): Promise<WorkflowResult> {
     const { runId } = await this.bus.request('project.start_workflow', { name: project, workflow, ...options });
     return this.workflows.waitForRun(runId);
   }
@@ -271,7 +302,13 @@ export class RemoteEngine<B extends MessageBus = MessageBus> {
 
   /** A chunk of a run's artifact from the daemon's artifact store (see `OrchestrationEngine.readArtifact`). */
   readArtifact(runId: string, step: string, name: string, offset = 0, length?: number): Promise<ArtifactChunk> {
-    return this.bus.request('engine.read_artifact', { runId, step, name, offset, ...(length !== undefined && { length }) });
+    return this.bus.request('engine.read_artifact', {
+      runId,
+      step,
+      name,
+      offset,
+      ...(length !== undefined && { length }),
+    });
   }
 
   /** A chunk of a file uploaded as an input of a run not started yet (see `OrchestrationEngine.writeArtifact`). */

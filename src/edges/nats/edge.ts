@@ -42,7 +42,9 @@ export interface DaemonNatsOptions {
 }
 
 /** The nats.js connection options for these daemon options: credentials and TLS, read from files where named. */
-export function connectionOptions(o: Pick<DaemonNatsOptions, 'user' | 'password' | 'token' | 'credsFile' | 'tls'>): Omit<NodeConnectionOptions, 'servers' | 'name'> {
+export function connectionOptions(
+  o: Pick<DaemonNatsOptions, 'user' | 'password' | 'token' | 'credsFile' | 'tls'>,
+): Omit<NodeConnectionOptions, 'servers' | 'name'> {
   const out: Omit<NodeConnectionOptions, 'servers' | 'name'> = { maxReconnectAttempts: -1, reconnectTimeWait: 500 };
   if (o.user !== undefined) {
     out.user = o.user;
@@ -122,11 +124,19 @@ export class NatsEdge implements AttachedEdge {
   }
 
   health(): ComponentHealth {
-    return { status: this.#status === 'connected' ? 'healthy' : this.#status === 'closed' ? 'unhealthy' : 'degraded', detail: this.#detail() };
+    return {
+      status: this.#status === 'connected' ? 'healthy' : this.#status === 'closed' ? 'unhealthy' : 'degraded',
+      detail: this.#detail(),
+    };
   }
 
   statusView(): Record<string, unknown> {
-    return { status: this.#status, servers: this.#options.servers, subjectPrefix: this.#options.subjectPrefix, ...(this.#bus ? { bus: this.#bus.stats(), events: this.#bus.eventCounters() } : {}) };
+    return {
+      status: this.#status,
+      servers: this.#options.servers,
+      subjectPrefix: this.#options.subjectPrefix,
+      ...(this.#bus ? { bus: this.#bus.stats(), events: this.#bus.eventCounters() } : {}),
+    };
   }
 
   async #connectLoop(): Promise<void> {
@@ -150,7 +160,10 @@ export class NatsEdge implements AttachedEdge {
         return;
       } catch (err) {
         this.#lastError = err instanceof Error ? err.message : String(err);
-        this.#log.warn({ attempt: this.#attempts, retryInMs: delayMs, servers: this.#options.servers, err: this.#lastError }, 'NATS not reachable; retrying');
+        this.#log.warn(
+          { attempt: this.#attempts, retryInMs: delayMs, servers: this.#options.servers, err: this.#lastError },
+          'NATS not reachable; retrying',
+        );
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delayMs);
           this.#wake = () => {
@@ -168,7 +181,11 @@ export class NatsEdge implements AttachedEdge {
     this.#bus = bus;
     const unbridge = bridgeToNats(this.#engine.bus, bus);
     // Discoverable and measurable with the NATS tooling (`nats micro ls|info|stats`).
-    const undiscover = serveDiscovery(bus, { version: PACKAGE_VERSION, description: 'codomyrmex command API: one endpoint per command', metadata: { engine: this.#engine.id } });
+    const undiscover = serveDiscovery(bus, {
+      version: PACKAGE_VERSION,
+      description: 'codomyrmex command API: one endpoint per command',
+      metadata: { engine: this.#engine.id },
+    });
     this.#unbridge = () => {
       undiscover();
       unbridge();
@@ -181,7 +198,8 @@ export class NatsEdge implements AttachedEdge {
       } else if (s === 'connected' && this.#status !== 'connected') {
         const was = this.#status;
         this.#status = 'connected';
-        if (was === 'reconnecting') this.#log.info({ downMs: Date.now() - (this.#lostAt ?? Date.now()) }, 'NATS connection back');
+        if (was === 'reconnecting')
+          this.#log.info({ downMs: Date.now() - (this.#lostAt ?? Date.now()) }, 'NATS connection back');
         this.#lostAt = null;
       } else if (s === 'closed' && !this.#closed) {
         this.#status = 'closed';
@@ -190,7 +208,10 @@ export class NatsEdge implements AttachedEdge {
     });
     void bus.ready().then(
       () => {
-        this.#log.info({ servers: this.#options.servers, subjectPrefix: this.#options.subjectPrefix, attempts: this.#attempts }, 'NATS connected; serving commands');
+        this.#log.info(
+          { servers: this.#options.servers, subjectPrefix: this.#options.subjectPrefix, attempts: this.#attempts },
+          'NATS connected; serving commands',
+        );
         // NATS triggers listen on this connection too.
         if (!this.#closed) this.#engine.attachTriggerTransport(natsTriggerTransport(bus.connection));
         this.#onConnected();

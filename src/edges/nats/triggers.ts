@@ -29,7 +29,13 @@ export function natsTriggerTransport(nc: NatsConnection): TriggerTransport {
       const sub = nc.subscribe(subject, {
         callback: (err, msg: Msg) => {
           if (err) return;
-          void handler({ subject: msg.subject, data: msg.data, headers: headersOf(msg.headers), ack: () => undefined, nak: () => undefined });
+          void handler({
+            subject: msg.subject,
+            data: msg.data,
+            headers: headersOf(msg.headers),
+            ack: () => undefined,
+            nak: () => undefined,
+          });
         },
       });
       return { stop: () => sub.unsubscribe() };
@@ -41,20 +47,32 @@ export function natsTriggerTransport(nc: NatsConnection): TriggerTransport {
         try {
           stream = await jsm.streams.find(options.subject);
         } catch (err) {
-          throw new NotFoundError(`no JetStream stream holds the subject "${options.subject}"; create one (e.g. nats stream add) or name it with source.stream`, { cause: err });
+          throw new NotFoundError(
+            `no JetStream stream holds the subject "${options.subject}"; create one (e.g. nats stream add) or name it with source.stream`,
+            { cause: err },
+          );
         }
       } else {
         stream = options.stream;
         try {
           await jsm.streams.info(stream);
         } catch (err) {
-          throw new NotFoundError(`no JetStream stream named "${stream}"; create it first (its subjects must cover "${options.subject}")`, { cause: err });
+          throw new NotFoundError(
+            `no JetStream stream named "${stream}"; create it first (its subjects must cover "${options.subject}")`,
+            { cause: err },
+          );
         }
       }
       try {
         await jsm.consumers.info(stream, options.durable);
       } catch {
-        await jsm.consumers.add(stream, { durable_name: options.durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: options.subject, max_ack_pending: 10_000 });
+        await jsm.consumers.add(stream, {
+          durable_name: options.durable,
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.All,
+          filter_subject: options.subject,
+          max_ack_pending: 10_000,
+        });
       }
       const consumer = await jetstream(nc).consumers.get(stream, options.durable);
       const messages = await consumer.consume({ max_messages: 1000 });

@@ -50,7 +50,14 @@ export interface LanguageTotals {
 
 export interface AnalysisReport {
   path: string;
-  totals: LanguageTotals & { bytes: number; todos: number; fixmes: number; longLines: number; functions: number; testFiles: number };
+  totals: LanguageTotals & {
+    bytes: number;
+    todos: number;
+    fixmes: number;
+    longLines: number;
+    functions: number;
+    testFiles: number;
+  };
   languages: Record<string, LanguageTotals>;
   files: FileReport[];
   largestFiles: { path: string; lines: number; code: number }[];
@@ -58,7 +65,16 @@ export interface AnalysisReport {
   complexFunctions: RankedFunction[];
   longFunctions: RankedFunction[];
   deepFunctions: RankedFunction[];
-  skipped: { binary: number; oversized: number; unreadable: number; gitignored: number; excluded: number; unknownType: number; parseErrors: number; examples: { path: string; reason: string }[] };
+  skipped: {
+    binary: number;
+    oversized: number;
+    unreadable: number;
+    gitignored: number;
+    excluded: number;
+    unknownType: number;
+    parseErrors: number;
+    examples: { path: string; reason: string }[];
+  };
   truncated: boolean;
   /** With no test files in the path: the test files of the repository around it (null: not looked, or nothing around). */
   testsAround: TestsAround | null;
@@ -87,13 +103,32 @@ async function readText(abs: string, size: number): Promise<{ text: string } | n
 }
 
 const topBy = <T>(items: readonly T[], key: (t: T) => number, n: number): T[] =>
-  items.filter((t) => key(t) > 0).sort((a, b) => key(b) - key(a)).slice(0, n);
+  items
+    .filter((t) => key(t) > 0)
+    .sort((a, b) => key(b) - key(a))
+    .slice(0, n);
 
 /** Analyses `root` (a real path inside `workDir`, a folder or one file). */
-export async function analyzeTree(root: string, workDir: string, isFile: boolean, opts: AnalysisOptions): Promise<AnalysisReport> {
+export async function analyzeTree(
+  root: string,
+  workDir: string,
+  isFile: boolean,
+  opts: AnalysisOptions,
+): Promise<AnalysisReport> {
   const started = performance.now();
-  const listing = isFile ? { files: [root], ignored: 0, excluded: 0, truncated: false } : await walkTree(root, workDir, opts);
-  const skipped: AnalysisReport['skipped'] = { binary: 0, oversized: 0, unreadable: 0, gitignored: listing.ignored, excluded: listing.excluded, unknownType: 0, parseErrors: 0, examples: [] };
+  const listing = isFile
+    ? { files: [root], ignored: 0, excluded: 0, truncated: false }
+    : await walkTree(root, workDir, opts);
+  const skipped: AnalysisReport['skipped'] = {
+    binary: 0,
+    oversized: 0,
+    unreadable: 0,
+    gitignored: listing.ignored,
+    excluded: listing.excluded,
+    unknownType: 0,
+    parseErrors: 0,
+    examples: [],
+  };
   const skip = (path: string, reason: string): void => {
     if (skipped.examples.length < 20) skipped.examples.push({ path, reason });
   };
@@ -136,7 +171,15 @@ export async function analyzeTree(root: string, workDir: string, isFile: boolean
       }
       const text = read.text;
       let counts: LineCounts;
-      const report: Omit<FileReport, keyof LineCounts> = { path, language: lang.name, bytes: Buffer.byteLength(text), test: TEST_FILE_RE.test(path.split('\\').join('/')), functions: 0, complexity: 0, maxComplexity: 0 };
+      const report: Omit<FileReport, keyof LineCounts> = {
+        path,
+        language: lang.name,
+        bytes: Buffer.byteLength(text),
+        test: TEST_FILE_RE.test(path.split('\\').join('/')),
+        functions: 0,
+        complexity: 0,
+        maxComplexity: 0,
+      };
       if (lang.parsed && parse) {
         const js = analyzeJs(parse, abs, text);
         counts = classifyLines(text, js.comments, opts.maxLineLength);
@@ -158,7 +201,19 @@ export async function analyzeTree(root: string, workDir: string, isFile: boolean
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, candidates.length) }, worker));
   const files = reports.filter((r): r is FileReport => r !== null);
   const languages: Record<string, LanguageTotals> = {};
-  const totals: AnalysisReport['totals'] = { files: 0, lines: 0, code: 0, comment: 0, blank: 0, bytes: 0, todos: 0, fixmes: 0, longLines: 0, functions: 0, testFiles: 0 };
+  const totals: AnalysisReport['totals'] = {
+    files: 0,
+    lines: 0,
+    code: 0,
+    comment: 0,
+    blank: 0,
+    bytes: 0,
+    todos: 0,
+    fixmes: 0,
+    longLines: 0,
+    functions: 0,
+    testFiles: 0,
+  };
   for (const f of files) {
     const l = (languages[f.language] ??= { files: 0, lines: 0, code: 0, comment: 0, blank: 0 });
     l.files++;
@@ -187,7 +242,11 @@ export async function analyzeTree(root: string, workDir: string, isFile: boolean
     languages,
     files,
     largestFiles: topBy(files, (f) => f.lines, n).map((f) => ({ path: f.path, lines: f.lines, code: f.code })),
-    complexFiles: topBy(files, (f) => f.complexity, n).map((f) => ({ path: f.path, complexity: f.complexity, functions: f.functions })),
+    complexFiles: topBy(files, (f) => f.complexity, n).map((f) => ({
+      path: f.path,
+      complexity: f.complexity,
+      functions: f.functions,
+    })),
     complexFunctions: topBy(functions, (f) => f.complexity, n),
     longFunctions: topBy(functions, (f) => f.lines, n),
     deepFunctions: topBy(functions, (f) => f.nesting, n),

@@ -32,7 +32,11 @@ interface Node {
   [key: string]: unknown;
 }
 
-export type ParseSync = (filename: string, text: string, options?: Record<string, unknown>) => {
+export type ParseSync = (
+  filename: string,
+  text: string,
+  options?: Record<string, unknown>,
+) => {
   program: Node;
   comments: { type: string; value: string; start: number; end: number }[];
   errors: { message: string }[];
@@ -50,9 +54,29 @@ export async function loadParser(): Promise<ParseSync> {
 }
 
 const FUNCTION_TYPES = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression']);
-const NESTING_TYPES = new Set(['IfStatement', 'ForStatement', 'ForInStatement', 'ForOfStatement', 'WhileStatement', 'DoWhileStatement', 'SwitchStatement', 'TryStatement']);
+const NESTING_TYPES = new Set([
+  'IfStatement',
+  'ForStatement',
+  'ForInStatement',
+  'ForOfStatement',
+  'WhileStatement',
+  'DoWhileStatement',
+  'SwitchStatement',
+  'TryStatement',
+]);
 const LOGICAL_ASSIGN = new Set(['&&=', '||=', '??=']);
-const SKIP_KEYS = new Set(['type', 'start', 'end', 'range', 'loc', 'parent', 'typeAnnotation', 'returnType', 'typeParameters', 'decorators']);
+const SKIP_KEYS = new Set([
+  'type',
+  'start',
+  'end',
+  'range',
+  'loc',
+  'parent',
+  'typeAnnotation',
+  'returnType',
+  'typeParameters',
+  'decorators',
+]);
 
 function decisions(node: Node): number {
   switch (node.type) {
@@ -104,9 +128,15 @@ function nameOf(fn: Node, parent: Node | null): string {
     case 'CallExpression': {
       // A callback: name it by the call, e.g. `describe('x') callback`, `items.map callback`.
       const callee = parent['callee'] as Node;
-      const name = callee.type === 'MemberExpression' ? `${keyName(callee['object']) ?? '…'}.${keyName(callee['property']) ?? '…'}` : keyName(callee);
+      const name =
+        callee.type === 'MemberExpression'
+          ? `${keyName(callee['object']) ?? '…'}.${keyName(callee['property']) ?? '…'}`
+          : keyName(callee);
       const first = (parent['arguments'] as Node[])[0];
-      const label = first && first.type === 'Literal' && typeof first['value'] === 'string' ? `(${JSON.stringify((first['value']).slice(0, 40))})` : '';
+      const label =
+        first && first.type === 'Literal' && typeof first['value'] === 'string'
+          ? `(${JSON.stringify(first['value'].slice(0, 40))})`
+          : '';
       return name ? `${name}${label} callback` : '<anonymous>';
     }
     default:
@@ -134,7 +164,14 @@ export function analyzeJs(parse: ParseSync, fileName: string, text: string): Par
     let depth = outerDepth;
     if (FUNCTION_TYPES.has(node.type)) {
       const first = lineOf(starts, node.start);
-      fn = { name: nameOf(node, parent), line: first, lines: lineOf(starts, Math.max(node.start, node.end - 1)) - first + 1, complexity: 1, nesting: 0, params: Array.isArray(node['params']) ? node['params'].length : 0 };
+      fn = {
+        name: nameOf(node, parent),
+        line: first,
+        lines: lineOf(starts, Math.max(node.start, node.end - 1)) - first + 1,
+        complexity: 1,
+        nesting: 0,
+        params: Array.isArray(node['params']) ? node['params'].length : 0,
+      };
       functions.push(fn);
       depth = 0;
     } else {
@@ -153,9 +190,14 @@ export function analyzeJs(parse: ParseSync, fileName: string, text: string): Par
       const value = node[key];
       if (value === null || typeof value !== 'object') continue;
       // `else if`: the inner if stays at its parent's depth.
-      const childDepth = key === 'alternate' && node.type === 'IfStatement' && (value as Node).type === 'IfStatement' ? depth - 1 : depth;
+      const childDepth =
+        key === 'alternate' && node.type === 'IfStatement' && (value as Node).type === 'IfStatement'
+          ? depth - 1
+          : depth;
       if (Array.isArray(value)) {
-        for (const v of value as unknown[]) if (v && typeof v === 'object' && typeof (v as Node).type === 'string') children.push({ node: v as Node, parent: node, fn, depth: childDepth });
+        for (const v of value as unknown[])
+          if (v && typeof v === 'object' && typeof (v as Node).type === 'string')
+            children.push({ node: v as Node, parent: node, fn, depth: childDepth });
       } else if (typeof (value as Node).type === 'string') {
         children.push({ node: value as Node, parent: node, fn, depth: childDepth });
       }

@@ -22,7 +22,15 @@ const HASH = { line: ['#'], block: [] as const, quotes: ['"', "'"] };
 const SPECS: Record<string, LanguageSpec> = {
   TypeScript: { name: 'TypeScript', ...C_LIKE, quotes: ['"', "'", '`'], parsed: true },
   JavaScript: { name: 'JavaScript', ...C_LIKE, quotes: ['"', "'", '`'], parsed: true },
-  Python: { name: 'Python', line: ['#'], block: [['"""', '"""'], ["'''", "'''"]], quotes: ['"', "'"] },
+  Python: {
+    name: 'Python',
+    line: ['#'],
+    block: [
+      ['"""', '"""'],
+      ["'''", "'''"],
+    ],
+    quotes: ['"', "'"],
+  },
   Go: { name: 'Go', ...C_LIKE, quotes: ['"', '`'] },
   Rust: { name: 'Rust', ...C_LIKE, quotes: ['"'] },
   Java: { name: 'Java', ...C_LIKE },
@@ -43,12 +51,42 @@ const SPECS: Record<string, LanguageSpec> = {
 };
 
 const BY_EXTENSION: Record<string, string> = {
-  '.ts': 'TypeScript', '.tsx': 'TypeScript', '.mts': 'TypeScript', '.cts': 'TypeScript',
-  '.js': 'JavaScript', '.jsx': 'JavaScript', '.mjs': 'JavaScript', '.cjs': 'JavaScript',
-  '.py': 'Python', '.go': 'Go', '.rs': 'Rust', '.java': 'Java', '.kt': 'Kotlin', '.kts': 'Kotlin', '.swift': 'Swift',
-  '.c': 'C', '.h': 'C', '.cc': 'C++', '.cpp': 'C++', '.cxx': 'C++', '.hpp': 'C++', '.hh': 'C++', '.cs': 'C#',
-  '.php': 'PHP', '.rb': 'Ruby', '.sh': 'Shell', '.bash': 'Shell', '.zsh': 'Shell', '.yaml': 'YAML', '.yml': 'YAML',
-  '.css': 'CSS', '.scss': 'SCSS', '.html': 'HTML', '.htm': 'HTML', '.md': 'Markdown', '.sql': 'SQL',
+  '.ts': 'TypeScript',
+  '.tsx': 'TypeScript',
+  '.mts': 'TypeScript',
+  '.cts': 'TypeScript',
+  '.js': 'JavaScript',
+  '.jsx': 'JavaScript',
+  '.mjs': 'JavaScript',
+  '.cjs': 'JavaScript',
+  '.py': 'Python',
+  '.go': 'Go',
+  '.rs': 'Rust',
+  '.java': 'Java',
+  '.kt': 'Kotlin',
+  '.kts': 'Kotlin',
+  '.swift': 'Swift',
+  '.c': 'C',
+  '.h': 'C',
+  '.cc': 'C++',
+  '.cpp': 'C++',
+  '.cxx': 'C++',
+  '.hpp': 'C++',
+  '.hh': 'C++',
+  '.cs': 'C#',
+  '.php': 'PHP',
+  '.rb': 'Ruby',
+  '.sh': 'Shell',
+  '.bash': 'Shell',
+  '.zsh': 'Shell',
+  '.yaml': 'YAML',
+  '.yml': 'YAML',
+  '.css': 'CSS',
+  '.scss': 'SCSS',
+  '.html': 'HTML',
+  '.htm': 'HTML',
+  '.md': 'Markdown',
+  '.sql': 'SQL',
 };
 
 /** The language of a file name, or undefined when it is not one codomyrmex measures. */
@@ -104,7 +142,11 @@ export function lineOf(starts: readonly number[], offset: number): number {
  * code, one with only comment text is a comment line, one with neither is blank. A trailing newline does not make
  * an extra line.
  */
-export function classifyLines(text: string, comments: readonly (readonly [number, number])[], maxLineLength: number): LineCounts {
+export function classifyLines(
+  text: string,
+  comments: readonly (readonly [number, number])[],
+  maxLineLength: number,
+): LineCounts {
   const out: LineCounts = { lines: 0, code: 0, comment: 0, blank: 0, longLines: 0, todos: 0, fixmes: 0 };
   if (text.length === 0) return out;
   let c = 0;

@@ -8,13 +8,23 @@ import { dirname, join, relative, sep } from 'node:path';
 import { walkTree } from './walk.js';
 
 /** Test files by the common conventions: `test/`, `tests/`, `__tests__/`, `spec/`, `*.test.*`, `*.spec.*`, `test_*.py`, `*_test.*`. */
-export const TEST_FILE_RE = /(^|\/)(tests?|__tests__|spec)\/|\.(test|spec)\.[^/]+$|(^|\/)test_[^/]+\.py$|_test\.[^/.]+$/;
+export const TEST_FILE_RE =
+  /(^|\/)(tests?|__tests__|spec)\/|\.(test|spec)\.[^/]+$|(^|\/)test_[^/]+\.py$|_test\.[^/.]+$/;
 
 /** What the search looked for, in words, for findings to say. */
 export const TEST_CONVENTIONS = 'test/, tests/, __tests__/, spec/, *.test.*, *.spec.*, *_test.*, test_*.py';
 
 /** Files that mark a repository's (or a package's) root. */
-const ROOT_MARKERS = ['.git', 'package.json', 'pyproject.toml', 'setup.py', 'go.mod', 'Cargo.toml', 'pom.xml', 'build.gradle'];
+const ROOT_MARKERS = [
+  '.git',
+  'package.json',
+  'pyproject.toml',
+  'setup.py',
+  'go.mod',
+  'Cargo.toml',
+  'pom.xml',
+  'build.gradle',
+];
 
 /** The most files listed while looking around (a huge monorepo is not walked whole for this). */
 const MAX_FILES = 20_000;
@@ -50,12 +60,30 @@ export async function testsAround(root: string, workDir: string, signal: AbortSi
   if (root === workDir || !root.startsWith(workDir + sep)) return null;
   const repo = repositoryRoot(root, workDir);
   if (repo === root) return null;
-  const listing = await walkTree(repo, workDir, { include: [], exclude: ['node_modules/', 'dist/', 'build/', 'coverage/', '.codomyrmex/', 'vendor/', '.venv/', 'target/'], gitignore: true, maxFiles: MAX_FILES, signal });
+  const listing = await walkTree(repo, workDir, {
+    include: [],
+    exclude: ['node_modules/', 'dist/', 'build/', 'coverage/', '.codomyrmex/', 'vendor/', '.venv/', 'target/'],
+    gitignore: true,
+    maxFiles: MAX_FILES,
+    signal,
+  });
   const inside = root + sep;
-  const found = listing.files.filter((f) => !f.startsWith(inside) && TEST_FILE_RE.test(relative(repo, f).split(sep).join('/'))).map((f) => relative(workDir, f).split(sep).join('/'));
-  const folders = [...new Set(found.map((f) => {
-    const m = /^(.*?(?:^|\/)(?:tests?|__tests__|spec))\//.exec(f);
-    return m?.[1] ?? (f.includes('/') ? f.slice(0, f.lastIndexOf('/')) : '.');
-  }))].slice(0, 20);
-  return { root: relative(workDir, repo).split(sep).join('/') || '.', conventions: TEST_CONVENTIONS, files: found.slice(0, 2000), count: found.length, folders };
+  const found = listing.files
+    .filter((f) => !f.startsWith(inside) && TEST_FILE_RE.test(relative(repo, f).split(sep).join('/')))
+    .map((f) => relative(workDir, f).split(sep).join('/'));
+  const folders = [
+    ...new Set(
+      found.map((f) => {
+        const m = /^(.*?(?:^|\/)(?:tests?|__tests__|spec))\//.exec(f);
+        return m?.[1] ?? (f.includes('/') ? f.slice(0, f.lastIndexOf('/')) : '.');
+      }),
+    ),
+  ].slice(0, 20);
+  return {
+    root: relative(workDir, repo).split(sep).join('/') || '.',
+    conventions: TEST_CONVENTIONS,
+    files: found.slice(0, 2000),
+    count: found.length,
+    folders,
+  };
 }

@@ -21,7 +21,12 @@ const firstSentence = (comment: string): string => {
   const text = comment
     .replace(/^\/\*\*?|\*\/$/g, '')
     .split('\n')
-    .map((l) => l.replace(/^\s*\*\s?/, '').replace(/^\s*\/\/\s?/, '').trim())
+    .map((l) =>
+      l
+        .replace(/^\s*\*\s?/, '')
+        .replace(/^\s*\/\/\s?/, '')
+        .trim(),
+    )
     .filter((l) => l && !l.startsWith('@'))
     .join(' ');
   const m = /^(.+?[.!?])(\s|$)/.exec(text);
@@ -40,7 +45,9 @@ const KIND: Record<string, string> = {
 
 function declared(decl: Node): string[] {
   if (decl.type === 'VariableDeclaration') {
-    return ((decl['declarations'] as Node[]) ?? []).map((d) => ((d['id'] as Node)?.['name'] as string) ?? '').filter(Boolean);
+    return ((decl['declarations'] as Node[]) ?? [])
+      .map((d) => ((d['id'] as Node)?.['name'] as string) ?? '')
+      .filter(Boolean);
   }
   const id = decl['id'] as Node | null | undefined;
   return id && typeof id['name'] === 'string' ? [id['name']] : [];
@@ -62,13 +69,17 @@ export async function exportsOf(fileName: string, text: string): Promise<{ summa
   };
   const body = (r.program['body'] as Node[]) ?? [];
   const first = comments[0];
-  const summary = first && text.slice(0, first.start).trim() === '' ? firstSentence(first.type === 'Block' ? `/*${first.value}*/` : first.value) : '';
+  const summary =
+    first && text.slice(0, first.start).trim() === ''
+      ? firstSentence(first.type === 'Block' ? `/*${first.value}*/` : first.value)
+      : '';
   const out: ExportInfo[] = [];
   for (const node of body) {
     if (node.type === 'ExportNamedDeclaration') {
       const decl = node['declaration'] as Node | null;
       if (decl) {
-        for (const name of declared(decl)) out.push({ name, kind: KIND[decl.type] ?? 'value', summary: docBefore(node.start) });
+        for (const name of declared(decl))
+          out.push({ name, kind: KIND[decl.type] ?? 'value', summary: docBefore(node.start) });
       } else {
         for (const s of (node['specifiers'] as Node[]) ?? []) {
           const exported = s['exported'] as Node;

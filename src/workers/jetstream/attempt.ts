@@ -81,7 +81,15 @@ export class JetStreamAttempt implements RunningAttempt {
       return;
     }
     // The worker terminates the thread and reports; if it cannot be reached, the daemon decides.
-    this.#killTimer = setTimeout(() => this.runner.giveUp(this, `task "${this.req.name}" was stopped; its worker did not confirm within ${KILL_CONFIRM_MS} ms`, 'killed'), KILL_CONFIRM_MS);
+    this.#killTimer = setTimeout(
+      () =>
+        this.runner.giveUp(
+          this,
+          `task "${this.req.name}" was stopped; its worker did not confirm within ${KILL_CONFIRM_MS} ms`,
+          'killed',
+        ),
+      KILL_CONFIRM_MS,
+    );
     this.#killTimer.unref();
   }
 

@@ -25,7 +25,8 @@ export class Claims {
 
   /** A worker's heartbeat: what it holds now. Returns its parked attempts whose task it no longer names. */
   heard(workerId: string, holding: readonly string[]): JetStreamAttempt[] {
-    for (const taskId of this.#named.get(workerId) ?? []) if (this.#holder.get(taskId) === workerId) this.#holder.delete(taskId);
+    for (const taskId of this.#named.get(workerId) ?? [])
+      if (this.#holder.get(taskId) === workerId) this.#holder.delete(taskId);
     if (holding.length > 0) this.#named.set(workerId, holding);
     else this.#named.delete(workerId);
     for (const taskId of holding) this.#holder.set(taskId, workerId);

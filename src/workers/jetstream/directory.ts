@@ -110,7 +110,8 @@ export class WorkerDirectory {
       }
     }
     // Lost ones are kept for the listing for a while, then forgotten.
-    for (const [id, w] of this.workers) if (w.state === 'lost' && w.inFlight.size === 0 && now - w.lastSeen > lostAfterMs * 20) this.workers.delete(id);
+    for (const [id, w] of this.workers)
+      if (w.state === 'lost' && w.inFlight.size === 0 && now - w.lastSeen > lostAfterMs * 20) this.workers.delete(id);
     return lost;
   }
 
@@ -148,19 +149,37 @@ export class WorkerDirectory {
    */
   choose(q: PlacementQuery): Choice {
     const bound = this.boundWorker(q);
-    if (bound) return bound.info.capacity - bound.inFlight.size > 0 ? { worker: bound } : { why: `its run sticks to worker "${bound.info.name}", which is busy (${bound.inFlight.size} of ${bound.info.capacity})` };
+    if (bound)
+      return bound.info.capacity - bound.inFlight.size > 0
+        ? { worker: bound }
+        : {
+            why: `its run sticks to worker "${bound.info.name}", which is busy (${bound.inFlight.size} of ${bound.info.capacity})`,
+          };
     const live = this.live();
-    if (live.length === 0) return { why: 'no remote worker is connected (start one with `codomyrmex worker --nats URL`)' };
+    if (live.length === 0)
+      return { why: 'no remote worker is connected (start one with `codomyrmex worker --nats URL`)' };
     const withModule = live.filter((w) => w.info.modules.includes(q.module));
-    if (withModule.length === 0) return { why: `no connected worker has module "${q.module}" (${live.map((w) => `${w.info.name}: ${w.info.modules.length} modules`).join('; ')})` };
+    if (withModule.length === 0)
+      return {
+        why: `no connected worker has module "${q.module}" (${live.map((w) => `${w.info.name}: ${w.info.modules.length} modules`).join('; ')})`,
+      };
     const fits = withModule.filter((w) => q.tags.every((t) => w.info.tags.includes(t)));
     if (fits.length === 0) {
-      return { why: `no connected worker with module "${q.module}" has the tags ${q.tags.join(', ')} (${withModule.map((w) => `${w.info.name}: ${w.info.tags.join(',') || 'no tags'}`).join('; ')})` };
+      return {
+        why: `no connected worker with module "${q.module}" has the tags ${q.tags.join(', ')} (${withModule.map((w) => `${w.info.name}: ${w.info.tags.join(',') || 'no tags'}`).join('; ')})`,
+      };
     }
     let best: KnownWorker | null = null;
-    for (const w of fits) if (w.info.capacity - w.inFlight.size > 0 && (!best || w.info.capacity - w.inFlight.size > best.info.capacity - best.inFlight.size)) best = w;
+    for (const w of fits)
+      if (
+        w.info.capacity - w.inFlight.size > 0 &&
+        (!best || w.info.capacity - w.inFlight.size > best.info.capacity - best.inFlight.size)
+      )
+        best = w;
     if (best) return { worker: best };
-    return { why: `every worker that can run it is busy (${fits.map((w) => `${w.info.name}: ${w.inFlight.size} of ${w.info.capacity}`).join('; ')})` };
+    return {
+      why: `every worker that can run it is busy (${fits.map((w) => `${w.info.name}: ${w.inFlight.size} of ${w.info.capacity}`).join('; ')})`,
+    };
   }
 
   /** Binds a sticky task's key to the worker it starts on, unless it is bound to a worker that is still live. */
@@ -188,23 +207,23 @@ export class WorkerDirectory {
     return [...this.workers.values()].map((w) => {
       const t = this.tally.of(w.info.name);
       return {
-      id: w.info.id,
-      name: w.info.name,
-      host: w.info.host,
-      pid: w.info.pid,
-      tags: w.info.tags,
-      modules: w.info.modules,
-      threads: w.info.threads,
-      capacity: w.info.capacity,
-      version: w.info.version,
-      group: w.info.group,
-      state: w.state,
-      inFlight: w.inFlight.size,
-      running: w.info.running,
-      lastSeenMs: now - w.lastSeen,
-      startedAt: w.info.startedAt,
-      tasksCompleted: t?.completed ?? 0,
-      tasksFailed: t ? t.failed + t.crashed + t.stopped + t.lost : 0,
+        id: w.info.id,
+        name: w.info.name,
+        host: w.info.host,
+        pid: w.info.pid,
+        tags: w.info.tags,
+        modules: w.info.modules,
+        threads: w.info.threads,
+        capacity: w.info.capacity,
+        version: w.info.version,
+        group: w.info.group,
+        state: w.state,
+        inFlight: w.inFlight.size,
+        running: w.info.running,
+        lastSeenMs: now - w.lastSeen,
+        startedAt: w.info.startedAt,
+        tasksCompleted: t?.completed ?? 0,
+        tasksFailed: t ? t.failed + t.crashed + t.stopped + t.lost : 0,
       };
     });
   }

@@ -5,7 +5,15 @@
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import type { ProgressMessage, RemoteSubjects, ResultAck, ResultMessage, StartedMessage, WorkerInfo, WorkerView } from './protocol.js';
+import type {
+  ProgressMessage,
+  RemoteSubjects,
+  ResultAck,
+  ResultMessage,
+  StartedMessage,
+  WorkerInfo,
+  WorkerView,
+} from './protocol.js';
 import { encode } from './protocol.js';
 import { decodeAs } from './schemas.js';
 

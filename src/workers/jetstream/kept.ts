@@ -19,10 +19,20 @@ export async function followKept(
 ): Promise<{ stop(): void }> {
   const { AckPolicy, RetentionPolicy, StorageType } = await import('@nats-io/jetstream');
   const stream = keptStreamName(o.prefix);
-  await ensureStream(jsm, { name: stream, subjects: [o.subject], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
+  await ensureStream(jsm, {
+    name: stream,
+    subjects: [o.subject],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+  });
   const durable = 'daemon';
   // Longer than a held result waits for its task, so a kept result is not handed out twice meanwhile.
-  const config = { durable_name: durable, ack_policy: AckPolicy.Explicit, ack_wait: (HELD_MS + 60_000) * 1_000_000, max_deliver: -1 };
+  const config = {
+    durable_name: durable,
+    ack_policy: AckPolicy.Explicit,
+    ack_wait: (HELD_MS + 60_000) * 1_000_000,
+    max_deliver: -1,
+  };
   await jsm.consumers.info(stream, durable).catch(() => jsm.consumers.add(stream, config));
   const consumer = await js.consumers.get(stream, durable);
   const take = (msg: JsMsg): void => {

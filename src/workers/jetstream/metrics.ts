@@ -43,7 +43,7 @@ export function registerWorkerMetrics(registry: Registry, runner: JetStreamRunne
   });
   new Counter({
     name: 'codomyrmex_worker_tasks_total',
-    help: 'Attempts ended per worker (`local`: the daemon\'s own threads) and outcome (completed, failed, crashed, stopped, lost).',
+    help: "Attempts ended per worker (`local`: the daemon's own threads) and outcome (completed, failed, crashed, stopped, lost).",
     labelNames: ['worker', 'outcome'] as const,
     registers: [registry],
     collect() {
@@ -64,10 +64,34 @@ export function registerWorkerMetrics(registry: Registry, runner: JetStreamRunne
       },
     });
   };
-  counter('codomyrmex_worker_dispatched_total', 'Attempts the daemon published to remote workers.', () => runner.counters.dispatched);
-  counter('codomyrmex_worker_messages_total', 'Work messages the daemon published (an attempt each, or several sent together): dispatched ÷ messages is the batching.', () => runner.counters.messages);
-  counter('codomyrmex_worker_redeliveries_total', 'Attempts JetStream redelivered to another worker (the first one took it and stopped).', () => runner.counters.redeliveries);
-  counter('codomyrmex_worker_late_results_total', 'Results that came after the daemon had ended the attempt (timeout, cancel, lost worker): discarded.', () => runner.counters.lateResults);
-  counter('codomyrmex_worker_unknown_results_total', 'Results for a task the daemon does not know: refused.', () => runner.counters.unknownResults);
-  counter('codomyrmex_workers_lost_total', 'Workers marked lost because they stopped heartbeating.', () => runner.counters.lostWorkers);
+  counter(
+    'codomyrmex_worker_dispatched_total',
+    'Attempts the daemon published to remote workers.',
+    () => runner.counters.dispatched,
+  );
+  counter(
+    'codomyrmex_worker_messages_total',
+    'Work messages the daemon published (an attempt each, or several sent together): dispatched ÷ messages is the batching.',
+    () => runner.counters.messages,
+  );
+  counter(
+    'codomyrmex_worker_redeliveries_total',
+    'Attempts JetStream redelivered to another worker (the first one took it and stopped).',
+    () => runner.counters.redeliveries,
+  );
+  counter(
+    'codomyrmex_worker_late_results_total',
+    'Results that came after the daemon had ended the attempt (timeout, cancel, lost worker): discarded.',
+    () => runner.counters.lateResults,
+  );
+  counter(
+    'codomyrmex_worker_unknown_results_total',
+    'Results for a task the daemon does not know: refused.',
+    () => runner.counters.unknownResults,
+  );
+  counter(
+    'codomyrmex_workers_lost_total',
+    'Workers marked lost because they stopped heartbeating.',
+    () => runner.counters.lostWorkers,
+  );
 }

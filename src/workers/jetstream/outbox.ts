@@ -68,7 +68,8 @@ export class WorkOutbox<A extends OutgoingAttempt> {
       const msgs = box.msgs.filter((_, i) => keep[i]);
       const attempts = box.attempts.filter((_, i) => keep[i]);
       const subject = msgs.length > 1 ? box.own : box.subject;
-      for (let i = 0; i < msgs.length; i += MAX_WORK_BATCH) this.#publish(js, subject, msgs.slice(i, i + MAX_WORK_BATCH), attempts.slice(i, i + MAX_WORK_BATCH));
+      for (let i = 0; i < msgs.length; i += MAX_WORK_BATCH)
+        this.#publish(js, subject, msgs.slice(i, i + MAX_WORK_BATCH), attempts.slice(i, i + MAX_WORK_BATCH));
     }
     this.#boxes.clear();
   }
@@ -84,7 +85,9 @@ export class WorkOutbox<A extends OutgoingAttempt> {
     if (!one) for (const a of attempts) a.batched = true;
     this.#hooks.sent(msgs.length);
     // The msgID lets JetStream drop a duplicate publish (a retry after a lost ack).
-    js.publish(subject, encode(one ? first : { batch: msgs }), { msgID: one ? first.dispatch : `${first.dispatch}+${msgs.length}` }).then(
+    js.publish(subject, encode(one ? first : { batch: msgs }), {
+      msgID: one ? first.dispatch : `${first.dispatch}+${msgs.length}`,
+    }).then(
       (ack: PubAck) => {
         for (const a of attempts) a.seq = ack.seq;
         // Every attempt in it ended (killed) before the publish was acknowledged: out of the stream now.

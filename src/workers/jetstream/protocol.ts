@@ -161,10 +161,26 @@ export interface CancelMessage {
   reason: string;
 }
 
-export type ProgressMessage = { dispatch: string; kind: 'progress'; value: unknown } | { dispatch: string; kind: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string };
+export type ProgressMessage =
+  | { dispatch: string; kind: 'progress'; value: unknown }
+  | { dispatch: string; kind: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string };
 
 /** One worker as the daemon sees it (`workers list`, the status view): what it announced, and what the daemon knows. */
-export type WorkerView = Pick<WorkerInfo, 'id' | 'name' | 'host' | 'pid' | 'tags' | 'modules' | 'threads' | 'capacity' | 'version' | 'group' | 'running' | 'startedAt'> & {
+export type WorkerView = Pick<
+  WorkerInfo,
+  | 'id'
+  | 'name'
+  | 'host'
+  | 'pid'
+  | 'tags'
+  | 'modules'
+  | 'threads'
+  | 'capacity'
+  | 'version'
+  | 'group'
+  | 'running'
+  | 'startedAt'
+> & {
   state: 'live' | 'lost';
   /** Attempts the daemon has in flight on it. */
   inFlight: number;
@@ -179,7 +195,10 @@ const encoder = new TextEncoder();
 export const encode = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value));
 
 /** Creates a stream unless it is there. */
-export async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+export async function ensureStream(
+  jsm: JetStreamManager,
+  config: Partial<StreamConfig> & { name: string },
+): Promise<void> {
   try {
     await jsm.streams.info(config.name);
   } catch {

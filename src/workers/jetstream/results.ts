@@ -101,7 +101,10 @@ export class ResultReporter {
         this.#log.info({ taskId: p.result.taskId, dispatch: p.result.dispatch }, 'result kept for the next daemon');
         p.finish({ accepted: true });
       } catch (err) {
-        this.#log.warn({ taskId: p.result.taskId, err: (err as Error).message }, 'could not keep a result: the task runs again when a daemon dispatches it');
+        this.#log.warn(
+          { taskId: p.result.taskId, err: (err as Error).message },
+          'could not keep a result: the task runs again when a daemon dispatches it',
+        );
       }
     }
   }
@@ -109,7 +112,11 @@ export class ResultReporter {
   #send(p: Pending): void {
     if (p.done) return;
     p.tries++;
-    if (p.tries === 2 || (p.tries > 2 && p.tries % 20 === 1)) this.#log.warn({ taskId: p.result.taskId, tries: p.tries - 1 }, 'the daemon did not answer a result; sending it again');
+    if (p.tries === 2 || (p.tries > 2 && p.tries % 20 === 1))
+      this.#log.warn(
+        { taskId: p.result.taskId, tries: p.tries - 1 },
+        'the daemon did not answer a result; sending it again',
+      );
     this.#enqueue(p);
     p.timer = setTimeout(() => this.#send(p), RESULT_TIMEOUT_MS + 500);
   }
@@ -133,7 +140,9 @@ export class ResultReporter {
     for (let i = 0; i < out.length; i += MAX_RESULT_BATCH) {
       const group = out.slice(i, i + MAX_RESULT_BATCH);
       const one = group.length === 1 ? group[0] : undefined;
-      nc.request(this.#subject, encode(one ? one.result : { batch: group.map((p) => p.result) }), { timeout: RESULT_TIMEOUT_MS }).then(
+      nc.request(this.#subject, encode(one ? one.result : { batch: group.map((p) => p.result) }), {
+        timeout: RESULT_TIMEOUT_MS,
+      }).then(
         (reply) => {
           let answer: ResultAck | { acks: ResultAck[] };
           try {

@@ -26,7 +26,17 @@ import { listenToWorkers } from './inbox.js';
 import { followKept } from './kept.js';
 import type { KnownWorker, WorkerOutcome } from './directory.js';
 import { WorkOutbox } from './outbox.js';
-import type { CancelMessage, ProgressMessage, RemoteOutcome, RemoteSubjects, ResultAck, ResultMessage, StartedMessage, WorkerInfo, WorkMessage } from './protocol.js';
+import type {
+  CancelMessage,
+  ProgressMessage,
+  RemoteOutcome,
+  RemoteSubjects,
+  ResultAck,
+  ResultMessage,
+  StartedMessage,
+  WorkerInfo,
+  WorkMessage,
+} from './protocol.js';
 import { encode, ensureStream, REMOTE_PROTOCOL, remoteSubjects, workStreamName } from './protocol.js';
 
 export interface JetStreamRunnerOptions {
@@ -56,7 +66,14 @@ export interface JetStreamCounters {
 
 export class JetStreamRunner implements TaskRunner {
   readonly directory = new WorkerDirectory();
-  readonly counters: JetStreamCounters = { dispatched: 0, messages: 0, redeliveries: 0, lateResults: 0, unknownResults: 0, lostWorkers: 0 };
+  readonly counters: JetStreamCounters = {
+    dispatched: 0,
+    messages: 0,
+    redeliveries: 0,
+    lateResults: 0,
+    unknownResults: 0,
+    lostWorkers: 0,
+  };
   readonly subjects: RemoteSubjects;
   readonly stream: string;
   readonly #o: JetStreamRunnerOptions;
@@ -73,7 +90,17 @@ export class JetStreamRunner implements TaskRunner {
   #kept: { stop(): void } | null = null;
   /** Attempts leave several per message (see outbox.ts). */
   readonly #outbox = new WorkOutbox<JetStreamAttempt>({
-    failed: (a, err) => this.#settle(a, { type: 'crashed', error: new WorkerCrashedError(`could not publish task "${a.req.name}" to the work stream: ${err.message}`).toJSON() }, 'applied'),
+    failed: (a, err) =>
+      this.#settle(
+        a,
+        {
+          type: 'crashed',
+          error: new WorkerCrashedError(
+            `could not publish task "${a.req.name}" to the work stream: ${err.message}`,
+          ).toJSON(),
+        },
+        'applied',
+      ),
     orphaned: (seq) => void this.deleteWork(seq),
     sent: () => this.counters.messages++,
   });
@@ -122,7 +149,12 @@ export class JetStreamRunner implements TaskRunner {
   /** Starts serving on a connection: makes sure the work stream exists, listens, and asks workers to announce. */
   async attach(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager): Promise<void> {
     const { RetentionPolicy, StorageType } = await import('@nats-io/jetstream');
-    await ensureStream(jsm, { name: this.stream, subjects: [this.subjects.workAll], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
+    await ensureStream(jsm, {
+      name: this.stream,
+      subjects: [this.subjects.workAll],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+    });
     this.#nc = nc;
     this.#js = js;
     this.#outbox.attach(js);
@@ -144,7 +176,12 @@ export class JetStreamRunner implements TaskRunner {
     this.#sweep = setInterval(() => this.#sweepLost(), Math.max(100, Math.floor(this.#o.lostAfterMs / 4)));
     this.#sweep.unref();
     // Results kept by workers that stopped while no daemon answered: held before any task is dispatched again.
-    this.#kept = await followKept(js, jsm, { prefix: this.#o.subjectPrefix, subject: this.subjects.kept, log: this.#log, take: (r, ack) => this.#result(r, () => ack()) });
+    this.#kept = await followKept(js, jsm, {
+      prefix: this.#o.subjectPrefix,
+      subject: this.subjects.kept,
+      log: this.#log,
+      take: (r, ack) => this.#result(r, () => ack()),
+    });
     // Workers answer with a heartbeat naming the results they hold (no task of those is dispatched again while its
     // holder is live), then send those results again.
     nc.publish(s.hello, encode({ daemon: this.#o.run }));
@@ -167,7 +204,10 @@ export class JetStreamRunner implements TaskRunner {
       // The daemon restarted while a worker ran this task: its outcome stands for this attempt.
       attempt.worker = held.worker;
       this.#settle(attempt, held.outcome, 'applied');
-      void this.#o.afterCommit().then(() => held.answer({ accepted: true }), () => undefined);
+      void this.#o.afterCommit().then(
+        () => held.answer({ accepted: true }),
+        () => undefined,
+      );
       return attempt;
     }
     const holder = this.#claims.liveHolder(req.taskId, this.directory.workers);
@@ -184,17 +224,30 @@ export class JetStreamRunner implements TaskRunner {
     a.workerId = holder.info.id;
     a.worker = holder.info.name;
     this.#claims.park(holder.info.id, a);
-    this.#log.info({ taskId: a.req.taskId, task: a.req.name, worker: holder.info.name }, 'a worker holds a result of this task: waiting for it, not dispatched again');
+    this.#log.info(
+      { taskId: a.req.taskId, task: a.req.name, worker: holder.info.name },
+      'a worker holds a result of this task: waiting for it, not dispatched again',
+    );
   }
 
   /** Publishes the attempt to a worker that can take it (or fails it, retryable, when none can). */
   #dispatch(attempt: JetStreamAttempt): JetStreamAttempt {
     const req = attempt.req;
     const dispatch = attempt.dispatch;
-    const choice = this.directory.choose({ module: req.module, action: req.action, tags: req.tags ?? [], affinity: req.affinity });
+    const choice = this.directory.choose({
+      module: req.module,
+      action: req.action,
+      tags: req.tags ?? [],
+      affinity: req.affinity,
+    });
     if (!this.#js || 'why' in choice) {
       this.#dispatches.remove(attempt);
-      attempt.resolve({ type: 'error', error: new WorkerCrashedError(`no remote worker could take task "${req.name}": ${'why' in choice ? choice.why : 'not connected to NATS'}`).toJSON() });
+      attempt.resolve({
+        type: 'error',
+        error: new WorkerCrashedError(
+          `no remote worker could take task "${req.name}": ${'why' in choice ? choice.why : 'not connected to NATS'}`,
+        ).toJSON(),
+      });
       return attempt;
     }
     this.#dispatches.add(attempt);
@@ -203,14 +256,30 @@ export class JetStreamRunner implements TaskRunner {
     attempt.workerId = choice.worker.info.id;
     attempt.worker = choice.worker.info.name;
     this.counters.dispatched++;
-    const msg: WorkMessage = { dispatch, daemon: this.#o.run, taskId: req.taskId, name: req.name, module: req.module, action: req.action, params: req.params, attempt: req.attempt, idempotencyKey: req.idempotencyKey, workingDir: req.workingDir, upstream: req.upstream, channel: req.channel };
+    const msg: WorkMessage = {
+      dispatch,
+      daemon: this.#o.run,
+      taskId: req.taskId,
+      name: req.name,
+      module: req.module,
+      action: req.action,
+      params: req.params,
+      attempt: req.attempt,
+      idempotencyKey: req.idempotencyKey,
+      workingDir: req.workingDir,
+      upstream: req.upstream,
+      channel: req.channel,
+    };
     // Traced: each attempt carries its span's W3C context (a message may hold several attempts), which the worker continues.
     if (req.traceparent !== undefined) msg.traceparent = req.traceparent;
     if (req.artifactScope !== undefined) msg.artifactScope = req.artifactScope;
     if (req.artifacts !== undefined) msg.artifacts = req.artifacts;
     // A sticky attempt goes to its worker alone; any other to the group, where any of its workers may take it (several
     // for one worker in one turn go to that worker alone, as one message: see WorkOutbox.add).
-    const subject = req.affinity !== undefined ? this.subjects.workFor(choice.worker.info.id) : this.subjects.work(choice.worker.info.group);
+    const subject =
+      req.affinity !== undefined
+        ? this.subjects.workFor(choice.worker.info.id)
+        : this.subjects.work(choice.worker.info.group);
     this.#outbox.add(subject, msg, attempt, this.subjects.workFor(choice.worker.info.id));
     return attempt;
   }
@@ -235,11 +304,19 @@ export class JetStreamRunner implements TaskRunner {
   #settle(a: JetStreamAttempt, outcome: RemoteOutcome, as: 'applied' | 'late', crash: WorkerOutcome = 'crashed'): void {
     if (a.done) return;
     this.#claims.unpark(a);
-    if (a.worker !== undefined) this.directory.tally.count(a.worker, outcome.type === 'ok' ? 'completed' : outcome.type === 'error' ? 'failed' : crash);
+    if (a.worker !== undefined)
+      this.directory.tally.count(
+        a.worker,
+        outcome.type === 'ok' ? 'completed' : outcome.type === 'error' ? 'failed' : crash,
+      );
     this.#dispatches.remove(a);
     this.directory.release(a.dispatch);
     this.#dispatches.remember(a.dispatch, as);
-    a.resolve(outcome.type === 'crashed' ? { type: 'error', error: { ...outcome.error, retryable: outcome.error.retryable !== false } } : outcome);
+    a.resolve(
+      outcome.type === 'crashed'
+        ? { type: 'error', error: { ...outcome.error, retryable: outcome.error.retryable !== false } }
+        : outcome,
+    );
     this.changed();
   }
 
@@ -268,13 +345,28 @@ export class JetStreamRunner implements TaskRunner {
 
   #heartbeat(info: WorkerInfo): void {
     if (info.protocol !== REMOTE_PROTOCOL) {
-      this.#log.warn({ worker: info.name, protocol: info.protocol, expected: REMOTE_PROTOCOL }, 'worker speaks another protocol version; ignored');
+      this.#log.warn(
+        { worker: info.name, protocol: info.protocol, expected: REMOTE_PROTOCOL },
+        'worker speaks another protocol version; ignored',
+      );
       return;
     }
     // Its claims count before it can take work (the scheduler hears of it in a microtask).
     const freed = this.#claims.heard(info.id, info.holding);
     if (this.directory.heartbeat(info, Date.now())) {
-      this.#log.info({ worker: info.name, id: info.id, host: info.host, tags: info.tags, modules: info.modules.length, threads: info.threads, version: info.version, holding: info.holding.length }, 'worker joined');
+      this.#log.info(
+        {
+          worker: info.name,
+          id: info.id,
+          host: info.host,
+          tags: info.tags,
+          modules: info.modules.length,
+          threads: info.threads,
+          version: info.version,
+          holding: info.holding.length,
+        },
+        'worker joined',
+      );
       this.changed();
     }
     for (const taskId of info.holding) this.#callBack(taskId, info.id);
@@ -300,7 +392,10 @@ export class JetStreamRunner implements TaskRunner {
   /** A parked attempt whose holder is gone or holds nothing now: published to a worker, as any other. */
   #redispatch(a: JetStreamAttempt, why: string): void {
     if (a.done) return;
-    this.#log.info({ taskId: a.req.taskId, task: a.req.name, why }, 'the held result will not come: dispatching the task');
+    this.#log.info(
+      { taskId: a.req.taskId, task: a.req.name, why },
+      'the held result will not come: dispatching the task',
+    );
     // Its dispatch id was told to stop: failed instead (retryable), so the scheduler runs it again under a new one.
     if (a.calledBack) return this.giveUp(a, `${why}; task "${a.req.name}" runs again`, 'lost');
     a.workerId = null;
@@ -325,8 +420,14 @@ export class JetStreamRunner implements TaskRunner {
     }
     for (const w of this.directory.sweep(Date.now(), this.#o.lostAfterMs)) {
       this.counters.lostWorkers++;
-      this.#log.warn({ worker: w.info.name, id: w.info.id, host: w.info.host, inFlight: w.inFlight.size }, 'worker lost (no heartbeat); its attempts run again elsewhere');
-      this.#lose(w, `worker "${w.info.name}" on ${w.info.host} stopped heartbeating for ${this.#o.lostAfterMs} ms (lost)`);
+      this.#log.warn(
+        { worker: w.info.name, id: w.info.id, host: w.info.host, inFlight: w.inFlight.size },
+        'worker lost (no heartbeat); its attempts run again elsewhere',
+      );
+      this.#lose(
+        w,
+        `worker "${w.info.name}" on ${w.info.host} stopped heartbeating for ${this.#o.lostAfterMs} ms (lost)`,
+      );
     }
   }
 
@@ -348,7 +449,8 @@ export class JetStreamRunner implements TaskRunner {
     if (a && a.parkedOn !== null) return;
     if (!a) {
       // Ended here already (cancelled, timed out, or failed when its worker was lost): stop the copy.
-      if (this.#dispatches.ended(m.dispatch) !== undefined) this.sendCancel({ dispatch: m.dispatch, kind: 'kill', reason: 'the daemon already ended this attempt' });
+      if (this.#dispatches.ended(m.dispatch) !== undefined)
+        this.sendCancel({ dispatch: m.dispatch, kind: 'kill', reason: 'the daemon already ended this attempt' });
       return;
     }
     a.startedOn = m.worker;
@@ -356,7 +458,10 @@ export class JetStreamRunner implements TaskRunner {
     if (took) a.worker = took.info.name;
     if (m.deliveries > 1) {
       this.counters.redeliveries++;
-      this.#log.warn({ taskId: a.req.taskId, task: a.req.name, worker: m.worker, deliveries: m.deliveries }, 'task redelivered to another worker');
+      this.#log.warn(
+        { taskId: a.req.taskId, task: a.req.name, worker: m.worker, deliveries: m.deliveries },
+        'task redelivered to another worker',
+      );
     }
   }
 
@@ -380,18 +485,30 @@ export class JetStreamRunner implements TaskRunner {
         // Stopped here (cancelled or timed out) before this result came: the scheduler discards it. (A crash is
         // the worker confirming the kill, not a result.)
         this.counters.lateResults++;
-        this.#log.warn({ taskId: m.taskId, dispatch: m.dispatch, worker: m.worker }, 'result after the daemon stopped the attempt: discarded');
+        this.#log.warn(
+          { taskId: m.taskId, dispatch: m.dispatch, worker: m.worker },
+          'result after the daemon stopped the attempt: discarded',
+        );
       }
       this.#settle(a, m.outcome, 'applied');
       // Answered once the scheduler's change (applied in a microtask) is committed.
-      setImmediate(() => void this.#o.afterCommit().then(() => answer({ accepted: true }), () => undefined));
+      setImmediate(
+        () =>
+          void this.#o.afterCommit().then(
+            () => answer({ accepted: true }),
+            () => undefined,
+          ),
+      );
       return;
     }
     const seen = this.#dispatches.ended(m.dispatch);
     if (seen === 'applied') return answer({ accepted: true });
     if (seen === 'late') {
       this.counters.lateResults++;
-      this.#log.warn({ taskId: m.taskId, dispatch: m.dispatch, worker: m.worker }, 'late result discarded (the daemon had already ended that attempt)');
+      this.#log.warn(
+        { taskId: m.taskId, dispatch: m.dispatch, worker: m.worker },
+        'late result discarded (the daemon had already ended that attempt)',
+      );
       return answer({ accepted: false, reason: 'late' });
     }
     const fromEarlierRun = !m.dispatch.startsWith(`${this.#o.run}:`);
@@ -400,10 +517,17 @@ export class JetStreamRunner implements TaskRunner {
       // The daemon restarted while this worker ran the task, and has dispatched it again: this outcome stands.
       this.#dispatches.remember(m.dispatch, 'applied');
       if (current.parkedOn === null && current.seq !== null && !current.startedOn) void this.deleteWork(current.seq);
-      if (current.parkedOn === null) this.sendCancel({ dispatch: current.dispatch, kind: 'kill', reason: 'an earlier run of this task finished' });
+      if (current.parkedOn === null)
+        this.sendCancel({ dispatch: current.dispatch, kind: 'kill', reason: 'an earlier run of this task finished' });
       current.worker = this.#nameOf(m.worker) ?? m.name ?? current.worker;
       this.#settle(current, m.outcome, 'applied');
-      setImmediate(() => void this.#o.afterCommit().then(() => answer({ accepted: true }), () => undefined));
+      setImmediate(
+        () =>
+          void this.#o.afterCommit().then(
+            () => answer({ accepted: true }),
+            () => undefined,
+          ),
+      );
       return;
     }
     const status = fromEarlierRun ? this.#o.taskStatus(m.taskId) : null;
@@ -413,7 +537,10 @@ export class JetStreamRunner implements TaskRunner {
       return;
     }
     this.counters.unknownResults++;
-    this.#log.warn({ taskId: m.taskId, dispatch: m.dispatch, worker: m.worker }, 'result for a task the daemon does not know: refused');
+    this.#log.warn(
+      { taskId: m.taskId, dispatch: m.dispatch, worker: m.worker },
+      'result for a task the daemon does not know: refused',
+    );
     answer({ accepted: false, reason: 'unknown' });
   }
 }

@@ -9,7 +9,17 @@ import { serializedErrorSchema, ValidationError } from '../../errors.js';
 import { artifactRefSchema, upstreamArtifactsSchema } from '../../model/artifacts.js';
 import { formatZodIssues } from '../../model/validate.js';
 import { MAX_HOLDING } from './protocol.js';
-import type { CancelMessage, ProgressMessage, ResultAck, ResultMessage, StartedMessage, WorkBatch, WorkerInfo, WorkerView, WorkMessage } from './protocol.js';
+import type {
+  CancelMessage,
+  ProgressMessage,
+  ResultAck,
+  ResultMessage,
+  StartedMessage,
+  WorkBatch,
+  WorkerInfo,
+  WorkerView,
+  WorkMessage,
+} from './protocol.js';
 
 /** Most attempts, results or acks one message may carry (the daemon sends at most 64 attempts, a worker 256 results). */
 const MAX_BATCH = 1024;
@@ -39,28 +49,32 @@ const workerInfoSchema = z
   .passthrough()
   // Required from protocol 3 on; a worker of an older protocol still parses, so the daemon can say which it speaks.
   .superRefine((v, ctx) => {
-    if (v.protocol >= 3 && v.holding === undefined) ctx.addIssue({ code: 'custom', path: ['holding'], message: 'Required' });
+    if (v.protocol >= 3 && v.holding === undefined)
+      ctx.addIssue({ code: 'custom', path: ['holding'], message: 'Required' });
   });
 
 const byeSchema = z.object({ id }).passthrough();
 
-const startedSchema = z.object({ dispatch: id, worker: id, deliveries: z.number().int().min(1), attempt: z.number().int().min(1) }).passthrough();
+const startedSchema = z
+  .object({ dispatch: id, worker: id, deliveries: z.number().int().min(1), attempt: z.number().int().min(1) })
+  .passthrough();
 const startedBatchSchema = z.object({ batch: z.array(startedSchema).max(MAX_BATCH) }).passthrough();
 
-const outcomeSchema = z.discriminatedUnion('type', [
-  z
-    .object({
-      type: z.literal('ok'),
-      output: z.unknown(),
-      bytes: count.optional(),
-      binary: z.boolean().optional(),
-      ms: z.number().optional(),
-      artifacts: z.array(artifactRefSchema).max(10_000).optional(),
-    })
-    .passthrough(),
-  z.object({ type: z.literal('error'), error: serializedErrorSchema, ms: z.number().optional() }).passthrough(),
-  z.object({ type: z.literal('crashed'), error: serializedErrorSchema }).passthrough(),
-])
+const outcomeSchema = z
+  .discriminatedUnion('type', [
+    z
+      .object({
+        type: z.literal('ok'),
+        output: z.unknown(),
+        bytes: count.optional(),
+        binary: z.boolean().optional(),
+        ms: z.number().optional(),
+        artifacts: z.array(artifactRefSchema).max(10_000).optional(),
+      })
+      .passthrough(),
+    z.object({ type: z.literal('error'), error: serializedErrorSchema, ms: z.number().optional() }).passthrough(),
+    z.object({ type: z.literal('crashed'), error: serializedErrorSchema }).passthrough(),
+  ])
   // A worker exports its threads' spans itself and sends none: spans in a result would be exported by the daemon
   // unchecked (the reply's `spans` are trusted thread output), so they are dropped here.
   .transform((o) => {
@@ -68,12 +82,21 @@ const outcomeSchema = z.discriminatedUnion('type', [
     return o;
   });
 
-const resultSchema = z.object({ dispatch: id, worker: id, name: text.optional(), taskId: id, outcome: outcomeSchema }).passthrough();
+const resultSchema = z
+  .object({ dispatch: id, worker: id, name: text.optional(), taskId: id, outcome: outcomeSchema })
+  .passthrough();
 const resultBatchSchema = z.object({ batch: z.array(resultSchema).max(MAX_BATCH) }).passthrough();
 
 const progressSchema = z.discriminatedUnion('kind', [
   z.object({ dispatch: id, kind: z.literal('progress'), value: z.unknown() }).passthrough(),
-  z.object({ dispatch: id, kind: z.literal('log'), level: z.enum(['debug', 'info', 'warn', 'error']), message: z.string() }).passthrough(),
+  z
+    .object({
+      dispatch: id,
+      kind: z.literal('log'),
+      level: z.enum(['debug', 'info', 'warn', 'error']),
+      message: z.string(),
+    })
+    .passthrough(),
 ]);
 
 const cancelSchema = z.object({ dispatch: id, kind: z.enum(['abort', 'kill']), reason: text }).passthrough();

@@ -24,8 +24,28 @@ import { JetStreamArtifactStore } from '../jetstreamArtifacts.js';
 import { WorkerPool } from '../pool.js';
 import { ResultReporter } from './results.js';
 import type { Logger } from 'pino';
-import type { CancelMessage, ProgressMessage, RemoteOutcome, RemoteSubjects, ResultAck, ResultMessage, StartedMessage, WorkBatch, WorkerInfo, WorkMessage } from './protocol.js';
-import { encode, ensureStream, keptStreamName, MAX_HOLDING, REMOTE_PROTOCOL, remoteSubjects, workerGroup, workStreamName } from './protocol.js';
+import type {
+  CancelMessage,
+  ProgressMessage,
+  RemoteOutcome,
+  RemoteSubjects,
+  ResultAck,
+  ResultMessage,
+  StartedMessage,
+  WorkBatch,
+  WorkerInfo,
+  WorkMessage,
+} from './protocol.js';
+import {
+  encode,
+  ensureStream,
+  keptStreamName,
+  MAX_HOLDING,
+  REMOTE_PROTOCOL,
+  remoteSubjects,
+  workerGroup,
+  workStreamName,
+} from './protocol.js';
 import { decodeAs } from './schemas.js';
 
 export interface RemoteWorkerOptions {
@@ -63,7 +83,21 @@ const KEEP_AFTER_MS = 1500;
 
 /** The attempt a work message asks for, as this worker's pool runner takes it (a redelivery counts as an attempt). */
 function attemptOf(m: WorkMessage, deliveries: number): AttemptRequest {
-  return { taskId: m.taskId, name: m.name, module: m.module, action: m.action, params: m.params, attempt: m.attempt + deliveries - 1, idempotencyKey: m.idempotencyKey, workingDir: m.workingDir, upstream: m.upstream, channel: m.channel, artifactScope: m.artifactScope, artifacts: m.artifacts, traceparent: m.traceparent };
+  return {
+    taskId: m.taskId,
+    name: m.name,
+    module: m.module,
+    action: m.action,
+    params: m.params,
+    attempt: m.attempt + deliveries - 1,
+    idempotencyKey: m.idempotencyKey,
+    workingDir: m.workingDir,
+    upstream: m.upstream,
+    channel: m.channel,
+    artifactScope: m.artifactScope,
+    artifacts: m.artifacts,
+    traceparent: m.traceparent,
+  };
 }
 
 export class RemoteWorker {
@@ -133,30 +167,68 @@ export class RemoteWorker {
     this.#group = workerGroup(this.#modules, o.tags);
     // The daemon never has more in flight here than the pool's slots: no stops needed to drop queued ones, and each
     // thread runs its --concurrency attempts at once.
-    this.#pool = new WorkerPool({ threads: o.threads, concurrentTasksPerWorker: o.concurrency ?? 1, moduleDirs: o.moduleDirs, noQueueStops: (o.concurrency ?? 1) > 1, ...(o.tracing ? { tracing: { maxAttributeLength: o.maxAttributeLength ?? 4096 } } : {}) });
+    this.#pool = new WorkerPool({
+      threads: o.threads,
+      concurrentTasksPerWorker: o.concurrency ?? 1,
+      moduleDirs: o.moduleDirs,
+      noQueueStops: (o.concurrency ?? 1) > 1,
+      ...(o.tracing ? { tracing: { maxAttributeLength: o.maxAttributeLength ?? 4096 } } : {}),
+    });
     await this.#pool.booted(30_000);
     this.#runner = new LocalPoolRunner(this.#pool, systemClock);
     const nc = (this.#nc = await o.connect());
     const jsm = await jetstreamManager(nc);
     const stream = workStreamName(o.subjectPrefix);
-    await ensureStream(jsm, { name: stream, subjects: [this.#s.workAll], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
-    await ensureStream(jsm, { name: keptStreamName(o.subjectPrefix), subjects: [this.#s.kept], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
+    await ensureStream(jsm, {
+      name: stream,
+      subjects: [this.#s.workAll],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+    });
+    await ensureStream(jsm, {
+      name: keptStreamName(o.subjectPrefix),
+      subjects: [this.#s.kept],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+    });
     const durable = `G_${this.#group}`;
-    const config = { durable_name: durable, ack_policy: AckPolicy.Explicit, filter_subject: this.#s.work(this.#group), ack_wait: o.ackWaitMs * 1_000_000, max_deliver: -1, max_ack_pending: 100_000 };
+    const config = {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      filter_subject: this.#s.work(this.#group),
+      ack_wait: o.ackWaitMs * 1_000_000,
+      max_deliver: -1,
+      max_ack_pending: 100_000,
+    };
     try {
       await jsm.consumers.info(stream, durable);
-      await jsm.consumers.update(stream, durable, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending });
+      await jsm.consumers.update(stream, durable, {
+        ack_wait: config.ack_wait,
+        max_ack_pending: config.max_ack_pending,
+      });
     } catch {
       await jsm.consumers.add(stream, config);
     }
     // Its own consumer, for attempts sent to this worker alone; removed by the server an hour after it stops pulling.
     this.#ownName = `W_${this.id}`;
-    await jsm.consumers.add(stream, { durable_name: this.#ownName, ack_policy: AckPolicy.Explicit, filter_subject: this.#s.workFor(this.id), ack_wait: config.ack_wait, max_deliver: -1, max_ack_pending: 100_000, inactive_threshold: 3_600_000_000_000 });
+    await jsm.consumers.add(stream, {
+      durable_name: this.#ownName,
+      ack_policy: AckPolicy.Explicit,
+      filter_subject: this.#s.workFor(this.id),
+      ack_wait: config.ack_wait,
+      max_deliver: -1,
+      max_ack_pending: 100_000,
+      inactive_threshold: 3_600_000_000_000,
+    });
     const js = jetstream(nc);
     this.#keep = (r) => js.publish(this.#s.kept, encode(r)).then(() => undefined);
     const group = await js.consumers.get(stream, durable);
     const own = await js.consumers.get(stream, this.#ownName);
-    this.#removeOwn = () => jsm.consumers.delete(stream, this.#ownName).then(() => undefined, () => undefined);
+    this.#removeOwn = () =>
+      jsm.consumers.delete(stream, this.#ownName).then(
+        () => undefined,
+        () => undefined,
+      );
     // Artifacts travel through the Object Store: fetched before an attempt, stored after it succeeds.
     this.#runner.artifacts = new ArtifactExchange(await JetStreamArtifactStore.open(js, o.subjectPrefix));
     nc.subscribe(this.#s.cancel, {
@@ -179,7 +251,20 @@ export class RemoteWorker {
     this.#heartbeat = setInterval(() => this.#beat(), o.heartbeatMs);
     // One pull per slot on each consumer: the daemon never has more than `capacity` in flight here in all.
     for (let i = 0; i < this.#capacity; i++) this.#loops.push(this.#pull(group), this.#pull(own));
-    this.#log.info({ id: this.id, worker: o.name, group: this.#group, tags: o.tags, modules: this.#modules.length, threads: o.threads, capacity: this.#capacity, stream, ackWaitMs: o.ackWaitMs }, 'worker ready');
+    this.#log.info(
+      {
+        id: this.id,
+        worker: o.name,
+        group: this.#group,
+        tags: o.tags,
+        modules: this.#modules.length,
+        threads: o.threads,
+        capacity: this.#capacity,
+        stream,
+        ackWaitMs: o.ackWaitMs,
+      },
+      'worker ready',
+    );
   }
 
   #beat(): void {
@@ -200,7 +285,10 @@ export class RemoteWorker {
       }
       return;
     }
-    this.#log.info({ dispatch: m.dispatch, kind: m.kind, reason: m.reason }, m.kind === 'abort' ? 'task aborted by the daemon' : 'task killed by the daemon');
+    this.#log.info(
+      { dispatch: m.dispatch, kind: m.kind, reason: m.reason },
+      m.kind === 'abort' ? 'task aborted by the daemon' : 'task killed by the daemon',
+    );
     if (m.kind === 'abort') run.abort(m.reason);
     else run.kill();
   }
@@ -253,14 +341,22 @@ export class RemoteWorker {
     const items = ('batch' in data ? data.batch : [data]).filter((m) => {
       if (this.#cancelled.has(m.dispatch)) return false;
       if (!this.#results.resendEarlier(m.taskId, m.dispatch)) return true;
-      this.#log.info({ taskId: m.taskId, dispatch: m.dispatch }, 'dispatched again while its earlier result waits: sending that result');
+      this.#log.info(
+        { taskId: m.taskId, dispatch: m.dispatch },
+        'dispatched again while its earlier result waits: sending that result',
+      );
       return false;
     });
     if (items.length === 0) {
       msg.term();
       return;
     }
-    const started = items.map((m): StartedMessage => ({ dispatch: m.dispatch, worker: this.id, deliveries, attempt: m.attempt + deliveries - 1 }));
+    const started = items.map((m): StartedMessage => ({
+      dispatch: m.dispatch,
+      worker: this.id,
+      deliveries,
+      attempt: m.attempt + deliveries - 1,
+    }));
     nc.publish(this.#s.started, encode(started.length === 1 ? started[0] : { batch: started }));
     // Traced: each attempt's span continues the daemon's (a malformed or missing context starts a new trace), and
     // the attempt runs in it.
@@ -268,7 +364,18 @@ export class RemoteWorker {
       const span = this.#o.tracing?.startSpan(`process ${m.module}.${m.action}`, {
         kind: 'consumer',
         traceparent: m.traceparent,
-        attributes: { 'messaging.system': 'nats', 'messaging.destination.name': msg.subject, 'messaging.operation.type': 'process', 'codomyrmex.task_id': m.taskId, 'codomyrmex.task': m.name, 'codomyrmex.module': m.module, 'codomyrmex.action': m.action, 'codomyrmex.attempt': started[i]?.attempt ?? m.attempt, 'codomyrmex.worker': this.#o.name, ...(items.length > 1 && { 'messaging.batch.message_count': items.length }) },
+        attributes: {
+          'messaging.system': 'nats',
+          'messaging.destination.name': msg.subject,
+          'messaging.operation.type': 'process',
+          'codomyrmex.task_id': m.taskId,
+          'codomyrmex.task': m.name,
+          'codomyrmex.module': m.module,
+          'codomyrmex.action': m.action,
+          'codomyrmex.attempt': started[i]?.attempt ?? m.attempt,
+          'codomyrmex.worker': this.#o.name,
+          ...(items.length > 1 && { 'messaging.batch.message_count': items.length }),
+        },
       });
       if (span) items[i] = { ...m, traceparent: span.traceparent };
       return span;
@@ -277,13 +384,19 @@ export class RemoteWorker {
       const span = spans[i];
       return span ? { trace_id: span.traceId, span_id: span.spanId } : {};
     };
-    started.forEach((st, i) => this.#log.debug({ taskId: items[i]?.taskId, attempt: st.attempt, deliveries, ...ids(i) }, 'task started'));
+    started.forEach((st, i) =>
+      this.#log.debug({ taskId: items[i]?.taskId, attempt: st.attempt, deliveries, ...ids(i) }, 'task started'),
+    );
     const alive = setInterval(() => msg.working(), Math.max(200, Math.floor(this.#o.ackWaitMs / 3)));
     // Acked once the daemon has answered every result in it (after its commit); not at all if the connection closed.
     let left = items.length;
     let closed = false;
     const answered = (m: WorkMessage, ack: ResultAck | null): void => {
-      if (ack && !ack.accepted) this.#log.warn({ taskId: m.taskId, dispatch: m.dispatch, reason: ack.reason }, 'the daemon did not take the result');
+      if (ack && !ack.accepted)
+        this.#log.warn(
+          { taskId: m.taskId, dispatch: m.dispatch, reason: ack.reason },
+          'the daemon did not take the result',
+        );
       if (!ack) closed = true;
       if (--left > 0) return;
       clearInterval(alive);
@@ -306,7 +419,9 @@ export class RemoteWorker {
             span.end(o.type === 'ok' ? null : o.error);
           }
           this.#log.debug({ taskId: m.taskId, outcome: o.type, ...ids(i) }, 'task ended');
-          const reported = this.#results.report({ dispatch: m.dispatch, worker: this.id, name: this.#o.name, taskId: m.taskId, outcome: o }).then((ack) => answered(m, ack));
+          const reported = this.#results
+            .report({ dispatch: m.dispatch, worker: this.id, name: this.#o.name, taskId: m.taskId, outcome: o })
+            .then((ack) => answered(m, ack));
           this.#reporting.add(reported);
           void reported.finally(() => this.#reporting.delete(reported));
         }),
@@ -318,14 +433,19 @@ export class RemoteWorker {
    * Runs a message's attempts: short actions without a channel go to the pool several per thread message (as on the
    * daemon's own threads), the rest one by one. Each promise settles with the attempt's outcome, never rejects.
    */
-  #runAll(runner: LocalPoolRunner, nc: NatsConnection, items: WorkMessage[], deliveries: number): Promise<RemoteOutcome>[] {
+  #runAll(
+    runner: LocalPoolRunner,
+    nc: NatsConnection,
+    items: WorkMessage[],
+    deliveries: number,
+  ): Promise<RemoteOutcome>[] {
     const out = new Array<Promise<RemoteOutcome>>(items.length);
     const short: number[] = [];
     items.forEach((m, i) => {
       if (items.length > 1 && !m.channel && runner.batchLimit(m.module, m.action) > 1) short.push(i);
       else out[i] = this.#runOne(runner, nc, m, deliveries);
     });
-    for (let k = 0; k < short.length; ) {
+    for (let k = 0; k < short.length;) {
       const first = items[short[k] as number] as WorkMessage;
       const idx = short.slice(k, k + runner.batchLimit(first.module, first.action));
       k += idx.length;
@@ -354,9 +474,17 @@ export class RemoteWorker {
   }
 
   /** One attempt alone, with its progress and logs relayed to the daemon. */
-  async #runOne(runner: LocalPoolRunner, nc: NatsConnection, m: WorkMessage, deliveries: number): Promise<RemoteOutcome> {
+  async #runOne(
+    runner: LocalPoolRunner,
+    nc: NatsConnection,
+    m: WorkMessage,
+    deliveries: number,
+  ): Promise<RemoteOutcome> {
     const progress = (p: ProgressMessage): void => nc.publish(this.#s.progress, encode(p));
-    const run = runner.start(attemptOf(m, deliveries), { progress: (value) => progress({ dispatch: m.dispatch, kind: 'progress', value }), log: (level, message) => progress({ dispatch: m.dispatch, kind: 'log', level, message }) });
+    const run = runner.start(attemptOf(m, deliveries), {
+      progress: (value) => progress({ dispatch: m.dispatch, kind: 'progress', value }),
+      log: (level, message) => progress({ dispatch: m.dispatch, kind: 'log', level, message }),
+    });
     this.#running.set(m.dispatch, run);
     try {
       const reply = await run.reply;

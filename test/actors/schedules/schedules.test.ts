@@ -14,12 +14,25 @@ const dirs: string[] = [];
 
 afterEach(async () => {
   // The shutdown grace runs on the engine's (fake) clock: keep it moving until the engine has stopped.
-  for (const { engine, clock } of engines.splice(0)) await advanceUntil(clock, 0, engine.shutdown({ graceMs: 0 }).catch(() => undefined), 1000);
+  for (const { engine, clock } of engines.splice(0))
+    await advanceUntil(
+      clock,
+      0,
+      engine.shutdown({ graceMs: 0 }).catch(() => undefined),
+      1000,
+    );
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function engineOn(clock: FakeClock, options: ConstructorParameters<typeof OrchestrationEngine>[0] = {}): OrchestrationEngine {
-  const engine = new OrchestrationEngine({ threads: 1, workflowDirs: [], metrics: { enabled: false }, ...options }, {}, { clock });
+function engineOn(
+  clock: FakeClock,
+  options: ConstructorParameters<typeof OrchestrationEngine>[0] = {},
+): OrchestrationEngine {
+  const engine = new OrchestrationEngine(
+    { threads: 1, workflowDirs: [], metrics: { enabled: false }, ...options },
+    {},
+    { clock },
+  );
   engines.push({ engine, clock });
   return engine;
 }
@@ -53,7 +66,9 @@ async function advanceUntil<T>(clock: FakeClock, ms: number, done: Promise<T>, s
 async function withWorkflows(engine: OrchestrationEngine): Promise<void> {
   await engine.ready();
   const wf = engine.getWorkflowManager();
-  await wf.createWorkflow('quick', [{ name: 'a', module: 'core', action: 'echo', parameters: { value: '{{params.n}}' } }]);
+  await wf.createWorkflow('quick', [
+    { name: 'a', module: 'core', action: 'echo', parameters: { value: '{{params.n}}' } },
+  ]);
   await wf.createWorkflow('slow', [{ name: 'a', module: 'core', action: 'sleep', parameters: { ms: 600_000 } }]);
 }
 
@@ -65,7 +80,13 @@ describe('schedules on a fake clock', () => {
     const view = await engine.createSchedule({ name: 'tick', workflow: 'quick', every: '10s', parameters: { n: 7 } });
     expect(view.nextFireTimes).toEqual([10, 20, 30, 40, 50].map((s) => new Date(T0 + s * 1000).toISOString()));
     const [fired] = await advanceUntil(clock, 10_000, nextOf(engine, 'schedule_fired'));
-    expect(fired).toMatchObject({ schedule: 'tick', workflow: 'quick', scheduledFor: T0 + 10_000, runId: slotRunId('tick', T0 + 10_000), manual: false });
+    expect(fired).toMatchObject({
+      schedule: 'tick',
+      workflow: 'quick',
+      scheduledFor: T0 + 10_000,
+      runId: slotRunId('tick', T0 + 10_000),
+      manual: false,
+    });
     const result = await engine.getWorkflowManager().waitForRun(fired!.runId);
     expect(result.steps['a']?.result).toBe(7);
     const run = await engine.getWorkflowManager().getRun(fired!.runId);
@@ -88,7 +109,12 @@ describe('schedules on a fake clock', () => {
     await engine.createSchedule({ name: 's', workflow: 'slow', every: 10 });
     const [first] = await advanceUntil(clock, 10_000, nextOf(engine, 'schedule_fired'));
     const [skipped] = await advanceUntil(clock, 10_000, nextOf(engine, 'schedule_skipped'));
-    expect(skipped).toMatchObject({ schedule: 's', scheduledFor: T0 + 20_000, reason: 'overlap', activeRuns: [first!.runId] });
+    expect(skipped).toMatchObject({
+      schedule: 's',
+      scheduledFor: T0 + 20_000,
+      reason: 'overlap',
+      activeRuns: [first!.runId],
+    });
     expect((await engine.getSchedule('s'))?.recentSlots[0]).toMatchObject({ outcome: 'skipped' });
   });
 
@@ -98,9 +124,15 @@ describe('schedules on a fake clock', () => {
     await withWorkflows(engine);
     await engine.createSchedule({ name: 'b', workflow: 'slow', every: 10, overlap: 'buffer_one' });
     const [first] = await advanceUntil(clock, 10_000, nextOf(engine, 'schedule_fired'));
-    await advanceUntil(clock, 10_000, engine.getSchedule('b').then(async function wait(v): Promise<unknown> {
-      return v?.bufferedSlots === 1 ? v : new Promise((r) => setImmediate(r)).then(() => engine.getSchedule('b')).then(wait);
-    }));
+    await advanceUntil(
+      clock,
+      10_000,
+      engine.getSchedule('b').then(async function wait(v): Promise<unknown> {
+        return v?.bufferedSlots === 1
+          ? v
+          : new Promise((r) => setImmediate(r)).then(() => engine.getSchedule('b')).then(wait);
+      }),
+    );
     const [skipped] = await advanceUntil(clock, 10_000, nextOf(engine, 'schedule_skipped'));
     expect(skipped?.scheduledFor).toBe(T0 + 30_000);
     const next = nextOf(engine, 'schedule_fired');
@@ -177,7 +209,9 @@ describe('schedules on a fake clock', () => {
     for (const f of got) await engine.getWorkflowManager().waitForRun(f.runId);
     const again = await engine.backfillSchedule('hourly', { from: T0, to: T0 + 45 * 60_000 });
     expect(again).toMatchObject({ slots: 4, queued: 0, alreadyRun: 4 });
-    await expect(engine.backfillSchedule('hourly', { from: T0 - 400 * 86_400_000, to: T0 })).rejects.toThrow(/more than 10000 slots/);
+    await expect(engine.backfillSchedule('hourly', { from: T0 - 400 * 86_400_000, to: T0 })).rejects.toThrow(
+      /more than 10000 slots/,
+    );
   });
 
   it('refuses bad input, naming the field, and stores nothing', async () => {
@@ -185,8 +219,12 @@ describe('schedules on a fake clock', () => {
     const engine = engineOn(clock);
     await withWorkflows(engine);
     await expect(engine.createSchedule({ name: 'x', workflow: 'nope', every: 10 })).rejects.toThrow(NotFoundError);
-    await expect(engine.createSchedule({ name: 'x', workflow: 'quick', cron: 'every day' })).rejects.toThrow(ValidationError);
-    await expect(engine.createSchedule({ name: 'x', workflow: 'quick', cron: '* * * * *', timezone: 'Nowhere/City' })).rejects.toThrow(/schedule\.timezone/);
+    await expect(engine.createSchedule({ name: 'x', workflow: 'quick', cron: 'every day' })).rejects.toThrow(
+      ValidationError,
+    );
+    await expect(
+      engine.createSchedule({ name: 'x', workflow: 'quick', cron: '* * * * *', timezone: 'Nowhere/City' }),
+    ).rejects.toThrow(/schedule\.timezone/);
     expect(await engine.listSchedules()).toEqual([]);
     await engine.createSchedule({ name: 'x', workflow: 'quick', every: 10 });
     await expect(engine.createSchedule({ name: 'x', workflow: 'quick', every: 10 })).rejects.toThrow(/exists already/);
@@ -205,7 +243,13 @@ describe('schedules in the SQLite store', () => {
     const clock = new FakeClock(T0);
     const first = engineOn(clock, options);
     await withWorkflows(first);
-    await first.createSchedule({ name: 'catch', workflow: 'quick', every: 10, catchupWindowSeconds: 30, overlap: 'allow' });
+    await first.createSchedule({
+      name: 'catch',
+      workflow: 'quick',
+      every: 10,
+      catchupWindowSeconds: 30,
+      overlap: 'allow',
+    });
     await engines.pop()?.engine.shutdown();
     const later = new FakeClock(T0 + 600_000);
     const second = engineOn(later, options);

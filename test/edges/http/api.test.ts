@@ -59,21 +59,40 @@ describe('HTTP command API', () => {
 
   async function call(path: string, init: RequestInit & { token?: boolean } = {}): Promise<Reply> {
     const { token = true, ...rest } = init;
-    const res = await fetch(`${base}${path}`, { ...rest, headers: { ...(token ? auth : {}), ...(rest.headers as Record<string, string> | undefined) } });
+    const res = await fetch(`${base}${path}`, {
+      ...rest,
+      headers: { ...(token ? auth : {}), ...(rest.headers as Record<string, string> | undefined) },
+    });
     const text = await res.text();
     return { status: res.status, headers: res.headers, body: JSON.parse(text) as Reply['body'] };
   }
   const post = (path: string, body: unknown, init: RequestInit & { token?: boolean } = {}): Promise<Reply> =>
-    call(path, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), ...init, headers: { 'content-type': 'application/json', ...(init.headers as Record<string, string> | undefined) } });
+    call(path, {
+      method: 'POST',
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      ...init,
+      headers: { 'content-type': 'application/json', ...(init.headers as Record<string, string> | undefined) },
+    });
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'codomyrmex-api-'));
-    engine = testEngine({ store: 'sqlite', dbPath: join(dir, 'state.db'), threads: 1, http: { port: 0, authToken: TOKEN, maxBodyBytes: 64 * 1024 } });
+    engine = testEngine({
+      store: 'sqlite',
+      dbPath: join(dir, 'state.db'),
+      threads: 1,
+      http: { port: 0, authToken: TOKEN, maxBodyBytes: 64 * 1024 },
+    });
     await engine.ready();
     base = engine.httpAddress!.url;
     await engine.workflows.createWorkflow('pair', [
       { name: 'first', module: 'core', action: 'echo', parameters: { value: '<script>alert(1)</script>' } },
-      { name: 'second', module: 'core', action: 'echo', parameters: { value: '{{first.output}}' }, dependencies: ['first'] },
+      {
+        name: 'second',
+        module: 'core',
+        action: 'echo',
+        parameters: { value: '{{first.output}}' },
+        dependencies: ['first'],
+      },
     ]);
   });
   afterAll(async () => {
@@ -93,7 +112,11 @@ describe('HTTP command API', () => {
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer/);
     expect(anonymous.body.ok).toBe(false);
-    const wrong = await post('/api/v1/cmd/workflow/list', {}, { token: false, headers: { authorization: 'Bearer nope-nope-nope-nope-nope' } });
+    const wrong = await post(
+      '/api/v1/cmd/workflow/list',
+      {},
+      { token: false, headers: { authorization: 'Bearer nope-nope-nope-nope-nope' } },
+    );
     expect(wrong.status).toBe(401);
     expect(wrong.body.error!.message).toMatch(/token is wrong/);
   });
@@ -109,7 +132,9 @@ describe('HTTP command API', () => {
     const malformed = await post('/api/v1/cmd/workflow/list', '{"oops');
     expect(malformed.status).toBe(400);
     expect(malformed.body.error!.message).toMatch(/not valid JSON/);
-    const big = await post('/api/v1/cmd/workflow/validate', { definition: { name: 'x', steps: [], pad: 'x'.repeat(70 * 1024) } });
+    const big = await post('/api/v1/cmd/workflow/validate', {
+      definition: { name: 'x', steps: [], pad: 'x'.repeat(70 * 1024) },
+    });
     expect(big.status).toBe(413);
     expect(big.body).toMatchObject({ ok: false, error: { name: 'PayloadTooLargeError' } });
     const get = await call('/api/v1/cmd/workflow/list');
@@ -132,20 +157,41 @@ describe('HTTP command API', () => {
     const runId = runs[0]!.runId;
     const taskId = `${runId}.first`;
     const routes: [string, (r: unknown) => void][] = [
-      ['/api/v1/runs?workflow=pair&status=succeeded', (r) => expect((r as { runs: unknown[] }).runs.length).toBeGreaterThan(0)],
-      [`/api/v1/runs/${runId}`, (r) => expect(r).toMatchObject({ run: { runId, status: 'succeeded' }, workflow: { name: 'pair' } })],
-      [`/api/v1/runs/${runId}/history`, (r) => expect((r as { events: { type: string }[] }).events.map((e) => e.type)).toContain('step_completed')],
-      ['/api/v1/workflows', (r) => expect(r).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'pair' })]))],
-      ['/api/v1/workflows/pair', (r) => expect(r).toMatchObject({ name: 'pair', steps: [{ name: 'first' }, { name: 'second' }] })],
+      [
+        '/api/v1/runs?workflow=pair&status=succeeded',
+        (r) => expect((r as { runs: unknown[] }).runs.length).toBeGreaterThan(0),
+      ],
+      [
+        `/api/v1/runs/${runId}`,
+        (r) => expect(r).toMatchObject({ run: { runId, status: 'succeeded' }, workflow: { name: 'pair' } }),
+      ],
+      [
+        `/api/v1/runs/${runId}/history`,
+        (r) => expect((r as { events: { type: string }[] }).events.map((e) => e.type)).toContain('step_completed'),
+      ],
+      [
+        '/api/v1/workflows',
+        (r) => expect(r).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'pair' })])),
+      ],
+      [
+        '/api/v1/workflows/pair',
+        (r) => expect(r).toMatchObject({ name: 'pair', steps: [{ name: 'first' }, { name: 'second' }] }),
+      ],
       ['/api/v1/tasks', (r) => expect(Array.isArray(r)).toBe(true)],
-      [`/api/v1/tasks/${taskId}`, (r) => expect(r).toMatchObject({ id: taskId, spec: { parameters: { value: '<script>alert(1)</script>' } } })],
+      [
+        `/api/v1/tasks/${taskId}`,
+        (r) => expect(r).toMatchObject({ id: taskId, spec: { parameters: { value: '<script>alert(1)</script>' } } }),
+      ],
       [`/api/v1/tasks/${taskId}/explain`, (r) => expect(r).toMatchObject({ taskId })],
       ['/api/v1/stats', (r) => expect(r).toHaveProperty('running')],
       ['/api/v1/resources', (r) => expect((r as unknown[]).length).toBeGreaterThan(0)],
       ['/api/v1/allocations', (r) => expect(Array.isArray(r)).toBe(true)],
       ['/api/v1/sessions', (r) => expect(Array.isArray(r)).toBe(true)],
       ['/api/v1/projects', (r) => expect(Array.isArray(r)).toBe(true)],
-      ['/api/v1/modules', (r) => expect(r).toEqual(expect.arrayContaining([expect.objectContaining({ module: 'core' })]))],
+      [
+        '/api/v1/modules',
+        (r) => expect(r).toEqual(expect.arrayContaining([expect.objectContaining({ module: 'core' })])),
+      ],
       ['/api/v1/status', (r) => expect(r).toHaveProperty('state', 'running')],
       ['/api/v1/health', (r) => expect(r).toHaveProperty('overallStatus')],
       ['/api/v1/workers', (r) => expect(r).toHaveProperty('workers')],
@@ -178,10 +224,15 @@ describe('HTTP command API', () => {
       await engine.workflows.waitForRun(r);
     }
     await engine.flush();
-    const first = (await call('/api/v1/runs?workflow=pair&limit=2')).body.result as { runs: { runId: string; startedAt: number }[]; next: string };
+    const first = (await call('/api/v1/runs?workflow=pair&limit=2')).body.result as {
+      runs: { runId: string; startedAt: number }[];
+      next: string;
+    };
     expect(first.runs.map((r) => r.runId)).toEqual([ids[4], ids[3]]);
     expect(first.next).toBe(ids[3]);
-    const second = (await call(`/api/v1/runs?workflow=pair&limit=2&after=${first.next}`)).body.result as { runs: { runId: string }[] };
+    const second = (await call(`/api/v1/runs?workflow=pair&limit=2&after=${first.next}`)).body.result as {
+      runs: { runId: string }[];
+    };
     expect(second.runs.map((r) => r.runId)).toEqual([ids[2], ids[1]]);
     const future = (await call(`/api/v1/runs?from=${Date.now() + 60_000}`)).body.result as { runs: unknown[] };
     expect(future.runs).toEqual([]);
@@ -202,7 +253,11 @@ describe('HTTP command API', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(got[0]!.event).toBe(got[0]!.data.type);
 
-    const mine = await readEvents(`${url}?runId=${runId}`, { headers: { ...auth, 'last-event-id': String(ids[0]! - 1) } }, 4);
+    const mine = await readEvents(
+      `${url}?runId=${runId}`,
+      { headers: { ...auth, 'last-event-id': String(ids[0]! - 1) } },
+      4,
+    );
     expect(mine.every((e) => JSON.stringify(e.data.data).includes(runId))).toBe(true);
     expect(mine.map((e) => e.event)).toContain('workflow_started');
 
@@ -223,7 +278,14 @@ describe('HTTP command API', () => {
     expect(text).toMatch(/<script type="module" src="\/assets\/app.js"><\/script>/);
     expect(text).not.toMatch(/<script>|<script type="importmap"|style="/);
     expect((await fetch(`${base}/runs/does-not-exist`)).status).toBe(404);
-    for (const asset of ['app.js', 'style.css', 'vendor/preact.js', 'vendor/hooks.js', 'vendor/htm.js', 'vendor/dagre.js']) {
+    for (const asset of [
+      'app.js',
+      'style.css',
+      'vendor/preact.js',
+      'vendor/hooks.js',
+      'vendor/htm.js',
+      'vendor/dagre.js',
+    ]) {
       const res = await fetch(`${base}/assets/${asset}`);
       expect(res.status, asset).toBe(200);
     }
@@ -234,11 +296,17 @@ describe('HTTP command API', () => {
   });
 
   it('refuses to serve the API on a non-loopback address without a token', async () => {
-    await expect(HttpEdge.start(engine.httpHandlers(), { host: '0.0.0.0', port: 0 }, engine)).rejects.toThrow(/--auth-token/);
+    await expect(HttpEdge.start(engine.httpHandlers(), { host: '0.0.0.0', port: 0 }, engine)).rejects.toThrow(
+      /--auth-token/,
+    );
     const off = await HttpEdge.start(engine.httpHandlers(), { host: '0.0.0.0', port: 0, console: false }, engine);
     expect((await fetch(`http://127.0.0.1:${off.address.port}/api/v1/runs`)).status).toBe(404);
     await off.close();
-    const metricsAuth = await HttpEdge.start(engine.httpHandlers(), { host: '127.0.0.1', port: 0, authToken: TOKEN, authMetrics: true }, engine);
+    const metricsAuth = await HttpEdge.start(
+      engine.httpHandlers(),
+      { host: '127.0.0.1', port: 0, authToken: TOKEN, authMetrics: true },
+      engine,
+    );
     expect((await fetch(`${metricsAuth.address.url}/metrics`)).status).toBe(401);
     expect((await fetch(`${metricsAuth.address.url}/metrics`, { headers: auth })).status).toBe(200);
     expect((await fetch(`${metricsAuth.address.url}/readyz`)).status).toBe(200);

@@ -23,11 +23,18 @@ describe.skipIf(!haveChromium())('console in Chromium', () => {
   let base: string;
   let browser: TestBrowser;
 
-  const define = (definition: Record<string, unknown>): Promise<unknown> => engine.bus.request('workflow.create', { definition });
+  const define = (definition: Record<string, unknown>): Promise<unknown> =>
+    engine.bus.request('workflow.create', { definition });
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'codomyrmex-console-'));
-    engine = testEngine({ store: 'sqlite', dbPath: join(dir, 'state.db'), threads: 2, http: { port: 0 }, moduleDirs: [PROBE_DIR] });
+    engine = testEngine({
+      store: 'sqlite',
+      dbPath: join(dir, 'state.db'),
+      threads: 2,
+      http: { port: 0 },
+      moduleDirs: [PROBE_DIR],
+    });
     await engine.ready();
     base = engine.httpAddress!.url;
     await define({
@@ -38,15 +45,39 @@ describe.skipIf(!haveChromium())('console in Chromium', () => {
         { name: 'extract', module: 'core', action: 'echo', parameters: { value: { rows: '{{params.rows}}' } } },
         { name: 'clean', module: 'core', action: 'sleep', parameters: { ms: 30 }, dependencies: ['extract'] },
         { name: 'enrich', module: 'core', action: 'progress', parameters: { steps: 2 }, dependencies: ['extract'] },
-        { name: 'load', module: 'core', action: 'echo', parameters: { value: '{{params.label}}' }, dependencies: ['clean', 'enrich'] },
+        {
+          name: 'load',
+          module: 'core',
+          action: 'echo',
+          parameters: { value: '{{params.label}}' },
+          dependencies: ['clean', 'enrich'],
+        },
         { name: 'report', module: 'core', action: 'noop', dependencies: ['load'] },
       ],
     });
-    await define({ name: 'xss', description: XSS, params: { note: XSS }, steps: [{ name: 'emit', module: 'core', action: 'echo', parameters: { value: XSS, note: '{{params.note}}' } }] });
-    await define({ name: 'slow', steps: [{ name: 'wait', module: 'core', action: 'sleep', parameters: { ms: 600_000 } }, { name: 'after', module: 'core', action: 'noop', dependencies: ['wait'] }] });
-    await define({ name: 'broken', steps: [{ name: 'boom', module: 'core', action: 'fail', parameters: { retryable: false, message: 'disk full' } }, { name: 'never', module: 'core', action: 'noop', dependencies: ['boom'] }] });
+    await define({
+      name: 'xss',
+      description: XSS,
+      params: { note: XSS },
+      steps: [{ name: 'emit', module: 'core', action: 'echo', parameters: { value: XSS, note: '{{params.note}}' } }],
+    });
+    await define({
+      name: 'slow',
+      steps: [
+        { name: 'wait', module: 'core', action: 'sleep', parameters: { ms: 600_000 } },
+        { name: 'after', module: 'core', action: 'noop', dependencies: ['wait'] },
+      ],
+    });
+    await define({
+      name: 'broken',
+      steps: [
+        { name: 'boom', module: 'core', action: 'fail', parameters: { retryable: false, message: 'disk full' } },
+        { name: 'never', module: 'core', action: 'noop', dependencies: ['boom'] },
+      ],
+    });
     // Some history for the runs list.
-    for (const name of ['etl', 'broken', 'etl', 'xss']) await engine.workflows.waitForRun(await engine.workflows.startWorkflow(name));
+    for (const name of ['etl', 'broken', 'etl', 'xss'])
+      await engine.workflows.waitForRun(await engine.workflows.startWorkflow(name));
     browser = await launchBrowser();
   }, 60_000);
 
@@ -93,7 +124,8 @@ describe.skipIf(!haveChromium())('console in Chromium', () => {
     const runId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
     // Every step of the definition is drawn, and each turns green as it completes.
     try {
-      for (const step of ['extract', 'clean', 'enrich', 'load', 'report']) await page.waitForSelector(`[data-step="${step}"][data-status="completed"]`, { timeout: 10_000 });
+      for (const step of ['extract', 'clean', 'enrich', 'load', 'report'])
+        await page.waitForSelector(`[data-step="${step}"][data-status="completed"]`, { timeout: 10_000 });
     } catch (err) {
       await page.screenshot({ path: '/tmp/console-debug.png' });
       throw err;
@@ -135,13 +167,21 @@ describe.skipIf(!haveChromium())('console in Chromium', () => {
       steps: [
         { name: 'build', module: 'core', action: 'noop' },
         { name: 'approval', waitFor: { signal: 'approve' }, dependencies: ['build'] },
-        { name: 'ship', module: 'core', action: 'echo', parameters: { value: '{{approval.output.by}}' }, dependencies: ['approval'] },
+        {
+          name: 'ship',
+          module: 'core',
+          action: 'echo',
+          parameters: { value: '{{approval.output.by}}' },
+          dependencies: ['approval'],
+        },
       ],
     });
     const runId = await engine.workflows.startWorkflow('release');
     const page = await browser.page();
     await page.goto(`${base}/runs/${runId}`);
-    await page.waitForSelector('[data-step="approval"][data-status="waiting"], [data-step="approval"][data-status="running"]');
+    await page.waitForSelector(
+      '[data-step="approval"][data-status="waiting"], [data-step="approval"][data-status="running"]',
+    );
     await page.click('[data-step="approval"]');
     await page.waitForSelector('[data-testid="signal-form"]');
     // A payload that is not JSON is refused in the page, naming the field; nothing is sent.
@@ -167,7 +207,13 @@ describe.skipIf(!haveChromium())('console in Chromium', () => {
       name: 'flaky-load',
       steps: [
         { name: 'extract', module: 'core', action: 'echo', parameters: { value: 'rows' } },
-        { name: 'load', module: 'core', action: 'fail', parameters: { retryable: false, message: 'target locked' }, dependencies: ['extract'] },
+        {
+          name: 'load',
+          module: 'core',
+          action: 'fail',
+          parameters: { retryable: false, message: 'target locked' },
+          dependencies: ['extract'],
+        },
       ],
     });
     const failed = await engine.workflows.waitForRun(await engine.workflows.startWorkflow('flaky-load'));
@@ -179,7 +225,9 @@ describe.skipIf(!haveChromium())('console in Chromium', () => {
     expect(await page.textContent('[data-testid="step-error"]')).toMatch(/target locked/);
     await page.click('[data-testid="retry-from-step"]');
     await page.click('[data-testid="confirm"]');
-    await page.waitForURL((u) => u.pathname.startsWith('/runs/') && !u.pathname.endsWith(encodeURIComponent(failed.runId)));
+    await page.waitForURL(
+      (u) => u.pathname.startsWith('/runs/') && !u.pathname.endsWith(encodeURIComponent(failed.runId)),
+    );
     const retryId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
     await page.waitForSelector(`a[href="/runs/${encodeURIComponent(failed.runId)}"]`);
     const retried = await engine.workflows.waitForRun(retryId);
@@ -190,7 +238,12 @@ describe.skipIf(!haveChromium())('console in Chromium', () => {
   });
 
   it('shows a run held back by a concurrency key, with the run holding it, until it starts', async () => {
-    await define({ name: 'deploy', concurrency: { key: 'deploy-{{params.env}}', limit: 1 }, params: { env: 'prod' }, steps: [{ name: 'ship', module: 'core', action: 'sleep', parameters: { ms: 600_000 } }] });
+    await define({
+      name: 'deploy',
+      concurrency: { key: 'deploy-{{params.env}}', limit: 1 },
+      params: { env: 'prod' },
+      steps: [{ name: 'ship', module: 'core', action: 'sleep', parameters: { ms: 600_000 } }],
+    });
     const holder = await engine.workflows.startWorkflow('deploy');
     const queued = await engine.workflows.startWorkflow('deploy');
     const page = await browser.page();
@@ -221,10 +274,17 @@ describe.skipIf(!haveChromium())('console in Chromium', () => {
     await page.close();
   });
 
-  it('lists a step\'s artifacts and downloads one as a file, never rendering it (an HTML artifact holding a script)', async () => {
+  it("lists a step's artifacts and downloads one as a file, never rendering it (an HTML artifact holding a script)", async () => {
     const content = `<html><body>${XSS}<script>parent.__xss = 3</script></body></html>`;
-    await define({ name: 'files', steps: [{ name: 'make', module: 'probe', action: 'produce', parameters: { file: 'page.html', content, name: 'page' } }] });
-    const result = await engine.workflows.waitForRun(await engine.workflows.startWorkflow('files', {}, { workingDir: dir }));
+    await define({
+      name: 'files',
+      steps: [
+        { name: 'make', module: 'probe', action: 'produce', parameters: { file: 'page.html', content, name: 'page' } },
+      ],
+    });
+    const result = await engine.workflows.waitForRun(
+      await engine.workflows.startWorkflow('files', {}, { workingDir: dir }),
+    );
     expect(result.steps['make']?.error ?? null).toBeNull();
     const page = await browser.page();
     await page.goto(`${base}/runs/${result.runId}`);
@@ -232,7 +292,10 @@ describe.skipIf(!haveChromium())('console in Chromium', () => {
     const row = page.locator('[data-testid="artifacts"] tr');
     await expect.poll(() => row.count()).toBe(1);
     expect(await row.first().textContent()).toMatch(/page\s*page\.html\s*\d+\s*byte/);
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="artifact-download"]')]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.click('[data-testid="artifact-download"]'),
+    ]);
     expect(download.suggestedFilename()).toBe('page.html');
     expect(await readFile(await download.path(), 'utf8')).toBe(content);
     expect(await page.evaluate('window.__xss')).toBeUndefined();
@@ -243,7 +306,10 @@ describe.skipIf(!haveChromium())('console in Chromium', () => {
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('content-security-policy')).toMatch(/^sandbox/);
     expect(await res.text()).toBe(content);
-    const missing = (await (await fetch(`${base}/api/v1/runs/${result.runId}/artifacts/make/nope`)).json()) as { ok: boolean; error: { code: string; message: string } };
+    const missing = (await (await fetch(`${base}/api/v1/runs/${result.runId}/artifacts/make/nope`)).json()) as {
+      ok: boolean;
+      error: { code: string; message: string };
+    };
     expect(missing.ok).toBe(false);
     expect(missing.error.code).toBe('NOT_FOUND');
     expect(missing.error.message).toMatch(/has no artifact "nope" \(it has: page\)/);
@@ -281,10 +347,17 @@ describe.skipIf(!haveChromium())('console in Chromium', () => {
   });
 
   it('asks for the token when the daemon needs one, and keeps it', async () => {
-    const locked = testEngine({ store: 'sqlite', dbPath: join(dir, 'locked.db'), threads: 1, http: { port: 0, authToken: TOKEN } });
+    const locked = testEngine({
+      store: 'sqlite',
+      dbPath: join(dir, 'locked.db'),
+      threads: 1,
+      http: { port: 0, authToken: TOKEN },
+    });
     try {
       await locked.ready();
-      await locked.bus.request('workflow.create', { definition: { name: 'one', steps: [{ name: 'a', module: 'core', action: 'noop' }] } });
+      await locked.bus.request('workflow.create', {
+        definition: { name: 'one', steps: [{ name: 'a', module: 'core', action: 'noop' }] },
+      });
       await locked.workflows.waitForRun(await locked.workflows.startWorkflow('one'));
       const page = await browser.page();
       await page.goto(`${locked.httpAddress!.url}/runs`);
@@ -305,7 +378,9 @@ describe.skipIf(!haveChromium())('console in Chromium', () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${base}/runs`);
     await page.waitForSelector('table[data-testid="runs"] tbody tr');
-    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    const overflow = await page.evaluate<number>(
+      'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+    );
     expect(overflow).toBeLessThanOrEqual(0);
     await page.close();
   });

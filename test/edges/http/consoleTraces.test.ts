@@ -15,9 +15,15 @@ const linkOf = (traceId: string): string => TEMPLATE.replace('{traceId}', traceI
 
 describe('trace links: options', () => {
   it('takes only an http(s) template that names {traceId}', () => {
-    expect(compileTracing({ linkTemplate: 'https://tempo.example/explore?trace={traceId}' }, {}).linkTemplate).toBe('https://tempo.example/explore?trace={traceId}');
-    expect(() => compileTracing({ linkTemplate: 'javascript:alert(1)//{traceId}' }, {})).toThrow(/tracing\.linkTemplate: must be an http:\/\/ or https:\/\/ URL/);
-    expect(() => compileTracing({}, { CODOMYRMEX_TRACE_LINK: 'data:text/html,{traceId}' })).toThrow(/CODOMYRMEX_TRACE_LINK: must be an http:\/\/ or https:\/\/ URL/);
+    expect(compileTracing({ linkTemplate: 'https://tempo.example/explore?trace={traceId}' }, {}).linkTemplate).toBe(
+      'https://tempo.example/explore?trace={traceId}',
+    );
+    expect(() => compileTracing({ linkTemplate: 'javascript:alert(1)//{traceId}' }, {})).toThrow(
+      /tracing\.linkTemplate: must be an http:\/\/ or https:\/\/ URL/,
+    );
+    expect(() => compileTracing({}, { CODOMYRMEX_TRACE_LINK: 'data:text/html,{traceId}' })).toThrow(
+      /CODOMYRMEX_TRACE_LINK: must be an http:\/\/ or https:\/\/ URL/,
+    );
   });
 });
 
@@ -27,11 +33,16 @@ describe.skipIf(!haveChromium())('trace links in the console (Chromium)', () => 
   let browser: TestBrowser;
 
   beforeAll(async () => {
-    const exporter = { export: (_spans: unknown[], done: (r: { code: number }) => void) => done({ code: 0 }), shutdown: () => Promise.resolve() };
+    const exporter = {
+      export: (_spans: unknown[], done: (r: { code: number }) => void) => done({ code: 0 }),
+      shutdown: () => Promise.resolve(),
+    };
     engine = testEngine({ threads: 1, http: { port: 0 }, tracing: { exporter, linkTemplate: TEMPLATE } });
     await engine.ready();
     base = engine.httpAddress!.url;
-    await engine.workflows.createWorkflow('traced', [{ name: 'only', module: 'core', action: 'echo', parameters: { x: 1 } }]);
+    await engine.workflows.createWorkflow('traced', [
+      { name: 'only', module: 'core', action: 'echo', parameters: { x: 1 } },
+    ]);
     browser = await launchBrowser();
   }, 60_000);
 
@@ -73,7 +84,10 @@ describe.skipIf(!haveChromium())('trace links in the console (Chromium)', () => 
   it("gives a task's trace and its link through the API", async () => {
     const page = await browser.page();
     const task = await engine.tasks.executeTask({ module: 'core', action: 'noop', parameters: {} });
-    const body = (await (await page.request.get(`${base}/api/v1/tasks/${task.taskId}`)).json()) as { ok: boolean; result: { trace: { traceId: string; url: string } | null } };
+    const body = (await (await page.request.get(`${base}/api/v1/tasks/${task.taskId}`)).json()) as {
+      ok: boolean;
+      result: { trace: { traceId: string; url: string } | null };
+    };
     expect(body.result.trace?.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(body.result.trace?.url).toBe(linkOf(body.result.trace!.traceId));
     await page.close();

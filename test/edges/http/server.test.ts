@@ -4,7 +4,11 @@ import { compileOptions } from '../../../src/index.js';
 import { nextEvent, testEngine } from '../../helpers.js';
 import { parseExposition, sample } from '../../metrics/support.js';
 
-async function get(engine: OrchestrationEngine, path: string, init?: RequestInit): Promise<{ status: number; type: string | null; body: string }> {
+async function get(
+  engine: OrchestrationEngine,
+  path: string,
+  init?: RequestInit,
+): Promise<{ status: number; type: string | null; body: string }> {
   const res = await fetch(`${engine.httpAddress!.url}${path}`, init);
   return { status: res.status, type: res.headers.get('content-type'), body: await res.text() };
 }
@@ -93,7 +97,11 @@ describe('HTTP edge', () => {
     const stopping = engine.shutdown({ graceMs: 60_000 });
     const ready = await get(engine, '/readyz');
     expect(ready.status).toBe(503);
-    expect(JSON.parse(ready.body)).toMatchObject({ status: 'draining', state: 'draining', checks: { engine: { ok: false, detail: 'draining' } } });
+    expect(JSON.parse(ready.body)).toMatchObject({
+      status: 'draining',
+      state: 'draining',
+      checks: { engine: { ok: false, detail: 'draining' } },
+    });
     expect((await get(engine, '/healthz')).status).toBe(200);
     await engine.tasks.cancelTask(data.taskId);
     await running;
@@ -106,7 +114,9 @@ describe('HTTP edge', () => {
     await engine.ready();
     const missing = await get(engine, '/nope');
     expect(missing.status).toBe(404);
-    expect(JSON.parse(missing.body)).toEqual({ error: 'no route /nope; try /metrics, /healthz or /readyz, the console at /, or the API under /api/v1/' });
+    expect(JSON.parse(missing.body)).toEqual({
+      error: 'no route /nope; try /metrics, /healthz or /readyz, the console at /, or the API under /api/v1/',
+    });
     const post = await fetch(`${engine.httpAddress!.url}/metrics`, { method: 'POST' });
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');

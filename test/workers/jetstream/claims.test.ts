@@ -10,20 +10,41 @@ import { Claims } from '../../../src/workers/jetstream/claims.js';
 import type { KnownWorker } from '../../../src/workers/jetstream/directory.js';
 import type { AttemptRequest } from '../../../src/workers/runner.js';
 
-const owner: AttemptOwner = { sendCancel: () => undefined, deleteWork: () => Promise.resolve(), giveUp: () => undefined, leave: () => undefined };
+const owner: AttemptOwner = {
+  sendCancel: () => undefined,
+  deleteWork: () => Promise.resolve(),
+  giveUp: () => undefined,
+  leave: () => undefined,
+};
 const hooks = { progress: () => undefined, log: () => undefined };
 
 function attempt(taskId: string): JetStreamAttempt {
-  const req: AttemptRequest = { taskId, name: taskId, module: 'm', action: 'a', params: {}, attempt: 1, channel: false };
+  const req: AttemptRequest = {
+    taskId,
+    name: taskId,
+    module: 'm',
+    action: 'a',
+    params: {},
+    attempt: 1,
+    channel: false,
+  };
   return new JetStreamAttempt(owner, `run:${taskId}:1`, req, hooks);
 }
 
-const worker = (id: string, state: 'live' | 'lost' = 'live'): KnownWorker => ({ info: { id, name: id } as KnownWorker['info'], lastSeen: 0, state, inFlight: new Set() });
+const worker = (id: string, state: 'live' | 'lost' = 'live'): KnownWorker => ({
+  info: { id, name: id } as KnownWorker['info'],
+  lastSeen: 0,
+  state,
+  inFlight: new Set(),
+});
 
 describe('Claims', () => {
   it('names the live worker that holds a task result; a lost one, or one whose next heartbeat leaves the task out, holds nothing', () => {
     const c = new Claims();
-    const workers = new Map([['a', worker('a')], ['b', worker('b', 'lost')]]);
+    const workers = new Map([
+      ['a', worker('a')],
+      ['b', worker('b', 'lost')],
+    ]);
     c.heard('a', ['t1', 't2']);
     c.heard('b', ['t3']);
     expect(c.liveHolder('t1', workers)?.info.id).toBe('a');

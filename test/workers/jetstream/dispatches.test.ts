@@ -9,11 +9,24 @@ import { Dispatches, HELD_MS } from '../../../src/workers/jetstream/dispatches.j
 import type { ResultAck } from '../../../src/workers/jetstream/protocol.js';
 import type { AttemptRequest } from '../../../src/workers/runner.js';
 
-const owner: AttemptOwner = { sendCancel: () => undefined, deleteWork: () => Promise.resolve(), giveUp: () => undefined, leave: () => undefined };
+const owner: AttemptOwner = {
+  sendCancel: () => undefined,
+  deleteWork: () => Promise.resolve(),
+  giveUp: () => undefined,
+  leave: () => undefined,
+};
 const hooks = { progress: () => undefined, log: () => undefined };
 
 function attempt(taskId: string, n: number): JetStreamAttempt {
-  const req: AttemptRequest = { taskId, name: taskId, module: 'm', action: 'a', params: {}, attempt: n, channel: false };
+  const req: AttemptRequest = {
+    taskId,
+    name: taskId,
+    module: 'm',
+    action: 'a',
+    params: {},
+    attempt: n,
+    channel: false,
+  };
   return new JetStreamAttempt(owner, `run:${taskId}:${n}`, req, hooks);
 }
 
@@ -47,7 +60,11 @@ describe('Dispatches', () => {
   it('holds a result for its task once, keeps when it was first held, and gives it up after HELD_MS', () => {
     const d = new Dispatches();
     const answers: ResultAck[] = [];
-    const held = { outcome: { type: 'ok' as const, output: 1 }, worker: 'w1', answer: (ack: ResultAck) => answers.push(ack) };
+    const held = {
+      outcome: { type: 'ok' as const, output: 1 },
+      worker: 'w1',
+      answer: (ack: ResultAck) => answers.push(ack),
+    };
     d.hold('t1', held, 1000);
     d.hold('t1', { ...held, worker: 'w2' }, 5000);
     d.hold('t2', held, 2000);

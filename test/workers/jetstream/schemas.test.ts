@@ -13,25 +13,70 @@ describe('decodeAs', () => {
   it('drops spans from a result: the daemon never exports spans a worker sent', () => {
     const spans = [{ name: 'x', startTime: 'not a time' }];
     const ok = decodeAs('result', result({ type: 'ok', output: { n: 1 }, ms: 2, spans }));
-    expect(ok).toEqual({ dispatch: 'run:t1:1', worker: 'w1', taskId: 't1', outcome: { type: 'ok', output: { n: 1 }, ms: 2 } });
-    const failed = decodeAs('result', result({ type: 'error', error: { name: 'Error', code: 'ACTION_FAILED', message: 'no' }, spans }));
+    expect(ok).toEqual({
+      dispatch: 'run:t1:1',
+      worker: 'w1',
+      taskId: 't1',
+      outcome: { type: 'ok', output: { n: 1 }, ms: 2 },
+    });
+    const failed = decodeAs(
+      'result',
+      result({ type: 'error', error: { name: 'Error', code: 'ACTION_FAILED', message: 'no' }, spans }),
+    );
     expect('batch' in failed ? failed : failed.outcome).not.toHaveProperty('spans');
   });
 
   it('reads the answer to `workers list`, and refuses one of another shape naming the field', () => {
-    const worker = { id: 'a', name: 'w1', host: 'h', pid: 1, tags: [], modules: ['shell'], threads: 1, capacity: 1, version: '0.2.0', group: 'g', running: 0, startedAt: 0, state: 'live', inFlight: 0, lastSeenMs: 5, tasksCompleted: 3, tasksFailed: 0 };
+    const worker = {
+      id: 'a',
+      name: 'w1',
+      host: 'h',
+      pid: 1,
+      tags: [],
+      modules: ['shell'],
+      threads: 1,
+      capacity: 1,
+      version: '0.2.0',
+      group: 'g',
+      running: 0,
+      startedAt: 0,
+      state: 'live',
+      inFlight: 0,
+      lastSeenMs: 5,
+      tasksCompleted: 3,
+      tasksFailed: 0,
+    };
     expect(decodeAs('workerList', encode({ workers: [worker] })).workers[0]?.name).toBe('w1');
     expect(() => decodeAs('workerList', encode({ workers: [{ ...worker, state: 'gone' }] }))).toThrow(ValidationError);
-    expect(() => decodeAs('workerList', encode({ workers: [{ ...worker, state: 'gone' }] }))).toThrow("workerList.workers[0].state: Invalid enum value");
+    expect(() => decodeAs('workerList', encode({ workers: [{ ...worker, state: 'gone' }] }))).toThrow(
+      'workerList.workers[0].state: Invalid enum value',
+    );
     expect(() => decodeAs('workerList', new TextEncoder().encode('{'))).toThrow(/workerList: not JSON/);
   });
 
   it('a heartbeat of protocol 3 must name the results its worker holds; one of an older protocol still parses, so the daemon can say which it speaks', () => {
-    const info = { protocol: 3, id: 'a', name: 'w1', host: 'h', pid: 1, tags: [], modules: ['shell'], threads: 1, capacity: 1, version: '0.2.0', group: 'g', running: 0, startedAt: 0, ackWaitMs: 1000 };
+    const info = {
+      protocol: 3,
+      id: 'a',
+      name: 'w1',
+      host: 'h',
+      pid: 1,
+      tags: [],
+      modules: ['shell'],
+      threads: 1,
+      capacity: 1,
+      version: '0.2.0',
+      group: 'g',
+      running: 0,
+      startedAt: 0,
+      ackWaitMs: 1000,
+    };
     expect(decodeAs('workerInfo', encode({ ...info, holding: ['t1', 't2'] })).holding).toEqual(['t1', 't2']);
     expect(() => decodeAs('workerInfo', encode(info))).toThrow(/^workerInfo\.holding: Required/);
     expect(() => decodeAs('workerInfo', encode({ ...info, holding: [''] }))).toThrow(/^workerInfo\.holding\[0\]/);
-    expect(() => decodeAs('workerInfo', encode({ ...info, holding: Array.from({ length: MAX_HOLDING + 1 }, (_, i) => `t${i}`) }))).toThrow(/^workerInfo\.holding: /);
+    expect(() =>
+      decodeAs('workerInfo', encode({ ...info, holding: Array.from({ length: MAX_HOLDING + 1 }, (_, i) => `t${i}`) })),
+    ).toThrow(/^workerInfo\.holding: /);
     expect(decodeAs('workerInfo', encode({ ...info, protocol: 2 })).protocol).toBe(2);
   });
 });

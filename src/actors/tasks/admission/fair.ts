@@ -185,6 +185,7 @@ export class FairLevel<T extends FairEntry> {
   }
 
   #forgetIfIdle(g: FairGroup<T>): void {
-    if (g.key !== null && !g.inRing && !g.detached && g.items.size === 0 && this.#groups.get(g.key) === g) this.#groups.delete(g.key);
+    if (g.key !== null && !g.inRing && !g.detached && g.items.size === 0 && this.#groups.get(g.key) === g)
+      this.#groups.delete(g.key);
   }
 }

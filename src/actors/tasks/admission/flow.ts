@@ -14,8 +14,25 @@ import { RateLimits } from './rateLimits.js';
 
 /** Why a ready task is held back by flow control (for `explainTask` and the live views). */
 export type FlowBlock =
-  | { kind: 'concurrency_key'; key: string; rule: string; limit: number; running: number; holders: string[]; waiting: number }
-  | { kind: 'rate_limit'; name: string; key: string; units: number; until: number | null; spent: number; limit: number; per: string };
+  | {
+      kind: 'concurrency_key';
+      key: string;
+      rule: string;
+      limit: number;
+      running: number;
+      holders: string[];
+      waiting: number;
+    }
+  | {
+      kind: 'rate_limit';
+      name: string;
+      key: string;
+      units: number;
+      until: number | null;
+      spent: number;
+      limit: number;
+      per: string;
+    };
 
 export class FlowControl {
   readonly keys = new ConcurrencyKeys();
@@ -111,16 +128,42 @@ export class FlowControl {
   blocker(rec: TaskRecord, now: number): FlowBlock | null {
     const t = rec.flow;
     if (!t) return null;
-    const key = rec.where === 'keyed' ? rec.waitKey : rec.where === 'queued' && rec.fairKey !== null && this.keys.blocked(rec.fairKey) ? (t.keys[0] ?? null) : null;
+    const key =
+      rec.where === 'keyed'
+        ? rec.waitKey
+        : rec.where === 'queued' && rec.fairKey !== null && this.keys.blocked(rec.fairKey)
+          ? (t.keys[0] ?? null)
+          : null;
     if (key) {
       const level = this.keys.level(key.key, this.waitingUnder);
-      return { kind: 'concurrency_key', key: key.key, rule: key.rule, limit: level?.limit ?? key.limit, running: level?.running ?? 0, holders: level?.holders ?? [], waiting: level?.waiting ?? 0 };
+      return {
+        kind: 'concurrency_key',
+        key: key.key,
+        rule: key.rule,
+        limit: level?.limit ?? key.limit,
+        running: level?.running ?? 0,
+        holders: level?.holders ?? [],
+        waiting: level?.waiting ?? 0,
+      };
     }
     if (rec.where === 'throttled' && t.rate) {
       const def = this.rates.get(t.rate.name);
       const view = def ? this.rates.list().find((l) => l.name === def.name) : undefined;
-      const spent = view ? (t.rate.key === '' ? view.level.spent : (view.busiest.find((b) => b.key === t.rate?.key)?.spent ?? 0)) : 0;
-      return { kind: 'rate_limit', name: t.rate.name, key: t.rate.key, units: t.rate.units, until: this.rates.readyAt(t.rate, now), spent, limit: def?.limit ?? 0, per: def?.per ?? '' };
+      const spent = view
+        ? t.rate.key === ''
+          ? view.level.spent
+          : (view.busiest.find((b) => b.key === t.rate?.key)?.spent ?? 0)
+        : 0;
+      return {
+        kind: 'rate_limit',
+        name: t.rate.name,
+        key: t.rate.key,
+        units: t.rate.units,
+        until: this.rates.readyAt(t.rate, now),
+        spent,
+        limit: def?.limit ?? 0,
+        per: def?.per ?? '',
+      };
     }
     return null;
   }

@@ -16,7 +16,10 @@ interface KeyRecord {
 }
 
 /** Where the keys of tasks and of workflow runs are kept. */
-const KINDS = { task: { kind: 'idempotency_keys', field: 'taskId' }, run: { kind: 'run_idempotency_keys', field: 'runId' } } as const;
+const KINDS = {
+  task: { kind: 'idempotency_keys', field: 'taskId' },
+  run: { kind: 'run_idempotency_keys', field: 'runId' },
+} as const;
 
 export class IdempotencyKeys {
   readonly #store: Store;
@@ -56,7 +59,13 @@ export class IdempotencyKeys {
     const rec: KeyRecord = { [field]: id, at: this.#clock.now() };
     this.#recent.delete(key);
     this.#recent.set(key, rec);
-    this.#records?.write(kind, key, { kind, id: key, parent: id, status: field === 'taskId' ? 'task' : 'run', data: rec });
+    this.#records?.write(kind, key, {
+      kind,
+      id: key,
+      parent: id,
+      status: field === 'taskId' ? 'task' : 'run',
+      data: rec,
+    });
   }
 
   #prune(now: number): void {

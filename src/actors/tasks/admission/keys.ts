@@ -38,7 +38,11 @@ export class ConcurrencyKeys implements FairGate {
 
   #state(k: HeldKey): KeyState {
     let s = this.#keys.get(k.key);
-    if (!s) this.#keys.set(k.key, (s = { key: k.key, rule: k.rule, limit: k.limit, running: 0, holders: new Set(), waiters: [], detached: [] }));
+    if (!s)
+      this.#keys.set(
+        k.key,
+        (s = { key: k.key, rule: k.rule, limit: k.limit, running: 0, holders: new Set(), waiters: [], detached: [] }),
+      );
     return s;
   }
 
@@ -148,6 +152,13 @@ export class ConcurrencyKeys implements FairGate {
   }
 
   #view(s: KeyState, waitingUnder: (key: string) => number): KeyLevel {
-    return { key: s.key, rule: s.rule, limit: s.limit, running: s.running, holders: [...s.holders].slice(0, 20), waiting: s.waiters.filter((w) => w.waitingForKey).length + waitingUnder(s.key) };
+    return {
+      key: s.key,
+      rule: s.rule,
+      limit: s.limit,
+      running: s.running,
+      holders: [...s.holders].slice(0, 20),
+      waiting: s.waiters.filter((w) => w.waitingForKey).length + waitingUnder(s.key),
+    };
   }
 }

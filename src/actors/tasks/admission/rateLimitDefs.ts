@@ -24,7 +24,12 @@ export class RateLimitDefs {
   create(input: unknown): RateLimitView {
     const def = parseRateLimit(input);
     this.#rates.set(def);
-    this.#records.write('rate_limits', def.name, { kind: 'rate_limits', id: def.name, status: 'active', data: { name: def.name, limit: def.limit, per: def.per } });
+    this.#records.write('rate_limits', def.name, {
+      kind: 'rate_limits',
+      id: def.name,
+      status: 'active',
+      data: { name: def.name, limit: def.limit, per: def.per },
+    });
     this.#changed();
     return this.#rates.view(def.name);
   }

@@ -74,13 +74,24 @@ export function parseRateLimit(input: unknown): RateLimitDef {
   const problems: string[] = [];
   const o = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
   const { name, limit, per } = o;
-  if (typeof name !== 'string' || !RATE_LIMIT_NAME_RE.test(name)) problems.push(`rateLimit.name: must be a name like "github-api" (letters, digits, _ . : -; at most 128), got ${JSON.stringify(name)}`);
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1) problems.push(`rateLimit.limit: must be a whole number of at least 1, got ${JSON.stringify(limit)}`);
+  if (typeof name !== 'string' || !RATE_LIMIT_NAME_RE.test(name))
+    problems.push(
+      `rateLimit.name: must be a name like "github-api" (letters, digits, _ . : -; at most 128), got ${JSON.stringify(name)}`,
+    );
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1)
+    problems.push(`rateLimit.limit: must be a whole number of at least 1, got ${JSON.stringify(limit)}`);
   const perMs = parseDurationMs(per);
-  if (perMs === null) problems.push(`rateLimit.per: must be a duration like "1s", "1m" or "1h", got ${JSON.stringify(per)}`);
-  for (const k of Object.keys(o)) if (!['name', 'limit', 'per'].includes(k)) problems.push(`rateLimit.${k}: unknown field (known: name, limit, per)`);
+  if (perMs === null)
+    problems.push(`rateLimit.per: must be a duration like "1s", "1m" or "1h", got ${JSON.stringify(per)}`);
+  for (const k of Object.keys(o))
+    if (!['name', 'limit', 'per'].includes(k)) problems.push(`rateLimit.${k}: unknown field (known: name, limit, per)`);
   if (problems.length) throw new ValidationError(problems);
-  return { name: name as string, limit: limit as number, per: typeof per === 'number' ? `${per}s` : String(per).trim(), perMs: perMs as number };
+  return {
+    name: name as string,
+    limit: limit as number,
+    per: typeof per === 'number' ? `${per}s` : String(per).trim(),
+    perMs: perMs as number,
+  };
 }
 
 export class RateLimits {
@@ -136,7 +147,9 @@ export class RateLimits {
       return `${field}.name: no rate limit "${use.name}"${hint ? ` (did you mean "${hint}"?)` : ''}; create it with engine.createRateLimit({ name, limit, per }) or \`codomyrmex ratelimit create\``;
     }
     const units = use.units ?? 1;
-    return units > def.limit ? `${field}.units: ${units} units can never fit rate limit "${def.name}" (${def.limit} per ${def.per})` : null;
+    return units > def.limit
+      ? `${field}.units: ${units} units can never fit rate limit "${def.name}" (${def.limit} per ${def.per})`
+      : null;
   }
 
   #bucket(name: string, key: string): Bucket {
@@ -154,7 +167,10 @@ export class RateLimits {
   admits(use: RateUse, now: number): boolean {
     const def = this.#defs.get(use.name);
     if (!def) return true;
-    if (use.units > def.limit) throw new ValidationError(`rateLimit.units: ${use.units} units can never fit rate limit "${def.name}" (${def.limit} per ${def.per})`);
+    if (use.units > def.limit)
+      throw new ValidationError(
+        `rateLimit.units: ${use.units} units can never fit rate limit "${def.name}" (${def.limit} per ${def.per})`,
+      );
     const b = this.#buckets.get(use.name)?.get(use.key);
     if (!b) return true;
     b.expire(now, def.perMs);
@@ -216,7 +232,11 @@ export class RateLimits {
       }
       if (woken.length) this.#wake(woken);
       const first = b.waiters[0];
-      at = first ? b.readyAt(now, first.units, def.limit, def.perMs) : b.spent > 0 ? (b.times[b.head] as number) + def.perMs : 0;
+      at = first
+        ? b.readyAt(now, first.units, def.limit, def.perMs)
+        : b.spent > 0
+          ? (b.times[b.head] as number) + def.perMs
+          : 0;
     } else at = b.spent > 0 ? (b.times[b.head] as number) + def.perMs : 0;
     if (at === 0) {
       this.#clock.clearTimeout(b.timer);
@@ -245,7 +265,12 @@ export class RateLimits {
       const buckets = this.#buckets.get(def.name) ?? new Map<string, Bucket>();
       const level = (key: string, b: Bucket | undefined): BucketLevel => {
         b?.expire(now, def.perMs);
-        return { key, spent: b?.spent ?? 0, waiting: b?.waiters.filter((w) => w.waitingForRate).length ?? 0, nextFreeAt: b && b.spent > 0 ? (b.times[b.head] as number) + def.perMs : null };
+        return {
+          key,
+          spent: b?.spent ?? 0,
+          waiting: b?.waiters.filter((w) => w.waitingForRate).length ?? 0,
+          nextFreeAt: b && b.spent > 0 ? (b.times[b.head] as number) + def.perMs : null,
+        };
       };
       const busiest = [...buckets].filter(([k]) => k !== '').map(([k, b]) => level(k, b));
       busiest.sort((a, b) => b.spent + b.waiting - (a.spent + a.waiting) || (a.key < b.key ? -1 : 1));
@@ -256,7 +281,10 @@ export class RateLimits {
   /** A limit's view, or a `NotFoundError` naming the known ones. */
   view(name: string): RateLimitView {
     const v = this.list().find((l) => l.name === name);
-    if (!v) throw new NotFoundError(`no rate limit "${name}"${this.#defs.size ? ` (known: ${[...this.#defs.keys()].join(', ')})` : ''}`);
+    if (!v)
+      throw new NotFoundError(
+        `no rate limit "${name}"${this.#defs.size ? ` (known: ${[...this.#defs.keys()].join(', ')})` : ''}`,
+      );
     return v;
   }
 }

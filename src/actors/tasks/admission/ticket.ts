@@ -28,6 +28,12 @@ export function flowTicket(spec: TaskSpec, where: string): FlowTicket | null {
   const scope = { params: spec.parameters, metadata: spec.metadata };
   const keys = resolveConcurrency(spec.concurrency, scope, where);
   const r = spec.rateLimit;
-  const rate = r ? { name: r.name, key: r.key === undefined ? '' : resolveFlowKey(r.key, scope, `${where}.rateLimit.key`), units: r.units ?? 1 } : null;
+  const rate = r
+    ? {
+        name: r.name,
+        key: r.key === undefined ? '' : resolveFlowKey(r.key, scope, `${where}.rateLimit.key`),
+        units: r.units ?? 1,
+      }
+    : null;
   return { keys, rate };
 }
