@@ -24,6 +24,8 @@ import type { BarePool } from './support.js';
 import { keyRuns, printKeyRuns } from './taskKeys.js';
 import type { LatencyResult } from './taskLatency.js';
 import { latencyRuns, printLatencyRuns } from './taskLatency.js';
+import type { MemoryResult } from './taskMemory.js';
+import { printQueuedMemory, queuedMemory } from './taskMemory.js';
 import { printTracingRuns, tracingRuns } from './tracingCost.js';
 import {
   bareProbe,
@@ -37,7 +39,6 @@ import {
   median,
   piscinaVersion,
   round,
-  tick,
   warmThreads,
   writeResults,
 } from './support.js';
@@ -222,61 +223,6 @@ async function warmUp(): Promise<void> {
   for (const cptw of CONCURRENCY_SETTINGS) for (const path of PATHS) await measure(path, cptw, WARMUP_TASKS);
 }
 
-// ------------------------------------------------------------------------------------------------ memory
-
-interface MemoryResult {
-  tasks: number;
-  gcAvailable: boolean;
-  rssDeltaMB: number;
-  heapUsedDeltaMB: number;
-  externalDeltaMB: number;
-  heapBytesPerTask: number;
-  rssBytesPerTask: number;
-  addMs: number;
-  /** Shutting the engine down cancels every queued task. */
-  shutdownMs: number;
-}
-
-/** RSS and heap held by `QUEUED` tasks added with `addTasks` and never started (they sit in the ready queue). */
-async function memory(): Promise<MemoryResult> {
-  const engine = createEngine(1);
-  let shutdownMs = 0;
-  try {
-    await engine.ready();
-    await warmThreads(engineProbe(engine), THREADS, THREADS);
-    await fullGc();
-    const before = process.memoryUsage();
-    const t0 = performance.now();
-    for (let added = 0; added < QUEUED; added += BATCH) {
-      await engine.tasks.addTasks(Array.from({ length: Math.min(BATCH, QUEUED - added) }, noopTask));
-    }
-    const addMs = performance.now() - t0;
-    await tick(); // let the scheduler's batched store write happen: it is part of what a queued task costs
-    await fullGc();
-    const after = process.memoryUsage();
-    const stats = await engine.tasks.listTasks({ status: 'ready', limit: QUEUED + 1 });
-    expectAll(stats.length, QUEUED, 'memory probe (tasks in status "ready")');
-    const t1 = performance.now();
-    await engine.shutdown();
-    shutdownMs = performance.now() - t1;
-    const heap = after.heapUsed - before.heapUsed;
-    const rss = after.rss - before.rss;
-    return {
-      tasks: QUEUED,
-      gcAvailable: gc !== null,
-      rssDeltaMB: mb(rss),
-      heapUsedDeltaMB: mb(heap),
-      externalDeltaMB: mb(after.external - before.external),
-      heapBytesPerTask: Math.round(heap / QUEUED),
-      rssBytesPerTask: Math.round(rss / QUEUED),
-      addMs: round(addMs),
-      shutdownMs: round(shutdownMs),
-    };
-  } finally {
-    await engine.shutdown();
-  }
-}
-
 // ------------------------------------------------------------------------------------------------ report
 
 interface Target {
@@ -336,19 +282,7 @@ function printTables(
     ),
   );
   printLatencyRuns(lat);
-  log(
-    `Memory: ${mem.tasks.toLocaleString('en-US')} tasks queued with addTasks, not started (${mem.gcAvailable ? 'after gc' : 'gc unavailable'})`,
-  );
-  console.table([
-    {
-      'RSS Δ MB': mem.rssDeltaMB,
-      'heapUsed Δ MB': mem.heapUsedDeltaMB,
-      'external Δ MB': mem.externalDeltaMB,
-      'heap B/task': mem.heapBytesPerTask,
-      'add ms': mem.addMs,
-      'shutdown ms': mem.shutdownMs,
-    },
-  ]);
+  printQueuedMemory(mem);
   log('Targets');
   console.table(
     targets.map((t) => ({ target: t.name, wanted: t.target, actual: t.actual, result: t.pass ? 'PASS' : 'FAIL' })),
@@ -395,7 +329,7 @@ async function main(): Promise<void> {
 
   // Memory first, on a fresh heap: later phases raise the heap's high-water mark, which would hide RSS growth.
   log('memory: queueing tasks ...');
-  const mem = await memory();
+  const mem = await queuedMemory(THREADS, QUEUED, BATCH);
   log('warm-up ...');
   await warmUp();
   const tp: ThroughputResult[] = [];
