@@ -1,8 +1,11 @@
 /**
- * When the group committer's next commit goes: at the end of the event-loop turn that asked for it (or after
- * `delayMs`, or at the next turn once `maxBatch` changes wait); while a commit is in flight or the store fails,
- * the answer or the retry starts it instead; and, with `unawaitedDelayMs`, a commit nobody waits on is held up to
- * that long for one somebody does wait on, so both ride one commit.
+ * When the group committer's next commit goes, adapting to load. At the end of the event-loop turn that asked for
+ * it, the commit goes at once when somebody waits for it (an ack, a task held for its row), when `maxBatch` changes
+ * wait, or when no window is set; otherwise the changes wait for a window (`delayMs`, or `unawaitedDelayMs` when
+ * longer) to share a later commit, and go as soon as somebody starts waiting. While a commit is in flight (the
+ * writer is busy) everything asked for meanwhile waits for its answer and goes together in the next one; while the
+ * store fails, the retry commits. So a lone change somebody waits for never waits for a window, and batches form
+ * only under load.
  */
 
 type Timer = ReturnType<typeof setTimeout>;
@@ -30,10 +33,10 @@ export class CommitTimer {
   readonly #host: CommitTimerHost;
   /** A commit is asked for (due, held back, or waiting for the one in flight). */
   #scheduled = false;
-  #immediate: ReturnType<typeof setImmediate> | null = null;
-  #timer: Timer | null = null;
-  /** The commit of changes nobody waits on, due after `unawaitedDelayMs` unless one somebody waits on comes first. */
-  #lazyTimer: Timer | null = null;
+  /** The end of the turn that asked: where the committer decides whether to commit now or wait. */
+  #turnEnd: ReturnType<typeof setImmediate> | null = null;
+  /** The commit of changes nobody waits on, due at the end of its window unless somebody starts waiting first. */
+  #window: Timer | null = null;
   #pending = 0;
 
   constructor(delays: CommitDelays, host: CommitTimerHost) {
@@ -48,28 +51,17 @@ export class CommitTimer {
 
   /** A commit is held back only because nobody waits for it. */
   get lazy(): boolean {
-    return this.#lazyTimer !== null;
+    return this.#window !== null;
   }
 
-  /** One more change asks for a commit within the delay bound. Cheap when one is already due. */
+  /** One more change asks for a commit. Cheap: at most one check per event-loop turn. */
   request(): void {
     this.#pending++;
-    if (this.#scheduled) {
-      // Held back because nobody waited: see at the end of this turn whether somebody does now.
-      if (this.#lazyTimer && !this.#immediate && !this.#timer) this.#immediate = setImmediate(this.#run);
-      if (this.#timer && this.#pending >= this.#delays.maxBatch) {
-        clearTimeout(this.#timer);
-        this.#timer = null;
-        this.#immediate = setImmediate(this.#run);
-      }
-      return;
-    }
     this.#scheduled = true;
     // While the store fails, the retry timer commits: no commit per change against a broken disk. While a commit
     // is in flight, its answer starts the next one.
     if (this.#host.held()) return;
-    if (this.#delays.delayMs === 0) this.#immediate = setImmediate(this.#run);
-    else this.#timer = setTimeout(this.#run, this.#delays.delayMs);
+    this.#turnEnd ??= setImmediate(this.#atTurnEnd);
   }
 
   /** A commit was asked for while one is in flight: the answer to that one starts it. */
@@ -86,12 +78,12 @@ export class CommitTimer {
   }
 
   /**
-   * After a commit, when changes or acks wait: those that waited for a commit in flight (`now`) go at once, unless
-   * nobody waits for them and `unawaitedDelayMs` lets them wait for a commit somebody does; others are asked for.
+   * After a commit, when changes or acks wait: those that waited for a commit in flight (`now`) are decided on at
+   * once (they have waited); others are asked for.
    */
   resume(now: boolean): void {
     if (now) {
-      if (!this.#immediate && !this.#timer) this.#run();
+      if (!this.#turnEnd) this.#decide();
       return;
     }
     if (!this.#scheduled) {
@@ -102,26 +94,34 @@ export class CommitTimer {
 
   /** Cancels every timer. */
   stop(): void {
-    if (this.#immediate) clearImmediate(this.#immediate);
-    for (const t of [this.#timer, this.#lazyTimer]) if (t) clearTimeout(t);
-    this.#immediate = null;
-    this.#timer = null;
-    this.#lazyTimer = null;
+    if (this.#turnEnd) clearImmediate(this.#turnEnd);
+    if (this.#window) clearTimeout(this.#window);
+    this.#turnEnd = null;
+    this.#window = null;
   }
 
-  readonly #run = (): void => {
-    this.#immediate = null;
-    this.#timer = null;
-    const d = this.#delays;
-    if (d.unawaitedDelayMs > 0 && this.#pending < d.maxBatch && !this.#host.awaited()) {
-      this.#lazyTimer ??= setTimeout(this.#lazyRun, d.unawaitedDelayMs);
-      return;
-    }
-    this.#host.flush();
+  readonly #atTurnEnd = (): void => {
+    this.#turnEnd = null;
+    this.#decide();
   };
 
-  readonly #lazyRun = (): void => {
-    this.#lazyTimer = null;
+  /**
+   * Commits now when somebody waits (the writer is idle: nothing is in flight), when `maxBatch` changes wait, or
+   * when there is no window; else opens the window, once: the commit goes at its end, or earlier if somebody starts
+   * waiting (the next turn's check).
+   */
+  #decide(): void {
+    const d = this.#delays;
+    const window = Math.max(d.delayMs, d.unawaitedDelayMs);
+    if (window === 0 || this.#pending >= d.maxBatch || this.#host.awaited()) {
+      this.#host.flush();
+      return;
+    }
+    this.#window ??= setTimeout(this.#windowEnd, window);
+  }
+
+  readonly #windowEnd = (): void => {
+    this.#window = null;
     this.#host.flush();
   };
 }

@@ -1,17 +1,16 @@
 /**
  * Group commit: every component's state changes reach the store through one {@link GroupCommitter}, which writes
- * them in one transaction per batch. A batch closes at the end of the event-loop turn that opened it (or after
- * `delayMs`, or as soon as `maxBatch` changes are waiting), so a burst of changes costs one commit (one fsync in
- * strict mode), and a change waits at most about one turn (or `delayMs`) to be written.
+ * them in one transaction per batch, so a burst of changes costs one commit (one fsync in strict mode).
  *
  * Callers that must not answer before their change is durable register an ack with {@link GroupCommitter.onCommit}:
  * it runs after the commit holding everything changed before it, or fails with the `StoreError` of that commit.
  * Only commits somebody is answered on (an ack) pay for an fsync under strict durability; the others are marked
- * `deferSync` and made durable by the next synced commit (SQLite's WAL is synced in order). With `unawaitedDelayMs`
- * the committer also adapts when it writes: changes that something waits for (an ack, a task held for its row)
- * are committed at once when the writer is idle, and batched behind the commit in flight when it is not; changes
- * nobody waits for wait up to `unawaitedDelayMs` to share the next such commit instead of costing one of their own.
- * When a commit goes is commitTiming.ts; retrying a failing store is commitFaults.ts.
+ * `deferSync` and made durable by the next synced commit (SQLite's WAL is synced in order).
+ *
+ * When a commit goes adapts to load (commitTiming.ts): a change somebody waits for (an ack, a task held for its
+ * row) is committed at the end of its event-loop turn when the writer is idle, and batched behind the commit in
+ * flight when it is not; a change nobody waits for may wait a window (`delayMs`, `unawaitedDelayMs`) to share a
+ * later commit instead of costing one of its own. Retrying a failing store is commitFaults.ts.
  */
 import { ErrorCode, StoreError } from '../errors.js';
 import { CommitFaults, toStoreError } from './commitFaults.js';
@@ -36,13 +35,17 @@ export interface CommitSource {
 
 /** How a {@link GroupCommitter} batches commits and what it tells about faults. */
 export interface GroupCommitterOptions {
-  /** Longest wait before a change is committed, in ms. 0: at the end of the current event-loop turn. */
+  /**
+   * Longest wait before a change nobody waits for is committed, in ms (a window to batch in; default 0: the end of
+   * the current event-loop turn). A change somebody waits for goes at the end of its turn while no commit is in
+   * flight, whatever the window.
+   */
   delayMs?: number;
   /** Commit at the next turn once this many changes are waiting, even before `delayMs` (default 10 000). */
   maxBatch?: number;
   /**
    * How long a commit nobody waits on (no ack, no source {@link CommitSource.waiting}) may wait for one that somebody
-   * does, in ms (default 0: no longer than any other). With strict durability the engine sets it, so that one task
+   * does, in ms, when longer than `delayMs` (default 0: no longer than `delayMs`). With strict durability the engine sets it, so that one task
    * at a time is written by the commit its answer waits on instead of also by one of its own just before.
    */
   unawaitedDelayMs?: number;
