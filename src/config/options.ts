@@ -101,7 +101,11 @@ export interface EngineOptions {
    * can lose the last moments). Env: `CODOMYRMEX_DURABILITY`.
    */
   durability?: Durability;
-  /** Longest wait before a change is committed, in ms (default 0: at the end of the current event-loop turn). */
+  /**
+   * Longest wait before a change is committed, in ms (default 0: at the end of the current event-loop turn): a window
+   * to batch changes nobody waits for. A change a caller waits for (strict) is committed at the end of its turn
+   * while no commit is in flight, whatever the window.
+   */
   commitDelayMs?: number;
   /** Commit sooner than `commitDelayMs` once this many changes wait (default 10 000). */
   commitMaxBatch?: number;
