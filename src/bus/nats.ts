@@ -90,6 +90,23 @@ export interface NatsConnectOptions extends NatsBusOptions {
 }
 
 /**
+ * The nats.js options of a connection: the servers, the client name and the other options given, reconnecting
+ * forever unless told otherwise.
+ */
+export function natsConnectOptions(
+  options: Pick<NatsConnectOptions, 'servers' | 'name' | 'connection'>,
+): NodeConnectionOptions {
+  return {
+    maxReconnectAttempts: -1,
+    // The bus rewraps every request error with its own stack; the client's per-request trace errors cost ~25 µs.
+    noAsyncTraces: true,
+    ...options.connection,
+    servers: options.servers ?? 'nats://127.0.0.1:4222',
+    name: options.name ?? 'codomyrmex',
+  };
+}
+
+/**
  * A {@link MessageBus} over NATS. Several processes on one NATS with the same prefix form one bus: a component
  * served in one is reachable from all (its servers share a queue group, so each command runs once), and every
  * event reaches every subscriber.
@@ -126,14 +143,7 @@ export class NatsBus implements MessageBus {
   /** Connects to NATS and returns the bus. The client reconnects by itself when the connection drops. */
   static async connect(options: NatsConnectOptions = {}): Promise<NatsBus> {
     const prefix = checkSubjectPrefix(options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX);
-    const nc = await connect({
-      maxReconnectAttempts: -1,
-      // The bus rewraps every request error with its own stack; the client's per-request trace errors cost ~25 µs.
-      noAsyncTraces: true,
-      ...options.connection,
-      servers: options.servers ?? 'nats://127.0.0.1:4222',
-      name: options.name ?? 'codomyrmex',
-    });
+    const nc = await connect(natsConnectOptions(options));
     return new NatsBus(nc, { ...options, subjectPrefix: prefix });
   }
 

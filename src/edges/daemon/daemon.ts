@@ -27,7 +27,7 @@ import { HttpEdge } from '../http/server.js';
 import { DaemonRegistry } from './standby.js';
 import type { DaemonRole } from './standby.js';
 import { startEdges } from '../start.js';
-import { connectionOptions, NatsEdge } from '../nats/edge.js';
+import { daemonConnection, NatsEdge } from '../nats/edge.js';
 import { NatsBus } from '../../bus/nats.js';
 import { serveStandbyPresence } from '../../bus/natsStandby.js';
 import type { TaskRunner } from '../../workers/runner.js';
@@ -291,10 +291,8 @@ export class Daemon {
     if (!o) return null;
     try {
       const bus = await NatsBus.connect({
-        servers: o.servers,
+        ...daemonConnection(o, `codomyrmex-standby-${this.id.slice(0, 8)}`),
         subjectPrefix: o.subjectPrefix,
-        name: `codomyrmex-standby-${this.id.slice(0, 8)}`,
-        connection: connectionOptions(o),
       });
       const sub = serveStandbyPresence(bus.connection, bus.subjectPrefix, {
         id: this.id,
