@@ -15,6 +15,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { LocalPoolRunner } from '../local.js';
 import type { RunningAttempt } from '../runner.js';
 import { systemClock } from '../../model/clock.js';
+import { RecentMap } from '../../model/recentMap.js';
 import { ModuleRegistry } from '../../modules/registry.js';
 import type { Tracing } from '../../traces/tracing.js';
 import { ArtifactExchange } from '../artifacts.js';
@@ -65,7 +66,7 @@ export interface RemoteWorkerOptions {
   maxAttributeLength?: number;
 }
 
-/** Dispatches cancelled before this worker took them, remembered this many at most. */
+/** Dispatches cancelled before this worker took them, remembered this many at least. */
 const CANCELLED_MAX = 10_000;
 /** When stopping, how long a result waits for the daemon's answer before it is kept for the next daemon. */
 const KEEP_AFTER_MS = 1500;
@@ -76,7 +77,8 @@ export class RemoteWorker {
   readonly #log: Logger;
   readonly #s: RemoteSubjects;
   readonly #running = new Map<string, RunningAttempt>();
-  readonly #cancelled = new Set<string>();
+  /** Dispatches cancelled before this worker took them. */
+  readonly #cancelled = new RecentMap<string, true>(CANCELLED_MAX);
   #pool: WorkerPool | null = null;
   #runner: LocalPoolRunner | null = null;
   #nc: NatsConnection | null = null;
@@ -204,11 +206,7 @@ export class RemoteWorker {
   #cancel(m: CancelMessage): void {
     const run = this.#running.get(m.dispatch);
     if (!run) {
-      this.#cancelled.add(m.dispatch);
-      if (this.#cancelled.size > CANCELLED_MAX) {
-        const first = this.#cancelled.values().next().value;
-        if (first !== undefined) this.#cancelled.delete(first);
-      }
+      this.#cancelled.set(m.dispatch, true);
       return;
     }
     this.#log.info(
