@@ -16,7 +16,7 @@ import type { WorkflowRun } from '../../model/run.js';
 import type { ArtifactChunk } from '../../model/artifacts.js';
 import { runArtifacts } from '../../actors/engine/artifacts.js';
 import { EventHub } from './events.js';
-import { readBody, sendEnvelope } from './replies.js';
+import { drainedOrClosed, readBody, sendEnvelope } from './replies.js';
 import type { RunHistory, RunSummary } from './runViews.js';
 import { previewStep, runHistory, runSummary } from './runViews.js';
 
@@ -303,7 +303,7 @@ export class Api {
       for (;;) {
         const data = Buffer.from(chunk.data, 'base64');
         offset += data.length;
-        if (!res.write(data)) await new Promise((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
+        if (!res.write(data)) await drainedOrClosed(res);
         if (chunk.eof || res.destroyed) break;
         if (data.length === 0) throw new Error(`artifact "${name}" ended early at ${offset} bytes`);
         chunk = await this.#engine.readArtifact(runId, step, name, offset);

@@ -1,6 +1,6 @@
 /**
  * The HTTP edge's JSON answers: an envelope (`{ ok, result }` or `{ ok: false, error }`) with the HTTP status of its
- * error code, and a request body read up to its size limit.
+ * error code, a request body read up to its size limit, and a wait for a response to drain.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ReplyEnvelope } from '../../bus/wire.js';
@@ -75,5 +75,21 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     });
     req.once('end', () => resolve(Buffer.concat(chunks)));
     req.once('error', reject);
+  });
+}
+
+/**
+ * Resolves once `out` drains or closes, and leaves no listener on it: a download that meets backpressure on every
+ * chunk waits here once per chunk.
+ */
+export function drainedOrClosed(out: Pick<NodeJS.EventEmitter, 'on' | 'off'>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      out.off('drain', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('close', done);
   });
 }
