@@ -32,7 +32,7 @@ import type { JetStreamCounters, RunnerCore } from './core.js';
 import { attemptProgress, attemptResult, attemptStarted } from './intake.js';
 import { sweepLost, workerBye, workerHeartbeat } from './membership.js';
 import type { CancelMessage, RemoteOutcome, RemoteSubjects, WorkMessage } from './protocol.js';
-import { encode, ensureStream, remoteSubjects, workStreamName } from './protocol.js';
+import { encode, ensureWorkQueue, remoteSubjects, workStreamName } from './protocol.js';
 
 export interface JetStreamRunnerOptions {
   subjectPrefix: string;
@@ -151,13 +151,7 @@ export class JetStreamRunner implements TaskRunner {
 
   /** Starts serving on a connection: makes sure the work stream exists, listens, and asks workers to announce. */
   async attach(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager): Promise<void> {
-    const { RetentionPolicy, StorageType } = await import('@nats-io/jetstream');
-    await ensureStream(jsm, {
-      name: this.stream,
-      subjects: [this.subjects.workAll],
-      retention: RetentionPolicy.Workqueue,
-      storage: StorageType.File,
-    });
+    await ensureWorkQueue(jsm, this.stream, this.subjects.workAll);
     this.#nc = nc;
     this.#js = js;
     this.#outbox.attach(js);

@@ -4,10 +4,10 @@
  * attempts sent to it alone: a sticky run's), and the way to keep a result for the next daemon when it stops.
  */
 import type { Consumer, JetStreamClient } from '@nats-io/jetstream';
-import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { RemoteSubjects, ResultMessage } from './protocol.js';
-import { encode, ensureStream, keptStreamName, workStreamName } from './protocol.js';
+import { encode, ensureWorkQueue, keptStreamName, workStreamName } from './protocol.js';
 
 /** Where a worker pulls its work from, and where it keeps results. */
 export interface WorkQueues {
@@ -32,18 +32,8 @@ export async function openWorkQueues(
   const s = o.subjects;
   const jsm = await jetstreamManager(nc);
   const stream = workStreamName(o.subjectPrefix);
-  await ensureStream(jsm, {
-    name: stream,
-    subjects: [s.workAll],
-    retention: RetentionPolicy.Workqueue,
-    storage: StorageType.File,
-  });
-  await ensureStream(jsm, {
-    name: keptStreamName(o.subjectPrefix),
-    subjects: [s.kept],
-    retention: RetentionPolicy.Workqueue,
-    storage: StorageType.File,
-  });
+  await ensureWorkQueue(jsm, stream, s.workAll);
+  await ensureWorkQueue(jsm, keptStreamName(o.subjectPrefix), s.kept);
   const durable = `G_${o.group}`;
   const config = {
     durable_name: durable,
