@@ -19,7 +19,8 @@ export {
 } from './edges/library.js';
 export { startEdges } from './edges/start.js';
 export { getMcpTools, McpTools, TOOL_NAMES } from './edges/mcp/tools.js';
-export type { ToolResult, ToolInfo, ProgressReporter } from './edges/mcp/tools.js';
+export type { ToolResult, ToolInfo } from './edges/mcp/tools.js';
+export type { ProgressReporter } from './edges/mcp/progress.js';
 export { planWorkflow } from './edges/mcp/plan.js';
 export type { WorkflowPlan, PlanStep } from './edges/mcp/plan.js';
 export type { EdgeOptions } from './edges/start.js';
