@@ -116,14 +116,8 @@ export type { ResourceSource } from './metrics/engineMetrics.js';
 export type { ResourceUsage as MetricResourceUsage } from './metrics/families.js';
 export { resourceUsageFromLedger } from './metrics/resources.js';
 export type { PerformanceStats } from './metrics/perf.js';
-export type {
-  ComponentView,
-  SystemStatus,
-  EngineMetricsView,
-  PerformanceSummary,
-  PerformanceFilter,
-  PoolStatus,
-} from './actors/engine/views.js';
+export type { ComponentView, SystemStatus, PoolStatus } from './actors/engine/views.js';
+export type { EngineMetricsView, PerformanceSummary, PerformanceFilter } from './actors/engine/metricViews.js';
 export type { HealthReport, ComponentHealth, HealthStatus, HealthCheck } from './actors/engine/health.js';
 export { assessQueue } from './actors/engine/health.js';
 export type { HttpAddress, Readiness, Liveness } from './actors/engine/views.js';
