@@ -177,10 +177,10 @@ export function RunPage(props: { runId: string }): VNode {
     ${
       run.queued
         ? html`<p class="panel" data-testid="held">
-            Waiting for the concurrency key <code>${run.queued.key}</code> since ${fmtTime(run.queued.since)}:
-            ${run.queued.holders.length} of ${run.queued.limit} running
-            (${run.queued.holders.map((h, i) => html`${i ? ', ' : ''}<${Link} href=${runLink(h)}>${h.slice(0, 8)}</${Link}>`)}),
-            ${run.queued.waiting} waiting
+            Waiting for the concurrency key <code>${run.queued.key}</code>${` since ${fmtTime(run.queued.since)}: `}
+            ${`${run.queued.holders.length} of ${run.queued.limit} running (`}
+            ${run.queued.holders.map((h, i) => html`${i ? ', ' : ''}<${Link} href=${runLink(h)}>${h.slice(0, 8)}</${Link}>`)}
+            ${`), ${run.queued.waiting} waiting`}
           </p>`
         : null
     }

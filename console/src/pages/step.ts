@@ -208,8 +208,8 @@ export function StepDetails(props: {
       s?.waiting
         ? html`<div class="panel">
             <strong>Waiting</strong>
-            ${s.waiting.signal ? html`for the signal <code>${s.waiting.signal}</code>` : 'for a timer'} since
-            ${fmtTime(s.waiting.since)}${s.waiting.until ? `, until ${fmtTime(s.waiting.until)}` : ''}
+            ${' '}${s.waiting.signal ? html`for the signal <code>${s.waiting.signal}</code>` : 'for a timer'}
+            ${` since ${fmtTime(s.waiting.since)}${s.waiting.until ? `, until ${fmtTime(s.waiting.until)}` : ''}`}
             ${s.waiting.signal && props.commands.has('workflow.signal') ? html`<${SignalForm} run=${run} signal=${s.waiting.signal} onDone=${props.reload} />` : null}
           </div>`
         : null
