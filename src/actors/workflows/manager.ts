@@ -88,8 +88,8 @@ export class WorkflowManager {
     const records = deps.commits && deps.store?.persistent === true ? new RecordQueue(deps.commits) : null;
     this.#recorder = records ? new RunRecorder(records, this.#now, c, deps.runTraceparent) : null;
     this.#signals = new SignalBox(records);
-    this.definitions = new WorkflowDefinitions(deps.registry, this.#now, deps.checkResources, (record) =>
-      this.#recorder?.write(record),
+    this.definitions = new WorkflowDefinitions(deps.registry, this.#now, deps.checkResources, (id, record) =>
+      this.#recorder?.definition(id, record),
     );
     this.performance = new RunPerformance(this.#now);
     // Debounce windows and key waits count on the clock their timers run on (a fake one in tests).
