@@ -6,15 +6,14 @@ import {
   CycleError,
   ErrorCode,
   NotFoundError,
-  rebuildError,
   serializeError,
   ShuttingDownError,
   SkippedError,
   StoreError,
   TaskTimeoutError,
-  toBoundaryError,
   ValidationError,
 } from '../src/errors.js';
+import { rebuildError, toBoundaryError } from '../src/rebuildError.js';
 
 describe('errors', () => {
   it('the table-made classes are real classes with their name, code and retryability', () => {

@@ -2,7 +2,8 @@ import type { Observable } from 'rxjs';
 import { filter, Subject } from 'rxjs';
 import type { EventOf } from '../model/events.js';
 import { isEventOf } from '../model/events.js';
-import { CodomyrmexError, NotFoundError, ShuttingDownError, toBoundaryError } from '../errors.js';
+import { CodomyrmexError, NotFoundError, ShuttingDownError } from '../errors.js';
+import { toBoundaryError } from '../rebuildError.js';
 import type { BusStats, CommandHandlers, CommandRouter, MessageBus, Unsubscribe } from './bus.js';
 import { routeCommands } from './bus.js';
 import type {

@@ -10,10 +10,10 @@ import {
   CodomyrmexError,
   ErrorCode,
   ValidationError,
-  rebuildError,
   serializedErrorSchema,
   serializeError,
 } from '../errors.js';
+import { rebuildError } from '../rebuildError.js';
 import type { BusEvent } from './protocol.js';
 import { isEventName } from './schemas.js';
 

@@ -1,18 +1,20 @@
 /**
  * Group commit: every component's state changes reach the store through one {@link GroupCommitter}, which writes
- * them in one transaction per batch. A batch closes at the end of the event-loop turn that opened it (or after
- * `delayMs`, or as soon as `maxBatch` changes are waiting), so a burst of changes costs one commit (one fsync in
- * strict mode), and a change waits at most about one turn (or `delayMs`) to be written.
+ * them in one transaction per batch, so a burst of changes costs one commit (one fsync in strict mode).
  *
  * Callers that must not answer before their change is durable register an ack with {@link GroupCommitter.onCommit}:
  * it runs after the commit holding everything changed before it, or fails with the `StoreError` of that commit.
  * Only commits somebody is answered on (an ack) pay for an fsync under strict durability; the others are marked
- * `deferSync` and made durable by the next synced commit (SQLite's WAL is synced in order). With `unawaitedDelayMs`
- * the committer also adapts when it writes: changes that something waits for (an ack, a task held for its row)
- * are committed at once when the writer is idle, and batched behind the commit in flight when it is not; changes
- * nobody waits for wait up to `unawaitedDelayMs` to share the next such commit instead of costing one of their own.
+ * `deferSync` and made durable by the next synced commit (SQLite's WAL is synced in order).
+ *
+ * When a commit goes adapts to load (commitTiming.ts): a change somebody waits for (an ack, a task held for its
+ * row) is committed at the end of its event-loop turn when the writer is idle, and batched behind the commit in
+ * flight when it is not; a change nobody waits for may wait a window (`delayMs`, `unawaitedDelayMs`) to share a
+ * later commit instead of costing one of its own. Retrying a failing store is commitFaults.ts.
  */
-import { CodomyrmexError, ErrorCode, StoreError } from '../errors.js';
+import { ErrorCode, StoreError } from '../errors.js';
+import { CommitFaults, toStoreError } from './commitFaults.js';
+import { CommitTimer } from './commitTiming.js';
 import type { RecordKind, RecordWrite, Store, WriteBatch } from './store.js';
 import { emptyBatch, isEmptyBatch } from './store.js';
 
@@ -33,13 +35,17 @@ export interface CommitSource {
 
 /** How a {@link GroupCommitter} batches commits and what it tells about faults. */
 export interface GroupCommitterOptions {
-  /** Longest wait before a change is committed, in ms. 0: at the end of the current event-loop turn. */
+  /**
+   * Longest wait before a change nobody waits for is committed, in ms (a window to batch in; default 0: the end of
+   * the current event-loop turn). A change somebody waits for goes at the end of its turn while no commit is in
+   * flight, whatever the window.
+   */
   delayMs?: number;
   /** Commit at the next turn once this many changes are waiting, even before `delayMs` (default 10 000). */
   maxBatch?: number;
   /**
    * How long a commit nobody waits on (no ack, no source {@link CommitSource.waiting}) may wait for one that somebody
-   * does, in ms (default 0: no longer than any other). With strict durability the engine sets it, so that one task
+   * does, in ms, when longer than `delayMs` (default 0: no longer than `delayMs`). With strict durability the engine sets it, so that one task
    * at a time is written by the commit its answer waits on instead of also by one of its own just before.
    */
   unawaitedDelayMs?: number;
@@ -53,8 +59,6 @@ export interface GroupCommitterOptions {
    */
   onDropped?: (what: string, error: StoreError) => void;
 }
-
-type Timer = ReturnType<typeof setTimeout>;
 
 interface Ack {
   ok: () => void;
@@ -72,29 +76,14 @@ export interface CommitStats {
   dropped: number;
 }
 
-const MAX_RETRY_MS = 5000;
-
 /** Writes every component's changes to the store, one transaction per batch, and runs the acks of callers waiting for durability (see this module's description). */
 export class GroupCommitter {
   readonly store: Store;
-  readonly #delayMs: number;
-  readonly #maxBatch: number;
-  readonly #unawaitedDelayMs: number;
-  /** The commit of changes nobody waits on, due after `unawaitedDelayMs` unless one somebody waits on comes first. */
-  #lazyTimer: Timer | null = null;
-  readonly #retryMs: number;
-  readonly #onFault: GroupCommitterOptions['onFault'];
+  readonly #timer: CommitTimer;
+  readonly #faults: CommitFaults;
   readonly #onDropped: GroupCommitterOptions['onDropped'];
   readonly #sources: CommitSource[] = [];
   #acks: Ack[] = [];
-  #scheduled = false;
-  #immediate: ReturnType<typeof setImmediate> | null = null;
-  #timer: Timer | null = null;
-  #pending = 0;
-  #fault: StoreError | null = null;
-  #faultSince = 0;
-  #retryTimer: Timer | null = null;
-  #nextRetryMs: number;
   #closed = false;
   #committing = false;
   /** A commit sent to the store's writer thread and not yet answered. */
@@ -103,12 +92,17 @@ export class GroupCommitter {
 
   constructor(store: Store, options: GroupCommitterOptions = {}) {
     this.store = store;
-    this.#delayMs = options.delayMs ?? 0;
-    this.#maxBatch = options.maxBatch ?? 10_000;
-    this.#unawaitedDelayMs = options.unawaitedDelayMs ?? 0;
-    this.#retryMs = options.retryMs ?? 100;
-    this.#nextRetryMs = this.#retryMs;
-    this.#onFault = options.onFault;
+    const delays = {
+      delayMs: options.delayMs ?? 0,
+      maxBatch: options.maxBatch ?? 10_000,
+      unawaitedDelayMs: options.unawaitedDelayMs ?? 0,
+    };
+    this.#timer = new CommitTimer(delays, {
+      flush: () => this.flush(),
+      awaited: () => this.#acks.length > 0 || this.#sources.some((s) => s.waiting?.() === true),
+      held: () => this.#faults.error !== null || this.#inFlight !== null,
+    });
+    this.#faults = new CommitFaults(options.retryMs ?? 100, options.onFault);
     this.#onDropped = options.onDropped;
   }
 
@@ -126,7 +120,7 @@ export class GroupCommitter {
 
   /** The error of the last commit while the store keeps failing; null when writes succeed. */
   get fault(): StoreError | null {
-    return this.#fault;
+    return this.#faults.error;
   }
 
   /** Commits, failures, writes and drops so far. */
@@ -145,44 +139,7 @@ export class GroupCommitter {
 
   /** Asks for a commit within the delay bound: call it after each change. Cheap when one is already due. */
   schedule(): void {
-    if (this.#closed) return;
-    this.#pending++;
-    if (this.#scheduled) {
-      // Held back because nobody waited: see at the end of this turn whether somebody does now.
-      if (this.#lazyTimer && !this.#immediate && !this.#timer) this.#immediate = setImmediate(this.#run);
-      if (this.#timer && this.#pending >= this.#maxBatch) {
-        clearTimeout(this.#timer);
-        this.#timer = null;
-        this.#immediate = setImmediate(this.#run);
-      }
-      return;
-    }
-    this.#scheduled = true;
-    // While the store fails, the retry timer commits: no commit per change against a broken disk. While a commit
-    // is in flight, its answer starts the next one.
-    if (this.#fault || this.#inFlight) return;
-    if (this.#delayMs === 0) this.#immediate = setImmediate(this.#run);
-    else this.#timer = setTimeout(this.#run, this.#delayMs);
-  }
-
-  readonly #run = (): void => {
-    this.#immediate = null;
-    this.#timer = null;
-    if (this.#unawaitedDelayMs > 0 && this.#pending < this.#maxBatch && !this.#awaited()) {
-      this.#lazyTimer ??= setTimeout(this.#lazyRun, this.#unawaitedDelayMs);
-      return;
-    }
-    this.flush();
-  };
-
-  readonly #lazyRun = (): void => {
-    this.#lazyTimer = null;
-    this.flush();
-  };
-
-  /** Somebody waits for the next commit: an ack, or a source holding something until it is written. */
-  #awaited(): boolean {
-    return this.#acks.length > 0 || this.#sources.some((s) => s.waiting?.() === true);
+    if (!this.#closed) this.#timer.request();
   }
 
   /**
@@ -216,18 +173,10 @@ export class GroupCommitter {
   flush(): boolean {
     if (this.#committing || this.#closed) return true;
     if (this.#inFlight) {
-      this.#pending++;
-      this.#scheduled = true;
+      this.#timer.queued();
       return true;
     }
-    if (this.#immediate) clearImmediate(this.#immediate);
-    if (this.#timer) clearTimeout(this.#timer);
-    if (this.#lazyTimer) clearTimeout(this.#lazyTimer);
-    this.#immediate = null;
-    this.#timer = null;
-    this.#lazyTimer = null;
-    this.#scheduled = false;
-    this.#pending = 0;
+    this.#timer.started();
     const batch = emptyBatch();
     const acks = this.#acks;
     this.#acks = [];
@@ -236,7 +185,7 @@ export class GroupCommitter {
     try {
       for (const s of this.#sources) s.collect(batch);
       // A failing store gets a real write as a probe even when there is nothing else to write.
-      if (this.#fault && isEmptyBatch(batch)) batch.meta['heartbeat'] = new Date().toISOString();
+      if (this.#faults.error && isEmptyBatch(batch)) batch.meta['heartbeat'] = new Date().toISOString();
       if (isEmptyBatch(batch)) {
         for (const s of this.#sources) s.committed();
         for (const a of acks) a.ok();
@@ -245,7 +194,7 @@ export class GroupCommitter {
       // Nobody is answered on this commit: its fsync can ride with the next one somebody is answered on. (A task held
       // for its row's commit needs the write to succeed, not the fsync: a crash before the next fsync loses only
       // what nobody was told of, and such a task runs again as its caller retries or its run resumes.)
-      if (acks.length === 0 && !this.#fault) batch.deferSync = true;
+      if (acks.length === 0 && !this.#faults.error) batch.deferSync = true;
       const t0 = performance.now();
       const commitAsync = this.store.commitAsync;
       if (commitAsync) {
@@ -271,7 +220,7 @@ export class GroupCommitter {
   /** Resolves once no commit is in flight, with the outcome of the last one (true when none was in flight). */
   async idle(): Promise<boolean> {
     // Changes held back only because nobody waited for them are waited for now.
-    if (this.#lazyTimer) this.flush();
+    if (this.#timer.lazy) this.flush();
     let ok = true;
     while (this.#inFlight) ok = await this.#inFlight;
     return ok;
@@ -288,7 +237,7 @@ export class GroupCommitter {
       this.#stats.commits++;
       this.#stats.lastCommitMs = performance.now() - t0;
       this.#stats.written += batch.tasks.length + batch.events.length + batch.records.length;
-      if (this.#fault) this.#recovered();
+      this.#faults.succeeded();
       for (const s of this.#sources) s.committed();
       for (const a of acks) a.ok();
     }
@@ -298,58 +247,30 @@ export class GroupCommitter {
 
   /**
    * After a commit: changes made meanwhile (a source told of the commit started a task; changes that waited for an
-   * off-thread commit) are committed too. Those that waited for a commit in flight go at once (they have waited),
-   * unless nobody waits for them and `unawaitedDelayMs` lets them wait for a commit somebody does.
+   * off-thread commit) are committed too (see {@link CommitTimer.resume}).
    */
   #next(now = false): void {
-    if (this.#closed || this.#fault || this.#inFlight) return;
-    if (this.#pending === 0 && this.#acks.length === 0) return;
-    if (now) {
-      // At once, unless nobody waits for them (then they may wait for a commit somebody does wait for).
-      if (!this.#immediate && !this.#timer) this.#run();
-      return;
-    }
-    if (!this.#scheduled) {
-      this.#pending--;
-      this.schedule();
-    }
+    if (this.#closed || this.#faults.error || this.#inFlight) return;
+    if (this.#timer.pending === 0 && this.#acks.length === 0) return;
+    this.#timer.resume(now);
   }
 
   #failed(error: StoreError, acks: Ack[]): void {
     this.#stats.failures++;
-    const first = this.#fault === null;
-    if (first) this.#faultSince = Date.now();
-    this.#fault = error;
-    for (const s of this.#sources) s.failed(error);
-    for (const a of acks) a.fail(error);
-    if (first) this.#onFault?.(error, 0);
-    if (!this.#closed) {
-      this.#retryTimer = setTimeout(() => {
-        this.#retryTimer = null;
-        this.flush();
-      }, this.#nextRetryMs);
-      this.#retryTimer.unref();
-      this.#nextRetryMs = Math.min(MAX_RETRY_MS, this.#nextRetryMs * 2);
-    }
-  }
-
-  #recovered(): void {
-    const downMs = Date.now() - this.#faultSince;
-    this.#fault = null;
-    this.#nextRetryMs = this.#retryMs;
-    if (this.#retryTimer) clearTimeout(this.#retryTimer);
-    this.#retryTimer = null;
-    this.#onFault?.(null, downMs);
+    const tell = (): void => {
+      for (const s of this.#sources) s.failed(error);
+      for (const a of acks) a.fail(error);
+    };
+    this.#faults.failed(error, tell);
+    if (!this.#closed) this.#faults.retryLater(() => this.flush());
   }
 
   /** Stops without writing what is waiting (a start refused as corrupt leaves the database as it was); later acks fail. */
   abandon(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const t of [this.#timer, this.#retryTimer, this.#lazyTimer]) if (t) clearTimeout(t);
-    if (this.#immediate) clearImmediate(this.#immediate);
-    this.#timer = this.#retryTimer = this.#lazyTimer = null;
-    this.#immediate = null;
+    this.#timer.stop();
+    this.#faults.stop();
     const acks = this.#acks;
     this.#acks = [];
     const error = new StoreError(
@@ -366,8 +287,7 @@ export class GroupCommitter {
     let ok = this.flush();
     if (this.#inFlight) ok = await this.idle();
     this.#closed = true;
-    if (this.#retryTimer) clearTimeout(this.#retryTimer);
-    this.#retryTimer = null;
+    this.#faults.stop();
     const acks = this.#acks;
     this.#acks = [];
     const error = new StoreError(
@@ -377,15 +297,6 @@ export class GroupCommitter {
     for (const a of acks) a.fail(error);
     return ok;
   }
-}
-
-function toStoreError(err: unknown, location: string): StoreError {
-  if (err instanceof StoreError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  const code = err instanceof CodomyrmexError && err.code === ErrorCode.SHUTTING_DOWN ? 'the store is closed' : message;
-  return new StoreError(`could not write to the store ${location}: ${code}`, ErrorCode.STORE_WRITE_FAILED, {
-    cause: err,
-  });
 }
 
 /**

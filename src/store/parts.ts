@@ -1,8 +1,8 @@
 /**
- * Large commits in parts: a batch of many rows (one big `addTasks` call is one commit) is encoded and sent to the
- * SQLite writer thread a part at a time, yielding to the event loop between parts, and the thread writes all the
- * parts in one transaction (see `WriterRequest`). The engine's thread never encodes or copies the whole batch in
- * one go, and the commit stays all or nothing.
+ * Sending a commit to a store's thread (SQLite's writer, PostgreSQL's connection): whole, or in parts when large. A
+ * batch of many rows (one big `addTasks` call is one commit) is encoded and sent a part at a time, yielding to the
+ * event loop between parts, and the thread writes all the parts in one transaction (see `WriterRequest`). The
+ * engine's thread never encodes or copies the whole batch in one go, and the commit stays all or nothing.
  */
 import { ShuttingDownError } from '../errors.js';
 import type { WriteBatch } from './store.js';
@@ -82,5 +82,38 @@ export async function commitInParts(
     // Every part's sequence numbers come after the first one's: taking back from there takes back all.
     if (first) encoder.rollback(first);
     throw err;
+  }
+}
+
+/** A store's thread: writes a batch whole, or takes it in parts. */
+export interface BatchThread extends PartWriter {
+  write(batch: EncodedBatch): Promise<void>;
+}
+
+/**
+ * Encodes `batch` and has `thread` write it in one transaction (in parts when large): resolves once it is committed.
+ * On a failure the journal's sequence numbers handed out are taken back and `wrap(error)` is thrown.
+ */
+export async function commitOnThread(
+  thread: BatchThread,
+  encoder: BatchEncoder,
+  batch: WriteBatch,
+  closed: () => boolean,
+  wrap: (err: unknown) => Error,
+): Promise<void> {
+  if (needsParts(batch)) {
+    try {
+      await commitInParts(thread, encoder, batch, closed);
+      return;
+    } catch (err) {
+      throw wrap(err);
+    }
+  }
+  const encoded = encoder.encode(batch);
+  try {
+    await thread.write(encoded);
+  } catch (err) {
+    encoder.rollback(encoded);
+    throw wrap(err);
   }
 }

@@ -8,13 +8,13 @@
 import { hostname } from 'node:os';
 import { ErrorCode, ShuttingDownError, StoreError } from '../errors.js';
 import type { TaskStatus } from '../model/task.js';
-import { fromJson } from './json.js';
-import { commitInParts, needsParts } from './parts.js';
+import { commitOnThread } from './parts.js';
 import type { PgOpenRequest, PgOpened } from './postgresProtocol.js';
 import { PG_SCHEMA_VERSION, pgTable } from './postgresSchema.js';
 import { PgThread, PgThreadError } from './postgresThread.js';
-import { RECORD_COLUMNS, TASK_COLUMNS, recordOf, taskOf } from './rows.js';
-import type { RecordReadRow, TaskReadRow } from './rows.js';
+import { RECORD_COLUMNS, TASK_COLUMNS, readJournal, recordOf, taskOf, unknownRecordKind } from './rows.js';
+import type { EventChunkRow, RecordReadRow, TaskReadRow } from './rows.js';
+import { isPostgresUrl, openError, redactUrl } from './postgresOpen.js';
 import { BatchEncoder } from './sqliteWrites.js';
 import type { RetentionLimits } from './sqliteWrites.js';
 import type {
@@ -56,30 +56,6 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number;
   /** How long one statement may run, and a read may block the engine's thread (default 10 000). */
   queryTimeoutMs?: number;
-}
-
-interface EventChunkRow {
-  seq: number;
-  last_seq: number;
-  data: string;
-}
-
-type StoredEvent = [type: string, timestamp: number, data: unknown];
-
-/** The URL without its password, for messages and status. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '';
-    return u.toString().replace(/^(postgres(?:ql)?:\/\/[^@/]*?):?@/, '$1@');
-  } catch {
-    return 'postgres://(unparsable URL)';
-  }
-}
-
-/** Whether a `--db` value names a PostgreSQL database rather than a SQLite file. */
-export function isPostgresUrl(value: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(value);
 }
 
 export class PostgresStore implements Store {
@@ -230,21 +206,13 @@ export class PostgresStore implements Store {
 
   async #commitAsync(batch: WriteBatch): Promise<void> {
     const encoder = this.#writable();
-    if (needsParts(batch)) {
-      try {
-        await commitInParts(this.#thread, encoder, batch, () => this.#closed);
-        return;
-      } catch (err) {
-        throw this.#writeError(err);
-      }
-    }
-    const encoded = encoder.encode(batch);
-    try {
-      await this.#thread.write(encoded);
-    } catch (err) {
-      encoder.rollback(encoded);
-      throw this.#writeError(err);
-    }
+    await commitOnThread(
+      this.#thread,
+      encoder,
+      batch,
+      () => this.#closed,
+      (err) => this.#writeError(err),
+    );
   }
 
   #writeError(err: unknown): StoreError {
@@ -321,31 +289,23 @@ export class PostgresStore implements Store {
   }
 
   readEvents(query: EventQuery = {}): JournalEntry[] {
-    const after = query.afterSeq ?? 0;
-    const limit = query.limit ?? 1000;
-    const types = query.types ? new Set<string>(query.types) : null;
-    const out: JournalEntry[] = [];
-    if (limit <= 0 || types?.size === 0) return out;
-    // Chunks holding entries after `after`, a page at a time, until `limit` entries are found.
-    let from = after;
-    for (;;) {
-      const rows = this.#query<EventChunkRow>(
+    // Chunks holding entries after `after`, a page at a time, as long as entries are wanted.
+    const query64 = (from: number): EventChunkRow[] =>
+      this.#query<EventChunkRow>(
         `SELECT seq, last_seq, data FROM ${pgTable('events')} WHERE last_seq > $1 ORDER BY seq LIMIT 64`,
         [from],
       );
-      for (const row of rows) {
-        const chunk = fromJson<StoredEvent[]>(row.data);
-        for (let i = 0; i < chunk.length; i++) {
-          const seq = row.seq + i;
-          const e = chunk[i];
-          if (!e || seq <= after || (types && !types.has(e[0]))) continue;
-          out.push({ seq, type: e[0] as JournalEntry['type'], timestamp: e[1], data: e[2] });
-          if (out.length >= limit) return out;
+    return readJournal(query, function* (after) {
+      let from = after;
+      for (;;) {
+        const rows = query64(from);
+        for (const row of rows) {
+          yield row;
+          from = row.last_seq;
         }
-        from = row.last_seq;
+        if (rows.length < 64) return;
       }
-      if (rows.length < 64) return out;
-    }
+    });
   }
 
   lastEventSeq(): number {
@@ -430,39 +390,6 @@ export class PostgresStore implements Store {
 }
 
 function recordTableOf(kind: RecordKind): string {
-  if (!(RECORD_KINDS as readonly string[]).includes(kind))
-    throw new StoreError(
-      `unknown record kind "${String(kind)}"; known: ${RECORD_KINDS.join(', ')}`,
-      ErrorCode.STORE_UNAVAILABLE,
-    );
+  if (!(RECORD_KINDS as readonly string[]).includes(kind)) throw unknownRecordKind(kind);
   return pgTable(kind);
-}
-
-function openError(err: unknown, location: string): StoreError {
-  if (err instanceof StoreError) return err;
-  if (!(err instanceof PgThreadError))
-    return new StoreError(
-      `cannot open the database ${location}: ${err instanceof Error ? err.message : String(err)}`,
-      ErrorCode.STORE_UNAVAILABLE,
-      { cause: err },
-    );
-  switch (err.kind) {
-    case 'auth':
-      return new StoreError(
-        `cannot log in to the database ${location}: ${err.message}. Check the user and password (in the URL, or PGPASSWORD)`,
-        ErrorCode.STORE_UNAVAILABLE,
-        { cause: err },
-      );
-    case 'version':
-    case 'behind':
-      return new StoreError(err.message, ErrorCode.STORE_VERSION, { cause: err });
-    case 'locked':
-      return new StoreError(err.message, ErrorCode.STORE_LOCKED, { cause: err });
-    default:
-      return new StoreError(
-        `cannot reach the database ${location}: ${err.message}${err.code ? ` (${err.code})` : ''}. Is PostgreSQL running there, and is the URL right?`,
-        ErrorCode.STORE_UNAVAILABLE,
-        { cause: err },
-      );
-  }
 }

@@ -7,7 +7,8 @@ import { ErrorCode, StoreError } from '../errors.js';
 import type { TaskResult, TaskSpec, TaskStatus } from '../model/task.js';
 import { TASK_STATUSES } from '../model/task.js';
 import { fromJson } from './json.js';
-import type { StoredRecord, StoredTask } from './store.js';
+import type { EventQuery, JournalEntry, RecordKind, StoredRecord, StoredTask } from './store.js';
+import { RECORD_KINDS } from './store.js';
 
 /** A task row as read: the columns recovery needs. */
 export interface TaskReadRow {
@@ -125,4 +126,46 @@ export function recordOf<T>(row: RecordReadRow, table: string, location: string)
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+/** The error for a record kind no store has a table for. */
+export function unknownRecordKind(kind: RecordKind): StoreError {
+  return new StoreError(
+    `unknown record kind "${String(kind)}"; known: ${RECORD_KINDS.join(', ')}`,
+    ErrorCode.STORE_UNAVAILABLE,
+  );
+}
+
+/** A row of the journal: the events `seq..last_seq`, one chunk, as a JSON array of {@link StoredEvent}. */
+export interface EventChunkRow {
+  seq: number;
+  last_seq: number;
+  data: string;
+}
+
+/** An event as the journal stores it, inside a chunk. */
+type StoredEvent = [type: string, timestamp: number, data: unknown];
+
+/**
+ * The journal entries `query` asks for, read from `chunks(after)`: the chunks, in order, from the one holding the
+ * entry after `after` on (each store reads its own table; reading stops at the limit).
+ */
+export function readJournal(query: EventQuery, chunks: (after: number) => Iterable<EventChunkRow>): JournalEntry[] {
+  const after = query.afterSeq ?? 0;
+  const limit = query.limit ?? 1000;
+  const types = query.types ? new Set<string>(query.types) : null;
+  const out: JournalEntry[] = [];
+  if (limit <= 0 || types?.size === 0) return out;
+  for (const row of chunks(after)) {
+    if (row.last_seq <= after) continue;
+    const chunk = fromJson<StoredEvent[]>(row.data);
+    for (let i = 0; i < chunk.length; i++) {
+      const seq = row.seq + i;
+      const e = chunk[i];
+      if (!e || seq <= after || (types && !types.has(e[0]))) continue;
+      out.push({ seq, type: e[0] as JournalEntry['type'], timestamp: e[1], data: e[2] });
+      if (out.length >= limit) return out;
+    }
+  }
+  return out;
 }

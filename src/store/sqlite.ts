@@ -1,25 +1,23 @@
 /**
- * The durable store: one SQLite file (better-sqlite3, WAL). Opening it checks the file (header, size,
- * `PRAGMA quick_check`), takes the engine lock, refuses a schema newer than the code and runs the migrations the
- * file lacks. Writes arrive as batches (one transaction each) from the engine's group committer.
- *
- * Past 400 lines: the opening checks and every read query of the Store interface (the writes are in
- * sqliteWrites.ts, the writer thread in writerThread.ts).
+ * The durable store: one SQLite file (better-sqlite3, WAL). Opening it (sqliteOpen.ts) checks the file, takes the
+ * engine lock and runs the migrations the file lacks. Writes arrive as batches (one transaction each) from the
+ * engine's group committer and are written on a writer thread (writerThread.ts; the writes are in
+ * sqliteWrites.ts); the read queries of the Store interface run here, on the engine's thread.
  */
-import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { ErrorCode, ShuttingDownError, StoreError } from '../errors.js';
 import type { TaskStatus } from '../model/task.js';
-import { fromJson } from './json.js';
-import { TASK_COLUMNS, TASK_STATUSES, recordOf, taskOf, unknownStatus } from './rows.js';
-import type { RecordReadRow as RecordRow, TaskReadRow as TaskRow } from './rows.js';
-import { DatabaseLock, checkDatabaseHeader, currentOwner, realDatabasePath, refuseHardLinks } from './fileGuard.js';
+import { TASK_COLUMNS, readJournal, recordOf, taskOf, unknownRecordKind } from './rows.js';
+import type { EventChunkRow, RecordReadRow as RecordRow, TaskReadRow as TaskRow } from './rows.js';
+import type { DatabaseLock } from './fileGuard.js';
+import { currentOwner } from './fileGuard.js';
 import { BatchEncoder, BatchWriter, describeSqliteError } from './sqliteWrites.js';
 import type { RetentionLimits } from './sqliteWrites.js';
 import { WriterThread } from './writerThread.js';
-import { commitInParts, needsParts } from './parts.js';
-import { MIGRATIONS, RECORD_KIND_SINCE, SCHEMA_VERSION } from './migrations.js';
+import { commitOnThread } from './parts.js';
+import { RECORD_KIND_SINCE } from './migrations.js';
+import { openSqliteFile } from './sqliteOpen.js';
+import type { OpenedSqliteFile, SqliteFileSettings } from './sqliteOpen.js';
 import type {
   EventQuery,
   JournalEntry,
@@ -60,25 +58,12 @@ export interface SqliteStoreOptions {
   walAutocheckpointPages?: number;
 }
 
-interface EventChunkRow {
-  seq: number;
-  last_seq: number;
-  data: string;
-}
-
-/** An event as the journal stores it, inside a chunk. */
-type StoredEvent = [type: string, timestamp: number, data: unknown];
-
 type Statement = Database.Statement<unknown[]>;
 
-function isCorruption(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return (
-    code === 'SQLITE_CORRUPT' ||
-    code === 'SQLITE_NOTADB' ||
-    (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'))
-  );
-}
+/** The most tasks, events and records a commit written on the engine's thread holds (see `#commitOnThread`). */
+const INLINE_ROWS = 16;
+
+const rowsOf = (b: WriteBatch): number => b.tasks.length + b.events.length + b.records.length;
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -103,20 +88,16 @@ export class SqliteStore implements Store {
   readonly #encoder: BatchEncoder | null = null;
   readonly #writer: BatchWriter | null = null;
   readonly #thread: WriterThread | null = null;
+  /** Small unsynced commits may be written on this thread while the writer thread is idle (strict, see #commitOnThread). */
+  readonly #inline: boolean = false;
 
-  private constructor(
-    db: Database.Database,
-    location: string,
-    lock: DatabaseLock | null,
-    openedAtVersion: number,
-    options: SqliteStoreOptions,
-  ) {
-    this.#db = db;
-    this.location = location;
-    this.persistent = location !== ':memory:';
-    this.#lock = lock;
-    this.openedAtVersion = openedAtVersion;
-    this.#readonly = options.readonly === true;
+  private constructor(opened: OpenedSqliteFile, settings: SqliteFileSettings, options: SqliteStoreOptions) {
+    const db = (this.#db = opened.db);
+    this.location = opened.path;
+    this.persistent = opened.path !== ':memory:';
+    this.#lock = opened.lock;
+    this.openedAtVersion = opened.version;
+    this.#readonly = settings.readonly;
     this.#prepare();
     if (this.#readonly) return;
     const journal = { maxEvents: options.journalMaxEvents ?? 100_000, maxAgeMs: options.journalMaxAgeMs ?? 0 };
@@ -129,16 +110,19 @@ export class SqliteStore implements Store {
     this.#writer = new BatchWriter(db, journal, RECORD_KINDS, options.retention);
     if (this.persistent && options.writerThread !== false) {
       const thread = new WriterThread({
-        path: location,
-        durability: options.durability ?? 'strict',
-        busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)),
-        walAutocheckpointPages: walAutocheckpointPages(options),
+        path: this.location,
+        durability: settings.durability,
+        busyTimeoutMs: settings.busyTimeoutMs,
+        walAutocheckpointPages: settings.walAutocheckpointPages,
         journal,
         recordKinds: RECORD_KINDS,
         ...(options.retention ? { retention: options.retention } : {}),
       });
       this.#thread = thread;
       this.commitAsync = (batch) => this.#commitOnThread(thread, batch);
+      this.#inline = settings.durability === 'strict';
+      // Checkpoints are the writer thread's: a commit written here (see #commitOnThread) never runs one.
+      db.pragma('wal_autocheckpoint = 0');
     }
   }
 
@@ -148,70 +132,15 @@ export class SqliteStore implements Store {
    * written by newer code (`STORE_VERSION`), or cannot be created (`STORE_UNAVAILABLE`).
    */
   static open(options: SqliteStoreOptions): SqliteStore {
-    const memory = options.path === ':memory:';
-    const readonly = options.readonly === true;
-    // Symlinks resolved: every name of one file opens, and locks, the same real file.
-    const path = memory ? ':memory:' : readonly ? resolve(options.path) : realDatabasePath(options.path);
-    if (!memory && !readonly) {
-      try {
-        mkdirSync(dirname(path), { recursive: true });
-      } catch (err) {
-        throw new StoreError(
-          `cannot create the folder of the database ${path}: ${(err as Error).message}`,
-          ErrorCode.STORE_UNAVAILABLE,
-          { cause: err },
-        );
-      }
-    }
-    if (!memory && !readonly) checkWritableFolder(path);
-    if (!memory && readonly && !existsSync(path)) {
-      throw new StoreError(`no database at ${path} (an engine creates it on first start)`, ErrorCode.STORE_UNAVAILABLE);
-    }
-    if (!memory && !readonly) refuseHardLinks(path);
-    const lock = memory || readonly ? null : DatabaseLock.acquire(path);
-    let db: Database.Database | undefined;
-    try {
-      const existed = !memory && existsSync(path) && statSync(path).size > 0;
-      if (!memory) checkDatabaseHeader(path);
-      db = openDatabase(path, readonly);
-      if (existed) integrityCheck(db, path);
-      const version = db.pragma('user_version', { simple: true }) as number;
-      if (version > SCHEMA_VERSION) {
-        throw new StoreError(
-          `the database ${path} has schema version ${version}, but this codomyrmex knows versions up to ${SCHEMA_VERSION}: it was written by a newer release. Upgrade codomyrmex, or point dbPath at another file; the file was left untouched`,
-          ErrorCode.STORE_VERSION,
-        );
-      }
-      if (readonly) {
-        if (version < 1)
-          throw new StoreError(
-            `the database ${path} has no codomyrmex schema yet (an engine creates it on first start)`,
-            ErrorCode.STORE_UNAVAILABLE,
-          );
-        return new SqliteStore(db, path, null, version, options);
-      }
-      if (version >= 1) refuseUnknownStatuses(db, path);
-      configure(db, path, options);
-      migrate(db, path, version);
-      lock?.hold(options.engineId ?? 'unknown');
-      return new SqliteStore(db, path, lock, version, options);
-    } catch (err) {
-      db?.close();
-      lock?.release();
-      if (err instanceof StoreError) throw err;
-      if (isCorruption(err)) {
-        throw new StoreError(
-          `the database file ${path} is corrupt (${describeSqliteError(err)}); it was left untouched. Restore it from a backup, move it aside, or point dbPath at another file`,
-          ErrorCode.STORE_CORRUPT,
-          { cause: err },
-        );
-      }
-      throw new StoreError(
-        `cannot open the database ${path}: ${describeSqliteError(err)}`,
-        ErrorCode.STORE_UNAVAILABLE,
-        { cause: err },
-      );
-    }
+    const settings: SqliteFileSettings = {
+      path: options.path,
+      readonly: options.readonly === true,
+      durability: options.durability ?? 'strict',
+      busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)),
+      walAutocheckpointPages: Math.max(0, Math.floor(options.walAutocheckpointPages ?? 1000)),
+      engineId: options.engineId ?? 'unknown',
+    };
+    return openSqliteFile(settings, (opened) => new SqliteStore(opened, settings, options));
   }
 
   claim(engineId: string): void {
@@ -249,12 +178,16 @@ export class SqliteStore implements Store {
   commit(batch: WriteBatch): void {
     if (this.#closed) throw new ShuttingDownError(`the store ${this.location} is closed`);
     const encoder = this.#encoder;
+    if (!encoder) throw new StoreError(`the store ${this.location} was opened read-only`, ErrorCode.STORE_WRITE_FAILED);
+    this.#write(encoder, batch, true);
+  }
+
+  #write(encoder: BatchEncoder, batch: WriteBatch, maintain: boolean): void {
     const writer = this.#writer;
-    if (!encoder || !writer)
-      throw new StoreError(`the store ${this.location} was opened read-only`, ErrorCode.STORE_WRITE_FAILED);
+    if (!writer) throw new StoreError(`the store ${this.location} was opened read-only`, ErrorCode.STORE_WRITE_FAILED);
     const encoded = encoder.encode(batch);
     try {
-      writer.write(encoded);
+      writer.write(encoded, maintain);
     } catch (err) {
       // The transaction rolled back: nothing of the batch is on disk.
       encoder.rollback(encoded);
@@ -265,26 +198,28 @@ export class SqliteStore implements Store {
   /**
    * Encodes here, writes on the writer thread. The committer sends one batch at a time. A large batch goes in
    * parts, yielding between them, and is still written in one transaction (parts.ts).
+   *
+   * Under strict durability, a small batch nobody is answered on (`deferSync`: the row a task waits for before it
+   * starts) is written here instead when the writer thread is idle: an unsynced commit of a few rows costs tens of
+   * microseconds, a round trip to a sleeping thread (woken, then waking this one) several times that, on the path
+   * of every task started one at a time. The next synced commit, on the writer thread, makes it durable with the
+   * rest (one WAL, synced in order); pruning and retention stay with the writer thread's commits.
    */
   async #commitOnThread(thread: WriterThread, batch: WriteBatch): Promise<void> {
     if (this.#closed) throw new ShuttingDownError(`the store ${this.location} is closed`);
     const encoder = this.#encoder;
     if (!encoder) throw new StoreError(`the store ${this.location} was opened read-only`, ErrorCode.STORE_WRITE_FAILED);
-    if (needsParts(batch)) {
-      try {
-        await commitInParts(thread, encoder, batch, () => this.#closed);
-        return;
-      } catch (err) {
-        throw this.#writeError(err);
-      }
+    if (this.#inline && batch.deferSync === true && thread.idle && rowsOf(batch) <= INLINE_ROWS) {
+      this.#write(encoder, batch, false);
+      return;
     }
-    const encoded = encoder.encode(batch);
-    try {
-      await thread.write(encoded);
-    } catch (err) {
-      encoder.rollback(encoded);
-      throw this.#writeError(err);
-    }
+    await commitOnThread(
+      thread,
+      encoder,
+      batch,
+      () => this.#closed,
+      (err) => this.#writeError(err),
+    );
   }
 
   #writeError(err: unknown): StoreError {
@@ -332,31 +267,17 @@ export class SqliteStore implements Store {
   }
 
   readEvents(query: EventQuery = {}): JournalEntry[] {
-    const after = query.afterSeq ?? 0;
-    const limit = query.limit ?? 1000;
-    const types = query.types ? new Set<string>(query.types) : null;
-    const out: JournalEntry[] = [];
-    if (limit <= 0 || types?.size === 0) return out;
-    // The chunk holding `after + 1`, then the ones after it.
-    const start =
-      (this.#db
-        .prepare('SELECT seq FROM events WHERE seq <= ? ORDER BY seq DESC LIMIT 1')
-        .pluck()
-        .get(after + 1) as number | undefined) ?? 0;
-    for (const row of this.#db
-      .prepare('SELECT seq, last_seq, data FROM events WHERE seq >= ? ORDER BY seq')
-      .iterate(start) as IterableIterator<EventChunkRow>) {
-      if (row.last_seq <= after) continue;
-      const chunk = fromJson<StoredEvent[]>(row.data);
-      for (let i = 0; i < chunk.length; i++) {
-        const seq = row.seq + i;
-        const e = chunk[i];
-        if (!e || seq <= after || (types && !types.has(e[0]))) continue;
-        out.push({ seq, type: e[0] as JournalEntry['type'], timestamp: e[1], data: e[2] });
-        if (out.length >= limit) return out;
-      }
-    }
-    return out;
+    return readJournal(query, (after) => {
+      // The chunk holding `after + 1`, then the ones after it.
+      const start =
+        (this.#db
+          .prepare('SELECT seq FROM events WHERE seq <= ? ORDER BY seq DESC LIMIT 1')
+          .pluck()
+          .get(after + 1) as number | undefined) ?? 0;
+      return this.#db
+        .prepare('SELECT seq, last_seq, data FROM events WHERE seq >= ? ORDER BY seq')
+        .iterate(start) as IterableIterator<EventChunkRow>;
+    });
   }
 
   lastEventSeq(): number {
@@ -426,11 +347,7 @@ export class SqliteStore implements Store {
 
   #recordStatement(kind: RecordKind): Statement {
     const st = this.#reads.records.get(kind);
-    if (!st)
-      throw new StoreError(
-        `unknown record kind "${String(kind)}"; known: ${RECORD_KINDS.join(', ')}`,
-        ErrorCode.STORE_UNAVAILABLE,
-      );
+    if (!st) throw unknownRecordKind(kind);
     return st;
   }
 
@@ -469,99 +386,4 @@ export class SqliteStore implements Store {
       this.#lock?.release();
     }
   }
-}
-
-/** A database needs a writable folder (for its -wal and -shm files) and a writable file. */
-function checkWritableFolder(path: string): void {
-  for (const [target, what] of [
-    [dirname(path), 'the folder of the database'],
-    [path, 'the database'],
-  ] as const) {
-    if (target === path && !existsSync(path)) continue;
-    try {
-      accessSync(target, constants.W_OK);
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? '';
-      const why =
-        code === 'EROFS'
-          ? 'is on a read-only file system'
-          : code === 'EACCES' || code === 'EPERM'
-            ? 'is not writable by this user'
-            : `cannot be written (${code})`;
-      throw new StoreError(
-        `${what} ${target} ${why}; the engine needs to write there. Make it writable, or point dbPath elsewhere`,
-        ErrorCode.STORE_UNAVAILABLE,
-        { cause: err },
-      );
-    }
-  }
-}
-
-function openDatabase(path: string, readonly: boolean): Database.Database {
-  return readonly ? new Database(path, { readonly: true, fileMustExist: true }) : new Database(path);
-}
-
-function integrityCheck(db: Database.Database, path: string): void {
-  const rows = db.pragma('quick_check(20)') as { quick_check: string }[];
-  const problems = rows.map((r) => r.quick_check).filter((m) => m !== 'ok');
-  if (problems.length) {
-    throw new StoreError(
-      `the database file ${path} fails its integrity check (${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; ...' : ''}); it was left untouched. Restore it from a backup, move it aside, or point dbPath at another file`,
-      ErrorCode.STORE_CORRUPT,
-    );
-  }
-}
-
-function configure(db: Database.Database, path: string, options: SqliteStoreOptions): void {
-  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
-  if (path !== ':memory:') {
-    const mode = db.pragma('journal_mode = WAL', { simple: true });
-    if (mode !== 'wal')
-      throw new StoreError(
-        `the database ${path} cannot use WAL mode (got "${String(mode)}")`,
-        ErrorCode.STORE_UNAVAILABLE,
-      );
-  }
-  db.pragma(`synchronous = ${options.durability === 'relaxed' ? 'NORMAL' : 'FULL'}`);
-  db.pragma(`wal_autocheckpoint = ${walAutocheckpointPages(options)}`);
-  db.pragma('foreign_keys = OFF');
-}
-
-function walAutocheckpointPages(options: SqliteStoreOptions): number {
-  return Math.max(0, Math.floor(options.walAutocheckpointPages ?? 1000));
-}
-
-function migrate(db: Database.Database, path: string, from: number): void {
-  if (from === SCHEMA_VERSION) return;
-  const run = db.transaction(() => {
-    for (const m of MIGRATIONS) {
-      if (m.version <= from) continue;
-      db.exec(m.sql);
-      db.pragma(`user_version = ${m.version}`);
-    }
-    const now = new Date().toISOString();
-    const set = db.prepare(
-      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-    );
-    if (from === 0) set.run('created_at', now);
-    set.run('migrated_at', now);
-    set.run('migrated_from', String(from));
-  });
-  try {
-    run.immediate();
-  } catch (err) {
-    throw new StoreError(
-      `migrating the database ${path} from schema version ${from} to ${SCHEMA_VERSION} failed (nothing was changed): ${describeSqliteError(err)}`,
-      ErrorCode.STORE_UNAVAILABLE,
-      { cause: err },
-    );
-  }
-}
-
-/** Refuses a database with a task row whose status this code does not know: it would never be resumed nor listed. */
-function refuseUnknownStatuses(db: Database.Database, location: string): void {
-  const row = db
-    .prepare(`SELECT id, status FROM tasks WHERE status NOT IN (${TASK_STATUSES.map(() => '?').join(', ')}) LIMIT 1`)
-    .get(...TASK_STATUSES) as { id: string; status: string } | undefined;
-  if (row) throw unknownStatus(location, row.id, row.status);
 }

@@ -125,7 +125,7 @@ const AGE_PRUNE_EVERY_MS = 60_000;
 export class BatchWriter {
   readonly #db: Database.Database;
   readonly #limits: JournalLimits;
-  readonly #tx: (b: EncodedBatch) => void;
+  readonly #tx: (b: EncodedBatch, maintain: boolean) => void;
   readonly #txAll: (bs: readonly EncodedBatch[]) => void;
   readonly #upsertTask: Database.Statement;
   readonly #insertEvents: Database.Statement;
@@ -199,7 +199,7 @@ export class BatchWriter {
       });
     }
     this.#firstSeq = (db.prepare('SELECT min(seq) FROM events').pluck().get() as number | null) ?? 0;
-    this.#tx = db.transaction((b: EncodedBatch) => this.#write(b));
+    this.#tx = db.transaction((b: EncodedBatch, maintain: boolean) => this.#write(b, maintain));
     this.#txAll = db.transaction((bs: readonly EncodedBatch[]) => {
       for (const b of bs) this.#write(b);
     });
@@ -215,10 +215,12 @@ export class BatchWriter {
    * Writes the batch in one transaction; throws (and writes nothing) when SQLite refuses it. Under strict durability
    * a batch nobody waits on (`deferSync`) is committed without its fsync: the WAL is appended in order and synced
    * whole, so the next commit someone waits on makes it durable too, and nobody was told of it before then.
+   * `maintain: false` leaves pruning the journal and applying retention to the other writer's commits (a small
+   * commit written on the engine's thread while its writer thread is idle).
    */
-  write(b: EncodedBatch): void {
+  write(b: EncodedBatch, maintain = true): void {
     this.#sync(b.deferSync !== true);
-    this.#tx(b);
+    this.#tx(b, maintain);
   }
 
   #sync(full: boolean): void {
@@ -227,13 +229,13 @@ export class BatchWriter {
     this.#full = full;
   }
 
-  #write(b: EncodedBatch): void {
+  #write(b: EncodedBatch, maintain = true): void {
     const now = Date.now();
     for (const t of b.tasks) this.#upsertTask.run(...t, now);
     if (b.events) {
       this.#insertEvents.run(b.events.first, b.events.last, b.events.ts, b.events.json);
       if (this.#firstSeq === 0) this.#firstSeq = b.events.first;
-      this.#prune(b.events.last, now);
+      if (maintain) this.#prune(b.events.last, now);
     }
     for (const [kind, id, parent, status, data] of b.records) {
       const st = this.#records.get(kind);
@@ -242,7 +244,7 @@ export class BatchWriter {
       else st.upsert.run(id, parent, status, data, now, now);
     }
     for (const [k, v] of b.meta) this.#setMeta.run(k, v);
-    if (this.#retain) this.#applyRetention(now);
+    if (this.#retain && maintain) this.#applyRetention(now);
   }
 
   /**

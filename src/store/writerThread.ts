@@ -68,6 +68,11 @@ export class WriterThread {
     });
   }
 
+  /** Nothing sent is unanswered: the thread is not writing (and holds no write lock). */
+  get idle(): boolean {
+    return this.#pending.size === 0;
+  }
+
   /** Resolves once the batch is committed (and fsynced in strict mode); rejects with SQLite's error otherwise. */
   write(batch: EncodedBatch): Promise<void> {
     return this.#send((id) => ({ type: 'write', id, batch }));

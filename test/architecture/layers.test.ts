@@ -26,7 +26,7 @@ const LAYERS: [rank: number, name: string, match: (path: string) => boolean][] =
   [4, 'store', (p) => p.startsWith('store/')],
   [3, 'modules/traces/workflows/projects', (p) => /^(modules|traces|workflows|projects)\//.test(p)],
   [2, 'model', (p) => /^(model|dag|config)\//.test(p)],
-  [1, 'errors', (p) => p === 'errors.ts'],
+  [1, 'errors', (p) => p === 'errors.ts' || p === 'rebuildError.ts'],
 ];
 
 /** A file → the files it imports, as paths relative to src. */

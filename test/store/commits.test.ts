@@ -102,6 +102,38 @@ describe('GroupCommitter', () => {
     await shortDelay.afterCommit('done').then((v) => expect(v).toBe('done'));
   });
 
+  it('with a window (delayMs): a change somebody waits for goes at the end of its turn while the writer is idle; under load it waits for the commit in flight', async () => {
+    const store = new AsyncStore();
+    const c = committer(store, { delayMs: 60_000 });
+    const source = new Source();
+    c.register(source);
+    // Nobody waits: it waits for the window.
+    source.pending.push('unawaited');
+    c.schedule();
+    await turn();
+    expect(store.inFlight).toBe(0);
+    // Somebody waits, the writer is idle: at the end of this turn, with what waited for the window.
+    source.pending.push('awaited');
+    const ack = c.afterCommit('a');
+    await turn();
+    expect(store.inFlight).toBe(1);
+    expect(store.sent[0]?.tasks.map((t) => t.spec.id)).toEqual(['unawaited', 'awaited']);
+    // The writer is busy: what is asked for meanwhile waits for its answer, then goes together, at once.
+    source.pending.push('b');
+    const ackB = c.afterCommit('b');
+    await turn();
+    source.pending.push('c');
+    const ackC = c.afterCommit('c');
+    await turn();
+    expect(store.sent).toHaveLength(1);
+    store.release();
+    await expect(ack).resolves.toBe('a');
+    expect(store.inFlight).toBe(1);
+    expect(store.sent[1]?.tasks.map((t) => t.spec.id)).toEqual(['b', 'c']);
+    store.release();
+    await expect(Promise.all([ackB, ackC])).resolves.toEqual(['b', 'c']);
+  });
+
   it('on a failed commit: tells the sources, fails the acks, reports the fault, and retries until the store writes again', async () => {
     const store = new FlakyStore();
     const { faults, healed, onFault } = faultReports();

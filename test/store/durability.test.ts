@@ -12,7 +12,7 @@ import type { BusEvent, OrchestrationEngine, StoreError } from '../../src/index.
 import { createOrchestrationEngine, ErrorCode, GroupCommitter, InMemoryBus, ModuleRegistry } from '../../src/index.js';
 import { TaskScheduler } from '../../src/actors/tasks/scheduler.js';
 import { WorkerPool } from '../../src/workers/pool.js';
-import { FlakyStore } from './flakyStore.js';
+import { AsyncStore, FlakyStore } from './flakyStore.js';
 import { tempDirs } from './helpers.js';
 
 const dirs = tempDirs();
@@ -68,6 +68,52 @@ describe('durability: relaxed', () => {
     expect(engine.store.getTaskStatus(id)).toBeUndefined();
     await engine.flush();
     expect(engine.store.getTaskStatus(id)).toBe('ready');
+  });
+});
+
+describe('strict, with a batch window', () => {
+  let pool: WorkerPool;
+  beforeAll(() => {
+    pool = new WorkerPool({ threads: 1, concurrentTasksPerWorker: 1, moduleDirs: [] });
+  });
+  afterAll(() => pool.destroy());
+
+  it('answers a lone task on an idle writer without waiting for the window: its row, then its result, each committed at once', async () => {
+    // Commits wait for the test to release them (an off-thread writer); the window is longer than the test may
+    // run, so a commit that waited for it would never be sent and the test would time out.
+    const store = new AsyncStore();
+    const bus = new InMemoryBus();
+    const started: string[] = [];
+    bus.events$('task_started').subscribe((e) => started.push(e.data.taskId));
+    const commits = new GroupCommitter(store, { delayMs: 60_000, unawaitedDelayMs: 60_000 });
+    const scheduler = new TaskScheduler({
+      bus,
+      runner: new LocalPoolRunner(pool, systemClock),
+      store,
+      commits,
+      registry: new ModuleRegistry(),
+      options: { maxConcurrency: 1, agingMs: 0, abortGraceMs: 50, retainFinished: 100, ackOnCommit: true },
+    });
+    let answered = false;
+    const result = scheduler
+      .execute({ id: 'lone', module: 'core', action: 'echo', parameters: { value: 1 } })
+      .finally(() => (answered = true));
+    await store.inFlightSoon();
+    // Its row, before it starts: nobody is answered on that commit, so it is not synced.
+    expect(store.sent[0]).toMatchObject({ deferSync: true, tasks: [{ status: 'ready' }] });
+    expect(started).toEqual([]);
+    store.release();
+    // It ran, and its result went to the store as soon as it ended (its running state rides along).
+    await store.inFlightSoon();
+    expect(started).toEqual(['lone']);
+    expect(store.sent[1]?.deferSync).toBeUndefined();
+    expect(store.sent[1]?.tasks.map((t) => t.status)).toEqual(['completed']);
+    expect(answered).toBe(false);
+    store.release();
+    await expect(result).resolves.toMatchObject({ status: 'completed', result: 1 });
+    expect(store.sent).toHaveLength(2);
+    await scheduler.drain(0);
+    await commits.close();
   });
 });
 

@@ -53,6 +53,21 @@ describe('SqliteStore', () => {
     expect(relaxed.pragma('synchronous')).toBe(1);
   });
 
+  it('strict: writes a small commit nobody is answered on at once on this thread while the writer thread is idle', async () => {
+    const s = openStore(join(dirs.make(), 'inline.db'), { durability: 'strict' });
+    const commitAsync = s.commitAsync;
+    if (!commitAsync) throw new Error('a file store has commitAsync');
+    const row = commitAsync({ ...emptyBatch(), tasks: [storedTask('row', 'ready')], deferSync: true });
+    // Already written when commitAsync returned: no round trip to the writer thread.
+    expect(s.getTaskStatus('row')).toBe('ready');
+    await row;
+    // The synced commit that follows goes through the writer thread, behind it.
+    await commitAsync({ ...emptyBatch(), tasks: [storedTask('row', 'completed')], events: [busEvent(1)] });
+    expect(s.getTaskStatus('row')).toBe('completed');
+    expect(s.readEvents().map((e) => e.seq)).toEqual([1]);
+    await s.drain();
+  });
+
   it('keeps everything across close and reopen; the journal cursor goes on where it stopped', () => {
     const path = join(dirs.make(), 'state.db');
     const a = openStore(path);

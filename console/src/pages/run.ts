@@ -59,13 +59,7 @@ function Timeline(props: { run: Run; order: string[] }): VNode {
       const width = Math.max(0.5, (((s.endedAt ?? Date.now()) - s.startedAt!) / span) * 100);
       return html`<div class="tl-row" key=${s.step}>
         <span class="tl-name">${s.step}</span>
-        <span class="tl-track"
-          ><span
-            class=${`tl-bar s-${s.status}`}
-            style=${{ left: `${left}%`, width: `${Math.min(width, 100 - left)}%` }}
-            title=${`${s.step}: ${fmtDuration(s.durationMs)}`}
-          ></span
-        ></span>
+        <span class="tl-track"><span class=${`tl-bar s-${s.status}`} style=${{ left: `${left}%`, width: `${Math.min(width, 100 - left)}%` }} title=${`${s.step}: ${fmtDuration(s.durationMs)}`}></span></span>
       </div>`;
     })}
   </div>`;
@@ -147,8 +141,7 @@ export function RunPage(props: { runId: string }): VNode {
   const rerun = (): void =>
     confirmAction({
       title: `Run ${run.workflowName} again?`,
-      body: html`<p>Starts a new run of version ${run.version} with the same parameters:</p>
-        <${Json} value=${run.params} />`,
+      body: html`<p>Starts a new run of version ${run.version} with the same parameters:</p><${Json} value=${run.params} />`,
       confirmLabel: 'Start run',
       run: () =>
         command<{ runId: string }>('workflow.start', {
@@ -176,12 +169,8 @@ export function RunPage(props: { runId: string }): VNode {
     ${run.scheduleName ? html`<p class="dim">Started by the schedule ${run.scheduleName}${run.scheduledFor ? ` for ${fmtTime(run.scheduledFor)}` : ''}</p>` : null}
     ${
       run.queued
-        ? html`<p class="panel" data-testid="held">
-            Waiting for the concurrency key <code>${run.queued.key}</code>${` since ${fmtTime(run.queued.since)}: `}
-            ${`${run.queued.holders.length} of ${run.queued.limit} running (`}
-            ${run.queued.holders.map((h, i) => html`${i ? ', ' : ''}<${Link} href=${runLink(h)}>${h.slice(0, 8)}</${Link}>`)}
-            ${`), ${run.queued.waiting} waiting`}
-          </p>`
+        ? html`<p class="panel" data-testid="held">Waiting for the concurrency key <code>${run.queued.key}</code> since ${fmtTime(run.queued.since)}: ${run.queued.holders.length} of ${run.queued.limit} running
+          (${run.queued.holders.map((h, i) => html`${i ? ', ' : ''}<${Link} href=${runLink(h)}>${h.slice(0, 8)}</${Link}>`)}), ${run.queued.waiting} waiting</p>`
         : null
     }
     ${run.debounce ? html`<p class="panel" data-testid="held">Debounced on <code>${run.debounce.key}</code>: starts ${fmtTime(run.debounce.until)} unless another request with this key comes first (${run.debounce.submissions} so far since ${fmtTime(run.debounce.first)})</p>` : null}

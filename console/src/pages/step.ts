@@ -63,21 +63,12 @@ function Artifacts(props: { runId: string; step: string; artifacts: Artifact[] }
   return html`<table class="artifacts" data-testid="artifacts">
     <tbody>
       ${props.artifacts.map(
-        (a) =>
-          html`<tr key=${a.name}>
-            <td class="mono">${a.name}</td>
-            <td>${a.file}</td>
-            <td>${bytes(a.size)}</td>
-            <td>
-              <button
-                onClick=${() => void downloadArtifact(props.runId, props.step, a)}
-                data-testid="artifact-download"
-                title=${`sha256 ${a.digest}`}
-              >
-                Download
-              </button>
-            </td>
-          </tr>`,
+        (a) => html`<tr key=${a.name}>
+          <td class="mono">${a.name}</td>
+          <td>${a.file}</td>
+          <td>${bytes(a.size)}</td>
+          <td><button onClick=${() => void downloadArtifact(props.runId, props.step, a)} data-testid="artifact-download" title=${`sha256 ${a.digest}`}>Download</button></td>
+        </tr>`,
       )}
     </tbody>
   </table>`;
@@ -89,29 +80,13 @@ function Items(props: { items: Item[] }): VNode {
   const shown = props.items.slice(0, 200);
   return html`<div data-testid="items">
     <p>${Object.entries(counts).map(([st, n]) => html`<span class=${`count s-${st}`}>${n} ${st}</span> `)}</p>
-    <table class="items">
-      <thead>
-        <tr>
-          <th>#</th>
-          <th>Status</th>
-          <th>Duration</th>
-          <th></th>
-        </tr>
-      </thead>
-      <tbody>
-        ${shown.map(
-          (i) =>
-            html`<tr key=${i.index}>
-              <td>${i.index}</td>
-              <td><${StatusBadge} status=${i.status} /></td>
-              <td>${fmtDuration(i.durationMs)}</td>
-              <td>
-                ${i.childRunId ? html`<${Link} href=${runLink(i.childRunId)}>child run</${Link}>` : i.error ? `${i.error.code}: ${i.error.message}` : ''}
-              </td>
-            </tr>`,
-        )}
-      </tbody>
-    </table>
+    <table class="items"><thead><tr><th>#</th><th>Status</th><th>Duration</th><th></th></tr></thead>
+      <tbody>${shown.map(
+        (
+          i,
+        ) => html`<tr key=${i.index}><td>${i.index}</td><td><${StatusBadge} status=${i.status} /></td><td>${fmtDuration(i.durationMs)}</td>
+          <td>${i.childRunId ? html`<${Link} href=${runLink(i.childRunId)}>child run</${Link}>` : i.error ? `${i.error.code}: ${i.error.message}` : ''}</td></tr>`,
+      )}</tbody></table>
     ${props.items.length > shown.length ? html`<p class="dim">first ${shown.length} of ${props.items.length} items</p>` : null}
   </div>`;
 }
@@ -142,14 +117,7 @@ function SignalForm(props: { run: Run; signal: string; onDone: () => void }): VN
     });
   };
   return html`<div class="signal" data-testid="signal-form">
-    <label
-      >Payload (JSON)<textarea
-        name="payload"
-        rows="4"
-        value=${payload}
-        onInput=${(e: Event) => setPayload((e.target as HTMLTextAreaElement).value)}
-      ></textarea>
-    </label>
+    <label>Payload (JSON)<textarea name="payload" rows="4" value=${payload} onInput=${(e: Event) => setPayload((e.target as HTMLTextAreaElement).value)}></textarea></label>
     ${error ? html`<div class="error">${error}</div>` : null}
     <button class="primary" onClick=${send} data-testid="send-signal">Send signal "${props.signal}"</button>
   </div>`;
@@ -191,56 +159,33 @@ export function StepDetails(props: {
     ${
       s
         ? html`<dl>
-            <dt>Started</dt>
-            <dd>${fmtTime(s.startedAt)}</dd>
-            <dt>Ended</dt>
-            <dd>${fmtTime(s.endedAt)}</dd>
-            <dt>Duration</dt>
-            <dd>${fmtDuration(s.durationMs)}</dd>
-            <dt>Attempts</dt>
-            <dd>${s.attempts}</dd>
-          </dl>`
+          <dt>Started</dt><dd>${fmtTime(s.startedAt)}</dd>
+          <dt>Ended</dt><dd>${fmtTime(s.endedAt)}</dd>
+          <dt>Duration</dt><dd>${fmtDuration(s.durationMs)}</dd>
+          <dt>Attempts</dt><dd>${s.attempts}</dd>
+        </dl>`
         : html`<p>Not started.</p>`
     }
     ${s?.childRunId ? html`<p>Sub-workflow: <${Link} href=${runLink(s.childRunId)}>child run ${s.childRunId.slice(0, 8)}</${Link}></p>` : null}
     ${s?.reused && s.reusedFrom ? html`<p class="dim">Output kept from <${Link} href=${runLink(s.reusedFrom)}>run ${s.reusedFrom.slice(0, 8)}</${Link}></p>` : null}
     ${
       s?.waiting
-        ? html`<div class="panel">
-            <strong>Waiting</strong>
-            ${' '}${s.waiting.signal ? html`for the signal <code>${s.waiting.signal}</code>` : 'for a timer'}
-            ${` since ${fmtTime(s.waiting.since)}${s.waiting.until ? `, until ${fmtTime(s.waiting.until)}` : ''}`}
-            ${s.waiting.signal && props.commands.has('workflow.signal') ? html`<${SignalForm} run=${run} signal=${s.waiting.signal} onDone=${props.reload} />` : null}
-          </div>`
+        ? html`<div class="panel"><strong>Waiting</strong> ${s.waiting.signal ? html`for the signal <code>${s.waiting.signal}</code>` : 'for a timer'} since ${fmtTime(s.waiting.since)}${s.waiting.until ? `, until ${fmtTime(s.waiting.until)}` : ''}
+          ${s.waiting.signal && props.commands.has('workflow.signal') ? html`<${SignalForm} run=${run} signal=${s.waiting.signal} onDone=${props.reload} />` : null}</div>`
         : null
     }
-    ${
-      s?.items
-        ? html`<h4>Items</h4>
-            <${Items} items=${s.items} />`
-        : null
-    }
+    ${s?.items ? html`<h4>Items</h4><${Items} items=${s.items} />` : null}
     ${
       run.status !== 'running' && props.commands.has('workflow.retry')
-        ? html`<p>
-            <button
-              onClick=${() =>
-                confirmAction({
-                  title: `Retry run ${run.runId.slice(0, 8)} from "${name}"?`,
-                  body: html`<p>
-                    A new run reuses the outputs of the steps upstream of ${name} and runs ${name} and what depends on
-                    it again.
-                  </p>`,
-                  confirmLabel: 'Retry from here',
-                  closeOnDone: true,
-                  run: () => command<{ runId: string }>('workflow.retry', { runId: run.runId, fromStep: name }),
-                  done: (v) => navigate(runLink((v as { runId: string }).runId)),
-                })}
-              data-testid="retry-from-step"
-            >
-              Retry from this step
-            </button>
-          </p>`
+        ? html`<p><button onClick=${() =>
+            confirmAction({
+              title: `Retry run ${run.runId.slice(0, 8)} from "${name}"?`,
+              body: html`<p>A new run reuses the outputs of the steps upstream of ${name} and runs ${name} and what depends on it again.</p>`,
+              confirmLabel: 'Retry from here',
+              closeOnDone: true,
+              run: () => command<{ runId: string }>('workflow.retry', { runId: run.runId, fromStep: name }),
+              done: (v) => navigate(runLink((v as { runId: string }).runId)),
+            })} data-testid="retry-from-step">Retry from this step</button></p>`
         : null
     }
     ${s?.error ? html`<div class="error" data-testid="step-error"><strong class="mono">${s.error.code}</strong> ${s.error.message}</div>` : null}
@@ -250,17 +195,11 @@ export function StepDetails(props: {
     ${
       s && s.status === 'completed'
         ? html`${s.outputTruncated ? html`<p class="dim">Output is ${s.outputBytes} bytes; the first part is shown.</p>` : null}
-            <pre class="json" data-testid="step-output">
-${typeof s.result === 'string' && s.outputTruncated ? s.result : JSON.stringify(s.result, null, 2)}</pre>
-            <button onClick=${() => void download(run.runId, name)} data-testid="download">Download output</button>`
+          <pre class="json" data-testid="step-output">${typeof s.result === 'string' && s.outputTruncated ? s.result : JSON.stringify(s.result, null, 2)}</pre>
+          <button onClick=${() => void download(run.runId, name)} data-testid="download">Download output</button>`
         : html`<p class="dim">none yet</p>`
     }
-    ${
-      s?.artifacts?.length
-        ? html`<h4>Artifacts</h4>
-            <${Artifacts} runId=${run.runId} step=${name} artifacts=${s.artifacts} />`
-        : null
-    }
+    ${s?.artifacts?.length ? html`<h4>Artifacts</h4><${Artifacts} runId=${run.runId} step=${name} artifacts=${s.artifacts} />` : null}
     <h4>Attempts</h4>
     <ol class="attempts">
       ${attempts.map((e) => html`<li key=${e.seq}>${fmtTime(e.timestamp)} · ${e.type.replace('task_', '')} · attempt ${text(e.data['attempt'])}${e.data['worker'] ? ` · worker ${text(e.data['worker'])}` : ''}${(e.data['error'] as { message?: string } | undefined)?.message ? ` · ${(e.data['error'] as { message: string }).message}` : ''}</li>`)}

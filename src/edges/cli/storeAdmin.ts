@@ -10,7 +10,7 @@ import { compileOptions, PostgresStore, SqliteStore } from '../../index.js';
 import { ErrorCode, StoreError } from '../../errors.js';
 import { copyStore } from '../../store/copy.js';
 import type { CopyReport } from '../../store/copy.js';
-import { isPostgresUrl } from '../../store/postgres.js';
+import { isPostgresUrl } from '../../store/postgresOpen.js';
 import { SCHEMA_VERSION } from '../../store/migrations.js';
 import type { Store } from '../../store/store.js';
 import type { GlobalFlags } from './context.js';

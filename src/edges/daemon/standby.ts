@@ -7,7 +7,8 @@
  */
 import { hostname } from 'node:os';
 import pg from 'pg';
-import { PostgresStore, redactUrl } from '../../store/postgres.js';
+import { PostgresStore } from '../../store/postgres.js';
+import { redactUrl } from '../../store/postgresOpen.js';
 import type { Logger } from './logger.js';
 
 export type DaemonRole = 'standby' | 'active';

@@ -10,7 +10,8 @@ import type { AttachedEdge, OrchestrationEngine } from '../../actors/engine/engi
 import type { ComponentHealth } from '../../actors/engine/health.js';
 import type { Logger } from './logger.js';
 import { JetStreamArtifactStore } from '../../workers/jetstreamArtifacts.js';
-import { connectionOptions } from '../nats/edge.js';
+import { natsConnectOptions } from '../../bus/nats.js';
+import { daemonConnection } from '../nats/edge.js';
 import type { DaemonNatsOptions } from '../nats/edge.js';
 import type { CombinedRunner } from '../../workers/combined.js';
 import { registerWorkerMetrics } from '../../workers/jetstream/metrics.js';
@@ -99,11 +100,9 @@ export class RemoteWorkersEdge implements AttachedEdge {
     let delayMs = this.#nats.retryInitialMs;
     while (!this.#closed) {
       try {
-        const nc = await connect({
-          servers: this.#nats.servers,
-          name: `codomyrmex-daemon-workers-${run.slice(0, 8)}`,
-          ...connectionOptions(this.#nats),
-        });
+        const nc = await connect(
+          natsConnectOptions(daemonConnection(this.#nats, `codomyrmex-daemon-workers-${run.slice(0, 8)}`)),
+        );
         if (this.#closed) {
           await nc.close();
           return;

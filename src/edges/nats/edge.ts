@@ -18,6 +18,7 @@ import { packageVersion } from '../../config/options.js';
 /** This package's version, as the NATS service reports it. */
 const PACKAGE_VERSION = packageVersion();
 import { NatsBus } from '../../bus/nats.js';
+import type { NatsConnectOptions } from '../../bus/nats.js';
 import type { Unsubscribe } from '../../bus/bus.js';
 import type { Logger } from 'pino';
 
@@ -63,6 +64,17 @@ export function connectionOptions(
     };
   }
   return out;
+}
+
+/**
+ * Where and how one of the daemon's NATS connections connects (the command edge's, the remote workers', a standby's):
+ * its servers, credentials and TLS; `name` tells the connections apart in the server's monitoring.
+ */
+export function daemonConnection(
+  o: DaemonNatsOptions,
+  name: string,
+): Required<Pick<NatsConnectOptions, 'servers' | 'name' | 'connection'>> {
+  return { servers: o.servers, name, connection: connectionOptions(o) };
 }
 
 export class NatsEdge implements AttachedEdge {
@@ -145,11 +157,9 @@ export class NatsEdge implements AttachedEdge {
       this.#attempts++;
       try {
         const bus = await NatsBus.connect({
-          servers: this.#options.servers,
+          ...daemonConnection(this.#options, `codomyrmex-daemon-${this.#engine.id.slice(0, 8)}`),
           subjectPrefix: this.#options.subjectPrefix,
           requestTimeoutMs: this.#options.requestTimeoutMs,
-          name: `codomyrmex-daemon-${this.#engine.id.slice(0, 8)}`,
-          connection: connectionOptions(this.#options),
           tracing: () => this.#engine.tracing,
         });
         if (this.#closed) {
