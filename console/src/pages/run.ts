@@ -40,13 +40,13 @@ function nodeDetail(s: Definition['steps'][number], result: Step | undefined): s
   return s.module ? `${s.module}.${s.action ?? ''}` : '';
 }
 
-/** The status a step has in the graph while a step event about it is the latest heard. */
 const STEP_STATUS: Record<string, string> = {
   step_started: 'running',
   step_completed: 'completed',
   step_skipped: 'skipped',
   step_waiting: 'waiting',
 };
+
 function Timeline(props: { run: Run; order: string[] }): VNode {
   const { run } = props;
   const start = run.startedAt;

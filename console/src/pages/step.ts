@@ -122,6 +122,7 @@ function SignalForm(props: { run: Run; signal: string; onDone: () => void }): VN
     <button class="primary" onClick=${send} data-testid="send-signal">Send signal "${props.signal}"</button>
   </div>`;
 }
+
 export function StepDetails(props: {
   run: Run;
   def: Definition | null;
