@@ -157,8 +157,9 @@ describe('active and standby daemons on PostgreSQL', () => {
     expect(await a.exited).toBe('SIGKILL');
 
     // Sent while no daemon serves commands: the standby answers for itself, so the request is sent again until the
-    // new active daemon serves it, instead of failing with "no component serves".
-    const duringFailover = await bus.request('workflow.get_run', { runId });
+    // new active daemon serves it, instead of failing with "no component serves". The new active daemon answers once
+    // it has restored the state it took over (seconds on a loaded machine): the reply gets more than the default 5 s.
+    const duringFailover = await bus.request('workflow.get_run', { runId }, { timeoutMs: 30_000 });
     expect(duringFailover?.runId).toBe(runId);
     // With no standby on a prefix, the same request fails at once.
     const nobody = await client(`${p.prefix}none`);
