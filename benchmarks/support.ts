@@ -87,3 +87,45 @@ export function piscinaVersion(): string {
     return 'unknown';
   }
 }
+
+/** Nearest-rank percentile of an ascending array. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] ?? NaN;
+}
+
+/** Min, median and max of a few runs' values: how the benchmarks report a spread. */
+export function spread(xs: readonly number[], digits = 2): { min: number; median: number; max: number } {
+  return {
+    min: round(Math.min(...xs), digits),
+    median: round(median(xs), digits),
+    max: round(Math.max(...xs), digits),
+  };
+}
+
+/**
+ * Brings a new pool's threads up without running any task through the scheduler (which would switch an engine to
+ * executing and change what an addTasks path measures): rounds of probe round trips, enough to reach every thread.
+ */
+export async function warmThreads(probe: () => Promise<unknown>, capacity: number, threads: number): Promise<void> {
+  for (let round = 0; round < 3; round++) {
+    await Promise.all(Array.from({ length: Math.max(2 * capacity, 2 * threads) }, probe));
+  }
+  await sleep(20);
+}
+
+export const bareProbe = (pool: BarePool) => () => pool.run({ type: 'probe' });
+
+let bareSeq = 0;
+/** A `core.noop` run request as the engine would send it, for the bare pool. */
+export function bareRequest(): WorkerRequest {
+  return {
+    type: 'run',
+    seq: (bareSeq % 0x7ffffffe) + 1,
+    taskId: `bare-${++bareSeq}`,
+    module: 'core',
+    action: 'noop',
+    params: {},
+    attempt: 1,
+  };
+}

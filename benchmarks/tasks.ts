@@ -10,9 +10,9 @@
  * Then the concurrency-key runs of `taskKeys.ts` (10,000 distinct keys; 1 hot + 1,000 cold keys; fairness), and the
  * tracing runs of `tracingCost.ts` (tracing off, on and sampled, on and unsampled, side by side).
  *
- * Run: `npm run bench:tasks`. Env: BENCH_ONLY=keys or BENCH_ONLY=tracing (only those runs), BENCH_TRACING_BEFORE (another
+ * Run: `npm run bench:tasks`. Env: BENCH_ONLY=keys, latency or tracing (only those runs), BENCH_TRACING_BEFORE (another
  * checkout's built dist/src/index.js: its tracing runs side by side, see tracingCost.ts), BENCH_N (tasks per throughput run, default 100000), BENCH_REPEATS (3),
- * BENCH_BATCH (calls in flight / tasks per addTasks call, 1000), BENCH_LATENCY_SAMPLES (2000),
+ * BENCH_BATCH (calls in flight / tasks per addTasks call, 1000), BENCH_LATENCY_SAMPLES (2000), BENCH_LATENCY_RUNS (5),
  * BENCH_QUEUED (tasks for the memory probe, 100000), BENCH_STRICT=1 (exit code 1 when a target is missed).
  * Writes benchmarks/results/tasks-<timestamp>.json and benchmarks/results/tasks-latest.json.
  */
@@ -20,11 +20,16 @@ import os from 'node:os';
 import type { OrchestrationEngine } from '../src/index.js';
 import { createOrchestrationEngine } from '../src/index.js';
 import type { TaskInput } from '../src/model/task.js';
-import type { WorkerRequest } from '../src/workers/protocol.js';
 import type { BarePool } from './support.js';
 import { keyRuns, printKeyRuns } from './taskKeys.js';
+import type { LatencyResult } from './taskLatency.js';
+import { latencyRuns, printLatencyRuns } from './taskLatency.js';
+import type { MemoryResult } from './taskMemory.js';
+import { printQueuedMemory, queuedMemory } from './taskMemory.js';
 import { printTracingRuns, tracingRuns } from './tracingCost.js';
 import {
+  bareProbe,
+  bareRequest,
   createBarePool,
   envInt,
   fullGc,
@@ -34,8 +39,7 @@ import {
   median,
   piscinaVersion,
   round,
-  sleep,
-  tick,
+  warmThreads,
   writeResults,
 } from './support.js';
 
@@ -46,16 +50,17 @@ const N = envInt('BENCH_N', 100_000);
 const REPEATS = envInt('BENCH_REPEATS', 3);
 const BATCH = envInt('BENCH_BATCH', 1000);
 const LATENCY_SAMPLES = envInt('BENCH_LATENCY_SAMPLES', 2000);
+const LATENCY_RUNS = envInt('BENCH_LATENCY_RUNS', 5);
 const QUEUED = envInt('BENCH_QUEUED', 100_000);
 const STRICT = process.env['BENCH_STRICT'] === '1';
 const CONCURRENCY_SETTINGS = [1, 16] as const;
 /** Tasks run through each path once, on a throwaway engine/pool, to warm the main thread's JIT. */
 const WARMUP_TASKS = Math.min(N, 5000);
 
-/** Issue 15's targets: batched paths at 1.5x bare Piscina, one task at a time within 1.5x, 100k queued < 100 MB. */
+/** Batched paths at 1.5x bare Piscina (issue 15), one task at a time within 1.3x (issue 30), 100k queued < 100 MB. */
 const TARGETS = {
   throughputRatioMin: 1.5,
-  latencyP50RatioMax: 1.5,
+  latencyP50RatioMax: 1.3,
   queuedRssMaxMB: 100,
 } as const;
 
@@ -64,44 +69,13 @@ const noopTask = (): TaskInput => ({ ...NOOP, parameters: {} });
 
 // ------------------------------------------------------------------------------------------------ helpers
 
-/** Nearest-rank percentile of an ascending array. */
-function percentile(sorted: readonly number[], p: number): number {
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i] ?? NaN;
-}
-
 // ------------------------------------------------------------------------------------------------ subjects
 
 function createEngine(concurrentTasksPerWorker: number, batchDispatch = true): OrchestrationEngine {
   return createOrchestrationEngine({ threads: THREADS, concurrentTasksPerWorker, batchDispatch });
 }
 
-/**
- * Brings a new pool's threads up without running any task through the scheduler (which would switch the engine to
- * executing and change what the addTasks path measures): rounds of probe round trips, enough to reach every thread.
- */
-async function warmThreads(probe: () => Promise<unknown>, capacity: number): Promise<void> {
-  for (let round = 0; round < 3; round++) {
-    await Promise.all(Array.from({ length: Math.max(2 * capacity, 2 * THREADS) }, probe));
-  }
-  await sleep(20);
-}
-
-const bareProbe = (pool: BarePool) => () => pool.run({ type: 'probe' });
 const engineProbe = (engine: OrchestrationEngine) => () => engine.pool.probe();
-
-let taskSeq = 0;
-function bareRequest(): WorkerRequest {
-  return {
-    type: 'run',
-    seq: (taskSeq % 0x7ffffffe) + 1,
-    taskId: `bare-${++taskSeq}`,
-    module: 'core',
-    action: 'noop',
-    params: {},
-    attempt: 1,
-  };
-}
 
 // ------------------------------------------------------------------------------------------------ throughput
 
@@ -174,7 +148,7 @@ async function measure(path: Path, concurrentTasksPerWorker: number, n: number):
   if (path === 'bare') {
     const pool = createBarePool(THREADS, concurrentTasksPerWorker);
     try {
-      await warmThreads(bareProbe(pool), capacity);
+      await warmThreads(bareProbe(pool), capacity, THREADS);
       return await runBare(pool, n);
     } finally {
       await pool.destroy();
@@ -183,7 +157,7 @@ async function measure(path: Path, concurrentTasksPerWorker: number, n: number):
   const engine = createEngine(concurrentTasksPerWorker, path === 'orchExecute' || path === 'orchAddTasks');
   try {
     await engine.ready();
-    await warmThreads(engineProbe(engine), capacity);
+    await warmThreads(engineProbe(engine), capacity, THREADS);
     return path === 'orchExecute' || path === 'orchExecuteAlone'
       ? await runOrchExecute(engine, n)
       : await runOrchAddTasks(engine, n);
@@ -249,143 +223,6 @@ async function warmUp(): Promise<void> {
   for (const cptw of CONCURRENCY_SETTINGS) for (const path of PATHS) await measure(path, cptw, WARMUP_TASKS);
 }
 
-// ------------------------------------------------------------------------------------------------ latency
-
-interface LatencyStats {
-  samples: number;
-  p50Us: number;
-  p99Us: number;
-  meanUs: number;
-}
-
-function latencyStats(samplesMs: readonly number[]): LatencyStats {
-  const sorted = [...samplesMs].sort((a, b) => a - b);
-  const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
-  return {
-    samples: sorted.length,
-    p50Us: round(percentile(sorted, 50) * 1000, 1),
-    p99Us: round(percentile(sorted, 99) * 1000, 1),
-    meanUs: round(mean * 1000, 1),
-  };
-}
-
-interface LatencyResult {
-  threads: number;
-  concurrentTasksPerWorker: number;
-  bare: LatencyStats;
-  orchestrated: LatencyStats;
-  ratio: { p50: number; p99: number };
-}
-
-/**
- * One task at a time: awaited `executeTask` against one awaited `pool.run`, both pools alive, sampled in
- * alternating blocks so drift in the machine's state hits both alike.
- */
-async function latency(): Promise<LatencyResult> {
-  const cptw = 1;
-  const pool = createBarePool(THREADS, cptw);
-  const engine = createEngine(cptw);
-  try {
-    await engine.ready();
-    await warmThreads(bareProbe(pool), THREADS * cptw);
-    await warmThreads(engineProbe(engine), THREADS * cptw);
-    const bareOnce = async (): Promise<number> => {
-      const t0 = performance.now();
-      const r = await pool.run(bareRequest());
-      const ms = performance.now() - t0;
-      if (r.type !== 'ok') throw new Error('bare latency: a task failed');
-      return ms;
-    };
-    const orchOnce = async (): Promise<number> => {
-      const t0 = performance.now();
-      const r = await engine.tasks.executeTask(noopTask());
-      const ms = performance.now() - t0;
-      if (!r.success) throw new Error('orchestrated latency: a task failed');
-      return ms;
-    };
-    for (let i = 0; i < 500; i++) {
-      await bareOnce();
-      await orchOnce();
-    }
-    await fullGc();
-    const bare: number[] = [];
-    const orch: number[] = [];
-    const block = 250;
-    while (bare.length < LATENCY_SAMPLES) {
-      const size = Math.min(block, LATENCY_SAMPLES - bare.length);
-      for (let i = 0; i < size; i++) bare.push(await bareOnce());
-      for (let i = 0; i < size; i++) orch.push(await orchOnce());
-    }
-    const b = latencyStats(bare);
-    const o = latencyStats(orch);
-    return {
-      threads: THREADS,
-      concurrentTasksPerWorker: cptw,
-      bare: b,
-      orchestrated: o,
-      ratio: { p50: o.p50Us / b.p50Us, p99: o.p99Us / b.p99Us },
-    };
-  } finally {
-    await engine.shutdown();
-    await pool.destroy();
-  }
-}
-
-// ------------------------------------------------------------------------------------------------ memory
-
-interface MemoryResult {
-  tasks: number;
-  gcAvailable: boolean;
-  rssDeltaMB: number;
-  heapUsedDeltaMB: number;
-  externalDeltaMB: number;
-  heapBytesPerTask: number;
-  rssBytesPerTask: number;
-  addMs: number;
-  /** Shutting the engine down cancels every queued task. */
-  shutdownMs: number;
-}
-
-/** RSS and heap held by `QUEUED` tasks added with `addTasks` and never started (they sit in the ready queue). */
-async function memory(): Promise<MemoryResult> {
-  const engine = createEngine(1);
-  let shutdownMs = 0;
-  try {
-    await engine.ready();
-    await warmThreads(engineProbe(engine), THREADS);
-    await fullGc();
-    const before = process.memoryUsage();
-    const t0 = performance.now();
-    for (let added = 0; added < QUEUED; added += BATCH) {
-      await engine.tasks.addTasks(Array.from({ length: Math.min(BATCH, QUEUED - added) }, noopTask));
-    }
-    const addMs = performance.now() - t0;
-    await tick(); // let the scheduler's batched store write happen: it is part of what a queued task costs
-    await fullGc();
-    const after = process.memoryUsage();
-    const stats = await engine.tasks.listTasks({ status: 'ready', limit: QUEUED + 1 });
-    expectAll(stats.length, QUEUED, 'memory probe (tasks in status "ready")');
-    const t1 = performance.now();
-    await engine.shutdown();
-    shutdownMs = performance.now() - t1;
-    const heap = after.heapUsed - before.heapUsed;
-    const rss = after.rss - before.rss;
-    return {
-      tasks: QUEUED,
-      gcAvailable: gc !== null,
-      rssDeltaMB: mb(rss),
-      heapUsedDeltaMB: mb(heap),
-      externalDeltaMB: mb(after.external - before.external),
-      heapBytesPerTask: Math.round(heap / QUEUED),
-      rssBytesPerTask: Math.round(rss / QUEUED),
-      addMs: round(addMs),
-      shutdownMs: round(shutdownMs),
-    };
-  } finally {
-    await engine.shutdown();
-  }
-}
-
 // ------------------------------------------------------------------------------------------------ report
 
 interface Target {
@@ -408,10 +245,10 @@ function targetsOf(tp: readonly ThroughputResult[], lat: LatencyResult, mem: Mem
     }
   }
   out.push({
-    name: 'single-task latency p50',
-    target: `< ${TARGETS.latencyP50RatioMax}x bare round trip`,
-    actual: `${round(lat.ratio.p50, 2)}x (${lat.orchestrated.p50Us} µs vs ${lat.bare.p50Us} µs)`,
-    pass: lat.ratio.p50 < TARGETS.latencyP50RatioMax,
+    name: `single-task latency p50, median of ${lat.runs.length} interleaved runs`,
+    target: `<= ${TARGETS.latencyP50RatioMax}x bare round trip`,
+    actual: `${lat.p50Ratio.median}x (runs ${lat.p50Ratio.min}–${lat.p50Ratio.max}x; ${lat.p50Us.orchestrated} µs vs ${lat.p50Us.bare} µs)`,
+    pass: lat.p50Ratio.median <= TARGETS.latencyP50RatioMax,
   });
   out.push({
     name: `${mem.tasks.toLocaleString('en-US')} queued tasks RSS`,
@@ -444,42 +281,8 @@ function printTables(
       })),
     ),
   );
-  log(
-    `Latency: one task at a time, threads=${THREADS}, cptw=${lat.concurrentTasksPerWorker}, ${lat.bare.samples} samples each`,
-  );
-  console.table([
-    {
-      path: 'bare pool.run round trip',
-      'p50 µs': lat.bare.p50Us,
-      'p99 µs': lat.bare.p99Us,
-      'mean µs': lat.bare.meanUs,
-    },
-    {
-      path: 'orchestrator executeTask',
-      'p50 µs': lat.orchestrated.p50Us,
-      'p99 µs': lat.orchestrated.p99Us,
-      'mean µs': lat.orchestrated.meanUs,
-    },
-    {
-      path: 'ratio orch/bare',
-      'p50 µs': `${lat.ratio.p50.toFixed(2)}x`,
-      'p99 µs': `${lat.ratio.p99.toFixed(2)}x`,
-      'mean µs': `${(lat.orchestrated.meanUs / lat.bare.meanUs).toFixed(2)}x`,
-    },
-  ]);
-  log(
-    `Memory: ${mem.tasks.toLocaleString('en-US')} tasks queued with addTasks, not started (${mem.gcAvailable ? 'after gc' : 'gc unavailable'})`,
-  );
-  console.table([
-    {
-      'RSS Δ MB': mem.rssDeltaMB,
-      'heapUsed Δ MB': mem.heapUsedDeltaMB,
-      'external Δ MB': mem.externalDeltaMB,
-      'heap B/task': mem.heapBytesPerTask,
-      'add ms': mem.addMs,
-      'shutdown ms': mem.shutdownMs,
-    },
-  ]);
+  printLatencyRuns(lat);
+  printQueuedMemory(mem);
   log('Targets');
   console.table(
     targets.map((t) => ({ target: t.name, wanted: t.target, actual: t.actual, result: t.pass ? 'PASS' : 'FAIL' })),
@@ -495,6 +298,15 @@ async function main(): Promise<void> {
     printKeyRuns(keys);
     log(
       `wrote ${writeResults('tasks-keys', { benchmark: 'tasks-keys', startedAt: new Date().toISOString(), node: process.version, loadAverage: os.loadavg(), keys }).join(', ')}`,
+    );
+    return;
+  }
+  // `BENCH_ONLY=latency`: only the one-task-at-a-time runs (taskLatency.ts).
+  if (process.env['BENCH_ONLY'] === 'latency') {
+    const latency = await latencyRuns(THREADS, LATENCY_RUNS, LATENCY_SAMPLES);
+    printLatencyRuns(latency);
+    log(
+      `wrote ${writeResults('tasks-latency', { benchmark: 'tasks-latency', startedAt: new Date().toISOString(), node: process.version, loadAverage: os.loadavg(), latency }).join(', ')}`,
     );
     return;
   }
@@ -517,7 +329,7 @@ async function main(): Promise<void> {
 
   // Memory first, on a fresh heap: later phases raise the heap's high-water mark, which would hide RSS growth.
   log('memory: queueing tasks ...');
-  const mem = await memory();
+  const mem = await queuedMemory(THREADS, QUEUED, BATCH);
   log('warm-up ...');
   await warmUp();
   const tp: ThroughputResult[] = [];
@@ -526,7 +338,7 @@ async function main(): Promise<void> {
     tp.push(await throughput(cptw));
   }
   log('latency ...');
-  const lat = await latency();
+  const lat = await latencyRuns(THREADS, LATENCY_RUNS, LATENCY_SAMPLES);
   log('concurrency keys ...');
   const keys = await keyRuns(N, REPEATS, THREADS);
   log('tracing ...');

@@ -19,7 +19,8 @@ export {
 } from './edges/library.js';
 export { startEdges } from './edges/start.js';
 export { getMcpTools, McpTools, TOOL_NAMES } from './edges/mcp/tools.js';
-export type { ToolResult, ToolInfo, ProgressReporter } from './edges/mcp/tools.js';
+export type { ToolResult, ToolInfo } from './edges/mcp/tools.js';
+export type { ProgressReporter } from './edges/mcp/progress.js';
 export { planWorkflow } from './edges/mcp/plan.js';
 export type { WorkflowPlan, PlanStep } from './edges/mcp/plan.js';
 export type { EdgeOptions } from './edges/start.js';
@@ -115,14 +116,8 @@ export type { ResourceSource } from './metrics/engineMetrics.js';
 export type { ResourceUsage as MetricResourceUsage } from './metrics/families.js';
 export { resourceUsageFromLedger } from './metrics/resources.js';
 export type { PerformanceStats } from './metrics/perf.js';
-export type {
-  ComponentView,
-  SystemStatus,
-  EngineMetricsView,
-  PerformanceSummary,
-  PerformanceFilter,
-  PoolStatus,
-} from './actors/engine/views.js';
+export type { ComponentView, SystemStatus, PoolStatus } from './actors/engine/views.js';
+export type { EngineMetricsView, PerformanceSummary, PerformanceFilter } from './actors/engine/metricViews.js';
 export type { HealthReport, ComponentHealth, HealthStatus, HealthCheck } from './actors/engine/health.js';
 export { assessQueue } from './actors/engine/health.js';
 export type { HttpAddress, Readiness, Liveness } from './actors/engine/views.js';

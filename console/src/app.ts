@@ -31,18 +31,9 @@ function Login(props: { onDone: () => void }): VNode {
   };
   return html`<section class="login">
     <h2>Sign in</h2>
-    <p>
-      This daemon needs its token (the <code>--auth-token</code> it was started with). It is kept in this browser only.
-    </p>
+    <p>This daemon needs its token (the <code>--auth-token</code> it was started with). It is kept in this browser only.</p>
     <form onSubmit=${submit}>
-      <input
-        type="password"
-        name="token"
-        autocomplete="current-password"
-        value=${value}
-        onInput=${(e: Event) => setValue((e.target as HTMLInputElement).value)}
-        placeholder="token"
-      />
+      <input type="password" name="token" autocomplete="current-password" value=${value} onInput=${(e: Event) => setValue((e.target as HTMLInputElement).value)} placeholder="token" />
       <button class="primary" type="submit">Sign in</button>
     </form>
   </section>`;

@@ -58,9 +58,7 @@ export interface TraceRef {
 export function TraceLink(props: { trace: TraceRef; testid: string }): VNode {
   const { traceId, url } = props.trace;
   if (url !== null && /^https?:\/\//i.test(url))
-    return html`<a class="mono" href=${url} target="_blank" rel="noopener noreferrer" data-testid=${props.testid}
-      >${traceId}</a
-    >`;
+    return html`<a class="mono" href=${url} target="_blank" rel="noopener noreferrer" data-testid=${props.testid}>${traceId}</a>`;
   return html`<span class="mono" data-testid=${props.testid}>${traceId}</span>`;
 }
 
@@ -167,17 +165,12 @@ export function DialogHost(): VNode | null {
       ${c.body}
       ${
         result
-          ? html`<div class=${result.ok ? 'result ok' : 'result error'} data-testid="action-result">
-                <strong>${result.ok ? 'Done' : 'Failed'}</strong>
-                <pre>${result.text}</pre>
-              </div>
-              <div class="buttons"><button onClick=${() => setC(null)}>Close</button></div>`
+          ? html`<div class=${result.ok ? 'result ok' : 'result error'} data-testid="action-result"><strong>${result.ok ? 'Done' : 'Failed'}</strong><pre>${result.text}</pre></div>
+            <div class="buttons"><button onClick=${() => setC(null)}>Close</button></div>`
           : html`<div class="buttons">
-              <button onClick=${() => setC(null)} disabled=${busy}>Cancel</button>
-              <button class="primary" onClick=${confirm} disabled=${busy} data-testid="confirm">
-                ${c.confirmLabel}
-              </button>
-            </div>`
+            <button onClick=${() => setC(null)} disabled=${busy}>Cancel</button>
+            <button class="primary" onClick=${confirm} disabled=${busy} data-testid="confirm">${c.confirmLabel}</button>
+          </div>`
       }
     </div>
   </div>`;

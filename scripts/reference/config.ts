@@ -4,8 +4,8 @@
  * its type and bounds from the zod schemas that check them and its description from the TSDoc of `EngineOptions`
  * (src/config/options.ts) or the daemon section's own descriptions.
  */
-import { engineOptionsSchema } from '../../src/config/options.js';
-import { daemonSectionSchema } from '../../src/edges/daemon/options.js';
+import { engineOptionsSchema } from '../../src/config/schema.js';
+import { daemonSectionSchema } from '../../src/edges/daemon/configFile.js';
 import { paramsJsonSchema } from '../../src/modules/schema.js';
 import { generatedBanner, table } from './markdown.js';
 import type { Member } from './tsdoc.js';

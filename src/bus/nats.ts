@@ -4,13 +4,13 @@
  * `<prefix>.evt.<event>`, bodies are JSON (wire.ts). What arrives from the network is parsed at the boundary:
  * every command payload goes through its schema (schemas.ts) before a handler sees it, and whatever is wrong
  * (malformed JSON, an unknown verb, a wrong type, an oversized reply) gets an error reply with a code. Serving
- * commands is natsServe.ts, events natsEvents.ts; this file is the connection, requests and the bus's lifecycle.
+ * commands is natsServe.ts, events natsEvents.ts, a request on the wire natsRequest.ts; this file is the connection, requests and the bus's lifecycle.
  */
 import type { NatsConnection, NodeConnectionOptions, Msg } from '@nats-io/transport-node';
-import { connect, headers as natsHeaders, RequestError, TimeoutError } from '@nats-io/transport-node';
+import { connect, RequestError } from '@nats-io/transport-node';
 import type { Observable } from 'rxjs';
 import { BehaviorSubject, filter, firstValueFrom } from 'rxjs';
-import { BusError, CodomyrmexError, ErrorCode, NotFoundError, ShuttingDownError, ValidationError } from '../errors.js';
+import { BusError, ErrorCode, NotFoundError, ShuttingDownError, ValidationError } from '../errors.js';
 import type { BusStats, CommandHandlers, CommandRouter, MessageBus, RequestOptions, Unsubscribe } from './bus.js';
 import { routeCommands } from './bus.js';
 import type {
@@ -27,7 +27,8 @@ import { isEventOf } from '../model/events.js';
 import type { EventChannelCounters } from './natsEvents.js';
 import { EventChannel } from './natsEvents.js';
 import type { Tracing } from '../traces/tracing.js';
-import { askStandby, TAKEOVER_SLACK_MS } from './natsStandby.js';
+import type { RequestLine } from './natsRequest.js';
+import { requestError, sendRequest } from './natsRequest.js';
 import { checkPayloadSize, checkSubjectPrefix, DEFAULT_SUBJECT_PREFIX, encodeJson, readReply } from './wire.js';
 import type { ServedStats } from './natsServe.js';
 import { messagingAttributes, NatsCommandServer } from './natsServe.js';
@@ -89,6 +90,23 @@ export interface NatsConnectOptions extends NatsBusOptions {
 }
 
 /**
+ * The nats.js options of a connection: the servers, the client name and the other options given, reconnecting
+ * forever unless told otherwise.
+ */
+export function natsConnectOptions(
+  options: Pick<NatsConnectOptions, 'servers' | 'name' | 'connection'>,
+): NodeConnectionOptions {
+  return {
+    maxReconnectAttempts: -1,
+    // The bus rewraps every request error with its own stack; the client's per-request trace errors cost ~25 µs.
+    noAsyncTraces: true,
+    ...options.connection,
+    servers: options.servers ?? 'nats://127.0.0.1:4222',
+    name: options.name ?? 'codomyrmex',
+  };
+}
+
+/**
  * A {@link MessageBus} over NATS. Several processes on one NATS with the same prefix form one bus: a component
  * served in one is reachable from all (its servers share a queue group, so each command runs once), and every
  * event reaches every subscriber.
@@ -119,18 +137,13 @@ export class NatsBus implements MessageBus {
   /** The last `max_payload` the server announced (the client forgets it while it redials). */
   #maxPayload: number | undefined;
   readonly #tracing: () => Tracing | null;
+  /** What a request on the wire needs of this bus (natsRequest.ts). */
+  readonly #line: RequestLine;
 
   /** Connects to NATS and returns the bus. The client reconnects by itself when the connection drops. */
   static async connect(options: NatsConnectOptions = {}): Promise<NatsBus> {
     const prefix = checkSubjectPrefix(options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX);
-    const nc = await connect({
-      maxReconnectAttempts: -1,
-      // The bus rewraps every request error with its own stack; the client's per-request trace errors cost ~25 µs.
-      noAsyncTraces: true,
-      ...options.connection,
-      servers: options.servers ?? 'nats://127.0.0.1:4222',
-      name: options.name ?? 'codomyrmex',
-    });
+    const nc = await connect(natsConnectOptions(options));
     return new NatsBus(nc, { ...options, subjectPrefix: prefix });
   }
 
@@ -163,6 +176,14 @@ export class NatsBus implements MessageBus {
           : this.#whenConnected(this.#timeoutMs, 'reply').catch(() => undefined),
       error: (err) => (this.#lastError = err),
     });
+    this.#line = {
+      nc,
+      subjectPrefix: this.subjectPrefix,
+      waitForStandby: this.#waitForStandby,
+      closed: () => this.#closed,
+      status: () => this.status,
+      whenConnected: (ms, what) => this.#whenConnected(ms, what),
+    };
     if (nc.isClosed()) this.#status$.next('closed');
     void this.#watchStatus();
   }
@@ -282,10 +303,10 @@ export class NatsBus implements MessageBus {
     try {
       const bytes = encodeJson(payload, `request "${type}"`);
       checkPayloadSize(bytes.length, this.maxPayload, `request "${type}"`);
-      msg = await this.#send(subject, bytes, timeout, `"${type}"`, span?.traceparent);
+      msg = await sendRequest(this.#line, subject, bytes, timeout, `"${type}"`, span?.traceparent);
     } catch (err) {
       this.#stats.failures++;
-      const error = this.#requestError(err, type, subject, timeout);
+      const error = requestError(this.#line, err, type, subject, timeout);
       span?.end(error);
       throw error;
     }
@@ -297,70 +318,6 @@ export class NatsBus implements MessageBus {
     }
     this.#stats.replies++;
     return reply.result;
-  }
-
-  /**
-   * One request on the wire. "No responders" means no one got it: when a standby daemon answers (a failover is under
-   * way, natsStandby.ts), the same bytes are sent again with backoff until the new active daemon serves them, for at
-   * most the standby's failover time plus {@link TAKEOVER_SLACK_MS}.
-   */
-  async #send(
-    subject: string,
-    bytes: Uint8Array,
-    timeout: number,
-    what: string,
-    traceparent: string | undefined,
-  ): Promise<Msg> {
-    let headers: ReturnType<typeof natsHeaders> | undefined;
-    if (traceparent !== undefined) {
-      headers = natsHeaders();
-      headers.set('traceparent', traceparent);
-    }
-    let deadline: number | null = null;
-    let delayMs = 100;
-    for (;;) {
-      // What is written while the client redials is discarded: wait for the connection (within the timeout).
-      const t0 = Date.now();
-      await this.#whenConnected(timeout, what);
-      try {
-        return await this.#nc.request(subject, bytes, {
-          timeout: Math.max(1, timeout - (Date.now() - t0)),
-          ...(headers ? { headers } : {}),
-        });
-      } catch (err) {
-        if (!(err instanceof RequestError && err.isNoResponders()) || !this.#waitForStandby || this.#closed) throw err;
-        if (deadline === null) {
-          // Asked once: the standby stops answering when it takes over, before it serves the command subjects.
-          const standby = await askStandby(this.#nc, this.subjectPrefix);
-          if (!standby) throw err;
-          deadline = Date.now() + standby.failoverAfterMs + TAKEOVER_SLACK_MS;
-        }
-        if (Date.now() + delayMs > deadline) throw err;
-        await new Promise((r) => setTimeout(r, delayMs));
-        delayMs = Math.min(delayMs * 2, 1000);
-      }
-    }
-  }
-
-  #requestError(err: unknown, type: CommandType, subject: string, timeout: number): Error {
-    if (err instanceof CodomyrmexError) return err;
-    if (err instanceof RequestError && err.isNoResponders()) {
-      return new NotFoundError(
-        `no component serves "${type}" on NATS (nothing subscribes to "${subject}"; is the daemon running with subject prefix "${this.subjectPrefix}"?)`,
-        { cause: err },
-      );
-    }
-    if (err instanceof TimeoutError) {
-      return new BusError(
-        `"${type}" got no reply within ${timeout} ms on "${subject}" (NATS ${this.status}); retry, or give a longer timeoutMs`,
-        ErrorCode.BUS_TIMEOUT,
-        { cause: err },
-      );
-    }
-    if (this.#closed) return new ShuttingDownError('the NATS bus is closed; requests are refused');
-    return new BusError(`"${type}" could not be sent over NATS: ${(err as Error).message}`, ErrorCode.BUS_UNAVAILABLE, {
-      cause: err,
-    });
   }
 
   /**

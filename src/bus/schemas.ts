@@ -4,131 +4,39 @@
  * `workflow_name`, `user_id`, ...) at the levels a caller writes them (the payload, a task, a resource, a retry
  * policy), never inside `params`, `parameters`, `metadata` or a workflow definition (the workflow validator reads
  * definitions itself). The schemas check shapes and types; the components still apply their own rules (known
- * modules, units, step graphs) and say so in their own errors.
+ * modules, units, step graphs) and say so in their own errors. The building blocks (snake_case renaming, shared
+ * fields) are in schemaFields.ts; the event names of the protocol close this file.
  */
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { sessionOptionsSchema, SESSION_MODES } from '../model/session.js';
-import { TASK_STATUSES, taskInputSchema } from '../model/task.js';
+import { TASK_STATUSES } from '../model/task.js';
 import { RUN_STATUSES } from '../model/workflow.js';
-import { ARTIFACT_CHUNK_MAX, ARTIFACT_NAME_RE, runInputsSchema } from '../model/artifacts.js';
+import { ARTIFACT_CHUNK_MAX, ARTIFACT_NAME_RE } from '../model/artifacts.js';
 import { backfillInputSchema, scheduleInputSchema, triggerInputSchema } from '../model/schedule.js';
 import { didYouMean, findProtoKey, formatZodIssues } from '../model/validate.js';
 import type { CommandPayload, CommandType, EventName } from './protocol.js';
-
-const RESOURCE_TYPES = ['cpu', 'memory', 'gpu', 'disk', 'network', 'database', 'service', 'custom'] as const;
-
-/** `max_parallel_tasks` -> `maxParallelTasks`. */
-function camel(key: string): string {
-  return key.includes('_') ? key.replace(/_+([a-zA-Z0-9])/g, (_, c: string) => c.toUpperCase()) : key;
-}
-
-/**
- * Renames snake_case keys of one object level to camelCase (and `aliases` first, e.g. the seed's `workflow_name`
- * for `name`), plus the keys of the objects under `nested`. Two spellings of one field is an issue naming both.
- */
-function renameKeys(aliases: Record<string, string> = {}, nested: readonly string[] = []) {
-  return (value: unknown, ctx: z.RefinementCtx): unknown => {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
-    const out: Record<string, unknown> = {};
-    const from: Record<string, string> = {};
-    for (const [k, v] of Object.entries(value)) {
-      const target = aliases[k] ?? camel(k);
-      const earlier = from[target];
-      if (earlier !== undefined) {
-        ctx.addIssue({
-          code: z.ZodIssueCode.custom,
-          path: [target],
-          message: `given twice, as "${earlier}" and as "${k}"; keep one`,
-        });
-        continue;
-      }
-      from[target] = k;
-      out[target] = nested.includes(target) ? renameKeys()(v, ctx) : v;
-    }
-    return out;
-  };
-}
-
-/** A strict object whose keys may arrive in snake_case. */
-function payload<T extends z.ZodRawShape>(shape: T, aliases?: Record<string, string>, nested?: readonly string[]) {
-  return z.preprocess(renameKeys(aliases, nested), z.object(shape).strict());
-}
-
-const none = z.preprocess((v) => (v === undefined || v === null ? {} : v), z.object({}).strict());
-const id = (what: string) =>
-  z
-    .string({ required_error: `required: the ${what}` })
-    .min(1, `must name the ${what}`)
-    .max(500);
-const posInt = z.number().int('must be a whole number').min(1, 'must be at least 1');
-const limit = posInt.max(100_000).optional();
-const object = (what: string) =>
-  z.record(z.unknown(), { required_error: `required: ${what}`, invalid_type_error: `must be an object (${what})` });
-/** A bounded wait: 0 (just look) up to 10 minutes; keep it below the request timeout of the caller. */
-const waitMs = z
-  .number({
-    required_error: 'required: how long to wait, in ms (e.g. 10000); ask again when it answers { done: false }',
-  })
-  .int('must be a whole number of ms')
-  .min(0, 'must be 0 or more')
-  .max(600_000, 'must be at most 600000 (10 minutes); ask again when it answers { done: false }');
-const epochMs = z
-  .number({ invalid_type_error: 'must be a time in ms since the epoch (Date.now())' })
-  .int('must be a whole number of ms')
-  .min(0, 'must be 0 or more');
-const versionSchema = z.union([z.string().min(1), z.number()]).transform(String);
-
-const task = z.preprocess(renameKeys({}, ['retry']), taskInputSchema);
-/** A W3C `traceparent` a caller may send with what it starts (a malformed one starts a new trace, it is not refused). */
-const traceparent = z.string().max(512, 'must be a W3C traceparent (00-<trace id>-<span id>-<flags>)').optional();
-const runRequest = {
-  params: z.record(z.unknown()).optional(),
-  sessionId: id('session').optional(),
-  version: versionSchema.optional(),
-  idempotencyKey: z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters').optional(),
+import {
+  epochMs,
+  holderAliases,
+  id,
+  limit,
+  milestoneFields,
+  nameAliases,
+  none,
+  object,
+  payload,
+  posInt,
+  projectAliases,
+  renameKeys,
+  resource,
+  runAliases,
+  runRequest,
+  task,
   traceparent,
-  runId: z
-    .string()
-    .min(1, 'must not be empty')
-    .max(36, 'must be at most 36 characters (a step\'s task id is "<runId>.<step>")')
-    .optional(),
-  inputs: runInputsSchema.optional(),
-};
-const runAliases = {
-  workflow_name: 'name',
-  workflowName: 'name',
-  parameters: 'params',
-  idempotency_key: 'idempotencyKey',
-};
-const nameAliases = { workflow_name: 'name', workflowName: 'name' };
-const holderAliases = { user_id: 'holderId', userId: 'holderId' };
-const projectAliases = { project: 'name', project_name: 'name', projectName: 'name' };
-const milestoneFields = {
-  description: z.string().optional(),
-  dueDate: z.string().optional(),
-  criteria: z.array(z.string()).optional(),
-  workflows: z.array(z.string()).optional(),
-};
-
-const resource = z.preprocess(
-  renameKeys({}, ['limits']),
-  z
-    .object({
-      id: id('resource'),
-      name: z.string().optional(),
-      type: z.enum(RESOURCE_TYPES, { errorMap: () => ({ message: `must be one of ${RESOURCE_TYPES.join(', ')}` }) }),
-      capacity: z.record(z.number()),
-      limits: z
-        .object({
-          maxConcurrentUsers: posInt.optional(),
-          maxAllocationSeconds: z.number().positive('must be a positive number of seconds').optional(),
-        })
-        .strict()
-        .optional(),
-    })
-    .strict(),
-);
+  versionSchema,
+  waitMs,
+} from './schemaFields.js';
 
 /** The request schema of every command, by command type. */
 export const requestSchemas = {

@@ -16,35 +16,10 @@ import type {
   StoreKind,
   StoreSpec,
 } from './options.js';
-import {
-  DEFAULT_HTTP,
-  DEFAULT_MAX_BODY_BYTES,
-  DEFAULT_STORE_RETENTION,
-  engineOptionsSchema,
-  packagePath,
-} from './options.js';
+import { DEFAULT_HTTP, DEFAULT_MAX_BODY_BYTES, DEFAULT_STORE_RETENTION, packagePath } from './options.js';
+import { engineOptionsSchema } from './schema.js';
 import { compileTracing } from './tracing.js';
-
-function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n)) throw new ValidationError(`${name}: must be an integer (got "${raw}")`);
-  return n;
-}
-
-function envChoice<T extends string>(env: NodeJS.ProcessEnv, name: string, choices: readonly T[]): T | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return undefined;
-  if (!(choices as readonly string[]).includes(raw))
-    throw new ValidationError(`${name}: must be one of ${choices.join(', ')} (got "${raw}")`);
-  return raw as T;
-}
-
-function envString(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const raw = env[name];
-  return raw === undefined || raw === '' ? undefined : raw;
-}
+import { ENGINE_ENV, envChoice, envList, envNumber, envString } from './env.js';
 
 /** The HTTP edge's options over `CODOMYRMEX_AUTH_TOKEN` over defaults. */
 export function compileHttp(
@@ -73,19 +48,17 @@ export function compileOptions(
   const parsed = engineOptionsSchema.safeParse(options);
   if (!parsed.success) throw new ValidationError(formatZodIssues(parsed.error, 'options'));
   const o = parsed.data;
-  const threads = o.threads ?? envNumber(env, 'CODOMYRMEX_THREADS') ?? availableParallelism();
+  const threads = o.threads ?? envNumber(env, ENGINE_ENV.threads) ?? availableParallelism();
   if (threads < 1) throw new ValidationError(`CODOMYRMEX_THREADS: must be at least 1 (got ${threads})`);
   const concurrentTasksPerWorker = o.concurrentTasksPerWorker ?? 1;
-  const envDirs = env['CODOMYRMEX_MODULE_DIRS'];
-  const envWorkflowDirs = env['CODOMYRMEX_WORKFLOW_DIRS'];
   const { store, dbGiven, postgres } = chooseStore(o.store, o.dbPath, env, defaults);
-  const dataDir = o.dataDir ?? envString(env, 'CODOMYRMEX_DATA_DIR') ?? '.codomyrmex';
+  const dataDir = o.dataDir ?? envString(env, ENGINE_ENV.dataDir) ?? '.codomyrmex';
   return {
     threads,
     concurrentTasksPerWorker,
     maxConcurrency: o.maxConcurrency ?? threads * concurrentTasksPerWorker,
     batchDispatch: o.batchDispatch ?? env['CODOMYRMEX_BATCH_DISPATCH'] !== '0',
-    moduleDirs: o.moduleDirs ?? (envDirs ? envDirs.split(':').filter(Boolean) : []),
+    moduleDirs: o.moduleDirs ?? envList(env, ENGINE_ENV.moduleDirs) ?? [],
     workerBootTimeoutMs: o.workerBootTimeoutMs ?? 30_000,
     agingMs: o.agingMs ?? 10_000,
     abortGraceMs: o.abortGraceMs ?? 250,
@@ -94,9 +67,7 @@ export function compileOptions(
     shutdownGraceMs: o.shutdownGraceMs ?? 30_000,
     idempotencyTtlMs: (o.idempotencyTtlSeconds ?? 86_400) * 1000,
     rateLimits: o.rateLimits ?? [],
-    workflowDirs:
-      o.workflowDirs ??
-      (envWorkflowDirs ? envWorkflowDirs.split(':').filter(Boolean) : [packagePath('config', 'workflows')]),
+    workflowDirs: o.workflowDirs ?? envList(env, ENGINE_ENV.workflowDirs) ?? [packagePath('config', 'workflows')],
     badDefinitionFiles: o.badDefinitionFiles ?? 'fail',
     retainRuns: o.retainRuns ?? 1000,
     maxForEachItems: o.maxForEachItems ?? LIMITS.maxForEachItems,
@@ -109,18 +80,17 @@ export function compileOptions(
             runs: o.storeRetention?.runs ?? DEFAULT_STORE_RETENTION.runs,
             runAgeMs: o.storeRetention?.runAgeMs ?? DEFAULT_STORE_RETENTION.runAgeMs,
           },
-    projectsDir: o.projectsDir ?? envString(env, 'CODOMYRMEX_PROJECTS_DIR') ?? 'projects',
-    allowedProjectRoots:
-      o.allowedProjectRoots ?? (env['CODOMYRMEX_ALLOWED_PROJECT_ROOTS'] ?? '').split(':').filter(Boolean),
+    projectsDir: o.projectsDir ?? envString(env, ENGINE_ENV.projectsDir) ?? 'projects',
+    allowedProjectRoots: o.allowedProjectRoots ?? envList(env, ENGINE_ENV.allowedProjectRoots) ?? [],
     templateDirs: [
       packagePath('config', 'templates'),
-      ...(o.templateDirs ?? (env['CODOMYRMEX_TEMPLATE_DIRS'] ?? '').split(':').filter(Boolean)),
+      ...(o.templateDirs ?? envList(env, ENGINE_ENV.templateDirs) ?? []),
     ],
     store,
     dataDir,
     dbPath: store === 'sqlite' && dbGiven !== undefined ? dbGiven : join(dataDir, 'state.db'),
     postgres,
-    durability: o.durability ?? envChoice(env, 'CODOMYRMEX_DURABILITY', ['strict', 'relaxed'] as const) ?? 'strict',
+    durability: o.durability ?? envChoice(env, ENGINE_ENV.durability, ['strict', 'relaxed'] as const) ?? 'strict',
     commitDelayMs: o.commitDelayMs ?? 0,
     commitMaxBatch: o.commitMaxBatch ?? 10_000,
     journalMaxEvents: o.journalMaxEvents ?? (store === 'memory' ? 0 : 100_000),
@@ -149,12 +119,12 @@ function chooseStore(
   defaults: OptionDefaults,
 ): { store: StoreKind; dbGiven: string | undefined; postgres: CompiledOptions['postgres'] } {
   const spec = typeof given === 'object' ? given : undefined;
-  const dbGiven = (spec?.kind === 'sqlite' ? spec.path : undefined) ?? dbPath ?? envString(env, 'CODOMYRMEX_DB');
+  const dbGiven = (spec?.kind === 'sqlite' ? spec.path : undefined) ?? dbPath ?? envString(env, ENGINE_ENV.dbPath);
   const envUrl = envString(env, 'CODOMYRMEX_DATABASE_URL');
   const named =
     spec?.kind ??
     (typeof given === 'string' ? given : undefined) ??
-    envChoice(env, 'CODOMYRMEX_STORE', ['sqlite', 'memory', 'postgres'] as const);
+    envChoice(env, ENGINE_ENV.store, ['sqlite', 'memory', 'postgres'] as const);
   const store: StoreKind =
     named ??
     (isPostgresUrl(dbGiven) || (envUrl !== undefined && defaults.store === 'sqlite')

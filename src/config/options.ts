@@ -1,14 +1,13 @@
 /**
  * The engine's options: {@link EngineOptions} as callers and config files give them (each documented with its
- * default), {@link CompiledOptions} as everything after `compileOptions` (compile.ts) reads them, and the zod schema a
- * config file is parsed with. Also where the installed package is (`packagePath`, `packageVersion`).
+ * default) and {@link CompiledOptions} as everything after `compileOptions` (compile.ts) reads them; their zod schema
+ * is schema.ts, their environment variables env.ts. Also where the installed package is (`packagePath`,
+ * `packageVersion`).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
 import type { CompiledTracing, TracingOptions } from './tracing.js';
-import { tracingOptionsSchema } from './tracing.js';
 
 /** Options of an engine. All optional; each line says its default. */
 export interface EngineOptions {
@@ -293,98 +292,6 @@ export interface CompiledOptions {
 
 /** Where the HTTP edge listens unless told otherwise (the port the daemon's Prometheus scrape config expects). */
 export const DEFAULT_HTTP = { host: '127.0.0.1', port: 9464 } as const;
-
-/** The engine options as a config file or `createOrchestrationEngine()` gives them (the TSDoc of {@link EngineOptions} says what each does). */
-export const engineOptionsSchema = z
-  .object({
-    threads: z.number().int().min(1).max(1024).optional(),
-    concurrentTasksPerWorker: z.number().int().min(1).max(1024).optional(),
-    maxConcurrency: z.number().int().min(1).optional(),
-    batchDispatch: z.boolean().optional(),
-    moduleDirs: z.array(z.string().min(1)).optional(),
-    workerBootTimeoutMs: z.number().int().min(1).optional(),
-    agingMs: z.number().int().min(0).optional(),
-    abortGraceMs: z.number().int().min(0).optional(),
-    retainFinishedTasks: z.number().int().min(0).optional(),
-    retainFinishedTaskBytes: z.number().int().min(0).optional(),
-    shutdownGraceMs: z.number().int().min(0).optional(),
-    idempotencyTtlSeconds: z.number().positive().optional(),
-    rateLimits: z.array(z.object({ name: z.string(), limit: z.number(), per: z.string() }).strict()).optional(),
-    workflowDirs: z.array(z.string().min(1)).optional(),
-    badDefinitionFiles: z.enum(['fail', 'skip']).optional(),
-    retainRuns: z.number().int().min(0).optional(),
-    maxForEachItems: z.number().int().min(1).optional(),
-    storeRetention: z
-      .union([
-        z.literal(false),
-        z
-          .object({
-            tasks: z.number().int().min(0).optional(),
-            taskAgeMs: z.number().int().min(0).optional(),
-            runs: z.number().int().min(0).optional(),
-            runAgeMs: z.number().int().min(0).optional(),
-          })
-          .strict(),
-      ])
-      .optional(),
-    projectsDir: z.string().min(1).optional(),
-    allowedProjectRoots: z.array(z.string().min(1)).optional(),
-    templateDirs: z.array(z.string().min(1)).optional(),
-    store: z
-      .union([
-        z.enum(['sqlite', 'memory', 'postgres']),
-        z.object({ kind: z.literal('memory') }).strict(),
-        z.object({ kind: z.literal('sqlite'), path: z.string().min(1).optional() }).strict(),
-        z
-          .object({
-            kind: z.literal('postgres'),
-            url: z
-              .string()
-              .regex(
-                /^postgres(ql)?:\/\//i,
-                'must be a PostgreSQL URL such as postgres://user:password@host:5432/database',
-              )
-              .optional(),
-            migrate: z.boolean().optional(),
-            leaseTtlMs: z.number().int().min(100).optional(),
-          })
-          .strict(),
-      ])
-      .optional(),
-    dataDir: z.string().min(1).optional(),
-    dbPath: z.string().min(1).optional(),
-    durability: z.enum(['strict', 'relaxed']).optional(),
-    commitDelayMs: z.number().int().min(0).max(1000).optional(),
-    commitMaxBatch: z.number().int().min(1).optional(),
-    journalMaxEvents: z.number().int().min(0).optional(),
-    journalMaxAgeMs: z.number().int().min(0).optional(),
-    busyTimeoutMs: z.number().int().min(0).optional(),
-    writerThread: z.boolean().optional(),
-    walAutocheckpointPages: z.number().int().min(0).optional(),
-    fireSchedules: z.boolean().optional(),
-    metrics: z.object({ enabled: z.boolean().optional(), processMetrics: z.boolean().optional() }).strict().optional(),
-    http: z
-      .union([
-        z.boolean(),
-        z
-          .object({
-            host: z.string().min(1).optional(),
-            port: z.number().int().min(0).max(65_535).optional(),
-            authToken: z.string().min(16, 'must be at least 16 characters (e.g. `openssl rand -hex 24`)').optional(),
-            authMetrics: z.boolean().optional(),
-            console: z.boolean().optional(),
-            maxBodyBytes: z.number().int().min(1024).optional(),
-          })
-          .strict(),
-      ])
-      .optional(),
-    health: z
-      .object({ probeTimeoutMs: z.number().int().min(1).optional(), queueStuckMs: z.number().int().min(0).optional() })
-      .strict()
-      .optional(),
-    tracing: tracingOptionsSchema.optional(),
-  })
-  .strict();
 
 /** The largest API request body unless told otherwise: 4 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;

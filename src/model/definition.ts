@@ -3,6 +3,7 @@
  * renamed to camelCase before validation, and the stable hash of what a definition does (its version changes
  * when the hash does).
  */
+import type { Hash } from 'node:crypto';
 import { createHash } from 'node:crypto';
 import type { StoredWorkflow } from './workflow.js';
 
@@ -27,8 +28,14 @@ const SNAKE: ReadonlyMap<string, string> = new Map(
 /** Renames the seed's snake_case keys at the definition, step and retry levels. */
 export function camelizeKeys(obj: unknown): unknown {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return obj;
-  // A Map and fromEntries: a `__proto__` key stays a key (and is reported as unknown) instead of a prototype.
-  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [SNAKE.get(k) ?? k, v]));
+  const keys = Object.keys(obj);
+  // fromEntries for a `__proto__` key: it stays a key (and is reported as unknown) instead of a prototype.
+  if (keys.includes('__proto__'))
+    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [SNAKE.get(k) ?? k, v]));
+  // A plain loop otherwise (the same keys, order and values): a 100,000-step definition has a million keys.
+  const out: Record<string, unknown> = {};
+  for (const k of keys) out[SNAKE.get(k) ?? k] = (obj as Record<string, unknown>)[k];
+  return out;
 }
 
 /** Normalises a raw definition (any casing) to camelCase, without validating it. */
@@ -52,32 +59,93 @@ export function hashDefinition(
   def: Pick<StoredWorkflow, 'name' | 'steps' | 'parallelGroups' | 'params' | 'concurrency' | 'debounce'>,
 ): string {
   // Absent fields hash as before they existed: a definition without them keeps its hash (and its version).
-  return createHash('sha256')
-    .update(
-      canonicalJson({
-        name: def.name,
-        steps: def.steps,
-        parallelGroups: def.parallelGroups,
-        params: def.params,
-        concurrency: def.concurrency,
-        debounce: def.debounce,
-      }),
-    )
-    .digest('hex')
-    .slice(0, 16);
+  const sink = new HashSink(createHash('sha256'));
+  canonicalJson(
+    {
+      name: def.name,
+      steps: def.steps,
+      parallelGroups: def.parallelGroups,
+      params: def.params,
+      concurrency: def.concurrency,
+      debounce: def.debounce,
+    },
+    sink,
+  );
+  return sink.end().digest('hex').slice(0, 16);
 }
 
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    // Keys sorted by code unit (as `<` compares), undefined values left out; built without per-entry arrays, as
-    // a 100,000-step definition has a million keys.
-    let out = '{';
-    for (const k of Object.keys(value).sort()) {
-      const v: unknown = (value as Record<string, unknown>)[k];
-      if (v !== undefined) out += `${out.length > 1 ? ',' : ''}${JSON.stringify(k)}:${canonicalJson(v)}`;
-    }
-    return `${out}}`;
+/**
+ * Feeds the hash in chunks: the canonical JSON of a 100,000-step definition (~10 MB) is never built as one string,
+ * which made hashing it 2–4× slower.
+ */
+class HashSink {
+  readonly #hash: Hash;
+  #buf = '';
+
+  constructor(hash: Hash) {
+    this.#hash = hash;
   }
-  return JSON.stringify(value) ?? 'null';
+
+  put(s: string): void {
+    this.#buf += s;
+    if (this.#buf.length > 16_384) {
+      this.#hash.update(this.#buf);
+      this.#buf = '';
+    }
+  }
+
+  end(): Hash {
+    this.#hash.update(this.#buf);
+    this.#buf = '';
+    return this.#hash;
+  }
+}
+
+/** `"key":` of the keys met so far (a definition's steps share a few), up to a bound. */
+const keyPrefixes = new Map<string, string>();
+
+function keyPrefix(k: string): string {
+  let p = keyPrefixes.get(k);
+  if (p === undefined) {
+    p = `${JSON.stringify(k)}:`;
+    if (keyPrefixes.size < 4096) keyPrefixes.set(k, p);
+  }
+  return p;
+}
+
+/**
+ * The canonical JSON of `value` into `sink`: object keys sorted by code unit (as `<` compares), undefined values
+ * left out, array holes empty. Its bytes are the definition's identity: any change here changes every hash.
+ */
+function canonicalJson(value: unknown, sink: HashSink): void {
+  if (typeof value !== 'object' || value === null) {
+    sink.put(JSON.stringify(value) ?? 'null');
+    return;
+  }
+  if (Array.isArray(value)) {
+    sink.put('[');
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) sink.put(',');
+      if (i in value) canonicalJson(value[i], sink);
+    }
+    sink.put(']');
+    return;
+  }
+  const keys = Object.keys(value);
+  for (let i = 1; i < keys.length; i++) {
+    if ((keys[i - 1] as string) > (keys[i] as string)) {
+      keys.sort();
+      break;
+    }
+  }
+  sink.put('{');
+  let first = true;
+  for (const k of keys) {
+    const v: unknown = (value as Record<string, unknown>)[k];
+    if (v === undefined) continue;
+    sink.put(first ? keyPrefix(k) : `,${keyPrefix(k)}`);
+    first = false;
+    canonicalJson(v, sink);
+  }
+  sink.put('}');
 }

@@ -1,12 +1,13 @@
+/**
+ * What a task is: its priorities and statuses, the schema of what a caller may give, the validated `TaskSpec`, the
+ * `Task` class, retry policies and how a task ended (`TaskResult`). Reading a caller's input is in `taskInput.ts`.
+ */
 import { randomUUID } from 'node:crypto';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import type { SerializedError } from '../errors.js';
-import { ValidationError } from '../errors.js';
 import { LIMITS } from './limits.js';
-import { formatZodIssues, checkPayloadLimits } from './validate.js';
-import type { ConcurrencyRule } from './flow.js';
-import { concurrencySchema, MAX_FLOW_KEY_LENGTH, rateLimitUseSchema } from './flow.js';
+import { concurrencySchema, rateLimitUseSchema } from './flow.js';
 import type { ArtifactRef } from './artifacts.js';
 import { upstreamArtifactsSchema } from './artifacts.js';
 
@@ -70,7 +71,8 @@ export type RetryPolicy = z.output<typeof retryPolicySchema>;
 /** A retry policy as given (any subset of the fields); {@link retryProblems} checks it against the defaults. */
 export const retrySchema = retryPolicySchema.partial();
 
-const nameRe = /^[A-Za-z_][\w-]*$/;
+/** A module or action name: `core`, `echo`, `write-file`. */
+export const TASK_NAME_RE = /^[A-Za-z_][\w-]*$/;
 const maxChars = (limit: number, name: string): [number, string] => [
   limit,
   `must be at most ${limit} characters (limit ${name})`,
@@ -116,7 +118,7 @@ export const placementSchema = z
   .strict();
 
 /** Longest `traceparent` kept (a W3C one is 55 characters; the rest of a longer one is not looked at). */
-const MAX_TRACEPARENT_LENGTH = 512;
+export const MAX_TRACEPARENT_LENGTH = 512;
 
 const idSchema = z
   .string()
@@ -127,8 +129,8 @@ export const taskInputSchema = z
   .object({
     id: idSchema.optional(),
     name: idSchema.optional(),
-    module: z.string().regex(nameRe, 'must be a module name like "core"'),
-    action: z.string().regex(nameRe, 'must be an action name like "echo"'),
+    module: z.string().regex(TASK_NAME_RE, 'must be a module name like "core"'),
+    action: z.string().regex(TASK_NAME_RE, 'must be an action name like "echo"'),
     /** Ids of tasks that must complete first. */
     dependencies: z.array(z.string().min(1)).optional(),
     /** The session it runs in (its mode and limits apply); the default session when absent. */
@@ -254,58 +256,6 @@ export class Task {
 }
 
 /**
- * Validates a task given by a caller (a `Task`, or a plain object from a file, the CLI or the wire) and fills in
- * defaults. Throws a `ValidationError` naming each bad field.
- */
-export function parseTaskInput(input: unknown, where = 'task'): TaskSpec {
-  return fastTaskSpec(input) ?? parseTaskInputWithSchema(input, where);
-}
-
-/** The schema path of {@link parseTaskInput}: every input goes through zod (the fast path must agree with it). */
-export function parseTaskInputWithSchema(input: unknown, where = 'task'): TaskSpec {
-  const plain = input instanceof Task ? { ...input } : input;
-  const parsed = taskInputSchema.safeParse(stripUndefined(plain));
-  if (!parsed.success) throw new ValidationError(formatZodIssues(parsed.error, where));
-  const t = parsed.data;
-  const spec: TaskSpec = {
-    id: t.id ?? newId(),
-    name: t.name ?? `${t.module}.${t.action}`,
-    module: t.module,
-    action: t.action,
-    parameters: t.parameters ?? {},
-    priority: t.priority ?? 'normal',
-    dependencies: t.dependencies ?? [],
-    resources: t.resources ?? {},
-    timeout: t.timeout,
-    maxRetries: t.maxRetries ?? DEFAULT_MAX_RETRIES,
-    retry: mergeRetry(t.retry),
-    idempotencyKey: t.idempotencyKey,
-    metadata: t.metadata ?? {},
-    sessionId: t.sessionId,
-    ...(t.workingDir !== undefined ? { workingDir: t.workingDir } : {}),
-  };
-  if (t.upstream !== undefined) spec.upstream = t.upstream;
-  if (t.artifacts !== undefined) spec.artifacts = t.artifacts;
-  if (t.placement !== undefined && t.placement.tags.length > 0) spec.placement = { tags: [...t.placement.tags].sort() };
-  if (t.affinity !== undefined) spec.affinity = t.affinity;
-  if (t.concurrency !== undefined) spec.concurrency = t.concurrency;
-  if (t.rateLimit !== undefined) spec.rateLimit = t.rateLimit;
-  if (t.traceparent !== undefined) spec.traceparent = t.traceparent;
-  // zod leaves out `__proto__` keys where it copies records: check the caller's own objects, which refuse them.
-  const given = plain as { parameters?: unknown; metadata?: unknown };
-  const limit =
-    checkPayloadLimits(given.parameters ?? {}, `${where}.parameters`) ??
-    checkPayloadLimits(given.metadata ?? {}, `${where}.metadata`);
-  if (limit) throw new ValidationError(limit);
-  const retry = retryProblems(t.retry, where);
-  if (retry.length) throw new ValidationError(retry);
-  if (new Set(spec.dependencies).size !== spec.dependencies.length) {
-    throw new ValidationError(`${where}.dependencies: lists the same task twice`);
-  }
-  return spec;
-}
-
-/**
  * A uuid as one flat string. Node 20's `randomUUID()` returns a rope of ~14 fragments (~490 B on the heap, ~100 B
  * flat); tasks keep their id for life, so flatten it once.
  */
@@ -313,189 +263,13 @@ export function newId(): string {
   return randomUUID().toLowerCase();
 }
 
-const KNOWN_KEYS = new Set([
-  'id',
-  'name',
-  'module',
-  'action',
-  'parameters',
-  'priority',
-  'dependencies',
-  'resources',
-  'timeout',
-  'maxRetries',
-  'retry',
-  'idempotencyKey',
-  'metadata',
-  'sessionId',
-  'workingDir',
-  'upstream',
-  'placement',
-  'concurrency',
-  'traceparent',
-]);
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-const optionalString = (v: unknown, max: number): boolean =>
-  v === undefined || (typeof v === 'string' && v.length >= 1 && v.length <= max);
-
-/**
- * The common, well-formed task without zod (a few µs per task on the hot path). Anything unusual, including every
- * invalid input, returns null and takes the zod path, which produces the error messages.
- */
-/**
- * What every spec without its own parameters, dependencies, resources or metadata shares: frozen, so nothing can change one
- * task's through another's (100k queued tasks would otherwise hold 300k empty objects).
- */
-const NO_DEPENDENCIES: string[] = Object.freeze([]) as unknown as string[];
-const NO_RESOURCES = Object.freeze({}) as Record<string, never>;
-const NO_METADATA = Object.freeze({}) as Record<string, unknown>;
-const NO_PARAMETERS = Object.freeze({}) as Record<string, unknown>;
-/** Default names (`module.action`), one string per action rather than one per task. */
-const defaultNames = new Map<string, Map<string, string>>();
-function defaultName(module: string, action: string): string {
-  let byAction = defaultNames.get(module);
-  if (!byAction) {
-    if (defaultNames.size > 10_000) defaultNames.clear();
-    defaultNames.set(module, (byAction = new Map<string, string>()));
-  }
-  let name = byAction.get(action);
-  if (name === undefined) {
-    if (byAction.size > 10_000) byAction.clear();
-    byAction.set(action, (name = `${module}.${action}`));
-  }
-  return name;
-}
-
-export function fastTaskSpec(input: unknown): TaskSpec | null {
-  if (!isPlainObject(input)) return null;
-  const t = input as Partial<Record<keyof TaskInput, unknown>>;
-  for (const k in t) if (!KNOWN_KEYS.has(k)) return null;
-  if (typeof t.module !== 'string' || !nameRe.test(t.module) || typeof t.action !== 'string' || !nameRe.test(t.action))
-    return null;
-  const maxId = LIMITS.maxIdLength;
-  if (
-    !optionalString(t.id, maxId) ||
-    !optionalString(t.name, maxId) ||
-    !optionalString(t.sessionId, maxId) ||
-    (t.idempotencyKey !== undefined &&
-      (typeof t.idempotencyKey !== 'string' || t.idempotencyKey.length > LIMITS.maxIdempotencyKeyLength))
-  )
-    return null;
-  if (t.parameters !== undefined && !isPlainObject(t.parameters)) return null;
-  if (t.metadata !== undefined && !isPlainObject(t.metadata)) return null;
-  // A working folder is rare: let zod check it.
-  if (t.workingDir !== undefined || t.placement !== undefined) return null;
-  if (t.upstream !== undefined && !isPlainObject(t.upstream)) return null;
-  if (
-    t.traceparent !== undefined &&
-    !(typeof t.traceparent === 'string' && t.traceparent.length <= MAX_TRACEPARENT_LENGTH)
-  )
-    return null;
-  if (t.concurrency !== undefined && !simpleRule(t.concurrency)) return null;
-  if (t.priority !== undefined && !(typeof t.priority === 'string' && Object.hasOwn(PRIORITY_RANK, t.priority)))
-    return null;
-  if (t.timeout !== undefined && !(typeof t.timeout === 'number' && Number.isFinite(t.timeout) && t.timeout > 0))
-    return null;
-  if (
-    t.maxRetries !== undefined &&
-    !(Number.isInteger(t.maxRetries) && (t.maxRetries as number) >= 0 && (t.maxRetries as number) <= 1000)
-  )
-    return null;
-  // Resources and custom retry policies are rarer: let zod check them.
-  if (t.resources !== undefined && !(isPlainObject(t.resources) && Object.keys(t.resources).length === 0)) return null;
-  if (t.retry !== undefined && !(isPlainObject(t.retry) && sameRetry(t.retry))) return null;
-  const deps = t.dependencies;
-  if (deps !== undefined) {
-    if (!Array.isArray(deps)) return null;
-    for (const d of deps) if (typeof d !== 'string' || d.length === 0) return null;
-    if (new Set(deps).size !== deps.length) return null;
-  }
-  const parameters = t.parameters ?? NO_PARAMETERS;
-  if (!isShallowSmall(parameters) || (t.metadata !== undefined && !isShallowSmall(t.metadata))) return null;
-  return {
-    id: (t.id as string | undefined) ?? newId(),
-    name: (t.name as string | undefined) ?? defaultName(t.module, t.action),
-    module: t.module,
-    action: t.action,
-    parameters,
-    priority: (t.priority as TaskPriority | undefined) ?? 'normal',
-    dependencies: deps === undefined || (deps as string[]).length === 0 ? NO_DEPENDENCIES : (deps as string[]),
-    resources: NO_RESOURCES,
-    timeout: t.timeout,
-    maxRetries: (t.maxRetries as number | undefined) ?? DEFAULT_MAX_RETRIES,
-    retry: DEFAULT_RETRY,
-    idempotencyKey: t.idempotencyKey,
-    metadata: t.metadata === undefined || isEmpty(t.metadata) ? NO_METADATA : t.metadata,
-    sessionId: t.sessionId as string | undefined,
-    ...(t.upstream !== undefined ? { upstream: t.upstream } : {}),
-    ...(t.concurrency !== undefined ? { concurrency: t.concurrency as ConcurrencyRule } : {}),
-    ...(t.traceparent !== undefined ? { traceparent: t.traceparent } : {}),
-  };
-}
-
-/** One concurrency rule with a key and a limit only, both well formed (anything else takes the zod path). */
-function simpleRule(c: unknown): boolean {
-  if (!isPlainObject(c)) return false;
-  let n = 0;
-  for (const _ in c) n++;
-  const key = c['key'];
-  const limit = c['limit'];
-  return (
-    n === 2 &&
-    ((typeof key === 'string' && key.length > 0 && key.length <= MAX_FLOW_KEY_LENGTH) ||
-      (typeof key === 'number' && Number.isFinite(key))) &&
-    Number.isInteger(limit) &&
-    (limit as number) >= 1
-  );
-}
-
-function isEmpty(o: object): boolean {
-  for (const _ in o) return false;
-  return true;
-}
-
-function sameRetry(r: Record<string, unknown>): boolean {
-  return (
-    r['initialDelay'] === DEFAULT_RETRY.initialDelay &&
-    r['factor'] === DEFAULT_RETRY.factor &&
-    r['maxDelay'] === DEFAULT_RETRY.maxDelay &&
-    r['jitter'] === DEFAULT_RETRY.jitter &&
-    Object.keys(r).length === 4
-  );
-}
-
-/** Flat parameters of primitives (the usual case) skip the payload-limit walk (which also refuses `__proto__` keys). */
-function isShallowSmall(params: Record<string, unknown>): boolean {
-  let n = 0;
-  for (const k in params) {
-    const v = params[k];
-    const t = typeof v;
-    if (
-      ++n > 64 ||
-      (t === 'object' && v !== null) ||
-      t === 'function' ||
-      t === 'symbol' ||
-      t === 'bigint' ||
-      (t === 'string' && (v as string).length > 4096) ||
-      k === '__proto__'
-    )
-      return false;
-  }
-  return true;
-}
-
-function mergeRetry(retry: Partial<Record<keyof RetryPolicy, number | undefined>> | undefined): RetryPolicy {
+/** A retry policy as given, with the defaults filled in for the fields it leaves out. */
+export function mergeRetry(retry: Partial<Record<keyof RetryPolicy, number | undefined>> | undefined): RetryPolicy {
   const out = { ...DEFAULT_RETRY };
   if (retry)
     for (const k of ['initialDelay', 'factor', 'maxDelay', 'jitter'] as const)
       if (retry[k] !== undefined) out[k] = retry[k];
   return out;
-}
-
-function stripUndefined(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
 }
 
 /** How a task ended (or where it is, while it runs). */

@@ -55,6 +55,30 @@ export interface SchedulerStats {
   flow: { waitingByRule: Record<string, number>; rateLimitWaits: Record<string, number>; deduplicated: number };
 }
 
+/** Why flow control holds a ready task back: a concurrency key at its limit, or a named rate limit out of units. */
+export type FlowBlock =
+  /** A concurrency key at its limit: the key, its rule (as written), its holders' task ids (up to 20). */
+  | {
+      kind: 'concurrency_key';
+      key: string;
+      rule: string;
+      limit: number;
+      running: number;
+      holders: string[];
+      waiting: number;
+    }
+  /** A named rate limit without the task's units: when they are there (`until`, epoch ms), the bucket's level. */
+  | {
+      kind: 'rate_limit';
+      name: string;
+      key: string;
+      units: number;
+      until: number | null;
+      spent: number;
+      limit: number;
+      per: string;
+    };
+
 /** Why a task is where it is (`engine.explainTask`). */
 export interface TaskExplanation {
   taskId: string;
@@ -73,27 +97,7 @@ export interface TaskExplanation {
     /** No worker that can run it is connected, or every one that can is busy (remote workers). */
     | { kind: 'worker'; reason: string }
     | { kind: 'backoff'; until: number; attempt: number }
-    /** A concurrency key at its limit: the key, its rule (as written), its holders' task ids (up to 20). */
-    | {
-        kind: 'concurrency_key';
-        key: string;
-        rule: string;
-        limit: number;
-        running: number;
-        holders: string[];
-        waiting: number;
-      }
-    /** A named rate limit without the task's units: when they are there (`until`, epoch ms), the bucket's level. */
-    | {
-        kind: 'rate_limit';
-        name: string;
-        key: string;
-        units: number;
-        until: number | null;
-        spent: number;
-        limit: number;
-        per: string;
-      }
+    | FlowBlock
     /** A workflow step waiting for a signal (`until`: its timeout, or null). */
     | { kind: 'signal'; signal: string; until: number | null; since: number }
     /** A workflow step sleeping until a time. */

@@ -80,7 +80,7 @@ export class BatchEncoder {
     const records: RecordRow[] = batch.records.map((r) =>
       r.delete === true
         ? [r.kind, r.id, null, null, null]
-        : [r.kind, r.id, r.parent ?? null, r.status ?? null, toJson(r.data, true)],
+        : [r.kind, r.id, r.parent ?? null, r.status ?? null, r.json ?? toJson(r.data, true)],
     );
     const encoded: EncodedBatch = { tasks, events, records, meta: Object.entries(batch.meta) };
     if (batch.deferSync === true) encoded.deferSync = true;

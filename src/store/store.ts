@@ -80,9 +80,21 @@ export interface StoredRecord<T = unknown> {
   updatedAt: number;
 }
 
-/** A record to write (`data`), or to delete (`delete: true`). */
+/**
+ * A record to write (`data`), or to delete (`delete: true`). `json`: `data` already encoded as the store would
+ * (`toJson(data, true)`), for a large record whose parts are encoded once and reused; a durable store writes it
+ * as given, the memory store keeps `data`.
+ */
 export type RecordWrite =
-  | { kind: RecordKind; id: string; parent?: string | null; status?: string | null; data: unknown; delete?: false }
+  | {
+      kind: RecordKind;
+      id: string;
+      parent?: string | null;
+      status?: string | null;
+      data: unknown;
+      json?: string | undefined;
+      delete?: false;
+    }
   | { kind: RecordKind; id: string; delete: true };
 
 /** Which records `listRecords` returns: by parent, by status, how many. */

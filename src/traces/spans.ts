@@ -10,7 +10,7 @@ import type { Subscription } from 'rxjs';
 import type { EventMap } from '../model/events.js';
 import { attemptSpan } from './attempt.js';
 import { contextOf, traceparentOf } from './context.js';
-import { RecentMap } from './recent.js';
+import { RecentMap } from '../model/recentMap.js';
 import type { AttemptInfo, AttemptSpan, TracedEvents } from './types.js';
 
 /** Attempts whose next attempt is linked to them (retries), at most: the oldest are forgotten first. */

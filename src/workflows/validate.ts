@@ -15,6 +15,7 @@ import type { PathSegment, TemplateRef } from './template.js';
 import { findTemplates, ITEM_ROOTS, parseCondition, STEP_FIELDS } from './template.js';
 import { kindProblems, kindTemplates } from './kinds.js';
 import { fastStep } from './fastStep.js';
+import type { SafeParseReturnType, ZodType } from 'zod';
 
 /** Checks that need the engine's state; without them, validation checks what the definition says alone. */
 export interface ValidationContext {
@@ -235,6 +236,7 @@ export function validateWorkflow(
     }
   };
 
+  const emptyParams = new Map<ZodType, SafeParseReturnType<unknown, unknown>>();
   /** The action exists and the parameters fit its schema, except where a template stands. */
   function checkAction(s: WorkflowStep, templated: PathSegment[][]): void {
     if (s.module === undefined || s.action === undefined) return;
@@ -246,7 +248,14 @@ export function validateWorkflow(
       else throw err;
       return;
     }
-    const r = action.params.safeParse(s.parameters ?? {});
+    const params = s.parameters ?? {};
+    // Most steps of a large definition have no parameters: what the schema says of none is parsed once per action.
+    const empty = Object.getPrototypeOf(params) === Object.prototype && Object.keys(params).length === 0;
+    let r = empty ? emptyParams.get(action.params) : undefined;
+    if (r === undefined) {
+      r = action.params.safeParse(params);
+      if (empty) emptyParams.set(action.params, r);
+    }
     if (!r.success) {
       const real = r.error.issues.filter((issue) => !templated.some((loc) => startsWith(issue.path, loc)));
       if (real.length)

@@ -198,6 +198,29 @@ describe('WorkflowManager', () => {
     expect(engine.bus.stats().requests - requests).toBe(1);
   });
 
+  it("refuses at intake a forEach item whose {{item}} breaks the action's schema, while the other items run", async () => {
+    const r = await engine.executeComplexWorkflow({
+      steps: [
+        {
+          name: 'each',
+          forEach: [1, 'soon'],
+          continueOnFailure: true,
+          module: 'core',
+          action: 'sleep',
+          parameters: { ms: '{{item}}' },
+        },
+      ],
+    });
+    const items = r.steps['each']?.items ?? [];
+    expect(items.map((i) => [i.index, i.status])).toEqual([
+      [0, 'completed'],
+      [1, 'failed'],
+    ]);
+    // Attempts 0: intake refused it before any thread ran it (a thread's own check would have counted an attempt).
+    expect(items[1]).toMatchObject({ attempts: 0 });
+    expect(items[1]?.error?.message).toMatch(/parameters\.ms: .*number/i);
+  });
+
   it('cancels a run mid-way: the running step is stopped, the rest never start', async () => {
     await wf.createWorkflow('long', [
       { name: 'slow', module: 'core', action: 'sleep', parameters: { ms: 60_000 } },

@@ -13,7 +13,7 @@ import { NatsBus } from '../../src/bus/nats.js';
 import type { BusEvent } from '../../src/bus/protocol.js';
 import { ShuttingDownError } from '../../src/errors.js';
 import { followRun, runWorkflow } from '../../src/edges/nats/client.js';
-import { cli, startDaemon, type DaemonProcess } from '../support/daemon.js';
+import { cli, startCliProcess, startDaemon, type DaemonProcess } from '../support/daemon.js';
 import { startNatsServer, type NatsServer } from '../support/nats.js';
 
 let server: NatsServer;
@@ -275,6 +275,52 @@ describe('codomyrmex daemon with NATS credentials from the environment', () => {
     expect((await fetch(`${http}/readyz`)).status).toBe(503);
     for (const d of [good, bad]) d.proc.kill('SIGTERM');
     expect(await Promise.all([good.exited, bad.exited])).toEqual([0, 0]);
+  });
+
+  it('runs a task on a `codomyrmex worker` that connects with CODOMYRMEX_NATS_TOKEN too', async () => {
+    const env = { CODOMYRMEX_NATS_TOKEN: 's3cret-token' };
+    const d = daemon(secured.url, undefined, ['--no-local-workers'], env);
+    await connected(d);
+    const w = startCliProcess(
+      root,
+      [
+        '--threads',
+        '1',
+        'worker',
+        '--nats',
+        secured.url,
+        '--subject-prefix',
+        d.prefix,
+        '--name',
+        'authed-worker',
+        '--log-level',
+        'debug',
+      ],
+      env,
+    );
+    open.push(w);
+    await w.waitForLine((l) => l.msg === 'worker ready', 'the worker ready');
+    const r = await cli(
+      root,
+      [
+        'task',
+        'run',
+        'core.echo',
+        '-p',
+        '{"value": "remote"}',
+        '--json',
+        '--nats',
+        secured.url,
+        '--subject-prefix',
+        d.prefix,
+      ],
+      env,
+    );
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toMatchObject({ result: 'remote' });
+    expect(w.lines.some((l) => l.msg === 'task started')).toBe(true);
+    for (const p of [w, d]) p.proc.kill('SIGTERM');
+    expect(await Promise.all([w.exited, d.exited])).toEqual([0, 0]);
   });
 });
 

@@ -2,50 +2,21 @@
  * The MCP server as an agent sees it: `codomyrmex mcp` spawned as a child process and driven by the SDK's real
  * `Client`, over stdio and over Streamable HTTP.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packagePath } from '../../src/config/options.js';
+import { callTool, SEED_TOOLS, toolText } from '../support/mcp.js';
+import type { Structured } from '../support/mcp.js';
 import { expectProgressSeen } from '../support/progress.js';
 
 const CLI = packagePath('dist', 'src', 'edges', 'cli', 'main.js');
-const SEED_TOOLS = [
-  'execute_workflow',
-  'create_workflow',
-  'list_workflows',
-  'create_project',
-  'list_projects',
-  'execute_task',
-  'get_system_status',
-  'get_health_status',
-  'allocate_resources',
-  'create_complex_workflow',
-];
-
-type Structured = {
-  success: boolean;
-  result?: Record<string, unknown>;
-  error?: { code: string; message: string; fields?: string[] };
-};
-
-async function call(
-  client: Client,
-  name: string,
-  args: Record<string, unknown> = {},
-): Promise<CallToolResult & { structuredContent: Structured }> {
-  return (await client.callTool({ name, arguments: args })) as CallToolResult & { structuredContent: Structured };
-}
-
-function text(r: CallToolResult): string {
-  return r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
-}
+const call = callTool;
+const text = toolText;
 
 describe('codomyrmex mcp over stdio', () => {
   let cwd: string;
@@ -386,57 +357,5 @@ describe('codomyrmex mcp over stdio', () => {
     expect(badReq.structuredContent).toMatchObject({ error: { fields: ['requirements.cpu.cores'] } });
     const list = await call(client, 'list_workflows');
     expect(list.isError).toBeFalsy();
-  });
-});
-
-describe('codomyrmex mcp --http', () => {
-  let cwd: string;
-  let child: ChildProcess;
-  let url: string;
-
-  beforeAll(async () => {
-    cwd = await mkdtemp(join(tmpdir(), 'codomyrmex-mcp-http-'));
-    child = spawn(process.execPath, [CLI, '--threads', '1', '--store', 'memory', 'mcp', '--http', '0'], {
-      cwd,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    url = await new Promise<string>((resolve, reject) => {
-      let err = '';
-      child.stderr?.on('data', (d: Buffer) => {
-        err += d.toString();
-        const m = /MCP server on (http:\/\/\S+)/.exec(err);
-        if (m?.[1]) resolve(m[1]);
-      });
-      child.once('exit', (code) => reject(new Error(`mcp --http exited ${code}: ${err}`)));
-    });
-  });
-
-  afterAll(async () => {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-    await rm(cwd, { recursive: true, force: true });
-  });
-
-  it('serves the same tools over Streamable HTTP on 127.0.0.1', async () => {
-    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
-    const client = new Client({ name: 'test-http', version: '1' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(url)));
-    try {
-      const { tools } = await client.listTools();
-      expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(SEED_TOOLS));
-      const r = await call(client, 'execute_task', {
-        name: 'e',
-        module: 'core',
-        action: 'echo',
-        parameters: { value: 42 },
-      });
-      expect(r.structuredContent).toMatchObject({ success: true, result: { result: 42 } });
-      const bad = await call(client, 'create_workflow', { name: 'w' });
-      expect(bad.isError).toBe(true);
-      expect(text(bad)).toMatch(/steps/);
-    } finally {
-      await client.close();
-    }
   });
 });

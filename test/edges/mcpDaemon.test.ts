@@ -10,12 +10,12 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callTool, toolText } from '../support/mcp.js';
+import type { Structured, ToolReply } from '../support/mcp.js';
 import { NatsBus } from '../../src/bus/nats.js';
 import { CLI, startDaemon, type DaemonProcess } from '../support/daemon.js';
 import { startNatsServer, type NatsServer } from '../support/nats.js';
 import { expectProgressSeen } from '../support/progress.js';
-
-type Structured = { success: boolean; result?: Record<string, unknown>; error?: { code: string; message: string } };
 
 let server: NatsServer;
 let root: string;
@@ -25,14 +25,9 @@ let bus: NatsBus;
 let client: Client;
 const prefix = `mcpd${process.pid}`;
 
-async function call(
-  name: string,
-  args: Record<string, unknown> = {},
-): Promise<CallToolResult & { structuredContent: Structured }> {
-  return (await client.callTool({ name, arguments: args })) as CallToolResult & { structuredContent: Structured };
-}
+const call = (name: string, args: Record<string, unknown> = {}): Promise<ToolReply> => callTool(client, name, args);
 
-const text = (r: CallToolResult): string => r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+const text = toolText;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'codomyrmex-mcpd-'));

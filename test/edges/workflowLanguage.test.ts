@@ -10,16 +10,15 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callTool } from '../support/mcp.js';
+import type { ToolReply } from '../support/mcp.js';
 import { NatsBus } from '../../src/bus/nats.js';
 import type { WorkflowResult } from '../../src/index.js';
 import { CLI, startDaemon, type DaemonProcess } from '../support/daemon.js';
 import { startNatsServer, type NatsServer } from '../support/nats.js';
 
 const exec = promisify(execFile);
-type Structured = { success: boolean; result?: Record<string, unknown>; error?: { code: string; message: string } };
-
 let server: NatsServer;
 let dir: string;
 let daemon: DaemonProcess;
@@ -27,12 +26,7 @@ let bus: NatsBus;
 let client: Client;
 const prefix = `wfl${process.pid}`;
 
-async function call(
-  name: string,
-  args: Record<string, unknown>,
-): Promise<CallToolResult & { structuredContent: Structured }> {
-  return (await client.callTool({ name, arguments: args })) as CallToolResult & { structuredContent: Structured };
-}
+const call = (name: string, args: Record<string, unknown> = {}): Promise<ToolReply> => callTool(client, name, args);
 
 /** Follows a run to its end with bounded waits, as a network client does. */
 async function waitEnd(runId: string): Promise<WorkflowResult> {

@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import { LIMITS } from '../../src/model/limits.js';
-import { parseTaskInput } from '../../src/model/task.js';
+import { parseTaskInput } from '../../src/model/taskInput.js';
 import { testEngine } from '../helpers.js';
 
 const engine = testEngine({ threads: 1 });

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
-import { parseTaskInput } from '../../src/model/task.js';
+import { parseTaskInput } from '../../src/model/taskInput.js';
 import { ModuleRegistry } from '../../src/modules/registry.js';
 import { scanTemplates } from '../../src/workflows/template.js';
 import { assertValidWorkflow, validateWorkflow } from '../../src/workflows/validate.js';

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
-import { fastTaskSpec, parseTaskInputWithSchema } from '../../src/model/task.js';
+import { fastTaskSpec, parseTaskInputWithSchema } from '../../src/model/taskInput.js';
 
 const ident = fc.stringMatching(/^[A-Za-z_][\w-]{0,12}$/);
 const anyish = fc.oneof(

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BusEvent, StoredTask, TaskStatus } from '../../src/index.js';
-import { parseTaskInput } from '../../src/model/task.js';
+import { parseTaskInput } from '../../src/model/taskInput.js';
 
 /** A fresh folder under the OS temp dir; `cleanup()` removes every folder made so far. */
 export function tempDirs(): { make: (label?: string) => string; cleanup: () => void } {

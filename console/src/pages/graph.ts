@@ -124,42 +124,13 @@ export function Graph(props: {
   const l = useMemo(() => layout(props.steps), [structure]);
   const detail = new Map(props.steps.map((s) => [s.name, s.detail ?? '']));
   return html`<div class="graph-wrap" data-testid="graph">
-    <svg
-      class="graph"
-      width=${l.width}
-      height=${l.height}
-      viewBox=${`0 0 ${l.width} ${l.height}`}
-      role="img"
-      aria-label="workflow graph"
-    >
-      <defs>
-        <marker
-          id="arrow"
-          viewBox="0 0 10 10"
-          refX="9"
-          refY="5"
-          markerWidth="7"
-          markerHeight="7"
-          orient="auto-start-reverse"
-        >
-          <path d="M 0 0 L 10 5 L 0 10 z" class="arrowhead" />
-        </marker>
-      </defs>
+    <svg class="graph" width=${l.width} height=${l.height} viewBox=${`0 0 ${l.width} ${l.height}`} role="img" aria-label="workflow graph">
+      <defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" class="arrowhead" /></marker></defs>
       ${l.edges.map((e) => html`<polyline key=${`${e.from}>${e.to}`} class="edge" points=${e.points.map((p) => `${p.x},${p.y}`).join(' ')} marker-end="url(#arrow)" />`)}
       ${l.groups.map((grp) => html`<g key=${grp.box.name} class="group"><rect x=${grp.box.x} y=${grp.box.y} width=${grp.box.w} height=${grp.box.h} rx="8" /><text x=${grp.box.x + 10} y=${grp.box.y + 16} class="detail">${grp.label}</text></g>`)}
       ${[...l.nodes, ...l.groups.flatMap((grp) => grp.cells)].map((n) => {
         const status = props.status(n.name);
-        return html`<g
-          key=${n.name}
-          class=${`node s-${status}${props.selected === n.name ? ' selected' : ''}`}
-          data-step=${n.name}
-          data-status=${status}
-          transform=${`translate(${n.x},${n.y})`}
-          onClick=${() => props.onSelect?.(n.name)}
-          tabindex="0"
-          role="button"
-          aria-label=${`${n.name}: ${status}`}
-        >
+        return html`<g key=${n.name} class=${`node s-${status}${props.selected === n.name ? ' selected' : ''}`} data-step=${n.name} data-status=${status} transform=${`translate(${n.x},${n.y})`} onClick=${() => props.onSelect?.(n.name)} tabindex="0" role="button" aria-label=${`${n.name}: ${status}`}>
           <rect width=${n.w} height=${n.h} rx="6" />
           <text x="10" y="16" class="name">${n.name.length > 22 ? `${n.name.slice(0, 21)}…` : n.name}</text>
           <text x="10" y="31" class="detail">${(detail.get(n.name) ?? '').slice(0, 26)}</text>

@@ -117,72 +117,34 @@ export function RunsPage(): VNode {
       <span class=${live ? 'live on' : 'live'} data-testid="live">${live ? 'live' : 'connecting…'}</span>
     </header>
     <form class="filters" onSubmit=${(e: Event) => e.preventDefault()}>
-      <label
-        >Workflow
-        <select
-          name="workflow"
-          value=${workflow}
-          onChange=${(e: Event) => setFilter('workflow', (e.target as HTMLSelectElement).value)}
-        >
+      <label>Workflow
+        <select name="workflow" value=${workflow} onChange=${(e: Event) => setFilter('workflow', (e.target as HTMLSelectElement).value)}>
           <option value="">all</option>
           ${(workflows.value ?? []).map((w) => html`<option value=${w.name}>${w.name}</option>`)}
         </select>
       </label>
-      <label
-        >Status
-        <select
-          name="status"
-          value=${status}
-          onChange=${(e: Event) => setFilter('status', (e.target as HTMLSelectElement).value)}
-        >
+      <label>Status
+        <select name="status" value=${status} onChange=${(e: Event) => setFilter('status', (e.target as HTMLSelectElement).value)}>
           ${STATUSES.map((s) => html`<option value=${s}>${s || 'all'}</option>`)}
         </select>
       </label>
       ${
         commands.has('schedule.list')
-          ? html`<label
-              >Schedule
-              <select
-                name="schedule"
-                value=${schedule}
-                onChange=${(e: Event) => setFilter('schedule', (e.target as HTMLSelectElement).value)}
-              >
-                <option value="">any</option>
-                ${(schedules.value ?? []).map((s) => html`<option value=${s.name}>${s.name}</option>`)}
-              </select>
-            </label>`
+          ? html`<label>Schedule
+            <select name="schedule" value=${schedule} onChange=${(e: Event) => setFilter('schedule', (e.target as HTMLSelectElement).value)}>
+              <option value="">any</option>
+              ${(schedules.value ?? []).map((s) => html`<option value=${s.name}>${s.name}</option>`)}
+            </select>
+          </label>`
           : null
       }
-      <label
-        >From
-        <input
-          type="datetime-local"
-          name="from"
-          value=${from}
-          onChange=${(e: Event) => setFilter('from', (e.target as HTMLInputElement).value)}
-      /></label>
-      <label
-        >To
-        <input
-          type="datetime-local"
-          name="to"
-          value=${to}
-          onChange=${(e: Event) => setFilter('to', (e.target as HTMLInputElement).value)}
-      /></label>
+      <label>From <input type="datetime-local" name="from" value=${from} onChange=${(e: Event) => setFilter('from', (e.target as HTMLInputElement).value)} /></label>
+      <label>To <input type="datetime-local" name="to" value=${to} onChange=${(e: Event) => setFilter('to', (e.target as HTMLInputElement).value)} /></label>
     </form>
     ${runs.error ? html`<${ErrorBox} error=${runs.error} />` : null}
     <div class="table-wrap">
       <table class="runs" data-testid="runs">
-        <thead>
-          <tr>
-            <th>Run</th>
-            <th>Workflow</th>
-            <th>Status</th>
-            <th>Steps</th>
-            <th>Started</th>
-            <th>Duration</th>
-          </tr>
-        </thead>
+        <thead><tr><th>Run</th><th>Workflow</th><th>Status</th><th>Steps</th><th>Started</th><th>Duration</th></tr></thead>
         <tbody>
           ${(runs.value?.runs ?? []).map(
             (r) => html`<tr key=${r.runId} data-run=${r.runId}>
@@ -200,9 +162,7 @@ export function RunsPage(): VNode {
     </div>
     <nav class="pager">
       <button disabled=${!after} onClick=${() => page(null)}>← Newer</button>
-      <button disabled=${!runs.value?.next} onClick=${() => page(runs.value?.next ?? null)} data-testid="older">
-        Older →
-      </button>
+      <button disabled=${!runs.value?.next} onClick=${() => page(runs.value?.next ?? null)} data-testid="older">Older →</button>
     </nav>
   </section>`;
 }

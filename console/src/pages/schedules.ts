@@ -37,21 +37,9 @@ export function SchedulesPage(): VNode {
   return html`<section>
     <header class="page-head"><h2>Schedules</h2></header>
     ${list.error ? html`<${ErrorBox} error=${list.error} />` : null}
-    <div class="table-wrap">
-      <table data-testid="schedules">
-        <thead>
-          <tr>
-            <th>Schedule</th>
-            <th>Workflow</th>
-            <th>When</th>
-            <th>Next</th>
-            <th>Last runs</th>
-            <th></th>
-          </tr>
-        </thead>
-        <tbody>
-          ${(list.value ?? []).map(
-            (s) => html`<tr key=${s.name}>
+    <div class="table-wrap"><table data-testid="schedules"><thead><tr><th>Schedule</th><th>Workflow</th><th>When</th><th>Next</th><th>Last runs</th><th></th></tr></thead>
+      <tbody>${(list.value ?? []).map(
+        (s) => html`<tr key=${s.name}>
           <td>${s.name} ${s.paused ? html`<${StatusBadge} status="paused" />` : null}</td>
           <td><${Link} href=${`/workflows/${encodeURIComponent(s.workflow)}`}>${s.workflow}</${Link}></td>
           <td>${s.cron ? html`<code>${s.cron}</code>` : `every ${Math.round((s.everyMs ?? 0) / 1000)} s`} <span class="dim">${s.timezone}</span></td>
@@ -63,10 +51,7 @@ export function SchedulesPage(): VNode {
             <${Link} href=${`/runs?schedule=${encodeURIComponent(s.name)}`}>runs</${Link}>
           </td>
         </tr>`,
-          )}
-        </tbody>
-      </table>
-    </div>
+      )}</tbody></table></div>
     ${list.value && list.value.length === 0 ? html`<p class="empty">No schedules (create one with <code>codomyrmex schedule create</code>).</p>` : null}
   </section>`;
 }

@@ -30,24 +30,11 @@ export function WorkflowsPage(): VNode {
   return html`<section>
     <header class="page-head"><h2>Workflows</h2></header>
     ${list.error ? html`<${ErrorBox} error=${list.error} />` : null}
-    <div class="table-wrap">
-      <table data-testid="workflows">
-        <thead>
-          <tr>
-            <th>Workflow</th>
-            <th>Version</th>
-            <th>Steps</th>
-            <th>Description</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${(list.value ?? []).map(
-            (w) =>
-              html`<tr key=${w.name}><td><${Link} href=${`/workflows/${encodeURIComponent(w.name)}`}>${w.name}</${Link}></td><td>${w.version}${w.versions && w.versions.length > 1 ? html` <span class="dim">(${w.versions.join(', ')})</span>` : null}</td><td>${String(w.steps ?? '')}</td><td>${w.description ?? ''}</td></tr>`,
-          )}
-        </tbody>
-      </table>
-    </div>
+    <div class="table-wrap"><table data-testid="workflows"><thead><tr><th>Workflow</th><th>Version</th><th>Steps</th><th>Description</th></tr></thead>
+      <tbody>${(list.value ?? []).map(
+        (w) =>
+          html`<tr key=${w.name}><td><${Link} href=${`/workflows/${encodeURIComponent(w.name)}`}>${w.name}</${Link}></td><td>${w.version}${w.versions && w.versions.length > 1 ? html` <span class="dim">(${w.versions.join(', ')})</span>` : null}</td><td>${String(w.steps ?? '')}</td><td>${w.description ?? ''}</td></tr>`,
+      )}</tbody></table></div>
   </section>`;
 }
 
@@ -105,15 +92,9 @@ export function WorkflowPage(props: { name: string }): VNode {
         <h3>Run</h3>
         ${names.length === 0 ? html`<p class="dim">This workflow takes no parameters.</p>` : null}
         ${names.map(
-          (n) =>
-            html`<label
-              >${n}
-              <input
-                name=${n}
-                value=${values[n] ?? toText(def.params[n])}
-                onInput=${(e: Event) => setValues({ ...values, [n]: (e.target as HTMLInputElement).value })}
-              />
-            </label>`,
+          (n) => html`<label>${n}
+            <input name=${n} value=${values[n] ?? toText(def.params[n])} onInput=${(e: Event) => setValues({ ...values, [n]: (e.target as HTMLInputElement).value })} />
+          </label>`,
         )}
         ${formError ? html`<div class="error">${formError}</div>` : null}
         <button class="primary" type="submit" data-testid="start-run">Start run</button>

@@ -5,7 +5,7 @@
  * bus or a facade; {@link OrchestrationEngine} (engine.ts) provides the runtime they run on.
  */
 import type { MessageBus } from '../../bus/bus.js';
-import type { RateLimitView, RunRequest, TaskExplanation } from '../../bus/protocol.js';
+import type { EventName, RateLimitView, RunRequest, TaskExplanation } from '../../bus/protocol.js';
 import type { ArtifactChunk, ArtifactWrite, ArtifactWritten } from '../../model/artifacts.js';
 import type {
   BackfillInput,
@@ -23,16 +23,12 @@ import type { ResourceManagerClient } from '../resources/client.js';
 import type { TaskOrchestratorClient } from '../tasks/client.js';
 import type { WorkflowManagerClient } from '../workflows/client.js';
 import { explainTaskOrStep } from '../workflows/client.js';
+import type { ArtifactCommands } from './artifacts.js';
+import type { EventHandler } from './eventHandlers.js';
+import { subscribeHandler } from './eventHandlers.js';
 import type { HealthReport } from './health.js';
-import type {
-  ComponentView,
-  EngineMetricsView,
-  EngineViews,
-  HttpHandlers,
-  PerformanceFilter,
-  PerformanceSummary,
-  SystemStatus,
-} from './views.js';
+import type { ComponentView, EngineViews, HttpHandlers, SystemStatus } from './views.js';
+import type { EngineMetricsView, PerformanceFilter, PerformanceSummary } from './metricViews.js';
 
 /** The seed's calls over the facades and the bus; the runtime (engine.ts) provides what is abstract here. */
 export abstract class EngineApi {
@@ -355,5 +351,30 @@ export abstract class EngineApi {
   /** Lets a component add its health check and its status and metrics sections under `name`. */
   registerComponentView(name: string, view: ComponentView): () => void {
     return this.views().registerComponent(name, view);
+  }
+
+  /**
+   * Calls `handler(eventName, data)` for every event of that name (`'*'` for all). Returns a function that removes
+   * the handler. A handler that throws or rejects is reported as a `handler_error` event and never breaks the engine.
+   *
+   * @example
+   * engine.registerEventHandler('task_completed', (event, data) => console.log(event, data.taskId));
+   */
+  registerEventHandler<K extends EventName>(name: K | '*', handler: EventHandler<K>): () => void {
+    return subscribeHandler(this.bus, name, handler);
+  }
+
+  /**
+   * Serves the engine's own views as commands, so an edge (the daemon's NATS API) serves them like any component's.
+   * @internal
+   */
+  protected serveCommands(artifacts: ArtifactCommands): void {
+    this.bus.serve('engine', {
+      'engine.status': () => this.getSystemStatus(),
+      'engine.health': () => this.healthCheck(),
+      'engine.modules': (p) => this.listModules(p.module),
+      'engine.read_artifact': (p) => artifacts.read(p),
+      'engine.write_artifact': (p) => artifacts.write(p),
+    });
   }
 }

@@ -8,6 +8,7 @@ import { NotFoundError, serializeError, ValidationError } from '../../errors.js'
 import type { ArtifactChunk, ArtifactWrite, ArtifactWritten, RunArtifact } from '../../model/artifacts.js';
 import { ARTIFACT_CHUNK_MAX, INPUT_STEP } from '../../model/artifacts.js';
 import type { WorkflowRun } from '../../model/run.js';
+import { RecentMap } from '../../model/recentMap.js';
 import type { Store } from '../../store/store.js';
 import type { ArtifactStore } from '../../workers/artifacts.js';
 import { ArtifactUploads } from './uploads.js';
@@ -69,7 +70,7 @@ const REFS_KEPT = 256;
 export class ArtifactReads {
   readonly #getRun: (runId: string) => Promise<WorkflowRun | null>;
   readonly #store: () => ArtifactStore;
-  readonly #refs = new Map<string, RunArtifact>();
+  readonly #refs = new RecentMap<string, RunArtifact>(REFS_KEPT);
 
   constructor(getRun: (runId: string) => Promise<WorkflowRun | null>, store: () => ArtifactStore) {
     this.#getRun = getRun;
@@ -120,7 +121,6 @@ export class ArtifactReads {
       throw new NotFoundError(
         `step "${p.step}" of run ${p.runId} has no artifact "${p.name}" (it has: ${all.map((a) => a.name).join(', ') || 'none'})`,
       );
-    if (this.#refs.size >= REFS_KEPT) this.#refs.delete(this.#refs.keys().next().value as string);
     this.#refs.set(k, ref);
     return ref;
   }

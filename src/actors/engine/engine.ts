@@ -9,8 +9,6 @@ import type { Actor } from 'xstate';
 import { createActor, waitFor } from 'xstate';
 import type { MessageBus } from '../../bus/bus.js';
 import { InMemoryBus } from '../../bus/memory.js';
-import type { EventName } from '../../bus/protocol.js';
-import { tracingClientBus } from '../../bus/traceparent.js';
 import type { CompiledOptions, EngineOptions, OptionDefaults } from '../../config/options.js';
 import { compileOptions } from '../../config/compile.js';
 import { ErrorCode, ShuttingDownError, StoreError } from '../../errors.js';
@@ -35,7 +33,6 @@ import { TaskOrchestratorClient } from '../tasks/client.js';
 import { LocalPoolRunner } from '../../workers/local.js';
 import type { TaskRunner } from '../../workers/runner.js';
 import { StepIntake } from '../tasks/stepIntake.js';
-import { tracedRunner } from '../../workers/traced.js';
 import type { TriggerTransport } from '../triggers/transport.js';
 import { WorkflowManagerClient } from '../workflows/client.js';
 import type { EngineDeps } from './components.js';
@@ -44,8 +41,6 @@ import type { ArtifactSweep } from './artifacts.js';
 import { ARTIFACT_MIN_AGE_MS, artifactCommands, startArtifactSweeps, sweepArtifacts } from './artifacts.js';
 import { componentRuntime } from './components.js';
 import { createFromFiles } from './definitionFiles.js';
-import type { EventHandler } from './eventHandlers.js';
-import { subscribeHandler } from './eventHandlers.js';
 import type { Journal } from './journal.js';
 import { abandonParts, busLedger, openParts } from './parts.js';
 import { EngineTracing } from './tracing.js';
@@ -191,7 +186,7 @@ export class OrchestrationEngine extends EngineApi {
       });
       const runner = composition.runner ? composition.runner(localRunner, this) : localRunner;
       const deps: EngineDeps = {
-        runner: this.options.tracing.enabled ? tracedRunner(runner, () => this.#tracing.current, clock) : runner,
+        runner: this.#tracing.runner(runner, clock),
         clock,
         taskObserver: this.metrics?.taskObserver,
         bus: this.bus,
@@ -203,9 +198,7 @@ export class OrchestrationEngine extends EngineApi {
         options: this.options,
         triggerTransport$: this.#triggerTransport.asObservable(),
         stepIntake: new StepIntake(),
-        runTraceparent: this.options.tracing.enabled
-          ? (runId: string) => this.#tracing.current?.runTraceparent(runId) ?? null
-          : undefined,
+        runTraceparent: this.#tracing.runTraceparent(),
       };
       this.#actor = createActor(componentRuntime(deps), { systemId: 'engine' });
       this.#actor.start();
@@ -214,21 +207,12 @@ export class OrchestrationEngine extends EngineApi {
       this.#ready.catch(() => {});
       const ready = (): Promise<void> | null => (this.#started ? null : this.#ready);
       // With tracing on, what a library call starts inside an active span continues that span's trace.
-      const clientBus = (this.#clientBus = this.options.tracing.enabled
-        ? tracingClientBus(this.bus, () => this.#tracing.current?.activeTraceparent())
-        : this.bus);
+      const clientBus = (this.#clientBus = this.#tracing.clientBus(this.bus));
       this.tasks = new TaskOrchestratorClient(clientBus, ready);
       this.workflows = new WorkflowManagerClient(clientBus, ready);
       this.resources = new ResourceManagerClient(clientBus, ready);
       this.projects = new ProjectManagerClient(clientBus, ready);
-      // The engine's own views as commands, so an edge (the daemon's NATS API) serves them like any component's.
-      this.bus.serve('engine', {
-        'engine.status': () => this.getSystemStatus(),
-        'engine.health': () => this.healthCheck(),
-        'engine.modules': (p) => this.listModules(p.module),
-        'engine.read_artifact': (p) => this.#artifactCommands.read(p),
-        'engine.write_artifact': (p) => this.#artifactCommands.write(p),
-      });
+      this.serveCommands(this.#artifactCommands);
     } catch (err) {
       abandonParts(parts);
       throw err;
@@ -316,17 +300,6 @@ export class OrchestrationEngine extends EngineApi {
   /** The action modules this engine knows. */
   get registry(): ModuleRegistry {
     return this.#registry;
-  }
-
-  /**
-   * Calls `handler(eventName, data)` for every event of that name (`'*'` for all). Returns a function that removes
-   * the handler. A handler that throws or rejects is reported as a `handler_error` event and never breaks the engine.
-   *
-   * @example
-   * engine.registerEventHandler('task_completed', (event, data) => console.log(event, data.taskId));
-   */
-  registerEventHandler<K extends EventName>(name: K | '*', handler: EventHandler<K>): () => void {
-    return subscribeHandler(this.bus, name, handler);
   }
 
   /**

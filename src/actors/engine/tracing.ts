@@ -1,16 +1,21 @@
 /**
  * One engine's tracing, when `tracing.enabled`: relays the events spans are built from in the order the bus delivers
  * them (subscribed before any component runs), loads the OpenTelemetry module at start, reports spans an export
- * dropped (counted, and a `component_error` at most once a minute), and shuts the exporter down at the end.
+ * dropped (counted, and a `component_error` at most once a minute), and shuts the exporter down at the end. It also
+ * wraps what tracing changes: the task runner (a span per attempt) and the library's client bus (trace context).
  */
 import { Subject } from 'rxjs';
 import type { MessageBus } from '../../bus/bus.js';
+import { tracingClientBus } from '../../bus/traceparent.js';
 import type { BusEvent } from '../../bus/protocol.js';
 import type { CompiledTracing } from '../../config/tracing.js';
 import { serializeError } from '../../errors.js';
 import type { EngineMetrics } from '../../metrics/engineMetrics.js';
 import type { Tracing } from '../../traces/tracing.js';
 import { loadTracing, TRACED_EVENTS } from '../../traces/tracing.js';
+import type { Clock } from '../../model/clock.js';
+import type { TaskRunner } from '../../workers/runner.js';
+import { tracedRunner } from '../../workers/traced.js';
 
 export class EngineTracing {
   readonly #bus: MessageBus;
@@ -44,6 +49,21 @@ export class EngineTracing {
   /** The loaded tracing; null with tracing off or before the engine started. */
   get current(): Tracing | null {
     return this.#tracing;
+  }
+
+  /** The runner as the engine uses it: with tracing on, each attempt runs in a span of its task's trace. */
+  runner(runner: TaskRunner, clock: Clock): TaskRunner {
+    return this.#options.enabled ? tracedRunner(runner, () => this.#tracing, clock) : runner;
+  }
+
+  /** The bus as the library's clients use it: with tracing on, it stamps the active trace context on what they start. */
+  clientBus(bus: MessageBus): MessageBus {
+    return this.#options.enabled ? tracingClientBus(bus, () => this.#tracing?.activeTraceparent()) : bus;
+  }
+
+  /** How a workflow run's steps find the run's trace context (tracing on); undefined with tracing off. */
+  runTraceparent(): ((runId: string) => string | null) | undefined {
+    return this.#options.enabled ? (runId: string) => this.#tracing?.runTraceparent(runId) ?? null : undefined;
   }
 
   /** Ends what is open and exports what is pending (an unreachable endpoint gives up after the exporter's timeout). */

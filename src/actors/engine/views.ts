@@ -1,7 +1,8 @@
 /**
- * The engine's read-only views: `healthCheck()`, `getSystemStatus()`, `getMetrics()`, `getPerformanceSummary()`,
- * and the liveness/readiness answers of the HTTP edge. Everything is read live from the components (over the bus
- * where a component owns the data) or from the engine's metrics, never from a cache that could drift.
+ * The engine's read-only views: `healthCheck()`, `getSystemStatus()`, `getMetrics()`, `getPerformanceSummary()`
+ * (the last two counted in metricViews.ts), and the liveness/readiness answers of the HTTP edge. Everything is read
+ * live from the components (over the bus where a component owns the data) or from the engine's metrics, never from
+ * a cache that could drift.
  *
  * Components that arrive later (sessions, resources, projects) plug in with {@link EngineViews.registerComponent}:
  * a health check, a status section and a metrics section under their name, merged over the placeholders here.
@@ -13,13 +14,14 @@ import type { CompiledOptions } from '../../config/options.js';
 import type { RuntimeState } from '../../machines/runtime.js';
 import type { EngineMetrics } from '../../metrics/engineMetrics.js';
 import type { ResourceUsage } from '../../metrics/families.js';
-import type { PerformanceStats } from '../../metrics/perf.js';
 import type { ExpositionFormat } from '../../metrics/openMetrics.js';
 import type { Store } from '../../store/store.js';
 import type { WorkerPool } from '../../workers/pool.js';
 import type { HttpAddress, PoolStatus, SystemStatus } from '../../model/status.js';
 import type { ComponentHealth, HealthCheck, HealthReport } from './health.js';
 import { checkBus, checkEngine, checkPool, checkQueue, checkStore, runCheck, worstStatus } from './health.js';
+import type { EngineMetricsView, PerformanceFilter, PerformanceSummary } from './metricViews.js';
+import { metricCounts, performanceSummary } from './metricViews.js';
 
 export type { HttpAddress, PoolStatus, SystemStatus };
 
@@ -76,71 +78,6 @@ export interface ViewDeps {
   /** Epoch ms. */
   startedAt: number;
   httpAddress: () => HttpAddress | null;
-}
-
-/** `engine.getMetrics()`: counts per domain, as the seed's `get_metrics()` names them. */
-export interface EngineMetricsView {
-  timestamp: string;
-  sessions: { total: number; active: number; closed: number; byMode: Record<string, number>; [k: string]: unknown };
-  workflows: {
-    registered: number | null;
-    runs: number;
-    runsInFlight: number;
-    byStatus: Record<string, number>;
-    [k: string]: unknown;
-  };
-  tasks: {
-    total: number;
-    byStatus: Record<string, number>;
-    running: number;
-    queued: number;
-    retries: number;
-    failuresByCode: Record<string, number>;
-    [k: string]: unknown;
-  };
-  resources: {
-    total: number;
-    activeHolds: number;
-    allocations: number;
-    expiries: number;
-    utilization: Record<string, number>;
-    [k: string]: unknown;
-  };
-  projects: { total: number; [k: string]: unknown };
-  [section: string]: unknown;
-}
-
-/** `engine.getPerformanceSummary()`. */
-export interface PerformanceSummary {
-  /** By `module.action`. */
-  tasks: Record<string, PerformanceStats>;
-  /** By workflow name. */
-  workflows: Record<string, PerformanceStats>;
-}
-
-/** Which tasks `getPerformanceStats` summarises: of one module, action or workflow. */
-export interface PerformanceFilter {
-  module?: string;
-  action?: string;
-  workflow?: string;
-}
-
-type Sample = { labels: Partial<Record<string, string | number>>; value: number };
-
-/** Sums a metric's samples, overall and by one label. */
-async function sumBy(
-  metric: { get(): Promise<{ values: Sample[] }> } | undefined,
-  label?: string,
-): Promise<{ total: number; by: Record<string, number> }> {
-  const out = { total: 0, by: {} as Record<string, number> };
-  if (!metric) return out;
-  for (const v of (await metric.get()).values) {
-    out.total += v.value;
-    if (label === undefined) continue;
-    const key = String(v.labels[label] ?? '');
-    out.by[key] = (out.by[key] ?? 0) + v.value;
-  }
-  return out;
 }
 
 function errorMessage(err: unknown): string {
@@ -364,76 +301,17 @@ export class EngineViews {
 
   /** Counts per domain: `sessions.total`, `workflows`, `tasks`, `resources`, `projects` (the seed's `get_metrics()`). */
   async getMetrics(): Promise<EngineMetricsView> {
-    const { metrics } = this.#deps;
-    const f = metrics?.families;
-    const [scheduler, registered, resourceList, created, closed, runs, retries, failures, allocations, expiries] =
-      await Promise.all([
-        this.#schedulerOrNull(),
-        this.#workflowCount(),
-        this.#resources(),
-        sumBy(f?.sessionsCreated),
-        sumBy(f?.sessionsClosed),
-        sumBy(f?.workflowRuns, 'status'),
-        sumBy(f?.taskRetries),
-        sumBy(f?.taskFailures, 'code'),
-        sumBy(f?.resourceAllocations),
-        sumBy(f?.resourceExpiries),
-      ]);
-    const utilization: Record<string, number> = {};
-    for (const r of resourceList)
-      utilization[`${r.resource}.${r.unit}`] = r.capacity > 0 ? r.allocated / r.capacity : 0;
-    const byMode = metrics?.sessionsByMode() ?? {};
-    const byStatus: Record<string, number> = {};
-    for (const [k, v] of Object.entries(scheduler?.byStatus ?? {})) if (v) byStatus[k] = v;
-    const base: Record<string, Record<string, unknown>> = {
-      sessions: {
-        total: created.total,
-        active: Object.values(byMode).reduce((a, b) => a + b, 0),
-        closed: closed.total,
-        byMode,
-      },
-      workflows: { registered, runs: runs.total, runsInFlight: metrics?.runsInFlight ?? 0, byStatus: runs.by },
-      tasks: {
-        total: Object.values(byStatus).reduce((a, b) => a + b, 0),
-        byStatus,
-        running: scheduler?.running ?? 0,
-        queued: scheduler?.queued ?? 0,
-        retries: retries.total,
-        failuresByCode: failures.by,
-      },
-      resources: {
-        total: new Set(resourceList.map((r) => r.resource)).size,
-        activeHolds: metrics?.activeHolds ?? 0,
-        allocations: allocations.total,
-        expiries: expiries.total,
-        utilization,
-      },
-      projects: { total: 0 },
-    };
+    const base = await metricCounts(this.#deps.metrics, {
+      scheduler: () => this.#schedulerOrNull(),
+      workflowCount: () => this.#workflowCount(),
+      resources: () => this.#resources(),
+    });
     const sections = await this.#sections('metrics', base);
     return { timestamp: new Date().toISOString(), ...sections } as EngineMetricsView;
   }
 
-  /**
-   * Count, success rate and p50/p95/p99/max durations per `module.action` and per workflow, from the events that
-   * feed the metrics. Filter by `module` (and `action`) or `workflow`; no filter returns everything.
-   */
+  /** Durations per `module.action` and per workflow (see `performanceSummary`). */
   getPerformanceSummary(filter: PerformanceFilter = {}): PerformanceSummary {
-    const m = this.#deps.metrics;
-    if (!m) return { tasks: {}, workflows: {} };
-    const { module, action, workflow } = filter;
-    const wantTasks = workflow === undefined || module !== undefined || action !== undefined;
-    const wantWorkflows = module === undefined && action === undefined;
-    const taskKey = (key: string): boolean => {
-      const dot = key.indexOf('.');
-      return (
-        (module === undefined || key.slice(0, dot) === module) &&
-        (action === undefined || key.slice(dot + 1) === action)
-      );
-    };
-    return {
-      tasks: wantTasks ? m.taskPerformance.all(taskKey) : {},
-      workflows: wantWorkflows ? m.workflowPerformance.all((name) => workflow === undefined || name === workflow) : {},
-    };
+    return performanceSummary(this.#deps.metrics, filter);
   }
 }

@@ -1,16 +1,13 @@
 /**
- * The ProjectManager's state: projects (with their milestones and workflow runs), kept in memory, written to the
- * store through the engine's group committer and mirrored to each project's manifest. Commands on one project run
- * one at a time. The actor in `actor.ts` serves it on the bus.
- *
- * Just past 400 lines: the project commands share one per-project serial queue and one save path; templates,
- * scaffolding, milestones, config and status already live in their own files beside it.
+ * The ProjectManager: the project commands (create, update, archive, delete, config, milestones, runs), each on a
+ * project run one at a time. The projects it holds and how a change is saved are state.ts, a project's workflow
+ * runs runs.ts; templates, scaffolding, milestones and status live in their own files beside it. The actor in
+ * `actor.ts` serves it on the bus.
  */
-import { rename, rm, stat, writeFile } from 'node:fs/promises';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, isAbsolute } from 'node:path';
 import type { MessageBus } from '../../bus/bus.js';
-import type { RunRequest } from '../../bus/protocol.js';
-import { AlreadyExistsError, NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
+import { AlreadyExistsError, ShuttingDownError, ValidationError } from '../../errors.js';
 import type {
   Milestone,
   MilestoneChanges,
@@ -21,8 +18,6 @@ import type {
   ProjectStatus,
   ProjectStatusReport,
 } from '../../model/project.js';
-import { milestoneProgress } from '../../model/project.js';
-import { didYouMean } from '../../model/validate.js';
 import type { WorkflowResult } from '../../model/workflow.js';
 import type { ModuleRegistry } from '../../modules/registry.js';
 import { writeTarball } from '../../projects/archive.js';
@@ -32,10 +27,12 @@ import { writeScaffold } from '../../projects/scaffold.js';
 import type { ProjectTemplate, TemplateSummary } from '../../projects/template.js';
 import { loadTemplates, requireTemplate, summarize } from '../../projects/template.js';
 import type { GroupCommitter } from '../../store/commits.js';
-import { RecordQueue } from '../../store/commits.js';
 import type { Store } from '../../store/store.js';
 import { checkCreateOptions, checkProjectPath, checkTarget, MANIFEST, manifestText, prepareProject } from './create.js';
 import * as milestones from './milestones.js';
+import type { ProjectRunRequest, RunOutcome } from './runs.js';
+import { ProjectRuns } from './runs.js';
+import { ProjectState } from './state.js';
 import { statusReport } from './status.js';
 
 export interface ProjectManagerDeps {
@@ -54,102 +51,37 @@ export interface ProjectManagerDeps {
   scaffoldHooks?: ScaffoldHooks | undefined;
 }
 
-type RunOutcome = Pick<WorkflowResult, 'runId' | 'status' | 'success' | 'durationMs'>;
-
 export class ProjectManager {
   readonly #deps: ProjectManagerDeps;
   readonly #now: () => number;
-  readonly #projects = new Map<string, Project>();
+  readonly #state: ProjectState;
+  readonly #runs: ProjectRuns;
   /** Names being created: a second create of one waits for nothing and is refused. */
   readonly #creating = new Set<string>();
-  /** Run id → project, for runs in flight. */
-  readonly #runOwners = new Map<string, string>();
-  readonly #locks = new Map<string, Promise<unknown>>();
-  readonly #records: RecordQueue | null;
   #closing = false;
 
   constructor(deps: ProjectManagerDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
-    this.#records = deps.commits && deps.store?.persistent === true ? new RecordQueue(deps.commits) : null;
+    this.#state = new ProjectState({
+      bus: deps.bus,
+      store: deps.store,
+      commits: deps.commits,
+      ackOnCommit: deps.ackOnCommit,
+      now: this.#now,
+    });
+    this.#runs = new ProjectRuns(this.#state, deps.bus, this.#now, () => this.#closing);
   }
 
   /** Loads the projects from the store. Call once, before any command. */
   recover(): number {
-    const store = this.#deps.store;
-    if (!store?.persistent) return 0;
-    const records = store.listRecords<Project>('projects');
-    for (const r of records) {
-      this.#projects.set(r.data.name, r.data);
-      for (const runId of Object.keys(r.data.activeRuns)) this.#runOwners.set(runId, r.data.name);
-    }
-    return records.length;
+    const loaded = this.#state.load();
+    this.#runs.recover(loaded);
+    return loaded.length;
   }
 
   close(): void {
     this.#closing = true;
-  }
-
-  /** Runs `fn` after the commands already queued on project `name`. */
-  #serial<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.#locks.get(name) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.#locks.set(name, tail);
-    void tail.then(() => {
-      if (this.#locks.get(name) === tail) this.#locks.delete(name);
-    });
-    return next;
-  }
-
-  #require(name: unknown): Project {
-    if (typeof name !== 'string' || name === '') throw new ValidationError('name: give the name of a project');
-    const p = this.#projects.get(name);
-    if (p) return p;
-    const hint = didYouMean(name, this.#projects.keys());
-    throw new NotFoundError(
-      `no project named "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; create it with createProject({ name, templateName }) or list them with listProjects()`,
-    );
-  }
-
-  #requireActive(name: unknown, doing: string): Project {
-    const p = this.#require(name);
-    if (p.status === 'archived') throw new ValidationError(`project "${p.name}" is archived; it cannot ${doing}`);
-    return p;
-  }
-
-  /** Stores a changed project: manifest first (so a failing disk changes nothing), then memory and the store. */
-  async #save(next: Project, manifest: 'required' | 'best-effort' = 'required'): Promise<Project> {
-    try {
-      const file = join(next.path, MANIFEST);
-      const partial = `${file}.partial`;
-      await writeFile(partial, manifestText(next));
-      await rename(partial, file);
-    } catch (err) {
-      if (manifest === 'required')
-        throw new ValidationError(
-          `project "${next.name}": cannot write its manifest ${join(next.path, MANIFEST)} (${(err as Error).message}); is its folder still there?`,
-          { cause: err },
-        );
-    }
-    this.#projects.set(next.name, next);
-    this.#persist(next);
-    return this.#acked(next);
-  }
-
-  #persist(p: Project): void {
-    this.#records?.write('projects', p.name, {
-      kind: 'projects',
-      id: p.name,
-      parent: p.template,
-      status: p.status,
-      data: p,
-    });
-  }
-
-  #acked<T>(value: T): Promise<T> {
-    const commits = this.#deps.commits;
-    return this.#deps.ackOnCommit && commits && this.#records ? commits.afterCommit(value) : Promise.resolve(value);
   }
 
   // ---------------------------------------------------------------- templates
@@ -168,7 +100,7 @@ export class ProjectManager {
   async create(input: unknown): Promise<Project> {
     if (this.#closing) throw new ShuttingDownError();
     const o = checkCreateOptions(input);
-    const existing = this.#projects.get(o.name);
+    const existing = this.#state.get(o.name);
     if (existing || this.#creating.has(o.name)) {
       throw new AlreadyExistsError(
         `name: a project named "${o.name}" already exists${existing ? ` (at ${existing.path})` : ''}; pick another name or delete it first`,
@@ -187,17 +119,15 @@ export class ProjectManager {
       }
       const { project, plan } = await prepareProject(o, template, this.#deps.projectsDir, this.#now());
       await checkProjectPath(project.path, this.#deps.projectsDir, this.#deps.allowedProjectRoots ?? []);
-      const clash = [...this.#projects.values()].find((p) => p.path === project.path);
+      const clash = [...this.#state.all()].find((p) => p.path === project.path);
       if (clash) throw new ValidationError(`path: ${project.path} is already the folder of project "${clash.name}"`);
       await checkTarget(project.path, o.force === true);
       const undo = await writeScaffold(project.path, plan, this.#deps.scaffoldHooks);
-      this.#projects.set(project.name, project);
-      this.#persist(project);
+      this.#state.add(project);
       try {
-        await this.#acked(project);
+        await this.#state.acked(project);
       } catch (err) {
-        this.#projects.delete(project.name);
-        this.#records?.write('projects', project.name, { kind: 'projects', id: project.name, delete: true });
+        this.#state.forget(project.name);
         await undo.rollback();
         throw err;
       }
@@ -214,11 +144,11 @@ export class ProjectManager {
   }
 
   get(name: string): Project | null {
-    return this.#projects.get(name) ?? null;
+    return this.#state.get(name) ?? null;
   }
 
   list(filter: { status?: ProjectStatus; tag?: string } = {}): Project[] {
-    return [...this.#projects.values()]
+    return [...this.#state.all()]
       .filter(
         (p) =>
           (filter.status === undefined || p.status === filter.status) &&
@@ -228,8 +158,8 @@ export class ProjectManager {
   }
 
   update(name: string, changes: ProjectChanges): Promise<Project> {
-    return this.#serial(name, async () => {
-      const p = this.#requireActive(name, 'be changed');
+    return this.#state.serial(name, async () => {
+      const p = this.#state.requireActive(name, 'be changed');
       const allowed = ['description', 'author', 'tags'];
       const unknown = Object.keys(changes ?? {}).filter((k) => !allowed.includes(k));
       if (unknown.length)
@@ -246,7 +176,7 @@ export class ProjectManager {
       ) {
         throw new ValidationError('changes.tags: must be a list of tags (letters, digits, _, ., : and -)');
       }
-      return this.#save({
+      return this.#state.save({
         ...p,
         ...(changes.description !== undefined ? { description: changes.description } : {}),
         ...(changes.author !== undefined ? { author: changes.author } : {}),
@@ -258,8 +188,8 @@ export class ProjectManager {
 
   /** Marks the project `archived` and, when asked, writes its folder as a `.tar.gz` first. */
   archive(name: string, tarball: boolean | string = false): Promise<Project> {
-    return this.#serial(name, async () => {
-      const p = this.#require(name);
+    return this.#state.serial(name, async () => {
+      const p = this.#state.require(name);
       if (p.status === 'archived') {
         throw new ValidationError(
           `project "${p.name}" is already archived (on ${new Date(p.archivedAt ?? 0).toISOString()}${p.archivePath ? `, to ${p.archivePath}` : ''})`,
@@ -297,7 +227,7 @@ export class ProjectManager {
           );
         }
       }
-      const saved = await this.#save(next);
+      const saved = await this.#state.save(next);
       this.#deps.bus.publish('project_archived', { name: p.name, path: p.path, archivePath: file });
       return saved;
     });
@@ -305,8 +235,8 @@ export class ProjectManager {
 
   /** Forgets the project; with `removeFiles`, deletes its folder too (only a folder holding its manifest). */
   delete(name: string, removeFiles = false): Promise<{ deleted: boolean; removedFiles: boolean }> {
-    return this.#serial(name, async () => {
-      const p = this.#require(name);
+    return this.#state.serial(name, async () => {
+      const p = this.#state.require(name);
       if (Object.keys(p.activeRuns).length)
         throw new ValidationError(`project "${p.name}" has workflow runs in flight; wait for them before deleting it`);
       let removedFiles = false;
@@ -316,51 +246,36 @@ export class ProjectManager {
           removedFiles = true;
         }
       }
-      this.#projects.delete(p.name);
-      this.#records?.write('projects', p.name, { kind: 'projects', id: p.name, delete: true });
-      return this.#acked({ deleted: true, removedFiles });
+      this.#state.forget(p.name);
+      return this.#state.acked({ deleted: true, removedFiles });
     });
   }
 
   status(name: string): Promise<ProjectStatusReport> {
-    return statusReport(this.#require(name), this.#deps.bus, this.#deps.registry());
+    return statusReport(this.#state.require(name), this.#deps.bus, this.#deps.registry());
   }
 
   // ---------------------------------------------------------------- config
 
   getConfig(name: string, key?: string): { value: unknown } {
-    return { value: getConfigValue(this.#require(name).config, key) };
+    return { value: getConfigValue(this.#state.require(name).config, key) };
   }
 
   setConfig(name: string, key: string, value: unknown): Promise<{ config: Record<string, unknown> }> {
-    return this.#serial(name, async () => {
-      const p = this.#requireActive(name, 'change its config');
+    return this.#state.serial(name, async () => {
+      const p = this.#state.requireActive(name, 'change its config');
       const config = setConfigValue(p.config, p.defaultConfig, key, value);
-      const saved = await this.#save({ ...p, config, updatedAt: this.#now() });
+      const saved = await this.#state.save({ ...p, config, updatedAt: this.#now() });
       return { config: saved.config };
     });
   }
 
   // ---------------------------------------------------------------- milestones
 
-  #announce(p: Project, names: string[], byRun: string | null): void {
-    const progress = milestoneProgress(p.milestones).fraction;
-    for (const m of names) {
-      const done = p.milestones.find((x) => x.name === m);
-      this.#deps.bus.publish('milestone_completed', {
-        project: p.name,
-        milestone: m,
-        completedAt: done?.completedAt ?? this.#now(),
-        progress,
-        byRun,
-      });
-    }
-  }
-
   addMilestone(name: string, input: MilestoneInput): Promise<Milestone> {
-    return this.#serial(name, async () => {
-      const p = this.#requireActive(name, 'take new milestones');
-      const saved = await this.#save({
+    return this.#state.serial(name, async () => {
+      const p = this.#state.requireActive(name, 'take new milestones');
+      const saved = await this.#state.save({
         ...p,
         milestones: milestones.addMilestone(p, input, this.#now()),
         updatedAt: this.#now(),
@@ -370,9 +285,9 @@ export class ProjectManager {
   }
 
   updateMilestone(name: string, milestone: string, changes: MilestoneChanges): Promise<Milestone> {
-    return this.#serial(name, async () => {
-      const p = this.#requireActive(name, 'change its milestones');
-      const saved = await this.#save({
+    return this.#state.serial(name, async () => {
+      const p = this.#state.requireActive(name, 'change its milestones');
+      const saved = await this.#state.save({
         ...p,
         milestones: milestones.updateMilestone(p, milestone, changes, this.#now()),
         updatedAt: this.#now(),
@@ -382,14 +297,14 @@ export class ProjectManager {
   }
 
   completeMilestone(name: string, milestone: string): Promise<Milestone> {
-    return this.#serial(name, async () => {
-      const p = this.#requireActive(name, 'complete milestones');
-      const saved = await this.#save({
+    return this.#state.serial(name, async () => {
+      const p = this.#state.requireActive(name, 'complete milestones');
+      const saved = await this.#state.save({
         ...p,
         milestones: milestones.completeMilestone(p, milestone, this.#now()),
         updatedAt: this.#now(),
       });
-      this.#announce(saved, [milestone], null);
+      this.#state.announce(saved, [milestone], null);
       return milestones.findMilestone(saved, milestone);
     });
   }
@@ -400,104 +315,21 @@ export class ProjectManager {
    * Runs one of the project's workflows to its end, in the project's folder, with `{{project.config.x}}`; counts
    * its outcome in the project and towards the milestones that name it.
    */
-  async runWorkflow(
-    name: string,
-    workflow: string,
-    req: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {},
-  ): Promise<WorkflowResult> {
-    const { runId, project } = await this.#start(name, workflow, req);
-    return this.#finish(project, runId);
+  runWorkflow(name: string, workflow: string, req: ProjectRunRequest = {}): Promise<WorkflowResult> {
+    return this.#runs.runWorkflow(name, workflow, req);
   }
 
   /**
    * Starts one of the project's workflows and answers with its run id at once (over the network a run is not one
    * held-open request: follow it with `workflow.wait_for` or its end event); its outcome is counted as it ends.
    */
-  async startWorkflow(
-    name: string,
-    workflow: string,
-    req: Omit<RunRequest, 'workingDir' | 'project' | 'version'> = {},
-  ): Promise<{ runId: string }> {
-    const { runId, project } = await this.#start(name, workflow, req);
-    this.#finish(project, runId).catch(() => undefined);
-    return { runId };
-  }
-
-  async #finish(project: string, runId: string): Promise<WorkflowResult> {
-    const result = await this.#deps.bus.request('workflow.wait_run', { runId });
-    // After the count its `workflow_completed` event may have queued, so the caller sees the run counted.
-    await this.#serial(project, () => this.#recordEnd(project, result));
-    return result;
-  }
-
-  async #start(
-    name: string,
-    workflow: string,
-    req: Omit<RunRequest, 'workingDir' | 'project' | 'version'>,
-  ): Promise<{ runId: string; project: string }> {
-    if (this.#closing) throw new ShuttingDownError();
-    const p = this.#requireActive(name, 'run workflows');
-    if (!p.workflows.includes(workflow)) {
-      const hint = didYouMean(String(workflow), p.workflows);
-      throw new NotFoundError(
-        `workflow: project "${p.name}" has no workflow "${workflow}"${hint ? ` (did you mean "${hint}"?)` : ''}; its workflows: ${p.workflows.join(', ') || '(none)'}`,
-      );
-    }
-    if (!(await stat(p.path).catch(() => null))?.isDirectory())
-      throw new ValidationError(`project "${p.name}": its folder ${p.path} is gone; restore it or delete the project`);
-    const { runId } = await this.#deps.bus.request('workflow.start', {
-      name: workflow,
-      params: req.params ?? {},
-      ...(req.sessionId !== undefined ? { sessionId: req.sessionId } : {}),
-      ...(req.traceparent !== undefined ? { traceparent: req.traceparent } : {}),
-      workingDir: p.path,
-      project: { name: p.name, path: p.path, config: p.config },
-    });
-    this.#runOwners.set(runId, p.name);
-    await this.#serial(p.name, async () => {
-      const cur = this.#require(p.name);
-      await this.#save({ ...cur, activeRuns: { ...cur.activeRuns, [runId]: workflow } }, 'best-effort');
-    });
-    return { runId, project: p.name };
+  startWorkflow(name: string, workflow: string, req: ProjectRunRequest = {}): Promise<{ runId: string }> {
+    return this.#runs.startWorkflow(name, workflow, req);
   }
 
   /** A run ended (its `workflow_completed` event): count it once, in its project. */
   runEnded(outcome: RunOutcome): Promise<void> {
-    const owner = this.#runOwners.get(outcome.runId);
-    if (owner === undefined) return Promise.resolve();
-    return this.#serial(owner, () => this.#recordEnd(owner, outcome));
-  }
-
-  /** Counts a run that ended in its project and towards its milestones; a run already counted is ignored. */
-  async #recordEnd(owner: string, outcome: RunOutcome): Promise<void> {
-    const p = this.#projects.get(owner);
-    const workflow = p?.activeRuns[outcome.runId];
-    if (!p || workflow === undefined) return;
-    this.#runOwners.delete(outcome.runId);
-    const now = this.#now();
-    const activeRuns = { ...p.activeRuns };
-    delete activeRuns[outcome.runId];
-    const prev = p.runs[workflow] ?? { runs: 0, successes: 0, failures: 0, lastRun: null };
-    const stats = {
-      runs: prev.runs + 1,
-      successes: prev.successes + (outcome.success ? 1 : 0),
-      failures: prev.failures + (outcome.success ? 0 : 1),
-      lastRun: {
-        runId: outcome.runId,
-        status: outcome.status,
-        success: outcome.success,
-        endedAt: now,
-        durationMs: outcome.durationMs,
-      },
-    };
-    const done = outcome.success
-      ? milestones.recordSuccess(p, workflow, outcome.runId, now)
-      : { milestones: p.milestones, completed: [] };
-    const saved = await this.#save(
-      { ...p, activeRuns, runs: { ...p.runs, [workflow]: stats }, milestones: done.milestones, updatedAt: now },
-      'best-effort',
-    );
-    this.#announce(saved, done.completed, outcome.runId);
+    return this.#runs.runEnded(outcome);
   }
 
   stats(): ProjectCounts {
@@ -505,12 +337,12 @@ export class ProjectManager {
     let total = 0;
     let completed = 0;
     let runsInFlight = 0;
-    for (const p of this.#projects.values()) {
+    for (const p of this.#state.all()) {
       byStatus[p.status]++;
       total += p.milestones.length;
       completed += p.milestones.filter((m) => m.status === 'completed').length;
       runsInFlight += Object.keys(p.activeRuns).length;
     }
-    return { total: this.#projects.size, byStatus, milestones: { total, completed }, runsInFlight };
+    return { total: this.#state.size, byStatus, milestones: { total, completed }, runsInFlight };
   }
 }

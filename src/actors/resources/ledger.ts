@@ -1,14 +1,16 @@
 /**
  * The resource ledger: capacities, holds, FIFO waiters and expiry. Allocation is all-or-nothing across the
  * resources of one request (no partial holds, so no deadlock), amounts are converted to each resource's base unit,
- * and every hold is released exactly once (by its holder, by its TTL, or by the task that held it ending).
+ * and every hold is released exactly once (by its holder, by its TTL, or by the task that held it ending). Reading
+ * definitions and requirements is in definitions.ts.
  */
 import { availableParallelism, totalmem } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { ResourceUnavailableError, ValidationError } from '../../errors.js';
 import type { Clock, ClockTimer } from '../../model/clock.js';
 import { systemClock } from '../../model/clock.js';
-import { didYouMean, formatZodIssues } from '../../model/validate.js';
+import type { StoredResource } from './definitions.js';
+import { fmt, parseRequirements, storedResource } from './definitions.js';
 
 import type {
   AllocateOptions,
@@ -19,21 +21,10 @@ import type {
   ResourceLimits,
   ResourceUsage,
 } from '../../model/resource.js';
-import { KNOWN_UNITS, Resource, resourceSchema, ResourceType, UNITS } from '../../model/resource.js';
+import { KNOWN_UNITS, Resource, ResourceType } from '../../model/resource.js';
 
 export type { AllocateOptions, Allocation, Held, Requirements, ResourceInput, ResourceLimits, ResourceUsage };
 export { KNOWN_UNITS, Resource, ResourceType };
-
-interface StoredResource {
-  id: string;
-  name: string;
-  type: ResourceType;
-  unit: string;
-  capacity: number;
-  limits: ResourceLimits;
-  allocated: number;
-  holders: Map<string, number>;
-}
 
 interface Waiter {
   holderId: string;
@@ -75,43 +66,18 @@ export class ResourceLedger {
 
   /** Adds a resource; adding an identical definition again is a no-op, a different one under the same id is a `ValidationError`. */
   add(input: ResourceInput): ResourceUsage {
-    const parsed = resourceSchema.safeParse(
-      input instanceof Resource ? { ...input, limits: stripUndefined(input.limits) } : input,
-    );
-    if (!parsed.success) throw new ValidationError(formatZodIssues(parsed.error, 'resource'));
-    const r = parsed.data;
-    const entries = Object.entries(r.capacity);
-    if (entries.length !== 1)
-      throw new ValidationError(`resource "${r.id}".capacity: give exactly one unit, e.g. { cores: 8 } or { gb: 16 }`);
-    const [unit, amount] = entries[0] as [string, number];
-    const u = UNITS[unit];
-    if (!u)
-      throw new ValidationError(
-        `resource "${r.id}".capacity.${unit}: unknown unit; use one of ${KNOWN_UNITS.join(', ')}`,
-      );
-    if (!Number.isFinite(amount) || amount <= 0)
-      throw new ValidationError(`resource "${r.id}".capacity.${unit}: must be a positive number (got ${amount})`);
-    const stored: StoredResource = {
-      id: r.id,
-      name: r.name ?? r.id,
-      type: r.type,
-      unit: u.dimension,
-      capacity: amount * u.factor,
-      limits: stripUndefined(r.limits ?? {}),
-      allocated: 0,
-      holders: new Map(),
-    };
-    const existing = this.#resources.get(r.id);
+    const stored = storedResource(input);
+    const existing = this.#resources.get(stored.id);
     if (existing) {
       // A script run again adds the same resource again: an identical definition is a no-op.
       const same = (x: StoredResource): string =>
         JSON.stringify([x.name, x.type, x.unit, x.capacity, Object.entries(x.limits).sort()]);
       if (same(existing) === same(stored)) return this.#usage(existing);
       throw new ValidationError(
-        `resource.id: "${r.id}" already exists with a different definition (${existing.type}, ${existing.capacity} ${existing.unit}, limits ${JSON.stringify(existing.limits)}; given ${stored.type}, ${stored.capacity} ${stored.unit}, limits ${JSON.stringify(stored.limits)}); remove it first or pick another id`,
+        `resource.id: "${stored.id}" already exists with a different definition (${existing.type}, ${existing.capacity} ${existing.unit}, limits ${JSON.stringify(existing.limits)}; given ${stored.type}, ${stored.capacity} ${stored.unit}, limits ${JSON.stringify(stored.limits)}); remove it first or pick another id`,
       );
     }
-    this.#resources.set(r.id, stored);
+    this.#resources.set(stored.id, stored);
     this.#grantWaiters();
     return this.#usage(stored);
   }
@@ -137,38 +103,7 @@ export class ResourceLedger {
    * the wrong dimension are `ValidationError`s naming the field. Returns base-unit amounts per resource.
    */
   parse(req: unknown, where = 'resources'): Held[] {
-    if (typeof req !== 'object' || req === null || Array.isArray(req))
-      throw new ValidationError(`${where}: must map resource ids to amounts, e.g. { cpu: { cores: 2 } }`);
-    const problems: string[] = [];
-    const held: Held[] = [];
-    for (const [id, units] of Object.entries(req as Record<string, unknown>)) {
-      const r = this.#resources.get(id);
-      if (!r) {
-        const hint = didYouMean(id, this.#resources.keys());
-        problems.push(
-          `${where}.${id}: unknown resource${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${[...this.#resources.keys()].join(', ')}`,
-        );
-        continue;
-      }
-      if (typeof units !== 'object' || units === null || Array.isArray(units)) {
-        problems.push(`${where}.${id}: must map a unit to an amount, e.g. { ${r.unit === 'mb' ? 'gb' : r.unit}: 1 }`);
-        continue;
-      }
-      let total = 0;
-      for (const [unit, amount] of Object.entries(units as Record<string, unknown>)) {
-        const u = UNITS[unit];
-        if (!u) problems.push(`${where}.${id}.${unit}: unknown unit; use one of ${KNOWN_UNITS.join(', ')}`);
-        else if (u.dimension !== r.unit)
-          problems.push(`${where}.${id}.${unit}: "${id}" is measured in ${r.unit}, not ${u.dimension}`);
-        else if (typeof amount !== 'number' || !Number.isFinite(amount) || amount <= 0)
-          problems.push(`${where}.${id}.${unit}: must be a positive number (got ${String(amount)})`);
-        else total += amount * u.factor;
-      }
-      if (total > 0) held.push({ resource: id, amount: total });
-    }
-    if (problems.length) throw new ValidationError(problems);
-    if (held.length === 0) throw new ValidationError(`${where}: requests nothing`);
-    return held;
+    return parseRequirements(req, this.#resources, where);
   }
 
   /** Why a request cannot be granted now (null when it can). `never` when it exceeds total capacity or limits. */
@@ -424,12 +359,4 @@ function publicAllocation(a: Allocation): Allocation {
     grantedAt: a.grantedAt,
     expiresAt: a.expiresAt,
   };
-}
-
-function fmt(amount: number, unit: string): string {
-  return `${Math.round(amount * 1000) / 1000} ${unit}`;
-}
-
-function stripUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }

@@ -11,15 +11,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Subscription } from 'rxjs';
 import type { MessageBus } from '../../bus/bus.js';
-import { CodomyrmexError, ErrorCode, NotFoundError, ValidationError, serializeError } from '../../errors.js';
-import type { Clock, ClockTimer } from '../../model/clock.js';
-import type { BackfillReply, OverlapPolicy, ScheduleSpec, ScheduleView, SlotRecord } from '../../model/schedule.js';
-import type { WorkflowRunStatus } from '../../model/workflow.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
+import type { Clock } from '../../model/clock.js';
+import type { BackfillReply, ScheduleView } from '../../model/schedule.js';
 import type { GroupCommitter } from '../../store/commits.js';
 import { RecordQueue } from '../../store/commits.js';
 import type { Store } from '../../store/store.js';
+import { SlotFiring } from './firing.js';
 import { decideOverlap } from './overlap.js';
-import { dueSlots, jitterMs, nextSlots, slotRunId, slotsBetween } from './slots.js';
+import type { Claim, LiveSchedule as Live, ScheduleRecord } from './record.js';
+import { lanes, noteStatus } from './record.js';
+import { nextSlots, slotRunId, slotsBetween } from './slots.js';
 import { MAX_BACKFILL_SLOTS, compileBackfill, compileSchedule } from './spec.js';
 
 export interface ScheduleDeps {
@@ -29,61 +31,11 @@ export interface ScheduleDeps {
   commits: GroupCommitter;
 }
 
-/** The runs of one lane (the schedule's slots, or its backfill) and the slots waiting for them. */
-interface Lane {
-  policy: OverlapPolicy;
-  active: string[];
-  buffered: number[];
-}
-
-type LaneName = 'slots' | 'backfill';
-
-/** A slot whose run must start (claimed in the store before the start is asked for). */
-interface Claim {
-  slot: number;
-  runId: string;
-  lane: LaneName;
-}
-
-/** What the `schedules` record holds. */
-interface ScheduleRecord {
-  spec: ScheduleSpec;
-  paused: boolean;
-  /** Every slot at or before this time (epoch ms) is decided. */
-  cursor: number;
-  claimed: Claim[];
-  slots: Lane;
-  backfill: Lane | null;
-  recent: SlotRecord[];
-  lastRuns: { runId: string; scheduledFor: number | null; status: WorkflowRunStatus | 'unknown' }[];
-}
-
-interface Live {
-  rec: ScheduleRecord;
-  timer: ClockTimer | null;
-  busy: boolean;
-  deleted: boolean;
-}
-
-const RECENT = 20;
-const LAST_RUNS = 10;
-/** Late timers and commits: a slot this late is still on time, whatever the catch-up window. */
-const GRACE_MS = 1000;
-
-/**
- * Test hook: with `CODOMYRMEX_FAILPOINT=schedule.after_claim` the process kills itself right after a claim is
- * committed and before its run starts, as a crash would (the crash test of the README's guarantee).
- */
-function failpoint(name: string): void {
-  if (process.env['CODOMYRMEX_FAILPOINT'] === name) process.kill(process.pid, 'SIGKILL');
-}
-
 export class ScheduleManager {
   readonly #deps: ScheduleDeps;
   readonly #schedules = new Map<string, Live>();
-  /** Which schedule started a run still going. */
-  readonly #owners = new Map<string, string>();
   readonly #records: RecordQueue | null;
+  readonly #firing: SlotFiring;
   #sub: Subscription | null = null;
   #running = false;
   #closed = false;
@@ -91,6 +43,15 @@ export class ScheduleManager {
   constructor(deps: ScheduleDeps) {
     this.#deps = deps;
     this.#records = deps.store.persistent ? new RecordQueue(deps.commits) : null;
+    this.#firing = new SlotFiring({
+      bus: deps.bus,
+      clock: deps.clock,
+      schedules: this.#schedules,
+      save: (s) => this.#save(s),
+      durable: () => this.#durable(),
+      running: () => this.#running,
+      closed: () => this.#closed,
+    });
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -111,26 +72,26 @@ export class ScheduleManager {
     if (this.#running || this.#closed) return;
     this.#running = true;
     this.#sub = this.#deps.bus.events$('workflow_completed').subscribe((e) => {
-      if (e.type === 'workflow_completed') this.#ended(e.data.runId, e.data.status);
+      if (e.type === 'workflow_completed') this.#firing.ended(e.data.runId, e.data.status);
     });
     for (const s of this.#schedules.values()) {
-      for (const lane of this.#lanes(s.rec)) {
+      for (const lane of lanes(s.rec)) {
         const still: string[] = [];
         for (const runId of lane.active) {
           const run = await this.#deps.bus.request('workflow.get_run', { runId }).catch(() => null);
           if (run?.status === 'running') {
             still.push(runId);
-            this.#owners.set(runId, s.rec.spec.name);
+            this.#firing.own(runId, s.rec.spec.name);
           }
-          this.#noteStatus(s.rec, runId, run?.status ?? 'unknown');
+          noteStatus(s.rec, runId, run?.status ?? 'unknown');
         }
         lane.active = still;
       }
       const claims = [...s.rec.claimed];
-      await Promise.all(claims.map((c) => this.#startClaimed(s, c)));
-      for (const name of ['slots', 'backfill'] as const) this.#drain(s, name);
+      await Promise.all(claims.map((c) => this.#firing.startClaimed(s, c)));
+      for (const name of ['slots', 'backfill'] as const) this.#firing.drain(s, name);
       this.#save(s);
-      this.#arm(s);
+      this.#firing.arm(s);
     }
   }
 
@@ -170,7 +131,7 @@ export class ScheduleManager {
     this.#schedules.set(spec.name, s);
     this.#save(s);
     await this.#durable();
-    if (this.#running) this.#arm(s);
+    if (this.#running) this.#firing.arm(s);
     return this.view(s);
   }
 
@@ -202,7 +163,7 @@ export class ScheduleManager {
     }
     this.#save(s);
     await this.#durable();
-    if (this.#running) this.#arm(s);
+    if (this.#running) this.#firing.arm(s);
     return this.view(s);
   }
 
@@ -223,7 +184,7 @@ export class ScheduleManager {
     const s = this.#require(name);
     const now = this.#deps.clock.now();
     const runId = randomUUID();
-    await this.#startRun(s, { slot: now, runId, lane: 'slots' }, true);
+    await this.#firing.startRun(s, { slot: now, runId, lane: 'slots' }, true);
     return { runId };
   }
 
@@ -248,13 +209,13 @@ export class ScheduleManager {
       }
       const decision = decideOverlap(overlap, lane.active.length + claims.length, lane.buffered.length);
       if (decision === 'buffer') lane.buffered.push(slot);
-      else if (decision === 'skip') this.#skipped(s, slot, lane);
+      else if (decision === 'skip') this.#firing.skipped(s, slot, lane);
       else {
         if (decision === 'cancel_start') claims.length = 0;
         claims.push({ slot, runId, lane: 'backfill' });
       }
     }
-    await this.#claim(s, claims);
+    await this.#firing.claim(s, claims);
     return { name, slots: slots.length, queued: slots.length - alreadyRun, alreadyRun };
   }
 
@@ -280,238 +241,10 @@ export class ScheduleManager {
     };
   }
 
-  // ---------------------------------------------------------------- firing
-
   #require(name: string): Live {
     const s = this.#schedules.get(name);
     if (!s) throw new NotFoundError(`no schedule named "${name}"; list them with listSchedules()`);
     return s;
-  }
-
-  #lanes(rec: ScheduleRecord): Lane[] {
-    return rec.backfill ? [rec.slots, rec.backfill] : [rec.slots];
-  }
-
-  /** Sets the schedule's timer for its next slot (plus jitter); none while paused, deleted or past `endAt`. */
-  #arm(s: Live): void {
-    this.#deps.clock.clearTimeout(s.timer);
-    s.timer = null;
-    if (this.#closed || s.deleted || s.rec.paused || !this.#running) return;
-    const { spec } = s.rec;
-    const now = this.#deps.clock.now();
-    // A slot at or before now is handled by the tick at once (catching up or recording misses).
-    const next = nextSlots(spec, s.rec.cursor, 1)[0];
-    if (next === undefined) return;
-    const at = next + jitterMs(spec.name, next, spec.jitterSeconds);
-    s.timer = this.#deps.clock.setTimeout(() => void this.#tick(s), Math.max(0, at - now), { unref: true });
-  }
-
-  async #tick(s: Live): Promise<void> {
-    if (s.busy || s.deleted || s.rec.paused || this.#closed) return;
-    s.busy = true;
-    try {
-      const { spec } = s.rec;
-      const now = this.#deps.clock.now();
-      const windowMs = spec.catchupWindowSeconds * 1000 + spec.jitterSeconds * 1000 + GRACE_MS;
-      const { due, missed } = dueSlots(spec, s.rec.cursor, now, windowMs);
-      if (missed) {
-        s.rec.cursor = missed.last;
-        this.#note(s.rec, { scheduledFor: missed.first, outcome: 'missed', runId: null, at: now, count: missed.count });
-        this.#deps.bus.publish('schedule_missed', {
-          schedule: spec.name,
-          workflow: spec.workflow,
-          count: missed.count,
-          first: missed.first,
-          last: missed.last,
-        });
-        this.#save(s);
-      }
-      for (const slot of due) {
-        if (slot + jitterMs(spec.name, slot, spec.jitterSeconds) > now || s.deleted || s.rec.paused) break;
-        await this.#slot(s, slot);
-      }
-    } catch (err) {
-      this.#deps.bus.publish('component_error', {
-        component: 'schedules',
-        operation: `fire schedule "${s.rec.spec.name}"`,
-        error: serializeError(err),
-      });
-    } finally {
-      s.busy = false;
-      this.#arm(s);
-    }
-  }
-
-  /** One slot of the schedule's own lane: started, buffered, skipped, or started after cancelling the running ones. */
-  async #slot(s: Live, slot: number): Promise<void> {
-    const lane = s.rec.slots;
-    const decision = decideOverlap(lane.policy, lane.active.length, lane.buffered.length);
-    s.rec.cursor = slot;
-    if (decision === 'skip') {
-      this.#skipped(s, slot, lane);
-      this.#save(s);
-      return;
-    }
-    if (decision === 'buffer') {
-      lane.buffered.push(slot);
-      this.#note(s.rec, {
-        scheduledFor: slot,
-        outcome: 'buffered',
-        runId: slotRunId(s.rec.spec.name, slot),
-        at: this.#deps.clock.now(),
-      });
-      this.#save(s);
-      return;
-    }
-    if (decision === 'cancel_start') {
-      for (const runId of lane.active) {
-        void this.#deps.bus
-          .request('workflow.cancel_run', {
-            runId,
-            reason: `schedule "${s.rec.spec.name}": a new slot (${new Date(slot).toISOString()}) cancels the previous run (overlap: cancel_previous)`,
-          })
-          .catch(() => undefined);
-      }
-    }
-    await this.#claim(s, [{ slot, runId: slotRunId(s.rec.spec.name, slot), lane: 'slots' }]);
-  }
-
-  #skipped(s: Live, slot: number, lane: Lane): void {
-    const { spec } = s.rec;
-    this.#note(s.rec, { scheduledFor: slot, outcome: 'skipped', runId: null, at: this.#deps.clock.now() });
-    this.#deps.bus.publish('schedule_skipped', {
-      schedule: spec.name,
-      workflow: spec.workflow,
-      scheduledFor: slot,
-      reason: 'overlap',
-      activeRuns: [...lane.active],
-    });
-  }
-
-  /** Claims the slots (one committed write), then starts their runs. */
-  async #claim(s: Live, claims: Claim[]): Promise<void> {
-    if (claims.length === 0) {
-      this.#save(s);
-      return;
-    }
-    s.rec.claimed.push(...claims);
-    this.#save(s);
-    await this.#durable();
-    failpoint('schedule.after_claim');
-    await Promise.all(claims.map((c) => this.#startClaimed(s, c)));
-  }
-
-  /**
-   * Starts a claimed slot's run (once: a run with its id that exists is not started again), then drops the claim.
-   * An engine shutting down keeps the claim: the next start re-drives it.
-   */
-  async #startClaimed(s: Live, claim: Claim): Promise<void> {
-    if (!(await this.#startRun(s, claim, false))) return;
-    s.rec.claimed = s.rec.claimed.filter((c) => c !== claim && !(c.slot === claim.slot && c.lane === claim.lane));
-    this.#save(s);
-  }
-
-  /** False when the engine is shutting down (nothing was decided about the slot). */
-  async #startRun(s: Live, claim: Claim, manual: boolean): Promise<boolean> {
-    const { spec } = s.rec;
-    const lane = claim.lane === 'backfill' ? s.rec.backfill : s.rec.slots;
-    try {
-      const reply = await this.#deps.bus.request('workflow.start', {
-        name: spec.workflow,
-        params: spec.parameters,
-        runId: claim.runId,
-        origin: { scheduleName: spec.name, scheduledFor: claim.slot },
-      });
-      const firedAt = this.#deps.clock.now();
-      if (s.deleted) return true;
-      const status: WorkflowRunStatus | 'unknown' = reply.existing
-        ? ((await this.#deps.bus.request('workflow.get_run', { runId: claim.runId }))?.status ?? 'unknown')
-        : 'running';
-      if (status === 'running' && lane && !lane.active.includes(claim.runId)) {
-        lane.active.push(claim.runId);
-        this.#owners.set(claim.runId, spec.name);
-      }
-      s.rec.lastRuns = [
-        { runId: claim.runId, scheduledFor: claim.slot, status },
-        ...s.rec.lastRuns.filter((r) => r.runId !== claim.runId),
-      ].slice(0, LAST_RUNS);
-      if (reply.existing) return true;
-      this.#note(s.rec, { scheduledFor: claim.slot, outcome: 'started', runId: claim.runId, at: firedAt });
-      this.#deps.bus.publish('schedule_fired', {
-        schedule: spec.name,
-        workflow: spec.workflow,
-        runId: claim.runId,
-        scheduledFor: claim.slot,
-        firedAt,
-        lagMs: Math.max(0, firedAt - claim.slot),
-        manual,
-        backfill: claim.lane === 'backfill',
-      });
-      return true;
-    } catch (err) {
-      if (manual) throw err;
-      if (err instanceof CodomyrmexError && err.code === ErrorCode.SHUTTING_DOWN) return false;
-      this.#note(s.rec, {
-        scheduledFor: claim.slot,
-        outcome: 'failed',
-        runId: claim.runId,
-        at: this.#deps.clock.now(),
-        error: (err as Error).message,
-      });
-      this.#deps.bus.publish('schedule_skipped', {
-        schedule: spec.name,
-        workflow: spec.workflow,
-        scheduledFor: claim.slot,
-        reason: 'failed',
-        activeRuns: [...(lane?.active ?? [])],
-        error: serializeError(err),
-      });
-      return true;
-    } finally {
-      this.#save(s);
-    }
-  }
-
-  /** A run ended: free its lane, and start the lane's next buffered slot. */
-  #ended(runId: string, status: WorkflowRunStatus): void {
-    const name = this.#owners.get(runId);
-    if (name === undefined) return;
-    this.#owners.delete(runId);
-    const s = this.#schedules.get(name);
-    if (!s) return;
-    for (const lane of this.#lanes(s.rec)) lane.active = lane.active.filter((r) => r !== runId);
-    this.#noteStatus(s.rec, runId, status);
-    this.#drain(s, 'slots');
-    this.#drain(s, 'backfill');
-    this.#save(s);
-  }
-
-  /** Starts the lane's oldest buffered slot when nothing of the lane runs. */
-  #drain(s: Live, name: LaneName): void {
-    const lane = name === 'backfill' ? s.rec.backfill : s.rec.slots;
-    if (!lane || lane.active.length > 0 || this.#closed || s.deleted) return;
-    const slot = lane.buffered.shift();
-    if (slot === undefined) {
-      if (name === 'backfill' && s.rec.claimed.every((c) => c.lane !== 'backfill')) s.rec.backfill = null;
-      return;
-    }
-    void this.#claim(s, [{ slot, runId: slotRunId(s.rec.spec.name, slot), lane: name }]).catch((err: unknown) => {
-      this.#deps.bus.publish('component_error', {
-        component: 'schedules',
-        operation: `start a buffered slot of "${s.rec.spec.name}"`,
-        error: serializeError(err),
-      });
-    });
-  }
-
-  #noteStatus(rec: ScheduleRecord, runId: string, status: WorkflowRunStatus | 'unknown'): void {
-    const r = rec.lastRuns.find((x) => x.runId === runId);
-    if (r) r.status = status;
-  }
-
-  #note(rec: ScheduleRecord, entry: SlotRecord): void {
-    rec.recent.unshift(entry);
-    if (rec.recent.length > RECENT) rec.recent.length = RECENT;
   }
 
   // ---------------------------------------------------------------- store

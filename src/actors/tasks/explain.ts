@@ -6,7 +6,7 @@ import type { TaskExplanation } from '../../bus/protocol.js';
 import type { TaskStatus } from '../../model/task.js';
 import { isTerminal } from '../../model/task.js';
 import type { TaskRecord } from './record.js';
-import type { FlowBlock } from './admission/flow.js';
+import type { FlowBlock } from '../../model/taskView.js';
 
 export interface ExplainContext {
   now: number;

@@ -1,14 +1,13 @@
 /**
  * The task scheduler: the state the TaskOrchestrator actor owns, and the one place task records change. Each task
  * is a plain record stepped through the compiled task machine (`stepTask`), so one task costs a table lookup per
- * transition, not an actor. The machine's effects (`enqueue`, `runAction`, `finish`, ...) are carried out here;
- * the concerns around them live beside it: intake and the task graph (`intake.ts`), the ready queue and lanes
- * (`ready.ts`), where attempts run (`runner.ts`), durability (`durability.ts`), recovery (`recovery.ts`), reading
- * tasks (`queries.ts`), named rate limits (`admission/rateLimitDefs.ts`), large calls in slices (`bulk.ts`). The
- * machine's effects are in lifecycle.ts (dispatch and settling in dispatch.ts, the admission gate in
- * admission/gate.ts, finished tasks in retention.ts).
+ * transition, not an actor. The concerns around it live beside it: its options (`schedulerOptions.ts`), intake and
+ * the task graph (`intake.ts`), the ready queue and lanes (`ready.ts`), where attempts run (`runner.ts`), durability
+ * (`durability.ts`), recovery (`recovery.ts`), reading tasks (`queries.ts`), named rate limits
+ * (`admission/rateLimitDefs.ts`), large calls in slices (`bulk.ts`), waiting on every open task (`waiting.ts`). The
+ * machine's effects (`enqueue`, `runAction`, `finish`, ...) are in lifecycle.ts (dispatch and settling in
+ * dispatch.ts, the admission gate in admission/gate.ts, finished tasks in retention.ts).
  */
-import type { MessageBus } from '../../bus/bus.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import type { Clock } from '../../model/clock.js';
 import { systemClock } from '../../model/clock.js';
@@ -21,14 +20,10 @@ import type {
   SchedulerStats,
   StartExecutionReply,
   TaskExplanation,
-  TaskObserver,
   TaskView,
 } from '../../model/taskView.js';
-import type { ModuleRegistry } from '../../modules/registry.js';
 import { GroupCommitter, RecordQueue } from '../../store/commits.js';
 import { IdempotencyKeys } from './admission/idempotency.js';
-import type { Store } from '../../store/store.js';
-import type { ResourceLedger } from '../resources/ledger.js';
 import { TaskDurability, UNWRITTEN_MAX } from './durability.js';
 import { TaskLifecycle } from './lifecycle.js';
 import { TaskAdder } from './adding.js';
@@ -37,58 +32,15 @@ import { TaskQueries } from './queries.js';
 import { ReadyTasks } from './ready.js';
 import { recoverTasks } from './recovery.js';
 import { FlowControl } from './admission/flow.js';
-import type { Waiter } from './record.js';
+import { waitForOpen } from './waiting.js';
 import type { TaskRecord } from './record.js';
+import type { SchedulerDeps } from './schedulerOptions.js';
 import { toResult } from './record.js';
-import type { TaskRunner } from '../../workers/runner.js';
 import { placementQuery } from '../../workers/runner.js';
 
 export { DEFAULT_LANE } from './ready.js';
 
 export { ADD_SLICE } from './bulk.js';
-
-export interface SchedulerOptions {
-  /** Tasks running at once (default: the runner's capacity). */
-  maxConcurrency: number;
-  /** A waiting task climbs one priority level per this many ms (0 turns aging off). */
-  agingMs: number;
-  /** After a cooperative abort, how long a task with a channel gets before its thread is terminated. */
-  abortGraceMs: number;
-  /** Finished tasks kept in memory; older ones are read back from the store. */
-  retainFinished: number;
-  /** Bytes of finished results kept in memory, at most (default 256 MiB). */
-  retainFinishedBytes?: number;
-  /** Changed tasks the store has not written past which an `addTasks` call waits for it (default {@link UNWRITTEN_MAX}). */
-  unwrittenMax?: number;
-  /**
-   * Strict durability: answer a caller only once what it is told is committed (an added task, a result), and
-   * start a task only once its row is committed, so a failed write can be undone (default false).
-   */
-  ackOnCommit?: boolean;
-  /**
-   * On shutdown, leave tasks that have not ended in the store for the next engine (a running one runs again)
-   * instead of cancelling them (default false; true with a persistent store).
-   */
-  keepUnfinished?: boolean;
-  /** How long an idempotency key answers with its first task's id (default 24 h). */
-  idempotencyTtlMs?: number;
-}
-
-export interface SchedulerDeps {
-  runner: TaskRunner;
-  /** Told of starts, retries and ends directly (metrics), without events. */
-  observer?: TaskObserver | undefined;
-  /** Admission of tasks that declare resources (resource_aware lanes). */
-  ledger?: ResourceLedger | undefined;
-  registry: ModuleRegistry;
-  bus: MessageBus;
-  store: Store;
-  /** The engine's group committer (default: one of the scheduler's own over `store`). */
-  commits?: GroupCommitter;
-  options: SchedulerOptions;
-  clock?: Clock;
-  random?: () => number;
-}
 
 export class TaskScheduler {
   readonly #deps: SchedulerDeps;
@@ -239,41 +191,14 @@ export class TaskScheduler {
 
   /**
    * Turns dispatching on and resolves when every task that had not ended has ended, with their results in the order
-   * they were added. One waiter shared by all of them, not a promise each: with 200k queued tasks, a promise per
-   * task stalled the event loop for about a second (allocation and the garbage collection it caused).
+   * they were added (one waiter shared by all of them: `waiting.ts`).
    */
   async startExecution(): Promise<StartExecutionReply> {
     this.#durable.refuseWhileFailing('execution was not started');
     this.#setExecuting(true);
-    const open: string[] = [];
-    const ended = new Map<string, TaskResult>();
-    const all = new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = [
-        (result) => {
-          ended.set(result.taskId, result);
-          if (ended.size === open.length) resolve();
-        },
-        reject,
-      ];
-      // One list for every task without other waiters: nothing allocated per task (waiter lists are never mutated).
-      const shared: readonly Waiter[] = [waiter];
-      for (const rec of this.#records.values()) {
-        if (isTerminal(rec.status)) continue;
-        open.push(rec.id);
-        rec.waiters = rec.waiters ? [...rec.waiters, waiter] : shared;
-      }
-      if (open.length === 0) resolve();
-    });
+    const done = waitForOpen(this.#records.values());
     this.#life.run();
-    await all;
-    const results = new Array<TaskResult>(open.length);
-    const byStatus: Partial<Record<TaskStatus, number>> = {};
-    for (let i = 0; i < open.length; i++) {
-      const r = ended.get(open[i] as string) as TaskResult;
-      results[i] = r;
-      byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
-    }
-    return { total: results.length, byStatus, results };
+    return done;
   }
 
   /** `value` once the changes made so far are durable (at once unless strict). */

@@ -10,53 +10,20 @@ import type { WebhookReply } from '../../bus/protocol.js';
 import { CodomyrmexError, ErrorCode, NotFoundError, ValidationError, serializeError } from '../../errors.js';
 import type { TriggerInput, TriggerSpec, TriggerView } from '../../model/schedule.js';
 import { triggerInputSchema } from '../../model/schedule.js';
-import { checkPayloadLimits, formatZodIssues } from '../../model/validate.js';
+import { formatZodIssues } from '../../model/validate.js';
 import type { GroupCommitter } from '../../store/commits.js';
 import { RecordQueue } from '../../store/commits.js';
 import type { Store } from '../../store/store.js';
-import { findTemplates, resolveTemplates } from '../../workflows/template.js';
+import { resolveTemplates } from '../../workflows/template.js';
 import { derivedId } from '../schedules/slots.js';
-import type { TriggerListening, TriggerMessage, TriggerTransport } from './transport.js';
+import type { LiveTrigger as Live, TriggerRecord, TriggerSourceKind as Source } from './spec.js';
+import { durableName, kindOf, liveTrigger, triggerProblems, triggerView } from './spec.js';
+import type { TriggerMessage, TriggerTransport } from './transport.js';
 
 export interface TriggerDeps {
   bus: MessageBus;
   store: Store;
   commits: GroupCommitter;
-}
-
-interface TriggerRecord {
-  spec: TriggerSpec;
-  paused: boolean;
-}
-
-interface Live {
-  rec: TriggerRecord;
-  listening: TriggerListening | null;
-  /** The stream a JetStream trigger consumes (known once it listens). */
-  stream: string | null;
-  reason: string | null;
-  fired: number;
-  rejected: number;
-  deleted: boolean;
-}
-
-type Source = 'nats' | 'jetstream' | 'http';
-
-const HOOK_PATH = /^\/hooks\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/;
-
-function kindOf(spec: TriggerSpec): Source {
-  return 'http' in spec.source
-    ? 'http'
-    : spec.source.stream !== undefined && spec.source.stream !== false
-      ? 'jetstream'
-      : 'nats';
-}
-
-/** The durable consumer of a JetStream trigger (a NATS name: no dots). */
-export function durableName(spec: TriggerSpec): string {
-  return 'nats' in spec.source && spec.source.durable !== undefined
-    ? spec.source.durable
-    : `codomyrmex_trigger_${spec.name.replace(/[^\w-]/g, '_')}`;
 }
 
 export class TriggerManager {
@@ -74,15 +41,7 @@ export class TriggerManager {
 
   load(): number {
     for (const r of this.#deps.store.listRecords<TriggerRecord>('triggers')) {
-      this.#triggers.set(r.id, {
-        rec: r.data,
-        listening: null,
-        stream: null,
-        reason: null,
-        fired: 0,
-        rejected: 0,
-        deleted: false,
-      });
+      this.#triggers.set(r.id, liveTrigger(r.data));
     }
     return this.#triggers.size;
   }
@@ -113,39 +72,7 @@ export class TriggerManager {
     const parsed = triggerInputSchema.safeParse(input);
     if (!parsed.success) throw new ValidationError(formatZodIssues(parsed.error, 'trigger'));
     const i = parsed.data;
-    const problems: string[] = [];
-    if (this.#triggers.has(i.name))
-      problems.push(`trigger.name: a trigger named "${i.name}" exists already; delete it first or pick another name`);
-    if ('http' in i.source) {
-      const path = i.source.http.path;
-      if (!HOOK_PATH.test(path))
-        problems.push(
-          `trigger.source.http.path: must be a path under /hooks/ (letters, digits, . _ ~ -), e.g. "/hooks/deploy" (got "${path}")`,
-        );
-      const clash = [...this.#triggers.values()].find(
-        (t) => 'http' in t.rec.spec.source && t.rec.spec.source.http.path === path,
-      );
-      if (clash) problems.push(`trigger.source.http.path: "${path}" is taken by trigger "${clash.rec.spec.name}"`);
-    } else if (/\s/.test(i.source.nats) || i.source.nats.startsWith('.') || i.source.nats.endsWith('.')) {
-      problems.push(
-        `trigger.source.nats: "${i.source.nats}" is not a NATS subject (tokens separated by dots, no spaces; * and > as wildcards)`,
-      );
-    }
-    if (i.parameters !== undefined) {
-      const bad = checkPayloadLimits(i.parameters, 'trigger.parameters');
-      if (bad) problems.push(bad);
-      try {
-        for (const site of findTemplates(i.parameters, ['parameters'])) {
-          for (const ref of site.refs)
-            if (ref.root !== 'event')
-              problems.push(
-                `trigger.parameters: {{${ref.raw}}} reads "${ref.root}"; a trigger's parameters read the message: {{event.data}}, {{event.subject}}, {{event.headers}}`,
-              );
-        }
-      } catch (err) {
-        problems.push(`trigger.${(err as Error).message}`);
-      }
-    }
+    const problems = triggerProblems(i, this.#triggers.values());
     if (problems.length) throw new ValidationError(problems);
     const wf = await this.#deps.bus.request('workflow.get', { name: i.workflow });
     if (!wf)
@@ -159,15 +86,7 @@ export class TriggerManager {
       parameters: i.parameters ?? null,
       createdAt: Date.now(),
     };
-    const t: Live = {
-      rec: { spec, paused: i.paused === true },
-      listening: null,
-      stream: null,
-      reason: null,
-      fired: 0,
-      rejected: 0,
-      deleted: false,
-    };
+    const t = liveTrigger({ spec, paused: i.paused === true });
     this.#triggers.set(spec.name, t);
     this.#save(t);
     await this.#durable();
@@ -202,31 +121,7 @@ export class TriggerManager {
   }
 
   view(t: Live): TriggerView {
-    const { spec } = t.rec;
-    const kind = kindOf(spec);
-    const http = 'http' in spec.source ? spec.source.http : null;
-    const listening = t.rec.paused ? false : kind === 'http' ? this.#firing : t.listening !== null;
-    const stream = 'nats' in spec.source && typeof spec.source.stream === 'string' ? spec.source.stream : t.stream;
-    return {
-      name: spec.name,
-      workflow: spec.workflow,
-      kind,
-      target: http ? http.path : 'nats' in spec.source ? spec.source.nats : '',
-      stream: kind === 'jetstream' ? stream : null,
-      parameters: spec.parameters,
-      paused: t.rec.paused,
-      listening,
-      reason:
-        listening || t.rec.paused
-          ? null
-          : (t.reason ??
-            (kind === 'http'
-              ? 'this engine does not fire triggers'
-              : 'this engine has no NATS connection (run the daemon with --nats)')),
-      fired: t.fired,
-      rejected: t.rejected,
-      createdAt: spec.createdAt,
-    };
+    return triggerView(t, this.#firing);
   }
 
   /** A webhook POST: verified with the trigger's secret, then a run with the JSON body as `{{event.data}}`. */

@@ -11,21 +11,35 @@ import type { ModuleRegistry } from '../../modules/registry.js';
 import { complexToDefinition } from '../../workflows/complex.js';
 import type { ValidationContext } from '../../workflows/validate.js';
 import { calledWorkflows, validateWorkflow } from '../../workflows/validate.js';
+import { toJson } from '../../store/json.js';
 import type { RecordWrite } from '../../store/store.js';
+
+/** Definitions as the store encodes them, each encoded once (a 100,000-step definition is ~10 MB of JSON). */
+const encoded = new WeakMap<StoredWorkflow, string>();
+
+/**
+ * `wf` as the store encodes it (`toJson(wf, true)`), computed once per definition: a stored definition does not
+ * change, and its record and every record of a run of it hold it.
+ */
+export function definitionJson(wf: StoredWorkflow): string {
+  let json = encoded.get(wf);
+  if (json === undefined) encoded.set(wf, (json = toJson(wf, true)));
+  return json;
+}
 
 export class WorkflowDefinitions {
   readonly #versions = new Map<string, StoredWorkflow[]>();
   readonly #registry: ModuleRegistry;
   readonly #now: () => number;
   readonly #checks: ValidationContext;
-  readonly #persist: (record: RecordWrite) => void;
+  readonly #persist: (id: string, record: RecordWrite | (() => RecordWrite)) => void;
 
-  /** `persist` writes a definition's record (or its deletion) to the store. */
+  /** `persist` writes a definition's record (`workflow_definitions`, or its deletion); a function is called at the commit. */
   constructor(
     registry: ModuleRegistry,
     now: () => number,
     checkResources: ValidationContext['checkResources'],
-    persist: (record: RecordWrite) => void,
+    persist: (id: string, record: RecordWrite | (() => RecordWrite)) => void,
   ) {
     this.#registry = registry;
     this.#now = now;
@@ -81,13 +95,16 @@ export class WorkflowDefinitions {
     }
     versions.push(wf);
     this.#versions.set(wf.name, versions);
-    this.#persist({
+    // Encoded at the commit, once: a run of it reuses the encoding (runRecords.ts).
+    const id = `${wf.name}@${wf.version}`;
+    this.#persist(id, () => ({
       kind: 'workflow_definitions',
-      id: `${wf.name}@${wf.version}`,
+      id,
       parent: wf.name,
       status: 'active',
       data: wf,
-    });
+      json: definitionJson(wf),
+    }));
     return { workflow: wf, created: true, warnings: v.warnings };
   }
 
@@ -159,7 +176,10 @@ export class WorkflowDefinitions {
 
   delete(name: string): { deleted: boolean } {
     const versions = this.#versions.get(name) ?? [];
-    for (const v of versions) this.#persist({ kind: 'workflow_definitions', id: `${name}@${v.version}`, delete: true });
+    for (const v of versions) {
+      const id = `${name}@${v.version}`;
+      this.#persist(id, { kind: 'workflow_definitions', id, delete: true });
+    }
     return { deleted: this.#versions.delete(name) };
   }
 }

@@ -1,21 +1,17 @@
 /**
  * The WorkflowManager: starts runs (through flow control and sessions' slots), cancels, signals, re-runs and
  * recovers them. The actor in `actor.ts` serves it on the bus. The runs it knows are runTable.ts, definitions
- * definitions.ts, run records runRecords.ts, session slots sessionSlots.ts, performance summaries performance.ts;
- * the run itself is run.ts.
+ * definitions.ts, building and admitting a run launch.ts, run records runRecords.ts, session slots sessionSlots.ts,
+ * performance summaries performance.ts; the run itself is run.ts.
  */
-import { randomUUID } from 'node:crypto';
-import { isAbsolute } from 'node:path';
 import type { MessageBus } from '../../bus/bus.js';
 import type { RunListFilter, RunRequest, WorkflowRunStatus } from '../../bus/protocol.js';
 import { NotFoundError, ShuttingDownError, ValidationError } from '../../errors.js';
-import { withInputs } from '../../model/artifacts.js';
 import { type Clock, systemClock } from '../../model/clock.js';
 import type { TaskExplanation } from '../../model/taskView.js';
 import type { TaskInput, TaskResult } from '../../model/task.js';
-import { checkPayloadLimits } from '../../model/validate.js';
 import type { StoredWorkflow, WorkflowResult } from '../../model/workflow.js';
-import type { RunLineage, WorkflowRun } from '../../model/run.js';
+import type { WorkflowRun } from '../../model/run.js';
 import type { ModuleRegistry } from '../../modules/registry.js';
 import type { GroupCommitter } from '../../store/commits.js';
 import { RecordQueue } from '../../store/commits.js';
@@ -24,10 +20,11 @@ import type { ValidationContext } from '../../workflows/validate.js';
 import { IdempotencyKeys } from '../tasks/admission/idempotency.js';
 import { WorkflowDefinitions } from './definitions.js';
 import { explainStep } from './explainStep.js';
+import { RunLauncher } from './launch.js';
 import { RunPerformance } from './performance.js';
 import { reusedSteps } from './retry.js';
 import type { RunResume } from './run.js';
-import { WorkflowRunExecutor } from './run.js';
+import type { WorkflowRunExecutor } from './run.js';
 import type { RunHandle } from './runFlow.js';
 import { RunFlow } from './runFlow.js';
 import { lineageOf, resumeContext, RunRecorder, storedRuns } from './runRecords.js';
@@ -80,6 +77,8 @@ export class WorkflowManager {
   readonly #recorder: RunRecorder | null;
   /** Idempotency keys, debounce windows and run-level concurrency keys. */
   readonly flow: RunFlow;
+  /** Builds, admits and files runs. */
+  readonly #launcher: RunLauncher;
 
   constructor(deps: WorkflowManagerDeps) {
     this.#deps = deps;
@@ -89,8 +88,8 @@ export class WorkflowManager {
     const records = deps.commits && deps.store?.persistent === true ? new RecordQueue(deps.commits) : null;
     this.#recorder = records ? new RunRecorder(records, this.#now, c, deps.runTraceparent) : null;
     this.#signals = new SignalBox(records);
-    this.definitions = new WorkflowDefinitions(deps.registry, this.#now, deps.checkResources, (record) =>
-      this.#recorder?.write(record),
+    this.definitions = new WorkflowDefinitions(deps.registry, this.#now, deps.checkResources, (id, record) =>
+      this.#recorder?.definition(id, record),
     );
     this.performance = new RunPerformance(this.#now);
     // Debounce windows and key waits count on the clock their timers run on (a fake one in tests).
@@ -116,6 +115,24 @@ export class WorkflowManager {
       },
       keys,
     );
+    this.#launcher = new RunLauncher({
+      engine: {
+        bus: deps.bus,
+        execute: deps.execute,
+        cancelTask: deps.cancelTask,
+        now: this.#now,
+        attach: deps.attach,
+        clock: deps.clock,
+        maxForEachItems: deps.maxForEachItems,
+      },
+      definitions: this.definitions,
+      runs: this.#runs,
+      slots: this.#slots,
+      flow: this.flow,
+      signals: this.#signals,
+      performance: this.performance,
+      recorder: this.#recorder,
+    });
   }
 
   /**
@@ -141,7 +158,7 @@ export class WorkflowManager {
         continue;
       }
       const resume: RunResume = { startedAt: run.startedAt, steps: run.steps, runSpan: run.runSpan };
-      const executor = this.#executor(
+      const executor = this.#launcher.executor(
         workflow,
         run.runId,
         { params: run.params, ...resumeContext(run) },
@@ -187,6 +204,7 @@ export class WorkflowManager {
   halt(): void {
     this.#recorder?.halt();
     this.#closing = true;
+    this.#launcher.close();
     this.flow.stop();
     const store = this.#deps.store?.location ?? 'the store';
     for (const run of this.#runs.liveRuns()) run.leave(store);
@@ -205,7 +223,7 @@ export class WorkflowManager {
     if (this.#closing) throw new ShuttingDownError();
     const joined = this.flow.join(wf, req, {});
     if (joined) return joined;
-    const run = this.#launch(wf, req, warnings);
+    const run = this.#launcher.launch(wf, req, warnings);
     this.flow.took(req, run.runId);
     return run;
   }
@@ -230,40 +248,6 @@ export class WorkflowManager {
     return this.#request(workflow, req, warnings);
   }
 
-  #launch(
-    wf: StoredWorkflow,
-    req: RunRequest,
-    warnings: string[],
-    lineage: RunLineage = {},
-    resume: RunResume | null = null,
-  ): WorkflowRunExecutor {
-    if (this.#closing) throw new ShuttingDownError();
-    // Run parameters reach the store (the run's record) and every step's worker: refuse what cannot go there now.
-    const bad = req.params === undefined ? null : checkPayloadLimits(req.params, 'params');
-    if (bad) throw new ValidationError(bad);
-    if (req.workingDir !== undefined && !isAbsolute(req.workingDir))
-      throw new ValidationError(`workingDir: must be an absolute path (got "${req.workingDir}")`);
-    if (req.sessionId !== undefined && !this.#slots.has(req.sessionId)) {
-      throw new NotFoundError(
-        `sessionId: no active session "${req.sessionId}"; create one with engine.createSession({ userId })`,
-      );
-    }
-    if (req.runId !== undefined && (req.runId.length === 0 || req.runId.length > 36))
-      throw new ValidationError(
-        `runId: must be 1 to 36 characters (a step's task id is "<runId>.<step>"; got ${req.runId.length})`,
-      );
-    if (req.runId !== undefined && this.#runs.exists(req.runId))
-      throw new ValidationError(
-        `runId: a run with id "${req.runId}" exists already; give another id, or omit it for a new uuid`,
-      );
-    if (req.inputs !== undefined) req = { ...req, params: withInputs(req.params, req.runId, req.inputs) };
-    // Keys and the debounce key must resolve before the run exists (a ValidationError naming the field).
-    this.flow.resolveKeys(wf, { ...wf.params, ...(req.params ?? {}) });
-    const run = this.#executor(wf, req.runId ?? randomUUID(), req, req.sessionId ?? null, warnings, resume, lineage);
-    this.flow.admit(run, lineage, () => this.#slots.go(run));
-    return run;
-  }
-
   /** Cancels a live run; one held back (debounce, key queue, session slot) leaves its queue and settles cancelled. */
   #cancelLive(runId: string, reason: string): boolean {
     const run = this.#runs.live(runId);
@@ -275,68 +259,6 @@ export class WorkflowManager {
       void run.start();
     }
     return cancelled;
-  }
-
-  #executor(
-    wf: StoredWorkflow,
-    runId: string,
-    req: RunRequest,
-    sessionId: string | null,
-    warnings: string[],
-    resume: RunResume | null,
-    lineage: RunLineage = {},
-  ): WorkflowRunExecutor {
-    const run = new WorkflowRunExecutor(
-      wf,
-      runId,
-      req.params ?? {},
-      sessionId,
-      warnings,
-      {
-        bus: this.#deps.bus,
-        execute: this.#deps.execute,
-        cancelTask: this.#deps.cancelTask,
-        now: this.#now,
-        attach: this.#deps.attach,
-        changed: (r) => this.#recorder?.changed(r),
-        clock: this.#deps.clock,
-        maxForEachItems: this.#deps.maxForEachItems,
-        startChild: (c) => {
-          const child = this.#launch(
-            this.definitions.require(c.workflow),
-            { params: c.params, sessionId: sessionId ?? undefined, workingDir: req.workingDir, project: req.project },
-            [],
-            {
-              parentRunId: c.parentRunId,
-              parentStep: c.parentStep,
-              parentItem: c.parentItem,
-              depth: c.depth,
-            },
-          );
-          return { runId: child.runId, done: child.done };
-        },
-        attachChild: (childId) => this.#runs.doneOf(childId),
-        cancelRun: (childId, reason) => {
-          this.#runs.live(childId)?.cancel(reason);
-        },
-        takeSignal: (id, signal) => this.#signals.take(id, signal),
-      },
-      resume,
-      {
-        workingDir: req.workingDir,
-        project: req.project,
-        lineage,
-        origin: req.origin,
-        traceparent: req.traceparent,
-        inputs: req.inputs,
-      },
-    );
-    this.#runs.addLive(run);
-    run.done.then(
-      (result) => this.#finish(run, result),
-      () => this.#runs.removeLive(run.runId),
-    );
-    return run;
   }
 
   /** Sets a session's workflow limit (the session component calls this when it creates a session). */
@@ -353,16 +275,6 @@ export class WorkflowManager {
       if (this.#cancelLive(run.runId, `session closed: ${reason}`)) n++;
     }
     return n;
-  }
-
-  #finish(run: WorkflowRunExecutor, result: WorkflowResult): void {
-    this.#runs.removeLive(run.runId);
-    this.flow.ended(run.runId);
-    this.#signals.drop(run.runId);
-    this.#slots.release(run);
-    this.#runs.finished(run.view(), run.workflow);
-    this.#recorder?.changed(run);
-    this.performance.record(result);
   }
 
   getRun(runId: string): WorkflowRun | null {
@@ -440,7 +352,7 @@ export class WorkflowManager {
       ...(old.workingDir ? { workingDir: old.workingDir } : {}),
       ...(old.project ? { project: old.project } : {}),
     };
-    return this.#launch(wf, req, [], { retryOf: runId }, { startedAt: this.#now(), steps, attach: false });
+    return this.#launcher.launch(wf, req, [], { retryOf: runId }, { startedAt: this.#now(), steps, attach: false });
   }
 
   /** What a workflow step waiting on a signal or a time waits for (explainStep.ts); null when the id names no step. */
@@ -455,6 +367,7 @@ export class WorkflowManager {
   /** Refuses new runs; runs in flight end as their tasks end (the task orchestrator drains them). */
   close(): void {
     this.#closing = true;
+    this.#launcher.close();
     // Runs held back by flow control would never start now: they end cancelled, so their callers hear of it.
     for (const run of this.#runs.liveRuns())
       if (!run.started && (run.hold.debounce || run.hold.queued))

@@ -2,21 +2,19 @@
  * Executes one workflow run: starts every step whose dependencies have ended (a task on the task orchestrator, a
  * child run, or a wait), skips the dependents of a step that failed for good, and honours `when`,
  * `continueOnFailure`, parallel groups, resume after a restart and cancellation. The run's own lifecycle (running,
- * cancelling, its outcome and end) is the `workflowRunMachine` actor; the step table is steps.ts, what templates see
- * runScope.ts, what a step runs stepUnits.ts, its waiting steps stepWaits.ts, the events it publishes runEvents.ts,
+ * cancelling, its outcome and end) is the `workflowRunMachine` actor; how its steps move along stepDriver.ts, the step
+ * table steps.ts, what templates see runScope.ts, what a step runs stepUnits.ts, its waiting steps stepWaits.ts, the events it publishes runEvents.ts,
  * and what `getRun` shows of it runView.ts.
  */
 import type { Actor } from 'xstate';
 import { createActor } from 'xstate';
 import type { WorkflowRunStatus } from '../../bus/protocol.js';
-import type { SerializedError } from '../../errors.js';
-import { CancelledError, ConditionFalseError, ShuttingDownError, ValidationError } from '../../errors.js';
+import { ShuttingDownError } from '../../errors.js';
 import { workflowRunMachine } from '../../machines/workflowRun.js';
 import type { WorkflowRunContext } from '../../machines/workflowRun.js';
 import type { Clock } from '../../model/clock.js';
 import { systemClock } from '../../model/clock.js';
 import { LIMITS } from '../../model/limits.js';
-import type { TaskStatus } from '../../model/task.js';
 import type { StepResult, StoredWorkflow, WorkflowResult } from '../../model/workflow.js';
 import type {
   RunContext,
@@ -28,21 +26,12 @@ import type {
   WorkflowRun,
 } from '../../model/run.js';
 import type { RunInputs } from '../../model/artifacts.js';
-import { stepKind } from '../../workflows/kinds.js';
-import { startForEach } from './forEach.js';
 import { RunEvents } from './runEvents.js';
 import { RunScope } from './runScope.js';
 import { runView } from './runView.js';
+import { StepDriver } from './stepDriver.js';
 import type { StepState, StepTable } from './steps.js';
-import {
-  buildSteps,
-  groupAllows,
-  releasesDependents,
-  restoreSteps,
-  runFailed,
-  skippedAfter,
-  syntheticResult,
-} from './steps.js';
+import { buildSteps, restoreSteps, runFailed } from './steps.js';
 import type { UnitDeps } from './stepUnits.js';
 import { StepUnits } from './stepUnits.js';
 import { StepWaits } from './stepWaits.js';
@@ -93,22 +82,15 @@ export class WorkflowRunExecutor {
   readonly inputs: RunInputs | null;
   readonly #deps: RunDeps;
   readonly #steps: StepTable;
-  readonly #running = new Set<StepState>();
   /** Steps waiting for a signal or a time (no task, no thread, no slot). */
   readonly #waits: StepWaits;
   readonly lineage: RunLineage;
   /** Nesting depth (a top-level run is 1). */
   readonly depth: number;
-  readonly #blocked: StepState[] = [];
   readonly #scope: RunScope;
-  readonly #units: StepUnits;
   readonly #events: RunEvents;
+  readonly #driver: StepDriver;
   readonly #actor: Actor<typeof workflowRunMachine>;
-  #open: number;
-  // Steps released by an ending step are handled through this worklist, not by recursion, so a failure at the
-  // head of a 10,000-step chain cannot overflow the stack.
-  #work: (() => void)[] = [];
-  #working = false;
   /** Dependents of steps that had failed before a restart, still to be skipped. */
   #restoredSkips: [StepState, StepState][] = [];
   #started = false;
@@ -153,7 +135,7 @@ export class WorkflowRunExecutor {
     this.#scope = new RunScope(runId, this.#params, this.project);
     this.#events = new RunEvents(deps.bus, workflow.name, runId);
     const changed = (): void => this.#deps.changed?.(this);
-    this.#units = new StepUnits(
+    const units = new StepUnits(
       {
         runId,
         inputs: this.inputs,
@@ -173,8 +155,8 @@ export class WorkflowRunExecutor {
       scope: this.#scope,
       events: this.#events,
       takeSignal: (signal) => deps.takeSignal?.(runId, signal) ?? null,
-      defer: (fn) => this.#defer(fn),
-      end: (s, r) => this.#end(s, r),
+      defer: (fn) => this.#driver.defer(fn),
+      end: (s, r) => this.#driver.end(s, r),
       changed,
     });
     this.done = new Promise((resolve, reject) => {
@@ -182,18 +164,33 @@ export class WorkflowRunExecutor {
       this.#reject = reject;
     });
     this.#steps = buildSteps(workflow, runId);
-    this.#open = this.#steps.order.length;
+    let open = this.#steps.order.length;
     if (resume) {
       const restored = restoreSteps(this.#steps, resume.steps, this.resumed);
       for (const [s, r] of restored.ended) this.#scope.record(s.step.name, r);
-      this.#open -= restored.ended.length;
+      open -= restored.ended.length;
       this.#restoredSkips = restored.skips;
     }
+    this.#driver = new StepDriver(
+      {
+        steps: this.#steps,
+        scope: this.#scope,
+        units,
+        events: this.#events,
+        waits: this.#waits,
+        now: deps.now,
+        maxForEachItems: deps.maxForEachItems ?? LIMITS.maxForEachItems,
+        cancelling: () => this.#actor.getSnapshot().matches('cancelling'),
+        changed,
+        stepEnded: () => this.#settleIfDone(),
+      },
+      open,
+    );
     this.#actor = createActor(
       workflowRunMachine.provide({
         actions: {
           // After the transition: by then the machine says `cancelling`, which every step launch checks.
-          cancelSteps: ({ context }) => queueMicrotask(() => this.#cancelSteps(context.cancelReason ?? 'cancelled')),
+          cancelSteps: ({ context }) => queueMicrotask(() => this.#driver.cancel(context.cancelReason ?? 'cancelled')),
           announce: ({ context }) => this.#announce(context),
         },
       }),
@@ -227,30 +224,14 @@ export class WorkflowRunExecutor {
     if (this.#started) return this.done;
     this.#started = true;
     // Cancelled while it waited for a slot in its session: its steps ended cancelled without running.
-    if (this.#actor.getSnapshot().status !== 'active' || this.#isCancelling()) return this.done;
+    if (this.#actor.getSnapshot().status !== 'active' || this.#actor.getSnapshot().matches('cancelling'))
+      return this.done;
     this.#events.started(this.workflow.version, this.#steps.order.length, this.sessionId, this);
-    for (const [d, up] of this.#restoredSkips) {
-      const skipped = skippedAfter(d, up, this.#deps.now());
-      this.#defer(() => this.#end(d, skipped));
-    }
-    for (const s of this.#steps.order)
-      if (s.phase === 'waiting' && s.waitingOn === 0) this.#defer(() => this.#ready(s));
+    this.#driver.start(this.#restoredSkips);
     // A resumed run whose steps had all ended (a crash between the last step and the run's record) settles now.
     this.#settleIfDone();
     this.#deps.changed?.(this);
     return this.done;
-  }
-
-  #defer(fn: () => void): void {
-    this.#work.push(fn);
-    if (this.#working) return;
-    this.#working = true;
-    try {
-      for (let i = 0; i < this.#work.length; i++) this.#work[i]?.();
-    } finally {
-      this.#work = [];
-      this.#working = false;
-    }
   }
 
   /** Cancels the run: waiting steps end `cancelled`, running ones are cancelled on the orchestrator. */
@@ -295,150 +276,10 @@ export class WorkflowRunExecutor {
     return this.#waits.awaitedSignals;
   }
 
-  // ---------------------------------------------------------------- steps
-
-  #isCancelling(): boolean {
-    return this.#actor.getSnapshot().matches('cancelling');
-  }
-
-  /** A step that ended without running, with an error of the given status. */
-  #endWith(s: StepState, status: TaskStatus, error: SerializedError): void {
-    this.#end(s, syntheticResult(s, status, error, this.#deps.now()));
-  }
-
-  /** A step whose dependencies have all ended: run it, or wait for its parallel group to allow it. */
-  #ready(s: StepState): void {
-    if (this.#isCancelling()) {
-      this.#endWith(
-        s,
-        'cancelled',
-        new CancelledError(`step "${s.step.name}" did not start: the run was cancelled`).toJSON(),
-      );
-      return;
-    }
-    if (!groupAllows(s, this.#running)) {
-      s.phase = 'blocked';
-      this.#blocked.push(s);
-      return;
-    }
-    this.#launch(s);
-  }
-
-  #launch(s: StepState): void {
-    const step = s.step;
-    if (step.when !== undefined) {
-      let holds: boolean;
-      try {
-        holds = this.#scope.holds(step.when);
-      } catch (err) {
-        this.#endWith(s, 'failed', new ValidationError(`step "${step.name}".when: ${(err as Error).message}`).toJSON());
-        return;
-      }
-      if (!holds) {
-        s.skippedByCondition = true;
-        this.#endWith(
-          s,
-          'skipped',
-          new ConditionFalseError(`step "${step.name}" was skipped: its condition ${step.when} is false`).toJSON(),
-        );
-        return;
-      }
-    }
-    const kind = stepKind(step);
-    if (kind === 'wait' || kind === 'sleep' || kind === 'sleepUntil') {
-      this.#waits.begin(s, kind);
-      return;
-    }
-    let parameters = step.parameters ?? {};
-    // A forEach step resolves its parameters once per item (they may read {{item}}).
-    if (s.hasTemplates && step.forEach === undefined) {
-      try {
-        parameters = this.#scope.resolve(parameters) as Record<string, unknown>;
-      } catch (err) {
-        this.#endWith(
-          s,
-          'failed',
-          new ValidationError(`step "${step.name}".parameters: ${(err as Error).message}`).toJSON(),
-        );
-        return;
-      }
-    }
-    s.phase = 'running';
-    s.startedAt = this.#deps.now();
-    this.#running.add(s);
-    if (step.forEach !== undefined) {
-      startForEach(s, {
-        scope: this.#scope,
-        units: this.#units,
-        events: this.#events,
-        now: this.#deps.now,
-        maxItems: this.#deps.maxForEachItems ?? LIMITS.maxForEachItems,
-        changed: () => this.#deps.changed?.(this),
-        end: (r) => this.#end(s, r),
-      });
-      return;
-    }
-    this.#events.stepStarted(s, undefined);
-    void this.#units.run(s, parameters, null).then((result) => this.#end(s, { ...result, step: step.name }));
-  }
-
-  #end(s: StepState, result: StepResult): void {
-    if (s.phase === 'done') return;
-    const wasRunning = s.phase === 'running' && this.#running.has(s);
-    s.phase = 'done';
-    s.result = result;
-    this.#running.delete(s);
-    this.#waits.release(s);
-    this.#open--;
-    this.#scope.record(s.step.name, result);
-    this.#events.stepEnded(s, result);
-    const tolerated = releasesDependents(s, result);
-    for (const d of s.dependents) {
-      if (d.phase !== 'waiting') continue;
-      if (tolerated) {
-        if (--d.waitingOn === 0) this.#defer(() => this.#ready(d));
-      } else {
-        const skipped = skippedAfter(d, s, this.#deps.now());
-        this.#defer(() => this.#end(d, skipped));
-      }
-    }
-    if (wasRunning && this.#blocked.length) this.#defer(() => this.#unblock());
-    this.#deps.changed?.(this);
-    this.#settleIfDone();
-  }
-
   /** Tells the machine, once, that every step has ended (it ends the run, or finishes cancelling it). */
   #settleIfDone(): void {
-    if (this.#open === 0 && this.#actor.getSnapshot().status === 'active')
+    if (this.#driver.allEnded && this.#actor.getSnapshot().status === 'active')
       this.#actor.send({ type: 'run.settled', failed: runFailed(this.#steps), at: this.#deps.now() });
-  }
-
-  #unblock(): void {
-    for (let i = 0; i < this.#blocked.length;) {
-      const b = this.#blocked[i];
-      if (b && groupAllows(b, this.#running)) {
-        this.#blocked.splice(i, 1);
-        // Inline, not deferred: the next blocked step's check must see this one running.
-        this.#ready(b);
-      } else i++;
-    }
-  }
-
-  #cancelSteps(reason: string): void {
-    for (const s of [...this.#steps.order]) {
-      if (s.phase === 'waiting' || s.phase === 'blocked')
-        this.#endWith(
-          s,
-          'cancelled',
-          new CancelledError(`step "${s.step.name}" did not start: run cancelled (${reason})`).toJSON(),
-        );
-    }
-    this.#blocked.length = 0;
-    this.#waits.cancelAll(reason);
-    for (const s of [...this.#running]) {
-      if (s.fan) s.fan.cancel(reason);
-      else this.#units.cancel(s, null, reason);
-    }
   }
 
   #announce(ended: WorkflowRunContext): void {

@@ -9,7 +9,9 @@ import type { StoredWorkflow } from '../../model/workflow.js';
 import type { RunContext, RunLineage, RunOrigin, WorkflowRun } from '../../model/run.js';
 import { TERMINAL_RUN_STATUSES } from '../../model/workflow.js';
 import type { RecordQueue } from '../../store/commits.js';
+import { toJson } from '../../store/json.js';
 import type { RecordWrite, Store, StoredRecord } from '../../store/store.js';
+import { definitionJson } from './definitions.js';
 import type { WorkflowRunExecutor } from './run.js';
 
 /** What a run record holds: the run as `getRun` shows it, and the definition it ran (any version, or ad hoc). */
@@ -48,9 +50,9 @@ export class RunRecorder {
     this.#runTraceparent = runTraceparent;
   }
 
-  /** Writes one record (a definition, or its deletion). */
-  write(record: RecordWrite): void {
-    if (!this.#halted) this.#records.write(record.kind, record.id, record);
+  /** Writes a definition's record (or its deletion); a function is called at the commit. */
+  definition(id: string, record: RecordWrite | (() => RecordWrite)): void {
+    if (!this.#halted) this.#records.write('workflow_definitions', id, record);
   }
 
   /** A run changed: its record is written at the next commit (a large running run's, at most every so often). */
@@ -106,7 +108,9 @@ export class RunRecorder {
 function runRecord(run: WorkflowRunExecutor): RecordWrite {
   const view = run.view();
   const data: RunRecord = { run: view, workflow: run.workflow };
-  return { kind: 'workflow_runs', id: run.runId, parent: view.workflowName, status: view.status, data };
+  // What `toJson(data, true)` gives, with the definition (most of a large run's record) encoded once, not per write.
+  const json = `{"run":${toJson(view, true)},"workflow":${definitionJson(run.workflow)}}`;
+  return { kind: 'workflow_runs', id: run.runId, parent: view.workflowName, status: view.status, data, json };
 }
 
 /** What a start reads of the stored runs: those in flight, and only the newest `retain` finished ones (oldest first). */

@@ -5,6 +5,7 @@
 import type { RunListFilter } from '../../bus/protocol.js';
 import type { StoredWorkflow, WorkflowResult } from '../../model/workflow.js';
 import type { RunLineage, WorkflowRun } from '../../model/run.js';
+import { RecentMap } from '../../model/recentMap.js';
 import type { Store } from '../../store/store.js';
 import type { WorkflowRunExecutor } from './run.js';
 import type { RunRecord } from './runRecords.js';
@@ -12,15 +13,13 @@ import { listStoredRuns, storedEnded } from './runRecords.js';
 
 export class RunTable {
   readonly #live = new Map<string, WorkflowRunExecutor>();
-  readonly #finished = new Map<string, WorkflowRun>();
-  /** The definition each finished run held in memory ran (a re-run runs it again). */
-  readonly #ranDefinition = new Map<string, StoredWorkflow>();
+  /** The runs that ended, each with the definition it ran (a re-run runs it again). */
+  readonly #finished: RecentMap<string, { run: WorkflowRun; workflow: StoredWorkflow }>;
   readonly #store: Store | undefined;
-  readonly #retain: number;
 
   constructor(store: Store | undefined, retainRuns: number) {
     this.#store = store;
-    this.#retain = retainRuns;
+    this.#finished = new RecentMap(retainRuns);
   }
 
   /** A live run (started or held back), or undefined. */
@@ -45,26 +44,22 @@ export class RunTable {
     this.#live.delete(runId);
   }
 
-  /** Keeps an ended run (its view, and the definition it ran), forgetting the oldest past `retainRuns`. */
+  /**
+   * Keeps an ended run (its view, and the definition it ran): at least the last `retainRuns` (fewer than twice as
+   * many), older ones forgotten.
+   */
   finished(run: WorkflowRun, workflow: StoredWorkflow): void {
-    this.#finished.set(run.runId, run);
-    this.#ranDefinition.set(run.runId, workflow);
-    while (this.#finished.size > this.#retain) {
-      const oldest = this.#finished.keys().next().value;
-      if (oldest === undefined) break;
-      this.#finished.delete(oldest);
-      this.#ranDefinition.delete(oldest);
-    }
+    this.#finished.set(run.runId, { run, workflow });
   }
 
   /** A run as `getRun` shows it: live, or ended and held in memory; null otherwise. */
   view(runId: string): WorkflowRun | null {
-    return this.#live.get(runId)?.view() ?? this.#finished.get(runId) ?? null;
+    return this.#live.get(runId)?.view() ?? this.#finished.get(runId)?.run ?? null;
   }
 
   /** A run that ended, held in memory or stored; null when none is known. */
   ended(runId: string): WorkflowRun | null {
-    return this.#finished.get(runId) ?? storedEnded(this.#store, runId);
+    return this.#finished.get(runId)?.run ?? storedEnded(this.#store, runId);
   }
 
   /** The end of a run, live or ended; null when none is known. */
@@ -85,7 +80,9 @@ export class RunTable {
   /** The definition an ended run ran: held in memory, or in its stored record; null when neither has it. */
   ranDefinition(runId: string): StoredWorkflow | null {
     return (
-      this.#ranDefinition.get(runId) ?? this.#store?.getRecord<RunRecord>('workflow_runs', runId)?.data.workflow ?? null
+      this.#finished.get(runId)?.workflow ??
+      this.#store?.getRecord<RunRecord>('workflow_runs', runId)?.data.workflow ??
+      null
     );
   }
 
@@ -104,7 +101,10 @@ export class RunTable {
   list(filter: RunListFilter): WorkflowRun[] {
     const store = this.#store;
     if (store?.persistent) return listStoredRuns(store, filter, (r) => this.#live.get(r.id)?.view() ?? r.data.run);
-    return filterRuns([...this.liveRuns().map((r) => r.view()), ...this.#finished.values()], filter);
+    return filterRuns(
+      [...this.liveRuns().map((r) => r.view()), ...[...this.#finished.values()].map((f) => f.run)],
+      filter,
+    );
   }
 }
 

@@ -9,6 +9,7 @@ import type { ClockTimer } from '../../model/clock.js';
 import type { TaskStatus } from '../../model/task.js';
 import { TERMINAL_STATUSES } from '../../model/task.js';
 import type { StepResult, StepWaiting, StoredWorkflow, WorkflowStep } from '../../model/workflow.js';
+import type { TemplateSite } from '../../workflows/template.js';
 import { findTemplates } from '../../workflows/template.js';
 import type { FanOut } from './fanout.js';
 
@@ -51,12 +52,17 @@ export const FAILED: ReadonlySet<string> = new Set(['failed', 'timed_out', 'canc
  * The steps whose artifacts a step is given: its dependencies, and the steps further up that its templates name
  * (`{{make.artifacts.out}}` behind a wait step), so the file a template points at is there when it starts.
  */
-function artifactSources(step: WorkflowStep): string[] {
-  const names = new Set(step.dependencies ?? []);
+function artifactSources(step: WorkflowStep, paramSites: readonly TemplateSite[]): readonly string[] {
+  const deps = step.dependencies ?? NO_NAMES;
+  // Most steps: no template anywhere, at most one dependency (a 100,000-step definition builds this per step).
+  if (paramSites.length === 0 && step.forEach === undefined && deps.length < 2) return deps;
+  const names = new Set(deps);
   for (const site of findTemplates([step.parameters ?? {}, step.forEach ?? null]))
     for (const ref of site.refs) if (ref.path[0] === 'artifacts') names.add(ref.root);
   return [...names];
 }
+
+const NO_NAMES: readonly string[] = Object.freeze([]);
 
 /** Every step of the definition, waiting, with its dependents linked and its parallel groups (when there are any). */
 export function buildSteps(workflow: StoredWorkflow, runId: string): StepTable {
@@ -71,13 +77,14 @@ export function buildSteps(workflow: StoredWorkflow, runId: string): StepTable {
   const byName = new Map<string, StepState>();
   const order: StepState[] = [];
   for (const step of workflow.steps) {
+    const sites = step.parameters === undefined ? [] : findTemplates(step.parameters);
     const state: StepState = {
       step,
       phase: 'waiting',
       waitingOn: 0,
       dependents: [],
-      hasTemplates: findTemplates(step.parameters ?? {}).length > 0,
-      artifactSources: artifactSources(step),
+      hasTemplates: sites.length > 0,
+      artifactSources: artifactSources(step, sites),
       groups: workflow.parallelGroups ? (groupsOf.get(step.name) ?? new Set()) : null,
       result: null,
       taskId: `${runId}.${step.name}`,
@@ -93,7 +100,9 @@ export function buildSteps(workflow: StoredWorkflow, runId: string): StepTable {
     order.push(state);
   }
   for (const s of order) {
-    for (const d of new Set(s.step.dependencies ?? [])) {
+    const deps = s.step.dependencies;
+    if (deps === undefined || deps.length === 0) continue;
+    for (const d of deps.length === 1 ? deps : new Set(deps)) {
       const up = byName.get(d);
       if (!up) continue;
       s.waitingOn++;

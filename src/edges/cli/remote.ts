@@ -72,6 +72,25 @@ export function withDaemon<T>(
   return withRemote(url, flags, fn, env);
 }
 
+/** A client's NATS credentials and TLS, from the same variables the daemon reads (`CODOMYRMEX_NATS_USER`, …). */
+export function clientConnection(env: NodeJS.ProcessEnv): ReturnType<typeof connectionOptions> {
+  const e = (name: string): string | undefined => env[name] || undefined;
+  return connectionOptions({
+    user: e('CODOMYRMEX_NATS_USER'),
+    password: e('CODOMYRMEX_NATS_PASSWORD'),
+    token: e('CODOMYRMEX_NATS_TOKEN'),
+    credsFile: e('CODOMYRMEX_NATS_CREDS'),
+    tls:
+      (e('CODOMYRMEX_NATS_TLS_CA') ?? e('CODOMYRMEX_NATS_TLS_CERT'))
+        ? {
+            caFile: e('CODOMYRMEX_NATS_TLS_CA'),
+            certFile: e('CODOMYRMEX_NATS_TLS_CERT'),
+            keyFile: e('CODOMYRMEX_NATS_TLS_KEY'),
+          }
+        : undefined,
+  });
+}
+
 /** {@link withDaemon} with the client itself (its bus), for what goes past the engine seam (bench). */
 export async function withRemote<T>(
   url: string,
@@ -79,7 +98,6 @@ export async function withRemote<T>(
   fn: (remote: RemoteEngine<NatsBus>) => Promise<T>,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<T> {
-  const e = (name: string): string | undefined => env[name] || undefined;
   const requestTimeoutMs = flags.requestTimeout;
   const remote = await RemoteEngine.connect({
     servers: url
@@ -90,21 +108,7 @@ export async function withRemote<T>(
     requestTimeoutMs,
     // Each bounded wait stays well inside the request timeout.
     waitMs: requestTimeoutMs !== undefined ? Math.max(1, Math.floor(requestTimeoutMs / 2)) : undefined,
-    // Credentials and TLS from the same variables the daemon reads.
-    connection: connectionOptions({
-      user: e('CODOMYRMEX_NATS_USER'),
-      password: e('CODOMYRMEX_NATS_PASSWORD'),
-      token: e('CODOMYRMEX_NATS_TOKEN'),
-      credsFile: e('CODOMYRMEX_NATS_CREDS'),
-      tls:
-        (e('CODOMYRMEX_NATS_TLS_CA') ?? e('CODOMYRMEX_NATS_TLS_CERT'))
-          ? {
-              caFile: e('CODOMYRMEX_NATS_TLS_CA'),
-              certFile: e('CODOMYRMEX_NATS_TLS_CERT'),
-              keyFile: e('CODOMYRMEX_NATS_TLS_KEY'),
-            }
-          : undefined,
-    }),
+    connection: clientConnection(env),
   });
   try {
     return await fn(remote);

@@ -13,9 +13,11 @@ import { natsUnreachable } from '../../bus/nats.js';
 import { TAG_RE } from '../../model/task.js';
 import type { CliContext, GlobalFlags } from './context.js';
 import { printTable } from './format.js';
+import { clientConnection } from './remote.js';
 import { createLogger } from '../daemon/logger.js';
-import { LOG_LEVELS, parseDuration } from '../daemon/options.js';
-import type { LogLevel } from '../daemon/options.js';
+import { LOG_LEVELS } from '../daemon/logger.js';
+import { parseDuration } from '../daemon/options.js';
+import type { LogLevel } from '../daemon/logger.js';
 import { encode, remoteSubjects } from '../../workers/jetstream/protocol.js';
 import { decodeAs } from '../../workers/jetstream/schemas.js';
 import { loadTracing } from '../../traces/tracing.js';
@@ -115,12 +117,8 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
       const name = opts.name ?? `${hostname()}-${process.pid}`;
       const worker = new RemoteWorker({
         connect: () =>
-          connectNats({
-            servers: nats.servers,
-            name: `codomyrmex-worker-${name}`,
-            maxReconnectAttempts: -1,
-            reconnectTimeWait: 500,
-          }),
+          // Credentials and TLS from the variables the daemon and the other clients read.
+          connectNats({ ...clientConnection(process.env), servers: nats.servers, name: `codomyrmex-worker-${name}` }),
         subjectPrefix: nats.subjectPrefix,
         moduleDirs: cli.options().moduleDirs ?? [],
         threads: g.threads ?? 1,

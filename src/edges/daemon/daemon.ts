@@ -19,17 +19,15 @@ import { randomUUID } from 'node:crypto';
 import { BehaviorSubject, type Observable } from 'rxjs';
 import { OrchestrationEngine } from '../../actors/engine/engine.js';
 import type { AttachedEdge } from '../../actors/engine/engine.js';
-import { hostname } from 'node:os';
 import type { HttpHandlers } from '../../actors/engine/views.js';
 import { serializeError } from '../../errors.js';
 import type { StoreError } from '../../errors.js';
-import { DAEMON_META_KEY, type DaemonAddress } from '../../store/fileGuard.js';
 import { PostgresStore } from '../../store/postgres.js';
 import { HttpEdge } from '../http/server.js';
 import { DaemonRegistry } from './standby.js';
 import type { DaemonRole } from './standby.js';
 import { startEdges } from '../start.js';
-import { connectionOptions, NatsEdge } from '../nats/edge.js';
+import { daemonConnection, NatsEdge } from '../nats/edge.js';
 import { NatsBus } from '../../bus/nats.js';
 import { serveStandbyPresence } from '../../bus/natsStandby.js';
 import type { TaskRunner } from '../../workers/runner.js';
@@ -40,7 +38,9 @@ import type { RuntimeState } from '../../model/runtime.js';
 import type { Logger } from './logger.js';
 import type { DaemonOptions } from './options.js';
 import type { Tracing } from '../../traces/tracing.js';
-import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from '../../metrics/openMetrics.js';
+import { recordDaemonAddress } from './address.js';
+import { logEngineEvents } from './eventLog.js';
+import { daemonHttpHandlers } from './health.js';
 
 /** The daemon's lifecycle states: the engine's own (the runtime machine's), plus `standby` (waiting for the lease). */
 export type DaemonState = RuntimeState | 'standby';
@@ -113,7 +113,7 @@ export class Daemon {
       },
     );
     this.#engine = engine;
-    this.#logEvents();
+    logEngineEvents(engine, this.log);
     return engine;
   }
 
@@ -180,7 +180,7 @@ export class Daemon {
       await standby?.close();
       engine.metrics?.addProcessMetrics();
       const http = await HttpEdge.start(
-        this.#handlers(),
+        this.#httpHandlers(),
         standby ? { ...this.options.http, port: standby.address.port } : this.options.http,
         engine,
       );
@@ -221,7 +221,7 @@ export class Daemon {
       throw err;
     }
     const http = this.engine.httpAddress;
-    if (http && this.options.http?.console) await this.#recordAddress(http.url);
+    if (http && this.options.http?.console) await recordDaemonAddress(this.engine, http.url, this.log);
     this.#to('running', {
       engineId: this.engine.id,
       threads: this.engine.options.threads,
@@ -241,7 +241,7 @@ export class Daemon {
 
   /** Serves HTTP as a standby, waits for the lease, then builds the engine on it. Null when stopped meanwhile. */
   async #standby(registry: DaemonRegistry): Promise<OrchestrationEngine | null> {
-    if (this.options.http) this.#http = await HttpEdge.start(this.#handlers(), this.options.http);
+    if (this.options.http) this.#http = await HttpEdge.start(this.#httpHandlers(), this.options.http);
     this.#to('standby', {
       role: 'standby',
       id: this.id,
@@ -291,10 +291,8 @@ export class Daemon {
     if (!o) return null;
     try {
       const bus = await NatsBus.connect({
-        servers: o.servers,
+        ...daemonConnection(o, `codomyrmex-standby-${this.id.slice(0, 8)}`),
         subjectPrefix: o.subjectPrefix,
-        name: `codomyrmex-standby-${this.id.slice(0, 8)}`,
-        connection: connectionOptions(o),
       });
       const sub = serveStandbyPresence(bus.connection, bus.subjectPrefix, {
         id: this.id,
@@ -327,88 +325,9 @@ export class Daemon {
     });
   }
 
-  /** What the daemon's own HTTP edge serves: the engine's answers once active, the standby's before. */
-  #handlers(): HttpHandlers {
-    const roleLines = (): string =>
-      [
-        '# HELP codomyrmex_daemon_role Whether this daemon is the active one (holds the database lease) or a standby: 1 for its role.',
-        '# TYPE codomyrmex_daemon_role gauge',
-        ...(['active', 'standby'] as const).map(
-          (r) => `codomyrmex_daemon_role{role="${r}"} ${this.role === r ? 1 : 0}`,
-        ),
-        '',
-      ].join('\n');
-    return {
-      metrics: async (format = 'prometheus') => {
-        const m = this.#engine?.httpHandlers().metrics;
-        const engine = m ? await m(format) : null;
-        if (format === 'openmetrics') {
-          // The role's family goes before the closing `# EOF` (nothing may follow it).
-          const body = (engine?.body ?? '').replace(/# EOF\n$/, '');
-          return { contentType: OPENMETRICS_CONTENT_TYPE, body: `${body}${roleLines()}# EOF\n` };
-        }
-        return {
-          contentType: engine?.contentType ?? PROMETHEUS_CONTENT_TYPE,
-          body: `${engine?.body ?? ''}${roleLines()}`,
-        };
-      },
-      liveness: () => {
-        const engine = this.#engine;
-        if (engine) return { ...engine.httpHandlers().liveness(), role: 'active' };
-        return {
-          alive: true,
-          state: 'starting',
-          uptimeSeconds: (Date.now() - this.#startedAt) / 1000,
-          role: 'standby',
-        };
-      },
-      readiness: () => {
-        const engine = this.#engine;
-        if (engine) {
-          const r = engine.httpHandlers().readiness();
-          return { ...r, checks: { ...r.checks, role: { ok: true, detail: 'active: holds the database lease' } } };
-        }
-        return {
-          ready: false,
-          status: 'not_ready',
-          state: 'starting',
-          checks: { role: { ok: false, detail: 'standby: another daemon holds the database lease' } },
-        };
-      },
-    };
-  }
-
-  /**
-   * Records where the console and API listen in the store's `meta` (readable while this daemon holds the file), so
-   * that a CLI command run against the same folder talks to this daemon over HTTP instead of failing on the lock.
-   */
-  async #recordAddress(url: string): Promise<void> {
-    const address: DaemonAddress = {
-      url,
-      pid: process.pid,
-      host: hostname(),
-      engineId: this.engine.id,
-      since: new Date().toISOString(),
-    };
-    const commits = this.engine.commits;
-    let pending = true;
-    const unregister = commits.register({
-      collect: (batch) => {
-        if (pending) batch.meta[DAEMON_META_KEY] = JSON.stringify(address);
-      },
-      committed: () => (pending = false),
-      failed: () => undefined,
-    });
-    try {
-      await commits.afterCommit(null);
-    } catch (err) {
-      this.log.warn(
-        { err: serializeError(err) },
-        'could not record the HTTP address in the store: CLI commands in this folder will not find the daemon by themselves (use --daemon URL)',
-      );
-    } finally {
-      unregister();
-    }
+  /** What the daemon's own HTTP edge serves (health.ts). */
+  #httpHandlers(): HttpHandlers {
+    return daemonHttpHandlers({ engine: () => this.#engine, role: () => this.role, startedAt: this.#startedAt });
   }
 
   /** Drains and stops (see the file's comment). Every call returns the same promise. */
@@ -454,35 +373,5 @@ export class Daemon {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
     };
-  }
-
-  #logEvents(): void {
-    const log = this.log;
-    const e = this.engine;
-    e.registerEventHandler('recovery', (_, d) => log.info(d, 'recovered from the store'));
-    e.registerEventHandler('definition_skipped', (_, d) =>
-      log.warn({ file: d.file, err: d.error.message }, 'workflow definition skipped'),
-    );
-    e.registerEventHandler('workflow_started', (_, d) => log.info(d, 'workflow started'));
-    e.registerEventHandler('workflow_completed', (_, d) =>
-      d.success ? log.info(d, 'workflow completed') : log.warn(d, 'workflow ended without success'),
-    );
-    e.registerEventHandler('schedule_fired', (_, d) => log.info(d, 'schedule fired'));
-    e.registerEventHandler('schedule_skipped', (_, d) =>
-      log.info({ ...d, error: d.error?.message }, 'schedule slot skipped'),
-    );
-    e.registerEventHandler('schedule_missed', (_, d) =>
-      log.warn(d, 'schedule slots missed (older than the catch-up window)'),
-    );
-    e.registerEventHandler('trigger_fired', (_, d) => log.info(d, 'trigger fired'));
-    e.registerEventHandler('trigger_rejected', (_, d) => log.warn(d, 'trigger message rejected'));
-    e.registerEventHandler('task_failed', (_, d) =>
-      log.warn({ taskId: d.taskId, name: d.name, err: d.error.message }, 'task failed'),
-    );
-    e.registerEventHandler('store_failed', (_, d) => log.error(d, 'store failing'));
-    e.registerEventHandler('store_recovered', (_, d) => log.info(d, 'store recovered'));
-    e.registerEventHandler('component_error', (_, d) => log.error(d, 'component error'));
-    e.registerEventHandler('handler_error', (_, d) => log.warn(d, 'event handler error'));
-    if (log.isLevelEnabled('debug')) e.registerEventHandler('*', (event, data) => log.debug({ event, data }, 'event'));
   }
 }

@@ -5,7 +5,13 @@
  */
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import type { LogFormat, LogLevel } from './options.js';
+
+/** How the daemon logs: `json` lines or `pretty` text. */
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+/** The lowest level logged, from most to least severe. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export type { Logger };
 

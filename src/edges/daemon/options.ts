@@ -1,27 +1,19 @@
 /**
  * The daemon's options: flags over environment over a config file (`codomyrmex.config.{json,yaml}` or
- * `--config FILE`) over defaults. The file's engine options go through the same `compileOptions()` as the
- * library's; its `daemon` section (NATS, logging) is checked here. A bad field names itself and the file.
- * Credentials and TLS come from the file or the environment, never from code.
+ * `--config FILE`, read in configFile.ts) over defaults. The file's engine options go through the same
+ * `compileOptions()` as the library's; its `daemon` section (NATS, logging) is checked in configFile.ts. A bad field
+ * names itself and the file. Credentials and TLS come from the file or the environment, never from code.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { extname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
 import type { CompiledHttpOptions, CompiledOptions, EngineOptions } from '../../config/options.js';
 import { compileHttp, compileOptions } from '../../config/compile.js';
 import { DEFAULT_HTTP } from '../../config/options.js';
 import { ValidationError } from '../../errors.js';
-import { formatZodIssues } from '../../model/validate.js';
+import { ENGINE_ENV, envChoice, envString, oneOf } from '../../config/env.js';
 import type { DaemonNatsOptions } from '../nats/edge.js';
-
-export const LOG_FORMATS = ['json', 'pretty'] as const;
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
-/** The config files looked for in the working directory when `--config` is not given, in this order. */
-export const CONFIG_FILES = ['codomyrmex.config.json', 'codomyrmex.config.yaml', 'codomyrmex.config.yml'] as const;
+import type { DaemonSection } from './configFile.js';
+import { findConfigFile, readConfigFile } from './configFile.js';
+import { LOG_FORMATS, LOG_LEVELS } from './logger.js';
+import type { LogFormat, LogLevel } from './logger.js';
 
 /** Every daemon option, filled in and checked. */
 export interface DaemonOptions {
@@ -75,162 +67,6 @@ export interface DaemonFlags {
   console?: string | undefined;
 }
 
-/** The config file's `daemon` section (the descriptions are the configuration reference's). */
-export const daemonSectionSchema = z
-  .object({
-    http: z
-      .union([z.literal(false), z.string().min(1)])
-      .optional()
-      .describe(
-        'Where the HTTP edge listens, `HOST:PORT` (default `127.0.0.1:9464`), or `false` for none. Flag `--http`, env `CODOMYRMEX_HTTP`.',
-      ),
-    authMetrics: z
-      .boolean()
-      .optional()
-      .describe('`/metrics` needs the bearer token too (default false). Flag `--auth-metrics`.'),
-    console: z
-      .boolean()
-      .optional()
-      .describe('Serve the console at `/` and the API under `/api/v1/` (default true). Flag `--console on|off`.'),
-    maxBodyBytes: z
-      .number()
-      .int()
-      .min(1024)
-      .optional()
-      .describe('Largest request body the HTTP API reads, in bytes (default 4 MiB).'),
-    graceMs: z
-      .number()
-      .int()
-      .min(0)
-      .optional()
-      .describe(
-        "How long a drain lets running tasks finish, in ms (default: the engine's `shutdownGraceMs`, 30 000). Flag `--grace`, env `CODOMYRMEX_GRACE`.",
-      ),
-    nats: z
-      .object({
-        url: z
-          .union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
-            errorMap: () => ({ message: 'must be a NATS URL such as nats://127.0.0.1:4222, or a list of them' }),
-          })
-          .optional()
-          .describe('NATS server URL(s) (default none: HTTP only). Flag `--nats`, env `CODOMYRMEX_NATS_URL`.'),
-        subjectPrefix: z
-          .string()
-          .min(1)
-          .optional()
-          .describe('Subject prefix (default `codomyrmex`). Flag `--subject-prefix`, env `CODOMYRMEX_SUBJECT_PREFIX`.'),
-        requestTimeoutMs: z
-          .number()
-          .int()
-          .min(1)
-          .optional()
-          .describe('How long a request over NATS waits for its reply, in ms (default 30 000).'),
-        user: z.string().min(1).optional().describe('User name, with `password` (env `CODOMYRMEX_NATS_USER`).'),
-        password: z.string().optional().describe('Password (env `CODOMYRMEX_NATS_PASSWORD`).'),
-        token: z.string().min(1).optional().describe('Token (env `CODOMYRMEX_NATS_TOKEN`).'),
-        credsFile: z
-          .string()
-          .min(1)
-          .optional()
-          .describe('A `.creds` file: JWT and nkey seed (env `CODOMYRMEX_NATS_CREDS`).'),
-        tls: z
-          .object({
-            caFile: z.string().min(1).optional().describe('CA certificate (env `CODOMYRMEX_NATS_TLS_CA`).'),
-            certFile: z
-              .string()
-              .min(1)
-              .optional()
-              .describe('Client certificate, with `keyFile` (env `CODOMYRMEX_NATS_TLS_CERT`).'),
-            keyFile: z.string().min(1).optional().describe('Client key (env `CODOMYRMEX_NATS_TLS_KEY`).'),
-          })
-          .strict()
-          .optional()
-          .describe('TLS to NATS.'),
-        retryInitialMs: z
-          .number()
-          .int()
-          .min(1)
-          .optional()
-          .describe('First backoff between connect attempts while NATS is down at start, in ms (default 250).'),
-        retryMaxMs: z
-          .number()
-          .int()
-          .min(1)
-          .optional()
-          .describe('Longest backoff between connect attempts, in ms (default 5000).'),
-      })
-      .strict()
-      .optional()
-      .describe('How the daemon reaches NATS.'),
-    log: z
-      .object({
-        format: z
-          .enum(LOG_FORMATS)
-          .optional()
-          .describe('`json` (default) or `pretty`. Flag `--log-format`, env `CODOMYRMEX_LOG_FORMAT`.'),
-        level: z
-          .enum(LOG_LEVELS)
-          .optional()
-          .describe('Lowest level logged (default `info`). Flag `--log-level`, env `CODOMYRMEX_LOG_LEVEL`.'),
-      })
-      .strict()
-      .optional()
-      .describe('Logging.'),
-  })
-  .strict();
-type DaemonSection = z.infer<typeof daemonSectionSchema>;
-
-/** Engine options that have an environment variable: the variable, when set, wins over the file. */
-const ENV_OF: Partial<Record<keyof EngineOptions, string>> = {
-  threads: 'CODOMYRMEX_THREADS',
-  moduleDirs: 'CODOMYRMEX_MODULE_DIRS',
-  workflowDirs: 'CODOMYRMEX_WORKFLOW_DIRS',
-  projectsDir: 'CODOMYRMEX_PROJECTS_DIR',
-  allowedProjectRoots: 'CODOMYRMEX_ALLOWED_PROJECT_ROOTS',
-  templateDirs: 'CODOMYRMEX_TEMPLATE_DIRS',
-  store: 'CODOMYRMEX_STORE',
-  dataDir: 'CODOMYRMEX_DATA_DIR',
-  dbPath: 'CODOMYRMEX_DB',
-  durability: 'CODOMYRMEX_DURABILITY',
-};
-
-/** Reads a JSON or YAML config file: `{ ...engine options, daemon: { http, graceMs, nats, log } }`. */
-export function readConfigFile(file: string): { engine: EngineOptions; daemon: DaemonSection } {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ValidationError(`--config: cannot read ${file} (${(err as Error).message})`);
-  }
-  let raw: unknown;
-  try {
-    raw = extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
-  } catch (err) {
-    throw new ValidationError(
-      `${file}: not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'} (${(err as Error).message})`,
-    );
-  }
-  if (raw === null || raw === undefined) raw = {};
-  if (typeof raw !== 'object' || Array.isArray(raw))
-    throw new ValidationError(`${file}: must hold an object of options (e.g. "threads: 2" and a "daemon:" section)`);
-  const { daemon, ...engine } = raw as Record<string, unknown>;
-  const parsed = daemonSectionSchema.safeParse(daemon ?? {});
-  if (!parsed.success) throw new ValidationError(formatZodIssues(parsed.error, 'daemon').map((i) => `${file}: ${i}`));
-  return { engine: engine, daemon: parsed.data };
-}
-
-/** The config file to read: `--config`, else `CODOMYRMEX_CONFIG`, else the first of {@link CONFIG_FILES} that exists. */
-export function findConfigFile(flag: string | undefined, env: NodeJS.ProcessEnv, cwd = process.cwd()): string | null {
-  const given = flag ?? (env['CODOMYRMEX_CONFIG'] || undefined);
-  if (given !== undefined) {
-    const path = resolve(cwd, given);
-    if (!existsSync(path)) throw new ValidationError(`--config: no file ${path}`);
-    return path;
-  }
-  for (const name of CONFIG_FILES) if (existsSync(resolve(cwd, name))) return resolve(cwd, name);
-  return null;
-}
-
 /** `HOST:PORT` (or `:PORT`, or `PORT`), checked; `off` turns the edge off. */
 export function parseListen(value: string, what: string): { host: string; port: number } | null {
   if (value === 'off' || value === 'false') return null;
@@ -250,18 +86,6 @@ export function parseDuration(value: string, what: string): number {
   return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
 }
 
-function choice<T extends string>(value: string | undefined, choices: readonly T[], what: string): T | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (!(choices as readonly string[]).includes(value))
-    throw new ValidationError(`${what}: must be one of ${choices.join(', ')} (got "${value}")`);
-  return value as T;
-}
-
-function env(e: NodeJS.ProcessEnv, name: string): string | undefined {
-  const v = e[name];
-  return v === undefined || v === '' ? undefined : v;
-}
-
 /**
  * Compiles the daemon's options. `engineFlags` are the engine options the command line gave (they win over the
  * file); `defaults` are what the daemon fills in when nothing says otherwise (e.g. its workflow folders).
@@ -275,7 +99,7 @@ export function compileDaemonOptions(
   const configFile = findConfigFile(flags.config, e, cwd);
   const file = configFile ? readConfigFile(configFile) : { engine: {}, daemon: {} as DaemonSection };
   const fromFile: Record<string, unknown> = { ...file.engine };
-  for (const [key, name] of Object.entries(ENV_OF)) if (env(e, name) !== undefined) delete fromFile[key];
+  for (const [key, name] of Object.entries(ENGINE_ENV)) if (envString(e, name) !== undefined) delete fromFile[key];
   const engineInput = { ...(fromFile as EngineOptions), ...engineFlags };
   let engine: CompiledOptions;
   try {
@@ -289,7 +113,7 @@ export function compileDaemonOptions(
     throw err;
   }
   const d = file.daemon;
-  const httpText = flags.http ?? env(e, 'CODOMYRMEX_HTTP') ?? (d.http === false ? 'off' : d.http);
+  const httpText = flags.http ?? envString(e, 'CODOMYRMEX_HTTP') ?? (d.http === false ? 'off' : d.http);
   const listen =
     httpText !== undefined
       ? parseListen(httpText, flags.http !== undefined ? '--http' : 'CODOMYRMEX_HTTP')
@@ -315,12 +139,12 @@ export function compileDaemonOptions(
         e,
       )
     : null;
-  const graceText = flags.grace ?? env(e, 'CODOMYRMEX_GRACE');
+  const graceText = flags.grace ?? envString(e, 'CODOMYRMEX_GRACE');
   const graceMs =
     graceText !== undefined
       ? parseDuration(graceText, flags.grace !== undefined ? '--grace' : 'CODOMYRMEX_GRACE')
       : (d.graceMs ?? engine.shutdownGraceMs);
-  const urlText = flags.nats ?? env(e, 'CODOMYRMEX_NATS_URL');
+  const urlText = flags.nats ?? envString(e, 'CODOMYRMEX_NATS_URL');
   const servers =
     urlText !== undefined
       ? urlText
@@ -332,9 +156,9 @@ export function compileDaemonOptions(
         : [d.nats.url].flat();
   const n = d.nats ?? {};
   const tls = {
-    caFile: env(e, 'CODOMYRMEX_NATS_TLS_CA') ?? n.tls?.caFile,
-    certFile: env(e, 'CODOMYRMEX_NATS_TLS_CERT') ?? n.tls?.certFile,
-    keyFile: env(e, 'CODOMYRMEX_NATS_TLS_KEY') ?? n.tls?.keyFile,
+    caFile: envString(e, 'CODOMYRMEX_NATS_TLS_CA') ?? n.tls?.caFile,
+    certFile: envString(e, 'CODOMYRMEX_NATS_TLS_CERT') ?? n.tls?.certFile,
+    keyFile: envString(e, 'CODOMYRMEX_NATS_TLS_KEY') ?? n.tls?.keyFile,
   };
   if ((tls.certFile === undefined) !== (tls.keyFile === undefined))
     throw new ValidationError(
@@ -345,25 +169,26 @@ export function compileDaemonOptions(
       ? null
       : {
           servers,
-          subjectPrefix: flags.subjectPrefix ?? env(e, 'CODOMYRMEX_SUBJECT_PREFIX') ?? n.subjectPrefix ?? 'codomyrmex',
+          subjectPrefix:
+            flags.subjectPrefix ?? envString(e, 'CODOMYRMEX_SUBJECT_PREFIX') ?? n.subjectPrefix ?? 'codomyrmex',
           requestTimeoutMs: flags.requestTimeout ?? n.requestTimeoutMs ?? 30_000,
-          user: env(e, 'CODOMYRMEX_NATS_USER') ?? n.user,
-          password: env(e, 'CODOMYRMEX_NATS_PASSWORD') ?? n.password,
-          token: env(e, 'CODOMYRMEX_NATS_TOKEN') ?? n.token,
-          credsFile: env(e, 'CODOMYRMEX_NATS_CREDS') ?? n.credsFile,
+          user: envString(e, 'CODOMYRMEX_NATS_USER') ?? n.user,
+          password: envString(e, 'CODOMYRMEX_NATS_PASSWORD') ?? n.password,
+          token: envString(e, 'CODOMYRMEX_NATS_TOKEN') ?? n.token,
+          credsFile: envString(e, 'CODOMYRMEX_NATS_CREDS') ?? n.credsFile,
           tls: Object.values(tls).some((v) => v !== undefined) ? tls : undefined,
           retryInitialMs: n.retryInitialMs ?? 250,
           retryMaxMs: n.retryMaxMs ?? 5000,
         };
   const log = {
     format:
-      choice(flags.logFormat, LOG_FORMATS, '--log-format') ??
-      choice(env(e, 'CODOMYRMEX_LOG_FORMAT'), LOG_FORMATS, 'CODOMYRMEX_LOG_FORMAT') ??
+      oneOf(flags.logFormat, LOG_FORMATS, '--log-format') ??
+      envChoice(e, 'CODOMYRMEX_LOG_FORMAT', LOG_FORMATS) ??
       d.log?.format ??
       'json',
     level:
-      choice(flags.logLevel, LOG_LEVELS, '--log-level') ??
-      choice(env(e, 'CODOMYRMEX_LOG_LEVEL'), LOG_LEVELS, 'CODOMYRMEX_LOG_LEVEL') ??
+      oneOf(flags.logLevel, LOG_LEVELS, '--log-level') ??
+      envChoice(e, 'CODOMYRMEX_LOG_LEVEL', LOG_LEVELS) ??
       d.log?.level ??
       'info',
   };

@@ -10,7 +10,10 @@ import type { AttachedEdge, OrchestrationEngine } from '../../actors/engine/engi
 import type { ComponentHealth } from '../../actors/engine/health.js';
 import type { Logger } from './logger.js';
 import { JetStreamArtifactStore } from '../../workers/jetstreamArtifacts.js';
-import { connectionOptions } from '../nats/edge.js';
+import { natsConnectOptions } from '../../bus/nats.js';
+import { daemonConnection } from '../nats/edge.js';
+import type { ConnectRetry } from '../nats/retry.js';
+import { retryConnect } from '../nats/retry.js';
 import type { DaemonNatsOptions } from '../nats/edge.js';
 import type { CombinedRunner } from '../../workers/combined.js';
 import { registerWorkerMetrics } from '../../workers/jetstream/metrics.js';
@@ -28,7 +31,8 @@ export class RemoteWorkersEdge implements AttachedEdge {
   #nc: NatsConnection | null = null;
   #closed = false;
   #attached = false;
-  readonly #loop: Promise<void>;
+  /** The first connection, retried while NATS is down. */
+  readonly #retry: ConnectRetry;
   readonly #unregister: () => void;
 
   constructor(
@@ -51,7 +55,15 @@ export class RemoteWorkersEdge implements AttachedEdge {
       status: () => this.statusView(),
     });
     this.#metrics(engine);
-    this.#loop = this.#connectLoop(engine.id);
+    this.#retry = retryConnect(
+      nats,
+      () => this.#connect(engine.id),
+      (err, retryInMs) =>
+        this.#log.warn(
+          { err: (err as Error).message, retryInMs },
+          'remote workers: NATS or JetStream not reachable; retrying',
+        ),
+    );
   }
 
   ready(): { ok: boolean; detail: string } {
@@ -95,45 +107,36 @@ export class RemoteWorkersEdge implements AttachedEdge {
     if (registry) registerWorkerMetrics(registry, this.#runner);
   }
 
-  async #connectLoop(run: string): Promise<void> {
-    let delayMs = this.#nats.retryInitialMs;
-    while (!this.#closed) {
-      try {
-        const nc = await connect({
-          servers: this.#nats.servers,
-          name: `codomyrmex-daemon-workers-${run.slice(0, 8)}`,
-          ...connectionOptions(this.#nats),
-        });
-        if (this.#closed) {
-          await nc.close();
-          return;
-        }
-        this.#nc = nc;
-        const jsm = await jetstreamManager(nc);
-        const js = jetstream(nc);
-        // The daemon's own threads store and fetch artifacts where remote workers do: the Object Store.
-        this.#engine.artifacts.use(await JetStreamArtifactStore.open(js, this.#nats.subjectPrefix));
-        await this.#runner.attach(nc, js, jsm);
-        this.#attached = true;
-        this.#log.info({ stream: this.#runner.stream, local: this.#local }, 'remote workers: serving the work stream');
+  /** One try at connecting and serving the work stream (unless the edge closed meanwhile). */
+  async #connect(run: string): Promise<void> {
+    try {
+      const nc = await connect(
+        natsConnectOptions(daemonConnection(this.#nats, `codomyrmex-daemon-workers-${run.slice(0, 8)}`)),
+      );
+      if (this.#closed) {
+        await nc.close();
         return;
-      } catch (err) {
-        this.#log.warn(
-          { err: (err as Error).message, retryInMs: delayMs },
-          'remote workers: NATS or JetStream not reachable; retrying',
-        );
-        await this.#nc?.close().catch(() => undefined);
-        this.#nc = null;
-        await new Promise((resolve) => setTimeout(resolve, delayMs));
-        delayMs = Math.min(this.#nats.retryMaxMs, delayMs * 2);
       }
+      this.#nc = nc;
+      const jsm = await jetstreamManager(nc);
+      const js = jetstream(nc);
+      // The daemon's own threads store and fetch artifacts where remote workers do: the Object Store.
+      this.#engine.artifacts.use(await JetStreamArtifactStore.open(js, this.#nats.subjectPrefix));
+      await this.#runner.attach(nc, js, jsm);
+      this.#attached = true;
+      this.#log.info({ stream: this.#runner.stream, local: this.#local }, 'remote workers: serving the work stream');
+    } catch (err) {
+      await this.#nc?.close().catch(() => undefined);
+      this.#nc = null;
+      throw err;
     }
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#loop;
+    this.#retry.stop();
+    await this.#retry.done;
     this.#runner.close();
     await this.#nc?.drain().catch(() => undefined);
     this.#unregister();

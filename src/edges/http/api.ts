@@ -10,136 +10,20 @@ import type { OrchestrationEngine } from '../../actors/engine/engine.js';
 import type { CommandPayload, CommandReply, CommandType, RunListFilter } from '../../bus/protocol.js';
 import { COMMAND_TYPES, parseCommandPayload, resolveCommandType } from '../../bus/schemas.js';
 import { decodeJson, errorReply, okReply, type ReplyEnvelope } from '../../bus/wire.js';
-import { ErrorCode, NotFoundError, ValidationError } from '../../errors.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
 import type { StepResult } from '../../model/workflow.js';
 import type { WorkflowRun } from '../../model/run.js';
 import type { ArtifactChunk } from '../../model/artifacts.js';
 import { runArtifacts } from '../../actors/engine/artifacts.js';
-import { EventHub, runIdsOf } from './events.js';
+import { EventHub } from './events.js';
+import { drainedOrClosed, readBody, sendEnvelope } from './replies.js';
+import type { RunHistory, RunSummary } from './runViews.js';
+import { previewStep, runHistory, runSummary } from './runViews.js';
 
-/** A step output larger than this (as JSON) is cut in the run view; the whole is one download away. */
-export const OUTPUT_PREVIEW_BYTES = 16 * 1024;
 const RUN_PAGE_DEFAULT = 50;
 const RUN_PAGE_MAX = 500;
 /** How many runs a `?schedule=` filter reads at most per request. */
 const SCHEDULE_SCAN_MAX = 50_000;
-/** How many journal entries one run's history reads at most. */
-const HISTORY_SCAN_MAX = 200_000;
-
-/** HTTP status of an error reply, by code. */
-export function statusOf(code: string): number {
-  switch (code) {
-    case ErrorCode.VALIDATION:
-    case ErrorCode.CYCLE:
-      return 400;
-    case ErrorCode.NOT_FOUND:
-      return 404;
-    case ErrorCode.RESOURCE_UNAVAILABLE:
-      return 409;
-    case ErrorCode.SHUTTING_DOWN:
-    case ErrorCode.BUS_UNAVAILABLE:
-    case ErrorCode.STORE_WRITE_FAILED:
-      return 503;
-    case ErrorCode.BUS_TIMEOUT:
-      return 504;
-    default:
-      return 500;
-  }
-}
-
-/** A request body past the limit: bad input (`VALIDATION`, not retryable as it is). */
-export class PayloadTooLargeError extends ValidationError {
-  override readonly name = 'PayloadTooLargeError';
-  constructor(limit: number) {
-    super(
-      `request body over ${limit} bytes; send less (a file path instead of inline data), or raise the limit (http.maxBodyBytes)`,
-    );
-  }
-}
-
-export function sendJson(res: ServerResponse, status: number, body: unknown, head = false): void {
-  const text = `${JSON.stringify(body)}\n`;
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-  });
-  res.end(head ? undefined : text);
-}
-
-export function sendEnvelope(res: ServerResponse, envelope: ReplyEnvelope, head = false): void {
-  sendJson(
-    res,
-    envelope.ok ? 200 : envelope.error.name === 'PayloadTooLargeError' ? 413 : statusOf(envelope.error.code),
-    envelope,
-    head,
-  );
-}
-
-/** Reads a body of at most `limit` bytes; rejects with {@link PayloadTooLargeError} past it (without reading on). */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) return Promise.reject(new PayloadTooLargeError(limit));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new PayloadTooLargeError(limit));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.once('end', () => resolve(Buffer.concat(chunks)));
-    req.once('error', reject);
-  });
-}
-
-/** A step's result with a large output replaced by a preview (the download route gives the whole). */
-function previewStep(step: StepResult): StepResult & { outputBytes?: number; outputTruncated?: boolean } {
-  if (step.result === undefined || step.result === null) return step;
-  const text = JSON.stringify(step.result) ?? '';
-  if (text.length <= OUTPUT_PREVIEW_BYTES) return step;
-  return {
-    ...step,
-    result: `${text.slice(0, OUTPUT_PREVIEW_BYTES)}…`,
-    outputBytes: Buffer.byteLength(text),
-    outputTruncated: true,
-  };
-}
-
-/** One row of the runs list: the run without its step outputs, with counts of its steps by status. */
-export interface RunSummary {
-  runId: string;
-  workflowName: string;
-  version: string;
-  status: WorkflowRun['status'];
-  startedAt: number;
-  endedAt: number | null;
-  durationMs: number;
-  sessionId: string | null;
-  steps: Record<string, number>;
-}
-
-function summary(run: WorkflowRun): RunSummary {
-  const steps: Record<string, number> = {};
-  for (const s of Object.values(run.steps)) steps[s.status] = (steps[s.status] ?? 0) + 1;
-  return {
-    runId: run.runId,
-    workflowName: run.workflowName,
-    version: run.version,
-    status: run.status,
-    startedAt: run.startedAt,
-    endedAt: run.endedAt,
-    durationMs: run.durationMs,
-    sessionId: run.sessionId,
-    steps,
-  };
-}
-
 function intParam(url: URL, name: string, min: number, max: number): number | undefined {
   const raw = url.searchParams.get(name);
   if (raw === null || raw === '') return undefined;
@@ -321,7 +205,7 @@ export class Api {
     const runs = schedule
       ? await this.#runsOfSchedule(parsed.payload, schedule, limit + 1)
       : await this.#request('workflow.list_runs', parsed.payload);
-    const page = runs.slice(0, limit).map(summary);
+    const page = runs.slice(0, limit).map(runSummary);
     return { runs: page, next: runs.length > limit ? (page[page.length - 1]?.runId ?? null) : null };
   }
 
@@ -387,39 +271,9 @@ export class Api {
    * A run's events from the journal (attempts, retries, logs): the entries from the run's start on, found by a
    * binary search on the journal's timestamps, then read forward until the run's end.
    */
-  async #history(
-    runId: string,
-  ): Promise<{ events: { seq: number; type: string; timestamp: number; data: unknown }[]; complete: boolean }> {
+  async #history(runId: string): Promise<RunHistory> {
     const run = await this.#found(this.#request('workflow.get_run', { runId }), `no workflow run with id "${runId}"`);
-    const store = this.#engine.store;
-    if (this.#engine.options.journalMaxEvents === 0) return { events: [], complete: false };
-    await this.#engine.commits.afterCommit(null);
-    const first = store.readEvents({ limit: 1 })[0];
-    if (!first) return { events: [], complete: false };
-    let lo = first.seq - 1;
-    let hi = store.lastEventSeq();
-    // The last seq whose event is older than the run's start (timestamps grow with seq).
-    while (lo < hi) {
-      const mid = Math.ceil((lo + hi) / 2);
-      const e = store.readEvents({ afterSeq: mid - 1, limit: 1 })[0];
-      if (e && e.timestamp < run.startedAt - 1000) lo = mid;
-      else hi = mid - 1;
-    }
-    const out: { seq: number; type: string; timestamp: number; data: unknown }[] = [];
-    const end = run.endedAt ?? Infinity;
-    let after = lo;
-    let scanned = 0;
-    for (;;) {
-      const page = store.readEvents({ afterSeq: after, limit: 2000 });
-      if (page.length === 0) return { events: out, complete: true };
-      for (const e of page) {
-        after = e.seq;
-        if (e.timestamp > end + 1000) return { events: out, complete: true };
-        if (runIdsOf(e.data).includes(runId)) out.push(e);
-      }
-      scanned += page.length;
-      if (scanned >= HISTORY_SCAN_MAX) return { events: out, complete: false };
-    }
+    return runHistory(this.#engine, run);
   }
 
   /**
@@ -449,7 +303,7 @@ export class Api {
       for (;;) {
         const data = Buffer.from(chunk.data, 'base64');
         offset += data.length;
-        if (!res.write(data)) await new Promise((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
+        if (!res.write(data)) await drainedOrClosed(res);
         if (chunk.eof || res.destroyed) break;
         if (data.length === 0) throw new Error(`artifact "${name}" ended early at ${offset} bytes`);
         chunk = await this.#engine.readArtifact(runId, step, name, offset);

@@ -17,7 +17,7 @@ import type { HttpHandlers } from '../../actors/engine/views.js';
 import { errorReply } from '../../bus/wire.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import type { Api } from './api.js';
-import { sendEnvelope, sendJson } from './api.js';
+import { sendEnvelope, sendJson } from './replies.js';
 import type { ConsoleAssets } from './assets.js';
 import { authenticate, sameOrigin } from './security.js';
 import { handleHook, isHook } from './hooks.js';

@@ -14,7 +14,8 @@ import { ErrorCode, NotFoundError } from '../../errors.js';
 import { packageVersion } from '../../config/options.js';
 import { TOOL_DESCRIPTIONS, toolShapes } from './schemas.js';
 import { McpTools, TOOL_NAMES, toolError } from './tools.js';
-import type { ProgressReporter, ToolResult } from './tools.js';
+import type { ToolResult } from './tools.js';
+import type { ProgressReporter } from './progress.js';
 import type { ToolArgs, ToolName } from './schemas.js';
 
 const VERSION = packageVersion();

@@ -6,12 +6,13 @@
 import { z } from 'zod';
 import type { SerializedError } from '../../errors.js';
 import { CodomyrmexError, ErrorCode, NotFoundError, RunFailedError, ValidationError } from '../../errors.js';
-import type { WorkflowResult } from '../../model/workflow.js';
 import type { ScheduleInput, TriggerInput } from '../../model/schedule.js';
 import { paramsJsonSchema } from '../../modules/schema.js';
 import { getOrchestrationEngine } from '../library.js';
 import type { EdgeEngine } from '../seam.js';
 import { planWorkflow } from './plan.js';
+import type { ProgressReporter } from './progress.js';
+import { withStepProgress } from './progress.js';
 import { stepOutput, summarizeRun, summarizeTask } from './summary.js';
 import { describeIssues, TOOL_DESCRIPTIONS, toolShapes } from './schemas.js';
 import type { ToolArgs, ToolName } from './schemas.js';
@@ -21,9 +22,6 @@ export type ToolResult = { success: true; result: unknown } | { success: false; 
 
 /** A failed call's error: the one wire form (bad arguments name their `fields`, such as `workflow_name`). */
 export type ToolError = SerializedError;
-
-/** Progress of a long call: `progress` of `total` (steps ended of steps), with a line saying what happened. */
-export type ProgressReporter = (progress: number, total: number | undefined, message: string) => void;
 
 /** An MCP tool as listed: its name, description and JSON Schema of its input. */
 export interface ToolInfo {
@@ -42,46 +40,6 @@ type Handlers = {
 /** Plain JSON: what crosses MCP is JSON, so in-process callers see the same values. */
 function toJson(value: unknown): unknown {
   return value === undefined ? null : (JSON.parse(JSON.stringify(value)) as unknown);
-}
-
-/** Runs `start` while reporting each step of the run named `workflowName` that ends. */
-async function withStepProgress(
-  engine: EdgeEngine,
-  workflowName: string,
-  total: number | undefined,
-  progress: ProgressReporter | undefined,
-  start: () => Promise<WorkflowResult>,
-): Promise<WorkflowResult> {
-  if (!progress) return start();
-  let runId: string | null = null;
-  let done = 0;
-  const offs = [
-    engine.registerEventHandler('workflow_started', (_, d) => {
-      if (runId === null && d.workflowName === workflowName) {
-        runId = d.runId;
-        progress(0, d.steps, `run ${d.runId} started`);
-      }
-    }),
-    ...(['step_completed', 'step_failed', 'step_skipped'] as const).map((name) =>
-      engine.registerEventHandler(name, (event, d) => {
-        if (d.runId !== runId) return;
-        done += 1;
-        progress(done, total, `${d.step}: ${event.replace('step_', '')}`);
-      }),
-    ),
-  ];
-  try {
-    const result = await start();
-    // The run's end can be answered before the last step's event reaches this handler: report what ended, once.
-    const ended = Object.keys(result.steps).length;
-    if (done < ended) {
-      done = ended;
-      progress(done, total, `run ${result.runId} ${result.status}`);
-    }
-    return result;
-  } finally {
-    for (const off of offs) off();
-  }
 }
 
 /** Bytes of an artifact one get_run_artifact call returns at most. */

@@ -118,6 +118,18 @@ function field(name: string) {
   };
 }
 
+/** Follows the run that `start` starts (or names) to its end, over `workflow.wait_for` in bounded steps. */
+function followRunFrom(bus: MessageBus, start: () => Promise<string>, options: FollowOptions): Promise<WorkflowResult> {
+  return followToEnd(
+    bus,
+    RUN_END_EVENTS,
+    field('runId'),
+    start,
+    (runId, timeoutMs) => bus.request('workflow.wait_for', { runId, timeoutMs }, { timeoutMs: timeoutMs + 5000 }),
+    options.waitMs ?? DEFAULT_WAIT_MS,
+  );
+}
+
 /** Starts a stored workflow over the bus and resolves with its result, however long it runs. */
 export function runWorkflow(
   bus: MessageBus,
@@ -125,26 +137,12 @@ export function runWorkflow(
   request: RunRequest = {},
   options: FollowOptions = {},
 ): Promise<WorkflowResult> {
-  return followToEnd(
-    bus,
-    RUN_END_EVENTS,
-    field('runId'),
-    async () => (await bus.request('workflow.start', { name, ...request })).runId,
-    (runId, timeoutMs) => bus.request('workflow.wait_for', { runId, timeoutMs }, { timeoutMs: timeoutMs + 5000 }),
-    options.waitMs ?? DEFAULT_WAIT_MS,
-  );
+  return followRunFrom(bus, async () => (await bus.request('workflow.start', { name, ...request })).runId, options);
 }
 
 /** Follows a run started earlier (by anyone) to its end. */
 export function followRun(bus: MessageBus, runId: string, options: FollowOptions = {}): Promise<WorkflowResult> {
-  return followToEnd(
-    bus,
-    RUN_END_EVENTS,
-    field('runId'),
-    () => Promise.resolve(runId),
-    (id, timeoutMs) => bus.request('workflow.wait_for', { runId: id, timeoutMs }, { timeoutMs: timeoutMs + 5000 }),
-    options.waitMs ?? DEFAULT_WAIT_MS,
-  );
+  return followRunFrom(bus, () => Promise.resolve(runId), options);
 }
 
 /** Starts an ad hoc (complex) workflow over the bus and resolves with its result, however long it runs. */
@@ -154,13 +152,10 @@ export function runComplexWorkflow(
   request: RunRequest = {},
   options: FollowOptions = {},
 ): Promise<WorkflowResult> {
-  return followToEnd(
+  return followRunFrom(
     bus,
-    RUN_END_EVENTS,
-    field('runId'),
     async () => (await bus.request('workflow.start_complex', { definition, ...request })).runId,
-    (runId, timeoutMs) => bus.request('workflow.wait_for', { runId, timeoutMs }, { timeoutMs: timeoutMs + 5000 }),
-    options.waitMs ?? DEFAULT_WAIT_MS,
+    options,
   );
 }
 

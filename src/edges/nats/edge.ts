@@ -13,11 +13,14 @@ import type { ComponentHealth } from '../../actors/engine/health.js';
 import { bridgeToNats } from '../../bus/bridge.js';
 import { serveDiscovery } from '../../bus/natsService.js';
 import { natsTriggerTransport } from './triggers.js';
+import type { ConnectRetry } from './retry.js';
+import { retryConnect } from './retry.js';
 import { packageVersion } from '../../config/options.js';
 
 /** This package's version, as the NATS service reports it. */
 const PACKAGE_VERSION = packageVersion();
 import { NatsBus } from '../../bus/nats.js';
+import type { NatsConnectOptions } from '../../bus/nats.js';
 import type { Unsubscribe } from '../../bus/bus.js';
 import type { Logger } from 'pino';
 
@@ -65,6 +68,17 @@ export function connectionOptions(
   return out;
 }
 
+/**
+ * Where and how one of the daemon's NATS connections connects (the command edge's, the remote workers', a standby's):
+ * its servers, credentials and TLS; `name` tells the connections apart in the server's monitoring.
+ */
+export function daemonConnection(
+  o: DaemonNatsOptions,
+  name: string,
+): Required<Pick<NatsConnectOptions, 'servers' | 'name' | 'connection'>> {
+  return { servers: o.servers, name, connection: connectionOptions(o) };
+}
+
 export class NatsEdge implements AttachedEdge {
   readonly name = 'nats';
   readonly address = null;
@@ -79,8 +93,8 @@ export class NatsEdge implements AttachedEdge {
   #lostAt: number | null = null;
   #lastError: string | null = null;
   #closed = false;
-  #wake: (() => void) | null = null;
-  readonly #loop: Promise<void>;
+  /** The first connection, retried while NATS is down. */
+  readonly #retry: ConnectRetry;
   readonly #unregister: () => void;
   /** Resolves the first time the edge is connected and serving. */
   readonly connected: Promise<void>;
@@ -97,7 +111,17 @@ export class NatsEdge implements AttachedEdge {
       ready: () => ({ ok: this.#status === 'connected', detail: this.#detail() }),
       status: () => this.statusView(),
     });
-    this.#loop = this.#connectLoop();
+    this.#retry = retryConnect(
+      options,
+      () => this.#connect(),
+      (err, retryInMs) => {
+        this.#lastError = err instanceof Error ? err.message : String(err);
+        this.#log.warn(
+          { attempt: this.#attempts, retryInMs, servers: this.#options.servers, err: this.#lastError },
+          'NATS not reachable; retrying',
+        );
+      },
+    );
   }
 
   get status(): NatsEdgeStatus {
@@ -139,42 +163,20 @@ export class NatsEdge implements AttachedEdge {
     };
   }
 
-  async #connectLoop(): Promise<void> {
-    let delayMs = this.#options.retryInitialMs;
-    while (!this.#closed) {
-      this.#attempts++;
-      try {
-        const bus = await NatsBus.connect({
-          servers: this.#options.servers,
-          subjectPrefix: this.#options.subjectPrefix,
-          requestTimeoutMs: this.#options.requestTimeoutMs,
-          name: `codomyrmex-daemon-${this.#engine.id.slice(0, 8)}`,
-          connection: connectionOptions(this.#options),
-          tracing: () => this.#engine.tracing,
-        });
-        if (this.#closed) {
-          await bus.close();
-          return;
-        }
-        this.#attach(bus);
-        return;
-      } catch (err) {
-        this.#lastError = err instanceof Error ? err.message : String(err);
-        this.#log.warn(
-          { attempt: this.#attempts, retryInMs: delayMs, servers: this.#options.servers, err: this.#lastError },
-          'NATS not reachable; retrying',
-        );
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delayMs);
-          this.#wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.#wake = null;
-        delayMs = Math.min(this.#options.retryMaxMs, delayMs * 2);
-      }
+  /** One try at connecting: the bus, attached unless the edge closed meanwhile. */
+  async #connect(): Promise<void> {
+    this.#attempts++;
+    const bus = await NatsBus.connect({
+      ...daemonConnection(this.#options, `codomyrmex-daemon-${this.#engine.id.slice(0, 8)}`),
+      subjectPrefix: this.#options.subjectPrefix,
+      requestTimeoutMs: this.#options.requestTimeoutMs,
+      tracing: () => this.#engine.tracing,
+    });
+    if (this.#closed) {
+      await bus.close();
+      return;
     }
+    this.#attach(bus);
   }
 
   #attach(bus: NatsBus): void {
@@ -224,8 +226,8 @@ export class NatsEdge implements AttachedEdge {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#wake?.();
-    await this.#loop;
+    this.#retry.stop();
+    await this.#retry.done;
     this.#engine.attachTriggerTransport(null);
     this.#unbridge?.();
     this.#statusSub?.unsubscribe();

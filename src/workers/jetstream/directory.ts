@@ -2,6 +2,7 @@
  * The daemon's view of its remote workers: who announced itself, what each serves (modules, tags), how many
  * attempts the daemon has in flight on each (never more than its capacity: threads × tasks per thread), and who stopped heartbeating (lost).
  */
+import { RecentMap } from '../../model/recentMap.js';
 import type { PlacementQuery } from '../runner.js';
 import { LOCAL_WORKER } from '../runner.js';
 import type { WorkerInfo, WorkerView } from './protocol.js';
@@ -24,23 +25,21 @@ export type Choice = { worker: KnownWorker } | { why: string };
 export type WorkerOutcome = 'completed' | 'failed' | 'crashed' | 'stopped' | 'lost';
 export const WORKER_OUTCOMES: readonly WorkerOutcome[] = ['completed', 'failed', 'crashed', 'stopped', 'lost'];
 
-/** Most workers counted by name: past this, the oldest name is forgotten (each worker restart is a new name by default). */
+/**
+ * Workers counted by name, at least: past this, the names counted least lately are forgotten (each worker restart is a
+ * new name by default).
+ */
 const TALLY_MAX = 1000;
 
 /** Attempts ended per worker name and outcome, since the daemon started (`local`: the daemon's own threads). */
 export class WorkerTally {
-  readonly #counts = new Map<string, Record<WorkerOutcome, number>>();
+  readonly #counts = new RecentMap<string, Record<WorkerOutcome, number>>(TALLY_MAX);
 
   count(worker: string, outcome: WorkerOutcome): void {
-    let c = this.#counts.get(worker);
-    if (!c) {
-      if (this.#counts.size >= TALLY_MAX) {
-        const first = this.#counts.keys().next().value;
-        if (first !== undefined) this.#counts.delete(first);
-      }
-      this.#counts.set(worker, (c = { completed: 0, failed: 0, crashed: 0, stopped: 0, lost: 0 }));
-    }
+    const c = this.#counts.get(worker) ?? { completed: 0, failed: 0, crashed: 0, stopped: 0, lost: 0 };
     c[outcome]++;
+    // Set on each count: a worker that keeps working stays counted.
+    this.#counts.set(worker, c);
   }
 
   of(worker: string): Readonly<Record<WorkerOutcome, number>> | undefined {
@@ -52,7 +51,7 @@ export class WorkerTally {
   }
 }
 
-/** Sticky keys remembered at most (a key is a run): past this, the oldest binding is forgotten. */
+/** Sticky keys remembered, at least: past this, the bindings made least lately are forgotten. */
 const STICKY_MAX = 10_000;
 
 /**
@@ -60,24 +59,15 @@ const STICKY_MAX = 10_000;
  * (`LOCAL_WORKER` for the daemon's own threads). A binding moves only when its worker is gone.
  */
 export class StickyBindings {
-  readonly #bound = new Map<string, string>();
+  readonly #bound = new RecentMap<string, string>(STICKY_MAX);
 
   get(key: string): string | undefined {
     return this.#bound.get(key);
   }
 
-  /** Binds `key` to `worker` (a first attempt, or its worker was lost); the oldest binding goes past the bound. */
+  /** Binds `key` to `worker` (a first attempt, or its worker was lost); the oldest bindings go past the bound. */
   bind(key: string, worker: string): void {
-    this.#bound.delete(key);
     this.#bound.set(key, worker);
-    if (this.#bound.size > STICKY_MAX) {
-      const first = this.#bound.keys().next().value;
-      if (first !== undefined) this.#bound.delete(first);
-    }
-  }
-
-  get size(): number {
-    return this.#bound.size;
   }
 }
 

@@ -3,10 +3,11 @@
  * the dispatches that ended lately (so a repeated or late result is answered, not taken for an unknown one), and the
  * results from an earlier daemon run held until their task is dispatched again.
  */
+import { RecentMap } from '../../model/recentMap.js';
 import type { JetStreamAttempt } from './attempt.js';
 import type { RemoteOutcome, ResultAck } from './protocol.js';
 
-/** Remembered dispatches that ended (so a repeated or late result is answered, not treated as unknown). */
+/** Dispatches that ended remembered at least (so a repeated or late result is answered, not treated as unknown). */
 const RECENT_MAX = 20_000;
 /** How long a result from an earlier daemon run waits for its task to be dispatched again. */
 export const HELD_MS = 10 * 60_000;
@@ -29,7 +30,7 @@ export class Dispatches {
   readonly #attempts = new Map<string, JetStreamAttempt>();
   readonly #byTask = new Map<string, JetStreamAttempt>();
   readonly #held = new Map<string, HeldResult>();
-  readonly #recent = new Map<string, Ended>();
+  readonly #recent = new RecentMap<string, Ended>(RECENT_MAX);
 
   /** Attempts in flight. */
   get size(): number {
@@ -56,13 +57,9 @@ export class Dispatches {
     if (this.#byTask.get(a.req.taskId) === a) this.#byTask.delete(a.req.taskId);
   }
 
-  /** Remembers how a dispatch ended; the oldest is forgotten past {@link RECENT_MAX}. */
+  /** Remembers how a dispatch ended (at least the last {@link RECENT_MAX}; older ones are forgotten). */
   remember(dispatch: string, as: Ended): void {
     this.#recent.set(dispatch, as);
-    if (this.#recent.size > RECENT_MAX) {
-      const first = this.#recent.keys().next().value;
-      if (first !== undefined) this.#recent.delete(first);
-    }
   }
 
   /** How a dispatch that ended lately ended; undefined when it did not (or long ago). */

@@ -8,7 +8,7 @@ import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstrea
 import type { Logger } from 'pino';
 import { HELD_MS } from './dispatches.js';
 import type { ResultMessage } from './protocol.js';
-import { ensureStream, keptStreamName } from './protocol.js';
+import { ensureWorkQueue, keptStreamName } from './protocol.js';
 import { decodeAs } from './schemas.js';
 
 /** Reads and then follows the kept results of `prefix`, handing each to `take` with the ack to call once answered. */
@@ -17,14 +17,9 @@ export async function followKept(
   jsm: JetStreamManager,
   o: { prefix: string; subject: string; log: Logger; take: (result: ResultMessage, ack: () => void) => void },
 ): Promise<{ stop(): void }> {
-  const { AckPolicy, RetentionPolicy, StorageType } = await import('@nats-io/jetstream');
+  const { AckPolicy } = await import('@nats-io/jetstream');
   const stream = keptStreamName(o.prefix);
-  await ensureStream(jsm, {
-    name: stream,
-    subjects: [o.subject],
-    retention: RetentionPolicy.Workqueue,
-    storage: StorageType.File,
-  });
+  await ensureWorkQueue(jsm, stream, o.subject);
   const durable = 'daemon';
   // Longer than a held result waits for its task, so a kept result is not handed out twice meanwhile.
   const config = {

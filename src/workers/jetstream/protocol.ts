@@ -20,7 +20,7 @@
  *   result when it comes (or dispatches the task once the worker is lost, or stops naming it).
  */
 import { createHash } from 'node:crypto';
-import type { JetStreamManager, StreamConfig } from '@nats-io/jetstream';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import type { AttemptRequest } from '../runner.js';
 import type { SerializedError } from '../../errors.js';
 import type { WorkerReply } from '../protocol.js';
@@ -194,14 +194,20 @@ export type WorkerView = Pick<
 const encoder = new TextEncoder();
 export const encode = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value));
 
-/** Creates a stream unless it is there. */
-export async function ensureStream(
-  jsm: JetStreamManager,
-  config: Partial<StreamConfig> & { name: string },
-): Promise<void> {
+/**
+ * Creates a work-queue stream on file (each message is handed out until acked, then removed) unless it is there.
+ * `@nats-io/jetstream` is loaded here, on first use, not by importing this file.
+ */
+export async function ensureWorkQueue(jsm: JetStreamManager, name: string, subject: string): Promise<void> {
+  const { RetentionPolicy, StorageType } = await import('@nats-io/jetstream');
   try {
-    await jsm.streams.info(config.name);
+    await jsm.streams.info(name);
   } catch {
-    await jsm.streams.add(config);
+    await jsm.streams.add({
+      name,
+      subjects: [subject],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+    });
   }
 }

@@ -28,24 +28,26 @@ const text = z.string().max(10_000);
 const id = z.string().min(1).max(500);
 const count = z.number().int().min(0);
 
-const workerInfoSchema = z
-  .object({
-    protocol: z.number().int(),
-    id,
-    name: id,
-    host: text,
-    pid: count,
-    tags: z.array(text).max(1000),
-    modules: z.array(text).max(10_000),
-    threads: count,
-    capacity: z.number().int().min(1),
-    version: text,
-    group: id,
-    running: count,
-    startedAt: z.number(),
-    ackWaitMs: z.number().min(0),
-    holding: z.array(id).max(MAX_HOLDING).optional(),
-  })
+/** What a worker announces in its heartbeat, as fields (the heartbeat's schema adds a rule across them). */
+const workerInfoFields = z.object({
+  protocol: z.number().int(),
+  id,
+  name: id,
+  host: text,
+  pid: count,
+  tags: z.array(text).max(1000),
+  modules: z.array(text).max(10_000),
+  threads: count,
+  capacity: z.number().int().min(1),
+  version: text,
+  group: id,
+  running: count,
+  startedAt: z.number(),
+  ackWaitMs: z.number().min(0),
+  holding: z.array(id).max(MAX_HOLDING).optional(),
+});
+
+const workerInfoSchema = workerInfoFields
   .passthrough()
   // Required from protocol 3 on; a worker of an older protocol still parses, so the daemon can say which it speaks.
   .superRefine((v, ctx) => {
@@ -123,21 +125,14 @@ const workMessageSchema = z
   .passthrough();
 const workBatchSchema = z.object({ batch: z.array(workMessageSchema).min(1).max(MAX_BATCH) }).passthrough();
 
-/** One worker in the daemon's answer to `workers list`: what it announced, and what the daemon knows of it. */
-const workerViewSchema = z
-  .object({
-    id,
-    name: id,
-    host: text,
-    pid: count,
-    tags: z.array(text).max(1000),
-    modules: z.array(text).max(10_000),
-    threads: count,
+/**
+ * One worker in the daemon's answer to `workers list`: what it announced (less its protocol, ack wait and held
+ * results), and what the daemon knows of it. Its capacity may be 0 here (a lost worker's).
+ */
+const workerViewSchema = workerInfoFields
+  .omit({ protocol: true, ackWaitMs: true, holding: true })
+  .extend({
     capacity: count,
-    version: text,
-    group: id,
-    running: count,
-    startedAt: z.number(),
     state: z.enum(['live', 'lost']),
     inFlight: count,
     lastSeenMs: z.number(),

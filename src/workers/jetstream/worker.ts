@@ -10,24 +10,23 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
-import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 
 import { LocalPoolRunner } from '../local.js';
-import type { AttemptRequest, RunningAttempt } from '../runner.js';
-import { serializeError } from '../../errors.js';
+import type { RunningAttempt } from '../runner.js';
 import { systemClock } from '../../model/clock.js';
+import { RecentMap } from '../../model/recentMap.js';
 import { ModuleRegistry } from '../../modules/registry.js';
 import type { Tracing } from '../../traces/tracing.js';
 import { ArtifactExchange } from '../artifacts.js';
 import { JetStreamArtifactStore } from '../jetstreamArtifacts.js';
 import { WorkerPool } from '../pool.js';
 import { ResultReporter } from './results.js';
+import { runAttempts } from './execute.js';
+import { openWorkQueues } from './workQueues.js';
 import type { Logger } from 'pino';
 import type {
   CancelMessage,
-  ProgressMessage,
-  RemoteOutcome,
   RemoteSubjects,
   ResultAck,
   ResultMessage,
@@ -36,16 +35,7 @@ import type {
   WorkerInfo,
   WorkMessage,
 } from './protocol.js';
-import {
-  encode,
-  ensureStream,
-  keptStreamName,
-  MAX_HOLDING,
-  REMOTE_PROTOCOL,
-  remoteSubjects,
-  workerGroup,
-  workStreamName,
-} from './protocol.js';
+import { encode, MAX_HOLDING, REMOTE_PROTOCOL, remoteSubjects, workerGroup } from './protocol.js';
 import { decodeAs } from './schemas.js';
 
 export interface RemoteWorkerOptions {
@@ -76,29 +66,10 @@ export interface RemoteWorkerOptions {
   maxAttributeLength?: number;
 }
 
-/** Dispatches cancelled before this worker took them, remembered this many at most. */
+/** Dispatches cancelled before this worker took them, remembered this many at least. */
 const CANCELLED_MAX = 10_000;
 /** When stopping, how long a result waits for the daemon's answer before it is kept for the next daemon. */
 const KEEP_AFTER_MS = 1500;
-
-/** The attempt a work message asks for, as this worker's pool runner takes it (a redelivery counts as an attempt). */
-function attemptOf(m: WorkMessage, deliveries: number): AttemptRequest {
-  return {
-    taskId: m.taskId,
-    name: m.name,
-    module: m.module,
-    action: m.action,
-    params: m.params,
-    attempt: m.attempt + deliveries - 1,
-    idempotencyKey: m.idempotencyKey,
-    workingDir: m.workingDir,
-    upstream: m.upstream,
-    channel: m.channel,
-    artifactScope: m.artifactScope,
-    artifacts: m.artifacts,
-    traceparent: m.traceparent,
-  };
-}
 
 export class RemoteWorker {
   readonly id = randomUUID();
@@ -106,12 +77,11 @@ export class RemoteWorker {
   readonly #log: Logger;
   readonly #s: RemoteSubjects;
   readonly #running = new Map<string, RunningAttempt>();
-  readonly #cancelled = new Set<string>();
+  /** Dispatches cancelled before this worker took them. */
+  readonly #cancelled = new RecentMap<string, true>(CANCELLED_MAX);
   #pool: WorkerPool | null = null;
   #runner: LocalPoolRunner | null = null;
   #nc: NatsConnection | null = null;
-  /** Its own consumer's name: attempts for this worker alone (a sticky run's). */
-  #ownName = '';
   #removeOwn: () => Promise<void> = () => Promise.resolve();
   /** Puts a result in the kept stream (durably) for the next daemon. */
   #keep: (result: ResultMessage) => Promise<void> = () => Promise.reject(new Error('not connected'));
@@ -177,58 +147,16 @@ export class RemoteWorker {
     await this.#pool.booted(30_000);
     this.#runner = new LocalPoolRunner(this.#pool, systemClock);
     const nc = (this.#nc = await o.connect());
-    const jsm = await jetstreamManager(nc);
-    const stream = workStreamName(o.subjectPrefix);
-    await ensureStream(jsm, {
-      name: stream,
-      subjects: [this.#s.workAll],
-      retention: RetentionPolicy.Workqueue,
-      storage: StorageType.File,
+    const queues = await openWorkQueues(nc, {
+      subjectPrefix: o.subjectPrefix,
+      subjects: this.#s,
+      group: this.#group,
+      workerId: this.id,
+      ackWaitMs: o.ackWaitMs,
     });
-    await ensureStream(jsm, {
-      name: keptStreamName(o.subjectPrefix),
-      subjects: [this.#s.kept],
-      retention: RetentionPolicy.Workqueue,
-      storage: StorageType.File,
-    });
-    const durable = `G_${this.#group}`;
-    const config = {
-      durable_name: durable,
-      ack_policy: AckPolicy.Explicit,
-      filter_subject: this.#s.work(this.#group),
-      ack_wait: o.ackWaitMs * 1_000_000,
-      max_deliver: -1,
-      max_ack_pending: 100_000,
-    };
-    try {
-      await jsm.consumers.info(stream, durable);
-      await jsm.consumers.update(stream, durable, {
-        ack_wait: config.ack_wait,
-        max_ack_pending: config.max_ack_pending,
-      });
-    } catch {
-      await jsm.consumers.add(stream, config);
-    }
-    // Its own consumer, for attempts sent to this worker alone; removed by the server an hour after it stops pulling.
-    this.#ownName = `W_${this.id}`;
-    await jsm.consumers.add(stream, {
-      durable_name: this.#ownName,
-      ack_policy: AckPolicy.Explicit,
-      filter_subject: this.#s.workFor(this.id),
-      ack_wait: config.ack_wait,
-      max_deliver: -1,
-      max_ack_pending: 100_000,
-      inactive_threshold: 3_600_000_000_000,
-    });
-    const js = jetstream(nc);
-    this.#keep = (r) => js.publish(this.#s.kept, encode(r)).then(() => undefined);
-    const group = await js.consumers.get(stream, durable);
-    const own = await js.consumers.get(stream, this.#ownName);
-    this.#removeOwn = () =>
-      jsm.consumers.delete(stream, this.#ownName).then(
-        () => undefined,
-        () => undefined,
-      );
+    const { js, stream, group, own } = queues;
+    this.#keep = (r) => queues.keep(r);
+    this.#removeOwn = () => queues.removeOwn();
     // Artifacts travel through the Object Store: fetched before an attempt, stored after it succeeds.
     this.#runner.artifacts = new ArtifactExchange(await JetStreamArtifactStore.open(js, o.subjectPrefix));
     nc.subscribe(this.#s.cancel, {
@@ -278,11 +206,7 @@ export class RemoteWorker {
   #cancel(m: CancelMessage): void {
     const run = this.#running.get(m.dispatch);
     if (!run) {
-      this.#cancelled.add(m.dispatch);
-      if (this.#cancelled.size > CANCELLED_MAX) {
-        const first = this.#cancelled.values().next().value;
-        if (first !== undefined) this.#cancelled.delete(first);
-      }
+      this.#cancelled.set(m.dispatch, true);
       return;
     }
     this.#log.info(
@@ -402,7 +326,11 @@ export class RemoteWorker {
       clearInterval(alive);
       if (!closed) msg.ack();
     };
-    const outcomes = this.#runAll(runner, nc, items, deliveries);
+    const outcomes = runAttempts(
+      { runner, running: this.#running, progress: (p) => nc.publish(this.#s.progress, encode(p)) },
+      items,
+      deliveries,
+    );
     // The slots are free for the next message once the attempts ended, while their results wait for the daemon's
     // commit (the message stays unacked, and kept alive, until then).
     await Promise.all(
@@ -427,75 +355,6 @@ export class RemoteWorker {
         }),
       ),
     );
-  }
-
-  /**
-   * Runs a message's attempts: short actions without a channel go to the pool several per thread message (as on the
-   * daemon's own threads), the rest one by one. Each promise settles with the attempt's outcome, never rejects.
-   */
-  #runAll(
-    runner: LocalPoolRunner,
-    nc: NatsConnection,
-    items: WorkMessage[],
-    deliveries: number,
-  ): Promise<RemoteOutcome>[] {
-    const out = new Array<Promise<RemoteOutcome>>(items.length);
-    const short: number[] = [];
-    items.forEach((m, i) => {
-      if (items.length > 1 && !m.channel && runner.batchLimit(m.module, m.action) > 1) short.push(i);
-      else out[i] = this.#runOne(runner, nc, m, deliveries);
-    });
-    for (let k = 0; k < short.length;) {
-      const first = items[short[k] as number] as WorkMessage;
-      const idx = short.slice(k, k + runner.batchLimit(first.module, first.action));
-      k += idx.length;
-      const batch = runner.startBatch(idx.map((i) => attemptOf(items[i] as WorkMessage, deliveries)));
-      idx.forEach((i, j) => {
-        const m = items[i] as WorkMessage;
-        const attempt = batch.attempts[j];
-        if (attempt) this.#running.set(m.dispatch, attempt);
-        out[i] = batch.replies.then(
-          (replies) => {
-            this.#running.delete(m.dispatch);
-            const reply = replies[j];
-            // Handed back unstarted (the batch's time budget ran out): run alone.
-            if (!reply) return this.#runOne(runner, nc, m, deliveries);
-            runner.learn(m.module, m.action, reply);
-            return reply;
-          },
-          (err: unknown) => {
-            this.#running.delete(m.dispatch);
-            return { type: 'crashed', error: serializeError(err) };
-          },
-        );
-      });
-    }
-    return out;
-  }
-
-  /** One attempt alone, with its progress and logs relayed to the daemon. */
-  async #runOne(
-    runner: LocalPoolRunner,
-    nc: NatsConnection,
-    m: WorkMessage,
-    deliveries: number,
-  ): Promise<RemoteOutcome> {
-    const progress = (p: ProgressMessage): void => nc.publish(this.#s.progress, encode(p));
-    const run = runner.start(attemptOf(m, deliveries), {
-      progress: (value) => progress({ dispatch: m.dispatch, kind: 'progress', value }),
-      log: (level, message) => progress({ dispatch: m.dispatch, kind: 'log', level, message }),
-    });
-    this.#running.set(m.dispatch, run);
-    try {
-      const reply = await run.reply;
-      runner.learn(m.module, m.action, reply);
-      return reply;
-    } catch (err) {
-      return { type: 'crashed', error: serializeError(err) };
-    } finally {
-      run.close();
-      this.#running.delete(m.dispatch);
-    }
   }
 
   /**

@@ -47,6 +47,12 @@ describe('decodeAs', () => {
       tasksFailed: 0,
     };
     expect(decodeAs('workerList', encode({ workers: [worker] })).workers[0]?.name).toBe('w1');
+    // A lost worker's capacity is 0 in the view (a heartbeat must announce at least 1).
+    const lost = { ...worker, state: 'lost', capacity: 0 };
+    expect(decodeAs('workerList', encode({ workers: [lost] })).workers[0]?.capacity).toBe(0);
+    expect(() => decodeAs('workerList', encode({ workers: [{ ...worker, threads: -1 }] }))).toThrow(
+      /^workerList\.workers\[0\]\.threads: /,
+    );
     expect(() => decodeAs('workerList', encode({ workers: [{ ...worker, state: 'gone' }] }))).toThrow(ValidationError);
     expect(() => decodeAs('workerList', encode({ workers: [{ ...worker, state: 'gone' }] }))).toThrow(
       'workerList.workers[0].state: Invalid enum value',
@@ -78,5 +84,8 @@ describe('decodeAs', () => {
       decodeAs('workerInfo', encode({ ...info, holding: Array.from({ length: MAX_HOLDING + 1 }, (_, i) => `t${i}`) })),
     ).toThrow(/^workerInfo\.holding: /);
     expect(decodeAs('workerInfo', encode({ ...info, protocol: 2 })).protocol).toBe(2);
+    expect(() => decodeAs('workerInfo', encode({ ...info, holding: [], capacity: 0 }))).toThrow(
+      /^workerInfo\.capacity: /,
+    );
   });
 });

@@ -6,33 +6,12 @@
  */
 import type { Clock } from '../../../model/clock.js';
 import type { TaskPriority } from '../../../model/task.js';
+import type { FlowBlock } from '../../../model/taskView.js';
 import type { TaskRecord } from '../record.js';
 import type { KeyLevel } from './keys.js';
 import { ConcurrencyKeys } from './keys.js';
 import type { RateWaiter } from './rateLimits.js';
 import { RateLimits } from './rateLimits.js';
-
-/** Why a ready task is held back by flow control (for `explainTask` and the live views). */
-export type FlowBlock =
-  | {
-      kind: 'concurrency_key';
-      key: string;
-      rule: string;
-      limit: number;
-      running: number;
-      holders: string[];
-      waiting: number;
-    }
-  | {
-      kind: 'rate_limit';
-      name: string;
-      key: string;
-      units: number;
-      until: number | null;
-      spent: number;
-      limit: number;
-      per: string;
-    };
 
 export class FlowControl {
   readonly keys = new ConcurrencyKeys();

@@ -1,0 +1,266 @@
+/**
+ * Firing a schedule's slots: the timer for its next slot, the tick that starts what is due (catching up within its
+ * window, recording misses), the overlap decision per slot, claiming slots in the store before their runs start,
+ * starting them, and freeing a lane when its run ends.
+ */
+import type { MessageBus } from '../../bus/bus.js';
+import { CodomyrmexError, ErrorCode, serializeError } from '../../errors.js';
+import type { Clock } from '../../model/clock.js';
+import type { WorkflowRunStatus } from '../../model/workflow.js';
+import { decideOverlap } from './overlap.js';
+import type { Claim, Lane, LaneName, LiveSchedule as Live } from './record.js';
+import { LAST_RUNS, lanes, noteSlot, noteStatus } from './record.js';
+import { dueSlots, jitterMs, nextSlots, slotRunId } from './slots.js';
+
+/** Late timers and commits: a slot this late is still on time, whatever the catch-up window. */
+const GRACE_MS = 1000;
+
+/**
+ * Test hook: with `CODOMYRMEX_FAILPOINT=schedule.after_claim` the process kills itself right after a claim is
+ * committed and before its run starts, as a crash would (the crash test of the README's guarantee).
+ */
+function failpoint(name: string): void {
+  if (process.env['CODOMYRMEX_FAILPOINT'] === name) process.kill(process.pid, 'SIGKILL');
+}
+
+/** What firing needs of the schedule manager. */
+export interface FiringContext {
+  bus: MessageBus;
+  clock: Clock;
+  schedules: ReadonlyMap<string, Live>;
+  /** Writes the schedule's record at the next commit. */
+  save(s: Live): void;
+  /** Resolves once what was saved so far is committed. */
+  durable(): Promise<void>;
+  /** The manager has started firing. */
+  running(): boolean;
+  /** The manager has closed. */
+  closed(): boolean;
+}
+
+export class SlotFiring {
+  readonly #ctx: FiringContext;
+  /** Which schedule started a run still going. */
+  readonly #owners = new Map<string, string>();
+
+  constructor(ctx: FiringContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Notes that schedule `name` started run `runId` (its end frees the schedule's lane). */
+  own(runId: string, name: string): void {
+    this.#owners.set(runId, name);
+  }
+
+  /** Sets the schedule's timer for its next slot (plus jitter); none while paused, deleted or past `endAt`. */
+  arm(s: Live): void {
+    this.#ctx.clock.clearTimeout(s.timer);
+    s.timer = null;
+    if (this.#ctx.closed() || s.deleted || s.rec.paused || !this.#ctx.running()) return;
+    const { spec } = s.rec;
+    const now = this.#ctx.clock.now();
+    // A slot at or before now is handled by the tick at once (catching up or recording misses).
+    const next = nextSlots(spec, s.rec.cursor, 1)[0];
+    if (next === undefined) return;
+    const at = next + jitterMs(spec.name, next, spec.jitterSeconds);
+    s.timer = this.#ctx.clock.setTimeout(() => void this.tick(s), Math.max(0, at - now), { unref: true });
+  }
+
+  async tick(s: Live): Promise<void> {
+    if (s.busy || s.deleted || s.rec.paused || this.#ctx.closed()) return;
+    s.busy = true;
+    try {
+      const { spec } = s.rec;
+      const now = this.#ctx.clock.now();
+      const windowMs = spec.catchupWindowSeconds * 1000 + spec.jitterSeconds * 1000 + GRACE_MS;
+      const { due, missed } = dueSlots(spec, s.rec.cursor, now, windowMs);
+      if (missed) {
+        s.rec.cursor = missed.last;
+        noteSlot(s.rec, { scheduledFor: missed.first, outcome: 'missed', runId: null, at: now, count: missed.count });
+        this.#ctx.bus.publish('schedule_missed', {
+          schedule: spec.name,
+          workflow: spec.workflow,
+          count: missed.count,
+          first: missed.first,
+          last: missed.last,
+        });
+        this.#ctx.save(s);
+      }
+      for (const slot of due) {
+        if (slot + jitterMs(spec.name, slot, spec.jitterSeconds) > now || s.deleted || s.rec.paused) break;
+        await this.slot(s, slot);
+      }
+    } catch (err) {
+      this.#ctx.bus.publish('component_error', {
+        component: 'schedules',
+        operation: `fire schedule "${s.rec.spec.name}"`,
+        error: serializeError(err),
+      });
+    } finally {
+      s.busy = false;
+      this.arm(s);
+    }
+  }
+
+  /** One slot of the schedule's own lane: started, buffered, skipped, or started after cancelling the running ones. */
+  async slot(s: Live, slot: number): Promise<void> {
+    const lane = s.rec.slots;
+    const decision = decideOverlap(lane.policy, lane.active.length, lane.buffered.length);
+    s.rec.cursor = slot;
+    if (decision === 'skip') {
+      this.skipped(s, slot, lane);
+      this.#ctx.save(s);
+      return;
+    }
+    if (decision === 'buffer') {
+      lane.buffered.push(slot);
+      noteSlot(s.rec, {
+        scheduledFor: slot,
+        outcome: 'buffered',
+        runId: slotRunId(s.rec.spec.name, slot),
+        at: this.#ctx.clock.now(),
+      });
+      this.#ctx.save(s);
+      return;
+    }
+    if (decision === 'cancel_start') {
+      for (const runId of lane.active) {
+        void this.#ctx.bus
+          .request('workflow.cancel_run', {
+            runId,
+            reason: `schedule "${s.rec.spec.name}": a new slot (${new Date(slot).toISOString()}) cancels the previous run (overlap: cancel_previous)`,
+          })
+          .catch(() => undefined);
+      }
+    }
+    await this.claim(s, [{ slot, runId: slotRunId(s.rec.spec.name, slot), lane: 'slots' }]);
+  }
+
+  skipped(s: Live, slot: number, lane: Lane): void {
+    const { spec } = s.rec;
+    noteSlot(s.rec, { scheduledFor: slot, outcome: 'skipped', runId: null, at: this.#ctx.clock.now() });
+    this.#ctx.bus.publish('schedule_skipped', {
+      schedule: spec.name,
+      workflow: spec.workflow,
+      scheduledFor: slot,
+      reason: 'overlap',
+      activeRuns: [...lane.active],
+    });
+  }
+
+  /** Claims the slots (one committed write), then starts their runs. */
+  async claim(s: Live, claims: Claim[]): Promise<void> {
+    if (claims.length === 0) {
+      this.#ctx.save(s);
+      return;
+    }
+    s.rec.claimed.push(...claims);
+    this.#ctx.save(s);
+    await this.#ctx.durable();
+    failpoint('schedule.after_claim');
+    await Promise.all(claims.map((c) => this.startClaimed(s, c)));
+  }
+
+  /**
+   * Starts a claimed slot's run (once: a run with its id that exists is not started again), then drops the claim.
+   * An engine shutting down keeps the claim: the next start re-drives it.
+   */
+  async startClaimed(s: Live, claim: Claim): Promise<void> {
+    if (!(await this.startRun(s, claim, false))) return;
+    s.rec.claimed = s.rec.claimed.filter((c) => c !== claim && !(c.slot === claim.slot && c.lane === claim.lane));
+    this.#ctx.save(s);
+  }
+
+  /** False when the engine is shutting down (nothing was decided about the slot). */
+  async startRun(s: Live, claim: Claim, manual: boolean): Promise<boolean> {
+    const { spec } = s.rec;
+    const lane = claim.lane === 'backfill' ? s.rec.backfill : s.rec.slots;
+    try {
+      const reply = await this.#ctx.bus.request('workflow.start', {
+        name: spec.workflow,
+        params: spec.parameters,
+        runId: claim.runId,
+        origin: { scheduleName: spec.name, scheduledFor: claim.slot },
+      });
+      const firedAt = this.#ctx.clock.now();
+      if (s.deleted) return true;
+      const status: WorkflowRunStatus | 'unknown' = reply.existing
+        ? ((await this.#ctx.bus.request('workflow.get_run', { runId: claim.runId }))?.status ?? 'unknown')
+        : 'running';
+      if (status === 'running' && lane && !lane.active.includes(claim.runId)) {
+        lane.active.push(claim.runId);
+        this.#owners.set(claim.runId, spec.name);
+      }
+      s.rec.lastRuns = [
+        { runId: claim.runId, scheduledFor: claim.slot, status },
+        ...s.rec.lastRuns.filter((r) => r.runId !== claim.runId),
+      ].slice(0, LAST_RUNS);
+      if (reply.existing) return true;
+      noteSlot(s.rec, { scheduledFor: claim.slot, outcome: 'started', runId: claim.runId, at: firedAt });
+      this.#ctx.bus.publish('schedule_fired', {
+        schedule: spec.name,
+        workflow: spec.workflow,
+        runId: claim.runId,
+        scheduledFor: claim.slot,
+        firedAt,
+        lagMs: Math.max(0, firedAt - claim.slot),
+        manual,
+        backfill: claim.lane === 'backfill',
+      });
+      return true;
+    } catch (err) {
+      if (manual) throw err;
+      if (err instanceof CodomyrmexError && err.code === ErrorCode.SHUTTING_DOWN) return false;
+      noteSlot(s.rec, {
+        scheduledFor: claim.slot,
+        outcome: 'failed',
+        runId: claim.runId,
+        at: this.#ctx.clock.now(),
+        error: (err as Error).message,
+      });
+      this.#ctx.bus.publish('schedule_skipped', {
+        schedule: spec.name,
+        workflow: spec.workflow,
+        scheduledFor: claim.slot,
+        reason: 'failed',
+        activeRuns: [...(lane?.active ?? [])],
+        error: serializeError(err),
+      });
+      return true;
+    } finally {
+      this.#ctx.save(s);
+    }
+  }
+
+  /** A run ended: free its lane, and start the lane's next buffered slot. */
+  ended(runId: string, status: WorkflowRunStatus): void {
+    const name = this.#owners.get(runId);
+    if (name === undefined) return;
+    this.#owners.delete(runId);
+    const s = this.#ctx.schedules.get(name);
+    if (!s) return;
+    for (const lane of lanes(s.rec)) lane.active = lane.active.filter((r) => r !== runId);
+    noteStatus(s.rec, runId, status);
+    this.drain(s, 'slots');
+    this.drain(s, 'backfill');
+    this.#ctx.save(s);
+  }
+
+  /** Starts the lane's oldest buffered slot when nothing of the lane runs. */
+  drain(s: Live, name: LaneName): void {
+    const lane = name === 'backfill' ? s.rec.backfill : s.rec.slots;
+    if (!lane || lane.active.length > 0 || this.#ctx.closed() || s.deleted) return;
+    const slot = lane.buffered.shift();
+    if (slot === undefined) {
+      if (name === 'backfill' && s.rec.claimed.every((c) => c.lane !== 'backfill')) s.rec.backfill = null;
+      return;
+    }
+    void this.claim(s, [{ slot, runId: slotRunId(s.rec.spec.name, slot), lane: name }]).catch((err: unknown) => {
+      this.#ctx.bus.publish('component_error', {
+        component: 'schedules',
+        operation: `start a buffered slot of "${s.rec.spec.name}"`,
+        error: serializeError(err),
+      });
+    });
+  }
+}
