@@ -60,10 +60,12 @@ export interface SqliteStoreOptions {
 
 type Statement = Database.Statement<unknown[]>;
 
-/** The most tasks, events and records a commit written on the engine's thread holds (see `#commitOnThread`). */
-const INLINE_ROWS = 16;
-
-const rowsOf = (b: WriteBatch): number => b.tasks.length + b.events.length + b.records.length;
+/**
+ * A commit written in place of a writer-thread round trip (strict, see `#commitOnThread`) holds at most `rows` tasks,
+ * events and records, and at most `run` go in a row: then one goes to the thread, which prunes the journal and
+ * checkpoints the WAL even when nothing else comes (an idle daemon's events).
+ */
+const IN_PLACE = { rows: 16, run: 32 };
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -90,6 +92,8 @@ export class SqliteStore implements Store {
   readonly #thread: WriterThread | null = null;
   /** Small unsynced commits may be written on this thread while the writer thread is idle (strict, see #commitOnThread). */
   readonly #inline: boolean = false;
+  /** Commits written here since the writer thread's last one (which prunes, applies retention and checkpoints). */
+  #inlineRun = 0;
 
   private constructor(opened: OpenedSqliteFile, settings: SqliteFileSettings, options: SqliteStoreOptions) {
     const db = (this.#db = opened.db);
@@ -203,16 +207,18 @@ export class SqliteStore implements Store {
    * starts) is written here instead when the writer thread is idle: an unsynced commit of a few rows costs tens of
    * microseconds, a round trip to a sleeping thread (woken, then waking this one) several times that, on the path
    * of every task started one at a time. The next synced commit, on the writer thread, makes it durable with the
-   * rest (one WAL, synced in order); pruning and retention stay with the writer thread's commits.
+   * rest (one WAL, synced in order); pruning, retention and checkpoints stay with the writer thread's commits.
    */
   async #commitOnThread(thread: WriterThread, batch: WriteBatch): Promise<void> {
     if (this.#closed) throw new ShuttingDownError(`the store ${this.location} is closed`);
     const encoder = this.#encoder;
     if (!encoder) throw new StoreError(`the store ${this.location} was opened read-only`, ErrorCode.STORE_WRITE_FAILED);
-    if (this.#inline && batch.deferSync === true && thread.idle && rowsOf(batch) <= INLINE_ROWS) {
-      this.#write(encoder, batch, false);
-      return;
+    const inPlace = this.#inline && batch.deferSync === true && thread.idle && this.#inlineRun < IN_PLACE.run;
+    if (inPlace && batch.tasks.length + batch.events.length + batch.records.length <= IN_PLACE.rows) {
+      this.#inlineRun++;
+      return this.#write(encoder, batch, false);
     }
+    this.#inlineRun = 0;
     await commitOnThread(
       thread,
       encoder,
