@@ -9,6 +9,8 @@ import type { EngineOptions } from './options.js';
 /** The environment variable of each engine option that has one. */
 export const ENGINE_ENV = {
   threads: 'CODOMYRMEX_THREADS',
+  batchDispatch: 'CODOMYRMEX_BATCH_DISPATCH',
+  fireSchedules: 'CODOMYRMEX_FIRE_SCHEDULES',
   moduleDirs: 'CODOMYRMEX_MODULE_DIRS',
   workflowDirs: 'CODOMYRMEX_WORKFLOW_DIRS',
   projectsDir: 'CODOMYRMEX_PROJECTS_DIR',

@@ -89,6 +89,15 @@ describe('compileDaemonOptions', () => {
     });
   });
 
+  it('lets the environment override the file for every engine option that has a variable', async () => {
+    const cwd = await folder('switches', { 'codomyrmex.config.yaml': 'batchDispatch: true\nfireSchedules: true\n' });
+    const fromFile = compileDaemonOptions({}, {}, {}, cwd);
+    expect(fromFile.engine).toMatchObject({ batchDispatch: true, fireSchedules: true });
+    const env = { CODOMYRMEX_BATCH_DISPATCH: '0', CODOMYRMEX_FIRE_SCHEDULES: '0' };
+    const o = compileDaemonOptions({}, {}, env, cwd);
+    expect(o.engine).toMatchObject({ batchDispatch: false, fireSchedules: false });
+  });
+
   it('defaults: HTTP on 127.0.0.1:9464, no NATS, JSON logs at info, the engine grace', async () => {
     const cwd = await folder('none', {});
     const o = compileDaemonOptions({}, {}, {}, cwd);

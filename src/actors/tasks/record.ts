@@ -4,20 +4,17 @@
  */
 import type { MessageBus } from '../../bus/bus.js';
 import type { EventMap, TaskView } from '../../bus/protocol.js';
-import type { SerializedError } from '../../errors.js';
 import { CodomyrmexError, ErrorCode } from '../../errors.js';
 import type { TaskPriority, TaskResult, TaskSpec, TaskStatus } from '../../model/task.js';
 import { isTerminal } from '../../model/task.js';
 import type { StoredTask } from '../../store/store.js';
-import type { Clock, ClockTimer } from '../../model/clock.js';
+import type { Clock } from '../../model/clock.js';
 import type { Held } from '../../model/resource.js';
 import type { Lane } from './lanes.js';
-import type { HeldKey } from '../../model/flow.js';
 import type { FlowTicket } from './admission/ticket.js';
-import type { ArtifactRef } from '../../model/artifacts.js';
-import type { RunningAttempt } from '../../workers/runner.js';
 import { LOCAL_WORKER } from '../../workers/runner.js';
 import type { TaskObserver } from '../../model/taskView.js';
+import { RecordFields } from './recordFields.js';
 
 export type { TaskObserver };
 
@@ -70,73 +67,33 @@ export function clearTimer(rec: TaskRecord, clock: Clock): void {
   rec.timer = null;
 }
 
-/** A task as the scheduler holds it: the spec plus where it is in its lifecycle. */
-export class TaskRecord {
+/**
+ * A task as the scheduler holds it: the spec plus where it is in its lifecycle. A queued task holds only what
+ * queueing reads (spec, status, lane, order, where, waiters, and readyAt); the fields it gathers later (attempts,
+ * timers, output, error, holds, ...) are in {@link RecordFields}, made only when first written.
+ */
+export class TaskRecord extends RecordFields {
   status: TaskStatus = 'pending';
-  attempts = 0;
-  /** Dependencies not yet completed. */
-  waitingOn = 0;
-  dependents: string[] | null = null;
-  readyAt = 0;
-  startedAt: number | null = null;
-  endedAt: number | null = null;
-  output: unknown = null;
-  /** The artifacts its successful attempt stored (null: none). */
-  artifacts: ArtifactRef[] | null = null;
-  /** Estimated stored size of `output` (from the worker), for the memory bound on finished tasks. */
-  outputBytes = 0;
-  /** `output` holds binary data. */
-  binary = false;
-  error: SerializedError | null = null;
-  /** The attempt in flight, null when none. */
-  run: RunningAttempt | null = null;
-  /** The worker of the latest attempt (`local` for the engine's own threads); null before the first. */
-  worker: string | null = null;
-  /** Its attempt went out in a batch (see `TaskRunner.startBatch`). */
-  batched = false;
-  /** A batch it was in lost its thread: it runs alone from now on (so a task that crashes threads fails alone). */
-  alone = false;
-  /** The attempt's timeout, or the backoff before the next attempt. */
-  timer: ClockTimer | null = null;
-  /** After a cooperative abort: when the attempt's thread is terminated if it has not stopped. */
-  graceTimer: ClockTimer | null = null;
-  retryAt: number | null = null;
-  lastDelayMs = 0;
   /**
    * Who is told when it ends. Read-only once set: replaced, never pushed to, since one list may be shared by many
    * records (`startExecution` gives every open task the same one-waiter list).
    */
   waiters: readonly Waiter[] | null = null;
-  /** Why it was cancelled or skipped. */
-  reason = '';
-  /** Its row is in the store (a commit has included it). */
-  committed = false;
   /** Where it waits while ready: gated (for its first commit), queued, or parked (for resources); null otherwise. */
   where: ReadyPlace | null = null;
-  /** Why it can never be admitted (a resource it declared is gone after a restart); null when nothing is wrong. */
-  refusal: string | null = null;
-  /** The hold of the attempt in flight. */
-  allocationId: string | null = null;
-  /** It holds its concurrency keys (from admission to the end of its attempt). */
-  keysHeld = false;
-  /** The key it waits for while `keyed`. */
-  waitKey: HeldKey | null = null;
-  /** The key it is queued under, for round-robin among keys (its first concurrency key). */
-  readonly fairKey: string | null;
-
   constructor(
     readonly spec: TaskSpec,
-    readonly usesChannel: boolean,
+    usesChannel: boolean,
     /** The lane (session) it runs in. */
     public lane: Lane<TaskRecord>,
     /** Order of addition. */
     readonly order: number,
     /** Its resources in base units, checked when it was added (null: none). */
-    readonly held: Held[] | null,
+    held: Held[] | null,
     /** Its concurrency keys and rate-limit use, resolved (null: none). */
-    readonly flow: FlowTicket | null = null,
+    flow: FlowTicket | null = null,
   ) {
-    this.fairKey = flow?.keys[0]?.key ?? null;
+    super(usesChannel, held, flow);
   }
 
   get id(): string {
