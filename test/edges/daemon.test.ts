@@ -281,41 +281,11 @@ describe('codomyrmex daemon with NATS credentials from the environment', () => {
     const env = { CODOMYRMEX_NATS_TOKEN: 's3cret-token' };
     const d = daemon(secured.url, undefined, ['--no-local-workers'], env);
     await connected(d);
-    const w = startCliProcess(
-      root,
-      [
-        '--threads',
-        '1',
-        'worker',
-        '--nats',
-        secured.url,
-        '--subject-prefix',
-        d.prefix,
-        '--name',
-        'authed-worker',
-        '--log-level',
-        'debug',
-      ],
-      env,
-    );
+    const on = ['--nats', secured.url, '--subject-prefix', d.prefix];
+    const w = startCliProcess(root, ['worker', ...on, '--name', 'authed-worker', '--log-level', 'debug'], env);
     open.push(w);
     await w.waitForLine((l) => l.msg === 'worker ready', 'the worker ready');
-    const r = await cli(
-      root,
-      [
-        'task',
-        'run',
-        'core.echo',
-        '-p',
-        '{"value": "remote"}',
-        '--json',
-        '--nats',
-        secured.url,
-        '--subject-prefix',
-        d.prefix,
-      ],
-      env,
-    );
+    const r = await cli(root, ['task', 'run', 'core.echo', '-p', '{"value": "remote"}', '--json', ...on], env);
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toMatchObject({ result: 'remote' });
     expect(w.lines.some((l) => l.msg === 'task started')).toBe(true);
