@@ -125,13 +125,17 @@ describe('smaller things a new user met', () => {
       steps: { visualize: { status: 'completed', result: { panels: 0 } } },
     });
 
+    // A source file to analyse: read by the run, so not among the files it says it wrote.
+    await writeFile(join(empty, 'app.ts'), 'export const answer = 42;\n');
     const analysed = await runCli(empty, ['--threads', '1', 'workflow', 'run', 'ai-analysis'], {
       CODOMYRMEX_NATS_URL: '',
     });
     expect(analysed.code).toBe(0);
-    expect(analysed.stdout.trimEnd().split('\n').at(-1)).toMatch(
+    const written = analysed.stdout.trimEnd().split('\n').at(-1);
+    expect(written).toMatch(
       /^reports and files written: .*\.codomyrmex\/reports\/ai-analysis\.svg.*\.codomyrmex\/reports\/ai-analysis\.md/,
     );
+    expect(written).not.toContain('app.ts');
   }, 60_000);
 
   it('a failed run’s result has a top-level error naming the failed step', async () => {

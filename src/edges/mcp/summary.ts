@@ -80,16 +80,21 @@ const looksLikePath = (v: unknown): v is string =>
   /[./\\]/.test(v) &&
   /\.[A-Za-z0-9]{1,8}$|[/\\]/.test(v);
 
-/** Paths a step's result names: top-level fields such as `output`, `markdown`, `html`, and `files[].path`. */
+/** Paths a step's result names as written: top-level fields such as `output`, `markdown`, `html`, and `files[].path` of entries with a `format`. */
+const isWrittenFile = (f: unknown): f is { path: string; format: string } =>
+  typeof f === 'object' &&
+  f !== null &&
+  typeof (f as { format?: unknown }).format === 'string' &&
+  looksLikePath((f as { path?: unknown }).path);
+
 function filesOf(result: unknown): string[] {
   if (typeof result !== 'object' || result === null || Array.isArray(result)) return [];
   const out: string[] = [];
   for (const [k, v] of Object.entries(result)) {
     if (FILE_KEYS.has(k) && looksLikePath(v)) out.push(v);
-    if (k === 'files' && Array.isArray(v))
-      for (const f of v.slice(0, 20))
-        if (typeof f === 'object' && f !== null && looksLikePath((f as { path?: unknown }).path))
-          out.push((f as { path: string }).path);
+    // `files` lists what a step wrote when each entry names its format (charts: `{ path, format, bytes }`); in other
+    // results it lists what a step read or saw (an analysis's per-file reports, git's changed files): not listed.
+    if (k === 'files' && Array.isArray(v)) for (const f of v.slice(0, 20)) if (isWrittenFile(f)) out.push(f.path);
   }
   return out;
 }
