@@ -5,16 +5,14 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packagePath } from '../../src/config/options.js';
+import { connectMcp } from '../support/mcp.js';
 import { callTool, SEED_TOOLS, toolText } from '../support/mcp.js';
 import type { Structured } from '../support/mcp.js';
 import { expectProgressSeen } from '../support/progress.js';
 
-const CLI = packagePath('dist', 'src', 'edges', 'cli', 'main.js');
 const call = callTool;
 const text = toolText;
 
@@ -25,15 +23,7 @@ describe('codomyrmex mcp over stdio', () => {
   beforeAll(async () => {
     cwd = await mkdtemp(join(tmpdir(), 'codomyrmex-mcp-'));
     await writeFile(join(cwd, 'app.ts'), 'export function f(a: number) { return a > 1 ? a : 0; } // TODO\n');
-    client = new Client({ name: 'test', version: '1' });
-    await client.connect(
-      new StdioClientTransport({
-        command: process.execPath,
-        args: [CLI, '--threads', '1', '--store', 'memory', 'mcp'],
-        cwd,
-        stderr: 'pipe',
-      }),
-    );
+    client = await connectMcp(cwd, ['--threads', '1', '--store', 'memory']);
   });
 
   afterAll(async () => {

@@ -6,14 +6,14 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectMcp } from '../support/mcp.js';
 import { callTool, toolText } from '../support/mcp.js';
 import type { Structured, ToolReply } from '../support/mcp.js';
 import { NatsBus } from '../../src/bus/nats.js';
-import { CLI, startDaemon, type DaemonProcess } from '../support/daemon.js';
+import { startDaemon, type DaemonProcess } from '../support/daemon.js';
 import { startNatsServer, type NatsServer } from '../support/nats.js';
 import { expectProgressSeen } from '../support/progress.js';
 
@@ -48,17 +48,9 @@ beforeAll(async () => {
   ]);
   await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
   bus = await NatsBus.connect({ servers: server.url, subjectPrefix: prefix });
-  client = new Client({ name: 'test-nats', version: '1' });
-  await client.connect(
-    new StdioClientTransport({
-      command: process.execPath,
-      // A short request timeout: a run that outlasts it must be followed, not held as one request.
-      args: [CLI, '--nats', server.url, '--subject-prefix', prefix, '--request-timeout', '1500', 'mcp'],
-      cwd: agentDir,
-      env: { ...(process.env as Record<string, string>), CODOMYRMEX_NATS_URL: '' },
-      stderr: 'pipe',
-    }),
-  );
+  // A short request timeout: a run that outlasts it must be followed, not held as one request.
+  const on = ['--nats', server.url, '--subject-prefix', prefix, '--request-timeout', '1500'];
+  client = await connectMcp(agentDir, on, 'test-nats');
 });
 
 afterAll(async () => {
@@ -217,16 +209,8 @@ describe('codomyrmex mcp --nats', () => {
   });
 
   it('says plainly when no daemon answers on the subject prefix, as an isError result', async () => {
-    const lonely = new Client({ name: 'test-no-daemon', version: '1' });
-    await lonely.connect(
-      new StdioClientTransport({
-        command: process.execPath,
-        args: [CLI, '--nats', server.url, '--subject-prefix', `${prefix}none`, '--request-timeout', '2000', 'mcp'],
-        cwd: root,
-        env: { ...(process.env as Record<string, string>), CODOMYRMEX_NATS_URL: '' },
-        stderr: 'pipe',
-      }),
-    );
+    const nowhere = ['--nats', server.url, '--subject-prefix', `${prefix}none`, '--request-timeout', '2000'];
+    const lonely = await connectMcp(root, nowhere, 'test-no-daemon');
     try {
       const r = (await lonely.callTool({ name: 'list_workflows', arguments: {} })) as CallToolResult;
       expect(r.isError).toBe(true);

@@ -6,35 +6,25 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packagePath } from '../../src/config/options.js';
+import { connectMcp, toolText } from '../support/mcp.js';
 
-const CLI = packagePath('dist', 'src', 'edges', 'cli', 'main.js');
 let cwd: string;
 let client: Client;
 
 beforeAll(async () => {
   cwd = await mkdtemp(join(tmpdir(), 'codomyrmex-mcp-proto-'));
-  client = new Client({ name: 'test', version: '1' });
-  await client.connect(
-    new StdioClientTransport({
-      command: process.execPath,
-      args: [CLI, '--threads', '1', '--store', 'memory', 'mcp'],
-      cwd,
-      stderr: 'pipe',
-    }),
-  );
+  client = await connectMcp(cwd, ['--threads', '1', '--store', 'memory']);
 }, 60_000);
 afterAll(async () => {
   await client?.close();
   await rm(cwd, { recursive: true, force: true });
 });
 
-const text = (r: CallToolResult): string => r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+const text = toolText;
 
 describe('MCP tool arguments with a __proto__ key', () => {
   it('are refused with the field named; the server keeps serving', async () => {

@@ -8,9 +8,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectMcp } from '../support/mcp.js';
 import { callTool } from '../support/mcp.js';
 import type { ToolReply } from '../support/mcp.js';
 import { NatsBus } from '../../src/bus/nats.js';
@@ -98,16 +98,7 @@ beforeAll(async () => {
       ],
     },
   });
-  client = new Client({ name: 'test-wflang', version: '1' });
-  await client.connect(
-    new StdioClientTransport({
-      command: process.execPath,
-      args: [CLI, '--nats', server.url, '--subject-prefix', prefix, 'mcp'],
-      cwd: dir,
-      env: { ...(process.env as Record<string, string>), CODOMYRMEX_NATS_URL: '' },
-      stderr: 'pipe',
-    }),
-  );
+  client = await connectMcp(dir, ['--nats', server.url, '--subject-prefix', prefix], 'test-wflang');
 });
 
 afterAll(async () => {
