@@ -4,7 +4,6 @@
  * neither always follows the other's wake-up), and the whole measure is repeated on fresh engines and pools so the
  * report is a spread over runs, not one number that moves with how the two happened to be sampled.
  */
-import type { OrchestrationEngine } from '../src/index.js';
 import { createOrchestrationEngine } from '../src/index.js';
 import {
   bareProbe,
@@ -67,7 +66,7 @@ async function oneRun(threads: number, samples: number): Promise<LatencyRun> {
       if (r.type !== 'ok') throw new Error('bare latency: a task failed');
       return ms;
     };
-    const orchOnce = async (engine: OrchestrationEngine): Promise<number> => {
+    const orchOnce = async (): Promise<number> => {
       const t0 = performance.now();
       const r = await engine.tasks.executeTask({ module: 'core', action: 'noop', parameters: {} });
       const ms = performance.now() - t0;
@@ -76,7 +75,7 @@ async function oneRun(threads: number, samples: number): Promise<LatencyRun> {
     };
     for (let i = 0; i < 500; i++) {
       await bareOnce();
-      await orchOnce(engine);
+      await orchOnce();
     }
     await fullGc();
     const bare: number[] = [];
@@ -84,9 +83,9 @@ async function oneRun(threads: number, samples: number): Promise<LatencyRun> {
     for (let i = 0; i < samples; i++) {
       if (i % 2 === 0) {
         bare.push(await bareOnce());
-        orch.push(await orchOnce(engine));
+        orch.push(await orchOnce());
       } else {
-        orch.push(await orchOnce(engine));
+        orch.push(await orchOnce());
         bare.push(await bareOnce());
       }
     }
