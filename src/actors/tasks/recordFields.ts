@@ -82,6 +82,11 @@ export class RecordFields {
     this.#x = held !== null || flow !== null ? new RecordExtras(held, flow) : null;
   }
 
+  /** The side object, made now if no field of it was written yet. */
+  #extras(): RecordExtras {
+    return (this.#x ??= new RecordExtras(null, null));
+  }
+
   /** When it last became ready (epoch ms; 0 before). */
   get readyAt(): number {
     return (this.#flags & READY_RELATIVE) !== 0 ? this.#ready + TIME_BASE : this.#ready;
@@ -154,144 +159,125 @@ export class RecordFields {
     return this.#x === null ? 0 : this.#x.attempts;
   }
   set attempts(v: number) {
-    if (this.#x !== null) this.#x.attempts = v;
-    else if (v !== 0) (this.#x ??= new RecordExtras(null, null)).attempts = v;
+    if (this.#x !== null || v !== 0) this.#extras().attempts = v;
   }
   /** Dependencies not yet completed. */
   get waitingOn(): number {
     return this.#x === null ? 0 : this.#x.waitingOn;
   }
   set waitingOn(v: number) {
-    if (this.#x !== null) this.#x.waitingOn = v;
-    else if (v !== 0) (this.#x ??= new RecordExtras(null, null)).waitingOn = v;
+    if (this.#x !== null || v !== 0) this.#extras().waitingOn = v;
   }
   get dependents(): string[] | null {
     return this.#x === null ? null : this.#x.dependents;
   }
   set dependents(v: string[] | null) {
-    if (this.#x !== null) this.#x.dependents = v;
-    else if (v !== null) (this.#x ??= new RecordExtras(null, null)).dependents = v;
+    if (this.#x !== null || v !== null) this.#extras().dependents = v;
   }
   get startedAt(): number | null {
     return this.#x === null ? null : this.#x.startedAt;
   }
   set startedAt(v: number | null) {
-    if (this.#x !== null) this.#x.startedAt = v;
-    else if (v !== null) (this.#x ??= new RecordExtras(null, null)).startedAt = v;
+    if (this.#x !== null || v !== null) this.#extras().startedAt = v;
   }
   get endedAt(): number | null {
     return this.#x === null ? null : this.#x.endedAt;
   }
   set endedAt(v: number | null) {
-    if (this.#x !== null) this.#x.endedAt = v;
-    else if (v !== null) (this.#x ??= new RecordExtras(null, null)).endedAt = v;
+    if (this.#x !== null || v !== null) this.#extras().endedAt = v;
   }
   get output(): unknown {
     return this.#x === null ? null : this.#x.output;
   }
   set output(v: unknown) {
-    if (this.#x !== null) this.#x.output = v;
-    else if (v !== null) (this.#x ??= new RecordExtras(null, null)).output = v;
+    if (this.#x !== null || v !== null) this.#extras().output = v;
   }
   /** The artifacts its successful attempt stored (null: none). */
   get artifacts(): ArtifactRef[] | null {
     return this.#x === null ? null : this.#x.artifacts;
   }
   set artifacts(v: ArtifactRef[] | null) {
-    if (this.#x !== null) this.#x.artifacts = v;
-    else if (v !== null) (this.#x ??= new RecordExtras(null, null)).artifacts = v;
+    if (this.#x !== null || v !== null) this.#extras().artifacts = v;
   }
   /** Estimated stored size of `output` (from the worker), for the memory bound on finished tasks. */
   get outputBytes(): number {
     return this.#x === null ? 0 : this.#x.outputBytes;
   }
   set outputBytes(v: number) {
-    if (this.#x !== null) this.#x.outputBytes = v;
-    else if (v !== 0) (this.#x ??= new RecordExtras(null, null)).outputBytes = v;
+    if (this.#x !== null || v !== 0) this.#extras().outputBytes = v;
   }
   get error(): SerializedError | null {
     return this.#x === null ? null : this.#x.error;
   }
   set error(v: SerializedError | null) {
-    if (this.#x !== null) this.#x.error = v;
-    else if (v !== null) (this.#x ??= new RecordExtras(null, null)).error = v;
+    if (this.#x !== null || v !== null) this.#extras().error = v;
   }
   /** The attempt in flight, null when none. */
   get run(): RunningAttempt | null {
     return this.#x === null ? null : this.#x.run;
   }
   set run(v: RunningAttempt | null) {
-    if (this.#x !== null) this.#x.run = v;
-    else if (v !== null) (this.#x ??= new RecordExtras(null, null)).run = v;
+    if (this.#x !== null || v !== null) this.#extras().run = v;
   }
   /** The worker of the latest attempt (`local` for the engine's own threads); null before the first. */
   get worker(): string | null {
     return this.#x === null ? null : this.#x.worker;
   }
   set worker(v: string | null) {
-    if (this.#x !== null) this.#x.worker = v;
-    else if (v !== null) (this.#x ??= new RecordExtras(null, null)).worker = v;
+    if (this.#x !== null || v !== null) this.#extras().worker = v;
   }
   /** The attempt's timeout, or the backoff before the next attempt. */
   get timer(): ClockTimer | null {
     return this.#x === null ? null : this.#x.timer;
   }
   set timer(v: ClockTimer | null) {
-    if (this.#x !== null) this.#x.timer = v;
-    else if (v !== null) (this.#x ??= new RecordExtras(null, null)).timer = v;
+    if (this.#x !== null || v !== null) this.#extras().timer = v;
   }
   /** After a cooperative abort: when the attempt's thread is terminated if it has not stopped. */
   get graceTimer(): ClockTimer | null {
     return this.#x === null ? null : this.#x.graceTimer;
   }
   set graceTimer(v: ClockTimer | null) {
-    if (this.#x !== null) this.#x.graceTimer = v;
-    else if (v !== null) (this.#x ??= new RecordExtras(null, null)).graceTimer = v;
+    if (this.#x !== null || v !== null) this.#extras().graceTimer = v;
   }
   get retryAt(): number | null {
     return this.#x === null ? null : this.#x.retryAt;
   }
   set retryAt(v: number | null) {
-    if (this.#x !== null) this.#x.retryAt = v;
-    else if (v !== null) (this.#x ??= new RecordExtras(null, null)).retryAt = v;
+    if (this.#x !== null || v !== null) this.#extras().retryAt = v;
   }
   get lastDelayMs(): number {
     return this.#x === null ? 0 : this.#x.lastDelayMs;
   }
   set lastDelayMs(v: number) {
-    if (this.#x !== null) this.#x.lastDelayMs = v;
-    else if (v !== 0) (this.#x ??= new RecordExtras(null, null)).lastDelayMs = v;
+    if (this.#x !== null || v !== 0) this.#extras().lastDelayMs = v;
   }
   /** Why it was cancelled or skipped. */
   get reason(): string {
     return this.#x === null ? '' : this.#x.reason;
   }
   set reason(v: string) {
-    if (this.#x !== null) this.#x.reason = v;
-    else if (v !== '') (this.#x ??= new RecordExtras(null, null)).reason = v;
+    if (this.#x !== null || v !== '') this.#extras().reason = v;
   }
   /** Why it can never be admitted (a resource it declared is gone after a restart); null when nothing is wrong. */
   get refusal(): string | null {
     return this.#x === null ? null : this.#x.refusal;
   }
   set refusal(v: string | null) {
-    if (this.#x !== null) this.#x.refusal = v;
-    else if (v !== null) (this.#x ??= new RecordExtras(null, null)).refusal = v;
+    if (this.#x !== null || v !== null) this.#extras().refusal = v;
   }
   /** The hold of the attempt in flight. */
   get allocationId(): string | null {
     return this.#x === null ? null : this.#x.allocationId;
   }
   set allocationId(v: string | null) {
-    if (this.#x !== null) this.#x.allocationId = v;
-    else if (v !== null) (this.#x ??= new RecordExtras(null, null)).allocationId = v;
+    if (this.#x !== null || v !== null) this.#extras().allocationId = v;
   }
   /** The key it waits for while `keyed`. */
   get waitKey(): HeldKey | null {
     return this.#x === null ? null : this.#x.waitKey;
   }
   set waitKey(v: HeldKey | null) {
-    if (this.#x !== null) this.#x.waitKey = v;
-    else if (v !== null) (this.#x ??= new RecordExtras(null, null)).waitKey = v;
+    if (this.#x !== null || v !== null) this.#extras().waitKey = v;
   }
 }
