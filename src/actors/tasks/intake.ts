@@ -22,6 +22,8 @@ export interface Accepted {
   held: Held[] | null;
   /** Its concurrency keys and rate-limit use, resolved (null: none). */
   flow: FlowTicket | null;
+  /** Its id was made here (the input named none): no stored task can have it, so the store is not asked. */
+  minted?: true;
 }
 
 /** A call's decision: the tasks to add, store statuses looked up, and the ids to answer when some were deduplicated. */
@@ -173,7 +175,9 @@ export class Intake {
       if (rateProblem !== null) problems.push(rateProblem);
     }
     this.#batch.set(spec.id, spec);
-    this.#accepted.push({ spec, channel, held, flow });
+    const accepted: Accepted = { spec, channel, held, flow };
+    if ((input as { id?: unknown }).id === undefined) accepted.minted = true;
+    this.#accepted.push(accepted);
   }
 
   /** The ids of the inputs taken so far (those of the call, once all are taken). */
@@ -194,8 +198,8 @@ export class Intake {
     if (this.#looked === 0) this.#lookedEvictions = ctx.evictions?.() ?? -1;
     const ids: string[] = [];
     for (let i = this.#looked; i < accepted.length; i++) {
-      const spec = (accepted[i] as Accepted).spec;
-      if (!ctx.record(spec.id)) ids.push(spec.id);
+      const { spec, minted } = accepted[i] as Accepted;
+      if (!minted && !ctx.record(spec.id)) ids.push(spec.id);
       for (const dep of spec.dependencies) if (!batch.has(dep) && !ctx.record(dep)) ids.push(dep);
     }
     this.#read(ids);
@@ -232,8 +236,8 @@ export class Intake {
     const ctx = this.#ctx;
     const ids: string[] = [];
     for (let i = 0; i < this.#looked; i++) {
-      const spec = (this.#accepted[i] as Accepted).spec;
-      if (!ctx.record(spec.id) && !this.#stored.has(spec.id)) ids.push(spec.id);
+      const { spec, minted } = this.#accepted[i] as Accepted;
+      if (!minted && !ctx.record(spec.id) && !this.#stored.has(spec.id)) ids.push(spec.id);
       for (const dep of spec.dependencies)
         if (!this.#batch.has(dep) && !ctx.record(dep) && !this.#stored.has(dep)) ids.push(dep);
     }
