@@ -57,6 +57,10 @@ port?.on('message', (req: WriterRequest) => {
     port.postMessage(failure(req.id, openError ?? new Error('the writer thread is closed')));
     return;
   }
+  if (req.type === 'ready') {
+    port.postMessage({ type: 'done', id: req.id } satisfies WriterReply);
+    return;
+  }
   try {
     if (req.parts) {
       const kept = parts?.bulk === req.parts.bulk ? parts.batches : [];
