@@ -30,6 +30,7 @@ export function inspectResult(value: unknown, maxBytes: number = LIMITS.maxResul
   let binary = false;
   const seen = new Set<object>();
   const stack: [unknown, string, number][] = [[value, 'result', 0]];
+  const tooLarge = `result: larger than ${maxBytes} bytes (limit maxResultBytes, estimated as stored); write large outputs to a file and return its path`;
   let at = 'result';
   try {
     while (stack.length) {
@@ -37,13 +38,7 @@ export function inspectResult(value: unknown, maxBytes: number = LIMITS.maxResul
       at = where;
       const problem = visit(v, where, depth);
       if (problem) return { problem, bytes, binary };
-      if (bytes > maxBytes) {
-        return {
-          problem: `result: larger than ${maxBytes} bytes (limit maxResultBytes, estimated as stored); write large outputs to a file and return its path`,
-          bytes,
-          binary,
-        };
-      }
+      if (bytes > maxBytes) return { problem: tooLarge, bytes, binary };
     }
     at = 'result.written';
     const problem = writtenProblem(value);
@@ -97,6 +92,8 @@ export function inspectResult(value: unknown, maxBytes: number = LIMITS.maxResul
         }
         if (Array.isArray(v)) {
           bytes += 2;
+          // Every item takes at least 2 bytes: a (sparse) array too long to fit is refused before its items are walked.
+          if (bytes + 2 * v.length > maxBytes) return tooLarge;
           for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${where}[${i}]`, depth + 1]);
         } else if (v instanceof Map) {
           let i = 0;

@@ -65,6 +65,13 @@ describe('writtenProblem', () => {
     expect(report.bytes).toBeGreaterThan(1000);
     expect(inspectResult({ written: ['a.md'] }).problem).toBeNull();
   });
+
+  it('refuses a sparse list too long to send without walking its items', () => {
+    expect(inspectResult({ written: new Array<string>(1e9) }).problem).toMatch(/^result: larger than 16777216 bytes/);
+    expect(inspectResult({ written: new Array<string>(LIMITS.maxWrittenFiles + 1) }).problem).toMatch(
+      /^result\.written: 10001 paths, over maxWrittenFiles/,
+    );
+  });
 });
 
 describe('declaredWritten', () => {
