@@ -102,6 +102,14 @@ describe('runWritten and the run summary', () => {
     expect(summarizeRun(r).files).toEqual(['out/a.md', 'out/b.md', 'i0.md']);
   });
 
+  it('counts at most maxWrittenFiles distinct files, saying the count is a lower bound past them', () => {
+    const paths = (from: number) => Array.from({ length: LIMITS.maxWrittenFiles }, (_, i) => `f${from + i}`);
+    const r = run([step('a', { written: paths(0) }), step('b', { written: paths(5) })]);
+    expect(runWritten(r)).toMatchObject({ more: LIMITS.maxWrittenFiles - 20, moreAtLeast: true });
+    const within = run([step('a', { written: paths(0) }), step('b', { written: paths(0) })]);
+    expect(runWritten(within)).toMatchObject({ more: LIMITS.maxWrittenFiles - 20, moreAtLeast: false });
+  });
+
   it('stays within its budget with the longest paths, counting what it leaves out', () => {
     const long = (i: number) => `${i}/${'x'.repeat(LIMITS.maxWrittenPathLength - 5)}`;
     const r = run([step('write', { written: Array.from({ length: 25 }, (_, i) => long(i)) })]);

@@ -113,17 +113,20 @@ export function runWritten(run: WorkflowResult, listed = FILES_LISTED): RunWritt
   let full = false;
   const add = (result: unknown): void => {
     for (const f of declaredWritten(result)) {
+      if (seen.has(f)) continue;
       if (seen.size >= LIMITS.maxWrittenFiles) {
-        full = full || !seen.has(f);
+        full = true;
         return;
       }
       seen.add(f);
     }
   };
+  // Once the count is full, the rest of the run is not read.
   for (const s of Object.values(run.steps)) {
+    if (full) break;
     if (s.status !== 'completed') continue;
-    if (s.items) for (const item of s.items) if (item.status === 'completed') add(item.result);
     if (!s.items) add(s.result);
+    else for (const item of s.items) if (!full && item.status === 'completed') add(item.result);
   }
   const all = [...seen];
   return { files: all.slice(0, listed), more: Math.max(0, all.length - listed), moreAtLeast: full };
