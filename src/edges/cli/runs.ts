@@ -16,7 +16,7 @@ import type { CliContext } from './context.js';
 import { ms, printResults, printTable } from './format.js';
 import { bytes, registerArtifactCommands } from './artifacts.js';
 import { LiveRun } from './live.js';
-import { runError, runFiles } from '../mcp/summary.js';
+import { runError, runWritten } from '../mcp/summary.js';
 import type { CliEngine } from './remote.js';
 
 /** `etl v3`, or `slow (ad hoc)` for a definition run without being stored (exec, complex workflows). */
@@ -33,8 +33,12 @@ export function printRun(result: WorkflowResult): void {
   for (const w of result.warnings) console.log(`warning: ${w}`);
   const error = runError(result);
   if (error !== undefined) console.log(`error: ${error}`);
-  const files = runFiles(result);
-  if (files.length) console.log(`reports and files written: ${files.join(', ')}`);
+  // What the steps declared they wrote (their results' `written`), never a guess from a result's fields.
+  const { files, more, moreAtLeast } = runWritten(result);
+  if (files.length)
+    console.log(
+      `reports and files written: ${files.join(', ')}${more ? ` (and ${moreAtLeast ? 'at least ' : ''}${more} more: see the steps' results)` : ''}`,
+    );
 }
 
 /** How {@link followRun} follows: the run's id when known, what Ctrl-C does, and the state to start from. */
