@@ -61,12 +61,14 @@ describe('CLI cold start', () => {
     30_000,
   );
 
-  it('workflow list opens an embedded engine without the NATS, MCP, PostgreSQL, logger or tracing code', async () => {
+  it('workflow list opens an embedded engine without the NATS, MCP, PostgreSQL, HTTP, logger or tracing code', async () => {
     const { code, stdout, modules } = await loaded(['workflow', 'list', '--json']);
     expect(code).toBe(0);
     expect((JSON.parse(stdout) as { name: string }[]).map((w) => w.name)).toContain('ai-analysis');
     const packages = new Set(modules.map(packageOf));
     expect(packages.has('better-sqlite3')).toBe(true);
     expect(CLIENTS.filter((p) => packages.has(p))).toEqual([]);
+    // No HTTP edge asked for: neither its server nor the bus's command schemas it parses requests with.
+    expect(modules.filter((p) => /^dist\/src\/(edges\/http\/|bus\/schemas\.js)/.test(p))).toEqual([]);
   }, 60_000);
 });
