@@ -34,7 +34,7 @@ beforeAll(async () => {
     '--subject-prefix',
     prefix,
   ]);
-  await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
+  await daemon.servingNats();
   bus = await NatsBus.connect({ servers: server.url, subjectPrefix: prefix });
   flags = ['--nats', server.url, '--subject-prefix', prefix];
 });

@@ -36,7 +36,7 @@ beforeAll(async () => {
     '--subject-prefix',
     prefix,
   ]);
-  await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
+  await daemon.servingNats();
   bus = await NatsBus.connect({ servers: server.url, subjectPrefix: prefix });
   flags = ['--nats', server.url, '--subject-prefix', prefix];
 });
@@ -273,7 +273,7 @@ describe('task list on a daemon', () => {
       '--subject-prefix',
       prefix,
     ]);
-    await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
+    await daemon.servingNats();
 
     const newest = await cli(root, ['task', 'list', '--limit', '2', '--json', ...flags]);
     expect(newest.code).toBe(0);

@@ -30,7 +30,7 @@ beforeAll(async () => {
     '--subject-prefix',
     prefix,
   ]);
-  await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
+  await daemon.servingNats();
   bus = await NatsBus.connect({ servers: server.url, subjectPrefix: prefix });
   await bus.request('workflow.create', {
     definition: { name: 'hello', steps: [{ name: 'a', module: 'core', action: 'echo', parameters: { value: 1 } }] },

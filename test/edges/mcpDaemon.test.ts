@@ -46,7 +46,7 @@ beforeAll(async () => {
     '--subject-prefix',
     prefix,
   ]);
-  await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
+  await daemon.servingNats();
   bus = await NatsBus.connect({ servers: server.url, subjectPrefix: prefix });
   // A short request timeout: a run that outlasts it must be followed, not held as one request.
   const on = ['--nats', server.url, '--subject-prefix', prefix, '--request-timeout', '1500'];

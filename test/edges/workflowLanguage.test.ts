@@ -56,7 +56,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'codomyrmex-wflang-'));
   server = await startNatsServer();
   daemon = startDaemon(dir, ['--db', join(dir, 'state.db'), '--nats', server.url, '--subject-prefix', prefix]);
-  await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
+  await daemon.servingNats();
   bus = await NatsBus.connect({ servers: server.url, subjectPrefix: prefix });
   await bus.request('workflow.create', {
     definition: {

@@ -1,6 +1,8 @@
 /**
  * `codomyrmex daemon` as a real child process (the built CLI), its JSON log lines parsed as they arrive, so a test
  * waits on what the daemon says ("NATS connected", "daemon running") instead of sleeping.
+ *
+ * No vitest here: the benchmarks import this file too (tsc builds it into dist/test/support with them).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
@@ -25,6 +27,10 @@ export interface DaemonProcess {
   readonly exited: Promise<number | string>;
   /** `http://host:port` of the HTTP edge, once running. */
   http(): Promise<string>;
+  /** Resolves once it serves commands over NATS. */
+  servingNats(): Promise<LogLine>;
+  /** Resolves once it is a standby that has seen the active daemon hold the lease. */
+  standingBy(): Promise<LogLine>;
   stderr(): string;
 }
 
@@ -35,6 +41,25 @@ export function startDaemon(cwd: string, args: string[], env: NodeJS.ProcessEnv 
     ['--threads', '1', 'daemon', '--http', '127.0.0.1:0', '--log-level', 'info', ...args],
     env,
   );
+}
+
+/**
+ * The `daemon` arguments of one of an active/standby pair: one PostgreSQL database (`db`, a URL), one NATS server
+ * and subject prefix, and how long the lease may go unrenewed before the standby takes over.
+ */
+export function failoverArgs(o: { db: string; nats: string; prefix: string; failoverAfter: string }): string[] {
+  return [
+    '--store',
+    'postgres',
+    '--db',
+    o.db,
+    '--nats',
+    o.nats,
+    '--subject-prefix',
+    o.prefix,
+    '--failover-after',
+    o.failoverAfter,
+  ];
 }
 
 /** Any long-running CLI command (`daemon`, `worker`) as a child process whose JSON log lines can be waited on. */
@@ -96,6 +121,9 @@ export function startCliProcess(cwd: string, cliArgs: string[], env: NodeJS.Proc
       const line = await waitForLine((l) => l.msg === 'daemon running', '"daemon running"');
       return `http://${String(line['http'])}`;
     },
+    servingNats: () => waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"'),
+    standingBy: () =>
+      waitForLine((l) => l.msg.startsWith('standby: another daemon holds the lease'), 'the standby line'),
     stderr: () => stderr,
   };
 }

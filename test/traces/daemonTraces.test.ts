@@ -42,7 +42,7 @@ beforeAll(async () => {
       OTEL_BSP_SCHEDULE_DELAY: '50',
     },
   );
-  await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
+  await daemon.servingNats();
   // This process's client spans, too, leave within 50 ms (the variable is read when the exporter starts).
   process.env['OTEL_BSP_SCHEDULE_DELAY'] = '50';
   remote = await RemoteEngine.connect({

@@ -54,7 +54,7 @@ beforeAll(async () => {
     ],
     env,
   );
-  await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
+  await daemon.servingNats();
   worker = startCliProcess(
     root,
     [
