@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, StoreError } from '../../src/index.js';
 import { PostgresStore } from '../../src/store/postgres.js';
+import { PART_ROWS } from '../../src/store/parts.js';
 import { PG_SCHEMA_VERSION } from '../../src/store/postgresSchema.js';
 import { emptyBatch } from '../../src/store/store.js';
 import { startPostgres } from '../support/postgres.js';
@@ -134,6 +135,17 @@ describe('PostgresStore', () => {
     old.close();
     await next.drain();
     next.close();
+  });
+
+  it('writes a batch larger than a part (sent to its thread in parts) in one commit', async () => {
+    const url = await server.createDatabase();
+    const s = PostgresStore.open({ url });
+    const tasks = Array.from({ length: PART_ROWS * 2 + 1 }, (_, i) => storedTask(`big-${i}`, 'ready'));
+    await s.commitAsync!({ ...emptyBatch(), tasks, meta: { last: 'part' } });
+    const [row] = await sql<{ n: string }>(url, `SELECT count(*) AS n FROM codomyrmex_tasks`);
+    expect(Number(row?.n)).toBe(tasks.length);
+    expect(s.getMeta('last')).toBe('part');
+    s.close();
   });
 
   it('says who could not log in, without the password', async () => {
