@@ -7,7 +7,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { NatsBus } from '../../src/bus/nats.js';
 import { packagePath } from '../../src/config/options.js';
+import { startNatsServer, type NatsServer } from './nats.js';
 
 export const CLI = packagePath('dist', 'src', 'edges', 'cli', 'main.js');
 const run = promisify(execFile);
@@ -41,6 +43,56 @@ export function startDaemon(cwd: string, args: string[], env: NodeJS.ProcessEnv 
     ['--threads', '1', 'daemon', '--http', '127.0.0.1:0', '--log-level', 'info', ...args],
     env,
   );
+}
+
+/** A nats-server, a `codomyrmex daemon` on it serving under one subject prefix, and a bus commanding it. */
+export interface NatsDaemon {
+  readonly server: NatsServer;
+  readonly daemon: DaemonProcess;
+  readonly bus: NatsBus;
+  /** `--nats URL --subject-prefix PREFIX`: what a CLI command needs to reach the daemon. */
+  readonly flags: string[];
+  /** Stops the daemon (SIGTERM) and starts it again as it was; resolves with the old one's exit code. */
+  restart(): Promise<number | string>;
+  /** Closes the bus, stops the daemon (SIGTERM, waits for it to exit), then the server (its folder removed). */
+  stop(): Promise<void>;
+}
+
+/** Starts a nats-server and `codomyrmex daemon` in `cwd` on it (with `args`); resolves once it serves commands. */
+export async function startNatsDaemon(cwd: string, prefix: string, args: string[] = []): Promise<NatsDaemon> {
+  const server = await startNatsServer();
+  const flags = ['--nats', server.url, '--subject-prefix', prefix];
+  let daemon = startDaemon(cwd, [...args, ...flags]);
+  try {
+    await daemon.servingNats();
+  } catch (err) {
+    await server.dispose();
+    throw err;
+  }
+  const bus = await NatsBus.connect({ servers: server.url, subjectPrefix: prefix });
+  return {
+    server,
+    get daemon() {
+      return daemon;
+    },
+    bus,
+    flags,
+    async restart() {
+      daemon.proc.kill('SIGTERM');
+      const code = await daemon.exited;
+      daemon = startDaemon(cwd, [...args, ...flags]);
+      await daemon.servingNats();
+      return code;
+    },
+    async stop() {
+      await bus.close();
+      if (daemon.proc.exitCode === null) {
+        daemon.proc.kill('SIGTERM');
+        await daemon.exited;
+      }
+      await server.dispose();
+    },
+  };
 }
 
 /**
