@@ -108,13 +108,7 @@ export async function startPostgres(options: { fsync?: boolean } = {}): Promise<
     password,
     dir,
     async createDatabase(name = `db_${process.pid}_${++counter}`) {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        await client.query(`CREATE DATABASE ${name}`);
-      } finally {
-        await client.end();
-      }
+      await query(url, `CREATE DATABASE ${name}`);
       return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${name}`;
     },
     async stop(mode = 'fast') {
@@ -131,6 +125,21 @@ export async function startPostgres(options: { fsync?: boolean } = {}): Promise<
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/** Runs one statement on its own connection to `url`; resolves with its rows. */
+export async function query<T extends pg.QueryResultRow>(
+  url: string,
+  text: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, params)).rows;
+  } finally {
+    await client.end();
+  }
 }
 
 async function idOf(user: string): Promise<{ uid: number; gid: number }> {
