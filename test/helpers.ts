@@ -1,9 +1,40 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BusEvent, EngineOptions, EventName, OrchestrationEngine } from '../src/index.js';
 import { createOrchestrationEngine } from '../src/index.js';
 
 /** An engine for one test file; shut down in afterAll/afterEach by the caller. Two threads unless asked. */
 export function testEngine(options: EngineOptions = {}): OrchestrationEngine {
   return createOrchestrationEngine({ threads: 2, agingMs: 0, workflowDirs: [], ...options });
+}
+
+/**
+ * What a test file leaves behind until `cleanup()` (call it in `afterAll`): the engines given to `track` (shut
+ * down) and the folders `tempDir` made under the OS temp dir, named `cmx-<label>-…` (removed).
+ */
+export function leftovers(label: string): {
+  tempDir: () => Promise<string>;
+  track: (e: OrchestrationEngine) => OrchestrationEngine;
+  cleanup: () => Promise<void>;
+} {
+  const dirs: string[] = [];
+  const engines: OrchestrationEngine[] = [];
+  return {
+    tempDir: async () => {
+      const d = await mkdtemp(join(tmpdir(), `cmx-${label}-`));
+      dirs.push(d);
+      return d;
+    },
+    track: (e) => {
+      engines.push(e);
+      return e;
+    },
+    cleanup: async () => {
+      await Promise.all(engines.map((e) => e.shutdown({ graceMs: 0 })));
+      await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+    },
+  };
 }
 
 /** Records every event of an engine, in order. */
