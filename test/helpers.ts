@@ -37,6 +37,26 @@ export function leftovers(label: string): {
   };
 }
 
+/** Two workflow steps: `first` (given without its name), then `second`, a `core.echo` of its output. */
+export function thenEcho(first: { module: string; action: string; parameters: Record<string, unknown> }) {
+  return [
+    { name: 'first', ...first },
+    {
+      name: 'second',
+      module: 'core',
+      action: 'echo',
+      parameters: { value: '{{first.output}}' },
+      dependencies: ['first'],
+    },
+  ];
+}
+
+/** A workflow definition: a `core.sleep` of `ms` that outputs "slept", then an echo of it. */
+export const sleepThenEcho = (name: string, ms: number) => ({
+  name,
+  steps: thenEcho({ module: 'core', action: 'sleep', parameters: { ms, value: 'slept' } }),
+});
+
 /** Records every event of an engine, in order. */
 export function recordEvents(engine: OrchestrationEngine): {
   events: BusEvent[];

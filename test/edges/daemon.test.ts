@@ -15,6 +15,7 @@ import { ShuttingDownError } from '../../src/errors.js';
 import { followRun, runWorkflow } from '../../src/edges/nats/client.js';
 import { cli, startCliProcess, startDaemon, type DaemonProcess } from '../support/daemon.js';
 import { startNatsServer, type NatsServer } from '../support/nats.js';
+import { sleepThenEcho } from '../helpers.js';
 
 let server: NatsServer;
 let root: string;
@@ -45,20 +46,6 @@ async function client(url: string, prefix: string, requestTimeoutMs?: number): P
   buses.push(bus);
   return bus;
 }
-
-const sleepThenEcho = (name: string, ms: number) => ({
-  name,
-  steps: [
-    { name: 'first', module: 'core', action: 'sleep', parameters: { ms, value: 'slept' } },
-    {
-      name: 'second',
-      module: 'core',
-      action: 'echo',
-      parameters: { value: '{{first.output}}' },
-      dependencies: ['first'],
-    },
-  ],
-});
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'codomyrmex-daemon-'));

@@ -14,6 +14,7 @@ import { NatsBus } from '../../src/bus/nats.js';
 import { followRun } from '../../src/edges/nats/client.js';
 import { failoverArgs, startDaemon, type DaemonProcess } from '../support/daemon.js';
 import { startNatsServer, type NatsServer } from '../support/nats.js';
+import { sleepThenEcho } from '../helpers.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 
 let root: string;
@@ -66,20 +67,6 @@ async function client(prefix: string): Promise<NatsBus> {
   buses.push(bus);
   return bus;
 }
-
-const sleepThenEcho = (name: string, ms: number) => ({
-  name,
-  steps: [
-    { name: 'first', module: 'core', action: 'sleep', parameters: { ms, value: 'slept' } },
-    {
-      name: 'second',
-      module: 'core',
-      action: 'echo',
-      parameters: { value: '{{first.output}}' },
-      dependencies: ['first'],
-    },
-  ],
-});
 
 async function get(url: string): Promise<{ status: number; body: string }> {
   const res = await fetch(url);
