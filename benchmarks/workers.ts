@@ -24,6 +24,7 @@ import type { TaskInput } from '../src/index.js';
 import { createOrchestrationEngine } from '../src/index.js';
 import { bullmqMissing, startRedis } from './bullmq.js';
 import { natsServerMissing, natsServerVersion, startNatsServer } from '../test/support/nats.js';
+import { workerArgs } from '../test/support/daemon.js';
 import { startDaemon } from './daemon.js';
 import { sleep } from './support.js';
 
@@ -133,13 +134,7 @@ async function remote(
           [
             '--threads',
             '1',
-            'worker',
-            '--nats',
-            url,
-            '--subject-prefix',
-            prefix,
-            '--name',
-            `w${w}`,
+            ...workerArgs(url, prefix, `w${w}`),
             '--concurrency',
             String(slots),
             '--log-level',

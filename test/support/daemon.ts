@@ -114,6 +114,11 @@ export function failoverArgs(o: { db: string; nats: string; prefix: string; fail
   ];
 }
 
+/** `worker` and the arguments that join it, as `name`, to the daemon serving on `nats` under `prefix`. */
+export function workerArgs(nats: string, prefix: string, name: string): string[] {
+  return ['worker', '--nats', nats, '--subject-prefix', prefix, '--name', name];
+}
+
 /** Any long-running CLI command (`daemon`, `worker`) as a child process whose JSON log lines can be waited on. */
 export function startCliProcess(cwd: string, cliArgs: string[], env: NodeJS.ProcessEnv = {}): DaemonProcess {
   const proc = spawn(process.execPath, [CLI, ...cliArgs], {

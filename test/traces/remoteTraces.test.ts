@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RemoteEngine } from '../../src/edges/nats/client.js';
 import type { NatsBus } from '../../src/bus/nats.js';
-import { startCliProcess, startDaemon, type DaemonProcess } from '../support/daemon.js';
+import { startCliProcess, startDaemon, workerArgs, type DaemonProcess } from '../support/daemon.js';
 import { startNatsServer, type NatsServer } from '../support/nats.js';
 import { findSpan, startOtlpReceiver, TRACED_MODULES, type OtlpReceiver, type ReceivedSpan } from '../support/otlp.js';
 import { joined, workerReady } from '../support/remote.js';
@@ -59,13 +59,7 @@ beforeAll(async () => {
       '1',
       '--module-dir',
       TRACED_MODULES,
-      'worker',
-      '--nats',
-      server.url,
-      '--subject-prefix',
-      prefix,
-      '--name',
-      'w1',
+      ...workerArgs(server.url, prefix, 'w1'),
       '--concurrency',
       '8',
       '--log-level',
