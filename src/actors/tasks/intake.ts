@@ -103,7 +103,7 @@ export class Intake {
   // One intake per call, and most calls are one task: what only some calls need is made when first needed.
   readonly #problems: string[] = [];
   readonly #accepted: Accepted[] = [];
-  /** The call's specs by id: a call's first alone, a map from its second on (see {@link spec}). */
+  /** The call's specs by the ids they named: the first alone, a map from the second on (see {@link spec}). */
   #first: TaskSpec | null = null;
   #batch: Map<string, TaskSpec> | null = null;
   /** Ids already reported as taken, so {@link finish} does not report them twice. */
@@ -209,11 +209,15 @@ export class Intake {
         : null;
       if (rateProblem !== null) problems.push(rateProblem);
     }
-    this.#keep(spec);
+    // A made id is named by no input nor other call (no dependency, no duplicate to find): it is not kept by id.
+    if (!fresh) this.#keep(spec);
     this.#accepted.push({ spec, channel, held, flow, fresh });
   }
 
-  /** The ids of the inputs taken so far (those of the call, once all are taken). */
+  /**
+   * The ids the inputs taken so far named (those of the call, once all are taken): what another call could name
+   * while this one is added (ids made here cannot be named).
+   */
   get ids(): ReadonlyMap<string, TaskSpec> {
     if (this.#batch) return this.#batch;
     const first = this.#first;
