@@ -41,4 +41,14 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
     },
   },
+  {
+    // The benchmarks import these (built into dist/test/support): keep the test runner out of them.
+    files: ['test/support/nats.ts', 'test/support/postgres.ts', 'test/support/daemon.ts', 'test/support/browser.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'vitest', message: 'benchmarks import this file; vitest belongs in the tests' }] },
+      ],
+    },
+  },
 );

@@ -14,7 +14,6 @@
  * BENCH_REPEATS (5), BENCH_CASES (list,big,live). Writes benchmarks/results/console-<timestamp>.json and console-latest.json.
  */
 import { fork } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -30,8 +29,12 @@ const FAN = envInt('BENCH_FAN', 2000);
 const TASKS = envInt('BENCH_TASKS', 20_000);
 const FOLLOWERS = envInt('BENCH_FOLLOWERS', 50, 0);
 const REPEATS = envInt('BENCH_REPEATS', 5);
-const CHROMIUM = process.env['CODOMYRMEX_CHROMIUM'] ?? '/usr/bin/chromium';
 const CASES = (process.env['BENCH_CASES'] ?? 'list,big,live').split(',');
+
+/** An engine on the SQLite file `dbPath`, its HTTP edge (API and console) on a free port. */
+function httpEngine(dbPath: string, threads: number): OrchestrationEngine {
+  return createOrchestrationEngine({ store: 'sqlite', dbPath, threads, workflowDirs: [], http: { port: 0 } });
+}
 
 async function timeGet(url: string): Promise<{ ms: number; count: number }> {
   const t0 = performance.now();
@@ -130,13 +133,7 @@ async function runsList(): Promise<Record<string, unknown>> {
     const t0 = performance.now();
     const deep = seedRuns(dbPath);
     log(`seeded ${RUNS} runs in ${Math.round(performance.now() - t0)} ms`);
-    const engine = createOrchestrationEngine({
-      store: 'sqlite',
-      dbPath,
-      threads: 1,
-      workflowDirs: [],
-      http: { port: 0 },
-    });
+    const engine = httpEngine(dbPath, 1);
     await engine.ready();
     try {
       const base = `${engine.httpAddress!.url}/api/v1/runs`;
@@ -175,32 +172,15 @@ async function runsList(): Promise<Record<string, unknown>> {
 }
 
 async function bigRun(): Promise<Record<string, unknown>> {
-  if (!existsSync(CHROMIUM)) {
+  // Loaded here: playwright-core only when this case runs.
+  const { CHROMIUM, haveChromium, launchBrowser } = await import('../test/support/browser.js');
+  if (!haveChromium()) {
     log(`no ${CHROMIUM}: big-run case skipped`);
     return { skipped: `no ${CHROMIUM}` };
   }
-  const { chromium } = await import('playwright-core');
   const dir = await mkdtemp(join(os.tmpdir(), 'codomyrmex-bench-console-'));
-  const engine = createOrchestrationEngine({
-    store: 'sqlite',
-    dbPath: join(dir, 'state.db'),
-    threads: 2,
-    workflowDirs: [],
-    http: { port: 0 },
-  });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const engine = httpEngine(join(dir, 'state.db'), 2);
+  const browser = await launchBrowser({ width: 1280, height: 800 });
   try {
     await engine.ready();
     const steps = [{ name: 'root', module: 'core', action: 'noop' }];
@@ -218,7 +198,7 @@ async function bigRun(): Promise<Record<string, unknown>> {
     await engine.flush();
     const times: number[] = [];
     for (let i = 0; i < Math.min(REPEATS, 3); i++) {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      const page = await browser.page();
       const t0 = performance.now();
       await page.goto(`${engine.httpAddress!.url}/runs/${runId}`);
       await page.waitForSelector('[data-step="join"][data-status="completed"]', { timeout: 60_000 });
@@ -267,13 +247,7 @@ async function throughput(engine: OrchestrationEngine): Promise<number> {
 
 async function liveFollowers(): Promise<Record<string, unknown>> {
   const dir = await mkdtemp(join(os.tmpdir(), 'codomyrmex-bench-console-'));
-  const engine = createOrchestrationEngine({
-    store: 'sqlite',
-    dbPath: join(dir, 'state.db'),
-    threads: 2,
-    workflowDirs: [],
-    http: { port: 0 },
-  });
+  const engine = httpEngine(join(dir, 'state.db'), 2);
   try {
     await engine.ready();
     await throughput(engine); // warm

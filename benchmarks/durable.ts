@@ -24,8 +24,8 @@ import { fileURLToPath } from 'node:url';
 import type { EngineOptions, OrchestrationEngine, TaskInput } from '../src/index.js';
 import { createOrchestrationEngine } from '../src/index.js';
 import { BullContender, bullmqMissing } from './bullmq.js';
-import { postgresMissing, startPostgres } from './postgresServer.js';
-import type { TestPostgres } from './postgresServer.js';
+import { postgresMissing, startPostgres } from '../test/support/postgres.js';
+import type { TestPostgres } from '../test/support/postgres.js';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

@@ -7,16 +7,14 @@
  *
  * Flags: --kills N (default 10), --failover-after DURATION (default 2s).
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NatsBus } from '../src/bus/nats.js';
-import { packagePath } from '../src/config/options.js';
-import { startNatsServer } from './natsServer.js';
-import { postgresMissing, startPostgres } from './postgresServer.js';
+import { failoverArgs, startCliProcess, type DaemonProcess } from '../test/support/daemon.js';
+import { startNatsServer } from '../test/support/nats.js';
+import { postgresMissing, startPostgres } from '../test/support/postgres.js';
 import { sleep } from './support.js';
 
 function flag(name: string, fallback: string): string {
@@ -26,54 +24,6 @@ function flag(name: string, fallback: string): string {
 
 const KILLS = Number(flag('kills', '10'));
 const FAILOVER_AFTER = flag('failover-after', '2s');
-const CLI = packagePath('dist', 'src', 'edges', 'cli', 'main.js');
-
-interface Daemon {
-  proc: ChildProcess;
-  lines: { msg: string }[];
-  exited: Promise<void>;
-  /** Resolves once a line with this message was logged. */
-  saw(msg: string): Promise<void>;
-}
-
-function startDaemon(args: string[], cwd: string): Daemon {
-  const proc = spawn(process.execPath, [CLI, '--threads', '1', 'daemon', '--http', 'off', ...args], {
-    cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CODOMYRMEX_NATS_URL: '' },
-  });
-  const lines: { msg: string }[] = [];
-  const waiters: { msg: string; resolve: () => void }[] = [];
-  let buffer = '';
-  proc.stdout?.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
-      const text = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      try {
-        const line = JSON.parse(text) as { msg: string };
-        lines.push(line);
-        for (const w of waiters.filter((x) => line.msg.startsWith(x.msg))) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve();
-        }
-      } catch {
-        // not a log line
-      }
-    }
-  });
-  proc.stderr?.resume();
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  return {
-    proc,
-    lines,
-    exited,
-    saw: (msg) =>
-      lines.some((l) => l.msg.startsWith(msg))
-        ? Promise.resolve()
-        : new Promise((resolve) => waiters.push({ msg, resolve })),
-  };
-}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -88,32 +38,21 @@ async function main(): Promise<void> {
   }
   const cwd = mkdtempSync(join(tmpdir(), 'codomyrmex-failover-'));
   const [nats, cluster] = await Promise.all([startNatsServer(), startPostgres({ fsync: true })]);
-  const daemons: Daemon[] = [];
+  const daemons: DaemonProcess[] = [];
   const times: number[] = [];
   try {
     const url = await cluster.createDatabase();
     const prefix = `failover${process.pid}`;
-    const args = [
-      '--store',
-      'postgres',
-      '--db',
-      url,
-      '--nats',
-      nats.url,
-      '--subject-prefix',
-      prefix,
-      '--failover-after',
-      FAILOVER_AFTER,
-    ];
-    const spawnOne = (): Daemon => {
-      const d = startDaemon(args, cwd);
+    const args = failoverArgs({ db: url, nats: nats.url, prefix, failoverAfter: FAILOVER_AFTER });
+    const spawnOne = (): DaemonProcess => {
+      const d = startCliProcess(cwd, ['--threads', '1', 'daemon', '--http', 'off', ...args]);
       daemons.push(d);
       return d;
     };
     let active = spawnOne();
-    await active.saw('NATS connected; serving commands');
+    await active.servingNats();
     let standby = spawnOne();
-    await standby.saw('standby: another daemon holds the lease');
+    await standby.standingBy();
     const bus = await NatsBus.connect({ servers: nats.url, subjectPrefix: prefix, requestTimeoutMs: 1000 });
     try {
       await bus.request('task.execute', { task: { module: 'core', action: 'noop' } });
@@ -136,7 +75,7 @@ async function main(): Promise<void> {
         );
         active = standby;
         standby = spawnOne();
-        await standby.saw('standby: another daemon holds the lease');
+        await standby.standingBy();
       }
     } finally {
       await bus.close();
@@ -144,7 +83,7 @@ async function main(): Promise<void> {
   } finally {
     for (const d of daemons) if (d.proc.exitCode === null && d.proc.signalCode === null) d.proc.kill('SIGKILL');
     await Promise.all(daemons.map((d) => d.exited));
-    await Promise.allSettled([nats.stop(), cluster.destroy()]);
+    await Promise.allSettled([nats.dispose(), cluster.destroy()]);
     rmSync(cwd, { recursive: true, force: true });
   }
   const sorted = [...times].sort((a, b) => a - b);

@@ -22,7 +22,8 @@ import { runTask } from '../src/edges/nats/client.js';
 import type { Durability, OrchestrationEngine, TaskInput } from '../src/index.js';
 import { createOrchestrationEngine } from '../src/index.js';
 import { BullContender, bullmqMissing } from './bullmq.js';
-import { natsServerMissing, natsServerVersion, startDaemon, startNatsServer } from './natsServer.js';
+import { natsServerMissing, natsServerVersion, startNatsServer } from '../test/support/nats.js';
+import { startDaemon } from './daemon.js';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -273,7 +274,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.allSettled(paths.map((p) => p.stop()));
     await Promise.allSettled(bulls.map((b) => b.stop()));
-    await nats.stop();
+    await nats.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
   console.log(

@@ -19,7 +19,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EngineOptions, OrchestrationEngine } from '../src/index.js';
 import { createOrchestrationEngine } from '../src/index.js';
-import { natsServerMissing, startDaemon, startNatsServer } from './natsServer.js';
+import { natsServerMissing, startNatsServer } from '../test/support/nats.js';
+import { startDaemon } from './daemon.js';
 import { fullGc, log, round, writeResults } from './support.js';
 
 function arg(name: string): string | undefined {
@@ -154,11 +155,11 @@ async function natsTarget(dir: string): Promise<Target> {
       onCompleted: (fn) => void bus.events$('task_completed').subscribe(fn),
       stop: async () => {
         await daemon.stop();
-        await nats.stop();
+        await nats.dispose();
       },
     };
   } catch (err) {
-    await nats.stop();
+    await nats.dispose();
     throw err;
   }
 }

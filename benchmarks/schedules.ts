@@ -17,7 +17,7 @@ import { connect } from '@nats-io/transport-node';
 import type { OrchestrationEngine } from '../src/index.js';
 import { createOrchestrationEngine } from '../src/index.js';
 import { natsTriggerTransport } from '../src/edges/nats/triggers.js';
-import { natsServerMissing, startNatsServer } from './natsServer.js';
+import { natsServerMissing, startNatsServer } from '../test/support/nats.js';
 import { envInt, log, round, sleep, writeResults } from './support.js';
 
 const SCHEDULES = envInt('BENCH_SCHEDULES', 1000);
@@ -140,7 +140,7 @@ async function triggerCase(): Promise<Record<string, unknown>> {
     await nc.close();
     await pub.close();
     await engine.shutdown({ graceMs: 0 });
-    await server.stop();
+    await server.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -3,6 +3,7 @@
  * against (built with the engine's own Piscina configuration), and writing results.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { join, relative } from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -86,6 +87,25 @@ export function piscinaVersion(): string {
   } catch {
     return 'unknown';
   }
+}
+
+/**
+ * The machine a run measured, for its report: cores, CPU, memory, platform, Node, V8 and Piscina, and the 1/5/15-minute
+ * load averages at its start and end (the end includes the run's own busy threads): other work skews every number.
+ */
+export function machineReport(threads: number, loadAtStart: readonly number[]) {
+  return {
+    cpus: os.cpus().length,
+    availableParallelism: threads,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    totalMemMB: mb(os.totalmem()),
+    platform: process.platform,
+    arch: process.arch,
+    node: process.version,
+    v8: process.versions.v8,
+    piscina: piscinaVersion(),
+    loadAverage: { atStart: loadAtStart.map((x) => round(x, 2)), atEnd: os.loadavg().map((x) => round(x, 2)) },
+  };
 }
 
 /** Nearest-rank percentile of an ascending array. */

@@ -30,7 +30,7 @@ import { latencyRuns, printLatencyRuns } from './taskLatency.js';
 import type { MemoryResult } from './taskMemory.js';
 import { printQueuedMemory, queuedMemory } from './taskMemory.js';
 import { printTracingRuns, tracingRuns } from './tracingCost.js';
-import { envInt, gc, log, mb, piscinaVersion, round, writeResults } from './support.js';
+import { envInt, gc, log, machineReport, round, writeResults } from './support.js';
 
 // ------------------------------------------------------------------------------------------------ settings
 
@@ -194,19 +194,7 @@ async function main(): Promise<void> {
     benchmark: 'tasks',
     startedAt,
     durationMs,
-    machine: {
-      cpus: os.cpus().length,
-      availableParallelism: THREADS,
-      cpuModel: os.cpus()[0]?.model ?? 'unknown',
-      totalMemMB: mb(os.totalmem()),
-      platform: process.platform,
-      arch: process.arch,
-      node: process.version,
-      v8: process.versions.v8,
-      piscina: piscinaVersion(),
-      /** 1/5/15-minute load averages (atEnd includes this run's own 3 busy threads): other work skews every number. */
-      loadAverage: { atStart: loadAtStart.map((x) => round(x, 2)), atEnd: os.loadavg().map((x) => round(x, 2)) },
-    },
+    machine: machineReport(THREADS, loadAtStart),
     settings: {
       n: N,
       repeats: REPEATS,

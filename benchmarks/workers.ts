@@ -18,13 +18,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NatsBus } from '../src/bus/nats.js';
 import type { MessageBus } from '../src/bus/bus.js';
 import { packagePath } from '../src/config/options.js';
 import type { TaskInput } from '../src/index.js';
 import { createOrchestrationEngine } from '../src/index.js';
 import { bullmqMissing, startRedis } from './bullmq.js';
-import { natsServerMissing, natsServerVersion, startNatsServer } from './natsServer.js';
+import { natsServerMissing, natsServerVersion, startNatsServer } from '../test/support/nats.js';
+import { workerArgs } from '../test/support/daemon.js';
+import { startDaemon } from './daemon.js';
 import { sleep } from './support.js';
 
 function flag(name: string, fallback: number): number {
@@ -123,52 +124,17 @@ async function remote(
   slots: number,
   fn: (bus: MessageBus) => Promise<number>,
 ): Promise<number> {
-  const prefix = `bw${process.pid}x${n}`;
-  const daemon = child(
-    [
-      '--threads',
-      '1',
-      '--db',
-      join(dir, `d${n}.db`),
-      'daemon',
-      '--nats',
-      url,
-      '--subject-prefix',
-      prefix,
-      '--http',
-      'off',
-      '--log-level',
-      'warn',
-      '--no-local-workers',
-    ],
-    dir,
-  );
-  const procs = [daemon];
-  const bus = await NatsBus.connect({ servers: url, subjectPrefix: prefix, requestTimeoutMs: 120_000 });
+  const daemon = await startDaemon({ dir, url, name: `d${n}`, threads: 1, args: ['--no-local-workers'] });
+  const { bus, prefix } = daemon;
+  const procs: ChildProcess[] = [];
   try {
-    for (let i = 0; ; i++) {
-      try {
-        await bus.request('task.stats', {}, { timeoutMs: 1000 });
-        break;
-      } catch (err) {
-        if (i > 400 || daemon.exitCode !== null)
-          throw new Error(`the daemon did not come up: ${(err as Error).message}`);
-        await sleep(50);
-      }
-    }
     for (let w = 0; w < workers; w++)
       procs.push(
         child(
           [
             '--threads',
             '1',
-            'worker',
-            '--nats',
-            url,
-            '--subject-prefix',
-            prefix,
-            '--name',
-            `w${w}`,
+            ...workerArgs(url, prefix, `w${w}`),
             '--concurrency',
             String(slots),
             '--log-level',
@@ -188,9 +154,8 @@ async function remote(
     await throughput(bus, NOOP, 200); // warm up
     return await fn(bus);
   } finally {
-    await bus.close();
-    for (const p of procs.slice(1)) await stop(p);
-    await stop(daemon);
+    for (const p of procs) await stop(p);
+    await daemon.stop();
   }
 }
 
@@ -329,7 +294,7 @@ async function main(): Promise<void> {
         });
     }
   } finally {
-    await nats.stop();
+    await nats.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
   const remoteIo = rows.filter((r) => r.path.startsWith('daemon') && r.workload === '50 ms I/O');

@@ -36,7 +36,7 @@
 import os from 'node:os';
 import type { ForEachResult, WaitingResult } from './workflowLanguage.js';
 import { forEachVsFanOut, printLanguageTables, waitingRuns } from './workflowLanguage.js';
-import { gc, log, mb, piscinaVersion, round, writeResults } from './support.js';
+import { gc, log, machineReport, round, writeResults } from './support.js';
 import {
   CASES,
   CHAIN,
@@ -131,19 +131,7 @@ async function main(): Promise<void> {
     benchmark: 'workflows',
     startedAt,
     durationMs,
-    machine: {
-      cpus: os.cpus().length,
-      availableParallelism: THREADS,
-      cpuModel: os.cpus()[0]?.model ?? 'unknown',
-      totalMemMB: mb(os.totalmem()),
-      platform: process.platform,
-      arch: process.arch,
-      node: process.version,
-      v8: process.versions.v8,
-      piscina: piscinaVersion(),
-      /** 1/5/15-minute load averages (atEnd includes this run's own busy threads): other work skews every number. */
-      loadAverage: { atStart: loadAtStart.map((x) => round(x, 2)), atEnd: os.loadavg().map((x) => round(x, 2)) },
-    },
+    machine: machineReport(THREADS, loadAtStart),
     settings: {
       cases: [...CASES],
       paths: [...PATHS],

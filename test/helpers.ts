@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BusEvent, EngineOptions, EventName, OrchestrationEngine } from '../src/index.js';
 import { createOrchestrationEngine } from '../src/index.js';
 
@@ -5,6 +8,54 @@ import { createOrchestrationEngine } from '../src/index.js';
 export function testEngine(options: EngineOptions = {}): OrchestrationEngine {
   return createOrchestrationEngine({ threads: 2, agingMs: 0, workflowDirs: [], ...options });
 }
+
+/**
+ * What a test file leaves behind until `cleanup()` (call it in `afterAll`): the engines given to `track` (shut
+ * down) and the folders `tempDir` made under the OS temp dir, named `cmx-<label>-…` (removed).
+ */
+export function leftovers(label: string): {
+  tempDir: () => Promise<string>;
+  track: (e: OrchestrationEngine) => OrchestrationEngine;
+  cleanup: () => Promise<void>;
+} {
+  const dirs: string[] = [];
+  const engines: OrchestrationEngine[] = [];
+  return {
+    tempDir: async () => {
+      const d = await mkdtemp(join(tmpdir(), `cmx-${label}-`));
+      dirs.push(d);
+      return d;
+    },
+    track: (e) => {
+      engines.push(e);
+      return e;
+    },
+    cleanup: async () => {
+      await Promise.all(engines.map((e) => e.shutdown({ graceMs: 0 })));
+      await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+    },
+  };
+}
+
+/** Two workflow steps: `first` (given without its name), then `second`, a `core.echo` of its output. */
+export function thenEcho(first: { module: string; action: string; parameters: Record<string, unknown> }) {
+  return [
+    { name: 'first', ...first },
+    {
+      name: 'second',
+      module: 'core',
+      action: 'echo',
+      parameters: { value: '{{first.output}}' },
+      dependencies: ['first'],
+    },
+  ];
+}
+
+/** A workflow definition: a `core.sleep` of `ms` that outputs "slept", then an echo of it. */
+export const sleepThenEcho = (name: string, ms: number) => ({
+  name,
+  steps: thenEcho({ module: 'core', action: 'sleep', parameters: { ms, value: 'slept' } }),
+});
 
 /** Records every event of an engine, in order. */
 export function recordEvents(engine: OrchestrationEngine): {

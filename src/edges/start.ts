@@ -1,9 +1,10 @@
 /**
  * Composes the edges of an engine: whoever starts one (the library, the CLI, the daemon) names the edges it wants
- * and this starts them against the engine's handlers. The engine itself builds none.
+ * and this starts them against the engine's handlers. The engine itself builds none. An edge's code (the HTTP
+ * server, its API and the bus schemas it parses with) loads only when it is asked for.
  */
 import type { AttachedEdge, OrchestrationEngine } from '../actors/engine/engine.js';
-import { HttpEdge, type HttpEdgeOptions } from './http/server.js';
+import type { HttpEdgeOptions } from './http/server.js';
 
 /** Which edges `startEdges` starts. */
 export interface EdgeOptions {
@@ -17,6 +18,7 @@ export async function startEdges(engine: OrchestrationEngine, options: EdgeOptio
   try {
     if (options.http) {
       engine.metrics?.addProcessMetrics();
+      const { HttpEdge } = await import('./http/server.js');
       const http = await HttpEdge.start(engine.httpHandlers(), options.http, engine);
       edges.push({ name: 'http', address: http.address, close: () => http.close() });
     }

@@ -39,6 +39,13 @@ export const LIMITS = {
    * result fails the task (non-retryable) naming this limit: Node silently drops a message about twice as deep.
    */
   maxResultDepth: 1000,
+  /**
+   * Paths in one result's `written` list (the files an action declares it wrote). A longer list, or one that is not
+   * an array of paths, fails the task (non-retryable) naming the field: declare the folder instead of each file.
+   */
+  maxWrittenFiles: 10_000,
+  /** Characters of one path in a result's `written` list. */
+  maxWrittenPathLength: 4096,
 } as const;
 
 /** Names that would collide with `Object.prototype` wherever a name becomes a key: refused as step names. */

@@ -4,6 +4,8 @@
  * so it is reported as the action's error instead; a result past `LIMITS.maxResultBytes` is refused the same way.
  * The size found (an estimate of its stored JSON) bounds the finished results held in memory; `binary` says the
  * result holds bytes (a Buffer, a typed array), which the store encodes as base64 rather than one key per byte.
+ * A result's `written` list (the files its action declares it wrote) is checked here too, and read back by
+ * {@link declaredWritten}.
  */
 import { types } from 'node:util';
 import { LIMITS } from './limits.js';
@@ -28,6 +30,7 @@ export function inspectResult(value: unknown, maxBytes: number = LIMITS.maxResul
   let binary = false;
   const seen = new Set<object>();
   const stack: [unknown, string, number][] = [[value, 'result', 0]];
+  const tooLarge = `result: larger than ${maxBytes} bytes (limit maxResultBytes, estimated as stored); write large outputs to a file and return its path`;
   let at = 'result';
   try {
     while (stack.length) {
@@ -35,14 +38,11 @@ export function inspectResult(value: unknown, maxBytes: number = LIMITS.maxResul
       at = where;
       const problem = visit(v, where, depth);
       if (problem) return { problem, bytes, binary };
-      if (bytes > maxBytes) {
-        return {
-          problem: `result: larger than ${maxBytes} bytes (limit maxResultBytes, estimated as stored); write large outputs to a file and return its path`,
-          bytes,
-          binary,
-        };
-      }
+      if (bytes > maxBytes) return { problem: tooLarge, bytes, binary };
     }
+    at = 'result.written';
+    const problem = writtenProblem(value);
+    if (problem) return { problem, bytes, binary };
   } catch (err) {
     return {
       problem: `${at}: reading it threw (${err instanceof Error ? err.message : String(err)}); return plain data`,
@@ -92,6 +92,8 @@ export function inspectResult(value: unknown, maxBytes: number = LIMITS.maxResul
         }
         if (Array.isArray(v)) {
           bytes += 2;
+          // Every item takes at least 2 bytes: a (sparse) array too long to fit is refused before its items are walked.
+          if (bytes + 2 * v.length > maxBytes) return tooLarge;
           for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${where}[${i}]`, depth + 1]);
         } else if (v instanceof Map) {
           let i = 0;
@@ -114,4 +116,64 @@ export function inspectResult(value: unknown, maxBytes: number = LIMITS.maxResul
     }
     return null;
   }
+}
+
+/**
+ * The key of a result that declares the files its action wrote: `{ ..., written: ['reports/a.md'] }`. The CLI's
+ * "reports and files written" and the MCP run summary's `files` list these declarations and nothing else.
+ */
+export const WRITTEN_KEY = 'written';
+
+/** A character a declared path may not hold: control characters (a newline, an escape sequence for a terminal). */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** A declared path: a non-empty string of at most `LIMITS.maxWrittenPathLength` characters, no control characters. */
+const isWrittenPath = (v: unknown): v is string =>
+  typeof v === 'string' && v.length > 0 && v.length <= LIMITS.maxWrittenPathLength && !CONTROL.test(v);
+
+/** `written` of a plain-object result (the action declared something), else undefined. */
+function writtenOf(result: unknown): unknown {
+  if (typeof result !== 'object' || result === null || Array.isArray(result) || !Object.hasOwn(result, WRITTEN_KEY))
+    return undefined;
+  return (result as Record<string, unknown>)[WRITTEN_KEY];
+}
+
+/**
+ * What is wrong with a result's `written` declaration, naming the field, or null (no declaration, or a good one):
+ * an array of at most `LIMITS.maxWrittenFiles` paths, each a non-empty string of at most
+ * `LIMITS.maxWrittenPathLength` characters without control characters. Checked on the worker thread, so a bad
+ * declaration fails the attempt (non-retryable) with this message.
+ */
+export function writtenProblem(result: unknown): string | null {
+  const written = writtenOf(result);
+  if (written === undefined) return null;
+  const rename = 'the files the action wrote, an array of paths; rename the field if it means something else';
+  if (!Array.isArray(written))
+    return `result.written: must list ${rename} (got ${written === null ? 'null' : typeof written})`;
+  if (written.length > LIMITS.maxWrittenFiles)
+    return `result.written: ${written.length} paths, over maxWrittenFiles ${LIMITS.maxWrittenFiles}; declare the folder they were written to instead`;
+  for (let i = 0; i < written.length; i++) {
+    const v: unknown = written[i];
+    if (!isWrittenPath(v))
+      return `result.written[${i}]: must be a path (a non-empty string of at most ${LIMITS.maxWrittenPathLength} characters, no control characters; got ${typeof v === 'string' ? `a string of ${v.length}` : v === null ? 'null' : typeof v}); written lists ${rename}`;
+  }
+  return null;
+}
+
+/**
+ * The paths a result declares its action wrote (its `written` list), as the action named them. Never throws: a
+ * result without a good declaration (an older one, one from a worker of another version) declares nothing beyond
+ * its first `LIMITS.maxWrittenFiles` valid paths.
+ */
+export function declaredWritten(result: unknown): string[] {
+  const written = writtenOf(result);
+  if (!Array.isArray(written)) return [];
+  const out: string[] = [];
+  const n = Math.min(written.length, LIMITS.maxWrittenFiles);
+  for (let i = 0; i < n; i++) {
+    const v: unknown = written[i];
+    if (isWrittenPath(v)) out.push(v);
+  }
+  return out;
 }

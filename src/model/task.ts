@@ -10,6 +10,8 @@ import { LIMITS } from './limits.js';
 import { concurrencySchema, rateLimitUseSchema } from './flow.js';
 import type { ArtifactRef } from './artifacts.js';
 import { upstreamArtifactsSchema } from './artifacts.js';
+import type { TASK_STATUSES } from './vocabulary.js';
+import { TAG_RE, TERMINAL_TASK_STATUSES } from './vocabulary.js';
 
 /** Task priorities, highest first. Strings on the wire, never ordinals. */
 export const TaskPriority = {
@@ -35,12 +37,7 @@ export const PRIORITY_RANK = Object.fromEntries(PRIORITIES.map((p, i) => [p, i])
   Record<TaskPriority, number>
 >;
 
-/** The statuses a task has not ended in: pending (waiting on dependencies), ready, running, retrying. */
-export const OPEN_TASK_STATUSES = ['pending', 'ready', 'running', 'retrying'] as const;
-/** The statuses a task ends in; it never leaves them. */
-export const TERMINAL_TASK_STATUSES = ['completed', 'failed', 'timed_out', 'cancelled', 'skipped'] as const;
-/** Every task status, in lifecycle order. */
-export const TASK_STATUSES = [...OPEN_TASK_STATUSES, ...TERMINAL_TASK_STATUSES] as const;
+export { OPEN_TASK_STATUSES, TASK_STATUSES, TERMINAL_TASK_STATUSES } from './vocabulary.js';
 /** Lifecycle states: pending (waiting on dependencies), ready, running, retrying, then one terminal state. */
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
@@ -106,8 +103,7 @@ export const taskFieldSchemas = {
   rateLimit: rateLimitUseSchema.optional(),
 };
 
-/** A worker tag: `gpu`, `big-mem`, `zone.eu-1`. */
-export const TAG_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export { TAG_RE } from './vocabulary.js';
 export const placementSchema = z
   .object({
     tags: z

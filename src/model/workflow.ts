@@ -5,6 +5,7 @@ import { placementSchema, taskFieldSchemas } from './task.js';
 import type { ConcurrencyInput } from './flow.js';
 import type { DebounceSpec, RunConcurrencyRule } from './flow.js';
 import { concurrencySchema, debounceSchema, runConcurrencySchema } from './flow.js';
+import type { RUN_STATUSES, TERMINAL_RUN_STATUSES } from './vocabulary.js';
 
 /** How a waiting step ends when its signal does not come in time (default `fail`). */
 export type WaitTimeoutPolicy = 'fail' | 'skip' | 'continue';
@@ -293,10 +294,7 @@ export const workflowDefinitionSchema = z
   })
   .strict();
 
-/** How a workflow run ends. */
-export const TERMINAL_RUN_STATUSES = ['succeeded', 'failed', 'cancelled'] as const;
-/** Every workflow run status: `running`, then how it ended. */
-export const RUN_STATUSES = ['running', ...TERMINAL_RUN_STATUSES] as const;
+export { RUN_STATUSES, TERMINAL_RUN_STATUSES } from './vocabulary.js';
 /** How a workflow run ends (or `running`). */
 export type WorkflowRunStatus = (typeof RUN_STATUSES)[number];
 /** How a workflow run ended. */

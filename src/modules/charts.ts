@@ -60,7 +60,8 @@ export default defineModule({
     create_chart: defineAction({
       description:
         'Renders `data` (rows [{...}], a { label: number } record, or [[label, number]] pairs) as a `type` chart of `y` against `x` to `output` (.svg or .png inside the working folder). Several measures, or numbers of different magnitudes, get one panel each with its own axis. With no `data`, charts the analysis of an upstream static_analysis step.',
-      output: '{ output, files: [{ path, format: svg|png, bytes, width?, height? }], type, rows, panels }',
+      output:
+        '{ output, files: [{ path, format: svg|png, bytes, width?, height? }], type, rows, panels, written: [path] }',
       params: z
         .object({
           type: z.enum(['bar', 'line', 'pie', 'scatter', 'heatmap']).default('bar'),
@@ -110,13 +111,14 @@ export default defineModule({
           rows: built.rows,
           panels: built.panels,
           warnings,
+          written: files.map((f) => f.path),
         };
       },
     }),
     create_analysis_chart: defineAction({
       description:
         "Charts a static_analysis.analyze_code_quality result (default: the upstream step's): complexity per file, the most complex functions, lines per language; each panel on its own axes.",
-      output: '{ output, files: [{ path, format, bytes, width?, height? }], panels }',
+      output: '{ output, files: [{ path, format, bytes, width?, height? }], panels, written: [path] }',
       params: z
         .object({
           analysis: z.unknown().optional().describe("the analysis; default: the upstream step's"),
@@ -135,7 +137,7 @@ export default defineModule({
           );
         const { spec, panels } = analysisSpec(analysis, p.title, p.top, p.width);
         const { files, warnings } = await write(spec, p.output, p.png, ctx);
-        return { output: files[0]?.path, files, panels, warnings };
+        return { output: files[0]?.path, files, panels, warnings, written: files.map((f) => f.path) };
       },
     }),
   },

@@ -76,7 +76,22 @@ export interface ActionDefinition<P = unknown, R = unknown> {
    * task's own `placement.tags` are added to them.
    */
   placement?: { tags: readonly string[] };
-  /** Does the work, in a worker thread: `params` are parsed by `params`; the return value (JSON) is the task's result; a throw fails the attempt (retried unless a `NonRetryableError`). */
+  /**
+   * Does the work, in a worker thread: `params` are parsed by `params`; the return value (JSON) is the task's
+   * result; a throw fails the attempt (retried unless a `NonRetryableError`).
+   *
+   * An action that writes files declares them in its result as `written`, an array of paths (as it names them:
+   * relative to the working folder when inside it). The CLI's "reports and files written" and the MCP run
+   * summary's `files` list these declarations and nothing else: a `path` or `output` field naming a file the
+   * action read is never taken for one it wrote. A `written` that is not an array of paths, or that lists more
+   * than `LIMITS.maxWrittenFiles`, fails the attempt (non-retryable) naming the field.
+   *
+   * @example
+   * run: async ({ path }, ctx) => {
+   *   await writeFile(join(ctx.workingDir, 'out/summary.md'), await summarize(path));
+   *   return { path, lines: 120, written: ['out/summary.md'] };   // `path` was read: not listed as written
+   * }
+   */
   run(params: P, ctx: ActionContext): R | Promise<R>;
 }
 

@@ -15,18 +15,18 @@ import { displayPath, insideWorkingDir, resolveForWrite, workingDir, writeFileIn
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * Upstream outputs by shape: an analysis, insights, and chart files. A chart is taken from its step's `svg`
- * artifact (the copy of this run, fetched into this folder), never from the path its output names: on another
+ * Upstream outputs: an analysis and insights (by shape), and chart files. A chart is an upstream step's declared
+ * `svg` artifact (the copy of this run, fetched into this folder), never a path its output names: on another
  * worker, or after an earlier run, a file at that path may be another run's.
  */
 function fromUpstream(ctx: ActionContext): { analysis?: unknown; insights?: unknown; charts: string[] } {
   const out: { analysis?: unknown; insights?: unknown; charts: string[] } = { charts: [] };
   for (const [step, v] of Object.entries(ctx.upstream)) {
+    const svg = ctx.artifacts.upstream[step]?.['svg'];
+    if (svg !== undefined) out.charts.push(svg);
     if (!isObj(v)) continue;
     if ('totals' in v && 'files' in v) out.analysis ??= v;
     else if ('findings' in v && 'summary' in v) out.insights ??= v;
-    else if (Array.isArray(v['files']) && (v['files'] as unknown[]).some((f) => isObj(f) && f['format'] === 'svg'))
-      out.charts.push(ctx.artifacts.path(step, 'svg'));
   }
   return out;
 }
@@ -39,7 +39,7 @@ export default defineModule({
     generate_docs: defineAction({
       description:
         'Writes a Markdown index of the folders under `path`: each file with its summary (its leading comment) and, for JS/TS, its exports with the first sentence of their doc comments. .gitignore is respected.',
-      output: '{ output, folders, files, exports, markdown }',
+      output: '{ output, folders, files, exports, markdown, written: [output] }',
       params: z
         .object({
           path: z.string().min(1).default('.'),
@@ -96,13 +96,14 @@ export default defineModule({
           files: listing.files.length,
           exports: exportCount,
           markdown: markdown.length > 100_000 ? `${markdown.slice(0, 100_000)}\n…` : markdown,
+          written: [displayPath(w.path)],
         };
       },
     }),
     generate_report: defineAction({
       description:
         "Writes `output`.md and `output`.html: a report of an analysis, its insights and its charts (each defaulting to the matching upstream step's output; the HTML embeds the charts).",
-      output: '{ markdown, html, findings, charts }',
+      output: '{ markdown, html, findings, charts, written: [markdown, html] }',
       params: z
         .object({
           title: z.string().max(200).default('Code analysis report'),
@@ -153,6 +154,7 @@ export default defineModule({
           html: displayPath(html.path),
           findings: input.insights?.findings?.length ?? 0,
           charts: charts.length,
+          written: [displayPath(md.path), displayPath(html.path)],
         };
       },
     }),

@@ -92,7 +92,7 @@ export default defineModule({
     write: defineAction({
       description:
         'Writes `content` to `path` inside the working folder (folders created; symlinks refused). `overwrite: false` refuses an existing file.',
-      output: '{ path, bytes }',
+      output: '{ path, bytes, written: [path] }',
       params: z
         .object({
           path: z.string().min(1),
@@ -105,7 +105,7 @@ export default defineModule({
         const data = Buffer.from(content, encoding);
         if (overwrite) {
           const w = await writeFileInside(path, data, 'path');
-          return { path: displayPath(w.path), bytes: w.bytes };
+          return { path: displayPath(w.path), bytes: w.bytes, written: [displayPath(w.path)] };
         }
         const { handle, path: abs } = await openForWrite(path, 'path', 'exclusive');
         try {
@@ -113,7 +113,7 @@ export default defineModule({
         } finally {
           await handle.close();
         }
-        return { path: displayPath(abs), bytes: data.length };
+        return { path: displayPath(abs), bytes: data.length, written: [displayPath(abs)] };
       },
     }),
     list: defineAction({
@@ -153,7 +153,7 @@ export default defineModule({
     copy: defineAction({
       description:
         'Copies the file or folder `from` to `to`, both inside the working folder. Symlinks inside a copied folder are skipped (and listed).',
-      output: '{ from, to, files, bytes, skipped: [path] }',
+      output: '{ from, to, files, bytes, skipped: [path], written: [to] (the file, or the folder copied into) }',
       params: z
         .object({
           from: z.string().min(1),
@@ -170,7 +170,16 @@ export default defineModule({
       run: async ({ from, to, overwrite, maxBytes }, ctx) => {
         const src = insideWorkingDir(from, 'from');
         const root = workingDir();
-        const out = { from: displayPath(src), to, files: 0, bytes: 0, skipped: [] as string[] };
+        const dest = resolveForWrite(to, 'to').target;
+        // The copy declares its target (the file, or the folder its files went to), not each file it wrote.
+        const out = {
+          from: displayPath(src),
+          to,
+          files: 0,
+          bytes: 0,
+          skipped: [] as string[],
+          written: [displayPath(dest)],
+        };
         const copyFile = async (abs: string, target: string): Promise<void> => {
           const { data } = await readInside(relative(root, abs), 'from', maxBytes - out.bytes);
           if (overwrite) await writeFileInside(target, data, 'to');
@@ -185,7 +194,6 @@ export default defineModule({
           out.files++;
           out.bytes += data.length;
         };
-        const dest = resolveForWrite(to, 'to').target;
         const st = await lstat(src);
         if (!st.isFile() && isInside(src, dest))
           throw new NonRetryableError(`to: "${to}" is inside "${from}"; a folder cannot be copied into itself`);

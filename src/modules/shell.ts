@@ -1,8 +1,11 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import { NonRetryableError } from '../errors.js';
 import { defineAction, defineModule } from './contract.js';
-import { displayPath, insideWorkingDir } from './paths.js';
+import { LIMITS } from '../model/limits.js';
+import { displayPath, insideWorkingDir, resolveForWrite } from './paths.js';
 
 /**
  * Keeps the first and last `limit / 2` bytes of a stream and counts the rest, so a command that floods its output
@@ -62,7 +65,7 @@ export default defineModule({
       description:
         'Runs `command` with `args` in `cwd` (inside the working folder) with `env` added to the environment; returns exit code, stdout and stderr (each bounded to `maxOutputBytes`, the middle of a flood dropped with a note). A non-zero exit fails the attempt unless `allowFailure`.',
       output:
-        '{ command, args, cwd, exitCode, signal, stdout, stderr, stdoutBytes, stderrBytes, truncated, durationMs }',
+        '{ command, args, cwd, exitCode, signal, stdout, stderr, stdoutBytes, stderrBytes, truncated, durationMs, written?: [path] (with `writes`) }',
       channel: true,
       params: z
         .object({
@@ -81,6 +84,13 @@ export default defineModule({
             .describe("written to the command's stdin"),
           shell: z.boolean().default(false),
           allowFailure: z.boolean().default(false),
+          writes: z
+            .array(z.string().min(1).max(LIMITS.maxWrittenPathLength))
+            .max(1000)
+            .default([])
+            .describe(
+              "files or folders the command writes (relative to `cwd`, inside the working folder): those there once it ends are the step's `written`",
+            ),
           maxOutputBytes: z
             .number()
             .int()
@@ -89,9 +99,11 @@ export default defineModule({
             .default(256 * 1024),
         })
         .strict(),
-      run: ({ command, args, cwd, env, inheritEnv, input, shell, allowFailure, maxOutputBytes }, ctx) =>
+      run: ({ command, args, cwd, env, inheritEnv, input, shell, allowFailure, writes, maxOutputBytes }, ctx) =>
         new Promise((resolve, reject) => {
           const dir = insideWorkingDir(cwd, 'cwd');
+          // What the command is said to write is checked before it runs (inside the working folder, no symlink).
+          const declared = writes.map((w, i) => resolveForWrite(resolvePath(dir, w), `writes[${i}]`).target);
           const started = Date.now();
           const base = inheritEnv ? process.env : { PATH: process.env['PATH'], HOME: process.env['HOME'] };
           const child = spawn(command, args, {
@@ -137,6 +149,7 @@ export default defineModule({
               stderrBytes: stderr.total,
               truncated: stdout.truncated || stderr.truncated,
               durationMs: Date.now() - started,
+              ...(declared.length > 0 && { written: declared.filter((f) => existsSync(f)).map(displayPath) }),
             };
             if (code !== 0 && !allowFailure) {
               const why = code === null ? `was killed by ${signal}` : `exited with code ${code}`;

@@ -117,3 +117,45 @@ export async function commitOnThread(
     throw wrap(err);
   }
 }
+
+/** What the engine sends a store's thread for a large commit before its last part: a part, or the commit given up. */
+export type PartMessage = { type: 'part'; bulk: number; batch: EncodedBatch } | { type: 'discard'; bulk: number };
+
+/**
+ * The thread's side (SQLite's writer, PostgreSQL's connection): the parts of the large commit received so far,
+ * until its last part comes with the `write` (or a `discard` drops them). Parts of another commit drop the ones kept.
+ */
+export class ReceivedParts {
+  #parts: { bulk: number; batches: EncodedBatch[] } | null = null;
+
+  /** Keeps a `part` or drops what a `discard` names; true when `req` was one of them (and so is handled). */
+  take<R extends { type: string }>(req: R): req is Extract<R, PartMessage> {
+    const m = req as unknown as PartMessage;
+    if (m.type === 'part') {
+      if (this.#parts?.bulk !== m.bulk) this.#parts = { bulk: m.bulk, batches: [] };
+      this.#parts.batches.push(m.batch);
+      return true;
+    }
+    if (m.type === 'discard') {
+      if (this.#parts?.bulk === m.bulk) this.#parts = null;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Every part of the commit `parts.bulk`, `last` at the end, and forgets them; throws `missing(have, count)` when
+   * some never came (the thread was restarted meanwhile): then nothing may be written.
+   */
+  finish(
+    parts: { bulk: number; count: number },
+    last: EncodedBatch,
+    missing: (have: number, count: number) => Error,
+  ): EncodedBatch[] {
+    const kept = this.#parts?.bulk === parts.bulk ? this.#parts.batches : [];
+    this.#parts = null;
+    if (kept.length !== parts.count) throw missing(kept.length, parts.count);
+    kept.push(last);
+    return kept;
+  }
+}

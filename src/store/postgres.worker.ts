@@ -8,6 +8,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { parentPort, workerData } from 'node:worker_threads';
 import pg from 'pg';
 import type { EncodedBatch } from './sqliteWrites.js';
+import { ReceivedParts } from './parts.js';
 import { commitStatement, pruneStatement } from './postgresWrites.js';
 import { FENCED_SQLSTATE, PG_MIGRATIONS, PG_SCHEMA_VERSION, pgTable } from './postgresSchema.js';
 import type {
@@ -49,7 +50,7 @@ let renewTimer: ReturnType<typeof setInterval> | null = null;
 let leaseLost = false;
 let lastPrune = 0;
 let lastAgePrune = 0;
-let parts: { bulk: number; batches: EncodedBatch[] } | null = null;
+const received = new ReceivedParts();
 /** Requests run one at a time, in the order they came (a commit never overtakes another). */
 let queue: Promise<unknown> = Promise.resolve();
 
@@ -295,15 +296,12 @@ async function handle(req: Exclude<PgRequest, { type: 'part' } | { type: 'discar
     }
     case 'write': {
       if (req.parts) {
-        const kept = parts?.bulk === req.parts.bulk ? parts.batches : [];
-        parts = null;
-        if (kept.length !== req.parts.count)
-          throw new Failure(
-            `the store thread has ${kept.length} of the ${req.parts.count} parts of this commit; nothing was written`,
+        const missing = (have: number, count: number): Error =>
+          new Failure(
+            `the store thread has ${have} of the ${count} parts of this commit; nothing was written`,
             'write',
           );
-        kept.push(req.batch);
-        await write(kept);
+        await write(received.finish(req.parts, req.batch, missing));
         return null;
       }
       await write([req.batch]);
@@ -316,15 +314,7 @@ async function handle(req: Exclude<PgRequest, { type: 'part' } | { type: 'discar
 }
 
 function serve(req: PgRequest, reply: (r: PgReply) => void): void {
-  if (req.type === 'part') {
-    if (parts?.bulk !== req.bulk) parts = { bulk: req.bulk, batches: [] };
-    parts.batches.push(req.batch);
-    return;
-  }
-  if (req.type === 'discard') {
-    if (parts?.bulk === req.bulk) parts = null;
-    return;
-  }
+  if (received.take(req)) return;
   const fallback: PgErrorKind = req.type === 'write' ? 'write' : req.type === 'open' ? 'unavailable' : 'read';
   // Reads do not wait for commits in flight (they use other connections): only writes and closing are queued. The
   // queue goes on after a failed request: a write that failed while the database was down must not fail every

@@ -377,6 +377,10 @@ export class SqliteStore implements Store {
     this.commit({ ...emptyBatch(), meta: { heartbeat: new Date().toISOString() } });
   }
 
+  async warm(): Promise<void> {
+    await this.#thread?.warm().catch(() => undefined);
+  }
+
   /** Lets the writer thread finish what it was sent and stops it. Call before `close()`. */
   async drain(): Promise<void> {
     await this.#thread?.close();

@@ -183,6 +183,12 @@ export interface Store {
   listMeta(): Record<string, string>;
   /** Throws when the store cannot take writes (health checks). Writes a heartbeat on a durable store. */
   checkWritable(): void;
+  /**
+   * Starts what writes off-thread now and resolves once it can write (the engine awaits it while it starts, so
+   * the first write does not pay for a thread's boot). Never rejects: a thread that cannot open fails the first
+   * write, as before.
+   */
+  warm?(): Promise<void>;
   /** Waits for writes sent off-thread to finish and stops that thread. Call before `close()`. */
   drain?(): Promise<void>;
   /**

@@ -4,8 +4,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { ReceivedParts } from './parts.js';
 import { BatchWriter } from './sqliteWrites.js';
-import type { EncodedBatch } from './sqliteWrites.js';
 import type { WriterInit, WriterReply, WriterRequest } from './writerProtocol.js';
 
 const init = workerData as WriterInit;
@@ -14,7 +14,7 @@ let writer: BatchWriter | null = null;
 let db: Database.Database | null = null;
 let openError: unknown = null;
 /** The parts of a large batch received so far (see `WriterRequest`). */
-let parts: { bulk: number; batches: EncodedBatch[] } | null = null;
+const received = new ReceivedParts();
 
 try {
   db = new Database(init.path, { fileMustExist: true });
@@ -37,15 +37,7 @@ function failure(id: number, err: unknown): WriterReply {
 }
 
 port?.on('message', (req: WriterRequest) => {
-  if (req.type === 'part') {
-    if (parts?.bulk !== req.bulk) parts = { bulk: req.bulk, batches: [] };
-    parts.batches.push(req.batch);
-    return;
-  }
-  if (req.type === 'discard') {
-    if (parts?.bulk === req.bulk) parts = null;
-    return;
-  }
+  if (received.take(req)) return;
   if (req.type === 'close') {
     db?.close();
     db = null;
@@ -57,17 +49,23 @@ port?.on('message', (req: WriterRequest) => {
     port.postMessage(failure(req.id, openError ?? new Error('the writer thread is closed')));
     return;
   }
+  if (req.type === 'ready') {
+    port.postMessage({ type: 'done', id: req.id } satisfies WriterReply);
+    return;
+  }
   try {
-    if (req.parts) {
-      const kept = parts?.bulk === req.parts.bulk ? parts.batches : [];
-      parts = null;
-      if (kept.length !== req.parts.count)
-        throw new Error(
-          `the writer thread has ${kept.length} of the ${req.parts.count} parts of this commit (it was restarted meanwhile); nothing was written`,
-        );
-      kept.push(req.batch);
-      writer.writeAll(kept);
-    } else writer.write(req.batch);
+    if (req.parts)
+      writer.writeAll(
+        received.finish(
+          req.parts,
+          req.batch,
+          (have, count) =>
+            new Error(
+              `the writer thread has ${have} of the ${count} parts of this commit (it was restarted meanwhile); nothing was written`,
+            ),
+        ),
+      );
+    else writer.write(req.batch);
     port.postMessage({ type: 'done', id: req.id } satisfies WriterReply);
   } catch (err) {
     port.postMessage(failure(req.id, err));

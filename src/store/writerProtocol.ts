@@ -19,13 +19,15 @@ export interface WriterInit {
  * `write` commits one batch in one transaction. A large batch is sent in parts first (`part`, not answered: the
  * thread keeps them), then its last part as a `write` naming how many parts came before (`parts`): the thread
  * writes all of them in one transaction, or none when one is missing (a thread that died and was replaced).
- * `discard` drops the parts kept (the sender gave up before the last part).
+ * `discard` drops the parts kept (the sender gave up before the last part). `ready` is answered once the thread
+ * has opened its connection (failed with the open's error when it could not).
  */
 export type WriterRequest =
   | { type: 'write'; id: number; batch: EncodedBatch; parts?: { bulk: number; count: number } }
   | { type: 'part'; bulk: number; batch: EncodedBatch }
   | { type: 'discard'; bulk: number }
-  | { type: 'close'; id: number };
+  | { type: 'close'; id: number }
+  | { type: 'ready'; id: number };
 
 export type WriterReply =
   { type: 'done'; id: number } | { type: 'failed'; id: number; error: { message: string; code: string | null } };

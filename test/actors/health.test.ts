@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkStore } from '../../src/actors/engine/health.js';
-import type { OrchestrationEngine, SchedulerStats } from '../../src/index.js';
+import type { OrchestrationEngine, SchedulerStats, TaskResult } from '../../src/index.js';
 import { assessQueue, MemoryStore } from '../../src/index.js';
 import { nextEvent, testEngine } from '../helpers.js';
 
@@ -131,18 +131,25 @@ describe('engine.healthCheck', () => {
     expect(health.components['pool']!.status).toBe('healthy');
   });
 
-  it('is degraded when the pool is saturated: the probe waits behind real work', async () => {
-    engine = testEngine({ threads: 1, health: { probeTimeoutMs: 100 } });
-    await engine.ready();
-    const started = nextEvent(engine, (e) => e.type === 'task_started');
-    const running = engine.tasks.executeTask({
+  /** A one-thread engine (health probes time out after 100 ms) whose thread runs a 60 s sleep, once it started. */
+  async function busyEngine(): Promise<{ busy: OrchestrationEngine; taskId: string; running: Promise<TaskResult> }> {
+    const busy = testEngine({ threads: 1, health: { probeTimeoutMs: 100 } });
+    engine = busy;
+    await busy.ready();
+    const started = nextEvent(busy, (e) => e.type === 'task_started');
+    const running = busy.tasks.executeTask({
       name: 'busy',
       module: 'core',
       action: 'sleep',
       parameters: { ms: 60_000 },
     });
     const { data } = (await started) as { data: { taskId: string } };
-    const health = await engine.healthCheck();
+    return { busy, taskId: data.taskId, running };
+  }
+
+  it('is degraded when the pool is saturated: the probe waits behind real work', async () => {
+    const { busy, taskId, running } = await busyEngine();
+    const health = await busy.healthCheck();
     expect(health.overallStatus).toBe('degraded');
     expect(health.components['pool']).toMatchObject({
       status: 'degraded',
@@ -152,31 +159,22 @@ describe('engine.healthCheck', () => {
       status: 'healthy',
       detail: 'the queue is empty; 1 of 1 running',
     });
-    await engine.tasks.cancelTask(data.taskId);
+    await busy.tasks.cancelTask(taskId);
     expect((await running).status).toBe('cancelled');
   });
 
   it('is degraded while draining and unhealthy once stopped', async () => {
-    engine = testEngine({ threads: 1, health: { probeTimeoutMs: 100 } });
-    await engine.ready();
-    const started = nextEvent(engine, (e) => e.type === 'task_started');
-    const running = engine.tasks.executeTask({
-      name: 'busy',
-      module: 'core',
-      action: 'sleep',
-      parameters: { ms: 60_000 },
-    });
-    const { data } = (await started) as { data: { taskId: string } };
-    const stopping = engine.shutdown({ graceMs: 60_000 });
-    const draining = await engine.healthCheck();
+    const { busy, taskId, running } = await busyEngine();
+    const stopping = busy.shutdown({ graceMs: 60_000 });
+    const draining = await busy.healthCheck();
     expect(draining.components['engine']).toMatchObject({
       status: 'degraded',
       detail: 'draining: new work is refused while running tasks finish',
     });
-    await engine.tasks.cancelTask(data.taskId);
+    await busy.tasks.cancelTask(taskId);
     await running;
     await stopping;
-    const stopped = await engine.healthCheck();
+    const stopped = await busy.healthCheck();
     expect(stopped.overallStatus).toBe('unhealthy');
     expect(stopped.components['engine']).toMatchObject({ status: 'unhealthy', detail: 'stopped' });
     expect(stopped.issues.map((i) => i.slice(0, i.indexOf(':')))).toEqual(COMPONENTS);

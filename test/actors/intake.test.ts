@@ -18,7 +18,7 @@ describe('accept (intake)', () => {
   it('does not look up in the store the id it made for a task that named none, but does look up a named one', () => {
     const { ctx, storedStatuses } = context();
     const [made] = accept([{ module: 'core', action: 'noop' }], ctx).accepted;
-    expect(made?.fresh).toBe(true);
+    expect(made?.minted).toBe(true);
     expect(storedStatuses).not.toHaveBeenCalled();
     accept([{ id: 'named', module: 'core', action: 'noop' }], ctx);
     expect(storedStatuses).toHaveBeenCalledWith(['named']);

@@ -2,30 +2,15 @@
  * Flow control of workflow runs: run-level concurrency keys with their strategies, idempotency keys on run requests,
  * and debounce; on real worker threads, SQLite files for the restarts, a fake clock for debounce windows.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrchestrationEngine, WorkflowManagerClient } from '../../src/index.js';
 import { OrchestrationEngine as Engine } from '../../src/index.js';
 import { FakeClock } from '../support/fakeClock.js';
-import { nextEvent, testEngine } from '../helpers.js';
+import { leftovers, nextEvent, testEngine } from '../helpers.js';
 
-const dirs: string[] = [];
-const engines: OrchestrationEngine[] = [];
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'cmx-runflow-'));
-  dirs.push(d);
-  return d;
-}
-function track(e: OrchestrationEngine): OrchestrationEngine {
-  engines.push(e);
-  return e;
-}
-afterAll(async () => {
-  await Promise.all(engines.map((e) => e.shutdown({ graceMs: 0 })));
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
+const { tempDir, track, cleanup } = leftovers('runflow');
+afterAll(cleanup);
 
 /** A workflow whose runs hold their key until they get the signal `go`. */
 function gated(name: string, concurrency: unknown): Record<string, unknown> {

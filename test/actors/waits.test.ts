@@ -4,8 +4,6 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -14,25 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrchestrationEngine, WorkflowManagerClient } from '../../src/index.js';
 import { OrchestrationEngine as Engine, ValidationError } from '../../src/index.js';
 import { FakeClock } from '../support/fakeClock.js';
-import { nextEvent, recordEvents, testEngine } from '../helpers.js';
+import { leftovers, nextEvent, recordEvents, testEngine } from '../helpers.js';
 
 const CHILD = fileURLToPath(new URL('../../dist/test/fixtures/waitChild.js', import.meta.url));
-const dirs: string[] = [];
-const engines: OrchestrationEngine[] = [];
 const children: ChildProcess[] = [];
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'cmx-waits-'));
-  dirs.push(d);
-  return d;
-}
-function track(e: OrchestrationEngine): OrchestrationEngine {
-  engines.push(e);
-  return e;
-}
+const { tempDir, track, cleanup } = leftovers('waits');
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await Promise.all(engines.map((e) => e.shutdown({ graceMs: 0 })));
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  await cleanup();
 });
 
 describe('waitFor and signals', () => {

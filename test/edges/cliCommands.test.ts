@@ -54,48 +54,26 @@ describe('codomyrmex CLI commands', () => {
   });
 
   it('workflow run --idempotency-key: a second process with the same key follows the first run instead of starting one', async () => {
-    const first = await cli(
-      cwd,
-      '--threads',
-      '1',
-      '--workflow-dir',
-      'defs',
-      'workflow',
-      'run',
-      'extra',
-      '--idempotency-key',
-      'nightly-1',
-      '--json',
-    );
+    const runExtra = (key: string) =>
+      cli(
+        cwd,
+        '--threads',
+        '1',
+        '--workflow-dir',
+        'defs',
+        'workflow',
+        'run',
+        'extra',
+        '--idempotency-key',
+        key,
+        '--json',
+      );
+    const first = await runExtra('nightly-1');
     expect(first.code).toBe(0);
-    const again = await cli(
-      cwd,
-      '--threads',
-      '1',
-      '--workflow-dir',
-      'defs',
-      'workflow',
-      'run',
-      'extra',
-      '--idempotency-key',
-      'nightly-1',
-      '--json',
-    );
+    const again = await runExtra('nightly-1');
     expect(again.code).toBe(0);
     expect(json<{ runId: string }>(again).runId).toBe(json<{ runId: string }>(first).runId);
-    const other = await cli(
-      cwd,
-      '--threads',
-      '1',
-      '--workflow-dir',
-      'defs',
-      'workflow',
-      'run',
-      'extra',
-      '--idempotency-key',
-      'nightly-2',
-      '--json',
-    );
+    const other = await runExtra('nightly-2');
     expect(json<{ runId: string }>(other).runId).not.toBe(json<{ runId: string }>(first).runId);
     const runs = json<{ runId: string; workflowName: string }[]>(
       await cli(cwd, '--workflow-dir', 'defs', 'workflow', 'runs', '--json'),

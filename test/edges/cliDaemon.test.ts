@@ -7,15 +7,15 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NatsBus } from '../../src/bus/nats.js';
+import type { NatsBus } from '../../src/bus/nats.js';
 import { packagePath } from '../../src/config/options.js';
 import type { BenchReport } from '../../src/edges/cli/bench.js';
-import { cli, startDaemon, type DaemonProcess } from '../support/daemon.js';
-import { startNatsServer, type NatsServer } from '../support/nats.js';
+import { cli, startNatsDaemon, type NatsDaemon } from '../support/daemon.js';
+import type { NatsServer } from '../support/nats.js';
 
+let nd: NatsDaemon;
 let server: NatsServer;
 let root: string;
-let daemon: DaemonProcess;
 let bus: NatsBus;
 let flags: string[];
 const prefix = `benchd${process.pid}`;
@@ -23,29 +23,17 @@ const prefix = `benchd${process.pid}`;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'codomyrmex-benchd-'));
   await mkdir(join(root, 'daemon'));
-  server = await startNatsServer();
-  daemon = startDaemon(join(root, 'daemon'), [
+  nd = await startNatsDaemon(join(root, 'daemon'), prefix, [
     '--db',
     join(root, 'daemon', 'state.db'),
     '--module-dir',
     packagePath('dist', 'test', 'fixtures', 'modules'),
-    '--nats',
-    server.url,
-    '--subject-prefix',
-    prefix,
   ]);
-  await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
-  bus = await NatsBus.connect({ servers: server.url, subjectPrefix: prefix });
-  flags = ['--nats', server.url, '--subject-prefix', prefix];
+  ({ server, bus, flags } = nd);
 });
 
 afterAll(async () => {
-  await bus?.close();
-  if (daemon && daemon.proc.exitCode === null) {
-    daemon.proc.kill('SIGTERM');
-    await daemon.exited;
-  }
-  await server?.dispose();
+  await nd?.stop();
   await rm(root, { recursive: true, force: true });
 });
 

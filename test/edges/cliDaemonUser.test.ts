@@ -8,17 +8,17 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NatsBus } from '../../src/bus/nats.js';
+import type { NatsBus } from '../../src/bus/nats.js';
 import { packagePath } from '../../src/config/options.js';
 import type { WorkflowPlan } from '../../src/edges/mcp/plan.js';
 import type { WorkflowResult } from '../../src/model/workflow.js';
-import { CLI, cli, startDaemon, type DaemonProcess } from '../support/daemon.js';
-import { startNatsServer, type NatsServer } from '../support/nats.js';
+import { CLI, cli, startNatsDaemon, type NatsDaemon } from '../support/daemon.js';
+import type { NatsServer } from '../support/nats.js';
 
+let nd: NatsDaemon;
 let server: NatsServer;
 let root: string;
 let daemonDir: string;
-let daemon: DaemonProcess;
 let bus: NatsBus;
 let flags: string[];
 const prefix = `dctl${process.pid}`;
@@ -27,27 +27,12 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'codomyrmex-dctl-'));
   daemonDir = join(root, 'daemon');
   await mkdir(daemonDir);
-  server = await startNatsServer();
-  daemon = startDaemon(daemonDir, [
-    '--module-dir',
-    packagePath('dist', 'test', 'fixtures', 'modules'),
-    '--nats',
-    server.url,
-    '--subject-prefix',
-    prefix,
-  ]);
-  await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
-  bus = await NatsBus.connect({ servers: server.url, subjectPrefix: prefix });
-  flags = ['--nats', server.url, '--subject-prefix', prefix];
+  nd = await startNatsDaemon(daemonDir, prefix, ['--module-dir', packagePath('dist', 'test', 'fixtures', 'modules')]);
+  ({ server, bus, flags } = nd);
 });
 
 afterAll(async () => {
-  await bus?.close();
-  if (daemon && daemon.proc.exitCode === null) {
-    daemon.proc.kill('SIGTERM');
-    await daemon.exited;
-  }
-  await server?.dispose();
+  await nd?.stop();
   await rm(root, { recursive: true, force: true });
 });
 
@@ -263,17 +248,7 @@ describe('task list on a daemon', () => {
       expect(r.code).toBe(0);
       ids.push((JSON.parse(r.stdout) as { taskId: string }).taskId);
     }
-    daemon.proc.kill('SIGTERM');
-    expect(await daemon.exited).toBe(0);
-    daemon = startDaemon(daemonDir, [
-      '--module-dir',
-      packagePath('dist', 'test', 'fixtures', 'modules'),
-      '--nats',
-      server.url,
-      '--subject-prefix',
-      prefix,
-    ]);
-    await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
+    expect(await nd.restart()).toBe(0);
 
     const newest = await cli(root, ['task', 'list', '--limit', '2', '--json', ...flags]);
     expect(newest.code).toBe(0);

@@ -6,14 +6,12 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NatsBus } from '../../src/bus/nats.js';
+import type { NatsBus } from '../../src/bus/nats.js';
 import type { BackfillReply, ScheduleView } from '../../src/model/schedule.js';
-import { cli, startDaemon, type DaemonProcess } from '../support/daemon.js';
-import { startNatsServer, type NatsServer } from '../support/nats.js';
+import { cli, startNatsDaemon, type NatsDaemon } from '../support/daemon.js';
 
-let server: NatsServer;
+let nd: NatsDaemon;
 let root: string;
-let daemon: DaemonProcess;
 let bus: NatsBus;
 let flags: string[];
 const prefix = `sched${process.pid}`;
@@ -21,30 +19,15 @@ const prefix = `sched${process.pid}`;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'codomyrmex-cli-sched-'));
   await mkdir(join(root, 'daemon'));
-  server = await startNatsServer();
-  daemon = startDaemon(join(root, 'daemon'), [
-    '--db',
-    join(root, 'daemon', 'state.db'),
-    '--nats',
-    server.url,
-    '--subject-prefix',
-    prefix,
-  ]);
-  await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
-  bus = await NatsBus.connect({ servers: server.url, subjectPrefix: prefix });
+  nd = await startNatsDaemon(join(root, 'daemon'), prefix, ['--db', join(root, 'daemon', 'state.db')]);
+  ({ bus, flags } = nd);
   await bus.request('workflow.create', {
     definition: { name: 'hello', steps: [{ name: 'a', module: 'core', action: 'echo', parameters: { value: 1 } }] },
   });
-  flags = ['--nats', server.url, '--subject-prefix', prefix];
 });
 
 afterAll(async () => {
-  await bus?.close();
-  if (daemon && daemon.proc.exitCode === null) {
-    daemon.proc.kill('SIGTERM');
-    await daemon.exited;
-  }
-  await server?.dispose();
+  await nd?.stop();
   await rm(root, { recursive: true, force: true });
 });
 

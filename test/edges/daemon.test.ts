@@ -15,6 +15,7 @@ import { ShuttingDownError } from '../../src/errors.js';
 import { followRun, runWorkflow } from '../../src/edges/nats/client.js';
 import { cli, startCliProcess, startDaemon, type DaemonProcess } from '../support/daemon.js';
 import { startNatsServer, type NatsServer } from '../support/nats.js';
+import { sleepThenEcho } from '../helpers.js';
 
 let server: NatsServer;
 let root: string;
@@ -40,28 +41,11 @@ function daemon(
   return Object.assign(d, { cwd, prefix });
 }
 
-const connected = (d: DaemonProcess): Promise<unknown> =>
-  d.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
-
 async function client(url: string, prefix: string, requestTimeoutMs?: number): Promise<NatsBus> {
   const bus = await NatsBus.connect({ servers: url, subjectPrefix: prefix, requestTimeoutMs });
   buses.push(bus);
   return bus;
 }
-
-const sleepThenEcho = (name: string, ms: number) => ({
-  name,
-  steps: [
-    { name: 'first', module: 'core', action: 'sleep', parameters: { ms, value: 'slept' } },
-    {
-      name: 'second',
-      module: 'core',
-      action: 'echo',
-      parameters: { value: '{{first.output}}' },
-      dependencies: ['first'],
-    },
-  ],
-});
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'codomyrmex-daemon-'));
@@ -80,7 +64,7 @@ describe('codomyrmex daemon over NATS', () => {
   let bus: NatsBus;
   beforeAll(async () => {
     main = daemon(server.url);
-    await connected(main);
+    await main.servingNats();
     bus = await client(server.url, main.prefix);
   });
 
@@ -218,7 +202,7 @@ describe('codomyrmex daemon when NATS fails', () => {
     expect(down).toMatchObject({ status: 'not_ready', checks: { nats: { ok: false }, engine: { ok: true } } });
     await d.waitForLine((l) => l.msg === 'NATS not reachable; retrying', 'a retry line');
     await nats2.start();
-    await connected(d);
+    await d.servingNats();
     expect((await fetch(`${http}/readyz`)).status).toBe(200);
 
     const bus = await client(nats2.url, d.prefix, 2000);
@@ -249,7 +233,7 @@ describe('codomyrmex daemon with NATS credentials from the environment', () => {
 
   it('connects with CODOMYRMEX_NATS_TOKEN, serves a CLI that has it too, and stays not ready with a wrong one', async () => {
     const good = daemon(secured.url, undefined, [], { CODOMYRMEX_NATS_TOKEN: 's3cret-token' });
-    await connected(good);
+    await good.servingNats();
     const r = await cli(
       root,
       [
@@ -280,7 +264,7 @@ describe('codomyrmex daemon with NATS credentials from the environment', () => {
   it('runs a task on a `codomyrmex worker` that connects with CODOMYRMEX_NATS_TOKEN too', async () => {
     const env = { CODOMYRMEX_NATS_TOKEN: 's3cret-token' };
     const d = daemon(secured.url, undefined, ['--no-local-workers'], env);
-    await connected(d);
+    await d.servingNats();
     const on = ['--nats', secured.url, '--subject-prefix', d.prefix];
     const w = startCliProcess(root, ['worker', ...on, '--name', 'authed-worker', '--log-level', 'debug'], env);
     open.push(w);
@@ -297,7 +281,7 @@ describe('codomyrmex daemon with NATS credentials from the environment', () => {
 describe('codomyrmex daemon shutdown and crash', () => {
   it('drains on SIGTERM: refuses new work, lets the running task finish, exits 0', async () => {
     const d = daemon(server.url, undefined, ['--grace', '20s']);
-    await connected(d);
+    await d.servingNats();
     const bus = await client(server.url, d.prefix);
     const started = firstValueFrom(bus.events$('task_started'));
     await bus.ready();
@@ -316,7 +300,7 @@ describe('codomyrmex daemon shutdown and crash', () => {
     );
     // Restarted on the same database: the task finished during the drain, and is stored so.
     const again = daemon(server.url, d);
-    await connected(again);
+    await again.servingNats();
     await expect(bus.request('task.get', { taskId })).resolves.toMatchObject({ id: taskId, status: 'completed' });
     await expect(bus.request('task.wait_for', { taskId, timeoutMs: 0 })).resolves.toMatchObject({
       done: true,
@@ -328,7 +312,7 @@ describe('codomyrmex daemon shutdown and crash', () => {
 
   it('exits at once (1) on a second signal during the drain', async () => {
     const d = daemon(server.url, undefined, ['--grace', '60s']);
-    await connected(d);
+    await d.servingNats();
     const bus = await client(server.url, d.prefix);
     const started = firstValueFrom(bus.events$('task_started'));
     await bus.ready();
@@ -343,7 +327,7 @@ describe('codomyrmex daemon shutdown and crash', () => {
 
   it('resumes a run from SQLite after a SIGKILL mid-run', async () => {
     const d = daemon(server.url);
-    await connected(d);
+    await d.servingNats();
     const bus = await client(server.url, d.prefix);
     await bus.request('workflow.create', { definition: sleepThenEcho('crashy', 1500) });
     const started = firstValueFrom(bus.events$('step_started'));
@@ -353,7 +337,7 @@ describe('codomyrmex daemon shutdown and crash', () => {
     d.proc.kill('SIGKILL');
     expect(await d.exited).toBe('SIGKILL');
     const again = daemon(server.url, d);
-    await connected(again);
+    await again.servingNats();
     const recovery = await again.waitForLine(
       (l) => l.msg === 'recovered from the store' && l['component'] === 'workflowManager',
       'the recovery line',

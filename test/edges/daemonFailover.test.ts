@@ -12,8 +12,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsBus } from '../../src/bus/nats.js';
 import { followRun } from '../../src/edges/nats/client.js';
-import { startDaemon, type DaemonProcess } from '../support/daemon.js';
+import { failoverArgs, startDaemon, type DaemonProcess } from '../support/daemon.js';
 import { startNatsServer, type NatsServer } from '../support/nats.js';
+import { sleepThenEcho } from '../helpers.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 
 let root: string;
@@ -45,30 +46,17 @@ function pair(url: string): { start: () => DaemonProcess; prefix: string } {
   return {
     prefix,
     start: () => {
-      const d = startDaemon(root, [
-        '--store',
-        'postgres',
-        '--db',
-        url,
-        '--nats',
-        nats.url,
-        '--subject-prefix',
-        prefix,
-        '--failover-after',
-        '2s',
-      ]);
+      const d = startDaemon(root, failoverArgs({ db: url, nats: nats.url, prefix, failoverAfter: '2s' }));
       open.push(d);
       return d;
     },
   };
 }
 
-const serving = (d: DaemonProcess): Promise<unknown> =>
-  d.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
 /** Waits until the daemon is a standby that has seen the active one; resolves with its HTTP address. */
 async function standby(d: DaemonProcess): Promise<string> {
   const line = await d.waitForLine((l) => l.msg === 'daemon standby', '"daemon standby"');
-  await d.waitForLine((l) => l.msg.startsWith('standby: another daemon holds the lease'), 'the standby line');
+  await d.standingBy();
   return `http://${String(line['http'])}`;
 }
 const tookOver = (d: DaemonProcess): Promise<unknown> =>
@@ -79,20 +67,6 @@ async function client(prefix: string): Promise<NatsBus> {
   buses.push(bus);
   return bus;
 }
-
-const sleepThenEcho = (name: string, ms: number) => ({
-  name,
-  steps: [
-    { name: 'first', module: 'core', action: 'sleep', parameters: { ms, value: 'slept' } },
-    {
-      name: 'second',
-      module: 'core',
-      action: 'echo',
-      parameters: { value: '{{first.output}}' },
-      dependencies: ['first'],
-    },
-  ],
-});
 
 async function get(url: string): Promise<{ status: number; body: string }> {
   const res = await fetch(url);
@@ -128,7 +102,7 @@ describe('active and standby daemons on PostgreSQL', () => {
     const url = await db.createDatabase();
     const p = pair(url);
     const a = p.start();
-    await serving(a);
+    await a.servingNats();
     const b = p.start();
     const bHttp = await standby(b);
     const health = await get(`${bHttp}/healthz`);
@@ -168,7 +142,7 @@ describe('active and standby daemons on PostgreSQL', () => {
     );
 
     await tookOver(b);
-    await serving(b);
+    await b.servingNats();
     const recovery = await b.waitForLine(
       (l) => l.msg === 'recovered from the store' && l['component'] === 'workflowManager',
       'the recovery line',
@@ -190,7 +164,7 @@ describe('active and standby daemons on PostgreSQL', () => {
     const url = await db.createDatabase();
     const p = pair(url);
     const a = p.start();
-    await serving(a);
+    await a.servingNats();
     const b = p.start();
     await standby(b);
     const bus = await client(p.prefix);
@@ -201,7 +175,7 @@ describe('active and standby daemons on PostgreSQL', () => {
     a.proc.kill('SIGSTOP');
 
     await tookOver(b);
-    await serving(b);
+    await b.servingNats();
     expect(await followRun(bus, runId, { waitMs: 1000 })).toMatchObject({ runId, success: true });
     b.proc.kill('SIGTERM');
     expect(await b.exited).toBe(0);

@@ -58,7 +58,7 @@ afterAll(async () => {
 describe('NATS triggers on the daemon', () => {
   it('core NATS: a run per JSON message, with {{event.data}} and {{event.subject}}; a message that is not JSON is rejected and logged', async () => {
     const d = daemon();
-    await d.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
+    await d.servingNats();
     await bus.request('workflow.create', {
       definition: {
         name: 'ship',
@@ -116,7 +116,7 @@ describe('NATS triggers on the daemon', () => {
 
   it('JetStream: messages published while the daemon is down each run once after it starts, and never again', async () => {
     const first = daemon();
-    await first.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
+    await first.servingNats();
     await bus.request('trigger.create', {
       name: 'orders',
       workflow: 'ship',
@@ -148,7 +148,7 @@ describe('NATS triggers on the daemon', () => {
 
     // Restarted: the three were acknowledged, so only the new message runs.
     const third = daemon();
-    await third.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
+    await third.servingNats();
     await js.publish('orders.created', JSON.stringify({ id: 4 }));
     const fourth = await third.waitForLine(
       (l) => l.msg === 'trigger fired' && l['trigger'] === 'orders',

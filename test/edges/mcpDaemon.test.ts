@@ -12,15 +12,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectMcp } from '../support/mcp.js';
 import { callTool, toolText } from '../support/mcp.js';
 import type { Structured, ToolReply } from '../support/mcp.js';
-import { NatsBus } from '../../src/bus/nats.js';
-import { startDaemon, type DaemonProcess } from '../support/daemon.js';
-import { startNatsServer, type NatsServer } from '../support/nats.js';
+import type { NatsBus } from '../../src/bus/nats.js';
+import { startNatsDaemon, type NatsDaemon } from '../support/daemon.js';
+import type { NatsServer } from '../support/nats.js';
 import { expectProgressSeen } from '../support/progress.js';
 
+let nd: NatsDaemon;
 let server: NatsServer;
 let root: string;
 let daemonDir: string;
-let daemon: DaemonProcess;
 let bus: NatsBus;
 let client: Client;
 const prefix = `mcpd${process.pid}`;
@@ -37,17 +37,8 @@ beforeAll(async () => {
   await mkdir(agentDir);
   // Only the daemon's folder has code: an analysis that finds a file ran there, not where the MCP server runs.
   await writeFile(join(daemonDir, 'app.ts'), 'export function f(a: number) { return a > 1 ? a : 0; } // TODO\n');
-  server = await startNatsServer();
-  daemon = startDaemon(daemonDir, [
-    '--db',
-    join(daemonDir, 'state.db'),
-    '--nats',
-    server.url,
-    '--subject-prefix',
-    prefix,
-  ]);
-  await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
-  bus = await NatsBus.connect({ servers: server.url, subjectPrefix: prefix });
+  nd = await startNatsDaemon(daemonDir, prefix, ['--db', join(daemonDir, 'state.db')]);
+  ({ server, bus } = nd);
   // A short request timeout: a run that outlasts it must be followed, not held as one request.
   const on = ['--nats', server.url, '--subject-prefix', prefix, '--request-timeout', '1500'];
   client = await connectMcp(agentDir, on, 'test-nats');
@@ -55,12 +46,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await client?.close();
-  await bus?.close();
-  if (daemon && daemon.proc.exitCode === null) {
-    daemon.proc.kill('SIGTERM');
-    await daemon.exited;
-  }
-  await server?.dispose();
+  await nd?.stop();
   await rm(root, { recursive: true, force: true });
 });
 

@@ -13,7 +13,7 @@ import type { OrchestrationEngine } from '../../src/index.js';
 import { createOrchestrationEngine } from '../../src/index.js';
 import { packagePath } from '../../src/config/options.js';
 import { RemoteEngine, runTask, runWorkflow } from '../../src/edges/nats/client.js';
-import { testEngine } from '../helpers.js';
+import { testEngine, thenEcho } from '../helpers.js';
 import { startNatsServer, type NatsServer } from '../support/nats.js';
 
 let server: NatsServer;
@@ -32,16 +32,10 @@ beforeAll(async () => {
   client = await NatsBus.connect({ servers: server.url, subjectPrefix, requestTimeoutMs: 300 });
   stopBridge = bridgeToNats(engine.bus, daemon);
   await daemon.ready();
-  await engine.workflows.createWorkflow('slow-pair', [
-    { name: 'first', module: 'core', action: 'sleep', parameters: { ms: 700, value: 1 } },
-    {
-      name: 'second',
-      module: 'core',
-      action: 'echo',
-      parameters: { value: '{{first.output}}' },
-      dependencies: ['first'],
-    },
-  ]);
+  await engine.workflows.createWorkflow(
+    'slow-pair',
+    thenEcho({ module: 'core', action: 'sleep', parameters: { ms: 700, value: 1 } }),
+  );
 });
 afterAll(async () => {
   stopBridge();

@@ -13,15 +13,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectMcp } from '../support/mcp.js';
 import { callTool } from '../support/mcp.js';
 import type { ToolReply } from '../support/mcp.js';
-import { NatsBus } from '../../src/bus/nats.js';
+import type { NatsBus } from '../../src/bus/nats.js';
 import type { WorkflowResult } from '../../src/index.js';
-import { CLI, startDaemon, type DaemonProcess } from '../support/daemon.js';
-import { startNatsServer, type NatsServer } from '../support/nats.js';
+import { CLI, startNatsDaemon, type NatsDaemon } from '../support/daemon.js';
+import type { NatsServer } from '../support/nats.js';
 
 const exec = promisify(execFile);
+let nd: NatsDaemon;
 let server: NatsServer;
 let dir: string;
-let daemon: DaemonProcess;
 let bus: NatsBus;
 let client: Client;
 const prefix = `wfl${process.pid}`;
@@ -54,10 +54,8 @@ async function waiting(runId: string, step: string): Promise<void> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'codomyrmex-wflang-'));
-  server = await startNatsServer();
-  daemon = startDaemon(dir, ['--db', join(dir, 'state.db'), '--nats', server.url, '--subject-prefix', prefix]);
-  await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
-  bus = await NatsBus.connect({ servers: server.url, subjectPrefix: prefix });
+  nd = await startNatsDaemon(dir, prefix, ['--db', join(dir, 'state.db')]);
+  ({ server, bus } = nd);
   await bus.request('workflow.create', {
     definition: {
       name: 'gate',
@@ -103,12 +101,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await client?.close();
-  await bus?.close();
-  if (daemon && daemon.proc.exitCode === null) {
-    daemon.proc.kill('SIGTERM');
-    await daemon.exited;
-  }
-  await server?.dispose();
+  await nd?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 

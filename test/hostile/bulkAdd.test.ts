@@ -12,7 +12,6 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ADD_SLICE } from '../../src/actors/tasks/scheduler.js';
 import { StoreError } from '../../src/errors.js';
 import type { OrchestrationEngine } from '../../src/index.js';
-import type { TaskPriority } from '../../src/model/task.js';
 import { PART_ROWS, splitBatch } from '../../src/store/parts.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { BatchEncoder } from '../../src/store/sqliteWrites.js';
@@ -20,6 +19,8 @@ import { RECORD_KINDS, emptyBatch } from '../../src/store/store.js';
 import type { StoredTask, WriteBatch } from '../../src/store/store.js';
 import { WriterThread } from '../../src/store/writerThread.js';
 import { nextEvent, testEngine } from '../helpers.js';
+import { noopTask } from '../store/helpers.js';
+import { noops } from './support.js';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -40,18 +41,6 @@ function engineOn(options: Parameters<typeof testEngine>[0]): OrchestrationEngin
   cleanup.push(() => engine.shutdown());
   return engine;
 }
-
-const noops = (
-  n: number,
-  prefix: string,
-  priority?: TaskPriority,
-): { id: string; module: string; action: string; priority?: TaskPriority }[] =>
-  Array.from({ length: n }, (_, i) => ({
-    id: `${prefix}-${i}`,
-    module: 'core',
-    action: 'noop',
-    ...(priority ? { priority } : {}),
-  }));
 
 /** Counts event-loop turns (setImmediate) from `start()` on, until `stop()`. */
 function turns(): { start: () => void; stop: () => number } {
@@ -215,35 +204,7 @@ describe('a large addTasks whose commit fails in a part past the middle', () => 
 });
 
 describe('the writer thread', () => {
-  const task = (id: string): StoredTask => ({
-    spec: {
-      id,
-      name: id,
-      module: 'core',
-      action: 'noop',
-      parameters: {},
-      priority: 'normal',
-      dependencies: [],
-      resources: {},
-      maxRetries: 0,
-      retry: { initialDelay: 1, factor: 2, maxDelay: 60, jitter: 0 },
-      metadata: {},
-    },
-    status: 'pending',
-    result: {
-      taskId: id,
-      name: id,
-      status: 'pending',
-      success: false,
-      result: null,
-      error: null,
-      attempts: 0,
-      startedAt: null,
-      endedAt: null,
-      durationMs: null,
-    },
-    updatedAt: 0,
-  });
+  const task = (id: string): StoredTask => noopTask(id, 'pending');
 
   it('writes nothing when parts sent before it was replaced are missing', async () => {
     const dbPath = await tempDb();

@@ -34,7 +34,7 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/deep`;
   const prefix = `dp${process.pid}`;
   daemon = startDaemon(root, ['--db', join(root, 'state.db'), '--nats', server.url, '--subject-prefix', prefix]);
-  await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
+  await daemon.servingNats();
   bus = await NatsBus.connect({ servers: server.url, subjectPrefix: prefix, requestTimeoutMs: 30_000 });
 }, 60_000);
 

@@ -9,13 +9,11 @@ import { MemoryStore } from '../../src/store/memory.js';
 import { emptyBatch } from '../../src/store/store.js';
 import type { StoredTask } from '../../src/store/store.js';
 import { testEngine } from '../helpers.js';
-import { growth } from './support.js';
+import { noopTask } from '../store/helpers.js';
+import { growth, noops } from './support.js';
 
 const engine = testEngine({ threads: 1 });
 afterAll(() => engine.shutdown());
-
-const noops = (n: number, prefix: string): { id: string; module: string; action: string }[] =>
-  Array.from({ length: n }, (_, i) => ({ id: `${prefix}-${i}`, module: 'core', action: 'noop' }));
 
 describe('large addTasks calls', () => {
   it('let other work run while they are checked, and add every task', async () => {
@@ -53,35 +51,7 @@ describe('large addTasks calls', () => {
 });
 
 describe('the memory store', () => {
-  const task = (id: string): StoredTask => ({
-    spec: {
-      id,
-      name: id,
-      module: 'core',
-      action: 'noop',
-      parameters: {},
-      priority: 'normal',
-      dependencies: [],
-      resources: {},
-      maxRetries: 0,
-      retry: { initialDelay: 1, factor: 2, maxDelay: 60, jitter: 0 },
-      metadata: {},
-    },
-    status: 'completed',
-    result: {
-      taskId: id,
-      name: id,
-      status: 'completed',
-      success: true,
-      result: null,
-      error: null,
-      attempts: 1,
-      startedAt: 0,
-      endedAt: 0,
-      durationMs: 0,
-    },
-    updatedAt: 0,
-  });
+  const task = (id: string): StoredTask => noopTask(id, 'completed');
 
   it('evicts its oldest tasks past maxTasks, first in first out', () => {
     const store = new MemoryStore({ maxTasks: 3 });

@@ -1,8 +1,24 @@
 /**
  * Shared by the hostile-input tests: the fastest of several timed runs (load on a shared machine only ever adds
- * time, so the minimum is the honest measure), for ratio checks that tell linear from quadratic growth.
+ * time, so the minimum is the honest measure), for ratio checks that tell linear from quadratic growth; and the
+ * many no-op task inputs a large addTasks is made of.
  */
 import { performance } from 'node:perf_hooks';
+import type { TaskPriority } from '../../src/model/task.js';
+
+/** `n` `core.noop` task inputs with ids `<prefix>-0` … `<prefix>-<n-1>`, at `priority` when given. */
+export function noops(
+  n: number,
+  prefix: string,
+  priority?: TaskPriority,
+): { id: string; module: string; action: string; priority?: TaskPriority }[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: `${prefix}-${i}`,
+    module: 'core',
+    action: 'noop',
+    ...(priority ? { priority } : {}),
+  }));
+}
 
 /** The shortest of `runs` timings of `fn`, in ms. */
 export function fastest(fn: () => unknown, runs = 7): number {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ResourceLedger } from '../../src/actors/resources/ledger.js';
+import { ResourceLedger, busLedgerEvents } from '../../src/actors/resources/ledger.js';
 import type { OrchestrationEngine } from '../../src/index.js';
 import { resourceUsageFromLedger } from '../../src/index.js';
 import { nextEvent, testEngine } from '../helpers.js';
@@ -10,22 +10,8 @@ describe('resource families fed by a real ResourceLedger', () => {
   let ledger: ResourceLedger;
   beforeAll(() => {
     engine = testEngine({ threads: 1, metrics: { processMetrics: false } });
-    const bus = engine.bus;
-    // Publishes what the resource manager publishes: the agreed resource_* payloads.
-    ledger = new ResourceLedger({
-      allocated: (a) =>
-        bus.publish('resource_allocated', {
-          holderId: a.holderId,
-          allocationId: a.allocationId,
-          resources: a.requested,
-        }),
-      released: (a, reason) => {
-        const resourceIds = Object.keys(a.amounts);
-        if (reason === 'expired')
-          bus.publish('resource_expired', { holderId: a.holderId, allocationId: a.allocationId, resourceIds });
-        bus.publish('resource_released', { holderId: a.holderId, allocationId: a.allocationId, resourceIds, reason });
-      },
-    });
+    // Announces on the engine's bus what the resource manager announces (the same events).
+    ledger = new ResourceLedger(busLedgerEvents(engine.bus));
     ledger.add({ id: 'cpu', type: 'cpu', capacity: { cores: 4 } });
     ledger.add({ id: 'memory', type: 'memory', capacity: { gb: 8 } });
     ledger.add({ id: 'gpu0', type: 'gpu', capacity: { units: 1 } });

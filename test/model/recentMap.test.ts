@@ -6,7 +6,8 @@ describe('RecentMap', () => {
     const m = new RecentMap<string, number>(100);
     for (let i = 0; i < 1000; i++) m.set(`k${i}`, i);
     for (let i = 900; i < 1000; i++) expect(m.get(`k${i}`)).toBe(i);
-    // Never more than twice the limit.
+    // Never more than a quarter over the limit.
+    expect(m.get('k874')).toBeUndefined();
     expect(m.get('k799')).toBeUndefined();
     expect(m.get('k0')).toBeUndefined();
     m.set('k950', -1);

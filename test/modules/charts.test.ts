@@ -45,7 +45,7 @@ describe('data_visualization (Vega-Lite to SVG and PNG, in worker threads)', () 
     });
     expect(r.status).toBe('completed');
     // Grouped by order of magnitude: [lines] [files, longLines] [todos].
-    expect(r.result).toMatchObject({ output: 'totals.svg', panels: 3, rows: 4 });
+    expect(r.result).toMatchObject({ output: 'totals.svg', panels: 3, rows: 4, written: ['totals.svg'] });
     const widths = barWidths(await readFile(join(dir, 'totals.svg'), 'utf8'));
     expect(Object.keys(widths).sort()).toEqual([
       'value: 124; label: files',
@@ -133,6 +133,7 @@ describe('data_visualization (Vega-Lite to SVG and PNG, in worker threads)', () 
         { path: 'reports/chart.svg', format: 'svg' },
         { path: 'reports/chart.png', format: 'png' },
       ],
+      written: ['reports/chart.svg', 'reports/chart.png'],
     });
     const png = decodePng(await readFile(join(dir, 'reports', 'chart.png')));
     expect(png.width).toBeGreaterThan(500);

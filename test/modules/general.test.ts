@@ -83,6 +83,19 @@ describe('general modules: shell, fs, http, git_operations, documentation', () =
       input: 'from stdin',
     });
     expect(env.result).toMatchObject({ stdout: 'from stdin', stderr: 'hi', exitCode: 0, truncated: false });
+    expect(env.result).not.toHaveProperty('written');
+    // `writes` declares what the command writes (relative to its cwd): those there once it ends are `written`.
+    await writeTree(dir, { 'pkg/package.json': '{}' });
+    const built = await run('shell', 'run', {
+      command: process.execPath,
+      args: ['-e', 'require("fs").mkdirSync("dist"); require("fs").writeFileSync("dist/app.js", "")'],
+      cwd: 'pkg',
+      writes: ['dist', 'coverage'],
+    });
+    expect(built.result).toMatchObject({ exitCode: 0, written: ['pkg/dist'] });
+    await rm(join(dir, 'pkg'), { recursive: true });
+    const leaks = await run('shell', 'run', { command: 'true', writes: ['linkdir/out.txt'] });
+    expect(leaks.error?.message).toMatch(/writes\[0\]: .* is outside the working folder/);
     const escaped = await run('shell', 'run', { command: 'ls', cwd: 'linkdir' });
     expect(escaped.error?.message).toMatch(/cwd: "linkdir" is outside the working folder/);
     const missing = await run('shell', 'run', { command: 'no-such-program-xyz' }, { maxRetries: 2 });
@@ -94,11 +107,17 @@ describe('general modules: shell, fs, http, git_operations, documentation', () =
     expect((await run('fs', 'write', { path: 'a/b/c.txt', content: 'hello' })).result).toEqual({
       path: 'a/b/c.txt',
       bytes: 5,
+      written: ['a/b/c.txt'],
     });
     expect((await run('fs', 'read', { path: 'a/b/c.txt' })).result).toMatchObject({ content: 'hello', bytes: 5 });
     const exists = await run('fs', 'write', { path: 'a/b/c.txt', content: 'again', overwrite: false });
     expect(exists.error?.message).toMatch(/already exists/);
-    expect((await run('fs', 'copy', { from: 'a', to: 'copy' })).result).toMatchObject({ files: 1, bytes: 5 });
+    // A copy declares its target (here the folder it copied into), not each file.
+    expect((await run('fs', 'copy', { from: 'a', to: 'copy' })).result).toMatchObject({
+      files: 1,
+      bytes: 5,
+      written: ['copy'],
+    });
     expect(await readFile(join(dir, 'copy', 'b', 'c.txt'), 'utf8')).toBe('hello');
     const into = await run('fs', 'copy', { from: 'a', to: 'a/inner' });
     expect(into.error?.message).toMatch(/cannot be copied into itself/);
@@ -224,7 +243,14 @@ describe('general modules: shell, fs, http, git_operations, documentation', () =
       'proj/lib/tool.py': 'print(1)\n',
     });
     const r = await run('documentation', 'generate_docs', { path: 'proj', output: 'proj/INDEX.md' });
-    expect(r.result).toMatchObject({ output: 'proj/INDEX.md', folders: 2, files: 3, exports: 4 });
+    // It read `proj` and wrote the index: only the index is declared as written.
+    expect(r.result).toMatchObject({
+      output: 'proj/INDEX.md',
+      folders: 2,
+      files: 3,
+      exports: 4,
+      written: ['proj/INDEX.md'],
+    });
     const md = await readFile(join(dir, 'proj', 'INDEX.md'), 'utf8');
     expect(md).toContain('## src/');
     expect(md).toContain('- **math.ts**: Small math helpers.');

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packagePath } from '../../src/config/options.js';
 import type { OrchestrationEngine } from '../../src/index.js';
 import { ModuleRegistry } from '../../src/modules/registry.js';
+import { runWritten } from '../../src/edges/mcp/summary.js';
 import { testEngine } from '../helpers.js';
 import { enterTempDir, writeTree } from './fixture.js';
 import { decodePng } from './png.js';
@@ -44,6 +45,17 @@ describe('shipped workflow templates and upstream outputs (end to end, in worker
       markdown: '.codomyrmex/reports/ai-analysis.md',
       html: '.codomyrmex/reports/ai-analysis.html',
       charts: 1,
+    });
+    // What the run lists as written: the chart's and the report's declarations; the analysed sources are not among them.
+    expect(runWritten(r)).toEqual({
+      files: [
+        '.codomyrmex/reports/ai-analysis.svg',
+        '.codomyrmex/reports/ai-analysis.png',
+        '.codomyrmex/reports/ai-analysis.md',
+        '.codomyrmex/reports/ai-analysis.html',
+      ],
+      more: 0,
+      moreAtLeast: false,
     });
     const md = await readFile(join(dir, '.codomyrmex', 'reports', 'ai-analysis.md'), 'utf8');
     expect(md).toContain('# Code analysis of .');

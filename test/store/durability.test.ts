@@ -8,7 +8,7 @@ import { systemClock } from '../../src/model/clock.js';
 import { join } from 'node:path';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { BusEvent, OrchestrationEngine, StoreError } from '../../src/index.js';
+import type { BusEvent, OrchestrationEngine, Store, StoreError } from '../../src/index.js';
 import { createOrchestrationEngine, ErrorCode, GroupCommitter, InMemoryBus, ModuleRegistry } from '../../src/index.js';
 import { TaskScheduler } from '../../src/actors/tasks/scheduler.js';
 import { WorkerPool } from '../../src/workers/pool.js';
@@ -21,6 +21,18 @@ afterEach(async () => {
   await Promise.all(engines.splice(0).map((e) => e.shutdown({ graceMs: 0 })));
 });
 afterAll(() => dirs.cleanup());
+
+/** A one-slot scheduler on `pool` that answers a caller only once its change is committed (`ackOnCommit`). */
+function strictScheduler(pool: WorkerPool, store: Store, bus: InMemoryBus, commits: GroupCommitter): TaskScheduler {
+  return new TaskScheduler({
+    bus,
+    runner: new LocalPoolRunner(pool, systemClock),
+    store,
+    commits,
+    registry: new ModuleRegistry(),
+    options: { maxConcurrency: 1, agingMs: 0, abortGraceMs: 50, retainFinished: 100, ackOnCommit: true },
+  });
+}
 
 function sqliteEngine(durability: 'strict' | 'relaxed'): OrchestrationEngine {
   const e = createOrchestrationEngine({
@@ -86,14 +98,7 @@ describe('strict, with a batch window', () => {
     const started: string[] = [];
     bus.events$('task_started').subscribe((e) => started.push(e.data.taskId));
     const commits = new GroupCommitter(store, { delayMs: 60_000, unawaitedDelayMs: 60_000 });
-    const scheduler = new TaskScheduler({
-      bus,
-      runner: new LocalPoolRunner(pool, systemClock),
-      store,
-      commits,
-      registry: new ModuleRegistry(),
-      options: { maxConcurrency: 1, agingMs: 0, abortGraceMs: 50, retainFinished: 100, ackOnCommit: true },
-    });
+    const scheduler = strictScheduler(pool, store, bus, commits);
     let answered = false;
     const result = scheduler
       .execute({ id: 'lone', module: 'core', action: 'echo', parameters: { value: 1 } })
@@ -147,14 +152,7 @@ describe('a write that fails (strict)', () => {
       if (e === null) wake?.();
     };
     const commits = new GroupCommitter(store, { retryMs: 5, onFault });
-    const scheduler = new TaskScheduler({
-      bus,
-      runner: new LocalPoolRunner(pool, systemClock),
-      store,
-      commits,
-      registry: new ModuleRegistry(),
-      options: { maxConcurrency: 1, agingMs: 0, abortGraceMs: 50, retainFinished: 100, ackOnCommit: true },
-    });
+    const scheduler = strictScheduler(pool, store, bus, commits);
     return { store, scheduler, bus, events, faults, healthy };
   }
 

@@ -58,6 +58,40 @@ export function storedTask(id: string, status: TaskStatus, extra: Partial<Stored
   };
 }
 
+/** A `core.noop` task as the store keeps it, with no more than it must have: pending, or completed at time 0. */
+export function noopTask(id: string, status: 'pending' | 'completed'): StoredTask {
+  const done = status === 'completed';
+  return {
+    spec: {
+      id,
+      name: id,
+      module: 'core',
+      action: 'noop',
+      parameters: {},
+      priority: 'normal',
+      dependencies: [],
+      resources: {},
+      maxRetries: 0,
+      retry: { initialDelay: 1, factor: 2, maxDelay: 60, jitter: 0 },
+      metadata: {},
+    },
+    status,
+    result: {
+      taskId: id,
+      name: id,
+      status,
+      success: done,
+      result: null,
+      error: null,
+      attempts: done ? 1 : 0,
+      startedAt: done ? 0 : null,
+      endedAt: done ? 0 : null,
+      durationMs: done ? 0 : null,
+    },
+    updatedAt: 0,
+  };
+}
+
 /** A bus event as the journal receives it. */
 export function busEvent(seq: number, timestamp = 1000 + seq): BusEvent {
   return {

@@ -3,13 +3,13 @@
  * suite, then what only a shared database has: migrations recorded in codomyrmex_schema, a newer schema refused,
  * the lease (a second writer refused), fencing by epoch, and clear errors for a wrong password or no server.
  */
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, StoreError } from '../../src/index.js';
 import { PostgresStore } from '../../src/store/postgres.js';
+import { PART_ROWS } from '../../src/store/parts.js';
 import { PG_SCHEMA_VERSION } from '../../src/store/postgresSchema.js';
 import { emptyBatch } from '../../src/store/store.js';
-import { startPostgres } from '../support/postgres.js';
+import { query, startPostgres } from '../support/postgres.js';
 import type { TestPostgres } from '../support/postgres.js';
 import { storeConformance } from './conformance.js';
 import { storedTask } from './helpers.js';
@@ -40,16 +40,6 @@ function urlOf(s: { location: string }): string {
   return url;
 }
 
-async function sql<T extends pg.QueryResultRow>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
 function caught(fn: () => unknown): StoreError {
   try {
     fn();
@@ -68,7 +58,7 @@ describe('PostgresStore', () => {
     await s.drain();
     s.close();
     expect(
-      (await sql<{ version: number }>(url, 'SELECT version FROM codomyrmex_schema ORDER BY version')).map(
+      (await query<{ version: number }>(url, 'SELECT version FROM codomyrmex_schema ORDER BY version')).map(
         (r) => r.version,
       ),
     ).toEqual(Array.from({ length: PG_SCHEMA_VERSION }, (_, i) => i + 1));
@@ -77,7 +67,7 @@ describe('PostgresStore', () => {
     await again.drain();
     again.close();
 
-    await sql(url, `INSERT INTO codomyrmex_schema (version, description) VALUES ($1, 'from the future')`, [
+    await query(url, `INSERT INTO codomyrmex_schema (version, description) VALUES ($1, 'from the future')`, [
       PG_SCHEMA_VERSION + 1,
     ]);
     const err = caught(() => PostgresStore.open({ url }));
@@ -91,7 +81,7 @@ describe('PostgresStore', () => {
     const err = caught(() => PostgresStore.open({ url, migrate: false }));
     expect(err.code).toBe(ErrorCode.STORE_VERSION);
     expect(err.message).toContain('codomyrmex store migrate');
-    expect(await sql(url, `SELECT to_regclass('codomyrmex_tasks') AS t`)).toEqual([{ t: null }]);
+    expect(await query(url, `SELECT to_regclass('codomyrmex_tasks') AS t`)).toEqual([{ t: null }]);
   });
 
   it('lets one engine write at a time: a second is refused while the first holds the lease, and let in once it let go', async () => {
@@ -118,7 +108,7 @@ describe('PostgresStore', () => {
     old.putTasks([storedTask('before', 'ready')]);
     const fenced = new Promise<StoreError>((resolve) => old.onFenced(resolve));
     // The old engine paused past its lease: another takes over (a newer epoch).
-    await sql(url, `UPDATE codomyrmex_lease SET expires_at = now() - interval '1 second'`);
+    await query(url, `UPDATE codomyrmex_lease SET expires_at = now() - interval '1 second'`);
     const next = PostgresStore.open({ url, engineId: 'new' });
     expect(next.epoch).toBe(old.epoch + 1);
 
@@ -134,6 +124,17 @@ describe('PostgresStore', () => {
     old.close();
     await next.drain();
     next.close();
+  });
+
+  it('writes a batch larger than a part (sent to its thread in parts) in one commit', async () => {
+    const url = await server.createDatabase();
+    const s = PostgresStore.open({ url });
+    const tasks = Array.from({ length: PART_ROWS * 2 + 1 }, (_, i) => storedTask(`big-${i}`, 'ready'));
+    await s.commitAsync!({ ...emptyBatch(), tasks, meta: { last: 'part' } });
+    const [row] = await query<{ n: string }>(url, `SELECT count(*) AS n FROM codomyrmex_tasks`);
+    expect(Number(row?.n)).toBe(tasks.length);
+    expect(s.getMeta('last')).toBe('part');
+    s.close();
   });
 
   it('says who could not log in, without the password', async () => {

@@ -4,11 +4,10 @@
  * next one exactly as on SQLite, a strict answer given only once the row is committed, and the database server
  * stopped and started under a running engine.
  */
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { OrchestrationEngine } from '../../src/index.js';
 import { compileOptions, createOrchestrationEngine } from '../../src/index.js';
-import { startPostgres } from '../support/postgres.js';
+import { query, startPostgres } from '../support/postgres.js';
 import type { TestPostgres } from '../support/postgres.js';
 
 let server: TestPostgres;
@@ -29,16 +28,6 @@ function engineOn(url: string): OrchestrationEngine {
   return engine;
 }
 
-async function rows<T extends pg.QueryResultRow>(url: string, text: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
 describe('an engine on PostgreSQL', () => {
   it('keeps runs and task results for the next engine, and answers a strict caller only after the commit', async () => {
     const url = await server.createDatabase();
@@ -49,7 +38,7 @@ describe('an engine on PostgreSQL', () => {
       .executeTask({ id: 'sum', module: 'core', action: 'echo', parameters: { value: { n: 3 } } });
     expect(result.status).toBe('completed');
     // Strict: answered, so committed.
-    expect(await rows(url, `SELECT status FROM codomyrmex_tasks WHERE id = 'sum'`)).toEqual([{ status: 'completed' }]);
+    expect(await query(url, `SELECT status FROM codomyrmex_tasks WHERE id = 'sum'`)).toEqual([{ status: 'completed' }]);
     await a.workflows.defineWorkflow({
       name: 'pair',
       steps: [
@@ -116,7 +105,7 @@ describe('the database restarted under a running engine', () => {
     ).toBe('back');
     expect((await engine.healthCheck()).components['store']?.status).toBe('healthy');
     expect(
-      await rows<{ id: string; status: string }>(url, `SELECT id, status FROM codomyrmex_tasks ORDER BY id`),
+      await query<{ id: string; status: string }>(url, `SELECT id, status FROM codomyrmex_tasks ORDER BY id`),
     ).toEqual([
       { id: 'after', status: 'completed' },
       { id: 'before', status: 'completed' },

@@ -1,8 +1,10 @@
 /**
- * A real nats-server for one test file: a free loopback port, JetStream on, its store in a temp dir. The port is
- * read from the server's ports file (polled until it appears), so nothing sleeps on a guess.
+ * A real nats-server for a test file or a benchmark: a free loopback port, JetStream on, its store in a temp dir.
+ * The port is read from the server's ports file (polled until it appears), so nothing sleeps on a guess.
+ *
+ * No vitest here: the benchmarks import this file too (tsc builds it into dist/test/support with them).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +13,17 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 const BINARY =
   process.env['NATS_SERVER_BIN'] ?? (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server');
+
+/** Why nats-server cannot run here, or null. */
+export function natsServerMissing(): string | null {
+  const r = spawnSync(BINARY, ['--version'], { encoding: 'utf8' });
+  return r.error || r.status !== 0 ? 'nats-server is not installed (apt-get install -y nats-server)' : null;
+}
+
+/** What `nats-server --version` prints. */
+export function natsServerVersion(): string {
+  return spawnSync(BINARY, ['--version'], { encoding: 'utf8' }).stdout.trim();
+}
 
 export interface NatsServer {
   readonly url: string;

@@ -5,6 +5,10 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { packagePath } from '../../src/config/options.js';
+
+/** The built folder of the test modules whose actions make spans of their own. */
+export const TRACED_MODULES = packagePath('dist', 'test', 'fixtures', 'tracedModules');
 
 export interface ReceivedSpan {
   service: string;
@@ -46,6 +50,18 @@ const valueOf = (v: OtlpValue): unknown =>
 
 function attributes(list: { key: string; value: OtlpValue }[] = []): Record<string, unknown> {
   return Object.fromEntries(list.map((a) => [a.key, valueOf(a.value)]));
+}
+
+/** The first span of `service` named `name` (in the trace `traceId`, when given). */
+export function findSpan(
+  spans: ReceivedSpan[],
+  service: string,
+  name: string,
+  traceId?: string,
+): ReceivedSpan | undefined {
+  return spans.find(
+    (s) => s.service === service && s.name === name && (traceId === undefined || s.traceId === traceId),
+  );
 }
 
 export interface OtlpReceiver {

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll } from 'vitest';
 import { NatsBus } from '../../src/bus/nats.js';
 import { packagePath } from '../../src/config/options.js';
 import type { ProbeLine } from '../fixtures/modules/probe.js';
-import { startCliProcess, startDaemon, type DaemonProcess, type LogLine } from './daemon.js';
+import { startCliProcess, startDaemon, workerArgs, type DaemonProcess, type LogLine } from './daemon.js';
 import { startNatsServer, type NatsServer } from './nats.js';
 
 /** The built probe module's folder (`probe.record` logs each attempt). */
@@ -69,13 +69,7 @@ export async function scene(url: string): Promise<Scene> {
         '--threads',
         String(threads),
         ...(probe ? ['--module-dir', PROBE_DIR] : []),
-        'worker',
-        '--nats',
-        url,
-        '--subject-prefix',
-        prefix,
-        '--name',
-        name,
+        ...workerArgs(url, prefix, name),
         '--log-level',
         'debug',
         '--heartbeat',

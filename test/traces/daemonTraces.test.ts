@@ -11,17 +11,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packagePath } from '../../src/config/options.js';
 import { RemoteEngine } from '../../src/edges/nats/client.js';
 import type { NatsBus } from '../../src/bus/nats.js';
 import { startDaemon, type DaemonProcess } from '../support/daemon.js';
 import { startNatsServer, type NatsServer } from '../support/nats.js';
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp.js';
+import { findSpan, startOtlpReceiver, TRACED_MODULES, type OtlpReceiver } from '../support/otlp.js';
 
 // The application's context manager, as its OpenTelemetry SDK registers one: the engine installs none of its own.
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-
-const TRACED_MODULES = packagePath('dist', 'test', 'fixtures', 'tracedModules');
 
 let server: NatsServer;
 let receiver: OtlpReceiver;
@@ -42,7 +39,7 @@ beforeAll(async () => {
       OTEL_BSP_SCHEDULE_DELAY: '50',
     },
   );
-  await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
+  await daemon.servingNats();
   // This process's client spans, too, leave within 50 ms (the variable is read when the exporter starts).
   process.env['OTEL_BSP_SCHEDULE_DELAY'] = '50';
   remote = await RemoteEngine.connect({
@@ -60,9 +57,6 @@ afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 
-const find = (spans: ReceivedSpan[], service: string, name: string, traceId?: string): ReceivedSpan | undefined =>
-  spans.find((s) => s.service === service && s.name === name && (traceId === undefined || s.traceId === traceId));
-
 describe('traces across NATS, the daemon and its worker threads', () => {
   it('keeps one trace from the client through the daemon to the action in its thread', async () => {
     await remote.workflows.createWorkflow('tw', [{ name: 'work', module: 'traced', action: 'work' }]);
@@ -76,32 +70,32 @@ describe('traces across NATS, the daemon and its worker threads', () => {
 
     const spans = await receiver.waitFor(
       (all) =>
-        find(all, 'codomyrmex', 'own work', traceId) !== undefined &&
-        find(all, 'codomyrmex', 'run tw', traceId) !== undefined,
+        findSpan(all, 'codomyrmex', 'own work', traceId) !== undefined &&
+        findSpan(all, 'codomyrmex', 'run tw', traceId) !== undefined,
       "the daemon's spans of the run",
     );
     const send =
-      find(spans, 'test-client', 'send workflow.start', traceId) ??
+      findSpan(spans, 'test-client', 'send workflow.start', traceId) ??
       (await receiver
-        .waitFor((all) => find(all, 'test-client', 'send workflow.start', traceId) !== undefined, 'the client span')
-        .then((all) => find(all, 'test-client', 'send workflow.start', traceId)));
+        .waitFor((all) => findSpan(all, 'test-client', 'send workflow.start', traceId) !== undefined, 'the client span')
+        .then((all) => findSpan(all, 'test-client', 'send workflow.start', traceId)));
     expect(send?.parentSpanId).toBe(job.spanContext().spanId);
     expect(send?.attributes).toMatchObject({
       'messaging.system': 'nats',
       'messaging.destination.name': `${prefix}.cmd.workflow.start`,
     });
 
-    const command = find(spans, 'codomyrmex', 'command workflow.start', traceId);
+    const command = findSpan(spans, 'codomyrmex', 'command workflow.start', traceId);
     expect(command?.parentSpanId).toBe(send?.spanId);
     expect(command?.kind).toBe(2); // SERVER
-    const run = find(spans, 'codomyrmex', 'run tw', traceId);
+    const run = findSpan(spans, 'codomyrmex', 'run tw', traceId);
     expect(run?.parentSpanId).toBe(command?.spanId);
     expect(run?.attributes['codomyrmex.run_id']).toBe(result.runId);
-    const step = find(spans, 'codomyrmex', 'step work', traceId);
+    const step = findSpan(spans, 'codomyrmex', 'step work', traceId);
     expect(step?.parentSpanId).toBe(run?.spanId);
-    const attempt = find(spans, 'codomyrmex', 'attempt traced.work', traceId);
+    const attempt = findSpan(spans, 'codomyrmex', 'attempt traced.work', traceId);
     expect(attempt?.parentSpanId).toBe(step?.spanId);
-    expect(find(spans, 'codomyrmex', 'own work', traceId)?.parentSpanId).toBe(attempt?.spanId);
+    expect(findSpan(spans, 'codomyrmex', 'own work', traceId)?.parentSpanId).toBe(attempt?.spanId);
     expect(result.steps['work']?.result).toEqual({ attemptSpanId: attempt?.spanId, activeSpanId: attempt?.spanId });
 
     // The daemon's log lines about the run carry its trace.

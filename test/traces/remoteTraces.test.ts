@@ -11,18 +11,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packagePath } from '../../src/config/options.js';
 import { RemoteEngine } from '../../src/edges/nats/client.js';
 import type { NatsBus } from '../../src/bus/nats.js';
-import { startCliProcess, startDaemon, type DaemonProcess } from '../support/daemon.js';
+import { startCliProcess, startDaemon, workerArgs, type DaemonProcess } from '../support/daemon.js';
 import { startNatsServer, type NatsServer } from '../support/nats.js';
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp.js';
+import { findSpan, startOtlpReceiver, TRACED_MODULES, type OtlpReceiver, type ReceivedSpan } from '../support/otlp.js';
 import { joined, workerReady } from '../support/remote.js';
 
 // The application's context manager, as its OpenTelemetry SDK registers one: the engine installs none of its own.
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-
-const TRACED_MODULES = packagePath('dist', 'test', 'fixtures', 'tracedModules');
 
 let server: NatsServer;
 let receiver: OtlpReceiver;
@@ -54,7 +51,7 @@ beforeAll(async () => {
     ],
     env,
   );
-  await daemon.waitForLine((l) => l.msg === 'NATS connected; serving commands', '"NATS connected"');
+  await daemon.servingNats();
   worker = startCliProcess(
     root,
     [
@@ -62,13 +59,7 @@ beforeAll(async () => {
       '1',
       '--module-dir',
       TRACED_MODULES,
-      'worker',
-      '--nats',
-      server.url,
-      '--subject-prefix',
-      prefix,
-      '--name',
-      'w1',
+      ...workerArgs(server.url, prefix, 'w1'),
       '--concurrency',
       '8',
       '--log-level',
@@ -95,9 +86,6 @@ afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 
-const find = (spans: ReceivedSpan[], service: string, name: string, traceId: string): ReceivedSpan | undefined =>
-  spans.find((s) => s.service === service && s.name === name && s.traceId === traceId);
-
 describe('traces through a remote worker', () => {
   it("keeps one trace from the client through the daemon and JetStream to the action in the worker's thread", async () => {
     const job = new BasicTracerProvider().getTracer('app').startSpan('client job');
@@ -110,18 +98,18 @@ describe('traces through a remote worker', () => {
 
     const spans = await receiver.waitFor(
       (all) =>
-        ['own work', 'process traced.work'].every((n) => find(all, 'codomyrmex-worker', n, traceId)) &&
-        find(all, 'codomyrmex', 'attempt traced.work', traceId) !== undefined &&
-        find(all, 'test-client', 'send task.submit', traceId) !== undefined,
+        ['own work', 'process traced.work'].every((n) => findSpan(all, 'codomyrmex-worker', n, traceId)) &&
+        findSpan(all, 'codomyrmex', 'attempt traced.work', traceId) !== undefined &&
+        findSpan(all, 'test-client', 'send task.submit', traceId) !== undefined,
       'the spans of the client, the daemon and the worker',
     );
-    const send = find(spans, 'test-client', 'send task.submit', traceId);
+    const send = findSpan(spans, 'test-client', 'send task.submit', traceId);
     expect(send?.parentSpanId).toBe(job.spanContext().spanId);
-    const command = find(spans, 'codomyrmex', 'command task.submit', traceId);
+    const command = findSpan(spans, 'codomyrmex', 'command task.submit', traceId);
     expect(command?.parentSpanId).toBe(send?.spanId);
-    const attempt = find(spans, 'codomyrmex', 'attempt traced.work', traceId);
+    const attempt = findSpan(spans, 'codomyrmex', 'attempt traced.work', traceId);
     expect(attempt?.parentSpanId).toBe(command?.spanId);
-    const processed = find(spans, 'codomyrmex-worker', 'process traced.work', traceId);
+    const processed = findSpan(spans, 'codomyrmex-worker', 'process traced.work', traceId);
     expect(processed?.parentSpanId).toBe(attempt?.spanId);
     expect(processed?.kind).toBe(5); // CONSUMER
     expect(processed?.attributes).toMatchObject({
@@ -130,7 +118,7 @@ describe('traces through a remote worker', () => {
       'codomyrmex.task_id': result.taskId,
       'codomyrmex.attempt': 1,
     });
-    const own = find(spans, 'codomyrmex-worker', 'own work', traceId);
+    const own = findSpan(spans, 'codomyrmex-worker', 'own work', traceId);
     expect(own?.parentSpanId).toBe(processed?.spanId);
     // The thread saw the worker's span as ctx.span; the daemon exported none of the thread's spans itself.
     expect(result.result).toEqual({ attemptSpanId: processed?.spanId, activeSpanId: processed?.spanId });

@@ -223,6 +223,8 @@ export class OrchestrationEngine extends EngineApi {
     // Start after the constructor returns, so handlers registered right after it see `recovery` and `engine_started`.
     await Promise.resolve();
     let files: string[] = [];
+    // The store's writer thread boots while the engine recovers and loads; ready() waits for it.
+    const warming = this.store.warm?.();
     try {
       await this.#tracing.load();
       if (this.options.moduleDirs.length) {
@@ -231,6 +233,7 @@ export class OrchestrationEngine extends EngineApi {
         await this.pool.booted(this.options.workerBootTimeoutMs);
       }
       files = await listDefinitionFiles(this.options.workflowDirs);
+      await warming;
     } catch (err) {
       await this.#failStart(err);
     }

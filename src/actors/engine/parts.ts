@@ -15,7 +15,7 @@ import { openStore } from '../../store/open.js';
 import type { Store } from '../../store/store.js';
 import { ArtifactExchange, FolderArtifactStore } from '../../workers/artifacts.js';
 import { WorkerPool } from '../../workers/pool.js';
-import { ResourceLedger } from '../resources/ledger.js';
+import { ResourceLedger, busLedgerEvents } from '../resources/ledger.js';
 import { Journal } from './journal.js';
 
 /**
@@ -92,23 +92,7 @@ export function abandonParts(parts: EngineParts): void {
 
 /** The resource ledger with the host's CPU and memory, announcing allocations, releases and expiries on the bus. */
 export function busLedger(bus: MessageBus, clock: Clock): ResourceLedger {
-  const ledger = new ResourceLedger(
-    {
-      allocated: (a) =>
-        bus.publish('resource_allocated', {
-          holderId: a.holderId,
-          allocationId: a.allocationId,
-          resources: a.requested,
-        }),
-      released: (a, reason) => {
-        const resourceIds = Object.keys(a.amounts);
-        if (reason === 'expired')
-          bus.publish('resource_expired', { holderId: a.holderId, allocationId: a.allocationId, resourceIds });
-        bus.publish('resource_released', { holderId: a.holderId, allocationId: a.allocationId, resourceIds, reason });
-      },
-    },
-    clock,
-  );
+  const ledger = new ResourceLedger(busLedgerEvents(bus), clock);
   ledger.addHostResources();
   return ledger;
 }

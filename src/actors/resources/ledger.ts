@@ -6,6 +6,7 @@
  */
 import { availableParallelism, totalmem } from 'node:os';
 import { randomUUID } from 'node:crypto';
+import type { MessageBus } from '../../bus/bus.js';
 import { ResourceUnavailableError, ValidationError } from '../../errors.js';
 import type { Clock, ClockTimer } from '../../model/clock.js';
 import { systemClock } from '../../model/clock.js';
@@ -39,6 +40,20 @@ interface Waiter {
 export interface LedgerEvents {
   allocated(a: Allocation): void;
   released(a: Allocation, reason: 'released' | 'expired'): void;
+}
+
+/** The ledger's events as the resource manager announces them: `resource_allocated`, `resource_released` (and `resource_expired` first when a hold's TTL ran out). */
+export function busLedgerEvents(bus: MessageBus): LedgerEvents {
+  return {
+    allocated: (a) =>
+      bus.publish('resource_allocated', { holderId: a.holderId, allocationId: a.allocationId, resources: a.requested }),
+    released: (a, reason) => {
+      const resourceIds = Object.keys(a.amounts);
+      if (reason === 'expired')
+        bus.publish('resource_expired', { holderId: a.holderId, allocationId: a.allocationId, resourceIds });
+      bus.publish('resource_released', { holderId: a.holderId, allocationId: a.allocationId, resourceIds, reason });
+    },
+  };
 }
 
 /** Capacities, holds, FIFO waiters and expiry of resources (see this module's description); the resource manager's state, usable alone. */

@@ -15,9 +15,9 @@ import { NotFoundError, ValidationError } from '../../errors.js';
 import type { Clock } from '../../model/clock.js';
 import type { BackfillReply, ScheduleView } from '../../model/schedule.js';
 import type { GroupCommitter } from '../../store/commits.js';
-import { RecordQueue } from '../../store/commits.js';
 import type { Store } from '../../store/store.js';
 import { SlotFiring } from './firing.js';
+import { NamedRecords } from './namedRecords.js';
 import { decideOverlap } from './overlap.js';
 import type { Claim, LiveSchedule as Live, ScheduleRecord } from './record.js';
 import { lanes, noteStatus } from './record.js';
@@ -34,7 +34,7 @@ export interface ScheduleDeps {
 export class ScheduleManager {
   readonly #deps: ScheduleDeps;
   readonly #schedules = new Map<string, Live>();
-  readonly #records: RecordQueue | null;
+  readonly #records: NamedRecords;
   readonly #firing: SlotFiring;
   #sub: Subscription | null = null;
   #running = false;
@@ -42,13 +42,13 @@ export class ScheduleManager {
 
   constructor(deps: ScheduleDeps) {
     this.#deps = deps;
-    this.#records = deps.store.persistent ? new RecordQueue(deps.commits) : null;
+    this.#records = new NamedRecords('schedules', deps.store, deps.commits);
     this.#firing = new SlotFiring({
       bus: deps.bus,
       clock: deps.clock,
       schedules: this.#schedules,
       save: (s) => this.#save(s),
-      durable: () => this.#durable(),
+      durable: () => this.#records.durable(),
       running: () => this.#running,
       closed: () => this.#closed,
     });
@@ -130,7 +130,7 @@ export class ScheduleManager {
     const s: Live = { rec, timer: null, busy: false, deleted: false };
     this.#schedules.set(spec.name, s);
     this.#save(s);
-    await this.#durable();
+    await this.#records.durable();
     if (this.#running) this.#firing.arm(s);
     return this.view(s);
   }
@@ -150,7 +150,7 @@ export class ScheduleManager {
     this.#deps.clock.clearTimeout(s.timer);
     s.timer = null;
     this.#save(s);
-    await this.#durable();
+    await this.#records.durable();
     return this.view(s);
   }
 
@@ -162,7 +162,7 @@ export class ScheduleManager {
       s.rec.cursor = Math.max(s.rec.cursor, this.#deps.clock.now());
     }
     this.#save(s);
-    await this.#durable();
+    await this.#records.durable();
     if (this.#running) this.#firing.arm(s);
     return this.view(s);
   }
@@ -174,8 +174,8 @@ export class ScheduleManager {
     s.deleted = true;
     this.#deps.clock.clearTimeout(s.timer);
     this.#schedules.delete(name);
-    this.#records?.write('schedules', name, { kind: 'schedules', id: name, delete: true });
-    await this.#durable();
+    this.#records.delete(name);
+    await this.#records.durable();
     return { deleted: true };
   }
 
@@ -250,19 +250,6 @@ export class ScheduleManager {
   // ---------------------------------------------------------------- store
 
   #save(s: Live): void {
-    if (s.deleted) return;
-    const rec = s.rec;
-    this.#records?.write('schedules', rec.spec.name, () => ({
-      kind: 'schedules',
-      id: rec.spec.name,
-      parent: rec.spec.workflow,
-      status: rec.paused ? 'paused' : 'active',
-      data: rec,
-    }));
-  }
-
-  /** Resolves once what was saved so far is committed (at once without a durable store). */
-  async #durable(): Promise<void> {
-    if (this.#records) await this.#deps.commits.afterCommit(undefined);
+    if (!s.deleted) this.#records.save(s.rec);
   }
 }

@@ -23,7 +23,7 @@ export interface Accepted {
   /** Its concurrency keys and rate-limit use, resolved (null: none). */
   flow: FlowTicket | null;
   /** Its id was made here (the input named none): a fresh uuid no task can have, so it is not looked up. */
-  fresh: boolean;
+  minted: boolean;
 }
 
 /** A call's decision: the tasks to add, store statuses looked up, and the ids to answer when some were deduplicated. */
@@ -150,7 +150,7 @@ export class Intake {
       return;
     }
     // Parsed, so an object: without an id of its own, its id is a uuid just made.
-    const fresh = (input as { id?: unknown }).id === undefined;
+    const minted = (input as { id?: unknown }).id === undefined;
     const key = spec.idempotencyKey;
     if (key !== undefined && key !== spec.id && ctx.idempotent) {
       const first = this.#keys?.get(key) ?? ctx.idempotent(key);
@@ -177,7 +177,7 @@ export class Intake {
       else if (err instanceof ValidationError) problems.push(...err.issues);
       else throw err;
     }
-    if (!fresh && (this.#spec(spec.id) !== undefined || ctx.record(spec.id) || ctx.reserved?.(spec.id) === true)) {
+    if (!minted && (this.#spec(spec.id) !== undefined || ctx.record(spec.id) || ctx.reserved?.(spec.id) === true)) {
       (this.#taken ??= new Set()).add(spec.id);
       problems.push(`${label}.id: a task with id "${spec.id}" already exists; ids must be unique`);
     }
@@ -210,8 +210,8 @@ export class Intake {
       if (rateProblem !== null) problems.push(rateProblem);
     }
     // A made id is named by no input nor other call (no dependency, no duplicate to find): it is not kept by id.
-    if (!fresh) this.#keep(spec);
-    this.#accepted.push({ spec, channel, held, flow, fresh });
+    if (!minted) this.#keep(spec);
+    this.#accepted.push({ spec, channel, held, flow, minted });
   }
 
   /**
@@ -253,8 +253,8 @@ export class Intake {
     if (this.#looked === 0) this.#lookedEvictions = ctx.evictions?.() ?? -1;
     const ids: string[] = [];
     for (let i = this.#looked; i < accepted.length; i++) {
-      const { spec, fresh } = accepted[i] as Accepted;
-      if (!fresh && !ctx.record(spec.id)) ids.push(spec.id);
+      const { spec, minted } = accepted[i] as Accepted;
+      if (!minted && !ctx.record(spec.id)) ids.push(spec.id);
       for (const dep of spec.dependencies) if (this.#spec(dep) === undefined && !ctx.record(dep)) ids.push(dep);
     }
     this.#read(ids);
@@ -293,8 +293,8 @@ export class Intake {
     const ids: string[] = [];
     const stored = this.#stored;
     for (let i = 0; i < this.#looked; i++) {
-      const { spec, fresh } = this.#accepted[i] as Accepted;
-      if (!fresh && !ctx.record(spec.id) && stored?.has(spec.id) !== true) ids.push(spec.id);
+      const { spec, minted } = this.#accepted[i] as Accepted;
+      if (!minted && !ctx.record(spec.id) && stored?.has(spec.id) !== true) ids.push(spec.id);
       for (const dep of spec.dependencies)
         if (this.#spec(dep) === undefined && !ctx.record(dep) && stored?.has(dep) !== true) ids.push(dep);
     }
@@ -311,8 +311,8 @@ export class Intake {
     this.lookup();
     const stored = this.#stored ?? NONE_STORED;
     // Ids another call took while this one was checked.
-    for (const { spec, fresh } of accepted) {
-      if (!fresh && this.#taken?.has(spec.id) !== true && (ctx.record(spec.id) || ctx.reserved?.(spec.id) === true)) {
+    for (const { spec, minted } of accepted) {
+      if (!minted && this.#taken?.has(spec.id) !== true && (ctx.record(spec.id) || ctx.reserved?.(spec.id) === true)) {
         (this.#taken ??= new Set()).add(spec.id);
         problems.push(`task "${spec.name}".id: a task with id "${spec.id}" already exists; ids must be unique`);
       }

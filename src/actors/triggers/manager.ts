@@ -12,9 +12,9 @@ import type { TriggerInput, TriggerSpec, TriggerView } from '../../model/schedul
 import { triggerInputSchema } from '../../model/schedule.js';
 import { formatZodIssues } from '../../model/validate.js';
 import type { GroupCommitter } from '../../store/commits.js';
-import { RecordQueue } from '../../store/commits.js';
 import type { Store } from '../../store/store.js';
 import { resolveTemplates } from '../../workflows/template.js';
+import { NamedRecords } from '../schedules/namedRecords.js';
 import { derivedId } from '../schedules/slots.js';
 import type { LiveTrigger as Live, TriggerRecord, TriggerSourceKind as Source } from './spec.js';
 import { durableName, kindOf, liveTrigger, triggerProblems, triggerView } from './spec.js';
@@ -29,14 +29,14 @@ export interface TriggerDeps {
 export class TriggerManager {
   readonly #deps: TriggerDeps;
   readonly #triggers = new Map<string, Live>();
-  readonly #records: RecordQueue | null;
+  readonly #records: NamedRecords;
   #transport: TriggerTransport | null = null;
   #firing = false;
   #closed = false;
 
   constructor(deps: TriggerDeps) {
     this.#deps = deps;
-    this.#records = deps.store.persistent ? new RecordQueue(deps.commits) : null;
+    this.#records = new NamedRecords('triggers', deps.store, deps.commits);
   }
 
   load(): number {
@@ -88,8 +88,8 @@ export class TriggerManager {
     };
     const t = liveTrigger({ spec, paused: i.paused === true });
     this.#triggers.set(spec.name, t);
-    this.#save(t);
-    await this.#durable();
+    this.#records.save(t.rec);
+    await this.#records.durable();
     await this.#listen(t);
     return this.view(t);
   }
@@ -104,8 +104,8 @@ export class TriggerManager {
     t.deleted = true;
     this.#unlisten(t);
     this.#triggers.delete(name);
-    this.#records?.write('triggers', name, { kind: 'triggers', id: name, delete: true });
-    await this.#durable();
+    this.#records.delete(name);
+    await this.#records.durable();
     return { deleted: true };
   }
 
@@ -113,8 +113,8 @@ export class TriggerManager {
     const t = this.#triggers.get(name);
     if (!t) throw new NotFoundError(`no trigger named "${name}"; list them with listTriggers()`);
     t.rec.paused = paused;
-    this.#save(t);
-    await this.#durable();
+    this.#records.save(t.rec);
+    await this.#records.durable();
     if (paused) this.#unlisten(t);
     else await this.#listen(t);
     return this.view(t);
@@ -275,23 +275,6 @@ export class TriggerManager {
   #reject(t: Live, source: Source, subject: string, reason: string): void {
     t.rejected++;
     this.#deps.bus.publish('trigger_rejected', { trigger: t.rec.spec.name, source, subject, reason });
-  }
-
-  // ---------------------------------------------------------------- store
-
-  #save(t: Live): void {
-    const rec = t.rec;
-    this.#records?.write('triggers', rec.spec.name, () => ({
-      kind: 'triggers',
-      id: rec.spec.name,
-      parent: rec.spec.workflow,
-      status: rec.paused ? 'paused' : 'active',
-      data: rec,
-    }));
-  }
-
-  async #durable(): Promise<void> {
-    if (this.#records) await this.#deps.commits.afterCommit(undefined);
   }
 }
 

@@ -8,10 +8,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { runArtifacts } from '../../actors/engine/artifacts.js';
 import { NotFoundError, StoreError, ValidationError } from '../../errors.js';
 import type { RunArtifact } from '../../model/artifacts.js';
-import { safeSegment } from '../../model/artifacts.js';
 import type { CliContext } from './context.js';
 import { printTable } from './format.js';
 import type { CliEngine } from './remote.js';
@@ -23,8 +21,11 @@ export function bytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-/** Where a downloaded artifact goes: `<out>/<step>/<file>` (several steps may each have a `report.md`). */
-function target(out: string, a: RunArtifact): string {
+/**
+ * Where a downloaded artifact goes: `<out>/<step>/<file>` (several steps may each have a `report.md`), each part
+ * made safe by `safeSegment` (the model's, loaded with the command).
+ */
+function target(out: string, a: RunArtifact, safeSegment: (name: string) => string): string {
   const file = a.name.includes('/')
     ? `${safeSegment(a.name.replace(/\//g, '_'))}-${safeSegment(a.file)}`
     : safeSegment(a.file);
@@ -93,6 +94,10 @@ export function registerArtifactCommands(run: Command, cli: CliContext): void {
       '\nExamples:\n  codomyrmex run artifacts 3f2a...                       list them\n  codomyrmex run artifacts 3f2a... --get chart/svg       into ./chart/ai-analysis.svg\n  codomyrmex run artifacts 3f2a... --out results         every artifact, under results/',
     )
     .action(async (runId: string, opts: { get?: string[]; out?: string }) => {
+      const [{ runArtifacts }, { safeSegment }] = await Promise.all([
+        import('../../actors/engine/artifacts.js'),
+        import('../../model/artifacts.js'),
+      ]);
       const r = await cli.withAnyEngine(async (e) => {
         const found = await e.workflows.getRun(runId);
         if (!found) throw new NotFoundError(`no run "${runId}"; see "codomyrmex workflow runs"`);
@@ -101,7 +106,7 @@ export function registerArtifactCommands(run: Command, cli: CliContext): void {
         const out = resolve(opts.out ?? '.');
         const written: (RunArtifact & { path: string })[] = [];
         for (const a of wanted) {
-          const dest = target(out, a);
+          const dest = target(out, a, safeSegment);
           await download(e, runId, a, dest);
           written.push({ ...a, path: dest });
         }

@@ -9,18 +9,14 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { Piscina } from 'piscina';
-import { piscinaConfig } from '../../workers/pool.js';
 import type { WorkerReply, WorkerRequest } from '../../workers/protocol.js';
 import type { CliContext, GlobalFlags } from './context.js';
-import { paramsOf, withParamFlags } from './context.js';
-import { benchDaemon } from './benchRemote.js';
+import { natsUrl, paramsOf, withParamFlags } from './context.js';
 import type { BenchPath, BenchReport } from './benchStats.js';
 import { drive, summarise } from './benchStats.js';
 
 export type { BenchPath, BenchReport } from './benchStats.js';
 import { printTable } from './format.js';
-import { natsUrl, withRemote } from './remote.js';
 import { parseInteger } from './task.js';
 
 function printReport(r: BenchReport): void {
@@ -92,6 +88,10 @@ Examples:
             throw new InvalidArgumentError(
               `${flags.store !== undefined ? '--store' : '--db'}: with --nats the tasks run on the daemon, in its store; drop the flag (or drop --nats to bench an embedded engine)`,
             );
+          const [{ withRemote }, { benchDaemon }] = await Promise.all([
+            import('./remote.js'),
+            import('./benchRemote.js'),
+          ]);
           const measured = await withRemote(url, flags, (remote) =>
             benchDaemon(remote, {
               module,
@@ -137,6 +137,10 @@ Examples:
           );
           results.push(summarise('orchestrator', n, orchestrated, waits));
 
+          const [{ Piscina }, { piscinaConfig }] = await Promise.all([
+            import('piscina'),
+            import('../../workers/pool.js'),
+          ]);
           const pool = new Piscina<WorkerRequest, WorkerReply>(
             piscinaConfig({ threads, concurrentTasksPerWorker: 1, moduleDirs: cli.options().moduleDirs ?? [] }),
           );

@@ -2,20 +2,19 @@
  * What every CLI command shares: the global flags, the one place a command gets its engine from
  * ({@link CliContext.withAnyEngine}: the daemon's with `--nats`, else an embedded one; {@link CliContext.withEngine}
  * for the commands that need an embedded engine), output as a table or as JSON, and the exit codes.
+ *
+ * Every command file imports this one, and `codomyrmex --help` loads them all: the engine, the NATS and HTTP clients
+ * and the SQLite lock file are imported when a command asks for an engine, not before.
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { OrchestrationEngine } from '../../actors/engine/engine.js';
 import type { EngineOptions } from '../../config/options.js';
-import { compileOptions } from '../../config/compile.js';
 import { packagePath } from '../../config/options.js';
 import type { SerializedError } from '../../errors.js';
 import { CodomyrmexError, ErrorCode, StoreError, UsageError } from '../../errors.js';
-import { composeEngine } from '../library.js';
 import { USER_WORKFLOW_DIR } from './paths.js';
 import type { CliEngine } from './remote.js';
-import { daemonUrl, natsUrl, withDaemon, withHttpDaemon } from './remote.js';
-import { readDaemonAddress } from '../../store/fileGuard.js';
 
 /**
  * Exit codes: 0 success; 1 a run (workflow, task) ran and did not succeed, or the health check is not healthy;
@@ -64,6 +63,22 @@ export interface CliContext {
   /** Prints `value` as JSON, or calls `human` to print it for people. */
   out<T>(value: T, human: (value: T) => void): void;
   parseJsonObject(value: string, flag?: string): Record<string, unknown>;
+}
+
+/** The daemon's NATS URL(s) from the flag or `CODOMYRMEX_NATS_URL`, or undefined (run embedded). */
+export function natsUrl(
+  flags: { nats?: string | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  return flags.nats ?? (env['CODOMYRMEX_NATS_URL'] || undefined);
+}
+
+/** The daemon's HTTP URL from `--daemon` or `CODOMYRMEX_DAEMON_URL`, or undefined. */
+export function daemonUrl(
+  flags: { daemon?: string | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  return flags.daemon ?? (env['CODOMYRMEX_DAEMON_URL'] || undefined);
 }
 
 /** `--json` may stand before or after the subcommand; errors in parsing need to know it too. */
@@ -176,6 +191,7 @@ export function createContext(program: Command): CliContext {
   const openEngine = async (overrides: EngineOptions = {}): Promise<OrchestrationEngine> => {
     // The CLI's engine is durable (SQLite) unless `--store memory` or `CODOMYRMEX_STORE=memory`. It lives for one
     // command, so it does not fire schedules (the daemon does) unless the command asks (the MCP server).
+    const { composeEngine } = await import('../library.js');
     let engine: OrchestrationEngine;
     try {
       engine = composeEngine({ fireSchedules: false, ...options(), ...overrides }, { store: 'sqlite' });
@@ -223,20 +239,25 @@ export function createContext(program: Command): CliContext {
     async withAnyEngine(fn, overrides = {}) {
       const flags = program.opts<GlobalFlags>();
       const http = daemonUrl(flags);
-      if (http !== undefined) return withHttpDaemon(http, flags, fn);
+      if (http !== undefined) return (await import('./remote.js')).withHttpDaemon(http, flags, fn);
       const url = natsUrl(flags);
-      if (url !== undefined) return withDaemon(url, flags, fn);
+      if (url !== undefined) return (await import('./remote.js')).withDaemon(url, flags, fn);
       let engine: OrchestrationEngine;
       try {
         engine = await openEngine(overrides);
       } catch (err) {
         // A daemon holds this folder's store: talk to it over HTTP instead of failing on the lock.
-        const address =
-          err instanceof StoreError && err.code === ErrorCode.STORE_LOCKED && overrides.store !== 'memory'
-            ? readDaemonAddress(compileOptions({ ...options(), ...overrides }, process.env, { store: 'sqlite' }).dbPath)
-            : null;
+        if (!(err instanceof StoreError && err.code === ErrorCode.STORE_LOCKED && overrides.store !== 'memory'))
+          throw err;
+        const [{ compileOptions }, { readDaemonAddress }] = await Promise.all([
+          import('../../config/compile.js'),
+          import('../../store/fileGuard.js'),
+        ]);
+        const address = readDaemonAddress(
+          compileOptions({ ...options(), ...overrides }, process.env, { store: 'sqlite' }).dbPath,
+        );
         if (!address) throw err;
-        return withHttpDaemon(address.url, flags, fn);
+        return (await import('./remote.js')).withHttpDaemon(address.url, flags, fn);
       }
       try {
         return await fn(engine);

@@ -1,6 +1,8 @@
 /**
  * The `codomyrmex` command tree: global flags and every command group, built without parsing anything (main.ts
- * parses; the CLI reference in docs/reference/cli.md is generated from this tree).
+ * parses; the CLI reference in docs/reference/cli.md is generated from this tree). Building it loads commander and
+ * the command files only: an action imports the engine, a client or a store when it runs, so `--help` and
+ * `--version` start in tens of milliseconds (test/edges/cliStart.test.ts lists what each loads; `npm run bench:cli`).
  */
 import { Command } from 'commander';
 import { packageVersion } from '../../config/options.js';

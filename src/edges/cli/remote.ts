@@ -21,19 +21,6 @@ export interface RemoteFlags {
   requestTimeout?: number | undefined;
 }
 
-/** The daemon's NATS URL(s) from the flag or `CODOMYRMEX_NATS_URL`, or undefined (run embedded). */
-export function natsUrl(flags: RemoteFlags, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return flags.nats ?? (env['CODOMYRMEX_NATS_URL'] || undefined);
-}
-
-/** The daemon's HTTP URL from `--daemon` or `CODOMYRMEX_DAEMON_URL`, or undefined. */
-export function daemonUrl(
-  flags: { daemon?: string | undefined },
-  env: NodeJS.ProcessEnv = process.env,
-): string | undefined {
-  return flags.daemon ?? (env['CODOMYRMEX_DAEMON_URL'] || undefined);
-}
-
 /**
  * Runs `fn` against the daemon whose HTTP API is at `url` (its console's address), sending `CODOMYRMEX_AUTH_TOKEN`
  * when set. Long runs are started and followed as over NATS.

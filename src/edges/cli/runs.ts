@@ -8,15 +8,12 @@ import { Option } from 'commander';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import type { StepResult, WorkflowResult } from '../../model/workflow.js';
 import type { WorkflowRun } from '../../model/run.js';
-import { RUN_STATUSES } from '../../model/workflow.js';
-import { readDefinitionFile } from '../../workflows/loader.js';
-import { runArtifacts } from '../../actors/engine/artifacts.js';
+import { RUN_STATUSES } from '../../model/vocabulary.js';
 import { EXIT, paramsOf, withParamFlags } from './context.js';
 import type { CliContext } from './context.js';
 import { ms, printResults, printTable } from './format.js';
 import { bytes, registerArtifactCommands } from './artifacts.js';
 import { LiveRun } from './live.js';
-import { runError, runFiles } from '../mcp/summary.js';
 import type { CliEngine } from './remote.js';
 
 /** `etl v3`, or `slow (ad hoc)` for a definition run without being stored (exec, complex workflows). */
@@ -25,7 +22,8 @@ export function workflowLabel(name: string, version: string): string {
 }
 
 /** Prints a finished run for people: its steps, one line with the outcome, what failed, and where its files went. */
-export function printRun(result: WorkflowResult): void {
+export async function printRun(result: WorkflowResult): Promise<void> {
+  const { runError, runWritten } = await import('../mcp/summary.js');
   printResults(Object.values(result.steps).map((s) => ({ ...s, name: s.step, status: stepStatusText(s) })));
   console.log(
     `\nworkflow ${workflowLabel(result.workflowName, result.version)} run ${result.runId}: ${result.status} in ${ms(result.durationMs)}`,
@@ -33,8 +31,12 @@ export function printRun(result: WorkflowResult): void {
   for (const w of result.warnings) console.log(`warning: ${w}`);
   const error = runError(result);
   if (error !== undefined) console.log(`error: ${error}`);
-  const files = runFiles(result);
-  if (files.length) console.log(`reports and files written: ${files.join(', ')}`);
+  // What the steps declared they wrote (their results' `written`), never a guess from a result's fields.
+  const { files, more, moreAtLeast } = runWritten(result);
+  if (files.length)
+    console.log(
+      `reports and files written: ${files.join(', ')}${more ? ` (and ${moreAtLeast ? 'at least ' : ''}${more} more: see the steps' results)` : ''}`,
+    );
 }
 
 /** How {@link followRun} follows: the run's id when known, what Ctrl-C does, and the state to start from. */
@@ -115,7 +117,7 @@ export async function followRun(
   live.finish(result);
   process.exitCode = live.interrupted ? EXIT.interrupted : result.success ? EXIT.ok : EXIT.runFailed;
   if (json) console.log(JSON.stringify(result, null, 2));
-  else printRun(result);
+  else await printRun(result);
   return result;
 }
 
@@ -173,21 +175,21 @@ export function registerRunCommands(program: Command, cli: CliContext): void {
     .description('a run: its status, parameters and every step result')
     .argument('<run-id>', 'the run id (see "workflow runs")')
     .action(async (runId: string) => {
-      const r = await cli.withAnyEngine((e) => mustGetRun(e, runId));
-      cli.out(r, (x) => {
-        console.log(`params: ${JSON.stringify(x.params)}${x.sessionId ? `\nsession: ${x.sessionId}` : ''}`);
-        if (x.parentRunId)
-          console.log(
-            `parent: run ${x.parentRunId}, step "${x.parentStep ?? ''}"${x.parentItem !== null && x.parentItem !== undefined ? `, item ${x.parentItem}` : ''}`,
-          );
-        if (x.retryOf) console.log(`retry of: run ${x.retryOf}`);
-        printRun(x);
-        const artifacts = runArtifacts(x);
-        if (artifacts.length)
-          console.log(
-            `artifacts: ${artifacts.map((a) => `${a.step}/${a.name} (${bytes(a.size)})`).join(', ')}; download with "codomyrmex run artifacts ${x.runId} --get STEP/NAME"`,
-          );
-      });
+      const x = await cli.withAnyEngine((e) => mustGetRun(e, runId));
+      if (cli.json()) return console.log(JSON.stringify(x, null, 2));
+      console.log(`params: ${JSON.stringify(x.params)}${x.sessionId ? `\nsession: ${x.sessionId}` : ''}`);
+      if (x.parentRunId)
+        console.log(
+          `parent: run ${x.parentRunId}, step "${x.parentStep ?? ''}"${x.parentItem !== null && x.parentItem !== undefined ? `, item ${x.parentItem}` : ''}`,
+        );
+      if (x.retryOf) console.log(`retry of: run ${x.retryOf}`);
+      await printRun(x);
+      const { runArtifacts } = await import('../../actors/engine/artifacts.js');
+      const artifacts = runArtifacts(x);
+      if (artifacts.length)
+        console.log(
+          `artifacts: ${artifacts.map((a) => `${a.step}/${a.name} (${bytes(a.size)})`).join(', ')}; download with "codomyrmex run artifacts ${x.runId} --get STEP/NAME"`,
+        );
     });
   run
     .command('cancel')
@@ -274,6 +276,7 @@ export function registerRunCommands(program: Command, cli: CliContext): void {
       `\nExample file (JSON or YAML):\n  { "name": "checks", "steps": [{ "name": "lint", "module": "core", "action": "echo" }, { "name": "report", "module": "core", "action": "echo" }],\n    "dependencies": { "report": ["lint"] } }\n\nExamples:\n  codomyrmex exec checks.json --param day=3\n  codomyrmex exec checks.json --nats nats://127.0.0.1:4222   run by the daemon (paths in the file are its folder's)`,
     )
     .action(async (file: string, opts: { params?: Record<string, unknown>; param?: Record<string, unknown> }) => {
+      const { readDefinitionFile } = await import('../../workflows/loader.js');
       const definition = (await readDefinitionFile(resolve(file))) as Record<string, unknown>;
       const name = typeof definition['name'] === 'string' ? definition['name'] : 'complex';
       const steps = Array.isArray(definition['steps'])

@@ -5,17 +5,22 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import { TASK_STATUSES } from '../../model/task.js';
+import { TASK_STATUSES } from '../../model/vocabulary.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EngineOptions, EventName, JournalEntry, Store, TaskStatus } from '../../index.js';
-import { compileOptions, PostgresStore, SqliteStore } from '../../index.js';
 import type { CliContext, GlobalFlags } from './context.js';
+import { daemonUrl, natsUrl } from './context.js';
 import { printTable } from './format.js';
-import { daemonUrl, natsUrl, withDaemon, withHttpDaemon } from './remote.js';
 
-function openReadOnly(options: EngineOptions): Store {
+/** The database read-only: SQLite, or PostgreSQL when the options name it (each loaded only then). */
+async function openReadOnly(options: EngineOptions): Promise<Store> {
+  const { compileOptions } = await import('../../config/compile.js');
   const compiled = compileOptions(options, process.env, { store: 'sqlite' });
-  if (compiled.postgres) return PostgresStore.open({ url: compiled.postgres.url, readonly: true });
+  if (compiled.postgres) {
+    const { PostgresStore } = await import('../../store/postgres.js');
+    return PostgresStore.open({ url: compiled.postgres.url, readonly: true });
+  }
+  const { SqliteStore } = await import('../../store/sqlite.js');
   return SqliteStore.open({ path: compiled.dbPath, readonly: true });
 }
 
@@ -57,7 +62,7 @@ export function registerStoreCommands(program: Command, cli: CliContext): void {
           "events: --nats: the journal is read from a database on this disk; the daemon's is in its own (run `codomyrmex events --db PATH` where it runs, or watch its live events with `nats sub '<prefix>.evt.>'`); drop --nats or unset CODOMYRMEX_NATS_URL",
         );
       }
-      const store = openReadOnly(options());
+      const store = await openReadOnly(options());
       try {
         const types = opts.type as EventName[] | undefined;
         let after = opts.after ?? Math.max(0, store.lastEventSeq() - (opts.last ?? 20));
@@ -106,6 +111,7 @@ export function registerStoreCommands(program: Command, cli: CliContext): void {
       const http = daemonUrl(flags());
       let rows: Record<string, unknown>[];
       if (url !== undefined || http !== undefined) {
+        const { withDaemon, withHttpDaemon } = await import('./remote.js');
         const views =
           http !== undefined
             ? await withHttpDaemon(http, flags(), (e) => e.tasks.listTasks(page))
@@ -120,7 +126,7 @@ export function registerStoreCommands(program: Command, cli: CliContext): void {
           updated: iso(t.result.endedAt ?? t.result.startedAt),
         }));
       } else {
-        const store = openReadOnly(options());
+        const store = await openReadOnly(options());
         try {
           const tasks = store.listTasks(page);
           if (cli.json()) return console.log(JSON.stringify(tasks, null, 2));

@@ -6,20 +6,32 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { EngineOptions } from '../../index.js';
-import { compileOptions, PostgresStore, SqliteStore } from '../../index.js';
 import { ErrorCode, StoreError } from '../../errors.js';
-import { copyStore } from '../../store/copy.js';
 import type { CopyReport } from '../../store/copy.js';
-import { isPostgresUrl } from '../../store/postgresOpen.js';
-import { SCHEMA_VERSION } from '../../store/migrations.js';
 import type { Store } from '../../store/store.js';
 import type { GlobalFlags } from './context.js';
 import { printTable } from './format.js';
+
+/** The stores and the option compiler, loaded when a store command runs (PostgreSQL's client only when used). */
+const stores = async () => {
+  const [{ compileOptions }, { SqliteStore }, { SCHEMA_VERSION }, { copyStore }, { isPostgresUrl }] = await Promise.all(
+    [
+      import('../../config/compile.js'),
+      import('../../store/sqlite.js'),
+      import('../../store/migrations.js'),
+      import('../../store/copy.js'),
+      import('../../store/postgresOpen.js'),
+    ],
+  );
+  const postgres = async () => (await import('../../store/postgres.js')).PostgresStore;
+  return { compileOptions, SqliteStore, SCHEMA_VERSION, copyStore, isPostgresUrl, postgres };
+};
 
 /** `sqlite:PATH`, a bare path, or a `postgres://` URL. */
 function parseLocation(
   value: string,
   flag: string,
+  isPostgresUrl: (value: string) => boolean,
 ): { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string } {
   if (isPostgresUrl(value)) return { kind: 'postgres', url: value };
   const path = value.startsWith('sqlite:') ? value.slice('sqlite:'.length) : value;
@@ -55,10 +67,11 @@ export function registerStoreAdminCommands(program: Command, options: () => Engi
     .description('bring the schema of the database (--db PATH or postgres://...) up to this release, then exit')
     .option('--json', 'print as JSON')
     .action(async (opts: { json?: boolean }) => {
+      const { compileOptions, SqliteStore, SCHEMA_VERSION, postgres } = await stores();
       const compiled = compileOptions(options(), process.env, { store: 'sqlite' });
       let report: { store: string; database: string; from: number; to: number };
       if (compiled.postgres) {
-        const r = await PostgresStore.migrate(compiled.postgres.url);
+        const r = await (await postgres()).migrate(compiled.postgres.url);
         report = { store: 'postgres', database: r.location, from: r.from, to: r.to };
       } else if (compiled.store === 'sqlite') {
         // Opening a SQLite file runs its migrations (under the engine lock: a running engine makes this refuse).
@@ -90,19 +103,20 @@ export function registerStoreAdminCommands(program: Command, options: () => Engi
     )
     .option('--json', 'print as JSON')
     .action(async (opts: { from: string; to: string; json?: boolean }) => {
-      const from = parseLocation(opts.from, '--from');
-      const to = parseLocation(opts.to, '--to');
+      const { SqliteStore, copyStore, isPostgresUrl, postgres } = await stores();
+      const from = parseLocation(opts.from, '--from', isPostgresUrl);
+      const to = parseLocation(opts.to, '--to', isPostgresUrl);
       if (from.kind === 'postgres' && to.kind === 'postgres' && from.url === to.url)
         throw new InvalidArgumentError('--to: is the same database as --from');
       const source: Store =
         from.kind === 'sqlite'
           ? SqliteStore.open({ path: from.path, readonly: true })
-          : await PostgresStore.openAsync({ url: from.url, readonly: true });
+          : await (await postgres()).openAsync({ url: from.url, readonly: true });
       let report: CopyReport;
       try {
-        report = await copyStore(source, () =>
+        report = await copyStore(source, async () =>
           to.kind === 'postgres'
-            ? PostgresStore.openAsync({ url: to.url, engineId: 'codomyrmex store copy' })
+            ? (await postgres()).openAsync({ url: to.url, engineId: 'codomyrmex store copy' })
             : SqliteStore.open({ path: to.path }),
         );
       } finally {

@@ -1,8 +1,7 @@
 /** `codomyrmex task run MODULE.ACTION | demo | explain ID` (`task list` reads the store: see store.ts). */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import type { TaskResult } from '../../model/task.js';
-import { Task, TaskPriority } from '../../model/task.js';
+import type { TaskPriority, TaskResult } from '../../model/task.js';
 import { EXIT, paramsOf, withParamFlags } from './context.js';
 import type { CliContext } from './context.js';
 import { printResults } from './format.js';
@@ -83,6 +82,7 @@ export function registerTaskCommands(program: Command, cli: CliContext): void {
     .command('demo')
     .description("run the seed's task example: a high-priority setup task, work that depends on it, a flaky task")
     .action(async () => {
+      const { Task, TaskPriority } = await import('../../model/task.js');
       const results: TaskResult[] = await cli.withEngine(async (engine) => {
         const orch = engine.getTaskOrchestrator();
         const setup = new Task({

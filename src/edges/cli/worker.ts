@@ -1,27 +1,17 @@
 /**
- * `codomyrmex worker` (a remote worker process) and `codomyrmex workers list` (the workers a daemon knows).
+ * `codomyrmex worker` (a remote worker process) and `codomyrmex workers list` (the workers a daemon knows). The NATS
+ * client, the worker, its logger and tracing load when one of them runs, not with the rest of the CLI.
  */
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
-import { connect } from '@nats-io/transport-node';
 
-import { compileTracing } from '../../config/tracing.js';
 import { packageVersion } from '../../config/options.js';
 import { BusError, ErrorCode, ValidationError } from '../../errors.js';
-import { natsUnreachable } from '../../bus/nats.js';
-import { TAG_RE } from '../../model/task.js';
+import { TAG_RE } from '../../model/vocabulary.js';
 import type { CliContext, GlobalFlags } from './context.js';
 import { printTable } from './format.js';
-import { clientConnection } from './remote.js';
-import { createLogger } from '../daemon/logger.js';
-import { LOG_LEVELS } from '../daemon/logger.js';
-import { parseDuration } from '../daemon/options.js';
 import type { LogLevel } from '../daemon/logger.js';
-import { encode, remoteSubjects } from '../../workers/jetstream/protocol.js';
-import { decodeAs } from '../../workers/jetstream/schemas.js';
-import { loadTracing } from '../../traces/tracing.js';
-import { RemoteWorker } from '../../workers/jetstream/worker.js';
 
 interface WorkerFlags {
   tags?: string;
@@ -47,6 +37,10 @@ function natsOf(flags: GlobalFlags, what: string): { servers: string[]; subjectP
 
 /** Connects to NATS, or throws a `BusError` naming the servers and the likely fix (not nats.js's bare message). */
 async function connectNats(options: NodeConnectionOptions & { servers: string | string[] }): Promise<NatsConnection> {
+  const [{ connect }, { natsUnreachable }] = await Promise.all([
+    import('@nats-io/transport-node'),
+    import('../../bus/nats.js'),
+  ]);
   try {
     return await connect(options);
   } catch (err) {
@@ -104,6 +98,21 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
     .action(async (opts: WorkerFlags) => {
       const g = program.opts<GlobalFlags>();
       const nats = natsOf(g, 'worker');
+      const [
+        { compileTracing },
+        { loadTracing },
+        { createLogger, LOG_LEVELS },
+        { parseDuration },
+        { clientConnection },
+        { RemoteWorker },
+      ] = await Promise.all([
+        import('../../config/tracing.js'),
+        import('../../traces/tracing.js'),
+        import('../daemon/logger.js'),
+        import('../daemon/options.js'),
+        import('./remote.js'),
+        import('../../workers/jetstream/worker.js'),
+      ]);
       const level = (opts.logLevel ?? 'info') as LogLevel;
       if (!(LOG_LEVELS as readonly string[]).includes(level))
         throw new ValidationError(`--log-level: must be one of ${LOG_LEVELS.join(', ')} (got "${level}")`);
@@ -156,6 +165,10 @@ export function registerWorkerCommands(program: Command, cli: CliContext): void 
     )
     .action(async () => {
       const nats = natsOf(program.opts<GlobalFlags>(), 'workers list');
+      const [{ encode, remoteSubjects }, { decodeAs }] = await Promise.all([
+        import('../../workers/jetstream/protocol.js'),
+        import('../../workers/jetstream/schemas.js'),
+      ]);
       const nc = await connectNats({ servers: nats.servers, name: 'codomyrmex-cli' });
       try {
         const reply = await nc

@@ -3,12 +3,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { stringify } from 'yaml';
 import { criticalPath, toMermaid, topologicalLevels } from '../../dag/graph.js';
 import { describeStep } from '../../workflows/kinds.js';
 import { AlreadyExistsError, NotFoundError, ValidationError } from '../../errors.js';
-import { readDefinitionFile } from '../../workflows/loader.js';
-import { planWorkflow } from '../mcp/plan.js';
 import type { WorkflowPlan } from '../mcp/plan.js';
 import { EXIT, paramsOf, withParamFlags } from './context.js';
 import type { CliContext } from './context.js';
@@ -18,7 +15,6 @@ import type { CliEngine } from './remote.js';
 import { followRun } from './runs.js';
 import { bytes } from './artifacts.js';
 import type { Uploaded } from './upload.js';
-import { uploadInputs, uploadTargets } from './upload.js';
 
 export { USER_WORKFLOW_DIR };
 
@@ -50,7 +46,10 @@ async function definitionToCopy(
   name: string,
   opts: { template?: string; file?: string },
 ): Promise<Record<string, unknown>> {
-  if (opts.file !== undefined) return (await readDefinitionFile(resolve(opts.file))) as Record<string, unknown>;
+  if (opts.file !== undefined) {
+    const { readDefinitionFile } = await import('../../workflows/loader.js');
+    return (await readDefinitionFile(resolve(opts.file))) as Record<string, unknown>;
+  }
   const t = await engine.workflows.getWorkflow(opts.template ?? '');
   if (!t) throw new NotFoundError(`no workflow "${opts.template ?? ''}" to copy; see "codomyrmex workflow list"`);
   const params = Object.fromEntries(
@@ -130,6 +129,7 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
           };
           const v = await e.workflows.validateWorkflow(definition);
           if (!v.valid) throw new ValidationError(v.errors);
+          const { stringify } = await import('yaml');
           await mkdir(resolve(USER_WORKFLOW_DIR), { recursive: true });
           await writeFile(target, stringify(definition));
           return {
@@ -219,6 +219,7 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
     params: Record<string, unknown>,
     which: true | string[],
   ): Promise<Uploaded | null> {
+    const { uploadInputs, uploadTargets } = await import('./upload.js');
     const targets = await uploadTargets(params, which, process.cwd());
     if (Object.keys(targets).length === 0) {
       if (!cli.json()) console.error('--upload: no parameter names a local file or folder; nothing uploaded');
@@ -272,6 +273,10 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
     )
     .argument('<file>', 'a YAML or JSON definition')
     .action(async (file: string) => {
+      const [{ readDefinitionFile }, { planWorkflow }] = await Promise.all([
+        import('../../workflows/loader.js'),
+        import('../mcp/plan.js'),
+      ]);
       const definition = (await readDefinitionFile(resolve(file))) as Record<string, unknown>;
       // Checked against the daemon's modules with --nats; embedded, against this folder's, without opening the store.
       const plan = await cli.withAnyEngine((e) => planWorkflow(e, { definition }), { store: 'memory' });
@@ -286,6 +291,7 @@ export function registerWorkflowCommands(program: Command, cli: CliContext): voi
     .description('a dry run of a stored workflow: levels, critical path, resources and warnings, without executing')
     .argument('<name>', 'workflow name')
     .action(async (name: string) => {
+      const { planWorkflow } = await import('../mcp/plan.js');
       const plan = await cli.withAnyEngine(async (e) => {
         if (!(await e.workflows.getWorkflow(name)))
           throw new NotFoundError(`no workflow named "${name}"; see "codomyrmex workflow list"`);

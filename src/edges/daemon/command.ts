@@ -6,10 +6,8 @@
 import type { Command } from 'commander';
 import type { EngineOptions } from '../../config/options.js';
 import { CodomyrmexError, serializeError } from '../../errors.js';
-import { Daemon } from './daemon.js';
-import { createLogger } from './logger.js';
+import type { Daemon } from './daemon.js';
 import type { DaemonFlags } from './options.js';
-import { compileDaemonOptions } from './options.js';
 
 export interface DaemonCommandContext {
   /** The engine options the global flags give (threads, store, db, module and workflow folders). */
@@ -64,6 +62,12 @@ export function registerDaemonCommand(program: Command, ctx: DaemonCommandContex
       'with --store postgres: a standby daemon takes over this long after the active one stopped renewing its lease (default 10s)',
     )
     .action(async (opts: DaemonFlags) => {
+      // The daemon (engine, HTTP, NATS, logger) loads when it starts, not with every other command's help.
+      const [{ compileDaemonOptions }, { createLogger }, { Daemon }] = await Promise.all([
+        import('./options.js'),
+        import('./logger.js'),
+        import('./daemon.js'),
+      ]);
       const options = compileDaemonOptions({ ...opts, ...ctx.natsFlags() }, ctx.engineOptions());
       let daemon: Daemon | undefined;
       const log = createLogger(options.log.format, options.log.level, process.stdout, () => {

@@ -6,7 +6,8 @@
  */
 import { NotFoundError, ValidationError } from '../../errors.js';
 import type { TaskResult } from '../../model/task.js';
-import { ARTIFACTS_FOLDER, INPUT_STEP, safeSegment } from '../../model/artifacts.js';
+import { LIMITS } from '../../model/limits.js';
+import { declaredWritten } from '../../model/results.js';
 import type { StepResult, WorkflowResult } from '../../model/workflow.js';
 import type { WorkflowRun } from '../../model/run.js';
 import { parseRef } from '../../workflows/template.js';
@@ -15,6 +16,8 @@ import { parseRef } from '../../workflows/template.js';
 export const SUMMARY_BUDGET_BYTES = 3_500;
 /** A result up to this many characters of JSON is shown whole; a longer one as a preview of this length. */
 const PREVIEW_CHARS = 200;
+/** A declared path longer than this is shown cut (the run has it whole). */
+const PATH_CHARS = 200;
 /** The most one `get_step_output` value may take before it is answered with its shape instead. */
 export const STEP_OUTPUT_BUDGET_BYTES = 3_500;
 
@@ -46,8 +49,13 @@ export interface RunSummary {
   steps: Record<string, StepSummary>;
   /** Steps left out to stay within the budget (the run has them all). */
   stepsOmitted?: number;
-  /** Files the steps wrote (reports, charts, artifacts), as they named them. */
+  /** Files the steps declared they wrote (their results' `written` lists), as they named them; at most 20. */
   files: string[];
+  /**
+   * Declared files past those listed, or left out to stay within the budget (a lower bound when the run declared
+   * more than `LIMITS.maxWrittenFiles`).
+   */
+  filesOmitted?: number;
   warnings: string[];
   params?: Record<string, unknown>;
   startedAt?: number;
@@ -71,34 +79,6 @@ function shortResult(value: unknown): Pick<StepSummary, 'result' | 'preview' | '
     : { preview: clip(json, PREVIEW_CHARS), bytes: Buffer.byteLength(json) };
 }
 
-const FILE_KEYS = new Set(['output', 'path', 'file', 'markdown', 'html', 'svg', 'png', 'report', 'chart']);
-const looksLikePath = (v: unknown): v is string =>
-  typeof v === 'string' &&
-  v.length > 0 &&
-  v.length < 500 &&
-  !v.includes('\n') &&
-  /[./\\]/.test(v) &&
-  /\.[A-Za-z0-9]{1,8}$|[/\\]/.test(v);
-
-/** Paths a step's result names as written: top-level fields such as `output`, `markdown`, `html`, and `files[].path` of entries with a `format`. */
-const isWrittenFile = (f: unknown): f is { path: string; format: string } =>
-  typeof f === 'object' &&
-  f !== null &&
-  typeof (f as { format?: unknown }).format === 'string' &&
-  looksLikePath((f as { path?: unknown }).path);
-
-function filesOf(result: unknown): string[] {
-  if (typeof result !== 'object' || result === null || Array.isArray(result)) return [];
-  const out: string[] = [];
-  for (const [k, v] of Object.entries(result)) {
-    if (FILE_KEYS.has(k) && looksLikePath(v)) out.push(v);
-    // `files` lists what a step wrote when each entry names its format (charts: `{ path, format, bytes }`); in other
-    // results it lists what a step read or saw (an analysis's per-file reports, git's changed files): not listed.
-    if (k === 'files' && Array.isArray(v)) for (const f of v.slice(0, 20)) if (isWrittenFile(f)) out.push(f.path);
-  }
-  return out;
-}
-
 function stepSummary(s: StepResult | TaskResult): StepSummary {
   return {
     status: s.status,
@@ -111,12 +91,45 @@ function stepSummary(s: StepResult | TaskResult): StepSummary {
   };
 }
 
-/** The files a run's completed steps say they wrote (reports, charts, artifacts), at most 20. */
-export function runFiles(run: WorkflowResult): string[] {
-  // Files uploaded as the run's inputs are read by its steps, not written: they are not listed.
-  const input = `/${safeSegment(INPUT_STEP)}/`;
-  const written = Object.values(run.steps).flatMap((s) => (s.status === 'completed' ? filesOf(s.result) : []));
-  return [...new Set(written.filter((f) => !(f.startsWith(ARTIFACTS_FOLDER) && f.includes(input))))].slice(0, 20);
+/** Files a summary or the CLI lists by name; the rest are counted. */
+export const FILES_LISTED = 20;
+
+/** The files a run wrote: the first {@link FILES_LISTED} and how many more (`more`: at least that many past the scan). */
+export interface RunWritten {
+  files: string[];
+  /** Files declared beyond `files`. */
+  more: number;
+  /** The count stopped at `LIMITS.maxWrittenFiles` distinct files: `more` is a lower bound. */
+  moreAtLeast: boolean;
+}
+
+/**
+ * The files a run's completed steps (and forEach items) declared they wrote, in step order, each once: their
+ * results' `written` lists and nothing else (a `path` or `output` field may name what a step read). Bounded: at
+ * most `LIMITS.maxWrittenFiles` distinct files are counted.
+ */
+export function runWritten(run: WorkflowResult, listed = FILES_LISTED): RunWritten {
+  const seen = new Set<string>();
+  let full = false;
+  const add = (result: unknown): void => {
+    for (const f of declaredWritten(result)) {
+      if (seen.has(f)) continue;
+      if (seen.size >= LIMITS.maxWrittenFiles) {
+        full = true;
+        return;
+      }
+      seen.add(f);
+    }
+  };
+  // Once the count is full, the rest of the run is not read.
+  for (const s of Object.values(run.steps)) {
+    if (full) break;
+    if (s.status !== 'completed') continue;
+    if (!s.items) add(s.result);
+    else for (const item of s.items) if (!full && item.status === 'completed') add(item.result);
+  }
+  const all = [...seen];
+  return { files: all.slice(0, listed), more: Math.max(0, all.length - listed), moreAtLeast: full };
 }
 
 /** One line saying what failed: the first failed step and its error, and how many others did not complete. */
@@ -136,7 +149,7 @@ export function runError(result: WorkflowResult): string | undefined {
 /** A run as an agent needs it first, within {@link SUMMARY_BUDGET_BYTES}. */
 export function summarizeRun(run: WorkflowResult | WorkflowRun): RunSummary {
   const entries = Object.entries(run.steps);
-  const files = runFiles(run);
+  const written = runWritten(run);
   const error = runError(run);
   const summary: RunSummary = {
     runId: run.runId,
@@ -147,7 +160,8 @@ export function summarizeRun(run: WorkflowResult | WorkflowRun): RunSummary {
     durationMs: run.durationMs,
     ...(error !== undefined ? { error } : {}),
     steps: Object.fromEntries(entries.map(([name, s]) => [name, stepSummary(s)])),
-    files,
+    files: written.files.map((f) => clip(f, PATH_CHARS)),
+    ...(written.more > 0 && { filesOmitted: written.more }),
     warnings: run.warnings.slice(0, 10).map((w) => clip(w, 300)),
     ...('params' in run
       ? {
@@ -159,7 +173,7 @@ export function summarizeRun(run: WorkflowResult | WorkflowRun): RunSummary {
     more: `get_step_output { run_id: "${run.runId}", step, path } reads one step's output (or a value inside it); the resource codomyrmex://runs/${run.runId} has the whole run`,
   };
   if (size(summary) <= SUMMARY_BUDGET_BYTES) return summary;
-  // Too big: previews go first, then the steps that completed (their count stays).
+  // Too big: previews go first, then the steps that completed (their count stays), then files (counted).
   for (const s of Object.values(summary.steps)) {
     delete s.result;
     delete s.preview;
@@ -172,7 +186,12 @@ export function summarizeRun(run: WorkflowResult | WorkflowRun): RunSummary {
     if (s.status !== 'completed' && size(kept) < SUMMARY_BUDGET_BYTES / 2) kept[name] = s;
     else omitted++;
   }
-  return { ...summary, steps: kept, stepsOmitted: omitted };
+  const pruned: RunSummary = { ...summary, steps: kept, stepsOmitted: omitted };
+  while (pruned.files.length > 0 && size(pruned) > SUMMARY_BUDGET_BYTES) {
+    pruned.files = pruned.files.slice(0, -1);
+    pruned.filesOmitted = (pruned.filesOmitted ?? 0) + 1;
+  }
+  return pruned;
 }
 
 /** A task's result as a summary: its status and a preview of its result. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrchestrationEngine } from '../../../src/index.js';
 import { HttpEdge } from '../../../src/edges/http/server.js';
-import { testEngine } from '../../helpers.js';
+import { testEngine, thenEcho } from '../../helpers.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
 
@@ -84,16 +84,10 @@ describe('HTTP command API', () => {
     });
     await engine.ready();
     base = engine.httpAddress!.url;
-    await engine.workflows.createWorkflow('pair', [
-      { name: 'first', module: 'core', action: 'echo', parameters: { value: '<script>alert(1)</script>' } },
-      {
-        name: 'second',
-        module: 'core',
-        action: 'echo',
-        parameters: { value: '{{first.output}}' },
-        dependencies: ['first'],
-      },
-    ]);
+    await engine.workflows.createWorkflow(
+      'pair',
+      thenEcho({ module: 'core', action: 'echo', parameters: { value: '<script>alert(1)</script>' } }),
+    );
   });
   afterAll(async () => {
     await engine.shutdown({ graceMs: 0 });
