@@ -14,10 +14,17 @@ export abstract class BusClient {
     this.#ready = ready;
   }
 
-  /** Runs `fn` (a bus request) once the engine serves requests. */
-  protected async request<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` (a bus request) once the engine serves requests. Not an `async` function: once the engine runs, the
+   * caller gets `fn`'s own promise, without the turns an async wrapper adds on every call.
+   */
+  protected request<T>(fn: () => Promise<T>): Promise<T> {
     const waiting = this.#ready();
-    if (waiting) await waiting;
-    return fn();
+    if (waiting) return waiting.then(fn);
+    try {
+      return fn();
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 }

@@ -2,7 +2,7 @@
  * What a task is: its priorities and statuses, the schema of what a caller may give, the validated `TaskSpec`, the
  * `Task` class, retry policies and how a task ended (`TaskResult`). Reading a caller's input is in `taskInput.ts`.
  */
-import { randomUUID } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import type { SerializedError } from '../errors.js';
@@ -251,12 +251,37 @@ export class Task {
   }
 }
 
+/** Lowercase hex digits of every byte, as ASCII: byte `b` is `HEX[2b]`, `HEX[2b + 1]`. */
+const HEX = Buffer.from(Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0')).join(''), 'latin1');
+/** Ids made from one fill of random bytes. */
+const IDS_PER_FILL = 256;
+const randomBytes = Buffer.alloc(16 * IDS_PER_FILL);
+let nextRandom = IDS_PER_FILL;
+/** Where an id is written, its dashes in place. */
+const idText = Buffer.from('00000000-0000-4000-8000-000000000000', 'latin1');
+
 /**
- * A uuid as one flat string. Node 20's `randomUUID()` returns a rope of ~14 fragments (~490 B on the heap, ~100 B
- * flat); tasks keep their id for life, so flatten it once.
+ * A random (version 4) uuid as one flat string. Written straight into one flat one-byte string (56 B on the heap):
+ * Node's `randomUUID()` returns a rope of ~14 fragments (~490 B) that a task, keeping its id for life, had to flatten
+ * again. Its random bytes come from the same CSPRNG, `IDS_PER_FILL` ids' worth at a time (as `randomUUID` buffers).
  */
 export function newId(): string {
-  return randomUUID().toLowerCase();
+  if (nextRandom === IDS_PER_FILL) {
+    randomFillSync(randomBytes);
+    nextRandom = 0;
+  }
+  const bytes = randomBytes;
+  const at = nextRandom++ * 16;
+  bytes[at + 6] = ((bytes[at + 6] as number) & 0x0f) | 0x40;
+  bytes[at + 8] = ((bytes[at + 8] as number) & 0x3f) | 0x80;
+  let j = 0;
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) j++;
+    const b = (bytes[at + i] as number) * 2;
+    idText[j++] = HEX[b] as number;
+    idText[j++] = HEX[b + 1] as number;
+  }
+  return idText.toString('latin1', 0, 36);
 }
 
 /** A retry policy as given, with the defaults filled in for the fields it leaves out. */

@@ -10,6 +10,7 @@ import type { ArtifactExchange } from './artifacts.js';
 import { serializeError } from '../errors.js';
 import { ActionTimes, BATCH_BUDGET_MS } from './batching.js';
 import type { AttemptHooks, AttemptRequest, RunningAttempt, RunningBatch, TaskRunner } from './runner.js';
+import { attemptFields } from './runner.js';
 
 /** How often a kill looks again for a thread that has not marked the attempt yet: 2 ms, doubling, up to 250 ms. */
 const KILL_RETRY_MS = [2, 4, 8, 16, 32, 64, 128, 250] as const;
@@ -72,22 +73,7 @@ export class LocalPoolRunner implements TaskRunner {
     const pool = this.#pool;
     const items: BatchItem[] = new Array<BatchItem>(reqs.length);
     for (let i = 0; i < reqs.length; i++) {
-      const req = reqs[i] as AttemptRequest;
-      // Fields left out rather than undefined: each one is cloned per item.
-      const item: BatchItem = {
-        seq: pool.nextSeq(),
-        taskId: req.taskId,
-        module: req.module,
-        action: req.action,
-        params: req.params,
-        attempt: req.attempt,
-      };
-      if (req.idempotencyKey !== undefined) item.idempotencyKey = req.idempotencyKey;
-      if (req.workingDir !== undefined) item.workingDir = req.workingDir;
-      if (req.upstream !== undefined) item.upstream = req.upstream;
-      if (req.traceparent !== undefined) item.traceparent = req.traceparent;
-      if (req.artifactScope !== undefined) item.artifactScope = req.artifactScope;
-      items[i] = item;
+      items[i] = attemptFields({ seq: pool.nextSeq() }, reqs[i] as AttemptRequest);
     }
     let replies: Promise<(WorkerReply | null)[]>;
     const stop = new DispatchStop();
@@ -125,20 +111,7 @@ export class LocalPoolRunner implements TaskRunner {
   start(req: AttemptRequest, hooks: AttemptHooks): RunningAttempt {
     const pool = this.#pool;
     const seq = pool.nextSeq();
-    const request: RunRequest = {
-      type: 'run',
-      seq,
-      taskId: req.taskId,
-      module: req.module,
-      action: req.action,
-      params: req.params,
-      attempt: req.attempt,
-      idempotencyKey: req.idempotencyKey,
-      workingDir: req.workingDir,
-      upstream: req.upstream,
-      traceparent: req.traceparent,
-    };
-    if (req.artifactScope !== undefined) request.artifactScope = req.artifactScope;
+    const request: RunRequest = attemptFields({ type: 'run' as const, seq }, req);
     if (req.artifacts !== undefined) request.artifacts = req.artifacts;
     const stop = new DispatchStop();
     try {

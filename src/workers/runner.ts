@@ -25,6 +25,32 @@ export type AttemptRequest = Omit<RunRequest, 'type' | 'seq' | 'port'> & {
   affinity?: string | undefined;
 };
 
+/** The fields of an attempt every message to a worker carries (a pool's run request or batch item, a work message). */
+export type AttemptFields = Omit<RunRequest, 'type' | 'seq' | 'port' | 'artifacts'>;
+
+/**
+ * Writes an attempt's fields onto `head` (the message's own fields), the optional ones only when set: each field
+ * written is cloned or encoded with every message, and a worker reads an absent one as unset. The one copy of these
+ * fields for every runner; each adds `artifacts` by its own rule.
+ *
+ * @example
+ * const request: RunRequest = attemptFields({ type: 'run', seq }, req);
+ */
+export function attemptFields<T extends object>(head: T, req: AttemptRequest): T & AttemptFields {
+  const out = head as T & AttemptFields;
+  out.taskId = req.taskId;
+  out.module = req.module;
+  out.action = req.action;
+  out.params = req.params;
+  out.attempt = req.attempt;
+  if (req.idempotencyKey !== undefined) out.idempotencyKey = req.idempotencyKey;
+  if (req.workingDir !== undefined) out.workingDir = req.workingDir;
+  if (req.upstream !== undefined) out.upstream = req.upstream;
+  if (req.traceparent !== undefined) out.traceparent = req.traceparent;
+  if (req.artifactScope !== undefined) out.artifactScope = req.artifactScope;
+  return out;
+}
+
 /** What a runner that routes (remote workers) needs to know to say whether a task can start now. */
 export interface PlacementQuery {
   module: string;

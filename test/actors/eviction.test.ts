@@ -60,6 +60,33 @@ describe('finished-task eviction', () => {
   });
 });
 
+describe('finished-task eviction, off the finish', () => {
+  it('leaves a written record in memory when a later task finishes, and drops it when the commit of those lands', async () => {
+    const { store, scheduler } = heldScheduler({ retainFinished: 1 });
+    const inMemory = () => scheduler.list({ status: 'completed' }).length;
+    const land = async () => {
+      while (store.inFlight > 0) {
+        store.release();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    const first = await scheduler.execute({ module: 'core', action: 'noop' });
+    await store.inFlightSoon();
+    await land();
+    expect(inMemory()).toBe(1);
+    // The first is written; the next two finish while their commit is held: the finishes evict nothing.
+    await scheduler.execute({ module: 'core', action: 'noop' });
+    await scheduler.execute({ module: 'core', action: 'noop' });
+    expect(inMemory()).toBe(3);
+    await store.inFlightSoon();
+    await land();
+    expect(inMemory()).toBe(1);
+    expect(scheduler.get(first.taskId)).toMatchObject({ status: 'completed' });
+    await scheduler.drain(0);
+    scheduler.dispose();
+  });
+});
+
 describe('a store that falls behind', () => {
   it('paces addTasks: a call waits while more changed tasks than unwrittenMax are unwritten, and goes on once they are', async () => {
     const { store, scheduler } = heldScheduler({ retainFinished: 100, unwrittenMax: 4 });

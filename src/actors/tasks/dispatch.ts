@@ -110,9 +110,10 @@ export class Dispatcher {
 
   /** Starts ready tasks while there is room; true when it started any. */
   pump(): boolean {
-    if (!this.executing) return false;
-    let started = false;
     const { runner, ready, gate, flow } = this.#deps;
+    // Nothing queued (most passes of a lone task's run): no clock read, no look at the runner.
+    if (!this.executing || ready.queued === 0) return false;
+    let started = false;
     const now = this.#deps.clock.now();
     const admit = gate.admitFn;
     const place = gate.placeFn;
@@ -378,7 +379,7 @@ export class Dispatcher {
 
   /** A task ended: whoever waits for {@link idle} hears of it once nothing is in flight. */
   taskEnded(): void {
-    if (this.#inFlight === 0) queueMicrotask(() => this.#wakeIdle());
+    if (this.#inFlight === 0 && this.#idleWaiters.length !== 0) queueMicrotask(() => this.#wakeIdle());
   }
 
   /** Stops recording outcomes: replies that arrive from now on are dropped (their holds still go). */

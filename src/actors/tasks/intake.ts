@@ -22,13 +22,14 @@ export interface Accepted {
   held: Held[] | null;
   /** Its concurrency keys and rate-limit use, resolved (null: none). */
   flow: FlowTicket | null;
-  /** Its id was made here (the input named none): no stored task can have it, so the store is not asked. */
-  minted?: true;
+  /** Its id was made here (the input named none): a fresh uuid no task can have, so it is not looked up. */
+  minted: boolean;
 }
 
 /** A call's decision: the tasks to add, store statuses looked up, and the ids to answer when some were deduplicated. */
 export interface Decided {
   accepted: Accepted[];
+  /** Read only (a call that looked nothing up shares one empty map). */
   stored: Map<string, TaskStatus>;
   /** The id each input answers with, in input order; null when no input was deduplicated (the accepted ids). */
   answer: string[] | null;
@@ -55,12 +56,36 @@ export interface IntakeContext {
   rateLimitProblem?(use: { name: string; units?: number | undefined }, field: string): string | null;
 }
 
+/** The store statuses of a call that looked none up (its readers only read it: see {@link Decided.stored}). */
+const NONE_STORED = new Map<string, TaskStatus>();
+
+/** Parameter schemas known to accept `{}` (zod schemas are immutable: the answer holds for as long as the schema). */
+const emptyOk = new WeakMap<object, boolean>();
+
+/** Whether an action's parameter schema accepts empty parameters (asked once per schema). */
+function acceptsEmpty(schema: { safeParse(value: unknown): { success: boolean } }): boolean {
+  let ok = emptyOk.get(schema);
+  if (ok === undefined) emptyOk.set(schema, (ok = schema.safeParse({}).success));
+  return ok;
+}
+
+/** A plain object with no keys at all: a schema reads in it exactly what it reads in `{}`. */
+function isEmptyPlain(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Object.getPrototypeOf(value) === Object.prototype &&
+    Reflect.ownKeys(value).length === 0
+  );
+}
+
 /**
  * Validates a call's inputs, all or none: each input's schema, its action and parameters, unique ids, an open
  * session, resources the ledger knows, dependencies that exist (in the call, in memory or in the store), and no
  * cycle among them. Throws a `ValidationError` listing every problem, or a `CycleError` naming the cycle.
  * `paramsChecked`: the parameters were validated against the actions' schemas before (a workflow step without
- * templates, by `createWorkflow`); they are not parsed again here (the worker thread still parses them).
+ * templates, by `createWorkflow`); they are not parsed again here (the worker thread still parses them). Empty
+ * parameters are not parsed either when the action's schema is known to accept `{}`.
  */
 export function accept(inputs: readonly unknown[], ctx: IntakeContext, paramsChecked = false): Decided {
   const intake = new Intake(ctx, inputs.length, paramsChecked);
@@ -75,25 +100,31 @@ export function accept(inputs: readonly unknown[], ctx: IntakeContext, paramsChe
 export class Intake {
   readonly #ctx: IntakeContext;
   readonly #multi: boolean;
+  // One intake per call, and most calls are one task: what only some calls need is made when first needed.
   readonly #problems: string[] = [];
   readonly #accepted: Accepted[] = [];
-  readonly #batch = new Map<string, TaskSpec>();
+  /** The call's specs by the ids they named: the first alone, a map from the second on (see {@link spec}). */
+  #first: TaskSpec | null = null;
+  #batch: Map<string, TaskSpec> | null = null;
   /** Ids already reported as taken, so {@link finish} does not report them twice. */
-  readonly #taken = new Set<string>();
+  #taken: Set<string> | null = null;
   /** Store statuses of the ids looked up so far (see {@link lookup}). */
-  readonly #stored = new Map<string, TaskStatus>();
+  #stored: Map<string, TaskStatus> | null = null;
   /** Inputs before this index are looked up and checked against the store. */
   #looked = 0;
   /** The eviction counter at the first lookup (-1: none yet, or no counter). */
   #lookedEvictions = -1;
   /** Inputs with a dependency not known when they were looked up (later in the call, or missing). */
-  readonly #unresolved: number[] = [];
+  #unresolved: number[] | null = null;
   /** Ids of inputs with a dependency in the call: the only ones that can be on a cycle among its tasks. */
-  readonly #linked: string[] = [];
+  #linked: string[] | null = null;
   /** Idempotency keys taken by inputs of this call, and the id each one answers with. */
-  readonly #keys = new Map<string, string>();
-  /** The id each input answers with (its own, or the earlier task's with its idempotency key). */
-  readonly #answer: string[] = [];
+  #keys: Map<string, string> | null = null;
+  /**
+   * The id each input answers with (its own, or the earlier task's with its idempotency key); made at the first
+   * input answered with another's id (until then each answers with its own: the accepted ids).
+   */
+  #answer: string[] | null = null;
   #deduplicated = 0;
 
   /** The inputs' parameters were validated against their actions' schemas before (see {@link accept}). */
@@ -118,32 +149,36 @@ export class Intake {
       else throw err;
       return;
     }
+    // Parsed, so an object: without an id of its own, its id is a uuid just made.
+    const minted = (input as { id?: unknown }).id === undefined;
     const key = spec.idempotencyKey;
     if (key !== undefined && key !== spec.id && ctx.idempotent) {
-      const first = this.#keys.get(key) ?? ctx.idempotent(key);
+      const first = this.#keys?.get(key) ?? ctx.idempotent(key);
       if (first !== null) {
+        // The inputs before this one answer with their own ids (one that failed to parse fails the call).
+        this.#answer ??= this.#accepted.map((a) => a.spec.id);
         this.#answer[i] = first;
         this.#deduplicated++;
         return;
       }
-      this.#keys.set(key, spec.id);
+      (this.#keys ??= new Map()).set(key, spec.id);
     }
-    this.#answer[i] = spec.id;
+    if (this.#answer) this.#answer[i] = spec.id;
     const label = `task "${spec.name}"`;
     let channel = false;
     try {
       const def = ctx.registry.resolve(spec.module, spec.action);
       channel = def.channel === true;
       if (def.placement !== undefined) placeByModule(spec, def.placement, label, problems);
-      if (!this.#paramsChecked)
+      if (!this.#paramsChecked && !(isEmptyPlain(spec.parameters) && acceptsEmpty(def.params)))
         ctx.registry.parseParams(spec.module, spec.action, spec.parameters, `${label}.parameters`);
     } catch (err) {
       if (err instanceof NotFoundError) problems.push(`${label}.module/action: ${err.message}`);
       else if (err instanceof ValidationError) problems.push(...err.issues);
       else throw err;
     }
-    if (this.#batch.has(spec.id) || ctx.record(spec.id) || ctx.reserved?.(spec.id) === true) {
-      this.#taken.add(spec.id);
+    if (!minted && (this.#spec(spec.id) !== undefined || ctx.record(spec.id) || ctx.reserved?.(spec.id) === true)) {
+      (this.#taken ??= new Set()).add(spec.id);
       problems.push(`${label}.id: a task with id "${spec.id}" already exists; ids must be unique`);
     }
     if (!ctx.laneOpen(spec.sessionId))
@@ -174,15 +209,36 @@ export class Intake {
         : null;
       if (rateProblem !== null) problems.push(rateProblem);
     }
-    this.#batch.set(spec.id, spec);
-    const accepted: Accepted = { spec, channel, held, flow };
-    if ((input as { id?: unknown }).id === undefined) accepted.minted = true;
-    this.#accepted.push(accepted);
+    // A made id is named by no input nor other call (no dependency, no duplicate to find): it is not kept by id.
+    if (!minted) this.#keep(spec);
+    this.#accepted.push({ spec, channel, held, flow, minted });
   }
 
-  /** The ids of the inputs taken so far (those of the call, once all are taken). */
+  /**
+   * The ids the inputs taken so far named (those of the call, once all are taken): what another call could name
+   * while this one is added (ids made here cannot be named).
+   */
   get ids(): ReadonlyMap<string, TaskSpec> {
-    return this.#batch;
+    if (this.#batch) return this.#batch;
+    const first = this.#first;
+    return new Map(first ? [[first.id, first]] : []);
+  }
+
+  /** The spec of the call with this id. */
+  #spec(id: string): TaskSpec | undefined {
+    if (this.#batch) return this.#batch.get(id);
+    const first = this.#first;
+    return first !== null && first.id === id ? first : undefined;
+  }
+
+  #keep(spec: TaskSpec): void {
+    const first = this.#first;
+    if (this.#batch) this.#batch.set(spec.id, spec);
+    else if (first === null) this.#first = spec;
+    else {
+      this.#batch = new Map([[first.id, first]]);
+      this.#batch.set(spec.id, spec);
+    }
   }
 
   /**
@@ -194,26 +250,26 @@ export class Intake {
   lookup(): void {
     const ctx = this.#ctx;
     const accepted = this.#accepted;
-    const batch = this.#batch;
     if (this.#looked === 0) this.#lookedEvictions = ctx.evictions?.() ?? -1;
     const ids: string[] = [];
     for (let i = this.#looked; i < accepted.length; i++) {
       const { spec, minted } = accepted[i] as Accepted;
       if (!minted && !ctx.record(spec.id)) ids.push(spec.id);
-      for (const dep of spec.dependencies) if (!batch.has(dep) && !ctx.record(dep)) ids.push(dep);
+      for (const dep of spec.dependencies) if (this.#spec(dep) === undefined && !ctx.record(dep)) ids.push(dep);
     }
     this.#read(ids);
     for (let i = this.#looked; i < accepted.length; i++) {
       const spec = (accepted[i] as Accepted).spec;
+      if (spec.dependencies.length === 0) continue;
       let unresolved = false;
       let linked = false;
       for (const dep of spec.dependencies) {
         if (dep === spec.id) unresolved = true;
-        else if (batch.has(dep)) linked = true;
-        else if (!ctx.record(dep) && !this.#stored.has(dep)) unresolved = true;
+        else if (this.#spec(dep) !== undefined) linked = true;
+        else if (!ctx.record(dep) && this.#stored?.has(dep) !== true) unresolved = true;
       }
-      if (unresolved) this.#unresolved.push(i);
-      else if (linked) this.#linked.push(spec.id);
+      if (unresolved) (this.#unresolved ??= []).push(i);
+      else if (linked) (this.#linked ??= []).push(spec.id);
     }
     this.#looked = accepted.length;
   }
@@ -222,10 +278,10 @@ export class Intake {
   #read(ids: string[]): void {
     if (ids.length === 0) return;
     for (const [id, status] of this.#ctx.storedStatuses(ids)) {
-      this.#stored.set(id, status);
-      const spec = this.#batch.get(id);
-      if (spec && !this.#taken.has(id)) {
-        this.#taken.add(id);
+      (this.#stored ??= new Map()).set(id, status);
+      const spec = this.#spec(id);
+      if (spec && this.#taken?.has(id) !== true) {
+        (this.#taken ??= new Set()).add(id);
         this.#problems.push(`task "${spec.name}".id: a task with id "${id}" already exists; ids must be unique`);
       }
     }
@@ -235,11 +291,12 @@ export class Intake {
   #reread(): void {
     const ctx = this.#ctx;
     const ids: string[] = [];
+    const stored = this.#stored;
     for (let i = 0; i < this.#looked; i++) {
       const { spec, minted } = this.#accepted[i] as Accepted;
-      if (!minted && !ctx.record(spec.id) && !this.#stored.has(spec.id)) ids.push(spec.id);
+      if (!minted && !ctx.record(spec.id) && stored?.has(spec.id) !== true) ids.push(spec.id);
       for (const dep of spec.dependencies)
-        if (!this.#batch.has(dep) && !ctx.record(dep) && !this.#stored.has(dep)) ids.push(dep);
+        if (this.#spec(dep) === undefined && !ctx.record(dep) && stored?.has(dep) !== true) ids.push(dep);
     }
     this.#read(ids);
   }
@@ -248,26 +305,25 @@ export class Intake {
   finish(): Decided {
     const ctx = this.#ctx;
     const problems = this.#problems;
-    const batch = this.#batch;
     const accepted = this.#accepted;
     // Lookups made slice by slice still hold unless finished tasks left memory meanwhile.
     if (this.#looked > 0 && (this.#lookedEvictions < 0 || ctx.evictions?.() !== this.#lookedEvictions)) this.#reread();
     this.lookup();
-    const stored = this.#stored;
+    const stored = this.#stored ?? NONE_STORED;
     // Ids another call took while this one was checked.
-    for (const { spec } of accepted) {
-      if (!this.#taken.has(spec.id) && (ctx.record(spec.id) || ctx.reserved?.(spec.id) === true)) {
-        this.#taken.add(spec.id);
+    for (const { spec, minted } of accepted) {
+      if (!minted && this.#taken?.has(spec.id) !== true && (ctx.record(spec.id) || ctx.reserved?.(spec.id) === true)) {
+        (this.#taken ??= new Set()).add(spec.id);
         problems.push(`task "${spec.name}".id: a task with id "${spec.id}" already exists; ids must be unique`);
       }
     }
-    const linked = this.#linked;
-    for (const i of this.#unresolved) {
+    const linked = this.#linked ?? [];
+    for (const i of this.#unresolved ?? []) {
       const spec = (accepted[i] as Accepted).spec;
       let inCall = false;
       spec.dependencies.forEach((dep, j) => {
         if (dep === spec.id) problems.push(`task "${spec.name}".dependencies[${j}]: a task cannot depend on itself`);
-        else if (batch.has(dep)) inCall = true;
+        else if (this.#spec(dep) !== undefined) inCall = true;
         else if (!ctx.record(dep) && !stored.has(dep)) {
           problems.push(
             ctx.reserved?.(dep) === true
@@ -279,10 +335,10 @@ export class Intake {
       if (inCall) linked.push(spec.id);
     }
     if (problems.length) throw new ValidationError(problems);
-    const cycle = linked.length ? findCycle(linked, (id) => batch.get(id)?.dependencies) : null;
+    const cycle = linked.length ? findCycle(linked, (id) => this.#spec(id)?.dependencies) : null;
     if (cycle)
       throw new CycleError(
-        cycle.map((id) => batch.get(id)?.name ?? id),
+        cycle.map((id) => this.#spec(id)?.name ?? id),
         'task dependency',
       );
     return { accepted, stored, answer: this.#deduplicated ? this.#answer : null, deduplicated: this.#deduplicated };

@@ -281,8 +281,8 @@ export class TaskLifecycle {
   }
 
   #announce(rec: TaskRecord): void {
-    if (this.#deps.observer) observe(this.#deps.observer, rec, this.#clock.now());
-    announce(this.#deps.bus, rec, () => this.#clock.now());
+    if (this.#deps.observer) observe(this.#deps.observer, rec, this.#clock);
+    announce(this.#deps.bus, rec, this.#clock);
   }
 
   /** A record a failed commit never wrote (strict): it is forgotten and its callers get the error. */

@@ -26,12 +26,12 @@ export type ReadyPlace = 'gated' | 'queued' | 'parked' | 'keyed' | 'throttled';
 
 export type Waiter = [resolve: (r: TaskResult) => void, reject: (e: Error) => void];
 
-/** Reports a record's transition to an observer (running, retrying and terminal states). */
-export function observe(observer: TaskObserver, rec: TaskRecord, now: number): void {
+/** Reports a record's transition to an observer (running, retrying and terminal states; the clock read for running only). */
+export function observe(observer: TaskObserver, rec: TaskRecord, clock: Clock): void {
   const s = rec.spec;
   switch (rec.status) {
     case 'running':
-      observer.started(s.module, s.action, s.priority, now - rec.readyAt);
+      observer.started(s.module, s.action, s.priority, clock.now() - rec.readyAt);
       return;
     case 'retrying':
       observer.retrying(s.module, s.action, rec.error?.code ?? ErrorCode.INTERNAL);
@@ -139,24 +139,30 @@ export const EVENT_OF: Record<TaskStatus, keyof EventMap> = {
 };
 
 export function toResult(rec: TaskRecord): TaskResult {
-  const done = isTerminal(rec.status);
-  return {
+  const status = rec.status;
+  const startedAt = rec.startedAt;
+  const endedAt = rec.endedAt;
+  const result: TaskResult = {
     taskId: rec.spec.id,
     name: rec.spec.name,
-    status: rec.status,
-    success: rec.status === 'completed',
-    result: rec.status === 'completed' ? rec.output : null,
-    error: done ? rec.error : null,
+    status,
+    success: status === 'completed',
+    result: status === 'completed' ? rec.output : null,
+    error: isTerminal(status) ? rec.error : null,
     attempts: rec.attempts,
-    startedAt: rec.startedAt,
-    endedAt: rec.endedAt,
-    durationMs: rec.startedAt !== null && rec.endedAt !== null ? rec.endedAt - rec.startedAt : null,
-    ...(rec.artifacts !== null && rec.status === 'completed' && { artifacts: rec.artifacts }),
-    ...(rec.worker !== null && { worker: rec.worker }),
+    startedAt,
+    endedAt,
+    durationMs: startedAt !== null && endedAt !== null ? endedAt - startedAt : null,
   };
+  // Added only when set (no spread of a temporary object per result).
+  const artifacts = rec.artifacts;
+  if (artifacts !== null && status === 'completed') result.artifacts = artifacts;
+  const worker = rec.worker;
+  if (worker !== null) result.worker = worker;
+  return result;
 }
 
-export function announce(bus: MessageBus, rec: TaskRecord, now: () => number): void {
+export function announce(bus: MessageBus, rec: TaskRecord, clock: Clock): void {
   const type = EVENT_OF[rec.status];
   if (!bus.wants(type)) return;
   const s = rec.spec;
@@ -180,7 +186,7 @@ export function announce(bus: MessageBus, rec: TaskRecord, now: () => number): v
       bus.publish('task_queued', base);
       return;
     case 'running':
-      bus.publish('task_started', { ...base, queuedMs: now() - rec.readyAt, worker });
+      bus.publish('task_started', { ...base, queuedMs: clock.now() - rec.readyAt, worker });
       return;
     case 'retrying':
       bus.publish('task_retrying', { ...base, error, delayMs: rec.lastDelayMs, retryAt: rec.retryAt ?? 0, worker });

@@ -1,6 +1,6 @@
 /**
  * Finished tasks kept in memory: the most recent ones, bounded by count and by the bytes of their results. Older
- * ones leave the record table (their rows stay in the store), oldest first, once a commit has written them.
+ * ones leave the record table (their rows stay in the store), oldest first, when the commit that wrote them lands.
  */
 import type { TaskDurability } from './durability.js';
 import type { TaskRecord } from './record.js';
@@ -28,17 +28,19 @@ export class FinishedRetention {
     this.#deps = deps;
   }
 
-  /** Counts a task that just finished, then drops what the bounds no longer keep. */
+  /**
+   * Counts a task that just finished. What the bounds no longer keep is dropped when the commit that writes it lands
+   * ({@link evict}): a finished record can only leave once written, and every finish asks for a commit, so dropping
+   * the oldest here too would only put that work (cold records, a large map) before the finished task's callers.
+   */
   finished(rec: TaskRecord): void {
     this.#order.push(rec.id);
     this.#bytes += rec.outputBytes;
-    this.evict();
   }
 
   /**
    * Drops the oldest finished records past `retainFinished` (count) or `retainFinishedBytes` (their results), in the
-   * order they finished, stopping at the first one no commit has written yet. Runs when a task finishes and when a
-   * commit lands.
+   * order they finished, stopping at the first one no commit has written yet. Runs when a commit lands.
    */
   evict(): void {
     const { records, durable, retainFinished: keep, retainFinishedBytes: keepBytes } = this.#deps;

@@ -174,11 +174,16 @@ export class TaskScheduler {
    * Adds one task, starts execution and resolves with its result. `paramsChecked`: its parameters were validated
    * against its action's schema before (a workflow step's, by `createWorkflow`), so intake does not do it again.
    */
-  async execute(input: unknown, options: { paramsChecked?: boolean } = {}): Promise<TaskResult> {
-    const [id] = this.#adder.add([input], options.paramsChecked === true);
-    this.#setExecuting(true);
-    this.#life.run();
-    return this.wait(id ?? '');
+  execute(input: unknown, options: { paramsChecked?: boolean } = {}): Promise<TaskResult> {
+    // Not `async`: the caller gets the wait's own promise (an async wrapper adds turns to every call's answer).
+    try {
+      const [id] = this.#adder.add([input], options.paramsChecked === true);
+      this.#setExecuting(true);
+      this.#life.run();
+      return this.wait(id ?? '');
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   /** Adds one task and starts execution; returns its id at once (its end is an event, or `wait`). */

@@ -19,6 +19,7 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { CancelledError, WorkerCrashedError } from '../../errors.js';
 import type { AttemptHooks, AttemptRequest, PlacementQuery, RunningAttempt, TaskRunner } from '../runner.js';
+import { attemptFields } from '../runner.js';
 import type { Logger } from 'pino';
 import { JetStreamAttempt } from './attempt.js';
 import { Claims } from './claims.js';
@@ -253,23 +254,11 @@ export class JetStreamRunner implements TaskRunner {
     attempt.workerId = choice.worker.info.id;
     attempt.worker = choice.worker.info.name;
     this.counters.dispatched++;
-    const msg: WorkMessage = {
-      dispatch,
-      daemon: this.#o.run,
-      taskId: req.taskId,
-      name: req.name,
-      module: req.module,
-      action: req.action,
-      params: req.params,
-      attempt: req.attempt,
-      idempotencyKey: req.idempotencyKey,
-      workingDir: req.workingDir,
-      upstream: req.upstream,
-      channel: req.channel,
-    };
-    // Traced: each attempt carries its span's W3C context (a message may hold several attempts), which the worker continues.
-    if (req.traceparent !== undefined) msg.traceparent = req.traceparent;
-    if (req.artifactScope !== undefined) msg.artifactScope = req.artifactScope;
+    // Traced, each attempt carries its span's W3C context (a message may hold several attempts), which the worker continues.
+    const msg: WorkMessage = attemptFields(
+      { dispatch, daemon: this.#o.run, name: req.name, channel: req.channel },
+      req,
+    );
     if (req.artifacts !== undefined) msg.artifacts = req.artifacts;
     // A sticky attempt goes to its worker alone; any other to the group, where any of its workers may take it (several
     // for one worker in one turn go to that worker alone, as one message: see WorkOutbox.add).
