@@ -64,6 +64,10 @@ describe('acceptStep', () => {
     expect(take(spec({ ...plain, action: 'nope' }))).toBeNull();
     expect(take(spec(plain), context({ records: ['r1.c'] }))).toBeNull();
     expect(take(spec(plain), context({ stored: ['r1.c'] }))).toBeNull();
+    // A run id the engine made for this start names no stored task: the store is not asked (memory still is).
+    const fresh = (ctx: IntakeContext) => acceptStep({ spec: spec(plain), paramsChecked: true, freshId: true }, ctx);
+    expect(fresh(context({ stored: ['r1.c'] }))).not.toBeNull();
+    expect(fresh(context({ records: ['r1.c'] }))).toBeNull();
     expect(take(spec(plain, {}, { sessionId: 's1' }))).toBeNull();
     expect(take(spec(plain, {}, { sessionId: 's1' }), context({ openLanes: ['s1'] }))).not.toBeNull();
     expect(take({ ...spec(plain), concurrency: { key: 'k', limit: 1 } })).toBeNull();

@@ -25,6 +25,11 @@ export interface StepTask {
    * a forEach item), so they are checked against the action's schema and the payload limits before it is added.
    */
   paramsChecked: boolean;
+  /**
+   * Its id is new: the run's id was made by the engine for this start, so no stored task has it and the store is
+   * not asked (an id given by a caller, or a resumed run's, is looked up as intake would).
+   */
+  freshId?: boolean;
 }
 
 /**
@@ -79,6 +84,6 @@ export function acceptStep(task: StepTask, ctx: IntakeContext): Accepted | null 
   }
   const id = spec.id;
   if (ctx.record(id) || ctx.reserved?.(id) === true || !ctx.laneOpen(spec.sessionId)) return null;
-  if (ctx.storedStatuses([id]).size > 0) return null;
+  if (task.freshId !== true && ctx.storedStatuses([id]).size > 0) return null;
   return { spec, channel, held: null, flow: null };
 }

@@ -89,6 +89,11 @@ export interface UnitRun {
   depth: number;
   /** Resumed after a restart: units attach to the tasks and child runs they had started. */
   resumed: boolean;
+  /**
+   * Its id was made by the engine (a uuid) for this start: no stored task can have one of its tasks' ids, so they
+   * are not looked up in the store when added (the tasks in memory still are).
+   */
+  freshId?: boolean | undefined;
   scope: RunScope;
   /** Told when a unit started a child run (worth persisting). */
   changed: () => void;
@@ -143,7 +148,7 @@ export class StepUnits {
       const spec = stepSpec(step, id, name, parameters, { sessionId, workingDir, metadata, upstream });
       const fail = (err: unknown): void => done(this.#notSubmitted(step, index, id, name, err));
       try {
-        const served = start({ spec, paramsChecked }, [
+        const served = start({ spec, paramsChecked, freshId: this.#run.freshId === true }, [
           (result) => queueMicrotask(() => done(result)),
           (err) => queueMicrotask(() => fail(err)),
         ]);
