@@ -70,6 +70,22 @@ describe('durability: strict', () => {
     );
     expect(seen).toEqual(['ready', 'ready', 'ready']);
   });
+
+  it("never starts a workflow step's task before its row is committed (the scheduler's trusted step entry)", async () => {
+    const engine = sqliteEngine('strict');
+    const seen: (string | undefined)[] = [];
+    engine.registerEventHandler('task_started', (_e, data) => void seen.push(engine.store.getTaskStatus(data.taskId)));
+    await engine.workflows.createWorkflow('steps', [
+      { name: 'a', module: 'core', action: 'echo', parameters: { value: 1 } },
+      { name: 'b', module: 'core', action: 'echo', parameters: { value: '{{a.output}}' }, dependencies: ['a'] },
+      { name: 'c', module: 'core', action: 'noop', dependencies: ['b'] },
+    ]);
+    const r = await engine.workflows.executeWorkflow('steps');
+    expect(r.status).toBe('succeeded');
+    expect(seen).toEqual(['ready', 'ready', 'ready']);
+    // Answered once durable: each step's result is in the store.
+    for (const step of ['a', 'b', 'c']) expect(engine.store.getTaskStatus(`${r.runId}.${step}`)).toBe('completed');
+  });
 });
 
 describe('durability: relaxed', () => {

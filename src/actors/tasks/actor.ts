@@ -85,7 +85,10 @@ export function taskOrchestratorLogic(deps: TaskDeps) {
     });
     // Rate limits: those stored by an earlier engine, then those of the config (which win).
     scheduler.rateLimits.restore(deps.store, deps.options.rateLimits);
-    const stopSteps = deps.stepIntake?.serve((task, paramsChecked) => scheduler.execute(task, { paramsChecked }));
+    const stopSteps = deps.stepIntake?.serve(
+      (task, paramsChecked) => scheduler.execute(task, { paramsChecked }),
+      (task, done) => scheduler.executeStep(task, done),
+    );
     return {
       handlers: { task: taskHandlers(scheduler, deps.clock), ratelimit: rateLimitHandlers(scheduler) },
       recover: () => {

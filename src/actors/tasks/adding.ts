@@ -16,6 +16,8 @@ import { accept, Intake, link } from './intake.js';
 import type { TaskLifecycle } from './lifecycle.js';
 import type { ReadyTasks } from './ready.js';
 import { TaskRecord } from './record.js';
+import type { StepDone, StepTask } from './stepEntry.js';
+import { acceptStep, DEPS_MET } from './stepEntry.js';
 
 /** What adding needs of the scheduler. */
 export interface AdderHost {
@@ -39,9 +41,12 @@ export class TaskAdder {
   #adding: Promise<void> | null = null;
   /** The ids of the large call being added while not all of its records are held yet. */
   #reserved: ReadonlyMap<string, unknown> | null = null;
+  /** What intake reads of the scheduler (made once: it reads everything through the host). */
+  readonly #ctx: IntakeContext;
 
   constructor(host: AdderHost) {
     this.#host = host;
+    this.#ctx = this.#intakeContext();
   }
 
   /** The large call being added, if any (drain waits for it). */
@@ -57,7 +62,29 @@ export class TaskAdder {
   add(inputs: readonly unknown[], paramsChecked = false): string[] {
     if (this.#host.closing()) throw new ShuttingDownError();
     this.#host.durable.refuseWhileFailing('nothing was added');
-    return this.#insert(accept(inputs, this.#intakeContext(), paramsChecked));
+    return this.#insert(accept(inputs, this.#ctx, paramsChecked));
+  }
+
+  /**
+   * Adds a workflow step's task built by the workflow layer (stepEntry.ts): accepted without intake when it is
+   * plain and nothing is wrong, else through intake like any task (which refuses it naming the problem). `done` is
+   * told its end. Its dependencies are the workflow's, so it is queued at once; the caller starts execution.
+   */
+  addStep(task: StepTask, done: StepDone): void {
+    if (this.#host.closing()) throw new ShuttingDownError();
+    this.#host.durable.refuseWhileFailing('nothing was added');
+    const accepted = acceptStep(task, this.#ctx);
+    if (!accepted) {
+      this.#insert(accept([task.spec], this.#ctx, task.paramsChecked), done);
+      return;
+    }
+    const { spec, channel } = accepted;
+    const life = this.#host.life;
+    const rec = new TaskRecord(spec, channel, this.#host.ready.laneFor(spec.sessionId), this.#host.nextOrder(), null);
+    rec.waiters = [done];
+    life.hold(rec);
+    life.added(rec);
+    life.push(rec, DEPS_MET);
   }
 
   /**
@@ -77,7 +104,7 @@ export class TaskAdder {
     }
     if (this.#host.closing()) throw new ShuttingDownError();
     this.#host.durable.refuseWhileFailing('nothing was added');
-    const intake = new Intake(this.#intakeContext(), inputs.length);
+    const intake = new Intake(this.#ctx, inputs.length);
     await takeInSlices(intake, inputs);
     while (this.#adding) await this.#adding;
     if (this.#host.closing()) throw new ShuttingDownError();
@@ -131,7 +158,8 @@ export class TaskAdder {
         this.#host.idempotency.remember(spec.idempotencyKey, spec.id);
   }
 
-  #insert({ accepted, stored, answer, deduplicated }: ReturnType<typeof accept>): string[] {
+  /** Adds what intake accepted; `done`: told the end of the one task of a workflow step's call. */
+  #insert({ accepted, stored, answer, deduplicated }: ReturnType<typeof accept>, done?: StepDone): string[] {
     this.#host.idempotency.deduplicated += deduplicated;
     this.#remember(accepted);
     const added = accepted.map(({ spec, channel, held, flow }) => {
@@ -143,6 +171,7 @@ export class TaskAdder {
         held,
         flow,
       );
+      if (done) rec.waiters = [done];
       this.#host.life.hold(rec);
       this.#host.life.added(rec);
       return rec;

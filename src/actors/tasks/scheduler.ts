@@ -35,6 +35,7 @@ import { FlowControl } from './admission/flow.js';
 import { waitForOpen } from './waiting.js';
 import type { TaskRecord } from './record.js';
 import type { SchedulerDeps } from './schedulerOptions.js';
+import type { StepDone, StepTask } from './stepEntry.js';
 import { toResult } from './record.js';
 import { placementQuery } from '../../workers/runner.js';
 
@@ -184,6 +185,16 @@ export class TaskScheduler {
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
+  }
+
+  /**
+   * A workflow step's task, built by the workflow layer from the validated step (stepEntry.ts): added and started
+   * in this turn, its end told to `done`. Throws as {@link add} does.
+   */
+  executeStep(task: StepTask, done: StepDone): void {
+    this.#adder.addStep(task, done);
+    this.#setExecuting(true);
+    this.#life.run();
   }
 
   /** Adds one task and starts execution; returns its id at once (its end is an event, or `wait`). */

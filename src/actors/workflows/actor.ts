@@ -63,6 +63,7 @@ export function workflowManagerLogic(
       // Straight into the scheduler when it serves steps (stepIntake.ts), else over the bus.
       execute: (task, paramsChecked) =>
         deps.stepIntake?.execute(task, paramsChecked === true) ?? bus.request('task.execute', { task }),
+      start: (task, done) => deps.stepIntake?.start(task, done) === true,
       cancelTask: (taskId, reason) => bus.request('task.cancel', { taskId, reason }),
       attach: async (taskId) =>
         (await bus.request('task.get', { taskId })) ? bus.request('task.wait', { taskId }) : null,

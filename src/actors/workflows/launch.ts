@@ -92,7 +92,16 @@ export class RunLauncher {
     if (req.inputs !== undefined) req = { ...req, params: withInputs(req.params, req.runId, req.inputs) };
     // Keys and the debounce key must resolve before the run exists (a ValidationError naming the field).
     flow.resolveKeys(wf, { ...wf.params, ...(req.params ?? {}) });
-    const run = this.executor(wf, req.runId ?? randomUUID(), req, req.sessionId ?? null, warnings, resume, lineage);
+    const run = this.executor(
+      wf,
+      req.runId ?? randomUUID(),
+      req,
+      req.sessionId ?? null,
+      warnings,
+      resume,
+      lineage,
+      req.runId === undefined,
+    );
     flow.admit(run, lineage, () => slots.go(run));
     return run;
   }
@@ -106,6 +115,8 @@ export class RunLauncher {
     warnings: string[],
     resume: RunResume | null,
     lineage: RunLineage = {},
+    /** `runId` was made here, for this start: no stored task has its tasks' ids. */
+    freshId = false,
   ): WorkflowRunExecutor {
     const run = new WorkflowRunExecutor(
       wf,
@@ -122,6 +133,7 @@ export class RunLauncher {
         origin: req.origin,
         traceparent: req.traceparent,
         inputs: req.inputs,
+        freshId,
       },
     );
     const { runs } = this.#parts;

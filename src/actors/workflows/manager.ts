@@ -24,6 +24,7 @@ import { RunLauncher } from './launch.js';
 import { RunPerformance } from './performance.js';
 import { reusedSteps } from './retry.js';
 import type { RunResume } from './run.js';
+import type { UnitDeps } from './stepUnits.js';
 import type { WorkflowRunExecutor } from './run.js';
 import type { RunHandle } from './runFlow.js';
 import { RunFlow } from './runFlow.js';
@@ -37,6 +38,8 @@ export interface WorkflowManagerDeps {
   bus: MessageBus;
   registry: ModuleRegistry;
   execute: (task: TaskInput, paramsChecked?: boolean) => Promise<TaskResult>;
+  /** Adds and starts a plain step's task straight in the scheduler (see `UnitDeps.start`); absent: {@link execute}. */
+  start?: UnitDeps['start'];
   cancelTask: (taskId: string, reason: string) => Promise<unknown>;
   retainRuns: number;
   now?: () => number;
@@ -119,6 +122,7 @@ export class WorkflowManager {
       engine: {
         bus: deps.bus,
         execute: deps.execute,
+        start: deps.start,
         cancelTask: deps.cancelTask,
         now: this.#now,
         attach: deps.attach,

@@ -114,7 +114,11 @@ export class WorkflowRunExecutor {
     warnings: string[],
     deps: RunDeps,
     resume: RunResume | null = null,
-    context: RunContext & { lineage?: RunLineage | undefined } = {},
+    context: RunContext & {
+      lineage?: RunLineage | undefined;
+      /** The engine made the run's id for this start (see `UnitRun.freshId`). */
+      freshId?: boolean | undefined;
+    } = {},
   ) {
     this.workflow = workflow;
     this.lineage = context.lineage ?? {};
@@ -144,6 +148,7 @@ export class WorkflowRunExecutor {
         workingDir: this.workingDir,
         depth: this.depth,
         resumed: this.resumed,
+        freshId: context.freshId === true && !this.resumed,
         scope: this.#scope,
         changed,
       },

@@ -62,15 +62,18 @@ export class RunEvents {
 
   stepStarted(s: StepState, items: number | undefined): void {
     if (!this.#bus.wants('step_started')) return;
-    this.#bus.publish('step_started', {
+    const { module, action } = stepCall(s.step);
+    const data: EventMap['step_started'] = {
       workflowName: this.#workflowName,
       runId: this.#runId,
       step: s.step.name,
-      ...stepCall(s.step),
+      module,
+      action,
       taskId: s.taskId,
       attempt: 1,
-      ...(items !== undefined ? { items } : {}),
-    });
+    };
+    if (items !== undefined) data.items = items;
+    this.#bus.publish('step_started', data);
   }
 
   stepWaiting(s: StepState, waiting: Pick<StepWaiting, 'signal' | 'until'>): void {
@@ -89,11 +92,21 @@ export class RunEvents {
     const bus = this.#bus;
     const type = r.status === 'completed' ? 'step_completed' : r.status === 'skipped' ? 'step_skipped' : 'step_failed';
     if (!bus.wants(type)) return;
-    const base = { workflowName: this.#workflowName, runId: this.#runId, step: s.step.name, ...stepCall(s.step) };
+    const { module, action } = stepCall(s.step);
     if (r.status === 'completed') {
-      bus.publish('step_completed', { ...base, taskId: s.taskId, durationMs: r.durationMs ?? 0 });
+      // Written out, not spread from a base: one object per step's end.
+      bus.publish('step_completed', {
+        workflowName: this.#workflowName,
+        runId: this.#runId,
+        step: s.step.name,
+        module,
+        action,
+        taskId: s.taskId,
+        durationMs: r.durationMs ?? 0,
+      });
       return;
     }
+    const base = { workflowName: this.#workflowName, runId: this.#runId, step: s.step.name, module, action };
     // Built only for a step that did not complete (an error object with its stack is not free).
     const error: SerializedError =
       r.error ?? new CodomyrmexError('the step ended without an error recorded', ErrorCode.UNKNOWN).toJSON();

@@ -157,7 +157,7 @@ export class StepDriver {
       return;
     }
     this.#host.events.stepStarted(s, undefined);
-    void this.#host.units.run(s, parameters, null).then((result) => this.end(s, { ...result, step: step.name }));
+    this.#host.units.start(s, parameters, null, (result) => this.end(s, { ...result, step: step.name }));
   }
 
   /** Ends a step with its result: releases or skips its dependents, and frees its parallel group. */

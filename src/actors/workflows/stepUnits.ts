@@ -12,7 +12,9 @@ import type { WorkflowResult, WorkflowStep } from '../../model/workflow.js';
 import type { ArtifactRef, RunInputs } from '../../model/artifacts.js';
 import { INPUT_STEP } from '../../model/artifacts.js';
 import { findTemplates } from '../../workflows/template.js';
+import type { StepDone, StepTask } from '../tasks/stepEntry.js';
 import type { RunScope } from './runScope.js';
+import { plainStep, stepSpec } from './stepTask.js';
 import type { StepState } from './steps.js';
 
 /** What a sub-workflow step asks of the workflow manager to start its child run. */
@@ -39,6 +41,12 @@ export interface UnitDeps {
    * definition's, validated when it was created (no template in them), so they need not be validated again.
    */
   execute: (task: TaskInput, paramsChecked?: boolean) => Promise<TaskResult>;
+  /**
+   * Adds and starts a plain step's task built from the stored step (the scheduler's trusted step entry), its end
+   * told to `done`; false when no scheduler serves it here (the step then goes through {@link execute}). Throws
+   * when the task is refused.
+   */
+  start?: ((task: StepTask, done: StepDone) => boolean) | undefined;
   cancelTask: (taskId: string, reason: string) => Promise<unknown>;
   now: () => number;
   /**
@@ -81,6 +89,11 @@ export interface UnitRun {
   depth: number;
   /** Resumed after a restart: units attach to the tasks and child runs they had started. */
   resumed: boolean;
+  /**
+   * Its id was made by the engine (a uuid) for this start: no stored task can have one of its tasks' ids, so they
+   * are not looked up in the store when added (the tasks in memory still are).
+   */
+  freshId?: boolean | undefined;
   scope: RunScope;
   /** Told when a unit started a child run (worth persisting). */
   changed: () => void;
@@ -100,13 +113,54 @@ export class StepUnits {
 
   /** Runs one unit of a step (`index` null: the step itself). Resolves with its result, never rejects. */
   run(s: StepState, parameters: Record<string, unknown>, index: number | null): Promise<UnitResult> {
+    return new Promise((resolve) => this.start(s, parameters, index, resolve));
+  }
+
+  /**
+   * Starts one unit of a step (`index` null: the step itself); `done` is told its result, once (never an error). A
+   * plain step's task goes straight into the scheduler when it serves steps (stepTask.ts), added and dispatched in
+   * this turn; its end comes back in one microtask, after the scheduler has applied and announced it.
+   */
+  start(s: StepState, parameters: Record<string, unknown>, index: number | null, done: (r: UnitResult) => void): void {
     const step = s.step;
     const { runId, scope } = this.#run;
     const id = index === null ? s.taskId : `${s.taskId}.${index}`;
-    if (step.workflow !== undefined) return this.#runChild(s, step.workflow, parameters, index, id);
+    if (step.workflow !== undefined) {
+      void this.#runChild(s, step.workflow, parameters, index, id).then(done);
+      return;
+    }
+    const name = index === null ? step.name : `${step.name}.${index}`;
+    const metadata = {
+      ...step.metadata,
+      workflow: this.#run.workflowName,
+      runId,
+      step: step.name,
+      ...(index !== null ? { item: index } : {}),
+    };
+    const upstream = step.dependencies?.length ? scope.upstream(step.dependencies) : null;
+    const artifacts = s.artifactSources.length ? scope.upstreamArtifacts(s.artifactSources) : null;
+    const inputs = this.#run.inputs ? stepInputs(this.#run.inputs, step) : null;
+    // Parameters without templates are the definition's, validated by createWorkflow (a forEach item's read {{item}}).
+    const paramsChecked = !s.hasTemplates && index === null;
+    const start = this.#run.resumed ? undefined : this.#deps.start;
+    if (start && !artifacts && !inputs && plainStep(step)) {
+      const { sessionId, workingDir } = this.#run;
+      const spec = stepSpec(step, id, name, parameters, { sessionId, workingDir, metadata, upstream });
+      const fail = (err: unknown): void => done(this.#notSubmitted(step, index, id, name, err));
+      try {
+        const served = start({ spec, paramsChecked, freshId: this.#run.freshId === true }, [
+          (result) => queueMicrotask(() => done(result)),
+          (err) => queueMicrotask(() => fail(err)),
+        ]);
+        if (served) return;
+      } catch (err) {
+        fail(err);
+        return;
+      }
+    }
     const task: TaskInput = {
       id,
-      name: index === null ? step.name : `${step.name}.${index}`,
+      name,
       module: step.module ?? '',
       action: step.action ?? '',
       parameters,
@@ -126,38 +180,24 @@ export class StepUnits {
       // Sticky: the run's id is the key every sticky step of it shares (the runner keeps them on one worker).
       ...(step.affinity === 'run' && { affinity: runId }),
       sessionId: this.#run.sessionId ?? undefined,
-      metadata: {
-        ...step.metadata,
-        workflow: this.#run.workflowName,
-        runId,
-        step: step.name,
-        ...(index !== null ? { item: index } : {}),
-      },
+      metadata,
       ...(this.#run.workingDir !== null ? { workingDir: this.#run.workingDir } : {}),
     };
-    const upstream = step.dependencies?.length ? scope.upstream(step.dependencies) : null;
     if (upstream) task.upstream = upstream;
-    const artifacts = s.artifactSources.length ? scope.upstreamArtifacts(s.artifactSources) : null;
-    const inputs = this.#run.inputs ? stepInputs(this.#run.inputs, step) : null;
     if (artifacts || inputs) task.artifacts = { ...artifacts, ...(inputs && { [INPUT_STEP]: inputs }) };
     const attach = this.#run.resumed ? this.#deps.attach : undefined;
-    // Parameters without templates are the definition's, validated by createWorkflow (a forEach item's read {{item}}).
-    const paramsChecked = !s.hasTemplates && index === null;
     const submitted = attach
       ? attach(id).then((r) => r ?? this.#deps.execute(task, paramsChecked))
       : this.#deps.execute(task, paramsChecked);
-    return submitted.then(
-      (result) => result,
-      (err: unknown) => {
-        const e = serializeError(err);
-        const status: TaskStatus = err instanceof ShuttingDownError ? 'cancelled' : 'failed';
-        const what = index === null ? `step "${step.name}"` : `item ${index} of step "${step.name}"`;
-        return this.failed(id, task.name ?? step.name, status, {
-          ...e,
-          message: `${what} could not be submitted: ${e.message}`,
-        });
-      },
-    );
+    submitted.then(done, (err: unknown) => done(this.#notSubmitted(step, index, id, name, err)));
+  }
+
+  /** The result of a unit whose task could not be submitted (or was lost to a shutdown before it ended). */
+  #notSubmitted(step: WorkflowStep, index: number | null, id: string, name: string, err: unknown): TaskResult {
+    const e = serializeError(err);
+    const status: TaskStatus = err instanceof ShuttingDownError ? 'cancelled' : 'failed';
+    const what = index === null ? `step "${step.name}"` : `item ${index} of step "${step.name}"`;
+    return this.failed(id, name, status, { ...e, message: `${what} could not be submitted: ${e.message}` });
   }
 
   /** The result of a unit that ended without running (it could not be submitted, or its parameters did not resolve). */
