@@ -78,6 +78,13 @@ async function startReceiver(): Promise<Receiver> {
   };
 }
 
+/** What one run measured: throughput, CPU per task of all its threads and of the engine's alone (null: not Linux). */
+interface RunResult {
+  tasksPerSec: number;
+  cpuUsPerTask: number;
+  mainCpuUsPerTask: number | null;
+}
+
 /** One measured run in a fresh process (tracingRun.ts); `before` is another checkout's engine entry. */
 async function run(
   subject: Subject,
@@ -85,7 +92,7 @@ async function run(
   threads: number,
   endpoint: string,
   before: string | null,
-): Promise<number> {
+): Promise<RunResult> {
   const child = spawn(process.execPath, [fileURLToPath(new URL('./tracingRun.js', import.meta.url))], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: {
@@ -101,7 +108,7 @@ async function run(
   child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`${subject}: the run exited with ${code}`);
-  return (JSON.parse(out.trim().split('\n').pop() ?? '{}') as { tasksPerSec: number }).tasksPerSec;
+  return JSON.parse(out.trim().split('\n').pop() ?? '{}') as RunResult;
 }
 
 interface Spread {
@@ -120,6 +127,12 @@ export interface TracingRuns {
   before: string | null;
   subjects: Subject[];
   tasksPerSec: Partial<Record<Subject, number[]>>;
+  /** CPU time per task (every thread of the run's process, export included), in µs. */
+  cpuUsPerTask: Partial<Record<Subject, number[]>>;
+  cpuSpread: Partial<Record<Subject, Spread>>;
+  /** CPU time per task of the engine's thread alone (Linux), in µs. */
+  mainCpuUsPerTask: Partial<Record<Subject, number[]>>;
+  mainCpuSpread: Partial<Record<Subject, Spread>>;
   spread: Partial<Record<Subject, Spread>>;
   /** Median of each subject / median with tracing off. */
   ratio: Partial<Record<Subject, number>>;
@@ -136,6 +149,8 @@ export async function tracingRuns(n: number, repeats: number, threads: number): 
   const subjects = before !== null ? [...AFTER, ...BEFORE] : [...AFTER];
   const receiver = await startReceiver();
   const tasksPerSec: Partial<Record<Subject, number[]>> = {};
+  const cpuUsPerTask: Partial<Record<Subject, number[]>> = {};
+  const mainCpuUsPerTask: Partial<Record<Subject, number[]>> = {};
   let received = 0;
   try {
     for (let rep = 0; rep < repeats; rep++) {
@@ -144,14 +159,22 @@ export async function tracingRuns(n: number, repeats: number, threads: number): 
         const spansBefore = await receiver.spans();
         const r = await run(s, n, threads, receiver.endpoint, before);
         if (s === 'onSampled') received += (await receiver.spans()) - spansBefore;
-        (tasksPerSec[s] ??= []).push(r);
+        (tasksPerSec[s] ??= []).push(r.tasksPerSec);
+        (cpuUsPerTask[s] ??= []).push(r.cpuUsPerTask);
+        if (r.mainCpuUsPerTask !== null) (mainCpuUsPerTask[s] ??= []).push(r.mainCpuUsPerTask);
         log(
-          `  tracing rep ${rep + 1}/${repeats}  ${s.padEnd(16)} ${Math.round(r).toLocaleString('en-US').padStart(8)} tasks/s`,
+          `  tracing rep ${rep + 1}/${repeats}  ${s.padEnd(16)} ${Math.round(r.tasksPerSec).toLocaleString('en-US').padStart(8)} tasks/s  ${r.cpuUsPerTask.toFixed(1)} µs CPU/task (engine thread ${r.mainCpuUsPerTask?.toFixed(1) ?? '?'})`,
         );
       }
     }
     const stats: Partial<Record<Subject, Spread>> = {};
-    for (const s of subjects) stats[s] = spread(tasksPerSec[s]!);
+    const cpuStats: Partial<Record<Subject, Spread>> = {};
+    const mainStats: Partial<Record<Subject, Spread>> = {};
+    for (const s of subjects) {
+      stats[s] = spread(tasksPerSec[s]!);
+      cpuStats[s] = spread(cpuUsPerTask[s]!);
+      if (mainCpuUsPerTask[s]) mainStats[s] = spread(mainCpuUsPerTask[s]);
+    }
     const off = stats.off!.median;
     const ratio: Partial<Record<Subject, number>> = {};
     for (const s of subjects) ratio[s] = round(stats[s]!.median / off, 3);
@@ -162,6 +185,10 @@ export async function tracingRuns(n: number, repeats: number, threads: number): 
       before,
       subjects,
       tasksPerSec,
+      cpuUsPerTask,
+      cpuSpread: cpuStats,
+      mainCpuUsPerTask,
+      mainCpuSpread: mainStats,
       spread: stats,
       ratio,
       exported: { received, made: (n + Math.min(n, 5000)) * repeats },
@@ -183,6 +210,14 @@ export function printTracingRuns(t: TracingRuns): void {
       'median tasks/s': k(t.spread[s]!.median),
       'max tasks/s': k(t.spread[s]!.max),
       'vs off (medians)': `${t.ratio[s]!.toFixed(3)}x`,
+      'CPU µs/task min/med/max': [t.cpuSpread[s]!.min, t.cpuSpread[s]!.median, t.cpuSpread[s]!.max]
+        .map((x) => x.toFixed(1))
+        .join(' / '),
+      'engine thread CPU µs/task min/med/max': t.mainCpuSpread[s]
+        ? [t.mainCpuSpread[s].min, t.mainCpuSpread[s].median, t.mainCpuSpread[s].max]
+            .map((x) => x.toFixed(1))
+            .join(' / ')
+        : 'n/a',
     })),
   );
   log(

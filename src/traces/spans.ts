@@ -8,6 +8,7 @@ import type { Context, Span, SpanContext, Tracer } from '@opentelemetry/api';
 import { ROOT_CONTEXT, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
 import type { Subscription } from 'rxjs';
 import type { EventMap } from '../model/events.js';
+import type { AttemptEnded } from './attempt.js';
 import { attemptSpan } from './attempt.js';
 import { contextOf, traceparentOf } from './context.js';
 import { RecentMap } from '../model/recentMap.js';
@@ -26,7 +27,7 @@ interface RunTrace {
   steps: Map<string, Span>;
 }
 
-export class EngineSpans {
+export class EngineSpans implements AttemptEnded {
   readonly #tracer: Tracer;
   readonly #runs = new Map<string, RunTrace>();
   /** Open step spans by task id, across runs: where an attempt finds its parent. */
@@ -186,23 +187,15 @@ export class EngineSpans {
     }
     const parent = step ? trace.setSpan(ROOT_CONTEXT, step) : contextOf(info.traceparent);
     const previous = info.attempt > 1 ? this.#previous.get(id) : undefined;
-    const span = attemptSpan(this.#tracer, info, parent, previous);
-    if (span.context === null) return span;
-    const context = span.context;
-    this.#taskTraces.set(id, context.traceId);
-    const previousMap = this.#previous;
-    return {
-      traceparent: span.traceparent,
-      setWorker: (w) => span.setWorker(w),
-      end: (outcome) => {
-        span.end(outcome);
-        if (outcome.ok) {
-          if (previous) previousMap.delete(id);
-          return;
-        }
-        previousMap.set(id, context);
-      },
-    };
+    const span = attemptSpan(this.#tracer, info, parent, previous, this);
+    if (span.context !== null) this.#taskTraces.set(id, span.context.traceId);
+    return span;
+  }
+
+  /** A sampled attempt ended: a failed one is remembered (the next attempt links to it), a success forgets it. */
+  attemptEnded(taskId: string, context: SpanContext, ok: boolean, linked: boolean): void {
+    if (!ok) this.#previous.set(taskId, context);
+    else if (linked) this.#previous.delete(taskId);
   }
 
   traceIdOfRun(runId: string): string | null {

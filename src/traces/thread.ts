@@ -8,7 +8,7 @@ import type { Span } from '@opentelemetry/api';
 import { context, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { AlwaysOffSampler, BasicTracerProvider, ParentBasedSampler } from '@opentelemetry/sdk-trace-base';
-import { contextOf, ensureContextManager } from './context.js';
+import { ensureContextManager, spanContextOf } from './context.js';
 import type { ThreadSpan } from './transfer.js';
 import { toThreadSpan } from './transfer.js';
 
@@ -56,7 +56,7 @@ export function startThreadTracing(maxAttributeLength: number): ThreadTracing {
     spanOf(traceparent) {
       // An unsampled attempt (flag 00) records nothing: no span, no active context.
       if (!traceparent.endsWith('1')) return undefined;
-      const sc = trace.getSpanContext(contextOf(traceparent));
+      const sc = spanContextOf(traceparent);
       return sc && (sc.traceFlags & TraceFlags.SAMPLED) !== 0 ? trace.wrapSpanContext(sc) : undefined;
     },
     within(span, fn) {
