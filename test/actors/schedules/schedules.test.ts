@@ -102,6 +102,33 @@ describe('schedules on a fake clock', () => {
     expect(exposition).toMatch(/codomyrmex_schedule_lag_seconds_count\{schedule="tick"\} 1/);
   });
 
+  it('schedules due at one time share one timer and fire as one batch, each slot once (more than a start chunk)', async () => {
+    const clock = new FakeClock(T0);
+    const engine = engineOn(clock);
+    await withWorkflows(engine);
+    const N = 300;
+    const timers = clock.pending;
+    for (let i = 0; i < N; i++)
+      await engine.createSchedule({
+        name: `m${i}`,
+        workflow: 'quick',
+        every: 10,
+        overlap: 'allow',
+        parameters: { n: i },
+      });
+    // One timer on the clock for all of them (was one per schedule).
+    expect(clock.pending - timers).toBe(1);
+    for (const slot of [T0 + 10_000, T0 + 20_000]) {
+      const fired = await advanceUntil(clock, 10_000, nextOf(engine, 'schedule_fired', N));
+      expect(new Set(fired.map((f) => f.runId)).size).toBe(N);
+      expect(fired.every((f) => f.scheduledFor === slot && f.runId === slotRunId(f.schedule, slot))).toBe(true);
+    }
+    await engine.pauseSchedule('m0');
+    await engine.deleteSchedule('m1');
+    const third = await advanceUntil(clock, 10_000, nextOf(engine, 'schedule_fired', N - 2));
+    expect(third.some((f) => f.schedule === 'm0' || f.schedule === 'm1')).toBe(false);
+  });
+
   it('skip: a slot whose previous run is still going is recorded as skipped', async () => {
     const clock = new FakeClock(T0);
     const engine = engineOn(clock);
