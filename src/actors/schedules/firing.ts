@@ -1,9 +1,7 @@
 /**
- * Firing a schedule's slots: one timer for every schedule (a wheel keyed by fire time), the batch that starts what
- * falls due at one time (each due slot claimed, one commit for the batch, then the runs started in chunks that let
- * the event loop breathe), the tick of a schedule catching up several slots (within its window, recording misses),
- * the overlap decision per slot, claiming slots in the store before their runs start, starting them, and freeing a
- * lane when its run ends.
+ * Firing slots: one timer for every schedule (a wheel keyed by fire time), the batch of what falls due at one time
+ * (claimed in one commit, then started in chunks), a schedule's catch-up tick (misses recorded), the overlap decision
+ * per slot, claims written before runs start, the starts, and a lane freed when its run ends.
  */
 import type { MessageBus } from '../../bus/bus.js';
 import { CodomyrmexError, ErrorCode, serializeError } from '../../errors.js';
@@ -17,10 +15,7 @@ import { dueSlots, jitterMs, nextSlots, slotRunId } from './slots.js';
 /** Late timers and commits: a slot this late is still on time, whatever the catch-up window. */
 const GRACE_MS = 1000;
 
-/**
- * Runs a batch starts before it lets the event loop turn: 10,000 schedules due at one time must not hold the loop
- * (task replies, commits, other commands) for the whole burst.
- */
+/** Runs a batch starts before the event loop turns: 10,000 due at once must not hold the loop for the whole burst. */
 const START_CHUNK = 250;
 
 /** The next turn of the event loop (after the I/O that is waiting). */
@@ -162,13 +157,13 @@ export class SlotFiring {
       if (claimed.length === 0) return;
       await this.#ctx.durable();
       failpoint('schedule.after_claim');
-      // The runs start inside the requests; their replies (which wait for the commit holding the runs) are not
-      // waited for between chunks, only a turn of the event loop.
+      // Between chunks a turn of the event loop, not the replies (which wait for the commit holding the runs).
       const starts: Promise<void>[] = [];
       for (let i = 0; i < claimed.length; i++) {
         if (i > 0 && i % START_CHUNK === 0) await nextTurn();
         const { s, claim } = claimed[i]!;
-        starts.push(this.startClaimed(s, claim));
+        // The claims were just written: the schedule's record is not written again for the start.
+        starts.push(this.startClaimed(s, claim, false));
       }
       await Promise.all(starts);
     } catch (err) {
@@ -291,14 +286,18 @@ export class SlotFiring {
    * Starts a claimed slot's run (once: a run with its id that exists is not started again), then drops the claim.
    * An engine shutting down keeps the claim: the next start re-drives it.
    */
-  async startClaimed(s: Live, claim: Claim): Promise<void> {
-    if (!(await this.startRun(s, claim, false))) return;
+  async startClaimed(s: Live, claim: Claim, write = true): Promise<void> {
+    if (!(await this.startRun(s, claim, false, write))) return;
     s.rec.claimed = s.rec.claimed.filter((c) => c !== claim && !(c.slot === claim.slot && c.lane === claim.lane));
-    this.#ctx.save(s);
+    if (write) this.#ctx.save(s);
   }
 
-  /** False when the engine is shutting down (nothing was decided about the slot). */
-  async startRun(s: Live, claim: Claim, manual: boolean): Promise<boolean> {
+  /**
+   * False when the engine is shutting down (nothing was decided about the slot). `write` false: what the start
+   * changed is written with the record's next write (the run's end, the next claim); until then the stored claim
+   * stands, and a restart re-drives it, which finds the run and starts nothing.
+   */
+  async startRun(s: Live, claim: Claim, manual: boolean, write = true): Promise<boolean> {
     const { spec } = s.rec;
     const lane = claim.lane === 'backfill' ? s.rec.backfill : s.rec.slots;
     try {
@@ -357,7 +356,7 @@ export class SlotFiring {
       });
       return true;
     } finally {
-      this.#ctx.save(s);
+      if (write) this.#ctx.save(s);
     }
   }
 

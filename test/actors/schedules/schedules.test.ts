@@ -6,6 +6,9 @@ import type { EventMap, EventName } from '../../../src/bus/protocol.js';
 import { OrchestrationEngine } from '../../../src/index.js';
 import { NotFoundError, ValidationError } from '../../../src/errors.js';
 import { slotRunId } from '../../../src/actors/schedules/slots.js';
+import type { ScheduleRecord } from '../../../src/actors/schedules/record.js';
+import type { ScheduleView } from '../../../src/model/schedule.js';
+import { SqliteStore } from '../../../src/store/sqlite.js';
 import { FakeClock } from '../../support/fakeClock.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -288,5 +291,44 @@ describe('schedules in the SQLite store', () => {
     expect((await missed)[0]).toMatchObject({ schedule: 'catch', count: 56, first: T0 + 10_000, last: T0 + 560_000 });
     const view = await second.getSchedule('catch');
     expect(view?.recentSlots.find((r) => r.outcome === 'missed')).toMatchObject({ count: 56 });
+  });
+
+  it('a batch writes the record once, at the claim: the stored claim stands until the next write, and a restart that re-drives it starts nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cdx-sched-'));
+    dirs.push(dir);
+    const options = { store: 'sqlite' as const, dbPath: join(dir, 'state.db') };
+    const clock = new FakeClock(T0);
+    const first = engineOn(clock, options);
+    await withWorkflows(first);
+    await first.createSchedule({ name: 'once', workflow: 'slow', every: 10, overlap: 'allow' });
+    const [fired] = await advanceUntil(clock, 10_000, nextOf(first, 'schedule_fired'));
+    await advanceUntil(clock, 0, engines.pop()!.engine.shutdown({ graceMs: 0 }), 1000);
+    const store = SqliteStore.open({ path: options.dbPath, readonly: true });
+    const stored = store.getRecord<ScheduleRecord>('schedules', 'once')?.data;
+    store.close();
+    // Not written again after the start (it was: the claim dropped, last runs noted).
+    expect(stored?.claimed).toEqual([{ slot: T0 + 10_000, runId: fired!.runId, lane: 'slots' }]);
+    const later = new FakeClock(T0 + 15_000);
+    const second = engineOn(later, options);
+    let again = 0;
+    second.bus.events$('schedule_fired').subscribe(() => again++);
+    await second.ready();
+    // The re-driven claim finds its run (resumed, still running) and notes it. The clock moves 1 ms a turn (the
+    // store's commit timers run on it) and stays well before the next slot.
+    const noted = async (): Promise<ScheduleView | null> => {
+      for (;;) {
+        const v = await second.getSchedule('once');
+        if (v && v.lastRuns.length > 0) return v;
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    const view = await advanceUntil(later, 0, noted(), 1);
+    expect(later.now()).toBeLessThan(T0 + 20_000);
+    expect(view?.lastRuns[0]).toMatchObject({ runId: fired!.runId, status: 'running' });
+    expect(view?.activeRuns).toEqual([fired!.runId]);
+    expect(again).toBe(0);
+    expect((await second.getWorkflowManager().listRuns({ schedule: 'once' })).map((r) => r.runId)).toEqual([
+      fired!.runId,
+    ]);
   });
 });
