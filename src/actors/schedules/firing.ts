@@ -1,11 +1,11 @@
 /**
- * Firing a schedule's slots: the timer for its next slot, the tick that starts what is due (catching up within its
- * window, recording misses), the overlap decision per slot, claiming slots in the store before their runs start,
- * starting them, and freeing a lane when its run ends.
+ * Firing slots: one timer for every schedule (a wheel keyed by fire time), the batch of what falls due at one time
+ * (claimed in one commit, then started in chunks), a schedule's catch-up tick (misses recorded), the overlap decision
+ * per slot, claims written before runs start, the starts, and a lane freed when its run ends.
  */
 import type { MessageBus } from '../../bus/bus.js';
 import { CodomyrmexError, ErrorCode, serializeError } from '../../errors.js';
-import type { Clock } from '../../model/clock.js';
+import type { Clock, ClockTimer } from '../../model/clock.js';
 import type { WorkflowRunStatus } from '../../model/workflow.js';
 import { decideOverlap } from './overlap.js';
 import type { Claim, Lane, LaneName, LiveSchedule as Live } from './record.js';
@@ -14,6 +14,12 @@ import { dueSlots, jitterMs, nextSlots, slotRunId } from './slots.js';
 
 /** Late timers and commits: a slot this late is still on time, whatever the catch-up window. */
 const GRACE_MS = 1000;
+
+/** Runs a batch starts before the event loop turns: 10,000 due at once must not hold the loop for the whole burst. */
+const START_CHUNK = 250;
+
+/** The next turn of the event loop (after the I/O that is waiting). */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * Test hook: with `CODOMYRMEX_FAILPOINT=schedule.after_claim` the process kills itself right after a claim is
@@ -42,6 +48,11 @@ export class SlotFiring {
   readonly #ctx: FiringContext;
   /** Which schedule started a run still going. */
   readonly #owners = new Map<string, string>();
+  /** Armed schedules by the time they fire at (slot plus jitter). */
+  readonly #wheel = new Map<number, Set<Live>>();
+  /** The one timer, set for the wheel's earliest time. */
+  #timer: ClockTimer | null = null;
+  #timerAt = Infinity;
 
   constructor(ctx: FiringContext) {
     this.#ctx = ctx;
@@ -52,18 +63,121 @@ export class SlotFiring {
     this.#owners.set(runId, name);
   }
 
-  /** Sets the schedule's timer for its next slot (plus jitter); none while paused, deleted or past `endAt`. */
+  /** Puts the schedule on the wheel for its next slot (plus jitter); not while paused, deleted or past `endAt`. */
   arm(s: Live): void {
-    this.#ctx.clock.clearTimeout(s.timer);
-    s.timer = null;
+    this.disarm(s);
     if (this.#ctx.closed() || s.deleted || s.rec.paused || !this.#ctx.running()) return;
     const { spec } = s.rec;
-    const now = this.#ctx.clock.now();
-    // A slot at or before now is handled by the tick at once (catching up or recording misses).
+    // A slot at or before now fires at once (its tick catches up or records misses).
     const next = nextSlots(spec, s.rec.cursor, 1)[0];
     if (next === undefined) return;
     const at = next + jitterMs(spec.name, next, spec.jitterSeconds);
-    s.timer = this.#ctx.clock.setTimeout(() => void this.tick(s), Math.max(0, at - now), { unref: true });
+    s.at = at;
+    let due = this.#wheel.get(at);
+    if (!due) this.#wheel.set(at, (due = new Set()));
+    due.add(s);
+    if (at < this.#timerAt) this.#setTimer(at);
+  }
+
+  /** Takes the schedule off the wheel (the timer stays: firing nothing, it moves on to the next time). */
+  disarm(s: Live): void {
+    if (s.at === null) return;
+    const due = this.#wheel.get(s.at);
+    due?.delete(s);
+    if (due?.size === 0) this.#wheel.delete(s.at);
+    s.at = null;
+  }
+
+  /** Stops the timer (the manager closed). */
+  close(): void {
+    this.#ctx.clock.clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#timerAt = Infinity;
+  }
+
+  #setTimer(at: number): void {
+    const { clock } = this.#ctx;
+    clock.clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = clock.setTimeout(() => this.#fire(), Math.max(0, at - clock.now()), { unref: true });
+  }
+
+  /** The timer: takes every schedule due by now off the wheel, sets the timer for the next time, fires the batch. */
+  #fire(): void {
+    this.#timer = null;
+    this.#timerAt = Infinity;
+    if (this.#ctx.closed()) return;
+    const now = this.#ctx.clock.now();
+    const batch: Live[] = [];
+    let next = Infinity;
+    for (const [at, due] of this.#wheel) {
+      if (at > now) {
+        next = Math.min(next, at);
+        continue;
+      }
+      this.#wheel.delete(at);
+      for (const s of due) {
+        s.at = null;
+        batch.push(s);
+      }
+    }
+    if (next < Infinity) this.#setTimer(next);
+    if (batch.length > 0) void this.fireBatch(batch);
+  }
+
+  /**
+   * Fires schedules that fell due at one time. One due slot each (the usual case) is decided at once, every claim
+   * goes into one commit, and the runs start once it is durable. A schedule with several due slots (catching up)
+   * or a miss to record takes its own {@link tick}.
+   */
+  async fireBatch(batch: Live[]): Promise<void> {
+    const claimed: { s: Live; claim: Claim }[] = [];
+    const taken: Live[] = [];
+    try {
+      const now = this.#ctx.clock.now();
+      for (const s of batch) {
+        if (s.busy || s.deleted || s.rec.paused) continue;
+        const { spec } = s.rec;
+        const { due, missed } = dueSlots(spec, s.rec.cursor, now, windowMs(s));
+        const slot = due[0];
+        if (missed || due.length !== 1 || slot === undefined) {
+          void this.tick(s);
+          continue;
+        }
+        s.busy = true;
+        taken.push(s);
+        if (slot + jitterMs(spec.name, slot, spec.jitterSeconds) > now) continue;
+        const claim = this.decide(s, slot);
+        if (claim) {
+          s.rec.claimed.push(claim);
+          claimed.push({ s, claim });
+        }
+        this.#ctx.save(s);
+      }
+      if (claimed.length === 0) return;
+      await this.#ctx.durable();
+      failpoint('schedule.after_claim');
+      // Between chunks a turn of the event loop, not the replies (which wait for the commit holding the runs).
+      const starts: Promise<void>[] = [];
+      for (let i = 0; i < claimed.length; i++) {
+        if (i > 0 && i % START_CHUNK === 0) await nextTurn();
+        const { s, claim } = claimed[i]!;
+        // The claims were just written: the schedule's record is not written again for the start.
+        starts.push(this.startClaimed(s, claim, false));
+      }
+      await Promise.all(starts);
+    } catch (err) {
+      this.#ctx.bus.publish('component_error', {
+        component: 'schedules',
+        operation: `fire ${claimed.length} schedules`,
+        error: serializeError(err),
+      });
+    } finally {
+      for (const s of taken) {
+        s.busy = false;
+        this.arm(s);
+      }
+    }
   }
 
   async tick(s: Live): Promise<void> {
@@ -72,8 +186,7 @@ export class SlotFiring {
     try {
       const { spec } = s.rec;
       const now = this.#ctx.clock.now();
-      const windowMs = spec.catchupWindowSeconds * 1000 + spec.jitterSeconds * 1000 + GRACE_MS;
-      const { due, missed } = dueSlots(spec, s.rec.cursor, now, windowMs);
+      const { due, missed } = dueSlots(spec, s.rec.cursor, now, windowMs(s));
       if (missed) {
         s.rec.cursor = missed.last;
         noteSlot(s.rec, { scheduledFor: missed.first, outcome: 'missed', runId: null, at: now, count: missed.count });
@@ -104,13 +217,22 @@ export class SlotFiring {
 
   /** One slot of the schedule's own lane: started, buffered, skipped, or started after cancelling the running ones. */
   async slot(s: Live, slot: number): Promise<void> {
+    const claim = this.decide(s, slot);
+    if (claim) await this.claim(s, [claim]);
+    else this.#ctx.save(s);
+  }
+
+  /**
+   * Decides the slot under the lane's overlap policy (the cursor moves past it): the claim of a run to start, or
+   * null when the slot was skipped or buffered.
+   */
+  decide(s: Live, slot: number): Claim | null {
     const lane = s.rec.slots;
     const decision = decideOverlap(lane.policy, lane.active.length, lane.buffered.length);
     s.rec.cursor = slot;
     if (decision === 'skip') {
       this.skipped(s, slot, lane);
-      this.#ctx.save(s);
-      return;
+      return null;
     }
     if (decision === 'buffer') {
       lane.buffered.push(slot);
@@ -120,8 +242,7 @@ export class SlotFiring {
         runId: slotRunId(s.rec.spec.name, slot),
         at: this.#ctx.clock.now(),
       });
-      this.#ctx.save(s);
-      return;
+      return null;
     }
     if (decision === 'cancel_start') {
       for (const runId of lane.active) {
@@ -133,7 +254,7 @@ export class SlotFiring {
           .catch(() => undefined);
       }
     }
-    await this.claim(s, [{ slot, runId: slotRunId(s.rec.spec.name, slot), lane: 'slots' }]);
+    return { slot, runId: slotRunId(s.rec.spec.name, slot), lane: 'slots' };
   }
 
   skipped(s: Live, slot: number, lane: Lane): void {
@@ -165,24 +286,31 @@ export class SlotFiring {
    * Starts a claimed slot's run (once: a run with its id that exists is not started again), then drops the claim.
    * An engine shutting down keeps the claim: the next start re-drives it.
    */
-  async startClaimed(s: Live, claim: Claim): Promise<void> {
-    if (!(await this.startRun(s, claim, false))) return;
+  async startClaimed(s: Live, claim: Claim, write = true): Promise<void> {
+    if (!(await this.startRun(s, claim, false, write))) return;
     s.rec.claimed = s.rec.claimed.filter((c) => c !== claim && !(c.slot === claim.slot && c.lane === claim.lane));
-    this.#ctx.save(s);
+    if (write) this.#ctx.save(s);
   }
 
-  /** False when the engine is shutting down (nothing was decided about the slot). */
-  async startRun(s: Live, claim: Claim, manual: boolean): Promise<boolean> {
+  /**
+   * False when the engine is shutting down (nothing was decided about the slot). `write` false: what the start
+   * changed is written with the record's next write (the run's end, the next claim); until then the stored claim
+   * stands, and a restart re-drives it, which finds the run and starts nothing.
+   */
+  async startRun(s: Live, claim: Claim, manual: boolean, write = true): Promise<boolean> {
     const { spec } = s.rec;
     const lane = claim.lane === 'backfill' ? s.rec.backfill : s.rec.slots;
     try {
-      const reply = await this.#ctx.bus.request('workflow.start', {
+      const started = this.#ctx.bus.request('workflow.start', {
         name: spec.workflow,
         params: spec.parameters,
         runId: claim.runId,
         origin: { scheduleName: spec.name, scheduledFor: claim.slot },
       });
+      // The run starts inside the request (the workflow manager is in this process); the reply also waits for the
+      // commit holding the run, which the slot does not need: its claim is durable and its run id starts once.
       const firedAt = this.#ctx.clock.now();
+      const reply = await started;
       if (s.deleted) return true;
       const status: WorkflowRunStatus | 'unknown' = reply.existing
         ? ((await this.#ctx.bus.request('workflow.get_run', { runId: claim.runId }))?.status ?? 'unknown')
@@ -228,7 +356,7 @@ export class SlotFiring {
       });
       return true;
     } finally {
-      this.#ctx.save(s);
+      if (write) this.#ctx.save(s);
     }
   }
 
@@ -263,4 +391,10 @@ export class SlotFiring {
       });
     });
   }
+}
+
+/** How late a slot may fire and still run: its catch-up window, its jitter, and the grace for late timers. */
+function windowMs(s: Live): number {
+  const { spec } = s.rec;
+  return spec.catchupWindowSeconds * 1000 + spec.jitterSeconds * 1000 + GRACE_MS;
 }

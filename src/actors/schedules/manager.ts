@@ -1,6 +1,6 @@
 /**
- * The ScheduleManager: keeps each schedule's definition and slot state in the store, arms one timer per schedule
- * on the engine's clock, and starts a slot's run as an ordinary workflow run (`workflow.start`) whose id is derived
+ * The ScheduleManager: keeps each schedule's definition and slot state in the store, arms each schedule on one
+ * firing wheel (one timer on the engine's clock for all), and starts a slot's run as an ordinary workflow run (`workflow.start`) whose id is derived
  * from the schedule and the slot.
  *
  * Exactly once per slot: a slot is claimed before its run starts (the schedule's cursor moves past it and the slot
@@ -59,7 +59,7 @@ export class ScheduleManager {
   /** Loads the stored schedules (call before `start`). */
   load(): number {
     for (const r of this.#deps.store.listRecords<ScheduleRecord>('schedules')) {
-      this.#schedules.set(r.id, { rec: r.data, timer: null, busy: false, deleted: false });
+      this.#schedules.set(r.id, { rec: r.data, at: null, busy: false, deleted: false });
     }
     return this.#schedules.size;
   }
@@ -99,7 +99,7 @@ export class ScheduleManager {
   close(): void {
     this.#closed = true;
     this.#sub?.unsubscribe();
-    for (const s of this.#schedules.values()) this.#deps.clock.clearTimeout(s.timer);
+    this.#firing.close();
   }
 
   // ---------------------------------------------------------------- commands
@@ -127,7 +127,7 @@ export class ScheduleManager {
       recent: [],
       lastRuns: [],
     };
-    const s: Live = { rec, timer: null, busy: false, deleted: false };
+    const s: Live = { rec, at: null, busy: false, deleted: false };
     this.#schedules.set(spec.name, s);
     this.#save(s);
     await this.#records.durable();
@@ -147,8 +147,7 @@ export class ScheduleManager {
   async pause(name: string): Promise<ScheduleView> {
     const s = this.#require(name);
     s.rec.paused = true;
-    this.#deps.clock.clearTimeout(s.timer);
-    s.timer = null;
+    this.#firing.disarm(s);
     this.#save(s);
     await this.#records.durable();
     return this.view(s);
@@ -172,7 +171,7 @@ export class ScheduleManager {
     const s = this.#schedules.get(name);
     if (!s) return { deleted: false };
     s.deleted = true;
-    this.#deps.clock.clearTimeout(s.timer);
+    this.#firing.disarm(s);
     this.#schedules.delete(name);
     this.#records.delete(name);
     await this.#records.durable();

@@ -2,7 +2,6 @@
  * What the schedule component keeps of a schedule: the `schedules` record (its spec, cursor, claimed slots, the
  * lanes of runs and buffered slots, recent slots and last runs), its live state, and the small updates of it.
  */
-import type { ClockTimer } from '../../model/clock.js';
 import type { OverlapPolicy, ScheduleSpec, SlotRecord } from '../../model/schedule.js';
 import type { WorkflowRunStatus } from '../../model/workflow.js';
 
@@ -35,10 +34,11 @@ export interface ScheduleRecord {
   lastRuns: { runId: string; scheduledFor: number | null; status: WorkflowRunStatus | 'unknown' }[];
 }
 
-/** A schedule this engine knows: its record and its timer. */
+/** A schedule this engine knows: its record and when it is armed to fire. */
 export interface LiveSchedule {
   rec: ScheduleRecord;
-  timer: ClockTimer | null;
+  /** The time it sits at on the firing wheel (its next slot plus jitter); null while not armed. */
+  at: number | null;
   busy: boolean;
   deleted: boolean;
 }

@@ -6,6 +6,9 @@ import type { EventMap, EventName } from '../../../src/bus/protocol.js';
 import { OrchestrationEngine } from '../../../src/index.js';
 import { NotFoundError, ValidationError } from '../../../src/errors.js';
 import { slotRunId } from '../../../src/actors/schedules/slots.js';
+import type { ScheduleRecord } from '../../../src/actors/schedules/record.js';
+import type { ScheduleView } from '../../../src/model/schedule.js';
+import { SqliteStore } from '../../../src/store/sqlite.js';
 import { FakeClock } from '../../support/fakeClock.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -100,6 +103,33 @@ describe('schedules on a fake clock', () => {
     const exposition = await engine.metrics!.registry.metrics();
     expect(exposition).toContain('codomyrmex_schedule_runs_total{schedule="tick",outcome="started"} 1');
     expect(exposition).toMatch(/codomyrmex_schedule_lag_seconds_count\{schedule="tick"\} 1/);
+  });
+
+  it('schedules due at one time share one timer and fire as one batch, each slot once (more than a start chunk)', async () => {
+    const clock = new FakeClock(T0);
+    const engine = engineOn(clock);
+    await withWorkflows(engine);
+    const N = 300;
+    const timers = clock.pending;
+    for (let i = 0; i < N; i++)
+      await engine.createSchedule({
+        name: `m${i}`,
+        workflow: 'quick',
+        every: 10,
+        overlap: 'allow',
+        parameters: { n: i },
+      });
+    // One timer on the clock for all of them (was one per schedule).
+    expect(clock.pending - timers).toBe(1);
+    for (const slot of [T0 + 10_000, T0 + 20_000]) {
+      const fired = await advanceUntil(clock, 10_000, nextOf(engine, 'schedule_fired', N));
+      expect(new Set(fired.map((f) => f.runId)).size).toBe(N);
+      expect(fired.every((f) => f.scheduledFor === slot && f.runId === slotRunId(f.schedule, slot))).toBe(true);
+    }
+    await engine.pauseSchedule('m0');
+    await engine.deleteSchedule('m1');
+    const third = await advanceUntil(clock, 10_000, nextOf(engine, 'schedule_fired', N - 2));
+    expect(third.some((f) => f.schedule === 'm0' || f.schedule === 'm1')).toBe(false);
   });
 
   it('skip: a slot whose previous run is still going is recorded as skipped', async () => {
@@ -261,5 +291,44 @@ describe('schedules in the SQLite store', () => {
     expect((await missed)[0]).toMatchObject({ schedule: 'catch', count: 56, first: T0 + 10_000, last: T0 + 560_000 });
     const view = await second.getSchedule('catch');
     expect(view?.recentSlots.find((r) => r.outcome === 'missed')).toMatchObject({ count: 56 });
+  });
+
+  it('a batch writes the record once, at the claim: the stored claim stands until the next write, and a restart that re-drives it starts nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cdx-sched-'));
+    dirs.push(dir);
+    const options = { store: 'sqlite' as const, dbPath: join(dir, 'state.db') };
+    const clock = new FakeClock(T0);
+    const first = engineOn(clock, options);
+    await withWorkflows(first);
+    await first.createSchedule({ name: 'once', workflow: 'slow', every: 10, overlap: 'allow' });
+    const [fired] = await advanceUntil(clock, 10_000, nextOf(first, 'schedule_fired'));
+    await advanceUntil(clock, 0, engines.pop()!.engine.shutdown({ graceMs: 0 }), 1000);
+    const store = SqliteStore.open({ path: options.dbPath, readonly: true });
+    const stored = store.getRecord<ScheduleRecord>('schedules', 'once')?.data;
+    store.close();
+    // Not written again after the start (it was: the claim dropped, last runs noted).
+    expect(stored?.claimed).toEqual([{ slot: T0 + 10_000, runId: fired!.runId, lane: 'slots' }]);
+    const later = new FakeClock(T0 + 15_000);
+    const second = engineOn(later, options);
+    let again = 0;
+    second.bus.events$('schedule_fired').subscribe(() => again++);
+    await second.ready();
+    // The re-driven claim finds its run (resumed, still running) and notes it. The clock moves 1 ms a turn (the
+    // store's commit timers run on it) and stays well before the next slot.
+    const noted = async (): Promise<ScheduleView | null> => {
+      for (;;) {
+        const v = await second.getSchedule('once');
+        if (v && v.lastRuns.length > 0) return v;
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    const view = await advanceUntil(later, 0, noted(), 1);
+    expect(later.now()).toBeLessThan(T0 + 20_000);
+    expect(view?.lastRuns[0]).toMatchObject({ runId: fired!.runId, status: 'running' });
+    expect(view?.activeRuns).toEqual([fired!.runId]);
+    expect(again).toBe(0);
+    expect((await second.getWorkflowManager().listRuns({ schedule: 'once' })).map((r) => r.runId)).toEqual([
+      fired!.runId,
+    ]);
   });
 });
