@@ -36,7 +36,7 @@ describe('acceptStep', () => {
   it('accepts a plain step as intake would, with its channel', () => {
     const sleep = spec({ name: 'a', module: 'core', action: 'sleep', parameters: { ms: 1 }, timeout: 5 });
     const accepted = acceptStep({ spec: sleep, paramsChecked: true }, context());
-    expect(accepted).toEqual({ spec: sleep, channel: false, held: null, flow: null });
+    expect(accepted).toEqual({ spec: sleep, channel: false, held: null, flow: null, minted: false });
     // What intake makes of the same spec given as a task input.
     expect(accept([sleep], context()).accepted[0]).toEqual(accepted);
     const progress = spec({ name: 'p', module: 'core', action: 'progress' });
