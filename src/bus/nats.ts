@@ -58,6 +58,8 @@ export interface NatsBusOptions {
    * new active daemon serves it (default true). False: fail at once with the "no component serves" error.
    */
   waitForStandby?: boolean | undefined;
+  /** The queue group's last token for served commands (see `ServeHost.serveGroup` in natsServe.ts). */
+  serveGroup?: string | undefined;
 }
 
 /** The error for a NATS server that cannot be reached: names the servers and the likely fix. */
@@ -89,10 +91,7 @@ export interface NatsConnectOptions extends NatsBusOptions {
   connection?: Omit<NodeConnectionOptions, 'servers' | 'name'> | undefined;
 }
 
-/**
- * The nats.js options of a connection: the servers, the client name and the other options given, reconnecting
- * forever unless told otherwise.
- */
+/** The nats.js options of a connection: servers, client name and the rest given; reconnects forever by default. */
 export function natsConnectOptions(
   options: Pick<NatsConnectOptions, 'servers' | 'name' | 'connection'>,
 ): NodeConnectionOptions {
@@ -169,6 +168,7 @@ export class NatsBus implements MessageBus {
       subjectPrefix: this.subjectPrefix,
       maxPayload: () => this.maxPayload,
       tracing: this.#tracing,
+      serveGroup: options.serveGroup,
       // A reply ready while NATS is down waits for the reconnect: the requester may still be waiting for it.
       connected: () =>
         this.#status$.value === 'connected'

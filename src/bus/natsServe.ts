@@ -33,6 +33,14 @@ export interface ServeHost {
   connected(): Promise<void> | null;
   /** An error NATS reported on a subscription. */
   error(err: Error): void;
+  /**
+   * Served commands join the queue group `<prefix>.cmd.<component>.<serveGroup>` instead of
+   * `<prefix>.cmd.<component>`. A daemon on a shared database names its lease epoch here: an active daemon that
+   * hung (stopped, not disconnected) stays subscribed until NATS drops it, and in one shared group it would take
+   * half the commands meant for the daemon that took over; in groups of their own each command reaches both, the
+   * live one answers, and the fenced one writes nothing when it wakes.
+   */
+  serveGroup?: string | undefined;
 }
 
 /** The messaging semantic conventions' attributes of a command sent or handled over NATS. */
@@ -69,7 +77,7 @@ export class NatsCommandServer {
     const base = `${this.#host.subjectPrefix}.cmd.${component}`;
     const skip = `${this.#host.subjectPrefix}.cmd.`.length;
     const sub = this.#host.nc.subscribe(`${base}.>`, {
-      queue: base,
+      queue: this.#host.serveGroup === undefined ? base : `${base}.${this.#host.serveGroup}`,
       callback: (err, msg) => {
         if (err) {
           this.#host.error(err);

@@ -176,6 +176,9 @@ describe('active and standby daemons on PostgreSQL', () => {
 
     await tookOver(b);
     await b.servingNats();
+    // The stopped daemon is still subscribed (NATS drops it only after missed pings, minutes later). Every command
+    // reaches the daemon that took over: none is left to the stopped one until it times out.
+    for (let i = 0; i < 12; i++) await bus.request('task.stats', {}, { timeoutMs: 3000 });
     expect(await followRun(bus, runId, { waitMs: 1000 })).toMatchObject({ runId, success: true });
     b.proc.kill('SIGTERM');
     expect(await b.exited).toBe(0);

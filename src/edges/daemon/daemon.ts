@@ -65,6 +65,8 @@ export class Daemon {
   readonly id = `daemon-${randomUUID()}`;
   #engine: OrchestrationEngine | null = null;
   #nats: NatsEdge | null = null;
+  /** The lease epoch this daemon took on a shared database (null: not on one, or not active yet). */
+  #epoch: number | null = null;
   readonly #state$ = new BehaviorSubject<DaemonState>('starting');
   #stopping: Promise<void> | null = null;
   #remote: { remote: JetStreamRunner; combined: CombinedRunner } | null = null;
@@ -199,7 +201,10 @@ export class Daemon {
         ),
       );
     if (this.options.nats) {
-      this.#nats = new NatsEdge(engine, this.options.nats, this.log);
+      // On a shared database, commands are served in the lease's own queue group (see NatsBusOptions.serveGroup).
+      const nats =
+        this.#epoch === null ? this.options.nats : { ...this.options.nats, serveGroup: `lease${this.#epoch}` };
+      this.#nats = new NatsEdge(engine, nats, this.log);
       edges.push(this.#nats);
     }
     return edges;
@@ -270,6 +275,7 @@ export class Daemon {
       retention: o.storeRetention,
     });
     store.onFenced((err) => this.#fenced(err));
+    this.#epoch = takeover.epoch;
     this.log.info(
       { role: 'active', id: this.id, epoch: takeover.epoch, previous: takeover.previous, waitedMs: takeover.waitedMs },
       'took the lease: this daemon is active; restoring state from the database',

@@ -42,6 +42,8 @@ export interface DaemonNatsOptions {
   /** Backoff between first-connect attempts while NATS is down at start. */
   retryInitialMs: number;
   retryMaxMs: number;
+  /** See `NatsBusOptions.serveGroup`: set to the lease's epoch by a daemon on a shared database. */
+  serveGroup?: string | undefined;
 }
 
 /** The nats.js connection options for these daemon options: credentials and TLS, read from files where named. */
@@ -170,6 +172,7 @@ export class NatsEdge implements AttachedEdge {
       ...daemonConnection(this.#options, `codomyrmex-daemon-${this.#engine.id.slice(0, 8)}`),
       subjectPrefix: this.#options.subjectPrefix,
       requestTimeoutMs: this.#options.requestTimeoutMs,
+      serveGroup: this.#options.serveGroup,
       tracing: () => this.#engine.tracing,
     });
     if (this.#closed) {
