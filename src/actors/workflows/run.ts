@@ -6,7 +6,7 @@
  * table steps.ts, what templates see runScope.ts, what a step runs stepUnits.ts, its waiting steps stepWaits.ts, the events it publishes runEvents.ts,
  * and what `getRun` shows of it runView.ts.
  */
-import type { Actor } from 'xstate';
+import type { Actor, AnyActorRef } from 'xstate';
 import { createActor } from 'xstate';
 import type { WorkflowRunStatus } from '../../bus/protocol.js';
 import { ShuttingDownError } from '../../errors.js';
@@ -57,6 +57,24 @@ export interface RunResume {
   runSpan?: string | undefined;
 }
 
+/** What a run's machine asks of its executor. */
+interface RunEffects {
+  cancel(reason: string): void;
+  announce(ended: WorkflowRunContext): void;
+}
+/** Each run's effects, by its machine's actor: the machine is provided once, not per run (~0.1 ms a run). */
+const effectsOf = new WeakMap<AnyActorRef, RunEffects>();
+const runMachine = workflowRunMachine.provide({
+  actions: {
+    // After the transition: by then the machine says `cancelling`, which every step launch checks.
+    cancelSteps: ({ context, self }) => {
+      const effects = effectsOf.get(self);
+      if (effects) queueMicrotask(() => effects.cancel(context.cancelReason ?? 'cancelled'));
+    },
+    announce: ({ context, self }) => effectsOf.get(self)?.announce(context),
+  },
+});
+
 export class WorkflowRunExecutor {
   readonly runId: string;
   readonly workflow: StoredWorkflow;
@@ -90,7 +108,7 @@ export class WorkflowRunExecutor {
   readonly #scope: RunScope;
   readonly #events: RunEvents;
   readonly #driver: StepDriver;
-  readonly #actor: Actor<typeof workflowRunMachine>;
+  readonly #actor: Actor<typeof runMachine>;
   /** Dependents of steps that had failed before a restart, still to be skipped. */
   #restoredSkips: [StepState, StepState][] = [];
   #started = false;
@@ -191,15 +209,11 @@ export class WorkflowRunExecutor {
       },
       open,
     );
-    this.#actor = createActor(
-      workflowRunMachine.provide({
-        actions: {
-          // After the transition: by then the machine says `cancelling`, which every step launch checks.
-          cancelSteps: ({ context }) => queueMicrotask(() => this.#driver.cancel(context.cancelReason ?? 'cancelled')),
-          announce: ({ context }) => this.#announce(context),
-        },
-      }),
-    );
+    this.#actor = createActor(runMachine);
+    effectsOf.set(this.#actor, {
+      cancel: (reason) => this.#driver.cancel(reason),
+      announce: (ended) => this.#announce(ended),
+    });
     // Started at once (an independent actor is cheap): a run cancelled while it waits for a session slot is told
     // so by its machine like any other, and whether it is running or cancelling is read off the machine.
     this.#actor.start();
