@@ -13,6 +13,9 @@ import { upstreamArtifactsSchema } from './artifacts.js';
 import type { TASK_STATUSES } from './vocabulary.js';
 import { TAG_RE, TERMINAL_TASK_STATUSES } from './vocabulary.js';
 
+/** The longest `workingDir` a task may name. */
+export const MAX_WORKING_DIR = 4096;
+
 /** Task priorities, highest first. Strings on the wire, never ordinals. */
 export const TaskPriority = {
   CRITICAL: 'critical',
@@ -133,7 +136,7 @@ export const taskInputSchema = z
     sessionId: idSchema.optional(),
     ...taskFieldSchemas,
     /** An absolute folder the action's file paths resolve against (a project's folder); the process's cwd when absent. */
-    workingDir: z.string().min(1).max(4096).refine(isAbsolute, 'must be an absolute path').optional(),
+    workingDir: z.string().min(1).max(MAX_WORKING_DIR).refine(isAbsolute, 'must be an absolute path').optional(),
     /** Outputs of upstream workflow steps by step name, handed to the action as `ctx.upstream` (set by workflow runs). */
     upstream: z.record(z.unknown()).optional(),
     /** The upstream steps' artifacts, put in its working folder before it runs (set by workflow runs). */

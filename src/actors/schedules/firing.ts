@@ -6,6 +6,7 @@
 import type { MessageBus } from '../../bus/bus.js';
 import { CodomyrmexError, ErrorCode, serializeError } from '../../errors.js';
 import type { Clock, ClockTimer } from '../../model/clock.js';
+import { FireWheel } from './wheel.js';
 import type { WorkflowRunStatus } from '../../model/workflow.js';
 import { decideOverlap } from './overlap.js';
 import type { Claim, Lane, LaneName, LiveSchedule as Live } from './record.js';
@@ -49,7 +50,7 @@ export class SlotFiring {
   /** Which schedule started a run still going. */
   readonly #owners = new Map<string, string>();
   /** Armed schedules by the time they fire at (slot plus jitter). */
-  readonly #wheel = new Map<number, Set<Live>>();
+  readonly #wheel = new FireWheel<Live>();
   /** The one timer, set for the wheel's earliest time. */
   #timer: ClockTimer | null = null;
   #timerAt = Infinity;
@@ -73,18 +74,14 @@ export class SlotFiring {
     if (next === undefined) return;
     const at = next + jitterMs(spec.name, next, spec.jitterSeconds);
     s.at = at;
-    let due = this.#wheel.get(at);
-    if (!due) this.#wheel.set(at, (due = new Set()));
-    due.add(s);
+    this.#wheel.add(at, s);
     if (at < this.#timerAt) this.#setTimer(at);
   }
 
   /** Takes the schedule off the wheel (the timer stays: firing nothing, it moves on to the next time). */
   disarm(s: Live): void {
     if (s.at === null) return;
-    const due = this.#wheel.get(s.at);
-    due?.delete(s);
-    if (due?.size === 0) this.#wheel.delete(s.at);
+    this.#wheel.remove(s.at, s);
     s.at = null;
   }
 
@@ -107,21 +104,10 @@ export class SlotFiring {
     this.#timer = null;
     this.#timerAt = Infinity;
     if (this.#ctx.closed()) return;
-    const now = this.#ctx.clock.now();
-    const batch: Live[] = [];
-    let next = Infinity;
-    for (const [at, due] of this.#wheel) {
-      if (at > now) {
-        next = Math.min(next, at);
-        continue;
-      }
-      this.#wheel.delete(at);
-      for (const s of due) {
-        s.at = null;
-        batch.push(s);
-      }
-    }
-    if (next < Infinity) this.#setTimer(next);
+    const batch = this.#wheel.takeDue(this.#ctx.clock.now());
+    for (const s of batch) s.at = null;
+    const next = this.#wheel.next();
+    if (next !== undefined) this.#setTimer(next);
     if (batch.length > 0) void this.fireBatch(batch);
   }
 

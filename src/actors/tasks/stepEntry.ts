@@ -12,6 +12,7 @@
 import type { TaskMachineEvent } from '../../machines/task.js';
 import { LIMITS } from '../../model/limits.js';
 import type { TaskSpec } from '../../model/task.js';
+import { MAX_WORKING_DIR } from '../../model/task.js';
 import { checkPayloadLimits } from '../../model/validate.js';
 import type { Accepted, IntakeContext } from './intake.js';
 import type { Waiter } from './record.js';
@@ -40,9 +41,6 @@ export type StepDone = Waiter;
 
 /** The event that queues a task with no dependencies (a step's task has none: the workflow waits on its steps). */
 export const DEPS_MET: TaskMachineEvent = Object.freeze({ type: 'task.deps_met' });
-
-/** As `workingDir` in the task schema (the run request checked that it is absolute). */
-const MAX_WORKING_DIR = 4096;
 
 /** Whether the spec has only the fields this entry decides on its own (the rest take intake). */
 function plain(spec: TaskSpec): boolean {
