@@ -265,11 +265,16 @@ describe('schedules on a fake clock', () => {
   });
 });
 
+/** Engine options on a SQLite file in a temp folder of its own (removed after the file's tests). */
+function sqliteOptions(): { store: 'sqlite'; dbPath: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'cdx-sched-'));
+  dirs.push(dir);
+  return { store: 'sqlite', dbPath: join(dir, 'state.db') };
+}
+
 describe('schedules in the SQLite store', () => {
   it('after downtime, runs the slots inside the catch-up window once each, oldest first, and records older ones as missed', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cdx-sched-'));
-    dirs.push(dir);
-    const options = { store: 'sqlite' as const, dbPath: join(dir, 'state.db') };
+    const options = sqliteOptions();
     const clock = new FakeClock(T0);
     const first = engineOn(clock, options);
     await withWorkflows(first);
@@ -294,9 +299,7 @@ describe('schedules in the SQLite store', () => {
   });
 
   it('a batch writes the record once, at the claim: the stored claim stands until the next write, and a restart that re-drives it starts nothing', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cdx-sched-'));
-    dirs.push(dir);
-    const options = { store: 'sqlite' as const, dbPath: join(dir, 'state.db') };
+    const options = sqliteOptions();
     const clock = new FakeClock(T0);
     const first = engineOn(clock, options);
     await withWorkflows(first);
