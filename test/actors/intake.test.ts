@@ -24,8 +24,11 @@ describe('accept (intake)', () => {
     expect(storedStatuses).toHaveBeenCalledWith(['named']);
   });
 
-  it('still refuses a named id the store has, and a dependency nobody has', () => {
-    const { ctx } = context({ taken: 'completed' });
+  it('still refuses a named id the store has, and a dependency nobody has; reads a stored dependency', () => {
+    const { ctx, storedStatuses } = context({ taken: 'completed', dep: 'completed' });
+    const decided = accept([{ module: 'core', action: 'noop', dependencies: ['dep'] }], ctx);
+    expect(storedStatuses).toHaveBeenLastCalledWith(['dep']);
+    expect(decided.stored.get('dep')).toBe('completed');
     expect(() => accept([{ id: 'taken', module: 'core', action: 'noop' }], ctx)).toThrow(/"taken" already exists/);
     expect(() => accept([{ module: 'core', action: 'noop', dependencies: ['ghost'] }], ctx)).toThrow(
       /unknown task id "ghost"/,
