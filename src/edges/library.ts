@@ -3,6 +3,7 @@
  * the edges its options ask for (the HTTP edge when `http` is set) through {@link startEdges}.
  */
 import type { EngineOptions, OptionDefaults } from '../config/options.js';
+import type { EngineComposition } from '../actors/engine/engine.js';
 import { OrchestrationEngine } from '../actors/engine/engine.js';
 import type { ProjectManagerClient } from '../actors/projects/client.js';
 import type { ResourceManagerClient } from '../actors/resources/client.js';
@@ -11,8 +12,13 @@ import type { WorkflowManagerClient } from '../actors/workflows/client.js';
 import { startEdges } from './start.js';
 
 /** An engine with the edges its options name (HTTP when `options.http` is set). */
-export function composeEngine(options: EngineOptions = {}, defaults: OptionDefaults = {}): OrchestrationEngine {
+export function composeEngine(
+  options: EngineOptions = {},
+  defaults: OptionDefaults = {},
+  composition: Pick<EngineComposition, 'warmStore'> = {},
+): OrchestrationEngine {
   return new OrchestrationEngine(options, defaults, {
+    ...composition,
     edges: (engine) => startEdges(engine, { http: engine.options.http }),
   });
 }

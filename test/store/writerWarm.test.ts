@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { RECORD_KINDS } from '../../src/store/store.js';
 import { WriterThread } from '../../src/store/writerThread.js';
+import { composeEngine } from '../../src/edges/library.js';
 import { testEngine } from '../helpers.js';
 
 const dirs: string[] = [];
@@ -54,6 +55,19 @@ describe('warming the writer thread', () => {
     };
     await engine.ready();
     expect(warmed).toBe(1);
+    await engine.getTaskOrchestrator().executeTask({ module: 'core', action: 'noop' });
+    await engine.shutdown();
+  });
+
+  it('is left to the first write when the composition says so (the CLI: one command, often a read)', async () => {
+    const engine = composeEngine({ store: 'sqlite', dbPath: await tempDb(), threads: 1 }, {}, { warmStore: false });
+    const store = engine.store as SqliteStore;
+    let warmed = 0;
+    store.warm = async () => {
+      warmed++;
+    };
+    await engine.ready();
+    expect(warmed).toBe(0);
     await engine.getTaskOrchestrator().executeTask({ module: 'core', action: 'noop' });
     await engine.shutdown();
   });

@@ -190,11 +190,16 @@ export function createContext(program: Command): CliContext {
   };
   const openEngine = async (overrides: EngineOptions = {}): Promise<OrchestrationEngine> => {
     // The CLI's engine is durable (SQLite) unless `--store memory` or `CODOMYRMEX_STORE=memory`. It lives for one
-    // command, so it does not fire schedules (the daemon does) unless the command asks (the MCP server).
+    // command, so it does not fire schedules (the daemon does) unless the command asks (the MCP server), nor boot the
+    // store's writer thread before a write asks for it.
     const { composeEngine } = await import('../library.js');
     let engine: OrchestrationEngine;
     try {
-      engine = composeEngine({ fireSchedules: false, ...options(), ...overrides }, { store: 'sqlite' });
+      engine = composeEngine(
+        { fireSchedules: false, ...options(), ...overrides },
+        { store: 'sqlite' },
+        { warmStore: false },
+      );
     } catch (err) {
       throw lockedAdvice(err);
     }
